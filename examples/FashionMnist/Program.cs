@@ -1,0 +1,59 @@
+// Fashion-MNIST with a multi-layer perceptron: 784 -> 128 (ReLU) -> 10 (softmax),
+// sparse categorical cross-entropy, plain SGD (lr 0.1), mini-batches of 64, 10 epochs.
+//
+//   dotnet run -c Release --project examples/FashionMnist [-- --data DIR --epochs N --batch N --lr X --threads N]
+//
+// Try --batch 1 (stochastic gradient descent) or --batch 60000 (batch gradient descent): the training
+// loop is the same, only the batch size changes.
+using System.Diagnostics;
+using NanoNet;
+using NanoNet.Data;
+using NanoNet.Layers;
+using NanoNet.Optim;
+
+string dataDir = FashionMnist.DebianDirectory;
+int epochs = 10, batchSize = 64, seed = 0;
+float learningRate = 0.1f;
+for (int i = 0; i < args.Length; i++)
+{
+    string Value() => i + 1 < args.Length ? args[++i] : throw new ArgumentException($"{args[i]} needs a value.");
+    switch (args[i])
+    {
+        case "--data": dataDir = Value(); break;
+        case "--epochs": epochs = int.Parse(Value()); break;
+        case "--batch": batchSize = int.Parse(Value()); break;
+        case "--lr": learningRate = float.Parse(Value(), System.Globalization.CultureInfo.InvariantCulture); break;
+        case "--threads": Parallelism.MaxThreads = int.Parse(Value()); break;
+        case "--seed": seed = int.Parse(Value()); break;
+        default:
+            Console.Error.WriteLine($"Unknown option {args[i]}. Options: --data DIR --epochs N --batch N --lr X --threads N --seed N");
+            return 2;
+    }
+}
+
+Dataset train, test;
+try
+{
+    (train, test) = FashionMnist.Load(dataDir);
+}
+catch (FileNotFoundException e)
+{
+    Console.Error.WriteLine(e.Message);
+    return 1;
+}
+Console.WriteLine($"Fashion-MNIST: {train.Count:N0} training and {test.Count:N0} test images from {dataDir}; {Parallelism.MaxThreads} thread(s)");
+
+var model = new Sequential([28, 28],
+    new Flatten(),
+    new Dense(128, ActivationFunction.Relu),
+    new Dense(10, ActivationFunction.Softmax));
+model.Compile(new Sgd(learningRate), new SparseCategoricalCrossEntropy(), seed);
+Console.WriteLine(model.Summary());
+
+var clock = Stopwatch.StartNew();
+model.Fit(train, batchSize, epochs, shuffle: true, validation: test, seed: seed);
+clock.Stop();
+
+Evaluation result = model.Evaluate(test);
+Console.WriteLine($"Test accuracy: {result.Accuracy:P2} (loss {result.Loss:F4}); training wall time {clock.Elapsed.TotalSeconds:F1} s");
+return 0;

@@ -1,0 +1,62 @@
+namespace NanoNet.Layers;
+
+/// <summary>
+/// Fully connected layer: y = activation(x·W + b), W is (inputs, units), b is (units).
+/// Keras defaults: Glorot-uniform kernel, zero bias. Applies to the last axis, so (N, T, F) inputs work.
+/// </summary>
+public sealed class Dense(int units, ActivationFunction activation = ActivationFunction.Linear, string? name = null)
+    : Layer(name), IActivatedLayer
+{
+    private Tensor? _kernel, _bias;
+
+    /// <summary>Number of output features.</summary>
+    public int Units { get; } = units > 0 ? units : throw new ArgumentOutOfRangeException(nameof(units), units, "Dense needs at least one unit.");
+
+    /// <inheritdoc />
+    public ActivationFunction Activation { get; } = activation;
+
+    /// <summary>The kernel W, shape (inputs, units).</summary>
+    public Tensor Kernel => _kernel ?? throw new InvalidOperationException($"Layer '{Name}' is not built.");
+
+    /// <summary>The bias b, shape (units).</summary>
+    public Tensor Bias => _bias ?? throw new InvalidOperationException($"Layer '{Name}' is not built.");
+
+    /// <inheritdoc />
+    protected internal override string DefaultName => "dense";
+
+    /// <inheritdoc />
+    public override IReadOnlyList<Tensor> Parameters => _kernel is null ? [] : [_kernel, _bias!];
+
+    /// <inheritdoc />
+    protected override int[] OnBuild(int[] inputShape, Random rng)
+    {
+        if (inputShape.Length == 0)
+            throw new ArgumentException($"Layer '{Name}' (Dense) needs inputs with a feature axis, got per-example shape ().");
+        int inputs = inputShape[^1];
+        _kernel = Tensor.Zeros(inputs, Units).AsParameter($"{Name}/kernel");
+        Initializers.GlorotUniform(_kernel.Span, inputs, Units, rng);
+        _bias = Tensor.Zeros(Units).AsParameter($"{Name}/bias");
+        int[] output = (int[])inputShape.Clone();
+        output[^1] = Units;
+        return output;
+    }
+
+    /// <inheritdoc />
+    protected override Tensor OnForward(Tensor x, bool training) => Ops.Activate(ForwardPreActivation(x, training), Activation);
+
+    /// <inheritdoc />
+    public Tensor ForwardPreActivation(Tensor x, bool training)
+    {
+        int inputs = Kernel.Dim(0);
+        Tensor rows = x.Rank == 2 ? x : Ops.Reshape(x, -1, inputs);
+        Tensor z = Ops.AddBias(Ops.MatMul(rows, Kernel), Bias);
+        if (x.Rank == 2)
+            return z;
+        int[] shape = x.Shape.ToArray();
+        shape[^1] = Units;
+        return Ops.Reshape(z, shape);
+    }
+
+    /// <inheritdoc />
+    public override string Describe() => $"units={Units}" + (Activation == ActivationFunction.Linear ? "" : $", {Activation.ToString().ToLowerInvariant()}");
+}

@@ -1,0 +1,48 @@
+using System.Globalization;
+using System.Text;
+
+namespace NanoNet.Layers;
+
+/// <summary>Keras-like console output of <c>Fit</c>: a live progress bar when interactive, one line per epoch.</summary>
+internal sealed class ProgressPrinter(TextWriter output, int batchesPerEpoch, bool interactive)
+{
+    private const int BarWidth = 30;
+    private TimeSpan _lastDraw;
+
+    public void StartEpoch(int epoch, int epochs) => output.WriteLine($"Epoch {epoch}/{epochs}");
+
+    public void Batch(int step, float loss, float? accuracy, TimeSpan elapsed)
+    {
+        if (!interactive || (elapsed - _lastDraw).TotalMilliseconds < 100 && step != batchesPerEpoch)
+            return;
+        _lastDraw = elapsed;
+        int filled = (int)((long)BarWidth * step / batchesPerEpoch);
+        var sb = new StringBuilder();
+        sb.Append('\r').Append(Counter(step)).Append(" [").Append('=', filled).Append(filled < BarWidth ? ">" : "")
+          .Append('.', Math.Max(0, BarWidth - filled - 1)).Append("] - ")
+          .Append(Format(elapsed.TotalSeconds, "0")).Append("s - loss: ").Append(Format(loss, "0.0000"));
+        if (accuracy is { } a)
+            sb.Append(" - accuracy: ").Append(Format(a, "0.0000"));
+        output.Write(sb.ToString());
+    }
+
+    public void EndEpoch(EpochMetrics m, int steps)
+    {
+        var sb = new StringBuilder();
+        if (interactive)
+            sb.Append('\r');
+        sb.Append(Counter(steps)).Append(" - ").Append(Format(m.Seconds, "0.0")).Append("s ")
+          .Append(Format(m.Seconds * 1000 / Math.Max(1, steps), "0.00")).Append("ms/step - loss: ").Append(Format(m.Loss, "0.0000"));
+        if (m.Accuracy is { } a) sb.Append(" - accuracy: ").Append(Format(a, "0.0000"));
+        if (m.ValidationLoss is { } vl) sb.Append(" - val_loss: ").Append(Format(vl, "0.0000"));
+        if (m.ValidationAccuracy is { } va) sb.Append(" - val_accuracy: ").Append(Format(va, "0.0000"));
+        sb.Append(" - ").Append(Format(m.SamplesPerSecond, "N0")).Append(" samples/s");
+        if (interactive)
+            sb.Append("    ");
+        output.WriteLine(sb.ToString());
+    }
+
+    private string Counter(int step) => $"{step.ToString(CultureInfo.InvariantCulture).PadLeft(batchesPerEpoch.ToString(CultureInfo.InvariantCulture).Length)}/{batchesPerEpoch}";
+
+    private static string Format(double value, string format) => value.ToString(format, CultureInfo.InvariantCulture);
+}

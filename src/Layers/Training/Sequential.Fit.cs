@@ -1,0 +1,89 @@
+using System.Diagnostics;
+using NanoNet.Autograd;
+using NanoNet.Data;
+using NanoNet.Optim;
+
+namespace NanoNet.Layers;
+
+public sealed partial class Sequential
+{
+    /// <summary>
+    /// Trains the model by mini-batch gradient descent: each epoch reshuffles the training set (seeded),
+    /// cuts it into batches of <paramref name="batchSize"/> (the last one may be smaller), and for each
+    /// batch runs forward, loss, backward, and one optimizer step.
+    /// </summary>
+    /// <remarks>
+    /// <paramref name="batchSize"/> = 1 is stochastic gradient descent; <paramref name="batchSize"/> =
+    /// the training set size is batch gradient descent; everything in between is mini-batch. Only the
+    /// batch size changes: it is the same loop.
+    /// </remarks>
+    /// <param name="train">Training examples and labels.</param>
+    /// <param name="batchSize">Examples per gradient step.</param>
+    /// <param name="epochs">Passes over the training set.</param>
+    /// <param name="shuffle">Reshuffle every epoch.</param>
+    /// <param name="validation">Optional data evaluated after every epoch.</param>
+    /// <param name="seed">Seed of the shuffling.</param>
+    /// <param name="verbose">0 = silent, 1 = one line per epoch (and a live progress bar on an interactive console).</param>
+    public TrainingHistory Fit(Dataset train, int batchSize = 32, int epochs = 1, bool shuffle = true,
+        Dataset? validation = null, int seed = 0, int verbose = 1)
+    {
+        ArgumentNullException.ThrowIfNull(train);
+        if (epochs < 0)
+            throw new ArgumentOutOfRangeException(nameof(epochs), epochs, "epochs must be non-negative.");
+        Optimizer optimizer = Optimizer ?? throw NotCompiled();
+        CheckBatchShape(train.Features);
+
+        var loader = new MiniBatchLoader(train, batchSize, shuffle, seed);
+        var history = new TrainingHistory();
+        var progress = verbose > 0 ? new ProgressPrinter(Output, loader.BatchCount, interactive: !Console.IsOutputRedirected && Output == Console.Out) : null;
+        for (int epoch = 1; epoch <= epochs; epoch++)
+        {
+            progress?.StartEpoch(epoch, epochs);
+            var clock = Stopwatch.StartNew();
+            double lossSum = 0;
+            long correct = 0, seen = 0;
+            int step = 0;
+            foreach (Dataset batch in loader.NextEpoch())
+            {
+                (float loss, int batchCorrect) = TrainStep(batch, optimizer);
+                lossSum += (double)loss * batch.Count;
+                correct += batchCorrect;
+                seen += batch.Count;
+                progress?.Batch(++step, (float)(lossSum / seen), Loss!.IsClassification ? (float)correct / seen : null, clock.Elapsed);
+            }
+            double seconds = clock.Elapsed.TotalSeconds;
+            Evaluation? val = validation is null ? null : Evaluate(validation);
+            var metrics = new EpochMetrics(epoch, (float)(lossSum / Math.Max(1, seen)),
+                Loss!.IsClassification ? (float)correct / Math.Max(1, seen) : null,
+                val?.Loss, val?.Accuracy, seconds, seen / Math.Max(seconds, 1e-9));
+            history.Add(metrics);
+            progress?.EndEpoch(metrics, loader.BatchCount);
+        }
+        return history;
+    }
+
+    /// <summary>Keras-style overload taking features and labels.</summary>
+    public TrainingHistory Fit(Tensor x, Tensor y, int batchSize = 32, int epochs = 1, bool shuffle = true,
+        Dataset? validation = null, int seed = 0, int verbose = 1) =>
+        Fit(new Dataset(x, y), batchSize, epochs, shuffle, validation, seed, verbose);
+
+    /// <summary>
+    /// One gradient step on one batch: forward, loss, backward, optimizer update, gradients reset.
+    /// Returns the batch's mean loss and, for classification, the number of correct predictions.
+    /// </summary>
+    public (float Loss, int Correct) TrainStep(Dataset batch, Optimizer? optimizer = null)
+    {
+        ArgumentNullException.ThrowIfNull(batch);
+        optimizer ??= Optimizer ?? throw NotCompiled();
+        Tape tape = Tape.Current;
+        tape.Clear();
+        (Tensor loss, Tensor output) = ForwardLoss(batch, training: true);
+        float value = loss[0];
+        if (!float.IsFinite(value))
+            throw new ArithmeticException($"The loss became {value} (diverged): lower the learning rate or check the inputs for NaN.");
+        loss.Backward();
+        optimizer.Step(Parameters);
+        Optimizer.ZeroGradients(Parameters);
+        return (value, Loss!.IsClassification ? CountCorrect(output, batch.Labels) : 0);
+    }
+}

@@ -1,0 +1,196 @@
+using System.Runtime.Intrinsics;
+
+namespace NanoNet.Kernels;
+
+/// <summary>
+/// Single-precision general matrix multiply, C (+)= op(A)·op(B): packed, cache-blocked and
+/// register-blocked in the style of BLIS / GotoBLAS, parallel over output tiles.
+/// </summary>
+/// <remarks>
+/// <para>Shape legend: C is M×N, op(A) is M×K, op(B) is K×N, row-major with leading dimensions
+/// lda/ldb/ldc. A transpose flag means the stored matrix is the transpose (K×M or N×K); it is never
+/// materialised: the packing routines read it in the transposed order.</para>
+/// <para>Blocking, outermost first (BLIS names):
+/// <list type="bullet">
+/// <item>the output is cut into tiles of MC rows × NC columns; one parallel region hands tiles to
+/// workers through an atomic counter;</item>
+/// <item>per tile, K is cut into KC-deep slabs; the slab of op(A) (MC×KC, fits L2) and of op(B)
+/// (KC×NC) are packed into contiguous micro-panels, zero-padded to whole MR/NR multiples;</item>
+/// <item>the micro-kernel multiplies an MR×KC panel of A by a KC×NR panel of B, keeping the whole
+/// MR×NR block of C in vector registers (see <see cref="GemmMicroKernels"/>).</item>
+/// </list></para>
+/// <para>Determinism: each element of C is produced by exactly one tile, and its K-sum runs over the
+/// same KC slabs in the same order whatever the thread count, so results are bitwise identical at
+/// 1 and N threads.</para>
+/// </remarks>
+public static class Gemm
+{
+    internal const int KC = 256;       // A micro-panel 8×256 and B micro-panel 256×32 stay in L1
+    internal const int MC = 96;        // multiple of both micro-kernels' MR (8 and 6); A block 96 KB in L2
+    internal const int MaxNC = 1024;   // multiple of both micro-kernels' NR (32 and 16)
+    private const long ParallelFlopThreshold = 1 << 17;
+
+    /// <summary>The register-blocking variant the machine supports best.</summary>
+    internal static readonly GemmKernelKind BestKernel =
+        Vector512.IsHardwareAccelerated ? GemmKernelKind.Vector512
+        : Vector256.IsHardwareAccelerated ? GemmKernelKind.Vector256
+        : GemmKernelKind.Scalar;
+
+    /// <summary>
+    /// C = op(A)·op(B) (or C += op(A)·op(B) when <paramref name="accumulate"/> is set).
+    /// </summary>
+    public static void Multiply(bool transA, bool transB, int m, int n, int k,
+        ReadOnlySpan<float> a, int lda, ReadOnlySpan<float> b, int ldb, Span<float> c, int ldc, bool accumulate = false)
+        => Multiply(BestKernel, transA, transB, m, n, k, a, lda, b, ldb, c, ldc, accumulate);
+
+    internal static unsafe void Multiply(GemmKernelKind kind, bool transA, bool transB, int m, int n, int k,
+        ReadOnlySpan<float> a, int lda, ReadOnlySpan<float> b, int ldb, Span<float> c, int ldc, bool accumulate)
+    {
+        Validate(transA, transB, m, n, k, a.Length, lda, b.Length, ldb, c.Length, ldc);
+        if (m == 0 || n == 0)
+            return;
+        if (k == 0)
+        {
+            if (!accumulate)
+                for (int i = 0; i < m; i++)
+                    c.Slice(i * ldc, n).Clear();
+            return;
+        }
+
+        fixed (float* pa = a, pb = b, pc = c)
+        {
+            var job = GemmJob.Rent();
+            job.Set(kind, transA, transB, m, n, k, pa, lda, pb, ldb, pc, ldc, accumulate);
+            long flops = 2L * m * n * k;
+            int workers = flops < ParallelFlopThreshold ? 1 : Math.Min(Parallelism.MaxThreads, job.TileCount);
+            Parallelism.Run(job, workers);
+            GemmJob.Return(job);
+        }
+    }
+
+    private static void Validate(bool transA, bool transB, int m, int n, int k,
+        int aLength, int lda, int bLength, int ldb, int cLength, int ldc)
+    {
+        if (m < 0 || n < 0 || k < 0)
+            throw new ArgumentException($"GEMM dimensions must be non-negative, got M={m}, N={n}, K={k}.");
+        int aRows = transA ? k : m, aCols = transA ? m : k;
+        int bRows = transB ? n : k, bCols = transB ? k : n;
+        Check("A", aRows, aCols, aLength, lda);
+        Check("B", bRows, bCols, bLength, ldb);
+        Check("C", m, n, cLength, ldc);
+
+        static void Check(string name, int rows, int cols, int length, int ld)
+        {
+            if (rows == 0 || cols == 0)
+                return;
+            if (ld < cols)
+                throw new ArgumentException($"GEMM: leading dimension of {name} is {ld}, smaller than its {cols} columns.");
+            long needed = (long)(rows - 1) * ld + cols;
+            if (length < needed)
+                throw new ArgumentException($"GEMM: {name} is {rows}x{cols} (ld {ld}) and needs {needed} elements, but the buffer holds {length}.");
+        }
+    }
+
+    /// <summary>One GEMM call's arguments and its tile loop; pooled so a call allocates nothing.</summary>
+    private sealed unsafe class GemmJob : ParallelJob
+    {
+        [ThreadStatic] private static float[]? t_packA;
+        [ThreadStatic] private static float[]? t_packB;
+        private static GemmJob? s_free;
+
+        private GemmKernelKind _kind;
+        private int _mr, _nr;
+        private bool _transA, _transB, _accumulate;
+        private int _m, _n, _k, _lda, _ldb, _ldc, _nc, _tilesPerRow;
+        private float* _a, _b, _c;
+        private int _nextTile;
+
+        public int TileCount { get; private set; }
+
+        public static GemmJob Rent() => Interlocked.Exchange(ref s_free, null) ?? new GemmJob();
+        public static void Return(GemmJob job) { job._a = job._b = job._c = null; s_free = job; }
+
+        public void Set(GemmKernelKind kind, bool transA, bool transB, int m, int n, int k,
+            float* a, int lda, float* b, int ldb, float* c, int ldc, bool accumulate)
+        {
+            (_kind, _transA, _transB, _m, _n, _k) = (kind, transA, transB, m, n, k);
+            _a = a; _b = b; _c = c;
+            (_lda, _ldb, _ldc, _accumulate) = (lda, ldb, ldc, accumulate);
+            (_mr, _nr) = GemmMicroKernels.TileSize(kind);
+            int rowTiles = (m + MC - 1) / MC;
+            // Narrow the column tiles until there are about four tiles per thread (load balance on a
+            // shared machine); this changes which thread computes an element, never its K-sum order.
+            int wantedColumnTiles = Math.Max(1, (4 * Parallelism.MaxThreads + rowTiles - 1) / rowTiles);
+            int nc = RoundUp((n + wantedColumnTiles - 1) / wantedColumnTiles, _nr);
+            _nc = Math.Clamp(nc, _nr, MaxNC);
+            _tilesPerRow = (n + _nc - 1) / _nc;
+            TileCount = rowTiles * _tilesPerRow;
+            _nextTile = -1;
+        }
+
+        private static int RoundUp(int x, int multiple) => (x + multiple - 1) / multiple * multiple;
+
+        public override void RunWorker(int worker, int workerCount)
+        {
+            float[] packA = t_packA ??= GC.AllocateUninitializedArray<float>(MC * KC, pinned: true);
+            float[] packB = t_packB ??= GC.AllocateUninitializedArray<float>(KC * MaxNC, pinned: true);
+            fixed (float* pA = packA, pB = packB)
+            {
+                int tile;
+                while ((tile = Interlocked.Increment(ref _nextTile)) < TileCount)
+                {
+                    int ic = tile / _tilesPerRow * MC;
+                    int jc = tile % _tilesPerRow * _nc;
+                    ComputeTile(ic, Math.Min(MC, _m - ic), jc, Math.Min(_nc, _n - jc), pA, pB);
+                }
+            }
+        }
+
+        private void ComputeTile(int ic, int mc, int jc, int nc, float* packA, float* packB)
+        {
+            float* edge = stackalloc float[GemmMicroKernels.MaxTileElements];
+            for (int pc = 0; pc < _k; pc += KC)
+            {
+                int kc = Math.Min(KC, _k - pc);
+                bool add = _accumulate || pc > 0;
+                GemmPacking.PackA(_transA, _a, _lda, ic, mc, pc, kc, _mr, packA);
+                GemmPacking.PackB(_transB, _b, _ldb, pc, kc, jc, nc, _nr, packB);
+                for (int jr = 0; jr < nc; jr += _nr)
+                {
+                    int nr = Math.Min(_nr, nc - jr);
+                    float* bPanel = packB + jr * kc;
+                    for (int ir = 0; ir < mc; ir += _mr)
+                    {
+                        int mr = Math.Min(_mr, mc - ir);
+                        float* aPanel = packA + ir * kc;
+                        float* cTile = _c + (long)(ic + ir) * _ldc + jc + jr;
+                        if (mr == _mr && nr == _nr)
+                        {
+                            GemmMicroKernels.Run(_kind, kc, aPanel, bPanel, cTile, _ldc, add);
+                        }
+                        else
+                        {
+                            // Edge tile: compute the full padded block into a scratch tile, then
+                            // move the valid part with a scalar loop.
+                            GemmMicroKernels.Run(_kind, kc, aPanel, bPanel, edge, _nr, add: false);
+                            for (int i = 0; i < mr; i++)
+                                for (int j = 0; j < nr; j++)
+                                    cTile[(long)i * _ldc + j] = add ? cTile[(long)i * _ldc + j] + edge[i * _nr + j] : edge[i * _nr + j];
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// <summary>Which register-blocked micro-kernel a GEMM uses.</summary>
+internal enum GemmKernelKind
+{
+    /// <summary>8×32 tile in 16 Vector512 accumulators (AVX-512).</summary>
+    Vector512,
+    /// <summary>6×16 tile in 12 Vector256 accumulators (AVX2/FMA).</summary>
+    Vector256,
+    /// <summary>4×4 scalar tile for machines without usable vectors.</summary>
+    Scalar,
+}

@@ -1,0 +1,151 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+
+namespace NanoNet.Kernels;
+
+/// <summary>
+/// The register-blocked inner loops of <see cref="Gemm"/>: C[MR×NR] (+)= Apanel[MR×kc] · Bpanel[kc×NR].
+/// </summary>
+/// <remarks>
+/// Each step p loads one row of the B panel (NR floats = two vectors), broadcasts MR values of the A
+/// panel one at a time, and issues 2·MR fused multiply-adds into MR·2 accumulators that live in
+/// registers for the whole loop. With 16 (AVX-512) or 12 (AVX2) independent accumulators there are
+/// enough FMA chains in flight to hide the FMA latency on both FMA pipes.
+/// </remarks>
+internal static unsafe class GemmMicroKernels
+{
+    public const int MaxTileElements = 8 * 32;
+
+    public static (int Mr, int Nr) TileSize(GemmKernelKind kind) => kind switch
+    {
+        GemmKernelKind.Vector512 => (8, 32),
+        GemmKernelKind.Vector256 => (6, 16),
+        _ => (4, 4),
+    };
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Run(GemmKernelKind kind, int kc, float* a, float* b, float* c, int ldc, bool add)
+    {
+        switch (kind)
+        {
+            case GemmKernelKind.Vector512: Kernel8x32(kc, a, b, c, ldc, add); break;
+            case GemmKernelKind.Vector256: Kernel6x16(kc, a, b, c, ldc, add); break;
+            default: Kernel4x4Scalar(kc, a, b, c, ldc, add); break;
+        }
+    }
+
+    /// <summary>8 rows × 32 columns (2 × Vector512) in 16 accumulators.</summary>
+    private static void Kernel8x32(int kc, float* a, float* b, float* c, int ldc, bool add)
+    {
+        Vector512<float> c00 = default, c01 = default, c10 = default, c11 = default;
+        Vector512<float> c20 = default, c21 = default, c30 = default, c31 = default;
+        Vector512<float> c40 = default, c41 = default, c50 = default, c51 = default;
+        Vector512<float> c60 = default, c61 = default, c70 = default, c71 = default;
+        for (int p = 0; p < kc; p++)
+        {
+            Vector512<float> b0 = Vector512.Load(b);
+            Vector512<float> b1 = Vector512.Load(b + 16);
+            Vector512<float> ai = Vector512.Create(a[0]);
+            c00 = Vector512.FusedMultiplyAdd(ai, b0, c00); c01 = Vector512.FusedMultiplyAdd(ai, b1, c01);
+            ai = Vector512.Create(a[1]);
+            c10 = Vector512.FusedMultiplyAdd(ai, b0, c10); c11 = Vector512.FusedMultiplyAdd(ai, b1, c11);
+            ai = Vector512.Create(a[2]);
+            c20 = Vector512.FusedMultiplyAdd(ai, b0, c20); c21 = Vector512.FusedMultiplyAdd(ai, b1, c21);
+            ai = Vector512.Create(a[3]);
+            c30 = Vector512.FusedMultiplyAdd(ai, b0, c30); c31 = Vector512.FusedMultiplyAdd(ai, b1, c31);
+            ai = Vector512.Create(a[4]);
+            c40 = Vector512.FusedMultiplyAdd(ai, b0, c40); c41 = Vector512.FusedMultiplyAdd(ai, b1, c41);
+            ai = Vector512.Create(a[5]);
+            c50 = Vector512.FusedMultiplyAdd(ai, b0, c50); c51 = Vector512.FusedMultiplyAdd(ai, b1, c51);
+            ai = Vector512.Create(a[6]);
+            c60 = Vector512.FusedMultiplyAdd(ai, b0, c60); c61 = Vector512.FusedMultiplyAdd(ai, b1, c61);
+            ai = Vector512.Create(a[7]);
+            c70 = Vector512.FusedMultiplyAdd(ai, b0, c70); c71 = Vector512.FusedMultiplyAdd(ai, b1, c71);
+            a += 8;
+            b += 32;
+        }
+        Store512(c, c00, c01, add); c += ldc;
+        Store512(c, c10, c11, add); c += ldc;
+        Store512(c, c20, c21, add); c += ldc;
+        Store512(c, c30, c31, add); c += ldc;
+        Store512(c, c40, c41, add); c += ldc;
+        Store512(c, c50, c51, add); c += ldc;
+        Store512(c, c60, c61, add); c += ldc;
+        Store512(c, c70, c71, add);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Store512(float* c, Vector512<float> lo, Vector512<float> hi, bool add)
+    {
+        if (add)
+        {
+            lo += Vector512.Load(c);
+            hi += Vector512.Load(c + 16);
+        }
+        lo.Store(c);
+        hi.Store(c + 16);
+    }
+
+    /// <summary>6 rows × 16 columns (2 × Vector256) in 12 accumulators.</summary>
+    private static void Kernel6x16(int kc, float* a, float* b, float* c, int ldc, bool add)
+    {
+        Vector256<float> c00 = default, c01 = default, c10 = default, c11 = default;
+        Vector256<float> c20 = default, c21 = default, c30 = default, c31 = default;
+        Vector256<float> c40 = default, c41 = default, c50 = default, c51 = default;
+        for (int p = 0; p < kc; p++)
+        {
+            Vector256<float> b0 = Vector256.Load(b);
+            Vector256<float> b1 = Vector256.Load(b + 8);
+            Vector256<float> ai = Vector256.Create(a[0]);
+            c00 = Vector256.FusedMultiplyAdd(ai, b0, c00); c01 = Vector256.FusedMultiplyAdd(ai, b1, c01);
+            ai = Vector256.Create(a[1]);
+            c10 = Vector256.FusedMultiplyAdd(ai, b0, c10); c11 = Vector256.FusedMultiplyAdd(ai, b1, c11);
+            ai = Vector256.Create(a[2]);
+            c20 = Vector256.FusedMultiplyAdd(ai, b0, c20); c21 = Vector256.FusedMultiplyAdd(ai, b1, c21);
+            ai = Vector256.Create(a[3]);
+            c30 = Vector256.FusedMultiplyAdd(ai, b0, c30); c31 = Vector256.FusedMultiplyAdd(ai, b1, c31);
+            ai = Vector256.Create(a[4]);
+            c40 = Vector256.FusedMultiplyAdd(ai, b0, c40); c41 = Vector256.FusedMultiplyAdd(ai, b1, c41);
+            ai = Vector256.Create(a[5]);
+            c50 = Vector256.FusedMultiplyAdd(ai, b0, c50); c51 = Vector256.FusedMultiplyAdd(ai, b1, c51);
+            a += 6;
+            b += 16;
+        }
+        Store256(c, c00, c01, add); c += ldc;
+        Store256(c, c10, c11, add); c += ldc;
+        Store256(c, c20, c21, add); c += ldc;
+        Store256(c, c30, c31, add); c += ldc;
+        Store256(c, c40, c41, add); c += ldc;
+        Store256(c, c50, c51, add);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Store256(float* c, Vector256<float> lo, Vector256<float> hi, bool add)
+    {
+        if (add)
+        {
+            lo += Vector256.Load(c);
+            hi += Vector256.Load(c + 8);
+        }
+        lo.Store(c);
+        hi.Store(c + 8);
+    }
+
+    /// <summary>4×4 scalar tile: the portable fallback.</summary>
+    private static void Kernel4x4Scalar(int kc, float* a, float* b, float* c, int ldc, bool add)
+    {
+        float* acc = stackalloc float[16];
+        for (int t = 0; t < 16; t++) acc[t] = 0f;
+        for (int p = 0; p < kc; p++)
+        {
+            for (int i = 0; i < 4; i++)
+                for (int j = 0; j < 4; j++)
+                    acc[i * 4 + j] = MathF.FusedMultiplyAdd(a[i], b[j], acc[i * 4 + j]);
+            a += 4;
+            b += 4;
+        }
+        for (int i = 0; i < 4; i++)
+            for (int j = 0; j < 4; j++)
+                c[i * ldc + j] = add ? c[i * ldc + j] + acc[i * 4 + j] : acc[i * 4 + j];
+    }
+}

@@ -1,0 +1,35 @@
+using System.Numerics.Tensors;
+using NanoNet.Autograd;
+
+namespace NanoNet;
+
+public static partial class Ops
+{
+    /// <summary>Y = A + B, element-wise, same shapes. Backward: dA += dY, dB += dY.</summary>
+    public static Tensor Add(Tensor a, Tensor b)
+    {
+        RequireSameShape("Add", a, b);
+        var y = Tensor.Zeros(a.ShapeArray);
+        TensorPrimitives.Add(a.Span, b.Span, y.Span);
+        if (Tape.ShouldRecord(a, b))
+            Tape.Current.Record(new AddEntry(y, a, b));
+        return y;
+    }
+
+    private sealed class AddEntry(Tensor y, Tensor a, Tensor b) : TapeEntry(y)
+    {
+        public override void Backward(Tensor dY)
+        {
+            if (a.RequiresGrad)
+                TensorPrimitives.Add(a.EnsureGrad().Span, dY.Span, a.Grad!.Span);
+            if (b.RequiresGrad)
+                TensorPrimitives.Add(b.EnsureGrad().Span, dY.Span, b.Grad!.Span);
+        }
+    }
+
+    internal static void RequireSameShape(string op, Tensor a, Tensor b)
+    {
+        if (!Shapes.Equal(a.Shape, b.Shape))
+            throw new ArgumentException($"{op}: shapes differ: {Shapes.Format(a.Shape)} and {Shapes.Format(b.Shape)}.");
+    }
+}

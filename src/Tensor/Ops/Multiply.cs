@@ -1,0 +1,29 @@
+using System.Numerics.Tensors;
+using NanoNet.Autograd;
+
+namespace NanoNet;
+
+public static partial class Ops
+{
+    /// <summary>Y = A ⊙ B, element-wise, same shapes. Backward: dA += dY ⊙ B, dB += dY ⊙ A.</summary>
+    public static Tensor Multiply(Tensor a, Tensor b)
+    {
+        RequireSameShape("Multiply", a, b);
+        var y = Tensor.Zeros(a.ShapeArray);
+        TensorPrimitives.Multiply(a.Span, b.Span, y.Span);
+        if (Tape.ShouldRecord(a, b))
+            Tape.Current.Record(new MultiplyEntry(y, a, b));
+        return y;
+    }
+
+    private sealed class MultiplyEntry(Tensor y, Tensor a, Tensor b) : TapeEntry(y)
+    {
+        public override void Backward(Tensor dY)
+        {
+            if (a.RequiresGrad)
+                TensorPrimitives.MultiplyAdd(dY.Span, b.Span, a.EnsureGrad().Span, a.Grad!.Span);
+            if (b.RequiresGrad)
+                TensorPrimitives.MultiplyAdd(dY.Span, a.Span, b.EnsureGrad().Span, b.Grad!.Span);
+        }
+    }
+}

@@ -1,0 +1,150 @@
+namespace NanoNet;
+
+/// <summary>
+/// The one setting that controls how many threads NanoNet's kernels use.
+/// </summary>
+/// <remarks>
+/// Defaults to all cores (or the <c>NANONET_THREADS</c> environment variable when set). Kernels split
+/// their work so that the order of every floating-point sum does not depend on this number: the same
+/// seed gives bitwise-identical results at 1 thread and at N threads.
+/// </remarks>
+public static class Parallelism
+{
+    private static int _maxThreads = DefaultThreads();
+
+    /// <summary>Maximum number of threads a kernel may use (at least 1).</summary>
+    public static int MaxThreads
+    {
+        get => _maxThreads;
+        set
+        {
+            if (value < 1)
+                throw new ArgumentOutOfRangeException(nameof(value), value, "Parallelism.MaxThreads must be at least 1.");
+            _maxThreads = value;
+        }
+    }
+
+    private static int DefaultThreads()
+    {
+        string? fromEnvironment = Environment.GetEnvironmentVariable("NANONET_THREADS");
+        if (int.TryParse(fromEnvironment, out int threads) && threads >= 1)
+            return threads;
+        return Environment.ProcessorCount;
+    }
+
+    /// <summary>
+    /// Runs <paramref name="job"/> on up to <see cref="MaxThreads"/> workers in one parallel region.
+    /// Workers are numbered 0..workers-1; worker 0 is the calling thread.
+    /// </summary>
+    internal static void Run(ParallelJob job, int workers)
+    {
+        workers = Math.Min(workers, MaxThreads);
+        if (workers <= 1 || WorkerPool.IsInsideRegion)
+        {
+            job.RunWorker(0, 1);
+            return;
+        }
+        WorkerPool.Shared.Run(job, workers);
+    }
+}
+
+/// <summary>
+/// A unit of parallel work. Subclasses hold the call's arguments in fields (so starting a region
+/// allocates no closure) and split the work by worker index.
+/// </summary>
+internal abstract class ParallelJob
+{
+    /// <summary>Does worker <paramref name="worker"/>'s share of the work out of <paramref name="workerCount"/>.</summary>
+    public abstract void RunWorker(int worker, int workerCount);
+}
+
+/// <summary>
+/// A tiny persistent thread pool: one parallel region at a time, the caller is worker 0, helpers
+/// spin briefly and then sleep on an event. No allocation per region, unlike <c>Parallel.For</c>.
+/// </summary>
+internal sealed class WorkerPool
+{
+    public static readonly WorkerPool Shared = new();
+
+    [ThreadStatic] private static bool t_insideRegion;
+    public static bool IsInsideRegion => t_insideRegion;
+
+    private readonly object _gate = new();
+    private readonly List<ManualResetEventSlim> _wake = [];
+    private readonly ManualResetEventSlim _done = new(false, spinCount: 2000);
+    private ParallelJob? _job;
+    private int _workerCount;
+    private int _remaining;
+    private Exception? _failure;
+
+    public void Run(ParallelJob job, int workers)
+    {
+        lock (_gate)
+        {
+            while (_wake.Count < workers - 1)
+                StartHelper(_wake.Count);
+            _job = job;
+            _workerCount = workers;
+            _failure = null;
+            _remaining = workers - 1;
+            _done.Reset();
+            for (int i = 0; i < workers - 1; i++)
+                _wake[i].Set();
+
+            t_insideRegion = true;
+            try
+            {
+                job.RunWorker(0, workers);
+            }
+            catch (Exception e)
+            {
+                Interlocked.CompareExchange(ref _failure, e, null);
+            }
+            finally
+            {
+                t_insideRegion = false;
+            }
+            _done.Wait();
+            _job = null;
+            if (_failure is not null)
+                throw new AggregateException("A NanoNet kernel failed on a worker thread.", _failure);
+        }
+    }
+
+    private void StartHelper(int index)
+    {
+        var wake = new ManualResetEventSlim(false, spinCount: 2000);
+        _wake.Add(wake);
+        var thread = new Thread(() => HelperLoop(index, wake))
+        {
+            IsBackground = true,
+            Name = $"NanoNet worker {index + 1}",
+        };
+        thread.Start();
+    }
+
+    private void HelperLoop(int index, ManualResetEventSlim wake)
+    {
+        t_insideRegion = true;
+        while (true)
+        {
+            wake.Wait();
+            wake.Reset();
+            ParallelJob job = _job!;
+            // Helpers beyond this region's worker count have nothing to do.
+            if (index + 1 < _workerCount)
+            {
+                try
+                {
+                    job.RunWorker(index + 1, _workerCount);
+                }
+                catch (Exception e)
+                {
+                    Interlocked.CompareExchange(ref _failure, e, null);
+                }
+            }
+            if (Interlocked.Decrement(ref _remaining) == 0)
+                _done.Set();
+        }
+    }
+}
