@@ -45,7 +45,7 @@ public static partial class Ops
             float v = values[i];
             int id = (int)v;
             if (id != v || id < 0 || id >= classes)
-                throw new ArgumentException($"Sparse labels: label {v} at row {i} is not a class id in [0, {classes}).");
+                throw new ArgumentException($"Sparse labels: label {v} at row {i} of the batch is not a class id in [0, {classes}).");
             ids[i] = id;
         }
         return ids;

@@ -1,0 +1,122 @@
+using NanoNet.Kernels;
+
+namespace NanoNet.Tests;
+
+public class GemmTests
+{
+    private static readonly int[][] AwkwardShapes =
+    [
+        [1, 1, 1], [7, 13, 5], [1000, 3, 1000], [1, 4096, 1], [513, 257, 129], [8, 32, 256],
+        [9, 33, 257], [96, 1024, 7], [64, 128, 7200], [3, 1, 600], [17, 50, 1],
+    ];
+
+    private static IEnumerable<TestCaseData> Cases()
+    {
+        foreach (int[] s in AwkwardShapes)
+            foreach (bool ta in new[] { false, true })
+                foreach (bool tb in new[] { false, true })
+                    yield return new TestCaseData(s[0], s[1], s[2], ta, tb).SetName($"Gemm_{s[0]}x{s[1]}x{s[2]}_tA{(ta ? 1 : 0)}_tB{(tb ? 1 : 0)}");
+    }
+
+    private static IEnumerable<GemmKernelKind> SupportedKernels()
+    {
+        if (System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated) yield return GemmKernelKind.Vector512;
+        if (System.Runtime.Intrinsics.Vector256.IsHardwareAccelerated) yield return GemmKernelKind.Vector256;
+        yield return GemmKernelKind.Scalar;
+    }
+
+    [TestCaseSource(nameof(Cases))]
+    public void MatchesReference(int m, int n, int k, bool transA, bool transB)
+    {
+        var rng = new Random(m * 31 + n * 7 + k);
+        float[] a = RandomArray(m * k, rng), b = RandomArray(k * n, rng);
+        int lda = transA ? m : k, ldb = transB ? k : n;
+        float[] expected = RandomArray(m * n, rng);
+        float[] initial = (float[])expected.Clone();
+        GemmReference.Multiply(transA, transB, m, n, k, a, lda, b, ldb, expected, n, accumulate: true);
+
+        foreach (GemmKernelKind kind in SupportedKernels())
+        {
+            float[] c = (float[])initial.Clone();
+            Gemm.Multiply(kind, transA, transB, m, n, k, a, lda, b, ldb, c, n, accumulate: true);
+            AssertClose(expected, c, k, kind.ToString());
+
+            float[] overwrite = RandomArray(m * n, rng); // garbage must be ignored when not accumulating
+            Gemm.Multiply(kind, transA, transB, m, n, k, a, lda, b, ldb, overwrite, n, accumulate: false);
+            float[] expectedOverwrite = new float[m * n];
+            GemmReference.Multiply(transA, transB, m, n, k, a, lda, b, ldb, expectedOverwrite, n, accumulate: false);
+            AssertClose(expectedOverwrite, overwrite, k, kind + " overwrite");
+        }
+    }
+
+    [Test]
+    public void RespectsLeadingDimensions()
+    {
+        // A 5x4 window inside 5x9 storage, B 4x3 inside 4x6, C 5x3 inside 5x8: padding columns stay untouched.
+        var rng = new Random(5);
+        float[] a = RandomArray(5 * 9, rng), b = RandomArray(4 * 6, rng);
+        float[] c = Enumerable.Repeat(42f, 5 * 8).ToArray();
+        float[] expected = (float[])c.Clone();
+        GemmReference.Multiply(false, false, 5, 3, 4, a, 9, b, 6, expected, 8, accumulate: false);
+        Gemm.Multiply(false, false, 5, 3, 4, a, 9, b, 6, c, 8);
+        AssertClose(expected, c, 4, "ld");
+        Assert.That(c[3], Is.EqualTo(42f));
+    }
+
+    [Test]
+    public void IsBitwiseIdenticalAcrossThreadCounts()
+    {
+        var rng = new Random(9);
+        int m = 300, n = 500, k = 700;
+        float[] a = RandomArray(m * k, rng), b = RandomArray(k * n, rng);
+        float[] one = new float[m * n], two = new float[m * n];
+        int saved = Parallelism.MaxThreads;
+        try
+        {
+            Parallelism.MaxThreads = 1;
+            Gemm.Multiply(false, true, m, n, k, a, k, b, k, one, n);
+            Parallelism.MaxThreads = 2;
+            Gemm.Multiply(false, true, m, n, k, a, k, b, k, two, n);
+        }
+        finally
+        {
+            Parallelism.MaxThreads = saved;
+        }
+        Assert.That(two, Is.EqualTo(one).AsCollection);
+    }
+
+    [Test]
+    public void TooSmallBufferNamesTheOperand()
+    {
+        var ex = Assert.Throws<ArgumentException>(() =>
+            Gemm.Multiply(false, false, 4, 4, 4, new float[16], 4, new float[15], 4, new float[16], 4));
+        Assert.That(ex!.Message, Does.Contain("B is 4x4"));
+    }
+
+    [Test]
+    public void ZeroInnerDimensionClearsOrKeeps()
+    {
+        float[] c = [1, 2, 3, 4];
+        Gemm.Multiply(false, false, 2, 2, 0, [], 0, [], 2, c, 2, accumulate: true);
+        Assert.That(c, Is.EqualTo(new float[] { 1, 2, 3, 4 }).AsCollection);
+        Gemm.Multiply(false, false, 2, 2, 0, [], 0, [], 2, c, 2);
+        Assert.That(c, Is.EqualTo(new float[4]).AsCollection);
+    }
+
+    private static float[] RandomArray(int length, Random rng)
+    {
+        var result = new float[length];
+        for (int i = 0; i < length; i++)
+            result[i] = rng.NextSingle() * 2f - 1f;
+        return result;
+    }
+
+    private static void AssertClose(float[] expected, float[] actual, int k, string what)
+    {
+        // Float32 error of a length-k dot product of values in [-1, 1] grows like sqrt(k)·ulp.
+        float tolerance = 1e-5f * MathF.Max(1f, MathF.Sqrt(k)) * 4f;
+        for (int i = 0; i < expected.Length; i++)
+            if (MathF.Abs(expected[i] - actual[i]) > tolerance * MathF.Max(1f, MathF.Abs(expected[i])))
+                Assert.Fail($"{what}: element {i}: expected {expected[i]}, got {actual[i]}");
+    }
+}
