@@ -1,1 +1,23 @@
-﻿Console.WriteLine("Hello, World!");
+using BenchmarkDotNet.Configs;
+using BenchmarkDotNet.Jobs;
+using BenchmarkDotNet.Running;
+using NanoNet.Benchmarks;
+
+// Kernel benchmarks (BenchmarkDotNet):
+//   dotnet run -c Release --project benchmarks -- gemm          GEMM at 1 and 2 threads vs the FMA peak
+//   dotnet run -c Release --project benchmarks -- [BenchmarkDotNet args, e.g. --filter *Gemm*]
+var config = DefaultConfig.Instance
+    .AddJob(Job.Default.WithWarmupCount(3).WithIterationCount(10).WithId("nanonet"))
+    .AddColumn(GflopsColumn.Gflops, GflopsColumn.PercentOfPeak)
+    .WithOptions(ConfigOptions.JoinSummary);
+
+if (args.Length > 0 && args[0] == "gemm")
+{
+    // The peak probe runs first, in the same process, so the GEMM table quotes its share of it.
+    var peakSummary = BenchmarkRunner.Run<FmaPeakProbe>(config);
+    GflopsColumn.PeakGflops = GflopsColumn.Measure(peakSummary, peakSummary.BenchmarksCases[0]);
+    Console.WriteLine($"Single-core Vector512 FMA peak measured: {GflopsColumn.PeakGflops:F1} GFLOP/s");
+    BenchmarkRunner.Run<GemmBenchmarks>(config);
+    return;
+}
+BenchmarkSwitcher.FromAssembly(typeof(GemmBenchmarks).Assembly).Run(args, config);
