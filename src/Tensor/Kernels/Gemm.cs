@@ -96,7 +96,7 @@ public static class Gemm
     {
         [ThreadStatic] private static float[]? t_packA;
         [ThreadStatic] private static float[]? t_packB;
-        private static GemmJob? s_free;
+        [ThreadStatic] private static GemmJob? t_free;
 
         private GemmKernelKind _kind;
         private int _mr, _nr;
@@ -107,8 +107,18 @@ public static class Gemm
 
         public int TileCount { get; private set; }
 
-        public static GemmJob Rent() => Interlocked.Exchange(ref s_free, null) ?? new GemmJob();
-        public static void Return(GemmJob job) { job._a = job._b = job._c = null; s_free = job; }
+        public static GemmJob Rent()
+        {
+            GemmJob job = t_free ?? new GemmJob();
+            t_free = null; // a nested call on this thread (none today) would get its own job
+            return job;
+        }
+
+        public static void Return(GemmJob job)
+        {
+            job._a = job._b = job._c = null;
+            t_free = job;
+        }
 
         public void Set(GemmKernelKind kind, bool transA, bool transB, int m, int n, int k,
             float* a, int lda, float* b, int ldb, float* c, int ldc, bool accumulate)

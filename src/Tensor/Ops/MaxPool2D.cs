@@ -1,0 +1,32 @@
+using NanoNet.Autograd;
+using NanoNet.Kernels;
+
+namespace NanoNet;
+
+public static partial class Ops
+{
+    /// <summary>
+    /// Max pooling of NHWC images over poolHeight×poolWidth windows moved by the strides
+    /// ("valid" or "same" padding). Backward routes each output gradient to the input element that won
+    /// its window (the first one on ties).
+    /// </summary>
+    public static Tensor MaxPool2D(Tensor x, int poolHeight, int poolWidth, int strideHeight, int strideWidth, bool samePadding = false)
+    {
+        if (x.Rank != 4)
+            throw new ArgumentException($"MaxPool2D expects NHWC input (batch, height, width, channels), got {Shapes.Format(x.Shape)}.");
+        var g = ConvGeometry.Create(x.Dim(1), x.Dim(2), x.Dim(3), poolHeight, poolWidth, strideHeight, strideWidth, samePadding);
+        int batch = x.Dim(0);
+        var y = Tensor.Zeros(batch, g.OutputHeight, g.OutputWidth, g.Channels);
+        var argmax = new int[y.Length];
+        MaxPoolKernels.Forward(x.Span, y.Span, argmax, batch, g);
+        if (Tape.ShouldRecord(x))
+            Tape.Current.Record(new MaxPool2DEntry(y, x, argmax, g));
+        return y;
+    }
+
+    private sealed class MaxPool2DEntry(Tensor y, Tensor x, int[] argmax, ConvGeometry g) : TapeEntry(y)
+    {
+        public override void Backward(Tensor dY) =>
+            MaxPoolKernels.Backward(dY.Span, argmax, x.EnsureGrad().Span, x.Dim(0), g);
+    }
+}

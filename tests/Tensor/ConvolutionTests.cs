@@ -1,0 +1,136 @@
+using NanoNet.Kernels;
+using NanoNet.Layers;
+using NanoNet.Optim;
+
+namespace NanoNet.Tests;
+
+public class ConvolutionTests
+{
+    // (batch, H, W, C, filters, kernel, stride, same)
+    private static readonly object[] Geometries =
+    [
+        new object[] { 2, 5, 5, 1, 2, 3, 1, false },
+        new object[] { 2, 7, 6, 3, 4, 3, 2, false },
+        new object[] { 1, 7, 7, 2, 3, 3, 1, true },
+        new object[] { 2, 6, 5, 3, 2, 3, 2, true },
+        new object[] { 1, 5, 5, 2, 2, 1, 1, false },
+        new object[] { 1, 4, 6, 2, 3, 2, 2, true },
+    ];
+
+    [TestCaseSource(nameof(Geometries))]
+    public void Conv2DGradientCheck(int batch, int h, int w, int c, int filters, int kernel, int stride, bool same)
+    {
+        var x = GradientCheck.Random([batch, h, w, c], 1);
+        var k = GradientCheck.Random([kernel, kernel, c, filters], 2);
+        var b = GradientCheck.Random([filters], 3);
+        GradientCheck.Check(t => Ops.Conv2D(t[0], t[1], t[2], stride, stride, same), [x, k, b]);
+    }
+
+    [TestCase(5, 9, 11, 3, 33, 3, 1, false)]
+    [TestCase(64, 32, 32, 3, 32, 3, 1, false)]   // the CIFAR-10 seed layer
+    [TestCase(3, 10, 9, 17, 5, 5, 2, true)]
+    [TestCase(40, 8, 8, 4, 7, 3, 1, true)]       // many images per chunk, several chunks
+    public void Conv2DMatchesTheNaiveReference(int batch, int h, int w, int c, int filters, int kernel, int stride, bool same)
+    {
+        var g = ConvGeometry.Create(h, w, c, kernel, kernel, stride, stride, same);
+        Tensor x = Tensor.RandomUniform([batch, h, w, c], -1, 1, 4), k = Tensor.RandomUniform([kernel, kernel, c, filters], -1, 1, 5);
+        Tensor b = Tensor.RandomUniform([filters], -1, 1, 6);
+        var expected = new float[batch * g.OutputPixels * filters];
+        ConvReference.Conv2DForward(x.Span, k.Span, b.Span, expected, batch, filters, g);
+        Tensor y = Ops.Conv2D(x, k, b, stride, stride, same);
+        Assert.That(y.Shape.ToArray(), Is.EqualTo(new[] { batch, g.OutputHeight, g.OutputWidth, filters }));
+        float[] actual = y.ToArray();
+        for (int i = 0; i < expected.Length; i++)
+            Assert.That(actual[i], Is.EqualTo(expected[i]).Within(1e-4f * (1 + MathF.Abs(expected[i]))), $"element {i}");
+    }
+
+    [Test]
+    public void SamePaddingShapesFollowKeras()
+    {
+        // 'same' with stride 2 on 7 → ⌈7/2⌉ = 4; 'valid' 3x3 on 32 → 30.
+        Assert.That(ConvGeometry.Create(7, 7, 1, 3, 3, 2, 2, samePadding: true).OutputHeight, Is.EqualTo(4));
+        Assert.That(ConvGeometry.Create(32, 32, 3, 3, 3, 1, 1, samePadding: false).OutputHeight, Is.EqualTo(30));
+        Assert.That(ConvGeometry.Create(6, 6, 1, 3, 3, 2, 2, samePadding: true).PadTop, Is.EqualTo(0), "odd padding goes to the bottom");
+    }
+
+    [Test]
+    public void Conv2DBackwardIsBitwiseIdenticalAcrossThreadCounts()
+    {
+        float[] Gradients(int threads)
+        {
+            int saved = Parallelism.MaxThreads;
+            Parallelism.MaxThreads = threads;
+            try
+            {
+                var x = Tensor.RandomUniform([16, 12, 12, 3], -1, 1, 7).AsParameter();
+                var k = Tensor.RandomUniform([3, 3, 3, 8], -1, 1, 8).AsParameter();
+                var b = Tensor.Zeros(8).AsParameter();
+                Ops.Sum(Ops.Multiply(Ops.Conv2D(x, k, b), Tensor.RandomUniform([16, 10, 10, 8], -1, 1, 9))).Backward();
+                return [.. k.Grad!.ToArray(), .. b.Grad!.ToArray(), .. x.Grad!.ToArray()];
+            }
+            finally
+            {
+                Parallelism.MaxThreads = saved;
+            }
+        }
+        Assert.That(Gradients(2), Is.EqualTo(Gradients(1)).AsCollection);
+    }
+
+    [TestCase(2, 2, false)]
+    [TestCase(3, 2, false)]
+    [TestCase(3, 2, true)]
+    [TestCase(2, 1, false)]
+    public void MaxPoolGradientCheck(int pool, int stride, bool same)
+    {
+        // Distinct values (a shuffled ramp) so no window has a tie within ε.
+        int count = 2 * 7 * 7 * 3;
+        float[] values = Enumerable.Range(0, count).Select(i => i * 0.1f).ToArray();
+        new Random(3).Shuffle(values);
+        var x = Tensor.FromArray(values, 2, 7, 7, 3);
+        GradientCheck.Check(t => Ops.MaxPool2D(t[0], pool, pool, stride, stride, same), [x], epsilon: 1e-2f);
+    }
+
+    [TestCase(2, 2, false, 8, 8, 32)]
+    [TestCase(3, 2, true, 9, 7, 19)]
+    [TestCase(2, 2, false, 30, 30, 32)]
+    public void MaxPoolMatchesTheNaiveReference(int pool, int stride, bool same, int h, int w, int c)
+    {
+        var g = ConvGeometry.Create(h, w, c, pool, pool, stride, stride, same);
+        Tensor x = Tensor.RandomUniform([3, h, w, c], -1, 1, 10);
+        var expected = new float[3 * g.OutputPixels * c];
+        ConvReference.MaxPoolForward(x.Span, expected, 3, g);
+        Assert.That(Ops.MaxPool2D(x, pool, pool, stride, stride, same).ToArray(), Is.EqualTo(expected).AsCollection);
+    }
+
+    [Test]
+    public void MaxPoolTiesSendTheWholeGradientToTheFirstMaximum()
+    {
+        // One 2x2 window, 2 channels; channel 0 is all equal, channel 1 has a tie between the last two.
+        var x = Tensor.FromArray([5, 1, 5, 2, 5, 9, 5, 9], 1, 2, 2, 2).AsParameter();
+        Autograd.Tape.Current.Clear();
+        Tensor y = Ops.MaxPool2D(x, 2, 2, 2, 2);
+        Assert.That(y.ToArray(), Is.EqualTo(new float[] { 5, 9 }));
+        Ops.Sum(Ops.Multiply(y, Tensor.FromArray([3, 7], 1, 1, 1, 2))).Backward();
+        Assert.That(x.Grad!.ToArray(), Is.EqualTo(new float[] { 3, 0, 0, 0, 0, 7, 0, 0 }));
+    }
+
+    [Test]
+    public void CifarSeedModelSummaryMatchesKeras()
+    {
+        var model = new Sequential([32, 32, 3],
+            new Conv2D(32, 3, activation: ActivationFunction.Relu), new MaxPool2D(2), new Flatten(),
+            new Dense(128, ActivationFunction.Relu), new Dense(10, ActivationFunction.Softmax));
+        model.Compile(new Sgd(), new SparseCategoricalCrossEntropy());
+        Assert.That(model.Layers.Select(l => l.ParameterCount), Is.EqualTo(new[] { 896, 0, 0, 921_728, 1_290 }));
+        Assert.That(model.Layers[1].OutputShape.ToArray(), Is.EqualTo(new[] { 15, 15, 32 }));
+        Assert.That(model.Summary(), Does.Contain("conv2d (Conv2D)").And.Contain("(None, 30, 30, 32)").And.Contain("923,914"));
+    }
+
+    [Test]
+    public void ConvLayerRejectsFlatInputWithItsName()
+    {
+        var model = new Sequential([784], new Conv2D(4, 3));
+        var ex = Assert.Throws<ArgumentException>(() => model.Compile(new Sgd(), new MeanSquaredError()));
+        Assert.That(ex!.Message, Does.Contain("'conv2d'").And.Contain("(784)"));
+    }
+}
