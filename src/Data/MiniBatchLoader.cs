@@ -41,6 +41,12 @@ public sealed class MiniBatchLoader
     /// <summary>Total number of examples.</summary>
     public int Count => _data.Count;
 
+    /// <summary>
+    /// Optional in-place transform of each batch after it is gathered, e.g. <see cref="ImageAugmentation.Apply"/>
+    /// on the features. Batches are copies, so the data set itself is never changed. Null (the default) = none.
+    /// </summary>
+    public Action<Dataset>? BatchTransform { get; init; }
+
     /// <summary>One epoch of batches (reshuffled first when <see cref="Shuffle"/> is set).</summary>
     public IEnumerable<Dataset> NextEpoch()
     {
@@ -55,6 +61,7 @@ public sealed class MiniBatchLoader
             ReadOnlySpan<int> rows = _order.AsSpan(start, size);
             RowGather.Copy(_data.Features, rows, batch.Features);
             RowGather.Copy(_data.Labels, rows, batch.Labels);
+            BatchTransform?.Invoke(batch);
             yield return batch;
         }
     }

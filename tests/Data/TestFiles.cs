@@ -1,0 +1,81 @@
+using System.Formats.Tar;
+using System.IO.Compression;
+using System.Text;
+
+namespace NanoNet.Tests.Data;
+
+/// <summary>Small files and archives that data tests build in a temporary folder.</summary>
+internal sealed class TestFiles : IDisposable
+{
+    public TestFiles()
+    {
+        Root = Path.Combine(Path.GetTempPath(), "nanonet-data-tests-" + Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(Root);
+    }
+
+    /// <summary>The temporary folder, deleted on dispose.</summary>
+    public string Root { get; }
+
+    /// <summary>Writes a file under <see cref="Root"/> (creating folders) and returns its path.</summary>
+    public string Write(string relativePath, byte[] data)
+    {
+        string path = Path.Combine(Root, relativePath);
+        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+        File.WriteAllBytes(path, data);
+        return path;
+    }
+
+    /// <summary>Writes UTF-8 text (no BOM) under <see cref="Root"/>.</summary>
+    public string Write(string relativePath, string text) => Write(relativePath, new UTF8Encoding(false).GetBytes(text));
+
+    /// <summary>Writes a .tar.gz under <see cref="Root"/> holding the entries in the given order.</summary>
+    public string WriteTarGz(string relativePath, IEnumerable<(string Name, byte[] Data)> entries)
+    {
+        string path = Path.Combine(Root, relativePath);
+        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+        File.WriteAllBytes(path, TarGz(entries));
+        return path;
+    }
+
+    /// <summary>The bytes of a .tar.gz holding the entries in the given order (with a directory entry per folder).</summary>
+    public static byte[] TarGz(IEnumerable<(string Name, byte[] Data)> entries)
+    {
+        var memory = new MemoryStream();
+        using (var gzip = new GZipStream(memory, CompressionLevel.Fastest, leaveOpen: true))
+        using (var tar = new TarWriter(gzip, TarEntryFormat.Pax))
+        {
+            var folders = new HashSet<string>();
+            foreach (var (name, data) in entries)
+            {
+                string folder = name.Contains('/') ? name[..(name.LastIndexOf('/') + 1)] : "";
+                if (folder.Length > 0 && folders.Add(folder))
+                    tar.WriteEntry(new PaxTarEntry(TarEntryType.Directory, folder));
+                tar.WriteEntry(new PaxTarEntry(TarEntryType.RegularFile, name) { DataStream = new MemoryStream(data) });
+            }
+        }
+        return memory.ToArray();
+    }
+
+    public static byte[] Utf8(string text) => new UTF8Encoding(false).GetBytes(text);
+
+    public void Dispose()
+    {
+        try { Directory.Delete(Root, recursive: true); }
+        catch (IOException) { }
+    }
+}
+
+/// <summary>The real data sets, found through $NANONET_DATA; tests are ignored when they are absent.</summary>
+internal static class RealData
+{
+    public static string PathOf(string fileName)
+    {
+        string? folder = Environment.GetEnvironmentVariable("NANONET_DATA");
+        if (string.IsNullOrEmpty(folder))
+            Assert.Ignore("NANONET_DATA is not set; real-data test skipped.");
+        string path = Path.Combine(folder, fileName);
+        if (!File.Exists(path))
+            Assert.Ignore($"{path} not found; real-data test skipped.");
+        return path;
+    }
+}
