@@ -69,6 +69,9 @@ public sealed class Tensor
     /// <summary>An optional name, used in error messages and model summaries.</summary>
     public string? Name { get; set; }
 
+    /// <summary>True when the storage was rented from the tape's pool (valid until the next <c>Tape.Clear</c>).</summary>
+    internal bool IsPooled { get; init; }
+
     internal float[] Storage => _storage;
     internal int Offset => _offset;
     internal int[] ShapeArray => _shape;
@@ -140,7 +143,7 @@ public sealed class Tensor
     }
 
     /// <summary>A view sharing storage with a different shape; the caller guarantees the length matches.</summary>
-    internal Tensor View(int[] shape) => new(_storage, _offset, shape);
+    internal Tensor View(int[] shape) => new(_storage, _offset, shape) { IsPooled = IsPooled };
 
     /// <summary>A deep copy of the values (no gradient, not on the tape).</summary>
     public Tensor Clone()
@@ -166,8 +169,11 @@ public sealed class Tensor
     /// <summary>Back-propagates from this scalar through the current tape, accumulating gradients.</summary>
     public void Backward() => Tape.Current.Backward(this);
 
-    /// <summary>Returns the gradient tensor, allocating it as zeros on first use.</summary>
-    internal Tensor EnsureGrad() => Grad ??= Zeros(_shape);
+    /// <summary>
+    /// Returns the gradient tensor, allocating it as zeros on first use; a pooled tensor's gradient is
+    /// pooled too (same lifetime), a parameter's gradient is an ordinary array that lives with it.
+    /// </summary>
+    internal Tensor EnsureGrad() => Grad ??= IsPooled ? Tape.Current.NewTensor(_shape, zeroed: true) : Zeros(_shape);
 
     /// <summary>Sets the gradient to zero (keeps its storage).</summary>
     public void ZeroGrad() => Grad?.Span.Clear();

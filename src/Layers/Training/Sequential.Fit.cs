@@ -24,8 +24,9 @@ public sealed partial class Sequential
     /// <param name="validation">Optional data evaluated after every epoch.</param>
     /// <param name="seed">Seed of the shuffling.</param>
     /// <param name="verbose">0 = silent, 1 = one line per epoch (and a live progress bar on an interactive console).</param>
+    /// <param name="batchTransform">Optional in-place change of each training batch, e.g. data augmentation.</param>
     public TrainingHistory Fit(Dataset train, int batchSize = 32, int epochs = 1, bool shuffle = true,
-        Dataset? validation = null, int seed = 0, int verbose = 1)
+        Dataset? validation = null, int seed = 0, int verbose = 1, Action<Dataset>? batchTransform = null)
     {
         ArgumentNullException.ThrowIfNull(train);
         if (epochs < 0)
@@ -33,7 +34,7 @@ public sealed partial class Sequential
         Optimizer optimizer = Optimizer ?? throw NotCompiled();
         CheckBatchShape(train.Features);
 
-        var loader = new MiniBatchLoader(train, batchSize, shuffle, seed);
+        var loader = new MiniBatchLoader(train, batchSize, shuffle, seed) { BatchTransform = batchTransform };
         var history = new TrainingHistory();
         var progress = verbose > 0 ? new ProgressPrinter(Output, loader.BatchCount, interactive: !Console.IsOutputRedirected && Output == Console.Out) : null;
         for (int epoch = 1; epoch <= epochs; epoch++)
@@ -76,14 +77,24 @@ public sealed partial class Sequential
         ArgumentNullException.ThrowIfNull(batch);
         optimizer ??= Optimizer ?? throw NotCompiled();
         Tape tape = Tape.Current;
-        tape.Clear();
-        (Tensor loss, Tensor output) = ForwardLoss(batch, training: true);
-        float value = loss[0];
-        if (!float.IsFinite(value))
-            throw new ArithmeticException($"The loss became {value} (diverged): lower the learning rate or check the inputs for NaN.");
-        loss.Backward();
-        optimizer.Step(Parameters);
-        Optimizer.ZeroGradients(Parameters);
-        return (value, Loss!.IsClassification ? CountCorrect(output, batch.Labels) : 0);
+        tape.Clear(); // takes back the previous step's pooled activations and gradients
+        bool usedPool = tape.UsePool;
+        tape.UsePool = true;
+        try
+        {
+            (Tensor loss, Tensor output) = ForwardLoss(batch, training: true);
+            float value = loss[0];
+            if (!float.IsFinite(value))
+                throw new ArithmeticException($"The loss became {value} (diverged): lower the learning rate or check the inputs for NaN.");
+            int correct = Loss!.IsClassification ? CountCorrect(output, batch.Labels) : 0;
+            loss.Backward();
+            optimizer.Step(Parameters);
+            Optimizer.ZeroGradients(Parameters);
+            return (value, correct);
+        }
+        finally
+        {
+            tape.UsePool = usedPool;
+        }
     }
 }

@@ -8,7 +8,7 @@ namespace NanoNet.Layers;
 
 /// <summary>
 /// A stack of layers applied in order, Keras style: build it, <see cref="Compile"/> it with an optimizer
-/// and a loss, then <see cref="Fit(Dataset, int, int, bool, Dataset?, int, int)"/>,
+/// and a loss, then <see cref="Fit(Dataset, int, int, bool, Dataset?, int, int, Action{Dataset}?)"/>,
 /// <see cref="Evaluate"/> and <see cref="Predict"/>.
 /// </summary>
 public sealed partial class Sequential
@@ -118,12 +118,14 @@ public sealed partial class Sequential
         int[] outputShape = [x.Dim(0), .. _layers[^1].OutputShape];
         var result = Tensor.Zeros(outputShape);
         using (Tape.NoGrad())
+        using (new PooledBatches())
         {
             for (int start = 0; start < x.Dim(0); start += batchSize)
             {
                 int size = Math.Min(batchSize, x.Dim(0) - start);
                 Tensor y = Forward(x.SliceRows(start, size));
                 y.Span.CopyTo(result.SliceRows(start, size).Span);
+                Tape.Current.Clear();
             }
         }
         return result;
@@ -137,6 +139,7 @@ public sealed partial class Sequential
         double lossSum = 0;
         long correct = 0;
         using (Tape.NoGrad())
+        using (new PooledBatches())
         {
             for (int start = 0; start < data.Count; start += batchSize)
             {
@@ -145,6 +148,7 @@ public sealed partial class Sequential
                 (float batchLoss, int batchCorrect) = LossAndCorrect(batch, training: false);
                 lossSum += (double)batchLoss * size;
                 correct += batchCorrect;
+                Tape.Current.Clear();
             }
         }
         int n = Math.Max(1, data.Count);
@@ -215,6 +219,23 @@ public sealed partial class Sequential
 
     private static InvalidOperationException NotCompiled() =>
         new("The model is not compiled: call Compile(optimizer, loss) first.");
+}
+
+/// <summary>
+/// Turns the tape's pool on for a loop over batches whose intermediate tensors die with the batch
+/// (the loop clears the tape after each one), and restores the previous setting afterwards.
+/// </summary>
+internal readonly struct PooledBatches : IDisposable
+{
+    private readonly bool _previous;
+
+    public PooledBatches()
+    {
+        _previous = Tape.Current.UsePool;
+        Tape.Current.UsePool = true;
+    }
+
+    public void Dispose() => Tape.Current.UsePool = _previous;
 }
 
 /// <summary>Result of <see cref="Sequential.Evaluate"/>: mean loss, and accuracy for classification losses.</summary>

@@ -1,3 +1,5 @@
+using NanoNet.Memory;
+
 namespace NanoNet.Autograd;
 
 /// <summary>
@@ -7,7 +9,12 @@ namespace NanoNet.Autograd;
 /// Each op that has an input requiring a gradient appends a <see cref="TapeEntry"/> holding what its
 /// backward pass needs. <see cref="Backward"/> seeds ∂loss/∂loss = 1 and runs the entries in reverse
 /// order (a valid topological order, since an entry can only use tensors created before it), each
-/// accumulating into its inputs' gradients. The tape is then cleared, ready for the next step.
+/// accumulating into its inputs' gradients, and then forgets the entries.
+/// <para>Storage: when <see cref="UsePool"/> is on (the training loop turns it on), op outputs and
+/// their gradients are rented from per-tape pools instead of the garbage-collected heap, and
+/// <see cref="Clear"/> takes them all back. Such tensors are valid until the next <see cref="Clear"/>
+/// (the training loop calls it at the start of each step), so a steady training step allocates no new
+/// storage. With <see cref="UsePool"/> off (the default) every tensor is an ordinary array.</para>
 /// Every thread has its own current tape.
 /// </remarks>
 public sealed class Tape
@@ -16,6 +23,8 @@ public sealed class Tape
     [ThreadStatic] private static int t_noGradDepth;
 
     private readonly List<TapeEntry> _entries = [];
+    private readonly BufferPool<float> _floats = new();
+    private readonly BufferPool<int> _ints = new();
 
     /// <summary>This thread's tape.</summary>
     public static Tape Current => t_current ??= new Tape();
@@ -39,6 +48,23 @@ public sealed class Tape
     internal static bool ShouldRecord(Tensor a) => t_noGradDepth == 0 && a.RequiresGrad;
 
     internal static bool ShouldRecord(Tensor a, Tensor b) => t_noGradDepth == 0 && (a.RequiresGrad || b.RequiresGrad);
+
+    /// <summary>
+    /// Whether op outputs and their gradients come from this tape's pools (valid until <see cref="Clear"/>).
+    /// </summary>
+    public bool UsePool { get; set; }
+
+    /// <summary>A tensor for an op's output: pooled when <see cref="UsePool"/> is on, zero-filled only when asked.</summary>
+    internal Tensor NewTensor(int[] shape, bool zeroed)
+    {
+        int length = Shapes.Product(shape);
+        if (!UsePool)
+            return new Tensor(zeroed ? new float[length] : GC.AllocateUninitializedArray<float>(length), 0, shape) ;
+        return new Tensor(_floats.Rent(length, zeroed), 0, shape) { IsPooled = true };
+    }
+
+    /// <summary>An int buffer (e.g. pooling's argmax) with the same lifetime rules as <see cref="NewTensor"/>.</summary>
+    internal int[] NewInts(int length) => UsePool ? _ints.Rent(length, clear: false) : new int[length];
 
     /// <summary>Appends an entry and marks its output as requiring a gradient.</summary>
     internal void Record(TapeEntry entry)
@@ -67,12 +93,23 @@ public sealed class Tape
         }
         finally
         {
-            Clear();
+            _entries.Clear();
         }
     }
 
-    /// <summary>Forgets every recorded entry (their tensors become garbage unless referenced elsewhere).</summary>
-    public void Clear() => _entries.Clear();
+    /// <summary>
+    /// Forgets every recorded entry and takes back all pooled storage handed out since the last call:
+    /// tensors created while <see cref="UsePool"/> was on must not be used afterwards.
+    /// </summary>
+    public void Clear()
+    {
+        _entries.Clear();
+        _floats.ReturnAll();
+        _ints.ReturnAll();
+    }
+
+    /// <summary>Number of pooled buffers handed out since the last <see cref="Clear"/> (for diagnostics and tests).</summary>
+    public int PooledBufferCount => _floats.RentedCount + _ints.RentedCount;
 
     /// <summary>Ends a no-grad scope.</summary>
     public readonly struct NoGradScope : IDisposable

@@ -128,11 +128,15 @@ public static class Gemm
             (_lda, _ldb, _ldc, _accumulate) = (lda, ldb, ldc, accumulate);
             (_mr, _nr) = GemmMicroKernels.TileSize(kind);
             int rowTiles = (m + MC - 1) / MC;
+            int threads = Parallelism.MaxThreads;
             // Narrow the column tiles until there are about four tiles per thread (load balance on a
-            // shared machine); this changes which thread computes an element, never its K-sum order.
-            int wantedColumnTiles = Math.Max(1, (4 * Parallelism.MaxThreads + rowTiles - 1) / rowTiles);
-            int nc = RoundUp((n + wantedColumnTiles - 1) / wantedColumnTiles, _nr);
-            _nc = Math.Clamp(nc, _nr, MaxNC);
+            // shared machine), but keep at least 128 columns per tile (or an even share per thread):
+            // every column tile re-packs its rows of A, so thin tiles waste work when M is small.
+            // This changes which thread computes an element, never the order of its K-sum.
+            int columnTiles = Math.Max(1, (4 * threads + rowTiles - 1) / rowTiles);
+            int nc = RoundUp((n + columnTiles - 1) / columnTiles, _nr);
+            int minimumNc = Math.Min(128, RoundUp((n + threads - 1) / threads, _nr));
+            _nc = Math.Clamp(Math.Max(nc, minimumNc), _nr, MaxNC);
             _tilesPerRow = (n + _nc - 1) / _nc;
             TileCount = rowTiles * _tilesPerRow;
             _nextTile = -1;

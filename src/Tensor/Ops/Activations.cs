@@ -23,7 +23,7 @@ public static partial class Ops
 
     private static Tensor Pointwise(Tensor x, ActivationFunction function)
     {
-        var y = Tensor.Zeros(x.ShapeArray);
+        var y = Tape.Current.NewTensor(x.ShapeArray, zeroed: false);
         int columns = x.Rank == 0 ? 1 : x.Dim(-1);
         switch (function)
         {

@@ -9,7 +9,7 @@ public static partial class Ops
     public static Tensor Add(Tensor a, Tensor b)
     {
         RequireSameShape("Add", a, b);
-        var y = Tensor.Zeros(a.ShapeArray);
+        var y = Tape.Current.NewTensor(a.ShapeArray, zeroed: false);
         TensorPrimitives.Add(a.Span, b.Span, y.Span);
         if (Tape.ShouldRecord(a, b))
             Tape.Current.Record(new AddEntry(y, a, b));

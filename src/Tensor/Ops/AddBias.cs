@@ -14,7 +14,7 @@ public static partial class Ops
         int channels = bias.Length;
         if (bias.Rank != 1 || x.Rank == 0 || x.Dim(-1) != channels)
             throw new ArgumentException($"AddBias: bias {Shapes.Format(bias.Shape)} must be rank 1 and match the last dimension of the input {Shapes.Format(x.Shape)}.");
-        var y = Tensor.Zeros(x.ShapeArray);
+        var y = Tape.Current.NewTensor(x.ShapeArray, zeroed: false);
         ReadOnlySpan<float> b = bias.Span, xs = x.Span;
         Span<float> ys = y.Span;
         for (int r = 0; r < xs.Length; r += channels)

@@ -10,7 +10,7 @@ public static partial class Ops
     /// </summary>
     public static Tensor Log(Tensor x, float epsilon = 1e-7f)
     {
-        var y = Tensor.Zeros(x.ShapeArray);
+        var y = Tape.Current.NewTensor(x.ShapeArray, zeroed: false);
         ReadOnlySpan<float> xs = x.Span;
         Span<float> ys = y.Span;
         for (int i = 0; i < xs.Length; i++)

@@ -22,7 +22,7 @@ public static partial class Ops
         if (k != kb)
             throw new ArgumentException($"MatMul: inner dimensions differ: op(A) is {m}x{k}, op(B) is {kb}x{n} (A {Shapes.Format(a.Shape)}, B {Shapes.Format(b.Shape)}).");
 
-        var y = Tensor.Zeros(m, n);
+        var y = Tape.Current.NewTensor([m, n], zeroed: false);
         Gemm.Multiply(transposeA, transposeB, m, n, k, a.Span, a.Dim(1), b.Span, b.Dim(1), y.Span, n);
         if (Tape.ShouldRecord(a, b))
             Tape.Current.Record(new MatMulEntry(y, a, b, transposeA, transposeB));

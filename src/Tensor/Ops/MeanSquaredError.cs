@@ -13,7 +13,7 @@ public static partial class Ops
     {
         if (predictions.Length != targets.Length)
             throw new ArgumentException($"MeanSquaredError: predictions {Shapes.Format(predictions.Shape)} and targets {Shapes.Format(targets.Shape)} have different sizes.");
-        var difference = Tensor.Zeros(predictions.ShapeArray);
+        var difference = Tape.Current.NewTensor(predictions.ShapeArray, zeroed: false);
         TensorPrimitives.Subtract(predictions.Span, targets.Span, difference.Span);
         int n = Math.Max(1, predictions.Length);
         var y = Tensor.Scalar(TensorPrimitives.SumOfSquares<float>(difference.Span) / n);

@@ -9,7 +9,7 @@ public static partial class Ops
     public static Tensor Multiply(Tensor a, Tensor b)
     {
         RequireSameShape("Multiply", a, b);
-        var y = Tensor.Zeros(a.ShapeArray);
+        var y = Tape.Current.NewTensor(a.ShapeArray, zeroed: false);
         TensorPrimitives.Multiply(a.Span, b.Span, y.Span);
         if (Tape.ShouldRecord(a, b))
             Tape.Current.Record(new MultiplyEntry(y, a, b));

@@ -18,7 +18,7 @@ public static partial class Ops
             throw new ArgumentException($"SoftmaxCrossEntropy expects logits of shape (batch, classes), got {Shapes.Format(logits.Shape)}.");
         int rows = logits.Dim(0), classes = logits.Dim(1);
         int[] classIds = ToClassIds(labels, rows, classes);
-        var probabilities = Tensor.Zeros(rows, classes);
+        var probabilities = Tape.Current.NewTensor([rows, classes], zeroed: false);
         float loss = LossKernels.SoftmaxCrossEntropyForward(logits.Span, classIds, probabilities.Span, classes);
         var y = Tensor.Scalar(loss);
         if (Tape.ShouldRecord(logits))
@@ -38,7 +38,7 @@ public static partial class Ops
     {
         if (labels.Length != rows)
             throw new ArgumentException($"Sparse labels: expected {rows} labels (one per row of the predictions), got shape {Shapes.Format(labels.Shape)}.");
-        var ids = new int[rows];
+        int[] ids = Tape.Current.NewInts(rows);
         ReadOnlySpan<float> values = labels.Span;
         for (int i = 0; i < rows; i++)
         {
