@@ -5,12 +5,21 @@ using NanoNet.Benchmarks;
 
 // Kernel benchmarks (BenchmarkDotNet):
 //   dotnet run -c Release --project benchmarks -- gemm          GEMM at 1 and 2 threads vs the FMA peak
-//   dotnet run -c Release --project benchmarks -- [BenchmarkDotNet args, e.g. --filter *Gemm*]
+//   dotnet run -c Release --project benchmarks -- --filter '*Conv*'   (or any BenchmarkDotNet arguments)
+// End-to-end training throughput (Stopwatch, median of repeated steps):
+//   dotnet run -c Release --project benchmarks -- throughput [cifar10] [steps]
 var config = DefaultConfig.Instance
     .AddJob(Job.Default.WithWarmupCount(3).WithIterationCount(10).WithId("nanonet"))
     .AddColumn(GflopsColumn.Gflops, GflopsColumn.PercentOfPeak)
     .WithOptions(ConfigOptions.JoinSummary);
 
+if (args.Length > 0 && args[0] == "throughput")
+{
+    string model = args.Length > 1 ? args[1] : "cifar10";
+    int steps = args.Length > 2 ? int.Parse(args[2]) : 100;
+    Throughput.Run(model, [1, 2], steps);
+    return;
+}
 if (args.Length > 0 && args[0] == "gemm")
 {
     // The peak probe runs first, in the same process, so the GEMM table quotes its share of it.

@@ -1,0 +1,23 @@
+using NanoNet.Data;
+using NanoNet.Layers;
+using NanoNet.Optim;
+
+namespace NanoNet.Benchmarks;
+
+/// <summary>The seed models of the two reproduced Keras examples, with a synthetic batch of the right shapes.</summary>
+public static class SeedModels
+{
+    /// <summary>Conv2D(32, 3×3, relu) → MaxPool(2) → Flatten → Dense(128, relu) → Dense(10, softmax), SGD 0.01.</summary>
+    public static (Sequential Model, Dataset Batch) Cifar10(int batchSize)
+    {
+        var model = new Sequential([32, 32, 3],
+            new Conv2D(32, 3, activation: ActivationFunction.Relu), new MaxPool2D(2), new Flatten(),
+            new Dense(128, ActivationFunction.Relu), new Dense(10, ActivationFunction.Softmax));
+        model.Compile(new Sgd(0.01f), new SparseCategoricalCrossEntropy(), seed: 0);
+        model.Output = TextWriter.Null;
+        var images = Tensor.RandomUniform([batchSize, 32, 32, 3], 0, 1, seed: 1);
+        var labels = Tensor.Zeros(batchSize);
+        for (int i = 0; i < batchSize; i++) labels[i] = i % 10;
+        return (model, new Dataset(images, labels));
+    }
+}
