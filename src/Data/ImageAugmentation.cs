@@ -8,7 +8,8 @@ namespace NanoNet.Data;
 /// A shift by (dy, dx) with zero fill is the same as the usual "pad by <see cref="MaxShift"/> zeros
 /// on every side, then crop a random H×W window". Apply it to training batches only (they are copies,
 /// see <see cref="MiniBatchLoader.BatchTransform"/>), never to the data set itself. The random draws
-/// depend only on the seed and the sequence of calls, so runs are reproducible.
+/// depend only on the seed and the sequence of calls, so runs are reproducible. An instance
+/// keeps a scratch buffer and a random generator: use one per thread.
 /// </remarks>
 /// <example><code>
 /// var augmentation = new ImageAugmentation(horizontalFlip: true, maxShift: 4, seed: 1);
