@@ -134,3 +134,26 @@ public class ConvolutionTests
         Assert.That(ex!.Message, Does.Contain("'conv2d'").And.Contain("(784)"));
     }
 }
+
+public class FusedConvolutionTests
+{
+    [TestCase(1, false)]
+    [TestCase(2, true)]
+    public void Conv2DWithFusedReluGradientCheck(int stride, bool same)
+    {
+        // Inputs away from zero keep the pre-activations off the ReLU kink (checked: none within ε).
+        var x = GradientCheck.Random([2, 6, 6, 2], 31, awayFromZero: 0.1f);
+        var k = GradientCheck.Random([3, 3, 2, 3], 32, awayFromZero: 0.1f);
+        var b = GradientCheck.Random([3], 33);
+        GradientCheck.Check(t => Ops.Conv2D(t[0], t[1], t[2], stride, stride, same, ActivationFunction.Relu), [x, k, b], epsilon: 1e-3f);
+    }
+
+    [Test]
+    public void FusedReluEqualsConvThenRelu()
+    {
+        Tensor x = Tensor.RandomUniform([3, 9, 9, 3], -1, 1, 34), k = Tensor.RandomUniform([3, 3, 3, 8], -1, 1, 35), b = Tensor.RandomUniform([8], -1, 1, 36);
+        float[] fused = Ops.Conv2D(x, k, b, activation: ActivationFunction.Relu).ToArray();
+        float[] separate = Ops.Relu(Ops.Conv2D(x, k, b)).ToArray();
+        Assert.That(fused, Is.EqualTo(separate).AsCollection);
+    }
+}

@@ -32,6 +32,24 @@ public static class ActivationKernels
                 dX[i] += dY[i];
     }
 
+    /// <summary>dZ = dY ⊙ [y &gt; 0], in place (the ReLU backward of a fused layer).</summary>
+    public static void ReluMask(ReadOnlySpan<float> y, Span<float> dY)
+    {
+        int i = 0;
+        if (Vector.IsHardwareAccelerated)
+        {
+            int width = Vector<float>.Count;
+            for (; i <= y.Length - width; i += width)
+            {
+                var positive = Vector.GreaterThan(new Vector<float>(y.Slice(i)), Vector<float>.Zero);
+                Vector.ConditionalSelect(positive, new Vector<float>(dY.Slice(i)), Vector<float>.Zero).CopyTo(dY.Slice(i));
+            }
+        }
+        for (; i < y.Length; i++)
+            if (!(y[i] > 0f))
+                dY[i] = 0f;
+    }
+
     /// <summary>y = 1 / (1 + e^-x).</summary>
     public static void SigmoidForward(ReadOnlySpan<float> x, Span<float> y) => TensorPrimitives.Sigmoid(x, y);
 

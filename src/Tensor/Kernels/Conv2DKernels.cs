@@ -1,20 +1,24 @@
+using System.Numerics.Tensors;
+
 namespace NanoNet.Kernels;
 
 /// <summary>
-/// 2-D convolution over a batch of NHWC images, lowered to GEMM through <see cref="Im2Col"/>.
+/// 2-D convolution over a batch of NHWC images, lowered to GEMM through <see cref="Im2Col"/>, with the
+/// bias folded into the GEMM and an optional fused ReLU.
 /// </summary>
 /// <remarks>
 /// <para>Shape legend: x is N×H×W×C; the kernel w is (KH, KW, C, F) = a P×F matrix with
-/// P = KH·KW·C; col is N×(OH·OW)×P (kept from forward for the weight gradient); y and dY are
-/// N×OH×OW×F = (N·OH·OW)×F.</para>
-/// <para>Forward: col = im2col(x); y = col·w + b. Backward: dW = colᵀ·dY, db = Σ rows of dY,
-/// dcol = dY·wᵀ, dX = col2im(dcol).</para>
+/// P = KH·KW·C; col is N×(OH·OW)×(P+1), the patches plus a column of ones (kept from forward for
+/// the weight gradient); y and dY are N×OH×OW×F = (N·OH·OW)×F.</para>
+/// <para>Forward: y = act(col·[w; b]). Backward: dZ = dY ⊙ act'(y); [dW; db] = colᵀ·dZ (one GEMM gives
+/// both, thanks to the ones column); dcol = dZ·wᵀ; dX = col2im(dcol).</para>
 /// <para>Why NHWC: channels innermost make each im2col run contiguous, make col·w land directly in the
 /// NHWC output (no transpose, no layout change before Dense), and let pooling vectorise over channels.</para>
 /// <para>Parallelism and determinism: the batch is cut into chunks of a fixed number of images that
-/// depends only on the shapes, never on the thread count; workers take whole chunks. Forward and dX
-/// touch only their chunk's rows. dW and db are summed per chunk into private partials, and the partials
-/// are added in chunk order afterwards, so every sum has the same order at any thread count.</para>
+/// depends only on the shapes, never on the thread count; workers take whole chunks, so the im2col
+/// rows, the output rows and the ReLU all stay in cache between steps. [dW; db] is summed per chunk
+/// into private partials, added in chunk order afterwards, so every sum has the same order at any
+/// thread count.</para>
 /// </remarks>
 public static unsafe class Conv2DKernels
 {
@@ -24,46 +28,58 @@ public static unsafe class Conv2DKernels
     /// <summary>Images per parallel chunk for this geometry (independent of the thread count).</summary>
     public static int ImagesPerChunk(in ConvGeometry g) => Math.Max(1, TargetRowsPerChunk / Math.Max(1, g.OutputPixels));
 
-    /// <summary>y = im2col(x)·w + b for a batch; fills <paramref name="col"/> for the backward pass.</summary>
+    /// <summary>Columns of the im2col matrix: the patch plus the bias column.</summary>
+    public static int ColumnCount(in ConvGeometry g) => g.PatchSize + 1;
+
+    /// <summary>y = act(im2col(x)·w + b) for a batch; fills <paramref name="col"/> (N·OH·OW × (P+1)) for backward.</summary>
     public static void Forward(ReadOnlySpan<float> x, ReadOnlySpan<float> w, ReadOnlySpan<float> bias,
-        Span<float> y, Span<float> col, int batch, int filters, in ConvGeometry g)
+        Span<float> y, Span<float> col, int batch, int filters, in ConvGeometry g, bool relu)
     {
-        fixed (float* px = x, pw = w, pb = bias, py = y, pcol = col)
+        var job = ConvJob.Rent(g, batch, filters);
+        // [w; b]: the kernel with the bias appended as one more row, matching the ones column of col.
+        float[] weightsWithBias = job.WeightsWithBias((g.PatchSize + 1) * filters);
+        w.CopyTo(weightsWithBias);
+        bias.CopyTo(weightsWithBias.AsSpan(g.PatchSize * filters, filters));
+        fixed (float* px = x, pwb = weightsWithBias, py = y, pcol = col)
         {
-            var job = ConvJob.Rent(g, batch, filters);
             job.Mode = ConvJob.Pass.Forward;
-            (job.X, job.W, job.Bias, job.Y, job.Col) = ((nint)px, (nint)pw, (nint)pb, (nint)py, (nint)pcol);
+            job.Relu = relu;
+            (job.X, job.W, job.Y, job.Col) = ((nint)px, (nint)pwb, (nint)py, (nint)pcol);
             Parallelism.Run(job, job.Chunks);
         }
     }
 
     /// <summary>
-    /// Accumulates dW += colᵀ·dY and dBias += Σ dY (when those spans are non-empty) and dX += col2im(dY·wᵀ)
-    /// (when <paramref name="dX"/> is non-empty).
+    /// Given dY (overwritten with dY ⊙ act'(y) when <paramref name="relu"/> is set), accumulates
+    /// dW += colᵀ·dZ and dBias += Σ dZ (when those spans are non-empty) and dX += col2im(dZ·wᵀ) (when
+    /// <paramref name="dX"/> is non-empty).
     /// </summary>
-    public static void Backward(ReadOnlySpan<float> col, ReadOnlySpan<float> w, ReadOnlySpan<float> dY,
-        Span<float> dW, Span<float> dBias, Span<float> dX, int batch, int filters, in ConvGeometry g)
+    public static void Backward(ReadOnlySpan<float> col, ReadOnlySpan<float> w, ReadOnlySpan<float> y, Span<float> dY,
+        Span<float> dW, Span<float> dBias, Span<float> dX, int batch, int filters, in ConvGeometry g, bool relu)
     {
         var job = ConvJob.Rent(g, batch, filters);
         int patch = g.PatchSize;
-        bool weights = !dW.IsEmpty, biases = !dBias.IsEmpty;
-        float[] partials = job.Partials(weights ? patch * filters : 0, biases ? filters : 0);
-        fixed (float* pcol = col, pw = w, pdy = dY, pdx = dX, ppart = partials)
+        bool parameters = !dW.IsEmpty || !dBias.IsEmpty;
+        float[] partials = job.Partials(parameters ? (patch + 1) * filters : 0);
+        fixed (float* pcol = col, pw = w, py = y, pdy = dY, pdx = dX, ppart = partials)
         {
             job.Mode = ConvJob.Pass.Backward;
-            (job.Col, job.W, job.DY, job.DX, job.PartialSums) = ((nint)pcol, (nint)pw, (nint)pdy, (nint)pdx, (nint)ppart);
-            (job.WantWeights, job.WantBias, job.WantInput) = (weights, biases, !dX.IsEmpty);
+            job.Relu = relu;
+            (job.Col, job.W, job.Y, job.DY, job.DX, job.PartialSums) = ((nint)pcol, (nint)pw, (nint)py, (nint)pdy, (nint)pdx, (nint)ppart);
+            (job.WantParameters, job.WantInput) = (parameters, !dX.IsEmpty);
             Parallelism.Run(job, job.Chunks);
         }
+        if (!parameters)
+            return;
         // Reduce the per-chunk partial sums in chunk order: deterministic at any thread count.
         int stride = job.PartialStride;
         for (int chunk = 0; chunk < job.Chunks; chunk++)
         {
             ReadOnlySpan<float> part = partials.AsSpan(chunk * stride, stride);
-            if (weights)
-                System.Numerics.Tensors.TensorPrimitives.Add(dW, part[..(patch * filters)], dW);
-            if (biases)
-                System.Numerics.Tensors.TensorPrimitives.Add(dBias, part.Slice(weights ? patch * filters : 0, filters), dBias);
+            if (!dW.IsEmpty)
+                TensorPrimitives.Add(dW, part[..(patch * filters)], dW);
+            if (!dBias.IsEmpty)
+                TensorPrimitives.Add(dBias, part.Slice(patch * filters, filters), dBias);
         }
     }
 
@@ -74,14 +90,14 @@ public static unsafe class Conv2DKernels
 
         [ThreadStatic] private static ConvJob? t_cached;
         [ThreadStatic] private static float[]? t_dCol;
-        private float[] _partials = [];
+        private float[] _partials = [], _weightsWithBias = [];
         private int _nextChunk;
 
         public Pass Mode;
         public ConvGeometry G;
         public int Batch, Filters, Chunks, ImagesPerChunk, PartialStride;
-        public nint X, W, Bias, Y, Col, DY, DX, PartialSums;
-        public bool WantWeights, WantBias, WantInput;
+        public nint X, W, Y, Col, DY, DX, PartialSums;
+        public bool Relu, WantParameters, WantInput;
 
         public static ConvJob Rent(in ConvGeometry g, int batch, int filters)
         {
@@ -95,13 +111,20 @@ public static unsafe class Conv2DKernels
             return job;
         }
 
-        public float[] Partials(int weightLength, int biasLength)
+        public float[] Partials(int lengthPerChunk)
         {
-            PartialStride = weightLength + biasLength;
+            PartialStride = lengthPerChunk;
             int needed = PartialStride * Chunks;
             if (_partials.Length < needed)
                 _partials = new float[needed];
             return _partials;
+        }
+
+        public float[] WeightsWithBias(int length)
+        {
+            if (_weightsWithBias.Length != length)
+                _weightsWithBias = new float[length];
+            return _weightsWithBias;
         }
 
         public override void RunWorker(int worker, int workerCount)
@@ -120,43 +143,36 @@ public static unsafe class Conv2DKernels
 
         private void ForwardChunk(int first, int images)
         {
-            int patch = G.PatchSize, pixels = G.OutputPixels, rows = images * pixels;
+            int columns = G.PatchSize + 1, pixels = G.OutputPixels, rows = images * pixels;
             var x = new ReadOnlySpan<float>((float*)X + (long)first * G.InputImageSize, images * G.InputImageSize);
-            var col = new Span<float>((float*)Col + (long)first * pixels * patch, rows * patch);
+            var col = new Span<float>((float*)Col + (long)first * pixels * columns, rows * columns);
             var y = new Span<float>((float*)Y + (long)first * pixels * Filters, rows * Filters);
-            var w = new ReadOnlySpan<float>((float*)W, patch * Filters);
-            var bias = new ReadOnlySpan<float>((float*)Bias, Filters);
+            var weightsWithBias = new ReadOnlySpan<float>((float*)W, columns * Filters);
             for (int i = 0; i < images; i++)
-                Im2Col.Forward(x.Slice(i * G.InputImageSize, G.InputImageSize), col.Slice(i * pixels * patch, pixels * patch), G);
-            Gemm.Multiply(false, false, rows, Filters, patch, col, patch, w, Filters, y, Filters);
-            for (int r = 0; r < rows; r++)
-            {
-                Span<float> row = y.Slice(r * Filters, Filters);
-                System.Numerics.Tensors.TensorPrimitives.Add(row, bias, row);
-            }
+                Im2Col.Forward(x.Slice(i * G.InputImageSize, G.InputImageSize), col.Slice(i * pixels * columns, pixels * columns), G, columns);
+            Gemm.Multiply(false, false, rows, Filters, columns, col, columns, weightsWithBias, Filters, y, Filters);
+            if (Relu) // fused while the chunk's output is still in cache
+                ActivationKernels.ReluForward(y, y);
         }
 
         private void BackwardChunk(int chunk, int first, int images)
         {
-            int patch = G.PatchSize, pixels = G.OutputPixels, rows = images * pixels;
-            var col = new ReadOnlySpan<float>((float*)Col + (long)first * pixels * patch, rows * patch);
-            var dY = new ReadOnlySpan<float>((float*)DY + (long)first * pixels * Filters, rows * Filters);
-            var partial = new Span<float>((float*)PartialSums + (long)chunk * PartialStride, PartialStride);
-            if (WantWeights) // partial dW = colᵀ·dY over this chunk's rows
-                Gemm.Multiply(true, false, patch, Filters, rows, col, patch, dY, Filters, partial[..(patch * Filters)], Filters);
-            if (WantBias)
+            int patch = G.PatchSize, columns = patch + 1, pixels = G.OutputPixels, rows = images * pixels;
+            var col = new ReadOnlySpan<float>((float*)Col + (long)first * pixels * columns, rows * columns);
+            var dZ = new Span<float>((float*)DY + (long)first * pixels * Filters, rows * Filters);
+            if (Relu) // dZ = dY ⊙ [y > 0], in place: this entry is the only reader of its output's gradient
+                ActivationKernels.ReluMask(new ReadOnlySpan<float>((float*)Y + (long)first * pixels * Filters, rows * Filters), dZ);
+            if (WantParameters) // this chunk's [dW; db] = colᵀ·dZ
             {
-                Span<float> db = partial.Slice(WantWeights ? patch * Filters : 0, Filters);
-                db.Clear();
-                for (int r = 0; r < rows; r++)
-                    System.Numerics.Tensors.TensorPrimitives.Add(db, dY.Slice(r * Filters, Filters), db);
+                var partial = new Span<float>((float*)PartialSums + (long)chunk * PartialStride, PartialStride);
+                Gemm.Multiply(true, false, columns, Filters, rows, col, columns, dZ, Filters, partial, Filters);
             }
-            if (WantInput) // dcol = dY·wᵀ, then scatter back into the images
+            if (WantInput) // dcol = dZ·wᵀ, then scatter back into the images
             {
                 float[] dColBuffer = t_dCol is { } b && b.Length >= rows * patch ? b : (t_dCol = new float[rows * patch]);
                 var dCol = dColBuffer.AsSpan(0, rows * patch);
                 var w = new ReadOnlySpan<float>((float*)W, patch * Filters);
-                Gemm.Multiply(false, true, rows, patch, Filters, dY, Filters, w, Filters, dCol, patch);
+                Gemm.Multiply(false, true, rows, patch, Filters, dZ, Filters, w, Filters, dCol, patch);
                 var dX = new Span<float>((float*)DX + (long)first * G.InputImageSize, images * G.InputImageSize);
                 for (int i = 0; i < images; i++)
                     Im2Col.Backward(dCol.Slice(i * pixels * patch, pixels * patch), dX.Slice(i * G.InputImageSize, G.InputImageSize), G);

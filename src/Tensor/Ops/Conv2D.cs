@@ -12,9 +12,16 @@ public static partial class Ops
     /// <remarks>
     /// Forward lowers to GEMM: y = im2col(x)·W + b. Backward: dW = colᵀ·dY, db = Σ dY, dX = col2im(dY·Wᵀ)
     /// (see <see cref="Conv2DKernels"/>). The im2col matrix is kept on the tape for dW.
+    /// <paramref name="activation"/> may be <see cref="ActivationFunction.Relu"/>, fused into the kernel
+    /// (applied chunk by chunk while the output is in cache; its backward masks dY the same way), or
+    /// <see cref="ActivationFunction.Linear"/>; other activations are separate ops.
     /// </remarks>
-    public static Tensor Conv2D(Tensor x, Tensor kernel, Tensor bias, int strideHeight = 1, int strideWidth = 1, bool samePadding = false)
+    public static Tensor Conv2D(Tensor x, Tensor kernel, Tensor bias, int strideHeight = 1, int strideWidth = 1, bool samePadding = false,
+        ActivationFunction activation = ActivationFunction.Linear)
     {
+        if (activation is not (ActivationFunction.Linear or ActivationFunction.Relu))
+            throw new ArgumentException($"Conv2D fuses only ReLU; apply {activation} with Ops.Activate.", nameof(activation));
+        bool relu = activation == ActivationFunction.Relu;
         if (x.Rank != 4)
             throw new ArgumentException($"Conv2D expects NHWC input (batch, height, width, channels), got {Shapes.Format(x.Shape)}.");
         if (kernel.Rank != 4 || kernel.Dim(2) != x.Dim(3))
@@ -25,21 +32,21 @@ public static partial class Ops
         var g = ConvGeometry.Create(x.Dim(1), x.Dim(2), x.Dim(3), kernel.Dim(0), kernel.Dim(1), strideHeight, strideWidth, samePadding);
         int batch = x.Dim(0);
         var y = Tape.Current.NewTensor([batch, g.OutputHeight, g.OutputWidth, filters], zeroed: false);
-        var col = Tape.Current.NewTensor([batch * g.OutputPixels, g.PatchSize], zeroed: false);
-        Conv2DKernels.Forward(x.Span, kernel.Span, bias.Span, y.Span, col.Span, batch, filters, g);
+        var col = Tape.Current.NewTensor([batch * g.OutputPixels, Conv2DKernels.ColumnCount(g)], zeroed: false);
+        Conv2DKernels.Forward(x.Span, kernel.Span, bias.Span, y.Span, col.Span, batch, filters, g, relu);
         if (Tape.ShouldRecord(x, kernel) || bias.RequiresGrad && Tape.IsRecording)
-            Tape.Current.Record(new Conv2DEntry(y, x, kernel, bias, col, g));
+            Tape.Current.Record(new Conv2DEntry(y, x, kernel, bias, col, g, relu));
         return y;
     }
 
-    private sealed class Conv2DEntry(Tensor y, Tensor x, Tensor kernel, Tensor bias, Tensor col, ConvGeometry g) : TapeEntry(y)
+    private sealed class Conv2DEntry(Tensor y, Tensor x, Tensor kernel, Tensor bias, Tensor col, ConvGeometry g, bool relu) : TapeEntry(y)
     {
         public override void Backward(Tensor dY)
         {
             Span<float> dW = kernel.RequiresGrad ? kernel.EnsureGrad().Span : default;
             Span<float> db = bias.RequiresGrad ? bias.EnsureGrad().Span : default;
             Span<float> dX = x.RequiresGrad ? x.EnsureGrad().Span : default; // the image input usually needs none
-            Conv2DKernels.Backward(col.Span, kernel.Span, dY.Span, dW, db, dX, x.Dim(0), kernel.Dim(3), g);
+            Conv2DKernels.Backward(col.Span, kernel.Span, Output.Span, dY.Span, dW, db, dX, x.Dim(0), kernel.Dim(3), g, relu);
         }
     }
 }
