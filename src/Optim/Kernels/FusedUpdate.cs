@@ -24,6 +24,12 @@ internal interface IUpdateRule
 /// Shape legend: weights, gradient and every non-empty state span have the same length n. The loop runs
 /// the widest accelerated vector width first (512, 256, 128 bits) and finishes with one-lane scalar
 /// steps; all widths compute bit-identical results (see <see cref="ILanes{TSelf}"/>).
+/// <para>
+/// The one-lane instantiation (<see cref="Lanes1"/>) is the plain reference twin: tests run a long
+/// tensor through the vector loops and the same elements one by one through the scalar path, and require
+/// equal bits. The kernel lives in <c>src/Optim</c> rather than <c>src/Tensor/Kernels</c> because each
+/// rule is an optimizer's private formula; only the loop and the lane types are shared.
+/// </para>
 /// </remarks>
 internal static class FusedUpdate
 {
