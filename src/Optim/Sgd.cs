@@ -1,4 +1,5 @@
-using System.Numerics.Tensors;
+using System.Runtime.CompilerServices;
+using NanoNet.Optim.Kernels;
 
 namespace NanoNet.Optim;
 
@@ -7,11 +8,18 @@ namespace NanoNet.Optim;
 /// </summary>
 /// <remarks>
 /// "Stochastic" or not is decided by the training loop's batch size, not by the optimizer: with
-/// batch size 1 this is SGD, with the whole data set it is batch gradient descent.
+/// batch size 1 this is SGD, with the whole data set it is batch gradient descent. No state.
 /// </remarks>
 public sealed class Sgd(float learningRate = 0.01f) : Optimizer(learningRate)
 {
     /// <inheritdoc />
-    protected override void Update(int slot, Span<float> weights, ReadOnlySpan<float> gradient, float learningRate) =>
-        TensorPrimitives.MultiplyAdd(gradient, -learningRate, weights, weights);
+    protected override void Update(int slot, Span<float> weights, ReadOnlySpan<float> gradient, float learningRate, in GradientTransform transform) =>
+        FusedUpdate.Run(new Rule(learningRate), transform, weights, gradient);
+
+    private readonly struct Rule(float learningRate) : IUpdateRule
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public void Apply<T>(ref T weight, T gradient, ref T unused0, ref T unused1, ref T unused2) where T : struct, ILanes<T> =>
+            weight -= T.Create(learningRate) * gradient;
+    }
 }

@@ -1,0 +1,50 @@
+using System.Runtime.CompilerServices;
+using NanoNet.Optim.Kernels;
+
+namespace NanoNet.Optim;
+
+/// <summary>
+/// Adagrad (Duchi, Hazan &amp; Singer 2011): a per-element rate that shrinks with the sum of squared gradients.
+/// <code>
+/// a ← a + g²
+/// θ ← θ − η·g / √(a + ε)
+/// </code>
+/// with a₀ = <c>initialAccumulatorValue</c>. This is Keras 3's form (ε inside the square root).
+/// Defaults (Keras): η = 0.001, a₀ = 0.1, ε = 1e-7. State: <c>"accumulator"</c> (a).
+/// </summary>
+public sealed class Adagrad : Optimizer
+{
+    /// <summary>Creates an Adagrad optimizer.</summary>
+    /// <param name="learningRate">η.</param>
+    /// <param name="initialAccumulatorValue">a₀, the starting value of every accumulator (non-negative).</param>
+    /// <param name="epsilon">ε, added under the square root for numerical stability (non-negative).</param>
+    public Adagrad(float learningRate = 0.001f, float initialAccumulatorValue = 0.1f, float epsilon = 1e-7f)
+        : base(learningRate, "accumulator")
+    {
+        InitialAccumulatorValue = CheckRange(initialAccumulatorValue, 0f, float.PositiveInfinity, nameof(initialAccumulatorValue));
+        Epsilon = CheckRange(epsilon, 0f, float.PositiveInfinity, nameof(epsilon));
+    }
+
+    /// <summary>a₀, the starting value of every accumulator.</summary>
+    public float InitialAccumulatorValue { get; }
+
+    /// <summary>ε.</summary>
+    public float Epsilon { get; }
+
+    /// <inheritdoc />
+    protected override void InitializeState(int index, Span<float> buffer) => buffer.Fill(InitialAccumulatorValue);
+
+    /// <inheritdoc />
+    protected override void Update(int slot, Span<float> weights, ReadOnlySpan<float> gradient, float learningRate, in GradientTransform transform) =>
+        FusedUpdate.Run(new Rule(learningRate, Epsilon), transform, weights, gradient, SlotState(slot, weights.Length)[0]);
+
+    private readonly struct Rule(float learningRate, float epsilon) : IUpdateRule
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public void Apply<T>(ref T weight, T gradient, ref T accumulator, ref T unused1, ref T unused2) where T : struct, ILanes<T>
+        {
+            accumulator += gradient * gradient;
+            weight -= T.Create(learningRate) * gradient / T.Sqrt(accumulator + T.Create(epsilon));
+        }
+    }
+}

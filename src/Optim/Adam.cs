@@ -1,0 +1,59 @@
+using NanoNet.Optim.Kernels;
+
+namespace NanoNet.Optim;
+
+/// <summary>
+/// Adam (Kingma &amp; Ba 2015), optionally with AMSGrad (Reddi et al. 2018). At step t = 1, 2, ...:
+/// <code>
+/// m ← β₁·m + (1−β₁)·g
+/// v ← β₂·v + (1−β₂)·g²
+/// AMSGrad: v̂ ← max(v̂, v), and v̂ replaces v below
+/// α_t = η·√(1−β₂ᵗ) / (1−β₁ᵗ)                 (bias correction of both moments)
+/// θ ← θ − α_t·m / (√v + ε)
+/// </code>
+/// with m₀ = v₀ (= v̂₀) = 0. This is Keras's form: ε is the paper's "ε-hat", added to √v before the
+/// bias correction is folded into α_t (PyTorch adds ε to √v/√(1−β₂ᵗ) instead; the two agree when ε
+/// is negligible). Defaults (Keras): η = 0.001, β₁ = 0.9, β₂ = 0.999, ε = 1e-7.
+/// State: <c>"momentum"</c> (m), <c>"velocity"</c> (v), and <c>"velocity_hat"</c> (v̂) with AMSGrad.
+/// </summary>
+/// <remarks>
+/// For L2-regularized Adam (PyTorch's <c>Adam(weight_decay=λ)</c>) set <see cref="Optimizer.L2"/>; for
+/// decoupled weight decay use <see cref="AdamW"/>.
+/// </remarks>
+public sealed class Adam : Optimizer
+{
+    /// <summary>Creates an Adam optimizer.</summary>
+    /// <param name="learningRate">η.</param>
+    /// <param name="beta1">β₁, decay of the first-moment average, in [0, 1).</param>
+    /// <param name="beta2">β₂, decay of the second-moment average, in [0, 1).</param>
+    /// <param name="epsilon">ε, added to √v for numerical stability (non-negative).</param>
+    /// <param name="amsgrad">Whether to use the running maximum of v (AMSGrad).</param>
+    public Adam(float learningRate = 0.001f, float beta1 = 0.9f, float beta2 = 0.999f, float epsilon = 1e-7f, bool amsgrad = false)
+        : base(learningRate, amsgrad ? ["momentum", "velocity", "velocity_hat"] : ["momentum", "velocity"])
+    {
+        Beta1 = CheckRange(beta1, 0f, 1f, nameof(beta1));
+        Beta2 = CheckRange(beta2, 0f, 1f, nameof(beta2));
+        Epsilon = CheckRange(epsilon, 0f, float.PositiveInfinity, nameof(epsilon));
+        AmsGrad = amsgrad;
+    }
+
+    /// <summary>β₁, decay of the first-moment average.</summary>
+    public float Beta1 { get; }
+
+    /// <summary>β₂, decay of the second-moment average.</summary>
+    public float Beta2 { get; }
+
+    /// <summary>ε.</summary>
+    public float Epsilon { get; }
+
+    /// <summary>Whether the AMSGrad variant is used.</summary>
+    public bool AmsGrad { get; }
+
+    /// <inheritdoc />
+    protected override void Update(int slot, Span<float> weights, ReadOnlySpan<float> gradient, float learningRate, in GradientTransform transform)
+    {
+        float[][] state = SlotState(slot, weights.Length);
+        var rule = AdamRule.ForStep(Iterations + 1, learningRate, Beta1, Beta2, Epsilon, decay: 0f, AmsGrad);
+        FusedUpdate.Run(rule, transform, weights, gradient, state[0], state[1], AmsGrad ? state[2] : default);
+    }
+}

@@ -1,0 +1,103 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
+
+namespace NanoNet.Optim.Kernels;
+
+/// <summary>
+/// One optimizer's per-element formula: updates a vector of weights and up to three state vectors in
+/// place, given the (already transformed) gradient. Implementations are small readonly structs holding
+/// the step's scalars (learning rate, β, ...), so the JIT specializes and inlines them.
+/// </summary>
+/// <remarks>Unused state arguments are zero vectors whose results are discarded.</remarks>
+internal interface IUpdateRule
+{
+    /// <summary>Applies the rule to one vector of lanes.</summary>
+    void Apply<T>(ref T weight, T gradient, ref T state0, ref T state1, ref T state2) where T : struct, ILanes<T>;
+}
+
+/// <summary>
+/// The fused optimizer pass: for each element, read θ, g and the state, transform g (clipping and
+/// regularization), apply the rule, write θ and the state back — one pass over memory, no allocation.
+/// </summary>
+/// <remarks>
+/// Shape legend: weights, gradient and every non-empty state span have the same length n. The loop runs
+/// the widest accelerated vector width first (512, 256, 128 bits) and finishes with one-lane scalar
+/// steps; all widths compute bit-identical results (see <see cref="ILanes{TSelf}"/>).
+/// <para>
+/// The one-lane instantiation (<see cref="Lanes1"/>) is the plain reference twin: tests run a long
+/// tensor through the vector loops and the same elements one by one through the scalar path, and require
+/// equal bits. The kernel lives in <c>src/Optim</c> rather than <c>src/Tensor/Kernels</c> because each
+/// rule is an optimizer's private formula; only the loop and the lane types are shared.
+/// </para>
+/// </remarks>
+internal static class FusedUpdate
+{
+    /// <summary>Runs <paramref name="rule"/> over every element. Pass <c>default</c> for unused states.</summary>
+    public static void Run<TRule>(TRule rule, in GradientTransform transform, Span<float> weights, ReadOnlySpan<float> gradient,
+        Span<float> state0 = default, Span<float> state1 = default, Span<float> state2 = default)
+        where TRule : struct, IUpdateRule
+    {
+        int n = weights.Length;
+        if (gradient.Length != n)
+            throw new ArgumentException($"The gradient has {gradient.Length} elements but the weights have {n}.", nameof(gradient));
+        CheckState(state0, n, nameof(state0));
+        CheckState(state1, n, nameof(state1));
+        CheckState(state2, n, nameof(state2));
+
+        var loop = new Loop(weights, gradient, state0, state1, state2);
+        int i = 0;
+        if (Vector512.IsHardwareAccelerated)
+            i = loop.Run<TRule, Lanes512>(rule, transform, i);
+        if (Vector256.IsHardwareAccelerated)
+            i = loop.Run<TRule, Lanes256>(rule, transform, i);
+        if (Vector128.IsHardwareAccelerated)
+            i = loop.Run<TRule, Lanes128>(rule, transform, i);
+        loop.Run<TRule, Lanes1>(rule, transform, i);
+    }
+
+    private static void CheckState(Span<float> state, int n, string name)
+    {
+        if (!state.IsEmpty && state.Length != n)
+            throw new ArgumentException($"The state buffer has {state.Length} elements but the weights have {n}.", name);
+    }
+
+    /// <summary>The spans of one call, as references (a ref struct so the loop can hold them).</summary>
+    private readonly ref struct Loop(Span<float> weights, ReadOnlySpan<float> gradient, Span<float> state0, Span<float> state1, Span<float> state2)
+    {
+        private readonly Span<float> _weights = weights, _state0 = state0, _state1 = state1, _state2 = state2;
+        private readonly ReadOnlySpan<float> _gradient = gradient;
+
+        /// <summary>Processes whole vectors of <typeparamref name="T"/> from <paramref name="start"/>; returns where it stopped.</summary>
+        [MethodImpl(MethodImplOptions.NoInlining)] // one compact loop per width; the rule inlines into it
+        public int Run<TRule, T>(TRule rule, in GradientTransform transform, int start)
+            where TRule : struct, IUpdateRule
+            where T : struct, ILanes<T>
+        {
+            ref float w = ref MemoryMarshal.GetReference(_weights);
+            ref float g = ref MemoryMarshal.GetReference(_gradient);
+            ref float s0 = ref MemoryMarshal.GetReference(_state0);
+            ref float s1 = ref MemoryMarshal.GetReference(_state1);
+            ref float s2 = ref MemoryMarshal.GetReference(_state2);
+            bool has0 = !_state0.IsEmpty, has1 = !_state1.IsEmpty, has2 = !_state2.IsEmpty;
+            GradientTransform gradientTransform = transform;
+
+            int i = start, last = _weights.Length - T.Count;
+            for (; i <= last; i += T.Count)
+            {
+                nuint at = (nuint)i;
+                T weight = T.Load(ref w, at);
+                T grad = gradientTransform.Apply(T.Load(ref g, at), weight);
+                T a = has0 ? T.Load(ref s0, at) : default;
+                T b = has1 ? T.Load(ref s1, at) : default;
+                T c = has2 ? T.Load(ref s2, at) : default;
+                rule.Apply(ref weight, grad, ref a, ref b, ref c);
+                T.Store(weight, ref w, at);
+                if (has0) T.Store(a, ref s0, at);
+                if (has1) T.Store(b, ref s1, at);
+                if (has2) T.Store(c, ref s2, at);
+            }
+            return i;
+        }
+    }
+}

@@ -1,0 +1,231 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+
+namespace NanoNet.Optim.Kernels;
+
+/// <summary>
+/// A vector of float lanes, as much as an update rule needs: load/store, broadcast, + − × ÷, square root,
+/// min/max and sign. Lets each optimizer write its formula once (generic over the lane type) and run it
+/// as Vector512, Vector256, Vector128 and a one-lane scalar tail.
+/// </summary>
+/// <remarks>
+/// <para>
+/// <c>System.Runtime.Intrinsics.ISimdVector</c> would do this job but is internal in .NET 10, hence this
+/// small twin. Every implementation is a single-field struct whose members inline to one instruction.
+/// </para>
+/// <para>
+/// Determinism: only correctly rounded IEEE operations are used (no fused multiply–add, no estimates),
+/// so a lane of <see cref="Lanes512"/> and the scalar <see cref="Lanes1"/> compute bit-identical results,
+/// and an update does not depend on which vector width the machine has.
+/// </para>
+/// </remarks>
+internal interface ILanes<TSelf> where TSelf : struct, ILanes<TSelf>
+{
+    /// <summary>Number of floats in one vector.</summary>
+    static abstract int Count { get; }
+
+    /// <summary>Loads <see cref="Count"/> floats from <paramref name="source"/>[offset..].</summary>
+    static abstract TSelf Load(ref float source, nuint offset);
+
+    /// <summary>Stores <see cref="Count"/> floats to <paramref name="destination"/>[offset..].</summary>
+    static abstract void Store(TSelf value, ref float destination, nuint offset);
+
+    /// <summary>Every lane set to <paramref name="value"/>.</summary>
+    static abstract TSelf Create(float value);
+
+    /// <summary>Lane-wise square root.</summary>
+    static abstract TSelf Sqrt(TSelf x);
+
+    /// <summary>Lane-wise IEEE 754:2019 minimum (NaN propagates).</summary>
+    static abstract TSelf Min(TSelf a, TSelf b);
+
+    /// <summary>Lane-wise IEEE 754:2019 maximum (NaN propagates).</summary>
+    static abstract TSelf Max(TSelf a, TSelf b);
+
+    /// <summary>Lane-wise sign: 1 for positive, −1 for negative, 0 for zero and NaN.</summary>
+    static abstract TSelf Sign(TSelf x);
+
+    /// <summary>Lane-wise sum.</summary>
+    static abstract TSelf operator +(TSelf a, TSelf b);
+
+    /// <summary>Lane-wise difference.</summary>
+    static abstract TSelf operator -(TSelf a, TSelf b);
+
+    /// <summary>Lane-wise product.</summary>
+    static abstract TSelf operator *(TSelf a, TSelf b);
+
+    /// <summary>Lane-wise quotient.</summary>
+    static abstract TSelf operator /(TSelf a, TSelf b);
+}
+
+/// <summary>16 lanes (AVX-512).</summary>
+internal readonly struct Lanes512(Vector512<float> value) : ILanes<Lanes512>
+{
+    private readonly Vector512<float> _value = value;
+
+    public static int Count => Vector512<float>.Count;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Lanes512 Load(ref float source, nuint offset) => new(Vector512.LoadUnsafe(ref source, offset));
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Store(Lanes512 value, ref float destination, nuint offset) => value._value.StoreUnsafe(ref destination, offset);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Lanes512 Create(float value) => new(Vector512.Create(value));
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Lanes512 Sqrt(Lanes512 x) => new(Vector512.Sqrt(x._value));
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Lanes512 Min(Lanes512 a, Lanes512 b) => new(Vector512.Min(a._value, b._value));
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Lanes512 Max(Lanes512 a, Lanes512 b) => new(Vector512.Max(a._value, b._value));
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Lanes512 Sign(Lanes512 x) =>
+        new((Vector512.GreaterThan(x._value, Vector512<float>.Zero) & Vector512<float>.One)
+          - (Vector512.LessThan(x._value, Vector512<float>.Zero) & Vector512<float>.One));
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Lanes512 operator +(Lanes512 a, Lanes512 b) => new(a._value + b._value);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Lanes512 operator -(Lanes512 a, Lanes512 b) => new(a._value - b._value);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Lanes512 operator *(Lanes512 a, Lanes512 b) => new(a._value * b._value);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Lanes512 operator /(Lanes512 a, Lanes512 b) => new(a._value / b._value);
+}
+
+/// <summary>8 lanes (AVX2).</summary>
+internal readonly struct Lanes256(Vector256<float> value) : ILanes<Lanes256>
+{
+    private readonly Vector256<float> _value = value;
+
+    public static int Count => Vector256<float>.Count;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Lanes256 Load(ref float source, nuint offset) => new(Vector256.LoadUnsafe(ref source, offset));
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Store(Lanes256 value, ref float destination, nuint offset) => value._value.StoreUnsafe(ref destination, offset);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Lanes256 Create(float value) => new(Vector256.Create(value));
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Lanes256 Sqrt(Lanes256 x) => new(Vector256.Sqrt(x._value));
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Lanes256 Min(Lanes256 a, Lanes256 b) => new(Vector256.Min(a._value, b._value));
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Lanes256 Max(Lanes256 a, Lanes256 b) => new(Vector256.Max(a._value, b._value));
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Lanes256 Sign(Lanes256 x) =>
+        new((Vector256.GreaterThan(x._value, Vector256<float>.Zero) & Vector256<float>.One)
+          - (Vector256.LessThan(x._value, Vector256<float>.Zero) & Vector256<float>.One));
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Lanes256 operator +(Lanes256 a, Lanes256 b) => new(a._value + b._value);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Lanes256 operator -(Lanes256 a, Lanes256 b) => new(a._value - b._value);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Lanes256 operator *(Lanes256 a, Lanes256 b) => new(a._value * b._value);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Lanes256 operator /(Lanes256 a, Lanes256 b) => new(a._value / b._value);
+}
+
+/// <summary>4 lanes (SSE / AdvSimd).</summary>
+internal readonly struct Lanes128(Vector128<float> value) : ILanes<Lanes128>
+{
+    private readonly Vector128<float> _value = value;
+
+    public static int Count => Vector128<float>.Count;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Lanes128 Load(ref float source, nuint offset) => new(Vector128.LoadUnsafe(ref source, offset));
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Store(Lanes128 value, ref float destination, nuint offset) => value._value.StoreUnsafe(ref destination, offset);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Lanes128 Create(float value) => new(Vector128.Create(value));
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Lanes128 Sqrt(Lanes128 x) => new(Vector128.Sqrt(x._value));
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Lanes128 Min(Lanes128 a, Lanes128 b) => new(Vector128.Min(a._value, b._value));
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Lanes128 Max(Lanes128 a, Lanes128 b) => new(Vector128.Max(a._value, b._value));
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Lanes128 Sign(Lanes128 x) =>
+        new((Vector128.GreaterThan(x._value, Vector128<float>.Zero) & Vector128<float>.One)
+          - (Vector128.LessThan(x._value, Vector128<float>.Zero) & Vector128<float>.One));
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Lanes128 operator +(Lanes128 a, Lanes128 b) => new(a._value + b._value);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Lanes128 operator -(Lanes128 a, Lanes128 b) => new(a._value - b._value);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Lanes128 operator *(Lanes128 a, Lanes128 b) => new(a._value * b._value);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Lanes128 operator /(Lanes128 a, Lanes128 b) => new(a._value / b._value);
+}
+
+/// <summary>One lane: the scalar tail, and the whole loop on hardware without SIMD.</summary>
+internal readonly struct Lanes1(float value) : ILanes<Lanes1>
+{
+    /// <summary>The single lane.</summary>
+    public float Value { get; } = value;
+
+    public static int Count => 1;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Lanes1 Load(ref float source, nuint offset) => new(Unsafe.Add(ref source, offset));
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Store(Lanes1 value, ref float destination, nuint offset) => Unsafe.Add(ref destination, offset) = value.Value;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Lanes1 Create(float value) => new(value);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Lanes1 Sqrt(Lanes1 x) => new(MathF.Sqrt(x.Value));
+
+    // Math.Min/Max follow IEEE 754:2019 minimum/maximum, like the vector versions above.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Lanes1 Min(Lanes1 a, Lanes1 b) => new(Math.Min(a.Value, b.Value));
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Lanes1 Max(Lanes1 a, Lanes1 b) => new(Math.Max(a.Value, b.Value));
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Lanes1 Sign(Lanes1 x) => new(x.Value > 0f ? 1f : x.Value < 0f ? -1f : 0f);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Lanes1 operator +(Lanes1 a, Lanes1 b) => new(a.Value + b.Value);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Lanes1 operator -(Lanes1 a, Lanes1 b) => new(a.Value - b.Value);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Lanes1 operator *(Lanes1 a, Lanes1 b) => new(a.Value * b.Value);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Lanes1 operator /(Lanes1 a, Lanes1 b) => new(a.Value / b.Value);
+}

@@ -1,0 +1,45 @@
+using System.Runtime.CompilerServices;
+using NanoNet.Optim.Kernels;
+
+namespace NanoNet.Optim;
+
+/// <summary>
+/// Nesterov accelerated gradient, in PyTorch's formulation (<c>SGD(momentum=β, nesterov=True)</c>):
+/// <code>
+/// v ← β·v + g
+/// θ ← θ − η·(g + β·v)
+/// </code>
+/// with v₀ = 0. Defaults: η = 0.01 (Keras's SGD), β = 0.9. State: <c>"momentum"</c> (v).
+/// </summary>
+/// <remarks>
+/// This is Sutskever et al.'s look-ahead gradient rewritten so the gradient is taken at the current
+/// weights: the step applies the new velocity "one more time" (β·v) on top of the fresh gradient.
+/// With a constant rate it matches Keras's <c>SGD(momentum=β, nesterov=True)</c>, whose velocity is
+/// −η times this one (u ← β·u − η·g; θ ← θ + β·u − η·g).
+/// </remarks>
+public sealed class Nesterov : Optimizer
+{
+    /// <summary>Creates a Nesterov momentum optimizer.</summary>
+    /// <param name="learningRate">η.</param>
+    /// <param name="beta">β, the momentum coefficient, in [0, 1).</param>
+    public Nesterov(float learningRate = 0.01f, float beta = 0.9f) : base(learningRate, "momentum") =>
+        Beta = CheckRange(beta, 0f, 1f, nameof(beta));
+
+    /// <summary>β, the momentum coefficient.</summary>
+    public float Beta { get; }
+
+    /// <inheritdoc />
+    protected override void Update(int slot, Span<float> weights, ReadOnlySpan<float> gradient, float learningRate, in GradientTransform transform) =>
+        FusedUpdate.Run(new Rule(learningRate, Beta), transform, weights, gradient, SlotState(slot, weights.Length)[0]);
+
+    private readonly struct Rule(float learningRate, float beta) : IUpdateRule
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public void Apply<T>(ref T weight, T gradient, ref T velocity, ref T unused1, ref T unused2) where T : struct, ILanes<T>
+        {
+            T b = T.Create(beta);
+            velocity = b * velocity + gradient;
+            weight -= T.Create(learningRate) * (gradient + b * velocity);
+        }
+    }
+}

@@ -1,0 +1,98 @@
+using System.Runtime.CompilerServices;
+using NanoNet.Optim.Kernels;
+
+namespace NanoNet.Optim;
+
+/// <summary>
+/// RMSprop (Hinton, lecture 6e): divides the gradient by a running root-mean-square of recent gradients.
+/// <code>
+/// s ← ρ·s + (1−ρ)·g²
+/// centered:  ḡ ← ρ·ḡ + (1−ρ)·g;   d = s − ḡ² + ε      (variance instead of raw second moment)
+/// otherwise: d = s + ε
+/// Δ = η·g / √d
+/// momentum μ &gt; 0: m ← μ·m + Δ;   θ ← θ − m
+/// otherwise:                     θ ← θ − Δ
+/// </code>
+/// with all state starting at 0. This is Keras 3's form (ε inside the square root).
+/// Defaults (Keras): η = 0.001, ρ = 0.9, μ = 0, ε = 1e-7, not centered.
+/// State: <c>"velocity"</c> (s), then <c>"momentum"</c> (m) if μ &gt; 0, then <c>"average_gradient"</c> (ḡ) if centered.
+/// </summary>
+public sealed class RmsProp : Optimizer
+{
+    /// <summary>Creates an RMSprop optimizer.</summary>
+    /// <param name="learningRate">η.</param>
+    /// <param name="rho">ρ, the decay of the moving averages, in [0, 1).</param>
+    /// <param name="momentum">μ, momentum on the scaled steps, in [0, 1); 0 for none.</param>
+    /// <param name="epsilon">ε, added under the square root for numerical stability (non-negative).</param>
+    /// <param name="centered">Whether to normalize by the estimated variance (s − ḡ²) instead of s.</param>
+    public RmsProp(float learningRate = 0.001f, float rho = 0.9f, float momentum = 0f, float epsilon = 1e-7f, bool centered = false)
+        : base(learningRate, StateNamesFor(momentum, centered))
+    {
+        Rho = CheckRange(rho, 0f, 1f, nameof(rho));
+        Momentum = CheckRange(momentum, 0f, 1f, nameof(momentum));
+        Epsilon = CheckRange(epsilon, 0f, float.PositiveInfinity, nameof(epsilon));
+        Centered = centered;
+    }
+
+    /// <summary>ρ, the decay of the moving averages.</summary>
+    public float Rho { get; }
+
+    /// <summary>μ, the momentum coefficient (0 = no momentum).</summary>
+    public float Momentum { get; }
+
+    /// <summary>ε.</summary>
+    public float Epsilon { get; }
+
+    /// <summary>Whether the gradient is normalized by the estimated variance.</summary>
+    public bool Centered { get; }
+
+    /// <inheritdoc />
+    protected override void Update(int slot, Span<float> weights, ReadOnlySpan<float> gradient, float learningRate, in GradientTransform transform)
+    {
+        float[][] state = SlotState(slot, weights.Length);
+        int next = 1;
+        Span<float> momentum = Momentum > 0f ? state[next++] : default;
+        Span<float> averageGradient = Centered ? state[next++] : default;
+        var rule = new Rule(learningRate, Rho, Momentum, Epsilon, Centered);
+        FusedUpdate.Run(rule, transform, weights, gradient, state[0], averageGradient, momentum);
+    }
+
+    private static string[] StateNamesFor(float momentum, bool centered) =>
+        (momentum > 0f, centered) switch
+        {
+            (false, false) => ["velocity"],
+            (true, false) => ["velocity", "momentum"],
+            (false, true) => ["velocity", "average_gradient"],
+            (true, true) => ["velocity", "momentum", "average_gradient"],
+        };
+
+    private readonly struct Rule(float learningRate, float rho, float momentum, float epsilon, bool centered) : IUpdateRule
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public void Apply<T>(ref T weight, T gradient, ref T velocity, ref T averageGradient, ref T momentumBuffer) where T : struct, ILanes<T>
+        {
+            T r = T.Create(rho), oneMinusR = T.Create(1f - rho);
+            velocity = r * velocity + oneMinusR * (gradient * gradient);
+            T denominator;
+            if (centered)
+            {
+                averageGradient = r * averageGradient + oneMinusR * gradient;
+                denominator = velocity - averageGradient * averageGradient + T.Create(epsilon);
+            }
+            else
+            {
+                denominator = velocity + T.Create(epsilon);
+            }
+            T increment = T.Create(learningRate) * gradient / T.Sqrt(denominator);
+            if (momentum > 0f)
+            {
+                momentumBuffer = T.Create(momentum) * momentumBuffer + increment;
+                weight -= momentumBuffer;
+            }
+            else
+            {
+                weight -= increment;
+            }
+        }
+    }
+}
