@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using NanoNet.Autograd;
 using NanoNet.Data;
+using NanoNet.Diagnostics;
 using NanoNet.Optim;
 
 namespace NanoNet.Layers;
@@ -59,6 +60,11 @@ public sealed partial class Sequential
                 val?.Loss, val?.Accuracy, seconds, seen / Math.Max(seconds, 1e-9));
             history.Add(metrics);
             progress?.EndEpoch(metrics, loader.BatchCount);
+            if (Profiler.Enabled && verbose > 0)
+            {
+                Output.WriteLine(Profiler.Report());
+                Profiler.Reset();
+            }
         }
         return history;
     }
@@ -88,8 +94,10 @@ public sealed partial class Sequential
                 throw new ArithmeticException($"The loss became {value} (diverged): lower the learning rate or check the inputs for NaN.");
             int correct = Loss!.IsClassification ? CountCorrect(output, batch.Labels) : 0;
             loss.Backward();
+            long started = Profiler.Start();
             optimizer.Step(Parameters);
             Optimizer.ZeroGradients(Parameters);
+            Profiler.StopIn("optimizer", optimizer.GetType().Name, started, 0, backward: false);
             return (value, correct);
         }
         finally

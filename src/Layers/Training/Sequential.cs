@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text;
 using NanoNet.Autograd;
 using NanoNet.Data;
+using NanoNet.Diagnostics;
 using NanoNet.Optim;
 
 namespace NanoNet.Layers;
@@ -100,6 +101,7 @@ public sealed partial class Sequential
         for (int i = 0; i < _layers.Count; i++)
         {
             Layer layer = _layers[i];
+            using Profiler.ScopeHandle scope = Profiler.Enabled ? Profiler.Scope(layer.Name) : default;
             bool last = i == _layers.Count - 1;
             if (last && allowFusion && layer is IActivatedLayer { Activation: ActivationFunction.Softmax } activated)
             {
@@ -138,18 +140,27 @@ public sealed partial class Sequential
         Loss loss = Loss ?? throw NotCompiled();
         double lossSum = 0;
         long correct = 0;
-        using (Tape.NoGrad())
-        using (new PooledBatches())
+        bool profiling = Profiler.Enabled;
+        Profiler.Enabled = false; // the profile is of training steps
+        try
         {
-            for (int start = 0; start < data.Count; start += batchSize)
+            using (Tape.NoGrad())
+            using (new PooledBatches())
             {
-                int size = Math.Min(batchSize, data.Count - start);
-                Dataset batch = data.Slice(start, size);
-                (float batchLoss, int batchCorrect) = LossAndCorrect(batch, training: false);
-                lossSum += (double)batchLoss * size;
-                correct += batchCorrect;
-                Tape.Current.Clear();
+                for (int start = 0; start < data.Count; start += batchSize)
+            {
+                    int size = Math.Min(batchSize, data.Count - start);
+                    Dataset batch = data.Slice(start, size);
+                    (float batchLoss, int batchCorrect) = LossAndCorrect(batch, training: false);
+                    lossSum += (double)batchLoss * size;
+                    correct += batchCorrect;
+                    Tape.Current.Clear();
+                }
             }
+        }
+        finally
+        {
+            Profiler.Enabled = profiling;
         }
         int n = Math.Max(1, data.Count);
         return new Evaluation((float)(lossSum / n), loss.IsClassification ? (float)correct / n : null);

@@ -1,3 +1,4 @@
+using NanoNet.Diagnostics;
 using NanoNet.Memory;
 
 namespace NanoNet.Autograd;
@@ -70,6 +71,8 @@ public sealed class Tape
     internal void Record(TapeEntry entry)
     {
         entry.Output.RequiresGrad = true;
+        if (Profiler.Enabled)
+            entry.Scope = Profiler.CurrentScope;
         _entries.Add(entry);
     }
 
@@ -87,8 +90,12 @@ public sealed class Tape
             for (int i = _entries.Count - 1; i >= 0; i--)
             {
                 TapeEntry entry = _entries[i];
-                if (entry.Output.Grad is not null)
-                    entry.Backward(entry.Output.Grad);
+                if (entry.Output.Grad is null)
+                    continue;
+                long started = Profiler.Start();
+                entry.Backward(entry.Output.Grad);
+                if (started != 0)
+                    Profiler.StopIn(entry.Scope, entry.OpName, started, entry.BackwardFlops, backward: true);
             }
         }
         finally
@@ -129,6 +136,15 @@ public abstract class TapeEntry
 
     /// <summary>The tensor the op produced.</summary>
     public Tensor Output { get; }
+
+    /// <summary>The op's name for the profiler (the entry type's name without "Entry").</summary>
+    public virtual string OpName => GetType().Name.Replace("Entry", "", StringComparison.Ordinal);
+
+    /// <summary>Floating-point operations of <see cref="Backward"/>, for the profiler's GFLOP/s (0 when not meaningful).</summary>
+    public virtual double BackwardFlops => 0;
+
+    /// <summary>The profiler scope (layer) that was current when the op ran.</summary>
+    internal string? Scope { get; set; }
 
     /// <summary>Accumulates ∂loss/∂input into each input that requires a gradient, given dY = ∂loss/∂output.</summary>
     public abstract void Backward(Tensor dY);

@@ -167,7 +167,10 @@ public static class Gemm
             {
                 int kc = Math.Min(KC, _k - pc);
                 bool add = _accumulate || pc > 0;
-                GemmPacking.PackA(_transA, _a, _lda, ic, mc, pc, kc, _mr, packA);
+                // With a single B panel each A element is used once: read A in place, do not pack it.
+                bool directA = !_transA && _n <= _nr && _kind == GemmKernelKind.Vector512;
+                if (!directA)
+                    GemmPacking.PackA(_transA, _a, _lda, ic, mc, pc, kc, _mr, packA);
                 GemmPacking.PackB(_transB, _b, _ldb, pc, kc, jc, nc, _nr, packB);
                 for (int jr = 0; jr < nc; jr += _nr)
                 {
@@ -178,7 +181,20 @@ public static class Gemm
                         int mr = Math.Min(_mr, mc - ir);
                         float* aPanel = packA + ir * kc;
                         float* cTile = _c + (long)(ic + ir) * _ldc + jc + jr;
-                        if (mr == _mr && nr == _nr)
+                        if (directA && mr == _mr && nr == _nr)
+                        {
+                            GemmMicroKernels.Kernel8x32DirectA(kc, _a + (long)(ic + ir) * _lda + pc, _lda, bPanel, cTile, _ldc, add);
+                        }
+                        else if (directA)
+                        {
+                            // Edge of an unpacked A: pack just this strip (zero-padded) for the packed kernel.
+                            GemmPacking.PackA(false, _a, _lda, ic + ir, mr, pc, kc, _mr, packA);
+                            GemmMicroKernels.Run(_kind, kc, packA, bPanel, edge, _nr, add: false);
+                            for (int i = 0; i < mr; i++)
+                                for (int j = 0; j < nr; j++)
+                                    cTile[(long)i * _ldc + j] = add ? cTile[(long)i * _ldc + j] + edge[i * _nr + j] : edge[i * _nr + j];
+                        }
+                        else if (mr == _mr && nr == _nr)
                         {
                             GemmMicroKernels.Run(_kind, kc, aPanel, bPanel, cTile, _ldc, add);
                         }

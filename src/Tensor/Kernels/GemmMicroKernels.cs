@@ -86,6 +86,52 @@ internal static unsafe class GemmMicroKernels
         hi.Store(c + 16);
     }
 
+    /// <summary>
+    /// 8×32 like <see cref="Kernel8x32"/>, but reading A straight from row-major memory (row i of the
+    /// panel at a + i·lda) instead of a packed panel. Used when every A element is needed by a single
+    /// B panel (N ≤ 32): packing would then copy A once for one use, and cost as much as the FMAs
+    /// when K is small (a convolution's im2col rows are only KH·KW·C + 1 long).
+    /// </summary>
+    public static void Kernel8x32DirectA(int kc, float* a, int lda, float* b, float* c, int ldc, bool add)
+    {
+        Vector512<float> c00 = default, c01 = default, c10 = default, c11 = default;
+        Vector512<float> c20 = default, c21 = default, c30 = default, c31 = default;
+        Vector512<float> c40 = default, c41 = default, c50 = default, c51 = default;
+        Vector512<float> c60 = default, c61 = default, c70 = default, c71 = default;
+        float* a0 = a, a1 = a + lda, a2 = a + 2 * lda, a3 = a + 3 * lda;
+        float* a4 = a + 4 * lda, a5 = a + 5 * lda, a6 = a + 6 * lda, a7 = a + 7 * lda;
+        for (int p = 0; p < kc; p++)
+        {
+            Vector512<float> b0 = Vector512.Load(b);
+            Vector512<float> b1 = Vector512.Load(b + 16);
+            Vector512<float> ai = Vector512.Create(a0[p]);
+            c00 = Vector512.FusedMultiplyAdd(ai, b0, c00); c01 = Vector512.FusedMultiplyAdd(ai, b1, c01);
+            ai = Vector512.Create(a1[p]);
+            c10 = Vector512.FusedMultiplyAdd(ai, b0, c10); c11 = Vector512.FusedMultiplyAdd(ai, b1, c11);
+            ai = Vector512.Create(a2[p]);
+            c20 = Vector512.FusedMultiplyAdd(ai, b0, c20); c21 = Vector512.FusedMultiplyAdd(ai, b1, c21);
+            ai = Vector512.Create(a3[p]);
+            c30 = Vector512.FusedMultiplyAdd(ai, b0, c30); c31 = Vector512.FusedMultiplyAdd(ai, b1, c31);
+            ai = Vector512.Create(a4[p]);
+            c40 = Vector512.FusedMultiplyAdd(ai, b0, c40); c41 = Vector512.FusedMultiplyAdd(ai, b1, c41);
+            ai = Vector512.Create(a5[p]);
+            c50 = Vector512.FusedMultiplyAdd(ai, b0, c50); c51 = Vector512.FusedMultiplyAdd(ai, b1, c51);
+            ai = Vector512.Create(a6[p]);
+            c60 = Vector512.FusedMultiplyAdd(ai, b0, c60); c61 = Vector512.FusedMultiplyAdd(ai, b1, c61);
+            ai = Vector512.Create(a7[p]);
+            c70 = Vector512.FusedMultiplyAdd(ai, b0, c70); c71 = Vector512.FusedMultiplyAdd(ai, b1, c71);
+            b += 32;
+        }
+        Store512(c, c00, c01, add); c += ldc;
+        Store512(c, c10, c11, add); c += ldc;
+        Store512(c, c20, c21, add); c += ldc;
+        Store512(c, c30, c31, add); c += ldc;
+        Store512(c, c40, c41, add); c += ldc;
+        Store512(c, c50, c51, add); c += ldc;
+        Store512(c, c60, c61, add); c += ldc;
+        Store512(c, c70, c71, add);
+    }
+
     /// <summary>6 rows × 16 columns (2 × Vector256) in 12 accumulators.</summary>
     private static void Kernel6x16(int kc, float* a, float* b, float* c, int ldc, bool add)
     {

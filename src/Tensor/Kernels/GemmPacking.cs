@@ -1,3 +1,5 @@
+using System.Runtime.Intrinsics;
+
 namespace NanoNet.Kernels;
 
 /// <summary>
@@ -25,6 +27,11 @@ internal static unsafe class GemmPacking
                 {
                     float* src = a + (long)(pc + p) * lda + ic + ir;
                     float* d = panel + p * mr;
+                    if (rows == 8 && mr == 8)
+                    {
+                        Vector256.Store(Vector256.Load(src), d);
+                        continue;
+                    }
                     int i = 0;
                     for (; i < rows; i++) d[i] = src[i];
                     for (; i < mr; i++) d[i] = 0f;
@@ -73,7 +80,12 @@ internal static unsafe class GemmPacking
                 {
                     float* src = b + (long)(pc + p) * ldb + jc + jr;
                     float* d = panel + p * nr;
-                    if (cols == nr)
+                    if (cols == 32 && nr == 32)
+                    {
+                        Vector512.Store(Vector512.Load(src), d);
+                        Vector512.Store(Vector512.Load(src + 16), d + 16);
+                    }
+                    else if (cols == nr)
                     {
                         new ReadOnlySpan<float>(src, nr).CopyTo(new Span<float>(d, nr));
                     }

@@ -17,41 +17,51 @@ public static class Im2Col
     /// gets a trailing 1, the "bias column": then col·[W; b] computes x*W + b in one GEMM, and
     /// colᵀ·dY yields [dW; db] in one GEMM too.
     /// </summary>
-    public static void Forward(ReadOnlySpan<float> x, Span<float> col, in ConvGeometry g, int rowStride)
+    public static unsafe void Forward(ReadOnlySpan<float> x, Span<float> col, in ConvGeometry g, int rowStride)
     {
-        int c = g.Channels, patch = g.PatchSize;
-        for (int oh = 0; oh < g.OutputHeight; oh++)
+        if (x.Length < g.InputImageSize || col.Length < g.OutputPixels * rowStride)
+            throw new ArgumentException($"Im2Col: image of {x.Length} values (need {g.InputImageSize}) or col of {col.Length} (need {g.OutputPixels * rowStride}).");
+        int c = g.Channels, patch = g.PatchSize, run = g.KernelWidth * c;
+        fixed (float* px = x, pcol = col)
         {
-            for (int ow = 0; ow < g.OutputWidth; ow++)
+            for (int oh = 0; oh < g.OutputHeight; oh++)
             {
-                Span<float> fullRow = col.Slice((oh * g.OutputWidth + ow) * rowStride, rowStride);
-                if (rowStride > patch)
-                    fullRow[patch] = 1f;
-                Span<float> row = fullRow[..patch];
-                for (int kh = 0; kh < g.KernelHeight; kh++)
+                for (int ow = 0; ow < g.OutputWidth; ow++)
                 {
-                    int ih = oh * g.StrideHeight - g.PadTop + kh;
-                    Span<float> run = row.Slice(kh * g.KernelWidth * c, g.KernelWidth * c);
-                    if ((uint)ih >= (uint)g.Height)
-                    {
-                        run.Clear();
-                        continue;
-                    }
+                    float* row = pcol + (long)(oh * g.OutputWidth + ow) * rowStride;
+                    if (rowStride > patch)
+                        row[patch] = 1f;
                     int iw0 = ow * g.StrideWidth - g.PadLeft;
-                    if (iw0 >= 0 && iw0 + g.KernelWidth <= g.Width)
+                    bool rowInside = iw0 >= 0 && iw0 + g.KernelWidth <= g.Width;
+                    for (int kh = 0; kh < g.KernelHeight; kh++, row += run)
                     {
-                        // The whole kernel row is inside the image: KW·C contiguous values.
-                        x.Slice((ih * g.Width + iw0) * c, g.KernelWidth * c).CopyTo(run);
-                        continue;
-                    }
-                    for (int kw = 0; kw < g.KernelWidth; kw++)
-                    {
-                        int iw = iw0 + kw;
-                        Span<float> dst = run.Slice(kw * c, c);
-                        if ((uint)iw < (uint)g.Width)
-                            x.Slice((ih * g.Width + iw) * c, c).CopyTo(dst);
+                        int ih = oh * g.StrideHeight - g.PadTop + kh;
+                        if ((uint)ih >= (uint)g.Height)
+                        {
+                            new Span<float>(row, run).Clear();
+                        }
+                        else if (rowInside)
+                        {
+                            // The whole kernel row is inside the image: KW·C contiguous values. Short runs
+                            // (3×3 kernels on RGB are 9 floats) are copied inline: a call costs more.
+                            float* src = px + (long)(ih * g.Width + iw0) * c;
+                            if (run <= 16)
+                                for (int i = 0; i < run; i++) row[i] = src[i];
+                            else
+                                new ReadOnlySpan<float>(src, run).CopyTo(new Span<float>(row, run));
+                        }
                         else
-                            dst.Clear();
+                        {
+                            for (int kw = 0; kw < g.KernelWidth; kw++)
+                            {
+                                int iw = iw0 + kw;
+                                float* dst = row + kw * c;
+                                if ((uint)iw < (uint)g.Width)
+                                    for (int i = 0; i < c; i++) dst[i] = px[(long)(ih * g.Width + iw) * c + i];
+                                else
+                                    for (int i = 0; i < c; i++) dst[i] = 0f;
+                            }
+                        }
                     }
                 }
             }

@@ -1,3 +1,4 @@
+using NanoNet.Diagnostics;
 using NanoNet.Autograd;
 using NanoNet.Kernels;
 
@@ -23,6 +24,7 @@ public static partial class Ops
 
     private static Tensor Pointwise(Tensor x, ActivationFunction function)
     {
+        long started = Profiler.Start();
         var y = Tape.Current.NewTensor(x.ShapeArray, zeroed: false);
         int columns = x.Rank == 0 ? 1 : x.Dim(-1);
         switch (function)
@@ -35,11 +37,14 @@ public static partial class Ops
         }
         if (Tape.ShouldRecord(x))
             Tape.Current.Record(new ActivationEntry(y, x, function, columns));
+        Profiler.Stop(function.ToString(), started);
         return y;
     }
 
     private sealed class ActivationEntry(Tensor y, Tensor x, ActivationFunction function, int columns) : TapeEntry(y)
     {
+        public override string OpName => function.ToString();
+
         public override void Backward(Tensor dY)
         {
             Span<float> dX = x.EnsureGrad().Span;

@@ -1,3 +1,4 @@
+using NanoNet.Diagnostics;
 using System.Numerics.Tensors;
 using NanoNet.Autograd;
 
@@ -8,11 +9,13 @@ public static partial class Ops
     /// <summary>Y = A + B, element-wise, same shapes. Backward: dA += dY, dB += dY.</summary>
     public static Tensor Add(Tensor a, Tensor b)
     {
+        long started = Profiler.Start();
         RequireSameShape("Add", a, b);
         var y = Tape.Current.NewTensor(a.ShapeArray, zeroed: false);
         TensorPrimitives.Add(a.Span, b.Span, y.Span);
         if (Tape.ShouldRecord(a, b))
             Tape.Current.Record(new AddEntry(y, a, b));
+        Profiler.Stop("Add", started, 0);
         return y;
     }
 

@@ -1,3 +1,4 @@
+using NanoNet.Diagnostics;
 using System.Numerics.Tensors;
 using NanoNet.Autograd;
 
@@ -11,6 +12,7 @@ public static partial class Ops
     /// <remarks>Backward: dX += dY; db += Σ over rows of dY (summed row by row in a fixed order).</remarks>
     public static Tensor AddBias(Tensor x, Tensor bias)
     {
+        long started = Profiler.Start();
         int channels = bias.Length;
         if (bias.Rank != 1 || x.Rank == 0 || x.Dim(-1) != channels)
             throw new ArgumentException($"AddBias: bias {Shapes.Format(bias.Shape)} must be rank 1 and match the last dimension of the input {Shapes.Format(x.Shape)}.");
@@ -21,6 +23,7 @@ public static partial class Ops
             TensorPrimitives.Add(xs.Slice(r, channels), b, ys.Slice(r, channels));
         if (Tape.ShouldRecord(x, bias))
             Tape.Current.Record(new AddBiasEntry(y, x, bias));
+        Profiler.Stop("AddBias", started, 0);
         return y;
     }
 

@@ -1,3 +1,4 @@
+using NanoNet.Diagnostics;
 using NanoNet.Autograd;
 using NanoNet.Kernels;
 
@@ -19,6 +20,7 @@ public static partial class Ops
     public static Tensor Conv2D(Tensor x, Tensor kernel, Tensor bias, int strideHeight = 1, int strideWidth = 1, bool samePadding = false,
         ActivationFunction activation = ActivationFunction.Linear)
     {
+        long started = Profiler.Start();
         if (activation is not (ActivationFunction.Linear or ActivationFunction.Relu))
             throw new ArgumentException($"Conv2D fuses only ReLU; apply {activation} with Ops.Activate.", nameof(activation));
         bool relu = activation == ActivationFunction.Relu;
@@ -36,11 +38,15 @@ public static partial class Ops
         Conv2DKernels.Forward(x.Span, kernel.Span, bias.Span, y.Span, col.Span, batch, filters, g, relu);
         if (Tape.ShouldRecord(x, kernel) || bias.RequiresGrad && Tape.IsRecording)
             Tape.Current.Record(new Conv2DEntry(y, x, kernel, bias, col, g, relu));
+        Profiler.Stop("Conv2D", started, 2.0 * batch * g.OutputPixels * (g.PatchSize + 1) * filters);
         return y;
     }
 
     private sealed class Conv2DEntry(Tensor y, Tensor x, Tensor kernel, Tensor bias, Tensor col, ConvGeometry g, bool relu) : TapeEntry(y)
     {
+        // [dW; db] = colᵀ·dZ over every row, plus dcol = dZ·Wᵀ when the input needs a gradient.
+        public override double BackwardFlops => 2.0 * col.Dim(0) * kernel.Dim(3) * (col.Dim(1) + (x.RequiresGrad ? g.PatchSize : 0));
+
         public override void Backward(Tensor dY)
         {
             Span<float> dW = kernel.RequiresGrad ? kernel.EnsureGrad().Span : default;

@@ -1,3 +1,4 @@
+using NanoNet.Diagnostics;
 using NanoNet.Autograd;
 
 namespace NanoNet;
@@ -10,6 +11,7 @@ public static partial class Ops
     /// </summary>
     public static Tensor Log(Tensor x, float epsilon = 1e-7f)
     {
+        long started = Profiler.Start();
         var y = Tape.Current.NewTensor(x.ShapeArray, zeroed: false);
         ReadOnlySpan<float> xs = x.Span;
         Span<float> ys = y.Span;
@@ -17,6 +19,7 @@ public static partial class Ops
             ys[i] = MathF.Log(MathF.Max(xs[i], epsilon));
         if (Tape.ShouldRecord(x))
             Tape.Current.Record(new LogEntry(y, x, epsilon));
+        Profiler.Stop("Log", started, 0);
         return y;
     }
 

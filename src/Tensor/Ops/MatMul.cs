@@ -1,3 +1,4 @@
+using NanoNet.Diagnostics;
 using NanoNet.Autograd;
 using NanoNet.Kernels;
 
@@ -22,15 +23,19 @@ public static partial class Ops
         if (k != kb)
             throw new ArgumentException($"MatMul: inner dimensions differ: op(A) is {m}x{k}, op(B) is {kb}x{n} (A {Shapes.Format(a.Shape)}, B {Shapes.Format(b.Shape)}).");
 
+        long started = Profiler.Start();
         var y = Tape.Current.NewTensor([m, n], zeroed: false);
         Gemm.Multiply(transposeA, transposeB, m, n, k, a.Span, a.Dim(1), b.Span, b.Dim(1), y.Span, n);
         if (Tape.ShouldRecord(a, b))
             Tape.Current.Record(new MatMulEntry(y, a, b, transposeA, transposeB));
+        Profiler.Stop("MatMul", started, 2.0 * m * n * k);
         return y;
     }
 
     private sealed class MatMulEntry(Tensor y, Tensor a, Tensor b, bool transA, bool transB) : TapeEntry(y)
     {
+        public override double BackwardFlops => 2.0 * Output.Length * (transA ? a.Dim(0) : a.Dim(1)) * ((a.RequiresGrad ? 1 : 0) + (b.RequiresGrad ? 1 : 0));
+
         public override void Backward(Tensor dY)
         {
             int m = dY.Dim(0), n = dY.Dim(1);

@@ -1,3 +1,4 @@
+using NanoNet.Diagnostics;
 using NanoNet.Autograd;
 using NanoNet.Kernels;
 
@@ -12,6 +13,7 @@ public static partial class Ops
     /// </summary>
     public static Tensor MaxPool2D(Tensor x, int poolHeight, int poolWidth, int strideHeight, int strideWidth, bool samePadding = false)
     {
+        long started = Profiler.Start();
         if (x.Rank != 4)
             throw new ArgumentException($"MaxPool2D expects NHWC input (batch, height, width, channels), got {Shapes.Format(x.Shape)}.");
         var g = ConvGeometry.Create(x.Dim(1), x.Dim(2), x.Dim(3), poolHeight, poolWidth, strideHeight, strideWidth, samePadding);
@@ -21,6 +23,7 @@ public static partial class Ops
         MaxPoolKernels.Forward(x.Span, y.Span, argmax, batch, g);
         if (Tape.ShouldRecord(x))
             Tape.Current.Record(new MaxPool2DEntry(y, x, argmax, g));
+        Profiler.Stop("MaxPool2D", started, 0);
         return y;
     }
 

@@ -1,3 +1,4 @@
+using NanoNet.Diagnostics;
 using System.Numerics.Tensors;
 using NanoNet.Autograd;
 
@@ -11,6 +12,7 @@ public static partial class Ops
     /// </summary>
     public static Tensor MeanSquaredError(Tensor predictions, Tensor targets)
     {
+        long started = Profiler.Start();
         if (predictions.Length != targets.Length)
             throw new ArgumentException($"MeanSquaredError: predictions {Shapes.Format(predictions.Shape)} and targets {Shapes.Format(targets.Shape)} have different sizes.");
         var difference = Tape.Current.NewTensor(predictions.ShapeArray, zeroed: false);
@@ -19,6 +21,7 @@ public static partial class Ops
         var y = Tensor.Scalar(TensorPrimitives.SumOfSquares<float>(difference.Span) / n);
         if (Tape.ShouldRecord(predictions))
             Tape.Current.Record(new MeanSquaredErrorEntry(y, predictions, difference));
+        Profiler.Stop("MeanSquaredError", started, 0);
         return y;
     }
 

@@ -1,3 +1,4 @@
+using NanoNet.Diagnostics;
 using System.Numerics.Tensors;
 using NanoNet.Autograd;
 
@@ -8,11 +9,13 @@ public static partial class Ops
     /// <summary>Y = A ⊙ B, element-wise, same shapes. Backward: dA += dY ⊙ B, dB += dY ⊙ A.</summary>
     public static Tensor Multiply(Tensor a, Tensor b)
     {
+        long started = Profiler.Start();
         RequireSameShape("Multiply", a, b);
         var y = Tape.Current.NewTensor(a.ShapeArray, zeroed: false);
         TensorPrimitives.Multiply(a.Span, b.Span, y.Span);
         if (Tape.ShouldRecord(a, b))
             Tape.Current.Record(new MultiplyEntry(y, a, b));
+        Profiler.Stop("Multiply", started, 0);
         return y;
     }
 

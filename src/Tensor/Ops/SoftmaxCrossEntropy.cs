@@ -1,3 +1,4 @@
+using NanoNet.Diagnostics;
 using NanoNet.Autograd;
 using NanoNet.Kernels;
 
@@ -14,6 +15,7 @@ public static partial class Ops
     /// <param name="labels">N class ids stored as floats (any shape with N elements).</param>
     public static Tensor SoftmaxCrossEntropy(Tensor logits, Tensor labels)
     {
+        long started = Profiler.Start();
         if (logits.Rank != 2)
             throw new ArgumentException($"SoftmaxCrossEntropy expects logits of shape (batch, classes), got {Shapes.Format(logits.Shape)}.");
         int rows = logits.Dim(0), classes = logits.Dim(1);
@@ -23,6 +25,7 @@ public static partial class Ops
         var y = Tensor.Scalar(loss);
         if (Tape.ShouldRecord(logits))
             Tape.Current.Record(new SoftmaxCrossEntropyEntry(y, logits, probabilities, classIds));
+        Profiler.Stop("SoftmaxCrossEntropy", started, 0);
         return y;
     }
 
