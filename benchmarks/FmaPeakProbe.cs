@@ -11,7 +11,7 @@ public class FmaPeakProbe : IFlopCounted
 {
     public const int Iterations = 1_000_000;
 
-    public double FlopsPerCall => FmaPeak.Flops(Iterations);
+    public double FlopsPerCall => Diagnostics.FmaPeak.Flops(Iterations);
 
     [Benchmark]
     public float FmaPeak() => Diagnostics.FmaPeak.Run(Iterations);

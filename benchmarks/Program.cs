@@ -7,7 +7,7 @@ using NanoNet.Benchmarks;
 //   dotnet run -c Release --project benchmarks -- gemm          GEMM at 1 and 2 threads vs the FMA peak
 //   dotnet run -c Release --project benchmarks -- --filter '*Conv*'   (or any BenchmarkDotNet arguments)
 // End-to-end training throughput (Stopwatch, median of repeated steps):
-//   dotnet run -c Release --project benchmarks -- throughput [cifar10] [steps]
+//   dotnet run -c Release --project benchmarks -- throughput [--json] [--steps N] [--threads 1 2] [cifar10 text]
 var config = DefaultConfig.Instance
     .AddJob(Job.Default.WithWarmupCount(3).WithIterationCount(10).WithId("nanonet"))
     .AddColumn(GflopsColumn.Gflops, GflopsColumn.PercentOfPeak)
@@ -15,9 +15,27 @@ var config = DefaultConfig.Instance
 
 if (args.Length > 0 && args[0] == "throughput")
 {
-    string model = args.Length > 1 ? args[1] : "cifar10";
-    int steps = args.Length > 2 ? int.Parse(args[2]) : 100;
-    Throughput.Run(model, [1, 2], steps);
+    // throughput [--json] [--steps N] [--threads 1 2] [model ...]
+    bool json = args.Contains("--json");
+    int steps = 100;
+    int[] threads = [1, 2];
+    var models = new List<string>();
+    for (int i = 1; i < args.Length; i++)
+    {
+        switch (args[i])
+        {
+            case "--json": break;
+            case "--steps": steps = int.Parse(args[++i]); break;
+            case "--threads":
+                var counts = new List<int>();
+                while (i + 1 < args.Length && int.TryParse(args[i + 1], out int t)) { counts.Add(t); i++; }
+                threads = [.. counts];
+                break;
+            default: models.Add(args[i]); break;
+        }
+    }
+    var results = Throughput.Run(models.Count > 0 ? models : Throughput.Models, threads, steps);
+    if (json) Throughput.PrintJson(results); else Throughput.PrintTable(results);
     return;
 }
 if (args.Length > 0 && args[0] == "gemm")

@@ -7,6 +7,18 @@ namespace NanoNet.Benchmarks;
 /// <summary>The seed models of the two reproduced Keras examples, with a synthetic batch of the right shapes.</summary>
 public static class SeedModels
 {
+    public static int TrainingBatchSize(string model) => model switch
+    {
+        "cifar10" => 64,
+        _ => throw Unknown(model),
+    };
+
+    public static (Sequential Model, Dataset Batch) Create(string model, int batchSize) => model switch
+    {
+        "cifar10" => Cifar10(batchSize),
+        _ => throw Unknown(model),
+    };
+
     /// <summary>Conv2D(32, 3×3, relu) → MaxPool(2) → Flatten → Dense(128, relu) → Dense(10, softmax), SGD 0.01.</summary>
     public static (Sequential Model, Dataset Batch) Cifar10(int batchSize)
     {
@@ -20,4 +32,6 @@ public static class SeedModels
         for (int i = 0; i < batchSize; i++) labels[i] = i % 10;
         return (model, new Dataset(images, labels));
     }
+
+    private static ArgumentException Unknown(string model) => new($"Unknown model '{model}'. Available: {string.Join(", ", Throughput.Models)}.");
 }
