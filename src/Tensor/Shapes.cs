@@ -3,6 +3,9 @@ namespace NanoNet;
 /// <summary>Helpers for shapes: products, formatting for error messages, checks.</summary>
 public static class Shapes
 {
+    /// <summary>The shape of a scalar (rank 0), shared.</summary>
+    internal static readonly int[] ScalarShape = [];
+
     /// <summary>Product of the dimensions (1 for a scalar).</summary>
     public static int Product(ReadOnlySpan<int> shape)
     {

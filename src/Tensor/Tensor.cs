@@ -15,9 +15,11 @@ namespace NanoNet;
 /// </remarks>
 public sealed class Tensor
 {
-    private readonly float[] _storage;
-    private readonly int _offset;
-    private readonly int[] _shape;
+    // Not readonly only so the tape can recycle pooled tensor objects (see Reinitialize); a tensor's
+    // storage and shape never change while it is in use.
+    private float[] _storage;
+    private int _offset;
+    private int[] _shape;
 
     /// <summary>Wraps <paramref name="storage"/>[offset..offset+product(shape)] without copying.</summary>
     internal Tensor(float[] storage, int offset, int[] shape)
@@ -31,6 +33,20 @@ public sealed class Tensor
         Length = length;
     }
 
+    /// <summary>Turns a recycled pooled tensor object into a fresh one over new storage (used only by the tape).</summary>
+    internal void Reinitialize(float[] storage, int offset, int[] shape, Tensor? gradientOwner)
+    {
+        _storage = storage;
+        _offset = offset;
+        _shape = shape;
+        Length = Shapes.Product(shape);
+        _gradientOwner = gradientOwner;
+        RequiresGrad = false;
+        Grad = null;
+        Name = null;
+        IsPooled = true;
+    }
+
     /// <summary>The dimensions, outermost first.</summary>
     public ReadOnlySpan<int> Shape => _shape;
 
@@ -38,7 +54,7 @@ public sealed class Tensor
     public int Rank => _shape.Length;
 
     /// <summary>Number of elements (product of the shape).</summary>
-    public int Length { get; }
+    public int Length { get; private set; }
 
     /// <summary>Size of dimension <paramref name="axis"/>; negative axes count from the end.</summary>
     public int Dim(int axis) => _shape[axis < 0 ? _shape.Length + axis : axis];
@@ -70,7 +86,7 @@ public sealed class Tensor
     public string? Name { get; set; }
 
     /// <summary>True when the storage was rented from the tape's pool (valid until the next <c>Tape.Clear</c>).</summary>
-    internal bool IsPooled { get; init; }
+    internal bool IsPooled { get; private set; }
 
     internal float[] Storage => _storage;
     internal int Offset => _offset;
@@ -125,7 +141,7 @@ public sealed class Tensor
 
     /// <summary>
     /// A view with a new shape over the same storage (no copy). One dimension may be -1 and is inferred.
-    /// Differentiable: see <see cref="Ops.Reshape"/>.
+    /// Differentiable: see <see cref="Ops.Reshape(Tensor, int[])"/>.
     /// </summary>
     public Tensor Reshape(params int[] shape) => Ops.Reshape(this, shape);
 
@@ -143,7 +159,23 @@ public sealed class Tensor
     }
 
     /// <summary>A view sharing storage with a different shape; the caller guarantees the length matches.</summary>
-    internal Tensor View(int[] shape) => new(_storage, _offset, shape) { IsPooled = IsPooled };
+    internal Tensor View(int[] shape) => IsPooled
+        ? Tape.Current.NewView(_storage, _offset, shape, gradientOwner: null)
+        : new(_storage, _offset, shape);
+
+    /// <summary>
+    /// A view that also shares the gradient: its gradient, when created, is a view of this tensor's
+    /// gradient, so gradients reaching the view accumulate here without a backward pass.
+    /// </summary>
+    internal Tensor ViewWithGradient(int[] shape)
+    {
+        Tensor view = IsPooled ? Tape.Current.NewView(_storage, _offset, shape, gradientOwner: this) : new(_storage, _offset, shape) { _gradientOwner = this };
+        view.RequiresGrad = RequiresGrad && Tape.IsRecording;
+        return view;
+    }
+
+    /// <summary>For a view made by <see cref="ViewWithGradient"/>: the tensor whose gradient storage it shares.</summary>
+    private Tensor? _gradientOwner;
 
     /// <summary>A deep copy of the values (no gradient, not on the tape).</summary>
     public Tensor Clone()
@@ -173,7 +205,10 @@ public sealed class Tensor
     /// Returns the gradient tensor, allocating it as zeros on first use; a pooled tensor's gradient is
     /// pooled too (same lifetime), a parameter's gradient is an ordinary array that lives with it.
     /// </summary>
-    internal Tensor EnsureGrad() => Grad ??= IsPooled ? Tape.Current.NewTensor(_shape, zeroed: true) : Zeros(_shape);
+    internal Tensor EnsureGrad() => Grad ??=
+        _gradientOwner is not null ? _gradientOwner.EnsureGrad().View(_shape)
+        : IsPooled ? Tape.Current.NewTensor(_shape, zeroed: true)
+        : Zeros(_shape);
 
     /// <summary>Sets the gradient to zero (keeps its storage).</summary>
     public void ZeroGrad() => Grad?.Span.Clear();

@@ -140,3 +140,33 @@ public class TapeTests
         Assert.That(Tape.Current.Count, Is.Zero);
     }
 }
+
+public class FusedLinearTests
+{
+    [TestCase(ActivationFunction.Linear)]
+    [TestCase(ActivationFunction.Relu)]
+    public void LinearGradientCheck(ActivationFunction activation) =>
+        GradientCheck.Check(x => Ops.Linear(x[0], x[1], x[2], activation),
+            [GradientCheck.Random([5, 7], 41, awayFromZero: 0.1f), GradientCheck.Random([7, 4], 42, awayFromZero: 0.1f), GradientCheck.Random([4], 43)],
+            epsilon: 1e-3f);
+
+    [Test]
+    public void LinearEqualsMatMulAddBiasRelu()
+    {
+        Tensor x = Tensor.RandomUniform([6, 9], -1, 1, 44), w = Tensor.RandomUniform([9, 5], -1, 1, 45), b = Tensor.RandomUniform([5], -1, 1, 46);
+        Assert.That(Ops.Linear(x, w, b, ActivationFunction.Relu).ToArray(),
+            Is.EqualTo(Ops.Relu(Ops.AddBias(Ops.MatMul(x, w), b)).ToArray()).AsCollection);
+    }
+
+    [Test]
+    public void ReshapeRecordsNothingAndSharesTheGradient()
+    {
+        var x = Tensor.RandomUniform([2, 3, 4], -1, 1, 47).AsParameter();
+        Autograd.Tape.Current.Clear();
+        Tensor flat = x.Reshape(2, 12);
+        Assert.That(Autograd.Tape.Current.Count, Is.Zero);
+        Ops.Sum(Ops.Multiply(flat, flat)).Backward();
+        for (int i = 0; i < x.Length; i++)
+            Assert.That(x.Grad![i], Is.EqualTo(2 * x[i]).Within(1e-6f));
+    }
+}

@@ -42,16 +42,19 @@ public sealed class Dense(int units, ActivationFunction activation = ActivationF
     }
 
     /// <inheritdoc />
-    protected override Tensor OnForward(Tensor x, bool training) => Ops.Activate(ForwardPreActivation(x, training), Activation);
+    protected override Tensor OnForward(Tensor x, bool training) => Activation == ActivationFunction.Relu
+        ? Apply(x, ActivationFunction.Relu) // fused into the op
+        : Ops.Activate(Apply(x, ActivationFunction.Linear), Activation);
 
     /// <inheritdoc />
-    public Tensor ForwardPreActivation(Tensor x, bool training)
+    public Tensor ForwardPreActivation(Tensor x, bool training) => Apply(x, ActivationFunction.Linear);
+
+    /// <summary>act(x·W + b) on the last axis: inputs of rank &gt; 2 are viewed as rows and back (no copies).</summary>
+    private Tensor Apply(Tensor x, ActivationFunction fused)
     {
-        int inputs = Kernel.Dim(0);
-        Tensor rows = x.Rank == 2 ? x : Ops.Reshape(x, -1, inputs);
-        Tensor z = Ops.AddBias(Ops.MatMul(rows, Kernel), Bias);
         if (x.Rank == 2)
-            return z;
+            return Ops.Linear(x, Kernel, Bias, fused);
+        Tensor z = Ops.Linear(Ops.Reshape(x, -1, Kernel.Dim(0)), Kernel, Bias, fused);
         int[] shape = x.Shape.ToArray();
         shape[^1] = Units;
         return Ops.Reshape(z, shape);

@@ -187,11 +187,11 @@ public sealed partial class Sequential
     /// <summary>Rows whose largest output (argmax; softmax does not change it) equals the label.</summary>
     private static int CountCorrect(Tensor output, Tensor labels)
     {
-        int[] predicted = output.ArgMaxRows();
-        ReadOnlySpan<float> truth = labels.Span;
+        int columns = output.Dim(-1);
+        ReadOnlySpan<float> scores = output.Span, truth = labels.Span;
         int correct = 0;
-        for (int i = 0; i < predicted.Length && i < truth.Length; i++)
-            if (predicted[i] == (int)truth[i])
+        for (int row = 0; row * columns < scores.Length && row < truth.Length; row++)
+            if (System.Numerics.Tensors.TensorPrimitives.IndexOfMax(scores.Slice(row * columns, columns)) == (int)truth[row])
                 correct++;
         return correct;
     }

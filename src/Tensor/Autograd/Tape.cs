@@ -26,6 +26,9 @@ public sealed class Tape
     private readonly List<TapeEntry> _entries = [];
     private readonly BufferPool<float> _floats = new();
     private readonly BufferPool<int> _ints = new();
+    private readonly List<Tensor> _rentedTensors = [];
+    private readonly Stack<Tensor> _freeTensors = new();
+    private readonly Dictionary<(int, int, int, int), int[]> _shapes = [];
 
     /// <summary>This thread's tape.</summary>
     public static Tape Current => t_current ??= new Tape();
@@ -60,8 +63,41 @@ public sealed class Tape
     {
         int length = Shapes.Product(shape);
         if (!UsePool)
-            return new Tensor(zeroed ? new float[length] : GC.AllocateUninitializedArray<float>(length), 0, shape) ;
-        return new Tensor(_floats.Rent(length, zeroed), 0, shape) { IsPooled = true };
+            return new Tensor(zeroed ? new float[length] : GC.AllocateUninitializedArray<float>(length), 0, shape);
+        return NewView(_floats.Rent(length, zeroed), 0, shape, gradientOwner: null);
+    }
+
+    /// <summary>A pooled tensor object over existing (pooled) storage: the tensor objects are recycled too.</summary>
+    internal Tensor NewView(float[] storage, int offset, int[] shape, Tensor? gradientOwner)
+    {
+        Tensor tensor;
+        if (_freeTensors.Count > 0)
+        {
+            tensor = _freeTensors.Pop();
+            tensor.Reinitialize(storage, offset, shape, gradientOwner);
+        }
+        else
+        {
+            tensor = new Tensor(storage, offset, shape);
+            tensor.Reinitialize(storage, offset, shape, gradientOwner);
+        }
+        _rentedTensors.Add(tensor);
+        return tensor;
+    }
+
+    /// <summary>
+    /// The shape (d0, d1, ...) as a shared array, so ops do not allocate one per call. Shape arrays are
+    /// never mutated, so sharing them is safe.
+    /// </summary>
+    internal int[] Shape(int d0, int d1 = -1, int d2 = -1, int d3 = -1)
+    {
+        var key = (d0, d1, d2, d3);
+        if (!_shapes.TryGetValue(key, out int[]? shape))
+        {
+            shape = d1 < 0 ? [d0] : d2 < 0 ? [d0, d1] : d3 < 0 ? [d0, d1, d2] : [d0, d1, d2, d3];
+            _shapes[key] = shape;
+        }
+        return shape;
     }
 
     /// <summary>An int buffer (e.g. pooling's argmax) with the same lifetime rules as <see cref="NewTensor"/>.</summary>
@@ -113,6 +149,9 @@ public sealed class Tape
         _entries.Clear();
         _floats.ReturnAll();
         _ints.ReturnAll();
+        foreach (Tensor tensor in _rentedTensors)
+            _freeTensors.Push(tensor);
+        _rentedTensors.Clear();
     }
 
     /// <summary>Number of pooled buffers handed out since the last <see cref="Clear"/> (for diagnostics and tests).</summary>

@@ -32,6 +32,19 @@ public static class ActivationKernels
                 dX[i] += dY[i];
     }
 
+    /// <summary>y[r, :] += b, then (when <paramref name="relu"/>) y = max(y, 0): one pass over rows of length b.Length.</summary>
+    public static void AddBiasRows(Span<float> y, ReadOnlySpan<float> bias, bool relu)
+    {
+        int columns = bias.Length;
+        for (int r = 0; r < y.Length; r += columns)
+        {
+            Span<float> row = y.Slice(r, columns);
+            TensorPrimitives.Add(row, bias, row);
+            if (relu)
+                TensorPrimitives.Max(row, 0f, row);
+        }
+    }
+
     /// <summary>dZ = dY ⊙ [y &gt; 0], in place (the ReLU backward of a fused layer).</summary>
     public static void ReluMask(ReadOnlySpan<float> y, Span<float> dY)
     {

@@ -33,8 +33,8 @@ public static partial class Ops
             throw new ArgumentException($"Conv2D bias must be ({filters}), got {Shapes.Format(bias.Shape)}.");
         var g = ConvGeometry.Create(x.Dim(1), x.Dim(2), x.Dim(3), kernel.Dim(0), kernel.Dim(1), strideHeight, strideWidth, samePadding);
         int batch = x.Dim(0);
-        var y = Tape.Current.NewTensor([batch, g.OutputHeight, g.OutputWidth, filters], zeroed: false);
-        var col = Tape.Current.NewTensor([batch * g.OutputPixels, Conv2DKernels.ColumnCount(g)], zeroed: false);
+        var y = Tape.Current.NewTensor(Tape.Current.Shape(batch, g.OutputHeight, g.OutputWidth, filters), zeroed: false);
+        var col = Tape.Current.NewTensor(Tape.Current.Shape(batch * g.OutputPixels, Conv2DKernels.ColumnCount(g)), zeroed: false);
         Conv2DKernels.Forward(x.Span, kernel.Span, bias.Span, y.Span, col.Span, batch, filters, g, relu);
         if (Tape.ShouldRecord(x, kernel) || bias.RequiresGrad && Tape.IsRecording)
             Tape.Current.Record(new Conv2DEntry(y, x, kernel, bias, col, g, relu));

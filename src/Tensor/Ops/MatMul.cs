@@ -24,7 +24,7 @@ public static partial class Ops
             throw new ArgumentException($"MatMul: inner dimensions differ: op(A) is {m}x{k}, op(B) is {kb}x{n} (A {Shapes.Format(a.Shape)}, B {Shapes.Format(b.Shape)}).");
 
         long started = Profiler.Start();
-        var y = Tape.Current.NewTensor([m, n], zeroed: false);
+        var y = Tape.Current.NewTensor(Tape.Current.Shape(m, n), zeroed: false);
         Gemm.Multiply(transposeA, transposeB, m, n, k, a.Span, a.Dim(1), b.Span, b.Dim(1), y.Span, n);
         if (Tape.ShouldRecord(a, b))
             Tape.Current.Record(new MatMulEntry(y, a, b, transposeA, transposeB));

@@ -18,7 +18,7 @@ public static partial class Ops
             throw new ArgumentException($"MaxPool2D expects NHWC input (batch, height, width, channels), got {Shapes.Format(x.Shape)}.");
         var g = ConvGeometry.Create(x.Dim(1), x.Dim(2), x.Dim(3), poolHeight, poolWidth, strideHeight, strideWidth, samePadding);
         int batch = x.Dim(0);
-        var y = Tape.Current.NewTensor([batch, g.OutputHeight, g.OutputWidth, g.Channels], zeroed: false);
+        var y = Tape.Current.NewTensor(Tape.Current.Shape(batch, g.OutputHeight, g.OutputWidth, g.Channels), zeroed: false);
         int[] argmax = Tape.Current.NewInts(y.Length);
         MaxPoolKernels.Forward(x.Span, y.Span, argmax, batch, g);
         if (Tape.ShouldRecord(x))

@@ -18,7 +18,8 @@ public static partial class Ops
         var difference = Tape.Current.NewTensor(predictions.ShapeArray, zeroed: false);
         TensorPrimitives.Subtract(predictions.Span, targets.Span, difference.Span);
         int n = Math.Max(1, predictions.Length);
-        var y = Tensor.Scalar(TensorPrimitives.SumOfSquares<float>(difference.Span) / n);
+        var y = Tape.Current.NewTensor(Shapes.ScalarShape, zeroed: false);
+        y[0] = TensorPrimitives.SumOfSquares<float>(difference.Span) / n;
         if (Tape.ShouldRecord(predictions))
             Tape.Current.Record(new MeanSquaredErrorEntry(y, predictions, difference));
         Profiler.Stop("MeanSquaredError", started, 0);

@@ -1,4 +1,3 @@
-using System.Numerics.Tensors;
 using NanoNet.Autograd;
 
 namespace NanoNet;
@@ -7,21 +6,24 @@ public static partial class Ops
 {
     /// <summary>
     /// A view of <paramref name="x"/> with a new shape (no copy); one dimension may be -1 (inferred).
-    /// Backward: the gradient has the same row-major layout, so dX += dY element by element.
     /// </summary>
-    public static Tensor Reshape(Tensor x, params int[] shape)
-    {
-        int[] resolved = ResolveShape(x, shape);
-        Tensor y = x.View(resolved);
-        if (Tape.ShouldRecord(x))
-            Tape.Current.Record(new ReshapeEntry(y, x));
-        return y;
-    }
+    /// <remarks>
+    /// Nothing is recorded on the tape: the view's gradient is itself a view of x's gradient (same
+    /// row-major layout), so whatever flows into the view's gradient lands in x's directly, with no
+    /// backward pass and no copy.
+    /// </remarks>
+    public static Tensor Reshape(Tensor x, params int[] shape) => x.ViewWithGradient(ResolveShape(x, shape));
 
-    private sealed class ReshapeEntry(Tensor y, Tensor x) : TapeEntry(y)
+    /// <summary>A rank-2 view (rows, columns) of <paramref name="x"/>; see <see cref="Reshape(Tensor, int[])"/>.</summary>
+    public static Tensor Reshape(Tensor x, int rows, int columns)
     {
-        public override void Backward(Tensor dY) =>
-            TensorPrimitives.Add(x.EnsureGrad().Span, dY.Span, x.Grad!.Span);
+        if (rows == -1 && columns > 0 && x.Length % columns == 0)
+            rows = x.Length / columns;
+        else if (columns == -1 && rows > 0 && x.Length % rows == 0)
+            columns = x.Length / rows;
+        if ((long)rows * columns != x.Length || rows < 0 || columns < 0)
+            throw new ArgumentException($"Cannot reshape {Shapes.Format(x.Shape)} ({x.Length} elements) to ({rows}, {columns}).");
+        return x.ViewWithGradient(Tape.Current.Shape(rows, columns));
     }
 
     private static int[] ResolveShape(Tensor x, int[] shape)

@@ -20,9 +20,10 @@ public static partial class Ops
             throw new ArgumentException($"SoftmaxCrossEntropy expects logits of shape (batch, classes), got {Shapes.Format(logits.Shape)}.");
         int rows = logits.Dim(0), classes = logits.Dim(1);
         int[] classIds = ToClassIds(labels, rows, classes);
-        var probabilities = Tape.Current.NewTensor([rows, classes], zeroed: false);
+        var probabilities = Tape.Current.NewTensor(Tape.Current.Shape(rows, classes), zeroed: false);
         float loss = LossKernels.SoftmaxCrossEntropyForward(logits.Span, classIds, probabilities.Span, classes);
-        var y = Tensor.Scalar(loss);
+        var y = Tape.Current.NewTensor(Shapes.ScalarShape, zeroed: false);
+        y[0] = loss;
         if (Tape.ShouldRecord(logits))
             Tape.Current.Record(new SoftmaxCrossEntropyEntry(y, logits, probabilities, classIds));
         Profiler.Stop("SoftmaxCrossEntropy", started, 0);

@@ -13,7 +13,8 @@ public static partial class Ops
 
     private static Tensor Reduce(Tensor x, float scale)
     {
-        var y = Tensor.Scalar(TensorPrimitives.Sum<float>(x.Span) * scale);
+        var y = Tape.Current.NewTensor(Shapes.ScalarShape, zeroed: false);
+        y[0] = TensorPrimitives.Sum<float>(x.Span) * scale;
         if (Tape.ShouldRecord(x))
             Tape.Current.Record(new ReduceEntry(y, x, scale));
         return y;
