@@ -101,7 +101,7 @@ public static class Gemm
         private GemmKernelKind _kind;
         private int _mr, _nr;
         private bool _transA, _transB, _accumulate;
-        private int _m, _n, _k, _lda, _ldb, _ldc, _nc, _tilesPerRow;
+        private int _m, _n, _k, _lda, _ldb, _ldc, _nc, _tilesPerRow, _rowBlocksPerGroup;
         private float* _a, _b, _c;
         private int _nextTile;
 
@@ -129,16 +129,22 @@ public static class Gemm
             (_mr, _nr) = GemmMicroKernels.TileSize(kind);
             int rowTiles = (m + MC - 1) / MC;
             int threads = Parallelism.MaxThreads;
-            // Narrow the column tiles until there are about four tiles per thread (load balance on a
+            // Narrow the column tiles until there are about four tasks per thread (load balance on a
             // shared machine), but keep at least 128 columns per tile (or an even share per thread):
             // every column tile re-packs its rows of A, so thin tiles waste work when M is small.
-            // This changes which thread computes an element, never the order of its K-sum.
             int columnTiles = Math.Max(1, (4 * threads + rowTiles - 1) / rowTiles);
             int nc = RoundUp((n + columnTiles - 1) / columnTiles, _nr);
             int minimumNc = Math.Min(128, RoundUp((n + threads - 1) / threads, _nr));
             _nc = Math.Clamp(Math.Max(nc, minimumNc), _nr, MaxNC);
             _tilesPerRow = (n + _nc - 1) / _nc;
-            TileCount = rowTiles * _tilesPerRow;
+            // A task is a column tile × a group of consecutive MC row blocks: its packed B slab is
+            // reused by every row block of the group (as in BLIS, where B is packed once per slab),
+            // so B is re-read from memory once per group rather than once per row block. Groups are
+            // as tall as load balance allows. None of this changes the order of any element's K-sum.
+            int rowGroups = threads == 1 ? 1 : Math.Clamp((4 * threads + _tilesPerRow - 1) / _tilesPerRow, 1, rowTiles);
+            _rowBlocksPerGroup = (rowTiles + rowGroups - 1) / rowGroups;
+            rowGroups = (rowTiles + _rowBlocksPerGroup - 1) / _rowBlocksPerGroup;
+            TileCount = rowGroups * _tilesPerRow;
             _nextTile = -1;
         }
 
@@ -153,60 +159,69 @@ public static class Gemm
                 int tile;
                 while ((tile = Interlocked.Increment(ref _nextTile)) < TileCount)
                 {
-                    int ic = tile / _tilesPerRow * MC;
+                    int rowStart = tile / _tilesPerRow * _rowBlocksPerGroup * MC;
                     int jc = tile % _tilesPerRow * _nc;
-                    ComputeTile(ic, Math.Min(MC, _m - ic), jc, Math.Min(_nc, _n - jc), pA, pB);
+                    ComputeTile(rowStart, Math.Min(_rowBlocksPerGroup * MC, _m - rowStart), jc, Math.Min(_nc, _n - jc), pA, pB);
                 }
             }
         }
 
-        private void ComputeTile(int ic, int mc, int jc, int nc, float* packA, float* packB)
+        /// <summary>C[rowStart.., jc..] for `rows` rows and nc columns: per K slab, pack B once, then each MC row block.</summary>
+        private void ComputeTile(int rowStart, int rows, int jc, int nc, float* packA, float* packB)
         {
             float* edge = stackalloc float[GemmMicroKernels.MaxTileElements];
+            // With a single B panel each A element is used once: read A in place, do not pack it.
+            bool directA = !_transA && _n <= _nr && _kind == GemmKernelKind.Vector512;
             for (int pc = 0; pc < _k; pc += KC)
             {
                 int kc = Math.Min(KC, _k - pc);
                 bool add = _accumulate || pc > 0;
-                // With a single B panel each A element is used once: read A in place, do not pack it.
-                bool directA = !_transA && _n <= _nr && _kind == GemmKernelKind.Vector512;
-                if (!directA)
-                    GemmPacking.PackA(_transA, _a, _lda, ic, mc, pc, kc, _mr, packA);
                 GemmPacking.PackB(_transB, _b, _ldb, pc, kc, jc, nc, _nr, packB);
-                for (int jr = 0; jr < nc; jr += _nr)
+                for (int ic = rowStart; ic < rowStart + rows; ic += MC)
                 {
-                    int nr = Math.Min(_nr, nc - jr);
-                    float* bPanel = packB + jr * kc;
-                    for (int ir = 0; ir < mc; ir += _mr)
+                    int mc = Math.Min(MC, rowStart + rows - ic);
+                    if (!directA)
+                        GemmPacking.PackA(_transA, _a, _lda, ic, mc, pc, kc, _mr, packA);
+                    MacroKernel(ic, mc, jc, nc, kc, pc, add, directA, packA, packB, edge);
+                }
+            }
+        }
+
+        /// <summary>One MC×KC block of A (packed, or read in place) times one packed KC×NC slab of B, micro-tile by micro-tile.</summary>
+        private void MacroKernel(int ic, int mc, int jc, int nc, int kc, int pc, bool add, bool directA, float* packA, float* packB, float* edge)
+        {
+            for (int jr = 0; jr < nc; jr += _nr)
+            {
+                int nr = Math.Min(_nr, nc - jr);
+                float* bPanel = packB + jr * kc;
+                for (int ir = 0; ir < mc; ir += _mr)
+                {
+                    int mr = Math.Min(_mr, mc - ir);
+                    float* cTile = _c + (long)(ic + ir) * _ldc + jc + jr;
+                    bool full = mr == _mr && nr == _nr;
+                    if (directA && full)
                     {
-                        int mr = Math.Min(_mr, mc - ir);
-                        float* aPanel = packA + ir * kc;
-                        float* cTile = _c + (long)(ic + ir) * _ldc + jc + jr;
-                        if (directA && mr == _mr && nr == _nr)
-                        {
-                            GemmMicroKernels.Kernel8x32DirectA(kc, _a + (long)(ic + ir) * _lda + pc, _lda, bPanel, cTile, _ldc, add);
-                        }
-                        else if (directA)
-                        {
-                            // Edge of an unpacked A: pack just this strip (zero-padded) for the packed kernel.
-                            GemmPacking.PackA(false, _a, _lda, ic + ir, mr, pc, kc, _mr, packA);
-                            GemmMicroKernels.Run(_kind, kc, packA, bPanel, edge, _nr, add: false);
-                            for (int i = 0; i < mr; i++)
-                                for (int j = 0; j < nr; j++)
-                                    cTile[(long)i * _ldc + j] = add ? cTile[(long)i * _ldc + j] + edge[i * _nr + j] : edge[i * _nr + j];
-                        }
-                        else if (mr == _mr && nr == _nr)
-                        {
-                            GemmMicroKernels.Run(_kind, kc, aPanel, bPanel, cTile, _ldc, add);
-                        }
-                        else
-                        {
-                            // Edge tile: compute the full padded block into a scratch tile, then
-                            // move the valid part with a scalar loop.
-                            GemmMicroKernels.Run(_kind, kc, aPanel, bPanel, edge, _nr, add: false);
-                            for (int i = 0; i < mr; i++)
-                                for (int j = 0; j < nr; j++)
-                                    cTile[(long)i * _ldc + j] = add ? cTile[(long)i * _ldc + j] + edge[i * _nr + j] : edge[i * _nr + j];
-                        }
+                        GemmMicroKernels.Kernel8x32DirectA(kc, _a + (long)(ic + ir) * _lda + pc, _lda, bPanel, cTile, _ldc, add);
+                        continue;
+                    }
+                    float* aPanel = packA + ir * kc;
+                    if (directA) // edge of an unpacked A: pack just this strip, zero-padded
+                    {
+                        GemmPacking.PackA(false, _a, _lda, ic + ir, mr, pc, kc, _mr, packA);
+                        aPanel = packA;
+                    }
+                    if (full)
+                    {
+                        GemmMicroKernels.Run(_kind, kc, aPanel, bPanel, cTile, _ldc, add);
+                    }
+                    else
+                    {
+                        // Edge tile: compute the full padded block into a scratch tile, then move the
+                        // valid part with a scalar loop.
+                        GemmMicroKernels.Run(_kind, kc, aPanel, bPanel, edge, _nr, add: false);
+                        for (int i = 0; i < mr; i++)
+                            for (int j = 0; j < nr; j++)
+                                cTile[(long)i * _ldc + j] = add ? cTile[(long)i * _ldc + j] + edge[i * _nr + j] : edge[i * _nr + j];
                     }
                 }
             }
