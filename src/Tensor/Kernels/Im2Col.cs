@@ -43,12 +43,22 @@ public static class Im2Col
                         else if (rowInside)
                         {
                             // The whole kernel row is inside the image: KW·C contiguous values. Short runs
-                            // (3×3 kernels on RGB are 9 floats) are copied inline: a call costs more.
+                            // are copied inline: a call costs more than the copy.
                             float* src = px + (long)(ih * g.Width + iw0) * c;
-                            if (run <= 16)
+                            if (run >= 8 && run <= 16)
+                            {
+                                // Two overlapping 8-float vectors cover any run of 8..16 (3×3 RGB = 9).
+                                System.Runtime.Intrinsics.Vector256.Store(System.Runtime.Intrinsics.Vector256.Load(src), row);
+                                System.Runtime.Intrinsics.Vector256.Store(System.Runtime.Intrinsics.Vector256.Load(src + run - 8), row + run - 8);
+                            }
+                            else if (run < 8)
+                            {
                                 for (int i = 0; i < run; i++) row[i] = src[i];
+                            }
                             else
+                            {
                                 new ReadOnlySpan<float>(src, run).CopyTo(new Span<float>(row, run));
+                            }
                         }
                         else
                         {
