@@ -9,8 +9,10 @@ namespace NanoNet.Examples.MiniBatch;
 /// <summary>SVG line charts drawn with OxyPlot.Core's <see cref="SvgExporter"/>.</summary>
 internal static class Charts
 {
-    private const double Width = 900, Height = 520;
-    /// <summary>Tableau's ten colours: distinct from each other, readable on white.</summary>
+    private const double Width = 960, Height = 500;
+    private const double LossCeiling = 2.5; // the initial loss is about ln 10 ≈ 2.3; a diverging run's larger values are cut off
+
+    /// <summary>Tableau's ten colours: distinct from each other, readable on white. A run keeps its colour in every chart of its group.</summary>
     private static readonly OxyColor[] Palette =
     [
         OxyColor.Parse("#1f77b4"), OxyColor.Parse("#ff7f0e"), OxyColor.Parse("#2ca02c"), OxyColor.Parse("#d62728"),
@@ -18,11 +20,13 @@ internal static class Charts
         OxyColor.Parse("#bcbd22"), OxyColor.Parse("#17becf"),
     ];
 
-    private const double LossCeiling = 2.5; // the initial loss is ln 10 ≈ 2.30; a diverging run's larger values are cut off
+    /// <summary>One run as drawn: its legend text, colour and data.</summary>
+    private readonly record struct Curve(string Label, OxyColor Color, RunResult Result);
 
     /// <summary>
-    /// Per group: loss vs examples seen, loss vs wall time, validation accuracy per epoch; for the batch-size
-    /// group also the raw one-step loss, which shows the gradient noise.
+    /// Per group: loss vs examples seen and loss vs wall time (both on a logarithmic x axis, so the first
+    /// thousand examples get as much room as the last hundred thousand), validation accuracy per epoch; for
+    /// the batch-size group also the raw one-step loss, which shows the gradient noise.
     /// </summary>
     /// <returns>The files written.</returns>
     public static IReadOnlyList<string> WriteAll(string directory, IReadOnlyList<RunGroup> groups, IReadOnlyDictionary<RunSpec, RunResult> results)
@@ -30,19 +34,22 @@ internal static class Charts
         var files = new List<string>();
         foreach (RunGroup group in groups)
         {
-            var runs = group.Runs.Select(r => (Label: Legend(r.Label, results[r.Spec]), Result: results[r.Spec])).ToList();
+            List<Curve> curves = group.Runs
+                .Select((r, i) => new Curve(Legend(r.Label, results[r.Spec]), Palette[i % Palette.Length], results[r.Spec]))
+                .ToList();
             files.Add(Save(directory, $"{group.Id}-loss-vs-examples.svg",
-                LossChart($"{group.Title}: training loss vs examples seen", "examples seen (thousands)", runs, p => p.Examples / 1000, p => p.MeanLoss)));
+                LossChart($"{group.Title}: training loss vs examples seen", "examples seen (log scale)", logX: true,
+                    "training loss (mean per window)", curves, p => p.Examples, p => p.MeanLoss)));
             files.Add(Save(directory, $"{group.Id}-loss-vs-time.svg",
-                LossChart($"{group.Title}: training loss vs wall time", "training wall time (s)", runs, p => p.Seconds, p => p.MeanLoss)));
-            files.Add(Save(directory, $"{group.Id}-val-accuracy.svg", AccuracyChart($"{group.Title}: validation accuracy per epoch", runs)));
+                LossChart($"{group.Title}: training loss vs wall time", "training wall time in seconds (log scale)", logX: true,
+                    "training loss (mean per window)", curves, p => p.Seconds, p => p.MeanLoss)));
+            files.Add(Save(directory, $"{group.Id}-val-accuracy.svg", AccuracyChart($"{group.Title}: validation accuracy per epoch", curves)));
             if (group.Id == "batch-size")
             {
-                // Noisiest first, so the smoother curves stay visible on top.
-                var noisyFirst = Enumerable.Reverse(runs).ToList();
+                // Noisiest (smallest batch) drawn first, so the smoother curves stay visible on top.
                 files.Add(Save(directory, $"{group.Id}-step-loss.svg",
-                    LossChart($"{group.Title}: loss of single steps (one raw sample per window)", "examples seen (thousands)", noisyFirst,
-                        p => p.Examples / 1000, p => p.LastStepLoss, ceiling: 4)));
+                    LossChart($"{group.Title}: loss of single steps", "examples seen (thousands)", logX: false,
+                        "loss of one batch (one step per window)", Enumerable.Reverse(curves).ToList(), p => p.Examples / 1000, p => p.LastStepLoss, ceiling: 4)));
             }
         }
         return files;
@@ -52,16 +59,17 @@ internal static class Charts
         result.NonFiniteAtStep is long step ? string.Create(CultureInfo.InvariantCulture, $"{label} (diverged: NaN at step {step:N0})")
         : result.Diverged ? $"{label} (diverged)" : label;
 
-    private static PlotModel LossChart(string title, string xTitle, IReadOnlyList<(string Label, RunResult Result)> runs,
+    private static PlotModel LossChart(string title, string xTitle, bool logX, string yTitle, IReadOnlyList<Curve> curves,
         Func<LossPoint, double> x, Func<LossPoint, float> y, double ceiling = LossCeiling)
     {
-        PlotModel model = NewModel(title, xTitle, "training loss (mean per window)", 0, ceiling);
-        foreach ((string label, RunResult result) in runs)
+        PlotModel model = NewModel(title, xTitle, logX, yTitle, 0, ceiling);
+        foreach (Curve curve in curves)
         {
-            var series = new LineSeries { Title = label, StrokeThickness = 1.5 };
-            foreach (LossPoint p in result.Points)
-                series.Points.Add(new DataPoint(x(p), float.IsFinite(y(p)) ? y(p) : double.NaN));
-            if (result.Points.Count <= 12) // batch gradient descent: few steps, mark them
+            var series = new LineSeries { Title = curve.Label, Color = curve.Color, StrokeThickness = 1.5 };
+            foreach (LossPoint p in curve.Result.Points)
+                if (!logX || x(p) > 0)
+                    series.Points.Add(new DataPoint(x(p), float.IsFinite(y(p)) ? y(p) : double.NaN));
+            if (curve.Result.Points.Count <= 12) // batch gradient descent: few steps, mark them
             {
                 series.MarkerType = MarkerType.Circle;
                 series.MarkerSize = 3;
@@ -71,22 +79,26 @@ internal static class Charts
         return model;
     }
 
-    private static PlotModel AccuracyChart(string title, IReadOnlyList<(string Label, RunResult Result)> runs)
+    private static PlotModel AccuracyChart(string title, IReadOnlyList<Curve> curves)
     {
-        PlotModel model = NewModel(title, "examples seen (thousands)", "validation accuracy", 0, 1);
-        foreach ((string label, RunResult result) in runs)
+        // Zoom on the trained epochs: from the lowest accuracy after epoch 1 (rounded down to 10%, less a margin) to the highest (rounded up to 5%).
+        float[] trained = curves.SelectMany(c => c.Result.Epochs).Where(e => e.Epoch > 0 && e.ValidationAccuracy is not null)
+            .Select(e => e.ValidationAccuracy!.Value).ToArray();
+        double low = trained.Length > 0 ? Math.Max(0, Math.Floor(trained.Min() * 10) / 10 - 0.02) : 0;
+        double high = trained.Length > 0 ? Math.Min(1, Math.Ceiling(trained.Max() * 20) / 20 + 0.02) : 1;
+        PlotModel model = NewModel(title, "examples seen (thousands)", logX: false, "validation accuracy", low, high);
+        foreach (Curve curve in curves)
         {
-            var series = new LineSeries { Title = label, StrokeThickness = 1.5, MarkerType = MarkerType.Circle, MarkerSize = 3 };
-            foreach (EpochPoint e in result.Epochs)
+            var series = new LineSeries { Title = curve.Label, Color = curve.Color, StrokeThickness = 1.5, MarkerType = MarkerType.Circle, MarkerSize = 3 };
+            foreach (EpochPoint e in curve.Result.Epochs)
                 if (e.ValidationAccuracy is float a)
                     series.Points.Add(new DataPoint(e.Examples / 1000.0, a));
             model.Series.Add(series);
         }
-        model.Legends[0].LegendPosition = LegendPosition.RightBottom;
         return model;
     }
 
-    private static PlotModel NewModel(string title, string xTitle, string yTitle, double yMin, double yMax)
+    private static PlotModel NewModel(string title, string xTitle, bool logX, string yTitle, double yMin, double yMax)
     {
         var model = new PlotModel
         {
@@ -95,21 +107,24 @@ internal static class Charts
             DefaultFont = "Arial, Helvetica, sans-serif",
             Background = OxyColors.White,
         };
-        model.DefaultColors = [.. Palette];
-        model.Axes.Add(new LinearAxis
-        {
-            Position = AxisPosition.Bottom, Title = xTitle, Minimum = 0,
-            MajorGridlineStyle = LineStyle.Dot, MajorGridlineColor = OxyColor.FromRgb(220, 220, 220),
-        });
+        OxyColor grid = OxyColor.FromRgb(220, 220, 220);
+        Axis xAxis = logX
+            ? new LogarithmicAxis { MinorGridlineStyle = LineStyle.Dot, MinorGridlineColor = OxyColor.FromRgb(238, 238, 238) }
+            : new LinearAxis { Minimum = 0 };
+        xAxis.Position = AxisPosition.Bottom;
+        xAxis.Title = xTitle;
+        xAxis.MajorGridlineStyle = LineStyle.Dot;
+        xAxis.MajorGridlineColor = grid;
+        model.Axes.Add(xAxis);
         model.Axes.Add(new LinearAxis
         {
             Position = AxisPosition.Left, Title = yTitle, Minimum = yMin, Maximum = yMax, AxisTitleDistance = 8,
-            MajorGridlineStyle = LineStyle.Dot, MajorGridlineColor = OxyColor.FromRgb(220, 220, 220),
+            MajorGridlineStyle = LineStyle.Dot, MajorGridlineColor = grid,
         });
         model.Legends.Add(new Legend
         {
-            LegendPosition = LegendPosition.RightTop, LegendPlacement = LegendPlacement.Inside,
-            LegendBackground = OxyColor.FromAColor(220, OxyColors.White), LegendBorder = OxyColors.LightGray,
+            LegendPlacement = LegendPlacement.Outside, LegendPosition = LegendPosition.RightTop,
+            LegendBorder = OxyColors.LightGray, LegendFontSize = 12,
         });
         return model;
     }

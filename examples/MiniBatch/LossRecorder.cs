@@ -8,11 +8,11 @@ namespace NanoNet.Examples.MiniBatch;
 /// </summary>
 /// <param name="Step">The window's last step (1-based).</param>
 /// <param name="Examples">
-/// Examples seen by the model when the window's losses were measured (the midpoint of the window). Each
-/// batch's loss comes from the forward pass before that batch's update, so a one-step window of batch
-/// gradient descent sits at 0, 60,000, 120,000...
+/// The middle of the examples the window's batches covered. Each batch's loss comes from the forward pass
+/// before that batch's update, so batch gradient descent's first point, the untrained model's loss, sits at
+/// 30,000 (the middle of its first 60,000-example step).
 /// </param>
-/// <param name="Seconds">Training wall time at the same moment (validation time excluded).</param>
+/// <param name="Seconds">The middle of the window's training wall time (validation time excluded).</param>
 /// <param name="Steps">Steps in the window.</param>
 /// <param name="MeanLoss">Size-weighted mean of the window's batch losses.</param>
 /// <param name="LastStepLoss">The loss of the window's last batch alone: one raw sample, to show the per-step noise.</param>
@@ -43,10 +43,10 @@ internal sealed class LossRecorder(int windowExamples) : Callback
     private readonly List<EpochPoint> _epochs = [];
     private long _seen;                 // examples seen before the current step
     private double _completedSeconds;   // training time of the finished epochs
-    private double _timeBefore;         // training time when the current step began
+    private double _timeBefore;         // training time when the current step began (after a step: when it ended)
     private double _windowLoss;
-    private long _windowExamples, _windowFirstSeen, _windowLastSeen;
-    private double _windowFirstTime, _windowLastTime;
+    private long _windowExamples, _windowFirstSeen;
+    private double _windowFirstTime;
     private int _windowSteps;
     private long _lastStep;
     private float _lastLoss;
@@ -97,8 +97,6 @@ internal sealed class LossRecorder(int windowExamples) : Callback
         _windowLoss += (double)batch.Loss * batch.Size;
         _windowExamples += batch.Size;
         _windowSteps++;
-        _windowLastSeen = _seen;
-        _windowLastTime = _timeBefore;
         _lastStep = batch.Step;
         _lastLoss = batch.Loss;
         _seen += batch.Size;
@@ -115,15 +113,21 @@ internal sealed class LossRecorder(int windowExamples) : Callback
         _epochs.Add(new EpochPoint(metrics.Epoch, _seen, _completedSeconds, metrics.Loss, metrics.ValidationLoss, metrics.ValidationAccuracy));
     }
 
-    /// <inheritdoc/>
-    public override void OnTrainEnd(TrainingHistory history) => Flush();
+    /// <summary>Emits the last window if it holds at least half a window of examples (a shorter one is too noisy to plot).</summary>
+    public override void OnTrainEnd(TrainingHistory history)
+    {
+        if (_windowExamples * 2 >= windowExamples)
+            Flush();
+        else
+            ResetWindow();
+    }
 
     /// <summary>Emits the partly filled window, if any (also called when a run diverges and Fit throws).</summary>
     public void Flush()
     {
         if (_windowSteps == 0)
             return;
-        _points.Add(new LossPoint(_lastStep, (_windowFirstSeen + _windowLastSeen) / 2.0, (_windowFirstTime + _windowLastTime) / 2,
+        _points.Add(new LossPoint(_lastStep, (_windowFirstSeen + _seen) / 2.0, (_windowFirstTime + _timeBefore) / 2,
             _windowSteps, (float)(_windowLoss / _windowExamples), _lastLoss));
         ResetWindow();
     }

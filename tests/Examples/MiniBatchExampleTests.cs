@@ -59,8 +59,8 @@ public class MiniBatchExampleTests
         Assert.That(first.Steps, Is.EqualTo(3));
         Assert.That(first.MeanLoss, Is.EqualTo((2f * 4 + 1f * 4 + 3f * 2) / 10).Within(1e-6f));
         Assert.That(first.LastStepLoss, Is.EqualTo(3f));
-        Assert.That(first.Examples, Is.EqualTo((0 + 8) / 2.0), "midpoint of the examples seen before the window's first and last steps");
-        Assert.That(second.Examples, Is.EqualTo((10 + 18) / 2.0));
+        Assert.That(first.Examples, Is.EqualTo((0 + 10) / 2.0), "the middle of the examples the window covered");
+        Assert.That(second.Examples, Is.EqualTo((10 + 20) / 2.0));
         Assert.That(second.Seconds, Is.GreaterThanOrEqualTo(0.5), "the second epoch starts after the first epoch's measured time");
         Assert.That(recorder.ExamplesSeen, Is.EqualTo(20));
         Assert.That(recorder.Steps, Is.EqualTo(6));
