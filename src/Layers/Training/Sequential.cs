@@ -9,7 +9,7 @@ namespace NanoNet.Layers;
 
 /// <summary>
 /// A stack of layers applied in order, Keras style: build it, <see cref="Compile"/> it with an optimizer
-/// and a loss, then <see cref="Fit(Dataset, int, int, bool, Dataset?, int, int, Action{Dataset}?)"/>,
+/// and a loss, then <see cref="Fit(Dataset, int, int, bool, Dataset?, int, int, Action{Dataset}?, IReadOnlyList{Callback}?)"/>,
 /// <see cref="Evaluate"/> and <see cref="Predict"/>.
 /// </summary>
 public sealed partial class Sequential

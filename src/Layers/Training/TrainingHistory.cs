@@ -9,7 +9,25 @@ namespace NanoNet.Layers;
 /// <param name="Seconds">Wall time of the training part of the epoch.</param>
 /// <param name="SamplesPerSecond">Training throughput.</param>
 public sealed record EpochMetrics(int Epoch, float Loss, float? Accuracy, float? ValidationLoss,
-    float? ValidationAccuracy, double Seconds, double SamplesPerSecond);
+    float? ValidationAccuracy, double Seconds, double SamplesPerSecond)
+{
+    /// <summary>The metric names callbacks can monitor, as Keras spells them.</summary>
+    public static IReadOnlyList<string> MetricNames { get; } = ["loss", "accuracy", "val_loss", "val_accuracy"];
+
+    /// <summary>
+    /// A metric by its Keras name: "loss", "accuracy", "val_loss" or "val_accuracy"; null when this epoch
+    /// did not measure it (no validation data, or not a classification loss).
+    /// </summary>
+    /// <exception cref="ArgumentException">The name is not one of <see cref="MetricNames"/>.</exception>
+    public float? GetMetric(string name) => name switch
+    {
+        "loss" => Loss,
+        "accuracy" => Accuracy,
+        "val_loss" => ValidationLoss,
+        "val_accuracy" => ValidationAccuracy,
+        _ => throw new ArgumentException($"Unknown metric '{name}'; known: {string.Join(", ", MetricNames)}.", nameof(name)),
+    };
+}
 
 /// <summary>The per-epoch record returned by <c>Fit</c>.</summary>
 public sealed class TrainingHistory
