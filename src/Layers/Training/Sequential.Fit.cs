@@ -42,7 +42,7 @@ public sealed partial class Sequential
             progress?.StartEpoch(epoch, epochs);
             var clock = Stopwatch.StartNew();
             double lossSum = 0;
-            long correct = 0, seen = 0;
+            long correct = 0, seen = 0, labelsSeen = 0; // labels: one per example, or one per step for (N, T) targets
             int step = 0;
             foreach (Dataset batch in loader.NextEpoch())
             {
@@ -50,12 +50,13 @@ public sealed partial class Sequential
                 lossSum += (double)loss * batch.Count;
                 correct += batchCorrect;
                 seen += batch.Count;
-                progress?.Batch(++step, (float)(lossSum / seen), Loss!.IsClassification ? (float)correct / seen : null, clock.Elapsed);
+                labelsSeen += batch.Labels.Length;
+                progress?.Batch(++step, (float)(lossSum / seen), Loss!.IsClassification ? (float)correct / labelsSeen : null, clock.Elapsed);
             }
             double seconds = clock.Elapsed.TotalSeconds;
             Evaluation? val = validation is null ? null : Evaluate(validation);
             var metrics = new EpochMetrics(epoch, (float)(lossSum / Math.Max(1, seen)),
-                Loss!.IsClassification ? (float)correct / Math.Max(1, seen) : null,
+                Loss!.IsClassification ? (float)correct / Math.Max(1, labelsSeen) : null,
                 val?.Loss, val?.Accuracy, seconds, seen / Math.Max(seconds, 1e-9));
             history.Add(metrics);
             progress?.EndEpoch(metrics, loader.BatchCount);
@@ -67,6 +68,13 @@ public sealed partial class Sequential
     public TrainingHistory Fit(Tensor x, Tensor y, int batchSize = 32, int epochs = 1, bool shuffle = true,
         Dataset? validation = null, int seed = 0, int verbose = 1) =>
         Fit(new Dataset(x, y), batchSize, epochs, shuffle, validation, seed, verbose);
+
+    /// <summary>
+    /// Optional change of the gradients between the backward pass and the optimizer step, called with
+    /// the parameters (their <see cref="Tensor.Grad"/> hold the batch's gradients), e.g. clipping by
+    /// global norm for recurrent networks. Null (the default) = none.
+    /// </summary>
+    public Action<IReadOnlyList<Tensor>>? GradientTransform { get; set; }
 
     /// <summary>
     /// One gradient step on one batch: forward, loss, backward, optimizer update, gradients reset.
@@ -88,6 +96,7 @@ public sealed partial class Sequential
                 throw new ArithmeticException($"The loss became {value} (diverged): lower the learning rate or check the inputs for NaN.");
             int correct = Loss!.IsClassification ? CountCorrect(output, batch.Labels) : 0;
             loss.Backward();
+            GradientTransform?.Invoke(Parameters);
             optimizer.Step(Parameters);
             Optimizer.ZeroGradients(Parameters);
             return (value, correct);

@@ -137,7 +137,7 @@ public sealed partial class Sequential
         ArgumentNullException.ThrowIfNull(data);
         Loss loss = Loss ?? throw NotCompiled();
         double lossSum = 0;
-        long correct = 0;
+        long correct = 0, labels = 0;
         using (Tape.NoGrad())
         using (new PooledBatches())
         {
@@ -148,11 +148,13 @@ public sealed partial class Sequential
                 (float batchLoss, int batchCorrect) = LossAndCorrect(batch, training: false);
                 lossSum += (double)batchLoss * size;
                 correct += batchCorrect;
+                labels += batch.Labels.Length;
                 Tape.Current.Clear();
             }
         }
         int n = Math.Max(1, data.Count);
-        return new Evaluation((float)(lossSum / n), loss.IsClassification ? (float)correct / n : null);
+        // Accuracy is per label: per example, or per step for sequence targets (N, T).
+        return new Evaluation((float)(lossSum / n), loss.IsClassification ? (float)correct / Math.Max(1, labels) : null);
     }
 
     /// <summary>Forward pass and loss on one batch; returns the loss tensor (on the tape when recording).</summary>
