@@ -7,7 +7,9 @@ using NanoNet.Benchmarks;
 //   dotnet run -c Release --project benchmarks -- gemm          GEMM at 1 and 2 threads vs the FMA peak
 //   dotnet run -c Release --project benchmarks -- --filter '*Conv*'   (or any BenchmarkDotNet arguments)
 // End-to-end training throughput (Stopwatch, median of repeated steps):
-//   dotnet run -c Release --project benchmarks -- throughput [cifar10] [steps]
+//   dotnet run -c Release --project benchmarks -- throughput [cifar10|imdb] [steps]
+// LSTM op at the IMDB seed shapes (Stopwatch, median; BenchmarkDotNet: --filter '*Lstm*'):
+//   dotnet run -c Release --project benchmarks -- lstm [repeats]
 var config = DefaultConfig.Instance
     .AddJob(Job.Default.WithWarmupCount(3).WithIterationCount(10).WithId("nanonet"))
     .AddColumn(GflopsColumn.Gflops, GflopsColumn.PercentOfPeak)
@@ -18,6 +20,11 @@ if (args.Length > 0 && args[0] == "throughput")
     string model = args.Length > 1 ? args[1] : "cifar10";
     int steps = args.Length > 2 ? int.Parse(args[2]) : 100;
     Throughput.Run(model, [1, 2], steps);
+    return;
+}
+if (args.Length > 0 && args[0] == "lstm")
+{
+    LstmTiming.Run([1, 2], args.Length > 1 ? int.Parse(args[1]) : 10);
     return;
 }
 if (args.Length > 0 && args[0] == "gemm")

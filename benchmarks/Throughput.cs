@@ -19,7 +19,8 @@ public static class Throughput
             (Sequential net, Dataset batch) = model switch
             {
                 "cifar10" => SeedModels.Cifar10(batchSize: 64),
-                _ => throw new ArgumentException($"Unknown model '{model}'. Available: cifar10."),
+                "imdb" => SeedModels.Imdb(batchSize: 32),
+                _ => throw new ArgumentException($"Unknown model '{model}'. Available: cifar10, imdb."),
             };
             for (int i = 0; i < 5; i++)
                 net.TrainStep(batch); // warm-up: JIT, pools, first-touch of buffers

@@ -37,8 +37,12 @@ public readonly record struct LstmShape(int Batch, int Steps, int Inputs, int Un
     /// <summary>Length of the output: N·T·U with return sequences, else N·U.</summary>
     public int OutputLength(bool returnSequences) => returnSequences ? Rows * Units : Batch * Units;
 
-    /// <summary>Scratch floats <see cref="LstmKernels.Backward"/> needs: three N·U state buffers, plus T·N·D for dX.</summary>
-    public int BackwardScratchLength(bool wantInputGradient) => 3 * StateLength + (wantInputGradient ? InputLength : 0);
+    /// <summary>
+    /// Scratch floats <see cref="LstmKernels.Backward"/> needs: three N·U state buffers and Rᵀ (4U·U), plus
+    /// Wᵀ (4U·D) and T·N·D for dX.
+    /// </summary>
+    public int BackwardScratchLength(bool wantInputGradient) =>
+        3 * StateLength + GateWidth * Units + (wantInputGradient ? GateWidth * Inputs + InputLength : 0);
 
     internal void Validate()
     {
@@ -210,6 +214,10 @@ public static unsafe class LstmKernels
 
         scratch[..block].Clear();                  // dh arriving from step t+1 (none at the last step)
         scratch.Slice(2 * block, block).Clear();   // dc arriving from step t+1
+        // Rᵀ (4U×U), transposed once: the per-step GEMM dZ_t·Rᵀ then reads a plain row-major B, which packs
+        // several times faster than a transposed one (it runs T times on a small N×4U·4U×U product).
+        Span<float> rT = scratch.Slice(3 * block, g4 * u);
+        Transpose(r, rT, u, g4);
         fixed (float* gates = saved.Gates, cell = saved.Cell, tanhCell = saved.TanhCell, pdy = dY, pdz = dGates,
                pdb = dBias, pm = mask, pScratch = scratch)
         {
@@ -235,7 +243,7 @@ public static unsafe class LstmKernels
                         pdc + row * u, dzRow, pdb, u);
                 }
                 if (step > 0) // dh_{t−1} += dZ_t·Rᵀ
-                    Gemm.Multiply(false, true, n, u, g4, dGates.Slice(step * n * g4, n * g4), g4, r, g4,
+                    Gemm.Multiply(false, false, n, u, g4, dGates.Slice(step * n * g4, n * g4), g4, rT, u,
                         new Span<float>(hOut, block), u, accumulate: true);
                 float* swap = hIn;
                 hIn = hOut;
@@ -255,8 +263,10 @@ public static unsafe class LstmKernels
         }
         if (!dX.IsEmpty) // dX += dZ·Wᵀ, then back to batch-major
         {
-            Span<float> dxTimeMajor = scratch.Slice(3 * block, s.InputLength);
-            Gemm.Multiply(false, true, s.Rows, d, g4, dGates, g4, w, g4, dxTimeMajor, d);
+            Span<float> wT = scratch.Slice(3 * block + g4 * u, g4 * d);
+            Span<float> dxTimeMajor = scratch.Slice(3 * block + g4 * u + g4 * d, s.InputLength);
+            Transpose(w, wT, d, g4);
+            Gemm.Multiply(false, false, s.Rows, d, g4, dGates, g4, wT, d, dxTimeMajor, d);
             FromTimeMajor(dxTimeMajor, dX, n, t, d, accumulate: true);
         }
     }
@@ -270,6 +280,14 @@ public static unsafe class LstmKernels
             throw new ArgumentException($"LSTM mask needs N·T = {s.Rows} values, got {mask}.");
         if (h0 != c0 || (h0 != 0 && h0 != s.StateLength))
             throw new ArgumentException($"LSTM initial state needs hidden and cell of N·U = {s.StateLength} values, got {h0} and {c0}.");
+    }
+
+    /// <summary>destination (columns×rows) = sourceᵀ, source rows×columns.</summary>
+    private static void Transpose(ReadOnlySpan<float> source, Span<float> destination, int rows, int columns)
+    {
+        for (int i = 0; i < rows; i++)
+            for (int j = 0; j < columns; j++)
+                destination[j * rows + i] = source[i * columns + j];
     }
 
     /// <summary>(N, T, F) batch-major to T·N×F time-major.</summary>
