@@ -51,6 +51,18 @@ for (int i = 0; i < args.Length; i++)
     }
 }
 
+// Check the optimizer name before the (slower) data loading.
+Optimizer optimizer;
+try
+{
+    optimizer = OptimizerFactory.Create(optimizerName, learningRate);
+}
+catch (ArgumentException e)
+{
+    Console.Error.WriteLine(e.Message);
+    return 2;
+}
+
 CharCorpus corpus;
 try
 {
@@ -79,16 +91,6 @@ Console.WriteLine($"Tiny Shakespeare: {corpus.Length:N0} characters, {vocabulary
                   $"validating on {validationIds.Length:N0}; {Parallelism.MaxThreads} thread(s)");
 Console.WriteLine($"Baselines on the validation text: uniform ln {vocabulary} = {Math.Log(vocabulary):F3}, unigram (character frequencies) = {unigram:F3} nats/char");
 
-Optimizer optimizer;
-try
-{
-    optimizer = OptimizerFactory.Create(optimizerName, learningRate);
-}
-catch (ArgumentException e)
-{
-    Console.Error.WriteLine(e.Message);
-    return 2;
-}
 var lstm = new Lstm(units, returnSequences: true, stateful: true);
 var model = new Sequential([length], new Embedding(vocabulary, embedding), lstm, new Dense(vocabulary, ActivationFunction.Softmax));
 model.Compile(optimizer, new SparseCategoricalCrossEntropy(), seed);

@@ -49,6 +49,18 @@ for (int i = 0; i < args.Length; i++)
     }
 }
 
+// Check the optimizer name before the (slower) data loading.
+Optimizer optimizer;
+try
+{
+    optimizer = OptimizerFactory.Create(optimizerName, learningRate);
+}
+catch (ArgumentException e)
+{
+    Console.Error.WriteLine(e.Message);
+    return 2;
+}
+
 Dataset train, test;
 try
 {
@@ -73,16 +85,6 @@ catch (Exception e) when (e is FileNotFoundException or InvalidDataException or 
     return 1;
 }
 
-Optimizer optimizer;
-try
-{
-    optimizer = OptimizerFactory.Create(optimizerName, learningRate);
-}
-catch (ArgumentException e)
-{
-    Console.Error.WriteLine(e.Message);
-    return 2;
-}
 var model = new Sequential([maxLength],
     new Embedding(vocabularySize, 128, maskZero: mask),
     new Lstm(128),
