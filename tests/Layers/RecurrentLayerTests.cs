@@ -142,6 +142,39 @@ public class RecurrentLayerTests
             Assert.That(model.Parameters[i].ToArray(), Is.EqualTo(before[i]).AsCollection);
     }
 
+    [Test]
+    public void TextModelTrainingIsBitwiseIdenticalAtOneAndTwoThreads()
+    {
+        float[] Train(int threads)
+        {
+            int saved = Parallelism.MaxThreads;
+            Parallelism.MaxThreads = threads;
+            try
+            {
+                var rng = new Random(6);
+                var ids = Tensor.Zeros(64, 12);
+                for (int i = 0; i < ids.Length; i++)
+                    ids[i] = rng.Next(300);
+                var labels = Tensor.Zeros(64);
+                for (int i = 0; i < 64; i++)
+                    labels[i] = i % 2;
+                var model = new Sequential([12], new Embedding(300, 48), new Lstm(64), new Dense(2, ActivationFunction.Softmax));
+                model.Compile(new Sgd(0.5f), new SparseCategoricalCrossEntropy(), seed: 7);
+                model.Output = TextWriter.Null;
+                model.Fit(new Dataset(ids, labels), batchSize: 32, epochs: 2, seed: 8);
+                return model.Parameters.SelectMany(p => p.ToArray()).ToArray();
+            }
+            finally
+            {
+                Parallelism.MaxThreads = saved;
+            }
+        }
+        float[] one = Train(1), two = Train(2);
+        for (int i = 0; i < one.Length; i++)
+            if (BitConverter.SingleToInt32Bits(one[i]) != BitConverter.SingleToInt32Bits(two[i]))
+                Assert.Fail($"weight {i} differs: {one[i]} at 1 thread, {two[i]} at 2");
+    }
+
     private static Tensor Steps(Tensor x, int start, int count)
     {
         int n = x.Dim(0), t = x.Dim(1), d = x.Dim(2);
