@@ -8,6 +8,8 @@ using NanoNet.Benchmarks;
 //   dotnet run -c Release --project benchmarks -- --filter '*Conv*'   (or any BenchmarkDotNet arguments)
 // End-to-end training throughput (Stopwatch, median of repeated steps):
 //   dotnet run -c Release --project benchmarks -- throughput [--json] [--steps N] [--threads 1 2] [cifar10 text]
+// LSTM op at the IMDB seed shapes (Stopwatch, median; BenchmarkDotNet: --filter '*Lstm*'):
+//   dotnet run -c Release --project benchmarks -- lstm [repeats]
 var config = DefaultConfig.Instance
     .AddJob(Job.Default.WithWarmupCount(3).WithIterationCount(10).WithId("nanonet"))
     .AddColumn(GflopsColumn.Gflops, GflopsColumn.PercentOfPeak)
@@ -36,6 +38,11 @@ if (args.Length > 0 && args[0] == "throughput")
     }
     var results = Throughput.Run(models.Count > 0 ? models : Throughput.Models, threads, steps);
     if (json) Throughput.PrintJson(results); else Throughput.PrintTable(results);
+    return;
+}
+if (args.Length > 0 && args[0] == "lstm")
+{
+    LstmTiming.Run([1, 2], args.Length > 1 ? int.Parse(args[1]) : 10);
     return;
 }
 if (args.Length > 0 && args[0] == "gemm")

@@ -34,4 +34,18 @@ public static class SeedModels
     }
 
     private static ArgumentException Unknown(string model) => new($"Unknown model '{model}'. Available: {string.Join(", ", Throughput.Models)}.");
+
+    /// <summary>Embedding(20000, 128) → LSTM(128) → Dense(2, softmax), SGD 0.01: the IMDB seed model at length 200.</summary>
+    public static (Sequential Model, Dataset Batch) Imdb(int batchSize, int length = 200)
+    {
+        var model = new Sequential([length], new Embedding(20_000, 128), new Lstm(128), new Dense(2, ActivationFunction.Softmax));
+        model.Compile(new Sgd(0.01f), new SparseCategoricalCrossEntropy(), seed: 0);
+        model.Output = TextWriter.Null;
+        var rng = new Random(1);
+        var ids = Tensor.Zeros(batchSize, length);
+        for (int i = 0; i < ids.Length; i++) ids[i] = rng.Next(20_000);
+        var labels = Tensor.Zeros(batchSize);
+        for (int i = 0; i < batchSize; i++) labels[i] = i % 2;
+        return (model, new Dataset(ids, labels));
+    }
 }

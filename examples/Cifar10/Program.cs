@@ -18,7 +18,7 @@ using NanoNet.Optim;
 string? dataPath = null;
 int epochs = 10, batchSize = 64, seed = 0;
 int? subset = null;
-float learningRate = 0.01f;
+float? learningRate = null; // null: the optimizer's Keras default (SGD: 0.01)
 string optimizerName = "sgd";
 bool augment = false, standardize = false;
 for (int i = 0; i < args.Length; i++)
@@ -64,7 +64,7 @@ if (standardize)
     standardizer.Apply(test.Features);
 }
 
-Optimizer optimizer = OptimizerFactory.Create(optimizerName, learningRate);
+Optimizer optimizer = Optimizers.Create(optimizerName, learningRate);
 var model = new Sequential([32, 32, 3],
     new Conv2D(32, 3, activation: ActivationFunction.Relu),
     new MaxPool2D(2),
@@ -73,7 +73,7 @@ var model = new Sequential([32, 32, 3],
     new Dense(10, ActivationFunction.Softmax));
 model.Compile(optimizer, new SparseCategoricalCrossEntropy(), seed);
 Console.WriteLine(model.Summary());
-Console.WriteLine($"Optimizer: {optimizer.GetType().Name} (lr {learningRate}), batch {batchSize}, {epochs} epochs{(augment ? ", augmentation on" : "")}");
+Console.WriteLine($"Optimizer: {optimizer.GetType().Name} (lr {optimizer.CurrentLearningRate}), batch {batchSize}, {epochs} epochs{(augment ? ", augmentation on" : "")}");
 
 var augmentation = augment ? new ImageAugmentation(horizontalFlip: true, maxShift: 2, seed: seed) : null;
 var wall = Stopwatch.StartNew();

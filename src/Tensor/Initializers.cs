@@ -24,6 +24,72 @@ public static class Initializers
     public static void HeNormal(Span<float> weights, int fanIn, Random rng) =>
         FillNormal(weights, rng, 0f, MathF.Sqrt(2f / fanIn));
 
+    /// <summary>
+    /// Orthogonal (Saxe et al., 2014; Keras' <c>Orthogonal</c>, the default LSTM recurrent kernel): a
+    /// rows×columns matrix whose columns (when rows ≥ columns) or rows (when rows &lt; columns) are
+    /// orthonormal, times <paramref name="gain"/>.
+    /// </summary>
+    /// <remarks>
+    /// As Keras: draw a max×min standard-normal matrix A, factor A = QR, multiply each column of Q by the
+    /// sign of R's diagonal (so the result is uniformly distributed over orthogonal matrices), and
+    /// transpose when rows &lt; columns. The QR factorisation is modified Gram–Schmidt in double precision,
+    /// run twice ("twice is enough") so the columns are orthonormal to round-off; Gram–Schmidt's R has a
+    /// positive diagonal, which is exactly the sign correction. For an LSTM's U×4U recurrent kernel the U
+    /// rows are orthonormal: R·Rᵀ = I.
+    /// </remarks>
+    public static void Orthogonal(Span<float> weights, int rows, int columns, Random rng, float gain = 1f)
+    {
+        ArgumentNullException.ThrowIfNull(rng);
+        if (rows < 1 || columns < 1 || weights.Length != rows * columns)
+            throw new ArgumentException($"Orthogonal: a {rows}x{columns} matrix needs {rows * columns} values, got {weights.Length}.");
+        int m = Math.Max(rows, columns), k = Math.Min(rows, columns);
+        var normal = new float[m * k];
+        FillNormal(normal, rng, 0f, 1f);
+        // q holds the k columns of the m×k matrix, column-major (column j at q[j·m .. j·m+m)).
+        var q = new double[m * k];
+        for (int i = 0; i < m; i++)
+            for (int j = 0; j < k; j++)
+                q[j * m + i] = normal[i * k + j];
+        for (int j = 0; j < k; j++)
+        {
+            Span<double> column = q.AsSpan(j * m, m);
+            for (int pass = 0; pass < 2; pass++)
+                for (int p = 0; p < j; p++)
+                {
+                    ReadOnlySpan<double> previous = q.AsSpan(p * m, m);
+                    double dot = 0;
+                    for (int i = 0; i < m; i++)
+                        dot += previous[i] * column[i];
+                    for (int i = 0; i < m; i++)
+                        column[i] -= dot * previous[i];
+                }
+            double norm = 0;
+            for (int i = 0; i < m; i++)
+                norm += column[i] * column[i];
+            norm = Math.Sqrt(norm);
+            if (norm < 1e-6) // a (practically impossible) dependent draw: draw the column again
+            {
+                var fresh = new float[m];
+                FillNormal(fresh, rng, 0f, 1f);
+                for (int i = 0; i < m; i++)
+                    column[i] = fresh[i];
+                j--;
+                continue;
+            }
+            for (int i = 0; i < m; i++)
+                column[i] /= norm;
+        }
+        for (int i = 0; i < m; i++)
+            for (int j = 0; j < k; j++)
+            {
+                float value = (float)(gain * q[j * m + i]);
+                if (rows >= columns)
+                    weights[i * columns + j] = value;   // Q is rows×columns
+                else
+                    weights[j * columns + i] = value;   // Qᵀ is rows×columns
+            }
+    }
+
     /// <summary>Fills with U(low, high).</summary>
     public static void FillUniform(Span<float> values, Random rng, float low, float high)
     {

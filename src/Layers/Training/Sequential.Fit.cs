@@ -56,7 +56,7 @@ public sealed partial class Sequential
             hooks.EpochBegin(epoch);
             var clock = Stopwatch.StartNew();
             double lossSum = 0;
-            long correct = 0, seen = 0;
+            long correct = 0, seen = 0, labelsSeen = 0; // labels: one per example, or one per step for (N, T) targets
             int batchNumber = 0;
             foreach (Dataset batch in loader.NextEpoch())
             {
@@ -66,16 +66,17 @@ public sealed partial class Sequential
                 seen += batch.Count;
                 batchNumber++;
                 step++;
-                progress?.Batch(batchNumber, (float)(lossSum / seen), classification ? (float)correct / seen : null, clock.Elapsed);
+                labelsSeen += batch.Labels.Length;
+                progress?.Batch(batchNumber, (float)(lossSum / seen), classification ? (float)correct / labelsSeen : null, clock.Elapsed);
                 if (hooks.Any)
-                    hooks.BatchEnd(new BatchMetrics(epoch, batchNumber, step, batch.Count, loss, classification ? (float)batchCorrect / batch.Count : null));
+                    hooks.BatchEnd(new BatchMetrics(epoch, batchNumber, step, batch.Count, loss, classification ? (float)batchCorrect / batch.Labels.Length : null));
                 if (StopTraining)
                     break; // the partial epoch is still evaluated and reported, as in Keras
             }
             double seconds = clock.Elapsed.TotalSeconds;
             Evaluation? val = validation is null ? null : Evaluate(validation);
             var metrics = new EpochMetrics(epoch, (float)(lossSum / Math.Max(1, seen)),
-                classification ? (float)correct / Math.Max(1, seen) : null,
+                classification ? (float)correct / Math.Max(1, labelsSeen) : null,
                 val?.Loss, val?.Accuracy, seconds, seen / Math.Max(seconds, 1e-9));
             history.Add(metrics);
             progress?.EndEpoch(metrics, batchNumber);

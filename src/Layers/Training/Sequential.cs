@@ -139,7 +139,7 @@ public sealed partial class Sequential
         ArgumentNullException.ThrowIfNull(data);
         Loss loss = Loss ?? throw NotCompiled();
         double lossSum = 0;
-        long correct = 0;
+        long correct = 0, labels = 0;
         bool profiling = Profiler.Enabled;
         Profiler.Enabled = false; // the profile is of training steps
         try
@@ -148,12 +148,13 @@ public sealed partial class Sequential
             using (new PooledBatches())
             {
                 for (int start = 0; start < data.Count; start += batchSize)
-            {
+                {
                     int size = Math.Min(batchSize, data.Count - start);
                     Dataset batch = data.Slice(start, size);
                     (float batchLoss, int batchCorrect) = LossAndCorrect(batch, training: false);
                     lossSum += (double)batchLoss * size;
                     correct += batchCorrect;
+                    labels += batch.Labels.Length;
                     Tape.Current.Clear();
                 }
             }
@@ -163,7 +164,8 @@ public sealed partial class Sequential
             Profiler.Enabled = profiling;
         }
         int n = Math.Max(1, data.Count);
-        return new Evaluation((float)(lossSum / n), loss.IsClassification ? (float)correct / n : null);
+        // Accuracy is per label: per example, or per step for sequence targets (N, T).
+        return new Evaluation((float)(lossSum / n), loss.IsClassification ? (float)correct / Math.Max(1, labels) : null);
     }
 
     /// <summary>Forward pass and loss on one batch; returns the loss tensor (on the tape when recording).</summary>

@@ -1,0 +1,86 @@
+using BenchmarkDotNet.Attributes;
+using NanoNet.Autograd;
+
+namespace NanoNet.Benchmarks;
+
+/// <summary>
+/// The LSTM op at the IMDB seed model's shapes: batch 32, 200 steps, 128 inputs → 128 units,
+/// forward alone and forward + backward (into x, W, R and b).
+/// </summary>
+public class LstmBenchmarks
+{
+    [Params(1, 2)]
+    public int Threads { get; set; }
+
+    private Tensor _x = null!, _w = null!, _r = null!, _b = null!, _dY = null!;
+
+    [GlobalSetup]
+    public void Setup()
+    {
+        Parallelism.MaxThreads = Threads;
+        (_x, _w, _r, _b, _dY) = LstmTiming.Inputs(32, 200, 128, 128);
+        Tape.Current.UsePool = true;
+    }
+
+    [Benchmark(Description = "LSTM forward (32x200, 128->128)")]
+    public float Forward() => LstmTiming.Forward(_x, _w, _r, _b);
+
+    [Benchmark(Description = "LSTM forward + backward (32x200, 128->128)")]
+    public float ForwardBackward() => LstmTiming.ForwardBackward(_x, _w, _r, _b, _dY);
+}
+
+/// <summary>LSTM timing helpers shared by the BenchmarkDotNet class and the quick Stopwatch command.</summary>
+public static class LstmTiming
+{
+    public static (Tensor X, Tensor W, Tensor R, Tensor B, Tensor DY) Inputs(int batch, int steps, int inputs, int units) => (
+        Tensor.RandomUniform([batch, steps, inputs], -1, 1, 1).AsParameter(),
+        Tensor.RandomUniform([inputs, 4 * units], -0.1f, 0.1f, 2).AsParameter(),
+        Tensor.RandomUniform([units, 4 * units], -0.1f, 0.1f, 3).AsParameter(),
+        Tensor.Zeros(4 * units).AsParameter(),
+        Tensor.RandomUniform([batch, units], -1, 1, 4));
+
+    public static float Forward(Tensor x, Tensor w, Tensor r, Tensor b)
+    {
+        Tape.Current.Clear();
+        using (Tape.NoGrad())
+            return Ops.Lstm(x, w, r, b)[0];
+    }
+
+    public static float ForwardBackward(Tensor x, Tensor w, Tensor r, Tensor b, Tensor dY)
+    {
+        Tape.Current.Clear();
+        Tensor y = Ops.Lstm(x, w, r, b);
+        Ops.Sum(Ops.Multiply(y, dY)).Backward();
+        return w.Grad![0];
+    }
+
+    /// <summary>Best (minimum) forward and forward+backward milliseconds over <paramref name="repeats"/> runs at each thread count: on a shared machine the minimum is the least disturbed run.</summary>
+    public static void Run(int[] threadCounts, int repeats)
+    {
+        var (x, w, r, b, dY) = Inputs(32, 200, 128, 128);
+        Tape.Current.UsePool = true;
+        Console.WriteLine($"{"LSTM 32x200, 128->128",-28}{"threads",8}{"forward ms",14}{"fwd+bwd ms",14}{"backward ms",14}");
+        foreach (int threads in threadCounts)
+        {
+            Parallelism.MaxThreads = threads;
+            double forward = Best(() => Forward(x, w, r, b), repeats);
+            double both = Best(() => ForwardBackward(x, w, r, b, dY), repeats);
+            Console.WriteLine($"{"",-28}{threads,8}{forward,14:F2}{both,14:F2}{both - forward,14:F2}");
+        }
+    }
+
+    private static double Best(Func<float> action, int repeats)
+    {
+        for (int i = 0; i < 3; i++)
+            action(); // warm-up: JIT, pools
+        var times = new double[repeats];
+        for (int i = 0; i < repeats; i++)
+        {
+            long start = System.Diagnostics.Stopwatch.GetTimestamp();
+            action();
+            times[i] = System.Diagnostics.Stopwatch.GetElapsedTime(start).TotalMilliseconds;
+        }
+        Array.Sort(times);
+        return times[0];
+    }
+}

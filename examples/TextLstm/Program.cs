@@ -1,0 +1,117 @@
+// IMDB sentiment with the classic Keras text model:
+//   Embedding(20000, 128) -> LSTM(128) -> Dense(2, softmax)
+// sparse categorical cross-entropy, SGD (lr 0.01), batch 32, 10 epochs, reviews cut to their last 200 words
+// (padded and truncated at the front, as Keras' pad_sequences does), a vocabulary of the 20,000 ids
+// built on the training reviews; evaluated on the 25,000 test reviews.
+//
+//   dotnet run -c Release --project examples/TextLstm -- [--data PATH] [--epochs N] [--batch N] [--lr X]
+//       [--optimizer sgd] [--threads N] [--subset N] [--maxlen N] [--vocab N] [--clipnorm X] [--mask] [--seed N]
+//
+// --data takes the official aclImdb_v1.tar.gz, its extracted aclImdb folder, or a folder holding either;
+// without it NanoNet looks in $NANONET_DATA. --subset N trains on N random training reviews and tests on
+// N random test reviews (a quick run). --clipnorm X clips the gradients' global norm to X. --mask makes
+// id 0 padding that the LSTM skips (Keras' mask_zero=True).
+using System.Diagnostics;
+using System.Globalization;
+using NanoNet;
+using NanoNet.Data;
+using NanoNet.Layers;
+using NanoNet.Optim;
+
+string? dataPath = null;
+int epochs = 10, batchSize = 32, seed = 0, maxLength = 200, vocabularySize = 20_000;
+int? subset = null;
+float? learningRate = null; // null: the optimizer's Keras default (SGD: 0.01)
+float? clipNorm = null;
+string optimizerName = "sgd";
+bool mask = false;
+for (int i = 0; i < args.Length; i++)
+{
+    string Value() => i + 1 < args.Length ? args[++i] : throw new ArgumentException($"{args[i]} needs a value.");
+    switch (args[i])
+    {
+        case "--data": dataPath = Value(); break;
+        case "--epochs": epochs = int.Parse(Value(), CultureInfo.InvariantCulture); break;
+        case "--batch": batchSize = int.Parse(Value(), CultureInfo.InvariantCulture); break;
+        case "--lr": learningRate = float.Parse(Value(), CultureInfo.InvariantCulture); break;
+        case "--optimizer": optimizerName = Value(); break;
+        case "--threads": Parallelism.MaxThreads = int.Parse(Value(), CultureInfo.InvariantCulture); break;
+        case "--subset": subset = int.Parse(Value(), CultureInfo.InvariantCulture); break;
+        case "--maxlen": maxLength = int.Parse(Value(), CultureInfo.InvariantCulture); break;
+        case "--vocab": vocabularySize = int.Parse(Value(), CultureInfo.InvariantCulture); break;
+        case "--clipnorm": clipNorm = float.Parse(Value(), CultureInfo.InvariantCulture); break;
+        case "--mask": mask = true; break;
+        case "--seed": seed = int.Parse(Value(), CultureInfo.InvariantCulture); break;
+        default:
+            Console.Error.WriteLine($"Unknown option {args[i]}. Options: --data PATH --epochs N --batch N --lr X --optimizer NAME " +
+                                    "--threads N --subset N --maxlen N --vocab N --clipnorm X --mask --seed N");
+            return 2;
+    }
+}
+
+// Check the optimizer name before the (slower) data loading.
+Optimizer optimizer;
+try
+{
+    optimizer = Optimizers.Create(optimizerName, learningRate);
+}
+catch (ArgumentException e)
+{
+    Console.Error.WriteLine(e.Message);
+    return 2;
+}
+
+Dataset train, test;
+try
+{
+    var clock = Stopwatch.StartNew();
+    string path = Imdb.Locate(dataPath);
+    var (trainTexts, testTexts) = Imdb.ReadTexts(path);
+    if (subset is int count)
+    {
+        // The splits are grouped by class: take seeded random subsets.
+        trainTexts = RandomSubset(trainTexts, count, seed);
+        testTexts = RandomSubset(testTexts, count, seed + 1);
+    }
+    Vocabulary vocabulary = Vocabulary.Build(trainTexts.Texts, vocabularySize);
+    train = trainTexts.ToDataset(vocabulary, maxLength);
+    test = testTexts.ToDataset(vocabulary, maxLength);
+    Console.WriteLine($"IMDB from {path}: {train.Count:N0} training, {test.Count:N0} test reviews, vocabulary {vocabulary.Size:N0} ids, " +
+                      $"length {maxLength}; loaded in {clock.Elapsed.TotalSeconds:F1} s; {Parallelism.MaxThreads} thread(s)");
+}
+catch (Exception e) when (e is FileNotFoundException or InvalidDataException or DirectoryNotFoundException)
+{
+    Console.Error.WriteLine(e.Message);
+    return 1;
+}
+
+var model = new Sequential([maxLength],
+    new Embedding(vocabularySize, 128, maskZero: mask),
+    new Lstm(128),
+    new Dense(2, ActivationFunction.Softmax));
+model.Compile(optimizer, new SparseCategoricalCrossEntropy(), seed);
+if (clipNorm is float maxNorm)
+    optimizer.GlobalClipNorm = maxNorm;
+Console.WriteLine(model.Summary());
+Console.WriteLine($"Optimizer: {optimizer.GetType().Name} (lr {optimizer.CurrentLearningRate}), batch {batchSize}, {epochs} epochs" +
+                  (clipNorm is null ? "" : $", gradients clipped to global norm {clipNorm}") + (mask ? ", padding masked" : ""));
+
+var wall = Stopwatch.StartNew();
+TrainingHistory history = model.Fit(train, batchSize, epochs, shuffle: true, validation: test, seed: seed);
+wall.Stop();
+
+Evaluation result = model.Evaluate(test);
+double trainSeconds = history.Epochs.Sum(e => e.Seconds);
+double sequencesPerSecond = (double)train.Count * history.Epochs.Count / trainSeconds;
+Console.WriteLine($"Test accuracy: {result.Accuracy:P2} (loss {result.Loss:F4})");
+Console.WriteLine($"Training: {trainSeconds / Math.Max(1, history.Epochs.Count):F1} s per epoch, {sequencesPerSecond:N0} sequences/s, " +
+                  $"{sequencesPerSecond * maxLength:N0} tokens/s; total wall time {wall.Elapsed.TotalSeconds:F1} s (including per-epoch evaluation)");
+return 0;
+
+static LabelledTexts RandomSubset(LabelledTexts texts, int count, int seed)
+{
+    int[] order = Enumerable.Range(0, texts.Count).ToArray();
+    new Random(seed).Shuffle(order);
+    int[] picked = order[..Math.Clamp(count, 1, texts.Count)];
+    return new LabelledTexts(picked.Select(i => texts.Texts[i]).ToArray(), picked.Select(i => texts.Labels[i]).ToArray(), texts.ClassNames);
+}

@@ -1,0 +1,501 @@
+using System.Numerics.Tensors;
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+
+namespace NanoNet.Kernels;
+
+/// <summary>
+/// The dimensions of one LSTM call and the lengths of the buffers it needs.
+/// </summary>
+/// <param name="Batch">N, sequences in the batch.</param>
+/// <param name="Steps">T, time steps.</param>
+/// <param name="Inputs">D, features per step.</param>
+/// <param name="Units">U, hidden units.</param>
+public readonly record struct LstmShape(int Batch, int Steps, int Inputs, int Units)
+{
+    /// <summary>4U: the four gates (i, f, g, o) side by side.</summary>
+    public int GateWidth => 4 * Units;
+
+    /// <summary>T·N: rows of the time-major matrices (row t·N + n is step t of sequence n).</summary>
+    public int Rows => Steps * Batch;
+
+    /// <summary>Length of the time-major input copy: T·N·D.</summary>
+    public int InputLength => Rows * Inputs;
+
+    /// <summary>Length of the gate buffer: T·N·4U.</summary>
+    public int GatesLength => Rows * GateWidth;
+
+    /// <summary>Length of one state block (N·U).</summary>
+    public int StateLength => Batch * Units;
+
+    /// <summary>Length of the hidden or cell state history: (T+1)·N·U (block 0 is the initial state).</summary>
+    public int HistoryLength => (Steps + 1) * Batch * Units;
+
+    /// <summary>Length of the saved tanh(c_t): T·N·U.</summary>
+    public int TanhLength => Rows * Units;
+
+    /// <summary>Length of the output: N·T·U with return sequences, else N·U.</summary>
+    public int OutputLength(bool returnSequences) => returnSequences ? Rows * Units : Batch * Units;
+
+    /// <summary>
+    /// Scratch floats <see cref="LstmKernels.Backward"/> needs: three N·U state buffers and Rᵀ (4U·U), plus
+    /// Wᵀ (4U·D) and T·N·D for dX.
+    /// </summary>
+    public int BackwardScratchLength(bool wantInputGradient) =>
+        3 * StateLength + GateWidth * Units + (wantInputGradient ? GateWidth * Inputs + InputLength : 0);
+
+    internal void Validate()
+    {
+        if (Batch < 0 || Steps < 1 || Inputs < 1 || Units < 1)
+            throw new ArgumentException($"LSTM needs at least one step, one input feature and one unit, got N={Batch}, T={Steps}, D={Inputs}, U={Units}.");
+    }
+}
+
+/// <summary>
+/// What the LSTM forward pass keeps for the backward pass (all time-major, see <see cref="LstmKernels"/>).
+/// </summary>
+public ref struct LstmBuffers
+{
+    /// <summary>x copied to time-major order, T·N×D.</summary>
+    public Span<float> InputTimeMajor;
+
+    /// <summary>The activated gates i, f, g, o per step, T·N×4U.</summary>
+    public Span<float> Gates;
+
+    /// <summary>Hidden states, (T+1)·N×U: block 0 is h₋₁ (the initial state), block t+1 is h_t.</summary>
+    public Span<float> Hidden;
+
+    /// <summary>Cell states, (T+1)·N×U: block 0 is c₋₁, block t+1 is c_t.</summary>
+    public Span<float> Cell;
+
+    /// <summary>tanh(c_t) per step, T·N×U.</summary>
+    public Span<float> TanhCell;
+}
+
+/// <summary>
+/// A whole-sequence LSTM layer (Keras semantics) on spans: forward over all T steps and full
+/// back-propagation through time.
+/// </summary>
+/// <remarks>
+/// <para>Shape legend: N = batch, T = time steps, D = input features, U = units, 4U = the gates i, f, g
+/// (candidate, Keras' "c"), o in that order. x is (N, T, D) batch-major; the kernel W is D×4U, the
+/// recurrent kernel R is U×4U, the bias b is 4U; y is (N, U) (last h) or (N, T, U) with return sequences.
+/// Step t: z = x_t·W + h_{t−1}·R + b; i, f, o = σ(z_i, z_f, z_o); g = tanh(z_g);
+/// c_t = f⊙c_{t−1} + i⊙g; h_t = o⊙tanh(c_t).</para>
+/// <para>How the work is laid out (the way fast CPU implementations do it):
+/// <list type="bullet">
+/// <item>forward: the input projection of ALL steps is one GEMM, (T·N)×D · D×4U; then per step one fused
+/// 4-gate GEMM h_{t−1}·R (N×U · U×4U) accumulated into that step's slice of the projection, and one SIMD
+/// pass (Vector512 / Vector256, scalar tail) that adds the bias, applies the four non-linearities, and
+/// updates c and h;</item>
+/// <item>backward: per step only the point-wise pass (which also sums db) and one GEMM
+/// dh_{t−1} += dZ_t·Rᵀ; after the loop dW = Xᵀ·dZ, dR = H_prevᵀ·dZ and dX = dZ·Wᵀ are each one large
+/// GEMM over all T·N rows.</item>
+/// </list></para>
+/// <para>Why time-major internally (x is copied to T·N×D once; dX and a returned sequence are copied
+/// back): the N rows of one step are then one contiguous N×4U slab, so the per-step GEMM writes a dense
+/// block, the point-wise pass streams it, h_{t−1} is a dense N×U operand, and "h_{t−1} for every step"
+/// (for dR) is simply blocks 0..T−1 of the hidden history, one matrix aligned row for row with dZ —
+/// one GEMM instead of one per sequence. In batch-major order a step's rows would be T·4U floats apart
+/// and the shifted H_prev would not be a single strided matrix. The copies are O(N·T·D), small next to
+/// the O(N·T·D·4U) GEMMs.</para>
+/// <para>Masking: an optional N×T mask (batch-major, 1 = real token, 0 = skip) makes a skipped step carry
+/// the state unchanged (h_t = h_{t−1}, c_t = c_{t−1}, as Keras does for masked steps); its gates get no
+/// gradient and dh, dc pass through it.</para>
+/// <para>Determinism: the GEMMs are deterministic at any thread count (see <see cref="Gemm"/>), and the
+/// point-wise passes and the db sum run on one thread in a fixed order, so results are bitwise identical
+/// at 1 and N threads.</para>
+/// </remarks>
+public static unsafe class LstmKernels
+{
+    /// <summary>
+    /// Runs the LSTM over the whole sequence, filling <paramref name="saved"/> (needed by
+    /// <see cref="Backward"/>) and <paramref name="y"/>.
+    /// </summary>
+    /// <param name="s">The dimensions.</param>
+    /// <param name="x">Input, (N, T, D).</param>
+    /// <param name="w">Kernel W, D×4U.</param>
+    /// <param name="r">Recurrent kernel R, U×4U.</param>
+    /// <param name="bias">Bias, 4U.</param>
+    /// <param name="mask">Empty, or N×T with 0 where a step is skipped.</param>
+    /// <param name="initialHidden">Empty (zero state) or N×U.</param>
+    /// <param name="initialCell">Empty (zero state) or N×U.</param>
+    /// <param name="y">Output: (N, T, U) with <paramref name="returnSequences"/>, else (N, U) = h_{T−1}.</param>
+    /// <param name="returnSequences">Whether every step's h is returned.</param>
+    /// <param name="saved">Buffers of the lengths given by <paramref name="s"/>.</param>
+    public static void Forward(in LstmShape s, ReadOnlySpan<float> x, ReadOnlySpan<float> w, ReadOnlySpan<float> r,
+        ReadOnlySpan<float> bias, ReadOnlySpan<float> mask, ReadOnlySpan<float> initialHidden, ReadOnlySpan<float> initialCell,
+        Span<float> y, bool returnSequences, LstmBuffers saved)
+    {
+        s.Validate();
+        int n = s.Batch, t = s.Steps, d = s.Inputs, u = s.Units, g4 = s.GateWidth, block = s.StateLength;
+        CheckLengths(s, x.Length, w.Length, r.Length, bias.Length, mask.Length, initialHidden.Length, initialCell.Length);
+        if (y.Length != s.OutputLength(returnSequences))
+            throw new ArgumentException($"LSTM output needs {s.OutputLength(returnSequences)} floats, got {y.Length}.");
+        if (n == 0)
+            return;
+
+        ToTimeMajor(x, saved.InputTimeMajor, n, t, d);
+        // Input projection of every step at once: Z = X·W, (T·N)×4U.
+        Gemm.Multiply(false, false, s.Rows, g4, d, saved.InputTimeMajor, d, w, g4, saved.Gates, g4);
+
+        Span<float> h0 = saved.Hidden[..block], c0 = saved.Cell[..block];
+        bool initialState = !initialHidden.IsEmpty;
+        if (initialState)
+        {
+            initialHidden.CopyTo(h0);
+            initialCell.CopyTo(c0);
+        }
+        else
+        {
+            h0.Clear();
+            c0.Clear();
+        }
+
+        fixed (float* gates = saved.Gates, hidden = saved.Hidden, cell = saved.Cell, tanhCell = saved.TanhCell, pb = bias, pm = mask)
+        {
+            for (int step = 0; step < t; step++)
+            {
+                Span<float> z = saved.Gates.Slice(step * n * g4, n * g4);
+                if (step > 0 || initialState) // Z_t += h_{t−1}·R: the four gates in one GEMM
+                    Gemm.Multiply(false, false, n, g4, u, saved.Hidden.Slice(step * block, block), u, r, g4, z, g4, accumulate: true);
+                for (int row = 0; row < n; row++)
+                {
+                    long prev = (long)step * block + row * u, next = prev + block;
+                    float* zRow = gates + ((long)step * n + row) * g4;
+                    if (pm != null && pm[row * t + step] == 0f)
+                    {
+                        // A skipped step carries the state.
+                        Buffer.MemoryCopy(cell + prev, cell + next, u * sizeof(float), u * sizeof(float));
+                        Buffer.MemoryCopy(hidden + prev, hidden + next, u * sizeof(float), u * sizeof(float));
+                        new Span<float>(tanhCell + (long)step * block + row * u, u).Clear();
+                        new Span<float>(zRow, g4).Clear();
+                        continue;
+                    }
+                    ForwardRow(zRow, pb, cell + prev, cell + next, tanhCell + (long)step * block + row * u, hidden + next, u);
+                }
+            }
+        }
+
+        if (returnSequences)
+            FromTimeMajor(saved.Hidden[block..], y, n, t, u, accumulate: false);
+        else
+            saved.Hidden.Slice(t * block, block).CopyTo(y);
+    }
+
+    /// <summary>
+    /// Back-propagation through time: accumulates dW, dR, dBias and dX (each skipped when its span is
+    /// empty) from dY, using what <see cref="Forward"/> saved. No gradient flows into an initial state.
+    /// </summary>
+    /// <param name="s">The dimensions.</param>
+    /// <param name="returnSequences">As in the forward call; fixes the shape of dY.</param>
+    /// <param name="w">Kernel W, D×4U.</param>
+    /// <param name="r">Recurrent kernel R, U×4U.</param>
+    /// <param name="mask">As in the forward call.</param>
+    /// <param name="hasInitialState">Whether the forward call started from a given state (then h₋₁ contributes to dR).</param>
+    /// <param name="saved">What the forward call saved (the gate buffer is read, not changed).</param>
+    /// <param name="dY">Gradient of the output, same shape as y.</param>
+    /// <param name="dGates">Workspace T·N×4U: receives dZ, the gradient of the pre-activation gates.</param>
+    /// <param name="scratch">Workspace of <see cref="LstmShape.BackwardScratchLength"/> floats.</param>
+    /// <param name="dX">(N, T, D) accumulated, or empty.</param>
+    /// <param name="dW">D×4U accumulated, or empty.</param>
+    /// <param name="dR">U×4U accumulated, or empty.</param>
+    /// <param name="dBias">4U accumulated, or empty.</param>
+    public static void Backward(in LstmShape s, bool returnSequences, ReadOnlySpan<float> w, ReadOnlySpan<float> r,
+        ReadOnlySpan<float> mask, bool hasInitialState, LstmBuffers saved, ReadOnlySpan<float> dY, Span<float> dGates,
+        Span<float> scratch, Span<float> dX, Span<float> dW, Span<float> dR, Span<float> dBias)
+    {
+        s.Validate();
+        int n = s.Batch, t = s.Steps, d = s.Inputs, u = s.Units, g4 = s.GateWidth, block = s.StateLength;
+        if (dY.Length != s.OutputLength(returnSequences) || dGates.Length < s.GatesLength || scratch.Length < s.BackwardScratchLength(!dX.IsEmpty))
+            throw new ArgumentException("LSTM backward: a buffer has the wrong length.");
+        if (n == 0)
+            return;
+
+        scratch[..block].Clear();                  // dh arriving from step t+1 (none at the last step)
+        scratch.Slice(2 * block, block).Clear();   // dc arriving from step t+1
+        // Rᵀ (4U×U), transposed once: the per-step GEMM dZ_t·Rᵀ then reads a plain row-major B, which packs
+        // several times faster than a transposed one (it runs T times on a small N×4U·4U×U product).
+        Span<float> rT = scratch.Slice(3 * block, g4 * u);
+        Transpose(r, rT, u, g4);
+        fixed (float* gates = saved.Gates, cell = saved.Cell, tanhCell = saved.TanhCell, pdy = dY, pdz = dGates,
+               pdb = dBias, pm = mask, pScratch = scratch)
+        {
+            float* hIn = pScratch, hOut = pScratch + block, pdc = pScratch + 2 * block;
+            for (int step = t - 1; step >= 0; step--)
+            {
+                bool stepHasDy = returnSequences || step == t - 1;
+                for (int row = 0; row < n; row++)
+                {
+                    long at = (long)step * block + row * u;
+                    float* dyRow = !stepHasDy ? null : returnSequences ? pdy + ((long)row * t + step) * u : pdy + (long)row * u;
+                    float* dzRow = pdz + ((long)step * n + row) * g4;
+                    if (pm != null && pm[row * t + step] == 0f)
+                    {
+                        // Skipped step: no gate gradient; dh and dc pass straight to step t−1.
+                        new Span<float>(dzRow, g4).Clear();
+                        for (int j = 0; j < u; j++)
+                            hOut[row * u + j] = hIn[row * u + j] + (dyRow == null ? 0f : dyRow[j]);
+                        continue;
+                    }
+                    new Span<float>(hOut + row * u, u).Clear();
+                    BackwardRow(gates + ((long)step * n + row) * g4, cell + at, tanhCell + at, hIn + row * u, dyRow,
+                        pdc + row * u, dzRow, pdb, u);
+                }
+                if (step > 0) // dh_{t−1} += dZ_t·Rᵀ
+                    Gemm.Multiply(false, false, n, u, g4, dGates.Slice(step * n * g4, n * g4), g4, rT, u,
+                        new Span<float>(hOut, block), u, accumulate: true);
+                float* swap = hIn;
+                hIn = hOut;
+                hOut = swap;
+            }
+        }
+
+        // The weight gradients, each one GEMM over all T·N rows.
+        if (!dW.IsEmpty) // dW += Xᵀ·dZ
+            Gemm.Multiply(true, false, d, g4, s.Rows, saved.InputTimeMajor, d, dGates, g4, dW, g4, accumulate: true);
+        if (!dR.IsEmpty) // dR += H_prevᵀ·dZ; h₋₁ = 0 contributes nothing unless an initial state was given
+        {
+            int first = hasInitialState ? 0 : 1;
+            if (t - first > 0)
+                Gemm.Multiply(true, false, u, g4, (t - first) * n, saved.Hidden.Slice(first * block), u,
+                    dGates.Slice(first * n * g4), g4, dR, g4, accumulate: true);
+        }
+        if (!dX.IsEmpty) // dX += dZ·Wᵀ, then back to batch-major
+        {
+            Span<float> wT = scratch.Slice(3 * block + g4 * u, g4 * d);
+            Span<float> dxTimeMajor = scratch.Slice(3 * block + g4 * u + g4 * d, s.InputLength);
+            Transpose(w, wT, d, g4);
+            Gemm.Multiply(false, false, s.Rows, d, g4, dGates, g4, wT, d, dxTimeMajor, d);
+            FromTimeMajor(dxTimeMajor, dX, n, t, d, accumulate: true);
+        }
+    }
+
+    private static void CheckLengths(in LstmShape s, int x, int w, int r, int bias, int mask, int h0, int c0)
+    {
+        int g4 = s.GateWidth;
+        if (x != s.InputLength || w != s.Inputs * g4 || r != s.Units * g4 || bias != g4)
+            throw new ArgumentException($"LSTM spans do not match N={s.Batch}, T={s.Steps}, D={s.Inputs}, U={s.Units}.");
+        if (mask != 0 && mask != s.Rows)
+            throw new ArgumentException($"LSTM mask needs N·T = {s.Rows} values, got {mask}.");
+        if (h0 != c0 || (h0 != 0 && h0 != s.StateLength))
+            throw new ArgumentException($"LSTM initial state needs hidden and cell of N·U = {s.StateLength} values, got {h0} and {c0}.");
+    }
+
+    /// <summary>destination (columns×rows) = sourceᵀ, source rows×columns.</summary>
+    private static void Transpose(ReadOnlySpan<float> source, Span<float> destination, int rows, int columns)
+    {
+        for (int i = 0; i < rows; i++)
+            for (int j = 0; j < columns; j++)
+                destination[j * rows + i] = source[i * columns + j];
+    }
+
+    /// <summary>(N, T, F) batch-major to T·N×F time-major.</summary>
+    internal static void ToTimeMajor(ReadOnlySpan<float> source, Span<float> destination, int n, int t, int f)
+    {
+        for (int row = 0; row < n; row++)
+            for (int step = 0; step < t; step++)
+                source.Slice((row * t + step) * f, f).CopyTo(destination.Slice((step * n + row) * f, f));
+    }
+
+    /// <summary>T·N×F time-major to (N, T, F) batch-major, copied or added.</summary>
+    internal static void FromTimeMajor(ReadOnlySpan<float> source, Span<float> destination, int n, int t, int f, bool accumulate)
+    {
+        for (int row = 0; row < n; row++)
+            for (int step = 0; step < t; step++)
+            {
+                ReadOnlySpan<float> from = source.Slice((step * n + row) * f, f);
+                Span<float> to = destination.Slice((row * t + step) * f, f);
+                if (accumulate)
+                    TensorPrimitives.Add(to, from, to);
+                else
+                    from.CopyTo(to);
+            }
+    }
+
+    // ---- the fused point-wise passes -------------------------------------------------------------
+
+    /// <summary>
+    /// One sequence's step: z (4U, pre-activation without bias) becomes the activated gates in place;
+    /// c_t, tanh(c_t) and h_t are written.
+    /// </summary>
+    private static void ForwardRow(float* z, float* bias, float* cPrev, float* cOut, float* tanhC, float* h, int u)
+    {
+        int j = 0;
+        if (Vector512.IsHardwareAccelerated)
+        {
+            for (; j <= u - Vector512<float>.Count; j += Vector512<float>.Count)
+            {
+                var i = Sigmoid(Vector512.Load(z + j) + Vector512.Load(bias + j));
+                var f = Sigmoid(Vector512.Load(z + u + j) + Vector512.Load(bias + u + j));
+                var g = Tanh(Vector512.Load(z + 2 * u + j) + Vector512.Load(bias + 2 * u + j));
+                var o = Sigmoid(Vector512.Load(z + 3 * u + j) + Vector512.Load(bias + 3 * u + j));
+                i.Store(z + j);
+                f.Store(z + u + j);
+                g.Store(z + 2 * u + j);
+                o.Store(z + 3 * u + j);
+                var c = f * Vector512.Load(cPrev + j) + i * g;
+                c.Store(cOut + j);
+                var th = Tanh(c);
+                th.Store(tanhC + j);
+                (o * th).Store(h + j);
+            }
+        }
+        if (Vector256.IsHardwareAccelerated)
+        {
+            for (; j <= u - Vector256<float>.Count; j += Vector256<float>.Count)
+            {
+                var i = Sigmoid(Vector256.Load(z + j) + Vector256.Load(bias + j));
+                var f = Sigmoid(Vector256.Load(z + u + j) + Vector256.Load(bias + u + j));
+                var g = Tanh(Vector256.Load(z + 2 * u + j) + Vector256.Load(bias + 2 * u + j));
+                var o = Sigmoid(Vector256.Load(z + 3 * u + j) + Vector256.Load(bias + 3 * u + j));
+                i.Store(z + j);
+                f.Store(z + u + j);
+                g.Store(z + 2 * u + j);
+                o.Store(z + 3 * u + j);
+                var c = f * Vector256.Load(cPrev + j) + i * g;
+                c.Store(cOut + j);
+                var th = Tanh(c);
+                th.Store(tanhC + j);
+                (o * th).Store(h + j);
+            }
+        }
+        for (; j < u; j++)
+        {
+            float i = Sigmoid(z[j] + bias[j]);
+            float f = Sigmoid(z[u + j] + bias[u + j]);
+            float g = Tanh(z[2 * u + j] + bias[2 * u + j]);
+            float o = Sigmoid(z[3 * u + j] + bias[3 * u + j]);
+            z[j] = i;
+            z[u + j] = f;
+            z[2 * u + j] = g;
+            z[3 * u + j] = o;
+            float c = f * cPrev[j] + i * g;
+            cOut[j] = c;
+            float th = Tanh(c);
+            tanhC[j] = th;
+            h[j] = o * th;
+        }
+    }
+
+    /// <summary>
+    /// One sequence's step backward: from dh = dhIn (+ dY) and the running dc, writes dZ (4U), updates
+    /// dc to dc_{t−1} in place and adds dZ to dBias (when not null).
+    /// </summary>
+    /// <remarks>
+    /// dc_t = dc + dh⊙o⊙(1 − tanh²c); dz_i = dc_t⊙g⊙i(1−i); dz_f = dc_t⊙c_{t−1}⊙f(1−f);
+    /// dz_g = dc_t⊙i⊙(1−g²); dz_o = dh⊙tanh c⊙o(1−o); dc_{t−1} = dc_t⊙f.
+    /// </remarks>
+    private static void BackwardRow(float* gate, float* cPrev, float* tanhC, float* dhIn, float* dy, float* dc,
+        float* dz, float* dBias, int u)
+    {
+        int j = 0;
+        if (Vector512.IsHardwareAccelerated)
+        {
+            for (; j <= u - Vector512<float>.Count; j += Vector512<float>.Count)
+            {
+                var dh = Vector512.Load(dhIn + j);
+                if (dy != null)
+                    dh += Vector512.Load(dy + j);
+                var i = Vector512.Load(gate + j);
+                var f = Vector512.Load(gate + u + j);
+                var g = Vector512.Load(gate + 2 * u + j);
+                var o = Vector512.Load(gate + 3 * u + j);
+                var th = Vector512.Load(tanhC + j);
+                var one = Vector512<float>.One;
+                var dct = Vector512.Load(dc + j) + dh * o * (one - th * th);
+                var dzi = dct * g * i * (one - i);
+                var dzf = dct * Vector512.Load(cPrev + j) * f * (one - f);
+                var dzg = dct * i * (one - g * g);
+                var dzo = dh * th * o * (one - o);
+                (dct * f).Store(dc + j);
+                dzi.Store(dz + j);
+                dzf.Store(dz + u + j);
+                dzg.Store(dz + 2 * u + j);
+                dzo.Store(dz + 3 * u + j);
+                if (dBias != null)
+                {
+                    (Vector512.Load(dBias + j) + dzi).Store(dBias + j);
+                    (Vector512.Load(dBias + u + j) + dzf).Store(dBias + u + j);
+                    (Vector512.Load(dBias + 2 * u + j) + dzg).Store(dBias + 2 * u + j);
+                    (Vector512.Load(dBias + 3 * u + j) + dzo).Store(dBias + 3 * u + j);
+                }
+            }
+        }
+        if (Vector256.IsHardwareAccelerated)
+        {
+            for (; j <= u - Vector256<float>.Count; j += Vector256<float>.Count)
+            {
+                var dh = Vector256.Load(dhIn + j);
+                if (dy != null)
+                    dh += Vector256.Load(dy + j);
+                var i = Vector256.Load(gate + j);
+                var f = Vector256.Load(gate + u + j);
+                var g = Vector256.Load(gate + 2 * u + j);
+                var o = Vector256.Load(gate + 3 * u + j);
+                var th = Vector256.Load(tanhC + j);
+                var one = Vector256<float>.One;
+                var dct = Vector256.Load(dc + j) + dh * o * (one - th * th);
+                var dzi = dct * g * i * (one - i);
+                var dzf = dct * Vector256.Load(cPrev + j) * f * (one - f);
+                var dzg = dct * i * (one - g * g);
+                var dzo = dh * th * o * (one - o);
+                (dct * f).Store(dc + j);
+                dzi.Store(dz + j);
+                dzf.Store(dz + u + j);
+                dzg.Store(dz + 2 * u + j);
+                dzo.Store(dz + 3 * u + j);
+                if (dBias != null)
+                {
+                    (Vector256.Load(dBias + j) + dzi).Store(dBias + j);
+                    (Vector256.Load(dBias + u + j) + dzf).Store(dBias + u + j);
+                    (Vector256.Load(dBias + 2 * u + j) + dzg).Store(dBias + 2 * u + j);
+                    (Vector256.Load(dBias + 3 * u + j) + dzo).Store(dBias + 3 * u + j);
+                }
+            }
+        }
+        for (; j < u; j++)
+        {
+            float dh = dhIn[j] + (dy != null ? dy[j] : 0f);
+            float i = gate[j], f = gate[u + j], g = gate[2 * u + j], o = gate[3 * u + j], th = tanhC[j];
+            float dct = dc[j] + dh * o * (1f - th * th);
+            float dzi = dct * g * i * (1f - i);
+            float dzf = dct * cPrev[j] * f * (1f - f);
+            float dzg = dct * i * (1f - g * g);
+            float dzo = dh * th * o * (1f - o);
+            dc[j] = dct * f;
+            dz[j] = dzi;
+            dz[u + j] = dzf;
+            dz[2 * u + j] = dzg;
+            dz[3 * u + j] = dzo;
+            if (dBias != null)
+            {
+                dBias[j] += dzi;
+                dBias[u + j] += dzf;
+                dBias[2 * u + j] += dzg;
+                dBias[3 * u + j] += dzo;
+            }
+        }
+    }
+
+    // σ(x) = 1 / (1 + e^−x); tanh(x) = 1 − 2 / (e^2x + 1). Both saturate correctly when e^… over- or underflows.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<float> Sigmoid(Vector512<float> x) => Vector512<float>.One / (Vector512<float>.One + Vector512.Exp(-x));
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<float> Tanh(Vector512<float> x) =>
+        Vector512<float>.One - Vector512.Create(2f) / (Vector512.Exp(x + x) + Vector512<float>.One);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<float> Sigmoid(Vector256<float> x) => Vector256<float>.One / (Vector256<float>.One + Vector256.Exp(-x));
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<float> Tanh(Vector256<float> x) =>
+        Vector256<float>.One - Vector256.Create(2f) / (Vector256.Exp(x + x) + Vector256<float>.One);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static float Sigmoid(float x) => 1f / (1f + MathF.Exp(-x));
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static float Tanh(float x) => 1f - 2f / (MathF.Exp(x + x) + 1f);
+}

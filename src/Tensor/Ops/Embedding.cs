@@ -1,0 +1,57 @@
+using NanoNet.Autograd;
+using NanoNet.Kernels;
+
+namespace NanoNet;
+
+public static partial class Ops
+{
+    /// <summary>
+    /// Looks up a row of <paramref name="table"/> (V, D) for every token id in <paramref name="ids"/>
+    /// (any shape, e.g. (N, T), integer ids stored as floats): the result has shape ids.Shape + (D).
+    /// </summary>
+    /// <remarks>
+    /// <para>Backward scatters dY into only the rows of the ids that occur (sparse accumulation, in
+    /// position order: correct and deterministic when a token repeats). The ids get no gradient.</para>
+    /// <para>With <paramref name="maskZero"/>, id 0 is padding: its row still comes out in the forward pass
+    /// (as Keras does), but it receives no gradient, so it stays as initialised. Pair it with
+    /// <see cref="PaddingMask"/> and the mask argument of <see cref="Lstm"/> so the LSTM skips those steps.</para>
+    /// </remarks>
+    /// <exception cref="ArgumentException">An id is not an integer in [0, V); the message names the id and V.</exception>
+    public static Tensor Embedding(Tensor ids, Tensor table, bool maskZero = false)
+    {
+        if (table.Rank != 2)
+            throw new ArgumentException($"Embedding table must be (vocabulary size, width), got {Shapes.Format(table.Shape)}.");
+        if (ids.Rank == 0)
+            throw new ArgumentException("Embedding ids must have at least one dimension, got a scalar.");
+        int vocabulary = table.Dim(0), dim = table.Dim(1);
+        Tape tape = Tape.Current;
+        int[] idBuffer = tape.NewInts(ids.Length);
+        Span<int> idValues = idBuffer.AsSpan(0, ids.Length);
+        EmbeddingKernels.ReadIds(ids.Span, idValues, vocabulary, ids.Rank >= 2 ? ids.Dim(-1) : 0);
+        Tensor y = tape.NewTensor([.. ids.Shape, dim], zeroed: false);
+        EmbeddingKernels.Gather(idValues, table.Span, y.Span, dim);
+        if (Tape.ShouldRecord(table))
+            tape.Record(new EmbeddingEntry(y, table, idBuffer, ids.Length, maskZero ? 0 : -1));
+        return y;
+    }
+
+    private sealed class EmbeddingEntry(Tensor y, Tensor table, int[] ids, int count, int maskedId) : TapeEntry(y)
+    {
+        public override void Backward(Tensor dY) =>
+            EmbeddingKernels.ScatterAdd(ids.AsSpan(0, count), dY.Span, table.EnsureGrad().Span, table.Dim(1), maskedId);
+    }
+
+    /// <summary>
+    /// A mask of the same shape as <paramref name="ids"/>: 1 where the id differs from
+    /// <paramref name="paddingId"/>, 0 where it is padding (Keras' <c>mask_zero</c> mask). Not differentiable.
+    /// </summary>
+    public static Tensor PaddingMask(Tensor ids, int paddingId = 0)
+    {
+        Tensor mask = Tape.Current.NewTensor(ids.ShapeArray, zeroed: false);
+        ReadOnlySpan<float> source = ids.Span;
+        Span<float> m = mask.Span;
+        for (int i = 0; i < source.Length; i++)
+            m[i] = source[i] == paddingId ? 0f : 1f;
+        return mask;
+    }
+}

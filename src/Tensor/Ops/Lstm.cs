@@ -1,0 +1,133 @@
+using NanoNet.Autograd;
+using NanoNet.Kernels;
+
+namespace NanoNet;
+
+public static partial class Ops
+{
+    /// <summary>
+    /// A whole-sequence LSTM with Keras semantics: x (N, T, D), kernel W (D, 4U), recurrent kernel R
+    /// (U, 4U) and bias (4U), gates in Keras' order i, f, c (candidate), o. Returns the last hidden state
+    /// (N, U), or every step's (N, T, U) when <paramref name="returnSequences"/> is set.
+    /// </summary>
+    /// <remarks>
+    /// <para>Per step: z = x_t·W + h_{t−1}·R + b; i, f, o = σ(z); g = tanh(z); c_t = f⊙c_{t−1} + i⊙g;
+    /// h_t = o⊙tanh(c_t); the state starts at zero (or at <paramref name="state"/>).</para>
+    /// <para>Backward is full back-propagation through the T steps into x, W, R and b. The fast layout (one
+    /// GEMM for the input projection of every step, one fused 4-gate GEMM and one SIMD pass per step,
+    /// the weight gradients as large GEMMs at the end) is described in <see cref="LstmKernels"/>; the
+    /// tape keeps the time-major input copy, the activated gates, and the h, c and tanh c histories.</para>
+    /// </remarks>
+    /// <param name="x">Input (N, T, D), T ≥ 1.</param>
+    /// <param name="kernel">W, (D, 4U).</param>
+    /// <param name="recurrentKernel">R, (U, 4U).</param>
+    /// <param name="bias">b, (4U).</param>
+    /// <param name="returnSequences">Return h for every step rather than the last one.</param>
+    /// <param name="mask">Optional (N, T): 0 marks a step to skip (e.g. padding); a skipped step carries
+    /// h and c unchanged, so with return sequences its output repeats the previous h. Not differentiated.</param>
+    /// <param name="state">Optional state carried between calls (truncated back-propagation through time):
+    /// the sequence starts from it and it is overwritten with the final state. No gradient flows into it.</param>
+    public static Tensor Lstm(Tensor x, Tensor kernel, Tensor recurrentKernel, Tensor bias, bool returnSequences = false,
+        Tensor? mask = null, LstmState? state = null)
+    {
+        if (x.Rank != 3)
+            throw new ArgumentException($"Lstm expects input of shape (batch, time steps, features), got {Shapes.Format(x.Shape)}.");
+        int n = x.Dim(0), t = x.Dim(1), d = x.Dim(2);
+        if (kernel.Rank != 2 || kernel.Dim(0) != d || kernel.Dim(1) % 4 != 0 || kernel.Dim(1) == 0)
+            throw new ArgumentException($"Lstm kernel must be ({d}, 4·units) for input {Shapes.Format(x.Shape)}, got {Shapes.Format(kernel.Shape)}.");
+        int u = kernel.Dim(1) / 4;
+        if (recurrentKernel.Rank != 2 || recurrentKernel.Dim(0) != u || recurrentKernel.Dim(1) != 4 * u)
+            throw new ArgumentException($"Lstm recurrent kernel must be ({u}, {4 * u}), got {Shapes.Format(recurrentKernel.Shape)}.");
+        if (bias.Rank != 1 || bias.Length != 4 * u)
+            throw new ArgumentException($"Lstm bias must be ({4 * u}), got {Shapes.Format(bias.Shape)}.");
+        if (t < 1)
+            throw new ArgumentException($"Lstm needs at least one time step, got input {Shapes.Format(x.Shape)}.");
+        if (mask is not null && (mask.Rank != 2 || mask.Dim(0) != n || mask.Dim(1) != t))
+            throw new ArgumentException($"Lstm mask must be ({n}, {t}) for input {Shapes.Format(x.Shape)}, got {Shapes.Format(mask.Shape)}.");
+        if (state is not null && (state.Hidden.Dim(0) != n || state.Units != u))
+            throw new ArgumentException($"Lstm state is ({state.Hidden.Dim(0)}, {state.Units}) but the batch needs ({n}, {u}).");
+
+        var shape = new LstmShape(n, t, d, u);
+        Tape tape = Tape.Current;
+        var saved = new LstmSaved(
+            tape.NewTensor([shape.InputLength], zeroed: false),
+            tape.NewTensor([shape.GatesLength], zeroed: false),
+            tape.NewTensor([shape.HistoryLength], zeroed: false),
+            tape.NewTensor([shape.HistoryLength], zeroed: false),
+            tape.NewTensor([shape.TanhLength], zeroed: false));
+        Tensor y = tape.NewTensor(returnSequences ? [n, t, u] : [n, u], zeroed: false);
+        LstmKernels.Forward(shape, x.Span, kernel.Span, recurrentKernel.Span, bias.Span,
+            mask is null ? default : mask.Span, state is null ? default : state.Hidden.Span, state is null ? default : state.Cell.Span,
+            y.Span, returnSequences, saved.Buffers);
+        if (state is not null)
+        {
+            saved.Hidden.Span.Slice(t * shape.StateLength, shape.StateLength).CopyTo(state.Hidden.Span);
+            saved.Cell.Span.Slice(t * shape.StateLength, shape.StateLength).CopyTo(state.Cell.Span);
+        }
+        if (Tape.ShouldRecord(x, kernel) || Tape.IsRecording && (recurrentKernel.RequiresGrad || bias.RequiresGrad))
+            tape.Record(new LstmEntry(y, x, kernel, recurrentKernel, bias, mask, state is not null, shape, returnSequences, saved));
+        return y;
+    }
+
+    /// <summary>The tensors the forward pass keeps for backward.</summary>
+    private sealed record LstmSaved(Tensor InputTimeMajor, Tensor Gates, Tensor Hidden, Tensor Cell, Tensor TanhCell)
+    {
+        public LstmBuffers Buffers => new()
+        {
+            InputTimeMajor = InputTimeMajor.Span, Gates = Gates.Span, Hidden = Hidden.Span, Cell = Cell.Span, TanhCell = TanhCell.Span,
+        };
+    }
+
+    private sealed class LstmEntry(Tensor y, Tensor x, Tensor kernel, Tensor recurrentKernel, Tensor bias, Tensor? mask,
+        bool hasInitialState, LstmShape shape, bool returnSequences, LstmSaved saved) : TapeEntry(y)
+    {
+        public override void Backward(Tensor dY)
+        {
+            Tape tape = Tape.Current;
+            bool wantInput = x.RequiresGrad;
+            Tensor dGates = tape.NewTensor([shape.GatesLength], zeroed: false);
+            Tensor scratch = tape.NewTensor([shape.BackwardScratchLength(wantInput)], zeroed: false);
+            LstmKernels.Backward(shape, returnSequences, kernel.Span, recurrentKernel.Span, mask is null ? default : mask.Span,
+                hasInitialState, saved.Buffers, dY.Span, dGates.Span, scratch.Span,
+                wantInput ? x.EnsureGrad().Span : default,
+                kernel.RequiresGrad ? kernel.EnsureGrad().Span : default,
+                recurrentKernel.RequiresGrad ? recurrentKernel.EnsureGrad().Span : default,
+                bias.RequiresGrad ? bias.EnsureGrad().Span : default);
+        }
+    }
+}
+
+/// <summary>
+/// An LSTM's hidden and cell state (N, U) carried from one call of <see cref="Ops.Lstm"/> to the next,
+/// for truncated back-propagation through time (Keras' <c>stateful=True</c>) and for sampling step by step.
+/// </summary>
+public sealed class LstmState
+{
+    /// <summary>A zero state for <paramref name="batch"/> sequences of <paramref name="units"/> units.</summary>
+    public LstmState(int batch, int units)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(batch);
+        ArgumentOutOfRangeException.ThrowIfLessThan(units, 1);
+        Hidden = Tensor.Zeros(batch, units);
+        Cell = Tensor.Zeros(batch, units);
+    }
+
+    /// <summary>h, (N, U).</summary>
+    public Tensor Hidden { get; }
+
+    /// <summary>c, (N, U).</summary>
+    public Tensor Cell { get; }
+
+    /// <summary>Number of sequences.</summary>
+    public int Batch => Hidden.Dim(0);
+
+    /// <summary>Number of units.</summary>
+    public int Units => Hidden.Dim(1);
+
+    /// <summary>Sets h and c back to zero.</summary>
+    public void Reset()
+    {
+        Hidden.Span.Clear();
+        Cell.Span.Clear();
+    }
+}
