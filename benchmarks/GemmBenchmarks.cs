@@ -23,11 +23,13 @@ public class GemmBenchmarks : IFlopCounted
         new("square 512", 512, 512, 512),
         new("square 1024", 1024, 1024, 1024),
         new("square 2048", 2048, 2048, 2048),
-        new("conv1 fwd im2col 57600x32x27", 57600, 32, 27),
-        new("conv1 dW 27x32x57600 (A^T)", 27, 32, 57600, TransA: true),
-        new("dense1 fwd 64x128x7200", 64, 128, 7200),
-        new("dense1 dW 7200x128x64 (A^T)", 7200, 128, 64, TransA: true),
-        new("dense1 dX 64x7200x128 (B^T)", 64, 7200, 128, TransB: true),
+        // The CIFAR-10 seed model's multiplies (M×N×K): conv1 is im2col (57600 pixels × 28 = 3·3·3 + bias
+        // column) times 32 filters; its weight gradient runs per 2-image chunk (28×32×1800, Aᵀ).
+        new("conv1 fwd", 57600, 32, 28),
+        new("conv1 dW chunk", 28, 32, 1800, TransA: true),
+        new("dense1 fwd", 64, 128, 7200),
+        new("dense1 dW", 7200, 128, 64, TransA: true),
+        new("dense1 dX", 64, 7200, 128, TransB: true),
     ];
 
     [ParamsSource(nameof(Shapes))]

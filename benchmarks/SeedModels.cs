@@ -10,12 +10,14 @@ public static class SeedModels
     public static int TrainingBatchSize(string model) => model switch
     {
         "cifar10" => 64,
+        "text" => 32,
         _ => throw Unknown(model),
     };
 
     public static (Sequential Model, Dataset Batch) Create(string model, int batchSize) => model switch
     {
         "cifar10" => Cifar10(batchSize),
+        "text" => Imdb(batchSize),
         _ => throw Unknown(model),
     };
 

@@ -15,7 +15,7 @@ public static class Throughput
 {
     public sealed record Result(string Model, string Mode, int Threads, int Batch, double MedianMs, double PerSecond, long AllocatedBytesPerStep, int Gen2Collections);
 
-    public static readonly string[] Models = ["cifar10"];
+    public static readonly string[] Models = ["cifar10", "text"];
 
     public static IEnumerable<Result> Run(IEnumerable<string> models, int[] threadCounts, int steps)
     {

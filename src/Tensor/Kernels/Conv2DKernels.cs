@@ -8,17 +8,19 @@ namespace NanoNet.Kernels;
 /// </summary>
 /// <remarks>
 /// <para>Shape legend: x is N×H×W×C; the kernel w is (KH, KW, C, F) = a P×F matrix with
-/// P = KH·KW·C; col is N×(OH·OW)×(P+1), the patches plus a column of ones (kept from forward for
-/// the weight gradient); y and dY are N×OH×OW×F = (N·OH·OW)×F.</para>
+/// P = KH·KW·C; col is the im2col matrix of one chunk of images, rows × (P+1): the patches plus a
+/// column of ones; y and dY are N×OH×OW×F = (N·OH·OW)×F.</para>
 /// <para>Forward: y = act(col·[w; b]). Backward: dZ = dY ⊙ act'(y); [dW; db] = colᵀ·dZ (one GEMM gives
 /// both, thanks to the ones column); dcol = dZ·wᵀ; dX = col2im(dcol).</para>
 /// <para>Why NHWC: channels innermost make each im2col run contiguous, make col·w land directly in the
 /// NHWC output (no transpose, no layout change before Dense), and let pooling vectorise over channels.</para>
+/// <para>Memory: col is never materialised for the whole batch. Each worker builds one chunk's col in a
+/// private buffer that stays in its L2 cache, multiplies, and moves on; backward rebuilds it from x
+/// (re-reading the small input is cheaper than writing and re-reading a batch-sized col).</para>
 /// <para>Parallelism and determinism: the batch is cut into chunks of a fixed number of images that
 /// depends only on the shapes, never on the thread count; workers take whole chunks, so the im2col
-/// rows, the output rows and the ReLU all stay in cache between steps. [dW; db] is summed per chunk
-/// into private partials, added in chunk order afterwards, so every sum has the same order at any
-/// thread count.</para>
+/// rows, the output rows and the ReLU all stay in cache. [dW; db] is summed per chunk into private
+/// partials, added in chunk order afterwards, so every sum has the same order at any thread count.</para>
 /// </remarks>
 public static unsafe class Conv2DKernels
 {
@@ -31,20 +33,20 @@ public static unsafe class Conv2DKernels
     /// <summary>Columns of the im2col matrix: the patch plus the bias column.</summary>
     public static int ColumnCount(in ConvGeometry g) => g.PatchSize + 1;
 
-    /// <summary>y = act(im2col(x)·w + b) for a batch; fills <paramref name="col"/> (N·OH·OW × (P+1)) for backward.</summary>
+    /// <summary>y = act(im2col(x)·w + b) for a batch.</summary>
     public static void Forward(ReadOnlySpan<float> x, ReadOnlySpan<float> w, ReadOnlySpan<float> bias,
-        Span<float> y, Span<float> col, int batch, int filters, in ConvGeometry g, bool relu)
+        Span<float> y, int batch, int filters, in ConvGeometry g, bool relu)
     {
         var job = ConvJob.Rent(g, batch, filters);
         // [w; b]: the kernel with the bias appended as one more row, matching the ones column of col.
         float[] weightsWithBias = job.WeightsWithBias((g.PatchSize + 1) * filters);
         w.CopyTo(weightsWithBias);
         bias.CopyTo(weightsWithBias.AsSpan(g.PatchSize * filters, filters));
-        fixed (float* px = x, pwb = weightsWithBias, py = y, pcol = col)
+        fixed (float* px = x, pwb = weightsWithBias, py = y)
         {
             job.Mode = ConvJob.Pass.Forward;
             job.Relu = relu;
-            (job.X, job.W, job.Y, job.Col) = ((nint)px, (nint)pwb, (nint)py, (nint)pcol);
+            (job.X, job.W, job.Y) = ((nint)px, (nint)pwb, (nint)py);
             Parallelism.Run(job, job.Chunks);
         }
     }
@@ -54,18 +56,18 @@ public static unsafe class Conv2DKernels
     /// dW += colᵀ·dZ and dBias += Σ dZ (when those spans are non-empty) and dX += col2im(dZ·wᵀ) (when
     /// <paramref name="dX"/> is non-empty).
     /// </summary>
-    public static void Backward(ReadOnlySpan<float> col, ReadOnlySpan<float> w, ReadOnlySpan<float> y, Span<float> dY,
+    public static void Backward(ReadOnlySpan<float> x, ReadOnlySpan<float> w, ReadOnlySpan<float> y, Span<float> dY,
         Span<float> dW, Span<float> dBias, Span<float> dX, int batch, int filters, in ConvGeometry g, bool relu)
     {
         var job = ConvJob.Rent(g, batch, filters);
         int patch = g.PatchSize;
         bool parameters = !dW.IsEmpty || !dBias.IsEmpty;
         float[] partials = job.Partials(parameters ? (patch + 1) * filters : 0);
-        fixed (float* pcol = col, pw = w, py = y, pdy = dY, pdx = dX, ppart = partials)
+        fixed (float* px = x, pw = w, py = y, pdy = dY, pdx = dX, ppart = partials)
         {
             job.Mode = ConvJob.Pass.Backward;
             job.Relu = relu;
-            (job.Col, job.W, job.Y, job.DY, job.DX, job.PartialSums) = ((nint)pcol, (nint)pw, (nint)py, (nint)pdy, (nint)pdx, (nint)ppart);
+            (job.X, job.W, job.Y, job.DY, job.DX, job.PartialSums) = ((nint)px, (nint)pw, (nint)py, (nint)pdy, (nint)pdx, (nint)ppart);
             (job.WantParameters, job.WantInput) = (parameters, !dX.IsEmpty);
             Parallelism.Run(job, job.Chunks);
         }
@@ -90,13 +92,14 @@ public static unsafe class Conv2DKernels
 
         [ThreadStatic] private static ConvJob? t_cached;
         [ThreadStatic] private static float[]? t_dCol;
+        [ThreadStatic] private static float[]? t_col;
         private float[] _partials = [], _weightsWithBias = [];
         private int _nextChunk;
 
         public Pass Mode;
         public ConvGeometry G;
         public int Batch, Filters, Chunks, ImagesPerChunk, PartialStride;
-        public nint X, W, Y, Col, DY, DX, PartialSums;
+        public nint X, W, Y, DY, DX, PartialSums;
         public bool Relu, WantParameters, WantInput;
 
         public static ConvJob Rent(in ConvGeometry g, int batch, int filters)
@@ -141,15 +144,24 @@ public static unsafe class Conv2DKernels
             }
         }
 
+        /// <summary>This chunk's im2col matrix (with the ones column) in the worker's private buffer.</summary>
+        private Span<float> BuildColumns(int first, int images)
+        {
+            int columns = G.PatchSize + 1, pixels = G.OutputPixels, length = images * pixels * columns;
+            float[] buffer = t_col is { } b && b.Length >= length ? b : (t_col = new float[length]);
+            Span<float> col = buffer.AsSpan(0, length);
+            var x = new ReadOnlySpan<float>((float*)X + (long)first * G.InputImageSize, images * G.InputImageSize);
+            for (int i = 0; i < images; i++)
+                Im2Col.Forward(x.Slice(i * G.InputImageSize, G.InputImageSize), col.Slice(i * pixels * columns, pixels * columns), G, columns);
+            return col;
+        }
+
         private void ForwardChunk(int first, int images)
         {
             int columns = G.PatchSize + 1, pixels = G.OutputPixels, rows = images * pixels;
-            var x = new ReadOnlySpan<float>((float*)X + (long)first * G.InputImageSize, images * G.InputImageSize);
-            var col = new Span<float>((float*)Col + (long)first * pixels * columns, rows * columns);
+            Span<float> col = BuildColumns(first, images);
             var y = new Span<float>((float*)Y + (long)first * pixels * Filters, rows * Filters);
             var weightsWithBias = new ReadOnlySpan<float>((float*)W, columns * Filters);
-            for (int i = 0; i < images; i++)
-                Im2Col.Forward(x.Slice(i * G.InputImageSize, G.InputImageSize), col.Slice(i * pixels * columns, pixels * columns), G, columns);
             Gemm.Multiply(false, false, rows, Filters, columns, col, columns, weightsWithBias, Filters, y, Filters);
             if (Relu) // fused while the chunk's output is still in cache
                 ActivationKernels.ReluForward(y, y);
@@ -158,12 +170,12 @@ public static unsafe class Conv2DKernels
         private void BackwardChunk(int chunk, int first, int images)
         {
             int patch = G.PatchSize, columns = patch + 1, pixels = G.OutputPixels, rows = images * pixels;
-            var col = new ReadOnlySpan<float>((float*)Col + (long)first * pixels * columns, rows * columns);
             var dZ = new Span<float>((float*)DY + (long)first * pixels * Filters, rows * Filters);
             if (Relu) // dZ = dY ⊙ [y > 0], in place: this entry is the only reader of its output's gradient
                 ActivationKernels.ReluMask(new ReadOnlySpan<float>((float*)Y + (long)first * pixels * Filters, rows * Filters), dZ);
-            if (WantParameters) // this chunk's [dW; db] = colᵀ·dZ
+            if (WantParameters) // this chunk's [dW; db] = colᵀ·dZ, col rebuilt from x
             {
+                Span<float> col = BuildColumns(first, images);
                 var partial = new Span<float>((float*)PartialSums + (long)chunk * PartialStride, PartialStride);
                 Gemm.Multiply(true, false, columns, Filters, rows, col, columns, dZ, Filters, partial, Filters);
             }

@@ -59,11 +59,12 @@ public static class Gemm
 
         fixed (float* pa = a, pb = b, pc = c)
         {
-            var job = GemmJob.Rent();
-            job.Set(kind, transA, transB, m, n, k, pa, lda, pb, ldb, pc, ldc, accumulate);
             long flops = 2L * m * n * k;
-            int workers = flops < ParallelFlopThreshold ? 1 : Math.Min(Parallelism.MaxThreads, job.TileCount);
-            Parallelism.Run(job, workers);
+            // Small products, and calls from inside another kernel's parallel region, run on this thread.
+            int threads = flops < ParallelFlopThreshold || WorkerPool.IsInsideRegion ? 1 : Parallelism.MaxThreads;
+            var job = GemmJob.Rent();
+            job.Set(kind, transA, transB, m, n, k, pa, lda, pb, ldb, pc, ldc, accumulate, threads);
+            Parallelism.Run(job, Math.Min(threads, job.TileCount));
             GemmJob.Return(job);
         }
     }
@@ -101,7 +102,7 @@ public static class Gemm
         private GemmKernelKind _kind;
         private int _mr, _nr;
         private bool _transA, _transB, _accumulate;
-        private int _m, _n, _k, _lda, _ldb, _ldc, _nc, _tilesPerRow, _rowBlocksPerGroup;
+        private int _m, _n, _k, _lda, _ldb, _ldc, _nc, _tilesPerRow, _rowsPerGroup;
         private float* _a, _b, _c;
         private int _nextTile;
 
@@ -121,14 +122,13 @@ public static class Gemm
         }
 
         public void Set(GemmKernelKind kind, bool transA, bool transB, int m, int n, int k,
-            float* a, int lda, float* b, int ldb, float* c, int ldc, bool accumulate)
+            float* a, int lda, float* b, int ldb, float* c, int ldc, bool accumulate, int threads)
         {
             (_kind, _transA, _transB, _m, _n, _k) = (kind, transA, transB, m, n, k);
             _a = a; _b = b; _c = c;
             (_lda, _ldb, _ldc, _accumulate) = (lda, ldb, ldc, accumulate);
             (_mr, _nr) = GemmMicroKernels.TileSize(kind);
             int rowTiles = (m + MC - 1) / MC;
-            int threads = Parallelism.MaxThreads;
             // Narrow the column tiles until there are about four tasks per thread (load balance on a
             // shared machine), but keep at least 128 columns per tile (or an even share per thread):
             // every column tile re-packs its rows of A, so thin tiles waste work when M is small.
@@ -137,13 +137,14 @@ public static class Gemm
             int minimumNc = Math.Min(128, RoundUp((n + threads - 1) / threads, _nr));
             _nc = Math.Clamp(Math.Max(nc, minimumNc), _nr, MaxNC);
             _tilesPerRow = (n + _nc - 1) / _nc;
-            // A task is a column tile × a group of consecutive MC row blocks: its packed B slab is
-            // reused by every row block of the group (as in BLIS, where B is packed once per slab),
-            // so B is re-read from memory once per group rather than once per row block. Groups are
-            // as tall as load balance allows. None of this changes the order of any element's K-sum.
-            int rowGroups = threads == 1 ? 1 : Math.Clamp((4 * threads + _tilesPerRow - 1) / _tilesPerRow, 1, rowTiles);
-            _rowBlocksPerGroup = (rowTiles + rowGroups - 1) / rowGroups;
-            rowGroups = (rowTiles + _rowBlocksPerGroup - 1) / _rowBlocksPerGroup;
+            // A task is a column tile × a band of rows: its packed B slab is reused by every MC block
+            // of the band (as in BLIS, where B is packed once per slab), so B is re-read once per band,
+            // not once per row block. Bands are equal (whole micro-panels) and as few as balance allows:
+            // about two tasks per thread when M is large, else one per thread.
+            int targetTasks = m >= 2 * MC ? 2 * threads : threads;
+            int rowGroups = threads == 1 ? 1 : Math.Clamp((targetTasks + _tilesPerRow - 1) / _tilesPerRow, 1, (m + _mr - 1) / _mr);
+            _rowsPerGroup = RoundUp((m + rowGroups - 1) / rowGroups, _mr);
+            rowGroups = (m + _rowsPerGroup - 1) / _rowsPerGroup;
             TileCount = rowGroups * _tilesPerRow;
             _nextTile = -1;
         }
@@ -159,9 +160,9 @@ public static class Gemm
                 int tile;
                 while ((tile = Interlocked.Increment(ref _nextTile)) < TileCount)
                 {
-                    int rowStart = tile / _tilesPerRow * _rowBlocksPerGroup * MC;
+                    int rowStart = tile / _tilesPerRow * _rowsPerGroup;
                     int jc = tile % _tilesPerRow * _nc;
-                    ComputeTile(rowStart, Math.Min(_rowBlocksPerGroup * MC, _m - rowStart), jc, Math.Min(_nc, _n - jc), pA, pB);
+                    ComputeTile(rowStart, Math.Min(_rowsPerGroup, _m - rowStart), jc, Math.Min(_nc, _n - jc), pA, pB);
                 }
             }
         }

@@ -12,7 +12,7 @@ public static partial class Ops
     /// </summary>
     /// <remarks>
     /// Forward lowers to GEMM: y = im2col(x)·W + b. Backward: dW = colᵀ·dY, db = Σ dY, dX = col2im(dY·Wᵀ)
-    /// (see <see cref="Conv2DKernels"/>). The im2col matrix is kept on the tape for dW.
+    /// (see <see cref="Conv2DKernels"/>), chunk by chunk: the im2col matrix is never stored whole.
     /// <paramref name="activation"/> may be <see cref="ActivationFunction.Relu"/>, fused into the kernel
     /// (applied chunk by chunk while the output is in cache; its backward masks dY the same way), or
     /// <see cref="ActivationFunction.Linear"/>; other activations are separate ops.
@@ -34,25 +34,24 @@ public static partial class Ops
         var g = ConvGeometry.Create(x.Dim(1), x.Dim(2), x.Dim(3), kernel.Dim(0), kernel.Dim(1), strideHeight, strideWidth, samePadding);
         int batch = x.Dim(0);
         var y = Tape.Current.NewTensor(Tape.Current.Shape(batch, g.OutputHeight, g.OutputWidth, filters), zeroed: false);
-        var col = Tape.Current.NewTensor(Tape.Current.Shape(batch * g.OutputPixels, Conv2DKernels.ColumnCount(g)), zeroed: false);
-        Conv2DKernels.Forward(x.Span, kernel.Span, bias.Span, y.Span, col.Span, batch, filters, g, relu);
+        Conv2DKernels.Forward(x.Span, kernel.Span, bias.Span, y.Span, batch, filters, g, relu);
         if (Tape.ShouldRecord(x, kernel) || bias.RequiresGrad && Tape.IsRecording)
-            Tape.Current.Record(new Conv2DEntry(y, x, kernel, bias, col, g, relu));
+            Tape.Current.Record(new Conv2DEntry(y, x, kernel, bias, g, relu));
         Profiler.Stop("Conv2D", started, 2.0 * batch * g.OutputPixels * (g.PatchSize + 1) * filters);
         return y;
     }
 
-    private sealed class Conv2DEntry(Tensor y, Tensor x, Tensor kernel, Tensor bias, Tensor col, ConvGeometry g, bool relu) : TapeEntry(y)
+    private sealed class Conv2DEntry(Tensor y, Tensor x, Tensor kernel, Tensor bias, ConvGeometry g, bool relu) : TapeEntry(y)
     {
         // [dW; db] = colᵀ·dZ over every row, plus dcol = dZ·Wᵀ when the input needs a gradient.
-        public override double BackwardFlops => 2.0 * col.Dim(0) * kernel.Dim(3) * (col.Dim(1) + (x.RequiresGrad ? g.PatchSize : 0));
+        public override double BackwardFlops => 2.0 * x.Dim(0) * g.OutputPixels * kernel.Dim(3) * (g.PatchSize + 1 + (x.RequiresGrad ? g.PatchSize : 0));
 
         public override void Backward(Tensor dY)
         {
             Span<float> dW = kernel.RequiresGrad ? kernel.EnsureGrad().Span : default;
             Span<float> db = bias.RequiresGrad ? bias.EnsureGrad().Span : default;
             Span<float> dX = x.RequiresGrad ? x.EnsureGrad().Span : default; // the image input usually needs none
-            Conv2DKernels.Backward(col.Span, kernel.Span, Output.Span, dY.Span, dW, db, dX, x.Dim(0), kernel.Dim(3), g, relu);
+            Conv2DKernels.Backward(x.Span, kernel.Span, Output.Span, dY.Span, dW, db, dX, x.Dim(0), kernel.Dim(3), g, relu);
         }
     }
 }
