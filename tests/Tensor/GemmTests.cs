@@ -120,3 +120,24 @@ public class GemmTests
                 Assert.Fail($"{what}: element {i}: expected {expected[i]}, got {actual[i]}");
     }
 }
+
+public class PackedGemmTests
+{
+    [TestCase(32, 512, 128, false)]
+    [TestCase(7, 45, 300, false)]
+    [TestCase(9, 33, 600, true)]
+    [TestCase(64, 7, 3, true)]
+    public void PrepackedBGivesTheSameBits(int m, int n, int k, bool transA)
+    {
+        var rng = new Random(m + n + k);
+        float[] a = Enumerable.Range(0, m * k).Select(_ => rng.NextSingle() - 0.5f).ToArray();
+        float[] b = Enumerable.Range(0, k * n).Select(_ => rng.NextSingle() - 0.5f).ToArray();
+        float[] expected = Enumerable.Range(0, m * n).Select(_ => rng.NextSingle()).ToArray();
+        float[] actual = (float[])expected.Clone();
+        int lda = transA ? m : k;
+        NanoNet.Kernels.Gemm.Multiply(transA, false, m, n, k, a, lda, b, n, expected, n, accumulate: true);
+        var packed = NanoNet.Kernels.PackedMatrix.Pack(false, k, n, b, n);
+        NanoNet.Kernels.Gemm.Multiply(transA, m, n, k, a, lda, packed, actual, n, accumulate: true);
+        Assert.That(actual, Is.EqualTo(expected).AsCollection);
+    }
+}

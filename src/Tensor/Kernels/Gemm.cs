@@ -23,7 +23,7 @@ namespace NanoNet.Kernels;
 /// same KC slabs in the same order whatever the thread count, so results are bitwise identical at
 /// 1 and N threads.</para>
 /// </remarks>
-public static class Gemm
+public static unsafe class Gemm
 {
     internal const int KC = 256;       // A micro-panel 8×256 and B micro-panel 256×32 stay in L1
     internal const int MC = 96;        // multiple of both micro-kernels' MR (8 and 6); A block 96 KB in L2
@@ -43,10 +43,32 @@ public static class Gemm
         ReadOnlySpan<float> a, int lda, ReadOnlySpan<float> b, int ldb, Span<float> c, int ldc, bool accumulate = false)
         => Multiply(BestKernel, transA, transB, m, n, k, a, lda, b, ldb, c, ldc, accumulate);
 
-    internal static unsafe void Multiply(GemmKernelKind kind, bool transA, bool transB, int m, int n, int k,
-        ReadOnlySpan<float> a, int lda, ReadOnlySpan<float> b, int ldb, Span<float> c, int ldc, bool accumulate)
+    /// <summary>
+    /// C (+)= op(A)·B with B packed beforehand by <see cref="PackedMatrix.Pack"/>: for a B used by many
+    /// calls (an LSTM's recurrent kernel, once per time step) the packing is paid once instead of per call.
+    /// Same results, bit for bit, as the unpacked call.
+    /// </summary>
+    public static unsafe void Multiply(bool transA, int m, int n, int k, ReadOnlySpan<float> a, int lda,
+        PackedMatrix b, Span<float> c, int ldc, bool accumulate = false)
     {
-        Validate(transA, transB, m, n, k, a.Length, lda, b.Length, ldb, c.Length, ldc);
+        ArgumentNullException.ThrowIfNull(b);
+        if (b.K != k || b.N != n || b.Kind != BestKernel)
+            throw new ArgumentException($"GEMM: the packed B is {b.K}x{b.N}, the call needs {k}x{n}.");
+        fixed (float* packed = b.Data)
+            MultiplyCore(BestKernel, transA, false, m, n, k, a, lda, default, 0, c, ldc, accumulate, packed);
+    }
+
+    internal static void Multiply(GemmKernelKind kind, bool transA, bool transB, int m, int n, int k,
+        ReadOnlySpan<float> a, int lda, ReadOnlySpan<float> b, int ldb, Span<float> c, int ldc, bool accumulate)
+        => MultiplyCore(kind, transA, transB, m, n, k, a, lda, b, ldb, c, ldc, accumulate, packedB: null);
+
+    private static void MultiplyCore(GemmKernelKind kind, bool transA, bool transB, int m, int n, int k,
+        ReadOnlySpan<float> a, int lda, ReadOnlySpan<float> b, int ldb, Span<float> c, int ldc, bool accumulate, float* packedB)
+    {
+        if (packedB == null)
+            Validate(transA, transB, m, n, k, a.Length, lda, b.Length, ldb, c.Length, ldc);
+        else
+            Validate(transA, false, m, n, k, a.Length, lda, k * n, n, c.Length, ldc);
         if (m == 0 || n == 0)
             return;
         if (k == 0)
@@ -64,6 +86,7 @@ public static class Gemm
             int threads = flops < ParallelFlopThreshold || WorkerPool.IsInsideRegion ? 1 : Parallelism.MaxThreads;
             var job = GemmJob.Rent();
             job.Set(kind, transA, transB, m, n, k, pa, lda, pb, ldb, pc, ldc, accumulate, threads);
+            job.PackedB = packedB;
             Parallelism.Run(job, Math.Min(threads, job.TileCount));
             GemmJob.Return(job);
         }
@@ -104,6 +127,9 @@ public static class Gemm
         private bool _transA, _transB, _accumulate;
         private int _m, _n, _k, _lda, _ldb, _ldc, _nc, _tilesPerRow, _rowsPerGroup;
         private float* _a, _b, _c;
+
+        /// <summary>B already packed whole (slab after slab, NR panels within), or null to pack per tile.</summary>
+        public float* PackedB;
         private int _nextTile;
 
         public int TileCount { get; private set; }
@@ -117,7 +143,7 @@ public static class Gemm
 
         public static void Return(GemmJob job)
         {
-            job._a = job._b = job._c = null;
+            job._a = job._b = job._c = job.PackedB = null;
             t_free = job;
         }
 
@@ -177,7 +203,10 @@ public static class Gemm
             {
                 int kc = Math.Min(KC, _k - pc);
                 bool add = _accumulate || pc > 0;
-                GemmPacking.PackB(_transB, _b, _ldb, pc, kc, jc, nc, _nr, packB);
+                if (PackedB != null)
+                    packB = PackedB + (long)pc * PackedMatrix.PaddedColumns(_n, _nr) + (long)jc * kc;
+                else
+                    GemmPacking.PackB(_transB, _b, _ldb, pc, kc, jc, nc, _nr, packB);
                 for (int ic = rowStart; ic < rowStart + rows; ic += MC)
                 {
                     int mc = Math.Min(MC, rowStart + rows - ic);

@@ -108,6 +108,8 @@ public ref struct LstmBuffers
 /// </remarks>
 public static unsafe class LstmKernels
 {
+    [ThreadStatic] private static PackedMatrix? t_packedR, t_packedRT;
+
     /// <summary>
     /// Runs the LSTM over the whole sequence, filling <paramref name="saved"/> (needed by
     /// <see cref="Backward"/>) and <paramref name="y"/>.
@@ -152,13 +154,15 @@ public static unsafe class LstmKernels
             c0.Clear();
         }
 
+        // R is the B operand of every step's GEMM: pack it once for all T steps.
+        PackedMatrix packedR = t_packedR = PackedMatrix.Pack(false, u, g4, r, g4, t_packedR);
         fixed (float* gates = saved.Gates, hidden = saved.Hidden, cell = saved.Cell, tanhCell = saved.TanhCell, pb = bias, pm = mask)
         {
             for (int step = 0; step < t; step++)
             {
                 Span<float> z = saved.Gates.Slice(step * n * g4, n * g4);
                 if (step > 0 || initialState) // Z_t += h_{t−1}·R: the four gates in one GEMM
-                    Gemm.Multiply(false, false, n, g4, u, saved.Hidden.Slice(step * block, block), u, r, g4, z, g4, accumulate: true);
+                    Gemm.Multiply(false, n, g4, u, saved.Hidden.Slice(step * block, block), u, packedR, z, g4, accumulate: true);
                 for (int row = 0; row < n; row++)
                 {
                     long prev = (long)step * block + row * u, next = prev + block;
@@ -218,6 +222,7 @@ public static unsafe class LstmKernels
         // several times faster than a transposed one (it runs T times on a small N×4U·4U×U product).
         Span<float> rT = scratch.Slice(3 * block, g4 * u);
         Transpose(r, rT, u, g4);
+        PackedMatrix packedRT = t_packedRT = PackedMatrix.Pack(false, g4, u, rT, u, t_packedRT); // packed once for all T steps
         fixed (float* gates = saved.Gates, cell = saved.Cell, tanhCell = saved.TanhCell, pdy = dY, pdz = dGates,
                pdb = dBias, pm = mask, pScratch = scratch)
         {
@@ -243,7 +248,7 @@ public static unsafe class LstmKernels
                         pdc + row * u, dzRow, pdb, u);
                 }
                 if (step > 0) // dh_{t−1} += dZ_t·Rᵀ
-                    Gemm.Multiply(false, false, n, u, g4, dGates.Slice(step * n * g4, n * g4), g4, rT, u,
+                    Gemm.Multiply(false, n, u, g4, dGates.Slice(step * n * g4, n * g4), g4, packedRT,
                         new Span<float>(hOut, block), u, accumulate: true);
                 float* swap = hIn;
                 hIn = hOut;

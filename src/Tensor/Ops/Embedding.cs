@@ -1,3 +1,4 @@
+using NanoNet.Diagnostics;
 using NanoNet.Autograd;
 using NanoNet.Kernels;
 
@@ -19,6 +20,7 @@ public static partial class Ops
     /// <exception cref="ArgumentException">An id is not an integer in [0, V); the message names the id and V.</exception>
     public static Tensor Embedding(Tensor ids, Tensor table, bool maskZero = false)
     {
+        long started = Profiler.Start();
         if (table.Rank != 2)
             throw new ArgumentException($"Embedding table must be (vocabulary size, width), got {Shapes.Format(table.Shape)}.");
         if (ids.Rank == 0)
@@ -32,6 +34,7 @@ public static partial class Ops
         EmbeddingKernels.Gather(idValues, table.Span, y.Span, dim);
         if (Tape.ShouldRecord(table))
             tape.Record(new EmbeddingEntry(y, table, idBuffer, ids.Length, maskZero ? 0 : -1));
+        Profiler.Stop("Embedding", started);
         return y;
     }
 

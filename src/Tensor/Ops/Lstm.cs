@@ -1,3 +1,4 @@
+using NanoNet.Diagnostics;
 using NanoNet.Autograd;
 using NanoNet.Kernels;
 
@@ -30,6 +31,7 @@ public static partial class Ops
     public static Tensor Lstm(Tensor x, Tensor kernel, Tensor recurrentKernel, Tensor bias, bool returnSequences = false,
         Tensor? mask = null, LstmState? state = null)
     {
+        long started = Profiler.Start();
         if (x.Rank != 3)
             throw new ArgumentException($"Lstm expects input of shape (batch, time steps, features), got {Shapes.Format(x.Shape)}.");
         int n = x.Dim(0), t = x.Dim(1), d = x.Dim(2);
@@ -66,6 +68,7 @@ public static partial class Ops
         }
         if (Tape.ShouldRecord(x, kernel) || Tape.IsRecording && (recurrentKernel.RequiresGrad || bias.RequiresGrad))
             tape.Record(new LstmEntry(y, x, kernel, recurrentKernel, bias, mask, state is not null, shape, returnSequences, saved));
+        Profiler.Stop("Lstm", started, LstmFlops(shape));
         return y;
     }
 
@@ -78,9 +81,15 @@ public static partial class Ops
         };
     }
 
+    /// <summary>Forward GEMM flops: the input projection (T·N×D·D×4U) plus T recurrent products (N×U·U×4U).</summary>
+    private static double LstmFlops(in LstmShape s) => 2.0 * s.Rows * s.GateWidth * (s.Inputs + s.Units);
+
     private sealed class LstmEntry(Tensor y, Tensor x, Tensor kernel, Tensor recurrentKernel, Tensor bias, Tensor? mask,
         bool hasInitialState, LstmShape shape, bool returnSequences, LstmSaved saved) : TapeEntry(y)
     {
+        // dh_{t−1} per step, then dW, dR (and dX when the input needs it): each as many flops as a forward GEMM.
+        public override double BackwardFlops => LstmFlops(shape) * (x.RequiresGrad ? 2 : 1.5);
+
         public override void Backward(Tensor dY)
         {
             Tape tape = Tape.Current;
@@ -130,4 +139,5 @@ public sealed class LstmState
         Hidden.Span.Clear();
         Cell.Span.Clear();
     }
+
 }
