@@ -1,3 +1,4 @@
+using NanoNet.Kernels;
 using System.Runtime.CompilerServices;
 using NanoNet.Optim.Kernels;
 

@@ -148,3 +148,28 @@ internal sealed class WorkerPool
         }
     }
 }
+
+/// <summary>
+/// A reusable barrier for the workers of one parallel region: they spin (yielding, never sleeping)
+/// until all have arrived. Used between the phases of a kernel that share a buffer.
+/// </summary>
+internal sealed class SpinBarrier
+{
+    private int _arrived;
+    private volatile int _generation;
+
+    /// <summary>Waits until <paramref name="participants"/> workers (this one included) have called it.</summary>
+    public void SignalAndWait(int participants)
+    {
+        int generation = _generation;
+        if (Interlocked.Increment(ref _arrived) == participants)
+        {
+            _arrived = 0;
+            _generation = generation + 1; // releases the others (volatile write after the reset)
+            return;
+        }
+        var spinner = new SpinWait();
+        while (_generation == generation)
+            spinner.SpinOnce(sleep1Threshold: -1);
+    }
+}

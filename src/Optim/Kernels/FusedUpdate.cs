@@ -1,3 +1,4 @@
+using NanoNet.Kernels;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;

@@ -87,7 +87,10 @@ public static unsafe class Gemm
             var job = GemmJob.Rent();
             job.Set(kind, transA, transB, m, n, k, pa, lda, pb, ldb, pc, ldc, accumulate, threads);
             job.PackedB = packedB;
-            Parallelism.Run(job, Math.Min(threads, job.TileCount));
+            int workers = Math.Min(threads, job.TileCount);
+            if (job.SharesB(workers))
+                job.EnsureSharedSlab();
+            Parallelism.Run(job, workers);
             GemmJob.Return(job);
         }
     }
@@ -177,9 +180,21 @@ public static unsafe class Gemm
 
         private static int RoundUp(int x, int multiple) => (x + multiple - 1) / multiple * multiple;
 
+        /// <summary>
+        /// Whether the workers share each packed B slab (large M, several workers): then B is packed once
+        /// in all, cooperatively, and each worker multiplies its own equal band of rows.
+        /// </summary>
+        public bool SharesB(int workers) => workers > 1 && PackedB == null && _m >= workers * MC;
+
         public override void RunWorker(int worker, int workerCount)
         {
             float[] packA = t_packA ??= GC.AllocateUninitializedArray<float>(MC * KC, pinned: true);
+            if (SharesB(workerCount))
+            {
+                fixed (float* pA = packA)
+                    RunWithSharedB(worker, workerCount, pA);
+                return;
+            }
             float[] packB = t_packB ??= GC.AllocateUninitializedArray<float>(KC * MaxNC, pinned: true);
             fixed (float* pA = packA, pB = packB)
             {
@@ -192,6 +207,54 @@ public static unsafe class Gemm
                 }
             }
         }
+
+        /// <summary>
+        /// The BLIS schedule: per NC column block and KC slab, all workers pack the slab of B together
+        /// (panel by panel, round robin), meet at a barrier, multiply their own band of rows against it,
+        /// and meet again before the slab is overwritten. B is read from memory once in all.
+        /// </summary>
+        private void RunWithSharedB(int worker, int workers, float* packA)
+        {
+            fixed (float* sharedB = _sharedBSlab)
+                RunWithSharedB(worker, workers, packA, sharedB);
+        }
+
+        private void RunWithSharedB(int worker, int workers, float* packA, float* sharedB)
+        {
+            float* edge = stackalloc float[GemmMicroKernels.MaxTileElements];
+            int band = RoundUp((_m + workers - 1) / workers, _mr);
+            int rowStart = Math.Min(_m, worker * band), rows = Math.Min(band, _m - rowStart);
+            bool directA = !_transA && _n <= _nr && _kind == GemmKernelKind.Vector512;
+            for (int jc = 0; jc < _n; jc += MaxNC)
+            {
+                int nc = Math.Min(MaxNC, _n - jc);
+                int panels = (nc + _nr - 1) / _nr;
+                for (int pc = 0; pc < _k; pc += KC)
+                {
+                    int kc = Math.Min(KC, _k - pc);
+                    for (int panel = worker; panel < panels; panel += workers)
+                    {
+                        int jr = panel * _nr;
+                        GemmPacking.PackB(_transB, _b, _ldb, pc, kc, jc + jr, Math.Min(_nr, nc - jr), _nr, sharedB + (long)jr * kc);
+                    }
+                    _barrier.SignalAndWait(workers);
+                    bool add = _accumulate || pc > 0;
+                    for (int ic = rowStart; ic < rowStart + rows; ic += MC)
+                    {
+                        int mc = Math.Min(MC, rowStart + rows - ic);
+                        if (!directA)
+                            GemmPacking.PackA(_transA, _a, _lda, ic, mc, pc, kc, _mr, packA);
+                        MacroKernel(ic, mc, jc, nc, kc, pc, add, directA, packA, sharedB, edge);
+                    }
+                    _barrier.SignalAndWait(workers);
+                }
+            }
+        }
+
+        private readonly SpinBarrier _barrier = new();
+        private float[]? _sharedBSlab; // KC×MaxNC, pinned, allocated before the first shared-B region
+
+        public void EnsureSharedSlab() => _sharedBSlab ??= GC.AllocateUninitializedArray<float>(KC * MaxNC, pinned: true);
 
         /// <summary>C[rowStart.., jc..] for `rows` rows and nc columns: per K slab, pack B once, then each MC row block.</summary>
         private void ComputeTile(int rowStart, int rows, int jc, int nc, float* packA, float* packB)

@@ -322,65 +322,41 @@ public static unsafe class LstmKernels
 
     /// <summary>
     /// One sequence's step: z (4U, pre-activation without bias) becomes the activated gates in place;
-    /// c_t, tanh(c_t) and h_t are written.
+    /// c_t, tanh(c_t) and h_t are written. The widest vectors first, then a scalar tail.
     /// </summary>
     private static void ForwardRow(float* z, float* bias, float* cPrev, float* cOut, float* tanhC, float* h, int u)
     {
         int j = 0;
         if (Vector512.IsHardwareAccelerated)
-        {
-            for (; j <= u - Vector512<float>.Count; j += Vector512<float>.Count)
-            {
-                var i = Sigmoid(Vector512.Load(z + j) + Vector512.Load(bias + j));
-                var f = Sigmoid(Vector512.Load(z + u + j) + Vector512.Load(bias + u + j));
-                var g = Tanh(Vector512.Load(z + 2 * u + j) + Vector512.Load(bias + 2 * u + j));
-                var o = Sigmoid(Vector512.Load(z + 3 * u + j) + Vector512.Load(bias + 3 * u + j));
-                i.Store(z + j);
-                f.Store(z + u + j);
-                g.Store(z + 2 * u + j);
-                o.Store(z + 3 * u + j);
-                var c = f * Vector512.Load(cPrev + j) + i * g;
-                c.Store(cOut + j);
-                var th = Tanh(c);
-                th.Store(tanhC + j);
-                (o * th).Store(h + j);
-            }
-        }
+            j = ForwardLanes<Lanes512>(j, z, bias, cPrev, cOut, tanhC, h, u);
         if (Vector256.IsHardwareAccelerated)
+            j = ForwardLanes<Lanes256>(j, z, bias, cPrev, cOut, tanhC, h, u);
+        ForwardLanes<Lanes1>(j, z, bias, cPrev, cOut, tanhC, h, u);
+    }
+
+    /// <summary>The forward cell formula on whole vectors of <typeparamref name="T"/> from column j; returns where it stopped.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static int ForwardLanes<T>(int j, float* z, float* bias, float* cPrev, float* cOut, float* tanhC, float* h, int u)
+        where T : struct, ILanes<T>
+    {
+        for (; j <= u - T.Count; j += T.Count)
         {
-            for (; j <= u - Vector256<float>.Count; j += Vector256<float>.Count)
-            {
-                var i = Sigmoid(Vector256.Load(z + j) + Vector256.Load(bias + j));
-                var f = Sigmoid(Vector256.Load(z + u + j) + Vector256.Load(bias + u + j));
-                var g = Tanh(Vector256.Load(z + 2 * u + j) + Vector256.Load(bias + 2 * u + j));
-                var o = Sigmoid(Vector256.Load(z + 3 * u + j) + Vector256.Load(bias + 3 * u + j));
-                i.Store(z + j);
-                f.Store(z + u + j);
-                g.Store(z + 2 * u + j);
-                o.Store(z + 3 * u + j);
-                var c = f * Vector256.Load(cPrev + j) + i * g;
-                c.Store(cOut + j);
-                var th = Tanh(c);
-                th.Store(tanhC + j);
-                (o * th).Store(h + j);
-            }
+            nuint at = (nuint)j, f4 = (nuint)u, g4 = (nuint)(2 * u), o4 = (nuint)(3 * u);
+            T i = Sigmoid(T.Load(ref *z, at) + T.Load(ref *bias, at));
+            T f = Sigmoid(T.Load(ref *z, f4 + at) + T.Load(ref *bias, f4 + at));
+            T g = Tanh(T.Load(ref *z, g4 + at) + T.Load(ref *bias, g4 + at));
+            T o = Sigmoid(T.Load(ref *z, o4 + at) + T.Load(ref *bias, o4 + at));
+            T.Store(i, ref *z, at);
+            T.Store(f, ref *z, f4 + at);
+            T.Store(g, ref *z, g4 + at);
+            T.Store(o, ref *z, o4 + at);
+            T c = f * T.Load(ref *cPrev, at) + i * g;
+            T.Store(c, ref *cOut, at);
+            T th = Tanh(c);
+            T.Store(th, ref *tanhC, at);
+            T.Store(o * th, ref *h, at);
         }
-        for (; j < u; j++)
-        {
-            float i = Sigmoid(z[j] + bias[j]);
-            float f = Sigmoid(z[u + j] + bias[u + j]);
-            float g = Tanh(z[2 * u + j] + bias[2 * u + j]);
-            float o = Sigmoid(z[3 * u + j] + bias[3 * u + j]);
-            z[j] = i;
-            z[u + j] = f;
-            z[2 * u + j] = g;
-            z[3 * u + j] = o;
-            float c = f * cPrev[j] + i * g;
-            cOut[j] = c;
-            float th = Tanh(c);
-            tanhC[j] = th;
-            h[j] = o * th;
-        }
+        return j;
     }
 
     /// <summary>
@@ -396,111 +372,51 @@ public static unsafe class LstmKernels
     {
         int j = 0;
         if (Vector512.IsHardwareAccelerated)
-        {
-            for (; j <= u - Vector512<float>.Count; j += Vector512<float>.Count)
-            {
-                var dh = Vector512.Load(dhIn + j);
-                if (dy != null)
-                    dh += Vector512.Load(dy + j);
-                var i = Vector512.Load(gate + j);
-                var f = Vector512.Load(gate + u + j);
-                var g = Vector512.Load(gate + 2 * u + j);
-                var o = Vector512.Load(gate + 3 * u + j);
-                var th = Vector512.Load(tanhC + j);
-                var one = Vector512<float>.One;
-                var dct = Vector512.Load(dc + j) + dh * o * (one - th * th);
-                var dzi = dct * g * i * (one - i);
-                var dzf = dct * Vector512.Load(cPrev + j) * f * (one - f);
-                var dzg = dct * i * (one - g * g);
-                var dzo = dh * th * o * (one - o);
-                (dct * f).Store(dc + j);
-                dzi.Store(dz + j);
-                dzf.Store(dz + u + j);
-                dzg.Store(dz + 2 * u + j);
-                dzo.Store(dz + 3 * u + j);
-                if (dBias != null)
-                {
-                    (Vector512.Load(dBias + j) + dzi).Store(dBias + j);
-                    (Vector512.Load(dBias + u + j) + dzf).Store(dBias + u + j);
-                    (Vector512.Load(dBias + 2 * u + j) + dzg).Store(dBias + 2 * u + j);
-                    (Vector512.Load(dBias + 3 * u + j) + dzo).Store(dBias + 3 * u + j);
-                }
-            }
-        }
+            j = BackwardLanes<Lanes512>(j, gate, cPrev, tanhC, dhIn, dy, dc, dz, dBias, u);
         if (Vector256.IsHardwareAccelerated)
+            j = BackwardLanes<Lanes256>(j, gate, cPrev, tanhC, dhIn, dy, dc, dz, dBias, u);
+        BackwardLanes<Lanes1>(j, gate, cPrev, tanhC, dhIn, dy, dc, dz, dBias, u);
+    }
+
+    /// <summary>The backward cell formula on whole vectors of <typeparamref name="T"/> from column j; returns where it stopped.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static int BackwardLanes<T>(int j, float* gate, float* cPrev, float* tanhC, float* dhIn, float* dy, float* dc,
+        float* dz, float* dBias, int u) where T : struct, ILanes<T>
+    {
+        T one = T.Create(1f);
+        for (; j <= u - T.Count; j += T.Count)
         {
-            for (; j <= u - Vector256<float>.Count; j += Vector256<float>.Count)
-            {
-                var dh = Vector256.Load(dhIn + j);
-                if (dy != null)
-                    dh += Vector256.Load(dy + j);
-                var i = Vector256.Load(gate + j);
-                var f = Vector256.Load(gate + u + j);
-                var g = Vector256.Load(gate + 2 * u + j);
-                var o = Vector256.Load(gate + 3 * u + j);
-                var th = Vector256.Load(tanhC + j);
-                var one = Vector256<float>.One;
-                var dct = Vector256.Load(dc + j) + dh * o * (one - th * th);
-                var dzi = dct * g * i * (one - i);
-                var dzf = dct * Vector256.Load(cPrev + j) * f * (one - f);
-                var dzg = dct * i * (one - g * g);
-                var dzo = dh * th * o * (one - o);
-                (dct * f).Store(dc + j);
-                dzi.Store(dz + j);
-                dzf.Store(dz + u + j);
-                dzg.Store(dz + 2 * u + j);
-                dzo.Store(dz + 3 * u + j);
-                if (dBias != null)
-                {
-                    (Vector256.Load(dBias + j) + dzi).Store(dBias + j);
-                    (Vector256.Load(dBias + u + j) + dzf).Store(dBias + u + j);
-                    (Vector256.Load(dBias + 2 * u + j) + dzg).Store(dBias + 2 * u + j);
-                    (Vector256.Load(dBias + 3 * u + j) + dzo).Store(dBias + 3 * u + j);
-                }
-            }
-        }
-        for (; j < u; j++)
-        {
-            float dh = dhIn[j] + (dy != null ? dy[j] : 0f);
-            float i = gate[j], f = gate[u + j], g = gate[2 * u + j], o = gate[3 * u + j], th = tanhC[j];
-            float dct = dc[j] + dh * o * (1f - th * th);
-            float dzi = dct * g * i * (1f - i);
-            float dzf = dct * cPrev[j] * f * (1f - f);
-            float dzg = dct * i * (1f - g * g);
-            float dzo = dh * th * o * (1f - o);
-            dc[j] = dct * f;
-            dz[j] = dzi;
-            dz[u + j] = dzf;
-            dz[2 * u + j] = dzg;
-            dz[3 * u + j] = dzo;
+            nuint at = (nuint)j, f4 = (nuint)u, g4 = (nuint)(2 * u), o4 = (nuint)(3 * u);
+            T dh = T.Load(ref *dhIn, at);
+            if (dy != null)
+                dh += T.Load(ref *dy, at);
+            T i = T.Load(ref *gate, at), f = T.Load(ref *gate, f4 + at), g = T.Load(ref *gate, g4 + at), o = T.Load(ref *gate, o4 + at);
+            T th = T.Load(ref *tanhC, at);
+            T dct = T.Load(ref *dc, at) + dh * o * (one - th * th);
+            T dzi = dct * g * i * (one - i);
+            T dzf = dct * T.Load(ref *cPrev, at) * f * (one - f);
+            T dzg = dct * i * (one - g * g);
+            T dzo = dh * th * o * (one - o);
+            T.Store(dct * f, ref *dc, at);
+            T.Store(dzi, ref *dz, at);
+            T.Store(dzf, ref *dz, f4 + at);
+            T.Store(dzg, ref *dz, g4 + at);
+            T.Store(dzo, ref *dz, o4 + at);
             if (dBias != null)
             {
-                dBias[j] += dzi;
-                dBias[u + j] += dzf;
-                dBias[2 * u + j] += dzg;
-                dBias[3 * u + j] += dzo;
+                T.Store(T.Load(ref *dBias, at) + dzi, ref *dBias, at);
+                T.Store(T.Load(ref *dBias, f4 + at) + dzf, ref *dBias, f4 + at);
+                T.Store(T.Load(ref *dBias, g4 + at) + dzg, ref *dBias, g4 + at);
+                T.Store(T.Load(ref *dBias, o4 + at) + dzo, ref *dBias, o4 + at);
             }
         }
+        return j;
     }
 
     // σ(x) = 1 / (1 + e^−x); tanh(x) = 1 − 2 / (e^2x + 1). Both saturate correctly when e^… over- or underflows.
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector512<float> Sigmoid(Vector512<float> x) => Vector512<float>.One / (Vector512<float>.One + Vector512.Exp(-x));
+    private static T Sigmoid<T>(T x) where T : struct, ILanes<T> => T.Create(1f) / (T.Create(1f) + T.Exp(T.Create(0f) - x));
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector512<float> Tanh(Vector512<float> x) =>
-        Vector512<float>.One - Vector512.Create(2f) / (Vector512.Exp(x + x) + Vector512<float>.One);
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector256<float> Sigmoid(Vector256<float> x) => Vector256<float>.One / (Vector256<float>.One + Vector256.Exp(-x));
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector256<float> Tanh(Vector256<float> x) =>
-        Vector256<float>.One - Vector256.Create(2f) / (Vector256.Exp(x + x) + Vector256<float>.One);
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static float Sigmoid(float x) => 1f / (1f + MathF.Exp(-x));
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static float Tanh(float x) => 1f - 2f / (MathF.Exp(x + x) + 1f);
+    private static T Tanh<T>(T x) where T : struct, ILanes<T> => T.Create(1f) - T.Create(2f) / (T.Exp(x + x) + T.Create(1f));
 }

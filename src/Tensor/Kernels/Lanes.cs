@@ -1,12 +1,13 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 
-namespace NanoNet.Optim.Kernels;
+namespace NanoNet.Kernels;
 
 /// <summary>
-/// A vector of float lanes, as much as an update rule needs: load/store, broadcast, + − × ÷, square root,
-/// min/max and sign. Lets each optimizer write its formula once (generic over the lane type) and run it
-/// as Vector512, Vector256, Vector128 and a one-lane scalar tail.
+/// A vector of float lanes, as much as the point-wise kernels need: load/store, broadcast, + − × ÷,
+/// square root, exponential, min/max and sign. Lets a kernel write its formula once (generic over the
+/// lane type: an optimizer's update rule, the LSTM cell) and run it as Vector512, Vector256, Vector128
+/// and a one-lane scalar tail.
 /// </summary>
 /// <remarks>
 /// <para>
@@ -15,7 +16,8 @@ namespace NanoNet.Optim.Kernels;
 /// </para>
 /// <para>
 /// Determinism: only correctly rounded IEEE operations are used (no fused multiply–add, no estimates),
-/// so a lane of <see cref="Lanes512"/> and the scalar <see cref="Lanes1"/> compute bit-identical results,
+/// so a lane of <see cref="Lanes512"/> and the scalar <see cref="Lanes1"/> compute bit-identical results
+/// (all but <c>Exp</c>, which the optimizers do not use),
 /// and an update does not depend on which vector width the machine has.
 /// </para>
 /// </remarks>
@@ -35,6 +37,9 @@ internal interface ILanes<TSelf> where TSelf : struct, ILanes<TSelf>
 
     /// <summary>Lane-wise square root.</summary>
     static abstract TSelf Sqrt(TSelf x);
+
+    /// <summary>Lane-wise e^x (the vector versions are .NET's vectorised Exp, within an ulp or two of MathF.Exp).</summary>
+    static abstract TSelf Exp(TSelf x);
 
     /// <summary>Lane-wise IEEE 754:2019 minimum (NaN propagates).</summary>
     static abstract TSelf Min(TSelf a, TSelf b);
@@ -76,6 +81,7 @@ internal readonly struct Lanes512(Vector512<float> value) : ILanes<Lanes512>
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Lanes512 Sqrt(Lanes512 x) => new(Vector512.Sqrt(x._value));
+    public static Lanes512 Exp(Lanes512 x) => new(Vector512.Exp(x._value));
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Lanes512 Min(Lanes512 a, Lanes512 b) => new(Vector512.Min(a._value, b._value));
@@ -119,6 +125,7 @@ internal readonly struct Lanes256(Vector256<float> value) : ILanes<Lanes256>
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Lanes256 Sqrt(Lanes256 x) => new(Vector256.Sqrt(x._value));
+    public static Lanes256 Exp(Lanes256 x) => new(Vector256.Exp(x._value));
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Lanes256 Min(Lanes256 a, Lanes256 b) => new(Vector256.Min(a._value, b._value));
@@ -162,6 +169,7 @@ internal readonly struct Lanes128(Vector128<float> value) : ILanes<Lanes128>
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Lanes128 Sqrt(Lanes128 x) => new(Vector128.Sqrt(x._value));
+    public static Lanes128 Exp(Lanes128 x) => new(Vector128.Exp(x._value));
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Lanes128 Min(Lanes128 a, Lanes128 b) => new(Vector128.Min(a._value, b._value));
@@ -206,6 +214,7 @@ internal readonly struct Lanes1(float value) : ILanes<Lanes1>
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Lanes1 Sqrt(Lanes1 x) => new(MathF.Sqrt(x.Value));
+    public static Lanes1 Exp(Lanes1 x) => new(MathF.Exp(x.Value));
 
     // Math.Min/Max follow IEEE 754:2019 minimum/maximum, like the vector versions above.
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
