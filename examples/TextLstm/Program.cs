@@ -5,12 +5,16 @@
 // built on the training reviews; evaluated on the 25,000 test reviews.
 //
 //   dotnet run -c Release --project examples/TextLstm -- [--data PATH] [--epochs N] [--batch N] [--lr X]
-//       [--optimizer sgd] [--threads N] [--subset N] [--maxlen N] [--vocab N] [--clipnorm X] [--mask] [--seed N]
+//       [--optimizer sgd|momentum|nesterov|adagrad|rmsprop|adam|adamw] [--threads N] [--subset N] [--maxlen N]
+//       [--vocab N] [--clipnorm X] [--mask] [--validation-split F] [--early-stopping N] [--seed N]
 //
 // --data takes the official aclImdb_v1.tar.gz, its extracted aclImdb folder, or a folder holding either;
 // without it NanoNet looks in $NANONET_DATA. --subset N trains on N random training reviews and tests on
 // N random test reviews (a quick run). --clipnorm X clips the gradients' global norm to X. --mask makes
-// id 0 padding that the LSTM skips (Keras' mask_zero=True).
+// id 0 padding that the LSTM skips (Keras' mask_zero=True). By default the test reviews are the per-epoch
+// validation data, as in the Keras example; --validation-split F holds out a fraction F of the training
+// reviews instead, and --early-stopping N stops when their loss has not improved for N epochs and restores
+// the best epoch's weights (then the test set is touched only once, at the end).
 using System.Diagnostics;
 using System.Globalization;
 using NanoNet;
@@ -25,6 +29,8 @@ float? learningRate = null; // null: the optimizer's Keras default (SGD: 0.01)
 float? clipNorm = null;
 string optimizerName = "sgd";
 bool mask = false;
+float validationSplit = 0f;
+int earlyStoppingPatience = 0;
 for (int i = 0; i < args.Length; i++)
 {
     string Value() => i + 1 < args.Length ? args[++i] : throw new ArgumentException($"{args[i]} needs a value.");
@@ -42,9 +48,11 @@ for (int i = 0; i < args.Length; i++)
         case "--clipnorm": clipNorm = float.Parse(Value(), CultureInfo.InvariantCulture); break;
         case "--mask": mask = true; break;
         case "--seed": seed = int.Parse(Value(), CultureInfo.InvariantCulture); break;
+        case "--validation-split": validationSplit = float.Parse(Value(), CultureInfo.InvariantCulture); break;
+        case "--early-stopping": earlyStoppingPatience = int.Parse(Value(), CultureInfo.InvariantCulture); break;
         default:
             Console.Error.WriteLine($"Unknown option {args[i]}. Options: --data PATH --epochs N --batch N --lr X --optimizer NAME " +
-                                    "--threads N --subset N --maxlen N --vocab N --clipnorm X --mask --seed N");
+                                    "--threads N --subset N --maxlen N --vocab N --clipnorm X --mask --validation-split F --early-stopping N --seed N");
             return 2;
     }
 }
@@ -96,8 +104,23 @@ Console.WriteLine(model.Summary());
 Console.WriteLine($"Optimizer: {optimizer.GetType().Name} (lr {optimizer.CurrentLearningRate}), batch {batchSize}, {epochs} epochs" +
                   (clipNorm is null ? "" : $", gradients clipped to global norm {clipNorm}") + (mask ? ", padding masked" : ""));
 
+Dataset validation = test;
+if (validationSplit > 0f)
+{
+    // Hold out a seeded random fraction of the training reviews (the splits are grouped by class).
+    int[] order = Enumerable.Range(0, train.Count).ToArray();
+    new Random(seed).Shuffle(order);
+    int held = Math.Clamp((int)(train.Count * validationSplit), 1, train.Count - 1);
+    validation = train.Gather(order[..held]);
+    train = train.Gather(order[held..]);
+    Console.WriteLine($"Validation: {validation.Count:N0} held-out training reviews; training on {train.Count:N0}");
+}
+Callback[]? callbacks = earlyStoppingPatience > 0
+    ? [new EarlyStopping("val_loss", patience: earlyStoppingPatience, restoreBestWeights: true, verbose: true)]
+    : null;
+
 var wall = Stopwatch.StartNew();
-TrainingHistory history = model.Fit(train, batchSize, epochs, shuffle: true, validation: test, seed: seed);
+TrainingHistory history = model.Fit(train, batchSize, epochs, shuffle: true, validation: validation, seed: seed, callbacks: callbacks);
 wall.Stop();
 
 Evaluation result = model.Evaluate(test);
