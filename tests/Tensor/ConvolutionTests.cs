@@ -157,3 +157,35 @@ public class FusedConvolutionTests
         Assert.That(fused, Is.EqualTo(separate).AsCollection);
     }
 }
+
+public class FastMaxPoolTests
+{
+    [Test]
+    public void TwoByTwoVectorPathRoutesTiesToTheFirstMaximum()
+    {
+        // 16 channels take the vectorised 2×2 path; every window is a tie except channel 5, won by the last element.
+        float[] values = new float[2 * 2 * 16];
+        Array.Fill(values, 1f);
+        values[3 * 16 + 5] = 2f;
+        var x = Tensor.FromArray(values, 1, 2, 2, 16).AsParameter();
+        Autograd.Tape.Current.Clear();
+        Ops.Sum(Ops.MaxPool2D(x, 2, 2, 2, 2)).Backward();
+        for (int ch = 0; ch < 16; ch++)
+        {
+            int winner = ch == 5 ? 3 : 0;
+            for (int pixel = 0; pixel < 4; pixel++)
+                Assert.That(x.Grad![pixel * 16 + ch], Is.EqualTo(pixel == winner ? 1f : 0f), $"channel {ch}, pixel {pixel}");
+        }
+    }
+
+    [Test]
+    public void InferenceSkipsTheIndicesButGivesTheSameMaxima()
+    {
+        Tensor x = Tensor.RandomUniform([3, 10, 10, 32], -1, 1, 50).AsParameter();
+        float[] training = Ops.MaxPool2D(x, 2, 2, 2, 2).ToArray();
+        float[] inference;
+        using (Autograd.Tape.NoGrad())
+            inference = Ops.MaxPool2D(x, 2, 2, 2, 2).ToArray();
+        Assert.That(inference, Is.EqualTo(training).AsCollection);
+    }
+}

@@ -1,4 +1,5 @@
 using System.Numerics;
+using System.Runtime.Intrinsics;
 
 namespace NanoNet.Kernels;
 
@@ -15,7 +16,7 @@ namespace NanoNet.Kernels;
 /// </remarks>
 public static unsafe class MaxPoolKernels
 {
-    /// <summary>y = max over each window, per channel; argmax = flat index into x of the winner.</summary>
+    /// <summary>y = max over each window, per channel; argmax = flat index into x of the winner (empty: not wanted).</summary>
     public static void Forward(ReadOnlySpan<float> x, Span<float> y, Span<int> argmax, int batch, in ConvGeometry g)
     {
         fixed (float* px = x, py = y)
@@ -39,9 +40,19 @@ public static unsafe class MaxPoolKernels
         }
     }
 
-    /// <summary>Forward for one image; indices are offset by <paramref name="imageOffset"/> (its start in x).</summary>
+    /// <summary>
+    /// Forward for one image; indices are offset by <paramref name="imageOffset"/> (its start in x). An
+    /// empty <paramref name="argmax"/> means inference: only the maxima are computed.
+    /// </summary>
     public static void ForwardImage(ReadOnlySpan<float> x, Span<float> y, Span<int> argmax, int imageOffset, in ConvGeometry g)
     {
+        if (g is { KernelHeight: 2, KernelWidth: 2, StrideHeight: 2, StrideWidth: 2, PadTop: 0, PadLeft: 0 }
+            && g.Channels % 16 == 0 && Vector512.IsHardwareAccelerated)
+        {
+            Forward2x2(x, y, argmax, imageOffset, g);
+            return;
+        }
+        bool wantIndex = !argmax.IsEmpty;
         int c = g.Channels, width = Vector<float>.Count;
         Span<int> laneOffsets = stackalloc int[width];
         for (int lane = 0; lane < width; lane++) laneOffsets[lane] = lane;
@@ -70,7 +81,8 @@ public static unsafe class MaxPoolKernels
                                 bestIndex = Vector.ConditionalSelect(greater, new Vector<int>(imageOffset + i) + lanes, bestIndex);
                             }
                         best.CopyTo(y.Slice(o + ch));
-                        bestIndex.CopyTo(argmax.Slice(o + ch));
+                        if (wantIndex)
+                            bestIndex.CopyTo(argmax.Slice(o + ch));
                     }
                 }
                 for (; ch < c; ch++)
@@ -88,7 +100,57 @@ public static unsafe class MaxPoolKernels
                             }
                         }
                     y[o + ch] = best;
-                    argmax[o + ch] = bestIndex;
+                    if (wantIndex)
+                        argmax[o + ch] = bestIndex;
+                }
+            }
+        }
+    }
+
+    /// <summary>
+    /// The common case (2×2 windows, stride 2, channels a multiple of 16): each output vector is the
+    /// maximum of four loads, and the winner's index is tracked with compare-and-select in window order
+    /// (a strict comparison, so the first maximum wins ties as in the general path).
+    /// </summary>
+    private static void Forward2x2(ReadOnlySpan<float> x, Span<float> y, Span<int> argmax, int imageOffset, in ConvGeometry g)
+    {
+        int c = g.Channels, rowStride = g.Width * c;
+        bool wantIndex = !argmax.IsEmpty;
+        Vector512<int> lanes = Vector512.Create(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+        fixed (float* px = x, py = y)
+        fixed (int* pa = argmax)
+        {
+            for (int oh = 0; oh < g.OutputHeight; oh++)
+            {
+                for (int ow = 0; ow < g.OutputWidth; ow++)
+                {
+                    int i00 = (2 * oh * g.Width + 2 * ow) * c, i01 = i00 + c, i10 = i00 + rowStride, i11 = i10 + c;
+                    int o = (oh * g.OutputWidth + ow) * c;
+                    for (int ch = 0; ch < c; ch += 16)
+                    {
+                        var a = Vector512.Load(px + i00 + ch);
+                        var b = Vector512.Load(px + i01 + ch);
+                        var d = Vector512.Load(px + i10 + ch);
+                        var e = Vector512.Load(px + i11 + ch);
+                        if (!wantIndex)
+                        {
+                            Vector512.Max(Vector512.Max(a, b), Vector512.Max(d, e)).Store(py + o + ch);
+                            continue;
+                        }
+                        var best = a;
+                        var index = Vector512.Create(imageOffset + i00 + ch) + lanes;
+                        var greater = Vector512.GreaterThan(b, best);
+                        best = Vector512.ConditionalSelect(greater, b, best);
+                        index = Vector512.ConditionalSelect(greater.AsInt32(), Vector512.Create(imageOffset + i01 + ch) + lanes, index);
+                        greater = Vector512.GreaterThan(d, best);
+                        best = Vector512.ConditionalSelect(greater, d, best);
+                        index = Vector512.ConditionalSelect(greater.AsInt32(), Vector512.Create(imageOffset + i10 + ch) + lanes, index);
+                        greater = Vector512.GreaterThan(e, best);
+                        best = Vector512.ConditionalSelect(greater, e, best);
+                        index = Vector512.ConditionalSelect(greater.AsInt32(), Vector512.Create(imageOffset + i11 + ch) + lanes, index);
+                        best.Store(py + o + ch);
+                        index.Store(pa + o + ch);
+                    }
                 }
             }
         }
@@ -117,7 +179,7 @@ public static unsafe class MaxPoolKernels
             while ((n = Interlocked.Increment(ref _next)) < Batch)
             {
                 var y = new Span<float>((float*)Y + (long)n * outSize, outSize);
-                var argmax = new Span<int>((int*)ArgMax + (long)n * outSize, outSize);
+                var argmax = ArgMax == 0 ? Span<int>.Empty : new Span<int>((int*)ArgMax + (long)n * outSize, outSize);
                 if (IsForward)
                 {
                     ForwardImage(new ReadOnlySpan<float>((float*)X + (long)n * inSize, inSize), y, argmax, n * inSize, G);

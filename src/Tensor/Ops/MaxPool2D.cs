@@ -19,10 +19,11 @@ public static partial class Ops
         var g = ConvGeometry.Create(x.Dim(1), x.Dim(2), x.Dim(3), poolHeight, poolWidth, strideHeight, strideWidth, samePadding);
         int batch = x.Dim(0);
         var y = Tape.Current.NewTensor(Tape.Current.Shape(batch, g.OutputHeight, g.OutputWidth, g.Channels), zeroed: false);
-        int[] argmax = Tape.Current.NewInts(y.Length);
+        bool record = Tape.ShouldRecord(x); // only backward needs the winners' positions
+        int[]? argmax = record ? Tape.Current.NewInts(y.Length) : null;
         MaxPoolKernels.Forward(x.Span, y.Span, argmax, batch, g);
-        if (Tape.ShouldRecord(x))
-            Tape.Current.Record(new MaxPool2DEntry(y, x, argmax, g));
+        if (record)
+            Tape.Current.Record(new MaxPool2DEntry(y, x, argmax!, g));
         Profiler.Stop("MaxPool2D", started, 0);
         return y;
     }
