@@ -88,9 +88,11 @@ public ref struct LstmBuffers
 /// 4-gate GEMM h_{t−1}·R (N×U · U×4U) accumulated into that step's slice of the projection, and one SIMD
 /// pass (Vector512 / Vector256, scalar tail) that adds the bias, applies the four non-linearities, and
 /// updates c and h;</item>
-/// <item>backward: per step only the point-wise pass (which also sums db) and one GEMM
-/// dh_{t−1} += dZ_t·Rᵀ; after the loop dW = Xᵀ·dZ, dR = H_prevᵀ·dZ and dX = dZ·Wᵀ are each one large
-/// GEMM over all T·N rows.</item>
+/// <item>backward: per step only the point-wise pass and one GEMM dh_{t−1} += dZ_t·Rᵀ; after the loop
+/// dW = Xᵀ·dZ, dR = H_prevᵀ·dZ and dX = dZ·Wᵀ are each one large GEMM over all T·N rows, and db is
+/// the column sum of dZ.</item>
+/// <item>each step runs as one parallel region over bands of batch rows (see StepJob), R and Rᵀ
+/// packed once per call.</item>
 /// </list></para>
 /// <para>Why time-major internally (x is copied to T·N×D once; dX and a returned sequence are copied
 /// back): the N rows of one step are then one contiguous N×4U slab, so the per-step GEMM writes a dense
@@ -102,9 +104,9 @@ public ref struct LstmBuffers
 /// <para>Masking: an optional N×T mask (batch-major, 1 = real token, 0 = skip) makes a skipped step carry
 /// the state unchanged (h_t = h_{t−1}, c_t = c_{t−1}, as Keras does for masked steps); its gates get no
 /// gradient and dh, dc pass through it.</para>
-/// <para>Determinism: the GEMMs are deterministic at any thread count (see <see cref="Gemm"/>), and the
-/// point-wise passes and the db sum run on one thread in a fixed order, so results are bitwise identical
-/// at 1 and N threads.</para>
+/// <para>Determinism: the GEMMs are deterministic at any thread count (see <see cref="Gemm"/>), a row's
+/// point-wise work does not depend on which band it is in, and the db sum runs on one thread in row
+/// order, so results are bitwise identical at 1 and N threads.</para>
 /// </remarks>
 public static unsafe class LstmKernels
 {
@@ -158,26 +160,13 @@ public static unsafe class LstmKernels
         PackedMatrix packedR = t_packedR = PackedMatrix.Pack(false, u, g4, r, g4, t_packedR);
         fixed (float* gates = saved.Gates, hidden = saved.Hidden, cell = saved.Cell, tanhCell = saved.TanhCell, pb = bias, pm = mask)
         {
+            StepJob job = StepJob.Rent(s, packedR, backward: false);
+            job.Gates = gates; job.Hidden = hidden; job.Cell = cell; job.TanhCell = tanhCell; job.Bias = pb; job.Mask = pm;
+            job.InitialState = initialState;
             for (int step = 0; step < t; step++)
             {
-                Span<float> z = saved.Gates.Slice(step * n * g4, n * g4);
-                if (step > 0 || initialState) // Z_t += h_{t−1}·R: the four gates in one GEMM
-                    Gemm.Multiply(false, n, g4, u, saved.Hidden.Slice(step * block, block), u, packedR, z, g4, accumulate: true);
-                for (int row = 0; row < n; row++)
-                {
-                    long prev = (long)step * block + row * u, next = prev + block;
-                    float* zRow = gates + ((long)step * n + row) * g4;
-                    if (pm != null && pm[row * t + step] == 0f)
-                    {
-                        // A skipped step carries the state.
-                        Buffer.MemoryCopy(cell + prev, cell + next, u * sizeof(float), u * sizeof(float));
-                        Buffer.MemoryCopy(hidden + prev, hidden + next, u * sizeof(float), u * sizeof(float));
-                        new Span<float>(tanhCell + (long)step * block + row * u, u).Clear();
-                        new Span<float>(zRow, g4).Clear();
-                        continue;
-                    }
-                    ForwardRow(zRow, pb, cell + prev, cell + next, tanhCell + (long)step * block + row * u, hidden + next, u);
-                }
+                job.Step = step;
+                Parallelism.Run(job, job.Workers);
             }
         }
 
@@ -224,37 +213,27 @@ public static unsafe class LstmKernels
         Transpose(r, rT, u, g4);
         PackedMatrix packedRT = t_packedRT = PackedMatrix.Pack(false, g4, u, rT, u, t_packedRT); // packed once for all T steps
         fixed (float* gates = saved.Gates, cell = saved.Cell, tanhCell = saved.TanhCell, pdy = dY, pdz = dGates,
-               pdb = dBias, pm = mask, pScratch = scratch)
+               pm = mask, pScratch = scratch)
         {
-            float* hIn = pScratch, hOut = pScratch + block, pdc = pScratch + 2 * block;
+            StepJob job = StepJob.Rent(s, packedRT, backward: true);
+            job.Gates = gates; job.Cell = cell; job.TanhCell = tanhCell; job.Mask = pm; job.DY = pdy; job.DZ = pdz;
+            job.ReturnSequences = returnSequences;
+            job.DC = pScratch + 2 * block;
+            float* hIn = pScratch, hOut = pScratch + block;
             for (int step = t - 1; step >= 0; step--)
             {
-                bool stepHasDy = returnSequences || step == t - 1;
-                for (int row = 0; row < n; row++)
-                {
-                    long at = (long)step * block + row * u;
-                    float* dyRow = !stepHasDy ? null : returnSequences ? pdy + ((long)row * t + step) * u : pdy + (long)row * u;
-                    float* dzRow = pdz + ((long)step * n + row) * g4;
-                    if (pm != null && pm[row * t + step] == 0f)
-                    {
-                        // Skipped step: no gate gradient; dh and dc pass straight to step t−1.
-                        new Span<float>(dzRow, g4).Clear();
-                        for (int j = 0; j < u; j++)
-                            hOut[row * u + j] = hIn[row * u + j] + (dyRow == null ? 0f : dyRow[j]);
-                        continue;
-                    }
-                    new Span<float>(hOut + row * u, u).Clear();
-                    BackwardRow(gates + ((long)step * n + row) * g4, cell + at, tanhCell + at, hIn + row * u, dyRow,
-                        pdc + row * u, dzRow, pdb, u);
-                }
-                if (step > 0) // dh_{t−1} += dZ_t·Rᵀ
-                    Gemm.Multiply(false, n, u, g4, dGates.Slice(step * n * g4, n * g4), g4, packedRT,
-                        new Span<float>(hOut, block), u, accumulate: true);
+                job.Step = step;
+                job.HIn = hIn;
+                job.HOut = hOut;
+                Parallelism.Run(job, job.Workers);
                 float* swap = hIn;
                 hIn = hOut;
                 hOut = swap;
             }
         }
+        if (!dBias.IsEmpty) // db += Σ rows of dZ, in row order (masked steps contribute zeros)
+            for (int row = 0; row < s.Rows; row++)
+                TensorPrimitives.Add(dBias, dGates.Slice(row * g4, g4), dBias);
 
         // The weight gradients, each one GEMM over all T·N rows.
         if (!dW.IsEmpty) // dW += Xᵀ·dZ
@@ -318,6 +297,98 @@ public static unsafe class LstmKernels
             }
     }
 
+    /// <summary>
+    /// One time step on a band of batch rows: the recurrent GEMM for those rows, then the cell's
+    /// point-wise pass (forward), or the point-wise backward pass, then dh_{t−1} for those rows. Rows are
+    /// independent within a step, so the batch splits across workers (one parallel region per step)
+    /// without changing any result: a row's GEMM sum has the same order whichever band it is in.
+    /// </summary>
+    private sealed class StepJob : ParallelJob
+    {
+        [ThreadStatic] private static StepJob? t_cachedForward, t_cachedBackward;
+
+        public LstmShape Shape;
+        public PackedMatrix Recurrent = null!;
+        public int Step, Workers;
+        public bool InitialState, ReturnSequences;
+        public float* Gates, Hidden, Cell, TanhCell, Bias, Mask, DY, DZ, DC, HIn, HOut;
+        private bool _backward;
+
+        public static StepJob Rent(in LstmShape s, PackedMatrix recurrent, bool backward)
+        {
+            ref StepJob? cached = ref backward ? ref t_cachedBackward : ref t_cachedForward;
+            StepJob job = cached ??= new StepJob();
+            job.Shape = s;
+            job.Recurrent = recurrent;
+            job._backward = backward;
+            // About 8 rows per worker at least: below that the region costs more than it saves.
+            job.Workers = Math.Clamp(s.Batch / 8, 1, Parallelism.MaxThreads);
+            return job;
+        }
+
+        public override void RunWorker(int worker, int workerCount)
+        {
+            int n = Shape.Batch, band = (n + workerCount - 1) / workerCount;
+            int first = worker * band, end = Math.Min(n, first + band);
+            if (first >= end)
+                return;
+            if (_backward)
+                BackwardRows(first, end);
+            else
+                ForwardRows(first, end);
+        }
+
+        private void ForwardRows(int first, int end)
+        {
+            int n = Shape.Batch, t = Shape.Steps, u = Shape.Units, g4 = Shape.GateWidth, block = Shape.StateLength, rows = end - first;
+            float* z = Gates + ((long)Step * n + first) * g4;
+            if (Step > 0 || InitialState) // Z_t += h_{t−1}·R for these rows: the four gates in one GEMM
+                Gemm.Multiply(false, rows, g4, u, new ReadOnlySpan<float>(Hidden + (long)Step * block + first * u, rows * u), u,
+                    Recurrent, new Span<float>(z, rows * g4), g4, accumulate: true);
+            for (int row = first; row < end; row++)
+            {
+                long prev = (long)Step * block + row * u, next = prev + block;
+                float* zRow = Gates + ((long)Step * n + row) * g4;
+                if (Mask != null && Mask[row * t + Step] == 0f)
+                {
+                    // A skipped step carries the state.
+                    Buffer.MemoryCopy(Cell + prev, Cell + next, u * sizeof(float), u * sizeof(float));
+                    Buffer.MemoryCopy(Hidden + prev, Hidden + next, u * sizeof(float), u * sizeof(float));
+                    new Span<float>(TanhCell + (long)Step * block + row * u, u).Clear();
+                    new Span<float>(zRow, g4).Clear();
+                    continue;
+                }
+                ForwardRow(zRow, Bias, Cell + prev, Cell + next, TanhCell + (long)Step * block + row * u, Hidden + next, u);
+            }
+        }
+
+        private void BackwardRows(int first, int end)
+        {
+            int n = Shape.Batch, t = Shape.Steps, u = Shape.Units, g4 = Shape.GateWidth, block = Shape.StateLength;
+            bool stepHasDy = ReturnSequences || Step == t - 1;
+            for (int row = first; row < end; row++)
+            {
+                long at = (long)Step * block + row * u;
+                float* dyRow = !stepHasDy ? null : ReturnSequences ? DY + ((long)row * t + Step) * u : DY + (long)row * u;
+                float* dzRow = DZ + ((long)Step * n + row) * g4;
+                if (Mask != null && Mask[row * t + Step] == 0f)
+                {
+                    // Skipped step: no gate gradient; dh and dc pass straight to step t−1.
+                    new Span<float>(dzRow, g4).Clear();
+                    for (int j = 0; j < u; j++)
+                        HOut[row * u + j] = HIn[row * u + j] + (dyRow == null ? 0f : dyRow[j]);
+                    continue;
+                }
+                new Span<float>(HOut + row * u, u).Clear();
+                BackwardRow(Gates + ((long)Step * n + row) * g4, Cell + at, TanhCell + at, HIn + row * u, dyRow,
+                    DC + row * u, dzRow, u);
+            }
+            if (Step > 0) // dh_{t−1} += dZ_t·Rᵀ for these rows
+                Gemm.Multiply(false, end - first, u, g4, new ReadOnlySpan<float>(DZ + ((long)Step * n + first) * g4, (end - first) * g4), g4,
+                    Recurrent, new Span<float>(HOut + first * u, (end - first) * u), u, accumulate: true);
+        }
+    }
+
     // ---- the fused point-wise passes -------------------------------------------------------------
 
     /// <summary>
@@ -360,28 +431,28 @@ public static unsafe class LstmKernels
     }
 
     /// <summary>
-    /// One sequence's step backward: from dh = dhIn (+ dY) and the running dc, writes dZ (4U), updates
-    /// dc to dc_{t−1} in place and adds dZ to dBias (when not null).
+    /// One sequence's step backward: from dh = dhIn (+ dY) and the running dc, writes dZ (4U) and updates
+    /// dc to dc_{t−1} in place.
     /// </summary>
     /// <remarks>
     /// dc_t = dc + dh⊙o⊙(1 − tanh²c); dz_i = dc_t⊙g⊙i(1−i); dz_f = dc_t⊙c_{t−1}⊙f(1−f);
     /// dz_g = dc_t⊙i⊙(1−g²); dz_o = dh⊙tanh c⊙o(1−o); dc_{t−1} = dc_t⊙f.
     /// </remarks>
     private static void BackwardRow(float* gate, float* cPrev, float* tanhC, float* dhIn, float* dy, float* dc,
-        float* dz, float* dBias, int u)
+        float* dz, int u)
     {
         int j = 0;
         if (Vector512.IsHardwareAccelerated)
-            j = BackwardLanes<Lanes512>(j, gate, cPrev, tanhC, dhIn, dy, dc, dz, dBias, u);
+            j = BackwardLanes<Lanes512>(j, gate, cPrev, tanhC, dhIn, dy, dc, dz, u);
         if (Vector256.IsHardwareAccelerated)
-            j = BackwardLanes<Lanes256>(j, gate, cPrev, tanhC, dhIn, dy, dc, dz, dBias, u);
-        BackwardLanes<Lanes1>(j, gate, cPrev, tanhC, dhIn, dy, dc, dz, dBias, u);
+            j = BackwardLanes<Lanes256>(j, gate, cPrev, tanhC, dhIn, dy, dc, dz, u);
+        BackwardLanes<Lanes1>(j, gate, cPrev, tanhC, dhIn, dy, dc, dz, u);
     }
 
     /// <summary>The backward cell formula on whole vectors of <typeparamref name="T"/> from column j; returns where it stopped.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static int BackwardLanes<T>(int j, float* gate, float* cPrev, float* tanhC, float* dhIn, float* dy, float* dc,
-        float* dz, float* dBias, int u) where T : struct, ILanes<T>
+        float* dz, int u) where T : struct, ILanes<T>
     {
         T one = T.Create(1f);
         for (; j <= u - T.Count; j += T.Count)
@@ -402,13 +473,6 @@ public static unsafe class LstmKernels
             T.Store(dzf, ref *dz, f4 + at);
             T.Store(dzg, ref *dz, g4 + at);
             T.Store(dzo, ref *dz, o4 + at);
-            if (dBias != null)
-            {
-                T.Store(T.Load(ref *dBias, at) + dzi, ref *dBias, at);
-                T.Store(T.Load(ref *dBias, f4 + at) + dzf, ref *dBias, f4 + at);
-                T.Store(T.Load(ref *dBias, g4 + at) + dzg, ref *dBias, g4 + at);
-                T.Store(T.Load(ref *dBias, o4 + at) + dzo, ref *dBias, o4 + at);
-            }
         }
         return j;
     }
