@@ -53,6 +53,8 @@ public sealed class GflopsColumn : IColumn
         double? meanNs = report?.ResultStatistics?.Mean;
         if (meanNs is null || meanNs <= 0)
             return null;
+        if (!typeof(IFlopCounted).IsAssignableFrom(benchmarkCase.Descriptor.Type))
+            return null; // a benchmark without a flop count (e.g. a whole training step): no GFLOP/s
         var instance = (IFlopCounted)Activator.CreateInstance(benchmarkCase.Descriptor.Type)!;
         foreach (var parameter in benchmarkCase.Parameters.Items)
             benchmarkCase.Descriptor.Type.GetProperty(parameter.Name)?.SetValue(instance, parameter.Value);
