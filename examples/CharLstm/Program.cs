@@ -6,7 +6,7 @@
 // validation set. After training the model writes text, one character at a time, from a seed string.
 //
 //   dotnet run -c Release --project examples/CharLstm -- [--data PATH] [--epochs N] [--batch N] [--seq N]
-//       [--units N] [--embed N] [--lr X] [--optimizer sgd] [--clipnorm X] [--threads N] [--subset CHARS]
+//       [--units N] [--embed N] [--lr X] [--optimizer adam|sgd|rmsprop|...] [--clipnorm X] [--threads N] [--subset CHARS]
 //       [--temperature X] [--start TEXT] [--length N] [--seed N]
 //
 // --data takes tinyshakespeare.txt (or char-rnn's input.txt) or its folder; without it NanoNet looks in
@@ -22,9 +22,9 @@ using NanoNet.Optim;
 string? dataPath = null;
 int epochs = 10, batchSize = 64, length = 100, units = 256, embedding = 64, sampleLength = 600, seed = 0;
 int? subset = null;
-float? learningRate = null; // null: 1.0 for plain SGD, else the optimizer's Keras default
+float? learningRate = null; // null: 0.005 for Adam (the default), 1.0 for plain SGD, else the optimizer's Keras default
 float clipNorm = 5f, temperature = 0.8f;
-string optimizerName = "sgd", start = "ROMEO:\n";
+string optimizerName = "adam", start = "ROMEO:\n";
 for (int i = 0; i < args.Length; i++)
 {
     string Value() => i + 1 < args.Length ? args[++i] : throw new ArgumentException($"{args[i]} needs a value.");
@@ -56,7 +56,7 @@ for (int i = 0; i < args.Length; i++)
 Optimizer optimizer;
 try
 {
-    optimizer = Optimizers.Create(optimizerName, learningRate ?? (optimizerName == "sgd" ? 1f : null));
+    optimizer = Optimizers.Create(optimizerName, learningRate ?? optimizerName switch { "adam" => 0.005f, "sgd" => 1f, _ => null });
 }
 catch (ArgumentException e)
 {
