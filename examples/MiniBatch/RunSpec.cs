@@ -12,18 +12,8 @@ internal sealed record RunSpec(string Optimizer, int BatchSize, float LearningRa
     /// <summary>Stands for "the whole training set" as a batch size (batch gradient descent).</summary>
     public const int FullBatch = int.MaxValue;
 
-    /// <summary>A fresh optimizer for one run.</summary>
-    public Optimizer CreateOptimizer() => Optimizer switch
-    {
-        "SGD" => new Sgd(LearningRate),
-        "Momentum" => new Momentum(LearningRate, beta: 0.9f),
-        "Nesterov" => new Nesterov(LearningRate, beta: 0.9f),
-        "Adagrad" => new Adagrad(LearningRate),
-        "RMSprop" => new RmsProp(LearningRate),
-        "Adam" => new Adam(LearningRate),
-        "AdamW" => new AdamW(LearningRate),
-        _ => throw new ArgumentException($"Unknown optimizer '{Optimizer}'."),
-    };
+    /// <summary>A fresh optimizer for one run (the display name, lower-cased, is the library's optimizer name).</summary>
+    public Optimizer CreateOptimizer() => Optimizers.Create(Optimizer.ToLowerInvariant(), LearningRate);
 
     /// <summary>The batch size as text: "full" for batch gradient descent.</summary>
     public string BatchText => BatchSize == FullBatch ? "full" : BatchSize.ToString(CultureInfo.InvariantCulture);

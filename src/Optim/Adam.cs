@@ -20,7 +20,7 @@ namespace NanoNet.Optim;
 /// For L2-regularized Adam (PyTorch's <c>Adam(weight_decay=λ)</c>) set <see cref="Optimizer.L2"/>; for
 /// decoupled weight decay use <see cref="AdamW"/>.
 /// </remarks>
-public sealed class Adam : Optimizer
+public class Adam : Optimizer
 {
     /// <summary>Creates an Adam optimizer.</summary>
     /// <param name="learningRate">η.</param>
@@ -53,7 +53,10 @@ public sealed class Adam : Optimizer
     protected override void Update(int slot, Span<float> weights, ReadOnlySpan<float> gradient, float learningRate, in GradientTransform transform)
     {
         float[][] state = SlotState(slot, weights.Length);
-        var rule = AdamRule.ForStep(Iterations + 1, learningRate, Beta1, Beta2, Epsilon, decay: 0f, AmsGrad);
+        var rule = AdamRule.ForStep(Iterations + 1, learningRate, Beta1, Beta2, Epsilon, decay: DecoupledDecay(learningRate), AmsGrad);
         FusedUpdate.Run(rule, transform, weights, gradient, state[0], state[1], AmsGrad ? state[2] : default);
     }
+
+    /// <summary>The factor θ is shrunk by before the Adam step, θ ← θ − decay·θ (0 for Adam; see <see cref="AdamW"/>).</summary>
+    protected virtual float DecoupledDecay(float learningRate) => 0f;
 }

@@ -1,5 +1,3 @@
-using NanoNet.Optim.Kernels;
-
 namespace NanoNet.Optim;
 
 /// <summary>
@@ -17,7 +15,7 @@ namespace NanoNet.Optim;
 /// Defaults (Keras): η = 0.001, λ = 0.004, β₁ = 0.9, β₂ = 0.999, ε = 1e-7.
 /// State: as <see cref="Adam"/>.
 /// </summary>
-public sealed class AdamW : Optimizer
+public sealed class AdamW : Adam
 {
     /// <summary>Creates an AdamW optimizer.</summary>
     /// <param name="learningRate">η.</param>
@@ -27,35 +25,12 @@ public sealed class AdamW : Optimizer
     /// <param name="epsilon">ε, added to √v for numerical stability (non-negative).</param>
     /// <param name="amsgrad">Whether to use the running maximum of v (AMSGrad).</param>
     public AdamW(float learningRate = 0.001f, float weightDecay = 0.004f, float beta1 = 0.9f, float beta2 = 0.999f, float epsilon = 1e-7f, bool amsgrad = false)
-        : base(learningRate, amsgrad ? ["momentum", "velocity", "velocity_hat"] : ["momentum", "velocity"])
-    {
+        : base(learningRate, beta1, beta2, epsilon, amsgrad) =>
         WeightDecay = CheckRange(weightDecay, 0f, float.PositiveInfinity, nameof(weightDecay));
-        Beta1 = CheckRange(beta1, 0f, 1f, nameof(beta1));
-        Beta2 = CheckRange(beta2, 0f, 1f, nameof(beta2));
-        Epsilon = CheckRange(epsilon, 0f, float.PositiveInfinity, nameof(epsilon));
-        AmsGrad = amsgrad;
-    }
 
     /// <summary>λ, the decoupled weight decay.</summary>
     public float WeightDecay { get; }
 
-    /// <summary>β₁, decay of the first-moment average.</summary>
-    public float Beta1 { get; }
-
-    /// <summary>β₂, decay of the second-moment average.</summary>
-    public float Beta2 { get; }
-
-    /// <summary>ε.</summary>
-    public float Epsilon { get; }
-
-    /// <summary>Whether the AMSGrad variant is used.</summary>
-    public bool AmsGrad { get; }
-
     /// <inheritdoc />
-    protected override void Update(int slot, Span<float> weights, ReadOnlySpan<float> gradient, float learningRate, in GradientTransform transform)
-    {
-        float[][] state = SlotState(slot, weights.Length);
-        var rule = AdamRule.ForStep(Iterations + 1, learningRate, Beta1, Beta2, Epsilon, decay: learningRate * WeightDecay, AmsGrad);
-        FusedUpdate.Run(rule, transform, weights, gradient, state[0], state[1], AmsGrad ? state[2] : default);
-    }
+    protected override float DecoupledDecay(float learningRate) => learningRate * WeightDecay;
 }
