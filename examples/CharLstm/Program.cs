@@ -25,31 +25,39 @@ int? subset = null;
 float? learningRate = null; // null: 0.005 for Adam (the default), 1.0 for plain SGD, else the optimizer's Keras default
 float clipNorm = 5f, temperature = 0.8f;
 string optimizerName = "adam", start = "ROMEO:\n";
-for (int i = 0; i < args.Length; i++)
+var commandLine = new CommandLine(args);
+try
 {
-    string Value() => i + 1 < args.Length ? args[++i] : throw new ArgumentException($"{args[i]} needs a value.");
-    switch (args[i])
+    while (commandLine.Next(out string option))
     {
-        case "--data": dataPath = Value(); break;
-        case "--epochs": epochs = int.Parse(Value(), CultureInfo.InvariantCulture); break;
-        case "--batch": batchSize = int.Parse(Value(), CultureInfo.InvariantCulture); break;
-        case "--seq": length = int.Parse(Value(), CultureInfo.InvariantCulture); break;
-        case "--units": units = int.Parse(Value(), CultureInfo.InvariantCulture); break;
-        case "--embed": embedding = int.Parse(Value(), CultureInfo.InvariantCulture); break;
-        case "--lr": learningRate = float.Parse(Value(), CultureInfo.InvariantCulture); break;
-        case "--optimizer": optimizerName = Value(); break;
-        case "--clipnorm": clipNorm = float.Parse(Value(), CultureInfo.InvariantCulture); break;
-        case "--threads": Parallelism.MaxThreads = int.Parse(Value(), CultureInfo.InvariantCulture); break;
-        case "--subset": subset = int.Parse(Value(), CultureInfo.InvariantCulture); break;
-        case "--temperature": temperature = float.Parse(Value(), CultureInfo.InvariantCulture); break;
-        case "--start": start = Value().Replace("\\n", "\n", StringComparison.Ordinal); break;
-        case "--length": sampleLength = int.Parse(Value(), CultureInfo.InvariantCulture); break;
-        case "--seed": seed = int.Parse(Value(), CultureInfo.InvariantCulture); break;
-        default:
-            Console.Error.WriteLine($"Unknown option {args[i]}. Options: --data PATH --epochs N --batch N --seq N --units N --embed N " +
-                                    "--lr X --optimizer NAME --clipnorm X --threads N --subset CHARS --temperature X --start TEXT --length N --seed N");
-            return 2;
+        switch (option)
+        {
+            case "--data": dataPath = commandLine.Text(); break;
+            case "--epochs": epochs = commandLine.Int(); break;
+            case "--batch": batchSize = commandLine.Int(); break;
+            case "--seq": length = commandLine.Int(); break;
+            case "--units": units = commandLine.Int(); break;
+            case "--embed": embedding = commandLine.Int(); break;
+            case "--lr": learningRate = commandLine.Float(); break;
+            case "--optimizer": optimizerName = commandLine.Text(); break;
+            case "--clipnorm": clipNorm = commandLine.Float(); break;
+            case "--threads": Parallelism.MaxThreads = commandLine.Int(); break;
+            case "--subset": subset = commandLine.Int(); break;
+            case "--temperature": temperature = commandLine.Float(); break;
+            case "--start": start = commandLine.Text().Replace("\\n", "\n", StringComparison.Ordinal); break;
+            case "--length": sampleLength = commandLine.Int(); break;
+            case "--seed": seed = commandLine.Int(); break;
+            default:
+                Console.Error.WriteLine($"Unknown option {option}. Options: --data PATH --epochs N --batch N --seq N --units N --embed N " +
+                                        "--lr X --optimizer NAME --clipnorm X --threads N --subset CHARS --temperature X --start TEXT --length N --seed N");
+                return 2;
+        }
     }
+}
+catch (ArgumentException e) // a missing or malformed value
+{
+    Console.Error.WriteLine(e.Message);
+    return 2;
 }
 
 // Check the optimizer name before the (slower) data loading.

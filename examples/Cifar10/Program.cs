@@ -21,26 +21,34 @@ int? subset = null;
 float? learningRate = null; // null: the optimizer's Keras default (SGD: 0.01)
 string optimizerName = "sgd";
 bool augment = false, standardize = false;
-for (int i = 0; i < args.Length; i++)
+var commandLine = new CommandLine(args);
+try
 {
-    string Value() => i + 1 < args.Length ? args[++i] : throw new ArgumentException($"{args[i]} needs a value.");
-    switch (args[i])
+    while (commandLine.Next(out string option))
     {
-        case "--data": dataPath = Value(); break;
-        case "--epochs": epochs = int.Parse(Value(), CultureInfo.InvariantCulture); break;
-        case "--batch": batchSize = int.Parse(Value(), CultureInfo.InvariantCulture); break;
-        case "--lr": learningRate = float.Parse(Value(), CultureInfo.InvariantCulture); break;
-        case "--optimizer": optimizerName = Value(); break;
-        case "--threads": Parallelism.MaxThreads = int.Parse(Value(), CultureInfo.InvariantCulture); break;
-        case "--subset": subset = int.Parse(Value(), CultureInfo.InvariantCulture); break;
-        case "--augment": augment = true; break;
-        case "--standardize": standardize = true; break;
-        case "--seed": seed = int.Parse(Value(), CultureInfo.InvariantCulture); break;
-        default:
-            Console.Error.WriteLine($"Unknown option {args[i]}. Options: --data PATH --epochs N --batch N --lr X --optimizer NAME " +
-                                    "--threads N --subset N --augment --standardize --seed N");
-            return 2;
+        switch (option)
+        {
+            case "--data": dataPath = commandLine.Text(); break;
+            case "--epochs": epochs = commandLine.Int(); break;
+            case "--batch": batchSize = commandLine.Int(); break;
+            case "--lr": learningRate = commandLine.Float(); break;
+            case "--optimizer": optimizerName = commandLine.Text(); break;
+            case "--threads": Parallelism.MaxThreads = commandLine.Int(); break;
+            case "--subset": subset = commandLine.Int(); break;
+            case "--augment": augment = true; break;
+            case "--standardize": standardize = true; break;
+            case "--seed": seed = commandLine.Int(); break;
+            default:
+                Console.Error.WriteLine($"Unknown option {option}. Options: --data PATH --epochs N --batch N --lr X --optimizer NAME " +
+                                        "--threads N --subset N --augment --standardize --seed N");
+                return 2;
+        }
     }
+}
+catch (ArgumentException e) // a missing or malformed value
+{
+    Console.Error.WriteLine(e.Message);
+    return 2;
 }
 
 Dataset train, test;

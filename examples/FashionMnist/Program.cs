@@ -14,21 +14,29 @@ using NanoNet.Optim;
 string dataDir = FashionMnist.DebianDirectory;
 int epochs = 10, batchSize = 64, seed = 0;
 float learningRate = 0.1f;
-for (int i = 0; i < args.Length; i++)
+var commandLine = new CommandLine(args);
+try
 {
-    string Value() => i + 1 < args.Length ? args[++i] : throw new ArgumentException($"{args[i]} needs a value.");
-    switch (args[i])
+    while (commandLine.Next(out string option))
     {
-        case "--data": dataDir = Value(); break;
-        case "--epochs": epochs = int.Parse(Value()); break;
-        case "--batch": batchSize = int.Parse(Value()); break;
-        case "--lr": learningRate = float.Parse(Value(), System.Globalization.CultureInfo.InvariantCulture); break;
-        case "--threads": Parallelism.MaxThreads = int.Parse(Value()); break;
-        case "--seed": seed = int.Parse(Value()); break;
-        default:
-            Console.Error.WriteLine($"Unknown option {args[i]}. Options: --data DIR --epochs N --batch N --lr X --threads N --seed N");
-            return 2;
+        switch (option)
+        {
+            case "--data": dataDir = commandLine.Text(); break;
+            case "--epochs": epochs = commandLine.Int(); break;
+            case "--batch": batchSize = commandLine.Int(); break;
+            case "--lr": learningRate = commandLine.Float(); break;
+            case "--threads": Parallelism.MaxThreads = commandLine.Int(); break;
+            case "--seed": seed = commandLine.Int(); break;
+            default:
+                Console.Error.WriteLine($"Unknown option {option}. Options: --data DIR --epochs N --batch N --lr X --threads N --seed N");
+                return 2;
+        }
     }
+}
+catch (ArgumentException e) // a missing or malformed value
+{
+    Console.Error.WriteLine(e.Message);
+    return 2;
 }
 
 Dataset train, test;

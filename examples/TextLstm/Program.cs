@@ -31,30 +31,38 @@ string optimizerName = "sgd";
 bool mask = false;
 float validationSplit = 0f;
 int earlyStoppingPatience = 0;
-for (int i = 0; i < args.Length; i++)
+var commandLine = new CommandLine(args);
+try
 {
-    string Value() => i + 1 < args.Length ? args[++i] : throw new ArgumentException($"{args[i]} needs a value.");
-    switch (args[i])
+    while (commandLine.Next(out string option))
     {
-        case "--data": dataPath = Value(); break;
-        case "--epochs": epochs = int.Parse(Value(), CultureInfo.InvariantCulture); break;
-        case "--batch": batchSize = int.Parse(Value(), CultureInfo.InvariantCulture); break;
-        case "--lr": learningRate = float.Parse(Value(), CultureInfo.InvariantCulture); break;
-        case "--optimizer": optimizerName = Value(); break;
-        case "--threads": Parallelism.MaxThreads = int.Parse(Value(), CultureInfo.InvariantCulture); break;
-        case "--subset": subset = int.Parse(Value(), CultureInfo.InvariantCulture); break;
-        case "--maxlen": maxLength = int.Parse(Value(), CultureInfo.InvariantCulture); break;
-        case "--vocab": vocabularySize = int.Parse(Value(), CultureInfo.InvariantCulture); break;
-        case "--clipnorm": clipNorm = float.Parse(Value(), CultureInfo.InvariantCulture); break;
-        case "--mask": mask = true; break;
-        case "--seed": seed = int.Parse(Value(), CultureInfo.InvariantCulture); break;
-        case "--validation-split": validationSplit = float.Parse(Value(), CultureInfo.InvariantCulture); break;
-        case "--early-stopping": earlyStoppingPatience = int.Parse(Value(), CultureInfo.InvariantCulture); break;
-        default:
-            Console.Error.WriteLine($"Unknown option {args[i]}. Options: --data PATH --epochs N --batch N --lr X --optimizer NAME " +
-                                    "--threads N --subset N --maxlen N --vocab N --clipnorm X --mask --validation-split F --early-stopping N --seed N");
-            return 2;
+        switch (option)
+        {
+            case "--data": dataPath = commandLine.Text(); break;
+            case "--epochs": epochs = commandLine.Int(); break;
+            case "--batch": batchSize = commandLine.Int(); break;
+            case "--lr": learningRate = commandLine.Float(); break;
+            case "--optimizer": optimizerName = commandLine.Text(); break;
+            case "--threads": Parallelism.MaxThreads = commandLine.Int(); break;
+            case "--subset": subset = commandLine.Int(); break;
+            case "--maxlen": maxLength = commandLine.Int(); break;
+            case "--vocab": vocabularySize = commandLine.Int(); break;
+            case "--clipnorm": clipNorm = commandLine.Float(); break;
+            case "--mask": mask = true; break;
+            case "--seed": seed = commandLine.Int(); break;
+            case "--validation-split": validationSplit = commandLine.Float(); break;
+            case "--early-stopping": earlyStoppingPatience = commandLine.Int(); break;
+            default:
+                Console.Error.WriteLine($"Unknown option {option}. Options: --data PATH --epochs N --batch N --lr X --optimizer NAME " +
+                                        "--threads N --subset N --maxlen N --vocab N --clipnorm X --mask --validation-split F --early-stopping N --seed N");
+                return 2;
+        }
     }
+}
+catch (ArgumentException e) // a missing or malformed value
+{
+    Console.Error.WriteLine(e.Message);
+    return 2;
 }
 
 // Check the optimizer name before the (slower) data loading.
