@@ -1,0 +1,54 @@
+using NanoNet.Data;
+using NanoNet.Diagnostics;
+using NanoNet.Layers;
+using NanoNet.Optim;
+
+namespace NanoNet.Tests;
+
+public class ProfilerTests
+{
+    [Test]
+    public void FitPrintsPerLayerForwardAndBackwardRowsWhenEnabled()
+    {
+        var model = new Sequential([8, 8, 3],
+            new Conv2D(4, 3, activation: ActivationFunction.Relu), new MaxPool2D(2), new Flatten(),
+            new Dense(5, ActivationFunction.Softmax));
+        model.Compile(new Sgd(0.1f), new SparseCategoricalCrossEntropy());
+        var output = new StringWriter();
+        model.Output = output;
+        var data = new Dataset(Tensor.RandomUniform([16, 8, 8, 3], 0, 1, 1), Tensor.FromArray(Enumerable.Range(0, 16).Select(i => (float)(i % 5)).ToArray(), 16));
+        bool saved = Profiler.Enabled;
+        Profiler.Enabled = true;
+        Profiler.Reset();
+        try
+        {
+            model.Fit(data, batchSize: 8, epochs: 1, validation: data);
+        }
+        finally
+        {
+            Profiler.Enabled = saved;
+        }
+        string text = output.ToString();
+        Assert.That(text, Does.Contain("conv2d").And.Contain("Conv2D").And.Contain("forward").And.Contain("backward")
+            .And.Contain("max_pooling2d").And.Contain("MaxPool2D").And.Contain("optimizer").And.Contain("FMA peak"));
+        // Two training steps per op: evaluation is not profiled.
+        Assert.That(text, Does.Match(@"conv2d\s+Conv2D\s+forward\s+2\s"));
+    }
+
+    [Test]
+    public void OffRecordsNothing()
+    {
+        bool saved = Profiler.Enabled;
+        Profiler.Enabled = false;
+        Profiler.Reset();
+        try
+        {
+            Ops.MatMul(Tensor.Ones(4, 4), Tensor.Ones(4, 4));
+            Assert.That(Profiler.Report(), Does.Not.Contain("MatMul"));
+        }
+        finally
+        {
+            Profiler.Enabled = saved;
+        }
+    }
+}
