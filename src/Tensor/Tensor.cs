@@ -210,8 +210,12 @@ public sealed class Tensor
         : IsPooled ? Tape.Current.NewTensor(_shape, zeroed: true)
         : Zeros(_shape);
 
-    /// <summary>Sets the gradient to zero (keeps its storage).</summary>
-    public void ZeroGrad() => Grad?.Span.Clear();
+    /// <summary>Sets the gradient to zero (keeps its storage); large gradients are cleared by all workers.</summary>
+    public void ZeroGrad()
+    {
+        if (Grad is { } grad)
+            Kernels.ParallelClear.Clear(grad.Span);
+    }
 
     // ---- reductions (not differentiable; see Ops for the differentiable ones) ---------------
 

@@ -32,7 +32,7 @@ internal interface IUpdateRule
 /// rule is an optimizer's private formula; only the loop and the lane types are shared.
 /// </para>
 /// </remarks>
-internal static class FusedUpdate
+internal static unsafe class FusedUpdate
 {
     /// <summary>Runs <paramref name="rule"/> over every element. Pass <c>default</c> for unused states.</summary>
     public static void Run<TRule>(TRule rule, in GradientTransform transform, Span<float> weights, ReadOnlySpan<float> gradient,
@@ -46,6 +46,29 @@ internal static class FusedUpdate
         CheckState(state1, n, nameof(state1));
         CheckState(state2, n, nameof(state2));
 
+        int workers = n < ParallelThreshold ? 1 : Parallelism.MaxThreads;
+        if (workers == 1)
+        {
+            RunRange(rule, transform, weights, gradient, state0, state1, state2);
+            return;
+        }
+        // A large tensor (an embedding table) is split into contiguous ranges, one per worker. The rule
+        // is element-wise and every vector width gives the same bits, so the split changes nothing.
+        fixed (float* w = weights, g = gradient, s0 = state0, s1 = state1, s2 = state2)
+        {
+            var job = UpdateJob<TRule>.Rent(rule, transform, n, w, g, s0, s1, s2);
+            Parallelism.Run(job, workers);
+        }
+    }
+
+    /// <summary>Tensors at least this long are updated by all workers at once (memory-bound: two cores read faster than one).</summary>
+    private const int ParallelThreshold = 1 << 18;
+
+    /// <summary>The widest vectors first, then narrower ones, then the scalar tail, over one range.</summary>
+    private static void RunRange<TRule>(TRule rule, in GradientTransform transform, Span<float> weights, ReadOnlySpan<float> gradient,
+        Span<float> state0, Span<float> state1, Span<float> state2)
+        where TRule : struct, IUpdateRule
+    {
         var loop = new Loop(weights, gradient, state0, state1, state2);
         int i = 0;
         if (Vector512.IsHardwareAccelerated)
@@ -55,6 +78,38 @@ internal static class FusedUpdate
         if (Vector128.IsHardwareAccelerated)
             i = loop.Run<TRule, Lanes128>(rule, transform, i);
         loop.Run<TRule, Lanes1>(rule, transform, i);
+    }
+
+    /// <summary>One parallel update: worker w takes the w-th contiguous range (pointers pinned by the caller).</summary>
+    private sealed class UpdateJob<TRule> : ParallelJob where TRule : struct, IUpdateRule
+    {
+        [ThreadStatic] private static UpdateJob<TRule>? t_cached;
+        private TRule _rule;
+        private GradientTransform _transform;
+        private int _n;
+        private float* _w, _g, _s0, _s1, _s2;
+
+        public static UpdateJob<TRule> Rent(TRule rule, in GradientTransform transform, int n, float* w, float* g, float* s0, float* s1, float* s2)
+        {
+            UpdateJob<TRule> job = t_cached ??= new UpdateJob<TRule>();
+            (job._rule, job._transform, job._n) = (rule, transform, n);
+            job._w = w; job._g = g; job._s0 = s0; job._s1 = s1; job._s2 = s2;
+            return job;
+        }
+
+        public override void RunWorker(int worker, int workerCount)
+        {
+            // Range starts on 64-element boundaries so each range runs whole vectors of every width.
+            int start = (int)((long)_n * worker / workerCount) & ~63;
+            int end = worker == workerCount - 1 ? _n : (int)((long)_n * (worker + 1) / workerCount) & ~63;
+            int length = end - start;
+            if (length <= 0)
+                return;
+            RunRange(_rule, _transform, new Span<float>(_w + start, length), new ReadOnlySpan<float>(_g + start, length),
+                Slice(_s0, start, length), Slice(_s1, start, length), Slice(_s2, start, length));
+        }
+
+        private static Span<float> Slice(float* state, int start, int length) => state == null ? default : new Span<float>(state + start, length);
     }
 
     private static void CheckState(Span<float> state, int n, string name)

@@ -11,8 +11,11 @@ namespace NanoNet.Kernels;
 /// <para>The backward pass touches only the rows of the ids that occur (sparse accumulation), adds
 /// position by position in order (so a repeated token sums its gradients in a fixed order and the
 /// result is deterministic), and skips positions whose id equals the masked id.</para>
+/// <para>Both passes use all workers on large batches: the gather splits the positions, the scatter
+/// splits the table's rows (each worker scans every position but adds only into its own rows), so every
+/// row still receives its gradients in position order.</para>
 /// </remarks>
-public static class EmbeddingKernels
+public static unsafe class EmbeddingKernels
 {
     /// <summary>
     /// Converts float ids to ints, checking each is an integer in [0, vocabularySize).
@@ -38,8 +41,14 @@ public static class EmbeddingKernels
     /// <summary>y[p, :] = table[ids[p], :].</summary>
     public static void Gather(ReadOnlySpan<int> ids, ReadOnlySpan<float> table, Span<float> y, int dim)
     {
-        for (int p = 0; p < ids.Length; p++)
-            table.Slice(ids[p] * dim, dim).CopyTo(y.Slice(p * dim, dim));
+        if (ids.Length * dim < ParallelThreshold)
+        {
+            GatherRange(ids, table, y, dim, 0, ids.Length);
+            return;
+        }
+        fixed (int* pid = ids)
+        fixed (float* pt = table, py = y)
+            Run(scatter: false, pid, ids.Length, pt, table.Length, py, dim, maskedId: -1);
     }
 
     /// <summary>
@@ -48,13 +57,67 @@ public static class EmbeddingKernels
     /// </summary>
     public static void ScatterAdd(ReadOnlySpan<int> ids, ReadOnlySpan<float> dY, Span<float> dTable, int dim, int maskedId)
     {
+        if (ids.Length * dim < ParallelThreshold)
+        {
+            ScatterRange(ids, dY, dTable, dim, maskedId, 0, int.MaxValue);
+            return;
+        }
+        fixed (int* pid = ids)
+        fixed (float* pt = dTable, py = dY)
+            Run(scatter: true, pid, ids.Length, pt, dTable.Length, py, dim, maskedId);
+    }
+
+    private const int ParallelThreshold = 1 << 16;
+
+    private static void GatherRange(ReadOnlySpan<int> ids, ReadOnlySpan<float> table, Span<float> y, int dim, int from, int to)
+    {
+        for (int p = from; p < to; p++)
+            table.Slice(ids[p] * dim, dim).CopyTo(y.Slice(p * dim, dim));
+    }
+
+    /// <summary>The scatter restricted to table rows [firstRow, endRow).</summary>
+    private static void ScatterRange(ReadOnlySpan<int> ids, ReadOnlySpan<float> dY, Span<float> dTable, int dim, int maskedId, int firstRow, int endRow)
+    {
         for (int p = 0; p < ids.Length; p++)
         {
             int id = ids[p];
-            if (id == maskedId)
+            if (id == maskedId || id < firstRow || id >= endRow)
                 continue;
             Span<float> row = dTable.Slice(id * dim, dim);
             TensorPrimitives.Add(row, dY.Slice(p * dim, dim), row);
+        }
+    }
+
+    private static void Run(bool scatter, int* ids, int count, float* table, int tableLength, float* y, int dim, int maskedId)
+    {
+        var job = t_job ??= new EmbeddingJob();
+        (job.Scatter, job.Ids, job.Count, job.Table, job.TableLength, job.Y, job.Dim, job.MaskedId) =
+            (scatter, (nint)ids, count, (nint)table, tableLength, (nint)y, dim, maskedId);
+        Parallelism.Run(job, Parallelism.MaxThreads);
+    }
+
+    [ThreadStatic] private static EmbeddingJob? t_job;
+
+    private sealed class EmbeddingJob : ParallelJob
+    {
+        public bool Scatter;
+        public nint Ids, Table, Y;
+        public int Count, TableLength, Dim, MaskedId;
+
+        public override void RunWorker(int worker, int workerCount)
+        {
+            var ids = new ReadOnlySpan<int>((int*)Ids, Count);
+            if (Scatter)
+            {
+                int rows = TableLength / Dim;
+                int first = (int)((long)rows * worker / workerCount), end = (int)((long)rows * (worker + 1) / workerCount);
+                ScatterRange(ids, new ReadOnlySpan<float>((float*)Y, Count * Dim), new Span<float>((float*)Table, TableLength), Dim, MaskedId, first, end);
+            }
+            else
+            {
+                int from = (int)((long)Count * worker / workerCount), to = (int)((long)Count * (worker + 1) / workerCount);
+                GatherRange(ids, new ReadOnlySpan<float>((float*)Table, TableLength), new Span<float>((float*)Y, Count * Dim), Dim, from, to);
+            }
         }
     }
 }
