@@ -30,9 +30,6 @@ public static unsafe class Conv2DKernels
     /// <summary>Images per parallel chunk for this geometry (independent of the thread count).</summary>
     public static int ImagesPerChunk(in ConvGeometry g) => Math.Max(1, TargetRowsPerChunk / Math.Max(1, g.OutputPixels));
 
-    /// <summary>Columns of the im2col matrix: the patch plus the bias column.</summary>
-    public static int ColumnCount(in ConvGeometry g) => g.PatchSize + 1;
-
     /// <summary>y = act(im2col(x)·w + b) for a batch.</summary>
     public static void Forward(ReadOnlySpan<float> x, ReadOnlySpan<float> w, ReadOnlySpan<float> bias,
         Span<float> y, int batch, int filters, in ConvGeometry g, bool relu)

@@ -38,11 +38,11 @@ public readonly record struct LstmShape(int Batch, int Steps, int Inputs, int Un
     public int OutputLength(bool returnSequences) => returnSequences ? Rows * Units : Batch * Units;
 
     /// <summary>
-    /// Scratch floats <see cref="LstmKernels.Backward"/> needs: three N·U state buffers and Rᵀ (4U·U), plus
-    /// Wᵀ (4U·D) and T·N·D for dX.
+    /// Scratch floats <see cref="LstmKernels.Backward"/> needs: three N·U state buffers, plus Wᵀ (4U·D) and
+    /// T·N·D for dX.
     /// </summary>
     public int BackwardScratchLength(bool wantInputGradient) =>
-        3 * StateLength + GateWidth * Units + (wantInputGradient ? GateWidth * Inputs + InputLength : 0);
+        3 * StateLength + (wantInputGradient ? GateWidth * Inputs + InputLength : 0);
 
     internal void Validate()
     {
@@ -207,11 +207,8 @@ public static unsafe class LstmKernels
 
         scratch[..block].Clear();                  // dh arriving from step t+1 (none at the last step)
         scratch.Slice(2 * block, block).Clear();   // dc arriving from step t+1
-        // Rᵀ (4U×U), transposed once: the per-step GEMM dZ_t·Rᵀ then reads a plain row-major B, which packs
-        // several times faster than a transposed one (it runs T times on a small N×4U·4U×U product).
-        Span<float> rT = scratch.Slice(3 * block, g4 * u);
-        Transpose(r, rT, u, g4);
-        PackedMatrix packedRT = t_packedRT = PackedMatrix.Pack(false, g4, u, rT, u, t_packedRT); // packed once for all T steps
+        // Rᵀ (4U×U) is the B operand of every step's dZ_t·Rᵀ: packed straight from R, once for all T steps.
+        PackedMatrix packedRT = t_packedRT = PackedMatrix.Pack(true, g4, u, r, g4, t_packedRT);
         fixed (float* gates = saved.Gates, cell = saved.Cell, tanhCell = saved.TanhCell, pdy = dY, pdz = dGates,
                pm = mask, pScratch = scratch)
         {
@@ -247,8 +244,8 @@ public static unsafe class LstmKernels
         }
         if (!dX.IsEmpty) // dX += dZ·Wᵀ, then back to batch-major
         {
-            Span<float> wT = scratch.Slice(3 * block + g4 * u, g4 * d);
-            Span<float> dxTimeMajor = scratch.Slice(3 * block + g4 * u + g4 * d, s.InputLength);
+            Span<float> wT = scratch.Slice(3 * block, g4 * d);
+            Span<float> dxTimeMajor = scratch.Slice(3 * block + g4 * d, s.InputLength);
             Transpose(w, wT, d, g4);
             Gemm.Multiply(false, false, s.Rows, d, g4, dGates, g4, wT, d, dxTimeMajor, d);
             FromTimeMajor(dxTimeMajor, dX, n, t, d, accumulate: true);
