@@ -154,9 +154,6 @@ public sealed class Tape
         _rentedTensors.Clear();
     }
 
-    /// <summary>Number of pooled buffers handed out since the last <see cref="Clear"/> (for diagnostics and tests).</summary>
-    public int PooledBufferCount => _floats.RentedCount + _ints.RentedCount;
-
     /// <summary>Ends a no-grad scope.</summary>
     public readonly struct NoGradScope : IDisposable
     {

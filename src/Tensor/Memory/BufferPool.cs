@@ -10,9 +10,6 @@ internal sealed class BufferPool<T>
     private readonly Dictionary<int, Stack<T[]>> _free = [];
     private readonly List<T[]> _rented = [];
 
-    /// <summary>Number of arrays handed out since the last <see cref="ReturnAll"/>.</summary>
-    public int RentedCount => _rented.Count;
-
     /// <summary>An array of exactly <paramref name="length"/> elements, cleared when <paramref name="clear"/> is set.</summary>
     public T[] Rent(int length, bool clear)
     {
@@ -42,7 +39,4 @@ internal sealed class BufferPool<T>
         }
         _rented.Clear();
     }
-
-    /// <summary>Drops the free lists (the memory goes back to the garbage collector).</summary>
-    public void Trim() => _free.Clear();
 }
