@@ -1,3 +1,4 @@
+using NanoNet.Memory;
 using BenchmarkDotNet.Attributes;
 using NanoNet.Autograd;
 
@@ -19,7 +20,6 @@ public class LstmBenchmarks
     {
         Parallelism.MaxThreads = Threads;
         (_x, _w, _r, _b, _dY) = LstmTiming.Inputs(32, 200, 128, 128);
-        Tape.Current.UsePool = true;
     }
 
     [Benchmark(Description = "LSTM forward (32x200, 128->128)")]
@@ -39,26 +39,32 @@ public static class LstmTiming
         Tensor.Zeros(4 * units).AsParameter(),
         Tensor.RandomUniform([batch, units], -1, 1, 4));
 
+    // Activations and gradients come from step memory, released before each run, as in training.
+    private static readonly StepMemory Memory = new();
+
     public static float Forward(Tensor x, Tensor w, Tensor r, Tensor b)
     {
-        Tape.Current.Clear();
+        Memory.Release();
+        using (Memory.Use())
         using (Tape.NoGrad())
             return Ops.Lstm(x, w, r, b)[0];
     }
 
     public static float ForwardBackward(Tensor x, Tensor w, Tensor r, Tensor b, Tensor dY)
     {
-        Tape.Current.Clear();
-        Tensor y = Ops.Lstm(x, w, r, b);
-        Ops.Sum(Ops.Multiply(y, dY)).Backward();
-        return w.Grad![0];
+        Memory.Release();
+        using (Memory.Use())
+        {
+            Tensor y = Ops.Lstm(x, w, r, b);
+            Ops.Sum(Ops.Multiply(y, dY)).Backward();
+            return w.Grad![0];
+        }
     }
 
     /// <summary>Best (minimum) forward and forward+backward milliseconds over <paramref name="repeats"/> runs at each thread count: on a shared machine the minimum is the least disturbed run.</summary>
     public static void Run(int[] threadCounts, int repeats)
     {
         var (x, w, r, b, dY) = Inputs(32, 200, 128, 128);
-        Tape.Current.UsePool = true;
         Console.WriteLine($"{"LSTM 32x200, 128->128",-28}{"threads",8}{"forward ms",14}{"fwd+bwd ms",14}{"backward ms",14}");
         foreach (int threads in threadCounts)
         {

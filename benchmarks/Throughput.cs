@@ -1,3 +1,4 @@
+using NanoNet.Memory;
 using System.Diagnostics;
 using System.Globalization;
 using NanoNet.Autograd;
@@ -58,14 +59,13 @@ public static class Throughput
     /// <summary>Inference as <c>Sequential.Predict</c> does it for one batch: no tape, pooled intermediates.</summary>
     private static void Predict(Sequential net, Tensor x)
     {
-        Tape tape = Tape.Current;
-        bool pooled = tape.UsePool;
-        tape.UsePool = true;
+        PredictMemory.Release();
+        using (PredictMemory.Use())
         using (Tape.NoGrad())
             net.Forward(x);
-        tape.Clear();
-        tape.UsePool = pooled;
     }
+
+    private static readonly StepMemory PredictMemory = new();
 
     public static void PrintTable(IEnumerable<Result> results)
     {

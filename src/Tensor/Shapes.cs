@@ -27,6 +27,29 @@ public static class Shapes
     /// <summary>Whether two shapes are equal.</summary>
     public static bool Equal(ReadOnlySpan<int> a, ReadOnlySpan<int> b) => a.SequenceEqual(b);
 
+    [ThreadStatic] private static Dictionary<(int Rank, int D0, int D1, int D2, int D3), int[]>? t_interned;
+
+    /// <summary>
+    /// A shared array equal to <paramref name="shape"/>, so ops do not allocate one per call (shape arrays
+    /// held by tensors are never mutated, so sharing them is safe). Ranks above 4 get a fresh copy.
+    /// </summary>
+    internal static int[] Interned(ReadOnlySpan<int> shape)
+    {
+        if (shape.Length == 0)
+            return ScalarShape;
+        if (shape.Length > 4)
+            return shape.ToArray();
+        var key = (shape.Length, shape[0], shape.Length > 1 ? shape[1] : 0, shape.Length > 2 ? shape[2] : 0, shape.Length > 3 ? shape[3] : 0);
+        var table = t_interned ??= [];
+        if (!table.TryGetValue(key, out int[]? interned))
+        {
+            interned = shape.ToArray();
+            if (table.Count < 4096) // a program cycling through endless shapes just allocates
+                table[key] = interned;
+        }
+        return interned;
+    }
+
     /// <summary>Returns <paramref name="shape"/> after checking it is not null and has no negative dimension.</summary>
     public static int[] Checked(int[] shape)
     {

@@ -1,6 +1,7 @@
 using System.Numerics.Tensors;
 using System.Text;
 using NanoNet.Autograd;
+using NanoNet.Memory;
 
 namespace NanoNet;
 
@@ -13,13 +14,17 @@ namespace NanoNet;
 /// views over the same array without copying. Differentiable operations live in <c>NanoNet.Ops</c>
 /// and record themselves on the current <see cref="Tape"/>.
 /// </remarks>
-public sealed class Tensor
+public sealed partial class Tensor
 {
-    // Not readonly only so the tape can recycle pooled tensor objects (see Reinitialize); a tensor's
-    // storage and shape never change while it is in use.
+    // Not readonly only so step memory can recycle tensor objects (see Rebind); a tensor's storage and
+    // shape never change while it is alive.
     private float[] _storage;
     private int _offset;
     private int[] _shape;
+
+    // Step memory this tensor was rented from (null for ordinary tensors) and the generation it is valid in.
+    private StepMemory? _memory;
+    private int _generation;
 
     /// <summary>Wraps <paramref name="storage"/>[offset..offset+product(shape)] without copying.</summary>
     internal Tensor(float[] storage, int offset, int[] shape)
@@ -33,22 +38,49 @@ public sealed class Tensor
         Length = length;
     }
 
-    /// <summary>Turns a recycled pooled tensor object into a fresh one over new storage (used only by the tape).</summary>
-    internal void Reinitialize(float[] storage, int offset, int[] shape, Tensor? gradientOwner)
+    /// <summary>A blank object for <see cref="StepMemory"/> to <see cref="Rebind"/>.</summary>
+    internal static Tensor NewRecyclable() => new([], 0, EmptyVectorShape);
+
+    private static readonly int[] EmptyVectorShape = [0];
+
+    /// <summary>Turns a recycled tensor object into a fresh tensor over rented storage (used only by <see cref="StepMemory"/>).</summary>
+    internal void Rebind(float[] storage, int offset, int[] shape, Tensor? gradientOwner, StepMemory memory, int generation)
     {
         _storage = storage;
         _offset = offset;
         _shape = shape;
         Length = Shapes.Product(shape);
         _gradientOwner = gradientOwner;
+        _memory = memory;
+        _generation = generation;
         RequiresGrad = false;
-        Grad = null;
+        _grad = null;
         Name = null;
-        IsPooled = true;
+        CreatedBy = null;
+        IsParameter = false;
     }
 
+    /// <summary>Throws if this tensor came from step memory that has since been released.</summary>
+    private void CheckAlive()
+    {
+        if (_memory is not null && _memory.Generation != _generation)
+            ThrowReleased();
+    }
+
+    private void ThrowReleased() => throw new InvalidOperationException(
+        $"Tensor{(Name is null ? "" : $" '{Name}'")} {Shapes.Format(_shape)} belonged to a training step whose memory has been released " +
+        $"(created in step-memory generation {_generation}, now {_memory!.Generation}). Tensors made during a step live until the next " +
+        "step starts: copy what you want to keep with Clone().");
+
     /// <summary>The dimensions, outermost first.</summary>
-    public ReadOnlySpan<int> Shape => _shape;
+    public ReadOnlySpan<int> Shape
+    {
+        get
+        {
+            CheckAlive();
+            return _shape;
+        }
+    }
 
     /// <summary>Number of dimensions.</summary>
     public int Rank => _shape.Length;
@@ -60,7 +92,14 @@ public sealed class Tensor
     public int Dim(int axis) => _shape[axis < 0 ? _shape.Length + axis : axis];
 
     /// <summary>The elements, row-major.</summary>
-    public Span<float> Span => _storage.AsSpan(_offset, Length);
+    public Span<float> Span
+    {
+        get
+        {
+            CheckAlive();
+            return _storage.AsSpan(_offset, Length);
+        }
+    }
 
     /// <summary>Element access by flat (row-major) index.</summary>
     public float this[int index]
@@ -79,22 +118,104 @@ public sealed class Tensor
     /// <summary>Whether gradients flow into this tensor during <see cref="Backward"/>.</summary>
     public bool RequiresGrad { get; set; }
 
-    /// <summary>The accumulated gradient ∂loss/∂this, or null before any backward pass reached it.</summary>
-    public Tensor? Grad { get; internal set; }
+    private Tensor? _grad;
 
-    /// <summary>An optional name, used in error messages and model summaries.</summary>
+    /// <summary>
+    /// The accumulated gradient ∂loss/∂this, or null before any backward pass reached it. Setting it
+    /// (e.g. to null, or to a gradient computed elsewhere) requires the same shape.
+    /// </summary>
+    public Tensor? Grad
+    {
+        get
+        {
+            CheckAlive();
+            return _grad;
+        }
+        set
+        {
+            CheckAlive();
+            if (value is not null && !Shapes.Equal(value.Shape, _shape))
+                throw new ArgumentException($"Gradient of shape {Shapes.Format(value.Shape)} does not match tensor{(Name is null ? "" : $" '{Name}'")} of shape {Shapes.Format(_shape)}.", nameof(value));
+            _grad = value;
+        }
+    }
+
+    /// <summary>An optional name, used in error messages, model summaries and optimizer state (e.g. "dense/kernel").</summary>
     public string? Name { get; set; }
 
-    /// <summary>True when the storage was rented from the tape's pool (valid until the next <c>Tape.Clear</c>).</summary>
-    internal bool IsPooled { get; private set; }
+    /// <summary>Whether this tensor was marked as a trainable parameter (<see cref="AsParameter"/>).</summary>
+    public bool IsParameter { get; private set; }
 
-    internal float[] Storage => _storage;
+    /// <summary>
+    /// The recorded op that produced this tensor (its backward pass), or null for a leaf: a parameter,
+    /// an input, or anything made while not recording.
+    /// </summary>
+    public TapeEntry? CreatedBy { get; internal set; }
+
+    /// <summary>True when the storage was rented from a <see cref="StepMemory"/> (valid until its next release).</summary>
+    public bool IsStepMemory => _memory is not null;
+
+    internal float[] Storage
+    {
+        get
+        {
+            CheckAlive();
+            return _storage;
+        }
+    }
+
     internal int Offset => _offset;
-    internal int[] ShapeArray => _shape;
+
+    internal int[] ShapeArray
+    {
+        get
+        {
+            CheckAlive();
+            return _shape;
+        }
+    }
+
+    // Scratch used by Tape.Backward for gradient-ready notifications (which pass, and after which entry).
+    internal int ReadyPass;
+    internal int ReadyAfter;
 
     // ---- creation ---------------------------------------------------------------------------
 
-    /// <summary>A tensor of zeros.</summary>
+    /// <summary>
+    /// A tensor with <b>uninitialised</b> values, for an op's output: rented from the active
+    /// <see cref="StepMemory"/> during a training step (valid until the step ends), an ordinary array otherwise.
+    /// </summary>
+    public static Tensor Empty(ReadOnlySpan<int> shape) => New(Shapes.Interned(shape), zeroed: false);
+
+    /// <summary>A rank-1 <see cref="Empty(ReadOnlySpan{int})"/> tensor.</summary>
+    public static Tensor Empty(int d0) => New(Shapes.Interned([d0]), zeroed: false);
+
+    /// <summary>A rank-2 <see cref="Empty(ReadOnlySpan{int})"/> tensor.</summary>
+    public static Tensor Empty(int d0, int d1) => New(Shapes.Interned([d0, d1]), zeroed: false);
+
+    /// <summary>A rank-3 <see cref="Empty(ReadOnlySpan{int})"/> tensor.</summary>
+    public static Tensor Empty(int d0, int d1, int d2) => New(Shapes.Interned([d0, d1, d2]), zeroed: false);
+
+    /// <summary>A rank-4 <see cref="Empty(ReadOnlySpan{int})"/> tensor.</summary>
+    public static Tensor Empty(int d0, int d1, int d2, int d3) => New(Shapes.Interned([d0, d1, d2, d3]), zeroed: false);
+
+    /// <summary>An <see cref="Empty(ReadOnlySpan{int})"/> tensor of the same shape as <paramref name="like"/>.</summary>
+    public static Tensor EmptyLike(Tensor like) => New(like.ShapeArray, zeroed: false);
+
+    /// <summary>Like <see cref="Empty(ReadOnlySpan{int})"/> but zero-filled (for outputs an op accumulates into).</summary>
+    public static Tensor EmptyZeroed(ReadOnlySpan<int> shape) => New(Shapes.Interned(shape), zeroed: true);
+
+    /// <summary>Step-memory-aware allocation; <paramref name="shape"/> is shared, never mutated.</summary>
+    internal static Tensor New(int[] shape, bool zeroed)
+    {
+        Shapes.Checked(shape);
+        if (StepMemory.Active is { } memory)
+            return memory.RentTensor(shape, zeroed);
+        int length = Shapes.Product(shape);
+        return new Tensor(zeroed ? new float[length] : GC.AllocateUninitializedArray<float>(length), 0, shape);
+    }
+
+    /// <summary>A tensor of zeros (always an ordinary array: safe to keep).</summary>
     public static Tensor Zeros(params int[] shape) => new(new float[Shapes.Product(Shapes.Checked(shape))], 0, (int[])shape.Clone());
 
     /// <summary>A tensor filled with <paramref name="value"/>.</summary>
@@ -159,8 +280,8 @@ public sealed class Tensor
     }
 
     /// <summary>A view sharing storage with a different shape; the caller guarantees the length matches.</summary>
-    internal Tensor View(int[] shape) => IsPooled
-        ? Tape.Current.NewView(_storage, _offset, shape, gradientOwner: null)
+    internal Tensor View(int[] shape) => _memory is not null
+        ? _memory.Wrap(Storage, _offset, shape, gradientOwner: null)
         : new(_storage, _offset, shape);
 
     /// <summary>
@@ -169,13 +290,31 @@ public sealed class Tensor
     /// </summary>
     internal Tensor ViewWithGradient(int[] shape)
     {
-        Tensor view = IsPooled ? Tape.Current.NewView(_storage, _offset, shape, gradientOwner: this) : new(_storage, _offset, shape) { _gradientOwner = this };
+        Tensor view = _memory is not null ? _memory.Wrap(Storage, _offset, shape, gradientOwner: this) : new(_storage, _offset, shape) { _gradientOwner = this };
         view.RequiresGrad = RequiresGrad && Tape.IsRecording;
         return view;
     }
 
     /// <summary>For a view made by <see cref="ViewWithGradient"/>: the tensor whose gradient storage it shares.</summary>
     private Tensor? _gradientOwner;
+
+    /// <summary>The tensor whose gradient storage this one uses: itself, or for a reshaped view, its base (followed to the end).</summary>
+    internal Tensor GradientRoot
+    {
+        get
+        {
+            Tensor t = this;
+            while (t._gradientOwner is { } owner)
+                t = owner;
+            return t;
+        }
+    }
+
+    /// <summary>
+    /// The same values, cut off from autograd: no gradient flows through it and it records nothing
+    /// (PyTorch's <c>detach</c>, TensorFlow's <c>stop_gradient</c>). Shares storage; no copy.
+    /// </summary>
+    public Tensor Detach() => View(_shape);
 
     /// <summary>A deep copy of the values (no gradient, not on the tape).</summary>
     public Tensor Clone()
@@ -193,27 +332,39 @@ public sealed class Tensor
     /// <summary>Marks this tensor as a trainable parameter: gradients will be accumulated into it.</summary>
     public Tensor AsParameter(string? name = null)
     {
+        if (_memory is not null)
+            throw new InvalidOperationException($"A step-memory tensor {Shapes.Format(_shape)} cannot be a parameter: it dies with its training step. Create parameters with Tensor.Zeros and friends.");
         RequiresGrad = true;
+        IsParameter = true;
         Name = name ?? Name;
         return this;
     }
 
-    /// <summary>Back-propagates from this scalar through the current tape, accumulating gradients.</summary>
-    public void Backward() => Tape.Current.Backward(this);
+    /// <summary>
+    /// Back-propagates from this scalar through the ops that produced it, accumulating ∂this/∂t into the
+    /// <see cref="Grad"/> of every tensor t that requires a gradient. The graph is consumed: a second
+    /// backward through it throws, unless <paramref name="retainGraph"/> keeps it for another pass.
+    /// </summary>
+    public void Backward(bool retainGraph = false) => Tape.Backward(this, retainGraph);
 
     /// <summary>
-    /// Returns the gradient tensor, allocating it as zeros on first use; a pooled tensor's gradient is
-    /// pooled too (same lifetime), a parameter's gradient is an ordinary array that lives with it.
+    /// The gradient to accumulate into, allocated as zeros on first use: what an op's backward pass adds
+    /// its contribution to. A step-memory tensor's gradient lives in the same step memory; a parameter's
+    /// is an ordinary array that lives with it; a reshaped view's is a view of its base's gradient.
     /// </summary>
-    internal Tensor EnsureGrad() => Grad ??=
-        _gradientOwner is not null ? _gradientOwner.EnsureGrad().View(_shape)
-        : IsPooled ? Tape.Current.NewTensor(_shape, zeroed: true)
-        : Zeros(_shape);
+    public Tensor EnsureGrad()
+    {
+        CheckAlive();
+        return _grad ??=
+            _gradientOwner is not null ? _gradientOwner.EnsureGrad().View(_shape)
+            : _memory is not null ? _memory.RentTensor(_shape, zeroed: true)
+            : Zeros(_shape);
+    }
 
     /// <summary>Sets the gradient to zero (keeps its storage); large gradients are cleared by all workers.</summary>
     public void ZeroGrad()
     {
-        if (Grad is { } grad)
+        if (_grad is { } grad)
             Kernels.ParallelClear.Clear(grad.Span);
     }
 

@@ -31,7 +31,6 @@ public class RecurrentOpTests
     public void EmbeddingSumsRepeatedTokensExactly()
     {
         var table = Tensor.Zeros(3, 2).AsParameter();
-        Tape.Current.Clear();
         Tensor y = Ops.Embedding(Tensor.FromArray([1, 1, 2, 1], 4), table);
         Ops.Sum(Ops.Multiply(y, Tensor.FromArray([1, 2, 3, 4, 5, 6, 7, 8], 4, 2))).Backward();
         Assert.That(table.Grad!.ToArray(), Is.EqualTo(new float[] { 0, 0, 1 + 3 + 7, 2 + 4 + 8, 5, 6 }));
@@ -41,7 +40,6 @@ public class RecurrentOpTests
     public void EmbeddingMaskZeroLeavesThePaddingRowWithoutGradient()
     {
         var table = Tensor.RandomUniform([4, 3], -1, 1, 32).AsParameter();
-        Tape.Current.Clear();
         Ops.Sum(Ops.Embedding(Tensor.FromArray([0, 0, 2, 3, 0, 2], 2, 3), table, maskZero: true)).Backward();
         float[] grad = table.Grad!.ToArray();
         Assert.That(grad[..3], Is.All.EqualTo(0f), "padding row");
@@ -172,7 +170,6 @@ public class RecurrentOpTests
         }
         Tensor dY = Tensor.RandomUniform(returnSequences ? [n, steps, units] : [n, units], -1, 1, 66);
 
-        Tape.Current.Clear();
         Tensor y = Ops.Lstm(x, w, r, b, returnSequences, mask);
         Ops.Sum(Ops.Multiply(y, dY)).Backward();
 
@@ -200,7 +197,6 @@ public class RecurrentOpTests
                 var w = Tensor.RandomUniform([64, 512], -0.2f, 0.2f, 72).AsParameter();
                 var r = Tensor.RandomUniform([128, 512], -0.2f, 0.2f, 73).AsParameter();
                 var b = Tensor.RandomUniform([512], -0.5f, 0.5f, 74).AsParameter();
-                Tape.Current.Clear();
                 Tensor y = Ops.Lstm(x, w, r, b, returnSequences: true);
                 Ops.Sum(Ops.Multiply(y, Tensor.RandomUniform([32, 20, 128], -1, 1, 75))).Backward();
                 return [.. y.ToArray(), .. x.Grad!.ToArray(), .. w.Grad!.ToArray(), .. r.Grad!.ToArray(), .. b.Grad!.ToArray()];

@@ -87,6 +87,7 @@ public sealed partial class Sequential
                 Profiler.Reset();
             }
         }
+        _stepMemory.Release(); // nothing of the last step outlives Fit
         hooks.TrainEnd(history);
         return history;
     }
@@ -117,11 +118,8 @@ public sealed partial class Sequential
     {
         ArgumentNullException.ThrowIfNull(batch);
         optimizer ??= Optimizer ?? throw NotCompiled();
-        Tape tape = Tape.Current;
-        tape.Clear(); // takes back the previous step's pooled activations and gradients
-        bool usedPool = tape.UsePool;
-        tape.UsePool = true;
-        try
+        _stepMemory.Release(); // takes back the previous step's activations and gradients
+        using (_stepMemory.Use())
         {
             (Tensor loss, Tensor output) = ForwardLoss(batch, training: true);
             float value = loss[0];
@@ -134,10 +132,6 @@ public sealed partial class Sequential
             Optimizer.ZeroGradients(Parameters);
             Profiler.StopIn("optimizer", optimizer.GetType().Name, started, 0, backward: false);
             return (value, correct);
-        }
-        finally
-        {
-            tape.UsePool = usedPool;
         }
     }
 }

@@ -3,6 +3,7 @@ using System.Text;
 using NanoNet.Autograd;
 using NanoNet.Data;
 using NanoNet.Diagnostics;
+using NanoNet.Memory;
 using NanoNet.Optim;
 
 namespace NanoNet.Layers;
@@ -17,6 +18,10 @@ public sealed partial class Sequential
     private readonly List<Layer> _layers = [];
     private readonly int[] _inputShape;
     private List<Tensor>? _parameters;
+
+    // The memory of one training or inference step (activations, gradients, saved buffers): released
+    // at the start of the next step, so a steady step allocates almost nothing (see StepMemory).
+    private readonly StepMemory _stepMemory = new();
 
     /// <summary>Creates a model for examples of shape <paramref name="inputShape"/> (without the batch axis).</summary>
     public Sequential(int[] inputShape, params Layer[] layers)
@@ -120,15 +125,18 @@ public sealed partial class Sequential
         int[] outputShape = [x.Dim(0), .. _layers[^1].OutputShape];
         var result = Tensor.Zeros(outputShape);
         using (Tape.NoGrad())
-        using (new PooledBatches())
         {
             for (int start = 0; start < x.Dim(0); start += batchSize)
             {
                 int size = Math.Min(batchSize, x.Dim(0) - start);
-                Tensor y = Forward(x.SliceRows(start, size));
-                y.Span.CopyTo(result.SliceRows(start, size).Span);
-                Tape.Current.Clear();
+                _stepMemory.Release(); // the previous batch's activations
+                using (_stepMemory.Use())
+                {
+                    Tensor y = Forward(x.SliceRows(start, size));
+                    y.Span.CopyTo(result.SliceRows(start, size).Span);
+                }
             }
+            _stepMemory.Release();
         }
         return result;
     }
@@ -145,18 +153,21 @@ public sealed partial class Sequential
         try
         {
             using (Tape.NoGrad())
-            using (new PooledBatches())
             {
                 for (int start = 0; start < data.Count; start += batchSize)
                 {
                     int size = Math.Min(batchSize, data.Count - start);
                     Dataset batch = data.Slice(start, size);
-                    (float batchLoss, int batchCorrect) = LossAndCorrect(batch, training: false);
-                    lossSum += (double)batchLoss * size;
-                    correct += batchCorrect;
+                    _stepMemory.Release();
+                    using (_stepMemory.Use())
+                    {
+                        (float batchLoss, int batchCorrect) = LossAndCorrect(batch, training: false);
+                        lossSum += (double)batchLoss * size;
+                        correct += batchCorrect;
+                    }
                     labels += batch.Labels.Length;
-                    Tape.Current.Clear();
                 }
+                _stepMemory.Release();
             }
         }
         finally
@@ -232,23 +243,6 @@ public sealed partial class Sequential
 
     private static InvalidOperationException NotCompiled() =>
         new("The model is not compiled: call Compile(optimizer, loss) first.");
-}
-
-/// <summary>
-/// Turns the tape's pool on for a loop over batches whose intermediate tensors die with the batch
-/// (the loop clears the tape after each one), and restores the previous setting afterwards.
-/// </summary>
-internal readonly struct PooledBatches : IDisposable
-{
-    private readonly bool _previous;
-
-    public PooledBatches()
-    {
-        _previous = Tape.Current.UsePool;
-        Tape.Current.UsePool = true;
-    }
-
-    public void Dispose() => Tape.Current.UsePool = _previous;
 }
 
 /// <summary>Result of <see cref="Sequential.Evaluate"/>: mean loss, and accuracy for classification losses.</summary>

@@ -1,43 +1,56 @@
 using NanoNet.Diagnostics;
-using NanoNet.Memory;
 
 namespace NanoNet.Autograd;
 
 /// <summary>
-/// The define-by-run record of differentiable operations, in the order they ran.
+/// Define-by-run reverse-mode autograd: ops record what their backward pass needs as they run, and
+/// <see cref="Backward"/> replays those records from the loss back to the parameters.
 /// </summary>
 /// <remarks>
-/// Each op that has an input requiring a gradient appends a <see cref="TapeEntry"/> holding what its
-/// backward pass needs. <see cref="Backward"/> seeds ∂loss/∂loss = 1 and runs the entries in reverse
-/// order (a valid topological order, since an entry can only use tensors created before it), each
-/// accumulating into its inputs' gradients, and then forgets the entries.
-/// <para>Storage: when <see cref="UsePool"/> is on (the training loop turns it on), op outputs and
-/// their gradients are rented from per-tape pools instead of the garbage-collected heap, and
-/// <see cref="Clear"/> takes them all back. Such tensors are valid until the next <see cref="Clear"/>
-/// (the training loop calls it at the start of each step), so a steady training step allocates no new
-/// storage. With <see cref="UsePool"/> off (the default) every tensor is an ordinary array.</para>
-/// Every thread has its own current tape.
+/// <para>
+/// <b>Recording.</b> An op whose input requires a gradient (<see cref="ShouldRecord(Tensor)"/>) calls
+/// <see cref="Record(TapeEntry, Tensor)"/> with a <see cref="TapeEntry"/> and its inputs; the entry is attached to its output
+/// (<see cref="Tensor.CreatedBy"/>) and numbered in recording order. There is no global list: the
+/// records form a graph hanging off the tensors, so a forward pass whose result is dropped (inference
+/// without <see cref="NoGrad"/>, a discarded branch) is garbage like any other object, and nothing grows
+/// without bound. Memory for the tensors themselves is a separate concern (<see cref="Memory.StepMemory"/>).
+/// </para>
+/// <para>
+/// <b>Replaying.</b> <see cref="Backward"/> collects the entries reachable from the loss through their
+/// inputs, runs them in descending recording order (a later op can only use tensors made before it,
+/// so this is a valid reverse topological order, and it is the same order at any thread count), and
+/// marks them consumed: a second backward through the same graph throws instead of silently adding
+/// nothing, unless the first one retained the graph.
+/// </para>
+/// <para>
+/// <b>Seams.</b> <see cref="GradientReady"/> fires for each parameter as soon as its gradient is final
+/// during a backward pass (a data-parallel trainer starts reducing it while backward goes on).
+/// </para>
+/// Recording state is per thread: each thread has its own <see cref="Current"/> tape and no-grad depth.
 /// </remarks>
 public sealed class Tape
 {
     [ThreadStatic] private static Tape? t_current;
     [ThreadStatic] private static int t_noGradDepth;
+    private static long s_sequence;
 
-    private readonly List<TapeEntry> _entries = [];
-    private readonly BufferPool<float> _floats = new();
-    private readonly BufferPool<int> _ints = new();
-    private readonly List<Tensor> _rentedTensors = [];
-    private readonly Stack<Tensor> _freeTensors = new();
-    private readonly Dictionary<(int, int, int, int), int[]> _shapes = [];
+    private readonly List<TapeEntry> _order = [];
+    private readonly Stack<TapeEntry> _pending = new();
+    private int _pass;
+    private bool _running;
 
-    /// <summary>This thread's tape.</summary>
+    /// <summary>This thread's tape (what <see cref="Backward"/> runs on, and where <see cref="GradientReady"/> is raised).</summary>
     public static Tape Current => t_current ??= new Tape();
 
     /// <summary>Whether ops record themselves (false inside <see cref="NoGrad"/>).</summary>
     public static bool IsRecording => t_noGradDepth == 0;
 
-    /// <summary>Number of entries recorded since the last backward pass or <see cref="Clear"/>.</summary>
-    public int Count => _entries.Count;
+    /// <summary>
+    /// Raised during a backward pass on this thread once a parameter's gradient (a tensor marked with
+    /// <see cref="Tensor.AsParameter"/>) is complete: no op still to run will add to it. Parameters the
+    /// loss does not depend on are not reported.
+    /// </summary>
+    public event Action<Tensor>? GradientReady;
 
     /// <summary>
     /// A scope in which ops record nothing (inference, evaluation): <c>using (Tape.NoGrad()) { ... }</c>.
@@ -48,110 +61,195 @@ public sealed class Tape
         return new NoGradScope();
     }
 
+    /// <summary>True when an op with this input must record itself: recording is on and the input requires a gradient.</summary>
+    public static bool ShouldRecord(Tensor a) => t_noGradDepth == 0 && a.RequiresGrad;
+
     /// <summary>True when an op with these inputs must record itself.</summary>
-    internal static bool ShouldRecord(Tensor a) => t_noGradDepth == 0 && a.RequiresGrad;
+    public static bool ShouldRecord(Tensor a, Tensor b) => t_noGradDepth == 0 && (a.RequiresGrad || b.RequiresGrad);
 
-    internal static bool ShouldRecord(Tensor a, Tensor b) => t_noGradDepth == 0 && (a.RequiresGrad || b.RequiresGrad);
+    /// <summary>True when an op with these inputs must record itself.</summary>
+    public static bool ShouldRecord(Tensor a, Tensor b, Tensor c) => t_noGradDepth == 0 && (a.RequiresGrad || b.RequiresGrad || c.RequiresGrad);
 
-    /// <summary>
-    /// Whether op outputs and their gradients come from this tape's pools (valid until <see cref="Clear"/>).
-    /// </summary>
-    public bool UsePool { get; set; }
-
-    /// <summary>A tensor for an op's output: pooled when <see cref="UsePool"/> is on, zero-filled only when asked.</summary>
-    internal Tensor NewTensor(int[] shape, bool zeroed)
+    /// <summary>True when an op with these inputs must record itself.</summary>
+    public static bool ShouldRecord(ReadOnlySpan<Tensor> inputs)
     {
-        int length = Shapes.Product(shape);
-        if (!UsePool)
-            return new Tensor(zeroed ? new float[length] : GC.AllocateUninitializedArray<float>(length), 0, shape);
-        return NewView(_floats.Rent(length, zeroed), 0, shape, gradientOwner: null);
-    }
-
-    /// <summary>A pooled tensor object over existing (pooled) storage: the tensor objects are recycled too.</summary>
-    internal Tensor NewView(float[] storage, int offset, int[] shape, Tensor? gradientOwner)
-    {
-        Tensor tensor;
-        if (_freeTensors.Count > 0)
-        {
-            tensor = _freeTensors.Pop();
-            tensor.Reinitialize(storage, offset, shape, gradientOwner);
-        }
-        else
-        {
-            tensor = new Tensor(storage, offset, shape);
-            tensor.Reinitialize(storage, offset, shape, gradientOwner);
-        }
-        _rentedTensors.Add(tensor);
-        return tensor;
+        if (t_noGradDepth != 0)
+            return false;
+        foreach (Tensor input in inputs)
+            if (input.RequiresGrad)
+                return true;
+        return false;
     }
 
     /// <summary>
-    /// The shape (d0, d1, ...) as a shared array, so ops do not allocate one per call. Shape arrays are
-    /// never mutated, so sharing them is safe.
+    /// Records <paramref name="entry"/>, whose backward pass accumulates into the gradient of
+    /// <paramref name="input"/>: the entry's output now requires a gradient and knows the entry that made
+    /// it. Call it after the forward computation, only when <see cref="ShouldRecord(Tensor)"/> said so.
     /// </summary>
-    internal int[] Shape(int d0, int d1 = -1, int d2 = -1, int d3 = -1)
+    public static void Record(TapeEntry entry, Tensor input) =>
+        Record(entry, 1, NotNull(input), null, null, null);
+
+    /// <summary>Records an op with two differentiable inputs; see <see cref="Record(TapeEntry, Tensor)"/>.</summary>
+    public static void Record(TapeEntry entry, Tensor input0, Tensor input1) =>
+        Record(entry, 2, NotNull(input0), NotNull(input1), null, null);
+
+    /// <summary>Records an op with three differentiable inputs; see <see cref="Record(TapeEntry, Tensor)"/>.</summary>
+    public static void Record(TapeEntry entry, Tensor input0, Tensor input1, Tensor input2) =>
+        Record(entry, 3, NotNull(input0), NotNull(input1), NotNull(input2), null);
+
+    /// <summary>Records an op with four differentiable inputs; see <see cref="Record(TapeEntry, Tensor)"/>.</summary>
+    public static void Record(TapeEntry entry, Tensor input0, Tensor input1, Tensor input2, Tensor input3) =>
+        Record(entry, 4, null, null, null, [NotNull(input0), NotNull(input1), NotNull(input2), NotNull(input3)]);
+
+    /// <summary>Records an op with any number of differentiable inputs (e.g. concatenation); see <see cref="Record(TapeEntry, Tensor)"/>.</summary>
+    public static void Record(TapeEntry entry, ReadOnlySpan<Tensor> inputs)
     {
-        var key = (d0, d1, d2, d3);
-        if (!_shapes.TryGetValue(key, out int[]? shape))
-        {
-            shape = d1 < 0 ? [d0] : d2 < 0 ? [d0, d1] : d3 < 0 ? [d0, d1, d2] : [d0, d1, d2, d3];
-            _shapes[key] = shape;
-        }
-        return shape;
+        foreach (Tensor input in inputs)
+            NotNull(input);
+        Record(entry, inputs.Length, null, null, null, inputs.ToArray());
     }
 
-    /// <summary>An int buffer (e.g. pooling's argmax) with the same lifetime rules as <see cref="NewTensor"/>.</summary>
-    internal int[] NewInts(int length) => UsePool ? _ints.Rent(length, clear: false) : new int[length];
-
-    /// <summary>Appends an entry and marks its output as requiring a gradient.</summary>
-    internal void Record(TapeEntry entry)
+    private static void Record(TapeEntry entry, int count, Tensor? input0, Tensor? input1, Tensor? input2, Tensor[]? more)
     {
-        entry.Output.RequiresGrad = true;
+        ArgumentNullException.ThrowIfNull(entry);
+        if (entry.Output.CreatedBy is not null)
+            throw new InvalidOperationException($"{entry.OpName}: its output tensor was already produced by {entry.Output.CreatedBy.OpName}; every op needs a new output tensor.");
+        entry.SetInputs(count, input0, input1, input2, more);
+        entry.Sequence = Interlocked.Increment(ref s_sequence);
         if (Profiler.Enabled)
             entry.Scope = Profiler.CurrentScope;
-        _entries.Add(entry);
+        entry.Output.RequiresGrad = true;
+        entry.Output.CreatedBy = entry;
     }
 
-    /// <summary>Back-propagates from the scalar <paramref name="loss"/>, then clears the tape.</summary>
-    public void Backward(Tensor loss)
+    private static Tensor NotNull(Tensor input, [System.Runtime.CompilerServices.CallerArgumentExpression(nameof(input))] string? name = null) =>
+        input ?? throw new ArgumentNullException(name, "A recorded op's inputs must not be null.");
+
+    /// <summary>Back-propagates from the scalar <paramref name="loss"/>; see <see cref="Tensor.Backward"/>.</summary>
+    internal static void Backward(Tensor loss, bool retainGraph)
     {
         ArgumentNullException.ThrowIfNull(loss);
         if (loss.Length != 1)
             throw new InvalidOperationException($"Backward() starts from a scalar loss, but the tensor has shape {Shapes.Format(loss.Shape)}.");
         if (!loss.RequiresGrad)
-            throw new InvalidOperationException("Backward(): the loss does not depend on any tensor that requires a gradient (was it computed under Tape.NoGrad()?).");
-        loss.EnsureGrad().Span.Fill(1f);
+            throw new InvalidOperationException("Backward(): the loss does not depend on any tensor that requires a gradient (was it computed under Tape.NoGrad(), or from a detached tensor?).");
+        TapeEntry? root = loss.GradientRoot.CreatedBy;
+        if (root is null)
+        {
+            loss.EnsureGrad().Span[0] += 1f; // the loss is itself a leaf: ∂loss/∂loss = 1
+            return;
+        }
+        Current.Run(loss, root, retainGraph);
+    }
+
+    private void Run(Tensor loss, TapeEntry root, bool retainGraph)
+    {
+        if (_running)
+            throw new InvalidOperationException("Backward() was called from inside a backward pass.");
+        _running = true;
         try
         {
-            for (int i = _entries.Count - 1; i >= 0; i--)
+            int pass = ++_pass;
+            CollectReachable(root, pass);
+            _order.Sort(LaterFirst.Instance);
+
+            // Gradients of intermediate tensors start from zero (they hold a previous pass's values only
+            // when that pass retained the graph); then seed ∂loss/∂loss = 1.
+            foreach (TapeEntry entry in _order)
+                entry.Output.Grad?.Span.Clear();
+            loss.EnsureGrad().Span.Fill(1f);
+
+            Action<Tensor>? ready = GradientReady;
+            if (ready is not null)
+                MarkLastUses(pass);
+
+            for (int position = 0; position < _order.Count; position++)
             {
-                TapeEntry entry = _entries[i];
-                if (entry.Output.Grad is null)
-                    continue;
-                long started = Profiler.Start();
-                entry.Backward(entry.Output.Grad);
-                if (started != 0)
-                    Profiler.StopIn(entry.Scope, entry.OpName, started, entry.BackwardFlops, backward: true);
+                TapeEntry entry = _order[position];
+                if (entry.Output.Grad is { } dY)
+                {
+                    long started = Profiler.Start();
+                    entry.Backward(dY);
+                    if (started != 0)
+                        Profiler.StopIn(entry.Scope, entry.OpName, started, entry.BackwardFlops, backward: true);
+                }
+                if (ready is not null)
+                    ReportReady(entry, pass, position, ready);
             }
+            if (!retainGraph)
+                foreach (TapeEntry entry in _order)
+                    entry.Consumed = true;
         }
         finally
         {
-            _entries.Clear();
+            _order.Clear();
+            _pending.Clear();
+            _running = false;
         }
     }
 
-    /// <summary>
-    /// Forgets every recorded entry and takes back all pooled storage handed out since the last call:
-    /// tensors created while <see cref="UsePool"/> was on must not be used afterwards.
-    /// </summary>
-    public void Clear()
+    /// <summary>Depth-first walk from the loss's entry through every input's producing entry.</summary>
+    private void CollectReachable(TapeEntry root, int pass)
     {
-        _entries.Clear();
-        _floats.ReturnAll();
-        _ints.ReturnAll();
-        foreach (Tensor tensor in _rentedTensors)
-            _freeTensors.Push(tensor);
-        _rentedTensors.Clear();
+        root.VisitedPass = pass;
+        _pending.Push(root);
+        while (_pending.Count > 0)
+        {
+            TapeEntry entry = _pending.Pop();
+            if (entry.Consumed)
+                throw new InvalidOperationException(
+                    $"Backward() reached op '{entry.OpName}' (output {Shapes.Format(entry.Output.Shape)}) whose graph an earlier Backward() already consumed. " +
+                    "Pass retainGraph: true to the first Backward() to go through it again, or run the forward pass again.");
+            _order.Add(entry);
+            for (int i = 0; i < entry.InputCount; i++)
+            {
+                TapeEntry? producer = entry.GetInput(i).GradientRoot.CreatedBy;
+                if (producer is not null && producer.VisitedPass != pass)
+                {
+                    producer.VisitedPass = pass;
+                    _pending.Push(producer);
+                }
+            }
+        }
+    }
+
+    /// <summary>For every parameter, remembers the last position in the run order that adds to its gradient.</summary>
+    private void MarkLastUses(int pass)
+    {
+        for (int position = 0; position < _order.Count; position++)
+        {
+            TapeEntry entry = _order[position];
+            for (int i = 0; i < entry.InputCount; i++)
+            {
+                Tensor owner = entry.GetInput(i).GradientRoot;
+                if (owner.IsParameter)
+                {
+                    owner.ReadyPass = pass;
+                    owner.ReadyAfter = position;
+                }
+            }
+        }
+    }
+
+    private static void ReportReady(TapeEntry entry, int pass, int position, Action<Tensor> ready)
+    {
+        for (int i = 0; i < entry.InputCount; i++)
+        {
+            Tensor owner = entry.GetInput(i).GradientRoot;
+            if (owner.IsParameter && owner.ReadyPass == pass && owner.ReadyAfter == position && owner.RequiresGrad)
+            {
+                owner.ReadyAfter = -1; // once, even if the entry uses it twice
+                ready(owner);
+            }
+        }
+    }
+
+    /// <summary>Orders entries by descending recording number.</summary>
+    private sealed class LaterFirst : IComparer<TapeEntry>
+    {
+        public static readonly LaterFirst Instance = new();
+
+        public int Compare(TapeEntry? x, TapeEntry? y) => y!.Sequence.CompareTo(x!.Sequence);
     }
 
     /// <summary>Ends a no-grad scope.</summary>
@@ -160,28 +258,4 @@ public sealed class Tape
         /// <summary>Leaves the scope.</summary>
         public void Dispose() => t_noGradDepth--;
     }
-}
-
-/// <summary>
-/// One recorded op: its output and what it needs to push the output's gradient back to its inputs.
-/// </summary>
-public abstract class TapeEntry
-{
-    /// <summary>Creates an entry for <paramref name="output"/>.</summary>
-    protected TapeEntry(Tensor output) => Output = output;
-
-    /// <summary>The tensor the op produced.</summary>
-    public Tensor Output { get; }
-
-    /// <summary>The op's name for the profiler (the entry type's name without "Entry").</summary>
-    public virtual string OpName => GetType().Name.Replace("Entry", "", StringComparison.Ordinal);
-
-    /// <summary>Floating-point operations of <see cref="Backward"/>, for the profiler's GFLOP/s (0 when not meaningful).</summary>
-    public virtual double BackwardFlops => 0;
-
-    /// <summary>The profiler scope (layer) that was current when the op ran.</summary>
-    internal string? Scope { get; set; }
-
-    /// <summary>Accumulates ∂loss/∂input into each input that requires a gradient, given dY = ∂loss/∂output.</summary>
-    public abstract void Backward(Tensor dY);
 }

@@ -25,7 +25,7 @@ public static partial class Ops
     private static Tensor Pointwise(Tensor x, ActivationFunction function)
     {
         long started = Profiler.Start();
-        var y = Tape.Current.NewTensor(x.ShapeArray, zeroed: false);
+        var y = Tensor.EmptyLike(x);
         int columns = x.Rank == 0 ? 1 : x.Dim(-1);
         switch (function)
         {
@@ -36,7 +36,7 @@ public static partial class Ops
             default: throw new ArgumentOutOfRangeException(nameof(function), function, "Unknown activation.");
         }
         if (Tape.ShouldRecord(x))
-            Tape.Current.Record(new ActivationEntry(y, x, function, columns));
+            Tape.Record(new ActivationEntry(y, x, function, columns), x);
         Profiler.Stop(function.ToString(), started);
         return y;
     }

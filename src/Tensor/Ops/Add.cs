@@ -11,10 +11,10 @@ public static partial class Ops
     {
         long started = Profiler.Start();
         RequireSameShape("Add", a, b);
-        var y = Tape.Current.NewTensor(a.ShapeArray, zeroed: false);
+        var y = Tensor.EmptyLike(a);
         TensorPrimitives.Add(a.Span, b.Span, y.Span);
         if (Tape.ShouldRecord(a, b))
-            Tape.Current.Record(new AddEntry(y, a, b));
+            Tape.Record(new AddEntry(y, a, b), a, b);
         Profiler.Stop("Add", started, 0);
         return y;
     }

@@ -16,13 +16,13 @@ public static partial class Ops
         int channels = bias.Length;
         if (bias.Rank != 1 || x.Rank == 0 || x.Dim(-1) != channels)
             throw new ArgumentException($"AddBias: bias {Shapes.Format(bias.Shape)} must be rank 1 and match the last dimension of the input {Shapes.Format(x.Shape)}.");
-        var y = Tape.Current.NewTensor(x.ShapeArray, zeroed: false);
+        var y = Tensor.EmptyLike(x);
         ReadOnlySpan<float> b = bias.Span, xs = x.Span;
         Span<float> ys = y.Span;
         for (int r = 0; r < xs.Length; r += channels)
             TensorPrimitives.Add(xs.Slice(r, channels), b, ys.Slice(r, channels));
         if (Tape.ShouldRecord(x, bias))
-            Tape.Current.Record(new AddBiasEntry(y, x, bias));
+            Tape.Record(new AddBiasEntry(y, x, bias), x, bias);
         Profiler.Stop("AddBias", started, 0);
         return y;
     }

@@ -33,10 +33,10 @@ public static partial class Ops
             throw new ArgumentException($"Conv2D bias must be ({filters}), got {Shapes.Format(bias.Shape)}.");
         var g = ConvGeometry.Create(x.Dim(1), x.Dim(2), x.Dim(3), kernel.Dim(0), kernel.Dim(1), strideHeight, strideWidth, samePadding);
         int batch = x.Dim(0);
-        var y = Tape.Current.NewTensor(Tape.Current.Shape(batch, g.OutputHeight, g.OutputWidth, filters), zeroed: false);
+        var y = Tensor.Empty(batch, g.OutputHeight, g.OutputWidth, filters);
         Conv2DKernels.Forward(x.Span, kernel.Span, bias.Span, y.Span, batch, filters, g, relu);
         if (Tape.ShouldRecord(x, kernel) || bias.RequiresGrad && Tape.IsRecording)
-            Tape.Current.Record(new Conv2DEntry(y, x, kernel, bias, g, relu));
+            Tape.Record(new Conv2DEntry(y, x, kernel, bias, g, relu), x, kernel, bias);
         Profiler.Stop("Conv2D", started, 2.0 * batch * g.OutputPixels * (g.PatchSize + 1) * filters);
         return y;
     }

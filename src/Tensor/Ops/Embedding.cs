@@ -1,3 +1,4 @@
+using NanoNet.Memory;
 using NanoNet.Diagnostics;
 using NanoNet.Autograd;
 using NanoNet.Kernels;
@@ -26,14 +27,13 @@ public static partial class Ops
         if (ids.Rank == 0)
             throw new ArgumentException("Embedding ids must have at least one dimension, got a scalar.");
         int vocabulary = table.Dim(0), dim = table.Dim(1);
-        Tape tape = Tape.Current;
-        int[] idBuffer = tape.NewInts(ids.Length);
+        int[] idBuffer = StepMemory.NewInts(ids.Length);
         Span<int> idValues = idBuffer.AsSpan(0, ids.Length);
         EmbeddingKernels.ReadIds(ids.Span, idValues, vocabulary, ids.Rank >= 2 ? ids.Dim(-1) : 0);
-        Tensor y = tape.NewTensor([.. ids.Shape, dim], zeroed: false);
+        Tensor y = ids.Rank == 2 ? Tensor.Empty(ids.Dim(0), ids.Dim(1), dim) : Tensor.Empty([.. ids.Shape, dim]);
         EmbeddingKernels.Gather(idValues, table.Span, y.Span, dim);
         if (Tape.ShouldRecord(table))
-            tape.Record(new EmbeddingEntry(y, table, idBuffer, ids.Length, maskZero ? 0 : -1));
+            Tape.Record(new EmbeddingEntry(y, table, idBuffer, ids.Length, maskZero ? 0 : -1), table);
         Profiler.Stop("Embedding", started);
         return y;
     }
@@ -50,7 +50,7 @@ public static partial class Ops
     /// </summary>
     public static Tensor PaddingMask(Tensor ids, int paddingId = 0)
     {
-        Tensor mask = Tape.Current.NewTensor(ids.ShapeArray, zeroed: false);
+        Tensor mask = Tensor.EmptyLike(ids);
         ReadOnlySpan<float> source = ids.Span;
         Span<float> m = mask.Span;
         for (int i = 0; i < source.Length; i++)

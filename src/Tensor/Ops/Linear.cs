@@ -27,11 +27,11 @@ public static partial class Ops
         if (bias.Rank != 1 || bias.Length != outputs)
             throw new ArgumentException($"Linear: bias must be ({outputs}), got {Shapes.Format(bias.Shape)}.");
         bool relu = activation == ActivationFunction.Relu;
-        var y = Tape.Current.NewTensor(Tape.Current.Shape(n, outputs), zeroed: false);
+        var y = Tensor.Empty(n, outputs);
         Gemm.Multiply(false, false, n, outputs, inputs, x.Span, inputs, weight.Span, outputs, y.Span, outputs);
         ActivationKernels.AddBiasRows(y.Span, bias.Span, relu);
         if (Tape.ShouldRecord(x, weight) || bias.RequiresGrad && Tape.IsRecording)
-            Tape.Current.Record(new LinearEntry(y, x, weight, bias, relu));
+            Tape.Record(new LinearEntry(y, x, weight, bias, relu), x, weight, bias);
         Profiler.Stop("Linear", started, 2.0 * n * inputs * outputs);
         return y;
     }

@@ -12,13 +12,13 @@ public static partial class Ops
     public static Tensor Log(Tensor x, float epsilon = 1e-7f)
     {
         long started = Profiler.Start();
-        var y = Tape.Current.NewTensor(x.ShapeArray, zeroed: false);
+        var y = Tensor.EmptyLike(x);
         ReadOnlySpan<float> xs = x.Span;
         Span<float> ys = y.Span;
         for (int i = 0; i < xs.Length; i++)
             ys[i] = MathF.Log(MathF.Max(xs[i], epsilon));
         if (Tape.ShouldRecord(x))
-            Tape.Current.Record(new LogEntry(y, x, epsilon));
+            Tape.Record(new LogEntry(y, x, epsilon), x);
         Profiler.Stop("Log", started, 0);
         return y;
     }

@@ -50,14 +50,13 @@ public static partial class Ops
             throw new ArgumentException($"Lstm state is ({state.Hidden.Dim(0)}, {state.Units}) but the batch needs ({n}, {u}).");
 
         var shape = new LstmShape(n, t, d, u);
-        Tape tape = Tape.Current;
         var saved = new LstmSaved(
-            tape.NewTensor([shape.InputLength], zeroed: false),
-            tape.NewTensor([shape.GatesLength], zeroed: false),
-            tape.NewTensor([shape.HistoryLength], zeroed: false),
-            tape.NewTensor([shape.HistoryLength], zeroed: false),
-            tape.NewTensor([shape.TanhLength], zeroed: false));
-        Tensor y = tape.NewTensor(returnSequences ? [n, t, u] : [n, u], zeroed: false);
+            Tensor.Empty(shape.InputLength),
+            Tensor.Empty(shape.GatesLength),
+            Tensor.Empty(shape.HistoryLength),
+            Tensor.Empty(shape.HistoryLength),
+            Tensor.Empty(shape.TanhLength));
+        Tensor y = returnSequences ? Tensor.Empty(n, t, u) : Tensor.Empty(n, u);
         LstmKernels.Forward(shape, x.Span, kernel.Span, recurrentKernel.Span, bias.Span,
             mask is null ? default : mask.Span, state is null ? default : state.Hidden.Span, state is null ? default : state.Cell.Span,
             y.Span, returnSequences, saved.Buffers);
@@ -67,7 +66,7 @@ public static partial class Ops
             saved.Cell.Span.Slice(t * shape.StateLength, shape.StateLength).CopyTo(state.Cell.Span);
         }
         if (Tape.ShouldRecord(x, kernel) || Tape.IsRecording && (recurrentKernel.RequiresGrad || bias.RequiresGrad))
-            tape.Record(new LstmEntry(y, x, kernel, recurrentKernel, bias, mask, state is not null, shape, returnSequences, saved));
+            Tape.Record(new LstmEntry(y, x, kernel, recurrentKernel, bias, mask, state is not null, shape, returnSequences, saved), x, kernel, recurrentKernel, bias);
         Profiler.Stop("Lstm", started, LstmFlops(shape));
         return y;
     }
@@ -92,10 +91,9 @@ public static partial class Ops
 
         public override void Backward(Tensor dY)
         {
-            Tape tape = Tape.Current;
-            bool wantInput = x.RequiresGrad;
-            Tensor dGates = tape.NewTensor([shape.GatesLength], zeroed: false);
-            Tensor scratch = tape.NewTensor([shape.BackwardScratchLength(wantInput)], zeroed: false);
+                bool wantInput = x.RequiresGrad;
+            Tensor dGates = Tensor.Empty(shape.GatesLength);
+            Tensor scratch = Tensor.Empty(shape.BackwardScratchLength(wantInput));
             LstmKernels.Backward(shape, returnSequences, kernel.Span, recurrentKernel.Span, mask is null ? default : mask.Span,
                 hasInitialState, saved.Buffers, dY.Span, dGates.Span, scratch.Span,
                 wantInput ? x.EnsureGrad().Span : default,

@@ -24,10 +24,10 @@ public static partial class Ops
             throw new ArgumentException($"MatMul: inner dimensions differ: op(A) is {m}x{k}, op(B) is {kb}x{n} (A {Shapes.Format(a.Shape)}, B {Shapes.Format(b.Shape)}).");
 
         long started = Profiler.Start();
-        var y = Tape.Current.NewTensor(Tape.Current.Shape(m, n), zeroed: false);
+        var y = Tensor.Empty(m, n);
         Gemm.Multiply(transposeA, transposeB, m, n, k, a.Span, a.Dim(1), b.Span, b.Dim(1), y.Span, n);
         if (Tape.ShouldRecord(a, b))
-            Tape.Current.Record(new MatMulEntry(y, a, b, transposeA, transposeB));
+            Tape.Record(new MatMulEntry(y, a, b, transposeA, transposeB), a, b);
         Profiler.Stop("MatMul", started, 2.0 * m * n * k);
         return y;
     }

@@ -1,3 +1,4 @@
+using NanoNet.Memory;
 using NanoNet.Diagnostics;
 using NanoNet.Autograd;
 using NanoNet.Kernels;
@@ -18,12 +19,12 @@ public static partial class Ops
             throw new ArgumentException($"MaxPool2D expects NHWC input (batch, height, width, channels), got {Shapes.Format(x.Shape)}.");
         var g = ConvGeometry.Create(x.Dim(1), x.Dim(2), x.Dim(3), poolHeight, poolWidth, strideHeight, strideWidth, samePadding);
         int batch = x.Dim(0);
-        var y = Tape.Current.NewTensor(Tape.Current.Shape(batch, g.OutputHeight, g.OutputWidth, g.Channels), zeroed: false);
+        var y = Tensor.Empty(batch, g.OutputHeight, g.OutputWidth, g.Channels);
         bool record = Tape.ShouldRecord(x); // only backward needs the winners' positions
-        int[]? argmax = record ? Tape.Current.NewInts(y.Length) : null;
+        int[]? argmax = record ? StepMemory.NewInts(y.Length) : null;
         MaxPoolKernels.Forward(x.Span, y.Span, argmax, batch, g);
         if (record)
-            Tape.Current.Record(new MaxPool2DEntry(y, x, argmax!, g));
+            Tape.Record(new MaxPool2DEntry(y, x, argmax!, g), x);
         Profiler.Stop("MaxPool2D", started, 0);
         return y;
     }

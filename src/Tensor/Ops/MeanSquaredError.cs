@@ -15,13 +15,13 @@ public static partial class Ops
         long started = Profiler.Start();
         if (predictions.Length != targets.Length)
             throw new ArgumentException($"MeanSquaredError: predictions {Shapes.Format(predictions.Shape)} and targets {Shapes.Format(targets.Shape)} have different sizes.");
-        var difference = Tape.Current.NewTensor(predictions.ShapeArray, zeroed: false);
+        var difference = Tensor.EmptyLike(predictions);
         TensorPrimitives.Subtract(predictions.Span, targets.Span, difference.Span);
         int n = Math.Max(1, predictions.Length);
-        var y = Tape.Current.NewTensor(Shapes.ScalarShape, zeroed: false);
+        var y = Tensor.Empty([]);
         y[0] = TensorPrimitives.SumOfSquares<float>(difference.Span) / n;
         if (Tape.ShouldRecord(predictions))
-            Tape.Current.Record(new MeanSquaredErrorEntry(y, predictions, difference));
+            Tape.Record(new MeanSquaredErrorEntry(y, predictions, difference), predictions);
         Profiler.Stop("MeanSquaredError", started, 0);
         return y;
     }

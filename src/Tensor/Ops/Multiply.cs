@@ -11,10 +11,10 @@ public static partial class Ops
     {
         long started = Profiler.Start();
         RequireSameShape("Multiply", a, b);
-        var y = Tape.Current.NewTensor(a.ShapeArray, zeroed: false);
+        var y = Tensor.EmptyLike(a);
         TensorPrimitives.Multiply(a.Span, b.Span, y.Span);
         if (Tape.ShouldRecord(a, b))
-            Tape.Current.Record(new MultiplyEntry(y, a, b));
+            Tape.Record(new MultiplyEntry(y, a, b), a, b);
         Profiler.Stop("Multiply", started, 0);
         return y;
     }

@@ -23,7 +23,7 @@ public static partial class Ops
             columns = x.Length / rows;
         if ((long)rows * columns != x.Length || rows < 0 || columns < 0)
             throw new ArgumentException($"Cannot reshape {Shapes.Format(x.Shape)} ({x.Length} elements) to ({rows}, {columns}).");
-        return x.ViewWithGradient(Tape.Current.Shape(rows, columns));
+        return x.ViewWithGradient(Shapes.Interned([rows, columns]));
     }
 
     private static int[] ResolveShape(Tensor x, int[] shape)

@@ -1,3 +1,4 @@
+using NanoNet.Memory;
 using NanoNet.Diagnostics;
 using NanoNet.Autograd;
 using NanoNet.Kernels;
@@ -20,12 +21,12 @@ public static partial class Ops
             throw new ArgumentException($"SoftmaxCrossEntropy expects logits of shape (batch, classes), got {Shapes.Format(logits.Shape)}.");
         int rows = logits.Dim(0), classes = logits.Dim(1);
         int[] classIds = ToClassIds(labels, rows, classes);
-        var probabilities = Tape.Current.NewTensor(Tape.Current.Shape(rows, classes), zeroed: false);
+        var probabilities = Tensor.Empty(rows, classes);
         float loss = LossKernels.SoftmaxCrossEntropyForward(logits.Span, classIds, probabilities.Span, classes);
-        var y = Tape.Current.NewTensor(Shapes.ScalarShape, zeroed: false);
+        var y = Tensor.Empty([]);
         y[0] = loss;
         if (Tape.ShouldRecord(logits))
-            Tape.Current.Record(new SoftmaxCrossEntropyEntry(y, logits, probabilities, classIds));
+            Tape.Record(new SoftmaxCrossEntropyEntry(y, logits, probabilities, classIds), logits);
         Profiler.Stop("SoftmaxCrossEntropy", started, 0);
         return y;
     }
@@ -42,7 +43,7 @@ public static partial class Ops
     {
         if (labels.Length != rows)
             throw new ArgumentException($"Sparse labels: expected {rows} labels (one per row of the predictions), got shape {Shapes.Format(labels.Shape)}.");
-        int[] ids = Tape.Current.NewInts(rows);
+        int[] ids = StepMemory.NewInts(rows);
         ReadOnlySpan<float> values = labels.Span;
         for (int i = 0; i < rows; i++)
         {

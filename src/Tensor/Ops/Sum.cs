@@ -13,10 +13,10 @@ public static partial class Ops
 
     private static Tensor Reduce(Tensor x, float scale)
     {
-        var y = Tape.Current.NewTensor(Shapes.ScalarShape, zeroed: false);
+        var y = Tensor.Empty([]);
         y[0] = TensorPrimitives.Sum<float>(x.Span) * scale;
         if (Tape.ShouldRecord(x))
-            Tape.Current.Record(new ReduceEntry(y, x, scale));
+            Tape.Record(new ReduceEntry(y, x, scale), x);
         return y;
     }
 

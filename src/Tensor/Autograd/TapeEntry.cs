@@ -1,0 +1,108 @@
+namespace NanoNet.Autograd;
+
+/// <summary>
+/// One recorded op: its output, the inputs gradients can flow into, and its backward pass. Every
+/// differentiable op, built-in or yours, is a forward function plus one of these.
+/// </summary>
+/// <remarks>
+/// <para>Writing an op (the built-in ones under <c>Ops/</c> are written exactly like this):</para>
+/// <code>
+/// public static Tensor Cube(Tensor x)
+/// {
+///     Tensor y = Tensor.EmptyLike(x);                  // step memory during training, heap otherwise
+///     for (int i = 0; i &lt; x.Length; i++)
+///         y[i] = x[i] * x[i] * x[i];
+///     if (Tape.ShouldRecord(x))                        // recording on, and x needs a gradient
+///         Tape.Record(new CubeBackward(y, x), x);      // the entry, then the inputs gradients flow to
+///     return y;
+/// }
+///
+/// sealed class CubeBackward(Tensor y, Tensor x) : TapeEntry(y)
+/// {
+///     public override void Backward(Tensor dY)         // dY = ∂loss/∂y, same shape as y
+///     {
+///         Span&lt;float&gt; dX = x.EnsureGrad().Span;        // accumulate: x may feed other ops too
+///         for (int i = 0; i &lt; dX.Length; i++)
+///             dX[i] += dY[i] * 3 * x[i] * x[i];
+///     }
+/// }
+/// </code>
+/// <para>Rules: <see cref="Backward"/> <i>adds</i> into each input's gradient (never overwrites it), only
+/// for inputs that <see cref="Tensor.RequiresGrad"/>; it may read anything the forward pass saved (the
+/// entry holds it); and the inputs given to <see cref="Tape.Record(TapeEntry, Tensor)"/> must be every
+/// tensor whose gradient it touches, because backward finds the ops to run by following inputs from the loss.</para>
+/// </remarks>
+public abstract class TapeEntry
+{
+    // The inputs: up to three inline (most ops), more in an array. Kept lean: an entry is allocated per op call.
+    private Tensor? _input0, _input1, _input2;
+    private Tensor[]? _moreInputs;
+
+    /// <summary>Creates the entry of an op that produced <paramref name="output"/>; <see cref="Tape.Record(TapeEntry, Tensor)"/> adds its inputs.</summary>
+    protected TapeEntry(Tensor output)
+    {
+        ArgumentNullException.ThrowIfNull(output);
+        Output = output;
+    }
+
+    /// <summary>Sets the differentiable inputs (called once, by <see cref="Tape.Record(TapeEntry, Tensor)"/>).</summary>
+    internal void SetInputs(int count, Tensor? input0, Tensor? input1, Tensor? input2, Tensor[]? more)
+    {
+        if (InputCount != 0 || Sequence != 0)
+            throw new InvalidOperationException($"{OpName}: this entry was already recorded; every op call records a new entry.");
+        InputCount = count;
+        (_input0, _input1, _input2, _moreInputs) = (input0, input1, input2, more);
+    }
+
+    /// <summary>The tensor the op produced.</summary>
+    public Tensor Output { get; }
+
+    /// <summary>Number of differentiable inputs.</summary>
+    public int InputCount { get; private set; }
+
+    /// <summary>Differentiable input number <paramref name="index"/>, in constructor order.</summary>
+    public Tensor GetInput(int index)
+    {
+        if ((uint)index >= (uint)InputCount)
+            throw new ArgumentOutOfRangeException(nameof(index), index, $"{OpName} has {InputCount} inputs.");
+        return _moreInputs is not null ? _moreInputs[index]
+            : index switch { 0 => _input0!, 1 => _input1!, _ => _input2! };
+    }
+
+    /// <summary>The op's name for the profiler and error messages (the entry type's name without "Entry" or "Backward").</summary>
+    public virtual string OpName
+    {
+        get
+        {
+            string name = GetType().Name;
+            foreach (string suffix in (ReadOnlySpan<string>)["Entry", "Backward"])
+                if (name.EndsWith(suffix, StringComparison.Ordinal) && name.Length > suffix.Length)
+                    return name[..^suffix.Length];
+            return name;
+        }
+    }
+
+    /// <summary>Floating-point operations of <see cref="Backward"/>, for the profiler's GFLOP/s (0 when not meaningful).</summary>
+    public virtual double BackwardFlops => 0;
+
+    /// <summary>Accumulates ∂loss/∂input into each input that requires a gradient, given dY = ∂loss/∂output.</summary>
+    public abstract void Backward(Tensor dY);
+
+    // ---- bookkeeping of Tape.Record and Tape.Backward -----------------------------------------
+
+    /// <summary>Recording order: a later entry can only use tensors made before it, so descending order is a valid backward order.</summary>
+    internal long Sequence { get; set; }
+
+    /// <summary>The profiler scope (layer) that was current when the op ran.</summary>
+    internal string? Scope { get; set; }
+
+    /// <summary>Set once a backward pass ran this entry without retaining the graph (stored as a negated <see cref="Sequence"/>).</summary>
+    internal bool Consumed
+    {
+        get => Sequence < 0;
+        set => Sequence = value ? -Math.Abs(Sequence) : Math.Abs(Sequence);
+    }
+
+    /// <summary>The backward pass that last visited this entry (to collect each entry once).</summary>
+    internal int VisitedPass { get; set; }
+}

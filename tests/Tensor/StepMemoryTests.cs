@@ -1,0 +1,113 @@
+using NanoNet.Autograd;
+using NanoNet.Memory;
+
+namespace NanoNet.Tests;
+
+/// <summary>Step memory recycles storage and tensor objects, and a tensor used after its step throws.</summary>
+public class StepMemoryTests
+{
+    [Test]
+    public void OpsRentFromTheActiveMemoryOnly()
+    {
+        var memory = new StepMemory();
+        Tensor inside, outside;
+        using (memory.Use())
+            inside = Ops.Relu(Tensor.Ones(2, 2));
+        outside = Ops.Relu(Tensor.Ones(2, 2));
+        Assert.That(inside.IsStepMemory, Is.True);
+        Assert.That(outside.IsStepMemory, Is.False);
+        Assert.That(StepMemory.Active, Is.Null);
+    }
+
+    [Test]
+    public void UsingATensorAfterItsStepWasReleasedThrowsAndNamesIt()
+    {
+        var memory = new StepMemory();
+        Tensor kept;
+        using (memory.Use())
+        {
+            kept = Ops.Relu(Tensor.Ones(2, 3));
+            kept.Name = "activation";
+        }
+        memory.Release();
+        var ex = Assert.Throws<InvalidOperationException>(() => _ = kept.Span);
+        Assert.That(ex!.Message, Does.Contain("'activation'").And.Contain("(2, 3)").And.Contain("Clone"));
+        Assert.Throws<InvalidOperationException>(() => Ops.Relu(kept));
+        Assert.Throws<InvalidOperationException>(() => _ = kept.Grad);
+    }
+
+    [Test]
+    public void AReferenceKeptFromOneStepFailsInTheNextInsteadOfReadingItsTensors()
+    {
+        // A custom layer that (wrongly) keeps its previous output: during the next step the stale
+        // object must not have been handed out again as one of that step's tensors.
+        var memory = new StepMemory();
+        var x = Tensor.FromArray([1f, 2f, 3f, 4f], 2, 2);
+        Tensor? previous = null;
+        for (int step = 0; step < 3; step++)
+        {
+            memory.Release();
+            using (memory.Use())
+            {
+                Tensor a = Ops.Relu(x), b = Ops.Tanh(a), c = Ops.Sigmoid(b);
+                if (previous is not null)
+                {
+                    Assert.That(ReferenceEquals(previous, a) || ReferenceEquals(previous, b) || ReferenceEquals(previous, c), Is.False);
+                    Assert.Throws<InvalidOperationException>(() => _ = previous.Span);
+                }
+                previous = c;
+            }
+        }
+    }
+
+    [Test]
+    public void ASteadyStepReusesEveryArrayAndTensorObject()
+    {
+        var memory = new StepMemory();
+        var w = Tensor.RandomUniform([16, 8], -1, 1, 1).AsParameter();
+        var x = Tensor.RandomUniform([4, 16], -1, 1, 2);
+        void Step()
+        {
+            memory.Release();
+            using (memory.Use())
+            {
+                Ops.Sum(Ops.Tanh(Ops.MatMul(x, w))).Backward();
+                w.ZeroGrad();
+            }
+        }
+        for (int i = 0; i < 3; i++)
+            Step();
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        for (int i = 0; i < 10; i++)
+            Step();
+        long perStep = (GC.GetAllocatedBytesForCurrentThread() - before) / 10;
+        // What remains are the three tape entries (the op records), a few dozen bytes each.
+        Assert.That(perStep, Is.LessThan(400), $"{perStep} bytes per step");
+    }
+
+    [Test]
+    public void ParametersCannotLiveInStepMemory()
+    {
+        var memory = new StepMemory();
+        using (memory.Use())
+        {
+            Tensor t = Tensor.Empty(3);
+            Assert.Throws<InvalidOperationException>(() => t.AsParameter());
+            Assert.That(Tensor.Zeros(3).IsStepMemory, Is.False, "Zeros is always a plain array, safe to keep");
+        }
+    }
+
+    [Test]
+    public void GradientsOfStepTensorsLiveInTheSameStep()
+    {
+        var memory = new StepMemory();
+        var w = Tensor.Ones(3).AsParameter();
+        using (memory.Use())
+        {
+            Tensor h = Ops.Tanh(w);
+            Ops.Sum(Ops.Multiply(h, h)).Backward();
+            Assert.That(h.Grad!.IsStepMemory, Is.True);
+            Assert.That(w.Grad!.IsStepMemory, Is.False, "a parameter's gradient lives with the parameter");
+        }
+    }
+}
