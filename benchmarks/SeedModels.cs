@@ -1,6 +1,7 @@
 using NanoNet.Data;
 using NanoNet.Layers;
 using NanoNet.Optim;
+using NanoNet.Losses;
 
 namespace NanoNet.Benchmarks;
 

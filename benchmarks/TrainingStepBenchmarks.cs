@@ -1,6 +1,7 @@
 using BenchmarkDotNet.Attributes;
 using NanoNet.Data;
 using NanoNet.Layers;
+using NanoNet.Losses;
 
 namespace NanoNet.Benchmarks;
 

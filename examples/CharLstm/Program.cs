@@ -18,6 +18,7 @@ using NanoNet;
 using NanoNet.Data;
 using NanoNet.Layers;
 using NanoNet.Optim;
+using NanoNet.Losses;
 
 string? dataPath = null;
 int epochs = 10, batchSize = 64, length = 100, units = 256, embedding = 64, sampleLength = 600, seed = 0;

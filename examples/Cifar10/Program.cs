@@ -14,6 +14,7 @@ using NanoNet;
 using NanoNet.Data;
 using NanoNet.Layers;
 using NanoNet.Optim;
+using NanoNet.Losses;
 
 string? dataPath = null;
 int epochs = 10, batchSize = 64, seed = 0;

@@ -10,6 +10,7 @@ using NanoNet;
 using NanoNet.Data;
 using NanoNet.Layers;
 using NanoNet.Optim;
+using NanoNet.Losses;
 
 string dataDir = FashionMnist.DebianDirectory;
 int epochs = 10, batchSize = 64, seed = 0;

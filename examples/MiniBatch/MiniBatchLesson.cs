@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using NanoNet.Data;
 using NanoNet.Layers;
+using NanoNet.Losses;
 
 namespace NanoNet.Examples.MiniBatch;
 

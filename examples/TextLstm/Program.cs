@@ -21,6 +21,7 @@ using NanoNet;
 using NanoNet.Data;
 using NanoNet.Layers;
 using NanoNet.Optim;
+using NanoNet.Losses;
 
 string? dataPath = null;
 int epochs = 10, batchSize = 32, seed = 0, maxLength = 200, vocabularySize = 20_000;

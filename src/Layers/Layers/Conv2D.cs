@@ -76,9 +76,8 @@ public sealed class Conv2D : Layer, IActivatedLayer
     }
 
     /// <inheritdoc />
-    protected override Tensor OnForward(Tensor x, bool training) => Activation == ActivationFunction.Relu
-        ? Ops.Conv2D(x, Kernel, Bias, Stride, Stride, SamePadding, ActivationFunction.Relu) // fused
-        : Ops.Activate(ForwardPreActivation(x, training), Activation);
+    protected override Tensor OnForward(Tensor x, bool training) => Ops.Activate(
+        Ops.Conv2D(x, Kernel, Bias, Stride, Stride, SamePadding, ActivationFusion.InsideOp(Activation)), ActivationFusion.AfterOp(Activation));
 
     /// <inheritdoc />
     public Tensor ForwardPreActivation(Tensor x, bool training) => Ops.Conv2D(x, Kernel, Bias, Stride, Stride, SamePadding);

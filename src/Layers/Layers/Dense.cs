@@ -42,9 +42,8 @@ public sealed class Dense(int units, ActivationFunction activation = ActivationF
     }
 
     /// <inheritdoc />
-    protected override Tensor OnForward(Tensor x, bool training) => Activation == ActivationFunction.Relu
-        ? Apply(x, ActivationFunction.Relu) // fused into the op
-        : Ops.Activate(Apply(x, ActivationFunction.Linear), Activation);
+    protected override Tensor OnForward(Tensor x, bool training) =>
+        Ops.Activate(Apply(x, ActivationFusion.InsideOp(Activation)), ActivationFusion.AfterOp(Activation));
 
     /// <inheritdoc />
     public Tensor ForwardPreActivation(Tensor x, bool training) => Apply(x, ActivationFunction.Linear);

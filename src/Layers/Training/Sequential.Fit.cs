@@ -3,6 +3,7 @@ using NanoNet.Autograd;
 using NanoNet.Data;
 using NanoNet.Diagnostics;
 using NanoNet.Optim;
+using NanoNet.Losses;
 
 namespace NanoNet.Layers;
 

@@ -5,6 +5,7 @@ using NanoNet.Data;
 using NanoNet.Diagnostics;
 using NanoNet.Memory;
 using NanoNet.Optim;
+using NanoNet.Losses;
 
 namespace NanoNet.Layers;
 
@@ -108,7 +109,7 @@ public sealed partial class Sequential
             Layer layer = _layers[i];
             using Profiler.ScopeHandle scope = Profiler.Enabled ? Profiler.Scope(layer.Name) : default;
             bool last = i == _layers.Count - 1;
-            if (last && allowFusion && layer is IActivatedLayer { Activation: ActivationFunction.Softmax } activated)
+            if (last && allowFusion && layer is IActivatedLayer activated && ActivationFusion.LossMayTakeLogits(activated.Activation))
             {
                 fusedLogits = true;
                 return activated.ForwardPreActivation(x, training);

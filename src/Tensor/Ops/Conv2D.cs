@@ -21,8 +21,8 @@ public static partial class Ops
         ActivationFunction activation = ActivationFunction.Linear)
     {
         long started = Profiler.Start();
-        if (activation is not (ActivationFunction.Linear or ActivationFunction.Relu))
-            throw new ArgumentException($"Conv2D fuses only ReLU; apply {activation} with Ops.Activate.", nameof(activation));
+        if (!ActivationFusion.CanRunInsideOp(activation))
+            throw new ArgumentException($"Conv2D fuses only {ActivationFusion.InsideOp(ActivationFunction.Relu)}; apply {activation} with Ops.Activate (see ActivationFusion).", nameof(activation));
         bool relu = activation == ActivationFunction.Relu;
         if (x.Rank != 4)
             throw new ArgumentException($"Conv2D expects NHWC input (batch, height, width, channels), got {Shapes.Format(x.Shape)}.");

@@ -19,8 +19,8 @@ public static partial class Ops
     public static Tensor Linear(Tensor x, Tensor weight, Tensor bias, ActivationFunction activation = ActivationFunction.Linear)
     {
         long started = Profiler.Start();
-        if (activation is not (ActivationFunction.Linear or ActivationFunction.Relu))
-            throw new ArgumentException($"Linear fuses only ReLU; apply {activation} with Ops.Activate.", nameof(activation));
+        if (!ActivationFusion.CanRunInsideOp(activation))
+            throw new ArgumentException($"Linear fuses only {ActivationFusion.InsideOp(ActivationFunction.Relu)}; apply {activation} with Ops.Activate (see ActivationFusion).", nameof(activation));
         if (x.Rank != 2 || weight.Rank != 2 || x.Dim(1) != weight.Dim(0))
             throw new ArgumentException($"Linear: input {Shapes.Format(x.Shape)} and weight {Shapes.Format(weight.Shape)} do not chain as (N, in)·(in, out).");
         int n = x.Dim(0), inputs = x.Dim(1), outputs = weight.Dim(1);

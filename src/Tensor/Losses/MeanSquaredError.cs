@@ -1,25 +1,28 @@
-using NanoNet.Diagnostics;
 using System.Numerics.Tensors;
 using NanoNet.Autograd;
+using NanoNet.Diagnostics;
 
-namespace NanoNet;
+namespace NanoNet.Losses;
 
-public static partial class Ops
+/// <summary>
+/// Mean squared error L = (1/n) Σ (p − t)² over all n elements. Backward: dP += dL · 2(p − t)/n;
+/// the targets receive no gradient.
+/// </summary>
+public sealed class MeanSquaredError : Loss
 {
-    /// <summary>
-    /// Mean squared error L = (1/n) Σ (p − t)² over all n elements. Backward: dP += dL · 2(p − t)/n.
-    /// The target receives no gradient.
-    /// </summary>
-    public static Tensor MeanSquaredError(Tensor predictions, Tensor targets)
+    /// <inheritdoc />
+    public override string Name => "mean_squared_error";
+
+    /// <inheritdoc />
+    public override Tensor Compute(Tensor predictions, Tensor targets)
     {
         long started = Profiler.Start();
         if (predictions.Length != targets.Length)
-            throw new ArgumentException($"MeanSquaredError: predictions {Shapes.Format(predictions.Shape)} and targets {Shapes.Format(targets.Shape)} have different sizes.");
+            throw new ArgumentException($"Mean squared error: predictions {Shapes.Format(predictions.Shape)} and targets {Shapes.Format(targets.Shape)} have different sizes.");
         var difference = Tensor.EmptyLike(predictions);
         TensorPrimitives.Subtract(predictions.Span, targets.Span, difference.Span);
-        int n = Math.Max(1, predictions.Length);
         var y = Tensor.Empty([]);
-        y[0] = TensorPrimitives.SumOfSquares<float>(difference.Span) / n;
+        y[0] = TensorPrimitives.SumOfSquares<float>(difference.Span) / Math.Max(1, predictions.Length);
         if (Tape.ShouldRecord(predictions))
             Tape.Record(new MeanSquaredErrorEntry(y, predictions, difference), predictions);
         Profiler.Stop("MeanSquaredError", started, 0);
