@@ -15,7 +15,8 @@ namespace NanoNet.Optim;
 /// <see cref="LoadState"/>).
 /// </para>
 /// <para>
-/// One <see cref="Step"/> runs, in order: <b>clip</b> (by global norm, <see cref="GlobalClipNorm"/>, then by
+/// One <see cref="Step"/> runs, in order: <b>reduce</b> (the optional <see cref="GradientReducer"/>,
+/// e.g. a data-parallel all-reduce) → <b>clip</b> (by global norm, <see cref="GlobalClipNorm"/>, then by
 /// value, <see cref="ClipValue"/>) → <b>regularize</b> (<see cref="L2"/>, <see cref="L1"/>) →
 /// <b>update</b>. Clipping by value and regularization travel in the <see cref="GradientTransform"/>
 /// given to <see cref="Update"/> and cost no extra pass. The learning rate may follow a
@@ -26,6 +27,7 @@ public abstract class Optimizer
 {
     private readonly string[] _stateNames;
     private readonly ParameterStates _states = new();
+    private readonly List<Tensor> _withGradients = [];   // reused by every Step: no allocation per step
     private float _learningRate, _l1, _l2;
     private float? _clipValue, _globalClipNorm;
 
@@ -123,14 +125,25 @@ public abstract class Optimizer
         }
     }
 
-    /// <summary>The global gradient norm (before clipping) seen by the last step, or NaN if <see cref="GlobalClipNorm"/> was not set.</summary>
+    /// <summary>
+    /// The global gradient norm (before clipping, after <see cref="GradientReducer"/>) seen by the last
+    /// step, or NaN if <see cref="GlobalClipNorm"/> was not set.
+    /// </summary>
     public float LastGlobalNorm { get; private set; } = float.NaN;
+
+    /// <summary>
+    /// An optional hook called at the very start of every <see cref="Step"/>, before clipping, with the
+    /// parameters that have a gradient: a data-parallel wrapper all-reduces and averages the gradients
+    /// there. Null (the default) = no reduction. See <see cref="IGradientReducer"/>.
+    /// </summary>
+    public IGradientReducer? GradientReducer { get; set; }
 
     /// <summary>Names of the state buffers kept per parameter, e.g. <c>["momentum", "velocity"]</c> for Adam.</summary>
     public IReadOnlyList<string> StateNames => _stateNames;
 
     /// <summary>
-    /// Applies one update to every parameter that has a gradient: clip → regularize → update. Parameters without a gradient are skipped and keep their state.
+    /// Applies one update to every parameter that has a gradient: reduce (<see cref="GradientReducer"/>)
+    /// → clip → regularize → update. Parameters without a gradient are skipped and keep their state.
     /// </summary>
     /// <param name="parameters">
     /// The parameters to train this step, in any order; it may differ from step to step (each parameter
@@ -141,26 +154,36 @@ public abstract class Optimizer
         ArgumentNullException.ThrowIfNull(parameters);
         float learningRate = CurrentLearningRate;
 
-        // 1. Clip by global norm (a scale for the fused pass below, which also clips by value).
+        List<Tensor> withGradients = _withGradients;
+        withGradients.Clear();
+        for (int i = 0; i < parameters.Count; i++)
+            if (parameters[i].Grad is not null)
+                withGradients.Add(parameters[i]);
+
+        // 1. Reduce: combined gradients are what clipping and the update must see.
+        GradientReducer?.Reduce(withGradients);
+
+        // 2. Clip by global norm (a scale for the fused pass below, which also clips by value).
         float scale = 1f;
         LastGlobalNorm = float.NaN;
         if (_globalClipNorm is float maxNorm)
         {
-            LastGlobalNorm = GradientClipping.GlobalNorm(parameters);
+            LastGlobalNorm = GradientClipping.GlobalNorm(withGradients);
             scale = GradientClipping.ScaleFor(LastGlobalNorm, maxNorm);
         }
         var transform = new GradientTransform(scale, _clipValue ?? float.PositiveInfinity, _l1, _l2);
 
-        // 2 and 3. Regularize and update, fused: one pass per parameter.
-        for (int i = 0; i < parameters.Count; i++)
+        // 3 and 4. Regularize and update, fused: one pass per parameter.
+        for (int i = 0; i < withGradients.Count; i++)
         {
-            Tensor parameter = parameters[i];
+            Tensor parameter = withGradients[i];
             if (parameter.Grad is not { } gradient)
                 continue;
             if (gradient.Length != parameter.Length)
                 throw new ArgumentException($"Parameter {Describe(parameter)} has {parameter.Length} elements but its gradient has {gradient.Length}.", nameof(parameters));
             Update(parameter.Span, gradient.Span, StateOf(parameter), learningRate, transform);
         }
+        withGradients.Clear();
         Iterations++;
     }
 

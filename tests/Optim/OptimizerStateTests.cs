@@ -187,6 +187,7 @@ public class OptimizerStateTests
         optimizer.ClipValue = 1f;
         optimizer.GlobalClipNorm = 2f;
         optimizer.Schedule = new CosineDecay(0f, 100, warmupTarget: optimizer.LearningRate, warmupSteps: 3);
+        optimizer.GradientReducer = new ScalingReducer(1f);
         setGradients(1);
         for (int i = 0; i < 3; i++)
             optimizer.Step(parameters);   // first step allocates the state; a few more warm up the JIT
