@@ -36,8 +36,8 @@ public sealed class Adagrad : Optimizer
     protected override void InitializeState(int index, Span<float> buffer) => buffer.Fill(InitialAccumulatorValue);
 
     /// <inheritdoc />
-    protected override void Update(int slot, Span<float> weights, ReadOnlySpan<float> gradient, float learningRate, in GradientTransform transform) =>
-        FusedUpdate.Run(new Rule(learningRate, Epsilon), transform, weights, gradient, SlotState(slot, weights.Length)[0]);
+    protected override void Update(Span<float> weights, ReadOnlySpan<float> gradient, float[][] state, float learningRate, in GradientTransform transform) =>
+        FusedUpdate.Run(new Rule(learningRate, Epsilon), transform, weights, gradient, state[0]);
 
     private readonly struct Rule(float learningRate, float epsilon) : IUpdateRule
     {

@@ -50,9 +50,8 @@ public class Adam : Optimizer
     public bool AmsGrad { get; }
 
     /// <inheritdoc />
-    protected override void Update(int slot, Span<float> weights, ReadOnlySpan<float> gradient, float learningRate, in GradientTransform transform)
+    protected override void Update(Span<float> weights, ReadOnlySpan<float> gradient, float[][] state, float learningRate, in GradientTransform transform)
     {
-        float[][] state = SlotState(slot, weights.Length);
         var rule = AdamRule.ForStep(Iterations + 1, learningRate, Beta1, Beta2, Epsilon, decay: DecoupledDecay(learningRate), AmsGrad);
         FusedUpdate.Run(rule, transform, weights, gradient, state[0], state[1], AmsGrad ? state[2] : default);
     }

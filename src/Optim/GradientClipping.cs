@@ -12,8 +12,9 @@ namespace NanoNet.Optim;
 /// </summary>
 /// <remarks>
 /// The global norm is ‖g‖ = √(Σ over parameters Σ over elements g²), over every parameter that has a
-/// gradient. It is summed in double precision slot by slot, in list order, and within a slot in a fixed
-/// order that does not depend on the machine's vector width, so it is reproducible bit for bit.
+/// gradient. It is summed in double precision parameter by parameter, in list order, and within a
+/// parameter in a fixed order that does not depend on the machine's vector width, so it is
+/// reproducible bit for bit (for the same list order).
 /// </remarks>
 public static class GradientClipping
 {
@@ -22,8 +23,8 @@ public static class GradientClipping
     {
         ArgumentNullException.ThrowIfNull(parameters);
         double sum = 0;
-        for (int slot = 0; slot < parameters.Count; slot++)
-            if (parameters[slot].Grad is { } gradient)
+        for (int i = 0; i < parameters.Count; i++)
+            if (parameters[i].Grad is { } gradient)
                 sum += SumOfSquares(gradient.Span);
         return (float)Math.Sqrt(sum);
     }
@@ -40,8 +41,8 @@ public static class GradientClipping
         float norm = GlobalNorm(parameters);
         float scale = ScaleFor(norm, maxNorm);
         if (scale != 1f)
-            for (int slot = 0; slot < parameters.Count; slot++)
-                if (parameters[slot].Grad is { } gradient)
+            for (int i = 0; i < parameters.Count; i++)
+                if (parameters[i].Grad is { } gradient)
                     TensorPrimitives.Multiply(gradient.Span, scale, gradient.Span);
         return norm;
     }
@@ -51,8 +52,8 @@ public static class GradientClipping
     {
         ArgumentNullException.ThrowIfNull(parameters);
         CheckPositive(clipValue, nameof(clipValue));
-        for (int slot = 0; slot < parameters.Count; slot++)
-            if (parameters[slot].Grad is { } gradient)
+        for (int i = 0; i < parameters.Count; i++)
+            if (parameters[i].Grad is { } gradient)
                 TensorPrimitives.Clamp(gradient.Span, -clipValue, clipValue, gradient.Span);
     }
 

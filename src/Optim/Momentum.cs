@@ -34,9 +34,8 @@ public sealed class Momentum : Optimizer
     public MomentumForm Form { get; }
 
     /// <inheritdoc />
-    protected override void Update(int slot, Span<float> weights, ReadOnlySpan<float> gradient, float learningRate, in GradientTransform transform)
+    protected override void Update(Span<float> weights, ReadOnlySpan<float> gradient, float[][] state, float learningRate, in GradientTransform transform)
     {
-        float[][] state = SlotState(slot, weights.Length);
         float gradientWeight = Form == MomentumForm.Classical ? 1f : 1f - Beta;
         FusedUpdate.Run(new Rule(learningRate, Beta, gradientWeight), transform, weights, gradient, state[0]);
     }

@@ -30,8 +30,8 @@ public sealed class Nesterov : Optimizer
     public float Beta { get; }
 
     /// <inheritdoc />
-    protected override void Update(int slot, Span<float> weights, ReadOnlySpan<float> gradient, float learningRate, in GradientTransform transform) =>
-        FusedUpdate.Run(new Rule(learningRate, Beta), transform, weights, gradient, SlotState(slot, weights.Length)[0]);
+    protected override void Update(Span<float> weights, ReadOnlySpan<float> gradient, float[][] state, float learningRate, in GradientTransform transform) =>
+        FusedUpdate.Run(new Rule(learningRate, Beta), transform, weights, gradient, state[0]);
 
     private readonly struct Rule(float learningRate, float beta) : IUpdateRule
     {

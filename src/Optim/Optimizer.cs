@@ -5,29 +5,35 @@ namespace NanoNet.Optim;
 /// </summary>
 /// <remarks>
 /// <para>
-/// The training loop calls <see cref="Step"/> once per mini-batch with the model's parameters (in the
-/// same order every time). Subclasses implement <see cref="Update"/> for one parameter tensor as one
-/// fused pass; any per-parameter state (velocity, squared-gradient averages) is kept per <c>slot</c>,
-/// the parameter's index in that list, in buffers named by <see cref="StateNames"/> and allocated on the
-/// first step (<see cref="SlotState"/>), so later steps do not allocate.
+/// The training loop calls <see cref="Step"/> once per mini-batch with the model's parameters.
+/// Subclasses implement <see cref="Update"/> for one parameter tensor as one fused pass. Any
+/// per-parameter state (velocity, squared-gradient averages) lives in buffers named by
+/// <see cref="StateNames"/>, allocated on a parameter's first step (so later steps do not allocate) and
+/// kept <em>per parameter tensor</em>, by identity: the list given to <see cref="Step"/> may be
+/// reordered, grow, or leave out frozen parameters between steps without mixing anyone's state.
+/// Checkpoints save and load the state by parameter <em>name</em> (<see cref="GetState"/>,
+/// <see cref="LoadState"/>).
 /// </para>
 /// <para>
-/// Every optimizer also supports, through the <see cref="GradientTransform"/> passed to
-/// <see cref="Update"/>: gradient clipping by global norm (<see cref="GlobalClipNorm"/>) and by value
-/// (<see cref="ClipValue"/>), then L2 and L1 regularization (<see cref="L2"/>, <see cref="L1"/>); and a
-/// learning-rate <see cref="Schedule"/>. Not thread-safe: one optimizer per model.
+/// One <see cref="Step"/> runs, in order: <b>reduce</b> (the optional <see cref="GradientReducer"/>,
+/// e.g. a data-parallel all-reduce) → <b>clip</b> (by global norm, <see cref="GlobalClipNorm"/>, then by
+/// value, <see cref="ClipValue"/>) → <b>regularize</b> (<see cref="L2"/>, <see cref="L1"/>) →
+/// <b>update</b>. Clipping by value and regularization travel in the <see cref="GradientTransform"/>
+/// given to <see cref="Update"/> and cost no extra pass. The learning rate may follow a
+/// <see cref="Schedule"/>. Not thread-safe: one optimizer per model.
 /// </para>
 /// </remarks>
 public abstract class Optimizer
 {
     private readonly string[] _stateNames;
-    private readonly List<float[][]?> _slots = [];
+    private readonly ParameterStates _states = new();
+    private readonly List<Tensor> _withGradients = [];   // reused by every Step: no allocation per step
     private float _learningRate, _l1, _l2;
     private float? _clipValue, _globalClipNorm;
 
-    /// <summary>Creates an optimizer with the given base learning rate and per-slot state buffer names.</summary>
+    /// <summary>Creates an optimizer with the given base learning rate and per-parameter state buffer names.</summary>
     /// <param name="learningRate">The base learning rate (positive).</param>
-    /// <param name="stateNames">Names of the state buffers each parameter slot gets, in index order.</param>
+    /// <param name="stateNames">Names of the state buffers each parameter gets, in index order.</param>
     protected Optimizer(float learningRate, params string[] stateNames)
     {
         ArgumentNullException.ThrowIfNull(stateNames);
@@ -119,36 +125,65 @@ public abstract class Optimizer
         }
     }
 
-    /// <summary>The global gradient norm (before clipping) seen by the last step, or NaN if <see cref="GlobalClipNorm"/> was not set.</summary>
+    /// <summary>
+    /// The global gradient norm (before clipping, after <see cref="GradientReducer"/>) seen by the last
+    /// step, or NaN if <see cref="GlobalClipNorm"/> was not set.
+    /// </summary>
     public float LastGlobalNorm { get; private set; } = float.NaN;
 
-    /// <summary>Names of the state buffers kept per parameter slot, e.g. <c>["momentum", "velocity"]</c> for Adam.</summary>
+    /// <summary>
+    /// An optional hook called at the very start of every <see cref="Step"/>, before clipping, with the
+    /// parameters that have a gradient: a data-parallel wrapper all-reduces and averages the gradients
+    /// there. Null (the default) = no reduction. See <see cref="IGradientReducer"/>.
+    /// </summary>
+    public IGradientReducer? GradientReducer { get; set; }
+
+    /// <summary>Names of the state buffers kept per parameter, e.g. <c>["momentum", "velocity"]</c> for Adam.</summary>
     public IReadOnlyList<string> StateNames => _stateNames;
 
-    /// <summary>Applies one update to every parameter that has a gradient.</summary>
+    /// <summary>
+    /// Applies one update to every parameter that has a gradient: reduce (<see cref="GradientReducer"/>)
+    /// → clip → regularize → update. Parameters without a gradient are skipped and keep their state.
+    /// </summary>
+    /// <param name="parameters">
+    /// The parameters to train this step, in any order; it may differ from step to step (each parameter
+    /// tensor keeps its own state).
+    /// </param>
     public void Step(IReadOnlyList<Tensor> parameters)
     {
         ArgumentNullException.ThrowIfNull(parameters);
         float learningRate = CurrentLearningRate;
 
+        List<Tensor> withGradients = _withGradients;
+        withGradients.Clear();
+        for (int i = 0; i < parameters.Count; i++)
+            if (parameters[i].Grad is not null)
+                withGradients.Add(parameters[i]);
+
+        // 1. Reduce: combined gradients are what clipping and the update must see.
+        GradientReducer?.Reduce(withGradients);
+
+        // 2. Clip by global norm (a scale for the fused pass below, which also clips by value).
         float scale = 1f;
         LastGlobalNorm = float.NaN;
         if (_globalClipNorm is float maxNorm)
         {
-            LastGlobalNorm = GradientClipping.GlobalNorm(parameters);
+            LastGlobalNorm = GradientClipping.GlobalNorm(withGradients);
             scale = GradientClipping.ScaleFor(LastGlobalNorm, maxNorm);
         }
         var transform = new GradientTransform(scale, _clipValue ?? float.PositiveInfinity, _l1, _l2);
 
-        for (int slot = 0; slot < parameters.Count; slot++)
+        // 3 and 4. Regularize and update, fused: one pass per parameter.
+        for (int i = 0; i < withGradients.Count; i++)
         {
-            Tensor parameter = parameters[slot];
+            Tensor parameter = withGradients[i];
             if (parameter.Grad is not { } gradient)
                 continue;
             if (gradient.Length != parameter.Length)
-                throw new ArgumentException($"Parameter {slot} ({parameter.Name ?? "unnamed"}) has {parameter.Length} elements but its gradient has {gradient.Length}.", nameof(parameters));
-            Update(slot, parameter.Span, gradient.Span, learningRate, transform);
+                throw new ArgumentException($"Parameter {Describe(parameter)} has {parameter.Length} elements but its gradient has {gradient.Length}.", nameof(parameters));
+            Update(parameter.Span, gradient.Span, StateOf(parameter), learningRate, transform);
         }
+        withGradients.Clear();
         Iterations++;
     }
 
@@ -156,86 +191,106 @@ public abstract class Optimizer
     /// Updates one parameter tensor in place from its gradient, in one pass: each gradient element goes
     /// through <paramref name="transform"/> (clipping, regularization) before the update rule.
     /// </summary>
-    /// <param name="slot">The parameter's index in the list passed to <see cref="Step"/>.</param>
     /// <param name="weights">The parameter values, updated in place.</param>
     /// <param name="gradient">The raw gradient (same length), not modified.</param>
+    /// <param name="state">
+    /// This parameter's state buffers, one per <see cref="StateNames"/> entry (in that order), each as
+    /// long as <paramref name="weights"/>; empty for an optimizer without state.
+    /// </param>
     /// <param name="learningRate">This step's learning rate (after the schedule).</param>
     /// <param name="transform">Clipping and regularization to apply to each gradient element.</param>
-    protected abstract void Update(int slot, Span<float> weights, ReadOnlySpan<float> gradient, float learningRate, in GradientTransform transform);
+    protected abstract void Update(Span<float> weights, ReadOnlySpan<float> gradient, float[][] state, float learningRate, in GradientTransform transform);
 
     /// <summary>
-    /// The state buffers of <paramref name="slot"/>, one per <see cref="StateNames"/> entry, allocated with
-    /// <paramref name="length"/> elements (and <see cref="InitializeState"/>) on first use.
+    /// The state buffers of <paramref name="parameter"/>, found by the tensor's identity; on its first
+    /// step allocated with one element per parameter element and filled by <see cref="InitializeState"/>.
     /// </summary>
-    /// <exception cref="InvalidOperationException">The slot's state was created for a different length.</exception>
-    protected float[][] SlotState(int slot, int length)
+    private float[][] StateOf(Tensor parameter)
     {
-        ArgumentOutOfRangeException.ThrowIfNegative(slot);
-        while (_slots.Count <= slot)
-            _slots.Add(null);
-        float[][]? state = _slots[slot];
-        if (state is null)
+        if (_stateNames.Length == 0)
+            return [];   // an empty array literal is a cached singleton: no allocation, no entry
+        if (!_states.TryGet(parameter, out float[][]? state))
         {
-            state = new float[_stateNames.Length][];
-            for (int k = 0; k < state.Length; k++)
-            {
-                state[k] = new float[length];
-                InitializeState(k, state[k]);
-            }
-            _slots[slot] = state;
+            state = NewState(parameter.Length);
+            _states.Add(parameter, state);
         }
-        else if (state.Length > 0 && state[0].Length != length)
+        else if (state[0].Length != parameter.Length)
         {
             throw new InvalidOperationException(
-                $"Optimizer state for parameter {slot} holds {state[0].Length} elements but the parameter has {length}: " +
-                "the parameter list changed. Pass the same parameters in the same order every step, or call ResetState().");
+                $"Optimizer state for parameter {Describe(parameter)} holds {state[0].Length} elements but the parameter now has {parameter.Length}. " +
+                "Call ResetState() after changing a parameter's size.");
         }
         return state;
     }
+
+    private float[][] NewState(int length)
+    {
+        var state = new float[_stateNames.Length][];
+        for (int k = 0; k < state.Length; k++)
+        {
+            state[k] = new float[length];
+            InitializeState(k, state[k]);
+        }
+        return state;
+    }
+
+    private static string Describe(Tensor parameter) =>
+        string.IsNullOrEmpty(parameter.Name) ? $"(unnamed, shape {Shapes.Format(parameter.Shape)})" : $"\"{parameter.Name}\"";
 
     /// <summary>Fills a newly allocated state buffer (number <paramref name="index"/> in <see cref="StateNames"/>); the default leaves zeros.</summary>
     protected virtual void InitializeState(int index, Span<float> buffer) { }
 
     /// <summary>
-    /// Every allocated state buffer, slot by slot, in <see cref="StateNames"/> order. The values are live
-    /// views of the optimizer's buffers; together with <see cref="Iterations"/> they are what a checkpoint
-    /// needs to resume training.
+    /// Every allocated state buffer, labelled with its parameter's <see cref="Tensor.Name"/>: parameter by
+    /// parameter in the order they were first stepped, each in <see cref="StateNames"/> order. The values
+    /// are live views of the optimizer's buffers; together with <see cref="Iterations"/> they are what a
+    /// checkpoint needs to resume training (see <see cref="LoadState"/>).
     /// </summary>
-    public IReadOnlyList<OptimizerStateBuffer> GetState()
-    {
-        var buffers = new List<OptimizerStateBuffer>();
-        for (int slot = 0; slot < _slots.Count; slot++)
-            if (_slots[slot] is { } state)
-                for (int k = 0; k < state.Length; k++)
-                    buffers.Add(new OptimizerStateBuffer(slot, _stateNames[k], state[k]));
-        return buffers;
-    }
+    /// <exception cref="InvalidOperationException">
+    /// Two parameters that have state share a name, or one has no name, so the state could not be
+    /// matched back to parameters; the message names them.
+    /// </exception>
+    public IReadOnlyList<OptimizerStateBuffer> GetState() => _states.ToBuffers(_stateNames, GetType().Name);
 
     /// <summary>
-    /// Replaces the state with a saved one (e.g. from <see cref="GetState"/> of a checkpoint). Buffers not
-    /// given for a slot that has some are initialized as on a first step.
+    /// Replaces the state with a saved one (e.g. from <see cref="GetState"/> of a checkpoint), matching
+    /// each buffer to the parameter of the same <see cref="Tensor.Name"/> in <paramref name="parameters"/>
+    /// (in any order). A parameter without saved buffers, and any state buffer not given for a parameter
+    /// that has some, starts as on a first step. Nothing changes if the check fails.
     /// </summary>
     /// <param name="iterations">The saved <see cref="Iterations"/>.</param>
     /// <param name="buffers">The saved buffers; values are copied.</param>
-    public void LoadState(long iterations, IEnumerable<OptimizerStateBuffer> buffers)
+    /// <param name="parameters">The parameters that will be trained (the tensors <see cref="Step"/> will get).</param>
+    /// <exception cref="ArgumentException">
+    /// The buffers do not fit: the message lists every buffer whose parameter is not in
+    /// <paramref name="parameters"/>, every unknown state name, every length mismatch (expected vs actual),
+    /// buffers given twice, and parameters sharing a name.
+    /// </exception>
+    public void LoadState(long iterations, IEnumerable<OptimizerStateBuffer> buffers, IReadOnlyList<Tensor> parameters)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(iterations);
         ArgumentNullException.ThrowIfNull(buffers);
+        ArgumentNullException.ThrowIfNull(parameters);
+        List<ParameterStates.Match> matches = ParameterStates.MatchByName(buffers, parameters, _stateNames, GetType().Name);
+
         ResetState();
-        foreach (OptimizerStateBuffer buffer in buffers)
+        foreach (ParameterStates.Match match in matches)
         {
-            int index = Array.IndexOf(_stateNames, buffer.Name);
-            if (index < 0)
-                throw new ArgumentException($"{GetType().Name} has no state named \"{buffer.Name}\"; its states are [{string.Join(", ", _stateNames)}].", nameof(buffers));
-            buffer.Values.Span.CopyTo(SlotState(buffer.Slot, buffer.Values.Length)[index]);
+            Tensor parameter = parameters[match.ParameterIndex];
+            if (!_states.TryGet(parameter, out float[][]? state))
+            {
+                state = NewState(parameter.Length);
+                _states.Add(parameter, state);
+            }
+            match.Values.Span.CopyTo(state[match.StateIndex]);
         }
         Iterations = iterations;
     }
 
-    /// <summary>Forgets all state and sets <see cref="Iterations"/> back to 0 (settings are kept).</summary>
+    /// <summary>Forgets all state (and the parameters it belonged to) and sets <see cref="Iterations"/> back to 0; settings are kept.</summary>
     public void ResetState()
     {
-        _slots.Clear();
+        _states.Clear();
         Iterations = 0;
     }
 

@@ -48,9 +48,8 @@ public sealed class RmsProp : Optimizer
     public bool Centered { get; }
 
     /// <inheritdoc />
-    protected override void Update(int slot, Span<float> weights, ReadOnlySpan<float> gradient, float learningRate, in GradientTransform transform)
+    protected override void Update(Span<float> weights, ReadOnlySpan<float> gradient, float[][] state, float learningRate, in GradientTransform transform)
     {
-        float[][] state = SlotState(slot, weights.Length);
         int next = 1;
         Span<float> momentum = Momentum > 0f ? state[next++] : default;
         Span<float> averageGradient = Centered ? state[next++] : default;

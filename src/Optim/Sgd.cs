@@ -14,7 +14,7 @@ namespace NanoNet.Optim;
 public sealed class Sgd(float learningRate = 0.01f) : Optimizer(learningRate)
 {
     /// <inheritdoc />
-    protected override void Update(int slot, Span<float> weights, ReadOnlySpan<float> gradient, float learningRate, in GradientTransform transform) =>
+    protected override void Update(Span<float> weights, ReadOnlySpan<float> gradient, float[][] state, float learningRate, in GradientTransform transform) =>
         FusedUpdate.Run(new Rule(learningRate), transform, weights, gradient);
 
     private readonly struct Rule(float learningRate) : IUpdateRule

@@ -33,11 +33,22 @@ public static class Parallelism
     }
 
     /// <summary>
-    /// Runs <paramref name="job"/> on up to <see cref="MaxThreads"/> workers in one parallel region.
-    /// Workers are numbered 0..workers-1; worker 0 is the calling thread.
+    /// Runs <paramref name="job"/> on up to <see cref="MaxThreads"/> workers in one parallel region of
+    /// NanoNet's persistent worker pool, and returns when every worker has finished. Workers are
+    /// numbered 0..workers-1; worker 0 is the calling thread. Called from inside a region (a nested
+    /// call), the job runs on the calling thread alone.
     /// </summary>
-    internal static void Run(ParallelJob job, int workers)
+    /// <remarks>
+    /// The entry point for kernels in other NanoNet libraries (the optimizers' fused update). Starting
+    /// a region allocates nothing, so a cached <see cref="ParallelJob"/> keeps a training step
+    /// allocation-free. If a worker throws, the exception is rethrown here inside an
+    /// <see cref="AggregateException"/>.
+    /// </remarks>
+    /// <param name="job">The work; its <see cref="ParallelJob.RunWorker"/> is called once per worker.</param>
+    /// <param name="workers">The number of workers wanted (capped at <see cref="MaxThreads"/>).</param>
+    public static void Run(ParallelJob job, int workers)
     {
+        ArgumentNullException.ThrowIfNull(job);
         workers = Math.Min(workers, MaxThreads);
         if (workers <= 1 || WorkerPool.IsInsideRegion)
         {
@@ -49,10 +60,14 @@ public static class Parallelism
 }
 
 /// <summary>
-/// A unit of parallel work. Subclasses hold the call's arguments in fields (so starting a region
-/// allocates no closure) and split the work by worker index.
+/// A unit of parallel work for <see cref="Parallelism.Run"/>. Subclasses hold the call's arguments in
+/// fields (so starting a region allocates no closure) and split the work by worker index.
 /// </summary>
-internal abstract class ParallelJob
+/// <remarks>
+/// To keep results independent of the thread count, split the work so that no floating-point sum
+/// changes its order with <c>workerCount</c> (e.g. give each worker whole, disjoint output ranges).
+/// </remarks>
+public abstract class ParallelJob
 {
     /// <summary>Does worker <paramref name="worker"/>'s share of the work out of <paramref name="workerCount"/>.</summary>
     public abstract void RunWorker(int worker, int workerCount);

@@ -26,8 +26,8 @@ public class FusedUpdateTests
         float[][] gradients = [Values(random, n, false), Values(random, n, false), Values(random, n, false)];
 
         Optimizer whole = Configure(create(), transform), elementwise = Configure(create(), transform);
-        Tensor vector = HandSteps.Parameter(start);
-        List<Tensor> singles = start.Select(v => HandSteps.Parameter(v)).ToList();
+        Tensor vector = HandSteps.Named("whole", start);
+        List<Tensor> singles = start.Select((v, i) => HandSteps.Named($"element {i}", v)).ToList();
         foreach (float[] g in gradients)
         {
             HandSteps.SetGradient(vector, g);
@@ -44,14 +44,15 @@ public class FusedUpdateTests
         var wholeState = whole.GetState();
         foreach (OptimizerStateBuffer buffer in elementwise.GetState())
         {
-            float fromWhole = wholeState.Single(b => b.Name == buffer.Name).Values.Span[buffer.Slot];
+            int element = singles.FindIndex(p => p.Name == buffer.ParameterName);
+            float fromWhole = wholeState.Single(b => b.StateName == buffer.StateName).Values.Span[element];
             Assert.That(BitConverter.SingleToInt32Bits(fromWhole), Is.EqualTo(BitConverter.SingleToInt32Bits(buffer.Values.Span[0])),
-                $"n = {n}, state {buffer.Name}[{buffer.Slot}]");
+                $"n = {n}, state {buffer.StateName}[{element}]");
         }
     }
 
     // Clipping by value and L1/L2 are element-wise, so both runs see the same transform. (Global-norm
-    // clipping is not: its norm spans all slots; see RegularizationTests.)
+    // clipping is not: its norm spans all parameters; see RegularizationTests.)
     private static Optimizer Configure(Optimizer optimizer, bool transform)
     {
         if (transform)

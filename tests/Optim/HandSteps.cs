@@ -31,6 +31,12 @@ internal static class HandSteps
         return p;
     }
 
+    /// <summary>A parameter named <paramref name="name"/> (the key of its optimizer state in checkpoints).</summary>
+    public static Tensor Named(string name, params float[] values) => Parameter(values).AsParameter(name);
+
+    /// <summary>Name of the parameter <see cref="Check"/> trains.</summary>
+    public const string CheckedName = "weights";
+
     /// <summary>Overwrites the gradient of <paramref name="parameter"/>.</summary>
     public static void SetGradient(Tensor parameter, params float[] gradient)
     {
@@ -44,7 +50,7 @@ internal static class HandSteps
     /// </summary>
     public static void Check(Optimizer optimizer, double[][] expected)
     {
-        Tensor p = Parameter(Start);
+        Tensor p = Named(CheckedName, Start);
         List<Tensor> parameters = [p];
         for (int step = 0; step < 3; step++)
         {
@@ -55,9 +61,9 @@ internal static class HandSteps
         Assert.That(optimizer.Iterations, Is.EqualTo(3));
     }
 
-    /// <summary>The state buffer <paramref name="name"/> of slot 0.</summary>
-    public static float[] State(Optimizer optimizer, string name) =>
-        optimizer.GetState().Single(b => b.Slot == 0 && b.Name == name).Values.ToArray();
+    /// <summary>The state buffer <paramref name="name"/> of the parameter named <paramref name="parameter"/>.</summary>
+    public static float[] State(Optimizer optimizer, string name, string parameter = CheckedName) =>
+        optimizer.GetState().Single(b => b.ParameterName == parameter && b.StateName == name).Values.ToArray();
 
     /// <summary>Element-wise |actual − expected| ≤ <see cref="Tolerance"/>·|expected|.</summary>
     public static void AssertClose(float[] actual, double[] expected, string what, double tolerance = Tolerance)

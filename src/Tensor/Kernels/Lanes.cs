@@ -15,13 +15,17 @@ namespace NanoNet.Kernels;
 /// small twin. Every implementation is a single-field struct whose members inline to one instruction.
 /// </para>
 /// <para>
+/// Public so that kernels in other NanoNet libraries (the optimizers' fused update) can be written
+/// the same way; it is a building block for kernels, not part of the user-facing API.
+/// </para>
+/// <para>
 /// Determinism: only correctly rounded IEEE operations are used (no fused multiply–add, no estimates),
 /// so a lane of <see cref="Lanes512"/> and the scalar <see cref="Lanes1"/> compute bit-identical results
 /// (all but <c>Exp</c>, which the optimizers do not use),
 /// and an update does not depend on which vector width the machine has.
 /// </para>
 /// </remarks>
-internal interface ILanes<TSelf> where TSelf : struct, ILanes<TSelf>
+public interface ILanes<TSelf> where TSelf : struct, ILanes<TSelf>
 {
     /// <summary>Number of floats in one vector.</summary>
     static abstract int Count { get; }
@@ -64,177 +68,237 @@ internal interface ILanes<TSelf> where TSelf : struct, ILanes<TSelf>
 }
 
 /// <summary>16 lanes (AVX-512).</summary>
-internal readonly struct Lanes512(Vector512<float> value) : ILanes<Lanes512>
+/// <param name="value">The lanes.</param>
+public readonly struct Lanes512(Vector512<float> value) : ILanes<Lanes512>
 {
     private readonly Vector512<float> _value = value;
 
+    /// <inheritdoc />
     public static int Count => Vector512<float>.Count;
 
+    /// <inheritdoc />
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Lanes512 Load(ref float source, nuint offset) => new(Vector512.LoadUnsafe(ref source, offset));
 
+    /// <inheritdoc />
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void Store(Lanes512 value, ref float destination, nuint offset) => value._value.StoreUnsafe(ref destination, offset);
 
+    /// <inheritdoc />
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Lanes512 Create(float value) => new(Vector512.Create(value));
 
+    /// <inheritdoc />
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Lanes512 Sqrt(Lanes512 x) => new(Vector512.Sqrt(x._value));
+
+    /// <inheritdoc />
     public static Lanes512 Exp(Lanes512 x) => new(Vector512.Exp(x._value));
 
+    /// <inheritdoc />
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Lanes512 Min(Lanes512 a, Lanes512 b) => new(Vector512.Min(a._value, b._value));
 
+    /// <inheritdoc />
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Lanes512 Max(Lanes512 a, Lanes512 b) => new(Vector512.Max(a._value, b._value));
 
+    /// <inheritdoc />
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Lanes512 Sign(Lanes512 x) =>
         new((Vector512.GreaterThan(x._value, Vector512<float>.Zero) & Vector512<float>.One)
           - (Vector512.LessThan(x._value, Vector512<float>.Zero) & Vector512<float>.One));
 
+    /// <inheritdoc />
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Lanes512 operator +(Lanes512 a, Lanes512 b) => new(a._value + b._value);
 
+    /// <inheritdoc />
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Lanes512 operator -(Lanes512 a, Lanes512 b) => new(a._value - b._value);
 
+    /// <inheritdoc />
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Lanes512 operator *(Lanes512 a, Lanes512 b) => new(a._value * b._value);
 
+    /// <inheritdoc />
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Lanes512 operator /(Lanes512 a, Lanes512 b) => new(a._value / b._value);
 }
 
 /// <summary>8 lanes (AVX2).</summary>
-internal readonly struct Lanes256(Vector256<float> value) : ILanes<Lanes256>
+/// <param name="value">The lanes.</param>
+public readonly struct Lanes256(Vector256<float> value) : ILanes<Lanes256>
 {
     private readonly Vector256<float> _value = value;
 
+    /// <inheritdoc />
     public static int Count => Vector256<float>.Count;
 
+    /// <inheritdoc />
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Lanes256 Load(ref float source, nuint offset) => new(Vector256.LoadUnsafe(ref source, offset));
 
+    /// <inheritdoc />
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void Store(Lanes256 value, ref float destination, nuint offset) => value._value.StoreUnsafe(ref destination, offset);
 
+    /// <inheritdoc />
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Lanes256 Create(float value) => new(Vector256.Create(value));
 
+    /// <inheritdoc />
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Lanes256 Sqrt(Lanes256 x) => new(Vector256.Sqrt(x._value));
+
+    /// <inheritdoc />
     public static Lanes256 Exp(Lanes256 x) => new(Vector256.Exp(x._value));
 
+    /// <inheritdoc />
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Lanes256 Min(Lanes256 a, Lanes256 b) => new(Vector256.Min(a._value, b._value));
 
+    /// <inheritdoc />
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Lanes256 Max(Lanes256 a, Lanes256 b) => new(Vector256.Max(a._value, b._value));
 
+    /// <inheritdoc />
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Lanes256 Sign(Lanes256 x) =>
         new((Vector256.GreaterThan(x._value, Vector256<float>.Zero) & Vector256<float>.One)
           - (Vector256.LessThan(x._value, Vector256<float>.Zero) & Vector256<float>.One));
 
+    /// <inheritdoc />
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Lanes256 operator +(Lanes256 a, Lanes256 b) => new(a._value + b._value);
 
+    /// <inheritdoc />
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Lanes256 operator -(Lanes256 a, Lanes256 b) => new(a._value - b._value);
 
+    /// <inheritdoc />
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Lanes256 operator *(Lanes256 a, Lanes256 b) => new(a._value * b._value);
 
+    /// <inheritdoc />
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Lanes256 operator /(Lanes256 a, Lanes256 b) => new(a._value / b._value);
 }
 
 /// <summary>4 lanes (SSE / AdvSimd).</summary>
-internal readonly struct Lanes128(Vector128<float> value) : ILanes<Lanes128>
+/// <param name="value">The lanes.</param>
+public readonly struct Lanes128(Vector128<float> value) : ILanes<Lanes128>
 {
     private readonly Vector128<float> _value = value;
 
+    /// <inheritdoc />
     public static int Count => Vector128<float>.Count;
 
+    /// <inheritdoc />
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Lanes128 Load(ref float source, nuint offset) => new(Vector128.LoadUnsafe(ref source, offset));
 
+    /// <inheritdoc />
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void Store(Lanes128 value, ref float destination, nuint offset) => value._value.StoreUnsafe(ref destination, offset);
 
+    /// <inheritdoc />
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Lanes128 Create(float value) => new(Vector128.Create(value));
 
+    /// <inheritdoc />
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Lanes128 Sqrt(Lanes128 x) => new(Vector128.Sqrt(x._value));
+
+    /// <inheritdoc />
     public static Lanes128 Exp(Lanes128 x) => new(Vector128.Exp(x._value));
 
+    /// <inheritdoc />
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Lanes128 Min(Lanes128 a, Lanes128 b) => new(Vector128.Min(a._value, b._value));
 
+    /// <inheritdoc />
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Lanes128 Max(Lanes128 a, Lanes128 b) => new(Vector128.Max(a._value, b._value));
 
+    /// <inheritdoc />
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Lanes128 Sign(Lanes128 x) =>
         new((Vector128.GreaterThan(x._value, Vector128<float>.Zero) & Vector128<float>.One)
           - (Vector128.LessThan(x._value, Vector128<float>.Zero) & Vector128<float>.One));
 
+    /// <inheritdoc />
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Lanes128 operator +(Lanes128 a, Lanes128 b) => new(a._value + b._value);
 
+    /// <inheritdoc />
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Lanes128 operator -(Lanes128 a, Lanes128 b) => new(a._value - b._value);
 
+    /// <inheritdoc />
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Lanes128 operator *(Lanes128 a, Lanes128 b) => new(a._value * b._value);
 
+    /// <inheritdoc />
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Lanes128 operator /(Lanes128 a, Lanes128 b) => new(a._value / b._value);
 }
 
 /// <summary>One lane: the scalar tail, and the whole loop on hardware without SIMD.</summary>
-internal readonly struct Lanes1(float value) : ILanes<Lanes1>
+/// <param name="value">The single lane.</param>
+public readonly struct Lanes1(float value) : ILanes<Lanes1>
 {
     /// <summary>The single lane.</summary>
     public float Value { get; } = value;
 
+    /// <inheritdoc />
     public static int Count => 1;
 
+    /// <inheritdoc />
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Lanes1 Load(ref float source, nuint offset) => new(Unsafe.Add(ref source, offset));
 
+    /// <inheritdoc />
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void Store(Lanes1 value, ref float destination, nuint offset) => Unsafe.Add(ref destination, offset) = value.Value;
 
+    /// <inheritdoc />
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Lanes1 Create(float value) => new(value);
 
+    /// <inheritdoc />
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Lanes1 Sqrt(Lanes1 x) => new(MathF.Sqrt(x.Value));
+
+    /// <inheritdoc />
     public static Lanes1 Exp(Lanes1 x) => new(MathF.Exp(x.Value));
 
     // Math.Min/Max follow IEEE 754:2019 minimum/maximum, like the vector versions above.
+    /// <inheritdoc />
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Lanes1 Min(Lanes1 a, Lanes1 b) => new(Math.Min(a.Value, b.Value));
 
+    /// <inheritdoc />
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Lanes1 Max(Lanes1 a, Lanes1 b) => new(Math.Max(a.Value, b.Value));
 
+    /// <inheritdoc />
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Lanes1 Sign(Lanes1 x) => new(x.Value > 0f ? 1f : x.Value < 0f ? -1f : 0f);
 
+    /// <inheritdoc />
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Lanes1 operator +(Lanes1 a, Lanes1 b) => new(a.Value + b.Value);
 
+    /// <inheritdoc />
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Lanes1 operator -(Lanes1 a, Lanes1 b) => new(a.Value - b.Value);
 
+    /// <inheritdoc />
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Lanes1 operator *(Lanes1 a, Lanes1 b) => new(a.Value * b.Value);
 
+    /// <inheritdoc />
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Lanes1 operator /(Lanes1 a, Lanes1 b) => new(a.Value / b.Value);
 }
