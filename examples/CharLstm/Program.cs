@@ -130,7 +130,7 @@ var sampler = new Sequential([1], new Embedding(vocabulary, embedding), samplerL
 sampler.Compile(new Sgd(), new SparseCategoricalCrossEntropy());
 for (int p = 0; p < model.Parameters.Count; p++)
     model.Parameters[p].Span.CopyTo(sampler.Parameters[p].Span);
-var rng = new Random(seed);
+var rng = new RandomStream((ulong)seed); // stream 0: NanoNet itself never draws from it
 var text = new StringBuilder(start);
 Tensor probabilities = Tensor.Zeros(1, 1, vocabulary);
 foreach (char c in start)
@@ -147,13 +147,13 @@ Console.WriteLine("---");
 return 0;
 
 // p_i ∝ p_i^(1/T): T < 1 sharpens the distribution, T > 1 flattens it.
-static int SampleAtTemperature(ReadOnlySpan<float> probabilities, float temperature, Random rng)
+static int SampleAtTemperature(ReadOnlySpan<float> probabilities, float temperature, RandomStream rng)
 {
     var weights = new double[probabilities.Length];
     double total = 0;
     for (int i = 0; i < weights.Length; i++)
         total += weights[i] = Math.Pow(Math.Max(probabilities[i], 1e-30), 1.0 / temperature);
-    double u = rng.NextDouble() * total;
+    double u = rng.NextFloat() * total;
     for (int i = 0; i < weights.Length; i++)
         if ((u -= weights[i]) <= 0)
             return i;

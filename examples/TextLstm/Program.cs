@@ -118,7 +118,7 @@ if (validationSplit > 0f)
 {
     // Hold out a seeded random fraction of the training reviews (the splits are grouped by class).
     int[] order = Enumerable.Range(0, train.Count).ToArray();
-    new Random(seed).Shuffle(order);
+    new RandomStream((ulong)seed).Shuffle<int>(order);
     int held = Math.Clamp((int)(train.Count * validationSplit), 1, train.Count - 1);
     validation = train.Gather(order[..held]);
     train = train.Gather(order[held..]);
@@ -143,7 +143,7 @@ return 0;
 static LabelledTexts RandomSubset(LabelledTexts texts, int count, int seed)
 {
     int[] order = Enumerable.Range(0, texts.Count).ToArray();
-    new Random(seed).Shuffle(order);
+    new RandomStream((ulong)seed).Shuffle<int>(order);
     int[] picked = order[..Math.Clamp(count, 1, texts.Count)];
     return new LabelledTexts(picked.Select(i => texts.Texts[i]).ToArray(), picked.Select(i => texts.Labels[i]).ToArray(), texts.ClassNames);
 }

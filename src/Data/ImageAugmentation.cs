@@ -8,8 +8,10 @@ namespace NanoNet.Data;
 /// A shift by (dy, dx) with zero fill is the same as the usual "pad by <see cref="MaxShift"/> zeros
 /// on every side, then crop a random H×W window". Apply it to training batches only (they are copies,
 /// see <see cref="MiniBatchLoader.BatchTransform"/>), never to the data set itself. The random draws
-/// depend only on the seed and the sequence of calls, so runs are reproducible. An instance
-/// keeps a scratch buffer and a random generator: use one per thread.
+/// come from <see cref="Random"/> (stream <see cref="RandomStreamIds.Augmentation"/> of the seed) and depend
+/// only on the seed and the sequence of calls, so runs are reproducible; save <c>Random.State</c> in a
+/// checkpoint and <c>Random.Restore</c> it to continue with the same draws. An instance keeps a scratch
+/// buffer and a random generator: use one per thread.
 /// </remarks>
 /// <example><code>
 /// var augmentation = new ImageAugmentation(horizontalFlip: true, maxShift: 4, seed: 1);
@@ -17,7 +19,6 @@ namespace NanoNet.Data;
 /// </code></example>
 public sealed class ImageAugmentation
 {
-    private readonly Random _random;
     private float[] _scratch = [];
 
     /// <summary>Creates an augmentation; with the defaults it leaves images unchanged.</summary>
@@ -30,8 +31,15 @@ public sealed class ImageAugmentation
             throw new ArgumentOutOfRangeException(nameof(maxShift), maxShift, "The maximum shift must be non-negative.");
         HorizontalFlip = horizontalFlip;
         MaxShift = maxShift;
-        _random = new Random(seed);
+        Random = new RandomStream((ulong)seed, RandomStreamIds.Augmentation);
     }
+
+    /// <summary>
+    /// The generator of the draws: per image, one <see cref="RandomStream.NextInt"/> for the flip (when
+    /// enabled), then one each for the vertical and horizontal shift (when enabled). Its state can be read
+    /// and restored.
+    /// </summary>
+    public RandomStream Random { get; }
 
     /// <summary>Whether images are mirrored left-right with probability 1/2.</summary>
     public bool HorizontalFlip { get; }
@@ -57,9 +65,9 @@ public sealed class ImageAugmentation
         Span<float> all = images.Span;
         for (int n = 0; n < count; n++)
         {
-            bool flip = HorizontalFlip && _random.Next(2) == 1;
-            int dy = MaxShift > 0 ? _random.Next(-MaxShift, MaxShift + 1) : 0;
-            int dx = MaxShift > 0 ? _random.Next(-MaxShift, MaxShift + 1) : 0;
+            bool flip = HorizontalFlip && Random.NextInt(2) == 1;
+            int dy = MaxShift > 0 ? Random.NextInt(2 * MaxShift + 1) - MaxShift : 0;
+            int dx = MaxShift > 0 ? Random.NextInt(2 * MaxShift + 1) - MaxShift : 0;
             if (flip || dy != 0 || dx != 0)
                 Transform(all.Slice(n * imageLength, imageLength), height, width, channels, flip, dy, dx);
         }

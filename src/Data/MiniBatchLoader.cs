@@ -4,17 +4,25 @@ namespace NanoNet.Data;
 /// Cuts a data set into mini-batches, reshuffled every epoch by a seeded random generator.
 /// </summary>
 /// <remarks>
+/// <para>
 /// This is the project's central idea in one class: batch size 1 gives stochastic gradient descent,
 /// batch size = data set size gives batch gradient descent, anything between is mini-batch. When the
 /// size does not divide the data set, the last batch of an epoch is smaller (nothing is dropped).
 /// For speed the batch tensors are reused: a batch is valid until the next one is produced.
+/// </para>
+/// <para>
+/// The order of epoch e depends only on (<see cref="Seed"/>, e): it is the identity order shuffled by
+/// stream <see cref="RandomStreamIds.EpochShuffle"/>(e) of the seed, not a reshuffle of the previous
+/// epoch's order. So (<see cref="Seed"/>, <see cref="Epoch"/>) is the loader's whole state: to resume
+/// a run after k epochs, create a loader with the same seed and set <see cref="Epoch"/> = k.
+/// </para>
 /// </remarks>
 public sealed class MiniBatchLoader
 {
     private readonly Dataset _data;
     private readonly int[] _order;
-    private readonly Random _rng;
     private Dataset? _full, _last;
+    private int _epoch;
 
     /// <summary>Creates a loader over <paramref name="data"/>.</summary>
     public MiniBatchLoader(Dataset data, int batchSize, bool shuffle = true, int seed = 0)
@@ -25,8 +33,25 @@ public sealed class MiniBatchLoader
         _data = data;
         BatchSize = Math.Min(batchSize, Math.Max(1, data.Count));
         Shuffle = shuffle;
-        _rng = new Random(seed);
-        _order = Enumerable.Range(0, data.Count).ToArray();
+        Seed = seed;
+        _order = new int[data.Count];
+    }
+
+    /// <summary>The seed of the per-epoch shuffles.</summary>
+    public int Seed { get; }
+
+    /// <summary>
+    /// The number of epochs produced so far (0 for a new loader): the next <see cref="NextEpoch"/> produces
+    /// epoch <see cref="Epoch"/> + 1. Set it to resume a run, e.g. from a checkpoint taken after that many epochs.
+    /// </summary>
+    public int Epoch
+    {
+        get => _epoch;
+        set
+        {
+            ArgumentOutOfRangeException.ThrowIfNegative(value);
+            _epoch = value;
+        }
     }
 
     /// <summary>Examples per batch (the last batch of an epoch may be smaller).</summary>
@@ -47,11 +72,22 @@ public sealed class MiniBatchLoader
     /// </summary>
     public Action<Dataset>? BatchTransform { get; init; }
 
-    /// <summary>One epoch of batches (reshuffled first when <see cref="Shuffle"/> is set).</summary>
+    /// <summary>
+    /// The next epoch's batches (in a new random order when <see cref="Shuffle"/> is set). The order is
+    /// fixed, and <see cref="Epoch"/> advanced, when this is called, before the first batch is read.
+    /// </summary>
     public IEnumerable<Dataset> NextEpoch()
     {
+        _epoch++;
+        for (int i = 0; i < _order.Length; i++)
+            _order[i] = i;
         if (Shuffle)
-            _rng.Shuffle(_order); // Fisher–Yates, reproducible from the seed
+            new RandomStream((ulong)Seed, RandomStreamIds.EpochShuffle(_epoch)).Shuffle<int>(_order); // Fisher–Yates
+        return Batches();
+    }
+
+    private IEnumerable<Dataset> Batches()
+    {
         for (int start = 0; start < _order.Length; start += BatchSize)
         {
             int size = Math.Min(BatchSize, _order.Length - start);

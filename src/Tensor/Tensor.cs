@@ -242,19 +242,19 @@ public sealed partial class Tensor
     /// <summary>A scalar (rank 0) tensor.</summary>
     public static Tensor Scalar(float value) => new([value], 0, []);
 
-    /// <summary>Normally distributed values (Box–Muller), reproducible from <paramref name="seed"/>.</summary>
+    /// <summary>Normally distributed values (Box–Muller), reproducible from <paramref name="seed"/>: stream 0 of <see cref="RandomStream"/>(seed).</summary>
     public static Tensor RandomNormal(int[] shape, float mean = 0f, float std = 1f, int seed = 0)
     {
         var t = Zeros(shape);
-        Initializers.FillNormal(t.Span, new Random(seed), mean, std);
+        new RandomStream((ulong)seed).FillNormal(t.Span, mean, std); // a negative seed is sign-extended
         return t;
     }
 
-    /// <summary>Uniform values in [low, high), reproducible from <paramref name="seed"/>.</summary>
+    /// <summary>Uniform values in [low, high), reproducible from <paramref name="seed"/>: stream 0 of <see cref="RandomStream"/>(seed).</summary>
     public static Tensor RandomUniform(int[] shape, float low = 0f, float high = 1f, int seed = 0)
     {
         var t = Zeros(shape);
-        Initializers.FillUniform(t.Span, new Random(seed), low, high);
+        new RandomStream((ulong)seed).FillUniform(t.Span, low, high); // a negative seed is sign-extended
         return t;
     }
 

@@ -64,6 +64,34 @@ public class IdxAndLoaderTests
     }
 
     [Test]
+    public void LoaderOrderDependsOnlyOnSeedAndEpochSoARunCanResume()
+    {
+        var x = Tensor.Zeros(23, 1);
+        for (int i = 0; i < 23; i++) x[i] = i;
+        var data = new Dataset(x, Tensor.Zeros(23));
+        static List<float> Epoch(MiniBatchLoader loader) => loader.NextEpoch().SelectMany(b => b.Features.ToArray()).ToList();
+
+        var run = new MiniBatchLoader(data, 5, shuffle: true, seed: 4);
+        Assert.That(run.Epoch, Is.Zero);
+        List<float>[] epochs = [Epoch(run), Epoch(run), Epoch(run), Epoch(run)];
+        Assert.That(run.Epoch, Is.EqualTo(4));
+        Assert.That(run.Seed, Is.EqualTo(4));
+
+        // Resume after two epochs (as from a checkpoint holding Seed and Epoch): epochs 3 and 4 come out again.
+        var resumed = new MiniBatchLoader(data, 5, shuffle: true, seed: run.Seed) { Epoch = 2 };
+        Assert.That(Epoch(resumed), Is.EqualTo(epochs[2]));
+        Assert.That(Epoch(resumed), Is.EqualTo(epochs[3]));
+
+        // The order of epoch e is the identity shuffled by stream e of the seed, whatever the batch size.
+        int[] expected = Enumerable.Range(0, 23).ToArray();
+        new RandomStream(4, RandomStreamIds.EpochShuffle(3)).Shuffle<int>(expected);
+        Assert.That(epochs[2], Is.EqualTo(expected.Select(i => (float)i)));
+        var otherBatchSize = new MiniBatchLoader(data, 7, shuffle: true, seed: 4) { Epoch = 2 };
+        Assert.That(Epoch(otherBatchSize), Is.EqualTo(epochs[2]));
+        Assert.Throws<ArgumentOutOfRangeException>(() => run.Epoch = -1);
+    }
+
+    [Test]
     public void RealFashionMnistLoads()
     {
         if (!File.Exists(Path.Combine(FashionMnist.DebianDirectory, "t10k-images-idx3-ubyte.gz")))

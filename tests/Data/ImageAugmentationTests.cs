@@ -97,6 +97,22 @@ public class ImageAugmentationTests
     }
 
     [Test]
+    public void A_restored_random_state_repeats_the_same_augmentation()
+    {
+        var augmentation = new ImageAugmentation(true, 3, seed: 9);
+        augmentation.Apply(Images(4));
+        RandomStreamState saved = augmentation.Random.State;
+        var next = Images(10);
+        augmentation.Apply(next);
+
+        var resumed = new ImageAugmentation(true, 3, seed: 0);
+        resumed.Random.Restore(saved);
+        var again = Images(10);
+        resumed.Apply(again);
+        Assert.That(again.ToArray(), Is.EqualTo(next.ToArray()));
+    }
+
+    [Test]
     public void A_loader_batch_transform_augments_copies_not_the_data_set()
     {
         var images = Images(8);

@@ -25,7 +25,7 @@ public class RecurrentLayerTests
     public void LstmInitialisersFollowKeras()
     {
         var lstm = new Lstm(16, returnSequences: true);
-        lstm.Build([5, 8], new Random(1));
+        lstm.Build([5, 8], new RandomStream(1));
         Assert.That(lstm.OutputShape.ToArray(), Is.EqualTo(new[] { 5, 16 }));
         float[] bias = lstm.Bias.ToArray();
         Assert.That(bias[16..32], Is.All.EqualTo(1f), "unit_forget_bias");
@@ -42,7 +42,7 @@ public class RecurrentLayerTests
                 Assert.That(dot, Is.EqualTo(a == b ? 1 : 0).Within(1e-5), "orthogonal: R·Rᵀ = I");
             }
         var embedding = new Embedding(50, 4);
-        embedding.Build([7], new Random(2));
+        embedding.Build([7], new RandomStream(2));
         Assert.That(embedding.Table.ToArray(), Is.All.InRange(-0.05f, 0.05f));
         Assert.That(embedding.OutputShape.ToArray(), Is.EqualTo(new[] { 7, 4 }));
     }
@@ -112,9 +112,9 @@ public class RecurrentLayerTests
     {
         var x = Tensor.RandomUniform([2, 6, 3], -1, 1, 4);
         var whole = new Lstm(4);
-        whole.Build([6, 3], new Random(5));
+        whole.Build([6, 3], new RandomStream(5));
         var stateful = new Lstm(4, stateful: true);
-        stateful.Build([3, 3], new Random(5));
+        stateful.Build([3, 3], new RandomStream(5));
         float[] expected = whole.Forward(x).ToArray();
         stateful.Forward(Steps(x, 0, 3));
         Assert.That(stateful.Forward(Steps(x, 3, 3)).ToArray(), Is.EqualTo(expected).Within(1e-5f).AsCollection);

@@ -97,6 +97,25 @@ public class SequentialTests
     }
 
     [Test]
+    public void AddingALayerLeavesTheOtherLayersInitialWeightsUnchanged()
+    {
+        float[][] InitialWeights(params Layer[] layers)
+        {
+            var model = new Sequential([6], layers);
+            model.Compile(new Sgd(), new MeanSquaredError(), seed: 3);
+            return model.Parameters.Select(p => p.ToArray()).ToArray();
+        }
+
+        float[][] two = InitialWeights(new Dense(8), new Dense(4));
+        float[][] three = InitialWeights(new Dense(8), new Dense(4), new Dense(2));
+        Assert.That(three.Take(two.Length), Is.EqualTo(two), "layer i draws from its own stream of the seed");
+        Assert.That(InitialWeights(new Dense(8), new Dense(4))[0], Is.EqualTo(two[0]), "same seed, same weights");
+        var expected = new float[6 * 8];
+        Initializers.GlorotUniform(expected, 6, 8, new RandomStream(3, RandomStreamIds.LayerWeights(0)));
+        Assert.That(two[0], Is.EqualTo(expected));
+    }
+
+    [Test]
     public void WrongInputShapeNamesTheLayerAndBothShapes()
     {
         var model = new Sequential([784], new Dense(10, ActivationFunction.Softmax));

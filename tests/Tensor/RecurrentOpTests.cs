@@ -222,7 +222,7 @@ public class RecurrentOpTests
     public void OrthogonalInitializerIsOrthonormal(int rows, int columns)
     {
         var q = new float[rows * columns];
-        Initializers.Orthogonal(q, rows, columns, new Random(81));
+        Initializers.Orthogonal(q, rows, columns, new RandomStream(81));
         // Rows ≥ columns: QᵀQ = I (columns orthonormal); otherwise Q·Qᵀ = I (rows orthonormal).
         bool byColumns = rows >= columns;
         int k = Math.Min(rows, columns), m = Math.Max(rows, columns);
@@ -237,7 +237,7 @@ public class RecurrentOpTests
             }
         Assert.That(worst, Is.LessThan(1e-5));
         var again = new float[rows * columns];
-        Initializers.Orthogonal(again, rows, columns, new Random(81));
+        Initializers.Orthogonal(again, rows, columns, new RandomStream(81));
         Assert.That(again, Is.EqualTo(q).AsCollection, "seeded");
     }
 

@@ -63,7 +63,7 @@ public class TensorTests
     public void GlorotUniformStaysWithinItsLimit()
     {
         var w = new float[64 * 32];
-        Initializers.GlorotUniform(w, 64, 32, new Random(1));
+        Initializers.GlorotUniform(w, 64, 32, new RandomStream(1));
         float limit = MathF.Sqrt(6f / 96f);
         Assert.That(w.Max(), Is.LessThanOrEqualTo(limit));
         Assert.That(w.Min(), Is.GreaterThanOrEqualTo(-limit));

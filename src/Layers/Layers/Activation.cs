@@ -13,7 +13,7 @@ public sealed class Activation(ActivationFunction function, string? name = null)
     protected internal override string DefaultName => Function.ToString().ToLowerInvariant();
 
     /// <inheritdoc />
-    protected override int[] OnBuild(int[] inputShape, Random rng) => inputShape;
+    protected override int[] OnBuild(int[] inputShape, RandomStream rng) => inputShape;
 
     /// <inheritdoc />
     protected override Tensor OnForward(Tensor x, bool training) => Ops.Activate(x, Function);
@@ -29,7 +29,7 @@ public sealed class Flatten(string? name = null) : Layer(name)
     protected internal override string DefaultName => "flatten";
 
     /// <inheritdoc />
-    protected override int[] OnBuild(int[] inputShape, Random rng) => [Shapes.Product(inputShape)];
+    protected override int[] OnBuild(int[] inputShape, RandomStream rng) => [Shapes.Product(inputShape)];
 
     /// <inheritdoc />
     protected override Tensor OnForward(Tensor x, bool training) => Ops.Reshape(x, x.Dim(0), OutputShape[0]);

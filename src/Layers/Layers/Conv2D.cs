@@ -62,7 +62,7 @@ public sealed class Conv2D : Layer, IActivatedLayer
     public override IReadOnlyList<Tensor> Parameters => _kernel is null ? [] : [_kernel, _bias!];
 
     /// <inheritdoc />
-    protected override int[] OnBuild(int[] inputShape, Random rng)
+    protected override int[] OnBuild(int[] inputShape, RandomStream rng)
     {
         if (inputShape.Length != 3)
             throw new ArgumentException($"Layer '{Name}' (Conv2D) expects images of shape (height, width, channels), got per-example shape {Shapes.Format(inputShape)}.");
@@ -117,7 +117,7 @@ public sealed class MaxPool2D : Layer
     protected internal override string DefaultName => "max_pooling2d";
 
     /// <inheritdoc />
-    protected override int[] OnBuild(int[] inputShape, Random rng)
+    protected override int[] OnBuild(int[] inputShape, RandomStream rng)
     {
         if (inputShape.Length != 3)
             throw new ArgumentException($"Layer '{Name}' (MaxPool2D) expects images of shape (height, width, channels), got per-example shape {Shapes.Format(inputShape)}.");

@@ -28,7 +28,7 @@ public sealed class Dense(int units, ActivationFunction activation = ActivationF
     public override IReadOnlyList<Tensor> Parameters => _kernel is null ? [] : [_kernel, _bias!];
 
     /// <inheritdoc />
-    protected override int[] OnBuild(int[] inputShape, Random rng)
+    protected override int[] OnBuild(int[] inputShape, RandomStream rng)
     {
         if (inputShape.Length == 0)
             throw new ArgumentException($"Layer '{Name}' (Dense) needs inputs with a feature axis, got per-example shape ().");

@@ -40,7 +40,7 @@ public sealed class Embedding(int vocabSize, int dim, bool maskZero = false, str
     public override IReadOnlyList<Tensor> Parameters => _table is null ? [] : [_table];
 
     /// <inheritdoc />
-    protected override int[] OnBuild(int[] inputShape, Random rng)
+    protected override int[] OnBuild(int[] inputShape, RandomStream rng)
     {
         if (inputShape.Length == 0)
             throw new ArgumentException($"Layer '{Name}' (Embedding) needs sequences of ids, e.g. per-example shape (T), got ().");

@@ -35,15 +35,17 @@ public abstract class Layer
     /// <summary>Total number of trainable values.</summary>
     public int ParameterCount => Parameters.Sum(p => p.Length);
 
-    /// <summary>Creates the parameters for a per-example input shape; returns the output shape.</summary>
-    public void Build(ReadOnlySpan<int> inputShape, Random rng)
+    /// <summary>Creates the parameters for a per-example input shape, drawing initial weights from <paramref name="rng"/>.</summary>
+    /// <remarks><see cref="Sequential"/> gives every layer its own stream (<see cref="RandomStreamIds.LayerWeights"/>).</remarks>
+    public void Build(ReadOnlySpan<int> inputShape, RandomStream rng)
     {
+        ArgumentNullException.ThrowIfNull(rng);
         _inputShape = inputShape.ToArray();
         _outputShape = OnBuild(_inputShape, rng);
     }
 
-    /// <summary>Creates parameters (seeded from <paramref name="rng"/>) and returns the per-example output shape.</summary>
-    protected abstract int[] OnBuild(int[] inputShape, Random rng);
+    /// <summary>Creates parameters (initial values drawn from <paramref name="rng"/>) and returns the per-example output shape.</summary>
+    protected abstract int[] OnBuild(int[] inputShape, RandomStream rng);
 
     /// <summary>Runs the layer on a batch, checking its shape first.</summary>
     /// <exception cref="ArgumentException">The batch's shape is not (N, <see cref="InputShape"/>); the message names the layer.</exception>

@@ -55,7 +55,7 @@ public sealed class Lstm(int units, bool returnSequences = false, bool stateful 
     public void ResetStates() => _state?.Reset();
 
     /// <inheritdoc />
-    protected override int[] OnBuild(int[] inputShape, Random rng)
+    protected override int[] OnBuild(int[] inputShape, RandomStream rng)
     {
         if (inputShape.Length != 2)
             throw new ArgumentException($"Layer '{Name}' (Lstm) needs per-example input (time steps, features), got {Shapes.Format(inputShape)}.");

@@ -65,7 +65,8 @@ public sealed partial class Sequential
     }
 
     /// <summary>
-    /// Builds every layer (weights initialised from <paramref name="seed"/>) and sets the optimizer and loss.
+    /// Builds every layer (layer i's weights drawn from stream <see cref="RandomStreamIds.LayerWeights"/>(i) of
+    /// <paramref name="seed"/>) and sets the optimizer and loss.
     /// </summary>
     public void Compile(Optimizer optimizer, Loss loss, int seed = 0)
     {
@@ -73,12 +74,13 @@ public sealed partial class Sequential
         ArgumentNullException.ThrowIfNull(loss);
         if (_layers.Count == 0)
             throw new InvalidOperationException("The model has no layers.");
-        var rng = new Random(seed);
+        // Each layer draws from its own stream of the seed, so adding a layer leaves the others' weights unchanged.
+        var random = new RandomStream((ulong)seed);
         ReadOnlySpan<int> shape = _inputShape;
-        foreach (Layer layer in _layers)
+        for (int index = 0; index < _layers.Count; index++)
         {
-            layer.Build(shape, rng);
-            shape = layer.OutputShape;
+            _layers[index].Build(shape, random.ForStream(RandomStreamIds.LayerWeights(index)));
+            shape = _layers[index].OutputShape;
         }
         _parameters = _layers.SelectMany(l => l.Parameters).ToList();
         Optimizer = optimizer;

@@ -1,0 +1,284 @@
+namespace NanoNet;
+
+/// <summary>
+/// NanoNet's random number generator: seeded, with a state you can save and restore, and with the same
+/// output at any thread count. All randomness in the project (weight initialisation, shuffling,
+/// augmentation, dropout) comes from here.
+/// </summary>
+/// <remarks>
+/// <para>
+/// <b>Counter-based.</b> The generator is <see cref="Philox"/> with key = <see cref="Seed"/> and 128-bit
+/// counter = (block index, <see cref="Stream"/>), each half 64 bits. It is read as one long sequence of
+/// 32-bit values: the value at position q is word q mod 4 of <c>Philox(Seed, (⌊q/4⌋, Stream))</c>. So the
+/// value at any position depends only on (seed, stream, position), never on what was drawn before, and
+/// the whole state is the three numbers in <see cref="RandomStreamState"/>. (System.Random's state cannot
+/// be read.) Each (seed, stream) pair has 2^64 values.
+/// </para>
+/// <para>
+/// <b>Streams.</b> Different stream ids give independent sequences under the same seed. Use
+/// <see cref="ForStream"/> to derive one per purpose (one per layer, one per epoch, ...): then adding a
+/// layer does not change another layer's weights, and epoch e's shuffle can be recomputed from the seed
+/// and e alone. <see cref="RandomStreamIds"/> lists the ids NanoNet uses.
+/// </para>
+/// <para>
+/// <b>How <see cref="Position"/> advances</b> (it counts 32-bit values consumed):
+/// <list type="table">
+/// <item><term><see cref="NextUInt32"/>, <see cref="NextFloat"/></term><description>1 value.</description></item>
+/// <item><term><see cref="NextNormal"/></term><description>4 values.</description></item>
+/// <item><term><see cref="NextInt"/></term><description>1 value, more when a draw is rejected (rare unless the bound is near 2^31).</description></item>
+/// <item><term><see cref="FillUniform"/> of n elements</term><description>n values: element i uses the value at Position + i.</description></item>
+/// <item><term><see cref="FillNormal"/> of n elements</term><description>4n values: element i uses the four at Position + 4i … Position + 4i + 3.</description></item>
+/// <item><term><see cref="Shuffle{T}"/> of n elements</term><description>one <see cref="NextInt"/> per element from the last down to the second.</description></item>
+/// </list>
+/// The scalar and bulk calls agree: a fill of n elements gives exactly the values of n scalar draws
+/// (<c>low + (high − low)·NextFloat()</c>, or <c>mean + std·NextNormal()</c> rounded once from double),
+/// and leaves the position where those draws would. Because a fill's element i depends only on its own
+/// positions, large fills are split across <see cref="Parallelism"/>'s workers and give bit-identical
+/// results at any thread count.
+/// </para>
+/// <para>
+/// <b>Conversions.</b> A uniform float is the top 24 bits of a value times 2^−24, so it lies in [0, 1)
+/// and is a multiple of 2^−24 (every such float is exactly representable). A normal uses Box–Muller
+/// on two 53-bit uniforms built from its four values, u1 = (a + 1)·2^−53 ∈ (0, 1] (so ln u1 is finite)
+/// and u2 = b·2^−53 ∈ [0, 1): z = √(−2 ln u1)·cos(2π u2), in double. Box–Muller's second output
+/// (the sine) is not used, which keeps "one element, one block of four values" simple.
+/// </para>
+/// <para>An instance is not thread-safe: use one per thread (its bulk fills parallelise internally).</para>
+/// </remarks>
+public sealed class RandomStream
+{
+    /// <summary>Fills at least this long are split across the worker threads.</summary>
+    internal const int ParallelThreshold = 1 << 15;
+
+    /// <summary>Elements converted per chunk of the bulk fills (the 32-bit values live on the stack).</summary>
+    private const int ChunkValues = 1024;
+
+    private const float FloatUnit = 1f / (1 << 24);          // 2^-24
+    private const double DoubleUnit = 1.0 / (1UL << 53);     // 2^-53
+
+    private PhiloxKey _key;
+    // The last Philox block computed, so that four consecutive scalar draws cost one block.
+    private PhiloxBlock _cached;
+    private ulong _cachedBlockIndex;
+    private bool _hasCached;
+
+    /// <summary>A generator at position 0 of stream <paramref name="stream"/> under <paramref name="seed"/>.</summary>
+    public RandomStream(ulong seed, ulong stream = 0)
+    {
+        Seed = seed;
+        Stream = stream;
+        _key = PhiloxKey.From(seed);
+    }
+
+    /// <summary>The seed (the Philox key).</summary>
+    public ulong Seed { get; private set; }
+
+    /// <summary>The stream id (the high 64 bits of the Philox counter).</summary>
+    public ulong Stream { get; private set; }
+
+    /// <summary>The number of 32-bit values consumed so far: the next value drawn is the one at this position.</summary>
+    public ulong Position { get; private set; }
+
+    /// <summary>The complete state: a generator restored from it continues exactly as this one will.</summary>
+    public RandomStreamState State => new(Seed, Stream, Position);
+
+    /// <summary>A generator in state <paramref name="state"/>.</summary>
+    public static RandomStream FromState(RandomStreamState state)
+    {
+        var random = new RandomStream(state.Seed, state.Stream);
+        random.Position = state.Position;
+        return random;
+    }
+
+    /// <summary>Puts this generator into state <paramref name="state"/> (seed and stream included).</summary>
+    public void Restore(RandomStreamState state)
+    {
+        Seed = state.Seed;
+        Stream = state.Stream;
+        Position = state.Position;
+        _key = PhiloxKey.From(state.Seed);
+        _hasCached = false;
+    }
+
+    /// <summary>A new generator with the same seed, stream <paramref name="stream"/> and position 0 (this one is unchanged).</summary>
+    public RandomStream ForStream(ulong stream) => new(Seed, stream);
+
+    // ---- scalar draws --------------------------------------------------------------------------
+
+    /// <summary>The next 32 random bits.</summary>
+    public uint NextUInt32()
+    {
+        ulong blockIndex = Position >> 2;
+        if (!_hasCached || blockIndex != _cachedBlockIndex)
+        {
+            _cached = Philox.Generate(_key, PhiloxBlock.FromHalves(blockIndex, Stream));
+            _cachedBlockIndex = blockIndex;
+            _hasCached = true;
+        }
+        uint value = _cached[(int)(Position & 3)];
+        Position++;
+        return value;
+    }
+
+    /// <summary>A uniform float in [0, 1): 24 random bits.</summary>
+    public float NextFloat() => ToUnitFloat(NextUInt32());
+
+    /// <summary>A uniform integer in [0, <paramref name="maxExclusive"/>), exactly unbiased.</summary>
+    /// <remarks>
+    /// Rejection: 2^32 mod n of the 2^32 possible values are thrown away (the lowest ones), so the rest
+    /// are a whole number of copies of 0..n−1 and <c>value mod n</c> is exactly uniform.
+    /// </remarks>
+    public int NextInt(int maxExclusive)
+    {
+        if (maxExclusive < 1)
+            throw new ArgumentOutOfRangeException(nameof(maxExclusive), maxExclusive, "NextInt needs a bound of at least 1.");
+        uint bound = (uint)maxExclusive;
+        uint rejectBelow = (0u - bound) % bound; // = 2^32 mod bound, computed in 32-bit arithmetic
+        uint value;
+        do
+            value = NextUInt32();
+        while (value < rejectBelow);
+        return (int)(value % bound);
+    }
+
+    /// <summary>A standard normal value (mean 0, standard deviation 1); uses 4 values (see the remarks).</summary>
+    public float NextNormal()
+    {
+        uint a = NextUInt32(), b = NextUInt32(), c = NextUInt32(), d = NextUInt32();
+        return (float)StandardNormal(a, b, c, d);
+    }
+
+    // ---- bulk draws ----------------------------------------------------------------------------
+
+    /// <summary>Fills <paramref name="values"/> with U(low, high); element i = low + (high − low)·u, u the value at Position + i.</summary>
+    /// <remarks>Rounding of the float product can land exactly on <paramref name="high"/> in rare cases.</remarks>
+    public void FillUniform(Span<float> values, float low, float high)
+    {
+        Fill(values, FillKind.Uniform, low, high);
+        Position += (ulong)values.Length;
+    }
+
+    /// <summary>Fills <paramref name="values"/> with N(mean, std²); element i uses the four values at Position + 4i.</summary>
+    public void FillNormal(Span<float> values, float mean, float std)
+    {
+        Fill(values, FillKind.Normal, mean, std);
+        Position += 4 * (ulong)values.Length;
+    }
+
+    /// <summary>Shuffles <paramref name="items"/> in place (Fisher–Yates: every permutation equally likely).</summary>
+    public void Shuffle<T>(Span<T> items)
+    {
+        // Walk down from the end: swap item i with a uniformly chosen item among 0..i.
+        for (int i = items.Length - 1; i > 0; i--)
+        {
+            int j = NextInt(i + 1);
+            (items[i], items[j]) = (items[j], items[i]);
+        }
+    }
+
+    // ---- the per-element definitions and the parallel split ------------------------------------
+
+    private enum FillKind { Uniform, Normal }
+
+    private static float ToUnitFloat(uint value) => (value >> 8) * FloatUnit;
+
+    /// <summary>Box–Muller on four 32-bit values (see the class remarks).</summary>
+    private static double StandardNormal(uint a, uint b, uint c, uint d)
+    {
+        ulong bits1 = ((ulong)a << 21) | (b >> 11); // 53 bits
+        ulong bits2 = ((ulong)c << 21) | (d >> 11);
+        double u1 = (bits1 + 1) * DoubleUnit;       // (0, 1]
+        double u2 = bits2 * DoubleUnit;             // [0, 1)
+        return Math.Sqrt(-2.0 * Math.Log(u1)) * Math.Cos(2.0 * Math.PI * u2);
+    }
+
+    private unsafe void Fill(Span<float> values, FillKind kind, float a, float b)
+    {
+        if (values.Length < ParallelThreshold || Parallelism.MaxThreads == 1)
+        {
+            FillRange(values, _key, Stream, Position, kind, a, b);
+            return;
+        }
+        fixed (float* start = values)
+        {
+            var job = t_job ??= new FillJob();
+            job.Set((nint)start, values.Length, _key, Stream, Position, kind, a, b);
+            Parallelism.Run(job, Parallelism.MaxThreads);
+        }
+    }
+
+    /// <summary>
+    /// Fills <paramref name="values"/> as if it were a fill starting at <paramref name="position"/>: element i
+    /// uses the values at position + i (uniform) or position + 4i … + 4i + 3 (normal). Any split of a fill
+    /// into ranges, each started at its own position, gives the same bits.
+    /// </summary>
+    private static void FillRange(Span<float> values, PhiloxKey key, ulong stream, ulong position, FillKind kind, float a, float b)
+    {
+        int perElement = kind == FillKind.Uniform ? 1 : 4;
+        int elementsPerChunk = ChunkValues / perElement;
+        Span<uint> words = stackalloc uint[ChunkValues];
+        for (int done = 0; done < values.Length; done += elementsPerChunk)
+        {
+            int count = Math.Min(elementsPerChunk, values.Length - done);
+            Span<uint> chunk = words[..(count * perElement)];
+            Generate(key, stream, position + (ulong)done * (ulong)perElement, chunk);
+            Span<float> target = values.Slice(done, count);
+            if (kind == FillKind.Uniform)
+            {
+                float scale = b - a; // a = low, b = high
+                for (int i = 0; i < count; i++)
+                    target[i] = a + scale * ToUnitFloat(chunk[i]);
+            }
+            else
+            {
+                for (int i = 0; i < count; i++) // a = mean, b = std
+                    target[i] = (float)(a + (double)b * StandardNormal(chunk[4 * i], chunk[4 * i + 1], chunk[4 * i + 2], chunk[4 * i + 3]));
+            }
+        }
+    }
+
+    /// <summary>Writes the consecutive 32-bit values starting at <paramref name="position"/> into <paramref name="words"/>.</summary>
+    private static void Generate(PhiloxKey key, ulong stream, ulong position, Span<uint> words)
+    {
+        ulong blockIndex = position >> 2;
+        int word = (int)(position & 3); // a range may start in the middle of a block
+        int written = 0;
+        while (written < words.Length)
+        {
+            PhiloxBlock block = Philox.Generate(key, PhiloxBlock.FromHalves(blockIndex, stream));
+            for (; word < 4 && written < words.Length; word++)
+                words[written++] = block[word];
+            word = 0;
+            blockIndex++;
+        }
+    }
+
+    [ThreadStatic] private static FillJob? t_job;
+
+    /// <summary>Splits a fill into one contiguous range per worker; each range starts at its own position.</summary>
+    private sealed unsafe class FillJob : ParallelJob
+    {
+        private nint _start;
+        private int _length;
+        private PhiloxKey _key;
+        private ulong _stream, _position;
+        private FillKind _kind;
+        private float _a, _b;
+
+        public void Set(nint start, int length, PhiloxKey key, ulong stream, ulong position, FillKind kind, float a, float b) =>
+            (_start, _length, _key, _stream, _position, _kind, _a, _b) = (start, length, key, stream, position, kind, a, b);
+
+        public override void RunWorker(int worker, int workerCount)
+        {
+            int from = (int)((long)_length * worker / workerCount), to = (int)((long)_length * (worker + 1) / workerCount);
+            ulong perElement = _kind == FillKind.Uniform ? 1UL : 4UL;
+            FillRange(new Span<float>((float*)_start + from, to - from), _key, _stream, _position + (ulong)from * perElement, _kind, _a, _b);
+        }
+    }
+}
+
+/// <summary>The complete state of a <see cref="RandomStream"/>: save it in a checkpoint, restore it with <see cref="RandomStream.FromState"/>.</summary>
+/// <param name="Seed">The seed (Philox key).</param>
+/// <param name="Stream">The stream id.</param>
+/// <param name="Position">The number of 32-bit values already consumed.</param>
+public readonly record struct RandomStreamState(ulong Seed, ulong Stream, ulong Position);
