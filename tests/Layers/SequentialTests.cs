@@ -31,6 +31,28 @@ public class SequentialTests
     }
 
     [Test]
+    public void ForwardOutsideTrainingLeavesNoGraphBehind()
+    {
+        // Parameters require gradients, so a plain Forward records its ops; nothing may keep them alive.
+        Sequential model = SmallClassifier();
+        var x = Tensor.RandomUniform([8, 4], -1, 1, 5);
+        var records = new List<WeakReference>();
+        for (int i = 0; i < 50; i++)
+            records.Add(ForwardAndDrop(model, x));
+        GC.Collect();
+        GC.WaitForPendingFinalizers();
+        GC.Collect();
+        Assert.That(records.Count(r => r.IsAlive), Is.Zero);
+    }
+
+    private static WeakReference ForwardAndDrop(Sequential model, Tensor x)
+    {
+        Tensor y = model.Forward(x);
+        Assert.That(y.CreatedBy, Is.Not.Null, "the forward pass is recorded (a custom loop may call Backward)");
+        return new WeakReference(y.CreatedBy);
+    }
+
+    [Test]
     public void FitLearnsAndReportsHistory()
     {
         Sequential model = SmallClassifier();
