@@ -1,45 +1,80 @@
 namespace NanoNet.Data;
 
 /// <summary>
-/// Features and labels with one row per example: Features is (N, ...), Labels is (N, ...).
-/// For classification the labels are class ids stored as floats, shape (N).
+/// Examples with one row each: one or more input tensors (N, ...) and one or more target tensors
+/// (N, ...), all with the same N. A model with several inputs (text and numeric features) or several
+/// outputs reads them in order. For classification the targets are class ids stored as floats, shape (N).
 /// </summary>
 public sealed class Dataset
 {
+    private readonly Tensor[] _inputs, _targets;
+
     /// <summary>Pairs features with labels, checking they have the same number of rows.</summary>
-    public Dataset(Tensor features, Tensor labels)
+    public Dataset(Tensor features, Tensor labels) : this([features], [labels]) { }
+
+    /// <summary>Several inputs and targets (in the order of the model's inputs and outputs), all with the same number of rows.</summary>
+    /// <exception cref="ArgumentException">A list is empty, or the row counts differ; the message names the tensor.</exception>
+    public Dataset(Tensor[] inputs, Tensor[] targets)
     {
-        ArgumentNullException.ThrowIfNull(features);
-        ArgumentNullException.ThrowIfNull(labels);
-        if (features.Rank == 0 || labels.Rank == 0 || features.Dim(0) != labels.Dim(0))
-            throw new ArgumentException($"Dataset: features {Shapes.Format(features.Shape)} and labels {Shapes.Format(labels.Shape)} must have the same number of rows.");
-        Features = features;
-        Labels = labels;
+        ArgumentNullException.ThrowIfNull(inputs);
+        ArgumentNullException.ThrowIfNull(targets);
+        if (inputs.Length == 0 || targets.Length == 0)
+            throw new ArgumentException($"Dataset: needs at least one input and one target tensor, got {inputs.Length} and {targets.Length}.");
+        for (int i = 0; i < inputs.Length; i++)
+            ArgumentNullException.ThrowIfNull(inputs[i], $"inputs[{i}]");
+        for (int i = 0; i < targets.Length; i++)
+            ArgumentNullException.ThrowIfNull(targets[i], $"targets[{i}]");
+        int rows = inputs[0].Rank == 0 ? -1 : inputs[0].Dim(0);
+        foreach ((string what, Tensor t) in inputs.Select((t, i) => ($"input {i}", t)).Concat(targets.Select((t, i) => ($"target {i}", t))))
+            if (t.Rank == 0 || t.Dim(0) != rows)
+                throw new ArgumentException(
+                    $"Dataset: {what} {Shapes.Format(t.Shape)} does not have the {rows} rows of input 0 {Shapes.Format(inputs[0].Shape)}" +
+                    (inputs.Length == 1 && targets.Length == 1 ? $" (features {Shapes.Format(inputs[0].Shape)} and labels {Shapes.Format(targets[0].Shape)} must have the same number of rows)." : "."));
+        _inputs = (Tensor[])inputs.Clone();
+        _targets = (Tensor[])targets.Clone();
     }
 
-    /// <summary>The inputs, one example per row.</summary>
-    public Tensor Features { get; }
+    /// <summary>The input tensors, in the model's input order.</summary>
+    public IReadOnlyList<Tensor> Inputs => _inputs;
 
-    /// <summary>The targets, one example per row.</summary>
-    public Tensor Labels { get; }
+    /// <summary>The target tensors, in the model's output order.</summary>
+    public IReadOnlyList<Tensor> Targets => _targets;
+
+    /// <summary>The (first) input, one example per row.</summary>
+    public Tensor Features => _inputs[0];
+
+    /// <summary>The (first) target, one example per row.</summary>
+    public Tensor Labels => _targets[0];
 
     /// <summary>Number of examples.</summary>
-    public int Count => Features.Dim(0);
+    public int Count => _inputs[0].Dim(0);
 
     /// <summary>The first <paramref name="count"/> examples, as views (no copy).</summary>
     public Dataset Take(int count) => Slice(0, Math.Min(count, Count));
 
     /// <summary>Examples [start, start+count), as views (no copy).</summary>
-    public Dataset Slice(int start, int count) => new(Features.SliceRows(start, count), Labels.SliceRows(start, count));
+    public Dataset Slice(int start, int count) =>
+        new([.. _inputs.Select(t => t.SliceRows(start, count))], [.. _targets.Select(t => t.SliceRows(start, count))]);
 
-    /// <summary>The rows at <paramref name="indices"/>, copied into new tensors.</summary>
+    /// <summary>A new dataset holding copies of the given rows, in order.</summary>
     public Dataset Gather(ReadOnlySpan<int> indices)
     {
-        var features = NewRows(Features, indices.Length);
-        var labels = NewRows(Labels, indices.Length);
-        RowGather.Copy(Features, indices, features);
-        RowGather.Copy(Labels, indices, labels);
-        return new Dataset(features, labels);
+        var batch = NewBatch(indices.Length);
+        CopyRows(indices, batch);
+        return batch;
+    }
+
+    /// <summary>An empty dataset of <paramref name="rows"/> rows with this one's per-example shapes (a reusable batch buffer).</summary>
+    internal Dataset NewBatch(int rows) =>
+        new([.. _inputs.Select(t => NewRows(t, rows))], [.. _targets.Select(t => NewRows(t, rows))]);
+
+    /// <summary>Copies the given rows of every tensor into <paramref name="destination"/>'s rows 0, 1, ...</summary>
+    internal void CopyRows(ReadOnlySpan<int> rows, Dataset destination)
+    {
+        for (int i = 0; i < _inputs.Length; i++)
+            RowGather.Copy(_inputs[i], rows, destination._inputs[i]);
+        for (int i = 0; i < _targets.Length; i++)
+            RowGather.Copy(_targets[i], rows, destination._targets[i]);
     }
 
     internal static Tensor NewRows(Tensor like, int rows)
@@ -50,9 +85,10 @@ public sealed class Dataset
     }
 }
 
-/// <summary>Copies selected rows of a tensor into another.</summary>
+/// <summary>Copies whole rows (examples) of a tensor by index.</summary>
 internal static class RowGather
 {
+    /// <summary>destination row i = source row rows[i].</summary>
     public static void Copy(Tensor source, ReadOnlySpan<int> rows, Tensor destination)
     {
         int rowLength = source.Dim(0) == 0 ? 0 : source.Length / source.Dim(0);

@@ -95,13 +95,11 @@ public sealed class MiniBatchLoader
                 ? _full ??= Allocate(size)
                 : _last ??= Allocate(size);
             ReadOnlySpan<int> rows = _order.AsSpan(start, size);
-            RowGather.Copy(_data.Features, rows, batch.Features);
-            RowGather.Copy(_data.Labels, rows, batch.Labels);
+            _data.CopyRows(rows, batch);
             BatchTransform?.Invoke(batch);
             yield return batch;
         }
     }
 
-    private Dataset Allocate(int rows) =>
-        new(Dataset.NewRows(_data.Features, rows), Dataset.NewRows(_data.Labels, rows));
+    private Dataset Allocate(int rows) => _data.NewBatch(rows);
 }

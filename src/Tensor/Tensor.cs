@@ -58,6 +58,7 @@ public sealed partial class Tensor
         Name = null;
         CreatedBy = null;
         IsParameter = false;
+        Mask = null;
     }
 
     /// <summary>Throws if this tensor came from step memory that has since been released.</summary>
@@ -142,6 +143,14 @@ public sealed partial class Tensor
 
     /// <summary>An optional name, used in error messages, model summaries and optimizer state (e.g. "dense/kernel").</summary>
     public string? Name { get; set; }
+
+    /// <summary>
+    /// Which steps of a sequence batch are real, as Keras carries <c>_keras_mask</c>: (N, T) of 1 (keep) and
+    /// 0 (padding), set by a layer that knows (an Embedding with <c>maskZero</c>) and read or passed on by the
+    /// layers after it (an LSTM skips masked steps). Null when every step counts. A step-memory tensor's
+    /// mask is cleared when the object is recycled, so a mask never outlives its tensor.
+    /// </summary>
+    public Tensor? Mask { get; set; }
 
     /// <summary>Whether this tensor was marked as a trainable parameter (<see cref="AsParameter"/>).</summary>
     public bool IsParameter { get; private set; }

@@ -86,6 +86,27 @@ public class StepMemoryTests
     }
 
     [Test]
+    public void ARecycledTensorObjectStartsWithoutGradientHistoryOrMask()
+    {
+        var memory = new StepMemory();
+        var x = Tensor.Ones(2, 3).AsParameter();
+        for (int step = 0; step < 4; step++)
+        {
+            memory.Release();
+            using (memory.Use())
+            {
+                Tensor y = Ops.Tanh(x);
+                Assert.That(y.Mask, Is.Null, "a mask must never outlive its tensor");
+                Assert.That(y.Grad, Is.Null);
+                Assert.That(y.Name, Is.Null);
+                y.Mask = Tensor.Ones(2, 3);
+                y.Name = "tagged";
+                Ops.Sum(y).Backward();
+            }
+        }
+    }
+
+    [Test]
     public void ParametersCannotLiveInStepMemory()
     {
         var memory = new StepMemory();

@@ -25,17 +25,16 @@ public sealed class Dense(int units, ActivationFunction activation = ActivationF
     protected internal override string DefaultName => "dense";
 
     /// <inheritdoc />
-    public override IReadOnlyList<Tensor> Parameters => _kernel is null ? [] : [_kernel, _bias!];
+    public override bool SupportsMasking => true;
 
     /// <inheritdoc />
-    protected override int[] OnBuild(int[] inputShape, RandomStream rng)
+    protected override int[] OnBuild(int[] inputShape)
     {
         if (inputShape.Length == 0)
             throw new ArgumentException($"Layer '{Name}' (Dense) needs inputs with a feature axis, got per-example shape ().");
         int inputs = inputShape[^1];
-        _kernel = Tensor.Zeros(inputs, Units).AsParameter($"{Name}/kernel");
-        Initializers.GlorotUniform(_kernel.Span, inputs, Units, rng);
-        _bias = Tensor.Zeros(Units).AsParameter($"{Name}/bias");
+        _kernel = AddWeight("kernel", [inputs, Units], (w, rng) => Initializers.GlorotUniform(w, inputs, Units, rng));
+        _bias = AddWeight("bias", [Units], Zeros);
         int[] output = (int[])inputShape.Clone();
         output[^1] = Units;
         return output;
@@ -58,6 +57,10 @@ public sealed class Dense(int units, ActivationFunction activation = ActivationF
         shape[^1] = Units;
         return Ops.Reshape(z, shape);
     }
+
+    /// <inheritdoc />
+    public override LayerConfig GetConfig() =>
+        base.GetConfig().Set("units", Units).Set("activation", ActivationNames.Of(Activation));
 
     /// <inheritdoc />
     public override string Describe() => $"units={Units}" + (Activation == ActivationFunction.Linear ? "" : $", {Activation.ToString().ToLowerInvariant()}");

@@ -37,15 +37,11 @@ public sealed class Embedding(int vocabSize, int dim, bool maskZero = false, str
     protected internal override string DefaultName => "embedding";
 
     /// <inheritdoc />
-    public override IReadOnlyList<Tensor> Parameters => _table is null ? [] : [_table];
-
-    /// <inheritdoc />
-    protected override int[] OnBuild(int[] inputShape, RandomStream rng)
+    protected override int[] OnBuild(int[] inputShape)
     {
         if (inputShape.Length == 0)
             throw new ArgumentException($"Layer '{Name}' (Embedding) needs sequences of ids, e.g. per-example shape (T), got ().");
-        _table = Tensor.Zeros(VocabSize, Dim).AsParameter($"{Name}/embeddings");
-        Initializers.FillUniform(_table.Span, rng, -0.05f, 0.05f);
+        _table = AddWeight("embeddings", [VocabSize, Dim], static (w, rng) => Initializers.FillUniform(w, rng, -0.05f, 0.05f));
         return [.. inputShape, Dim];
     }
 
@@ -54,9 +50,13 @@ public sealed class Embedding(int vocabSize, int dim, bool maskZero = false, str
     {
         Tensor y = Ops.Embedding(x, Table, MaskZero);
         if (MaskZero && x.Rank == 2)
-            Masks.Attach(y, Ops.PaddingMask(x));
+            y.Mask = Ops.PaddingMask(x);
         return y;
     }
+
+    /// <inheritdoc />
+    public override LayerConfig GetConfig() =>
+        base.GetConfig().Set("input_dim", VocabSize).Set("output_dim", Dim).Set("mask_zero", MaskZero);
 
     /// <inheritdoc />
     public override string Describe() => $"vocab={VocabSize}, dim={Dim}" + (MaskZero ? ", mask_zero" : "");

@@ -1,53 +1,156 @@
 namespace NanoNet.Layers;
 
 /// <summary>
-/// A Keras-shaped building block: owns its parameters, knows its per-example input and output shapes,
+/// A Keras-shaped building block: owns named weights, knows its per-example input and output shapes,
 /// and computes its forward pass with differentiable <see cref="Ops"/> (so backward comes from the tape).
 /// </summary>
 /// <remarks>
-/// Shapes here are per example: a layer built for input (28, 28) accepts batches of shape (N, 28, 28).
+/// <para>Shapes here are per example: a layer built for input (28, 28) accepts batches of shape (N, 28, 28).</para>
+/// <para>
+/// <b>Life of a layer.</b> It is <i>built</i> on its first call (<see cref="Call"/> on a symbolic tensor,
+/// or when a <see cref="Sequential"/> model is compiled): <see cref="OnBuild"/> sees the input shape,
+/// registers the weights with <see cref="AddWeight"/> and returns the output shape. Its weights are
+/// <i>initialised</i> once, when the first model containing it is compiled (each layer draws from its
+/// own stream of the model's seed), so a layer taken from a trained model keeps its weights in a new
+/// one, and recompiling never re-initialises.
+/// </para>
+/// <para>
+/// <b>Writing a layer</b>: subclass, register weights in <see cref="OnBuild"/>, compute in
+/// <see cref="OnForward"/> (use <c>training</c> for layers that behave differently when training), give
+/// it a <see cref="DefaultName"/> and, to make it saveable, a <see cref="GetConfig"/> and a registration
+/// in <see cref="LayerRegistry"/>.
+/// </para>
 /// </remarks>
 public abstract class Layer
 {
+    private static readonly Dictionary<string, int> s_defaultNamesUsed = [];
+
+    private readonly List<LayerWeight> _weights = [];
     private int[]? _inputShape, _outputShape;
+    private string _name;
+    private bool _trainable = true;
 
-    /// <summary>Creates a layer; a null name is replaced by a unique default when added to a model.</summary>
-    protected Layer(string? name) => Name = name ?? "";
+    /// <summary>Creates a layer; a null name is replaced by a unique default (e.g. "dense_2") when it is first used.</summary>
+    protected Layer(string? name) => _name = name ?? "";
 
-    /// <summary>The layer's name, used in summaries and error messages (e.g. "dense_1").</summary>
-    public string Name { get; internal set; }
+    /// <summary>The layer's name, used in summaries, error messages and weight names (e.g. "dense_1/kernel").</summary>
+    /// <exception cref="InvalidOperationException">Set after the layer was built (its weights are named after it).</exception>
+    public string Name
+    {
+        get => _name;
+        set
+        {
+            ArgumentException.ThrowIfNullOrWhiteSpace(value);
+            if (IsBuilt)
+                throw new InvalidOperationException($"Layer '{_name}' is built; its weights are named after it, so name it before its first use.");
+            _name = value;
+        }
+    }
 
     /// <summary>The base of default names, e.g. "dense".</summary>
     protected internal abstract string DefaultName { get; }
 
-    /// <summary>Per-example input shape (set by <see cref="Build"/>).</summary>
+    /// <summary>Per-example input shape (set when built).</summary>
     public ReadOnlySpan<int> InputShape => _inputShape ?? throw NotBuilt();
 
-    /// <summary>Per-example output shape (set by <see cref="Build"/>).</summary>
+    /// <summary>Per-example output shape (set when built).</summary>
     public ReadOnlySpan<int> OutputShape => _outputShape ?? throw NotBuilt();
 
-    /// <summary>Whether <see cref="Build"/> has run.</summary>
+    /// <summary>Whether the layer has been built (its shapes and weights exist).</summary>
     public bool IsBuilt => _outputShape is not null;
 
-    /// <summary>The trainable parameters, in a fixed order.</summary>
-    public virtual IReadOnlyList<Tensor> Parameters => [];
+    /// <summary>Whether the weights have been given their initial values.</summary>
+    public bool IsInitialized { get; private set; }
 
-    /// <summary>Total number of trainable values.</summary>
-    public int ParameterCount => Parameters.Sum(p => p.Length);
-
-    /// <summary>Creates the parameters for a per-example input shape, drawing initial weights from <paramref name="rng"/>.</summary>
-    /// <remarks><see cref="Sequential"/> gives every layer its own stream (<see cref="RandomStreamIds.LayerWeights"/>).</remarks>
-    public void Build(ReadOnlySpan<int> inputShape, RandomStream rng)
+    /// <summary>
+    /// Whether training updates this layer's weights (Keras <c>trainable</c>). A frozen layer's weights
+    /// get no gradient and are not handed to the optimizer, so a loaded model can be fine-tuned on top.
+    /// </summary>
+    public bool Trainable
     {
-        ArgumentNullException.ThrowIfNull(rng);
-        _inputShape = inputShape.ToArray();
-        _outputShape = OnBuild(_inputShape, rng);
+        get => _trainable;
+        set
+        {
+            _trainable = value;
+            foreach (LayerWeight weight in _weights)
+                weight.Value.RequiresGrad = value && weight.Trainable;
+            TrainableChanged?.Invoke();
+        }
     }
 
-    /// <summary>Creates parameters (initial values drawn from <paramref name="rng"/>) and returns the per-example output shape.</summary>
-    protected abstract int[] OnBuild(int[] inputShape, RandomStream rng);
+    /// <summary>Raised when <see cref="Trainable"/> changes, so models can refresh their parameter lists.</summary>
+    internal event Action? TrainableChanged;
 
-    /// <summary>Runs the layer on a batch, checking its shape first.</summary>
+    /// <summary>Every weight, trainable or not, in registration order.</summary>
+    public IReadOnlyList<Tensor> Weights => [.. _weights.Select(w => w.Value)];
+
+    /// <summary>The weights training updates: the trainable ones while the layer is <see cref="Trainable"/>, else none.</summary>
+    public IReadOnlyList<Tensor> Parameters => _trainable ? [.. _weights.Where(w => w.Trainable).Select(w => w.Value)] : [];
+
+    /// <summary>Number of values training updates.</summary>
+    public int ParameterCount => Parameters.Sum(p => p.Length);
+
+    /// <summary>Number of values training leaves alone (frozen layers, non-trainable weights).</summary>
+    public int NonTrainableParameterCount => _weights.Sum(w => w.Value.Length) - ParameterCount;
+
+    /// <summary>Whether the layer passes its input's <see cref="Tensor.Mask"/> on to its output (Keras <c>supports_masking</c>).</summary>
+    public virtual bool SupportsMasking => false;
+
+    /// <summary>The initializer of weights that start at zero (biases).</summary>
+    protected static readonly WeightInitializer Zeros = static (values, _) => values.Clear();
+
+    /// <summary>
+    /// Registers a weight named <c>{layer}/{name}</c>, zero until the layer is initialised with
+    /// <paramref name="initializer"/>. Call it from <see cref="OnBuild"/>.
+    /// </summary>
+    protected Tensor AddWeight(string name, int[] shape, WeightInitializer initializer, bool trainable = true)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(name);
+        ArgumentNullException.ThrowIfNull(initializer);
+        if (_weights.Any(w => w.ShortName == name))
+            throw new InvalidOperationException($"Layer '{Name}' already has a weight named '{name}'.");
+        Tensor value = Tensor.Zeros(shape).AsParameter($"{Name}/{name}");
+        value.RequiresGrad = trainable && _trainable;
+        _weights.Add(new LayerWeight(name, value, initializer, trainable));
+        return value;
+    }
+
+    /// <summary>Builds the layer for a per-example input shape: registers its weights (zero) and fixes its output shape.</summary>
+    public void Build(ReadOnlySpan<int> inputShape)
+    {
+        if (IsBuilt)
+        {
+            RequireInputShape(inputShape);
+            return;
+        }
+        EnsureName();
+        int[] input = inputShape.ToArray();
+        _outputShape = OnBuild(input);
+        _inputShape = input;
+    }
+
+    /// <summary>Builds the layer and initialises its weights from <paramref name="rng"/> (a layer used on its own).</summary>
+    public void Build(ReadOnlySpan<int> inputShape, RandomStream rng)
+    {
+        Build(inputShape);
+        InitializeWeights(rng);
+    }
+
+    /// <summary>Gives every weight its initial values, drawn from <paramref name="rng"/> in registration order.</summary>
+    public void InitializeWeights(RandomStream rng)
+    {
+        ArgumentNullException.ThrowIfNull(rng);
+        if (!IsBuilt)
+            throw NotBuilt();
+        foreach (LayerWeight weight in _weights)
+            weight.Initializer(weight.Value.Span, rng);
+        IsInitialized = true;
+    }
+
+    /// <summary>Registers the weights (<see cref="AddWeight"/>) for a per-example input shape and returns the per-example output shape.</summary>
+    protected abstract int[] OnBuild(int[] inputShape);
+
+    /// <summary>Runs the layer on a batch, checking its shape first; passes the input's mask on if the layer supports masking.</summary>
     /// <exception cref="ArgumentException">The batch's shape is not (N, <see cref="InputShape"/>); the message names the layer.</exception>
     public Tensor Forward(Tensor x, bool training = false)
     {
@@ -56,22 +159,77 @@ public abstract class Layer
         if (x.Rank != expected.Length + 1 || !x.Shape[1..].SequenceEqual(expected))
             throw new ArgumentException(
                 $"Layer '{Name}' expects input of shape {Shapes.FormatBatched(expected)} but got {Shapes.Format(x.Shape)}.");
-        return OnForward(x, training);
+        Tensor y = OnForward(x, training);
+        if (SupportsMasking && y.Mask is null && !ReferenceEquals(x, y))
+            y.Mask = x.Mask;
+        return y;
     }
 
     /// <summary>The forward computation on a batch whose shape has been checked.</summary>
     protected abstract Tensor OnForward(Tensor x, bool training);
 
+    /// <summary>
+    /// Functional API: applies the layer to a symbolic tensor, building it on the first call. Calling a
+    /// layer again shares its weights; the input shape must then equal the first call's.
+    /// </summary>
+    /// <exception cref="ArgumentException">The input's shape does not fit the layer; the message names it and both shapes.</exception>
+    public virtual SymbolicTensor Call(SymbolicTensor input)
+    {
+        ArgumentNullException.ThrowIfNull(input);
+        Build(input.Shape);
+        return new SymbolicTensor(OutputShape.ToArray(), this, [input]);
+    }
+
+    /// <summary>
+    /// The layer's constructor arguments, for saving an architecture and building it again through
+    /// <see cref="LayerRegistry"/>. The base records the name; a layer adds its own arguments.
+    /// </summary>
+    public virtual LayerConfig GetConfig() => new LayerConfig(GetType().Name).Set("name", Name);
+
     /// <summary>A short description of the configuration for summaries, e.g. "units=128, relu".</summary>
     public virtual string Describe() => "";
 
-    private InvalidOperationException NotBuilt() =>
-        new($"Layer '{Name}' has not been built yet: add it to a Sequential model with an input shape first.");
+    /// <summary>Gives an unnamed layer a unique default name (Keras style: "dense", "dense_1", ...).</summary>
+    internal void EnsureName()
+    {
+        if (_name.Length > 0)
+            return;
+        lock (s_defaultNamesUsed)
+        {
+            s_defaultNamesUsed.TryGetValue(DefaultName, out int used);
+            s_defaultNamesUsed[DefaultName] = used + 1;
+            _name = used == 0 ? DefaultName : $"{DefaultName}_{used}";
+        }
+    }
+
+    /// <summary>Marks the layer as built for the given shapes (used by layers with several inputs).</summary>
+    private protected void SetBuilt(int[] inputShape, int[] outputShape)
+    {
+        _inputShape = inputShape;
+        _outputShape = outputShape;
+    }
+
+    private void RequireInputShape(ReadOnlySpan<int> inputShape)
+    {
+        if (!inputShape.SequenceEqual(InputShape))
+            throw new ArgumentException(
+                $"Layer '{Name}' was built for input {Shapes.FormatBatched(InputShape)} and cannot be called on {Shapes.FormatBatched(inputShape)} " +
+                "(a layer called twice shares its weights, so its input shape must stay the same).");
+    }
+
+    private protected InvalidOperationException NotBuilt() =>
+        new($"Layer '{Name}' has not been built yet: call it on a symbolic tensor or add it to a model and compile it first.");
+
+    /// <summary>A registered weight: its short name, value, initializer, and whether training may update it.</summary>
+    private sealed record LayerWeight(string ShortName, Tensor Value, WeightInitializer Initializer, bool Trainable);
 }
+
+/// <summary>Fills a new weight with its initial values (e.g. Glorot-uniform), drawing from the layer's stream.</summary>
+public delegate void WeightInitializer(Span<float> values, RandomStream rng);
 
 /// <summary>
 /// A layer whose last step is an activation that can be skipped, so a loss can fuse with it
-/// (softmax + cross-entropy are computed together from the logits).
+/// (softmax + cross-entropy are computed together from the logits; see <see cref="ActivationFusion"/>).
 /// </summary>
 public interface IActivatedLayer
 {

@@ -48,24 +48,23 @@ public sealed class Lstm(int units, bool returnSequences = false, bool stateful 
     /// <inheritdoc />
     protected internal override string DefaultName => "lstm";
 
-    /// <inheritdoc />
-    public override IReadOnlyList<Tensor> Parameters => _kernel is null ? [] : [_kernel, _recurrentKernel!, _bias!];
-
     /// <summary>Sets the carried state of a stateful layer back to zero.</summary>
     public void ResetStates() => _state?.Reset();
 
     /// <inheritdoc />
-    protected override int[] OnBuild(int[] inputShape, RandomStream rng)
+    protected override int[] OnBuild(int[] inputShape)
     {
         if (inputShape.Length != 2)
             throw new ArgumentException($"Layer '{Name}' (Lstm) needs per-example input (time steps, features), got {Shapes.Format(inputShape)}.");
         int inputs = inputShape[1], gates = 4 * Units;
-        _kernel = Tensor.Zeros(inputs, gates).AsParameter($"{Name}/kernel");
-        Initializers.GlorotUniform(_kernel.Span, inputs, gates, rng);
-        _recurrentKernel = Tensor.Zeros(Units, gates).AsParameter($"{Name}/recurrent_kernel");
-        Initializers.Orthogonal(_recurrentKernel.Span, Units, gates, rng);
-        _bias = Tensor.Zeros(gates).AsParameter($"{Name}/bias");
-        _bias.Span.Slice(Units, Units).Fill(1f); // unit_forget_bias
+        int units = Units;
+        _kernel = AddWeight("kernel", [inputs, gates], (w, rng) => Initializers.GlorotUniform(w, inputs, gates, rng));
+        _recurrentKernel = AddWeight("recurrent_kernel", [units, gates], (w, rng) => Initializers.Orthogonal(w, units, gates, rng));
+        _bias = AddWeight("bias", [gates], (w, _) =>
+        {
+            w.Clear();
+            w.Slice(units, units).Fill(1f); // unit_forget_bias
+        });
         return ReturnSequences ? [inputShape[0], Units] : [Units];
     }
 
@@ -79,12 +78,18 @@ public sealed class Lstm(int units, bool returnSequences = false, bool stateful 
                 _state = new LstmState(x.Dim(0), Units);
             state = _state;
         }
-        return Ops.Lstm(x, Kernel, RecurrentKernel, Bias, ReturnSequences, Masks.Of(x), state);
+        Tensor y = Ops.Lstm(x, Kernel, RecurrentKernel, Bias, ReturnSequences, x.Mask, state);
+        if (ReturnSequences)
+            y.Mask = x.Mask; // the steps stay the same steps
+        return y;
     }
+
+    /// <inheritdoc />
+    public override LayerConfig GetConfig() => base.GetConfig().Set("units", Units)
+        .Set("return_sequences", ReturnSequences).Set("stateful", Stateful);
 
     /// <inheritdoc />
     public override string Describe() =>
         $"units={Units}" + (ReturnSequences ? ", return_sequences" : "") + (Stateful ? ", stateful" : "");
 
-    private InvalidOperationException NotBuilt() => new($"Layer '{Name}' is not built.");
 }

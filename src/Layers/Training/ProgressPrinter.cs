@@ -13,8 +13,8 @@ internal sealed class ProgressPrinter(TextWriter output, int batchesPerEpoch, bo
 
     public void Batch(int step, float loss, float? accuracy, TimeSpan elapsed)
     {
-        if (!interactive || (elapsed - _lastDraw).TotalMilliseconds < 100 && step != batchesPerEpoch)
-            return;
+        if (!interactive || batchesPerEpoch == 0 || (elapsed - _lastDraw).TotalMilliseconds < 100 && step != batchesPerEpoch)
+            return; // (a streamed epoch has no known length: no bar, just the epoch line)
         _lastDraw = elapsed;
         int filled = (int)((long)BarWidth * step / batchesPerEpoch);
         var sb = new StringBuilder();
@@ -42,7 +42,7 @@ internal sealed class ProgressPrinter(TextWriter output, int batchesPerEpoch, bo
         output.WriteLine(sb.ToString());
     }
 
-    private string Counter(int step) => $"{step.ToString(CultureInfo.InvariantCulture).PadLeft(batchesPerEpoch.ToString(CultureInfo.InvariantCulture).Length)}/{batchesPerEpoch}";
+    private string Counter(int step) => batchesPerEpoch == 0 ? $"{step}" : $"{step.ToString(CultureInfo.InvariantCulture).PadLeft(batchesPerEpoch.ToString(CultureInfo.InvariantCulture).Length)}/{batchesPerEpoch}";
 
     private static string Format(double value, string format) => value.ToString(format, CultureInfo.InvariantCulture);
 }

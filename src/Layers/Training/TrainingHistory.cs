@@ -25,8 +25,15 @@ public sealed record EpochMetrics(int Epoch, float Loss, float? Accuracy, float?
         "accuracy" => Accuracy,
         "val_loss" => ValidationLoss,
         "val_accuracy" => ValidationAccuracy,
-        _ => throw new ArgumentException($"Unknown metric '{name}'; known: {string.Join(", ", MetricNames)}.", nameof(name)),
+        _ when Outputs.TryGetValue(name, out float value) => value,
+        _ => throw new ArgumentException($"Unknown metric '{name}'; known: {string.Join(", ", MetricNames.Concat(Outputs.Keys))}.", nameof(name)),
     };
+
+    /// <summary>
+    /// For a model with several outputs, each output's metrics by name ("dense_1_loss", "dense_1_accuracy",
+    /// and "val_" ones); empty for one output.
+    /// </summary>
+    public IReadOnlyDictionary<string, float> Outputs { get; init; } = new Dictionary<string, float>();
 }
 
 /// <summary>The per-epoch record returned by <c>Fit</c>.</summary>

@@ -1,7 +1,7 @@
 namespace NanoNet.Layers;
 
 /// <summary>
-/// A hook into <see cref="Sequential.Fit(NanoNet.Data.Dataset, int, int, bool, NanoNet.Data.Dataset?, int, int, Action{NanoNet.Data.Dataset}?, IReadOnlyList{Callback}?)"/>,
+/// A hook into <c>Model.Fit</c>,
 /// Keras style: override the moments you care about; the others do nothing.
 /// </summary>
 /// <remarks>
@@ -13,7 +13,7 @@ namespace NanoNet.Layers;
 /// <see cref="OnTrainEnd"/> is not called.
 /// </para>
 /// <para>
-/// To stop training, set <see cref="Sequential.StopTraining"/> on <see cref="Model"/>: <c>Fit</c> stops
+/// To stop training, set <see cref="Layers.Model.StopTraining"/> on <see cref="Model"/>: <c>Fit</c> stops
 /// after the current batch (that partial epoch is still evaluated and reported) or, when set in
 /// <see cref="OnEpochEnd"/>, before the next epoch.
 /// </para>
@@ -24,7 +24,7 @@ public abstract class Callback
     /// The model being trained. <c>Fit</c> sets it before <see cref="OnTrainBegin"/>; set it yourself to
     /// drive a callback by hand (e.g. feeding it metrics in a test).
     /// </summary>
-    public Sequential? Model { get; set; }
+    public Model? Model { get; set; }
 
     /// <summary>Called once when <c>Fit</c> starts, before the first epoch.</summary>
     public virtual void OnTrainBegin() { }
@@ -46,7 +46,7 @@ public abstract class Callback
     public virtual void OnTrainEnd(TrainingHistory history) { }
 
     /// <summary><see cref="Model"/>, or an exception naming the callback when it is not set.</summary>
-    private protected Sequential RequireModel() =>
+    private protected Model RequireModel() =>
         Model ?? throw new InvalidOperationException($"{GetType().Name}: no model attached; Fit sets Callback.Model, or set it before calling the hooks by hand.");
 }
 

@@ -8,7 +8,7 @@ internal sealed class CallbackList
 {
     private readonly Callback[] _callbacks;
 
-    public CallbackList(Sequential model, IReadOnlyList<Callback>? callbacks)
+    public CallbackList(Model model, IReadOnlyList<Callback>? callbacks)
     {
         _callbacks = callbacks is null ? [] : [.. callbacks];
         for (int i = 0; i < _callbacks.Length; i++)

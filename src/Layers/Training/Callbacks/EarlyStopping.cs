@@ -9,7 +9,7 @@ namespace NanoNet.Layers;
 /// <para>
 /// After each epoch the monitored value is compared with the best so far: it improves when it is better
 /// by more than <c>minDelta</c> (lower for losses, higher for accuracy). After <c>patience</c> epochs in a
-/// row without improvement the callback sets <see cref="Sequential.StopTraining"/>: with patience 3 and
+/// row without improvement the callback sets <see cref="Layers.Model.StopTraining"/>: with patience 3 and
 /// the best value at epoch 5, training stops after epoch 8. Patience 0 behaves as 1 (stop after the first
 /// epoch that does not improve), as in Keras. The first epoch always counts as an improvement.
 /// </para>
@@ -30,7 +30,7 @@ public sealed class EarlyStopping : Callback
     /// <param name="minDelta">Smallest change that counts as an improvement (≥ 0).</param>
     /// <param name="mode">Whether lower or higher is better; <see cref="MonitorMode.Auto"/> decides from the name.</param>
     /// <param name="restoreBestWeights">Put back the weights of the best epoch when training ends.</param>
-    /// <param name="verbose">Write a line to <see cref="Sequential.Output"/> when stopping and restoring.</param>
+    /// <param name="verbose">Write a line to <see cref="Layers.Model.Output"/> when stopping and restoring.</param>
     public EarlyStopping(string monitor = "val_loss", int patience = 0, float minDelta = 0f,
         MonitorMode mode = MonitorMode.Auto, bool restoreBestWeights = false, bool verbose = false)
     {
@@ -53,7 +53,7 @@ public sealed class EarlyStopping : Callback
     /// <summary>Whether the best epoch's weights are restored when training ends.</summary>
     public bool RestoreBestWeights { get; }
 
-    /// <summary>Whether stopping and restoring are reported on <see cref="Sequential.Output"/>.</summary>
+    /// <summary>Whether stopping and restoring are reported on <see cref="Layers.Model.Output"/>.</summary>
     public bool Verbose { get; }
 
     /// <summary>The best monitored value so far (±∞ before the first epoch).</summary>
@@ -96,7 +96,7 @@ public sealed class EarlyStopping : Callback
         if (Wait >= Patience) // Wait ≥ 1 here, so patience 0 and 1 both stop at the first epoch without improvement, as in Keras
         {
             StoppedEpoch = metrics.Epoch;
-            Sequential model = RequireModel();
+            Model model = RequireModel();
             model.StopTraining = true;
             if (Verbose)
                 model.Output.WriteLine(string.Create(CultureInfo.InvariantCulture,
@@ -109,7 +109,7 @@ public sealed class EarlyStopping : Callback
     {
         if (!RestoreBestWeights || _bestWeights is null)
             return;
-        Sequential model = RequireModel();
+        Model model = RequireModel();
         IReadOnlyList<Tensor> parameters = model.Parameters;
         for (int i = 0; i < parameters.Count; i++)
             _bestWeights[i].CopyTo(parameters[i].Span);

@@ -32,7 +32,7 @@ public sealed class ReduceLearningRateOnPlateau : Callback
     /// <param name="cooldown">Epochs after a reduction during which waiting is not counted (≥ 0).</param>
     /// <param name="minDelta">Smallest change that counts as an improvement (≥ 0; Keras's default 1e-4).</param>
     /// <param name="mode">Whether lower or higher is better; <see cref="MonitorMode.Auto"/> decides from the name.</param>
-    /// <param name="verbose">Write a line to <see cref="Sequential.Output"/> at each reduction.</param>
+    /// <param name="verbose">Write a line to <see cref="Layers.Model.Output"/> at each reduction.</param>
     public ReduceLearningRateOnPlateau(string monitor = "val_loss", float factor = 0.1f, int patience = 10,
         float minLearningRate = 0f, int cooldown = 0, float minDelta = 1e-4f, MonitorMode mode = MonitorMode.Auto,
         bool verbose = false)
@@ -66,7 +66,7 @@ public sealed class ReduceLearningRateOnPlateau : Callback
     /// <summary>Epochs after a reduction during which waiting is not counted.</summary>
     public int Cooldown { get; }
 
-    /// <summary>Whether reductions are reported on <see cref="Sequential.Output"/>.</summary>
+    /// <summary>Whether reductions are reported on <see cref="Layers.Model.Output"/>.</summary>
     public bool Verbose { get; }
 
     /// <summary>The best monitored value so far (±∞ before the first epoch).</summary>
@@ -111,7 +111,7 @@ public sealed class ReduceLearningRateOnPlateau : Callback
         if (++Wait < Patience)
             return;
 
-        Sequential model = RequireModel();
+        Model model = RequireModel();
         Optimizer optimizer = model.Optimizer ?? throw new InvalidOperationException("The model is not compiled.");
         float old = optimizer.LearningRate;
         if (old <= MinLearningRate)

@@ -1,0 +1,20 @@
+namespace NanoNet.Layers;
+
+/// <summary>
+/// One layer call in a model's graph, in run order: which layer, which tensors it reads and which it
+/// writes, by their slot in the model's value table.
+/// </summary>
+/// <param name="Layer">The layer called (a layer called twice appears in two nodes: shared weights).</param>
+/// <param name="InputSlots">Value-table slots of the call's inputs.</param>
+/// <param name="OutputSlot">Value-table slot of the call's output.</param>
+internal sealed record GraphNode(Layer Layer, int[] InputSlots, int OutputSlot)
+{
+    /// <summary>A reusable list of input values for merge layers, so running a step allocates nothing.</summary>
+    public Tensor[] Arguments { get; } = new Tensor[InputSlots.Length];
+
+    /// <summary>Whether the output is read by another node (then a loss may not fuse with its activation).</summary>
+    public bool FeedsOtherNodes { get; set; }
+
+    /// <summary>"Connected to" column of the summary: the sources of the inputs.</summary>
+    public string ConnectedTo { get; init; } = "";
+}

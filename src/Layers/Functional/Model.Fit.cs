@@ -1,0 +1,339 @@
+using System.Diagnostics;
+using NanoNet.Data;
+using NanoNet.Diagnostics;
+using NanoNet.Losses;
+using NanoNet.Optim;
+
+namespace NanoNet.Layers;
+
+public partial class Model
+{
+    /// <summary>
+    /// Trains the model by mini-batch gradient descent: each epoch reshuffles the training set (seeded),
+    /// cuts it into batches of <paramref name="batchSize"/> (the last one may be smaller), and for each
+    /// batch runs forward, loss, backward, and one optimizer step.
+    /// </summary>
+    /// <remarks>
+    /// <paramref name="batchSize"/> = 1 is stochastic gradient descent; <paramref name="batchSize"/> =
+    /// the training set size is batch gradient descent; everything in between is mini-batch. Only the
+    /// batch size changes: it is the same loop.
+    /// </remarks>
+    /// <param name="train">Training examples and targets (several input or target tensors for models with several inputs or outputs).</param>
+    /// <param name="batchSize">Examples per gradient step.</param>
+    /// <param name="epochs">Passes over the training set.</param>
+    /// <param name="shuffle">Reshuffle every epoch.</param>
+    /// <param name="validation">Optional data evaluated after every epoch.</param>
+    /// <param name="seed">Seed of the shuffling (epoch e's order depends only on the seed and e).</param>
+    /// <param name="verbose">0 = silent, 1 = one line per epoch (and a live progress bar on an interactive console).</param>
+    /// <param name="batchTransform">Optional in-place change of each training batch, e.g. data augmentation.</param>
+    /// <param name="callbacks">Optional hooks called at the start and end of training, of every epoch and after every batch.</param>
+    /// <param name="gradientAccumulationSteps">
+    /// Apply the optimizer every this many batches, to the mean of their gradients (Keras 3's
+    /// <c>gradient_accumulation_steps</c>): the update of a batch this many times larger, in the memory of
+    /// one batch. A partial group at the end of an epoch is applied as the mean of its batches.
+    /// </param>
+    /// <param name="progress">Optional receiver of a <see cref="TrainingProgress"/> after every batch (e.g. a GUI's progress bar).</param>
+    /// <param name="cancellationToken">
+    /// Stops training at the next batch boundary: the batch in flight finishes its update, a partial
+    /// gradient accumulation is discarded, and <see cref="OperationCanceledException"/> is thrown with the
+    /// model consistent (every weight from a completed update).
+    /// </param>
+    /// <returns>One <see cref="EpochMetrics"/> per epoch run (fewer than <paramref name="epochs"/> if stopped).</returns>
+    /// <exception cref="ArithmeticException">The loss became NaN or infinite (training diverged).</exception>
+    public TrainingHistory Fit(Dataset train, int batchSize = 32, int epochs = 1, bool shuffle = true,
+        Dataset? validation = null, int seed = 0, int verbose = 1, Action<Dataset>? batchTransform = null,
+        IReadOnlyList<Callback>? callbacks = null, int gradientAccumulationSteps = 1,
+        IProgress<TrainingProgress>? progress = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(train);
+        EnsureGraph();
+        CheckInputs(train.Inputs);
+        var loader = new MiniBatchLoader(train, batchSize, shuffle, seed) { BatchTransform = batchTransform };
+        var run = new TrainingRun(this, epochs, loader.BatchCount, validation, verbose, callbacks, gradientAccumulationSteps, progress, cancellationToken);
+        return run.Execute(_ => loader.NextEpoch());
+    }
+
+    /// <summary>Keras-style overload taking features and labels.</summary>
+    public TrainingHistory Fit(Tensor x, Tensor y, int batchSize = 32, int epochs = 1, bool shuffle = true,
+        Dataset? validation = null, int seed = 0, int verbose = 1, IReadOnlyList<Callback>? callbacks = null) =>
+        Fit(new Dataset(x, y), batchSize, epochs, shuffle, validation, seed, verbose, callbacks: callbacks);
+
+    /// <summary>
+    /// Trains on batches streamed from anywhere (files read a chunk at a time, a generator): each epoch
+    /// enumerates <paramref name="batches"/> afresh, so data larger than memory trains. The source decides
+    /// batch sizes and order (shuffle it there, seeded by the epoch, to keep runs reproducible).
+    /// </summary>
+    /// <param name="batches">The batches of one epoch; enumerated once per epoch.</param>
+    /// <param name="epochs">Passes over the stream.</param>
+    /// <param name="validation">Optional data evaluated after every epoch.</param>
+    /// <param name="verbose">0 = silent, 1 = one line per epoch.</param>
+    /// <param name="callbacks">Optional hooks.</param>
+    /// <param name="gradientAccumulationSteps">See <see cref="Fit(Dataset, int, int, bool, Dataset?, int, int, Action{Dataset}?, IReadOnlyList{Callback}?, int, IProgress{TrainingProgress}?, CancellationToken)"/>.</param>
+    /// <param name="progress">Optional receiver of progress after every batch.</param>
+    /// <param name="cancellationToken">Stops at the next batch boundary (see the in-memory overload).</param>
+    public TrainingHistory Fit(IEnumerable<Dataset> batches, int epochs = 1, Dataset? validation = null, int verbose = 1,
+        IReadOnlyList<Callback>? callbacks = null, int gradientAccumulationSteps = 1,
+        IProgress<TrainingProgress>? progress = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(batches);
+        var run = new TrainingRun(this, epochs, batchesPerEpoch: null, validation, verbose, callbacks, gradientAccumulationSteps, progress, cancellationToken);
+        return run.Execute(_ => batches);
+    }
+
+    /// <summary>
+    /// Like <see cref="Fit(IEnumerable{Dataset}, int, Dataset?, int, IReadOnlyList{Callback}?, int, IProgress{TrainingProgress}?, CancellationToken)"/>
+    /// for an asynchronous stream (e.g. batches decoded from files or the network while the previous one trains).
+    /// </summary>
+    public async Task<TrainingHistory> FitAsync(IAsyncEnumerable<Dataset> batches, int epochs = 1, Dataset? validation = null, int verbose = 1,
+        IReadOnlyList<Callback>? callbacks = null, int gradientAccumulationSteps = 1,
+        IProgress<TrainingProgress>? progress = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(batches);
+        var run = new TrainingRun(this, epochs, batchesPerEpoch: null, validation, verbose, callbacks, gradientAccumulationSteps, progress, cancellationToken);
+        return await run.ExecuteAsync(batches).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Set to true to make <c>Fit</c> stop: after the current batch, or before the next epoch when set
+    /// from <see cref="Callback.OnEpochEnd"/>. Callbacks set it (e.g. <see cref="EarlyStopping"/>); so may
+    /// another thread. <c>Fit</c> clears it when it starts. (To stop from outside with an exception,
+    /// pass a <see cref="CancellationToken"/> instead.)
+    /// </summary>
+    public bool StopTraining
+    {
+        get => _stopTraining;
+        set => _stopTraining = value;
+    }
+
+    private volatile bool _stopTraining;
+
+    /// <summary>
+    /// One gradient step on one batch: forward, loss, backward, optimizer update, gradients reset.
+    /// Returns the batch's mean loss and, for a classification loss, the number of correct predictions.
+    /// </summary>
+    public (float Loss, int Correct) TrainStep(Dataset batch, Optimizer? optimizer = null)
+    {
+        StepResult result = ComputeGradients(batch);
+        ApplyGradients(optimizer ?? Optimizer ?? throw NotCompiled(), batchesAccumulated: 1);
+        return (result.TotalValue, result.Correct[0]);
+    }
+
+    /// <summary>
+    /// Forward, loss and backward on one batch, adding to the parameters' gradients (no update): the first
+    /// half of a step, separate so several batches can accumulate before one update.
+    /// </summary>
+    private StepResult ComputeGradients(Dataset batch)
+    {
+        ArgumentNullException.ThrowIfNull(batch);
+        _stepMemory.Release(); // takes back the previous step's activations and gradients
+        using (_stepMemory.Use())
+        {
+            StepResult result = ForwardLoss(batch, training: true);
+            float value = result.TotalValue;
+            if (!float.IsFinite(value))
+                throw new ArithmeticException($"The loss became {value} (diverged): lower the learning rate or check the inputs for NaN.");
+            result.Total.Backward();
+            return result;
+        }
+    }
+
+    /// <summary>The second half of a step: one optimizer update from the mean of the accumulated gradients, then gradients reset.</summary>
+    private void ApplyGradients(Optimizer optimizer, int batchesAccumulated)
+    {
+        long started = Profiler.Start();
+        IReadOnlyList<Tensor> parameters = Parameters;
+        if (batchesAccumulated > 1)
+            foreach (Tensor parameter in parameters)
+                if (parameter.Grad is { } gradient)
+                    System.Numerics.Tensors.TensorPrimitives.Multiply(gradient.Span, 1f / batchesAccumulated, gradient.Span);
+        optimizer.Step(parameters);
+        Optimizer.ZeroGradients(parameters);
+        Profiler.StopIn("optimizer", optimizer.GetType().Name, started, 0, backward: false);
+    }
+
+    /// <summary>Discards gradients accumulated by batches that will not be applied (cancellation, an error).</summary>
+    private void DiscardGradients() => Optimizer.ZeroGradients(Parameters);
+
+    /// <summary>
+    /// The state of one <c>Fit</c> call: the epoch loop, shared by the in-memory, streaming and
+    /// asynchronous overloads, which differ only in where an epoch's batches come from.
+    /// </summary>
+    private sealed class TrainingRun
+    {
+        private readonly Model _model;
+        private readonly Optimizer _optimizer;
+        private readonly int _epochs, _accumulation;
+        private readonly int? _batchesPerEpoch;
+        private readonly Dataset? _validation;
+        private readonly int _verbose;
+        private readonly CallbackList _hooks;
+        private readonly IProgress<TrainingProgress>? _progress;
+        private readonly CancellationToken _cancellation;
+        private readonly TrainingHistory _history = new();
+        private readonly ProgressPrinter? _printer;
+        private MetricTotals _totals = null!;
+        private Stopwatch _clock = null!;
+        private int _epoch, _batchInEpoch, _pending;
+        private long _step;
+
+        public TrainingRun(Model model, int epochs, int? batchesPerEpoch, Dataset? validation, int verbose,
+            IReadOnlyList<Callback>? callbacks, int gradientAccumulationSteps, IProgress<TrainingProgress>? progress, CancellationToken cancellation)
+        {
+            ArgumentOutOfRangeException.ThrowIfNegative(epochs);
+            ArgumentOutOfRangeException.ThrowIfLessThan(gradientAccumulationSteps, 1);
+            _model = model;
+            _optimizer = model.Optimizer ?? throw model.NotCompiled();
+            _epochs = epochs;
+            _batchesPerEpoch = batchesPerEpoch;
+            _validation = validation;
+            _verbose = verbose;
+            _accumulation = gradientAccumulationSteps;
+            _progress = progress;
+            _cancellation = cancellation;
+            _hooks = new CallbackList(model, callbacks);
+            _printer = verbose > 0
+                ? new ProgressPrinter(model.Output, batchesPerEpoch ?? 0, interactive: !Console.IsOutputRedirected && model.Output == Console.Out)
+                : null;
+        }
+
+        public TrainingHistory Execute(Func<int, IEnumerable<Dataset>> epochBatches)
+        {
+            Begin();
+            try
+            {
+                while (NextEpoch(out int epoch))
+                {
+                    foreach (Dataset batch in epochBatches(epoch))
+                        if (!Batch(batch))
+                            break;
+                    EndEpoch();
+                }
+            }
+            catch
+            {
+                Abandon();
+                throw;
+            }
+            return End();
+        }
+
+        public async Task<TrainingHistory> ExecuteAsync(IAsyncEnumerable<Dataset> batches)
+        {
+            Begin();
+            try
+            {
+                while (NextEpoch(out _))
+                {
+                    await foreach (Dataset batch in batches.WithCancellation(_cancellation).ConfigureAwait(false))
+                        if (!Batch(batch))
+                            break;
+                    EndEpoch();
+                }
+            }
+            catch
+            {
+                Abandon();
+                throw;
+            }
+            return End();
+        }
+
+        private void Begin()
+        {
+            _model.StopTraining = false;
+            _cancellation.ThrowIfCancellationRequested();
+            _hooks.TrainBegin();
+        }
+
+        private bool NextEpoch(out int epoch)
+        {
+            epoch = ++_epoch;
+            if (epoch > _epochs || _model.StopTraining)
+                return false;
+            _printer?.StartEpoch(epoch, _epochs);
+            _hooks.EpochBegin(epoch);
+            _clock = Stopwatch.StartNew();
+            _totals = new MetricTotals(_model.Losses, _model.OutputNames());
+            _batchInEpoch = 0;
+            return true;
+        }
+
+        /// <summary>Trains on one batch; false when training should stop after it.</summary>
+        private bool Batch(Dataset batch)
+        {
+            _cancellation.ThrowIfCancellationRequested();
+            StepResult result = _model.ComputeGradients(batch);
+            if (++_pending == _accumulation)
+                Apply();
+            _totals.Add(result, batch);
+            _batchInEpoch++;
+            _step++;
+            float? accuracy = _totals.Accuracy;
+            _printer?.Batch(_batchInEpoch, _totals.MeanLoss, accuracy, _clock.Elapsed);
+            _progress?.Report(new TrainingProgress(_epoch, _epochs, _batchInEpoch, _batchesPerEpoch, _step, _totals.MeanLoss, accuracy, _clock.Elapsed));
+            if (_hooks.Any)
+            {
+                Loss first = _model.Losses[0];
+                int labels = batch.Targets[0].Length;
+                _hooks.BatchEnd(new BatchMetrics(_epoch, _batchInEpoch, _step, batch.Count, result.TotalValue,
+                    first.IsClassification ? (float)result.Correct[0] / Math.Max(1, labels) : null));
+            }
+            return !_model.StopTraining; // a stopped epoch is still evaluated and reported, as in Keras
+        }
+
+        private void Apply()
+        {
+            _model.ApplyGradients(_optimizer, _pending);
+            _pending = 0;
+        }
+
+        private void EndEpoch()
+        {
+            if (_pending > 0)
+                Apply(); // the epoch's last, partial accumulation group
+            double seconds = _clock.Elapsed.TotalSeconds;
+            Evaluation? validation = _validation is null ? null : _model.Evaluate(_validation);
+            Dictionary<string, float> outputs = _totals.PerOutput();
+            if (validation is { } v)
+                foreach ((string name, float value) in v.Outputs)
+                    outputs["val_" + name] = value;
+            var metrics = new EpochMetrics(_epoch, _totals.MeanLoss, _totals.Accuracy, validation?.Loss, validation?.Accuracy,
+                seconds, _totals.Examples / Math.Max(seconds, 1e-9)) { Outputs = outputs };
+            _history.Add(metrics);
+            _printer?.EndEpoch(metrics, _batchInEpoch);
+            _hooks.EpochEnd(metrics);
+            if (Profiler.Enabled && _verbose > 0)
+            {
+                _model.Output.WriteLine(Profiler.Report());
+                Profiler.Reset();
+            }
+        }
+
+        private TrainingHistory End()
+        {
+            _model._stepMemory.Release(); // nothing of the last step outlives Fit
+            _hooks.TrainEnd(_history);
+            return _history;
+        }
+
+        /// <summary>On cancellation or an error: no half-accumulated update is left behind, no step memory is held.</summary>
+        private void Abandon()
+        {
+            _pending = 0;
+            _model.DiscardGradients();
+            _model._stepMemory.Release();
+        }
+    }
+}
+
+/// <summary>Where <c>Fit</c> is, reported after every batch through <see cref="IProgress{T}"/>.</summary>
+/// <param name="Epoch">Current epoch, from 1.</param>
+/// <param name="Epochs">Epochs requested.</param>
+/// <param name="Batch">Batches done in this epoch, from 1.</param>
+/// <param name="BatchesPerEpoch">Batches per epoch, or null for a streamed source of unknown length.</param>
+/// <param name="Step">Batches done since <c>Fit</c> started.</param>
+/// <param name="Loss">Mean loss over the epoch so far.</param>
+/// <param name="Accuracy">Accuracy over the epoch so far, for a classification loss.</param>
+/// <param name="Elapsed">Time since the epoch started.</param>
+public readonly record struct TrainingProgress(int Epoch, int Epochs, int Batch, int? BatchesPerEpoch, long Step,
+    float Loss, float? Accuracy, TimeSpan Elapsed);

@@ -1,0 +1,458 @@
+using NanoNet.Autograd;
+using NanoNet.Data;
+using NanoNet.Diagnostics;
+using NanoNet.Losses;
+using NanoNet.Memory;
+using NanoNet.Optim;
+
+namespace NanoNet.Layers;
+
+/// <summary>
+/// A model: a graph of layer calls from one or more <see cref="Input"/>s to one or more outputs, with
+/// the Keras workflow — <see cref="Compile(Optimizer, Loss, int)"/>, <see cref="Fit(Dataset, int, int, bool, Dataset?, int, int, Action{Dataset}?, IReadOnlyList{Callback}?, int, IProgress{TrainingProgress}?, CancellationToken)"/>,
+/// <see cref="Evaluate"/>, <see cref="Predict(Tensor, int)"/>, <see cref="Summary"/>. <see cref="Sequential"/>
+/// is the special case of a chain.
+/// </summary>
+/// <example>
+/// A residual block and a two-input model, Functional API:
+/// <code>
+/// var image = new Input([32, 32, 3], "image");
+/// SymbolicTensor x = new Conv2D(16, 3, padding: "same", activation: ActivationFunction.Relu).Call(image);
+/// SymbolicTensor y = new Conv2D(16, 3, padding: "same").Call(x);
+/// x = new Add().Call(x, y);                                         // residual connection
+/// var model = new Model(image, new Dense(10, ActivationFunction.Softmax).Call(new Flatten().Call(x)));
+///
+/// var text = new Input([200], "text"); var numbers = new Input([8], "numbers");
+/// SymbolicTensor t = new Lstm(32).Call(new Embedding(20_000, 64, maskZero: true).Call(text));
+/// SymbolicTensor both = new Concatenate().Call(t, new Dense(16, ActivationFunction.Relu).Call(numbers));
+/// var twoInputs = new Model([text, numbers], [new Dense(2, ActivationFunction.Softmax).Call(both)]);
+/// twoInputs.Fit(new Dataset([tokens, features], [labels]), batchSize: 32);
+/// </code>
+/// </example>
+public partial class Model
+{
+    private Input[] _inputs = [];
+    private SymbolicTensor[] _outputs = [];
+    private GraphNode[] _nodes = [];
+    private int[] _inputSlots = [], _outputSlots = [];
+    private Tensor?[] _values = [];
+    private readonly List<Layer> _layers = [];
+    private List<Tensor>? _parameters;
+    private Loss[]? _losses;
+    private float[] _lossWeights = [];
+
+    // The memory of one training or inference step (activations, gradients, saved buffers): released
+    // at the start of the next step, so a steady step allocates almost nothing (see StepMemory).
+    private readonly StepMemory _stepMemory = new();
+
+    /// <summary>A model from one input to one output.</summary>
+    public Model(Input input, SymbolicTensor output, string? name = null) : this([input], [output], name) { }
+
+    /// <summary>A model from several inputs to several outputs (fed and returned in these orders).</summary>
+    /// <exception cref="ArgumentException">An output depends on an input not listed, an input is unused, or two layers share a name.</exception>
+    public Model(Input[] inputs, SymbolicTensor[] outputs, string? name = null)
+    {
+        Name = name ?? "model";
+        SetGraph(inputs, outputs);
+    }
+
+    /// <summary>For subclasses that define their graph later (<see cref="Sequential"/>).</summary>
+    private protected Model(string name) => Name = name;
+
+    /// <summary>The model's name (shown by <see cref="Summary"/>).</summary>
+    public string Name { get; }
+
+    /// <summary>The inputs, in the order data is fed.</summary>
+    public IReadOnlyList<Input> Inputs
+    {
+        get
+        {
+            EnsureGraph();
+            return _inputs;
+        }
+    }
+
+    /// <summary>The outputs, in the order they are returned and matched with targets and losses.</summary>
+    public IReadOnlyList<SymbolicTensor> Outputs
+    {
+        get
+        {
+            EnsureGraph();
+            return _outputs;
+        }
+    }
+
+    /// <summary>The distinct layers, in the order they first run.</summary>
+    public IReadOnlyList<Layer> Layers
+    {
+        get
+        {
+            EnsureGraph();
+            return _layers;
+        }
+    }
+
+    /// <summary>The optimizer set by <see cref="Compile(Optimizer, Loss, int)"/>.</summary>
+    public Optimizer? Optimizer { get; private set; }
+
+    /// <summary>The loss of the (first) output, set by <see cref="Compile(Optimizer, Loss, int)"/>.</summary>
+    public Loss? Loss => _losses?[0];
+
+    /// <summary>One loss per output.</summary>
+    public IReadOnlyList<Loss> Losses => _losses ?? throw NotCompiled();
+
+    /// <summary>Where <c>Fit</c> writes its per-epoch lines (default: the console).</summary>
+    public TextWriter Output { get; set; } = Console.Out;
+
+    /// <summary>The weights training updates: those of every <see cref="Layer.Trainable"/> layer, layer by layer.</summary>
+    public IReadOnlyList<Tensor> Parameters
+    {
+        get
+        {
+            EnsureGraph();
+            return _parameters ??= [.. _layers.SelectMany(l => l.Parameters)];
+        }
+    }
+
+    /// <summary>Every weight, trainable or frozen, layer by layer.</summary>
+    public IReadOnlyList<Tensor> Weights => [.. Layers.SelectMany(l => l.Weights)];
+
+    /// <summary>Number of values training updates.</summary>
+    public int ParameterCount => Parameters.Sum(p => p.Length);
+
+    /// <summary>Number of values training leaves alone (frozen layers).</summary>
+    public int NonTrainableParameterCount => Layers.Sum(l => l.NonTrainableParameterCount);
+
+    /// <summary>The layer named <paramref name="name"/>.</summary>
+    public Layer GetLayer(string name) => Layers.FirstOrDefault(l => l.Name == name)
+        ?? throw new ArgumentException($"Model '{Name}' has no layer named '{name}'; its layers are [{string.Join(", ", _layers.Select(l => l.Name))}].", nameof(name));
+
+    /// <summary>Builds the graph if the subclass defines it lazily (<see cref="Sequential"/> does at compile time).</summary>
+    private protected virtual void EnsureGraph() { }
+
+    /// <summary>Fixes the graph: finds every layer call between the inputs and the outputs and orders them.</summary>
+    private protected void SetGraph(Input[] inputs, SymbolicTensor[] outputs)
+    {
+        ArgumentNullException.ThrowIfNull(inputs);
+        ArgumentNullException.ThrowIfNull(outputs);
+        if (inputs.Length == 0 || outputs.Length == 0)
+            throw new ArgumentException($"Model '{Name}' needs at least one input and one output.");
+        if (inputs.Distinct().Count() != inputs.Length)
+            throw new ArgumentException($"Model '{Name}': an input is listed twice.");
+
+        var slots = new Dictionary<SymbolicTensor, int>(ReferenceEqualityComparer.Instance);
+        foreach (Input input in inputs)
+            slots[input] = slots.Count;
+        var nodes = new List<GraphNode>();
+        var visiting = new HashSet<SymbolicTensor>(ReferenceEqualityComparer.Instance);
+        foreach (SymbolicTensor output in outputs)
+            Visit(output ?? throw new ArgumentNullException(nameof(outputs)));
+
+        void Visit(SymbolicTensor tensor)
+        {
+            if (slots.ContainsKey(tensor))
+                return;
+            if (tensor is Input stray)
+                throw new ArgumentException($"Model '{Name}': an output depends on input '{stray.Name}', which is not among the model's inputs [{string.Join(", ", inputs.Select(i => i.Name))}].");
+            if (!visiting.Add(tensor))
+                throw new ArgumentException($"Model '{Name}': the graph has a cycle through layer '{tensor.Layer!.Name}'.");
+            foreach (SymbolicTensor input in tensor.Inputs)
+                Visit(input);
+            slots[tensor] = slots.Count;
+            nodes.Add(new GraphNode(tensor.Layer!, [.. tensor.Inputs.Select(i => slots[i])], slots[tensor])
+            {
+                ConnectedTo = string.Join(", ", tensor.Inputs.Select(i => i.Source)),
+            });
+        }
+
+        foreach (GraphNode node in nodes)
+            foreach (int slot in node.InputSlots)
+                foreach (GraphNode producer in nodes.Where(n => n.OutputSlot == slot))
+                    producer.FeedsOtherNodes = true;
+        var used = new HashSet<int>(nodes.SelectMany(n => n.InputSlots).Concat(outputs.Select(o => slots[o])));
+        foreach (Input input in inputs)
+            if (!used.Contains(slots[input]))
+                throw new ArgumentException($"Model '{Name}': input '{input.Name}' is not connected to any output.");
+
+        var layers = new List<Layer>();
+        foreach (GraphNode node in nodes)
+            if (!layers.Contains(node.Layer))
+                layers.Add(node.Layer);
+        foreach (IGrouping<string, Layer> clash in layers.GroupBy(l => l.Name).Where(g => g.Count() > 1))
+            throw new ArgumentException($"Model '{Name}': {clash.Count()} different layers are named '{clash.Key}'; weights are saved by layer name, so names must be unique.");
+
+        _inputs = (Input[])inputs.Clone();
+        _outputs = (SymbolicTensor[])outputs.Clone();
+        _nodes = [.. nodes];
+        _inputSlots = [.. inputs.Select(i => slots[i])];
+        _outputSlots = [.. outputs.Select(o => slots[o])];
+        _values = new Tensor?[slots.Count];
+        _fused = new bool[outputs.Length];
+        _stepResult = new StepResult(outputs.Length);
+        foreach (Layer layer in _layers)
+            layer.TrainableChanged -= InvalidateParameters;
+        _layers.Clear();
+        _layers.AddRange(layers);
+        foreach (Layer layer in _layers)
+            layer.TrainableChanged += InvalidateParameters;
+        _parameters = null;
+    }
+
+    private void InvalidateParameters() => _parameters = null;
+
+    /// <summary>
+    /// Sets the optimizer and the loss (one output), and gives initial weights to every layer that has
+    /// none yet (layer i draws from stream <see cref="RandomStreamIds.LayerWeights"/>(i) of
+    /// <paramref name="seed"/>). Compiling again, e.g. to change the optimizer, keeps the trained weights.
+    /// </summary>
+    public void Compile(Optimizer optimizer, Loss loss, int seed = 0) => Compile(optimizer, [loss], null, seed);
+
+    /// <summary>
+    /// Like <see cref="Compile(Optimizer, Loss, int)"/> with one loss per output; training minimises
+    /// Σ weightᵢ · lossᵢ (weights default to 1).
+    /// </summary>
+    public void Compile(Optimizer optimizer, Loss[] losses, float[]? lossWeights = null, int seed = 0)
+    {
+        ArgumentNullException.ThrowIfNull(optimizer);
+        ArgumentNullException.ThrowIfNull(losses);
+        EnsureGraph();
+        if (losses.Length != _outputs.Length)
+            throw new ArgumentException($"Model '{Name}' has {_outputs.Length} outputs but {losses.Length} losses were given.", nameof(losses));
+        for (int i = 0; i < losses.Length; i++)
+            ArgumentNullException.ThrowIfNull(losses[i], $"losses[{i}]");
+        if (lossWeights is not null && (lossWeights.Length != losses.Length || lossWeights.Any(w => !float.IsFinite(w) || w < 0)))
+            throw new ArgumentException($"Loss weights must be {losses.Length} finite non-negative numbers, one per output.", nameof(lossWeights));
+        // Each layer draws from its own stream of the seed, so adding a layer leaves the others' weights unchanged.
+        var random = new RandomStream((ulong)seed);
+        for (int index = 0; index < _layers.Count; index++)
+            if (!_layers[index].IsInitialized)
+                _layers[index].InitializeWeights(random.ForStream(RandomStreamIds.LayerWeights(index)));
+        Optimizer = optimizer;
+        _losses = (Loss[])losses.Clone();
+        _lossWeights = lossWeights is null ? [.. losses.Select(_ => 1f)] : (float[])lossWeights.Clone();
+    }
+
+    /// <summary>Runs the model on a batch of a one-input, one-output model.</summary>
+    public Tensor Forward(Tensor x, bool training = false)
+    {
+        RequireSingle("Forward");
+        _oneInput[0] = x;
+        Run(_oneInput, training, fuseWith: null);
+        return _values[_outputSlots[0]]!;
+    }
+
+    private readonly Tensor[] _oneInput = new Tensor[1];
+
+    /// <summary>Runs the model on a batch of each input; returns one tensor per output.</summary>
+    public Tensor[] Forward(IReadOnlyList<Tensor> inputs, bool training = false)
+    {
+        Run(inputs, training, fuseWith: null);
+        return [.. _outputSlots.Select(s => _values[s]!)];
+    }
+
+    /// <summary>
+    /// Runs every layer call in order. With <paramref name="fuseWith"/> (one loss per output), an output
+    /// whose layer ends in an activation the loss takes the logits of (<see cref="ActivationFusion"/>) is
+    /// left before that activation and marked in <see cref="_fused"/>.
+    /// </summary>
+    private void Run(IReadOnlyList<Tensor> inputs, bool training, Loss[]? fuseWith)
+    {
+        EnsureGraph();
+        if (!_layers.All(l => l.IsInitialized))
+            throw NotCompiled();
+        CheckInputs(inputs);
+        for (int i = 0; i < _inputSlots.Length; i++)
+            _values[_inputSlots[i]] = inputs[i];
+        Array.Clear(_fused);
+        foreach (GraphNode node in _nodes)
+        {
+            using Profiler.ScopeHandle scope = Profiler.Enabled ? Profiler.Scope(node.Layer.Name) : default;
+            int output = Array.IndexOf(_outputSlots, node.OutputSlot);
+            if (fuseWith is not null && output >= 0 && !node.FeedsOtherNodes
+                && node.Layer is IActivatedLayer activated && ActivationFusion.LossMayTakeLogits(activated.Activation))
+            {
+                _fused[output] = true;
+                _values[node.OutputSlot] = activated.ForwardPreActivation(_values[node.InputSlots[0]]!, training);
+            }
+            else if (node.Layer is MergeLayer merge)
+            {
+                for (int i = 0; i < node.InputSlots.Length; i++)
+                    node.Arguments[i] = _values[node.InputSlots[i]]!;
+                _values[node.OutputSlot] = merge.Forward(node.Arguments, training);
+            }
+            else
+            {
+                _values[node.OutputSlot] = node.Layer.Forward(_values[node.InputSlots[0]]!, training);
+            }
+        }
+    }
+
+    private bool[] _fused = [];
+
+    private void CheckInputs(IReadOnlyList<Tensor> inputs)
+    {
+        ArgumentNullException.ThrowIfNull(inputs);
+        if (inputs.Count != _inputs.Length)
+            throw new ArgumentException($"Model '{Name}' has {_inputs.Length} inputs ({string.Join(", ", _inputs.Select(i => i.Name))}) but was given {inputs.Count} tensors.");
+        if (_fused.Length != _outputs.Length)
+            _fused = new bool[_outputs.Length];
+        int rows = -1;
+        for (int i = 0; i < inputs.Count; i++)
+        {
+            Tensor x = inputs[i] ?? throw new ArgumentNullException(nameof(inputs));
+            ReadOnlySpan<int> expected = _inputs[i].Shape;
+            if (x.Rank != expected.Length + 1 || !x.Shape[1..].SequenceEqual(expected))
+                throw new ArgumentException(
+                    $"Model input '{_inputs[i].Name}'{FirstLayerOf(i)} expects input of shape {Shapes.FormatBatched(expected)} but got {Shapes.Format(x.Shape)}.");
+            if (rows >= 0 && x.Dim(0) != rows)
+                throw new ArgumentException($"Model '{Name}': input '{_inputs[i].Name}' has {x.Dim(0)} rows but the first input has {rows}.");
+            rows = x.Dim(0);
+        }
+    }
+
+    private string FirstLayerOf(int input)
+    {
+        GraphNode? first = _nodes.FirstOrDefault(n => n.InputSlots.Contains(_inputSlots[input]));
+        return first is null ? "" : $" (layer '{first.Layer.Name}')";
+    }
+
+    /// <summary>Predictions of a one-input, one-output model for every row of <paramref name="x"/>, in batches, without recording gradients.</summary>
+    public Tensor Predict(Tensor x, int batchSize = 256)
+    {
+        RequireSingle("Predict");
+        return Predict([x], batchSize)[0];
+    }
+
+    /// <summary>Predictions for every row of the inputs, one tensor per output, in batches, without recording gradients.</summary>
+    public Tensor[] Predict(IReadOnlyList<Tensor> inputs, int batchSize = 256)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(batchSize, 1);
+        EnsureGraph();
+        CheckInputs(inputs);
+        int rows = inputs[0].Dim(0);
+        Tensor[] results = [.. _outputs.Select(o => Tensor.Zeros([rows, .. o.Shape]))];
+        var slice = new Tensor[inputs.Count];
+        using (Tape.NoGrad())
+        {
+            for (int start = 0; start < rows; start += batchSize)
+            {
+                int size = Math.Min(batchSize, rows - start);
+                for (int i = 0; i < slice.Length; i++)
+                    slice[i] = inputs[i].SliceRows(start, size);
+                _stepMemory.Release(); // the previous batch's activations
+                using (_stepMemory.Use())
+                {
+                    Run(slice, training: false, fuseWith: null);
+                    for (int o = 0; o < results.Length; o++)
+                        _values[_outputSlots[o]]!.Span.CopyTo(results[o].SliceRows(start, size).Span);
+                }
+            }
+            _stepMemory.Release();
+        }
+        return results;
+    }
+
+    /// <summary>Mean loss and accuracy (for classification losses) over a data set, without recording gradients.</summary>
+    public Evaluation Evaluate(Dataset data, int batchSize = 256)
+    {
+        ArgumentNullException.ThrowIfNull(data);
+        ArgumentOutOfRangeException.ThrowIfLessThan(batchSize, 1);
+        if (_losses is null)
+            throw NotCompiled();
+        var totals = new MetricTotals(_losses, OutputNames());
+        bool profiling = Profiler.Enabled;
+        Profiler.Enabled = false; // the profile is of training steps
+        try
+        {
+            using (Tape.NoGrad())
+            {
+                for (int start = 0; start < data.Count; start += batchSize)
+                {
+                    int size = Math.Min(batchSize, data.Count - start);
+                    Dataset batch = data.Slice(start, size);
+                    _stepMemory.Release();
+                    using (_stepMemory.Use())
+                        totals.Add(ForwardLoss(batch, training: false), batch);
+                }
+                _stepMemory.Release();
+            }
+        }
+        finally
+        {
+            Profiler.Enabled = profiling;
+        }
+        return totals.ToEvaluation();
+    }
+
+    /// <summary>
+    /// Forward pass and the weighted total loss on one batch, fusing output activations with their
+    /// losses where possible; per-output losses and correct counts go to <see cref="_stepResult"/>.
+    /// </summary>
+    private StepResult ForwardLoss(Dataset batch, bool training)
+    {
+        Loss[] losses = _losses ?? throw NotCompiled();
+        if (batch.Targets.Count != losses.Length)
+            throw new ArgumentException($"Model '{Name}' has {losses.Length} outputs but the batch has {batch.Targets.Count} target tensors.");
+        Run(batch.Inputs, training, losses);
+        Tensor? total = null;
+        for (int o = 0; o < losses.Length; o++)
+        {
+            Tensor output = _values[_outputSlots[o]]!;
+            Tensor targets = batch.Targets[o];
+            Tensor? value = _fused[o] ? losses[o].ComputeFromSoftmaxLogits(output, targets) : null;
+            if (value is null && _fused[o])
+                output = Ops.Softmax(output); // the loss does not fuse: apply the softmax we skipped
+            value ??= losses[o].Compute(output, targets);
+            _stepResult.Losses[o] = value[0];
+            _stepResult.Correct[o] = losses[o].IsClassification ? CountCorrect(output, targets) : 0;
+            Tensor weighted = _lossWeights[o] == 1f ? value : Ops.Multiply(value, Scalar(_lossWeights[o]));
+            total = total is null ? weighted : Ops.Add(total, weighted);
+        }
+        _stepResult.Total = total!;
+        return _stepResult;
+    }
+
+    private StepResult _stepResult = new(0);
+
+    private static Tensor Scalar(float value)
+    {
+        Tensor t = Tensor.Empty([]);
+        t[0] = value;
+        return t;
+    }
+
+    /// <summary>Rows whose largest output (argmax; softmax does not change it) equals the label.</summary>
+    private static int CountCorrect(Tensor output, Tensor labels)
+    {
+        int columns = output.Dim(-1);
+        ReadOnlySpan<float> scores = output.Span, truth = labels.Span;
+        int correct = 0;
+        for (int row = 0; row * columns < scores.Length && row < truth.Length; row++)
+            if (System.Numerics.Tensors.TensorPrimitives.IndexOfMax(scores.Slice(row * columns, columns)) == (int)truth[row])
+                correct++;
+        return correct;
+    }
+
+    /// <summary>The names metrics are reported under, one per output (the producing layer's name).</summary>
+    private string[] OutputNames() => [.. _outputs.Select(o => o.Source)];
+
+    private void RequireSingle(string what)
+    {
+        EnsureGraph();
+        if (_inputs.Length != 1 || _outputs.Length != 1)
+            throw new InvalidOperationException($"{what}(Tensor) is for one-input, one-output models; model '{Name}' has {_inputs.Length} inputs and {_outputs.Length} outputs: pass a list.");
+    }
+
+    private protected InvalidOperationException NotCompiled() =>
+        new($"Model '{Name}' is not compiled: call Compile(optimizer, loss) first.");
+}
+
+/// <summary>
+/// Result of <see cref="Model.Evaluate"/>: mean loss, accuracy for classification losses, and for a
+/// model with several outputs, each output's loss and accuracy by name (e.g. "dense_1_loss").
+/// </summary>
+public readonly record struct Evaluation(float Loss, float? Accuracy)
+{
+    /// <summary>Per-output metrics of a model with several outputs ("{output}_loss", "{output}_accuracy"); empty otherwise.</summary>
+    public IReadOnlyDictionary<string, float> Outputs { get; init; } = new Dictionary<string, float>();
+}

@@ -1,0 +1,75 @@
+namespace NanoNet.Layers;
+
+/// <summary>
+/// Layer types by name: how an architecture saved as <see cref="LayerConfig"/>s is built again. The
+/// built-in layers are registered; register a custom layer once (e.g. at start-up) with a factory that
+/// reads its config back. No reflection: each factory is plain code, so it survives trimming and NativeAOT.
+/// </summary>
+/// <example>
+/// <code>
+/// LayerRegistry.Register("Scale", config => new Scale(config.GetString("name")));
+/// Layer copy = LayerRegistry.Create(new Scale().GetConfig());
+/// </code>
+/// </example>
+public static class LayerRegistry
+{
+    private static readonly Dictionary<string, Func<LayerConfig, Layer>> s_factories = new(StringComparer.Ordinal)
+    {
+        ["Dense"] = c => new Dense(c.GetInt("units"), ActivationNames.Parse(c.GetOrDefault("activation", "linear")), NameOf(c)),
+        ["Conv2D"] = c => new Conv2D(c.GetInt("filters"), c.GetInt("kernel_size"), c.GetOrDefault("strides", 1),
+            c.GetOrDefault("padding", "valid"), ActivationNames.Parse(c.GetOrDefault("activation", "linear")), NameOf(c)),
+        ["MaxPool2D"] = c => new MaxPool2D(c.GetOrDefault("pool_size", 2), c.Contains("strides") ? c.GetInt("strides") : null,
+            c.GetOrDefault("padding", "valid"), NameOf(c)),
+        ["Flatten"] = c => new Flatten(NameOf(c)),
+        ["Activation"] = c => new Activation(ActivationNames.Parse(c.GetString("activation")), NameOf(c)),
+        ["Embedding"] = c => new Embedding(c.GetInt("input_dim"), c.GetInt("output_dim"), c.GetOrDefault("mask_zero", false), NameOf(c)),
+        ["Lstm"] = c => new Lstm(c.GetInt("units"), c.GetOrDefault("return_sequences", false), c.GetOrDefault("stateful", false), NameOf(c)),
+        ["Add"] = c => new Add(NameOf(c)),
+        ["Subtract"] = c => new Subtract(NameOf(c)),
+        ["Multiply"] = c => new Multiply(NameOf(c)),
+        ["Concatenate"] = c => new Concatenate(c.GetOrDefault("axis", -1), NameOf(c)),
+    };
+
+    /// <summary>The registered type names.</summary>
+    public static IReadOnlyCollection<string> TypeNames
+    {
+        get
+        {
+            lock (s_factories)
+                return [.. s_factories.Keys];
+        }
+    }
+
+    /// <summary>Registers <paramref name="factory"/> for configs whose <see cref="LayerConfig.TypeName"/> is <paramref name="typeName"/>.</summary>
+    /// <exception cref="ArgumentException">The name is taken (by a built-in layer or an earlier registration).</exception>
+    public static void Register(string typeName, Func<LayerConfig, Layer> factory)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(typeName);
+        ArgumentNullException.ThrowIfNull(factory);
+        lock (s_factories)
+            if (!s_factories.TryAdd(typeName, factory))
+                throw new ArgumentException($"A layer type named '{typeName}' is already registered.", nameof(typeName));
+    }
+
+    /// <summary>Whether <paramref name="typeName"/> is registered.</summary>
+    public static bool IsRegistered(string typeName)
+    {
+        lock (s_factories)
+            return s_factories.ContainsKey(typeName);
+    }
+
+    /// <summary>Builds a new (unbuilt) layer from its config.</summary>
+    /// <exception cref="ArgumentException">The type is not registered; the message lists the registered ones.</exception>
+    public static Layer Create(LayerConfig config)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        Func<LayerConfig, Layer>? factory;
+        lock (s_factories)
+            s_factories.TryGetValue(config.TypeName, out factory);
+        if (factory is null)
+            throw new ArgumentException($"No layer type '{config.TypeName}' is registered (custom layers need LayerRegistry.Register); registered: {string.Join(", ", TypeNames.Order())}.", nameof(config));
+        return factory(config);
+    }
+
+    private static string? NameOf(LayerConfig config) => config.Contains("name") ? config.GetString("name") : null;
+}
