@@ -1,18 +1,28 @@
 using NanoNet.Diagnostics;
 using System.Numerics.Tensors;
 using NanoNet.Autograd;
+using NanoNet.Kernels;
 
 namespace NanoNet;
 
 public static partial class Ops
 {
-    /// <summary>Y = A + B, element-wise, same shapes. Backward: dA += dY, dB += dY.</summary>
+    /// <summary>
+    /// Y = A + B, element-wise with NumPy/PyTorch broadcasting (shapes aligned from the right; a size-1 or
+    /// missing axis stretches): (3, 1, 5) + (4, 1) is (3, 4, 5). Identical shapes take a direct vectorised path.
+    /// </summary>
+    /// <remarks>Backward: dA += dY and dB += dY, each summed over the axes that input was stretched on.</remarks>
     public static Tensor Add(Tensor a, Tensor b)
     {
         long started = Profiler.Start();
-        RequireSameShape("Add", a, b);
-        var y = Tensor.EmptyLike(a);
-        TensorPrimitives.Add(a.Span, b.Span, y.Span);
+        Tensor y;
+        if (Shapes.Equal(a.Shape, b.Shape))
+        {
+            y = Tensor.EmptyLike(a);
+            TensorPrimitives.Add(a.Span, b.Span, y.Span);
+        }
+        else
+            y = BroadcastBinary<AddOperator>("Add", a, b);
         if (Tape.ShouldRecord(a, b))
             Tape.Record(new AddEntry(y, a, b), a, b);
         Profiler.Stop("Add", started, 0);
@@ -24,9 +34,9 @@ public static partial class Ops
         public override void Backward(Tensor dY)
         {
             if (a.RequiresGrad)
-                TensorPrimitives.Add(a.EnsureGrad().Span, dY.Span, a.Grad!.Span);
+                AccumulateBroadcastGradient(a, dY.Span, dY.Shape);
             if (b.RequiresGrad)
-                TensorPrimitives.Add(b.EnsureGrad().Span, dY.Span, b.Grad!.Span);
+                AccumulateBroadcastGradient(b, dY.Span, dY.Shape);
         }
     }
 
