@@ -1,0 +1,71 @@
+using NanoNet.Autograd;
+using NanoNet.Diagnostics;
+using NanoNet.Kernels;
+
+namespace NanoNet;
+
+public static partial class Ops
+{
+    /// <summary>
+    /// Softmax along <paramref name="axis"/> (negative counts from the end): y = exp(x − c) / Σ exp(x − c),
+    /// c = the max along the axis (stable). Along the last axis this is <see cref="Softmax(Tensor)"/> itself.
+    /// Backward: dX += y ⊙ (dY − Σ dY⊙y), the sum along the axis.
+    /// </summary>
+    /// <exception cref="ArgumentException">The axis is out of range for x's shape.</exception>
+    public static Tensor Softmax(Tensor x, int axis)
+    {
+        (int outer, int n, int inner) = SoftmaxBlocks("Softmax", x, axis);
+        if (axis == -1 || axis == x.Rank - 1)
+            return Softmax(x); // the last axis: the row kernel the models use
+        long started = Profiler.Start();
+        var y = Tensor.EmptyLike(x);
+        SoftmaxAxisKernels.SoftmaxForward(x.Span, y.Span, outer, n, inner);
+        if (Tape.ShouldRecord(x))
+            Tape.Record(new SoftmaxAxisEntry(y, x, outer, n, inner), x);
+        Profiler.Stop("Softmax", started);
+        return y;
+    }
+
+    /// <summary>
+    /// Log-softmax along <paramref name="axis"/> (default: the last): y = x − c − log Σ exp(x − c), c = the
+    /// max along the axis, so large inputs (e.g. 1000) neither overflow nor lose the small probabilities.
+    /// Backward: dX += dY − softmax(x) ⊙ Σ dY = dY − exp(y) ⊙ Σ dY, the sum along the axis.
+    /// </summary>
+    /// <exception cref="ArgumentException">The axis is out of range for x's shape.</exception>
+    public static Tensor LogSoftmax(Tensor x, int axis = -1)
+    {
+        (int outer, int n, int inner) = SoftmaxBlocks("LogSoftmax", x, axis);
+        long started = Profiler.Start();
+        var y = Tensor.EmptyLike(x);
+        SoftmaxAxisKernels.LogSoftmaxForward(x.Span, y.Span, outer, n, inner);
+        if (Tape.ShouldRecord(x))
+            Tape.Record(new LogSoftmaxEntry(y, x, outer, n, inner), x);
+        Profiler.Stop("LogSoftmax", started);
+        return y;
+    }
+
+    /// <summary>x seen as (outer, n, inner) around <paramref name="axis"/>.</summary>
+    private static (int Outer, int N, int Inner) SoftmaxBlocks(string op, Tensor x, int axis)
+    {
+        ArgumentNullException.ThrowIfNull(x);
+        int rank = x.Rank, normalized = axis < 0 ? axis + rank : axis;
+        if ((uint)normalized >= (uint)rank)
+            throw new ArgumentException($"{op}: axis {axis} is out of range for shape {Shapes.Format(x.Shape)} (rank {rank}).");
+        ReadOnlySpan<int> shape = x.Shape;
+        return (Shapes.Product(shape[..normalized]), shape[normalized], Shapes.Product(shape[(normalized + 1)..]));
+    }
+
+    private sealed class SoftmaxAxisEntry(Tensor y, Tensor x, int outer, int n, int inner) : TapeEntry(y)
+    {
+        public override string OpName => "Softmax";
+
+        public override void Backward(Tensor dY) =>
+            SoftmaxAxisKernels.SoftmaxBackward(Output.Span, dY.Span, x.EnsureGrad().Span, outer, n, inner);
+    }
+
+    private sealed class LogSoftmaxEntry(Tensor y, Tensor x, int outer, int n, int inner) : TapeEntry(y)
+    {
+        public override void Backward(Tensor dY) =>
+            SoftmaxAxisKernels.LogSoftmaxBackward(Output.Span, dY.Span, x.EnsureGrad().Span, outer, n, inner);
+    }
+}
