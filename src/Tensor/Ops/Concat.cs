@@ -45,7 +45,7 @@ public static partial class Ops
         if (total > int.MaxValue)
             throw new ArgumentException($"Concat along axis {axis}: the result would have {total} positions on that axis, more than a tensor can hold.");
 
-        Tensor y = Tensor.Empty(ShapeOpChecks.WithDim(first, axis, (int)total));
+        Tensor y = Tensor.Empty(ShapeOpChecks.WithDim(first, axis, (int)total, stackalloc int[first.Length]));
         Span<int> start = stackalloc int[first.Length];
         start.Clear();
         foreach (Tensor x in xs)

@@ -87,7 +87,7 @@ public static partial class Ops
     {
         long started = Profiler.Start();
         (int outer, int size, int inner) = AroundAxis(x.Shape, axis);
-        Tensor y = Tensor.Empty(ShapeOpChecks.WithDim(x.Shape, axis, count));
+        Tensor y = Tensor.Empty(ShapeOpChecks.WithDim(x.Shape, axis, count, stackalloc int[x.Rank]));
         IndexSelectKernels.Gather(x.Span, indices.AsSpan(0, count), y.Span, outer, size, inner);
         if (Tape.ShouldRecord(x))
             Tape.Record(new IndexSelectEntry(y, x, axis, indices, count), x);

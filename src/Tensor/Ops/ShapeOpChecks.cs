@@ -25,9 +25,17 @@ internal static class ShapeOpChecks
     /// <summary><paramref name="shape"/> with axis <paramref name="axis"/> set to <paramref name="size"/> (a new array).</summary>
     public static int[] WithDim(ReadOnlySpan<int> shape, int axis, int size)
     {
-        int[] result = shape.ToArray();
-        result[axis] = size;
+        int[] result = new int[shape.Length];
+        WithDim(shape, axis, size, result);
         return result;
+    }
+
+    /// <summary><paramref name="shape"/> with axis <paramref name="axis"/> set to <paramref name="size"/>, written into <paramref name="into"/> (e.g. stack memory).</summary>
+    public static Span<int> WithDim(ReadOnlySpan<int> shape, int axis, int size, Span<int> into)
+    {
+        shape.CopyTo(into);
+        into[axis] = size;
+        return into[..shape.Length];
     }
 
     /// <summary>A window start at the origin: <paramref name="rank"/> zeros (shared, no allocation up to rank 8).</summary>

@@ -56,12 +56,12 @@ public static partial class Ops
     {
         long started = Profiler.Start();
         var pieces = new Tensor[sizes.Length];
-        Span<int> start = stackalloc int[x.Rank];
+        Span<int> start = stackalloc int[x.Rank], outShape = stackalloc int[x.Rank];
         start.Clear();
         bool record = Tape.ShouldRecord(x);
         for (int t = 0; t < sizes.Length; t++)
         {
-            Tensor y = Tensor.Empty(ShapeOpChecks.WithDim(x.Shape, axis, sizes[t]));
+            Tensor y = Tensor.Empty(ShapeOpChecks.WithDim(x.Shape, axis, sizes[t], outShape));
             WindowKernels.CopyWindow(x.Span, x.Shape, start, y.Span, y.Shape, ShapeOpChecks.Origin(y.Rank), y.Shape);
             if (record)
                 Tape.Record(new SplitEntry(y, x, axis, start[axis]), x);
