@@ -132,7 +132,8 @@ public partial class Model
             float value = result.TotalValue;
             if (!float.IsFinite(value))
                 throw new ArithmeticException($"The loss became {value} (diverged): lower the learning rate or check the inputs for NaN.");
-            result.Total.Backward();
+            result.Total!.Backward();
+            result.Total = null; // the graph is consumed; keep nothing of it
             return result;
         }
     }

@@ -238,7 +238,9 @@ public partial class Model
         RequireSingle("Forward");
         _oneInput[0] = x;
         Run(_oneInput, training, fuseWith: null);
-        return _values[_outputSlots[0]]!;
+        Tensor y = _values[_outputSlots[0]]!;
+        ForgetValues();
+        return y;
     }
 
     private readonly Tensor[] _oneInput = new Tensor[1];
@@ -247,7 +249,9 @@ public partial class Model
     public Tensor[] Forward(IReadOnlyList<Tensor> inputs, bool training = false)
     {
         Run(inputs, training, fuseWith: null);
-        return [.. _outputSlots.Select(s => _values[s]!)];
+        Tensor[] outputs = [.. _outputSlots.Select(s => _values[s]!)];
+        ForgetValues();
+        return outputs;
     }
 
     /// <summary>
@@ -288,6 +292,13 @@ public partial class Model
     }
 
     private bool[] _fused = [];
+
+    /// <summary>Drops the value table's references, so nothing of a finished pass is kept alive by the model.</summary>
+    private void ForgetValues()
+    {
+        Array.Clear(_values);
+        _oneInput[0] = null!;
+    }
 
     private void CheckInputs(IReadOnlyList<Tensor> inputs)
     {
@@ -345,6 +356,7 @@ public partial class Model
                     Run(slice, training: false, fuseWith: null);
                     for (int o = 0; o < results.Length; o++)
                         _values[_outputSlots[o]]!.Span.CopyTo(results[o].SliceRows(start, size).Span);
+                    ForgetValues();
                 }
             }
             _stepMemory.Release();
@@ -409,6 +421,8 @@ public partial class Model
             total = total is null ? weighted : Ops.Add(total, weighted);
         }
         _stepResult.Total = total!;
+        _stepResult.TotalValue = total![0];
+        ForgetValues();
         return _stepResult;
     }
 

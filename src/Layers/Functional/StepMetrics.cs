@@ -6,8 +6,8 @@ namespace NanoNet.Layers;
 /// <summary>Per-output results of one forward-and-loss pass (one object per model, reused every step).</summary>
 internal sealed class StepResult(int outputs)
 {
-    /// <summary>The weighted total loss, the scalar backward starts from.</summary>
-    public Tensor Total = null!;
+    /// <summary>The weighted total loss, the scalar backward starts from (null once back-propagated).</summary>
+    public Tensor? Total;
 
     /// <summary>Each output's mean loss on the batch.</summary>
     public readonly float[] Losses = new float[outputs];
@@ -15,8 +15,8 @@ internal sealed class StepResult(int outputs)
     /// <summary>Each classification output's number of correct predictions on the batch.</summary>
     public readonly int[] Correct = new int[outputs];
 
-    /// <summary>The total loss as a number.</summary>
-    public float TotalValue => Total[0];
+    /// <summary>The total loss as a number (kept after <see cref="Total"/> is released).</summary>
+    public float TotalValue;
 }
 
 /// <summary>Sums of per-batch results over an epoch or an evaluation: mean losses and accuracies.</summary>
