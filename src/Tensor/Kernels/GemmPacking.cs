@@ -31,7 +31,15 @@ internal static unsafe class GemmPacking
                     float* d = panel + p * mr;
                     if (rows == 8 && mr == 8)
                     {
-                        Vector256.Store(Vector256.Load(src), d);
+                        if (Vector256.IsHardwareAccelerated)
+                        {
+                            Vector256.Store(Vector256.Load(src), d);
+                        }
+                        else // ARM64 and x86 without AVX: Vector256 would be emulated in software there
+                        {
+                            Vector128.Store(Vector128.Load(src), d);
+                            Vector128.Store(Vector128.Load(src + 4), d + 4);
+                        }
                         continue;
                     }
                     int i = 0;
