@@ -73,6 +73,19 @@ public class GemmTests
         }
     }
 
+    /// <summary>
+    /// .ci/run reruns the kernel tests with AVX-512 or AVX switched off and names the kernel it expects,
+    /// so a runtime switch that silently stops working fails here instead of re-testing the same path.
+    /// </summary>
+    [Test]
+    public void TheWidthSwitchOfTheCiRunTookEffect()
+    {
+        string? expected = Environment.GetEnvironmentVariable("NANONET_EXPECT_GEMM_KERNEL");
+        if (string.IsNullOrEmpty(expected))
+            return; // a normal run: nothing was switched off
+        Assert.That(Gemm.BestKernel.ToString(), Is.EqualTo(expected));
+    }
+
     [Test]
     public void RespectsLeadingDimensions()
     {
