@@ -21,15 +21,31 @@ public static class OnnxExport
 {
     extension(Model model)
     {
-        /// <summary>Writes the model, with its current weights, as an ONNX file at <paramref name="path"/> (replaced if it exists).</summary>
+        /// <summary>
+        /// Writes the model, with its current weights, as an ONNX file at <paramref name="path"/>, replacing
+        /// it if it exists: written to a temporary file beside it first, then renamed, so a failed export
+        /// never leaves half a file.
+        /// </summary>
         /// <exception cref="InvalidOperationException">The model is not compiled (its weights have no values yet).</exception>
         /// <exception cref="NotSupportedException">A layer cannot be expressed in ONNX: a custom layer, a stateful LSTM, or an LSTM reading an Embedding's padding mask (the message names the layer).</exception>
         public void ExportOnnx(string path)
         {
             ArgumentException.ThrowIfNullOrWhiteSpace(path);
             ProtobufWriter bytes = Serialize(model);
-            using var file = new FileStream(path, FileMode.Create, FileAccess.Write, FileShare.None);
-            bytes.CopyTo(file);
+            string temporary = path + ".tmp";
+            try
+            {
+                using (var file = new FileStream(temporary, FileMode.Create, FileAccess.Write, FileShare.None))
+                {
+                    bytes.CopyTo(file);
+                    file.Flush(flushToDisk: true);
+                }
+                File.Move(temporary, path, overwrite: true);
+            }
+            finally
+            {
+                File.Delete(temporary); // nothing left behind if writing or renaming failed
+            }
         }
 
         /// <summary>Writes the model as ONNX to <paramref name="stream"/> (e.g. to hand it to an inference session from memory).</summary>
