@@ -1,3 +1,4 @@
+using NanoNet.Losses;
 using System.Diagnostics;
 using NanoNet.Layers;
 using NanoNet.Optim;

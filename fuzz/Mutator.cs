@@ -31,8 +31,9 @@ public sealed partial class Mutator(int seed)
         return bytes;
     }
 
-    private byte[] MutateOnce(byte[] bytes) => _random.Next(12) switch
+    private byte[] MutateOnce(byte[] bytes) => _random.Next(16) switch
     {
+        12 or 13 or 14 or 15 => EditArchitecture(bytes),
         0 => FlipBits(bytes),
         1 => OverwriteWithBoundaryBytes(bytes),
         2 => Truncate(bytes),
@@ -115,6 +116,63 @@ public sealed partial class Mutator(int seed)
         edited.CopyTo(result, 8);
         bytes.AsSpan(8 + (int)n).CopyTo(result.AsSpan(8 + edited.Length));
         return result;
+    }
+
+    /// <summary>
+    /// For a model file: edits the architecture document inside <c>__metadata__</c> (numbers, names,
+    /// deleted spans, duplicated keys) and writes a well-formed header around it, so the edit reaches the
+    /// architecture checks and the rebuild rather than the JSON parser. Other files get a header edit.
+    /// </summary>
+    private byte[] EditArchitecture(byte[] bytes)
+    {
+        if (bytes.Length < 8 || BinaryPrimitives.ReadUInt64LittleEndian(bytes) is ulong n && n > (ulong)(bytes.Length - 8))
+            return FlipBits(bytes);
+        int length = (int)BinaryPrimitives.ReadUInt64LittleEndian(bytes);
+        try
+        {
+            using var document = System.Text.Json.JsonDocument.Parse(bytes.AsMemory(8, length));
+            if (!document.RootElement.TryGetProperty("__metadata__", out var metadata)
+                || !metadata.TryGetProperty("architecture", out var architecture))
+                return EditHeader(bytes, ChangeNumber);
+            string text = architecture.GetString()!;
+            text = _random.Next(4) switch
+            {
+                0 => ChangeNumber(text),
+                1 => SwapNames(text),
+                2 => DeleteSpan(text),
+                _ => DuplicateKey(text),
+            };
+            var header = new System.Buffers.ArrayBufferWriter<byte>();
+            using (var writer = new System.Text.Json.Utf8JsonWriter(header))
+            {
+                writer.WriteStartObject();
+                foreach (var property in document.RootElement.EnumerateObject())
+                {
+                    if (property.Name != "__metadata__")
+                    {
+                        property.WriteTo(writer);
+                        continue;
+                    }
+                    writer.WriteStartObject("__metadata__");
+                    foreach (var entry in metadata.EnumerateObject())
+                        if (entry.Name == "architecture")
+                            writer.WriteString("architecture", text);
+                        else
+                            entry.WriteTo(writer);
+                    writer.WriteEndObject();
+                }
+                writer.WriteEndObject();
+            }
+            var result = new byte[8 + header.WrittenCount + (bytes.Length - 8 - length)];
+            BinaryPrimitives.WriteUInt64LittleEndian(result, (ulong)header.WrittenCount);
+            header.WrittenSpan.CopyTo(result.AsSpan(8));
+            bytes.AsSpan(8 + length).CopyTo(result.AsSpan(8 + header.WrittenCount));
+            return result;
+        }
+        catch (Exception e) when (e is System.Text.Json.JsonException or InvalidOperationException or ArgumentException)
+        {
+            return FlipBits(bytes); // an earlier mutation already broke the header
+        }
     }
 
     private string ChangeNumber(string header)

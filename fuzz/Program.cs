@@ -2,6 +2,7 @@
 //
 //   dotnet run -c Release --project fuzz -- safetensors 10000 --seed 1   weights files (reader + LoadWeights)
 //   dotnet run -c Release --project fuzz -- model 10000 --seed 1         whole-model files (Model.Load)
+//   (add --kinds to list the most frequent kinds of rejection: which checks the inputs reached)
 //   dotnet run -c Release --project fuzz -- regressions                  re-checks tests/Persistence/Regressions
 //   dotnet run -c Release --project fuzz -- make-seeds [--data PATH]     rewrites tests/Persistence/Seeds (real data)
 //   dotnet run -c Release --project fuzz -- measure                      file sizes and save/load times of the seed models
@@ -25,7 +26,7 @@ switch (command)
     case "regressions":
     {
         int bugs = 0, files = 0;
-        foreach (string file in Directory.Exists(SeedFiles.RegressionFolder(root)) ? Directory.GetFiles(SeedFiles.RegressionFolder(root), "*.bin").Order() : [])
+        foreach (string file in Directory.Exists(SeedFiles.RegressionFolder(root)) ? Directory.GetFiles(SeedFiles.RegressionFolder(root), "*.bin").Order().ToArray() : [])
         {
             string[] parts = Path.GetFileNameWithoutExtension(file).Split('-', 2);
             FuzzTarget target = FuzzTarget.Named(parts[0]);
@@ -48,6 +49,9 @@ switch (command)
         int seed = int.TryParse(Option("--seed"), out int s) ? s : 1;
         FuzzReport report = FuzzRun.Run(target, SeedFiles.SeedFolder(root), inputs, seed);
         Console.WriteLine(report);
+        if (args.Contains("--kinds"))
+            foreach ((string kind, int count) in report.Rejections.OrderByDescending(k => k.Value).Take(25))
+                Console.WriteLine($"  {count,6}  {kind}");
         if (report.Bugs.Count > 0)
         {
             string findings = Option("--findings") ?? Path.Combine(root, "fuzz-findings");

@@ -1,3 +1,4 @@
+using NanoNet.Losses;
 using NanoNet.Data;
 using NanoNet.Layers;
 using NanoNet.Optim;
@@ -11,7 +12,7 @@ public static class SeedFiles
     /// <summary>The repository root: the nearest folder above <paramref name="start"/> holding NanoNet.sln.</summary>
     public static string RepositoryRoot(string? start = null)
     {
-        foreach (string candidate in new[] { start, Directory.GetCurrentDirectory(), AppContext.BaseDirectory })
+        foreach (string? candidate in new[] { start, Directory.GetCurrentDirectory(), AppContext.BaseDirectory })
             for (DirectoryInfo? folder = candidate is null ? null : new DirectoryInfo(candidate); folder is not null; folder = folder.Parent)
                 if (File.Exists(Path.Combine(folder.FullName, "NanoNet.sln")))
                     return folder.FullName;

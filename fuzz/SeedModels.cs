@@ -16,7 +16,7 @@ public static class SeedModels
     public static Model Create(string name) => name switch
     {
         "cifar-tiny" => new Sequential([32, 32, 3],
-            new Conv2D(4, 3, strides: 2, activation: ActivationFunction.Relu, name: "conv2d"),
+            new Conv2D(4, 3, stride: 2, activation: ActivationFunction.Relu, name: "conv2d"),
             new MaxPool2D(5, name: "max_pool2d"),
             new Flatten(name: "flatten"),
             new Dense(10, ActivationFunction.Softmax, name: "dense")),

@@ -123,6 +123,17 @@ public class SafeTensorsTests
     }
 
     [Test]
+    public void StringsThatDoNotDecodeAreRejected()
+    {
+        // Found by fuzzing: JsonDocument accepts these, decoding them later threw InvalidOperationException.
+        byte[] bytes = File("{\"xy\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]}}", new byte[8]);
+        bytes[10] = 0xC3; // a lead byte followed by 'y': invalid UTF-8 inside the name
+        Assert.That(Rejection(bytes), Does.Contain("not valid UTF-8"));
+        Assert.That(Rejection(File("{\"\\ud800\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]}}", new byte[8])), Does.Contain("does not decode"));
+        Assert.That(Rejection(File("{\"__metadata__\":{\"a\":\"\\udc00\"}}", [])), Does.Contain("does not decode"));
+    }
+
+    [Test]
     public void WritingToAPathReplacesTheFileWhole()
     {
         string path = Path.Combine(Path.GetTempPath(), $"nanonet-{Guid.NewGuid():N}.safetensors");

@@ -47,7 +47,7 @@ public class WeightFileTests
         float[][] before = [.. other.Weights.Select(w => w.ToArray())];
 
         var e = Assert.Throws<InvalidDataException>(() => other.LoadWeights(_path))!;
-        Assert.That(e.Message, Does.StartWith(_path + ":").And.Contain("model 'sequential'").And.Contain("5 problems"));
+        Assert.That(e.Message, Does.StartWith(_path + ":").And.Contain("model 'sequential'").And.Contain("6 problems"));
         Assert.That(e.Message, Does.Contain("'b/kernel' has shape (4, 3) in the file, the model expects (4, 6)"));
         Assert.That(e.Message, Does.Contain("'b/bias' has shape (3) in the file, the model expects (6)"));
         Assert.That(e.Message, Does.Contain("missing 'c/kernel' (6, 2)").And.Contain("missing 'c/bias' (2)"));

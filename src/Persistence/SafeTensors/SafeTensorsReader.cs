@@ -1,6 +1,7 @@
 using System.Buffers.Binary;
 using System.Runtime.InteropServices;
 using System.Text.Json;
+using System.Text.Unicode;
 
 namespace NanoNet.Persistence;
 
@@ -76,6 +77,10 @@ public static class SafeTensorsReader
 
     private static (Dictionary<string, string>, List<TensorEntry>) ParseHeader(byte[] header, string fileName)
     {
+        // JsonDocument checks the structure but leaves strings undecoded; reading a name with invalid
+        // UTF-8 later would throw InvalidOperationException (found by fuzzing: Regressions/*-invalid-utf8*).
+        if (!Utf8.IsValid(header))
+            throw Problem(fileName, "the header is not valid UTF-8");
         JsonDocument document;
         try
         {
@@ -96,14 +101,41 @@ public static class SafeTensorsReader
             var names = new HashSet<string>(StringComparer.Ordinal);
             foreach (JsonProperty property in root.EnumerateObject())
             {
-                if (!names.Add(property.Name))
-                    throw Problem(fileName, $"the header names '{property.Name}' twice");
-                if (property.Name == SafeTensorsLayout.MetadataKey)
+                string name = NameOf(property, fileName);
+                if (!names.Add(name))
+                    throw Problem(fileName, $"the header names '{name}' twice");
+                if (name == SafeTensorsLayout.MetadataKey)
                     ReadMetadata(property.Value, metadata, fileName);
                 else
-                    entries.Add(ReadEntry(property.Name, property.Value, fileName));
+                    entries.Add(ReadEntry(name, property.Value, fileName));
             }
             return (metadata, entries);
+        }
+    }
+
+    /// <summary>A string of the header, decoded (an escaped lone surrogate such as \ud800 does not decode).</summary>
+    private static string Text(JsonElement value, string fileName)
+    {
+        try
+        {
+            return value.GetString()!;
+        }
+        catch (InvalidOperationException e)
+        {
+            throw Problem(fileName, $"the header has a string that does not decode ({e.Message})");
+        }
+    }
+
+    /// <summary>A property's name, decoded (see <see cref="Text"/>).</summary>
+    private static string NameOf(JsonProperty property, string fileName)
+    {
+        try
+        {
+            return property.Name;
+        }
+        catch (InvalidOperationException e)
+        {
+            throw Problem(fileName, $"the header has a name that does not decode ({e.Message})");
         }
     }
 
@@ -114,9 +146,10 @@ public static class SafeTensorsReader
         foreach (JsonProperty entry in value.EnumerateObject())
         {
             if (entry.Value.ValueKind != JsonValueKind.String)
-                throw Problem(fileName, $"__metadata__ entry '{entry.Name}' is a JSON {entry.Value.ValueKind}, not a string");
-            if (!metadata.TryAdd(entry.Name, entry.Value.GetString()!))
-                throw Problem(fileName, $"__metadata__ names '{entry.Name}' twice");
+                throw Problem(fileName, $"__metadata__ entry '{NameOf(entry, fileName)}' is a JSON {entry.Value.ValueKind}, not a string");
+            string key = NameOf(entry, fileName);
+            if (!metadata.TryAdd(key, Text(entry.Value, fileName)))
+                throw Problem(fileName, $"__metadata__ names '{key}' twice");
         }
     }
 
@@ -131,10 +164,10 @@ public static class SafeTensorsReader
         ulong[]? offsets = null;
         foreach (JsonProperty field in value.EnumerateObject())
         {
-            switch (field.Name)
+            switch (NameOf(field, fileName))
             {
                 case "dtype" when dtypeName is null:
-                    dtypeName = field.Value.ValueKind == JsonValueKind.String ? field.Value.GetString()!
+                    dtypeName = field.Value.ValueKind == JsonValueKind.String ? Text(field.Value, fileName)
                         : throw Problem(fileName, $"tensor '{name}': dtype is a JSON {field.Value.ValueKind}, not a string");
                     break;
                 case "shape" when shape is null:
@@ -144,9 +177,9 @@ public static class SafeTensorsReader
                     offsets = ReadOffsets(name, field.Value, fileName);
                     break;
                 case "dtype" or "shape" or "data_offsets":
-                    throw Problem(fileName, $"tensor '{name}' gives '{field.Name}' twice");
+                    throw Problem(fileName, $"tensor '{name}' gives '{NameOf(field, fileName)}' twice");
                 default:
-                    throw Problem(fileName, $"tensor '{name}' has an unknown field '{field.Name}' (expected dtype, shape, data_offsets)");
+                    throw Problem(fileName, $"tensor '{name}' has an unknown field '{NameOf(field, fileName)}' (expected dtype, shape, data_offsets)");
             }
         }
         if (dtypeName is null || shape is null || offsets is null)
