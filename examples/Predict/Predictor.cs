@@ -139,6 +139,7 @@ public sealed class Predictor
         var files = new List<string>();
         foreach (string path in paths)
         {
+            CheckIsText(path);
             if (Directory.Exists(path))
                 files.AddRange(Directory.EnumerateFiles(path, "*.txt", SearchOption.AllDirectories).Order(StringComparer.Ordinal));
             else if (File.Exists(path))
