@@ -37,7 +37,10 @@ internal static class TarGzReader
             {
                 entry = tar.GetNextEntry(copyData: false);
             }
-            catch (Exception e) when (e is InvalidDataException or EndOfStreamException or FormatException)
+            catch (Exception e) when (e is InvalidDataException or EndOfStreamException or FormatException
+                                          or OverflowException      // a base-256 (GNU binary) number field too large for its type
+                                          or NotSupportedException  // an entry type TarReader cannot read, e.g. a sparse file
+                                          or ArgumentException)     // a header field out of range, e.g. a time stamp beyond DateTime
             {
                 throw new InvalidDataException(
                     $"{archivePath}: corrupt or truncated .tar.gz archive after entry '{previous}': {e.Message}", e);
