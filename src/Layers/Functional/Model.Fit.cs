@@ -40,6 +40,7 @@ public partial class Model
     /// </param>
     /// <returns>One <see cref="EpochMetrics"/> per epoch run (fewer than <paramref name="epochs"/> if stopped).</returns>
     /// <exception cref="ArithmeticException">The loss became NaN or infinite (training diverged).</exception>
+    /// <exception cref="ArgumentException">A class-id target is not a class of its output; checked before the first epoch, naming the data-set row.</exception>
     public TrainingHistory Fit(Dataset train, int batchSize = 32, int epochs = 1, bool shuffle = true,
         Dataset? validation = null, int seed = 0, int verbose = 1, Action<Dataset>? batchTransform = null,
         IReadOnlyList<Callback>? callbacks = null, int gradientAccumulationSteps = 1,
@@ -48,6 +49,7 @@ public partial class Model
         ArgumentNullException.ThrowIfNull(train);
         EnsureGraph();
         CheckInputs(train.Inputs);
+        CheckClassTargets(train, "training");
         var loader = new MiniBatchLoader(train, batchSize, shuffle, seed) { BatchTransform = batchTransform };
         var run = new TrainingRun(this, epochs, loader.BatchCount, validation, verbose, callbacks, gradientAccumulationSteps, progress, cancellationToken);
         return run.Execute(_ => loader.NextEpoch());
