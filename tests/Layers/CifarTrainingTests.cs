@@ -20,20 +20,20 @@ public class CifarTrainingTests
         var model = new Sequential([32, 32, 3],
             new Conv2D(32, 3, activation: ActivationFunction.Relu), new MaxPool2D(2), new Flatten(),
             new Dense(128, ActivationFunction.Relu), new Dense(10, ActivationFunction.Softmax));
-        model.Compile(new Sgd(0.01f), new SparseCategoricalCrossEntropy(), seed: 0);
+        model.Compile(new Adam(0.001f), new SparseCategoricalCrossEntropy(), seed: 0);
         model.Output = TextWriter.Null;
 
         float before = model.Evaluate(heldOut).Accuracy!.Value;
         TrainingHistory history = model.Fit(train, batchSize: 64, epochs: 3, seed: 0);
         float after = model.Evaluate(heldOut).Accuracy!.Value;
-        TestContext.Out.WriteLine($"held-out accuracy {before:P1} -> {after:P1}; losses {string.Join(", ", history.Epochs.Select(e => e.Loss.ToString("F3")))}");
+        TestContext.Out.WriteLine($"held-out accuracy {before:P1} -> {after:P1}; last-epoch training accuracy {history.Last.Accuracy:P1}; losses {string.Join(", ", history.Epochs.Select(e => e.Loss.ToString("F3")))}");
 
         Assert.That(history.Last.Loss, Is.LessThan(history.Epochs[0].Loss), "training loss must fall");
-        // Measured over seeds 0-19: the training accuracy of the last epoch (averaged over its batches) is
-        // stable, 26-29%, while the held-out accuracy of the final weights swings between 14% and 29%
-        // depending on where the last SGD step lands (seed 0: 19%). So "twice chance" is asked of the
-        // stable number, and the volatile one must be clearly above chance.
-        Assert.That(history.Last.Accuracy, Is.GreaterThan(0.20f), "training accuracy at least twice the 10% of chance (this seed: about 26%)");
-        Assert.That(after, Is.GreaterThan(0.15f), "held-out accuracy clearly above the 10% of chance (this seed: about 19%)");
+        // Adam (lr 0.001) learns this subset steadily: measured over seeds 0-4, held-out accuracy after 3
+        // epochs is 44.5-46.5% (seed 0: 45.2%). (Plain SGD at 0.01 on 5,000 images swung between 14% and 29%
+        // with the seed: too volatile to test against.) The bounds leave room for rounding differences
+        // across machines, and fail if the model learns less than about four times chance.
+        Assert.That(history.Last.Accuracy, Is.GreaterThan(0.40f), "training accuracy of the last epoch (this seed: 48.3%)");
+        Assert.That(after, Is.GreaterThan(0.38f), "held-out accuracy (this seed: 45.2%)");
     }
 }

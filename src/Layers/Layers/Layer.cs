@@ -109,6 +109,7 @@ public abstract class Layer
         ArgumentNullException.ThrowIfNull(initializer);
         if (_weights.Any(w => w.ShortName == name))
             throw new InvalidOperationException($"Layer '{Name}' already has a weight named '{name}'.");
+        SpendWeightBudget(name, shape);
         Tensor value = Tensor.Zeros(shape).AsParameter($"{Name}/{name}");
         value.RequiresGrad = trainable && _trainable;
         _weights.Add(new LayerWeight(name, value, initializer, trainable));
@@ -145,6 +146,50 @@ public abstract class Layer
         foreach (LayerWeight weight in _weights)
             weight.Initializer(weight.Value.Span, rng);
         IsInitialized = true;
+    }
+
+    /// <summary>
+    /// Marks the weights as holding their values although they were not drawn: a loader that has just
+    /// copied them from a file calls it, so the model predicts at once and compiling keeps them.
+    /// </summary>
+    internal void MarkInitialized()
+    {
+        if (!IsBuilt)
+            throw NotBuilt();
+        IsInitialized = true;
+    }
+
+    // How many weight values AddWeight may still allocate on this thread (null: no limit). A loader
+    // rebuilding an architecture read from a file sets it to what the file holds, so a lying layer
+    // argument (units = 2,000,000,000) fails with a message instead of allocating gigabytes.
+    [ThreadStatic] private static long? t_weightBudget;
+
+    /// <summary>Runs <paramref name="build"/> with weight allocation on this thread limited to <paramref name="values"/> values in total.</summary>
+    internal static void WithWeightBudget(long values, Action build)
+    {
+        long? previous = t_weightBudget;
+        t_weightBudget = values;
+        try
+        {
+            build();
+        }
+        finally
+        {
+            t_weightBudget = previous;
+        }
+    }
+
+    private void SpendWeightBudget(string name, int[] shape)
+    {
+        if (t_weightBudget is not long budget)
+            return;
+        long values = 1;
+        foreach (int d in shape ?? [])
+            values = d < 0 ? values : d != 0 && values > long.MaxValue / d ? long.MaxValue : values * d;
+        if (values > budget)
+            throw new InvalidOperationException(
+                $"Layer '{Name}': weight '{name}' of shape {Shapes.Format(shape)} needs {values} values, more than the {budget} the file being loaded has left.");
+        t_weightBudget = budget - values;
     }
 
     /// <summary>Registers the weights (<see cref="AddWeight"/>) for a per-example input shape and returns the per-example output shape.</summary>
