@@ -10,6 +10,8 @@ using NanoNet.Benchmarks;
 //   dotnet run -c Release --project benchmarks -- throughput [--json] [--steps N] [--threads 1 2] [cifar10 text]
 // LSTM op at the IMDB seed shapes (Stopwatch, median; BenchmarkDotNet: --filter '*Lstm*'):
 //   dotnet run -c Release --project benchmarks -- lstm [repeats]
+// GEMM at the CIFAR-10 shapes with the kernel this process picked (Stopwatch, best of N, 1 thread):
+//   dotnet run -c Release --project benchmarks -- gemm-time [repeats]      (try DOTNET_EnableAVX=0)
 var config = DefaultConfig.Instance
     .AddJob(Job.Default.WithWarmupCount(3).WithIterationCount(10).WithId("nanonet"))
     .AddColumn(GflopsColumn.Gflops, GflopsColumn.PercentOfPeak)
@@ -43,6 +45,11 @@ if (args.Length > 0 && args[0] == "throughput")
 if (args.Length > 0 && args[0] == "lstm")
 {
     LstmTiming.Run([1, 2], args.Length > 1 ? int.Parse(args[1]) : 10);
+    return;
+}
+if (args.Length > 0 && args[0] == "gemm-time")
+{
+    GemmTiming.Run(args.Length > 1 ? int.Parse(args[1]) : 20);
     return;
 }
 if (args.Length > 0 && args[0] == "gemm")

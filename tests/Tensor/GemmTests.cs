@@ -22,6 +22,12 @@ public class GemmTests
     {
         if (System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated) yield return GemmKernelKind.Vector512;
         if (System.Runtime.Intrinsics.Vector256.IsHardwareAccelerated) yield return GemmKernelKind.Vector256;
+        // Both 128-bit tiles run on any machine with Vector128: the ARM64 one is checked on x86 too.
+        if (System.Runtime.Intrinsics.Vector128.IsHardwareAccelerated)
+        {
+            yield return GemmKernelKind.Vector128;
+            yield return GemmKernelKind.Vector128Arm64;
+        }
         yield return GemmKernelKind.Scalar;
     }
 
@@ -47,6 +53,37 @@ public class GemmTests
             GemmReference.Multiply(transA, transB, m, n, k, a, lda, b, ldb, expectedOverwrite, n, accumulate: false);
             AssertClose(expectedOverwrite, overwrite, k, kind + " overwrite");
         }
+    }
+
+    [Test]
+    public void TheMachinesKernelIsTheWidestAccelerated()
+    {
+        GemmKernelKind expected = System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated ? GemmKernelKind.Vector512
+            : System.Runtime.Intrinsics.Vector256.IsHardwareAccelerated ? GemmKernelKind.Vector256
+            : !System.Runtime.Intrinsics.Vector128.IsHardwareAccelerated ? GemmKernelKind.Scalar
+            : System.Runtime.InteropServices.RuntimeInformation.ProcessArchitecture == System.Runtime.InteropServices.Architecture.Arm64
+                ? GemmKernelKind.Vector128Arm64 : GemmKernelKind.Vector128;
+        Assert.That(Gemm.BestKernel, Is.EqualTo(expected));
+        foreach (GemmKernelKind kind in Enum.GetValues<GemmKernelKind>())
+        {
+            (int mr, int nr) = GemmMicroKernels.TileSize(kind);
+            Assert.That(Gemm.MC % mr, Is.Zero, $"MC is a whole number of {kind} strips");
+            Assert.That(Gemm.MaxNC % nr, Is.Zero, $"NC is a whole number of {kind} panels");
+            Assert.That(mr * nr, Is.LessThanOrEqualTo(GemmMicroKernels.MaxTileElements));
+        }
+    }
+
+    /// <summary>
+    /// .ci/run reruns the kernel tests with AVX-512 or AVX switched off and names the kernel it expects,
+    /// so a runtime switch that silently stops working fails here instead of re-testing the same path.
+    /// </summary>
+    [Test]
+    public void TheWidthSwitchOfTheCiRunTookEffect()
+    {
+        string? expected = Environment.GetEnvironmentVariable("NANONET_EXPECT_GEMM_KERNEL");
+        if (string.IsNullOrEmpty(expected))
+            return; // a normal run: nothing was switched off
+        Assert.That(Gemm.BestKernel.ToString(), Is.EqualTo(expected));
     }
 
     [Test]

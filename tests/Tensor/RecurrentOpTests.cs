@@ -154,6 +154,33 @@ public class RecurrentOpTests
     [TestCase(5, 12, 10, 32, true, true)]
     [TestCase(32, 25, 128, 128, false, true)]
     public void FastLstmMatchesTheReference(int n, int steps, int d, int units, bool returnSequences, bool masked)
+        => CompareWithReference(n, steps, d, units, returnSequences, masked);
+
+    /// <summary>
+    /// The cell's point-wise passes at each vector width this machine runs (16, 8, 4 lanes, then
+    /// scalar), against the reference: 29 units = 16 + 8 + 4 + 1 reaches every narrower path and the tail.
+    /// </summary>
+    [TestCase(16)]
+    [TestCase(8)]
+    [TestCase(4)]
+    [TestCase(1)]
+    public void LstmCellMatchesTheReferenceAtEachVectorWidth(int lanes)
+    {
+        Assume.That(lanes, Is.LessThanOrEqualTo(LstmKernels.NativeCellLanes), "this machine has no vectors that wide");
+        int saved = LstmKernels.CellLanes;
+        LstmKernels.CellLanes = lanes;
+        try
+        {
+            CompareWithReference(6, 11, 9, 29, returnSequences: true, masked: true);
+            CompareWithReference(4, 7, 5, 4, returnSequences: false, masked: false);
+        }
+        finally
+        {
+            LstmKernels.CellLanes = saved;
+        }
+    }
+
+    private static void CompareWithReference(int n, int steps, int d, int units, bool returnSequences, bool masked)
     {
         var x = Tensor.RandomUniform([n, steps, d], -1, 1, 61).AsParameter();
         var w = Tensor.RandomUniform([d, 4 * units], -0.3f, 0.3f, 62).AsParameter();

@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
 
 namespace NanoNet.Kernels;
@@ -26,14 +27,19 @@ namespace NanoNet.Kernels;
 public static unsafe class Gemm
 {
     internal const int KC = 256;       // A micro-panel 8×256 and B micro-panel 256×32 stay in L1
-    internal const int MC = 96;        // multiple of both micro-kernels' MR (8 and 6); A block 96 KB in L2
-    internal const int MaxNC = 1024;   // multiple of both micro-kernels' NR (32 and 16)
+    internal const int MC = 96;        // multiple of every micro-kernel's MR (8, 6, 4); A block 96 KB in L2
+    internal const int MaxNC = 1024;   // multiple of every micro-kernel's NR (32, 16, 8, 4)
     private const long ParallelFlopThreshold = 1 << 17;
 
-    /// <summary>The register-blocking variant the machine supports best.</summary>
+    /// <summary>
+    /// The register-blocking variant the machine supports best: the widest accelerated vectors, and for
+    /// 128-bit vectors the tile that fits the architecture's register file (32 on ARM64, 16 on x86).
+    /// </summary>
     internal static readonly GemmKernelKind BestKernel =
         Vector512.IsHardwareAccelerated ? GemmKernelKind.Vector512
         : Vector256.IsHardwareAccelerated ? GemmKernelKind.Vector256
+        : Vector128.IsHardwareAccelerated
+            ? RuntimeInformation.ProcessArchitecture == Architecture.Arm64 ? GemmKernelKind.Vector128Arm64 : GemmKernelKind.Vector128
         : GemmKernelKind.Scalar;
 
     /// <summary>
@@ -329,6 +335,10 @@ internal enum GemmKernelKind
     Vector512,
     /// <summary>6×16 tile in 12 Vector256 accumulators (AVX2/FMA).</summary>
     Vector256,
+    /// <summary>6×8 tile in 12 Vector128 accumulators: x86 without AVX (16 XMM registers, no FMA).</summary>
+    Vector128,
+    /// <summary>8×8 tile in 16 Vector128 accumulators: ARM64 (32 vector registers, FMA).</summary>
+    Vector128Arm64,
     /// <summary>4×4 scalar tile for machines without usable vectors.</summary>
     Scalar,
 }

@@ -10,7 +10,8 @@ namespace NanoNet.Kernels;
 /// Each step p loads one row of the B panel (NR floats = two vectors), broadcasts MR values of the A
 /// panel one at a time, and issues 2·MR fused multiply-adds into MR·2 accumulators that live in
 /// registers for the whole loop. With 16 (AVX-512) or 12 (AVX2) independent accumulators there are
-/// enough FMA chains in flight to hide the FMA latency on both FMA pipes.
+/// enough FMA chains in flight to hide the FMA latency on both FMA pipes. The 128-bit tiles are sized by
+/// each architecture's register count (16 on x86 without AVX, 32 on ARM64): see their own comments.
 /// </remarks>
 internal static unsafe class GemmMicroKernels
 {
@@ -20,6 +21,8 @@ internal static unsafe class GemmMicroKernels
     {
         GemmKernelKind.Vector512 => (8, 32),
         GemmKernelKind.Vector256 => (6, 16),
+        GemmKernelKind.Vector128 => (6, 8),
+        GemmKernelKind.Vector128Arm64 => (8, 8),
         _ => (4, 4),
     };
 
@@ -30,6 +33,8 @@ internal static unsafe class GemmMicroKernels
         {
             case GemmKernelKind.Vector512: Kernel8x32(kc, a, b, c, ldc, add); break;
             case GemmKernelKind.Vector256: Kernel6x16(kc, a, b, c, ldc, add); break;
+            case GemmKernelKind.Vector128: Kernel6x8(kc, a, b, c, ldc, add); break;
+            case GemmKernelKind.Vector128Arm64: Kernel8x8(kc, a, b, c, ldc, add); break;
             default: Kernel4x4Scalar(kc, a, b, c, ldc, add); break;
         }
     }
@@ -175,6 +180,121 @@ internal static unsafe class GemmMicroKernels
         }
         lo.Store(c);
         hi.Store(c + 8);
+    }
+
+    /// <summary>
+    /// 6 rows × 8 columns (2 × Vector128) in 12 accumulators: the tile for x86 without AVX (SSE).
+    /// </summary>
+    /// <remarks>
+    /// <para>Shape legend: a = packed A panel, 6 floats per step p (column p of six rows); b = packed B
+    /// panel, 8 floats per step (row p of eight columns); c = 6×8 block of C, row stride ldc.</para>
+    /// <para>Register budget (x86-64 has 16 XMM registers): 12 accumulators + 2 B vectors + 1 A
+    /// broadcast + 1 temporary = 16. The temporary is there because SSE has no fused multiply-add
+    /// (FMA3 needs the VEX encoding that comes with AVX) and its two-operand <c>mulps</c> overwrites a
+    /// source: a·b goes into a scratch register, then <c>addps</c> into the accumulator. An 8-row tile
+    /// would need 16 accumulators + 4 and spill every step; a 4-row one (8 accumulators) leaves the
+    /// multiply and add pipes half idle. Six rows also keep MC = 96 a whole number of strips.</para>
+    /// <para><see cref="Vector128.MultiplyAddEstimate(Vector128{float}, Vector128{float}, Vector128{float})"/>
+    /// is a fused multiply-add where the hardware has one and a multiply then an add otherwise;
+    /// <c>Vector128.FusedMultiplyAdd</c> would fall back to a per-lane software fused multiply-add
+    /// without FMA hardware, dozens of times slower.</para>
+    /// </remarks>
+    private static void Kernel6x8(int kc, float* a, float* b, float* c, int ldc, bool add)
+    {
+        Vector128<float> c00 = default, c01 = default, c10 = default, c11 = default;
+        Vector128<float> c20 = default, c21 = default, c30 = default, c31 = default;
+        Vector128<float> c40 = default, c41 = default, c50 = default, c51 = default;
+        for (int p = 0; p < kc; p++)
+        {
+            Vector128<float> b0 = Vector128.Load(b);
+            Vector128<float> b1 = Vector128.Load(b + 4);
+            Vector128<float> ai = Vector128.Create(a[0]);
+            c00 = Vector128.MultiplyAddEstimate(ai, b0, c00); c01 = Vector128.MultiplyAddEstimate(ai, b1, c01);
+            ai = Vector128.Create(a[1]);
+            c10 = Vector128.MultiplyAddEstimate(ai, b0, c10); c11 = Vector128.MultiplyAddEstimate(ai, b1, c11);
+            ai = Vector128.Create(a[2]);
+            c20 = Vector128.MultiplyAddEstimate(ai, b0, c20); c21 = Vector128.MultiplyAddEstimate(ai, b1, c21);
+            ai = Vector128.Create(a[3]);
+            c30 = Vector128.MultiplyAddEstimate(ai, b0, c30); c31 = Vector128.MultiplyAddEstimate(ai, b1, c31);
+            ai = Vector128.Create(a[4]);
+            c40 = Vector128.MultiplyAddEstimate(ai, b0, c40); c41 = Vector128.MultiplyAddEstimate(ai, b1, c41);
+            ai = Vector128.Create(a[5]);
+            c50 = Vector128.MultiplyAddEstimate(ai, b0, c50); c51 = Vector128.MultiplyAddEstimate(ai, b1, c51);
+            a += 6;
+            b += 8;
+        }
+        Store128(c, c00, c01, add); c += ldc;
+        Store128(c, c10, c11, add); c += ldc;
+        Store128(c, c20, c21, add); c += ldc;
+        Store128(c, c30, c31, add); c += ldc;
+        Store128(c, c40, c41, add); c += ldc;
+        Store128(c, c50, c51, add);
+    }
+
+    /// <summary>
+    /// 8 rows × 8 columns (2 × Vector128) in 16 accumulators: the tile for ARM64 (AdvSimd / NEON).
+    /// </summary>
+    /// <remarks>
+    /// <para>Shape legend: a = packed A panel, 8 floats per step p; b = packed B panel, 8 floats per
+    /// step; c = 8×8 block of C, row stride ldc.</para>
+    /// <para>Register budget (ARM64 has 32 vector registers, and a three-operand fused multiply-add,
+    /// <c>fmla</c>): 16 accumulators + 2 B vectors + up to 8 A broadcasts (<c>ld1r</c>) in flight = 26,
+    /// leaving room for the JIT's own temporaries, so nothing spills. 16 independent accumulator chains
+    /// cover two FMA pipes × a 4-cycle latency twice over, and each step does 16 FMAs for 10 loads
+    /// (the 6×8 x86 tile: 12 for 8). Wider tiles (8×12, 24 accumulators) would fit too, but NR = 12 is
+    /// not a divisor of the blocking sizes shared with the other kernels, and the gain in load ratio is
+    /// small. MR = 8 reuses the 8-row packing paths of the AVX-512 kernel.</para>
+    /// <para>Runs wherever Vector128 does: the tests force it on x86 as well.</para>
+    /// </remarks>
+    private static void Kernel8x8(int kc, float* a, float* b, float* c, int ldc, bool add)
+    {
+        Vector128<float> c00 = default, c01 = default, c10 = default, c11 = default;
+        Vector128<float> c20 = default, c21 = default, c30 = default, c31 = default;
+        Vector128<float> c40 = default, c41 = default, c50 = default, c51 = default;
+        Vector128<float> c60 = default, c61 = default, c70 = default, c71 = default;
+        for (int p = 0; p < kc; p++)
+        {
+            Vector128<float> b0 = Vector128.Load(b);
+            Vector128<float> b1 = Vector128.Load(b + 4);
+            Vector128<float> ai = Vector128.Create(a[0]);
+            c00 = Vector128.MultiplyAddEstimate(ai, b0, c00); c01 = Vector128.MultiplyAddEstimate(ai, b1, c01);
+            ai = Vector128.Create(a[1]);
+            c10 = Vector128.MultiplyAddEstimate(ai, b0, c10); c11 = Vector128.MultiplyAddEstimate(ai, b1, c11);
+            ai = Vector128.Create(a[2]);
+            c20 = Vector128.MultiplyAddEstimate(ai, b0, c20); c21 = Vector128.MultiplyAddEstimate(ai, b1, c21);
+            ai = Vector128.Create(a[3]);
+            c30 = Vector128.MultiplyAddEstimate(ai, b0, c30); c31 = Vector128.MultiplyAddEstimate(ai, b1, c31);
+            ai = Vector128.Create(a[4]);
+            c40 = Vector128.MultiplyAddEstimate(ai, b0, c40); c41 = Vector128.MultiplyAddEstimate(ai, b1, c41);
+            ai = Vector128.Create(a[5]);
+            c50 = Vector128.MultiplyAddEstimate(ai, b0, c50); c51 = Vector128.MultiplyAddEstimate(ai, b1, c51);
+            ai = Vector128.Create(a[6]);
+            c60 = Vector128.MultiplyAddEstimate(ai, b0, c60); c61 = Vector128.MultiplyAddEstimate(ai, b1, c61);
+            ai = Vector128.Create(a[7]);
+            c70 = Vector128.MultiplyAddEstimate(ai, b0, c70); c71 = Vector128.MultiplyAddEstimate(ai, b1, c71);
+            a += 8;
+            b += 8;
+        }
+        Store128(c, c00, c01, add); c += ldc;
+        Store128(c, c10, c11, add); c += ldc;
+        Store128(c, c20, c21, add); c += ldc;
+        Store128(c, c30, c31, add); c += ldc;
+        Store128(c, c40, c41, add); c += ldc;
+        Store128(c, c50, c51, add); c += ldc;
+        Store128(c, c60, c61, add); c += ldc;
+        Store128(c, c70, c71, add);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Store128(float* c, Vector128<float> lo, Vector128<float> hi, bool add)
+    {
+        if (add)
+        {
+            lo += Vector128.Load(c);
+            hi += Vector128.Load(c + 4);
+        }
+        lo.Store(c);
+        hi.Store(c + 4);
     }
 
     /// <summary>4×4 scalar tile: the portable fallback.</summary>

@@ -1,5 +1,6 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.Arm;
 using System.Runtime.Intrinsics.X86;
 
 namespace NanoNet.Kernels;
@@ -31,7 +32,15 @@ internal static unsafe class GemmPacking
                     float* d = panel + p * mr;
                     if (rows == 8 && mr == 8)
                     {
-                        Vector256.Store(Vector256.Load(src), d);
+                        if (Vector256.IsHardwareAccelerated)
+                        {
+                            Vector256.Store(Vector256.Load(src), d);
+                        }
+                        else // ARM64 and x86 without AVX: Vector256 would be emulated in software there
+                        {
+                            Vector128.Store(Vector128.Load(src), d);
+                            Vector128.Store(Vector128.Load(src + 4), d + 4);
+                        }
                         continue;
                     }
                     int i = 0;
@@ -49,6 +58,18 @@ internal static unsafe class GemmPacking
                 for (; p < kc; p++)
                     for (int i = 0; i < 8; i++)
                         panel[p * 8 + i] = src[(long)i * lda + p];
+            }
+            else if (rows == mr && mr % 4 == 0 && CanTranspose4x4)
+            {
+                // Stored M×K, no AVX (ARM64's 8-row strips): 4×4 transposes in 128-bit registers.
+                float* src = a + (long)(ic + ir) * lda + pc;
+                int p = 0;
+                for (; p + 4 <= kc; p += 4)
+                    for (int i = 0; i < mr; i += 4)
+                        Transpose4x4(src + (long)i * lda + p, lda, panel + p * mr + i, mr);
+                for (; p < kc; p++)
+                    for (int i = 0; i < mr; i++)
+                        panel[p * mr + i] = src[(long)i * lda + p];
             }
             else
             {
@@ -81,6 +102,18 @@ internal static unsafe class GemmPacking
                 for (; p + 8 <= kc; p += 8)
                     for (int j = 0; j < nr; j += 8)
                         Transpose8x8(src + (long)j * ldb + p, ldb, panel + p * nr + j, nr);
+                for (; p < kc; p++)
+                    for (int j = 0; j < nr; j++)
+                        panel[p * nr + j] = src[(long)j * ldb + p];
+            }
+            else if (transB && cols == nr && nr % 4 == 0 && CanTranspose4x4)
+            {
+                // Stored N×K, no AVX (the 128-bit kernels): blocks of 4 columns × 4 depths.
+                float* src = b + (long)(jc + jr) * ldb + pc;
+                int p = 0;
+                for (; p + 4 <= kc; p += 4)
+                    for (int j = 0; j < nr; j += 4)
+                        Transpose4x4(src + (long)j * ldb + p, ldb, panel + p * nr + j, nr);
                 for (; p < kc; p++)
                     for (int j = 0; j < nr; j++)
                         panel[p * nr + j] = src[(long)j * ldb + p];
@@ -123,6 +156,45 @@ internal static unsafe class GemmPacking
                 }
             }
         }
+    }
+
+    /// <summary>Whether <see cref="Transpose4x4"/> has an instruction sequence here (SSE or AdvSimd).</summary>
+    private static bool CanTranspose4x4 => Sse2.IsSupported || AdvSimd.Arm64.IsSupported;
+
+    /// <summary>
+    /// dst[k·dstStride + i] = src[i·srcStride + k] for i, k in 0..3: a 4×4 transpose in 128-bit registers.
+    /// Interleave 32-bit lanes of row pairs (r0 r1 → a0 b0 a1 b1 and a2 b2 a3 b3), then 64-bit halves of
+    /// those pairs (unpcklps/unpckhps + unpcklpd/unpckhpd on x86, zip1/zip2 on ARM64).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Transpose4x4(float* src, long srcStride, float* dst, int dstStride)
+    {
+        Vector128<float> r0 = Vector128.Load(src), r1 = Vector128.Load(src + srcStride);
+        Vector128<float> r2 = Vector128.Load(src + 2 * srcStride), r3 = Vector128.Load(src + 3 * srcStride);
+        Vector128<float> t0, t1, t2, t3;
+        Vector128<double> o0, o1, o2, o3;
+        if (Sse2.IsSupported)
+        {
+            t0 = Sse.UnpackLow(r0, r1); t1 = Sse.UnpackHigh(r0, r1);
+            t2 = Sse.UnpackLow(r2, r3); t3 = Sse.UnpackHigh(r2, r3);
+            o0 = Sse2.UnpackLow(t0.AsDouble(), t2.AsDouble()); o1 = Sse2.UnpackHigh(t0.AsDouble(), t2.AsDouble());
+            o2 = Sse2.UnpackLow(t1.AsDouble(), t3.AsDouble()); o3 = Sse2.UnpackHigh(t1.AsDouble(), t3.AsDouble());
+        }
+        else if (AdvSimd.Arm64.IsSupported)
+        {
+            t0 = AdvSimd.Arm64.ZipLow(r0, r1); t1 = AdvSimd.Arm64.ZipHigh(r0, r1);
+            t2 = AdvSimd.Arm64.ZipLow(r2, r3); t3 = AdvSimd.Arm64.ZipHigh(r2, r3);
+            o0 = AdvSimd.Arm64.ZipLow(t0.AsDouble(), t2.AsDouble()); o1 = AdvSimd.Arm64.ZipHigh(t0.AsDouble(), t2.AsDouble());
+            o2 = AdvSimd.Arm64.ZipLow(t1.AsDouble(), t3.AsDouble()); o3 = AdvSimd.Arm64.ZipHigh(t1.AsDouble(), t3.AsDouble());
+        }
+        else
+        {
+            throw new PlatformNotSupportedException(); // callers check CanTranspose4x4
+        }
+        o0.AsSingle().Store(dst);
+        o1.AsSingle().Store(dst + dstStride);
+        o2.AsSingle().Store(dst + 2 * dstStride);
+        o3.AsSingle().Store(dst + 3 * dstStride);
     }
 
     /// <summary>

@@ -86,7 +86,7 @@ public ref struct LstmBuffers
 /// <list type="bullet">
 /// <item>forward: the input projection of ALL steps is one GEMM, (T·N)×D · D×4U; then per step one fused
 /// 4-gate GEMM h_{t−1}·R (N×U · U×4U) accumulated into that step's slice of the projection, and one SIMD
-/// pass (Vector512 / Vector256, scalar tail) that adds the bias, applies the four non-linearities, and
+/// pass (Vector512 / Vector256 / Vector128, scalar tail) that adds the bias, applies the four non-linearities, and
 /// updates c and h;</item>
 /// <item>backward: per step only the point-wise pass and one GEMM dh_{t−1} += dZ_t·Rᵀ; after the loop
 /// dW = Xᵀ·dZ, dR = H_prevᵀ·dZ and dX = dZ·Wᵀ are each one large GEMM over all T·N rows, and db is
@@ -389,16 +389,32 @@ public static unsafe class LstmKernels
     // ---- the fused point-wise passes -------------------------------------------------------------
 
     /// <summary>
+    /// The widest vector (in floats) the cell's point-wise passes use: 16, 8 or 4 when Vector512, Vector256
+    /// or Vector128 is accelerated (ARM64 and x86 without AVX get the 4-lane path), 1 without SIMD. Each
+    /// row runs the widest width first, then the narrower ones on what is left, then a scalar tail.
+    /// </summary>
+    internal static readonly int NativeCellLanes =
+        Vector512.IsHardwareAccelerated ? 16 : Vector256.IsHardwareAccelerated ? 8 : Vector128.IsHardwareAccelerated ? 4 : 1;
+
+    /// <summary>
+    /// The width in use: <see cref="NativeCellLanes"/>, or a narrower one set by the tests to check
+    /// every path against the reference on one machine.
+    /// </summary>
+    internal static int CellLanes = NativeCellLanes;
+
+    /// <summary>
     /// One sequence's step: z (4U, pre-activation without bias) becomes the activated gates in place;
     /// c_t, tanh(c_t) and h_t are written. The widest vectors first, then a scalar tail.
     /// </summary>
     private static void ForwardRow(float* z, float* bias, float* cPrev, float* cOut, float* tanhC, float* h, int u)
     {
-        int j = 0;
-        if (Vector512.IsHardwareAccelerated)
+        int j = 0, widest = CellLanes;
+        if (widest >= 16)
             j = ForwardLanes<Lanes512>(j, z, bias, cPrev, cOut, tanhC, h, u);
-        if (Vector256.IsHardwareAccelerated)
+        if (widest >= 8)
             j = ForwardLanes<Lanes256>(j, z, bias, cPrev, cOut, tanhC, h, u);
+        if (widest >= 4)
+            j = ForwardLanes<Lanes128>(j, z, bias, cPrev, cOut, tanhC, h, u);
         ForwardLanes<Lanes1>(j, z, bias, cPrev, cOut, tanhC, h, u);
     }
 
@@ -438,11 +454,13 @@ public static unsafe class LstmKernels
     private static void BackwardRow(float* gate, float* cPrev, float* tanhC, float* dhIn, float* dy, float* dc,
         float* dz, int u)
     {
-        int j = 0;
-        if (Vector512.IsHardwareAccelerated)
+        int j = 0, widest = CellLanes;
+        if (widest >= 16)
             j = BackwardLanes<Lanes512>(j, gate, cPrev, tanhC, dhIn, dy, dc, dz, u);
-        if (Vector256.IsHardwareAccelerated)
+        if (widest >= 8)
             j = BackwardLanes<Lanes256>(j, gate, cPrev, tanhC, dhIn, dy, dc, dz, u);
+        if (widest >= 4)
+            j = BackwardLanes<Lanes128>(j, gate, cPrev, tanhC, dhIn, dy, dc, dz, u);
         BackwardLanes<Lanes1>(j, gate, cPrev, tanhC, dhIn, dy, dc, dz, u);
     }
 

@@ -1,0 +1,47 @@
+using System.Diagnostics;
+using NanoNet.Kernels;
+
+namespace NanoNet.Benchmarks;
+
+/// <summary>
+/// A quick Stopwatch timing of the GEMM at the CIFAR-10 seed model's shapes with the kernel this
+/// process selected (so it can be compared across <c>DOTNET_EnableAVX512F=0</c> / <c>DOTNET_EnableAVX=0</c>
+/// runs of the same binary); BenchmarkDotNet's <c>gemm</c> command is the careful version.
+/// </summary>
+public static class GemmTiming
+{
+    private static readonly (string Name, int M, int N, int K, bool TransA, bool TransB)[] Shapes =
+    [
+        ("conv1 fwd: im2col 57600x32x28", 57600, 32, 28, false, false),
+        ("dense1 fwd: 64x128x7200", 64, 128, 7200, false, false),
+        ("dense1 dW: 7200x128x64, A^T", 7200, 128, 64, true, false),
+        ("dense1 dX: 64x7200x128, B^T", 64, 7200, 128, false, true),
+        ("square 512", 512, 512, 512, false, false),
+    ];
+
+    /// <summary>Best (minimum) time of <paramref name="repeats"/> calls per shape at one thread.</summary>
+    public static void Run(int repeats)
+    {
+        Parallelism.MaxThreads = 1;
+        (int mr, int nr) = GemmMicroKernels.TileSize(Gemm.BestKernel);
+        Console.WriteLine($"GEMM kernel {Gemm.BestKernel} ({mr}x{nr}), 1 thread, best of {repeats}");
+        Console.WriteLine($"{"shape",-34}{"ms",10}{"GFLOP/s",10}");
+        foreach (var (name, m, n, k, transA, transB) in Shapes)
+        {
+            var rng = new Random(1);
+            float[] a = new float[m * k], b = new float[k * n], c = new float[m * n];
+            for (int i = 0; i < a.Length; i++) a[i] = rng.NextSingle() - 0.5f;
+            for (int i = 0; i < b.Length; i++) b[i] = rng.NextSingle() - 0.5f;
+            int lda = transA ? m : k, ldb = transB ? k : n;
+            double best = double.MaxValue;
+            for (int r = 0; r < repeats + 2; r++) // two warm-up calls
+            {
+                long start = Stopwatch.GetTimestamp();
+                Gemm.Multiply(transA, transB, m, n, k, a, lda, b, ldb, c, n);
+                double ms = Stopwatch.GetElapsedTime(start).TotalMilliseconds;
+                if (r >= 2) best = Math.Min(best, ms);
+            }
+            Console.WriteLine($"{name,-34}{best,10:F3}{2.0 * m * n * k / best / 1e6,10:F1}");
+        }
+    }
+}
