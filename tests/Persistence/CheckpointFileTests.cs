@@ -63,6 +63,12 @@ public class CheckpointFileTests
         Assert.That(rest.Epochs.Select(e => e.Epoch), Is.EqualTo(new[] { 3, 4, 5 }));
         Assert.That(CheckpointRun.LossBits(rest), Is.EqualTo(CheckpointRun.LossBits(wholeHistory)[2..]));
         Assert.That(second.WeightBits(), Is.EqualTo(whole.WeightBits()));
+
+        // The control: without the augmentation generator's state, the continuation is a different run.
+        var forgetful = new CheckpointRun();
+        forgetful.Model.LoadCheckpoint(_path);
+        forgetful.Fit(epochs: 5, initialEpoch: 2);
+        Assert.That(forgetful.WeightBits(), Is.Not.EqualTo(whole.WeightBits()));
     }
 
     [Test]
