@@ -1,3 +1,4 @@
+using NanoNet.Data;
 using NanoNet.Layers;
 using NanoNet.Persistence;
 
@@ -16,5 +17,18 @@ public static class PersistenceSamples
         Model loaded = Model.Load("cifar.model.safetensors");   // predicts at once; Compile before Fit
         #endregion
         return loaded;
+    }
+
+    /// <summary>Saves a checkpoint after two epochs and continues from it; returns the continued history.</summary>
+    public static TrainingHistory SaveAndResume(Model model, Dataset train, ImageAugmentation augmentation)
+    {
+        #region checkpoint
+        model.SaveCheckpoint("run.ckpt", new TrainingState { Epoch = 2, RandomStates = { ["augmentation"] = augmentation.Random.State } });
+        // later, in any process: build and compile the same model with the same optimizer type, then
+        TrainingState state = model.LoadCheckpoint("run.ckpt");        // weights, optimizer state, Iterations
+        augmentation.Random.Restore(state.RandomStates["augmentation"]);
+        var history = model.Fit(train, epochs: 4, seed: 1, batchTransform: b => augmentation.Apply(b.Features), initialEpoch: state.Epoch);   // epochs 3 and 4
+        #endregion
+        return history;
     }
 }

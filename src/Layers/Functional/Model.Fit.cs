@@ -38,7 +38,14 @@ public partial class Model
     /// gradient accumulation is discarded, and <see cref="OperationCanceledException"/> is thrown with the
     /// model consistent (every weight from a completed update).
     /// </param>
-    /// <returns>One <see cref="EpochMetrics"/> per epoch run (fewer than <paramref name="epochs"/> if stopped).</returns>
+    /// <param name="initialEpoch">
+    /// Epochs already done, to continue a run (Keras's <c>initial_epoch</c>): training runs epochs
+    /// <paramref name="initialEpoch"/> + 1 … <paramref name="epochs"/>, numbered so, and epoch e is shuffled
+    /// exactly as in an uninterrupted run with the same <paramref name="seed"/>. Restore the weights and
+    /// optimizer first (e.g. from a checkpoint). A callback may raise it in <see cref="Callback.OnTrainBegin"/>
+    /// through <see cref="InitialEpoch"/>.
+    /// </param>
+    /// <returns>One <see cref="EpochMetrics"/> per epoch run (fewer than <paramref name="epochs"/> − <paramref name="initialEpoch"/> if stopped).</returns>
     /// <exception cref="ArithmeticException">
     /// The loss, or a gradient, became NaN or infinite (training diverged): the message names the step and,
     /// for a gradient, the first layer whose gradient is not finite.
@@ -47,15 +54,21 @@ public partial class Model
     public TrainingHistory Fit(Dataset train, int batchSize = 32, int epochs = 1, bool shuffle = true,
         Dataset? validation = null, int seed = 0, int verbose = 1, Action<Dataset>? batchTransform = null,
         IReadOnlyList<Callback>? callbacks = null, int gradientAccumulationSteps = 1,
-        IProgress<TrainingProgress>? progress = null, CancellationToken cancellationToken = default)
+        IProgress<TrainingProgress>? progress = null, CancellationToken cancellationToken = default, int initialEpoch = 0)
     {
         ArgumentNullException.ThrowIfNull(train);
+        ArgumentOutOfRangeException.ThrowIfNegative(initialEpoch);
         EnsureGraph();
         CheckInputs(train.Inputs);
         CheckClassTargets(train, "training");
         var loader = new MiniBatchLoader(train, batchSize, shuffle, seed) { BatchTransform = batchTransform };
-        var run = new TrainingRun(this, epochs, loader.BatchCount, validation, verbose, callbacks, gradientAccumulationSteps, progress, cancellationToken);
-        return run.Execute(_ => loader.NextEpoch());
+        var run = new TrainingRun(this, epochs, loader.BatchCount, validation, verbose, callbacks, gradientAccumulationSteps, progress, cancellationToken)
+            { InitialEpoch = initialEpoch };
+        return run.Execute(epoch =>
+        {
+            loader.Epoch = epoch - 1; // epoch e's order depends only on (seed, e), so a resumed run shuffles as the original
+            return loader.NextEpoch();
+        });
     }
 
     /// <summary>Keras-style overload taking features and labels.</summary>
@@ -73,7 +86,7 @@ public partial class Model
     /// <param name="validation">Optional data evaluated after every epoch.</param>
     /// <param name="verbose">0 = silent, 1 = one line per epoch.</param>
     /// <param name="callbacks">Optional hooks.</param>
-    /// <param name="gradientAccumulationSteps">See <see cref="Fit(Dataset, int, int, bool, Dataset?, int, int, Action{Dataset}?, IReadOnlyList{Callback}?, int, IProgress{TrainingProgress}?, CancellationToken)"/>.</param>
+    /// <param name="gradientAccumulationSteps">See <see cref="Fit(Dataset, int, int, bool, Dataset?, int, int, Action{Dataset}?, IReadOnlyList{Callback}?, int, IProgress{TrainingProgress}?, CancellationToken, int)"/>.</param>
     /// <param name="progress">Optional receiver of progress after every batch.</param>
     /// <param name="cancellationToken">Stops at the next batch boundary (see the in-memory overload).</param>
     public TrainingHistory Fit(IEnumerable<Dataset> batches, int epochs = 1, Dataset? validation = null, int verbose = 1,
@@ -111,6 +124,23 @@ public partial class Model
     }
 
     private volatile bool _stopTraining;
+
+    /// <summary>
+    /// The epochs already done when <c>Fit</c> starts: <c>Fit</c> sets it (to its <c>initialEpoch</c>, 0
+    /// by default) just before <see cref="Callback.OnTrainBegin"/>, and a callback may change it there to
+    /// continue a run (<c>BackupAndRestore</c> does): the first epoch run is then <see cref="InitialEpoch"/> + 1.
+    /// </summary>
+    public int InitialEpoch
+    {
+        get => _initialEpoch;
+        set
+        {
+            ArgumentOutOfRangeException.ThrowIfNegative(value);
+            _initialEpoch = value;
+        }
+    }
+
+    private int _initialEpoch;
 
     /// <summary>
     /// One gradient step on one batch: forward, loss, backward, optimizer update, gradients reset.
@@ -222,6 +252,9 @@ public partial class Model
         private int _epoch, _batchInEpoch, _pending;
         private long _step;
 
+        /// <summary>Epochs already done before this run (see <see cref="Model.InitialEpoch"/>).</summary>
+        public int InitialEpoch { get; init; }
+
         public TrainingRun(Model model, int epochs, int? batchesPerEpoch, Dataset? validation, int verbose,
             IReadOnlyList<Callback>? callbacks, int gradientAccumulationSteps, IProgress<TrainingProgress>? progress, CancellationToken cancellation)
         {
@@ -288,7 +321,9 @@ public partial class Model
         {
             _model.StopTraining = false;
             _cancellation.ThrowIfCancellationRequested();
+            _model.InitialEpoch = InitialEpoch;
             _hooks.TrainBegin();
+            _epoch = _model.InitialEpoch; // a callback may have moved it (resuming from a backup)
         }
 
         private bool NextEpoch(out int epoch)

@@ -9,7 +9,7 @@ namespace NanoNet.Layers;
 
 /// <summary>
 /// A model: a graph of layer calls from one or more <see cref="Input"/>s to one or more outputs, with
-/// the Keras workflow — <see cref="Compile(Optimizer, Loss, int)"/>, <see cref="Fit(Dataset, int, int, bool, Dataset?, int, int, Action{Dataset}?, IReadOnlyList{Callback}?, int, IProgress{TrainingProgress}?, CancellationToken)"/>,
+/// the Keras workflow — <see cref="Compile(Optimizer, Loss, int)"/>, <see cref="Fit(Dataset, int, int, bool, Dataset?, int, int, Action{Dataset}?, IReadOnlyList{Callback}?, int, IProgress{TrainingProgress}?, CancellationToken, int)"/>,
 /// <see cref="Evaluate"/>, <see cref="Predict(Tensor, int)"/>, <see cref="Summary"/>. <see cref="Sequential"/>
 /// is the special case of a chain.
 /// </summary>

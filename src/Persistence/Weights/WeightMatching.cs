@@ -9,8 +9,11 @@ namespace NanoNet.Persistence;
 internal static class WeightMatching
 {
     /// <summary>Copies the file's tensors into <paramref name="model"/>'s weights and marks every layer initialised.</summary>
+    /// <param name="model">The model whose weights are replaced.</param>
+    /// <param name="file">The file read.</param>
+    /// <param name="prefix">Only the file's tensors named <c>{prefix}{weight name}</c> are weights (a checkpoint's are <c>model/…</c>).</param>
     /// <exception cref="InvalidDataException">Names, dtypes or shapes differ; the message lists every difference.</exception>
-    public static void Apply(Model model, SafeTensorsFile file)
+    public static void Apply(Model model, SafeTensorsFile file, string prefix = "")
     {
         IReadOnlyList<Tensor> weights = model.Weights;
         var problems = new List<string>();
@@ -19,7 +22,7 @@ internal static class WeightMatching
         {
             string name = weight.Name ?? throw new InvalidOperationException($"Model '{model.Name}' has a weight without a name.");
             expectedNames.Add(name);
-            SafeTensor? stored = file.Find(name);
+            SafeTensor? stored = file.Find(prefix + name);
             if (stored is null)
                 problems.Add($"missing '{name}' {Shapes.Format(weight.Shape)}");
             else if (!stored.HasFloat32Values)
@@ -28,14 +31,14 @@ internal static class WeightMatching
                 problems.Add($"'{name}' has shape {Shapes.Format(stored.Shape)} in the file, the model expects {Shapes.Format(weight.Shape)}");
         }
         foreach (SafeTensor stored in file.Tensors)
-            if (!expectedNames.Contains(stored.Name))
+            if (stored.Name.StartsWith(prefix, StringComparison.Ordinal) && !expectedNames.Contains(stored.Name[prefix.Length..]))
                 problems.Add($"unexpected '{stored.Name}' {stored.DType} {Shapes.Format(stored.Shape)}");
         if (problems.Count > 0)
             throw new InvalidDataException(
                 $"{file.FileName}: the weights do not fit model '{model.Name}' ({problems.Count} problem{(problems.Count == 1 ? "" : "s")}): {string.Join("; ", problems)}.");
 
         foreach (Tensor weight in weights)
-            file.Find(weight.Name!)!.Values.CopyTo(weight.Span);
+            file.Find(prefix + weight.Name!)!.Values.CopyTo(weight.Span);
         foreach (Layer layer in model.Layers)
             layer.MarkInitialized();
     }
