@@ -4,19 +4,21 @@
 // evaluated on the 10,000 test images. Pixels are scaled to [0, 1].
 //
 //   dotnet run -c Release --project examples/Cifar10 -- [--data PATH] [--epochs N] [--batch N] [--lr X]
-//       [--optimizer sgd] [--threads N] [--subset N] [--augment] [--standardize] [--seed N]
+//       [--optimizer sgd] [--threads N] [--subset N] [--augment] [--standardize] [--seed N] [--save PATH]
 //
 // --data takes the official cifar-10-binary.tar.gz, its extracted cifar-10-batches-bin folder, or a folder
-// holding either; without it NanoNet looks in $NANONET_DATA.
+// holding either; without it NanoNet looks in $NANONET_DATA. --save PATH writes the trained model to PATH
+// (model.Save; with --standardize also PATH.standardizer.txt) for examples/Predict.
 using System.Diagnostics;
 using System.Globalization;
 using NanoNet;
 using NanoNet.Data;
 using NanoNet.Layers;
 using NanoNet.Optim;
+using NanoNet.Persistence;
 using NanoNet.Losses;
 
-string? dataPath = null;
+string? dataPath = null, savePath = null;
 int epochs = 10, batchSize = 64, seed = 0;
 int? subset = null;
 float? learningRate = null; // null: the optimizer's Keras default (SGD: 0.01)
@@ -39,9 +41,10 @@ try
             case "--augment": augment = true; break;
             case "--standardize": standardize = true; break;
             case "--seed": seed = commandLine.Int(); break;
+            case "--save": savePath = commandLine.Text(); break;
             default:
                 Console.Error.WriteLine($"Unknown option {option}. Options: --data PATH --epochs N --batch N --lr X --optimizer NAME " +
-                                        "--threads N --subset N --augment --standardize --seed N");
+                                        "--threads N --subset N --augment --standardize --seed N --save PATH");
                 return 2;
         }
     }
@@ -66,9 +69,10 @@ catch (Exception e) when (e is FileNotFoundException or InvalidDataException or 
     return 1;
 }
 
+ChannelStandardizer? standardizer = null;
 if (standardize)
 {
-    var standardizer = ChannelStandardizer.Fit(train.Features);
+    standardizer = ChannelStandardizer.Fit(train.Features);
     standardizer.Apply(train.Features);
     standardizer.Apply(test.Features);
 }
@@ -95,4 +99,11 @@ double trainSeconds = history.Epochs.Sum(e => e.Seconds);
 double imagesPerSecond = (double)train.Count * history.Epochs.Count / trainSeconds;
 Console.WriteLine($"Test accuracy: {result.Accuracy:P2} (loss {result.Loss:F4})");
 Console.WriteLine($"Training throughput: {imagesPerSecond:N0} images/s; total wall time {wall.Elapsed.TotalSeconds:F1} s (including per-epoch evaluation)");
+if (savePath is not null)
+{
+    model.Save(savePath);
+    if (standardizer is not null)
+        SavedModelFiles.WriteStandardizer(savePath, standardizer);
+    Console.WriteLine($"Saved the model to {savePath}{(standardizer is null ? "" : $" and its input standardization to {SavedModelFiles.StandardizerPath(savePath)}")}");
+}
 return 0;

@@ -1,18 +1,20 @@
 // Fashion-MNIST with a multi-layer perceptron: 784 -> 128 (ReLU) -> 10 (softmax),
 // sparse categorical cross-entropy, plain SGD (lr 0.1), mini-batches of 64, 10 epochs.
 //
-//   dotnet run -c Release --project examples/FashionMnist [-- --data DIR --epochs N --batch N --lr X --threads N]
+//   dotnet run -c Release --project examples/FashionMnist [-- --data DIR --epochs N --batch N --lr X --threads N --save PATH]
 //
 // Try --batch 1 (stochastic gradient descent) or --batch 60000 (batch gradient descent): the training
-// loop is the same, only the batch size changes.
+// loop is the same, only the batch size changes. --save PATH writes the trained model to PATH (model.Save).
 using System.Diagnostics;
 using NanoNet;
 using NanoNet.Data;
 using NanoNet.Layers;
 using NanoNet.Optim;
+using NanoNet.Persistence;
 using NanoNet.Losses;
 
 string dataDir = FashionMnist.DebianDirectory;
+string? savePath = null;
 int epochs = 10, batchSize = 64, seed = 0;
 float learningRate = 0.1f;
 var commandLine = new CommandLine(args);
@@ -28,8 +30,9 @@ try
             case "--lr": learningRate = commandLine.Float(); break;
             case "--threads": Parallelism.MaxThreads = commandLine.Int(); break;
             case "--seed": seed = commandLine.Int(); break;
+            case "--save": savePath = commandLine.Text(); break;
             default:
-                Console.Error.WriteLine($"Unknown option {option}. Options: --data DIR --epochs N --batch N --lr X --threads N --seed N");
+                Console.Error.WriteLine($"Unknown option {option}. Options: --data DIR --epochs N --batch N --lr X --threads N --seed N --save PATH");
                 return 2;
         }
     }
@@ -65,4 +68,9 @@ clock.Stop();
 
 Evaluation result = model.Evaluate(test);
 Console.WriteLine($"Test accuracy: {result.Accuracy:P2} (loss {result.Loss:F4}); training wall time {clock.Elapsed.TotalSeconds:F1} s");
+if (savePath is not null)
+{
+    model.Save(savePath);
+    Console.WriteLine($"Saved the model to {savePath}");
+}
 return 0;

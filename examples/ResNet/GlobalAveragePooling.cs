@@ -8,6 +8,13 @@ using NanoNet.Layers;
 /// </summary>
 internal sealed class GlobalAveragePooling(string? name = null) : Layer(name)
 {
+    /// <summary>Makes the layer loadable by <c>Model.Load</c> (its config is the default one: its type name and name).</summary>
+    public static void Register()
+    {
+        if (!LayerRegistry.IsRegistered(nameof(GlobalAveragePooling)))
+            LayerRegistry.Register(nameof(GlobalAveragePooling), config => new GlobalAveragePooling(config.GetString("name")));
+    }
+
     /// <inheritdoc />
     protected override string DefaultName => "global_average_pooling";
 

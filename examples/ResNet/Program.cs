@@ -14,18 +14,22 @@
 //
 //   dotnet run -c Release --project examples/ResNet -- [--data PATH] [--epochs N] [--batch N] [--lr X]
 //       [--optimizer adam] [--width N] [--cosine] [--threads N] [--subset N] [--augment] [--standardize] [--seed N]
+//       [--save PATH]
 //
 // --data takes the official cifar-10-binary.tar.gz, its extracted cifar-10-batches-bin folder, or a folder
 // holding either; without it NanoNet looks in $NANONET_DATA. --width is w above (default 16); --cosine
-// decays the learning rate to zero over the run (cosine schedule).
+// decays the learning rate to zero over the run (cosine schedule). --save PATH writes the trained model to
+// PATH (model.Save; with --standardize also PATH.standardizer.txt) for examples/Predict, which registers the
+// custom layer before loading it (GlobalAveragePooling.Register).
 using System.Diagnostics;
 using NanoNet;
 using NanoNet.Data;
 using NanoNet.Layers;
 using NanoNet.Losses;
 using NanoNet.Optim;
+using NanoNet.Persistence;
 
-string? dataPath = null;
+string? dataPath = null, savePath = null;
 int epochs = 10, batchSize = 64, seed = 0, width = 16;
 int? subset = null;
 float? learningRate = null; // null: the optimizer's Keras default (Adam: 0.001)
@@ -51,9 +55,10 @@ try
             case "--augment": augment = true; break;
             case "--standardize": standardize = true; break;
             case "--seed": seed = commandLine.Int(); break;
+            case "--save": savePath = commandLine.Text(); break;
             default:
                 Console.Error.WriteLine($"Unknown option {option}. Options: --data PATH --epochs N --batch N --lr X --optimizer NAME " +
-                                        "--width N --cosine --no-pool --threads N --subset N --augment --standardize --seed N");
+                                        "--width N --cosine --no-pool --threads N --subset N --augment --standardize --seed N --save PATH");
                 return 2;
         }
     }
@@ -80,9 +85,10 @@ catch (Exception e) when (e is FileNotFoundException or InvalidDataException or 
     return 1;
 }
 
+ChannelStandardizer? standardizer = null;
 if (standardize)
 {
-    var standardizer = ChannelStandardizer.Fit(train.Features);
+    standardizer = ChannelStandardizer.Fit(train.Features);
     standardizer.Apply(train.Features);
     standardizer.Apply(test.Features);
 }
@@ -130,6 +136,13 @@ double trainSeconds = history.Epochs.Sum(e => e.Seconds);
 double imagesPerSecond = (double)train.Count * history.Epochs.Count / trainSeconds;
 Console.WriteLine($"Test accuracy: {result.Accuracy:P2} (loss {result.Loss:F4})");
 Console.WriteLine($"Training throughput: {imagesPerSecond:N0} images/s; total wall time {wall.Elapsed.TotalSeconds:F1} s (including per-epoch evaluation)");
+if (savePath is not null)
+{
+    model.Save(savePath);
+    if (standardizer is not null)
+        SavedModelFiles.WriteStandardizer(savePath, standardizer);
+    Console.WriteLine($"Saved the model to {savePath}{(standardizer is null ? "" : $" and its input standardization to {SavedModelFiles.StandardizerPath(savePath)}")}");
+}
 return 0;
 
 // conv3x3-relu-conv3x3, added to the shortcut, then relu. A downsampling block halves the height and

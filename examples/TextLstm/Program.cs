@@ -6,7 +6,7 @@
 //
 //   dotnet run -c Release --project examples/TextLstm -- [--data PATH] [--epochs N] [--batch N] [--lr X]
 //       [--optimizer sgd|momentum|nesterov|adagrad|rmsprop|adam|adamw] [--threads N] [--subset N] [--maxlen N]
-//       [--vocab N] [--clipnorm X] [--mask] [--validation-split F] [--early-stopping N] [--seed N]
+//       [--vocab N] [--clipnorm X] [--mask] [--validation-split F] [--early-stopping N] [--seed N] [--save PATH]
 //
 // --data takes the official aclImdb_v1.tar.gz, its extracted aclImdb folder, or a folder holding either;
 // without it NanoNet looks in $NANONET_DATA. --subset N trains on N random training reviews and tests on
@@ -14,16 +14,20 @@
 // id 0 padding that the LSTM skips (Keras' mask_zero=True). By default the test reviews are the per-epoch
 // validation data, as in the Keras example; --validation-split F holds out a fraction F of the training
 // reviews instead, and --early-stopping N stops when their loss has not improved for N epochs and restores
-// the best epoch's weights (then the test set is touched only once, at the end).
+// the best epoch's weights (then the test set is touched only once, at the end). --save PATH writes the
+// trained model to PATH (model.Save), its vocabulary to PATH.vocab.txt (one word per line in id order,
+// VocabularyFile) and the class names to PATH.classes.txt, which is what examples/Predict reads to
+// classify raw text: the same tokenizer, ids, length and front padding as here.
 using System.Diagnostics;
 using System.Globalization;
 using NanoNet;
 using NanoNet.Data;
 using NanoNet.Layers;
 using NanoNet.Optim;
+using NanoNet.Persistence;
 using NanoNet.Losses;
 
-string? dataPath = null;
+string? dataPath = null, savePath = null;
 int epochs = 10, batchSize = 32, seed = 0, maxLength = 200, vocabularySize = 20_000;
 int? subset = null;
 float? learningRate = null; // null: the optimizer's Keras default (SGD: 0.01)
@@ -51,11 +55,12 @@ try
             case "--clipnorm": clipNorm = commandLine.Float(); break;
             case "--mask": mask = true; break;
             case "--seed": seed = commandLine.Int(); break;
+            case "--save": savePath = commandLine.Text(); break;
             case "--validation-split": validationSplit = commandLine.Float(); break;
             case "--early-stopping": earlyStoppingPatience = commandLine.Int(); break;
             default:
                 Console.Error.WriteLine($"Unknown option {option}. Options: --data PATH --epochs N --batch N --lr X --optimizer NAME " +
-                                        "--threads N --subset N --maxlen N --vocab N --clipnorm X --mask --validation-split F --early-stopping N --seed N");
+                                        "--threads N --subset N --maxlen N --vocab N --clipnorm X --mask --validation-split F --early-stopping N --seed N --save PATH");
                 return 2;
         }
     }
@@ -79,6 +84,8 @@ catch (ArgumentException e)
 }
 
 Dataset train, test;
+Vocabulary vocabulary;
+IReadOnlyList<string> classNames;
 try
 {
     var clock = Stopwatch.StartNew();
@@ -90,7 +97,8 @@ try
         trainTexts = RandomSubset(trainTexts, count, seed);
         testTexts = RandomSubset(testTexts, count, seed + 1);
     }
-    Vocabulary vocabulary = Vocabulary.Build(trainTexts.Texts, vocabularySize);
+    classNames = trainTexts.ClassNames;
+    vocabulary = Vocabulary.Build(trainTexts.Texts, vocabularySize);
     train = trainTexts.ToDataset(vocabulary, maxLength);
     test = testTexts.ToDataset(vocabulary, maxLength);
     Console.WriteLine($"IMDB from {path}: {train.Count:N0} training, {test.Count:N0} test reviews, vocabulary {vocabulary.Size:N0} ids, " +
@@ -138,6 +146,13 @@ double sequencesPerSecond = (double)train.Count * history.Epochs.Count / trainSe
 Console.WriteLine($"Test accuracy: {result.Accuracy:P2} (loss {result.Loss:F4})");
 Console.WriteLine($"Training: {trainSeconds / Math.Max(1, history.Epochs.Count):F1} s per epoch, {sequencesPerSecond:N0} sequences/s, " +
                   $"{sequencesPerSecond * maxLength:N0} tokens/s; total wall time {wall.Elapsed.TotalSeconds:F1} s (including per-epoch evaluation)");
+if (savePath is not null)
+{
+    model.Save(savePath);
+    VocabularyFile.Write(vocabulary, SavedModelFiles.VocabularyPath(savePath));
+    SavedModelFiles.WriteClassNames(savePath, classNames);
+    Console.WriteLine($"Saved the model to {savePath}, its vocabulary to {SavedModelFiles.VocabularyPath(savePath)} and its class names to {SavedModelFiles.ClassNamesPath(savePath)}");
+}
 return 0;
 
 static LabelledTexts RandomSubset(LabelledTexts texts, int count, int seed)

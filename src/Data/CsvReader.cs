@@ -9,7 +9,9 @@ namespace NanoNet.Data;
 /// <remarks>
 /// Records end at an unquoted CRLF, LF or CR. Blank lines are skipped. A quote inside an unquoted
 /// field is kept as a character (a common leniency); text after a closing quote other than a
-/// separator or line break is an error, as is a quoted field that is never closed.
+/// separator or line break is an error, as is a quoted field that is never closed. A field longer than
+/// the maximum length is an error as soon as it passes it, so an unterminated quote never buffers the
+/// rest of the file.
 /// </remarks>
 internal sealed class CsvReader
 {
@@ -17,13 +19,16 @@ internal sealed class CsvReader
     private readonly TextReader _reader;
     private readonly string _sourceName;
     private readonly char _separator;
+    private readonly int _maxFieldLength;
     private readonly char[] _buffer = new char[1 << 16];
     private readonly StringBuilder _field = new();
     private int _position, _filled;
     private int _line = 1;
 
-    public CsvReader(TextReader reader, string sourceName, char separator = ',')
+    public CsvReader(TextReader reader, string sourceName, char separator = ',', int maxFieldLength = int.MaxValue)
     {
+        ArgumentOutOfRangeException.ThrowIfLessThan(maxFieldLength, 1);
+        _maxFieldLength = maxFieldLength;
         if (separator is '"' or '\r' or '\n')
             throw new ArgumentException($"The separator cannot be a quote or a line break, got '{separator}'.", nameof(separator));
         _reader = reader;
@@ -71,7 +76,11 @@ internal sealed class CsvReader
         if (Peek() != '"')
         {
             for (int c = Peek(); c != EndOfInput && c != _separator && c is not ('\r' or '\n'); c = Peek())
+            {
+                if (_field.Length == _maxFieldLength)
+                    throw new InvalidDataException($"{_sourceName}: line {_line}: a field is longer than the {_maxFieldLength} characters accepted.");
                 _field.Append((char)Next());
+            }
             return _field.ToString();
         }
         int startLine = _line;
@@ -97,6 +106,10 @@ internal sealed class CsvReader
             }
             if (c == '\n' || (c == '\r' && Peek() != '\n'))
                 _line++;
+            if (_field.Length == _maxFieldLength)
+                throw new InvalidDataException(
+                    $"{_sourceName}: line {startLine}: the quoted field that starts here is longer than the {_maxFieldLength} characters accepted " +
+                    "(is its closing quote missing?).");
             _field.Append((char)c);
         }
     }

@@ -49,19 +49,35 @@ public sealed class Dataset
     /// <summary>Number of examples.</summary>
     public int Count => _inputs[0].Dim(0);
 
+    /// <summary>
+    /// Optional: where row i came from, e.g. "train-labels-idx1-ubyte.gz: record 17", for error messages about
+    /// a row (such as a bad label found by <c>Fit</c>). Set by the loaders that know it; kept by
+    /// <see cref="Take"/>, <see cref="Slice"/> and <see cref="Gather"/>.
+    /// </summary>
+    public Func<int, string>? DescribeRow { get; init; }
+
+    /// <summary>"row i", followed by where it came from when <see cref="DescribeRow"/> knows it.</summary>
+    public string RowName(int row) => DescribeRow is { } describe ? $"row {row} ({describe(row)})" : $"row {row}";
+
     /// <summary>The first <paramref name="count"/> examples, as views (no copy).</summary>
     public Dataset Take(int count) => Slice(0, Math.Min(count, Count));
 
     /// <summary>Examples [start, start+count), as views (no copy).</summary>
     public Dataset Slice(int start, int count) =>
-        new([.. _inputs.Select(t => t.SliceRows(start, count))], [.. _targets.Select(t => t.SliceRows(start, count))]);
+        new([.. _inputs.Select(t => t.SliceRows(start, count))], [.. _targets.Select(t => t.SliceRows(start, count))])
+        {
+            DescribeRow = DescribeRow is { } describe ? row => describe(start + row) : null,
+        };
 
     /// <summary>A new dataset holding copies of the given rows, in order.</summary>
     public Dataset Gather(ReadOnlySpan<int> indices)
     {
         var batch = NewBatch(indices.Length);
         CopyRows(indices, batch);
-        return batch;
+        if (DescribeRow is not { } describe)
+            return batch;
+        int[] source = indices.ToArray();
+        return new Dataset(batch._inputs, batch._targets) { DescribeRow = row => describe(source[row]) };
     }
 
     /// <summary>An empty dataset of <paramref name="rows"/> rows with this one's per-example shapes (a reusable batch buffer).</summary>

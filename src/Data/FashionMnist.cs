@@ -40,7 +40,7 @@ public static class FashionMnist
         Span<float> ys = y.Span;
         for (int i = 0; i < labels.Length; i++)
             ys[i] = labels[i];
-        return new Dataset(images, y);
+        return new Dataset(images, y) { DescribeRow = row => $"{labelsPath}: record {row}" };
     }
 
     private static string Find(string directory, string baseName)

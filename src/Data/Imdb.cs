@@ -14,6 +14,10 @@ namespace NanoNet.Data;
 /// <c>imdb.vocab</c>, the URL lists) is ignored. Reviews come in a fixed order: negatives then
 /// positives, each by review id (then rating). The splits are therefore grouped by class: shuffle
 /// before taking a subset (<see cref="MiniBatchLoader"/> shuffles every epoch).
+/// <para>Trust: in the archive, all reviews must sit in one tree (<c>&lt;root&gt;/{train,test}/{pos,neg}/</c>
+/// with the same root, so a second copy or a <c>test/train/pos</c> folder cannot add or leak reviews), a
+/// review id appears at most once per split and class, and a review's size, taken from its tar header, is
+/// checked against <see cref="MaxReviewBytes"/> before any buffer is sized by it.</para>
 /// </remarks>
 public static class Imdb
 {
@@ -29,6 +33,9 @@ public static class Imdb
     /// <summary>The class names by label: 0 = "neg", 1 = "pos".</summary>
     public static readonly string[] ClassNames = ["neg", "pos"];
 
+    /// <summary>The largest review file accepted, in bytes (the longest official review is about 14 KB).</summary>
+    public const int MaxReviewBytes = 1 << 20;
+
     private static readonly string[] Splits = ["train", "test"];
     private const string Expected = $"'{ArchiveFileName}' or the extracted '{FolderName}' folder ({{train,test}}/{{pos,neg}}/<id>_<rating>.txt)";
 
@@ -42,7 +49,11 @@ public static class Imdb
     /// <summary>Reads the reviews and their labels (neg = 0, pos = 1) of both splits.</summary>
     /// <param name="path">The archive, the aclImdb folder, or a folder containing either.</param>
     /// <exception cref="FileNotFoundException">The data set or one of its folders is missing.</exception>
-    /// <exception cref="InvalidDataException">The archive is corrupt or truncated, a file name is not &lt;id&gt;_&lt;rating&gt;.txt, or a split has no reviews.</exception>
+    /// <exception cref="InvalidDataException">
+    /// The archive is corrupt or truncated, a file name is not &lt;id&gt;_&lt;rating&gt;.txt, a review is larger than
+    /// <see cref="MaxReviewBytes"/>, reviews sit in a second tree, an id appears twice in one split and class,
+    /// or a split has no reviews; the message names the archive (or file) and the entry.
+    /// </exception>
     public static (LabelledTexts Train, LabelledTexts Test) ReadTexts(string path)
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
@@ -103,45 +114,76 @@ public static class Imdb
     private static void ReadArchive(string archivePath, List<Review>[] reviews)
     {
         byte[] buffer = new byte[1 << 16];
+        string? root = null, firstEntry = null; // the tree the first review came from, and that review
+        var seen = new Dictionary<(int Split, int Label, int Id), string>();
         TarGzReader.ForEachFile(archivePath, (name, entry) =>
         {
-            if (!TryClassify(name, out int split, out int label))
-                return;
-            (int id, int rating) = ParseFileName(name, $"{archivePath}: {name}");
+            if (!TryClassify(name, out int split, out int label, out string entryRoot))
+                return true;
+            string source = $"{archivePath}: {name}";
+            if (root is null)
+                (root, firstEntry) = (entryRoot, name);
+            else if (entryRoot != root)
+                throw new InvalidDataException(
+                    $"{source}: a second tree of reviews: '{entryRoot}/' besides '{root}/' (first review {firstEntry}); " +
+                    $"an IMDB archive holds one {FolderName}/ tree, so these would add reviews to the wrong split or twice.");
+            (int id, int rating) = ParseFileName(name, source);
+            CheckUnique(seen, split, label, id, name, source);
+            if (entry.Length > MaxReviewBytes || entry.Length < 0)
+                throw new InvalidDataException($"{source}: the tar header gives the review {entry.Length} bytes, more than the {MaxReviewBytes} accepted; the archive is corrupt.");
             if (entry.Length > buffer.Length)
                 buffer = new byte[Math.Max(entry.Length, 2L * buffer.Length)];
             int read = TarGzReader.ReadData(entry, buffer.AsSpan(0, (int)entry.Length), archivePath, name);
             if (read < entry.Length)
-                throw new InvalidDataException($"{archivePath}: {name}: truncated: the archive ends after {read} of the review's {entry.Length} bytes.");
+                throw new InvalidDataException($"{source}: truncated: the archive ends after {read} of the review's {entry.Length} bytes.");
             reviews[split].Add(new Review(label, id, rating, DecodeUtf8(buffer.AsSpan(0, read))));
+            return true;
         });
+    }
+
+    /// <summary>An id may appear once per split and class (the official ids run 0..12,499 in each).</summary>
+    private static void CheckUnique(Dictionary<(int, int, int), string> seen, int split, int label, int id, string name, string source)
+    {
+        if (!seen.TryAdd((split, label, id), name))
+            throw new InvalidDataException(
+                $"{source}: review id {id} appears twice in {Splits[split]}/{ClassNames[label]} (also as {seen[(split, label, id)]}); each review must appear once.");
     }
 
     private static void ReadFolder(string folder, List<Review>[] reviews)
     {
+        var seen = new Dictionary<(int Split, int Label, int Id), string>();
         for (int split = 0; split < Splits.Length; split++)
             for (int label = 0; label < ClassNames.Length; label++)
             {
                 string directory = Path.Combine(folder, Splits[split], ClassNames[label]);
                 if (!Directory.Exists(directory))
                     throw new FileNotFoundException($"IMDB folder not found: {directory} (expected {Expected}).", directory);
-                foreach (string file in Directory.EnumerateFiles(directory, "*.txt"))
+                foreach (string file in Directory.EnumerateFiles(directory, "*.txt").Order(StringComparer.Ordinal))
                 {
                     (int id, int rating) = ParseFileName(file, file);
+                    CheckUnique(seen, split, label, id, file, file);
+                    long length = new FileInfo(file).Length;
+                    if (length > MaxReviewBytes)
+                        throw new InvalidDataException($"{file}: {length} bytes is more than the {MaxReviewBytes} accepted for a review.");
                     reviews[split].Add(new Review(label, id, rating, DecodeUtf8(File.ReadAllBytes(file))));
                 }
             }
     }
 
-    /// <summary>Whether an archive path ends in {train,test}/{pos,neg}/*.txt, and which split and label it is.</summary>
-    private static bool TryClassify(string name, out int split, out int label)
+    /// <summary>
+    /// Whether an archive path ends in {train,test}/{pos,neg}/*.txt, which split and label it is, and the
+    /// root folder above the split ("aclImdb" in the official archive; "" for none).
+    /// </summary>
+    private static bool TryClassify(string name, out int split, out int label, out string root)
     {
         split = label = -1;
+        root = "";
         string[] parts = name.Split('/');
         if (parts.Length < 3 || !parts[^1].EndsWith(".txt", StringComparison.Ordinal))
             return false;
         split = Array.IndexOf(Splits, parts[^3]);
         label = Array.IndexOf(ClassNames, parts[^2]);
+        root = string.Join('/', parts[..^3]);
         return split >= 0 && label >= 0;
     }
 

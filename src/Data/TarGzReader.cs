@@ -7,17 +7,24 @@ namespace NanoNet.Data;
 /// Streams the regular files of a .tar.gz archive in one pass, without extracting anything to disk.
 /// </summary>
 /// <remarks>
-/// The gzip stream is not seekable, so each entry's data must be read before moving to the next
-/// entry; entries the caller does not want are skipped by reading past them.
+/// <para>A .tar.gz is a gzip stream (RFC 1952: magic 1F 8B, method 08, flags, then deflate blocks and an
+/// 8-byte trailer of CRC-32 and length mod 2³²) whose decompressed bytes are a tar stream: a sequence of
+/// 512-byte headers (name at offset 0, size as octal text at offset 124, checksum at 148, type flag at 156,
+/// "ustar" magic at 257), each followed by the entry's data padded to a multiple of 512, and two zero blocks at
+/// the end. POSIX pax entries carry extra attributes (long names, large sizes) in an extended header entry.</para>
+/// <para>The gzip stream is not seekable, so each entry's data must be read before moving to the next
+/// entry; entries the caller does not want are skipped by reading (decompressing) past them. The header's
+/// size is not trusted: callers check it against their own caps before allocating anything by it.</para>
 /// </remarks>
 internal static class TarGzReader
 {
     /// <summary>
     /// Calls <paramref name="visit"/> for every regular file, with its name normalised to forward
-    /// slashes without a leading "./". The visitor may read <see cref="TarEntry.DataStream"/>.
+    /// slashes without a leading "./", until it returns false (the rest of the archive is then not read).
+    /// The visitor may read <see cref="TarEntry.DataStream"/>.
     /// </summary>
     /// <exception cref="InvalidDataException">The archive is corrupt or truncated; the message names it and the last good entry.</exception>
-    public static void ForEachFile(string archivePath, Action<string, TarEntry> visit)
+    public static void ForEachFile(string archivePath, Func<string, TarEntry, bool> visit)
     {
         using var file = new FileStream(archivePath, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 20);
         using var gzip = new GZipStream(file, CompressionMode.Decompress);
@@ -30,7 +37,10 @@ internal static class TarGzReader
             {
                 entry = tar.GetNextEntry(copyData: false);
             }
-            catch (Exception e) when (e is InvalidDataException or EndOfStreamException or FormatException)
+            catch (Exception e) when (e is InvalidDataException or EndOfStreamException or FormatException
+                                          or OverflowException      // a base-256 (GNU binary) number field too large for its type
+                                          or NotSupportedException  // an entry type TarReader cannot read, e.g. a sparse file
+                                          or ArgumentException)     // a header field out of range, e.g. a time stamp beyond DateTime
             {
                 throw new InvalidDataException(
                     $"{archivePath}: corrupt or truncated .tar.gz archive after entry '{previous}': {e.Message}", e);
@@ -38,8 +48,9 @@ internal static class TarGzReader
             if (entry is null)
                 return;
             string name = NormaliseName(entry.Name);
-            if (entry.EntryType is TarEntryType.RegularFile or TarEntryType.V7RegularFile or TarEntryType.ContiguousFile)
-                visit(name, entry);
+            if (entry.EntryType is TarEntryType.RegularFile or TarEntryType.V7RegularFile or TarEntryType.ContiguousFile
+                && !visit(name, entry))
+                return;
             previous = name;
         }
     }

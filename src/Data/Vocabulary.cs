@@ -74,6 +74,29 @@ public sealed class Vocabulary
         return new Vocabulary(words, wordCounts, tokenizer);
     }
 
+    /// <summary>
+    /// A vocabulary with the given word of each id, e.g. as read back by <see cref="VocabularyFile.Read(string, Data.Tokenizer?)"/>.
+    /// Ids 0 and 1 must be <see cref="PaddingToken"/> and <see cref="OutOfVocabularyToken"/>; the other
+    /// words must be distinct, non-empty and free of whitespace (as the tokenizer produces them). Counts are zero.
+    /// </summary>
+    /// <exception cref="ArgumentException">The list breaks one of these rules; the message names the id.</exception>
+    public static Vocabulary FromWords(IReadOnlyList<string> words, Tokenizer? tokenizer = null)
+    {
+        ArgumentNullException.ThrowIfNull(words);
+        if (words.Count < 2 || words[PaddingId] != PaddingToken || words[OutOfVocabularyId] != OutOfVocabularyToken)
+            throw new ArgumentException($"A vocabulary starts with the reserved words {PaddingToken} (id 0) and {OutOfVocabularyToken} (id 1).", nameof(words));
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        for (int id = 2; id < words.Count; id++)
+        {
+            string word = words[id];
+            if (string.IsNullOrEmpty(word) || word.Any(char.IsWhiteSpace))
+                throw new ArgumentException($"Vocabulary word {id} is empty or contains whitespace, which no tokenizer word can.", nameof(words));
+            if (!seen.Add(word))
+                throw new ArgumentException($"Vocabulary word {id} ('{word}') appears twice.", nameof(words));
+        }
+        return new Vocabulary([.. words], new long[words.Count], tokenizer ?? new Tokenizer());
+    }
+
     /// <summary>The tokenizer texts are split with (the one the vocabulary was built with).</summary>
     public Tokenizer Tokenizer { get; }
 

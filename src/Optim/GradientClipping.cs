@@ -29,6 +29,15 @@ public static class GradientClipping
         return (float)Math.Sqrt(sum);
     }
 
+    /// <summary>The index of the first parameter whose gradient holds a NaN or an infinity, or −1.</summary>
+    internal static int FirstNonFinite(IReadOnlyList<Tensor> parameters)
+    {
+        for (int i = 0; i < parameters.Count; i++)
+            if (parameters[i].Grad is { } gradient && !double.IsFinite(SumOfSquares(gradient.Span)))
+                return i;
+        return -1;
+    }
+
     /// <summary>
     /// Rescales all gradients by maxNorm / ‖g‖ when their global norm ‖g‖ exceeds <paramref name="maxNorm"/>
     /// (so the clipped global norm is <paramref name="maxNorm"/> and the direction is kept), as Keras's

@@ -1,3 +1,5 @@
+using NanoNet.Optim.Kernels;
+
 namespace NanoNet.Optim;
 
 /// <summary>
@@ -169,11 +171,16 @@ public abstract class Optimizer
         if (_globalClipNorm is float maxNorm)
         {
             LastGlobalNorm = GradientClipping.GlobalNorm(withGradients);
+            // The norm already read every gradient: a non-finite one is caught here, before any update.
+            if (!float.IsFinite(LastGlobalNorm))
+                throw NonFinite(withGradients, GradientClipping.FirstNonFinite(withGradients), updated: false);
             scale = GradientClipping.ScaleFor(LastGlobalNorm, maxNorm);
         }
         var transform = new GradientTransform(scale, _clipValue ?? float.PositiveInfinity, _l1, _l2);
 
-        // 3 and 4. Regularize and update, fused: one pass per parameter.
+        // 3 and 4. Regularize and update, fused: one pass per parameter, which also checks that the
+        // gradient is finite (FusedUpdate; a custom Update that does not use it gets a separate check).
+        int firstNonFinite = -1;
         for (int i = 0; i < withGradients.Count; i++)
         {
             Tensor parameter = withGradients[i];
@@ -181,10 +188,27 @@ public abstract class Optimizer
                 continue;
             if (gradient.Length != parameter.Length)
                 throw new ArgumentException($"Parameter {Describe(parameter)} has {parameter.Length} elements but its gradient has {gradient.Length}.", nameof(parameters));
+            FusedUpdate.ResetCheck();
             Update(parameter.Span, gradient.Span, StateOf(parameter), learningRate, transform);
+            bool nonFinite = FusedUpdate.Checked ? FusedUpdate.NonFiniteGradientSeen : !double.IsFinite(GradientClipping.SumOfSquares(gradient.Span));
+            if (nonFinite && firstNonFinite < 0)
+                firstNonFinite = i;
         }
-        withGradients.Clear();
         Iterations++;
+        if (firstNonFinite >= 0)
+            throw NonFinite(withGradients, firstNonFinite, updated: true);
+        withGradients.Clear();
+    }
+
+    private NonFiniteGradientException NonFinite(List<Tensor> withGradients, int index, bool updated)
+    {
+        Tensor parameter = withGradients[index];
+        withGradients.Clear();
+        string effect = updated
+            ? "This step's update has been applied, so the weights are no longer finite: restore them from a checkpoint."
+            : "No weight was updated.";
+        return new NonFiniteGradientException(parameter,
+            $"The gradient of parameter {Describe(parameter)} holds NaN or infinite values (at step {Iterations + (updated ? 0 : 1)} of {GetType().Name}). {effect}");
     }
 
     /// <summary>

@@ -10,10 +10,19 @@ public static class Shapes
     public static int Product(ReadOnlySpan<int> shape)
     {
         long product = 1;
+        bool tooLarge = false;
         foreach (int d in shape)
-            product *= d;
-        if (product > Array.MaxLength)
-            throw new ArgumentException($"Shape {Format(shape)} has {product} elements, more than an array can hold.");
+        {
+            if (d == 0)
+                return 0;
+            if (!tooLarge)
+            {
+                product *= d; // |product| ≤ Array.MaxLength before, |d| < 2^31: no wrap in a long
+                tooLarge = Math.Abs(product) > Array.MaxLength;
+            }
+        }
+        if (tooLarge)
+            throw new ArgumentException($"Shape {Format(shape)} has more than {Array.MaxLength} elements, more than an array can hold.");
         return (int)product;
     }
 

@@ -79,3 +79,51 @@ internal static class RealData
         return path;
     }
 }
+
+/// <summary>Raw tar and gzip bytes for crafting damaged archives (no directory entries added).</summary>
+internal static class CraftedTar
+{
+    /// <summary>A ustar stream (uncompressed) holding exactly the given regular files, in order.</summary>
+    public static byte[] Tar(IEnumerable<(string Name, byte[] Data)> entries)
+    {
+        var memory = new MemoryStream();
+        using (var tar = new TarWriter(memory, TarEntryFormat.Ustar, leaveOpen: true))
+            foreach (var (name, data) in entries)
+                tar.WriteEntry(new UstarTarEntry(TarEntryType.RegularFile, name) { DataStream = new MemoryStream(data) });
+        return memory.ToArray();
+    }
+
+    public static byte[] Gzip(byte[] data)
+    {
+        var output = new MemoryStream();
+        using (var gzip = new GZipStream(output, CompressionLevel.Fastest, leaveOpen: true))
+            gzip.Write(data);
+        return output.ToArray();
+    }
+
+    /// <summary>
+    /// Rewrites the size field (12 octal bytes at offset 124) of the ustar header of the entry named
+    /// <paramref name="name"/> and fixes the header checksum, so the header claims <paramref name="size"/> bytes.
+    /// </summary>
+    public static void PatchSize(byte[] tar, string name, long size)
+    {
+        int offset = 0;
+        while (offset + 512 <= tar.Length)
+        {
+            string entryName = Encoding.ASCII.GetString(tar, offset, 100).TrimEnd('\0');
+            long entrySize = Convert.ToInt64(Encoding.ASCII.GetString(tar, offset + 124, 11).Trim('\0', ' '), 8);
+            if (entryName == name)
+            {
+                Encoding.ASCII.GetBytes(Convert.ToString(size, 8).PadLeft(11, '0') + "\0").CopyTo(tar, offset + 124);
+                Array.Fill(tar, (byte)' ', offset + 148, 8);
+                int sum = 0;
+                for (int i = 0; i < 512; i++)
+                    sum += tar[offset + i];
+                Encoding.ASCII.GetBytes(Convert.ToString(sum, 8).PadLeft(6, '0') + "\0 ").CopyTo(tar, offset + 148);
+                return;
+            }
+            offset += 512 + (int)((entrySize + 511) / 512 * 512);
+        }
+        throw new ArgumentException($"No entry {name} in the tar stream.");
+    }
+}

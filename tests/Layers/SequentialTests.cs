@@ -157,7 +157,7 @@ public class SequentialTests
         var x = Tensor.Zeros(2, 4);
         var y = Tensor.FromArray([1, 3], 2);
         var ex = Assert.Throws<ArgumentException>(() => model.Fit(x, y, batchSize: 2, shuffle: false));
-        Assert.That(ex!.Message, Does.Contain("label 3 at row 1 of the batch").And.Contain("[0, 3)"));
+        Assert.That(ex!.Message, Does.Contain("row 1: label 3").And.Contain("[0, 3)"), "the data-set row, checked before training (issue 15)");
     }
 
     [Test]

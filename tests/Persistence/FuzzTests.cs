@@ -1,4 +1,4 @@
-using NanoNet.Fuzz;
+using NanoNet.Fuzz.Formats;
 
 namespace NanoNet.Tests;
 

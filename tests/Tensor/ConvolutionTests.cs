@@ -56,16 +56,23 @@ public class ConvolutionTests
     [Test]
     public void Conv2DBackwardIsBitwiseIdenticalAcrossThreadCounts()
     {
-        float[] Gradients(int threads)
+        // 26×26 inputs give 24×24 outputs: 3 images per chunk, so the batch of 24 is 8 chunks to split.
+        var g = ConvGeometry.Create(26, 26, 3, 3, 3, 1, 1, samePadding: false);
+        Assert.That(24 / Conv2DKernels.ImagesPerChunk(g), Is.GreaterThanOrEqualTo(4), "several chunks");
+        float[] Gradients(int threads, out int widestRegion)
         {
             int saved = Parallelism.MaxThreads;
             Parallelism.MaxThreads = threads;
             try
             {
-                var x = Tensor.RandomUniform([16, 12, 12, 3], -1, 1, 7).AsParameter();
+                var x = Tensor.RandomUniform([24, 26, 26, 3], -1, 1, 7).AsParameter();
                 var k = Tensor.RandomUniform([3, 3, 3, 8], -1, 1, 8).AsParameter();
                 var b = Tensor.Zeros(8).AsParameter();
-                Ops.Sum(Ops.Multiply(Ops.Conv2D(x, k, b), Tensor.RandomUniform([16, 10, 10, 8], -1, 1, 9))).Backward();
+                Tensor upstream = Tensor.RandomUniform([24, 24, 24, 8], -1, 1, 9);
+                Tensor y = Ops.Conv2D(x, k, b);
+                Parallelism.ResetWidestRegion();
+                Ops.Sum(Ops.Multiply(y, upstream)).Backward();
+                widestRegion = Parallelism.WidestRegion;
                 return [.. k.Grad!.ToArray(), .. b.Grad!.ToArray(), .. x.Grad!.ToArray()];
             }
             finally
@@ -73,7 +80,38 @@ public class ConvolutionTests
                 Parallelism.MaxThreads = saved;
             }
         }
-        Assert.That(Gradients(2), Is.EqualTo(Gradients(1)).AsCollection);
+        float[] one = Gradients(1, out _);
+        float[] two = Gradients(2, out int widest);
+        Assert.That(widest, Is.EqualTo(2), "the backward pass really ran on two workers");
+        Assert.That(two, Is.EqualTo(one).AsCollection);
+    }
+
+    [TestCase(7, 32, 32, 3, 8, 3, 1, false)]   // the seed layer's geometry: 2 images per chunk, 4 chunks (the last one partial)
+    [TestCase(9, 20, 20, 4, 5, 3, 2, true)]    // 10×10 outputs: 20 images per chunk... batch 9 is one chunk,
+    [TestCase(45, 20, 20, 4, 5, 3, 2, true)]   // ...and 45 is three
+    public void Conv2DBackwardAcrossSeveralChunksMatchesTheNaiveReference(int batch, int h, int w, int c, int filters, int kernel, int stride, bool same)
+    {
+        var g = ConvGeometry.Create(h, w, c, kernel, kernel, stride, stride, same);
+        var x = Tensor.RandomUniform([batch, h, w, c], -1, 1, 40).AsParameter();
+        var k = Tensor.RandomUniform([kernel, kernel, c, filters], -1, 1, 41).AsParameter();
+        var b = Tensor.RandomUniform([filters], -1, 1, 42).AsParameter();
+        Tensor upstream = Tensor.RandomUniform([batch, g.OutputHeight, g.OutputWidth, filters], -1, 1, 43);
+        Ops.Sum(Ops.Multiply(Ops.Conv2D(x, k, b, stride, stride, same), upstream)).Backward();
+
+        var dW = new float[k.Length];
+        var dBias = new float[filters];
+        var dX = new float[x.Length];
+        ConvReference.Conv2DBackward(x.Span, k.Span, upstream.Span, dW, dBias, dX, batch, filters, g);
+        AssertClose(k.Grad!.ToArray(), dW, "dW");
+        AssertClose(b.Grad!.ToArray(), dBias, "dBias");
+        AssertClose(x.Grad!.ToArray(), dX, "dX");
+
+        static void AssertClose(float[] actual, float[] expected, string what)
+        {
+            Assert.That(actual, Has.Length.EqualTo(expected.Length), what);
+            for (int i = 0; i < expected.Length; i++)
+                Assert.That(actual[i], Is.EqualTo(expected[i]).Within(1e-4f * (1 + MathF.Abs(expected[i]))), $"{what}[{i}]");
+        }
     }
 
     [TestCase(2, 2, false)]

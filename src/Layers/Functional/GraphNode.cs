@@ -9,9 +9,6 @@ namespace NanoNet.Layers;
 /// <param name="OutputSlot">Value-table slot of the call's output.</param>
 internal sealed record GraphNode(Layer Layer, int[] InputSlots, int OutputSlot)
 {
-    /// <summary>A reusable list of input values for merge layers, so running a step allocates nothing.</summary>
-    public Tensor[] Arguments { get; } = new Tensor[InputSlots.Length];
-
     /// <summary>Whether the output is read by another node (then a loss may not fuse with its activation).</summary>
     public bool FeedsOtherNodes { get; set; }
 

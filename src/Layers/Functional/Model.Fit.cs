@@ -39,7 +39,11 @@ public partial class Model
     /// model consistent (every weight from a completed update).
     /// </param>
     /// <returns>One <see cref="EpochMetrics"/> per epoch run (fewer than <paramref name="epochs"/> if stopped).</returns>
-    /// <exception cref="ArithmeticException">The loss became NaN or infinite (training diverged).</exception>
+    /// <exception cref="ArithmeticException">
+    /// The loss, or a gradient, became NaN or infinite (training diverged): the message names the step and,
+    /// for a gradient, the first layer whose gradient is not finite.
+    /// </exception>
+    /// <exception cref="ArgumentException">A class-id target is not a class of its output; checked before the first epoch, naming the data-set row.</exception>
     public TrainingHistory Fit(Dataset train, int batchSize = 32, int epochs = 1, bool shuffle = true,
         Dataset? validation = null, int seed = 0, int verbose = 1, Action<Dataset>? batchTransform = null,
         IReadOnlyList<Callback>? callbacks = null, int gradientAccumulationSteps = 1,
@@ -48,6 +52,7 @@ public partial class Model
         ArgumentNullException.ThrowIfNull(train);
         EnsureGraph();
         CheckInputs(train.Inputs);
+        CheckClassTargets(train, "training");
         var loader = new MiniBatchLoader(train, batchSize, shuffle, seed) { BatchTransform = batchTransform };
         var run = new TrainingRun(this, epochs, loader.BatchCount, validation, verbose, callbacks, gradientAccumulationSteps, progress, cancellationToken);
         return run.Execute(_ => loader.NextEpoch());
@@ -111,10 +116,13 @@ public partial class Model
     /// One gradient step on one batch: forward, loss, backward, optimizer update, gradients reset.
     /// Returns the batch's mean loss and, for a classification loss, the number of correct predictions.
     /// </summary>
+    /// <exception cref="ArithmeticException">The loss or a gradient is NaN or infinite (the message names the layer).</exception>
     public (float Loss, int Correct) TrainStep(Dataset batch, Optimizer? optimizer = null)
     {
-        StepResult result = ComputeGradients(batch);
-        ApplyGradients(optimizer ?? Optimizer ?? throw NotCompiled(), batchesAccumulated: 1);
+        optimizer ??= Optimizer ?? throw NotCompiled();
+        long step = optimizer.Iterations + 1;
+        StepResult result = ComputeGradients(batch, step);
+        ApplyGradients(optimizer, batchesAccumulated: 1, step);
         return (result.TotalValue, result.Correct[0]);
     }
 
@@ -122,16 +130,17 @@ public partial class Model
     /// Forward, loss and backward on one batch, adding to the parameters' gradients (no update): the first
     /// half of a step, separate so several batches can accumulate before one update.
     /// </summary>
-    private StepResult ComputeGradients(Dataset batch)
+    private StepResult ComputeGradients(Dataset batch, long step)
     {
         ArgumentNullException.ThrowIfNull(batch);
-        _stepMemory.Release(); // takes back the previous step's activations and gradients
-        using (_stepMemory.Use())
+        using Parallelism.ThreadLimitScope threads = Parallelism.LimitThreads(_maxThreads);
+        _training.Memory.Release(); // takes back the previous step's activations and gradients
+        using (_training.Memory.Use())
         {
-            StepResult result = ForwardLoss(batch, training: true);
+            StepResult result = ForwardLoss(_training, batch, training: true);
             float value = result.TotalValue;
             if (!float.IsFinite(value))
-                throw new ArithmeticException($"The loss became {value} (diverged): lower the learning rate or check the inputs for NaN.");
+                throw new ArithmeticException($"Training stopped at step {step}: the loss became {value} (diverged): lower the learning rate or check the inputs for NaN.");
             result.Total!.Backward();
             result.Total = null; // the graph is consumed; keep nothing of it
             return result;
@@ -139,21 +148,57 @@ public partial class Model
     }
 
     /// <summary>The second half of a step: one optimizer update from the mean of the accumulated gradients, then gradients reset.</summary>
-    private void ApplyGradients(Optimizer optimizer, int batchesAccumulated)
+    /// <remarks>
+    /// The optimizer's fused update (or its global-norm pass) checks every gradient on the way; a
+    /// non-finite one stops training here with the step and the layer named.
+    /// </remarks>
+    private void ApplyGradients(Optimizer optimizer, int batchesAccumulated, long step)
     {
+        using Parallelism.ThreadLimitScope threads = Parallelism.LimitThreads(_maxThreads);
         long started = Profiler.Start();
         IReadOnlyList<Tensor> parameters = Parameters;
         if (batchesAccumulated > 1)
             foreach (Tensor parameter in parameters)
                 if (parameter.Grad is { } gradient)
                     System.Numerics.Tensors.TensorPrimitives.Multiply(gradient.Span, 1f / batchesAccumulated, gradient.Span);
-        optimizer.Step(parameters);
+        try
+        {
+            optimizer.Step(parameters);
+        }
+        catch (NonFiniteGradientException e)
+        {
+            Optimizer.ZeroGradients(parameters);
+            Layer? layer = _layers.FirstOrDefault(l => l.Parameters.Contains(e.Parameter));
+            throw new ArithmeticException(
+                $"Training stopped at step {step}: the gradient of layer '{layer?.Name ?? "?"}' (parameter '{e.Parameter.Name}'), the first layer whose gradient is not finite, holds NaN or infinite values " +
+                "(an op overflowed or divided by zero in the backward pass, or the learning rate is too high). " + e.Message, e);
+        }
         Optimizer.ZeroGradients(parameters);
         Profiler.StopIn("optimizer", optimizer.GetType().Name, started, 0, backward: false);
     }
 
     /// <summary>Discards gradients accumulated by batches that will not be applied (cancellation, an error).</summary>
-    private void DiscardGradients() => Optimizer.ZeroGradients(Parameters);
+    private void DiscardGradients()
+    {
+        using Parallelism.ThreadLimitScope threads = Parallelism.LimitThreads(_maxThreads);
+        Optimizer.ZeroGradients(Parameters);
+    }
+
+    /// <summary>
+    /// Gives back the memory a finished training holds: the step memory's pooled arrays and tensor
+    /// objects, the parameters' gradients, the idle inference passes and the kernels' shared scratch
+    /// buffers. The next step or call rebuilds what it needs.
+    /// </summary>
+    private void ReturnTrainingMemory()
+    {
+        _training.Forget();
+        _training.Memory.Release();
+        _training.Memory.Trim();
+        _inferencePasses.Trim();
+        foreach (Tensor parameter in Parameters)
+            parameter.Grad = null;
+        Memory.ScratchBuffers.Trim();
+    }
 
     /// <summary>
     /// The state of one <c>Fit</c> call: the epoch loop, shared by the in-memory, streaming and
@@ -263,9 +308,9 @@ public partial class Model
         private bool Batch(Dataset batch)
         {
             _cancellation.ThrowIfCancellationRequested();
-            StepResult result = _model.ComputeGradients(batch);
+            StepResult result = _model.ComputeGradients(batch, _step + 1);
             if (++_pending == _accumulation)
-                Apply();
+                Apply(_step + 1);
             _totals.Add(result, batch);
             _batchInEpoch++;
             _step++;
@@ -282,16 +327,16 @@ public partial class Model
             return !_model.StopTraining; // a stopped epoch is still evaluated and reported, as in Keras
         }
 
-        private void Apply()
+        private void Apply(long step)
         {
-            _model.ApplyGradients(_optimizer, _pending);
+            _model.ApplyGradients(_optimizer, _pending, step);
             _pending = 0;
         }
 
         private void EndEpoch()
         {
             if (_pending > 0)
-                Apply(); // the epoch's last, partial accumulation group
+                Apply(_step); // the epoch's last, partial accumulation group
             double seconds = _clock.Elapsed.TotalSeconds;
             Evaluation? validation = _validation is null ? null : _model.Evaluate(_validation);
             Dictionary<string, float> outputs = _totals.PerOutput();
@@ -312,7 +357,7 @@ public partial class Model
 
         private TrainingHistory End()
         {
-            _model._stepMemory.Release(); // nothing of the last step outlives Fit
+            _model.ReturnTrainingMemory(); // nothing of the last step outlives Fit, nor its memory
             _hooks.TrainEnd(_history);
             return _history;
         }
@@ -322,7 +367,7 @@ public partial class Model
         {
             _pending = 0;
             _model.DiscardGradients();
-            _model._stepMemory.Release();
+            _model.ReturnTrainingMemory();
         }
     }
 }

@@ -35,15 +35,17 @@ public partial class Model
     private SymbolicTensor[] _outputs = [];
     private GraphNode[] _nodes = [];
     private int[] _inputSlots = [], _outputSlots = [];
-    private Tensor?[] _values = [];
     private readonly List<Layer> _layers = [];
     private List<Tensor>? _parameters;
     private Loss[]? _losses;
     private float[] _lossWeights = [];
 
-    // The memory of one training or inference step (activations, gradients, saved buffers): released
-    // at the start of the next step, so a steady step allocates almost nothing (see StepMemory).
-    private readonly StepMemory _stepMemory = new();
+    // Training's pass over the graph: its value table and the memory of one step (activations,
+    // gradients, saved buffers), released at the start of the next step, so a steady step allocates
+    // almost nothing (see StepMemory). Inference borrows its own passes from _inferencePasses, one per
+    // call, so Predict may run on many threads at once.
+    private GraphPass _training = null!;
+    private GraphPassPool _inferencePasses = null!;
 
     /// <summary>A model from one input to one output.</summary>
     public Model(Input input, SymbolicTensor output, string? name = null) : this([input], [output], name) { }
@@ -100,6 +102,25 @@ public partial class Model
 
     /// <summary>One loss per output.</summary>
     public IReadOnlyList<Loss> Losses => _losses ?? throw NotCompiled();
+
+    /// <summary>
+    /// The most threads this model's kernels use in <c>Fit</c>, <c>Evaluate</c>, <c>Predict</c> and
+    /// <c>TrainStep</c>; null (the default) = <see cref="Parallelism.MaxThreads"/>. Set 1 on two models
+    /// to train them side by side on two threads, each on its own core (a one-thread model never waits
+    /// for the shared worker pool).
+    /// </summary>
+    public int? MaxThreads
+    {
+        get => _maxThreads;
+        set
+        {
+            if (value is < 1)
+                throw new ArgumentOutOfRangeException(nameof(value), value, "A model's MaxThreads must be at least 1 (or null for Parallelism.MaxThreads).");
+            _maxThreads = value;
+        }
+    }
+
+    private int? _maxThreads;
 
     /// <summary>Where <c>Fit</c> writes its per-epoch lines (default: the console).</summary>
     public TextWriter Output { get; set; } = Console.Out;
@@ -186,9 +207,10 @@ public partial class Model
         _nodes = [.. nodes];
         _inputSlots = [.. inputs.Select(i => slots[i])];
         _outputSlots = [.. outputs.Select(o => slots[o])];
-        _values = new Tensor?[slots.Count];
-        _fused = new bool[outputs.Length];
-        _stepResult = new StepResult(outputs.Length);
+        int slotCount = slots.Count;
+        GraphNode[] graph = _nodes;
+        _training = new GraphPass(slotCount, graph, outputs.Length);
+        _inferencePasses = new GraphPassPool(() => new GraphPass(slotCount, graph, outputs.Length));
         foreach (Layer layer in _layers)
             layer.TrainableChanged -= InvalidateParameters;
         _layers.Clear();
@@ -236,68 +258,65 @@ public partial class Model
     public Tensor Forward(Tensor x, bool training = false)
     {
         RequireSingle("Forward");
-        _oneInput[0] = x;
-        Run(_oneInput, training, fuseWith: null);
-        Tensor y = _values[_outputSlots[0]]!;
-        ForgetValues();
-        return y;
+        return Forward([x], training)[0];
     }
-
-    private readonly Tensor[] _oneInput = new Tensor[1];
 
     /// <summary>Runs the model on a batch of each input; returns one tensor per output.</summary>
     public Tensor[] Forward(IReadOnlyList<Tensor> inputs, bool training = false)
     {
-        Run(inputs, training, fuseWith: null);
-        Tensor[] outputs = [.. _outputSlots.Select(s => _values[s]!)];
-        ForgetValues();
-        return outputs;
+        EnsureGraph();
+        GraphPass pass = _inferencePasses.Rent();
+        try
+        {
+            using Parallelism.ThreadLimitScope threads = Parallelism.LimitThreads(_maxThreads);
+            Run(pass, inputs, training, fuseWith: null);
+            return [.. _outputSlots.Select(s => pass.Values[s]!)];
+        }
+        finally
+        {
+            _inferencePasses.Return(pass);
+        }
     }
 
     /// <summary>
     /// Runs every layer call in order. With <paramref name="fuseWith"/> (one loss per output), an output
     /// whose layer ends in an activation the loss takes the logits of (<see cref="ActivationFusion"/>) is
-    /// left before that activation and marked in <see cref="_fused"/>.
+    /// left before that activation and marked in the pass's <see cref="GraphPass.Fused"/>. Everything a
+    /// run writes lives in <paramref name="pass"/>: runs with different passes may overlap.
     /// </summary>
-    private void Run(IReadOnlyList<Tensor> inputs, bool training, Loss[]? fuseWith)
+    private void Run(GraphPass pass, IReadOnlyList<Tensor> inputs, bool training, Loss[]? fuseWith)
     {
         EnsureGraph();
         if (!_layers.All(l => l.IsInitialized))
             throw NotCompiled();
         CheckInputs(inputs);
+        Tensor?[] values = pass.Values;
         for (int i = 0; i < _inputSlots.Length; i++)
-            _values[_inputSlots[i]] = inputs[i];
-        Array.Clear(_fused);
-        foreach (GraphNode node in _nodes)
+            values[_inputSlots[i]] = inputs[i];
+        Array.Clear(pass.Fused);
+        for (int n = 0; n < _nodes.Length; n++)
         {
+            GraphNode node = _nodes[n];
             using Profiler.ScopeHandle scope = Profiler.Enabled ? Profiler.Scope(node.Layer.Name) : default;
             int output = Array.IndexOf(_outputSlots, node.OutputSlot);
             if (fuseWith is not null && output >= 0 && !node.FeedsOtherNodes
                 && node.Layer is IActivatedLayer activated && ActivationFusion.LossMayTakeLogits(activated.Activation))
             {
-                _fused[output] = true;
-                _values[node.OutputSlot] = activated.ForwardPreActivation(_values[node.InputSlots[0]]!, training);
+                pass.Fused[output] = true;
+                values[node.OutputSlot] = activated.ForwardPreActivation(values[node.InputSlots[0]]!, training);
             }
             else if (node.Layer is MergeLayer merge)
             {
+                Tensor[] arguments = pass.Arguments[n];
                 for (int i = 0; i < node.InputSlots.Length; i++)
-                    node.Arguments[i] = _values[node.InputSlots[i]]!;
-                _values[node.OutputSlot] = merge.Forward(node.Arguments, training);
+                    arguments[i] = values[node.InputSlots[i]]!;
+                values[node.OutputSlot] = merge.Forward(arguments, training);
             }
             else
             {
-                _values[node.OutputSlot] = node.Layer.Forward(_values[node.InputSlots[0]]!, training);
+                values[node.OutputSlot] = node.Layer.Forward(values[node.InputSlots[0]]!, training);
             }
         }
-    }
-
-    private bool[] _fused = [];
-
-    /// <summary>Drops the value table's references, so nothing of a finished pass is kept alive by the model.</summary>
-    private void ForgetValues()
-    {
-        Array.Clear(_values);
-        _oneInput[0] = null!;
     }
 
     private void CheckInputs(IReadOnlyList<Tensor> inputs)
@@ -305,8 +324,6 @@ public partial class Model
         ArgumentNullException.ThrowIfNull(inputs);
         if (inputs.Count != _inputs.Length)
             throw new ArgumentException($"Model '{Name}' has {_inputs.Length} inputs ({string.Join(", ", _inputs.Select(i => i.Name))}) but was given {inputs.Count} tensors.");
-        if (_fused.Length != _outputs.Length)
-            _fused = new bool[_outputs.Length];
         int rows = -1;
         for (int i = 0; i < inputs.Count; i++)
         {
@@ -335,6 +352,11 @@ public partial class Model
     }
 
     /// <summary>Predictions for every row of the inputs, one tensor per output, in batches, without recording gradients.</summary>
+    /// <remarks>
+    /// Safe to call from many threads at once on a trained model (an inference service): each call runs
+    /// in its own <see cref="GraphPass"/> with its own step memory and only reads the weights. Do not
+    /// train the model or change its weights meanwhile.
+    /// </remarks>
     public Tensor[] Predict(IReadOnlyList<Tensor> inputs, int batchSize = 256)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(batchSize, 1);
@@ -343,23 +365,31 @@ public partial class Model
         int rows = inputs[0].Dim(0);
         Tensor[] results = [.. _outputs.Select(o => Tensor.Zeros([rows, .. o.Shape]))];
         var slice = new Tensor[inputs.Count];
-        using (Tape.NoGrad())
+        GraphPass pass = _inferencePasses.Rent();
+        try
         {
-            for (int start = 0; start < rows; start += batchSize)
+            using Parallelism.ThreadLimitScope threads = Parallelism.LimitThreads(_maxThreads);
+            using (Tape.NoGrad())
             {
-                int size = Math.Min(batchSize, rows - start);
-                for (int i = 0; i < slice.Length; i++)
-                    slice[i] = inputs[i].SliceRows(start, size);
-                _stepMemory.Release(); // the previous batch's activations
-                using (_stepMemory.Use())
+                for (int start = 0; start < rows; start += batchSize)
                 {
-                    Run(slice, training: false, fuseWith: null);
-                    for (int o = 0; o < results.Length; o++)
-                        _values[_outputSlots[o]]!.Span.CopyTo(results[o].SliceRows(start, size).Span);
-                    ForgetValues();
+                    int size = Math.Min(batchSize, rows - start);
+                    for (int i = 0; i < slice.Length; i++)
+                        slice[i] = inputs[i].SliceRows(start, size);
+                    pass.Memory.Release(); // the previous batch's activations
+                    using (pass.Memory.Use())
+                    {
+                        Run(pass, slice, training: false, fuseWith: null);
+                        for (int o = 0; o < results.Length; o++)
+                            pass.Values[_outputSlots[o]]!.Span.CopyTo(results[o].SliceRows(start, size).Span);
+                        pass.Forget();
+                    }
                 }
             }
-            _stepMemory.Release();
+        }
+        finally
+        {
+            _inferencePasses.Return(pass);
         }
         return results;
     }
@@ -373,60 +403,63 @@ public partial class Model
             throw NotCompiled();
         var totals = new MetricTotals(_losses, OutputNames());
         bool profiling = Profiler.Enabled;
-        Profiler.Enabled = false; // the profile is of training steps
+        if (profiling)
+            Profiler.Enabled = false; // the profile is of training steps
+        GraphPass pass = _inferencePasses.Rent();
         try
         {
+            using Parallelism.ThreadLimitScope threads = Parallelism.LimitThreads(_maxThreads);
             using (Tape.NoGrad())
             {
                 for (int start = 0; start < data.Count; start += batchSize)
                 {
                     int size = Math.Min(batchSize, data.Count - start);
                     Dataset batch = data.Slice(start, size);
-                    _stepMemory.Release();
-                    using (_stepMemory.Use())
-                        totals.Add(ForwardLoss(batch, training: false), batch);
+                    pass.Memory.Release();
+                    using (pass.Memory.Use())
+                        totals.Add(ForwardLoss(pass, batch, training: false), batch);
                 }
-                _stepMemory.Release();
             }
         }
         finally
         {
-            Profiler.Enabled = profiling;
+            _inferencePasses.Return(pass);
+            if (profiling)
+                Profiler.Enabled = true;
         }
         return totals.ToEvaluation();
     }
 
     /// <summary>
     /// Forward pass and the weighted total loss on one batch, fusing output activations with their
-    /// losses where possible; per-output losses and correct counts go to <see cref="_stepResult"/>.
+    /// losses where possible; per-output losses and correct counts go to the pass's <see cref="GraphPass.Result"/>.
     /// </summary>
-    private StepResult ForwardLoss(Dataset batch, bool training)
+    private StepResult ForwardLoss(GraphPass pass, Dataset batch, bool training)
     {
         Loss[] losses = _losses ?? throw NotCompiled();
         if (batch.Targets.Count != losses.Length)
             throw new ArgumentException($"Model '{Name}' has {losses.Length} outputs but the batch has {batch.Targets.Count} target tensors.");
-        Run(batch.Inputs, training, losses);
+        Run(pass, batch.Inputs, training, losses);
+        StepResult result = pass.Result;
         Tensor? total = null;
         for (int o = 0; o < losses.Length; o++)
         {
-            Tensor output = _values[_outputSlots[o]]!;
+            Tensor output = pass.Values[_outputSlots[o]]!;
             Tensor targets = batch.Targets[o];
-            Tensor? value = _fused[o] ? losses[o].ComputeFromSoftmaxLogits(output, targets) : null;
-            if (value is null && _fused[o])
+            Tensor? value = pass.Fused[o] ? losses[o].ComputeFromSoftmaxLogits(output, targets) : null;
+            if (value is null && pass.Fused[o])
                 output = Ops.Softmax(output); // the loss does not fuse: apply the softmax we skipped
             value ??= losses[o].Compute(output, targets);
-            _stepResult.Losses[o] = value[0];
-            _stepResult.Correct[o] = losses[o].IsClassification ? CountCorrect(output, targets) : 0;
+            result.Losses[o] = value[0];
+            result.Correct[o] = losses[o].IsClassification ? CountCorrect(output, targets) : 0;
             Tensor weighted = _lossWeights[o] == 1f ? value : Ops.Multiply(value, Scalar(_lossWeights[o]));
             total = total is null ? weighted : Ops.Add(total, weighted);
         }
-        _stepResult.Total = total!;
-        _stepResult.TotalValue = total![0];
-        ForgetValues();
-        return _stepResult;
+        result.Total = total!;
+        result.TotalValue = total![0];
+        pass.Forget();
+        return result;
     }
-
-    private StepResult _stepResult = new(0);
 
     private static Tensor Scalar(float value)
     {

@@ -22,9 +22,11 @@ internal interface IUpdateRule
 /// regularization), apply the rule, write θ and the state back — one pass over memory, no allocation.
 /// </summary>
 /// <remarks>
+/// <para>
 /// Shape legend: weights, gradient and every non-empty state span have the same length n. The loop runs
 /// the widest accelerated vector width first (512, 256, 128 bits) and finishes with one-lane scalar
 /// steps; all widths compute bit-identical results (see <see cref="ILanes{TSelf}"/>).
+/// </para>
 /// <para>
 /// The one-lane instantiation (<see cref="Lanes1"/>) is the plain reference twin: tests run a long
 /// tensor through the vector loops and the same elements one by one through the scalar path, and require
@@ -32,8 +34,27 @@ internal interface IUpdateRule
 /// rule is an optimizer's private formula; only the loop and the lane types are shared.
 /// </para>
 /// </remarks>
+/// <para>
+/// The pass also checks the raw gradient for NaN and ±∞ at no measurable cost: it adds g − g (0 for a
+/// number, NaN otherwise) into one accumulator per vector width, in registers, while the loop is bound
+/// by memory anyway. <see cref="NonFiniteGradientSeen"/> reports the result to <see cref="Optimizer.Step"/>.
+/// </para>
 internal static unsafe class FusedUpdate
 {
+    [ThreadStatic] private static bool t_nonFiniteSeen, t_checked;
+
+    /// <summary>
+    /// Starts a check on this thread: <see cref="NonFiniteGradientSeen"/> and <see cref="Checked"/> are
+    /// cleared, and every later <see cref="Run"/> on this thread sets them.
+    /// </summary>
+    public static void ResetCheck() => t_nonFiniteSeen = t_checked = false;
+
+    /// <summary>Whether a gradient run through <see cref="Run"/> since <see cref="ResetCheck"/> held a NaN or an infinity.</summary>
+    public static bool NonFiniteGradientSeen => t_nonFiniteSeen;
+
+    /// <summary>Whether <see cref="Run"/> ran since <see cref="ResetCheck"/> (a custom optimizer's update may not use it).</summary>
+    public static bool Checked => t_checked;
+
     /// <summary>Runs <paramref name="rule"/> over every element. Pass <c>default</c> for unused states.</summary>
     public static void Run<TRule>(TRule rule, in GradientTransform transform, Span<float> weights, ReadOnlySpan<float> gradient,
         Span<float> state0 = default, Span<float> state1 = default, Span<float> state2 = default)
@@ -46,10 +67,12 @@ internal static unsafe class FusedUpdate
         CheckState(state1, n, nameof(state1));
         CheckState(state2, n, nameof(state2));
 
-        int workers = n < ParallelThreshold ? 1 : Parallelism.MaxThreads;
+        t_checked = true;
+        int workers = n < ParallelThreshold ? 1 : Parallelism.CurrentMaxThreads;
         if (workers == 1)
         {
-            RunRange(rule, transform, weights, gradient, state0, state1, state2);
+            if (!RunRange(rule, transform, weights, gradient, state0, state1, state2))
+                t_nonFiniteSeen = true;
             return;
         }
         // A large tensor (an embedding table) is split into contiguous ranges, one per worker. The rule
@@ -58,26 +81,30 @@ internal static unsafe class FusedUpdate
         {
             var job = UpdateJob<TRule>.Rent(rule, transform, n, w, g, s0, s1, s2);
             Parallelism.Run(job, workers);
+            if (job.NonFiniteSeen)
+                t_nonFiniteSeen = true;
         }
     }
 
     /// <summary>Tensors at least this long are updated by all workers at once (memory-bound: two cores read faster than one).</summary>
     private const int ParallelThreshold = 1 << 18;
 
-    /// <summary>The widest vectors first, then narrower ones, then the scalar tail, over one range.</summary>
-    private static void RunRange<TRule>(TRule rule, in GradientTransform transform, Span<float> weights, ReadOnlySpan<float> gradient,
+    /// <summary>The widest vectors first, then narrower ones, then the scalar tail, over one range; false if the gradient held a NaN or an infinity.</summary>
+    private static bool RunRange<TRule>(TRule rule, in GradientTransform transform, Span<float> weights, ReadOnlySpan<float> gradient,
         Span<float> state0, Span<float> state1, Span<float> state2)
         where TRule : struct, IUpdateRule
     {
         var loop = new Loop(weights, gradient, state0, state1, state2);
         int i = 0;
+        bool finite = true;
         if (Vector512.IsHardwareAccelerated)
-            i = loop.Run<TRule, Lanes512>(rule, transform, i);
+            i = loop.Run<TRule, Lanes512>(rule, transform, i, ref finite);
         if (Vector256.IsHardwareAccelerated)
-            i = loop.Run<TRule, Lanes256>(rule, transform, i);
+            i = loop.Run<TRule, Lanes256>(rule, transform, i, ref finite);
         if (Vector128.IsHardwareAccelerated)
-            i = loop.Run<TRule, Lanes128>(rule, transform, i);
-        loop.Run<TRule, Lanes1>(rule, transform, i);
+            i = loop.Run<TRule, Lanes128>(rule, transform, i, ref finite);
+        loop.Run<TRule, Lanes1>(rule, transform, i, ref finite);
+        return finite;
     }
 
     /// <summary>One parallel update: worker w takes the w-th contiguous range (pointers pinned by the caller).</summary>
@@ -88,12 +115,17 @@ internal static unsafe class FusedUpdate
         private GradientTransform _transform;
         private int _n;
         private float* _w, _g, _s0, _s1, _s2;
+        private volatile bool _nonFinite;
+
+        /// <summary>Whether some worker's range of the gradient held a NaN or an infinity.</summary>
+        public bool NonFiniteSeen => _nonFinite;
 
         public static UpdateJob<TRule> Rent(TRule rule, in GradientTransform transform, int n, float* w, float* g, float* s0, float* s1, float* s2)
         {
             UpdateJob<TRule> job = t_cached ??= new UpdateJob<TRule>();
             (job._rule, job._transform, job._n) = (rule, transform, n);
             job._w = w; job._g = g; job._s0 = s0; job._s1 = s1; job._s2 = s2;
+            job._nonFinite = false;
             return job;
         }
 
@@ -105,8 +137,9 @@ internal static unsafe class FusedUpdate
             int length = end - start;
             if (length <= 0)
                 return;
-            RunRange(_rule, _transform, new Span<float>(_w + start, length), new ReadOnlySpan<float>(_g + start, length),
-                Slice(_s0, start, length), Slice(_s1, start, length), Slice(_s2, start, length));
+            if (!RunRange(_rule, _transform, new Span<float>(_w + start, length), new ReadOnlySpan<float>(_g + start, length),
+                Slice(_s0, start, length), Slice(_s1, start, length), Slice(_s2, start, length)))
+                _nonFinite = true;
         }
 
         private static Span<float> Slice(float* state, int start, int length) => state == null ? default : new Span<float>(state + start, length);
@@ -124,9 +157,12 @@ internal static unsafe class FusedUpdate
         private readonly Span<float> _weights = weights, _state0 = state0, _state1 = state1, _state2 = state2;
         private readonly ReadOnlySpan<float> _gradient = gradient;
 
-        /// <summary>Processes whole vectors of <typeparamref name="T"/> from <paramref name="start"/>; returns where it stopped.</summary>
+        /// <summary>
+        /// Processes whole vectors of <typeparamref name="T"/> from <paramref name="start"/>; returns where
+        /// it stopped, and clears <paramref name="finite"/> if a gradient element was NaN or infinite.
+        /// </summary>
         [MethodImpl(MethodImplOptions.NoInlining)] // one compact loop per width; the rule inlines into it
-        public int Run<TRule, T>(TRule rule, in GradientTransform transform, int start)
+        public int Run<TRule, T>(TRule rule, in GradientTransform transform, int start, ref bool finite)
             where TRule : struct, IUpdateRule
             where T : struct, ILanes<T>
         {
@@ -138,12 +174,16 @@ internal static unsafe class FusedUpdate
             bool has0 = !_state0.IsEmpty, has1 = !_state1.IsEmpty, has2 = !_state2.IsEmpty;
             GradientTransform gradientTransform = transform;
 
+            // g − g is 0 for a number and NaN for NaN or ±∞; the sum stays NaN once one is seen.
+            T nonFinite = default;
             int i = start, last = _weights.Length - T.Count;
             for (; i <= last; i += T.Count)
             {
                 nuint at = (nuint)i;
                 T weight = T.Load(ref w, at);
-                T grad = gradientTransform.Apply(T.Load(ref g, at), weight);
+                T raw = T.Load(ref g, at);
+                nonFinite += raw - raw;
+                T grad = gradientTransform.Apply(raw, weight);
                 T a = has0 ? T.Load(ref s0, at) : default;
                 T b = has1 ? T.Load(ref s1, at) : default;
                 T c = has2 ? T.Load(ref s2, at) : default;
@@ -152,6 +192,14 @@ internal static unsafe class FusedUpdate
                 if (has0) T.Store(a, ref s0, at);
                 if (has1) T.Store(b, ref s1, at);
                 if (has2) T.Store(c, ref s2, at);
+            }
+            if (i > start)
+            {
+                Span<float> lanes = stackalloc float[T.Count];
+                T.Store(nonFinite, ref MemoryMarshal.GetReference(lanes), 0);
+                foreach (float lane in lanes)
+                    if (lane != 0f)   // NaN compares unequal to everything
+                        finite = false;
             }
             return i;
         }

@@ -75,7 +75,7 @@ public static class Profiler
             sb.Append(CultureInfo.InvariantCulture, $"{Clip(scope, 15),-16}{Clip(op, 21),-22}{(backward ? "backward" : "forward"),-9}{row.Calls,7}{ms,11:F1}{ms / row.Calls,10:F3}{100.0 * row.Ticks / Math.Max(1, totalTicks),7:F1}%");
             sb.AppendLine(gflops > 0 ? string.Create(CultureInfo.InvariantCulture, $"{gflops,9:F1}{100 * gflops / peak,7:F0}%") : "");
         }
-        sb.Append(CultureInfo.InvariantCulture, $"total recorded {totalTicks * 1000.0 / Stopwatch.Frequency:F1} ms; single-core FMA peak measured {peak:F0} GFLOP/s (at {Parallelism.MaxThreads} thread(s) the ceiling is {peak * Parallelism.MaxThreads:F0})");
+        sb.Append(CultureInfo.InvariantCulture, $"total recorded {totalTicks * 1000.0 / Stopwatch.Frequency:F1} ms; single-core FMA peak measured {peak:F0} GFLOP/s (at {Parallelism.CurrentMaxThreads} thread(s) the ceiling is {peak * Parallelism.CurrentMaxThreads:F0})");
         return sb.ToString();
     }
 

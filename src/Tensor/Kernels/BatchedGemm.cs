@@ -117,7 +117,7 @@ public static unsafe class BatchedGemm
                 (job.TransP, job.TransQ, job.Accumulate, job.M, job.N, job.K, job.CItems) = (transP, transQ, accumulate, m, n, k, cItems);
                 job.P = pp; job.Q = pq; job.C = pc;
                 job.PItem = ppi; job.QItem = pqi; job.Start = pStart; job.Order = pOrder;
-                Parallelism.Run(job, spread ? Math.Min(Parallelism.MaxThreads, cItems) : 1);
+                Parallelism.Run(job, spread ? Math.Min(Parallelism.CurrentMaxThreads, cItems) : 1);
                 job.P = job.Q = job.C = null;
                 t_job = job;
             }

@@ -118,7 +118,7 @@ internal static unsafe class Broadcast
     private static void RunRows<TRow>(BroadcastPlan plan, TRow row, int outputLength, int granularity) where TRow : struct, IRow
     {
         int units = plan.Rows / granularity;
-        int workers = Math.Min(Math.Min(Parallelism.MaxThreads, units), outputLength / MinElementsPerWorker);
+        int workers = Math.Min(Math.Min(Parallelism.CurrentMaxThreads, units), outputLength / MinElementsPerWorker);
         if (workers <= 1)
         {
             RunRows(plan, ref row, 0, plan.Rows);

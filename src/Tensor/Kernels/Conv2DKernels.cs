@@ -1,3 +1,4 @@
+using NanoNet.Memory;
 using System.Numerics.Tensors;
 
 namespace NanoNet.Kernels;
@@ -88,8 +89,6 @@ public static unsafe class Conv2DKernels
         public enum Pass { Forward, Backward }
 
         [ThreadStatic] private static ConvJob? t_cached;
-        [ThreadStatic] private static float[]? t_dCol;
-        [ThreadStatic] private static float[]? t_col;
         private float[] _partials = [], _weightsWithBias = [];
         private int _nextChunk;
 
@@ -129,23 +128,38 @@ public static unsafe class Conv2DKernels
 
         public override void RunWorker(int worker, int workerCount)
         {
-            int chunk;
-            while ((chunk = Interlocked.Increment(ref _nextChunk)) < Chunks)
+            // The worker's private chunk buffers come from the shared scratch buffers (bounded, trimmable),
+            // rented once for all the chunks it takes.
+            int generation = ScratchBuffers.Generation, rows = ImagesPerChunk * G.OutputPixels;
+            bool needsColumns = Mode == Pass.Forward || WantParameters, needsInputGradient = Mode == Pass.Backward && WantInput;
+            float[] col = needsColumns ? ScratchBuffers.Rent(rows * (G.PatchSize + 1)) : [];
+            float[] dCol = needsInputGradient ? ScratchBuffers.Rent(rows * G.PatchSize) : [];
+            try
             {
-                int first = chunk * ImagesPerChunk;
-                int images = Math.Min(ImagesPerChunk, Batch - first);
-                if (Mode == Pass.Forward)
-                    ForwardChunk(first, images);
-                else
-                    BackwardChunk(chunk, first, images);
+                int chunk;
+                while ((chunk = Interlocked.Increment(ref _nextChunk)) < Chunks)
+                {
+                    int first = chunk * ImagesPerChunk;
+                    int images = Math.Min(ImagesPerChunk, Batch - first);
+                    if (Mode == Pass.Forward)
+                        ForwardChunk(first, images, col);
+                    else
+                        BackwardChunk(chunk, first, images, col, dCol);
+                }
+            }
+            finally
+            {
+                if (needsColumns)
+                    ScratchBuffers.Return(col, generation);
+                if (needsInputGradient)
+                    ScratchBuffers.Return(dCol, generation);
             }
         }
 
         /// <summary>This chunk's im2col matrix (with the ones column) in the worker's private buffer.</summary>
-        private Span<float> BuildColumns(int first, int images)
+        private Span<float> BuildColumns(int first, int images, float[] buffer)
         {
             int columns = G.PatchSize + 1, pixels = G.OutputPixels, length = images * pixels * columns;
-            float[] buffer = t_col is { } b && b.Length >= length ? b : (t_col = new float[length]);
             Span<float> col = buffer.AsSpan(0, length);
             var x = new ReadOnlySpan<float>((float*)X + (long)first * G.InputImageSize, images * G.InputImageSize);
             for (int i = 0; i < images; i++)
@@ -153,10 +167,10 @@ public static unsafe class Conv2DKernels
             return col;
         }
 
-        private void ForwardChunk(int first, int images)
+        private void ForwardChunk(int first, int images, float[] colBuffer)
         {
             int columns = G.PatchSize + 1, pixels = G.OutputPixels, rows = images * pixels;
-            Span<float> col = BuildColumns(first, images);
+            Span<float> col = BuildColumns(first, images, colBuffer);
             var y = new Span<float>((float*)Y + (long)first * pixels * Filters, rows * Filters);
             var weightsWithBias = new ReadOnlySpan<float>((float*)W, columns * Filters);
             Gemm.Multiply(false, false, rows, Filters, columns, col, columns, weightsWithBias, Filters, y, Filters);
@@ -164,7 +178,7 @@ public static unsafe class Conv2DKernels
                 ActivationKernels.ReluForward(y, y);
         }
 
-        private void BackwardChunk(int chunk, int first, int images)
+        private void BackwardChunk(int chunk, int first, int images, float[] colBuffer, float[] dColBuffer)
         {
             int patch = G.PatchSize, columns = patch + 1, pixels = G.OutputPixels, rows = images * pixels;
             var dZ = new Span<float>((float*)DY + (long)first * pixels * Filters, rows * Filters);
@@ -172,13 +186,12 @@ public static unsafe class Conv2DKernels
                 ActivationKernels.ReluMask(new ReadOnlySpan<float>((float*)Y + (long)first * pixels * Filters, rows * Filters), dZ);
             if (WantParameters) // this chunk's [dW; db] = colᵀ·dZ, col rebuilt from x
             {
-                Span<float> col = BuildColumns(first, images);
+                Span<float> col = BuildColumns(first, images, colBuffer);
                 var partial = new Span<float>((float*)PartialSums + (long)chunk * PartialStride, PartialStride);
                 Gemm.Multiply(true, false, columns, Filters, rows, col, columns, dZ, Filters, partial, Filters);
             }
             if (WantInput) // dcol = dZ·wᵀ, then scatter back into the images
             {
-                float[] dColBuffer = t_dCol is { } b && b.Length >= rows * patch ? b : (t_dCol = new float[rows * patch]);
                 var dCol = dColBuffer.AsSpan(0, rows * patch);
                 var w = new ReadOnlySpan<float>((float*)W, patch * Filters);
                 Gemm.Multiply(false, true, rows, patch, Filters, dZ, Filters, w, Filters, dCol, patch);

@@ -30,6 +30,78 @@ public static class ConvReference
                     }
     }
 
+    /// <summary>
+    /// The gradients of <see cref="Conv2DForward"/> for an upstream gradient dY: dW[kh, kw, c, f] =
+    /// Σ x·dY, dBias[f] = Σ dY, dX[n, ih, iw, c] = Σ w·dY (each summed in double over the whole batch,
+    /// overwriting the outputs).
+    /// </summary>
+    public static void Conv2DBackward(ReadOnlySpan<float> x, ReadOnlySpan<float> w, ReadOnlySpan<float> dY,
+        Span<float> dW, Span<float> dBias, Span<float> dX, int batch, int filters, in ConvGeometry g)
+    {
+        var sumW = new double[dW.Length];
+        var sumBias = new double[dBias.Length];
+        var sumX = new double[dX.Length];
+        for (int n = 0; n < batch; n++)
+            for (int oh = 0; oh < g.OutputHeight; oh++)
+                for (int ow = 0; ow < g.OutputWidth; ow++)
+                    for (int f = 0; f < filters; f++)
+                    {
+                        double upstream = dY[((n * g.OutputHeight + oh) * g.OutputWidth + ow) * filters + f];
+                        sumBias[f] += upstream;
+                        for (int kh = 0; kh < g.KernelHeight; kh++)
+                            for (int kw = 0; kw < g.KernelWidth; kw++)
+                            {
+                                int ih = oh * g.StrideHeight - g.PadTop + kh, iw = ow * g.StrideWidth - g.PadLeft + kw;
+                                if (ih < 0 || ih >= g.Height || iw < 0 || iw >= g.Width)
+                                    continue;
+                                for (int c = 0; c < g.Channels; c++)
+                                {
+                                    int xi = ((n * g.Height + ih) * g.Width + iw) * g.Channels + c;
+                                    int wi = ((kh * g.KernelWidth + kw) * g.Channels + c) * filters + f;
+                                    sumW[wi] += x[xi] * upstream;
+                                    sumX[xi] += w[wi] * upstream;
+                                }
+                            }
+                    }
+        for (int i = 0; i < dW.Length; i++) dW[i] = (float)sumW[i];
+        for (int i = 0; i < dBias.Length; i++) dBias[i] = (float)sumBias[i];
+        for (int i = 0; i < dX.Length; i++) dX[i] = (float)sumX[i];
+    }
+
+    /// <summary>
+    /// Max pooling with the winner of every window: y[n, oh, ow, c] = max of x over the window (elements
+    /// inside the image only) and argmax = the flat index into x of the element that won.
+    /// </summary>
+    /// <remarks>
+    /// The rule every max-pooling path follows: the window's first element (row-major) starts as the
+    /// winner; a later element takes over when it is greater, or when it is NaN and the winner is not.
+    /// So a NaN propagates (the first NaN wins), ties go to the first maximum, and a window of −∞ (or
+    /// of NaN) routes its gradient to its own first element, never to some fixed element of the batch.
+    /// </remarks>
+    public static void MaxPoolForward(ReadOnlySpan<float> x, Span<float> y, Span<int> argmax, int batch, in ConvGeometry g)
+    {
+        for (int n = 0; n < batch; n++)
+            for (int oh = 0; oh < g.OutputHeight; oh++)
+                for (int ow = 0; ow < g.OutputWidth; ow++)
+                    for (int c = 0; c < g.Channels; c++)
+                    {
+                        int winner = -1;
+                        for (int kh = 0; kh < g.KernelHeight; kh++)
+                            for (int kw = 0; kw < g.KernelWidth; kw++)
+                            {
+                                int ih = oh * g.StrideHeight - g.PadTop + kh, iw = ow * g.StrideWidth - g.PadLeft + kw;
+                                if (ih < 0 || ih >= g.Height || iw < 0 || iw >= g.Width)
+                                    continue;
+                                int i = ((n * g.Height + ih) * g.Width + iw) * g.Channels + c;
+                                if (winner < 0 || x[i] > x[winner] || (float.IsNaN(x[i]) && !float.IsNaN(x[winner])))
+                                    winner = i;
+                            }
+                        int o = ((n * g.OutputHeight + oh) * g.OutputWidth + ow) * g.Channels + c;
+                        y[o] = x[winner];
+                        argmax[o] = winner;
+                    }
+    }
+
     /// <summary>y[n, oh, ow, c] = max of x over the window (elements inside the image only).</summary>
     public static void MaxPoolForward(ReadOnlySpan<float> x, Span<float> y, int batch, in ConvGeometry g)
     {

@@ -93,7 +93,7 @@ public static unsafe class EmbeddingKernels
         var job = t_job ??= new EmbeddingJob();
         (job.Scatter, job.Ids, job.Count, job.Table, job.TableLength, job.Y, job.Dim, job.MaskedId) =
             (scatter, (nint)ids, count, (nint)table, tableLength, (nint)y, dim, maskedId);
-        Parallelism.Run(job, Parallelism.MaxThreads);
+        Parallelism.Run(job, Parallelism.CurrentMaxThreads);
     }
 
     [ThreadStatic] private static EmbeddingJob? t_job;

@@ -1,3 +1,4 @@
+using NanoNet.Memory;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
 
@@ -89,15 +90,24 @@ public static unsafe class Gemm
         {
             long flops = 2L * m * n * k;
             // Small products, and calls from inside another kernel's parallel region, run on this thread.
-            int threads = flops < ParallelFlopThreshold || WorkerPool.IsInsideRegion ? 1 : Parallelism.MaxThreads;
+            int threads = flops < ParallelFlopThreshold || WorkerPool.IsInsideRegion ? 1 : Parallelism.CurrentMaxThreads;
             var job = GemmJob.Rent();
             job.Set(kind, transA, transB, m, n, k, pa, lda, pb, ldb, pc, ldc, accumulate, threads);
             job.PackedB = packedB;
             int workers = Math.Min(threads, job.TileCount);
+            int generation = ScratchBuffers.Generation;
             if (job.SharesB(workers))
-                job.EnsureSharedSlab();
-            Parallelism.Run(job, workers);
-            GemmJob.Return(job);
+                job.SharedBSlab = ScratchBuffers.Rent(KC * MaxNC);
+            try
+            {
+                Parallelism.Run(job, workers);
+            }
+            finally
+            {
+                if (job.SharedBSlab is { } slab)
+                    ScratchBuffers.Return(slab, generation);
+                GemmJob.Return(job);
+            }
         }
     }
 
@@ -127,8 +137,6 @@ public static unsafe class Gemm
     /// <summary>One GEMM call's arguments and its tile loop; pooled so a call allocates nothing.</summary>
     private sealed unsafe class GemmJob : ParallelJob
     {
-        [ThreadStatic] private static float[]? t_packA;
-        [ThreadStatic] private static float[]? t_packB;
         [ThreadStatic] private static GemmJob? t_free;
 
         private GemmKernelKind _kind;
@@ -153,6 +161,7 @@ public static unsafe class Gemm
         public static void Return(GemmJob job)
         {
             job._a = job._b = job._c = job.PackedB = null;
+            job.SharedBSlab = null;
             t_free = job;
         }
 
@@ -194,23 +203,39 @@ public static unsafe class Gemm
 
         public override void RunWorker(int worker, int workerCount)
         {
-            float[] packA = t_packA ??= GC.AllocateUninitializedArray<float>(MC * KC, pinned: true);
-            if (SharesB(workerCount))
+            // Packing panels come from the shared scratch buffers (not per thread): bounded, and trimmable.
+            int generation = ScratchBuffers.Generation;
+            float[] packA = ScratchBuffers.Rent(MC * KC);
+            try
             {
-                fixed (float* pA = packA)
-                    RunWithSharedB(worker, workerCount, pA);
-                return;
-            }
-            float[] packB = t_packB ??= GC.AllocateUninitializedArray<float>(KC * MaxNC, pinned: true);
-            fixed (float* pA = packA, pB = packB)
-            {
-                int tile;
-                while ((tile = Interlocked.Increment(ref _nextTile)) < TileCount)
+                if (SharesB(workerCount))
                 {
-                    int rowStart = tile / _tilesPerRow * _rowsPerGroup;
-                    int jc = tile % _tilesPerRow * _nc;
-                    ComputeTile(rowStart, Math.Min(_rowsPerGroup, _m - rowStart), jc, Math.Min(_nc, _n - jc), pA, pB);
+                    fixed (float* pA = packA)
+                        RunWithSharedB(worker, workerCount, pA);
+                    return;
                 }
+                float[] packB = ScratchBuffers.Rent(KC * MaxNC);
+                try
+                {
+                    fixed (float* pA = packA, pB = packB)
+                    {
+                        int tile;
+                        while ((tile = Interlocked.Increment(ref _nextTile)) < TileCount)
+                        {
+                            int rowStart = tile / _tilesPerRow * _rowsPerGroup;
+                            int jc = tile % _tilesPerRow * _nc;
+                            ComputeTile(rowStart, Math.Min(_rowsPerGroup, _m - rowStart), jc, Math.Min(_nc, _n - jc), pA, pB);
+                        }
+                    }
+                }
+                finally
+                {
+                    ScratchBuffers.Return(packB, generation);
+                }
+            }
+            finally
+            {
+                ScratchBuffers.Return(packA, generation);
             }
         }
 
@@ -221,7 +246,7 @@ public static unsafe class Gemm
         /// </summary>
         private void RunWithSharedB(int worker, int workers, float* packA)
         {
-            fixed (float* sharedB = _sharedBSlab)
+            fixed (float* sharedB = SharedBSlab)
                 RunWithSharedB(worker, workers, packA, sharedB);
         }
 
@@ -258,9 +283,8 @@ public static unsafe class Gemm
         }
 
         private readonly SpinBarrier _barrier = new();
-        private float[]? _sharedBSlab; // KC×MaxNC, pinned, allocated before the first shared-B region
-
-        public void EnsureSharedSlab() => _sharedBSlab ??= GC.AllocateUninitializedArray<float>(KC * MaxNC, pinned: true);
+        /// <summary>The packed B slab all workers share (KC×MaxNC, pinned), rented from the scratch buffers for one shared-B call.</summary>
+        public float[]? SharedBSlab;
 
         /// <summary>C[rowStart.., jc..] for `rows` rows and nc columns: per K slab, pack B once, then each MC row block.</summary>
         private void ComputeTile(int rowStart, int rows, int jc, int nc, float* packA, float* packB)

@@ -55,7 +55,7 @@ public static unsafe class IndexSelectKernels
         job.Indices = indices;
         job.Y = y;
         (job.Scatter, job.Count, job.Outer, job.AxisSize, job.Inner) = (scatter, count, outer, axisSize, inner);
-        int workers = elements < ParallelThreshold ? 1 : Parallelism.MaxThreads;
+        int workers = elements < ParallelThreshold ? 1 : Parallelism.CurrentMaxThreads;
         Parallelism.Run(job, workers);
     }
 

@@ -319,7 +319,7 @@ public static unsafe class LstmKernels
             job.Recurrent = recurrent;
             job._backward = backward;
             // About 8 rows per worker at least: below that the region costs more than it saves.
-            job.Workers = Math.Clamp(s.Batch / 8, 1, Parallelism.MaxThreads);
+            job.Workers = Math.Clamp(s.Batch / 8, 1, Parallelism.CurrentMaxThreads);
             return job;
         }
 

@@ -8,8 +8,11 @@ namespace NanoNet.Kernels;
 /// </summary>
 /// <remarks>
 /// Shape legend: x is N×H×W×C, y and argmax are N×OH×OW×C. argmax holds the flat index into x of the
-/// element that won each window; backward routes dY there: dX[argmax[o]] += dY[o]. On ties the first
-/// element in window order (row-major) wins and takes the whole gradient. Windows never read padding
+/// element that won each window; backward routes dY there: dX[argmax[o]] += dY[o]. Every path (the
+/// fast 2×2 one, the generic one, inference without indices) follows <see cref="ConvReference.MaxPoolForward(ReadOnlySpan{float}, Span{float}, Span{int}, int, in ConvGeometry)"/>'s
+/// rule: the window's first element (row-major) starts as the winner and a later one takes over when it
+/// is greater, or when it is NaN and the winner is not. So ties go to the first maximum, a NaN
+/// propagates, and a window of −∞ or NaN sends its gradient to its own first element. Windows never read padding
 /// ("same" windows that overhang the edge just see fewer elements). Channels are innermost, so one
 /// window step compares a whole vector of channels at once. Images are independent, so the batch is
 /// split across threads without changing any result.
@@ -69,16 +72,19 @@ public static unsafe class MaxPoolKernels
                 {
                     for (; ch <= c - width; ch += width)
                     {
-                        var best = new Vector<float>(float.NegativeInfinity);
-                        var bestIndex = Vector<int>.Zero;
+                        // The window's first element starts as the winner (so a window of −∞ or NaN
+                        // points at itself, never at element 0 of the batch).
+                        int first = (h0 * g.Width + w0) * c + ch;
+                        var best = new Vector<float>(x.Slice(first));
+                        var bestIndex = new Vector<int>(imageOffset + first) + lanes;
                         for (int ih = h0; ih < h1; ih++)
                             for (int iw = w0; iw < w1; iw++)
                             {
                                 int i = (ih * g.Width + iw) * c + ch;
                                 var v = new Vector<float>(x.Slice(i));
-                                var greater = Vector.GreaterThan(v, best); // strict: the first maximum wins ties
-                                best = Vector.ConditionalSelect(greater, v, best);
-                                bestIndex = Vector.ConditionalSelect(greater, new Vector<int>(imageOffset + i) + lanes, bestIndex);
+                                var takes = Takes(v, best);
+                                best = Vector.ConditionalSelect(takes, v, best);
+                                bestIndex = Vector.ConditionalSelect(takes, new Vector<int>(imageOffset + i) + lanes, bestIndex);
                             }
                         best.CopyTo(y.Slice(o + ch));
                         if (wantIndex)
@@ -87,13 +93,14 @@ public static unsafe class MaxPoolKernels
                 }
                 for (; ch < c; ch++)
                 {
-                    float best = float.NegativeInfinity;
-                    int bestIndex = 0;
+                    int first = (h0 * g.Width + w0) * c + ch;
+                    float best = x[first];
+                    int bestIndex = imageOffset + first;
                     for (int ih = h0; ih < h1; ih++)
                         for (int iw = w0; iw < w1; iw++)
                         {
                             int i = (ih * g.Width + iw) * c + ch;
-                            if (x[i] > best)
+                            if (x[i] > best || (float.IsNaN(x[i]) && !float.IsNaN(best)))
                             {
                                 best = x[i];
                                 bestIndex = imageOffset + i;
@@ -107,10 +114,18 @@ public static unsafe class MaxPoolKernels
         }
     }
 
+    /// <summary>Lanes where <paramref name="v"/> takes over from <paramref name="best"/>: greater (strict: the first maximum wins ties), or NaN over a number.</summary>
+    private static Vector<int> Takes(Vector<float> v, Vector<float> best) =>
+        Vector.BitwiseOr(Vector.GreaterThan(v, best), Vector.AndNot(Vector.Equals(best, best), Vector.Equals(v, v)));
+
+    /// <summary>Lanes where <paramref name="v"/> takes over from <paramref name="best"/> (see the <see cref="Vector{T}"/> overload).</summary>
+    private static Vector512<float> Takes(Vector512<float> v, Vector512<float> best) =>
+        Vector512.GreaterThan(v, best) | Vector512.AndNot(Vector512.Equals(best, best), Vector512.Equals(v, v));
+
     /// <summary>
     /// The common case (2×2 windows, stride 2, channels a multiple of 16): each output vector is the
     /// maximum of four loads, and the winner's index is tracked with compare-and-select in window order
-    /// (a strict comparison, so the first maximum wins ties as in the general path).
+    /// (the same rule as the general path: first maximum on ties, NaN propagates).
     /// </summary>
     private static void Forward2x2(ReadOnlySpan<float> x, Span<float> y, Span<int> argmax, int imageOffset, in ConvGeometry g)
     {
@@ -132,23 +147,22 @@ public static unsafe class MaxPoolKernels
                         var b = Vector512.Load(px + i01 + ch);
                         var d = Vector512.Load(px + i10 + ch);
                         var e = Vector512.Load(px + i11 + ch);
-                        if (!wantIndex)
-                        {
-                            Vector512.Max(Vector512.Max(a, b), Vector512.Max(d, e)).Store(py + o + ch);
-                            continue;
-                        }
+                        // The same selection with or without indices, so inference gives training's
+                        // maxima bit for bit, NaN included.
                         var best = a;
-                        var index = Vector512.Create(imageOffset + i00 + ch) + lanes;
-                        var greater = Vector512.GreaterThan(b, best);
-                        best = Vector512.ConditionalSelect(greater, b, best);
-                        index = Vector512.ConditionalSelect(greater.AsInt32(), Vector512.Create(imageOffset + i01 + ch) + lanes, index);
-                        greater = Vector512.GreaterThan(d, best);
-                        best = Vector512.ConditionalSelect(greater, d, best);
-                        index = Vector512.ConditionalSelect(greater.AsInt32(), Vector512.Create(imageOffset + i10 + ch) + lanes, index);
-                        greater = Vector512.GreaterThan(e, best);
-                        best = Vector512.ConditionalSelect(greater, e, best);
-                        index = Vector512.ConditionalSelect(greater.AsInt32(), Vector512.Create(imageOffset + i11 + ch) + lanes, index);
+                        var takes = Takes(b, best);
+                        best = Vector512.ConditionalSelect(takes, b, best);
+                        var takesD = Takes(d, best);
+                        best = Vector512.ConditionalSelect(takesD, d, best);
+                        var takesE = Takes(e, best);
+                        best = Vector512.ConditionalSelect(takesE, e, best);
                         best.Store(py + o + ch);
+                        if (!wantIndex)
+                            continue;
+                        var index = Vector512.Create(imageOffset + i00 + ch) + lanes;
+                        index = Vector512.ConditionalSelect(takes.AsInt32(), Vector512.Create(imageOffset + i01 + ch) + lanes, index);
+                        index = Vector512.ConditionalSelect(takesD.AsInt32(), Vector512.Create(imageOffset + i10 + ch) + lanes, index);
+                        index = Vector512.ConditionalSelect(takesE.AsInt32(), Vector512.Create(imageOffset + i11 + ch) + lanes, index);
                         index.Store(pa + o + ch);
                     }
                 }

@@ -7,7 +7,7 @@ internal static unsafe class ParallelClear
 
     public static void Clear(Span<float> values)
     {
-        if (values.Length < ParallelThreshold || Parallelism.MaxThreads == 1)
+        if (values.Length < ParallelThreshold || Parallelism.CurrentMaxThreads == 1)
         {
             values.Clear();
             return;
@@ -16,7 +16,7 @@ internal static unsafe class ParallelClear
         {
             var job = t_job ??= new ClearJob();
             (job.Start, job.Length) = ((nint)p, values.Length);
-            Parallelism.Run(job, Parallelism.MaxThreads);
+            Parallelism.Run(job, Parallelism.CurrentMaxThreads);
         }
     }
 

@@ -65,7 +65,7 @@ public static unsafe class PermuteKernels
         int rank = Simplify(shape, axes, dims, perm);
         var job = PermuteJob<TMode>.ForThisThread();
         job.Plan(x, y, length, dims[..rank], perm[..rank]);
-        int workers = length < ParallelThreshold ? 1 : (int)Math.Min(Parallelism.MaxThreads, job.Items);
+        int workers = length < ParallelThreshold ? 1 : (int)Math.Min(Parallelism.CurrentMaxThreads, job.Items);
         Parallelism.Run(job, workers);
     }
 

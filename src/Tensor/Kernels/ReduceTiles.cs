@@ -30,7 +30,7 @@ internal static class ReduceTiles
     {
         int chunks = (inner + Chunk - 1) / Chunk;
         long tiles = (long)outer * chunks;
-        int workers = work < ParallelWork ? 1 : (int)Math.Min(Parallelism.MaxThreads, tiles);
+        int workers = work < ParallelWork ? 1 : (int)Math.Min(Parallelism.CurrentMaxThreads, tiles);
         if (workers <= 1)
         {
             RunTiles(body, 0, tiles, inner, chunks);

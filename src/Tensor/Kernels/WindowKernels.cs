@@ -86,7 +86,7 @@ public static unsafe class WindowKernels
         var job = WindowJob<TMode>.ForThisThread();
         job.Plan(source, destination, s[..merged], a[..merged], d[..merged], b[..merged], l[..merged]);
         long elements = job.Items * (job.OuterCount == 1 ? 1 : job.RunLength);
-        int workers = elements < ParallelThreshold ? 1 : (int)Math.Min(Parallelism.MaxThreads, job.Items);
+        int workers = elements < ParallelThreshold ? 1 : (int)Math.Min(Parallelism.CurrentMaxThreads, job.Items);
         Parallelism.Run(job, workers);
     }
 

@@ -72,6 +72,23 @@ public sealed class StepMemory
         (_quarantined, _rented) = (_rented, _quarantined);
     }
 
+    /// <summary>
+    /// Gives back the memory kept for reuse: the idle storage arrays and the released tensor objects,
+    /// quarantined ones included (they still point at their old storage). Call it after
+    /// <see cref="Release"/> when no steps are coming soon, e.g. when training ends. A tensor of an
+    /// earlier step stays invalid (its generation is past) and is simply never handed out again; the
+    /// next step allocates afresh.
+    /// </summary>
+    public void Trim()
+    {
+        _floats.Trim();
+        _ints.Trim();
+        _free.Clear();
+        _free.TrimExcess();
+        _quarantined = [];
+        _rented.TrimExcess();
+    }
+
     /// <summary>An int buffer (e.g. pooling's winner indices) that lives until the next <see cref="Release"/>.</summary>
     public int[] RentInts(int length) => _ints.Rent(length, clear: false);
 

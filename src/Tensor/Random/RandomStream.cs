@@ -194,7 +194,7 @@ public sealed class RandomStream
 
     private unsafe void Fill(Span<float> values, FillKind kind, float a, float b)
     {
-        if (values.Length < ParallelThreshold || Parallelism.MaxThreads == 1)
+        if (values.Length < ParallelThreshold || Parallelism.CurrentMaxThreads == 1)
         {
             FillRange(values, _key, Stream, Position, kind, a, b);
             return;
@@ -203,7 +203,7 @@ public sealed class RandomStream
         {
             var job = t_job ??= new FillJob();
             job.Set((nint)start, values.Length, _key, Stream, Position, kind, a, b);
-            Parallelism.Run(job, Parallelism.MaxThreads);
+            Parallelism.Run(job, Parallelism.CurrentMaxThreads);
         }
     }
 

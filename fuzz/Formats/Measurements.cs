@@ -4,7 +4,7 @@ using NanoNet.Layers;
 using NanoNet.Optim;
 using NanoNet.Persistence;
 
-namespace NanoNet.Fuzz;
+namespace NanoNet.Fuzz.Formats;
 
 /// <summary>File sizes and save/load times of the two seed models of the issue (CIFAR-10 convnet, IMDB LSTM with 20,000 words).</summary>
 public static class Measurements

@@ -1,7 +1,7 @@
 using NanoNet.Layers;
 using NanoNet.Persistence;
 
-namespace NanoNet.Fuzz;
+namespace NanoNet.Fuzz.Formats;
 
 /// <summary>
 /// A reader under fuzzing. The contract: given any bytes, it returns a valid result or throws

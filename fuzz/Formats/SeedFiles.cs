@@ -4,7 +4,7 @@ using NanoNet.Layers;
 using NanoNet.Optim;
 using NanoNet.Persistence;
 
-namespace NanoNet.Fuzz;
+namespace NanoNet.Fuzz.Formats;
 
 /// <summary>Where the seeds and regression inputs live, and how the seed files are made (tiny models trained on real data).</summary>
 public static class SeedFiles

@@ -1,6 +1,6 @@
 using NanoNet.Layers;
 
-namespace NanoNet.Fuzz;
+namespace NanoNet.Fuzz.Formats;
 
 /// <summary>
 /// The two tiny models the seed files are made from (small enough that a seed is a few KB): a CIFAR-10

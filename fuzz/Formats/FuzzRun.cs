@@ -1,6 +1,6 @@
 using System.Diagnostics;
 
-namespace NanoNet.Fuzz;
+namespace NanoNet.Fuzz.Formats;
 
 /// <summary>One input that broke the contract: the bytes and what happened.</summary>
 public sealed record FuzzFinding(int Index, string SeedModel, byte[] Bytes, string Problem);

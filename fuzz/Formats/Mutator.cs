@@ -2,7 +2,7 @@ using System.Buffers.Binary;
 using System.Text;
 using System.Text.RegularExpressions;
 
-namespace NanoNet.Fuzz;
+namespace NanoNet.Fuzz.Formats;
 
 /// <summary>
 /// Makes malformed variants of a valid safetensors file: blind byte mutations (bit flips, boundary
