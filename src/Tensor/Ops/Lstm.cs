@@ -59,7 +59,7 @@ public static partial class Ops
         Tensor y = returnSequences ? Tensor.Empty(n, t, u) : Tensor.Empty(n, u);
         LstmKernels.Forward(shape, x.Span, kernel.Span, recurrentKernel.Span, bias.Span,
             mask is null ? default : mask.Span, state is null ? default : state.Hidden.Span, state is null ? default : state.Cell.Span,
-            y.Span, returnSequences, saved.Buffers);
+            y.Span, returnSequences, saved.Buffers());
         if (state is not null)
         {
             saved.Hidden.Span.Slice(t * shape.StateLength, shape.StateLength).CopyTo(state.Hidden.Span);
@@ -74,7 +74,9 @@ public static partial class Ops
     /// <summary>The tensors the forward pass keeps for backward.</summary>
     private sealed record LstmSaved(Tensor InputTimeMajor, Tensor Gates, Tensor Hidden, Tensor Cell, Tensor TanhCell)
     {
-        public LstmBuffers Buffers => new()
+        // A method, not a property: a record's generated PrintMembers prints every public property, and
+        // LstmBuffers is a ref struct, which cannot be printed (NativeAOT compiles that method to a throw).
+        public LstmBuffers Buffers() => new()
         {
             InputTimeMajor = InputTimeMajor.Span, Gates = Gates.Span, Hidden = Hidden.Span, Cell = Cell.Span, TanhCell = TanhCell.Span,
         };
@@ -95,7 +97,7 @@ public static partial class Ops
             Tensor dGates = Tensor.Empty(shape.GatesLength);
             Tensor scratch = Tensor.Empty(shape.BackwardScratchLength(wantInput));
             LstmKernels.Backward(shape, returnSequences, kernel.Span, recurrentKernel.Span, mask is null ? default : mask.Span,
-                hasInitialState, saved.Buffers, dY.Span, dGates.Span, scratch.Span,
+                hasInitialState, saved.Buffers(), dY.Span, dGates.Span, scratch.Span,
                 wantInput ? x.EnsureGrad().Span : default,
                 kernel.RequiresGrad ? kernel.EnsureGrad().Span : default,
                 recurrentKernel.RequiresGrad ? recurrentKernel.EnsureGrad().Span : default,
