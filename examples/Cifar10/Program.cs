@@ -55,27 +55,9 @@ catch (ArgumentException e) // a missing or malformed value
     return 2;
 }
 
-Dataset train, test;
-try
-{
-    var clock = Stopwatch.StartNew();
-    string path = Cifar10.Locate(dataPath);
-    (train, test) = Cifar10.Load(path, trainLimit: subset);
-    Console.WriteLine($"CIFAR-10 from {path}: {train.Count:N0} training, {test.Count:N0} test images, loaded in {clock.Elapsed.TotalSeconds:F1} s; {Parallelism.MaxThreads} thread(s)");
-}
-catch (Exception e) when (e is FileNotFoundException or InvalidDataException or DirectoryNotFoundException)
-{
-    Console.Error.WriteLine(e.Message);
+if (CifarData.Load(dataPath, subset, standardize) is not { } data)
     return 1;
-}
-
-ChannelStandardizer? standardizer = null;
-if (standardize)
-{
-    standardizer = ChannelStandardizer.Fit(train.Features);
-    standardizer.Apply(train.Features);
-    standardizer.Apply(test.Features);
-}
+(Dataset train, Dataset test, ChannelStandardizer? standardizer) = data;
 
 Optimizer optimizer = Optimizers.Create(optimizerName, learningRate);
 var model = new Sequential([32, 32, 3],
