@@ -7,10 +7,13 @@
 //
 //   dotnet run -c Release --project examples/CharLstm -- [--data PATH] [--epochs N] [--batch N] [--seq N]
 //       [--units N] [--embed N] [--lr X] [--optimizer adam|sgd|rmsprop|...] [--clipnorm X] [--threads N] [--subset CHARS]
-//       [--temperature X] [--start TEXT] [--length N] [--seed N]
+//       [--temperature X] [--start TEXT] [--length N] [--seed N] [--save PATH]
 //
 // --data takes tinyshakespeare.txt (or char-rnn's input.txt) or its folder; without it NanoNet looks in
-// $NANONET_DATA. --subset trains on the first CHARS characters only (a quick run).
+// $NANONET_DATA. --subset trains on the first CHARS characters only (a quick run). --save PATH writes the
+// trained model (architecture and weights, model.Save: Model.Load rebuilds it) to PATH after training: the
+// training model, which reads `seq` character ids at a time with a stateful LSTM; the ids are the corpus's
+// (CharCorpus) and are not saved with it.
 using System.Diagnostics;
 using System.Globalization;
 using System.Text;
@@ -18,9 +21,10 @@ using NanoNet;
 using NanoNet.Data;
 using NanoNet.Layers;
 using NanoNet.Optim;
+using NanoNet.Persistence;
 using NanoNet.Losses;
 
-string? dataPath = null;
+string? dataPath = null, savePath = null;
 int epochs = 10, batchSize = 64, length = 100, units = 256, embedding = 64, sampleLength = 600, seed = 0;
 int? subset = null;
 float? learningRate = null; // null: 0.005 for Adam (the default), 1.0 for plain SGD, else the optimizer's Keras default
@@ -48,9 +52,10 @@ try
             case "--start": start = commandLine.Text().Replace("\\n", "\n", StringComparison.Ordinal); break;
             case "--length": sampleLength = commandLine.Int(); break;
             case "--seed": seed = commandLine.Int(); break;
+            case "--save": savePath = commandLine.Text(); break;
             default:
                 Console.Error.WriteLine($"Unknown option {option}. Options: --data PATH --epochs N --batch N --seq N --units N --embed N " +
-                                        "--lr X --optimizer NAME --clipnorm X --threads N --subset CHARS --temperature X --start TEXT --length N --seed N");
+                                        "--lr X --optimizer NAME --clipnorm X --threads N --subset CHARS --temperature X --start TEXT --length N --seed N --save PATH");
                 return 2;
         }
     }
@@ -123,6 +128,11 @@ for (int epoch = 1; epoch <= epochs; epoch++)
 }
 if (epochs > 0)
     Console.WriteLine($"Training: {trainSeconds / epochs:F1} s per epoch");
+if (savePath is not null)
+{
+    model.Save(savePath);
+    Console.WriteLine($"Saved the trained model (architecture and weights) to {savePath}");
+}
 
 // Sampling: the same weights in a model that reads one character at a time, its state carried along.
 var samplerLstm = new Lstm(units, returnSequences: true, stateful: true);

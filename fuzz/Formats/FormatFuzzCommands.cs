@@ -1,12 +1,12 @@
 namespace NanoNet.Fuzz.Formats;
 
 /// <summary>
-/// The commands for NanoNet's own file formats (safetensors weights, model files): fuzzing, regression
+/// The commands for NanoNet's own file formats (safetensors weights, model files, checkpoints): fuzzing, regression
 /// replay, seed making and measurements. See Program.cs for usage.
 /// </summary>
 internal static class FormatFuzzCommands
 {
-    public static readonly string[] Commands = ["safetensors", "model", "regressions", "make-seeds", "measure"];
+    public static readonly string[] Commands = ["safetensors", "model", "checkpoint", "regressions", "make-seeds", "measure"];
 
     public static int Run(string[] args)
     {
@@ -41,7 +41,7 @@ internal static class FormatFuzzCommands
                 Console.WriteLine($"regressions: {files} files, {bugs} bugs");
                 return bugs == 0 ? 0 : 1;
             }
-            case "safetensors" or "model":
+            case "safetensors" or "model" or "checkpoint":
             {
                 FuzzTarget target = FuzzTarget.Named(command);
                 int inputs = args.Length > 1 && int.TryParse(args[1], out int n) ? n : 10_000;
@@ -68,7 +68,7 @@ internal static class FormatFuzzCommands
                 return report.Bugs.Count == 0 ? 0 : 1;
             }
             default:
-                Console.WriteLine("usage: fuzz (safetensors|model) [inputs] [--seed N] [--findings DIR] | regressions | make-seeds [--data PATH] | measure");
+                Console.WriteLine("usage: fuzz (safetensors|model|checkpoint) [inputs] [--seed N] [--findings DIR] | regressions | make-seeds [--data PATH] | measure");
                 return command == "help" ? 0 : 2;
         }
     }

@@ -1,4 +1,6 @@
 using NanoNet.Layers;
+using NanoNet.Losses;
+using NanoNet.Optim;
 using NanoNet.Persistence;
 
 namespace NanoNet.Fuzz.Formats;
@@ -18,8 +20,8 @@ public abstract class FuzzTarget
     /// <summary>Reads <paramref name="bytes"/> as a file named <paramref name="fileName"/> from the seed model <paramref name="seedModel"/>.</summary>
     public abstract void Read(byte[] bytes, string fileName, string seedModel);
 
-    /// <summary>The targets: <c>safetensors</c> (weights into a fresh model) and <c>model</c> (whole-model files).</summary>
-    public static IReadOnlyList<FuzzTarget> All { get; } = [new WeightsTarget(), new ModelTarget()];
+    /// <summary>The targets: <c>safetensors</c> (weights into a fresh model), <c>model</c> (whole-model files) and <c>checkpoint</c>.</summary>
+    public static IReadOnlyList<FuzzTarget> All { get; } = [new WeightsTarget(), new ModelTarget(), new CheckpointTarget()];
 
     /// <summary>The target named <paramref name="name"/>.</summary>
     public static FuzzTarget Named(string name) => All.FirstOrDefault(t => t.Name == name)
@@ -52,4 +54,20 @@ internal sealed class ModelTarget : FuzzTarget
 
     public override void Read(byte[] bytes, string fileName, string seedModel) =>
         _ = Model.Load(new MemoryStream(bytes), fileName).Weights.Count;
+}
+
+/// <summary>Checkpoints: LoadCheckpoint into a fresh model of the seed's architecture, compiled with Adam as the seed was.</summary>
+internal sealed class CheckpointTarget : FuzzTarget
+{
+    public override string Name => "checkpoint";
+
+    public override string SeedSuffix => ".checkpoint.safetensors";
+
+    public override void Read(byte[] bytes, string fileName, string seedModel)
+    {
+        Model model = SeedModels.Create(seedModel);
+        model.Compile(new Adam(0.01f), new SparseCategoricalCrossEntropy(), seed: 1);
+        TrainingState state = model.LoadCheckpoint(new MemoryStream(bytes), fileName);
+        _ = state.RandomStates.Count;
+    }
 }

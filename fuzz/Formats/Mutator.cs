@@ -121,7 +121,8 @@ public sealed partial class Mutator(int seed)
     /// <summary>
     /// For a model file: edits the architecture document inside <c>__metadata__</c> (numbers, names,
     /// deleted spans, duplicated keys) and writes a well-formed header around it, so the edit reaches the
-    /// architecture checks and the rebuild rather than the JSON parser. Other files get a header edit.
+    /// architecture checks and the rebuild rather than the JSON parser. For a checkpoint, the same for its
+    /// "training" document, plus values replaced by ones of another type or out of range. Other files get a header edit.
     /// </summary>
     private byte[] EditArchitecture(byte[] bytes)
     {
@@ -132,16 +133,37 @@ public sealed partial class Mutator(int seed)
         {
             using var document = System.Text.Json.JsonDocument.Parse(bytes.AsMemory(8, length));
             if (!document.RootElement.TryGetProperty("__metadata__", out var metadata)
-                || !metadata.TryGetProperty("architecture", out var architecture))
+                || metadata.ValueKind != System.Text.Json.JsonValueKind.Object)
                 return EditHeader(bytes, ChangeNumber);
-            string text = architecture.GetString()!;
-            text = _random.Next(4) switch
+            string key;
+            string text;
+            if (metadata.TryGetProperty("architecture", out var architecture) && architecture.ValueKind == System.Text.Json.JsonValueKind.String)
             {
-                0 => ChangeNumber(text),
-                1 => SwapNames(text),
-                2 => DeleteSpan(text),
-                _ => DuplicateKey(text),
-            };
+                key = "architecture";
+                text = architecture.GetString()!;
+                text = _random.Next(4) switch
+                {
+                    0 => ChangeNumber(text),
+                    1 => SwapNames(text),
+                    2 => DeleteSpan(text),
+                    _ => DuplicateKey(text),
+                };
+            }
+            else if (metadata.TryGetProperty("training", out var training) && training.ValueKind == System.Text.Json.JsonValueKind.String)
+            {
+                key = "training";
+                text = training.GetString()!;
+                text = _random.Next(6) switch
+                {
+                    0 => ChangeNumber(text),
+                    1 => SwapNames(text),
+                    2 => DeleteSpan(text),
+                    3 => DuplicateKey(text),
+                    _ => ReplaceValue(text),
+                };
+            }
+            else
+                return EditHeader(bytes, ChangeNumber);
             var header = new System.Buffers.ArrayBufferWriter<byte>();
             using (var writer = new System.Text.Json.Utf8JsonWriter(header))
             {
@@ -155,8 +177,8 @@ public sealed partial class Mutator(int seed)
                     }
                     writer.WriteStartObject("__metadata__");
                     foreach (var entry in metadata.EnumerateObject())
-                        if (entry.Name == "architecture")
-                            writer.WriteString("architecture", text);
+                        if (entry.Name == key)
+                            writer.WriteString(key, text);
                         else
                             entry.WriteTo(writer);
                     writer.WriteEndObject();
@@ -188,6 +210,20 @@ public sealed partial class Mutator(int seed)
             _ => s_boundaryNumbers[_random.Next(s_boundaryNumbers.Length)],
         };
         return header[..number.Index] + replacement + header[(number.Index + number.Length)..];
+    }
+
+    private static readonly string[] s_jsonValues = ["null", "\"\"", "\"Adam\"", "[]", "{}", "[{}]", "true", "-1", "0", "1.5", "1e400",
+        "18446744073709551616", "-9223372036854775809", "2147483648", "{\"name\":\"x\",\"seed\":1,\"stream\":2,\"position\":3}"];
+
+    /// <summary>Replaces one value of a JSON document (after a <c>:</c> or in an array) with a value of another type or out of range.</summary>
+    private string ReplaceValue(string json)
+    {
+        MatchCollection values = Value().Matches(json);
+        if (values.Count == 0)
+            return json;
+        Match value = values[_random.Next(values.Count)];
+        Group group = value.Groups[1];
+        return json[..group.Index] + s_jsonValues[_random.Next(s_jsonValues.Length)] + json[(group.Index + group.Length)..];
     }
 
     /// <summary>Renames a key to another key of the header (two tensors with one name, a repeated field, ...).</summary>
@@ -253,6 +289,9 @@ public sealed partial class Mutator(int seed)
         }
         return -1;
     }
+
+    [GeneratedRegex(@"[:\[,]\s*(""[^""]*""|-?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?|true|false|null|\[\]|\{\})")]
+    private static partial Regex Value();
 
     [GeneratedRegex(@"-?\d+")]
     private static partial Regex Number();

@@ -27,7 +27,7 @@ public static class SeedFiles
 
     /// <summary>
     /// Trains each seed model for a few steps on a small real subset (512 CIFAR-10 images; 512 IMDB
-    /// reviews cut to 16 words of a 64-word vocabulary) and writes its weights and model files.
+    /// reviews cut to 16 words of a 64-word vocabulary) and writes its weights, model and checkpoint (Adam state, epoch, step, two random states) files.
     /// </summary>
     public static void Make(string folder, string? dataPath)
     {
@@ -63,7 +63,15 @@ public static class SeedFiles
         TrainingHistory history = model.Fit(data, batchSize: 64, epochs: 2, verbose: 0);
         model.SaveWeights(Path.Combine(folder, name + ".weights.safetensors"));
         model.Save(Path.Combine(folder, name + ".model.safetensors"));
+        int steps = 2 * ((data.Count + 63) / 64);
+        model.SaveCheckpoint(Path.Combine(folder, name + ".checkpoint.safetensors"), new TrainingState
+        {
+            Epoch = 2,
+            Step = steps,
+            RandomStates = { ["augmentation"] = new RandomStreamState(1, 3, 12_000), ["dropout"] = new RandomStreamState(7, 0, 4_096) },
+        });
         Console.WriteLine($"{name}: trained {2 * ((data.Count + 63) / 64)} steps on {data.Count} examples, loss {history.Epochs[0].Loss:F3} → {history.Last.Loss:F3}; " +
-            $"weights {new FileInfo(Path.Combine(folder, name + ".weights.safetensors")).Length} bytes, model {new FileInfo(Path.Combine(folder, name + ".model.safetensors")).Length} bytes");
+            $"weights {new FileInfo(Path.Combine(folder, name + ".weights.safetensors")).Length} bytes, model {new FileInfo(Path.Combine(folder, name + ".model.safetensors")).Length} bytes, " +
+            $"checkpoint {new FileInfo(Path.Combine(folder, name + ".checkpoint.safetensors")).Length} bytes");
     }
 }

@@ -12,6 +12,7 @@ public class FuzzTests
 
     [TestCase("safetensors")]
     [TestCase("model")]
+    [TestCase("checkpoint")]
     public void FiveHundredMutatedFilesBreakNoReader(string targetName)
     {
         FuzzReport report = FuzzRun.Run(FuzzTarget.Named(targetName), SeedFiles.SeedFolder(s_root), inputs: 500, seed: 1);

@@ -58,6 +58,16 @@ public static class CheckpointFiles
             Optimizer optimizer = RequireOptimizer(model);
             return Apply(model, optimizer, SafeTensorsReader.Read(path));
         }
+
+        /// <summary>Like <see cref="LoadCheckpoint(Model, string)"/>, from a seekable stream; <paramref name="fileName"/> names it in errors.</summary>
+        /// <exception cref="InvalidDataException">The bytes are malformed, not a checkpoint, or do not fit the model; the model is unchanged.</exception>
+        /// <exception cref="InvalidOperationException">The model is not compiled.</exception>
+        public TrainingState LoadCheckpoint(Stream stream, string fileName)
+        {
+            ArgumentNullException.ThrowIfNull(model);
+            Optimizer optimizer = RequireOptimizer(model);
+            return Apply(model, optimizer, SafeTensorsReader.Read(stream, fileName));
+        }
     }
 
     /// <summary><see cref="SaveCheckpoint"/> with a test seam that wraps the file stream (to fail in mid-write).</summary>
