@@ -42,7 +42,15 @@ public class LayerExportTests
         Assert.That(Agreement(new Layers.Activation(function), [3, 4, 6]), Is.LessThanOrEqualTo(OnnxAgreement.Tolerance), "rank-4 input, last axis");
     }
 
-    // Image sizes chosen so "same" padding is asymmetric (the odd row and column at the bottom and right) or zero.
+    /// <summary>Dropout exports as Identity: the model's inference output, with a Dense on each side.</summary>
+    [Test]
+    public void Dropout()
+    {
+        Model model = OnnxAgreement.Compiled(new Sequential([8], new Layers.Dense(6, ActivationFunction.Relu), new Layers.Dropout(0.5f, seed: 3), new Layers.Dense(4)));
+        Assert.That(OnnxAgreement.MaxAbsError(model, OnnxAgreement.RandomBatch(model.Inputs[0], Rows, 7, -2f, 2f)), Is.LessThanOrEqualTo(OnnxAgreement.Tolerance));
+    }
+
+ so "same" padding is asymmetric (the odd row and column at the bottom and right) or zero.
     [TestCase(3, 1, "valid", ActivationFunction.Linear, 9, 9)]
     [TestCase(3, 1, "same", ActivationFunction.Relu, 9, 9)]
     [TestCase(3, 2, "same", ActivationFunction.Relu, 8, 8)]

@@ -21,6 +21,7 @@ public static class LayerRegistry
         ["MaxPool2D"] = c => new MaxPool2D(c.GetOrDefault("pool_size", 2), c.Contains("strides") ? c.GetInt("strides") : null,
             c.GetOrDefault("padding", "valid"), NameOf(c)),
         ["Flatten"] = c => new Flatten(NameOf(c)),
+        ["Dropout"] = c => new Dropout(c.GetFloat("rate"), c.GetOrDefault("seed", 0), NameOf(c)),
         ["Activation"] = c => new Activation(ActivationNames.Parse(c.GetString("activation")), NameOf(c)),
         ["Embedding"] = c => new Embedding(c.GetInt("input_dim"), c.GetInt("output_dim"), c.GetOrDefault("mask_zero", false), NameOf(c)),
         ["Lstm"] = c => new Lstm(c.GetInt("units"), c.GetOrDefault("return_sequences", false), c.GetOrDefault("stateful", false), NameOf(c)),

@@ -35,6 +35,7 @@ internal static class OnnxLayerMappings
         Conv2D conv => MapConv2D(graph, conv, inputs[0], output),
         MaxPool2D pool => MapMaxPool2D(graph, pool, inputs[0], output),
         Flatten => graph.Node("Reshape", [inputs[0], graph.Int64Constant(0, -1)], output),
+        Dropout => graph.Node("Identity", [inputs[0]], output), // inference: the input unchanged
         Activation { Function: ActivationFunction.Linear } => graph.Node("Identity", [inputs[0]], output),
         Activation activation => Activate(graph, inputs[0], activation.Function, output),
         Embedding embedding => MapEmbedding(graph, embedding, inputs[0], output),
@@ -46,7 +47,7 @@ internal static class OnnxLayerMappings
             OnnxAttribute.Int("axis", ConcatenationAxis(concatenate))),
         _ => throw new NotSupportedException(
             $"Layer '{layer.Name}' ({layer.GetType().Name}) has no ONNX mapping: ONNX export knows Dense, Conv2D, MaxPool2D, Flatten, " +
-            "Activation, Embedding, Lstm, Add, Subtract, Multiply and Concatenate."),
+            "Activation, Dropout, Embedding, Lstm, Add, Subtract, Multiply and Concatenate."),
     };
 
     /// <summary>MatMul with the (inputs, units) kernel on the last axis (any rank: (N, F), (N, T, F), ...), Add the bias, then the activation.</summary>

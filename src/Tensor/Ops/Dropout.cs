@@ -1,0 +1,64 @@
+using System.Numerics.Tensors;
+using NanoNet.Autograd;
+using NanoNet.Diagnostics;
+
+namespace NanoNet;
+
+public static partial class Ops
+{
+    /// <summary>
+    /// Inverted dropout: each element of <paramref name="x"/> is kept with probability 1 − <paramref name="rate"/>
+    /// and scaled by 1/(1 − <paramref name="rate"/>), or else zeroed, so the expected output equals the input.
+    /// </summary>
+    /// <remarks>
+    /// <para>
+    /// The mask is drawn from <paramref name="random"/>: element i is kept when the uniform value at
+    /// <c>Position + i</c> is at least <paramref name="rate"/>, and the stream advances by <c>x.Length</c>.
+    /// The mask therefore depends only on the stream's state, never on the thread count (see
+    /// <see cref="RandomStream.FillUniform"/>), and restoring the state draws the same mask again.
+    /// </para>
+    /// <para>A rate of 0 returns <paramref name="x"/> itself and draws nothing.</para>
+    /// <para>Backward: dX += dY ⊙ mask·scale (the scaled mask is kept, as a step-memory tensor, for backward).</para>
+    /// </remarks>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="rate"/> is not in [0, 1).</exception>
+    public static Tensor Dropout(Tensor x, float rate, RandomStream random)
+    {
+        ArgumentNullException.ThrowIfNull(x);
+        ArgumentNullException.ThrowIfNull(random);
+        if (!(rate >= 0f && rate < 1f))
+            throw new ArgumentOutOfRangeException(nameof(rate), rate, "A dropout rate must be in [0, 1).");
+        if (rate == 0f)
+            return x;
+        long started = Profiler.Start();
+        Tensor mask = Tensor.EmptyLike(x);
+        random.FillUniform(mask.Span, 0f, 1f);
+        DropoutMaskKernel.ToScaledMask(mask.Span, rate);
+        Tensor y = Tensor.EmptyLike(x);
+        TensorPrimitives.Multiply(x.Span, mask.Span, y.Span);
+        if (Tape.ShouldRecord(x))
+            Tape.Record(new DropoutEntry(y, x, mask), x);
+        Profiler.Stop("Dropout", started, 0);
+        return y;
+    }
+
+    private sealed class DropoutEntry(Tensor y, Tensor x, Tensor scaledMask) : TapeEntry(y)
+    {
+        public override void Backward(Tensor dY)
+        {
+            if (x.RequiresGrad)
+                TensorPrimitives.MultiplyAdd(dY.Span, scaledMask.Span, x.EnsureGrad().Span, x.Grad!.Span);
+        }
+    }
+}
+
+/// <summary>Turns uniform draws into dropout's scaled mask, in place.</summary>
+internal static class DropoutMaskKernel
+{
+    /// <summary>u ≥ rate → 1/(1 − rate), else 0 (so P(kept) = 1 − rate up to the 2^−24 grid of the draws).</summary>
+    public static void ToScaledMask(Span<float> uniforms, float rate)
+    {
+        float scale = 1f / (1f - rate);
+        for (int i = 0; i < uniforms.Length; i++)
+            uniforms[i] = uniforms[i] >= rate ? scale : 0f;
+    }
+}
