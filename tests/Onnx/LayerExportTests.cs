@@ -50,7 +50,7 @@ public class LayerExportTests
         Assert.That(OnnxAgreement.MaxAbsError(model, OnnxAgreement.RandomBatch(model.Inputs[0], Rows, 7, -2f, 2f)), Is.LessThanOrEqualTo(OnnxAgreement.Tolerance));
     }
 
- so "same" padding is asymmetric (the odd row and column at the bottom and right) or zero.
+    // Image sizes chosen so "same" padding is asymmetric (the odd row and column at the bottom and right) or zero.
     [TestCase(3, 1, "valid", ActivationFunction.Linear, 9, 9)]
     [TestCase(3, 1, "same", ActivationFunction.Relu, 9, 9)]
     [TestCase(3, 2, "same", ActivationFunction.Relu, 8, 8)]
