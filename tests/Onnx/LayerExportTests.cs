@@ -18,6 +18,14 @@ public class LayerExportTests
     [TestCase(ActivationFunction.Sigmoid)]
     [TestCase(ActivationFunction.Tanh)]
     [TestCase(ActivationFunction.Softmax)]
+    [TestCase(ActivationFunction.LeakyRelu)]
+    [TestCase(ActivationFunction.Elu)]
+    [TestCase(ActivationFunction.Selu)]
+    [TestCase(ActivationFunction.Gelu)]
+    [TestCase(ActivationFunction.Silu)]
+    [TestCase(ActivationFunction.Softplus)]
+    [TestCase(ActivationFunction.Softsign)]
+    [TestCase(ActivationFunction.HardSigmoid)]
     public void Dense(ActivationFunction activation) =>
         Assert.That(Agreement(new Layers.Dense(7, activation), [12]), Is.LessThanOrEqualTo(OnnxAgreement.Tolerance));
 
@@ -36,6 +44,14 @@ public class LayerExportTests
     [TestCase(ActivationFunction.Sigmoid)]
     [TestCase(ActivationFunction.Tanh)]
     [TestCase(ActivationFunction.Softmax)]
+    [TestCase(ActivationFunction.LeakyRelu)]
+    [TestCase(ActivationFunction.Elu)]
+    [TestCase(ActivationFunction.Selu)]
+    [TestCase(ActivationFunction.Gelu)]
+    [TestCase(ActivationFunction.Silu)]
+    [TestCase(ActivationFunction.Softplus)]
+    [TestCase(ActivationFunction.Softsign)]
+    [TestCase(ActivationFunction.HardSigmoid)]
     public void Activation(ActivationFunction function)
     {
         Assert.That(Agreement(new Layers.Activation(function), [10]), Is.LessThanOrEqualTo(OnnxAgreement.Tolerance));
@@ -59,6 +75,14 @@ public class LayerExportTests
     [TestCase(1, 2, "same", ActivationFunction.Linear, 5, 6)]
     [TestCase(5, 3, "valid", ActivationFunction.Relu, 12, 11)]
     [TestCase(3, 1, "same", ActivationFunction.Softmax, 6, 6)]
+    [TestCase(3, 1, "same", ActivationFunction.LeakyRelu, 6, 6)]
+    [TestCase(3, 1, "same", ActivationFunction.Elu, 6, 6)]
+    [TestCase(3, 1, "same", ActivationFunction.Selu, 6, 6)]
+    [TestCase(3, 1, "same", ActivationFunction.Gelu, 6, 6)]
+    [TestCase(3, 1, "same", ActivationFunction.Silu, 6, 6)]
+    [TestCase(3, 1, "same", ActivationFunction.Softplus, 6, 6)]
+    [TestCase(3, 1, "same", ActivationFunction.Softsign, 6, 6)]
+    [TestCase(3, 1, "same", ActivationFunction.HardSigmoid, 6, 6)]
     public void Conv2D(int kernel, int stride, string padding, ActivationFunction activation, int height, int width) =>
         Assert.That(Agreement(new Layers.Conv2D(6, kernel, stride, padding, activation), [height, width, 3]),
             Is.LessThanOrEqualTo(OnnxAgreement.Tolerance));

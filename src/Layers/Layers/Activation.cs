@@ -1,6 +1,6 @@
 namespace NanoNet.Layers;
 
-/// <summary>A stand-alone activation layer: ReLU, sigmoid, tanh or softmax (over the last axis).</summary>
+/// <summary>A stand-alone activation layer: any <see cref="ActivationFunction"/> (softmax over the last axis).</summary>
 public sealed class Activation(ActivationFunction function, string? name = null) : Layer(name), IActivatedLayer
 {
     /// <inheritdoc />

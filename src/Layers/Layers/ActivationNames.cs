@@ -11,13 +11,23 @@ public static class ActivationNames
         ActivationFunction.Sigmoid => "sigmoid",
         ActivationFunction.Tanh => "tanh",
         ActivationFunction.Softmax => "softmax",
+        ActivationFunction.LeakyRelu => "leaky_relu",
+        ActivationFunction.Elu => "elu",
+        ActivationFunction.Selu => "selu",
+        ActivationFunction.Gelu => "gelu",
+        ActivationFunction.Silu => "silu",
+        ActivationFunction.Softplus => "softplus",
+        ActivationFunction.Softsign => "softsign",
+        ActivationFunction.HardSigmoid => "hard_sigmoid",
         _ => throw new ArgumentOutOfRangeException(nameof(function), function, "Unknown activation."),
     };
 
-    /// <summary>The activation named <paramref name="name"/> (Keras spelling, case-insensitive).</summary>
+    /// <summary>The activation named <paramref name="name"/> (Keras spelling, case-insensitive; "swish" is Keras's alias of "silu").</summary>
     /// <exception cref="ArgumentException">Unknown name; the message lists the known ones.</exception>
     public static ActivationFunction Parse(string name)
     {
+        if (string.Equals(name, "swish", StringComparison.OrdinalIgnoreCase))
+            return ActivationFunction.Silu;
         foreach (ActivationFunction function in Enum.GetValues<ActivationFunction>())
             if (string.Equals(Of(function), name, StringComparison.OrdinalIgnoreCase))
                 return function;

@@ -130,8 +130,35 @@ internal static class OnnxLayerMappings
         ActivationFunction.Sigmoid => graph.Node("Sigmoid", [x], output),
         ActivationFunction.Tanh => graph.Node("Tanh", [x], output),
         ActivationFunction.Softmax => graph.Node("Softmax", [x], output, OnnxAttribute.Int("axis", -1)),
+        ActivationFunction.LeakyRelu => graph.Node("LeakyRelu", [x], output, OnnxAttribute.Float("alpha", ActivationKernels.LeakySlope)),
+        ActivationFunction.Elu => graph.Node("Elu", [x], output, OnnxAttribute.Float("alpha", 1f)),
+        ActivationFunction.Selu => graph.Node("Selu", [x], output,
+            OnnxAttribute.Float("alpha", ActivationKernels.SeluAlpha), OnnxAttribute.Float("gamma", ActivationKernels.SeluScale)),
+        ActivationFunction.Gelu => Gelu(graph, x, output),
+        ActivationFunction.Silu => graph.Node("Mul", [x, graph.Node("Sigmoid", [x], $"{output}/sigmoid")], output),
+        ActivationFunction.Softplus => graph.Node("Softplus", [x], output),
+        ActivationFunction.Softsign => graph.Node("Softsign", [x], output),
+        ActivationFunction.HardSigmoid => graph.Node("HardSigmoid", [x], output,
+            OnnxAttribute.Float("alpha", 1f / 6f), OnnxAttribute.Float("beta", 0.5f)),
         _ => throw new NotSupportedException($"Activation {function} has no ONNX mapping."),
     };
+
+    /// <summary>
+    /// GELU's erf form, ½·x·(1 + Erf(x/√2)), from Mul, Erf and Add: the Gelu operator needs opset 20 and the
+    /// export writes opset 17.
+    /// </summary>
+    private static string Gelu(OnnxGraphBuilder graph, string x, string output)
+    {
+        string scaled = graph.Node("Mul", [x, FloatScalar(graph, "inv_sqrt2", 0.70710678118654752f)], $"{output}/x_over_sqrt2");
+        string erf = graph.Node("Erf", [scaled], $"{output}/erf");
+        string onePlus = graph.Node("Add", [erf, FloatScalar(graph, "one", 1f)], $"{output}/one_plus_erf");
+        string product = graph.Node("Mul", [x, onePlus], $"{output}/x_times");
+        return graph.Node("Mul", [product, FloatScalar(graph, "half", 0.5f)], output);
+    }
+
+    /// <summary>A float32 scalar constant, shared by every node that uses it.</summary>
+    private static string FloatScalar(OnnxGraphBuilder graph, string name, float value) =>
+        graph.Weight($"const_float_{name}", [], () => [value]);
 
     /// <summary>
     /// Back from NCHW to NHWC with the activation: element-wise ones are applied before the Transpose

@@ -124,4 +124,232 @@ public static class ActivationKernels
                 dxRow[j] += yRow[j] * (dyRow[j] - dot);
         }
     }
+
+    /// <summary>The negative-side slope of <see cref="ActivationFunction.LeakyRelu"/>: 0.2, the default of Keras's <c>keras.activations.leaky_relu</c> (the LeakyReLU layer's default is 0.3).</summary>
+    public const float LeakySlope = 0.2f;
+
+    /// <summary>SELU's α (Klambauer et al. 2017; the constant Keras uses).</summary>
+    public const float SeluAlpha = 1.6732632423543772848170429916717f;
+
+    /// <summary>SELU's scale λ (Klambauer et al. 2017; the constant Keras uses).</summary>
+    public const float SeluScale = 1.0507009873554804934193349852946f;
+
+    /// <summary>y = x for x &gt; 0, else 0.2·x (<see cref="LeakySlope"/>).</summary>
+    public static void LeakyReluForward(ReadOnlySpan<float> x, Span<float> y)
+    {
+        int i = 0;
+        if (Vector.IsHardwareAccelerated)
+        {
+            int width = Vector<float>.Count;
+            for (; i <= x.Length - width; i += width)
+            {
+                var xv = new Vector<float>(x.Slice(i));
+                Vector.ConditionalSelect(Vector.GreaterThan(xv, Vector<float>.Zero), xv, xv * LeakySlope).CopyTo(y.Slice(i));
+            }
+        }
+        for (; i < x.Length; i++)
+            y[i] = x[i] > 0f ? x[i] : LeakySlope * x[i];
+    }
+
+    /// <summary>dX += dY · (x &gt; 0 ? 1 : 0.2).</summary>
+    public static void LeakyReluBackward(ReadOnlySpan<float> x, ReadOnlySpan<float> dY, Span<float> dX)
+    {
+        int i = 0;
+        if (Vector.IsHardwareAccelerated)
+        {
+            int width = Vector<float>.Count;
+            for (; i <= x.Length - width; i += width)
+            {
+                var dy = new Vector<float>(dY.Slice(i));
+                var g = Vector.ConditionalSelect(Vector.GreaterThan(new Vector<float>(x.Slice(i)), Vector<float>.Zero), dy, dy * LeakySlope);
+                (new Vector<float>(dX.Slice(i)) + g).CopyTo(dX.Slice(i));
+            }
+        }
+        for (; i < x.Length; i++)
+            dX[i] += x[i] > 0f ? dY[i] : LeakySlope * dY[i];
+    }
+
+    /// <summary>ELU with α = 1: y = x for x &gt; 0, else e^x − 1.</summary>
+    public static void EluForward(ReadOnlySpan<float> x, Span<float> y) => ExponentialLinear(x, y, 1f, 1f);
+
+    /// <summary>dX += dY · (x &gt; 0 ? 1 : y + 1).</summary>
+    public static void EluBackward(ReadOnlySpan<float> x, ReadOnlySpan<float> y, ReadOnlySpan<float> dY, Span<float> dX) =>
+        ExponentialLinearBackward(x, y, dY, dX, 1f, 1f);
+
+    /// <summary>SELU: y = λ·x for x &gt; 0, else λ·α·(e^x − 1) (<see cref="SeluScale"/>, <see cref="SeluAlpha"/>).</summary>
+    public static void SeluForward(ReadOnlySpan<float> x, Span<float> y) => ExponentialLinear(x, y, SeluAlpha, SeluScale);
+
+    /// <summary>dX += dY · (x &gt; 0 ? λ : y + λ·α).</summary>
+    public static void SeluBackward(ReadOnlySpan<float> x, ReadOnlySpan<float> y, ReadOnlySpan<float> dY, Span<float> dX) =>
+        ExponentialLinearBackward(x, y, dY, dX, SeluAlpha, SeluScale);
+
+    /// <summary>y = scale · (x &gt; 0 ? x : α·(e^min(x,0) − 1)): e^ by TensorPrimitives, then one select pass.</summary>
+    private static void ExponentialLinear(ReadOnlySpan<float> x, Span<float> y, float alpha, float scale)
+    {
+        TensorPrimitives.Min(x, 0f, y);
+        TensorPrimitives.Exp(y, y);
+        float negativeScale = scale * alpha;
+        int i = 0;
+        if (Vector.IsHardwareAccelerated)
+        {
+            int width = Vector<float>.Count;
+            for (; i <= x.Length - width; i += width)
+            {
+                var xv = new Vector<float>(x.Slice(i));
+                var negative = (new Vector<float>(y.Slice(i)) - Vector<float>.One) * negativeScale;
+                Vector.ConditionalSelect(Vector.GreaterThan(xv, Vector<float>.Zero), xv * scale, negative).CopyTo(y.Slice(i));
+            }
+        }
+        for (; i < x.Length; i++)
+            y[i] = x[i] > 0f ? scale * x[i] : negativeScale * (y[i] - 1f);
+    }
+
+    /// <summary>dX += dY · (x &gt; 0 ? scale : y + scale·α), since d/dx scale·α·(e^x − 1) = y + scale·α.</summary>
+    private static void ExponentialLinearBackward(ReadOnlySpan<float> x, ReadOnlySpan<float> y, ReadOnlySpan<float> dY, Span<float> dX, float alpha, float scale)
+    {
+        float negativeScale = scale * alpha;
+        int i = 0;
+        if (Vector.IsHardwareAccelerated)
+        {
+            int width = Vector<float>.Count;
+            var scaleV = new Vector<float>(scale);
+            var negativeV = new Vector<float>(negativeScale);
+            for (; i <= x.Length - width; i += width)
+            {
+                var slope = Vector.ConditionalSelect(Vector.GreaterThan(new Vector<float>(x.Slice(i)), Vector<float>.Zero), scaleV, new Vector<float>(y.Slice(i)) + negativeV);
+                (new Vector<float>(dX.Slice(i)) + new Vector<float>(dY.Slice(i)) * slope).CopyTo(dX.Slice(i));
+            }
+        }
+        for (; i < x.Length; i++)
+            dX[i] += dY[i] * (x[i] > 0f ? scale : y[i] + negativeScale);
+    }
+
+    /// <summary>GELU, exact (erf) form as Keras's default approximate=False: y = ½·x·(1 + erf(x/√2)).</summary>
+    public static void GeluForward(ReadOnlySpan<float> x, Span<float> y)
+    {
+        for (int i = 0; i < x.Length; i++)
+            y[i] = 0.5f * x[i] * (1f + Erf(x[i] * InvSqrt2));
+    }
+
+    /// <summary>dX += dY · (½·(1 + erf(x/√2)) + x·φ(x)), φ the standard normal density e^(−x²/2)/√(2π).</summary>
+    public static void GeluBackward(ReadOnlySpan<float> x, ReadOnlySpan<float> dY, Span<float> dX)
+    {
+        for (int i = 0; i < x.Length; i++)
+        {
+            float xi = x[i];
+            float cdf = 0.5f * (1f + Erf(xi * InvSqrt2));
+            dX[i] += dY[i] * (cdf + xi * InvSqrt2Pi * MathF.Exp(-0.5f * xi * xi));
+        }
+    }
+
+    private const float InvSqrt2 = 0.70710678118654752f;
+    private const float InvSqrt2Pi = 0.39894228040143268f;
+
+    /// <summary>
+    /// erf(z) by Abramowitz &amp; Stegun 7.1.26 (absolute error ≤ 1.5·10⁻⁷, below float32's resolution of erf near ±1):
+    /// erf(z) = 1 − (a₁t + a₂t² + a₃t³ + a₄t⁴ + a₅t⁵)·e^(−z²), t = 1/(1 + p·z), for z ≥ 0; odd for z &lt; 0.
+    /// </summary>
+    public static float Erf(float z)
+    {
+        float a = MathF.Abs(z);
+        float t = 1f / (1f + 0.3275911f * a);
+        float poly = t * (0.254829592f + t * (-0.284496736f + t * (1.421413741f + t * (-1.453152027f + t * 1.061405429f))));
+        float r = 1f - poly * MathF.Exp(-a * a);
+        return z < 0f ? -r : r;
+    }
+
+    /// <summary>SiLU (swish): y = x·σ(x).</summary>
+    public static void SiluForward(ReadOnlySpan<float> x, Span<float> y)
+    {
+        TensorPrimitives.Sigmoid(x, y);
+        TensorPrimitives.Multiply(x, y, y);
+    }
+
+    /// <summary>dX += dY · σ(x)·(1 + x·(1 − σ(x))).</summary>
+    public static void SiluBackward(ReadOnlySpan<float> x, ReadOnlySpan<float> dY, Span<float> dX)
+    {
+        for (int i = 0; i < x.Length; i++)
+        {
+            float s = 1f / (1f + MathF.Exp(-x[i]));
+            dX[i] += dY[i] * s * (1f + x[i] * (1f - s));
+        }
+    }
+
+    /// <summary>Softplus, overflow-free: y = max(x, 0) + log1p(e^−|x|).</summary>
+    public static void SoftplusForward(ReadOnlySpan<float> x, Span<float> y)
+    {
+        for (int i = 0; i < x.Length; i++)
+            y[i] = MathF.Max(x[i], 0f) + Log1p(MathF.Exp(-MathF.Abs(x[i])));
+    }
+
+    /// <summary>log(1 + e) for e ≥ 0, accurate when e is tiny (the u−1 correction of Goldberg's log1p).</summary>
+    private static float Log1p(float e)
+    {
+        float u = 1f + e;
+        return u == 1f ? e : MathF.Log(u) * e / (u - 1f);
+    }
+
+    /// <summary>dX += dY · σ(x).</summary>
+    public static void SoftplusBackward(ReadOnlySpan<float> x, ReadOnlySpan<float> dY, Span<float> dX)
+    {
+        for (int i = 0; i < x.Length; i++)
+            dX[i] += dY[i] / (1f + MathF.Exp(-x[i]));
+    }
+
+    /// <summary>Softsign: y = x / (1 + |x|).</summary>
+    public static void SoftsignForward(ReadOnlySpan<float> x, Span<float> y)
+    {
+        TensorPrimitives.Abs(x, y);
+        TensorPrimitives.Add(y, 1f, y);
+        TensorPrimitives.Divide(x, y, y);
+    }
+
+    /// <summary>dX += dY · 1/(1 + |x|)² = dY · (1 − |y|)².</summary>
+    public static void SoftsignBackward(ReadOnlySpan<float> y, ReadOnlySpan<float> dY, Span<float> dX)
+    {
+        int i = 0;
+        if (Vector.IsHardwareAccelerated)
+        {
+            int width = Vector<float>.Count;
+            for (; i <= y.Length - width; i += width)
+            {
+                var d = Vector<float>.One - Vector.Abs(new Vector<float>(y.Slice(i)));
+                (new Vector<float>(dX.Slice(i)) + new Vector<float>(dY.Slice(i)) * d * d).CopyTo(dX.Slice(i));
+            }
+        }
+        for (; i < y.Length; i++)
+        {
+            float d = 1f - MathF.Abs(y[i]);
+            dX[i] += dY[i] * d * d;
+        }
+    }
+
+    /// <summary>Hard sigmoid as Keras 3: relu6(x + 3)/6 = clamp(x/6 + ½, 0, 1).</summary>
+    public static void HardSigmoidForward(ReadOnlySpan<float> x, Span<float> y)
+    {
+        TensorPrimitives.Multiply(x, 1f / 6f, y);
+        TensorPrimitives.Add(y, 0.5f, y);
+        TensorPrimitives.Max(y, 0f, y);
+        TensorPrimitives.Min(y, 1f, y);
+    }
+
+    /// <summary>dX += dY / 6 where −3 &lt; x &lt; 3 (0 &lt; y &lt; 1).</summary>
+    public static void HardSigmoidBackward(ReadOnlySpan<float> y, ReadOnlySpan<float> dY, Span<float> dX)
+    {
+        int i = 0;
+        if (Vector.IsHardwareAccelerated)
+        {
+            int width = Vector<float>.Count;
+            for (; i <= y.Length - width; i += width)
+            {
+                var yv = new Vector<float>(y.Slice(i));
+                var inside = Vector.BitwiseAnd(Vector.GreaterThan(yv, Vector<float>.Zero), Vector.LessThan(yv, Vector<float>.One));
+                var g = Vector.ConditionalSelect(inside, new Vector<float>(dY.Slice(i)) * (1f / 6f), Vector<float>.Zero);
+                (new Vector<float>(dX.Slice(i)) + g).CopyTo(dX.Slice(i));
+            }
+        }
+        for (; i < y.Length; i++)
+            if (y[i] > 0f && y[i] < 1f)
+                dX[i] += dY[i] * (1f / 6f);
+    }
 }
