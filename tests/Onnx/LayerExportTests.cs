@@ -113,6 +113,23 @@ public class LayerExportTests
         Assert.That(Agreement(new Layers.Flatten(), [6, 2]), Is.LessThanOrEqualTo(OnnxAgreement.Tolerance));
     }
 
+    [Test]
+    public void GlobalPooling()
+    {
+        Assert.That(Agreement(new GlobalAveragePooling2D(), [4, 5, 3]), Is.LessThanOrEqualTo(OnnxAgreement.Tolerance));
+        Assert.That(Agreement(new GlobalMaxPooling2D(), [4, 5, 3]), Is.LessThanOrEqualTo(OnnxAgreement.Tolerance));
+        Assert.That(Agreement(new GlobalAveragePooling1D(), [7, 4]), Is.LessThanOrEqualTo(OnnxAgreement.Tolerance));
+        Assert.That(Agreement(new GlobalMaxPooling1D(), [7, 4]), Is.LessThanOrEqualTo(OnnxAgreement.Tolerance));
+    }
+
+    [Test]
+    public void ConvolutionThenGlobalAveragePooling()
+    {
+        var model = new Sequential([8, 8, 3], new Layers.Conv2D(4, 3, activation: ActivationFunction.Relu), new GlobalAveragePooling2D(), new Layers.Dense(2));
+        OnnxAgreement.Compiled(model);
+        Assert.That(OnnxAgreement.MaxAbsError(model, OnnxAgreement.RandomBatch(model.Inputs[0], Rows, 5)), Is.LessThanOrEqualTo(OnnxAgreement.Tolerance));
+    }
+
     [TestCase(1)]
     [TestCase(2)]
     public void Embedding(int idRank)

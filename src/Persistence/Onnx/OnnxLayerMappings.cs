@@ -35,6 +35,10 @@ internal static class OnnxLayerMappings
         Conv2D conv => MapConv2D(graph, conv, inputs[0], output),
         MaxPool2D pool => MapMaxPool2D(graph, pool, inputs[0], output),
         Flatten => graph.Node("Reshape", [inputs[0], graph.Int64Constant(0, -1)], output),
+        GlobalAveragePooling2D => graph.Node("ReduceMean", [inputs[0]], output, OnnxAttribute.Ints("axes", 1, 2), OnnxAttribute.Int("keepdims", 0)),
+        GlobalMaxPooling2D => graph.Node("ReduceMax", [inputs[0]], output, OnnxAttribute.Ints("axes", 1, 2), OnnxAttribute.Int("keepdims", 0)),
+        GlobalAveragePooling1D => graph.Node("ReduceMean", [inputs[0]], output, OnnxAttribute.Ints("axes", 1), OnnxAttribute.Int("keepdims", 0)),
+        GlobalMaxPooling1D => graph.Node("ReduceMax", [inputs[0]], output, OnnxAttribute.Ints("axes", 1), OnnxAttribute.Int("keepdims", 0)),
         Dropout => graph.Node("Identity", [inputs[0]], output), // inference: the input unchanged
         Activation { Function: ActivationFunction.Linear } => graph.Node("Identity", [inputs[0]], output),
         Activation activation => Activate(graph, inputs[0], activation.Function, output),
@@ -47,7 +51,7 @@ internal static class OnnxLayerMappings
             OnnxAttribute.Int("axis", ConcatenationAxis(concatenate))),
         _ => throw new NotSupportedException(
             $"Layer '{layer.Name}' ({layer.GetType().Name}) has no ONNX mapping: ONNX export knows Dense, Conv2D, MaxPool2D, Flatten, " +
-            "Activation, Dropout, Embedding, Lstm, Add, Subtract, Multiply and Concatenate."),
+            "GlobalAveragePooling2D, GlobalMaxPooling2D, GlobalAveragePooling1D, GlobalMaxPooling1D, Activation, Dropout, Embedding, Lstm, Add, Subtract, Multiply and Concatenate."),
     };
 
     /// <summary>MatMul with the (inputs, units) kernel on the last axis (any rank: (N, F), (N, T, F), ...), Add the bias, then the activation.</summary>
