@@ -108,4 +108,113 @@ public class ShapeLayerTests
         RoundTrips(new GlobalAveragePooling1D("c"));
         RoundTrips(new GlobalMaxPooling1D("d"));
     }
+
+    // ---- Reshape ----
+
+    [Test]
+    public void ReshapeKeepsRowMajorOrderAndInfersMinusOne()
+    {
+        Reshape layer = Built(new Reshape([3, -1]), [4, 6]);
+        Assert.That(layer.OutputShape.ToArray(), Is.EqualTo(new[] { 3, 8 }));
+        Tensor x = Tensor.RandomUniform([2, 4, 6], -1f, 1f, 5);
+        Tensor y = layer.Forward(x);
+        Assert.That(y.Shape.ToArray(), Is.EqualTo(new[] { 2, 3, 8 }));
+        for (int i = 0; i < x.Length; i++)
+            Assert.That(y[i], Is.EqualTo(x[i]));
+        Assert.That(Built(new Reshape([2, 2, 6]), [24]).OutputShape.ToArray(), Is.EqualTo(new[] { 2, 2, 6 }));
+    }
+
+    [Test]
+    public void ReshapeNamesTheLayerAndBothShapesWhenTheSizesDisagree()
+    {
+        var ex = Assert.Throws<ArgumentException>(() => new Reshape([5, -1], "to_rows").Build([4, 6]));
+        Assert.That(ex!.Message, Does.Contain("to_rows").And.Contain("(4, 6)").And.Contain("(5, -1)"));
+        ex = Assert.Throws<ArgumentException>(() => new Reshape([7, 3], "fixed").Build([4, 6]));
+        Assert.That(ex!.Message, Does.Contain("fixed").And.Contain("(4, 6)").And.Contain("(7, 3)"));
+        Assert.Throws<ArgumentException>(() => new Reshape([-1, -1]));
+        Assert.Throws<ArgumentException>(() => new Reshape([0, 4]));
+    }
+
+    [Test]
+    public void ReshapeGradient()
+    {
+        Reshape layer = Built(new Reshape([-1, 2]), [3, 4]);
+        // Multiply first so the gradient flows through an op into the view (Reshape itself records nothing).
+        GradientCheck.Check(x => layer.Forward(Ops.Multiply(x[0], x[0]), training: true), [GradientCheck.Random([2, 3, 4], 6)]);
+    }
+
+    // ---- Permute ----
+
+    [Test]
+    public void PermuteMatchesLoops()
+    {
+        const int n = 2, a = 3, b = 4, c = 5;
+        Permute layer = Built(new Permute([3, 1, 2]), [a, b, c]);
+        Assert.That(layer.OutputShape.ToArray(), Is.EqualTo(new[] { c, a, b }));
+        Tensor x = Tensor.RandomUniform([n, a, b, c], -1f, 1f, 7);
+        Tensor y = layer.Forward(x);
+        Assert.That(y.Shape.ToArray(), Is.EqualTo(new[] { n, c, a, b }));
+        for (int e = 0; e < n; e++)
+            for (int i = 0; i < a; i++)
+                for (int j = 0; j < b; j++)
+                    for (int k = 0; k < c; k++)
+                        Assert.That(y[((e * c + k) * a + i) * b + j], Is.EqualTo(x[((e * a + i) * b + j) * c + k]));
+        Assert.That(Built(new Permute([2, 1]), [3, 7]).OutputShape.ToArray(), Is.EqualTo(new[] { 7, 3 }));
+    }
+
+    [Test]
+    public void PermuteRejectsBadDims()
+    {
+        Assert.Throws<ArgumentException>(() => new Permute([0, 1]));
+        Assert.Throws<ArgumentException>(() => new Permute([1, 1]));
+        var ex = Assert.Throws<ArgumentException>(() => new Permute([2, 1], "swap").Build([2, 3, 4]));
+        Assert.That(ex!.Message, Does.Contain("swap").And.Contain("(2, 3, 4)"));
+    }
+
+    [Test]
+    public void PermuteGradient()
+    {
+        Permute layer = Built(new Permute([2, 3, 1]), [2, 3, 4]);
+        GradientCheck.Check(x => layer.Forward(x[0], training: true), [GradientCheck.Random([2, 2, 3, 4], 8)]);
+    }
+
+    // ---- RepeatVector ----
+
+    [Test]
+    public void RepeatVectorMatchesLoops()
+    {
+        const int n = 3, f = 4, r = 5;
+        RepeatVector layer = Built(new RepeatVector(r), [f]);
+        Assert.That(layer.OutputShape.ToArray(), Is.EqualTo(new[] { r, f }));
+        Tensor x = Tensor.RandomUniform([n, f], -1f, 1f, 9);
+        Tensor y = layer.Forward(x);
+        Assert.That(y.Shape.ToArray(), Is.EqualTo(new[] { n, r, f }));
+        for (int e = 0; e < n; e++)
+            for (int t = 0; t < r; t++)
+                for (int k = 0; k < f; k++)
+                    Assert.That(y[(e * r + t) * f + k], Is.EqualTo(x[e * f + k]));
+        Assert.Throws<ArgumentOutOfRangeException>(() => new RepeatVector(0));
+        var ex = Assert.Throws<ArgumentException>(() => new RepeatVector(2, "rep").Build([3, 4]));
+        Assert.That(ex!.Message, Does.Contain("rep").And.Contain("(3, 4)"));
+    }
+
+    [Test]
+    public void RepeatVectorGradient()
+    {
+        RepeatVector layer = Built(new RepeatVector(3), [4]);
+        GradientCheck.Check(x => layer.Forward(x[0], training: true), [GradientCheck.Random([2, 4], 10)]);
+    }
+
+    [Test]
+    public void ShapeLayerConfigsRoundTrip()
+    {
+        RoundTrips(new Reshape([3, -1], "r"));
+        RoundTrips(new Permute([2, 1], "p"));
+        RoundTrips(new RepeatVector(6, "rv"));
+        var reshape = (Reshape)LayerRegistry.Create(new Reshape([3, -1]).GetConfig());
+        Assert.That(reshape.TargetShape.ToArray(), Is.EqualTo(new[] { 3, -1 }));
+        var permute = (Permute)LayerRegistry.Create(new Permute([3, 1, 2]).GetConfig());
+        Assert.That(permute.Dims.ToArray(), Is.EqualTo(new[] { 3, 1, 2 }));
+        Assert.That(((RepeatVector)LayerRegistry.Create(new RepeatVector(6).GetConfig())).Count, Is.EqualTo(6));
+    }
 }

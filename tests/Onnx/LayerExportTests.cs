@@ -130,6 +130,29 @@ public class LayerExportTests
         Assert.That(OnnxAgreement.MaxAbsError(model, OnnxAgreement.RandomBatch(model.Inputs[0], Rows, 5)), Is.LessThanOrEqualTo(OnnxAgreement.Tolerance));
     }
 
+    [Test]
+    public void Reshape()
+    {
+        Assert.That(Agreement(new Layers.Reshape([3, -1]), [4, 6]), Is.LessThanOrEqualTo(OnnxAgreement.Tolerance));
+        Assert.That(Agreement(new Layers.Reshape([2, 2, 6]), [24]), Is.LessThanOrEqualTo(OnnxAgreement.Tolerance));
+    }
+
+    [Test]
+    public void Permute()
+    {
+        Assert.That(Agreement(new Layers.Permute([2, 1]), [3, 5]), Is.LessThanOrEqualTo(OnnxAgreement.Tolerance));
+        Assert.That(Agreement(new Layers.Permute([3, 1, 2]), [2, 3, 4]), Is.LessThanOrEqualTo(OnnxAgreement.Tolerance));
+    }
+
+    [Test]
+    public void RepeatVector()
+    {
+        Assert.That(Agreement(new Layers.RepeatVector(4), [6]), Is.LessThanOrEqualTo(OnnxAgreement.Tolerance));
+        var model = new Sequential([5], new Layers.Dense(3), new Layers.RepeatVector(4), new Layers.Lstm(2, returnSequences: true));
+        OnnxAgreement.Compiled(model);
+        Assert.That(OnnxAgreement.MaxAbsError(model, OnnxAgreement.RandomBatch(model.Inputs[0], Rows, 6)), Is.LessThanOrEqualTo(OnnxAgreement.Tolerance));
+    }
+
     [TestCase(1)]
     [TestCase(2)]
     public void Embedding(int idRank)

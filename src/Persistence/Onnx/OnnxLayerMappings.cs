@@ -39,6 +39,10 @@ internal static class OnnxLayerMappings
         GlobalMaxPooling2D => graph.Node("ReduceMax", [inputs[0]], output, OnnxAttribute.Ints("axes", 1, 2), OnnxAttribute.Int("keepdims", 0)),
         GlobalAveragePooling1D => graph.Node("ReduceMean", [inputs[0]], output, OnnxAttribute.Ints("axes", 1), OnnxAttribute.Int("keepdims", 0)),
         GlobalMaxPooling1D => graph.Node("ReduceMax", [inputs[0]], output, OnnxAttribute.Ints("axes", 1), OnnxAttribute.Int("keepdims", 0)),
+        Reshape reshape => graph.Node("Reshape", [inputs[0], graph.Int64Constant([0, .. reshape.OutputShape.ToArray().Select(d => (long)d)])], output),
+        Permute permute => graph.Node("Transpose", [inputs[0]], output, OnnxAttribute.Ints("perm", [0, .. permute.Dims.ToArray().Select(d => (long)d)])),
+        RepeatVector repeat => graph.Node("Expand",
+            [graph.Node("Unsqueeze", [inputs[0], graph.Int64Constant(1)], $"{output}/unsqueezed"), graph.Int64Constant(1, repeat.Count, 1)], output),
         Dropout => graph.Node("Identity", [inputs[0]], output), // inference: the input unchanged
         Activation { Function: ActivationFunction.Linear } => graph.Node("Identity", [inputs[0]], output),
         Activation activation => Activate(graph, inputs[0], activation.Function, output),
@@ -51,7 +55,7 @@ internal static class OnnxLayerMappings
             OnnxAttribute.Int("axis", ConcatenationAxis(concatenate))),
         _ => throw new NotSupportedException(
             $"Layer '{layer.Name}' ({layer.GetType().Name}) has no ONNX mapping: ONNX export knows Dense, Conv2D, MaxPool2D, Flatten, " +
-            "GlobalAveragePooling2D, GlobalMaxPooling2D, GlobalAveragePooling1D, GlobalMaxPooling1D, Activation, Dropout, Embedding, Lstm, Add, Subtract, Multiply and Concatenate."),
+            "GlobalAveragePooling2D, GlobalMaxPooling2D, GlobalAveragePooling1D, GlobalMaxPooling1D, Reshape, Permute, RepeatVector, Activation, Dropout, Embedding, Lstm, Add, Subtract, Multiply and Concatenate."),
     };
 
     /// <summary>MatMul with the (inputs, units) kernel on the last axis (any rank: (N, F), (N, T, F), ...), Add the bias, then the activation.</summary>
