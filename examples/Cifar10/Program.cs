@@ -70,22 +70,5 @@ model.Compile(optimizer, new SparseCategoricalCrossEntropy(), seed);
 Console.WriteLine(model.Summary());
 Console.WriteLine($"Optimizer: {optimizer.GetType().Name} (lr {optimizer.CurrentLearningRate}), batch {batchSize}, {epochs} epochs{(augment ? ", augmentation on" : "")}");
 
-var augmentation = augment ? new ImageAugmentation(horizontalFlip: true, maxShift: 2, seed: seed) : null;
-var wall = Stopwatch.StartNew();
-TrainingHistory history = model.Fit(train, batchSize, epochs, shuffle: true, validation: test, seed: seed,
-    batchTransform: augmentation is null ? null : batch => augmentation.Apply(batch.Features));
-wall.Stop();
-
-Evaluation result = model.Evaluate(test);
-double trainSeconds = history.Epochs.Sum(e => e.Seconds);
-double imagesPerSecond = (double)train.Count * history.Epochs.Count / trainSeconds;
-Console.WriteLine($"Test accuracy: {result.Accuracy:P2} (loss {result.Loss:F4})");
-Console.WriteLine($"Training throughput: {imagesPerSecond:N0} images/s; total wall time {wall.Elapsed.TotalSeconds:F1} s (including per-epoch evaluation)");
-if (savePath is not null)
-{
-    model.Save(savePath);
-    if (standardizer is not null)
-        SavedModelFiles.WriteStandardizer(savePath, standardizer);
-    Console.WriteLine($"Saved the model to {savePath}{(standardizer is null ? "" : $" and its input standardization to {SavedModelFiles.StandardizerPath(savePath)}")}");
-}
+CifarData.TrainReportAndSave(model, train, test, batchSize, epochs, seed, augment, standardizer, savePath);
 return 0;
