@@ -287,8 +287,9 @@ public partial class Model
     private void Run(GraphPass pass, IReadOnlyList<Tensor> inputs, bool training, Loss[]? fuseWith)
     {
         EnsureGraph();
-        if (!_layers.All(l => l.IsInitialized))
-            throw NotCompiled();
+        foreach (Layer layer in _layers) // a plain loop: this runs every step, and LINQ would allocate
+            if (!layer.IsInitialized)
+                throw NotCompiled();
         CheckInputs(inputs);
         Tensor?[] values = pass.Values;
         for (int i = 0; i < _inputSlots.Length; i++)
