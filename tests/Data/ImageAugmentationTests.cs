@@ -129,4 +129,85 @@ public class ImageAugmentationTests
         Assert.That(anyChanged);
         Assert.That(images.ToArray(), Is.EqualTo(Images(8).ToArray()));
     }
+
+    /// <summary>
+    /// The naive twin of a fractional shift: out(y, x) = bilinear read of the edge-extended (Nearest) or
+    /// zero-extended (Constant) mirrored image at (y + dy, x + dx), in double precision.
+    /// </summary>
+    private static float[] ExpectedBilinear(Tensor original, int n, bool flip, double dy, double dx, ImageFillMode fill)
+    {
+        double Read(int y, int x, int c)
+        {
+            if (fill == ImageFillMode.Nearest)
+            {
+                y = Math.Clamp(y, 0, H - 1);
+                x = Math.Clamp(x, 0, W - 1);
+            }
+            else if (y < 0 || y >= H || x < 0 || x >= W)
+                return 0;
+            return Pixel(original, n, y, flip ? W - 1 - x : x, c);
+        }
+        var result = new float[H * W * C];
+        for (int y = 0; y < H; y++)
+            for (int x = 0; x < W; x++)
+                for (int c = 0; c < C; c++)
+                {
+                    double sy = y + dy, sx = x + dx;
+                    int y0 = (int)Math.Floor(sy), x0 = (int)Math.Floor(sx);
+                    double wy = sy - y0, wx = sx - x0;
+                    result[(y * W + x) * C + c] = (float)(
+                        (1 - wy) * ((1 - wx) * Read(y0, x0, c) + wx * Read(y0, x0 + 1, c)) +
+                        wy * ((1 - wx) * Read(y0 + 1, x0, c) + wx * Read(y0 + 1, x0 + 1, c)));
+                }
+        return result;
+    }
+
+    [TestCase(ImageFillMode.Nearest)]
+    [TestCase(ImageFillMode.Constant)]
+    public void Fractional_shifts_match_a_bilinear_reference_with_the_documented_draws(ImageFillMode fill)
+    {
+        const float range = 0.3f;
+        var original = Images(30);
+        var images = original.Clone();
+        new ImageAugmentation(horizontalFlip: true, seed: 4, widthShiftRange: range, heightShiftRange: range, fillMode: fill).Apply(images);
+
+        // The documented draw order: per image, the flip, then the vertical and the horizontal shift.
+        var draws = new RandomStream(4, RandomStreamIds.Augmentation);
+        int fractional = 0;
+        for (int n = 0; n < 30; n++)
+        {
+            bool flip = draws.NextInt(2) == 1;
+            float dy = range * H * (2f * draws.NextFloat() - 1f), dx = range * W * (2f * draws.NextFloat() - 1f);
+            Assert.That(Math.Abs(dy), Is.LessThanOrEqualTo(range * H));
+            fractional += dy != MathF.Floor(dy) ? 1 : 0;
+            float[] expected = ExpectedBilinear(original, n, flip, dy, dx, fill);
+            float[] actual = images.SliceRows(n, 1).ToArray();
+            for (int i = 0; i < expected.Length; i++)
+                Assert.That(actual[i], Is.EqualTo(expected[i]).Within(1e-3f * Math.Abs(expected[i]) + 1e-4f), $"image {n}, element {i}");
+        }
+        Assert.That(fractional, Is.GreaterThan(25), "the shifts should be fractional");
+    }
+
+    [Test]
+    public void Nearest_fill_repeats_the_edge_pixels_for_whole_pixel_shifts()
+    {
+        var original = Images(20);
+        var images = original.Clone();
+        new ImageAugmentation(maxShift: 2, seed: 6, fillMode: ImageFillMode.Nearest).Apply(images);
+        var draws = new RandomStream(6, RandomStreamIds.Augmentation);
+        for (int n = 0; n < 20; n++)
+        {
+            int dy = draws.NextInt(5) - 2, dx = draws.NextInt(5) - 2;
+            Assert.That(images.SliceRows(n, 1).ToArray(), Is.EqualTo(ExpectedBilinear(original, n, false, dy, dx, ImageFillMode.Nearest)), $"image {n}");
+        }
+    }
+
+    [Test]
+    public void Whole_pixel_and_fractional_shifts_cannot_be_combined_and_ranges_are_fractions()
+    {
+        Assert.Throws<ArgumentException>(() => new ImageAugmentation(maxShift: 2, widthShiftRange: 0.1f));
+        Assert.Throws<ArgumentOutOfRangeException>(() => new ImageAugmentation(widthShiftRange: 1f));
+        Assert.Throws<ArgumentOutOfRangeException>(() => new ImageAugmentation(heightShiftRange: -0.1f));
+        Assert.Throws<ArgumentOutOfRangeException>(() => new ImageAugmentation(heightShiftRange: float.NaN));
+    }
 }
