@@ -12,19 +12,16 @@
 //   dotnet run -c Release --project examples/Keras/Cifar10Cnn -- [--data PATH] [--epochs N] [--batch N]
 //       [--threads N] [--subset N] [--no-augment] [--seed N] [--charts DIR] [--save PATH]
 //
-// The labels are class ids and the loss is the sparse form of categorical cross-entropy: for one-hot targets
-// the two are the same number, without building 50,000 one-hot rows. Keras applies each conv's relu as a
-// separate Activation layer; here it is the conv's own activation (same function, fused into the kernel).
+// The model, optimizer and augmentation are defined in ../Shared/KerasModels.cs (the tests train them too).
 using System.Diagnostics;
 using NanoNet;
 using NanoNet.Data;
 using NanoNet.Layers;
-using NanoNet.Losses;
-using NanoNet.Optim;
+using NanoNet.Examples.Keras;
 using NanoNet.Persistence;
 
 string? dataPath = null, savePath = null, chartDirectory = null;
-int epochs = 25, batchSize = 32, seed = 0;
+int epochs = 25, batchSize = KerasModels.Cifar10CnnBatchSize, seed = 0;
 int? subset = null;
 bool augment = true;
 var commandLine = new CommandLine(args);
@@ -60,28 +57,10 @@ if (CifarData.Load(dataPath, subset, standardize: false) is not { } data)
     return 1;
 (Dataset train, Dataset test, _) = data;
 
-var model = new Sequential([32, 32, 3],
-    new Conv2D(32, 3, padding: "same", activation: ActivationFunction.Relu),
-    new Conv2D(32, 3, activation: ActivationFunction.Relu),
-    new MaxPool2D(2),
-    new Dropout(0.25f, seed: seed + 1),
-    new Conv2D(64, 3, padding: "same", activation: ActivationFunction.Relu),
-    new Conv2D(64, 3, activation: ActivationFunction.Relu),
-    new MaxPool2D(2),
-    new Dropout(0.25f, seed: seed + 2),
-    new Flatten(),
-    new Dense(512, ActivationFunction.Relu),
-    new Dropout(0.5f, seed: seed + 3),
-    new Dense(10, ActivationFunction.Softmax));
-
-// Keras's legacy `decay` argument: η = η₀ / (1 + decay · iterations), one iteration per batch.
-var optimizer = new RmsProp(learningRate: 1e-4f) { Schedule = new InverseTimeDecay(1e-4f, decayRate: 1e-6f) };
-model.Compile(optimizer, new SparseCategoricalCrossEntropy(), seed);
+Sequential model = KerasModels.Cifar10Cnn(seed);
 Console.WriteLine(model.Summary());
 
-ImageAugmentation? augmentation = augment
-    ? new ImageAugmentation(horizontalFlip: true, seed: seed, widthShiftRange: 0.1f, heightShiftRange: 0.1f, fillMode: ImageFillMode.Nearest)
-    : null;
+ImageAugmentation? augmentation = augment ? KerasModels.Cifar10CnnAugmentation(seed) : null;
 Console.WriteLine($"RMSprop(1e-4, decay 1e-6), batch {batchSize}, {epochs} epochs, " +
                   (augment ? "shifts of up to 10% (nearest fill) and horizontal flips" : "no augmentation"));
 
