@@ -50,6 +50,32 @@ public sealed class Dataset
     public int Count => _inputs[0].Dim(0);
 
     /// <summary>
+    /// Optional per-example weights (N), Keras's <c>sample_weight</c>: each example's loss is multiplied by
+    /// its weight before the batch's losses are summed and divided by the batch size. Null = all 1. Kept by
+    /// <see cref="Take"/>, <see cref="Slice"/>, <see cref="Gather"/> and the mini-batch loader.
+    /// </summary>
+    /// <exception cref="ArgumentException">Not one finite, non-negative weight per example.</exception>
+    public Tensor? SampleWeights
+    {
+        get => _sampleWeights;
+        init
+        {
+            if (value is not null)
+            {
+                if (value.Length != Count || value.Rank != 1)
+                    throw new ArgumentException($"Dataset: sample weights {Shapes.Format(value.Shape)} must be one weight per example, shape ({Count}).");
+                ReadOnlySpan<float> weights = value.Span;
+                for (int i = 0; i < weights.Length; i++)
+                    if (!(weights[i] >= 0f) || float.IsInfinity(weights[i]))
+                        throw new ArgumentException($"Dataset: sample weight {weights[i]} of {RowName(i)} is not a finite non-negative number.");
+            }
+            _sampleWeights = value;
+        }
+    }
+
+    private Tensor? _sampleWeights;
+
+    /// <summary>
     /// Optional: where row i came from, e.g. "train-labels-idx1-ubyte.gz: record 17", for error messages about
     /// a row (such as a bad label found by <c>Fit</c>). Set by the loaders that know it; kept by
     /// <see cref="Take"/>, <see cref="Slice"/> and <see cref="Gather"/>.
@@ -67,6 +93,7 @@ public sealed class Dataset
         new([.. _inputs.Select(t => t.SliceRows(start, count))], [.. _targets.Select(t => t.SliceRows(start, count))])
         {
             DescribeRow = DescribeRow is { } describe ? row => describe(start + row) : null,
+            SampleWeights = _sampleWeights?.SliceRows(start, count),
         };
 
     /// <summary>A new dataset holding copies of the given rows, in order.</summary>
@@ -77,12 +104,15 @@ public sealed class Dataset
         if (DescribeRow is not { } describe)
             return batch;
         int[] source = indices.ToArray();
-        return new Dataset(batch._inputs, batch._targets) { DescribeRow = row => describe(source[row]) };
+        return new Dataset(batch._inputs, batch._targets) { DescribeRow = row => describe(source[row]), SampleWeights = batch._sampleWeights };
     }
 
     /// <summary>An empty dataset of <paramref name="rows"/> rows with this one's per-example shapes (a reusable batch buffer).</summary>
     internal Dataset NewBatch(int rows) =>
-        new([.. _inputs.Select(t => NewRows(t, rows))], [.. _targets.Select(t => NewRows(t, rows))]);
+        new([.. _inputs.Select(t => NewRows(t, rows))], [.. _targets.Select(t => NewRows(t, rows))])
+        {
+            SampleWeights = _sampleWeights is null ? null : NewRows(_sampleWeights, rows),
+        };
 
     /// <summary>Copies the given rows of every tensor into <paramref name="destination"/>'s rows 0, 1, ...</summary>
     internal void CopyRows(ReadOnlySpan<int> rows, Dataset destination)
@@ -91,6 +121,8 @@ public sealed class Dataset
             RowGather.Copy(_inputs[i], rows, destination._inputs[i]);
         for (int i = 0; i < _targets.Length; i++)
             RowGather.Copy(_targets[i], rows, destination._targets[i]);
+        if (_sampleWeights is not null && destination._sampleWeights is not null)
+            RowGather.Copy(_sampleWeights, rows, destination._sampleWeights);
     }
 
     internal static Tensor NewRows(Tensor like, int rows)

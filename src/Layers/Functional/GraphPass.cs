@@ -17,7 +17,7 @@ internal sealed class GraphPass
     {
         Values = new Tensor?[slots];
         Arguments = [.. nodes.Select(n => new Tensor[n.InputSlots.Length])];
-        Fused = new bool[outputs];
+        Fused = new ActivationFunction[outputs];
         Result = new StepResult(outputs);
     }
 
@@ -27,8 +27,8 @@ internal sealed class GraphPass
     /// <summary>Per node, its reusable list of input values (used by merge layers).</summary>
     public Tensor[][] Arguments { get; }
 
-    /// <summary>Per output, whether its activation was left for the loss to fuse.</summary>
-    public bool[] Fused { get; }
+    /// <summary>Per output, the activation left for the loss to fuse (<see cref="ActivationFunction.Linear"/>: none).</summary>
+    public ActivationFunction[] Fused { get; }
 
     /// <summary>The losses and correct counts of the last batch run with a loss.</summary>
     public StepResult Result { get; }

@@ -45,6 +45,12 @@ public partial class Model
     /// optimizer first (e.g. from a checkpoint). A callback may raise it in <see cref="Callback.OnTrainBegin"/>
     /// through <see cref="InitialEpoch"/>.
     /// </param>
+    /// <param name="classWeight">
+    /// Optional weight per class id (Keras's <c>class_weight</c>): each example's loss is multiplied by the
+    /// weight of its class (classes not listed weigh 1), to make rare classes count more. The class of a row
+    /// is its target rounded to an integer (class ids or 0/1 labels), or the argmax of a one-hot target row.
+    /// Not together with <see cref="Dataset.SampleWeights"/> (give those the class weights yourself).
+    /// </param>
     /// <returns>One <see cref="EpochMetrics"/> per epoch run (fewer than <paramref name="epochs"/> − <paramref name="initialEpoch"/> if stopped).</returns>
     /// <exception cref="ArithmeticException">
     /// The loss, or a gradient, became NaN or infinite (training diverged): the message names the step and,
@@ -54,11 +60,14 @@ public partial class Model
     public TrainingHistory Fit(Dataset train, int batchSize = 32, int epochs = 1, bool shuffle = true,
         Dataset? validation = null, int seed = 0, int verbose = 1, Action<Dataset>? batchTransform = null,
         IReadOnlyList<Callback>? callbacks = null, int gradientAccumulationSteps = 1,
-        IProgress<TrainingProgress>? progress = null, CancellationToken cancellationToken = default, int initialEpoch = 0)
+        IProgress<TrainingProgress>? progress = null, CancellationToken cancellationToken = default, int initialEpoch = 0,
+        IReadOnlyDictionary<int, float>? classWeight = null)
     {
         ArgumentNullException.ThrowIfNull(train);
         ArgumentOutOfRangeException.ThrowIfNegative(initialEpoch);
         EnsureGraph();
+        if (classWeight is not null)
+            train = ClassWeights.Apply(train, classWeight);
         CheckInputs(train.Inputs);
         CheckClassTargets(train, "training");
         var loader = new MiniBatchLoader(train, batchSize, shuffle, seed) { BatchTransform = batchTransform };
@@ -86,7 +95,7 @@ public partial class Model
     /// <param name="validation">Optional data evaluated after every epoch.</param>
     /// <param name="verbose">0 = silent, 1 = one line per epoch.</param>
     /// <param name="callbacks">Optional hooks.</param>
-    /// <param name="gradientAccumulationSteps">See <see cref="Fit(Dataset, int, int, bool, Dataset?, int, int, Action{Dataset}?, IReadOnlyList{Callback}?, int, IProgress{TrainingProgress}?, CancellationToken, int)"/>.</param>
+    /// <param name="gradientAccumulationSteps">See <see cref="Fit(Dataset, int, int, bool, Dataset?, int, int, Action{Dataset}?, IReadOnlyList{Callback}?, int, IProgress{TrainingProgress}?, CancellationToken, int, IReadOnlyDictionary{int, float}?)"/>.</param>
     /// <param name="progress">Optional receiver of progress after every batch.</param>
     /// <param name="cancellationToken">Stops at the next batch boundary (see the in-memory overload).</param>
     public TrainingHistory Fit(IEnumerable<Dataset> batches, int epochs = 1, Dataset? validation = null, int verbose = 1,
@@ -153,7 +162,7 @@ public partial class Model
         long step = optimizer.Iterations + 1;
         StepResult result = ComputeGradients(batch, step);
         ApplyGradients(optimizer, batchesAccumulated: 1, step);
-        return (result.TotalValue, result.Correct[0]);
+        return (result.TotalValue, result.Correct);
     }
 
     /// <summary>
@@ -334,7 +343,7 @@ public partial class Model
             _printer?.StartEpoch(epoch, _epochs);
             _hooks.EpochBegin(epoch);
             _clock = Stopwatch.StartNew();
-            _totals = new MetricTotals(_model.Losses, _model.OutputNames());
+            _totals = new MetricTotals(_model.MetricPlan, _model.OutputNames());
             _batchInEpoch = 0;
             return true;
         }
@@ -350,15 +359,10 @@ public partial class Model
             _batchInEpoch++;
             _step++;
             float? accuracy = _totals.Accuracy;
-            _printer?.Batch(_batchInEpoch, _totals.MeanLoss, accuracy, _clock.Elapsed);
+            _printer?.Batch(_batchInEpoch, _totals, _clock.Elapsed);
             _progress?.Report(new TrainingProgress(_epoch, _epochs, _batchInEpoch, _batchesPerEpoch, _step, _totals.MeanLoss, accuracy, _clock.Elapsed));
             if (_hooks.Any)
-            {
-                Loss first = _model.Losses[0];
-                int labels = batch.Targets[0].Length;
-                _hooks.BatchEnd(new BatchMetrics(_epoch, _batchInEpoch, _step, batch.Count, result.TotalValue,
-                    first.IsClassification ? (float)result.Correct[0] / Math.Max(1, labels) : null));
-            }
+                _hooks.BatchEnd(new BatchMetrics(_epoch, _batchInEpoch, _step, batch.Count, result.TotalValue, result.Accuracy));
             return !_model.StopTraining; // a stopped epoch is still evaluated and reported, as in Keras
         }
 
@@ -378,8 +382,12 @@ public partial class Model
             if (validation is { } v)
                 foreach ((string name, float value) in v.Outputs)
                     outputs["val_" + name] = value;
+            Dictionary<string, float> compiled = _totals.Compiled();
+            if (validation is { } w)
+                foreach ((string name, float value) in w.Metrics)
+                    compiled["val_" + name] = value;
             var metrics = new EpochMetrics(_epoch, _totals.MeanLoss, _totals.Accuracy, validation?.Loss, validation?.Accuracy,
-                seconds, _totals.Examples / Math.Max(seconds, 1e-9)) { Outputs = outputs };
+                seconds, _totals.Examples / Math.Max(seconds, 1e-9)) { Outputs = outputs, Metrics = compiled };
             _history.Add(metrics);
             _printer?.EndEpoch(metrics, _batchInEpoch);
             _hooks.EpochEnd(metrics);

@@ -3,13 +3,14 @@ using NanoNet.Data;
 using NanoNet.Diagnostics;
 using NanoNet.Losses;
 using NanoNet.Memory;
+using NanoNet.Metrics;
 using NanoNet.Optim;
 
 namespace NanoNet.Layers;
 
 /// <summary>
 /// A model: a graph of layer calls from one or more <see cref="Input"/>s to one or more outputs, with
-/// the Keras workflow — <see cref="Compile(Optimizer, Loss, int)"/>, <see cref="Fit(Dataset, int, int, bool, Dataset?, int, int, Action{Dataset}?, IReadOnlyList{Callback}?, int, IProgress{TrainingProgress}?, CancellationToken, int)"/>,
+/// the Keras workflow — <see cref="Compile(Optimizer, Loss, int)"/>, <see cref="Fit(Dataset, int, int, bool, Dataset?, int, int, Action{Dataset}?, IReadOnlyList{Callback}?, int, IProgress{TrainingProgress}?, CancellationToken, int, IReadOnlyDictionary{int, float}?)"/>,
 /// <see cref="Evaluate"/>, <see cref="Predict(Tensor, int)"/>, <see cref="Summary"/>. <see cref="Sequential"/>
 /// is the special case of a chain.
 /// </summary>
@@ -39,6 +40,7 @@ public partial class Model
     private List<Tensor>? _parameters;
     private Loss[]? _losses;
     private float[] _lossWeights = [];
+    private MetricPlan? _metricPlan;
 
     // Training's pass over the graph: its value table and the memory of one step (activations,
     // gradients, saved buffers), released at the start of the next step, so a steady step allocates
@@ -230,6 +232,26 @@ public partial class Model
     public void Compile(Optimizer optimizer, Loss loss, int seed = 0) => Compile(optimizer, [loss], null, seed);
 
     /// <summary>
+    /// Like <see cref="Compile(Optimizer, Loss, int)"/>, also reporting <paramref name="metrics"/> (Keras's
+    /// <c>metrics=[...]</c>, e.g. <c>[new Auc(), new Precision()]</c>) in the history and the progress line,
+    /// computed over each epoch (and, with "val_" names, over the validation data).
+    /// </summary>
+    public void Compile(Optimizer optimizer, Loss loss, Metric[] metrics, int seed = 0) => Compile(optimizer, [loss], metrics, null, seed);
+
+    /// <summary>
+    /// Like <see cref="Compile(Optimizer, Loss[], float[], int)"/> with <paramref name="metrics"/> reported for
+    /// every output (named "{output}_{metric}" when there are several outputs).
+    /// </summary>
+    public void Compile(Optimizer optimizer, Loss[] losses, Metric[] metrics, float[]? lossWeights = null, int seed = 0)
+    {
+        ArgumentNullException.ThrowIfNull(metrics);
+        for (int i = 0; i < metrics.Length; i++)
+            ArgumentNullException.ThrowIfNull(metrics[i], $"metrics[{i}]");
+        Compile(optimizer, losses, lossWeights, seed);
+        _metricPlan = new MetricPlan(_losses!, metrics, OutputNames());
+    }
+
+    /// <summary>
     /// Like <see cref="Compile(Optimizer, Loss, int)"/> with one loss per output; training minimises
     /// Σ weightᵢ · lossᵢ (weights default to 1).
     /// </summary>
@@ -252,7 +274,13 @@ public partial class Model
         Optimizer = optimizer;
         _losses = (Loss[])losses.Clone();
         _lossWeights = lossWeights is null ? [.. losses.Select(_ => 1f)] : (float[])lossWeights.Clone();
+        _metricPlan = new MetricPlan(_losses, [], OutputNames());
     }
+
+    /// <summary>The metrics compiled in (not the loss's automatic accuracy).</summary>
+    public IReadOnlyList<Metric> Metrics => _metricPlan is null ? [] : _metricPlan.Metrics[0][(_metricPlan.HasAccuracy[0] ? 1 : 0)..];
+
+    private MetricPlan MetricPlan => _metricPlan ?? throw NotCompiled();
 
     /// <summary>Runs the model on a batch of a one-input, one-output model.</summary>
     public Tensor Forward(Tensor x, bool training = false)
@@ -303,7 +331,7 @@ public partial class Model
             if (fuseWith is not null && output >= 0 && !node.FeedsOtherNodes
                 && node.Layer is IActivatedLayer activated && ActivationFusion.LossMayTakeLogits(activated.Activation))
             {
-                pass.Fused[output] = true;
+                pass.Fused[output] = activated.Activation;
                 values[node.OutputSlot] = activated.ForwardPreActivation(values[node.InputSlots[0]]!, training);
             }
             else if (node.Layer is MergeLayer merge)
@@ -402,7 +430,7 @@ public partial class Model
         ArgumentOutOfRangeException.ThrowIfLessThan(batchSize, 1);
         if (_losses is null)
             throw NotCompiled();
-        var totals = new MetricTotals(_losses, OutputNames());
+        var totals = new MetricTotals(MetricPlan, OutputNames());
         bool profiling = Profiler.Enabled;
         if (profiling)
             Profiler.Enabled = false; // the profile is of training steps
@@ -441,18 +469,29 @@ public partial class Model
         if (batch.Targets.Count != losses.Length)
             throw new ArgumentException($"Model '{Name}' has {losses.Length} outputs but the batch has {batch.Targets.Count} target tensors.");
         Run(pass, batch.Inputs, training, losses);
+        MetricPlan plan = MetricPlan;
         StepResult result = pass.Result;
+        result.Reset(plan);
         Tensor? total = null;
         for (int o = 0; o < losses.Length; o++)
         {
             Tensor output = pass.Values[_outputSlots[o]]!;
             Tensor targets = batch.Targets[o];
-            Tensor? value = pass.Fused[o] ? losses[o].ComputeFromSoftmaxLogits(output, targets) : null;
-            if (value is null && pass.Fused[o])
-                output = Ops.Softmax(output); // the loss does not fuse: apply the softmax we skipped
-            value ??= losses[o].Compute(output, targets);
+            ActivationFunction fused = pass.Fused[o];
+            Tensor? value = fused == ActivationFunction.Linear ? null : losses[o].ComputeFromLogits(fused, output, targets, batch.SampleWeights);
+            Tensor activated = output;
+            if (value is null && fused != ActivationFunction.Linear)
+            {
+                output = activated = Ops.Activate(output, fused); // the loss does not fuse: apply the activation we skipped
+            }
+            else if (fused != ActivationFunction.Linear && plan.NeedsActivatedOutputs[o])
+            {
+                using (Tape.NoGrad())
+                    activated = Ops.Activate(output, fused); // the metrics see probabilities; the loss had the logits
+            }
+            value ??= losses[o].Compute(output, targets, batch.SampleWeights);
             result.Losses[o] = value[0];
-            result.Correct[o] = losses[o].IsClassification ? CountCorrect(output, targets) : 0;
+            plan.Update(o, activated, targets, result.States[o]);
             Tensor weighted = _lossWeights[o] == 1f ? value : Ops.Multiply(value, Scalar(_lossWeights[o]));
             total = total is null ? weighted : Ops.Add(total, weighted);
         }
@@ -467,18 +506,6 @@ public partial class Model
         Tensor t = Tensor.Empty([]);
         t[0] = value;
         return t;
-    }
-
-    /// <summary>Rows whose largest output (argmax; softmax does not change it) equals the label.</summary>
-    private static int CountCorrect(Tensor output, Tensor labels)
-    {
-        int columns = output.Dim(-1);
-        ReadOnlySpan<float> scores = output.Span, truth = labels.Span;
-        int correct = 0;
-        for (int row = 0; row * columns < scores.Length && row < truth.Length; row++)
-            if (System.Numerics.Tensors.TensorPrimitives.IndexOfMax(scores.Slice(row * columns, columns)) == (int)truth[row])
-                correct++;
-        return correct;
     }
 
     /// <summary>The names metrics are reported under, one per output (the producing layer's name).</summary>
@@ -503,4 +530,7 @@ public readonly record struct Evaluation(float Loss, float? Accuracy)
 {
     /// <summary>Per-output metrics of a model with several outputs ("{output}_loss", "{output}_accuracy"); empty otherwise.</summary>
     public IReadOnlyDictionary<string, float> Outputs { get; init; } = new Dictionary<string, float>();
+
+    /// <summary>The compiled metrics by name ("auc", "precision", or "{output}_auc" for several outputs); empty without any.</summary>
+    public IReadOnlyDictionary<string, float> Metrics { get; init; } = new Dictionary<string, float>();
 }

@@ -26,8 +26,23 @@ public sealed record EpochMetrics(int Epoch, float Loss, float? Accuracy, float?
         "val_loss" => ValidationLoss,
         "val_accuracy" => ValidationAccuracy,
         _ when Outputs.TryGetValue(name, out float value) => value,
-        _ => throw new ArgumentException($"Unknown metric '{name}'; known: {string.Join(", ", MetricNames.Concat(Outputs.Keys))}.", nameof(name)),
+        _ when Metrics.TryGetValue(name, out float value) => value,
+        _ => throw new ArgumentException($"Unknown metric '{name}'; known: {string.Join(", ", MetricNames.Concat(Outputs.Keys).Concat(Metrics.Keys))}.", nameof(name)),
     };
+
+    /// <summary>
+    /// Whether a callback may monitor <paramref name="name"/>: one of <see cref="MetricNames"/>, or the name of
+    /// a compiled metric or an output's loss or accuracy, Keras style (optionally "val_"-prefixed): ending in
+    /// "loss", "accuracy", "auc", "precision", "recall", "mae" or "rmse" (whether the run measures it is
+    /// checked when the epoch's value is read).
+    /// </summary>
+    public static bool IsMetricName(string name) =>
+        MetricNames.Contains(name) || s_metricEndings.Any(ending => name.EndsWith(ending, StringComparison.Ordinal));
+
+    private static readonly string[] s_metricEndings = ["loss", "accuracy", "auc", "precision", "recall", "mae", "rmse", "mean_absolute_error", "root_mean_squared_error"];
+
+    /// <summary>The compiled metrics by name ("auc", "precision", "val_auc", ...); empty when none were compiled.</summary>
+    public IReadOnlyDictionary<string, float> Metrics { get; init; } = new Dictionary<string, float>();
 
     /// <summary>
     /// For a model with several outputs, each output's metrics by name ("dense_1_loss", "dense_1_accuracy",

@@ -3,42 +3,53 @@ using System.Numerics.Tensors;
 namespace NanoNet.Kernels;
 
 /// <summary>
-/// Loss kernels. Shape legend: N = batch rows, C = classes; logits and probabilities are N×C row-major.
+/// Softmax fused with cross-entropy, row by row. Shape legend: R = rows (samples), C = classes; logits z,
+/// gradients and dense targets t are R×C row-major; class ids are R. Each row's loss is written on its own
+/// (the caller weights and reduces), and the gradient written is ∂ℓᵣ/∂z of that row alone.
 /// </summary>
 public static class LossKernels
 {
     /// <summary>
-    /// Softmax fused with sparse categorical cross-entropy. Writes the softmax probabilities and
-    /// returns the mean loss: (1/N) Σᵢ [log Σⱼ e^zᵢⱼ − zᵢ,yᵢ], computed stably as
-    /// lse(z) = m + log Σⱼ e^(zⱼ − m) with m = maxⱼ zⱼ.
+    /// Sparse targets: ℓᵣ = logsumexp(zᵣ) − zᵣ,yᵣ, computed stably as m + log Σⱼ e^(zⱼ − m) with
+    /// m = maxⱼ zⱼ; gradient softmax(zᵣ) − onehot(yᵣ).
     /// </summary>
-    public static float SoftmaxCrossEntropyForward(ReadOnlySpan<float> logits, ReadOnlySpan<int> labels, Span<float> probabilities, int classes)
-    {
-        int rows = labels.Length;
-        double total = 0;
-        for (int i = 0; i < rows; i++)
-        {
-            ReadOnlySpan<float> z = logits.Slice(i * classes, classes);
-            Span<float> p = probabilities.Slice(i * classes, classes);
-            float max = TensorPrimitives.Max(z);
-            TensorPrimitives.Subtract(z, max, p);
-            TensorPrimitives.Exp(p, p);
-            float sum = TensorPrimitives.Sum<float>(p);
-            TensorPrimitives.Divide(p, sum, p);
-            float logSumExp = max + MathF.Log(sum);
-            total += logSumExp - z[labels[i]];
-        }
-        return rows == 0 ? 0f : (float)(total / rows);
-    }
-
-    /// <summary>dZ += (p − onehot(y)) · scale, where scale = dLoss / N.</summary>
-    public static void SoftmaxCrossEntropyBackward(ReadOnlySpan<float> probabilities, ReadOnlySpan<int> labels, Span<float> dZ, int classes, float scale)
+    public static void SoftmaxCrossEntropy(ReadOnlySpan<float> logits, ReadOnlySpan<int> labels, Span<float> rowLoss, Span<float> gradient, int classes)
     {
         for (int i = 0; i < labels.Length; i++)
         {
-            Span<float> row = dZ.Slice(i * classes, classes);
-            TensorPrimitives.MultiplyAdd(probabilities.Slice(i * classes, classes), scale, row, row);
-            row[labels[i]] -= scale;
+            ReadOnlySpan<float> z = logits.Slice(i * classes, classes);
+            Span<float> g = gradient.Slice(i * classes, classes);
+            rowLoss[i] = SoftmaxRow(z, g) - z[labels[i]];
+            g[labels[i]] -= 1f;
         }
+    }
+
+    /// <summary>
+    /// Dense (one-hot or probability) targets: ℓᵣ = Σⱼ tⱼ·(logsumexp(zᵣ) − zⱼ) = lse·Σt − Σ t·z;
+    /// gradient softmax(zᵣ)·Σt − tᵣ (softmax − t for targets summing to 1).
+    /// </summary>
+    public static void SoftmaxCrossEntropy(ReadOnlySpan<float> logits, ReadOnlySpan<float> targets, Span<float> rowLoss, Span<float> gradient, int classes)
+    {
+        for (int i = 0; i < rowLoss.Length; i++)
+        {
+            ReadOnlySpan<float> z = logits.Slice(i * classes, classes), t = targets.Slice(i * classes, classes);
+            Span<float> g = gradient.Slice(i * classes, classes);
+            float logSumExp = SoftmaxRow(z, g);
+            float mass = TensorPrimitives.Sum(t);
+            rowLoss[i] = logSumExp * mass - TensorPrimitives.Dot(t, z);
+            TensorPrimitives.Multiply(g, mass, g);
+            TensorPrimitives.Subtract(g, t, g);
+        }
+    }
+
+    /// <summary>Writes softmax(z) into <paramref name="probabilities"/> and returns logsumexp(z).</summary>
+    private static float SoftmaxRow(ReadOnlySpan<float> z, Span<float> probabilities)
+    {
+        float max = TensorPrimitives.Max(z);
+        TensorPrimitives.Subtract(z, max, probabilities);
+        TensorPrimitives.Exp(probabilities, probabilities);
+        float sum = TensorPrimitives.Sum<float>(probabilities);
+        TensorPrimitives.Divide(probabilities, sum, probabilities);
+        return max + MathF.Log(sum);
     }
 }

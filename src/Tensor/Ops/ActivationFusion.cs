@@ -8,8 +8,9 @@ namespace NanoNet;
 /// <remarks>
 /// Why fuse: an activation is a cheap pass over a large tensor, so its cost is memory traffic. ReLU
 /// fused into the bias pass of a GEMM-based op touches the output once instead of twice, and its
-/// backward masks dY in place. Softmax followed by cross-entropy is fused for stability as much as
-/// speed: from the logits, the loss is a log-sum-exp and the gradient is softmax − one-hot.
+/// backward masks dY in place. Softmax followed by cross-entropy, and sigmoid followed by binary
+/// cross-entropy, are fused for stability as much as speed: from the logits, the loss is a log-sum-exp
+/// (a softplus for the sigmoid) and the gradient is softmax − one-hot (σ − t), with no log of 0.
 /// </remarks>
 public static class ActivationFusion
 {
@@ -29,7 +30,8 @@ public static class ActivationFusion
 
     /// <summary>
     /// Whether a model ending in <paramref name="activation"/> may hand the loss the pre-activation values
-    /// instead (the loss then decides, through <c>Loss.ComputeFromSoftmaxLogits</c>): softmax only.
+    /// instead (the loss then decides, through <c>Loss.ComputeFromLogits</c>): softmax and sigmoid.
     /// </summary>
-    public static bool LossMayTakeLogits(ActivationFunction activation) => activation == ActivationFunction.Softmax;
+    public static bool LossMayTakeLogits(ActivationFunction activation) =>
+        activation is ActivationFunction.Softmax or ActivationFunction.Sigmoid;
 }

@@ -22,8 +22,8 @@ internal sealed class MonitoredMetric
     public MonitoredMetric(string name, MonitorMode mode, float minDelta)
     {
         ArgumentNullException.ThrowIfNull(name);
-        if (!EpochMetrics.MetricNames.Contains(name))
-            throw new ArgumentException($"Unknown metric '{name}'; a callback can monitor {string.Join(", ", EpochMetrics.MetricNames.Select(n => $"\"{n}\""))}.", nameof(name));
+        if (!EpochMetrics.IsMetricName(name))
+            throw new ArgumentException($"Unknown metric '{name}'; a callback can monitor {string.Join(", ", EpochMetrics.MetricNames.Select(n => $"\"{n}\""))} or a compiled metric (\"auc\", \"val_precision\", ...).", nameof(name));
         if (!(minDelta >= 0f) || float.IsInfinity(minDelta))
             throw new ArgumentOutOfRangeException(nameof(minDelta), minDelta, "minDelta must be a non-negative finite number.");
         Name = name;

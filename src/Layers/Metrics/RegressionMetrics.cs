@@ -1,0 +1,55 @@
+namespace NanoNet.Metrics;
+
+/// <summary>Mean absolute error Σ|p − t| / n over the epoch (Keras's <c>mae</c>). State: Σ|p − t|, n.</summary>
+public sealed class MeanAbsoluteErrorMetric(string name = "mae") : Metric
+{
+    /// <inheritdoc />
+    public override string Name { get; } = name;
+
+    /// <inheritdoc />
+    public override int StateSize => 2;
+
+    /// <inheritdoc />
+    public override void Update(ReadOnlySpan<float> predictions, ReadOnlySpan<float> targets, int columns, Span<double> state)
+    {
+        RequireDenseTargets(predictions, targets);
+        double sum = 0;
+        for (int i = 0; i < predictions.Length; i++)
+            sum += Math.Abs((double)predictions[i] - targets[i]);
+        state[0] += sum;
+        state[1] += predictions.Length;
+    }
+
+    /// <inheritdoc />
+    public override float Result(ReadOnlySpan<double> state) => Ratio(state[0], state[1]);
+}
+
+/// <summary>
+/// Root mean squared error √(Σ(p − t)² / n) over the epoch (Keras's <c>RootMeanSquaredError</c>): the root
+/// of the epoch's mean, not a mean of per-batch roots. State: Σ(p − t)², n.
+/// </summary>
+public sealed class RootMeanSquaredError(string name = "rmse") : Metric
+{
+    /// <inheritdoc />
+    public override string Name { get; } = name;
+
+    /// <inheritdoc />
+    public override int StateSize => 2;
+
+    /// <inheritdoc />
+    public override void Update(ReadOnlySpan<float> predictions, ReadOnlySpan<float> targets, int columns, Span<double> state)
+    {
+        RequireDenseTargets(predictions, targets);
+        double sum = 0;
+        for (int i = 0; i < predictions.Length; i++)
+        {
+            double d = (double)predictions[i] - targets[i];
+            sum += d * d;
+        }
+        state[0] += sum;
+        state[1] += predictions.Length;
+    }
+
+    /// <inheritdoc />
+    public override float Result(ReadOnlySpan<double> state) => (float)Math.Sqrt(Ratio(state[0], state[1]));
+}
