@@ -33,6 +33,7 @@ public static class LayerRegistry
         ["Embedding"] = c => new Embedding(c.GetInt("input_dim"), c.GetInt("output_dim"), c.GetOrDefault("mask_zero", false), NameOf(c)),
         ["Lstm"] = c => new Lstm(c.GetInt("units"), c.GetOrDefault("return_sequences", false), c.GetOrDefault("stateful", false), NameOf(c),
             c.GetOrDefault("dropout", 0f), c.GetOrDefault("recurrent_dropout", 0f), c.GetOrDefault("go_backwards", false), c.GetOrDefault("seed", 0)),
+        ["Bidirectional"] = Bidirectional.FromConfig,
         ["Add"] = c => new Add(NameOf(c)),
         ["Subtract"] = c => new Subtract(NameOf(c)),
         ["Multiply"] = c => new Multiply(NameOf(c)),

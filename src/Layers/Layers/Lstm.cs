@@ -23,7 +23,7 @@ namespace NanoNet.Layers;
 /// <para><c>goBackwards</c> reads the sequence last step first; with <c>returnSequences</c> the steps come out
 /// in that (reversed) order, as in Keras.</para>
 /// </remarks>
-public sealed class Lstm : Layer
+public sealed class Lstm : Layer, IRecurrentLayer
 {
     private Tensor? _kernel, _recurrentKernel, _bias;
     private LstmState? _state;
