@@ -180,7 +180,62 @@ public class RecurrentOpTests
         }
     }
 
-    private static void CompareWithReference(int n, int steps, int d, int units, bool returnSequences, bool masked)
+    /// <summary>Going backwards and Keras' dropout (one input and one recurrent mask per sequence), alone and together, against the reference.</summary>
+    [TestCase(5, 12, 10, 29, true, true, true, false)]
+    [TestCase(5, 12, 10, 29, false, true, false, true)]
+    [TestCase(9, 8, 7, 13, true, false, true, true)]
+    [TestCase(32, 17, 40, 64, false, true, true, true)]
+    [TestCase(3, 1, 4, 5, true, true, true, true)]
+    public void FastLstmMatchesTheReferenceGoingBackwardsAndWithDropout(int n, int steps, int d, int units, bool returnSequences,
+        bool masked, bool goBackwards, bool dropout)
+        => CompareWithReference(n, steps, d, units, returnSequences, masked, goBackwards, dropout);
+
+    [TestCase(false)]
+    [TestCase(true)]
+    public void LstmGradientCheckGoingBackwardsWithDropoutAndAMask(bool returnSequences)
+    {
+        int n = 3, steps = 5, d = 3, units = 4;
+        var mask = Tensor.FromArray([0, 0, 1, 1, 1, 1, 1, 0, 1, 1, 1, 1, 1, 1, 1], n, steps);
+        Tensor dropout = Ops.DropoutMask(n, d, 0.4f, new RandomStream(1))!;
+        Tensor recurrent = Ops.DropoutMask(n, units, 0.4f, new RandomStream(2))!;
+        Assert.That(dropout.ToArray(), Has.Some.Zero.And.Some.EqualTo(1f / 0.6f));
+        Assert.That(recurrent.ToArray(), Has.Some.Zero.And.Some.EqualTo(1f / 0.6f));
+        var x = GradientCheck.Random([n, steps, d], 91);
+        var w = Scaled(GradientCheck.Random([d, 4 * units], 92), 0.6f);
+        var r = Scaled(GradientCheck.Random([units, 4 * units], 93), 0.4f);
+        var b = Scaled(GradientCheck.Random([4 * units], 94), 0.5f);
+        GradientCheck.Check(t => Ops.Lstm(t[0], t[1], t[2], t[3], returnSequences, mask, goBackwards: true,
+            dropoutMask: dropout, recurrentDropoutMask: recurrent), [x, w, r, b]);
+    }
+
+    [Test]
+    public void LstmGoingBackwardsReadsTheReversedSequence()
+    {
+        // go_backwards on x equals the forward LSTM on x reversed in time (the output stays in processing order).
+        int n = 2, steps = 6, d = 3, units = 5;
+        var x = Tensor.RandomUniform([n, steps, d], -1, 1, 95);
+        var w = Tensor.RandomUniform([d, 4 * units], -0.5f, 0.5f, 96);
+        var r = Tensor.RandomUniform([units, 4 * units], -0.5f, 0.5f, 97);
+        var b = Tensor.RandomUniform([4 * units], -0.5f, 0.5f, 98);
+        var reversed = Tensor.Zeros(n, steps, d);
+        for (int s = 0; s < n; s++)
+            for (int t = 0; t < steps; t++)
+                x.Span.Slice((s * steps + t) * d, d).CopyTo(reversed.Span.Slice((s * steps + steps - 1 - t) * d, d));
+        Assert.That(Ops.Lstm(x, w, r, b, returnSequences: true, goBackwards: true).ToArray(),
+            Is.EqualTo(Ops.Lstm(reversed, w, r, b, returnSequences: true).ToArray()).AsCollection);
+    }
+
+    [Test]
+    public void LstmRejectsDropoutMasksOfTheWrongShape()
+    {
+        var x = Tensor.Zeros(2, 3, 4);
+        var e = Assert.Throws<ArgumentException>(() => Ops.Lstm(x, Tensor.Zeros(4, 8), Tensor.Zeros(2, 8), Tensor.Zeros(8), dropoutMask: Tensor.Ones(2, 3)));
+        Assert.That(e!.Message, Does.Contain("dropout").And.Contain("(2, 4)").And.Contain("(2, 3)"));
+        Assert.Throws<ArgumentException>(() => Ops.Lstm(x, Tensor.Zeros(4, 8), Tensor.Zeros(2, 8), Tensor.Zeros(8), recurrentDropoutMask: Tensor.Ones(3, 2)));
+    }
+
+    private static void CompareWithReference(int n, int steps, int d, int units, bool returnSequences, bool masked,
+        bool goBackwards = false, bool dropout = false)
     {
         var x = Tensor.RandomUniform([n, steps, d], -1, 1, 61).AsParameter();
         var w = Tensor.RandomUniform([d, 4 * units], -0.3f, 0.3f, 62).AsParameter();
@@ -196,14 +251,16 @@ public class RecurrentOpTests
                     mask[s * steps + t] = 0f; // pre-padding of random length
         }
         Tensor dY = Tensor.RandomUniform(returnSequences ? [n, steps, units] : [n, units], -1, 1, 66);
+        Tensor? dropoutMask = dropout ? Ops.DropoutMask(n, d, 0.3f, new RandomStream(67)) : null;
+        Tensor? recurrentMask = dropout ? Ops.DropoutMask(n, units, 0.25f, new RandomStream(68)) : null;
 
-        Tensor y = Ops.Lstm(x, w, r, b, returnSequences, mask);
+        Tensor y = Ops.Lstm(x, w, r, b, returnSequences, mask, goBackwards: goBackwards, dropoutMask: dropoutMask, recurrentDropoutMask: recurrentMask);
         Ops.Sum(Ops.Multiply(y, dY)).Backward();
 
         var (yRef, states) = LstmReference.Forward(n, steps, d, units, x.ToArray(), w.ToArray(), r.ToArray(), b.ToArray(),
-            returnSequences, mask?.ToArray());
+            returnSequences, mask?.ToArray(), goBackwards: goBackwards, inputDropout: dropoutMask?.ToArray(), recurrentDropout: recurrentMask?.ToArray());
         var (dx, dw, dr, db) = LstmReference.Backward(n, steps, d, units, x.ToArray(), w.ToArray(), r.ToArray(), states,
-            dY.ToArray(), returnSequences, mask?.ToArray());
+            dY.ToArray(), returnSequences, mask?.ToArray(), goBackwards, dropoutMask?.ToArray(), recurrentMask?.ToArray());
         AssertClose(y.ToArray(), yRef, "y");
         AssertClose(x.Grad!.ToArray(), dx, "dX");
         AssertClose(w.Grad!.ToArray(), dw, "dW");
@@ -224,7 +281,9 @@ public class RecurrentOpTests
                 var w = Tensor.RandomUniform([64, 512], -0.2f, 0.2f, 72).AsParameter();
                 var r = Tensor.RandomUniform([128, 512], -0.2f, 0.2f, 73).AsParameter();
                 var b = Tensor.RandomUniform([512], -0.5f, 0.5f, 74).AsParameter();
-                Tensor y = Ops.Lstm(x, w, r, b, returnSequences: true);
+                var random = new RandomStream(76);
+                Tensor y = Ops.Lstm(x, w, r, b, returnSequences: true, goBackwards: true,
+                    dropoutMask: Ops.DropoutMask(32, 64, 0.2f, random), recurrentDropoutMask: Ops.DropoutMask(32, 128, 0.2f, random));
                 Ops.Sum(Ops.Multiply(y, Tensor.RandomUniform([32, 20, 128], -1, 1, 75))).Backward();
                 return [.. y.ToArray(), .. x.Grad!.ToArray(), .. w.Grad!.ToArray(), .. r.Grad!.ToArray(), .. b.Grad!.ToArray()];
             }

@@ -116,6 +116,23 @@ public abstract class Layer
         return value;
     }
 
+    /// <summary>
+    /// Makes the weights of <paramref name="inner"/>, a built layer this one wraps and runs itself (the two
+    /// directions of <see cref="Bidirectional"/>), this layer's own: listed, initialised, frozen and saved with it,
+    /// under the names <paramref name="inner"/> gave them. Call it from <see cref="OnBuild"/>.
+    /// </summary>
+    private protected void AdoptWeights(Layer inner)
+    {
+        foreach (LayerWeight weight in inner._weights)
+        {
+            string name = $"{inner.Name}/{weight.ShortName}";
+            if (_weights.Any(w => w.ShortName == name))
+                throw new InvalidOperationException($"Layer '{Name}' already has a weight named '{name}'.");
+            weight.Value.RequiresGrad = weight.Trainable && _trainable;
+            _weights.Add(weight with { ShortName = name });
+        }
+    }
+
     /// <summary>Builds the layer for a per-example input shape: registers its weights (zero) and fixes its output shape.</summary>
     public void Build(ReadOnlySpan<int> inputShape)
     {

@@ -14,24 +14,70 @@ namespace NanoNet.Layers;
 /// state of the next, row by row — truncated back-propagation through time over a continuous stream
 /// (see <c>NextTokenSequences.ContinuousBatches</c>); no gradient crosses a batch boundary. Call
 /// <see cref="ResetStates"/> where the stream restarts; a batch of a different size starts from zero.</para>
+/// <para><c>dropout</c> and <c>recurrentDropout</c> follow Keras: while training, each sequence of the batch
+/// draws one input mask (D values) and one recurrent mask (units values), used at every step; the inputs,
+/// and h_{t−1} before the recurrent product, are multiplied by them (inverted dropout: kept values are scaled by
+/// 1/(1 − rate)). They come from the layer's own <see cref="RandomStream"/> (seed <see cref="Seed"/>, stream
+/// <see cref="RandomStreamIds.RecurrentDropout"/>), input mask first, so a run is reproducible and bit-identical
+/// at any thread count; <see cref="RandomState"/> is saved and restored like <see cref="Layers.Dropout.RandomState"/>.</para>
+/// <para><c>goBackwards</c> reads the sequence last step first; with <c>returnSequences</c> the steps come out
+/// in that (reversed) order, as in Keras.</para>
 /// </remarks>
-/// <param name="units">Hidden units.</param>
-/// <param name="returnSequences">Return h for every step rather than the last one.</param>
-/// <param name="stateful">Carry the state from one batch to the next.</param>
-/// <param name="name">Layer name, or null for a default.</param>
-public sealed class Lstm(int units, bool returnSequences = false, bool stateful = false, string? name = null) : Layer(name)
+public sealed class Lstm : Layer, IRecurrentLayer
 {
     private Tensor? _kernel, _recurrentKernel, _bias;
     private LstmState? _state;
+    private readonly RandomStream _random;
+
+    /// <summary>An LSTM layer of <paramref name="units"/> units.</summary>
+    /// <param name="units">Hidden units.</param>
+    /// <param name="returnSequences">Return h for every step rather than the last one.</param>
+    /// <param name="stateful">Carry the state from one batch to the next.</param>
+    /// <param name="name">Layer name, or null for a default.</param>
+    /// <param name="dropout">Fraction of the inputs dropped while training (one mask per sequence), in [0, 1).</param>
+    /// <param name="recurrentDropout">Fraction of h_{t−1} dropped before the recurrent product while training, in [0, 1).</param>
+    /// <param name="goBackwards">Process the sequence last step first.</param>
+    /// <param name="seed">The seed of the dropout masks' generator.</param>
+    public Lstm(int units, bool returnSequences = false, bool stateful = false, string? name = null, float dropout = 0f,
+        float recurrentDropout = 0f, bool goBackwards = false, int seed = 0) : base(name)
+    {
+        Units = units > 0 ? units : throw new ArgumentOutOfRangeException(nameof(units), units, "Lstm needs at least one unit.");
+        ReturnSequences = returnSequences;
+        Stateful = stateful;
+        Dropout = RecurrentArguments.Check(dropout, nameof(dropout));
+        RecurrentDropout = RecurrentArguments.Check(recurrentDropout, nameof(recurrentDropout));
+        GoBackwards = goBackwards;
+        Seed = seed;
+        _random = new RandomStream((uint)seed, RandomStreamIds.RecurrentDropout);
+    }
 
     /// <summary>Hidden units.</summary>
-    public int Units { get; } = units > 0 ? units : throw new ArgumentOutOfRangeException(nameof(units), units, "Lstm needs at least one unit.");
+    public int Units { get; }
 
     /// <summary>Whether every step's hidden state is returned.</summary>
-    public bool ReturnSequences { get; } = returnSequences;
+    public bool ReturnSequences { get; }
 
     /// <summary>Whether the state carries over from one batch to the next.</summary>
-    public bool Stateful { get; } = stateful;
+    public bool Stateful { get; }
+
+    /// <summary>Fraction of the inputs dropped while training (Keras' <c>dropout</c>).</summary>
+    public float Dropout { get; }
+
+    /// <summary>Fraction of the recurrent state dropped while training (Keras' <c>recurrent_dropout</c>).</summary>
+    public float RecurrentDropout { get; }
+
+    /// <summary>Whether the sequence is processed last step first (Keras' <c>go_backwards</c>).</summary>
+    public bool GoBackwards { get; }
+
+    /// <summary>The seed of the dropout masks' generator.</summary>
+    public int Seed { get; }
+
+    /// <summary>The dropout masks' generator state, for a checkpoint to save and restore (see <see cref="Layers.Dropout.RandomState"/>).</summary>
+    public RandomStreamState RandomState
+    {
+        get => _random.State;
+        set => _random.Restore(value);
+    }
 
     /// <summary>The input kernel W, shape (D, 4·units), gates i, f, c, o side by side.</summary>
     public Tensor Kernel => _kernel ?? throw NotBuilt();
@@ -78,7 +124,10 @@ public sealed class Lstm(int units, bool returnSequences = false, bool stateful 
                 _state = new LstmState(x.Dim(0), Units);
             state = _state;
         }
-        Tensor y = Ops.Lstm(x, Kernel, RecurrentKernel, Bias, ReturnSequences, x.Mask, state);
+        int n = x.Dim(0);
+        Tensor? dropoutMask = training ? Ops.DropoutMask(n, x.Dim(2), Dropout, _random) : null;
+        Tensor? recurrentMask = training ? Ops.DropoutMask(n, Units, RecurrentDropout, _random) : null;
+        Tensor y = Ops.Lstm(x, Kernel, RecurrentKernel, Bias, ReturnSequences, x.Mask, state, GoBackwards, dropoutMask, recurrentMask);
         if (ReturnSequences)
             y.Mask = x.Mask; // the steps stay the same steps
         return y;
@@ -86,10 +135,10 @@ public sealed class Lstm(int units, bool returnSequences = false, bool stateful 
 
     /// <inheritdoc />
     public override LayerConfig GetConfig() => base.GetConfig().Set("units", Units)
-        .Set("return_sequences", ReturnSequences).Set("stateful", Stateful);
+        .Set("return_sequences", ReturnSequences).Set("stateful", Stateful).Set("dropout", Dropout)
+        .Set("recurrent_dropout", RecurrentDropout).Set("go_backwards", GoBackwards).Set("seed", Seed);
 
     /// <inheritdoc />
-    public override string Describe() =>
-        $"units={Units}" + (ReturnSequences ? ", return_sequences" : "") + (Stateful ? ", stateful" : "");
+    public override string Describe() => $"units={Units}" + RecurrentArguments.Describe(ReturnSequences, Stateful, GoBackwards, Dropout, RecurrentDropout);
 
 }

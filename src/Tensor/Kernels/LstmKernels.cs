@@ -13,6 +13,12 @@ namespace NanoNet.Kernels;
 /// <param name="Units">U, hidden units.</param>
 public readonly record struct LstmShape(int Batch, int Steps, int Inputs, int Units)
 {
+    /// <summary>
+    /// Whether the steps are read last to first (Keras' <c>go_backwards</c>): processing step k reads input step
+    /// T−1−k (and its mask), and a returned sequence is in processing order, as Keras returns it.
+    /// </summary>
+    public bool GoBackwards { get; init; }
+
     /// <summary>4U: the four gates (i, f, g, o) side by side.</summary>
     public int GateWidth => 4 * Units;
 
@@ -33,6 +39,9 @@ public readonly record struct LstmShape(int Batch, int Steps, int Inputs, int Un
 
     /// <summary>Length of the saved tanh(c_t): T·N·U.</summary>
     public int TanhLength => Rows * Units;
+
+    /// <summary>Length of the saved h_{t−1}⊙recurrent-dropout mask: T·N·U with recurrent dropout, else 0.</summary>
+    public int DroppedHiddenLength(bool recurrentDropout) => recurrentDropout ? Rows * Units : 0;
 
     /// <summary>Length of the output: N·T·U with return sequences, else N·U.</summary>
     public int OutputLength(bool returnSequences) => returnSequences ? Rows * Units : Batch * Units;
@@ -70,6 +79,9 @@ public ref struct LstmBuffers
 
     /// <summary>tanh(c_t) per step, T·N×U.</summary>
     public Span<float> TanhCell;
+
+    /// <summary>With recurrent dropout, T·N×U: block t is h_{t−1}⊙(the recurrent mask), the A operand of step t; else empty.</summary>
+    public Span<float> DroppedHidden;
 }
 
 /// <summary>
@@ -104,6 +116,12 @@ public ref struct LstmBuffers
 /// <para>Masking: an optional N×T mask (batch-major, 1 = real token, 0 = skip) makes a skipped step carry
 /// the state unchanged (h_t = h_{t−1}, c_t = c_{t−1}, as Keras does for masked steps); its gates get no
 /// gradient and dh, dc pass through it.</para>
+/// <para>Dropout (Keras semantics, one mask per sequence shared by all its steps): the input mask
+/// (N×D, 0 or 1/(1 − rate)) scales x as it is copied to time-major, so the saved input is x̃ = x⊙m_x and
+/// dX = (dZ·Wᵀ)⊙m_x; the recurrent mask (N×U) scales h_{t−1} before the step's GEMM (z += (h⊙m_h)·R), the
+/// scaled h̃ is kept per step for dR = H̃ᵀ·dZ, and dh_{t−1} = (dZ·Rᵀ)⊙m_h.</para>
+/// <para>Going backwards (<see cref="LstmShape.GoBackwards"/>) only changes which input step (and mask
+/// column) each processing step reads, and where dX is written.</para>
 /// <para>Determinism: the GEMMs are deterministic at any thread count (see <see cref="Gemm"/>), a row's
 /// point-wise work does not depend on which band it is in, and the db sum runs on one thread in row
 /// order, so results are bitwise identical at 1 and N threads.</para>
@@ -127,19 +145,23 @@ public static unsafe class LstmKernels
     /// <param name="y">Output: (N, T, U) with <paramref name="returnSequences"/>, else (N, U) = h_{T−1}.</param>
     /// <param name="returnSequences">Whether every step's h is returned.</param>
     /// <param name="saved">Buffers of the lengths given by <paramref name="s"/>.</param>
+    /// <param name="inputDropout">Empty, or N×D: each sequence's input dropout mask (0 or 1/(1 − rate)).</param>
+    /// <param name="recurrentDropout">Empty, or N×U: each sequence's recurrent dropout mask (then <see cref="LstmBuffers.DroppedHidden"/> is needed).</param>
     public static void Forward(in LstmShape s, ReadOnlySpan<float> x, ReadOnlySpan<float> w, ReadOnlySpan<float> r,
         ReadOnlySpan<float> bias, ReadOnlySpan<float> mask, ReadOnlySpan<float> initialHidden, ReadOnlySpan<float> initialCell,
-        Span<float> y, bool returnSequences, LstmBuffers saved)
+        Span<float> y, bool returnSequences, LstmBuffers saved, ReadOnlySpan<float> inputDropout = default,
+        ReadOnlySpan<float> recurrentDropout = default)
     {
         s.Validate();
         int n = s.Batch, t = s.Steps, d = s.Inputs, u = s.Units, g4 = s.GateWidth, block = s.StateLength;
         CheckLengths(s, x.Length, w.Length, r.Length, bias.Length, mask.Length, initialHidden.Length, initialCell.Length);
+        CheckDropout(s, inputDropout, recurrentDropout, saved.DroppedHidden.Length);
         if (y.Length != s.OutputLength(returnSequences))
             throw new ArgumentException($"LSTM output needs {s.OutputLength(returnSequences)} floats, got {y.Length}.");
         if (n == 0)
             return;
 
-        ToTimeMajor(x, saved.InputTimeMajor, n, t, d);
+        RecurrentLayout.ToTimeMajor(x, saved.InputTimeMajor, n, t, d, s.GoBackwards, inputDropout);
         // Input projection of every step at once: Z = X·W, (T·N)×4U.
         Gemm.Multiply(false, false, s.Rows, g4, d, saved.InputTimeMajor, d, w, g4, saved.Gates, g4);
 
@@ -158,10 +180,12 @@ public static unsafe class LstmKernels
 
         // R is the B operand of every step's GEMM: pack it once for all T steps.
         PackedMatrix packedR = t_packedR = PackedMatrix.Pack(false, u, g4, r, g4, t_packedR);
-        fixed (float* gates = saved.Gates, hidden = saved.Hidden, cell = saved.Cell, tanhCell = saved.TanhCell, pb = bias, pm = mask)
+        fixed (float* gates = saved.Gates, hidden = saved.Hidden, cell = saved.Cell, tanhCell = saved.TanhCell, pb = bias, pm = mask,
+               dropped = saved.DroppedHidden, pmh = recurrentDropout)
         {
             StepJob job = StepJob.Rent(s, packedR, backward: false);
             job.Gates = gates; job.Hidden = hidden; job.Cell = cell; job.TanhCell = tanhCell; job.Bias = pb; job.Mask = pm;
+            job.DroppedHidden = dropped; job.RecurrentDropout = pmh;
             job.InitialState = initialState;
             for (int step = 0; step < t; step++)
             {
@@ -171,7 +195,7 @@ public static unsafe class LstmKernels
         }
 
         if (returnSequences)
-            FromTimeMajor(saved.Hidden[block..], y, n, t, u, accumulate: false);
+            RecurrentLayout.FromTimeMajor(saved.Hidden[block..], y, n, t, u, accumulate: false);
         else
             saved.Hidden.Slice(t * block, block).CopyTo(y);
     }
@@ -194,14 +218,18 @@ public static unsafe class LstmKernels
     /// <param name="dW">D×4U accumulated, or empty.</param>
     /// <param name="dR">U×4U accumulated, or empty.</param>
     /// <param name="dBias">4U accumulated, or empty.</param>
+    /// <param name="inputDropout">As in the forward call.</param>
+    /// <param name="recurrentDropout">As in the forward call.</param>
     public static void Backward(in LstmShape s, bool returnSequences, ReadOnlySpan<float> w, ReadOnlySpan<float> r,
         ReadOnlySpan<float> mask, bool hasInitialState, LstmBuffers saved, ReadOnlySpan<float> dY, Span<float> dGates,
-        Span<float> scratch, Span<float> dX, Span<float> dW, Span<float> dR, Span<float> dBias)
+        Span<float> scratch, Span<float> dX, Span<float> dW, Span<float> dR, Span<float> dBias,
+        ReadOnlySpan<float> inputDropout = default, ReadOnlySpan<float> recurrentDropout = default)
     {
         s.Validate();
         int n = s.Batch, t = s.Steps, d = s.Inputs, u = s.Units, g4 = s.GateWidth, block = s.StateLength;
         if (dY.Length != s.OutputLength(returnSequences) || dGates.Length < s.GatesLength || scratch.Length < s.BackwardScratchLength(!dX.IsEmpty))
             throw new ArgumentException("LSTM backward: a buffer has the wrong length.");
+        CheckDropout(s, inputDropout, recurrentDropout, saved.DroppedHidden.Length);
         if (n == 0)
             return;
 
@@ -210,10 +238,11 @@ public static unsafe class LstmKernels
         // Rᵀ (4U×U) is the B operand of every step's dZ_t·Rᵀ: packed straight from R, once for all T steps.
         PackedMatrix packedRT = t_packedRT = PackedMatrix.Pack(true, g4, u, r, g4, t_packedRT);
         fixed (float* gates = saved.Gates, cell = saved.Cell, tanhCell = saved.TanhCell, pdy = dY, pdz = dGates,
-               pm = mask, pScratch = scratch)
+               pm = mask, pScratch = scratch, pmh = recurrentDropout)
         {
             StepJob job = StepJob.Rent(s, packedRT, backward: true);
             job.Gates = gates; job.Cell = cell; job.TanhCell = tanhCell; job.Mask = pm; job.DY = pdy; job.DZ = pdz;
+            job.RecurrentDropout = pmh;
             job.ReturnSequences = returnSequences;
             job.DC = pScratch + 2 * block;
             float* hIn = pScratch, hOut = pScratch + block;
@@ -235,20 +264,21 @@ public static unsafe class LstmKernels
         // The weight gradients, each one GEMM over all T·N rows.
         if (!dW.IsEmpty) // dW += Xᵀ·dZ
             Gemm.Multiply(true, false, d, g4, s.Rows, saved.InputTimeMajor, d, dGates, g4, dW, g4, accumulate: true);
-        if (!dR.IsEmpty) // dR += H_prevᵀ·dZ; h₋₁ = 0 contributes nothing unless an initial state was given
+        if (!dR.IsEmpty) // dR += H_prevᵀ·dZ (H̃_prev with recurrent dropout); h₋₁ = 0 contributes nothing unless an initial state was given
         {
             int first = hasInitialState ? 0 : 1;
+            ReadOnlySpan<float> previous = recurrentDropout.IsEmpty ? saved.Hidden : saved.DroppedHidden;
             if (t - first > 0)
-                Gemm.Multiply(true, false, u, g4, (t - first) * n, saved.Hidden.Slice(first * block), u,
+                Gemm.Multiply(true, false, u, g4, (t - first) * n, previous.Slice(first * block), u,
                     dGates.Slice(first * n * g4), g4, dR, g4, accumulate: true);
         }
         if (!dX.IsEmpty) // dX += dZ·Wᵀ, then back to batch-major
         {
             Span<float> wT = scratch.Slice(3 * block, g4 * d);
             Span<float> dxTimeMajor = scratch.Slice(3 * block + g4 * d, s.InputLength);
-            Transpose(w, wT, d, g4);
+            RecurrentLayout.Transpose(w, wT, d, g4);
             Gemm.Multiply(false, false, s.Rows, d, g4, dGates, g4, wT, d, dxTimeMajor, d);
-            FromTimeMajor(dxTimeMajor, dX, n, t, d, accumulate: true);
+            RecurrentLayout.FromTimeMajor(dxTimeMajor, dX, n, t, d, accumulate: true, s.GoBackwards, inputDropout);
         }
     }
 
@@ -263,35 +293,12 @@ public static unsafe class LstmKernels
             throw new ArgumentException($"LSTM initial state needs hidden and cell of N·U = {s.StateLength} values, got {h0} and {c0}.");
     }
 
-    /// <summary>destination (columns×rows) = sourceᵀ, source rows×columns.</summary>
-    private static void Transpose(ReadOnlySpan<float> source, Span<float> destination, int rows, int columns)
+    private static void CheckDropout(in LstmShape s, ReadOnlySpan<float> inputDropout, ReadOnlySpan<float> recurrentDropout, int dropped)
     {
-        for (int i = 0; i < rows; i++)
-            for (int j = 0; j < columns; j++)
-                destination[j * rows + i] = source[i * columns + j];
-    }
-
-    /// <summary>(N, T, F) batch-major to T·N×F time-major.</summary>
-    internal static void ToTimeMajor(ReadOnlySpan<float> source, Span<float> destination, int n, int t, int f)
-    {
-        for (int row = 0; row < n; row++)
-            for (int step = 0; step < t; step++)
-                source.Slice((row * t + step) * f, f).CopyTo(destination.Slice((step * n + row) * f, f));
-    }
-
-    /// <summary>T·N×F time-major to (N, T, F) batch-major, copied or added.</summary>
-    internal static void FromTimeMajor(ReadOnlySpan<float> source, Span<float> destination, int n, int t, int f, bool accumulate)
-    {
-        for (int row = 0; row < n; row++)
-            for (int step = 0; step < t; step++)
-            {
-                ReadOnlySpan<float> from = source.Slice((step * n + row) * f, f);
-                Span<float> to = destination.Slice((row * t + step) * f, f);
-                if (accumulate)
-                    TensorPrimitives.Add(to, from, to);
-                else
-                    from.CopyTo(to);
-            }
+        RecurrentLayout.CheckScale(inputDropout, s.Batch, s.Inputs, "LSTM input dropout mask");
+        RecurrentLayout.CheckScale(recurrentDropout, s.Batch, s.Units, "LSTM recurrent dropout mask");
+        if (dropped < s.DroppedHiddenLength(!recurrentDropout.IsEmpty))
+            throw new ArgumentException($"LSTM recurrent dropout needs a saved-h̃ buffer of T·N·U = {s.Rows * s.Units} floats, got {dropped}.");
     }
 
     /// <summary>
@@ -308,7 +315,7 @@ public static unsafe class LstmKernels
         public PackedMatrix Recurrent = null!;
         public int Step, Workers;
         public bool InitialState, ReturnSequences;
-        public float* Gates, Hidden, Cell, TanhCell, Bias, Mask, DY, DZ, DC, HIn, HOut;
+        public float* Gates, Hidden, Cell, TanhCell, Bias, Mask, DY, DZ, DC, HIn, HOut, DroppedHidden, RecurrentDropout;
         private bool _backward;
 
         public static StepJob Rent(in LstmShape s, PackedMatrix recurrent, bool backward)
@@ -318,10 +325,15 @@ public static unsafe class LstmKernels
             job.Shape = s;
             job.Recurrent = recurrent;
             job._backward = backward;
+            job.DroppedHidden = job.RecurrentDropout = null;
             // About 8 rows per worker at least: below that the region costs more than it saves.
             job.Workers = Math.Clamp(s.Batch / 8, 1, Parallelism.CurrentMaxThreads);
             return job;
         }
+
+        /// <summary>Whether sequence <paramref name="row"/> skips the current step (its mask column, reversed when going backwards).</summary>
+        private bool Skipped(int row) =>
+            Mask != null && Mask[row * Shape.Steps + RecurrentLayout.InputStep(Step, Shape.Steps, Shape.GoBackwards)] == 0f;
 
         public override void RunWorker(int worker, int workerCount)
         {
@@ -337,16 +349,26 @@ public static unsafe class LstmKernels
 
         private void ForwardRows(int first, int end)
         {
-            int n = Shape.Batch, t = Shape.Steps, u = Shape.Units, g4 = Shape.GateWidth, block = Shape.StateLength, rows = end - first;
+            int n = Shape.Batch, u = Shape.Units, g4 = Shape.GateWidth, block = Shape.StateLength, rows = end - first;
             float* z = Gates + ((long)Step * n + first) * g4;
             if (Step > 0 || InitialState) // Z_t += h_{t−1}·R for these rows: the four gates in one GEMM
-                Gemm.Multiply(false, rows, g4, u, new ReadOnlySpan<float>(Hidden + (long)Step * block + first * u, rows * u), u,
+            {
+                float* previous = Hidden + (long)Step * block + first * u;
+                if (RecurrentDropout != null) // h̃_{t−1} = h_{t−1}⊙m_h, kept for dR
+                {
+                    float* dropped = DroppedHidden + (long)Step * block + first * u;
+                    TensorPrimitives.Multiply(new ReadOnlySpan<float>(previous, rows * u), new ReadOnlySpan<float>(RecurrentDropout + first * u, rows * u),
+                        new Span<float>(dropped, rows * u));
+                    previous = dropped;
+                }
+                Gemm.Multiply(false, rows, g4, u, new ReadOnlySpan<float>(previous, rows * u), u,
                     Recurrent, new Span<float>(z, rows * g4), g4, accumulate: true);
+            }
             for (int row = first; row < end; row++)
             {
                 long prev = (long)Step * block + row * u, next = prev + block;
                 float* zRow = Gates + ((long)Step * n + row) * g4;
-                if (Mask != null && Mask[row * t + Step] == 0f)
+                if (Skipped(row))
                 {
                     // A skipped step carries the state.
                     Buffer.MemoryCopy(Cell + prev, Cell + next, u * sizeof(float), u * sizeof(float));
@@ -368,7 +390,7 @@ public static unsafe class LstmKernels
                 long at = (long)Step * block + row * u;
                 float* dyRow = !stepHasDy ? null : ReturnSequences ? DY + ((long)row * t + Step) * u : DY + (long)row * u;
                 float* dzRow = DZ + ((long)Step * n + row) * g4;
-                if (Mask != null && Mask[row * t + Step] == 0f)
+                if (Skipped(row))
                 {
                     // Skipped step: no gate gradient; dh and dc pass straight to step t−1.
                     new Span<float>(dzRow, g4).Clear();
@@ -381,8 +403,15 @@ public static unsafe class LstmKernels
                     DC + row * u, dzRow, u);
             }
             if (Step > 0) // dh_{t−1} += dZ_t·Rᵀ for these rows
+            {
                 Gemm.Multiply(false, end - first, u, g4, new ReadOnlySpan<float>(DZ + ((long)Step * n + first) * g4, (end - first) * g4), g4,
                     Recurrent, new Span<float>(HOut + first * u, (end - first) * u), u, accumulate: true);
+                if (RecurrentDropout != null) // the step read h̃ = h⊙m_h, so dh_{t−1} = (dZ·Rᵀ)⊙m_h (skipped rows passed dh through)
+                    for (int row = first; row < end; row++)
+                        if (!Skipped(row))
+                            TensorPrimitives.Multiply(new ReadOnlySpan<float>(HOut + row * u, u), new ReadOnlySpan<float>(RecurrentDropout + row * u, u),
+                                new Span<float>(HOut + row * u, u));
+            }
         }
     }
 

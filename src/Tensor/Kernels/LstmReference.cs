@@ -6,13 +6,16 @@ namespace NanoNet.Kernels;
 /// </summary>
 /// <remarks>
 /// Shape legend as in <see cref="LstmKernels"/>: x (N, T, D), W D×4U, R U×4U, b 4U, gate order i, f, g, o;
-/// mask N×T (0 = skipped step, the state is carried); initial state N×U (or zeros).
+/// mask N×T (0 = skipped step, the state is carried); initial state N×U (or zeros); dropout masks N×D (inputs)
+/// and N×U (h_{t−1} before the recurrent product), one row per sequence used at every step; going backwards,
+/// processing step k reads input step T−1−k and its mask column.
 /// </remarks>
 public static class LstmReference
 {
     /// <summary>The forward pass; returns y ((N, T, U) or (N, U)) and the per-step states for <see cref="Backward"/>.</summary>
     public static (float[] Y, State States) Forward(int n, int t, int d, int u, float[] x, float[] w, float[] r, float[] b,
-        bool returnSequences, float[]? mask = null, float[]? h0 = null, float[]? c0 = null)
+        bool returnSequences, float[]? mask = null, float[]? h0 = null, float[]? c0 = null, bool goBackwards = false,
+        float[]? inputDropout = null, float[]? recurrentDropout = null)
     {
         int g4 = 4 * u;
         var st = new State(n, t, u);
@@ -27,7 +30,8 @@ public static class LstmReference
             Array.Copy(c, 0, st.C, st.At(s, 0), u);
             for (int step = 0; step < t; step++)
             {
-                bool skip = mask is not null && mask[s * t + step] == 0f;
+                int read = goBackwards ? t - 1 - step : step;
+                bool skip = mask is not null && mask[s * t + read] == 0f;
                 var z = new float[g4];
                 if (!skip)
                 {
@@ -35,9 +39,9 @@ public static class LstmReference
                     {
                         double sum = b[k];
                         for (int i = 0; i < d; i++)
-                            sum += x[(s * t + step) * d + i] * w[i * g4 + k];
+                            sum += x[(s * t + read) * d + i] * Keep(inputDropout, s * d + i) * w[i * g4 + k];
                         for (int j = 0; j < u; j++)
-                            sum += h[j] * r[j * g4 + k];
+                            sum += h[j] * Keep(recurrentDropout, s * u + j) * r[j * g4 + k];
                         z[k] = (float)sum;
                     }
                     for (int j = 0; j < u; j++)
@@ -64,7 +68,8 @@ public static class LstmReference
 
     /// <summary>Back-propagation through time; returns dX, dW, dR, db (fresh arrays, not accumulated).</summary>
     public static (float[] DX, float[] DW, float[] DR, float[] DB) Backward(int n, int t, int d, int u, float[] x, float[] w,
-        float[] r, State st, float[] dY, bool returnSequences, float[]? mask = null)
+        float[] r, State st, float[] dY, bool returnSequences, float[]? mask = null, bool goBackwards = false,
+        float[]? inputDropout = null, float[]? recurrentDropout = null)
     {
         int g4 = 4 * u;
         var dX = new float[n * t * d];
@@ -77,9 +82,10 @@ public static class LstmReference
             var dc = new float[u];
             for (int step = t - 1; step >= 0; step--)
             {
+                int read = goBackwards ? t - 1 - step : step;
                 for (int j = 0; j < u; j++)
                     dh[j] += returnSequences ? dY[(s * t + step) * u + j] : step == t - 1 ? dY[s * u + j] : 0f;
-                if (mask is not null && mask[s * t + step] == 0f)
+                if (mask is not null && mask[s * t + read] == 0f)
                     continue; // the state was carried: dh and dc pass through unchanged
                 var dz = new float[g4];
                 for (int j = 0; j < u; j++)
@@ -95,28 +101,29 @@ public static class LstmReference
                     dz[3 * u + j] = dh[j] * th * go * (1 - go);
                     dc[j] = dct * gf;
                 }
-                // dW += x_tᵀ·dz, dR += h_{t−1}ᵀ·dz, db += dz, dx_t = dz·Wᵀ, dh_{t−1} = dz·Rᵀ
+                // With dropout masks m_x, m_h (x̃ = x⊙m_x, h̃ = h⊙m_h):
+                // dW += x̃_tᵀ·dz, dR += h̃_{t−1}ᵀ·dz, db += dz, dx_t = (dz·Wᵀ)⊙m_x, dh_{t−1} = (dz·Rᵀ)⊙m_h
                 for (int k = 0; k < g4; k++)
                 {
                     dB[k] += dz[k];
                     for (int i = 0; i < d; i++)
-                        dW[i * g4 + k] += x[(s * t + step) * d + i] * dz[k];
+                        dW[i * g4 + k] += x[(s * t + read) * d + i] * Keep(inputDropout, s * d + i) * dz[k];
                     for (int j = 0; j < u; j++)
-                        dR[j * g4 + k] += st.H[st.At(s, step) + j] * dz[k];
+                        dR[j * g4 + k] += st.H[st.At(s, step) + j] * Keep(recurrentDropout, s * u + j) * dz[k];
                 }
                 for (int i = 0; i < d; i++)
                 {
                     double sum = 0;
                     for (int k = 0; k < g4; k++)
                         sum += dz[k] * w[i * g4 + k];
-                    dX[(s * t + step) * d + i] = (float)sum;
+                    dX[(s * t + read) * d + i] = (float)sum * Keep(inputDropout, s * d + i);
                 }
                 for (int j = 0; j < u; j++)
                 {
                     double sum = 0;
                     for (int k = 0; k < g4; k++)
                         sum += dz[k] * r[j * g4 + k];
-                    dh[j] = (float)sum;
+                    dh[j] = (float)sum * Keep(recurrentDropout, s * u + j);
                 }
             }
         }
@@ -124,6 +131,9 @@ public static class LstmReference
     }
 
     private static float Sigmoid(float x) => 1f / (1f + MathF.Exp(-x));
+
+    /// <summary>A dropout mask's value (1 without a mask).</summary>
+    internal static float Keep(float[]? mask, int at) => mask is null ? 1f : mask[at];
 
     /// <summary>Per-sequence, per-step states of the reference forward pass.</summary>
     public sealed class State(int n, int t, int u)

@@ -41,6 +41,27 @@ public static partial class Ops
         return y;
     }
 
+    /// <summary>
+    /// A (<paramref name="rows"/>, <paramref name="columns"/>) scaled keep-mask for recurrent dropout (Keras draws one per
+    /// sequence and reuses it at every step): each element is 1/(1 − <paramref name="rate"/>) with probability
+    /// 1 − <paramref name="rate"/>, else 0, drawn from <paramref name="random"/> exactly as <see cref="Dropout"/> draws
+    /// (element i from the value at <c>Position + i</c>; the stream advances by rows·columns). Null, drawing nothing,
+    /// when the rate is 0.
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="rate"/> is not in [0, 1).</exception>
+    public static Tensor? DropoutMask(int rows, int columns, float rate, RandomStream random)
+    {
+        ArgumentNullException.ThrowIfNull(random);
+        if (!(rate >= 0f && rate < 1f))
+            throw new ArgumentOutOfRangeException(nameof(rate), rate, "A dropout rate must be in [0, 1).");
+        if (rate == 0f)
+            return null;
+        Tensor mask = Tensor.Empty(rows, columns);
+        random.FillUniform(mask.Span, 0f, 1f);
+        DropoutMaskKernel.ToScaledMask(mask.Span, rate);
+        return mask;
+    }
+
     private sealed class DropoutEntry(Tensor y, Tensor x, Tensor scaledMask) : TapeEntry(y)
     {
         public override void Backward(Tensor dY)

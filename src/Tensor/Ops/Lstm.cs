@@ -28,57 +28,58 @@ public static partial class Ops
     /// h and c unchanged, so with return sequences its output repeats the previous h. Not differentiated.</param>
     /// <param name="state">Optional state carried between calls (truncated back-propagation through time):
     /// the sequence starts from it and it is overwritten with the final state. No gradient flows into it.</param>
+    /// <param name="goBackwards">Read the steps last to first (Keras' <c>go_backwards</c>); a returned sequence is
+    /// then in processing order (its step 0 is input step T−1), as Keras returns it.</param>
+    /// <param name="dropoutMask">Optional (N, D), Keras' <c>dropout</c>: each sequence's inputs are multiplied by its
+    /// row at every step (a scaled keep-mask, 0 or 1/(1 − rate), e.g. from <see cref="DropoutMask"/>). Not differentiated.</param>
+    /// <param name="recurrentDropoutMask">Optional (N, U), Keras' <c>recurrent_dropout</c>: h_{t−1} is multiplied by
+    /// its sequence's row before the recurrent product, at every step. Not differentiated.</param>
     public static Tensor Lstm(Tensor x, Tensor kernel, Tensor recurrentKernel, Tensor bias, bool returnSequences = false,
-        Tensor? mask = null, LstmState? state = null)
+        Tensor? mask = null, LstmState? state = null, bool goBackwards = false, Tensor? dropoutMask = null,
+        Tensor? recurrentDropoutMask = null)
     {
         long started = Profiler.Start();
-        if (x.Rank != 3)
-            throw new ArgumentException($"Lstm expects input of shape (batch, time steps, features), got {Shapes.Format(x.Shape)}.");
-        int n = x.Dim(0), t = x.Dim(1), d = x.Dim(2);
-        if (kernel.Rank != 2 || kernel.Dim(0) != d || kernel.Dim(1) % 4 != 0 || kernel.Dim(1) == 0)
-            throw new ArgumentException($"Lstm kernel must be ({d}, 4·units) for input {Shapes.Format(x.Shape)}, got {Shapes.Format(kernel.Shape)}.");
-        int u = kernel.Dim(1) / 4;
-        if (recurrentKernel.Rank != 2 || recurrentKernel.Dim(0) != u || recurrentKernel.Dim(1) != 4 * u)
-            throw new ArgumentException($"Lstm recurrent kernel must be ({u}, {4 * u}), got {Shapes.Format(recurrentKernel.Shape)}.");
+        var (n, t, d, u) = CheckRecurrentShapes("Lstm", 4, x, kernel, recurrentKernel, mask);
         if (bias.Rank != 1 || bias.Length != 4 * u)
             throw new ArgumentException($"Lstm bias must be ({4 * u}), got {Shapes.Format(bias.Shape)}.");
-        if (t < 1)
-            throw new ArgumentException($"Lstm needs at least one time step, got input {Shapes.Format(x.Shape)}.");
-        if (mask is not null && (mask.Rank != 2 || mask.Dim(0) != n || mask.Dim(1) != t))
-            throw new ArgumentException($"Lstm mask must be ({n}, {t}) for input {Shapes.Format(x.Shape)}, got {Shapes.Format(mask.Shape)}.");
         if (state is not null && (state.Hidden.Dim(0) != n || state.Units != u))
             throw new ArgumentException($"Lstm state is ({state.Hidden.Dim(0)}, {state.Units}) but the batch needs ({n}, {u}).");
+        CheckDropoutMask("Lstm", "dropout", dropoutMask, n, d);
+        CheckDropoutMask("Lstm", "recurrent dropout", recurrentDropoutMask, n, u);
 
-        var shape = new LstmShape(n, t, d, u);
+        var shape = new LstmShape(n, t, d, u) { GoBackwards = goBackwards };
         var saved = new LstmSaved(
             Tensor.Empty(shape.InputLength),
             Tensor.Empty(shape.GatesLength),
             Tensor.Empty(shape.HistoryLength),
             Tensor.Empty(shape.HistoryLength),
-            Tensor.Empty(shape.TanhLength));
+            Tensor.Empty(shape.TanhLength),
+            Tensor.Empty(shape.DroppedHiddenLength(recurrentDropoutMask is not null)));
         Tensor y = returnSequences ? Tensor.Empty(n, t, u) : Tensor.Empty(n, u);
         LstmKernels.Forward(shape, x.Span, kernel.Span, recurrentKernel.Span, bias.Span,
-            mask is null ? default : mask.Span, state is null ? default : state.Hidden.Span, state is null ? default : state.Cell.Span,
-            y.Span, returnSequences, saved.Buffers());
+            SpanOf(mask), state is null ? default : state.Hidden.Span, state is null ? default : state.Cell.Span,
+            y.Span, returnSequences, saved.Buffers(), SpanOf(dropoutMask), SpanOf(recurrentDropoutMask));
         if (state is not null)
         {
             saved.Hidden.Span.Slice(t * shape.StateLength, shape.StateLength).CopyTo(state.Hidden.Span);
             saved.Cell.Span.Slice(t * shape.StateLength, shape.StateLength).CopyTo(state.Cell.Span);
         }
         if (Tape.ShouldRecord(x, kernel) || Tape.IsRecording && (recurrentKernel.RequiresGrad || bias.RequiresGrad))
-            Tape.Record(new LstmEntry(y, x, kernel, recurrentKernel, bias, mask, state is not null, shape, returnSequences, saved), x, kernel, recurrentKernel, bias);
+            Tape.Record(new LstmEntry(y, x, kernel, recurrentKernel, bias, mask, state is not null, shape, returnSequences, saved,
+                dropoutMask, recurrentDropoutMask), x, kernel, recurrentKernel, bias);
         Profiler.Stop("Lstm", started, LstmFlops(shape));
         return y;
     }
 
     /// <summary>The tensors the forward pass keeps for backward.</summary>
-    private sealed record LstmSaved(Tensor InputTimeMajor, Tensor Gates, Tensor Hidden, Tensor Cell, Tensor TanhCell)
+    private sealed record LstmSaved(Tensor InputTimeMajor, Tensor Gates, Tensor Hidden, Tensor Cell, Tensor TanhCell, Tensor DroppedHidden)
     {
         // A method, not a property: a record's generated PrintMembers prints every public property, and
         // LstmBuffers is a ref struct, which cannot be printed (NativeAOT compiles that method to a throw).
         public LstmBuffers Buffers() => new()
         {
             InputTimeMajor = InputTimeMajor.Span, Gates = Gates.Span, Hidden = Hidden.Span, Cell = Cell.Span, TanhCell = TanhCell.Span,
+            DroppedHidden = DroppedHidden.Span,
         };
     }
 
@@ -86,22 +87,23 @@ public static partial class Ops
     private static double LstmFlops(in LstmShape s) => 2.0 * s.Rows * s.GateWidth * (s.Inputs + s.Units);
 
     private sealed class LstmEntry(Tensor y, Tensor x, Tensor kernel, Tensor recurrentKernel, Tensor bias, Tensor? mask,
-        bool hasInitialState, LstmShape shape, bool returnSequences, LstmSaved saved) : TapeEntry(y)
+        bool hasInitialState, LstmShape shape, bool returnSequences, LstmSaved saved, Tensor? dropoutMask, Tensor? recurrentDropoutMask)
+        : TapeEntry(y)
     {
         // dh_{t−1} per step, then dW, dR (and dX when the input needs it): each as many flops as a forward GEMM.
         public override double BackwardFlops => LstmFlops(shape) * (x.RequiresGrad ? 2 : 1.5);
 
         public override void Backward(Tensor dY)
         {
-                bool wantInput = x.RequiresGrad;
+            bool wantInput = x.RequiresGrad;
             Tensor dGates = Tensor.Empty(shape.GatesLength);
             Tensor scratch = Tensor.Empty(shape.BackwardScratchLength(wantInput));
-            LstmKernels.Backward(shape, returnSequences, kernel.Span, recurrentKernel.Span, mask is null ? default : mask.Span,
+            LstmKernels.Backward(shape, returnSequences, kernel.Span, recurrentKernel.Span, SpanOf(mask),
                 hasInitialState, saved.Buffers(), dY.Span, dGates.Span, scratch.Span,
                 wantInput ? x.EnsureGrad().Span : default,
                 kernel.RequiresGrad ? kernel.EnsureGrad().Span : default,
                 recurrentKernel.RequiresGrad ? recurrentKernel.EnsureGrad().Span : default,
-                bias.RequiresGrad ? bias.EnsureGrad().Span : default);
+                bias.RequiresGrad ? bias.EnsureGrad().Span : default, SpanOf(dropoutMask), SpanOf(recurrentDropoutMask));
         }
     }
 }

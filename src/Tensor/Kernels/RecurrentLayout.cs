@@ -1,0 +1,75 @@
+using System.Numerics.Tensors;
+
+namespace NanoNet.Kernels;
+
+/// <summary>
+/// The layout copies the recurrent kernels (<see cref="LstmKernels"/>, <c>GruKernels</c>,
+/// <c>SimpleRnnKernels</c>) share: batch-major (N, T, F) to and from time-major T·N×F, optionally
+/// reading the steps backwards (Keras' <c>go_backwards</c>) and scaling every step of a sequence by that
+/// sequence's dropout mask (Keras draws one mask per sequence, shared by all its steps).
+/// </summary>
+/// <remarks>Shape legend: N = batch, T = time steps, F = features per step; a scale is N×F (one row per
+/// sequence) or empty (no scaling). Time-major row step·N + n holds sequence n at processing step "step",
+/// which is input step T−1−step when reversed.</remarks>
+internal static class RecurrentLayout
+{
+    /// <summary>(N, T, F) batch-major to T·N×F time-major, steps reversed when <paramref name="reverse"/>, each row times its sequence's scale.</summary>
+    public static void ToTimeMajor(ReadOnlySpan<float> source, Span<float> destination, int n, int t, int f,
+        bool reverse = false, ReadOnlySpan<float> scale = default)
+    {
+        for (int row = 0; row < n; row++)
+            for (int step = 0; step < t; step++)
+            {
+                ReadOnlySpan<float> from = source.Slice((row * t + InputStep(step, t, reverse)) * f, f);
+                Span<float> to = destination.Slice((step * n + row) * f, f);
+                if (scale.IsEmpty)
+                    from.CopyTo(to);
+                else
+                    TensorPrimitives.Multiply(from, scale.Slice(row * f, f), to);
+            }
+    }
+
+    /// <summary>
+    /// T·N×F time-major to (N, T, F) batch-major, copied or added, steps reversed when <paramref name="reverse"/>,
+    /// each row times its sequence's scale.
+    /// </summary>
+    public static void FromTimeMajor(ReadOnlySpan<float> source, Span<float> destination, int n, int t, int f, bool accumulate,
+        bool reverse = false, ReadOnlySpan<float> scale = default)
+    {
+        for (int row = 0; row < n; row++)
+            for (int step = 0; step < t; step++)
+            {
+                ReadOnlySpan<float> from = source.Slice((step * n + row) * f, f);
+                Span<float> to = destination.Slice((row * t + InputStep(step, t, reverse)) * f, f);
+                if (!scale.IsEmpty)
+                {
+                    if (accumulate)
+                        TensorPrimitives.MultiplyAdd(from, scale.Slice(row * f, f), to, to);
+                    else
+                        TensorPrimitives.Multiply(from, scale.Slice(row * f, f), to);
+                }
+                else if (accumulate)
+                    TensorPrimitives.Add(to, from, to);
+                else
+                    from.CopyTo(to);
+            }
+    }
+
+    /// <summary>The input step read at processing step <paramref name="step"/>: itself, or T−1−step going backwards.</summary>
+    public static int InputStep(int step, int t, bool reverse) => reverse ? t - 1 - step : step;
+
+    /// <summary>destination (columns×rows) = sourceᵀ, source rows×columns.</summary>
+    public static void Transpose(ReadOnlySpan<float> source, Span<float> destination, int rows, int columns)
+    {
+        for (int i = 0; i < rows; i++)
+            for (int j = 0; j < columns; j++)
+                destination[j * rows + i] = source[i * columns + j];
+    }
+
+    /// <summary>Checks a per-sequence dropout scale: empty, or N×F.</summary>
+    public static void CheckScale(ReadOnlySpan<float> scale, int n, int f, string what)
+    {
+        if (!scale.IsEmpty && scale.Length != n * f)
+            throw new ArgumentException($"{what} needs N·F = {n}·{f} = {n * f} values, got {scale.Length}.");
+    }
+}
