@@ -34,6 +34,8 @@ internal static class OnnxLayerMappings
         Dense dense => MapDense(graph, dense, inputs[0], output),
         Conv2D conv => MapConv2D(graph, conv, inputs[0], output),
         MaxPool2D pool => MapMaxPool2D(graph, pool, inputs[0], output),
+        Conv1D conv => MapConv1D(graph, conv, inputs[0], output),
+        MaxPooling1D pool => MapPooling1D(graph, "MaxPool", pool.PoolSize, pool.Stride, pool.SamePadding, pool.InputShape, inputs[0], output),
         Flatten => graph.Node("Reshape", [inputs[0], graph.Int64Constant(0, -1)], output),
         GlobalAveragePooling2D => graph.Node("ReduceMean", [inputs[0]], output, OnnxAttribute.Ints("axes", 1, 2), OnnxAttribute.Int("keepdims", 0)),
         GlobalMaxPooling2D => graph.Node("ReduceMax", [inputs[0]], output, OnnxAttribute.Ints("axes", 1, 2), OnnxAttribute.Int("keepdims", 0)),
@@ -54,7 +56,7 @@ internal static class OnnxLayerMappings
         Concatenate concatenate => graph.Node("Concat", inputs, output,
             OnnxAttribute.Int("axis", ConcatenationAxis(concatenate))),
         _ => throw new NotSupportedException(
-            $"Layer '{layer.Name}' ({layer.GetType().Name}) has no ONNX mapping: ONNX export knows Dense, Conv2D, MaxPool2D, Flatten, " +
+            $"Layer '{layer.Name}' ({layer.GetType().Name}) has no ONNX mapping: ONNX export knows Dense, Conv2D, Conv1D, MaxPool2D, MaxPooling1D, Flatten, " +
             "GlobalAveragePooling2D, GlobalMaxPooling2D, GlobalAveragePooling1D, GlobalMaxPooling1D, Reshape, Permute, RepeatVector, Activation, Dropout, Embedding, Lstm, Add, Subtract, Multiply and Concatenate."),
     };
 
@@ -96,6 +98,48 @@ internal static class OnnxLayerMappings
             OnnxAttribute.Ints("strides", pool.Stride, pool.Stride),
             OnnxAttribute.Ints("pads", Pads(geometry)));
         return graph.ToChannelsLast(pooled, output);
+    }
+
+    /// <summary>
+    /// (N, T, C) → Transpose → 1-D Conv (kernel (F, C, K), explicit pads: causal is all at the start,
+    /// dilations) → element-wise activation → Transpose → (N, OT, F); a softmax comes after the transpose back.
+    /// </summary>
+    private static string MapConv1D(OnnxGraphBuilder graph, Conv1D conv, string x, string output)
+    {
+        int steps = conv.InputShape[0], channels = conv.InputShape[1];
+        ConvGeometry g = ConvGeometry.Create(1, steps, channels, 1, conv.KernelSize, 1, conv.Stride, 1, conv.DilationRate, conv.Padding);
+        // (K, C, F) is the HWIO kernel (1, K, C, F); as OIHW (F, C, 1, K) its values are those of (F, C, K).
+        string kernel = graph.Weight($"{conv.Name}/kernel_oik", [conv.Filters, channels, conv.KernelSize],
+            () => HwioToOihw(conv.Kernel.Span, 1, conv.KernelSize, channels, conv.Filters));
+        string bias = graph.Weight($"{conv.Name}/bias", Dims(conv.Bias), () => conv.Bias.Span.ToArray());
+        string channelsFirst = graph.Node("Transpose", [x], $"{output}/nct_input", OnnxAttribute.Ints("perm", 0, 2, 1));
+        string convolved = graph.Node("Conv", [channelsFirst, kernel, bias], $"{output}/conv_nct",
+            OnnxAttribute.Ints("kernel_shape", conv.KernelSize),
+            OnnxAttribute.Ints("strides", conv.Stride),
+            OnnxAttribute.Ints("dilations", conv.DilationRate),
+            OnnxAttribute.Ints("pads", g.PadLeft, g.PadRight));
+        if (conv.Activation == ActivationFunction.Softmax)
+            return Activate(graph, graph.Node("Transpose", [convolved], $"{output}/ntc", OnnxAttribute.Ints("perm", 0, 2, 1)), conv.Activation, output);
+        string activated = conv.Activation == ActivationFunction.Linear ? convolved
+            : Activate(graph, convolved, conv.Activation, $"{output}/{ActivationNames.Of(conv.Activation)}_nct");
+        return graph.Node("Transpose", [activated], output, OnnxAttribute.Ints("perm", 0, 2, 1));
+    }
+
+    /// <summary>
+    /// (N, T, C) → Transpose → 1-D MaxPool or AveragePool (explicit pads; padding never counts: MaxPool pads
+    /// with −∞, AveragePool with count_include_pad = 0, Keras's 'same' average) → Transpose → (N, OT, C).
+    /// </summary>
+    private static string MapPooling1D(OnnxGraphBuilder graph, string opType, int poolSize, int stride, bool samePadding, ReadOnlySpan<int> input,
+        string x, string output)
+    {
+        ConvGeometry g = ConvGeometry.Create(1, input[0], input[1], 1, poolSize, 1, stride, samePadding);
+        string channelsFirst = graph.Node("Transpose", [x], $"{output}/nct_input", OnnxAttribute.Ints("perm", 0, 2, 1));
+        OnnxAttribute[] attributes = [OnnxAttribute.Ints("kernel_shape", poolSize), OnnxAttribute.Ints("strides", stride),
+            OnnxAttribute.Ints("pads", g.PadLeft, g.PadRight)];
+        if (opType == "AveragePool")
+            attributes = [.. attributes, OnnxAttribute.Int("count_include_pad", 0)];
+        string pooled = graph.Node(opType, [channelsFirst], $"{output}/pool_nct", attributes);
+        return graph.Node("Transpose", [pooled], output, OnnxAttribute.Ints("perm", 0, 2, 1));
     }
 
     /// <summary>Cast the float ids to int64, then Gather rows of the (vocabulary, dim) table.</summary>

@@ -6,7 +6,10 @@ namespace NanoNet.Kernels;
 /// </summary>
 public static class ConvReference
 {
-    /// <summary>y[n, oh, ow, f] = b[f] + Σ_{kh, kw, c} x[n, ih, iw, c]·w[kh, kw, c, f], zero outside the image.</summary>
+    /// <summary>
+    /// y[n, oh, ow, f] = b[f] + Σ_{kh, kw, c} x[n, ih, iw, c]·w[kh, kw, c, f] with ih = oh·sh − padTop + kh·dh and
+    /// iw = ow·sw − padLeft + kw·dw, zero outside the image.
+    /// </summary>
     public static void Conv2DForward(ReadOnlySpan<float> x, ReadOnlySpan<float> w, ReadOnlySpan<float> bias, Span<float> y,
         int batch, int filters, in ConvGeometry g)
     {
@@ -19,7 +22,7 @@ public static class ConvReference
                         for (int kh = 0; kh < g.KernelHeight; kh++)
                             for (int kw = 0; kw < g.KernelWidth; kw++)
                             {
-                                int ih = oh * g.StrideHeight - g.PadTop + kh, iw = ow * g.StrideWidth - g.PadLeft + kw;
+                                int ih = oh * g.StrideHeight - g.PadTop + kh * g.DilationHeight, iw = ow * g.StrideWidth - g.PadLeft + kw * g.DilationWidth;
                                 if (ih < 0 || ih >= g.Height || iw < 0 || iw >= g.Width)
                                     continue;
                                 for (int c = 0; c < g.Channels; c++)
@@ -51,7 +54,7 @@ public static class ConvReference
                         for (int kh = 0; kh < g.KernelHeight; kh++)
                             for (int kw = 0; kw < g.KernelWidth; kw++)
                             {
-                                int ih = oh * g.StrideHeight - g.PadTop + kh, iw = ow * g.StrideWidth - g.PadLeft + kw;
+                                int ih = oh * g.StrideHeight - g.PadTop + kh * g.DilationHeight, iw = ow * g.StrideWidth - g.PadLeft + kw * g.DilationWidth;
                                 if (ih < 0 || ih >= g.Height || iw < 0 || iw >= g.Width)
                                     continue;
                                 for (int c = 0; c < g.Channels; c++)
