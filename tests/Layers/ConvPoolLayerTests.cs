@@ -71,6 +71,54 @@ public class ConvPoolLayerTests
         RoundTrips(new Conv1D(8, 3));
         RoundTrips(new MaxPooling1D(4, name: "p1"));
         RoundTrips(new MaxPooling1D(3, 1, "same"));
+        RoundTrips(new Conv2D(8, (3, 5), (1, 2), "same", ActivationFunction.Relu, (2, 1), name: "c2"));
+        RoundTrips(new Conv2D(8, 3));
+        RoundTrips(new MaxPool2D((2, 3), (1, 2), "same"));
+        RoundTrips(new MaxPool2D(2));
+        RoundTrips(new AveragePooling1D(3, 2, "same", name: "a1"));
+        RoundTrips(new AveragePooling2D((3, 2), null, "same", name: "a2"));
+        RoundTrips(new ZeroPadding2D((1, 2), (3, 0), name: "z"));
+        RoundTrips(new ZeroPadding2D());
+    }
+
+    [Test]
+    public void ConfigsWrittenWithSingleIntegersStillLoad()
+    {
+        // Before rectangular kernels, NanoNet wrote Conv2D's kernel_size and strides and MaxPool2D's pool_size as one integer.
+        Layer conv = LayerRegistry.Create(new LayerConfig("Conv2D").Set("name", "old").Set("filters", 4).Set("kernel_size", 3).Set("strides", 2)
+            .Set("padding", "same").Set("activation", "relu"));
+        Assert.That(conv, Is.TypeOf<Conv2D>().With.Property("KernelSize").EqualTo((3, 3)).And.Property("Strides").EqualTo((2, 2))
+            .And.Property("DilationRate").EqualTo((1, 1)));
+        Layer pool = LayerRegistry.Create(new LayerConfig("MaxPool2D").Set("name", "p").Set("pool_size", 3).Set("strides", 2).Set("padding", "valid"));
+        Assert.That(pool, Is.TypeOf<MaxPool2D>().With.Property("PoolSize").EqualTo((3, 3)).And.Property("Strides").EqualTo((2, 2)));
+        Layer padding = LayerRegistry.Create(new LayerConfig("ZeroPadding2D").Set("padding", 2));
+        Assert.That(padding, Is.TypeOf<ZeroPadding2D>().With.Property("Height").EqualTo((2, 2)).And.Property("Width").EqualTo((2, 2)));
+    }
+
+    [Test]
+    public void RectangularLayersHaveKerasOutputShapes()
+    {
+        // Keras: Conv2D(4, (3, 5), strides=(1, 2), dilation_rate=(2, 1)) on 12×15 valid: height 12 − 4 = 8, width ⌊(15 − 5)/2⌋ + 1 = 6.
+        Assert.That(Built(new Conv2D(4, (3, 5), (1, 2), dilationRate: (2, 1)), [12, 15, 3]).OutputShape.ToArray(), Is.EqualTo(new[] { 8, 6, 4 }));
+        Assert.That(Built(new Conv2D(4, (3, 5), (2, 3), "same"), [11, 13, 3]).OutputShape.ToArray(), Is.EqualTo(new[] { 6, 5, 4 }));
+        Assert.That(Built(new MaxPool2D((2, 3)), [7, 10, 5]).OutputShape.ToArray(), Is.EqualTo(new[] { 3, 3, 5 }));
+        Assert.That(Built(new AveragePooling2D((3, 2), (1, 2), "same"), [7, 9, 5]).OutputShape.ToArray(), Is.EqualTo(new[] { 7, 5, 5 }));
+        Assert.That(Built(new AveragePooling1D(4), [23, 5]).OutputShape.ToArray(), Is.EqualTo(new[] { 5, 5 }));
+        Assert.That(Built(new ZeroPadding2D((1, 2), (0, 3)), [4, 5, 2]).OutputShape.ToArray(), Is.EqualTo(new[] { 7, 8, 2 }));
+    }
+
+    [Test]
+    public void ZeroPadding2DPutsTheImageAtItsOffsetAndSendsBackItsGradient()
+    {
+        ZeroPadding2D layer = Built(new ZeroPadding2D((1, 0), (2, 1)), [2, 2, 1]);
+        Tensor x = Tensor.FromArray([1, 2, 3, 4], 1, 2, 2, 1);
+        Assert.That(layer.Forward(x).ToArray(), Is.EqualTo(new float[]
+        {
+            0, 0, 0, 0, 0,
+            0, 0, 1, 2, 0,
+            0, 0, 3, 4, 0,
+        }));
+        GradientCheck.Check(t => layer.Forward(t[0], training: true), [GradientCheck.Random([3, 2, 2, 1], 1)]);
     }
 
     [Test]

@@ -2,7 +2,7 @@ using NanoNet.Kernels;
 
 namespace NanoNet.Tests;
 
-/// <summary>1-D max pooling: against plain loops on awkward shapes, gradients, the winner rule.</summary>
+/// <summary>1-D max pooling (against plain loops on awkward shapes, gradients, the winner rule) and rectangular 2-D max pooling.</summary>
 public class Pooling1DTests
 {
     [TestCase(3, 17, 5, 4, 4, false)]
@@ -60,5 +60,24 @@ public class Pooling1DTests
     {
         var ex = Assert.Throws<ArgumentException>(() => Ops.MaxPool1D(Tensor.Zeros(2, 4, 4, 3), 2, 2));
         Assert.That(ex!.Message, Does.Contain("(2, 4, 4, 3)"));
+    }
+
+    [TestCase(3, 2, 2, 1, false, 9, 8, 5)]
+    [TestCase(2, 3, 1, 3, true, 7, 10, 19)]
+    [TestCase(1, 4, 1, 2, true, 6, 9, 16)]
+    public void RectangularMaxPool2DMatchesTheNaiveReference(int ph, int pw, int sh, int sw, bool same, int h, int w, int c)
+    {
+        var g = ConvGeometry.Create(h, w, c, ph, pw, sh, sw, same);
+        Tensor x = Tensor.RandomUniform([3, h, w, c], -1, 1, 10).AsParameter();
+        var expected = new float[3 * g.OutputPixels * c];
+        var winners = new int[expected.Length];
+        ConvReference.MaxPoolForward(x.Span, expected, winners, 3, g);
+        Tensor y = Ops.MaxPool2D(x, ph, pw, sh, sw, same);
+        Assert.That(y.ToArray(), Is.EqualTo(expected).AsCollection);
+        Ops.Sum(y).Backward();
+        var dX = new float[x.Length];
+        foreach (int i in winners)
+            dX[i] += 1f;
+        Assert.That(x.Grad!.ToArray(), Is.EqualTo(dX).AsCollection);
     }
 }

@@ -59,4 +59,14 @@ internal static class ConvLayerArguments
         return ConvGeometry.Create(1, inputShape[0], inputShape[1], 1, poolSize, 1, stride, samePadding).OutputWidth;
     }
 
+    /// <summary>The per-example output shape of a 2-D pooling layer; throws naming the layer for a wrong rank or a window that does not fit.</summary>
+    public static int[] Pooling2DOutputShape(Layer layer, string type, int[] inputShape, (int Height, int Width) pool, (int Height, int Width) strides, bool samePadding)
+    {
+        if (inputShape.Length != 3)
+            throw new ArgumentException($"Layer '{layer.Name}' ({type}) expects images of shape (height, width, channels), got per-example shape {Shapes.Format(inputShape)}.");
+        if (!samePadding && (inputShape[0] < pool.Height || inputShape[1] < pool.Width))
+            throw new ArgumentException($"Layer '{layer.Name}' ({type}): a {pool.Height}x{pool.Width} window does not fit with 'valid' padding (per-example input {Shapes.Format(inputShape)}).");
+        var g = ConvGeometry.Create(inputShape[0], inputShape[1], inputShape[2], pool.Height, pool.Width, strides.Height, strides.Width, samePadding);
+        return [g.OutputHeight, g.OutputWidth, inputShape[2]];
+    }
 }
