@@ -1,9 +1,11 @@
+using NanoNet.Kernels;
+
 namespace NanoNet.Layers;
 
 /// <summary>
-/// 2-D convolution layer, Keras style: <c>Conv2D(filters, kernel, stride, padding, activation)</c> on
-/// (batch, height, width, channels) images. Kernel (KH, KW, C, filters), Glorot-uniform with
-/// fan-in = KH·KW·C and fan-out = KH·KW·filters; bias zero.
+/// 2-D convolution layer, Keras style: <c>Conv2D(filters, kernel_size, strides, padding, dilation_rate, activation)</c>
+/// on (batch, height, width, channels) images. Kernel (KH, KW, C, filters), Glorot-uniform with
+/// fan-in = KH·KW·C and fan-out = KH·KW·filters; bias zero. Kernels, strides and dilations may be rectangular.
 /// </summary>
 public sealed class Conv2D : Layer, IActivatedLayer
 {
@@ -17,20 +19,28 @@ public sealed class Conv2D : Layer, IActivatedLayer
     /// <param name="activation">Applied to the output.</param>
     /// <param name="name">Layer name.</param>
     public Conv2D(int filters, int kernelSize, int stride = 1, string padding = "valid",
-        ActivationFunction activation = ActivationFunction.Linear, string? name = null) : base(name)
+        ActivationFunction activation = ActivationFunction.Linear, string? name = null)
+        : this(filters, (kernelSize, kernelSize), (stride, stride), padding, activation, null, name)
+    {
+    }
+
+    /// <summary>Creates a convolution with a (height, width) kernel, strides and dilation rate, as Keras's tuples.</summary>
+    /// <param name="filters">Output channels.</param>
+    /// <param name="kernelSize">Kernel height and width.</param>
+    /// <param name="strides">Steps between windows down and across (default 1, 1).</param>
+    /// <param name="padding">"valid" (no padding, Keras' default) or "same" (output = ⌈input / stride⌉, the odd row and column at the bottom and right).</param>
+    /// <param name="activation">Applied to the output.</param>
+    /// <param name="dilationRate">Pixels between the kernel's taps down and across (default 1, 1: a plain convolution).</param>
+    /// <param name="name">Layer name.</param>
+    public Conv2D(int filters, (int Height, int Width) kernelSize, (int Height, int Width)? strides = null, string padding = "valid",
+        ActivationFunction activation = ActivationFunction.Linear, (int Height, int Width)? dilationRate = null, string? name = null) : base(name)
     {
         if (filters < 1) throw new ArgumentOutOfRangeException(nameof(filters), filters, "Conv2D needs at least one filter.");
-        if (kernelSize < 1) throw new ArgumentOutOfRangeException(nameof(kernelSize), kernelSize, "The kernel size must be positive.");
-        if (stride < 1) throw new ArgumentOutOfRangeException(nameof(stride), stride, "The stride must be positive.");
+        KernelSize = ConvLayerArguments.Positive("Conv2D", nameof(kernelSize), kernelSize);
+        Strides = ConvLayerArguments.Positive("Conv2D", nameof(strides), strides ?? (1, 1));
+        DilationRate = ConvLayerArguments.Positive("Conv2D", nameof(dilationRate), dilationRate ?? (1, 1));
         Filters = filters;
-        KernelSize = kernelSize;
-        Stride = stride;
-        SamePadding = padding switch
-        {
-            "valid" => false,
-            "same" => true,
-            _ => throw new ArgumentException($"Conv2D padding must be \"valid\" or \"same\", got \"{padding}\".", nameof(padding)),
-        };
+        SamePadding = ConvLayerArguments.Parse("Conv2D", padding) == ConvPadding.Same;
         Activation = activation;
     }
 
@@ -38,10 +48,13 @@ public sealed class Conv2D : Layer, IActivatedLayer
     public int Filters { get; }
 
     /// <summary>Kernel height and width.</summary>
-    public int KernelSize { get; }
+    public (int Height, int Width) KernelSize { get; }
 
-    /// <summary>Stride in both directions.</summary>
-    public int Stride { get; }
+    /// <summary>Steps between windows down and across.</summary>
+    public (int Height, int Width) Strides { get; }
+
+    /// <summary>Pixels between the kernel's taps down and across (1, 1 for a plain convolution).</summary>
+    public (int Height, int Width) DilationRate { get; }
 
     /// <summary>Whether padding is "same" (else "valid").</summary>
     public bool SamePadding { get; }
@@ -58,15 +71,29 @@ public sealed class Conv2D : Layer, IActivatedLayer
     /// <inheritdoc />
     protected internal override string DefaultName => "conv2d";
 
+    private ConvPadding Padding => SamePadding ? ConvPadding.Same : ConvPadding.Valid;
+
+    /// <summary>The geometry of this layer on a per-example input (height, width, channels).</summary>
+    internal ConvGeometry Geometry(ReadOnlySpan<int> inputShape) => ConvGeometry.Create(inputShape[0], inputShape[1], inputShape[2],
+        KernelSize.Height, KernelSize.Width, Strides.Height, Strides.Width, DilationRate.Height, DilationRate.Width, Padding);
+
     /// <inheritdoc />
     protected override int[] OnBuild(int[] inputShape)
     {
         if (inputShape.Length != 3)
             throw new ArgumentException($"Layer '{Name}' (Conv2D) expects images of shape (height, width, channels), got per-example shape {Shapes.Format(inputShape)}.");
         int channels = inputShape[2];
-        var g = Kernels.ConvGeometry.Create(inputShape[0], inputShape[1], channels, KernelSize, KernelSize, Stride, Stride, SamePadding);
-        int receptive = KernelSize * KernelSize;
-        _kernel = AddWeight("kernel", [KernelSize, KernelSize, channels, Filters],
+        ConvGeometry g;
+        try
+        {
+            g = Geometry(inputShape);
+        }
+        catch (ArgumentException e)
+        {
+            throw new ArgumentException($"Layer '{Name}' (Conv2D): {e.Message} (per-example input {Shapes.Format(inputShape)}).", e);
+        }
+        int receptive = KernelSize.Height * KernelSize.Width;
+        _kernel = AddWeight("kernel", [KernelSize.Height, KernelSize.Width, channels, Filters],
             (w, rng) => Initializers.GlorotUniform(w, receptive * channels, receptive * Filters, rng));
         _bias = AddWeight("bias", [Filters], Zeros);
         return [g.OutputHeight, g.OutputWidth, Filters];
@@ -74,15 +101,18 @@ public sealed class Conv2D : Layer, IActivatedLayer
 
     /// <inheritdoc />
     protected override Tensor OnForward(Tensor x, bool training) => Ops.Activate(
-        Ops.Conv2D(x, Kernel, Bias, Stride, Stride, SamePadding, ActivationFusion.InsideOp(Activation)), ActivationFusion.AfterOp(Activation));
+        Ops.Conv2D(x, Kernel, Bias, Strides, DilationRate, Padding, ActivationFusion.InsideOp(Activation)), ActivationFusion.AfterOp(Activation));
 
     /// <inheritdoc />
-    public Tensor ForwardPreActivation(Tensor x, bool training) => Ops.Conv2D(x, Kernel, Bias, Stride, Stride, SamePadding);
+    public Tensor ForwardPreActivation(Tensor x, bool training) => Ops.Conv2D(x, Kernel, Bias, Strides, DilationRate, Padding);
 
     /// <inheritdoc />
-    public override LayerConfig GetConfig() => base.GetConfig().Set("filters", Filters).Set("kernel_size", KernelSize)
-        .Set("strides", Stride).Set("padding", SamePadding ? "same" : "valid").Set("activation", ActivationNames.Of(Activation));
+    public override LayerConfig GetConfig() => base.GetConfig().Set("filters", Filters)
+        .Set("kernel_size", [KernelSize.Height, KernelSize.Width]).Set("strides", [Strides.Height, Strides.Width])
+        .Set("padding", SamePadding ? "same" : "valid").Set("dilation_rate", [DilationRate.Height, DilationRate.Width])
+        .Set("activation", ActivationNames.Of(Activation));
 
     /// <inheritdoc />
-    public override string Describe() => $"{Filters} filters {KernelSize}x{KernelSize}, stride {Stride}, {(SamePadding ? "same" : "valid")}";
+    public override string Describe() => $"{Filters} filters {KernelSize.Height}x{KernelSize.Width}, stride {Strides.Height}x{Strides.Width}"
+        + (DilationRate != (1, 1) ? $", dilation {DilationRate.Height}x{DilationRate.Width}" : "") + $", {(SamePadding ? "same" : "valid")}";
 }

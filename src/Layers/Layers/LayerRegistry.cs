@@ -16,10 +16,20 @@ public static class LayerRegistry
     private static readonly Dictionary<string, Func<LayerConfig, Layer>> s_factories = new(StringComparer.Ordinal)
     {
         ["Dense"] = c => new Dense(c.GetInt("units"), ActivationNames.Parse(c.GetOrDefault("activation", "linear")), NameOf(c)),
-        ["Conv2D"] = c => new Conv2D(c.GetInt("filters"), c.GetInt("kernel_size"), c.GetOrDefault("strides", 1),
-            c.GetOrDefault("padding", "valid"), ActivationNames.Parse(c.GetOrDefault("activation", "linear")), NameOf(c)),
-        ["MaxPool2D"] = c => new MaxPool2D(c.GetOrDefault("pool_size", 2), c.Contains("strides") ? c.GetInt("strides") : null,
+        ["Conv2D"] = c => new Conv2D(c.GetInt("filters"), ConvLayerArguments.Pair(c, "kernel_size", (0, 0)), ConvLayerArguments.Pair(c, "strides", (1, 1)),
+            c.GetOrDefault("padding", "valid"), ActivationNames.Parse(c.GetOrDefault("activation", "linear")),
+            ConvLayerArguments.Pair(c, "dilation_rate", (1, 1)), NameOf(c)),
+        ["MaxPool2D"] = c => new MaxPool2D(ConvLayerArguments.Pair(c, "pool_size", (2, 2)), c.Contains("strides") ? ConvLayerArguments.Pair(c, "strides", (1, 1)) : null,
             c.GetOrDefault("padding", "valid"), NameOf(c)),
+        ["Conv1D"] = c => new Conv1D(c.GetInt("filters"), c.GetInt("kernel_size"), c.GetOrDefault("strides", 1), c.GetOrDefault("padding", "valid"),
+            ActivationNames.Parse(c.GetOrDefault("activation", "linear")), c.GetOrDefault("dilation_rate", 1), NameOf(c)),
+        ["MaxPooling1D"] = c => new MaxPooling1D(c.GetOrDefault("pool_size", 2), c.Contains("strides") ? c.GetInt("strides") : null,
+            c.GetOrDefault("padding", "valid"), NameOf(c)),
+        ["AveragePooling1D"] = c => new AveragePooling1D(c.GetOrDefault("pool_size", 2), c.Contains("strides") ? c.GetInt("strides") : null,
+            c.GetOrDefault("padding", "valid"), NameOf(c)),
+        ["AveragePooling2D"] = c => new AveragePooling2D(ConvLayerArguments.Pair(c, "pool_size", (2, 2)),
+            c.Contains("strides") ? ConvLayerArguments.Pair(c, "strides", (1, 1)) : null, c.GetOrDefault("padding", "valid"), NameOf(c)),
+        ["ZeroPadding2D"] = c => ZeroPadding2DFrom(c),
         ["Flatten"] = c => new Flatten(NameOf(c)),
         ["GlobalAveragePooling2D"] = c => new GlobalAveragePooling2D(NameOf(c)),
         ["GlobalMaxPooling2D"] = c => new GlobalMaxPooling2D(NameOf(c)),
@@ -79,6 +89,17 @@ public static class LayerRegistry
         if (factory is null)
             throw new ArgumentException($"No layer type '{config.TypeName}' is registered (custom layers need LayerRegistry.Register); registered: {string.Join(", ", TypeNames.Order())}.", nameof(config));
         return factory(config);
+    }
+
+    /// <summary>ZeroPadding2D's "padding": [top, bottom, left, right], or one integer for every side.</summary>
+    private static ZeroPadding2D ZeroPadding2DFrom(LayerConfig c)
+    {
+        if (c.GetOrDefault<object?>("padding", null) is int all)
+            return new ZeroPadding2D(all, NameOf(c));
+        int[] p = c.Contains("padding") ? c.GetInts("padding") : [1, 1, 1, 1];
+        if (p.Length != 4)
+            throw new ArgumentException($"ZeroPadding2D config argument 'padding' must be [top, bottom, left, right], got {p.Length} values.");
+        return new ZeroPadding2D((p[0], p[1]), (p[2], p[3]), NameOf(c));
     }
 
     private static string? NameOf(LayerConfig config) => config.Contains("name") ? config.GetString("name") : null;

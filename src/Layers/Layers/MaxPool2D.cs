@@ -1,28 +1,33 @@
+using NanoNet.Kernels;
+
 namespace NanoNet.Layers;
 
-/// <summary>Max pooling layer on (batch, height, width, channels) images; stride defaults to the pool size (Keras).</summary>
+/// <summary>
+/// Max pooling layer on (batch, height, width, channels) images (Keras's <c>MaxPooling2D</c>); the strides
+/// default to the pool size (Keras). Pools and strides may be rectangular; "same" windows that overhang
+/// the edge see only the pixels inside.
+/// </summary>
 public sealed class MaxPool2D : Layer
 {
     /// <summary>Creates a square pooling window.</summary>
-    public MaxPool2D(int poolSize = 2, int? stride = null, string padding = "valid", string? name = null) : base(name)
+    public MaxPool2D(int poolSize = 2, int? stride = null, string padding = "valid", string? name = null)
+        : this((poolSize, poolSize), stride is int s ? (s, s) : null, padding, name)
     {
-        if (poolSize < 1) throw new ArgumentOutOfRangeException(nameof(poolSize), poolSize, "The pool size must be positive.");
-        PoolSize = poolSize;
-        Stride = stride ?? poolSize;
-        if (Stride < 1) throw new ArgumentOutOfRangeException(nameof(stride), stride, "The stride must be positive.");
-        SamePadding = padding switch
-        {
-            "valid" => false,
-            "same" => true,
-            _ => throw new ArgumentException($"MaxPool2D padding must be \"valid\" or \"same\", got \"{padding}\".", nameof(padding)),
-        };
+    }
+
+    /// <summary>Creates a (height, width) pooling window moved by (height, width) strides (default: the pool size).</summary>
+    public MaxPool2D((int Height, int Width) poolSize, (int Height, int Width)? strides = null, string padding = "valid", string? name = null) : base(name)
+    {
+        PoolSize = ConvLayerArguments.Positive("MaxPool2D", nameof(poolSize), poolSize);
+        Strides = ConvLayerArguments.Positive("MaxPool2D", nameof(strides), strides ?? poolSize);
+        SamePadding = ConvLayerArguments.Parse("MaxPool2D", padding) == ConvPadding.Same;
     }
 
     /// <summary>Window height and width.</summary>
-    public int PoolSize { get; }
+    public (int Height, int Width) PoolSize { get; }
 
-    /// <summary>Step between windows.</summary>
-    public int Stride { get; }
+    /// <summary>Steps between windows down and across.</summary>
+    public (int Height, int Width) Strides { get; }
 
     /// <summary>Whether padding is "same".</summary>
     public bool SamePadding { get; }
@@ -31,18 +36,17 @@ public sealed class MaxPool2D : Layer
     protected internal override string DefaultName => "max_pooling2d";
 
     /// <inheritdoc />
-    protected override int[] OnBuild(int[] inputShape)
-    {
-        if (inputShape.Length != 3)
-            throw new ArgumentException($"Layer '{Name}' (MaxPool2D) expects images of shape (height, width, channels), got per-example shape {Shapes.Format(inputShape)}.");
-        var g = Kernels.ConvGeometry.Create(inputShape[0], inputShape[1], inputShape[2], PoolSize, PoolSize, Stride, Stride, SamePadding);
-        return [g.OutputHeight, g.OutputWidth, inputShape[2]];
-    }
+    protected override int[] OnBuild(int[] inputShape) =>
+        ConvLayerArguments.Pooling2DOutputShape(this, "MaxPool2D", inputShape, PoolSize, Strides, SamePadding);
 
     /// <inheritdoc />
-    public override LayerConfig GetConfig() =>
-        base.GetConfig().Set("pool_size", PoolSize).Set("strides", Stride).Set("padding", SamePadding ? "same" : "valid");
+    public override LayerConfig GetConfig() => base.GetConfig().Set("pool_size", [PoolSize.Height, PoolSize.Width])
+        .Set("strides", [Strides.Height, Strides.Width]).Set("padding", SamePadding ? "same" : "valid");
 
     /// <inheritdoc />
-    protected override Tensor OnForward(Tensor x, bool training) => Ops.MaxPool2D(x, PoolSize, PoolSize, Stride, Stride, SamePadding);
+    public override string Describe() => $"pool {PoolSize.Height}x{PoolSize.Width}, stride {Strides.Height}x{Strides.Width}, {(SamePadding ? "same" : "valid")}";
+
+    /// <inheritdoc />
+    protected override Tensor OnForward(Tensor x, bool training) =>
+        Ops.MaxPool2D(x, PoolSize.Height, PoolSize.Width, Strides.Height, Strides.Width, SamePadding);
 }

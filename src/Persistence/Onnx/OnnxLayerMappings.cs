@@ -33,7 +33,13 @@ internal static class OnnxLayerMappings
     {
         Dense dense => MapDense(graph, dense, inputs[0], output),
         Conv2D conv => MapConv2D(graph, conv, inputs[0], output),
-        MaxPool2D pool => MapMaxPool2D(graph, pool, inputs[0], output),
+        MaxPool2D pool => MapPooling2D(graph, "MaxPool", pool.PoolSize, pool.Strides, pool.SamePadding, pool.InputShape, inputs[0], output),
+        Conv1D conv => MapConv1D(graph, conv, inputs[0], output),
+        MaxPooling1D pool => MapPooling1D(graph, "MaxPool", pool.PoolSize, pool.Stride, pool.SamePadding, pool.InputShape, inputs[0], output),
+        AveragePooling1D pool => MapPooling1D(graph, "AveragePool", pool.PoolSize, pool.Stride, pool.SamePadding, pool.InputShape, inputs[0], output),
+        AveragePooling2D pool => MapPooling2D(graph, "AveragePool", pool.PoolSize, pool.Strides, pool.SamePadding, pool.InputShape, inputs[0], output),
+        ZeroPadding2D padding => graph.Node("Pad", [inputs[0], graph.Int64Constant(
+            0, padding.Height.Top, padding.Width.Left, 0, 0, padding.Height.Bottom, padding.Width.Right, 0)], output), // NHWC, mode constant 0
         Flatten => graph.Node("Reshape", [inputs[0], graph.Int64Constant(0, -1)], output),
         GlobalAveragePooling2D => graph.Node("ReduceMean", [inputs[0]], output, OnnxAttribute.Ints("axes", 1, 2), OnnxAttribute.Int("keepdims", 0)),
         GlobalMaxPooling2D => graph.Node("ReduceMax", [inputs[0]], output, OnnxAttribute.Ints("axes", 1, 2), OnnxAttribute.Int("keepdims", 0)),
@@ -54,7 +60,7 @@ internal static class OnnxLayerMappings
         Concatenate concatenate => graph.Node("Concat", inputs, output,
             OnnxAttribute.Int("axis", ConcatenationAxis(concatenate))),
         _ => throw new NotSupportedException(
-            $"Layer '{layer.Name}' ({layer.GetType().Name}) has no ONNX mapping: ONNX export knows Dense, Conv2D, MaxPool2D, Flatten, " +
+            $"Layer '{layer.Name}' ({layer.GetType().Name}) has no ONNX mapping: ONNX export knows Dense, Conv2D, Conv1D, MaxPool2D, MaxPooling1D, AveragePooling1D, AveragePooling2D, ZeroPadding2D, Flatten, " +
             "GlobalAveragePooling2D, GlobalMaxPooling2D, GlobalAveragePooling1D, GlobalMaxPooling1D, Reshape, Permute, RepeatVector, Activation, Dropout, Embedding, Lstm, Add, Subtract, Multiply and Concatenate."),
     };
 
@@ -74,28 +80,75 @@ internal static class OnnxLayerMappings
     /// </summary>
     private static string MapConv2D(OnnxGraphBuilder graph, Conv2D conv, string x, string output)
     {
-        int height = conv.InputShape[0], width = conv.InputShape[1], channels = conv.InputShape[2];
-        ConvGeometry geometry = ConvGeometry.Create(height, width, channels, conv.KernelSize, conv.KernelSize, conv.Stride, conv.Stride, conv.SamePadding);
-        string kernel = graph.Weight($"{conv.Name}/kernel_oihw", [conv.Filters, channels, conv.KernelSize, conv.KernelSize],
-            () => HwioToOihw(conv.Kernel.Span, conv.KernelSize, conv.KernelSize, channels, conv.Filters));
+        int channels = conv.InputShape[2];
+        ConvGeometry g = conv.Geometry(conv.InputShape);
+        string kernel = graph.Weight($"{conv.Name}/kernel_oihw", [conv.Filters, channels, g.KernelHeight, g.KernelWidth],
+            () => HwioToOihw(conv.Kernel.Span, g.KernelHeight, g.KernelWidth, channels, conv.Filters));
         string bias = graph.Weight($"{conv.Name}/bias", Dims(conv.Bias), () => conv.Bias.Span.ToArray());
         string convolved = graph.Node("Conv", [graph.ToChannelsFirst(x), kernel, bias], $"{output}/conv_nchw",
-            OnnxAttribute.Ints("kernel_shape", conv.KernelSize, conv.KernelSize),
-            OnnxAttribute.Ints("strides", conv.Stride, conv.Stride),
-            OnnxAttribute.Ints("pads", Pads(geometry)));
+            OnnxAttribute.Ints("kernel_shape", g.KernelHeight, g.KernelWidth),
+            OnnxAttribute.Ints("strides", g.StrideHeight, g.StrideWidth),
+            OnnxAttribute.Ints("dilations", g.DilationHeight, g.DilationWidth),
+            OnnxAttribute.Ints("pads", Pads(g)));
         return ChannelsLastWithActivation(graph, convolved, conv.Activation, output);
     }
 
-    /// <summary>NHWC → Transpose → MaxPool (explicit pads, which never win: ONNX pads max pooling with −∞ as NanoNet skips them) → Transpose → NHWC.</summary>
-    private static string MapMaxPool2D(OnnxGraphBuilder graph, MaxPool2D pool, string x, string output)
+    /// <summary>
+    /// NHWC → Transpose → MaxPool or AveragePool (explicit pads that never count: MaxPool pads with −∞ as
+    /// NanoNet skips them, AveragePool has count_include_pad = 0, Keras's 'same' average) → Transpose → NHWC.
+    /// </summary>
+    private static string MapPooling2D(OnnxGraphBuilder graph, string opType, (int Height, int Width) pool, (int Height, int Width) strides,
+        bool samePadding, ReadOnlySpan<int> input, string x, string output)
     {
-        ReadOnlySpan<int> input = pool.InputShape;
-        ConvGeometry geometry = ConvGeometry.Create(input[0], input[1], input[2], pool.PoolSize, pool.PoolSize, pool.Stride, pool.Stride, pool.SamePadding);
-        string pooled = graph.Node("MaxPool", [graph.ToChannelsFirst(x)], $"{output}/pool_nchw",
-            OnnxAttribute.Ints("kernel_shape", pool.PoolSize, pool.PoolSize),
-            OnnxAttribute.Ints("strides", pool.Stride, pool.Stride),
-            OnnxAttribute.Ints("pads", Pads(geometry)));
+        ConvGeometry g = ConvGeometry.Create(input[0], input[1], input[2], pool.Height, pool.Width, strides.Height, strides.Width, samePadding);
+        OnnxAttribute[] attributes = [OnnxAttribute.Ints("kernel_shape", pool.Height, pool.Width), OnnxAttribute.Ints("strides", strides.Height, strides.Width),
+            OnnxAttribute.Ints("pads", Pads(g))];
+        if (opType == "AveragePool")
+            attributes = [.. attributes, OnnxAttribute.Int("count_include_pad", 0)];
+        string pooled = graph.Node(opType, [graph.ToChannelsFirst(x)], $"{output}/pool_nchw", attributes);
         return graph.ToChannelsLast(pooled, output);
+    }
+
+    /// <summary>
+    /// (N, T, C) → Transpose → 1-D Conv (kernel (F, C, K), explicit pads: causal is all at the start,
+    /// dilations) → element-wise activation → Transpose → (N, OT, F); a softmax comes after the transpose back.
+    /// </summary>
+    private static string MapConv1D(OnnxGraphBuilder graph, Conv1D conv, string x, string output)
+    {
+        int steps = conv.InputShape[0], channels = conv.InputShape[1];
+        ConvGeometry g = ConvGeometry.Create(1, steps, channels, 1, conv.KernelSize, 1, conv.Stride, 1, conv.DilationRate, conv.Padding);
+        // (K, C, F) is the HWIO kernel (1, K, C, F); as OIHW (F, C, 1, K) its values are those of (F, C, K).
+        string kernel = graph.Weight($"{conv.Name}/kernel_oik", [conv.Filters, channels, conv.KernelSize],
+            () => HwioToOihw(conv.Kernel.Span, 1, conv.KernelSize, channels, conv.Filters));
+        string bias = graph.Weight($"{conv.Name}/bias", Dims(conv.Bias), () => conv.Bias.Span.ToArray());
+        string channelsFirst = graph.Node("Transpose", [x], $"{output}/nct_input", OnnxAttribute.Ints("perm", 0, 2, 1));
+        string convolved = graph.Node("Conv", [channelsFirst, kernel, bias], $"{output}/conv_nct",
+            OnnxAttribute.Ints("kernel_shape", conv.KernelSize),
+            OnnxAttribute.Ints("strides", conv.Stride),
+            OnnxAttribute.Ints("dilations", conv.DilationRate),
+            OnnxAttribute.Ints("pads", g.PadLeft, g.PadRight));
+        if (conv.Activation == ActivationFunction.Softmax)
+            return Activate(graph, graph.Node("Transpose", [convolved], $"{output}/ntc", OnnxAttribute.Ints("perm", 0, 2, 1)), conv.Activation, output);
+        string activated = conv.Activation == ActivationFunction.Linear ? convolved
+            : Activate(graph, convolved, conv.Activation, $"{output}/{ActivationNames.Of(conv.Activation)}_nct");
+        return graph.Node("Transpose", [activated], output, OnnxAttribute.Ints("perm", 0, 2, 1));
+    }
+
+    /// <summary>
+    /// (N, T, C) → Transpose → 1-D MaxPool or AveragePool (explicit pads; padding never counts: MaxPool pads
+    /// with −∞, AveragePool with count_include_pad = 0, Keras's 'same' average) → Transpose → (N, OT, C).
+    /// </summary>
+    private static string MapPooling1D(OnnxGraphBuilder graph, string opType, int poolSize, int stride, bool samePadding, ReadOnlySpan<int> input,
+        string x, string output)
+    {
+        ConvGeometry g = ConvGeometry.Create(1, input[0], input[1], 1, poolSize, 1, stride, samePadding);
+        string channelsFirst = graph.Node("Transpose", [x], $"{output}/nct_input", OnnxAttribute.Ints("perm", 0, 2, 1));
+        OnnxAttribute[] attributes = [OnnxAttribute.Ints("kernel_shape", poolSize), OnnxAttribute.Ints("strides", stride),
+            OnnxAttribute.Ints("pads", g.PadLeft, g.PadRight)];
+        if (opType == "AveragePool")
+            attributes = [.. attributes, OnnxAttribute.Int("count_include_pad", 0)];
+        string pooled = graph.Node(opType, [channelsFirst], $"{output}/pool_nct", attributes);
+        return graph.Node("Transpose", [pooled], output, OnnxAttribute.Ints("perm", 0, 2, 1));
     }
 
     /// <summary>Cast the float ids to int64, then Gather rows of the (vocabulary, dim) table.</summary>
@@ -198,12 +251,7 @@ internal static class OnnxLayerMappings
     }
 
     /// <summary>ONNX pads [top, left, bottom, right], as <see cref="ConvGeometry"/> pads "same" (the odd row or column at the bottom or right).</summary>
-    private static long[] Pads(ConvGeometry g)
-    {
-        int totalHeight = Math.Max((g.OutputHeight - 1) * g.StrideHeight + g.KernelHeight - g.Height, 0);
-        int totalWidth = Math.Max((g.OutputWidth - 1) * g.StrideWidth + g.KernelWidth - g.Width, 0);
-        return [g.PadTop, g.PadLeft, totalHeight - g.PadTop, totalWidth - g.PadLeft];
-    }
+    private static long[] Pads(ConvGeometry g) => [g.PadTop, g.PadLeft, g.PadBottom, g.PadRight];
 
     /// <summary>Keras's (KH, KW, C, F) kernel as ONNX's (F, C, KH, KW).</summary>
     private static float[] HwioToOihw(ReadOnlySpan<float> hwio, int kernelHeight, int kernelWidth, int channels, int filters)

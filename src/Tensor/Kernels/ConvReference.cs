@@ -1,12 +1,15 @@
 namespace NanoNet.Kernels;
 
 /// <summary>
-/// Naive direct convolution and pooling (seven nested loops, no lowering) that the fast kernels are
+/// Naive direct convolution and pooling (seven nested loops, no lowering, sums in double) that the fast kernels are
 /// tested against. Shapes as in <see cref="Conv2DKernels"/>; w is (KH, KW, C, F).
 /// </summary>
 public static class ConvReference
 {
-    /// <summary>y[n, oh, ow, f] = b[f] + Σ_{kh, kw, c} x[n, ih, iw, c]·w[kh, kw, c, f], zero outside the image.</summary>
+    /// <summary>
+    /// y[n, oh, ow, f] = b[f] + Σ_{kh, kw, c} x[n, ih, iw, c]·w[kh, kw, c, f] with ih = oh·sh − padTop + kh·dh and
+    /// iw = ow·sw − padLeft + kw·dw, zero outside the image.
+    /// </summary>
     public static void Conv2DForward(ReadOnlySpan<float> x, ReadOnlySpan<float> w, ReadOnlySpan<float> bias, Span<float> y,
         int batch, int filters, in ConvGeometry g)
     {
@@ -19,7 +22,7 @@ public static class ConvReference
                         for (int kh = 0; kh < g.KernelHeight; kh++)
                             for (int kw = 0; kw < g.KernelWidth; kw++)
                             {
-                                int ih = oh * g.StrideHeight - g.PadTop + kh, iw = ow * g.StrideWidth - g.PadLeft + kw;
+                                int ih = oh * g.StrideHeight - g.PadTop + kh * g.DilationHeight, iw = ow * g.StrideWidth - g.PadLeft + kw * g.DilationWidth;
                                 if (ih < 0 || ih >= g.Height || iw < 0 || iw >= g.Width)
                                     continue;
                                 for (int c = 0; c < g.Channels; c++)
@@ -51,7 +54,7 @@ public static class ConvReference
                         for (int kh = 0; kh < g.KernelHeight; kh++)
                             for (int kw = 0; kw < g.KernelWidth; kw++)
                             {
-                                int ih = oh * g.StrideHeight - g.PadTop + kh, iw = ow * g.StrideWidth - g.PadLeft + kw;
+                                int ih = oh * g.StrideHeight - g.PadTop + kh * g.DilationHeight, iw = ow * g.StrideWidth - g.PadLeft + kw * g.DilationWidth;
                                 if (ih < 0 || ih >= g.Height || iw < 0 || iw >= g.Width)
                                     continue;
                                 for (int c = 0; c < g.Channels; c++)
@@ -120,5 +123,58 @@ public static class ConvReference
                             }
                         y[((n * g.OutputHeight + oh) * g.OutputWidth + ow) * g.Channels + c] = best;
                     }
+    }
+
+    /// <summary>
+    /// Average pooling, Keras's rule: y[n, oh, ow, c] = the mean of x over the window's elements inside the
+    /// image (padding is not counted).
+    /// </summary>
+    public static void AvgPoolForward(ReadOnlySpan<float> x, Span<float> y, int batch, in ConvGeometry g)
+    {
+        for (int n = 0; n < batch; n++)
+            for (int oh = 0; oh < g.OutputHeight; oh++)
+                for (int ow = 0; ow < g.OutputWidth; ow++)
+                    for (int c = 0; c < g.Channels; c++)
+                    {
+                        double sum = 0;
+                        int count = 0;
+                        for (int kh = 0; kh < g.KernelHeight; kh++)
+                            for (int kw = 0; kw < g.KernelWidth; kw++)
+                            {
+                                int ih = oh * g.StrideHeight - g.PadTop + kh, iw = ow * g.StrideWidth - g.PadLeft + kw;
+                                if (ih < 0 || ih >= g.Height || iw < 0 || iw >= g.Width)
+                                    continue;
+                                sum += x[((n * g.Height + ih) * g.Width + iw) * g.Channels + c];
+                                count++;
+                            }
+                        y[((n * g.OutputHeight + oh) * g.OutputWidth + ow) * g.Channels + c] = (float)(sum / count);
+                    }
+    }
+
+    /// <summary>The gradient of <see cref="AvgPoolForward"/>: dX[i] = Σ over windows o covering i of dY[o] / count(o) (overwriting dX).</summary>
+    public static void AvgPoolBackward(ReadOnlySpan<float> dY, Span<float> dX, int batch, in ConvGeometry g)
+    {
+        var sums = new double[dX.Length];
+        for (int n = 0; n < batch; n++)
+            for (int oh = 0; oh < g.OutputHeight; oh++)
+                for (int ow = 0; ow < g.OutputWidth; ow++)
+                    for (int c = 0; c < g.Channels; c++)
+                    {
+                        int count = 0;
+                        for (int pass = 0; pass < 2; pass++) // count the window's pixels, then spread dY over them
+                            for (int kh = 0; kh < g.KernelHeight; kh++)
+                                for (int kw = 0; kw < g.KernelWidth; kw++)
+                                {
+                                    int ih = oh * g.StrideHeight - g.PadTop + kh, iw = ow * g.StrideWidth - g.PadLeft + kw;
+                                    if (ih < 0 || ih >= g.Height || iw < 0 || iw >= g.Width)
+                                        continue;
+                                    if (pass == 0)
+                                        count++;
+                                    else
+                                        sums[((n * g.Height + ih) * g.Width + iw) * g.Channels + c] +=
+                                            (double)dY[((n * g.OutputHeight + oh) * g.OutputWidth + ow) * g.Channels + c] / count;
+                                }
+                    }
+        for (int i = 0; i < dX.Length; i++) dX[i] = (float)sums[i];
     }
 }

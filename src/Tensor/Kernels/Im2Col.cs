@@ -5,7 +5,8 @@ namespace NanoNet.Kernels;
 /// </summary>
 /// <remarks>
 /// Shape legend (one NHWC image): x is H×W×C; col is (OH·OW)×(KH·KW·C) (+1, see the bias column), row r = oh·OW + ow, column
-/// (kh·KW + kw)·C + c holds x[oh·sh − padTop + kh, ow·sw − padLeft + kw, c], or 0 in the padding.
+/// (kh·KW + kw)·C + c holds x[oh·sh − padTop + kh·dh, ow·sw − padLeft + kw·dw, c], or 0 in the padding (dh, dw: the
+/// dilations, 1 for an ordinary convolution).
 /// Because channels are innermost in NHWC, each (kh, kw) contributes one contiguous run of C values,
 /// and the kernel (KH, KW, C, F) read as a (KH·KW·C)×F matrix multiplies col directly into the NHWC
 /// output (OH·OW)×F: no transposes anywhere.
@@ -32,15 +33,15 @@ public static class Im2Col
                     if (rowStride > patch)
                         row[patch] = 1f;
                     int iw0 = ow * g.StrideWidth - g.PadLeft;
-                    bool rowInside = iw0 >= 0 && iw0 + g.KernelWidth <= g.Width;
+                    bool rowInside = iw0 >= 0 && iw0 + (g.KernelWidth - 1) * g.DilationWidth < g.Width;
                     for (int kh = 0; kh < g.KernelHeight; kh++, row += run)
                     {
-                        int ih = oh * g.StrideHeight - g.PadTop + kh;
+                        int ih = oh * g.StrideHeight - g.PadTop + kh * g.DilationHeight;
                         if ((uint)ih >= (uint)g.Height)
                         {
                             new Span<float>(row, run).Clear();
                         }
-                        else if (rowInside)
+                        else if (rowInside && g.DilationWidth == 1)
                         {
                             // The whole kernel row is inside the image: KW·C contiguous values. Short runs
                             // are copied inline: a call costs more than the copy.
@@ -62,14 +63,17 @@ public static class Im2Col
                         }
                         else
                         {
+                            // Dilated, or overhanging the left or right edge: one run of C values per tap.
                             for (int kw = 0; kw < g.KernelWidth; kw++)
                             {
-                                int iw = iw0 + kw;
+                                int iw = iw0 + kw * g.DilationWidth;
                                 float* dst = row + kw * c;
-                                if ((uint)iw < (uint)g.Width)
-                                    for (int i = 0; i < c; i++) dst[i] = px[(long)(ih * g.Width + iw) * c + i];
-                                else
+                                if ((uint)iw >= (uint)g.Width)
                                     for (int i = 0; i < c; i++) dst[i] = 0f;
+                                else if (c >= 16)
+                                    new ReadOnlySpan<float>(px + (long)(ih * g.Width + iw) * c, c).CopyTo(new Span<float>(dst, c));
+                                else
+                                    for (int i = 0; i < c; i++) dst[i] = px[(long)(ih * g.Width + iw) * c + i];
                             }
                         }
                     }
@@ -89,12 +93,12 @@ public static class Im2Col
                 ReadOnlySpan<float> row = dCol.Slice((oh * g.OutputWidth + ow) * patch, patch);
                 for (int kh = 0; kh < g.KernelHeight; kh++)
                 {
-                    int ih = oh * g.StrideHeight - g.PadTop + kh;
+                    int ih = oh * g.StrideHeight - g.PadTop + kh * g.DilationHeight;
                     if ((uint)ih >= (uint)g.Height)
                         continue;
                     for (int kw = 0; kw < g.KernelWidth; kw++)
                     {
-                        int iw = ow * g.StrideWidth - g.PadLeft + kw;
+                        int iw = ow * g.StrideWidth - g.PadLeft + kw * g.DilationWidth;
                         if ((uint)iw >= (uint)g.Width)
                             continue;
                         Span<float> target = dX.Slice((ih * g.Width + iw) * c, c);

@@ -2,7 +2,7 @@ namespace NanoNet;
 
 /// <summary>
 /// Which activations run inside another op instead of as a pass of their own. Decided here, and only
-/// here: the layers (Dense, Conv2D), the fused ops (<see cref="Ops.Linear"/>, <see cref="Ops.Conv2D"/>) and
+/// here: the layers (Dense, Conv2D), the fused ops (<see cref="Ops.Linear"/>, <see cref="Ops.Conv2D(Tensor, Tensor, Tensor, int, int, bool, ActivationFunction)"/>) and
 /// the training loop's loss fusion all ask this class.
 /// </summary>
 /// <remarks>

@@ -18,40 +18,72 @@ public static partial class Ops
     /// <see cref="ActivationFunction.Linear"/>; other activations are separate ops.
     /// </remarks>
     public static Tensor Conv2D(Tensor x, Tensor kernel, Tensor bias, int strideHeight = 1, int strideWidth = 1, bool samePadding = false,
-        ActivationFunction activation = ActivationFunction.Linear)
+        ActivationFunction activation = ActivationFunction.Linear) =>
+        Conv2D(x, kernel, bias, (strideHeight, strideWidth), (1, 1), samePadding ? ConvPadding.Same : ConvPadding.Valid, activation);
+
+    /// <summary>
+    /// 2-D convolution with rectangular strides and dilations (Keras' <c>dilation_rate</c>: the kernel's
+    /// taps are <paramref name="dilation"/> pixels apart) and "valid" or "same" padding; otherwise as
+    /// <see cref="Conv2D(Tensor, Tensor, Tensor, int, int, bool, ActivationFunction)"/>.
+    /// </summary>
+    public static Tensor Conv2D(Tensor x, Tensor kernel, Tensor bias, (int Height, int Width) strides, (int Height, int Width) dilation,
+        ConvPadding padding, ActivationFunction activation = ActivationFunction.Linear)
     {
         long started = Profiler.Start();
-        if (!ActivationFusion.CanRunInsideOp(activation))
-            throw new ArgumentException($"Conv2D fuses only {ActivationFusion.InsideOp(ActivationFunction.Relu)}; apply {activation} with Ops.Activate (see ActivationFusion).", nameof(activation));
-        bool relu = activation == ActivationFunction.Relu;
+        bool relu = FusedConvActivation("Conv2D", activation);
         if (x.Rank != 4)
             throw new ArgumentException($"Conv2D expects NHWC input (batch, height, width, channels), got {Shapes.Format(x.Shape)}.");
         if (kernel.Rank != 4 || kernel.Dim(2) != x.Dim(3))
             throw new ArgumentException($"Conv2D kernel must be (KH, KW, {x.Dim(3)}, filters) for input {Shapes.Format(x.Shape)}, got {Shapes.Format(kernel.Shape)}.");
-        int filters = kernel.Dim(3);
-        if (bias.Rank != 1 || bias.Length != filters)
-            throw new ArgumentException($"Conv2D bias must be ({filters}), got {Shapes.Format(bias.Shape)}.");
-        var g = ConvGeometry.Create(x.Dim(1), x.Dim(2), x.Dim(3), kernel.Dim(0), kernel.Dim(1), strideHeight, strideWidth, samePadding);
-        int batch = x.Dim(0);
-        var y = Tensor.Empty(batch, g.OutputHeight, g.OutputWidth, filters);
-        Conv2DKernels.Forward(x.Span, kernel.Span, bias.Span, y.Span, batch, filters, g, relu);
-        if (Tape.ShouldRecord(x, kernel) || bias.RequiresGrad && Tape.IsRecording)
-            Tape.Record(new Conv2DEntry(y, x, kernel, bias, g, relu), x, kernel, bias);
-        Profiler.Stop("Conv2D", started, 2.0 * batch * g.OutputPixels * (g.PatchSize + 1) * filters);
+        if (padding == ConvPadding.Causal)
+            throw new ArgumentException("Conv2D padding must be valid or same; causal padding is for Conv1D.", nameof(padding));
+        var g = ConvGeometry.Create(x.Dim(1), x.Dim(2), x.Dim(3), kernel.Dim(0), kernel.Dim(1), strides.Height, strides.Width,
+            dilation.Height, dilation.Width, padding);
+        Tensor y = ConvolveNhwc("Conv2D", x, kernel, bias, g, [x.Dim(0), g.OutputHeight, g.OutputWidth, kernel.Dim(3)], relu);
+        Profiler.Stop("Conv2D", started, ConvFlops(x.Dim(0), g, kernel.Dim(kernel.Rank - 1)));
         return y;
     }
 
-    private sealed class Conv2DEntry(Tensor y, Tensor x, Tensor kernel, Tensor bias, ConvGeometry g, bool relu) : TapeEntry(y)
+    /// <summary>Whether <paramref name="activation"/> is the fused ReLU; throws for activations a convolution cannot fuse.</summary>
+    private static bool FusedConvActivation(string op, ActivationFunction activation)
+    {
+        if (!ActivationFusion.CanRunInsideOp(activation))
+            throw new ArgumentException($"{op} fuses only {ActivationFusion.InsideOp(ActivationFunction.Relu)}; apply {activation} with Ops.Activate (see ActivationFusion).", nameof(activation));
+        return activation == ActivationFunction.Relu;
+    }
+
+    /// <summary>Forward multiply-adds of a convolution (the bias as one more column), as 2 flops each.</summary>
+    private static double ConvFlops(int batch, in ConvGeometry g, int filters) => 2.0 * batch * g.OutputPixels * (g.PatchSize + 1) * filters;
+
+    /// <summary>
+    /// The convolution both <see cref="Conv2D(Tensor, Tensor, Tensor, int, int, bool, ActivationFunction)"/> and
+    /// <see cref="Conv1D"/> run: x, kernel and y are read as NHWC images, a (KH, KW, C, F) kernel and
+    /// (N, OH, OW, F) (a Conv1D's (N, T, C), (K, C, F) and (N, OT, F) have exactly that memory layout with H = 1).
+    /// </summary>
+    private static Tensor ConvolveNhwc(string op, Tensor x, Tensor kernel, Tensor bias, in ConvGeometry g, ReadOnlySpan<int> outputShape, bool relu)
+    {
+        int filters = kernel.Dim(kernel.Rank - 1);
+        if (bias.Rank != 1 || bias.Length != filters)
+            throw new ArgumentException($"{op} bias must be ({filters}), got {Shapes.Format(bias.Shape)}.");
+        int batch = x.Dim(0);
+        var y = Tensor.Empty(outputShape);
+        Conv2DKernels.Forward(x.Span, kernel.Span, bias.Span, y.Span, batch, filters, g, relu);
+        if (Tape.ShouldRecord(x, kernel) || bias.RequiresGrad && Tape.IsRecording)
+            Tape.Record(new ConvEntry(y, x, kernel, bias, g, batch, filters, relu), x, kernel, bias);
+        return y;
+    }
+
+    private sealed class ConvEntry(Tensor y, Tensor x, Tensor kernel, Tensor bias, ConvGeometry g, int batch, int filters, bool relu) : TapeEntry(y)
     {
         // [dW; db] = colᵀ·dZ over every row, plus dcol = dZ·Wᵀ when the input needs a gradient.
-        public override double BackwardFlops => 2.0 * x.Dim(0) * g.OutputPixels * kernel.Dim(3) * (g.PatchSize + 1 + (x.RequiresGrad ? g.PatchSize : 0));
+        public override double BackwardFlops => 2.0 * batch * g.OutputPixels * filters * (g.PatchSize + 1 + (x.RequiresGrad ? g.PatchSize : 0));
 
         public override void Backward(Tensor dY)
         {
             Span<float> dW = kernel.RequiresGrad ? kernel.EnsureGrad().Span : default;
             Span<float> db = bias.RequiresGrad ? bias.EnsureGrad().Span : default;
             Span<float> dX = x.RequiresGrad ? x.EnsureGrad().Span : default; // the image input usually needs none
-            Conv2DKernels.Backward(x.Span, kernel.Span, Output.Span, dY.Span, dW, db, dX, x.Dim(0), kernel.Dim(3), g, relu);
+            Conv2DKernels.Backward(x.Span, kernel.Span, Output.Span, dY.Span, dW, db, dX, batch, filters, g, relu);
         }
     }
 }

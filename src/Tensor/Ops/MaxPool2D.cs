@@ -18,18 +18,28 @@ public static partial class Ops
         if (x.Rank != 4)
             throw new ArgumentException($"MaxPool2D expects NHWC input (batch, height, width, channels), got {Shapes.Format(x.Shape)}.");
         var g = ConvGeometry.Create(x.Dim(1), x.Dim(2), x.Dim(3), poolHeight, poolWidth, strideHeight, strideWidth, samePadding);
-        int batch = x.Dim(0);
-        var y = Tensor.Empty(batch, g.OutputHeight, g.OutputWidth, g.Channels);
-        bool record = Tape.ShouldRecord(x); // only backward needs the winners' positions
-        int[]? argmax = record ? StepMemory.NewInts(y.Length) : null;
-        MaxPoolKernels.Forward(x.Span, y.Span, argmax, batch, g);
-        if (record)
-            Tape.Record(new MaxPool2DEntry(y, x, argmax!, g), x);
+        Tensor y = MaxPoolNhwc(x, g, [x.Dim(0), g.OutputHeight, g.OutputWidth, g.Channels]);
         Profiler.Stop("MaxPool2D", started, 0);
         return y;
     }
 
-    private sealed class MaxPool2DEntry(Tensor y, Tensor x, int[] argmax, ConvGeometry g) : TapeEntry(y)
+    /// <summary>
+    /// The max pooling <see cref="MaxPool2D"/> and <see cref="MaxPool1D"/> run: x and y read as NHWC images
+    /// (a 1-D pooling's (N, T, C) is the image (N, 1, T, C)).
+    /// </summary>
+    private static Tensor MaxPoolNhwc(Tensor x, in ConvGeometry g, ReadOnlySpan<int> outputShape)
+    {
+        int batch = x.Dim(0);
+        var y = Tensor.Empty(outputShape);
+        bool record = Tape.ShouldRecord(x); // only backward needs the winners' positions
+        int[]? argmax = record ? StepMemory.NewInts(y.Length) : null;
+        MaxPoolKernels.Forward(x.Span, y.Span, argmax, batch, g);
+        if (record)
+            Tape.Record(new MaxPoolEntry(y, x, argmax!, g), x);
+        return y;
+    }
+
+    private sealed class MaxPoolEntry(Tensor y, Tensor x, int[] argmax, ConvGeometry g) : TapeEntry(y)
     {
         public override void Backward(Tensor dY) =>
             MaxPoolKernels.Backward(dY.Span, argmax, x.EnsureGrad().Span, x.Dim(0), g);
