@@ -11,9 +11,6 @@ using NanoNet.Data;
 /// </summary>
 internal static class ImdbData
 {
-    /// <summary>The Keras examples' vocabulary size (<c>max_features</c>).</summary>
-    public const int MaxFeatures = 20_000;
-
     /// <summary>The training and test reviews, or null after printing why they could not be read.</summary>
     /// <param name="dataPath">The archive, its folder, or null for $NANONET_DATA.</param>
     /// <param name="maxLength">Ids kept per review (the last ones).</param>
@@ -32,7 +29,7 @@ internal static class ImdbData
                 trainTexts = RandomSubset(trainTexts, count, seed);
                 testTexts = RandomSubset(testTexts, count, seed + 1);
             }
-            Vocabulary vocabulary = Vocabulary.Build(trainTexts.Texts, MaxFeatures);
+            Vocabulary vocabulary = Vocabulary.Build(trainTexts.Texts, NanoNet.Examples.Keras.KerasModels.MaxFeatures);
             Dataset train = trainTexts.ToDataset(vocabulary, maxLength), test = testTexts.ToDataset(vocabulary, maxLength);
             Console.WriteLine($"IMDB from {path}: {train.Count:N0} training, {test.Count:N0} test reviews, vocabulary {vocabulary.Size:N0} ids, " +
                               $"maxlen {maxLength}; loaded in {clock.Elapsed.TotalSeconds:F1} s; {Parallelism.MaxThreads} thread(s)");

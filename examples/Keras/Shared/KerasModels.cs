@@ -44,4 +44,62 @@ public static class KerasModels
 
     /// <summary>cifar10_cnn.py's batch size.</summary>
     public const int Cifar10CnnBatchSize = 32;
+
+    /// <summary>The IMDB examples' vocabulary size (<c>max_features</c>).</summary>
+    public const int MaxFeatures = 20_000;
+
+    /// <summary>
+    /// imdb_lstm.py: Embedding(20000, 128) → LSTM(128, dropout 0.2, recurrent_dropout 0.2) → Dense(1, sigmoid),
+    /// binary cross-entropy, Adam; maxlen 80, batch 32.
+    /// </summary>
+    public static Sequential ImdbLstm(int seed)
+    {
+        var model = new Sequential([ImdbLstmMaxLength],
+            new Embedding(MaxFeatures, 128),
+            new Lstm(128, dropout: 0.2f, recurrentDropout: 0.2f, seed: seed + 1),
+            new Dense(1, ActivationFunction.Sigmoid));
+        model.Compile(new Adam(), new BinaryCrossEntropy(), seed);
+        return model;
+    }
+
+    /// <summary>imdb_lstm.py's review length (<c>maxlen</c>) and batch size.</summary>
+    public const int ImdbLstmMaxLength = 80, ImdbLstmBatchSize = 32;
+
+    /// <summary>
+    /// imdb_cnn_lstm.py: Embedding(20000, 128) → Dropout(0.25) → Conv1D(64, 5, valid, relu) → MaxPooling1D(4) →
+    /// LSTM(70) → Dense(1, sigmoid), binary cross-entropy, Adam; maxlen 100, batch 30, 2 epochs.
+    /// </summary>
+    public static Sequential ImdbCnnLstm(int seed)
+    {
+        var model = new Sequential([ImdbCnnLstmMaxLength],
+            new Embedding(MaxFeatures, 128),
+            new Dropout(0.25f, seed: seed + 1),
+            new Conv1D(64, 5, activation: ActivationFunction.Relu),
+            new MaxPooling1D(4),
+            new Lstm(70),
+            new Dense(1, ActivationFunction.Sigmoid));
+        model.Compile(new Adam(), new BinaryCrossEntropy(), seed);
+        return model;
+    }
+
+    /// <summary>imdb_cnn_lstm.py's review length, batch size and epochs.</summary>
+    public const int ImdbCnnLstmMaxLength = 100, ImdbCnnLstmBatchSize = 30, ImdbCnnLstmEpochs = 2;
+
+    /// <summary>
+    /// imdb_bidirectional_lstm.py: Embedding(20000, 128) → Bidirectional(LSTM(64)) → Dropout(0.5) → Dense(1, sigmoid),
+    /// binary cross-entropy, Adam; maxlen 100, batch 32, 4 epochs.
+    /// </summary>
+    public static Sequential ImdbBidirectionalLstm(int seed)
+    {
+        var model = new Sequential([ImdbBidirectionalLstmMaxLength],
+            new Embedding(MaxFeatures, 128),
+            new Bidirectional(new Lstm(64)),
+            new Dropout(0.5f, seed: seed + 1),
+            new Dense(1, ActivationFunction.Sigmoid));
+        model.Compile(new Adam(), new BinaryCrossEntropy(), seed);
+        return model;
+    }
+
+    /// <summary>imdb_bidirectional_lstm.py's review length, batch size and epochs.</summary>
+    public const int ImdbBidirectionalLstmMaxLength = 100, ImdbBidirectionalLstmBatchSize = 32, ImdbBidirectionalLstmEpochs = 4;
 }
