@@ -14,8 +14,11 @@ namespace NanoNet.Optim;
 /// momentum μ &gt; 0: m ← μ·m + Δ;   θ ← θ − m
 /// otherwise:                     θ ← θ − Δ
 /// </code>
-/// with all state starting at 0. This is Keras 3's form (ε inside the square root).
-/// Defaults (Keras): η = 0.001, ρ = 0.9, μ = 0, ε = 1e-7, not centered.
+/// with all state starting at 0. This is Keras 3's and TensorFlow's form (ε inside the square root). Keras 2 and
+/// PyTorch add ε to the root instead, Δ = η·g / (√d₀ + ε) with d₀ = s or s − ḡ²: set
+/// <see cref="EpsilonOutsideSquareRoot"/>. The two differ where s is small: with ε = 1e-7 inside, gradients whose
+/// root mean square is below √ε ≈ 3e-4 take smaller steps than with ε outside.
+/// Defaults (Keras): η = 0.001, ρ = 0.9, μ = 0, ε = 1e-7, not centered, ε inside the root.
 /// State: <c>"velocity"</c> (s), then <c>"momentum"</c> (m) if μ &gt; 0, then <c>"average_gradient"</c> (ḡ) if centered.
 /// </summary>
 public sealed class RmsProp : Optimizer
@@ -47,13 +50,19 @@ public sealed class RmsProp : Optimizer
     /// <summary>Whether the gradient is normalized by the estimated variance.</summary>
     public bool Centered { get; }
 
+    /// <summary>
+    /// Whether ε is added to the square root (Keras 2, PyTorch: η·g / (√s + ε)) rather than under it (Keras 3,
+    /// TensorFlow, the default: η·g / √(s + ε)).
+    /// </summary>
+    public bool EpsilonOutsideSquareRoot { get; init; }
+
     /// <inheritdoc />
     protected override void Update(Span<float> weights, ReadOnlySpan<float> gradient, float[][] state, float learningRate, in GradientTransform transform)
     {
         int next = 1;
         Span<float> momentum = Momentum > 0f ? state[next++] : default;
         Span<float> averageGradient = Centered ? state[next++] : default;
-        var rule = new Rule(learningRate, Rho, Momentum, Epsilon, Centered);
+        var rule = new Rule(learningRate, Rho, Momentum, Epsilon, Centered, EpsilonOutsideSquareRoot);
         FusedUpdate.Run(rule, transform, weights, gradient, state[0], averageGradient, momentum);
     }
 
@@ -66,24 +75,21 @@ public sealed class RmsProp : Optimizer
             (true, true) => ["velocity", "momentum", "average_gradient"],
         };
 
-    private readonly struct Rule(float learningRate, float rho, float momentum, float epsilon, bool centered) : IUpdateRule
+    private readonly struct Rule(float learningRate, float rho, float momentum, float epsilon, bool centered, bool epsilonOutside) : IUpdateRule
     {
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public void Apply<T>(ref T weight, T gradient, ref T velocity, ref T averageGradient, ref T momentumBuffer) where T : struct, ILanes<T>
         {
             T r = T.Create(rho), oneMinusR = T.Create(1f - rho);
             velocity = r * velocity + oneMinusR * (gradient * gradient);
-            T denominator;
+            T meanSquare = velocity;
             if (centered)
             {
                 averageGradient = r * averageGradient + oneMinusR * gradient;
-                denominator = velocity - averageGradient * averageGradient + T.Create(epsilon);
+                meanSquare = velocity - averageGradient * averageGradient;
             }
-            else
-            {
-                denominator = velocity + T.Create(epsilon);
-            }
-            T increment = T.Create(learningRate) * gradient / T.Sqrt(denominator);
+            T root = epsilonOutside ? T.Sqrt(meanSquare) + T.Create(epsilon) : T.Sqrt(meanSquare + T.Create(epsilon));
+            T increment = T.Create(learningRate) * gradient / root;
             if (momentum > 0f)
             {
                 momentumBuffer = T.Create(momentum) * momentumBuffer + increment;

@@ -14,6 +14,7 @@ internal static class OptimizerCases
         yield return Case("Adagrad", () => new Adagrad(0.1f));
         yield return Case("RmsProp", () => new RmsProp(0.01f));
         yield return Case("RmsPropCenteredMomentum", () => new RmsProp(0.01f, momentum: 0.9f, centered: true));
+        yield return Case("RmsPropEpsilonOutsideRoot", () => new RmsProp(0.01f) { EpsilonOutsideSquareRoot = true });
         yield return Case("Adam", () => new Adam(0.01f));
         yield return Case("AdamAmsGrad", () => new Adam(0.01f, beta2: 0.5f, amsgrad: true));
         yield return Case("AdamW", () => new AdamW(0.01f, weightDecay: 0.1f));

@@ -49,4 +49,18 @@ public class RmsPropTests
         HandSteps.AssertClose(HandSteps.State(rms, "average_gradient"), [-0.0078125, 0.203125, 0.125], "average gradient");
         HandSteps.AssertClose(HandSteps.State(rms, "momentum"), [-0.0736044462, 0.378806183, 0.0547190523], "momentum");
     }
+
+    [Test]
+    public void EpsilonOutsideTheSquareRootFirstThreeStepsMatchHandValues()
+    {
+        // Keras 2 / PyTorch form: s ← 0.75·s + 0.25·g², θ ← θ − 0.25·g/(√s + 0.25); a large ε makes the form visible.
+        // Element 0, step 1: s = 0.0625, θ = 1 − 0.125/(0.25 + 0.25) = 0.75 (with ε under the root: 1 − 0.125/√0.3125 = 0.7764).
+        var rms = new RmsProp(0.25f, rho: 0.75f, epsilon: 0.25f) { EpsilonOutsideSquareRoot = true };
+        HandSteps.Check(rms,
+        [
+            [0.75, -1.66666667, 2.6],
+            [0.625, -1.83333333, 2.8],
+            [0.840250437, -2.10762522, 2.77205524],
+        ]);
+    }
 }

@@ -13,8 +13,8 @@ public static class KerasModels
 {
     /// <summary>
     /// cifar10_cnn.py: two conv blocks (same-padded then valid 3×3 convs, 2×2 max-pooling, dropout 0.25), a
-    /// 512-unit dense layer with dropout 0.5 and a softmax over the 10 classes, compiled with RMSprop
-    /// (learning rate 1e-4, legacy decay 1e-6) and categorical cross-entropy (its sparse form: the labels are ids).
+    /// 512-unit dense layer with dropout 0.5 and a softmax over the 10 classes, compiled with Keras 2's RMSprop
+    /// (learning rate 1e-4, legacy decay 1e-6, ε outside the root) and categorical cross-entropy (its sparse form: the labels are ids).
     /// </summary>
     /// <remarks>Keras applies each conv's relu as a separate Activation layer; here it is the conv's own activation (fused).</remarks>
     public static Sequential Cifar10Cnn(int seed)
@@ -32,8 +32,13 @@ public static class KerasModels
             new Dense(512, ActivationFunction.Relu),
             new Dropout(0.5f, seed: seed + 3),
             new Dense(10, ActivationFunction.Softmax));
-        // Keras's legacy `decay` argument: η = η₀ / (1 + decay · iterations), one iteration per batch.
-        var optimizer = new RmsProp(learningRate: 1e-4f) { Schedule = new InverseTimeDecay(1e-4f, decayRate: 1e-6f) };
+        // Keras 2's RMSprop, which the script was written for: ε = 1e-7 added to the root, and the legacy `decay`
+        // argument η = η₀ / (1 + decay · iterations), one iteration per batch.
+        var optimizer = new RmsProp(learningRate: 1e-4f)
+        {
+            EpsilonOutsideSquareRoot = true,
+            Schedule = new InverseTimeDecay(1e-4f, decayRate: 1e-6f),
+        };
         model.Compile(optimizer, new SparseCategoricalCrossEntropy(), seed);
         return model;
     }
