@@ -41,10 +41,12 @@ public sealed class ImageAugmentation
     /// <param name="widthShiftRange">Shift each image left or right by up to this fraction of its width, uniformly (Keras's <c>width_shift_range</c> as a float), in [0, 1).</param>
     /// <param name="heightShiftRange">Shift each image up or down by up to this fraction of its height (Keras's <c>height_shift_range</c>), in [0, 1).</param>
     /// <param name="fillMode">What fills the pixels a shift uncovers.</param>
+    /// <param name="interpolation">How fractional shifts read between pixels.</param>
     /// <exception cref="ArgumentOutOfRangeException">A shift is negative or a range is not in [0, 1).</exception>
     /// <exception cref="ArgumentException">Both whole-pixel and fractional shifts were asked for.</exception>
     public ImageAugmentation(bool horizontalFlip = false, int maxShift = 0, int seed = 0,
-        float widthShiftRange = 0f, float heightShiftRange = 0f, ImageFillMode fillMode = ImageFillMode.Constant)
+        float widthShiftRange = 0f, float heightShiftRange = 0f, ImageFillMode fillMode = ImageFillMode.Constant,
+        ImageInterpolation interpolation = ImageInterpolation.Bilinear)
     {
         if (maxShift < 0)
             throw new ArgumentOutOfRangeException(nameof(maxShift), maxShift, "The maximum shift must be non-negative.");
@@ -54,11 +56,14 @@ public sealed class ImageAugmentation
             throw new ArgumentException("Ask for whole-pixel shifts (maxShift) or fractional shifts (widthShiftRange, heightShiftRange), not both.");
         if (!Enum.IsDefined(fillMode))
             throw new ArgumentOutOfRangeException(nameof(fillMode), fillMode, "Unknown fill mode.");
+        if (!Enum.IsDefined(interpolation))
+            throw new ArgumentOutOfRangeException(nameof(interpolation), interpolation, "Unknown interpolation.");
         HorizontalFlip = horizontalFlip;
         MaxShift = maxShift;
         WidthShiftRange = widthShiftRange;
         HeightShiftRange = heightShiftRange;
         FillMode = fillMode;
+        Interpolation = interpolation;
         Random = new RandomStream((ulong)seed, RandomStreamIds.Augmentation);
     }
 
@@ -91,6 +96,9 @@ public sealed class ImageAugmentation
     /// <summary>What fills the pixels a shift uncovers.</summary>
     public ImageFillMode FillMode { get; }
 
+    /// <summary>How fractional shifts read between pixels.</summary>
+    public ImageInterpolation Interpolation { get; }
+
     /// <summary>Whether <see cref="Apply"/> changes anything.</summary>
     public bool IsEnabled => HorizontalFlip || MaxShift > 0 || WidthShiftRange > 0f || HeightShiftRange > 0f;
 
@@ -121,14 +129,18 @@ public sealed class ImageAugmentation
         }
     }
 
-    /// <summary>A shift in pixels: a whole number in [−MaxShift, MaxShift], or uniform in [−range·size, range·size).</summary>
+    /// <summary>
+    /// A shift in pixels: a whole number in [−MaxShift, MaxShift], or uniform in [−range·size, range·size) (rounded to
+    /// the nearest whole number for <see cref="ImageInterpolation.Nearest"/>).
+    /// </summary>
     private float DrawShift(float range, int size)
     {
         if (MaxShift > 0)
             return Random.NextInt(2 * MaxShift + 1) - MaxShift;
-        if (range > 0f)
-            return range * size * (2f * Random.NextFloat() - 1f);
-        return 0f;
+        if (range <= 0f)
+            return 0f;
+        float shift = range * size * (2f * Random.NextFloat() - 1f);
+        return Interpolation == ImageInterpolation.Nearest ? MathF.Round(shift) : shift;
     }
 
     /// <summary>

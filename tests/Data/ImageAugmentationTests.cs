@@ -210,4 +210,20 @@ public class ImageAugmentationTests
         Assert.Throws<ArgumentOutOfRangeException>(() => new ImageAugmentation(heightShiftRange: -0.1f));
         Assert.Throws<ArgumentOutOfRangeException>(() => new ImageAugmentation(heightShiftRange: float.NaN));
     }
+
+    [Test]
+    public void Nearest_interpolation_rounds_fractional_shifts_to_whole_pixels()
+    {
+        const float range = 0.3f;
+        var original = Images(30);
+        var images = original.Clone();
+        new ImageAugmentation(seed: 8, widthShiftRange: range, heightShiftRange: range, fillMode: ImageFillMode.Nearest,
+            interpolation: ImageInterpolation.Nearest).Apply(images);
+        var draws = new RandomStream(8, RandomStreamIds.Augmentation);
+        for (int n = 0; n < 30; n++)
+        {
+            float dy = MathF.Round(range * H * (2f * draws.NextFloat() - 1f)), dx = MathF.Round(range * W * (2f * draws.NextFloat() - 1f));
+            Assert.That(images.SliceRows(n, 1).ToArray(), Is.EqualTo(ExpectedBilinear(original, n, false, dy, dx, ImageFillMode.Nearest)), $"image {n}");
+        }
+    }
 }

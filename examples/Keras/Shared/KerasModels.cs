@@ -43,9 +43,14 @@ public static class KerasModels
         return model;
     }
 
-    /// <summary>cifar10_cnn.py's <c>ImageDataGenerator(width_shift_range=0.1, height_shift_range=0.1, fill_mode='nearest', horizontal_flip=True)</c>.</summary>
+    /// <summary>
+    /// cifar10_cnn.py's <c>ImageDataGenerator(width_shift_range=0.1, height_shift_range=0.1, fill_mode='nearest',
+    /// horizontal_flip=True)</c>, reading between pixels as the Keras 2 of the script did (order 0: the nearest pixel;
+    /// later versions interpolate bilinearly, which blurs every training image but no test image).
+    /// </summary>
     public static ImageAugmentation Cifar10CnnAugmentation(int seed) =>
-        new(horizontalFlip: true, seed: seed, widthShiftRange: 0.1f, heightShiftRange: 0.1f, fillMode: ImageFillMode.Nearest);
+        new(horizontalFlip: true, seed: seed, widthShiftRange: 0.1f, heightShiftRange: 0.1f, fillMode: ImageFillMode.Nearest,
+            interpolation: ImageInterpolation.Nearest);
 
     /// <summary>cifar10_cnn.py's batch size.</summary>
     public const int Cifar10CnnBatchSize = 32;
