@@ -79,10 +79,21 @@ public static unsafe class DepthwiseConvKernels
 
     /// <summary>
     /// The taps of output pixel (oh, ow) that read inside the image: their pixel indices into the image
-    /// (in pixels, not values) and their tap indices into w. Returns how many.
+    /// (in pixels, not values) and their tap indices into w. Returns how many. <paramref name="tapOffsets"/>
+    /// holds each tap's pixel offset from the window's top-left corner. After an edge pixel, taps must be
+    /// reset to 0, 1, 2, ... before an interior one (the caller does).
     /// </summary>
-    private static int Taps(in ConvGeometry g, int oh, int ow, Span<int> pixels, Span<int> taps)
+    private static int Taps(in ConvGeometry g, int oh, int ow, Span<int> pixels, Span<int> taps, ReadOnlySpan<int> tapOffsets)
     {
+        int top = oh * g.StrideHeight - g.PadTop, left = ow * g.StrideWidth - g.PadLeft;
+        if (top >= 0 && top + (g.KernelHeight - 1) * g.DilationHeight < g.Height && left >= 0 && left + (g.KernelWidth - 1) * g.DilationWidth < g.Width)
+        {
+            // Inside the image (most pixels): every tap, at fixed offsets from the window's corner; taps already holds 0, 1, 2, ...
+            int corner = top * g.Width + left;
+            for (int t = 0; t < tapOffsets.Length; t++)
+                pixels[t] = corner + tapOffsets[t];
+            return tapOffsets.Length;
+        }
         int count = 0;
         for (int kh = 0; kh < g.KernelHeight; kh++)
         {
@@ -101,6 +112,12 @@ public static unsafe class DepthwiseConvKernels
         return count;
     }
 
+    private static void ResetTaps(Span<int> taps)
+    {
+        for (int t = 0; t < taps.Length; t++)
+            taps[t] = t;
+    }
+
     /// <summary>
     /// One output pixel's channels [ch, ch + L) for lanes L: acc = b; acc += x·w per tap, in tap order.
     /// <paramref name="x"/> is the (possibly expanded) image with K channels per pixel.
@@ -115,12 +132,38 @@ public static unsafe class DepthwiseConvKernels
         T.Store(acc, ref *y, (nuint)ch);
     }
 
-    /// <summary>One output pixel's channels [ch, ch + L) of backward: db += dy; dW[tap] += x·dy; dX[pixel] += w·dy.</summary>
+    /// <summary>
+    /// <see cref="ForwardBlock{T}"/> for four consecutive blocks [ch, ch + 4L) at once: four independent
+    /// accumulator chains hide the add latency (each lane still sums in tap order, so results are the same).
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void BackwardBlock<T>(float* x, float* w, float* dy, float* dW, float* dX, int k, int ch, ReadOnlySpan<int> pixels, ReadOnlySpan<int> taps)
+    private static void ForwardBlock4<T>(float* x, float* w, float* b, float* y, int k, int ch, ReadOnlySpan<int> pixels, ReadOnlySpan<int> taps)
+        where T : struct, ILanes<T>
+    {
+        nuint l = (nuint)T.Count, c0 = (nuint)ch;
+        T a0 = T.Load(ref *b, c0), a1 = T.Load(ref *b, c0 + l), a2 = T.Load(ref *b, c0 + 2 * l), a3 = T.Load(ref *b, c0 + 3 * l);
+        for (int t = 0; t < pixels.Length; t++)
+        {
+            float* xp = x + (long)pixels[t] * k + ch, wp = w + (long)taps[t] * k + ch;
+            a0 += T.Load(ref *xp, 0) * T.Load(ref *wp, 0);
+            a1 += T.Load(ref *xp, l) * T.Load(ref *wp, l);
+            a2 += T.Load(ref *xp, 2 * l) * T.Load(ref *wp, 2 * l);
+            a3 += T.Load(ref *xp, 3 * l) * T.Load(ref *wp, 3 * l);
+        }
+        T.Store(a0, ref *y, c0);
+        T.Store(a1, ref *y, c0 + l);
+        T.Store(a2, ref *y, c0 + 2 * l);
+        T.Store(a3, ref *y, c0 + 3 * l);
+    }
+
+    /// <summary>One output pixel's channels [ch, ch + L) of backward: db += dy; dW[tap] += x·dy; dX[pixel] += w·dy (db, dW, dX null: not wanted).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void BackwardBlock<T>(float* x, float* w, float* dy, float* dW, float* db, float* dX, int k, int ch, ReadOnlySpan<int> pixels, ReadOnlySpan<int> taps)
         where T : struct, ILanes<T>
     {
         T upstream = T.Load(ref *dy, (nuint)ch);
+        if (db != null)
+            T.Store(T.Load(ref *db, (nuint)ch) + upstream, ref *db, (nuint)ch);
         for (int t = 0; t < pixels.Length; t++)
         {
             nuint xi = (nuint)((long)pixels[t] * k + ch), wi = (nuint)((long)taps[t] * k + ch);
@@ -207,6 +250,11 @@ public static unsafe class DepthwiseConvKernels
             int maxTaps = g.KernelHeight * g.KernelWidth, outSize = g.OutputPixels * k;
             Span<int> pixels = maxTaps <= 64 ? stackalloc int[maxTaps] : new int[maxTaps];
             Span<int> taps = maxTaps <= 64 ? stackalloc int[maxTaps] : new int[maxTaps];
+            Span<int> tapOffsets = maxTaps <= 64 ? stackalloc int[maxTaps] : new int[maxTaps];
+            for (int kh = 0; kh < g.KernelHeight; kh++)
+                for (int kw = 0; kw < g.KernelWidth; kw++)
+                    tapOffsets[kh * g.KernelWidth + kw] = kh * g.DilationHeight * g.Width + kw * g.DilationWidth;
+            ResetTaps(taps);
             float* w = (float*)W;
             float* y = (float*)Y + (long)n * outSize;
             if (_forward)
@@ -214,19 +262,28 @@ public static unsafe class DepthwiseConvKernels
                 for (int oh = 0; oh < g.OutputHeight; oh++)
                     for (int ow = 0; ow < g.OutputWidth; ow++)
                     {
-                        int count = Taps(g, oh, ow, pixels, taps);
+                        int count = Taps(g, oh, ow, pixels, taps, tapOffsets);
                         ReadOnlySpan<int> p = pixels[..count], t = taps[..count];
                         float* yo = y + (long)(oh * g.OutputWidth + ow) * k, b = (float*)B;
                         int ch = 0;
                         if (Vector512.IsHardwareAccelerated)
+                        {
+                            for (; ch + 64 <= k; ch += 64) ForwardBlock4<Lanes512>(x, w, b, yo, k, ch, p, t);
                             for (; ch + 16 <= k; ch += 16) ForwardBlock<Lanes512>(x, w, b, yo, k, ch, p, t);
+                        }
                         if (Vector256.IsHardwareAccelerated)
+                        {
+                            for (; ch + 32 <= k; ch += 32) ForwardBlock4<Lanes256>(x, w, b, yo, k, ch, p, t);
                             for (; ch + 8 <= k; ch += 8) ForwardBlock<Lanes256>(x, w, b, yo, k, ch, p, t);
+                        }
                         for (; ch < k; ch++) ForwardBlock<Lanes1>(x, w, b, yo, k, ch, p, t);
+                        if (count < maxTaps) // an edge pixel rewrote taps: the next interior one expects 0, 1, 2, ...
+                            ResetTaps(taps);
                     }
                 return;
             }
             float* dW = WantParameters ? (float*)PartialSums + (long)n * (maxTaps + 1) * k : null; // this image's [dW; db]
+            float* db = dW == null ? null : dW + (long)maxTaps * k;
             float* dX = null;
             int c = g.Channels, m = _multiplier;
             float[]? expandedGrad = t_expandedGrad;
@@ -243,20 +300,17 @@ public static unsafe class DepthwiseConvKernels
                 for (int oh = 0; oh < g.OutputHeight; oh++)
                     for (int ow = 0; ow < g.OutputWidth; ow++)
                     {
-                        int count = Taps(g, oh, ow, pixels, taps);
+                        int count = Taps(g, oh, ow, pixels, taps, tapOffsets);
                         ReadOnlySpan<int> p = pixels[..count], t = taps[..count];
                         float* dy = y + (long)(oh * g.OutputWidth + ow) * k;
-                        if (dW != null) // db: the row after the taps'
-                        {
-                            var bias = new Span<float>(dW + (long)maxTaps * k, k);
-                            TensorPrimitives.Add(bias, new ReadOnlySpan<float>(dy, k), bias);
-                        }
                         int ch = 0;
                         if (Vector512.IsHardwareAccelerated)
-                            for (; ch + 16 <= k; ch += 16) BackwardBlock<Lanes512>(x, w, dy, dW, dX, k, ch, p, t);
+                            for (; ch + 16 <= k; ch += 16) BackwardBlock<Lanes512>(x, w, dy, dW, db, dX, k, ch, p, t);
                         if (Vector256.IsHardwareAccelerated)
-                            for (; ch + 8 <= k; ch += 8) BackwardBlock<Lanes256>(x, w, dy, dW, dX, k, ch, p, t);
-                        for (; ch < k; ch++) BackwardBlock<Lanes1>(x, w, dy, dW, dX, k, ch, p, t);
+                            for (; ch + 8 <= k; ch += 8) BackwardBlock<Lanes256>(x, w, dy, dW, db, dX, k, ch, p, t);
+                        for (; ch < k; ch++) BackwardBlock<Lanes1>(x, w, dy, dW, db, dX, k, ch, p, t);
+                        if (count < maxTaps) // an edge pixel rewrote taps: the next interior one expects 0, 1, 2, ...
+                            ResetTaps(taps);
                     }
                 if (WantInput && m > 1) // dX[p, c] += Σ_m dXe[p, c·M + m]
                 {
