@@ -28,7 +28,7 @@ public class DepthwiseConvolutionTests
         Assert.That(y.Shape.ToArray(), Is.EqualTo(new[] { batch, g.OutputHeight, g.OutputWidth, c * m }));
         var expected = new float[y.Length];
         ConvReference.DepthwiseForward(x.Span, k.Span, b.Span, expected, batch, m, g);
-        AssertClose(y.ToArray(), expected, "y");
+        KernelAssert.Close(y.ToArray(), expected, "y");
 
         Tensor upstream = Tensor.RandomUniform(y.Shape.ToArray(), -1, 1, 4);
         Ops.Sum(Ops.Multiply(y, upstream)).Backward();
@@ -36,9 +36,9 @@ public class DepthwiseConvolutionTests
         var dBias = new float[b.Length];
         var dX = new float[x.Length];
         ConvReference.DepthwiseBackward(x.Span, k.Span, upstream.Span, dW, dBias, dX, batch, m, g);
-        AssertClose(k.Grad!.ToArray(), dW, "dW");
-        AssertClose(b.Grad!.ToArray(), dBias, "dBias");
-        AssertClose(x.Grad!.ToArray(), dX, "dX");
+        KernelAssert.Close(k.Grad!.ToArray(), dW, "dW");
+        KernelAssert.Close(b.Grad!.ToArray(), dBias, "dBias");
+        KernelAssert.Close(x.Grad!.ToArray(), dX, "dX");
     }
 
     [Test]
@@ -51,7 +51,7 @@ public class DepthwiseConvolutionTests
         Tensor kernel = Ops.Reshape(Ops.Slice(Ops.Reshape(k, 3, 3, 3), 2, 1, 1), 3, 3, 1, 1);
         Tensor expected = Ops.Conv2D(channel, kernel, Ops.Slice(b, 0, 1, 1), samePadding: true);
         float[] actual = Ops.Slice(y, 3, 1, 1).ToArray(), wanted = expected.ToArray();
-        AssertClose(actual, wanted, "channel 1");
+        KernelAssert.Close(actual, wanted, "channel 1");
     }
 
     [TestCase(1, 1, false, 1)]
@@ -96,12 +96,5 @@ public class DepthwiseConvolutionTests
     {
         var ex = Assert.Throws<ArgumentException>(() => Ops.DepthwiseConv2D(Tensor.Zeros(1, 5, 5, 4), Tensor.Zeros(3, 3, 2, 1), Tensor.Zeros(2), (1, 1), (1, 1), ConvPadding.Valid));
         Assert.That(ex!.Message, Does.Contain("(KH, KW, 4, multiplier)").And.Contain("(3, 3, 2, 1)"));
-    }
-
-    private static void AssertClose(float[] actual, float[] expected, string what)
-    {
-        Assert.That(actual, Has.Length.EqualTo(expected.Length), what);
-        for (int i = 0; i < expected.Length; i++)
-            Assert.That(actual[i], Is.EqualTo(expected[i]).Within(1e-4f * (1 + MathF.Abs(expected[i]))), $"{what}[{i}]");
     }
 }
