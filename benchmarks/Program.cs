@@ -10,6 +10,9 @@ using NanoNet.Benchmarks;
 //   dotnet run -c Release --project benchmarks -- throughput [--json] [--steps N] [--threads 1 2] [cifar10 text]
 // LSTM op at the IMDB seed shapes (Stopwatch, median; BenchmarkDotNet: --filter '*Lstm*'):
 //   dotnet run -c Release --project benchmarks -- lstm [repeats]
+// Conv1D / DepthwiseConv2D (GFLOP/s vs the FMA peak, ShortRun) and the 1-D max / 2-D average poolings:
+//   dotnet run -c Release --project benchmarks -- conv
+//   dotnet run -c Release --project benchmarks -- --filter '*PoolingBenchmarks*' --job short
 // GEMM at the CIFAR-10 shapes with the kernel this process picked (Stopwatch, best of N, 1 thread):
 //   dotnet run -c Release --project benchmarks -- gemm-time [repeats]      (try DOTNET_EnableAVX=0)
 var config = DefaultConfig.Instance
@@ -50,6 +53,17 @@ if (args.Length > 0 && args[0] == "lstm")
 if (args.Length > 0 && args[0] == "gemm-time")
 {
     GemmTiming.Run(args.Length > 1 ? int.Parse(args[1]) : 20);
+    return;
+}
+if (args.Length > 0 && args[0] == "conv")
+{
+    // Conv1D and DepthwiseConv2D against the FMA peak measured first in the same process (ShortRun).
+    var shortConfig = DefaultConfig.Instance.AddJob(Job.ShortRun.WithId("short"))
+        .AddColumn(GflopsColumn.Gflops, GflopsColumn.PercentOfPeak).WithOptions(ConfigOptions.JoinSummary);
+    var peak = BenchmarkRunner.Run<FmaPeakProbe>(shortConfig);
+    GflopsColumn.PeakGflops = GflopsColumn.Measure(peak, peak.BenchmarksCases[0]);
+    Console.WriteLine($"Single-core Vector512 FMA peak measured: {GflopsColumn.PeakGflops:F1} GFLOP/s");
+    BenchmarkRunner.Run<ConvLayerBenchmarks>(shortConfig);
     return;
 }
 if (args.Length > 0 && args[0] == "gemm")

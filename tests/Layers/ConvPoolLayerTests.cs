@@ -79,6 +79,46 @@ public class ConvPoolLayerTests
         RoundTrips(new AveragePooling2D((3, 2), null, "same", name: "a2"));
         RoundTrips(new ZeroPadding2D((1, 2), (3, 0), name: "z"));
         RoundTrips(new ZeroPadding2D());
+        RoundTrips(new DepthwiseConv2D((3, 5), (2, 1), "same", 2, ActivationFunction.Relu, (1, 2), name: "dw"));
+        RoundTrips(new DepthwiseConv2D(3));
+    }
+
+    [Test]
+    public void DepthwiseConv2DHasKerasShapesParameterCountsAndWeightNames()
+    {
+        // Keras: DepthwiseConv2D(3, depth_multiplier=2) on (32, 32, 64): (None, 30, 30, 128), 3·3·64·2 + 128 = 1,280 parameters.
+        var model = new Sequential([32, 32, 64], new DepthwiseConv2D(3, depthMultiplier: 2), new DepthwiseConv2D((3, 3), (2, 2), "same"));
+        model.Compile(new Adam(), new MeanSquaredError());
+        Assert.That(model.Layers[0].OutputShape.ToArray(), Is.EqualTo(new[] { 30, 30, 128 }));
+        Assert.That(model.Layers[0].ParameterCount, Is.EqualTo(1_280));
+        Assert.That(model.Layers[1].OutputShape.ToArray(), Is.EqualTo(new[] { 15, 15, 128 }));
+        Assert.That(model.Weights.Select(w => w.Name), Is.EqualTo(new[]
+            { "depthwise_conv2d/depthwise_kernel", "depthwise_conv2d/bias", "depthwise_conv2d_1/depthwise_kernel", "depthwise_conv2d_1/bias" }));
+        Assert.That(((DepthwiseConv2D)model.Layers[0]).Kernel.Shape.ToArray(), Is.EqualTo(new[] { 3, 3, 64, 2 }));
+    }
+
+    [Test]
+    public void AConvolutionStackWithEveryNewLayerSavesAndPredictsBitIdentically()
+    {
+        var model = new Sequential([12, 11, 3], new ZeroPadding2D((1, 0), (0, 2)), new Conv2D(4, (3, 2), (1, 2), "same", ActivationFunction.Relu, (2, 1)),
+            new DepthwiseConv2D(3, depthMultiplier: 2, activation: ActivationFunction.Tanh), new AveragePooling2D((2, 3), null, "same"),
+            new MaxPool2D((2, 1)), new Reshape([-1, 8]), new Conv1D(5, 2, padding: "causal", dilationRate: 2), new AveragePooling1D(2, padding: "same"),
+            new MaxPooling1D(2), new Flatten(), new Dense(2));
+        model.Compile(new Adam(), new MeanSquaredError(), seed: 4);
+        Tensor images = Random([3, 12, 11, 3], seed: 5);
+        string path = TemporaryPath();
+        try
+        {
+            model.Save(path);
+            Model loaded = Model.Load(path);
+            Assert.That(loaded.Layers.Select(l => l.GetConfig().ToString()), Is.EqualTo(model.Layers.Select(l => l.GetConfig().ToString())));
+            Assert.That(loaded.Weights.Select(w => w.Name), Is.EqualTo(model.Weights.Select(w => w.Name)));
+            Assert.That(BitIdentical(loaded.Predict(images), model.Predict(images)), Is.True);
+        }
+        finally
+        {
+            File.Delete(path);
+        }
     }
 
     [Test]

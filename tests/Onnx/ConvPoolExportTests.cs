@@ -64,6 +64,23 @@ public class ConvPoolExportTests
         Assert.That(OnnxAgreement.MaxAbsError(model, OnnxAgreement.RandomBatch(model.Inputs[0], Rows, 4)), Is.LessThanOrEqualTo(OnnxAgreement.Tolerance));
     }
 
+    [TestCase(3, 1, 1, "same", 1, ActivationFunction.Relu, 8, 8)]
+    [TestCase(3, 2, 1, "same", 2, ActivationFunction.Linear, 9, 7)]
+    [TestCase(2, 1, 2, "valid", 3, ActivationFunction.Tanh, 8, 9)]
+    [TestCase(5, 2, 1, "valid", 1, ActivationFunction.Softmax, 11, 11)]
+    public void DepthwiseConv2D(int kernel, int stride, int dilation, string padding, int multiplier, ActivationFunction activation, int height, int width) =>
+        Assert.That(Agreement(new Layers.DepthwiseConv2D((kernel, kernel), (stride, stride), padding, multiplier, activation, (dilation, dilation)),
+            [height, width, 4]), Is.LessThanOrEqualTo(OnnxAgreement.Tolerance));
+
+    [Test]
+    public void SeparableConvolutionAsDepthwiseThenPointwise()
+    {
+        var model = new Sequential([10, 10, 3], new Layers.DepthwiseConv2D(3, padding: "same"), new Layers.Conv2D(8, 1, activation: ActivationFunction.Relu),
+            new Layers.MaxPool2D(2), new Layers.DepthwiseConv2D(3, stride: 2, depthMultiplier: 2), new GlobalAveragePooling2D());
+        OnnxAgreement.Compiled(model);
+        Assert.That(OnnxAgreement.MaxAbsError(model, OnnxAgreement.RandomBatch(model.Inputs[0], Rows, 8)), Is.LessThanOrEqualTo(OnnxAgreement.Tolerance));
+    }
+
     [Test]
     public void ImdbCnnLstm()
     {

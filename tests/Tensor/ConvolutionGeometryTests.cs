@@ -69,7 +69,7 @@ public class ConvolutionGeometryTests
         Assert.That(y.Shape.ToArray(), Is.EqualTo(new[] { batch, g.OutputHeight, g.OutputWidth, filters }));
         var expected = new float[y.Length];
         ConvReference.Conv2DForward(x.Span, k.Span, b.Span, expected, batch, filters, g);
-        AssertClose(y.ToArray(), expected, "y");
+        KernelAssert.Close(y.ToArray(), expected, "y");
 
         Tensor upstream = Tensor.RandomUniform(y.Shape.ToArray(), -1, 1, 4);
         Ops.Sum(Ops.Multiply(y, upstream)).Backward();
@@ -77,9 +77,9 @@ public class ConvolutionGeometryTests
         var dBias = new float[filters];
         var dX = new float[x.Length];
         ConvReference.Conv2DBackward(x.Span, k.Span, upstream.Span, dW, dBias, dX, batch, filters, g);
-        AssertClose(k.Grad!.ToArray(), dW, "dW");
-        AssertClose(b.Grad!.ToArray(), dBias, "dBias");
-        AssertClose(x.Grad!.ToArray(), dX, "dX");
+        KernelAssert.Close(k.Grad!.ToArray(), dW, "dW");
+        KernelAssert.Close(b.Grad!.ToArray(), dBias, "dBias");
+        KernelAssert.Close(x.Grad!.ToArray(), dX, "dX");
     }
 
     [TestCase(2, 3, 1, 2, 1, 1, false)]
@@ -115,7 +115,7 @@ public class ConvolutionGeometryTests
         Tensor y = Ops.Conv1D(x, k, b, stride, dilation, padding);
         var (expected, outSteps) = NaiveConv1D(x.ToArray(), k.ToArray(), b.ToArray(), batch, steps, c, filters, kernel, stride, dilation, padding);
         Assert.That(y.Shape.ToArray(), Is.EqualTo(new[] { batch, outSteps, filters }));
-        AssertClose(y.ToArray(), expected, "y");
+        KernelAssert.Close(y.ToArray(), expected, "y");
 
         // Backward against the naive 2-D twin on the 1×T geometry (the forward above pins that geometry to Keras).
         var g = ConvGeometry.Create(1, steps, c, 1, kernel, 1, stride, 1, dilation, padding);
@@ -125,9 +125,9 @@ public class ConvolutionGeometryTests
         var dBias = new float[filters];
         var dX = new float[x.Length];
         ConvReference.Conv2DBackward(x.Span, k.Span, upstream.Span, dW, dBias, dX, batch, filters, g);
-        AssertClose(k.Grad!.ToArray(), dW, "dW");
-        AssertClose(b.Grad!.ToArray(), dBias, "dBias");
-        AssertClose(x.Grad!.ToArray(), dX, "dX");
+        KernelAssert.Close(k.Grad!.ToArray(), dW, "dW");
+        KernelAssert.Close(b.Grad!.ToArray(), dBias, "dBias");
+        KernelAssert.Close(x.Grad!.ToArray(), dX, "dX");
     }
 
     [Test]
@@ -203,12 +203,5 @@ public class ConvolutionGeometryTests
                     y[(n * outSteps + t) * filters + f] = (float)sum;
                 }
         return (y, outSteps);
-    }
-
-    private static void AssertClose(float[] actual, float[] expected, string what)
-    {
-        Assert.That(actual, Has.Length.EqualTo(expected.Length), what);
-        for (int i = 0; i < expected.Length; i++)
-            Assert.That(actual[i], Is.EqualTo(expected[i]).Within(1e-4f * (1 + MathF.Abs(expected[i]))), $"{what}[{i}]");
     }
 }

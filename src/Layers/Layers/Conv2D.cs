@@ -74,24 +74,14 @@ public sealed class Conv2D : Layer, IActivatedLayer
     private ConvPadding Padding => SamePadding ? ConvPadding.Same : ConvPadding.Valid;
 
     /// <summary>The geometry of this layer on a per-example input (height, width, channels).</summary>
-    internal ConvGeometry Geometry(ReadOnlySpan<int> inputShape) => ConvGeometry.Create(inputShape[0], inputShape[1], inputShape[2],
-        KernelSize.Height, KernelSize.Width, Strides.Height, Strides.Width, DilationRate.Height, DilationRate.Width, Padding);
+    internal ConvGeometry Geometry(ReadOnlySpan<int> inputShape) =>
+        ConvLayerArguments.ImageGeometry(this, "Conv2D", inputShape, KernelSize, Strides, DilationRate, SamePadding);
 
     /// <inheritdoc />
     protected override int[] OnBuild(int[] inputShape)
     {
-        if (inputShape.Length != 3)
-            throw new ArgumentException($"Layer '{Name}' (Conv2D) expects images of shape (height, width, channels), got per-example shape {Shapes.Format(inputShape)}.");
+        ConvGeometry g = Geometry(inputShape);
         int channels = inputShape[2];
-        ConvGeometry g;
-        try
-        {
-            g = Geometry(inputShape);
-        }
-        catch (ArgumentException e)
-        {
-            throw new ArgumentException($"Layer '{Name}' (Conv2D): {e.Message} (per-example input {Shapes.Format(inputShape)}).", e);
-        }
         int receptive = KernelSize.Height * KernelSize.Width;
         _kernel = AddWeight("kernel", [KernelSize.Height, KernelSize.Width, channels, Filters],
             (w, rng) => Initializers.GlorotUniform(w, receptive * channels, receptive * Filters, rng));

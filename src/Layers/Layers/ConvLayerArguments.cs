@@ -69,4 +69,24 @@ internal static class ConvLayerArguments
         var g = ConvGeometry.Create(inputShape[0], inputShape[1], inputShape[2], pool.Height, pool.Width, strides.Height, strides.Width, samePadding);
         return [g.OutputHeight, g.OutputWidth, inputShape[2]];
     }
+
+    /// <summary>
+    /// The geometry of a 2-D convolution layer on a per-example input; throws naming the layer for a wrong
+    /// rank or a window that does not fit.
+    /// </summary>
+    public static ConvGeometry ImageGeometry(Layer layer, string type, ReadOnlySpan<int> inputShape, (int Height, int Width) kernel,
+        (int Height, int Width) strides, (int Height, int Width) dilation, bool samePadding)
+    {
+        if (inputShape.Length != 3)
+            throw new ArgumentException($"Layer '{layer.Name}' ({type}) expects images of shape (height, width, channels), got per-example shape {Shapes.Format(inputShape)}.");
+        try
+        {
+            return ConvGeometry.Create(inputShape[0], inputShape[1], inputShape[2], kernel.Height, kernel.Width, strides.Height, strides.Width,
+                dilation.Height, dilation.Width, samePadding ? ConvPadding.Same : ConvPadding.Valid);
+        }
+        catch (ArgumentException e)
+        {
+            throw new ArgumentException($"Layer '{layer.Name}' ({type}): {e.Message} (per-example input {Shapes.Format(inputShape)}).", e);
+        }
+    }
 }

@@ -35,6 +35,7 @@ internal static class OnnxLayerMappings
         Conv2D conv => MapConv2D(graph, conv, inputs[0], output),
         MaxPool2D pool => MapPooling2D(graph, "MaxPool", pool.PoolSize, pool.Strides, pool.SamePadding, pool.InputShape, inputs[0], output),
         Conv1D conv => MapConv1D(graph, conv, inputs[0], output),
+        DepthwiseConv2D conv => MapDepthwiseConv2D(graph, conv, inputs[0], output),
         MaxPooling1D pool => MapPooling1D(graph, "MaxPool", pool.PoolSize, pool.Stride, pool.SamePadding, pool.InputShape, inputs[0], output),
         AveragePooling1D pool => MapPooling1D(graph, "AveragePool", pool.PoolSize, pool.Stride, pool.SamePadding, pool.InputShape, inputs[0], output),
         AveragePooling2D pool => MapPooling2D(graph, "AveragePool", pool.PoolSize, pool.Strides, pool.SamePadding, pool.InputShape, inputs[0], output),
@@ -60,7 +61,7 @@ internal static class OnnxLayerMappings
         Concatenate concatenate => graph.Node("Concat", inputs, output,
             OnnxAttribute.Int("axis", ConcatenationAxis(concatenate))),
         _ => throw new NotSupportedException(
-            $"Layer '{layer.Name}' ({layer.GetType().Name}) has no ONNX mapping: ONNX export knows Dense, Conv2D, Conv1D, MaxPool2D, MaxPooling1D, AveragePooling1D, AveragePooling2D, ZeroPadding2D, Flatten, " +
+            $"Layer '{layer.Name}' ({layer.GetType().Name}) has no ONNX mapping: ONNX export knows Dense, Conv2D, Conv1D, DepthwiseConv2D, MaxPool2D, MaxPooling1D, AveragePooling1D, AveragePooling2D, ZeroPadding2D, Flatten, " +
             "GlobalAveragePooling2D, GlobalMaxPooling2D, GlobalAveragePooling1D, GlobalMaxPooling1D, Reshape, Permute, RepeatVector, Activation, Dropout, Embedding, Lstm, Add, Subtract, Multiply and Concatenate."),
     };
 
@@ -86,6 +87,27 @@ internal static class OnnxLayerMappings
             () => HwioToOihw(conv.Kernel.Span, g.KernelHeight, g.KernelWidth, channels, conv.Filters));
         string bias = graph.Weight($"{conv.Name}/bias", Dims(conv.Bias), () => conv.Bias.Span.ToArray());
         string convolved = graph.Node("Conv", [graph.ToChannelsFirst(x), kernel, bias], $"{output}/conv_nchw",
+            OnnxAttribute.Ints("kernel_shape", g.KernelHeight, g.KernelWidth),
+            OnnxAttribute.Ints("strides", g.StrideHeight, g.StrideWidth),
+            OnnxAttribute.Ints("dilations", g.DilationHeight, g.DilationWidth),
+            OnnxAttribute.Ints("pads", Pads(g)));
+        return ChannelsLastWithActivation(graph, convolved, conv.Activation, output);
+    }
+
+    /// <summary>
+    /// NHWC → Transpose → Conv with group = C (one group per input channel; weight (C·M, 1, KH, KW), output
+    /// channel c·M + m in group c, as Keras orders them) → activation → Transpose → NHWC.
+    /// </summary>
+    private static string MapDepthwiseConv2D(OnnxGraphBuilder graph, DepthwiseConv2D conv, string x, string output)
+    {
+        int channels = conv.InputShape[2], multiplier = conv.DepthMultiplier;
+        ConvGeometry g = conv.Geometry(conv.InputShape);
+        // (KH, KW, C, M) read as HWIO with I = 1 and O = C·M is exactly OIHW (C·M, 1, KH, KW) once transposed.
+        string kernel = graph.Weight($"{conv.Name}/depthwise_kernel_oihw", [channels * multiplier, 1, g.KernelHeight, g.KernelWidth],
+            () => HwioToOihw(conv.Kernel.Span, g.KernelHeight, g.KernelWidth, 1, channels * multiplier));
+        string bias = graph.Weight($"{conv.Name}/bias", Dims(conv.Bias), () => conv.Bias.Span.ToArray());
+        string convolved = graph.Node("Conv", [graph.ToChannelsFirst(x), kernel, bias], $"{output}/conv_nchw",
+            OnnxAttribute.Int("group", channels),
             OnnxAttribute.Ints("kernel_shape", g.KernelHeight, g.KernelWidth),
             OnnxAttribute.Ints("strides", g.StrideHeight, g.StrideWidth),
             OnnxAttribute.Ints("dilations", g.DilationHeight, g.DilationWidth),

@@ -177,4 +177,65 @@ public static class ConvReference
                     }
         for (int i = 0; i < dX.Length; i++) dX[i] = (float)sums[i];
     }
+
+    /// <summary>
+    /// Depthwise convolution: y[n, oh, ow, c·M + m] = b[c·M + m] + Σ_{kh, kw} x[n, ih, iw, c]·w[kh, kw, c, m],
+    /// with ih, iw as in <see cref="Conv2DForward"/> (dilations included), zero outside the image.
+    /// </summary>
+    public static void DepthwiseForward(ReadOnlySpan<float> x, ReadOnlySpan<float> w, ReadOnlySpan<float> bias, Span<float> y,
+        int batch, int multiplier, in ConvGeometry g)
+    {
+        int k = g.Channels * multiplier;
+        for (int n = 0; n < batch; n++)
+            for (int oh = 0; oh < g.OutputHeight; oh++)
+                for (int ow = 0; ow < g.OutputWidth; ow++)
+                    for (int c = 0; c < g.Channels; c++)
+                        for (int m = 0; m < multiplier; m++)
+                        {
+                            double sum = bias[c * multiplier + m];
+                            for (int kh = 0; kh < g.KernelHeight; kh++)
+                                for (int kw = 0; kw < g.KernelWidth; kw++)
+                                {
+                                    int ih = oh * g.StrideHeight - g.PadTop + kh * g.DilationHeight, iw = ow * g.StrideWidth - g.PadLeft + kw * g.DilationWidth;
+                                    if (ih < 0 || ih >= g.Height || iw < 0 || iw >= g.Width)
+                                        continue;
+                                    sum += (double)x[((n * g.Height + ih) * g.Width + iw) * g.Channels + c]
+                                         * w[((kh * g.KernelWidth + kw) * g.Channels + c) * multiplier + m];
+                                }
+                            y[((n * g.OutputHeight + oh) * g.OutputWidth + ow) * k + c * multiplier + m] = (float)sum;
+                        }
+    }
+
+    /// <summary>The gradients of <see cref="DepthwiseForward"/> for an upstream dY (sums in double over the batch, overwriting the outputs).</summary>
+    public static void DepthwiseBackward(ReadOnlySpan<float> x, ReadOnlySpan<float> w, ReadOnlySpan<float> dY,
+        Span<float> dW, Span<float> dBias, Span<float> dX, int batch, int multiplier, in ConvGeometry g)
+    {
+        int k = g.Channels * multiplier;
+        var sumW = new double[dW.Length];
+        var sumBias = new double[dBias.Length];
+        var sumX = new double[dX.Length];
+        for (int n = 0; n < batch; n++)
+            for (int oh = 0; oh < g.OutputHeight; oh++)
+                for (int ow = 0; ow < g.OutputWidth; ow++)
+                    for (int c = 0; c < g.Channels; c++)
+                        for (int m = 0; m < multiplier; m++)
+                        {
+                            double upstream = dY[((n * g.OutputHeight + oh) * g.OutputWidth + ow) * k + c * multiplier + m];
+                            sumBias[c * multiplier + m] += upstream;
+                            for (int kh = 0; kh < g.KernelHeight; kh++)
+                                for (int kw = 0; kw < g.KernelWidth; kw++)
+                                {
+                                    int ih = oh * g.StrideHeight - g.PadTop + kh * g.DilationHeight, iw = ow * g.StrideWidth - g.PadLeft + kw * g.DilationWidth;
+                                    if (ih < 0 || ih >= g.Height || iw < 0 || iw >= g.Width)
+                                        continue;
+                                    int xi = ((n * g.Height + ih) * g.Width + iw) * g.Channels + c;
+                                    int wi = ((kh * g.KernelWidth + kw) * g.Channels + c) * multiplier + m;
+                                    sumW[wi] += x[xi] * upstream;
+                                    sumX[xi] += w[wi] * upstream;
+                                }
+                        }
+        for (int i = 0; i < dW.Length; i++) dW[i] = (float)sumW[i];
+        for (int i = 0; i < dBias.Length; i++) dBias[i] = (float)sumBias[i];
+        for (int i = 0; i < dX.Length; i++) dX[i] = (float)sumX[i];
+    }
 }
