@@ -13,6 +13,9 @@ using NanoNet.Benchmarks;
 // Conv1D / DepthwiseConv2D (GFLOP/s vs the FMA peak, ShortRun) and the 1-D max / 2-D average poolings:
 //   dotnet run -c Release --project benchmarks -- conv
 //   dotnet run -c Release --project benchmarks -- --filter '*PoolingBenchmarks*' --job short
+// LSTM, GRU, SimpleRNN, Bidirectional(LSTM) at batch 32, 100 steps, 128 -> 64/128 units, forward and + backward, GFLOP/s:
+//   dotnet run -c Release --project benchmarks -- recurrent [BenchmarkDotNet arguments, e.g. --job short]
+//   dotnet run -c Release --project benchmarks -- recurrent-time [repeats]     (Stopwatch, best of N, all cases in seconds)
 // GEMM at the CIFAR-10 shapes with the kernel this process picked (Stopwatch, best of N, 1 thread):
 //   dotnet run -c Release --project benchmarks -- gemm-time [repeats]      (try DOTNET_EnableAVX=0)
 var config = DefaultConfig.Instance
@@ -73,6 +76,19 @@ if (args.Length > 0 && args[0] == "gemm")
     GflopsColumn.PeakGflops = GflopsColumn.Measure(peakSummary, peakSummary.BenchmarksCases[0]);
     Console.WriteLine($"Single-core Vector512 FMA peak measured: {GflopsColumn.PeakGflops:F1} GFLOP/s");
     BenchmarkRunner.Run<GemmBenchmarks>(config);
+    return;
+}
+if (args.Length > 0 && args[0] == "recurrent-time")
+{
+    RecurrentTiming.Run(args.Length > 1 ? int.Parse(args[1]) : 5);
+    return;
+}
+if (args.Length > 0 && args[0] == "recurrent")
+{
+    // LSTM, GRU, SimpleRNN and Bidirectional(LSTM) forward and forward + backward, with the FMA peak measured first.
+    var peakSummary = BenchmarkRunner.Run<FmaPeakProbe>(config);
+    GflopsColumn.PeakGflops = GflopsColumn.Measure(peakSummary, peakSummary.BenchmarksCases[0]);
+    BenchmarkRunner.Run<RecurrentBenchmarks>(config, args[1..]);
     return;
 }
 BenchmarkSwitcher.FromAssembly(typeof(GemmBenchmarks).Assembly).Run(args, config);

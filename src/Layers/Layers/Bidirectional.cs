@@ -22,13 +22,13 @@ public sealed class Bidirectional : Layer
     private string? _innerName;
 
     /// <summary>Wraps <paramref name="layer"/> (an unbuilt recurrent layer, e.g. <c>new Lstm(64)</c>).</summary>
-    /// <param name="layer">The forward layer; it must be a registered <see cref="IRecurrentLayer"/> not yet built or used elsewhere.</param>
+    /// <param name="layer">The forward layer, a <see cref="RecurrentLayer"/> not yet built or used elsewhere.</param>
     /// <param name="mergeMode">"concat", "sum", "mul" or "ave".</param>
     /// <param name="name">The layer's name (null: a default such as "bidirectional_1").</param>
     public Bidirectional(Layer layer, string mergeMode = "concat", string? name = null) : base(name)
     {
         ArgumentNullException.ThrowIfNull(layer);
-        if (layer is not IRecurrentLayer)
+        if (layer is not RecurrentLayer)
             throw new ArgumentException($"Bidirectional wraps a recurrent layer (Lstm, Gru, SimpleRnn), got '{layer.Name}' ({layer.GetType().Name}).", nameof(layer));
         if (layer.IsBuilt)
             throw new ArgumentException($"Bidirectional needs an unbuilt layer: '{layer.Name}' is already built (its weights would be shared).", nameof(layer));
@@ -48,7 +48,7 @@ public sealed class Bidirectional : Layer
     public string MergeMode { get; }
 
     /// <summary>Whether every step is returned (the wrapped layer's setting).</summary>
-    public bool ReturnSequences => ((IRecurrentLayer)ForwardLayer).ReturnSequences;
+    public bool ReturnSequences => ((RecurrentLayer)ForwardLayer).ReturnSequences;
 
     /// <inheritdoc />
     protected internal override string DefaultName => "bidirectional";
@@ -61,7 +61,7 @@ public sealed class Bidirectional : Layer
         ForwardLayer.EnsureName();
         string inner = _innerName = ForwardLayer.Name;
         LayerConfig config = ForwardLayer.GetConfig();
-        config.Set("go_backwards", !((IRecurrentLayer)ForwardLayer).GoBackwards).Set("name", $"{Name}/backward_{inner}");
+        config.Set("go_backwards", !((RecurrentLayer)ForwardLayer).GoBackwards).Set("name", $"{Name}/backward_{inner}");
         if (config.Contains("seed"))
             config.Set("seed", config.GetInt("seed") + 1);
         ForwardLayer.Name = $"{Name}/forward_{inner}";

@@ -45,10 +45,10 @@ internal static class OnnxExporter
         {
             Layer layer = tensor.Layer!;
             Embedding? mask = tensor.Inputs.Select(i => maskSources.GetValueOrDefault(i)).FirstOrDefault(m => m is not null);
-            if (layer is Lstm && mask is not null)
+            if (layer is RecurrentLayer or Bidirectional && mask is not null)
                 throw new NotSupportedException(
-                    $"Layer '{layer.Name}' (Lstm) reads the padding mask of layer '{mask.Name}' (Embedding with maskZero: true) and skips padded steps; " +
-                    "ONNX's LSTM cannot skip steps, so this model cannot be exported. Build the Embedding with maskZero: false to export.");
+                    $"Layer '{layer.Name}' ({layer.GetType().Name}) reads the padding mask of layer '{mask.Name}' (Embedding with maskZero: true) and skips padded steps; " +
+                    "ONNX's recurrent ops cannot skip steps, so this model cannot be exported. Build the Embedding with maskZero: false to export.");
             maskSources[tensor] = MaskCarried(tensor, mask);
 
             int call = calls.GetValueOrDefault(layer);
@@ -113,12 +113,13 @@ internal static class OnnxExporter
         return order;
     }
 
-    /// <summary>The padding mask a call's output carries, following NanoNet's rules (Layer.Forward, MergeLayer, Embedding, Lstm).</summary>
+    /// <summary>The padding mask a call's output carries, following NanoNet's rules (Layer.Forward, MergeLayer, Embedding, the recurrent layers).</summary>
     private static Embedding? MaskCarried(SymbolicTensor tensor, Embedding? inputMask) => tensor.Layer switch
     {
         Embedding { MaskZero: true } embedding when tensor.Inputs[0].Shape.Length == 1 => embedding,
         MergeLayer => inputMask,
-        Lstm { ReturnSequences: true } => inputMask,
+        RecurrentLayer { ReturnSequences: true } => inputMask,
+        Bidirectional { ReturnSequences: true } => inputMask,
         { SupportsMasking: true } => inputMask,
         _ => null,
     };

@@ -54,7 +54,8 @@ internal static class OnnxLayerMappings
         Activation { Function: ActivationFunction.Linear } => graph.Node("Identity", [inputs[0]], output),
         Activation activation => Activate(graph, inputs[0], activation.Function, output),
         Embedding embedding => MapEmbedding(graph, embedding, inputs[0], output),
-        Lstm lstm => MapLstm(graph, lstm, inputs[0], output),
+        RecurrentLayer recurrent => MapRecurrent(graph, recurrent, inputs[0], output),
+        Bidirectional bidirectional => MapBidirectional(graph, bidirectional, inputs[0], output),
         Add => Chain(graph, "Add", inputs, output),
         Subtract => graph.Node("Sub", [inputs[0], inputs[1]], output),
         Multiply => Chain(graph, "Mul", inputs, output),
@@ -62,7 +63,7 @@ internal static class OnnxLayerMappings
             OnnxAttribute.Int("axis", ConcatenationAxis(concatenate))),
         _ => throw new NotSupportedException(
             $"Layer '{layer.Name}' ({layer.GetType().Name}) has no ONNX mapping: ONNX export knows Dense, Conv2D, Conv1D, DepthwiseConv2D, MaxPool2D, MaxPooling1D, AveragePooling1D, AveragePooling2D, ZeroPadding2D, Flatten, " +
-            "GlobalAveragePooling2D, GlobalMaxPooling2D, GlobalAveragePooling1D, GlobalMaxPooling1D, Reshape, Permute, RepeatVector, Activation, Dropout, Embedding, Lstm, Add, Subtract, Multiply and Concatenate."),
+            "GlobalAveragePooling2D, GlobalMaxPooling2D, GlobalAveragePooling1D, GlobalMaxPooling1D, Reshape, Permute, RepeatVector, Activation, Dropout, Embedding, Lstm, Gru, SimpleRnn, Bidirectional, Add, Subtract, Multiply and Concatenate."),
     };
 
     /// <summary>MatMul with the (inputs, units) kernel on the last axis (any rank: (N, F), (N, T, F), ...), Add the bias, then the activation.</summary>
@@ -182,27 +183,95 @@ internal static class OnnxLayerMappings
     }
 
     /// <summary>
-    /// (N, T, D) → Transpose → time-major LSTM (ONNX's default layout; ONNX Runtime does not run layout=1)
-    /// → every step's Y (T, 1, N, H) squeezed and transposed back to (N, T, H), or the last Y_h (1, N, H)
-    /// squeezed to (N, H).
+    /// (N, T, D) → Transpose → time-major LSTM, GRU or RNN (ONNX's default layout; ONNX Runtime does not run
+    /// layout=1), direction "reverse" for go_backwards → every step's Y (T, 1, N, H) squeezed and transposed back to
+    /// (N, T, H), or the last Y_h (1, N, H) squeezed to (N, H). ONNX's reverse Y is in input order and Keras returns
+    /// go_backwards steps in processing order, so a reversed sequence is flipped along time (Slice, step −1).
+    /// Dropout is off at inference and exports as nothing.
     /// </summary>
-    private static string MapLstm(OnnxGraphBuilder graph, Lstm lstm, string x, string output)
+    private static string MapRecurrent(OnnxGraphBuilder graph, RecurrentLayer layer, string x, string output)
     {
-        if (lstm.Stateful)
+        if (layer.Stateful)
             throw new NotSupportedException(
-                $"Layer '{lstm.Name}' (Lstm) is stateful: it carries its state from one batch to the next, which an ONNX model (a function of its inputs) cannot express. Export a copy of the model built with stateful: false.");
-        int units = lstm.Units, features = lstm.InputShape[1], gates = 4 * units;
-        string w = graph.Weight($"{lstm.Name}/W_iofc", [1, gates, features], () => OnnxLstmKernel(lstm.Kernel.Span, features, units));
-        string r = graph.Weight($"{lstm.Name}/R_iofc", [1, gates, units], () => OnnxLstmKernel(lstm.RecurrentKernel.Span, units, units));
-        string b = graph.Weight($"{lstm.Name}/B_iofc", [1, 2 * gates], () => OnnxLstmBias(lstm.Bias.Span, units));
+                $"Layer '{layer.Name}' ({layer.GetType().Name}) is stateful: it carries its state from one batch to the next, which an ONNX model (a function of its inputs) cannot express. Export a copy of the model built with stateful: false.");
+        int units = layer.Units, features = layer.InputShape[1];
+        string name = layer.Name;
+        (string opType, string[] weights, OnnxAttribute[] attributes) = layer switch
+        {
+            Lstm lstm => ("LSTM", new[]
+            {
+                graph.Weight($"{name}/W_iofc", [1, 4 * units, features], () => OnnxLstmKernel(lstm.Kernel.Span, features, units)),
+                graph.Weight($"{name}/R_iofc", [1, 4 * units, units], () => OnnxLstmKernel(lstm.RecurrentKernel.Span, units, units)),
+                graph.Weight($"{name}/B_iofc", [1, 8 * units], () => OnnxLstmBias(lstm.Bias.Span, units)),
+            }, Array.Empty<OnnxAttribute>()),
+            // Keras' GRU gates z, r, h are ONNX's order; its (2, 3U) bias is ONNX's [Wb, Rb]; reset_after is linear_before_reset.
+            Gru gru => ("GRU", new[]
+            {
+                graph.Weight($"{name}/W_zrh", [1, 3 * units, features], () => Transposed(gru.Kernel.Span, features, 3 * units)),
+                graph.Weight($"{name}/R_zrh", [1, 3 * units, units], () => Transposed(gru.RecurrentKernel.Span, units, 3 * units)),
+                graph.Weight($"{name}/B_zrh", [1, 6 * units], () => gru.Bias.Span.ToArray()),
+            }, new[] { OnnxAttribute.Int("linear_before_reset", 1) }),
+            SimpleRnn rnn => ("RNN", new[]
+            {
+                graph.Weight($"{name}/W", [1, units, features], () => Transposed(rnn.Kernel.Span, features, units)),
+                graph.Weight($"{name}/R", [1, units, units], () => Transposed(rnn.RecurrentKernel.Span, units, units)),
+                graph.Weight($"{name}/B", [1, 2 * units], () => [.. rnn.Bias.Span, .. new float[units]]),
+            }, new[] { RnnActivation(rnn) }),
+            _ => throw new NotSupportedException($"Layer '{name}' ({layer.GetType().Name}) has no ONNX mapping."),
+        };
         string timeMajor = graph.Node("Transpose", [x], $"{output}/time_major", OnnxAttribute.Ints("perm", 1, 0, 2));
-        string[] results = graph.Node("LSTM", [timeMajor, w, r, b],
-            lstm.ReturnSequences ? [$"{output}/Y", null] : [null, $"{output}/Y_h"],
-            OnnxAttribute.Int("hidden_size", units));
-        if (!lstm.ReturnSequences)
+        OnnxAttribute[] all = [OnnxAttribute.Int("hidden_size", units), .. attributes,
+            .. layer.GoBackwards ? [OnnxAttribute.String("direction", "reverse")] : Array.Empty<OnnxAttribute>()];
+        string[] results = graph.Node(opType, [timeMajor, .. weights],
+            layer.ReturnSequences ? [$"{output}/Y", null] : [null, $"{output}/Y_h"], all);
+        if (!layer.ReturnSequences)
             return graph.Node("Squeeze", [results[1], graph.Int64Constant(0)], output);
         string steps = graph.Node("Squeeze", [results[0], graph.Int64Constant(1)], $"{output}/steps_time_major");
+        if (layer.GoBackwards)
+            steps = ReverseAxis(graph, steps, 0, $"{output}/processing_order");
         return graph.Node("Transpose", [steps], output, OnnxAttribute.Ints("perm", 1, 0, 2));
+    }
+
+    /// <summary>ONNX RNN's activation: Tanh, Relu, or Affine(1, 0) for linear.</summary>
+    private static OnnxAttribute RnnActivation(SimpleRnn rnn) => rnn.Activation switch
+    {
+        ActivationFunction.Tanh => OnnxAttribute.Strings("activations", "Tanh"),
+        ActivationFunction.Relu => OnnxAttribute.Strings("activations", "Relu"),
+        _ => throw new NotSupportedException(
+            $"Layer '{rnn.Name}' (SimpleRnn) uses the {ActivationNames.Of(rnn.Activation)} activation; ONNX Runtime's RNN runs tanh and relu only."),
+    };
+
+    /// <summary>
+    /// Both directions mapped as the layers they are (the backward one in Keras' processing order, flipped back to
+    /// input order when it returns sequences), then merged: Concat on the last axis, Add, Mul, or Add then × ½.
+    /// </summary>
+    private static string MapBidirectional(OnnxGraphBuilder graph, Bidirectional layer, string x, string output)
+    {
+        string forward = MapRecurrent(graph, (RecurrentLayer)layer.ForwardLayer, x, $"{output}/forward");
+        string backward = MapRecurrent(graph, (RecurrentLayer)layer.BackwardLayer, x, $"{output}/backward");
+        if (layer.ReturnSequences)
+            backward = ReverseAxis(graph, backward, 1, $"{output}/backward_input_order");
+        return layer.MergeMode switch
+        {
+            "concat" => graph.Node("Concat", [forward, backward], output, OnnxAttribute.Int("axis", -1)),
+            "sum" => graph.Node("Add", [forward, backward], output),
+            "mul" => graph.Node("Mul", [forward, backward], output),
+            _ => graph.Node("Mul", [graph.Node("Add", [forward, backward], $"{output}/sum"), FloatScalar(graph, "half", 0.5f)], output),
+        };
+    }
+
+    /// <summary>Flips <paramref name="axis"/>: Slice from the last element to before the first, step −1.</summary>
+    private static string ReverseAxis(OnnxGraphBuilder graph, string x, long axis, string output) =>
+        graph.Node("Slice", [x, graph.Int64Constant(-1), graph.Int64Constant(long.MinValue), graph.Int64Constant(axis), graph.Int64Constant(-1)], output);
+
+    /// <summary>A (rows, columns) matrix as ONNX's (columns, rows): ONNX's recurrent ops compute x·Wᵀ.</summary>
+    private static float[] Transposed(ReadOnlySpan<float> matrix, int rows, int columns)
+    {
+        var result = new float[matrix.Length];
+        for (int row = 0; row < rows; row++)
+            for (int column = 0; column < columns; column++)
+                result[column * rows + row] = matrix[row * columns + column];
+        return result;
     }
 
     /// <summary>An activation over NanoNet's last axis (Softmax with axis −1); linear adds nothing.</summary>

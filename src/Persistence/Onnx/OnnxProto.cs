@@ -93,19 +93,21 @@ internal sealed class OnnxTensor
     }
 }
 
-/// <summary>A node attribute (AttributeProto) of one of the kinds NanoNet uses: int, ints, float, string.</summary>
+/// <summary>A node attribute (AttributeProto) of one of the kinds NanoNet uses: int, ints, float, string, strings.</summary>
 internal sealed class OnnxAttribute
 {
-    private const int FloatType = 1, IntType = 2, StringType = 3, IntsType = 7;
+    private const int FloatType = 1, IntType = 2, StringType = 3, IntsType = 7, StringsType = 8;
 
     private readonly int _type;
     private readonly long _int;
     private readonly long[]? _ints;
     private readonly float _float;
     private readonly string? _string;
+    private readonly string[]? _strings;
 
-    private OnnxAttribute(string name, int type, long integer = 0, long[]? integers = null, float real = 0, string? text = null) =>
-        (Name, _type, _int, _ints, _float, _string) = (name, type, integer, integers, real, text);
+    private OnnxAttribute(string name, int type, long integer = 0, long[]? integers = null, float real = 0, string? text = null,
+        string[]? texts = null) =>
+        (Name, _type, _int, _ints, _float, _string, _strings) = (name, type, integer, integers, real, text, texts);
 
     /// <summary>The attribute's name, e.g. "kernel_shape".</summary>
     public string Name { get; }
@@ -122,6 +124,9 @@ internal sealed class OnnxAttribute
     /// <summary>A STRING attribute.</summary>
     public static OnnxAttribute String(string name, string value) => new(name, StringType, text: value);
 
+    /// <summary>A STRINGS attribute (e.g. a recurrent op's activations).</summary>
+    public static OnnxAttribute Strings(string name, params string[] values) => new(name, StringsType, texts: values);
+
     /// <summary>Writes the AttributeProto fields.</summary>
     public void WriteTo(ProtobufWriter writer)
     {
@@ -134,6 +139,10 @@ internal sealed class OnnxAttribute
             case IntsType:
                 foreach (long value in _ints!)
                     writer.WriteInt64(8, value);
+                break;
+            case StringsType:
+                foreach (string value in _strings!)
+                    writer.WriteString(9, value);
                 break;
         }
         writer.WriteInt64(20, _type);

@@ -1,8 +1,9 @@
 using System.Numerics.Tensors;
 using System.Runtime.CompilerServices;
-using System.Runtime.Intrinsics;
 
 namespace NanoNet.Kernels;
+
+using static RecurrentCellMath;
 
 /// <summary>
 /// The dimensions of one LSTM call and the lengths of the buffers it needs.
@@ -188,10 +189,7 @@ public static unsafe class LstmKernels
             job.DroppedHidden = dropped; job.RecurrentDropout = pmh;
             job.InitialState = initialState;
             for (int step = 0; step < t; step++)
-            {
-                job.Step = step;
-                Parallelism.Run(job, job.Workers);
-            }
+                job.RunStep(step);
         }
 
         if (returnSequences)
@@ -248,10 +246,9 @@ public static unsafe class LstmKernels
             float* hIn = pScratch, hOut = pScratch + block;
             for (int step = t - 1; step >= 0; step--)
             {
-                job.Step = step;
                 job.HIn = hIn;
                 job.HOut = hOut;
-                Parallelism.Run(job, job.Workers);
+                job.RunStep(step);
                 float* swap = hIn;
                 hIn = hOut;
                 hOut = swap;
@@ -302,52 +299,28 @@ public static unsafe class LstmKernels
     }
 
     /// <summary>
-    /// One time step on a band of batch rows: the recurrent GEMM for those rows, then the cell's
-    /// point-wise pass (forward), or the point-wise backward pass, then dh_{t−1} for those rows. Rows are
-    /// independent within a step, so the batch splits across workers (one parallel region per step)
-    /// without changing any result: a row's GEMM sum has the same order whichever band it is in.
+    /// One LSTM time step on a band of batch rows: the recurrent GEMM for those rows, then the cell's
+    /// point-wise pass (forward), or the point-wise backward pass, then dh_{t−1} for those rows.
     /// </summary>
-    private sealed class StepJob : ParallelJob
+    private sealed class StepJob : RecurrentStepJob
     {
         [ThreadStatic] private static StepJob? t_cachedForward, t_cachedBackward;
 
         public LstmShape Shape;
-        public PackedMatrix Recurrent = null!;
-        public int Step, Workers;
         public bool InitialState, ReturnSequences;
-        public float* Gates, Hidden, Cell, TanhCell, Bias, Mask, DY, DZ, DC, HIn, HOut, DroppedHidden, RecurrentDropout;
-        private bool _backward;
+        public float* Gates, Hidden, Cell, TanhCell, Bias, DY, DZ, DC, HIn, HOut, DroppedHidden, RecurrentDropout;
 
         public static StepJob Rent(in LstmShape s, PackedMatrix recurrent, bool backward)
         {
             ref StepJob? cached = ref backward ? ref t_cachedBackward : ref t_cachedForward;
             StepJob job = cached ??= new StepJob();
+            job.Prepare(s.Batch, s.Steps, s.GoBackwards, recurrent, backward);
             job.Shape = s;
-            job.Recurrent = recurrent;
-            job._backward = backward;
             job.DroppedHidden = job.RecurrentDropout = null;
-            // About 8 rows per worker at least: below that the region costs more than it saves.
-            job.Workers = Math.Clamp(s.Batch / 8, 1, Parallelism.CurrentMaxThreads);
             return job;
         }
 
-        /// <summary>Whether sequence <paramref name="row"/> skips the current step (its mask column, reversed when going backwards).</summary>
-        private bool Skipped(int row) =>
-            Mask != null && Mask[row * Shape.Steps + RecurrentLayout.InputStep(Step, Shape.Steps, Shape.GoBackwards)] == 0f;
-
-        public override void RunWorker(int worker, int workerCount)
-        {
-            int n = Shape.Batch, band = (n + workerCount - 1) / workerCount;
-            int first = worker * band, end = Math.Min(n, first + band);
-            if (first >= end)
-                return;
-            if (_backward)
-                BackwardRows(first, end);
-            else
-                ForwardRows(first, end);
-        }
-
-        private void ForwardRows(int first, int end)
+        protected override void ForwardRows(int first, int end)
         {
             int n = Shape.Batch, u = Shape.Units, g4 = Shape.GateWidth, block = Shape.StateLength, rows = end - first;
             float* z = Gates + ((long)Step * n + first) * g4;
@@ -381,7 +354,7 @@ public static unsafe class LstmKernels
             }
         }
 
-        private void BackwardRows(int first, int end)
+        protected override void BackwardRows(int first, int end)
         {
             int n = Shape.Batch, t = Shape.Steps, u = Shape.Units, g4 = Shape.GateWidth, block = Shape.StateLength;
             bool stepHasDy = ReturnSequences || Step == t - 1;
@@ -417,19 +390,18 @@ public static unsafe class LstmKernels
 
     // ---- the fused point-wise passes -------------------------------------------------------------
 
-    /// <summary>
-    /// The widest vector (in floats) the cell's point-wise passes use: 16, 8 or 4 when Vector512, Vector256
-    /// or Vector128 is accelerated (ARM64 and x86 without AVX get the 4-lane path), 1 without SIMD. Each
-    /// row runs the widest width first, then the narrower ones on what is left, then a scalar tail.
-    /// </summary>
-    internal static readonly int NativeCellLanes =
-        Vector512.IsHardwareAccelerated ? 16 : Vector256.IsHardwareAccelerated ? 8 : Vector128.IsHardwareAccelerated ? 4 : 1;
+    /// <summary>The widest vector the cell's point-wise passes use on this machine (see <see cref="RecurrentCellMath.NativeLanes"/>).</summary>
+    internal static int NativeCellLanes => RecurrentCellMath.NativeLanes;
 
     /// <summary>
-    /// The width in use: <see cref="NativeCellLanes"/>, or a narrower one set by the tests to check
-    /// every path against the reference on one machine.
+    /// The width in use (shared by the recurrent kernels): <see cref="NativeCellLanes"/>, or a narrower one set by
+    /// the tests to check every path against the reference on one machine.
     /// </summary>
-    internal static int CellLanes = NativeCellLanes;
+    internal static int CellLanes
+    {
+        get => RecurrentCellMath.Lanes;
+        set => RecurrentCellMath.Lanes = value;
+    }
 
     /// <summary>
     /// One sequence's step: z (4U, pre-activation without bias) becomes the activated gates in place;
@@ -520,11 +492,4 @@ public static unsafe class LstmKernels
         }
         return j;
     }
-
-    // σ(x) = 1 / (1 + e^−x); tanh(x) = 1 − 2 / (e^2x + 1). Both saturate correctly when e^… over- or underflows.
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static T Sigmoid<T>(T x) where T : struct, ILanes<T> => T.Create(1f) / (T.Create(1f) + T.Exp(T.Create(0f) - x));
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static T Tanh<T>(T x) where T : struct, ILanes<T> => T.Create(1f) - T.Create(2f) / (T.Exp(x + x) + T.Create(1f));
 }

@@ -3,8 +3,8 @@ using System.Numerics.Tensors;
 namespace NanoNet.Kernels;
 
 /// <summary>
-/// The layout copies the recurrent kernels (<see cref="LstmKernels"/>, <c>GruKernels</c>,
-/// <c>SimpleRnnKernels</c>) share: batch-major (N, T, F) to and from time-major T·N×F, optionally
+/// The layout copies the recurrent kernels (<see cref="LstmKernels"/>, <see cref="GruKernels"/>,
+/// <see cref="SimpleRnnKernels"/>) share: batch-major (N, T, F) to and from time-major T·N×F, optionally
 /// reading the steps backwards (Keras' <c>go_backwards</c>) and scaling every step of a sequence by that
 /// sequence's dropout mask (Keras draws one mask per sequence, shared by all its steps).
 /// </summary>

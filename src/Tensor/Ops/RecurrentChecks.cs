@@ -3,7 +3,7 @@ namespace NanoNet;
 public static partial class Ops
 {
     /// <summary>
-    /// The checks the recurrent ops (<see cref="Lstm"/>, <c>Gru</c>, <c>SimpleRnn</c>) share: input
+    /// The checks the recurrent ops (<see cref="Lstm"/>, <see cref="Gru"/>, <see cref="SimpleRnn"/>) share: input
     /// (N, T, D) with T ≥ 1, a kernel (D, gates·U) and a recurrent kernel (U, gates·U); returns (N, T, D, U).
     /// </summary>
     private static (int N, int T, int D, int U) CheckRecurrentShapes(string op, int gates, Tensor x, Tensor kernel, Tensor recurrentKernel, Tensor? mask)

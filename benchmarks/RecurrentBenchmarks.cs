@@ -1,0 +1,96 @@
+using BenchmarkDotNet.Attributes;
+using NanoNet.Autograd;
+using NanoNet.Memory;
+
+namespace NanoNet.Benchmarks;
+
+/// <summary>
+/// The recurrent ops at a realistic shape — batch 32, 100 steps, 128 inputs → 64 or 128 units, Keras' imdb
+/// examples' sizes — forward alone and forward + backward (into x, W, R and b), with GFLOP/s of the GEMM work:
+/// 2·T·N·gates·U·(D + U) forward (gates 4 LSTM, 3 GRU, 1 SimpleRNN; twice for Bidirectional), three times that with
+/// backward (dh per step, then dW, dR and dX).
+/// </summary>
+/// <remarks>Run with the FMA peak in the same process: <c>dotnet run -c Release --project benchmarks -- recurrent</c>.</remarks>
+public class RecurrentBenchmarks : IFlopCounted
+{
+    private const int Batch = 32, Steps = 100, Inputs = 128;
+
+    [Params("lstm", "gru", "simple_rnn", "bidirectional_lstm")]
+    public string Kind { get; set; } = "lstm";
+
+    [Params(64, 128)]
+    public int Units { get; set; } = 64;
+
+    [Params(false, true)]
+    public bool Backward { get; set; }
+
+    private Tensor _x = null!, _w = null!, _r = null!, _b = null!, _w2 = null!, _r2 = null!, _b2 = null!, _dY = null!;
+    private readonly StepMemory _memory = new();
+
+    private int Gates => Kind switch { "gru" => 3, "simple_rnn" => 1, _ => 4 };
+
+    public double FlopsPerCall =>
+        2.0 * Steps * Batch * Gates * Units * (Inputs + Units) * (Kind == "bidirectional_lstm" ? 2 : 1) * (Backward ? 3 : 1);
+
+    [GlobalSetup]
+    public void Setup()
+    {
+        int g = Gates * Units;
+        _x = Tensor.RandomUniform([Batch, Steps, Inputs], -1, 1, 1).AsParameter();
+        _w = Tensor.RandomUniform([Inputs, g], -0.1f, 0.1f, 2).AsParameter();
+        _r = Tensor.RandomUniform([Units, g], -0.1f, 0.1f, 3).AsParameter();
+        _b = Tensor.Zeros(Kind == "gru" ? [2, g] : [g]).AsParameter();
+        _w2 = Tensor.RandomUniform([Inputs, g], -0.1f, 0.1f, 4).AsParameter();
+        _r2 = Tensor.RandomUniform([Units, g], -0.1f, 0.1f, 5).AsParameter();
+        _b2 = Tensor.Zeros(g).AsParameter();
+        _dY = Tensor.RandomUniform([Batch, Kind == "bidirectional_lstm" ? 2 * Units : Units], -1, 1, 6);
+    }
+
+    [Benchmark(Description = "recurrent op (32x100, 128->U)")]
+    public float Run()
+    {
+        _memory.Release();
+        using (_memory.Use())
+        {
+            if (!Backward)
+                using (Tape.NoGrad())
+                    return Forward()[0];
+            Ops.Sum(Ops.Multiply(Forward(), _dY)).Backward();
+            return _w.Grad![0];
+        }
+    }
+
+    private Tensor Forward() => Kind switch
+    {
+        "gru" => Ops.Gru(_x, _w, _r, _b),
+        "simple_rnn" => Ops.SimpleRnn(_x, _w, _r, _b),
+        "bidirectional_lstm" => Ops.Concat([Ops.Lstm(_x, _w, _r, _b), Ops.Lstm(_x, _w2, _r2, _b2, goBackwards: true)], -1),
+        _ => Ops.Lstm(_x, _w, _r, _b),
+    };
+}
+
+/// <summary>A quick Stopwatch pass over <see cref="RecurrentBenchmarks"/>' cases (best of N), for a contended machine.</summary>
+public static class RecurrentTiming
+{
+    public static void Run(int repeats)
+    {
+        Console.WriteLine($"{"32x100, 128->U",-22}{"units",6}{"pass",18}{"ms",10}{"GFLOP/s",10}");
+        foreach (string kind in new[] { "lstm", "gru", "simple_rnn", "bidirectional_lstm" })
+            foreach (int units in new[] { 64, 128 })
+                foreach (bool backward in new[] { false, true })
+                {
+                    var benchmark = new RecurrentBenchmarks { Kind = kind, Units = units, Backward = backward };
+                    benchmark.Setup();
+                    for (int i = 0; i < 2; i++)
+                        benchmark.Run(); // warm-up: JIT, pools
+                    double best = double.MaxValue;
+                    for (int i = 0; i < repeats; i++)
+                    {
+                        long start = System.Diagnostics.Stopwatch.GetTimestamp();
+                        benchmark.Run();
+                        best = Math.Min(best, System.Diagnostics.Stopwatch.GetElapsedTime(start).TotalMilliseconds);
+                    }
+                    Console.WriteLine($"{kind,-22}{units,6}{(backward ? "forward+backward" : "forward"),18}{best,10:F2}{benchmark.FlopsPerCall / best / 1e6,10:F1}");
+                }
+    }
+}

@@ -1,0 +1,392 @@
+using System.Numerics.Tensors;
+using System.Runtime.CompilerServices;
+
+namespace NanoNet.Kernels;
+
+using static RecurrentCellMath;
+
+/// <summary>
+/// The dimensions of one simple-RNN call and the lengths of the buffers it needs.
+/// </summary>
+/// <param name="Batch">N, sequences in the batch.</param>
+/// <param name="Steps">T, time steps.</param>
+/// <param name="Inputs">D, features per step.</param>
+/// <param name="Units">U, hidden units.</param>
+public readonly record struct SimpleRnnShape(int Batch, int Steps, int Inputs, int Units)
+{
+    /// <summary>Whether the steps are read last to first (Keras' <c>go_backwards</c>; see <see cref="LstmShape.GoBackwards"/>).</summary>
+    public bool GoBackwards { get; init; }
+
+    /// <summary>T·N: rows of the time-major matrices (row t·N + n is step t of sequence n).</summary>
+    public int Rows => Steps * Batch;
+
+    /// <summary>Length of the time-major input copy: T·N·D.</summary>
+    public int InputLength => Rows * Inputs;
+
+    /// <summary>Length of the pre-activation buffer (and of its gradient): T·N·U.</summary>
+    public int ProjectionLength => Rows * Units;
+
+    /// <summary>Length of one state block (N·U).</summary>
+    public int StateLength => Batch * Units;
+
+    /// <summary>Length of the hidden state history: (T+1)·N·U (block 0 is the initial state).</summary>
+    public int HistoryLength => (Steps + 1) * Batch * Units;
+
+    /// <summary>Length of the saved h_{t−1}⊙recurrent-dropout mask: T·N·U with recurrent dropout, else 0.</summary>
+    public int DroppedHiddenLength(bool recurrentDropout) => recurrentDropout ? Rows * Units : 0;
+
+    /// <summary>Length of the output: N·T·U with return sequences, else N·U.</summary>
+    public int OutputLength(bool returnSequences) => returnSequences ? Rows * Units : Batch * Units;
+
+    /// <summary>Scratch floats <see cref="SimpleRnnKernels.Backward"/> needs: two N·U state buffers, plus Wᵀ (U·D) and T·N·D for dX.</summary>
+    public int BackwardScratchLength(bool wantInputGradient) =>
+        2 * StateLength + (wantInputGradient ? Units * Inputs + InputLength : 0);
+
+    internal void Validate()
+    {
+        if (Batch < 0 || Steps < 1 || Inputs < 1 || Units < 1)
+            throw new ArgumentException($"SimpleRNN needs at least one step, one input feature and one unit, got N={Batch}, T={Steps}, D={Inputs}, U={Units}.");
+    }
+}
+
+/// <summary>
+/// What the simple-RNN forward pass keeps for the backward pass (all time-major, see <see cref="SimpleRnnKernels"/>).
+/// </summary>
+public ref struct SimpleRnnBuffers
+{
+    /// <summary>x (times the input dropout mask) copied to time-major order, T·N×D.</summary>
+    public Span<float> InputTimeMajor;
+
+    /// <summary>Workspace for the pre-activations x̃_t·W + h̃_{t−1}·R, T·N×U (only the forward pass uses it).</summary>
+    public Span<float> Projection;
+
+    /// <summary>Hidden states, (T+1)·N×U: block 0 is h₋₁ (the initial state), block t+1 is h_t.</summary>
+    public Span<float> Hidden;
+
+    /// <summary>With recurrent dropout, T·N×U: block t is h_{t−1}⊙(the recurrent mask); else empty.</summary>
+    public Span<float> DroppedHidden;
+}
+
+/// <summary>
+/// A whole-sequence simple RNN (Keras' <c>SimpleRNN</c>) on spans: h_t = act(x_t·W + h_{t−1}·R + b), act tanh
+/// (Keras' default), relu or linear; forward over all T steps and full back-propagation through time.
+/// </summary>
+/// <remarks>
+/// <para>Shape legend: N = batch, T = time steps, D = input features, U = units; x (N, T, D) batch-major, W D×U,
+/// R U×U, b U, y (N, U) or (N, T, U).</para>
+/// <para>Layout as <see cref="LstmKernels"/>: one GEMM for the input projection of all steps, then per step one
+/// parallel region over bands of batch rows that adds h_{t−1}·R (R packed once) and applies the activation. The
+/// activation's derivative is a function of its output (tanh′ = 1 − h², relu′ = [h &gt; 0]), so only the h
+/// history is kept. Backward per step: dz = dh⊙act′(h_t), dh_{t−1} = dz·Rᵀ; after the loop dW = Xᵀ·dZ,
+/// dR = H_prevᵀ·dZ, dX = dZ·Wᵀ as one GEMM each, db the column sum of dZ.</para>
+/// <para>Masks, dropout (input and recurrent masks, one row per sequence), going backwards and determinism work as in
+/// <see cref="LstmKernels"/>.</para>
+/// </remarks>
+public static unsafe class SimpleRnnKernels
+{
+    [ThreadStatic] private static PackedMatrix? t_packedR, t_packedRT;
+
+    /// <summary>Whether the kernels implement <paramref name="activation"/> (tanh, relu, linear).</summary>
+    public static bool Supports(ActivationFunction activation) =>
+        activation is ActivationFunction.Tanh or ActivationFunction.Relu or ActivationFunction.Linear;
+
+    /// <summary>Runs the RNN over the whole sequence, filling <paramref name="saved"/> and <paramref name="y"/>.</summary>
+    /// <param name="s">The dimensions.</param>
+    /// <param name="activation">Tanh, Relu or Linear.</param>
+    /// <param name="x">Input, (N, T, D).</param>
+    /// <param name="w">Kernel W, D×U.</param>
+    /// <param name="r">Recurrent kernel R, U×U.</param>
+    /// <param name="bias">Bias, U.</param>
+    /// <param name="mask">Empty, or N×T with 0 where a step is skipped.</param>
+    /// <param name="initialHidden">Empty (zero state) or N×U.</param>
+    /// <param name="y">Output: (N, T, U) with <paramref name="returnSequences"/>, else (N, U) = h_{T−1}.</param>
+    /// <param name="returnSequences">Whether every step's h is returned.</param>
+    /// <param name="saved">Buffers of the lengths given by <paramref name="s"/>.</param>
+    /// <param name="inputDropout">Empty, or N×D: each sequence's input dropout mask (0 or 1/(1 − rate)).</param>
+    /// <param name="recurrentDropout">Empty, or N×U: each sequence's recurrent dropout mask.</param>
+    public static void Forward(in SimpleRnnShape s, ActivationFunction activation, ReadOnlySpan<float> x, ReadOnlySpan<float> w,
+        ReadOnlySpan<float> r, ReadOnlySpan<float> bias, ReadOnlySpan<float> mask, ReadOnlySpan<float> initialHidden, Span<float> y,
+        bool returnSequences, SimpleRnnBuffers saved, ReadOnlySpan<float> inputDropout = default, ReadOnlySpan<float> recurrentDropout = default)
+    {
+        s.Validate();
+        int n = s.Batch, t = s.Steps, d = s.Inputs, u = s.Units, block = s.StateLength;
+        CheckArguments(s, activation, x.Length, w.Length, r.Length, bias.Length, mask.Length, initialHidden.Length);
+        CheckDropout(s, inputDropout, recurrentDropout, saved.DroppedHidden.Length);
+        if (y.Length != s.OutputLength(returnSequences))
+            throw new ArgumentException($"SimpleRNN output needs {s.OutputLength(returnSequences)} floats, got {y.Length}.");
+        if (n == 0)
+            return;
+
+        RecurrentLayout.ToTimeMajor(x, saved.InputTimeMajor, n, t, d, s.GoBackwards, inputDropout);
+        Gemm.Multiply(false, false, s.Rows, u, d, saved.InputTimeMajor, d, w, u, saved.Projection, u);
+        Span<float> h0 = saved.Hidden[..block];
+        bool initialState = !initialHidden.IsEmpty;
+        if (initialState)
+            initialHidden.CopyTo(h0);
+        else
+            h0.Clear();
+
+        PackedMatrix packedR = t_packedR = PackedMatrix.Pack(false, u, u, r, u, t_packedR);
+        fixed (float* projection = saved.Projection, hidden = saved.Hidden, pb = bias, pm = mask, dropped = saved.DroppedHidden,
+               pmh = recurrentDropout)
+        {
+            StepJob job = StepJob.Rent(s, activation, packedR, backward: false);
+            job.Projection = projection; job.Hidden = hidden; job.Bias = pb; job.Mask = pm;
+            job.DroppedHidden = dropped; job.RecurrentDropout = pmh; job.InitialState = initialState;
+            for (int step = 0; step < t; step++)
+                job.RunStep(step);
+        }
+
+        if (returnSequences)
+            RecurrentLayout.FromTimeMajor(saved.Hidden[block..], y, n, t, u, accumulate: false);
+        else
+            saved.Hidden.Slice(t * block, block).CopyTo(y);
+    }
+
+    /// <summary>
+    /// Back-propagation through time: accumulates dW, dR, dBias and dX (each skipped when its span is empty) from dY.
+    /// No gradient flows into an initial state.
+    /// </summary>
+    /// <param name="s">The dimensions.</param>
+    /// <param name="activation">As in the forward call.</param>
+    /// <param name="returnSequences">As in the forward call; fixes the shape of dY.</param>
+    /// <param name="w">Kernel W, D×U.</param>
+    /// <param name="r">Recurrent kernel R, U×U.</param>
+    /// <param name="mask">As in the forward call.</param>
+    /// <param name="hasInitialState">Whether the forward call started from a given state (then h₋₁ contributes to dR).</param>
+    /// <param name="saved">What the forward call saved.</param>
+    /// <param name="dY">Gradient of the output, same shape as y.</param>
+    /// <param name="dProjection">Workspace T·N×U: receives dZ, the gradient of the pre-activations.</param>
+    /// <param name="scratch">Workspace of <see cref="SimpleRnnShape.BackwardScratchLength"/> floats.</param>
+    /// <param name="dX">(N, T, D) accumulated, or empty.</param>
+    /// <param name="dW">D×U accumulated, or empty.</param>
+    /// <param name="dR">U×U accumulated, or empty.</param>
+    /// <param name="dBias">U accumulated, or empty.</param>
+    /// <param name="inputDropout">As in the forward call.</param>
+    /// <param name="recurrentDropout">As in the forward call.</param>
+    public static void Backward(in SimpleRnnShape s, ActivationFunction activation, bool returnSequences, ReadOnlySpan<float> w,
+        ReadOnlySpan<float> r, ReadOnlySpan<float> mask, bool hasInitialState, SimpleRnnBuffers saved, ReadOnlySpan<float> dY,
+        Span<float> dProjection, Span<float> scratch, Span<float> dX, Span<float> dW, Span<float> dR, Span<float> dBias,
+        ReadOnlySpan<float> inputDropout = default, ReadOnlySpan<float> recurrentDropout = default)
+    {
+        s.Validate();
+        int n = s.Batch, t = s.Steps, d = s.Inputs, u = s.Units, block = s.StateLength;
+        if (dY.Length != s.OutputLength(returnSequences) || dProjection.Length < s.ProjectionLength
+            || scratch.Length < s.BackwardScratchLength(!dX.IsEmpty))
+            throw new ArgumentException("SimpleRNN backward: a buffer has the wrong length.");
+        CheckDropout(s, inputDropout, recurrentDropout, saved.DroppedHidden.Length);
+        if (n == 0)
+            return;
+
+        scratch[..block].Clear(); // dh arriving from step t+1 (none at the last step)
+        PackedMatrix packedRT = t_packedRT = PackedMatrix.Pack(true, u, u, r, u, t_packedRT);
+        fixed (float* hidden = saved.Hidden, pdy = dY, pdz = dProjection, pm = mask, pScratch = scratch, pmh = recurrentDropout)
+        {
+            StepJob job = StepJob.Rent(s, activation, packedRT, backward: true);
+            job.Hidden = hidden; job.Mask = pm; job.DY = pdy; job.DZ = pdz; job.RecurrentDropout = pmh;
+            job.ReturnSequences = returnSequences;
+            float* hIn = pScratch, hOut = pScratch + block;
+            for (int step = t - 1; step >= 0; step--)
+            {
+                job.HIn = hIn;
+                job.HOut = hOut;
+                job.RunStep(step);
+                float* swap = hIn;
+                hIn = hOut;
+                hOut = swap;
+            }
+        }
+        if (!dBias.IsEmpty) // db += Σ rows of dZ, in row order
+            for (int row = 0; row < s.Rows; row++)
+                TensorPrimitives.Add(dBias, dProjection.Slice(row * u, u), dBias);
+        if (!dW.IsEmpty) // dW += X̃ᵀ·dZ
+            Gemm.Multiply(true, false, d, u, s.Rows, saved.InputTimeMajor, d, dProjection, u, dW, u, accumulate: true);
+        if (!dR.IsEmpty) // dR += H̃_prevᵀ·dZ; h₋₁ = 0 contributes nothing unless an initial state was given
+        {
+            int first = hasInitialState ? 0 : 1;
+            ReadOnlySpan<float> previous = recurrentDropout.IsEmpty ? saved.Hidden : saved.DroppedHidden;
+            if (t - first > 0)
+                Gemm.Multiply(true, false, u, u, (t - first) * n, previous.Slice(first * block), u,
+                    dProjection.Slice(first * n * u), u, dR, u, accumulate: true);
+        }
+        if (!dX.IsEmpty) // dX += (dZ·Wᵀ)⊙m_x, back to batch-major
+        {
+            Span<float> wT = scratch.Slice(2 * block, u * d);
+            Span<float> dxTimeMajor = scratch.Slice(2 * block + u * d, s.InputLength);
+            RecurrentLayout.Transpose(w, wT, d, u);
+            Gemm.Multiply(false, false, s.Rows, d, u, dProjection, u, wT, d, dxTimeMajor, d);
+            RecurrentLayout.FromTimeMajor(dxTimeMajor, dX, n, t, d, accumulate: true, s.GoBackwards, inputDropout);
+        }
+    }
+
+    private static void CheckArguments(in SimpleRnnShape s, ActivationFunction activation, int x, int w, int r, int bias, int mask, int h0)
+    {
+        if (!Supports(activation))
+            throw new ArgumentException($"SimpleRNN supports the activations tanh, relu and linear, got {activation}.");
+        if (x != s.InputLength || w != s.Inputs * s.Units || r != s.Units * s.Units || bias != s.Units)
+            throw new ArgumentException($"SimpleRNN spans do not match N={s.Batch}, T={s.Steps}, D={s.Inputs}, U={s.Units}.");
+        if (mask != 0 && mask != s.Rows)
+            throw new ArgumentException($"SimpleRNN mask needs N·T = {s.Rows} values, got {mask}.");
+        if (h0 != 0 && h0 != s.StateLength)
+            throw new ArgumentException($"SimpleRNN initial state needs N·U = {s.StateLength} values, got {h0}.");
+    }
+
+    private static void CheckDropout(in SimpleRnnShape s, ReadOnlySpan<float> inputDropout, ReadOnlySpan<float> recurrentDropout, int dropped)
+    {
+        RecurrentLayout.CheckScale(inputDropout, s.Batch, s.Inputs, "SimpleRNN input dropout mask");
+        RecurrentLayout.CheckScale(recurrentDropout, s.Batch, s.Units, "SimpleRNN recurrent dropout mask");
+        if (dropped < s.DroppedHiddenLength(!recurrentDropout.IsEmpty))
+            throw new ArgumentException($"SimpleRNN recurrent dropout needs a saved-h̃ buffer of T·N·U = {s.Rows * s.Units} floats, got {dropped}.");
+    }
+
+    /// <summary>One simple-RNN time step on a band of batch rows (see <see cref="RecurrentStepJob"/>).</summary>
+    private sealed class StepJob : RecurrentStepJob
+    {
+        [ThreadStatic] private static StepJob? t_cachedForward, t_cachedBackward;
+
+        public SimpleRnnShape Shape;
+        public ActivationFunction Activation;
+        public bool InitialState, ReturnSequences;
+        public float* Projection, Hidden, Bias, DY, DZ, HIn, HOut, DroppedHidden, RecurrentDropout;
+
+        public static StepJob Rent(in SimpleRnnShape s, ActivationFunction activation, PackedMatrix recurrent, bool backward)
+        {
+            ref StepJob? cached = ref backward ? ref t_cachedBackward : ref t_cachedForward;
+            StepJob job = cached ??= new StepJob();
+            job.Prepare(s.Batch, s.Steps, s.GoBackwards, recurrent, backward);
+            job.Shape = s;
+            job.Activation = activation;
+            job.DroppedHidden = job.RecurrentDropout = null;
+            return job;
+        }
+
+        protected override void ForwardRows(int first, int end)
+        {
+            int n = Shape.Batch, u = Shape.Units, block = Shape.StateLength, rows = end - first;
+            float* z = Projection + ((long)Step * n + first) * u;
+            if (Step > 0 || InitialState) // Z_t += h̃_{t−1}·R for these rows
+            {
+                float* previous = Hidden + (long)Step * block + first * u;
+                if (RecurrentDropout != null) // h̃_{t−1} = h_{t−1}⊙m_h, kept for dR
+                {
+                    float* dropped = DroppedHidden + (long)Step * block + first * u;
+                    TensorPrimitives.Multiply(new ReadOnlySpan<float>(previous, rows * u), new ReadOnlySpan<float>(RecurrentDropout + first * u, rows * u),
+                        new Span<float>(dropped, rows * u));
+                    previous = dropped;
+                }
+                Gemm.Multiply(false, rows, u, u, new ReadOnlySpan<float>(previous, rows * u), u, Recurrent,
+                    new Span<float>(z, rows * u), u, accumulate: true);
+            }
+            for (int row = first; row < end; row++)
+            {
+                long prev = (long)Step * block + row * u, next = prev + block;
+                if (Skipped(row)) // a skipped step carries the state
+                    Buffer.MemoryCopy(Hidden + prev, Hidden + next, u * sizeof(float), u * sizeof(float));
+                else
+                    ForwardRow(Activation, z + (row - first) * u, Bias, Hidden + next, u);
+            }
+        }
+
+        protected override void BackwardRows(int first, int end)
+        {
+            int n = Shape.Batch, t = Shape.Steps, u = Shape.Units, block = Shape.StateLength, rows = end - first;
+            bool stepHasDy = ReturnSequences || Step == t - 1;
+            for (int row = first; row < end; row++)
+            {
+                float* dyRow = !stepHasDy ? null : ReturnSequences ? DY + ((long)row * t + Step) * u : DY + (long)row * u;
+                float* dzRow = DZ + ((long)Step * n + row) * u;
+                if (Skipped(row))
+                    new Span<float>(dzRow, u).Clear(); // no gradient into the step; dh passes through (below)
+                else
+                    BackwardRow(Activation, Hidden + (long)(Step + 1) * block + row * u, HIn + row * u, dyRow, dzRow, u);
+            }
+            // dh_{t−1} = dZ_t·Rᵀ (times m_h when the step read h̃); a skipped row's dZ is 0, and it passes dh through.
+            if (Step > 0)
+                Gemm.Multiply(false, rows, u, u, new ReadOnlySpan<float>(DZ + ((long)Step * n + first) * u, rows * u), u, Recurrent,
+                    new Span<float>(HOut + first * u, rows * u), u);
+            for (int row = first; row < end; row++)
+            {
+                var hOut = new Span<float>(HOut + row * u, u);
+                if (Skipped(row))
+                {
+                    float* dyRow = !stepHasDy ? null : ReturnSequences ? DY + ((long)row * t + Step) * u : DY + (long)row * u;
+                    new ReadOnlySpan<float>(HIn + row * u, u).CopyTo(hOut);
+                    if (dyRow != null)
+                        TensorPrimitives.Add(hOut, new ReadOnlySpan<float>(dyRow, u), hOut);
+                }
+                else if (RecurrentDropout != null && Step > 0)
+                {
+                    TensorPrimitives.Multiply(hOut, new ReadOnlySpan<float>(RecurrentDropout + row * u, u), hOut);
+                }
+            }
+        }
+    }
+
+    // ---- the fused point-wise passes -------------------------------------------------------------
+
+    /// <summary>h = act(z + b) for one sequence's step.</summary>
+    private static void ForwardRow(ActivationFunction activation, float* z, float* bias, float* h, int u)
+    {
+        int j = 0, widest = Lanes;
+        if (widest >= 16)
+            j = ForwardLanes<Lanes512>(activation, j, z, bias, h, u);
+        if (widest >= 8)
+            j = ForwardLanes<Lanes256>(activation, j, z, bias, h, u);
+        if (widest >= 4)
+            j = ForwardLanes<Lanes128>(activation, j, z, bias, h, u);
+        ForwardLanes<Lanes1>(activation, j, z, bias, h, u);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static int ForwardLanes<T>(ActivationFunction activation, int j, float* z, float* bias, float* h, int u)
+        where T : struct, ILanes<T>
+    {
+        for (; j <= u - T.Count; j += T.Count)
+        {
+            T pre = T.Load(ref *z, (nuint)j) + T.Load(ref *bias, (nuint)j);
+            T value = activation switch
+            {
+                ActivationFunction.Tanh => Tanh(pre),
+                ActivationFunction.Relu => T.Max(pre, T.Create(0f)),
+                _ => pre,
+            };
+            T.Store(value, ref *h, (nuint)j);
+        }
+        return j;
+    }
+
+    /// <summary>dz = (dhIn + dY)⊙act′, act′ from the step's output h (tanh: 1 − h²; relu: 1 where h &gt; 0; linear: 1).</summary>
+    private static void BackwardRow(ActivationFunction activation, float* h, float* dhIn, float* dy, float* dz, int u)
+    {
+        int j = 0, widest = Lanes;
+        if (widest >= 16)
+            j = BackwardLanes<Lanes512>(activation, j, h, dhIn, dy, dz, u);
+        if (widest >= 8)
+            j = BackwardLanes<Lanes256>(activation, j, h, dhIn, dy, dz, u);
+        if (widest >= 4)
+            j = BackwardLanes<Lanes128>(activation, j, h, dhIn, dy, dz, u);
+        BackwardLanes<Lanes1>(activation, j, h, dhIn, dy, dz, u);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static int BackwardLanes<T>(ActivationFunction activation, int j, float* h, float* dhIn, float* dy, float* dz, int u)
+        where T : struct, ILanes<T>
+    {
+        for (; j <= u - T.Count; j += T.Count)
+        {
+            nuint at = (nuint)j;
+            T dh = T.Load(ref *dhIn, at);
+            if (dy != null)
+                dh += T.Load(ref *dy, at);
+            T value = T.Load(ref *h, at);
+            T derivative = activation switch
+            {
+                ActivationFunction.Tanh => T.Create(1f) - value * value,
+                ActivationFunction.Relu => T.Sign(value), // h ≥ 0: 1 where h > 0, else 0
+                _ => T.Create(1f),
+            };
+            T.Store(dh * derivative, ref *dz, at);
+        }
+        return j;
+    }
+}

@@ -1,0 +1,130 @@
+using NanoNet.Autograd;
+using NanoNet.Diagnostics;
+using NanoNet.Kernels;
+
+namespace NanoNet;
+
+public static partial class Ops
+{
+    /// <summary>
+    /// A whole-sequence GRU with Keras semantics (<c>reset_after=True</c>, Keras' default): x (N, T, D), kernel W
+    /// (D, 3U), recurrent kernel R (U, 3U) and bias (2, 3U) (row 0 for the inputs, row 1 for the recurrent
+    /// products), gates in Keras' order z (update), r (reset), h (candidate). Returns the last hidden state (N, U),
+    /// or every step's (N, T, U) when <paramref name="returnSequences"/> is set.
+    /// </summary>
+    /// <remarks>
+    /// <para>Per step, with x̂ = x_t·W + b_W and ĥ = h_{t−1}·R + b_R: z = σ(x̂_z + ĥ_z); r = σ(x̂_r + ĥ_r);
+    /// c = tanh(x̂_h + r⊙ĥ_h); h_t = z⊙h_{t−1} + (1 − z)⊙c. The state starts at zero (or at <paramref name="state"/>).</para>
+    /// <para>Backward is full back-propagation through the T steps into x, W, R and b; the layout (one GEMM for
+    /// the input projection of every step, one fused 3-gate GEMM and one SIMD pass per step) is described in
+    /// <see cref="GruKernels"/>.</para>
+    /// </remarks>
+    /// <param name="x">Input (N, T, D), T ≥ 1.</param>
+    /// <param name="kernel">W, (D, 3U).</param>
+    /// <param name="recurrentKernel">R, (U, 3U).</param>
+    /// <param name="bias">b, (2, 3U).</param>
+    /// <param name="returnSequences">Return h for every step rather than the last one.</param>
+    /// <param name="mask">Optional (N, T): 0 marks a step to skip; a skipped step carries h unchanged (and, with
+    /// return sequences, outputs the previous h). Not differentiated.</param>
+    /// <param name="state">Optional state carried between calls: the sequence starts from it and it is overwritten
+    /// with the final state. No gradient flows into it.</param>
+    /// <param name="goBackwards">Read the steps last to first; a returned sequence is in processing order.</param>
+    /// <param name="dropoutMask">Optional (N, D) scaled keep-mask multiplying each sequence's inputs at every step.</param>
+    /// <param name="recurrentDropoutMask">Optional (N, U) scaled keep-mask multiplying h_{t−1} before the recurrent
+    /// product at every step (the mixing z⊙h_{t−1} uses h itself).</param>
+    public static Tensor Gru(Tensor x, Tensor kernel, Tensor recurrentKernel, Tensor bias, bool returnSequences = false,
+        Tensor? mask = null, HiddenState? state = null, bool goBackwards = false, Tensor? dropoutMask = null,
+        Tensor? recurrentDropoutMask = null)
+    {
+        long started = Profiler.Start();
+        var (n, t, d, u) = CheckRecurrentShapes("Gru", 3, x, kernel, recurrentKernel, mask);
+        if (bias.Rank != 2 || bias.Dim(0) != 2 || bias.Dim(1) != 3 * u)
+            throw new ArgumentException($"Gru bias must be (2, {3 * u}) (input bias, recurrent bias), got {Shapes.Format(bias.Shape)}.");
+        if (state is not null && (state.Batch != n || state.Units != u))
+            throw new ArgumentException($"Gru state is ({state.Batch}, {state.Units}) but the batch needs ({n}, {u}).");
+        CheckDropoutMask("Gru", "dropout", dropoutMask, n, d);
+        CheckDropoutMask("Gru", "recurrent dropout", recurrentDropoutMask, n, u);
+
+        var shape = new GruShape(n, t, d, u) { GoBackwards = goBackwards };
+        var saved = new GruSaved(
+            Tensor.Empty(shape.InputLength),
+            Tensor.Empty(shape.GatesLength),
+            Tensor.Empty(shape.HistoryLength),
+            Tensor.Empty(shape.CandidateLength),
+            Tensor.Empty(shape.DroppedHiddenLength(recurrentDropoutMask is not null)));
+        Tensor y = returnSequences ? Tensor.Empty(n, t, u) : Tensor.Empty(n, u);
+        GruKernels.Forward(shape, x.Span, kernel.Span, recurrentKernel.Span, bias.Span, SpanOf(mask),
+            state is null ? default : state.Hidden.Span, y.Span, returnSequences, saved.Buffers(),
+            Tensor.Empty(shape.ForwardScratchLength).Span, SpanOf(dropoutMask), SpanOf(recurrentDropoutMask));
+        state?.Set(saved.Hidden.Span.Slice(t * shape.StateLength, shape.StateLength));
+        if (Tape.ShouldRecord(x, kernel) || Tape.IsRecording && (recurrentKernel.RequiresGrad || bias.RequiresGrad))
+            Tape.Record(new GruEntry(y, x, kernel, recurrentKernel, bias, mask, state is not null, shape, returnSequences, saved,
+                dropoutMask, recurrentDropoutMask), x, kernel, recurrentKernel, bias);
+        Profiler.Stop("Gru", started, GruFlops(shape));
+        return y;
+    }
+
+    /// <summary>The tensors the forward pass keeps for backward.</summary>
+    private sealed record GruSaved(Tensor InputTimeMajor, Tensor Gates, Tensor Hidden, Tensor Candidate, Tensor DroppedHidden)
+    {
+        // A method, not a property: GruBuffers is a ref struct, which a record's PrintMembers cannot print.
+        public GruBuffers Buffers() => new()
+        {
+            InputTimeMajor = InputTimeMajor.Span, Gates = Gates.Span, Hidden = Hidden.Span, Candidate = Candidate.Span,
+            DroppedHidden = DroppedHidden.Span,
+        };
+    }
+
+    /// <summary>Forward GEMM flops: the input projection (T·N×D·D×3U) plus T recurrent products (N×U·U×3U).</summary>
+    private static double GruFlops(in GruShape s) => 2.0 * s.Rows * s.GateWidth * (s.Inputs + s.Units);
+
+    private sealed class GruEntry(Tensor y, Tensor x, Tensor kernel, Tensor recurrentKernel, Tensor bias, Tensor? mask,
+        bool hasInitialState, GruShape shape, bool returnSequences, GruSaved saved, Tensor? dropoutMask, Tensor? recurrentDropoutMask)
+        : TapeEntry(y)
+    {
+        // dh_{t−1} per step, then dW, dR (and dX when the input needs it): each as many flops as a forward GEMM.
+        public override double BackwardFlops => GruFlops(shape) * (x.RequiresGrad ? 2 : 1.5);
+
+        public override void Backward(Tensor dY)
+        {
+            bool wantInput = x.RequiresGrad;
+            Tensor dInput = Tensor.Empty(shape.GatesLength), dRecurrent = Tensor.Empty(shape.GatesLength);
+            Tensor scratch = Tensor.Empty(shape.BackwardScratchLength(wantInput));
+            GruKernels.Backward(shape, returnSequences, kernel.Span, recurrentKernel.Span, SpanOf(mask), hasInitialState,
+                saved.Buffers(), dY.Span, dInput.Span, dRecurrent.Span, scratch.Span,
+                wantInput ? x.EnsureGrad().Span : default,
+                kernel.RequiresGrad ? kernel.EnsureGrad().Span : default,
+                recurrentKernel.RequiresGrad ? recurrentKernel.EnsureGrad().Span : default,
+                bias.RequiresGrad ? bias.EnsureGrad().Span : default, SpanOf(dropoutMask), SpanOf(recurrentDropoutMask));
+        }
+    }
+}
+
+/// <summary>
+/// A GRU's or simple RNN's hidden state (N, U) carried from one call of <see cref="Ops.Gru"/> or
+/// <see cref="Ops.SimpleRnn"/> to the next (Keras' <c>stateful=True</c>, and <c>return_state</c>).
+/// </summary>
+public sealed class HiddenState
+{
+    /// <summary>A zero state for <paramref name="batch"/> sequences of <paramref name="units"/> units.</summary>
+    public HiddenState(int batch, int units)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(batch);
+        ArgumentOutOfRangeException.ThrowIfLessThan(units, 1);
+        Hidden = Tensor.Zeros(batch, units);
+    }
+
+    /// <summary>h, (N, U).</summary>
+    public Tensor Hidden { get; }
+
+    /// <summary>Number of sequences.</summary>
+    public int Batch => Hidden.Dim(0);
+
+    /// <summary>Number of units.</summary>
+    public int Units => Hidden.Dim(1);
+
+    /// <summary>Sets h back to zero.</summary>
+    public void Reset() => Hidden.Span.Clear();
+
+    internal void Set(ReadOnlySpan<float> values) => values.CopyTo(Hidden.Span);
+}

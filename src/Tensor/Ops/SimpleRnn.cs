@@ -1,0 +1,92 @@
+using NanoNet.Autograd;
+using NanoNet.Diagnostics;
+using NanoNet.Kernels;
+
+namespace NanoNet;
+
+public static partial class Ops
+{
+    /// <summary>
+    /// A whole-sequence simple RNN (Keras' <c>SimpleRNN</c>): h_t = act(x_t·W + h_{t−1}·R + b) with x (N, T, D),
+    /// kernel W (D, U), recurrent kernel R (U, U), bias (U) and act tanh (Keras' default), relu or linear. Returns
+    /// the last hidden state (N, U), or every step's (N, T, U) when <paramref name="returnSequences"/> is set.
+    /// </summary>
+    /// <remarks>Backward is full back-propagation through the T steps into x, W, R and b; the layout is described in
+    /// <see cref="SimpleRnnKernels"/>. Masks, state, going backwards and dropout masks work as in <see cref="Gru"/>.</remarks>
+    /// <param name="x">Input (N, T, D), T ≥ 1.</param>
+    /// <param name="kernel">W, (D, U).</param>
+    /// <param name="recurrentKernel">R, (U, U).</param>
+    /// <param name="bias">b, (U).</param>
+    /// <param name="activation">Tanh, Relu or Linear.</param>
+    /// <param name="returnSequences">Return h for every step rather than the last one.</param>
+    /// <param name="mask">Optional (N, T): 0 marks a step to skip (h is carried). Not differentiated.</param>
+    /// <param name="state">Optional state carried between calls; overwritten with the final state. No gradient flows into it.</param>
+    /// <param name="goBackwards">Read the steps last to first; a returned sequence is in processing order.</param>
+    /// <param name="dropoutMask">Optional (N, D) scaled keep-mask multiplying each sequence's inputs at every step.</param>
+    /// <param name="recurrentDropoutMask">Optional (N, U) scaled keep-mask multiplying h_{t−1} before the recurrent product.</param>
+    public static Tensor SimpleRnn(Tensor x, Tensor kernel, Tensor recurrentKernel, Tensor bias,
+        ActivationFunction activation = ActivationFunction.Tanh, bool returnSequences = false, Tensor? mask = null,
+        HiddenState? state = null, bool goBackwards = false, Tensor? dropoutMask = null, Tensor? recurrentDropoutMask = null)
+    {
+        long started = Profiler.Start();
+        var (n, t, d, u) = CheckRecurrentShapes("SimpleRnn", 1, x, kernel, recurrentKernel, mask);
+        if (bias.Rank != 1 || bias.Length != u)
+            throw new ArgumentException($"SimpleRnn bias must be ({u}), got {Shapes.Format(bias.Shape)}.");
+        if (!SimpleRnnKernels.Supports(activation))
+            throw new ArgumentException($"SimpleRnn supports the activations tanh, relu and linear, got {activation}.", nameof(activation));
+        if (state is not null && (state.Batch != n || state.Units != u))
+            throw new ArgumentException($"SimpleRnn state is ({state.Batch}, {state.Units}) but the batch needs ({n}, {u}).");
+        CheckDropoutMask("SimpleRnn", "dropout", dropoutMask, n, d);
+        CheckDropoutMask("SimpleRnn", "recurrent dropout", recurrentDropoutMask, n, u);
+
+        var shape = new SimpleRnnShape(n, t, d, u) { GoBackwards = goBackwards };
+        var saved = new SimpleRnnSaved(
+            Tensor.Empty(shape.InputLength),
+            Tensor.Empty(shape.ProjectionLength),
+            Tensor.Empty(shape.HistoryLength),
+            Tensor.Empty(shape.DroppedHiddenLength(recurrentDropoutMask is not null)));
+        Tensor y = returnSequences ? Tensor.Empty(n, t, u) : Tensor.Empty(n, u);
+        SimpleRnnKernels.Forward(shape, activation, x.Span, kernel.Span, recurrentKernel.Span, bias.Span, SpanOf(mask),
+            state is null ? default : state.Hidden.Span, y.Span, returnSequences, saved.Buffers(), SpanOf(dropoutMask),
+            SpanOf(recurrentDropoutMask));
+        state?.Set(saved.Hidden.Span.Slice(t * shape.StateLength, shape.StateLength));
+        if (Tape.ShouldRecord(x, kernel) || Tape.IsRecording && (recurrentKernel.RequiresGrad || bias.RequiresGrad))
+            Tape.Record(new SimpleRnnEntry(y, x, kernel, recurrentKernel, bias, activation, mask, state is not null, shape,
+                returnSequences, saved, dropoutMask, recurrentDropoutMask), x, kernel, recurrentKernel, bias);
+        Profiler.Stop("SimpleRnn", started, SimpleRnnFlops(shape));
+        return y;
+    }
+
+    /// <summary>The tensors the forward pass keeps for backward.</summary>
+    private sealed record SimpleRnnSaved(Tensor InputTimeMajor, Tensor Projection, Tensor Hidden, Tensor DroppedHidden)
+    {
+        // A method, not a property: SimpleRnnBuffers is a ref struct, which a record's PrintMembers cannot print.
+        public SimpleRnnBuffers Buffers() => new()
+        {
+            InputTimeMajor = InputTimeMajor.Span, Projection = Projection.Span, Hidden = Hidden.Span, DroppedHidden = DroppedHidden.Span,
+        };
+    }
+
+    /// <summary>Forward GEMM flops: the input projection (T·N×D·D×U) plus T recurrent products (N×U·U×U).</summary>
+    private static double SimpleRnnFlops(in SimpleRnnShape s) => 2.0 * s.Rows * s.Units * (s.Inputs + s.Units);
+
+    private sealed class SimpleRnnEntry(Tensor y, Tensor x, Tensor kernel, Tensor recurrentKernel, Tensor bias, ActivationFunction activation,
+        Tensor? mask, bool hasInitialState, SimpleRnnShape shape, bool returnSequences, SimpleRnnSaved saved, Tensor? dropoutMask,
+        Tensor? recurrentDropoutMask) : TapeEntry(y)
+    {
+        public override double BackwardFlops => SimpleRnnFlops(shape) * (x.RequiresGrad ? 2 : 1.5);
+
+        public override void Backward(Tensor dY)
+        {
+            bool wantInput = x.RequiresGrad;
+            Tensor dProjection = Tensor.Empty(shape.ProjectionLength);
+            Tensor scratch = Tensor.Empty(shape.BackwardScratchLength(wantInput));
+            SimpleRnnKernels.Backward(shape, activation, returnSequences, kernel.Span, recurrentKernel.Span, SpanOf(mask), hasInitialState,
+                saved.Buffers(), dY.Span, dProjection.Span, scratch.Span,
+                wantInput ? x.EnsureGrad().Span : default,
+                kernel.RequiresGrad ? kernel.EnsureGrad().Span : default,
+                recurrentKernel.RequiresGrad ? recurrentKernel.EnsureGrad().Span : default,
+                bias.RequiresGrad ? bias.EnsureGrad().Span : default, SpanOf(dropoutMask), SpanOf(recurrentDropoutMask));
+        }
+    }
+}
