@@ -32,6 +32,9 @@ public sealed class MultiHeadAttention : MergeLayer
     private const float MaskedScore = -1e9f;
 
     private static readonly Tensor s_maskedScore = Tensor.Scalar(MaskedScore);
+
+    /// <summary>(N, T, H, S) ↔ (N, H, T, S): its own inverse.</summary>
+    private static readonly int[] s_swapStepsAndHeads = [0, 2, 1, 3];
     private readonly RandomStream _random;
     private bool? _useCausalMask;
     private Tensor? _queryKernel, _queryBias, _keyKernel, _keyBias, _valueKernel, _valueBias, _outputKernel, _outputBias, _causalMask;
@@ -196,22 +199,22 @@ public sealed class MultiHeadAttention : MergeLayer
     {
         Tensor query = inputs[0], value = inputs[1], key = inputs.Count > 2 ? inputs[2] : value;
         int n = query.Dim(0), tq = query.Dim(1), tv = value.Dim(1), heads = NumHeads;
-        // (N, T, D) → (N, T, H, K) → (N, H, T, K); the query scaled by 1/√K as Keras does.
-        Tensor q = Ops.Permute(Project(query, QueryKernel, _queryBias, heads, KeyDim), 0, 2, 1, 3) * (1f / MathF.Sqrt(KeyDim));
-        Tensor k = Ops.Permute(Project(key, KeyKernel, _keyBias, heads, KeyDim), 0, 2, 1, 3);
-        Tensor v = Ops.Permute(Project(value, ValueKernel, _valueBias, heads, ValueDim), 0, 2, 1, 3);
+        // (N, T, D) → (N, T, H, S) → (N, H, T, S); the query scaled by 1/√K as Keras does.
+        Tensor q = Ops.Permute(Project(query, QueryKernel, _queryBias, heads, KeyDim), s_swapStepsAndHeads) * (1f / MathF.Sqrt(KeyDim));
+        Tensor k = Ops.Permute(Project(key, KeyKernel, _keyBias, heads, KeyDim), s_swapStepsAndHeads);
+        Tensor v = Ops.Permute(Project(value, ValueKernel, _valueBias, heads, ValueDim), s_swapStepsAndHeads);
         Tensor scores = Ops.MatMul(q, k, transposeB: true);                               // (N, H, Tq, Tv)
         if (CombinedMask(inputs, n, tq, tv) is { } mask)
             scores = Ops.Where(mask, scores, s_maskedScore);
         Tensor probabilities = Ops.Softmax(scores);                                         // over the keys
         if (training && Dropout > 0f)
             probabilities = Ops.Dropout(probabilities, Dropout, _random);
-        Tensor context = Ops.Permute(Ops.MatMul(probabilities, v), 0, 2, 1, 3);             // (N, Tq, H, V)
-        int outputs = OutputKernel.Dim(2);
+        Tensor context = Ops.Permute(Ops.MatMul(probabilities, v), s_swapStepsAndHeads);   // (N, Tq, H, V)
         Tensor rows = Ops.Reshape(context, n * tq, heads * ValueDim);
-        Tensor kernel = Ops.Reshape(OutputKernel, heads * ValueDim, outputs);
+        // The weights are viewed per call (a view made once would keep a gradient that Fit later drops).
+        Tensor kernel = Ops.Reshape(OutputKernel, heads * ValueDim, OutputKernel.Dim(2));
         Tensor y = _outputBias is null ? Ops.MatMul(rows, kernel) : Ops.Linear(rows, kernel, _outputBias);
-        return Ops.Reshape(y, n, tq, outputs);
+        return Ops.Reshape(y, [n, tq, kernel.Dim(1)]);
     }
 
     /// <summary>x (N, T, D)·W (D, H, S) + b (H, S) as one (N·T, D)·(D, H·S) product, viewed as (N, T, H, S).</summary>
@@ -219,8 +222,8 @@ public sealed class MultiHeadAttention : MergeLayer
     {
         int n = x.Dim(0), t = x.Dim(1), d = x.Dim(2);
         Tensor rows = Ops.Reshape(x, n * t, d), w = Ops.Reshape(kernel, d, heads * size);
-        Tensor y = bias is null ? Ops.MatMul(rows, w) : Ops.Linear(rows, w, Ops.Reshape(bias, heads * size));
-        return Ops.Reshape(y, n, t, heads, size);
+        Tensor y = bias is null ? Ops.MatMul(rows, w) : Ops.Linear(rows, w, Ops.Reshape(bias, [heads * size]));
+        return Ops.Reshape(y, [n, t, heads, size]);
     }
 
     /// <summary>Every mask that applies, multiplied together, broadcastable to the scores (N, H, Tq, Tv); null when none.</summary>
