@@ -20,7 +20,7 @@ using NanoNet.Benchmarks;
 //   dotnet run -c Release --project benchmarks -- gemm-time [repeats]      (try DOTNET_EnableAVX=0)
 var config = DefaultConfig.Instance
     .AddJob(Job.Default.WithWarmupCount(3).WithIterationCount(10).WithId("nanonet"))
-    .AddColumn(GflopsColumn.Gflops, GflopsColumn.PercentOfPeak)
+    .AddColumn(GflopsColumn.Gflops, GflopsColumn.PercentOfPeak, BandwidthColumn.Instance)
     .WithOptions(ConfigOptions.JoinSummary);
 
 if (args.Length > 0 && args[0] == "throughput")

@@ -45,6 +45,10 @@ internal static class OnnxExporter
         {
             Layer layer = tensor.Layer!;
             Embedding? mask = tensor.Inputs.Select(i => maskSources.GetValueOrDefault(i)).FirstOrDefault(m => m is not null);
+            if (layer is MultiHeadAttention && mask is not null)
+                throw new NotSupportedException(
+                    $"Layer '{layer.Name}' (MultiHeadAttention) reads the padding mask of layer '{mask.Name}' (Embedding with maskZero: true); " +
+                    "the export does not carry padding masks into the attention. Build the Embedding with maskZero: false (or pass an attention mask input) to export.");
             if (layer is RecurrentLayer or Bidirectional && mask is not null)
                 throw new NotSupportedException(
                     $"Layer '{layer.Name}' ({layer.GetType().Name}) reads the padding mask of layer '{mask.Name}' (Embedding with maskZero: true) and skips padded steps; " +

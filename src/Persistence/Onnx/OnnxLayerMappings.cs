@@ -15,7 +15,7 @@ namespace NanoNet.Persistence.Onnx;
 /// reordered from Keras's i, f, c, o to ONNX's i, o, f, c. Dense kernels are used as they are (MatMul
 /// takes x·W with W of shape (inputs, units)).
 /// </remarks>
-internal static class OnnxLayerMappings
+internal static partial class OnnxLayerMappings
 {
     /// <summary>ONNX's LSTM gate blocks i, o, f, c, each as the index of the same gate in Keras's i, f, c, o.</summary>
     private static readonly int[] OnnxGateToKerasGate = [0, 3, 1, 2];
@@ -61,9 +61,12 @@ internal static class OnnxLayerMappings
         Multiply => Chain(graph, "Mul", inputs, output),
         Concatenate concatenate => graph.Node("Concat", inputs, output,
             OnnxAttribute.Int("axis", ConcatenationAxis(concatenate))),
+        BatchNormalization batchNorm => MapBatchNormalization(graph, batchNorm, inputs[0], output),
+        LayerNormalization layerNorm => MapLayerNormalization(graph, layerNorm, inputs[0], output),
+        MultiHeadAttention attention => MapMultiHeadAttention(graph, attention, inputs, output),
         _ => throw new NotSupportedException(
             $"Layer '{layer.Name}' ({layer.GetType().Name}) has no ONNX mapping: ONNX export knows Dense, Conv2D, Conv1D, DepthwiseConv2D, MaxPool2D, MaxPooling1D, AveragePooling1D, AveragePooling2D, ZeroPadding2D, Flatten, " +
-            "GlobalAveragePooling2D, GlobalMaxPooling2D, GlobalAveragePooling1D, GlobalMaxPooling1D, Reshape, Permute, RepeatVector, Activation, Dropout, Embedding, Lstm, Gru, SimpleRnn, Bidirectional, Add, Subtract, Multiply and Concatenate."),
+            "GlobalAveragePooling2D, GlobalMaxPooling2D, GlobalAveragePooling1D, GlobalMaxPooling1D, Reshape, Permute, RepeatVector, Activation, Dropout, Embedding, Lstm, Gru, SimpleRnn, Bidirectional, Add, Subtract, Multiply, Concatenate, BatchNormalization, LayerNormalization and MultiHeadAttention."),
     };
 
     /// <summary>MatMul with the (inputs, units) kernel on the last axis (any rank: (N, F), (N, T, F), ...), Add the bias, then the activation.</summary>

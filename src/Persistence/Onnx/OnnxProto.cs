@@ -32,6 +32,9 @@ internal enum OnnxElementType
 
     /// <summary>int64 (shapes, axes, indices).</summary>
     Int64 = 7,
+
+    /// <summary>bool (Where's condition; only as a Cast target).</summary>
+    Bool = 9,
 }
 
 /// <summary>A constant tensor of the graph (TensorProto), its values stored as raw_data.</summary>

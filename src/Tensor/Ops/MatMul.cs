@@ -1,6 +1,7 @@
 using NanoNet.Diagnostics;
 using NanoNet.Autograd;
 using NanoNet.Kernels;
+using NanoNet.Memory;
 
 namespace NanoNet;
 
@@ -87,7 +88,8 @@ public static partial class Ops
 
         long started = Profiler.Start();
         int items = Shapes.Product(batch);
-        int[] aItem = new int[items], bItem = new int[items], yItem = new int[items];
+        // Step memory: a steady training step allocates no item maps (they live until the entry's backward ran).
+        int[] aItem = StepMemory.NewInts(items), bItem = StepMemory.NewInts(items), yItem = StepMemory.NewInts(items);
         BatchedGemm.ItemMap(batchA, batch, aItem);
         BatchedGemm.ItemMap(batchB, batch, bItem);
         for (int i = 0; i < items; i++)

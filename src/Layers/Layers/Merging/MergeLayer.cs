@@ -66,9 +66,12 @@ public abstract class MergeLayer(string? name) : Layer(name)
             if (inputs[i].Rank != expected[i].Length + 1 || !inputs[i].Shape[1..].SequenceEqual(expected[i]))
                 throw new ArgumentException($"Layer '{Name}' input {i} expects shape {Shapes.FormatBatched(expected[i])} but got {Shapes.Format(inputs[i].Shape)}.");
         Tensor y = OnForward(inputs, training);
-        y.Mask = CombinedMask(inputs);
+        y.Mask = OutputMask(inputs);
         return y;
     }
+
+    /// <summary>The output's mask: by default a step is kept only where every masked input keeps it.</summary>
+    protected virtual Tensor? OutputMask(IReadOnlyList<Tensor> inputs) => CombinedMask(inputs);
 
     /// <summary>The forward computation on inputs whose shapes have been checked.</summary>
     protected abstract Tensor OnForward(IReadOnlyList<Tensor> inputs, bool training);
