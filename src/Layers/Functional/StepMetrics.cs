@@ -43,6 +43,30 @@ internal sealed class MetricTotals(IReadOnlyList<Loss> losses, string[] outputNa
         Examples += size;
     }
 
+    /// <summary>Replaces the sums with their sums over the processes of <paramref name="group"/> (a collective call).</summary>
+    public void SumAcross(IProcessGroup group)
+    {
+        int outputs = _lossSums.Length;
+        var values = new double[2 + 3 * outputs]; // once per epoch
+        values[0] = _totalSum;
+        values[1] = Examples;
+        for (int o = 0; o < outputs; o++)
+        {
+            values[2 + o] = _lossSums[o];
+            values[2 + outputs + o] = _correct[o];
+            values[2 + 2 * outputs + o] = _labels[o];
+        }
+        group.SumAcrossProcesses(values);
+        _totalSum = values[0];
+        Examples = (long)values[1];
+        for (int o = 0; o < outputs; o++)
+        {
+            _lossSums[o] = values[2 + o];
+            _correct[o] = (long)values[2 + outputs + o];
+            _labels[o] = (long)values[2 + 2 * outputs + o];
+        }
+    }
+
     /// <summary>Mean total loss so far.</summary>
     public float MeanLoss => (float)(_totalSum / Math.Max(1, Examples));
 
