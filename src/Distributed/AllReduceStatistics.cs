@@ -10,7 +10,7 @@ namespace NanoNet.Distributed;
 /// <param name="ReduceSeconds">Time inside the optimizer's reduce step (starting the remaining buckets, waiting, averaging): the part of communication that training waits for.</param>
 /// <param name="WaitSeconds">The part of <paramref name="ReduceSeconds"/> spent in <c>MPI_Wait</c>.</param>
 /// <param name="BackwardSeconds">Time from the first gradient of a step being ready to its reduce step: the window in which started buckets overlap with computation.</param>
-public sealed record AllReduceStatistics(long Steps = 0, int Buckets = 0, long BytesPerStep = 0, long BucketsStartedDuringBackward = 0,
+public readonly record struct AllReduceStatistics(long Steps = 0, int Buckets = 0, long BytesPerStep = 0, long BucketsStartedDuringBackward = 0,
     double ReduceSeconds = 0, double WaitSeconds = 0, double BackwardSeconds = 0)
 {
     /// <summary>Mean exposed all-reduce time per step, in milliseconds.</summary>

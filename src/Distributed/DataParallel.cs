@@ -84,7 +84,7 @@ public sealed class DataParallel : Callback, IGradientReducer, IProcessGroup, ID
     /// <inheritdoc/>
     public int Size => _world.Size;
 
-    /// <summary>What the gradient all-reduces cost so far (since the last <c>Fit</c> began).</summary>
+    /// <summary>What the gradient all-reduces cost so far (since the last <c>Fit</c> began; a value, so updating it allocates nothing).</summary>
     public AllReduceStatistics Statistics { get; private set; } = new();
 
     /// <summary>
