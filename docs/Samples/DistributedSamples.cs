@@ -1,6 +1,7 @@
 using NanoNet.Data;
 using NanoNet.Distributed;
 using NanoNet.Layers;
+using NanoNet.Losses;
 using NanoNet.Optim;
 using NanoNet.Persistence;
 

@@ -12,6 +12,7 @@
 //   its own, else rank 0 only) --checkpoint PATH (ModelCheckpoint on rank 0, e.g. "ckpt/epoch-{epoch}.ckpt")
 //   --fail-rank R --fail-step S (rank R crashes with Environment.FailFast after step S: the fault test)
 //   --validate (evaluate the test set after every epoch)
+//   --allreduce-benchmark N (no training: time N all-reduces of the model's gradient size, blocking and non-blocking, after a barrier)
 using System.Diagnostics;
 using System.Runtime.InteropServices;
 using NanoNet;
@@ -23,7 +24,7 @@ using NanoNet.Optim;
 using NanoNet.Persistence;
 
 string? dataPath = null, weightsPath = null, checkpointPath = null;
-int epochs = 1, batchSize = 32, seed = 0, bucketKb = 1024, failRank = -1, failStep = -1;
+int epochs = 1, batchSize = 32, seed = 0, bucketKb = 1024, failRank = -1, failStep = -1, allReduceRounds = 0;
 int? subset = null;
 float learningRate = 0.02f;
 bool overlap = true, validate = false;
@@ -48,9 +49,10 @@ try
             case "--fail-rank": failRank = commandLine.Int(); break;
             case "--fail-step": failStep = commandLine.Int(); break;
             case "--validate": validate = true; break;
+            case "--allreduce-benchmark": allReduceRounds = commandLine.Int(); break;
             default:
                 Console.Error.WriteLine($"Unknown option {option}. Options: --data PATH --subset N --epochs N --batch N --lr X --seed N --threads N " +
-                                        "--bucket-kb N --no-overlap --weights PATH --checkpoint PATH --fail-rank R --fail-step S --validate");
+                                        "--bucket-kb N --no-overlap --weights PATH --checkpoint PATH --fail-rank R --fail-step S --validate --allreduce-benchmark N");
                 return 2;
         }
     }
@@ -62,6 +64,27 @@ catch (ArgumentException e)
 }
 
 using MpiWorld mpi = MpiWorld.Initialize();
+if (allReduceRounds > 0)
+{
+    var gradients = new float[923_914]; // the CIFAR-10 seed model's parameter count
+    for (int round = 0; round < 2; round++) // the first round warms up the connections
+        foreach (int chunk in new[] { gradients.Length, 262_144, 0 })
+        {
+            mpi.Barrier();
+            var clock = Stopwatch.StartNew();
+            for (int i = 0; i < allReduceRounds; i++)
+                if (chunk == 0)
+                    mpi.Barrier();
+                else
+                    for (int start = 0; start < gradients.Length; start += chunk)
+                        mpi.AllReduceSum(gradients.AsSpan(start, Math.Min(chunk, gradients.Length - start)));
+            double ms = clock.Elapsed.TotalMilliseconds / allReduceRounds;
+            if (mpi.IsRoot && round == 1)
+                Console.WriteLine(chunk == 0 ? $"MPI_Barrier across {mpi.Size} ranks: {ms * 1000:F0} µs"
+                    : $"MPI_Allreduce of {gradients.Length * 4 / 1048576.0:F2} MB in pieces of {chunk * 4 / 1048576.0:F2} MB across {mpi.Size} ranks: {ms:F2} ms");
+        }
+    return 0;
+}
 string rank = $"rank {mpi.Rank}/{mpi.Size}";
 Dataset train, test;
 try
