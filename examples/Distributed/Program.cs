@@ -11,7 +11,7 @@
 //   --weights PATH (raw float32 weights after training, layer by layer; "{rank}" in PATH makes every rank write
 //   its own, else rank 0 only) --checkpoint PATH (ModelCheckpoint on rank 0, e.g. "ckpt/epoch-{epoch}.ckpt")
 //   --fail-rank R --fail-step S (rank R crashes with Environment.FailFast after step S: the fault test)
-//   --validate (evaluate the test set after every epoch)
+//   --validate (evaluate the test set after every epoch) --accumulate N (gradientAccumulationSteps)
 //   --allreduce-benchmark N (no training: time N all-reduces of the model's gradient size, blocking and non-blocking, after a barrier)
 using System.Diagnostics;
 using System.Runtime.InteropServices;
@@ -24,7 +24,7 @@ using NanoNet.Optim;
 using NanoNet.Persistence;
 
 string? dataPath = null, weightsPath = null, checkpointPath = null;
-int epochs = 1, batchSize = 32, seed = 0, bucketKb = 1024, failRank = -1, failStep = -1, allReduceRounds = 0;
+int epochs = 1, batchSize = 32, seed = 0, bucketKb = 1024, failRank = -1, failStep = -1, allReduceRounds = 0, accumulate = 1;
 int? subset = null;
 float learningRate = 0.02f;
 bool overlap = true, validate = false;
@@ -49,10 +49,11 @@ try
             case "--fail-rank": failRank = commandLine.Int(); break;
             case "--fail-step": failStep = commandLine.Int(); break;
             case "--validate": validate = true; break;
+            case "--accumulate": accumulate = commandLine.Int(); break;
             case "--allreduce-benchmark": allReduceRounds = commandLine.Int(); break;
             default:
                 Console.Error.WriteLine($"Unknown option {option}. Options: --data PATH --subset N --epochs N --batch N --lr X --seed N --threads N " +
-                                        "--bucket-kb N --no-overlap --weights PATH --checkpoint PATH --fail-rank R --fail-step S --validate --allreduce-benchmark N");
+                                        "--bucket-kb N --no-overlap --weights PATH --checkpoint PATH --fail-rank R --fail-step S --validate --accumulate N --allreduce-benchmark N");
                 return 2;
         }
     }
@@ -122,7 +123,8 @@ if (checkpointPath is not null)
     callbacks.Add(parallel.OnRootOnly(new ModelCheckpoint(checkpointPath)));
 
 var wall = Stopwatch.StartNew();
-TrainingHistory history = model.Fit(train, batchSize, epochs, shuffle: true, validation: validate ? test : null, seed: seed, callbacks: callbacks);
+TrainingHistory history = model.Fit(train, batchSize, epochs, shuffle: true, validation: validate ? test : null, seed: seed, callbacks: callbacks,
+    gradientAccumulationSteps: accumulate);
 wall.Stop();
 
 double seconds = history.Epochs.Sum(e => e.Seconds);

@@ -42,24 +42,31 @@ internal static partial class MpiLibrary
         {
             if (s_handle != 0)
                 return s_handle;
-            var tried = new List<string>();
-            foreach (string candidate in Candidates())
-            {
-                nint handle = DlOpen(candidate, RtldNow | RtldGlobal);
-                if (handle != 0)
-                {
-                    s_path = candidate;
-                    s_handle = handle;
-                    NativeLibrary.SetDllImportResolver(typeof(MpiLibrary).Assembly, Resolve);
-                    return handle;
-                }
-                tried.Add($"{candidate} ({DlErrorText()})");
-            }
-            throw new DllNotFoundException(
-                "NanoNet.Distributed needs an MPI library and none was found. Install Open MPI: on Debian or Ubuntu " +
-                "'apt-get install openmpi-bin' (the runtime library is libopenmpi3, pulled in by openmpi-bin; add libopenmpi-dev to build against it), " +
-                "on Fedora 'dnf install openmpi', or set NANONET_MPI_LIBRARY to the path of libmpi.so. Tried: " + string.Join("; ", tried) + ".");
+            s_handle = Open(Candidates(), out s_path);
+            NativeLibrary.SetDllImportResolver(typeof(MpiLibrary).Assembly, Resolve);
+            return s_handle;
         }
+    }
+
+    /// <summary>Opens the first of <paramref name="candidates"/> that loads, with <c>RTLD_NOW | RTLD_GLOBAL</c>.</summary>
+    /// <exception cref="DllNotFoundException">None loads; the message names the packages to install and why each failed.</exception>
+    internal static nint Open(IEnumerable<string> candidates, out string path)
+    {
+        var tried = new List<string>();
+        foreach (string candidate in candidates)
+        {
+            nint handle = DlOpen(candidate, RtldNow | RtldGlobal);
+            if (handle != 0)
+            {
+                path = candidate;
+                return handle;
+            }
+            tried.Add($"{candidate} ({DlErrorText()})");
+        }
+        throw new DllNotFoundException(
+            "NanoNet.Distributed needs an MPI library and none was found. Install Open MPI: on Debian or Ubuntu " +
+            "'apt-get install openmpi-bin' (the runtime library is libopenmpi3, pulled in by openmpi-bin; add libopenmpi-dev to build against it), " +
+            "on Fedora 'dnf install openmpi', or set NANONET_MPI_LIBRARY to the path of libmpi.so. Tried: " + string.Join("; ", tried) + ".");
     }
 
     private static IEnumerable<string> Candidates()
