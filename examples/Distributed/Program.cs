@@ -112,7 +112,15 @@ if (mpi.IsRoot)
     Console.WriteLine($"{mpi.Size} process(es) on {mpi.Library}, {Parallelism.MaxThreads} thread(s) each; {train.Count:N0} training images; " +
                       $"batch {batchSize} per process = {batchSize * mpi.Size} global; SGD lr {learningRate}; buckets of {bucketKb} KB{(overlap ? "" : ", no overlap")}");
 
-var callbacks = new List<Callback> { parallel };
+long allocatedAtStep2 = 0, allocatedAtLast = 0, lastStep = 0;
+var callbacks = new List<Callback> { parallel, new LambdaCallback(onBatchEnd: b =>
+{
+    // Managed bytes this thread allocated per steady step (from step 2 on; the first step sets up).
+    long now = GC.GetAllocatedBytesForCurrentThread();
+    if (b.Step == 2)
+        allocatedAtStep2 = now;
+    (allocatedAtLast, lastStep) = (now, b.Step);
+}) };
 if (failRank >= 0)
     callbacks.Add(new LambdaCallback(onBatchEnd: b =>
     {
@@ -135,6 +143,8 @@ if (mpi.IsRoot && history.Epochs.Count > 0)
                       $"{history.Epochs.Sum(e => e.SamplesPerSecond * e.Seconds) / seconds:N0} images/s (all ranks), wall {wall.Elapsed.TotalSeconds:F1} s");
     Console.WriteLine($"all-reduce: {stats}; {100 * stats.ReduceSeconds / seconds:F1}% of the training time");
 }
+if (lastStep > 2) // every rank: rank 0's figure includes its console progress bar
+    Console.WriteLine($"{rank}: managed bytes allocated per step from step 2 to {lastStep} (the training thread): {(allocatedAtLast - allocatedAtStep2) / (lastStep - 2)} B");
 if (weightsPath is not null && (mpi.IsRoot || weightsPath.Contains("{rank}")))
 {
     using FileStream file = File.Create(weightsPath.Replace("{rank}", mpi.Rank.ToString()));
