@@ -16,6 +16,14 @@ namespace NanoNet.Data;
 /// epoch's order. So (<see cref="Seed"/>, <see cref="Epoch"/>) is the loader's whole state: to resume
 /// a run after k epochs, create a loader with the same seed and set <see cref="Epoch"/> = k.
 /// </para>
+/// <para>
+/// <b>Shards</b> (data-parallel training): with <see cref="ShardCount"/> = P processes, every process
+/// builds the same global order from the same seed, each global batch holds <see cref="BatchSize"/> × P
+/// rows, and process <see cref="ShardIndex"/> = r reads rows [r·b, (r+1)·b) of it, where b is the
+/// global batch's row count / P. Shards of one global batch are equal in size, so the mean of the
+/// processes' mean gradients is the global batch's mean gradient; the last global batch's rows beyond a
+/// multiple of P (fewer than P per epoch) are dropped.
+/// </para>
 /// </remarks>
 public sealed class MiniBatchLoader
 {
@@ -60,8 +68,21 @@ public sealed class MiniBatchLoader
     /// <summary>Whether every epoch visits the examples in a new random order.</summary>
     public bool Shuffle { get; }
 
-    /// <summary>Number of batches per epoch, counting the last partial one.</summary>
-    public int BatchCount => (_data.Count + BatchSize - 1) / BatchSize;
+    /// <summary>This process's shard of every global batch, from 0 (data-parallel training; see the remarks).</summary>
+    public int ShardIndex { get; init; }
+
+    /// <summary>Processes sharing every global batch (1, the default, for ordinary training).</summary>
+    public int ShardCount { get; init; } = 1;
+
+    /// <summary>Number of batches per epoch, counting the last partial one (when it holds at least one row per shard).</summary>
+    public int BatchCount
+    {
+        get
+        {
+            int global = BatchSize * ShardCount;
+            return _data.Count / global + (_data.Count % global >= ShardCount ? 1 : 0);
+        }
+    }
 
     /// <summary>Total number of examples.</summary>
     public int Count => _data.Count;
@@ -78,6 +99,8 @@ public sealed class MiniBatchLoader
     /// </summary>
     public IEnumerable<Dataset> NextEpoch()
     {
+        if (ShardCount < 1 || ShardIndex < 0 || ShardIndex >= ShardCount)
+            throw new InvalidOperationException($"MiniBatchLoader: shard {ShardIndex} of {ShardCount} does not exist; expected 0 <= ShardIndex < ShardCount.");
         _epoch++;
         for (int i = 0; i < _order.Length; i++)
             _order[i] = i;
@@ -88,13 +111,16 @@ public sealed class MiniBatchLoader
 
     private IEnumerable<Dataset> Batches()
     {
-        for (int start = 0; start < _order.Length; start += BatchSize)
+        int global = BatchSize * ShardCount;
+        for (int start = 0; start < _order.Length; start += global)
         {
-            int size = Math.Min(BatchSize, _order.Length - start);
+            int size = Math.Min(global, _order.Length - start) / ShardCount; // equal shards (all of it with one)
+            if (size == 0)
+                yield break;
             Dataset batch = size == BatchSize
                 ? _full ??= Allocate(size)
                 : _last ??= Allocate(size);
-            ReadOnlySpan<int> rows = _order.AsSpan(start, size);
+            ReadOnlySpan<int> rows = _order.AsSpan(start + ShardIndex * size, size);
             _data.CopyRows(rows, batch);
             BatchTransform?.Invoke(batch);
             yield return batch;

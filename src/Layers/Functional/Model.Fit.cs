@@ -70,7 +70,12 @@ public partial class Model
             train = ClassWeights.Apply(train, classWeight);
         CheckInputs(train.Inputs);
         CheckClassTargets(train, "training");
-        var loader = new MiniBatchLoader(train, batchSize, shuffle, seed) { BatchTransform = batchTransform };
+        var loader = new MiniBatchLoader(train, batchSize, shuffle, seed)
+        {
+            BatchTransform = batchTransform,
+            ShardIndex = ProcessGroup?.Rank ?? 0, // data-parallel: this process's share of every global batch
+            ShardCount = ProcessGroup?.Size ?? 1,
+        };
         var run = new TrainingRun(this, epochs, loader.BatchCount, validation, verbose, callbacks, gradientAccumulationSteps, progress, cancellationToken)
             { InitialEpoch = initialEpoch };
         return run.Execute(epoch =>
@@ -133,6 +138,16 @@ public partial class Model
     }
 
     private volatile bool _stopTraining;
+
+    /// <summary>
+    /// The processes of a data-parallel run (null, the default, for one process). With a group, the
+    /// in-memory <c>Fit</c> trains on this process's shard of every global batch of
+    /// <c>batchSize</c> × <see cref="IProcessGroup.Size"/> rows, and the epoch's training metrics are
+    /// summed across the processes before they are reported or reach the callbacks. Set by a
+    /// data-parallel wrapper (NanoNet.Distributed's <c>DataParallel</c>) together with the optimizer's
+    /// <see cref="Optimizer.GradientReducer"/>. Streamed batches are the source's to shard.
+    /// </summary>
+    public IProcessGroup? ProcessGroup { get; set; }
 
     /// <summary>
     /// The epochs already done when <c>Fit</c> starts: <c>Fit</c> sets it (to its <c>initialEpoch</c>, 0
@@ -376,6 +391,8 @@ public partial class Model
         {
             if (_pending > 0)
                 Apply(_step); // the epoch's last, partial accumulation group
+            if (_model.ProcessGroup is { } group)
+                _totals.SumAcross(group); // every process reports (and its callbacks see) the global metrics
             double seconds = _clock.Elapsed.TotalSeconds;
             Evaluation? validation = _validation is null ? null : _model.Evaluate(_validation);
             Dictionary<string, float> outputs = _totals.PerOutput();

@@ -145,6 +145,35 @@ internal sealed class MetricTotals(MetricPlan plan, string[] outputNames)
         Examples += size;
     }
 
+    /// <summary>Replaces the sums with their sums over the processes of <paramref name="group"/> (a collective call).</summary>
+    public void SumAcross(IProcessGroup group)
+    {
+        // Every total here is a sum (losses weighted by batch size, metric states as counts and sums), so summing
+        // each over the processes gives exactly the totals one process would have seen. Packed as
+        // [total loss, examples, per-output loss sums, every output's metric state], once per epoch.
+        int outputs = _lossSums.Length;
+        var values = new double[2 + outputs + _states.Sum(state => state.Length)];
+        values[0] = _totalSum;
+        values[1] = Examples;
+        _lossSums.CopyTo(values, 2);
+        int offset = 2 + outputs;
+        foreach (double[] state in _states)
+        {
+            state.CopyTo(values, offset);
+            offset += state.Length;
+        }
+        group.SumAcrossProcesses(values);
+        _totalSum = values[0];
+        Examples = (long)values[1];
+        values.AsSpan(2, outputs).CopyTo(_lossSums);
+        offset = 2 + outputs;
+        foreach (double[] state in _states)
+        {
+            values.AsSpan(offset, state.Length).CopyTo(state);
+            offset += state.Length;
+        }
+    }
+
     /// <summary>Mean total loss so far.</summary>
     public float MeanLoss => (float)(_totalSum / Math.Max(1, Examples));
 
