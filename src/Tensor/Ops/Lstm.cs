@@ -50,23 +50,22 @@ public static partial class Ops
             throw new ArgumentException($"Lstm state is ({state.Hidden.Dim(0)}, {state.Units}) but the batch needs ({n}, {u}).");
 
         var shape = new LstmShape(n, t, d, u);
-        var saved = new LstmSaved(
-            Tensor.Empty(shape.InputLength),
-            Tensor.Empty(shape.GatesLength),
-            Tensor.Empty(shape.HistoryLength),
-            Tensor.Empty(shape.HistoryLength),
-            Tensor.Empty(shape.TanhLength));
+        // The buffers backward needs; the record holding them is made only when recording (inference allocates nothing).
+        Tensor inputTimeMajor = Tensor.Empty(shape.InputLength), gates = Tensor.Empty(shape.GatesLength),
+            hidden = Tensor.Empty(shape.HistoryLength), cell = Tensor.Empty(shape.HistoryLength), tanhCell = Tensor.Empty(shape.TanhLength);
         Tensor y = returnSequences ? Tensor.Empty(n, t, u) : Tensor.Empty(n, u);
         LstmKernels.Forward(shape, x.Span, kernel.Span, recurrentKernel.Span, bias.Span,
             mask is null ? default : mask.Span, state is null ? default : state.Hidden.Span, state is null ? default : state.Cell.Span,
-            y.Span, returnSequences, saved.Buffers());
+            y.Span, returnSequences,
+            new LstmBuffers { InputTimeMajor = inputTimeMajor.Span, Gates = gates.Span, Hidden = hidden.Span, Cell = cell.Span, TanhCell = tanhCell.Span });
         if (state is not null)
         {
-            saved.Hidden.Span.Slice(t * shape.StateLength, shape.StateLength).CopyTo(state.Hidden.Span);
-            saved.Cell.Span.Slice(t * shape.StateLength, shape.StateLength).CopyTo(state.Cell.Span);
+            hidden.Span.Slice(t * shape.StateLength, shape.StateLength).CopyTo(state.Hidden.Span);
+            cell.Span.Slice(t * shape.StateLength, shape.StateLength).CopyTo(state.Cell.Span);
         }
         if (Tape.ShouldRecord(x, kernel) || Tape.IsRecording && (recurrentKernel.RequiresGrad || bias.RequiresGrad))
-            Tape.Record(new LstmEntry(y, x, kernel, recurrentKernel, bias, mask, state is not null, shape, returnSequences, saved), x, kernel, recurrentKernel, bias);
+            Tape.Record(new LstmEntry(y, x, kernel, recurrentKernel, bias, mask, state is not null, shape, returnSequences,
+                new LstmSaved(inputTimeMajor, gates, hidden, cell, tanhCell)), x, kernel, recurrentKernel, bias);
         Profiler.Stop("Lstm", started, LstmFlops(shape));
         return y;
     }
