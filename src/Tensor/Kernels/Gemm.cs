@@ -89,6 +89,11 @@ public static unsafe class Gemm
 
         fixed (float* pa = a, pb = b, pc = c)
         {
+            if (GemmRows.Applies(kind, m, transB && packedB == null))
+            {
+                GemmRows.Multiply(transA, m, n, k, pa, lda, pb, ldb, packedB, pc, ldc, accumulate);
+                return;
+            }
             long flops = 2L * m * n * k;
             // Small products, and calls from inside another kernel's parallel region, run on this thread.
             int threads = flops < ParallelFlopThreshold || WorkerPool.IsInsideRegion ? 1 : Parallelism.CurrentMaxThreads;
