@@ -18,6 +18,9 @@ using NanoNet.Benchmarks;
 //   dotnet run -c Release --project benchmarks -- recurrent-time [repeats]     (Stopwatch, best of N, all cases in seconds)
 // GEMM at the CIFAR-10 shapes with the kernel this process picked (Stopwatch, best of N, 1 thread):
 //   dotnet run -c Release --project benchmarks -- gemm-time [repeats]      (try DOTNET_EnableAVX=0)
+// NanoNet against LibTorch 2.10, alternating sides per case (builds the peer too; see benchmarks/README.md):
+//   bash benchmarks/compare-libtorch.sh [--rounds 3] [--threads 1 2] [--steps 40] [case ...]
+//   dotnet run -c Release --project benchmarks -- case <case> <threads> <warmup> <steps>   one side of one case
 var config = DefaultConfig.Instance
     .AddJob(Job.Default.WithWarmupCount(3).WithIterationCount(10).WithId("nanonet"))
     .AddColumn(GflopsColumn.Gflops, GflopsColumn.PercentOfPeak, BandwidthColumn.Instance)
@@ -46,17 +49,24 @@ if (args.Length > 0 && args[0] == "throughput")
     }
     var results = Throughput.Run(models.Count > 0 ? models : Throughput.Models, threads, steps);
     if (json) Throughput.PrintJson(results); else Throughput.PrintTable(results);
-    return;
+    return 0;
+}
+if (args.Length > 0 && args[0] == "compare-libtorch")
+    return SideBySide.Run(args);
+if (args is ["case", string name, string caseThreads, string warmup, string caseSteps])
+{
+    Console.WriteLine(SeedCases.Run(name, int.Parse(caseThreads), int.Parse(warmup), int.Parse(caseSteps)));
+    return 0;
 }
 if (args.Length > 0 && args[0] == "lstm")
 {
     LstmTiming.Run([1, 2], args.Length > 1 ? int.Parse(args[1]) : 10);
-    return;
+    return 0;
 }
 if (args.Length > 0 && args[0] == "gemm-time")
 {
     GemmTiming.Run(args.Length > 1 ? int.Parse(args[1]) : 20);
-    return;
+    return 0;
 }
 if (args.Length > 0 && args[0] == "conv")
 {
@@ -76,7 +86,7 @@ if (args.Length > 0 && args[0] == "gemm")
     GflopsColumn.PeakGflops = GflopsColumn.Measure(peakSummary, peakSummary.BenchmarksCases[0]);
     Console.WriteLine($"Single-core Vector512 FMA peak measured: {GflopsColumn.PeakGflops:F1} GFLOP/s");
     BenchmarkRunner.Run<GemmBenchmarks>(config);
-    return;
+    return 0;
 }
 if (args.Length > 0 && args[0] == "recurrent-time")
 {
@@ -92,3 +102,4 @@ if (args.Length > 0 && args[0] == "recurrent")
     return;
 }
 BenchmarkSwitcher.FromAssembly(typeof(GemmBenchmarks).Assembly).Run(args, config);
+return 0;

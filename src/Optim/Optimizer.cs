@@ -1,3 +1,4 @@
+using NanoNet.Autograd;
 using NanoNet.Optim.Kernels;
 
 namespace NanoNet.Optim;
@@ -162,8 +163,14 @@ public abstract class Optimizer
             if (parameters[i].Grad is not null)
                 withGradients.Add(parameters[i]);
 
-        // 1. Reduce: combined gradients are what clipping and the update must see.
-        GradientReducer?.Reduce(withGradients);
+        // 1. Reduce: combined gradients are what clipping and the update must see. Another process's
+        // gradient may fill rows this one's embedding did not touch: the row hints no longer hold.
+        if (GradientReducer is { } reducer)
+        {
+            for (int i = 0; i < withGradients.Count; i++)
+                withGradients[i].EnsureGrad();
+            reducer.Reduce(withGradients);
+        }
 
         // 2. Clip by global norm (a scale for the fused pass below, which also clips by value).
         float scale = 1f;
@@ -189,7 +196,10 @@ public abstract class Optimizer
             if (gradient.Length != parameter.Length)
                 throw new ArgumentException($"Parameter {Describe(parameter)} has {parameter.Length} elements but its gradient has {gradient.Length}.", nameof(parameters));
             FusedUpdate.ResetCheck();
-            Update(parameter.Span, gradient.Span, StateOf(parameter), learningRate, transform);
+            if (parameter.TouchedGradientRows is { } rows && SkipsZeroGradients && _l1 == 0f && _l2 == 0f)
+                UpdateRows(parameter, gradient, rows, learningRate, transform);
+            else
+                Update(parameter.Span, gradient.Span, StateOf(parameter), learningRate, transform);
             bool nonFinite = FusedUpdate.Checked ? FusedUpdate.NonFiniteGradientSeen : !double.IsFinite(GradientClipping.SumOfSquares(gradient.Span));
             if (nonFinite && firstNonFinite < 0)
                 firstNonFinite = i;
@@ -198,6 +208,25 @@ public abstract class Optimizer
         if (firstNonFinite >= 0)
             throw NonFinite(withGradients, firstNonFinite, updated: true);
         withGradients.Clear();
+    }
+
+    /// <summary>
+    /// Whether <see cref="Update"/> leaves a weight unchanged when its gradient is zero (after clipping, with no
+    /// regularization), and keeps no state that a zero gradient would change: then a gradient known to be zero
+    /// outside some rows (<see cref="Tensor.TouchedGradientRows"/>, an embedding's) is applied to those rows only,
+    /// with the same result. True for plain SGD; false for momentum, Adam and the others, whose state decays on
+    /// every step (Keras semantics).
+    /// </summary>
+    private protected virtual bool SkipsZeroGradients => false;
+
+    /// <summary>The update restricted to the touched rows, run by run (consecutive rows in one call).</summary>
+    private void UpdateRows(Tensor parameter, Tensor gradient, GradientRows rows, float learningRate, in GradientTransform transform)
+    {
+        int width = parameter.Length / rows.RowCount;
+        Span<float> weights = parameter.Span;
+        ReadOnlySpan<float> g = gradient.Span;
+        for (int row = 0; rows.NextRun(row, out int start, out int count); row = start + count)
+            Update(weights.Slice(start * width, count * width), g.Slice(start * width, count * width), [], learningRate, transform);
     }
 
     private NonFiniteGradientException NonFinite(List<Tensor> withGradients, int index, bool updated)

@@ -13,6 +13,9 @@ namespace NanoNet.Optim;
 /// </remarks>
 public sealed class Sgd(float learningRate = 0.01f) : Optimizer(learningRate)
 {
+    /// <summary>w − η·0 = w: an embedding's untouched rows are skipped (Optimizer.SkipsZeroGradients).</summary>
+    private protected override bool SkipsZeroGradients => true;
+
     /// <inheritdoc />
     protected override void Update(Span<float> weights, ReadOnlySpan<float> gradient, float[][] state, float learningRate, in GradientTransform transform) =>
         FusedUpdate.Run(new Rule(learningRate), transform, weights, gradient);

@@ -138,8 +138,22 @@ public sealed partial class Tensor
             if (value is not null && !Shapes.Equal(value.Shape, _shape))
                 throw new ArgumentException($"Gradient of shape {Shapes.Format(value.Shape)} does not match tensor{(Name is null ? "" : $" '{Name}'")} of shape {Shapes.Format(_shape)}.", nameof(value));
             _grad = value;
+            _gradRowsValid = false;
         }
     }
+
+    // Row sparsity of the gradient: _gradRows lists the rows an embedding's backward wrote; it describes
+    // _grad only while _gradRowsValid (every other writer goes through EnsureGrad, which clears the flag).
+    private GradientRows? _gradRows;
+    private bool _gradRowsValid;
+
+    /// <summary>
+    /// The rows (first axis) of <see cref="Grad"/> that may be non-zero, when only row-sparse ops (an
+    /// <see cref="Ops.Embedding"/> backward) wrote it since it was created or last zeroed; null when any row may
+    /// be non-zero. Plain SGD then updates (and <see cref="ZeroGrad"/> clears) only these rows: the same result,
+    /// without walking a large embedding table every step.
+    /// </summary>
+    public GradientRows? TouchedGradientRows => _gradRowsValid ? _gradRows : null;
 
     /// <summary>An optional name, used in error messages, model summaries and optimizer state (e.g. "dense/kernel").</summary>
     public string? Name { get; set; }
@@ -364,17 +378,56 @@ public sealed partial class Tensor
     public Tensor EnsureGrad()
     {
         CheckAlive();
+        _gradRowsValid = false; // the caller may write any row
         return _grad ??=
             _gradientOwner is not null ? _gradientOwner.EnsureGrad().View(_shape)
             : _memory is not null ? _memory.RentTensor(_shape, zeroed: true)
             : Zeros(_shape);
     }
 
+    /// <summary>
+    /// <see cref="EnsureGrad"/> for a row-sparse writer that adds only into the rows listed in
+    /// <paramref name="rows"/> (except <paramref name="skippedRow"/>; −1 skips none): the rows are recorded in
+    /// <see cref="TouchedGradientRows"/> when the gradient was zero outside known rows before.
+    /// </summary>
+    internal Tensor EnsureGradForRows(ReadOnlySpan<int> rows, int skippedRow)
+    {
+        bool fresh = _grad is null;
+        bool tracked = _gradientOwner is null && Rank >= 1 && (fresh || _gradRowsValid);
+        Tensor grad = EnsureGrad();
+        if (tracked)
+        {
+            _gradRows ??= new GradientRows(_shape[0]);
+            if (fresh)
+                _gradRows.Clear();
+            foreach (int row in rows)
+                if (row != skippedRow)
+                    _gradRows.Add(row);
+            _gradRowsValid = true;
+        }
+        return grad;
+    }
+
     /// <summary>Sets the gradient to zero (keeps its storage); large gradients are cleared by all workers.</summary>
     public void ZeroGrad()
     {
-        if (_grad is { } grad)
+        if (_grad is not { } grad)
+            return;
+        if (TouchedGradientRows is { } rows)
+        {
+            int width = Length / _shape[0];
+            for (int row = 0; rows.NextRun(row, out int start, out int count); row = start + count)
+                grad.Span.Slice(start * width, count * width).Clear();
+        }
+        else
+        {
             Kernels.ParallelClear.Clear(grad.Span);
+        }
+        if (_gradRows is not null)
+        {
+            _gradRows.Clear();
+            _gradRowsValid = true; // all zero now
+        }
     }
 
     // ---- reductions (not differentiable; see Ops for the differentiable ones) ---------------

@@ -39,6 +39,9 @@ internal sealed class GraphPass
     /// <summary>A reusable one-element input list for one-input models.</summary>
     public Tensor[] OneInput { get; } = new Tensor[1];
 
+    /// <summary>The (1, ...input shape) tensor single-sample <c>Predict</c> copies its sample into, made on first use.</summary>
+    public Tensor? OneSample { get; set; }
+
     /// <summary>Drops the references to a finished run's tensors, so the pass keeps nothing alive.</summary>
     public void Forget()
     {

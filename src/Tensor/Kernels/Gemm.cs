@@ -27,9 +27,10 @@ namespace NanoNet.Kernels;
 /// </remarks>
 public static unsafe class Gemm
 {
-    internal const int KC = 256;       // A micro-panel 8×256 and B micro-panel 256×32 stay in L1
-    internal const int MC = 96;        // multiple of every micro-kernel's MR (8, 6, 4); A block 96 KB in L2
-    internal const int MaxNC = 1024;   // multiple of every micro-kernel's NR (32, 16, 8, 4)
+    // Cache blocks from this machine's cache sizes (GemmBlocking): 256, 96, 1024 on a 32 KB L1d / 1 MB L2 core.
+    internal static readonly int KC = GemmBlocking.ThisMachine.KC;      // B micro-panel KC×32 fills L1d
+    internal static readonly int MC = GemmBlocking.ThisMachine.MC;      // multiple of every MR (8, 6, 4)
+    internal static readonly int MaxNC = GemmBlocking.ThisMachine.NC;   // multiple of every NR (32, 16, 8, 4)
     private const long ParallelFlopThreshold = 1 << 17;
 
     /// <summary>
@@ -88,6 +89,11 @@ public static unsafe class Gemm
 
         fixed (float* pa = a, pb = b, pc = c)
         {
+            if (GemmRows.Applies(kind, m, transB && packedB == null))
+            {
+                GemmRows.Multiply(transA, m, n, k, pa, lda, pb, ldb, packedB, pc, ldc, accumulate);
+                return;
+            }
             long flops = 2L * m * n * k;
             // Small products, and calls from inside another kernel's parallel region, run on this thread.
             int threads = flops < ParallelFlopThreshold || WorkerPool.IsInsideRegion ? 1 : Parallelism.CurrentMaxThreads;

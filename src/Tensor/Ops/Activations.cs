@@ -72,7 +72,8 @@ public static partial class Ops
         }
         if (Tape.ShouldRecord(x))
             Tape.Record(new ActivationEntry(y, x, function, columns), x);
-        Profiler.Stop(function.ToString(), started);
+        if (started != 0) // the name is a string made per call: only when profiling
+            Profiler.Stop(function.ToString(), started);
         return y;
     }
 

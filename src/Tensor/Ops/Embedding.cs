@@ -13,7 +13,8 @@ public static partial class Ops
     /// </summary>
     /// <remarks>
     /// <para>Backward scatters dY into only the rows of the ids that occur (sparse accumulation, in
-    /// position order: correct and deterministic when a token repeats). The ids get no gradient.</para>
+    /// position order: correct and deterministic when a token repeats), and records them in the table's
+    /// <see cref="Tensor.TouchedGradientRows"/>, so plain SGD updates only those rows. The ids get no gradient.</para>
     /// <para>With <paramref name="maskZero"/>, id 0 is padding: its row still comes out in the forward pass
     /// (as Keras does), but it receives no gradient, so it stays as initialised. Pair it with
     /// <see cref="PaddingMask"/> and the mask argument of <see cref="Lstm"/> so the LSTM skips those steps.</para>
@@ -41,7 +42,7 @@ public static partial class Ops
     private sealed class EmbeddingEntry(Tensor y, Tensor table, int[] ids, int count, int maskedId) : TapeEntry(y)
     {
         public override void Backward(Tensor dY) =>
-            EmbeddingKernels.ScatterAdd(ids.AsSpan(0, count), dY.Span, table.EnsureGrad().Span, table.Dim(1), maskedId);
+            EmbeddingKernels.ScatterAdd(ids.AsSpan(0, count), dY.Span, table.EnsureGradForRows(ids.AsSpan(0, count), maskedId).Span, table.Dim(1), maskedId);
     }
 
     /// <summary>

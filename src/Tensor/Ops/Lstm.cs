@@ -48,25 +48,29 @@ public static partial class Ops
         CheckDropoutMask("Lstm", "recurrent dropout", recurrentDropoutMask, n, u);
 
         var shape = new LstmShape(n, t, d, u) { GoBackwards = goBackwards };
-        var saved = new LstmSaved(
-            Tensor.Empty(shape.InputLength),
-            Tensor.Empty(shape.GatesLength),
-            Tensor.Empty(shape.HistoryLength),
-            Tensor.Empty(shape.HistoryLength),
-            Tensor.Empty(shape.TanhLength),
-            Tensor.Empty(shape.DroppedHiddenLength(recurrentDropoutMask is not null)));
+        // The buffers backward needs; the record holding them is made only when recording (inference allocates nothing).
+        Tensor inputTimeMajor = Tensor.Empty(shape.InputLength), gates = Tensor.Empty(shape.GatesLength),
+            hidden = Tensor.Empty(shape.HistoryLength), cell = Tensor.Empty(shape.HistoryLength), tanhCell = Tensor.Empty(shape.TanhLength),
+            droppedHidden = Tensor.Empty(shape.DroppedHiddenLength(recurrentDropoutMask is not null));
         Tensor y = returnSequences ? Tensor.Empty(n, t, u) : Tensor.Empty(n, u);
         LstmKernels.Forward(shape, x.Span, kernel.Span, recurrentKernel.Span, bias.Span,
             SpanOf(mask), state is null ? default : state.Hidden.Span, state is null ? default : state.Cell.Span,
-            y.Span, returnSequences, saved.Buffers(), SpanOf(dropoutMask), SpanOf(recurrentDropoutMask));
+            y.Span, returnSequences,
+            new LstmBuffers
+            {
+                InputTimeMajor = inputTimeMajor.Span, Gates = gates.Span, Hidden = hidden.Span, Cell = cell.Span, TanhCell = tanhCell.Span,
+                DroppedHidden = droppedHidden.Span,
+            },
+            SpanOf(dropoutMask), SpanOf(recurrentDropoutMask));
         if (state is not null)
         {
-            saved.Hidden.Span.Slice(t * shape.StateLength, shape.StateLength).CopyTo(state.Hidden.Span);
-            saved.Cell.Span.Slice(t * shape.StateLength, shape.StateLength).CopyTo(state.Cell.Span);
+            hidden.Span.Slice(t * shape.StateLength, shape.StateLength).CopyTo(state.Hidden.Span);
+            cell.Span.Slice(t * shape.StateLength, shape.StateLength).CopyTo(state.Cell.Span);
         }
         if (Tape.ShouldRecord(x, kernel) || Tape.IsRecording && (recurrentKernel.RequiresGrad || bias.RequiresGrad))
-            Tape.Record(new LstmEntry(y, x, kernel, recurrentKernel, bias, mask, state is not null, shape, returnSequences, saved,
-                dropoutMask, recurrentDropoutMask), x, kernel, recurrentKernel, bias);
+            Tape.Record(new LstmEntry(y, x, kernel, recurrentKernel, bias, mask, state is not null, shape, returnSequences,
+                new LstmSaved(inputTimeMajor, gates, hidden, cell, tanhCell, droppedHidden), dropoutMask, recurrentDropoutMask),
+                x, kernel, recurrentKernel, bias);
         Profiler.Stop("Lstm", started, LstmFlops(shape));
         return y;
     }

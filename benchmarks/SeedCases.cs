@@ -1,0 +1,81 @@
+using System.Diagnostics;
+using System.Globalization;
+using NanoNet.Autograd;
+using NanoNet.Data;
+using NanoNet.Layers;
+using NanoNet.Memory;
+
+namespace NanoNet.Benchmarks;
+
+/// <summary>
+/// One seed-model case timed in its own process, NanoNet's side of the LibTorch comparison
+/// (<see cref="SideBySide"/>; the LibTorch side is benchmarks/libtorch, with the same case names).
+/// </summary>
+/// <remarks>
+/// Cases: <c>cifar10-train</c> (batch 64), <c>cifar10-inference</c> (256), <c>text-train</c> (32, T = 200),
+/// <c>text-inference</c> (256), and <c>cifar10-predict1</c> / <c>text-predict1</c>: one sample through
+/// <see cref="Model.Predict(ReadOnlySpan{float}, Span{float})"/>, as an app classifying one input at a time.
+/// </remarks>
+public static class SeedCases
+{
+    public static readonly string[] Names =
+        ["cifar10-train", "cifar10-inference", "text-train", "text-inference", "cifar10-predict1", "text-predict1"];
+
+    /// <summary>Median step time of one case after warm-up; one JSON line, as the LibTorch peer prints.</summary>
+    public static string Run(string name, int threads, int warmup, int steps)
+    {
+        Parallelism.MaxThreads = threads;
+        string model = name.StartsWith("cifar10", StringComparison.Ordinal) ? "cifar10" : "text";
+        string mode = name[(name.IndexOf('-') + 1)..];
+        int batch = mode switch
+        {
+            "train" => SeedModels.TrainingBatchSize(model),
+            "inference" => 256,
+            "predict1" => 1,
+            _ => throw new ArgumentException($"Unknown case '{name}'. Available: {string.Join(", ", Names)}."),
+        };
+        (Sequential net, Dataset data) = SeedModels.Create(model, batch);
+        Action step = mode switch
+        {
+            "train" => () => net.TrainStep(data),
+            "inference" => InferenceStep(net, data.Features),
+            _ => PredictOneStep(net, data.Features),
+        };
+        for (int i = 0; i < warmup; i++)
+            step();
+        var times = new double[steps];
+        long allocatedBefore = GC.GetAllocatedBytesForCurrentThread();
+        for (int i = 0; i < steps; i++)
+        {
+            long start = Stopwatch.GetTimestamp();
+            step();
+            times[i] = Stopwatch.GetElapsedTime(start).TotalMilliseconds;
+        }
+        long allocated = (GC.GetAllocatedBytesForCurrentThread() - allocatedBefore) / steps;
+        Array.Sort(times);
+        double median = times[steps / 2];
+        return string.Create(CultureInfo.InvariantCulture,
+            $"{{\"side\": \"nanonet\", \"case\": \"{name}\", \"threads\": {threads}, \"batch\": {batch}, \"median_ms\": {median:F4}, \"per_second\": {batch * 1000 / median:F1}, \"alloc_bytes_per_step\": {allocated}}}");
+    }
+
+    /// <summary>A batch forward as <c>Predict</c> runs it: no tape, intermediates in step memory released per batch.</summary>
+    private static Action InferenceStep(Sequential net, Tensor x)
+    {
+        var memory = new StepMemory();
+        return () =>
+        {
+            memory.Release();
+            using (memory.Use())
+            using (Tape.NoGrad())
+                net.Forward(x);
+        };
+    }
+
+    /// <summary>One sample in, its class probabilities out, through the allocation-free single-sample Predict.</summary>
+    private static Action PredictOneStep(Sequential net, Tensor x)
+    {
+        float[] sample = x.ToArray();
+        var output = new float[Shapes.Product(net.Outputs[0].Shape)];
+        return () => net.Predict(sample, output);
+    }
+}

@@ -1,0 +1,140 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text.Json;
+
+namespace NanoNet.Benchmarks;
+
+/// <summary>
+/// NanoNet against LibTorch 2.10 (TorchSharp, benchmarks/libtorch), case by case: each case runs in a fresh
+/// process per side, the two sides alternating (NanoNet first in odd rounds, LibTorch first in even ones), for
+/// several rounds at each thread count; the table gives each side's median over the rounds of its per-run
+/// median step time, and NanoNet's speed as a multiple of LibTorch's.
+/// </summary>
+/// <remarks>
+/// The machine is shared, so absolute times drift by ±20% from minute to minute; alternating the sides per
+/// case puts both under the same neighbours, and the ratio is what to read. Results are appended to a JSON-lines
+/// file as they come, so a long comparison can run in chunks (one round or one thread count at a time, e.g.
+/// under a lock) and <c>--table-only</c> prints the table of everything gathered.
+/// </remarks>
+public static class SideBySide
+{
+    public static int Run(string[] args)
+    {
+        int rounds = 3, steps = 40;
+        int[] threads = [1, 2];
+        var cases = new List<string>();
+        string peer = Path.Combine(AppContext.BaseDirectory, "../../../libtorch/bin/Release/net10.0/linux-x64/NanoNet.LibTorchPeer");
+        string results = "libtorch-comparison.jsonl";
+        bool tableOnly = false;
+        for (int i = 1; i < args.Length; i++)
+        {
+            switch (args[i])
+            {
+                case "--rounds": rounds = int.Parse(args[++i], CultureInfo.InvariantCulture); break;
+                case "--steps": steps = int.Parse(args[++i], CultureInfo.InvariantCulture); break;
+                case "--peer": peer = args[++i]; break;
+                case "--results": results = args[++i]; break;
+                case "--table-only": tableOnly = true; break;
+                case "--threads":
+                    var counts = new List<int>();
+                    while (i + 1 < args.Length && int.TryParse(args[i + 1], out int t)) { counts.Add(t); i++; }
+                    threads = [.. counts];
+                    break;
+                default:
+                    if (!SeedCases.Names.Contains(args[i]))
+                        throw new ArgumentException($"Unknown option or case '{args[i]}'. Cases: {string.Join(", ", SeedCases.Names)}.");
+                    cases.Add(args[i]);
+                    break;
+            }
+        }
+        if (cases.Count == 0)
+            cases.AddRange(SeedCases.Names);
+        if (!tableOnly)
+        {
+            if (!File.Exists(peer))
+                throw new FileNotFoundException($"The LibTorch peer is not built: {peer} (bash benchmarks/compare-libtorch.sh builds it).");
+            string self = Environment.ProcessPath ?? "dotnet";
+            string[] selfPrefix = self.EndsWith("dotnet", StringComparison.Ordinal) ? [typeof(SideBySide).Assembly.Location] : [];
+            for (int round = 1; round <= rounds; round++)
+                foreach (int t in threads)
+                    foreach (string name in cases)
+                    {
+                        int n = Steps(name, steps);
+                        string[] caseArgs = [name, t.ToString(CultureInfo.InvariantCulture), "5", n.ToString(CultureInfo.InvariantCulture)];
+                        (string File, string[] Args)[] sides = [(self, [.. selfPrefix, "case", .. caseArgs]), (peer, caseArgs)];
+                        if (round % 2 == 0)
+                            Array.Reverse(sides);
+                        foreach ((string file, string[] sideArgs) in sides)
+                        {
+                            string line = RunProcess(file, sideArgs, t);
+                            File.AppendAllText(results, line.Replace("}", $", \"round\": {round}}}", StringComparison.Ordinal) + "\n");
+                            Console.Error.WriteLine($"round {round}: {line}");
+                        }
+                    }
+        }
+        PrintTable(results);
+        return 0;
+    }
+
+    /// <summary>Fewer steps for the slow cases, so each process runs for a few seconds at most.</summary>
+    private static int Steps(string name, int steps) => name switch
+    {
+        "text-train" or "text-inference" => Math.Max(8, steps / 4),
+        "cifar10-inference" => Math.Max(10, steps / 2),
+        "cifar10-predict1" or "text-predict1" => steps * 5,
+        _ => steps,
+    };
+
+    private static string RunProcess(string file, string[] args, int threads)
+    {
+        var start = new ProcessStartInfo(file) { RedirectStandardOutput = true, UseShellExecute = false };
+        foreach (string a in args)
+            start.ArgumentList.Add(a);
+        // OpenMP and MKL size their pools at start-up; the peer also calls torch.set_num_threads.
+        start.Environment["OMP_NUM_THREADS"] = threads.ToString(CultureInfo.InvariantCulture);
+        start.Environment["MKL_NUM_THREADS"] = threads.ToString(CultureInfo.InvariantCulture);
+        start.Environment.Remove("OPENBLAS_CORETYPE");
+        using Process process = Process.Start(start) ?? throw new InvalidOperationException($"Could not start {file}.");
+        string output = process.StandardOutput.ReadToEnd();
+        process.WaitForExit();
+        string? json = output.Split('\n').LastOrDefault(l => l.StartsWith('{'));
+        if (process.ExitCode != 0 || json is null)
+            throw new InvalidOperationException($"{file} {string.Join(' ', args)} failed (exit code {process.ExitCode}): {output}");
+        return json.Trim();
+    }
+
+    private sealed record Row(string Side, string Case, int Threads, int Batch, double MedianMs, long? Allocated);
+
+    public static void PrintTable(string results)
+    {
+        var rows = new List<Row>();
+        foreach (string line in File.ReadLines(results))
+        {
+            using JsonDocument doc = JsonDocument.Parse(line);
+            JsonElement r = doc.RootElement;
+            rows.Add(new Row(r.GetProperty("side").GetString()!, r.GetProperty("case").GetString()!, r.GetProperty("threads").GetInt32(),
+                r.GetProperty("batch").GetInt32(), r.GetProperty("median_ms").GetDouble(),
+                r.TryGetProperty("alloc_bytes_per_step", out JsonElement a) ? a.GetInt64() : null));
+        }
+        Console.WriteLine("| case | batch | threads | rounds | LibTorch ms | NanoNet ms | NanoNet / LibTorch speed | per-round range | NanoNet B/step |");
+        Console.WriteLine("|---|---:|---:|---:|---:|---:|---:|---|---:|");
+        foreach (IGrouping<(string Case, int Threads), Row> g in rows.GroupBy(r => (r.Case, r.Threads))
+                     .OrderBy(g => Array.IndexOf(SeedCases.Names, g.Key.Case)).ThenBy(g => g.Key.Threads))
+        {
+            Row[] nano = [.. g.Where(r => r.Side == "nanonet")], torch = [.. g.Where(r => r.Side == "libtorch")];
+            if (nano.Length == 0 || torch.Length == 0)
+                continue;
+            double n = Median(nano.Select(r => r.MedianMs)), t = Median(torch.Select(r => r.MedianMs));
+            // Per round: the two sides' runs of one round, next to each other in time.
+            double[] perRound = [.. nano.Zip(torch, (a, b) => b.MedianMs / a.MedianMs).Order()];
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"| {g.Key.Case} | {nano[0].Batch} | {g.Key.Threads} | {Math.Min(nano.Length, torch.Length)} | {t:F3} | {n:F3} | **{t / n:F2}x** | {perRound[0]:F2}–{perRound[^1]:F2} | {nano.Max(r => r.Allocated ?? 0):N0} |"));
+        }
+    }
+
+    private static double Median(IEnumerable<double> values)
+    {
+        double[] v = [.. values.Order()];
+        return v.Length % 2 == 1 ? v[v.Length / 2] : (v[v.Length / 2 - 1] + v[v.Length / 2]) / 2;
+    }
+}

@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# NanoNet against LibTorch 2.10 (TorchSharp 0.107: MKL, oneDNN) on the seed models, case by case, the two
+# sides alternating in fresh processes over several rounds, at 1 and 2 threads; prints the ratios.
+#
+#   bash benchmarks/compare-libtorch.sh [--rounds 3] [--threads 1 2] [--steps 40] [--results FILE] [case ...]
+#   bash benchmarks/compare-libtorch.sh --table-only --results FILE      the table of runs gathered so far
+#
+# Cases: cifar10-train cifar10-inference text-train text-inference cifar10-predict1 text-predict1 (all by default).
+# The LibTorch side (benchmarks/libtorch) is not in NanoNet.sln: its first build restores ~300 MB of packages.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+unset OPENBLAS_CORETYPE
+dotnet build benchmarks -c Release -v quiet -nologo >/dev/null
+dotnet build benchmarks/libtorch -c Release -v quiet -nologo >/dev/null
+peer=benchmarks/libtorch/bin/Release/net10.0/linux-x64
+"$peer/NanoNet.LibTorchPeer" weaken-glibcxx "$peer"   # Debian 12's libstdc++ predates GCC 13's; a no-op elsewhere
+rm -rf "$peer/cpu"                                     # what TorchSharp copies when a first load failed: 480 MB
+exec dotnet benchmarks/bin/Release/net10.0/NanoNet.Benchmarks.dll compare-libtorch --peer "$peer/NanoNet.LibTorchPeer" "$@"

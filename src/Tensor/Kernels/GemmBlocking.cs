@@ -1,0 +1,45 @@
+namespace NanoNet.Kernels;
+
+/// <summary>
+/// The GEMM's cache blocks (BLIS names KC, MC, NC), chosen from the core's cache sizes rather than fixed.
+/// </summary>
+/// <remarks>
+/// <para>Shape legend: a K slab of depth KC; an MC×KC block of packed A; a KC×NC slab of packed B; micro-panels of
+/// MR×KC (A) and KC×NR (B), with MR×NR the micro-kernel's tile (<see cref="GemmMicroKernels.TileSize"/>).</para>
+/// <para>The rules, for the widest tile (NR = 32 floats = 128 bytes per row of a B micro-panel):</para>
+/// <list type="bullet">
+/// <item>KC: one B micro-panel (KC×32 floats) fills L1d. It is reused by every A micro-panel of the MC block; A
+/// and C stream past it from L2, which at 16 FMAs per 2.5 cache lines this kernel sustains.</item>
+/// <item>MC: the packed A block (MC×KC) takes about 3/32 of L2, the rest is left to the B slab.</item>
+/// <item>NC: the packed B slab (KC×NC) is about the size of L2.</item>
+/// </list>
+/// <para>On the 32 KB L1d / 1 MB L2 core these kernels were tuned on (AMD EPYC, Zen 4) the rules give the tuned
+/// KC = 256, MC = 96, NC = 1024; a 48 KB L1d raises KC to 384. Every MC is a multiple of every kernel's MR
+/// (8, 6, 4: of 24) and every NC of every NR (32, 16, 8, 4: of 32), so all kernels, the 128-bit ones included,
+/// run whole tiles inside a block; KC is a multiple of 16 (whole 8×8 packing transposes, aligned panels).</para>
+/// <para>Determinism: the blocks are fixed for the process, so the order of every K sum is the same at any
+/// thread count. A different machine may block differently, and so round differently in the last bits.</para>
+/// </remarks>
+internal readonly record struct GemmBlocking(int KC, int MC, int NC)
+{
+    /// <summary>Least common multiple of every kernel's MR: 8, 6, 4 (x86 and ARM64 128-bit tiles included).</summary>
+    public const int MCMultiple = 24;
+    /// <summary>Least common multiple of every kernel's NR: 32, 16, 8, 4.</summary>
+    public const int NCMultiple = 32;
+    private const int KCMultiple = 16;
+    private const int WidestPanelRowBytes = 32 * sizeof(float);
+
+    /// <summary>The blocks for this machine's caches, fixed at start-up.</summary>
+    public static readonly GemmBlocking ThisMachine = For(CpuCaches.ThisMachine());
+
+    /// <summary>The blocks for a core with the given caches (clamped to sizes the kernels handle well on any cache).</summary>
+    public static GemmBlocking For(CpuCaches caches)
+    {
+        int kc = RoundDown(Math.Clamp(caches.L1Data / WidestPanelRowBytes, 128, 512), KCMultiple);
+        int mc = RoundDown(Math.Clamp(caches.L2 * 3 / 32 / (kc * sizeof(float)), MCMultiple * 2, 480), MCMultiple);
+        int nc = RoundDown(Math.Clamp(caches.L2 / (kc * sizeof(float)), 256, 4096), NCMultiple);
+        return new GemmBlocking(kc, mc, nc);
+    }
+
+    private static int RoundDown(long value, int multiple) => (int)(value / multiple * multiple);
+}

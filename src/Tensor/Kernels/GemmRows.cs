@@ -1,0 +1,103 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+
+namespace NanoNet.Kernels;
+
+/// <summary>
+/// GEMMs with fewer rows than the AVX-512 micro-tile (M &lt; 8: one sample through a Dense layer, an LSTM step
+/// at batch 1): a row at a time, B read where it lies (row-major, or a <see cref="PackedMatrix"/>), nothing packed.
+/// </summary>
+/// <remarks>
+/// <para>Shape legend: C is M×N (M &lt; 8), op(A) is M×K, B is K×N row-major (leading dimension ldb) or packed
+/// (slabs of KC rows, each of N′/32 panels of kc×32, N′ = N rounded up to 32). A row of C is cut into 32-column
+/// strips, four strips (8 accumulators) at a time.</para>
+/// <para>Packing B for one row of A copied a whole weight matrix per call (a 7200×128 Dense: 3.7 MB) to use
+/// each element once; the 8×32 tile then also spent 7/8 of its FMAs on zero rows.</para>
+/// <para>Same bits as the packed path: each element of C sums its K slab the way the micro-kernel does (from
+/// zero, one FMA per p in order, then added to C when accumulating or past the first slab).</para>
+/// </remarks>
+internal static unsafe class GemmRows
+{
+    /// <summary>Whether a product takes this path: AVX-512 kernel, fewer than 8 rows, B not stored transposed.</summary>
+    public static bool Applies(GemmKernelKind kind, int m, bool transB) => kind == GemmKernelKind.Vector512 && m < 8 && !transB;
+
+    /// <summary>C (+)= op(A)·B; B is <paramref name="b"/> (K×N, ldb) or, when not null, <paramref name="packed"/>.</summary>
+    public static void Multiply(bool transA, int m, int n, int k, float* a, int lda, float* b, int ldb, float* packed, float* c, int ldc, bool accumulate)
+    {
+        int paddedN = PackedMatrix.PaddedColumns(n, 32);
+        for (int pc = 0; pc < k; pc += Gemm.KC)
+        {
+            int kc = Math.Min(Gemm.KC, k - pc);
+            bool add = accumulate || pc > 0;
+            // Strip j of the slab: where its row p starts is strip + p·stride.
+            int stride = packed != null ? 32 : ldb;
+            float* Strip(int j) => packed != null ? packed + (long)pc * paddedN + (long)j * kc : b + (long)pc * ldb + j;
+            for (int i = 0; i < m; i++)
+            {
+                float* aRow = transA ? a + (long)pc * lda + i : a + (long)i * lda + pc;
+                int aStride = transA ? lda : 1;
+                float* cRow = c + (long)i * ldc;
+                int j = 0;
+                for (; j + 128 <= n; j += 128)
+                    Row4x32(kc, aRow, aStride, Strip(j), Strip(j + 32), Strip(j + 64), Strip(j + 96), stride, cRow + j, add);
+                for (; j + 32 <= n; j += 32)
+                    Row4x32(kc, aRow, aStride, Strip(j), null, null, null, stride, cRow + j, add);
+                for (; j < n; j++) // the last columns, one by one (a packed strip is zero-padded beyond N)
+                {
+                    float* bColumn = Strip(j - j % 32) + j % 32;
+                    float sum = 0f;
+                    for (int p = 0; p < kc; p++)
+                        sum = MathF.FusedMultiplyAdd(aRow[p * aStride], bColumn[(long)p * stride], sum);
+                    cRow[j] = add ? cRow[j] + sum : sum;
+                }
+            }
+        }
+    }
+
+    /// <summary>One row times up to four 32-column strips of B (null = absent): 2 accumulators per strip.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Row4x32(int kc, float* a, int aStride, float* b0, float* b1, float* b2, float* b3, int stride, float* c, bool add)
+    {
+        Vector512<float> c00 = default, c01 = default, c10 = default, c11 = default;
+        Vector512<float> c20 = default, c21 = default, c30 = default, c31 = default;
+        if (b1 == null)
+        {
+            for (int p = 0; p < kc; p++, b0 += stride)
+            {
+                Vector512<float> ai = Vector512.Create(a[p * aStride]);
+                c00 = Vector512.FusedMultiplyAdd(ai, Vector512.Load(b0), c00);
+                c01 = Vector512.FusedMultiplyAdd(ai, Vector512.Load(b0 + 16), c01);
+            }
+            Store(c, c00, c01, add);
+            return;
+        }
+        for (int p = 0; p < kc; p++, b0 += stride, b1 += stride, b2 += stride, b3 += stride)
+        {
+            Vector512<float> ai = Vector512.Create(a[p * aStride]);
+            c00 = Vector512.FusedMultiplyAdd(ai, Vector512.Load(b0), c00);
+            c01 = Vector512.FusedMultiplyAdd(ai, Vector512.Load(b0 + 16), c01);
+            c10 = Vector512.FusedMultiplyAdd(ai, Vector512.Load(b1), c10);
+            c11 = Vector512.FusedMultiplyAdd(ai, Vector512.Load(b1 + 16), c11);
+            c20 = Vector512.FusedMultiplyAdd(ai, Vector512.Load(b2), c20);
+            c21 = Vector512.FusedMultiplyAdd(ai, Vector512.Load(b2 + 16), c21);
+            c30 = Vector512.FusedMultiplyAdd(ai, Vector512.Load(b3), c30);
+            c31 = Vector512.FusedMultiplyAdd(ai, Vector512.Load(b3 + 16), c31);
+        }
+        Store(c, c00, c01, add);
+        Store(c + 32, c10, c11, add);
+        Store(c + 64, c20, c21, add);
+        Store(c + 96, c30, c31, add);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Store(float* c, Vector512<float> lo, Vector512<float> hi, bool add)
+    {
+        if (add)
+        {
+            lo += Vector512.Load(c);
+            hi += Vector512.Load(c + 16);
+        }
+        lo.Store(c);
+        hi.Store(c + 16);
+    }
+}
