@@ -76,7 +76,9 @@ public static class LayerRegistry
             s_factories.TryGetValue(config.TypeName, out factory);
         if (factory is null)
             throw new ArgumentException($"No layer type '{config.TypeName}' is registered (custom layers need LayerRegistry.Register); registered: {string.Join(", ", TypeNames.Order())}.", nameof(config));
-        return factory(config);
+        Layer layer = factory(config);
+        layer.ReadWeightSettings(config);
+        return layer;
     }
 
     private static string? NameOf(LayerConfig config) => config.Contains("name") ? config.GetString("name") : null;
