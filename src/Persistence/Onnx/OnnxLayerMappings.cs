@@ -46,6 +46,9 @@ internal static class OnnxLayerMappings
         Dropout => graph.Node("Identity", [inputs[0]], output), // inference: the input unchanged
         Activation { Function: ActivationFunction.Linear } => graph.Node("Identity", [inputs[0]], output),
         Activation activation => Activate(graph, inputs[0], activation.Function, output),
+        LeakyRelu leaky => graph.Node("LeakyRelu", [inputs[0]], output, OnnxAttribute.Float("alpha", leaky.NegativeSlope)),
+        Elu elu => graph.Node("Elu", [inputs[0]], output, OnnxAttribute.Float("alpha", elu.Alpha)),
+        Softmax softmax => graph.Node("Softmax", [inputs[0]], output, OnnxAttribute.Int("axis", softmax.Axis)),
         Embedding embedding => MapEmbedding(graph, embedding, inputs[0], output),
         Lstm lstm => MapLstm(graph, lstm, inputs[0], output),
         Add => Chain(graph, "Add", inputs, output),
@@ -55,7 +58,7 @@ internal static class OnnxLayerMappings
             OnnxAttribute.Int("axis", ConcatenationAxis(concatenate))),
         _ => throw new NotSupportedException(
             $"Layer '{layer.Name}' ({layer.GetType().Name}) has no ONNX mapping: ONNX export knows Dense, Conv2D, MaxPool2D, Flatten, " +
-            "GlobalAveragePooling2D, GlobalMaxPooling2D, GlobalAveragePooling1D, GlobalMaxPooling1D, Reshape, Permute, RepeatVector, Activation, Dropout, Embedding, Lstm, Add, Subtract, Multiply and Concatenate."),
+            "GlobalAveragePooling2D, GlobalMaxPooling2D, GlobalAveragePooling1D, GlobalMaxPooling1D, Reshape, Permute, RepeatVector, Activation, LeakyRelu, Elu, Softmax, Dropout, Embedding, Lstm, Add, Subtract, Multiply and Concatenate."),
     };
 
     /// <summary>MatMul with the (inputs, units) kernel on the last axis (any rank: (N, F), (N, T, F), ...), Add the bias, then the activation.</summary>
