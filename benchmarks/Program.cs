@@ -77,7 +77,7 @@ if (args.Length > 0 && args[0] == "conv")
     GflopsColumn.PeakGflops = GflopsColumn.Measure(peak, peak.BenchmarksCases[0]);
     Console.WriteLine($"Single-core Vector512 FMA peak measured: {GflopsColumn.PeakGflops:F1} GFLOP/s");
     BenchmarkRunner.Run<ConvLayerBenchmarks>(shortConfig);
-    return;
+    return 0;
 }
 if (args.Length > 0 && args[0] == "gemm")
 {
@@ -91,7 +91,7 @@ if (args.Length > 0 && args[0] == "gemm")
 if (args.Length > 0 && args[0] == "recurrent-time")
 {
     RecurrentTiming.Run(args.Length > 1 ? int.Parse(args[1]) : 5);
-    return;
+    return 0;
 }
 if (args.Length > 0 && args[0] == "recurrent")
 {
@@ -99,7 +99,7 @@ if (args.Length > 0 && args[0] == "recurrent")
     var peakSummary = BenchmarkRunner.Run<FmaPeakProbe>(config);
     GflopsColumn.PeakGflops = GflopsColumn.Measure(peakSummary, peakSummary.BenchmarksCases[0]);
     BenchmarkRunner.Run<RecurrentBenchmarks>(config, args[1..]);
-    return;
+    return 0;
 }
 BenchmarkSwitcher.FromAssembly(typeof(GemmBenchmarks).Assembly).Run(args, config);
 return 0;

@@ -90,6 +90,23 @@ public static class Initializers
             }
     }
 
+    /// <summary>
+    /// Fills with N(mean, std²) truncated at two standard deviations (Keras's <c>TruncatedNormal</c>): values
+    /// drawn outside [mean − 2·std, mean + 2·std] are drawn again, in order, from the same stream.
+    /// </summary>
+    public static void FillTruncatedNormal(Span<float> values, RandomStream rng, float mean, float std)
+    {
+        ArgumentNullException.ThrowIfNull(rng);
+        rng.FillNormal(values, mean, std);
+        Span<float> redraw = stackalloc float[1];
+        for (int i = 0; i < values.Length; i++)
+            while (MathF.Abs(values[i] - mean) > 2f * std)
+            {
+                rng.FillNormal(redraw, mean, std);
+                values[i] = redraw[0];
+            }
+    }
+
     /// <summary>Fills with U(low, high): <see cref="RandomStream.FillUniform"/>.</summary>
     public static void FillUniform(Span<float> values, RandomStream rng, float low, float high)
     {

@@ -30,6 +30,15 @@ public class LayerExportTests
     public void DenseOnImages() =>
         Assert.That(Agreement(new Layers.Dense(4, ActivationFunction.Tanh), [3, 5, 2]), Is.LessThanOrEqualTo(OnnxAgreement.Tolerance));
 
+    [Test]
+    public void ParametricActivationLayers()
+    {
+        Assert.That(Agreement(new Layers.LeakyRelu(0.1f), [3, 4, 6]), Is.LessThanOrEqualTo(OnnxAgreement.Tolerance));
+        Assert.That(Agreement(new Layers.Elu(0.7f), [10]), Is.LessThanOrEqualTo(OnnxAgreement.Tolerance));
+        Assert.That(Agreement(new Layers.Softmax(), [3, 5]), Is.LessThanOrEqualTo(OnnxAgreement.Tolerance));
+        Assert.That(Agreement(new Layers.Softmax(axis: 1), [3, 5]), Is.LessThanOrEqualTo(OnnxAgreement.Tolerance), "softmax over the middle axis");
+    }
+
     [TestCaseSource(nameof(EveryActivation))]
     public void Activation(ActivationFunction function)
     {

@@ -175,7 +175,7 @@ public partial class Model
     {
         optimizer ??= Optimizer ?? throw NotCompiled();
         long step = optimizer.Iterations + 1;
-        StepResult result = ComputeGradients(batch, step);
+        StepResult result = ComputeGradients(batch, step, tolerateNonFiniteLoss: false);
         ApplyGradients(optimizer, batchesAccumulated: 1, step);
         return (result.TotalValue, result.Correct);
     }
@@ -184,7 +184,11 @@ public partial class Model
     /// Forward, loss and backward on one batch, adding to the parameters' gradients (no update): the first
     /// half of a step, separate so several batches can accumulate before one update.
     /// </summary>
-    private StepResult ComputeGradients(Dataset batch, long step)
+    /// <remarks>
+    /// A NaN or infinite loss throws, unless <paramref name="tolerateNonFiniteLoss"/> (a <see cref="TerminateOnNaN"/>
+    /// is listening): then nothing is back-propagated and the caller sees the loss and skips the update.
+    /// </remarks>
+    private StepResult ComputeGradients(Dataset batch, long step, bool tolerateNonFiniteLoss)
     {
         ArgumentNullException.ThrowIfNull(batch);
         using Parallelism.ThreadLimitScope threads = Parallelism.LimitThreads(_maxThreads);
@@ -193,6 +197,11 @@ public partial class Model
         {
             StepResult result = ForwardLoss(_training, batch, training: true);
             float value = result.TotalValue;
+            if (!float.IsFinite(value) && tolerateNonFiniteLoss)
+            {
+                result.Total = null;
+                return result;
+            }
             if (!float.IsFinite(value))
                 throw new ArithmeticException($"Training stopped at step {step}: the loss became {value} (diverged): lower the learning rate or check the inputs for NaN.");
             result.Total!.Backward();
@@ -367,8 +376,8 @@ public partial class Model
         private bool Batch(Dataset batch)
         {
             _cancellation.ThrowIfCancellationRequested();
-            StepResult result = _model.ComputeGradients(batch, _step + 1);
-            if (++_pending == _accumulation)
+            StepResult result = _model.ComputeGradients(batch, _step + 1, _hooks.ToleratesNonFiniteLoss);
+            if (float.IsFinite(result.TotalValue) && ++_pending == _accumulation) // (a non-finite loss was not back-propagated: no update)
                 Apply(_step + 1);
             _totals.Add(result, batch);
             _batchInEpoch++;

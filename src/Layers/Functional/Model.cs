@@ -495,6 +495,8 @@ public partial class Model
             Tensor weighted = _lossWeights[o] == 1f ? value : Ops.Multiply(value, Scalar(_lossWeights[o]));
             total = total is null ? weighted : Ops.Add(total, weighted);
         }
+        foreach (Layer layer in _layers) // a plain loop: this runs every step
+            total = layer.AddPenalties(total!);
         result.Total = total!;
         result.TotalValue = total![0];
         pass.Forget();

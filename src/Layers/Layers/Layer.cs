@@ -103,7 +103,15 @@ public abstract class Layer
     /// Registers a weight named <c>{layer}/{name}</c>, zero until the layer is initialised with
     /// <paramref name="initializer"/>. Call it from <see cref="OnBuild"/>.
     /// </summary>
-    protected Tensor AddWeight(string name, int[] shape, WeightInitializer initializer, bool trainable = true)
+    /// <remarks>
+    /// A weight with a Keras role, told by its name ("kernel", "depthwise_kernel", "pointwise_kernel",
+    /// "recurrent_kernel", "bias", "embeddings") or by <paramref name="role"/>, takes the layer's
+    /// <see cref="KernelInitializer"/>, <see cref="RecurrentInitializer"/>, <see cref="BiasInitializer"/> or
+    /// <see cref="EmbeddingsInitializer"/> instead of <paramref name="initializer"/> when the user set one,
+    /// and the matching regularizer: every layer gets Keras's per-layer initializers and regularizers by
+    /// registering its weights here.
+    /// </remarks>
+    protected Tensor AddWeight(string name, int[] shape, WeightInitializer initializer, bool trainable = true, WeightRole? role = null)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(name);
         ArgumentNullException.ThrowIfNull(initializer);
@@ -112,7 +120,13 @@ public abstract class Layer
         SpendWeightBudget(name, shape);
         Tensor value = Tensor.Zeros(shape).AsParameter($"{Name}/{name}");
         value.RequiresGrad = trainable && _trainable;
-        _weights.Add(new LayerWeight(name, value, initializer, trainable));
+        WeightRole kind = role ?? RoleOf(name);
+        if (_initializers[(int)kind] is { } chosen)
+        {
+            int[] weightShape = (int[])shape.Clone();
+            initializer = (values, rng) => chosen.Fill(values, weightShape, rng);
+        }
+        _weights.Add(new LayerWeight(name, value, initializer, trainable, _regularizers[(int)kind]));
         return value;
     }
 
@@ -130,6 +144,79 @@ public abstract class Layer
                 throw new InvalidOperationException($"Layer '{Name}' already has a weight named '{name}'.");
             weight.Value.RequiresGrad = weight.Trainable && _trainable;
             _weights.Add(weight with { ShortName = name });
+        }
+    }
+
+    private readonly Initializer?[] _initializers = new Initializer?[WeightRoles.Count];
+    private readonly Regularizer?[] _regularizers = new Regularizer?[WeightRoles.Count];
+
+    /// <summary>The Keras role of a weight by its name (<see cref="WeightRole.Other"/> for any other name).</summary>
+    private static WeightRole RoleOf(string name) => name switch
+    {
+        "kernel" or "depthwise_kernel" or "pointwise_kernel" => WeightRole.Kernel,
+        "recurrent_kernel" => WeightRole.RecurrentKernel,
+        "bias" => WeightRole.Bias,
+        "embeddings" => WeightRole.Embeddings,
+        _ => WeightRole.Other,
+    };
+
+    /// <summary>Initializer of the kernel (Keras's <c>kernel_initializer</c>); null = the layer's default. Set it before the layer is built.</summary>
+    public Initializer? KernelInitializer { get => _initializers[(int)WeightRole.Kernel]; set => SetSetting(_initializers, WeightRole.Kernel, value); }
+
+    /// <summary>Initializer of the recurrent kernel (Keras's <c>recurrent_initializer</c>); null = the layer's default.</summary>
+    public Initializer? RecurrentInitializer { get => _initializers[(int)WeightRole.RecurrentKernel]; set => SetSetting(_initializers, WeightRole.RecurrentKernel, value); }
+
+    /// <summary>Initializer of the bias (Keras's <c>bias_initializer</c>); null = the layer's default.</summary>
+    public Initializer? BiasInitializer { get => _initializers[(int)WeightRole.Bias]; set => SetSetting(_initializers, WeightRole.Bias, value); }
+
+    /// <summary>Initializer of an embedding table (Keras's <c>embeddings_initializer</c>); null = the layer's default.</summary>
+    public Initializer? EmbeddingsInitializer { get => _initializers[(int)WeightRole.Embeddings]; set => SetSetting(_initializers, WeightRole.Embeddings, value); }
+
+    /// <summary>Penalty on the kernel added to the loss (Keras's <c>kernel_regularizer</c>). Set it before the layer is built.</summary>
+    public Regularizer? KernelRegularizer { get => _regularizers[(int)WeightRole.Kernel]; set => SetSetting(_regularizers, WeightRole.Kernel, value); }
+
+    /// <summary>Penalty on the recurrent kernel (Keras's <c>recurrent_regularizer</c>).</summary>
+    public Regularizer? RecurrentRegularizer { get => _regularizers[(int)WeightRole.RecurrentKernel]; set => SetSetting(_regularizers, WeightRole.RecurrentKernel, value); }
+
+    /// <summary>Penalty on the bias (Keras's <c>bias_regularizer</c>).</summary>
+    public Regularizer? BiasRegularizer { get => _regularizers[(int)WeightRole.Bias]; set => SetSetting(_regularizers, WeightRole.Bias, value); }
+
+    /// <summary>Penalty on an embedding table (Keras's <c>embeddings_regularizer</c>).</summary>
+    public Regularizer? EmbeddingsRegularizer { get => _regularizers[(int)WeightRole.Embeddings]; set => SetSetting(_regularizers, WeightRole.Embeddings, value); }
+
+    private void SetSetting<T>(T?[] settings, WeightRole role, T? value) where T : class
+    {
+        if (IsBuilt)
+            throw new InvalidOperationException($"Layer '{Name}' is built; set its initializers and regularizers before its first use.");
+        settings[(int)role] = value;
+    }
+
+    /// <summary>
+    /// Adds the penalty of every regularized weight to <paramref name="total"/> (Keras adds the layers'
+    /// losses to the objective): recorded for backward when training. Returns <paramref name="total"/>
+    /// itself when the layer has none.
+    /// </summary>
+    internal Tensor AddPenalties(Tensor total)
+    {
+        for (int i = 0; i < _weights.Count; i++)
+            if (_weights[i].Regularizer is { } regularizer)
+                total = Ops.Add(total, regularizer.Penalty(_weights[i].Value));
+        return total;
+    }
+
+    /// <summary>The config keys of the initializers and regularizers, Keras's ("kernel_initializer", ...), by role.</summary>
+    private static readonly (WeightRole Role, string Prefix)[] s_settingKeys =
+        [(WeightRole.Kernel, "kernel"), (WeightRole.RecurrentKernel, "recurrent"), (WeightRole.Bias, "bias"), (WeightRole.Embeddings, "embeddings")];
+
+    /// <summary>Sets the initializers and regularizers a config names (what <see cref="GetConfig"/> wrote); called by <see cref="LayerRegistry.Create"/>.</summary>
+    internal void ReadWeightSettings(LayerConfig config)
+    {
+        foreach ((WeightRole role, string prefix) in s_settingKeys)
+        {
+            if (config.Contains($"{prefix}_initializer"))
+                SetSetting(_initializers, role, Initializer.Parse(config.GetString($"{prefix}_initializer")));
+            if (config.Contains($"{prefix}_regularizer"))
+                SetSetting(_regularizers, role, Regularizer.Parse(config.GetString($"{prefix}_regularizer")));
         }
     }
 
@@ -246,7 +333,18 @@ public abstract class Layer
     /// The layer's constructor arguments, for saving an architecture and building it again through
     /// <see cref="LayerRegistry"/>. The base records the name; a layer adds its own arguments.
     /// </summary>
-    public virtual LayerConfig GetConfig() => new LayerConfig(GetType().Name).Set("name", Name);
+    public virtual LayerConfig GetConfig()
+    {
+        var config = new LayerConfig(GetType().Name).Set("name", Name);
+        foreach ((WeightRole role, string prefix) in s_settingKeys)
+        {
+            if (_initializers[(int)role] is { } initializer)
+                config.Set($"{prefix}_initializer", initializer.ToString());
+            if (_regularizers[(int)role] is { } regularizer)
+                config.Set($"{prefix}_regularizer", regularizer.ToString());
+        }
+        return config;
+    }
 
     /// <summary>A short description of the configuration for summaries, e.g. "units=128, relu".</summary>
     public virtual string Describe() => "";
@@ -282,8 +380,28 @@ public abstract class Layer
     private protected InvalidOperationException NotBuilt() =>
         new($"Layer '{Name}' has not been built yet: call it on a symbolic tensor or add it to a model and compile it first.");
 
-    /// <summary>A registered weight: its short name, value, initializer, and whether training may update it.</summary>
-    private sealed record LayerWeight(string ShortName, Tensor Value, WeightInitializer Initializer, bool Trainable);
+    /// <summary>A registered weight: its short name, value, initializer, whether training may update it, and its penalty.</summary>
+    private sealed record LayerWeight(string ShortName, Tensor Value, WeightInitializer Initializer, bool Trainable, Regularizer? Regularizer);
+}
+
+/// <summary>The Keras role of a weight, which picks the layer's initializer and regularizer for it.</summary>
+public enum WeightRole
+{
+    /// <summary>No role: the layer's own initializer, no regularizer.</summary>
+    Other,
+    /// <summary>The input kernel (Keras's <c>kernel_*</c>).</summary>
+    Kernel,
+    /// <summary>A recurrent layer's recurrent kernel (<c>recurrent_*</c>).</summary>
+    RecurrentKernel,
+    /// <summary>The bias (<c>bias_*</c>).</summary>
+    Bias,
+    /// <summary>An embedding table (<c>embeddings_*</c>).</summary>
+    Embeddings,
+}
+
+internal static class WeightRoles
+{
+    public const int Count = (int)WeightRole.Embeddings + 1;
 }
 
 /// <summary>Fills a new weight with its initial values (e.g. Glorot-uniform), drawing from the layer's stream.</summary>

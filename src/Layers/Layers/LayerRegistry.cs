@@ -43,6 +43,9 @@ public static class LayerRegistry
         ["RepeatVector"] = c => new RepeatVector(c.GetInt("n"), NameOf(c)),
         ["Dropout"] = c => new Dropout(c.GetFloat("rate"), c.GetOrDefault("seed", 0), NameOf(c)),
         ["Activation"] = c => new Activation(ActivationNames.Parse(c.GetString("activation")), NameOf(c)),
+        ["LeakyRelu"] = c => new LeakyRelu(c.Contains("negative_slope") ? c.GetFloat("negative_slope") : 0.3f, NameOf(c)),
+        ["Elu"] = c => new Elu(c.Contains("alpha") ? c.GetFloat("alpha") : 1f, NameOf(c)),
+        ["Softmax"] = c => new Softmax(c.GetOrDefault("axis", -1), NameOf(c)),
         ["Embedding"] = c => new Embedding(c.GetInt("input_dim"), c.GetInt("output_dim"), c.GetOrDefault("mask_zero", false), NameOf(c)),
         ["Lstm"] = c => new Lstm(c.GetInt("units"), c.GetOrDefault("return_sequences", false), c.GetOrDefault("stateful", false), NameOf(c),
             c.GetOrDefault("dropout", 0f), c.GetOrDefault("recurrent_dropout", 0f), c.GetOrDefault("go_backwards", false), c.GetOrDefault("seed", 0)),
@@ -103,7 +106,9 @@ public static class LayerRegistry
             s_factories.TryGetValue(config.TypeName, out factory);
         if (factory is null)
             throw new ArgumentException($"No layer type '{config.TypeName}' is registered (custom layers need LayerRegistry.Register); registered: {string.Join(", ", TypeNames.Order())}.", nameof(config));
-        return factory(config);
+        Layer layer = factory(config);
+        layer.ReadWeightSettings(config);
+        return layer;
     }
 
     /// <summary>ZeroPadding2D's "padding": [top, bottom, left, right], or one integer for every side.</summary>

@@ -41,6 +41,21 @@ public sealed record EpochMetrics(int Epoch, float Loss, float? Accuracy, float?
 
     private static readonly string[] s_metricEndings = ["loss", "accuracy", "auc", "precision", "recall", "mae", "rmse", "mean_absolute_error", "root_mean_squared_error"];
 
+    /// <summary>
+    /// Every metric this epoch measured, by its Keras name (Keras's <c>logs</c>): "loss", "accuracy",
+    /// "val_loss", "val_accuracy" when measured, the compiled metrics and the per-output ones.
+    /// </summary>
+    public IReadOnlyDictionary<string, float> ToLogs()
+    {
+        var logs = new Dictionary<string, float> { ["loss"] = Loss };
+        if (Accuracy is { } accuracy) logs["accuracy"] = accuracy;
+        if (ValidationLoss is { } validationLoss) logs["val_loss"] = validationLoss;
+        if (ValidationAccuracy is { } validationAccuracy) logs["val_accuracy"] = validationAccuracy;
+        foreach ((string name, float value) in Metrics.Concat(Outputs))
+            logs[name] = value;
+        return logs;
+    }
+
     /// <summary>The compiled metrics by name ("auc", "precision", "val_auc", ...); empty when none were compiled.</summary>
     public IReadOnlyDictionary<string, float> Metrics { get; init; } = new Dictionary<string, float>();
 

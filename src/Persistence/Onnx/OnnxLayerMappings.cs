@@ -53,6 +53,9 @@ internal static partial class OnnxLayerMappings
         Dropout => graph.Node("Identity", [inputs[0]], output), // inference: the input unchanged
         Activation { Function: ActivationFunction.Linear } => graph.Node("Identity", [inputs[0]], output),
         Activation activation => Activate(graph, inputs[0], activation.Function, output),
+        LeakyRelu leaky => graph.Node("LeakyRelu", [inputs[0]], output, OnnxAttribute.Float("alpha", leaky.NegativeSlope)),
+        Elu elu => graph.Node("Elu", [inputs[0]], output, OnnxAttribute.Float("alpha", elu.Alpha)),
+        Softmax softmax => graph.Node("Softmax", [inputs[0]], output, OnnxAttribute.Int("axis", softmax.Axis)),
         Embedding embedding => MapEmbedding(graph, embedding, inputs[0], output),
         RecurrentLayer recurrent => MapRecurrent(graph, recurrent, inputs[0], output),
         Bidirectional bidirectional => MapBidirectional(graph, bidirectional, inputs[0], output),
@@ -66,7 +69,7 @@ internal static partial class OnnxLayerMappings
         MultiHeadAttention attention => MapMultiHeadAttention(graph, attention, inputs, output),
         _ => throw new NotSupportedException(
             $"Layer '{layer.Name}' ({layer.GetType().Name}) has no ONNX mapping: ONNX export knows Dense, Conv2D, Conv1D, DepthwiseConv2D, MaxPool2D, MaxPooling1D, AveragePooling1D, AveragePooling2D, ZeroPadding2D, Flatten, " +
-            "GlobalAveragePooling2D, GlobalMaxPooling2D, GlobalAveragePooling1D, GlobalMaxPooling1D, Reshape, Permute, RepeatVector, Activation, Dropout, Embedding, Lstm, Gru, SimpleRnn, Bidirectional, Add, Subtract, Multiply, Concatenate, BatchNormalization, LayerNormalization and MultiHeadAttention."),
+            "GlobalAveragePooling2D, GlobalMaxPooling2D, GlobalAveragePooling1D, GlobalMaxPooling1D, Reshape, Permute, RepeatVector, Activation, LeakyRelu, Elu, Softmax, Dropout, Embedding, Lstm, Gru, SimpleRnn, Bidirectional, Add, Subtract, Multiply, Concatenate, BatchNormalization, LayerNormalization and MultiHeadAttention."),
     };
 
     /// <summary>MatMul with the (inputs, units) kernel on the last axis (any rank: (N, F), (N, T, F), ...), Add the bias, then the activation.</summary>

@@ -10,7 +10,7 @@ namespace NanoNet.Layers;
 /// <see cref="OnBatchEnd"/> after every gradient step, and <see cref="OnEpochEnd"/> after the validation
 /// data (if any) is evaluated; finally <see cref="OnTrainEnd"/>. Callbacks run in list order at each moment.
 /// If the loss becomes non-finite, <c>Fit</c> throws <see cref="ArithmeticException"/> and
-/// <see cref="OnTrainEnd"/> is not called.
+/// <see cref="OnTrainEnd"/> is not called (unless a <see cref="TerminateOnNaN"/> is among the callbacks).
 /// </para>
 /// <para>
 /// To stop training, set <see cref="Layers.Model.StopTraining"/> on <see cref="Model"/>: <c>Fit</c> stops
@@ -44,6 +44,12 @@ public abstract class Callback
     /// <summary>Called once when <c>Fit</c> finishes normally (all epochs, or stopped).</summary>
     /// <param name="history">The epochs that ran.</param>
     public virtual void OnTrainEnd(TrainingHistory history) { }
+
+    /// <summary>
+    /// Whether <c>Fit</c> should hand a batch with a NaN or infinite loss to the callbacks (without back-propagating
+    /// or updating) instead of throwing; <see cref="TerminateOnNaN"/> says yes and stops training.
+    /// </summary>
+    internal virtual bool ToleratesNonFiniteLoss => false;
 
     /// <summary><see cref="Model"/>, or an exception naming the callback when it is not set.</summary>
     private protected Model RequireModel() =>

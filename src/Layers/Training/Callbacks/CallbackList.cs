@@ -16,10 +16,14 @@ internal sealed class CallbackList
             if (_callbacks[i] is null)
                 throw new ArgumentException($"callbacks[{i}] is null.", nameof(callbacks));
             _callbacks[i].Model = model;
+            ToleratesNonFiniteLoss |= _callbacks[i].ToleratesNonFiniteLoss;
         }
     }
 
     public bool Any => _callbacks.Length > 0;
+
+    /// <summary>Whether a callback takes over batches whose loss is not finite (<see cref="TerminateOnNaN"/>).</summary>
+    public bool ToleratesNonFiniteLoss { get; }
 
     public void TrainBegin()
     {

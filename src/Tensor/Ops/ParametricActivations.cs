@@ -1,0 +1,49 @@
+using NanoNet.Autograd;
+using NanoNet.Diagnostics;
+
+namespace NanoNet;
+
+public static partial class Ops
+{
+    /// <summary>
+    /// Leaky ReLU with a chosen slope (Keras's LeakyReLU layer, default 0.3): y = x for x &gt; 0, else slope·x.
+    /// Backward: dX += dY, or slope·dY where x ≤ 0. Any shape.
+    /// </summary>
+    public static Tensor LeakyRelu(Tensor x, float slope) => Parametric(x, slope, exponential: false);
+
+    /// <summary>
+    /// ELU with a chosen α (Keras's ELU layer): y = x for x &gt; 0, else α·(eˣ − 1). Backward: dX += dY, or
+    /// dY·(y + α) where x ≤ 0 (the derivative α·eˣ from the output). Any shape.
+    /// </summary>
+    public static Tensor Elu(Tensor x, float alpha) => Parametric(x, alpha, exponential: true);
+
+    private static Tensor Parametric(Tensor x, float parameter, bool exponential)
+    {
+        ArgumentNullException.ThrowIfNull(x);
+        if (!float.IsFinite(parameter))
+            throw new ArgumentOutOfRangeException(nameof(parameter), parameter, "An activation's parameter must be finite.");
+        long started = Profiler.Start();
+        Tensor y = Tensor.EmptyLike(x);
+        ReadOnlySpan<float> xs = x.Span;
+        Span<float> ys = y.Span;
+        for (int i = 0; i < xs.Length; i++)
+            ys[i] = xs[i] > 0f ? xs[i] : exponential ? parameter * (MathF.Exp(xs[i]) - 1f) : parameter * xs[i];
+        if (Tape.ShouldRecord(x))
+            Tape.Record(new ParametricEntry(y, x, parameter, exponential), x);
+        Profiler.Stop(exponential ? "Elu" : "LeakyRelu", started);
+        return y;
+    }
+
+    private sealed class ParametricEntry(Tensor y, Tensor x, float parameter, bool exponential) : TapeEntry(y)
+    {
+        public override string OpName => exponential ? "Elu" : "LeakyRelu";
+
+        public override void Backward(Tensor dY)
+        {
+            Span<float> dX = x.EnsureGrad().Span;
+            ReadOnlySpan<float> xs = x.Span, ys = Output.Span, dy = dY.Span;
+            for (int i = 0; i < dX.Length; i++)
+                dX[i] += xs[i] > 0f ? dy[i] : exponential ? dy[i] * (ys[i] + parameter) : dy[i] * parameter;
+        }
+    }
+}
