@@ -11,9 +11,8 @@ public static partial class Ops
         if (x.Rank != 3)
             throw new ArgumentException($"{op} expects input of shape (batch, time steps, features), got {Shapes.Format(x.Shape)}.");
         int n = x.Dim(0), t = x.Dim(1), d = x.Dim(2);
-        string gatesTimes = gates == 1 ? "" : $"{gates}·";
         if (kernel.Rank != 2 || kernel.Dim(0) != d || kernel.Dim(1) % gates != 0 || kernel.Dim(1) == 0)
-            throw new ArgumentException($"{op} kernel must be ({d}, {gatesTimes}units) for input {Shapes.Format(x.Shape)}, got {Shapes.Format(kernel.Shape)}.");
+            throw new ArgumentException($"{op} kernel must be ({d}, {(gates == 1 ? "" : $"{gates}·")}units) for input {Shapes.Format(x.Shape)}, got {Shapes.Format(kernel.Shape)}.");
         int u = kernel.Dim(1) / gates;
         if (recurrentKernel.Rank != 2 || recurrentKernel.Dim(0) != u || recurrentKernel.Dim(1) != gates * u)
             throw new ArgumentException($"{op} recurrent kernel must be ({u}, {gates * u}), got {Shapes.Format(recurrentKernel.Shape)}.");
