@@ -62,8 +62,16 @@ public class MemoryReturnTests
 
         model.Fit(data, batchSize: 32, epochs: 50, verbose: 0, validation: Blobs(100, 32, 4), callbacks: [measure]);
 
+        // A leak grows the heap every epoch; what may happen once is a step (seen on a loaded machine: +1.1 MB at
+        // epoch 19 of 50, flat afterwards, such as a worker thread allocating its per-thread scratch the first time
+        // the scheduler hands it a kernel). So: no epoch far above epoch 2, and no growth over the last 25 epochs.
         long second = heapAfterEpoch[1], largest = heapAfterEpoch.Skip(2).Max();
-        TestContext.Out.WriteLine($"heap after epoch 2 {second:N0} B, largest later {largest:N0} B");
-        Assert.That(largest, Is.LessThan(second * 1.05), $"after epoch 2 {second:N0} B, later up to {largest:N0} B: {string.Join(" ", heapAfterEpoch)}");
+        long middle = heapAfterEpoch[24], lastLargest = heapAfterEpoch.Skip(25).Max();
+        string history = string.Join(" ", heapAfterEpoch);
+        TestContext.Out.WriteLine($"heap after epoch 2 {second:N0} B, largest later {largest:N0} B; after epoch 25 {middle:N0} B, largest later {lastLargest:N0} B");
+        // Absolute bounds: the heap is 4-14 MB depending on what else the test process holds, so a share of it would
+        // be a different test on every machine. 25 epochs are 200 steps: 512 KB is ~2.5 KB per step.
+        Assert.That(largest - second, Is.LessThan(2 << 20), $"after epoch 2 {second:N0} B, later up to {largest:N0} B: {history}");
+        Assert.That(lastLargest - middle, Is.LessThan(512 << 10), $"after epoch 25 {middle:N0} B, later up to {lastLargest:N0} B: {history}");
     }
 }
