@@ -94,8 +94,8 @@ try
     if (subset is int count)
     {
         // The splits are grouped by class: take seeded random subsets.
-        trainTexts = RandomSubset(trainTexts, count, seed);
-        testTexts = RandomSubset(testTexts, count, seed + 1);
+        trainTexts = trainTexts.RandomSubset(count, seed);
+        testTexts = testTexts.RandomSubset(count, seed + 1);
     }
     classNames = trainTexts.ClassNames;
     vocabulary = Vocabulary.Build(trainTexts.Texts, vocabularySize);
@@ -155,10 +155,3 @@ if (savePath is not null)
 }
 return 0;
 
-static LabelledTexts RandomSubset(LabelledTexts texts, int count, int seed)
-{
-    int[] order = Enumerable.Range(0, texts.Count).ToArray();
-    new RandomStream((ulong)seed).Shuffle<int>(order);
-    int[] picked = order[..Math.Clamp(count, 1, texts.Count)];
-    return new LabelledTexts(picked.Select(i => texts.Texts[i]).ToArray(), picked.Select(i => texts.Labels[i]).ToArray(), texts.ClassNames);
-}

@@ -26,8 +26,8 @@ internal static class ImdbData
             if (subset is int count)
             {
                 // The splits are grouped by class: take seeded random subsets.
-                trainTexts = RandomSubset(trainTexts, count, seed);
-                testTexts = RandomSubset(testTexts, count, seed + 1);
+                trainTexts = trainTexts.RandomSubset(count, seed);
+                testTexts = testTexts.RandomSubset(count, seed + 1);
             }
             Vocabulary vocabulary = Vocabulary.Build(trainTexts.Texts, NanoNet.Examples.Keras.KerasModels.MaxFeatures);
             Dataset train = trainTexts.ToDataset(vocabulary, maxLength), test = testTexts.ToDataset(vocabulary, maxLength);
@@ -40,13 +40,5 @@ internal static class ImdbData
             Console.Error.WriteLine(e.Message);
             return null;
         }
-    }
-
-    private static LabelledTexts RandomSubset(LabelledTexts texts, int count, int seed)
-    {
-        int[] order = Enumerable.Range(0, texts.Count).ToArray();
-        new RandomStream((ulong)seed).Shuffle<int>(order);
-        int[] picked = order[..Math.Clamp(count, 1, texts.Count)];
-        return new LabelledTexts(picked.Select(i => texts.Texts[i]).ToArray(), picked.Select(i => texts.Labels[i]).ToArray(), texts.ClassNames);
     }
 }
