@@ -32,7 +32,9 @@ public partial class Model
             // A shared layer's weights are counted at its first call only, as Keras does.
             int parameters = counted.Add(layer) ? layer.ParameterCount + layer.NonTrainableParameterCount : 0;
             string kind = $"{layer.Name} ({layer.GetType().Name})";
-            string shape = Shapes.FormatBatched(layer.OutputShape);
+            // A call with several outputs (return_state) lists each output's shape, as Keras does.
+            string shape = node.OutputSlots.Length == 1 ? Shapes.FormatBatched(layer.OutputShape)
+                : $"[{string.Join(", ", Enumerable.Range(0, node.OutputSlots.Length).Select(i => Shapes.FormatBatched(layer.OutputShapeAt(i))))}]";
             sb.Append($"{kind,-34}{shape,-26}{parameters.ToString("N0", CultureInfo.InvariantCulture),18}");
             sb.AppendLine(graph ? $"  {node.ConnectedTo,-24}" : "");
         }
