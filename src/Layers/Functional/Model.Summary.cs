@@ -32,11 +32,12 @@ public partial class Model
             // A shared layer's weights are counted at its first call only, as Keras does.
             int parameters = counted.Add(layer) ? layer.ParameterCount + layer.NonTrainableParameterCount : 0;
             string kind = $"{layer.Name} ({layer.GetType().Name})";
-            // A call with several outputs (return_state) lists each output's shape, as Keras does.
-            string shape = node.OutputSlots.Length == 1 ? Shapes.FormatBatched(layer.OutputShape)
-                : $"[{string.Join(", ", Enumerable.Range(0, node.OutputSlots.Length).Select(i => Shapes.FormatBatched(layer.OutputShapeAt(i))))}]";
+            string shape = Shapes.FormatBatched(layer.OutputShape);
             sb.Append($"{kind,-34}{shape,-26}{parameters.ToString("N0", CultureInfo.InvariantCulture),18}");
             sb.AppendLine(graph ? $"  {node.ConnectedTo,-24}" : "");
+            // A call with several outputs (return_state: output, h, c) lists the other outputs' shapes below the first.
+            for (int i = 1; i < node.OutputSlots.Length; i++)
+                sb.AppendLine($"{"",-34}{Shapes.FormatBatched(layer.OutputShapeAt(i))}");
         }
         sb.AppendLine(new string('=', width));
         int trainable = ParameterCount, frozen = NonTrainableParameterCount;

@@ -104,6 +104,17 @@ public abstract class RecurrentLayer : Layer
         return SymbolicTensor.ForCall(this, [input, .. initialState]);
     }
 
+    /// <summary>Whether <paramref name="states"/> are <see cref="StateCount"/> tensors of (<paramref name="batch"/>, units) (checked every step: allocates nothing).</summary>
+    private bool FitsAsInitialState(ReadOnlySpan<Tensor> states, int batch)
+    {
+        if (states.Length != StateCount)
+            return false;
+        foreach (Tensor state in states)
+            if (state is null || state.Rank != 2 || state.Dim(0) != batch || state.Dim(1) != Units)
+                return false;
+        return true;
+    }
+
     /// <summary>Checks an initial state's count and per-example shapes: <see cref="StateCount"/> tensors of (units).</summary>
     private protected void CheckInitialStateShapes(int count, Func<int, int[]> shapeOf)
     {
@@ -144,10 +155,10 @@ public abstract class RecurrentLayer : Layer
     public RecurrentOutputs ForwardWithStates(Tensor x, ReadOnlySpan<Tensor> initialState, bool training = false)
     {
         CheckInput(x);
-        if (!initialState.IsEmpty)
+        if (!initialState.IsEmpty && !FitsAsInitialState(initialState, x.Dim(0)))
         {
-            Tensor[] states = initialState.ToArray(); // only to name shapes in the message: a lambda cannot hold a span
-            CheckInitialStateShapes(states.Length, i => states[i].Rank == 2 && states[i].Dim(0) == x.Dim(0) ? states[i].Shape[1..].ToArray() : [-1]);
+            Tensor[] states = initialState.ToArray(); // only for the message: a lambda cannot hold a span
+            CheckInitialStateShapes(states.Length, i => states[i].Rank == 2 && states[i].Dim(0) == x.Dim(0) ? states[i].Shape[1..].ToArray() : states[i].Shape.ToArray());
         }
         RecurrentOutputs result = Run(x, initialState, training, wantStates: true);
         WithMask(result.Output, x);
