@@ -182,6 +182,24 @@ public class ReturnStateTests
     }
 
     [Test]
+    public void AStatefulLayerReturnsTheStateItCarriesToTheNextBatch()
+    {
+        var x = new Input([5, 3]);
+        var lstm = new Lstm(4, stateful: true, returnState: true);
+        var (output, h, c) = lstm.Call(x);
+        var model = new Model([x], [output, h, c]);
+        model.Compile(new Sgd(0.1f), [new MeanSquaredError(), new MeanSquaredError(), new MeanSquaredError()], seed: 14);
+        Tensor batch = Tensor.RandomUniform([2, 5, 3], -1, 1, 15);
+        Tensor[] first = model.Predict([batch]);
+        Assert.That(first[1].ToArray(), Is.EqualTo(lstm.State!.Hidden.ToArray()));
+        Assert.That(first[2].ToArray(), Is.EqualTo(lstm.State!.Cell.ToArray()));
+        Tensor[] second = model.Predict([batch]);
+        Assert.That(second[1].ToArray(), Is.Not.EqualTo(first[1].ToArray()), "the second batch starts from the first's state");
+        lstm.ResetStates();
+        Assert.That(model.Predict([batch])[1].ToArray(), Is.EqualTo(first[1].ToArray()), "after a reset, from zero again");
+    }
+
+    [Test]
     public void AWrongInitialStateIsRefusedNamingTheLayerAndTheShapes()
     {
         var x = new Input([5, 3]);
