@@ -115,4 +115,25 @@ public class AllocationTests
             Parallelism.MaxThreads = saved;
         }
     }
+
+    /// <summary>
+    /// An encoder–decoder: an LSTM returning its states, a decoder LSTM starting from them, a loss on the decoder's
+    /// output and one on the encoder's c. The multi-output call adds a tape entry's output list and the recorded inputs'
+    /// list (a few dozen bytes each) to what a one-output LSTM allocates.
+    /// </summary>
+    [Test]
+    public void SteadyEncoderDecoderTrainingStepWithStatesAllocatesLittle()
+    {
+        var source = new Input([6, 4]);
+        var target = new Input([5, 3]);
+        var (_, h, c) = new Lstm(8, returnState: true).Call(source);
+        SymbolicTensor decoded = new Lstm(8, returnSequences: true).Call(target, [h, c]);
+        var model = new Model([source, target], [new Dense(2, ActivationFunction.Softmax).Call(decoded), c]);
+        model.Compile(new Adam(), [new SparseCategoricalCrossEntropy(), new MeanSquaredError()]);
+        var batch = new Dataset([Tensor.RandomUniform([16, 6, 4], -1, 1, 1), Tensor.RandomUniform([16, 5, 3], -1, 1, 2)],
+            [Tensor.FromArray(Enumerable.Range(0, 16 * 5).Select(i => (float)(i % 2)).ToArray(), 16, 5), Tensor.Zeros(16, 8)]);
+        long perStep = BytesPerStep(model, batch);
+        TestContext.Out.WriteLine($"{perStep} bytes per step");
+        Assert.That(perStep, Is.LessThan(2048), $"{perStep} bytes per step");
+    }
 }

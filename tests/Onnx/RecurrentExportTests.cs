@@ -6,7 +6,8 @@ namespace NanoNet.Onnx.Tests;
 /// <summary>
 /// The recurrent layers in ONNX Runtime: LSTM, GRU (linear_before_reset=1, Keras' reset_after) and RNN, each
 /// forwards and with go_backwards (direction "reverse", the sequence flipped to Keras' processing order), and
-/// Bidirectional with every merge mode.
+/// Bidirectional with every merge mode; the final states (return_state: ONNX's Y_h, Y_c) and initial states
+/// (initial_state: initial_h, initial_c) of each, in encoder–decoder graphs.
 /// </summary>
 public class RecurrentExportTests
 {
@@ -20,15 +21,15 @@ public class RecurrentExportTests
             if (weight.Name!.EndsWith("/bias", StringComparison.Ordinal) && weight.Rank == 2)
                 foreach (ref float value in weight.Span)
                     value = (float)(random.NextDouble() - 0.5);
-        return OnnxAgreement.MaxAbsError(model, OnnxAgreement.RandomBatch(model.Inputs[0], Rows, seed + 100, -2f, 2f));
+        return OnnxAgreement.MaxAbsError(model, [.. model.Inputs.Select((input, i) => OnnxAgreement.RandomBatch(input, Rows, seed + 100 + i, -2f, 2f))]);
     }
 
-    private static RecurrentLayer Make(string kind, int units, bool returnSequences, bool goBackwards) => kind switch
+    private static RecurrentLayer Make(string kind, int units, bool returnSequences, bool goBackwards, bool returnState = false) => kind switch
     {
-        "lstm" => new Lstm(units, returnSequences, goBackwards: goBackwards, dropout: 0.3f),
-        "gru" => new Gru(units, returnSequences, goBackwards: goBackwards, recurrentDropout: 0.3f),
-        "tanh" => new SimpleRnn(units, returnSequences: returnSequences, goBackwards: goBackwards),
-        _ => new SimpleRnn(units, ActivationFunction.Relu, returnSequences, goBackwards: goBackwards),
+        "lstm" => new Lstm(units, returnSequences, goBackwards: goBackwards, dropout: 0.3f, returnState: returnState),
+        "gru" => new Gru(units, returnSequences, goBackwards: goBackwards, recurrentDropout: 0.3f, returnState: returnState),
+        "tanh" => new SimpleRnn(units, returnSequences: returnSequences, goBackwards: goBackwards, returnState: returnState),
+        _ => new SimpleRnn(units, ActivationFunction.Relu, returnSequences, goBackwards: goBackwards, returnState: returnState),
     };
 
     private static readonly string[] Kinds = ["lstm", "gru", "tanh", "relu"];
@@ -46,6 +47,42 @@ public class RecurrentExportTests
         [Values("lstm", "gru", "tanh")] string kind)
     {
         var model = new Sequential([6, 4], new Bidirectional(Make(kind, 5, returnSequences, goBackwards: false), mergeMode));
+        Assert.That(Agreement(model), Is.LessThanOrEqualTo(OnnxAgreement.Tolerance));
+    }
+
+    [Test]
+    public void EachRecurrentLayersFinalStates([ValueSource(nameof(Kinds))] string kind, [Values] bool returnSequences, [Values] bool goBackwards)
+    {
+        var x = new Input([7, 3]);
+        IReadOnlyList<SymbolicTensor> outputs = Make(kind, 6, returnSequences, goBackwards, returnState: true).Call(x).CallOutputs;
+        var model = new Model([x], [.. outputs]);
+        Assert.That(model.Outputs, Has.Count.EqualTo(kind == "lstm" ? 3 : 2));
+        Assert.That(Agreement(model), Is.LessThanOrEqualTo(OnnxAgreement.Tolerance));
+    }
+
+    [Test]
+    public void AnEncoderDecoderStartingFromTheEncodersStates([ValueSource(nameof(Kinds))] string kind, [Values] bool goBackwards)
+    {
+        var source = new Input([6, 3], "source");
+        var target = new Input([4, 2], "target");
+        IReadOnlyList<SymbolicTensor> encoder = Make(kind, 5, returnSequences: false, goBackwards, returnState: true).Call(source).CallOutputs;
+        SymbolicTensor decoded = Make(kind, 5, returnSequences: true, goBackwards: false).Call(target, [.. encoder.Skip(1)]);
+        // The decoder's output, and the encoder's states as outputs of their own too.
+        var model = new Model([source, target], [new Dense(2).Call(decoded), .. encoder.Skip(1)]);
+        Assert.That(Agreement(model), Is.LessThanOrEqualTo(OnnxAgreement.Tolerance));
+    }
+
+    [Test]
+    public void BidirectionalStatesAndInitialStates([Values("lstm", "gru")] string kind, [Values("concat", "sum")] string mergeMode,
+        [Values] bool returnSequences)
+    {
+        var source = new Input([6, 3], "source");
+        var target = new Input([5, 4], "target");
+        IReadOnlyList<SymbolicTensor> encoder = new Bidirectional(Make(kind, 4, returnSequences: false, goBackwards: false, returnState: true))
+            .Call(source).CallOutputs;
+        SymbolicTensor decoded = new Bidirectional(Make(kind, 4, returnSequences, goBackwards: false), mergeMode).Call(target, [.. encoder.Skip(1)]);
+        var model = new Model([source, target], [decoded, .. encoder]);
+        Assert.That(model.Outputs, Has.Count.EqualTo(kind == "lstm" ? 6 : 4));
         Assert.That(Agreement(model), Is.LessThanOrEqualTo(OnnxAgreement.Tolerance));
     }
 

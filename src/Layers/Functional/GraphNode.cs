@@ -6,9 +6,15 @@ namespace NanoNet.Layers;
 /// </summary>
 /// <param name="Layer">The layer called (a layer called twice appears in two nodes: shared weights).</param>
 /// <param name="InputSlots">Value-table slots of the call's inputs.</param>
-/// <param name="OutputSlot">Value-table slot of the call's output.</param>
-internal sealed record GraphNode(Layer Layer, int[] InputSlots, int OutputSlot)
+/// <param name="OutputSlots">Value-table slots of the call's outputs (one, or several for a layer such as an LSTM with return_state).</param>
+internal sealed record GraphNode(Layer Layer, int[] InputSlots, int[] OutputSlots)
 {
+    /// <summary>The slot of the call's first (usually only) output.</summary>
+    public int OutputSlot => OutputSlots[0];
+
+    /// <summary>Whether the call goes through <see cref="Layer.ForwardCall"/>: several outputs, or several inputs to a layer that is not a merge.</summary>
+    public bool IsMultiTensorCall => OutputSlots.Length > 1 || (InputSlots.Length > 1 && Layer is not MergeLayer);
+
     /// <summary>Whether the output is read by another node (then a loss may not fuse with its activation).</summary>
     public bool FeedsOtherNodes { get; set; }
 

@@ -17,6 +17,7 @@ internal sealed class GraphPass
     {
         Values = new Tensor?[slots];
         Arguments = [.. nodes.Select(n => new Tensor[n.InputSlots.Length])];
+        Results = [.. nodes.Select(n => new Tensor[n.OutputSlots.Length])];
         Fused = new ActivationFunction[outputs];
         Result = new StepResult(outputs);
     }
@@ -24,8 +25,11 @@ internal sealed class GraphPass
     /// <summary>One value per graph slot (inputs, then every node's output), filled as the graph runs.</summary>
     public Tensor?[] Values { get; }
 
-    /// <summary>Per node, its reusable list of input values (used by merge layers).</summary>
+    /// <summary>Per node, its reusable list of input values (used by merge layers and calls with several inputs).</summary>
     public Tensor[][] Arguments { get; }
+
+    /// <summary>Per node, its reusable list of output values (used by calls with several outputs).</summary>
+    public Tensor[][] Results { get; }
 
     /// <summary>Per output, the activation left for the loss to fuse (<see cref="ActivationFunction.Linear"/>: none).</summary>
     public ActivationFunction[] Fused { get; }
@@ -49,6 +53,8 @@ internal sealed class GraphPass
         OneInput[0] = null!;
         foreach (Tensor[] arguments in Arguments)
             Array.Clear(arguments);
+        foreach (Tensor[] results in Results)
+            Array.Clear(results);
     }
 }
 

@@ -35,6 +35,9 @@ public partial class Model
             string shape = Shapes.FormatBatched(layer.OutputShape);
             sb.Append($"{kind,-34}{shape,-26}{parameters.ToString("N0", CultureInfo.InvariantCulture),18}");
             sb.AppendLine(graph ? $"  {node.ConnectedTo,-24}" : "");
+            // A call with several outputs (return_state: output, h, c) lists the other outputs' shapes below the first.
+            for (int i = 1; i < node.OutputSlots.Length; i++)
+                sb.AppendLine($"{"",-34}{Shapes.FormatBatched(layer.OutputShapeAt(i))}");
         }
         sb.AppendLine(new string('=', width));
         int trainable = ParameterCount, frozen = NonTrainableParameterCount;

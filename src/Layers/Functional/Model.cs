@@ -177,20 +177,22 @@ public partial class Model
                 return;
             if (tensor is Input stray)
                 throw new ArgumentException($"Model '{Name}': an output depends on input '{stray.Name}', which is not among the model's inputs [{string.Join(", ", inputs.Select(i => i.Name))}].");
-            if (!visiting.Add(tensor))
-                throw new ArgumentException($"Model '{Name}': the graph has a cycle through layer '{tensor.Layer!.Name}'.");
-            foreach (SymbolicTensor input in tensor.Inputs)
+            SymbolicTensor call = tensor.FirstOfCall; // a call with several outputs runs once, whichever of them is used
+            if (!visiting.Add(call))
+                throw new ArgumentException($"Model '{Name}': the graph has a cycle through layer '{call.Layer!.Name}'.");
+            foreach (SymbolicTensor input in call.Inputs)
                 Visit(input);
-            slots[tensor] = slots.Count;
-            nodes.Add(new GraphNode(tensor.Layer!, [.. tensor.Inputs.Select(i => slots[i])], slots[tensor])
+            foreach (SymbolicTensor output in call.CallOutputs)
+                slots[output] = slots.Count;
+            nodes.Add(new GraphNode(call.Layer!, [.. call.Inputs.Select(i => slots[i])], [.. call.CallOutputs.Select(o => slots[o])])
             {
-                ConnectedTo = string.Join(", ", tensor.Inputs.Select(i => i.Source)),
+                ConnectedTo = string.Join(", ", call.Inputs.Select(i => i.Source)),
             });
         }
 
         foreach (GraphNode node in nodes)
             foreach (int slot in node.InputSlots)
-                foreach (GraphNode producer in nodes.Where(n => n.OutputSlot == slot))
+                foreach (GraphNode producer in nodes.Where(n => n.OutputSlots.Contains(slot)))
                     producer.FeedsOtherNodes = true;
         var used = new HashSet<int>(nodes.SelectMany(n => n.InputSlots).Concat(outputs.Select(o => slots[o])));
         foreach (Input input in inputs)
@@ -328,7 +330,17 @@ public partial class Model
             GraphNode node = _nodes[n];
             using Profiler.ScopeHandle scope = Profiler.Enabled ? Profiler.Scope(node.Layer.Name) : default;
             int output = Array.IndexOf(_outputSlots, node.OutputSlot);
-            if (fuseWith is not null && output >= 0 && !node.FeedsOtherNodes
+            if (node.IsMultiTensorCall)
+            {
+                // A call with several inputs or outputs (an LSTM with initial_state or return_state): each output to its slot.
+                Tensor[] arguments = pass.Arguments[n], results = pass.Results[n];
+                for (int i = 0; i < node.InputSlots.Length; i++)
+                    arguments[i] = values[node.InputSlots[i]]!;
+                node.Layer.ForwardCall(arguments, results, training);
+                for (int i = 0; i < results.Length; i++)
+                    values[node.OutputSlots[i]] = results[i];
+            }
+            else if (fuseWith is not null && output >= 0 && !node.FeedsOtherNodes
                 && node.Layer is IActivatedLayer activated && ActivationFusion.LossMayTakeLogits(activated.Activation))
             {
                 pass.Fused[output] = activated.Activation;

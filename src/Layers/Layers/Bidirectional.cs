@@ -78,11 +78,76 @@ public sealed class Bidirectional : Layer
         return half;
     }
 
+    /// <summary>Whether a call also returns both directions' final states (the wrapped layer's <c>returnState</c>).</summary>
+    public bool ReturnState => Wrapped.ReturnState;
+
+    private RecurrentLayer Wrapped => (RecurrentLayer)ForwardLayer;
+
+    /// <summary>The merged output, then with <see cref="ReturnState"/> the forward layer's states and the backward layer's (Keras' order: output, h_fw, c_fw, h_bw, c_bw).</summary>
+    public override int OutputCount => ReturnState ? 1 + 2 * Wrapped.StateCount : 1;
+
     /// <inheritdoc />
-    protected override Tensor OnForward(Tensor x, bool training)
+    public override int[] OutputShapeAt(int index) => index == 0 || index >= OutputCount ? base.OutputShapeAt(index) : [Wrapped.Units];
+
+    /// <summary>The state outputs: "forward_state_h", ..., "backward_state_c".</summary>
+    protected internal override string OutputName(int index)
     {
-        Tensor forward = ForwardLayer.Forward(x, training);
-        Tensor backward = BackwardLayer.Forward(x, training);
+        int states = Wrapped.StateCount;
+        if (index < 1 || index >= OutputCount)
+            return base.OutputName(index);
+        string direction = index <= states ? "forward" : "backward";
+        return $"{direction}_{Wrapped.OutputName(1 + (index - 1) % states)}";
+    }
+
+    /// <summary>
+    /// Functional API with Keras' <c>initial_state</c>: the forward layer's states, then the backward layer's (h, c, h, c
+    /// for an LSTM), each of per-example shape (units).
+    /// </summary>
+    /// <exception cref="ArgumentException">The wrong number of states, or a state of the wrong shape; the message names the layer.</exception>
+    public SymbolicTensor Call(SymbolicTensor input, SymbolicTensor[] initialState)
+    {
+        ArgumentNullException.ThrowIfNull(input);
+        ArgumentNullException.ThrowIfNull(initialState);
+        EnsureName();
+        int states = Wrapped.StateCount;
+        if (initialState.Length != 2 * states || initialState.Any(t => t is null || t.Shape.Length != 1 || t.Shape[0] != Wrapped.Units))
+            throw new ArgumentException(
+                $"Layer '{Name}' (Bidirectional) takes an initial state of {2 * states} tensors (the forward layer's, then the backward layer's), " +
+                $"each of shape (None, {Wrapped.Units}); got [{string.Join(", ", initialState.Select(t => t is null ? "null" : Shapes.FormatBatched(t.Shape)))}].");
+        Build(input.Shape);
+        return SymbolicTensor.ForCall(this, [input, .. initialState]);
+    }
+
+    /// <inheritdoc />
+    protected override Tensor OnForward(Tensor x, bool training) =>
+        Merge(ForwardLayer.Forward(x, training), BackwardLayer.Forward(x, training), x);
+
+    /// <summary>One call in a model's graph: the input, then any initial states; writes the merged output, then any states.</summary>
+    internal override void ForwardCall(ReadOnlySpan<Tensor> inputs, Span<Tensor> outputs, bool training)
+    {
+        Tensor x = inputs[0];
+        CheckInput(x);
+        ReadOnlySpan<Tensor> states = inputs[1..];
+        int count = Wrapped.StateCount;
+        if (!states.IsEmpty && states.Length != 2 * count)
+            throw new ArgumentException($"Layer '{Name}' (Bidirectional) takes an initial state of {2 * count} tensors, got {states.Length}.");
+        RecurrentOutputs forward = Wrapped.ForwardWithStates(x, states.IsEmpty ? default : states[..count], training);
+        RecurrentOutputs backward = ((RecurrentLayer)BackwardLayer).ForwardWithStates(x, states.IsEmpty ? default : states[count..], training);
+        outputs[0] = Merge(forward.Output, backward.Output, x);
+        if (outputs.Length == 1)
+            return;
+        outputs[1] = forward.Hidden!;
+        outputs[1 + count] = backward.Hidden!;
+        if (count == 2)
+        {
+            outputs[2] = forward.Cell!;
+            outputs[4] = backward.Cell!;
+        }
+    }
+
+    /// <summary>Merges the two directions' outputs (the backward one flipped back to input order when it is a sequence).</summary>
+    private Tensor Merge(Tensor forward, Tensor backward, Tensor x)
+    {
         if (ReturnSequences) // the backward layer returns its steps in processing order: back to input order
             backward = Ops.IndexSelect(backward, 1, _reversedSteps);
         Tensor y;

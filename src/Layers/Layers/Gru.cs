@@ -20,9 +20,10 @@ namespace NanoNet.Layers;
 /// <param name="recurrentDropout">Fraction of h_{t−1} dropped before the recurrent product while training, in [0, 1).</param>
 /// <param name="goBackwards">Process the sequence last step first.</param>
 /// <param name="seed">The seed of the dropout masks' generator.</param>
+/// <param name="returnState">A call also returns the final state h (Keras' <c>return_state</c>): <c>var (output, h) = layer.Call(x)</c>.</param>
 public sealed class Gru(int units, bool returnSequences = false, bool stateful = false, string? name = null, float dropout = 0f,
-    float recurrentDropout = 0f, bool goBackwards = false, int seed = 0)
-    : RecurrentLayer("Gru", units, returnSequences, stateful, name, dropout, recurrentDropout, goBackwards, seed)
+    float recurrentDropout = 0f, bool goBackwards = false, int seed = 0, bool returnState = false)
+    : RecurrentLayer("Gru", units, returnSequences, stateful, name, dropout, recurrentDropout, goBackwards, seed, returnState)
 {
     private Tensor? _kernel, _recurrentKernel, _bias;
     private HiddenState? _state;
@@ -56,12 +57,20 @@ public sealed class Gru(int units, bool returnSequences = false, bool stateful =
     }
 
     /// <inheritdoc />
-    protected override Tensor OnForward(Tensor x, bool training)
+    private protected override RecurrentOutputs Run(Tensor x, ReadOnlySpan<Tensor> initialState, bool training, bool wantStates)
     {
         if (Stateful && (_state is null || _state.Batch != x.Dim(0)))
             _state = new HiddenState(x.Dim(0), Units);
         var (dropoutMask, recurrentMask) = DropoutMasks(x, training);
-        return WithMask(Ops.Gru(x, Kernel, RecurrentKernel, Bias, ReturnSequences, x.Mask, Stateful ? _state : null, GoBackwards,
-            dropoutMask, recurrentMask), x);
+        if (!wantStates && initialState.IsEmpty)
+            return new(Ops.Gru(x, Kernel, RecurrentKernel, Bias, ReturnSequences, x.Mask, Stateful ? _state : null, GoBackwards,
+                dropoutMask, recurrentMask), null, null);
+        // A given initial state wins over a carried one; a stateful layer then carries the final state on.
+        Tensor? h0 = initialState.IsEmpty ? _state?.Hidden : initialState[0];
+        RecurrentOutputs result = Ops.GruWithState(x, Kernel, RecurrentKernel, Bias, ReturnSequences, x.Mask, h0, GoBackwards,
+            dropoutMask, recurrentMask);
+        if (_state is not null)
+            result.Hidden!.Span.CopyTo(_state.Hidden.Span);
+        return result;
     }
 }

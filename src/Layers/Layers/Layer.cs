@@ -303,30 +303,60 @@ public abstract class Layer
     /// <exception cref="ArgumentException">The batch's shape is not (N, <see cref="InputShape"/>); the message names the layer.</exception>
     public Tensor Forward(Tensor x, bool training = false)
     {
-        ArgumentNullException.ThrowIfNull(x);
-        ReadOnlySpan<int> expected = InputShape;
-        if (x.Rank != expected.Length + 1 || !x.Shape[1..].SequenceEqual(expected))
-            throw new ArgumentException(
-                $"Layer '{Name}' expects input of shape {Shapes.FormatBatched(expected)} but got {Shapes.Format(x.Shape)}.");
+        CheckInput(x);
         Tensor y = OnForward(x, training);
         if (SupportsMasking && y.Mask is null && !ReferenceEquals(x, y))
             y.Mask = x.Mask;
         return y;
     }
 
+    /// <summary>Checks a batch is (N, <see cref="InputShape"/>).</summary>
+    /// <exception cref="ArgumentException">It is not; the message names the layer and both shapes.</exception>
+    private protected void CheckInput(Tensor x)
+    {
+        ArgumentNullException.ThrowIfNull(x);
+        ReadOnlySpan<int> expected = InputShape;
+        if (x.Rank != expected.Length + 1 || !x.Shape[1..].SequenceEqual(expected))
+            throw new ArgumentException(
+                $"Layer '{Name}' expects input of shape {Shapes.FormatBatched(expected)} but got {Shapes.Format(x.Shape)}.");
+    }
+
     /// <summary>The forward computation on a batch whose shape has been checked.</summary>
     protected abstract Tensor OnForward(Tensor x, bool training);
 
     /// <summary>
+    /// How many tensors one call of the layer produces: 1 for almost every layer; a recurrent layer with
+    /// <c>returnState</c> also returns its final states (Keras' <c>output, h, c = LSTM(..., return_state=True)(x)</c>).
+    /// </summary>
+    public virtual int OutputCount => 1;
+
+    /// <summary>The per-example shape of output <paramref name="index"/> of a call (output 0 is <see cref="OutputShape"/>).</summary>
+    public virtual int[] OutputShapeAt(int index) => index == 0 ? OutputShape.ToArray()
+        : throw new ArgumentOutOfRangeException(nameof(index), index, $"Layer '{Name}' has {OutputCount} output{(OutputCount == 1 ? "" : "s")}.");
+
+    /// <summary>The name of output <paramref name="index"/> (index ≥ 1) in summaries and metric names, e.g. "state_h" (shown as "lstm/state_h").</summary>
+    protected internal virtual string OutputName(int index) => $"output_{index}";
+
+    /// <summary>
+    /// Runs one call of the layer in a model's graph when it has several inputs or outputs (a recurrent layer with
+    /// <c>initial_state</c> or <c>return_state</c>): reads <paramref name="inputs"/>, writes every output. A layer with
+    /// one input and one output runs through <see cref="Forward"/> instead.
+    /// </summary>
+    internal virtual void ForwardCall(ReadOnlySpan<Tensor> inputs, Span<Tensor> outputs, bool training) =>
+        outputs[0] = Forward(inputs[0], training);
+
+    /// <summary>
     /// Functional API: applies the layer to a symbolic tensor, building it on the first call. Calling a
-    /// layer again shares its weights; the input shape must then equal the first call's.
+    /// layer again shares its weights; the input shape must then equal the first call's. A layer with
+    /// several outputs (<see cref="OutputCount"/>) returns the first; deconstruct it for all of them
+    /// (<c>var (output, h, c) = new Lstm(64, returnState: true).Call(x)</c>).
     /// </summary>
     /// <exception cref="ArgumentException">The input's shape does not fit the layer; the message names it and both shapes.</exception>
     public virtual SymbolicTensor Call(SymbolicTensor input)
     {
         ArgumentNullException.ThrowIfNull(input);
         Build(input.Shape);
-        return new SymbolicTensor(OutputShape.ToArray(), this, [input]);
+        return OutputCount == 1 ? new SymbolicTensor(OutputShape.ToArray(), this, [input]) : SymbolicTensor.ForCall(this, [input]);
     }
 
     /// <summary>

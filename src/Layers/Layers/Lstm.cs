@@ -21,9 +21,10 @@ namespace NanoNet.Layers;
 /// <param name="recurrentDropout">Fraction of h_{t−1} dropped before the recurrent product while training, in [0, 1).</param>
 /// <param name="goBackwards">Process the sequence last step first.</param>
 /// <param name="seed">The seed of the dropout masks' generator.</param>
+/// <param name="returnState">A call also returns the final state h and c (Keras' <c>return_state</c>): <c>var (output, h, c) = layer.Call(x)</c>.</param>
 public sealed class Lstm(int units, bool returnSequences = false, bool stateful = false, string? name = null, float dropout = 0f,
-    float recurrentDropout = 0f, bool goBackwards = false, int seed = 0)
-    : RecurrentLayer("Lstm", units, returnSequences, stateful, name, dropout, recurrentDropout, goBackwards, seed)
+    float recurrentDropout = 0f, bool goBackwards = false, int seed = 0, bool returnState = false)
+    : RecurrentLayer("Lstm", units, returnSequences, stateful, name, dropout, recurrentDropout, goBackwards, seed, returnState)
 {
     private Tensor? _kernel, _recurrentKernel, _bias;
     private LstmState? _state;
@@ -62,7 +63,7 @@ public sealed class Lstm(int units, bool returnSequences = false, bool stateful 
     }
 
     /// <inheritdoc />
-    protected override Tensor OnForward(Tensor x, bool training)
+    private protected override RecurrentOutputs Run(Tensor x, ReadOnlySpan<Tensor> initialState, bool training, bool wantStates)
     {
         LstmState? state = null;
         if (Stateful)
@@ -72,6 +73,22 @@ public sealed class Lstm(int units, bool returnSequences = false, bool stateful 
             state = _state;
         }
         var (dropoutMask, recurrentMask) = DropoutMasks(x, training);
-        return WithMask(Ops.Lstm(x, Kernel, RecurrentKernel, Bias, ReturnSequences, x.Mask, state, GoBackwards, dropoutMask, recurrentMask), x);
+        if (!wantStates && initialState.IsEmpty)
+            return new(Ops.Lstm(x, Kernel, RecurrentKernel, Bias, ReturnSequences, x.Mask, state, GoBackwards, dropoutMask, recurrentMask), null, null);
+        // A given initial state wins over a carried one; a stateful layer then carries the final state on.
+        Tensor? h0 = initialState.IsEmpty ? state?.Hidden : initialState[0], c0 = initialState.IsEmpty ? state?.Cell : initialState[1];
+        RecurrentOutputs result = Ops.LstmWithStates(x, Kernel, RecurrentKernel, Bias, ReturnSequences, x.Mask, h0, c0, GoBackwards,
+            dropoutMask, recurrentMask);
+        if (state is not null)
+        {
+            result.Hidden!.Span.CopyTo(state.Hidden.Span);
+            result.Cell!.Span.CopyTo(state.Cell.Span);
+        }
+        return result;
     }
+
+    /// <inheritdoc />
+    private protected override string[] StateNames => s_stateNames;
+
+    private static readonly string[] s_stateNames = ["h", "c"];
 }

@@ -25,9 +25,10 @@ public sealed class SimpleRnn : RecurrentLayer
     /// <param name="recurrentDropout">Fraction of h_{t−1} dropped before the recurrent product while training, in [0, 1).</param>
     /// <param name="goBackwards">Process the sequence last step first.</param>
     /// <param name="seed">The seed of the dropout masks' generator.</param>
+    /// <param name="returnState">A call also returns the final state h (Keras' <c>return_state</c>): <c>var (output, h) = layer.Call(x)</c>.</param>
     public SimpleRnn(int units, ActivationFunction activation = ActivationFunction.Tanh, bool returnSequences = false, bool stateful = false,
-        string? name = null, float dropout = 0f, float recurrentDropout = 0f, bool goBackwards = false, int seed = 0)
-        : base("SimpleRnn", units, returnSequences, stateful, name, dropout, recurrentDropout, goBackwards, seed)
+        string? name = null, float dropout = 0f, float recurrentDropout = 0f, bool goBackwards = false, int seed = 0, bool returnState = false)
+        : base("SimpleRnn", units, returnSequences, stateful, name, dropout, recurrentDropout, goBackwards, seed, returnState)
     {
         if (!Kernels.SimpleRnnKernels.Supports(activation))
             throw new ArgumentException($"SimpleRnn supports the activations tanh, relu and linear, got {ActivationNames.Of(activation)}.", nameof(activation));
@@ -66,13 +67,21 @@ public sealed class SimpleRnn : RecurrentLayer
     }
 
     /// <inheritdoc />
-    protected override Tensor OnForward(Tensor x, bool training)
+    private protected override RecurrentOutputs Run(Tensor x, ReadOnlySpan<Tensor> initialState, bool training, bool wantStates)
     {
         if (Stateful && (_state is null || _state.Batch != x.Dim(0)))
             _state = new HiddenState(x.Dim(0), Units);
         var (dropoutMask, recurrentMask) = DropoutMasks(x, training);
-        return WithMask(Ops.SimpleRnn(x, Kernel, RecurrentKernel, Bias, Activation, ReturnSequences, x.Mask, Stateful ? _state : null,
-            GoBackwards, dropoutMask, recurrentMask), x);
+        if (!wantStates && initialState.IsEmpty)
+            return new(Ops.SimpleRnn(x, Kernel, RecurrentKernel, Bias, Activation, ReturnSequences, x.Mask, Stateful ? _state : null,
+                GoBackwards, dropoutMask, recurrentMask), null, null);
+        // A given initial state wins over a carried one; a stateful layer then carries the final state on.
+        Tensor? h0 = initialState.IsEmpty ? _state?.Hidden : initialState[0];
+        RecurrentOutputs result = Ops.SimpleRnnWithState(x, Kernel, RecurrentKernel, Bias, Activation, ReturnSequences, x.Mask, h0,
+            GoBackwards, dropoutMask, recurrentMask);
+        if (_state is not null)
+            result.Hidden!.Span.CopyTo(_state.Hidden.Span);
+        return result;
     }
 
     /// <inheritdoc />

@@ -23,10 +23,12 @@ internal static class ArchitectureDescription
         {
             if (references.ContainsKey(tensor))
                 return;
-            foreach (SymbolicTensor input in tensor.Inputs)
+            SymbolicTensor call = tensor.FirstOfCall; // one node per call, whichever of its outputs is used
+            foreach (SymbolicTensor input in call.Inputs)
                 Visit(input);
-            nodes.Add(new NodeDocument(tensor.Layer!.Name, [.. tensor.Inputs.Select(i => references[i])]));
-            references[tensor] = new TensorReference(Node: nodes.Count - 1);
+            nodes.Add(new NodeDocument(call.Layer!.Name, [.. call.Inputs.Select(i => references[i])]));
+            foreach (SymbolicTensor output in call.CallOutputs)
+                references[output] = new TensorReference(Node: nodes.Count - 1, Output: output.OutputIndex == 0 ? null : output.OutputIndex);
         }
         foreach (SymbolicTensor output in model.Outputs)
             Visit(output);

@@ -11,7 +11,10 @@
 //     "outputs": [ { "node": 7 }, ... ] }                                                      in run order
 //
 // A node's inputs refer to a model input (by index) or to an earlier node's output (by index), so the
-// graph is acyclic by construction; a layer called twice (shared weights) appears in two nodes.
+// graph is acyclic by construction; a layer called twice (shared weights) appears in two nodes. A node
+// whose call has several outputs (an LSTM with return_state: output, h, c) is referred to with the
+// output's index too, { "node": 3, "output": 2 } (Keras's [layer, node_index, tensor_index]); the index
+// is left out for output 0, so files from before multi-output calls read the same.
 namespace NanoNet.Persistence;
 
 /// <summary>A model's architecture as stored in a model file (see the layout at the top of this file).</summary>
@@ -42,5 +45,8 @@ internal sealed record ArgumentDocument(string Name, int? Int = null, float? Flo
 /// <summary>One layer call: the layer (by name) and the tensors it is called on.</summary>
 internal sealed record NodeDocument(string Layer, TensorReference[] Inputs);
 
-/// <summary>A tensor of the graph: model input number <see cref="Input"/>, or the output of node number <see cref="Node"/>.</summary>
-internal sealed record TensorReference(int? Input = null, int? Node = null);
+/// <summary>
+/// A tensor of the graph: model input number <see cref="Input"/>, or output number <see cref="Output"/> (null: 0, the
+/// main output) of node number <see cref="Node"/>.
+/// </summary>
+internal sealed record TensorReference(int? Input = null, int? Node = null, int? Output = null);

@@ -70,27 +70,30 @@ internal static class ArchitectureRebuild
     {
         Input[] inputs = [.. inputDocuments.Select(i => new Input(NoNulls(i.Shape, "input shape", fileName), i.Name))];
         NodeDocument[] nodes = NoNulls(document.Nodes ?? throw Problem(fileName, "a functional architecture needs 'nodes'"), "nodes", fileName);
-        var values = new SymbolicTensor[nodes.Length];
+        var values = new IReadOnlyList<SymbolicTensor>[nodes.Length]; // per node, its call's outputs
         for (int n = 0; n < nodes.Length; n++)
         {
             Layer layer = layers.GetValueOrDefault(nodes[n].Layer)
                 ?? throw Problem(fileName, $"node {n} calls layer '{nodes[n].Layer}', which is not among the layers");
             SymbolicTensor[] arguments = [.. NoNulls(nodes[n].Inputs, $"node {n} inputs", fileName).Select(r => Resolve(r, $"node {n}", n))];
-            values[n] = layer switch
+            values[n] = (layer switch
             {
                 MergeLayer merge => merge.Call(arguments),
                 _ when arguments.Length == 1 => layer.Call(arguments[0]),
+                RecurrentLayer recurrent => recurrent.Call(arguments[0], arguments[1..]), // the input, then its initial state
+                Bidirectional bidirectional => bidirectional.Call(arguments[0], arguments[1..]),
                 _ => throw Problem(fileName, $"node {n} calls layer '{nodes[n].Layer}' ({layer.GetType().Name}) on {arguments.Length} tensors; it takes one"),
-            };
+            }).CallOutputs;
         }
         TensorReference[] outputs = NoNulls(document.Outputs ?? throw Problem(fileName, "a functional architecture needs 'outputs'"), "outputs", fileName);
         return new Model(inputs, [.. outputs.Select(r => Resolve(r, "an output", nodes.Length))], document.Name);
 
         SymbolicTensor Resolve(TensorReference reference, string user, int nodesBefore) => reference switch
         {
-            { Input: int i, Node: null } when i >= 0 && i < inputs.Length => inputs[i],
-            { Input: null, Node: int j } when j >= 0 && j < nodesBefore => values[j],
-            _ => throw Problem(fileName, $"{user} refers to {Describe(reference)}, which is not an input or an earlier node ({inputs.Length} inputs, {nodesBefore} earlier nodes)"),
+            { Input: int i, Node: null, Output: null } when i >= 0 && i < inputs.Length => inputs[i],
+            { Input: null, Node: int j, Output: null } when j >= 0 && j < nodesBefore => values[j][0],
+            { Input: null, Node: int j, Output: int k } when j >= 0 && j < nodesBefore && k >= 0 && k < values[j].Count => values[j][k],
+            _ => throw Problem(fileName, $"{user} refers to {Describe(reference)}, which is not an input or an output of an earlier node ({inputs.Length} inputs, {nodesBefore} earlier nodes)"),
         };
     }
 
@@ -125,7 +128,7 @@ internal static class ArchitectureRebuild
     }
 
     private static string Describe(TensorReference reference) =>
-        $"{{input: {reference.Input?.ToString() ?? "none"}, node: {reference.Node?.ToString() ?? "none"}}}";
+        $"{{input: {reference.Input?.ToString() ?? "none"}, node: {reference.Node?.ToString() ?? "none"}, output: {reference.Output?.ToString() ?? "none"}}}";
 
     private static InvalidDataException Problem(string fileName, string problem) => new($"{fileName}: architecture: {problem}.");
 }

@@ -41,7 +41,7 @@ internal static class OnnxExporter
         // Which Embedding's padding mask each value carries at run time (null: none), to refuse an LSTM that would use it.
         var maskSources = new Dictionary<SymbolicTensor, Embedding?>(ReferenceEqualityComparer.Instance);
         var calls = new Dictionary<Layer, int>(ReferenceEqualityComparer.Instance);
-        foreach (SymbolicTensor tensor in InRunOrder(outputs))
+        foreach (SymbolicTensor tensor in InRunOrder(outputs)) // each call once, by its first output
         {
             Layer layer = tensor.Layer!;
             Embedding? mask = tensor.Inputs.Select(i => maskSources.GetValueOrDefault(i)).FirstOrDefault(m => m is not null);
@@ -58,12 +58,23 @@ internal static class OnnxExporter
             int call = calls.GetValueOrDefault(layer);
             calls[layer] = call + 1;
             string wanted = call == 0 ? layer.Name : $"{layer.Name}/call_{call + 1}";
-            string result = OnnxLayerMappings.Map(graph, layer, [.. tensor.Inputs.Select(i => values[i])], wanted);
-            if (knownValues.Contains(result))
-                result = graph.Node("Identity", [result], wanted);
-            else if (result != wanted && graph.UniqueName(wanted) is var name && graph.TryRename(result, name))
-                result = name;
-            knownValues.Add(values[tensor] = result);
+            string[] inputNames = [.. tensor.Inputs.Select(i => values[i])];
+            IReadOnlyList<SymbolicTensor> callOutputs = tensor.CallOutputs;
+            // Recurrent calls may take initial states and return final states: mapped with all their inputs and outputs.
+            string[] results = layer is RecurrentLayer or Bidirectional
+                ? OnnxLayerMappings.MapRecurrentCall(graph, layer, inputNames, wanted, callOutputs.Count)
+                : [OnnxLayerMappings.Map(graph, layer, inputNames, wanted)];
+            for (int o = 0; o < callOutputs.Count; o++)
+            {
+                string result = results[o], wantedName = o == 0 ? wanted : $"{wanted}/{layer.OutputName(o)}";
+                if (knownValues.Contains(result))
+                    result = graph.Node("Identity", [result], wantedName);
+                else if (result != wantedName && graph.UniqueName(wantedName) is var name && graph.TryRename(result, name))
+                    result = name;
+                knownValues.Add(values[callOutputs[o]] = result);
+                if (o > 0)
+                    maskSources[callOutputs[o]] = null; // a state carries no steps, so no mask
+            }
         }
 
         var graphOutputs = new List<OnnxValueInfo>();
@@ -91,14 +102,17 @@ internal static class OnnxExporter
             ]);
     }
 
-    /// <summary>Every layer call the outputs depend on, each after the calls it reads (depth first, as Model orders them).</summary>
+    /// <summary>
+    /// Every layer call the outputs depend on, each after the calls it reads (depth first, as Model orders them), each
+    /// once, stood for by its first output (a call with several outputs, e.g. an LSTM with return_state, runs once).
+    /// </summary>
     private static List<SymbolicTensor> InRunOrder(IReadOnlyList<SymbolicTensor> outputs)
     {
         var order = new List<SymbolicTensor>();
         var seen = new HashSet<SymbolicTensor>(ReferenceEqualityComparer.Instance);
         var stack = new Stack<(SymbolicTensor Tensor, bool InputsDone)>();
         foreach (SymbolicTensor output in outputs)
-            stack.Push((output, false));
+            stack.Push((output.FirstOfCall, false));
         while (stack.Count > 0)
         {
             (SymbolicTensor tensor, bool inputsDone) = stack.Pop();
@@ -112,7 +126,7 @@ internal static class OnnxExporter
             seen.Add(tensor);
             stack.Push((tensor, true));
             for (int i = tensor.Inputs.Count - 1; i >= 0; i--)
-                stack.Push((tensor.Inputs[i], false));
+                stack.Push((tensor.Inputs[i].FirstOfCall, false));
         }
         return order;
     }

@@ -57,8 +57,7 @@ internal static partial class OnnxLayerMappings
         Elu elu => graph.Node("Elu", [inputs[0]], output, OnnxAttribute.Float("alpha", elu.Alpha)),
         Softmax softmax => graph.Node("Softmax", [inputs[0]], output, OnnxAttribute.Int("axis", softmax.Axis)),
         Embedding embedding => MapEmbedding(graph, embedding, inputs[0], output),
-        RecurrentLayer recurrent => MapRecurrent(graph, recurrent, inputs[0], output),
-        Bidirectional bidirectional => MapBidirectional(graph, bidirectional, inputs[0], output),
+        RecurrentLayer or Bidirectional => MapRecurrentCall(graph, layer, inputs, output, 1)[0],
         Add => Chain(graph, "Add", inputs, output),
         Subtract => graph.Node("Sub", [inputs[0], inputs[1]], output),
         Multiply => Chain(graph, "Mul", inputs, output),
@@ -189,13 +188,29 @@ internal static partial class OnnxLayerMappings
     }
 
     /// <summary>
+    /// Every output of one call of a recurrent layer or <see cref="Bidirectional"/>, in the call's order: the output,
+    /// then (when <paramref name="outputCount"/> asks for them, Keras' <c>return_state</c>) the final states. The
+    /// inputs after the first are the call's initial state (Keras' <c>initial_state</c>).
+    /// </summary>
+    public static string[] MapRecurrentCall(OnnxGraphBuilder graph, Layer layer, string[] inputs, string output, int outputCount) => layer switch
+    {
+        RecurrentLayer recurrent => MapRecurrent(graph, recurrent, inputs[0], inputs[1..], output, outputCount > 1),
+        Bidirectional bidirectional => MapBidirectional(graph, bidirectional, inputs[0], inputs[1..], output, outputCount > 1),
+        _ => throw new NotSupportedException($"Layer '{layer.Name}' ({layer.GetType().Name}) is not recurrent."),
+    };
+
+    /// <summary>
     /// (N, T, D) → Transpose → time-major LSTM, GRU or RNN (ONNX's default layout; ONNX Runtime does not run
     /// layout=1), direction "reverse" for go_backwards → every step's Y (T, 1, N, H) squeezed and transposed back to
     /// (N, T, H), or the last Y_h (1, N, H) squeezed to (N, H). ONNX's reverse Y is in input order and Keras returns
     /// go_backwards steps in processing order, so a reversed sequence is flipped along time (Slice, step −1).
     /// Dropout is off at inference and exports as nothing.
     /// </summary>
-    private static string MapRecurrent(OnnxGraphBuilder graph, RecurrentLayer layer, string x, string output)
+    /// <remarks>
+    /// ONNX's recurrent ops take the initial state as (directions = 1, N, U) inputs initial_h (and initial_c) and return
+    /// the final state as Y_h (and Y_c) in the same layout: Unsqueeze and Squeeze on axis 0 convert from and to (N, U).
+    /// </remarks>
+    private static string[] MapRecurrent(OnnxGraphBuilder graph, RecurrentLayer layer, string x, string[] initialState, string output, bool wantStates)
     {
         if (layer.Stateful)
             throw new NotSupportedException(
@@ -228,14 +243,30 @@ internal static partial class OnnxLayerMappings
         string timeMajor = graph.Node("Transpose", [x], $"{output}/time_major", OnnxAttribute.Ints("perm", 1, 0, 2));
         OnnxAttribute[] all = [OnnxAttribute.Int("hidden_size", units), .. attributes,
             .. layer.GoBackwards ? [OnnxAttribute.String("direction", "reverse")] : Array.Empty<OnnxAttribute>()];
-        string[] results = graph.Node(opType, [timeMajor, .. weights],
-            layer.ReturnSequences ? [$"{output}/Y", null] : [null, $"{output}/Y_h"], all);
+        // Inputs after B: sequence_lens (none: ""), initial_h (and for LSTM initial_c), each (1, N, U).
+        string[] stateNames = [.. Enumerable.Range(1, layer.StateCount).Select(layer.OutputName)];
+        string[] initial = initialState.Length == 0 ? []
+            : ["", .. initialState.Select((state, i) => graph.Node("Unsqueeze", [state, graph.Int64Constant(0)], $"{output}/initial_{stateNames[i]}"))];
+        bool hasCell = layer.StateCount == 2;
+        string?[] wanted = [layer.ReturnSequences ? $"{output}/Y" : null, wantStates || !layer.ReturnSequences ? $"{output}/Y_h" : null,
+            .. hasCell && wantStates ? [$"{output}/Y_c"] : Array.Empty<string>()];
+        string[] results = graph.Node(opType, [timeMajor, .. weights, .. initial], wanted, all);
+        string main;
         if (!layer.ReturnSequences)
-            return graph.Node("Squeeze", [results[1], graph.Int64Constant(0)], output);
-        string steps = graph.Node("Squeeze", [results[0], graph.Int64Constant(1)], $"{output}/steps_time_major");
-        if (layer.GoBackwards)
-            steps = ReverseAxis(graph, steps, 0, $"{output}/processing_order");
-        return graph.Node("Transpose", [steps], output, OnnxAttribute.Ints("perm", 1, 0, 2));
+        {
+            main = graph.Node("Squeeze", [results[1], graph.Int64Constant(0)], output);
+        }
+        else
+        {
+            string steps = graph.Node("Squeeze", [results[0], graph.Int64Constant(1)], $"{output}/steps_time_major");
+            if (layer.GoBackwards)
+                steps = ReverseAxis(graph, steps, 0, $"{output}/processing_order");
+            main = graph.Node("Transpose", [steps], output, OnnxAttribute.Ints("perm", 1, 0, 2));
+        }
+        if (!wantStates)
+            return [main];
+        // The final states, (1, N, U) → (N, U): h after the last processed step (input step 0 for go_backwards), as NanoNet returns it.
+        return [main, .. stateNames.Select((state, i) => graph.Node("Squeeze", [results[1 + i], graph.Int64Constant(0)], $"{output}/{state}"))];
     }
 
     /// <summary>ONNX RNN's activation: Tanh, Relu, or Affine(1, 0) for linear.</summary>
@@ -251,19 +282,25 @@ internal static partial class OnnxLayerMappings
     /// Both directions mapped as the layers they are (the backward one in Keras' processing order, flipped back to
     /// input order when it returns sequences), then merged: Concat on the last axis, Add, Mul, or Add then × ½.
     /// </summary>
-    private static string MapBidirectional(OnnxGraphBuilder graph, Bidirectional layer, string x, string output)
+    private static string[] MapBidirectional(OnnxGraphBuilder graph, Bidirectional layer, string x, string[] initialState, string output, bool wantStates)
     {
-        string forward = MapRecurrent(graph, (RecurrentLayer)layer.ForwardLayer, x, $"{output}/forward");
-        string backward = MapRecurrent(graph, (RecurrentLayer)layer.BackwardLayer, x, $"{output}/backward");
+        var forwardLayer = (RecurrentLayer)layer.ForwardLayer;
+        int states = forwardLayer.StateCount;
+        // Keras' initial_state of a Bidirectional: the forward layer's states, then the backward layer's.
+        string[] forwardResults = MapRecurrent(graph, forwardLayer, x, initialState.Length == 0 ? [] : initialState[..states], $"{output}/forward", wantStates);
+        string[] backwardResults = MapRecurrent(graph, (RecurrentLayer)layer.BackwardLayer, x, initialState.Length == 0 ? [] : initialState[states..],
+            $"{output}/backward", wantStates);
+        string forward = forwardResults[0], backward = backwardResults[0];
         if (layer.ReturnSequences)
             backward = ReverseAxis(graph, backward, 1, $"{output}/backward_input_order");
-        return layer.MergeMode switch
+        string merged = layer.MergeMode switch
         {
             "concat" => graph.Node("Concat", [forward, backward], output, OnnxAttribute.Int("axis", -1)),
             "sum" => graph.Node("Add", [forward, backward], output),
             "mul" => graph.Node("Mul", [forward, backward], output),
             _ => graph.Node("Mul", [graph.Node("Add", [forward, backward], $"{output}/sum"), FloatScalar(graph, "half", 0.5f)], output),
         };
+        return [merged, .. forwardResults[1..], .. backwardResults[1..]];
     }
 
     /// <summary>Flips <paramref name="axis"/>: Slice from the last element to before the first, step −1.</summary>

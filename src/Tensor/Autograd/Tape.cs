@@ -120,6 +120,13 @@ public sealed class Tape
             entry.Scope = Profiler.CurrentScope;
         entry.Output.RequiresGrad = true;
         entry.Output.CreatedBy = entry;
+        foreach (Tensor output in entry.MoreOutputs) // an op with several outputs: each leads back to the same entry
+        {
+            if (output.CreatedBy is not null)
+                throw new InvalidOperationException($"{entry.OpName}: an output tensor was already produced by {output.CreatedBy.OpName}; every op needs new output tensors.");
+            output.RequiresGrad = true;
+            output.CreatedBy = entry;
+        }
     }
 
     private static Tensor NotNull(Tensor input, [System.Runtime.CompilerServices.CallerArgumentExpression(nameof(input))] string? name = null) =>
@@ -156,7 +163,11 @@ public sealed class Tape
             // Gradients of intermediate tensors start from zero (they hold a previous pass's values only
             // when that pass retained the graph); then seed ∂loss/∂loss = 1.
             foreach (TapeEntry entry in _order)
+            {
                 entry.Output.Grad?.Span.Clear();
+                foreach (Tensor more in entry.MoreOutputs)
+                    more.Grad?.Span.Clear();
+            }
             loss.EnsureGrad().Span.Fill(1f);
 
             Action<Tensor>? ready = GradientReady;
@@ -166,7 +177,10 @@ public sealed class Tape
             for (int position = 0; position < _order.Count; position++)
             {
                 TapeEntry entry = _order[position];
-                if (entry.Output.Grad is { } dY)
+                Tensor? dY = entry.Output.Grad;
+                if (dY is null && entry.MoreOutputsHaveGradient)
+                    dY = entry.Output.EnsureGrad(); // the loss uses only the op's other outputs: the main one's gradient is zero
+                if (dY is not null)
                 {
                     long started = Profiler.Start();
                     entry.Backward(dY);

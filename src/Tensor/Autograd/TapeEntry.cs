@@ -45,6 +45,42 @@ public abstract class TapeEntry
         Output = output;
     }
 
+    /// <summary>
+    /// Creates the entry of an op with several outputs (a recurrent op returning its final states): the main
+    /// <paramref name="output"/>, whose gradient <see cref="Backward"/> receives, and <paramref name="moreOutputs"/>, whose
+    /// gradients (<see cref="Tensor.Grad"/>, null where the loss does not use them) the entry reads itself.
+    /// </summary>
+    /// <remarks>
+    /// The tape runs the entry when the loss depends on any of its outputs; when it depends on the others only,
+    /// <see cref="Backward"/> gets a zero gradient for the main output.
+    /// </remarks>
+    protected TapeEntry(Tensor output, Tensor[] moreOutputs) : this(output)
+    {
+        ArgumentNullException.ThrowIfNull(moreOutputs);
+        foreach (Tensor more in moreOutputs)
+            ArgumentNullException.ThrowIfNull(more, nameof(moreOutputs));
+        _moreOutputs = moreOutputs;
+    }
+
+    private readonly Tensor[]? _moreOutputs;
+
+    /// <summary>The op's outputs after <see cref="Output"/> (empty for the usual one-output op).</summary>
+    public ReadOnlySpan<Tensor> MoreOutputs => _moreOutputs;
+
+    /// <summary>Whether the loss reached an output other than <see cref="Output"/> (one of them has a gradient).</summary>
+    internal bool MoreOutputsHaveGradient
+    {
+        get
+        {
+            if (_moreOutputs is null)
+                return false;
+            foreach (Tensor more in _moreOutputs)
+                if (more.Grad is not null)
+                    return true;
+            return false;
+        }
+    }
+
     /// <summary>Sets the differentiable inputs (called once, by <see cref="Tape.Record(TapeEntry, Tensor)"/>).</summary>
     internal void SetInputs(int count, Tensor? input0, Tensor? input1, Tensor? input2, Tensor[]? more)
     {

@@ -190,10 +190,15 @@ public static unsafe class GruKernels
     /// <param name="dBias">2×3U accumulated, or empty.</param>
     /// <param name="inputDropout">As in the forward call.</param>
     /// <param name="recurrentDropout">As in the forward call.</param>
+    /// <param name="dFinalHidden">Empty, or N×U: the gradient of the final state h_{T−1} returned as a state output
+    /// (Keras' <c>return_state</c>); it seeds the dh arriving at the last step.</param>
+    /// <param name="dInitialHidden">Empty, or N×U accumulated: the gradient of the initial state h₋₁ (Keras'
+    /// <c>initial_state</c>); needs <paramref name="hasInitialState"/>.</param>
     public static void Backward(in GruShape s, bool returnSequences, ReadOnlySpan<float> w, ReadOnlySpan<float> r,
         ReadOnlySpan<float> mask, bool hasInitialState, GruBuffers saved, ReadOnlySpan<float> dY, Span<float> dInput,
         Span<float> dRecurrent, Span<float> scratch, Span<float> dX, Span<float> dW, Span<float> dR, Span<float> dBias,
-        ReadOnlySpan<float> inputDropout = default, ReadOnlySpan<float> recurrentDropout = default)
+        ReadOnlySpan<float> inputDropout = default, ReadOnlySpan<float> recurrentDropout = default,
+        ReadOnlySpan<float> dFinalHidden = default, Span<float> dInitialHidden = default)
     {
         s.Validate();
         int n = s.Batch, t = s.Steps, d = s.Inputs, u = s.Units, g3 = s.GateWidth, block = s.StateLength;
@@ -201,10 +206,11 @@ public static unsafe class GruKernels
             || scratch.Length < s.BackwardScratchLength(!dX.IsEmpty))
             throw new ArgumentException("GRU backward: a buffer has the wrong length.");
         CheckDropout(s, inputDropout, recurrentDropout, saved.DroppedHidden.Length);
+        RecurrentLayout.CheckStateGradients(block, hasInitialState, dFinalHidden, default, dInitialHidden, default, "GRU");
         if (n == 0)
             return;
 
-        scratch[..block].Clear(); // dh arriving from step t+1 (none at the last step)
+        RecurrentLayout.CopyOrClear(dFinalHidden, scratch[..block]); // dh arriving from "step T": zero, or the final state's gradient
         PackedMatrix packedRT = t_packedRT = PackedMatrix.Pack(true, g3, u, r, g3, t_packedRT);
         fixed (float* gates = saved.Gates, hidden = saved.Hidden, candidate = saved.Candidate, pdy = dY, pdx = dInput,
                pdh = dRecurrent, pm = mask, pScratch = scratch, pmh = recurrentDropout)
@@ -213,6 +219,7 @@ public static unsafe class GruKernels
             job.Gates = gates; job.Hidden = hidden; job.Candidate = candidate; job.Mask = pm; job.DY = pdy;
             job.DInput = pdx; job.DRecurrent = pdh; job.RecurrentDropout = pmh; job.Scratch = pScratch + 2 * block;
             job.ReturnSequences = returnSequences;
+            job.WantInitialGradient = !dInitialHidden.IsEmpty;
             float* hIn = pScratch, hOut = pScratch + block;
             for (int step = t - 1; step >= 0; step--)
             {
@@ -223,6 +230,8 @@ public static unsafe class GruKernels
                 hIn = hOut;
                 hOut = swap;
             }
+            if (!dInitialHidden.IsEmpty) // after step 0, hIn holds dh₋₁
+                TensorPrimitives.Add(dInitialHidden, new ReadOnlySpan<float>(hIn, block), dInitialHidden);
         }
         if (!dBias.IsEmpty) // db_W += Σ rows of dX̂, db_R += Σ rows of dĤ, in row order
         {
@@ -278,7 +287,7 @@ public static unsafe class GruKernels
         [ThreadStatic] private static StepJob? t_cachedForward, t_cachedBackward;
 
         public GruShape Shape;
-        public bool InitialState, ReturnSequences;
+        public bool InitialState, ReturnSequences, WantInitialGradient;
         public float* Gates, Hidden, Candidate, Bias, DY, DInput, DRecurrent, HIn, HOut, DroppedHidden, RecurrentDropout, Scratch;
 
         public static StepJob Rent(in GruShape s, PackedMatrix recurrent, bool backward)
@@ -348,7 +357,7 @@ public static unsafe class GruKernels
                 BackwardRow(Gates + at * g3, Hidden + (long)Step * block + row * u, Candidate + at * u, HIn + row * u, dyRow,
                     DInput + at * g3, DRecurrent + at * g3, HOut + row * u, u);
             }
-            if (Step == 0)
+            if (Step == 0 && !WantInitialGradient)
                 return;
             // dh_{t−1} += dĤ_t·Rᵀ for these rows (times m_h when the step read h̃ = h⊙m_h; skipped rows have dĤ = 0)
             var products = new ReadOnlySpan<float>(DRecurrent + ((long)Step * n + first) * g3, rows * g3);

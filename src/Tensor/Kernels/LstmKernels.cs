@@ -218,21 +218,32 @@ public static unsafe class LstmKernels
     /// <param name="dBias">4U accumulated, or empty.</param>
     /// <param name="inputDropout">As in the forward call.</param>
     /// <param name="recurrentDropout">As in the forward call.</param>
+    /// <param name="dFinalHidden">Empty, or N×U: the gradient of the final hidden state h_{T−1} returned as a state
+    /// output (Keras' <c>return_state</c>); it seeds the dh arriving at the last step.</param>
+    /// <param name="dFinalCell">Empty, or N×U: the gradient of the final cell state c_{T−1}; it seeds dc.</param>
+    /// <param name="dInitialHidden">Empty, or N×U accumulated: the gradient of the initial hidden state h₋₁ (Keras'
+    /// <c>initial_state</c>); needs <paramref name="hasInitialState"/>.</param>
+    /// <param name="dInitialCell">Empty, or N×U accumulated: the gradient of the initial cell state c₋₁.</param>
     public static void Backward(in LstmShape s, bool returnSequences, ReadOnlySpan<float> w, ReadOnlySpan<float> r,
         ReadOnlySpan<float> mask, bool hasInitialState, LstmBuffers saved, ReadOnlySpan<float> dY, Span<float> dGates,
         Span<float> scratch, Span<float> dX, Span<float> dW, Span<float> dR, Span<float> dBias,
-        ReadOnlySpan<float> inputDropout = default, ReadOnlySpan<float> recurrentDropout = default)
+        ReadOnlySpan<float> inputDropout = default, ReadOnlySpan<float> recurrentDropout = default,
+        ReadOnlySpan<float> dFinalHidden = default, ReadOnlySpan<float> dFinalCell = default,
+        Span<float> dInitialHidden = default, Span<float> dInitialCell = default)
     {
         s.Validate();
         int n = s.Batch, t = s.Steps, d = s.Inputs, u = s.Units, g4 = s.GateWidth, block = s.StateLength;
         if (dY.Length != s.OutputLength(returnSequences) || dGates.Length < s.GatesLength || scratch.Length < s.BackwardScratchLength(!dX.IsEmpty))
             throw new ArgumentException("LSTM backward: a buffer has the wrong length.");
         CheckDropout(s, inputDropout, recurrentDropout, saved.DroppedHidden.Length);
+        RecurrentLayout.CheckStateGradients(s.StateLength, hasInitialState, dFinalHidden, dFinalCell, dInitialHidden, dInitialCell, "LSTM");
         if (n == 0)
             return;
 
-        scratch[..block].Clear();                  // dh arriving from step t+1 (none at the last step)
-        scratch.Slice(2 * block, block).Clear();   // dc arriving from step t+1
+        // dh and dc arriving from "step T": zero, or the gradients of the final states when they are outputs too.
+        RecurrentLayout.CopyOrClear(dFinalHidden, scratch[..block]);
+        RecurrentLayout.CopyOrClear(dFinalCell, scratch.Slice(2 * block, block));
+        bool wantInitial = !dInitialHidden.IsEmpty || !dInitialCell.IsEmpty;
         // Rᵀ (4U×U) is the B operand of every step's dZ_t·Rᵀ: packed straight from R, once for all T steps.
         PackedMatrix packedRT = t_packedRT = PackedMatrix.Pack(true, g4, u, r, g4, t_packedRT);
         fixed (float* gates = saved.Gates, cell = saved.Cell, tanhCell = saved.TanhCell, pdy = dY, pdz = dGates,
@@ -242,6 +253,7 @@ public static unsafe class LstmKernels
             job.Gates = gates; job.Cell = cell; job.TanhCell = tanhCell; job.Mask = pm; job.DY = pdy; job.DZ = pdz;
             job.RecurrentDropout = pmh;
             job.ReturnSequences = returnSequences;
+            job.WantInitialGradient = wantInitial;
             job.DC = pScratch + 2 * block;
             float* hIn = pScratch, hOut = pScratch + block;
             for (int step = t - 1; step >= 0; step--)
@@ -253,6 +265,11 @@ public static unsafe class LstmKernels
                 hIn = hOut;
                 hOut = swap;
             }
+            // After step 0, hIn holds dh₋₁ and DC holds dc₋₁: the initial states' gradients.
+            if (!dInitialHidden.IsEmpty)
+                TensorPrimitives.Add(dInitialHidden, new ReadOnlySpan<float>(hIn, block), dInitialHidden);
+            if (!dInitialCell.IsEmpty)
+                TensorPrimitives.Add(dInitialCell, new ReadOnlySpan<float>(job.DC, block), dInitialCell);
         }
         if (!dBias.IsEmpty) // db += Σ rows of dZ, in row order (masked steps contribute zeros)
             for (int row = 0; row < s.Rows; row++)
@@ -307,7 +324,7 @@ public static unsafe class LstmKernels
         [ThreadStatic] private static StepJob? t_cachedForward, t_cachedBackward;
 
         public LstmShape Shape;
-        public bool InitialState, ReturnSequences;
+        public bool InitialState, ReturnSequences, WantInitialGradient;
         public float* Gates, Hidden, Cell, TanhCell, Bias, DY, DZ, DC, HIn, HOut, DroppedHidden, RecurrentDropout;
 
         public static StepJob Rent(in LstmShape s, PackedMatrix recurrent, bool backward)
@@ -317,6 +334,7 @@ public static unsafe class LstmKernels
             job.Prepare(s.Batch, s.Steps, s.GoBackwards, recurrent, backward);
             job.Shape = s;
             job.DroppedHidden = job.RecurrentDropout = null;
+            job.WantInitialGradient = false;
             return job;
         }
 
@@ -375,7 +393,7 @@ public static unsafe class LstmKernels
                 BackwardRow(Gates + ((long)Step * n + row) * g4, Cell + at, TanhCell + at, HIn + row * u, dyRow,
                     DC + row * u, dzRow, u);
             }
-            if (Step > 0) // dh_{t−1} += dZ_t·Rᵀ for these rows
+            if (Step > 0 || WantInitialGradient) // dh_{t−1} += dZ_t·Rᵀ for these rows (at step 0: dh₋₁, for an initial state)
             {
                 Gemm.Multiply(false, end - first, u, g4, new ReadOnlySpan<float>(DZ + ((long)Step * n + first) * g4, (end - first) * g4), g4,
                     Recurrent, new Span<float>(HOut + first * u, (end - first) * u), u, accumulate: true);

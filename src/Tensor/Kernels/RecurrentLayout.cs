@@ -72,4 +72,28 @@ internal static class RecurrentLayout
         if (!scale.IsEmpty && scale.Length != n * f)
             throw new ArgumentException($"{what} needs N·F = {n}·{f} = {n * f} values, got {scale.Length}.");
     }
+
+    /// <summary>Copies <paramref name="source"/> into <paramref name="destination"/>, or zeroes it when the source is empty.</summary>
+    public static void CopyOrClear(ReadOnlySpan<float> source, Span<float> destination)
+    {
+        if (source.IsEmpty)
+            destination.Clear();
+        else
+            source.CopyTo(destination);
+    }
+
+    /// <summary>
+    /// Checks the state gradients of a backward pass: each empty or one N×U block (<paramref name="block"/> values);
+    /// a gradient into the initial state needs an initial state.
+    /// </summary>
+    public static void CheckStateGradients(int block, bool hasInitialState, ReadOnlySpan<float> dFinalHidden, ReadOnlySpan<float> dFinalCell,
+        ReadOnlySpan<float> dInitialHidden, ReadOnlySpan<float> dInitialCell, string what)
+    {
+        foreach ((int length, string name) in (ReadOnlySpan<(int, string)>)[(dFinalHidden.Length, "final hidden"), (dFinalCell.Length, "final cell"),
+            (dInitialHidden.Length, "initial hidden"), (dInitialCell.Length, "initial cell")])
+            if (length != 0 && length != block)
+                throw new ArgumentException($"{what} backward: the {name} state gradient needs N·U = {block} values, got {length}.");
+        if (!hasInitialState && (!dInitialHidden.IsEmpty || !dInitialCell.IsEmpty))
+            throw new ArgumentException($"{what} backward: a gradient into the initial state needs the forward call to start from one.");
+    }
 }

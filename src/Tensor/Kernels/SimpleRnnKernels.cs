@@ -164,10 +164,15 @@ public static unsafe class SimpleRnnKernels
     /// <param name="dBias">U accumulated, or empty.</param>
     /// <param name="inputDropout">As in the forward call.</param>
     /// <param name="recurrentDropout">As in the forward call.</param>
+    /// <param name="dFinalHidden">Empty, or N×U: the gradient of the final state h_{T−1} returned as a state output
+    /// (Keras' <c>return_state</c>); it seeds the dh arriving at the last step.</param>
+    /// <param name="dInitialHidden">Empty, or N×U accumulated: the gradient of the initial state h₋₁ (Keras'
+    /// <c>initial_state</c>); needs <paramref name="hasInitialState"/>.</param>
     public static void Backward(in SimpleRnnShape s, ActivationFunction activation, bool returnSequences, ReadOnlySpan<float> w,
         ReadOnlySpan<float> r, ReadOnlySpan<float> mask, bool hasInitialState, SimpleRnnBuffers saved, ReadOnlySpan<float> dY,
         Span<float> dProjection, Span<float> scratch, Span<float> dX, Span<float> dW, Span<float> dR, Span<float> dBias,
-        ReadOnlySpan<float> inputDropout = default, ReadOnlySpan<float> recurrentDropout = default)
+        ReadOnlySpan<float> inputDropout = default, ReadOnlySpan<float> recurrentDropout = default,
+        ReadOnlySpan<float> dFinalHidden = default, Span<float> dInitialHidden = default)
     {
         s.Validate();
         int n = s.Batch, t = s.Steps, d = s.Inputs, u = s.Units, block = s.StateLength;
@@ -175,16 +180,18 @@ public static unsafe class SimpleRnnKernels
             || scratch.Length < s.BackwardScratchLength(!dX.IsEmpty))
             throw new ArgumentException("SimpleRNN backward: a buffer has the wrong length.");
         CheckDropout(s, inputDropout, recurrentDropout, saved.DroppedHidden.Length);
+        RecurrentLayout.CheckStateGradients(block, hasInitialState, dFinalHidden, default, dInitialHidden, default, "SimpleRNN");
         if (n == 0)
             return;
 
-        scratch[..block].Clear(); // dh arriving from step t+1 (none at the last step)
+        RecurrentLayout.CopyOrClear(dFinalHidden, scratch[..block]); // dh arriving from "step T": zero, or the final state's gradient
         PackedMatrix packedRT = t_packedRT = PackedMatrix.Pack(true, u, u, r, u, t_packedRT);
         fixed (float* hidden = saved.Hidden, pdy = dY, pdz = dProjection, pm = mask, pScratch = scratch, pmh = recurrentDropout)
         {
             StepJob job = StepJob.Rent(s, activation, packedRT, backward: true);
             job.Hidden = hidden; job.Mask = pm; job.DY = pdy; job.DZ = pdz; job.RecurrentDropout = pmh;
             job.ReturnSequences = returnSequences;
+            job.WantInitialGradient = !dInitialHidden.IsEmpty;
             float* hIn = pScratch, hOut = pScratch + block;
             for (int step = t - 1; step >= 0; step--)
             {
@@ -195,6 +202,8 @@ public static unsafe class SimpleRnnKernels
                 hIn = hOut;
                 hOut = swap;
             }
+            if (!dInitialHidden.IsEmpty) // after step 0, hIn holds dh₋₁
+                TensorPrimitives.Add(dInitialHidden, new ReadOnlySpan<float>(hIn, block), dInitialHidden);
         }
         if (!dBias.IsEmpty) // db += Σ rows of dZ, in row order
             for (int row = 0; row < s.Rows; row++)
@@ -246,7 +255,7 @@ public static unsafe class SimpleRnnKernels
 
         public SimpleRnnShape Shape;
         public ActivationFunction Activation;
-        public bool InitialState, ReturnSequences;
+        public bool InitialState, ReturnSequences, WantInitialGradient;
         public float* Projection, Hidden, Bias, DY, DZ, HIn, HOut, DroppedHidden, RecurrentDropout;
 
         public static StepJob Rent(in SimpleRnnShape s, ActivationFunction activation, PackedMatrix recurrent, bool backward)
@@ -301,7 +310,8 @@ public static unsafe class SimpleRnnKernels
                     BackwardRow(Activation, Hidden + (long)(Step + 1) * block + row * u, HIn + row * u, dyRow, dzRow, u);
             }
             // dh_{t−1} = dZ_t·Rᵀ (times m_h when the step read h̃); a skipped row's dZ is 0, and it passes dh through.
-            if (Step > 0)
+            bool wantPrevious = Step > 0 || WantInitialGradient; // at step 0, dh₋₁ is wanted only for an initial state
+            if (wantPrevious)
                 Gemm.Multiply(false, rows, u, u, new ReadOnlySpan<float>(DZ + ((long)Step * n + first) * u, rows * u), u, Recurrent,
                     new Span<float>(HOut + first * u, rows * u), u);
             for (int row = first; row < end; row++)
@@ -314,7 +324,7 @@ public static unsafe class SimpleRnnKernels
                     if (dyRow != null)
                         TensorPrimitives.Add(hOut, new ReadOnlySpan<float>(dyRow, u), hOut);
                 }
-                else if (RecurrentDropout != null && Step > 0)
+                else if (RecurrentDropout != null && wantPrevious)
                 {
                     TensorPrimitives.Multiply(hOut, new ReadOnlySpan<float>(RecurrentDropout + row * u, u), hOut);
                 }

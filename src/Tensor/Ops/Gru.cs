@@ -34,7 +34,36 @@ public static partial class Ops
     /// product at every step (the mixing z⊙h_{t−1} uses h itself).</param>
     public static Tensor Gru(Tensor x, Tensor kernel, Tensor recurrentKernel, Tensor bias, bool returnSequences = false,
         Tensor? mask = null, HiddenState? state = null, bool goBackwards = false, Tensor? dropoutMask = null,
-        Tensor? recurrentDropoutMask = null)
+        Tensor? recurrentDropoutMask = null) =>
+        GruCore(x, kernel, recurrentKernel, bias, returnSequences, mask, state, goBackwards, dropoutMask, recurrentDropoutMask,
+            wantStates: false, null).Output;
+
+    /// <summary>
+    /// <see cref="Gru(Tensor, Tensor, Tensor, Tensor, bool, Tensor?, HiddenState?, bool, Tensor?, Tensor?)"/> that also returns
+    /// the final hidden state (Keras' <c>return_state</c>) and may start from a given one (Keras' <c>initial_state</c>);
+    /// gradients flow back from the state and into the initial state. The final state is the one after the last processed
+    /// step (see <see cref="LstmWithStates"/>).
+    /// </summary>
+    /// <param name="x">Input (N, T, D), T ≥ 1.</param>
+    /// <param name="kernel">W, (D, 3U).</param>
+    /// <param name="recurrentKernel">R, (U, 3U).</param>
+    /// <param name="bias">b, (2, 3U).</param>
+    /// <param name="returnSequences">The main output is h for every step rather than the last one.</param>
+    /// <param name="mask">Optional (N, T): 0 marks a step to skip.</param>
+    /// <param name="initialHidden">Optional h₋₁, (N, U) (null: zero state).</param>
+    /// <param name="goBackwards">Read the steps last to first.</param>
+    /// <param name="dropoutMask">Optional (N, D) input dropout keep-mask.</param>
+    /// <param name="recurrentDropoutMask">Optional (N, U) recurrent dropout keep-mask.</param>
+    /// <returns>The output and h_T (N, U).</returns>
+    public static RecurrentOutputs GruWithState(Tensor x, Tensor kernel, Tensor recurrentKernel, Tensor bias, bool returnSequences = false,
+        Tensor? mask = null, Tensor? initialHidden = null, bool goBackwards = false, Tensor? dropoutMask = null,
+        Tensor? recurrentDropoutMask = null) =>
+        GruCore(x, kernel, recurrentKernel, bias, returnSequences, mask, null, goBackwards, dropoutMask, recurrentDropoutMask,
+            wantStates: true, initialHidden);
+
+    private static RecurrentOutputs GruCore(Tensor x, Tensor kernel, Tensor recurrentKernel, Tensor bias, bool returnSequences,
+        Tensor? mask, HiddenState? state, bool goBackwards, Tensor? dropoutMask, Tensor? recurrentDropoutMask,
+        bool wantStates, Tensor? initialHidden)
     {
         long started = Profiler.Start();
         var (n, t, d, u) = CheckRecurrentShapes("Gru", 3, x, kernel, recurrentKernel, mask);
@@ -44,6 +73,7 @@ public static partial class Ops
             throw new ArgumentException($"Gru state is ({state.Batch}, {state.Units}) but the batch needs ({n}, {u}).");
         CheckDropoutMask("Gru", "dropout", dropoutMask, n, d);
         CheckDropoutMask("Gru", "recurrent dropout", recurrentDropoutMask, n, u);
+        CheckInitialState("Gru", "h", initialHidden, n, u);
 
         var shape = new GruShape(n, t, d, u) { GoBackwards = goBackwards };
         var saved = new GruSaved(
@@ -54,14 +84,29 @@ public static partial class Ops
             Tensor.Empty(shape.DroppedHiddenLength(recurrentDropoutMask is not null)));
         Tensor y = returnSequences ? Tensor.Empty(n, t, u) : Tensor.Empty(n, u);
         GruKernels.Forward(shape, x.Span, kernel.Span, recurrentKernel.Span, bias.Span, SpanOf(mask),
-            state is null ? default : state.Hidden.Span, y.Span, returnSequences, saved.Buffers(),
+            state is not null ? state.Hidden.Span : SpanOf(initialHidden), y.Span, returnSequences, saved.Buffers(),
             Tensor.Empty(shape.ForwardScratchLength).Span, SpanOf(dropoutMask), SpanOf(recurrentDropoutMask));
         state?.Set(saved.Hidden.Span.Slice(t * shape.StateLength, shape.StateLength));
-        if (Tape.ShouldRecord(x, kernel) || Tape.IsRecording && (recurrentKernel.RequiresGrad || bias.RequiresGrad))
-            Tape.Record(new GruEntry(y, x, kernel, recurrentKernel, bias, mask, state is not null, shape, returnSequences, saved,
-                dropoutMask, recurrentDropoutMask), x, kernel, recurrentKernel, bias);
+        Tensor? finalHidden = wantStates ? FinalState(saved.Hidden, t, n, u) : null;
+        if (Tape.ShouldRecord(x, kernel) || Tape.IsRecording && (recurrentKernel.RequiresGrad || bias.RequiresGrad || initialHidden is { RequiresGrad: true }))
+        {
+            var entry = new GruEntry(y, finalHidden, x, kernel, recurrentKernel, bias, mask, state is not null || initialHidden is not null,
+                shape, returnSequences, saved, dropoutMask, recurrentDropoutMask, initialHidden);
+            if (initialHidden is null)
+                Tape.Record(entry, x, kernel, recurrentKernel, bias);
+            else
+                Tape.Record(entry, [x, kernel, recurrentKernel, bias, initialHidden]);
+        }
         Profiler.Stop("Gru", started, GruFlops(shape));
-        return y;
+        return new RecurrentOutputs(y, finalHidden, null);
+    }
+
+    /// <summary>A copy of block T of a (T+1)·N×U state history: the final state, (N, U), an output of its own.</summary>
+    private static Tensor FinalState(Tensor history, int t, int n, int u)
+    {
+        Tensor final = Tensor.Empty(n, u);
+        history.Span.Slice(t * n * u, n * u).CopyTo(final.Span);
+        return final;
     }
 
     /// <summary>The tensors the forward pass keeps for backward.</summary>
@@ -78,9 +123,10 @@ public static partial class Ops
     /// <summary>Forward GEMM flops: the input projection (T·N×D·D×3U) plus T recurrent products (N×U·U×3U).</summary>
     private static double GruFlops(in GruShape s) => 2.0 * s.Rows * s.GateWidth * (s.Inputs + s.Units);
 
-    private sealed class GruEntry(Tensor y, Tensor x, Tensor kernel, Tensor recurrentKernel, Tensor bias, Tensor? mask,
-        bool hasInitialState, GruShape shape, bool returnSequences, GruSaved saved, Tensor? dropoutMask, Tensor? recurrentDropoutMask)
-        : TapeEntry(y)
+    private sealed class GruEntry(Tensor y, Tensor? finalHidden, Tensor x, Tensor kernel, Tensor recurrentKernel, Tensor bias, Tensor? mask,
+        bool hasInitialState, GruShape shape, bool returnSequences, GruSaved saved, Tensor? dropoutMask, Tensor? recurrentDropoutMask,
+        Tensor? initialHidden)
+        : TapeEntry(y, finalHidden is null ? [] : [finalHidden])
     {
         // dh_{t−1} per step, then dW, dR (and dX when the input needs it): each as many flops as a forward GEMM.
         public override double BackwardFlops => GruFlops(shape) * (x.RequiresGrad ? 2 : 1.5);
@@ -95,7 +141,8 @@ public static partial class Ops
                 wantInput ? x.EnsureGrad().Span : default,
                 kernel.RequiresGrad ? kernel.EnsureGrad().Span : default,
                 recurrentKernel.RequiresGrad ? recurrentKernel.EnsureGrad().Span : default,
-                bias.RequiresGrad ? bias.EnsureGrad().Span : default, SpanOf(dropoutMask), SpanOf(recurrentDropoutMask));
+                bias.RequiresGrad ? bias.EnsureGrad().Span : default, SpanOf(dropoutMask), SpanOf(recurrentDropoutMask),
+                SpanOf(finalHidden?.Grad), GradientOf(initialHidden));
         }
     }
 }

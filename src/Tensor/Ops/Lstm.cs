@@ -36,7 +36,45 @@ public static partial class Ops
     /// its sequence's row before the recurrent product, at every step. Not differentiated.</param>
     public static Tensor Lstm(Tensor x, Tensor kernel, Tensor recurrentKernel, Tensor bias, bool returnSequences = false,
         Tensor? mask = null, LstmState? state = null, bool goBackwards = false, Tensor? dropoutMask = null,
-        Tensor? recurrentDropoutMask = null)
+        Tensor? recurrentDropoutMask = null) =>
+        LstmCore(x, kernel, recurrentKernel, bias, returnSequences, mask, state, goBackwards, dropoutMask, recurrentDropoutMask,
+            wantStates: false, null, null).Output;
+
+    /// <summary>
+    /// <see cref="Lstm(Tensor, Tensor, Tensor, Tensor, bool, Tensor?, LstmState?, bool, Tensor?, Tensor?)"/> that also returns
+    /// the final hidden and cell states (Keras' <c>return_state</c>) and may start from given states (Keras'
+    /// <c>initial_state</c>); gradients flow back from the states and into the initial states.
+    /// </summary>
+    /// <remarks>
+    /// The final state is the one after the last processed step: with a mask, the state at the last unmasked step (masked
+    /// steps carry it); with <paramref name="goBackwards"/>, the state after input step 0. So the hidden state equals the
+    /// last step of the returned sequence. Its gradient seeds the recurrence's dh (and the cell's, dc) at the last step.
+    /// </remarks>
+    /// <param name="x">Input (N, T, D), T ≥ 1.</param>
+    /// <param name="kernel">W, (D, 4U).</param>
+    /// <param name="recurrentKernel">R, (U, 4U).</param>
+    /// <param name="bias">b, (4U).</param>
+    /// <param name="returnSequences">The main output is h for every step rather than the last one.</param>
+    /// <param name="mask">Optional (N, T): 0 marks a step to skip.</param>
+    /// <param name="initialHidden">Optional h₋₁, (N, U); with <paramref name="initialCell"/>, or neither (zero state).</param>
+    /// <param name="initialCell">Optional c₋₁, (N, U).</param>
+    /// <param name="goBackwards">Read the steps last to first.</param>
+    /// <param name="dropoutMask">Optional (N, D) input dropout keep-mask.</param>
+    /// <param name="recurrentDropoutMask">Optional (N, U) recurrent dropout keep-mask.</param>
+    /// <returns>The output, h_T (N, U) and c_T (N, U).</returns>
+    public static RecurrentOutputs LstmWithStates(Tensor x, Tensor kernel, Tensor recurrentKernel, Tensor bias, bool returnSequences = false,
+        Tensor? mask = null, Tensor? initialHidden = null, Tensor? initialCell = null, bool goBackwards = false,
+        Tensor? dropoutMask = null, Tensor? recurrentDropoutMask = null)
+    {
+        if ((initialHidden is null) != (initialCell is null))
+            throw new ArgumentException("Lstm initial state needs both h and c (or neither).");
+        return LstmCore(x, kernel, recurrentKernel, bias, returnSequences, mask, null, goBackwards, dropoutMask, recurrentDropoutMask,
+            wantStates: true, initialHidden, initialCell);
+    }
+
+    private static RecurrentOutputs LstmCore(Tensor x, Tensor kernel, Tensor recurrentKernel, Tensor bias, bool returnSequences,
+        Tensor? mask, LstmState? state, bool goBackwards, Tensor? dropoutMask, Tensor? recurrentDropoutMask,
+        bool wantStates, Tensor? initialHidden, Tensor? initialCell)
     {
         long started = Profiler.Start();
         var (n, t, d, u) = CheckRecurrentShapes("Lstm", 4, x, kernel, recurrentKernel, mask);
@@ -46,6 +84,8 @@ public static partial class Ops
             throw new ArgumentException($"Lstm state is ({state.Hidden.Dim(0)}, {state.Units}) but the batch needs ({n}, {u}).");
         CheckDropoutMask("Lstm", "dropout", dropoutMask, n, d);
         CheckDropoutMask("Lstm", "recurrent dropout", recurrentDropoutMask, n, u);
+        CheckInitialState("Lstm", "h", initialHidden, n, u);
+        CheckInitialState("Lstm", "c", initialCell, n, u);
 
         var shape = new LstmShape(n, t, d, u) { GoBackwards = goBackwards };
         // The buffers backward needs; the record holding them is made only when recording (inference allocates nothing).
@@ -54,7 +94,7 @@ public static partial class Ops
             droppedHidden = Tensor.Empty(shape.DroppedHiddenLength(recurrentDropoutMask is not null));
         Tensor y = returnSequences ? Tensor.Empty(n, t, u) : Tensor.Empty(n, u);
         LstmKernels.Forward(shape, x.Span, kernel.Span, recurrentKernel.Span, bias.Span,
-            SpanOf(mask), state is null ? default : state.Hidden.Span, state is null ? default : state.Cell.Span,
+            SpanOf(mask), state is not null ? state.Hidden.Span : SpanOf(initialHidden), state is not null ? state.Cell.Span : SpanOf(initialCell),
             y.Span, returnSequences,
             new LstmBuffers
             {
@@ -67,12 +107,27 @@ public static partial class Ops
             hidden.Span.Slice(t * shape.StateLength, shape.StateLength).CopyTo(state.Hidden.Span);
             cell.Span.Slice(t * shape.StateLength, shape.StateLength).CopyTo(state.Cell.Span);
         }
-        if (Tape.ShouldRecord(x, kernel) || Tape.IsRecording && (recurrentKernel.RequiresGrad || bias.RequiresGrad))
-            Tape.Record(new LstmEntry(y, x, kernel, recurrentKernel, bias, mask, state is not null, shape, returnSequences,
-                new LstmSaved(inputTimeMajor, gates, hidden, cell, tanhCell, droppedHidden), dropoutMask, recurrentDropoutMask),
-                x, kernel, recurrentKernel, bias);
+        Tensor? finalHidden = null, finalCell = null;
+        if (wantStates) // copies of the last history blocks: outputs of their own, which a loss may use
+        {
+            finalHidden = Tensor.Empty(n, u);
+            finalCell = Tensor.Empty(n, u);
+            hidden.Span.Slice(t * shape.StateLength, shape.StateLength).CopyTo(finalHidden.Span);
+            cell.Span.Slice(t * shape.StateLength, shape.StateLength).CopyTo(finalCell.Span);
+        }
+        bool initialNeedsGrad = initialHidden is not null && (initialHidden.RequiresGrad || initialCell!.RequiresGrad);
+        if (Tape.ShouldRecord(x, kernel) || Tape.IsRecording && (recurrentKernel.RequiresGrad || bias.RequiresGrad || initialNeedsGrad))
+        {
+            var entry = new LstmEntry(y, finalHidden, finalCell, x, kernel, recurrentKernel, bias, mask, state is not null || initialHidden is not null,
+                shape, returnSequences, new LstmSaved(inputTimeMajor, gates, hidden, cell, tanhCell, droppedHidden), dropoutMask, recurrentDropoutMask,
+                initialHidden, initialCell);
+            if (initialHidden is null)
+                Tape.Record(entry, x, kernel, recurrentKernel, bias);
+            else
+                Tape.Record(entry, [x, kernel, recurrentKernel, bias, initialHidden, initialCell!]);
+        }
         Profiler.Stop("Lstm", started, LstmFlops(shape));
-        return y;
+        return new RecurrentOutputs(y, finalHidden, finalCell);
     }
 
     /// <summary>The tensors the forward pass keeps for backward.</summary>
@@ -90,9 +145,10 @@ public static partial class Ops
     /// <summary>Forward GEMM flops: the input projection (T·N×D·D×4U) plus T recurrent products (N×U·U×4U).</summary>
     private static double LstmFlops(in LstmShape s) => 2.0 * s.Rows * s.GateWidth * (s.Inputs + s.Units);
 
-    private sealed class LstmEntry(Tensor y, Tensor x, Tensor kernel, Tensor recurrentKernel, Tensor bias, Tensor? mask,
-        bool hasInitialState, LstmShape shape, bool returnSequences, LstmSaved saved, Tensor? dropoutMask, Tensor? recurrentDropoutMask)
-        : TapeEntry(y)
+    private sealed class LstmEntry(Tensor y, Tensor? finalHidden, Tensor? finalCell, Tensor x, Tensor kernel, Tensor recurrentKernel,
+        Tensor bias, Tensor? mask, bool hasInitialState, LstmShape shape, bool returnSequences, LstmSaved saved, Tensor? dropoutMask,
+        Tensor? recurrentDropoutMask, Tensor? initialHidden, Tensor? initialCell)
+        : TapeEntry(y, finalHidden is null ? [] : [finalHidden, finalCell!])
     {
         // dh_{t−1} per step, then dW, dR (and dX when the input needs it): each as many flops as a forward GEMM.
         public override double BackwardFlops => LstmFlops(shape) * (x.RequiresGrad ? 2 : 1.5);
@@ -107,7 +163,8 @@ public static partial class Ops
                 wantInput ? x.EnsureGrad().Span : default,
                 kernel.RequiresGrad ? kernel.EnsureGrad().Span : default,
                 recurrentKernel.RequiresGrad ? recurrentKernel.EnsureGrad().Span : default,
-                bias.RequiresGrad ? bias.EnsureGrad().Span : default, SpanOf(dropoutMask), SpanOf(recurrentDropoutMask));
+                bias.RequiresGrad ? bias.EnsureGrad().Span : default, SpanOf(dropoutMask), SpanOf(recurrentDropoutMask),
+                SpanOf(finalHidden?.Grad), SpanOf(finalCell?.Grad), GradientOf(initialHidden), GradientOf(initialCell));
         }
     }
 }

@@ -30,6 +30,25 @@ public static partial class Ops
             throw new ArgumentException($"{op} {what} mask must be ({n}, {features}), one row per sequence, got {Shapes.Format(mask.Shape)}.");
     }
 
+    /// <summary>A given initial state must be (N, U), one row per sequence.</summary>
+    private static void CheckInitialState(string op, string what, Tensor? state, int n, int u)
+    {
+        if (state is not null && (state.Rank != 2 || state.Dim(0) != n || state.Dim(1) != u))
+            throw new ArgumentException($"{op} initial state {what} must be ({n}, {u}) (batch, units), got {Shapes.Format(state.Shape)}.");
+    }
+
+    /// <summary>The gradient to accumulate into for an optional input that requires one, or an empty span.</summary>
+    private static Span<float> GradientOf(Tensor? t) => t is not null && t.RequiresGrad ? t.EnsureGrad().Span : default;
+
     /// <summary>The values of an optional tensor, or an empty span.</summary>
     private static ReadOnlySpan<float> SpanOf(Tensor? t) => t is null ? default : t.Span;
 }
+
+/// <summary>
+/// What a recurrent op returns when its states are wanted (Keras' <c>return_state</c>): the usual output, the final
+/// hidden state h (N, U), and for an LSTM the final cell state c (N, U).
+/// </summary>
+/// <param name="Output">The last h (N, U), or every step's (N, T, U) with return sequences.</param>
+/// <param name="Hidden">The final hidden state (null when the states were not asked for).</param>
+/// <param name="Cell">The final cell state of an LSTM (null otherwise).</param>
+public readonly record struct RecurrentOutputs(Tensor Output, Tensor? Hidden, Tensor? Cell);

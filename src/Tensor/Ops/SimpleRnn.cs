@@ -26,7 +26,37 @@ public static partial class Ops
     /// <param name="recurrentDropoutMask">Optional (N, U) scaled keep-mask multiplying h_{t−1} before the recurrent product.</param>
     public static Tensor SimpleRnn(Tensor x, Tensor kernel, Tensor recurrentKernel, Tensor bias,
         ActivationFunction activation = ActivationFunction.Tanh, bool returnSequences = false, Tensor? mask = null,
-        HiddenState? state = null, bool goBackwards = false, Tensor? dropoutMask = null, Tensor? recurrentDropoutMask = null)
+        HiddenState? state = null, bool goBackwards = false, Tensor? dropoutMask = null, Tensor? recurrentDropoutMask = null) =>
+        SimpleRnnCore(x, kernel, recurrentKernel, bias, activation, returnSequences, mask, state, goBackwards, dropoutMask,
+            recurrentDropoutMask, wantStates: false, null).Output;
+
+    /// <summary>
+    /// <see cref="SimpleRnn(Tensor, Tensor, Tensor, Tensor, ActivationFunction, bool, Tensor?, HiddenState?, bool, Tensor?, Tensor?)"/>
+    /// that also returns the final hidden state (Keras' <c>return_state</c>) and may start from a given one (Keras'
+    /// <c>initial_state</c>); gradients flow back from the state and into the initial state. The final state is the one
+    /// after the last processed step (see <see cref="LstmWithStates"/>).
+    /// </summary>
+    /// <param name="x">Input (N, T, D), T ≥ 1.</param>
+    /// <param name="kernel">W, (D, U).</param>
+    /// <param name="recurrentKernel">R, (U, U).</param>
+    /// <param name="bias">b, (U).</param>
+    /// <param name="activation">Tanh, Relu or Linear.</param>
+    /// <param name="returnSequences">The main output is h for every step rather than the last one.</param>
+    /// <param name="mask">Optional (N, T): 0 marks a step to skip.</param>
+    /// <param name="initialHidden">Optional h₋₁, (N, U) (null: zero state).</param>
+    /// <param name="goBackwards">Read the steps last to first.</param>
+    /// <param name="dropoutMask">Optional (N, D) input dropout keep-mask.</param>
+    /// <param name="recurrentDropoutMask">Optional (N, U) recurrent dropout keep-mask.</param>
+    /// <returns>The output and h_T (N, U).</returns>
+    public static RecurrentOutputs SimpleRnnWithState(Tensor x, Tensor kernel, Tensor recurrentKernel, Tensor bias,
+        ActivationFunction activation = ActivationFunction.Tanh, bool returnSequences = false, Tensor? mask = null,
+        Tensor? initialHidden = null, bool goBackwards = false, Tensor? dropoutMask = null, Tensor? recurrentDropoutMask = null) =>
+        SimpleRnnCore(x, kernel, recurrentKernel, bias, activation, returnSequences, mask, null, goBackwards, dropoutMask,
+            recurrentDropoutMask, wantStates: true, initialHidden);
+
+    private static RecurrentOutputs SimpleRnnCore(Tensor x, Tensor kernel, Tensor recurrentKernel, Tensor bias,
+        ActivationFunction activation, bool returnSequences, Tensor? mask, HiddenState? state, bool goBackwards, Tensor? dropoutMask,
+        Tensor? recurrentDropoutMask, bool wantStates, Tensor? initialHidden)
     {
         long started = Profiler.Start();
         var (n, t, d, u) = CheckRecurrentShapes("SimpleRnn", 1, x, kernel, recurrentKernel, mask);
@@ -38,6 +68,7 @@ public static partial class Ops
             throw new ArgumentException($"SimpleRnn state is ({state.Batch}, {state.Units}) but the batch needs ({n}, {u}).");
         CheckDropoutMask("SimpleRnn", "dropout", dropoutMask, n, d);
         CheckDropoutMask("SimpleRnn", "recurrent dropout", recurrentDropoutMask, n, u);
+        CheckInitialState("SimpleRnn", "h", initialHidden, n, u);
 
         var shape = new SimpleRnnShape(n, t, d, u) { GoBackwards = goBackwards };
         var saved = new SimpleRnnSaved(
@@ -47,14 +78,21 @@ public static partial class Ops
             Tensor.Empty(shape.DroppedHiddenLength(recurrentDropoutMask is not null)));
         Tensor y = returnSequences ? Tensor.Empty(n, t, u) : Tensor.Empty(n, u);
         SimpleRnnKernels.Forward(shape, activation, x.Span, kernel.Span, recurrentKernel.Span, bias.Span, SpanOf(mask),
-            state is null ? default : state.Hidden.Span, y.Span, returnSequences, saved.Buffers(), SpanOf(dropoutMask),
+            state is not null ? state.Hidden.Span : SpanOf(initialHidden), y.Span, returnSequences, saved.Buffers(), SpanOf(dropoutMask),
             SpanOf(recurrentDropoutMask));
         state?.Set(saved.Hidden.Span.Slice(t * shape.StateLength, shape.StateLength));
-        if (Tape.ShouldRecord(x, kernel) || Tape.IsRecording && (recurrentKernel.RequiresGrad || bias.RequiresGrad))
-            Tape.Record(new SimpleRnnEntry(y, x, kernel, recurrentKernel, bias, activation, mask, state is not null, shape,
-                returnSequences, saved, dropoutMask, recurrentDropoutMask), x, kernel, recurrentKernel, bias);
+        Tensor? finalHidden = wantStates ? FinalState(saved.Hidden, t, n, u) : null;
+        if (Tape.ShouldRecord(x, kernel) || Tape.IsRecording && (recurrentKernel.RequiresGrad || bias.RequiresGrad || initialHidden is { RequiresGrad: true }))
+        {
+            var entry = new SimpleRnnEntry(y, finalHidden, x, kernel, recurrentKernel, bias, activation, mask,
+                state is not null || initialHidden is not null, shape, returnSequences, saved, dropoutMask, recurrentDropoutMask, initialHidden);
+            if (initialHidden is null)
+                Tape.Record(entry, x, kernel, recurrentKernel, bias);
+            else
+                Tape.Record(entry, [x, kernel, recurrentKernel, bias, initialHidden]);
+        }
         Profiler.Stop("SimpleRnn", started, SimpleRnnFlops(shape));
-        return y;
+        return new RecurrentOutputs(y, finalHidden, null);
     }
 
     /// <summary>The tensors the forward pass keeps for backward.</summary>
@@ -70,9 +108,9 @@ public static partial class Ops
     /// <summary>Forward GEMM flops: the input projection (T·N×D·D×U) plus T recurrent products (N×U·U×U).</summary>
     private static double SimpleRnnFlops(in SimpleRnnShape s) => 2.0 * s.Rows * s.Units * (s.Inputs + s.Units);
 
-    private sealed class SimpleRnnEntry(Tensor y, Tensor x, Tensor kernel, Tensor recurrentKernel, Tensor bias, ActivationFunction activation,
-        Tensor? mask, bool hasInitialState, SimpleRnnShape shape, bool returnSequences, SimpleRnnSaved saved, Tensor? dropoutMask,
-        Tensor? recurrentDropoutMask) : TapeEntry(y)
+    private sealed class SimpleRnnEntry(Tensor y, Tensor? finalHidden, Tensor x, Tensor kernel, Tensor recurrentKernel, Tensor bias,
+        ActivationFunction activation, Tensor? mask, bool hasInitialState, SimpleRnnShape shape, bool returnSequences, SimpleRnnSaved saved,
+        Tensor? dropoutMask, Tensor? recurrentDropoutMask, Tensor? initialHidden) : TapeEntry(y, finalHidden is null ? [] : [finalHidden])
     {
         public override double BackwardFlops => SimpleRnnFlops(shape) * (x.RequiresGrad ? 2 : 1.5);
 
@@ -86,7 +124,8 @@ public static partial class Ops
                 wantInput ? x.EnsureGrad().Span : default,
                 kernel.RequiresGrad ? kernel.EnsureGrad().Span : default,
                 recurrentKernel.RequiresGrad ? recurrentKernel.EnsureGrad().Span : default,
-                bias.RequiresGrad ? bias.EnsureGrad().Span : default, SpanOf(dropoutMask), SpanOf(recurrentDropoutMask));
+                bias.RequiresGrad ? bias.EnsureGrad().Span : default, SpanOf(dropoutMask), SpanOf(recurrentDropoutMask),
+                SpanOf(finalHidden?.Grad), GradientOf(initialHidden));
         }
     }
 }
