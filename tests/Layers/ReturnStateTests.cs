@@ -23,6 +23,16 @@ public class ReturnStateTests
     private static readonly string[] Kinds = ["lstm", "gru", "rnn"];
 
     [Test]
+    public void ASequentialChainRefusesALayerThatReturnsItsStatesNamingIt([ValueSource(nameof(Kinds))] string kind)
+    {
+        var model = new Sequential([5, 3]);
+        var error = Assert.Throws<ArgumentException>(() => model.Add(Make(kind, 4, name: "encoder")));
+        Assert.That(error!.Message, Does.Contain("'encoder'").And.Contain("Functional API"));
+        Assert.DoesNotThrow(() => model.Add(Make(kind, 4, returnState: false)));
+        Assert.Throws<ArgumentException>(() => model.Add(new Bidirectional(new Lstm(4, returnState: true))));
+    }
+
+    [Test]
     public void AnLstmCallDeconstructsIntoItsOutputAndItsStates()
     {
         var x = new Input([5, 3]);

@@ -36,6 +36,8 @@ public sealed class Sequential : Model
             int same = _stack.Count(l => l.DefaultName == layer.DefaultName);
             layer.Name = same == 0 ? layer.DefaultName : $"{layer.DefaultName}_{same}";
         }
+        if (layer.OutputCount != 1)
+            throw new ArgumentException($"Layer '{layer.Name}' ({layer.GetType().Name}) returns {layer.OutputCount} outputs (return_state), but a Sequential chain passes one tensor from layer to layer: use the Functional API (Model) to read its states.", nameof(layer));
         if (_stack.Any(l => l.Name == layer.Name))
             throw new ArgumentException($"A layer named '{layer.Name}' is already in the model.");
         _stack.Add(layer);
