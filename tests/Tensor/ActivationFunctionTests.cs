@@ -124,6 +124,31 @@ public class ActivationFunctionTests
         KernelAssert.Close(dX, dXRef, kernel + " backward", 2e-6f);
     }
 
+    /// <summary>
+    /// The fused row softmax against its double-precision twin on row widths below, at and above a vector (and
+    /// attention's 64), with logits up to 1000 (e^x alone would overflow: the max is subtracted first); backward too.
+    /// </summary>
+    [TestCase(1)]
+    [TestCase(7)]
+    [TestCase(8)]
+    [TestCase(64)]
+    [TestCase(203)]
+    public void SoftmaxRowKernelMatchesItsScalarTwin(int columns)
+    {
+        const int rows = 5;
+        var rng = new Random(columns);
+        float[] x = [.. Enumerable.Range(0, rows * columns).Select(i => i / columns == 3 ? 1000f - i % 7 : rng.NextSingle() * 60 - 30)];
+        float[] dY = [.. x.Select(_ => rng.NextSingle() * 2 - 1)];
+        float[] y = new float[x.Length], yRef = new float[x.Length];
+        Kernels.ActivationKernels.SoftmaxForward(x, y, columns);
+        Kernels.ActivationReference.SoftmaxForward(x, yRef, columns);
+        KernelAssert.Close(y, yRef, $"softmax over {columns}", 1e-5f);
+        float[] dX = [.. x.Select(_ => 0.5f)], dXRef = [.. x.Select(_ => 0.5f)];
+        Kernels.ActivationKernels.SoftmaxBackward(y, dY, dX, columns);
+        Kernels.ActivationReference.SoftmaxBackward(y, dY, dXRef, columns);
+        KernelAssert.Close(dX, dXRef, $"softmax backward over {columns}", 1e-5f);
+    }
+
     [TestCaseSource(nameof(Added))]
     public void GradientCheck(ActivationFunction function)
     {

@@ -106,21 +106,73 @@ public static class ActivationKernels
     }
 
     /// <summary>Row-wise softmax over the last axis: y = e^(x − max) / Σ e^(x − max).</summary>
+    /// <remarks>
+    /// One fused pass per row for the max, one for e^(x − max) and its sum, one for the scaling, in vector lanes: short
+    /// rows (attention's T = 64) paid the fixed cost of several library calls per row before.
+    /// <see cref="ActivationReference.SoftmaxForward"/> is its scalar twin.
+    /// </remarks>
     public static void SoftmaxForward(ReadOnlySpan<float> x, Span<float> y, int columns)
     {
         for (int r = 0; r < x.Length; r += columns)
-            TensorPrimitives.SoftMax(x.Slice(r, columns), y.Slice(r, columns));
+            SoftmaxRow(x.Slice(r, columns), y.Slice(r, columns));
+    }
+
+    private static void SoftmaxRow(ReadOnlySpan<float> x, Span<float> y)
+    {
+        int n = x.Length, width = Vector<float>.Count, i = 0;
+        float max = float.NegativeInfinity, sum = 0f;
+        bool vectors = Vector.IsHardwareAccelerated && n >= width;
+        if (vectors)
+        {
+            var lanes = new Vector<float>(float.NegativeInfinity);
+            for (; i <= n - width; i += width)
+                lanes = Vector.Max(lanes, new Vector<float>(x.Slice(i)));
+            max = lanes[0];
+            for (int j = 1; j < width; j++)
+                max = MathF.Max(max, lanes[j]);
+        }
+        for (; i < n; i++)
+            max = MathF.Max(max, x[i]);
+
+        i = 0;
+        if (vectors)
+        {
+            var shift = new Vector<float>(max);
+            Vector<float> sums = Vector<float>.Zero;
+            for (; i <= n - width; i += width)
+            {
+                Vector<float> e = Vector.Exp(new Vector<float>(x.Slice(i)) - shift);
+                e.CopyTo(y.Slice(i));
+                sums += e;
+            }
+            sum = Vector.Sum(sums);
+        }
+        for (; i < n; i++)
+        {
+            float e = MathF.Exp(x[i] - max);
+            y[i] = e;
+            sum += e;
+        }
+        TensorPrimitives.Multiply(y, 1f / sum, y);
     }
 
     /// <summary>Row-wise softmax backward: dX += y ⊙ (dY − Σⱼ dYⱼ·yⱼ).</summary>
     public static void SoftmaxBackward(ReadOnlySpan<float> y, ReadOnlySpan<float> dY, Span<float> dX, int columns)
     {
+        int width = Vector<float>.Count;
         for (int r = 0; r < y.Length; r += columns)
         {
             ReadOnlySpan<float> yRow = y.Slice(r, columns), dyRow = dY.Slice(r, columns);
             Span<float> dxRow = dX.Slice(r, columns);
             float dot = TensorPrimitives.Dot(yRow, dyRow);
-            for (int j = 0; j < columns; j++)
+            int j = 0;
+            if (Vector.IsHardwareAccelerated)
+            {
+                var dots = new Vector<float>(dot);
+                for (; j <= columns - width; j += width)
+                    (new Vector<float>(dxRow.Slice(j)) + new Vector<float>(yRow.Slice(j)) * (new Vector<float>(dyRow.Slice(j)) - dots)).CopyTo(dxRow.Slice(j));
+            }
+            for (; j < columns; j++)
                 dxRow[j] += yRow[j] * (dyRow[j] - dot);
         }
     }

@@ -10,6 +10,34 @@ public static class ActivationReference
     private const float InvSqrt2 = 0.70710678118654752f;
     private const float InvSqrt2Pi = 0.39894228040143268f;
 
+    /// <summary>Row-wise softmax over rows of <paramref name="columns"/>: y = e^(x − max) / Σ e^(x − max), in double.</summary>
+    public static void SoftmaxForward(ReadOnlySpan<float> x, Span<float> y, int columns)
+    {
+        for (int r = 0; r < x.Length; r += columns)
+        {
+            double max = double.NegativeInfinity, sum = 0;
+            for (int j = 0; j < columns; j++)
+                max = Math.Max(max, x[r + j]);
+            for (int j = 0; j < columns; j++)
+                sum += Math.Exp(x[r + j] - max);
+            for (int j = 0; j < columns; j++)
+                y[r + j] = (float)(Math.Exp(x[r + j] - max) / sum);
+        }
+    }
+
+    /// <summary>dX += y ⊙ (dY − Σⱼ dYⱼ·yⱼ), row by row, in double.</summary>
+    public static void SoftmaxBackward(ReadOnlySpan<float> y, ReadOnlySpan<float> dY, Span<float> dX, int columns)
+    {
+        for (int r = 0; r < y.Length; r += columns)
+        {
+            double dot = 0;
+            for (int j = 0; j < columns; j++)
+                dot += (double)y[r + j] * dY[r + j];
+            for (int j = 0; j < columns; j++)
+                dX[r + j] += (float)(y[r + j] * (dY[r + j] - dot));
+        }
+    }
+
     /// <summary>y = x for x &gt; 0, else slope·x.</summary>
     public static void LeakyReluForward(ReadOnlySpan<float> x, Span<float> y, float slope)
     {
