@@ -114,10 +114,11 @@ public static class ActivationKernels
     public static void SoftmaxForward(ReadOnlySpan<float> x, Span<float> y, int columns)
     {
         for (int r = 0; r < x.Length; r += columns)
-            SoftmaxRow(x.Slice(r, columns), y.Slice(r, columns));
+            _ = SoftmaxRow(x.Slice(r, columns), y.Slice(r, columns));
     }
 
-    private static void SoftmaxRow(ReadOnlySpan<float> x, Span<float> y)
+    /// <summary>One row's softmax into <paramref name="y"/>; returns log Σ e^x (= max + log Σ e^(x − max)), which the fused cross-entropy needs.</summary>
+    internal static float SoftmaxRow(ReadOnlySpan<float> x, Span<float> y)
     {
         int n = x.Length, width = Vector<float>.Count, i = 0;
         float max = float.NegativeInfinity, sum = 0f;
@@ -154,6 +155,7 @@ public static class ActivationKernels
             sum += e;
         }
         TensorPrimitives.Multiply(y, 1f / sum, y);
+        return max + MathF.Log(sum);
     }
 
     /// <summary>Row-wise softmax backward: dX += y ⊙ (dY − Σⱼ dYⱼ·yⱼ).</summary>
