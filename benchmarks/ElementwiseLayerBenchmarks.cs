@@ -31,7 +31,8 @@ public sealed record LayerCase(string Name, bool Backward)
 /// <item>RepeatVector(100) on (32, 128) → (32, 100, 128): forward writes y (1.6 MB), backward reads dY.</item>
 /// </list>
 /// The per-element kernels are single-threaded (no parallel split), so there is no thread parameter.
-/// Run: <c>dotnet run -c Release --project benchmarks -- --filter '*ElementwiseLayerBenchmarks*' --job short</c>.
+/// Run: <c>dotnet run -c Release --project benchmarks -- --filter '*ElementwiseLayerBenchmarks*' --job short --warmupCount 15 --iterationCount 5 --iterationTime 100</c>
+/// (multi-millisecond cases need the longer warm-up for the tiered JIT to finish; see benchmarks/README.md section 9).
 /// </summary>
 [MemoryDiagnoser]
 public class ElementwiseLayerBenchmarks : IBytesCounted
@@ -169,7 +170,7 @@ public sealed record LossCase(string Name)
 /// copies the 4 MB of predictions (the bandwidth probe). Bytes counted: forward reads P and the targets and
 /// writes the saved gradient; backward reads it and reads and writes dP: 6 passes over 4 MB (sparse targets:
 /// 5 passes and one id per row).
-/// Run: <c>dotnet run -c Release --project benchmarks -- --filter '*LossBenchmarks*' --job short</c>.
+/// Run: <c>dotnet run -c Release --project benchmarks -- --filter '*LossBenchmarks*' --job short --warmupCount 15 --iterationCount 5 --iterationTime 100</c>.
 /// </summary>
 [MemoryDiagnoser]
 public class LossBenchmarks : IBytesCounted
