@@ -285,9 +285,9 @@ public sealed partial class Tensor
 
     /// <summary>
     /// A view with a new shape over the same storage (no copy). One dimension may be -1 and is inferred.
-    /// Differentiable: see <see cref="Ops.Reshape(Tensor, int[])"/>.
+    /// Differentiable: see <see cref="Ops.Reshape(Tensor, ReadOnlySpan{int})"/>.
     /// </summary>
-    public Tensor Reshape(params int[] shape) => Ops.Reshape(this, shape);
+    public Tensor Reshape(params ReadOnlySpan<int> shape) => Ops.Reshape(this, shape);
 
     /// <summary>A view of rows [start, start+count) along the first dimension (no copy, not differentiable).</summary>
     public Tensor SliceRows(int start, int count)
@@ -303,8 +303,8 @@ public sealed partial class Tensor
     }
 
     /// <summary>A view sharing storage with a different shape; the caller guarantees the length matches.</summary>
-    internal Tensor View(int[] shape) => _memory is not null
-        ? _memory.Wrap(Storage, _offset, shape, gradientOwner: null)
+    internal Tensor View(int[] shape) => (_memory ?? StepMemory.Active) is { } memory
+        ? memory.Wrap(Storage, _offset, shape, gradientOwner: null)
         : new(_storage, _offset, shape);
 
     /// <summary>
@@ -313,7 +313,10 @@ public sealed partial class Tensor
     /// </summary>
     internal Tensor ViewWithGradient(int[] shape)
     {
-        Tensor view = _memory is not null ? _memory.Wrap(Storage, _offset, shape, gradientOwner: this) : new(_storage, _offset, shape) { _gradientOwner = this };
+        // A view is an op's output: while a step memory is active it is rented like one (valid for the step), also
+        // when it views an ordinary tensor such as a weight; otherwise it is an ordinary object.
+        Tensor view = (_memory ?? StepMemory.Active) is { } memory ? memory.Wrap(Storage, _offset, shape, gradientOwner: this)
+            : new(_storage, _offset, shape) { _gradientOwner = this };
         view.RequiresGrad = RequiresGrad && Tape.IsRecording;
         return view;
     }

@@ -74,6 +74,81 @@ public class ActivationFunctionTests
         }
     }
 
+    /// <summary>
+    /// The vectorized kernels against their scalar twins (<see cref="Kernels.ActivationReference"/>), forward and the
+    /// accumulating backward, on an odd length (the scalar tail runs too) over [−12, 12] plus extremes where e^x
+    /// overflows or underflows.
+    /// </summary>
+    [TestCase("gelu")]
+    [TestCase("silu")]
+    [TestCase("softplus")]
+    [TestCase("leaky_relu(0.3)")]
+    [TestCase("elu(0.5)")]
+    public void VectorKernelsMatchTheirScalarTwins(string kernel)
+    {
+        var values = new List<float>();
+        for (int i = 0; i < 401; i++)
+            values.Add(-12f + 24f * i / 400f);
+        values.AddRange([0f, -0f, 1e-4f, -1e-4f, 1e-30f, 60f, -60f, 100f, -100f, 3f]);
+        float[] x = [.. values];
+        var rng = new Random(4);
+        float[] dY = [.. x.Select(_ => rng.NextSingle() * 2 - 1)];
+        float[] start = [.. x.Select(_ => rng.NextSingle())];
+        float[] y = new float[x.Length], yRef = new float[x.Length];
+        float[] dX = (float[])start.Clone(), dXRef = (float[])start.Clone();
+        switch (kernel)
+        {
+            case "gelu":
+                Kernels.ActivationKernels.GeluForward(x, y); Kernels.ActivationReference.GeluForward(x, yRef);
+                Kernels.ActivationKernels.GeluBackward(x, dY, dX); Kernels.ActivationReference.GeluBackward(x, dY, dXRef);
+                break;
+            case "silu":
+                Kernels.ActivationKernels.SiluForward(x, y); yRef = [.. x.Select(v => v / (1f + MathF.Exp(-v)))];
+                Kernels.ActivationKernels.SiluBackward(x, dY, dX); Kernels.ActivationReference.SiluBackward(x, dY, dXRef);
+                break;
+            case "softplus":
+                Kernels.ActivationKernels.SoftplusForward(x, y); Kernels.ActivationReference.SoftplusForward(x, yRef);
+                Kernels.ActivationKernels.SoftplusBackward(x, dY, dX); Kernels.ActivationReference.SoftplusBackward(x, dY, dXRef);
+                break;
+            case "leaky_relu(0.3)":
+                Kernels.ActivationKernels.LeakyReluForward(x, y, 0.3f); Kernels.ActivationReference.LeakyReluForward(x, yRef, 0.3f);
+                Kernels.ActivationKernels.LeakyReluBackward(x, dY, dX, 0.3f); Kernels.ActivationReference.LeakyReluBackward(x, dY, dXRef, 0.3f);
+                break;
+            default:
+                Kernels.ActivationKernels.EluForward(x, y, 0.5f); Kernels.ActivationReference.EluForward(x, yRef, 0.5f);
+                Kernels.ActivationKernels.EluBackward(x, y, dY, dX, 0.5f); Kernels.ActivationReference.EluBackward(x, yRef, dY, dXRef, 0.5f);
+                break;
+        }
+        Assert.That(y.All(float.IsFinite) && dX.All(float.IsFinite), Is.True, "no overflow at the extremes");
+        KernelAssert.Close(y, yRef, kernel + " forward", 2e-6f);
+        KernelAssert.Close(dX, dXRef, kernel + " backward", 2e-6f);
+    }
+
+    /// <summary>
+    /// The fused row softmax against its double-precision twin on row widths below, at and above a vector (and
+    /// attention's 64), with logits up to 1000 (e^x alone would overflow: the max is subtracted first); backward too.
+    /// </summary>
+    [TestCase(1)]
+    [TestCase(7)]
+    [TestCase(8)]
+    [TestCase(64)]
+    [TestCase(203)]
+    public void SoftmaxRowKernelMatchesItsScalarTwin(int columns)
+    {
+        const int rows = 5;
+        var rng = new Random(columns);
+        float[] x = [.. Enumerable.Range(0, rows * columns).Select(i => i / columns == 3 ? 1000f - i % 7 : rng.NextSingle() * 60 - 30)];
+        float[] dY = [.. x.Select(_ => rng.NextSingle() * 2 - 1)];
+        float[] y = new float[x.Length], yRef = new float[x.Length];
+        Kernels.ActivationKernels.SoftmaxForward(x, y, columns);
+        Kernels.ActivationReference.SoftmaxForward(x, yRef, columns);
+        KernelAssert.Close(y, yRef, $"softmax over {columns}", 1e-5f);
+        float[] dX = [.. x.Select(_ => 0.5f)], dXRef = [.. x.Select(_ => 0.5f)];
+        Kernels.ActivationKernels.SoftmaxBackward(y, dY, dX, columns);
+        Kernels.ActivationReference.SoftmaxBackward(y, dY, dXRef, columns);
+        KernelAssert.Close(dX, dXRef, $"softmax backward over {columns}", 1e-5f);
+    }
+
     [TestCaseSource(nameof(Added))]
     public void GradientCheck(ActivationFunction function)
     {

@@ -11,6 +11,39 @@ public class GruAndSimpleRnnOpTests
         return t;
     }
 
+    /// <summary>
+    /// One GRU step by hand with a fixed recurrent-dropout mask, Keras's GRUCell (reset_after): the gates' recurrent
+    /// products read the dropped state h̃ = h₀⊙m, the final mix h = z⊙h₀ + (1 − z)⊙c reads the undropped h₀.
+    /// N = 1, D = 1 (x = 0, W = 0, biases 0), U = 2, h₀ = (1, 2), m = (0, 2): h̃ = (0, 4). R is zero except
+    /// R[1, z₀] = 0.25 and R[1, h₀] = 0.5, so z = (σ(1), ½), r = (½, ½), ĥ = (2, 0), c = (tanh(½·2), 0) and
+    /// h = (σ(1)·1 + (1 − σ(1))·tanh 1, ½·2). Mixing with h̃ instead would give (σ(1)·0 + …, ½·4); a candidate
+    /// from the undropped h₀ would give tanh(½·1).
+    /// </summary>
+    [Test]
+    public void GruStepByHandMixesTheUndroppedStateAndFeedsTheDroppedOneToTheGates()
+    {
+        const int units = 2;
+        var x = Tensor.Zeros(1, 1, 1);
+        var w = Tensor.Zeros(1, 3 * units);
+        var r = Tensor.Zeros(units, 3 * units);
+        r[1, 0] = 0.25f;          // z gate, unit 0, from h̃₁
+        r[1, 2 * units] = 0.5f;   // candidate, unit 0, from h̃₁
+        var b = Tensor.Zeros(2, 3 * units);
+        var recurrentMask = Tensor.FromArray([0f, 2f], 1, units);
+        var state = new HiddenState(1, units);
+        state.Hidden[0, 0] = 1f;
+        state.Hidden[0, 1] = 2f;
+
+        float z0 = 1f / (1f + MathF.Exp(-1f));
+        float[] expected = [z0 * 1f + (1f - z0) * MathF.Tanh(1f), 0.5f * 2f];
+        float[] kernel = Ops.Gru(x, w, r, b, state: state, recurrentDropoutMask: recurrentMask).ToArray();
+        Assert.That(kernel, Is.EqualTo(expected).Within(1e-6f).AsCollection);
+
+        (float[] reference, _) = GruReference.Forward(1, 1, 1, units, x.ToArray(), w.ToArray(), r.ToArray(), b.ToArray(),
+            returnSequences: false, h0: [1f, 2f], recurrentDropout: recurrentMask.ToArray());
+        Assert.That(reference, Is.EqualTo(expected).Within(1e-6f).AsCollection);
+    }
+
     // (steps, returnSequences, units, goBackwards): units 5 runs the scalar tail only, 24 and 27 the vector loops.
     private static readonly object[] Cases =
     [

@@ -241,16 +241,39 @@ public partial class Model
     public void Compile(Optimizer optimizer, Loss loss, Metric[] metrics, int seed = 0) => Compile(optimizer, [loss], metrics, null, seed);
 
     /// <summary>
-    /// Like <see cref="Compile(Optimizer, Loss[], float[], int)"/> with <paramref name="metrics"/> reported for
-    /// every output (named "{output}_{metric}" when there are several outputs).
+    /// Like <see cref="Compile(Optimizer, Loss, Metric[], int)"/>, also reporting <paramref name="weightedMetrics"/>
+    /// (Keras's <c>weighted_metrics=[...]</c>): these count every example with its sample weight
+    /// (<see cref="Dataset.SampleWeights"/>, or <c>Fit</c>'s <c>classWeight</c>), while <paramref name="metrics"/>,
+    /// as in Keras, ignore the weights. A weighted metric named like an unweighted one is reported as
+    /// "weighted_{name}" (e.g. "weighted_accuracy" next to the loss's "accuracy").
     /// </summary>
-    public void Compile(Optimizer optimizer, Loss[] losses, Metric[] metrics, float[]? lossWeights = null, int seed = 0)
+    public void Compile(Optimizer optimizer, Loss loss, Metric[] metrics, Metric[] weightedMetrics, int seed = 0) =>
+        Compile(optimizer, [loss], metrics, weightedMetrics, null, seed);
+
+    /// <summary>
+    /// Like <see cref="Compile(Optimizer, Loss[], float[], int)"/> with <paramref name="metrics"/> reported for
+    /// every output (named "{output}_{metric}" when there are several outputs). These metrics ignore sample
+    /// weights, as Keras's <c>metrics=</c> do; see <see cref="Compile(Optimizer, Loss[], Metric[], Metric[], float[], int)"/>
+    /// for weighted ones.
+    /// </summary>
+    public void Compile(Optimizer optimizer, Loss[] losses, Metric[] metrics, float[]? lossWeights = null, int seed = 0) =>
+        Compile(optimizer, losses, metrics, [], lossWeights, seed);
+
+    /// <summary>
+    /// Like <see cref="Compile(Optimizer, Loss[], Metric[], float[], int)"/>, also reporting
+    /// <paramref name="weightedMetrics"/> for every output, each example counted with its sample weight (Keras's
+    /// <c>weighted_metrics=</c>; one weight per example applies to every output, as Keras repeats it).
+    /// </summary>
+    public void Compile(Optimizer optimizer, Loss[] losses, Metric[] metrics, Metric[] weightedMetrics, float[]? lossWeights = null, int seed = 0)
     {
         ArgumentNullException.ThrowIfNull(metrics);
+        ArgumentNullException.ThrowIfNull(weightedMetrics);
         for (int i = 0; i < metrics.Length; i++)
             ArgumentNullException.ThrowIfNull(metrics[i], $"metrics[{i}]");
+        for (int i = 0; i < weightedMetrics.Length; i++)
+            ArgumentNullException.ThrowIfNull(weightedMetrics[i], $"weightedMetrics[{i}]");
         Compile(optimizer, losses, lossWeights, seed);
-        _metricPlan = new MetricPlan(_losses!, metrics, OutputNames());
+        _metricPlan = new MetricPlan(_losses!, metrics, weightedMetrics, OutputNames());
     }
 
     /// <summary>
@@ -279,8 +302,18 @@ public partial class Model
         _metricPlan = new MetricPlan(_losses, [], OutputNames());
     }
 
-    /// <summary>The metrics compiled in (not the loss's automatic accuracy).</summary>
-    public IReadOnlyList<Metric> Metrics => _metricPlan is null ? [] : _metricPlan.Metrics[0][(_metricPlan.HasAccuracy[0] ? 1 : 0)..];
+    /// <summary>The metrics compiled in (not the loss's automatic accuracy, nor the weighted metrics).</summary>
+    public IReadOnlyList<Metric> Metrics => _metricPlan is null ? [] : CompiledMetrics(weighted: false);
+
+    /// <summary>The weighted metrics compiled in (Keras's <c>weighted_metrics</c>).</summary>
+    public IReadOnlyList<Metric> WeightedMetrics => _metricPlan is null ? [] : CompiledMetrics(weighted: true);
+
+    private Metric[] CompiledMetrics(bool weighted)
+    {
+        MetricPlan plan = _metricPlan!;
+        int first = plan.HasAccuracy[0] ? 1 : 0;
+        return [.. plan.Metrics[0].Where((_, m) => m >= first && plan.Weighted[0][m] == weighted)];
+    }
 
     private MetricPlan MetricPlan => _metricPlan ?? throw NotCompiled();
 
@@ -503,7 +536,7 @@ public partial class Model
             }
             value ??= losses[o].Compute(output, targets, batch.SampleWeights);
             result.Losses[o] = value[0];
-            plan.Update(o, activated, targets, result.States[o]);
+            plan.Update(o, activated, targets, batch.SampleWeights, result.States[o]);
             Tensor weighted = _lossWeights[o] == 1f ? value : Ops.Multiply(value, Scalar(_lossWeights[o]));
             total = total is null ? weighted : Ops.Add(total, weighted);
         }

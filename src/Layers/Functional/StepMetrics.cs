@@ -7,15 +7,21 @@ namespace NanoNet.Layers;
 /// <summary>
 /// Which metrics each output reports, fixed at compile time: first the loss's accuracy (named "accuracy",
 /// for a classification loss: argmax against class ids or one-hot targets, or a 0.5 threshold for binary
-/// cross-entropy, as Keras resolves "accuracy"), then the compiled metrics, each with its slice of the
-/// output's state array.
+/// cross-entropy, as Keras resolves "accuracy"), then the compiled metrics, then the weighted metrics, each
+/// with its slice of the output's state array. Only the weighted metrics see the sample weights (Keras's
+/// <c>metrics=</c> against <c>weighted_metrics=</c>); a weighted metric whose name an unweighted one already
+/// has is reported as "weighted_{name}", as Keras 3 names it.
 /// </summary>
 internal sealed class MetricPlan
 {
     public MetricPlan(IReadOnlyList<Loss> losses, IReadOnlyList<Metric> metrics, string[] outputNames)
+        : this(losses, metrics, [], outputNames) { }
+
+    public MetricPlan(IReadOnlyList<Loss> losses, IReadOnlyList<Metric> metrics, IReadOnlyList<Metric> weightedMetrics, string[] outputNames)
     {
         int outputs = losses.Count;
         Metrics = new Metric[outputs][];
+        Weighted = new bool[outputs][];
         Offsets = new int[outputs][];
         StateSizes = new int[outputs];
         HasAccuracy = new bool[outputs];
@@ -25,7 +31,9 @@ internal sealed class MetricPlan
         {
             Metric? accuracy = AccuracyFor(losses[o]);
             HasAccuracy[o] = accuracy is not null;
-            Metrics[o] = accuracy is null ? [.. metrics] : [accuracy, .. metrics];
+            Metrics[o] = accuracy is null ? [.. metrics, .. weightedMetrics] : [accuracy, .. metrics, .. weightedMetrics];
+            int unweighted = Metrics[o].Length - weightedMetrics.Count;
+            Weighted[o] = [.. Enumerable.Range(0, Metrics[o].Length).Select(m => m >= unweighted)];
             Offsets[o] = new int[Metrics[o].Length];
             for (int m = 0; m < Metrics[o].Length; m++)
             {
@@ -34,11 +42,21 @@ internal sealed class MetricPlan
                 NeedsActivatedOutputs[o] |= Metrics[o][m].NeedsActivatedOutputs;
             }
             // One output: Keras's plain names ("auc"); several: prefixed by the output ("dense_1_auc").
-            Names[o] = [.. Metrics[o].Select(m => outputs == 1 ? m.Name : $"{outputNames[o]}_{m.Name}")];
+            string prefix = outputs == 1 ? "" : $"{outputNames[o]}_";
+            var names = new List<string>();
+            for (int m = 0; m < Metrics[o].Length; m++)
+            {
+                string name = prefix + Metrics[o][m].Name;
+                names.Add(Weighted[o][m] && names.Contains(name) ? $"{prefix}weighted_{Metrics[o][m].Name}" : name);
+            }
+            Names[o] = [.. names];
         }
         foreach (IGrouping<string, string> clash in Names.SelectMany(n => n).GroupBy(n => n).Where(g => g.Count() > 1))
             throw new ArgumentException($"Two metrics would both be reported as '{clash.Key}'; give one a different name.");
     }
+
+    /// <summary>Per output and metric, whether it is a weighted metric (it sees the batch's sample weights).</summary>
+    public bool[][] Weighted { get; }
 
     /// <summary>Per output, its metrics (the accuracy first when <see cref="HasAccuracy"/>).</summary>
     public Metric[][] Metrics { get; }
@@ -58,13 +76,23 @@ internal sealed class MetricPlan
     /// <summary>Per output and metric, the name in the history (without "val_").</summary>
     public string[][] Names { get; }
 
-    /// <summary>Adds one batch of one output to <paramref name="state"/>.</summary>
-    public void Update(int output, Tensor predictions, Tensor targets, double[] state)
+    /// <summary>
+    /// Adds one batch of one output to <paramref name="state"/>: the weighted metrics with
+    /// <paramref name="sampleWeights"/> (one per example, or null), the others without.
+    /// </summary>
+    public void Update(int output, Tensor predictions, Tensor targets, Tensor? sampleWeights, double[] state)
     {
         int columns = predictions.Rank <= 1 ? 1 : predictions.Dim(-1);
         Metric[] metrics = Metrics[output];
+        ReadOnlySpan<float> weights = sampleWeights is null ? default : sampleWeights.Span;
         for (int m = 0; m < metrics.Length; m++)
-            metrics[m].Update(predictions.Span, targets.Span, columns, state.AsSpan(Offsets[output][m], metrics[m].StateSize));
+        {
+            Span<double> slice = state.AsSpan(Offsets[output][m], metrics[m].StateSize);
+            if (Weighted[output][m])
+                metrics[m].Update(predictions.Span, targets.Span, columns, weights, slice);
+            else
+                metrics[m].Update(predictions.Span, targets.Span, columns, slice);
+        }
     }
 
     /// <summary>The value of metric <paramref name="metric"/> of an output from its summed state.</summary>

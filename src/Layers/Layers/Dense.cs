@@ -53,7 +53,8 @@ public sealed class Dense(int units, ActivationFunction activation = ActivationF
         if (x.Rank == 2)
             return Ops.Linear(x, Kernel, Bias, fused);
         Tensor z = Ops.Linear(Ops.Reshape(x, -1, Kernel.Dim(0)), Kernel, Bias, fused);
-        int[] shape = x.Shape.ToArray();
+        Span<int> shape = stackalloc int[x.Rank]; // no array per call
+        x.Shape.CopyTo(shape);
         shape[^1] = Units;
         return Ops.Reshape(z, shape);
     }

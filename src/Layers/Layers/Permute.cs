@@ -37,7 +37,12 @@ public sealed class Permute : Layer
     }
 
     /// <inheritdoc />
-    protected override Tensor OnForward(Tensor x, bool training) => Ops.Permute(x, [0, .. _dims]);
+    protected override Tensor OnForward(Tensor x, bool training)
+    {
+        Span<int> axes = stackalloc int[_dims.Length + 1]; // the batch axis stays first; no array per call
+        _dims.CopyTo(axes[1..]);
+        return Ops.Permute(x, axes);
+    }
 
     /// <inheritdoc />
     public override LayerConfig GetConfig() => base.GetConfig().Set("dims", _dims);

@@ -46,7 +46,14 @@ public sealed class Reshape : Layer
     }
 
     /// <inheritdoc />
-    protected override Tensor OnForward(Tensor x, bool training) => Ops.Reshape(x, [x.Dim(0), .. OutputShape]);
+    protected override Tensor OnForward(Tensor x, bool training)
+    {
+        ReadOnlySpan<int> perExample = OutputShape;
+        Span<int> shape = stackalloc int[perExample.Length + 1]; // no array per call
+        shape[0] = x.Dim(0);
+        perExample.CopyTo(shape[1..]);
+        return Ops.Reshape(x, shape);
+    }
 
     /// <inheritdoc />
     public override LayerConfig GetConfig() => base.GetConfig().Set("target_shape", _targetShape);

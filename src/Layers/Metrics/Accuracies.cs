@@ -18,15 +18,24 @@ public sealed class BinaryAccuracy(float threshold = 0.5f, string name = "binary
     public override int StateSize => 2;
 
     /// <inheritdoc />
-    public override void Update(ReadOnlySpan<float> predictions, ReadOnlySpan<float> targets, int columns, Span<double> state)
+    public override void Update(ReadOnlySpan<float> predictions, ReadOnlySpan<float> targets, int columns, Span<double> state) =>
+        Update(predictions, targets, columns, default, state);
+
+    /// <inheritdoc />
+    public override void Update(ReadOnlySpan<float> predictions, ReadOnlySpan<float> targets, int columns, ReadOnlySpan<float> sampleWeights, Span<double> state)
     {
         RequireDenseTargets(predictions, targets);
-        int correct = 0;
+        var weights = new ExampleWeights(sampleWeights, predictions.Length, Name);
+        double correct = 0, total = 0;
         for (int i = 0; i < predictions.Length; i++)
+        {
+            float w = weights[i];
             if ((predictions[i] > Threshold ? 1f : 0f) == targets[i])
-                correct++;
+                correct += w;
+            total += w;
+        }
         state[0] += correct;
-        state[1] += predictions.Length;
+        state[1] += total;
     }
 
     /// <inheritdoc />
@@ -66,12 +75,20 @@ public abstract class TopKAccuracyBase : Metric
     private protected abstract void CheckTargets(ReadOnlySpan<float> predictions, ReadOnlySpan<float> targets, int columns);
 
     /// <inheritdoc />
-    public override void Update(ReadOnlySpan<float> predictions, ReadOnlySpan<float> targets, int columns, Span<double> state)
+    public override void Update(ReadOnlySpan<float> predictions, ReadOnlySpan<float> targets, int columns, Span<double> state) =>
+        Update(predictions, targets, columns, default, state);
+
+    /// <inheritdoc />
+    public override void Update(ReadOnlySpan<float> predictions, ReadOnlySpan<float> targets, int columns, ReadOnlySpan<float> sampleWeights, Span<double> state)
     {
         CheckTargets(predictions, targets, columns);
-        int rows = predictions.Length / columns, correct = 0;
+        int rows = predictions.Length / columns;
+        var weights = new ExampleWeights(sampleWeights, rows, Name);
+        double correct = 0, total = 0;
         for (int r = 0; r < rows; r++)
         {
+            float w = weights[r];
+            total += w;
             ReadOnlySpan<float> row = predictions.Slice(r * columns, columns);
             int target = TargetClass(targets, r, columns);
             if ((uint)target >= (uint)columns)
@@ -79,7 +96,7 @@ public abstract class TopKAccuracyBase : Metric
             if (K == 1)
             {
                 if (TensorPrimitives.IndexOfMax(row) == target)
-                    correct++;
+                    correct += w;
                 continue;
             }
             float score = row[target];
@@ -88,10 +105,10 @@ public abstract class TopKAccuracyBase : Metric
                 if (value > score)
                     higher++;
             if (higher < K)
-                correct++;
+                correct += w;
         }
         state[0] += correct;
-        state[1] += rows;
+        state[1] += total;
     }
 
     /// <inheritdoc />

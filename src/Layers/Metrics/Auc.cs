@@ -42,12 +42,17 @@ public sealed class Auc : Metric
     public override int StateSize => 2 * (Thresholds + 1);
 
     /// <inheritdoc />
-    public override void Update(ReadOnlySpan<float> predictions, ReadOnlySpan<float> targets, int columns, Span<double> state)
+    public override void Update(ReadOnlySpan<float> predictions, ReadOnlySpan<float> targets, int columns, Span<double> state) =>
+        Update(predictions, targets, columns, default, state);
+
+    /// <inheritdoc />
+    public override void Update(ReadOnlySpan<float> predictions, ReadOnlySpan<float> targets, int columns, ReadOnlySpan<float> sampleWeights, Span<double> state)
     {
         RequireDenseTargets(predictions, targets);
+        var weights = new ExampleWeights(sampleWeights, predictions.Length, Name);
         int buckets = Thresholds + 1;
         for (int i = 0; i < predictions.Length; i++)
-            state[(targets[i] != 0f ? 0 : buckets) + ThresholdsExceeded(predictions[i])]++;
+            state[(targets[i] != 0f ? 0 : buckets) + ThresholdsExceeded(predictions[i])] += weights[i];
     }
 
     /// <summary>How many thresholds p exceeds: they are increasing, so it is the first index with p ≤ threshold.</summary>

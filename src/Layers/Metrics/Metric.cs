@@ -7,10 +7,18 @@ namespace NanoNet.Metrics;
 /// not the mean of per-batch precisions.
 /// </summary>
 /// <remarks>
-/// A metric object only describes the computation; the state lives with the training loop (one per run
+/// <para><b>Sample weights.</b> As in Keras, the metrics given to <c>Compile(..., metrics)</c> (Keras's
+/// <c>metrics=</c>) ignore sample weights: <see cref="Data.Dataset.SampleWeights"/> and <c>Fit</c>'s
+/// <c>classWeight</c> (which <c>Fit</c> turns into sample weights) change the loss, never these metrics. The
+/// metrics given as <c>weightedMetrics</c> (Keras's <c>weighted_metrics=</c>) count every value with its
+/// example's weight, through <see cref="Update(ReadOnlySpan{float}, ReadOnlySpan{float}, int, ReadOnlySpan{float}, Span{double})"/>:
+/// a weighted accuracy is Σ wₙ·correctₙ / Σ wₙ, a weighted precision sums wₙ into its true and false positives,
+/// a weighted MAE is Σ wₙ·|eₙ| / Σ wₙ (each example's weight applying to every value of its row, as Keras broadcasts it).
+/// Without sample weights a weighted metric equals its unweighted twin.</para>
+/// <para>A metric object only describes the computation; the state lives with the training loop (one per run
 /// and per <c>Evaluate</c> call), so one compiled model can be evaluated on several threads at once. Every
 /// state is a sum, so batches (and threads) combine by adding states. Predictions arrive after the
-/// output's activation (probabilities for a sigmoid or softmax output, even when the loss fused it away).
+/// output's activation (probabilities for a sigmoid or softmax output, even when the loss fused it away).</para>
 /// </remarks>
 public abstract class Metric
 {
@@ -32,6 +40,25 @@ public abstract class Metric
     /// <param name="columns">The output's last axis.</param>
     /// <param name="state">The running sums (<see cref="StateSize"/> of them).</param>
     public abstract void Update(ReadOnlySpan<float> predictions, ReadOnlySpan<float> targets, int columns, Span<double> state);
+
+    /// <summary>
+    /// Adds one batch to <paramref name="state"/>, each value counted with the weight of its example (Keras's
+    /// <c>weighted_metrics</c>; see the class remarks). Empty weights give the unweighted
+    /// <see cref="Update(ReadOnlySpan{float}, ReadOnlySpan{float}, int, Span{double})"/>. Every built-in metric
+    /// takes weights; a custom metric that does not override this cannot be a weighted metric.
+    /// </summary>
+    /// <param name="predictions">The batch's outputs, row-major with <paramref name="columns"/> values per row.</param>
+    /// <param name="targets">As in the unweighted update.</param>
+    /// <param name="columns">The output's last axis.</param>
+    /// <param name="sampleWeights">One weight per example (the batch's first axis), or empty.</param>
+    /// <param name="state">The running sums (<see cref="StateSize"/> of them).</param>
+    /// <exception cref="NotSupportedException">Weights were given to a metric that does not take them.</exception>
+    public virtual void Update(ReadOnlySpan<float> predictions, ReadOnlySpan<float> targets, int columns, ReadOnlySpan<float> sampleWeights, Span<double> state)
+    {
+        if (!sampleWeights.IsEmpty)
+            throw new NotSupportedException($"Metric '{Name}' ({GetType().Name}) does not take sample weights: override Update(predictions, targets, columns, sampleWeights, state) to use it as a weighted metric.");
+        Update(predictions, targets, columns, state);
+    }
 
     /// <summary>The metric's value from the summed state (0 when nothing was counted).</summary>
     public abstract float Result(ReadOnlySpan<double> state);
@@ -71,6 +98,31 @@ public abstract class Metric
     {
         if (targets.Length * columns != predictions.Length)
             throw new ArgumentException($"Metric '{Name}': {predictions.Length / Math.Max(1, columns)} rows of predictions need one class id each, got {targets.Length} targets.");
+    }
+
+    /// <summary>
+    /// The weight of value (or row) <c>i</c> of a batch of <c>count</c> values (or rows), from one weight per
+    /// example: 1 without weights.
+    /// </summary>
+    private protected readonly ref struct ExampleWeights
+    {
+        private readonly ReadOnlySpan<float> _weights;
+        private readonly int _perExample;
+
+        public ExampleWeights(ReadOnlySpan<float> weights, int count, string metric)
+        {
+            _weights = weights;
+            _perExample = 1;
+            if (weights.IsEmpty)
+                return;
+            if (count % weights.Length != 0)
+                throw new ArgumentException($"Metric '{metric}': {weights.Length} sample weights (one per example) do not divide the batch's {count} values.");
+            _perExample = Math.Max(1, count / weights.Length);
+        }
+
+        public bool IsEmpty => _weights.IsEmpty;
+
+        public float this[int i] => _weights.IsEmpty ? 1f : _weights[i / _perExample];
     }
 
     /// <summary>numerator / denominator, or 0 when the denominator is 0 (Keras's divide_no_nan).</summary>

@@ -24,16 +24,21 @@ public abstract class ConfusionMetric : Metric
     public override int StateSize => 3;
 
     /// <inheritdoc />
-    public override void Update(ReadOnlySpan<float> predictions, ReadOnlySpan<float> targets, int columns, Span<double> state)
+    public override void Update(ReadOnlySpan<float> predictions, ReadOnlySpan<float> targets, int columns, Span<double> state) =>
+        Update(predictions, targets, columns, default, state);
+
+    /// <inheritdoc />
+    public override void Update(ReadOnlySpan<float> predictions, ReadOnlySpan<float> targets, int columns, ReadOnlySpan<float> sampleWeights, Span<double> state)
     {
         RequireDenseTargets(predictions, targets);
-        int truePositives = 0, falsePositives = 0, falseNegatives = 0;
+        var weights = new ExampleWeights(sampleWeights, predictions.Length, Name);
+        double truePositives = 0, falsePositives = 0, falseNegatives = 0;
         for (int i = 0; i < predictions.Length; i++)
         {
             bool predicted = predictions[i] > Threshold, actual = targets[i] != 0f;
-            if (predicted && actual) truePositives++;
-            else if (predicted) falsePositives++;
-            else if (actual) falseNegatives++;
+            if (predicted && actual) truePositives += weights[i];
+            else if (predicted) falsePositives += weights[i];
+            else if (actual) falseNegatives += weights[i];
         }
         state[0] += truePositives;
         state[1] += falsePositives;

@@ -10,14 +10,23 @@ public sealed class MeanAbsoluteErrorMetric(string name = "mae") : Metric
     public override int StateSize => 2;
 
     /// <inheritdoc />
-    public override void Update(ReadOnlySpan<float> predictions, ReadOnlySpan<float> targets, int columns, Span<double> state)
+    public override void Update(ReadOnlySpan<float> predictions, ReadOnlySpan<float> targets, int columns, Span<double> state) =>
+        Update(predictions, targets, columns, default, state);
+
+    /// <inheritdoc />
+    public override void Update(ReadOnlySpan<float> predictions, ReadOnlySpan<float> targets, int columns, ReadOnlySpan<float> sampleWeights, Span<double> state)
     {
         RequireDenseTargets(predictions, targets);
-        double sum = 0;
+        var weights = new ExampleWeights(sampleWeights, predictions.Length, Name);
+        double sum = 0, total = 0;
         for (int i = 0; i < predictions.Length; i++)
-            sum += Math.Abs((double)predictions[i] - targets[i]);
+        {
+            float w = weights[i];
+            sum += w * Math.Abs((double)predictions[i] - targets[i]);
+            total += w;
+        }
         state[0] += sum;
-        state[1] += predictions.Length;
+        state[1] += total;
     }
 
     /// <inheritdoc />
@@ -37,17 +46,24 @@ public sealed class RootMeanSquaredError(string name = "rmse") : Metric
     public override int StateSize => 2;
 
     /// <inheritdoc />
-    public override void Update(ReadOnlySpan<float> predictions, ReadOnlySpan<float> targets, int columns, Span<double> state)
+    public override void Update(ReadOnlySpan<float> predictions, ReadOnlySpan<float> targets, int columns, Span<double> state) =>
+        Update(predictions, targets, columns, default, state);
+
+    /// <inheritdoc />
+    public override void Update(ReadOnlySpan<float> predictions, ReadOnlySpan<float> targets, int columns, ReadOnlySpan<float> sampleWeights, Span<double> state)
     {
         RequireDenseTargets(predictions, targets);
-        double sum = 0;
+        var weights = new ExampleWeights(sampleWeights, predictions.Length, Name);
+        double sum = 0, total = 0;
         for (int i = 0; i < predictions.Length; i++)
         {
+            float w = weights[i];
             double d = (double)predictions[i] - targets[i];
-            sum += d * d;
+            sum += w * d * d;
+            total += w;
         }
         state[0] += sum;
-        state[1] += predictions.Length;
+        state[1] += total;
     }
 
     /// <inheritdoc />

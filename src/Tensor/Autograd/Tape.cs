@@ -99,22 +99,31 @@ public sealed class Tape
 
     /// <summary>Records an op with four differentiable inputs; see <see cref="Record(TapeEntry, Tensor)"/>.</summary>
     public static void Record(TapeEntry entry, Tensor input0, Tensor input1, Tensor input2, Tensor input3) =>
-        Record(entry, 4, null, null, null, [NotNull(input0), NotNull(input1), NotNull(input2), NotNull(input3)]);
+        Record(entry, 4, NotNull(input0), NotNull(input1), NotNull(input2), NotNull(input3));
 
     /// <summary>Records an op with any number of differentiable inputs (e.g. concatenation); see <see cref="Record(TapeEntry, Tensor)"/>.</summary>
+    /// <remarks>Up to four inputs are held in the entry itself; only more than four take an array.</remarks>
     public static void Record(TapeEntry entry, ReadOnlySpan<Tensor> inputs)
     {
         foreach (Tensor input in inputs)
             NotNull(input);
-        Record(entry, inputs.Length, null, null, null, inputs.ToArray());
+        switch (inputs.Length)
+        {
+            case 1: Record(entry, 1, inputs[0], null, null, null); break;
+            case 2: Record(entry, 2, inputs[0], inputs[1], null, null); break;
+            case 3: Record(entry, 3, inputs[0], inputs[1], inputs[2], null); break;
+            case 4: Record(entry, 4, inputs[0], inputs[1], inputs[2], inputs[3]); break;
+            default: Record(entry, inputs.Length, null, null, null, inputs.ToArray()); break;
+        }
     }
 
-    private static void Record(TapeEntry entry, int count, Tensor? input0, Tensor? input1, Tensor? input2, Tensor[]? more)
+    // rest: the fourth input (a Tensor) of a four-input op, or every input (a Tensor[]) of an op with more than four.
+    private static void Record(TapeEntry entry, int count, Tensor? input0, Tensor? input1, Tensor? input2, object? rest)
     {
         ArgumentNullException.ThrowIfNull(entry);
         if (entry.Output.CreatedBy is not null)
             throw new InvalidOperationException($"{entry.OpName}: its output tensor was already produced by {entry.Output.CreatedBy.OpName}; every op needs a new output tensor.");
-        entry.SetInputs(count, input0, input1, input2, more);
+        entry.SetInputs(count, input0, input1, input2, rest);
         entry.Sequence = Interlocked.Increment(ref s_sequence);
         if (Profiler.Enabled)
             entry.Scope = Profiler.CurrentScope;
@@ -158,7 +167,7 @@ public sealed class Tape
         {
             int pass = ++_pass;
             CollectReachable(root, pass);
-            _order.Sort(LaterFirst.Instance);
+            _order.Sort(s_laterFirst); // a cached delegate: Sort(IComparer) would allocate one per call
 
             // Gradients of intermediate tensors start from zero (they hold a previous pass's values only
             // when that pass retained the graph); then seed ∂loss/∂loss = 1.
@@ -259,12 +268,7 @@ public sealed class Tape
     }
 
     /// <summary>Orders entries by descending recording number.</summary>
-    private sealed class LaterFirst : IComparer<TapeEntry>
-    {
-        public static readonly LaterFirst Instance = new();
-
-        public int Compare(TapeEntry? x, TapeEntry? y) => y!.Sequence.CompareTo(x!.Sequence);
-    }
+    private static readonly Comparison<TapeEntry> s_laterFirst = (x, y) => y.Sequence.CompareTo(x.Sequence);
 
     /// <summary>Ends a no-grad scope.</summary>
     public readonly struct NoGradScope : IDisposable

@@ -34,9 +34,10 @@ namespace NanoNet.Autograd;
 /// </remarks>
 public abstract class TapeEntry
 {
-    // The inputs: up to three inline (most ops), more in an array. Kept lean: an entry is allocated per op call.
+    // The inputs: up to three inline (most ops); a fourth in _rest, or all of them in an array (_rest) when there are
+    // more than four. Kept lean: an entry is allocated per op call, and a four-input op (the recurrent ops) needs no array.
     private Tensor? _input0, _input1, _input2;
-    private Tensor[]? _moreInputs;
+    private object? _rest;
 
     /// <summary>Creates the entry of an op that produced <paramref name="output"/>; <see cref="Tape.Record(TapeEntry, Tensor)"/> adds its inputs.</summary>
     protected TapeEntry(Tensor output)
@@ -82,12 +83,12 @@ public abstract class TapeEntry
     }
 
     /// <summary>Sets the differentiable inputs (called once, by <see cref="Tape.Record(TapeEntry, Tensor)"/>).</summary>
-    internal void SetInputs(int count, Tensor? input0, Tensor? input1, Tensor? input2, Tensor[]? more)
+    internal void SetInputs(int count, Tensor? input0, Tensor? input1, Tensor? input2, object? rest)
     {
         if (InputCount != 0 || Sequence != 0)
             throw new InvalidOperationException($"{OpName}: this entry was already recorded; every op call records a new entry.");
         InputCount = count;
-        (_input0, _input1, _input2, _moreInputs) = (input0, input1, input2, more);
+        (_input0, _input1, _input2, _rest) = (input0, input1, input2, rest);
     }
 
     /// <summary>The tensor the op produced.</summary>
@@ -101,8 +102,8 @@ public abstract class TapeEntry
     {
         if ((uint)index >= (uint)InputCount)
             throw new ArgumentOutOfRangeException(nameof(index), index, $"{OpName} has {InputCount} inputs.");
-        return _moreInputs is not null ? _moreInputs[index]
-            : index switch { 0 => _input0!, 1 => _input1!, _ => _input2! };
+        return _rest is Tensor[] all ? all[index]
+            : index switch { 0 => _input0!, 1 => _input1!, 2 => _input2!, _ => (Tensor)_rest! };
     }
 
     /// <summary>The op's name for the profiler and error messages (the entry type's name without "Entry" or "Backward").</summary>
@@ -129,8 +130,21 @@ public abstract class TapeEntry
     /// <summary>Recording order: a later entry can only use tensors made before it, so descending order is a valid backward order.</summary>
     internal long Sequence { get; set; }
 
-    /// <summary>The profiler scope (layer) that was current when the op ran.</summary>
-    internal string? Scope { get; set; }
+    /// <summary>The profiler scope (layer) that was current when the op ran (set only while profiling).</summary>
+    /// <remarks>Kept beside the entry, not in it: a field would add 8 bytes to every entry of every step, profiled or not.</remarks>
+    internal string? Scope
+    {
+        get => s_scopes.TryGetValue(this, out string? scope) ? scope : null;
+        set
+        {
+            if (value is null)
+                s_scopes.Remove(this);
+            else
+                s_scopes.AddOrUpdate(this, value);
+        }
+    }
+
+    private static readonly System.Runtime.CompilerServices.ConditionalWeakTable<TapeEntry, string> s_scopes = new();
 
     /// <summary>Set once a backward pass ran this entry without retaining the graph (stored as a negated <see cref="Sequence"/>).</summary>
     internal bool Consumed

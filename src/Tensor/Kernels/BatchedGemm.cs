@@ -30,17 +30,26 @@ public static unsafe class BatchedGemm
     /// </summary>
     public static int[]? BroadcastShape(ReadOnlySpan<int> batchA, ReadOnlySpan<int> batchB)
     {
-        int rank = Math.Max(batchA.Length, batchB.Length);
-        var shape = new int[rank];
+        var shape = new int[Math.Max(batchA.Length, batchB.Length)];
+        return TryBroadcastShape(batchA, batchB, shape) ? shape : null;
+    }
+
+    /// <summary>
+    /// <see cref="BroadcastShape"/> into <paramref name="shape"/> (of length max(rank A, rank B)), without an array:
+    /// false when the batch shapes do not broadcast.
+    /// </summary>
+    public static bool TryBroadcastShape(ReadOnlySpan<int> batchA, ReadOnlySpan<int> batchB, Span<int> shape)
+    {
+        int rank = shape.Length;
         for (int d = 0; d < rank; d++)
         {
             int da = d < rank - batchA.Length ? 1 : batchA[d - (rank - batchA.Length)];
             int db = d < rank - batchB.Length ? 1 : batchB[d - (rank - batchB.Length)];
             if (da != db && da != 1 && db != 1)
-                return null;
+                return false;
             shape[d] = da == 1 ? db : da;
         }
-        return shape;
+        return true;
     }
 
     /// <summary>

@@ -22,16 +22,19 @@ public static class BroadcastShape
         return result;
     }
 
-    /// <summary>The broadcast shape of three shapes (e.g. <c>Where(mask, a, b)</c>).</summary>
+    /// <summary>The broadcast shape of three shapes (e.g. <c>Where(mask, a, b)</c>): an interned array, shared, not to be written.</summary>
     public static int[] Of(ReadOnlySpan<int> a, ReadOnlySpan<int> b, ReadOnlySpan<int> c, string op = "Broadcast")
     {
-        int[] ab = Of(a, b, op);
-        var result = new int[Math.Max(ab.Length, c.Length)];
+        int abRank = Math.Max(a.Length, b.Length), rank = Math.Max(abRank, c.Length);
+        // On the stack, then interned (shared, never written): a steady training step allocates no shape arrays.
+        Span<int> ab = abRank <= 8 ? stackalloc int[abRank] : new int[abRank];
+        Span<int> result = rank <= 8 ? stackalloc int[rank] : new int[rank];
+        Compute(a, b, ab, op);
         // A failure here names all three shapes, not the intermediate one.
         if (!TryCompute(ab, c, result, out _))
             throw new ArgumentException($"{op}: shapes {Shapes.Format(a)}, {Shapes.Format(b)} and {Shapes.Format(c)} do not broadcast together " +
                 "(aligned from the right, the sizes on each axis must be equal or 1).");
-        return result;
+        return Shapes.Interned(result);
     }
 
     /// <summary>

@@ -104,6 +104,13 @@ public ref struct GruBuffers
 /// <para>Masks, dropout (one input mask N×D and one recurrent mask N×U per sequence: x̃ = x⊙m_x feeds the input
 /// GEMM, h̃ = h⊙m_h feeds the recurrent GEMM, the mixing z⊙h_{t−1} uses h itself) and going backwards work as in
 /// <see cref="LstmKernels"/>; so does determinism (bit-identical at any thread count).</para>
+/// <para>What Keras does (GRUCell.call, reset_after, Keras 2.x and 3.x): the recurrent products of z, r and the
+/// candidate read the dropped h̃_{t−1} (the reset gate multiplies the candidate's product after it), and the final
+/// mix h_t = z⊙h_{t−1} + (1 − z)⊙c reads the <i>undropped</i> h_{t−1}, as here (older Keras 2 releases' implementation 2
+/// multiplied h_{t−1} by the mask in place and so mixed the dropped state; tf.keras 2.x and Keras 3 do not). With
+/// <c>dropout</c> alone one input mask is shared by the gates, as here; with <c>recurrent_dropout</c> > 0 Keras
+/// draws three independent input masks and three recurrent masks (one per gate), where this kernel shares one of
+/// each (the fused 3U-wide GEMMs need one A operand): the same expected scaling, a tied noise pattern.</para>
 /// </remarks>
 public static unsafe class GruKernels
 {
@@ -307,7 +314,9 @@ public static unsafe class GruKernels
             if (Step > 0 || InitialState) // Ĥ = h̃_{t−1}·R for these rows: the three gates in one GEMM
             {
                 float* previous = Hidden + (long)Step * block + first * u;
-                if (RecurrentDropout != null) // h̃_{t−1} = h_{t−1}⊙m_h, kept for dR
+                // h̃_{t−1} = h_{t−1}⊙m_h, kept for dR: the three gates' products read it (Keras: one mask per gate with
+                // recurrent_dropout; here one shared mask), the final mix z⊙h_{t−1} reads the undropped state (as Keras).
+                if (RecurrentDropout != null)
                 {
                     float* dropped = DroppedHidden + (long)Step * block + first * u;
                     TensorPrimitives.Multiply(new ReadOnlySpan<float>(previous, rows * u), new ReadOnlySpan<float>(RecurrentDropout + first * u, rows * u),

@@ -43,13 +43,6 @@ public static class LossKernels
     }
 
     /// <summary>Writes softmax(z) into <paramref name="probabilities"/> and returns logsumexp(z).</summary>
-    private static float SoftmaxRow(ReadOnlySpan<float> z, Span<float> probabilities)
-    {
-        float max = TensorPrimitives.Max(z);
-        TensorPrimitives.Subtract(z, max, probabilities);
-        TensorPrimitives.Exp(probabilities, probabilities);
-        float sum = TensorPrimitives.Sum<float>(probabilities);
-        TensorPrimitives.Divide(probabilities, sum, probabilities);
-        return max + MathF.Log(sum);
-    }
+    private static float SoftmaxRow(ReadOnlySpan<float> z, Span<float> probabilities) =>
+        ActivationKernels.SoftmaxRow(z, probabilities); // the fused row kernel (one pass each for max, e^ and sum, scale)
 }

@@ -117,10 +117,16 @@ public ref struct LstmBuffers
 /// <para>Masking: an optional N×T mask (batch-major, 1 = real token, 0 = skip) makes a skipped step carry
 /// the state unchanged (h_t = h_{t−1}, c_t = c_{t−1}, as Keras does for masked steps); its gates get no
 /// gradient and dh, dc pass through it.</para>
-/// <para>Dropout (Keras semantics, one mask per sequence shared by all its steps): the input mask
+/// <para>Dropout (one mask per sequence shared by all its steps, as Keras): the input mask
 /// (N×D, 0 or 1/(1 − rate)) scales x as it is copied to time-major, so the saved input is x̃ = x⊙m_x and
 /// dX = (dZ·Wᵀ)⊙m_x; the recurrent mask (N×U) scales h_{t−1} before the step's GEMM (z += (h⊙m_h)·R), the
 /// scaled h̃ is kept per step for dR = H̃ᵀ·dZ, and dh_{t−1} = (dZ·Rᵀ)⊙m_h.</para>
+/// <para>What Keras does (LSTMCell.call, Keras 2.x and 3.x): with <c>dropout</c> alone (implementation 2) one
+/// input mask is shared by the four gates, as here. With <c>recurrent_dropout</c> > 0 Keras switches the cell to
+/// implementation 1 and draws <i>four</i> independent input masks and four independent recurrent masks (one per
+/// gate i, f, c, o: x_g = (x⊙m_x,g)·W_g, h̃_g = h_{t−1}⊙m_h,g). This kernel shares one input mask and one
+/// recurrent mask across the gates in that case too (the fused 4U-wide GEMMs need one A operand): the same
+/// expected scaling, a different (tied) noise pattern. The cell state c never goes through a mask in either.</para>
 /// <para>Going backwards (<see cref="LstmShape.GoBackwards"/>) only changes which input step (and mask
 /// column) each processing step reads, and where dX is written.</para>
 /// <para>Determinism: the GEMMs are deterministic at any thread count (see <see cref="Gemm"/>), a row's
@@ -345,7 +351,9 @@ public static unsafe class LstmKernels
             if (Step > 0 || InitialState) // Z_t += h_{t−1}·R for these rows: the four gates in one GEMM
             {
                 float* previous = Hidden + (long)Step * block + first * u;
-                if (RecurrentDropout != null) // h̃_{t−1} = h_{t−1}⊙m_h, kept for dR
+                // h̃_{t−1} = h_{t−1}⊙m_h, kept for dR: every gate's recurrent product reads h̃ (Keras: each gate reads
+                // h_{t−1} through its own mask when recurrent_dropout > 0; here one mask serves the four, see the class remarks).
+                if (RecurrentDropout != null)
                 {
                     float* dropped = DroppedHidden + (long)Step * block + first * u;
                     TensorPrimitives.Multiply(new ReadOnlySpan<float>(previous, rows * u), new ReadOnlySpan<float>(RecurrentDropout + first * u, rows * u),

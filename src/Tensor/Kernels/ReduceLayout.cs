@@ -68,12 +68,14 @@ public sealed class ReduceLayout
             isReduced[normalized] = true;
         }
 
-        var outputShape = new List<int>(rank);
+        Span<int> kept = stackalloc int[rank];
+        int outputRank = 0;
         for (int d = 0; d < rank; d++)
             if (!isReduced[d])
-                outputShape.Add(shape[d]);
+                kept[outputRank++] = shape[d];
             else if (keepDims)
-                outputShape.Add(1);
+                kept[outputRank++] = 1;
+        int[] outputShape = Shapes.Interned(kept[..outputRank]); // shared, never written: no array per call
 
         // Merge into runs: size-1 axes vanish, neighbours with the same role join.
         Span<int> runSize = stackalloc int[rank];
@@ -108,7 +110,7 @@ public sealed class ReduceLayout
                 else if (seenReduced) inner *= runSize[r];
                 else outer *= runSize[r];
             }
-            return new ReduceLayout([.. outputShape], outer, reduced, inner, null, null);
+            return new ReduceLayout(outputShape, outer, reduced, inner, null, null);
         }
 
         // Several reduced runs: gather kept runs first, then reduced runs, each in its original order.
@@ -129,6 +131,6 @@ public sealed class ReduceLayout
                     strides[next++] = stride[r];
                     if (pass == 0) keptProduct *= runSize[r]; else reducedProduct *= runSize[r];
                 }
-        return new ReduceLayout([.. outputShape], keptProduct, reducedProduct, 1, dimensions, strides);
+        return new ReduceLayout(outputShape, keptProduct, reducedProduct, 1, dimensions, strides);
     }
 }

@@ -276,7 +276,7 @@ public static unsafe class SimpleRnnKernels
             if (Step > 0 || InitialState) // Z_t += h̃_{t−1}·R for these rows
             {
                 float* previous = Hidden + (long)Step * block + first * u;
-                if (RecurrentDropout != null) // h̃_{t−1} = h_{t−1}⊙m_h, kept for dR
+                if (RecurrentDropout != null) // h̃_{t−1} = h_{t−1}⊙m_h, kept for dR (Keras's SimpleRNNCell: h = act(x̃·W + h̃·R + b), one mask each)
                 {
                     float* dropped = DroppedHidden + (long)Step * block + first * u;
                     TensorPrimitives.Multiply(new ReadOnlySpan<float>(previous, rows * u), new ReadOnlySpan<float>(RecurrentDropout + first * u, rows * u),

@@ -56,26 +56,8 @@ public sealed class BinaryCrossEntropy : ElementwiseLoss
     protected override float Elementwise(ReadOnlySpan<float> predictions, ReadOnlySpan<float> targets, Span<float> gradient, bool fromLogits)
     {
         float keep = 1f - LabelSmoothing, half = 0.5f * LabelSmoothing;
-        double sum = 0;
-        for (int i = 0; i < predictions.Length; i++)
-        {
-            float t = targets[i] * keep + half;
-            float x = predictions[i];
-            if (fromLogits)
-            {
-                // max(z, 0) − z·t + log(1 + e^−|z|); σ(z) from the same e^−|z| without overflow.
-                float e = MathF.Exp(-MathF.Abs(x));
-                sum += MathF.Max(x, 0f) - x * t + MathF.Log(1f + e);
-                float sigmoid = x >= 0 ? 1f / (1f + e) : e / (1f + e);
-                gradient[i] = sigmoid - t;
-            }
-            else
-            {
-                float p = Math.Clamp(x, Epsilon, 1f - Epsilon);
-                sum -= t * MathF.Log(p) + (1f - t) * MathF.Log(1f - p);
-                gradient[i] = p == x ? (p - t) / (p * (1f - p)) : 0f;
-            }
-        }
-        return (float)sum;
+        return (float)(fromLogits
+            ? Kernels.ElementwiseLossKernels.BinaryCrossEntropyFromLogits(predictions, targets, keep, half, gradient)
+            : Kernels.ElementwiseLossKernels.BinaryCrossEntropy(predictions, targets, keep, half, gradient));
     }
 }

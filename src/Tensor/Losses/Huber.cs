@@ -22,24 +22,6 @@ public sealed class Huber : ElementwiseLoss
     public override string Name => "huber_loss";
 
     /// <inheritdoc />
-    protected override float Elementwise(ReadOnlySpan<float> predictions, ReadOnlySpan<float> targets, Span<float> gradient, bool fromLogits)
-    {
-        float delta = Delta;
-        double sum = 0;
-        for (int i = 0; i < predictions.Length; i++)
-        {
-            float d = predictions[i] - targets[i], magnitude = MathF.Abs(d);
-            if (magnitude <= delta)
-            {
-                sum += 0.5f * d * d;
-                gradient[i] = d;
-            }
-            else
-            {
-                sum += delta * (magnitude - 0.5f * delta);
-                gradient[i] = delta * MathF.Sign(d);
-            }
-        }
-        return (float)sum;
-    }
+    protected override float Elementwise(ReadOnlySpan<float> predictions, ReadOnlySpan<float> targets, Span<float> gradient, bool fromLogits) =>
+        (float)Kernels.ElementwiseLossKernels.Huber(predictions, targets, Delta, gradient);
 }

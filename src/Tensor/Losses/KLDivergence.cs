@@ -14,16 +14,6 @@ public sealed class KLDivergence : ElementwiseLoss
     protected override bool AveragesLastAxis => false;
 
     /// <inheritdoc />
-    protected override float Elementwise(ReadOnlySpan<float> predictions, ReadOnlySpan<float> targets, Span<float> gradient, bool fromLogits)
-    {
-        const float epsilon = BinaryCrossEntropy.Epsilon;
-        double sum = 0;
-        for (int i = 0; i < predictions.Length; i++)
-        {
-            float t = Math.Clamp(targets[i], epsilon, 1f), p = Math.Clamp(predictions[i], epsilon, 1f);
-            sum += t * MathF.Log(t / p);
-            gradient[i] = p == predictions[i] ? -t / p : 0f;
-        }
-        return (float)sum;
-    }
+    protected override float Elementwise(ReadOnlySpan<float> predictions, ReadOnlySpan<float> targets, Span<float> gradient, bool fromLogits) =>
+        (float)Kernels.ElementwiseLossKernels.KLDivergence(predictions, targets, gradient);
 }

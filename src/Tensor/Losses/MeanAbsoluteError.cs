@@ -16,8 +16,7 @@ public sealed class MeanAbsoluteError : ElementwiseLoss
     {
         TensorPrimitives.Subtract(predictions, targets, gradient);
         float sum = TensorPrimitives.SumOfMagnitudes<float>(gradient);
-        for (int i = 0; i < gradient.Length; i++)
-            gradient[i] = MathF.Sign(gradient[i]);
+        Kernels.ElementwiseLossKernels.SignInPlace(gradient);
         return sum;
     }
 }

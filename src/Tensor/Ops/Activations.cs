@@ -71,18 +71,19 @@ public static partial class Ops
             default: throw new ArgumentOutOfRangeException(nameof(function), function, "Unknown activation.");
         }
         if (Tape.ShouldRecord(x))
-            Tape.Record(new ActivationEntry(y, x, function, columns), x);
+            Tape.Record(new ActivationEntry(y, function, columns), x);
         if (started != 0) // the name is a string made per call: only when profiling
             Profiler.Stop(function.ToString(), started);
         return y;
     }
 
-    private sealed class ActivationEntry(Tensor y, Tensor x, ActivationFunction function, int columns) : TapeEntry(y)
+    private sealed class ActivationEntry(Tensor y, ActivationFunction function, int columns) : TapeEntry(y)
     {
         public override string OpName => function.ToString();
 
         public override void Backward(Tensor dY)
         {
+            Tensor x = GetInput(0); // read back from the entry rather than captured twice
             Span<float> dX = x.EnsureGrad().Span;
             ReadOnlySpan<float> ys = Output.Span;
             switch (function)

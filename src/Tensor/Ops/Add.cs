@@ -24,15 +24,16 @@ public static partial class Ops
         else
             y = BroadcastBinary<AddOperator>("Add", a, b);
         if (Tape.ShouldRecord(a, b))
-            Tape.Record(new AddEntry(y, a, b), a, b);
+            Tape.Record(new AddEntry(y), a, b);
         Profiler.Stop("Add", started, 0);
         return y;
     }
 
-    private sealed class AddEntry(Tensor y, Tensor a, Tensor b) : TapeEntry(y)
+    private sealed class AddEntry(Tensor y) : TapeEntry(y)
     {
         public override void Backward(Tensor dY)
         {
+            Tensor a = GetInput(0), b = GetInput(1);
             if (a.RequiresGrad)
                 AccumulateBroadcastGradient(a, dY.Span, dY.Shape);
             if (b.RequiresGrad)

@@ -13,9 +13,11 @@ public static partial class Ops
     /// <paramref name="x"/> itself is returned.
     /// </summary>
     /// <remarks>Backward: dX += dY summed over every stretched axis.</remarks>
-    public static Tensor BroadcastTo(Tensor x, params int[] shape)
+    public static Tensor BroadcastTo(Tensor x, params ReadOnlySpan<int> shape)
     {
-        Shapes.Checked(shape);
+        foreach (int d in shape)
+            if (d < 0)
+                throw new ArgumentException($"Shape {Shapes.Format(shape)} has a negative dimension.");
         if (!BroadcastShape.CanStretch(x.Shape, shape))
             throw new ArgumentException($"BroadcastTo: shape {Shapes.Format(x.Shape)} cannot be stretched to {Shapes.Format(shape)} " +
                 "(aligned from the right, each axis must match the target or be 1, and the target needs at least as many axes).");

@@ -24,7 +24,8 @@ public static partial class Ops
         if (xs.Length == 0)
             throw new ArgumentException("Concat: needs at least one tensor, got none.", nameof(xs));
         for (int t = 0; t < xs.Length; t++)
-            ShapeOpChecks.NotNull("Concat", xs[t], $"xs[{t}]");
+            if (xs[t] is null) // the parameter name is built only for the error (a string per call would be a steady-step allocation)
+                ShapeOpChecks.NotNull("Concat", xs[t], $"xs[{t}]");
         ReadOnlySpan<int> first = xs[0].Shape;
         if (first.Length == 0)
             throw new ArgumentException("Concat: tensor 0 is a scalar (shape ()); concatenation needs at least one axis.");

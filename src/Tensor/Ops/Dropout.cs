@@ -79,7 +79,20 @@ internal static class DropoutMaskKernel
     public static void ToScaledMask(Span<float> uniforms, float rate)
     {
         float scale = 1f / (1f - rate);
-        for (int i = 0; i < uniforms.Length; i++)
+        int i = 0;
+        if (System.Numerics.Vector.IsHardwareAccelerated)
+        {
+            int width = System.Numerics.Vector<float>.Count;
+            var rates = new System.Numerics.Vector<float>(rate);
+            var scales = new System.Numerics.Vector<float>(scale);
+            for (; i <= uniforms.Length - width; i += width)
+            {
+                var u = new System.Numerics.Vector<float>(uniforms.Slice(i));
+                System.Numerics.Vector.ConditionalSelect(System.Numerics.Vector.GreaterThanOrEqual(u, rates), scales, System.Numerics.Vector<float>.Zero)
+                    .CopyTo(uniforms.Slice(i));
+            }
+        }
+        for (; i < uniforms.Length; i++)
             uniforms[i] = uniforms[i] >= rate ? scale : 0f;
     }
 }

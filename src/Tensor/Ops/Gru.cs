@@ -110,7 +110,7 @@ public static partial class Ops
     }
 
     /// <summary>The tensors the forward pass keeps for backward.</summary>
-    private sealed record GruSaved(Tensor InputTimeMajor, Tensor Gates, Tensor Hidden, Tensor Candidate, Tensor DroppedHidden)
+    private readonly record struct GruSaved(Tensor InputTimeMajor, Tensor Gates, Tensor Hidden, Tensor Candidate, Tensor DroppedHidden)
     {
         // A method, not a property: GruBuffers is a ref struct, which a record's PrintMembers cannot print.
         public GruBuffers Buffers() => new()

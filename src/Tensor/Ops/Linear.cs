@@ -31,17 +31,20 @@ public static partial class Ops
         Gemm.Multiply(false, false, n, outputs, inputs, x.Span, inputs, weight.Span, outputs, y.Span, outputs);
         ActivationKernels.AddBiasRows(y.Span, bias.Span, relu);
         if (Tape.ShouldRecord(x, weight) || bias.RequiresGrad && Tape.IsRecording)
-            Tape.Record(new LinearEntry(y, x, weight, bias, relu), x, weight, bias);
+            Tape.Record(new LinearEntry(y, relu), x, weight, bias);
         Profiler.Stop("Linear", started, 2.0 * n * inputs * outputs);
         return y;
     }
 
-    private sealed class LinearEntry(Tensor y, Tensor x, Tensor weight, Tensor bias, bool relu) : TapeEntry(y)
+    // The inputs are read back from the entry (x, weight, bias in recording order), not captured again: an entry is
+    // allocated per call, and every field counts in a steady step's allocation.
+    private sealed class LinearEntry(Tensor y, bool relu) : TapeEntry(y)
     {
-        public override double BackwardFlops => 2.0 * Output.Length * x.Dim(1) * ((x.RequiresGrad ? 1 : 0) + (weight.RequiresGrad ? 1 : 0));
+        public override double BackwardFlops => 2.0 * Output.Length * GetInput(0).Dim(1) * ((GetInput(0).RequiresGrad ? 1 : 0) + (GetInput(1).RequiresGrad ? 1 : 0));
 
         public override void Backward(Tensor dY)
         {
+            Tensor x = GetInput(0), weight = GetInput(1), bias = GetInput(2);
             int n = x.Dim(0), inputs = x.Dim(1), outputs = weight.Dim(1);
             Span<float> dZ = dY.Span;
             if (relu)

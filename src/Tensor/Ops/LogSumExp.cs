@@ -15,6 +15,6 @@ public static partial class Ops
     /// Backward: dX += exp(x − y) · dY.
     /// </summary>
     /// <exception cref="ArgumentException">An axis is out of range or given twice.</exception>
-    public static Tensor LogSumExp(Tensor x, int[] axes, bool keepDims = false) =>
+    public static Tensor LogSumExp(Tensor x, ReadOnlySpan<int> axes, bool keepDims = false) =>
         AxisReduction.Forward(AxisReductionKind.LogSumExp, x, axes, keepDims);
 }

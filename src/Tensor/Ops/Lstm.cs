@@ -131,7 +131,7 @@ public static partial class Ops
     }
 
     /// <summary>The tensors the forward pass keeps for backward.</summary>
-    private sealed record LstmSaved(Tensor InputTimeMajor, Tensor Gates, Tensor Hidden, Tensor Cell, Tensor TanhCell, Tensor DroppedHidden)
+    private readonly record struct LstmSaved(Tensor InputTimeMajor, Tensor Gates, Tensor Hidden, Tensor Cell, Tensor TanhCell, Tensor DroppedHidden)
     {
         // A method, not a property: a record's generated PrintMembers prints every public property, and
         // LstmBuffers is a ref struct, which cannot be printed (NativeAOT compiles that method to a throw).

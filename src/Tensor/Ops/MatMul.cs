@@ -77,9 +77,15 @@ public static partial class Ops
         if (k != kb)
             throw new ArgumentException($"MatMul: inner dimensions differ: op(A) is {m}x{k}, op(B) is {kb}x{n} (A {Shapes.Format(a.Shape)}, B {Shapes.Format(b.Shape)}).");
         ReadOnlySpan<int> batchA = a.Shape[..^2], batchB = b.Shape[..^2];
-        int[] batch = BatchedGemm.BroadcastShape(batchA, batchB)
-            ?? throw new ArgumentException($"MatMul: batch axes {Shapes.Format(batchA)} and {Shapes.Format(batchB)} do not broadcast (A {Shapes.Format(a.Shape)}, B {Shapes.Format(b.Shape)}).");
-        int[] outputShape = [.. batch, m, n];
+        // The output shape on the stack, then interned: a steady step allocates no shape arrays.
+        int outputRank = Math.Max(batchA.Length, batchB.Length) + 2;
+        Span<int> output = outputRank <= 8 ? stackalloc int[outputRank] : new int[outputRank];
+        if (!BatchedGemm.TryBroadcastShape(batchA, batchB, output[..^2]))
+            throw new ArgumentException($"MatMul: batch axes {Shapes.Format(batchA)} and {Shapes.Format(batchB)} do not broadcast (A {Shapes.Format(a.Shape)}, B {Shapes.Format(b.Shape)}).");
+        output[^2] = m;
+        output[^1] = n;
+        int[] outputShape = Shapes.Interned(output);
+        ReadOnlySpan<int> batch = outputShape.AsSpan(0, outputRank - 2);
 
         // (..., M, K)·(K, N): the batch folds into M, one rank-2 product of (items·M, K) by (K, N) whose
         // reshapes share storage and gradients, so the rank-2 op records everything.
@@ -97,7 +103,7 @@ public static partial class Ops
         var y = Tensor.Empty(outputShape);
         BatchedGemm.MultiplyItems(transA, transB, m, n, k, a.Span, aItem, b.Span, bItem, y.Span, yItem, accumulate: false);
         if (Tape.ShouldRecord(a, b))
-            Tape.Record(new BatchedMatMulEntry(y, a, b, transA, transB, m, n, k, aItem, bItem, yItem), a, b);
+            Tape.Record(new BatchedMatMulEntry(y, transA, transB, m, n, k, aItem, bItem, yItem), a, b);
         Profiler.Stop("MatMul", started, 2.0 * items * m * n * k);
         return y;
     }
@@ -106,15 +112,16 @@ public static partial class Ops
     /// Per item i: d op(A)ᵢ = dYᵢ·op(Bᵢ)ᵀ and d op(B)ᵢ = op(Aᵢ)ᵀ·dYᵢ (the rank-2 formulas), each added into the
     /// item of the gradient that item i read, so broadcast items sum their contributions.
     /// </summary>
-    private sealed class BatchedMatMulEntry(Tensor y, Tensor a, Tensor b, bool transA, bool transB, int m, int n, int k,
+    private sealed class BatchedMatMulEntry(Tensor y, bool transA, bool transB, int m, int n, int k,
         int[] aItem, int[] bItem, int[] yItem) : TapeEntry(y)
     {
         public override string OpName => "MatMul";
 
-        public override double BackwardFlops => 2.0 * Output.Length * k * ((a.RequiresGrad ? 1 : 0) + (b.RequiresGrad ? 1 : 0));
+        public override double BackwardFlops => 2.0 * Output.Length * k * ((GetInput(0).RequiresGrad ? 1 : 0) + (GetInput(1).RequiresGrad ? 1 : 0));
 
         public override void Backward(Tensor dY)
         {
+            Tensor a = GetInput(0), b = GetInput(1); // read back from the entry rather than captured twice
             if (a.RequiresGrad)
             {
                 Span<float> dA = a.EnsureGrad().Span;

@@ -17,7 +17,7 @@ public static partial class Ops
     /// Backward: dX[argmax] += dY, ties going to the first occurrence in row-major order.
     /// </summary>
     /// <exception cref="ArgumentException">An axis is out of range, given twice, or has size 0.</exception>
-    public static Tensor Max(Tensor x, int[] axes, bool keepDims = false) =>
+    public static Tensor Max(Tensor x, ReadOnlySpan<int> axes, bool keepDims = false) =>
         AxisReduction.Forward(AxisReductionKind.Max, x, axes, keepDims);
 
     /// <summary>
@@ -33,6 +33,6 @@ public static partial class Ops
     /// Backward: dX[argmin] += dY, ties going to the first occurrence in row-major order.
     /// </summary>
     /// <exception cref="ArgumentException">An axis is out of range, given twice, or has size 0.</exception>
-    public static Tensor Min(Tensor x, int[] axes, bool keepDims = false) =>
+    public static Tensor Min(Tensor x, ReadOnlySpan<int> axes, bool keepDims = false) =>
         AxisReduction.Forward(AxisReductionKind.Min, x, axes, keepDims);
 }

@@ -1,3 +1,4 @@
+using NanoNet.Kernels;
 using NanoNet.Autograd;
 using NanoNet.Diagnostics;
 
@@ -24,10 +25,10 @@ public static partial class Ops
             throw new ArgumentOutOfRangeException(nameof(parameter), parameter, "An activation's parameter must be finite.");
         long started = Profiler.Start();
         Tensor y = Tensor.EmptyLike(x);
-        ReadOnlySpan<float> xs = x.Span;
-        Span<float> ys = y.Span;
-        for (int i = 0; i < xs.Length; i++)
-            ys[i] = xs[i] > 0f ? xs[i] : exponential ? parameter * (MathF.Exp(xs[i]) - 1f) : parameter * xs[i];
+        if (exponential)
+            ActivationKernels.EluForward(x.Span, y.Span, parameter);
+        else
+            ActivationKernels.LeakyReluForward(x.Span, y.Span, parameter);
         if (Tape.ShouldRecord(x))
             Tape.Record(new ParametricEntry(y, x, parameter, exponential), x);
         Profiler.Stop(exponential ? "Elu" : "LeakyRelu", started);
@@ -41,9 +42,10 @@ public static partial class Ops
         public override void Backward(Tensor dY)
         {
             Span<float> dX = x.EnsureGrad().Span;
-            ReadOnlySpan<float> xs = x.Span, ys = Output.Span, dy = dY.Span;
-            for (int i = 0; i < dX.Length; i++)
-                dX[i] += xs[i] > 0f ? dy[i] : exponential ? dy[i] * (ys[i] + parameter) : dy[i] * parameter;
+            if (exponential)
+                ActivationKernels.EluBackward(x.Span, Output.Span, dY.Span, dX, parameter);
+            else
+                ActivationKernels.LeakyReluBackward(x.Span, dY.Span, dX, parameter);
         }
     }
 }

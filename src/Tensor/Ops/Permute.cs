@@ -20,11 +20,11 @@ public static partial class Ops
     {
         ShapeOpChecks.NotNull("Transpose", x);
         int a = ShapeOpChecks.Axis("Transpose", axis0, x.Shape), b = ShapeOpChecks.Axis("Transpose", axis1, x.Shape);
-        int[] axes = new int[x.Rank];
+        Span<int> axes = x.Rank <= 8 ? stackalloc int[x.Rank] : new int[x.Rank];
         for (int k = 0; k < axes.Length; k++)
             axes[k] = k;
         (axes[a], axes[b]) = (b, a);
-        return PermuteChecked("Transpose", x, axes);
+        return PermuteChecked("Transpose", x, Shapes.Interned(axes));
     }
 
     /// <summary>
@@ -38,14 +38,13 @@ public static partial class Ops
     /// every gradient element back where its value came from.</para>
     /// </remarks>
     /// <exception cref="ArgumentException"><paramref name="axes"/> is not a permutation of the axes of x.</exception>
-    public static Tensor Permute(Tensor x, params int[] axes)
+    public static Tensor Permute(Tensor x, params ReadOnlySpan<int> axes)
     {
         ShapeOpChecks.NotNull("Permute", x);
-        ArgumentNullException.ThrowIfNull(axes);
         ReadOnlySpan<int> shape = x.Shape;
         if (axes.Length != shape.Length)
             throw new ArgumentException($"Permute: axes {Shapes.Format(axes)} name {axes.Length} axes but x has shape {Shapes.Format(shape)} (rank {shape.Length}); give each axis exactly once.");
-        int[] normalised = new int[axes.Length];
+        Span<int> normalised = axes.Length <= 8 ? stackalloc int[axes.Length] : new int[axes.Length];
         Span<bool> used = stackalloc bool[axes.Length];
         for (int k = 0; k < axes.Length; k++)
         {
@@ -55,7 +54,8 @@ public static partial class Ops
             used[axis] = true;
             normalised[k] = axis;
         }
-        return PermuteChecked("Permute", x, normalised);
+        // Interned (shared, never written): the tape entry keeps the axes, and a step then allocates no array for them.
+        return PermuteChecked("Permute", x, Shapes.Interned(normalised));
     }
 
     private static Tensor PermuteChecked(string op, Tensor x, int[] axes)
@@ -68,16 +68,17 @@ public static partial class Ops
         Tensor y = Tensor.Empty(outShape);
         PermuteKernels.Permute(x.Span, shape, axes, y.Span);
         if (Tape.ShouldRecord(x))
-            Tape.Record(new PermuteEntry(y, x, axes), x);
+            Tape.Record(new PermuteEntry(y, axes), x);
         Profiler.Stop(op, started);
         return y;
     }
 
     /// <summary>Backward of Transpose and Permute: dX += dY with the inverse permutation.</summary>
-    private sealed class PermuteEntry(Tensor y, Tensor x, int[] axes) : TapeEntry(y)
+    private sealed class PermuteEntry(Tensor y, int[] axes) : TapeEntry(y)
     {
         public override void Backward(Tensor dY)
         {
+            Tensor x = GetInput(0);
             Span<int> inverse = stackalloc int[axes.Length];
             for (int k = 0; k < axes.Length; k++)
                 inverse[axes[k]] = k;

@@ -26,10 +26,21 @@ internal enum AxisReductionKind { Sum, Mean, Max, Min, Variance, LogSumExp }
 /// </remarks>
 internal static class AxisReduction
 {
+    /// <summary>The op's name (a constant: Enum.ToString would box the kind on every call).</summary>
+    private static string Name(AxisReductionKind kind) => kind switch
+    {
+        AxisReductionKind.Sum => "Sum",
+        AxisReductionKind.Mean => "Mean",
+        AxisReductionKind.Max => "Max",
+        AxisReductionKind.Min => "Min",
+        AxisReductionKind.Variance => "Variance",
+        _ => "LogSumExp",
+    };
+
     public static Tensor Forward(AxisReductionKind kind, Tensor x, ReadOnlySpan<int> axes, bool keepDims)
     {
         ArgumentNullException.ThrowIfNull(x);
-        string op = kind.ToString();
+        string op = Name(kind);
         long started = Profiler.Start();
         ReduceLayout layout = ReduceLayout.Create(op, x.Shape, axes, keepDims);
         (int outer, int reduced, int inner) = (layout.Outer, layout.Reduced, layout.Inner);
@@ -100,7 +111,7 @@ internal static class AxisReduction
     private sealed class AxisReductionEntry(Tensor y, Tensor x, AxisReductionKind kind, ReduceLayout layout, Tensor source, Tensor? mean, int[]? winners)
         : TapeEntry(y)
     {
-        public override string OpName => kind.ToString();
+        public override string OpName => Name(kind);
 
         public override void Backward(Tensor dY)
         {

@@ -12,9 +12,15 @@ public static partial class Ops
     /// row-major layout), so whatever flows into the view's gradient lands in x's directly, with no
     /// backward pass and no copy.
     /// </remarks>
-    public static Tensor Reshape(Tensor x, params int[] shape) => x.ViewWithGradient(ResolveShape(x, shape));
+    /// <remarks>
+    /// The shape is taken as a span (<c>Ops.Reshape(y, [n, t, h, s])</c> or <c>Ops.Reshape(y, n, t, h, s)</c> allocates
+    /// nothing) and the resolved shape is interned. While a training step runs (a <see cref="Memory.StepMemory"/> is
+    /// active) the view is step memory like every op's output, also when it views an ordinary tensor such as a weight:
+    /// valid until the step ends, and a reshape in a steady step allocates nothing.
+    /// </remarks>
+    public static Tensor Reshape(Tensor x, params ReadOnlySpan<int> shape) => x.ViewWithGradient(ResolveShape(x, shape));
 
-    /// <summary>A rank-2 view (rows, columns) of <paramref name="x"/>; see <see cref="Reshape(Tensor, int[])"/>.</summary>
+    /// <summary>A rank-2 view (rows, columns) of <paramref name="x"/>; see <see cref="Reshape(Tensor, ReadOnlySpan{int})"/>.</summary>
     public static Tensor Reshape(Tensor x, int rows, int columns)
     {
         if (rows == -1 && columns > 0 && x.Length % columns == 0)
@@ -26,10 +32,11 @@ public static partial class Ops
         return x.ViewWithGradient(Shapes.Interned([rows, columns]));
     }
 
-    private static int[] ResolveShape(Tensor x, int[] shape)
+    private static int[] ResolveShape(Tensor x, ReadOnlySpan<int> shape)
     {
-        int[] resolved = (int[])shape.Clone();
-        int inferred = Array.IndexOf(resolved, -1);
+        Span<int> resolved = shape.Length <= 8 ? stackalloc int[shape.Length] : new int[shape.Length];
+        shape.CopyTo(resolved);
+        int inferred = resolved.IndexOf(-1);
         if (inferred >= 0)
         {
             resolved[inferred] = 1;
@@ -38,9 +45,11 @@ public static partial class Ops
                 throw new ArgumentException($"Cannot reshape {Shapes.Format(x.Shape)} to {Shapes.Format(shape)}: {x.Length} elements do not divide evenly.");
             resolved[inferred] = x.Length / known;
         }
-        Shapes.Checked(resolved);
+        foreach (int d in resolved)
+            if (d < 0)
+                throw new ArgumentException($"Shape {Shapes.Format(resolved)} has a negative dimension.");
         if (Shapes.Product(resolved) != x.Length)
             throw new ArgumentException($"Cannot reshape {Shapes.Format(x.Shape)} ({x.Length} elements) to {Shapes.Format(shape)}.");
-        return resolved;
+        return Shapes.Interned(resolved);
     }
 }

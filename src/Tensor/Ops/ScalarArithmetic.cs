@@ -79,17 +79,17 @@ public static partial class Ops
     private static void RecordScaled(Tensor y, Tensor x, float scale, string name)
     {
         if (Tape.ShouldRecord(x))
-            Tape.Record(new ScaledGradientEntry(y, x, scale, name), x);
+            Tape.Record(new ScaledGradientEntry(y, scale, name), x);
     }
 
     /// <summary>Backward of every op whose derivative is a constant: dX += scale · dY.</summary>
-    private sealed class ScaledGradientEntry(Tensor y, Tensor x, float scale, string name) : TapeEntry(y)
+    private sealed class ScaledGradientEntry(Tensor y, float scale, string name) : TapeEntry(y)
     {
         public override string OpName => name;
 
         public override void Backward(Tensor dY)
         {
-            Span<float> dX = x.EnsureGrad().Span;
+            Span<float> dX = GetInput(0).EnsureGrad().Span;
             if (scale == 1f)
                 TensorPrimitives.Add(dX, dY.Span, dX);
             else if (scale == -1f)

@@ -96,7 +96,7 @@ public static partial class Ops
     }
 
     /// <summary>The tensors the forward pass keeps for backward.</summary>
-    private sealed record SimpleRnnSaved(Tensor InputTimeMajor, Tensor Projection, Tensor Hidden, Tensor DroppedHidden)
+    private readonly record struct SimpleRnnSaved(Tensor InputTimeMajor, Tensor Projection, Tensor Hidden, Tensor DroppedHidden)
     {
         // A method, not a property: SimpleRnnBuffers is a ref struct, which a record's PrintMembers cannot print.
         public SimpleRnnBuffers Buffers() => new()

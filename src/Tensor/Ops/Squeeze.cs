@@ -8,7 +8,7 @@ public static partial class Ops
     /// </summary>
     /// <remarks>
     /// Shapes: (…, 1, …) → (…, …). Removing a size-1 axis does not move any element, so like
-    /// <see cref="Reshape(Tensor, int[])"/> this is a view that shares x's storage and gradient: nothing is
+    /// <see cref="Reshape(Tensor, ReadOnlySpan{int})"/> this is a view that shares x's storage and gradient: nothing is
     /// recorded, and the gradient reaching the view lands in x's directly.
     /// </remarks>
     /// <exception cref="ArgumentException">The axis is out of range or does not have size 1.</exception>

@@ -41,7 +41,7 @@ public static partial class Ops
     /// set. Backward: dX += dY, broadcast back over the reduced axes.
     /// </summary>
     /// <exception cref="ArgumentException">An axis is out of range or given twice.</exception>
-    public static Tensor Sum(Tensor x, int[] axes, bool keepDims = false) =>
+    public static Tensor Sum(Tensor x, ReadOnlySpan<int> axes, bool keepDims = false) =>
         AxisReduction.Forward(AxisReductionKind.Sum, x, axes, keepDims);
 
     /// <summary>
@@ -57,6 +57,6 @@ public static partial class Ops
     /// Backward: dX += dY / n, broadcast back over the reduced axes.
     /// </summary>
     /// <exception cref="ArgumentException">An axis is out of range or given twice.</exception>
-    public static Tensor Mean(Tensor x, int[] axes, bool keepDims = false) =>
+    public static Tensor Mean(Tensor x, ReadOnlySpan<int> axes, bool keepDims = false) =>
         AxisReduction.Forward(AxisReductionKind.Mean, x, axes, keepDims);
 }

@@ -16,6 +16,6 @@ public static partial class Ops
     /// <paramref name="axes"/>: y = (1/n) Σ (x − m)². Backward: dX += 2 (x − m) / n · dY.
     /// </summary>
     /// <exception cref="ArgumentException">An axis is out of range or given twice.</exception>
-    public static Tensor Variance(Tensor x, int[] axes, bool keepDims = false) =>
+    public static Tensor Variance(Tensor x, ReadOnlySpan<int> axes, bool keepDims = false) =>
         AxisReduction.Forward(AxisReductionKind.Variance, x, axes, keepDims);
 }

@@ -24,15 +24,16 @@ public static partial class Ops
         var y = Tensor.Empty(shape);
         Broadcast.Select(mask.Span, mask.Shape, a.Span, a.Shape, b.Span, b.Shape, y.Span, y.Shape);
         if (Tape.ShouldRecord(a, b))
-            Tape.Record(new WhereEntry(y, mask, a, b), a, b);
+            Tape.Record(new WhereEntry(y, mask), a, b);
         Profiler.Stop("Where", started, 0);
         return y;
     }
 
-    private sealed class WhereEntry(Tensor y, Tensor mask, Tensor a, Tensor b) : TapeEntry(y)
+    private sealed class WhereEntry(Tensor y, Tensor mask) : TapeEntry(y)
     {
         public override void Backward(Tensor dY)
         {
+            Tensor a = GetInput(0), b = GetInput(1);
             // The same selection run on dY and a zero: mask ? dY : 0 for A, mask ? 0 : dY for B.
             Tensor routed = Tensor.Empty(dY.Shape);
             if (a.RequiresGrad)
