@@ -108,9 +108,9 @@ public ref struct GruBuffers
 /// candidate read the dropped h̃_{t−1} (the reset gate multiplies the candidate's product after it), and the final
 /// mix h_t = z⊙h_{t−1} + (1 − z)⊙c reads the <i>undropped</i> h_{t−1}, as here (older Keras 2 releases' implementation 2
 /// multiplied h_{t−1} by the mask in place and so mixed the dropped state; tf.keras 2.x and Keras 3 do not). With
-/// <c>dropout</c> alone one input mask is shared by the gates, as here; with <c>recurrent_dropout</c> > 0 Keras
-/// draws three independent input masks and three recurrent masks (one per gate), where this kernel shares one of
-/// each (the fused 3U-wide GEMMs need one A operand): the same expected scaling, a tied noise pattern.</para>
+/// Keras 3 one input mask and one recurrent mask are shared by the three gates, as here (its GRUCell draws one of
+/// each per sequence); tf.keras 2.x switched a cell with <c>recurrent_dropout</c> > 0 to implementation 1 and drew
+/// three independent masks of each kind, one per gate: the same expected scaling, an untied noise pattern.</para>
 /// </remarks>
 public static unsafe class GruKernels
 {
@@ -314,8 +314,8 @@ public static unsafe class GruKernels
             if (Step > 0 || InitialState) // Ĥ = h̃_{t−1}·R for these rows: the three gates in one GEMM
             {
                 float* previous = Hidden + (long)Step * block + first * u;
-                // h̃_{t−1} = h_{t−1}⊙m_h, kept for dR: the three gates' products read it (Keras: one mask per gate with
-                // recurrent_dropout; here one shared mask), the final mix z⊙h_{t−1} reads the undropped state (as Keras).
+                // h̃_{t−1} = h_{t−1}⊙m_h, kept for dR: the three gates' products read it (one mask shared by the gates, as
+                // Keras 3; tf.keras 2.x drew one per gate), the final mix z⊙h_{t−1} reads the undropped state (as Keras).
                 if (RecurrentDropout != null)
                 {
                     float* dropped = DroppedHidden + (long)Step * block + first * u;

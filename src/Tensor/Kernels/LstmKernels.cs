@@ -121,12 +121,12 @@ public ref struct LstmBuffers
 /// (N×D, 0 or 1/(1 − rate)) scales x as it is copied to time-major, so the saved input is x̃ = x⊙m_x and
 /// dX = (dZ·Wᵀ)⊙m_x; the recurrent mask (N×U) scales h_{t−1} before the step's GEMM (z += (h⊙m_h)·R), the
 /// scaled h̃ is kept per step for dR = H̃ᵀ·dZ, and dh_{t−1} = (dZ·Rᵀ)⊙m_h.</para>
-/// <para>What Keras does (LSTMCell.call, Keras 2.x and 3.x): with <c>dropout</c> alone (implementation 2) one
-/// input mask is shared by the four gates, as here. With <c>recurrent_dropout</c> > 0 Keras switches the cell to
-/// implementation 1 and draws <i>four</i> independent input masks and four independent recurrent masks (one per
-/// gate i, f, c, o: x_g = (x⊙m_x,g)·W_g, h̃_g = h_{t−1}⊙m_h,g). This kernel shares one input mask and one
-/// recurrent mask across the gates in that case too (the fused 4U-wide GEMMs need one A operand): the same
-/// expected scaling, a different (tied) noise pattern. The cell state c never goes through a mask in either.</para>
+/// <para>What Keras does (LSTMCell.call): Keras 3 draws one input mask and one recurrent mask per sequence and
+/// shares each across the four gates, as here. tf.keras 2.x did the same with <c>dropout</c> alone
+/// (implementation 2) but switched a cell with <c>recurrent_dropout</c> > 0 to implementation 1, with <i>four</i>
+/// independent input and recurrent masks (one per gate i, f, c, o: x_g = (x⊙m_x,g)·W_g, h̃_g = h_{t−1}⊙m_h,g):
+/// the same expected scaling, an untied noise pattern (the fused 4U-wide GEMMs here need one A operand). The cell
+/// state c never goes through a mask in either.</para>
 /// <para>Going backwards (<see cref="LstmShape.GoBackwards"/>) only changes which input step (and mask
 /// column) each processing step reads, and where dX is written.</para>
 /// <para>Determinism: the GEMMs are deterministic at any thread count (see <see cref="Gemm"/>), a row's
