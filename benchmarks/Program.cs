@@ -13,6 +13,8 @@ using NanoNet.Benchmarks;
 // Conv1D / DepthwiseConv2D (GFLOP/s vs the FMA peak, ShortRun) and the 1-D max / 2-D average poolings:
 //   dotnet run -c Release --project benchmarks -- conv
 //   dotnet run -c Release --project benchmarks -- --filter '*PoolingBenchmarks*' --job short
+// UpSampling2D nearest and bilinear, forward and backward, GB/s:
+//   dotnet run -c Release --project benchmarks -- --filter '*UpSamplingBenchmarks*' --job short
 // LSTM, GRU, SimpleRNN, Bidirectional(LSTM) at batch 32, 100 steps, 128 -> 64/128 units, forward and + backward, GFLOP/s:
 //   dotnet run -c Release --project benchmarks -- recurrent [BenchmarkDotNet arguments, e.g. --job short]
 //   dotnet run -c Release --project benchmarks -- recurrent-time [repeats]     (Stopwatch, best of N, all cases in seconds)
