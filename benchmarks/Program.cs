@@ -15,6 +15,8 @@ using NanoNet.Benchmarks;
 //   dotnet run -c Release --project benchmarks -- --filter '*PoolingBenchmarks*' --job short
 // Activations, Softmax(axis), Dropout, Embedding, global pooling, ZeroPadding2D, RepeatVector, and every loss (GB/s, ShortRun):
 //   dotnet run -c Release --project benchmarks -- --filter '*ElementwiseLayerBenchmarks*' '*LossBenchmarks*' --job short --warmupCount 15 --iterationCount 5 --iterationTime 100
+// UpSampling2D nearest and bilinear, forward and backward, GB/s:
+//   dotnet run -c Release --project benchmarks -- --filter '*UpSamplingBenchmarks*' --job short
 // LSTM, GRU, SimpleRNN, Bidirectional(LSTM) at batch 32, 100 steps, 128 -> 64/128 units, forward and + backward, GFLOP/s:
 //   dotnet run -c Release --project benchmarks -- recurrent [BenchmarkDotNet arguments, e.g. --job short]
 //   dotnet run -c Release --project benchmarks -- recurrent-time [repeats]     (Stopwatch, best of N, all cases in seconds)

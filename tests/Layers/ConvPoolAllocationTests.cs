@@ -44,6 +44,12 @@ public class ConvPoolAllocationTests
         yield return new TestCaseData((Func<Sequential>)(() => new Sequential([20, 5],
             new Conv1D(6, 2, padding: "causal", dilationRate: 2), new AveragePooling1D(2, padding: "same"), new Flatten(), new Dense(4))))
             .SetName("causal dilated Conv1D, AveragePooling1D");
+        yield return new TestCaseData((Func<Sequential>)(() => new Sequential([6, 6, 3], new UpSampling2D(2, "bilinear"), new Conv2D(6, 3, activation: ActivationFunction.Relu),
+            new SpatialDropout2D(0.3f, seed: 1), new UpSampling2D((1, 2)), new MaxPool2D(2), new Flatten(), new Dense(4))))
+            .SetName("UpSampling2D bilinear and nearest, SpatialDropout2D");
+        yield return new TestCaseData((Func<Sequential>)(() => new Sequential([10, 5],
+            new UpSampling1D(2), new Conv1D(6, 3), new SpatialDropout1D(0.3f, seed: 1), new Flatten(), new Dense(4))))
+            .SetName("UpSampling1D, SpatialDropout1D");
     }
 
     [TestCaseSource(nameof(Models))]

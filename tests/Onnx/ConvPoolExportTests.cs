@@ -64,6 +64,35 @@ public class ConvPoolExportTests
         Assert.That(OnnxAgreement.MaxAbsError(model, OnnxAgreement.RandomBatch(model.Inputs[0], Rows, 4)), Is.LessThanOrEqualTo(OnnxAgreement.Tolerance));
     }
 
+    // Nearest: Resize(asymmetric, floor) must read input ⌊o/s⌋; bilinear: Resize(linear, half_pixel) must clamp at the borders as TensorFlow does.
+    [TestCase(2, 2, "nearest", 5, 4)]
+    [TestCase(3, 2, "nearest", 4, 5)]
+    [TestCase(1, 3, "nearest", 3, 3)]
+    [TestCase(2, 2, "bilinear", 5, 4)]
+    [TestCase(3, 2, "bilinear", 4, 5)]
+    [TestCase(1, 4, "bilinear", 3, 6)]
+    public void UpSampling2D(int rows, int columns, string interpolation, int height, int width) =>
+        Assert.That(Agreement(new Layers.UpSampling2D((rows, columns), interpolation), [height, width, 3]), Is.LessThanOrEqualTo(OnnxAgreement.Tolerance));
+
+    [TestCase(2, 7)]
+    [TestCase(3, 5)]
+    public void UpSampling1D(int size, int steps) =>
+        Assert.That(Agreement(new Layers.UpSampling1D(size), [steps, 4]), Is.LessThanOrEqualTo(OnnxAgreement.Tolerance));
+
+    /// <summary>A small decoder: convolutions around both upsamplings and a spatial dropout (Identity at inference).</summary>
+    [Test]
+    public void DecoderWithUpSamplingAndSpatialDropout()
+    {
+        var model = new Sequential([4, 4, 3], new Layers.Conv2D(6, 3, padding: "same", activation: ActivationFunction.Relu), new Layers.SpatialDropout2D(0.3f, seed: 2),
+            new Layers.UpSampling2D(2, "bilinear"), new Layers.Conv2D(4, 3, padding: "same"), new Layers.UpSampling2D(2), new Layers.Conv2D(2, 1));
+        OnnxAgreement.Compiled(model);
+        Assert.That(OnnxAgreement.MaxAbsError(model, OnnxAgreement.RandomBatch(model.Inputs[0], Rows, 9)), Is.LessThanOrEqualTo(OnnxAgreement.Tolerance));
+        var sequences = new Sequential([8, 3], new Layers.Conv1D(5, 3, activation: ActivationFunction.Relu), new Layers.SpatialDropout1D(0.4f, seed: 1),
+            new Layers.UpSampling1D(2), new Layers.Conv1D(2, 3));
+        OnnxAgreement.Compiled(sequences);
+        Assert.That(OnnxAgreement.MaxAbsError(sequences, OnnxAgreement.RandomBatch(sequences.Inputs[0], Rows, 10)), Is.LessThanOrEqualTo(OnnxAgreement.Tolerance));
+    }
+
     [TestCase(3, 1, 1, "same", 1, ActivationFunction.Relu, 8, 8)]
     [TestCase(3, 2, 1, "same", 2, ActivationFunction.Linear, 9, 7)]
     [TestCase(2, 1, 2, "valid", 3, ActivationFunction.Tanh, 8, 9)]

@@ -55,6 +55,22 @@ public class ModelFileTests
     }
 
     [Test]
+    public void UpSamplingAndSpatialDropoutLayersLoadBackAndPredictBitIdentically()
+    {
+        var model = new Sequential([4, 4, 3], new Conv2D(6, 3, padding: "same", activation: ActivationFunction.Relu), new SpatialDropout2D(0.3f, seed: 5),
+            new UpSampling2D((2, 3), "bilinear"), new Conv2D(4, 3), new UpSampling2D(2), new Reshape([-1, 4]), new SpatialDropout1D(0.2f, seed: 6),
+            new UpSampling1D(3), new GlobalAveragePooling1D(), new Dense(2));
+        model.Compile(new Sgd(0.01f), new MeanSquaredError(), 4);
+        Tensor images = Random([5, 4, 4, 3], seed: 2, -1, 1);
+        string path = NewPath();
+        model.Save(path);
+        Model loaded = Model.Load(path);
+        Assert.That(loaded.Layers.Select(l => l.GetConfig().ToString()), Is.EqualTo(model.Layers.Select(l => l.GetConfig().ToString())));
+        Assert.That(loaded.Layers.OfType<UpSampling2D>().First().Bilinear, Is.True);
+        Assert.That(BitIdentical(loaded.Predict(images), model.Predict(images)), Is.True);
+    }
+
+    [Test]
     public void AFunctionalModelWithTwoInputsASharedLayerAndMergesPredictsBitIdentically()
     {
         Model model = TwoInputs(seed: 4);

@@ -20,7 +20,15 @@ internal sealed class GraphPass
         Results = [.. nodes.Select(n => new Tensor[n.OutputSlots.Length])];
         Fused = new ActivationFunction[outputs];
         Result = new StepResult(outputs);
+        FoldedKernels = new Tensor?[nodes.Length];
+        FoldedBiases = new Tensor?[nodes.Length];
     }
+
+    /// <summary>Per node, this pass's kernel with a BatchNormalization folded in (made on first use, refilled every run; see <see cref="BatchNormFolding"/>).</summary>
+    public Tensor?[] FoldedKernels { get; }
+
+    /// <summary>Per node, this pass's bias with a BatchNormalization folded in.</summary>
+    public Tensor?[] FoldedBiases { get; }
 
     /// <summary>One value per graph slot (inputs, then every node's output), filled as the graph runs.</summary>
     public Tensor?[] Values { get; }

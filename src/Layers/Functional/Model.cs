@@ -215,6 +215,7 @@ public partial class Model
         GraphNode[] graph = _nodes;
         _training = new GraphPass(slotCount, graph, outputs.Length);
         _inferencePasses = new GraphPassPool(() => new GraphPass(slotCount, graph, outputs.Length));
+        _folding = null;
         foreach (Layer layer in _layers)
             layer.TrainableChanged -= InvalidateParameters;
         _layers.Clear();
@@ -358,9 +359,15 @@ public partial class Model
         for (int i = 0; i < _inputSlots.Length; i++)
             values[_inputSlots[i]] = inputs[i];
         Array.Clear(pass.Fused);
+        BatchNormFolding? folding = !training && !Tape.IsRecording ? FoldWeights(pass) : null;
         for (int n = 0; n < _nodes.Length; n++)
         {
             GraphNode node = _nodes[n];
+            if (folding is not null && (folding.Skipped[n] || folding.Into[n] >= 0))
+            {
+                RunFolded(pass, folding, n);
+                continue;
+            }
             using Profiler.ScopeHandle scope = Profiler.Enabled ? Profiler.Scope(node.Layer.Name) : default;
             int output = Array.IndexOf(_outputSlots, node.OutputSlot);
             if (node.IsMultiTensorCall)

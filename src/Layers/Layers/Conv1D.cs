@@ -9,7 +9,7 @@ namespace NanoNet.Layers;
 /// later input: for sequence models that predict the next step).
 /// </summary>
 /// <remarks>Runs <see cref="Ops.Conv1D"/>, the 2-D convolution's GEMM kernels on a 1×T image; ReLU is fused into it.</remarks>
-public sealed class Conv1D : Layer, IActivatedLayer
+public sealed class Conv1D : Layer, IActivatedLayer, IFoldableLinearLayer
 {
     private Tensor? _kernel, _bias;
 
@@ -86,6 +86,10 @@ public sealed class Conv1D : Layer, IActivatedLayer
 
     /// <inheritdoc />
     public Tensor ForwardPreActivation(Tensor x, bool training) => Ops.Conv1D(x, Kernel, Bias, Stride, DilationRate, Padding);
+
+    /// <inheritdoc />
+    Tensor IFoldableLinearLayer.ForwardWith(Tensor x, Tensor kernel, Tensor bias) => Ops.Activate(
+        Ops.Conv1D(x, kernel, bias, Stride, DilationRate, Padding, ActivationFusion.InsideOp(Activation)), ActivationFusion.AfterOp(Activation));
 
     /// <inheritdoc />
     public override LayerConfig GetConfig() => base.GetConfig().Set("filters", Filters).Set("kernel_size", KernelSize)

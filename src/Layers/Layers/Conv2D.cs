@@ -7,7 +7,7 @@ namespace NanoNet.Layers;
 /// on (batch, height, width, channels) images. Kernel (KH, KW, C, filters), Glorot-uniform with
 /// fan-in = KH·KW·C and fan-out = KH·KW·filters; bias zero. Kernels, strides and dilations may be rectangular.
 /// </summary>
-public sealed class Conv2D : Layer, IActivatedLayer
+public sealed class Conv2D : Layer, IActivatedLayer, IFoldableLinearLayer
 {
     private Tensor? _kernel, _bias;
 
@@ -95,6 +95,10 @@ public sealed class Conv2D : Layer, IActivatedLayer
 
     /// <inheritdoc />
     public Tensor ForwardPreActivation(Tensor x, bool training) => Ops.Conv2D(x, Kernel, Bias, Strides, DilationRate, Padding);
+
+    /// <inheritdoc />
+    Tensor IFoldableLinearLayer.ForwardWith(Tensor x, Tensor kernel, Tensor bias) => Ops.Activate(
+        Ops.Conv2D(x, kernel, bias, Strides, DilationRate, Padding, ActivationFusion.InsideOp(Activation)), ActivationFusion.AfterOp(Activation));
 
     /// <inheritdoc />
     public override LayerConfig GetConfig() => base.GetConfig().Set("filters", Filters)

@@ -5,7 +5,7 @@ namespace NanoNet.Layers;
 /// Keras defaults: Glorot-uniform kernel, zero bias. Applies to the last axis, so (N, T, F) inputs work.
 /// </summary>
 public sealed class Dense(int units, ActivationFunction activation = ActivationFunction.Linear, string? name = null)
-    : Layer(name), IActivatedLayer
+    : Layer(name), IActivatedLayer, IFoldableLinearLayer
 {
     private Tensor? _kernel, _bias;
 
@@ -47,12 +47,18 @@ public sealed class Dense(int units, ActivationFunction activation = ActivationF
     /// <inheritdoc />
     public Tensor ForwardPreActivation(Tensor x, bool training) => Apply(x, ActivationFunction.Linear);
 
+    /// <inheritdoc />
+    Tensor IFoldableLinearLayer.ForwardWith(Tensor x, Tensor kernel, Tensor bias) =>
+        Ops.Activate(Apply(x, ActivationFusion.InsideOp(Activation), kernel, bias), ActivationFusion.AfterOp(Activation));
+
+    private Tensor Apply(Tensor x, ActivationFunction fused) => Apply(x, fused, Kernel, Bias);
+
     /// <summary>act(x·W + b) on the last axis: inputs of rank &gt; 2 are viewed as rows and back (no copies).</summary>
-    private Tensor Apply(Tensor x, ActivationFunction fused)
+    private Tensor Apply(Tensor x, ActivationFunction fused, Tensor kernel, Tensor bias)
     {
         if (x.Rank == 2)
-            return Ops.Linear(x, Kernel, Bias, fused);
-        Tensor z = Ops.Linear(Ops.Reshape(x, -1, Kernel.Dim(0)), Kernel, Bias, fused);
+            return Ops.Linear(x, kernel, bias, fused);
+        Tensor z = Ops.Linear(Ops.Reshape(x, -1, kernel.Dim(0)), kernel, bias, fused);
         Span<int> shape = stackalloc int[x.Rank]; // no array per call
         x.Shape.CopyTo(shape);
         shape[^1] = Units;

@@ -41,6 +41,8 @@ internal static partial class OnnxLayerMappings
         AveragePooling2D pool => MapPooling2D(graph, "AveragePool", pool.PoolSize, pool.Strides, pool.SamePadding, pool.InputShape, inputs[0], output),
         ZeroPadding2D padding => graph.Node("Pad", [inputs[0], graph.Int64Constant(
             0, padding.Height.Top, padding.Width.Left, 0, 0, padding.Height.Bottom, padding.Width.Right, 0)], output), // NHWC, mode constant 0
+        UpSampling2D upsampling => MapResize(graph, $"{upsampling.Name}/scales", [1f, upsampling.Size.Height, upsampling.Size.Width, 1f], upsampling.Bilinear, inputs[0], output),
+        UpSampling1D upsampling => MapResize(graph, $"{upsampling.Name}/scales", [1f, upsampling.Size, 1f], bilinear: false, inputs[0], output),
         Flatten => graph.Node("Reshape", [inputs[0], graph.Int64Constant(0, -1)], output),
         GlobalAveragePooling2D => graph.Node("ReduceMean", [inputs[0]], output, OnnxAttribute.Ints("axes", 1, 2), OnnxAttribute.Int("keepdims", 0)),
         GlobalMaxPooling2D => graph.Node("ReduceMax", [inputs[0]], output, OnnxAttribute.Ints("axes", 1, 2), OnnxAttribute.Int("keepdims", 0)),
@@ -50,7 +52,7 @@ internal static partial class OnnxLayerMappings
         Permute permute => graph.Node("Transpose", [inputs[0]], output, OnnxAttribute.Ints("perm", [0, .. permute.Dims.ToArray().Select(d => (long)d)])),
         RepeatVector repeat => graph.Node("Expand",
             [graph.Node("Unsqueeze", [inputs[0], graph.Int64Constant(1)], $"{output}/unsqueezed"), graph.Int64Constant(1, repeat.Count, 1)], output),
-        Dropout => graph.Node("Identity", [inputs[0]], output), // inference: the input unchanged
+        Dropout or SpatialDropout => graph.Node("Identity", [inputs[0]], output), // inference: the input unchanged
         Activation { Function: ActivationFunction.Linear } => graph.Node("Identity", [inputs[0]], output),
         Activation activation => Activate(graph, inputs[0], activation.Function, output),
         LeakyRelu leaky => graph.Node("LeakyRelu", [inputs[0]], output, OnnxAttribute.Float("alpha", leaky.NegativeSlope)),
@@ -67,8 +69,8 @@ internal static partial class OnnxLayerMappings
         LayerNormalization layerNorm => MapLayerNormalization(graph, layerNorm, inputs[0], output),
         MultiHeadAttention attention => MapMultiHeadAttention(graph, attention, inputs, output),
         _ => throw new NotSupportedException(
-            $"Layer '{layer.Name}' ({layer.GetType().Name}) has no ONNX mapping: ONNX export knows Dense, Conv2D, Conv1D, DepthwiseConv2D, MaxPool2D, MaxPooling1D, AveragePooling1D, AveragePooling2D, ZeroPadding2D, Flatten, " +
-            "GlobalAveragePooling2D, GlobalMaxPooling2D, GlobalAveragePooling1D, GlobalMaxPooling1D, Reshape, Permute, RepeatVector, Activation, LeakyRelu, Elu, Softmax, Dropout, Embedding, Lstm, Gru, SimpleRnn, Bidirectional, Add, Subtract, Multiply, Concatenate, BatchNormalization, LayerNormalization and MultiHeadAttention."),
+            $"Layer '{layer.Name}' ({layer.GetType().Name}) has no ONNX mapping: ONNX export knows Dense, Conv2D, Conv1D, DepthwiseConv2D, MaxPool2D, MaxPooling1D, AveragePooling1D, AveragePooling2D, ZeroPadding2D, UpSampling1D, UpSampling2D, Flatten, " +
+            "GlobalAveragePooling2D, GlobalMaxPooling2D, GlobalAveragePooling1D, GlobalMaxPooling1D, Reshape, Permute, RepeatVector, Activation, LeakyRelu, Elu, Softmax, Dropout, SpatialDropout1D/2D, Embedding, Lstm, Gru, SimpleRnn, Bidirectional, Add, Subtract, Multiply, Concatenate, BatchNormalization, LayerNormalization and MultiHeadAttention."),
     };
 
     /// <summary>MatMul with the (inputs, units) kernel on the last axis (any rank: (N, F), (N, T, F), ...), Add the bias, then the activation.</summary>
@@ -177,6 +179,21 @@ internal static partial class OnnxLayerMappings
             attributes = [.. attributes, OnnxAttribute.Int("count_include_pad", 0)];
         string pooled = graph.Node(opType, [channelsFirst], $"{output}/pool_nct", attributes);
         return graph.Node("Transpose", [pooled], output, OnnxAttribute.Ints("perm", 0, 2, 1));
+    }
+
+    /// <summary>
+    /// <c>Resize</c> on the channels-last value itself (scales 1 on the batch and channel axes, no transpose):
+    /// nearest as coordinate_transformation_mode "asymmetric" and nearest_mode "floor", so output o reads input
+    /// ⌊o/scale⌋ (Keras's block repeat); bilinear as mode "linear" with "half_pixel" (TensorFlow's resize, which
+    /// Keras's bilinear UpSampling2D runs). Roi is left out ("").
+    /// </summary>
+    private static string MapResize(OnnxGraphBuilder graph, string scalesName, float[] scales, bool bilinear, string x, string output)
+    {
+        string scalesValue = graph.Weight(scalesName, [scales.Length], () => scales);
+        OnnxAttribute[] attributes = bilinear
+            ? [OnnxAttribute.String("mode", "linear"), OnnxAttribute.String("coordinate_transformation_mode", "half_pixel")]
+            : [OnnxAttribute.String("mode", "nearest"), OnnxAttribute.String("coordinate_transformation_mode", "asymmetric"), OnnxAttribute.String("nearest_mode", "floor")];
+        return graph.Node("Resize", [x, "", scalesValue], output, attributes);
     }
 
     /// <summary>Cast the float ids to int64, then Gather rows of the (vocabulary, dim) table.</summary>

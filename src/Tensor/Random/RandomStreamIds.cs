@@ -13,6 +13,7 @@ public static class RandomStreamIds
     private const ulong AugmentationTag = 2UL << 32;
     private const ulong DropoutTag = 3UL << 32;
     private const ulong RecurrentDropoutTag = 4UL << 32;
+    private const ulong SpatialDropoutTag = 5UL << 32;
 
     /// <summary>The shuffle of epoch <paramref name="epoch"/> (1, 2, ...) in <c>MiniBatchLoader</c>: the id is the epoch itself.</summary>
     public static ulong EpochShuffle(int epoch) => (uint)epoch;
@@ -28,4 +29,7 @@ public static class RandomStreamIds
 
     /// <summary>The input and recurrent dropout masks of a recurrent layer (<c>Lstm</c>, <c>Gru</c>, <c>SimpleRnn</c>; under the layer's own seed).</summary>
     public static ulong RecurrentDropout => RecurrentDropoutTag;
+
+    /// <summary>The per-channel masks of a <c>SpatialDropout1D</c> or <c>SpatialDropout2D</c> layer (under the layer's own seed).</summary>
+    public static ulong SpatialDropout => SpatialDropoutTag;
 }

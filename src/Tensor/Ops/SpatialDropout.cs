@@ -1,0 +1,63 @@
+using NanoNet.Autograd;
+using NanoNet.Diagnostics;
+using NanoNet.Kernels;
+
+namespace NanoNet;
+
+public static partial class Ops
+{
+    /// <summary>
+    /// Spatial (feature-map) inverted dropout on channels-last data x (N, …, C): for each sample n and channel c
+    /// one keep/drop draw decides the whole feature map x[n, …, c] — every time step or pixel of it is kept and
+    /// scaled by 1/(1 − <paramref name="rate"/>), or all of it is zeroed. Keras's <c>SpatialDropout1D/2D</c>.
+    /// </summary>
+    /// <remarks>
+    /// <para>
+    /// Why whole maps: neighbouring steps or pixels of a feature map are strongly correlated, so dropping single
+    /// elements hardly regularises a convolution (the neighbours carry the same information); dropping the map does.
+    /// </para>
+    /// <para>
+    /// The (N, C) mask is drawn from <paramref name="random"/> exactly as <see cref="Dropout"/> draws its mask:
+    /// entry n·C + c is kept when the uniform value at <c>Position + n·C + c</c> is at least <paramref name="rate"/>,
+    /// and the stream advances by N·C. It depends only on the stream's state, never on the thread count.
+    /// </para>
+    /// <para>A rate of 0 returns <paramref name="x"/> itself and draws nothing.</para>
+    /// <para>Backward: dX[n, s, c] += dY[n, s, c] · mask[n, c] (the scaled (N, C) mask is kept for backward).</para>
+    /// </remarks>
+    /// <exception cref="ArgumentException">x has rank below 3 (there is no map to drop).</exception>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="rate"/> is not in [0, 1).</exception>
+    public static Tensor SpatialDropout(Tensor x, float rate, RandomStream random)
+    {
+        ArgumentNullException.ThrowIfNull(x);
+        ArgumentNullException.ThrowIfNull(random);
+        if (!(rate >= 0f && rate < 1f))
+            throw new ArgumentOutOfRangeException(nameof(rate), rate, "A dropout rate must be in [0, 1).");
+        if (x.Rank < 3)
+            throw new ArgumentException($"SpatialDropout expects channels-last maps (batch, ..., channels) of rank 3 or more, got {Shapes.Format(x.Shape)}.", nameof(x));
+        if (rate == 0f)
+            return x;
+        long started = Profiler.Start();
+        int batch = x.Dim(0), channels = x.Dim(x.Rank - 1);
+        int positions = 1;
+        for (int axis = 1; axis < x.Rank - 1; axis++)
+            positions *= x.Dim(axis);
+        Tensor mask = Tensor.Empty(batch, channels);
+        random.FillUniform(mask.Span, 0f, 1f);
+        DropoutMaskKernel.ToScaledMask(mask.Span, rate);
+        Tensor y = Tensor.EmptyLike(x);
+        SpatialMaskKernels.Apply(x.Span, mask.Span, y.Span, batch, positions, channels);
+        if (Tape.ShouldRecord(x))
+            Tape.Record(new SpatialDropoutEntry(y, x, mask, positions), x);
+        Profiler.Stop("SpatialDropout", started, 0);
+        return y;
+    }
+
+    private sealed class SpatialDropoutEntry(Tensor y, Tensor x, Tensor scaledMask, int positions) : TapeEntry(y)
+    {
+        public override void Backward(Tensor dY)
+        {
+            if (x.RequiresGrad)
+                SpatialMaskKernels.ApplyAdd(dY.Span, scaledMask.Span, x.EnsureGrad().Span, scaledMask.Dim(0), positions, scaledMask.Dim(1));
+        }
+    }
+}
