@@ -14,25 +14,41 @@ namespace NanoNet.Benchmarks;
 /// <remarks>
 /// Cases: <c>cifar10-train</c> (batch 64), <c>cifar10-inference</c> (256), <c>text-train</c> (32, T = 200),
 /// <c>text-inference</c> (256), and <c>cifar10-predict1</c> / <c>text-predict1</c>: one sample through
-/// <see cref="Model.Predict(ReadOnlySpan{float}, Span{float})"/>, as an app classifying one input at a time.
+/// <see cref="Model.Predict(ReadOnlySpan{float}, Span{float})"/>, as an app classifying one input at a time;
+/// <c>keras-cifar10-train</c> (32): the Keras example cifar10_cnn (<see cref="SeedModels.KerasCifar10"/>).
 /// </remarks>
 public static class SeedCases
 {
     public static readonly string[] Names =
-        ["cifar10-train", "cifar10-inference", "text-train", "text-inference", "cifar10-predict1", "text-predict1"];
+        ["cifar10-train", "cifar10-inference", "text-train", "text-inference", "cifar10-predict1", "text-predict1", "keras-cifar10-train"];
+
+    /// <summary>
+    /// The least warm-up, in seconds, before the timed steps (besides the warm-up steps asked for): .NET's tiered JIT
+    /// replaces the first, quickly compiled code of the hot methods over the first few hundred milliseconds, so a
+    /// few-step warm-up timed a millisecond-long step partly in that code (single-sample Predict measured 3–5x slower).
+    /// The LibTorch peer warms up as long.
+    /// </summary>
+    public const double WarmupSeconds = 2.0;
+
+    /// <summary>The model of a case (before its last '-') and its mode (after it: train, inference, predict1).</summary>
+    public static (string Model, string Mode) Parse(string name)
+    {
+        int dash = name.LastIndexOf('-');
+        if (dash <= 0 || !Names.Contains(name))
+            throw new ArgumentException($"Unknown case '{name}'. Available: {string.Join(", ", Names)}.");
+        return (name[..dash], name[(dash + 1)..]);
+    }
 
     /// <summary>Median step time of one case after warm-up; one JSON line, as the LibTorch peer prints.</summary>
     public static string Run(string name, int threads, int warmup, int steps)
     {
         Parallelism.MaxThreads = threads;
-        string model = name.StartsWith("cifar10", StringComparison.Ordinal) ? "cifar10" : "text";
-        string mode = name[(name.IndexOf('-') + 1)..];
+        (string model, string mode) = Parse(name);
         int batch = mode switch
         {
             "train" => SeedModels.TrainingBatchSize(model),
             "inference" => 256,
-            "predict1" => 1,
-            _ => throw new ArgumentException($"Unknown case '{name}'. Available: {string.Join(", ", Names)}."),
+            _ => 1,
         };
         (Sequential net, Dataset data) = SeedModels.Create(model, batch);
         Action step = mode switch
@@ -41,7 +57,8 @@ public static class SeedCases
             "inference" => InferenceStep(net, data.Features),
             _ => PredictOneStep(net, data.Features),
         };
-        for (int i = 0; i < warmup; i++)
+        long warmupStart = Stopwatch.GetTimestamp();
+        for (int i = 0; i < warmup || Stopwatch.GetElapsedTime(warmupStart).TotalSeconds < WarmupSeconds; i++)
             step();
         var times = new double[steps];
         long allocatedBefore = GC.GetAllocatedBytesForCurrentThread();

@@ -80,7 +80,7 @@ public static class SideBySide
     private static int Steps(string name, int steps) => name switch
     {
         "text-train" or "text-inference" => Math.Max(8, steps / 4),
-        "cifar10-inference" => Math.Max(10, steps / 2),
+        "cifar10-inference" or "keras-cifar10-train" => Math.Max(10, steps / 2),
         "cifar10-predict1" or "text-predict1" => steps * 5,
         _ => steps,
     };

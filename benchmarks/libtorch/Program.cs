@@ -5,8 +5,10 @@
 //   NanoNet.LibTorchPeer weaken-glibcxx [DIR]                lets libLibTorchSharp.so load on Debian 12 (GlibcxxPatch.cs)
 //
 // Cases (SeedCases.cs on NanoNet's side): cifar10-train (batch 64), cifar10-inference (256),
-// text-train (32, T = 200), text-inference (256), cifar10-predict1 and text-predict1 (one sample).
-// The CNN is timed in NCHW and in channels_last and the faster layout is reported, as a user would pick it.
+// text-train (32, T = 200), text-inference (256), cifar10-predict1 and text-predict1 (one sample),
+// keras-cifar10-train (32: the Keras example cifar10_cnn with dropout and RMSprop).
+// The CNNs are timed in NCHW and in channels_last and the faster layout is reported, as a user would pick it.
+// Every timing warms up for at least 2 s, as NanoNet's side does (SeedCases.WarmupSeconds).
 using System.Diagnostics;
 using System.Globalization;
 using TorchSharp;
@@ -33,17 +35,18 @@ public static class Program
         torch.set_num_interop_threads(threads); // allowed once, before any parallel work
         torch.set_num_threads(threads);
 
-        string model = name.StartsWith("cifar10", StringComparison.Ordinal) ? "cifar10" : "text";
-        string mode = name[(name.IndexOf('-') + 1)..];
+        int dash = name.LastIndexOf('-');
+        string model = dash > 0 ? name[..dash] : "", mode = name[(dash + 1)..];
+        if (model is not ("cifar10" or "text" or "keras-cifar10") || mode is not ("train" or "inference" or "predict1"))
+            throw new ArgumentException($"unknown case '{name}'");
         int batch = mode switch
         {
-            "train" => model == "cifar10" ? 64 : 32,
+            "train" => model == "text" ? 32 : model == "keras-cifar10" ? 32 : 64,
             "inference" => 256,
-            "predict1" => 1,
-            _ => throw new ArgumentException($"unknown case '{name}'"),
+            _ => 1,
         };
         (double ms, string layout) best = (double.MaxValue, "");
-        foreach (string layout in model == "cifar10" ? new[] { "nchw", "channels_last" } : ["-"])
+        foreach (string layout in model == "text" ? ["-"] : new[] { "nchw", "channels_last" })
         {
             double ms = Median(Step(model, mode == "train", batch, layout == "channels_last"), warmup, steps);
             if (ms < best.ms)
@@ -54,14 +57,22 @@ public static class Program
         return 0;
     }
 
-    /// <summary>One training step (set-to-none zero_grad, forward, cross-entropy, backward, SGD 0.01) or one no-grad forward.</summary>
+    /// <summary>
+    /// One training step (set-to-none zero_grad, forward, cross-entropy, backward, SGD 0.01; RMSprop for the Keras
+    /// model) or one no-grad forward.
+    /// </summary>
     private static Action Step(string model, bool train, int batch, bool channelsLast)
     {
         manual_seed(0);
-        nn.Module<Tensor, Tensor> net = model == "cifar10" ? new CifarSeed(channelsLast) : new TextSeed();
+        nn.Module<Tensor, Tensor> net = model switch
+        {
+            "cifar10" => new CifarSeed(channelsLast),
+            "keras-cifar10" => new KerasCifar10(channelsLast),
+            _ => new TextSeed(),
+        };
         manual_seed(1);
-        Tensor x = model == "cifar10" ? Images(batch, channelsLast) : randint(1, 20_000, [batch, 200], ScalarType.Int64);
-        Tensor y = randint(0, model == "cifar10" ? 10 : 2, [batch], ScalarType.Int64);
+        Tensor x = model == "text" ? randint(1, 20_000, [batch, 200], ScalarType.Int64) : Images(batch, channelsLast);
+        Tensor y = randint(0, model == "text" ? 2 : 10, [batch], ScalarType.Int64);
         if (!train)
         {
             net.eval();
@@ -73,13 +84,17 @@ public static class Program
             };
         }
         net.train();
-        var sgd = optim.SGD(net.parameters(), 0.01);
+        // Keras' RMSprop(1e-4) is PyTorch's with alpha = rho = 0.9 and eps = 1e-7 (PyTorch adds eps outside the root,
+        // as the Keras 2 of the example did).
+        optim.Optimizer optimizer = model == "keras-cifar10"
+            ? optim.RMSProp(net.parameters(), lr: 1e-4, alpha: 0.9, eps: 1e-7)
+            : optim.SGD(net.parameters(), 0.01);
         return () =>
         {
             using var scope = NewDisposeScope();
             net.zero_grad(); // Module.zero_grad sets the gradients to None, as PyTorch 2 does by default
             nn.functional.cross_entropy(net.call(x), y).backward();
-            sgd.step();
+            optimizer.step();
         };
     }
 
@@ -101,7 +116,8 @@ public static class Program
     /// <summary>The median of <paramref name="steps"/> individually timed steps after <paramref name="warmup"/> untimed ones.</summary>
     private static double Median(Action step, int warmup, int steps)
     {
-        for (int i = 0; i < warmup; i++)
+        long warmupStart = Stopwatch.GetTimestamp();
+        for (int i = 0; i < warmup || Stopwatch.GetElapsedTime(warmupStart).TotalSeconds < 2.0; i++)
             step();
         var times = new double[steps];
         for (int i = 0; i < steps; i++)
@@ -140,6 +156,54 @@ public static class Program
             using Tensor p = nn.functional.max_pool2d(c, 2);
             using Tensor h = nn.functional.relu(fc1.call(p.flatten(1)));
             return fc2.call(h);
+        }
+    }
+
+    /// <summary>
+    /// The Keras example cifar10_cnn: Conv2d(3→32, same) → Conv2d(32→32) → MaxPool 2 → Dropout(0.25) →
+    /// Conv2d(32→64, same) → Conv2d(64→64) → MaxPool 2 → Dropout(0.25) → Flatten → Linear(2304→512) + ReLU →
+    /// Dropout(0.5) → Linear(512→10), logits; 3×3 kernels, ReLU after every conv.
+    /// </summary>
+    private sealed class KerasCifar10 : nn.Module<Tensor, Tensor>
+    {
+        private readonly Conv2d conv1 = nn.Conv2d(3, 32, 3, padding: 1), conv2 = nn.Conv2d(32, 32, 3),
+            conv3 = nn.Conv2d(32, 64, 3, padding: 1), conv4 = nn.Conv2d(64, 64, 3);
+        private readonly Linear fc1 = nn.Linear(2304, 512), fc2 = nn.Linear(512, 10);
+        private readonly Dropout drop1 = nn.Dropout(0.25), drop2 = nn.Dropout(0.25), drop3 = nn.Dropout(0.5);
+
+        public KerasCifar10(bool channelsLast) : base(nameof(KerasCifar10))
+        {
+            using (no_grad())
+            {
+                foreach (Conv2d c in new[] { conv1, conv2, conv3, conv4 })
+                {
+                    nn.init.xavier_uniform_(c.weight);
+                    nn.init.zeros_(c.bias!);
+                    if (channelsLast)
+                        c.weight = new Parameter(ChannelsLast(c.weight));
+                }
+                foreach (Linear l in new[] { fc1, fc2 })
+                {
+                    nn.init.xavier_uniform_(l.weight);
+                    nn.init.zeros_(l.bias!);
+                }
+            }
+            RegisterComponents();
+        }
+
+        public override Tensor forward(Tensor x)
+        {
+            using Tensor c1 = nn.functional.relu(conv1.call(x));
+            using Tensor c2 = nn.functional.relu(conv2.call(c1));
+            using Tensor p1 = nn.functional.max_pool2d(c2, 2);
+            using Tensor d1 = drop1.call(p1);
+            using Tensor c3 = nn.functional.relu(conv3.call(d1));
+            using Tensor c4 = nn.functional.relu(conv4.call(c3));
+            using Tensor p2 = nn.functional.max_pool2d(c4, 2);
+            using Tensor d2 = drop2.call(p2);
+            using Tensor h = nn.functional.relu(fc1.call(d2.flatten(1)));
+            using Tensor d3 = drop3.call(h);
+            return fc2.call(d3);
         }
     }
 

@@ -70,6 +70,33 @@ public class PredictOneTests
         }
     }
 
+    [TestCase("cnn")]
+    [TestCase("text")]
+    public void OneAndTwoThreadsGiveTheSameBits(string kind)
+    {
+        int saved = Parallelism.MaxThreads;
+        try
+        {
+            Sequential model = kind == "cnn" ? Cnn() : Text();
+            Tensor x = Samples(kind);
+            int inputSize = x.Length / 3;
+            var one = new float[kind == "cnn" ? 5 : 2];
+            var two = new float[one.Length];
+            for (int row = 0; row < 3; row++)
+            {
+                Parallelism.MaxThreads = 1;
+                model.Predict(x.Span.Slice(row * inputSize, inputSize), one);
+                Parallelism.MaxThreads = 2;
+                model.Predict(x.Span.Slice(row * inputSize, inputSize), two);
+                Assert.That(two, Is.EqualTo(one), $"row {row}");
+            }
+        }
+        finally
+        {
+            Parallelism.MaxThreads = saved;
+        }
+    }
+
     [Test]
     public void WrongLengthsAreRefusedWithTheShapes()
     {
