@@ -18,7 +18,7 @@ public sealed record LayerCase(string Name, bool Backward)
 /// the GB/s column counts the bytes a call must read and write, next to a plain copy of the element-wise
 /// cases' 4 MB (the <c>copy</c> case: the bandwidth this machine gives a single-threaded streaming kernel).
 /// <list type="bullet">
-/// <item>Element-wise activations and Dropout(0.25): (32, 32, 32, 32), 1 M values (4 MB), a conv layer's output
+/// <item>Element-wise activations, Dropout(0.25) and SpatialDropout2D(0.25): (32, 32, 32, 32), 1 M values (4 MB), a conv layer's output
 /// on a CIFAR-sized batch. Forward reads x and writes y (Dropout also writes its saved mask); backward reads dY
 /// and one saved tensor and reads and writes dX (Dropout: dY, mask, dX).</item>
 /// <item>Softmax: attention scores (32·4 heads, 64, 64), over the last axis and over axis 1; same passes.</item>
@@ -41,11 +41,21 @@ public class ElementwiseLayerBenchmarks : IBytesCounted
     private static readonly (int, int)[] Padding = [(0, 0), (1, 1), (1, 1), (0, 0)];
     private const int Vocabulary = 20_000, Width = 128;
 
+    /// <summary>
+    /// Every case, or only those named in <c>NANONET_BENCH_CASES</c> (comma-separated, e.g.
+    /// <c>copy,Dropout(0.25),SpatialDropout2D(0.25)</c>) to time a few without the whole table.
+    /// </summary>
     public static IEnumerable<LayerCase> Cases()
+    {
+        string[]? only = Environment.GetEnvironmentVariable("NANONET_BENCH_CASES")?.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries);
+        return AllCases().Where(c => only is null || only.Contains(c.Name));
+    }
+
+    private static IEnumerable<LayerCase> AllCases()
     {
         yield return new("copy", false);
         foreach (string name in (string[])["relu", "sigmoid", "tanh", "leaky_relu", "elu", "selu", "gelu", "silu", "softplus", "softsign",
-                     "hard_sigmoid", "LeakyReLU(0.3)", "ELU(0.5)", "softmax(-1)", "softmax(1)", "Dropout(0.25)", "Embedding",
+                     "hard_sigmoid", "LeakyReLU(0.3)", "ELU(0.5)", "softmax(-1)", "softmax(1)", "Dropout(0.25)", "SpatialDropout2D(0.25)", "Embedding",
                      "GlobalAveragePooling2D", "GlobalMaxPooling2D", "ZeroPadding2D(1)", "RepeatVector(100)"])
         {
             yield return new(name, false);
@@ -68,6 +78,7 @@ public class ElementwiseLayerBenchmarks : IBytesCounted
     {
         "copy" => 2,
         "Dropout(0.25)" => Case.Backward ? 6 : 3,
+        "SpatialDropout2D(0.25)" => Case.Backward ? 5 : 2, // its N×C mask is 1,024 values: negligible
         "Embedding" => Case.Backward ? 5 : 2,
         "GlobalAveragePooling2D" => Case.Backward ? 3 : 1,
         "GlobalMaxPooling2D" => Case.Backward ? 2 : 1,
@@ -124,6 +135,7 @@ public class ElementwiseLayerBenchmarks : IBytesCounted
         "softmax(-1)" => Ops.Softmax(_x, -1),
         "softmax(1)" => Ops.Softmax(_x, 1),
         "Dropout(0.25)" => Ops.Dropout(_x, 0.25f, _random),
+        "SpatialDropout2D(0.25)" => Ops.SpatialDropout(_x, 0.25f, _random),
         "Embedding" => Ops.Embedding(_ids, _table),
         "GlobalAveragePooling2D" => Ops.Mean(_x, [1, 2]),
         "GlobalMaxPooling2D" => Ops.Max(_x, [1, 2]),
