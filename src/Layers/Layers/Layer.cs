@@ -303,15 +303,21 @@ public abstract class Layer
     /// <exception cref="ArgumentException">The batch's shape is not (N, <see cref="InputShape"/>); the message names the layer.</exception>
     public Tensor Forward(Tensor x, bool training = false)
     {
+        CheckBatch(x);
+        Tensor y = OnForward(x, training);
+        if (SupportsMasking && y.Mask is null && !ReferenceEquals(x, y))
+            y.Mask = x.Mask;
+        return y;
+    }
+
+    /// <summary>Throws unless <paramref name="x"/> is a batch of this layer's <see cref="InputShape"/>.</summary>
+    private protected void CheckBatch(Tensor x)
+    {
         ArgumentNullException.ThrowIfNull(x);
         ReadOnlySpan<int> expected = InputShape;
         if (x.Rank != expected.Length + 1 || !x.Shape[1..].SequenceEqual(expected))
             throw new ArgumentException(
                 $"Layer '{Name}' expects input of shape {Shapes.FormatBatched(expected)} but got {Shapes.Format(x.Shape)}.");
-        Tensor y = OnForward(x, training);
-        if (SupportsMasking && y.Mask is null && !ReferenceEquals(x, y))
-            y.Mask = x.Mask;
-        return y;
     }
 
     /// <summary>The forward computation on a batch whose shape has been checked.</summary>
