@@ -19,12 +19,12 @@ public static class GemmTiming
         ("square 512", 512, 512, 512, false, false),
     ];
 
-    /// <summary>Best (minimum) time of <paramref name="repeats"/> calls per shape at one thread.</summary>
-    public static void Run(int repeats)
+    /// <summary>Best (minimum) time of <paramref name="repeats"/> calls per shape at <paramref name="threads"/> threads.</summary>
+    public static void Run(int repeats, int threads = 1)
     {
-        Parallelism.MaxThreads = 1;
+        Parallelism.MaxThreads = threads;
         (int mr, int nr) = GemmMicroKernels.TileSize(Gemm.BestKernel);
-        Console.WriteLine($"GEMM kernel {Gemm.BestKernel} ({mr}x{nr}), 1 thread, best of {repeats}");
+        Console.WriteLine($"GEMM kernel {Gemm.BestKernel} ({mr}x{nr}), {threads} thread(s), best of {repeats}");
         Console.WriteLine($"{"shape",-34}{"ms",10}{"GFLOP/s",10}");
         foreach (var (name, m, n, k, transA, transB) in Shapes)
         {

@@ -69,7 +69,7 @@ if (args.Length > 0 && args[0] == "lstm")
 }
 if (args.Length > 0 && args[0] == "gemm-time")
 {
-    GemmTiming.Run(args.Length > 1 ? int.Parse(args[1]) : 20);
+    GemmTiming.Run(args.Length > 1 ? int.Parse(args[1]) : 20, args.Length > 2 ? int.Parse(args[2]) : 1);
     return 0;
 }
 if (args.Length > 0 && args[0] == "conv")

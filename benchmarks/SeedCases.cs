@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using NanoNet.Autograd;
 using NanoNet.Data;
+using NanoNet.Diagnostics;
 using NanoNet.Layers;
 using NanoNet.Memory;
 
@@ -60,6 +61,7 @@ public static class SeedCases
         long warmupStart = Stopwatch.GetTimestamp();
         for (int i = 0; i < warmup || Stopwatch.GetElapsedTime(warmupStart).TotalSeconds < WarmupSeconds; i++)
             step();
+        Profiler.Reset(); // NANONET_PROFILE=1: the per-op table of the timed steps goes to stderr
         var times = new double[steps];
         long allocatedBefore = GC.GetAllocatedBytesForCurrentThread();
         for (int i = 0; i < steps; i++)
@@ -69,6 +71,8 @@ public static class SeedCases
             times[i] = Stopwatch.GetElapsedTime(start).TotalMilliseconds;
         }
         long allocated = (GC.GetAllocatedBytesForCurrentThread() - allocatedBefore) / steps;
+        if (Profiler.Enabled)
+            Console.Error.WriteLine(Profiler.Report());
         Array.Sort(times);
         double median = times[steps / 2];
         return string.Create(CultureInfo.InvariantCulture,

@@ -225,3 +225,100 @@ public class FastMaxPoolTests
         Assert.That(inference, Is.EqualTo(training).AsCollection);
     }
 }
+
+/// <summary>Conv2D followed by MaxPool2D in one pass at inference (<see cref="Ops.Conv2DMaxPool2D"/>).</summary>
+public class ConvMaxPoolFusionTests
+{
+    [TestCase(7, 32, 32, 3, 32, 3, 1, false, 2, 2, false, true)]    // the CIFAR-10 seed layers: 2 images per chunk, the last chunk partial
+    [TestCase(5, 11, 9, 4, 16, 3, 1, true, 3, 2, true, true)]       // overlapping "same" windows, generic pooling path
+    [TestCase(9, 20, 20, 4, 5, 3, 2, true, 2, 2, false, false)]     // 5 filters: not a multiple of 16, no ReLU
+    [TestCase(40, 8, 8, 4, 7, 3, 1, true, 3, 3, false, true)]       // many images per chunk
+    public void FusedEqualsConvThenPoolBitwiseAtAnyThreadCount(int batch, int h, int w, int c, int filters, int kernel, int stride, bool same,
+        int pool, int poolStride, bool poolSame, bool relu)
+    {
+        Tensor x = Tensor.RandomUniform([batch, h, w, c], -1, 1, 60), k = Tensor.RandomUniform([kernel, kernel, c, filters], -1, 1, 61);
+        Tensor b = Tensor.RandomUniform([filters], -1, 1, 62);
+        ActivationFunction activation = relu ? ActivationFunction.Relu : ActivationFunction.Linear;
+        ConvPadding padding = same ? ConvPadding.Same : ConvPadding.Valid;
+        float[] separate = Ops.MaxPool2D(Ops.Conv2D(x, k, b, (stride, stride), (1, 1), padding, activation), pool, pool, poolStride, poolStride, poolSame).ToArray();
+        int saved = Parallelism.MaxThreads;
+        try
+        {
+            foreach (int threads in new[] { 1, 2, 3 })
+            {
+                Parallelism.MaxThreads = threads;
+                using (Autograd.Tape.NoGrad())
+                {
+                    Tensor fused = Ops.Conv2DMaxPool2D(x, k, b, (stride, stride), (1, 1), padding, activation, (pool, pool), (poolStride, poolStride), poolSame);
+                    Assert.That(fused.ToArray(), Is.EqualTo(separate).AsCollection, $"{threads} thread(s)");
+                }
+            }
+        }
+        finally
+        {
+            Parallelism.MaxThreads = saved;
+        }
+    }
+
+    [Test]
+    public void WhileRecordingItRunsTheTwoOpsAndGradientsFlow()
+    {
+        Tensor x = Tensor.RandomUniform([2, 6, 6, 2], -1, 1, 63), k = Tensor.RandomUniform([3, 3, 2, 16], -1, 1, 64).AsParameter();
+        Tensor b = Tensor.Zeros(16).AsParameter();
+        Tensor y = Ops.Conv2DMaxPool2D(x, k, b, (1, 1), (1, 1), ConvPadding.Valid, ActivationFunction.Relu, (2, 2), (2, 2), false);
+        Ops.Sum(y).Backward();
+        Assert.That(k.Grad, Is.Not.Null);
+        Assert.That(y.Shape.ToArray(), Is.EqualTo(new[] { 2, 2, 2, 16 }));
+    }
+
+    [Test]
+    public void ModelInferenceFusesAndGivesTheLayerByLayerResult()
+    {
+        var model = new Sequential([32, 32, 3],
+            new Conv2D(32, 3, activation: ActivationFunction.Relu), new MaxPool2D(2), new Flatten(),
+            new Dense(10, ActivationFunction.Softmax));
+        model.Compile(new Sgd(0.01f), new Losses.SparseCategoricalCrossEntropy(), seed: 3);
+        model.Output = TextWriter.Null;
+        Tensor x = Tensor.RandomUniform([5, 32, 32, 3], 0, 1, 65);
+        Tensor current = x;
+        float[] layerByLayer;
+        foreach (Layer layer in model.Layers)
+            current = layer.Forward(current);
+        layerByLayer = current.ToArray();
+        float[] recorded = model.Forward(x).ToArray();          // the tape is on: the layers run one by one
+        Diagnostics.Profiler.Reset();
+        bool profiling = Diagnostics.Profiler.Enabled;
+        Diagnostics.Profiler.Enabled = true;
+        float[] inference;
+        try
+        {
+            using (Autograd.Tape.NoGrad())
+                inference = model.Forward(x).ToArray();
+            Assert.That(Diagnostics.Profiler.Report(), Does.Contain("Conv2D+MaxPool2D"), "the inference pass ran the fused op");
+        }
+        finally
+        {
+            Diagnostics.Profiler.Enabled = profiling;
+            Diagnostics.Profiler.Reset();
+        }
+        Assert.That(recorded, Is.EqualTo(layerByLayer).AsCollection);
+        Assert.That(inference, Is.EqualTo(layerByLayer).AsCollection);
+    }
+
+    [Test]
+    public void AConvolutionWhoseOutputIsAlsoReadElsewhereIsNotFused()
+    {
+        var input = new Input([8, 8, 2]);
+        var conv = new Conv2D(16, 3, activation: ActivationFunction.Relu).Call(input);
+        var pooled = new Flatten().Call(new MaxPool2D(2).Call(conv));
+        var direct = new Flatten().Call(conv);
+        var model = new Model([input], [new Dense(3).Call(new Concatenate().Call(pooled, direct))]) { Output = TextWriter.Null };
+        model.Compile(new Sgd(0.01f), new Losses.MeanSquaredError(), seed: 4);
+        Tensor x = Tensor.RandomUniform([3, 8, 8, 2], -1, 1, 66);
+        float[] recorded = model.Forward(x).ToArray();
+        float[] inference;
+        using (Autograd.Tape.NoGrad())
+            inference = model.Forward(x).ToArray();
+        Assert.That(inference, Is.EqualTo(recorded).AsCollection);
+    }
+}

@@ -18,6 +18,12 @@ internal sealed record GraphNode(Layer Layer, int[] InputSlots, int[] OutputSlot
     /// <summary>Whether the output is read by another node (then a loss may not fuse with its activation).</summary>
     public bool FeedsOtherNodes { get; set; }
 
+    /// <summary>
+    /// Whether this is a Conv2D whose only reader is the next node, a MaxPool2D, and whose output is not a model
+    /// output: at inference the two run as one op (<see cref="Conv2D.ForwardMaxPooled"/>).
+    /// </summary>
+    public bool PoolsIntoNext { get; set; }
+
     /// <summary>"Connected to" column of the summary: the sources of the inputs.</summary>
     public string ConnectedTo { get; init; } = "";
 }

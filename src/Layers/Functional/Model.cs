@@ -194,6 +194,14 @@ public partial class Model
             foreach (int slot in node.InputSlots)
                 foreach (GraphNode producer in nodes.Where(n => n.OutputSlots.Contains(slot)))
                     producer.FeedsOtherNodes = true;
+        for (int i = 0; i + 1 < nodes.Count; i++)
+        {
+            GraphNode conv = nodes[i], next = nodes[i + 1];
+            nodes[i].PoolsIntoNext = conv.Layer is Conv2D { CanFuseMaxPool: true } && next.Layer is MaxPool2D
+                && next.InputSlots is [int slot] && slot == conv.OutputSlot
+                && nodes.Count(n => n.InputSlots.Contains(conv.OutputSlot)) == 1
+                && !outputs.Any(o => slots[o] == conv.OutputSlot);
+        }
         var used = new HashSet<int>(nodes.SelectMany(n => n.InputSlots).Concat(outputs.Select(o => slots[o])));
         foreach (Input input in inputs)
             if (!used.Contains(slots[input]))
@@ -385,6 +393,12 @@ public partial class Model
             {
                 pass.Fused[output] = activated.Activation;
                 values[node.OutputSlot] = activated.ForwardPreActivation(values[node.InputSlots[0]]!, training);
+            }
+            else if (node.PoolsIntoNext && !Tape.IsRecording && values[node.InputSlots[0]]!.Mask is null)
+            {
+                // Inference: the convolution and the pooling that alone reads it, in one pass (bitwise the same).
+                GraphNode pool = _nodes[++n];
+                values[pool.OutputSlot] = ((Conv2D)node.Layer).ForwardMaxPooled(values[node.InputSlots[0]]!, (MaxPool2D)pool.Layer);
             }
             else if (node.Layer is MergeLayer merge)
             {

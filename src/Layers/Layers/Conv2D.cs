@@ -96,6 +96,20 @@ public sealed class Conv2D : Layer, IActivatedLayer, IFoldableLinearLayer
     /// <inheritdoc />
     public Tensor ForwardPreActivation(Tensor x, bool training) => Ops.Conv2D(x, Kernel, Bias, Strides, DilationRate, Padding);
 
+    /// <summary>Whether <see cref="ForwardMaxPooled"/> can run this layer (its activation fuses into the convolution).</summary>
+    internal bool CanFuseMaxPool => ActivationFusion.AfterOp(Activation) == ActivationFunction.Linear;
+
+    /// <summary>
+    /// This layer followed by <paramref name="pool"/> in one pass (<see cref="Ops.Conv2DMaxPool2D"/>): what a
+    /// model runs at inference when the pooling is the only reader of this layer's output.
+    /// </summary>
+    internal Tensor ForwardMaxPooled(Tensor x, MaxPool2D pool)
+    {
+        CheckInput(x);
+        return Ops.Conv2DMaxPool2D(x, Kernel, Bias, Strides, DilationRate, Padding, ActivationFusion.InsideOp(Activation),
+            pool.PoolSize, pool.Strides, pool.SamePadding);
+    }
+
     /// <inheritdoc />
     Tensor IFoldableLinearLayer.ForwardWith(Tensor x, Tensor kernel, Tensor bias) => Ops.Activate(
         Ops.Conv2D(x, kernel, bias, Strides, DilationRate, Padding, ActivationFusion.InsideOp(Activation)), ActivationFusion.AfterOp(Activation));

@@ -50,6 +50,33 @@ public static unsafe class Conv2DKernels
     }
 
     /// <summary>
+    /// y = maxpool(act(im2col(x)·w + b)) for a batch, at inference: each chunk's convolution output stays in
+    /// the worker's private buffer (in its L2 cache) and only the pooled maxima are written, so the full
+    /// convolution output (N·OH·OW·F floats: 29 MB for 256 CIFAR-10 images) never goes to memory. Every
+    /// value is the one the separate Conv2D and MaxPool2D kernels give, bit for bit: the same chunk GEMM,
+    /// the same ReLU, and <see cref="MaxPoolKernels.ForwardImage"/> without indices per image.
+    /// </summary>
+    /// <remarks>The pooling geometry <paramref name="pool"/> is over the convolution's output image (OH×OW×F).</remarks>
+    public static void ForwardMaxPool(ReadOnlySpan<float> x, ReadOnlySpan<float> w, ReadOnlySpan<float> bias,
+        Span<float> y, int batch, int filters, in ConvGeometry g, bool relu, in ConvGeometry pool)
+    {
+        if (pool.Height != g.OutputHeight || pool.Width != g.OutputWidth || pool.Channels != filters)
+            throw new ArgumentException("Conv2D + MaxPool2D: the pooling geometry must be over the convolution's output.");
+        var job = ConvJob.Rent(g, batch, filters);
+        float[] weightsWithBias = job.WeightsWithBias((g.PatchSize + 1) * filters);
+        w.CopyTo(weightsWithBias);
+        bias.CopyTo(weightsWithBias.AsSpan(g.PatchSize * filters, filters));
+        fixed (float* px = x, pwb = weightsWithBias, py = y)
+        {
+            job.Mode = ConvJob.Pass.ForwardPooled;
+            job.Relu = relu;
+            job.Pool = pool;
+            (job.X, job.W, job.Y) = ((nint)px, (nint)pwb, (nint)py);
+            Parallelism.Run(job, job.Chunks);
+        }
+    }
+
+    /// <summary>
     /// Given dY (overwritten with dY ⊙ act'(y) when <paramref name="relu"/> is set), accumulates
     /// dW += colᵀ·dZ and dBias += Σ dZ (when those spans are non-empty) and dX += col2im(dZ·wᵀ) (when
     /// <paramref name="dX"/> is non-empty).
@@ -86,14 +113,14 @@ public static unsafe class Conv2DKernels
     /// <summary>One convolution pass's arguments and its chunk loop (pointers are pinned by the caller).</summary>
     private sealed class ConvJob : ParallelJob
     {
-        public enum Pass { Forward, Backward }
+        public enum Pass { Forward, ForwardPooled, Backward }
 
         [ThreadStatic] private static ConvJob? t_cached;
         private float[] _partials = [], _weightsWithBias = [];
         private int _nextChunk;
 
         public Pass Mode;
-        public ConvGeometry G;
+        public ConvGeometry G, Pool;
         public int Batch, Filters, Chunks, ImagesPerChunk, PartialStride;
         public nint X, W, Y, DY, DX, PartialSums;
         public bool Relu, WantParameters, WantInput;
@@ -136,9 +163,11 @@ public static unsafe class Conv2DKernels
             // The worker's private chunk buffers come from the shared scratch buffers (bounded, trimmable),
             // rented once for all the chunks it takes.
             int generation = ScratchBuffers.Generation, rows = ImagesPerChunk * G.OutputPixels;
-            bool needsColumns = Mode == Pass.Forward || WantParameters, needsInputGradient = Mode == Pass.Backward && WantInput;
+            bool needsColumns = Mode != Pass.Backward || WantParameters, needsInputGradient = Mode == Pass.Backward && WantInput;
+            bool pooled = Mode == Pass.ForwardPooled;
             float[] col = needsColumns ? ScratchBuffers.Rent(rows * (G.PatchSize + 1)) : [];
             float[] dCol = needsInputGradient ? ScratchBuffers.Rent(rows * G.PatchSize) : [];
+            float[] convolved = pooled ? ScratchBuffers.Rent(rows * Filters) : [];
             try
             {
                 int chunk;
@@ -148,6 +177,8 @@ public static unsafe class Conv2DKernels
                     int images = Math.Min(ImagesPerChunk, Batch - first);
                     if (Mode == Pass.Forward)
                         ForwardChunk(first, images, col);
+                    else if (pooled)
+                        ForwardPooledChunk(first, images, col, convolved);
                     else
                         BackwardChunk(chunk, first, images, col, dCol);
                 }
@@ -158,6 +189,8 @@ public static unsafe class Conv2DKernels
                     ScratchBuffers.Return(col, generation);
                 if (needsInputGradient)
                     ScratchBuffers.Return(dCol, generation);
+                if (pooled)
+                    ScratchBuffers.Return(convolved, generation);
             }
         }
 
@@ -181,6 +214,22 @@ public static unsafe class Conv2DKernels
             Gemm.Multiply(false, false, rows, Filters, columns, col, columns, weightsWithBias, Filters, y, Filters);
             if (Relu) // fused while the chunk's output is still in cache
                 ActivationKernels.ReluForward(y, y);
+        }
+
+        /// <summary>The chunk's convolution into the worker's buffer, then each image pooled from there into y.</summary>
+        private void ForwardPooledChunk(int first, int images, float[] colBuffer, float[] convolvedBuffer)
+        {
+            int columns = G.PatchSize + 1, pixels = G.OutputPixels, rows = images * pixels, imageSize = pixels * Filters;
+            Span<float> col = BuildColumns(first, images, colBuffer);
+            Span<float> convolved = convolvedBuffer.AsSpan(0, rows * Filters);
+            var weightsWithBias = new ReadOnlySpan<float>((float*)W, columns * Filters);
+            Gemm.Multiply(false, false, rows, Filters, columns, col, columns, weightsWithBias, Filters, convolved, Filters);
+            if (Relu)
+                ActivationKernels.ReluForward(convolved, convolved);
+            int pooledSize = Pool.OutputPixels * Filters;
+            var y = new Span<float>((float*)Y + (long)first * pooledSize, images * pooledSize);
+            for (int i = 0; i < images; i++)
+                MaxPoolKernels.ForwardImage(convolved.Slice(i * imageSize, imageSize), y.Slice(i * pooledSize, pooledSize), [], 0, Pool);
         }
 
         private void BackwardChunk(int chunk, int first, int images, float[] colBuffer, float[] dColBuffer)

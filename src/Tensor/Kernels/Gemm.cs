@@ -31,7 +31,9 @@ public static unsafe class Gemm
     internal static readonly int KC = GemmBlocking.ThisMachine.KC;      // B micro-panel KC×32 fills L1d
     internal static readonly int MC = GemmBlocking.ThisMachine.MC;      // multiple of every MR (8, 6, 4)
     internal static readonly int MaxNC = GemmBlocking.ThisMachine.NC;   // multiple of every NR (32, 16, 8, 4)
-    private const long ParallelFlopThreshold = 1 << 17;
+    // Below ~1 MFLOP (about 10 µs on one core) a parallel region's wake-up and join cost as much as the second
+    // thread saves: the 64×10×128 products of the CIFAR-10 seed model's last layer ran slower on two threads.
+    private const long ParallelFlopThreshold = 1 << 20;
 
     /// <summary>
     /// The register-blocking variant the machine supports best: the widest accelerated vectors, and for

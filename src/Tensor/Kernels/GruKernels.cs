@@ -243,11 +243,8 @@ public static unsafe class GruKernels
         if (!dBias.IsEmpty) // db_W += Σ rows of dX̂, db_R += Σ rows of dĤ, in row order
         {
             Span<float> inputBias = dBias[..g3], recurrentBias = dBias.Slice(g3, g3);
-            for (int row = 0; row < s.Rows; row++)
-            {
-                TensorPrimitives.Add(inputBias, dInput.Slice(row * g3, g3), inputBias);
-                TensorPrimitives.Add(recurrentBias, dRecurrent.Slice(row * g3, g3), recurrentBias);
-            }
+            ColumnSums.AddRows(dInput, s.Rows, g3, inputBias);
+            ColumnSums.AddRows(dRecurrent, s.Rows, g3, recurrentBias);
         }
         if (!dW.IsEmpty) // dW += X̃ᵀ·dX̂
             Gemm.Multiply(true, false, d, g3, s.Rows, saved.InputTimeMajor, d, dInput, g3, dW, g3, accumulate: true);

@@ -130,8 +130,8 @@ public ref struct LstmBuffers
 /// <para>Going backwards (<see cref="LstmShape.GoBackwards"/>) only changes which input step (and mask
 /// column) each processing step reads, and where dX is written.</para>
 /// <para>Determinism: the GEMMs are deterministic at any thread count (see <see cref="Gemm"/>), a row's
-/// point-wise work does not depend on which band it is in, and the db sum runs on one thread in row
-/// order, so results are bitwise identical at 1 and N threads.</para>
+/// point-wise work does not depend on which band it is in, and the db sum runs over the rows in
+/// order for every column, so results are bitwise identical at 1 and N threads.</para>
 /// </remarks>
 public static unsafe class LstmKernels
 {
@@ -277,9 +277,8 @@ public static unsafe class LstmKernels
             if (!dInitialCell.IsEmpty)
                 TensorPrimitives.Add(dInitialCell, new ReadOnlySpan<float>(job.DC, block), dInitialCell);
         }
-        if (!dBias.IsEmpty) // db += Σ rows of dZ, in row order (masked steps contribute zeros)
-            for (int row = 0; row < s.Rows; row++)
-                TensorPrimitives.Add(dBias, dGates.Slice(row * g4, g4), dBias);
+        if (!dBias.IsEmpty) // db += Σ rows of dZ, in row order (masked steps contribute zeros), columns split over the workers
+            ColumnSums.AddRows(dGates, s.Rows, g4, dBias);
 
         // The weight gradients, each one GEMM over all T·N rows.
         if (!dW.IsEmpty) // dW += Xᵀ·dZ

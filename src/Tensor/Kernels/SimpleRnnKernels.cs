@@ -206,8 +206,7 @@ public static unsafe class SimpleRnnKernels
                 TensorPrimitives.Add(dInitialHidden, new ReadOnlySpan<float>(hIn, block), dInitialHidden);
         }
         if (!dBias.IsEmpty) // db += Σ rows of dZ, in row order
-            for (int row = 0; row < s.Rows; row++)
-                TensorPrimitives.Add(dBias, dProjection.Slice(row * u, u), dBias);
+            ColumnSums.AddRows(dProjection, s.Rows, u, dBias);
         if (!dW.IsEmpty) // dW += X̃ᵀ·dZ
             Gemm.Multiply(true, false, d, u, s.Rows, saved.InputTimeMajor, d, dProjection, u, dW, u, accumulate: true);
         if (!dR.IsEmpty) // dR += H̃_prevᵀ·dZ; h₋₁ = 0 contributes nothing unless an initial state was given
