@@ -70,6 +70,75 @@ public class PredictOneTests
         }
     }
 
+    /// <summary>Small models, one per family of layers, for the zero-allocation check of single-sample Predict.</summary>
+    private static Sequential LayerFamily(string kind)
+    {
+        Sequential model = kind switch
+        {
+            "conv-same" => new Sequential([8, 8, 3], new Conv2D(4, 3, padding: "same"), new Flatten(), new Dense(3)),
+            "batchnorm" => new Sequential([6], new Dense(8), new BatchNormalization(), new Dense(3)),
+            "activation" => new Sequential([6], new Dense(8), new Activation(ActivationFunction.Relu), new Dense(3)),
+            "conv-bn-relu" => new Sequential([8, 8, 3], new Conv2D(4, 3, padding: "same"), new BatchNormalization(),
+                new Activation(ActivationFunction.Relu), new Flatten(), new Dense(3)),
+            "layernorm" => new Sequential([6], new Dense(8), new LayerNormalization(), new Dense(3)),
+            "dropout" => new Sequential([6], new Dense(8), new Dropout(0.5f), new Dense(3)),
+            "pooling" => new Sequential([8, 8, 3], new Conv2D(4, 3), new AveragePooling2D(2), new GlobalMaxPooling2D(), new Dense(3)),
+            "avgpool" => new Sequential([8, 8, 3], new Conv2D(4, 3), new AveragePooling2D(2), new Flatten(), new Dense(3)),
+            "globalmax" => new Sequential([8, 8, 3], new Conv2D(4, 3), new GlobalMaxPooling2D(), new Dense(3)),
+            "globalavg" => new Sequential([8, 8, 3], new Conv2D(4, 3), new GlobalAveragePooling2D(), new Dense(3)),
+            "batchnorm-partial" => new Sequential([6], new Dense(8), new BatchNormalization(center: false), new BatchNormalization(scale: false), new Dense(3)),
+            "bn-folding-test-model" => new Sequential([8, 8, 3],
+                new Conv2D(8, 3, padding: "same"), new BatchNormalization(momentum: 0.5f), new Activation(ActivationFunction.Relu),
+                new Conv2D(6, 3), new BatchNormalization(momentum: 0.5f, center: false), new Activation(ActivationFunction.Relu),
+                new Flatten(), new Dense(16), new BatchNormalization(momentum: 0.5f, scale: false), new Activation(ActivationFunction.Relu),
+                new Dense(3, ActivationFunction.Softmax)),
+            "conv1d-gru" => new Sequential([10, 4], new Conv1D(6, 3, padding: "causal"), new MaxPooling1D(2), new Gru(5), new Dense(3)),
+            "bidirectional" => new Sequential([10, 4], new Bidirectional(new Lstm(5)), new Dense(3)),
+            _ => throw new ArgumentException(kind),
+        };
+        model.Compile(new Sgd(0.01f), new MeanSquaredError(), seed: 1);
+        return model;
+    }
+
+    [TestCase("conv-same")]
+    [TestCase("batchnorm")]
+    [TestCase("activation")]
+    [TestCase("conv-bn-relu")]
+    [TestCase("layernorm")]
+    [TestCase("dropout")]
+    [TestCase("pooling")]
+    [TestCase("avgpool")]
+    [TestCase("globalmax")]
+    [TestCase("globalavg")]
+    [TestCase("batchnorm-partial")]
+    [TestCase("bn-folding-test-model")]
+    [TestCase("conv1d-gru")]
+    [TestCase("bidirectional")]
+    public void AfterWarmUpACallAllocatesNothingWhateverTheLayers(string kind)
+    {
+        int saved = Parallelism.MaxThreads;
+        Parallelism.MaxThreads = 1; // allocation is measured on this thread
+        try
+        {
+            Sequential model = LayerFamily(kind);
+            var sample = new float[model.InputShape.ToArray().Aggregate(1, (a, b) => a * b)];
+            for (int i = 0; i < sample.Length; i++)
+                sample[i] = (i * 37 % 11) / 11f;
+            var output = new float[3];
+            for (int i = 0; i < 3; i++)
+                model.Predict(sample, output);
+            long before = GC.GetAllocatedBytesForCurrentThread();
+            for (int i = 0; i < 20; i++)
+                model.Predict(sample, output);
+            long perCall = (GC.GetAllocatedBytesForCurrentThread() - before) / 20;
+            Assert.That(perCall, Is.Zero, $"{kind}: bytes allocated per single-sample Predict after warm-up");
+        }
+        finally
+        {
+            Parallelism.MaxThreads = saved;
+        }
+    }
+
     [TestCase("cnn")]
     [TestCase("text")]
     public void OneAndTwoThreadsGiveTheSameBits(string kind)

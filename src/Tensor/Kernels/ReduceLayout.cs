@@ -15,8 +15,9 @@ namespace NanoNet.Kernels;
 /// and 2 of a rank-3 tensor, leave several reduced runs; then x is first gathered into (kept..., reduced...)
 /// order (<see cref="IsPermuted"/>) and reduced as rows, with <see cref="GatherDimensions"/> and
 /// <see cref="GatherStrides"/> describing that walk.</para>
+/// <para>A struct, so an inference-time reduction (a global pooling in single-sample Predict) allocates nothing.</para>
 /// </remarks>
-public sealed class ReduceLayout
+public readonly struct ReduceLayout
 {
     private ReduceLayout(int[] outputShape, int outer, int reduced, int inner, int[]? gatherDimensions, int[]? gatherStrides)
     {
