@@ -30,24 +30,14 @@ public static unsafe class BilinearUpSamplingKernels
     public static void Forward(ReadOnlySpan<float> x, Span<float> y, int batch, in UpSamplingGeometry g)
     {
         NearestUpSamplingKernels.Check(x.Length, y.Length, batch, g);
-        fixed (float* px = x, py = y)
-        {
-            var job = BilinearJob.Rent(g, forward: true);
-            (job.Input, job.Output) = ((nint)px, (nint)py);
-            job.Run(batch);
-        }
+        UpSamplingJob<BilinearImage>.Forward(x, y, batch, g);
     }
 
     /// <summary>dX += each dY run spread over its four source pixels with the forward's weights.</summary>
     public static void Backward(ReadOnlySpan<float> dY, Span<float> dX, int batch, in UpSamplingGeometry g)
     {
         NearestUpSamplingKernels.Check(dX.Length, dY.Length, batch, g);
-        fixed (float* pdy = dY, pdx = dX)
-        {
-            var job = BilinearJob.Rent(g, forward: false);
-            (job.Input, job.Output) = ((nint)pdx, (nint)pdy);
-            job.Run(batch);
-        }
+        UpSamplingJob<BilinearImage>.Backward(dY, dX, batch, g);
     }
 
     /// <summary>Forward for one image.</summary>
@@ -91,35 +81,12 @@ public static unsafe class BilinearUpSamplingKernels
     /// <summary>target += weight · upstream.</summary>
     private static void Spread(ReadOnlySpan<float> upstream, float weight, Span<float> target) =>
         TensorPrimitives.MultiplyAdd(upstream, weight, target, target);
+}
 
-    private sealed class BilinearJob : ImageJob
-    {
-        [ThreadStatic] private static BilinearJob? t_cached;
-        private UpSamplingGeometry _g;
-        private bool _forward;
+/// <summary>Bilinear upsampling of one image, for <see cref="UpSamplingJob{TImage}"/>.</summary>
+internal readonly struct BilinearImage : IUpSamplingImage
+{
+    public static void Forward(ReadOnlySpan<float> x, Span<float> y, in UpSamplingGeometry g) => BilinearUpSamplingKernels.ForwardImage(x, y, g);
 
-        /// <summary>x (forward) or dX (backward).</summary>
-        public nint Input;
-
-        /// <summary>y (forward) or dY (backward).</summary>
-        public nint Output;
-
-        public static BilinearJob Rent(in UpSamplingGeometry g, bool forward)
-        {
-            BilinearJob job = t_cached ??= new BilinearJob();
-            (job._g, job._forward) = (g, forward);
-            return job;
-        }
-
-        protected override void RunImage(int n)
-        {
-            int inSize = _g.InputImageSize, outSize = _g.OutputImageSize;
-            var input = new Span<float>((float*)Input + (long)n * inSize, inSize);
-            var output = new Span<float>((float*)Output + (long)n * outSize, outSize);
-            if (_forward)
-                ForwardImage(input, output, _g);
-            else
-                BackwardImage(output, input, _g);
-        }
-    }
+    public static void Backward(ReadOnlySpan<float> dY, Span<float> dX, in UpSamplingGeometry g) => BilinearUpSamplingKernels.BackwardImage(dY, dX, g);
 }

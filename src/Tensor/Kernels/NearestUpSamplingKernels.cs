@@ -24,24 +24,14 @@ public static unsafe class NearestUpSamplingKernels
     public static void Forward(ReadOnlySpan<float> x, Span<float> y, int batch, in UpSamplingGeometry g)
     {
         Check(x.Length, y.Length, batch, g);
-        fixed (float* px = x, py = y)
-        {
-            var job = NearestJob.Rent(g, forward: true);
-            (job.Input, job.Output) = ((nint)px, (nint)py);
-            job.Run(batch);
-        }
+        UpSamplingJob<NearestImage>.Forward(x, y, batch, g);
     }
 
     /// <summary>dX += the sum of dY over each pixel's block.</summary>
     public static void Backward(ReadOnlySpan<float> dY, Span<float> dX, int batch, in UpSamplingGeometry g)
     {
         Check(dX.Length, dY.Length, batch, g);
-        fixed (float* pdy = dY, pdx = dX)
-        {
-            var job = NearestJob.Rent(g, forward: false);
-            (job.Input, job.Output) = ((nint)pdx, (nint)pdy);
-            job.Run(batch);
-        }
+        UpSamplingJob<NearestImage>.Backward(dY, dX, batch, g);
     }
 
     /// <summary>Forward for one image.</summary>
@@ -86,35 +76,12 @@ public static unsafe class NearestUpSamplingKernels
             throw new ArgumentException($"UpSampling kernels: spans of {input} and {output} values do not hold {batch} images of {g.Height}×{g.Width}×{g.Channels} " +
                 $"and {g.OutputHeight}×{g.OutputWidth}×{g.Channels}.");
     }
+}
 
-    private sealed class NearestJob : ImageJob
-    {
-        [ThreadStatic] private static NearestJob? t_cached;
-        private UpSamplingGeometry _g;
-        private bool _forward;
+/// <summary>Nearest upsampling of one image, for <see cref="UpSamplingJob{TImage}"/>.</summary>
+internal readonly struct NearestImage : IUpSamplingImage
+{
+    public static void Forward(ReadOnlySpan<float> x, Span<float> y, in UpSamplingGeometry g) => NearestUpSamplingKernels.ForwardImage(x, y, g);
 
-        /// <summary>x (forward) or dX (backward).</summary>
-        public nint Input;
-
-        /// <summary>y (forward) or dY (backward).</summary>
-        public nint Output;
-
-        public static NearestJob Rent(in UpSamplingGeometry g, bool forward)
-        {
-            NearestJob job = t_cached ??= new NearestJob();
-            (job._g, job._forward) = (g, forward);
-            return job;
-        }
-
-        protected override void RunImage(int n)
-        {
-            int inSize = _g.InputImageSize, outSize = _g.OutputImageSize;
-            var input = new Span<float>((float*)Input + (long)n * inSize, inSize);
-            var output = new Span<float>((float*)Output + (long)n * outSize, outSize);
-            if (_forward)
-                ForwardImage(input, output, _g);
-            else
-                BackwardImage(output, input, _g);
-        }
-    }
+    public static void Backward(ReadOnlySpan<float> dY, Span<float> dX, in UpSamplingGeometry g) => NearestUpSamplingKernels.BackwardImage(dY, dX, g);
 }
