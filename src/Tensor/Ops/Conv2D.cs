@@ -31,17 +31,23 @@ public static partial class Ops
     {
         long started = Profiler.Start();
         bool relu = FusedConvActivation("Conv2D", activation);
+        CheckConv2DOperands(x, kernel, padding);
+        var g = ConvGeometry.Create(x.Dim(1), x.Dim(2), x.Dim(3), kernel.Dim(0), kernel.Dim(1), strides.Height, strides.Width,
+            dilation.Height, dilation.Width, padding);
+        Tensor y = ConvolveNhwc("Conv2D", x, kernel, bias, g, [x.Dim(0), g.OutputHeight, g.OutputWidth, kernel.Dim(3)], relu);
+        Profiler.Stop("Conv2D", started, ConvFlops(x.Dim(0), g, kernel.Dim(kernel.Rank - 1)));
+        return y;
+    }
+
+    /// <summary>Throws unless x is NHWC, the kernel (KH, KW, C, F) with x's C, and the padding valid or same.</summary>
+    private static void CheckConv2DOperands(Tensor x, Tensor kernel, ConvPadding padding)
+    {
         if (x.Rank != 4)
             throw new ArgumentException($"Conv2D expects NHWC input (batch, height, width, channels), got {Shapes.Format(x.Shape)}.");
         if (kernel.Rank != 4 || kernel.Dim(2) != x.Dim(3))
             throw new ArgumentException($"Conv2D kernel must be (KH, KW, {x.Dim(3)}, filters) for input {Shapes.Format(x.Shape)}, got {Shapes.Format(kernel.Shape)}.");
         if (padding == ConvPadding.Causal)
             throw new ArgumentException("Conv2D padding must be valid or same; causal padding is for Conv1D.", nameof(padding));
-        var g = ConvGeometry.Create(x.Dim(1), x.Dim(2), x.Dim(3), kernel.Dim(0), kernel.Dim(1), strides.Height, strides.Width,
-            dilation.Height, dilation.Width, padding);
-        Tensor y = ConvolveNhwc("Conv2D", x, kernel, bias, g, [x.Dim(0), g.OutputHeight, g.OutputWidth, kernel.Dim(3)], relu);
-        Profiler.Stop("Conv2D", started, ConvFlops(x.Dim(0), g, kernel.Dim(kernel.Rank - 1)));
-        return y;
     }
 
     /// <summary>
@@ -68,12 +74,7 @@ public static partial class Ops
                 poolSize.Height, poolSize.Width, poolStrides.Height, poolStrides.Width, poolSamePadding);
         long started = Profiler.Start();
         bool relu = FusedConvActivation("Conv2D", activation);
-        if (x.Rank != 4)
-            throw new ArgumentException($"Conv2D expects NHWC input (batch, height, width, channels), got {Shapes.Format(x.Shape)}.");
-        if (kernel.Rank != 4 || kernel.Dim(2) != x.Dim(3))
-            throw new ArgumentException($"Conv2D kernel must be (KH, KW, {x.Dim(3)}, filters) for input {Shapes.Format(x.Shape)}, got {Shapes.Format(kernel.Shape)}.");
-        if (padding == ConvPadding.Causal)
-            throw new ArgumentException("Conv2D padding must be valid or same; causal padding is for Conv1D.", nameof(padding));
+        CheckConv2DOperands(x, kernel, padding);
         int filters = kernel.Dim(3);
         if (bias.Rank != 1 || bias.Length != filters)
             throw new ArgumentException($"Conv2D bias must be ({filters}), got {Shapes.Format(bias.Shape)}.");
