@@ -139,16 +139,19 @@ public class BatchNormFoldingTests
                 model.Predict(samples[i % 3], output);
             long unfolded = GC.GetAllocatedBytesForCurrentThread() - probe;
             model.FoldBatchNormalization = true;
-            for (int i = 0; i < 3; i++)
-                model.Predict(samples[i], output);
+            for (int i = 0; i < 300; i++)
+                model.Predict(samples[i % 3], output);
             long before = GC.GetAllocatedBytesForCurrentThread();
             for (int i = 0; i < 30; i++)
                 model.Predict(samples[i % 3], output);
             // Unfolded single-sample Predict allocates nothing after warm-up. Folded, a buffer made per call would add
-            // 30 × ≥ 100 B here; 536 B in 30 calls were measured when this was written (small objects on the folded
-            // path, not yet tracked down), so the bound is per-buffer, not zero.
+            // 30 × ≥ 100 B here. Measured when this was written: 1,832 B in 30 calls after 300 warm-up calls (about
+            // 61 B a call on the opt-in folded path, not yet tracked down; 12.9 KB after only 3 warm-up calls), so the
+            // bound is per-buffer, not zero.
             Assert.That(unfolded, Is.Zero, "unfolded single-sample Predict allocates nothing per call");
-            Assert.That(GC.GetAllocatedBytesForCurrentThread() - before, Is.LessThan(30 * 100), "folding makes no buffer per call");
+            long folded = GC.GetAllocatedBytesForCurrentThread() - before;
+            TestContext.Out.WriteLine($"folded: {folded} B in 30 calls");
+            Assert.That(folded, Is.LessThan(30 * 100), "folding makes no buffer per call");
         }
         finally
         {
