@@ -7,27 +7,6 @@ namespace NanoNet.Tests;
 /// <summary>After the first batch a training step reuses pooled storage, tensor objects and shapes.</summary>
 public class AllocationTests
 {
-    /// <summary>Bytes a steady training step of <paramref name="model"/> allocates on this thread, at one thread.</summary>
-    private static long BytesPerStep(Model model, Dataset batch)
-    {
-        int saved = Parallelism.MaxThreads;
-        Parallelism.MaxThreads = 1; // allocation is measured on this thread
-        try
-        {
-            for (int i = 0; i < 3; i++)
-                model.TrainStep(batch);
-            long before = GC.GetAllocatedBytesForCurrentThread();
-            const int steps = 20;
-            for (int i = 0; i < steps; i++)
-                model.TrainStep(batch);
-            return (GC.GetAllocatedBytesForCurrentThread() - before) / steps;
-        }
-        finally
-        {
-            Parallelism.MaxThreads = saved;
-        }
-    }
-
     [Test]
     public void ATransformerBlockTrainingStepAllocatesOnlyItsTapeEntriesAndViews()
     {
@@ -38,7 +17,7 @@ public class AllocationTests
         var model = new Model(tokens, new Dense(4, ActivationFunction.Softmax).Call(new GlobalAveragePooling1D().Call(h)));
         model.Compile(new Sgd(0.01f), new SparseCategoricalCrossEntropy());
         var batch = new Dataset(Tensor.RandomUniform([16, 8, 12], 0, 1, 1), Tensor.FromArray(Enumerable.Range(0, 16).Select(i => (float)(i % 4)).ToArray(), 16));
-        long perStep = BytesPerStep(model, batch);
+        long perStep = StepAllocation.BytesPerStep(model, batch);
         TestContext.Out.WriteLine($"{perStep} bytes per step");
         // MultiHeadAttention is composed of 13 ops, the block of about 20: what remains is their tape entries (no
         // buffers, shapes or weight views: those come from step memory or are interned). Measured about 2.1 KB
@@ -55,7 +34,7 @@ public class AllocationTests
         var model = new Model(tokens, new Dense(4, ActivationFunction.Softmax).Call(new GlobalAveragePooling1D().Call(attended)));
         model.Compile(new Sgd(0.01f), new SparseCategoricalCrossEntropy());
         var batch = new Dataset(Tensor.RandomUniform([16, 8, 12], 0, 1, 1), Labels(16, 4));
-        long perStep = BytesPerStep(model, batch);
+        long perStep = StepAllocation.BytesPerStep(model, batch);
         TestContext.Out.WriteLine($"{perStep} bytes per step");
         // 13 attention ops + pooling, Dense and the loss: measured about 1.4 KB (4.7 KB before); see the block test above.
         Assert.That(perStep, Is.LessThan(2048), $"{perStep} bytes per step");
@@ -137,7 +116,7 @@ public class AllocationTests
     public void SteadyStepOfTheNewerLayersAndLossesAllocatesUnderOneKilobyte(Func<(Model Model, Dataset Batch)> create)
     {
         (Model model, Dataset batch) = create();
-        long perStep = BytesPerStep(model, batch);
+        long perStep = StepAllocation.BytesPerStep(model, batch);
         TestContext.Out.WriteLine($"{perStep} bytes per step");
         Assert.That(perStep, Is.LessThan(1024), $"{perStep} bytes per step");
     }
@@ -145,28 +124,13 @@ public class AllocationTests
     [Test]
     public void SteadyTrainingStepAllocatesUnderOneKilobyte()
     {
-        int saved = Parallelism.MaxThreads;
-        Parallelism.MaxThreads = 1; // allocation is measured on this thread
-        try
-        {
-            var model = new Sequential([16, 16, 3],
-                new Conv2D(8, 3, activation: ActivationFunction.Relu), new MaxPool2D(2), new Flatten(),
-                new Dense(32, ActivationFunction.Relu), new Dense(10, ActivationFunction.Softmax));
-            model.Compile(new Sgd(0.01f), new SparseCategoricalCrossEntropy());
-            var batch = new Dataset(Tensor.RandomUniform([16, 16, 16, 3], 0, 1, 1), Tensor.FromArray(Enumerable.Range(0, 16).Select(i => (float)(i % 10)).ToArray(), 16));
-            for (int i = 0; i < 3; i++)
-                model.TrainStep(batch);
-            long before = GC.GetAllocatedBytesForCurrentThread();
-            const int steps = 20;
-            for (int i = 0; i < steps; i++)
-                model.TrainStep(batch);
-            long perStep = (GC.GetAllocatedBytesForCurrentThread() - before) / steps;
-            Assert.That(perStep, Is.LessThan(1024), $"{perStep} bytes per step");
-        }
-        finally
-        {
-            Parallelism.MaxThreads = saved;
-        }
+        var model = new Sequential([16, 16, 3],
+            new Conv2D(8, 3, activation: ActivationFunction.Relu), new MaxPool2D(2), new Flatten(),
+            new Dense(32, ActivationFunction.Relu), new Dense(10, ActivationFunction.Softmax));
+        model.Compile(new Sgd(0.01f), new SparseCategoricalCrossEntropy());
+        var batch = new Dataset(Tensor.RandomUniform([16, 16, 16, 3], 0, 1, 1), Tensor.FromArray(Enumerable.Range(0, 16).Select(i => (float)(i % 10)).ToArray(), 16));
+        long perStep = StepAllocation.BytesPerStep(model, batch);
+        Assert.That(perStep, Is.LessThan(1024), $"{perStep} bytes per step");
     }
 
     /// <summary>
@@ -180,37 +144,22 @@ public class AllocationTests
     [TestCase("bidirectional", 1024)]
     public void SteadyRecurrentTrainingStepWithDropoutAndMasksAllocatesLittle(string kind, int bound)
     {
-        int saved = Parallelism.MaxThreads;
-        Parallelism.MaxThreads = 1; // allocation is measured on this thread
-        try
+        Layer recurrent = kind switch
         {
-            Layer recurrent = kind switch
-            {
-                "lstm" => new Lstm(8, returnSequences: true, dropout: 0.2f, recurrentDropout: 0.2f, goBackwards: true),
-                "gru" => new Gru(8, returnSequences: true, dropout: 0.2f, recurrentDropout: 0.2f, goBackwards: true),
-                "simple_rnn" => new SimpleRnn(8, returnSequences: true, dropout: 0.2f, recurrentDropout: 0.2f, goBackwards: true),
-                _ => new Bidirectional(new Lstm(8, returnSequences: true, dropout: 0.2f, recurrentDropout: 0.2f)),
-            };
-            var model = new Sequential([12], new Embedding(40, 8, maskZero: true), recurrent, new Dense(2, ActivationFunction.Softmax));
-            model.Compile(new Adam(), new SparseCategoricalCrossEntropy());
-            Tensor ids = Tensor.RandomUniform([16, 12], 0, 40, 2);
-            foreach (ref float id in ids.Span)
-                id = MathF.Floor(id);
-            var batch = new Dataset(ids, Tensor.FromArray(Enumerable.Range(0, 16 * 12).Select(i => (float)(i % 2)).ToArray(), 16, 12));
-            for (int i = 0; i < 3; i++)
-                model.TrainStep(batch);
-            long before = GC.GetAllocatedBytesForCurrentThread();
-            const int steps = 20;
-            for (int i = 0; i < steps; i++)
-                model.TrainStep(batch);
-            long perStep = (GC.GetAllocatedBytesForCurrentThread() - before) / steps;
-            Assert.That(perStep, Is.LessThan(bound), $"{perStep} bytes per step");
-            TestContext.Out.WriteLine($"{kind}: {perStep} bytes per step");
-        }
-        finally
-        {
-            Parallelism.MaxThreads = saved;
-        }
+            "lstm" => new Lstm(8, returnSequences: true, dropout: 0.2f, recurrentDropout: 0.2f, goBackwards: true),
+            "gru" => new Gru(8, returnSequences: true, dropout: 0.2f, recurrentDropout: 0.2f, goBackwards: true),
+            "simple_rnn" => new SimpleRnn(8, returnSequences: true, dropout: 0.2f, recurrentDropout: 0.2f, goBackwards: true),
+            _ => new Bidirectional(new Lstm(8, returnSequences: true, dropout: 0.2f, recurrentDropout: 0.2f)),
+        };
+        var model = new Sequential([12], new Embedding(40, 8, maskZero: true), recurrent, new Dense(2, ActivationFunction.Softmax));
+        model.Compile(new Adam(), new SparseCategoricalCrossEntropy());
+        Tensor ids = Tensor.RandomUniform([16, 12], 0, 40, 2);
+        foreach (ref float id in ids.Span)
+            id = MathF.Floor(id);
+        var batch = new Dataset(ids, Tensor.FromArray(Enumerable.Range(0, 16 * 12).Select(i => (float)(i % 2)).ToArray(), 16, 12));
+        long perStep = StepAllocation.BytesPerStep(model, batch);
+        Assert.That(perStep, Is.LessThan(bound), $"{perStep} bytes per step");
+        TestContext.Out.WriteLine($"{kind}: {perStep} bytes per step");
     }
 
     /// <summary>
@@ -229,7 +178,7 @@ public class AllocationTests
         model.Compile(new Adam(), [new SparseCategoricalCrossEntropy(), new MeanSquaredError()]);
         var batch = new Dataset([Tensor.RandomUniform([16, 6, 4], -1, 1, 1), Tensor.RandomUniform([16, 5, 3], -1, 1, 2)],
             [Tensor.FromArray(Enumerable.Range(0, 16 * 5).Select(i => (float)(i % 2)).ToArray(), 16, 5), Tensor.Zeros(16, 8)]);
-        long perStep = BytesPerStep(model, batch);
+        long perStep = StepAllocation.BytesPerStep(model, batch);
         TestContext.Out.WriteLine($"{perStep} bytes per step");
         Assert.That(perStep, Is.LessThan(2048), $"{perStep} bytes per step");
     }

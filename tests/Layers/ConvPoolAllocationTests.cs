@@ -7,27 +7,6 @@ namespace NanoNet.Tests;
 /// <summary>The new convolution and pooling layers keep a steady training step under one kilobyte, as the seed layers do.</summary>
 public class ConvPoolAllocationTests
 {
-    private static long BytesPerStep(Sequential model, Dataset batch)
-    {
-        int saved = Parallelism.MaxThreads;
-        Parallelism.MaxThreads = 1; // allocation is measured on this thread
-        try
-        {
-            model.Compile(new Sgd(0.01f), new MeanSquaredError());
-            for (int i = 0; i < 3; i++)
-                model.TrainStep(batch);
-            long before = GC.GetAllocatedBytesForCurrentThread();
-            const int steps = 20;
-            for (int i = 0; i < steps; i++)
-                model.TrainStep(batch);
-            return (GC.GetAllocatedBytesForCurrentThread() - before) / steps;
-        }
-        finally
-        {
-            Parallelism.MaxThreads = saved;
-        }
-    }
-
     // Models the size of the CIFAR seed model (whose steady step is the 1 KB reference): a step allocates
     // only its tape entries, so each new layer is measured in a model of about that many ops.
     private static IEnumerable<TestCaseData> Models()
@@ -64,7 +43,8 @@ public class ConvPoolAllocationTests
         Sequential model = create();
         int[] shape = model.Inputs[0].Shape.ToArray();
         var batch = new Dataset(Tensor.RandomUniform([8, .. shape], 0, 1, 1), Tensor.RandomUniform([8, 4], 0, 1, 2));
-        long perStep = BytesPerStep(model, batch);
+        model.Compile(new Sgd(0.01f), new MeanSquaredError());
+        long perStep = StepAllocation.BytesPerStep(model, batch);
         Assert.That(perStep, Is.LessThan(1024), $"{perStep} bytes per step");
     }
 }
