@@ -29,9 +29,11 @@ public sealed class RmsProp : Optimizer
     /// <param name="momentum">μ, momentum on the scaled steps, in [0, 1); 0 for none.</param>
     /// <param name="epsilon">ε, added under the square root for numerical stability (non-negative).</param>
     /// <param name="centered">Whether to normalize by the estimated variance (s − ḡ²) instead of s.</param>
-    public RmsProp(float learningRate = 0.001f, float rho = 0.9f, float momentum = 0f, float epsilon = 1e-7f, bool centered = false)
+    /// <param name="lazy">Update only the rows of an embedding table this step touched, weights and state alike (<see cref="Optimizer.Lazy"/>).</param>
+    public RmsProp(float learningRate = 0.001f, float rho = 0.9f, float momentum = 0f, float epsilon = 1e-7f, bool centered = false, bool lazy = false)
         : base(learningRate, StateNamesFor(momentum, centered))
     {
+        Lazy = lazy;
         Rho = CheckRange(rho, 0f, 1f, nameof(rho));
         Momentum = CheckRange(momentum, 0f, 1f, nameof(momentum));
         Epsilon = CheckRange(epsilon, 0f, float.PositiveInfinity, nameof(epsilon));
@@ -57,7 +59,10 @@ public sealed class RmsProp : Optimizer
     public bool EpsilonOutsideSquareRoot { get; init; }
 
     /// <inheritdoc />
-    protected override void Update(Span<float> weights, ReadOnlySpan<float> gradient, float[][] state, float learningRate, in GradientTransform transform)
+    protected override void Update(Span<float> weights, ReadOnlySpan<float> gradient, float[][] state, float learningRate, in GradientTransform transform) =>
+        UpdateRange(weights, gradient, new StateSpans(state), learningRate, transform);
+
+    private protected override void UpdateRange(Span<float> weights, ReadOnlySpan<float> gradient, StateSpans state, float learningRate, in GradientTransform transform)
     {
         int next = 1;
         Span<float> momentum = Momentum > 0f ? state[next++] : default;
