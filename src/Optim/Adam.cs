@@ -58,12 +58,13 @@ public class Adam : Optimizer
 
     /// <inheritdoc />
     protected override void Update(Span<float> weights, ReadOnlySpan<float> gradient, float[][] state, float learningRate, in GradientTransform transform) =>
-        UpdateRange(weights, gradient, new StateSpans(state), learningRate, transform);
+        UpdateRanges(weights, gradient, state, [new ElementRange(0, weights.Length)], learningRate, transform);
 
-    private protected override void UpdateRange(Span<float> weights, ReadOnlySpan<float> gradient, StateSpans state, float learningRate, in GradientTransform transform)
+    private protected override void UpdateRanges(Span<float> weights, ReadOnlySpan<float> gradient, float[][] state, ReadOnlySpan<ElementRange> ranges,
+        float learningRate, in GradientTransform transform)
     {
         var rule = AdamRule.ForStep(Iterations + 1, learningRate, Beta1, Beta2, Epsilon, decay: DecoupledDecay(learningRate), AmsGrad);
-        FusedUpdate.Run(rule, transform, weights, gradient, state[0], state[1], AmsGrad ? state[2] : default);
+        FusedUpdate.Run(rule, transform, ranges, weights, gradient, state[0], state[1], AmsGrad ? state[2] : default);
     }
 
     /// <summary>The factor θ is shrunk by before the Adam step, θ ← θ − decay·θ (0 for Adam; see <see cref="AdamW"/>).</summary>

@@ -37,12 +37,13 @@ public sealed class Momentum : Optimizer
 
     /// <inheritdoc />
     protected override void Update(Span<float> weights, ReadOnlySpan<float> gradient, float[][] state, float learningRate, in GradientTransform transform) =>
-        UpdateRange(weights, gradient, new StateSpans(state), learningRate, transform);
+        UpdateRanges(weights, gradient, state, [new ElementRange(0, weights.Length)], learningRate, transform);
 
-    private protected override void UpdateRange(Span<float> weights, ReadOnlySpan<float> gradient, StateSpans state, float learningRate, in GradientTransform transform)
+    private protected override void UpdateRanges(Span<float> weights, ReadOnlySpan<float> gradient, float[][] state, ReadOnlySpan<ElementRange> ranges,
+        float learningRate, in GradientTransform transform)
     {
         float gradientWeight = Form == MomentumForm.Classical ? 1f : 1f - Beta;
-        FusedUpdate.Run(new Rule(learningRate, Beta, gradientWeight), transform, weights, gradient, state[0]);
+        FusedUpdate.Run(new Rule(learningRate, Beta, gradientWeight), transform, ranges, weights, gradient, state[0]);
     }
 
     private readonly struct Rule(float learningRate, float beta, float gradientWeight) : IUpdateRule

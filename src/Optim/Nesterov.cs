@@ -35,10 +35,11 @@ public sealed class Nesterov : Optimizer
 
     /// <inheritdoc />
     protected override void Update(Span<float> weights, ReadOnlySpan<float> gradient, float[][] state, float learningRate, in GradientTransform transform) =>
-        UpdateRange(weights, gradient, new StateSpans(state), learningRate, transform);
+        UpdateRanges(weights, gradient, state, [new ElementRange(0, weights.Length)], learningRate, transform);
 
-    private protected override void UpdateRange(Span<float> weights, ReadOnlySpan<float> gradient, StateSpans state, float learningRate, in GradientTransform transform) =>
-        FusedUpdate.Run(new Rule(learningRate, Beta), transform, weights, gradient, state[0]);
+    private protected override void UpdateRanges(Span<float> weights, ReadOnlySpan<float> gradient, float[][] state, ReadOnlySpan<ElementRange> ranges,
+        float learningRate, in GradientTransform transform) =>
+        FusedUpdate.Run(new Rule(learningRate, Beta), transform, ranges, weights, gradient, state[0]);
 
     private readonly struct Rule(float learningRate, float beta) : IUpdateRule
     {

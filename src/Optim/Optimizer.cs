@@ -32,6 +32,7 @@ public abstract class Optimizer
     private readonly ParameterStates _states = new();
     private readonly List<Tensor> _withGradients = [];   // reused by every Step: no allocation per step
     private TouchedRowMasks? _touchedRowMasks;             // a lazy step under a GradientReducer; reused
+    private ElementRange[] _rowRanges = [];                 // the touched rows of one parameter as element ranges; reused
     private float _learningRate, _l1, _l2;
     private float? _clipValue, _globalClipNorm;
 
@@ -257,33 +258,31 @@ public abstract class Optimizer
     private protected virtual bool SkipsZeroGradients => false;
 
     /// <summary>
-    /// The update restricted to the touched rows, run by run (consecutive rows in one call), with the same rows of
-    /// the state buffers for a lazy optimizer (an optimizer without state, plain SGD, gets none).
+    /// The update restricted to the touched rows: one element range per run of consecutive rows, all in one fused
+    /// pass over the ranges, with the same rows of the state buffers (<see cref="UpdateRanges"/>).
     /// </summary>
     private void UpdateRows(Tensor parameter, Tensor gradient, TouchedRowMasks.Runs rows, float learningRate, in GradientTransform transform)
     {
         if (rows.RowCount == 0)
             return;
-        int width = parameter.Length / rows.RowCount;
-        Span<float> weights = parameter.Span;
-        ReadOnlySpan<float> g = gradient.Span;
-        float[][] state = StateOf(parameter);
-        for (int row = 0; rows.NextRun(row, out int start, out int count); row = start + count)
+        int width = parameter.Length / rows.RowCount, count = 0;
+        for (int row = 0; rows.NextRun(row, out int start, out int length); row = start + length)
         {
-            int from = start * width, length = count * width;
-            if (state.Length == 0)
-                Update(weights.Slice(from, length), g.Slice(from, length), [], learningRate, transform);
-            else
-                UpdateRange(weights.Slice(from, length), g.Slice(from, length), new StateSpans(state).Slice(from, length), learningRate, transform);
+            if (count == _rowRanges.Length)
+                Array.Resize(ref _rowRanges, Math.Max(64, 2 * count));   // grows to the most runs a step has seen, then stays
+            _rowRanges[count++] = new ElementRange(start * width, length * width);
         }
+        UpdateRanges(parameter.Span, gradient.Span, StateOf(parameter), _rowRanges.AsSpan(0, count), learningRate, transform);
     }
 
     /// <summary>
-    /// <see cref="Update"/> on a range of one parameter with the same range of its state buffers: what a lazy step
-    /// runs on each run of touched rows. The built-in stateful optimizers implement both with this one.
+    /// <see cref="Update"/> restricted to the elements in <paramref name="ranges"/> (of the weights, the gradient and
+    /// every state buffer, which are passed whole): what a sparse-row step runs. The built-in optimizers implement
+    /// their dense <see cref="Update"/> as this one over a single range.
     /// </summary>
-    private protected virtual void UpdateRange(Span<float> weights, ReadOnlySpan<float> gradient, StateSpans state, float learningRate, in GradientTransform transform) =>
-        throw new NotSupportedException($"{GetType().Name} has no lazy (row-range) update.");
+    private protected virtual void UpdateRanges(Span<float> weights, ReadOnlySpan<float> gradient, float[][] state, ReadOnlySpan<ElementRange> ranges,
+        float learningRate, in GradientTransform transform) =>
+        throw new NotSupportedException($"{GetType().Name} has no sparse-row update.");
 
     private NonFiniteGradientException NonFinite(List<Tensor> withGradients, int index, bool updated)
     {

@@ -60,15 +60,16 @@ public sealed class RmsProp : Optimizer
 
     /// <inheritdoc />
     protected override void Update(Span<float> weights, ReadOnlySpan<float> gradient, float[][] state, float learningRate, in GradientTransform transform) =>
-        UpdateRange(weights, gradient, new StateSpans(state), learningRate, transform);
+        UpdateRanges(weights, gradient, state, [new ElementRange(0, weights.Length)], learningRate, transform);
 
-    private protected override void UpdateRange(Span<float> weights, ReadOnlySpan<float> gradient, StateSpans state, float learningRate, in GradientTransform transform)
+    private protected override void UpdateRanges(Span<float> weights, ReadOnlySpan<float> gradient, float[][] state, ReadOnlySpan<ElementRange> ranges,
+        float learningRate, in GradientTransform transform)
     {
         int next = 1;
         Span<float> momentum = Momentum > 0f ? state[next++] : default;
         Span<float> averageGradient = Centered ? state[next++] : default;
         var rule = new Rule(learningRate, Rho, Momentum, Epsilon, Centered, EpsilonOutsideSquareRoot);
-        FusedUpdate.Run(rule, transform, weights, gradient, state[0], averageGradient, momentum);
+        FusedUpdate.Run(rule, transform, ranges, weights, gradient, state[0], averageGradient, momentum);
     }
 
     private static string[] StateNamesFor(float momentum, bool centered) =>

@@ -154,6 +154,38 @@ public class LazyOptimizerTests
         Assert.That(Bits(denseTable)[(199 * Width)..(200 * Width)], Is.Not.EqualTo(after[(199 * Width)..(200 * Width)]));
     }
 
+    [TestCaseSource(nameof(LazyCases))]
+    public void ALazyStepIsTheDenseStepOfTheTouchedRowsAsSeparateParameters(Func<bool, Optimizer> create)
+    {
+        // The reference twin: each row of the table as its own 1 × 17 parameter, stepped by the dense optimizer only
+        // when touched (17 = one Vector512 and a scalar tail, so runs end mid-vector).
+        const int rows = 20, width = 17;
+        int[][] touched = [[0, 1, 2, 7, 19], [2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12], [19, 0, 5]];
+        var random = new Random(8);
+        float[] start = [.. Enumerable.Range(0, rows * width).Select(_ => (float)random.NextDouble() - 0.5f)];
+        Tensor table = Tensor.FromArray((float[])start.Clone(), rows, width).AsParameter("table");
+        Tensor[] separate = [.. Enumerable.Range(0, rows).Select(r => Tensor.FromArray(start[(r * width)..((r + 1) * width)], 1, width).AsParameter($"row {r}"))];
+        Optimizer lazy = create(true), dense = create(false);
+        foreach (int[] step in touched)
+        {
+            var gradients = step.Select(r => (r, Enumerable.Range(0, width).Select(_ => (float)random.NextDouble() * 2 - 1).ToArray())).ToArray();
+            SetRowGradients(table, gradients);
+            lazy.Step([table]);
+            foreach ((int r, float[] g) in gradients)
+                separate[r].Grad = Tensor.FromArray(g, 1, width);
+            dense.Step([.. step.Select(r => separate[r])]);
+        }
+        Assert.That(Bits(table), Is.EqualTo(separate.SelectMany(Bits).ToArray()));
+        foreach (OptimizerStateBuffer buffer in lazy.GetState())
+        {
+            int[] expected = [.. dense.GetState().Where(b => b.StateName == buffer.StateName).OrderBy(b => int.Parse(b.ParameterName[4..]))
+                .SelectMany(b => Bits(b.Values))];
+            int[] actual = Bits(buffer.Values);
+            // Rows 13..18 were never touched: the dense optimizer holds no state for them; the lazy one's is untouched.
+            Assert.That(actual[..(13 * width)].Concat(actual[(19 * width)..]), Is.EqualTo(expected), buffer.StateName);
+        }
+    }
+
     [Test]
     public void RegularizationMakesTheLazyStepDense()
     {
@@ -181,21 +213,23 @@ public class LazyOptimizerTests
     [Test]
     public void LazyUpdatesAreIdenticalAtOneAndTwoThreads()
     {
-        // 4,096 rows × 64: every batch touches a run of ≥ 2¹⁸ elements, which the fused pass splits across workers.
+        // Every batch touches every other row of 12,000 rows × 48 (6,000 runs of one row, 288,000 elements, above the
+        // parallel threshold of 2¹⁸) and a few more: the fused pass splits the runs, laid end to end, across the
+        // workers, cutting inside a run (48 does not divide the 64-aligned cut).
         (int[] Weights, int[] Momentum) Run(int threads)
         {
             int saved = Parallelism.MaxThreads;
             Parallelism.MaxThreads = threads;
             try
             {
-                Tensor table = Tensor.RandomNormal([4096 + 50, 64], std: 0.5f, seed: 3).AsParameter("table");
+                Tensor table = Tensor.RandomNormal([12_000 + 50, 48], std: 0.5f, seed: 3).AsParameter("table");
                 var adam = new Adam(0.01f, lazy: true);
                 var rng = new Random(5);
                 for (int step = 0; step < 3; step++)
                 {
-                    // all of rows 0..4095, plus a few of the last 50 rows, with random gradients
-                    var rows = Enumerable.Range(0, 4096).Concat(Enumerable.Range(4096 + step * 7, 5))
-                        .Select(r => (r, Enumerable.Range(0, 64).Select(_ => (float)rng.NextDouble() - 0.5f).ToArray())).ToArray();
+                    // the even rows below 12,000, plus a run of 5 among the last 50 rows, with random gradients
+                    var rows = Enumerable.Range(0, 6000).Select(r => 2 * r).Concat(Enumerable.Range(12_000 + step * 7, 5))
+                        .Select(r => (r, Enumerable.Range(0, 48).Select(_ => (float)rng.NextDouble() - 0.5f).ToArray())).ToArray();
                     SetRowGradients(table, rows);
                     adam.Step([table]);
                 }
