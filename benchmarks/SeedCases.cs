@@ -17,6 +17,8 @@ namespace NanoNet.Benchmarks;
 /// <c>text-inference</c> (256), and <c>cifar10-predict1</c> / <c>text-predict1</c>: one sample through
 /// <see cref="Model.Predict(ReadOnlySpan{float}, Span{float})"/>, as an app classifying one input at a time;
 /// <c>keras-cifar10-train</c> (32): the Keras example cifar10_cnn (<see cref="SeedModels.KerasCifar10"/>).
+/// The environment variable <c>NANONET_CASE_OPTIMIZER</c> swaps the case's optimizer for one of
+/// <see cref="Optim.Optimizers.Names"/>, or its lazy variant with a <c>lazy-</c> prefix (e.g. <c>lazy-adam</c>).
 /// </remarks>
 public static class SeedCases
 {
@@ -52,6 +54,12 @@ public static class SeedCases
             _ => 1,
         };
         (Sequential net, Dataset data) = SeedModels.Create(model, batch);
+        // NANONET_CASE_OPTIMIZER=adam (or lazy-adam, lazy-rmsprop, ...): the same case with another optimizer (Keras defaults).
+        if (Environment.GetEnvironmentVariable("NANONET_CASE_OPTIMIZER") is { Length: > 0 } optimizer)
+        {
+            bool lazy = optimizer.StartsWith("lazy-", StringComparison.Ordinal);
+            net.Compile(Optim.Optimizers.Create(lazy ? optimizer["lazy-".Length..] : optimizer, lazy: lazy), net.Losses[0], seed: 0);
+        }
         Action step = mode switch
         {
             "train" => () => net.TrainStep(data),

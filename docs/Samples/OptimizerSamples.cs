@@ -1,3 +1,5 @@
+using NanoNet.Layers;
+using NanoNet.Losses;
 using NanoNet.Optim;
 
 namespace NanoNet.Docs.Samples;
@@ -22,6 +24,18 @@ public static class OptimizerSamples
         float[] rates = [schedule.LearningRate(0), schedule.LearningRate(100), schedule.LearningRate(500), schedule.LearningRate(2000)];
         #endregion
         return (adam, rates);
+    }
+
+    /// <summary>The IMDB seed model compiled with lazy Adam.</summary>
+    public static Sequential LazyAdam()
+    {
+        #region lazy
+        // Only the rows of the embedding table a batch used update their weights and moments;
+        // the other parameters (the LSTM's, the Dense layer's) get the usual dense Adam step.
+        var model = new Sequential([200], new Embedding(20_000, 128), new Lstm(128), new Dense(2, ActivationFunction.Softmax));
+        model.Compile(new Adam(learningRate: 1e-3f, lazy: true), new SparseCategoricalCrossEntropy());
+        #endregion
+        return model;
     }
 
     #region custom-optimizer

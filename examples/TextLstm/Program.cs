@@ -6,12 +6,13 @@
 //
 //   dotnet run -c Release --project examples/TextLstm -- [--data PATH] [--epochs N] [--batch N] [--lr X]
 //       [--optimizer sgd|momentum|nesterov|adagrad|rmsprop|adam|adamw] [--threads N] [--subset N] [--maxlen N]
-//       [--vocab N] [--clipnorm X] [--mask] [--validation-split F] [--early-stopping N] [--seed N] [--save PATH]
+//       [--vocab N] [--clipnorm X] [--mask] [--lazy] [--validation-split F] [--early-stopping N] [--seed N] [--save PATH]
 //
 // --data takes the official aclImdb_v1.tar.gz, its extracted aclImdb folder, or a folder holding either;
 // without it NanoNet looks in $NANONET_DATA. --subset N trains on N random training reviews and tests on
 // N random test reviews (a quick run). --clipnorm X clips the gradients' global norm to X. --mask makes
-// id 0 padding that the LSTM skips (Keras' mask_zero=True). By default the test reviews are the per-epoch
+// id 0 padding that the LSTM skips (Keras' mask_zero=True). --lazy makes a stateful optimizer lazy (Optimizer.Lazy,
+// like LazyAdam: only the embedding rows a batch used update their weights and moments). By default the test reviews are the per-epoch
 // validation data, as in the Keras example; --validation-split F holds out a fraction F of the training
 // reviews instead, and --early-stopping N stops when their loss has not improved for N epochs and restores
 // the best epoch's weights (then the test set is touched only once, at the end). --save PATH writes the
@@ -33,7 +34,7 @@ int? subset = null;
 float? learningRate = null; // null: the optimizer's Keras default (SGD: 0.01)
 float? clipNorm = null;
 string optimizerName = "sgd";
-bool mask = false;
+bool mask = false, lazy = false;
 float validationSplit = 0f;
 int earlyStoppingPatience = 0;
 var commandLine = new CommandLine(args);
@@ -54,13 +55,14 @@ try
             case "--vocab": vocabularySize = commandLine.Int(); break;
             case "--clipnorm": clipNorm = commandLine.Float(); break;
             case "--mask": mask = true; break;
+            case "--lazy": lazy = true; break;
             case "--seed": seed = commandLine.Int(); break;
             case "--save": savePath = commandLine.Text(); break;
             case "--validation-split": validationSplit = commandLine.Float(); break;
             case "--early-stopping": earlyStoppingPatience = commandLine.Int(); break;
             default:
                 Console.Error.WriteLine($"Unknown option {option}. Options: --data PATH --epochs N --batch N --lr X --optimizer NAME " +
-                                        "--threads N --subset N --maxlen N --vocab N --clipnorm X --mask --validation-split F --early-stopping N --seed N --save PATH");
+                                        "--threads N --subset N --maxlen N --vocab N --clipnorm X --mask --lazy --validation-split F --early-stopping N --seed N --save PATH");
                 return 2;
         }
     }
@@ -75,7 +77,7 @@ catch (ArgumentException e) // a missing or malformed value
 Optimizer optimizer;
 try
 {
-    optimizer = Optimizers.Create(optimizerName, learningRate);
+    optimizer = Optimizers.Create(optimizerName, learningRate, lazy);
 }
 catch (ArgumentException e)
 {
@@ -118,7 +120,7 @@ model.Compile(optimizer, new SparseCategoricalCrossEntropy(), seed);
 if (clipNorm is float maxNorm)
     optimizer.GlobalClipNorm = maxNorm;
 Console.WriteLine(model.Summary());
-Console.WriteLine($"Optimizer: {optimizer.GetType().Name} (lr {optimizer.CurrentLearningRate}), batch {batchSize}, {epochs} epochs" +
+Console.WriteLine($"Optimizer: {(optimizer.Lazy ? "lazy " : "")}{optimizer.GetType().Name} (lr {optimizer.CurrentLearningRate}), batch {batchSize}, {epochs} epochs" +
                   (clipNorm is null ? "" : $", gradients clipped to global norm {clipNorm}") + (mask ? ", padding masked" : ""));
 
 Dataset validation = test;

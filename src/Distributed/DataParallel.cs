@@ -153,6 +153,9 @@ public sealed class DataParallel : Callback, IGradientReducer, IProcessGroup, ID
     /// <inheritdoc/>
     public void SumAcrossProcesses(Span<double> values) => _world.AllReduceSum(values);
 
+    /// <summary>A lazy optimizer's touched-row masks, summed over the processes (one blocking all-reduce after the gradients').</summary>
+    public void SumTouchedRows(Span<float> touchedRows) => _world.AllReduceSum(touchedRows);
+
     /// <summary>Detaches from the model and the tape.</summary>
     public void Dispose()
     {

@@ -19,9 +19,11 @@ public sealed class Adagrad : Optimizer
     /// <param name="learningRate">η.</param>
     /// <param name="initialAccumulatorValue">a₀, the starting value of every accumulator (non-negative).</param>
     /// <param name="epsilon">ε, added under the square root for numerical stability (non-negative).</param>
-    public Adagrad(float learningRate = 0.001f, float initialAccumulatorValue = 0.1f, float epsilon = 1e-7f)
+    /// <param name="lazy">Update only the rows of an embedding table this step touched, weights and state alike (<see cref="Optimizer.Lazy"/>).</param>
+    public Adagrad(float learningRate = 0.001f, float initialAccumulatorValue = 0.1f, float epsilon = 1e-7f, bool lazy = false)
         : base(learningRate, "accumulator")
     {
+        Lazy = lazy;
         InitialAccumulatorValue = CheckRange(initialAccumulatorValue, 0f, float.PositiveInfinity, nameof(initialAccumulatorValue));
         Epsilon = CheckRange(epsilon, 0f, float.PositiveInfinity, nameof(epsilon));
     }
@@ -32,12 +34,22 @@ public sealed class Adagrad : Optimizer
     /// <summary>ε.</summary>
     public float Epsilon { get; }
 
+    /// <summary>
+    /// a + 0 = a and θ − η·0/√(a + ε) = θ: a zero gradient changes nothing (unless a₀ = ε = 0, where 0/0 is NaN), so an
+    /// embedding's untouched rows are skipped even without <c>lazy</c>, with the same result (Optimizer.SkipsZeroGradients).
+    /// </summary>
+    private protected override bool SkipsZeroGradients => InitialAccumulatorValue > 0f || Epsilon > 0f;
+
     /// <inheritdoc />
     protected override void InitializeState(int index, Span<float> buffer) => buffer.Fill(InitialAccumulatorValue);
 
     /// <inheritdoc />
     protected override void Update(Span<float> weights, ReadOnlySpan<float> gradient, float[][] state, float learningRate, in GradientTransform transform) =>
-        FusedUpdate.Run(new Rule(learningRate, Epsilon), transform, weights, gradient, state[0]);
+        UpdateRanges(weights, gradient, state, [new ElementRange(0, weights.Length)], learningRate, transform);
+
+    private protected override void UpdateRanges(Span<float> weights, ReadOnlySpan<float> gradient, float[][] state, ReadOnlySpan<ElementRange> ranges,
+        float learningRate, in GradientTransform transform) =>
+        FusedUpdate.Run(new Rule(learningRate, Epsilon), transform, ranges, weights, gradient, state[0]);
 
     private readonly struct Rule(float learningRate, float epsilon) : IUpdateRule
     {

@@ -19,6 +19,11 @@ namespace NanoNet.Optim;
 /// <remarks>
 /// For L2-regularized Adam (PyTorch's <c>Adam(weight_decay=λ)</c>) set <see cref="Optimizer.L2"/>; for
 /// decoupled weight decay use <see cref="AdamW"/>.
+/// <para>
+/// <c>lazy: true</c> gives LazyAdam (TensorFlow Addons' <c>LazyAdam</c>, PyTorch's <c>SparseAdam</c>): the rows of an
+/// embedding table that the step's batch did not touch keep their m, v and weights, and a touched row takes the step
+/// above with the global t, so α_t is the same for every row of a step (<see cref="Optimizer.Lazy"/>).
+/// </para>
 /// </remarks>
 public class Adam : Optimizer
 {
@@ -28,9 +33,11 @@ public class Adam : Optimizer
     /// <param name="beta2">β₂, decay of the second-moment average, in [0, 1).</param>
     /// <param name="epsilon">ε, added to √v for numerical stability (non-negative).</param>
     /// <param name="amsgrad">Whether to use the running maximum of v (AMSGrad).</param>
-    public Adam(float learningRate = 0.001f, float beta1 = 0.9f, float beta2 = 0.999f, float epsilon = 1e-7f, bool amsgrad = false)
+    /// <param name="lazy">Update only the rows of an embedding table this step touched, weights and state alike (<see cref="Optimizer.Lazy"/>).</param>
+    public Adam(float learningRate = 0.001f, float beta1 = 0.9f, float beta2 = 0.999f, float epsilon = 1e-7f, bool amsgrad = false, bool lazy = false)
         : base(learningRate, amsgrad ? ["momentum", "velocity", "velocity_hat"] : ["momentum", "velocity"])
     {
+        Lazy = lazy;
         Beta1 = CheckRange(beta1, 0f, 1f, nameof(beta1));
         Beta2 = CheckRange(beta2, 0f, 1f, nameof(beta2));
         Epsilon = CheckRange(epsilon, 0f, float.PositiveInfinity, nameof(epsilon));
@@ -50,10 +57,14 @@ public class Adam : Optimizer
     public bool AmsGrad { get; }
 
     /// <inheritdoc />
-    protected override void Update(Span<float> weights, ReadOnlySpan<float> gradient, float[][] state, float learningRate, in GradientTransform transform)
+    protected override void Update(Span<float> weights, ReadOnlySpan<float> gradient, float[][] state, float learningRate, in GradientTransform transform) =>
+        UpdateRanges(weights, gradient, state, [new ElementRange(0, weights.Length)], learningRate, transform);
+
+    private protected override void UpdateRanges(Span<float> weights, ReadOnlySpan<float> gradient, float[][] state, ReadOnlySpan<ElementRange> ranges,
+        float learningRate, in GradientTransform transform)
     {
         var rule = AdamRule.ForStep(Iterations + 1, learningRate, Beta1, Beta2, Epsilon, decay: DecoupledDecay(learningRate), AmsGrad);
-        FusedUpdate.Run(rule, transform, weights, gradient, state[0], state[1], AmsGrad ? state[2] : default);
+        FusedUpdate.Run(rule, transform, ranges, weights, gradient, state[0], state[1], AmsGrad ? state[2] : default);
     }
 
     /// <summary>The factor θ is shrunk by before the Adam step, θ ← θ − decay·θ (0 for Adam; see <see cref="AdamW"/>).</summary>

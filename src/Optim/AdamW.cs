@@ -24,8 +24,12 @@ public sealed class AdamW : Adam
     /// <param name="beta2">β₂, decay of the second-moment average, in [0, 1).</param>
     /// <param name="epsilon">ε, added to √v for numerical stability (non-negative).</param>
     /// <param name="amsgrad">Whether to use the running maximum of v (AMSGrad).</param>
-    public AdamW(float learningRate = 0.001f, float weightDecay = 0.004f, float beta1 = 0.9f, float beta2 = 0.999f, float epsilon = 1e-7f, bool amsgrad = false)
-        : base(learningRate, beta1, beta2, epsilon, amsgrad) =>
+    /// <param name="lazy">
+    /// Update only the rows of an embedding table this step touched, weights and state alike (<see cref="Optimizer.Lazy"/>);
+    /// the decay then shrinks the touched rows only.
+    /// </param>
+    public AdamW(float learningRate = 0.001f, float weightDecay = 0.004f, float beta1 = 0.9f, float beta2 = 0.999f, float epsilon = 1e-7f, bool amsgrad = false, bool lazy = false)
+        : base(learningRate, beta1, beta2, epsilon, amsgrad, lazy) =>
         WeightDecay = CheckRange(weightDecay, 0f, float.PositiveInfinity, nameof(weightDecay));
 
     /// <summary>λ, the decoupled weight decay.</summary>

@@ -26,4 +26,22 @@ public interface IGradientReducer
     /// during the call (it is reused by the next step).
     /// </param>
     void Reduce(IReadOnlyList<Tensor> parameters);
+
+    /// <summary>
+    /// Replaces each value with its sum over the processes. The values are a lazy optimizer's row masks
+    /// (<see cref="Optimizer.Lazy"/>): 1 for a row of a parameter this process's gradient touched, 0 for one it did
+    /// not, so that every process updates a row iff any process touched it. <see cref="Optimizer.Step"/> calls it
+    /// right after <see cref="Reduce"/>, on every process with the same length (a collective call, like
+    /// <see cref="Reduce"/>), and only for a lazy optimizer.
+    /// </summary>
+    /// <remarks>
+    /// A reducer that sums across processes must implement it; the default throws, so a lazy optimizer never runs
+    /// with rows some other process touched left out. A reducer that only transforms this process's gradients
+    /// (no other process) implements it as a method that returns the values unchanged.
+    /// </remarks>
+    /// <exception cref="NotSupportedException">This reducer does not combine touched rows (the default).</exception>
+    void SumTouchedRows(Span<float> touchedRows) =>
+        throw new NotSupportedException(
+            $"{GetType().Name} does not implement IGradientReducer.SumTouchedRows, which a lazy optimizer needs to update the rows any process touched. " +
+            "Implement it (sum the values across the processes), or use the optimizer without lazy: true.");
 }

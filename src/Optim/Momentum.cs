@@ -18,9 +18,11 @@ public sealed class Momentum : Optimizer
     /// <param name="learningRate">η.</param>
     /// <param name="beta">β, the momentum coefficient, in [0, 1).</param>
     /// <param name="form">How gradients are accumulated into the velocity.</param>
-    public Momentum(float learningRate = 0.01f, float beta = 0.9f, MomentumForm form = MomentumForm.Classical)
+    /// <param name="lazy">Update only the rows of an embedding table this step touched, weights and state alike (<see cref="Optimizer.Lazy"/>).</param>
+    public Momentum(float learningRate = 0.01f, float beta = 0.9f, MomentumForm form = MomentumForm.Classical, bool lazy = false)
         : base(learningRate, "momentum")
     {
+        Lazy = lazy;
         if (form is not (MomentumForm.Classical or MomentumForm.ExponentialAverage))
             throw new ArgumentOutOfRangeException(nameof(form), form, "Unknown momentum form.");
         Beta = CheckRange(beta, 0f, 1f, nameof(beta));
@@ -34,10 +36,14 @@ public sealed class Momentum : Optimizer
     public MomentumForm Form { get; }
 
     /// <inheritdoc />
-    protected override void Update(Span<float> weights, ReadOnlySpan<float> gradient, float[][] state, float learningRate, in GradientTransform transform)
+    protected override void Update(Span<float> weights, ReadOnlySpan<float> gradient, float[][] state, float learningRate, in GradientTransform transform) =>
+        UpdateRanges(weights, gradient, state, [new ElementRange(0, weights.Length)], learningRate, transform);
+
+    private protected override void UpdateRanges(Span<float> weights, ReadOnlySpan<float> gradient, float[][] state, ReadOnlySpan<ElementRange> ranges,
+        float learningRate, in GradientTransform transform)
     {
         float gradientWeight = Form == MomentumForm.Classical ? 1f : 1f - Beta;
-        FusedUpdate.Run(new Rule(learningRate, Beta, gradientWeight), transform, weights, gradient, state[0]);
+        FusedUpdate.Run(new Rule(learningRate, Beta, gradientWeight), transform, ranges, weights, gradient, state[0]);
     }
 
     private readonly struct Rule(float learningRate, float beta, float gradientWeight) : IUpdateRule

@@ -23,15 +23,23 @@ public sealed class Nesterov : Optimizer
     /// <summary>Creates a Nesterov momentum optimizer.</summary>
     /// <param name="learningRate">η.</param>
     /// <param name="beta">β, the momentum coefficient, in [0, 1).</param>
-    public Nesterov(float learningRate = 0.01f, float beta = 0.9f) : base(learningRate, "momentum") =>
+    /// <param name="lazy">Update only the rows of an embedding table this step touched, weights and state alike (<see cref="Optimizer.Lazy"/>).</param>
+    public Nesterov(float learningRate = 0.01f, float beta = 0.9f, bool lazy = false) : base(learningRate, "momentum")
+    {
         Beta = CheckRange(beta, 0f, 1f, nameof(beta));
+        Lazy = lazy;
+    }
 
     /// <summary>β, the momentum coefficient.</summary>
     public float Beta { get; }
 
     /// <inheritdoc />
     protected override void Update(Span<float> weights, ReadOnlySpan<float> gradient, float[][] state, float learningRate, in GradientTransform transform) =>
-        FusedUpdate.Run(new Rule(learningRate, Beta), transform, weights, gradient, state[0]);
+        UpdateRanges(weights, gradient, state, [new ElementRange(0, weights.Length)], learningRate, transform);
+
+    private protected override void UpdateRanges(Span<float> weights, ReadOnlySpan<float> gradient, float[][] state, ReadOnlySpan<ElementRange> ranges,
+        float learningRate, in GradientTransform transform) =>
+        FusedUpdate.Run(new Rule(learningRate, Beta), transform, ranges, weights, gradient, state[0]);
 
     private readonly struct Rule(float learningRate, float beta) : IUpdateRule
     {

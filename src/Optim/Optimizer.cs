@@ -31,6 +31,8 @@ public abstract class Optimizer
     private readonly string[] _stateNames;
     private readonly ParameterStates _states = new();
     private readonly List<Tensor> _withGradients = [];   // reused by every Step: no allocation per step
+    private TouchedRowMasks? _touchedRowMasks;             // a lazy step under a GradientReducer; reused
+    private ElementRange[] _rowRanges = [];                 // the touched rows of one parameter as element ranges; reused
     private float _learningRate, _l1, _l2;
     private float? _clipValue, _globalClipNorm;
 
@@ -141,6 +143,32 @@ public abstract class Optimizer
     /// </summary>
     public IGradientReducer? GradientReducer { get; set; }
 
+    /// <summary>
+    /// Whether the update is lazy (sparse-row), as TensorFlow Addons' <c>LazyAdam</c> and PyTorch's <c>SparseAdam</c>:
+    /// for a parameter whose gradient only an embedding wrote this step (<see cref="Tensor.TouchedGradientRows"/>),
+    /// only the rows the batch touched update their weights <em>and</em> their state (moments, velocities,
+    /// accumulators); every other row keeps both, bit for bit. Off by default (Keras semantics: the state of every
+    /// row decays on every step); set through the <c>lazy</c> argument of <see cref="Adam"/>, <see cref="AdamW"/>,
+    /// <see cref="RmsProp"/>, <see cref="Adagrad"/>, <see cref="Momentum"/> and <see cref="Nesterov"/>.
+    /// </summary>
+    /// <remarks>
+    /// <para>
+    /// The touched rows get exactly the dense formula, with the global step count: Adam's bias correction uses
+    /// t = <see cref="Iterations"/> + 1 however often the row was touched before (as <c>LazyAdam</c> does), and
+    /// AdamW's decoupled decay shrinks the touched rows only. When every row is touched the step equals the dense
+    /// one bit for bit. A parameter whose gradient may be non-zero anywhere (any dense parameter, an embedding table
+    /// also used densely, or any parameter when <see cref="L1"/> or <see cref="L2"/> is set, since they add to every
+    /// row's gradient) gets the dense update.
+    /// </para>
+    /// <para>
+    /// Under a <see cref="GradientReducer"/> (data-parallel training) a row is updated on every process iff
+    /// <em>any</em> process touched it (the reduced gradient of a touched row may be exactly zero, so the rows are
+    /// not read from the values): each process's touched rows are combined with
+    /// <see cref="IGradientReducer.SumTouchedRows"/> right after the gradients.
+    /// </para>
+    /// </remarks>
+    public bool Lazy { get; private protected init; }
+
     /// <summary>Names of the state buffers kept per parameter, e.g. <c>["momentum", "velocity"]</c> for Adam.</summary>
     public IReadOnlyList<string> StateNames => _stateNames;
 
@@ -163,13 +191,21 @@ public abstract class Optimizer
             if (parameters[i].Grad is not null)
                 withGradients.Add(parameters[i]);
 
+        // Regularization adds to every row's gradient: then no row is untouched, and a lazy step is the dense one.
+        bool lazy = Lazy && _l1 == 0f && _l2 == 0f;
+
         // 1. Reduce: combined gradients are what clipping and the update must see. Another process's
-        // gradient may fill rows this one's embedding did not touch: the row hints no longer hold.
+        // gradient may fill rows this one's embedding did not touch: the row hints no longer hold. A lazy
+        // step records them first and combines them across the processes after the gradients.
+        TouchedRowMasks? touchedByAnyProcess = null;
         if (GradientReducer is { } reducer)
         {
+            if (lazy)
+                (touchedByAnyProcess = _touchedRowMasks ??= new()).Record(withGradients);
             for (int i = 0; i < withGradients.Count; i++)
                 withGradients[i].EnsureGrad();
             reducer.Reduce(withGradients);
+            touchedByAnyProcess?.CombineAcrossProcesses(reducer);
         }
 
         // 2. Clip by global norm (a scale for the fused pass below, which also clips by value).
@@ -196,8 +232,10 @@ public abstract class Optimizer
             if (gradient.Length != parameter.Length)
                 throw new ArgumentException($"Parameter {Describe(parameter)} has {parameter.Length} elements but its gradient has {gradient.Length}.", nameof(parameters));
             FusedUpdate.ResetCheck();
-            if (parameter.TouchedGradientRows is { } rows && SkipsZeroGradients && _l1 == 0f && _l2 == 0f)
-                UpdateRows(parameter, gradient, rows, learningRate, transform);
+            if (touchedByAnyProcess is not null)
+                UpdateRows(parameter, gradient, touchedByAnyProcess.For(i), learningRate, transform);
+            else if (parameter.TouchedGradientRows is { } rows && (lazy || SkipsZeroGradients && _l1 == 0f && _l2 == 0f))
+                UpdateRows(parameter, gradient, new TouchedRowMasks.Runs(rows), learningRate, transform);
             else
                 Update(parameter.Span, gradient.Span, StateOf(parameter), learningRate, transform);
             bool nonFinite = FusedUpdate.Checked ? FusedUpdate.NonFiniteGradientSeen : !double.IsFinite(GradientClipping.SumOfSquares(gradient.Span));
@@ -214,20 +252,37 @@ public abstract class Optimizer
     /// Whether <see cref="Update"/> leaves a weight unchanged when its gradient is zero (after clipping, with no
     /// regularization), and keeps no state that a zero gradient would change: then a gradient known to be zero
     /// outside some rows (<see cref="Tensor.TouchedGradientRows"/>, an embedding's) is applied to those rows only,
-    /// with the same result. True for plain SGD; false for momentum, Adam and the others, whose state decays on
-    /// every step (Keras semantics).
+    /// with the same result. True for plain SGD and Adagrad; false for momentum, RMSprop, Adam and the others, whose
+    /// state decays on every step (Keras semantics; <see cref="Lazy"/> opts out of it).
     /// </summary>
     private protected virtual bool SkipsZeroGradients => false;
 
-    /// <summary>The update restricted to the touched rows, run by run (consecutive rows in one call).</summary>
-    private void UpdateRows(Tensor parameter, Tensor gradient, GradientRows rows, float learningRate, in GradientTransform transform)
+    /// <summary>
+    /// The update restricted to the touched rows: one element range per run of consecutive rows, all in one fused
+    /// pass over the ranges, with the same rows of the state buffers (<see cref="UpdateRanges"/>).
+    /// </summary>
+    private void UpdateRows(Tensor parameter, Tensor gradient, TouchedRowMasks.Runs rows, float learningRate, in GradientTransform transform)
     {
-        int width = parameter.Length / rows.RowCount;
-        Span<float> weights = parameter.Span;
-        ReadOnlySpan<float> g = gradient.Span;
-        for (int row = 0; rows.NextRun(row, out int start, out int count); row = start + count)
-            Update(weights.Slice(start * width, count * width), g.Slice(start * width, count * width), [], learningRate, transform);
+        if (rows.RowCount == 0)
+            return;
+        int width = parameter.Length / rows.RowCount, count = 0;
+        for (int row = 0; rows.NextRun(row, out int start, out int length); row = start + length)
+        {
+            if (count == _rowRanges.Length)
+                Array.Resize(ref _rowRanges, Math.Max(64, 2 * count));   // grows to the most runs a step has seen, then stays
+            _rowRanges[count++] = new ElementRange(start * width, length * width);
+        }
+        UpdateRanges(parameter.Span, gradient.Span, StateOf(parameter), _rowRanges.AsSpan(0, count), learningRate, transform);
     }
+
+    /// <summary>
+    /// <see cref="Update"/> restricted to the elements in <paramref name="ranges"/> (of the weights, the gradient and
+    /// every state buffer, which are passed whole): what a sparse-row step runs. The built-in optimizers implement
+    /// their dense <see cref="Update"/> as this one over a single range.
+    /// </summary>
+    private protected virtual void UpdateRanges(Span<float> weights, ReadOnlySpan<float> gradient, float[][] state, ReadOnlySpan<ElementRange> ranges,
+        float learningRate, in GradientTransform transform) =>
+        throw new NotSupportedException($"{GetType().Name} has no sparse-row update.");
 
     private NonFiniteGradientException NonFinite(List<Tensor> withGradients, int index, bool updated)
     {

@@ -29,9 +29,11 @@ public sealed class RmsProp : Optimizer
     /// <param name="momentum">μ, momentum on the scaled steps, in [0, 1); 0 for none.</param>
     /// <param name="epsilon">ε, added under the square root for numerical stability (non-negative).</param>
     /// <param name="centered">Whether to normalize by the estimated variance (s − ḡ²) instead of s.</param>
-    public RmsProp(float learningRate = 0.001f, float rho = 0.9f, float momentum = 0f, float epsilon = 1e-7f, bool centered = false)
+    /// <param name="lazy">Update only the rows of an embedding table this step touched, weights and state alike (<see cref="Optimizer.Lazy"/>).</param>
+    public RmsProp(float learningRate = 0.001f, float rho = 0.9f, float momentum = 0f, float epsilon = 1e-7f, bool centered = false, bool lazy = false)
         : base(learningRate, StateNamesFor(momentum, centered))
     {
+        Lazy = lazy;
         Rho = CheckRange(rho, 0f, 1f, nameof(rho));
         Momentum = CheckRange(momentum, 0f, 1f, nameof(momentum));
         Epsilon = CheckRange(epsilon, 0f, float.PositiveInfinity, nameof(epsilon));
@@ -57,13 +59,17 @@ public sealed class RmsProp : Optimizer
     public bool EpsilonOutsideSquareRoot { get; init; }
 
     /// <inheritdoc />
-    protected override void Update(Span<float> weights, ReadOnlySpan<float> gradient, float[][] state, float learningRate, in GradientTransform transform)
+    protected override void Update(Span<float> weights, ReadOnlySpan<float> gradient, float[][] state, float learningRate, in GradientTransform transform) =>
+        UpdateRanges(weights, gradient, state, [new ElementRange(0, weights.Length)], learningRate, transform);
+
+    private protected override void UpdateRanges(Span<float> weights, ReadOnlySpan<float> gradient, float[][] state, ReadOnlySpan<ElementRange> ranges,
+        float learningRate, in GradientTransform transform)
     {
         int next = 1;
         Span<float> momentum = Momentum > 0f ? state[next++] : default;
         Span<float> averageGradient = Centered ? state[next++] : default;
         var rule = new Rule(learningRate, Rho, Momentum, Epsilon, Centered, EpsilonOutsideSquareRoot);
-        FusedUpdate.Run(rule, transform, weights, gradient, state[0], averageGradient, momentum);
+        FusedUpdate.Run(rule, transform, ranges, weights, gradient, state[0], averageGradient, momentum);
     }
 
     private static string[] StateNamesFor(float momentum, bool centered) =>

@@ -18,7 +18,11 @@ public sealed class Sgd(float learningRate = 0.01f) : Optimizer(learningRate)
 
     /// <inheritdoc />
     protected override void Update(Span<float> weights, ReadOnlySpan<float> gradient, float[][] state, float learningRate, in GradientTransform transform) =>
-        FusedUpdate.Run(new Rule(learningRate), transform, weights, gradient);
+        UpdateRanges(weights, gradient, state, [new ElementRange(0, weights.Length)], learningRate, transform);
+
+    private protected override void UpdateRanges(Span<float> weights, ReadOnlySpan<float> gradient, float[][] state, ReadOnlySpan<ElementRange> ranges,
+        float learningRate, in GradientTransform transform) =>
+        FusedUpdate.Run(new Rule(learningRate), transform, ranges, weights, gradient);
 
     private readonly struct Rule(float learningRate) : IUpdateRule
     {

@@ -1,5 +1,6 @@
 using System.Text.RegularExpressions;
 using NanoNet.Docs.Samples;
+using NanoNet.Optim;
 
 namespace NanoNet.Tests.Docs;
 
@@ -170,6 +171,8 @@ public class DocSamplesRunTests
         w.Grad = Tensor.FromArray([0.5f, -4f, 0f], 3);
         new OptimizerSamples.SignSgd(learningRate: 0.25f).Step([w]);
         Assert.That(w.ToArray(), Is.EqualTo(new[] { 0.75f, -1.75f, 3f }));
+
+        Assert.That(OptimizerSamples.LazyAdam().Optimizer, Is.InstanceOf<Adam>().With.Property(nameof(Optimizer.Lazy)).True);
     }
 
     [Test]

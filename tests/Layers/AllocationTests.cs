@@ -76,6 +76,12 @@ public class AllocationTests
         })).SetName("Embedding, Dropout, Conv1D, GlobalMaxPooling1D, binary cross-entropy");
         yield return new TestCaseData((Func<(Model, Dataset)>)(() =>
         {
+            var model = new Sequential([20], new Embedding(50, 8), new Flatten(), new Dense(2, ActivationFunction.Softmax));
+            model.Compile(new Adam(lazy: true), new SparseCategoricalCrossEntropy());
+            return (model, new Dataset(Ids(16, 20, 50, 3), Labels(16, 2)));
+        })).SetName("Embedding with lazy Adam");
+        yield return new TestCaseData((Func<(Model, Dataset)>)(() =>
+        {
             var model = new Sequential([8, 8, 3], new DepthwiseConv2D(3), new LeakyRelu(0.3f), new AveragePooling2D(2), new GlobalAveragePooling2D(),
                 new Dense(4, ActivationFunction.Softmax));
             model.Compile(new Sgd(0.01f), new SparseCategoricalCrossEntropy());

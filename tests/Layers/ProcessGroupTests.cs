@@ -1,6 +1,7 @@
 using NanoNet.Data;
 using NanoNet.Layers;
 using NanoNet.Optim;
+using NanoNet.Tests.Optim;
 
 namespace NanoNet.Tests.Layers;
 
@@ -48,6 +49,13 @@ public class ProcessGroupTests
                 for (int i = 0; i < gradient.Length; i++)
                     gradient[i] = (float)(sum[offset++] / size);
             }
+        }
+
+        public void SumTouchedRows(Span<float> touchedRows)
+        {
+            double[] sum = group.Sum(rank, [.. touchedRows.ToArray().Select(t => (double)t)]);
+            for (int i = 0; i < touchedRows.Length; i++)
+                touchedRows[i] = (float)sum[i];
         }
     }
 
@@ -103,5 +111,56 @@ public class ProcessGroupTests
             Assert.That(member1.Loss, Is.EqualTo(member0.Loss), $"epoch {e + 1}: every member reports the same");
         }
         Assert.That(models[0].Optimizer!.Iterations, Is.EqualTo(single.Optimizer!.Iterations));
+    }
+
+    [Test]
+    public void LazyAdamUpdatesARowOnEveryMemberIffAnyMemberTouchedIt()
+    {
+        // Table of 6 rows × 2. Step 1: member 0 touches rows 1 and 3, member 1 rows 2 and 3. Step 2: member 0 touches
+        // row 3 with g, member 1 row 3 with −g (the mean is exactly 0, yet row 3 was touched: its moments decay and it
+        // moves), and member 1 alone touches row 4. Reference: one optimizer given the mean gradient and the union of rows.
+        (int Row, float[] Values)[][][] steps =
+        [
+            [[(1, [0.5f, -1f]), (3, [2f, 0.25f])], [(2, [1.5f, 0.75f]), (3, [-1f, 0.5f])]],
+            [[(3, [0.5f, -0.25f])], [(3, [-0.5f, 0.25f]), (4, [1f, 2f])]],
+        ];
+        static Tensor Table() => Tensor.FromArray([.. Enumerable.Range(0, 12).Select(i => 0.1f * i)], 6, 2).AsParameter("table");
+
+        var group = new ThreadGroup(2);
+        var tables = new Tensor[2];
+        var afterFirstStep = new float[2][];
+        Thread[] threads = [.. Enumerable.Range(0, 2).Select(rank => new Thread(() =>
+        {
+            Tensor table = Table();
+            var adam = new Adam(0.1f, lazy: true) { GradientReducer = new Member(group, rank, 2) };
+            foreach ((int Row, float[] Values)[][] step in steps)
+            {
+                LazyOptimizerTests.SetRowGradients(table, step[rank]);
+                adam.Step([table]);
+                afterFirstStep[rank] ??= table.ToArray();
+            }
+            tables[rank] = table;
+        }))];
+        foreach (Thread thread in threads) thread.Start();
+        foreach (Thread thread in threads) Assert.That(thread.Join(TimeSpan.FromSeconds(60)), Is.True, "a member hung");
+
+        Tensor reference = Table();
+        var single = new Adam(0.1f, lazy: true);
+        foreach ((int Row, float[] Values)[][] step in steps)
+        {
+            var mean = step.SelectMany(rows => rows).GroupBy(r => r.Row).OrderBy(g => g.Key)
+                .Select(g => (g.Key, new[] { g.Sum(r => r.Values[0]) / 2, g.Sum(r => r.Values[1]) / 2 })).ToArray();
+            LazyOptimizerTests.SetRowGradients(reference, mean);
+            single.Step([reference]);
+        }
+
+        int[] Bits(Tensor t) => [.. t.ToArray().Select(BitConverter.SingleToInt32Bits)];
+        Assert.That(Bits(tables[1]), Is.EqualTo(Bits(tables[0])), "members agree bitwise");
+        Assert.That(Bits(tables[0]), Is.EqualTo(Bits(reference)), "as one process with the mean gradient and the union of rows");
+        Assert.That(tables[0][3, 0], Is.Not.EqualTo(afterFirstStep[0][6]), "row 3, touched with a zero mean gradient, moved");
+        Tensor start = Table();
+        Assert.That(tables[0][4, 0], Is.Not.EqualTo(start[4, 0]), "row 4, touched by member 1 only, moved on member 0 too");
+        Assert.That(Bits(tables[0])[10..], Is.EqualTo(Bits(start)[10..]), "row 5, touched by nobody, did not move");
+        Assert.That(Bits(tables[0])[..2], Is.EqualTo(Bits(start)[..2]), "row 0, touched by nobody, did not move");
     }
 }

@@ -57,6 +57,14 @@ public class SparseEmbeddingUpdateTests
     }
 
     [Test]
+    public void AdagradOnTheTouchedRowsEqualsTheDenseUpdate()
+    {
+        // a + 0 = a and θ − η·0/√(a + ε) = θ: Adagrad, too, may skip the untouched rows.
+        Tensor sparse = Train(() => new Adagrad(0.1f) { ClipValue = 0.05f }, dense: false);
+        AssertBitwiseEqual(sparse, Train(() => new Adagrad(0.1f) { ClipValue = 0.05f }, dense: true));
+    }
+
+    [Test]
     public void ClippedSgdEqualsTheDenseUpdate()
     {
         AssertBitwiseEqual(Train(() => new Sgd(0.1f) { ClipValue = 0.05f, GlobalClipNorm = 0.5f }, dense: false),

@@ -23,7 +23,8 @@ internal interface IUpdateRule
 /// </summary>
 /// <remarks>
 /// <para>
-/// Shape legend: weights, gradient and every non-empty state span have the same length n. The loop runs
+/// Shape legend: weights, gradient and every non-empty state span have the same length n; the pass covers all n
+/// elements, or only those in a list of <see cref="ElementRange"/>s (an embedding's touched rows). The loop runs
 /// the widest accelerated vector width first (512, 256, 128 bits) and finishes with one-lane scalar
 /// steps; all widths compute bit-identical results (see <see cref="ILanes{TSelf}"/>).
 /// </para>
@@ -45,19 +46,28 @@ internal static unsafe class FusedUpdate
 
     /// <summary>
     /// Starts a check on this thread: <see cref="NonFiniteGradientSeen"/> and <see cref="Checked"/> are
-    /// cleared, and every later <see cref="Run"/> on this thread sets them.
+    /// cleared, and every later <c>Run</c> on this thread sets them.
     /// </summary>
     public static void ResetCheck() => t_nonFiniteSeen = t_checked = false;
 
-    /// <summary>Whether a gradient run through <see cref="Run"/> since <see cref="ResetCheck"/> held a NaN or an infinity.</summary>
+    /// <summary>Whether a gradient run through <c>Run</c> since <see cref="ResetCheck"/> held a NaN or an infinity.</summary>
     public static bool NonFiniteGradientSeen => t_nonFiniteSeen;
 
-    /// <summary>Whether <see cref="Run"/> ran since <see cref="ResetCheck"/> (a custom optimizer's update may not use it).</summary>
+    /// <summary>Whether <c>Run</c> ran since <see cref="ResetCheck"/> (a custom optimizer's update may not use it).</summary>
     public static bool Checked => t_checked;
 
     /// <summary>Runs <paramref name="rule"/> over every element. Pass <c>default</c> for unused states.</summary>
     public static void Run<TRule>(TRule rule, in GradientTransform transform, Span<float> weights, ReadOnlySpan<float> gradient,
         Span<float> state0 = default, Span<float> state1 = default, Span<float> state2 = default)
+        where TRule : struct, IUpdateRule =>
+        Run(rule, transform, [new ElementRange(0, weights.Length)], weights, gradient, state0, state1, state2);
+
+    /// <summary>
+    /// Runs <paramref name="rule"/> over the elements in <paramref name="ranges"/> only (disjoint, in any order); the
+    /// other elements of the weights and of every state buffer are not touched. Pass <c>default</c> for unused states.
+    /// </summary>
+    public static void Run<TRule>(TRule rule, in GradientTransform transform, ReadOnlySpan<ElementRange> ranges,
+        Span<float> weights, ReadOnlySpan<float> gradient, Span<float> state0 = default, Span<float> state1 = default, Span<float> state2 = default)
         where TRule : struct, IUpdateRule
     {
         int n = weights.Length;
@@ -66,28 +76,65 @@ internal static unsafe class FusedUpdate
         CheckState(state0, n, nameof(state0));
         CheckState(state1, n, nameof(state1));
         CheckState(state2, n, nameof(state2));
+        long total = 0;
+        foreach (ElementRange range in ranges)
+        {
+            if (range.Start < 0 || range.Length < 0 || range.Start > n - range.Length)
+                throw new ArgumentOutOfRangeException(nameof(ranges), range, $"The range lies outside the {n} elements.");
+            total += range.Length;
+        }
 
         t_checked = true;
-        int workers = n < ParallelThreshold ? 1 : Parallelism.CurrentMaxThreads;
+        int workers = total < ParallelThreshold ? 1 : Parallelism.CurrentMaxThreads;
         if (workers == 1)
         {
-            if (!RunRange(rule, transform, weights, gradient, state0, state1, state2))
+            if (!RunPieces(rule, transform, ranges, 0, total, weights, gradient, state0, state1, state2))
                 t_nonFiniteSeen = true;
             return;
         }
-        // A large tensor (an embedding table) is split into contiguous ranges, one per worker. The rule
-        // is element-wise and every vector width gives the same bits, so the split changes nothing.
+        // Many elements (an embedding table, or many of its rows) are split into contiguous pieces of the ranges laid
+        // end to end, one per worker. The rule is element-wise and every vector width gives the same bits, so the
+        // split changes nothing.
         fixed (float* w = weights, g = gradient, s0 = state0, s1 = state1, s2 = state2)
+        fixed (ElementRange* r = ranges)
         {
-            var job = UpdateJob<TRule>.Rent(rule, transform, n, w, g, s0, s1, s2);
+            var job = UpdateJob<TRule>.Rent(rule, transform, n, r, ranges.Length, total, w, g, s0, s1, s2);
             Parallelism.Run(job, workers);
             if (job.NonFiniteSeen)
                 t_nonFiniteSeen = true;
         }
     }
 
-    /// <summary>Tensors at least this long are updated by all workers at once (memory-bound: two cores read faster than one).</summary>
+    /// <summary>Updates at least this many elements with all workers at once (memory-bound: two cores read faster than one).</summary>
     private const int ParallelThreshold = 1 << 18;
+
+    /// <summary>
+    /// Elements [<paramref name="from"/>, <paramref name="to"/>) of the ranges laid end to end, range piece by range
+    /// piece; false if the gradient held a NaN or an infinity there.
+    /// </summary>
+    private static bool RunPieces<TRule>(TRule rule, in GradientTransform transform, ReadOnlySpan<ElementRange> ranges, long from, long to,
+        Span<float> weights, ReadOnlySpan<float> gradient, Span<float> state0, Span<float> state1, Span<float> state2)
+        where TRule : struct, IUpdateRule
+    {
+        bool finite = true;
+        long offset = 0;   // where the current range starts, ranges laid end to end
+        foreach (ElementRange range in ranges)
+        {
+            long begin = Math.Max(from, offset), end = Math.Min(to, offset + range.Length);
+            if (begin < end)
+            {
+                int at = range.Start + (int)(begin - offset), length = (int)(end - begin);
+                finite &= RunRange(rule, transform, weights.Slice(at, length), gradient.Slice(at, length),
+                    Slice(state0, at, length), Slice(state1, at, length), Slice(state2, at, length));
+            }
+            offset += range.Length;
+            if (offset >= to)
+                break;
+        }
+        return finite;
+    }
+
+    private static Span<float> Slice(Span<float> state, int start, int length) => state.IsEmpty ? default : state.Slice(start, length);
 
     /// <summary>The widest vectors first, then narrower ones, then the scalar tail, over one range; false if the gradient held a NaN or an infinity.</summary>
     private static bool RunRange<TRule>(TRule rule, in GradientTransform transform, Span<float> weights, ReadOnlySpan<float> gradient,
@@ -107,23 +154,27 @@ internal static unsafe class FusedUpdate
         return finite;
     }
 
-    /// <summary>One parallel update: worker w takes the w-th contiguous range (pointers pinned by the caller).</summary>
+    /// <summary>One parallel update: worker w takes the w-th contiguous piece of the ranges laid end to end (pointers pinned by the caller).</summary>
     private sealed class UpdateJob<TRule> : ParallelJob where TRule : struct, IUpdateRule
     {
         [ThreadStatic] private static UpdateJob<TRule>? t_cached;
         private TRule _rule;
         private GradientTransform _transform;
-        private int _n;
+        private int _n, _rangeCount;
+        private long _total;
+        private ElementRange* _ranges;
         private float* _w, _g, _s0, _s1, _s2;
         private volatile bool _nonFinite;
 
         /// <summary>Whether some worker's range of the gradient held a NaN or an infinity.</summary>
         public bool NonFiniteSeen => _nonFinite;
 
-        public static UpdateJob<TRule> Rent(TRule rule, in GradientTransform transform, int n, float* w, float* g, float* s0, float* s1, float* s2)
+        public static UpdateJob<TRule> Rent(TRule rule, in GradientTransform transform, int n, ElementRange* ranges, int rangeCount, long total,
+            float* w, float* g, float* s0, float* s1, float* s2)
         {
             UpdateJob<TRule> job = t_cached ??= new UpdateJob<TRule>();
-            (job._rule, job._transform, job._n) = (rule, transform, n);
+            (job._rule, job._transform, job._n, job._rangeCount, job._total) = (rule, transform, n, rangeCount, total);
+            job._ranges = ranges;
             job._w = w; job._g = g; job._s0 = s0; job._s1 = s1; job._s2 = s2;
             job._nonFinite = false;
             return job;
@@ -131,18 +182,18 @@ internal static unsafe class FusedUpdate
 
         public override void RunWorker(int worker, int workerCount)
         {
-            // Range starts on 64-element boundaries so each range runs whole vectors of every width.
-            int start = (int)((long)_n * worker / workerCount) & ~63;
-            int end = worker == workerCount - 1 ? _n : (int)((long)_n * (worker + 1) / workerCount) & ~63;
-            int length = end - start;
-            if (length <= 0)
+            // Pieces start on 64-element boundaries of the laid-end-to-end ranges (for one range covering the tensor:
+            // whole vectors of every width in each piece).
+            long start = _total * worker / workerCount & ~63L;
+            long end = worker == workerCount - 1 ? _total : _total * (worker + 1) / workerCount & ~63L;
+            if (end <= start)
                 return;
-            if (!RunRange(_rule, _transform, new Span<float>(_w + start, length), new ReadOnlySpan<float>(_g + start, length),
-                Slice(_s0, start, length), Slice(_s1, start, length), Slice(_s2, start, length)))
+            if (!RunPieces(_rule, _transform, new ReadOnlySpan<ElementRange>(_ranges, _rangeCount), start, end,
+                new Span<float>(_w, _n), new ReadOnlySpan<float>(_g, _n), Whole(_s0), Whole(_s1), Whole(_s2)))
                 _nonFinite = true;
         }
 
-        private static Span<float> Slice(float* state, int start, int length) => state == null ? default : new Span<float>(state + start, length);
+        private Span<float> Whole(float* state) => state == null ? default : new Span<float>(state, _n);
     }
 
     private static void CheckState(Span<float> state, int n, string name)

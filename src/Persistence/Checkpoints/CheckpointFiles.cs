@@ -89,7 +89,7 @@ public static class CheckpointFiles
             int[] shape = parameters.TryGetValue(buffer.ParameterName, out Tensor? parameter) ? parameter.Shape.ToArray() : [buffer.Values.Length];
             tensors.Add(new($"{OptimizerPrefix}{buffer.StateName}/{buffer.ParameterName}", Tensor.FromArray(buffer.Values.ToArray(), shape)));
         }
-        var document = new CheckpointDocument(state.Epoch, state.Step, new OptimizerDocument(optimizer.GetType().Name, optimizer.Iterations),
+        var document = new CheckpointDocument(state.Epoch, state.Step, new OptimizerDocument(optimizer.GetType().Name, optimizer.Iterations, optimizer.Lazy),
             [.. state.RandomStates.Select(r => new RandomStateDocument(r.Key, r.Value.Seed, r.Value.Stream, r.Value.Position))]);
         var metadata = new Dictionary<string, string>
         {
@@ -117,6 +117,9 @@ public static class CheckpointFiles
         string optimizerType = optimizer.GetType().Name;
         if (document.Optimizer.Type != optimizerType)
             throw new InvalidDataException($"{name}: the checkpoint holds the state of a {document.Optimizer.Type} optimizer, but the model is compiled with {optimizerType}.");
+        if (document.Optimizer.Lazy != optimizer.Lazy)
+            throw new InvalidDataException($"{name}: the checkpoint holds the state of a {(document.Optimizer.Lazy ? "lazy" : "dense (not lazy)")} {optimizerType}, " +
+                $"but the model is compiled with a {(optimizer.Lazy ? "lazy" : "dense")} one: the untouched rows' state would evolve differently. Compile with lazy: {document.Optimizer.Lazy.ToString().ToLowerInvariant()}.");
 
         var buffers = new List<OptimizerStateBuffer>();
         foreach (SafeTensor tensor in file.Tensors)
