@@ -104,8 +104,8 @@ public ref struct LstmBuffers
 /// <item>backward: per step only the point-wise pass and one GEMM dh_{t−1} += dZ_t·Rᵀ; after the loop
 /// dW = Xᵀ·dZ, dR = H_prevᵀ·dZ and dX = dZ·Wᵀ are each one large GEMM over all T·N rows, and db is
 /// the column sum of dZ.</item>
-/// <item>each step runs as one parallel region over bands of batch rows (see StepJob), R and Rᵀ
-/// packed once per call.</item>
+/// <item>the sequences (batch rows) are split into bands once per pass, and each worker runs its band
+/// through all T steps in one parallel region (see <see cref="RecurrentStepJob"/>), R and Rᵀ packed once per call.</item>
 /// </list></para>
 /// <para>Why time-major internally (x is copied to T·N×D once; dX and a returned sequence are copied
 /// back): the N rows of one step are then one contiguous N×4U slab, so the per-step GEMM writes a dense
@@ -194,8 +194,7 @@ public static unsafe class LstmKernels
             job.Gates = gates; job.Hidden = hidden; job.Cell = cell; job.TanhCell = tanhCell; job.Bias = pb; job.Mask = pm;
             job.DroppedHidden = dropped; job.RecurrentDropout = pmh;
             job.InitialState = initialState;
-            for (int step = 0; step < t; step++)
-                job.RunStep(step);
+            job.RunForward();
         }
 
         if (returnSequences)
@@ -261,19 +260,10 @@ public static unsafe class LstmKernels
             job.ReturnSequences = returnSequences;
             job.WantInitialGradient = wantInitial;
             job.DC = pScratch + 2 * block;
-            float* hIn = pScratch, hOut = pScratch + block;
-            for (int step = t - 1; step >= 0; step--)
-            {
-                job.HIn = hIn;
-                job.HOut = hOut;
-                job.RunStep(step);
-                float* swap = hIn;
-                hIn = hOut;
-                hOut = swap;
-            }
-            // After step 0, hIn holds dh₋₁ and DC holds dc₋₁: the initial states' gradients.
+            float* dhInitial = job.RunBackward(pScratch, pScratch + block);
+            // Step 0 left dh₋₁ in dhInitial and dc₋₁ in DC: the initial states' gradients.
             if (!dInitialHidden.IsEmpty)
-                TensorPrimitives.Add(dInitialHidden, new ReadOnlySpan<float>(hIn, block), dInitialHidden);
+                TensorPrimitives.Add(dInitialHidden, new ReadOnlySpan<float>(dhInitial, block), dInitialHidden);
             if (!dInitialCell.IsEmpty)
                 TensorPrimitives.Add(dInitialCell, new ReadOnlySpan<float>(job.DC, block), dInitialCell);
         }
@@ -321,8 +311,9 @@ public static unsafe class LstmKernels
     }
 
     /// <summary>
-    /// One LSTM time step on a band of batch rows: the recurrent GEMM for those rows, then the cell's
-    /// point-wise pass (forward), or the point-wise backward pass, then dh_{t−1} for those rows.
+    /// One LSTM time step on a band of batch rows (run for every step by <see cref="RecurrentStepJob"/>): the
+    /// recurrent GEMM for those rows, then the cell's point-wise pass (forward), or the point-wise backward pass,
+    /// then dh_{t−1} for those rows.
     /// </summary>
     private sealed class StepJob : RecurrentStepJob
     {
@@ -330,7 +321,7 @@ public static unsafe class LstmKernels
 
         public LstmShape Shape;
         public bool InitialState, ReturnSequences, WantInitialGradient;
-        public float* Gates, Hidden, Cell, TanhCell, Bias, DY, DZ, DC, HIn, HOut, DroppedHidden, RecurrentDropout;
+        public float* Gates, Hidden, Cell, TanhCell, Bias, DY, DZ, DC, DroppedHidden, RecurrentDropout;
 
         public static StepJob Rent(in LstmShape s, PackedMatrix recurrent, bool backward)
         {
@@ -343,18 +334,18 @@ public static unsafe class LstmKernels
             return job;
         }
 
-        protected override void ForwardRows(int first, int end)
+        protected override void ForwardRows(int step, int first, int end)
         {
             int n = Shape.Batch, u = Shape.Units, g4 = Shape.GateWidth, block = Shape.StateLength, rows = end - first;
-            float* z = Gates + ((long)Step * n + first) * g4;
-            if (Step > 0 || InitialState) // Z_t += h_{t−1}·R for these rows: the four gates in one GEMM
+            float* z = Gates + ((long)step * n + first) * g4;
+            if (step > 0 || InitialState) // Z_t += h_{t−1}·R for these rows: the four gates in one GEMM
             {
-                float* previous = Hidden + (long)Step * block + first * u;
+                float* previous = Hidden + (long)step * block + first * u;
                 // h̃_{t−1} = h_{t−1}⊙m_h, kept for dR: every gate's recurrent product reads h̃ (Keras: each gate reads
                 // h_{t−1} through its own mask when recurrent_dropout > 0; here one mask serves the four, see the class remarks).
                 if (RecurrentDropout != null)
                 {
-                    float* dropped = DroppedHidden + (long)Step * block + first * u;
+                    float* dropped = DroppedHidden + (long)step * block + first * u;
                     TensorPrimitives.Multiply(new ReadOnlySpan<float>(previous, rows * u), new ReadOnlySpan<float>(RecurrentDropout + first * u, rows * u),
                         new Span<float>(dropped, rows * u));
                     previous = dropped;
@@ -364,51 +355,51 @@ public static unsafe class LstmKernels
             }
             for (int row = first; row < end; row++)
             {
-                long prev = (long)Step * block + row * u, next = prev + block;
-                float* zRow = Gates + ((long)Step * n + row) * g4;
-                if (Skipped(row))
+                long prev = (long)step * block + row * u, next = prev + block;
+                float* zRow = Gates + ((long)step * n + row) * g4;
+                if (Skipped(step, row))
                 {
                     // A skipped step carries the state.
                     Buffer.MemoryCopy(Cell + prev, Cell + next, u * sizeof(float), u * sizeof(float));
                     Buffer.MemoryCopy(Hidden + prev, Hidden + next, u * sizeof(float), u * sizeof(float));
-                    new Span<float>(TanhCell + (long)Step * block + row * u, u).Clear();
+                    new Span<float>(TanhCell + (long)step * block + row * u, u).Clear();
                     new Span<float>(zRow, g4).Clear();
                     continue;
                 }
-                ForwardRow(zRow, Bias, Cell + prev, Cell + next, TanhCell + (long)Step * block + row * u, Hidden + next, u);
+                ForwardRow(zRow, Bias, Cell + prev, Cell + next, TanhCell + (long)step * block + row * u, Hidden + next, u);
             }
         }
 
-        protected override void BackwardRows(int first, int end)
+        protected override void BackwardRows(int step, int first, int end, float* hIn, float* hOut)
         {
             int n = Shape.Batch, t = Shape.Steps, u = Shape.Units, g4 = Shape.GateWidth, block = Shape.StateLength;
-            bool stepHasDy = ReturnSequences || Step == t - 1;
+            bool stepHasDy = ReturnSequences || step == t - 1;
             for (int row = first; row < end; row++)
             {
-                long at = (long)Step * block + row * u;
-                float* dyRow = !stepHasDy ? null : ReturnSequences ? DY + ((long)row * t + Step) * u : DY + (long)row * u;
-                float* dzRow = DZ + ((long)Step * n + row) * g4;
-                if (Skipped(row))
+                long at = (long)step * block + row * u;
+                float* dyRow = !stepHasDy ? null : ReturnSequences ? DY + ((long)row * t + step) * u : DY + (long)row * u;
+                float* dzRow = DZ + ((long)step * n + row) * g4;
+                if (Skipped(step, row))
                 {
                     // Skipped step: no gate gradient; dh and dc pass straight to step t−1.
                     new Span<float>(dzRow, g4).Clear();
                     for (int j = 0; j < u; j++)
-                        HOut[row * u + j] = HIn[row * u + j] + (dyRow == null ? 0f : dyRow[j]);
+                        hOut[row * u + j] = hIn[row * u + j] + (dyRow == null ? 0f : dyRow[j]);
                     continue;
                 }
-                new Span<float>(HOut + row * u, u).Clear();
-                BackwardRow(Gates + ((long)Step * n + row) * g4, Cell + at, TanhCell + at, HIn + row * u, dyRow,
+                new Span<float>(hOut + row * u, u).Clear();
+                BackwardRow(Gates + ((long)step * n + row) * g4, Cell + at, TanhCell + at, hIn + row * u, dyRow,
                     DC + row * u, dzRow, u);
             }
-            if (Step > 0 || WantInitialGradient) // dh_{t−1} += dZ_t·Rᵀ for these rows (at step 0: dh₋₁, for an initial state)
+            if (step > 0 || WantInitialGradient) // dh_{t−1} += dZ_t·Rᵀ for these rows (at step 0: dh₋₁, for an initial state)
             {
-                Gemm.Multiply(false, end - first, u, g4, new ReadOnlySpan<float>(DZ + ((long)Step * n + first) * g4, (end - first) * g4), g4,
-                    Recurrent, new Span<float>(HOut + first * u, (end - first) * u), u, accumulate: true);
+                Gemm.Multiply(false, end - first, u, g4, new ReadOnlySpan<float>(DZ + ((long)step * n + first) * g4, (end - first) * g4), g4,
+                    Recurrent, new Span<float>(hOut + first * u, (end - first) * u), u, accumulate: true);
                 if (RecurrentDropout != null) // the step read h̃ = h⊙m_h, so dh_{t−1} = (dZ·Rᵀ)⊙m_h (skipped rows passed dh through)
                     for (int row = first; row < end; row++)
-                        if (!Skipped(row))
-                            TensorPrimitives.Multiply(new ReadOnlySpan<float>(HOut + row * u, u), new ReadOnlySpan<float>(RecurrentDropout + row * u, u),
-                                new Span<float>(HOut + row * u, u));
+                        if (!Skipped(step, row))
+                            TensorPrimitives.Multiply(new ReadOnlySpan<float>(hOut + row * u, u), new ReadOnlySpan<float>(RecurrentDropout + row * u, u),
+                                new Span<float>(hOut + row * u, u));
             }
         }
     }
