@@ -423,7 +423,7 @@ public static unsafe class LstmKernels
     /// One sequence's step: z (4U, pre-activation without bias) becomes the activated gates in place;
     /// c_t, tanh(c_t) and h_t are written. The widest vectors first, then a scalar tail.
     /// </summary>
-    private static void ForwardRow(float* z, float* bias, float* cPrev, float* cOut, float* tanhC, float* h, int u)
+    internal static void ForwardRow(float* z, float* bias, float* cPrev, float* cOut, float* tanhC, float* h, int u)
     {
         int j = 0, widest = CellLanes;
         if (widest >= 16)
