@@ -48,11 +48,11 @@ public readonly record struct LstmShape(int Batch, int Steps, int Inputs, int Un
     public int OutputLength(bool returnSequences) => returnSequences ? Rows * Units : Batch * Units;
 
     /// <summary>
-    /// Scratch floats <see cref="LstmKernels.Backward"/> needs: three N·U state buffers, plus Wᵀ (4U·D) and
-    /// T·N·D for dX.
+    /// Scratch floats <see cref="LstmKernels.Backward"/> needs: three N·U state buffers, plus N·D for one step's
+    /// dZ_t·Wᵀ when dX is wanted.
     /// </summary>
     public int BackwardScratchLength(bool wantInputGradient) =>
-        3 * StateLength + (wantInputGradient ? GateWidth * Inputs + InputLength : 0);
+        3 * StateLength + (wantInputGradient ? Batch * Inputs : 0);
 
     internal void Validate()
     {
@@ -101,14 +101,13 @@ public ref struct LstmBuffers
 /// 4-gate GEMM h_{t−1}·R (N×U · U×4U) accumulated into that step's slice of the projection, and one SIMD
 /// pass (Vector512 / Vector256 / Vector128, scalar tail) that adds the bias, applies the four non-linearities, and
 /// updates c and h;</item>
-/// <item>backward: per step only the point-wise pass and one GEMM dh_{t−1} += dZ_t·Rᵀ; after the loop
-/// dW = Xᵀ·dZ, dR = H_prevᵀ·dZ and dX = dZ·Wᵀ are each one large GEMM over all T·N rows, and db is
-/// the column sum of dZ.</item>
+/// <item>backward: per step the point-wise pass, one GEMM dh_{t−1} += dZ_t·Rᵀ, and dX_t = dZ_t·Wᵀ (Wᵀ packed
+/// once; added straight into the batch-major dX while dZ_t is in cache); after the loop dW = Xᵀ·dZ and
+/// dR = H_prevᵀ·dZ are each one large GEMM over all T·N rows, and db is the column sum of dZ.</item>
 /// <item>the sequences (batch rows) are split into bands once per pass, and each worker runs its band
 /// through all T steps in one parallel region (see <see cref="RecurrentStepJob"/>), R and Rᵀ packed once per call.</item>
 /// </list></para>
-/// <para>Why time-major internally (x is copied to T·N×D once; dX and a returned sequence are copied
-/// back): the N rows of one step are then one contiguous N×4U slab, so the per-step GEMM writes a dense
+/// <para>Why time-major internally (x is copied to T·N×D once; a returned sequence is copied back): the N rows of one step are then one contiguous N×4U slab, so the per-step GEMM writes a dense
 /// block, the point-wise pass streams it, h_{t−1} is a dense N×U operand, and "h_{t−1} for every step"
 /// (for dR) is simply blocks 0..T−1 of the hidden history, one matrix aligned row for row with dZ —
 /// one GEMM instead of one per sequence. In batch-major order a step's rows would be T·4U floats apart
@@ -135,7 +134,7 @@ public ref struct LstmBuffers
 /// </remarks>
 public static unsafe class LstmKernels
 {
-    [ThreadStatic] private static PackedMatrix? t_packedR, t_packedRT;
+    [ThreadStatic] private static PackedMatrix? t_packedR, t_packedRT, t_packedWT;
 
     /// <summary>
     /// Runs the LSTM over the whole sequence, filling <paramref name="saved"/> (needed by
@@ -251,8 +250,10 @@ public static unsafe class LstmKernels
         bool wantInitial = !dInitialHidden.IsEmpty || !dInitialCell.IsEmpty;
         // Rᵀ (4U×U) is the B operand of every step's dZ_t·Rᵀ: packed straight from R, once for all T steps.
         PackedMatrix packedRT = t_packedRT = PackedMatrix.Pack(true, g4, u, r, g4, t_packedRT);
+        // Wᵀ (4U×D) likewise, for dX_t = dZ_t·Wᵀ inside the loop.
+        PackedMatrix? packedWT = dX.IsEmpty ? null : t_packedWT = PackedMatrix.Pack(true, g4, d, w, g4, t_packedWT);
         fixed (float* gates = saved.Gates, cell = saved.Cell, tanhCell = saved.TanhCell, pdy = dY, pdz = dGates,
-               pm = mask, pScratch = scratch, pmh = recurrentDropout)
+               pm = mask, pScratch = scratch, pmh = recurrentDropout, pdx = dX, pmx = inputDropout)
         {
             StepJob job = StepJob.Rent(s, packedRT, backward: true);
             job.Gates = gates; job.Cell = cell; job.TanhCell = tanhCell; job.Mask = pm; job.DY = pdy; job.DZ = pdz;
@@ -260,6 +261,8 @@ public static unsafe class LstmKernels
             job.ReturnSequences = returnSequences;
             job.WantInitialGradient = wantInitial;
             job.DC = pScratch + 2 * block;
+            job.PackedWT = packedWT;
+            job.DX = pdx; job.DXStep = pScratch + 3 * block; job.InputDropout = pmx;
             float* dhInitial = job.RunBackward(pScratch, pScratch + block);
             // Step 0 left dh₋₁ in dhInitial and dc₋₁ in DC: the initial states' gradients.
             if (!dInitialHidden.IsEmpty)
@@ -280,14 +283,6 @@ public static unsafe class LstmKernels
             if (t - first > 0)
                 Gemm.Multiply(true, false, u, g4, (t - first) * n, previous.Slice(first * block), u,
                     dGates.Slice(first * n * g4), g4, dR, g4, accumulate: true);
-        }
-        if (!dX.IsEmpty) // dX += dZ·Wᵀ, then back to batch-major
-        {
-            Span<float> wT = scratch.Slice(3 * block, g4 * d);
-            Span<float> dxTimeMajor = scratch.Slice(3 * block + g4 * d, s.InputLength);
-            RecurrentLayout.Transpose(w, wT, d, g4);
-            Gemm.Multiply(false, false, s.Rows, d, g4, dGates, g4, wT, d, dxTimeMajor, d);
-            RecurrentLayout.FromTimeMajor(dxTimeMajor, dX, n, t, d, accumulate: true, s.GoBackwards, inputDropout);
         }
     }
 
@@ -322,6 +317,8 @@ public static unsafe class LstmKernels
         public LstmShape Shape;
         public bool InitialState, ReturnSequences, WantInitialGradient;
         public float* Gates, Hidden, Cell, TanhCell, Bias, DY, DZ, DC, DroppedHidden, RecurrentDropout;
+        public float* DX, DXStep, InputDropout;
+        public PackedMatrix? PackedWT;
 
         public static StepJob Rent(in LstmShape s, PackedMatrix recurrent, bool backward)
         {
@@ -330,6 +327,8 @@ public static unsafe class LstmKernels
             job.Prepare(s.Batch, s.Steps, s.GoBackwards, recurrent, backward);
             job.Shape = s;
             job.DroppedHidden = job.RecurrentDropout = null;
+            job.DX = job.DXStep = job.InputDropout = null;
+            job.PackedWT = null;
             job.WantInitialGradient = false;
             return job;
         }
@@ -400,6 +399,23 @@ public static unsafe class LstmKernels
                         if (!Skipped(step, row))
                             TensorPrimitives.Multiply(new ReadOnlySpan<float>(hOut + row * u, u), new ReadOnlySpan<float>(RecurrentDropout + row * u, u),
                                 new Span<float>(hOut + row * u, u));
+            }
+            if (DX != null) // dX_t = dZ_t·Wᵀ for these rows, added into batch-major dX (times the input mask: x̃ = x⊙m_x)
+            {
+                int d = Shape.Inputs, rows = end - first;
+                float* product = DXStep + (long)first * d;
+                Gemm.Multiply(false, rows, d, g4, new ReadOnlySpan<float>(DZ + ((long)step * n + first) * g4, rows * g4), g4,
+                    PackedWT!, new Span<float>(product, rows * d), d);
+                int inputStep = RecurrentLayout.InputStep(step, t, GoBackwards);
+                for (int row = first; row < end; row++)
+                {
+                    var from = new ReadOnlySpan<float>(product + (long)(row - first) * d, d);
+                    var to = new Span<float>(DX + ((long)row * t + inputStep) * d, d);
+                    if (InputDropout != null)
+                        TensorPrimitives.MultiplyAdd(from, new ReadOnlySpan<float>(InputDropout + (long)row * d, d), to, to);
+                    else
+                        TensorPrimitives.Add(to, from, to);
+                }
             }
         }
     }
