@@ -21,7 +21,7 @@ namespace NanoNet.Kernels;
 /// <para>
 /// Determinism: only correctly rounded IEEE operations are used (no fused multiply–add, no estimates),
 /// so a lane of <see cref="Lanes512"/> and the scalar <see cref="Lanes1"/> compute bit-identical results
-/// (<c>Exp</c> too: every width runs the same <see cref="FloatExp"/> steps),
+/// (all but <c>Exp</c>, which the optimizers do not use),
 /// and an update does not depend on which vector width the machine has.
 /// </para>
 /// </remarks>
@@ -42,7 +42,7 @@ public interface ILanes<TSelf> where TSelf : struct, ILanes<TSelf>
     /// <summary>Lane-wise square root.</summary>
     static abstract TSelf Sqrt(TSelf x);
 
-    /// <summary>Lane-wise e^x (<see cref="FloatExp"/>: within a few ulp of e^x, the same bits at every width, clamped to [e^−87, e^88]).</summary>
+    /// <summary>Lane-wise e^x (the vector versions are .NET's vectorised Exp, within an ulp or two of MathF.Exp).</summary>
     static abstract TSelf Exp(TSelf x);
 
     /// <summary>Lane-wise IEEE 754:2019 minimum (NaN propagates).</summary>
@@ -93,8 +93,7 @@ public readonly struct Lanes512(Vector512<float> value) : ILanes<Lanes512>
     public static Lanes512 Sqrt(Lanes512 x) => new(Vector512.Sqrt(x._value));
 
     /// <inheritdoc />
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Lanes512 Exp(Lanes512 x) => new(FloatExp.Exp(x._value));
+    public static Lanes512 Exp(Lanes512 x) => new(Vector512.Exp(x._value));
 
     /// <inheritdoc />
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -153,8 +152,7 @@ public readonly struct Lanes256(Vector256<float> value) : ILanes<Lanes256>
     public static Lanes256 Sqrt(Lanes256 x) => new(Vector256.Sqrt(x._value));
 
     /// <inheritdoc />
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Lanes256 Exp(Lanes256 x) => new(FloatExp.Exp(x._value));
+    public static Lanes256 Exp(Lanes256 x) => new(Vector256.Exp(x._value));
 
     /// <inheritdoc />
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -213,8 +211,7 @@ public readonly struct Lanes128(Vector128<float> value) : ILanes<Lanes128>
     public static Lanes128 Sqrt(Lanes128 x) => new(Vector128.Sqrt(x._value));
 
     /// <inheritdoc />
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Lanes128 Exp(Lanes128 x) => new(FloatExp.Exp(x._value));
+    public static Lanes128 Exp(Lanes128 x) => new(Vector128.Exp(x._value));
 
     /// <inheritdoc />
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -274,7 +271,7 @@ public readonly struct Lanes1(float value) : ILanes<Lanes1>
     public static Lanes1 Sqrt(Lanes1 x) => new(MathF.Sqrt(x.Value));
 
     /// <inheritdoc />
-    public static Lanes1 Exp(Lanes1 x) => new(FloatExp.Exp(x.Value));
+    public static Lanes1 Exp(Lanes1 x) => new(MathF.Exp(x.Value));
 
     // Math.Min/Max follow IEEE 754:2019 minimum/maximum, like the vector versions above.
     /// <inheritdoc />
