@@ -17,6 +17,9 @@ public static class GemmTiming
         ("dense1 dW: 7200x128x64, A^T", 7200, 128, 64, true, false),
         ("dense1 dX: 64x7200x128, B^T", 64, 7200, 128, false, true),
         ("square 512", 512, 512, 512, false, false),
+        ("lstm proj: 6400x512x128", 6400, 512, 128, false, false),
+        ("lstm dW, dR: 128x512x6400, A^T", 128, 512, 6400, true, false),
+        ("lstm dX: 6400x128x512", 6400, 128, 512, false, false),
     ];
 
     /// <summary>Best (minimum) time of <paramref name="repeats"/> calls per shape at <paramref name="threads"/> threads.</summary>

@@ -184,7 +184,8 @@ public static unsafe class Gemm
             // Narrow the column tiles until there are about four tasks per thread (load balance on a
             // shared machine), but keep at least 128 columns per tile (or an even share per thread):
             // every column tile re-packs its rows of A, so thin tiles waste work when M is small.
-            int columnTiles = Math.Max(1, (4 * threads + rowTiles - 1) / rowTiles);
+            // On one thread there is nothing to balance: one tile as wide as the B slab allows, so A is packed once.
+            int columnTiles = threads == 1 ? 1 : Math.Max(1, (4 * threads + rowTiles - 1) / rowTiles);
             int nc = RoundUp((n + columnTiles - 1) / columnTiles, _nr);
             int minimumNc = Math.Min(128, RoundUp((n + threads - 1) / threads, _nr));
             _nc = Math.Clamp(Math.Max(nc, minimumNc), _nr, MaxNC);

@@ -92,8 +92,8 @@ public ref struct GruBuffers
 /// (row 0 the input bias b_W, row 1 the recurrent bias b_R); y is (N, U) or (N, T, U).
 /// Step t, with x̂ = x_t·W + b_W and ĥ = h_{t−1}·R + b_R (each split into z, r, h parts):
 /// z = σ(x̂_z + ĥ_z); r = σ(x̂_r + ĥ_r); c = tanh(x̂_h + r⊙ĥ_h); h_t = z⊙h_{t−1} + (1 − z)⊙c.</para>
-/// <para>Layout as <see cref="LstmKernels"/>: the input projection of all steps is one GEMM; per step one parallel
-/// region over bands of batch rows computes that band's ĥ = h_{t−1}·R (one 3-gate GEMM with R packed once) and
+/// <para>Layout as <see cref="LstmKernels"/>: the input projection of all steps is one GEMM; each worker takes a
+/// band of batch rows through every step (one parallel region per pass), and per step computes that band's ĥ = h_{t−1}·R (one 3-gate GEMM with R packed once) and
 /// runs the point-wise cell. The reset gate multiplies ĥ_h after the product, so the recurrent product cannot be
 /// accumulated into the input projection as the LSTM's is: it goes to an N×3U scratch, and ĥ_h is kept for dr.</para>
 /// <para>Backward, per step, with dh = dh_t (from dY and step t+1):
@@ -166,8 +166,7 @@ public static unsafe class GruKernels
             job.Gates = gates; job.Hidden = hidden; job.Candidate = candidate; job.Bias = pb; job.Mask = pm;
             job.DroppedHidden = dropped; job.RecurrentDropout = pmh; job.Scratch = pScratch;
             job.InitialState = initialState;
-            for (int step = 0; step < t; step++)
-                job.RunStep(step);
+            job.RunForward();
         }
 
         if (returnSequences)
@@ -227,18 +226,9 @@ public static unsafe class GruKernels
             job.DInput = pdx; job.DRecurrent = pdh; job.RecurrentDropout = pmh; job.Scratch = pScratch + 2 * block;
             job.ReturnSequences = returnSequences;
             job.WantInitialGradient = !dInitialHidden.IsEmpty;
-            float* hIn = pScratch, hOut = pScratch + block;
-            for (int step = t - 1; step >= 0; step--)
-            {
-                job.HIn = hIn;
-                job.HOut = hOut;
-                job.RunStep(step);
-                float* swap = hIn;
-                hIn = hOut;
-                hOut = swap;
-            }
-            if (!dInitialHidden.IsEmpty) // after step 0, hIn holds dh₋₁
-                TensorPrimitives.Add(dInitialHidden, new ReadOnlySpan<float>(hIn, block), dInitialHidden);
+            float* dhInitial = job.RunBackward(pScratch, pScratch + block);
+            if (!dInitialHidden.IsEmpty) // step 0 left dh₋₁ in dhInitial
+                TensorPrimitives.Add(dInitialHidden, new ReadOnlySpan<float>(dhInitial, block), dInitialHidden);
         }
         if (!dBias.IsEmpty) // db_W += Σ rows of dX̂, db_R += Σ rows of dĤ, in row order
         {
@@ -292,7 +282,7 @@ public static unsafe class GruKernels
 
         public GruShape Shape;
         public bool InitialState, ReturnSequences, WantInitialGradient;
-        public float* Gates, Hidden, Candidate, Bias, DY, DInput, DRecurrent, HIn, HOut, DroppedHidden, RecurrentDropout, Scratch;
+        public float* Gates, Hidden, Candidate, Bias, DY, DInput, DRecurrent, DroppedHidden, RecurrentDropout, Scratch;
 
         public static StepJob Rent(in GruShape s, PackedMatrix recurrent, bool backward)
         {
@@ -304,18 +294,18 @@ public static unsafe class GruKernels
             return job;
         }
 
-        protected override void ForwardRows(int first, int end)
+        protected override void ForwardRows(int step, int first, int end)
         {
             int n = Shape.Batch, u = Shape.Units, g3 = Shape.GateWidth, block = Shape.StateLength, rows = end - first;
             float* products = Scratch + first * g3; // ĥ for these rows (without b_R)
-            if (Step > 0 || InitialState) // Ĥ = h̃_{t−1}·R for these rows: the three gates in one GEMM
+            if (step > 0 || InitialState) // Ĥ = h̃_{t−1}·R for these rows: the three gates in one GEMM
             {
-                float* previous = Hidden + (long)Step * block + first * u;
+                float* previous = Hidden + (long)step * block + first * u;
                 // h̃_{t−1} = h_{t−1}⊙m_h, kept for dR: the three gates' products read it (one mask shared by the gates, as
                 // Keras 3; tf.keras 2.x drew one per gate), the final mix z⊙h_{t−1} reads the undropped state (as Keras).
                 if (RecurrentDropout != null)
                 {
-                    float* dropped = DroppedHidden + (long)Step * block + first * u;
+                    float* dropped = DroppedHidden + (long)step * block + first * u;
                     TensorPrimitives.Multiply(new ReadOnlySpan<float>(previous, rows * u), new ReadOnlySpan<float>(RecurrentDropout + first * u, rows * u),
                         new Span<float>(dropped, rows * u));
                     previous = dropped;
@@ -329,9 +319,9 @@ public static unsafe class GruKernels
             }
             for (int row = first; row < end; row++)
             {
-                long prev = (long)Step * block + row * u, next = prev + block;
-                long at = (long)Step * n + row;
-                if (Skipped(row))
+                long prev = (long)step * block + row * u, next = prev + block;
+                long at = (long)step * n + row;
+                if (Skipped(step, row))
                 {
                     // A skipped step carries the state.
                     Buffer.MemoryCopy(Hidden + prev, Hidden + next, u * sizeof(float), u * sizeof(float));
@@ -343,41 +333,41 @@ public static unsafe class GruKernels
             }
         }
 
-        protected override void BackwardRows(int first, int end)
+        protected override void BackwardRows(int step, int first, int end, float* hIn, float* hOut)
         {
             int n = Shape.Batch, t = Shape.Steps, u = Shape.Units, g3 = Shape.GateWidth, block = Shape.StateLength, rows = end - first;
-            bool stepHasDy = ReturnSequences || Step == t - 1;
+            bool stepHasDy = ReturnSequences || step == t - 1;
             for (int row = first; row < end; row++)
             {
-                long at = (long)Step * n + row;
-                float* dyRow = !stepHasDy ? null : ReturnSequences ? DY + ((long)row * t + Step) * u : DY + (long)row * u;
-                if (Skipped(row))
+                long at = (long)step * n + row;
+                float* dyRow = !stepHasDy ? null : ReturnSequences ? DY + ((long)row * t + step) * u : DY + (long)row * u;
+                if (Skipped(step, row))
                 {
                     // Skipped step: no gate gradient; dh passes straight to step t−1.
                     new Span<float>(DInput + at * g3, g3).Clear();
                     new Span<float>(DRecurrent + at * g3, g3).Clear();
                     for (int j = 0; j < u; j++)
-                        HOut[row * u + j] = HIn[row * u + j] + (dyRow == null ? 0f : dyRow[j]);
+                        hOut[row * u + j] = hIn[row * u + j] + (dyRow == null ? 0f : dyRow[j]);
                     continue;
                 }
-                BackwardRow(Gates + at * g3, Hidden + (long)Step * block + row * u, Candidate + at * u, HIn + row * u, dyRow,
-                    DInput + at * g3, DRecurrent + at * g3, HOut + row * u, u);
+                BackwardRow(Gates + at * g3, Hidden + (long)step * block + row * u, Candidate + at * u, hIn + row * u, dyRow,
+                    DInput + at * g3, DRecurrent + at * g3, hOut + row * u, u);
             }
-            if (Step == 0 && !WantInitialGradient)
+            if (step == 0 && !WantInitialGradient)
                 return;
             // dh_{t−1} += dĤ_t·Rᵀ for these rows (times m_h when the step read h̃ = h⊙m_h; skipped rows have dĤ = 0)
-            var products = new ReadOnlySpan<float>(DRecurrent + ((long)Step * n + first) * g3, rows * g3);
+            var products = new ReadOnlySpan<float>(DRecurrent + ((long)step * n + first) * g3, rows * g3);
             if (RecurrentDropout == null)
             {
-                Gemm.Multiply(false, rows, u, g3, products, g3, Recurrent, new Span<float>(HOut + first * u, rows * u), u, accumulate: true);
+                Gemm.Multiply(false, rows, u, g3, products, g3, Recurrent, new Span<float>(hOut + first * u, rows * u), u, accumulate: true);
                 return;
             }
             var back = new Span<float>(Scratch + first * u, rows * u);
             Gemm.Multiply(false, rows, u, g3, products, g3, Recurrent, back, u);
             for (int row = first; row < end; row++)
-                if (!Skipped(row))
+                if (!Skipped(step, row))
                     TensorPrimitives.MultiplyAdd(back.Slice((row - first) * u, u), new ReadOnlySpan<float>(RecurrentDropout + row * u, u),
-                        new ReadOnlySpan<float>(HOut + row * u, u), new Span<float>(HOut + row * u, u));
+                        new ReadOnlySpan<float>(hOut + row * u, u), new Span<float>(hOut + row * u, u));
         }
     }
 

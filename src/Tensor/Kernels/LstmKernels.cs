@@ -48,11 +48,11 @@ public readonly record struct LstmShape(int Batch, int Steps, int Inputs, int Un
     public int OutputLength(bool returnSequences) => returnSequences ? Rows * Units : Batch * Units;
 
     /// <summary>
-    /// Scratch floats <see cref="LstmKernels.Backward"/> needs: three N·U state buffers, plus Wᵀ (4U·D) and
-    /// T·N·D for dX.
+    /// Scratch floats <see cref="LstmKernels.Backward"/> needs: three N·U state buffers, plus N·D for one step's
+    /// dZ_t·Wᵀ when dX is wanted.
     /// </summary>
     public int BackwardScratchLength(bool wantInputGradient) =>
-        3 * StateLength + (wantInputGradient ? GateWidth * Inputs + InputLength : 0);
+        3 * StateLength + (wantInputGradient ? Batch * Inputs : 0);
 
     internal void Validate()
     {
@@ -101,14 +101,13 @@ public ref struct LstmBuffers
 /// 4-gate GEMM h_{t−1}·R (N×U · U×4U) accumulated into that step's slice of the projection, and one SIMD
 /// pass (Vector512 / Vector256 / Vector128, scalar tail) that adds the bias, applies the four non-linearities, and
 /// updates c and h;</item>
-/// <item>backward: per step only the point-wise pass and one GEMM dh_{t−1} += dZ_t·Rᵀ; after the loop
-/// dW = Xᵀ·dZ, dR = H_prevᵀ·dZ and dX = dZ·Wᵀ are each one large GEMM over all T·N rows, and db is
-/// the column sum of dZ.</item>
-/// <item>each step runs as one parallel region over bands of batch rows (see StepJob), R and Rᵀ
-/// packed once per call.</item>
+/// <item>backward: per step the point-wise pass, one GEMM dh_{t−1} += dZ_t·Rᵀ, and dX_t = dZ_t·Wᵀ (Wᵀ packed
+/// once; added straight into the batch-major dX while dZ_t is in cache); after the loop dW = Xᵀ·dZ and
+/// dR = H_prevᵀ·dZ are each one large GEMM over all T·N rows, and db is the column sum of dZ.</item>
+/// <item>the sequences (batch rows) are split into bands once per pass, and each worker runs its band
+/// through all T steps in one parallel region (see <see cref="RecurrentStepJob"/>), R and Rᵀ packed once per call.</item>
 /// </list></para>
-/// <para>Why time-major internally (x is copied to T·N×D once; dX and a returned sequence are copied
-/// back): the N rows of one step are then one contiguous N×4U slab, so the per-step GEMM writes a dense
+/// <para>Why time-major internally (x is copied to T·N×D once; a returned sequence is copied back): the N rows of one step are then one contiguous N×4U slab, so the per-step GEMM writes a dense
 /// block, the point-wise pass streams it, h_{t−1} is a dense N×U operand, and "h_{t−1} for every step"
 /// (for dR) is simply blocks 0..T−1 of the hidden history, one matrix aligned row for row with dZ —
 /// one GEMM instead of one per sequence. In batch-major order a step's rows would be T·4U floats apart
@@ -135,7 +134,7 @@ public ref struct LstmBuffers
 /// </remarks>
 public static unsafe class LstmKernels
 {
-    [ThreadStatic] private static PackedMatrix? t_packedR, t_packedRT;
+    [ThreadStatic] private static PackedMatrix? t_packedR, t_packedRT, t_packedWT;
 
     /// <summary>
     /// Runs the LSTM over the whole sequence, filling <paramref name="saved"/> (needed by
@@ -194,8 +193,7 @@ public static unsafe class LstmKernels
             job.Gates = gates; job.Hidden = hidden; job.Cell = cell; job.TanhCell = tanhCell; job.Bias = pb; job.Mask = pm;
             job.DroppedHidden = dropped; job.RecurrentDropout = pmh;
             job.InitialState = initialState;
-            for (int step = 0; step < t; step++)
-                job.RunStep(step);
+            job.RunForward();
         }
 
         if (returnSequences)
@@ -252,8 +250,10 @@ public static unsafe class LstmKernels
         bool wantInitial = !dInitialHidden.IsEmpty || !dInitialCell.IsEmpty;
         // Rᵀ (4U×U) is the B operand of every step's dZ_t·Rᵀ: packed straight from R, once for all T steps.
         PackedMatrix packedRT = t_packedRT = PackedMatrix.Pack(true, g4, u, r, g4, t_packedRT);
+        // Wᵀ (4U×D) likewise, for dX_t = dZ_t·Wᵀ inside the loop.
+        PackedMatrix? packedWT = dX.IsEmpty ? null : t_packedWT = PackedMatrix.Pack(true, g4, d, w, g4, t_packedWT);
         fixed (float* gates = saved.Gates, cell = saved.Cell, tanhCell = saved.TanhCell, pdy = dY, pdz = dGates,
-               pm = mask, pScratch = scratch, pmh = recurrentDropout)
+               pm = mask, pScratch = scratch, pmh = recurrentDropout, pdx = dX, pmx = inputDropout)
         {
             StepJob job = StepJob.Rent(s, packedRT, backward: true);
             job.Gates = gates; job.Cell = cell; job.TanhCell = tanhCell; job.Mask = pm; job.DY = pdy; job.DZ = pdz;
@@ -261,19 +261,12 @@ public static unsafe class LstmKernels
             job.ReturnSequences = returnSequences;
             job.WantInitialGradient = wantInitial;
             job.DC = pScratch + 2 * block;
-            float* hIn = pScratch, hOut = pScratch + block;
-            for (int step = t - 1; step >= 0; step--)
-            {
-                job.HIn = hIn;
-                job.HOut = hOut;
-                job.RunStep(step);
-                float* swap = hIn;
-                hIn = hOut;
-                hOut = swap;
-            }
-            // After step 0, hIn holds dh₋₁ and DC holds dc₋₁: the initial states' gradients.
+            job.PackedWT = packedWT;
+            job.DX = pdx; job.DXStep = pScratch + 3 * block; job.InputDropout = pmx;
+            float* dhInitial = job.RunBackward(pScratch, pScratch + block);
+            // Step 0 left dh₋₁ in dhInitial and dc₋₁ in DC: the initial states' gradients.
             if (!dInitialHidden.IsEmpty)
-                TensorPrimitives.Add(dInitialHidden, new ReadOnlySpan<float>(hIn, block), dInitialHidden);
+                TensorPrimitives.Add(dInitialHidden, new ReadOnlySpan<float>(dhInitial, block), dInitialHidden);
             if (!dInitialCell.IsEmpty)
                 TensorPrimitives.Add(dInitialCell, new ReadOnlySpan<float>(job.DC, block), dInitialCell);
         }
@@ -290,14 +283,6 @@ public static unsafe class LstmKernels
             if (t - first > 0)
                 Gemm.Multiply(true, false, u, g4, (t - first) * n, previous.Slice(first * block), u,
                     dGates.Slice(first * n * g4), g4, dR, g4, accumulate: true);
-        }
-        if (!dX.IsEmpty) // dX += dZ·Wᵀ, then back to batch-major
-        {
-            Span<float> wT = scratch.Slice(3 * block, g4 * d);
-            Span<float> dxTimeMajor = scratch.Slice(3 * block + g4 * d, s.InputLength);
-            RecurrentLayout.Transpose(w, wT, d, g4);
-            Gemm.Multiply(false, false, s.Rows, d, g4, dGates, g4, wT, d, dxTimeMajor, d);
-            RecurrentLayout.FromTimeMajor(dxTimeMajor, dX, n, t, d, accumulate: true, s.GoBackwards, inputDropout);
         }
     }
 
@@ -321,8 +306,9 @@ public static unsafe class LstmKernels
     }
 
     /// <summary>
-    /// One LSTM time step on a band of batch rows: the recurrent GEMM for those rows, then the cell's
-    /// point-wise pass (forward), or the point-wise backward pass, then dh_{t−1} for those rows.
+    /// One LSTM time step on a band of batch rows (run for every step by <see cref="RecurrentStepJob"/>): the
+    /// recurrent GEMM for those rows, then the cell's point-wise pass (forward), or the point-wise backward pass,
+    /// then dh_{t−1} for those rows.
     /// </summary>
     private sealed class StepJob : RecurrentStepJob
     {
@@ -330,7 +316,9 @@ public static unsafe class LstmKernels
 
         public LstmShape Shape;
         public bool InitialState, ReturnSequences, WantInitialGradient;
-        public float* Gates, Hidden, Cell, TanhCell, Bias, DY, DZ, DC, HIn, HOut, DroppedHidden, RecurrentDropout;
+        public float* Gates, Hidden, Cell, TanhCell, Bias, DY, DZ, DC, DroppedHidden, RecurrentDropout;
+        public float* DX, DXStep, InputDropout;
+        public PackedMatrix? PackedWT;
 
         public static StepJob Rent(in LstmShape s, PackedMatrix recurrent, bool backward)
         {
@@ -339,22 +327,24 @@ public static unsafe class LstmKernels
             job.Prepare(s.Batch, s.Steps, s.GoBackwards, recurrent, backward);
             job.Shape = s;
             job.DroppedHidden = job.RecurrentDropout = null;
+            job.DX = job.DXStep = job.InputDropout = null;
+            job.PackedWT = null;
             job.WantInitialGradient = false;
             return job;
         }
 
-        protected override void ForwardRows(int first, int end)
+        protected override void ForwardRows(int step, int first, int end)
         {
             int n = Shape.Batch, u = Shape.Units, g4 = Shape.GateWidth, block = Shape.StateLength, rows = end - first;
-            float* z = Gates + ((long)Step * n + first) * g4;
-            if (Step > 0 || InitialState) // Z_t += h_{t−1}·R for these rows: the four gates in one GEMM
+            float* z = Gates + ((long)step * n + first) * g4;
+            if (step > 0 || InitialState) // Z_t += h_{t−1}·R for these rows: the four gates in one GEMM
             {
-                float* previous = Hidden + (long)Step * block + first * u;
+                float* previous = Hidden + (long)step * block + first * u;
                 // h̃_{t−1} = h_{t−1}⊙m_h, kept for dR: every gate's recurrent product reads h̃ (Keras: each gate reads
                 // h_{t−1} through its own mask when recurrent_dropout > 0; here one mask serves the four, see the class remarks).
                 if (RecurrentDropout != null)
                 {
-                    float* dropped = DroppedHidden + (long)Step * block + first * u;
+                    float* dropped = DroppedHidden + (long)step * block + first * u;
                     TensorPrimitives.Multiply(new ReadOnlySpan<float>(previous, rows * u), new ReadOnlySpan<float>(RecurrentDropout + first * u, rows * u),
                         new Span<float>(dropped, rows * u));
                     previous = dropped;
@@ -364,51 +354,68 @@ public static unsafe class LstmKernels
             }
             for (int row = first; row < end; row++)
             {
-                long prev = (long)Step * block + row * u, next = prev + block;
-                float* zRow = Gates + ((long)Step * n + row) * g4;
-                if (Skipped(row))
+                long prev = (long)step * block + row * u, next = prev + block;
+                float* zRow = Gates + ((long)step * n + row) * g4;
+                if (Skipped(step, row))
                 {
                     // A skipped step carries the state.
                     Buffer.MemoryCopy(Cell + prev, Cell + next, u * sizeof(float), u * sizeof(float));
                     Buffer.MemoryCopy(Hidden + prev, Hidden + next, u * sizeof(float), u * sizeof(float));
-                    new Span<float>(TanhCell + (long)Step * block + row * u, u).Clear();
+                    new Span<float>(TanhCell + (long)step * block + row * u, u).Clear();
                     new Span<float>(zRow, g4).Clear();
                     continue;
                 }
-                ForwardRow(zRow, Bias, Cell + prev, Cell + next, TanhCell + (long)Step * block + row * u, Hidden + next, u);
+                ForwardRow(zRow, Bias, Cell + prev, Cell + next, TanhCell + (long)step * block + row * u, Hidden + next, u);
             }
         }
 
-        protected override void BackwardRows(int first, int end)
+        protected override void BackwardRows(int step, int first, int end, float* hIn, float* hOut)
         {
             int n = Shape.Batch, t = Shape.Steps, u = Shape.Units, g4 = Shape.GateWidth, block = Shape.StateLength;
-            bool stepHasDy = ReturnSequences || Step == t - 1;
+            bool stepHasDy = ReturnSequences || step == t - 1;
             for (int row = first; row < end; row++)
             {
-                long at = (long)Step * block + row * u;
-                float* dyRow = !stepHasDy ? null : ReturnSequences ? DY + ((long)row * t + Step) * u : DY + (long)row * u;
-                float* dzRow = DZ + ((long)Step * n + row) * g4;
-                if (Skipped(row))
+                long at = (long)step * block + row * u;
+                float* dyRow = !stepHasDy ? null : ReturnSequences ? DY + ((long)row * t + step) * u : DY + (long)row * u;
+                float* dzRow = DZ + ((long)step * n + row) * g4;
+                if (Skipped(step, row))
                 {
                     // Skipped step: no gate gradient; dh and dc pass straight to step t−1.
                     new Span<float>(dzRow, g4).Clear();
                     for (int j = 0; j < u; j++)
-                        HOut[row * u + j] = HIn[row * u + j] + (dyRow == null ? 0f : dyRow[j]);
+                        hOut[row * u + j] = hIn[row * u + j] + (dyRow == null ? 0f : dyRow[j]);
                     continue;
                 }
-                new Span<float>(HOut + row * u, u).Clear();
-                BackwardRow(Gates + ((long)Step * n + row) * g4, Cell + at, TanhCell + at, HIn + row * u, dyRow,
+                new Span<float>(hOut + row * u, u).Clear();
+                BackwardRow(Gates + ((long)step * n + row) * g4, Cell + at, TanhCell + at, hIn + row * u, dyRow,
                     DC + row * u, dzRow, u);
             }
-            if (Step > 0 || WantInitialGradient) // dh_{t−1} += dZ_t·Rᵀ for these rows (at step 0: dh₋₁, for an initial state)
+            if (step > 0 || WantInitialGradient) // dh_{t−1} += dZ_t·Rᵀ for these rows (at step 0: dh₋₁, for an initial state)
             {
-                Gemm.Multiply(false, end - first, u, g4, new ReadOnlySpan<float>(DZ + ((long)Step * n + first) * g4, (end - first) * g4), g4,
-                    Recurrent, new Span<float>(HOut + first * u, (end - first) * u), u, accumulate: true);
+                Gemm.Multiply(false, end - first, u, g4, new ReadOnlySpan<float>(DZ + ((long)step * n + first) * g4, (end - first) * g4), g4,
+                    Recurrent, new Span<float>(hOut + first * u, (end - first) * u), u, accumulate: true);
                 if (RecurrentDropout != null) // the step read h̃ = h⊙m_h, so dh_{t−1} = (dZ·Rᵀ)⊙m_h (skipped rows passed dh through)
                     for (int row = first; row < end; row++)
-                        if (!Skipped(row))
-                            TensorPrimitives.Multiply(new ReadOnlySpan<float>(HOut + row * u, u), new ReadOnlySpan<float>(RecurrentDropout + row * u, u),
-                                new Span<float>(HOut + row * u, u));
+                        if (!Skipped(step, row))
+                            TensorPrimitives.Multiply(new ReadOnlySpan<float>(hOut + row * u, u), new ReadOnlySpan<float>(RecurrentDropout + row * u, u),
+                                new Span<float>(hOut + row * u, u));
+            }
+            if (DX != null) // dX_t = dZ_t·Wᵀ for these rows, added into batch-major dX (times the input mask: x̃ = x⊙m_x)
+            {
+                int d = Shape.Inputs, rows = end - first;
+                float* product = DXStep + (long)first * d;
+                Gemm.Multiply(false, rows, d, g4, new ReadOnlySpan<float>(DZ + ((long)step * n + first) * g4, rows * g4), g4,
+                    PackedWT!, new Span<float>(product, rows * d), d);
+                int inputStep = RecurrentLayout.InputStep(step, t, GoBackwards);
+                for (int row = first; row < end; row++)
+                {
+                    var from = new ReadOnlySpan<float>(product + (long)(row - first) * d, d);
+                    var to = new Span<float>(DX + ((long)row * t + inputStep) * d, d);
+                    if (InputDropout != null)
+                        TensorPrimitives.MultiplyAdd(from, new ReadOnlySpan<float>(InputDropout + (long)row * d, d), to, to);
+                    else
+                        TensorPrimitives.Add(to, from, to);
+                }
             }
         }
     }
@@ -432,7 +439,7 @@ public static unsafe class LstmKernels
     /// One sequence's step: z (4U, pre-activation without bias) becomes the activated gates in place;
     /// c_t, tanh(c_t) and h_t are written. The widest vectors first, then a scalar tail.
     /// </summary>
-    private static void ForwardRow(float* z, float* bias, float* cPrev, float* cOut, float* tanhC, float* h, int u)
+    internal static void ForwardRow(float* z, float* bias, float* cPrev, float* cOut, float* tanhC, float* h, int u)
     {
         int j = 0, widest = CellLanes;
         if (widest >= 16)

@@ -1,20 +1,27 @@
 namespace NanoNet.Kernels;
 
 /// <summary>
-/// One time step of a recurrent kernel (<see cref="LstmKernels"/>, <see cref="GruKernels"/>,
-/// <see cref="SimpleRnnKernels"/>) on bands of batch rows: the rows of a step are independent, so each step is
-/// one parallel region over bands (about 8 rows per worker at least), and a row's arithmetic is the same whichever
-/// band it lands in, so results do not depend on the thread count.
+/// The time loop of a recurrent kernel (<see cref="LstmKernels"/>, <see cref="GruKernels"/>,
+/// <see cref="SimpleRnnKernels"/>): the batch rows (sequences) are independent of each other, so the rows are split
+/// into bands ONCE per pass and each worker runs its band through all T steps, forward or backward, inside one
+/// parallel region: no barrier and no wake-up per step.
 /// </summary>
+/// <remarks>
+/// <para>Shape legend: N = batch rows, T = steps; a band is rows [first, end) of every step. Bands are whole
+/// multiples of the GEMM micro-kernel's row tile (8 rows with AVX-512), about 8 rows per worker at least.</para>
+/// <para>Why one region per pass and not one per step: a step's work per worker is small (at N = 32 and 2 workers,
+/// 16 rows of a 512×128 product and the cell, tens of µs), and 2·T regions per training step each paid a wake-up
+/// and a join. A band only ever reads its own rows of the state (h_{t−1} of its sequences), so no worker waits for
+/// another.</para>
+/// <para>Determinism: a row's arithmetic (its GEMM row, its cell) is the same whichever band it lands in, so results
+/// are bitwise identical at any thread count.</para>
+/// </remarks>
 internal abstract unsafe class RecurrentStepJob : ParallelJob
 {
     /// <summary>N and T of the call.</summary>
     public int Batch, Steps;
 
-    /// <summary>The processing step this region runs.</summary>
-    public int Step;
-
-    /// <summary>Workers to run the region on.</summary>
+    /// <summary>Workers to run the pass on.</summary>
     public int Workers;
 
     /// <summary>Whether the input is read last step first (the mask column of processing step k is T−1−k).</summary>
@@ -28,6 +35,9 @@ internal abstract unsafe class RecurrentStepJob : ParallelJob
 
     private bool _backward;
 
+    // Backward: the two N×U buffers of dh that swap roles every step (dh_t in, dh_{t−1} out).
+    private float* _dhFirst, _dhSecond;
+
     /// <summary>Sets the call's dimensions and direction; clears the mask.</summary>
     protected void Prepare(int batch, int steps, bool goBackwards, PackedMatrix recurrent, bool backward)
     {
@@ -37,36 +47,59 @@ internal abstract unsafe class RecurrentStepJob : ParallelJob
         Recurrent = recurrent;
         _backward = backward;
         Mask = null;
-        // About 8 rows per worker at least: below that the region costs more than it saves.
+        // About 8 rows per worker at least: below that the second worker costs more than it saves.
         Workers = Math.Clamp(batch / 8, 1, Parallelism.CurrentMaxThreads);
     }
 
-    /// <summary>Whether sequence <paramref name="row"/> skips the current step (its mask column, reversed when going backwards).</summary>
-    protected bool Skipped(int row) =>
-        Mask != null && Mask[row * Steps + RecurrentLayout.InputStep(Step, Steps, GoBackwards)] == 0f;
+    /// <summary>Whether sequence <paramref name="row"/> skips processing step <paramref name="step"/> (its mask column, reversed when going backwards).</summary>
+    protected bool Skipped(int step, int row) =>
+        Mask != null && Mask[row * Steps + RecurrentLayout.InputStep(step, Steps, GoBackwards)] == 0f;
 
-    /// <summary>Runs the current step on every worker.</summary>
-    public void RunStep(int step)
+    /// <summary>Runs steps 0..T−1 (forward), each worker its band of rows through every step.</summary>
+    public void RunForward() => Parallelism.Run(this, Workers);
+
+    /// <summary>
+    /// Runs steps T−1..0 (backward). Step T−1 reads dh from <paramref name="dhFirst"/> and writes dh_{T−2} to
+    /// <paramref name="dhSecond"/>; the two swap roles every step. Returns the buffer step 0 wrote (dh₋₁).
+    /// </summary>
+    public float* RunBackward(float* dhFirst, float* dhSecond)
     {
-        Step = step;
+        _dhFirst = dhFirst;
+        _dhSecond = dhSecond;
         Parallelism.Run(this, Workers);
+        return (Steps - 1) % 2 == 0 ? dhSecond : dhFirst;
+    }
+
+    /// <summary>Rows per band for <paramref name="workers"/> workers: an even share rounded up to whole row tiles of the GEMM micro-kernel.</summary>
+    internal static int BandRows(int batch, int workers)
+    {
+        int tile = GemmMicroKernels.TileSize(Gemm.BestKernel).Mr;
+        int share = (batch + workers - 1) / workers;
+        return (share + tile - 1) / tile * tile;
     }
 
     public override void RunWorker(int worker, int workerCount)
     {
-        int band = (Batch + workerCount - 1) / workerCount;
+        int band = BandRows(Batch, workerCount);
         int first = worker * band, end = Math.Min(Batch, first + band);
         if (first >= end)
             return;
-        if (_backward)
-            BackwardRows(first, end);
-        else
-            ForwardRows(first, end);
+        if (!_backward)
+        {
+            for (int step = 0; step < Steps; step++)
+                ForwardRows(step, first, end);
+            return;
+        }
+        for (int step = Steps - 1; step >= 0; step--)
+        {
+            bool even = (Steps - 1 - step) % 2 == 0;
+            BackwardRows(step, first, end, even ? _dhFirst : _dhSecond, even ? _dhSecond : _dhFirst);
+        }
     }
 
-    /// <summary>The forward step for batch rows [first, end).</summary>
-    protected abstract void ForwardRows(int first, int end);
+    /// <summary>Forward step <paramref name="step"/> for batch rows [first, end).</summary>
+    protected abstract void ForwardRows(int step, int first, int end);
 
-    /// <summary>The backward step for batch rows [first, end).</summary>
-    protected abstract void BackwardRows(int first, int end);
+    /// <summary>Backward step <paramref name="step"/> for batch rows [first, end): dh_t arrives in <paramref name="hIn"/>, dh_{t−1} goes to <paramref name="hOut"/>.</summary>
+    protected abstract void BackwardRows(int step, int first, int end, float* hIn, float* hOut);
 }

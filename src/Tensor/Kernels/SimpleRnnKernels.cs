@@ -74,8 +74,8 @@ public ref struct SimpleRnnBuffers
 /// <remarks>
 /// <para>Shape legend: N = batch, T = time steps, D = input features, U = units; x (N, T, D) batch-major, W D×U,
 /// R U×U, b U, y (N, U) or (N, T, U).</para>
-/// <para>Layout as <see cref="LstmKernels"/>: one GEMM for the input projection of all steps, then per step one
-/// parallel region over bands of batch rows that adds h_{t−1}·R (R packed once) and applies the activation. The
+/// <para>Layout as <see cref="LstmKernels"/>: one GEMM for the input projection of all steps, then each worker takes a
+/// band of batch rows through every step (one parallel region per pass), adding h_{t−1}·R (R packed once) and applying the activation. The
 /// activation's derivative is a function of its output (tanh′ = 1 − h², relu′ = [h &gt; 0]), so only the h
 /// history is kept. Backward per step: dz = dh⊙act′(h_t), dh_{t−1} = dz·Rᵀ; after the loop dW = Xᵀ·dZ,
 /// dR = H_prevᵀ·dZ, dX = dZ·Wᵀ as one GEMM each, db the column sum of dZ.</para>
@@ -133,8 +133,7 @@ public static unsafe class SimpleRnnKernels
             StepJob job = StepJob.Rent(s, activation, packedR, backward: false);
             job.Projection = projection; job.Hidden = hidden; job.Bias = pb; job.Mask = pm;
             job.DroppedHidden = dropped; job.RecurrentDropout = pmh; job.InitialState = initialState;
-            for (int step = 0; step < t; step++)
-                job.RunStep(step);
+            job.RunForward();
         }
 
         if (returnSequences)
@@ -192,18 +191,9 @@ public static unsafe class SimpleRnnKernels
             job.Hidden = hidden; job.Mask = pm; job.DY = pdy; job.DZ = pdz; job.RecurrentDropout = pmh;
             job.ReturnSequences = returnSequences;
             job.WantInitialGradient = !dInitialHidden.IsEmpty;
-            float* hIn = pScratch, hOut = pScratch + block;
-            for (int step = t - 1; step >= 0; step--)
-            {
-                job.HIn = hIn;
-                job.HOut = hOut;
-                job.RunStep(step);
-                float* swap = hIn;
-                hIn = hOut;
-                hOut = swap;
-            }
-            if (!dInitialHidden.IsEmpty) // after step 0, hIn holds dh₋₁
-                TensorPrimitives.Add(dInitialHidden, new ReadOnlySpan<float>(hIn, block), dInitialHidden);
+            float* dhInitial = job.RunBackward(pScratch, pScratch + block);
+            if (!dInitialHidden.IsEmpty) // step 0 left dh₋₁ in dhInitial
+                TensorPrimitives.Add(dInitialHidden, new ReadOnlySpan<float>(dhInitial, block), dInitialHidden);
         }
         if (!dBias.IsEmpty) // db += Σ rows of dZ, in row order
             ColumnSums.AddRows(dProjection, s.Rows, u, dBias);
@@ -255,7 +245,7 @@ public static unsafe class SimpleRnnKernels
         public SimpleRnnShape Shape;
         public ActivationFunction Activation;
         public bool InitialState, ReturnSequences, WantInitialGradient;
-        public float* Projection, Hidden, Bias, DY, DZ, HIn, HOut, DroppedHidden, RecurrentDropout;
+        public float* Projection, Hidden, Bias, DY, DZ, DroppedHidden, RecurrentDropout;
 
         public static StepJob Rent(in SimpleRnnShape s, ActivationFunction activation, PackedMatrix recurrent, bool backward)
         {
@@ -268,16 +258,16 @@ public static unsafe class SimpleRnnKernels
             return job;
         }
 
-        protected override void ForwardRows(int first, int end)
+        protected override void ForwardRows(int step, int first, int end)
         {
             int n = Shape.Batch, u = Shape.Units, block = Shape.StateLength, rows = end - first;
-            float* z = Projection + ((long)Step * n + first) * u;
-            if (Step > 0 || InitialState) // Z_t += h̃_{t−1}·R for these rows
+            float* z = Projection + ((long)step * n + first) * u;
+            if (step > 0 || InitialState) // Z_t += h̃_{t−1}·R for these rows
             {
-                float* previous = Hidden + (long)Step * block + first * u;
+                float* previous = Hidden + (long)step * block + first * u;
                 if (RecurrentDropout != null) // h̃_{t−1} = h_{t−1}⊙m_h, kept for dR (Keras's SimpleRNNCell: h = act(x̃·W + h̃·R + b), one mask each)
                 {
-                    float* dropped = DroppedHidden + (long)Step * block + first * u;
+                    float* dropped = DroppedHidden + (long)step * block + first * u;
                     TensorPrimitives.Multiply(new ReadOnlySpan<float>(previous, rows * u), new ReadOnlySpan<float>(RecurrentDropout + first * u, rows * u),
                         new Span<float>(dropped, rows * u));
                     previous = dropped;
@@ -287,45 +277,45 @@ public static unsafe class SimpleRnnKernels
             }
             for (int row = first; row < end; row++)
             {
-                long prev = (long)Step * block + row * u, next = prev + block;
-                if (Skipped(row)) // a skipped step carries the state
+                long prev = (long)step * block + row * u, next = prev + block;
+                if (Skipped(step, row)) // a skipped step carries the state
                     Buffer.MemoryCopy(Hidden + prev, Hidden + next, u * sizeof(float), u * sizeof(float));
                 else
                     ForwardRow(Activation, z + (row - first) * u, Bias, Hidden + next, u);
             }
         }
 
-        protected override void BackwardRows(int first, int end)
+        protected override void BackwardRows(int step, int first, int end, float* hIn, float* hOut)
         {
             int n = Shape.Batch, t = Shape.Steps, u = Shape.Units, block = Shape.StateLength, rows = end - first;
-            bool stepHasDy = ReturnSequences || Step == t - 1;
+            bool stepHasDy = ReturnSequences || step == t - 1;
             for (int row = first; row < end; row++)
             {
-                float* dyRow = !stepHasDy ? null : ReturnSequences ? DY + ((long)row * t + Step) * u : DY + (long)row * u;
-                float* dzRow = DZ + ((long)Step * n + row) * u;
-                if (Skipped(row))
+                float* dyRow = !stepHasDy ? null : ReturnSequences ? DY + ((long)row * t + step) * u : DY + (long)row * u;
+                float* dzRow = DZ + ((long)step * n + row) * u;
+                if (Skipped(step, row))
                     new Span<float>(dzRow, u).Clear(); // no gradient into the step; dh passes through (below)
                 else
-                    BackwardRow(Activation, Hidden + (long)(Step + 1) * block + row * u, HIn + row * u, dyRow, dzRow, u);
+                    BackwardRow(Activation, Hidden + (long)(step + 1) * block + row * u, hIn + row * u, dyRow, dzRow, u);
             }
             // dh_{t−1} = dZ_t·Rᵀ (times m_h when the step read h̃); a skipped row's dZ is 0, and it passes dh through.
-            bool wantPrevious = Step > 0 || WantInitialGradient; // at step 0, dh₋₁ is wanted only for an initial state
+            bool wantPrevious = step > 0 || WantInitialGradient; // at step 0, dh₋₁ is wanted only for an initial state
             if (wantPrevious)
-                Gemm.Multiply(false, rows, u, u, new ReadOnlySpan<float>(DZ + ((long)Step * n + first) * u, rows * u), u, Recurrent,
-                    new Span<float>(HOut + first * u, rows * u), u);
+                Gemm.Multiply(false, rows, u, u, new ReadOnlySpan<float>(DZ + ((long)step * n + first) * u, rows * u), u, Recurrent,
+                    new Span<float>(hOut + first * u, rows * u), u);
             for (int row = first; row < end; row++)
             {
-                var hOut = new Span<float>(HOut + row * u, u);
-                if (Skipped(row))
+                var dhRow = new Span<float>(hOut + row * u, u);
+                if (Skipped(step, row))
                 {
-                    float* dyRow = !stepHasDy ? null : ReturnSequences ? DY + ((long)row * t + Step) * u : DY + (long)row * u;
-                    new ReadOnlySpan<float>(HIn + row * u, u).CopyTo(hOut);
+                    float* dyRow = !stepHasDy ? null : ReturnSequences ? DY + ((long)row * t + step) * u : DY + (long)row * u;
+                    new ReadOnlySpan<float>(hIn + row * u, u).CopyTo(dhRow);
                     if (dyRow != null)
-                        TensorPrimitives.Add(hOut, new ReadOnlySpan<float>(dyRow, u), hOut);
+                        TensorPrimitives.Add(dhRow, new ReadOnlySpan<float>(dyRow, u), dhRow);
                 }
                 else if (RecurrentDropout != null && wantPrevious)
                 {
-                    TensorPrimitives.Multiply(hOut, new ReadOnlySpan<float>(RecurrentDropout + row * u, u), hOut);
+                    TensorPrimitives.Multiply(dhRow, new ReadOnlySpan<float>(RecurrentDropout + row * u, u), dhRow);
                 }
             }
         }

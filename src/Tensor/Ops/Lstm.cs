@@ -88,6 +88,24 @@ public static partial class Ops
         CheckInitialState("Lstm", "c", initialCell, n, u);
 
         var shape = new LstmShape(n, t, d, u) { GoBackwards = goBackwards };
+        bool initialNeedsGrad = initialHidden is not null && (initialHidden.RequiresGrad || initialCell!.RequiresGrad);
+        bool recording = Tape.ShouldRecord(x, kernel) || Tape.IsRecording && (recurrentKernel.RequiresGrad || bias.RequiresGrad || initialNeedsGrad);
+        if (!recording && dropoutMask is null && recurrentDropoutMask is null && LstmInference.Applies(n))
+        {
+            // Nothing will be back-propagated: stream through the steps with only the running state (same bits; see LstmInference).
+            Tensor output = returnSequences ? Tensor.Empty(n, t, u) : Tensor.Empty(n, u);
+            Tensor lastHidden = Tensor.Empty(n, u), lastCell = Tensor.Empty(n, u), scratch = Tensor.Empty(LstmInference.ScratchLength(shape));
+            LstmInference.Forward(shape, x.Span, kernel.Span, recurrentKernel.Span, bias.Span, SpanOf(mask),
+                state is not null ? state.Hidden.Span : SpanOf(initialHidden), state is not null ? state.Cell.Span : SpanOf(initialCell),
+                output.Span, returnSequences, lastHidden.Span, lastCell.Span, scratch.Span);
+            if (state is not null)
+            {
+                lastHidden.Span.CopyTo(state.Hidden.Span);
+                lastCell.Span.CopyTo(state.Cell.Span);
+            }
+            Profiler.Stop("Lstm", started, LstmFlops(shape));
+            return new RecurrentOutputs(output, wantStates ? lastHidden : null, wantStates ? lastCell : null);
+        }
         // The buffers backward needs; the record holding them is made only when recording (inference allocates nothing).
         Tensor inputTimeMajor = Tensor.Empty(shape.InputLength), gates = Tensor.Empty(shape.GatesLength),
             hidden = Tensor.Empty(shape.HistoryLength), cell = Tensor.Empty(shape.HistoryLength), tanhCell = Tensor.Empty(shape.TanhLength),
@@ -115,8 +133,7 @@ public static partial class Ops
             hidden.Span.Slice(t * shape.StateLength, shape.StateLength).CopyTo(finalHidden.Span);
             cell.Span.Slice(t * shape.StateLength, shape.StateLength).CopyTo(finalCell.Span);
         }
-        bool initialNeedsGrad = initialHidden is not null && (initialHidden.RequiresGrad || initialCell!.RequiresGrad);
-        if (Tape.ShouldRecord(x, kernel) || Tape.IsRecording && (recurrentKernel.RequiresGrad || bias.RequiresGrad || initialNeedsGrad))
+        if (recording)
         {
             var entry = new LstmEntry(y, finalHidden, finalCell, x, kernel, recurrentKernel, bias, mask, state is not null || initialHidden is not null,
                 shape, returnSequences, new LstmSaved(inputTimeMajor, gates, hidden, cell, tanhCell, droppedHidden), dropoutMask, recurrentDropoutMask,
