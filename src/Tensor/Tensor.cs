@@ -178,6 +178,9 @@ public sealed partial class Tensor
     /// <summary>True when the storage was rented from a <see cref="StepMemory"/> (valid until its next release).</summary>
     public bool IsStepMemory => _memory is not null;
 
+    /// <summary>The step memory this tensor was rented from, while it is still valid there; null for an ordinary tensor.</summary>
+    internal StepMemory? LiveStepMemory => _memory is not null && _memory.Generation == _generation ? _memory : null;
+
     internal float[] Storage
     {
         get

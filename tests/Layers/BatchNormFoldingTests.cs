@@ -144,14 +144,12 @@ public class BatchNormFoldingTests
             long before = GC.GetAllocatedBytesForCurrentThread();
             for (int i = 0; i < 30; i++)
                 model.Predict(samples[i % 3], output);
-            // Unfolded single-sample Predict allocates nothing after warm-up. Folded, a buffer made per call would add
-            // 30 × ≥ 100 B here. Measured when this was written: 1,832 B in 30 calls after 300 warm-up calls (about
-            // 61 B a call on the opt-in folded path, not yet tracked down; 12.9 KB after only 3 warm-up calls), so the
-            // bound is per-buffer, not zero.
-            Assert.That(unfolded, Is.Zero, "unfolded single-sample Predict allocates nothing per call");
             long folded = GC.GetAllocatedBytesForCurrentThread() - before;
-            TestContext.Out.WriteLine($"folded: {folded} B in 30 calls");
-            Assert.That(folded, Is.LessThan(30 * 100), "folding makes no buffer per call");
+            // Single-sample Predict allocates nothing after warm-up, folded or not: the folded weights are written into
+            // the pass's own buffers. (The 1,832 B once measured here for 30 folded calls were the Assert.That on the
+            // unfolded count, which ran inside the measured window: nothing of the folded path.)
+            Assert.That(unfolded, Is.Zero, "unfolded single-sample Predict allocates nothing per call");
+            Assert.That(folded, Is.Zero, "folded single-sample Predict allocates nothing per call");
         }
         finally
         {

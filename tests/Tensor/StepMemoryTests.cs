@@ -86,6 +86,89 @@ public class StepMemoryTests
     }
 
     [Test]
+    public void ATapeEntryIsRecycledWithItsOutputAfterTheSameQuarantineAndGivesTheSameGradients()
+    {
+        var memory = new StepMemory();
+        var w = Tensor.RandomUniform([5, 3], -1, 1, 1).AsParameter();
+        var b = Tensor.RandomUniform([3], -1, 1, 2).AsParameter();
+        var x = Tensor.RandomUniform([4, 5], -1, 1, 3);
+        var entries = new List<TapeEntry>();
+        float[]? firstGradient = null;
+        for (int step = 0; step < 4; step++)
+        {
+            memory.Release();
+            using (memory.Use())
+            {
+                Tensor y = Ops.Linear(x, w, b, ActivationFunction.Relu);
+                entries.Add(y.CreatedBy!);
+                Ops.Sum(Ops.Multiply(y, y)).Backward();
+                float[] gradient = [.. w.Grad!.ToArray(), .. b.Grad!.ToArray()];
+                firstGradient ??= gradient;
+                Assert.That(gradient, Is.EqualTo(firstGradient), $"step {step}: a recycled entry computes the same gradient");
+                w.ZeroGrad();
+                b.ZeroGrad();
+            }
+        }
+        // Like the tensor objects, an entry sits out the step after its own, then is handed out again.
+        Assert.That(entries[1], Is.Not.SameAs(entries[0]));
+        Assert.That(entries[2], Is.SameAs(entries[0]));
+        Assert.That(entries[3], Is.SameAs(entries[1]));
+
+        // Outside step memory every call records a new entry.
+        Assert.That(Ops.Linear(x, w, b).CreatedBy, Is.Not.SameAs(Ops.Linear(x, w, b).CreatedBy));
+    }
+
+    [Test]
+    public void AUserOpCanRentItsEntryToo()
+    {
+        var memory = new StepMemory();
+        var x = Tensor.FromArray([1f, -2f, 3f], 3).AsParameter();
+        var entries = new List<TapeEntry>();
+        for (int step = 0; step < 3; step++)
+        {
+            memory.Release();
+            using (memory.Use())
+            {
+                Tensor y = Cube(x);
+                entries.Add(y.CreatedBy!);
+                Ops.Sum(y).Backward();
+                Assert.That(x.Grad!.ToArray(), Is.EqualTo(new[] { 3f, 12f, 27f }), $"step {step}: d(x³)/dx = 3x²");
+                x.ZeroGrad();
+            }
+        }
+        Assert.That(entries[2], Is.SameAs(entries[0]));
+    }
+
+    private static Tensor Cube(Tensor x)
+    {
+        Tensor y = Tensor.EmptyLike(x);
+        for (int i = 0; i < x.Length; i++)
+            y[i] = x[i] * x[i] * x[i];
+        if (Tape.ShouldRecord(x))
+            Tape.Record(CubeEntry.Rent(y, x), x);
+        return y;
+    }
+
+    private sealed class CubeEntry : TapeEntry
+    {
+        private Tensor _x = null!;
+
+        public static CubeEntry Rent(Tensor y, Tensor x)
+        {
+            CubeEntry entry = Rent<CubeEntry>(y);
+            entry._x = x;
+            return entry;
+        }
+
+        public override void Backward(Tensor dY)
+        {
+            Span<float> dX = _x.EnsureGrad().Span;
+            for (int i = 0; i < dX.Length; i++)
+                dX[i] += dY[i] * 3 * _x[i] * _x[i];
+        }
+    }
+
+    [Test]
     public void ARecycledTensorObjectStartsWithoutGradientHistoryOrMask()
     {
         var memory = new StepMemory();

@@ -121,6 +121,8 @@ public sealed class Tape
     private static void Record(TapeEntry entry, int count, Tensor? input0, Tensor? input1, Tensor? input2, object? rest)
     {
         ArgumentNullException.ThrowIfNull(entry);
+        if (entry.Output is null)
+            throw new InvalidOperationException($"{entry.OpName}: an entry made with the parameterless constructor has no output; create it with TapeEntry.Rent.");
         if (entry.Output.CreatedBy is not null)
             throw new InvalidOperationException($"{entry.OpName}: its output tensor was already produced by {entry.Output.CreatedBy.OpName}; every op needs a new output tensor.");
         entry.SetInputs(count, input0, input1, input2, rest);

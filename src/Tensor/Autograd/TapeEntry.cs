@@ -31,11 +31,16 @@ namespace NanoNet.Autograd;
 /// for inputs that <see cref="Tensor.RequiresGrad"/>; it may read anything the forward pass saved (the
 /// entry holds it); and the inputs given to <see cref="Tape.Record(TapeEntry, Tensor)"/> must be every
 /// tensor whose gradient it touches, because backward finds the ops to run by following inputs from the loss.</para>
+/// <para>
+/// <b>Recycled entries.</b> An op called at every training step can take its entry from <see cref="Rent{T}"/> instead of
+/// <c>new</c>: the entry class has a parameterless constructor and sets its own fields after renting (the built-in ops
+/// called at every step do this, so a steady step allocates no entries). See <see cref="Rent{T}"/>.
+/// </para>
 /// </remarks>
 public abstract class TapeEntry
 {
     // The inputs: up to three inline (most ops); a fourth in _rest, or all of them in an array (_rest) when there are
-    // more than four. Kept lean: an entry is allocated per op call, and a four-input op (the recurrent ops) needs no array.
+    // more than four. Kept lean: a four-input op (the recurrent ops) needs no array.
     private Tensor? _input0, _input1, _input2;
     private object? _rest;
 
@@ -44,6 +49,40 @@ public abstract class TapeEntry
     {
         ArgumentNullException.ThrowIfNull(output);
         Output = output;
+    }
+
+    /// <summary>Creates a blank entry for <see cref="Rent{T}"/>, which sets its <see cref="Output"/>.</summary>
+    protected TapeEntry() => Output = null!;
+
+    /// <summary>
+    /// An entry of type <typeparamref name="T"/> for the op that produced <paramref name="output"/>, with its inputs not
+    /// yet recorded: a recycled one when <paramref name="output"/> was rented from a <see cref="Memory.StepMemory"/>,
+    /// else a new one. The caller sets the entry's own fields, then passes it to <see cref="Tape.Record(TapeEntry, Tensor)"/>.
+    /// </summary>
+    /// <remarks>
+    /// A recycled entry lives exactly as long as its output tensor: the step memory takes it back with the tensor (at
+    /// the next <see cref="Memory.StepMemory.Release"/>, after the same one-step quarantine) and hands it out again to a
+    /// later call of the same op, with the base state (inputs, recording order) cleared. So the entry class must not keep
+    /// anything from one use to the next: every field it reads in <see cref="Backward"/> is set again after renting.
+    /// </remarks>
+    protected static T Rent<T>(Tensor output) where T : TapeEntry, new()
+    {
+        ArgumentNullException.ThrowIfNull(output);
+        T entry = output.LiveStepMemory is { } memory ? memory.RentEntry<T>() : new T();
+        entry.Output = output;
+        return entry;
+    }
+
+    /// <summary>Clears the base state of a recycled entry (see <see cref="Rent{T}"/>): inputs, output, recording order.</summary>
+    internal void ClearForReuse()
+    {
+        (_input0, _input1, _input2, _rest) = (null, null, null, null);
+        InputCount = 0;
+        Sequence = 0;
+        VisitedPass = 0;
+        Output = null!;
+        if (s_scopesUsed)
+            Scope = null;
     }
 
     /// <summary>
@@ -92,7 +131,7 @@ public abstract class TapeEntry
     }
 
     /// <summary>The tensor the op produced.</summary>
-    public Tensor Output { get; }
+    public Tensor Output { get; private set; }
 
     /// <summary>Number of differentiable inputs.</summary>
     public int InputCount { get; private set; }
@@ -138,13 +177,19 @@ public abstract class TapeEntry
         set
         {
             if (value is null)
+            {
                 s_scopes.Remove(this);
+            }
             else
+            {
+                s_scopesUsed = true;
                 s_scopes.AddOrUpdate(this, value);
+            }
         }
     }
 
     private static readonly System.Runtime.CompilerServices.ConditionalWeakTable<TapeEntry, string> s_scopes = new();
+    private static bool s_scopesUsed; // whether any entry was ever profiled (a recycled entry then forgets its scope)
 
     /// <summary>Set once a backward pass ran this entry without retaining the graph (stored as a negated <see cref="Sequence"/>).</summary>
     internal bool Consumed

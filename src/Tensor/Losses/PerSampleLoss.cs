@@ -68,14 +68,32 @@ public abstract class PerSampleLoss : Loss
         Tensor y = Tensor.Empty([]);
         y[0] = samples == 0 ? 0f : (float)(total / samples);
         if (Tape.ShouldRecord(predictions))
-            Tape.Record(new PerSampleLossEntry(y, predictions, gradient, sampleWeights, perExample, Name), predictions);
+            Tape.Record(PerSampleLossEntry.Rent(y, predictions, gradient, sampleWeights, perExample, Name), predictions);
         Profiler.Stop(GetType().Name, started, 0);
         return y;
     }
 
     /// <summary>dP += dL · wᵣ/R · ∂ℓᵣ/∂P, sample by sample.</summary>
-    private sealed class PerSampleLossEntry(Tensor y, Tensor predictions, Tensor gradient, Tensor? weights, int perExample, string name) : TapeEntry(y)
+    private sealed class PerSampleLossEntry : TapeEntry
     {
+        // The call's arguments: set again each time the entry is rented (see TapeEntry.Rent).
+        private Tensor predictions = null!;
+        private Tensor gradient = null!;
+        private Tensor? weights;
+        private int perExample;
+        private string name = null!;
+
+        public static PerSampleLossEntry Rent(Tensor y, Tensor predictions, Tensor gradient, Tensor? weights, int perExample, string name)
+        {
+            PerSampleLossEntry entry = Rent<PerSampleLossEntry>(y);
+            entry.predictions = predictions;
+            entry.gradient = gradient;
+            entry.weights = weights;
+            entry.perExample = perExample;
+            entry.name = name;
+            return entry;
+        }
+
         public override string OpName => name;
 
         public override void Backward(Tensor dY)

@@ -1,8 +1,12 @@
+using System.Runtime.InteropServices;
+using NanoNet.Autograd;
+
 namespace NanoNet.Memory;
 
 /// <summary>
-/// Memory for one training step: the storage of every op output, gradient and saved activation, and the
-/// tensor objects themselves, recycled from step to step so a steady step allocates (almost) nothing.
+/// Memory for one training step: the storage of every op output, gradient and saved activation, the
+/// tensor objects themselves and the tape entries of the ops that made them (<see cref="TapeEntry.Rent{T}"/>),
+/// recycled from step to step so a steady step allocates (almost) nothing.
 /// </summary>
 /// <remarks>
 /// <para>
@@ -34,6 +38,12 @@ public sealed class StepMemory
     private List<Tensor> _rented = [];               // handed out this generation
     private List<Tensor> _quarantined = [];          // released by the last Release, not yet reusable
     private readonly Stack<Tensor> _free = new();    // reusable objects
+
+    // Tape entries of ops whose outputs were rented here (TapeEntry.Rent), recycled exactly like the tensor objects:
+    // an entry is handed out again only after the quarantine its output also goes through. Idle ones by entry type.
+    private List<TapeEntry> _rentedEntries = [];
+    private List<TapeEntry> _quarantinedEntries = [];
+    private readonly Dictionary<Type, Stack<TapeEntry>> _freeEntries = [];
 
     /// <summary>The memory ops rent from on this thread, or null (ordinary heap arrays).</summary>
     public static StepMemory? Active => t_active;
@@ -70,6 +80,14 @@ public sealed class StepMemory
             _free.Push(tensor);
         _quarantined.Clear();
         (_quarantined, _rented) = (_rented, _quarantined);
+        foreach (TapeEntry entry in _quarantinedEntries)
+        {
+            entry.ClearForReuse();
+            ref Stack<TapeEntry>? free = ref CollectionsMarshal.GetValueRefOrAddDefault(_freeEntries, entry.GetType(), out _);
+            (free ??= new()).Push(entry);
+        }
+        _quarantinedEntries.Clear();
+        (_quarantinedEntries, _rentedEntries) = (_rentedEntries, _quarantinedEntries);
     }
 
     /// <summary>
@@ -87,6 +105,17 @@ public sealed class StepMemory
         _free.TrimExcess();
         _quarantined = [];
         _rented.TrimExcess();
+        _freeEntries.Clear();
+        _quarantinedEntries = [];
+        _rentedEntries.TrimExcess();
+    }
+
+    /// <summary>A blank tape entry of type <typeparamref name="T"/> (recycled when one is idle) that lives until the release after next, like the tensor objects.</summary>
+    internal T RentEntry<T>() where T : TapeEntry, new()
+    {
+        T entry = _freeEntries.TryGetValue(typeof(T), out Stack<TapeEntry>? free) && free.Count > 0 ? (T)free.Pop() : new T();
+        _rentedEntries.Add(entry);
+        return entry;
     }
 
     /// <summary>An int buffer (e.g. pooling's winner indices) that lives until the next <see cref="Release"/>.</summary>

@@ -71,14 +71,26 @@ public static partial class Ops
             default: throw new ArgumentOutOfRangeException(nameof(function), function, "Unknown activation.");
         }
         if (Tape.ShouldRecord(x))
-            Tape.Record(new ActivationEntry(y, function, columns), x);
+            Tape.Record(ActivationEntry.Rent(y, function, columns), x);
         if (started != 0) // the name is a string made per call: only when profiling
             Profiler.Stop(function.ToString(), started);
         return y;
     }
 
-    private sealed class ActivationEntry(Tensor y, ActivationFunction function, int columns) : TapeEntry(y)
+    private sealed class ActivationEntry : TapeEntry
     {
+        // The call's arguments: set again each time the entry is rented (see TapeEntry.Rent).
+        private ActivationFunction function;
+        private int columns;
+
+        public static ActivationEntry Rent(Tensor y, ActivationFunction function, int columns)
+        {
+            ActivationEntry entry = Rent<ActivationEntry>(y);
+            entry.function = function;
+            entry.columns = columns;
+            return entry;
+        }
+
         public override string OpName => function.ToString();
 
         public override void Backward(Tensor dY)

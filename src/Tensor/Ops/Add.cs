@@ -24,13 +24,15 @@ public static partial class Ops
         else
             y = BroadcastBinary<AddOperator>("Add", a, b);
         if (Tape.ShouldRecord(a, b))
-            Tape.Record(new AddEntry(y), a, b);
+            Tape.Record(AddEntry.Rent(y), a, b);
         Profiler.Stop("Add", started, 0);
         return y;
     }
 
-    private sealed class AddEntry(Tensor y) : TapeEntry(y)
+    private sealed class AddEntry : TapeEntry
     {
+        public static AddEntry Rent(Tensor y) => Rent<AddEntry>(y);
+
         public override void Backward(Tensor dY)
         {
             Tensor a = GetInput(0), b = GetInput(1);

@@ -66,7 +66,7 @@ public static partial class Ops
         Tensor y = Tensor.EmptyLike(x);
         BatchNormKernels.Normalize(x.Span, rows, channels, a, b, y.Span);
         if (Tape.IsRecording && (x.RequiresGrad || gamma?.RequiresGrad == true || beta?.RequiresGrad == true))
-            RecordNormalization(new BatchNormEntry(y, x, gamma, beta, stats, training), x, gamma, beta);
+            RecordNormalization(BatchNormEntry.Rent(y, x, gamma, beta, stats, training), x, gamma, beta);
         Profiler.Stop("BatchNormalization", started, 0);
         return y;
     }
@@ -83,8 +83,26 @@ public static partial class Ops
     }
 
     /// <summary>Backward in two passes over x and dY (sums, then dx); see <see cref="BatchNormKernels"/> for the formulas.</summary>
-    private sealed class BatchNormEntry(Tensor y, Tensor x, Tensor? gamma, Tensor? beta, Tensor stats, bool training) : TapeEntry(y)
+    private sealed class BatchNormEntry : TapeEntry
     {
+        // The call's arguments: set again each time the entry is rented (see TapeEntry.Rent).
+        private Tensor x = null!;
+        private Tensor? gamma;
+        private Tensor? beta;
+        private Tensor stats = null!;
+        private bool training;
+
+        public static BatchNormEntry Rent(Tensor y, Tensor x, Tensor? gamma, Tensor? beta, Tensor stats, bool training)
+        {
+            BatchNormEntry entry = Rent<BatchNormEntry>(y);
+            entry.x = x;
+            entry.gamma = gamma;
+            entry.beta = beta;
+            entry.stats = stats;
+            entry.training = training;
+            return entry;
+        }
+
         public override string OpName => "BatchNormalization";
 
         public override void Backward(Tensor dY)

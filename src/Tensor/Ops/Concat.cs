@@ -55,14 +55,24 @@ public static partial class Ops
             start[axis] += x.Dim(axis);
         }
         if (Tape.ShouldRecord(xs))
-            Tape.Record(new ConcatEntry(y, axis), xs);
+            Tape.Record(ConcatEntry.Rent(y, axis), xs);
         Profiler.Stop("Concat", started);
         return y;
     }
 
     /// <summary>Backward of Concat: each input that needs a gradient gets its window of dY added.</summary>
-    private sealed class ConcatEntry(Tensor y, int axis) : TapeEntry(y)
+    private sealed class ConcatEntry : TapeEntry
     {
+        // The call's arguments: set again each time the entry is rented (see TapeEntry.Rent).
+        private int axis;
+
+        public static ConcatEntry Rent(Tensor y, int axis)
+        {
+            ConcatEntry entry = Rent<ConcatEntry>(y);
+            entry.axis = axis;
+            return entry;
+        }
+
         public override void Backward(Tensor dY)
         {
             Span<int> start = stackalloc int[dY.Rank];

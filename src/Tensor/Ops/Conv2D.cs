@@ -113,12 +113,34 @@ public static partial class Ops
         var y = Tensor.Empty(outputShape);
         Conv2DKernels.Forward(x.Span, kernel.Span, bias.Span, y.Span, batch, filters, g, relu);
         if (Tape.ShouldRecord(x, kernel) || bias.RequiresGrad && Tape.IsRecording)
-            Tape.Record(new ConvEntry(y, x, kernel, bias, g, batch, filters, relu), x, kernel, bias);
+            Tape.Record(ConvEntry.Rent(y, x, kernel, bias, g, batch, filters, relu), x, kernel, bias);
         return y;
     }
 
-    private sealed class ConvEntry(Tensor y, Tensor x, Tensor kernel, Tensor bias, ConvGeometry g, int batch, int filters, bool relu) : TapeEntry(y)
+    private sealed class ConvEntry : TapeEntry
     {
+        // The call's arguments: set again each time the entry is rented (see TapeEntry.Rent).
+        private Tensor x = null!;
+        private Tensor kernel = null!;
+        private Tensor bias = null!;
+        private ConvGeometry g;
+        private int batch;
+        private int filters;
+        private bool relu;
+
+        public static ConvEntry Rent(Tensor y, Tensor x, Tensor kernel, Tensor bias, ConvGeometry g, int batch, int filters, bool relu)
+        {
+            ConvEntry entry = Rent<ConvEntry>(y);
+            entry.x = x;
+            entry.kernel = kernel;
+            entry.bias = bias;
+            entry.g = g;
+            entry.batch = batch;
+            entry.filters = filters;
+            entry.relu = relu;
+            return entry;
+        }
+
         // [dW; db] = colᵀ·dZ over every row, plus dcol = dZ·Wᵀ when the input needs a gradient.
         public override double BackwardFlops => 2.0 * batch * g.OutputPixels * filters * (g.PatchSize + 1 + (x.RequiresGrad ? g.PatchSize : 0));
 

@@ -36,7 +36,7 @@ public static partial class Ops
         Tensor y = Tensor.EmptyLike(x);
         TensorPrimitives.Multiply(x.Span, mask.Span, y.Span);
         if (Tape.ShouldRecord(x))
-            Tape.Record(new DropoutEntry(y, x, mask), x);
+            Tape.Record(DropoutEntry.Rent(y, x, mask), x);
         Profiler.Stop("Dropout", started, 0);
         return y;
     }
@@ -62,8 +62,20 @@ public static partial class Ops
         return mask;
     }
 
-    private sealed class DropoutEntry(Tensor y, Tensor x, Tensor scaledMask) : TapeEntry(y)
+    private sealed class DropoutEntry : TapeEntry
     {
+        // The call's arguments: set again each time the entry is rented (see TapeEntry.Rent).
+        private Tensor x = null!;
+        private Tensor scaledMask = null!;
+
+        public static DropoutEntry Rent(Tensor y, Tensor x, Tensor scaledMask)
+        {
+            DropoutEntry entry = Rent<DropoutEntry>(y);
+            entry.x = x;
+            entry.scaledMask = scaledMask;
+            return entry;
+        }
+
         public override void Backward(Tensor dY)
         {
             if (x.RequiresGrad)

@@ -34,13 +34,29 @@ public static partial class Ops
         Tensor y = ids.Rank == 2 ? Tensor.Empty(ids.Dim(0), ids.Dim(1), dim) : Tensor.Empty([.. ids.Shape, dim]);
         EmbeddingKernels.Gather(idValues, table.Span, y.Span, dim);
         if (Tape.ShouldRecord(table))
-            Tape.Record(new EmbeddingEntry(y, table, idBuffer, ids.Length, maskZero ? 0 : -1), table);
+            Tape.Record(EmbeddingEntry.Rent(y, table, idBuffer, ids.Length, maskZero ? 0 : -1), table);
         Profiler.Stop("Embedding", started);
         return y;
     }
 
-    private sealed class EmbeddingEntry(Tensor y, Tensor table, int[] ids, int count, int maskedId) : TapeEntry(y)
+    private sealed class EmbeddingEntry : TapeEntry
     {
+        // The call's arguments: set again each time the entry is rented (see TapeEntry.Rent).
+        private Tensor table = null!;
+        private int[] ids = null!;
+        private int count;
+        private int maskedId;
+
+        public static EmbeddingEntry Rent(Tensor y, Tensor table, int[] ids, int count, int maskedId)
+        {
+            EmbeddingEntry entry = Rent<EmbeddingEntry>(y);
+            entry.table = table;
+            entry.ids = ids;
+            entry.count = count;
+            entry.maskedId = maskedId;
+            return entry;
+        }
+
         public override void Backward(Tensor dY) =>
             EmbeddingKernels.ScatterAdd(ids.AsSpan(0, count), dY.Span, table.EnsureGradForRows(ids.AsSpan(0, count), maskedId).Span, table.Dim(1), maskedId);
     }

@@ -90,7 +90,7 @@ public static partial class Ops
         Tensor y = Tensor.Empty(ShapeOpChecks.WithDim(x.Shape, axis, count, stackalloc int[x.Rank]));
         IndexSelectKernels.Gather(x.Span, indices.AsSpan(0, count), y.Span, outer, size, inner);
         if (Tape.ShouldRecord(x))
-            Tape.Record(new IndexSelectEntry(y, x, axis, indices, count), x);
+            Tape.Record(IndexSelectEntry.Rent(y, x, axis, indices, count), x);
         Profiler.Stop("IndexSelect", started);
         return y;
     }
@@ -100,8 +100,24 @@ public static partial class Ops
         (Shapes.Product(shape[..axis]), shape[axis], Shapes.Product(shape[(axis + 1)..]));
 
     /// <summary>Backward of IndexSelect: scatter-add dY's rows back to the positions they were picked from.</summary>
-    private sealed class IndexSelectEntry(Tensor y, Tensor x, int axis, int[] indices, int count) : TapeEntry(y)
+    private sealed class IndexSelectEntry : TapeEntry
     {
+        // The call's arguments: set again each time the entry is rented (see TapeEntry.Rent).
+        private Tensor x = null!;
+        private int axis;
+        private int[] indices = null!;
+        private int count;
+
+        public static IndexSelectEntry Rent(Tensor y, Tensor x, int axis, int[] indices, int count)
+        {
+            IndexSelectEntry entry = Rent<IndexSelectEntry>(y);
+            entry.x = x;
+            entry.axis = axis;
+            entry.indices = indices;
+            entry.count = count;
+            return entry;
+        }
+
         public override void Backward(Tensor dY)
         {
             (int outer, int size, int inner) = AroundAxis(x.Shape, axis);

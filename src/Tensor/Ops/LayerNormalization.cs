@@ -32,13 +32,29 @@ public static partial class Ops
         LayerNormKernels.Forward(x.Span, rows, channels, gamma is null ? default : gamma.Span, beta is null ? default : beta.Span, epsilon,
             y.Span, stats.Span[..rows], stats.Span[rows..]);
         if (Tape.IsRecording && (x.RequiresGrad || gamma?.RequiresGrad == true || beta?.RequiresGrad == true))
-            RecordNormalization(new LayerNormEntry(y, x, gamma, beta, stats), x, gamma, beta);
+            RecordNormalization(LayerNormEntry.Rent(y, x, gamma, beta, stats), x, gamma, beta);
         Profiler.Stop("LayerNormalization", started, 0);
         return y;
     }
 
-    private sealed class LayerNormEntry(Tensor y, Tensor x, Tensor? gamma, Tensor? beta, Tensor stats) : TapeEntry(y)
+    private sealed class LayerNormEntry : TapeEntry
     {
+        // The call's arguments: set again each time the entry is rented (see TapeEntry.Rent).
+        private Tensor x = null!;
+        private Tensor? gamma;
+        private Tensor? beta;
+        private Tensor stats = null!;
+
+        public static LayerNormEntry Rent(Tensor y, Tensor x, Tensor? gamma, Tensor? beta, Tensor stats)
+        {
+            LayerNormEntry entry = Rent<LayerNormEntry>(y);
+            entry.x = x;
+            entry.gamma = gamma;
+            entry.beta = beta;
+            entry.stats = stats;
+            return entry;
+        }
+
         public override string OpName => "LayerNormalization";
 
         public override void Backward(Tensor dY)

@@ -31,15 +31,24 @@ public static partial class Ops
         Gemm.Multiply(false, false, n, outputs, inputs, x.Span, inputs, weight.Span, outputs, y.Span, outputs);
         ActivationKernels.AddBiasRows(y.Span, bias.Span, relu);
         if (Tape.ShouldRecord(x, weight) || bias.RequiresGrad && Tape.IsRecording)
-            Tape.Record(new LinearEntry(y, relu), x, weight, bias);
+            Tape.Record(LinearEntry.Rent(y, relu), x, weight, bias);
         Profiler.Stop("Linear", started, 2.0 * n * inputs * outputs);
         return y;
     }
 
-    // The inputs are read back from the entry (x, weight, bias in recording order), not captured again: an entry is
-    // allocated per call, and every field counts in a steady step's allocation.
-    private sealed class LinearEntry(Tensor y, bool relu) : TapeEntry(y)
+    // The inputs are read back from the entry (x, weight, bias in recording order), not captured again.
+    private sealed class LinearEntry : TapeEntry
     {
+        // The call's arguments: set again each time the entry is rented (see TapeEntry.Rent).
+        private bool relu;
+
+        public static LinearEntry Rent(Tensor y, bool relu)
+        {
+            LinearEntry entry = Rent<LinearEntry>(y);
+            entry.relu = relu;
+            return entry;
+        }
+
         public override double BackwardFlops => 2.0 * Output.Length * GetInput(0).Dim(1) * ((GetInput(0).RequiresGrad ? 1 : 0) + (GetInput(1).RequiresGrad ? 1 : 0));
 
         public override void Backward(Tensor dY)

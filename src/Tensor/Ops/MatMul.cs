@@ -103,7 +103,7 @@ public static partial class Ops
         var y = Tensor.Empty(outputShape);
         BatchedGemm.MultiplyItems(transA, transB, m, n, k, a.Span, aItem, b.Span, bItem, y.Span, yItem, accumulate: false);
         if (Tape.ShouldRecord(a, b))
-            Tape.Record(new BatchedMatMulEntry(y, transA, transB, m, n, k, aItem, bItem, yItem), a, b);
+            Tape.Record(BatchedMatMulEntry.Rent(y, transA, transB, m, n, k, aItem, bItem, yItem), a, b);
         Profiler.Stop("MatMul", started, 2.0 * items * m * n * k);
         return y;
     }
@@ -112,9 +112,32 @@ public static partial class Ops
     /// Per item i: d op(A)ᵢ = dYᵢ·op(Bᵢ)ᵀ and d op(B)ᵢ = op(Aᵢ)ᵀ·dYᵢ (the rank-2 formulas), each added into the
     /// item of the gradient that item i read, so broadcast items sum their contributions.
     /// </summary>
-    private sealed class BatchedMatMulEntry(Tensor y, bool transA, bool transB, int m, int n, int k,
-        int[] aItem, int[] bItem, int[] yItem) : TapeEntry(y)
+    private sealed class BatchedMatMulEntry : TapeEntry
     {
+        // The call's arguments: set again each time the entry is rented (see TapeEntry.Rent).
+        private bool transA;
+        private bool transB;
+        private int m;
+        private int n;
+        private int k;
+        private int[] aItem = null!;
+        private int[] bItem = null!;
+        private int[] yItem = null!;
+
+        public static BatchedMatMulEntry Rent(Tensor y, bool transA, bool transB, int m, int n, int k, int[] aItem, int[] bItem, int[] yItem)
+        {
+            BatchedMatMulEntry entry = Rent<BatchedMatMulEntry>(y);
+            entry.transA = transA;
+            entry.transB = transB;
+            entry.m = m;
+            entry.n = n;
+            entry.k = k;
+            entry.aItem = aItem;
+            entry.bItem = bItem;
+            entry.yItem = yItem;
+            return entry;
+        }
+
         public override string OpName => "MatMul";
 
         public override double BackwardFlops => 2.0 * Output.Length * k * ((GetInput(0).RequiresGrad ? 1 : 0) + (GetInput(1).RequiresGrad ? 1 : 0));

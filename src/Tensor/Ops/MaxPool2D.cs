@@ -35,12 +35,26 @@ public static partial class Ops
         int[]? argmax = record ? StepMemory.NewInts(y.Length) : null;
         MaxPoolKernels.Forward(x.Span, y.Span, argmax, batch, g);
         if (record)
-            Tape.Record(new MaxPoolEntry(y, x, argmax!, g), x);
+            Tape.Record(MaxPoolEntry.Rent(y, x, argmax!, g), x);
         return y;
     }
 
-    private sealed class MaxPoolEntry(Tensor y, Tensor x, int[] argmax, ConvGeometry g) : TapeEntry(y)
+    private sealed class MaxPoolEntry : TapeEntry
     {
+        // The call's arguments: set again each time the entry is rented (see TapeEntry.Rent).
+        private Tensor x = null!;
+        private int[] argmax = null!;
+        private ConvGeometry g;
+
+        public static MaxPoolEntry Rent(Tensor y, Tensor x, int[] argmax, ConvGeometry g)
+        {
+            MaxPoolEntry entry = Rent<MaxPoolEntry>(y);
+            entry.x = x;
+            entry.argmax = argmax;
+            entry.g = g;
+            return entry;
+        }
+
         public override void Backward(Tensor dY) =>
             MaxPoolKernels.Backward(dY.Span, argmax, x.EnsureGrad().Span, x.Dim(0), g);
     }

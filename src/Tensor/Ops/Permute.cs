@@ -68,14 +68,26 @@ public static partial class Ops
         Tensor y = Tensor.Empty(outShape);
         PermuteKernels.Permute(x.Span, shape, axes, y.Span);
         if (Tape.ShouldRecord(x))
-            Tape.Record(new PermuteEntry(y, axes), x);
+            Tape.Record(PermuteEntry.Rent(y, axes), x);
         Profiler.Stop(op, started);
         return y;
     }
 
     /// <summary>Backward of Transpose and Permute: dX += dY with the inverse permutation.</summary>
-    private sealed class PermuteEntry(Tensor y, int[] axes) : TapeEntry(y)
+    private sealed class PermuteEntry : TapeEntry
     {
+        // The call's arguments: set again each time the entry is rented (see TapeEntry.Rent).
+        private Tensor y = null!;
+        private int[] axes = null!;
+
+        public static PermuteEntry Rent(Tensor y, int[] axes)
+        {
+            PermuteEntry entry = Rent<PermuteEntry>(y);
+            entry.y = y;
+            entry.axes = axes;
+            return entry;
+        }
+
         public override void Backward(Tensor dY)
         {
             Tensor x = GetInput(0);

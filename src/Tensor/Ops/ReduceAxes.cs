@@ -102,15 +102,34 @@ internal static class AxisReduction
                 break;
         }
         if (record)
-            Tape.Record(new AxisReductionEntry(y, x, kind, layout, source, statistic, winners), x);
+            Tape.Record(AxisReductionEntry.Rent(y, x, kind, layout, source, statistic, winners), x);
         Profiler.Stop(op, started, 0);
         return y;
     }
 
     /// <summary>The backward of one reduction; the kernel runs in the (outer, reduced, inner) layout, then scatters back if x was gathered.</summary>
-    private sealed class AxisReductionEntry(Tensor y, Tensor x, AxisReductionKind kind, ReduceLayout layout, Tensor source, Tensor? mean, int[]? winners)
-        : TapeEntry(y)
+    private sealed class AxisReductionEntry : TapeEntry
     {
+        // The call's arguments: set again each time the entry is rented (see TapeEntry.Rent).
+        private Tensor x = null!;
+        private AxisReductionKind kind;
+        private ReduceLayout layout;
+        private Tensor source = null!;
+        private Tensor? mean;
+        private int[]? winners;
+
+        public static AxisReductionEntry Rent(Tensor y, Tensor x, AxisReductionKind kind, ReduceLayout layout, Tensor source, Tensor? mean, int[]? winners)
+        {
+            AxisReductionEntry entry = Rent<AxisReductionEntry>(y);
+            entry.x = x;
+            entry.kind = kind;
+            entry.layout = layout;
+            entry.source = source;
+            entry.mean = mean;
+            entry.winners = winners;
+            return entry;
+        }
+
         public override string OpName => Name(kind);
 
         public override void Backward(Tensor dY)

@@ -79,12 +79,24 @@ public static partial class Ops
     private static void RecordScaled(Tensor y, Tensor x, float scale, string name)
     {
         if (Tape.ShouldRecord(x))
-            Tape.Record(new ScaledGradientEntry(y, scale, name), x);
+            Tape.Record(ScaledGradientEntry.Rent(y, scale, name), x);
     }
 
     /// <summary>Backward of every op whose derivative is a constant: dX += scale · dY.</summary>
-    private sealed class ScaledGradientEntry(Tensor y, float scale, string name) : TapeEntry(y)
+    private sealed class ScaledGradientEntry : TapeEntry
     {
+        // The call's arguments: set again each time the entry is rented (see TapeEntry.Rent).
+        private float scale;
+        private string name = null!;
+
+        public static ScaledGradientEntry Rent(Tensor y, float scale, string name)
+        {
+            ScaledGradientEntry entry = Rent<ScaledGradientEntry>(y);
+            entry.scale = scale;
+            entry.name = name;
+            return entry;
+        }
+
         public override string OpName => name;
 
         public override void Backward(Tensor dY)

@@ -24,13 +24,23 @@ public static partial class Ops
         var y = Tensor.Empty(shape);
         Broadcast.Select(mask.Span, mask.Shape, a.Span, a.Shape, b.Span, b.Shape, y.Span, y.Shape);
         if (Tape.ShouldRecord(a, b))
-            Tape.Record(new WhereEntry(y, mask), a, b);
+            Tape.Record(WhereEntry.Rent(y, mask), a, b);
         Profiler.Stop("Where", started, 0);
         return y;
     }
 
-    private sealed class WhereEntry(Tensor y, Tensor mask) : TapeEntry(y)
+    private sealed class WhereEntry : TapeEntry
     {
+        // The call's arguments: set again each time the entry is rented (see TapeEntry.Rent).
+        private Tensor mask = null!;
+
+        public static WhereEntry Rent(Tensor y, Tensor mask)
+        {
+            WhereEntry entry = Rent<WhereEntry>(y);
+            entry.mask = mask;
+            return entry;
+        }
+
         public override void Backward(Tensor dY)
         {
             Tensor a = GetInput(0), b = GetInput(1);
