@@ -12,7 +12,8 @@ namespace NanoNet.Kernels;
 /// P = KH·KW·C; col is the im2col matrix of one chunk of images, rows × (P+1): the patches plus a
 /// column of ones; y and dY are N×OH×OW×F = (N·OH·OW)×F.</para>
 /// <para>Forward: y = act(col·[w; b]). Backward: dZ = dY ⊙ act'(y); [dW; db] = colᵀ·dZ (one GEMM gives
-/// both, thanks to the ones column); dcol = dZ·wᵀ; dX = col2im(dcol).</para>
+/// both, thanks to the ones column; with F a multiple of 32 on AVX-512 it is summed in registers by
+/// <see cref="ConvWeightGradient"/> instead); dcol = dZ·wᵀ; dX = col2im(dcol).</para>
 /// <para>Why NHWC: channels innermost make each im2col run contiguous, make col·w land directly in the
 /// NHWC output (no transpose, no layout change before Dense), and let pooling vectorise over channels.</para>
 /// <para>Memory: col is never materialised for the whole batch. Each worker builds one chunk's col in a
@@ -242,7 +243,11 @@ public static unsafe class Conv2DKernels
             {
                 Span<float> col = BuildColumns(first, images, colBuffer);
                 var partial = new Span<float>((float*)PartialSums + (long)chunk * PartialStride, PartialStride);
-                Gemm.Multiply(true, false, columns, Filters, rows, col, columns, dZ, Filters, partial, Filters);
+                if (ConvWeightGradient.Applies(Filters)) // summed in registers over the chunk's rows, no packing
+                    fixed (float* pCol = col, pdZ = dZ, pPartial = partial)
+                        ConvWeightGradient.Compute(rows, columns, Filters, pCol, columns, pdZ, pPartial);
+                else
+                    Gemm.Multiply(true, false, columns, Filters, rows, col, columns, dZ, Filters, partial, Filters);
             }
             if (WantInput) // dcol = dZ·wᵀ, then scatter back into the images
             {
