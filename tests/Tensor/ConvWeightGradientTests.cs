@@ -44,6 +44,7 @@ public class ConvWeightGradientTests
     [TestCase(3, 12, 12, 3, 32, true)]
     [TestCase(4, 10, 10, 32, 32, false)]
     [TestCase(3, 7, 7, 32, 64, true)]
+    [TestCase(2, 20, 20, 32, 32, false)]  // 324 output pixels: the input gradient in two blocks of pixels (168 + 156)
     public void Conv2DBackwardMatchesTheNaiveReference(int batch, int h, int w, int c, int filters, bool same)
     {
         var g = ConvGeometry.Create(h, w, c, 3, 3, 1, 1, same);
