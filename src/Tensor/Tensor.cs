@@ -55,6 +55,7 @@ public sealed partial class Tensor
         _generation = generation;
         RequiresGrad = false;
         _grad = null;
+        _gradIsZero = false;
         Name = null;
         CreatedBy = null;
         IsParameter = false;
@@ -130,6 +131,7 @@ public sealed partial class Tensor
         get
         {
             CheckAlive();
+            _gradIsZero = false; // the caller may write into it
             return _grad;
         }
         set
@@ -139,8 +141,13 @@ public sealed partial class Tensor
                 throw new ArgumentException($"Gradient of shape {Shapes.Format(value.Shape)} does not match tensor{(Name is null ? "" : $" '{Name}'")} of shape {Shapes.Format(_shape)}.", nameof(value));
             _grad = value;
             _gradRowsValid = false;
+            _gradIsZero = false;
         }
     }
+
+    // True only while _grad is known to hold zeros and nobody was handed it since: set by ZeroGrad, cleared by every
+    // way out (Grad, EnsureGrad, GradForFirstWrite). It lets the first backward writer overwrite instead of add.
+    private bool _gradIsZero;
 
     // Row sparsity of the gradient: _gradRows lists the rows an embedding's backward wrote; it describes
     // _grad only while _gradRowsValid (every other writer goes through EnsureGrad, which clears the flag).
@@ -385,10 +392,41 @@ public sealed partial class Tensor
     {
         CheckAlive();
         _gradRowsValid = false; // the caller may write any row
+        _gradIsZero = false;
         return _grad ??=
             _gradientOwner is not null ? _gradientOwner.EnsureGrad().View(_shape)
             : _memory is not null ? _memory.RentTensor(_shape, zeroed: true)
             : Zeros(_shape);
+    }
+
+    /// <summary>
+    /// <see cref="EnsureGrad"/> for a backward pass that writes every element of the gradient and can either add its
+    /// contribution or store it: <paramref name="overwrite"/> tells it that the gradient holds nothing yet (it is new,
+    /// or was zeroed by <see cref="ZeroGrad"/> and not touched since), so it may store instead of adding to zeros.
+    /// A new gradient is then not zeroed first. At batch 64 of the CIFAR-10 seed model this spares the 7200→128 Dense
+    /// one read of its 3.7 MB weight gradient and a clear and a read of its 1.8 MB input gradient per step.
+    /// </summary>
+    /// <remarks>
+    /// A caller told to overwrite must write every element. Adding to zeros and storing give the same values (except that
+    /// a −0 stays −0 instead of becoming +0, which compares and computes as +0 does).
+    /// </remarks>
+    internal Tensor GradForFirstWrite(out bool overwrite)
+    {
+        CheckAlive();
+        if (_grad is null && _gradientOwner is null)
+        {
+            overwrite = true;
+            _gradRowsValid = false;
+            return _grad = _memory is not null ? _memory.RentTensor(_shape, zeroed: false) : Zeros(_shape);
+        }
+        if (_grad is null && _gradientOwner is { } owner && owner.Length == Length)
+        {
+            // A reshaped view (Flatten's output): its gradient is its base's, which may be new too.
+            _gradRowsValid = false;
+            return _grad = owner.GradForFirstWrite(out overwrite).View(_shape);
+        }
+        overwrite = _grad is not null && _gradIsZero && _gradientOwner is null;
+        return EnsureGrad();
     }
 
     /// <summary>
@@ -434,6 +472,7 @@ public sealed partial class Tensor
             _gradRows.Clear();
             _gradRowsValid = true; // all zero now
         }
+        _gradIsZero = true;
     }
 
     // ---- reductions (not differentiable; see Ops for the differentiable ones) ---------------

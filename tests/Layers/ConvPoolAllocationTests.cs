@@ -47,4 +47,35 @@ public class ConvPoolAllocationTests
         long perStep = StepAllocation.BytesPerStep(model, batch);
         Assert.That(perStep, Is.LessThan(1024), $"{perStep} bytes per step");
     }
+
+    [Test]
+    public void ScratchBuffersAreReusedByTwoWorkersInAConvolutionBackward()
+    {
+        // Two chunks of 10 images (14×14 outputs), so both workers take one; each holds five scratch buffers at once in
+        // the fused conv + pool backward (im2col, dcol, the unpooled gradient, the GEMM's two packing panels). When the
+        // idle list kept only 4 per core, the returns overflowed it and about 2 MB were reallocated per step. Counted
+        // over every thread (the helper's rentals too).
+        var model = new Sequential([16, 16, 3],
+            new Conv2D(32, 3, padding: "same", activation: ActivationFunction.Relu), new Conv2D(32, 3, activation: ActivationFunction.Relu),
+            new MaxPool2D(2), new Flatten(), new Dense(4));
+        var batch = new Dataset(Tensor.RandomUniform([20, 16, 16, 3], 0, 1, 3), Tensor.RandomUniform([20, 4], 0, 1, 4));
+        model.Compile(new Sgd(0.01f), new MeanSquaredError());
+        int saved = Parallelism.MaxThreads;
+        Parallelism.MaxThreads = 2;
+        try
+        {
+            for (int i = 0; i < 5; i++)
+                model.TrainStep(batch);
+            long before = GC.GetTotalAllocatedBytes(precise: true);
+            const int steps = 10;
+            for (int i = 0; i < steps; i++)
+                model.TrainStep(batch);
+            long perStep = (GC.GetTotalAllocatedBytes(precise: true) - before) / steps;
+            Assert.That(perStep, Is.LessThan(64 * 1024), $"{perStep} bytes per step on all threads");
+        }
+        finally
+        {
+            Parallelism.MaxThreads = saved;
+        }
+    }
 }

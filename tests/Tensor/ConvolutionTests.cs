@@ -261,7 +261,7 @@ public class ConvMaxPoolFusionTests
     }
 
     [Test]
-    public void WhileRecordingItRunsTheTwoOpsAndGradientsFlow()
+    public void WhileRecordingGradientsFlow() // bitwise against the two ops: ConvMaxPoolTrainingTests
     {
         Tensor x = Tensor.RandomUniform([2, 6, 6, 2], -1, 1, 63), k = Tensor.RandomUniform([3, 3, 2, 16], -1, 1, 64).AsParameter();
         Tensor b = Tensor.Zeros(16).AsParameter();
@@ -285,7 +285,7 @@ public class ConvMaxPoolFusionTests
         foreach (Layer layer in model.Layers)
             current = layer.Forward(current);
         layerByLayer = current.ToArray();
-        float[] recorded = model.Forward(x).ToArray();          // the tape is on: the layers run one by one
+        float[] recorded = model.Forward(x).ToArray();          // the tape is on: the fused op records
         Diagnostics.Profiler.Reset();
         bool profiling = Diagnostics.Profiler.Enabled;
         Diagnostics.Profiler.Enabled = true;

@@ -20,7 +20,7 @@ internal sealed record GraphNode(Layer Layer, int[] InputSlots, int[] OutputSlot
 
     /// <summary>
     /// Whether this is a Conv2D whose only reader is the next node, a MaxPool2D, and whose output is not a model
-    /// output: at inference the two run as one op (<see cref="Conv2D.ForwardMaxPooled"/>).
+    /// output: the two run as one op (<see cref="Conv2D.ForwardMaxPooled"/>), in training as at inference.
     /// </summary>
     public bool PoolsIntoNext { get; set; }
 

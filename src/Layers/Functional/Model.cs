@@ -394,9 +394,9 @@ public partial class Model
                 pass.Fused[output] = activated.Activation;
                 values[node.OutputSlot] = activated.ForwardPreActivation(values[node.InputSlots[0]]!, training);
             }
-            else if (node.PoolsIntoNext && !Tape.IsRecording && values[node.InputSlots[0]]!.Mask is null)
+            else if (node.PoolsIntoNext && values[node.InputSlots[0]]!.Mask is null)
             {
-                // Inference: the convolution and the pooling that alone reads it, in one pass (bitwise the same).
+                // The convolution and the pooling that alone reads it, in one pass (bitwise the same, gradients too).
                 GraphNode pool = _nodes[++n];
                 values[pool.OutputSlot] = ((Conv2D)node.Layer).ForwardMaxPooled(values[node.InputSlots[0]]!, (MaxPool2D)pool.Layer);
             }

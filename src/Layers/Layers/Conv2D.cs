@@ -101,7 +101,7 @@ public sealed class Conv2D : Layer, IActivatedLayer, IFoldableLinearLayer
 
     /// <summary>
     /// This layer followed by <paramref name="pool"/> in one pass (<see cref="Ops.Conv2DMaxPool2D"/>): what a
-    /// model runs at inference when the pooling is the only reader of this layer's output.
+    /// model runs, in training and at inference, when the pooling is the only reader of this layer's output.
     /// </summary>
     internal Tensor ForwardMaxPooled(Tensor x, MaxPool2D pool)
     {

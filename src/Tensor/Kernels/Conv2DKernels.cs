@@ -12,7 +12,8 @@ namespace NanoNet.Kernels;
 /// P = KH·KW·C; col is the im2col matrix of one chunk of images, rows × (P+1): the patches plus a
 /// column of ones; y and dY are N×OH×OW×F = (N·OH·OW)×F.</para>
 /// <para>Forward: y = act(col·[w; b]). Backward: dZ = dY ⊙ act'(y); [dW; db] = colᵀ·dZ (one GEMM gives
-/// both, thanks to the ones column); dcol = dZ·wᵀ; dX = col2im(dcol).</para>
+/// both, thanks to the ones column; with F a multiple of 32 on AVX-512 it is summed in registers by
+/// <see cref="ConvWeightGradient"/> instead); dcol = dZ·wᵀ; dX = col2im(dcol).</para>
 /// <para>Why NHWC: channels innermost make each im2col run contiguous, make col·w land directly in the
 /// NHWC output (no transpose, no layout change before Dense), and let pooling vectorise over channels.</para>
 /// <para>Memory: col is never materialised for the whole batch. Each worker builds one chunk's col in a
@@ -50,30 +51,59 @@ public static unsafe class Conv2DKernels
     }
 
     /// <summary>
-    /// y = maxpool(act(im2col(x)·w + b)) for a batch, at inference: each chunk's convolution output stays in
-    /// the worker's private buffer (in its L2 cache) and only the pooled maxima are written, so the full
-    /// convolution output (N·OH·OW·F floats: 29 MB for 256 CIFAR-10 images) never goes to memory. Every
-    /// value is the one the separate Conv2D and MaxPool2D kernels give, bit for bit: the same chunk GEMM,
-    /// the same ReLU, and <see cref="MaxPoolKernels.ForwardImage"/> without indices per image.
+    /// y = maxpool(act(im2col(x)·w + b)) for a batch: each chunk's convolution output stays in the worker's
+    /// private buffer (in its L2 cache) and only the pooled maxima are written, so the full convolution output
+    /// (N·OH·OW·F floats: 29 MB for 256 CIFAR-10 images) never goes to memory. Every value is the one the
+    /// separate Conv2D and MaxPool2D kernels give, bit for bit: the same chunk GEMM, the same ReLU, and
+    /// <see cref="MaxPoolKernels.ForwardImage"/> per image. For training, <paramref name="argmax"/> receives each
+    /// maximum's position inside its image's convolution output (oh·OW·F + ow·F + f; not offset by the image),
+    /// which is all <see cref="BackwardMaxPool"/> needs; at inference it is empty and no index is computed.
     /// </summary>
     /// <remarks>The pooling geometry <paramref name="pool"/> is over the convolution's output image (OH×OW×F).</remarks>
     public static void ForwardMaxPool(ReadOnlySpan<float> x, ReadOnlySpan<float> w, ReadOnlySpan<float> bias,
-        Span<float> y, int batch, int filters, in ConvGeometry g, bool relu, in ConvGeometry pool)
+        Span<float> y, Span<int> argmax, int batch, int filters, in ConvGeometry g, bool relu, in ConvGeometry pool)
     {
         if (pool.Height != g.OutputHeight || pool.Width != g.OutputWidth || pool.Channels != filters)
             throw new ArgumentException("Conv2D + MaxPool2D: the pooling geometry must be over the convolution's output.");
+        if (!argmax.IsEmpty && argmax.Length < y.Length)
+            throw new ArgumentException("Conv2D + MaxPool2D: argmax must hold one index per pooled output.");
         var job = ConvJob.Rent(g, batch, filters);
         float[] weightsWithBias = job.WeightsWithBias((g.PatchSize + 1) * filters);
         w.CopyTo(weightsWithBias);
         bias.CopyTo(weightsWithBias.AsSpan(g.PatchSize * filters, filters));
         fixed (float* px = x, pwb = weightsWithBias, py = y)
+        fixed (int* pa = argmax)
         {
             job.Mode = ConvJob.Pass.ForwardPooled;
             job.Relu = relu;
             job.Pool = pool;
-            (job.X, job.W, job.Y) = ((nint)px, (nint)pwb, (nint)py);
+            (job.X, job.W, job.Y, job.ArgMax) = ((nint)px, (nint)pwb, (nint)py, (nint)pa);
             Parallelism.Run(job, job.Chunks);
         }
+    }
+
+    /// <summary>
+    /// The backward of <see cref="ForwardMaxPool"/> (trained with indices): given the pooled output y, its indices and
+    /// its gradient dY, accumulates dW, dBias and dX (each when non-empty) exactly as MaxPoolKernels.Backward, then
+    /// <see cref="Backward"/>, would, bit for bit, without the convolution's output or its gradient ever existing
+    /// for the whole batch.
+    /// </summary>
+    /// <remarks>
+    /// Per chunk, the convolution's output gradient is rebuilt in the worker's private buffer: zero, then each pooled
+    /// gradient added at its window's winner, in the pooling backward's order. The ReLU mask needs only the pooled
+    /// maxima: a position receives gradient only from windows it won, whose maximum is its own value, so
+    /// [conv output &gt; 0] there is [pooled maximum &gt; 0], and a masked window adds nothing (the separate passes
+    /// add and then zero: the same result). The chunk then runs the ordinary weight and input gradients.
+    /// </remarks>
+    public static void BackwardMaxPool(ReadOnlySpan<float> x, ReadOnlySpan<float> w, ReadOnlySpan<float> y, ReadOnlySpan<int> argmax,
+        ReadOnlySpan<float> dY, Span<float> dW, Span<float> dBias, Span<float> dX, int batch, int filters, in ConvGeometry g, bool relu,
+        in ConvGeometry pool)
+    {
+        if (argmax.Length < y.Length || dY.Length < y.Length)
+            throw new ArgumentException("Conv2D + MaxPool2D backward: argmax and dY must match the pooled output.");
+        var job = ConvJob.Rent(g, batch, filters);
+        job.Pool = pool;
+        RunBackward(job, x, w, y, dY, dW, dBias, dX, batch, filters, g, relu, argmax);
     }
 
     /// <summary>
@@ -82,17 +112,22 @@ public static unsafe class Conv2DKernels
     /// <paramref name="dX"/> is non-empty).
     /// </summary>
     public static void Backward(ReadOnlySpan<float> x, ReadOnlySpan<float> w, ReadOnlySpan<float> y, Span<float> dY,
-        Span<float> dW, Span<float> dBias, Span<float> dX, int batch, int filters, in ConvGeometry g, bool relu)
+        Span<float> dW, Span<float> dBias, Span<float> dX, int batch, int filters, in ConvGeometry g, bool relu) =>
+        RunBackward(ConvJob.Rent(g, batch, filters), x, w, y, dY, dW, dBias, dX, batch, filters, g, relu, default);
+
+    /// <summary>The backward pass, plain (empty <paramref name="argmax"/>: dY is the convolution's) or through the pooling.</summary>
+    private static void RunBackward(ConvJob job, ReadOnlySpan<float> x, ReadOnlySpan<float> w, ReadOnlySpan<float> y, ReadOnlySpan<float> dY,
+        Span<float> dW, Span<float> dBias, Span<float> dX, int batch, int filters, in ConvGeometry g, bool relu, ReadOnlySpan<int> argmax)
     {
-        var job = ConvJob.Rent(g, batch, filters);
         int patch = g.PatchSize;
         bool parameters = !dW.IsEmpty || !dBias.IsEmpty;
         float[] partials = job.Partials(parameters ? (patch + 1) * filters : 0);
         fixed (float* px = x, pw = w, py = y, pdy = dY, pdx = dX, ppart = partials)
+        fixed (int* pa = argmax)
         {
-            job.Mode = ConvJob.Pass.Backward;
+            job.Mode = argmax.IsEmpty ? ConvJob.Pass.Backward : ConvJob.Pass.BackwardPooled;
             job.Relu = relu;
-            (job.X, job.W, job.Y, job.DY, job.DX, job.PartialSums) = ((nint)px, (nint)pw, (nint)py, (nint)pdy, (nint)pdx, (nint)ppart);
+            (job.X, job.W, job.Y, job.DY, job.DX, job.PartialSums, job.ArgMax) = ((nint)px, (nint)pw, (nint)py, (nint)pdy, (nint)pdx, (nint)ppart, (nint)pa);
             (job.WantParameters, job.WantInput) = (parameters, !dX.IsEmpty);
             Parallelism.Run(job, job.Chunks);
         }
@@ -113,7 +148,7 @@ public static unsafe class Conv2DKernels
     /// <summary>One convolution pass's arguments and its chunk loop (pointers are pinned by the caller).</summary>
     private sealed class ConvJob : ParallelJob
     {
-        public enum Pass { Forward, ForwardPooled, Backward }
+        public enum Pass { Forward, ForwardPooled, Backward, BackwardPooled }
 
         [ThreadStatic] private static ConvJob? t_cached;
         private float[] _partials = [], _weightsWithBias = [];
@@ -122,7 +157,7 @@ public static unsafe class Conv2DKernels
         public Pass Mode;
         public ConvGeometry G, Pool;
         public int Batch, Filters, Chunks, ImagesPerChunk, PartialStride;
-        public nint X, W, Y, DY, DX, PartialSums;
+        public nint X, W, Y, DY, DX, PartialSums, ArgMax;
         public bool Relu, WantParameters, WantInput;
 
         public static ConvJob Rent(in ConvGeometry g, int batch, int filters)
@@ -163,10 +198,12 @@ public static unsafe class Conv2DKernels
             // The worker's private chunk buffers come from the shared scratch buffers (bounded, trimmable),
             // rented once for all the chunks it takes.
             int generation = ScratchBuffers.Generation, rows = ImagesPerChunk * G.OutputPixels;
-            bool needsColumns = Mode != Pass.Backward || WantParameters, needsInputGradient = Mode == Pass.Backward && WantInput;
-            bool pooled = Mode == Pass.ForwardPooled;
+            bool backward = Mode is Pass.Backward or Pass.BackwardPooled;
+            bool needsColumns = !backward || WantParameters, needsInputGradient = backward && WantInput;
+            // The pooled passes keep the chunk's convolution output (forward) or its gradient (backward) here.
+            bool pooled = Mode is Pass.ForwardPooled or Pass.BackwardPooled;
             float[] col = needsColumns ? ScratchBuffers.Rent(rows * (G.PatchSize + 1)) : [];
-            float[] dCol = needsInputGradient ? ScratchBuffers.Rent(rows * G.PatchSize) : [];
+            float[] dCol = needsInputGradient ? ScratchBuffers.Rent(InputGradientPixels * G.PatchSize) : [];
             float[] convolved = pooled ? ScratchBuffers.Rent(rows * Filters) : [];
             try
             {
@@ -177,10 +214,10 @@ public static unsafe class Conv2DKernels
                     int images = Math.Min(ImagesPerChunk, Batch - first);
                     if (Mode == Pass.Forward)
                         ForwardChunk(first, images, col);
-                    else if (pooled)
+                    else if (Mode == Pass.ForwardPooled)
                         ForwardPooledChunk(first, images, col, convolved);
                     else
-                        BackwardChunk(chunk, first, images, col, dCol);
+                        BackwardChunk(chunk, first, images, col, dCol, convolved);
                 }
             }
             finally
@@ -193,6 +230,14 @@ public static unsafe class Conv2DKernels
                     ScratchBuffers.Return(convolved, generation);
             }
         }
+
+        /// <summary>
+        /// Output pixels per block of the input gradient: dcol = dZ·wᵀ is made and scattered a block at a time, so that it
+        /// stays in L2 (about 192 KB) between the product and the scatter. For two 30×30 images of the Keras 32-channel
+        /// layer the whole chunk's dcol would be 2 MB. Each dX element still receives its additions in pixel order, and each
+        /// dcol row is the same product at any block size, so the result does not depend on the blocking.
+        /// </summary>
+        private int InputGradientPixels => Math.Clamp(48 * 1024 / G.PatchSize / 8 * 8, 8, Math.Max(8, G.OutputPixels));
 
         /// <summary>This chunk's im2col matrix (with the ones column) in the worker's private buffer.</summary>
         private Span<float> BuildColumns(int first, int images, float[] buffer)
@@ -228,30 +273,77 @@ public static unsafe class Conv2DKernels
                 ActivationKernels.ReluForward(convolved, convolved);
             int pooledSize = Pool.OutputPixels * Filters;
             var y = new Span<float>((float*)Y + (long)first * pooledSize, images * pooledSize);
+            var argmax = ArgMax == 0 ? Span<int>.Empty : new Span<int>((int*)ArgMax + (long)first * pooledSize, images * pooledSize);
             for (int i = 0; i < images; i++)
-                MaxPoolKernels.ForwardImage(convolved.Slice(i * imageSize, imageSize), y.Slice(i * pooledSize, pooledSize), [], 0, Pool);
+                MaxPoolKernels.ForwardImage(convolved.Slice(i * imageSize, imageSize), y.Slice(i * pooledSize, pooledSize),
+                    argmax.IsEmpty ? [] : argmax.Slice(i * pooledSize, pooledSize), 0, Pool);
         }
 
-        private void BackwardChunk(int chunk, int first, int images, float[] colBuffer, float[] dColBuffer)
+        /// <summary>
+        /// The chunk's convolution output gradient from the pooled one: dZ = 0, then dZ[argmax[o]] += dY[o] in o order,
+        /// image by image, skipping windows whose maximum the ReLU zeroed (see <see cref="BackwardMaxPool"/>).
+        /// </summary>
+        private Span<float> UnpoolGradient(int first, int images, float[] buffer)
+        {
+            int imageSize = G.OutputPixels * Filters, pooledSize = Pool.OutputPixels * Filters;
+            Span<float> dZ = buffer.AsSpan(0, images * imageSize);
+            dZ.Clear();
+            float* y = (float*)Y + (long)first * pooledSize, dY = (float*)DY + (long)first * pooledSize;
+            int* argmax = (int*)ArgMax + (long)first * pooledSize;
+            fixed (float* pdZ = dZ)
+            {
+                for (int i = 0; i < images; i++)
+                {
+                    float* image = pdZ + (long)i * imageSize;
+                    int o0 = i * pooledSize;
+                    for (int o = o0; o < o0 + pooledSize; o++)
+                        if (!Relu || y[o] > 0f)
+                            image[argmax[o]] += dY[o];
+                }
+            }
+            return dZ;
+        }
+
+        private void BackwardChunk(int chunk, int first, int images, float[] colBuffer, float[] dColBuffer, float[] unpooledBuffer)
         {
             int patch = G.PatchSize, columns = patch + 1, pixels = G.OutputPixels, rows = images * pixels;
-            var dZ = new Span<float>((float*)DY + (long)first * pixels * Filters, rows * Filters);
-            if (Relu) // dZ = dY ⊙ [y > 0], in place: this entry is the only reader of its output's gradient
-                ActivationKernels.ReluMask(new ReadOnlySpan<float>((float*)Y + (long)first * pixels * Filters, rows * Filters), dZ);
+            Span<float> dZ;
+            if (Mode == Pass.BackwardPooled)
+            {
+                dZ = UnpoolGradient(first, images, unpooledBuffer);
+            }
+            else
+            {
+                dZ = new Span<float>((float*)DY + (long)first * pixels * Filters, rows * Filters);
+                if (Relu) // dZ = dY ⊙ [y > 0], in place: this entry is the only reader of its output's gradient
+                    ActivationKernels.ReluMask(new ReadOnlySpan<float>((float*)Y + (long)first * pixels * Filters, rows * Filters), dZ);
+            }
             if (WantParameters) // this chunk's [dW; db] = colᵀ·dZ, col rebuilt from x
             {
                 Span<float> col = BuildColumns(first, images, colBuffer);
                 var partial = new Span<float>((float*)PartialSums + (long)chunk * PartialStride, PartialStride);
-                Gemm.Multiply(true, false, columns, Filters, rows, col, columns, dZ, Filters, partial, Filters);
+                if (ConvWeightGradient.Applies(Filters)) // summed in registers over the chunk's rows, no packing
+                    fixed (float* pCol = col, pdZ = dZ, pPartial = partial)
+                        ConvWeightGradient.Compute(rows, columns, Filters, pCol, columns, pdZ, pPartial);
+                else
+                    Gemm.Multiply(true, false, columns, Filters, rows, col, columns, dZ, Filters, partial, Filters);
             }
-            if (WantInput) // dcol = dZ·wᵀ, then scatter back into the images
+            if (WantInput) // dcol = dZ·wᵀ, then scatter back into the images, a block of output pixels at a time
             {
-                var dCol = dColBuffer.AsSpan(0, rows * patch);
                 var w = new ReadOnlySpan<float>((float*)W, patch * Filters);
-                Gemm.Multiply(false, true, rows, patch, Filters, dZ, Filters, w, Filters, dCol, patch);
                 var dX = new Span<float>((float*)DX + (long)first * G.InputImageSize, images * G.InputImageSize);
+                int block = InputGradientPixels;
                 for (int i = 0; i < images; i++)
-                    Im2Col.Backward(dCol.Slice(i * pixels * patch, pixels * patch), dX.Slice(i * G.InputImageSize, G.InputImageSize), G);
+                {
+                    Span<float> image = dX.Slice(i * G.InputImageSize, G.InputImageSize);
+                    for (int pixel = 0; pixel < pixels; pixel += block)
+                    {
+                        int count = Math.Min(block, pixels - pixel);
+                        var dCol = dColBuffer.AsSpan(0, count * patch);
+                        Gemm.Multiply(false, true, count, patch, Filters, dZ.Slice((i * pixels + pixel) * Filters, count * Filters), Filters, w, Filters, dCol, patch);
+                        Im2Col.Backward(dCol, image, G, pixel, count);
+                    }
+                }
             }
         }
     }

@@ -1,3 +1,4 @@
+using NanoNet.Memory;
 using NanoNet.Diagnostics;
 using NanoNet.Autograd;
 using NanoNet.Kernels;
@@ -51,10 +52,13 @@ public static partial class Ops
     }
 
     /// <summary>
-    /// <c>MaxPool2D(Conv2D(x, ...), ...)</c> in one pass, for inference: each chunk of images is convolved into a
-    /// worker's private buffer and pooled from there, so the convolution's full output is never written to
-    /// memory (at batch 256 of CIFAR-10 it is 29 MB, four times the pooled output). The result is bitwise
-    /// the two ops' result. When the tape would record (a gradient is wanted), it simply runs the two ops.
+    /// <c>MaxPool2D(Conv2D(x, ...), ...)</c> in one pass: each chunk of images is convolved into a worker's private
+    /// buffer and pooled from there, so the convolution's full output is never written to memory (at batch 256 of
+    /// CIFAR-10 it is 29 MB, four times the pooled output). The result is bitwise the two ops' result. When the
+    /// tape records, the pass also keeps each maximum's position, and the backward rebuilds the convolution's
+    /// output gradient chunk by chunk from the pooled one (<see cref="Conv2DKernels.BackwardMaxPool"/>): the
+    /// gradients are bitwise the two ops' too, and neither the convolution's output nor its gradient is ever
+    /// stored for the whole batch.
     /// </summary>
     /// <param name="x">NHWC images.</param>
     /// <param name="kernel">(KH, KW, C, F).</param>
@@ -69,9 +73,6 @@ public static partial class Ops
     public static Tensor Conv2DMaxPool2D(Tensor x, Tensor kernel, Tensor bias, (int Height, int Width) strides, (int Height, int Width) dilation,
         ConvPadding padding, ActivationFunction activation, (int Height, int Width) poolSize, (int Height, int Width) poolStrides, bool poolSamePadding)
     {
-        if (Tape.ShouldRecord(x, kernel) || bias.RequiresGrad && Tape.IsRecording)
-            return MaxPool2D(Conv2D(x, kernel, bias, strides, dilation, padding, activation),
-                poolSize.Height, poolSize.Width, poolStrides.Height, poolStrides.Width, poolSamePadding);
         long started = Profiler.Start();
         bool relu = FusedConvActivation("Conv2D", activation);
         CheckConv2DOperands(x, kernel, padding);
@@ -83,9 +84,29 @@ public static partial class Ops
         var pool = ConvGeometry.Create(g.OutputHeight, g.OutputWidth, filters, poolSize.Height, poolSize.Width,
             poolStrides.Height, poolStrides.Width, poolSamePadding);
         var y = Tensor.Empty(x.Dim(0), pool.OutputHeight, pool.OutputWidth, filters);
-        Conv2DKernels.ForwardMaxPool(x.Span, kernel.Span, bias.Span, y.Span, x.Dim(0), filters, g, relu, pool);
+        bool record = Tape.ShouldRecord(x, kernel) || bias.RequiresGrad && Tape.IsRecording;
+        int[]? argmax = record ? StepMemory.NewInts(y.Length) : null; // only backward needs the winners' positions
+        Conv2DKernels.ForwardMaxPool(x.Span, kernel.Span, bias.Span, y.Span, argmax, x.Dim(0), filters, g, relu, pool);
+        if (record)
+            Tape.Record(new ConvMaxPoolEntry(y, x, kernel, bias, argmax!, g, pool, relu), x, kernel, bias);
         Profiler.Stop("Conv2D+MaxPool2D", started, ConvFlops(x.Dim(0), g, filters));
         return y;
+    }
+
+    private sealed class ConvMaxPoolEntry(Tensor y, Tensor x, Tensor kernel, Tensor bias, int[] argmax, ConvGeometry g, ConvGeometry pool, bool relu)
+        : TapeEntry(y)
+    {
+        // As ConvEntry: [dW; db] = colᵀ·dZ over every convolution output row, plus dcol = dZ·Wᵀ when the input needs a gradient.
+        public override double BackwardFlops =>
+            2.0 * x.Dim(0) * g.OutputPixels * pool.Channels * (g.PatchSize + 1 + (x.RequiresGrad ? g.PatchSize : 0));
+
+        public override void Backward(Tensor dY)
+        {
+            Span<float> dW = kernel.RequiresGrad ? kernel.EnsureGrad().Span : default;
+            Span<float> db = bias.RequiresGrad ? bias.EnsureGrad().Span : default;
+            Span<float> dX = x.RequiresGrad ? x.EnsureGrad().Span : default;
+            Conv2DKernels.BackwardMaxPool(x.Span, kernel.Span, Output.Span, argmax, dY.Span, dW, db, dX, x.Dim(0), pool.Channels, g, relu, pool);
+        }
     }
 
     /// <summary>Whether <paramref name="activation"/> is the fused ReLU; throws for activations a convolution cannot fuse.</summary>

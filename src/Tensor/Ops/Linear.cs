@@ -60,10 +60,18 @@ public static partial class Ops
                 ActivationKernels.ReluMask(Output.Span, dZ);
             if (bias.RequiresGrad)
                 SumRowsInto(dZ, bias.EnsureGrad().Span);
+            // Each product is stored rather than added when its gradient holds nothing yet (Tensor.GradForFirstWrite):
+            // for the big layers that spares reading (and first clearing) megabytes of zeros.
             if (weight.RequiresGrad) // dW (in×out) += Xᵀ·dZ
-                Gemm.Multiply(true, false, inputs, outputs, n, x.Span, inputs, dZ, outputs, weight.EnsureGrad().Span, outputs, accumulate: true);
+            {
+                Tensor dW = weight.GradForFirstWrite(out bool overwrite);
+                Gemm.Multiply(true, false, inputs, outputs, n, x.Span, inputs, dZ, outputs, dW.Span, outputs, accumulate: !overwrite);
+            }
             if (x.RequiresGrad)      // dX (N×in) += dZ·Wᵀ
-                Gemm.Multiply(false, true, n, inputs, outputs, dZ, outputs, weight.Span, outputs, x.EnsureGrad().Span, inputs, accumulate: true);
+            {
+                Tensor dX = x.GradForFirstWrite(out bool overwrite);
+                Gemm.Multiply(false, true, n, inputs, outputs, dZ, outputs, weight.Span, outputs, dX.Span, inputs, accumulate: !overwrite);
+            }
         }
     }
 }

@@ -1,0 +1,67 @@
+using System.Diagnostics;
+using NanoNet.Diagnostics;
+using NanoNet.Kernels;
+
+namespace NanoNet.Benchmarks;
+
+/// <summary>
+/// A quick Stopwatch timing of the Conv2D kernels at the training shapes of the two CIFAR-10 models (the seed
+/// model's conv at batch 64, the Keras cifar10_cnn's four convs at batch 32), each pass on its own: the forward
+/// (im2col + GEMM + ReLU), the weight gradient ([dW; db] with the ReLU mask) and the input gradient (dX alone).
+/// Best of N calls, in GFLOP/s and as a share of the FMA peak probed first in the same process.
+/// </summary>
+public static class ConvTiming
+{
+    private static readonly (string Name, int Batch, int H, int W, int C, int F, bool Same)[] Shapes =
+    [
+        ("seed conv 32x32x3->32 valid, b64", 64, 32, 32, 3, 32, false),
+        ("keras conv0 32x32x3->32 same, b32", 32, 32, 32, 3, 32, true),
+        ("keras conv1 32x32x32->32 valid", 32, 32, 32, 32, 32, false),
+        ("keras conv2 15x15x32->64 same", 32, 15, 15, 32, 64, true),
+        ("keras conv3 15x15x64->64 valid", 32, 15, 15, 64, 64, false),
+    ];
+
+    /// <summary>Best time of <paramref name="repeats"/> calls per shape and pass at <paramref name="threads"/> threads.</summary>
+    public static void Run(int repeats, int threads)
+    {
+        Parallelism.MaxThreads = threads;
+        double peak = FmaPeak.MeasureGflops();
+        Console.WriteLine($"Conv2D kernels, {threads} thread(s), best of {repeats}; FMA peak probed {peak:F1} GFLOP/s per core");
+        Console.WriteLine($"{"shape",-36}{"pass",-8}{"ms",9}{"GFLOP/s",9}{"% peak",8}");
+        foreach (var (name, batch, h, w, c, f, same) in Shapes)
+        {
+            var g = ConvGeometry.Create(h, w, c, 3, 3, 1, 1, same);
+            var rng = new Random(1);
+            float[] x = Fill(new float[batch * g.InputImageSize], rng), kernel = Fill(new float[g.PatchSize * f], rng);
+            float[] bias = new float[f], y = new float[batch * g.OutputPixels * f], dY = Fill(new float[y.Length], rng);
+            float[] dW = new float[kernel.Length], dB = new float[f], dX = new float[x.Length], dYWork = new float[dY.Length];
+            Conv2DKernels.Forward(x, kernel, bias, y, batch, f, g, relu: true);
+            double rowFlops = 2.0 * batch * g.OutputPixels * f;
+            Time("fwd", rowFlops * (g.PatchSize + 1), () => Conv2DKernels.Forward(x, kernel, bias, y, batch, f, g, relu: true));
+            // The backward masks dY in place: each call gets a fresh copy, made outside the timed region.
+            Time("dW", rowFlops * (g.PatchSize + 1), () => Conv2DKernels.Backward(x, kernel, y, dYWork, dW, dB, default, batch, f, g, relu: true));
+            Time("dX", rowFlops * g.PatchSize, () => Conv2DKernels.Backward(x, kernel, y, dYWork, default, default, dX, batch, f, g, relu: true));
+
+            void Time(string pass, double flops, Action run)
+            {
+                double best = double.MaxValue;
+                for (int r = 0; r < repeats + 10; r++) // ten warm-up calls (past the JIT's first tiers)
+                {
+                    dY.CopyTo(dYWork);
+                    long start = Stopwatch.GetTimestamp();
+                    run();
+                    double ms = Stopwatch.GetElapsedTime(start).TotalMilliseconds;
+                    if (r >= 10) best = Math.Min(best, ms);
+                }
+                double gflops = flops / best / 1e6;
+                Console.WriteLine($"{name,-36}{pass,-8}{best,9:F3}{gflops,9:F1}{100 * gflops / (peak * threads),7:F0}%");
+            }
+        }
+    }
+
+    private static float[] Fill(float[] values, Random rng)
+    {
+        for (int i = 0; i < values.Length; i++) values[i] = rng.NextSingle() - 0.5f;
+        return values;
+    }
+}

@@ -1,0 +1,111 @@
+using NanoNet.Kernels;
+using NanoNet.Layers;
+using NanoNet.Optim;
+
+namespace NanoNet.Tests;
+
+/// <summary>
+/// Conv2D followed by MaxPool2D in one pass while training (<see cref="Ops.Conv2DMaxPool2D"/> on the tape,
+/// <see cref="Conv2DKernels.BackwardMaxPool"/>): output and gradients bitwise those of the two separate ops, at any
+/// thread count, a gradient check, and a model's training step taking the fused path.
+/// </summary>
+public class ConvMaxPoolTrainingTests
+{
+    // (batch, H, W, C, filters, kernel, stride, same, pool, pool stride, pool same, relu)
+    private static readonly object[] Geometries =
+    [
+        new object[] { 7, 32, 32, 3, 32, 3, 1, false, 2, 2, false, true },   // the CIFAR-10 seed layers: 4 chunks, the last partial
+        new object[] { 5, 11, 9, 4, 16, 3, 1, true, 3, 2, true, true },      // overlapping "same" windows: positions won twice
+        new object[] { 9, 20, 20, 4, 5, 3, 2, true, 2, 2, false, false },    // 5 filters (the GEMM weight gradient), no ReLU
+        new object[] { 6, 10, 10, 32, 64, 3, 1, false, 2, 2, false, true },  // a Keras-like 32 -> 64 layer, input gradient wanted
+        new object[] { 40, 8, 8, 4, 7, 3, 1, true, 3, 3, false, true },      // many images per chunk
+    ];
+
+    [TestCaseSource(nameof(Geometries))]
+    public void FusedGradientsEqualConvThenPoolBitwiseAtAnyThreadCount(int batch, int h, int w, int c, int filters, int kernel, int stride,
+        bool same, int pool, int poolStride, bool poolSame, bool relu)
+    {
+        float[] separate = Run(fused: false, threads: 1);
+        foreach (int threads in new[] { 1, 2, 3 })
+            Assert.That(Run(fused: true, threads), Is.EqualTo(separate).AsCollection, $"{threads} thread(s)");
+
+        float[] Run(bool fused, int threads)
+        {
+            int saved = Parallelism.MaxThreads;
+            Parallelism.MaxThreads = threads;
+            try
+            {
+                var x = Tensor.RandomUniform([batch, h, w, c], -1, 1, 80).AsParameter();
+                var k = Tensor.RandomUniform([kernel, kernel, c, filters], -1, 1, 81).AsParameter();
+                var b = Tensor.RandomUniform([filters], -0.2f, 0.2f, 82).AsParameter();
+                ActivationFunction activation = relu ? ActivationFunction.Relu : ActivationFunction.Linear;
+                ConvPadding padding = same ? ConvPadding.Same : ConvPadding.Valid;
+                Tensor y = fused
+                    ? Ops.Conv2DMaxPool2D(x, k, b, (stride, stride), (1, 1), padding, activation, (pool, pool), (poolStride, poolStride), poolSame)
+                    : Ops.MaxPool2D(Ops.Conv2D(x, k, b, (stride, stride), (1, 1), padding, activation), pool, pool, poolStride, poolStride, poolSame);
+                Tensor upstream = Tensor.RandomUniform(y.Shape.ToArray(), -1, 1, 83);
+                Ops.Sum(Ops.Multiply(y, upstream)).Backward();
+                return [.. y.ToArray(), .. k.Grad!.ToArray(), .. b.Grad!.ToArray(), .. x.Grad!.ToArray()];
+            }
+            finally
+            {
+                Parallelism.MaxThreads = saved;
+            }
+        }
+    }
+
+    [TestCase(false, 32)]
+    [TestCase(true, 4)]
+    public void FusedConvMaxPoolGradientCheck(bool relu, int filters)
+    {
+        // Inputs away from zero keep the pre-activations off the ReLU kink; a small image keeps the windows few, so no
+        // two candidates of a window come within ε of each other (a max kink) at these seeds.
+        var x = GradientCheck.Random([2, 5, 4, 2], 84, awayFromZero: 0.1f);
+        var k = GradientCheck.Random([3, 3, 2, filters], 85, awayFromZero: 0.1f);
+        var b = GradientCheck.Random([filters], 86);
+        ActivationFunction activation = relu ? ActivationFunction.Relu : ActivationFunction.Linear;
+        GradientCheck.Check(t => Ops.Conv2DMaxPool2D(t[0], t[1], t[2], (1, 1), (1, 1), ConvPadding.Same, activation, (2, 2), (2, 2), false),
+            [x, k, b], epsilon: 1e-3f);
+    }
+
+    [Test]
+    public void ARecordedModelForwardRunsTheFusedOpAndGivesTheLayerByLayerGradients()
+    {
+        float[] Gradients(bool throughTheModel)
+        {
+            var model = new Sequential([12, 12, 3],
+                new Conv2D(32, 3, activation: ActivationFunction.Relu), new MaxPool2D(2), new Flatten(), new Dense(4));
+            model.Compile(new Sgd(0.1f), new Losses.MeanSquaredError(), seed: 5);
+            model.Output = TextWriter.Null;
+            Tensor x = Tensor.RandomUniform([6, 12, 12, 3], 0, 1, 87), weights = Tensor.RandomUniform([6, 4], -1, 1, 88);
+            Tensor y = x;
+            if (throughTheModel)
+            {
+                y = model.Forward(x, training: true); // the tape records: the conv's only reader is the pooling, so they fuse
+            }
+            else
+            {
+                foreach (Layer layer in model.Layers) // one by one: Conv2D, then MaxPool2D
+                    y = layer.Forward(y, training: true);
+            }
+            Ops.Sum(Ops.Multiply(y, weights)).Backward();
+            return [.. model.Parameters.SelectMany(p => p.Grad!.ToArray())];
+        }
+
+        float[] layerByLayer = Gradients(throughTheModel: false);
+        bool profiling = Diagnostics.Profiler.Enabled;
+        Diagnostics.Profiler.Reset();
+        Diagnostics.Profiler.Enabled = true;
+        try
+        {
+            float[] fused = Gradients(throughTheModel: true);
+            Assert.That(Diagnostics.Profiler.Report(), Does.Contain("Conv2D+MaxPool2D"), "the recorded pass ran the fused op");
+            Assert.That(fused, Is.EqualTo(layerByLayer).AsCollection);
+        }
+        finally
+        {
+            Diagnostics.Profiler.Enabled = profiling;
+            Diagnostics.Profiler.Reset();
+        }
+    }
+}
