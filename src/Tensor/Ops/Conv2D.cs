@@ -88,14 +88,35 @@ public static partial class Ops
         int[]? argmax = record ? StepMemory.NewInts(y.Length) : null; // only backward needs the winners' positions
         Conv2DKernels.ForwardMaxPool(x.Span, kernel.Span, bias.Span, y.Span, argmax, x.Dim(0), filters, g, relu, pool);
         if (record)
-            Tape.Record(new ConvMaxPoolEntry(y, x, kernel, bias, argmax!, g, pool, relu), x, kernel, bias);
+            Tape.Record(ConvMaxPoolEntry.Rent(y, x, kernel, bias, argmax!, g, pool, relu), x, kernel, bias);
         Profiler.Stop("Conv2D+MaxPool2D", started, ConvFlops(x.Dim(0), g, filters));
         return y;
     }
 
-    private sealed class ConvMaxPoolEntry(Tensor y, Tensor x, Tensor kernel, Tensor bias, int[] argmax, ConvGeometry g, ConvGeometry pool, bool relu)
-        : TapeEntry(y)
+    private sealed class ConvMaxPoolEntry : TapeEntry
     {
+        // The call's arguments: set again each time the entry is rented (see TapeEntry.Rent).
+        private Tensor x = null!;
+        private Tensor kernel = null!;
+        private Tensor bias = null!;
+        private int[] argmax = null!;
+        private ConvGeometry g;
+        private ConvGeometry pool;
+        private bool relu;
+
+        public static ConvMaxPoolEntry Rent(Tensor y, Tensor x, Tensor kernel, Tensor bias, int[] argmax, ConvGeometry g, ConvGeometry pool, bool relu)
+        {
+            ConvMaxPoolEntry entry = Rent<ConvMaxPoolEntry>(y);
+            entry.x = x;
+            entry.kernel = kernel;
+            entry.bias = bias;
+            entry.argmax = argmax;
+            entry.g = g;
+            entry.pool = pool;
+            entry.relu = relu;
+            return entry;
+        }
+
         // As ConvEntry: [dW; db] = colᵀ·dZ over every convolution output row, plus dcol = dZ·Wᵀ when the input needs a gradient.
         public override double BackwardFlops =>
             2.0 * x.Dim(0) * g.OutputPixels * pool.Channels * (g.PatchSize + 1 + (x.RequiresGrad ? g.PatchSize : 0));
