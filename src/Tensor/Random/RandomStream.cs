@@ -34,7 +34,8 @@ namespace NanoNet;
 /// (<c>low + (high − low)·NextFloat()</c>, or <c>mean + std·NextNormal()</c> rounded once from double),
 /// and leaves the position where those draws would. Because a fill's element i depends only on its own
 /// positions, large fills are split across <see cref="Parallelism"/>'s workers and give bit-identical
-/// results at any thread count.
+/// results at any thread count. The fills generate their values several Philox blocks per vector
+/// (<see cref="PhiloxLanes"/>): the same bits as the scalar generator.
 /// </para>
 /// <para>
 /// <b>Conversions.</b> A uniform float is the top 24 bits of a value times 2^−24, so it lies in [0, 1)
