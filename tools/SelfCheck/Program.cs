@@ -22,6 +22,7 @@ Console.WriteLine($"GEMM kernel: {Gemm.BestKernel} (tile {GemmMicroKernels.TileS
 var checks = new Checks();
 KernelChecks.Gemm(checks);
 KernelChecks.Lstm(checks);
+KernelChecks.Philox(checks);
 GradientChecks.Run(checks);
 TrainingChecks.Run(checks);
 Console.WriteLine($"self-check: {checks.Passed} passed, {checks.Failed} failed ({clock.Elapsed.TotalSeconds:F1} s)");
@@ -91,6 +92,43 @@ internal static class KernelChecks
             NanoNet.Kernels.Gemm.Multiply(false, false, m, n, k, a, k, b, n, expected, n, accumulate: true);
             NanoNet.Kernels.Gemm.Multiply(false, m, n, k, a, k, PackedMatrix.Pack(false, k, n, b, n), actual, n, accumulate: true);
             return expected.AsSpan().SequenceEqual(actual) ? null : "results differ";
+        });
+    }
+
+    /// <summary>The vectorized Philox and dropout mask against the scalar generator (as tests/Tensor/PhiloxVectorTests do).</summary>
+    public static void Philox(Checks checks)
+    {
+        checks.Run("philox vectorized ranges vs scalar blocks (keys, streams, carrying counters, mid-block starts, odd lengths)", () =>
+        {
+            ulong carry = (0xFFFF_FFFFUL - 2) * 4;
+            foreach (ulong seed in new ulong[] { 0, 42, ulong.MaxValue })
+                foreach (ulong stream in new ulong[] { 0, 0xFFFF_FFFF, ulong.MaxValue })
+                    foreach (ulong position in new ulong[] { 0, 1, 3, carry, carry + 2 })
+                        foreach (int length in new[] { 1, 3, 4, 7, 16, 17, 65, 1027 })
+                        {
+                            var expected = new uint[length];
+                            var actual = new uint[length];
+                            RandomStream.GenerateReference(PhiloxKey.From(seed), stream, position, expected);
+                            PhiloxLanes.Generate(PhiloxKey.From(seed), stream, position, actual);
+                            if (!expected.AsSpan().SequenceEqual(actual))
+                                return $"seed {seed:x}, stream {stream:x}, position {position:x}, length {length}: values differ";
+                        }
+            return null;
+        });
+
+        checks.Run("dropout mask vs the scalar generator and rule", () =>
+        {
+            const float Rate = 0.25f;
+            var words = new uint[1001];
+            RandomStream.GenerateReference(PhiloxKey.From(9), 5, 3, words);
+            var random = new RandomStream(9, 5);
+            random.NextUInt32(); random.NextUInt32(); random.NextUInt32(); // position 3: mid-block
+            var mask = new float[words.Length];
+            random.FillDropoutMask(mask, Rate);
+            for (int i = 0; i < words.Length; i++)
+                if (mask[i] != ((words[i] >> 8) * (1f / (1 << 24)) >= Rate ? 1f / (1f - Rate) : 0f))
+                    return $"element {i} differs";
+            return null;
         });
     }
 

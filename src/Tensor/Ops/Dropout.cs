@@ -31,8 +31,7 @@ public static partial class Ops
             return x;
         long started = Profiler.Start();
         Tensor mask = Tensor.EmptyLike(x);
-        random.FillUniform(mask.Span, 0f, 1f);
-        DropoutMaskKernel.ToScaledMask(mask.Span, rate);
+        random.FillDropoutMask(mask.Span, rate); // = FillUniform(mask, 0, 1), then u ≥ rate ? 1/(1 − rate) : 0
         Tensor y = Tensor.EmptyLike(x);
         TensorPrimitives.Multiply(x.Span, mask.Span, y.Span);
         if (Tape.ShouldRecord(x))
@@ -57,8 +56,7 @@ public static partial class Ops
         if (rate == 0f)
             return null;
         Tensor mask = Tensor.Empty(rows, columns);
-        random.FillUniform(mask.Span, 0f, 1f);
-        DropoutMaskKernel.ToScaledMask(mask.Span, rate);
+        random.FillDropoutMask(mask.Span, rate); // = FillUniform(mask, 0, 1), then u ≥ rate ? 1/(1 − rate) : 0
         return mask;
     }
 

@@ -42,8 +42,7 @@ public static partial class Ops
         for (int axis = 1; axis < x.Rank - 1; axis++)
             positions *= x.Dim(axis);
         Tensor mask = Tensor.Empty(batch, channels);
-        random.FillUniform(mask.Span, 0f, 1f);
-        DropoutMaskKernel.ToScaledMask(mask.Span, rate);
+        random.FillDropoutMask(mask.Span, rate); // = FillUniform(mask, 0, 1), then u ≥ rate ? 1/(1 − rate) : 0
         Tensor y = Tensor.EmptyLike(x);
         SpatialMaskKernels.Apply(x.Span, mask.Span, y.Span, batch, positions, channels);
         if (Tape.ShouldRecord(x))

@@ -34,7 +34,8 @@ namespace NanoNet;
 /// (<c>low + (high − low)·NextFloat()</c>, or <c>mean + std·NextNormal()</c> rounded once from double),
 /// and leaves the position where those draws would. Because a fill's element i depends only on its own
 /// positions, large fills are split across <see cref="Parallelism"/>'s workers and give bit-identical
-/// results at any thread count.
+/// results at any thread count. The fills generate their values several Philox blocks per vector
+/// (<see cref="PhiloxLanes"/>): the same bits as the scalar generator.
 /// </para>
 /// <para>
 /// <b>Conversions.</b> A uniform float is the top 24 bits of a value times 2^−24, so it lies in [0, 1)
@@ -158,6 +159,17 @@ public sealed class RandomStream
         Position += (ulong)values.Length;
     }
 
+    /// <summary>
+    /// Fills <paramref name="mask"/> with dropout's scaled keep-mask: element i is 1/(1 − <paramref name="rate"/>) when
+    /// the uniform float at Position + i is at least <paramref name="rate"/>, else 0. Exactly
+    /// <c>FillUniform(mask, 0, 1)</c> followed by that comparison, in one pass; the position advances by mask.Length.
+    /// </summary>
+    internal void FillDropoutMask(Span<float> mask, float rate)
+    {
+        Fill(mask, FillKind.DropoutMask, rate, 1f / (1f - rate));
+        Position += (ulong)mask.Length;
+    }
+
     /// <summary>Fills <paramref name="values"/> with N(mean, std²); element i uses the four values at Position + 4i.</summary>
     public void FillNormal(Span<float> values, float mean, float std)
     {
@@ -178,7 +190,7 @@ public sealed class RandomStream
 
     // ---- the per-element definitions and the parallel split ------------------------------------
 
-    private enum FillKind { Uniform, Normal }
+    private enum FillKind { Uniform, Normal, DropoutMask }
 
     private static float ToUnitFloat(uint value) => (value >> 8) * FloatUnit;
 
@@ -214,21 +226,19 @@ public sealed class RandomStream
     /// </summary>
     private static void FillRange(Span<float> values, PhiloxKey key, ulong stream, ulong position, FillKind kind, float a, float b)
     {
-        int perElement = kind == FillKind.Uniform ? 1 : 4;
+        int perElement = kind == FillKind.Normal ? 4 : 1;
         int elementsPerChunk = ChunkValues / perElement;
         Span<uint> words = stackalloc uint[ChunkValues];
         for (int done = 0; done < values.Length; done += elementsPerChunk)
         {
             int count = Math.Min(elementsPerChunk, values.Length - done);
             Span<uint> chunk = words[..(count * perElement)];
-            Generate(key, stream, position + (ulong)done * (ulong)perElement, chunk);
+            PhiloxLanes.Generate(key, stream, position + (ulong)done * (ulong)perElement, chunk);
             Span<float> target = values.Slice(done, count);
             if (kind == FillKind.Uniform)
-            {
-                float scale = b - a; // a = low, b = high
-                for (int i = 0; i < count; i++)
-                    target[i] = a + scale * ToUnitFloat(chunk[i]);
-            }
+                UniformConversion.ToUniform(chunk, target, a, b - a); // a = low, b = high
+            else if (kind == FillKind.DropoutMask)
+                UniformConversion.ToScaledMask(chunk, target, a, b); // a = rate, b = 1/(1 − rate)
             else
             {
                 for (int i = 0; i < count; i++) // a = mean, b = std
@@ -237,8 +247,11 @@ public sealed class RandomStream
         }
     }
 
-    /// <summary>Writes the consecutive 32-bit values starting at <paramref name="position"/> into <paramref name="words"/>.</summary>
-    private static void Generate(PhiloxKey key, ulong stream, ulong position, Span<uint> words)
+    /// <summary>
+    /// Writes the consecutive 32-bit values starting at <paramref name="position"/> into <paramref name="words"/>, one
+    /// scalar Philox block at a time: the reference twin of <see cref="PhiloxLanes.Generate"/>.
+    /// </summary>
+    internal static void GenerateReference(PhiloxKey key, ulong stream, ulong position, Span<uint> words)
     {
         ulong blockIndex = position >> 2;
         int word = (int)(position & 3); // a range may start in the middle of a block
@@ -271,7 +284,7 @@ public sealed class RandomStream
         public override void RunWorker(int worker, int workerCount)
         {
             int from = (int)((long)_length * worker / workerCount), to = (int)((long)_length * (worker + 1) / workerCount);
-            ulong perElement = _kind == FillKind.Uniform ? 1UL : 4UL;
+            ulong perElement = _kind == FillKind.Normal ? 4UL : 1UL;
             FillRange(new Span<float>((float*)_start + from, to - from), _key, _stream, _position + (ulong)from * perElement, _kind, _a, _b);
         }
     }
