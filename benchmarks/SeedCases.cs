@@ -71,14 +71,16 @@ public static class SeedCases
             step();
         Profiler.Reset(); // NANONET_PROFILE=1: the per-op table of the timed steps goes to stderr
         var times = new double[steps];
-        long allocatedBefore = GC.GetAllocatedBytesForCurrentThread();
+        // Process-wide, so the worker threads' allocations count too (a per-thread count once hid megabytes per step
+        // allocated on the workers; see benchmarks/README.md, "allocation per training step").
+        long allocatedBefore = GC.GetTotalAllocatedBytes(precise: true);
         for (int i = 0; i < steps; i++)
         {
             long start = Stopwatch.GetTimestamp();
             step();
             times[i] = Stopwatch.GetElapsedTime(start).TotalMilliseconds;
         }
-        long allocated = (GC.GetAllocatedBytesForCurrentThread() - allocatedBefore) / steps;
+        long allocated = (GC.GetTotalAllocatedBytes(precise: true) - allocatedBefore) / steps;
         if (Profiler.Enabled)
             Console.Error.WriteLine(Profiler.Report());
         Array.Sort(times);

@@ -41,7 +41,9 @@ public static class Throughput
         for (int i = 0; i < 5; i++)
             step(); // warm-up: JIT, pools, first touch of buffers
         var times = new double[steps];
-        long allocatedBefore = GC.GetAllocatedBytesForCurrentThread();
+        // Process-wide, so the worker threads' allocations count too (a per-thread count once hid megabytes per step
+        // allocated on the workers; see benchmarks/README.md, "allocation per training step").
+        long allocatedBefore = GC.GetTotalAllocatedBytes(precise: true);
         int gen2Before = GC.CollectionCount(2);
         for (int i = 0; i < steps; i++)
         {
@@ -49,7 +51,7 @@ public static class Throughput
             step();
             times[i] = Stopwatch.GetElapsedTime(start).TotalMilliseconds;
         }
-        long allocated = (GC.GetAllocatedBytesForCurrentThread() - allocatedBefore) / steps;
+        long allocated = (GC.GetTotalAllocatedBytes(precise: true) - allocatedBefore) / steps;
         int gen2 = GC.CollectionCount(2) - gen2Before;
         Array.Sort(times);
         double median = times[steps / 2];
