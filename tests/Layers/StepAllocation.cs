@@ -29,6 +29,12 @@ internal static class StepAllocation
             // a background thread), so they get a longer warm-up.
             for (int i = 0, warmup = threads > 1 ? 10 : 3; i < warmup; i++)
                 model.TrainStep(batch);
+            // Settle the heap the earlier tests left: a background gen-2 collection they started (or the model's own large
+            // set-up allocations) must not finish inside the measured steps and be counted as theirs. A step that does
+            // allocate enough to need a gen-2 collection still gets one below (the scratch-buffer churn got 7-12 in 20 steps).
+            GC.Collect();
+            GC.WaitForPendingFinalizers();
+            GC.Collect();
             int collections = GC.CollectionCount(2);
             long perStep = Window(model, batch, threads);
             for (int window = 1; threads > 1 && window < ProcessWideWindows; window++)
