@@ -81,28 +81,3 @@ public static partial class Ops
         }
     }
 }
-
-/// <summary>Turns uniform draws into dropout's scaled mask, in place.</summary>
-internal static class DropoutMaskKernel
-{
-    /// <summary>u ≥ rate → 1/(1 − rate), else 0 (so P(kept) = 1 − rate up to the 2^−24 grid of the draws).</summary>
-    public static void ToScaledMask(Span<float> uniforms, float rate)
-    {
-        float scale = 1f / (1f - rate);
-        int i = 0;
-        if (System.Numerics.Vector.IsHardwareAccelerated)
-        {
-            int width = System.Numerics.Vector<float>.Count;
-            var rates = new System.Numerics.Vector<float>(rate);
-            var scales = new System.Numerics.Vector<float>(scale);
-            for (; i <= uniforms.Length - width; i += width)
-            {
-                var u = new System.Numerics.Vector<float>(uniforms.Slice(i));
-                System.Numerics.Vector.ConditionalSelect(System.Numerics.Vector.GreaterThanOrEqual(u, rates), scales, System.Numerics.Vector<float>.Zero)
-                    .CopyTo(uniforms.Slice(i));
-            }
-        }
-        for (; i < uniforms.Length; i++)
-            uniforms[i] = uniforms[i] >= rate ? scale : 0f;
-    }
-}
