@@ -236,8 +236,29 @@ public partial class Model
                 $"Training stopped at step {step}: the gradient of layer '{layer?.Name ?? "?"}' (parameter '{e.Parameter.Name}'), the first layer whose gradient is not finite, holds NaN or infinite values " +
                 "(an op overflowed or divided by zero in the backward pass, or the learning rate is too high). " + e.Message, e);
         }
+        double clearedBytes = started != 0 ? GradientBytesToClear(parameters) : 0;
         Optimizer.ZeroGradients(parameters);
-        Profiler.StopIn("optimizer", optimizer.GetType().Name, started, 0, backward: false);
+        Profiler.StopIn("optimizer", optimizer.GetType().Name, started, 0, backward: false, optimizer.LastStepBytes + clearedBytes);
+    }
+
+    /// <summary>Bytes <see cref="Optimizer.ZeroGradients"/> writes: each gradient whole, or an embedding's touched rows only.</summary>
+    private static double GradientBytesToClear(IReadOnlyList<Tensor> parameters)
+    {
+        double bytes = 0;
+        foreach (Tensor parameter in parameters)
+        {
+            if (parameter.Grad is null)
+                continue;
+            if (parameter.TouchedGradientRows is not { } rows)
+            {
+                bytes += sizeof(float) * (double)parameter.Length;
+                continue;
+            }
+            int width = parameter.Length / parameter.Dim(0);
+            for (int row = 0; rows.NextRun(row, out int start, out int count); row = start + count)
+                bytes += sizeof(float) * (double)count * width;
+        }
+        return bytes;
     }
 
     /// <summary>Discards gradients accumulated by batches that will not be applied (cancellation, an error).</summary>

@@ -196,7 +196,7 @@ public sealed class Tape
                     long started = Profiler.Start();
                     entry.Backward(dY);
                     if (started != 0)
-                        Profiler.StopIn(entry.Scope, entry.OpName, started, entry.BackwardFlops, backward: true);
+                        Profiler.StopIn(entry.Scope, entry.OpName, started, entry.BackwardFlops, backward: true, entry.BackwardBytes);
                 }
                 if (ready is not null)
                     ReportReady(entry, pass, position, ready);

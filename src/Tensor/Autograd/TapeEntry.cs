@@ -161,6 +161,9 @@ public abstract class TapeEntry
     /// <summary>Floating-point operations of <see cref="Backward"/>, for the profiler's GFLOP/s (0 when not meaningful).</summary>
     public virtual double BackwardFlops => 0;
 
+    /// <summary>Bytes <see cref="Backward"/> must read and write, for the profiler's GB/s of a memory-bound op (0 when not counted).</summary>
+    public virtual double BackwardBytes => 0;
+
     /// <summary>Accumulates ∂loss/∂input into each input that requires a gradient, given dY = ∂loss/∂output.</summary>
     public abstract void Backward(Tensor dY);
 

@@ -6,7 +6,8 @@ namespace NanoNet.Diagnostics;
 
 /// <summary>
 /// A per-op profiler: forward and backward time of every op, grouped by the layer that ran it, with the
-/// achieved GFLOP/s of the matrix-heavy ops against this machine's measured FMA peak.
+/// achieved GFLOP/s of the matrix-heavy ops against this machine's measured FMA peak, and the GB/s of the
+/// memory-bound ops against its measured streaming bandwidth (<see cref="MemoryBandwidth"/>).
 /// </summary>
 /// <remarks>
 /// Switch it on with <c>Profiler.Enabled = true</c> or the environment variable <c>NANONET_PROFILE=1</c>;
@@ -37,12 +38,15 @@ public static class Profiler
     /// <summary>A timestamp to pass to <see cref="Stop"/>; 0 when the profiler is off.</summary>
     public static long Start() => Enabled ? Stopwatch.GetTimestamp() : 0;
 
-    /// <summary>Records one call of <paramref name="op"/> begun at <paramref name="started"/> (no-op when off).</summary>
-    public static void Stop(string op, long started, double flops = 0, bool backward = false) =>
-        StopIn(t_scope, op, started, flops, backward);
+    /// <summary>
+    /// Records one call of <paramref name="op"/> begun at <paramref name="started"/> (no-op when off): its floating-point
+    /// operations for a matrix-heavy op, or for a memory-bound one the <paramref name="bytes"/> it must read and write.
+    /// </summary>
+    public static void Stop(string op, long started, double flops = 0, bool backward = false, double bytes = 0) =>
+        StopIn(t_scope, op, started, flops, backward, bytes);
 
     /// <summary>Records one call of <paramref name="op"/> under an explicit <paramref name="scope"/> (no-op when off).</summary>
-    public static void StopIn(string? scope, string op, long started, double flops, bool backward)
+    public static void StopIn(string? scope, string op, long started, double flops, bool backward, double bytes = 0)
     {
         if (started == 0 || !Enabled)
             return;
@@ -53,29 +57,45 @@ public static class Profiler
         row.Calls++;
         row.Ticks += elapsed;
         row.Flops += flops;
+        row.Bytes += bytes;
     }
+
+    /// <summary>The bytes recorded for <paramref name="op"/> (any scope) in the given pass, summed over its calls (for tests).</summary>
+    internal static double RecordedBytes(string op, bool backward) =>
+        s_rows.Where(kv => kv.Key.Op == op && kv.Key.Backward == backward).Sum(kv => kv.Value.Bytes);
 
     /// <summary>Forgets everything recorded so far.</summary>
     public static void Reset() => s_rows.Clear();
 
     /// <summary>
     /// The table of recorded ops: layer, op, pass, calls, total and per-call milliseconds, share of the
-    /// recorded time, GFLOP/s and its share of the single-core FMA peak (measured once, on first use).
+    /// recorded time, GFLOP/s and its share of the single-core FMA peak (measured once, on first use), and for
+    /// memory-bound ops GB/s and its share of the streaming bandwidth at the current thread count (the copy probe
+    /// of <see cref="MemoryBandwidth"/>, measured once per thread count).
     /// </summary>
     public static string Report()
     {
         double peak = s_peakGflops ??= FmaPeak.MeasureGflops();
+        int threads = Parallelism.CurrentMaxThreads;
+        double bandwidth = s_rows.Values.Any(r => r.Bytes > 0) ? MemoryBandwidth.MeasureGBps(threads) : 0;
         long totalTicks = s_rows.Values.Sum(r => r.Ticks);
         var sb = new StringBuilder();
-        sb.AppendLine(CultureInfo.InvariantCulture, $"{"layer",-16}{"op",-22}{"pass",-9}{"calls",7}{"total ms",11}{"ms/call",10}{"share",8}{"GFLOP/s",9}{"% peak",8}");
+        sb.AppendLine(CultureInfo.InvariantCulture, $"{"layer",-16}{"op",-22}{"pass",-9}{"calls",7}{"total ms",11}{"ms/call",10}{"share",8}{"GFLOP/s",9}{"% peak",8}{"GB/s",8}{"% bw",7}");
         foreach (var ((scope, op, backward), row) in s_rows.OrderByDescending(kv => kv.Value.Ticks))
         {
             double ms = row.Ticks * 1000.0 / Stopwatch.Frequency;
             double gflops = row.Flops > 0 ? row.Flops / (ms * 1e6) : 0;
             sb.Append(CultureInfo.InvariantCulture, $"{Clip(scope, 15),-16}{Clip(op, 21),-22}{(backward ? "backward" : "forward"),-9}{row.Calls,7}{ms,11:F1}{ms / row.Calls,10:F3}{100.0 * row.Ticks / Math.Max(1, totalTicks),7:F1}%");
-            sb.AppendLine(gflops > 0 ? string.Create(CultureInfo.InvariantCulture, $"{gflops,9:F1}{100 * gflops / peak,7:F0}%") : "");
+            double gbps = row.Bytes > 0 ? row.Bytes / (ms * 1e6) : 0;
+            if (gflops > 0)
+                sb.Append(CultureInfo.InvariantCulture, $"{gflops,9:F1}{100 * gflops / peak,7:F0}%");
+            if (gbps > 0)
+                sb.Append(CultureInfo.InvariantCulture, $"{(gflops > 0 ? "" : new string(' ', 17))}{gbps,8:F1}{100 * gbps / bandwidth,6:F0}%");
+            sb.AppendLine();
         }
-        sb.Append(CultureInfo.InvariantCulture, $"total recorded {totalTicks * 1000.0 / Stopwatch.Frequency:F1} ms; single-core FMA peak measured {peak:F0} GFLOP/s (at {Parallelism.CurrentMaxThreads} thread(s) the ceiling is {peak * Parallelism.CurrentMaxThreads:F0})");
+        sb.Append(CultureInfo.InvariantCulture, $"total recorded {totalTicks * 1000.0 / Stopwatch.Frequency:F1} ms; single-core FMA peak measured {peak:F0} GFLOP/s (at {threads} thread(s) the ceiling is {peak * threads:F0})");
+        if (bandwidth > 0)
+            sb.Append(CultureInfo.InvariantCulture, $"; streaming bandwidth at {threads} thread(s) measured {bandwidth:F0} GB/s (64 MB copy: DRAM)");
         return sb.ToString();
     }
 
@@ -84,7 +104,7 @@ public static class Profiler
     private sealed class Row
     {
         public long Calls, Ticks;
-        public double Flops;
+        public double Flops, Bytes;
     }
 
     /// <summary>Restores the previous scope when disposed.</summary>

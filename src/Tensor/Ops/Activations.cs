@@ -73,7 +73,7 @@ public static partial class Ops
         if (Tape.ShouldRecord(x))
             Tape.Record(ActivationEntry.Rent(y, function, columns), x);
         if (started != 0) // the name is a string made per call: only when profiling
-            Profiler.Stop(function.ToString(), started);
+            Profiler.Stop(function.ToString(), started, bytes: 2.0 * sizeof(float) * x.Length); // read x, write y
         return y;
     }
 
@@ -92,6 +92,9 @@ public static partial class Ops
         }
 
         public override string OpName => function.ToString();
+
+        /// <summary>Read y (or x) and dY, read and write dX (it accumulates).</summary>
+        public override double BackwardBytes => 4.0 * sizeof(float) * Output.Length;
 
         public override void Backward(Tensor dY)
         {

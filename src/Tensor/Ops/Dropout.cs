@@ -36,7 +36,7 @@ public static partial class Ops
         TensorPrimitives.Multiply(x.Span, mask.Span, y.Span);
         if (Tape.ShouldRecord(x))
             Tape.Record(DropoutEntry.Rent(y, x, mask), x);
-        Profiler.Stop("Dropout", started, 0);
+        Profiler.Stop("Dropout", started, bytes: 3.0 * sizeof(float) * x.Length); // read x, write the mask and y
         return y;
     }
 
@@ -73,6 +73,9 @@ public static partial class Ops
             entry.scaledMask = scaledMask;
             return entry;
         }
+
+        /// <summary>Read dY and the mask, read and write dX (it accumulates).</summary>
+        public override double BackwardBytes => 4.0 * sizeof(float) * x.Length;
 
         public override void Backward(Tensor dY)
         {

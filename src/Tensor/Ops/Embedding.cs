@@ -35,7 +35,8 @@ public static partial class Ops
         EmbeddingKernels.Gather(idValues, table.Span, y.Span, dim);
         if (Tape.ShouldRecord(table))
             Tape.Record(EmbeddingEntry.Rent(y, table, idBuffer, ids.Length, maskZero ? 0 : -1), table);
-        Profiler.Stop("Embedding", started);
+        // Read the ids (as floats) and write them as ints, read a table row and write a y row per position.
+        Profiler.Stop("Embedding", started, bytes: 2.0 * sizeof(float) * ids.Length * (1 + dim));
         return y;
     }
 
@@ -56,6 +57,9 @@ public static partial class Ops
             entry.maskedId = maskedId;
             return entry;
         }
+
+        /// <summary>Per position (masked ones included): read its id and dY row, read and write its gradient row.</summary>
+        public override double BackwardBytes => sizeof(float) * (double)count * (1 + 3.0 * table.Dim(1));
 
         public override void Backward(Tensor dY) =>
             EmbeddingKernels.ScatterAdd(ids.AsSpan(0, count), dY.Span, table.EnsureGradForRows(ids.AsSpan(0, count), maskedId).Span, table.Dim(1), maskedId);

@@ -19,7 +19,8 @@ public static partial class Ops
             throw new ArgumentException($"MaxPool2D expects NHWC input (batch, height, width, channels), got {Shapes.Format(x.Shape)}.");
         var g = ConvGeometry.Create(x.Dim(1), x.Dim(2), x.Dim(3), poolHeight, poolWidth, strideHeight, strideWidth, samePadding);
         Tensor y = MaxPoolNhwc(x, g, [x.Dim(0), g.OutputHeight, g.OutputWidth, g.Channels]);
-        Profiler.Stop("MaxPool2D", started, 0);
+        // Read x, write y, and when recording the winners' positions (4-byte ints, one per output).
+        Profiler.Stop("MaxPool2D", started, bytes: sizeof(float) * (x.Length + y.Length * (Tape.ShouldRecord(x) ? 2.0 : 1.0)));
         return y;
     }
 
@@ -54,6 +55,9 @@ public static partial class Ops
             entry.g = g;
             return entry;
         }
+
+        /// <summary>Read dY and the winners' positions, read and write dX where they point (it accumulates).</summary>
+        public override double BackwardBytes => sizeof(float) * (2.0 * Output.Length + 2.0 * x.Length);
 
         public override void Backward(Tensor dY) =>
             MaxPoolKernels.Backward(dY.Span, argmax, x.EnsureGrad().Span, x.Dim(0), g);
