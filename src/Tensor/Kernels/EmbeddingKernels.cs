@@ -1,4 +1,5 @@
 using System.Numerics.Tensors;
+using System.Runtime.Intrinsics.X86;
 
 namespace NanoNet.Kernels;
 
@@ -72,7 +73,28 @@ public static unsafe class EmbeddingKernels
     private static void GatherRange(ReadOnlySpan<int> ids, ReadOnlySpan<float> table, Span<float> y, int dim, int from, int to)
     {
         for (int p = from; p < to; p++)
+        {
+            if (p + PrefetchDistance < to)
+                PrefetchRow(table, ids[p + PrefetchDistance], dim);
             table.Slice(ids[p] * dim, dim).CopyTo(y.Slice(p * dim, dim));
+        }
+    }
+
+    /// <summary>
+    /// How many positions ahead the gather and the scatter ask for their table row. The rows of a large table are
+    /// scattered in memory (a 20,000×128 table is 10 MB), so each row costs a memory latency; asking early lets
+    /// several rows arrive at once instead of one after the other.
+    /// </summary>
+    private const int PrefetchDistance = 8;
+
+    /// <summary>Prefetches the cache lines of row <paramref name="id"/> of the table (x86; a no-op elsewhere).</summary>
+    private static void PrefetchRow(ReadOnlySpan<float> table, int id, int dim)
+    {
+        if (!Sse.IsSupported || dim > 1024)
+            return;
+        fixed (float* row = &table[id * dim])
+            for (int i = 0; i < dim; i += 64 / sizeof(float))
+                Sse.Prefetch0(row + i);
     }
 
     /// <summary>The scatter restricted to table rows [firstRow, endRow).</summary>
@@ -81,6 +103,12 @@ public static unsafe class EmbeddingKernels
         for (int p = 0; p < ids.Length; p++)
         {
             int id = ids[p];
+            if (p + PrefetchDistance < ids.Length)
+            {
+                int ahead = ids[p + PrefetchDistance];
+                if (ahead != maskedId && ahead >= firstRow && ahead < endRow)
+                    PrefetchRow(dTable, ahead, dim);
+            }
             if (id == maskedId || id < firstRow || id >= endRow)
                 continue;
             Span<float> row = dTable.Slice(id * dim, dim);
