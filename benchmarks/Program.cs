@@ -24,6 +24,8 @@ using NanoNet.Benchmarks;
 //   dotnet run -c Release --project benchmarks -- gemm-time [repeats]      (try DOTNET_EnableAVX=0)
 // Conv2D forward, weight gradient and input gradient at the two CIFAR-10 models' shapes (Stopwatch, best of N, % of the probed peak):
 //   dotnet run -c Release --project benchmarks -- conv-time [repeats] [threads]
+// The IMDB model's embedding gather and scatter, SGD's touched-row update and the clearing, cold caches, against the memory bandwidth:
+//   dotnet run -c Release --project benchmarks -- embedding-time [repeats] [threads]
 // NanoNet against LibTorch 2.10, alternating sides per case (builds the peer too; see benchmarks/README.md):
 //   bash benchmarks/compare-libtorch.sh [--rounds 3] [--threads 1 2] [--steps 40] [case ...]
 //   dotnet run -c Release --project benchmarks -- case <case> <threads> <warmup> <steps>   one side of one case
@@ -72,6 +74,11 @@ if (args.Length > 0 && args[0] == "lstm")
 if (args.Length > 0 && args[0] == "gemm-time")
 {
     GemmTiming.Run(args.Length > 1 ? int.Parse(args[1]) : 20, args.Length > 2 ? int.Parse(args[2]) : 1);
+    return 0;
+}
+if (args.Length > 0 && args[0] == "embedding-time")
+{
+    EmbeddingTiming.Run(args.Length > 1 ? int.Parse(args[1]) : 30, args.Length > 2 ? int.Parse(args[2]) : 1);
     return 0;
 }
 if (args.Length > 0 && args[0] == "conv-time")

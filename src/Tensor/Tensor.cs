@@ -458,11 +458,7 @@ public sealed partial class Tensor
         if (_grad is not { } grad)
             return;
         if (TouchedGradientRows is { } rows)
-        {
-            int width = Length / _shape[0];
-            for (int row = 0; rows.NextRun(row, out int start, out int count); row = start + count)
-                grad.Span.Slice(start * width, count * width).Clear();
-        }
+            Kernels.RowRunClear.Clear(grad.Span, rows, Length / _shape[0]);
         else
         {
             Kernels.ParallelClear.Clear(grad.Span);
