@@ -11,7 +11,8 @@ namespace NanoNet.Kernels;
 /// <para>What training's forward keeps and this one does not: the time-major copy of x, the gates of every step
 /// (T·N×4U: 105 MB at N = 256, T = 200, U = 128), and the h, c and tanh c histories. Each step of a band of rows
 /// instead computes z = x_t·W straight from batch-major x (rows of step t are T·D floats apart, so x_t is one strided
-/// matrix), adds h_{t−1}·R, and runs the cell on z while it is still in cache.</para>
+/// matrix), adds h_{t−1}·R, and runs the cell on z while it is still in cache; on AVX-512 both happen in one pass of
+/// <see cref="LstmFusedStep"/>, reading a copy of the band's h_{t−1} (the scratch's gate block is free for it).</para>
 /// <para>In place is safe: the step's GEMM reads h_{t−1} of the band before the cell writes h_t, and the cell reads
 /// c_{t−1}[j] just before it writes c_t[j]. A skipped (masked) step leaves its row's h and c as they are.</para>
 /// <para>Same bits as <see cref="LstmKernels.Forward"/>: each z row is the same two GEMM rows (the projection from

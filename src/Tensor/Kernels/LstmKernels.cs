@@ -97,7 +97,9 @@ public ref struct LstmBuffers
 /// c_t = f⊙c_{t−1} + i⊙g; h_t = o⊙tanh(c_t).</para>
 /// <para>How the work is laid out (the way fast CPU implementations do it):
 /// <list type="bullet">
-/// <item>forward: the input projection of ALL steps is one GEMM, (T·N)×D · D×4U; then per step one fused
+/// <item>forward, on AVX-512 with N ≥ 8: the fused step (<see cref="LstmFusedStep"/>), z_t = x_t·W + h_{t−1}·R per
+/// register tile with the cell in the tile's epilogue, so z never reaches memory;</item>
+/// <item>forward otherwise (the two-pass step): the input projection of ALL steps is one GEMM, (T·N)×D · D×4U; then per step one fused
 /// 4-gate GEMM h_{t−1}·R (N×U · U×4U) accumulated into that step's slice of the projection, and one SIMD
 /// pass (Vector512 / Vector256 / Vector128, scalar tail) that adds the bias, applies the four non-linearities, and
 /// updates c and h;</item>
