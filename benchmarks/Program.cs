@@ -68,7 +68,8 @@ if (args is ["case", string name, string caseThreads, string warmup, string case
 }
 if (args.Length > 0 && args[0] == "lstm")
 {
-    LstmTiming.Run([1, 2], args.Length > 1 ? int.Parse(args[1]) : 10);
+    // lstm [repeats] [two-pass]: "two-pass" runs the LSTM step without the fused cell (LstmFusedStep) on an AVX-512 machine.
+    LstmTiming.Run([1, 2], args.Length > 1 ? int.Parse(args[1]) : 10, fused: args.Length <= 2 || args[2] != "two-pass");
     return 0;
 }
 if (args.Length > 0 && args[0] == "gemm-time")

@@ -11,7 +11,8 @@ namespace NanoNet.Kernels;
 /// <para>What training's forward keeps and this one does not: the time-major copy of x, the gates of every step
 /// (T·N×4U: 105 MB at N = 256, T = 200, U = 128), and the h, c and tanh c histories. Each step of a band of rows
 /// instead computes z = x_t·W straight from batch-major x (rows of step t are T·D floats apart, so x_t is one strided
-/// matrix), adds h_{t−1}·R, and runs the cell on z while it is still in cache.</para>
+/// matrix), adds h_{t−1}·R, and runs the cell on z while it is still in cache; on AVX-512 both happen in one pass of
+/// <see cref="LstmFusedStep"/>, reading a copy of the band's h_{t−1} (the scratch's gate block is free for it).</para>
 /// <para>In place is safe: the step's GEMM reads h_{t−1} of the band before the cell writes h_t, and the cell reads
 /// c_{t−1}[j] just before it writes c_t[j]. A skipped (masked) step leaves its row's h and c as they are.</para>
 /// <para>Same bits as <see cref="LstmKernels.Forward"/>: each z row is the same two GEMM rows (the projection from
@@ -21,6 +22,7 @@ namespace NanoNet.Kernels;
 public static unsafe class LstmInference
 {
     [ThreadStatic] private static PackedMatrix? t_packedW, t_packedR;
+    [ThreadStatic] private static float[]? t_fusedWeights, t_fusedBias;
 
     /// <summary>
     /// Whether streaming pays for a batch of <paramref name="batch"/> sequences: from 8 rows (one AVX-512 micro-tile)
@@ -69,12 +71,22 @@ public static unsafe class LstmInference
         // The running state lives in the caller's final-state buffers: after the last step they hold h and c.
         RecurrentLayout.CopyOrClear(initialHidden, finalHidden);
         RecurrentLayout.CopyOrClear(initialCell, finalCell);
-        PackedMatrix packedW = t_packedW = PackedMatrix.Pack(false, d, g4, w, g4, t_packedW);
-        PackedMatrix packedR = t_packedR = PackedMatrix.Pack(false, u, g4, r, g4, t_packedR);
-        fixed (float* px = x, pb = bias, pm = mask, py = y, h = finalHidden, c = finalCell, pScratch = scratch)
+        // The same choice as the training forward (LstmKernels.Forward), so both take the same path and agree bit for bit.
+        bool fused = LstmFusedStep.Applies(n);
+        PackedMatrix? packedW = null, packedR = null;
+        if (fused)
+            LstmFusedStep.Pack(w, r, bias, d, u, ref t_fusedWeights, ref t_fusedBias);
+        else
+        {
+            packedW = t_packedW = PackedMatrix.Pack(false, d, g4, w, g4, t_packedW);
+            packedR = t_packedR = PackedMatrix.Pack(false, u, g4, r, g4, t_packedR);
+        }
+        fixed (float* px = x, pb = bias, pm = mask, py = y, h = finalHidden, c = finalCell, pScratch = scratch,
+               fusedWeights = fused ? t_fusedWeights : null, fusedBias = fused ? t_fusedBias : null)
         {
             StreamJob job = StreamJob.Rent(s, packedR);
             job.PackedW = packedW;
+            job.FusedWeights = fusedWeights; job.FusedBias = fusedBias;
             job.X = px; job.Bias = pb; job.Mask = pm; job.Y = py; job.Hidden = h; job.Cell = c;
             job.Gates = pScratch; job.TanhCell = pScratch + (long)n * g4;
             job.InitialState = !initialHidden.IsEmpty;
@@ -91,11 +103,13 @@ public static unsafe class LstmInference
         [ThreadStatic] private static StreamJob? t_cached;
 
         public LstmShape Shape;
-        public PackedMatrix PackedW = null!;
+        public PackedMatrix? PackedW;
         public bool InitialState, ReturnSequences;
         public float* X, Bias, Y, Hidden, Cell, Gates, TanhCell;
+        // W, R and the bias packed in panels for the fused step (LstmFusedStep), or null for the two-pass step.
+        public float* FusedWeights, FusedBias;
 
-        public static StreamJob Rent(in LstmShape s, PackedMatrix recurrent)
+        public static StreamJob Rent(in LstmShape s, PackedMatrix? recurrent)
         {
             StreamJob job = t_cached ??= new StreamJob();
             job.Prepare(s.Batch, s.Steps, s.GoBackwards, recurrent, backward: false);
@@ -108,10 +122,28 @@ public static unsafe class LstmInference
             int t = Shape.Steps, d = Shape.Inputs, u = Shape.Units, g4 = Shape.GateWidth, rows = end - first;
             int inputStep = RecurrentLayout.InputStep(step, t, GoBackwards);
             float* z = Gates + (long)first * g4;
-            // z = x_t·W for these rows: row n of x_t is x[n, inputStep, :], T·D floats after row n − 1.
+            // Row n of x_t is x[n, inputStep, :], T·D floats after row n − 1.
             long xStride = (long)t * d;
+            if (FusedWeights != null)
+            {
+                // The fused step writes h_t in place while other panels of the same rows still read h_{t−1}: it reads
+                // a copy of the band's h_{t−1}, in the band's part of the (otherwise unused) gate scratch.
+                float* previous = Gates + (long)first * u;
+                Buffer.MemoryCopy(Hidden + (long)first * u, previous, (long)rows * u * sizeof(float), (long)rows * u * sizeof(float));
+                var outputs = new LstmFusedStep.Outputs
+                {
+                    CellIn = Cell + (long)first * u, CellOut = Cell + (long)first * u, Hidden = Hidden + (long)first * u,
+                    Mask = Mask == null ? null : Mask + (long)first * t + inputStep, MaskStride = t,
+                };
+                LstmFusedStep.Step(FusedWeights, FusedBias, d, u, rows, X + first * xStride + (long)inputStep * d, xStride, previous, u, outputs);
+                if (ReturnSequences)
+                    for (int row = first; row < end; row++)
+                        Buffer.MemoryCopy(Hidden + (long)row * u, Y + ((long)row * t + step) * u, u * sizeof(float), u * sizeof(float));
+                return;
+            }
+            // z = x_t·W for these rows
             Gemm.Multiply(false, rows, g4, d, new ReadOnlySpan<float>(X + first * xStride + (long)inputStep * d, (int)((rows - 1) * xStride + d)),
-                (int)xStride, PackedW, new Span<float>(z, rows * g4), g4);
+                (int)xStride, PackedW!, new Span<float>(z, rows * g4), g4);
             if (step > 0 || InitialState) // z += h_{t−1}·R (h of these rows, read whole before the cell overwrites it)
                 Gemm.Multiply(false, rows, g4, u, new ReadOnlySpan<float>(Hidden + (long)first * u, rows * u), u,
                     Recurrent, new Span<float>(z, rows * g4), g4, accumulate: true);

@@ -97,7 +97,9 @@ public ref struct LstmBuffers
 /// c_t = f⊙c_{t−1} + i⊙g; h_t = o⊙tanh(c_t).</para>
 /// <para>How the work is laid out (the way fast CPU implementations do it):
 /// <list type="bullet">
-/// <item>forward: the input projection of ALL steps is one GEMM, (T·N)×D · D×4U; then per step one fused
+/// <item>forward, on AVX-512 with N ≥ 8: the fused step (<see cref="LstmFusedStep"/>), z_t = x_t·W + h_{t−1}·R per
+/// register tile with the cell in the tile's epilogue, so z never reaches memory;</item>
+/// <item>forward otherwise (the two-pass step): the input projection of ALL steps is one GEMM, (T·N)×D · D×4U; then per step one fused
 /// 4-gate GEMM h_{t−1}·R (N×U · U×4U) accumulated into that step's slice of the projection, and one SIMD
 /// pass (Vector512 / Vector256 / Vector128, scalar tail) that adds the bias, applies the four non-linearities, and
 /// updates c and h;</item>
@@ -135,6 +137,7 @@ public ref struct LstmBuffers
 public static unsafe class LstmKernels
 {
     [ThreadStatic] private static PackedMatrix? t_packedR, t_packedRT, t_packedWT;
+    [ThreadStatic] private static float[]? t_fusedWeights, t_fusedBias;
 
     /// <summary>
     /// Runs the LSTM over the whole sequence, filling <paramref name="saved"/> (needed by
@@ -168,8 +171,11 @@ public static unsafe class LstmKernels
             return;
 
         RecurrentLayout.ToTimeMajor(x, saved.InputTimeMajor, n, t, d, s.GoBackwards, inputDropout);
-        // Input projection of every step at once: Z = X·W, (T·N)×4U.
-        Gemm.Multiply(false, false, s.Rows, g4, d, saved.InputTimeMajor, d, w, g4, saved.Gates, g4);
+        // The fused step (AVX-512, N ≥ 8) computes x_t·W per band and step inside its tiles; the two-pass step reads
+        // the input projection of every step, done here at once: Z = X·W, (T·N)×4U.
+        bool fused = LstmFusedStep.Applies(n);
+        if (!fused)
+            Gemm.Multiply(false, false, s.Rows, g4, d, saved.InputTimeMajor, d, w, g4, saved.Gates, g4);
 
         Span<float> h0 = saved.Hidden[..block], c0 = saved.Cell[..block];
         bool initialState = !initialHidden.IsEmpty;
@@ -184,15 +190,21 @@ public static unsafe class LstmKernels
             c0.Clear();
         }
 
-        // R is the B operand of every step's GEMM: pack it once for all T steps.
-        PackedMatrix packedR = t_packedR = PackedMatrix.Pack(false, u, g4, r, g4, t_packedR);
+        // The B operand of every step: R packed once for all T steps, or (fused) W and R packed side by side in panels.
+        PackedMatrix? packedR = null;
+        if (fused)
+            LstmFusedStep.Pack(w, r, bias, d, u, ref t_fusedWeights, ref t_fusedBias);
+        else
+            packedR = t_packedR = PackedMatrix.Pack(false, u, g4, r, g4, t_packedR);
         fixed (float* gates = saved.Gates, hidden = saved.Hidden, cell = saved.Cell, tanhCell = saved.TanhCell, pb = bias, pm = mask,
-               dropped = saved.DroppedHidden, pmh = recurrentDropout)
+               dropped = saved.DroppedHidden, pmh = recurrentDropout, input = saved.InputTimeMajor,
+               fusedWeights = fused ? t_fusedWeights : null, fusedBias = fused ? t_fusedBias : null)
         {
             StepJob job = StepJob.Rent(s, packedR, backward: false);
             job.Gates = gates; job.Hidden = hidden; job.Cell = cell; job.TanhCell = tanhCell; job.Bias = pb; job.Mask = pm;
             job.DroppedHidden = dropped; job.RecurrentDropout = pmh;
             job.InitialState = initialState;
+            job.Input = input; job.FusedWeights = fusedWeights; job.FusedBias = fusedBias;
             job.RunForward();
         }
 
@@ -319,8 +331,10 @@ public static unsafe class LstmKernels
         public float* Gates, Hidden, Cell, TanhCell, Bias, DY, DZ, DC, DroppedHidden, RecurrentDropout;
         public float* DX, DXStep, InputDropout;
         public PackedMatrix? PackedWT;
+        // The fused step (LstmFusedStep): time-major x, and W, R and the bias packed in panels; null for the two-pass step.
+        public float* Input, FusedWeights, FusedBias;
 
-        public static StepJob Rent(in LstmShape s, PackedMatrix recurrent, bool backward)
+        public static StepJob Rent(in LstmShape s, PackedMatrix? recurrent, bool backward)
         {
             ref StepJob? cached = ref backward ? ref t_cachedBackward : ref t_cachedForward;
             StepJob job = cached ??= new StepJob();
@@ -329,6 +343,7 @@ public static unsafe class LstmKernels
             job.DroppedHidden = job.RecurrentDropout = null;
             job.DX = job.DXStep = job.InputDropout = null;
             job.PackedWT = null;
+            job.Input = job.FusedWeights = job.FusedBias = null;
             job.WantInitialGradient = false;
             return job;
         }
@@ -337,6 +352,11 @@ public static unsafe class LstmKernels
         {
             int n = Shape.Batch, u = Shape.Units, g4 = Shape.GateWidth, block = Shape.StateLength, rows = end - first;
             float* z = Gates + ((long)step * n + first) * g4;
+            if (FusedWeights != null)
+            {
+                FusedRows(step, first, end);
+                return;
+            }
             if (step > 0 || InitialState) // Z_t += h_{t−1}·R for these rows: the four gates in one GEMM
             {
                 float* previous = Hidden + (long)step * block + first * u;
@@ -367,6 +387,43 @@ public static unsafe class LstmKernels
                 }
                 ForwardRow(zRow, Bias, Cell + prev, Cell + next, TanhCell + (long)step * block + row * u, Hidden + next, u);
             }
+        }
+
+        /// <summary>
+        /// The fused step (<see cref="LstmFusedStep"/>): z = x_t·W + h_{t−1}·R per tile, the cell in the tile's
+        /// epilogue writing the activated gates, c_t, tanh c_t and h_t; then the skipped rows carry their state.
+        /// </summary>
+        private void FusedRows(int step, int first, int end)
+        {
+            int n = Shape.Batch, t = Shape.Steps, d = Shape.Inputs, u = Shape.Units, g4 = Shape.GateWidth, block = Shape.StateLength;
+            int rows = end - first;
+            float* previous = Hidden + (long)step * block + first * u; // h₋₁ = 0 without an initial state
+            if (RecurrentDropout != null && (step > 0 || InitialState)) // h̃_{t−1} = h_{t−1}⊙m_h, kept for dR
+            {
+                float* dropped = DroppedHidden + (long)step * block + first * u;
+                TensorPrimitives.Multiply(new ReadOnlySpan<float>(previous, rows * u), new ReadOnlySpan<float>(RecurrentDropout + first * u, rows * u),
+                    new Span<float>(dropped, rows * u));
+                previous = dropped;
+            }
+            var outputs = new LstmFusedStep.Outputs
+            {
+                Gates = Gates + ((long)step * n + first) * g4, GatesStride = g4,
+                CellIn = Cell + (long)step * block + first * u, CellOut = Cell + (long)(step + 1) * block + first * u,
+                TanhCell = TanhCell + (long)step * block + first * u, Hidden = Hidden + (long)(step + 1) * block + first * u,
+                Mask = Mask == null ? null : Mask + (long)first * t + RecurrentLayout.InputStep(step, t, GoBackwards), MaskStride = t,
+            };
+            LstmFusedStep.Step(FusedWeights, FusedBias, d, u, rows, Input + ((long)step * n + first) * d, d, previous, u, outputs);
+            if (Mask == null)
+                return;
+            for (int row = first; row < end; row++)
+                if (Skipped(step, row)) // a skipped step carries the state
+                {
+                    long prev = (long)step * block + row * u, next = prev + block;
+                    Buffer.MemoryCopy(Cell + prev, Cell + next, u * sizeof(float), u * sizeof(float));
+                    Buffer.MemoryCopy(Hidden + prev, Hidden + next, u * sizeof(float), u * sizeof(float));
+                    new Span<float>(TanhCell + (long)step * block + row * u, u).Clear();
+                    new Span<float>(Gates + ((long)step * n + row) * g4, g4).Clear();
+                }
         }
 
         protected override void BackwardRows(int step, int first, int end, float* hIn, float* hOut)

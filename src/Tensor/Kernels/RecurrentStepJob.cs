@@ -30,7 +30,7 @@ internal abstract unsafe class RecurrentStepJob : ParallelJob
     /// <summary>N×T mask (0 = skip the step), or null.</summary>
     public float* Mask;
 
-    /// <summary>The packed B operand of every step's GEMM: R forwards, Rᵀ backwards.</summary>
+    /// <summary>The packed B operand of every step's GEMM: R forwards, Rᵀ backwards (null when the step packs its own, as the fused LSTM step does).</summary>
     public PackedMatrix Recurrent = null!;
 
     private bool _backward;
@@ -39,12 +39,12 @@ internal abstract unsafe class RecurrentStepJob : ParallelJob
     private float* _dhFirst, _dhSecond;
 
     /// <summary>Sets the call's dimensions and direction; clears the mask.</summary>
-    protected void Prepare(int batch, int steps, bool goBackwards, PackedMatrix recurrent, bool backward)
+    protected void Prepare(int batch, int steps, bool goBackwards, PackedMatrix? recurrent, bool backward)
     {
         Batch = batch;
         Steps = steps;
         GoBackwards = goBackwards;
-        Recurrent = recurrent;
+        Recurrent = recurrent!; // null only for a step that never reads it (the fused LSTM step)
         _backward = backward;
         Mask = null;
         // About 8 rows per worker at least: below that the second worker costs more than it saves.

@@ -1,0 +1,265 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+
+namespace NanoNet.Kernels;
+
+/// <summary>
+/// One LSTM step for a band of batch rows with the cell in the GEMM's epilogue (AVX-512): z = x_t·W + h_{t−1}·R is
+/// computed tile by tile, and each 8-row × 8-unit tile of z goes straight through the cell (bias, σ/tanh, c and h)
+/// from a 1 KB tile in L1; the pre-activations never reach the gate buffer.
+/// </summary>
+/// <remarks>
+/// <para>Shape legend: D = input features, U = units, rows = the band's batch rows (any number; the last row tile
+/// may be partial). x_t is rows×D (row stride ldx), h_{t−1} is rows×U (row stride ldh). A <b>panel</b> covers the
+/// 8 units 8b..8b+7 of all four gates: (D+U)×32 floats, row p = [i(8) f(8) g(8) o(8)] of W's row p (p &lt; D) or
+/// R's row p − D (p ≥ D); the columns of units ≥ U are zero. The register tile is 8 rows × 32 columns (16
+/// Vector512 accumulators), so one register row holds [z_i | z_f] and the other [z_g | z_o] of the same 8 units.</para>
+/// <para>Why: the two-pass step (<see cref="LstmKernels"/>'s fallback) writes z_t (rows×4U) to memory with one
+/// GEMM and reads it back in the cell pass, and training first writes the input projection of all steps (T·N×4U,
+/// 13 MB at N = 32, T = 200) in one GEMM that the step re-reads. Here x_t·W and h_{t−1}·R run in one K = D+U
+/// chain per tile, and the gate buffer is written once, with the activated gates backward needs.</para>
+/// <para>The sums: each z element is one FMA chain from zero, p = 0..D−1 over x then p = 0..U−1 over h, then
+/// + bias; the cell then uses the same formulas as <see cref="RecurrentCellMath"/> (σ(x) = 1/(1 + e^−x),
+/// tanh(x) = 1 − 2/(e^2x + 1)). Both the training forward and the streamed inference call this same routine, so
+/// they agree bit for bit; a row's result does not depend on its band, so neither does the thread count. The
+/// two-pass path rounds x·W and h·R separately before adding them, so its bits differ (within rounding).</para>
+/// <para>Only with the AVX-512 8×32 tile; other machines (AVX2 6×16, SSE 6×8, ARM64 8×8) keep the two-pass path,
+/// chosen at run time by <see cref="Applies"/>.</para>
+/// </remarks>
+internal static unsafe class LstmFusedStep
+{
+    /// <summary>Units per panel (8) and the panel's width (4 gates × 8 = 32 floats = the tile's two Vector512).</summary>
+    public const int Units = 8, Width = 32, Rows = 8;
+
+    /// <summary>Off in tests that run the two-pass path on an AVX-512 machine.</summary>
+    internal static bool Enabled = true;
+
+    /// <summary>
+    /// Whether a batch of <paramref name="batch"/> sequences takes the fused step: the AVX-512 GEMM tile, the cell at
+    /// its native 16 lanes (tests narrowing <see cref="RecurrentCellMath.Lanes"/> get the two-pass path), and at least
+    /// one whole row tile (below 8 rows most of the tile's FMAs would be padding). Depends only on the batch and the
+    /// machine, so a training forward and a streamed inference of the same batch take the same path.
+    /// </summary>
+    public static bool Applies(int batch) =>
+        Enabled && batch >= Rows && Gemm.BestKernel == GemmKernelKind.Vector512 && RecurrentCellMath.Lanes == 16;
+
+    /// <summary>Panels for <paramref name="units"/> units: ⌈U/8⌉.</summary>
+    public static int Panels(int units) => (units + Units - 1) / Units;
+
+    /// <summary>
+    /// W (D×4U) and R (U×4U) packed into panels (see the class remarks), and the bias in the same column order
+    /// (32 floats per panel), into <paramref name="packed"/> and <paramref name="packedBias"/> (reused when large enough).
+    /// </summary>
+    public static void Pack(ReadOnlySpan<float> w, ReadOnlySpan<float> r, ReadOnlySpan<float> bias, int d, int u,
+        ref float[]? packed, ref float[]? packedBias)
+    {
+        int panels = Panels(u), k = d + u, g4 = 4 * u;
+        long length = (long)panels * k * Width;
+        if (packed == null || packed.Length < length)
+            packed = new float[length];
+        if (packedBias == null || packedBias.Length < panels * Width)
+            packedBias = new float[panels * Width];
+        for (int b = 0; b < panels; b++)
+        {
+            int first = b * Units, count = Math.Min(Units, u - first);
+            Span<float> panel = packed.AsSpan((int)((long)b * k * Width), k * Width);
+            for (int p = 0; p < k; p++)
+            {
+                ReadOnlySpan<float> source = p < d ? w.Slice(p * g4, g4) : r.Slice((p - d) * g4, g4);
+                Span<float> row = panel.Slice(p * Width, Width);
+                row.Clear();
+                for (int gate = 0; gate < 4; gate++)
+                    source.Slice(gate * u + first, count).CopyTo(row.Slice(gate * Units));
+            }
+            Span<float> biasRow = packedBias.AsSpan(b * Width, Width);
+            biasRow.Clear();
+            for (int gate = 0; gate < 4; gate++)
+                bias.Slice(gate * u + first, count).CopyTo(biasRow.Slice(gate * Units));
+        }
+    }
+
+    /// <summary>Where the cell of one band writes (row r of the band at base + r·stride); a null pointer is not written.</summary>
+    public struct Outputs
+    {
+        /// <summary>The activated gates [i f g o] (4U per row, stride <see cref="GatesStride"/>), or null (inference).</summary>
+        public float* Gates;
+        public long GatesStride;
+        /// <summary>c_{t−1} read, c_t written (U per row; the same pointer for an in-place update).</summary>
+        public float* CellIn, CellOut;
+        /// <summary>tanh(c_t) (U per row), or null.</summary>
+        public float* TanhCell;
+        /// <summary>h_t (U per row). Must not alias the h_{t−1} operand: other panels of the same rows still read it.</summary>
+        public float* Hidden;
+        /// <summary>The band's mask column (row r's value at r·<see cref="MaskStride"/>; 0 = skip the row), or null.</summary>
+        public float* Mask;
+        public long MaskStride;
+    }
+
+    /// <summary>
+    /// The step for <paramref name="rows"/> rows: per row tile of 8 and panel of 8 units, the K = D+U product into
+    /// registers, then the cell on that tile. Skipped rows (mask 0) are not written at all.
+    /// </summary>
+    public static void Step(float* packed, float* packedBias, int d, int u, int rows, float* x, long ldx, float* h, long ldh,
+        in Outputs o)
+    {
+        float* tile = stackalloc float[Rows * Width];
+        float** xRow = stackalloc float*[Rows];
+        float** hRow = stackalloc float*[Rows];
+        int panels = Panels(u), k = d + u;
+        for (int rt = 0; rt < rows; rt += Rows)
+        {
+            int mr = Math.Min(Rows, rows - rt);
+            // A partial row tile repeats its first row in the missing ones (valid memory; their results are dropped).
+            for (int i = 0; i < Rows; i++)
+            {
+                int row = rt + (i < mr ? i : 0);
+                xRow[i] = x + row * ldx;
+                hRow[i] = h + row * ldh;
+            }
+            for (int b = 0; b < panels; b++)
+            {
+                MultiplyTile(d, u, xRow, hRow, packed + (long)b * k * Width, tile);
+                Cell(tile, rt, mr, b, u, packedBias + b * Width, o);
+            }
+        }
+    }
+
+    /// <summary>
+    /// tile[8×32] = [x rows | h rows] (8×(D+U)) · panel ((D+U)×32): 16 accumulators, one FMA chain per element from
+    /// zero, over x first, then h. A is read in place, one broadcast per row and p (as <see cref="GemmMicroKernels.Kernel8x32DirectA"/>).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void MultiplyTile(int d, int u, float** xRow, float** hRow, float* b, float* tile)
+    {
+        Vector512<float> c00 = default, c01 = default, c10 = default, c11 = default;
+        Vector512<float> c20 = default, c21 = default, c30 = default, c31 = default;
+        Vector512<float> c40 = default, c41 = default, c50 = default, c51 = default;
+        Vector512<float> c60 = default, c61 = default, c70 = default, c71 = default;
+        for (int part = 0; part < 2; part++)
+        {
+            float** rows = part == 0 ? xRow : hRow;
+            int kc = part == 0 ? d : u;
+            float* a0 = rows[0], a1 = rows[1], a2 = rows[2], a3 = rows[3], a4 = rows[4], a5 = rows[5], a6 = rows[6], a7 = rows[7];
+            for (int p = 0; p < kc; p++)
+            {
+                Vector512<float> b0 = Vector512.Load(b);
+                Vector512<float> b1 = Vector512.Load(b + 16);
+                Vector512<float> ai = Vector512.Create(a0[p]);
+                c00 = Vector512.FusedMultiplyAdd(ai, b0, c00); c01 = Vector512.FusedMultiplyAdd(ai, b1, c01);
+                ai = Vector512.Create(a1[p]);
+                c10 = Vector512.FusedMultiplyAdd(ai, b0, c10); c11 = Vector512.FusedMultiplyAdd(ai, b1, c11);
+                ai = Vector512.Create(a2[p]);
+                c20 = Vector512.FusedMultiplyAdd(ai, b0, c20); c21 = Vector512.FusedMultiplyAdd(ai, b1, c21);
+                ai = Vector512.Create(a3[p]);
+                c30 = Vector512.FusedMultiplyAdd(ai, b0, c30); c31 = Vector512.FusedMultiplyAdd(ai, b1, c31);
+                ai = Vector512.Create(a4[p]);
+                c40 = Vector512.FusedMultiplyAdd(ai, b0, c40); c41 = Vector512.FusedMultiplyAdd(ai, b1, c41);
+                ai = Vector512.Create(a5[p]);
+                c50 = Vector512.FusedMultiplyAdd(ai, b0, c50); c51 = Vector512.FusedMultiplyAdd(ai, b1, c51);
+                ai = Vector512.Create(a6[p]);
+                c60 = Vector512.FusedMultiplyAdd(ai, b0, c60); c61 = Vector512.FusedMultiplyAdd(ai, b1, c61);
+                ai = Vector512.Create(a7[p]);
+                c70 = Vector512.FusedMultiplyAdd(ai, b0, c70); c71 = Vector512.FusedMultiplyAdd(ai, b1, c71);
+                b += 32;
+            }
+        }
+        c00.Store(tile); c01.Store(tile + 16);
+        c10.Store(tile + 32); c11.Store(tile + 48);
+        c20.Store(tile + 64); c21.Store(tile + 80);
+        c30.Store(tile + 96); c31.Store(tile + 112);
+        c40.Store(tile + 128); c41.Store(tile + 144);
+        c50.Store(tile + 160); c51.Store(tile + 176);
+        c60.Store(tile + 192); c61.Store(tile + 208);
+        c70.Store(tile + 224); c71.Store(tile + 240);
+    }
+
+    /// <summary>
+    /// The cell on one tile: rows rt..rt+mr−1 of the band, units 8b..8b+7 (fewer in the last panel when U is not a
+    /// multiple of 8), in three passes over the L1 tile so every exp runs on 16 full lanes:
+    /// <list type="number">
+    /// <item>per row, the gates: [z_i | z_f] are both σ; [z_g | z_o] get e^{2z} and e^{−z} from one exp, then
+    /// g = 1 − 2/(e + 1) and o = 1/(e + 1) (the formulas of <see cref="RecurrentCellMath"/>); the activated gates go
+    /// back into the tile row, c_t = f⊙c_{t−1} + i⊙g into a small 8×8 block;</item>
+    /// <item>tanh(c_t) for two rows at a time (16 lanes);</item>
+    /// <item>per row, h_t = o⊙tanh(c_t), and the stores.</item>
+    /// </list>
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Cell(float* tile, int rt, int mr, int b, int u, float* bias, in Outputs o)
+    {
+        Vector512<float> one = Vector512.Create(1f), zero = Vector512<float>.Zero;
+        Vector512<float> lowHalf = Vector512.Create(Vector256<float>.AllBitsSet, Vector256<float>.Zero); // the g lanes
+        Vector512<float> numerator = Vector512.Create(Vector256.Create(2f), Vector256.Create(1f));
+        Vector512<float> biasIf = Vector512.Load(bias), biasGo = Vector512.Load(bias + 16);
+        int first = b * Units, count = Math.Min(Units, u - first);
+        float* cell = stackalloc float[Rows * Units];    // c_t of the tile's rows
+        float* tanhCell = stackalloc float[Rows * Units]; // tanh(c_t)
+        float* partial = stackalloc float[Units];         // c_{t−1} of a partial panel, zero-padded
+        for (int i = 0; i < mr; i++)
+        {
+            long row = rt + i;
+            if (Skipped(o, row))
+                continue;
+            float* z = tile + i * Width;
+            Vector512<float> zif = Vector512.Load(z) + biasIf;
+            Vector512<float> zgo = Vector512.Load(z + 16) + biasGo;
+            Vector512<float> gateIf = one / (one + FloatExp.Exp(zero - zif));
+            Vector512<float> e = FloatExp.Exp(Vector512.ConditionalSelect(lowHalf, zgo + zgo, zero - zgo));
+            Vector512<float> q = numerator / (e + one);
+            Vector512<float> gateGo = Vector512.ConditionalSelect(lowHalf, one - q, q);
+            gateIf.Store(z);
+            gateGo.Store(z + 16);
+            float* cIn = o.CellIn + row * u + first;
+            if (count < Units)
+            {
+                for (int j = 0; j < Units; j++)
+                    partial[j] = j < count ? cIn[j] : 0f;
+                cIn = partial;
+            }
+            Vector256<float> c = gateIf.GetUpper() * Vector256.Load(cIn) + gateIf.GetLower() * gateGo.GetLower();
+            c.Store(cell + i * Units);
+        }
+        for (int i = 0; i < mr; i += 2) // tanh(c) = 1 − 2/(e^2c + 1), two rows per exp (a skipped row's lanes are not used)
+        {
+            Vector512<float> c = Vector512.Load(cell + i * Units);
+            (one - Vector512.Create(2f) / (FloatExp.Exp(c + c) + one)).Store(tanhCell + i * Units);
+        }
+        for (int i = 0; i < mr; i++)
+        {
+            long row = rt + i;
+            if (Skipped(o, row))
+                continue;
+            float* gate = tile + i * Width, c = cell + i * Units, th = tanhCell + i * Units;
+            Vector256<float> h = Vector256.Load(gate + 24) * Vector256.Load(th); // o⊙tanh(c_t)
+            float* gates = o.Gates == null ? null : o.Gates + row * o.GatesStride + first;
+            float* cOut = o.CellOut + row * u + first, tanhOut = o.TanhCell == null ? null : o.TanhCell + row * u + first;
+            float* hOut = o.Hidden + row * u + first;
+            if (count == Units)
+            {
+                if (gates != null)
+                    for (int gateIndex = 0; gateIndex < 4; gateIndex++)
+                        Vector256.Load(gate + gateIndex * Units).Store(gates + gateIndex * u);
+                Vector256.Load(c).Store(cOut);
+                if (tanhOut != null)
+                    Vector256.Load(th).Store(tanhOut);
+                h.Store(hOut);
+                continue;
+            }
+            // The last panel of a U that is not a multiple of 8: only `count` units are real.
+            float* hStaged = partial;
+            h.Store(hStaged);
+            for (int j = 0; j < count; j++)
+            {
+                if (gates != null)
+                    for (int gateIndex = 0; gateIndex < 4; gateIndex++)
+                        gates[gateIndex * u + j] = gate[gateIndex * Units + j];
+                cOut[j] = c[j];
+                if (tanhOut != null)
+                    tanhOut[j] = th[j];
+                hOut[j] = hStaged[j];
+            }
+        }
+    }
+
+    private static bool Skipped(in Outputs o, long row) => o.Mask != null && o.Mask[row * o.MaskStride] == 0f;
+}
