@@ -81,8 +81,10 @@ public class StepMemoryTests
         for (int i = 0; i < 10; i++)
             Step();
         long perStep = (GC.GetAllocatedBytesForCurrentThread() - before) / 10;
-        // What remains are the three tape entries (the op records), a few dozen bytes each.
-        Assert.That(perStep, Is.LessThan(400), $"{perStep} bytes per step");
+        TestContext.Out.WriteLine($"{perStep} bytes per step");
+        // The three ops' tape entries are recycled too (TapeEntry.Rent): measured 0 B, and the bound is under one entry
+        // (MatMul's alone made new again measures 112 B). It was 400 B while MatMul's and Sum's entries were new objects.
+        Assert.That(perStep, Is.LessThan(96), $"{perStep} bytes per step");
     }
 
     [Test]
