@@ -61,18 +61,22 @@ public class AllocationTests
         Assert.That(collections, Is.Zero, "gen-2 collections in 20 steady steps");
     }
 
-    /// <summary>The two seed models (CIFAR-10 CNN, IMDB LSTM) train without a gen-2 collection once steady, at 1 and 2 threads.</summary>
-    [TestCase("cifar10", 1)]
-    [TestCase("cifar10", 2)]
-    [TestCase("imdb", 1)]
-    [TestCase("imdb", 2)]
-    public void SteadySeedModelTrainingCollectsNoGenerationTwo(string seedModel, int threads)
+    /// <summary>
+    /// The two seed models (CIFAR-10 CNN, IMDB LSTM) train without a gen-2 collection once steady, at 1 and 2 threads. The
+    /// IMDB model's bound catches one tape entry a step (the LSTM's is about 250 B): it measured 240 B while that entry was
+    /// a new object, 22 B (1 thread) and 70 B (2 threads) since it is rented.
+    /// </summary>
+    [TestCase("cifar10", 1, 1024)]
+    [TestCase("cifar10", 2, 1024)]
+    [TestCase("imdb", 1, 160)]
+    [TestCase("imdb", 2, 160)]
+    public void SteadySeedModelTrainingCollectsNoGenerationTwo(string seedModel, int threads, int bound)
     {
         (Model model, Dataset batch) = seedModel == "cifar10" ? SeedCifar10(64) : SeedImdb(32);
         (long perStep, int collections) = StepAllocation.Measure(model, batch, threads);
         TestContext.Out.WriteLine($"{perStep} bytes per step, {collections} gen-2 collections");
         Assert.That(collections, Is.Zero, "gen-2 collections in 20 steady steps");
-        Assert.That(perStep, Is.LessThan(1024), $"{perStep} bytes per step");
+        Assert.That(perStep, Is.LessThan(bound), $"{perStep} bytes per step");
     }
 
     /// <summary>Conv2D(32, 3×3, relu) → MaxPool(2) → Flatten → Dense(128, relu) → Dense(10, softmax), SGD: the CIFAR-10 seed model.</summary>
@@ -180,6 +184,23 @@ public class AllocationTests
         Assert.That(perStep, Is.LessThan(1024), $"{perStep} bytes per step");
     }
 
+    /// <summary>
+    /// The rarer layers' ops (Pad, depthwise convolution, spatial dropout, up-sampling, average pooling) rent their tape
+    /// entries too: measured 22 B a step (638 B while their entries were new objects).
+    /// The bound is below the smallest entry (about 110 B), so one entry made new again fails it.
+    /// </summary>
+    [Test]
+    public void SteadyStepOfTheRarerLayersAllocatesLessThanOneTapeEntry()
+    {
+        var model = new Sequential([8, 8, 3], new ZeroPadding2D(1), new DepthwiseConv2D(3, depthMultiplier: 2), new SpatialDropout2D(0.25f),
+            new UpSampling2D(2), new AveragePooling2D(2), new GlobalAveragePooling2D(), new Dense(4, ActivationFunction.Softmax));
+        model.Compile(new Sgd(0.01f), new SparseCategoricalCrossEntropy());
+        var batch = new Dataset(Tensor.RandomUniform([16, 8, 8, 3], 0, 1, 1), Labels(16, 4));
+        long perStep = StepAllocation.BytesPerStep(model, batch);
+        TestContext.Out.WriteLine($"{perStep} bytes per step");
+        Assert.That(perStep, Is.LessThan(96), $"{perStep} bytes per step");
+    }
+
     [Test]
     public void SteadyTrainingStepAllocatesUnderOneKilobyte()
     {
@@ -194,13 +215,14 @@ public class AllocationTests
 
     /// <summary>
     /// Each recurrent layer with dropout, recurrent dropout, a padding mask and go_backwards, in Embedding → layer →
-    /// Dense: under 1 KB a step (a one-direction LSTM model measured 240 B, Bidirectional 480 B: what remains is the
-    /// recurrent ops' own entries, new objects each step; the embedding's, merge's, dense layer's and loss's are recycled).
+    /// Dense. Every op's tape entry is recycled (TapeEntry.Rent): each model measured 22 B a step (a one-direction LSTM
+    /// model 240 B and Bidirectional 480 B while the recurrent ops' entries were new objects). The bound is below one
+    /// recurrent entry (the smallest, SimpleRnn's, is about 200 B), so an entry made new again fails it.
     /// </summary>
-    [TestCase("lstm", 1024)]
-    [TestCase("gru", 1024)]
-    [TestCase("simple_rnn", 1024)]
-    [TestCase("bidirectional", 1024)]
+    [TestCase("lstm", 128)]
+    [TestCase("gru", 128)]
+    [TestCase("simple_rnn", 128)]
+    [TestCase("bidirectional", 128)]
     public void SteadyRecurrentTrainingStepWithDropoutAndMasksAllocatesLittle(string kind, int bound)
     {
         Layer recurrent = kind switch
@@ -223,8 +245,9 @@ public class AllocationTests
 
     /// <summary>
     /// An encoder–decoder: an LSTM returning its states, a decoder LSTM starting from them, a loss on the decoder's
-    /// output and one on the encoder's c. The recurrent ops' entries are still new objects (the multi-output one with
-    /// its output list and recorded inputs' list): measured 696 B (1.1 KB before the other ops' entries were recycled).
+    /// output and one on the encoder's c. The recurrent ops' entries are recycled with their list of final states and of
+    /// six recorded inputs (TapeEntry.SetMoreOutputs, InputArray): measured 101 B (1 thread) and 64 B (2 threads); 696 B
+    /// while they were new objects, 1.1 KB before the other ops' entries were recycled. The bound catches one LSTM entry.
     /// </summary>
     [TestCase(1)]
     [TestCase(2)]
@@ -240,6 +263,6 @@ public class AllocationTests
             [Tensor.FromArray(Enumerable.Range(0, 16 * 5).Select(i => (float)(i % 2)).ToArray(), 16, 5), Tensor.Zeros(16, 8)]);
         long perStep = StepAllocation.BytesPerStep(model, batch, threads);
         TestContext.Out.WriteLine($"{perStep} bytes per step");
-        Assert.That(perStep, Is.LessThan(1024), $"{perStep} bytes per step");
+        Assert.That(perStep, Is.LessThan(224), $"{perStep} bytes per step");
     }
 }

@@ -23,6 +23,7 @@ var checks = new Checks();
 KernelChecks.Gemm(checks);
 KernelChecks.Lstm(checks);
 KernelChecks.Philox(checks);
+KernelChecks.ConvWeightGradient(checks);
 GradientChecks.Run(checks);
 TrainingChecks.Run(checks);
 Console.WriteLine($"self-check: {checks.Passed} passed, {checks.Failed} failed ({clock.Elapsed.TotalSeconds:F1} s)");
@@ -93,6 +94,48 @@ internal static class KernelChecks
             NanoNet.Kernels.Gemm.Multiply(false, m, n, k, a, k, PackedMatrix.Pack(false, k, n, b, n), actual, n, accumulate: true);
             return expected.AsSpan().SequenceEqual(actual) ? null : "results differ";
         });
+    }
+
+    /// <summary>
+    /// The convolution weight-gradient tiles of every width this machine runs against a naive double sum (as
+    /// tests/Tensor/ConvWeightGradientTests do): leftover tile heights, a stride longer than the row, blocks of rows.
+    /// </summary>
+    public static void ConvWeightGradient(Checks checks)
+    {
+        var kinds = new List<GemmKernelKind>();
+        if (Vector512.IsHardwareAccelerated) kinds.Add(GemmKernelKind.Vector512);
+        if (Vector256.IsHardwareAccelerated) kinds.Add(GemmKernelKind.Vector256);
+        if (Vector128.IsHardwareAccelerated) kinds.AddRange([GemmKernelKind.Vector128, GemmKernelKind.Vector128Arm64]);
+        Console.WriteLine($"conv weight-gradient tiles on this machine: {NanoNet.Kernels.ConvWeightGradient.MachineKind?.ToString() ?? "none (the GEMM)"}");
+        foreach (GemmKernelKind kind in kinds)
+            checks.Run($"conv weight gradient {kind} tiles vs the naive sum", () =>
+            {
+                foreach ((int rows, int patchPlusOne, int ld, int filters) in new[] { (37, 28, 28, 32), (23, 13, 13, 16), (17, 15, 19, 8), (260, 289, 300, 16), (40, 14, 16, 24) })
+                {
+                    if (!NanoNet.Kernels.ConvWeightGradient.Applies(kind, filters))
+                        continue;
+                    var rng = new Random(rows + filters);
+                    float[] col = new float[rows * ld], dZ = new float[rows * filters], actual = new float[patchPlusOne * filters];
+                    for (int i = 0; i < col.Length; i++) col[i] = rng.NextSingle() * 2 - 1;
+                    for (int i = 0; i < dZ.Length; i++) dZ[i] = rng.NextSingle() * 2 - 1;
+                    actual.AsSpan().Fill(float.NaN);
+                    unsafe
+                    {
+                        fixed (float* pc = col, pz = dZ, pr = actual)
+                            NanoNet.Kernels.ConvWeightGradient.Compute(kind, rows, patchPlusOne, filters, pc, ld, pz, pr);
+                    }
+                    for (int p = 0; p < patchPlusOne; p++)
+                        for (int f = 0; f < filters; f++)
+                        {
+                            double sum = 0;
+                            for (int r = 0; r < rows; r++)
+                                sum += (double)col[r * ld + p] * dZ[r * filters + f];
+                            if (!(Math.Abs(actual[p * filters + f] - sum) <= 1e-4 * (1 + Math.Abs(sum))))
+                                return $"{rows}x{patchPlusOne} (ld {ld}), {filters} filters: [{p}, {f}] is {actual[p * filters + f]}, expected {sum}";
+                        }
+                }
+                return null;
+            });
     }
 
     /// <summary>The vectorized Philox and dropout mask against the scalar generator (as tests/Tensor/PhiloxVectorTests do).</summary>
@@ -235,6 +278,7 @@ internal static class GradientChecks
         Check(checks, "linear + relu", t => Ops.Linear(t[0], t[1], t[2], ActivationFunction.Relu), [R([4, 6], 7), R([6, 5], 8), R([5], 9)], epsilon: 1e-3f);
         Check(checks, "conv2d 3x3 same, stride 1", t => Ops.Conv2D(t[0], t[1], t[2], 1, 1, samePadding: true), [R([2, 5, 5, 2], 10), R([3, 3, 2, 3], 11), R([3], 12)]);
         Check(checks, "conv2d 3x3 valid, stride 2", t => Ops.Conv2D(t[0], t[1], t[2], 2, 2), [R([1, 7, 7, 3], 13), R([3, 3, 3, 4], 14), R([4], 15)]);
+        Check(checks, "conv2d 3x3 same, 8 filters (the weight-gradient tiles on 128-bit machines)", t => Ops.Conv2D(t[0], t[1], t[2], 1, 1, samePadding: true), [R([2, 4, 4, 2], 24), R([3, 3, 2, 8], 25), R([8], 26)]);
         Check(checks, "maxpool2d 2x2", t => Ops.MaxPool2D(t[0], 2, 2, 2, 2), [Ramp([2, 4, 4, 3], 16)]);
         Check(checks, "broadcast add and multiply", t => Ops.Multiply(Ops.Add(t[0], t[1]), t[2]), [R([3, 1, 4], 17), R([2, 1], 18), R([4], 19)]);
         Check(checks, "sum and mean over axes", t => Ops.Add(Ops.Sum(t[0], [0, 2], keepDims: true), Ops.Mean(t[0], 1, keepDims: true)), [R([3, 4, 5], 20)]);

@@ -113,7 +113,11 @@ public sealed class Tape
             case 2: Record(entry, 2, inputs[0], inputs[1], null, null); break;
             case 3: Record(entry, 3, inputs[0], inputs[1], inputs[2], null); break;
             case 4: Record(entry, 4, inputs[0], inputs[1], inputs[2], inputs[3]); break;
-            default: Record(entry, inputs.Length, null, null, null, inputs.ToArray()); break;
+            default:
+                Tensor[] all = entry.InputArray(inputs.Length);
+                inputs.CopyTo(all);
+                Record(entry, inputs.Length, null, null, null, all);
+                break;
         }
     }
 

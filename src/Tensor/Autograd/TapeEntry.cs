@@ -76,6 +76,14 @@ public abstract class TapeEntry
     /// <summary>Clears the base state of a recycled entry (see <see cref="Rent{T}"/>): inputs, output, recording order.</summary>
     internal void ClearForReuse()
     {
+        if (_rest is Tensor[] inputs) // kept for the next use's inputs (see InputArray), without this use's tensors
+        {
+            Array.Clear(inputs);
+            _spareInputs = inputs;
+        }
+        if (_moreOutputs is not null)
+            Array.Clear(_moreOutputs);
+        _moreOutputCount = 0;
         (_input0, _input1, _input2, _rest) = (null, null, null, null);
         InputCount = 0;
         Sequence = 0;
@@ -100,21 +108,55 @@ public abstract class TapeEntry
         foreach (Tensor more in moreOutputs)
             ArgumentNullException.ThrowIfNull(more, nameof(moreOutputs));
         _moreOutputs = moreOutputs;
+        _moreOutputCount = moreOutputs.Length;
     }
 
-    private readonly Tensor[]? _moreOutputs;
+    // The outputs after Output: the constructor's array, or, in a rented entry, an array of two the entry keeps from one
+    // use to the next (SetMoreOutputs), so a recycled multi-output entry allocates nothing either.
+    private Tensor[]? _moreOutputs;
+    private int _moreOutputCount;
+
+    // A rented entry's array of more than four inputs, kept from its last use for the next (see InputArray).
+    private Tensor[]? _spareInputs;
+
+    /// <summary>
+    /// Sets the outputs after <see cref="Output"/> of an entry taken from <see cref="Rent{T}"/> (the counterpart of the
+    /// constructor's <c>moreOutputs</c>): none when <paramref name="first"/> is null, else <paramref name="first"/> and,
+    /// unless null, <paramref name="second"/>. Call it before <see cref="Tape.Record(TapeEntry, Tensor)"/>.
+    /// </summary>
+    protected void SetMoreOutputs(Tensor? first, Tensor? second = null)
+    {
+        if (_moreOutputCount != 0 || InputCount != 0)
+            throw new InvalidOperationException($"{OpName}: the more outputs are set once, before the entry is recorded.");
+        if (first is null)
+            return;
+        _moreOutputs ??= new Tensor[2];
+        _moreOutputs[0] = first;
+        _moreOutputCount = 1;
+        if (second is not null)
+        {
+            _moreOutputs[1] = second;
+            _moreOutputCount = 2;
+        }
+    }
+
+    /// <summary>An array for <paramref name="count"/> (more than four) inputs: the one this recycled entry held last time when it fits, else a new one.</summary>
+    internal Tensor[] InputArray(int count)
+    {
+        Tensor[]? spare = _spareInputs;
+        _spareInputs = null;
+        return spare is not null && spare.Length == count ? spare : new Tensor[count];
+    }
 
     /// <summary>The op's outputs after <see cref="Output"/> (empty for the usual one-output op).</summary>
-    public ReadOnlySpan<Tensor> MoreOutputs => _moreOutputs;
+    public ReadOnlySpan<Tensor> MoreOutputs => new(_moreOutputs, 0, _moreOutputCount);
 
     /// <summary>Whether the loss reached an output other than <see cref="Output"/> (one of them has a gradient).</summary>
     internal bool MoreOutputsHaveGradient
     {
         get
         {
-            if (_moreOutputs is null)
-                return false;
-            foreach (Tensor more in _moreOutputs)
+            foreach (Tensor more in MoreOutputs)
                 if (more.Grad is not null)
                     return true;
             return false;

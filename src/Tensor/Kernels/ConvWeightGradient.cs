@@ -22,15 +22,59 @@ namespace NanoNet.Kernels;
 /// multiply-adds (the GEMM's 8×32 micro-kernel with other strides). Patch rows left over at the end of P + 1 (28 =
 /// 3·8 + 4 for a 3×3 RGB patch with its ones column, 289 = 36·8 + 1 for 32 channels) run as 4-row and 1-row
 /// tiles. Each element is a plain sum over r in order, so the chunk's result does not depend on threads.</para>
-/// <para>Applies when 512-bit vectors are accelerated and F is a multiple of 32; otherwise the caller uses the GEMM.</para>
+/// <para>Every vector width has its tile, the GEMM micro-kernel's shape (<see cref="GemmMicroKernels.TileSize"/>): 8×32
+/// in 16 Vector512 accumulators (this file), 6×16 in 12 Vector256 ones (AVX2, ConvWeightGradient.Vector256.cs), 8×8 in
+/// 16 Vector128 ones on ARM64 (32 vector registers) and 6×8 in 12 on x86 without AVX (16 registers; both in
+/// ConvWeightGradient.Vector128.cs). F must be a multiple of the tile's width (32, 16, 8); otherwise, and on machines
+/// whose width is not enabled (<see cref="MachineKind"/>), the caller uses the GEMM. The tile shape changes only which
+/// elements share a pass over the rows, never an element's sum: on a machine with FMA every width gives the same bits.</para>
 /// </remarks>
-internal static unsafe class ConvWeightGradient
+internal static unsafe partial class ConvWeightGradient
 {
-    /// <summary>Whether <see cref="Compute"/> handles <paramref name="filters"/> on this machine.</summary>
-    public static bool Applies(int filters) => Vector512.IsHardwareAccelerated && filters % 32 == 0 && filters > 0;
+    /// <summary>
+    /// The tile family this machine runs: its GEMM kernel's (<see cref="Gemm.BestKernel"/>), for the widths measured faster
+    /// than the GEMM path on a convolution's weight gradient (benchmarks/README.md, issue 13); null where none is.
+    /// </summary>
+    internal static readonly GemmKernelKind? MachineKind = Gemm.BestKernel switch
+    {
+        GemmKernelKind.Vector512 or GemmKernelKind.Vector256 or GemmKernelKind.Vector128 or GemmKernelKind.Vector128Arm64 => Gemm.BestKernel,
+        _ => null,
+    };
 
-    /// <summary>result[(P+1)×F] = colᵀ·dZ over <paramref name="rows"/> rows (overwrites the result).</summary>
-    public static void Compute(int rows, int patchPlusOne, int filters, float* col, int ld, float* dZ, float* result)
+    /// <summary>The col rows the 256- and 128-bit tiles sweep before moving on to the next tile (see Compute256).</summary>
+    private const int RowBlockBytes = 128 * 1024;
+
+    /// <summary>Whether <see cref="Compute(int, int, int, float*, int, float*, float*)"/> handles <paramref name="filters"/> on this machine.</summary>
+    public static bool Applies(int filters) => MachineKind is { } kind && Applies(kind, filters);
+
+    /// <summary>Whether the <paramref name="kind"/> tiles handle <paramref name="filters"/>: a whole number of tile widths.</summary>
+    internal static bool Applies(GemmKernelKind kind, int filters) =>
+        kind != GemmKernelKind.Scalar && filters > 0 && filters % GemmMicroKernels.TileSize(kind).Nr == 0;
+
+    /// <summary>result[(P+1)×F] = colᵀ·dZ over <paramref name="rows"/> rows (overwrites the result), with this machine's tiles.</summary>
+    public static void Compute(int rows, int patchPlusOne, int filters, float* col, int ld, float* dZ, float* result) =>
+        Compute(MachineKind ?? throw new InvalidOperationException("No weight-gradient tile is enabled on this machine."),
+            rows, patchPlusOne, filters, col, ld, dZ, result);
+
+    /// <summary>
+    /// The same with the <paramref name="kind"/> tiles (the tests run every width the machine can execute). The caller
+    /// checks <see cref="Applies(GemmKernelKind, int)"/>, and that the kind's vectors are accelerated.
+    /// </summary>
+    internal static void Compute(GemmKernelKind kind, int rows, int patchPlusOne, int filters, float* col, int ld, float* dZ, float* result)
+    {
+        if (!Applies(kind, filters))
+            throw new ArgumentException($"The {kind} weight-gradient tiles need F a multiple of {GemmMicroKernels.TileSize(kind).Nr}, got {filters}.");
+        switch (kind)
+        {
+            case GemmKernelKind.Vector512: Compute512(rows, patchPlusOne, filters, col, ld, dZ, result); break;
+            case GemmKernelKind.Vector256: Compute256(rows, patchPlusOne, filters, col, ld, dZ, result); break;
+            case GemmKernelKind.Vector128: Compute128<TileRows6>(rows, patchPlusOne, filters, col, ld, dZ, result); break;
+            default: Compute128<TileRows8>(rows, patchPlusOne, filters, col, ld, dZ, result); break;
+        }
+    }
+
+    /// <summary>The 512-bit tiles: 8 patch rows × 32 filters, then 4- and 1-row tiles for the rows left over.</summary>
+    private static void Compute512(int rows, int patchPlusOne, int filters, float* col, int ld, float* dZ, float* result)
     {
         for (int f = 0; f < filters; f += 32)
         {

@@ -22,13 +22,24 @@ public static partial class Ops
         for (int r = 0; r < xs.Length; r += channels)
             TensorPrimitives.Add(xs.Slice(r, channels), b, ys.Slice(r, channels));
         if (Tape.ShouldRecord(x, bias))
-            Tape.Record(new AddBiasEntry(y, x, bias), x, bias);
+            Tape.Record(AddBiasEntry.Rent(y, x, bias), x, bias);
         Profiler.Stop("AddBias", started, 0);
         return y;
     }
 
-    private sealed class AddBiasEntry(Tensor y, Tensor x, Tensor bias) : TapeEntry(y)
+    private sealed class AddBiasEntry : TapeEntry
     {
+        // The call's arguments: set again each time the entry is rented (see TapeEntry.Rent).
+        private Tensor x = null!;
+        private Tensor bias = null!;
+
+        public static AddBiasEntry Rent(Tensor y, Tensor x, Tensor bias)
+        {
+            AddBiasEntry entry = Rent<AddBiasEntry>(y);
+            (entry.x, entry.bias) = (x, bias);
+            return entry;
+        }
+
         public override void Backward(Tensor dY)
         {
             if (x.RequiresGrad)

@@ -44,12 +44,23 @@ public static partial class Ops
         var y = Tensor.Empty(outputShape);
         AvgPoolKernels.Forward(x.Span, y.Span, x.Dim(0), g);
         if (Tape.ShouldRecord(x))
-            Tape.Record(new AveragePoolEntry(y, x, g), x);
+            Tape.Record(AveragePoolEntry.Rent(y, x, g), x);
         return y;
     }
 
-    private sealed class AveragePoolEntry(Tensor y, Tensor x, ConvGeometry g) : TapeEntry(y)
+    private sealed class AveragePoolEntry : TapeEntry
     {
+        // The call's arguments: set again each time the entry is rented (see TapeEntry.Rent).
+        private Tensor x = null!;
+        private ConvGeometry g;
+
+        public static AveragePoolEntry Rent(Tensor y, Tensor x, ConvGeometry g)
+        {
+            AveragePoolEntry entry = Rent<AveragePoolEntry>(y);
+            (entry.x, entry.g) = (x, g);
+            return entry;
+        }
+
         public override void Backward(Tensor dY) => AvgPoolKernels.Backward(dY.Span, x.EnsureGrad().Span, x.Dim(0), g);
     }
 }

@@ -27,13 +27,23 @@ public static partial class Ops
         var y = Tensor.Empty(shape);
         Broadcast.Stretch(x.Span, x.Shape, y.Span, y.Shape);
         if (Tape.ShouldRecord(x))
-            Tape.Record(new BroadcastToEntry(y, x), x);
+            Tape.Record(BroadcastToEntry.Rent(y, x), x);
         Profiler.Stop("BroadcastTo", started, 0);
         return y;
     }
 
-    private sealed class BroadcastToEntry(Tensor y, Tensor x) : TapeEntry(y)
+    private sealed class BroadcastToEntry : TapeEntry
     {
+        // The call's arguments: set again each time the entry is rented (see TapeEntry.Rent).
+        private Tensor x = null!;
+
+        public static BroadcastToEntry Rent(Tensor y, Tensor x)
+        {
+            BroadcastToEntry entry = Rent<BroadcastToEntry>(y);
+            entry.x = x;
+            return entry;
+        }
+
         public override void Backward(Tensor dY) => AccumulateBroadcastGradient(x, dY.Span, dY.Shape);
     }
 }

@@ -33,13 +33,27 @@ public static partial class Ops
         var y = Tensor.Empty(batch, g.OutputHeight, g.OutputWidth, outChannels);
         DepthwiseConvKernels.Forward(x.Span, kernel.Span, bias.Span, y.Span, batch, multiplier, g);
         if (Tape.ShouldRecord(x, kernel) || bias.RequiresGrad && Tape.IsRecording)
-            Tape.Record(new DepthwiseConv2DEntry(y, x, kernel, bias, g, multiplier), x, kernel, bias);
+            Tape.Record(DepthwiseConv2DEntry.Rent(y, x, kernel, bias, g, multiplier), x, kernel, bias);
         Profiler.Stop("DepthwiseConv2D", started, 2.0 * y.Length * g.KernelHeight * g.KernelWidth);
         return y;
     }
 
-    private sealed class DepthwiseConv2DEntry(Tensor y, Tensor x, Tensor kernel, Tensor bias, ConvGeometry g, int multiplier) : TapeEntry(y)
+    private sealed class DepthwiseConv2DEntry : TapeEntry
     {
+        // The call's arguments: set again each time the entry is rented (see TapeEntry.Rent).
+        private Tensor x = null!;
+        private Tensor kernel = null!;
+        private Tensor bias = null!;
+        private ConvGeometry g;
+        private int multiplier;
+
+        public static DepthwiseConv2DEntry Rent(Tensor y, Tensor x, Tensor kernel, Tensor bias, ConvGeometry g, int multiplier)
+        {
+            DepthwiseConv2DEntry entry = Rent<DepthwiseConv2DEntry>(y);
+            (entry.x, entry.kernel, entry.bias, entry.g, entry.multiplier) = (x, kernel, bias, g, multiplier);
+            return entry;
+        }
+
         // dW (one multiply-add per tap and output value), plus dX when the input needs a gradient.
         public override double BackwardFlops => 2.0 * Output.Length * g.KernelHeight * g.KernelWidth * (x.RequiresGrad ? 2 : 1);
 

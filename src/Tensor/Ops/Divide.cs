@@ -17,13 +17,24 @@ public static partial class Ops
         long started = Profiler.Start();
         Tensor y = BroadcastBinary<DivideOperator>("Divide", a, b);
         if (Tape.ShouldRecord(a, b))
-            Tape.Record(new DivideEntry(y, a, b), a, b);
+            Tape.Record(DivideEntry.Rent(y, a, b), a, b);
         Profiler.Stop("Divide", started, 0);
         return y;
     }
 
-    private sealed class DivideEntry(Tensor y, Tensor a, Tensor b) : TapeEntry(y)
+    private sealed class DivideEntry : TapeEntry
     {
+        // The call's arguments: set again each time the entry is rented (see TapeEntry.Rent).
+        private Tensor a = null!;
+        private Tensor b = null!;
+
+        public static DivideEntry Rent(Tensor y, Tensor a, Tensor b)
+        {
+            DivideEntry entry = Rent<DivideEntry>(y);
+            (entry.a, entry.b) = (a, b);
+            return entry;
+        }
+
         public override void Backward(Tensor dY)
         {
             // q = dY / B at the output's shape: A's gradient, and (times Y = A/B) B's gradient with a minus sign.

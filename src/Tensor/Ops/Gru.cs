@@ -90,8 +90,8 @@ public static partial class Ops
         Tensor? finalHidden = wantStates ? FinalState(saved.Hidden, t, n, u) : null;
         if (Tape.ShouldRecord(x, kernel) || Tape.IsRecording && (recurrentKernel.RequiresGrad || bias.RequiresGrad || initialHidden is { RequiresGrad: true }))
         {
-            var entry = new GruEntry(y, finalHidden, x, kernel, recurrentKernel, bias, mask, state is not null || initialHidden is not null,
-                shape, returnSequences, saved, dropoutMask, recurrentDropoutMask, initialHidden);
+            var entry = GruEntry.Rent(y, finalHidden, mask, state is not null || initialHidden is not null, shape, returnSequences, saved,
+                dropoutMask, recurrentDropoutMask, initialHidden);
             if (initialHidden is null)
                 Tape.Record(entry, x, kernel, recurrentKernel, bias);
             else
@@ -123,16 +123,33 @@ public static partial class Ops
     /// <summary>Forward GEMM flops: the input projection (T·N×D·D×3U) plus T recurrent products (N×U·U×3U).</summary>
     private static double GruFlops(in GruShape s) => 2.0 * s.Rows * s.GateWidth * (s.Inputs + s.Units);
 
-    private sealed class GruEntry(Tensor y, Tensor? finalHidden, Tensor x, Tensor kernel, Tensor recurrentKernel, Tensor bias, Tensor? mask,
-        bool hasInitialState, GruShape shape, bool returnSequences, GruSaved saved, Tensor? dropoutMask, Tensor? recurrentDropoutMask,
-        Tensor? initialHidden)
-        : TapeEntry(y, finalHidden is null ? [] : [finalHidden])
+    // x, kernel, recurrentKernel and bias are the recorded inputs 0–3 (read back with GetInput); the initial state, when
+    // given, is input 4 and also kept here, with everything else backward reads.
+    private sealed class GruEntry : TapeEntry
     {
+        // The call's arguments and saved buffers: set again each time the entry is rented (see TapeEntry.Rent).
+        private Tensor? finalHidden, mask, dropoutMask, recurrentDropoutMask, initialHidden;
+        private bool hasInitialState, returnSequences;
+        private GruShape shape;
+        private GruSaved saved;
+
+        public static GruEntry Rent(Tensor y, Tensor? finalHidden, Tensor? mask, bool hasInitialState, GruShape shape, bool returnSequences,
+            GruSaved saved, Tensor? dropoutMask, Tensor? recurrentDropoutMask, Tensor? initialHidden)
+        {
+            GruEntry entry = Rent<GruEntry>(y);
+            entry.SetMoreOutputs(finalHidden); // the final state, an output of its own (none unless asked for)
+            (entry.finalHidden, entry.mask, entry.hasInitialState, entry.shape) = (finalHidden, mask, hasInitialState, shape);
+            (entry.returnSequences, entry.saved, entry.dropoutMask, entry.recurrentDropoutMask) = (returnSequences, saved, dropoutMask, recurrentDropoutMask);
+            entry.initialHidden = initialHidden;
+            return entry;
+        }
+
         // dh_{t−1} per step, then dW, dR (and dX when the input needs it): each as many flops as a forward GEMM.
-        public override double BackwardFlops => GruFlops(shape) * (x.RequiresGrad ? 2 : 1.5);
+        public override double BackwardFlops => GruFlops(shape) * (GetInput(0).RequiresGrad ? 2 : 1.5);
 
         public override void Backward(Tensor dY)
         {
+            Tensor x = GetInput(0), kernel = GetInput(1), recurrentKernel = GetInput(2), bias = GetInput(3);
             bool wantInput = x.RequiresGrad;
             Tensor dInput = Tensor.Empty(shape.GatesLength), dRecurrent = Tensor.Empty(shape.GatesLength);
             Tensor scratch = Tensor.Empty(shape.BackwardScratchLength(wantInput));

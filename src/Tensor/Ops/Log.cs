@@ -18,13 +18,24 @@ public static partial class Ops
         for (int i = 0; i < xs.Length; i++)
             ys[i] = MathF.Log(MathF.Max(xs[i], epsilon));
         if (Tape.ShouldRecord(x))
-            Tape.Record(new LogEntry(y, x, epsilon), x);
+            Tape.Record(LogEntry.Rent(y, x, epsilon), x);
         Profiler.Stop("Log", started, 0);
         return y;
     }
 
-    private sealed class LogEntry(Tensor y, Tensor x, float epsilon) : TapeEntry(y)
+    private sealed class LogEntry : TapeEntry
     {
+        // The call's arguments: set again each time the entry is rented (see TapeEntry.Rent).
+        private Tensor x = null!;
+        private float epsilon;
+
+        public static LogEntry Rent(Tensor y, Tensor x, float epsilon)
+        {
+            LogEntry entry = Rent<LogEntry>(y);
+            (entry.x, entry.epsilon) = (x, epsilon);
+            return entry;
+        }
+
         public override void Backward(Tensor dY)
         {
             ReadOnlySpan<float> xs = x.Span, dy = dY.Span;

@@ -135,8 +135,8 @@ public static partial class Ops
         }
         if (recording)
         {
-            var entry = new LstmEntry(y, finalHidden, finalCell, x, kernel, recurrentKernel, bias, mask, state is not null || initialHidden is not null,
-                shape, returnSequences, new LstmSaved(inputTimeMajor, gates, hidden, cell, tanhCell, droppedHidden), dropoutMask, recurrentDropoutMask,
+            var entry = LstmEntry.Rent(y, finalHidden, finalCell, mask, state is not null || initialHidden is not null, shape, returnSequences,
+                new LstmSaved(inputTimeMajor, gates, hidden, cell, tanhCell, droppedHidden), dropoutMask, recurrentDropoutMask,
                 initialHidden, initialCell);
             if (initialHidden is null)
                 Tape.Record(entry, x, kernel, recurrentKernel, bias);
@@ -162,16 +162,34 @@ public static partial class Ops
     /// <summary>Forward GEMM flops: the input projection (T·N×D·D×4U) plus T recurrent products (N×U·U×4U).</summary>
     private static double LstmFlops(in LstmShape s) => 2.0 * s.Rows * s.GateWidth * (s.Inputs + s.Units);
 
-    private sealed class LstmEntry(Tensor y, Tensor? finalHidden, Tensor? finalCell, Tensor x, Tensor kernel, Tensor recurrentKernel,
-        Tensor bias, Tensor? mask, bool hasInitialState, LstmShape shape, bool returnSequences, LstmSaved saved, Tensor? dropoutMask,
-        Tensor? recurrentDropoutMask, Tensor? initialHidden, Tensor? initialCell)
-        : TapeEntry(y, finalHidden is null ? [] : [finalHidden, finalCell!])
+    // x, kernel, recurrentKernel and bias are the recorded inputs 0–3 (read back with GetInput); the initial states, when
+    // given, are inputs 4 and 5 and also kept here, with everything else backward reads.
+    private sealed class LstmEntry : TapeEntry
     {
+        // The call's arguments and saved buffers: set again each time the entry is rented (see TapeEntry.Rent).
+        private Tensor? finalHidden, finalCell, mask, dropoutMask, recurrentDropoutMask, initialHidden, initialCell;
+        private bool hasInitialState, returnSequences;
+        private LstmShape shape;
+        private LstmSaved saved;
+
+        public static LstmEntry Rent(Tensor y, Tensor? finalHidden, Tensor? finalCell, Tensor? mask, bool hasInitialState, LstmShape shape,
+            bool returnSequences, LstmSaved saved, Tensor? dropoutMask, Tensor? recurrentDropoutMask, Tensor? initialHidden, Tensor? initialCell)
+        {
+            LstmEntry entry = Rent<LstmEntry>(y);
+            entry.SetMoreOutputs(finalHidden, finalCell); // the final states, outputs of their own (none unless asked for)
+            (entry.finalHidden, entry.finalCell, entry.mask, entry.hasInitialState) = (finalHidden, finalCell, mask, hasInitialState);
+            (entry.shape, entry.returnSequences, entry.saved) = (shape, returnSequences, saved);
+            (entry.dropoutMask, entry.recurrentDropoutMask) = (dropoutMask, recurrentDropoutMask);
+            (entry.initialHidden, entry.initialCell) = (initialHidden, initialCell);
+            return entry;
+        }
+
         // dh_{t−1} per step, then dW, dR (and dX when the input needs it): each as many flops as a forward GEMM.
-        public override double BackwardFlops => LstmFlops(shape) * (x.RequiresGrad ? 2 : 1.5);
+        public override double BackwardFlops => LstmFlops(shape) * (GetInput(0).RequiresGrad ? 2 : 1.5);
 
         public override void Backward(Tensor dY)
         {
+            Tensor x = GetInput(0), kernel = GetInput(1), recurrentKernel = GetInput(2), bias = GetInput(3);
             bool wantInput = x.RequiresGrad;
             Tensor dGates = Tensor.Empty(shape.GatesLength);
             Tensor scratch = Tensor.Empty(shape.BackwardScratchLength(wantInput));

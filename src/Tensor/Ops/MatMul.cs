@@ -35,13 +35,26 @@ public static partial class Ops
         var y = Tensor.Empty(m, n);
         Gemm.Multiply(transposeA, transposeB, m, n, k, a.Span, a.Dim(1), b.Span, b.Dim(1), y.Span, n);
         if (Tape.ShouldRecord(a, b))
-            Tape.Record(new MatMulEntry(y, a, b, transposeA, transposeB), a, b);
+            Tape.Record(MatMulEntry.Rent(y, a, b, transposeA, transposeB), a, b);
         Profiler.Stop("MatMul", started, 2.0 * m * n * k);
         return y;
     }
 
-    private sealed class MatMulEntry(Tensor y, Tensor a, Tensor b, bool transA, bool transB) : TapeEntry(y)
+    private sealed class MatMulEntry : TapeEntry
     {
+        // The call's arguments: set again each time the entry is rented (see TapeEntry.Rent).
+        private Tensor a = null!;
+        private Tensor b = null!;
+        private bool transA;
+        private bool transB;
+
+        public static MatMulEntry Rent(Tensor y, Tensor a, Tensor b, bool transA, bool transB)
+        {
+            MatMulEntry entry = Rent<MatMulEntry>(y);
+            (entry.a, entry.b, entry.transA, entry.transB) = (a, b, transA, transB);
+            return entry;
+        }
+
         public override double BackwardFlops => 2.0 * Output.Length * (transA ? a.Dim(0) : a.Dim(1)) * ((a.RequiresGrad ? 1 : 0) + (b.RequiresGrad ? 1 : 0));
 
         public override void Backward(Tensor dY)

@@ -21,7 +21,7 @@ public static partial class Ops
         long started = Profiler.Start();
         Tensor y = BroadcastBinary<MaximumOperator>("Maximum", a, b);
         if (Tape.ShouldRecord(a, b))
-            Tape.Record(new ChoiceEntry<MaximumShareOperator>(y, a, b, "Maximum"), a, b);
+            Tape.Record(ChoiceEntry<MaximumShareOperator>.Rent(y, a, b, "Maximum"), a, b);
         Profiler.Stop("Maximum", started, 0);
         return y;
     }
@@ -40,15 +40,26 @@ public static partial class Ops
         long started = Profiler.Start();
         Tensor y = BroadcastBinary<MinimumOperator>("Minimum", a, b);
         if (Tape.ShouldRecord(a, b))
-            Tape.Record(new ChoiceEntry<MinimumShareOperator>(y, a, b, "Minimum"), a, b);
+            Tape.Record(ChoiceEntry<MinimumShareOperator>.Rent(y, a, b, "Minimum"), a, b);
         Profiler.Stop("Minimum", started, 0);
         return y;
     }
 
     /// <summary>Backward of min/max: TShare gives A's share of dY (1, ½ or 0) per output element; B gets the rest.</summary>
-    private sealed class ChoiceEntry<TShare>(Tensor y, Tensor a, Tensor b, string name) : TapeEntry(y)
+    private sealed class ChoiceEntry<TShare> : TapeEntry
         where TShare : struct, IBinaryOperator
     {
+        // The call's arguments: set again each time the entry is rented (see TapeEntry.Rent).
+        private Tensor a = null!, b = null!;
+        private string name = null!;
+
+        public static ChoiceEntry<TShare> Rent(Tensor y, Tensor a, Tensor b, string name)
+        {
+            ChoiceEntry<TShare> entry = Rent<ChoiceEntry<TShare>>(y);
+            (entry.a, entry.b, entry.name) = (a, b, name);
+            return entry;
+        }
+
         public override string OpName => name;
 
         public override void Backward(Tensor dY)

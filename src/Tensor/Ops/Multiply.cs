@@ -24,13 +24,24 @@ public static partial class Ops
         else
             y = BroadcastBinary<MultiplyOperator>("Multiply", a, b);
         if (Tape.ShouldRecord(a, b))
-            Tape.Record(new MultiplyEntry(y, a, b), a, b);
+            Tape.Record(MultiplyEntry.Rent(y, a, b), a, b);
         Profiler.Stop("Multiply", started, 0);
         return y;
     }
 
-    private sealed class MultiplyEntry(Tensor y, Tensor a, Tensor b) : TapeEntry(y)
+    private sealed class MultiplyEntry : TapeEntry
     {
+        // The call's arguments: set again each time the entry is rented (see TapeEntry.Rent).
+        private Tensor a = null!;
+        private Tensor b = null!;
+
+        public static MultiplyEntry Rent(Tensor y, Tensor a, Tensor b)
+        {
+            MultiplyEntry entry = Rent<MultiplyEntry>(y);
+            (entry.a, entry.b) = (a, b);
+            return entry;
+        }
+
         public override void Backward(Tensor dY)
         {
             if (Shapes.Equal(a.Shape, b.Shape))

@@ -24,7 +24,7 @@ public static partial class Ops
         ReadOnlySpan<int> shape = x.Shape;
         if (padding.Length != shape.Length)
             throw new ArgumentException($"Pad: padding has {padding.Length} entries but x has shape {Shapes.Format(shape)} (rank {shape.Length}); give one (before, after) pair per axis.");
-        int[] before = new int[shape.Length];
+        Span<int> before = stackalloc int[shape.Length];
         Span<int> outShape = stackalloc int[shape.Length];
         for (int k = 0; k < shape.Length; k++)
         {
@@ -42,14 +42,28 @@ public static partial class Ops
         y.Span.Fill(value);
         WindowKernels.CopyWindow(x.Span, shape, ShapeOpChecks.Origin(shape.Length), y.Span, y.Shape, before, shape);
         if (Tape.ShouldRecord(x))
-            Tape.Record(new PadEntry(y, x, before), x);
+            Tape.Record(PadEntry.Rent(y, x, before), x);
         Profiler.Stop("Pad", started);
         return y;
     }
 
     /// <summary>Backward of Pad: dX += the window of dY that x was copied into.</summary>
-    private sealed class PadEntry(Tensor y, Tensor x, int[] before) : TapeEntry(y)
+    private sealed class PadEntry : TapeEntry
     {
+        // The call's arguments: set again each time the entry is rented (see TapeEntry.Rent).
+        private Tensor x = null!;
+        private int[] before = []; // the entry's own copy, kept for its next use (a new array only when the rank changes)
+
+        public static PadEntry Rent(Tensor y, Tensor x, ReadOnlySpan<int> before)
+        {
+            PadEntry entry = Rent<PadEntry>(y);
+            entry.x = x;
+            if (entry.before.Length != before.Length)
+                entry.before = new int[before.Length];
+            before.CopyTo(entry.before);
+            return entry;
+        }
+
         public override void Backward(Tensor dY) =>
             WindowKernels.CopyWindow(dY.Span, dY.Shape, before, x.EnsureGrad().Span, x.Shape, ShapeOpChecks.Origin(x.Rank), x.Shape, accumulate: true);
     }

@@ -30,13 +30,25 @@ public static partial class Ops
         else
             ActivationKernels.LeakyReluForward(x.Span, y.Span, parameter);
         if (Tape.ShouldRecord(x))
-            Tape.Record(new ParametricEntry(y, x, parameter, exponential), x);
+            Tape.Record(ParametricEntry.Rent(y, x, parameter, exponential), x);
         Profiler.Stop(exponential ? "Elu" : "LeakyRelu", started);
         return y;
     }
 
-    private sealed class ParametricEntry(Tensor y, Tensor x, float parameter, bool exponential) : TapeEntry(y)
+    private sealed class ParametricEntry : TapeEntry
     {
+        // The call's arguments: set again each time the entry is rented (see TapeEntry.Rent).
+        private Tensor x = null!;
+        private float parameter;
+        private bool exponential;
+
+        public static ParametricEntry Rent(Tensor y, Tensor x, float parameter, bool exponential)
+        {
+            ParametricEntry entry = Rent<ParametricEntry>(y);
+            (entry.x, entry.parameter, entry.exponential) = (x, parameter, exponential);
+            return entry;
+        }
+
         public override string OpName => exponential ? "Elu" : "LeakyRelu";
 
         public override void Backward(Tensor dY)

@@ -84,8 +84,8 @@ public static partial class Ops
         Tensor? finalHidden = wantStates ? FinalState(saved.Hidden, t, n, u) : null;
         if (Tape.ShouldRecord(x, kernel) || Tape.IsRecording && (recurrentKernel.RequiresGrad || bias.RequiresGrad || initialHidden is { RequiresGrad: true }))
         {
-            var entry = new SimpleRnnEntry(y, finalHidden, x, kernel, recurrentKernel, bias, activation, mask,
-                state is not null || initialHidden is not null, shape, returnSequences, saved, dropoutMask, recurrentDropoutMask, initialHidden);
+            var entry = SimpleRnnEntry.Rent(y, finalHidden, activation, mask, state is not null || initialHidden is not null, shape, returnSequences,
+                saved, dropoutMask, recurrentDropoutMask, initialHidden);
             if (initialHidden is null)
                 Tape.Record(entry, x, kernel, recurrentKernel, bias);
             else
@@ -108,14 +108,33 @@ public static partial class Ops
     /// <summary>Forward GEMM flops: the input projection (T·N×D·D×U) plus T recurrent products (N×U·U×U).</summary>
     private static double SimpleRnnFlops(in SimpleRnnShape s) => 2.0 * s.Rows * s.Units * (s.Inputs + s.Units);
 
-    private sealed class SimpleRnnEntry(Tensor y, Tensor? finalHidden, Tensor x, Tensor kernel, Tensor recurrentKernel, Tensor bias,
-        ActivationFunction activation, Tensor? mask, bool hasInitialState, SimpleRnnShape shape, bool returnSequences, SimpleRnnSaved saved,
-        Tensor? dropoutMask, Tensor? recurrentDropoutMask, Tensor? initialHidden) : TapeEntry(y, finalHidden is null ? [] : [finalHidden])
+    // x, kernel, recurrentKernel and bias are the recorded inputs 0–3 (read back with GetInput); the initial state, when
+    // given, is input 4 and also kept here, with everything else backward reads.
+    private sealed class SimpleRnnEntry : TapeEntry
     {
-        public override double BackwardFlops => SimpleRnnFlops(shape) * (x.RequiresGrad ? 2 : 1.5);
+        // The call's arguments and saved buffers: set again each time the entry is rented (see TapeEntry.Rent).
+        private Tensor? finalHidden, mask, dropoutMask, recurrentDropoutMask, initialHidden;
+        private ActivationFunction activation;
+        private bool hasInitialState, returnSequences;
+        private SimpleRnnShape shape;
+        private SimpleRnnSaved saved;
+
+        public static SimpleRnnEntry Rent(Tensor y, Tensor? finalHidden, ActivationFunction activation, Tensor? mask, bool hasInitialState,
+            SimpleRnnShape shape, bool returnSequences, SimpleRnnSaved saved, Tensor? dropoutMask, Tensor? recurrentDropoutMask, Tensor? initialHidden)
+        {
+            SimpleRnnEntry entry = Rent<SimpleRnnEntry>(y);
+            entry.SetMoreOutputs(finalHidden); // the final state, an output of its own (none unless asked for)
+            (entry.finalHidden, entry.activation, entry.mask, entry.hasInitialState) = (finalHidden, activation, mask, hasInitialState);
+            (entry.shape, entry.returnSequences, entry.saved) = (shape, returnSequences, saved);
+            (entry.dropoutMask, entry.recurrentDropoutMask, entry.initialHidden) = (dropoutMask, recurrentDropoutMask, initialHidden);
+            return entry;
+        }
+
+        public override double BackwardFlops => SimpleRnnFlops(shape) * (GetInput(0).RequiresGrad ? 2 : 1.5);
 
         public override void Backward(Tensor dY)
         {
+            Tensor x = GetInput(0), kernel = GetInput(1), recurrentKernel = GetInput(2), bias = GetInput(3);
             bool wantInput = x.RequiresGrad;
             Tensor dProjection = Tensor.Empty(shape.ProjectionLength);
             Tensor scratch = Tensor.Empty(shape.BackwardScratchLength(wantInput));

@@ -53,14 +53,28 @@ public static partial class Ops
         Tensor y = Tensor.Empty(lengths);
         WindowKernels.CopyWindow(x.Span, shape, starts, y.Span, y.Shape, ShapeOpChecks.Origin(y.Rank), y.Shape);
         if (Tape.ShouldRecord(x))
-            Tape.Record(new SliceEntry(y, x, (int[])starts.Clone()), x);
+            Tape.Record(SliceEntry.Rent(y, x, starts), x);
         Profiler.Stop("Slice", started);
         return y;
     }
 
     /// <summary>Backward of Slice: dY is added into its window of dX.</summary>
-    private sealed class SliceEntry(Tensor y, Tensor x, int[] starts) : TapeEntry(y)
+    private sealed class SliceEntry : TapeEntry
     {
+        // The call's arguments: set again each time the entry is rented (see TapeEntry.Rent).
+        private Tensor x = null!;
+        private int[] starts = []; // the entry's own copy, kept for its next use (a new array only when the rank changes)
+
+        public static SliceEntry Rent(Tensor y, Tensor x, ReadOnlySpan<int> starts)
+        {
+            SliceEntry entry = Rent<SliceEntry>(y);
+            entry.x = x;
+            if (entry.starts.Length != starts.Length)
+                entry.starts = new int[starts.Length];
+            starts.CopyTo(entry.starts);
+            return entry;
+        }
+
         public override void Backward(Tensor dY) =>
             WindowKernels.CopyWindow(dY.Span, dY.Shape, ShapeOpChecks.Origin(dY.Rank), x.EnsureGrad().Span, x.Shape, starts, dY.Shape, accumulate: true);
     }

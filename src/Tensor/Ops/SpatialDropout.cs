@@ -46,13 +46,25 @@ public static partial class Ops
         Tensor y = Tensor.EmptyLike(x);
         SpatialMaskKernels.Apply(x.Span, mask.Span, y.Span, batch, positions, channels);
         if (Tape.ShouldRecord(x))
-            Tape.Record(new SpatialDropoutEntry(y, x, mask, positions), x);
+            Tape.Record(SpatialDropoutEntry.Rent(y, x, mask, positions), x);
         Profiler.Stop("SpatialDropout", started, 0);
         return y;
     }
 
-    private sealed class SpatialDropoutEntry(Tensor y, Tensor x, Tensor scaledMask, int positions) : TapeEntry(y)
+    private sealed class SpatialDropoutEntry : TapeEntry
     {
+        // The call's arguments: set again each time the entry is rented (see TapeEntry.Rent).
+        private Tensor x = null!;
+        private Tensor scaledMask = null!;
+        private int positions;
+
+        public static SpatialDropoutEntry Rent(Tensor y, Tensor x, Tensor scaledMask, int positions)
+        {
+            SpatialDropoutEntry entry = Rent<SpatialDropoutEntry>(y);
+            (entry.x, entry.scaledMask, entry.positions) = (x, scaledMask, positions);
+            return entry;
+        }
+
         public override void Backward(Tensor dY)
         {
             if (x.RequiresGrad)

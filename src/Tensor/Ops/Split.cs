@@ -64,7 +64,7 @@ public static partial class Ops
             Tensor y = Tensor.Empty(ShapeOpChecks.WithDim(x.Shape, axis, sizes[t], outShape));
             WindowKernels.CopyWindow(x.Span, x.Shape, start, y.Span, y.Shape, ShapeOpChecks.Origin(y.Rank), y.Shape);
             if (record)
-                Tape.Record(new SplitEntry(y, x, axis, start[axis]), x);
+                Tape.Record(SplitEntry.Rent(y, x, axis, start[axis]), x);
             pieces[t] = y;
             start[axis] += sizes[t];
         }
@@ -72,9 +72,21 @@ public static partial class Ops
         return pieces;
     }
 
-    /// <summary>Backward of one Split piece: dX[window starting at <paramref name="offset"/> on the axis] += dY.</summary>
-    private sealed class SplitEntry(Tensor y, Tensor x, int axis, int offset) : TapeEntry(y)
+    /// <summary>Backward of one Split piece: dX[window starting at offset on the axis] += dY.</summary>
+    private sealed class SplitEntry : TapeEntry
     {
+        // The call's arguments: set again each time the entry is rented (see TapeEntry.Rent).
+        private Tensor x = null!;
+        private int axis;
+        private int offset;
+
+        public static SplitEntry Rent(Tensor y, Tensor x, int axis, int offset)
+        {
+            SplitEntry entry = Rent<SplitEntry>(y);
+            (entry.x, entry.axis, entry.offset) = (x, axis, offset);
+            return entry;
+        }
+
         public override void Backward(Tensor dY)
         {
             Span<int> start = stackalloc int[x.Rank];

@@ -19,11 +19,11 @@ public static partial class Ops
         axis = ShapeOpChecks.Axis("Squeeze", axis, shape);
         if (shape[axis] != 1)
             throw new ArgumentException($"Squeeze: axis {axis} of shape {Shapes.Format(shape)} has size {shape[axis]}; only a size-1 axis can be removed.");
-        int[] squeezed = new int[shape.Length - 1];
+        Span<int> squeezed = shape.Length - 1 <= 8 ? stackalloc int[shape.Length - 1] : new int[shape.Length - 1]; // interned below: no array per call
         for (int k = 0, j = 0; k < shape.Length; k++)
             if (k != axis)
                 squeezed[j++] = shape[k];
-        return x.ViewWithGradient(squeezed);
+        return x.ViewWithGradient(Shapes.Interned(squeezed));
     }
 
     /// <summary>A view of <paramref name="x"/> with every size-1 axis removed (a (1, 1) tensor becomes a scalar); see <see cref="Squeeze(Tensor, int)"/>.</summary>
@@ -35,12 +35,12 @@ public static partial class Ops
         foreach (int d in shape)
             if (d != 1)
                 kept++;
-        int[] squeezed = new int[kept];
+        Span<int> squeezed = kept <= 8 ? stackalloc int[kept] : new int[kept]; // interned below: no array per call
         kept = 0;
         foreach (int d in shape)
             if (d != 1)
                 squeezed[kept++] = d;
-        return x.ViewWithGradient(squeezed);
+        return x.ViewWithGradient(Shapes.Interned(squeezed));
     }
 
     /// <summary>
@@ -59,9 +59,9 @@ public static partial class Ops
             throw new ArgumentException($"Unsqueeze: axis {axis} is out of range for shape {Shapes.Format(shape)}: the result has rank {rank}, so valid axes are {-rank}..{rank - 1}.");
         if (axis < 0)
             axis += rank;
-        int[] unsqueezed = new int[rank];
+        Span<int> unsqueezed = rank <= 8 ? stackalloc int[rank] : new int[rank]; // interned below: no array per call
         for (int k = 0, j = 0; k < rank; k++)
             unsqueezed[k] = k == axis ? 1 : shape[j++];
-        return x.ViewWithGradient(unsqueezed);
+        return x.ViewWithGradient(Shapes.Interned(unsqueezed));
     }
 }

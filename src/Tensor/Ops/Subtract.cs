@@ -13,13 +13,24 @@ public static partial class Ops
         long started = Profiler.Start();
         Tensor y = BroadcastBinary<SubtractOperator>("Subtract", a, b);
         if (Tape.ShouldRecord(a, b))
-            Tape.Record(new SubtractEntry(y, a, b), a, b);
+            Tape.Record(SubtractEntry.Rent(y, a, b), a, b);
         Profiler.Stop("Subtract", started, 0);
         return y;
     }
 
-    private sealed class SubtractEntry(Tensor y, Tensor a, Tensor b) : TapeEntry(y)
+    private sealed class SubtractEntry : TapeEntry
     {
+        // The call's arguments: set again each time the entry is rented (see TapeEntry.Rent).
+        private Tensor a = null!;
+        private Tensor b = null!;
+
+        public static SubtractEntry Rent(Tensor y, Tensor a, Tensor b)
+        {
+            SubtractEntry entry = Rent<SubtractEntry>(y);
+            (entry.a, entry.b) = (a, b);
+            return entry;
+        }
+
         public override void Backward(Tensor dY)
         {
             if (a.RequiresGrad)

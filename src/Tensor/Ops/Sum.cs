@@ -16,12 +16,23 @@ public static partial class Ops
         var y = Tensor.Empty([]);
         y[0] = TensorPrimitives.Sum<float>(x.Span) * scale;
         if (Tape.ShouldRecord(x))
-            Tape.Record(new ReduceEntry(y, x, scale), x);
+            Tape.Record(ReduceEntry.Rent(y, x, scale), x);
         return y;
     }
 
-    private sealed class ReduceEntry(Tensor y, Tensor x, float scale) : TapeEntry(y)
+    private sealed class ReduceEntry : TapeEntry
     {
+        // The call's arguments: set again each time the entry is rented (see TapeEntry.Rent).
+        private Tensor x = null!;
+        private float scale;
+
+        public static ReduceEntry Rent(Tensor y, Tensor x, float scale)
+        {
+            ReduceEntry entry = Rent<ReduceEntry>(y);
+            (entry.x, entry.scale) = (x, scale);
+            return entry;
+        }
+
         public override void Backward(Tensor dY) =>
             TensorPrimitives.Add(x.EnsureGrad().Span, dY[0] * scale, x.Grad!.Span);
     }

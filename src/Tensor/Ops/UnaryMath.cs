@@ -102,13 +102,24 @@ public static partial class Ops
         var y = Tensor.EmptyLike(x);
         TensorPrimitives.Pow(x.Span, exponent, y.Span);
         if (Tape.ShouldRecord(x))
-            Tape.Record(new PowEntry(y, x, exponent), x);
+            Tape.Record(PowEntry.Rent(y, x, exponent), x);
         Profiler.Stop("Pow", started, 0);
         return y;
     }
 
-    private sealed class PowEntry(Tensor y, Tensor x, float exponent) : TapeEntry(y)
+    private sealed class PowEntry : TapeEntry
     {
+        // The call's arguments: set again each time the entry is rented (see TapeEntry.Rent).
+        private Tensor x = null!;
+        private float exponent;
+
+        public static PowEntry Rent(Tensor y, Tensor x, float exponent)
+        {
+            PowEntry entry = Rent<PowEntry>(y);
+            (entry.x, entry.exponent) = (x, exponent);
+            return entry;
+        }
+
         public override void Backward(Tensor dY)
         {
             Span<float> dX = x.EnsureGrad().Span;
@@ -125,12 +136,23 @@ public static partial class Ops
     private static void RecordUnary<TDerivative>(Tensor y, Tensor x, string name) where TDerivative : struct, IDerivative
     {
         if (Tape.ShouldRecord(x))
-            Tape.Record(new UnaryEntry<TDerivative>(y, x, name), x);
+            Tape.Record(UnaryEntry<TDerivative>.Rent(y, x, name), x);
     }
 
     /// <summary>Backward of a point-wise op: dX += dY ⊙ f′(x, y).</summary>
-    private sealed class UnaryEntry<TDerivative>(Tensor y, Tensor x, string name) : TapeEntry(y) where TDerivative : struct, IDerivative
+    private sealed class UnaryEntry<TDerivative> : TapeEntry where TDerivative : struct, IDerivative
     {
+        // The call's arguments: set again each time the entry is rented (see TapeEntry.Rent).
+        private Tensor x = null!;
+        private string name = null!;
+
+        public static UnaryEntry<TDerivative> Rent(Tensor y, Tensor x, string name)
+        {
+            UnaryEntry<TDerivative> entry = Rent<UnaryEntry<TDerivative>>(y);
+            (entry.x, entry.name) = (x, name);
+            return entry;
+        }
+
         public override string OpName => name;
 
         public override void Backward(Tensor dY) =>

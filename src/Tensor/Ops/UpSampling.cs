@@ -53,12 +53,24 @@ public static partial class Ops
         else
             NearestUpSamplingKernels.Forward(x.Span, y.Span, x.Dim(0), g);
         if (Tape.ShouldRecord(x))
-            Tape.Record(new UpSamplingEntry(y, x, g, bilinear), x);
+            Tape.Record(UpSamplingEntry.Rent(y, x, g, bilinear), x);
         return y;
     }
 
-    private sealed class UpSamplingEntry(Tensor y, Tensor x, UpSamplingGeometry g, bool bilinear) : TapeEntry(y)
+    private sealed class UpSamplingEntry : TapeEntry
     {
+        // The call's arguments: set again each time the entry is rented (see TapeEntry.Rent).
+        private Tensor x = null!;
+        private UpSamplingGeometry g;
+        private bool bilinear;
+
+        public static UpSamplingEntry Rent(Tensor y, Tensor x, UpSamplingGeometry g, bool bilinear)
+        {
+            UpSamplingEntry entry = Rent<UpSamplingEntry>(y);
+            (entry.x, entry.g, entry.bilinear) = (x, g, bilinear);
+            return entry;
+        }
+
         public override void Backward(Tensor dY)
         {
             if (bilinear)

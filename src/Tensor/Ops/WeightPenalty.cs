@@ -18,13 +18,25 @@ public static partial class Ops
         ReadOnlySpan<float> values = w.Span;
         y[0] = (l1 == 0f ? 0f : l1 * TensorPrimitives.SumOfMagnitudes(values)) + (l2 == 0f ? 0f : l2 * TensorPrimitives.SumOfSquares(values));
         if (Tape.ShouldRecord(w))
-            Tape.Record(new WeightPenaltyEntry(y, w, l1, l2), w);
+            Tape.Record(WeightPenaltyEntry.Rent(y, w, l1, l2), w);
         Profiler.Stop("WeightPenalty", started, 0);
         return y;
     }
 
-    private sealed class WeightPenaltyEntry(Tensor y, Tensor w, float l1, float l2) : TapeEntry(y)
+    private sealed class WeightPenaltyEntry : TapeEntry
     {
+        // The call's arguments: set again each time the entry is rented (see TapeEntry.Rent).
+        private Tensor w = null!;
+        private float l1;
+        private float l2;
+
+        public static WeightPenaltyEntry Rent(Tensor y, Tensor w, float l1, float l2)
+        {
+            WeightPenaltyEntry entry = Rent<WeightPenaltyEntry>(y);
+            (entry.w, entry.l1, entry.l2) = (w, l1, l2);
+            return entry;
+        }
+
         public override string OpName => "WeightPenalty";
 
         public override void Backward(Tensor dY)
