@@ -159,6 +159,8 @@ public static unsafe class Conv2DKernels
         public int Batch, Filters, Chunks, ImagesPerChunk, PartialStride;
         public nint X, W, Y, DY, DX, PartialSums, ArgMax;
         public bool Relu, WantParameters, WantInput;
+        /// <summary>Whether the direct kernels (<see cref="DirectConv"/>) take this convolution instead of im2col + GEMM.</summary>
+        public bool Direct;
 
         public static ConvJob Rent(in ConvGeometry g, int batch, int filters)
         {
@@ -167,6 +169,7 @@ public static unsafe class Conv2DKernels
             job.Batch = batch;
             job.Filters = filters;
             job.ImagesPerChunk = Conv2DKernels.ImagesPerChunk(g);
+            job.Direct = DirectConv.Applies(g, filters);
             job.Chunks = (batch + job.ImagesPerChunk - 1) / job.ImagesPerChunk;
             job._nextChunk = -1;
             return job;
@@ -199,10 +202,14 @@ public static unsafe class Conv2DKernels
             // rented once for all the chunks it takes.
             int generation = ScratchBuffers.Generation, rows = ImagesPerChunk * G.OutputPixels;
             bool backward = Mode is Pass.Backward or Pass.BackwardPooled;
-            bool needsColumns = !backward || WantParameters, needsInputGradient = backward && WantInput;
-            // The pooled passes keep the chunk's convolution output (forward) or its gradient (backward) here.
-            bool pooled = Mode is Pass.ForwardPooled or Pass.BackwardPooled;
+            bool readsPatches = !backward || WantParameters, needsInputGradient = backward && WantInput;
+            // The direct kernels read the patches in place (from a zero-bordered copy of the chunk's images for 'same').
+            bool needsColumns = readsPatches && !Direct, needsPadded = readsPatches && Direct && DirectConv.NeedsPadding(G);
+            // The pooled passes keep the chunk's convolution output (forward) or its gradient (backward) here, except
+            // the direct forward with a 2×2 pooling, which pools in registers.
+            bool pooled = Mode == Pass.BackwardPooled || (Mode == Pass.ForwardPooled && !(Direct && DirectConvForward.PoolApplies(Pool)));
             float[] col = needsColumns ? ScratchBuffers.Rent(rows * (G.PatchSize + 1)) : [];
+            float[] padded = needsPadded ? ScratchBuffers.Rent(ImagesPerChunk * DirectConv.PaddedImageSize(G)) : [];
             float[] dCol = needsInputGradient ? ScratchBuffers.Rent(InputGradientPixels * G.PatchSize) : [];
             float[] convolved = pooled ? ScratchBuffers.Rent(rows * Filters) : [];
             try
@@ -213,17 +220,19 @@ public static unsafe class Conv2DKernels
                     int first = chunk * ImagesPerChunk;
                     int images = Math.Min(ImagesPerChunk, Batch - first);
                     if (Mode == Pass.Forward)
-                        ForwardChunk(first, images, col);
+                        ForwardChunk(first, images, col, padded);
                     else if (Mode == Pass.ForwardPooled)
-                        ForwardPooledChunk(first, images, col, convolved);
+                        ForwardPooledChunk(first, images, col, convolved, padded);
                     else
-                        BackwardChunk(chunk, first, images, col, dCol, convolved);
+                        BackwardChunk(chunk, first, images, col, dCol, convolved, padded);
                 }
             }
             finally
             {
                 if (needsColumns)
                     ScratchBuffers.Return(col, generation);
+                if (needsPadded)
+                    ScratchBuffers.Return(padded, generation);
                 if (needsInputGradient)
                     ScratchBuffers.Return(dCol, generation);
                 if (pooled)
@@ -250,9 +259,22 @@ public static unsafe class Conv2DKernels
             return col;
         }
 
-        private void ForwardChunk(int first, int images, float[] colBuffer)
+        /// <summary>The chunk's images as the direct kernels read them (see <see cref="DirectConv.Prepare"/>).</summary>
+        private DirectConv.Source DirectSource(int first, int images, float[] paddedBuffer)
+        {
+            fixed (float* padded = paddedBuffer) // ScratchBuffers hands out pinned arrays: the pointer stays valid after the block
+                return DirectConv.Prepare((float*)X + (long)first * G.InputImageSize, images, G, padded);
+        }
+
+        private void ForwardChunk(int first, int images, float[] colBuffer, float[] paddedBuffer)
         {
             int columns = G.PatchSize + 1, pixels = G.OutputPixels, rows = images * pixels;
+            if (Direct) // act(x∗w + b) with the patches read in place; W holds [w; b]
+            {
+                DirectConvForward.Forward(DirectSource(first, images, paddedBuffer), images, G, (float*)W, (float*)W + G.PatchSize * Filters,
+                    Filters, Relu, (float*)Y + (long)first * pixels * Filters);
+                return;
+            }
             Span<float> col = BuildColumns(first, images, colBuffer);
             var y = new Span<float>((float*)Y + (long)first * pixels * Filters, rows * Filters);
             var weightsWithBias = new ReadOnlySpan<float>((float*)W, columns * Filters);
@@ -262,16 +284,31 @@ public static unsafe class Conv2DKernels
         }
 
         /// <summary>The chunk's convolution into the worker's buffer, then each image pooled from there into y.</summary>
-        private void ForwardPooledChunk(int first, int images, float[] colBuffer, float[] convolvedBuffer)
+        private void ForwardPooledChunk(int first, int images, float[] colBuffer, float[] convolvedBuffer, float[] paddedBuffer)
         {
             int columns = G.PatchSize + 1, pixels = G.OutputPixels, rows = images * pixels, imageSize = pixels * Filters;
-            Span<float> col = BuildColumns(first, images, colBuffer);
-            Span<float> convolved = convolvedBuffer.AsSpan(0, rows * Filters);
-            var weightsWithBias = new ReadOnlySpan<float>((float*)W, columns * Filters);
-            Gemm.Multiply(false, false, rows, Filters, columns, col, columns, weightsWithBias, Filters, convolved, Filters);
-            if (Relu)
-                ActivationKernels.ReluForward(convolved, convolved);
             int pooledSize = Pool.OutputPixels * Filters;
+            Span<float> convolved = convolvedBuffer.AsSpan(0, Math.Min(convolvedBuffer.Length, rows * Filters));
+            if (Direct && DirectConvForward.PoolApplies(Pool)) // each 2×2 tile pooled in registers: no convolution output at all
+            {
+                DirectConvForward.ForwardMaxPool(DirectSource(first, images, paddedBuffer), images, G, (float*)W, (float*)W + G.PatchSize * Filters,
+                    Filters, Relu, (float*)Y + (long)first * pooledSize, ArgMax == 0 ? null : (int*)ArgMax + (long)first * pooledSize, Pool);
+                return;
+            }
+            if (Direct)
+            {
+                fixed (float* pConvolved = convolved)
+                    DirectConvForward.Forward(DirectSource(first, images, paddedBuffer), images, G, (float*)W, (float*)W + G.PatchSize * Filters,
+                        Filters, Relu, pConvolved);
+            }
+            else
+            {
+                Span<float> col = BuildColumns(first, images, colBuffer);
+                var weightsWithBias = new ReadOnlySpan<float>((float*)W, columns * Filters);
+                Gemm.Multiply(false, false, rows, Filters, columns, col, columns, weightsWithBias, Filters, convolved, Filters);
+                if (Relu)
+                    ActivationKernels.ReluForward(convolved, convolved);
+            }
             var y = new Span<float>((float*)Y + (long)first * pooledSize, images * pooledSize);
             var argmax = ArgMax == 0 ? Span<int>.Empty : new Span<int>((int*)ArgMax + (long)first * pooledSize, images * pooledSize);
             for (int i = 0; i < images; i++)
@@ -304,7 +341,7 @@ public static unsafe class Conv2DKernels
             return dZ;
         }
 
-        private void BackwardChunk(int chunk, int first, int images, float[] colBuffer, float[] dColBuffer, float[] unpooledBuffer)
+        private void BackwardChunk(int chunk, int first, int images, float[] colBuffer, float[] dColBuffer, float[] unpooledBuffer, float[] paddedBuffer)
         {
             int patch = G.PatchSize, columns = patch + 1, pixels = G.OutputPixels, rows = images * pixels;
             Span<float> dZ;
@@ -318,7 +355,13 @@ public static unsafe class Conv2DKernels
                 if (Relu) // dZ = dY ⊙ [y > 0], in place: this entry is the only reader of its output's gradient
                     ActivationKernels.ReluMask(new ReadOnlySpan<float>((float*)Y + (long)first * pixels * Filters, rows * Filters), dZ);
             }
-            if (WantParameters) // this chunk's [dW; db] = colᵀ·dZ, col rebuilt from x
+            if (WantParameters && Direct) // this chunk's [dW; db] with the patches read in place from x
+            {
+                fixed (float* pdZ = dZ)
+                    DirectConvWeightGradient.Compute(DirectSource(first, images, paddedBuffer), images, G, pdZ, Filters,
+                        (float*)PartialSums + (long)chunk * PartialStride);
+            }
+            else if (WantParameters) // this chunk's [dW; db] = colᵀ·dZ, col rebuilt from x
             {
                 Span<float> col = BuildColumns(first, images, colBuffer);
                 var partial = new Span<float>((float*)PartialSums + (long)chunk * PartialStride, PartialStride);

@@ -119,7 +119,7 @@ public static unsafe class MaxPoolKernels
         Vector.BitwiseOr(Vector.GreaterThan(v, best), Vector.AndNot(Vector.Equals(best, best), Vector.Equals(v, v)));
 
     /// <summary>Lanes where <paramref name="v"/> takes over from <paramref name="best"/> (see the <see cref="Vector{T}"/> overload).</summary>
-    private static Vector512<float> Takes(Vector512<float> v, Vector512<float> best) =>
+    internal static Vector512<float> Takes(Vector512<float> v, Vector512<float> best) =>
         Vector512.GreaterThan(v, best) | Vector512.AndNot(Vector512.Equals(best, best), Vector512.Equals(v, v));
 
     /// <summary>

@@ -1,0 +1,182 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+
+namespace NanoNet.Kernels;
+
+/// <summary>
+/// The direct convolution's forward: y = act(x∗w + b) for a chunk of images, a tile of 2×4 output pixels × 32 filters
+/// at a time with its patches read in place from the images (see <see cref="DirectConv"/>), and optionally a fused 2×2
+/// max pooling of the tile before anything is stored.
+/// </summary>
+/// <remarks>
+/// <para>Shape legend: the source images are Hp×Wp×C (<see cref="DirectConv.Source"/>); w is (KH, KW, C, F) = P×F,
+/// P = KH·KW·C, run = KW·C; bias is F; y is images×OH×OW×F; the pooled y is images×PH×PW×F with PH = ⌊OH/2⌋,
+/// PW = ⌊OW/2⌋, and argmax (training) holds each maximum's position in its image's convolution output,
+/// oh·OW·F + ow·F + f, exactly as <see cref="MaxPoolKernels"/> over the separate convolution would.</para>
+/// <para>The tile: output rows oh and oh + 1, pixels ow..ow+3, filters f..f+31, in 16 Vector512 accumulators (the GEMM's
+/// 8×32 micro-kernel, with the 8 rows of A being 8 pixels of the image instead of 8 rows of a packed panel). For each
+/// p = (kh·KW + kw)·C + c it loads w[p, f..f+32) as two vectors and broadcasts the 8 pixels' values x[oh·sh + kh,
+/// ow·sw + kw, c]: in image row (oh + r)·sh + kh they lie sw·C floats apart. No im2col matrix is written or read.</para>
+/// <para>Edges: a last row pair or pixel quad that would pass the end is moved back to end at the edge, so it
+/// recomputes a row or a few pixels (the same values again); with OW = 30 that is 2 of 32 columns.</para>
+/// </remarks>
+internal static unsafe class DirectConvForward
+{
+    /// <summary>Whether <see cref="ForwardMaxPool"/> fuses this pooling: 2×2 windows, stride 2, no padding.</summary>
+    public static bool PoolApplies(in ConvGeometry pool) =>
+        pool is { KernelHeight: 2, KernelWidth: 2, StrideHeight: 2, StrideWidth: 2, PadTop: 0, PadLeft: 0, DilationHeight: 1, DilationWidth: 1 }
+        && pool.PadBottom == 0 && pool.PadRight == 0 && pool.OutputHeight >= 1 && pool.OutputWidth >= 2;
+
+    /// <summary>y[images×OH×OW×F] = act(x∗w + b) (<see cref="DirectConv.Applies"/> must hold).</summary>
+    public static void Forward(DirectConv.Source x, int images, in ConvGeometry g, float* w, float* bias, int filters, bool relu, float* y)
+    {
+        int oh1 = g.OutputHeight, ow1 = g.OutputWidth, imageSize = oh1 * ow1 * filters;
+        var tile = new TileShape(g, x.RowStride, filters, relu);
+        for (int i = 0; i < images; i++)
+        {
+            float* image = x.Images + (long)i * x.ImageStride, yImage = y + (long)i * imageSize;
+            for (int oh = 0; oh < oh1; oh += 2)
+            {
+                int top = Math.Min(oh, oh1 - 2);
+                for (int ow = 0; ow < ow1; ow += 4)
+                {
+                    int left = Math.Min(ow, ow1 - 4);
+                    float* a = image + (long)top * g.StrideHeight * x.RowStride + left * tile.PixelStep;
+                    float* y0 = yImage + (long)(top * ow1 + left) * filters;
+                    for (int f = 0; f < filters; f += 32)
+                        Tile(tile, a, w + f, bias + f, y0 + f, y0 + ow1 * filters + f, null, 0, 0);
+                }
+            }
+        }
+    }
+
+    /// <summary>
+    /// y[images×PH×PW×F] = maxpool2×2(act(x∗w + b)), and argmax (when not null) as described above: each 2×2 tile of
+    /// pixels is pooled in registers, so the convolution's output never exists (<see cref="PoolApplies"/> must hold).
+    /// </summary>
+    public static void ForwardMaxPool(DirectConv.Source x, int images, in ConvGeometry g, float* w, float* bias, int filters, bool relu,
+        float* y, int* argmax, in ConvGeometry pool)
+    {
+        int ph1 = pool.OutputHeight, pw1 = pool.OutputWidth, pooledSize = ph1 * pw1 * filters;
+        var tile = new TileShape(g, x.RowStride, filters, relu);
+        for (int i = 0; i < images; i++)
+        {
+            float* image = x.Images + (long)i * x.ImageStride;
+            long pooledImage = (long)i * pooledSize;
+            for (int ph = 0; ph < ph1; ph++)
+            {
+                for (int pw = 0; pw < pw1; pw += 2)
+                {
+                    int pooledLeft = Math.Min(pw, pw1 - 2), top = 2 * ph, left = 2 * pooledLeft;
+                    float* a = image + (long)top * g.StrideHeight * x.RowStride + left * tile.PixelStep;
+                    long o = pooledImage + (long)(ph * pw1 + pooledLeft) * filters;
+                    int index = (top * g.OutputWidth + left) * filters; // position of the tile's first pixel in the conv output
+                    for (int f = 0; f < filters; f += 32)
+                        Tile(tile, a, w + f, bias + f, y + o + f, null, argmax == null ? null : argmax + o + f, index + f, g.OutputWidth * filters);
+                }
+            }
+        }
+    }
+
+    /// <summary>The constants of every tile of one convolution.</summary>
+    private readonly struct TileShape(in ConvGeometry g, int rowStride, int filters, bool relu)
+    {
+        public readonly int KernelHeight = g.KernelHeight, Run = g.KernelWidth * g.Channels, Filters = filters;
+        /// <summary>Floats between the two output rows' image rows, and between two neighbouring pixels' patches.</summary>
+        public readonly int RowStep = g.StrideHeight * rowStride, PixelStep = g.StrideWidth * g.Channels;
+        /// <summary>Floats between kernel rows kh and kh + 1 in the image.</summary>
+        public readonly int KernelRowStep = rowStride;
+        public readonly bool Relu = relu;
+    }
+
+    /// <summary>
+    /// One 2×4-pixel × 32-filter tile: the accumulation, then bias and activation, then either the plain store (rows to
+    /// <paramref name="y0"/> and <paramref name="y1"/>) or, when <paramref name="y1"/> is null, the 2×2 pooling of pixel
+    /// pairs (0, 1) and (2, 3) to <paramref name="y0"/> (two pooled pixels, F apart) with their argmax.
+    /// </summary>
+    private static void Tile(in TileShape t, float* a, float* w, float* bias, float* y0, float* y1, int* argmax, int index, int indexRowStep)
+    {
+        Vector512<float> c00 = default, c01 = default, c10 = default, c11 = default;  // row 0, pixels 0 and 1; halves 0 and 1
+        Vector512<float> c20 = default, c21 = default, c30 = default, c31 = default;  // row 0, pixels 2 and 3
+        Vector512<float> c40 = default, c41 = default, c50 = default, c51 = default;  // row 1, pixels 0 and 1
+        Vector512<float> c60 = default, c61 = default, c70 = default, c71 = default;  // row 1, pixels 2 and 3
+        int s1 = t.PixelStep, s2 = 2 * s1, s3 = 3 * s1, run = t.Run, ldw = t.Filters, rowStep = t.RowStep;
+        for (int kh = 0; kh < t.KernelHeight; kh++)
+        {
+            // This kernel row's patch runs: pixel j of output row r starts at a0 + r·rowStep + j·s1.
+            float* a0 = a + (long)kh * t.KernelRowStep, a1 = a0 + rowStep;
+            for (int k = 0; k < run; k++, w += ldw)
+            {
+                Vector512<float> b0 = Vector512.Load(w);
+                Vector512<float> b1 = Vector512.Load(w + 16);
+                Vector512<float> ai = Vector512.Create(a0[k]);
+                c00 = Vector512.FusedMultiplyAdd(ai, b0, c00); c01 = Vector512.FusedMultiplyAdd(ai, b1, c01);
+                ai = Vector512.Create(a0[k + s1]);
+                c10 = Vector512.FusedMultiplyAdd(ai, b0, c10); c11 = Vector512.FusedMultiplyAdd(ai, b1, c11);
+                ai = Vector512.Create(a0[k + s2]);
+                c20 = Vector512.FusedMultiplyAdd(ai, b0, c20); c21 = Vector512.FusedMultiplyAdd(ai, b1, c21);
+                ai = Vector512.Create(a0[k + s3]);
+                c30 = Vector512.FusedMultiplyAdd(ai, b0, c30); c31 = Vector512.FusedMultiplyAdd(ai, b1, c31);
+                ai = Vector512.Create(a1[k]);
+                c40 = Vector512.FusedMultiplyAdd(ai, b0, c40); c41 = Vector512.FusedMultiplyAdd(ai, b1, c41);
+                ai = Vector512.Create(a1[k + s1]);
+                c50 = Vector512.FusedMultiplyAdd(ai, b0, c50); c51 = Vector512.FusedMultiplyAdd(ai, b1, c51);
+                ai = Vector512.Create(a1[k + s2]);
+                c60 = Vector512.FusedMultiplyAdd(ai, b0, c60); c61 = Vector512.FusedMultiplyAdd(ai, b1, c61);
+                ai = Vector512.Create(a1[k + s3]);
+                c70 = Vector512.FusedMultiplyAdd(ai, b0, c70); c71 = Vector512.FusedMultiplyAdd(ai, b1, c71);
+            }
+        }
+        // The bias last, as the im2col path's ones column (p = P): fma(1, b, c) is c + b, rounded once.
+        Vector512<float> bias0 = Vector512.Load(bias), bias1 = Vector512.Load(bias + 16);
+        c00 = Act(c00 + bias0, t.Relu); c01 = Act(c01 + bias1, t.Relu); c10 = Act(c10 + bias0, t.Relu); c11 = Act(c11 + bias1, t.Relu);
+        c20 = Act(c20 + bias0, t.Relu); c21 = Act(c21 + bias1, t.Relu); c30 = Act(c30 + bias0, t.Relu); c31 = Act(c31 + bias1, t.Relu);
+        c40 = Act(c40 + bias0, t.Relu); c41 = Act(c41 + bias1, t.Relu); c50 = Act(c50 + bias0, t.Relu); c51 = Act(c51 + bias1, t.Relu);
+        c60 = Act(c60 + bias0, t.Relu); c61 = Act(c61 + bias1, t.Relu); c70 = Act(c70 + bias0, t.Relu); c71 = Act(c71 + bias1, t.Relu);
+        int f = t.Filters;
+        if (y1 != null)
+        {
+            c00.Store(y0); c01.Store(y0 + 16); c10.Store(y0 + f); c11.Store(y0 + f + 16);
+            c20.Store(y0 + 2 * f); c21.Store(y0 + 2 * f + 16); c30.Store(y0 + 3 * f); c31.Store(y0 + 3 * f + 16);
+            c40.Store(y1); c41.Store(y1 + 16); c50.Store(y1 + f); c51.Store(y1 + f + 16);
+            c60.Store(y1 + 2 * f); c61.Store(y1 + 2 * f + 16); c70.Store(y1 + 3 * f); c71.Store(y1 + 3 * f + 16);
+            return;
+        }
+        // Pooled: window (pixels 0, 1 of rows 0, 1) and window (pixels 2, 3), each half of the 32 filters on its own.
+        Pool(c00, c10, c40, c50, y0, argmax, index, f, indexRowStep);
+        Pool(c01, c11, c41, c51, y0 + 16, argmax == null ? null : argmax + 16, index + 16, f, indexRowStep);
+        Pool(c20, c30, c60, c70, y0 + f, argmax == null ? null : argmax + f, index + 2 * f, f, indexRowStep);
+        Pool(c21, c31, c61, c71, y0 + f + 16, argmax == null ? null : argmax + f + 16, index + 2 * f + 16, f, indexRowStep);
+    }
+
+    /// <summary>ReLU as <see cref="ActivationKernels.ReluForward"/> computes it (max(v, 0), element by element), or the identity.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<float> Act(Vector512<float> v, bool relu) => relu ? Vector512.Max(v, Vector512<float>.Zero) : v;
+
+    /// <summary>
+    /// One 2×2 window of 16 filters: top-left <paramref name="a"/>, top-right <paramref name="b"/>, bottom-left
+    /// <paramref name="d"/>, bottom-right <paramref name="e"/>, chosen in that order by the rule of
+    /// <see cref="MaxPoolKernels"/> (the first maximum wins ties, NaN propagates), so maxima and indices are its own.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Pool(Vector512<float> a, Vector512<float> b, Vector512<float> d, Vector512<float> e, float* y, int* argmax,
+        int index, int pixelStep, int rowStep)
+    {
+        Vector512<float> best = a;
+        Vector512<float> takesB = MaxPoolKernels.Takes(b, best);
+        best = Vector512.ConditionalSelect(takesB, b, best);
+        Vector512<float> takesD = MaxPoolKernels.Takes(d, best);
+        best = Vector512.ConditionalSelect(takesD, d, best);
+        Vector512<float> takesE = MaxPoolKernels.Takes(e, best);
+        best = Vector512.ConditionalSelect(takesE, e, best);
+        best.Store(y);
+        if (argmax == null)
+            return;
+        Vector512<int> lanes = Vector512.Create(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15) + Vector512.Create(index);
+        Vector512<int> winner = lanes;
+        winner = Vector512.ConditionalSelect(takesB.AsInt32(), lanes + Vector512.Create(pixelStep), winner);
+        winner = Vector512.ConditionalSelect(takesD.AsInt32(), lanes + Vector512.Create(rowStep), winner);
+        winner = Vector512.ConditionalSelect(takesE.AsInt32(), lanes + Vector512.Create(rowStep + pixelStep), winner);
+        winner.Store(argmax);
+    }
+}

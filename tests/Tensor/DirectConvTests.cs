@@ -1,0 +1,232 @@
+using System.Runtime.Intrinsics;
+using NanoNet.Kernels;
+using NanoNet.Layers;
+using NanoNet.Optim;
+
+namespace NanoNet.Tests;
+
+/// <summary>
+/// The direct (implicit-im2col) convolution for few input channels (<see cref="DirectConv"/>): its forward, its pooled
+/// forward with the argmax, and its weight gradient, bitwise against the im2col path (the same sums in the same order)
+/// and within round-off of <see cref="ConvReference"/>, at 1, 2 and 3 threads; gradient checks; a model trained both ways.
+/// </summary>
+[NonParallelizable] // switches DirectConv.Enabled, which is process-wide
+public class DirectConvTests
+{
+    // (batch, H, W, C, F, KH, KW, stride h, stride w, same)
+    private static readonly object[] Geometries =
+    [
+        new object[] { 5, 32, 32, 3, 32, 3, 3, 1, 1, false },  // the CIFAR-10 seed stem: chunks of 2 images, the last partial; OW = 30: an overlapping last quad
+        new object[] { 3, 32, 32, 3, 32, 3, 3, 1, 1, true },   // the Keras stem: a zero-bordered copy of each image
+        new object[] { 3, 11, 9, 1, 32, 3, 3, 1, 1, true },    // C = 1 (runs of 3: 1-row tiles), odd sizes, odd OH
+        new object[] { 4, 13, 10, 4, 64, 3, 3, 1, 1, false },  // C = 4 (runs of 12: 8- and 4-row tiles), two filter blocks
+        new object[] { 3, 17, 15, 3, 32, 3, 3, 2, 2, true },   // strides 2, 'same' on odd sizes
+        new object[] { 2, 9, 12, 2, 32, 5, 5, 1, 1, true },    // a 5×5 kernel, padding 2 on every side
+        new object[] { 2, 10, 19, 3, 32, 2, 5, 1, 2, true },   // an even kernel height (the odd padding row at the bottom), unequal strides
+        new object[] { 1, 4, 8, 3, 32, 3, 3, 1, 1, true },     // one tile row pair, one image
+    ];
+
+    [TestCaseSource(nameof(Geometries))]
+    public void ForwardIsBitwiseTheIm2ColPathAndCloseToTheReference(int batch, int h, int w, int c, int filters, int kh, int kw, int sh, int sw, bool same)
+    {
+        var g = ConvGeometry.Create(h, w, c, kh, kw, sh, sw, same);
+        Assume.That(DirectConv.Applies(g, filters), "needs accelerated Vector512");
+        (float[] x, float[] k, float[] bias) = Inputs(batch, g, filters);
+        foreach (bool relu in new[] { false, true })
+        {
+            float[] Run(bool direct, int threads) => With(direct, threads, () =>
+            {
+                var y = new float[batch * g.OutputPixels * filters];
+                y.AsSpan().Fill(float.NaN); // every element must be written
+                Conv2DKernels.Forward(x, k, bias, y, batch, filters, g, relu);
+                return y;
+            });
+            float[] expected = Run(direct: false, threads: 1);
+            foreach (int threads in new[] { 1, 2, 3 })
+                Assert.That(Run(direct: true, threads), Is.EqualTo(expected).AsCollection, $"relu {relu}, {threads} thread(s)");
+
+            var reference = new float[expected.Length];
+            ConvReference.Conv2DForward(x, k, bias, reference, batch, filters, g);
+            for (int i = 0; i < reference.Length; i++)
+            {
+                float r = relu ? MathF.Max(reference[i], 0f) : reference[i];
+                Assert.That(expected[i], Is.EqualTo(r).Within(1e-4f * (1 + MathF.Abs(r))), $"[{i}]");
+            }
+        }
+    }
+
+    [TestCaseSource(nameof(Geometries))]
+    public void PooledForwardGivesTheIm2ColPathsMaximaAndIndicesBitwise(int batch, int h, int w, int c, int filters, int kh, int kw, int sh, int sw, bool same)
+    {
+        var g = ConvGeometry.Create(h, w, c, kh, kw, sh, sw, same);
+        Assume.That(DirectConv.Applies(g, filters), "needs accelerated Vector512");
+        (float[] x, float[] k, float[] bias) = Inputs(batch, g, filters);
+        // 2×2 / 2 pools in registers (when the conv output is at least 2×4); 3×3 / 2 runs the direct convolution, then the pooling kernel.
+        foreach ((int window, bool relu) in new[] { (2, true), (2, false), (3, true) })
+        {
+            if (g.OutputHeight < window || g.OutputWidth < window)
+                continue;
+            var pool = ConvGeometry.Create(g.OutputHeight, g.OutputWidth, filters, window, window, 2, 2, samePadding: false);
+            (float[] Y, int[] Index, float[] Inference) Run(bool direct, int threads) => With(direct, threads, () =>
+            {
+                var y = new float[batch * pool.OutputPixels * filters];
+                var argmax = new int[y.Length];
+                var inference = new float[y.Length];
+                y.AsSpan().Fill(float.NaN);
+                Conv2DKernels.ForwardMaxPool(x, k, bias, y, argmax, batch, filters, g, relu, pool);
+                Conv2DKernels.ForwardMaxPool(x, k, bias, inference, default, batch, filters, g, relu, pool);
+                return (y, argmax, inference);
+            });
+            var expected = Run(direct: false, threads: 1);
+            foreach (int threads in new[] { 1, 2, 3 })
+            {
+                var actual = Run(direct: true, threads);
+                Assert.That(actual.Y, Is.EqualTo(expected.Y).AsCollection, $"{window}×{window}, relu {relu}: maxima, {threads} thread(s)");
+                Assert.That(actual.Index, Is.EqualTo(expected.Index).AsCollection, $"{window}×{window}, relu {relu}: argmax, {threads} thread(s)");
+                Assert.That(actual.Inference, Is.EqualTo(expected.Y).AsCollection, $"{window}×{window}, relu {relu}: inference, {threads} thread(s)");
+            }
+        }
+    }
+
+    [TestCaseSource(nameof(Geometries))]
+    public void WeightGradientIsBitwiseTheIm2ColPathAndCloseToTheReference(int batch, int h, int w, int c, int filters, int kh, int kw, int sh, int sw, bool same)
+    {
+        var g = ConvGeometry.Create(h, w, c, kh, kw, sh, sw, same);
+        Assume.That(DirectConv.Applies(g, filters), "needs accelerated Vector512");
+        (float[] x, float[] k, float[] bias) = Inputs(batch, g, filters);
+        var rng = new Random(7);
+        float[] dY = new float[batch * g.OutputPixels * filters];
+        for (int i = 0; i < dY.Length; i++) dY[i] = rng.NextSingle() * 2 - 1;
+        var y = new float[dY.Length];
+        Conv2DKernels.Forward(x, k, bias, y, batch, filters, g, relu: true);
+
+        // [dW; db] and, through the fallback, dX: the input gradient is wanted here, as when a stem's input requires grad.
+        float[] Run(bool direct, int threads) => With<float[]>(direct, threads, () =>
+        {
+            float[] dW = new float[k.Length], dB = new float[filters], dX = new float[x.Length], dZ = (float[])dY.Clone();
+            Conv2DKernels.Backward(x, k, y, dZ, dW, dB, dX, batch, filters, g, relu: true);
+            return [.. dW, .. dB, .. dX];
+        });
+        float[] expected = Run(direct: false, threads: 1);
+        foreach (int threads in new[] { 1, 2, 3 })
+            Assert.That(Run(direct: true, threads), Is.EqualTo(expected).AsCollection, $"{threads} thread(s)");
+
+        float[] masked = new float[dY.Length], refW = new float[k.Length], refB = new float[filters], refX = new float[x.Length];
+        for (int i = 0; i < dY.Length; i++) masked[i] = y[i] > 0 ? dY[i] : 0f;
+        ConvReference.Conv2DBackward(x, k, masked, refW, refB, refX, batch, filters, g);
+        float[] reference = [.. refW, .. refB, .. refX];
+        for (int i = 0; i < reference.Length; i++)
+            Assert.That(expected[i], Is.EqualTo(reference[i]).Within(1e-4f * (1 + MathF.Abs(reference[i]))), $"[{i}]");
+    }
+
+    [TestCaseSource(nameof(Geometries))]
+    public void PooledBackwardIsBitwiseTheIm2ColPath(int batch, int h, int w, int c, int filters, int kh, int kw, int sh, int sw, bool same)
+    {
+        var g = ConvGeometry.Create(h, w, c, kh, kw, sh, sw, same);
+        Assume.That(DirectConv.Applies(g, filters), "needs accelerated Vector512");
+        (float[] x, float[] k, float[] bias) = Inputs(batch, g, filters);
+        var pool = ConvGeometry.Create(g.OutputHeight, g.OutputWidth, filters, 2, 2, 2, 2, samePadding: false);
+        float[] Run(bool direct, int threads) => With<float[]>(direct, threads, () =>
+        {
+            var y = new float[batch * pool.OutputPixels * filters];
+            var argmax = new int[y.Length];
+            Conv2DKernels.ForwardMaxPool(x, k, bias, y, argmax, batch, filters, g, relu: true, pool);
+            var rng = new Random(9);
+            float[] dY = new float[y.Length];
+            for (int i = 0; i < dY.Length; i++) dY[i] = rng.NextSingle() * 2 - 1;
+            float[] dW = new float[k.Length], dB = new float[filters], dX = new float[x.Length];
+            Conv2DKernels.BackwardMaxPool(x, k, y, argmax, dY, dW, dB, dX, batch, filters, g, relu: true, pool);
+            return [.. y, .. argmax.Select(i => (float)i), .. dW, .. dB, .. dX];
+        });
+        float[] expected = Run(direct: false, threads: 1);
+        foreach (int threads in new[] { 1, 2, 3 })
+            Assert.That(Run(direct: true, threads), Is.EqualTo(expected).AsCollection, $"{threads} thread(s)");
+    }
+
+    [TestCase(false)]
+    [TestCase(true)]
+    public void Conv2DGradientCheckOnTheDirectPath(bool same)
+    {
+        var g = ConvGeometry.Create(6, 7, 3, 3, 3, 1, 1, same);
+        Assume.That(DirectConv.Applies(g, 32), "needs accelerated Vector512");
+        var x = GradientCheck.Random([2, 6, 7, 3], 91, awayFromZero: 0.1f);
+        var k = GradientCheck.Random([3, 3, 3, 32], 92, awayFromZero: 0.1f);
+        var b = GradientCheck.Random([32], 93);
+        // No ReLU: with 1,280 outputs some pre-activation would sit within ε of its kink (the ReLU mask is the im2col path's, unchanged).
+        GradientCheck.Check(t => Ops.Conv2D(t[0], t[1], t[2], (1, 1), (1, 1), same ? ConvPadding.Same : ConvPadding.Valid, ActivationFunction.Linear),
+            [x, k, b]);
+    }
+
+    [TestCase(101)]
+    [TestCase(105)]
+    public void FusedConvMaxPoolGradientCheckOnTheDirectPath(int seed)
+    {
+        // 256 windows of 4 candidates: at most seeds (94, 102, 103, 104 tried) two candidates of some window lie within
+        // the ε-step of each other and the max's kink fails the check, on the im2col path identically (the two paths give
+        // the same bits). At these two seeds no window does.
+        var g = ConvGeometry.Create(4, 8, 3, 3, 3, 1, 1, samePadding: true);
+        Assume.That(DirectConv.Applies(g, 32), "needs accelerated Vector512");
+        var x = GradientCheck.Random([1, 4, 8, 3], seed, awayFromZero: 0.1f);
+        var k = GradientCheck.Random([3, 3, 3, 32], seed + 1, awayFromZero: 0.1f);
+        var b = GradientCheck.Random([32], seed + 2);
+        GradientCheck.Check(t => Ops.Conv2DMaxPool2D(t[0], t[1], t[2], (1, 1), (1, 1), ConvPadding.Same, ActivationFunction.Relu, (2, 2), (2, 2), false),
+            [x, k, b], epsilon: 1e-3f);
+    }
+
+    [Test]
+    public void TheRuleTakesTheStemsAndLeavesTheRest()
+    {
+        Assume.That(Vector512.IsHardwareAccelerated, "needs accelerated Vector512");
+        Assert.Multiple(() =>
+        {
+            Assert.That(DirectConv.Applies(ConvGeometry.Create(32, 32, 3, 3, 3, 1, 1, false), 32), Is.True, "the seed stem");
+            Assert.That(DirectConv.Applies(ConvGeometry.Create(32, 32, 3, 3, 3, 1, 1, true), 32), Is.True, "the Keras stem");
+            Assert.That(DirectConv.Applies(ConvGeometry.Create(32, 32, 32, 3, 3, 1, 1, false), 32), Is.False, "32 channels: im2col + GEMM");
+            Assert.That(DirectConv.Applies(ConvGeometry.Create(32, 32, 3, 3, 3, 1, 1, false), 16), Is.False, "16 filters");
+            Assert.That(DirectConv.Applies(ConvGeometry.Create(3, 32, 3, 3, 3, 1, 1, false), 32), Is.False, "one output row");
+            Assert.That(DirectConv.Applies(ConvGeometry.Create(32, 5, 3, 3, 3, 1, 1, false), 32), Is.False, "three output columns");
+            Assert.That(DirectConv.Applies(ConvGeometry.Create(32, 32, 3, 3, 3, 1, 1, 2, 2, ConvPadding.Valid), 32), Is.False, "dilated");
+        });
+    }
+
+    [Test]
+    public void AModelTrainsToTheSameWeightsBitwiseOnEitherPath()
+    {
+        float[] Train(bool direct) => With<float[]>(direct, 2, () =>
+        {
+            var model = new Sequential([16, 16, 3],
+                new Conv2D(32, 3, activation: ActivationFunction.Relu), new MaxPool2D(2), new Flatten(), new Dense(10));
+            model.Compile(new Sgd(0.05f), new Losses.MeanSquaredError(), seed: 3);
+            model.Output = TextWriter.Null;
+            Tensor x = Tensor.RandomUniform([24, 16, 16, 3], 0, 1, 97), targets = Tensor.RandomUniform([24, 10], 0, 1, 98);
+            model.Fit(x, targets, batchSize: 8, epochs: 2, shuffle: false, verbose: 0);
+            return [.. model.Parameters.SelectMany(p => p.ToArray())];
+        });
+        float[] im2col = Train(direct: false);
+        Assert.That(Train(direct: true), Is.EqualTo(im2col).AsCollection);
+    }
+
+    private static (float[] X, float[] K, float[] Bias) Inputs(int batch, in ConvGeometry g, int filters)
+    {
+        var rng = new Random(g.Height * 31 + g.Channels);
+        float[] x = new float[batch * g.InputImageSize], k = new float[g.PatchSize * filters], bias = new float[filters];
+        for (int i = 0; i < x.Length; i++) x[i] = rng.NextSingle() * 2 - 1;
+        for (int i = 0; i < k.Length; i++) k[i] = rng.NextSingle() * 2 - 1;
+        for (int i = 0; i < bias.Length; i++) bias[i] = rng.NextSingle() * 0.4f - 0.2f;
+        return (x, k, bias);
+    }
+
+    private static T With<T>(bool direct, int threads, Func<T> run)
+    {
+        (bool savedDirect, int savedThreads) = (DirectConv.Enabled, Parallelism.MaxThreads);
+        (DirectConv.Enabled, Parallelism.MaxThreads) = (direct, threads);
+        try
+        {
+            return run();
+        }
+        finally
+        {
+            (DirectConv.Enabled, Parallelism.MaxThreads) = (savedDirect, savedThreads);
+        }
+    }
+}
