@@ -247,7 +247,7 @@ public abstract class Optimizer
                 updated = UpdateRows(parameter, gradient, new TouchedRowMasks.Runs(rows), learningRate, transform);
             else
                 Update(parameter.Span, gradient.Span, StateOf(parameter), learningRate, transform);
-            LastStepBytes += sizeof(float) * (double)updated * (3 + 2 * StateOf(parameter).Length);
+            LastStepBytes += sizeof(float) * (double)updated * (3 + 2 * _stateNames.Length);
             bool nonFinite = FusedUpdate.Checked ? FusedUpdate.NonFiniteGradientSeen : !double.IsFinite(GradientClipping.SumOfSquares(gradient.Span));
             if (nonFinite && firstNonFinite < 0)
                 firstNonFinite = i;

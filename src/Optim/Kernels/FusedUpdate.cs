@@ -2,7 +2,6 @@ using NanoNet.Kernels;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
-using System.Runtime.Intrinsics.X86;
 
 namespace NanoNet.Optim.Kernels;
 
@@ -127,7 +126,7 @@ internal static unsafe class FusedUpdate
             {
                 // Short ranges scattered over a large table (an embedding's touched rows) are bound by memory latency:
                 // ask for the range PrefetchDistance ahead now, so its lines arrive while this one is updated.
-                if (r + PrefetchDistance < ranges.Length && ranges[r + PrefetchDistance].Length <= PrefetchMaxLength)
+                if (r + PrefetchDistance < ranges.Length)
                     PrefetchRange(ranges[r + PrefetchDistance], weights, gradient, state0, state1, state2);
                 int at = range.Start + (int)(begin - offset), length = (int)(end - begin);
                 finite &= RunRange(rule, transform, weights.Slice(at, length), gradient.Slice(at, length),
@@ -142,31 +141,21 @@ internal static unsafe class FusedUpdate
 
     private static Span<float> Slice(Span<float> state, int start, int length) => state.IsEmpty ? default : state.Slice(start, length);
 
-    /// <summary>How many ranges ahead <see cref="RunPieces"/> prefetches, and the longest range it prefetches (longer ones
-    /// stream, and the hardware prefetcher follows them).</summary>
-    private const int PrefetchDistance = 4, PrefetchMaxLength = 1024;
+    /// <summary>How many ranges ahead <see cref="RunPieces"/> prefetches (a longer range streams, and is left to the hardware).</summary>
+    private const int PrefetchDistance = 4;
 
-    /// <summary>Prefetches every cache line of <paramref name="range"/> in the weights, the gradient and the state (x86; a no-op elsewhere).</summary>
+    /// <summary>Prefetches the range's lines in the weights, the gradient and each state buffer (<see cref="CacheLines"/>).</summary>
     private static void PrefetchRange(ElementRange range, Span<float> weights, ReadOnlySpan<float> gradient,
         Span<float> state0, Span<float> state1, Span<float> state2)
     {
-        if (!Sse.IsSupported)
-            return;
-        Prefetch(weights, range);
-        Prefetch(gradient, range);
+        CacheLines.Prefetch(weights, range.Start, range.Length);
+        CacheLines.Prefetch(gradient, range.Start, range.Length);
         if (!state0.IsEmpty)
-            Prefetch(state0, range);
+            CacheLines.Prefetch(state0, range.Start, range.Length);
         if (!state1.IsEmpty)
-            Prefetch(state1, range);
+            CacheLines.Prefetch(state1, range.Start, range.Length);
         if (!state2.IsEmpty)
-            Prefetch(state2, range);
-
-        static void Prefetch(ReadOnlySpan<float> values, ElementRange range)
-        {
-            fixed (float* start = &values[range.Start])
-                for (int i = 0; i < range.Length; i += 64 / sizeof(float))
-                    Sse.Prefetch0(start + i);
-        }
+            CacheLines.Prefetch(state2, range.Start, range.Length);
     }
 
     /// <summary>The widest vectors first, then narrower ones, then the scalar tail, over one range; false if the gradient held a NaN or an infinity.</summary>

@@ -1,5 +1,4 @@
 using System.Numerics.Tensors;
-using System.Runtime.Intrinsics.X86;
 
 namespace NanoNet.Kernels;
 
@@ -75,7 +74,7 @@ public static unsafe class EmbeddingKernels
         for (int p = from; p < to; p++)
         {
             if (p + PrefetchDistance < to)
-                PrefetchRow(table, ids[p + PrefetchDistance], dim);
+                CacheLines.Prefetch(table, ids[p + PrefetchDistance] * dim, dim);
             table.Slice(ids[p] * dim, dim).CopyTo(y.Slice(p * dim, dim));
         }
     }
@@ -87,16 +86,6 @@ public static unsafe class EmbeddingKernels
     /// </summary>
     private const int PrefetchDistance = 8;
 
-    /// <summary>Prefetches the cache lines of row <paramref name="id"/> of the table (x86; a no-op elsewhere).</summary>
-    private static void PrefetchRow(ReadOnlySpan<float> table, int id, int dim)
-    {
-        if (!Sse.IsSupported || dim > 1024)
-            return;
-        fixed (float* row = &table[id * dim])
-            for (int i = 0; i < dim; i += 64 / sizeof(float))
-                Sse.Prefetch0(row + i);
-    }
-
     /// <summary>The scatter restricted to table rows [firstRow, endRow).</summary>
     private static void ScatterRange(ReadOnlySpan<int> ids, ReadOnlySpan<float> dY, Span<float> dTable, int dim, int maskedId, int firstRow, int endRow)
     {
@@ -107,7 +96,7 @@ public static unsafe class EmbeddingKernels
             {
                 int ahead = ids[p + PrefetchDistance];
                 if (ahead != maskedId && ahead >= firstRow && ahead < endRow)
-                    PrefetchRow(dTable, ahead, dim);
+                    CacheLines.Prefetch(dTable, ahead * dim, dim);
             }
             if (id == maskedId || id < firstRow || id >= endRow)
                 continue;

@@ -1,4 +1,3 @@
-using System.Runtime.Intrinsics.X86;
 using NanoNet.Autograd;
 
 namespace NanoNet.Kernels;
@@ -12,7 +11,7 @@ namespace NanoNet.Kernels;
 /// large table (20,000×128: 10 MB) are scattered through memory, and after a training step they are no longer
 /// in cache: cleared one after the other, each run waits for its first line to arrive before the next one starts.
 /// </remarks>
-internal static unsafe class RowRunClear
+internal static class RowRunClear
 {
     /// <summary>How many runs ahead the lines are requested.</summary>
     private const int Distance = 4;
@@ -22,27 +21,17 @@ internal static unsafe class RowRunClear
         int ahead = 0; // the row the look-ahead continues from
         for (int k = 0; k < Distance && rows.NextRun(ahead, out int start, out int count); k++)
         {
-            Prefetch(gradient, start * width, count * width);
+            CacheLines.Prefetch(gradient, start * width, count * width);
             ahead = start + count;
         }
         for (int row = 0; rows.NextRun(row, out int start, out int count); row = start + count)
         {
             if (rows.NextRun(ahead, out int nextStart, out int nextCount))
             {
-                Prefetch(gradient, nextStart * width, nextCount * width);
+                CacheLines.Prefetch(gradient, nextStart * width, nextCount * width);
                 ahead = nextStart + nextCount;
             }
             gradient.Slice(start * width, count * width).Clear();
         }
-    }
-
-    /// <summary>Requests the cache lines of gradient[offset .. offset + length) (x86; a no-op elsewhere and for long runs, which stream).</summary>
-    private static void Prefetch(Span<float> gradient, int offset, int length)
-    {
-        if (!Sse.IsSupported || length > 1024)
-            return;
-        fixed (float* start = &gradient[offset])
-            for (int i = 0; i < length; i += 64 / sizeof(float))
-                Sse.Prefetch0(start + i);
     }
 }
