@@ -30,6 +30,10 @@ public class BroadcastTests
         [[0, 1], [1, 4], [0, 4]],
         [[2, 0, 3], [3], [2, 0, 3]],
         [[], [0], [0]],
+        // Every axis broadcasts differently from its neighbour, so nothing merges: 8 merged axes is the most a plan
+        // keeps inline, 10 spill to the heap (BroadcastPlan.InlineAxes).
+        [[2, 1, 2, 1, 2, 1, 2, 1], [1, 3, 1, 3, 1, 3, 1, 3], [2, 3, 2, 3, 2, 3, 2, 3]],
+        [[2, 1, 2, 1, 2, 1, 2, 1, 2, 1], [1, 3, 1, 3, 1, 3, 1, 3, 1, 3], [2, 3, 2, 3, 2, 3, 2, 3, 2, 3]],
     ];
 
     private static IEnumerable<TestCaseData> Pairs() =>
@@ -126,6 +130,12 @@ public class BroadcastTests
 
         var same = BroadcastPlan.Create([2, 3, 4], [2, 3, 4], [2, 3, 4]);
         Assert.That((same.Rank, same.Inner), Is.EqualTo((1, 24)));
+
+        // Ten axes that cannot merge: more than the plan keeps inline, so it spills, and reads back the same way.
+        var spilled = BroadcastPlan.Create([2, 3, 2, 3, 2, 3, 2, 3, 2, 3], [2, 1, 2, 1, 2, 1, 2, 1, 2, 1], [1, 3, 1, 3, 1, 3, 1, 3, 1, 3]);
+        Assert.That((spilled.Rank, spilled.Rows, spilled.Inner), Is.EqualTo((10, 2592, 3)));
+        Assert.That((spilled.Stride(0, 0), spilled.Stride(0, 8), spilled.Stride(0, 9), spilled.Stride(1, 1), spilled.Stride(1, 8), spilled.Stride(1, 9)),
+            Is.EqualTo((16, 1, 0, 81, 0, 1)));
     }
 
     /// <summary>Large enough to run on two workers: the result must not depend on the thread count, bit for bit.</summary>

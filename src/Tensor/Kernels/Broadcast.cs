@@ -115,29 +115,22 @@ internal static unsafe class Broadcast
     }
 
     /// <summary>Runs every row, in parallel blocks of whole multiples of <paramref name="granularity"/> rows when the output is large.</summary>
-    private static void RunRows<TRow>(BroadcastPlan plan, TRow row, int outputLength, int granularity) where TRow : struct, IRow
+    private static void RunRows<TRow>(in BroadcastPlan plan, TRow row, int outputLength, int granularity) where TRow : struct, IRow
     {
         int units = plan.Rows / granularity;
         int workers = Math.Min(Math.Min(Parallelism.CurrentMaxThreads, units), outputLength / MinElementsPerWorker);
         if (workers <= 1)
         {
-            RunRows(plan, ref row, 0, plan.Rows);
+            RunRows(in plan, ref row, 0, plan.Rows);
             return;
         }
         RowJob<TRow> job = RowJob<TRow>.ForThisThread;
         (job.Plan, job.Row, job.Units, job.Granularity) = (plan, row, units, granularity);
-        try
-        {
-            Parallelism.Run(job, workers);
-        }
-        finally
-        {
-            job.Plan = null;
-        }
+        Parallelism.Run(job, workers);
     }
 
     /// <summary>Rows [from, to) in order: locate the first, then advance the odometer run by run.</summary>
-    private static void RunRows<TRow>(BroadcastPlan plan, ref TRow row, int from, int to) where TRow : struct, IRow
+    private static void RunRows<TRow>(in BroadcastPlan plan, ref TRow row, int from, int to) where TRow : struct, IRow
     {
         Span<int> index = stackalloc int[plan.Rank];
         Span<int> offsets = stackalloc int[BroadcastPlan.MaxInputs];
@@ -155,7 +148,7 @@ internal static unsafe class Broadcast
         [ThreadStatic] private static RowJob<TRow>? t_instance;
         public static RowJob<TRow> ForThisThread => t_instance ??= new RowJob<TRow>();
 
-        public BroadcastPlan? Plan;
+        public BroadcastPlan Plan;
         public TRow Row;
         public int Units, Granularity;
 
@@ -164,7 +157,7 @@ internal static unsafe class Broadcast
             int from = (int)((long)Units * worker / workerCount) * Granularity;
             int to = (int)((long)Units * (worker + 1) / workerCount) * Granularity;
             TRow row = Row;
-            RunRows(Plan!, ref row, from, to);
+            RunRows(in Plan, ref row, from, to);
         }
     }
 

@@ -17,26 +17,46 @@ namespace NanoNet.Kernels;
 /// (real) or 0 (stretched: a single value repeated along the run).
 /// </para>
 /// </remarks>
-internal sealed class BroadcastPlan
+internal readonly struct BroadcastPlan
 {
     /// <summary>Most inputs a plan can describe (<c>Where</c> has three).</summary>
     public const int MaxInputs = 3;
 
-    private readonly int[] _dims;
-    private readonly int[] _strides; // [input * Rank + axis]
+    /// <summary>Merged axes a plan keeps inline; a plan with more (rank-9+ tensors broadcast in alternating ways) spills to the heap.</summary>
+    private const int InlineAxes = 8;
 
-    private BroadcastPlan(int[] dims, int[] strides, int inputs)
+    /// <summary>
+    /// The plan's numbers in one block: the Rank merged sizes, then Rank strides per input
+    /// (input k's stride on axis j at Rank + k·Rank + j). Inline, so making a plan allocates nothing;
+    /// the plan is a value the kernels pass by reference and a parallel job copies once.
+    /// </summary>
+    [System.Runtime.CompilerServices.InlineArray((1 + MaxInputs) * InlineAxes)]
+    private struct InlineValues
     {
-        _dims = dims;
-        _strides = strides;
+        private int _first;
+    }
+
+    private readonly InlineValues _inline;
+    private readonly int[]? _spilled; // used instead of _inline when Rank > InlineAxes
+
+    private BroadcastPlan(ReadOnlySpan<int> values, int rank, int inputs)
+    {
+        Rank = rank;
         Inputs = inputs;
-        Rank = dims.Length;
-        Inner = dims[^1];
+        if (rank <= InlineAxes)
+            values.CopyTo(_inline);
+        else
+            _spilled = values.ToArray();
+        Inner = values[rank - 1];
         int rows = 1;
-        for (int j = 0; j < Rank - 1; j++)
-            rows *= dims[j];
+        for (int j = 0; j < rank - 1; j++)
+            rows *= values[j];
         Rows = rows;
     }
+
+    /// <summary>The merged sizes followed by each input's strides (see <see cref="InlineValues"/>).</summary>
+    [System.Diagnostics.CodeAnalysis.UnscopedRef]
+    private ReadOnlySpan<int> Values => _spilled ?? (ReadOnlySpan<int>)_inline;
 
     /// <summary>Number of merged axes (at least 1).</summary>
     public int Rank { get; }
@@ -51,13 +71,13 @@ internal sealed class BroadcastPlan
     public int Rows { get; }
 
     /// <summary>Size of merged axis <paramref name="axis"/>.</summary>
-    public int Dim(int axis) => _dims[axis];
+    public int Dim(int axis) => Values[axis];
 
     /// <summary>Input <paramref name="input"/>'s stride on merged axis <paramref name="axis"/> (0 = stretched).</summary>
-    public int Stride(int input, int axis) => _strides[input * Rank + axis];
+    public int Stride(int input, int axis) => Values[Rank + input * Rank + axis];
 
     /// <summary>Whether input <paramref name="input"/> is real (stride 1) along the inner run, rather than one repeated value.</summary>
-    public bool InnerIsContiguous(int input) => _strides[input * Rank + Rank - 1] != 0;
+    public bool InnerIsContiguous(int input) => Stride(input, Rank - 1) != 0;
 
     /// <summary>The plan for one input stretched to <paramref name="output"/>.</summary>
     public static BroadcastPlan Create(ReadOnlySpan<int> output, ReadOnlySpan<int> input0) =>
@@ -110,7 +130,9 @@ internal sealed class BroadcastPlan
         }
 
         // Pass 2: strides, innermost first. A real axis advances by the product of the real axes inside it.
-        var strides = new int[inputs * rank];
+        Span<int> values = stackalloc int[(1 + inputs) * rank];
+        values.Clear();
+        dims[..rank].CopyTo(values);
         for (int k = 0; k < inputs; k++)
         {
             int step = 1;
@@ -118,11 +140,11 @@ internal sealed class BroadcastPlan
             {
                 if ((stretchedBits[j] & (1 << k)) != 0)
                     continue; // stride stays 0
-                strides[k * rank + j] = step;
+                values[rank + k * rank + j] = step;
                 step *= dims[j];
             }
         }
-        return new BroadcastPlan(dims[..rank].ToArray(), strides, inputs);
+        return new BroadcastPlan(values, rank, inputs);
     }
 
     /// <summary>
@@ -131,30 +153,34 @@ internal sealed class BroadcastPlan
     /// </summary>
     public void Locate(int row, Span<int> index, Span<int> offsets)
     {
+        ReadOnlySpan<int> values = Values;
+        int rank = Rank;
         offsets.Clear();
-        for (int j = Rank - 2; j >= 0; j--)
+        for (int j = rank - 2; j >= 0; j--)
         {
-            int i = row % _dims[j];
-            row /= _dims[j];
+            int i = row % values[j];
+            row /= values[j];
             index[j] = i;
             for (int k = 0; k < Inputs; k++)
-                offsets[k] += i * _strides[k * Rank + j];
+                offsets[k] += i * values[rank + k * rank + j];
         }
     }
 
     /// <summary>Moves <paramref name="index"/> and the input offsets on to the next inner run (an odometer over the outer axes).</summary>
     public void Advance(Span<int> index, Span<int> offsets)
     {
-        for (int j = Rank - 2; j >= 0; j--)
+        ReadOnlySpan<int> values = Values;
+        int rank = Rank;
+        for (int j = rank - 2; j >= 0; j--)
         {
             for (int k = 0; k < Inputs; k++)
-                offsets[k] += _strides[k * Rank + j];
-            if (++index[j] < _dims[j])
+                offsets[k] += values[rank + k * rank + j];
+            if (++index[j] < values[j])
                 return;
             // This axis wrapped: go back to its start and carry into the next outer axis.
             index[j] = 0;
             for (int k = 0; k < Inputs; k++)
-                offsets[k] -= _dims[j] * _strides[k * Rank + j];
+                offsets[k] -= values[j] * values[rank + k * rank + j];
         }
     }
 }
