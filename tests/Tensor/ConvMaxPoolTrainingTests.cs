@@ -21,6 +21,7 @@ public class ConvMaxPoolTrainingTests
         new object[] { 40, 8, 8, 4, 7, 3, 1, true, 3, 3, false, true },      // many images per chunk
         new object[] { 3, 13, 11, 3, 32, 3, 1, false, 2, 2, false, true },   // odd conv output (11×9): a row and a column in no window
         new object[] { 4, 12, 10, 2, 8, 3, 1, true, 2, 2, false, false },    // 8 filters (one Vector<float> or two), odd width, no ReLU
+        new object[] { 3, 10, 14, 3, 64, 3, 1, true, 2, 2, false, false },   // the direct path's pooled blocks: 3 per image, 64 filters, no ReLU
     ];
 
     [TestCaseSource(nameof(Geometries))]
