@@ -126,7 +126,7 @@ public class DirectConvTests
         Assume.That(DirectConv.Applies(g, filters), "needs accelerated Vector512");
         (float[] x, float[] k, float[] bias) = Inputs(batch, g, filters);
         var pool = ConvGeometry.Create(g.OutputHeight, g.OutputWidth, filters, 2, 2, 2, 2, samePadding: false);
-        // With dX wanted the chunk unpools its whole dZ; without (a stem) the direct path unpools a block of rows at a time.
+        // With dX wanted, and without it (a stem: the weight gradient alone).
         foreach (bool wantInput in new[] { true, false })
         {
             float[] expected = Run(direct: false, threads: 1, wantInput);

@@ -351,15 +351,6 @@ public static unsafe class Conv2DKernels
         private void BackwardChunk(int chunk, int first, int images, float[] colBuffer, float[] dColBuffer, float[] unpooledBuffer, float[] paddedBuffer)
         {
             int patch = G.PatchSize, columns = patch + 1, pixels = G.OutputPixels, rows = images * pixels;
-            if (Mode == Pass.BackwardPooled && WantParameters && !WantInput && Direct && MaxPoolKernels.Unpools2x2(Pool))
-            {
-                // The stem's case: [dW; db] alone, each block of dZ unpooled just before the tiles read it (no whole dZ).
-                int pooledOffset = first * Pool.OutputPixels * Filters;
-                fixed (float* block = unpooledBuffer)
-                    DirectConvWeightGradient.ComputePooled(DirectSource(first, images, paddedBuffer), images, G, Pool, (float*)DY + pooledOffset,
-                        (int*)ArgMax + pooledOffset, Relu ? (float*)Y + pooledOffset : null, Filters, (float*)PartialSums + (long)chunk * PartialStride, block);
-                return;
-            }
             Span<float> dZ;
             if (Mode == Pass.BackwardPooled)
             {

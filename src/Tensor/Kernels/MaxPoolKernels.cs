@@ -171,9 +171,9 @@ public static unsafe class MaxPoolKernels
     }
 
     /// <summary>
-    /// Whether <see cref="Unpool2x2(float*, int*, float*, float*, in ConvGeometry)"/> takes this pooling: 2×2 windows,
-    /// stride 2, no padding (so every input element is in at most one window), channels a multiple of 16 and Vector512
-    /// accelerated (as <see cref="Forward2x2"/>; elsewhere the caller clears and scatters).
+    /// Whether <see cref="Unpool2x2"/> takes this pooling: 2×2 windows, stride 2, no padding (so every input element is
+    /// in at most one window), channels a multiple of 16 and Vector512 accelerated (as <see cref="Forward2x2"/>; elsewhere
+    /// the caller clears and scatters).
     /// </summary>
     internal static bool Unpools2x2(in ConvGeometry g) =>
         g is { KernelHeight: 2, KernelWidth: 2, StrideHeight: 2, StrideWidth: 2, PadTop: 0, PadLeft: 0, PadBottom: 0, PadRight: 0 }
@@ -188,23 +188,16 @@ public static unsafe class MaxPoolKernels
     /// Shape legend: dX is H×W×C (the pooled input, e.g. a convolution's output), dY, argmax and y are OH×OW×C with
     /// OH = ⌊H/2⌋, OW = ⌊W/2⌋. The windows do not overlap, so each of the four positions of window o gets dY[o] where
     /// its index won (a compare with the position's own index, per channel) and zero elsewhere: four vector stores per
-    /// vector of dY instead of clearing the whole image and scattering each element on its own. (Measured in the CIFAR-10
-    /// seed step, this is bound by reading dY, argmax and y: 16 lanes instead of Vector&lt;float&gt;'s 8 took about 15% off.) The last row and column
+    /// vector of dY instead of clearing the whole image and scattering each element on its own. The last row and column
     /// of an odd H or W belong to no window and get zeros. A winner receives 0 + dY[o], as the scatter's addition into the
-    /// cleared buffer gives it (−0 becomes +0).
+    /// cleared buffer gives it (−0 becomes +0). In the CIFAR-10 seed step this is bound by reading dY, argmax and y (5.5 MB
+    /// a batch, from L3 or memory): 16 lanes instead of <see cref="Vector{T}"/>'s 8 took about 15% off it.
     /// </remarks>
-    internal static void Unpool2x2(float* dY, int* argmax, float* y, float* dX, in ConvGeometry g) =>
-        Unpool2x2(dY, argmax, y, dX, g, 0, g.Height);
-
-    /// <summary>
-    /// <see cref="Unpool2x2(float*, int*, float*, float*, in ConvGeometry)"/> for the input rows [first, end) only (first
-    /// even): dX still points at the whole image's start, and only those rows' elements are written.
-    /// </summary>
-    internal static void Unpool2x2(float* dY, int* argmax, float* y, float* dX, in ConvGeometry g, int first, int end)
+    internal static void Unpool2x2(float* dY, int* argmax, float* y, float* dX, in ConvGeometry g)
     {
         int c = g.Channels, width = Vector512<float>.Count, rowStride = g.Width * c, covered = 2 * g.OutputWidth * c;
         Vector512<int> lanes = Vector512<int>.Indices;
-        for (int oh = first / 2; oh < Math.Min(end / 2, g.OutputHeight); oh++)
+        for (int oh = 0; oh < g.OutputHeight; oh++)
         {
             for (int ow = 0; ow < g.OutputWidth; ow++)
             {
@@ -229,9 +222,7 @@ public static unsafe class MaxPoolKernels
                 new Span<float>(dX + (2 * oh + 1) * rowStride + covered, rowStride - covered).Clear();
             }
         }
-        int uncovered = Math.Max(first, 2 * g.OutputHeight); // an odd H: the last row, if in range
-        if (uncovered < end)
-            new Span<float>(dX + (long)uncovered * rowStride, (end - uncovered) * rowStride).Clear();
+        new Span<float>(dX + 2 * g.OutputHeight * rowStride, (g.Height - 2 * g.OutputHeight) * rowStride).Clear(); // an odd H: the last row
     }
 
     private sealed class PoolJob : ParallelJob
