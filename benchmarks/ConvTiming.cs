@@ -41,7 +41,7 @@ public static class ConvTiming
             // The backward masks dY in place: each call gets a fresh copy, made outside the timed region.
             Time("dW", rowFlops * (g.PatchSize + 1), () => Conv2DKernels.Backward(x, kernel, y, dYWork, dW, dB, default, batch, f, g, relu: true));
             Time("dX", rowFlops * g.PatchSize, () => Conv2DKernels.Backward(x, kernel, y, dYWork, default, default, dX, batch, f, g, relu: true));
-            if (!same) // the seed model's fused Conv2D + MaxPool2D backward (dW, db; no dX), and its weight-gradient tiles alone
+            if (!same) // the fused Conv2D + MaxPool2D backward (dW, db; no dX) of the valid layers (all three pool), and the direct tiles alone
             {
                 var pool = ConvGeometry.Create(g.OutputHeight, g.OutputWidth, f, 2, 2, 2, 2, false);
                 float[] pooled = new float[batch * pool.OutputPixels * f], pooledDY = Fill(new float[pooled.Length], rng);
