@@ -41,6 +41,21 @@ public static class ConvTiming
             // The backward masks dY in place: each call gets a fresh copy, made outside the timed region.
             Time("dW", rowFlops * (g.PatchSize + 1), () => Conv2DKernels.Backward(x, kernel, y, dYWork, dW, dB, default, batch, f, g, relu: true));
             Time("dX", rowFlops * g.PatchSize, () => Conv2DKernels.Backward(x, kernel, y, dYWork, default, default, dX, batch, f, g, relu: true));
+            if (!same) // the fused Conv2D + MaxPool2D backward (dW, db; no dX) of the valid layers (all three pool), and the direct tiles alone
+            {
+                var pool = ConvGeometry.Create(g.OutputHeight, g.OutputWidth, f, 2, 2, 2, 2, false);
+                float[] pooled = new float[batch * pool.OutputPixels * f], pooledDY = Fill(new float[pooled.Length], rng);
+                int[] argmax = new int[pooled.Length];
+                Conv2DKernels.ForwardMaxPool(x, kernel, bias, pooled, argmax, batch, f, g, relu: true, pool);
+                Time("pool dW", rowFlops * (g.PatchSize + 1),
+                    () => Conv2DKernels.BackwardMaxPool(x, kernel, pooled, argmax, pooledDY, dW, dB, default, batch, f, g, relu: true, pool));
+                if (DirectConv.Applies(g, f))
+                {
+                    // Chunks of two images, each against the same L2-resident dZ of two images (as after the unpooling).
+                    float[] chunkDZ = Fill(new float[2 * g.OutputPixels * f], rng), result = new float[(g.PatchSize + 1) * f];
+                    Time("dW tile", rowFlops * (g.PatchSize + 1), () => DirectTiles(x, chunkDZ, result, batch, f, g));
+                }
+            }
 
             void Time(string pass, double flops, Action run)
             {
@@ -57,6 +72,13 @@ public static class ConvTiming
                 Console.WriteLine($"{name,-36}{pass,-8}{best,9:F3}{gflops,9:F1}{100 * gflops / (peak * threads),7:F0}%");
             }
         }
+    }
+
+    private static unsafe void DirectTiles(float[] x, float[] chunkDZ, float[] result, int batch, int filters, in ConvGeometry g)
+    {
+        fixed (float* px = x, pdz = chunkDZ, pr = result)
+            for (int first = 0; first < batch; first += 2)
+                DirectConvWeightGradient.Compute(DirectConv.Prepare(px + (long)first * g.InputImageSize, 2, g, null), 2, g, pdz, filters, pr);
     }
 
     private static float[] Fill(float[] values, Random rng)

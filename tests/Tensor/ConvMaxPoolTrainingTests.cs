@@ -19,6 +19,9 @@ public class ConvMaxPoolTrainingTests
         new object[] { 9, 20, 20, 4, 5, 3, 2, true, 2, 2, false, false },    // 5 filters (the GEMM weight gradient), no ReLU
         new object[] { 6, 10, 10, 32, 64, 3, 1, false, 2, 2, false, true },  // a Keras-like 32 -> 64 layer, input gradient wanted
         new object[] { 40, 8, 8, 4, 7, 3, 1, true, 3, 3, false, true },      // many images per chunk
+        new object[] { 3, 13, 11, 3, 32, 3, 1, false, 2, 2, false, true },   // odd conv output (11×9): a row and a column in no window
+        new object[] { 4, 12, 10, 2, 8, 3, 1, true, 2, 2, false, false },    // 8 filters (the clear-and-scatter: not a multiple of 16), odd width, no ReLU
+        new object[] { 3, 10, 14, 3, 64, 3, 1, true, 2, 2, false, false },   // the direct path with 'same' padding, 64 filters, no ReLU
     ];
 
     [TestCaseSource(nameof(Geometries))]
@@ -51,6 +54,45 @@ public class ConvMaxPoolTrainingTests
             {
                 Parallelism.MaxThreads = saved;
             }
+        }
+    }
+
+    [TestCase(12, 10, 16)]
+    [TestCase(9, 7, 32)]
+    public unsafe void TheWholeImageUnpoolingWritesTheClearAndScatterBits(int h, int w, int c)
+    {
+        // MaxPoolKernels.Unpool2x2 (four compare-and-select stores per vector) against what it replaces: clear the
+        // image, then dX[argmax[o]] += dY[o] where y[o] > 0. Winners at every window position; −0, NaN and ±∞ gradients;
+        // y ≤ 0, −0 and NaN masked; odd H and W leave a row and a column outside every window.
+        var g = ConvGeometry.Create(h, w, c, 2, 2, 2, 2, false);
+        if (!MaxPoolKernels.Unpools2x2(g))
+            Assert.Ignore("needs accelerated Vector512");
+        int outputs = g.OutputPixels * c;
+        var rng = new Random(90);
+        float[] dY = new float[outputs], y = new float[outputs];
+        int[] argmax = new int[outputs];
+        float[] specials = [-0f, 0f, float.NaN, float.PositiveInfinity, float.NegativeInfinity];
+        for (int oh = 0, o = 0; oh < g.OutputHeight; oh++)
+            for (int ow = 0; ow < g.OutputWidth; ow++)
+                for (int ch = 0; ch < c; ch++, o++)
+                {
+                    int dh = rng.Next(2), dw = rng.Next(2);
+                    argmax[o] = ((2 * oh + dh) * w + 2 * ow + dw) * c + ch;
+                    dY[o] = o % 7 == 0 ? specials[o / 7 % specials.Length] : rng.NextSingle() * 2 - 1;
+                    y[o] = o % 5 == 0 ? specials[o / 5 % 3] : rng.NextSingle() * 2 - 1;
+                }
+        foreach (bool relu in new[] { false, true })
+        {
+            float[] expected = new float[h * w * c], actual = new float[expected.Length];
+            actual.AsSpan().Fill(123f); // written whole: nothing of the buffer's old contents may survive
+            for (int o = 0; o < outputs; o++)
+                if (!relu || y[o] > 0f)
+                    expected[argmax[o]] += dY[o];
+            fixed (float* pdY = dY, py = y, pActual = actual)
+            fixed (int* pArgmax = argmax)
+                MaxPoolKernels.Unpool2x2(pdY, pArgmax, relu ? py : null, pActual, g);
+            Assert.That(actual.Select(BitConverter.SingleToInt32Bits), Is.EqualTo(expected.Select(BitConverter.SingleToInt32Bits)).AsCollection,
+                relu ? "with the ReLU mask" : "without");
         }
     }
 

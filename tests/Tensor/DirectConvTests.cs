@@ -126,7 +126,15 @@ public class DirectConvTests
         Assume.That(DirectConv.Applies(g, filters), "needs accelerated Vector512");
         (float[] x, float[] k, float[] bias) = Inputs(batch, g, filters);
         var pool = ConvGeometry.Create(g.OutputHeight, g.OutputWidth, filters, 2, 2, 2, 2, samePadding: false);
-        float[] Run(bool direct, int threads) => With<float[]>(direct, threads, () =>
+        // With dX wanted, and without it (a stem: the weight gradient alone).
+        foreach (bool wantInput in new[] { true, false })
+        {
+            float[] expected = Run(direct: false, threads: 1, wantInput);
+            foreach (int threads in new[] { 1, 2, 3 })
+                Assert.That(Run(direct: true, threads, wantInput), Is.EqualTo(expected).AsCollection, $"{threads} thread(s), dX {wantInput}");
+        }
+
+        float[] Run(bool direct, int threads, bool wantInput) => With<float[]>(direct, threads, () =>
         {
             var y = new float[batch * pool.OutputPixels * filters];
             var argmax = new int[y.Length];
@@ -134,13 +142,10 @@ public class DirectConvTests
             var rng = new Random(9);
             float[] dY = new float[y.Length];
             for (int i = 0; i < dY.Length; i++) dY[i] = rng.NextSingle() * 2 - 1;
-            float[] dW = new float[k.Length], dB = new float[filters], dX = new float[x.Length];
+            float[] dW = new float[k.Length], dB = new float[filters], dX = new float[wantInput ? x.Length : 0];
             Conv2DKernels.BackwardMaxPool(x, k, y, argmax, dY, dW, dB, dX, batch, filters, g, relu: true, pool);
             return [.. y, .. argmax.Select(i => (float)i), .. dW, .. dB, .. dX];
         });
-        float[] expected = Run(direct: false, threads: 1);
-        foreach (int threads in new[] { 1, 2, 3 })
-            Assert.That(Run(direct: true, threads), Is.EqualTo(expected).AsCollection, $"{threads} thread(s)");
     }
 
     [TestCase(false)]

@@ -324,11 +324,18 @@ public static unsafe class Conv2DKernels
         {
             int imageSize = G.OutputPixels * Filters, pooledSize = Pool.OutputPixels * Filters;
             Span<float> dZ = buffer.AsSpan(0, images * imageSize);
-            dZ.Clear();
             float* y = (float*)Y + (long)first * pooledSize, dY = (float*)DY + (long)first * pooledSize;
             int* argmax = (int*)ArgMax + (long)first * pooledSize;
             fixed (float* pdZ = dZ)
             {
+                if (MaxPoolKernels.Unpools2x2(Pool)) // disjoint windows: each image written whole, no clear and no scalar scatter
+                {
+                    for (int i = 0; i < images; i++)
+                        MaxPoolKernels.Unpool2x2(dY + (long)i * pooledSize, argmax + (long)i * pooledSize, Relu ? y + (long)i * pooledSize : null,
+                            pdZ + (long)i * imageSize, Pool);
+                    return dZ;
+                }
+                dZ.Clear();
                 for (int i = 0; i < images; i++)
                 {
                     float* image = pdZ + (long)i * imageSize;

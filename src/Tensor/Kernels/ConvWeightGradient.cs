@@ -1,6 +1,3 @@
-using System.Runtime.CompilerServices;
-using System.Runtime.Intrinsics;
-
 namespace NanoNet.Kernels;
 
 /// <summary>
@@ -14,20 +11,18 @@ namespace NanoNet.Kernels;
 /// <para>Why not <see cref="Gemm"/>: this product is skinny, (P + 1) × F with F = 32 or 64, and dominated by K, the
 /// chunk's rows (1,800 for two 30×30 images). The GEMM packs colᵀ (a transposed gather out of rows of P + 1) and dZ
 /// into panels for every 256-deep slab of K, and reloads and stores its C tiles once per slab. Here neither operand
-/// needs packing: a row r of col already holds the 8 consecutive patch values one tile row-block needs (the values a
-/// packed A panel would hold, ld apart instead of 8), and a row of dZ holds the 32 filters of a B panel row (F apart
-/// instead of 32). So the tile reads both in place and keeps its 8×32 block of [dW; db] in 16 Vector512 registers
-/// across all the rows, storing it once.</para>
-/// <para>The tile: for each row r, two vectors of dZ[r, f..f+32) and eight broadcasts of col[r, p..p+8), 16 fused
-/// multiply-adds (the GEMM's 8×32 micro-kernel with other strides). Patch rows left over at the end of P + 1 (28 =
-/// 3·8 + 4 for a 3×3 RGB patch with its ones column, 289 = 36·8 + 1 for 32 channels) run as 4-row and 1-row
-/// tiles. Each element is a plain sum over r in order, so the chunk's result does not depend on threads.</para>
-/// <para>Every vector width has its tile, the GEMM micro-kernel's shape (<see cref="GemmMicroKernels.TileSize"/>): 8×32
-/// in 16 Vector512 accumulators (this file), 6×16 in 12 Vector256 ones (AVX2, ConvWeightGradient.Vector256.cs), 8×8 in
-/// 16 Vector128 ones on ARM64 (32 vector registers) and 6×8 in 12 on x86 without AVX (16 registers; both in
-/// ConvWeightGradient.Vector128.cs). F must be a multiple of the tile's width (32, 16, 8); otherwise, and on machines
-/// whose width is not enabled (<see cref="MachineKind"/>), the caller uses the GEMM. The tile shape changes only which
-/// elements share a pass over the rows, never an element's sum: on a machine with FMA every width gives the same bits.</para>
+/// needs packing: a row r of col already holds the R consecutive patch values one tile row-block needs (the values a
+/// packed A panel would hold, ld apart instead of R), and a row of dZ holds the filters of a B panel row (F apart
+/// instead of 32). So the tile (ConvWeightGradient.Tile.cs) reads both in place and keeps its block of [dW; db] in
+/// registers across the rows, storing it once per block of rows.</para>
+/// <para>Every vector width runs the same generic tile at the GEMM micro-kernel's shape
+/// (<see cref="GemmMicroKernels.TileSize"/>): 8×32 in 16 Vector512 accumulators, 6×16 in 12 Vector256 ones (AVX2),
+/// 8×8 in 16 Vector128 ones on ARM64 (32 vector registers) and 6×8 in 12 on x86 without AVX (16 registers). Patch rows
+/// left over at the end of P + 1 (28 = 3·8 + 4 for a 3×3 RGB patch with its ones column, 289 = 36·8 + 1 for 32 channels)
+/// run as one shorter tile of the same code. F must be a multiple of the tile's width (32, 16, 8); otherwise, and on
+/// machines whose width is not enabled (<see cref="MachineKind"/>), the caller uses the GEMM. Each element is a plain
+/// sum over r in order, so the chunk's result does not depend on threads, and on a machine with FMA every width gives
+/// the same bits.</para>
 /// </remarks>
 internal static unsafe partial class ConvWeightGradient
 {
@@ -41,7 +36,7 @@ internal static unsafe partial class ConvWeightGradient
         _ => null,
     };
 
-    /// <summary>The col rows the 256- and 128-bit tiles sweep before moving on to the next tile (see Compute256).</summary>
+    /// <summary>The col rows the tiles sweep before moving on to the next tile (see ComputeTiles).</summary>
     private const int RowBlockBytes = 128 * 1024;
 
     /// <summary>Whether <see cref="Compute(int, int, int, float*, int, float*, float*)"/> handles <paramref name="filters"/> on this machine.</summary>
@@ -66,116 +61,38 @@ internal static unsafe partial class ConvWeightGradient
             throw new ArgumentException($"The {kind} weight-gradient tiles need F a multiple of {GemmMicroKernels.TileSize(kind).Nr}, got {filters}.");
         switch (kind)
         {
-            case GemmKernelKind.Vector512: Compute512(rows, patchPlusOne, filters, col, ld, dZ, result); break;
-            case GemmKernelKind.Vector256: Compute256(rows, patchPlusOne, filters, col, ld, dZ, result); break;
-            case GemmKernelKind.Vector128: Compute128<TileRows6>(rows, patchPlusOne, filters, col, ld, dZ, result); break;
-            default: Compute128<TileRows8>(rows, patchPlusOne, filters, col, ld, dZ, result); break;
+            case GemmKernelKind.Vector512: ComputeTiles<Lanes512, TileRows8>(rows, patchPlusOne, filters, col, ld, dZ, result); break;
+            case GemmKernelKind.Vector256: ComputeTiles<Lanes256, TileRows6>(rows, patchPlusOne, filters, col, ld, dZ, result); break;
+            case GemmKernelKind.Vector128: ComputeTiles<Lanes128, TileRows6>(rows, patchPlusOne, filters, col, ld, dZ, result); break;
+            default: ComputeTiles<Lanes128, TileRows8>(rows, patchPlusOne, filters, col, ld, dZ, result); break;
         }
     }
 
-    /// <summary>The 512-bit tiles: 8 patch rows × 32 filters, then 4- and 1-row tiles for the rows left over.</summary>
-    private static void Compute512(int rows, int patchPlusOne, int filters, float* col, int ld, float* dZ, float* result)
+    /// <summary>
+    /// The tiles of one vector width over every block of 2L filters (L = <typeparamref name="TLanes"/>' count):
+    /// <typeparamref name="TMain"/>-row tiles, then one tile of the rows left.
+    /// </summary>
+    private static void ComputeTiles<TLanes, TMain>(int rows, int patchPlusOne, int filters, float* col, int ld, float* dZ, float* result)
+        where TLanes : struct, ILanes<TLanes> where TMain : struct, ITileRows
     {
-        for (int f = 0; f < filters; f += 32)
+        int width = 2 * TLanes.Count;
+        // Blocks of rows whose col rows fit in about 128 KB, so the tiles after the first read them from the L2 cache, not
+        // from memory (a 3×3×64 patch is 2.3 KB a row: one pass per tile over a chunk's 1,800 rows would stream 4 MB).
+        // Each element's chain goes on across blocks from its stored sum: the same sum, in the same order.
+        int blockRows = Math.Max(32, RowBlockBytes / (ld * sizeof(float)));
+        for (int first = 0; first == 0 || first < rows; first += blockRows) // once with no rows: zeros
         {
-            int p = 0;
-            for (; p + 8 <= patchPlusOne; p += 8)
-                Tile8(rows, col + p, ld, dZ + f, filters, result + (long)p * filters + f, filters);
-            if (p + 4 <= patchPlusOne)
+            var walk = Walk.Matrix(Math.Min(blockRows, rows - first), ld);
+            bool add = first > 0;
+            float* blockCol = col + (long)first * ld, blockDZ = dZ + (long)first * filters;
+            for (int f = 0; f < filters; f += width)
             {
-                Tile4(rows, col + p, ld, dZ + f, filters, result + (long)p * filters + f, filters);
-                p += 4;
+                int p = 0;
+                for (; p + TMain.Count <= patchPlusOne; p += TMain.Count)
+                    Tile<TLanes, TMain>(walk, blockCol + p, blockDZ + f, filters, result + (long)p * filters + f, filters, add);
+                if (p < patchPlusOne)
+                    Tile<TLanes>(patchPlusOne - p, walk, blockCol + p, blockDZ + f, filters, result + (long)p * filters + f, filters, add);
             }
-            for (; p < patchPlusOne; p++)
-                Tile1(rows, col + p, ld, dZ + f, filters, result + (long)p * filters + f);
         }
-    }
-
-    /// <summary>c[8×32] = Σ_r a[r·lda + 0..8)ᵀ · b[r·ldb + 0..32).</summary>
-    private static void Tile8(int rows, float* a, int lda, float* b, int ldb, float* c, int ldc)
-    {
-        Vector512<float> c00 = default, c01 = default, c10 = default, c11 = default;
-        Vector512<float> c20 = default, c21 = default, c30 = default, c31 = default;
-        Vector512<float> c40 = default, c41 = default, c50 = default, c51 = default;
-        Vector512<float> c60 = default, c61 = default, c70 = default, c71 = default;
-        for (int r = 0; r < rows; r++)
-        {
-            Vector512<float> b0 = Vector512.Load(b);
-            Vector512<float> b1 = Vector512.Load(b + 16);
-            Vector512<float> ai = Vector512.Create(a[0]);
-            c00 = Vector512.FusedMultiplyAdd(ai, b0, c00); c01 = Vector512.FusedMultiplyAdd(ai, b1, c01);
-            ai = Vector512.Create(a[1]);
-            c10 = Vector512.FusedMultiplyAdd(ai, b0, c10); c11 = Vector512.FusedMultiplyAdd(ai, b1, c11);
-            ai = Vector512.Create(a[2]);
-            c20 = Vector512.FusedMultiplyAdd(ai, b0, c20); c21 = Vector512.FusedMultiplyAdd(ai, b1, c21);
-            ai = Vector512.Create(a[3]);
-            c30 = Vector512.FusedMultiplyAdd(ai, b0, c30); c31 = Vector512.FusedMultiplyAdd(ai, b1, c31);
-            ai = Vector512.Create(a[4]);
-            c40 = Vector512.FusedMultiplyAdd(ai, b0, c40); c41 = Vector512.FusedMultiplyAdd(ai, b1, c41);
-            ai = Vector512.Create(a[5]);
-            c50 = Vector512.FusedMultiplyAdd(ai, b0, c50); c51 = Vector512.FusedMultiplyAdd(ai, b1, c51);
-            ai = Vector512.Create(a[6]);
-            c60 = Vector512.FusedMultiplyAdd(ai, b0, c60); c61 = Vector512.FusedMultiplyAdd(ai, b1, c61);
-            ai = Vector512.Create(a[7]);
-            c70 = Vector512.FusedMultiplyAdd(ai, b0, c70); c71 = Vector512.FusedMultiplyAdd(ai, b1, c71);
-            a += lda;
-            b += ldb;
-        }
-        Store(c, c00, c01); c += ldc;
-        Store(c, c10, c11); c += ldc;
-        Store(c, c20, c21); c += ldc;
-        Store(c, c30, c31); c += ldc;
-        Store(c, c40, c41); c += ldc;
-        Store(c, c50, c51); c += ldc;
-        Store(c, c60, c61); c += ldc;
-        Store(c, c70, c71);
-    }
-
-    /// <summary>c[4×32] = Σ_r a[r·lda + 0..4)ᵀ · b[r·ldb + 0..32): the leftover patch rows.</summary>
-    private static void Tile4(int rows, float* a, int lda, float* b, int ldb, float* c, int ldc)
-    {
-        Vector512<float> c00 = default, c01 = default, c10 = default, c11 = default;
-        Vector512<float> c20 = default, c21 = default, c30 = default, c31 = default;
-        for (int r = 0; r < rows; r++)
-        {
-            Vector512<float> b0 = Vector512.Load(b);
-            Vector512<float> b1 = Vector512.Load(b + 16);
-            Vector512<float> ai = Vector512.Create(a[0]);
-            c00 = Vector512.FusedMultiplyAdd(ai, b0, c00); c01 = Vector512.FusedMultiplyAdd(ai, b1, c01);
-            ai = Vector512.Create(a[1]);
-            c10 = Vector512.FusedMultiplyAdd(ai, b0, c10); c11 = Vector512.FusedMultiplyAdd(ai, b1, c11);
-            ai = Vector512.Create(a[2]);
-            c20 = Vector512.FusedMultiplyAdd(ai, b0, c20); c21 = Vector512.FusedMultiplyAdd(ai, b1, c21);
-            ai = Vector512.Create(a[3]);
-            c30 = Vector512.FusedMultiplyAdd(ai, b0, c30); c31 = Vector512.FusedMultiplyAdd(ai, b1, c31);
-            a += lda;
-            b += ldb;
-        }
-        Store(c, c00, c01); c += ldc;
-        Store(c, c10, c11); c += ldc;
-        Store(c, c20, c21); c += ldc;
-        Store(c, c30, c31);
-    }
-
-    /// <summary>c[1×32] = Σ_r a[r·lda]·b[r·ldb + 0..32): one leftover patch row (often the ones column: db = Σ dZ).</summary>
-    private static void Tile1(int rows, float* a, int lda, float* b, int ldb, float* c)
-    {
-        Vector512<float> c0 = default, c1 = default;
-        for (int r = 0; r < rows; r++)
-        {
-            Vector512<float> ai = Vector512.Create(a[0]);
-            c0 = Vector512.FusedMultiplyAdd(ai, Vector512.Load(b), c0);
-            c1 = Vector512.FusedMultiplyAdd(ai, Vector512.Load(b + 16), c1);
-            a += lda;
-            b += ldb;
-        }
-        Store(c, c0, c1);
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Store(float* c, Vector512<float> lo, Vector512<float> hi)
-    {
-        lo.Store(c);
-        hi.Store(c + 16);
     }
 }

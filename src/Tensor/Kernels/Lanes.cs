@@ -19,7 +19,8 @@ namespace NanoNet.Kernels;
 /// the same way; it is a building block for kernels, not part of the user-facing API.
 /// </para>
 /// <para>
-/// Determinism: only correctly rounded IEEE operations are used (no fused multiply–add, no estimates),
+/// Determinism: only correctly rounded IEEE operations are used (no fused multiply–add, no estimates; the one
+/// exception, <c>MultiplyAdd</c>, is for register tiles and documents its rounding),
 /// so a lane of <see cref="Lanes512"/> and the scalar <see cref="Lanes1"/> compute bit-identical results
 /// (all but <c>Exp</c>, which the optimizers do not use),
 /// and an update does not depend on which vector width the machine has.
@@ -65,6 +66,15 @@ public interface ILanes<TSelf> where TSelf : struct, ILanes<TSelf>
 
     /// <summary>Lane-wise quotient.</summary>
     static abstract TSelf operator /(TSelf a, TSelf b);
+
+    /// <summary>
+    /// Lane-wise accumulator = a·b + accumulator, for the register tiles of products (the convolution weight gradient's): fused, one rounding, on
+    /// 512- and 256-bit vectors (<c>FusedMultiplyAdd</c>, as the GEMM's kernels of those widths) and wherever the machine
+    /// has FMA (every ARM64); on 128-bit and one lane without FMA (x86 without AVX) a multiply then an add
+    /// (<c>MultiplyAddEstimate</c>, as the GEMM's 128-bit kernels), since a fused one would be emulated in software.
+    /// Not for the optimizers' rules: it is the one member whose bits depend on the machine.
+    /// </summary>
+    static abstract void MultiplyAdd(TSelf a, TSelf b, ref TSelf accumulator);
 }
 
 /// <summary>16 lanes (AVX-512).</summary>
@@ -124,6 +134,11 @@ public readonly struct Lanes512(Vector512<float> value) : ILanes<Lanes512>
     /// <inheritdoc />
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Lanes512 operator /(Lanes512 a, Lanes512 b) => new(a._value / b._value);
+
+    /// <inheritdoc />
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void MultiplyAdd(Lanes512 a, Lanes512 b, ref Lanes512 accumulator) =>
+        Unsafe.As<Lanes512, Vector512<float>>(ref accumulator) = Vector512.FusedMultiplyAdd(a._value, b._value, accumulator._value);
 }
 
 /// <summary>8 lanes (AVX2).</summary>
@@ -183,6 +198,11 @@ public readonly struct Lanes256(Vector256<float> value) : ILanes<Lanes256>
     /// <inheritdoc />
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Lanes256 operator /(Lanes256 a, Lanes256 b) => new(a._value / b._value);
+
+    /// <inheritdoc />
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void MultiplyAdd(Lanes256 a, Lanes256 b, ref Lanes256 accumulator) =>
+        Unsafe.As<Lanes256, Vector256<float>>(ref accumulator) = Vector256.FusedMultiplyAdd(a._value, b._value, accumulator._value);
 }
 
 /// <summary>4 lanes (SSE / AdvSimd).</summary>
@@ -242,6 +262,11 @@ public readonly struct Lanes128(Vector128<float> value) : ILanes<Lanes128>
     /// <inheritdoc />
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Lanes128 operator /(Lanes128 a, Lanes128 b) => new(a._value / b._value);
+
+    /// <inheritdoc />
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void MultiplyAdd(Lanes128 a, Lanes128 b, ref Lanes128 accumulator) =>
+        Unsafe.As<Lanes128, Vector128<float>>(ref accumulator) = Vector128.MultiplyAddEstimate(a._value, b._value, accumulator._value);
 }
 
 /// <summary>One lane: the scalar tail, and the whole loop on hardware without SIMD.</summary>
@@ -301,4 +326,9 @@ public readonly struct Lanes1(float value) : ILanes<Lanes1>
     /// <inheritdoc />
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Lanes1 operator /(Lanes1 a, Lanes1 b) => new(a.Value / b.Value);
+
+    /// <inheritdoc />
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void MultiplyAdd(Lanes1 a, Lanes1 b, ref Lanes1 accumulator) =>
+        accumulator = new(float.MultiplyAddEstimate(a.Value, b.Value, accumulator.Value));
 }
