@@ -116,7 +116,8 @@ public ref struct LstmBuffers
 /// (for dR) is simply blocks 0..T−1 of the hidden history, one matrix aligned row for row with dZ —
 /// one GEMM instead of one per sequence. In batch-major order a step's rows would be T·4U floats apart
 /// and the shifted H_prev would not be a single strided matrix. The copies are O(N·T·D), small next to
-/// the O(N·T·D·4U) GEMMs.</para>
+/// the O(N·T·D·4U) GEMMs. The fused forward makes the copy inside the time loop: each worker copies its rows of x_t
+/// just before its tiles read them.</para>
 /// <para>Masking: an optional N×T mask (batch-major, 1 = real token, 0 = skip) makes a skipped step carry
 /// the state unchanged (h_t = h_{t−1}, c_t = c_{t−1}, as Keras does for masked steps); its gates get no
 /// gradient and dh, dc pass through it.</para>
@@ -172,12 +173,15 @@ public static unsafe class LstmKernels
         if (n == 0)
             return;
 
-        RecurrentLayout.ToTimeMajor(x, saved.InputTimeMajor, n, t, d, s.GoBackwards, inputDropout);
-        // The fused step (AVX-512, N ≥ 8) computes x_t·W per band and step inside its tiles; the two-pass step reads
-        // the input projection of every step, done here at once: Z = X·W, (T·N)×4U.
+        // The fused step (AVX-512, N ≥ 8) computes x_t·W per band and step inside its tiles, and each worker copies its
+        // rows of x_t to the time-major X̃ (kept for dW) right before its tiles read them; the two-pass step reads the
+        // input projection of every step, done here at once after one serial copy: Z = X̃·W, (T·N)×4U.
         bool fused = LstmFusedStep.Applies(n);
         if (!fused)
+        {
+            RecurrentLayout.ToTimeMajor(x, saved.InputTimeMajor, n, t, d, s.GoBackwards, inputDropout);
             Gemm.Multiply(false, false, s.Rows, g4, d, saved.InputTimeMajor, d, w, g4, saved.Gates, g4);
+        }
 
         Span<float> h0 = saved.Hidden[..block], c0 = saved.Cell[..block];
         bool initialState = !initialHidden.IsEmpty;
@@ -199,7 +203,7 @@ public static unsafe class LstmKernels
         else
             packedR = t_packedR = PackedMatrix.Pack(false, u, g4, r, g4, t_packedR);
         fixed (float* gates = saved.Gates, hidden = saved.Hidden, cell = saved.Cell, tanhCell = saved.TanhCell, pb = bias, pm = mask,
-               dropped = saved.DroppedHidden, pmh = recurrentDropout, input = saved.InputTimeMajor,
+               dropped = saved.DroppedHidden, pmh = recurrentDropout, input = saved.InputTimeMajor, px = x, pmx = inputDropout,
                fusedWeights = fused ? t_fusedWeights : null, fusedBias = fused ? t_fusedBias : null)
         {
             StepJob job = StepJob.Rent(s, packedR, backward: false);
@@ -207,6 +211,11 @@ public static unsafe class LstmKernels
             job.DroppedHidden = dropped; job.RecurrentDropout = pmh;
             job.InitialState = initialState;
             job.Input = input; job.FusedWeights = fusedWeights; job.FusedBias = fusedBias;
+            if (fused)
+            {
+                job.BatchMajorInput = px;
+                job.InputDropout = pmx;
+            }
             job.RunForward();
         }
 
@@ -337,8 +346,9 @@ public static unsafe class LstmKernels
         public float* Gates, Hidden, Cell, TanhCell, Bias, DY, DZ, DC, DroppedHidden, RecurrentDropout;
         // With dX wanted: the N×(U+D) product [dh_{t−1} | dX_t] of one step (Recurrent is then [Rᵀ | Wᵀ]), dX, m_x.
         public float* DX, DXStep, InputDropout;
-        // The fused step (LstmFusedStep): time-major x, and W, R and the bias packed in panels; null for the two-pass step.
-        public float* Input, FusedWeights, FusedBias;
+        // The fused step (LstmFusedStep): time-major x̃ (filled step by step from the batch-major x, times m_x), and W,
+        // R and the bias packed in panels; null for the two-pass step.
+        public float* Input, BatchMajorInput, FusedWeights, FusedBias;
 
         public static StepJob Rent(in LstmShape s, PackedMatrix? recurrent, bool backward)
         {
@@ -348,7 +358,7 @@ public static unsafe class LstmKernels
             job.Shape = s;
             job.DroppedHidden = job.RecurrentDropout = null;
             job.DX = job.DXStep = job.InputDropout = null;
-            job.Input = job.FusedWeights = job.FusedBias = null;
+            job.Input = job.BatchMajorInput = job.FusedWeights = job.FusedBias = null;
             job.WantInitialGradient = false;
             return job;
         }
@@ -402,6 +412,19 @@ public static unsafe class LstmKernels
         {
             int n = Shape.Batch, t = Shape.Steps, d = Shape.Inputs, u = Shape.Units, g4 = Shape.GateWidth, block = Shape.StateLength;
             int rows = end - first;
+            float* x = Input + ((long)step * n + first) * d;
+            // This step's rows of x̃ = x⊙m_x to the time-major X̃ (kept for dW), by the worker that reads them next (as
+            // RecurrentLayout.ToTimeMajor copies them): in the core's L1 for the tiles, and no serial pass before the loop.
+            int inputStep = RecurrentLayout.InputStep(step, t, GoBackwards);
+            for (int row = first; row < end; row++)
+            {
+                var from = new ReadOnlySpan<float>(BatchMajorInput + ((long)row * t + inputStep) * d, d);
+                var to = new Span<float>(x + (long)(row - first) * d, d);
+                if (InputDropout == null)
+                    from.CopyTo(to);
+                else
+                    TensorPrimitives.Multiply(from, new ReadOnlySpan<float>(InputDropout + (long)row * d, d), to);
+            }
             float* previous = Hidden + (long)step * block + first * u; // h₋₁ = 0 without an initial state
             if (RecurrentDropout != null && (step > 0 || InitialState)) // h̃_{t−1} = h_{t−1}⊙m_h, kept for dR
             {
@@ -417,7 +440,7 @@ public static unsafe class LstmKernels
                 TanhCell = TanhCell + (long)step * block + first * u, Hidden = Hidden + (long)(step + 1) * block + first * u,
                 Mask = Mask == null ? null : Mask + (long)first * t + RecurrentLayout.InputStep(step, t, GoBackwards), MaskStride = t,
             };
-            LstmFusedStep.Step(FusedWeights, FusedBias, d, u, rows, Input + ((long)step * n + first) * d, d, previous, u, outputs);
+            LstmFusedStep.Step(FusedWeights, FusedBias, d, u, rows, x, d, previous, u, outputs);
             if (Mask == null)
                 return;
             for (int row = first; row < end; row++)
