@@ -37,7 +37,7 @@ internal static unsafe class ColumnSums
 
     [ThreadStatic] private static Job? t_job;
 
-    private static void AddBand(float* matrix, int rows, int columns, float* sums, int from, int to)
+    internal static void AddBand(float* matrix, int rows, int columns, float* sums, int from, int to)
     {
         var sum = new Span<float>(sums + from, to - from);
         for (int row = 0; row < rows; row++)

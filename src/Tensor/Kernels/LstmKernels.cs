@@ -48,11 +48,11 @@ public readonly record struct LstmShape(int Batch, int Steps, int Inputs, int Un
     public int OutputLength(bool returnSequences) => returnSequences ? Rows * Units : Batch * Units;
 
     /// <summary>
-    /// Scratch floats <see cref="LstmKernels.Backward"/> needs: three N·U state buffers, plus N·D for one step's
-    /// dZ_t·Wᵀ when dX is wanted.
+    /// Scratch floats <see cref="LstmKernels.Backward"/> needs: three N·U state buffers, plus N·(U+D) for one step's
+    /// dZ_t·[Rᵀ | Wᵀ] when dX is wanted.
     /// </summary>
     public int BackwardScratchLength(bool wantInputGradient) =>
-        3 * StateLength + (wantInputGradient ? Batch * Inputs : 0);
+        3 * StateLength + (wantInputGradient ? Batch * (Units + Inputs) : 0);
 
     internal void Validate()
     {
@@ -103,9 +103,11 @@ public ref struct LstmBuffers
 /// 4-gate GEMM h_{t−1}·R (N×U · U×4U) accumulated into that step's slice of the projection, and one SIMD
 /// pass (Vector512 / Vector256 / Vector128, scalar tail) that adds the bias, applies the four non-linearities, and
 /// updates c and h;</item>
-/// <item>backward: per step the point-wise pass, one GEMM dh_{t−1} += dZ_t·Rᵀ, and dX_t = dZ_t·Wᵀ (Wᵀ packed
-/// once; added straight into the batch-major dX while dZ_t is in cache); after the loop dW = Xᵀ·dZ and
-/// dR = H_prevᵀ·dZ are each one large GEMM over all T·N rows, and db is the column sum of dZ.</item>
+/// <item>backward: per step the point-wise pass, then one GEMM [dh_{t−1} | dX_t] = dZ_t·[Rᵀ | Wᵀ] (N×4U ·
+/// 4U×(U+D), packed once; dX_t added straight into the batch-major dX while it is in cache), or dh_{t−1} = dZ_t·Rᵀ
+/// alone when dX is not wanted; after the loop dW = Xᵀ·dZ and dR = H_prevᵀ·dZ are each one large GEMM over all
+/// T·N rows, and db is the column sum of dZ (side by side on several workers, see
+/// <see cref="SideBySideWeightGradients"/>).</item>
 /// <item>the sequences (batch rows) are split into bands once per pass, and each worker runs its band
 /// through all T steps in one parallel region (see <see cref="RecurrentStepJob"/>), R and Rᵀ packed once per call.</item>
 /// </list></para>
@@ -114,7 +116,8 @@ public ref struct LstmBuffers
 /// (for dR) is simply blocks 0..T−1 of the hidden history, one matrix aligned row for row with dZ —
 /// one GEMM instead of one per sequence. In batch-major order a step's rows would be T·4U floats apart
 /// and the shifted H_prev would not be a single strided matrix. The copies are O(N·T·D), small next to
-/// the O(N·T·D·4U) GEMMs.</para>
+/// the O(N·T·D·4U) GEMMs. The fused forward makes the copy inside the time loop: each worker copies its rows of x_t
+/// just before its tiles read them.</para>
 /// <para>Masking: an optional N×T mask (batch-major, 1 = real token, 0 = skip) makes a skipped step carry
 /// the state unchanged (h_t = h_{t−1}, c_t = c_{t−1}, as Keras does for masked steps); its gates get no
 /// gradient and dh, dc pass through it.</para>
@@ -136,8 +139,8 @@ public ref struct LstmBuffers
 /// </remarks>
 public static unsafe class LstmKernels
 {
-    [ThreadStatic] private static PackedMatrix? t_packedR, t_packedRT, t_packedWT;
-    [ThreadStatic] private static float[]? t_fusedWeights, t_fusedBias;
+    [ThreadStatic] private static PackedMatrix? t_packedR, t_packedRT, t_packedRWT;
+    [ThreadStatic] private static float[]? t_fusedWeights, t_fusedBias, t_stackedRW;
 
     /// <summary>
     /// Runs the LSTM over the whole sequence, filling <paramref name="saved"/> (needed by
@@ -170,12 +173,15 @@ public static unsafe class LstmKernels
         if (n == 0)
             return;
 
-        RecurrentLayout.ToTimeMajor(x, saved.InputTimeMajor, n, t, d, s.GoBackwards, inputDropout);
-        // The fused step (AVX-512, N ≥ 8) computes x_t·W per band and step inside its tiles; the two-pass step reads
-        // the input projection of every step, done here at once: Z = X·W, (T·N)×4U.
+        // The fused step (AVX-512, N ≥ 8) computes x_t·W per band and step inside its tiles, and each worker copies its
+        // rows of x_t to the time-major X̃ (kept for dW) right before its tiles read them; the two-pass step reads the
+        // input projection of every step, done here at once after one serial copy: Z = X̃·W, (T·N)×4U.
         bool fused = LstmFusedStep.Applies(n);
         if (!fused)
+        {
+            RecurrentLayout.ToTimeMajor(x, saved.InputTimeMajor, n, t, d, s.GoBackwards, inputDropout);
             Gemm.Multiply(false, false, s.Rows, g4, d, saved.InputTimeMajor, d, w, g4, saved.Gates, g4);
+        }
 
         Span<float> h0 = saved.Hidden[..block], c0 = saved.Cell[..block];
         bool initialState = !initialHidden.IsEmpty;
@@ -197,7 +203,7 @@ public static unsafe class LstmKernels
         else
             packedR = t_packedR = PackedMatrix.Pack(false, u, g4, r, g4, t_packedR);
         fixed (float* gates = saved.Gates, hidden = saved.Hidden, cell = saved.Cell, tanhCell = saved.TanhCell, pb = bias, pm = mask,
-               dropped = saved.DroppedHidden, pmh = recurrentDropout, input = saved.InputTimeMajor,
+               dropped = saved.DroppedHidden, pmh = recurrentDropout, input = saved.InputTimeMajor, px = x, pmx = inputDropout,
                fusedWeights = fused ? t_fusedWeights : null, fusedBias = fused ? t_fusedBias : null)
         {
             StepJob job = StepJob.Rent(s, packedR, backward: false);
@@ -205,6 +211,11 @@ public static unsafe class LstmKernels
             job.DroppedHidden = dropped; job.RecurrentDropout = pmh;
             job.InitialState = initialState;
             job.Input = input; job.FusedWeights = fusedWeights; job.FusedBias = fusedBias;
+            if (fused)
+            {
+                job.BatchMajorInput = px;
+                job.InputDropout = pmx;
+            }
             job.RunForward();
         }
 
@@ -260,20 +271,19 @@ public static unsafe class LstmKernels
         RecurrentLayout.CopyOrClear(dFinalHidden, scratch[..block]);
         RecurrentLayout.CopyOrClear(dFinalCell, scratch.Slice(2 * block, block));
         bool wantInitial = !dInitialHidden.IsEmpty || !dInitialCell.IsEmpty;
-        // Rᵀ (4U×U) is the B operand of every step's dZ_t·Rᵀ: packed straight from R, once for all T steps.
-        PackedMatrix packedRT = t_packedRT = PackedMatrix.Pack(true, g4, u, r, g4, t_packedRT);
-        // Wᵀ (4U×D) likewise, for dX_t = dZ_t·Wᵀ inside the loop.
-        PackedMatrix? packedWT = dX.IsEmpty ? null : t_packedWT = PackedMatrix.Pack(true, g4, d, w, g4, t_packedWT);
+        // The B operand of every step, packed once for all T steps: [Rᵀ | Wᵀ] (4U×(U+D)) for [dh_{t−1} | dX_t] = dZ_t·[Rᵀ | Wᵀ]
+        // (packed from R stacked on W, (U+D)×4U), or Rᵀ (4U×U) alone, packed straight from R, when dX is not wanted.
+        PackedMatrix packedB = dX.IsEmpty ? t_packedRT = PackedMatrix.Pack(true, g4, u, r, g4, t_packedRT)
+            : t_packedRWT = PackedMatrix.Pack(true, g4, u + d, StackRows(r, w, ref t_stackedRW), g4, t_packedRWT);
         fixed (float* gates = saved.Gates, cell = saved.Cell, tanhCell = saved.TanhCell, pdy = dY, pdz = dGates,
                pm = mask, pScratch = scratch, pmh = recurrentDropout, pdx = dX, pmx = inputDropout)
         {
-            StepJob job = StepJob.Rent(s, packedRT, backward: true);
+            StepJob job = StepJob.Rent(s, packedB, backward: true);
             job.Gates = gates; job.Cell = cell; job.TanhCell = tanhCell; job.Mask = pm; job.DY = pdy; job.DZ = pdz;
             job.RecurrentDropout = pmh;
             job.ReturnSequences = returnSequences;
             job.WantInitialGradient = wantInitial;
             job.DC = pScratch + 2 * block;
-            job.PackedWT = packedWT;
             job.DX = pdx; job.DXStep = pScratch + 3 * block; job.InputDropout = pmx;
             float* dhInitial = job.RunBackward(pScratch, pScratch + block);
             // Step 0 left dh₋₁ in dhInitial and dc₋₁ in DC: the initial states' gradients.
@@ -282,20 +292,25 @@ public static unsafe class LstmKernels
             if (!dInitialCell.IsEmpty)
                 TensorPrimitives.Add(dInitialCell, new ReadOnlySpan<float>(job.DC, block), dInitialCell);
         }
-        if (!dBias.IsEmpty) // db += Σ rows of dZ, in row order (masked steps contribute zeros), columns split over the workers
-            ColumnSums.AddRows(dGates, s.Rows, g4, dBias);
+        // db += Σ rows of dZ (in row order; masked steps contribute zeros), dW += Xᵀ·dZ and dR += H_prevᵀ·dZ
+        // (H̃_prev with recurrent dropout; h₋₁ = 0 contributes nothing unless an initial state was given), each GEMM
+        // one product over all T·N rows; on several workers the products run side by side.
+        int first = hasInitialState ? 0 : 1;
+        ReadOnlySpan<float> previous = recurrentDropout.IsEmpty ? saved.Hidden : saved.DroppedHidden;
+        SideBySideWeightGradients.Accumulate(dGates, s.Rows, g4, saved.InputTimeMajor, d,
+            previous.Slice(first * block), u, (t - first) * n, dW, dR, dBias);
+    }
 
-        // The weight gradients, each one GEMM over all T·N rows.
-        if (!dW.IsEmpty) // dW += Xᵀ·dZ
-            Gemm.Multiply(true, false, d, g4, s.Rows, saved.InputTimeMajor, d, dGates, g4, dW, g4, accumulate: true);
-        if (!dR.IsEmpty) // dR += H_prevᵀ·dZ (H̃_prev with recurrent dropout); h₋₁ = 0 contributes nothing unless an initial state was given
-        {
-            int first = hasInitialState ? 0 : 1;
-            ReadOnlySpan<float> previous = recurrentDropout.IsEmpty ? saved.Hidden : saved.DroppedHidden;
-            if (t - first > 0)
-                Gemm.Multiply(true, false, u, g4, (t - first) * n, previous.Slice(first * block), u,
-                    dGates.Slice(first * n * g4), g4, dR, g4, accumulate: true);
-        }
+    /// <summary>R (U×4U) and W (D×4U) stacked into one (U+D)×4U matrix [R; W] (in a reused buffer): stored that way,
+    /// its transpose [Rᵀ | Wᵀ] is the B operand of the backward step's single GEMM.</summary>
+    private static ReadOnlySpan<float> StackRows(ReadOnlySpan<float> r, ReadOnlySpan<float> w, ref float[]? buffer)
+    {
+        int length = r.Length + w.Length;
+        if (buffer == null || buffer.Length < length)
+            buffer = new float[length];
+        r.CopyTo(buffer);
+        w.CopyTo(buffer.AsSpan(r.Length));
+        return buffer.AsSpan(0, length);
     }
 
     private static void CheckLengths(in LstmShape s, int x, int w, int r, int bias, int mask, int h0, int c0)
@@ -329,10 +344,11 @@ public static unsafe class LstmKernels
         public LstmShape Shape;
         public bool InitialState, ReturnSequences, WantInitialGradient;
         public float* Gates, Hidden, Cell, TanhCell, Bias, DY, DZ, DC, DroppedHidden, RecurrentDropout;
+        // With dX wanted: the N×(U+D) product [dh_{t−1} | dX_t] of one step (Recurrent is then [Rᵀ | Wᵀ]), dX, m_x.
         public float* DX, DXStep, InputDropout;
-        public PackedMatrix? PackedWT;
-        // The fused step (LstmFusedStep): time-major x, and W, R and the bias packed in panels; null for the two-pass step.
-        public float* Input, FusedWeights, FusedBias;
+        // The fused step (LstmFusedStep): time-major x̃ (filled step by step from the batch-major x, times m_x), and W,
+        // R and the bias packed in panels; null for the two-pass step.
+        public float* Input, BatchMajorInput, FusedWeights, FusedBias;
 
         public static StepJob Rent(in LstmShape s, PackedMatrix? recurrent, bool backward)
         {
@@ -342,8 +358,7 @@ public static unsafe class LstmKernels
             job.Shape = s;
             job.DroppedHidden = job.RecurrentDropout = null;
             job.DX = job.DXStep = job.InputDropout = null;
-            job.PackedWT = null;
-            job.Input = job.FusedWeights = job.FusedBias = null;
+            job.Input = job.BatchMajorInput = job.FusedWeights = job.FusedBias = null;
             job.WantInitialGradient = false;
             return job;
         }
@@ -397,6 +412,19 @@ public static unsafe class LstmKernels
         {
             int n = Shape.Batch, t = Shape.Steps, d = Shape.Inputs, u = Shape.Units, g4 = Shape.GateWidth, block = Shape.StateLength;
             int rows = end - first;
+            float* x = Input + ((long)step * n + first) * d;
+            // This step's rows of x̃ = x⊙m_x to the time-major X̃ (kept for dW), by the worker that reads them next (as
+            // RecurrentLayout.ToTimeMajor copies them): in the core's L1 for the tiles, and no serial pass before the loop.
+            int inputStep = RecurrentLayout.InputStep(step, t, GoBackwards);
+            for (int row = first; row < end; row++)
+            {
+                var from = new ReadOnlySpan<float>(BatchMajorInput + ((long)row * t + inputStep) * d, d);
+                var to = new Span<float>(x + (long)(row - first) * d, d);
+                if (InputDropout == null)
+                    from.CopyTo(to);
+                else
+                    TensorPrimitives.Multiply(from, new ReadOnlySpan<float>(InputDropout + (long)row * d, d), to);
+            }
             float* previous = Hidden + (long)step * block + first * u; // h₋₁ = 0 without an initial state
             if (RecurrentDropout != null && (step > 0 || InitialState)) // h̃_{t−1} = h_{t−1}⊙m_h, kept for dR
             {
@@ -412,7 +440,7 @@ public static unsafe class LstmKernels
                 TanhCell = TanhCell + (long)step * block + first * u, Hidden = Hidden + (long)(step + 1) * block + first * u,
                 Mask = Mask == null ? null : Mask + (long)first * t + RecurrentLayout.InputStep(step, t, GoBackwards), MaskStride = t,
             };
-            LstmFusedStep.Step(FusedWeights, FusedBias, d, u, rows, Input + ((long)step * n + first) * d, d, previous, u, outputs);
+            LstmFusedStep.Step(FusedWeights, FusedBias, d, u, rows, x, d, previous, u, outputs);
             if (Mask == null)
                 return;
             for (int row = first; row < end; row++)
@@ -447,26 +475,29 @@ public static unsafe class LstmKernels
                 BackwardRow(Gates + ((long)step * n + row) * g4, Cell + at, TanhCell + at, hIn + row * u, dyRow,
                     DC + row * u, dzRow, u);
             }
-            if (step > 0 || WantInitialGradient) // dh_{t−1} += dZ_t·Rᵀ for these rows (at step 0: dh₋₁, for an initial state)
+            bool wantDh = step > 0 || WantInitialGradient; // at step 0: dh₋₁, only for an initial state
+            int rows = end - first;
+            var dzRows = new ReadOnlySpan<float>(DZ + ((long)step * n + first) * g4, rows * g4);
+            if (DX == null)
             {
-                Gemm.Multiply(false, end - first, u, g4, new ReadOnlySpan<float>(DZ + ((long)step * n + first) * g4, (end - first) * g4), g4,
-                    Recurrent, new Span<float>(hOut + first * u, (end - first) * u), u, accumulate: true);
-                if (RecurrentDropout != null) // the step read h̃ = h⊙m_h, so dh_{t−1} = (dZ·Rᵀ)⊙m_h (skipped rows passed dh through)
-                    for (int row = first; row < end; row++)
-                        if (!Skipped(step, row))
-                            TensorPrimitives.Multiply(new ReadOnlySpan<float>(hOut + row * u, u), new ReadOnlySpan<float>(RecurrentDropout + row * u, u),
-                                new Span<float>(hOut + row * u, u));
+                if (wantDh) // dh_{t−1} += dZ_t·Rᵀ for these rows (hOut was cleared, or holds a skipped row's dh + dy)
+                    Gemm.Multiply(false, rows, u, g4, dzRows, g4, Recurrent, new Span<float>(hOut + first * u, rows * u), u, accumulate: true);
             }
-            if (DX != null) // dX_t = dZ_t·Wᵀ for these rows, added into batch-major dX (times the input mask: x̃ = x⊙m_x)
+            else
             {
-                int d = Shape.Inputs, rows = end - first;
-                float* product = DXStep + (long)first * d;
-                Gemm.Multiply(false, rows, d, g4, new ReadOnlySpan<float>(DZ + ((long)step * n + first) * g4, rows * g4), g4,
-                    PackedWT!, new Span<float>(product, rows * d), d);
+                // [dh_{t−1} | dX_t] = dZ_t·[Rᵀ | Wᵀ] for these rows, one GEMM (rows×(U+D)); then dh_{t−1} goes to hOut
+                // (a skipped row's dZ is zero: it keeps the dh + dy it passed through) and dX_t into dX.
+                int d = Shape.Inputs, width = u + d;
+                float* product = DXStep + (long)first * width;
+                Gemm.Multiply(false, rows, width, g4, dzRows, g4, Recurrent, new Span<float>(product, rows * width), width);
                 int inputStep = RecurrentLayout.InputStep(step, t, GoBackwards);
                 for (int row = first; row < end; row++)
                 {
-                    var from = new ReadOnlySpan<float>(product + (long)(row - first) * d, d);
+                    float* productRow = product + (long)(row - first) * width;
+                    if (wantDh && !Skipped(step, row))
+                        new ReadOnlySpan<float>(productRow, u).CopyTo(new Span<float>(hOut + row * u, u));
+                    // dX_t times the input mask (x̃ = x⊙m_x), added into the batch-major dX
+                    var from = new ReadOnlySpan<float>(productRow + u, d);
                     var to = new Span<float>(DX + ((long)row * t + inputStep) * d, d);
                     if (InputDropout != null)
                         TensorPrimitives.MultiplyAdd(from, new ReadOnlySpan<float>(InputDropout + (long)row * d, d), to, to);
@@ -474,6 +505,11 @@ public static unsafe class LstmKernels
                         TensorPrimitives.Add(to, from, to);
                 }
             }
+            if (wantDh && RecurrentDropout != null) // the step read h̃ = h⊙m_h, so dh_{t−1} = (dZ·Rᵀ)⊙m_h (skipped rows passed dh through)
+                for (int row = first; row < end; row++)
+                    if (!Skipped(step, row))
+                        TensorPrimitives.Multiply(new ReadOnlySpan<float>(hOut + row * u, u), new ReadOnlySpan<float>(RecurrentDropout + row * u, u),
+                            new Span<float>(hOut + row * u, u));
         }
     }
 

@@ -1,0 +1,117 @@
+namespace NanoNet.Kernels;
+
+/// <summary>
+/// The weight gradients a recurrent layer computes after its time loop — dW += Xᵀ·dZ, dR += H_prevᵀ·dZ and
+/// db += Σ rows of dZ — run side by side, each worker on its own products, instead of one after another with
+/// every worker inside each GEMM.
+/// </summary>
+/// <remarks>
+/// <para>Shape legend: dZ is rows×G (G = the gate columns, 4U for the LSTM; rows = T·N); X is rows×D and dW D×G;
+/// H_prev is the last <c>rowsH</c> rows' hidden states, rowsH×U (rowsH ≤ rows: without an initial state step 0's
+/// h₋₁ = 0 is left out), against the last rowsH rows of dZ, and dR is U×G; db is G.</para>
+/// <para>Why: M = D or U (128) is small next to K = T·N (6,400). Split over two workers, one such GEMM cuts its
+/// 512 output columns into column tiles, and every tile packs all of Aᵀ (the whole 6,400×128 X or H_prev) again:
+/// on the IMDB seed model each of dW and dR ran at 1.48× its one-thread speed on two threads. Given one whole
+/// product each, the workers pack A once per product, as one thread does, and run at one thread's efficiency.</para>
+/// <para>The split: P = ⌊workers/2⌋ column parts (whole micro-kernel panels) of each product, so 2P tasks, task w
+/// = product w mod 2, part w / 2; db's columns are cut into 2P ranges of whole 64-byte lines, one per task. With
+/// fewer than two workers, or without both products, the calls run one after another as before.</para>
+/// <para>Determinism: every element of C is one K-sum over the same KC slabs in the same order whichever column
+/// range computes it (see <see cref="Gemm"/>), and db sums each column over the rows in order (as
+/// <see cref="ColumnSums"/>), so the results are bitwise those of the sequential calls at any thread count.</para>
+/// </remarks>
+internal static unsafe class SideBySideWeightGradients
+{
+    /// <summary>
+    /// dW += Xᵀ·dZ, dR += H_prevᵀ·dZ[rows − rowsH ..], db += Σ rows of dZ; an empty gradient is skipped.
+    /// </summary>
+    /// <param name="dz">dZ, rows×<paramref name="g"/>.</param>
+    /// <param name="rows">Rows of dZ and X.</param>
+    /// <param name="g">Columns of dZ (and of dW, dR, db).</param>
+    /// <param name="x">X, rows×<paramref name="d"/>.</param>
+    /// <param name="d">Columns of X (rows of dW).</param>
+    /// <param name="h">H_prev, <paramref name="rowsH"/>×<paramref name="u"/>.</param>
+    /// <param name="u">Columns of H_prev (rows of dR).</param>
+    /// <param name="rowsH">Rows of H_prev: it meets the last rowsH rows of dZ.</param>
+    /// <param name="dW">D×G, accumulated, or empty.</param>
+    /// <param name="dR">U×G, accumulated, or empty.</param>
+    /// <param name="dBias">G, accumulated, or empty.</param>
+    public static void Accumulate(ReadOnlySpan<float> dz, int rows, int g, ReadOnlySpan<float> x, int d,
+        ReadOnlySpan<float> h, int u, int rowsH, Span<float> dW, Span<float> dR, Span<float> dBias)
+    {
+        int parts = Parallelism.CurrentMaxThreads / 2;
+        if (parts < 1 || dW.IsEmpty || dR.IsEmpty || rowsH == 0 || WorkerPool.IsInsideRegion)
+        {
+            Sequential(dz, rows, g, x, d, h, u, rowsH, dW, dR, dBias);
+            return;
+        }
+        if (dz.Length < (long)rows * g || x.Length < (long)rows * d || h.Length < (long)rowsH * u || rowsH > rows
+            || dW.Length < d * g || dR.Length < u * g || (!dBias.IsEmpty && dBias.Length != g))
+            throw new ArgumentException("Weight gradients: a buffer has the wrong length.");
+        // Column parts of whole micro-kernel panels: no part has more than one panel's worth of columns fewer.
+        int nr = GemmMicroKernels.TileSize(Gemm.BestKernel).Nr;
+        parts = Math.Min(parts, (g + nr - 1) / nr);
+        fixed (float* pdz = dz, px = x, ph = h, pdw = dW, pdr = dR, pdb = dBias)
+        {
+            Job job = t_job ??= new Job();
+            job.DZ = pdz; job.X = px; job.H = ph; job.DW = pdw; job.DR = pdr; job.DBias = dBias.IsEmpty ? null : pdb;
+            (job.Rows, job.G, job.D, job.U, job.RowsH, job.Parts, job.Nr) = (rows, g, d, u, rowsH, parts, nr);
+            Parallelism.Run(job, 2 * parts);
+        }
+    }
+
+    /// <summary>The three calls one after another, each on all workers (one worker, or a single product).</summary>
+    private static void Sequential(ReadOnlySpan<float> dz, int rows, int g, ReadOnlySpan<float> x, int d,
+        ReadOnlySpan<float> h, int u, int rowsH, Span<float> dW, Span<float> dR, Span<float> dBias)
+    {
+        if (!dBias.IsEmpty)
+            ColumnSums.AddRows(dz, rows, g, dBias);
+        if (!dW.IsEmpty)
+            Gemm.Multiply(true, false, d, g, rows, x, d, dz, g, dW, g, accumulate: true);
+        if (!dR.IsEmpty && rowsH > 0)
+            Gemm.Multiply(true, false, u, g, rowsH, h, u, dz.Slice((rows - rowsH) * g), g, dR, g, accumulate: true);
+    }
+
+    [ThreadStatic] private static Job? t_job;
+
+    private sealed class Job : ParallelJob
+    {
+        public float* DZ, X, H, DW, DR, DBias;
+        public int Rows, G, D, U, RowsH, Parts, Nr;
+
+        public override void RunWorker(int worker, int workerCount)
+        {
+            int tasks = 2 * Parts;
+            // A pool smaller than asked for (never today: the caller asks for at most CurrentMaxThreads) still covers every task.
+            for (int task = worker; task < tasks; task += workerCount)
+                RunTask(task, tasks);
+        }
+
+        private void RunTask(int task, int tasks)
+        {
+            int part = task / 2;
+            int panels = (G + Nr - 1) / Nr;
+            int from = Math.Min(G, panels * part / Parts * Nr), to = Math.Min(G, panels * (part + 1) / Parts * Nr);
+            // The calls below run on this worker alone (a GEMM started inside a parallel region does).
+            if (to > from)
+            {
+                int columns = to - from;
+                long dzLength = (long)(Rows - 1) * G + columns;
+                if (task % 2 == 0) // dW[:, from..to) += Xᵀ·dZ[:, from..to)
+                    Gemm.Multiply(true, false, D, columns, Rows, new ReadOnlySpan<float>(X, Rows * D), D,
+                        new ReadOnlySpan<float>(DZ + from, (int)dzLength), G, new Span<float>(DW + from, (D - 1) * G + columns), G, accumulate: true);
+                else // dR[:, from..to) += H_prevᵀ·dZ[rows − rowsH.., from..to)
+                    Gemm.Multiply(true, false, U, columns, RowsH, new ReadOnlySpan<float>(H, RowsH * U), U,
+                        new ReadOnlySpan<float>(DZ + (long)(Rows - RowsH) * G + from, (int)((long)(RowsH - 1) * G + columns)), G,
+                        new Span<float>(DR + from, (U - 1) * G + columns), G, accumulate: true);
+            }
+            if (DBias != null) // db over this task's range of whole 16-float lines, every column summed over the rows in order
+            {
+                int lines = (G + 15) / 16;
+                int first = Math.Min(G, lines * task / tasks * 16), end = Math.Min(G, lines * (task + 1) / tasks * 16);
+                if (first < end)
+                    ColumnSums.AddBand(DZ, Rows, G, DBias, first, end);
+            }
+        }
+    }
+}

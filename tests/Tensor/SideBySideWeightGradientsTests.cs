@@ -1,0 +1,84 @@
+using System.Numerics.Tensors;
+using NanoNet.Kernels;
+
+namespace NanoNet.Tests;
+
+/// <summary>
+/// <see cref="SideBySideWeightGradients"/>: dW += Xᵀ·dZ, dR += H_prevᵀ·dZ and db += Σ rows of dZ, run side by side
+/// on the workers, must be bitwise the three calls one after another on one thread at every thread count (the
+/// reference twin), and near the double-precision <see cref="GemmReference"/>.
+/// </summary>
+public class SideBySideWeightGradientsTests
+{
+    [TestCase(6400, 512, 128, 128, 6368)] // the IMDB seed LSTM: T·N = 200·32 rows, 4U = 512, no initial state (T−1 steps of H_prev)
+    [TestCase(37, 100, 5, 7, 34)]          // gate columns not a multiple of the 32-column panel, H_prev short of dZ
+    [TestCase(50, 40, 3, 9, 50)]           // two panels: at 4 threads each product is cut into two column parts
+    [TestCase(20, 20, 4, 4, 20)]           // one partial panel: a single column part
+    public void EqualsTheSequentialCallsBitwiseAtAnyThreadCount(int rows, int g, int d, int u, int rowsH)
+    {
+        float[] dz = Tensor.RandomUniform([rows, g], -1, 1, 80).ToArray();
+        float[] x = Tensor.RandomUniform([rows, d], -1, 1, 81).ToArray();
+        float[] h = Tensor.RandomUniform([rowsH, u], -1, 1, 82).ToArray();
+        float[] dW0 = Tensor.RandomUniform([d, g], -1, 1, 83).ToArray();
+        float[] dR0 = Tensor.RandomUniform([u, g], -1, 1, 84).ToArray();
+        float[] db0 = Tensor.RandomUniform([g], -1, 1, 85).ToArray();
+
+        // The twin: on one thread, db as the row-by-row loop, then the two GEMMs.
+        float[] dW = (float[])dW0.Clone(), dR = (float[])dR0.Clone(), db = (float[])db0.Clone();
+        int saved = Parallelism.MaxThreads;
+        try
+        {
+            Parallelism.MaxThreads = 1;
+            for (int row = 0; row < rows; row++)
+                TensorPrimitives.Add(db, dz.AsSpan(row * g, g), db);
+            Gemm.Multiply(true, false, d, g, rows, x, d, dz, g, dW, g, accumulate: true);
+            Gemm.Multiply(true, false, u, g, rowsH, h, u, dz.AsSpan((rows - rowsH) * g), g, dR, g, accumulate: true);
+
+            float[] dWReference = (float[])dW0.Clone(), dRReference = (float[])dR0.Clone();
+            GemmReference.Multiply(true, false, d, g, rows, x, d, dz, g, dWReference, g, accumulate: true);
+            GemmReference.Multiply(true, false, u, g, rowsH, h, u, dz.AsSpan((rows - rowsH) * g), g, dRReference, g, accumulate: true);
+            float tolerance = 1e-5f * rows;
+            Assert.That(dW, Is.EqualTo(dWReference).Within(tolerance).AsCollection, "dW against the reference GEMM");
+            Assert.That(dR, Is.EqualTo(dRReference).Within(tolerance).AsCollection, "dR against the reference GEMM");
+
+            foreach (int threads in new[] { 1, 2, 3, 4 })
+            {
+                Parallelism.MaxThreads = threads;
+                float[] dWs = (float[])dW0.Clone(), dRs = (float[])dR0.Clone(), dbs = (float[])db0.Clone();
+                Parallelism.ResetWidestRegion();
+                SideBySideWeightGradients.Accumulate(dz, rows, g, x, d, h, u, rowsH, dWs, dRs, dbs);
+                Assert.That(dWs, Is.EqualTo(dW).AsCollection, $"dW, {threads} thread(s)");
+                Assert.That(dRs, Is.EqualTo(dR).AsCollection, $"dR, {threads} thread(s)");
+                Assert.That(dbs, Is.EqualTo(db).AsCollection, $"db, {threads} thread(s)");
+                if (threads >= 2)
+                    Assert.That(Parallelism.WidestRegion, Is.GreaterThanOrEqualTo(2), $"{threads} threads: the products ran side by side");
+            }
+        }
+        finally
+        {
+            Parallelism.MaxThreads = saved;
+        }
+    }
+
+    [Test]
+    public void AnEmptyGradientIsSkipped()
+    {
+        const int rows = 30, g = 64, d = 6, u = 5;
+        float[] dz = Tensor.RandomUniform([rows, g], -1, 1, 86).ToArray();
+        float[] x = Tensor.RandomUniform([rows, d], -1, 1, 87).ToArray();
+        float[] h = Tensor.RandomUniform([rows, u], -1, 1, 88).ToArray();
+        int saved = Parallelism.MaxThreads;
+        try
+        {
+            Parallelism.MaxThreads = 2;
+            float[] dW = new float[d * g], expected = new float[d * g];
+            SideBySideWeightGradients.Accumulate(dz, rows, g, x, d, h, u, rows, dW, default, default);
+            Gemm.Multiply(true, false, d, g, rows, x, d, dz, g, expected, g);
+            Assert.That(dW, Is.EqualTo(expected).AsCollection);
+        }
+        finally
+        {
+            Parallelism.MaxThreads = saved;
+        }
+    }
+}
