@@ -19,7 +19,9 @@ namespace NanoNet.Kernels;
 /// <item>per tile, K is cut into KC-deep slabs; the slab of op(A) (MC×KC, fits L2) and of op(B)
 /// (KC×NC) are packed into contiguous micro-panels, zero-padded to whole MR/NR multiples;</item>
 /// <item>the micro-kernel multiplies an MR×KC panel of A by a KC×NR panel of B, keeping the whole
-/// MR×NR block of C in vector registers (see <see cref="GemmMicroKernels"/>).</item>
+/// MR×NR block of C in vector registers (see <see cref="GemmMicroKernels"/>);</item>
+/// <item>between micro-tiles, the memory of the next block (A, B slab, C) is asked for a few lines at a time
+/// (<see cref="GemmPrefetch"/>), so that skinny products streaming a big operand overlap its loads with the FMAs.</item>
 /// </list></para>
 /// <para>Determinism: each element of C is produced by exactly one tile, and its K-sum runs over the
 /// same KC slabs in the same order whatever the thread count, so results are bitwise identical at
