@@ -162,6 +162,8 @@ public static unsafe class Gemm
         /// <summary>B already packed whole (slab after slab, NR panels within), or null to pack per tile.</summary>
         public float* PackedB;
         private int _nextTile;
+        /// <summary>Whether the operands are too large to stay in cache, so the next block is prefetched (<see cref="GemmPrefetch"/>).</summary>
+        private bool _prefetches;
 
         public int TileCount { get; private set; }
 
@@ -195,9 +197,13 @@ public static unsafe class Gemm
             int nc = RoundUp((n + columnTiles - 1) / columnTiles, _nr);
             int minimumNc = Math.Min(128, RoundUp((n + threads - 1) / threads, _nr));
             _nc = Math.Clamp(Math.Max(nc, minimumNc), _nr, MaxNC);
+            // Operands that together fit in half of L2 stay there from call to call (a convolution's per-block
+            // input-gradient product): nothing to fetch ahead, so no prefetch plan and no narrowing below.
+            long footprint = ((long)m * k + (long)k * n + (long)m * n) * sizeof(float);
+            _prefetches = footprint > PrefetchBudgetBytes;
             // One row block (M ≤ MC: a Dense layer's batch) uses each packed B slab once, so the slab need not fill L2:
             // narrower tiles leave room to prefetch the next one (GemmPrefetch) while this one is multiplied.
-            if (m <= MC)
+            if (m <= MC && _prefetches)
                 _nc = Math.Min(_nc, SkinnyNC);
             _tilesPerRow = (n + _nc - 1) / _nc;
             // A task is a column tile × a band of rows: its packed B slab is reused by every MC block
@@ -296,7 +302,7 @@ public static unsafe class Gemm
                         if (!directA)
                             GemmPacking.PackA(_transA, _a, _lda, ic, mc, pc, kc, _mr, packA);
                         // The next row block of the band (its A, and C on its first touch); the shared slab is packed by all.
-                        if (ic + MC < rowStart + rows && !directA)
+                        if (ic + MC < rowStart + rows && !directA && _prefetches)
                         {
                             int nextMc = Math.Min(MC, rowStart + rows - ic - MC);
                             prefetch.Set(ARegion(ic + MC, nextMc, pc, kc), pc == 0 ? CRegion(ic + MC, nextMc, jc, nc) : default, default,
@@ -338,7 +344,7 @@ public static unsafe class Gemm
                     if (!directA)
                         GemmPacking.PackA(_transA, _a, _lda, ic, mc, pc, kc, _mr, packA);
                     // Direct A (a convolution's short im2col rows) streams both A and C in order: the hardware prefetcher follows.
-                    if (!directA)
+                    if (!directA && _prefetches)
                         PlanNext(ref prefetch, tile, workers, rowStart, rows, jc, nc, ic, mc, pc, kc);
                     MacroKernel(ic, mc, jc, nc, kc, pc, add, directA, packA, packB, edge, ref prefetch);
                 }
