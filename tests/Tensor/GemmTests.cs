@@ -8,6 +8,7 @@ public class GemmTests
     [
         [1, 1, 1], [7, 13, 5], [1000, 3, 1000], [1, 4096, 1], [513, 257, 129], [8, 32, 256],
         [9, 33, 257], [40, 32, 600], [57, 32, 28], [96, 1024, 7], [64, 128, 7200], [3, 1, 600], [17, 50, 1],
+        [40, 700, 300], // M ≤ MC: narrower column tiles (SkinnyNC), the last one partial, and the next tile prefetched
     ];
 
     private static IEnumerable<TestCaseData> Cases()
@@ -100,20 +101,24 @@ public class GemmTests
         Assert.That(c[3], Is.EqualTo(42f));
     }
 
-    [Test]
-    public void IsBitwiseIdenticalAcrossThreadCounts()
+    // The square-ish default, and the Dense layers' skinny shapes: forward (M = 64, K long), dX (Bᵀ, N long), dW (Aᵀ, K = 64).
+    [TestCase(300, 500, 700, false, true)]
+    [TestCase(64, 128, 3000, false, false)]
+    [TestCase(64, 1000, 128, false, true)]
+    [TestCase(1000, 128, 64, true, false)]
+    public void IsBitwiseIdenticalAcrossThreadCounts(int m, int n, int k, bool transA, bool transB)
     {
         var rng = new Random(9);
-        int m = 300, n = 500, k = 700;
         float[] a = RandomArray(m * k, rng), b = RandomArray(k * n, rng);
         float[] one = new float[m * n], two = new float[m * n];
+        int lda = transA ? m : k, ldb = transB ? k : n;
         int saved = Parallelism.MaxThreads;
         try
         {
             Parallelism.MaxThreads = 1;
-            Gemm.Multiply(false, true, m, n, k, a, k, b, k, one, n);
+            Gemm.Multiply(transA, transB, m, n, k, a, lda, b, ldb, one, n);
             Parallelism.MaxThreads = 2;
-            Gemm.Multiply(false, true, m, n, k, a, k, b, k, two, n);
+            Gemm.Multiply(transA, transB, m, n, k, a, lda, b, ldb, two, n);
         }
         finally
         {

@@ -19,7 +19,9 @@ namespace NanoNet.Kernels;
 /// <item>per tile, K is cut into KC-deep slabs; the slab of op(A) (MC×KC, fits L2) and of op(B)
 /// (KC×NC) are packed into contiguous micro-panels, zero-padded to whole MR/NR multiples;</item>
 /// <item>the micro-kernel multiplies an MR×KC panel of A by a KC×NR panel of B, keeping the whole
-/// MR×NR block of C in vector registers (see <see cref="GemmMicroKernels"/>).</item>
+/// MR×NR block of C in vector registers (see <see cref="GemmMicroKernels"/>);</item>
+/// <item>between micro-tiles, the memory of the next block (A, B slab, C) is asked for a few lines at a time
+/// (<see cref="GemmPrefetch"/>), so that skinny products streaming a big operand overlap its loads with the FMAs.</item>
 /// </list></para>
 /// <para>Determinism: each element of C is produced by exactly one tile, and its K-sum runs over the
 /// same KC slabs in the same order whatever the thread count, so results are bitwise identical at
@@ -34,6 +36,10 @@ public static unsafe class Gemm
     // Below ~1 MFLOP (about 10 µs on one core) a parallel region's wake-up and join cost as much as the second
     // thread saves: the 64×10×128 products of the CIFAR-10 seed model's last layer ran slower on two threads.
     private const long ParallelFlopThreshold = 1 << 20;
+    /// <summary>The most a <see cref="GemmPrefetch"/> plan may ask for: half the L2 the blocking assumed (KC×NC floats fill it).</summary>
+    internal static readonly long PrefetchBudgetBytes = (long)KC * MaxNC * sizeof(float) / 2;
+    /// <summary>The column tile when M ≤ MC: a quarter of NC (256 on the 1 MB L2 core), a multiple of every NR.</summary>
+    private static readonly int SkinnyNC = Math.Max(GemmBlocking.NCMultiple, MaxNC / 4 / GemmBlocking.NCMultiple * GemmBlocking.NCMultiple);
 
     /// <summary>
     /// The register-blocking variant the machine supports best: the widest accelerated vectors, and for
@@ -156,6 +162,8 @@ public static unsafe class Gemm
         /// <summary>B already packed whole (slab after slab, NR panels within), or null to pack per tile.</summary>
         public float* PackedB;
         private int _nextTile;
+        /// <summary>Whether the operands are too large to stay in cache, so the next block is prefetched (<see cref="GemmPrefetch"/>).</summary>
+        private bool _prefetches;
 
         public int TileCount { get; private set; }
 
@@ -189,6 +197,14 @@ public static unsafe class Gemm
             int nc = RoundUp((n + columnTiles - 1) / columnTiles, _nr);
             int minimumNc = Math.Min(128, RoundUp((n + threads - 1) / threads, _nr));
             _nc = Math.Clamp(Math.Max(nc, minimumNc), _nr, MaxNC);
+            // Operands that together fit in half of L2 stay there from call to call (a convolution's per-block
+            // input-gradient product): nothing to fetch ahead, so no prefetch plan and no narrowing below.
+            long footprint = ((long)m * k + (long)k * n + (long)m * n) * sizeof(float);
+            _prefetches = footprint > PrefetchBudgetBytes;
+            // One row block (M ≤ MC: a Dense layer's batch) uses each packed B slab once, so the slab need not fill L2:
+            // narrower tiles leave room to prefetch the next one (GemmPrefetch) while this one is multiplied.
+            if (m <= MC && _prefetches)
+                _nc = Math.Min(_nc, SkinnyNC);
             _tilesPerRow = (n + _nc - 1) / _nc;
             // A task is a column tile × a band of rows: its packed B slab is reused by every MC block
             // of the band (as in BLIS, where B is packed once per slab), so B is re-read once per band,
@@ -233,7 +249,7 @@ public static unsafe class Gemm
                         {
                             int rowStart = tile / _tilesPerRow * _rowsPerGroup;
                             int jc = tile % _tilesPerRow * _nc;
-                            ComputeTile(rowStart, Math.Min(_rowsPerGroup, _m - rowStart), jc, Math.Min(_nc, _n - jc), pA, pB);
+                            ComputeTile(tile, workerCount, rowStart, Math.Min(_rowsPerGroup, _m - rowStart), jc, Math.Min(_nc, _n - jc), pA, pB);
                         }
                     }
                 }
@@ -265,6 +281,7 @@ public static unsafe class Gemm
             int band = RoundUp((_m + workers - 1) / workers, _mr);
             int rowStart = Math.Min(_m, worker * band), rows = Math.Min(band, _m - rowStart);
             bool directA = !_transA && _n <= _nr && _kind == GemmKernelKind.Vector512;
+            GemmPrefetch prefetch = default;
             for (int jc = 0; jc < _n; jc += MaxNC)
             {
                 int nc = Math.Min(MaxNC, _n - jc);
@@ -284,7 +301,18 @@ public static unsafe class Gemm
                         int mc = Math.Min(MC, rowStart + rows - ic);
                         if (!directA)
                             GemmPacking.PackA(_transA, _a, _lda, ic, mc, pc, kc, _mr, packA);
-                        MacroKernel(ic, mc, jc, nc, kc, pc, add, directA, packA, sharedB, edge);
+                        // The next row block of the band (its A, and C on its first touch); the shared slab is packed by all.
+                        if (ic + MC < rowStart + rows && !directA && _prefetches)
+                        {
+                            int nextMc = Math.Min(MC, rowStart + rows - ic - MC);
+                            prefetch.Set(ARegion(ic + MC, nextMc, pc, kc), pc == 0 ? CRegion(ic + MC, nextMc, jc, nc) : default, default,
+                                (mc + _mr - 1) / _mr * ((nc + _nr - 1) / _nr));
+                        }
+                        else
+                        {
+                            prefetch.Clear();
+                        }
+                        MacroKernel(ic, mc, jc, nc, kc, pc, add, directA, packA, sharedB, edge, ref prefetch);
                     }
                     _barrier.SignalAndWait(workers);
                 }
@@ -296,11 +324,12 @@ public static unsafe class Gemm
         public float[]? SharedBSlab;
 
         /// <summary>C[rowStart.., jc..] for `rows` rows and nc columns: per K slab, pack B once, then each MC row block.</summary>
-        private void ComputeTile(int rowStart, int rows, int jc, int nc, float* packA, float* packB)
+        private void ComputeTile(int tile, int workers, int rowStart, int rows, int jc, int nc, float* packA, float* packB)
         {
             float* edge = stackalloc float[GemmMicroKernels.MaxTileElements];
             // With a single B panel each A element is used once: read A in place, do not pack it.
             bool directA = !_transA && _n <= _nr && _kind == GemmKernelKind.Vector512;
+            GemmPrefetch prefetch = default;
             for (int pc = 0; pc < _k; pc += KC)
             {
                 int kc = Math.Min(KC, _k - pc);
@@ -314,13 +343,67 @@ public static unsafe class Gemm
                     int mc = Math.Min(MC, rowStart + rows - ic);
                     if (!directA)
                         GemmPacking.PackA(_transA, _a, _lda, ic, mc, pc, kc, _mr, packA);
-                    MacroKernel(ic, mc, jc, nc, kc, pc, add, directA, packA, packB, edge);
+                    // Direct A (a convolution's short im2col rows) streams both A and C in order: the hardware prefetcher follows.
+                    if (!directA && _prefetches)
+                        PlanNext(ref prefetch, tile, workers, rowStart, rows, jc, nc, ic, mc, pc, kc);
+                    MacroKernel(ic, mc, jc, nc, kc, pc, add, directA, packA, packB, edge, ref prefetch);
                 }
             }
         }
 
+        /// <summary>
+        /// Plans the prefetch of what this worker reads after block (ic, pc) of its tile: the next row block's A (and C
+        /// on its first touch), else the next K slab's B and A, else the next tile's B, A and C. The next tile is a
+        /// guess (tile + workers: the counter hands tiles out round robin when the workers keep pace); a wrong guess
+        /// costs bandwidth, never a value.
+        /// </summary>
+        private void PlanNext(ref GemmPrefetch prefetch, int tile, int workers, int rowStart, int rows, int jc, int nc, int ic, int mc, int pc, int kc)
+        {
+            int tiles = (mc + _mr - 1) / _mr * ((nc + _nr - 1) / _nr);
+            if (ic + MC < rowStart + rows)
+            {
+                int nextMc = Math.Min(MC, rowStart + rows - ic - MC);
+                prefetch.Set(ARegion(ic + MC, nextMc, pc, kc), pc == 0 ? CRegion(ic + MC, nextMc, jc, nc) : default, default, tiles);
+            }
+            else if (pc + KC < _k)
+            {
+                int nextKc = Math.Min(KC, _k - pc - KC);
+                prefetch.Set(BRegion(pc + KC, nextKc, jc, nc), ARegion(rowStart, Math.Min(MC, rows), pc + KC, nextKc), default, tiles);
+            }
+            else if (tile + workers < TileCount)
+            {
+                int next = tile + workers;
+                int nextRow = next / _tilesPerRow * _rowsPerGroup, nextJc = next % _tilesPerRow * _nc;
+                int nextMc = Math.Min(MC, Math.Min(_rowsPerGroup, _m - nextRow)), nextNc = Math.Min(_nc, _n - nextJc), firstKc = Math.Min(KC, _k);
+                prefetch.Set(BRegion(0, firstKc, nextJc, nextNc), ARegion(nextRow, nextMc, 0, firstKc), CRegion(nextRow, nextMc, nextJc, nextNc), tiles);
+            }
+            else
+            {
+                prefetch.Clear();
+            }
+        }
+
+        /// <summary>Where op(A)[ic.., pc..] (mc×kc) lies in memory.</summary>
+        private GemmPrefetch.Region ARegion(int ic, int mc, int pc, int kc) => _transA
+            ? new(_a + (long)pc * _lda + ic, kc, mc, _lda)
+            : new(_a + (long)ic * _lda + pc, mc, kc, _lda);
+
+        /// <summary>Where op(B)[pc.., jc..] (kc×nc) lies in memory, packed beforehand or not.</summary>
+        private GemmPrefetch.Region BRegion(int pc, int kc, int jc, int nc)
+        {
+            if (PackedB != null)
+            {
+                int padded = PackedMatrix.PaddedColumns(_n, _nr);
+                return new(PackedB + (long)pc * padded + (long)jc * kc, 1, kc * PackedMatrix.PaddedColumns(nc, _nr), 0);
+            }
+            return _transB ? new(_b + (long)jc * _ldb + pc, nc, kc, _ldb) : new(_b + (long)pc * _ldb + jc, kc, nc, _ldb);
+        }
+
+        /// <summary>Where C[ic.., jc..] (mc×nc) lies.</summary>
+        private GemmPrefetch.Region CRegion(int ic, int mc, int jc, int nc) => new(_c + (long)ic * _ldc + jc, mc, nc, _ldc);
+
         /// <summary>One MC×KC block of A (packed, or read in place) times one packed KC×NC slab of B, micro-tile by micro-tile.</summary>
-        private void MacroKernel(int ic, int mc, int jc, int nc, int kc, int pc, bool add, bool directA, float* packA, float* packB, float* edge)
+        private void MacroKernel(int ic, int mc, int jc, int nc, int kc, int pc, bool add, bool directA, float* packA, float* packB, float* edge, ref GemmPrefetch prefetch)
         {
             for (int jr = 0; jr < nc; jr += _nr)
             {
@@ -328,6 +411,7 @@ public static unsafe class Gemm
                 float* bPanel = packB + jr * kc;
                 for (int ir = 0; ir < mc; ir += _mr)
                 {
+                    prefetch.Step();
                     int mr = Math.Min(_mr, mc - ir);
                     float* cTile = _c + (long)(ic + ir) * _ldc + jc + jr;
                     bool full = mr == _mr && nr == _nr;
