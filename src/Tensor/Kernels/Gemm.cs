@@ -199,8 +199,11 @@ public static unsafe class Gemm
             _nc = Math.Clamp(Math.Max(nc, minimumNc), _nr, MaxNC);
             // Operands that together fit in half of L2 stay there from call to call (a convolution's per-block
             // input-gradient product): nothing to fetch ahead, so no prefetch plan and no narrowing below.
+            // On more than one worker, the plan is off: two workers streaming the same skinny operands made the
+            // CIFAR-10 seed step slower at 2 threads (3.35–3.72 → 3.43–3.80 ms, 4 alternated pairs) while it made
+            // it faster at 1 (benchmarks/README.md, sixth sitting).
             long footprint = ((long)m * k + (long)k * n + (long)m * n) * sizeof(float);
-            _prefetches = footprint > PrefetchBudgetBytes;
+            _prefetches = threads == 1 && footprint > PrefetchBudgetBytes;
             // One row block (M ≤ MC: a Dense layer's batch) uses each packed B slab once, so the slab need not fill L2:
             // narrower tiles leave room to prefetch the next one (GemmPrefetch) while this one is multiplied.
             if (m <= MC && _prefetches)
