@@ -73,6 +73,17 @@ public abstract class TapeEntry
         return entry;
     }
 
+    /// <summary>
+    /// Copies <paramref name="values"/> (a call's small per-axis argument: offsets, paddings) into an entry's own array
+    /// <paramref name="kept"/>, which a recycled entry keeps for its next use: a new array only when the length changes.
+    /// </summary>
+    protected static void KeepCopy(ref int[] kept, ReadOnlySpan<int> values)
+    {
+        if (kept.Length != values.Length)
+            kept = new int[values.Length];
+        values.CopyTo(kept);
+    }
+
     /// <summary>Clears the base state of a recycled entry (see <see cref="Rent{T}"/>): inputs, output, recording order.</summary>
     internal void ClearForReuse()
     {

@@ -52,15 +52,13 @@ public static partial class Ops
     {
         // The call's arguments: set again each time the entry is rented (see TapeEntry.Rent).
         private Tensor x = null!;
-        private int[] before = []; // the entry's own copy, kept for its next use (a new array only when the rank changes)
+        private int[] before = []; // the entry's own copy (see KeepCopy)
 
         public static PadEntry Rent(Tensor y, Tensor x, ReadOnlySpan<int> before)
         {
             PadEntry entry = Rent<PadEntry>(y);
             entry.x = x;
-            if (entry.before.Length != before.Length)
-                entry.before = new int[before.Length];
-            before.CopyTo(entry.before);
+            KeepCopy(ref entry.before, before);
             return entry;
         }
 

@@ -63,15 +63,13 @@ public static partial class Ops
     {
         // The call's arguments: set again each time the entry is rented (see TapeEntry.Rent).
         private Tensor x = null!;
-        private int[] starts = []; // the entry's own copy, kept for its next use (a new array only when the rank changes)
+        private int[] starts = []; // the entry's own copy (see KeepCopy)
 
         public static SliceEntry Rent(Tensor y, Tensor x, ReadOnlySpan<int> starts)
         {
             SliceEntry entry = Rent<SliceEntry>(y);
             entry.x = x;
-            if (entry.starts.Length != starts.Length)
-                entry.starts = new int[starts.Length];
-            starts.CopyTo(entry.starts);
+            KeepCopy(ref entry.starts, starts);
             return entry;
         }
 

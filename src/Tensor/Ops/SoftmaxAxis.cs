@@ -21,7 +21,7 @@ public static partial class Ops
         var y = Tensor.EmptyLike(x);
         SoftmaxAxisKernels.SoftmaxForward(x.Span, y.Span, outer, n, inner);
         if (Tape.ShouldRecord(x))
-            Tape.Record(SoftmaxAxisEntry.Rent(y, x, outer, n, inner), x);
+            Tape.Record(SoftmaxAxisEntry.Rent(y, x, outer, n, inner, logarithm: false), x);
         Profiler.Stop("Softmax", started);
         return y;
     }
@@ -39,7 +39,7 @@ public static partial class Ops
         var y = Tensor.EmptyLike(x);
         SoftmaxAxisKernels.LogSoftmaxForward(x.Span, y.Span, outer, n, inner);
         if (Tape.ShouldRecord(x))
-            Tape.Record(LogSoftmaxEntry.Rent(y, x, outer, n, inner), x);
+            Tape.Record(SoftmaxAxisEntry.Rent(y, x, outer, n, inner, logarithm: true), x);
         Profiler.Stop("LogSoftmax", started);
         return y;
     }
@@ -55,6 +55,7 @@ public static partial class Ops
         return (Shapes.Product(shape[..normalized]), shape[normalized], Shapes.Product(shape[(normalized + 1)..]));
     }
 
+    /// <summary>Backward of Softmax or LogSoftmax along an axis (the same arguments; only the kernel differs).</summary>
     private sealed class SoftmaxAxisEntry : TapeEntry
     {
         // The call's arguments: set again each time the entry is rented (see TapeEntry.Rent).
@@ -62,36 +63,23 @@ public static partial class Ops
         private int outer;
         private int n;
         private int inner;
+        private bool logarithm;
 
-        public static SoftmaxAxisEntry Rent(Tensor y, Tensor x, int outer, int n, int inner)
+        public static SoftmaxAxisEntry Rent(Tensor y, Tensor x, int outer, int n, int inner, bool logarithm)
         {
             SoftmaxAxisEntry entry = Rent<SoftmaxAxisEntry>(y);
-            (entry.x, entry.outer, entry.n, entry.inner) = (x, outer, n, inner);
+            (entry.x, entry.outer, entry.n, entry.inner, entry.logarithm) = (x, outer, n, inner, logarithm);
             return entry;
         }
 
-        public override string OpName => "Softmax";
+        public override string OpName => logarithm ? "LogSoftmax" : "Softmax";
 
-        public override void Backward(Tensor dY) =>
-            SoftmaxAxisKernels.SoftmaxBackward(Output.Span, dY.Span, x.EnsureGrad().Span, outer, n, inner);
-    }
-
-    private sealed class LogSoftmaxEntry : TapeEntry
-    {
-        // The call's arguments: set again each time the entry is rented (see TapeEntry.Rent).
-        private Tensor x = null!;
-        private int outer;
-        private int n;
-        private int inner;
-
-        public static LogSoftmaxEntry Rent(Tensor y, Tensor x, int outer, int n, int inner)
+        public override void Backward(Tensor dY)
         {
-            LogSoftmaxEntry entry = Rent<LogSoftmaxEntry>(y);
-            (entry.x, entry.outer, entry.n, entry.inner) = (x, outer, n, inner);
-            return entry;
+            if (logarithm)
+                SoftmaxAxisKernels.LogSoftmaxBackward(Output.Span, dY.Span, x.EnsureGrad().Span, outer, n, inner);
+            else
+                SoftmaxAxisKernels.SoftmaxBackward(Output.Span, dY.Span, x.EnsureGrad().Span, outer, n, inner);
         }
-
-        public override void Backward(Tensor dY) =>
-            SoftmaxAxisKernels.LogSoftmaxBackward(Output.Span, dY.Span, x.EnsureGrad().Span, outer, n, inner);
     }
 }
