@@ -24,6 +24,13 @@ internal sealed record GraphNode(Layer Layer, int[] InputSlots, int[] OutputSlot
     /// </summary>
     public bool PoolsIntoNext { get; set; }
 
+    /// <summary>
+    /// Whether this is an Embedding whose only reader is the next node, an LSTM (one input, one output, not stateful),
+    /// and whose output is not a model output: at inference the two run as one op (<see cref="Lstm.ForwardOnEmbedding"/>,
+    /// bitwise the same), which projects each distinct id once. Training runs them as two calls.
+    /// </summary>
+    public bool ProjectsIntoNext { get; set; }
+
     /// <summary>"Connected to" column of the summary: the sources of the inputs.</summary>
     public string ConnectedTo { get; init; } = "";
 }

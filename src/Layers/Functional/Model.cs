@@ -201,6 +201,10 @@ public partial class Model
                 && next.InputSlots is [int slot] && slot == conv.OutputSlot
                 && nodes.Count(n => n.InputSlots.Contains(conv.OutputSlot)) == 1
                 && !outputs.Any(o => slots[o] == conv.OutputSlot);
+            nodes[i].ProjectsIntoNext = conv.Layer is Embedding && next.Layer is Lstm { Stateful: false } && !next.IsMultiTensorCall
+                && next.InputSlots is [int embedded] && embedded == conv.OutputSlot
+                && nodes.Count(n => n.InputSlots.Contains(conv.OutputSlot)) == 1
+                && !outputs.Any(o => slots[o] == conv.OutputSlot);
         }
         var used = new HashSet<int>(nodes.SelectMany(n => n.InputSlots).Concat(outputs.Select(o => slots[o])));
         foreach (Input input in inputs)
@@ -374,6 +378,14 @@ public partial class Model
             if (folding is not null && (folding.Skipped[n] || folding.Into[n] >= 0))
             {
                 RunFolded(pass, folding, n);
+                continue;
+            }
+            if (node.ProjectsIntoNext && !training && !Tape.IsRecording)
+            {
+                // The embedding and the LSTM that alone reads it, in one op (bitwise the same; inference only).
+                GraphNode lstm = _nodes[++n];
+                using Profiler.ScopeHandle lstmScope = Profiler.Enabled ? Profiler.Scope(lstm.Layer.Name) : default;
+                values[lstm.OutputSlot] = ((Lstm)lstm.Layer).ForwardOnEmbedding(values[node.InputSlots[0]]!, (Embedding)node.Layer);
                 continue;
             }
             using Profiler.ScopeHandle scope = Profiler.Enabled ? Profiler.Scope(node.Layer.Name) : default;

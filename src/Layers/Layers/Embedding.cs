@@ -55,6 +55,10 @@ public sealed class Embedding(int vocabSize, int dim, bool maskZero = false, str
     }
 
     /// <inheritdoc />
+    /// <summary>Checks a batch of ids is (N, <see cref="Layer.InputShape"/>), as <see cref="Layer.Forward"/> does.</summary>
+    internal void CheckIds(Tensor ids) => CheckInput(ids);
+
+    /// <inheritdoc />
     public override LayerConfig GetConfig() =>
         base.GetConfig().Set("input_dim", VocabSize).Set("output_dim", Dim).Set("mask_zero", MaskZero);
 

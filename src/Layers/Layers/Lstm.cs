@@ -88,6 +88,21 @@ public sealed class Lstm(int units, bool returnSequences = false, bool stateful 
     }
 
     /// <inheritdoc />
+    /// <summary>
+    /// This layer on <paramref name="embedding"/>'s output for <paramref name="ids"/>, at inference, in one op
+    /// (<see cref="Ops.LstmOnEmbedding"/>: each distinct id's x·W once): what a model runs when the embedding is this
+    /// layer's only input. Bit for bit <c>Forward(embedding.Forward(ids))</c>, mask included.
+    /// </summary>
+    internal Tensor ForwardOnEmbedding(Tensor ids, Embedding embedding)
+    {
+        embedding.CheckIds(ids);
+        bool masked = embedding.MaskZero && ids.Rank == 2;
+        Tensor y = Ops.LstmOnEmbedding(ids, embedding.Table, Kernel, RecurrentKernel, Bias, ReturnSequences, masked, GoBackwards);
+        if (ReturnSequences && masked) // as the two calls: the embedding's padding mask, passed on with every step
+            y.Mask = Ops.PaddingMask(ids);
+        return y;
+    }
+
     private protected override string[] StateNames => s_stateNames;
 
     private static readonly string[] s_stateNames = ["h", "c"];

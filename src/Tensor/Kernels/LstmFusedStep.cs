@@ -1,5 +1,6 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 
 namespace NanoNet.Kernels;
 
@@ -125,20 +126,100 @@ internal static unsafe class LstmFusedStep
     }
 
     /// <summary>
+    /// The step for <paramref name="rows"/> rows whose inputs are embedded ids: x_t·W of each row is already in
+    /// <paramref name="projected"/> (row <c>slots[r·slotStride]</c>, made by <see cref="Project"/>), so each tile's
+    /// chain starts from it and runs over h only. The same bits as <see cref="Step"/> on the embedded rows: the
+    /// projected row is the chain's value after its x part, stored as it was.
+    /// </summary>
+    public static void StepProjected(float* packed, float* packedBias, int d, int u, int rows, float* projected, int* slots,
+        long slotStride, float* h, long ldh, in Outputs o)
+    {
+        float* tile = stackalloc float[Rows * Width];
+        float** start = stackalloc float*[Rows];
+        float** startOfRow = stackalloc float*[Rows];
+        float** hRow = stackalloc float*[Rows];
+        int panels = Panels(u), k = d + u;
+        long projectedRow = (long)panels * Width;
+        for (int rt = 0; rt < rows; rt += Rows)
+        {
+            int mr = Math.Min(Rows, rows - rt);
+            for (int i = 0; i < Rows; i++)
+            {
+                int row = rt + (i < mr ? i : 0);
+                startOfRow[i] = projected + slots[row * slotStride] * projectedRow;
+                hRow[i] = h + row * ldh;
+            }
+            // The next tile's projected rows are scattered over the table: fetch them while this tile computes.
+            for (int i = rt + Rows; i < Math.Min(rows, rt + 2 * Rows); i++)
+            {
+                byte* line = (byte*)(projected + slots[i * slotStride] * projectedRow);
+                for (long offset = 0; offset < projectedRow * sizeof(float); offset += 64)
+                    Sse.Prefetch1(line + offset);
+            }
+            for (int b = 0; b < panels; b++)
+            {
+                for (int i = 0; i < Rows; i++)
+                    start[i] = startOfRow[i] + b * Width;
+                MultiplyTile(0, u, null, hRow, packed + ((long)b * k + d) * Width, tile, start);
+                Cell(tile, rt, mr, b, u, packedBias + b * Width, o);
+            }
+        }
+    }
+
+    /// <summary>
+    /// x·W for the embedding rows of <paramref name="ids"/> (ids[j]'s row at table + ids[j]·D), into
+    /// <paramref name="projected"/>: row j holds, per panel, the 32 chains of <see cref="Step"/>'s x part (bias not
+    /// added; the cell adds it). Each chain is the one <see cref="Step"/> runs, so the values are bit for bit its own.
+    /// </summary>
+    public static void Project(float* packed, int d, int u, float* table, ReadOnlySpan<int> ids, float* projected)
+    {
+        float* tile = stackalloc float[Rows * Width];
+        float** xRow = stackalloc float*[Rows];
+        int panels = Panels(u), k = d + u;
+        long projectedRow = (long)panels * Width;
+        for (int first = 0; first < ids.Length; first += Rows)
+        {
+            int m = Math.Min(Rows, ids.Length - first);
+            for (int i = 0; i < Rows; i++)
+                xRow[i] = table + (long)ids[first + (i < m ? i : 0)] * d;
+            for (int b = 0; b < panels; b++)
+            {
+                MultiplyTile(d, 0, xRow, null, packed + (long)b * k * Width, tile);
+                for (int i = 0; i < m; i++)
+                    Buffer.MemoryCopy(tile + i * Width, projected + (first + i) * projectedRow + b * Width, Width * sizeof(float), Width * sizeof(float));
+            }
+        }
+    }
+
+    /// <summary>
     /// tile[8×32] = [x rows | h rows] (8×(D+U)) · panel ((D+U)×32): 16 accumulators, one FMA chain per element from
-    /// zero, over x first, then h. A is read in place, one broadcast per row and p (as <see cref="GemmMicroKernels.Kernel8x32DirectA"/>).
+    /// zero (or from <paramref name="start"/>'s rows, 32 floats each, when given), over x first, then h. A is read in
+    /// place, one broadcast per row and p (as <see cref="GemmMicroKernels.Kernel8x32DirectA"/>).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void MultiplyTile(int d, int u, float** xRow, float** hRow, float* b, float* tile)
+    private static void MultiplyTile(int d, int u, float** xRow, float** hRow, float* b, float* tile, float** start = null)
     {
         Vector512<float> c00 = default, c01 = default, c10 = default, c11 = default;
         Vector512<float> c20 = default, c21 = default, c30 = default, c31 = default;
         Vector512<float> c40 = default, c41 = default, c50 = default, c51 = default;
         Vector512<float> c60 = default, c61 = default, c70 = default, c71 = default;
+        if (start != null)
+        {
+            c00 = Vector512.Load(start[0]); c01 = Vector512.Load(start[0] + 16);
+            c10 = Vector512.Load(start[1]); c11 = Vector512.Load(start[1] + 16);
+            c20 = Vector512.Load(start[2]); c21 = Vector512.Load(start[2] + 16);
+            c30 = Vector512.Load(start[3]); c31 = Vector512.Load(start[3] + 16);
+            c40 = Vector512.Load(start[4]); c41 = Vector512.Load(start[4] + 16);
+            c50 = Vector512.Load(start[5]); c51 = Vector512.Load(start[5] + 16);
+            c60 = Vector512.Load(start[6]); c61 = Vector512.Load(start[6] + 16);
+            c70 = Vector512.Load(start[7]); c71 = Vector512.Load(start[7] + 16);
+        }
         for (int part = 0; part < 2; part++)
         {
             float** rows = part == 0 ? xRow : hRow;
             int kc = part == 0 ? d : u;
+            if (kc == 0)
+                continue;
             float* a0 = rows[0], a1 = rows[1], a2 = rows[2], a3 = rows[3], a4 = rows[4], a5 = rows[5], a6 = rows[6], a7 = rows[7];
             for (int p = 0; p < kc; p++)
             {

@@ -1,0 +1,81 @@
+using NanoNet.Data;
+using NanoNet.Kernels;
+using NanoNet.Layers;
+using NanoNet.Losses;
+using NanoNet.Optim;
+
+namespace NanoNet.Tests;
+
+/// <summary>
+/// A model's Embedding → LSTM pair at inference runs as one op (<see cref="Ops.LstmOnEmbedding"/>) when the LSTM is
+/// the embedding's only reader: the same bits as the layers called one after the other (mask, returned sequence and
+/// the layers after it included), at 1 and 2 threads, in Predict, single-sample Predict's batch and Evaluate; not when
+/// the embedding has another reader.
+/// </summary>
+public class EmbeddingLstmFusionTests
+{
+    private const int T = 11, Vocabulary = 40, Batch = 19;
+
+    [TestCase(1)]
+    [TestCase(2)]
+    public void PredictMatchesTheLayersCalledOneAfterTheOther(int threads)
+    {
+        Assume.That(LstmInference.AppliesOnEmbedding(Batch), "the projected path needs the fused AVX-512 step");
+        var embedding = new Embedding(Vocabulary, 16, maskZero: true);
+        var first = new Lstm(12, returnSequences: true);
+        var second = new Lstm(8, goBackwards: true);
+        var dense = new Dense(3, ActivationFunction.Softmax);
+        var model = new Sequential([T], embedding, first, second, dense) { MaxThreads = threads };
+        model.Compile(new Sgd(0.01f), new SparseCategoricalCrossEntropy(), seed: 3);
+        Tensor ids = Ids(Batch);
+
+        int runs = LstmInference.OnEmbeddingRuns;
+        Tensor predicted = model.Predict(ids);
+        Assert.That(LstmInference.OnEmbeddingRuns, Is.EqualTo(runs + 1), "the pair ran as one op");
+
+        Tensor expected;
+        using (Parallelism.LimitThreads(threads))
+            expected = dense.Forward(second.Forward(first.Forward(embedding.Forward(ids))));
+        Assert.That(predicted.ToArray(), Is.EqualTo(expected.ToArray()).Using<float>((a, b) => BitConverter.SingleToInt32Bits(a) == BitConverter.SingleToInt32Bits(b)));
+    }
+
+    [Test]
+    public void EvaluateTakesTheFusedPairAndTrainingDoesNot()
+    {
+        Assume.That(LstmInference.AppliesOnEmbedding(Batch), "the projected path needs the fused AVX-512 step");
+        var model = new Sequential([T], new Embedding(Vocabulary, 16), new Lstm(12), new Dense(2, ActivationFunction.Softmax));
+        model.Compile(new Sgd(0.01f), new SparseCategoricalCrossEntropy(), seed: 4);
+        var data = new Dataset(Ids(Batch), Tensor.FromArray([.. Enumerable.Range(0, Batch).Select(i => (float)(i % 2))], Batch));
+        int runs = LstmInference.OnEmbeddingRuns;
+        model.Fit(data, epochs: 1, batchSize: Batch, verbose: 0);
+        Assert.That(LstmInference.OnEmbeddingRuns, Is.EqualTo(runs), "training runs the two layers");
+        model.Evaluate(data, batchSize: Batch);
+        Assert.That(LstmInference.OnEmbeddingRuns, Is.EqualTo(runs + 1), "evaluation runs them as one op");
+    }
+
+    [Test]
+    public void AnEmbeddingWithAnotherReaderIsNotFused()
+    {
+        var input = new Input([T]);
+        var embedding = new Embedding(Vocabulary, 16);
+        SymbolicTensor embedded = embedding.Call(input);
+        SymbolicTensor recurrent = new Lstm(8).Call(embedded);
+        SymbolicTensor pooled = new GlobalAveragePooling1D().Call(embedded);
+        SymbolicTensor output = new Dense(2, ActivationFunction.Softmax).Call(new Concatenate().Call(recurrent, pooled));
+        var model = new Model([input], [output]) { Output = TextWriter.Null };
+        model.Compile(new Sgd(0.01f), new SparseCategoricalCrossEntropy(), seed: 5);
+        int runs = LstmInference.OnEmbeddingRuns;
+        Tensor predicted = model.Predict(Ids(Batch));
+        Assert.That(LstmInference.OnEmbeddingRuns, Is.EqualTo(runs));
+        Assert.That(predicted.ToArray().All(float.IsFinite));
+    }
+
+    private static Tensor Ids(int n)
+    {
+        var random = new Random(7);
+        Tensor ids = Tensor.Zeros(n, T);
+        for (int i = 0; i < ids.Length; i++)
+            ids.Span[i] = i % 5 == 4 ? 0 : random.Next(Vocabulary);
+        return ids;
+    }
+}
