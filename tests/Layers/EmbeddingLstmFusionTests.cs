@@ -20,7 +20,6 @@ public class EmbeddingLstmFusionTests
     [TestCase(2)]
     public void PredictMatchesTheLayersCalledOneAfterTheOther(int threads)
     {
-        Assume.That(LstmInference.AppliesOnEmbedding(Batch), "the projected path needs the fused AVX-512 step");
         var embedding = new Embedding(Vocabulary, 16, maskZero: true);
         var first = new Lstm(12, returnSequences: true);
         var second = new Lstm(8, goBackwards: true);
@@ -42,7 +41,6 @@ public class EmbeddingLstmFusionTests
     [Test]
     public void EvaluateTakesTheFusedPairAndTrainingDoesNot()
     {
-        Assume.That(LstmInference.AppliesOnEmbedding(Batch), "the projected path needs the fused AVX-512 step");
         var model = new Sequential([T], new Embedding(Vocabulary, 16), new Lstm(12), new Dense(2, ActivationFunction.Softmax));
         model.Compile(new Sgd(0.01f), new SparseCategoricalCrossEntropy(), seed: 4);
         var data = new Dataset(Ids(Batch), Tensor.FromArray([.. Enumerable.Range(0, Batch).Select(i => (float)(i % 2))], Batch));

@@ -8,7 +8,8 @@ namespace NanoNet.Tests;
 /// distinct id's x·W projected once, then the recurrent steps start from the projections. Bit for bit the streamed
 /// forward on the gathered sequence (and so the training forward), with and without a mask, going backwards, from a
 /// given state, returning the sequence or the last step, at a partial panel (U = 12) and a partial row tile (N = 37),
-/// at 1, 2 and 3 threads; the op falls back to Embedding + Lstm where the projected path does not apply.
+/// at 1, 2 and 3 threads, on the fused (AVX-512) and the two-pass step; the op falls back to Embedding + Lstm where
+/// the projected path does not apply.
 /// </summary>
 public class LstmOnEmbeddingTests
 {
@@ -39,20 +40,31 @@ public class LstmOnEmbeddingTests
     [TestCaseSource(nameof(Cases))]
     public void TheKernelMatchesTheStreamedForwardOnTheGatheredSequence(int n, int u, bool returnSequences, bool masked, bool goBackwards)
     {
-        Assume.That(LstmInference.AppliesOnEmbedding(n), "the projected path needs the fused AVX-512 step");
-        foreach (bool initial in (bool[])[false, true])
+        bool fusedStep = LstmFusedStep.Enabled;
+        try
         {
-            float[][] gathered = RunKernel(n, u, returnSequences, masked, goBackwards, initial, onEmbedding: false, threads: 1);
-            foreach (int threads in (int[])[1, 2, 3])
-                AssertBitwise(RunKernel(n, u, returnSequences, masked, goBackwards, initial, onEmbedding: true, threads), gathered,
-                    $"initial state {initial}, {threads} thread(s)");
+            // Both steps: the fused one (AVX-512) and the two-pass one (every other machine; forced off here).
+            foreach (bool fused in (bool[])[true, false])
+            {
+                LstmFusedStep.Enabled = fused;
+                foreach (bool initial in (bool[])[false, true])
+                {
+                    float[][] gathered = RunKernel(n, u, returnSequences, masked, goBackwards, initial, onEmbedding: false, threads: 1);
+                    foreach (int threads in (int[])[1, 2, 3])
+                        AssertBitwise(RunKernel(n, u, returnSequences, masked, goBackwards, initial, onEmbedding: true, threads), gathered,
+                            $"{(LstmFusedStep.Applies(n) ? "fused" : "two-pass")} step, initial state {initial}, {threads} thread(s)");
+                }
+            }
+        }
+        finally
+        {
+            LstmFusedStep.Enabled = fusedStep;
         }
     }
 
     [TestCaseSource(nameof(Cases))]
     public void TheOpMatchesEmbeddingThenLstm(int n, int u, bool returnSequences, bool masked, bool goBackwards)
     {
-        Assume.That(LstmInference.AppliesOnEmbedding(n), "the projected path needs the fused AVX-512 step");
         (Tensor ids, Tensor table, Tensor w, Tensor r, Tensor b) = Inputs(n, u);
         using (Tape.NoGrad())
         {
@@ -102,7 +114,6 @@ public class LstmOnEmbeddingTests
     [Test]
     public void AnIdOutsideTheVocabularyIsNamedWithItsRowAndPosition()
     {
-        Assume.That(LstmInference.AppliesOnEmbedding(8), "the projected path needs the fused AVX-512 step");
         (Tensor ids, Tensor table, Tensor w, Tensor r, Tensor b) = Inputs(8, 12);
         ids.Span[2 * T + 4] = Vocabulary;
         using (Tape.NoGrad())
@@ -140,7 +151,7 @@ public class LstmOnEmbeddingTests
             {
                 int[] slots = new int[idValues.Length], distinct = new int[Vocabulary];
                 int count = DistinctIds.Number(idValues, new int[Vocabulary], slots, distinct);
-                float[] projected = new float[LstmInference.ProjectedLength(count, u)];
+                float[] projected = new float[LstmInference.ProjectedLength(shape, count)];
                 LstmInference.ForwardOnEmbedding(shape, table.Span, distinct.AsSpan(0, count), slots, w.Span, r.Span, b.Span, mask, h0, c0,
                     y, returnSequences, h, c, projected, scratch);
             }

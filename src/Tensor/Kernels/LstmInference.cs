@@ -76,14 +76,17 @@ public static unsafe class LstmInference
             default, default, default);
     }
 
-    /// <summary>
-    /// Whether <see cref="ForwardOnEmbedding"/> runs for a batch of <paramref name="batch"/>: the streamed forward on
-    /// the fused step (<see cref="LstmFusedStep"/>), whose chains can start from a projected row.
-    /// </summary>
-    public static bool AppliesOnEmbedding(int batch) => Applies(batch) && LstmFusedStep.Applies(batch);
+    /// <summary>Whether <see cref="ForwardOnEmbedding"/> runs for a batch of <paramref name="batch"/>: whenever the streamed forward does.</summary>
+    public static bool AppliesOnEmbedding(int batch) => Applies(batch);
 
-    /// <summary>Floats <see cref="ForwardOnEmbedding"/>'s projected table needs for <paramref name="distinct"/> ids and <paramref name="units"/> units.</summary>
-    public static long ProjectedLength(int distinct, int units) => (long)distinct * LstmFusedStep.Panels(units) * LstmFusedStep.Width;
+    /// <summary>
+    /// Floats <see cref="ForwardOnEmbedding"/>'s projection workspace needs for <paramref name="distinct"/> ids: per id,
+    /// its projected row in the fused step's panel order; on the two-pass step, its 4U-float row and its gathered
+    /// D-float embedding row (the GEMM's A).
+    /// </summary>
+    public static long ProjectedLength(in LstmShape s, int distinct) => LstmFusedStep.Applies(s.Batch)
+        ? (long)distinct * LstmFusedStep.Panels(s.Units) * LstmFusedStep.Width
+        : (long)distinct * (s.GateWidth + s.Inputs);
 
     /// <summary>
     /// <see cref="Forward"/> for an input that is an embedding lookup, x[n, t] = table[id of (n, t)], without x: an
@@ -121,13 +124,13 @@ public static unsafe class LstmInference
         s.Validate();
         int n = s.Batch, d = s.Inputs, u = s.Units, g4 = s.GateWidth, block = s.StateLength;
         if (!AppliesOnEmbedding(n))
-            throw new InvalidOperationException($"LSTM inference on embedded ids needs the fused AVX-512 step and at least 8 rows (N={n}); see AppliesOnEmbedding.");
+            throw new InvalidOperationException($"LSTM inference on embedded ids needs at least 8 rows (N={n}); see AppliesOnEmbedding.");
         if (table.Length % d != 0 || slots.Length != s.Rows || w.Length != d * g4 || r.Length != u * g4 || bias.Length != g4
             || (mask.Length != 0 && mask.Length != s.Rows) || initialHidden.Length != initialCell.Length
             || (initialHidden.Length != 0 && initialHidden.Length != block))
             throw new ArgumentException($"LSTM spans do not match N={n}, T={s.Steps}, D={d}, U={u}.");
         if (y.Length != s.OutputLength(returnSequences) || finalHidden.Length != block || finalCell.Length != block
-            || scratch.Length < ScratchLength(s) || projected.Length < ProjectedLength(distinctIds.Length, u))
+            || scratch.Length < ScratchLength(s) || projected.Length < ProjectedLength(s, distinctIds.Length))
             throw new ArgumentException("LSTM inference: an output, the projection or the scratch has the wrong length.");
         int vocabulary = table.Length / d;
         foreach (int id in distinctIds)
@@ -169,8 +172,17 @@ public static unsafe class LstmInference
                pTable = table, pProjected = projected)
         fixed (int* pSlots = slots)
         {
-            if (onEmbedding)
+            if (onEmbedding && fused)
                 ProjectJob.Run(fusedWeights, d, u, pTable, distinctIds, pProjected);
+            else if (onEmbedding)
+            {
+                // Two-pass: the distinct ids' embedding rows gathered (after the projected rows), then one GEMM, whose
+                // every row is the x_t·W row the step's GEMM would compute for that id (a row's sums do not depend on M).
+                int count = distinctIds.Length;
+                Span<float> gathered = projected.Slice(count * g4, count * d);
+                EmbeddingKernels.Gather(distinctIds, table, gathered, d);
+                Gemm.Multiply(false, count, g4, d, gathered, d, packedW!, projected[..(count * g4)], g4);
+            }
             StreamJob job = StreamJob.Rent(s, packedR);
             job.Projected = onEmbedding ? pProjected : null;
             job.Slots = onEmbedding ? pSlots : null;
@@ -237,8 +249,12 @@ public static unsafe class LstmInference
                         Buffer.MemoryCopy(Hidden + (long)row * u, Y + ((long)row * t + step) * u, u * sizeof(float), u * sizeof(float));
                 return;
             }
-            // z = x_t·W for these rows
-            Gemm.Multiply(false, rows, g4, d, new ReadOnlySpan<float>(X + first * xStride + (long)inputStep * d, (int)((rows - 1) * xStride + d)),
+            if (Projected != null) // z = x_t·W for these rows: their ids' projected rows
+                for (int row = first; row < end; row++)
+                    Buffer.MemoryCopy(Projected + (long)Slots[(long)row * t + inputStep] * g4, z + (long)(row - first) * g4,
+                        g4 * sizeof(float), g4 * sizeof(float));
+            else // z = x_t·W for these rows
+                Gemm.Multiply(false, rows, g4, d, new ReadOnlySpan<float>(X + first * xStride + (long)inputStep * d, (int)((rows - 1) * xStride + d)),
                 (int)xStride, PackedW!, new Span<float>(z, rows * g4), g4);
             if (step > 0 || InitialState) // z += h_{t−1}·R (h of these rows, read whole before the cell overwrites it)
                 Gemm.Multiply(false, rows, g4, u, new ReadOnlySpan<float>(Hidden + (long)first * u, rows * u), u,
@@ -290,7 +306,7 @@ public static unsafe class LstmInference
             int end = Math.Min(_count, (int)((long)tiles * (worker + 1) / workerCount) * LstmFusedStep.Rows);
             if (first < end)
                 LstmFusedStep.Project(_packed, _d, _u, _table, new ReadOnlySpan<int>(_ids + first, end - first),
-                    _projected + first * ProjectedLength(1, _u));
+                    _projected + (long)first * LstmFusedStep.Panels(_u) * LstmFusedStep.Width);
         }
     }
 }

@@ -14,8 +14,8 @@ public static partial class Ops
     /// <paramref name="maskZero"/> as <see cref="Embedding"/>'s: id 0 marks a step to skip).
     /// </summary>
     /// <remarks>
-    /// <para>Runs the projected path when nothing is recorded and the batch takes the streamed, fused LSTM step
-    /// (<see cref="LstmInference.AppliesOnEmbedding"/>: AVX-512, 8 rows or more); otherwise it is exactly
+    /// <para>Runs the projected path when nothing is recorded and the batch takes the streamed LSTM forward
+    /// (<see cref="LstmInference.AppliesOnEmbedding"/>: 8 rows or more); otherwise it is exactly
     /// <see cref="Embedding"/> then <see cref="Lstm(Tensor, Tensor, Tensor, Tensor, bool, Tensor?, LstmState?, bool, Tensor?, Tensor?)"/>
     /// (gradients included).</para>
     /// <para>What it saves at the IMDB seed model's inference (batch 256, T = 200, D = U = 128, vocabulary 20,000):
@@ -65,7 +65,7 @@ public static partial class Ops
         Tensor? mask = maskZero ? PaddingMask(ids) : null;
         Tensor output = returnSequences ? Tensor.Empty(n, t, u) : Tensor.Empty(n, u);
         Tensor lastHidden = Tensor.Empty(n, u), lastCell = Tensor.Empty(n, u);
-        Tensor projected = Tensor.Empty(checked((int)LstmInference.ProjectedLength(count, u)));
+        Tensor projected = Tensor.Empty(checked((int)LstmInference.ProjectedLength(shape, count)));
         Tensor scratch = Tensor.Empty(LstmInference.ScratchLength(shape));
         LstmInference.ForwardOnEmbedding(shape, table.Span, distinct[..count], slots, kernel.Span, recurrentKernel.Span, bias.Span,
             SpanOf(mask), default, default, output.Span, returnSequences, lastHidden.Span, lastCell.Span, projected.Span, scratch.Span);
