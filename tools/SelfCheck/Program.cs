@@ -22,6 +22,7 @@ Console.WriteLine($"GEMM kernel: {Gemm.BestKernel} (tile {GemmMicroKernels.TileS
 var checks = new Checks();
 KernelChecks.Gemm(checks);
 KernelChecks.Lstm(checks);
+KernelChecks.LstmOnEmbedding(checks);
 KernelChecks.Philox(checks);
 KernelChecks.ConvWeightGradient(checks);
 GradientChecks.Run(checks);
@@ -221,6 +222,27 @@ internal static class KernelChecks
                 }
             });
     }
+
+    /// <summary>The LSTM on embedded ids (each distinct id projected once) against Embedding then Lstm: bit for bit.</summary>
+    public static void LstmOnEmbedding(Checks checks) =>
+        checks.Run("lstm on embedded ids vs embedding + lstm (bitwise, masked, 37 rows, 12 units)", () =>
+        {
+            var rng = new Random(71);
+            Tensor ids = Tensor.Zeros(37, 9);
+            for (int i = 0; i < ids.Length; i++)
+                ids[i] = i % 7 == 3 ? 0 : rng.Next(30);
+            Tensor table = Tensor.RandomUniform([30, 24], -1, 1, 72), w = Tensor.RandomUniform([24, 48], -0.3f, 0.3f, 73);
+            Tensor r = Tensor.RandomUniform([12, 48], -0.3f, 0.3f, 74), b = Tensor.RandomUniform([48], -0.3f, 0.3f, 75);
+            using (NanoNet.Autograd.Tape.NoGrad())
+            {
+                float[] fused = Ops.LstmOnEmbedding(ids, table, w, r, b, returnSequences: true, maskZero: true).ToArray();
+                float[] twoOps = Ops.Lstm(Ops.Embedding(ids, table, true), w, r, b, returnSequences: true, mask: Ops.PaddingMask(ids)).ToArray();
+                for (int i = 0; i < fused.Length; i++)
+                    if (BitConverter.SingleToInt32Bits(fused[i]) != BitConverter.SingleToInt32Bits(twoOps[i]))
+                        return $"element {i}: {fused[i]} on embedded ids, {twoOps[i]} from the two ops";
+            }
+            return null;
+        });
 
     private static string? CompareLstm(int n, int steps, int d, int units, bool returnSequences, bool masked)
     {
