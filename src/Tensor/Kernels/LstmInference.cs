@@ -73,7 +73,7 @@ public static unsafe class LstmInference
             return;
 
         Stream(s, x, w, r, bias, mask, initialHidden, initialCell, y, returnSequences, finalHidden, finalCell, scratch,
-            default, default, default);
+            default, default, default, default);
     }
 
     /// <summary>Whether <see cref="ForwardOnEmbedding"/> runs for a batch of <paramref name="batch"/>: whenever the streamed forward does.</summary>
@@ -150,7 +150,7 @@ public static unsafe class LstmInference
     private static void Stream(in LstmShape s, ReadOnlySpan<float> x, ReadOnlySpan<float> w, ReadOnlySpan<float> r,
         ReadOnlySpan<float> bias, ReadOnlySpan<float> mask, ReadOnlySpan<float> initialHidden, ReadOnlySpan<float> initialCell,
         Span<float> y, bool returnSequences, Span<float> finalHidden, Span<float> finalCell, Span<float> scratch,
-        ReadOnlySpan<float> table, ReadOnlySpan<int> distinctIds, ReadOnlySpan<int> slots, Span<float> projected = default)
+        ReadOnlySpan<float> table, ReadOnlySpan<int> distinctIds, ReadOnlySpan<int> slots, Span<float> projected)
     {
         int n = s.Batch, d = s.Inputs, u = s.Units, g4 = s.GateWidth;
         bool onEmbedding = !slots.IsEmpty;
