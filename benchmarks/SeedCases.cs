@@ -70,6 +70,7 @@ public static class SeedCases
         for (int i = 0; i < warmup || Stopwatch.GetElapsedTime(warmupStart).TotalSeconds < WarmupSeconds; i++)
             step();
         Profiler.Reset(); // NANONET_PROFILE=1: the per-op table of the timed steps goes to stderr
+        PoolStats.Reset(); // NANONET_POOL_STATS=1: the worker pool's late starts and joins, per kind of region
         var times = new double[steps];
         // Process-wide, so the worker threads' allocations count too (a per-thread count once hid megabytes per step
         // allocated on the workers; see benchmarks/README.md, "allocation per training step").
@@ -83,6 +84,8 @@ public static class SeedCases
         long allocated = (GC.GetTotalAllocatedBytes(precise: true) - allocatedBefore) / steps;
         if (Profiler.Enabled)
             Console.Error.WriteLine(Profiler.Report());
+        if (PoolStats.Enabled)
+            Console.Error.WriteLine(PoolStats.Report(steps));
         Array.Sort(times);
         double median = times[steps / 2];
         return string.Create(CultureInfo.InvariantCulture,

@@ -1,3 +1,6 @@
+using System.Diagnostics;
+using NanoNet.Diagnostics;
+
 namespace NanoNet;
 
 /// <summary>
@@ -130,6 +133,13 @@ public abstract class ParallelJob
 /// A tiny persistent thread pool: one parallel region at a time, the caller is worker 0, helpers
 /// spin briefly and then sleep on an event. No allocation per region, unlike <c>Parallel.For</c>.
 /// </summary>
+/// <remarks>
+/// The events' spin (2000 turns of a <see cref="SpinWait"/> that yields between turns) already covers the gaps
+/// between the regions of a training step: at 2 threads most regions find their helper awake. A pool that
+/// spun a fixed 2 ms on a region counter and then parked, waking only parked helpers, was measured against
+/// this one and was not faster (benchmarks/README.md §8, seventh sitting). <see cref="PoolStats"/>
+/// (<c>NANONET_POOL_STATS=1</c>) times how late helpers start and how long the caller waits, per kind of region.
+/// </remarks>
 internal sealed class WorkerPool
 {
     public static readonly WorkerPool Shared = new();
@@ -164,6 +174,7 @@ internal sealed class WorkerPool
             _failed = false;
             _remaining = workers - 1;
             _done.Reset();
+            long released = PoolStats.Enabled ? PoolStats.Release() : 0;
             for (int i = 0; i < workers - 1; i++)
                 _wake[i].Set();
 
@@ -180,7 +191,10 @@ internal sealed class WorkerPool
             {
                 t_insideRegion = false;
             }
+            long finished = PoolStats.Enabled ? Stopwatch.GetTimestamp() : 0;
             _done.Wait();
+            if (PoolStats.Enabled)
+                PoolStats.Join(job, workers, released, finished);
             _job = null;
             _failed = false;
             if (_failure is not null)
@@ -218,6 +232,7 @@ internal sealed class WorkerPool
             // Helpers beyond this region's worker count have nothing to do.
             if (index + 1 < _workerCount)
             {
+                long entered = PoolStats.Enabled ? PoolStats.Enter() : 0;
                 try
                 {
                     job.RunWorker(index + 1, _workerCount);
@@ -226,6 +241,8 @@ internal sealed class WorkerPool
                 {
                     Fail(e);
                 }
+                if (PoolStats.Enabled)
+                    PoolStats.Leave(entered);
             }
             if (Interlocked.Decrement(ref _remaining) == 0)
                 _done.Set();
