@@ -182,4 +182,41 @@ public class PackedGemmTests
         NanoNet.Kernels.Gemm.Multiply(transA, m, n, k, a, lda, packed, actual, n, accumulate: true);
         Assert.That(actual, Is.EqualTo(expected).AsCollection);
     }
+
+    // B in place (M ≤ MC, B not transposed): a Dense forward, a partial last panel (700 = 21·32 + 28), edge strips (13 rows),
+    // two K slabs. A in place (Aᵀ outweighing B, M > MC): a weight gradient, a partial panel (45 columns), edge strips (203 rows).
+    [TestCase(64, 128, 700, false)]
+    [TestCase(40, 700, 300, false)]
+    [TestCase(13, 100, 50, true)]
+    [TestCase(1000, 128, 64, true)]
+    [TestCase(300, 45, 20, true)]
+    [TestCase(203, 64, 600, true)]
+    [NonParallelizable] // switches Gemm.ReadsInPlace
+    public void ReadingTheBigOperandInPlaceGivesThePackedBits(int m, int n, int k, bool transA)
+    {
+        var rng = new Random(m * 3 + n + k);
+        float[] Random(int length) => Enumerable.Range(0, length).Select(_ => rng.NextSingle() - 0.5f).ToArray();
+        float[] a = Random(m * k), b = Random(k * n), initial = Random(m * n);
+        int lda = transA ? m : k;
+        int saved = Parallelism.MaxThreads;
+        try
+        {
+            foreach (int threads in new[] { 1, 2 })
+                foreach (bool accumulate in new[] { false, true })
+                {
+                    Parallelism.MaxThreads = threads;
+                    float[] packed = (float[])initial.Clone(), inPlace = (float[])initial.Clone();
+                    Gemm.ReadsInPlace = false;
+                    Gemm.Multiply(transA, false, m, n, k, a, lda, b, n, packed, n, accumulate);
+                    Gemm.ReadsInPlace = true;
+                    Gemm.Multiply(transA, false, m, n, k, a, lda, b, n, inPlace, n, accumulate);
+                    Assert.That(inPlace, Is.EqualTo(packed).AsCollection, $"{threads} thread(s), accumulate {accumulate}");
+                }
+        }
+        finally
+        {
+            Gemm.ReadsInPlace = true;
+            Parallelism.MaxThreads = saved;
+        }
+    }
 }
