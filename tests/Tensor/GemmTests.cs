@@ -183,14 +183,15 @@ public class PackedGemmTests
         Assert.That(actual, Is.EqualTo(expected).AsCollection);
     }
 
-    // B in place (M ≤ MC, B not transposed): a Dense forward, a partial last panel (700 = 21·32 + 28), edge strips (13 rows),
-    // two K slabs. A in place (Aᵀ outweighing B, M > MC): a weight gradient, a partial panel (45 columns), edge strips (203 rows).
-    [TestCase(64, 128, 700, false)]
+    // B in place (M ≤ MC, B not transposed, over half of L2): a Dense forward over five K slabs, a partial last panel
+    // (700 = 21·32 + 28), edge strips (13 rows). A in place (Aᵀ outweighing B, one K slab, over half of L2): a weight
+    // gradient, a partial panel (45 columns), edge strips (1003 rows).
+    [TestCase(64, 128, 1100, false)]
     [TestCase(40, 700, 300, false)]
-    [TestCase(13, 100, 50, true)]
-    [TestCase(1000, 128, 64, true)]
-    [TestCase(300, 45, 20, true)]
-    [TestCase(203, 64, 600, true)]
+    [TestCase(13, 100, 1400, true)]
+    [TestCase(2100, 128, 64, true)]
+    [TestCase(2300, 45, 60, true)]
+    [TestCase(1003, 64, 140, true)]
     [NonParallelizable] // switches Gemm.ReadsInPlace
     public void ReadingTheBigOperandInPlaceGivesThePackedBits(int m, int n, int k, bool transA)
     {

@@ -232,16 +232,19 @@ public static unsafe class Gemm
         /// <summary>
         /// The skinny products' big operand is read in place by the 8×32 kernel: B stored K×N when there is one row
         /// block (M ≤ MC, a Dense layer's forward: each B element feeds only M/8 tiles, so a packed copy costs as much
-        /// as it saves); A stored K×M (transposed) when it outweighs B (a weight gradient Xᵀ·dZ, K = the batch).
+        /// as it saves); A stored K×M (transposed) when it outweighs B and K is one slab (a weight gradient Xᵀ·dZ,
+        /// K = the batch).
         /// </summary>
         private InPlace ChooseInPlace(GemmKernelKind kind, bool transA, bool transB, int m, int n, int k)
         {
             if (kind != GemmKernelKind.Vector512 || !ReadsInPlace)
                 return InPlace.None;
+            // Only an operand too big to stay cached from call to call: a small one (a convolution's weights, its
+            // per-chunk im2col block) is packed once into L1-friendly panels and re-read from there more cheaply.
             InPlace inPlace = InPlace.None;
-            if (!transB && m <= MC && n > _nr)
+            if (!transB && m <= MC && n > _nr && (long)k * n * sizeof(float) > PrefetchBudgetBytes)
                 inPlace |= InPlace.B;
-            if (transA && m >= n && m > MC)
+            if (transA && m >= n && m > MC && k <= KC && (long)m * k * sizeof(float) > PrefetchBudgetBytes)
                 inPlace |= InPlace.A;
             return inPlace;
         }
