@@ -192,13 +192,20 @@ public class PackedGemmTests
     [TestCase(2100, 128, 64, true)]
     [TestCase(2300, 45, 60, true)]
     [TestCase(1003, 64, 140, true)]
+    // Cᵀ = B·Aᵀ (B stored N×K over half of L2, 8 ≤ M ≤ 32: the Keras Dense dX): one B' panel (M = 32) with an edge strip
+    // (700 = 87·8 + 4 rows of Cᵀ), a partial panel (M = 13), two K slabs (M = 27), M = 8; M = 64 stays packed.
+    [TestCase(32, 700, 200, false, true)]
+    [TestCase(13, 1500, 100, false, true)]
+    [TestCase(27, 1000, 300, false, true)]
+    [TestCase(8, 20000, 8, false, true)]
+    [TestCase(64, 1100, 128, false, true)]
     [NonParallelizable] // switches Gemm.ReadsInPlace
-    public void ReadingTheBigOperandInPlaceGivesThePackedBits(int m, int n, int k, bool transA)
+    public void ReadingTheBigOperandInPlaceGivesThePackedBits(int m, int n, int k, bool transA, bool transB = false)
     {
         var rng = new Random(m * 3 + n + k);
         float[] Random(int length) => Enumerable.Range(0, length).Select(_ => rng.NextSingle() - 0.5f).ToArray();
         float[] a = Random(m * k), b = Random(k * n), initial = Random(m * n);
-        int lda = transA ? m : k;
+        int lda = transA ? m : k, ldb = transB ? k : n;
         int saved = Parallelism.MaxThreads;
         try
         {
@@ -208,9 +215,9 @@ public class PackedGemmTests
                     Parallelism.MaxThreads = threads;
                     float[] packed = (float[])initial.Clone(), inPlace = (float[])initial.Clone();
                     Gemm.ReadsInPlace = false;
-                    Gemm.Multiply(transA, false, m, n, k, a, lda, b, n, packed, n, accumulate);
+                    Gemm.Multiply(transA, transB, m, n, k, a, lda, b, ldb, packed, n, accumulate);
                     Gemm.ReadsInPlace = true;
-                    Gemm.Multiply(transA, false, m, n, k, a, lda, b, n, inPlace, n, accumulate);
+                    Gemm.Multiply(transA, transB, m, n, k, a, lda, b, ldb, inPlace, n, accumulate);
                     Assert.That(inPlace, Is.EqualTo(packed).AsCollection, $"{threads} thread(s), accumulate {accumulate}");
                 }
         }

@@ -109,7 +109,16 @@ public static unsafe class Gemm
             // Small products, and calls from inside another kernel's parallel region, run on this thread.
             int threads = flops < ParallelFlopThreshold || WorkerPool.IsInsideRegion ? 1 : Parallelism.CurrentMaxThreads;
             var job = GemmJob.Rent();
-            job.Set(kind, transA, transB, m, n, k, pa, lda, pb, ldb, pc, ldc, accumulate, threads);
+            if (TransposesC(kind, transA, transB, m, n, k, packedB))
+            {
+                // Cᵀ = B·Aᵀ (B stored N×K read in place, Aᵀ packed), each tile stored transposed into C.
+                job.Set(kind, false, true, n, m, k, pb, ldb, pa, lda, pc, ldc, accumulate, threads);
+                job.TransposedC = true;
+            }
+            else
+            {
+                job.Set(kind, transA, transB, m, n, k, pa, lda, pb, ldb, pc, ldc, accumulate, threads);
+            }
             job.PackedB = packedB;
             int workers = Math.Min(threads, job.TileCount);
             int generation = ScratchBuffers.Generation;
@@ -127,6 +136,17 @@ public static unsafe class Gemm
             }
         }
     }
+
+    /// <summary>
+    /// Whether C = A·Bᵀ (B stored N×K, too big to stay cached) with a few rows (8 ≤ M ≤ 32, the Keras Dense layer's
+    /// dX = dZ·Wᵀ) is computed as Cᵀ = B·Aᵀ: B is then the left operand of a single-panel product, read in place by
+    /// <see cref="GemmMicroKernels.Kernel8x32DirectA"/> (its rows are contiguous in K), instead of transposed 8×8 at a time
+    /// into packed panels that only M/8 tiles read. Each tile is stored transposed. Same bits: every element takes the same
+    /// FMAs in the same order (a·b = b·a exactly). At M = 64 (two panels) it was slower than packing (benchmarks/README.md).
+    /// </summary>
+    private static bool TransposesC(GemmKernelKind kind, bool transA, bool transB, int m, int n, int k, float* packedB) =>
+        kind == GemmKernelKind.Vector512 && ReadsInPlace && packedB == null && transB && !transA
+        && m >= 8 && m <= 32 && (long)n * k * sizeof(float) > PrefetchBudgetBytes;
 
     private static void Validate(bool transA, bool transB, int m, int n, int k,
         int aLength, int lda, int bLength, int ldb, int cLength, int ldc)
@@ -169,6 +189,8 @@ public static unsafe class Gemm
         private bool _prefetches;
         /// <summary>Which operand the 8×32 kernel reads where it lies instead of packing it (<see cref="InPlace"/>).</summary>
         private InPlace _inPlace;
+        /// <summary>The job computes Cᵀ (see <see cref="TransposesC"/>): its C tile (i, j) is stored at C[j, i].</summary>
+        public bool TransposedC;
 
         public int TileCount { get; private set; }
 
@@ -183,6 +205,7 @@ public static unsafe class Gemm
         {
             job._a = job._b = job._c = job.PackedB = null;
             job.SharedBSlab = null;
+            job.TransposedC = false;
             t_free = job;
         }
 
@@ -226,6 +249,13 @@ public static unsafe class Gemm
             TileCount = rowGroups * _tilesPerRow;
             _nextTile = -1;
         }
+
+        /// <summary>
+        /// Whether the 8×32 kernel reads A's rows in place (<see cref="GemmMicroKernels.Kernel8x32DirectA"/>): with a single
+        /// B panel each A element is used once, so packing it would copy it for one use (a convolution's short im2col rows;
+        /// the big operand of a <see cref="TransposedC"/> product).
+        /// </summary>
+        private bool DirectA => !_transA && _n <= _nr && _kind == GemmKernelKind.Vector512;
 
         private static int RoundUp(int x, int multiple) => (x + multiple - 1) / multiple * multiple;
 
@@ -306,10 +336,10 @@ public static unsafe class Gemm
 
         private void RunWithSharedB(int worker, int workers, float* packA, float* sharedB)
         {
-            float* edge = stackalloc float[GemmMicroKernels.MaxTileElements];
+            float* edge = stackalloc float[GemmMicroKernels.MaxTileElements + 64]; // a padded tile, and an 8×8 block for TransposedC
             int band = RoundUp((_m + workers - 1) / workers, _mr);
             int rowStart = Math.Min(_m, worker * band), rows = Math.Min(band, _m - rowStart);
-            bool directA = !_transA && _n <= _nr && _kind == GemmKernelKind.Vector512;
+            bool directA = DirectA;
             GemmPrefetch prefetch = default;
             for (int jc = 0; jc < _n; jc += MaxNC)
             {
@@ -355,9 +385,8 @@ public static unsafe class Gemm
         /// <summary>C[rowStart.., jc..] for `rows` rows and nc columns: per K slab, pack B once, then each MC row block.</summary>
         private void ComputeTile(int tile, int workers, int rowStart, int rows, int jc, int nc, float* packA, float* packB)
         {
-            float* edge = stackalloc float[GemmMicroKernels.MaxTileElements];
-            // With a single B panel each A element is used once: read A in place, do not pack it.
-            bool directA = !_transA && _n <= _nr && _kind == GemmKernelKind.Vector512;
+            float* edge = stackalloc float[GemmMicroKernels.MaxTileElements + 64]; // a padded tile, and an 8×8 block for TransposedC
+            bool directA = DirectA;
             InPlace inPlace = PackedB != null ? _inPlace & ~InPlace.B : _inPlace; // B packed beforehand is read packed
             GemmPrefetch prefetch = default;
             for (int pc = 0; pc < _k; pc += KC)
@@ -461,6 +490,25 @@ public static unsafe class Gemm
                     int mr = Math.Min(_mr, mc - ir);
                     float* cTile = _c + (long)(ic + ir) * _ldc + jc + jr;
                     bool full = mr == _mr && nr == _nr;
+                    if (TransposedC)
+                    {
+                        if (directA && mr == _mr)
+                        {
+                            GemmMicroKernels.Kernel8x32DirectA(kc, _a + (long)(ic + ir) * _lda + pc, _lda, bPanel, edge, _nr, add: false);
+                        }
+                        else
+                        {
+                            float* strip = packA + ir * kc;
+                            if (directA) // edge of an unpacked A: pack just this strip, zero-padded
+                            {
+                                GemmPacking.PackA(false, _a, _lda, ic + ir, mr, pc, kc, _mr, packA);
+                                strip = packA;
+                            }
+                            GemmMicroKernels.Run(_kind, kc, strip, bPanel, edge, _nr, add: false);
+                        }
+                        StoreTransposed(edge, ic + ir, mr, jc + jr, nr, add);
+                        continue;
+                    }
                     if (directA && full)
                     {
                         GemmMicroKernels.Kernel8x32DirectA(kc, _a + (long)(ic + ir) * _lda + pc, _lda, bPanel, cTile, _ldc, add);
@@ -503,6 +551,39 @@ public static unsafe class Gemm
                     }
                 }
             }
+        }
+
+        /// <summary>
+        /// The valid mr×nr part of a padded tile of Cᵀ (row stride NR, rows from <paramref name="row"/>, columns from
+        /// <paramref name="column"/>) into C, transposed, added or stored: a whole 8×32 tile as four 8×8 transposes
+        /// (the 8×8 block lands at edge + NR·MR), each of its rows one 8-float run of a row of C.
+        /// </summary>
+        private void StoreTransposed(float* edge, int row, int mr, int column, int nr, bool add)
+        {
+            float* c = _c + (long)column * _ldc + row; // Cᵀ[row, column] is C[column, row]
+            if (mr == 8 && nr == 32 && _nr == 32)
+            {
+                float* block = edge + 32 * 8;
+                for (int q = 0; q < 32; q += 8)
+                {
+                    GemmPacking.Transpose8x8(edge + q, 32, block, 8);
+                    for (int j = 0; j < 8; j++)
+                    {
+                        float* dst = c + (long)(q + j) * _ldc;
+                        Vector256<float> v = Vector256.Load(block + j * 8);
+                        if (add)
+                            v = Vector256.Load(dst) + v;
+                        v.Store(dst);
+                    }
+                }
+                return;
+            }
+            for (int i = 0; i < mr; i++)
+                for (int j = 0; j < nr; j++)
+                {
+                    float* dst = c + (long)j * _ldc + i;
+                    *dst = add ? *dst + edge[i * _nr + j] : edge[i * _nr + j];
+                }
         }
 
         /// <summary>The valid mr×nr part of a padded edge tile (row stride NR) into C, added or stored.</summary>
