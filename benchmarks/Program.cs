@@ -22,6 +22,7 @@ using NanoNet.Benchmarks;
 //   dotnet run -c Release --project benchmarks -- recurrent-time [repeats]     (Stopwatch, best of N, all cases in seconds)
 // GEMM at the CIFAR-10 shapes with the kernel this process picked (Stopwatch, best of N, 1 thread):
 //   dotnet run -c Release --project benchmarks -- gemm-time [repeats] [threads] [cold]      (try DOTNET_EnableAVX=0)
+//   dotnet run -c Release --project benchmarks -- gemm-split <repeats> <nc> [cold]   (packing vs micro-kernel time, Dense shapes)
 // Conv2D forward, weight gradient and input gradient at the two CIFAR-10 models' shapes (Stopwatch, best of N, % of the probed peak):
 //   dotnet run -c Release --project benchmarks -- conv-time [repeats] [threads]
 // The IMDB model's embedding gather and scatter, SGD's touched-row update and the clearing, cold caches, against the memory bandwidth:
@@ -70,6 +71,12 @@ if (args.Length > 0 && args[0] == "lstm")
 {
     // lstm [repeats] [two-pass]: "two-pass" runs the LSTM step without the fused cell (LstmFusedStep) on an AVX-512 machine.
     LstmTiming.Run([1, 2], args.Length > 1 ? int.Parse(args[1]) : 10, fused: args.Length <= 2 || args[2] != "two-pass");
+    return 0;
+}
+if (args.Length > 0 && args[0] == "gemm-split")
+{
+    // gemm-split <repeats> <nc> [cold]: packing vs micro-kernel time of the Dense shapes (GemmSplit).
+    GemmSplit.Run(int.Parse(args[1]), args.Contains("cold"), int.Parse(args[2]));
     return 0;
 }
 if (args.Length > 0 && args[0] == "gemm-time")

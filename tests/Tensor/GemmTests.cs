@@ -182,4 +182,49 @@ public class PackedGemmTests
         NanoNet.Kernels.Gemm.Multiply(transA, m, n, k, a, lda, packed, actual, n, accumulate: true);
         Assert.That(actual, Is.EqualTo(expected).AsCollection);
     }
+
+    // B in place (M ≤ MC, B not transposed, over half of L2): a Dense forward over five K slabs, a partial last panel
+    // (700 = 21·32 + 28), edge strips (13 rows). A in place (Aᵀ outweighing B, one K slab, over half of L2): a weight
+    // gradient, a partial panel (45 columns), edge strips (1003 rows).
+    [TestCase(64, 128, 1100, false)]
+    [TestCase(40, 700, 300, false)]
+    [TestCase(13, 100, 1400, true)]
+    [TestCase(2100, 128, 64, true)]
+    [TestCase(2300, 45, 60, true)]
+    [TestCase(1003, 64, 140, true)]
+    // Cᵀ = B·Aᵀ (B stored N×K over half of L2, 8 ≤ M ≤ 32: the Keras Dense dX): one B' panel (M = 32) with an edge strip
+    // (700 = 87·8 + 4 rows of Cᵀ), a partial panel (M = 13), two K slabs (M = 27), M = 8; M = 64 stays packed.
+    [TestCase(32, 700, 200, false, true)]
+    [TestCase(13, 1500, 100, false, true)]
+    [TestCase(27, 1000, 300, false, true)]
+    [TestCase(8, 20000, 8, false, true)]
+    [TestCase(64, 1100, 128, false, true)]
+    [NonParallelizable] // switches Gemm.ReadsInPlace
+    public void ReadingTheBigOperandInPlaceGivesThePackedBits(int m, int n, int k, bool transA, bool transB = false)
+    {
+        var rng = new Random(m * 3 + n + k);
+        float[] Random(int length) => Enumerable.Range(0, length).Select(_ => rng.NextSingle() - 0.5f).ToArray();
+        float[] a = Random(m * k), b = Random(k * n), initial = Random(m * n);
+        int lda = transA ? m : k, ldb = transB ? k : n;
+        int saved = Parallelism.MaxThreads;
+        try
+        {
+            foreach (int threads in new[] { 1, 2 })
+                foreach (bool accumulate in new[] { false, true })
+                {
+                    Parallelism.MaxThreads = threads;
+                    float[] packed = (float[])initial.Clone(), inPlace = (float[])initial.Clone();
+                    Gemm.ReadsInPlace = false;
+                    Gemm.Multiply(transA, transB, m, n, k, a, lda, b, ldb, packed, n, accumulate);
+                    Gemm.ReadsInPlace = true;
+                    Gemm.Multiply(transA, transB, m, n, k, a, lda, b, ldb, inPlace, n, accumulate);
+                    Assert.That(inPlace, Is.EqualTo(packed).AsCollection, $"{threads} thread(s), accumulate {accumulate}");
+                }
+        }
+        finally
+        {
+            Gemm.ReadsInPlace = true;
+            Parallelism.MaxThreads = saved;
+        }
+    }
 }

@@ -39,6 +39,9 @@ public static unsafe class Gemm
     /// <summary>The most a <see cref="GemmPrefetch"/> plan may ask for: half the L2 the blocking assumed (KC×NC floats fill it).</summary>
     internal static readonly long PrefetchBudgetBytes = (long)KC * MaxNC * sizeof(float) / 2;
     /// <summary>The column tile when M ≤ MC: a quarter of NC (256 on the 1 MB L2 core), a multiple of every NR.</summary>
+    /// <summary>Whether skinny products read their big operand in place (<see cref="GemmMicroKernels.Kernel8x32Strided"/>);
+    /// off only in tests, which check that both ways give the same bits.</summary>
+    internal static bool ReadsInPlace = true;
     private static readonly int SkinnyNC = Math.Max(GemmBlocking.NCMultiple, MaxNC / 4 / GemmBlocking.NCMultiple * GemmBlocking.NCMultiple);
 
     /// <summary>
@@ -106,7 +109,16 @@ public static unsafe class Gemm
             // Small products, and calls from inside another kernel's parallel region, run on this thread.
             int threads = flops < ParallelFlopThreshold || WorkerPool.IsInsideRegion ? 1 : Parallelism.CurrentMaxThreads;
             var job = GemmJob.Rent();
-            job.Set(kind, transA, transB, m, n, k, pa, lda, pb, ldb, pc, ldc, accumulate, threads);
+            if (TransposesC(kind, transA, transB, m, n, k, packedB))
+            {
+                // Cᵀ = B·Aᵀ (B stored N×K read in place, Aᵀ packed), each tile stored transposed into C.
+                job.Set(kind, false, true, n, m, k, pb, ldb, pa, lda, pc, ldc, accumulate, threads);
+                job.TransposedC = true;
+            }
+            else
+            {
+                job.Set(kind, transA, transB, m, n, k, pa, lda, pb, ldb, pc, ldc, accumulate, threads);
+            }
             job.PackedB = packedB;
             int workers = Math.Min(threads, job.TileCount);
             int generation = ScratchBuffers.Generation;
@@ -124,6 +136,17 @@ public static unsafe class Gemm
             }
         }
     }
+
+    /// <summary>
+    /// Whether C = A·Bᵀ (B stored N×K, too big to stay cached) with a few rows (8 ≤ M ≤ 32, the Keras Dense layer's
+    /// dX = dZ·Wᵀ) is computed as Cᵀ = B·Aᵀ: B is then the left operand of a single-panel product, read in place by
+    /// <see cref="GemmMicroKernels.Kernel8x32DirectA"/> (its rows are contiguous in K), instead of transposed 8×8 at a time
+    /// into packed panels that only M/8 tiles read. Each tile is stored transposed. Same bits: every element takes the same
+    /// FMAs in the same order (a·b = b·a exactly). At M = 64 (two panels) it was slower than packing (benchmarks/README.md).
+    /// </summary>
+    private static bool TransposesC(GemmKernelKind kind, bool transA, bool transB, int m, int n, int k, float* packedB) =>
+        kind == GemmKernelKind.Vector512 && ReadsInPlace && packedB == null && transB && !transA
+        && m >= 8 && m <= 32 && (long)n * k * sizeof(float) > PrefetchBudgetBytes;
 
     private static void Validate(bool transA, bool transB, int m, int n, int k,
         int aLength, int lda, int bLength, int ldb, int cLength, int ldc)
@@ -164,6 +187,10 @@ public static unsafe class Gemm
         private int _nextTile;
         /// <summary>Whether the operands are too large to stay in cache, so the next block is prefetched (<see cref="GemmPrefetch"/>).</summary>
         private bool _prefetches;
+        /// <summary>Which operand the 8×32 kernel reads where it lies instead of packing it (<see cref="InPlace"/>).</summary>
+        private InPlace _inPlace;
+        /// <summary>The job computes Cᵀ (see <see cref="TransposesC"/>): its C tile (i, j) is stored at C[j, i].</summary>
+        public bool TransposedC;
 
         public int TileCount { get; private set; }
 
@@ -178,6 +205,7 @@ public static unsafe class Gemm
         {
             job._a = job._b = job._c = job.PackedB = null;
             job.SharedBSlab = null;
+            job.TransposedC = false;
             t_free = job;
         }
 
@@ -208,6 +236,7 @@ public static unsafe class Gemm
             // narrower tiles leave room to prefetch the next one (GemmPrefetch) while this one is multiplied.
             if (m <= MC && _prefetches)
                 _nc = Math.Min(_nc, SkinnyNC);
+            _inPlace = ChooseInPlace(kind, transA, transB, m, n, k);
             _tilesPerRow = (n + _nc - 1) / _nc;
             // A task is a column tile × a band of rows: its packed B slab is reused by every MC block
             // of the band (as in BLIS, where B is packed once per slab), so B is re-read once per band,
@@ -221,7 +250,34 @@ public static unsafe class Gemm
             _nextTile = -1;
         }
 
+        /// <summary>
+        /// Whether the 8×32 kernel reads A's rows in place (<see cref="GemmMicroKernels.Kernel8x32DirectA"/>): with a single
+        /// B panel each A element is used once, so packing it would copy it for one use (a convolution's short im2col rows;
+        /// the big operand of a <see cref="TransposedC"/> product).
+        /// </summary>
+        private bool DirectA => !_transA && _n <= _nr && _kind == GemmKernelKind.Vector512;
+
         private static int RoundUp(int x, int multiple) => (x + multiple - 1) / multiple * multiple;
+
+        /// <summary>
+        /// The skinny products' big operand is read in place by the 8×32 kernel: B stored K×N when there is one row
+        /// block (M ≤ MC, a Dense layer's forward: each B element feeds only M/8 tiles, so a packed copy costs as much
+        /// as it saves); A stored K×M (transposed) when it outweighs B and K is one slab (a weight gradient Xᵀ·dZ,
+        /// K = the batch).
+        /// </summary>
+        private InPlace ChooseInPlace(GemmKernelKind kind, bool transA, bool transB, int m, int n, int k)
+        {
+            if (kind != GemmKernelKind.Vector512 || !ReadsInPlace)
+                return InPlace.None;
+            // Only an operand too big to stay cached from call to call: a small one (a convolution's weights, its
+            // per-chunk im2col block) is packed once into L1-friendly panels and re-read from there more cheaply.
+            InPlace inPlace = InPlace.None;
+            if (!transB && m <= MC && n > _nr && (long)k * n * sizeof(float) > PrefetchBudgetBytes)
+                inPlace |= InPlace.B;
+            if (transA && m >= n && m > MC && k <= KC && (long)m * k * sizeof(float) > PrefetchBudgetBytes)
+                inPlace |= InPlace.A;
+            return inPlace;
+        }
 
         /// <summary>
         /// Whether the workers share each packed B slab (large M, several workers): then B is packed once
@@ -280,10 +336,10 @@ public static unsafe class Gemm
 
         private void RunWithSharedB(int worker, int workers, float* packA, float* sharedB)
         {
-            float* edge = stackalloc float[GemmMicroKernels.MaxTileElements];
+            float* edge = stackalloc float[GemmMicroKernels.MaxTileElements + 64]; // a padded tile, and an 8×8 block for TransposedC
             int band = RoundUp((_m + workers - 1) / workers, _mr);
             int rowStart = Math.Min(_m, worker * band), rows = Math.Min(band, _m - rowStart);
-            bool directA = !_transA && _n <= _nr && _kind == GemmKernelKind.Vector512;
+            bool directA = DirectA;
             GemmPrefetch prefetch = default;
             for (int jc = 0; jc < _n; jc += MaxNC)
             {
@@ -315,7 +371,7 @@ public static unsafe class Gemm
                         {
                             prefetch.Clear();
                         }
-                        MacroKernel(ic, mc, jc, nc, kc, pc, add, directA, packA, sharedB, edge, ref prefetch);
+                        MacroKernel(ic, mc, jc, nc, kc, pc, add, directA, InPlace.None, packA, sharedB, edge, ref prefetch);
                     }
                     _barrier.SignalAndWait(workers);
                 }
@@ -329,9 +385,9 @@ public static unsafe class Gemm
         /// <summary>C[rowStart.., jc..] for `rows` rows and nc columns: per K slab, pack B once, then each MC row block.</summary>
         private void ComputeTile(int tile, int workers, int rowStart, int rows, int jc, int nc, float* packA, float* packB)
         {
-            float* edge = stackalloc float[GemmMicroKernels.MaxTileElements];
-            // With a single B panel each A element is used once: read A in place, do not pack it.
-            bool directA = !_transA && _n <= _nr && _kind == GemmKernelKind.Vector512;
+            float* edge = stackalloc float[GemmMicroKernels.MaxTileElements + 64]; // a padded tile, and an 8×8 block for TransposedC
+            bool directA = DirectA;
+            InPlace inPlace = PackedB != null ? _inPlace & ~InPlace.B : _inPlace; // B packed beforehand is read packed
             GemmPrefetch prefetch = default;
             for (int pc = 0; pc < _k; pc += KC)
             {
@@ -339,17 +395,17 @@ public static unsafe class Gemm
                 bool add = _accumulate || pc > 0;
                 if (PackedB != null)
                     packB = PackedB + (long)pc * PackedMatrix.PaddedColumns(_n, _nr) + (long)jc * kc;
-                else
+                else if ((inPlace & InPlace.B) == 0)
                     GemmPacking.PackB(_transB, _b, _ldb, pc, kc, jc, nc, _nr, packB);
                 for (int ic = rowStart; ic < rowStart + rows; ic += MC)
                 {
                     int mc = Math.Min(MC, rowStart + rows - ic);
-                    if (!directA)
+                    if (!directA && (inPlace & InPlace.A) == 0)
                         GemmPacking.PackA(_transA, _a, _lda, ic, mc, pc, kc, _mr, packA);
                     // Direct A (a convolution's short im2col rows) streams both A and C in order: the hardware prefetcher follows.
                     if (!directA && _prefetches)
                         PlanNext(ref prefetch, tile, workers, rowStart, rows, jc, nc, ic, mc, pc, kc);
-                    MacroKernel(ic, mc, jc, nc, kc, pc, add, directA, packA, packB, edge, ref prefetch);
+                    MacroKernel(ic, mc, jc, nc, kc, pc, add, directA, inPlace, packA, packB, edge, ref prefetch);
                 }
             }
         }
@@ -405,25 +461,78 @@ public static unsafe class Gemm
         /// <summary>Where C[ic.., jc..] (mc×nc) lies.</summary>
         private GemmPrefetch.Region CRegion(int ic, int mc, int jc, int nc) => new(_c + (long)ic * _ldc + jc, mc, nc, _ldc);
 
-        /// <summary>One MC×KC block of A (packed, or read in place) times one packed KC×NC slab of B, micro-tile by micro-tile.</summary>
-        private void MacroKernel(int ic, int mc, int jc, int nc, int kc, int pc, bool add, bool directA, float* packA, float* packB, float* edge, ref GemmPrefetch prefetch)
+        /// <summary>
+        /// One MC×KC block of A (packed, or read in place) times one KC×NC slab of B (packed, or read in place),
+        /// micro-tile by micro-tile. An operand read in place (<paramref name="inPlace"/>) still has its edge strips
+        /// or panels packed here, zero-padded, as the tiles first need them.
+        /// </summary>
+        private void MacroKernel(int ic, int mc, int jc, int nc, int kc, int pc, bool add, bool directA, InPlace inPlace,
+            float* packA, float* packB, float* edge, ref GemmPrefetch prefetch)
         {
             for (int jr = 0; jr < nc; jr += _nr)
             {
                 int nr = Math.Min(_nr, nc - jr);
                 float* bPanel = packB + jr * kc;
+                int bStep = _nr;
+                if ((inPlace & InPlace.B) != 0)
+                {
+                    if (nr == _nr)
+                    {
+                        bPanel = _b + (long)pc * _ldb + jc + jr;
+                        bStep = _ldb;
+                    }
+                    else
+                        GemmPacking.PackB(false, _b, _ldb, pc, kc, jc + jr, nr, _nr, bPanel);
+                }
                 for (int ir = 0; ir < mc; ir += _mr)
                 {
                     prefetch.Step();
                     int mr = Math.Min(_mr, mc - ir);
                     float* cTile = _c + (long)(ic + ir) * _ldc + jc + jr;
                     bool full = mr == _mr && nr == _nr;
+                    if (TransposedC)
+                    {
+                        if (directA && mr == _mr)
+                        {
+                            GemmMicroKernels.Kernel8x32DirectA(kc, _a + (long)(ic + ir) * _lda + pc, _lda, bPanel, edge, _nr, add: false);
+                        }
+                        else
+                        {
+                            float* strip = packA + ir * kc;
+                            if (directA) // edge of an unpacked A: pack just this strip, zero-padded
+                            {
+                                GemmPacking.PackA(false, _a, _lda, ic + ir, mr, pc, kc, _mr, packA);
+                                strip = packA;
+                            }
+                            GemmMicroKernels.Run(_kind, kc, strip, bPanel, edge, _nr, add: false);
+                        }
+                        StoreTransposed(edge, ic + ir, mr, jc + jr, nr, add);
+                        continue;
+                    }
                     if (directA && full)
                     {
                         GemmMicroKernels.Kernel8x32DirectA(kc, _a + (long)(ic + ir) * _lda + pc, _lda, bPanel, cTile, _ldc, add);
                         continue;
                     }
                     float* aPanel = packA + ir * kc;
+                    if (inPlace != InPlace.None)
+                    {
+                        int aStep = _mr;
+                        if ((inPlace & InPlace.A) != 0)
+                        {
+                            if (mr == _mr)
+                            {
+                                aPanel = _a + (long)pc * _lda + ic + ir;
+                                aStep = _lda;
+                            }
+                            else if (jr == 0)
+                                GemmPacking.PackA(true, _a, _lda, ic + ir, mr, pc, kc, _mr, aPanel);
+                        }
+                        GemmMicroKernels.Kernel8x32Strided(kc, aPanel, aStep, bPanel, bStep, full ? cTile : edge, full ? _ldc : _nr, full && add);
+                        if (!full)
+                            CopyEdge(edge, cTile, mr, nr, add);
+                        continue;
+                    }
                     if (directA) // edge of an unpacked A: pack just this strip, zero-padded
                     {
                         GemmPacking.PackA(false, _a, _lda, ic + ir, mr, pc, kc, _mr, packA);
@@ -438,14 +547,64 @@ public static unsafe class Gemm
                         // Edge tile: compute the full padded block into a scratch tile, then move the
                         // valid part with a scalar loop.
                         GemmMicroKernels.Run(_kind, kc, aPanel, bPanel, edge, _nr, add: false);
-                        for (int i = 0; i < mr; i++)
-                            for (int j = 0; j < nr; j++)
-                                cTile[(long)i * _ldc + j] = add ? cTile[(long)i * _ldc + j] + edge[i * _nr + j] : edge[i * _nr + j];
+                        CopyEdge(edge, cTile, mr, nr, add);
                     }
                 }
             }
         }
+
+        /// <summary>
+        /// The valid mr×nr part of a padded tile of Cᵀ (row stride NR, rows from <paramref name="row"/>, columns from
+        /// <paramref name="column"/>) into C, transposed, added or stored: a whole 8×32 tile as four 8×8 transposes
+        /// (the 8×8 block lands at edge + NR·MR), each of its rows one 8-float run of a row of C.
+        /// </summary>
+        private void StoreTransposed(float* edge, int row, int mr, int column, int nr, bool add)
+        {
+            float* c = _c + (long)column * _ldc + row; // Cᵀ[row, column] is C[column, row]
+            if (mr == 8 && nr == 32 && _nr == 32)
+            {
+                float* block = edge + 32 * 8;
+                for (int q = 0; q < 32; q += 8)
+                {
+                    GemmPacking.Transpose8x8(edge + q, 32, block, 8);
+                    for (int j = 0; j < 8; j++)
+                    {
+                        float* dst = c + (long)(q + j) * _ldc;
+                        Vector256<float> v = Vector256.Load(block + j * 8);
+                        if (add)
+                            v = Vector256.Load(dst) + v;
+                        v.Store(dst);
+                    }
+                }
+                return;
+            }
+            for (int i = 0; i < mr; i++)
+                for (int j = 0; j < nr; j++)
+                {
+                    float* dst = c + (long)j * _ldc + i;
+                    *dst = add ? *dst + edge[i * _nr + j] : edge[i * _nr + j];
+                }
+        }
+
+        /// <summary>The valid mr×nr part of a padded edge tile (row stride NR) into C, added or stored.</summary>
+        private void CopyEdge(float* edge, float* cTile, int mr, int nr, bool add)
+        {
+            for (int i = 0; i < mr; i++)
+                for (int j = 0; j < nr; j++)
+                    cTile[(long)i * _ldc + j] = add ? cTile[(long)i * _ldc + j] + edge[i * _nr + j] : edge[i * _nr + j];
+        }
     }
+}
+
+/// <summary>Which operands a GEMM's 8×32 kernel reads where they lie, unpacked (edge strips and panels are still packed).</summary>
+[Flags]
+internal enum InPlace
+{
+    None = 0,
+    /// <summary>A stored K×M (transposed): the 8 rows of a K step are contiguous.</summary>
+    A = 1,
+    /// <summary>B stored K×N: the 32 columns of a K step are contiguous.</summary>
+    B = 2,
 }
 
 /// <summary>Which register-blocked micro-kernel a GEMM uses.</summary>

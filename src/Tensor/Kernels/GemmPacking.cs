@@ -202,7 +202,7 @@ internal static unsafe class GemmPacking
     /// (unpack pairs, shuffle quads, swap 128-bit halves), instead of 64 scalar strided moves.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Transpose8x8(float* src, long srcStride, float* dst, int dstStride)
+    internal static void Transpose8x8(float* src, long srcStride, float* dst, int dstStride)
     {
         Vector256<float> r0 = Avx.LoadVector256(src), r1 = Avx.LoadVector256(src + srcStride);
         Vector256<float> r2 = Avx.LoadVector256(src + 2 * srcStride), r3 = Avx.LoadVector256(src + 3 * srcStride);
