@@ -143,7 +143,7 @@ public class DirectConvTests
             float[] dY = new float[y.Length];
             for (int i = 0; i < dY.Length; i++) dY[i] = rng.NextSingle() * 2 - 1;
             float[] dW = new float[k.Length], dB = new float[filters], dX = new float[wantInput ? x.Length : 0];
-            Conv2DKernels.BackwardMaxPool(x, k, y, argmax, dY, dW, dB, dX, batch, filters, g, relu: true, pool);
+            Conv2DKernels.BackwardMaxPool(x, k, argmax, dY, dW, dB, dX, batch, filters, g, pool);
             return [.. y, .. argmax.Select(i => (float)i), .. dW, .. dB, .. dX];
         });
     }

@@ -12,7 +12,8 @@ namespace NanoNet.Kernels;
 /// <para>Shape legend: the source images are Hp×Wp×C (<see cref="DirectConv.Source"/>); w is (KH, KW, C, F) = P×F,
 /// P = KH·KW·C, run = KW·C; bias is F; y is images×OH×OW×F; the pooled y is images×PH×PW×F with PH = ⌊OH/2⌋,
 /// PW = ⌊OW/2⌋, and argmax (training) holds each maximum's position in its image's convolution output,
-/// oh·OW·F + ow·F + f, exactly as <see cref="MaxPoolKernels"/> over the separate convolution would.</para>
+/// oh·OW·F + ow·F + f, exactly as <see cref="MaxPoolKernels"/> over the separate convolution would, or with the ReLU
+/// <see cref="Conv2DKernels.ZeroedWindow"/> where that maximum is not &gt; 0 (as <see cref="Conv2DKernels.ForwardMaxPool"/>).</para>
 /// <para>The tile: output rows oh and oh + 1, pixels ow..ow+3, filters f..f+31, in 16 Vector512 accumulators (the GEMM's
 /// 8×32 micro-kernel, with the 8 rows of A being 8 pixels of the image instead of 8 rows of a packed panel). For each
 /// p = (kh·KW + kw)·C + c it loads w[p, f..f+32) as two vectors and broadcasts the 8 pixels' values x[oh·sh + kh,
@@ -143,10 +144,10 @@ internal static unsafe class DirectConvForward
             return;
         }
         // Pooled: window (pixels 0, 1 of rows 0, 1) and window (pixels 2, 3), each half of the 32 filters on its own.
-        Pool(c00, c10, c40, c50, y0, argmax, index, f, indexRowStep);
-        Pool(c01, c11, c41, c51, y0 + 16, argmax == null ? null : argmax + 16, index + 16, f, indexRowStep);
-        Pool(c20, c30, c60, c70, y0 + f, argmax == null ? null : argmax + f, index + 2 * f, f, indexRowStep);
-        Pool(c21, c31, c61, c71, y0 + f + 16, argmax == null ? null : argmax + f + 16, index + 2 * f + 16, f, indexRowStep);
+        Pool(c00, c10, c40, c50, y0, argmax, index, f, indexRowStep, t.Relu);
+        Pool(c01, c11, c41, c51, y0 + 16, argmax == null ? null : argmax + 16, index + 16, f, indexRowStep, t.Relu);
+        Pool(c20, c30, c60, c70, y0 + f, argmax == null ? null : argmax + f, index + 2 * f, f, indexRowStep, t.Relu);
+        Pool(c21, c31, c61, c71, y0 + f + 16, argmax == null ? null : argmax + f + 16, index + 2 * f + 16, f, indexRowStep, t.Relu);
     }
 
     /// <summary>ReLU as <see cref="ActivationKernels.ReluForward"/> computes it (max(v, 0), element by element), or the identity.</summary>
@@ -156,11 +157,12 @@ internal static unsafe class DirectConvForward
     /// <summary>
     /// One 2×2 window of 16 filters: top-left <paramref name="a"/>, top-right <paramref name="b"/>, bottom-left
     /// <paramref name="d"/>, bottom-right <paramref name="e"/>, chosen in that order by the rule of
-    /// <see cref="MaxPoolKernels"/> (the first maximum wins ties, NaN propagates), so maxima and indices are its own.
+    /// <see cref="MaxPoolKernels"/> (the first maximum wins ties, NaN propagates), so maxima and indices are its own; with
+    /// the ReLU, a window whose maximum is not &gt; 0 records <see cref="Conv2DKernels.ZeroedWindow"/> instead of its index.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void Pool(Vector512<float> a, Vector512<float> b, Vector512<float> d, Vector512<float> e, float* y, int* argmax,
-        int index, int pixelStep, int rowStep)
+        int index, int pixelStep, int rowStep, bool relu)
     {
         Vector512<float> best = a;
         Vector512<float> takesB = MaxPoolKernels.Takes(b, best);
@@ -177,6 +179,8 @@ internal static unsafe class DirectConvForward
         winner = Vector512.ConditionalSelect(takesB.AsInt32(), lanes + Vector512.Create(pixelStep), winner);
         winner = Vector512.ConditionalSelect(takesD.AsInt32(), lanes + Vector512.Create(rowStep), winner);
         winner = Vector512.ConditionalSelect(takesE.AsInt32(), lanes + Vector512.Create(rowStep + pixelStep), winner);
+        if (relu)
+            winner = Vector512.ConditionalSelect(Vector512.GreaterThan(best, Vector512<float>.Zero).AsInt32(), winner, Vector512.Create(Conv2DKernels.ZeroedWindow));
         winner.Store(argmax);
     }
 }
