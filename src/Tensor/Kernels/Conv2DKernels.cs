@@ -116,7 +116,8 @@ public static unsafe class Conv2DKernels
     }
 
     /// <summary>
-    /// Given dY (overwritten with dY ⊙ act'(y) when <paramref name="relu"/> is set), accumulates
+    /// Given dY (overwritten with dY ⊙ act'(y) when <paramref name="relu"/> is set, unless the direct stem kernel masks it
+    /// in registers: its contents afterwards are unspecified), accumulates
     /// dW += colᵀ·dZ and dBias += Σ dZ (when those spans are non-empty) and dX += col2im(dZ·wᵀ) (when
     /// <paramref name="dX"/> is non-empty).
     /// </summary>
@@ -216,7 +217,7 @@ public static unsafe class Conv2DKernels
             bool needsColumns = readsPatches && !Direct, needsPadded = readsPatches && Direct && DirectConv.NeedsPadding(G);
             // The pooled passes keep the chunk's convolution output (forward) or its gradient (backward) here, except
             // the direct forward with a 2×2 pooling, which pools in registers.
-            bool pooled = Mode == Pass.BackwardPooled || (Mode == Pass.ForwardPooled && !(Direct && DirectConvForward.PoolApplies(Pool)));
+            bool pooled = (Mode == Pass.BackwardPooled && !GradientInTheTile) || (Mode == Pass.ForwardPooled && !(Direct && DirectConvForward.PoolApplies(Pool)));
             float[] col = needsColumns ? ScratchBuffers.Rent(rows * (G.PatchSize + 1)) : [];
             float[] padded = needsPadded ? ScratchBuffers.Rent(ImagesPerChunk * DirectConv.PaddedImageSize(G)) : [];
             float[] dCol = needsInputGradient ? ScratchBuffers.Rent(InputGradientPixels * G.PatchSize) : [];
@@ -256,6 +257,15 @@ public static unsafe class Conv2DKernels
         /// dcol row is the same product at any block size, so the result does not depend on the blocking.
         /// </summary>
         private int InputGradientPixels => Math.Clamp(48 * 1024 / G.PatchSize / 8 * 8, 8, Math.Max(8, G.OutputPixels));
+
+        /// <summary>
+        /// Whether the backward's weight gradient makes dZ in registers from the pooled dY and argmax
+        /// (<see cref="DirectConvWeightGradient.ComputePooled"/>) or from dY and the ReLU's y
+        /// (<see cref="DirectConvWeightGradient.ComputeMasked"/>) instead of writing it first: only when dX is not wanted
+        /// (its GEMM needs dZ whole), as for a stem.
+        /// </summary>
+        private bool GradientInTheTile => Direct && WantParameters && !WantInput && DirectConvWeightGradient.FusesGradient(G)
+            && (Mode == Pass.BackwardPooled ? DirectConvWeightGradient.TakesPooling(G, Pool) : Mode == Pass.Backward && Relu);
 
         /// <summary>This chunk's im2col matrix (with the ones column) in the worker's private buffer.</summary>
         private Span<float> BuildColumns(int first, int images, float[] buffer)
@@ -363,6 +373,18 @@ public static unsafe class Conv2DKernels
         private void BackwardChunk(int chunk, int first, int images, float[] colBuffer, float[] dColBuffer, float[] unpooledBuffer, float[] paddedBuffer)
         {
             int patch = G.PatchSize, columns = patch + 1, pixels = G.OutputPixels, rows = images * pixels;
+            if (GradientInTheTile) // [dW; db] straight from the pooled dY and argmax, or from dY and y: dZ is never written
+            {
+                float* partial = (float*)PartialSums + (long)chunk * PartialStride;
+                long pooledFirst = (long)first * Pool.OutputPixels * Filters;
+                if (Mode == Pass.BackwardPooled)
+                    DirectConvWeightGradient.ComputePooled(DirectSource(first, images, paddedBuffer), images, G, (float*)DY + pooledFirst,
+                        (int*)ArgMax + pooledFirst, Filters, partial, Pool);
+                else
+                    DirectConvWeightGradient.ComputeMasked(DirectSource(first, images, paddedBuffer), images, G, (float*)DY + (long)first * pixels * Filters,
+                        (float*)Y + (long)first * pixels * Filters, Filters, partial);
+                return;
+            }
             Span<float> dZ;
             if (Mode == Pass.BackwardPooled)
             {
