@@ -39,97 +39,102 @@ internal static unsafe partial class DirectConvWeightGradient
     /// </summary>
     public static void ComputePooled(DirectConv.Source x, int images, in ConvGeometry g, float* dY, int* argmax, int filters, float* result,
         in ConvGeometry pool) =>
-        ComputeFused(x, images, g, filters, result, new Unpooled(dY, argmax, g, pool, filters));
+        ComputeFused<Unpooling>(x, images, g, filters, result,
+            new GradientSource(dY, (float*)argmax, pool.OutputPixels * filters, pool.OutputWidth * filters, 2 * pool.OutputHeight, 2 * pool.OutputWidth));
 
     /// <summary>
     /// result[(P+1)×F] = Σ over the chunk's pixels of [patch; 1]ᵀ · (dY ⊙ [y &gt; 0]) (overwrites the result;
     /// <see cref="FusesGradient"/> must hold). <paramref name="dY"/> and <paramref name="y"/> point at the chunk's first image.
     /// </summary>
     public static void ComputeMasked(DirectConv.Source x, int images, in ConvGeometry g, float* dY, float* y, int filters, float* result) =>
-        ComputeFused(x, images, g, filters, result, new ReluMasked(dY, y, g, filters));
+        ComputeFused<ReluMasking>(x, images, g, filters, result,
+            new GradientSource(dY, y, g.OutputPixels * filters, g.OutputWidth * filters, g.OutputHeight, g.OutputWidth));
 
-    private static void ComputeFused<TGradient>(DirectConv.Source x, int images, in ConvGeometry g, int filters, float* result, TGradient gradient)
-        where TGradient : struct, IPixelGradient
+    private static void ComputeFused<TRule>(DirectConv.Source x, int images, in ConvGeometry g, int filters, float* result, in GradientSource source)
+        where TRule : struct, IGradientRule
     {
         int patch = g.PatchSize;
         var walk = new ConvWeightGradient.Walk(images, g.OutputHeight, g.OutputWidth, x.ImageStride, (long)g.StrideHeight * x.RowStride,
             g.StrideWidth * g.Channels);
         for (int f = 0; f < filters; f += 32)
             for (int kh = 0; kh < g.KernelHeight; kh++)
-                FusedTile(walk, x.Images + (long)kh * x.RowStride, gradient, f, filters, result + (long)kh * 9 * filters + f,
+                FusedTile<TRule>(walk, x.Images + (long)kh * x.RowStride, source, f, filters, g.OutputWidth, result + (long)kh * 9 * filters + f,
                     kh == 0 ? result + (long)patch * filters + f : null);
     }
 
-    /// <summary>Output pixel (image, oh, ow)'s dZ for filters f..f+32, as two vectors.</summary>
-    private interface IPixelGradient
+    /// <summary>
+    /// Where a tile finds its dZ's makings: dY and a second array (argmax or y), images ImageSize floats apart, rows RowSize
+    /// apart; output rows and columns from CoveredHeight and CoveredWidth on get +0 (the odd edge no pooling window covers).
+    /// </summary>
+    private readonly struct GradientSource(float* dY, float* other, int imageSize, int rowSize, int coveredHeight, int coveredWidth)
     {
-        void Row(int image, int oh, int ow, int f, out Vector512<float> low, out Vector512<float> high);
+        public readonly float* DY = dY, Other = other;
+        public readonly int ImageSize = imageSize, RowSize = rowSize, CoveredHeight = coveredHeight, CoveredWidth = coveredWidth;
     }
 
-    /// <summary>dZ through a 2×2 / 2 max pooling: the window's 0 + dY where its argmax names this position, else +0.</summary>
-    private readonly struct Unpooled(float* dY, int* argmax, in ConvGeometry g, in ConvGeometry pool, int filters) : IPixelGradient
+    /// <summary>How an output pixel's dZ is made from its dY and second values (<see cref="Unpooling"/>, <see cref="ReluMasking"/>).</summary>
+    private interface IGradientRule
     {
-        private readonly float* _dY = dY;
-        private readonly int* _argmax = argmax;
-        private readonly int _outputWidth = g.OutputWidth, _filters = filters, _pooledWidth = pool.OutputWidth;
-        private readonly int _coveredHeight = 2 * pool.OutputHeight, _coveredWidth = 2 * pool.OutputWidth;
-        private readonly int _pooledSize = pool.OutputPixels * filters;
+        /// <summary>1 when one dY row and column cover two output rows and columns (the 2×2 pooling), 0 when dY is the pixel's own.</summary>
+        static abstract int Shift { get; }
 
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public void Row(int image, int oh, int ow, int f, out Vector512<float> low, out Vector512<float> high)
-        {
-            if (oh >= _coveredHeight || ow >= _coveredWidth) // the odd last row or column: in no window
-            {
-                low = high = default;
-                return;
-            }
-            long o = (long)image * _pooledSize + ((oh >> 1) * _pooledWidth + (ow >> 1)) * _filters + f;
-            // This pixel's own position in its image's convolution output, filters f..f+16: what argmax names if it won.
-            Vector512<int> position = Vector512.Create((oh * _outputWidth + ow) * _filters + f) + Vector512<int>.Indices;
-            Vector512<float> gradientLow = Vector512<float>.Zero + Vector512.Load(_dY + o);
-            Vector512<float> gradientHigh = Vector512<float>.Zero + Vector512.Load(_dY + o + 16);
-            low = Vector512.ConditionalSelect(Vector512.Equals(Vector512.Load(_argmax + o), position).AsSingle(), gradientLow, default);
-            high = Vector512.ConditionalSelect(Vector512.Equals(Vector512.Load(_argmax + o + 16), position + Vector512.Create(16)).AsSingle(),
-                gradientHigh, default);
-        }
+        /// <summary>16 filters' dZ from their dY, their second values and the pixel's own positions in its image's output.</summary>
+        static abstract Vector512<float> Make(Vector512<float> dY, Vector512<float> other, Vector512<int> position);
     }
 
-    /// <summary>dZ through a ReLU: dY where the output y &gt; 0, else +0.</summary>
-    private readonly struct ReluMasked(float* dY, float* y, in ConvGeometry g, int filters) : IPixelGradient
+    /// <summary>Through a 2×2 / 2 max pooling: the window's 0 + dY where its argmax names this position, else +0.</summary>
+    private readonly struct Unpooling : IGradientRule
     {
-        private readonly float* _dY = dY, _y = y;
-        private readonly int _outputWidth = g.OutputWidth, _filters = filters;
-        private readonly int _imageSize = g.OutputPixels * filters;
+        public static int Shift => 1;
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public void Row(int image, int oh, int ow, int f, out Vector512<float> low, out Vector512<float> high)
-        {
-            long o = (long)image * _imageSize + (oh * _outputWidth + ow) * _filters + f;
-            low = Vector512.ConditionalSelect(Vector512.GreaterThan(Vector512.Load(_y + o), Vector512<float>.Zero), Vector512.Load(_dY + o), default);
-            high = Vector512.ConditionalSelect(Vector512.GreaterThan(Vector512.Load(_y + o + 16), Vector512<float>.Zero), Vector512.Load(_dY + o + 16), default);
-        }
+        public static Vector512<float> Make(Vector512<float> dY, Vector512<float> argmax, Vector512<int> position) =>
+            Vector512.ConditionalSelect(Vector512.Equals(argmax.AsInt32(), position).AsSingle(), Vector512<float>.Zero + dY, Vector512<float>.Zero);
+    }
+
+    /// <summary>Through a ReLU: dY where the output y &gt; 0, else +0.</summary>
+    private readonly struct ReluMasking : IGradientRule
+    {
+        public static int Shift => 0;
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static Vector512<float> Make(Vector512<float> dY, Vector512<float> y, Vector512<int> position) =>
+            Vector512.ConditionalSelect(Vector512.GreaterThan(y, Vector512<float>.Zero), dY, Vector512<float>.Zero);
     }
 
     /// <summary>
     /// Rows c[0..9) × 32 filters = Σ over the walk's pixels of a[pixel + 0..9)ᵀ · dZ[pixel, f..f+32), and, when
     /// <paramref name="bias"/> is not null, bias[0..32) = Σ dZ[pixel, f..f+32); rows of c are <paramref name="ldc"/> apart.
     /// </summary>
-    private static void FusedTile<TGradient>(in ConvWeightGradient.Walk walk, float* a, in TGradient gradient, int f, int ldc, float* c, float* bias)
-        where TGradient : struct, IPixelGradient
+    private static void FusedTile<TRule>(in ConvWeightGradient.Walk walk, float* a, in GradientSource source, int f, int ldc, int outputWidth,
+        float* c, float* bias)
+        where TRule : struct, IGradientRule
     {
         Vector512<float> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default;
         Vector512<float> c30 = default, c31 = default, c40 = default, c41 = default, c50 = default, c51 = default;
         Vector512<float> c60 = default, c61 = default, c70 = default, c71 = default, c80 = default, c81 = default;
         Vector512<float> cb0 = default, cb1 = default, one = Vector512.Create(1f);
-        int step = walk.PixelStep;
+        int step = walk.PixelStep, shift = TRule.Shift, filters = ldc;
+        Vector512<int> pixelStep = Vector512.Create(filters), half = Vector512.Create(16);
         for (int i = 0; i < walk.Images; i++)
         {
             for (int oh = 0; oh < walk.Rows; oh++)
             {
                 float* p = a + i * walk.ImageStride + oh * walk.RowStep;
-                for (int ow = 0; ow < walk.Pixels; ow++, p += step)
+                long row = (long)i * source.ImageSize + (oh >> shift) * source.RowSize + f;
+                float* dYRow = source.DY + row, otherRow = source.Other + row;
+                int covered = oh < source.CoveredHeight ? source.CoveredWidth : 0;
+                // Each pixel's own position in its image's convolution output, filters f..f+16 (what argmax names if it won).
+                Vector512<int> position = Vector512.Create(oh * outputWidth * filters + f) + Vector512<int>.Indices;
+                for (int ow = 0; ow < walk.Pixels; ow++, p += step, position += pixelStep)
                 {
-                    gradient.Row(i, oh, ow, f, out Vector512<float> b0, out Vector512<float> b1);
+                    Vector512<float> b0 = default, b1 = default;
+                    if (ow < covered)
+                    {
+                        int o = (ow >> shift) * filters;
+                        b0 = TRule.Make(Vector512.Load(dYRow + o), Vector512.Load(otherRow + o), position);
+                        b1 = TRule.Make(Vector512.Load(dYRow + o + 16), Vector512.Load(otherRow + o + 16), position + half);
+                    }
                     Vector512<float> ai = Vector512.Create(p[0]);
                     c00 = Vector512.FusedMultiplyAdd(ai, b0, c00); c01 = Vector512.FusedMultiplyAdd(ai, b1, c01);
                     ai = Vector512.Create(p[1]);
