@@ -20,8 +20,9 @@ namespace NanoNet.Kernels;
 /// chain of 1·dZ) in kernel row 0's pass, as the separate 1-row tile over a constant 1 sums it. So the bits are those of
 /// making dZ first, then running the tiles.</para>
 /// <para>Why: making dZ first wrote it (7.4 MB per batch of 64 seed images, 4 MB per 32 Keras images) and read it back
-/// four times; unpooling was a quarter of the seed pass, the mask a third of the Keras stem's. Here each pixel costs two
-/// loads, two compares and two selects beside its 18 multiply-adds, and the pooled rows are a quarter of dZ's size.</para>
+/// four times; unpooling was a quarter of the seed pass, the mask a sixth of the Keras stem's (conv-time: 1.19–1.45 →
+/// 1.04 ms and 0.68–0.79 → 0.59–0.64 ms, benchmarks/README.md, seventh sitting). Here each pixel costs four vector loads,
+/// two compares and two selects beside its 18 multiply-adds, and the pooled rows are a quarter of dZ's size.</para>
 /// </remarks>
 internal static unsafe partial class DirectConvWeightGradient
 {
