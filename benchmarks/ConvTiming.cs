@@ -48,7 +48,7 @@ public static class ConvTiming
                 int[] argmax = new int[pooled.Length];
                 Conv2DKernels.ForwardMaxPool(x, kernel, bias, pooled, argmax, batch, f, g, relu: true, pool);
                 Time("pool dW", rowFlops * (g.PatchSize + 1),
-                    () => Conv2DKernels.BackwardMaxPool(x, kernel, pooled, argmax, pooledDY, dW, dB, default, batch, f, g, relu: true, pool));
+                    () => Conv2DKernels.BackwardMaxPool(x, kernel, argmax, pooledDY, dW, dB, default, batch, f, g, pool));
                 if (DirectConv.Applies(g, f))
                 {
                     // Chunks of two images, each against the same L2-resident dZ of two images (as after the unpooling).

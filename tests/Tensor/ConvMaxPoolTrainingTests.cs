@@ -62,14 +62,15 @@ public class ConvMaxPoolTrainingTests
     public unsafe void TheWholeImageUnpoolingWritesTheClearAndScatterBits(int h, int w, int c)
     {
         // MaxPoolKernels.Unpool2x2 (four compare-and-select stores per vector) against what it replaces: clear the
-        // image, then dX[argmax[o]] += dY[o] where y[o] > 0. Winners at every window position; −0, NaN and ±∞ gradients;
-        // y ≤ 0, −0 and NaN masked; odd H and W leave a row and a column outside every window.
+        // image, then dX[argmax[o]] += dY[o] where argmax[o] is not the fused ReLU's ZeroedWindow. Winners at every
+        // window position; −0, NaN and ±∞ gradients; every fifth window zeroed; odd H and W leave a row and a column
+        // outside every window.
         var g = ConvGeometry.Create(h, w, c, 2, 2, 2, 2, false);
         if (!MaxPoolKernels.Unpools2x2(g))
             Assert.Ignore("needs accelerated Vector512");
         int outputs = g.OutputPixels * c;
         var rng = new Random(90);
-        float[] dY = new float[outputs], y = new float[outputs];
+        float[] dY = new float[outputs];
         int[] argmax = new int[outputs];
         float[] specials = [-0f, 0f, float.NaN, float.PositiveInfinity, float.NegativeInfinity];
         for (int oh = 0, o = 0; oh < g.OutputHeight; oh++)
@@ -77,23 +78,55 @@ public class ConvMaxPoolTrainingTests
                 for (int ch = 0; ch < c; ch++, o++)
                 {
                     int dh = rng.Next(2), dw = rng.Next(2);
-                    argmax[o] = ((2 * oh + dh) * w + 2 * ow + dw) * c + ch;
+                    argmax[o] = o % 5 == 0 ? Conv2DKernels.ZeroedWindow : ((2 * oh + dh) * w + 2 * ow + dw) * c + ch;
                     dY[o] = o % 7 == 0 ? specials[o / 7 % specials.Length] : rng.NextSingle() * 2 - 1;
-                    y[o] = o % 5 == 0 ? specials[o / 5 % 3] : rng.NextSingle() * 2 - 1;
                 }
-        foreach (bool relu in new[] { false, true })
-        {
-            float[] expected = new float[h * w * c], actual = new float[expected.Length];
-            actual.AsSpan().Fill(123f); // written whole: nothing of the buffer's old contents may survive
-            for (int o = 0; o < outputs; o++)
-                if (!relu || y[o] > 0f)
-                    expected[argmax[o]] += dY[o];
-            fixed (float* pdY = dY, py = y, pActual = actual)
-            fixed (int* pArgmax = argmax)
-                MaxPoolKernels.Unpool2x2(pdY, pArgmax, relu ? py : null, pActual, g);
-            Assert.That(actual.Select(BitConverter.SingleToInt32Bits), Is.EqualTo(expected.Select(BitConverter.SingleToInt32Bits)).AsCollection,
-                relu ? "with the ReLU mask" : "without");
-        }
+        float[] expected = new float[h * w * c], actual = new float[expected.Length];
+        actual.AsSpan().Fill(123f); // written whole: nothing of the buffer's old contents may survive
+        for (int o = 0; o < outputs; o++)
+            if (argmax[o] != Conv2DKernels.ZeroedWindow)
+                expected[argmax[o]] += dY[o];
+        fixed (float* pdY = dY, pActual = actual)
+        fixed (int* pArgmax = argmax)
+            MaxPoolKernels.Unpool2x2(pdY, pArgmax, pActual, g);
+        Assert.That(actual.Select(BitConverter.SingleToInt32Bits), Is.EqualTo(expected.Select(BitConverter.SingleToInt32Bits)).AsCollection);
+    }
+
+    // (batch, H, W, C, filters, pool, relu): the direct path's register pooling (C = 3, 32 filters, 2×2) and the
+    // pooling kernel after the im2col GEMM (C = 4 or a 3×3 pool).
+    [TestCase(3, 12, 14, 3, 32, 2, true)]
+    [TestCase(3, 12, 14, 3, 32, 2, false)]
+    [TestCase(2, 11, 9, 4, 16, 3, true)]
+    [TestCase(2, 10, 10, 4, 16, 2, true)]
+    public void TheArgmaxIsThePoolingsIndexOrZeroedWhereTheReluZeroedTheMaximum(int batch, int h, int w, int c, int filters, int window, bool relu)
+    {
+        // The reference twin: the separate convolution, then MaxPoolKernels (indices offset by the image), then the
+        // documented mark: ZeroedWindow where relu and the maximum is not > 0 (0, −0 or NaN). Half the biases are
+        // negative so that many windows are zeroed; one NaN input pixel makes NaN maxima.
+        var g = ConvGeometry.Create(h, w, c, 3, 3, 1, 1, samePadding: false);
+        var pool = ConvGeometry.Create(g.OutputHeight, g.OutputWidth, filters, window, window, 2, 2, samePadding: false);
+        var rng = new Random(91);
+        float[] x = new float[batch * g.InputImageSize], k = new float[g.PatchSize * filters], bias = new float[filters];
+        for (int i = 0; i < x.Length; i++) x[i] = rng.NextSingle() * 2 - 1;
+        for (int i = 0; i < k.Length; i++) k[i] = rng.NextSingle() * 2 - 1;
+        for (int i = 0; i < bias.Length; i++) bias[i] = i % 2 == 0 ? -1.5f : 0.2f;
+        x[(5 * w + 4) * c] = float.NaN;
+        float[] convolved = new float[batch * g.OutputPixels * filters], pooled = new float[batch * pool.OutputPixels * filters];
+        int[] index = new int[pooled.Length];
+        Conv2DKernels.Forward(x, k, bias, convolved, batch, filters, g, relu);
+        MaxPoolKernels.Forward(convolved, pooled, index, batch, pool);
+        int pooledSize = pool.OutputPixels * filters, imageSize = g.OutputPixels * filters;
+        int[] expected = new int[index.Length];
+        for (int o = 0; o < index.Length; o++)
+            expected[o] = relu && !(pooled[o] > 0f) ? Conv2DKernels.ZeroedWindow : index[o] - o / pooledSize * imageSize;
+        Assert.That(expected.Count(i => i == Conv2DKernels.ZeroedWindow), relu ? Is.GreaterThan(expected.Length / 4) : Is.Zero, "the premise");
+        Assert.That(pooled.Any(float.IsNaN), Is.True, "the premise: NaN maxima");
+
+        float[] y = new float[pooled.Length];
+        int[] argmax = new int[pooled.Length];
+        Conv2DKernels.ForwardMaxPool(x, k, bias, y, argmax, batch, filters, g, relu, pool);
+        Assert.That(y, Is.EqualTo(pooled).AsCollection, "maxima");
+        Assert.That(argmax, Is.EqualTo(expected).AsCollection, "argmax");
     }
 
     [TestCase(false, 32)]

@@ -100,16 +100,20 @@ public class DirectConvTests
         var y = new float[dY.Length];
         Conv2DKernels.Forward(x, k, bias, y, batch, filters, g, relu: true);
 
-        // [dW; db] and, through the fallback, dX: the input gradient is wanted here, as when a stem's input requires grad.
-        float[] Run(bool direct, int threads) => With<float[]>(direct, threads, () =>
+        // [dW; db] and, through the fallback, dX when the input gradient is wanted (a stem's input that requires grad);
+        // without dX a 3×3 RGB stem masks dY in registers (DirectConvWeightGradient.ComputeMasked).
+        float[] Run(bool direct, int threads, bool wantInput) => With<float[]>(direct, threads, () =>
         {
-            float[] dW = new float[k.Length], dB = new float[filters], dX = new float[x.Length], dZ = (float[])dY.Clone();
+            float[] dW = new float[k.Length], dB = new float[filters], dX = new float[wantInput ? x.Length : 0], dZ = (float[])dY.Clone();
             Conv2DKernels.Backward(x, k, y, dZ, dW, dB, dX, batch, filters, g, relu: true);
             return [.. dW, .. dB, .. dX];
         });
-        float[] expected = Run(direct: false, threads: 1);
+        float[] expected = Run(direct: false, threads: 1, wantInput: true);
         foreach (int threads in new[] { 1, 2, 3 })
-            Assert.That(Run(direct: true, threads), Is.EqualTo(expected).AsCollection, $"{threads} thread(s)");
+        {
+            Assert.That(Run(direct: true, threads, wantInput: true), Is.EqualTo(expected).AsCollection, $"{threads} thread(s)");
+            Assert.That(Run(direct: true, threads, wantInput: false), Is.EqualTo(expected[..(k.Length + filters)]).AsCollection, $"{threads} thread(s), no dX");
+        }
 
         float[] masked = new float[dY.Length], refW = new float[k.Length], refB = new float[filters], refX = new float[x.Length];
         for (int i = 0; i < dY.Length; i++) masked[i] = y[i] > 0 ? dY[i] : 0f;
@@ -143,7 +147,7 @@ public class DirectConvTests
             float[] dY = new float[y.Length];
             for (int i = 0; i < dY.Length; i++) dY[i] = rng.NextSingle() * 2 - 1;
             float[] dW = new float[k.Length], dB = new float[filters], dX = new float[wantInput ? x.Length : 0];
-            Conv2DKernels.BackwardMaxPool(x, k, y, argmax, dY, dW, dB, dX, batch, filters, g, relu: true, pool);
+            Conv2DKernels.BackwardMaxPool(x, k, argmax, dY, dW, dB, dX, batch, filters, g, pool);
             return [.. y, .. argmax.Select(i => (float)i), .. dW, .. dB, .. dX];
         });
     }

@@ -51,13 +51,22 @@ public static unsafe class Conv2DKernels
     }
 
     /// <summary>
+    /// The argmax <see cref="ForwardMaxPool"/> records, with the ReLU, for a window whose maximum is not &gt; 0: the ReLU's
+    /// derivative is zero at the winner, so no gradient flows through the window. It matches no position, so the backward
+    /// needs neither the pooled output nor a mask to skip it (before, it read the pooled y for [y &gt; 0]: the same test on
+    /// the same value, made once in the forward instead).
+    /// </summary>
+    public const int ZeroedWindow = -1;
+
+    /// <summary>
     /// y = maxpool(act(im2col(x)·w + b)) for a batch: each chunk's convolution output stays in the worker's
     /// private buffer (in its L2 cache) and only the pooled maxima are written, so the full convolution output
     /// (N·OH·OW·F floats: 29 MB for 256 CIFAR-10 images) never goes to memory. Every value is the one the
     /// separate Conv2D and MaxPool2D kernels give, bit for bit: the same chunk GEMM, the same ReLU, and
     /// <see cref="MaxPoolKernels.ForwardImage"/> per image. For training, <paramref name="argmax"/> receives each
-    /// maximum's position inside its image's convolution output (oh·OW·F + ow·F + f; not offset by the image),
-    /// which is all <see cref="BackwardMaxPool"/> needs; at inference it is empty and no index is computed.
+    /// maximum's position inside its image's convolution output (oh·OW·F + ow·F + f; not offset by the image), or, with
+    /// the ReLU, <see cref="ZeroedWindow"/> where the maximum is not &gt; 0 (0 or NaN): that is all
+    /// <see cref="BackwardMaxPool"/> needs. At inference it is empty and no index is computed.
     /// </summary>
     /// <remarks>The pooling geometry <paramref name="pool"/> is over the convolution's output image (OH×OW×F).</remarks>
     public static void ForwardMaxPool(ReadOnlySpan<float> x, ReadOnlySpan<float> w, ReadOnlySpan<float> bias,
@@ -83,31 +92,32 @@ public static unsafe class Conv2DKernels
     }
 
     /// <summary>
-    /// The backward of <see cref="ForwardMaxPool"/> (trained with indices): given the pooled output y, its indices and
+    /// The backward of <see cref="ForwardMaxPool"/> (trained with indices): given the pooled output's indices and
     /// its gradient dY, accumulates dW, dBias and dX (each when non-empty) exactly as MaxPoolKernels.Backward, then
     /// <see cref="Backward"/>, would, bit for bit, without the convolution's output or its gradient ever existing
     /// for the whole batch.
     /// </summary>
     /// <remarks>
     /// Per chunk, the convolution's output gradient is rebuilt in the worker's private buffer: zero, then each pooled
-    /// gradient added at its window's winner, in the pooling backward's order. The ReLU mask needs only the pooled
-    /// maxima: a position receives gradient only from windows it won, whose maximum is its own value, so
-    /// [conv output &gt; 0] there is [pooled maximum &gt; 0], and a masked window adds nothing (the separate passes
-    /// add and then zero: the same result). The chunk then runs the ordinary weight and input gradients.
+    /// gradient added at its window's winner, in the pooling backward's order. The ReLU's derivative is already in
+    /// argmax (<see cref="ZeroedWindow"/>): a position receives gradient only from windows it won, whose maximum is its
+    /// own value, so [conv output &gt; 0] there is [pooled maximum &gt; 0], and a masked window adds nothing (the separate
+    /// passes add and then zero: the same result). The chunk then runs the ordinary weight and input gradients.
     /// </remarks>
-    public static void BackwardMaxPool(ReadOnlySpan<float> x, ReadOnlySpan<float> w, ReadOnlySpan<float> y, ReadOnlySpan<int> argmax,
-        ReadOnlySpan<float> dY, Span<float> dW, Span<float> dBias, Span<float> dX, int batch, int filters, in ConvGeometry g, bool relu,
+    public static void BackwardMaxPool(ReadOnlySpan<float> x, ReadOnlySpan<float> w, ReadOnlySpan<int> argmax,
+        ReadOnlySpan<float> dY, Span<float> dW, Span<float> dBias, Span<float> dX, int batch, int filters, in ConvGeometry g,
         in ConvGeometry pool)
     {
-        if (argmax.Length < y.Length || dY.Length < y.Length)
+        if (argmax.Length < batch * pool.OutputPixels * filters || dY.Length < batch * pool.OutputPixels * filters)
             throw new ArgumentException("Conv2D + MaxPool2D backward: argmax and dY must match the pooled output.");
         var job = ConvJob.Rent(g, batch, filters);
         job.Pool = pool;
-        RunBackward(job, x, w, y, dY, dW, dBias, dX, batch, filters, g, relu, argmax);
+        RunBackward(job, x, w, default, dY, dW, dBias, dX, batch, filters, g, relu: false, argmax);
     }
 
     /// <summary>
-    /// Given dY (overwritten with dY ⊙ act'(y) when <paramref name="relu"/> is set), accumulates
+    /// Given dY (overwritten with dY ⊙ act'(y) when <paramref name="relu"/> is set, unless the direct stem kernel masks it
+    /// in registers: its contents afterwards are unspecified), accumulates
     /// dW += colᵀ·dZ and dBias += Σ dZ (when those spans are non-empty) and dX += col2im(dZ·wᵀ) (when
     /// <paramref name="dX"/> is non-empty).
     /// </summary>
@@ -207,7 +217,7 @@ public static unsafe class Conv2DKernels
             bool needsColumns = readsPatches && !Direct, needsPadded = readsPatches && Direct && DirectConv.NeedsPadding(G);
             // The pooled passes keep the chunk's convolution output (forward) or its gradient (backward) here, except
             // the direct forward with a 2×2 pooling, which pools in registers.
-            bool pooled = Mode == Pass.BackwardPooled || (Mode == Pass.ForwardPooled && !(Direct && DirectConvForward.PoolApplies(Pool)));
+            bool pooled = (Mode == Pass.BackwardPooled && !GradientInTheTile) || (Mode == Pass.ForwardPooled && !(Direct && DirectConvForward.PoolApplies(Pool)));
             float[] col = needsColumns ? ScratchBuffers.Rent(rows * (G.PatchSize + 1)) : [];
             float[] padded = needsPadded ? ScratchBuffers.Rent(ImagesPerChunk * DirectConv.PaddedImageSize(G)) : [];
             float[] dCol = needsInputGradient ? ScratchBuffers.Rent(InputGradientPixels * G.PatchSize) : [];
@@ -247,6 +257,15 @@ public static unsafe class Conv2DKernels
         /// dcol row is the same product at any block size, so the result does not depend on the blocking.
         /// </summary>
         private int InputGradientPixels => Math.Clamp(48 * 1024 / G.PatchSize / 8 * 8, 8, Math.Max(8, G.OutputPixels));
+
+        /// <summary>
+        /// Whether the backward's weight gradient makes dZ in registers from the pooled dY and argmax
+        /// (<see cref="DirectConvWeightGradient.ComputePooled"/>) or from dY and the ReLU's y
+        /// (<see cref="DirectConvWeightGradient.ComputeMasked"/>) instead of writing it first: only when dX is not wanted
+        /// (its GEMM needs dZ whole), as for a stem.
+        /// </summary>
+        private bool GradientInTheTile => Direct && WantParameters && !WantInput && DirectConvWeightGradient.FusesGradient(G)
+            && (Mode == Pass.BackwardPooled ? DirectConvWeightGradient.TakesPooling(G, Pool) : Mode == Pass.Backward && Relu);
 
         /// <summary>This chunk's im2col matrix (with the ones column) in the worker's private buffer.</summary>
         private Span<float> BuildColumns(int first, int images, float[] buffer)
@@ -314,25 +333,28 @@ public static unsafe class Conv2DKernels
             for (int i = 0; i < images; i++)
                 MaxPoolKernels.ForwardImage(convolved.Slice(i * imageSize, imageSize), y.Slice(i * pooledSize, pooledSize),
                     argmax.IsEmpty ? [] : argmax.Slice(i * pooledSize, pooledSize), 0, Pool);
+            if (Relu && !argmax.IsEmpty) // windows the ReLU zeroed pass no gradient (see ZeroedWindow)
+                for (int o = 0; o < y.Length; o++)
+                    if (!(y[o] > 0f))
+                        argmax[o] = ZeroedWindow;
         }
 
         /// <summary>
         /// The chunk's convolution output gradient from the pooled one: dZ = 0, then dZ[argmax[o]] += dY[o] in o order,
-        /// image by image, skipping windows whose maximum the ReLU zeroed (see <see cref="BackwardMaxPool"/>).
+        /// image by image, skipping windows whose maximum the ReLU zeroed (<see cref="ZeroedWindow"/>).
         /// </summary>
         private Span<float> UnpoolGradient(int first, int images, float[] buffer)
         {
             int imageSize = G.OutputPixels * Filters, pooledSize = Pool.OutputPixels * Filters;
             Span<float> dZ = buffer.AsSpan(0, images * imageSize);
-            float* y = (float*)Y + (long)first * pooledSize, dY = (float*)DY + (long)first * pooledSize;
+            float* dY = (float*)DY + (long)first * pooledSize;
             int* argmax = (int*)ArgMax + (long)first * pooledSize;
             fixed (float* pdZ = dZ)
             {
                 if (MaxPoolKernels.Unpools2x2(Pool)) // disjoint windows: each image written whole, no clear and no scalar scatter
                 {
                     for (int i = 0; i < images; i++)
-                        MaxPoolKernels.Unpool2x2(dY + (long)i * pooledSize, argmax + (long)i * pooledSize, Relu ? y + (long)i * pooledSize : null,
-                            pdZ + (long)i * imageSize, Pool);
+                        MaxPoolKernels.Unpool2x2(dY + (long)i * pooledSize, argmax + (long)i * pooledSize, pdZ + (long)i * imageSize, Pool);
                     return dZ;
                 }
                 dZ.Clear();
@@ -341,7 +363,7 @@ public static unsafe class Conv2DKernels
                     float* image = pdZ + (long)i * imageSize;
                     int o0 = i * pooledSize;
                     for (int o = o0; o < o0 + pooledSize; o++)
-                        if (!Relu || y[o] > 0f)
+                        if (argmax[o] != ZeroedWindow)
                             image[argmax[o]] += dY[o];
                 }
             }
@@ -351,6 +373,18 @@ public static unsafe class Conv2DKernels
         private void BackwardChunk(int chunk, int first, int images, float[] colBuffer, float[] dColBuffer, float[] unpooledBuffer, float[] paddedBuffer)
         {
             int patch = G.PatchSize, columns = patch + 1, pixels = G.OutputPixels, rows = images * pixels;
+            if (GradientInTheTile) // [dW; db] straight from the pooled dY and argmax, or from dY and y: dZ is never written
+            {
+                float* partial = (float*)PartialSums + (long)chunk * PartialStride;
+                long pooledFirst = (long)first * Pool.OutputPixels * Filters;
+                if (Mode == Pass.BackwardPooled)
+                    DirectConvWeightGradient.ComputePooled(DirectSource(first, images, paddedBuffer), images, G, (float*)DY + pooledFirst,
+                        (int*)ArgMax + pooledFirst, Filters, partial, Pool);
+                else
+                    DirectConvWeightGradient.ComputeMasked(DirectSource(first, images, paddedBuffer), images, G, (float*)DY + (long)first * pixels * Filters,
+                        (float*)Y + (long)first * pixels * Filters, Filters, partial);
+                return;
+            }
             Span<float> dZ;
             if (Mode == Pass.BackwardPooled)
             {

@@ -12,13 +12,15 @@ namespace NanoNet.Kernels;
 /// <para>Shape legend: the source images are Hp×Wp×C (<see cref="DirectConv.Source"/>); w is (KH, KW, C, F) = P×F,
 /// P = KH·KW·C, run = KW·C; bias is F; y is images×OH×OW×F; the pooled y is images×PH×PW×F with PH = ⌊OH/2⌋,
 /// PW = ⌊OW/2⌋, and argmax (training) holds each maximum's position in its image's convolution output,
-/// oh·OW·F + ow·F + f, exactly as <see cref="MaxPoolKernels"/> over the separate convolution would.</para>
+/// oh·OW·F + ow·F + f, exactly as <see cref="MaxPoolKernels"/> over the separate convolution would, or with the ReLU
+/// <see cref="Conv2DKernels.ZeroedWindow"/> where that maximum is not &gt; 0 (as <see cref="Conv2DKernels.ForwardMaxPool"/>).</para>
 /// <para>The tile: output rows oh and oh + 1, pixels ow..ow+3, filters f..f+31, in 16 Vector512 accumulators (the GEMM's
 /// 8×32 micro-kernel, with the 8 rows of A being 8 pixels of the image instead of 8 rows of a packed panel). For each
 /// p = (kh·KW + kw)·C + c it loads w[p, f..f+32) as two vectors and broadcasts the 8 pixels' values x[oh·sh + kh,
 /// ow·sw + kw, c]: in image row (oh + r)·sh + kh they lie sw·C floats apart. No im2col matrix is written or read.</para>
 /// <para>Edges: a last row pair or pixel quad that would pass the end is moved back to end at the edge, so it
-/// recomputes a row or a few pixels (the same values again); with OW = 30 that is 2 of 32 columns.</para>
+/// recomputes a row or a few pixels (the same values again); with OW = 30 that is 2 of 32 columns. Pooled, the last window
+/// of an odd pooled width runs alone in a 2×2-pixel tile of 8 accumulators instead (<see cref="WindowTile"/>).</para>
 /// </remarks>
 internal static unsafe class DirectConvForward
 {
@@ -67,12 +69,18 @@ internal static unsafe class DirectConvForward
             {
                 for (int pw = 0; pw < pw1; pw += 2)
                 {
-                    int pooledLeft = Math.Min(pw, pw1 - 2), top = 2 * ph, left = 2 * pooledLeft;
+                    int top = 2 * ph, left = 2 * pw;
                     float* a = image + (long)top * g.StrideHeight * x.RowStride + left * tile.PixelStep;
-                    long o = pooledImage + (long)(ph * pw1 + pooledLeft) * filters;
+                    long o = pooledImage + (long)(ph * pw1 + pw) * filters;
                     int index = (top * g.OutputWidth + left) * filters; // position of the tile's first pixel in the conv output
                     for (int f = 0; f < filters; f += 32)
-                        Tile(tile, a, w + f, bias + f, y + o + f, null, argmax == null ? null : argmax + o + f, index + f, g.OutputWidth * filters);
+                    {
+                        int* pooledArgmax = argmax == null ? null : argmax + o + f;
+                        if (pw + 1 < pw1)
+                            Tile(tile, a, w + f, bias + f, y + o + f, null, pooledArgmax, index + f, g.OutputWidth * filters);
+                        else // an odd PW: the last window alone, not a pair moved back over one already pooled
+                            WindowTile(tile, a, w + f, bias + f, y + o + f, pooledArgmax, index + f, g.OutputWidth * filters);
+                    }
                 }
             }
         }
@@ -143,10 +151,44 @@ internal static unsafe class DirectConvForward
             return;
         }
         // Pooled: window (pixels 0, 1 of rows 0, 1) and window (pixels 2, 3), each half of the 32 filters on its own.
-        Pool(c00, c10, c40, c50, y0, argmax, index, f, indexRowStep);
-        Pool(c01, c11, c41, c51, y0 + 16, argmax == null ? null : argmax + 16, index + 16, f, indexRowStep);
-        Pool(c20, c30, c60, c70, y0 + f, argmax == null ? null : argmax + f, index + 2 * f, f, indexRowStep);
-        Pool(c21, c31, c61, c71, y0 + f + 16, argmax == null ? null : argmax + f + 16, index + 2 * f + 16, f, indexRowStep);
+        Pool(c00, c10, c40, c50, y0, argmax, index, f, indexRowStep, t.Relu);
+        Pool(c01, c11, c41, c51, y0 + 16, argmax == null ? null : argmax + 16, index + 16, f, indexRowStep, t.Relu);
+        Pool(c20, c30, c60, c70, y0 + f, argmax == null ? null : argmax + f, index + 2 * f, f, indexRowStep, t.Relu);
+        Pool(c21, c31, c61, c71, y0 + f + 16, argmax == null ? null : argmax + f + 16, index + 2 * f + 16, f, indexRowStep, t.Relu);
+    }
+
+    /// <summary>
+    /// One 2×2-pixel × 32-filter tile, pooled: <see cref="Tile"/>'s pixels 0 and 1 of both rows alone (8 accumulators), the
+    /// same chains, for the last window of an odd pooled width (with PW = 15 the pair tile recomputed one window in 15).
+    /// </summary>
+    private static void WindowTile(in TileShape t, float* a, float* w, float* bias, float* y, int* argmax, int index, int indexRowStep)
+    {
+        Vector512<float> c00 = default, c01 = default, c10 = default, c11 = default;  // row 0, pixels 0 and 1; halves 0 and 1
+        Vector512<float> c40 = default, c41 = default, c50 = default, c51 = default;  // row 1, pixels 0 and 1
+        int s1 = t.PixelStep, run = t.Run, ldw = t.Filters, rowStep = t.RowStep;
+        for (int kh = 0; kh < t.KernelHeight; kh++)
+        {
+            float* a0 = a + (long)kh * t.KernelRowStep, a1 = a0 + rowStep;
+            for (int k = 0; k < run; k++, w += ldw)
+            {
+                Vector512<float> b0 = Vector512.Load(w);
+                Vector512<float> b1 = Vector512.Load(w + 16);
+                Vector512<float> ai = Vector512.Create(a0[k]);
+                c00 = Vector512.FusedMultiplyAdd(ai, b0, c00); c01 = Vector512.FusedMultiplyAdd(ai, b1, c01);
+                ai = Vector512.Create(a0[k + s1]);
+                c10 = Vector512.FusedMultiplyAdd(ai, b0, c10); c11 = Vector512.FusedMultiplyAdd(ai, b1, c11);
+                ai = Vector512.Create(a1[k]);
+                c40 = Vector512.FusedMultiplyAdd(ai, b0, c40); c41 = Vector512.FusedMultiplyAdd(ai, b1, c41);
+                ai = Vector512.Create(a1[k + s1]);
+                c50 = Vector512.FusedMultiplyAdd(ai, b0, c50); c51 = Vector512.FusedMultiplyAdd(ai, b1, c51);
+            }
+        }
+        Vector512<float> bias0 = Vector512.Load(bias), bias1 = Vector512.Load(bias + 16);
+        c00 = Act(c00 + bias0, t.Relu); c01 = Act(c01 + bias1, t.Relu); c10 = Act(c10 + bias0, t.Relu); c11 = Act(c11 + bias1, t.Relu);
+        c40 = Act(c40 + bias0, t.Relu); c41 = Act(c41 + bias1, t.Relu); c50 = Act(c50 + bias0, t.Relu); c51 = Act(c51 + bias1, t.Relu);
+        int f = t.Filters;
+        Pool(c00, c10, c40, c50, y, argmax, index, f, indexRowStep, t.Relu);
+        Pool(c01, c11, c41, c51, y + 16, argmax == null ? null : argmax + 16, index + 16, f, indexRowStep, t.Relu);
     }
 
     /// <summary>ReLU as <see cref="ActivationKernels.ReluForward"/> computes it (max(v, 0), element by element), or the identity.</summary>
@@ -156,11 +198,12 @@ internal static unsafe class DirectConvForward
     /// <summary>
     /// One 2×2 window of 16 filters: top-left <paramref name="a"/>, top-right <paramref name="b"/>, bottom-left
     /// <paramref name="d"/>, bottom-right <paramref name="e"/>, chosen in that order by the rule of
-    /// <see cref="MaxPoolKernels"/> (the first maximum wins ties, NaN propagates), so maxima and indices are its own.
+    /// <see cref="MaxPoolKernels"/> (the first maximum wins ties, NaN propagates), so maxima and indices are its own; with
+    /// the ReLU, a window whose maximum is not &gt; 0 records <see cref="Conv2DKernels.ZeroedWindow"/> instead of its index.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void Pool(Vector512<float> a, Vector512<float> b, Vector512<float> d, Vector512<float> e, float* y, int* argmax,
-        int index, int pixelStep, int rowStep)
+        int index, int pixelStep, int rowStep, bool relu)
     {
         Vector512<float> best = a;
         Vector512<float> takesB = MaxPoolKernels.Takes(b, best);
@@ -177,6 +220,8 @@ internal static unsafe class DirectConvForward
         winner = Vector512.ConditionalSelect(takesB.AsInt32(), lanes + Vector512.Create(pixelStep), winner);
         winner = Vector512.ConditionalSelect(takesD.AsInt32(), lanes + Vector512.Create(rowStep), winner);
         winner = Vector512.ConditionalSelect(takesE.AsInt32(), lanes + Vector512.Create(rowStep + pixelStep), winner);
+        if (relu)
+            winner = Vector512.ConditionalSelect(Vector512.GreaterThan(best, Vector512<float>.Zero).AsInt32(), winner, Vector512.Create(Conv2DKernels.ZeroedWindow));
         winner.Store(argmax);
     }
 }

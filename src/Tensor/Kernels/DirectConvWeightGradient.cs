@@ -19,7 +19,7 @@ namespace NanoNet.Kernels;
 /// <para>Each element is a plain chain of fused multiply-adds over the pixels in order, from zero: the same chain as the
 /// im2col path's (<see cref="ConvWeightGradient"/> over col), so the results agree bit for bit.</para>
 /// </remarks>
-internal static unsafe class DirectConvWeightGradient
+internal static unsafe partial class DirectConvWeightGradient
 {
     /// <summary>result[(P+1)×F] = Σ over the chunk's pixels of [patch; 1]ᵀ · dZ (overwrites the result).</summary>
     public static void Compute(DirectConv.Source x, int images, in ConvGeometry g, float* dZ, int filters, float* result)

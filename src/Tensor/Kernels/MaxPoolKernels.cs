@@ -181,8 +181,9 @@ public static unsafe class MaxPoolKernels
 
     /// <summary>
     /// One image's gradient through a 2×2 / 2 pooling, written whole: dX = 0, then dX[argmax[o]] += dY[o] for every
-    /// output o (indices within the image), skipping the o with y[o] ≤ 0 (or NaN) when <paramref name="y"/> is not null
-    /// (a ReLU before the pooling: see Conv2DKernels.BackwardMaxPool). Same bits as that clear-and-scatter.
+    /// output o (indices within the image) whose index lies in its window; an index that matches none of the window's
+    /// positions sends nothing (<see cref="Conv2DKernels.ZeroedWindow"/>, the fused ReLU's mark). Same bits as that
+    /// clear-and-scatter.
     /// </summary>
     /// <remarks>
     /// Shape legend: dX is H×W×C (the pooled input, e.g. a convolution's output), dY, argmax and y are OH×OW×C with
@@ -190,10 +191,11 @@ public static unsafe class MaxPoolKernels
     /// its index won (a compare with the position's own index, per channel) and zero elsewhere: four vector stores per
     /// vector of dY instead of clearing the whole image and scattering each element on its own. The last row and column
     /// of an odd H or W belong to no window and get zeros. A winner receives 0 + dY[o], as the scatter's addition into the
-    /// cleared buffer gives it (−0 becomes +0). In the CIFAR-10 seed step this is bound by reading dY, argmax and y (5.5 MB
-    /// a batch, from L3 or memory): 16 lanes instead of <see cref="Vector{T}"/>'s 8 took about 15% off it.
+    /// cleared buffer gives it (−0 becomes +0). In the CIFAR-10 seed step this is bound by reading dY and argmax (3.7 MB
+    /// a batch, from L3 or memory; it also read the pooled y for the ReLU before the forward marked the zeroed windows):
+    /// 16 lanes instead of <see cref="Vector{T}"/>'s 8 took about 15% off it.
     /// </remarks>
-    internal static void Unpool2x2(float* dY, int* argmax, float* y, float* dX, in ConvGeometry g)
+    internal static void Unpool2x2(float* dY, int* argmax, float* dX, in ConvGeometry g)
     {
         int c = g.Channels, width = Vector512<float>.Count, rowStride = g.Width * c, covered = 2 * g.OutputWidth * c;
         Vector512<int> lanes = Vector512<int>.Indices;
@@ -205,8 +207,6 @@ public static unsafe class MaxPoolKernels
                 for (int ch = 0; ch < c; ch += width)
                 {
                     Vector512<float> gradient = Vector512<float>.Zero + Vector512.Load(dY + o + ch);
-                    if (y != null)
-                        gradient = Vector512.ConditionalSelect(Vector512.GreaterThan(Vector512.Load(y + o + ch), Vector512<float>.Zero), gradient, Vector512<float>.Zero);
                     Vector512<int> won = Vector512.Load(argmax + o + ch), index = Vector512.Create(i00 + ch) + lanes;
                     Vector512.Store(Vector512.ConditionalSelect(Vector512.Equals(won, index).AsSingle(), gradient, Vector512<float>.Zero), dX + i00 + ch);
                     Vector512.Store(Vector512.ConditionalSelect(Vector512.Equals(won, index + Vector512.Create(c)).AsSingle(), gradient, Vector512<float>.Zero), dX + i00 + c + ch);

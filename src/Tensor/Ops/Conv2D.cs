@@ -88,7 +88,7 @@ public static partial class Ops
         int[]? argmax = record ? StepMemory.NewInts(y.Length) : null; // only backward needs the winners' positions
         Conv2DKernels.ForwardMaxPool(x.Span, kernel.Span, bias.Span, y.Span, argmax, x.Dim(0), filters, g, relu, pool);
         if (record)
-            Tape.Record(ConvMaxPoolEntry.Rent(y, x, kernel, bias, argmax!, g, pool, relu), x, kernel, bias);
+            Tape.Record(ConvMaxPoolEntry.Rent(y, x, kernel, bias, argmax!, g, pool), x, kernel, bias);
         Profiler.Stop("Conv2D+MaxPool2D", started, ConvFlops(x.Dim(0), g, filters));
         return y;
     }
@@ -102,9 +102,9 @@ public static partial class Ops
         private int[] argmax = null!;
         private ConvGeometry g;
         private ConvGeometry pool;
-        private bool relu;
 
-        public static ConvMaxPoolEntry Rent(Tensor y, Tensor x, Tensor kernel, Tensor bias, int[] argmax, ConvGeometry g, ConvGeometry pool, bool relu)
+        // With the ReLU, argmax also holds its derivative (Conv2DKernels.ZeroedWindow): the backward reads neither y nor a flag.
+        public static ConvMaxPoolEntry Rent(Tensor y, Tensor x, Tensor kernel, Tensor bias, int[] argmax, ConvGeometry g, ConvGeometry pool)
         {
             ConvMaxPoolEntry entry = Rent<ConvMaxPoolEntry>(y);
             entry.x = x;
@@ -113,7 +113,6 @@ public static partial class Ops
             entry.argmax = argmax;
             entry.g = g;
             entry.pool = pool;
-            entry.relu = relu;
             return entry;
         }
 
@@ -126,7 +125,7 @@ public static partial class Ops
             Span<float> dW = kernel.RequiresGrad ? kernel.EnsureGrad().Span : default;
             Span<float> db = bias.RequiresGrad ? bias.EnsureGrad().Span : default;
             Span<float> dX = x.RequiresGrad ? x.EnsureGrad().Span : default;
-            Conv2DKernels.BackwardMaxPool(x.Span, kernel.Span, Output.Span, argmax, dY.Span, dW, db, dX, x.Dim(0), pool.Channels, g, relu, pool);
+            Conv2DKernels.BackwardMaxPool(x.Span, kernel.Span, argmax, dY.Span, dW, db, dX, x.Dim(0), pool.Channels, g, pool);
         }
     }
 

@@ -1,0 +1,175 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+
+namespace NanoNet.Kernels;
+
+/// <summary>
+/// The direct weight gradient of a 3×3 RGB stem with its output gradient made in registers as the tile walks: through a
+/// fused 2×2 / 2 max pooling (the unpooling) or a fused ReLU (the mask), so the chunk's dZ is never written to memory.
+/// </summary>
+/// <remarks>
+/// <para>Shape legend: as <see cref="DirectConvWeightGradient"/> (source images Hp×Wp×C, run = KW·C = 9, dZ images×OH×OW×F,
+/// result [dW; db] (P + 1)×F). Pooled: dY and argmax are images×PH×PW×F, PH = ⌊OH/2⌋, PW = ⌊OW/2⌋, argmax holding each
+/// window's winner as its position in the image's convolution output, oh·OW·F + ow·F + f, or
+/// <see cref="Conv2DKernels.ZeroedWindow"/>. Masked: dY and y are images×OH×OW×F.</para>
+/// <para>The values: pooled, output pixel (oh, ow) lies in window (oh/2, ow/2), and its dZ for filter f is 0 + dY[window, f]
+/// where argmax names it and +0 elsewhere (also in an odd last row or column, which no window covers): exactly what
+/// <see cref="MaxPoolKernels.Unpool2x2"/> writes (the 0 + turns −0 into +0, as there). Masked: dY where y &gt; 0, else +0,
+/// as <see cref="ActivationKernels.ReluMask"/>. The tile then runs the same 9 rows × 32 filters of multiply-add chains as
+/// <see cref="ConvWeightGradient.Tile{TLanes, TRows}"/> over those values, pixel by pixel in the same order, plus db (a
+/// chain of 1·dZ) in kernel row 0's pass, as the separate 1-row tile over a constant 1 sums it. So the bits are those of
+/// making dZ first, then running the tiles.</para>
+/// <para>Why: making dZ first wrote it (7.4 MB per batch of 64 seed images, 4 MB per 32 Keras images) and read it back
+/// four times; unpooling was a quarter of the seed pass, the mask a sixth of the Keras stem's (conv-time: 1.19–1.45 →
+/// 1.04 ms and 0.68–0.79 → 0.59–0.64 ms, benchmarks/README.md, seventh sitting). Here each pixel costs four vector loads,
+/// two compares and two selects beside its 18 multiply-adds, and the pooled rows are a quarter of dZ's size.</para>
+/// </remarks>
+internal static unsafe partial class DirectConvWeightGradient
+{
+    /// <summary>Whether the fused weight gradients take this convolution: a kernel row of 9 floats (3×3 RGB: one 9-row tile).</summary>
+    public static bool FusesGradient(in ConvGeometry g) => g.KernelWidth * g.Channels == 9;
+
+    /// <summary>Whether <see cref="ComputePooled"/> takes this convolution and pooling: <see cref="FusesGradient"/>, and a
+    /// pooling <see cref="MaxPoolKernels.Unpool2x2"/> takes (2×2 windows, stride 2, no padding).</summary>
+    public static bool TakesPooling(in ConvGeometry g, in ConvGeometry pool) => FusesGradient(g) && MaxPoolKernels.Unpools2x2(pool);
+
+    /// <summary>
+    /// result[(P+1)×F] = Σ over the chunk's pixels of [patch; 1]ᵀ · unpool(dY, argmax) (overwrites the result;
+    /// <see cref="TakesPooling"/> must hold). <paramref name="dY"/> and <paramref name="argmax"/> point at the chunk's
+    /// first image.
+    /// </summary>
+    public static void ComputePooled(DirectConv.Source x, int images, in ConvGeometry g, float* dY, int* argmax, int filters, float* result,
+        in ConvGeometry pool) =>
+        ComputeFused<Unpooling>(x, images, g, filters, result,
+            new GradientSource(dY, (float*)argmax, pool.OutputPixels * filters, pool.OutputWidth * filters, 2 * pool.OutputHeight, 2 * pool.OutputWidth));
+
+    /// <summary>
+    /// result[(P+1)×F] = Σ over the chunk's pixels of [patch; 1]ᵀ · (dY ⊙ [y &gt; 0]) (overwrites the result;
+    /// <see cref="FusesGradient"/> must hold). <paramref name="dY"/> and <paramref name="y"/> point at the chunk's first image.
+    /// </summary>
+    public static void ComputeMasked(DirectConv.Source x, int images, in ConvGeometry g, float* dY, float* y, int filters, float* result) =>
+        ComputeFused<ReluMasking>(x, images, g, filters, result,
+            new GradientSource(dY, y, g.OutputPixels * filters, g.OutputWidth * filters, g.OutputHeight, g.OutputWidth));
+
+    private static void ComputeFused<TRule>(DirectConv.Source x, int images, in ConvGeometry g, int filters, float* result, in GradientSource source)
+        where TRule : struct, IGradientRule
+    {
+        int patch = g.PatchSize;
+        var walk = new ConvWeightGradient.Walk(images, g.OutputHeight, g.OutputWidth, x.ImageStride, (long)g.StrideHeight * x.RowStride,
+            g.StrideWidth * g.Channels);
+        for (int f = 0; f < filters; f += 32)
+            for (int kh = 0; kh < g.KernelHeight; kh++)
+                FusedTile<TRule>(walk, x.Images + (long)kh * x.RowStride, source, f, filters, g.OutputWidth, result + (long)kh * 9 * filters + f,
+                    kh == 0 ? result + (long)patch * filters + f : null);
+    }
+
+    /// <summary>
+    /// Where a tile finds its dZ's makings: dY and a second array (argmax or y), images ImageSize floats apart, rows RowSize
+    /// apart; output rows and columns from CoveredHeight and CoveredWidth on get +0 (the odd edge no pooling window covers).
+    /// </summary>
+    private readonly struct GradientSource(float* dY, float* other, int imageSize, int rowSize, int coveredHeight, int coveredWidth)
+    {
+        public readonly float* DY = dY, Other = other;
+        public readonly int ImageSize = imageSize, RowSize = rowSize, CoveredHeight = coveredHeight, CoveredWidth = coveredWidth;
+    }
+
+    /// <summary>How an output pixel's dZ is made from its dY and second values (<see cref="Unpooling"/>, <see cref="ReluMasking"/>).</summary>
+    private interface IGradientRule
+    {
+        /// <summary>1 when one dY row and column cover two output rows and columns (the 2×2 pooling), 0 when dY is the pixel's own.</summary>
+        static abstract int Shift { get; }
+
+        /// <summary>16 filters' dZ from their dY, their second values and the pixel's own positions in its image's output.</summary>
+        static abstract Vector512<float> Make(Vector512<float> dY, Vector512<float> other, Vector512<int> position);
+    }
+
+    /// <summary>Through a 2×2 / 2 max pooling: the window's 0 + dY where its argmax names this position, else +0.</summary>
+    private readonly struct Unpooling : IGradientRule
+    {
+        public static int Shift => 1;
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static Vector512<float> Make(Vector512<float> dY, Vector512<float> argmax, Vector512<int> position) =>
+            Vector512.ConditionalSelect(Vector512.Equals(argmax.AsInt32(), position).AsSingle(), Vector512<float>.Zero + dY, Vector512<float>.Zero);
+    }
+
+    /// <summary>Through a ReLU: dY where the output y &gt; 0, else +0.</summary>
+    private readonly struct ReluMasking : IGradientRule
+    {
+        public static int Shift => 0;
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static Vector512<float> Make(Vector512<float> dY, Vector512<float> y, Vector512<int> position) =>
+            Vector512.ConditionalSelect(Vector512.GreaterThan(y, Vector512<float>.Zero), dY, Vector512<float>.Zero);
+    }
+
+    /// <summary>
+    /// Rows c[0..9) × 32 filters = Σ over the walk's pixels of a[pixel + 0..9)ᵀ · dZ[pixel, f..f+32), and, when
+    /// <paramref name="bias"/> is not null, bias[0..32) = Σ dZ[pixel, f..f+32); rows of c are <paramref name="ldc"/> apart.
+    /// </summary>
+    private static void FusedTile<TRule>(in ConvWeightGradient.Walk walk, float* a, in GradientSource source, int f, int ldc, int outputWidth,
+        float* c, float* bias)
+        where TRule : struct, IGradientRule
+    {
+        Vector512<float> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default;
+        Vector512<float> c30 = default, c31 = default, c40 = default, c41 = default, c50 = default, c51 = default;
+        Vector512<float> c60 = default, c61 = default, c70 = default, c71 = default, c80 = default, c81 = default;
+        Vector512<float> cb0 = default, cb1 = default, one = Vector512.Create(1f);
+        int step = walk.PixelStep, shift = TRule.Shift, filters = ldc;
+        Vector512<int> pixelStep = Vector512.Create(filters), half = Vector512.Create(16);
+        for (int i = 0; i < walk.Images; i++)
+        {
+            for (int oh = 0; oh < walk.Rows; oh++)
+            {
+                float* p = a + i * walk.ImageStride + oh * walk.RowStep;
+                long row = (long)i * source.ImageSize + (oh >> shift) * source.RowSize + f;
+                float* dYRow = source.DY + row, otherRow = source.Other + row;
+                int covered = oh < source.CoveredHeight ? source.CoveredWidth : 0;
+                // Each pixel's own position in its image's convolution output, filters f..f+16 (what argmax names if it won).
+                Vector512<int> position = Vector512.Create(oh * outputWidth * filters + f) + Vector512<int>.Indices;
+                for (int ow = 0; ow < walk.Pixels; ow++, p += step, position += pixelStep)
+                {
+                    Vector512<float> b0 = default, b1 = default;
+                    if (ow < covered)
+                    {
+                        int o = (ow >> shift) * filters;
+                        b0 = TRule.Make(Vector512.Load(dYRow + o), Vector512.Load(otherRow + o), position);
+                        b1 = TRule.Make(Vector512.Load(dYRow + o + 16), Vector512.Load(otherRow + o + 16), position + half);
+                    }
+                    Vector512<float> ai = Vector512.Create(p[0]);
+                    c00 = Vector512.FusedMultiplyAdd(ai, b0, c00); c01 = Vector512.FusedMultiplyAdd(ai, b1, c01);
+                    ai = Vector512.Create(p[1]);
+                    c10 = Vector512.FusedMultiplyAdd(ai, b0, c10); c11 = Vector512.FusedMultiplyAdd(ai, b1, c11);
+                    ai = Vector512.Create(p[2]);
+                    c20 = Vector512.FusedMultiplyAdd(ai, b0, c20); c21 = Vector512.FusedMultiplyAdd(ai, b1, c21);
+                    ai = Vector512.Create(p[3]);
+                    c30 = Vector512.FusedMultiplyAdd(ai, b0, c30); c31 = Vector512.FusedMultiplyAdd(ai, b1, c31);
+                    ai = Vector512.Create(p[4]);
+                    c40 = Vector512.FusedMultiplyAdd(ai, b0, c40); c41 = Vector512.FusedMultiplyAdd(ai, b1, c41);
+                    ai = Vector512.Create(p[5]);
+                    c50 = Vector512.FusedMultiplyAdd(ai, b0, c50); c51 = Vector512.FusedMultiplyAdd(ai, b1, c51);
+                    ai = Vector512.Create(p[6]);
+                    c60 = Vector512.FusedMultiplyAdd(ai, b0, c60); c61 = Vector512.FusedMultiplyAdd(ai, b1, c61);
+                    ai = Vector512.Create(p[7]);
+                    c70 = Vector512.FusedMultiplyAdd(ai, b0, c70); c71 = Vector512.FusedMultiplyAdd(ai, b1, c71);
+                    ai = Vector512.Create(p[8]);
+                    c80 = Vector512.FusedMultiplyAdd(ai, b0, c80); c81 = Vector512.FusedMultiplyAdd(ai, b1, c81);
+                    if (bias != null) // fma(1, dZ, sum): the 1-row tile's chain over a constant 1
+                    {
+                        cb0 = Vector512.FusedMultiplyAdd(one, b0, cb0); cb1 = Vector512.FusedMultiplyAdd(one, b1, cb1);
+                    }
+                }
+            }
+        }
+        c00.Store(c); c01.Store(c + 16); c10.Store(c + ldc); c11.Store(c + ldc + 16);
+        c20.Store(c + 2 * ldc); c21.Store(c + 2 * ldc + 16); c30.Store(c + 3 * ldc); c31.Store(c + 3 * ldc + 16);
+        c40.Store(c + 4 * ldc); c41.Store(c + 4 * ldc + 16); c50.Store(c + 5 * ldc); c51.Store(c + 5 * ldc + 16);
+        c60.Store(c + 6 * ldc); c61.Store(c + 6 * ldc + 16); c70.Store(c + 7 * ldc); c71.Store(c + 7 * ldc + 16);
+        c80.Store(c + 8 * ldc); c81.Store(c + 8 * ldc + 16);
+        if (bias != null)
+        {
+            cb0.Store(bias);
+            cb1.Store(bias + 16);
+        }
+    }
+}
