@@ -39,45 +39,10 @@ internal static unsafe class GemmMicroKernels
         }
     }
 
-    /// <summary>8 rows × 32 columns (2 × Vector512) in 16 accumulators.</summary>
-    private static void Kernel8x32(int kc, float* a, float* b, float* c, int ldc, bool add)
-    {
-        Vector512<float> c00 = default, c01 = default, c10 = default, c11 = default;
-        Vector512<float> c20 = default, c21 = default, c30 = default, c31 = default;
-        Vector512<float> c40 = default, c41 = default, c50 = default, c51 = default;
-        Vector512<float> c60 = default, c61 = default, c70 = default, c71 = default;
-        for (int p = 0; p < kc; p++)
-        {
-            Vector512<float> b0 = Vector512.Load(b);
-            Vector512<float> b1 = Vector512.Load(b + 16);
-            Vector512<float> ai = Vector512.Create(a[0]);
-            c00 = Vector512.FusedMultiplyAdd(ai, b0, c00); c01 = Vector512.FusedMultiplyAdd(ai, b1, c01);
-            ai = Vector512.Create(a[1]);
-            c10 = Vector512.FusedMultiplyAdd(ai, b0, c10); c11 = Vector512.FusedMultiplyAdd(ai, b1, c11);
-            ai = Vector512.Create(a[2]);
-            c20 = Vector512.FusedMultiplyAdd(ai, b0, c20); c21 = Vector512.FusedMultiplyAdd(ai, b1, c21);
-            ai = Vector512.Create(a[3]);
-            c30 = Vector512.FusedMultiplyAdd(ai, b0, c30); c31 = Vector512.FusedMultiplyAdd(ai, b1, c31);
-            ai = Vector512.Create(a[4]);
-            c40 = Vector512.FusedMultiplyAdd(ai, b0, c40); c41 = Vector512.FusedMultiplyAdd(ai, b1, c41);
-            ai = Vector512.Create(a[5]);
-            c50 = Vector512.FusedMultiplyAdd(ai, b0, c50); c51 = Vector512.FusedMultiplyAdd(ai, b1, c51);
-            ai = Vector512.Create(a[6]);
-            c60 = Vector512.FusedMultiplyAdd(ai, b0, c60); c61 = Vector512.FusedMultiplyAdd(ai, b1, c61);
-            ai = Vector512.Create(a[7]);
-            c70 = Vector512.FusedMultiplyAdd(ai, b0, c70); c71 = Vector512.FusedMultiplyAdd(ai, b1, c71);
-            a += 8;
-            b += 32;
-        }
-        Store512(c, c00, c01, add); c += ldc;
-        Store512(c, c10, c11, add); c += ldc;
-        Store512(c, c20, c21, add); c += ldc;
-        Store512(c, c30, c31, add); c += ldc;
-        Store512(c, c40, c41, add); c += ldc;
-        Store512(c, c50, c51, add); c += ldc;
-        Store512(c, c60, c61, add); c += ldc;
-        Store512(c, c70, c71, add);
-    }
+    /// <summary>8 rows × 32 columns (2 × Vector512) in 16 accumulators, from packed panels: <see cref="Kernel8x32Strided"/>
+    /// with A stepping 8 floats (one micro-panel column) and B 32 (one micro-panel row) per K step.</summary>
+    private static void Kernel8x32(int kc, float* a, float* b, float* c, int ldc, bool add) =>
+        Kernel8x32Strided(kc, a, 8, b, 32, c, ldc, add);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void Store512(float* c, Vector512<float> lo, Vector512<float> hi, bool add)
@@ -138,7 +103,7 @@ internal static unsafe class GemmMicroKernels
     }
 
     /// <summary>
-    /// 8×32 like <see cref="Kernel8x32"/>, with each operand's step between K steps given: a packed panel (A 8, B 32),
+    /// 8 rows × 32 columns (2 × Vector512) in 16 accumulators, with each operand's step between K steps given: a packed panel (A 8, B 32),
     /// or the operand read where it lies. B stored K×N steps by ldb (its 32 columns of step p are contiguous) and A
     /// stored K×M (transposed) steps by lda (its 8 rows of step p are contiguous). Used for a skinny product's big
     /// operand, which each micro-panel would otherwise copy once to read M/8 times (see docs/gemm.md, "Reading the big
