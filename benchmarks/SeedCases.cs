@@ -17,6 +17,7 @@ namespace NanoNet.Benchmarks;
 /// <c>text-inference</c> (256), and <c>cifar10-predict1</c> / <c>text-predict1</c>: one sample through
 /// <see cref="Model.Predict(ReadOnlySpan{float}, Span{float})"/>, as an app classifying one input at a time;
 /// <c>keras-cifar10-train</c> (32): the Keras example cifar10_cnn (<see cref="SeedModels.KerasCifar10"/>).
+/// <c>NANONET_CASE_IDS=imdb</c> runs the text cases on real IMDB test reviews instead of uniform random ids.
 /// The environment variable <c>NANONET_CASE_OPTIMIZER</c> swaps the case's optimizer for one of
 /// <see cref="Optim.Optimizers.Names"/>, or its lazy variant with a <c>lazy-</c> prefix (e.g. <c>lazy-adam</c>).
 /// </remarks>
@@ -54,6 +55,10 @@ public static class SeedCases
             _ => 1,
         };
         (Sequential net, Dataset data) = SeedModels.Create(model, batch);
+        // NANONET_CASE_IDS=imdb: the text cases on real reviews (the first rows of the IMDB test set, found through
+        // NANONET_DATA) instead of uniform random ids; NanoNet's side only, for what real text does to the op on embedded ids.
+        if (model == "text" && Environment.GetEnvironmentVariable("NANONET_CASE_IDS") == "imdb")
+            data = ImdbRows(batch);
         // NANONET_CASE_OPTIMIZER=adam (or lazy-adam, lazy-rmsprop, ...): the same case with another optimizer (Keras defaults).
         if (Environment.GetEnvironmentVariable("NANONET_CASE_OPTIMIZER") is { Length: > 0 } optimizer)
         {
@@ -90,6 +95,21 @@ public static class SeedCases
         double median = times[steps / 2];
         return string.Create(CultureInfo.InvariantCulture,
             $"{{\"side\": \"nanonet\", \"case\": \"{name}\", \"threads\": {threads}, \"batch\": {batch}, \"median_ms\": {median:F4}, \"per_second\": {batch * 1000 / median:F1}, \"alloc_bytes_per_step\": {allocated}}}");
+    }
+
+    /// <summary>The first <paramref name="rows"/> reviews of the IMDB test set (20,000-word vocabulary, 200 ids, as the seed model reads them), spread over both classes.</summary>
+    private static Dataset ImdbRows(int rows)
+    {
+        (_, Dataset test, _) = Imdb.Load(Imdb.Locate());
+        int steps = test.Features.Dim(1), stride = test.Features.Dim(0) / rows;
+        var ids = new float[rows * steps];
+        var labels = new float[rows];
+        for (int r = 0; r < rows; r++)
+        {
+            test.Features.Span.Slice(r * stride * steps, steps).CopyTo(ids.AsSpan(r * steps, steps));
+            labels[r] = test.Labels.Span[r * stride];
+        }
+        return new Dataset(Tensor.FromArray(ids, rows, steps), Tensor.FromArray(labels, rows));
     }
 
     /// <summary>A batch forward as <c>Predict</c> runs it: no tape, intermediates in step memory released per batch.</summary>
