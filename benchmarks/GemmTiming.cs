@@ -10,7 +10,8 @@ namespace NanoNet.Benchmarks;
 /// </summary>
 public static class GemmTiming
 {
-    private static readonly (string Name, int M, int N, int K, bool TransA, bool TransB)[] Shapes =
+    /// <summary>The shapes timed: the seed models' products (the Dense ones are also <see cref="GemmSplit"/>'s).</summary>
+    internal static readonly (string Name, int M, int N, int K, bool TransA, bool TransB)[] Shapes =
     [
         ("conv1 fwd: im2col 57600x32x28", 57600, 32, 28, false, false),
         ("dense1 fwd: 64x128x7200", 64, 128, 7200, false, false),

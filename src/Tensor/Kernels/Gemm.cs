@@ -36,13 +36,16 @@ public static unsafe class Gemm
     // Below ~1 MFLOP (about 10 µs on one core) a parallel region's wake-up and join cost as much as the second
     // thread saves: the 64×10×128 products of the CIFAR-10 seed model's last layer ran slower on two threads.
     private const long ParallelFlopThreshold = 1 << 20;
-    /// <summary>The most a <see cref="GemmPrefetch"/> plan may ask for: half the L2 the blocking assumed (KC×NC floats fill it).</summary>
-    internal static readonly long PrefetchBudgetBytes = (long)KC * MaxNC * sizeof(float) / 2;
+    /// <summary>
+    /// Half the L2 the blocking assumed (KC×NC floats fill it): an operand larger than this does not stay cached from
+    /// call to call (so it is prefetched, or read in place), and the most a <see cref="GemmPrefetch"/> plan may ask for.
+    /// </summary>
+    internal static readonly long HalfL2Bytes = (long)KC * MaxNC * sizeof(float) / 2;
     /// <summary>The column tile when M ≤ MC: a quarter of NC (256 on the 1 MB L2 core), a multiple of every NR.</summary>
+    private static readonly int SkinnyNC = Math.Max(GemmBlocking.NCMultiple, MaxNC / 4 / GemmBlocking.NCMultiple * GemmBlocking.NCMultiple);
     /// <summary>Whether skinny products read their big operand in place (<see cref="GemmMicroKernels.Kernel8x32Strided"/>);
     /// off only in tests, which check that both ways give the same bits.</summary>
     internal static bool ReadsInPlace = true;
-    private static readonly int SkinnyNC = Math.Max(GemmBlocking.NCMultiple, MaxNC / 4 / GemmBlocking.NCMultiple * GemmBlocking.NCMultiple);
 
     /// <summary>
     /// The register-blocking variant the machine supports best: the widest accelerated vectors, and for
@@ -146,7 +149,7 @@ public static unsafe class Gemm
     /// </summary>
     private static bool TransposesC(GemmKernelKind kind, bool transA, bool transB, int m, int n, int k, float* packedB) =>
         kind == GemmKernelKind.Vector512 && ReadsInPlace && packedB == null && transB && !transA
-        && m >= 8 && m <= 32 && (long)n * k * sizeof(float) > PrefetchBudgetBytes;
+        && m >= 8 && m <= 32 && (long)n * k * sizeof(float) > HalfL2Bytes;
 
     private static void Validate(bool transA, bool transB, int m, int n, int k,
         int aLength, int lda, int bLength, int ldb, int cLength, int ldc)
@@ -231,7 +234,7 @@ public static unsafe class Gemm
             // CIFAR-10 seed step slower at 2 threads (3.35–3.72 → 3.43–3.80 ms, 4 alternated pairs) while it made
             // it faster at 1 (benchmarks/README.md, sixth sitting).
             long footprint = ((long)m * k + (long)k * n + (long)m * n) * sizeof(float);
-            _prefetches = threads == 1 && footprint > PrefetchBudgetBytes;
+            _prefetches = threads == 1 && footprint > HalfL2Bytes;
             // One row block (M ≤ MC: a Dense layer's batch) uses each packed B slab once, so the slab need not fill L2:
             // narrower tiles leave room to prefetch the next one (GemmPrefetch) while this one is multiplied.
             if (m <= MC && _prefetches)
@@ -272,9 +275,9 @@ public static unsafe class Gemm
             // Only an operand too big to stay cached from call to call: a small one (a convolution's weights, its
             // per-chunk im2col block) is packed once into L1-friendly panels and re-read from there more cheaply.
             InPlace inPlace = InPlace.None;
-            if (!transB && m <= MC && n > _nr && (long)k * n * sizeof(float) > PrefetchBudgetBytes)
+            if (!transB && m <= MC && n > _nr && (long)k * n * sizeof(float) > HalfL2Bytes)
                 inPlace |= InPlace.B;
-            if (transA && m >= n && m > MC && k <= KC && (long)m * k * sizeof(float) > PrefetchBudgetBytes)
+            if (transA && m >= n && m > MC && k <= KC && (long)m * k * sizeof(float) > HalfL2Bytes)
                 inPlace |= InPlace.A;
             return inPlace;
         }

@@ -16,7 +16,7 @@ namespace NanoNet.Kernels;
 /// that streaming in bursts (pack a slab, then compute on it), so the core waits for memory, then the memory waits
 /// for the core. <c>prefetcht1</c> fills L2 and leaves L1 to the micro-panels.</para>
 /// <para>A prefetch changes no value: results stay bitwise identical. x86 only (elsewhere nothing is issued); a plan
-/// larger than <see cref="Gemm.PrefetchBudgetBytes"/> is dropped, since it would evict the current packed slab.</para>
+/// larger than <see cref="Gemm.HalfL2Bytes"/> is dropped, since it would evict the current packed slab.</para>
 /// </remarks>
 internal unsafe struct GemmPrefetch
 {
@@ -46,7 +46,7 @@ internal unsafe struct GemmPrefetch
         (_r0, _r1, _r2) = (r0, r1, r2);
         _region = 3;
         _perTile = 0;
-        if (!Sse.IsSupported || r0.Bytes + r1.Bytes + r2.Bytes > Gemm.PrefetchBudgetBytes)
+        if (!Sse.IsSupported || r0.Bytes + r1.Bytes + r2.Bytes > Gemm.HalfL2Bytes)
             return;
         long lines = r0.Lines + r1.Lines + r2.Lines;
         if (lines == 0)

@@ -186,7 +186,7 @@ public static unsafe class MaxPoolKernels
     /// clear-and-scatter.
     /// </summary>
     /// <remarks>
-    /// Shape legend: dX is H×W×C (the pooled input, e.g. a convolution's output), dY, argmax and y are OH×OW×C with
+    /// Shape legend: dX is H×W×C (the pooled input, e.g. a convolution's output), dY and argmax are OH×OW×C with
     /// OH = ⌊H/2⌋, OW = ⌊W/2⌋. The windows do not overlap, so each of the four positions of window o gets dY[o] where
     /// its index won (a compare with the position's own index, per channel) and zero elsewhere: four vector stores per
     /// vector of dY instead of clearing the whole image and scattering each element on its own. The last row and column
