@@ -26,8 +26,9 @@ internal sealed record GraphNode(Layer Layer, int[] InputSlots, int[] OutputSlot
 
     /// <summary>
     /// Whether this is an Embedding whose only reader is the next node, an LSTM (one input, one output, not stateful),
-    /// and whose output is not a model output: at inference the two run as one op (<see cref="Lstm.ForwardOnEmbedding"/>,
-    /// bitwise the same), which projects each distinct id once. Training runs them as two calls.
+    /// and whose output is not a model output: the two run as one op (<see cref="Lstm.ForwardOnEmbedding"/>), which
+    /// projects each distinct id once; at inference bitwise the two calls, in training too unless the LSTM draws dropout
+    /// masks (then the two calls run: each sequence's input mask breaks the sharing of an id's projection).
     /// </summary>
     public bool ProjectsIntoNext { get; set; }
 

@@ -380,9 +380,9 @@ public partial class Model
                 RunFolded(pass, folding, n);
                 continue;
             }
-            if (node.ProjectsIntoNext && !training && !Tape.IsRecording)
+            if (node.ProjectsIntoNext && (!training || ((Lstm)_nodes[n + 1].Layer).CanRunOnEmbeddingInTraining))
             {
-                // The embedding and the LSTM that alone reads it, in one op (bitwise the same; inference only).
+                // The embedding and the LSTM that alone reads it, in one op (each distinct id projected once).
                 GraphNode lstm = _nodes[++n];
                 using Profiler.ScopeHandle lstmScope = Profiler.Enabled ? Profiler.Scope(lstm.Layer.Name) : default;
                 values[lstm.OutputSlot] = ((Lstm)lstm.Layer).ForwardOnEmbedding(values[node.InputSlots[0]]!, (Embedding)node.Layer);

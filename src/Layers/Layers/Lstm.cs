@@ -88,10 +88,19 @@ public sealed class Lstm(int units, bool returnSequences = false, bool stateful 
     }
 
     /// <inheritdoc />
+    /// <summary>Whether training can run this layer with its embedding as one op: no dropout masks are drawn (an input
+    /// mask per sequence gives each position of an id its own input, so there is nothing to share).</summary>
+    internal bool CanRunOnEmbeddingInTraining => RunsOnEmbeddingInTraining && Dropout == 0f && RecurrentDropout == 0f;
+
+    /// <summary>Off in tests that train a model's Embedding → LSTM pair as two calls, to compare.</summary>
+    internal static bool RunsOnEmbeddingInTraining = true;
+
     /// <summary>
-    /// This layer on <paramref name="embedding"/>'s output for <paramref name="ids"/>, at inference, in one op
+    /// This layer on <paramref name="embedding"/>'s output for <paramref name="ids"/> in one op
     /// (<see cref="Ops.LstmOnEmbedding"/>: each distinct id's x·W once): what a model runs when the embedding is this
-    /// layer's only input. Bit for bit <c>Forward(embedding.Forward(ids))</c>, mask included.
+    /// layer's only input. At inference bit for bit <c>Forward(embedding.Forward(ids))</c>, mask included; when recording,
+    /// the same forward on AVX-512 and gradients equal within rounding. In training only when
+    /// <see cref="CanRunOnEmbeddingInTraining"/>.
     /// </summary>
     internal Tensor ForwardOnEmbedding(Tensor ids, Embedding embedding)
     {

@@ -167,21 +167,25 @@ internal static unsafe class LstmFusedStep
     }
 
     /// <summary>
-    /// x·W for the embedding rows of <paramref name="ids"/> (ids[j]'s row at table + ids[j]·D), into
-    /// <paramref name="projected"/>: row j holds, per panel, the 32 chains of <see cref="Step"/>'s x part (bias not
-    /// added; the cell adds it). Each chain is the one <see cref="Step"/> runs, so the values are bit for bit its own.
+    /// x·W for <paramref name="count"/> embedding rows (row j at table + ids[j]·D, or at table + j·D when
+    /// <paramref name="ids"/> is null: rows already gathered), into <paramref name="projected"/>: row j holds, per
+    /// panel, the 32 chains of <see cref="Step"/>'s x part (bias not added; the cell adds it). Each chain is the one
+    /// <see cref="Step"/> runs, so the values are bit for bit its own.
     /// </summary>
-    public static void Project(float* packed, int d, int u, float* table, ReadOnlySpan<int> ids, float* projected)
+    public static void Project(float* packed, int d, int u, float* table, int* ids, int count, float* projected)
     {
         float* tile = stackalloc float[Rows * Width];
         float** xRow = stackalloc float*[Rows];
         int panels = Panels(u), k = d + u;
         long projectedRow = (long)panels * Width;
-        for (int first = 0; first < ids.Length; first += Rows)
+        for (int first = 0; first < count; first += Rows)
         {
-            int m = Math.Min(Rows, ids.Length - first);
+            int m = Math.Min(Rows, count - first);
             for (int i = 0; i < Rows; i++)
-                xRow[i] = table + (long)ids[first + (i < m ? i : 0)] * d;
+            {
+                int j = first + (i < m ? i : 0);
+                xRow[i] = table + (long)(ids == null ? j : ids[j]) * d;
+            }
             for (int b = 0; b < panels; b++)
             {
                 MultiplyTile(d, 0, xRow, null, packed + (long)b * k * Width, tile);

@@ -173,7 +173,8 @@ public static unsafe class LstmInference
         fixed (int* pSlots = slots)
         {
             if (onEmbedding && fused)
-                ProjectJob.Run(fusedWeights, d, u, pTable, distinctIds, pProjected);
+                fixed (int* pIds = distinctIds)
+                    ProjectJob.Run(fusedWeights, d, u, pTable, pIds, distinctIds.Length, pProjected);
             else if (onEmbedding)
             {
                 // Two-pass: the distinct ids' embedding rows gathered (after the projected rows), then one GEMM, whose
@@ -277,7 +278,7 @@ public static unsafe class LstmInference
     }
 
     /// <summary>The projection of the distinct ids, 8 rows (one tile) at a time, the tiles split evenly over the workers.</summary>
-    private sealed class ProjectJob : ParallelJob
+    internal sealed class ProjectJob : ParallelJob
     {
         [ThreadStatic] private static ProjectJob? t_cached;
 
@@ -285,18 +286,19 @@ public static unsafe class LstmInference
         private int* _ids;
         private int _count, _d, _u;
 
-        public static void Run(float* packed, int d, int u, float* table, ReadOnlySpan<int> ids, float* projected)
+        /// <summary>
+        /// <see cref="LstmFusedStep.Project"/> of <paramref name="count"/> rows: table rows ids[j], or the first
+        /// <paramref name="count"/> rows of <paramref name="table"/> when <paramref name="ids"/> is null.
+        /// </summary>
+        public static void Run(float* packed, int d, int u, float* table, int* ids, int count, float* projected)
         {
-            fixed (int* pIds = ids)
-            {
-                ProjectJob job = t_cached ??= new ProjectJob();
-                job._packed = packed; job._table = table; job._projected = projected; job._ids = pIds;
-                (job._count, job._d, job._u) = (ids.Length, d, u);
-                int tiles = (ids.Length + LstmFusedStep.Rows - 1) / LstmFusedStep.Rows;
-                // Each id's row is the same chain whichever worker computes it: the split cannot change a bit.
-                Parallelism.Run(job, Math.Max(1, Math.Min(Parallelism.CurrentMaxThreads, tiles)));
-                job._ids = null;
-            }
+            ProjectJob job = t_cached ??= new ProjectJob();
+            job._packed = packed; job._table = table; job._projected = projected; job._ids = ids;
+            (job._count, job._d, job._u) = (count, d, u);
+            int tiles = (count + LstmFusedStep.Rows - 1) / LstmFusedStep.Rows;
+            // Each id's row is the same chain whichever worker computes it: the split cannot change a bit.
+            Parallelism.Run(job, Math.Max(1, Math.Min(Parallelism.CurrentMaxThreads, tiles)));
+            job._ids = null;
         }
 
         public override void RunWorker(int worker, int workerCount)
@@ -305,8 +307,8 @@ public static unsafe class LstmInference
             int first = (int)((long)tiles * worker / workerCount) * LstmFusedStep.Rows;
             int end = Math.Min(_count, (int)((long)tiles * (worker + 1) / workerCount) * LstmFusedStep.Rows);
             if (first < end)
-                LstmFusedStep.Project(_packed, _d, _u, _table, new ReadOnlySpan<int>(_ids + first, end - first),
-                    _projected + (long)first * LstmFusedStep.Panels(_u) * LstmFusedStep.Width);
+                LstmFusedStep.Project(_packed, _d, _u, _ids == null ? _table + (long)first * _d : _table, _ids == null ? null : _ids + first,
+                    end - first, _projected + (long)first * LstmFusedStep.Panels(_u) * LstmFusedStep.Width);
         }
     }
 }

@@ -141,6 +141,10 @@ public static unsafe class LstmKernels
 {
     [ThreadStatic] private static PackedMatrix? t_packedR, t_packedRT, t_packedRWT;
     [ThreadStatic] private static float[]? t_fusedWeights, t_fusedBias, t_stackedRW;
+    [ThreadStatic] private static int t_onEmbeddingRuns;
+
+    /// <summary>Diagnostics for tests: how many <see cref="ForwardOnEmbedding"/> calls ran on this thread.</summary>
+    internal static int OnEmbeddingRuns => t_onEmbeddingRuns;
 
     /// <summary>
     /// Runs the LSTM over the whole sequence, filling <paramref name="saved"/> (needed by
@@ -172,12 +176,83 @@ public static unsafe class LstmKernels
             throw new ArgumentException($"LSTM output needs {s.OutputLength(returnSequences)} floats, got {y.Length}.");
         if (n == 0)
             return;
+        ForwardCore(s, x, w, r, bias, mask, initialHidden, initialCell, y, returnSequences, saved, inputDropout, recurrentDropout,
+            default, default, default);
+    }
+
+    /// <summary>
+    /// Floats of <see cref="ForwardOnEmbedding"/>'s projection workspace for <paramref name="distinct"/> ids: one
+    /// projected row per id, in the fused step's panel order (<see cref="LstmFusedStep.Project"/>), or 4U floats on
+    /// the two-pass step.
+    /// </summary>
+    public static long ProjectedLength(in LstmShape s, int distinct) => LstmFusedStep.Applies(s.Batch)
+        ? (long)distinct * LstmFusedStep.Panels(s.Units) * LstmFusedStep.Width
+        : (long)distinct * s.GateWidth;
+
+    /// <summary>
+    /// <see cref="Forward"/> for an input that is an embedding lookup (x[n, t] = the embedding row of the id at
+    /// (n, t)), given the batch's distinct rows instead of x: each distinct row is projected once (x·W) and every
+    /// step starts from its rows' projections (the same bits as <see cref="Forward"/> on the gathered x on the fused
+    /// step; the projection is that chain's value after its x part). Fills <paramref name="saved"/> for
+    /// <see cref="BackwardOnEmbedding"/> (its <see cref="LstmBuffers.InputTimeMajor"/> is not used). No initial state
+    /// and no dropout: those take <see cref="Forward"/>.
+    /// </summary>
+    /// <param name="s">The dimensions (D = the embedding width).</param>
+    /// <param name="rows">The batch's K distinct embedding rows, K×D.</param>
+    /// <param name="slots">N×T (batch-major): for position (n, t), the row of <paramref name="rows"/> its id has.</param>
+    /// <param name="projected">Workspace of <see cref="ProjectedLength"/> floats.</param>
+    /// <param name="w">Kernel W, D×4U.</param>
+    /// <param name="r">Recurrent kernel R, U×4U.</param>
+    /// <param name="bias">Bias, 4U.</param>
+    /// <param name="mask">Empty, or N×T with 0 where a step is skipped.</param>
+    /// <param name="y">Output: (N, T, U) with <paramref name="returnSequences"/>, else (N, U) = h_{T−1}.</param>
+    /// <param name="returnSequences">Whether every step's h is returned.</param>
+    /// <param name="saved">Gates, Hidden, Cell and TanhCell of the lengths given by <paramref name="s"/>.</param>
+    public static void ForwardOnEmbedding(in LstmShape s, ReadOnlySpan<float> rows, ReadOnlySpan<int> slots, Span<float> projected,
+        ReadOnlySpan<float> w, ReadOnlySpan<float> r, ReadOnlySpan<float> bias, ReadOnlySpan<float> mask,
+        Span<float> y, bool returnSequences, LstmBuffers saved)
+    {
+        s.Validate();
+        int d = s.Inputs, g4 = s.GateWidth;
+        int distinct = CheckEmbeddedInput(s, rows, slots);
+        if (w.Length != d * g4 || r.Length != s.Units * g4 || bias.Length != g4 || (mask.Length != 0 && mask.Length != s.Rows))
+            throw new ArgumentException($"LSTM spans do not match N={s.Batch}, T={s.Steps}, D={d}, U={s.Units}.");
+        if (y.Length != s.OutputLength(returnSequences) || projected.Length < ProjectedLength(s, distinct))
+            throw new ArgumentException($"LSTM on embedded ids: the output needs {s.OutputLength(returnSequences)} floats (got {y.Length}), " +
+                $"the projection {ProjectedLength(s, distinct)} (got {projected.Length}).");
+        if (s.Batch == 0)
+            return;
+        t_onEmbeddingRuns++;
+        ForwardCore(s, default, w, r, bias, mask, default, default, y, returnSequences, saved, default, default, rows, slots, projected);
+    }
+
+    /// <summary>Checks the distinct rows and slots of an embedded input; returns K.</summary>
+    private static int CheckEmbeddedInput(in LstmShape s, ReadOnlySpan<float> rows, ReadOnlySpan<int> slots)
+    {
+        if (rows.Length % s.Inputs != 0 || slots.Length != s.Rows)
+            throw new ArgumentException($"LSTM on embedded ids: the distinct rows need a multiple of D = {s.Inputs} floats (got {rows.Length}) " +
+                $"and the slots N·T = {s.Rows} entries (got {slots.Length}).");
+        int distinct = rows.Length / s.Inputs;
+        foreach (int slot in slots)
+            if ((uint)slot >= (uint)distinct)
+                throw new ArgumentOutOfRangeException(nameof(slots), slot, $"A slot is outside the {distinct} distinct rows.");
+        return distinct;
+    }
+
+    private static void ForwardCore(in LstmShape s, ReadOnlySpan<float> x, ReadOnlySpan<float> w, ReadOnlySpan<float> r,
+        ReadOnlySpan<float> bias, ReadOnlySpan<float> mask, ReadOnlySpan<float> initialHidden, ReadOnlySpan<float> initialCell,
+        Span<float> y, bool returnSequences, LstmBuffers saved, ReadOnlySpan<float> inputDropout, ReadOnlySpan<float> recurrentDropout,
+        ReadOnlySpan<float> rows, ReadOnlySpan<int> slots, Span<float> projected)
+    {
+        int n = s.Batch, t = s.Steps, d = s.Inputs, u = s.Units, g4 = s.GateWidth, block = s.StateLength;
+        bool onEmbedding = !slots.IsEmpty;
+        int distinct = onEmbedding ? rows.Length / d : 0;
 
         // The fused step (AVX-512, N ≥ 8) computes x_t·W per band and step inside its tiles, and each worker copies its
         // rows of x_t to the time-major X̃ (kept for dW) right before its tiles read them; the two-pass step reads the
         // input projection of every step, done here at once after one serial copy: Z = X̃·W, (T·N)×4U.
         bool fused = LstmFusedStep.Applies(n);
-        if (!fused)
+        if (!fused && !onEmbedding)
         {
             RecurrentLayout.ToTimeMajor(x, saved.InputTimeMajor, n, t, d, s.GoBackwards, inputDropout);
             Gemm.Multiply(false, false, s.Rows, g4, d, saved.InputTimeMajor, d, w, g4, saved.Gates, g4);
@@ -204,9 +279,18 @@ public static unsafe class LstmKernels
             packedR = t_packedR = PackedMatrix.Pack(false, u, g4, r, g4, t_packedR);
         fixed (float* gates = saved.Gates, hidden = saved.Hidden, cell = saved.Cell, tanhCell = saved.TanhCell, pb = bias, pm = mask,
                dropped = saved.DroppedHidden, pmh = recurrentDropout, input = saved.InputTimeMajor, px = x, pmx = inputDropout,
-               fusedWeights = fused ? t_fusedWeights : null, fusedBias = fused ? t_fusedBias : null)
+               fusedWeights = fused ? t_fusedWeights : null, fusedBias = fused ? t_fusedBias : null,
+               pRows = rows, pProjected = projected)
+        fixed (int* pSlots = slots)
         {
+            // On embedded ids: x·W once per distinct row, in the fused step's panels or as plain 4U rows (two-pass).
+            if (onEmbedding && fused)
+                LstmInference.ProjectJob.Run(fusedWeights, d, u, pRows, null, distinct, pProjected);
+            else if (onEmbedding)
+                Gemm.Multiply(false, false, distinct, g4, d, rows, d, w, g4, projected[..(distinct * g4)], g4);
             StepJob job = StepJob.Rent(s, packedR, backward: false);
+            job.Projected = onEmbedding ? pProjected : null;
+            job.Slots = onEmbedding ? pSlots : null;
             job.Gates = gates; job.Hidden = hidden; job.Cell = cell; job.TanhCell = tanhCell; job.Bias = pb; job.Mask = pm;
             job.DroppedHidden = dropped; job.RecurrentDropout = pmh;
             job.InitialState = initialState;
@@ -266,6 +350,93 @@ public static unsafe class LstmKernels
         RecurrentLayout.CheckStateGradients(s.StateLength, hasInitialState, dFinalHidden, dFinalCell, dInitialHidden, dInitialCell, "LSTM");
         if (n == 0)
             return;
+        BackwardThroughTime(s, returnSequences, w, r, mask, saved, dY, dGates, scratch, dX, inputDropout, recurrentDropout,
+            dFinalHidden, dFinalCell, dInitialHidden, dInitialCell);
+        // db += Σ rows of dZ (in row order; masked steps contribute zeros), dW += Xᵀ·dZ and dR += H_prevᵀ·dZ
+        // (H̃_prev with recurrent dropout; h₋₁ = 0 contributes nothing unless an initial state was given), each GEMM
+        // one product over all T·N rows; on several workers the products run side by side.
+        int first = hasInitialState ? 0 : 1;
+        ReadOnlySpan<float> previous = recurrentDropout.IsEmpty ? saved.Hidden : saved.DroppedHidden;
+        SideBySideWeightGradients.Accumulate(dGates, s.Rows, g4, saved.InputTimeMajor, d,
+            previous.Slice(first * block), u, (t - first) * n, dW, dR, dBias);
+    }
+
+    /// <summary>Ints of <see cref="BackwardOnEmbedding"/>'s group scratch for <paramref name="distinct"/> rows: each
+    /// time-major row's group, and <see cref="GroupedRowSums"/>' own.</summary>
+    public static int GroupScratchLength(in LstmShape s, int distinct) => s.Rows + GroupedRowSums.ScratchLength(s.Rows, distinct);
+
+    /// <summary>
+    /// <see cref="Backward"/> after <see cref="ForwardOnEmbedding"/>: the gradient of each distinct embedding row
+    /// instead of dX. An id's row meets W at every position of that id, so dZ is first summed per distinct row
+    /// (S, K×4U, <see cref="GroupedRowSums"/>), then dRows = S·Wᵀ and dW += Eᵀ·S are products over K rows instead of
+    /// T·N, and the steps' GEMM is dh_{t−1} = dZ_t·Rᵀ alone (no dX_t). dR and db as in <see cref="Backward"/>.
+    /// </summary>
+    /// <param name="s">The dimensions.</param>
+    /// <param name="returnSequences">As in the forward call.</param>
+    /// <param name="w">Kernel W, D×4U.</param>
+    /// <param name="r">Recurrent kernel R, U×4U.</param>
+    /// <param name="mask">As in the forward call (a skipped step's dZ is zero and is not summed).</param>
+    /// <param name="saved">What the forward call saved.</param>
+    /// <param name="dY">Gradient of the output, same shape as y.</param>
+    /// <param name="dGates">Workspace T·N×4U: receives dZ.</param>
+    /// <param name="scratch">Workspace of <see cref="LstmShape.BackwardScratchLength"/>(false) floats.</param>
+    /// <param name="rows">The K distinct embedding rows the forward call read, K×D.</param>
+    /// <param name="slots">As in the forward call.</param>
+    /// <param name="rowSums">Workspace K×4U: receives S.</param>
+    /// <param name="groupScratch">Workspace of <see cref="GroupScratchLength"/> ints.</param>
+    /// <param name="dRows">K×D, overwritten with each distinct row's gradient, or empty.</param>
+    /// <param name="dW">D×4U accumulated, or empty.</param>
+    /// <param name="dR">U×4U accumulated, or empty.</param>
+    /// <param name="dBias">4U accumulated, or empty.</param>
+    public static void BackwardOnEmbedding(in LstmShape s, bool returnSequences, ReadOnlySpan<float> w, ReadOnlySpan<float> r,
+        ReadOnlySpan<float> mask, LstmBuffers saved, ReadOnlySpan<float> dY, Span<float> dGates, Span<float> scratch,
+        ReadOnlySpan<float> rows, ReadOnlySpan<int> slots, Span<float> rowSums, Span<int> groupScratch,
+        Span<float> dRows, Span<float> dW, Span<float> dR, Span<float> dBias)
+    {
+        s.Validate();
+        int n = s.Batch, t = s.Steps, d = s.Inputs, u = s.Units, g4 = s.GateWidth, block = s.StateLength;
+        int distinct = CheckEmbeddedInput(s, rows, slots);
+        if (dY.Length != s.OutputLength(returnSequences) || dGates.Length < s.GatesLength || scratch.Length < s.BackwardScratchLength(false)
+            || rowSums.Length < (long)distinct * g4 || groupScratch.Length < GroupScratchLength(s, distinct)
+            || (!dRows.IsEmpty && dRows.Length != distinct * d) || (mask.Length != 0 && mask.Length != s.Rows))
+            throw new ArgumentException("LSTM backward on embedded ids: a buffer has the wrong length.");
+        if (n == 0)
+            return;
+        BackwardThroughTime(s, returnSequences, w, r, mask, saved, dY, dGates, scratch, default, default, default,
+            default, default, default, default);
+        bool wantRows = !dRows.IsEmpty || !dW.IsEmpty;
+        if (wantRows)
+        {
+            // Each time-major row's group: the distinct row of its position, or −1 for a skipped step (dZ = 0).
+            Span<int> groupOfRow = groupScratch[..s.Rows];
+            for (int step = 0; step < t; step++)
+            {
+                int inputStep = RecurrentLayout.InputStep(step, t, s.GoBackwards);
+                for (int row = 0; row < n; row++)
+                {
+                    int position = row * t + inputStep;
+                    groupOfRow[step * n + row] = !mask.IsEmpty && mask[position] == 0f ? -1 : slots[position];
+                }
+            }
+            GroupedRowSums.Sum(dGates, g4, groupOfRow, distinct, rowSums, groupScratch[s.Rows..]);
+        }
+        // dR += H_prevᵀ·dZ and db over all T·N rows (no initial state: h₋₁ = 0 adds nothing), dW += Eᵀ·S over the K rows.
+        SideBySideWeightGradients.Accumulate(dGates, s.Rows, g4, rows, d, saved.Hidden.Slice(block), u, (t - 1) * n, dW, dR, dBias,
+            wantRows ? rowSums[..(distinct * g4)] : default, distinct);
+        if (!dRows.IsEmpty && distinct > 0) // each distinct row's gradient: S·Wᵀ (K×4U · 4U×D)
+            Gemm.Multiply(false, true, distinct, d, g4, rowSums, g4, w, g4, dRows, d);
+    }
+
+    /// <summary>
+    /// The steps of back-propagation through time, last to first: dZ of every step into <paramref name="dGates"/>,
+    /// dX when wanted, and the initial states' gradients; the weight gradients are the caller's.
+    /// </summary>
+    private static void BackwardThroughTime(in LstmShape s, bool returnSequences, ReadOnlySpan<float> w, ReadOnlySpan<float> r,
+        ReadOnlySpan<float> mask, LstmBuffers saved, ReadOnlySpan<float> dY, Span<float> dGates,
+        Span<float> scratch, Span<float> dX, ReadOnlySpan<float> inputDropout, ReadOnlySpan<float> recurrentDropout,
+        ReadOnlySpan<float> dFinalHidden, ReadOnlySpan<float> dFinalCell, Span<float> dInitialHidden, Span<float> dInitialCell)
+    {
+        int d = s.Inputs, u = s.Units, g4 = s.GateWidth, block = s.StateLength;
 
         // dh and dc arriving from "step T": zero, or the gradients of the final states when they are outputs too.
         RecurrentLayout.CopyOrClear(dFinalHidden, scratch[..block]);
@@ -292,13 +463,6 @@ public static unsafe class LstmKernels
             if (!dInitialCell.IsEmpty)
                 TensorPrimitives.Add(dInitialCell, new ReadOnlySpan<float>(job.DC, block), dInitialCell);
         }
-        // db += Σ rows of dZ (in row order; masked steps contribute zeros), dW += Xᵀ·dZ and dR += H_prevᵀ·dZ
-        // (H̃_prev with recurrent dropout; h₋₁ = 0 contributes nothing unless an initial state was given), each GEMM
-        // one product over all T·N rows; on several workers the products run side by side.
-        int first = hasInitialState ? 0 : 1;
-        ReadOnlySpan<float> previous = recurrentDropout.IsEmpty ? saved.Hidden : saved.DroppedHidden;
-        SideBySideWeightGradients.Accumulate(dGates, s.Rows, g4, saved.InputTimeMajor, d,
-            previous.Slice(first * block), u, (t - first) * n, dW, dR, dBias);
     }
 
     /// <summary>R (U×4U) and W (D×4U) stacked into one (U+D)×4U matrix [R; W] (in a reused buffer): stored that way,
@@ -349,6 +513,9 @@ public static unsafe class LstmKernels
         // The fused step (LstmFusedStep): time-major x̃ (filled step by step from the batch-major x, times m_x), and W,
         // R and the bias packed in panels; null for the two-pass step.
         public float* Input, BatchMajorInput, FusedWeights, FusedBias;
+        // On embedded ids (ForwardOnEmbedding): the distinct rows' projections and, per position (batch-major), its row.
+        public float* Projected;
+        public int* Slots;
 
         public static StepJob Rent(in LstmShape s, PackedMatrix? recurrent, bool backward)
         {
@@ -358,7 +525,8 @@ public static unsafe class LstmKernels
             job.Shape = s;
             job.DroppedHidden = job.RecurrentDropout = null;
             job.DX = job.DXStep = job.InputDropout = null;
-            job.Input = job.BatchMajorInput = job.FusedWeights = job.FusedBias = null;
+            job.Input = job.BatchMajorInput = job.FusedWeights = job.FusedBias = job.Projected = null;
+            job.Slots = null;
             job.WantInitialGradient = false;
             return job;
         }
@@ -371,6 +539,13 @@ public static unsafe class LstmKernels
             {
                 FusedRows(step, first, end);
                 return;
+            }
+            if (Projected != null) // z = x_t·W for these rows: their ids' projected rows
+            {
+                int t = Shape.Steps, inputStep = RecurrentLayout.InputStep(step, t, GoBackwards);
+                for (int row = first; row < end; row++)
+                    Buffer.MemoryCopy(Projected + (long)Slots[(long)row * t + inputStep] * g4, z + (long)(row - first) * g4,
+                        g4 * sizeof(float), g4 * sizeof(float));
             }
             if (step > 0 || InitialState) // Z_t += h_{t−1}·R for these rows: the four gates in one GEMM
             {
@@ -415,8 +590,9 @@ public static unsafe class LstmKernels
             float* x = Input + ((long)step * n + first) * d;
             // This step's rows of x̃ = x⊙m_x to the time-major X̃ (kept for dW), by the worker that reads them next (as
             // RecurrentLayout.ToTimeMajor copies them): in the core's L1 for the tiles, and no serial pass before the loop.
+            // On embedded ids there is no x: the tiles start from the rows' projections.
             int inputStep = RecurrentLayout.InputStep(step, t, GoBackwards);
-            for (int row = first; row < end; row++)
+            for (int row = first; row < end && Projected == null; row++)
             {
                 var from = new ReadOnlySpan<float>(BatchMajorInput + ((long)row * t + inputStep) * d, d);
                 var to = new Span<float>(x + (long)(row - first) * d, d);
@@ -440,7 +616,11 @@ public static unsafe class LstmKernels
                 TanhCell = TanhCell + (long)step * block + first * u, Hidden = Hidden + (long)(step + 1) * block + first * u,
                 Mask = Mask == null ? null : Mask + (long)first * t + RecurrentLayout.InputStep(step, t, GoBackwards), MaskStride = t,
             };
-            LstmFusedStep.Step(FusedWeights, FusedBias, d, u, rows, x, d, previous, u, outputs);
+            if (Projected != null)
+                LstmFusedStep.StepProjected(FusedWeights, FusedBias, d, u, rows, Projected, Slots + (long)first * t + inputStep, t,
+                    previous, u, outputs);
+            else
+                LstmFusedStep.Step(FusedWeights, FusedBias, d, u, rows, x, d, previous, u, outputs);
             if (Mask == null)
                 return;
             for (int row = first; row < end; row++)

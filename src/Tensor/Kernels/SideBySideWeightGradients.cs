@@ -13,9 +13,13 @@ namespace NanoNet.Kernels;
 /// 512 output columns into column tiles, and every tile packs all of Aᵀ (the whole 6,400×128 X or H_prev) again:
 /// on the IMDB seed model each of dW and dR ran at 1.48× its one-thread speed on two threads. Given one whole
 /// product each, the workers pack A once per product, as one thread does, and run at one thread's efficiency.</para>
-/// <para>The split: P = ⌊workers/2⌋ column parts (whole micro-kernel panels) of each product, so 2P tasks, task w
-/// = product w mod 2, part w / 2; db's columns are cut into 2P ranges of whole 64-byte lines, one per task. With
-/// fewer than two workers, or without both products, the calls run one after another as before.</para>
+/// <para>The split, by cost: lay the columns of dW then those of dR on one line, each column weighted by its product's
+/// K (rowsW·D for dW, rowsH·U for dR), and cut the line into P equal pieces (P = the workers) at whole micro-kernel
+/// panels; worker w runs its piece, at most a tail of dW and a head of dR. For the plain LSTM on two workers both
+/// products weigh the same and the cut falls between them (one whole product each, as above); when dW meets far fewer
+/// rows (an embedded input's distinct ids, <see cref="LstmKernels.BackwardOnEmbedding"/>), the worker with dW also
+/// takes columns of dR. db's columns are cut into P ranges of whole 64-byte lines, one per worker. With fewer than two
+/// workers, or without both products, the calls run one after another as before.</para>
 /// <para>Determinism: every element of C is one K-sum over the same KC slabs in the same order whichever column
 /// range computes it (see <see cref="Gemm"/>), and db sums each column over the rows in order (as
 /// <see cref="ColumnSums"/>), so the results are bitwise those of the sequential calls at any thread count.</para>
@@ -36,38 +40,48 @@ internal static unsafe class SideBySideWeightGradients
     /// <param name="dW">D×G, accumulated, or empty.</param>
     /// <param name="dR">U×G, accumulated, or empty.</param>
     /// <param name="dBias">G, accumulated, or empty.</param>
+    /// <param name="dzForW">Empty (dW meets dZ), or the rowsForW×G rows dW meets instead: dW += Xᵀ·dzForW with X
+    /// rowsForW×D (an embedded input's distinct rows and their summed gradients, see <see cref="LstmKernels.BackwardOnEmbedding"/>).</param>
+    /// <param name="rowsForW">Rows of <paramref name="dzForW"/> and X when it is given.</param>
     public static void Accumulate(ReadOnlySpan<float> dz, int rows, int g, ReadOnlySpan<float> x, int d,
-        ReadOnlySpan<float> h, int u, int rowsH, Span<float> dW, Span<float> dR, Span<float> dBias)
+        ReadOnlySpan<float> h, int u, int rowsH, Span<float> dW, Span<float> dR, Span<float> dBias,
+        ReadOnlySpan<float> dzForW = default, int rowsForW = 0)
     {
-        int parts = Parallelism.CurrentMaxThreads / 2;
-        if (parts < 1 || dW.IsEmpty || dR.IsEmpty || rowsH == 0 || WorkerPool.IsInsideRegion)
+        bool ownRows = !dzForW.IsEmpty;
+        if (!ownRows)
         {
-            Sequential(dz, rows, g, x, d, h, u, rowsH, dW, dR, dBias);
+            dzForW = dz;
+            rowsForW = rows;
+        }
+        int workers = Parallelism.CurrentMaxThreads;
+        if (workers < 2 || dW.IsEmpty || dR.IsEmpty || rowsH == 0 || rowsForW == 0 || WorkerPool.IsInsideRegion)
+        {
+            Sequential(dz, rows, g, x, d, h, u, rowsH, dW, dR, dBias, dzForW, rowsForW);
             return;
         }
-        if (dz.Length < (long)rows * g || x.Length < (long)rows * d || h.Length < (long)rowsH * u || rowsH > rows
-            || dW.Length < d * g || dR.Length < u * g || (!dBias.IsEmpty && dBias.Length != g))
+        if (dz.Length < (long)rows * g || x.Length < (long)rowsForW * d || h.Length < (long)rowsH * u || rowsH > rows
+            || dzForW.Length < (long)rowsForW * g || dW.Length < d * g || dR.Length < u * g || (!dBias.IsEmpty && dBias.Length != g))
             throw new ArgumentException("Weight gradients: a buffer has the wrong length.");
-        // Column parts of whole micro-kernel panels: no part has more than one panel's worth of columns fewer.
         int nr = GemmMicroKernels.TileSize(Gemm.BestKernel).Nr;
-        parts = Math.Min(parts, (g + nr - 1) / nr);
-        fixed (float* pdz = dz, px = x, ph = h, pdw = dW, pdr = dR, pdb = dBias)
+        workers = Math.Min(workers, 2 * ((g + nr - 1) / nr)); // no more pieces than panels
+        fixed (float* pdz = dz, px = x, ph = h, pdw = dW, pdr = dR, pdb = dBias, pdzw = dzForW)
         {
             Job job = t_job ??= new Job();
-            job.DZ = pdz; job.X = px; job.H = ph; job.DW = pdw; job.DR = pdr; job.DBias = dBias.IsEmpty ? null : pdb;
-            (job.Rows, job.G, job.D, job.U, job.RowsH, job.Parts, job.Nr) = (rows, g, d, u, rowsH, parts, nr);
-            Parallelism.Run(job, 2 * parts);
+            job.DZ = pdz; job.DZW = pdzw; job.RowsW = rowsForW; job.X = px; job.H = ph; job.DW = pdw; job.DR = pdr; job.DBias = dBias.IsEmpty ? null : pdb;
+            (job.Rows, job.G, job.D, job.U, job.RowsH, job.Tasks, job.Nr) = (rows, g, d, u, rowsH, workers, nr);
+            Parallelism.Run(job, workers);
         }
     }
 
     /// <summary>The three calls one after another, each on all workers (one worker, or a single product).</summary>
     private static void Sequential(ReadOnlySpan<float> dz, int rows, int g, ReadOnlySpan<float> x, int d,
-        ReadOnlySpan<float> h, int u, int rowsH, Span<float> dW, Span<float> dR, Span<float> dBias)
+        ReadOnlySpan<float> h, int u, int rowsH, Span<float> dW, Span<float> dR, Span<float> dBias,
+        ReadOnlySpan<float> dzForW, int rowsForW)
     {
         if (!dBias.IsEmpty)
             ColumnSums.AddRows(dz, rows, g, dBias);
-        if (!dW.IsEmpty)
-            Gemm.Multiply(true, false, d, g, rows, x, d, dz, g, dW, g, accumulate: true);
+        if (!dW.IsEmpty && rowsForW > 0)
+            Gemm.Multiply(true, false, d, g, rowsForW, x, d, dzForW, g, dW, g, accumulate: true);
         if (!dR.IsEmpty && rowsH > 0)
             Gemm.Multiply(true, false, u, g, rowsH, h, u, dz.Slice((rows - rowsH) * g), g, dR, g, accumulate: true);
     }
@@ -76,41 +90,54 @@ internal static unsafe class SideBySideWeightGradients
 
     private sealed class Job : ParallelJob
     {
-        public float* DZ, X, H, DW, DR, DBias;
-        public int Rows, G, D, U, RowsH, Parts, Nr;
+        public float* DZ, DZW, X, H, DW, DR, DBias;
+        public int Rows, RowsW, G, D, U, RowsH, Tasks, Nr;
 
         public override void RunWorker(int worker, int workerCount)
         {
-            int tasks = 2 * Parts;
             // A pool smaller than asked for (never today: the caller asks for at most CurrentMaxThreads) still covers every task.
-            for (int task = worker; task < tasks; task += workerCount)
-                RunTask(task, tasks);
+            for (int task = worker; task < Tasks; task += workerCount)
+                RunTask(task);
         }
 
-        private void RunTask(int task, int tasks)
+        /// <summary>Where task <paramref name="task"/>'s piece of the line starts: a column of dW (0..G) or G + a column of dR.</summary>
+        private int LineStart(int task)
         {
-            int part = task / 2;
-            int panels = (G + Nr - 1) / Nr;
-            int from = Math.Min(G, panels * part / Parts * Nr), to = Math.Min(G, panels * (part + 1) / Parts * Nr);
+            if (task >= Tasks)
+                return 2 * G;
+            double perColumnW = (double)RowsW * D, perColumnR = (double)RowsH * U;
+            double at = (perColumnW + perColumnR) * G * task / Tasks, wholeW = perColumnW * G;
+            if (at < wholeW)
+                return Math.Min(G, (int)Math.Round(at / perColumnW / Nr) * Nr);
+            return G + Math.Min(G, (int)Math.Round((at - wholeW) / perColumnR / Nr) * Nr);
+        }
+
+        private void RunTask(int task)
+        {
+            int start = LineStart(task), end = LineStart(task + 1);
             // The calls below run on this worker alone (a GEMM started inside a parallel region does).
-            if (to > from)
+            int fromW = Math.Min(start, G), toW = Math.Min(end, G);
+            if (toW > fromW) // dW[:, from..to) += Xᵀ·dZ[:, from..to) (dZ: the rows dW meets)
             {
-                int columns = to - from;
-                long dzLength = (long)(Rows - 1) * G + columns;
-                if (task % 2 == 0) // dW[:, from..to) += Xᵀ·dZ[:, from..to)
-                    Gemm.Multiply(true, false, D, columns, Rows, new ReadOnlySpan<float>(X, Rows * D), D,
-                        new ReadOnlySpan<float>(DZ + from, (int)dzLength), G, new Span<float>(DW + from, (D - 1) * G + columns), G, accumulate: true);
-                else // dR[:, from..to) += H_prevᵀ·dZ[rows − rowsH.., from..to)
-                    Gemm.Multiply(true, false, U, columns, RowsH, new ReadOnlySpan<float>(H, RowsH * U), U,
-                        new ReadOnlySpan<float>(DZ + (long)(Rows - RowsH) * G + from, (int)((long)(RowsH - 1) * G + columns)), G,
-                        new Span<float>(DR + from, (U - 1) * G + columns), G, accumulate: true);
+                int columns = toW - fromW;
+                Gemm.Multiply(true, false, D, columns, RowsW, new ReadOnlySpan<float>(X, RowsW * D), D,
+                    new ReadOnlySpan<float>(DZW + fromW, (int)((long)(RowsW - 1) * G + columns)), G,
+                    new Span<float>(DW + fromW, (D - 1) * G + columns), G, accumulate: true);
+            }
+            int fromR = Math.Max(start, G) - G, toR = Math.Max(end, G) - G;
+            if (toR > fromR) // dR[:, from..to) += H_prevᵀ·dZ[rows − rowsH.., from..to)
+            {
+                int columns = toR - fromR;
+                Gemm.Multiply(true, false, U, columns, RowsH, new ReadOnlySpan<float>(H, RowsH * U), U,
+                    new ReadOnlySpan<float>(DZ + (long)(Rows - RowsH) * G + fromR, (int)((long)(RowsH - 1) * G + columns)), G,
+                    new Span<float>(DR + fromR, (U - 1) * G + columns), G, accumulate: true);
             }
             if (DBias != null) // db over this task's range of whole 16-float lines, every column summed over the rows in order
             {
                 int lines = (G + 15) / 16;
-                int first = Math.Min(G, lines * task / tasks * 16), end = Math.Min(G, lines * (task + 1) / tasks * 16);
-                if (first < end)
-                    ColumnSums.AddBand(DZ, Rows, G, DBias, first, end);
+                int first = Math.Min(G, lines * task / Tasks * 16), last = Math.Min(G, lines * (task + 1) / Tasks * 16);
+                if (first < last)
+                    ColumnSums.AddBand(DZ, Rows, G, DBias, first, last);
             }
         }
     }
