@@ -17,14 +17,32 @@ namespace NanoNet.Benchmarks;
 /// <c>text-inference</c> (256), and <c>cifar10-predict1</c> / <c>text-predict1</c>: one sample through
 /// <see cref="Model.Predict(ReadOnlySpan{float}, Span{float})"/>, as an app classifying one input at a time;
 /// <c>keras-cifar10-train</c> (32): the Keras example cifar10_cnn (<see cref="SeedModels.KerasCifar10"/>).
-/// <c>NANONET_CASE_IDS=imdb</c> runs the text cases on real IMDB test reviews instead of uniform random ids.
+/// <c>imdb-train</c> (32) and <c>imdb-inference</c> (256) are the text cases on real IMDB test reviews (both sides read
+/// the same ids); <c>NANONET_CASE_IDS=imdb</c> runs the text cases on them too, on NanoNet's side only.
 /// The environment variable <c>NANONET_CASE_OPTIMIZER</c> swaps the case's optimizer for one of
 /// <see cref="Optim.Optimizers.Names"/>, or its lazy variant with a <c>lazy-</c> prefix (e.g. <c>lazy-adam</c>).
 /// </remarks>
 public static class SeedCases
 {
     public static readonly string[] Names =
-        ["cifar10-train", "cifar10-inference", "text-train", "text-inference", "cifar10-predict1", "text-predict1", "keras-cifar10-train"];
+        ["cifar10-train", "cifar10-inference", "text-train", "text-inference", "imdb-train", "imdb-inference", "cifar10-predict1",
+            "text-predict1", "keras-cifar10-train"];
+
+    /// <summary>The environment variable that hands the LibTorch peer the ids of an <c>imdb-*</c> case (a file of int32).</summary>
+    public const string IdsFileVariable = "NANONET_CASE_IDS_FILE";
+
+    /// <summary>
+    /// Writes the ids of the <c>imdb-*</c> case of batch <paramref name="batch"/> (N×200, int32 little-endian, batch-major)
+    /// for the LibTorch peer, which has no IMDB reader: both sides then run on the same reviews.
+    /// </summary>
+    public static void WriteImdbIds(int batch, string path)
+    {
+        ReadOnlySpan<float> ids = ImdbRows(batch).Features.Span;
+        var bytes = new byte[ids.Length * sizeof(int)];
+        for (int i = 0; i < ids.Length; i++)
+            BitConverter.TryWriteBytes(bytes.AsSpan(i * sizeof(int)), (int)ids[i]);
+        File.WriteAllBytes(path, bytes);
+    }
 
     /// <summary>
     /// The least warm-up, in seconds, before the timed steps (besides the warm-up steps asked for): .NET's tiered JIT
@@ -48,6 +66,11 @@ public static class SeedCases
     {
         Parallelism.MaxThreads = threads;
         (string model, string mode) = Parse(name);
+        // imdb-*: the text seed model on real reviews (rows of the IMDB test set, found through NANONET_DATA) instead
+        // of uniform random ids; the LibTorch peer reads the same ids (WriteImdbIds).
+        bool realText = model == "imdb";
+        if (realText)
+            model = "text";
         int batch = mode switch
         {
             "train" => SeedModels.TrainingBatchSize(model),
@@ -55,9 +78,8 @@ public static class SeedCases
             _ => 1,
         };
         (Sequential net, Dataset data) = SeedModels.Create(model, batch);
-        // NANONET_CASE_IDS=imdb: the text cases on real reviews (the first rows of the IMDB test set, found through
-        // NANONET_DATA) instead of uniform random ids; NanoNet's side only, for what real text does to the op on embedded ids.
-        if (model == "text" && Environment.GetEnvironmentVariable("NANONET_CASE_IDS") == "imdb")
+        // NANONET_CASE_IDS=imdb: the text-* cases on those reviews too (NanoNet's side only).
+        if (realText || (model == "text" && Environment.GetEnvironmentVariable("NANONET_CASE_IDS") == "imdb"))
             data = ImdbRows(batch);
         // NANONET_CASE_OPTIMIZER=adam (or lazy-adam, lazy-rmsprop, ...): the same case with another optimizer (Keras defaults).
         if (Environment.GetEnvironmentVariable("NANONET_CASE_OPTIMIZER") is { Length: > 0 } optimizer)

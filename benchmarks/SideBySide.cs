@@ -53,6 +53,14 @@ public static class SideBySide
         {
             if (!File.Exists(peer))
                 throw new FileNotFoundException($"The LibTorch peer is not built: {peer} (bash benchmarks/compare-libtorch.sh builds it).");
+            // The imdb-* cases: the reviews' ids in a file for the peer, one per batch size.
+            var idsFiles = new Dictionary<int, string>();
+            foreach (string name in cases.Where(c => c.StartsWith("imdb-", StringComparison.Ordinal)))
+            {
+                int batch = name.EndsWith("-train", StringComparison.Ordinal) ? 32 : 256;
+                if (!idsFiles.ContainsKey(batch))
+                    SeedCases.WriteImdbIds(batch, idsFiles[batch] = Path.Combine(Path.GetTempPath(), $"nanonet-imdb-ids-{batch}.bin"));
+            }
             string self = Environment.ProcessPath ?? "dotnet";
             string[] selfPrefix = self.EndsWith("dotnet", StringComparison.Ordinal) ? [typeof(SideBySide).Assembly.Location] : [];
             for (int round = 1; round <= rounds; round++)
@@ -64,9 +72,11 @@ public static class SideBySide
                         (string File, string[] Args)[] sides = [(self, [.. selfPrefix, "case", .. caseArgs]), (peer, caseArgs)];
                         if (round % 2 == 0)
                             Array.Reverse(sides);
+                        string? idsFile = name.StartsWith("imdb-", StringComparison.Ordinal)
+                            ? idsFiles[name.EndsWith("-train", StringComparison.Ordinal) ? 32 : 256] : null;
                         foreach ((string file, string[] sideArgs) in sides)
                         {
-                            string line = RunProcess(file, sideArgs, t);
+                            string line = RunProcess(file, sideArgs, t, idsFile);
                             File.AppendAllText(results, line.Replace("}", $", \"round\": {round}}}", StringComparison.Ordinal) + "\n");
                             Console.Error.WriteLine($"round {round}: {line}");
                         }
@@ -79,15 +89,17 @@ public static class SideBySide
     /// <summary>Fewer steps for the slow cases, so each process runs for a few seconds at most.</summary>
     private static int Steps(string name, int steps) => name switch
     {
-        "text-train" or "text-inference" => Math.Max(8, steps / 4),
+        "text-train" or "text-inference" or "imdb-train" or "imdb-inference" => Math.Max(8, steps / 4),
         "cifar10-inference" or "keras-cifar10-train" => Math.Max(10, steps / 2),
         "cifar10-predict1" or "text-predict1" => steps * 5,
         _ => steps,
     };
 
-    private static string RunProcess(string file, string[] args, int threads)
+    private static string RunProcess(string file, string[] args, int threads, string? idsFile)
     {
         var start = new ProcessStartInfo(file) { RedirectStandardOutput = true, UseShellExecute = false };
+        if (idsFile is not null)
+            start.Environment[SeedCases.IdsFileVariable] = idsFile;
         foreach (string a in args)
             start.ArgumentList.Add(a);
         // OpenMP and MKL size their pools at start-up; the peer also calls torch.set_num_threads.

@@ -5,8 +5,9 @@
 #   bash benchmarks/compare-libtorch.sh [--rounds 3] [--threads 1 2] [--steps 40] [--results FILE] [case ...]
 #   bash benchmarks/compare-libtorch.sh --table-only --results FILE      the table of runs gathered so far
 #
-# Cases: cifar10-train cifar10-inference text-train text-inference cifar10-predict1 text-predict1 keras-cifar10-train
-# (all by default). Each side warms up for at least 2 s (the JIT's tiering) before its timed steps.
+# Cases: cifar10-train cifar10-inference text-train text-inference imdb-train imdb-inference cifar10-predict1 text-predict1
+# keras-cifar10-train (all by default; imdb-*: the text model on real IMDB test reviews, both sides on the same ids).
+# Each side warms up for at least 2 s (the JIT's tiering) before its timed steps.
 # The LibTorch side (benchmarks/libtorch) is not in NanoNet.sln: its first build restores ~300 MB of packages.
 set -euo pipefail
 cd "$(dirname "$0")/.."

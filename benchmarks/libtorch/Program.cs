@@ -5,7 +5,8 @@
 //   NanoNet.LibTorchPeer weaken-glibcxx [DIR]                lets libLibTorchSharp.so load on Debian 12 (GlibcxxPatch.cs)
 //
 // Cases (SeedCases.cs on NanoNet's side): cifar10-train (batch 64), cifar10-inference (256),
-// text-train (32, T = 200), text-inference (256), cifar10-predict1 and text-predict1 (one sample),
+// text-train (32, T = 200), text-inference (256), imdb-train and imdb-inference (the text model on real IMDB
+// reviews: ids from the file NANONET_CASE_IDS_FILE names), cifar10-predict1 and text-predict1 (one sample),
 // keras-cifar10-train (32: the Keras example cifar10_cnn with dropout and RMSprop).
 // The CNNs are timed in NCHW and in channels_last and the faster layout is reported, as a user would pick it.
 // Every timing warms up for at least 2 s, as NanoNet's side does (SeedCases.WarmupSeconds).
@@ -37,16 +38,16 @@ public static class Program
 
         int dash = name.LastIndexOf('-');
         string model = dash > 0 ? name[..dash] : "", mode = name[(dash + 1)..];
-        if (model is not ("cifar10" or "text" or "keras-cifar10") || mode is not ("train" or "inference" or "predict1"))
+        if (model is not ("cifar10" or "text" or "imdb" or "keras-cifar10") || mode is not ("train" or "inference" or "predict1"))
             throw new ArgumentException($"unknown case '{name}'");
         int batch = mode switch
         {
-            "train" => model == "text" ? 32 : model == "keras-cifar10" ? 32 : 64,
+            "train" => model is "text" or "imdb" ? 32 : model == "keras-cifar10" ? 32 : 64,
             "inference" => 256,
             _ => 1,
         };
         (double ms, string layout) best = (double.MaxValue, "");
-        foreach (string layout in model == "text" ? ["-"] : new[] { "nchw", "channels_last" })
+        foreach (string layout in model is "text" or "imdb" ? ["-"] : new[] { "nchw", "channels_last" })
         {
             double ms = Median(Step(model, mode == "train", batch, layout == "channels_last"), warmup, steps);
             if (ms < best.ms)
@@ -71,8 +72,13 @@ public static class Program
             _ => new TextSeed(),
         };
         manual_seed(1);
-        Tensor x = model == "text" ? randint(1, 20_000, [batch, 200], ScalarType.Int64) : Images(batch, channelsLast);
-        Tensor y = randint(0, model == "text" ? 2 : 10, [batch], ScalarType.Int64);
+        Tensor x = model switch
+        {
+            "text" => randint(1, 20_000, [batch, 200], ScalarType.Int64),
+            "imdb" => ImdbIds(batch),
+            _ => Images(batch, channelsLast),
+        };
+        Tensor y = randint(0, model is "text" or "imdb" ? 2 : 10, [batch], ScalarType.Int64);
         if (!train)
         {
             net.eval();
@@ -96,6 +102,23 @@ public static class Program
             nn.functional.cross_entropy(net.call(x), y).backward();
             optimizer.step();
         };
+    }
+
+    /// <summary>
+    /// The imdb-* cases' ids: real IMDB reviews, N×200 int32 in the file NANONET_CASE_IDS_FILE names (NanoNet's side of
+    /// the comparison writes it; this project has no IMDB reader).
+    /// </summary>
+    private static Tensor ImdbIds(int batch)
+    {
+        string path = Environment.GetEnvironmentVariable("NANONET_CASE_IDS_FILE")
+            ?? throw new InvalidOperationException("The imdb-* cases read their ids from the file NANONET_CASE_IDS_FILE names.");
+        byte[] bytes = File.ReadAllBytes(path);
+        if (bytes.Length != batch * 200 * sizeof(int))
+            throw new InvalidDataException($"{path}: {bytes.Length} bytes, expected {batch}×200 int32 ids ({batch * 200 * sizeof(int)} bytes).");
+        var ids = new long[batch * 200];
+        for (int i = 0; i < ids.Length; i++)
+            ids[i] = BitConverter.ToInt32(bytes, i * sizeof(int));
+        return tensor(ids, [batch, 200]);
     }
 
     private static Tensor Images(int batch, bool channelsLast)
