@@ -8,7 +8,8 @@ namespace NanoNet.Tests;
 /// <see cref="LstmKernels.BackwardOnEmbedding"/>, <see cref="GroupedRowSums"/>): the forward is Embedding + Lstm's own
 /// (bit for bit on the fused AVX-512 step), the gradients of the table, W, R and b equal theirs within rounding and
 /// the numeric derivative, the same bits at 1, 2 and 3 threads, the touched rows the same, and a masked id untouched;
-/// on the fused and the two-pass step, a partial panel (U = 12) and partial row tiles (N = 3, 37).
+/// on the fused and the two-pass step, a partial panel (U = 12) and partial row tiles (N = 3, 37); a batch of mostly
+/// distinct ids records the two ops.
 /// </summary>
 public class LstmOnEmbeddingTrainingTests
 {
@@ -75,6 +76,32 @@ public class LstmOnEmbeddingTrainingTests
         int runs = LstmKernels.OnEmbeddingRuns;
         GradientCheck.Check(t => Ops.LstmOnEmbedding(ids, t[0], t[1], t[2], t[3], returnSequences, masked), [table, w, r, b]);
         Assert.That(LstmKernels.OnEmbeddingRuns, Is.EqualTo(runs + 1), "the recorded pass ran on the embedded ids");
+    }
+
+    [Test]
+    public void MostlyDistinctIdsRecordTheTwoOps()
+    {
+        // 8 sequences of 9 ids from a vocabulary of 100: 72 positions, all distinct (over the share of TrainingDistinctShare).
+        const int n = 8, u = 12, vocabulary = 100;
+        Tensor ids = Tensor.FromArray([.. Enumerable.Range(0, n * T).Select(i => (float)(i + 20))], n, T);
+        Tensor table = Tensor.RandomUniform([vocabulary, D], -1f, 1f, 42), w = Tensor.RandomUniform([D, 4 * u], -0.3f, 0.3f, 43);
+        Tensor r = Tensor.RandomUniform([u, 4 * u], -0.3f, 0.3f, 44), b = Tensor.RandomUniform([4 * u], -0.3f, 0.3f, 45);
+        float[][] Gradients(bool onEmbedding)
+        {
+            foreach (Tensor p in (Tensor[])[table, w, r, b])
+            {
+                p.RequiresGrad = true;
+                p.ZeroGrad();
+            }
+            int runs = LstmKernels.OnEmbeddingRuns;
+            Tensor y = onEmbedding ? Ops.LstmOnEmbedding(ids, table, w, r, b) : Ops.Lstm(Ops.Embedding(ids, table), w, r, b);
+            Assert.That(LstmKernels.OnEmbeddingRuns, Is.EqualTo(runs), "no id repeats: the two ops run");
+            Ops.Sum(y).Backward();
+            return [y.ToArray(), table.Grad!.ToArray(), w.Grad!.ToArray(), r.Grad!.ToArray(), b.Grad!.ToArray()];
+        }
+        float[][] expected = Gradients(onEmbedding: false), actual = Gradients(onEmbedding: true);
+        for (int i = 0; i < expected.Length; i++)
+            AssertBitwise(actual[i], expected[i], $"output {i}");
     }
 
     [TestCase(1)]
