@@ -12,6 +12,7 @@ namespace NanoNet.Tests;
 /// layers after it included), at 1 and 2 threads, in Predict, single-sample Predict's batch and Evaluate; in training
 /// (no dropout) the weights follow the two calls' within rounding; not when the embedding has another reader.
 /// </summary>
+[NonParallelizable] // switches Lstm.RunsOnEmbeddingInTraining, which is process-wide
 public class EmbeddingLstmFusionTests
 {
     private const int T = 11, Vocabulary = 40, Batch = 19;

@@ -12,7 +12,7 @@ public class SideBySideWeightGradientsTests
 {
     [TestCase(6400, 512, 128, 128, 6368)] // the IMDB seed LSTM: T·N = 200·32 rows, 4U = 512, no initial state (T−1 steps of H_prev)
     [TestCase(37, 100, 5, 7, 34)]          // gate columns not a multiple of the 32-column panel, H_prev short of dZ
-    [TestCase(50, 40, 3, 9, 50)]           // two panels: at 4 threads each product is cut into two column parts
+    [TestCase(50, 40, 3, 9, 50)]           // two panels: at 4 threads dR (the costlier product) is cut into two column parts
     [TestCase(20, 20, 4, 4, 20)]           // one partial panel: a single column part
     // dW over its own rows (an embedded input's distinct ids): the pieces weighted by each product's K
     [TestCase(6400, 512, 128, 128, 6368, 1564)] // the IMDB seed LSTM on a batch of real reviews: 1,564 distinct ids

@@ -87,7 +87,6 @@ public sealed class Lstm(int units, bool returnSequences = false, bool stateful 
         return result;
     }
 
-    /// <inheritdoc />
     /// <summary>Whether training can run this layer with its embedding as one op: no dropout masks are drawn (an input
     /// mask per sequence gives each position of an id its own input, so there is nothing to share).</summary>
     internal bool CanRunOnEmbeddingInTraining => RunsOnEmbeddingInTraining && Dropout == 0f && RecurrentDropout == 0f;

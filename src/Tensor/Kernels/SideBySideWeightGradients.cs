@@ -15,8 +15,9 @@ namespace NanoNet.Kernels;
 /// product each, the workers pack A once per product, as one thread does, and run at one thread's efficiency.</para>
 /// <para>The split, by cost: lay the columns of dW then those of dR on one line, each column weighted by its product's
 /// K (rowsW·D for dW, rowsH·U for dR), and cut the line into P equal pieces (P = the workers) at whole micro-kernel
-/// panels; worker w runs its piece, at most a tail of dW and a head of dR. For the plain LSTM on two workers both
-/// products weigh the same and the cut falls between them (one whole product each, as above); when dW meets far fewer
+/// panels; worker w runs its piece, at most a tail of dW and a head of dR. For the plain LSTM with D = U and many
+/// steps, on two workers, the products weigh about the same and the cut falls between them (one whole product each, as
+/// above; with D ≠ U or few steps it falls inside the heavier one); when dW meets far fewer
 /// rows (an embedded input's distinct ids, <see cref="LstmKernels.BackwardOnEmbedding"/>), the worker with dW also
 /// takes columns of dR. db's columns are cut into P ranges of whole 64-byte lines, one per worker. With fewer than two
 /// workers, or without both products, the calls run one after another as before.</para>

@@ -25,9 +25,9 @@ public static partial class Ops
     /// <see cref="TrainingDistinctShare"/> distinct) it is exactly <see cref="Embedding"/> then
     /// <see cref="Lstm(Tensor, Tensor, Tensor, Tensor, bool, Tensor?, LstmState?, bool, Tensor?, Tensor?)"/>.</para>
     /// <para>What it saves on the IMDB seed model (T = 200, D = U = 128, vocabulary 20,000): half of the LSTM's
-    /// forward FMAs are the input product, and so are dX and dW backward. A batch of 256 positions × 200 holds at most
+    /// forward FMAs are the input product, and so are dX and dW backward. A batch of 256 sequences × 200 positions holds at most
     /// 20,000 distinct ids (about 18,400 when ids are uniform, about 5,600 in real IMDB test reviews); a training
-    /// batch of 32 reviews holds about 5,500 of 6,400 positions when ids are uniform, far fewer in real text.</para>
+    /// batch of 32 reviews holds about 5,500 distinct ids in 6,400 positions when ids are uniform, far fewer in real text.</para>
     /// </remarks>
     /// <param name="ids">Token ids (N, T), integers in [0, V).</param>
     /// <param name="table">The embedding table (V, D).</param>
@@ -145,9 +145,10 @@ public static partial class Ops
             return entry;
         }
 
-        // Per step dh_{t−1} = dZ·Rᵀ, and dR over every position; dW and the rows' gradient over the distinct ids.
-        public override double BackwardFlops =>
-            2.0 * shape.GateWidth * (2.0 * shape.Rows * shape.Units + 2.0 * count * shape.Inputs);
+        // Per step dh_{t−1} = dZ·Rᵀ, and dR over every position; dW and the rows' gradient over the distinct ids, each
+        // only when its input (the kernel, the table) takes a gradient.
+        public override double BackwardFlops => 2.0 * shape.GateWidth * (2.0 * shape.Rows * shape.Units
+            + (double)count * shape.Inputs * ((GetInput(0).RequiresGrad ? 1 : 0) + (GetInput(1).RequiresGrad ? 1 : 0)));
 
         public override void Backward(Tensor dY)
         {
