@@ -174,7 +174,7 @@ public static unsafe class LstmInference
         {
             if (onEmbedding && fused)
                 fixed (int* pIds = distinctIds)
-                    ProjectJob.Run(fusedWeights, d, u, pTable, pIds, distinctIds.Length, pProjected);
+                    LstmProjection.Run(fusedWeights, d, u, pTable, pIds, distinctIds.Length, pProjected);
             else if (onEmbedding)
             {
                 // Two-pass: the distinct ids' embedding rows gathered (after the projected rows), then one GEMM, whose
@@ -275,40 +275,5 @@ public static unsafe class LstmInference
 
         protected override void BackwardRows(int step, int first, int end, float* hIn, float* hOut) =>
             throw new NotSupportedException("LSTM inference has no backward pass.");
-    }
-
-    /// <summary>The projection of the distinct ids, 8 rows (one tile) at a time, the tiles split evenly over the workers.</summary>
-    internal sealed class ProjectJob : ParallelJob
-    {
-        [ThreadStatic] private static ProjectJob? t_cached;
-
-        private float* _packed, _table, _projected;
-        private int* _ids;
-        private int _count, _d, _u;
-
-        /// <summary>
-        /// <see cref="LstmFusedStep.Project"/> of <paramref name="count"/> rows: table rows ids[j], or the first
-        /// <paramref name="count"/> rows of <paramref name="table"/> when <paramref name="ids"/> is null.
-        /// </summary>
-        public static void Run(float* packed, int d, int u, float* table, int* ids, int count, float* projected)
-        {
-            ProjectJob job = t_cached ??= new ProjectJob();
-            job._packed = packed; job._table = table; job._projected = projected; job._ids = ids;
-            (job._count, job._d, job._u) = (count, d, u);
-            int tiles = (count + LstmFusedStep.Rows - 1) / LstmFusedStep.Rows;
-            // Each id's row is the same chain whichever worker computes it: the split cannot change a bit.
-            Parallelism.Run(job, Math.Max(1, Math.Min(Parallelism.CurrentMaxThreads, tiles)));
-            job._ids = null;
-        }
-
-        public override void RunWorker(int worker, int workerCount)
-        {
-            int tiles = (_count + LstmFusedStep.Rows - 1) / LstmFusedStep.Rows;
-            int first = (int)((long)tiles * worker / workerCount) * LstmFusedStep.Rows;
-            int end = Math.Min(_count, (int)((long)tiles * (worker + 1) / workerCount) * LstmFusedStep.Rows);
-            if (first < end)
-                LstmFusedStep.Project(_packed, _d, _u, _ids == null ? _table + (long)first * _d : _table, _ids == null ? null : _ids + first,
-                    end - first, _projected + (long)first * LstmFusedStep.Panels(_u) * LstmFusedStep.Width);
-        }
     }
 }

@@ -285,7 +285,7 @@ public static unsafe class LstmKernels
         {
             // On embedded ids: x·W once per distinct row, in the fused step's panels or as plain 4U rows (two-pass).
             if (onEmbedding && fused)
-                LstmInference.ProjectJob.Run(fusedWeights, d, u, pRows, null, distinct, pProjected);
+                LstmProjection.Run(fusedWeights, d, u, pRows, null, distinct, pProjected);
             else if (onEmbedding)
                 Gemm.Multiply(false, false, distinct, g4, d, rows, d, w, g4, projected[..(distinct * g4)], g4);
             StepJob job = StepJob.Rent(s, packedR, backward: false);

@@ -83,8 +83,7 @@ public static partial class Ops
         Tensor scratch = Tensor.Empty(LstmInference.ScratchLength(shape));
         LstmInference.ForwardOnEmbedding(shape, table.Span, distinct.AsSpan(0, count), slots.AsSpan(0, positions), kernel.Span, recurrentKernel.Span, bias.Span,
             SpanOf(mask), default, default, output.Span, returnSequences, lastHidden.Span, lastCell.Span, projected.Span, scratch.Span);
-        // The FMAs run: x·W once per distinct id, h·R at every position.
-        Profiler.Stop("Lstm", started, 2.0 * shape.GateWidth * ((double)count * d + (double)shape.Rows * u));
+        Profiler.Stop("Lstm", started, LstmOnEmbeddingFlops(shape, count));
         return output;
     }
 
@@ -144,6 +143,9 @@ public static partial class Ops
             (entry.distinct, entry.slots, entry.count, entry.saved) = (distinct, slots, count, saved);
             return entry;
         }
+
+        // The profiler's row: the LSTM's, as the forward records it.
+        public override string OpName => "Lstm";
 
         // Per step dh_{t−1} = dZ·Rᵀ, and dR over every position; dW and the rows' gradient over the distinct ids, each
         // only when its input (the kernel, the table) takes a gradient.
