@@ -23,6 +23,7 @@ var checks = new Checks();
 KernelChecks.Gemm(checks);
 KernelChecks.Lstm(checks);
 KernelChecks.LstmOnEmbedding(checks);
+KernelChecks.LstmOnEmbeddingTraining(checks);
 KernelChecks.Philox(checks);
 KernelChecks.ConvWeightGradient(checks);
 GradientChecks.Run(checks);
@@ -241,6 +242,45 @@ internal static class KernelChecks
                     if (BitConverter.SingleToInt32Bits(fused[i]) != BitConverter.SingleToInt32Bits(twoOps[i]))
                         return $"element {i}: {fused[i]} on embedded ids, {twoOps[i]} from the two ops";
             }
+            return null;
+        });
+
+    /// <summary>
+    /// Training on embedded ids (dZ summed per distinct id, then dW and the rows' gradient over the distinct ids) against
+    /// Embedding then Lstm: the output and every gradient within rounding, the padding id's row untouched.
+    /// </summary>
+    public static void LstmOnEmbeddingTraining(Checks checks) =>
+        checks.Run("lstm on embedded ids, training: gradients vs embedding + lstm (masked, 37 rows, 12 units)", () =>
+        {
+            var rng = new Random(81);
+            Tensor ids = Tensor.Zeros(37, 9);
+            for (int i = 0; i < ids.Length; i++)
+                ids[i] = i % 7 == 3 ? 0 : rng.Next(30);
+            Tensor table = Tensor.RandomUniform([30, 24], -1, 1, 82), w = Tensor.RandomUniform([24, 48], -0.3f, 0.3f, 83);
+            Tensor r = Tensor.RandomUniform([12, 48], -0.3f, 0.3f, 84), b = Tensor.RandomUniform([48], -0.3f, 0.3f, 85);
+            Tensor weights = Tensor.RandomUniform([37, 9, 12], -1, 1, 86);
+            float[][] Run(bool onEmbedding)
+            {
+                foreach (Tensor p in (Tensor[])[table, w, r, b])
+                {
+                    p.RequiresGrad = true;
+                    p.ZeroGrad();
+                }
+                Tensor y = onEmbedding
+                    ? Ops.LstmOnEmbedding(ids, table, w, r, b, returnSequences: true, maskZero: true)
+                    : Ops.Lstm(Ops.Embedding(ids, table, true), w, r, b, returnSequences: true, mask: Ops.PaddingMask(ids));
+                Ops.Sum(Ops.Multiply(y, weights)).Backward();
+                return [y.ToArray(), table.Grad!.ToArray(), w.Grad!.ToArray(), r.Grad!.ToArray(), b.Grad!.ToArray()];
+            }
+            float[][] twoOps = Run(false), fused = Run(true);
+            string[] names = ["output", "table gradient", "W gradient", "R gradient", "bias gradient"];
+            for (int k = 0; k < twoOps.Length; k++)
+                for (int i = 0; i < twoOps[k].Length; i++)
+                    if (!(MathF.Abs(fused[k][i] - twoOps[k][i]) <= 1e-5f + 1e-4f * MathF.Abs(twoOps[k][i])))
+                        return $"{names[k]} element {i}: {fused[k][i]} on embedded ids, {twoOps[k][i]} from the two ops";
+            for (int j = 0; j < 24; j++)
+                if (fused[1][j] != 0f)
+                    return $"the padding id's row got a gradient ({fused[1][j]} at column {j})";
             return null;
         });
 
