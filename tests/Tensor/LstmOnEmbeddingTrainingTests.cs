@@ -116,7 +116,7 @@ public class LstmOnEmbeddingTrainingTests
         float[] sums = new float[groups * width];
         Array.Fill(sums, float.NaN); // overwritten, empty groups included
         using (Parallelism.LimitThreads(threads))
-            GroupedRowSums.Sum(values, width, groupOfRow, groups, sums, new int[GroupedRowSums.ScratchLength(rows, groups)]);
+            GroupedRowSums.Sum(values, width, groupOfRow, groups, sums);
         float[] expected = new float[groups * width];
         for (int row = 0; row < rows; row++) // the reference: each group's rows in increasing order, from zero
             if (groupOfRow[row] >= 0)
@@ -129,7 +129,7 @@ public class LstmOnEmbeddingTrainingTests
     public void AGroupOutsideTheRangeIsNamed()
     {
         var error = Assert.Throws<ArgumentOutOfRangeException>(() =>
-            GroupedRowSums.Sum(new float[6], 2, [0, 4, 1], 3, new float[6], new int[GroupedRowSums.ScratchLength(3, 3)]));
+            GroupedRowSums.Sum(new float[6], 2, [0, 4, 1], 3, new float[6]));
         Assert.That(error!.Message, Does.Contain("[−1, 3)"));
     }
 

@@ -10,54 +10,38 @@ namespace NanoNet.Kernels;
 /// <remarks>
 /// <para>Shape legend: R = rows, W = width (columns per row), G = groups. group[r] ∈ [0, G), or −1 for a row that
 /// belongs to no group (a masked step: its row is zero and is not read).</para>
-/// <para>How: one counting sort of the row indices by group (stable, so each group's rows stay in increasing order),
-/// then each group's rows are added in that order into its sum. The groups are split over the workers by index;
-/// a group's sum is one fixed sequence of additions whichever worker makes it, so the result is the same at any
-/// thread count.</para>
+/// <para>How: the groups are split over the workers by index; each worker clears its groups' sums, then walks the rows
+/// in increasing order (one forward stream through the matrix) and adds each row of its groups into that group's sum.
+/// A group's sum is one fixed sequence of additions from zero whichever worker makes it, so the result is the same at
+/// any thread count. (A counting sort of the rows by group, then each group's rows added in turn, read the matrix in
+/// scattered 2 KB rows and took 2.0–2.2 ms against 1.0–1.3 ms on 6,400 rows of 512 floats, 1,564 groups.)</para>
 /// </remarks>
 internal static unsafe class GroupedRowSums
 {
-    /// <summary>Ints of scratch <see cref="Sum"/> needs: G + 1 group starts and R row indices.</summary>
-    public static int ScratchLength(int rows, int groups) => groups + 1 + rows;
-
     /// <summary>
-    /// sums (G×W, overwritten) = per group, the sum of its rows of <paramref name="rows"/> (R×W) in increasing row order.
+    /// sums (G×W, overwritten) = per group, the sum of its rows of <paramref name="rows"/> (R×W, R = the length of
+    /// <paramref name="groupOfRow"/>) in increasing row order, from zero.
     /// </summary>
-    public static void Sum(ReadOnlySpan<float> rows, int width, ReadOnlySpan<int> groupOfRow, int groups, Span<float> sums, Span<int> scratch)
+    public static void Sum(ReadOnlySpan<float> rows, int width, ReadOnlySpan<int> groupOfRow, int groups, Span<float> sums)
     {
         int count = groupOfRow.Length;
-        if (width < 1 || rows.Length < (long)count * width || sums.Length < (long)groups * width
-            || scratch.Length < ScratchLength(count, groups))
-            throw new ArgumentException($"GroupedRowSums: {count} rows of {width} into {groups} groups need {(long)count * width} row floats, " +
-                $"{(long)groups * width} sum floats and {ScratchLength(count, groups)} scratch ints.");
-        Span<int> start = scratch[..(groups + 1)], order = scratch.Slice(groups + 1, count);
-        start.Clear();
+        if (width < 1 || rows.Length < (long)count * width || sums.Length < (long)groups * width)
+            throw new ArgumentException($"GroupedRowSums: {count} rows of {width} into {groups} groups need {(long)count * width} row floats " +
+                $"and {(long)groups * width} sum floats, got {rows.Length} and {sums.Length}.");
         foreach (int group in groupOfRow)
-        {
             if (group >= groups || group < -1)
                 throw new ArgumentOutOfRangeException(nameof(groupOfRow), group, $"A row's group is outside [−1, {groups}).");
-            if (group >= 0)
-                start[group + 1]++;
-        }
-        for (int g = 0; g < groups; g++)
-            start[g + 1] += start[g];
-        // Stable placement: start[g] walks forward while group g's rows are placed, then is moved back.
-        for (int r = 0; r < count; r++)
-            if (groupOfRow[r] >= 0)
-                order[start[groupOfRow[r]]++] = r;
-        for (int g = groups; g > 0; g--)
-            start[g] = start[g - 1];
-        start[0] = 0;
 
         fixed (float* pRows = rows, pSums = sums)
-        fixed (int* pStart = start, pOrder = order)
+        fixed (int* pGroups = groupOfRow)
         {
             Job job = t_job ??= new Job();
-            job.Rows = pRows; job.Sums = pSums; job.Start = pStart; job.Order = pOrder;
-            (job.Width, job.Groups) = (width, groups);
+            job.Matrix = pRows; job.Sums = pSums; job.GroupOf = pGroups;
+            (job.Width, job.Groups, job.Rows) = (width, groups, count);
             int workers = Math.Max(1, Math.Min(Parallelism.CurrentMaxThreads, groups / 64));
             Parallelism.Run(job, workers);
-            job.Rows = job.Sums = null;
+            job.Matrix = job.Sums = null;
+            job.GroupOf = null;
         }
     }
 
@@ -65,26 +49,23 @@ internal static unsafe class GroupedRowSums
 
     private sealed class Job : ParallelJob
     {
-        public float* Rows, Sums;
-        public int* Start, Order;
-        public int Width, Groups;
+        public float* Matrix, Sums;
+        public int* GroupOf;
+        public int Width, Groups, Rows;
 
         public override void RunWorker(int worker, int workerCount)
         {
             int first = (int)((long)Groups * worker / workerCount), end = (int)((long)Groups * (worker + 1) / workerCount);
             int width = Width;
-            for (int g = first; g < end; g++)
+            new Span<float>(Sums + (long)first * width, (end - first) * width).Clear();
+            // The rows in increasing order (a forward stream through the matrix), each added into its group's sum.
+            for (int r = 0; r < Rows; r++)
             {
-                var sum = new Span<float>(Sums + (long)g * width, width);
-                int from = Start[g], to = Start[g + 1];
-                if (from == to)
-                {
-                    sum.Clear();
+                int g = GroupOf[r];
+                if (g < first || g >= end)
                     continue;
-                }
-                new ReadOnlySpan<float>(Rows + (long)Order[from] * width, width).CopyTo(sum);
-                for (int i = from + 1; i < to; i++)
-                    TensorPrimitives.Add(sum, new ReadOnlySpan<float>(Rows + (long)Order[i] * width, width), sum);
+                var sum = new Span<float>(Sums + (long)g * width, width);
+                TensorPrimitives.Add(sum, new ReadOnlySpan<float>(Matrix + (long)r * width, width), sum);
             }
         }
     }
