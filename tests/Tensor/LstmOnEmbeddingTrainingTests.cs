@@ -104,15 +104,19 @@ public class LstmOnEmbeddingTrainingTests
             AssertBitwise(actual[i], expected[i], $"output {i}");
     }
 
-    [TestCase(1)]
-    [TestCase(2)]
-    [TestCase(3)]
-    public void GroupedRowSumsAddEachGroupsRowsInOrder(int threads)
+    [TestCase(1, false)]
+    [TestCase(2, false)]
+    [TestCase(3, false)]
+    [TestCase(2, true)]
+    [TestCase(3, true)]
+    public void GroupedRowSumsAddEachGroupsRowsInOrder(int threads, bool frequentFirstGroups)
     {
         const int rows = 300, width = 37, groups = 150;
         var random = new Random(9);
         float[] values = [.. Enumerable.Range(0, rows * width).Select(_ => (float)(random.NextDouble() * 2 - 1) * MathF.Pow(10, random.Next(-3, 4)))];
-        int[] groupOfRow = [.. Enumerable.Range(0, rows).Select(i => i % 11 == 0 ? -1 : random.Next(groups - 10))]; // the last 10 groups empty
+        // The last 10 groups empty; with frequentFirstGroups half the rows in groups 0–2 (as frequent ids take the first slots).
+        int[] groupOfRow = [.. Enumerable.Range(0, rows).Select(i => i % 11 == 0 ? -1
+            : frequentFirstGroups && i % 2 == 0 ? random.Next(3) : random.Next(groups - 10))];
         float[] sums = new float[groups * width];
         Array.Fill(sums, float.NaN); // overwritten, empty groups included
         using (Parallelism.LimitThreads(threads))
