@@ -13,7 +13,7 @@ namespace NanoNet.Tests;
 /// </summary>
 public class LstmOnEmbeddingTests
 {
-    private const int T = 9, D = 24, Vocabulary = 30;
+    internal const int T = 9, D = 24, Vocabulary = 30;
 
     private static IEnumerable<TestCaseData> Cases()
     {
@@ -102,7 +102,8 @@ public class LstmOnEmbeddingTests
         }
     }
 
-    private static (Tensor Ids, Tensor Table, Tensor W, Tensor R, Tensor B) Inputs(int n, int u)
+    /// <summary>Ids with repeats and zeros to mask, and the weights, the same for every test of the op.</summary>
+    internal static (Tensor Ids, Tensor Table, Tensor W, Tensor R, Tensor B) Inputs(int n, int u)
     {
         Tensor ids = Tensor.Zeros([n, T]);
         var random = new Random(41);

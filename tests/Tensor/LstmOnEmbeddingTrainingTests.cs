@@ -13,7 +13,7 @@ namespace NanoNet.Tests;
 /// </summary>
 public class LstmOnEmbeddingTrainingTests
 {
-    private const int T = 9, D = 24, Vocabulary = 30;
+    private const int T = LstmOnEmbeddingTests.T, D = LstmOnEmbeddingTests.D, Vocabulary = LstmOnEmbeddingTests.Vocabulary;
 
     private static IEnumerable<TestCaseData> Cases()
     {
@@ -143,7 +143,7 @@ public class LstmOnEmbeddingTrainingTests
 
     private static Result Run(int n, int u, bool returnSequences, bool masked, bool goBackwards, bool onEmbedding, int threads)
     {
-        (Tensor ids, Tensor table, Tensor w, Tensor r, Tensor b) = Inputs(n, u);
+        (Tensor ids, Tensor table, Tensor w, Tensor r, Tensor b) = LstmOnEmbeddingTests.Inputs(n, u);
         foreach (Tensor p in (Tensor[])[table, w, r, b])
             p.RequiresGrad = true;
         using (Parallelism.LimitThreads(threads))
@@ -158,16 +158,6 @@ public class LstmOnEmbeddingTrainingTests
             return new Result(y.ToArray(), [table.Grad!.ToArray(), w.Grad!.ToArray(), r.Grad!.ToArray(), b.Grad!.ToArray()],
                 [.. Enumerable.Range(0, Vocabulary).Where(table.TouchedGradientRows!.Contains)]);
         }
-    }
-
-    private static (Tensor Ids, Tensor Table, Tensor W, Tensor R, Tensor B) Inputs(int n, int u)
-    {
-        Tensor ids = Tensor.Zeros([n, T]);
-        var random = new Random(41);
-        for (int i = 0; i < ids.Length; i++)
-            ids.Span[i] = i % 7 == 3 ? 0 : random.Next(Vocabulary); // repeats, and zeros to mask
-        return (ids, Tensor.RandomUniform([Vocabulary, D], -1f, 1f, 42), Tensor.RandomUniform([D, 4 * u], -0.3f, 0.3f, 43),
-            Tensor.RandomUniform([u, 4 * u], -0.3f, 0.3f, 44), Tensor.RandomUniform([4 * u], -0.3f, 0.3f, 45));
     }
 
     private static Tensor Scaled(Tensor t, float factor)

@@ -228,12 +228,7 @@ internal static class KernelChecks
     public static void LstmOnEmbedding(Checks checks) =>
         checks.Run("lstm on embedded ids vs embedding + lstm (bitwise, masked, 37 rows, 12 units)", () =>
         {
-            var rng = new Random(71);
-            Tensor ids = Tensor.Zeros(37, 9);
-            for (int i = 0; i < ids.Length; i++)
-                ids[i] = i % 7 == 3 ? 0 : rng.Next(30);
-            Tensor table = Tensor.RandomUniform([30, 24], -1, 1, 72), w = Tensor.RandomUniform([24, 48], -0.3f, 0.3f, 73);
-            Tensor r = Tensor.RandomUniform([12, 48], -0.3f, 0.3f, 74), b = Tensor.RandomUniform([48], -0.3f, 0.3f, 75);
+            var (ids, table, w, r, b) = EmbeddedInputs(71);
             using (NanoNet.Autograd.Tape.NoGrad())
             {
                 float[] fused = Ops.LstmOnEmbedding(ids, table, w, r, b, returnSequences: true, maskZero: true).ToArray();
@@ -252,12 +247,7 @@ internal static class KernelChecks
     public static void LstmOnEmbeddingTraining(Checks checks) =>
         checks.Run("lstm on embedded ids, training: gradients vs embedding + lstm (masked, 37 rows, 12 units)", () =>
         {
-            var rng = new Random(81);
-            Tensor ids = Tensor.Zeros(37, 9);
-            for (int i = 0; i < ids.Length; i++)
-                ids[i] = i % 7 == 3 ? 0 : rng.Next(30);
-            Tensor table = Tensor.RandomUniform([30, 24], -1, 1, 82), w = Tensor.RandomUniform([24, 48], -0.3f, 0.3f, 83);
-            Tensor r = Tensor.RandomUniform([12, 48], -0.3f, 0.3f, 84), b = Tensor.RandomUniform([48], -0.3f, 0.3f, 85);
+            var (ids, table, w, r, b) = EmbeddedInputs(81);
             Tensor weights = Tensor.RandomUniform([37, 9, 12], -1, 1, 86);
             float[][] Run(bool onEmbedding)
             {
@@ -283,6 +273,17 @@ internal static class KernelChecks
                     return $"the padding id's row got a gradient ({fused[1][j]} at column {j})";
             return null;
         });
+
+    /// <summary>37 sequences of 9 ids over 30 words (every seventh id 0, to mask), a 24-wide table and a 12-unit LSTM's weights.</summary>
+    private static (Tensor Ids, Tensor Table, Tensor W, Tensor R, Tensor B) EmbeddedInputs(int seed)
+    {
+        var rng = new Random(seed);
+        Tensor ids = Tensor.Zeros(37, 9);
+        for (int i = 0; i < ids.Length; i++)
+            ids[i] = i % 7 == 3 ? 0 : rng.Next(30);
+        return (ids, Tensor.RandomUniform([30, 24], -1, 1, seed + 1), Tensor.RandomUniform([24, 48], -0.3f, 0.3f, seed + 2),
+            Tensor.RandomUniform([12, 48], -0.3f, 0.3f, seed + 3), Tensor.RandomUniform([48], -0.3f, 0.3f, seed + 4));
+    }
 
     private static string? CompareLstm(int n, int steps, int d, int units, bool returnSequences, bool masked)
     {
