@@ -61,6 +61,18 @@ public static class SeedCases
         return (name[..dash], name[(dash + 1)..]);
     }
 
+    /// <summary>The batch of a case: the model's training batch, 256 at inference, 1 for single-sample Predict.</summary>
+    public static int BatchSize(string name)
+    {
+        (string model, string mode) = Parse(name);
+        return mode switch
+        {
+            "train" => SeedModels.TrainingBatchSize(model == "imdb" ? "text" : model),
+            "inference" => 256,
+            _ => 1,
+        };
+    }
+
     /// <summary>Median step time of one case after warm-up; one JSON line, as the LibTorch peer prints.</summary>
     public static string Run(string name, int threads, int warmup, int steps)
     {
@@ -71,12 +83,7 @@ public static class SeedCases
         bool realText = model == "imdb";
         if (realText)
             model = "text";
-        int batch = mode switch
-        {
-            "train" => SeedModels.TrainingBatchSize(model),
-            "inference" => 256,
-            _ => 1,
-        };
+        int batch = BatchSize(name);
         (Sequential net, Dataset data) = SeedModels.Create(model, batch);
         // NANONET_CASE_IDS=imdb: the text-* cases on those reviews too (NanoNet's side only).
         if (realText || (model == "text" && Environment.GetEnvironmentVariable("NANONET_CASE_IDS") == "imdb"))

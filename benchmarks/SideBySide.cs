@@ -57,7 +57,7 @@ public static class SideBySide
             var idsFiles = new Dictionary<int, string>();
             foreach (string name in cases.Where(c => c.StartsWith("imdb-", StringComparison.Ordinal)))
             {
-                int batch = name.EndsWith("-train", StringComparison.Ordinal) ? 32 : 256;
+                int batch = SeedCases.BatchSize(name);
                 if (!idsFiles.ContainsKey(batch))
                     SeedCases.WriteImdbIds(batch, idsFiles[batch] = Path.Combine(Path.GetTempPath(), $"nanonet-imdb-ids-{batch}.bin"));
             }
@@ -72,8 +72,7 @@ public static class SideBySide
                         (string File, string[] Args)[] sides = [(self, [.. selfPrefix, "case", .. caseArgs]), (peer, caseArgs)];
                         if (round % 2 == 0)
                             Array.Reverse(sides);
-                        string? idsFile = name.StartsWith("imdb-", StringComparison.Ordinal)
-                            ? idsFiles[name.EndsWith("-train", StringComparison.Ordinal) ? 32 : 256] : null;
+                        string? idsFile = name.StartsWith("imdb-", StringComparison.Ordinal) ? idsFiles[SeedCases.BatchSize(name)] : null;
                         foreach ((string file, string[] sideArgs) in sides)
                         {
                             string line = RunProcess(file, sideArgs, t, idsFile);

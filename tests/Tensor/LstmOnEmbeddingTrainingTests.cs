@@ -120,7 +120,7 @@ public class LstmOnEmbeddingTrainingTests
         float[] sums = new float[groups * width];
         Array.Fill(sums, float.NaN); // overwritten, empty groups included
         using (Parallelism.LimitThreads(threads))
-            GroupedRowSums.Sum(values, width, groupOfRow, groups, sums);
+            GroupedRowSums.Sum(values, width, groupOfRow, groups, sums, new int[groups]);
         float[] expected = new float[groups * width];
         for (int row = 0; row < rows; row++) // the reference: each group's rows in increasing order, from zero
             if (groupOfRow[row] >= 0)
@@ -133,7 +133,7 @@ public class LstmOnEmbeddingTrainingTests
     public void AGroupOutsideTheRangeIsNamed()
     {
         var error = Assert.Throws<ArgumentOutOfRangeException>(() =>
-            GroupedRowSums.Sum(new float[6], 2, [0, 4, 1], 3, new float[6]));
+            GroupedRowSums.Sum(new float[6], 2, [0, 4, 1], 3, new float[6], new int[3]));
         Assert.That(error!.Message, Does.Contain("[−1, 3)"));
     }
 

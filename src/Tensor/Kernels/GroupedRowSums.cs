@@ -21,17 +21,19 @@ internal static unsafe class GroupedRowSums
 {
     /// <summary>
     /// sums (G×W, overwritten) = per group, the sum of its rows of <paramref name="rows"/> (R×W, R = the length of
-    /// <paramref name="groupOfRow"/>) in increasing row order, from zero.
+    /// <paramref name="groupOfRow"/>) in increasing row order, from zero. <paramref name="rowsInGroup"/> (G ints, any
+    /// contents) is scratch for the split over the workers.
     /// </summary>
-    public static void Sum(ReadOnlySpan<float> rows, int width, ReadOnlySpan<int> groupOfRow, int groups, Span<float> sums)
+    public static void Sum(ReadOnlySpan<float> rows, int width, ReadOnlySpan<int> groupOfRow, int groups, Span<float> sums,
+        Span<int> rowsInGroup)
     {
         int count = groupOfRow.Length;
-        if (width < 1 || rows.Length < (long)count * width || sums.Length < (long)groups * width)
-            throw new ArgumentException($"GroupedRowSums: {count} rows of {width} into {groups} groups need {(long)count * width} row floats " +
-                $"and {(long)groups * width} sum floats, got {rows.Length} and {sums.Length}.");
+        if (width < 1 || rows.Length < (long)count * width || sums.Length < (long)groups * width || rowsInGroup.Length < groups)
+            throw new ArgumentException($"GroupedRowSums: {count} rows of {width} into {groups} groups need {(long)count * width} row floats, " +
+                $"{(long)groups * width} sum floats and {groups} scratch ints, got {rows.Length}, {sums.Length} and {rowsInGroup.Length}.");
         int workers = Math.Max(1, Math.Min(Parallelism.CurrentMaxThreads, groups / 64));
-        Span<int> rowsInGroup = Scratch(ref t_rowsInGroup, groups);
-        Span<int> firstGroup = Scratch(ref t_firstGroup, workers + 1);
+        rowsInGroup = rowsInGroup[..groups];
+        Span<int> firstGroup = stackalloc int[workers + 1];
         rowsInGroup.Clear();
         int summed = 0;
         foreach (int group in groupOfRow)
@@ -68,14 +70,6 @@ internal static unsafe class GroupedRowSums
     }
 
     [ThreadStatic] private static Job? t_job;
-    [ThreadStatic] private static int[]? t_rowsInGroup, t_firstGroup;
-
-    private static Span<int> Scratch(ref int[]? buffer, int length)
-    {
-        if (buffer == null || buffer.Length < length)
-            buffer = new int[Math.Max(length, 64)];
-        return buffer.AsSpan(0, length);
-    }
 
     private sealed class Job : ParallelJob
     {

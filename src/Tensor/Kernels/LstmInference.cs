@@ -84,9 +84,8 @@ public static unsafe class LstmInference
     /// its projected row in the fused step's panel order; on the two-pass step, its 4U-float row and its gathered
     /// D-float embedding row (the GEMM's A).
     /// </summary>
-    public static long ProjectedLength(in LstmShape s, int distinct) => LstmFusedStep.Applies(s.Batch)
-        ? (long)distinct * LstmFusedStep.Panels(s.Units) * LstmFusedStep.Width
-        : (long)distinct * (s.GateWidth + s.Inputs);
+    public static long ProjectedLength(in LstmShape s, int distinct) =>
+        LstmKernels.ProjectedLength(s, distinct) + (LstmFusedStep.Applies(s.Batch) ? 0 : (long)distinct * s.Inputs);
 
     /// <summary>
     /// <see cref="Forward"/> for an input that is an embedding lookup, x[n, t] = table[id of (n, t)], without x: an

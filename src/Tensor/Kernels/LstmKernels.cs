@@ -361,8 +361,9 @@ public static unsafe class LstmKernels
             previous.Slice(first * block), u, (t - first) * n, dW, dR, dBias);
     }
 
-    /// <summary>Ints of <see cref="BackwardOnEmbedding"/>'s group scratch: each time-major row's group (T·N).</summary>
-    public static int GroupScratchLength(in LstmShape s) => s.Rows;
+    /// <summary>Ints of <see cref="BackwardOnEmbedding"/>'s group scratch for <paramref name="distinct"/> rows: each
+    /// time-major row's group (T·N), and each group's row count (K).</summary>
+    public static int GroupScratchLength(in LstmShape s, int distinct) => s.Rows + distinct;
 
     /// <summary>
     /// <see cref="Backward"/> after <see cref="ForwardOnEmbedding"/>: the gradient of each distinct embedding row
@@ -396,7 +397,7 @@ public static unsafe class LstmKernels
         int n = s.Batch, t = s.Steps, d = s.Inputs, u = s.Units, g4 = s.GateWidth, block = s.StateLength;
         int distinct = CheckEmbeddedInput(s, rows, slots);
         if (dY.Length != s.OutputLength(returnSequences) || dGates.Length < s.GatesLength || scratch.Length < s.BackwardScratchLength(false)
-            || rowSums.Length < (long)distinct * g4 || groupScratch.Length < GroupScratchLength(s)
+            || rowSums.Length < (long)distinct * g4 || groupScratch.Length < GroupScratchLength(s, distinct)
             || (!dRows.IsEmpty && dRows.Length != distinct * d) || (mask.Length != 0 && mask.Length != s.Rows))
             throw new ArgumentException("LSTM backward on embedded ids: a buffer has the wrong length.");
         if (n == 0)
@@ -417,7 +418,7 @@ public static unsafe class LstmKernels
                     groupOfRow[step * n + row] = !mask.IsEmpty && mask[position] == 0f ? -1 : slots[position];
                 }
             }
-            GroupedRowSums.Sum(dGates, g4, groupOfRow, distinct, rowSums);
+            GroupedRowSums.Sum(dGates, g4, groupOfRow, distinct, rowSums, groupScratch[s.Rows..]);
         }
         // dR += H_prevᵀ·dZ and db over all T·N rows (no initial state: h₋₁ = 0 adds nothing), dW += Eᵀ·S over the K rows.
         SideBySideWeightGradients.Accumulate(dGates, s.Rows, g4, rows, d, saved.Hidden.Slice(block), u, (t - 1) * n, dW, dR, dBias,

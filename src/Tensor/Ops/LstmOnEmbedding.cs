@@ -159,10 +159,10 @@ public static partial class Ops
             Tensor dGates = Tensor.Empty(shape.GatesLength), scratch = Tensor.Empty(shape.BackwardScratchLength(false));
             Tensor rowSums = Tensor.Empty(count * shape.GateWidth);
             Tensor? dRows = table.RequiresGrad ? Tensor.Empty(count * d) : null;
-            int[] groupScratch = StepMemory.NewInts(LstmKernels.GroupScratchLength(shape));
+            int[] groupScratch = StepMemory.NewInts(LstmKernels.GroupScratchLength(shape, count));
             LstmKernels.BackwardOnEmbedding(shape, returnSequences, kernel.Span, recurrentKernel.Span, SpanOf(mask), saved.Buffers(),
                 dY.Span, dGates.Span, scratch.Span, rows.Span, slots.AsSpan(0, shape.Rows), rowSums.Span,
-                groupScratch.AsSpan(0, LstmKernels.GroupScratchLength(shape)), dRows is null ? default : dRows.Span,
+                groupScratch.AsSpan(0, LstmKernels.GroupScratchLength(shape, count)), dRows is null ? default : dRows.Span,
                 kernel.RequiresGrad ? kernel.EnsureGrad().Span : default,
                 recurrentKernel.RequiresGrad ? recurrentKernel.EnsureGrad().Span : default,
                 bias.RequiresGrad ? bias.EnsureGrad().Span : default);
