@@ -105,8 +105,9 @@ public ref struct LstmBuffers
 /// updates c and h;</item>
 /// <item>backward: per step the point-wise pass, then one GEMM [dh_{t−1} | dX_t] = dZ_t·[Rᵀ | Wᵀ] (N×4U ·
 /// 4U×(U+D), packed once; dX_t added straight into the batch-major dX while it is in cache), or dh_{t−1} = dZ_t·Rᵀ
-/// alone when dX is not wanted; after the loop dW = Xᵀ·dZ and dR = H_prevᵀ·dZ are each one large GEMM over all
-/// T·N rows, and db is the column sum of dZ (side by side on several workers, see
+/// alone when dX is not wanted; the loop runs in chunks of steps (<see cref="ChunkSteps(in LstmShape)"/>), and after
+/// each chunk dW += Xᵀ·dZ and dR += H_prevᵀ·dZ over the chunk's rows (contiguous in time-major order: one GEMM each)
+/// and db += its column sums, while its dZ is still in L2 (side by side on several workers, see
 /// <see cref="SideBySideWeightGradients"/>).</item>
 /// <item>the sequences (batch rows) are split into bands once per pass, and each worker runs its band
 /// through all T steps in one parallel region (see <see cref="RecurrentStepJob"/>), R and Rᵀ packed once per call.</item>
@@ -134,8 +135,8 @@ public ref struct LstmBuffers
 /// <para>Going backwards (<see cref="LstmShape.GoBackwards"/>) only changes which input step (and mask
 /// column) each processing step reads, and where dX is written.</para>
 /// <para>Determinism: the GEMMs are deterministic at any thread count (see <see cref="Gemm"/>), a row's
-/// point-wise work does not depend on which band it is in, and the db sum runs over the rows in
-/// order for every column, so results are bitwise identical at 1 and N threads.</para>
+/// point-wise work does not depend on which band it is in, the chunks depend on the shape and the caches only, and
+/// the db sum runs over each chunk's rows in order for every column, so results are bitwise identical at 1 and N threads.</para>
 /// </remarks>
 public static unsafe class LstmKernels
 {
@@ -350,15 +351,15 @@ public static unsafe class LstmKernels
         RecurrentLayout.CheckStateGradients(s.StateLength, hasInitialState, dFinalHidden, dFinalCell, dInitialHidden, dInitialCell, "LSTM");
         if (n == 0)
             return;
+        // db += Σ rows of dZ, dW += Xᵀ·dZ and dR += H_prevᵀ·dZ (H̃_prev with recurrent dropout; h₋₁ = 0 contributes
+        // nothing unless an initial state was given), chunk by chunk as the steps produce dZ.
+        var weights = new ChunkWeightGradients
+        {
+            Input = saved.InputTimeMajor, Previous = recurrentDropout.IsEmpty ? saved.Hidden : saved.DroppedHidden,
+            FirstStep = hasInitialState ? 0 : 1, DW = dW, DR = dR, DBias = dBias,
+        };
         BackwardThroughTime(s, returnSequences, w, r, mask, saved, dY, dGates, scratch, dX, inputDropout, recurrentDropout,
-            dFinalHidden, dFinalCell, dInitialHidden, dInitialCell);
-        // db += Σ rows of dZ (in row order; masked steps contribute zeros), dW += Xᵀ·dZ and dR += H_prevᵀ·dZ
-        // (H̃_prev with recurrent dropout; h₋₁ = 0 contributes nothing unless an initial state was given), each GEMM
-        // one product over all T·N rows; on several workers the products run side by side.
-        int first = hasInitialState ? 0 : 1;
-        ReadOnlySpan<float> previous = recurrentDropout.IsEmpty ? saved.Hidden : saved.DroppedHidden;
-        SideBySideWeightGradients.Accumulate(dGates, s.Rows, g4, saved.InputTimeMajor, d,
-            previous.Slice(first * block), u, (t - first) * n, dW, dR, dBias);
+            dFinalHidden, dFinalCell, dInitialHidden, dInitialCell, weights);
     }
 
     /// <summary>Ints of <see cref="BackwardOnEmbedding"/>'s group scratch for <paramref name="distinct"/> rows: each
@@ -402,8 +403,11 @@ public static unsafe class LstmKernels
             throw new ArgumentException("LSTM backward on embedded ids: a buffer has the wrong length.");
         if (n == 0)
             return;
+        // dR += H_prevᵀ·dZ and db chunk by chunk as the steps produce dZ (no initial state: h₋₁ = 0 adds nothing);
+        // dW meets the summed rows below.
+        var weights = new ChunkWeightGradients { Previous = saved.Hidden, FirstStep = 1, DR = dR, DBias = dBias };
         BackwardThroughTime(s, returnSequences, w, r, mask, saved, dY, dGates, scratch, default, default, default,
-            default, default, default, default);
+            default, default, default, default, weights);
         bool wantRows = !dRows.IsEmpty || !dW.IsEmpty;
         if (wantRows)
         {
@@ -420,9 +424,8 @@ public static unsafe class LstmKernels
             }
             GroupedRowSums.Sum(dGates, g4, groupOfRow, distinct, rowSums, groupScratch[s.Rows..]);
         }
-        // dR += H_prevᵀ·dZ and db over all T·N rows (no initial state: h₋₁ = 0 adds nothing), dW += Eᵀ·S over the K rows.
-        SideBySideWeightGradients.Accumulate(dGates, s.Rows, g4, rows, d, saved.Hidden.Slice(block), u, (t - 1) * n, dW, dR, dBias,
-            wantRows ? rowSums[..(distinct * g4)] : default, distinct);
+        if (!dW.IsEmpty && distinct > 0) // dW += Eᵀ·S over the K distinct rows (K×D, K×4U)
+            Gemm.Multiply(true, false, d, g4, distinct, rows, d, rowSums, g4, dW, g4, accumulate: true);
         if (!dRows.IsEmpty && distinct > 0) // each distinct row's gradient: S·Wᵀ (K×4U · 4U×D)
             Gemm.Multiply(false, true, distinct, d, g4, rowSums, g4, w, g4, dRows, d);
     }
@@ -434,7 +437,8 @@ public static unsafe class LstmKernels
     private static void BackwardThroughTime(in LstmShape s, bool returnSequences, ReadOnlySpan<float> w, ReadOnlySpan<float> r,
         ReadOnlySpan<float> mask, LstmBuffers saved, ReadOnlySpan<float> dY, Span<float> dGates,
         Span<float> scratch, Span<float> dX, ReadOnlySpan<float> inputDropout, ReadOnlySpan<float> recurrentDropout,
-        ReadOnlySpan<float> dFinalHidden, ReadOnlySpan<float> dFinalCell, Span<float> dInitialHidden, Span<float> dInitialCell)
+        ReadOnlySpan<float> dFinalHidden, ReadOnlySpan<float> dFinalCell, Span<float> dInitialHidden, Span<float> dInitialCell,
+        scoped in ChunkWeightGradients weights)
     {
         int d = s.Inputs, u = s.Units, g4 = s.GateWidth, block = s.StateLength;
 
@@ -456,12 +460,75 @@ public static unsafe class LstmKernels
             job.WantInitialGradient = wantInitial;
             job.DC = pScratch + 2 * block;
             job.DX = pdx; job.DXStep = pScratch + 3 * block; job.InputDropout = pmx;
-            float* dhInitial = job.RunBackward(pScratch, pScratch + block);
+            // The steps in chunks, last to first; after each chunk its weight gradients, while its dZ is still in cache.
+            float* dhInitial = null;
+            int chunk = ChunkSteps(s);
+            for (int to = s.Steps; to > 0; to -= chunk)
+            {
+                int from = Math.Max(0, to - chunk);
+                dhInitial = job.RunBackward(pScratch, pScratch + block, from, to);
+                weights.Accumulate(s, from, to, dGates);
+            }
             // Step 0 left dh₋₁ in dhInitial and dc₋₁ in DC: the initial states' gradients.
             if (!dInitialHidden.IsEmpty)
                 TensorPrimitives.Add(dInitialHidden, new ReadOnlySpan<float>(dhInitial, block), dInitialHidden);
             if (!dInitialCell.IsEmpty)
                 TensorPrimitives.Add(dInitialCell, new ReadOnlySpan<float>(job.DC, block), dInitialCell);
+        }
+    }
+
+    /// <summary>
+    /// Steps per chunk of the backward pass: as many as make the chunk's dZ (rows×4U) about the size of L2, at least
+    /// one GEMM K slab of rows (KC), so the weight gradients read dZ and H_prev while they are still cached. One
+    /// product over all T·N rows after the loop reads 13 MB of dZ back from memory at N = 32, T = 200: the IMDB seed
+    /// model's dR ran at about 60% of the FMA peak that way, 75% chunked (benchmarks/README.md, "Ninth sitting").
+    /// </summary>
+    internal static int ChunkSteps(in LstmShape s) =>
+        t_chunkStepsOverride > 0 ? t_chunkStepsOverride : ChunkSteps(s, ThisMachineCaches);
+
+    /// <summary><see cref="ChunkSteps(in LstmShape)"/> on a core with the given caches (tested with recorded descriptions).</summary>
+    internal static int ChunkSteps(in LstmShape s, CpuCaches caches)
+    {
+        long rows = Math.Max(GemmBlocking.For(caches).KC, caches.L2 / ((long)s.GateWidth * sizeof(float)));
+        return (int)Math.Clamp(rows / Math.Max(1, s.Batch), 1, Math.Max(1, s.Steps));
+    }
+
+    private static readonly CpuCaches ThisMachineCaches = CpuCaches.ThisMachine();
+
+    /// <summary>Steps per chunk on this thread, set by the tests to run many chunks on small shapes (0: the rule).</summary>
+    internal static int ChunkStepsOverride
+    {
+        get => t_chunkStepsOverride;
+        set => t_chunkStepsOverride = value;
+    }
+
+    [ThreadStatic] private static int t_chunkStepsOverride;
+
+    /// <summary>
+    /// The weight gradients one chunk of steps feeds: dW += X̃ᵀ·dZ, dR += H_prevᵀ·dZ and db += Σ rows of dZ over the
+    /// chunk's rows (each skipped when its span is empty), side by side on several workers
+    /// (<see cref="SideBySideWeightGradients"/>).
+    /// </summary>
+    private ref struct ChunkWeightGradients
+    {
+        /// <summary>The time-major input X̃ (T·N×D) dW meets, or empty.</summary>
+        public ReadOnlySpan<float> Input;
+        /// <summary>Per step k, block k is the A operand of its recurrent product (h_{k−1}, or h̃_{k−1} with recurrent dropout).</summary>
+        public ReadOnlySpan<float> Previous;
+        /// <summary>The first step whose h_{k−1} adds to dR: 0 with an initial state, else 1 (h₋₁ = 0).</summary>
+        public int FirstStep;
+        public Span<float> DW, DR, DBias;
+
+        /// <summary>Adds the gradients of steps [<paramref name="from"/>, <paramref name="to"/>): their rows are
+        /// contiguous in the time-major dZ, X̃ and H_prev, so each product is one GEMM over (to − from)·N rows.</summary>
+        public readonly void Accumulate(in LstmShape s, int from, int to, ReadOnlySpan<float> dGates)
+        {
+            int n = s.Batch, d = s.Inputs, u = s.Units, g4 = s.GateWidth, rows = (to - from) * n;
+            int firstH = Math.Max(from, FirstStep), rowsH = Math.Max(0, to - firstH) * n;
+            SideBySideWeightGradients.Accumulate(dGates.Slice(from * n * g4, rows * g4), rows, g4,
+                Input.IsEmpty ? default : Input.Slice(from * n * d, rows * d), d,
+                rowsH == 0 ? default : Previous.Slice(firstH * n * u, rowsH * u), u, rowsH,
+                Input.IsEmpty ? default : DW, rowsH == 0 ? default : DR, DBias);
         }
     }
 

@@ -35,8 +35,9 @@ internal abstract unsafe class RecurrentStepJob : ParallelJob
 
     private bool _backward;
 
-    // Backward: the two N×U buffers of dh that swap roles every step (dh_t in, dh_{t−1} out).
+    // Backward: the two N×U buffers of dh that swap roles every step (dh_t in, dh_{t−1} out), and the steps to run.
     private float* _dhFirst, _dhSecond;
+    private int _fromStep, _toStep;
 
     /// <summary>Sets the call's dimensions and direction; clears the mask.</summary>
     protected void Prepare(int batch, int steps, bool goBackwards, PackedMatrix? recurrent, bool backward)
@@ -62,12 +63,21 @@ internal abstract unsafe class RecurrentStepJob : ParallelJob
     /// Runs steps T−1..0 (backward). Step T−1 reads dh from <paramref name="dhFirst"/> and writes dh_{T−2} to
     /// <paramref name="dhSecond"/>; the two swap roles every step. Returns the buffer step 0 wrote (dh₋₁).
     /// </summary>
-    public float* RunBackward(float* dhFirst, float* dhSecond)
+    public float* RunBackward(float* dhFirst, float* dhSecond) => RunBackward(dhFirst, dhSecond, 0, Steps);
+
+    /// <summary>
+    /// Runs steps <paramref name="toStep"/>−1 down to <paramref name="fromStep"/> only: a chunk of the backward pass, so
+    /// the caller can use the chunk's dZ while it is still in cache. The chunks must come last to first and cover
+    /// 0..T−1; the buffers swap roles by the step's distance from T−1, as in one whole call. Returns the buffer the
+    /// chunk's last step (<paramref name="fromStep"/>) wrote.
+    /// </summary>
+    public float* RunBackward(float* dhFirst, float* dhSecond, int fromStep, int toStep)
     {
         _dhFirst = dhFirst;
         _dhSecond = dhSecond;
+        (_fromStep, _toStep) = (fromStep, toStep);
         Parallelism.Run(this, Workers);
-        return (Steps - 1) % 2 == 0 ? dhSecond : dhFirst;
+        return (Steps - 1 - fromStep) % 2 == 0 ? dhSecond : dhFirst;
     }
 
     /// <summary>Rows per band for <paramref name="workers"/> workers: an even share rounded up to whole row tiles of the GEMM micro-kernel.</summary>
@@ -90,7 +100,7 @@ internal abstract unsafe class RecurrentStepJob : ParallelJob
                 ForwardRows(step, first, end);
             return;
         }
-        for (int step = Steps - 1; step >= 0; step--)
+        for (int step = _toStep - 1; step >= _fromStep; step--)
         {
             bool even = (Steps - 1 - step) % 2 == 0;
             BackwardRows(step, first, end, even ? _dhFirst : _dhSecond, even ? _dhSecond : _dhFirst);
