@@ -21,11 +21,12 @@ internal static unsafe class GroupedRowSums
 {
     /// <summary>
     /// sums (G×W, overwritten) = per group, the sum of its rows of <paramref name="rows"/> (R×W, R = the length of
-    /// <paramref name="groupOfRow"/>) in increasing row order, from zero. <paramref name="rowsInGroup"/> (G ints, any
-    /// contents) is scratch for the split over the workers.
+    /// <paramref name="groupOfRow"/>) in increasing row order, from zero; or, with <paramref name="accumulate"/>, added
+    /// to what sums holds (a matrix summed in pieces). <paramref name="rowsInGroup"/> (G ints, any contents) is scratch
+    /// for the split over the workers.
     /// </summary>
     public static void Sum(ReadOnlySpan<float> rows, int width, ReadOnlySpan<int> groupOfRow, int groups, Span<float> sums,
-        Span<int> rowsInGroup)
+        Span<int> rowsInGroup, bool accumulate = false)
     {
         int count = groupOfRow.Length;
         if (width < 1 || rows.Length < (long)count * width || sums.Length < (long)groups * width || rowsInGroup.Length < groups)
@@ -62,7 +63,7 @@ internal static unsafe class GroupedRowSums
         {
             Job job = t_job ??= new Job();
             job.Matrix = pRows; job.Sums = pSums; job.GroupOf = pGroups; job.FirstGroup = pFirst;
-            (job.Width, job.Rows, job.Pieces) = (width, count, workers);
+            (job.Width, job.Rows, job.Pieces, job.Accumulate) = (width, count, workers, accumulate);
             Parallelism.Run(job, workers);
             job.Matrix = job.Sums = null;
             job.GroupOf = job.FirstGroup = null;
@@ -76,6 +77,7 @@ internal static unsafe class GroupedRowSums
         public float* Matrix, Sums;
         public int* GroupOf, FirstGroup;
         public int Width, Rows, Pieces;
+        public bool Accumulate;
 
         public override void RunWorker(int worker, int workerCount)
         {
@@ -87,7 +89,8 @@ internal static unsafe class GroupedRowSums
         private void SumPiece(int first, int end)
         {
             int width = Width;
-            new Span<float>(Sums + (long)first * width, (end - first) * width).Clear();
+            if (!Accumulate)
+                new Span<float>(Sums + (long)first * width, (end - first) * width).Clear();
             // The rows in increasing order (a forward stream through the matrix), each added into its group's sum.
             for (int r = 0; r < Rows; r++)
             {

@@ -403,15 +403,12 @@ public static unsafe class LstmKernels
             throw new ArgumentException("LSTM backward on embedded ids: a buffer has the wrong length.");
         if (n == 0)
             return;
-        // dR += H_prevᵀ·dZ and db chunk by chunk as the steps produce dZ (no initial state: h₋₁ = 0 adds nothing);
-        // dW meets the summed rows below.
+        // Chunk by chunk as the steps produce dZ: dR += H_prevᵀ·dZ and db (no initial state: h₋₁ = 0 adds nothing), and
+        // S, dZ summed per distinct row (each time-major row's group: the distinct row of its position, or −1 for a
+        // skipped step, whose dZ is zero). dW and the rows' gradients meet S after the loop.
         var weights = new ChunkWeightGradients { Previous = saved.Hidden, FirstStep = 1, DR = dR, DBias = dBias };
-        BackwardThroughTime(s, returnSequences, w, r, mask, saved, dY, dGates, scratch, default, default, default,
-            default, default, default, default, weights);
-        bool wantRows = !dRows.IsEmpty || !dW.IsEmpty;
-        if (wantRows)
+        if (!dRows.IsEmpty || !dW.IsEmpty)
         {
-            // Each time-major row's group: the distinct row of its position, or −1 for a skipped step (dZ = 0).
             Span<int> groupOfRow = groupScratch[..s.Rows];
             for (int step = 0; step < t; step++)
             {
@@ -422,8 +419,14 @@ public static unsafe class LstmKernels
                     groupOfRow[step * n + row] = !mask.IsEmpty && mask[position] == 0f ? -1 : slots[position];
                 }
             }
-            GroupedRowSums.Sum(dGates, g4, groupOfRow, distinct, rowSums, groupScratch[s.Rows..]);
+            rowSums[..(distinct * g4)].Clear();
+            weights.GroupOfRow = groupOfRow;
+            weights.Groups = distinct;
+            weights.RowSums = rowSums[..(distinct * g4)];
+            weights.RowsInGroup = groupScratch[s.Rows..];
         }
+        BackwardThroughTime(s, returnSequences, w, r, mask, saved, dY, dGates, scratch, default, default, default,
+            default, default, default, default, weights);
         if (!dW.IsEmpty && distinct > 0) // dW += Eᵀ·S over the K distinct rows (K×D, K×4U)
             Gemm.Multiply(true, false, d, g4, distinct, rows, d, rowSums, g4, dW, g4, accumulate: true);
         if (!dRows.IsEmpty && distinct > 0) // each distinct row's gradient: S·Wᵀ (K×4U · 4U×D)
@@ -518,6 +521,12 @@ public static unsafe class LstmKernels
         /// <summary>The first step whose h_{k−1} adds to dR: 0 with an initial state, else 1 (h₋₁ = 0).</summary>
         public int FirstStep;
         public Span<float> DW, DR, DBias;
+        /// <summary>On embedded ids: each time-major row's group (its distinct row, or −1), and S (Groups×4U) that
+        /// gathers the rows' dZ per group (<see cref="GroupedRowSums"/>, with its scratch); else empty.</summary>
+        public ReadOnlySpan<int> GroupOfRow;
+        public int Groups;
+        public Span<float> RowSums;
+        public Span<int> RowsInGroup;
 
         /// <summary>Adds the gradients of steps [<paramref name="from"/>, <paramref name="to"/>): their rows are
         /// contiguous in the time-major dZ, X̃ and H_prev, so each product is one GEMM over (to − from)·N rows.</summary>
@@ -525,6 +534,9 @@ public static unsafe class LstmKernels
         {
             int n = s.Batch, d = s.Inputs, u = s.Units, g4 = s.GateWidth, rows = (to - from) * n;
             int firstH = Math.Max(from, FirstStep), rowsH = Math.Max(0, to - firstH) * n;
+            if (!RowSums.IsEmpty)
+                GroupedRowSums.Sum(dGates.Slice(from * n * g4, rows * g4), g4, GroupOfRow.Slice(from * n, rows), Groups, RowSums,
+                    RowsInGroup, accumulate: true);
             SideBySideWeightGradients.Accumulate(dGates.Slice(from * n * g4, rows * g4), rows, g4,
                 Input.IsEmpty ? default : Input.Slice(from * n * d, rows * d), d,
                 rowsH == 0 ? default : Previous.Slice(firstH * n * u, rowsH * u), u, rowsH,
