@@ -344,12 +344,11 @@ public static unsafe class LstmKernels
         Span<float> dInitialHidden = default, Span<float> dInitialCell = default)
     {
         s.Validate();
-        int n = s.Batch, t = s.Steps, d = s.Inputs, u = s.Units, g4 = s.GateWidth, block = s.StateLength;
         if (dY.Length != s.OutputLength(returnSequences) || dGates.Length < s.GatesLength || scratch.Length < s.BackwardScratchLength(!dX.IsEmpty))
             throw new ArgumentException("LSTM backward: a buffer has the wrong length.");
         CheckDropout(s, inputDropout, recurrentDropout, saved.DroppedHidden.Length);
         RecurrentLayout.CheckStateGradients(s.StateLength, hasInitialState, dFinalHidden, dFinalCell, dInitialHidden, dInitialCell, "LSTM");
-        if (n == 0)
+        if (s.Batch == 0)
             return;
         // db += Σ rows of dZ, dW += Xᵀ·dZ and dR += H_prevᵀ·dZ (H̃_prev with recurrent dropout; h₋₁ = 0 contributes
         // nothing unless an initial state was given), chunk by chunk as the steps produce dZ.
@@ -395,7 +394,7 @@ public static unsafe class LstmKernels
         Span<float> dRows, Span<float> dW, Span<float> dR, Span<float> dBias)
     {
         s.Validate();
-        int n = s.Batch, t = s.Steps, d = s.Inputs, u = s.Units, g4 = s.GateWidth, block = s.StateLength;
+        int n = s.Batch, t = s.Steps, d = s.Inputs, g4 = s.GateWidth;
         int distinct = CheckEmbeddedInput(s, rows, slots);
         if (dY.Length != s.OutputLength(returnSequences) || dGates.Length < s.GatesLength || scratch.Length < s.BackwardScratchLength(false)
             || rowSums.Length < (long)distinct * g4 || groupScratch.Length < GroupScratchLength(s, distinct)

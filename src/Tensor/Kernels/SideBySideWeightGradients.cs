@@ -14,12 +14,11 @@ namespace NanoNet.Kernels;
 /// on the IMDB seed model each of dW and dR ran at 1.48× its one-thread speed on two threads. Given one whole
 /// product each, the workers pack A once per product, as one thread does, and run at one thread's efficiency.</para>
 /// <para>The split, by cost: lay the columns of dW then those of dR on one line, each column weighted by its product's
-/// K (rowsW·D for dW, rowsH·U for dR), and cut the line into P equal pieces (P = the workers) at whole micro-kernel
+/// K (rows·D for dW, rowsH·U for dR), and cut the line into P equal pieces (P = the workers) at whole micro-kernel
 /// panels; worker w runs its piece, at most a tail of dW and a head of dR. For the plain LSTM with D = U and many
 /// steps, on two workers, the products weigh about the same and the cut falls between them (one whole product each, as
-/// above; with D ≠ U or few steps it falls inside the heavier one); when dW meets far fewer
-/// rows (an embedded input's distinct ids, <see cref="LstmKernels.BackwardOnEmbedding"/>), the worker with dW also
-/// takes columns of dR. db's columns are cut into P ranges of whole 64-byte lines, one per worker. With fewer than two
+/// above); with D ≠ U or few steps it falls inside the heavier one, so the worker with the lighter product also takes
+/// columns of the other. db's columns are cut into P ranges of whole 64-byte lines, one per worker. With fewer than two
 /// workers, or without both products, the calls run one after another as before.</para>
 /// <para>Determinism: every element of C is one K-sum over the same KC slabs in the same order whichever column
 /// range computes it (see <see cref="Gemm"/>), and db sums each column over the rows in order (as
@@ -41,34 +40,24 @@ internal static unsafe class SideBySideWeightGradients
     /// <param name="dW">D×G, accumulated, or empty.</param>
     /// <param name="dR">U×G, accumulated, or empty.</param>
     /// <param name="dBias">G, accumulated, or empty.</param>
-    /// <param name="dzForW">Empty (dW meets dZ), or the rowsForW×G rows dW meets instead: dW += Xᵀ·dzForW with X
-    /// rowsForW×D (an embedded input's distinct rows and their summed gradients, see <see cref="LstmKernels.BackwardOnEmbedding"/>).</param>
-    /// <param name="rowsForW">Rows of <paramref name="dzForW"/> and X when it is given.</param>
     public static void Accumulate(ReadOnlySpan<float> dz, int rows, int g, ReadOnlySpan<float> x, int d,
-        ReadOnlySpan<float> h, int u, int rowsH, Span<float> dW, Span<float> dR, Span<float> dBias,
-        ReadOnlySpan<float> dzForW = default, int rowsForW = 0)
+        ReadOnlySpan<float> h, int u, int rowsH, Span<float> dW, Span<float> dR, Span<float> dBias)
     {
-        bool ownRows = !dzForW.IsEmpty;
-        if (!ownRows)
-        {
-            dzForW = dz;
-            rowsForW = rows;
-        }
         int workers = Parallelism.CurrentMaxThreads;
-        if (workers < 2 || dW.IsEmpty || dR.IsEmpty || rowsH == 0 || rowsForW == 0 || WorkerPool.IsInsideRegion)
+        if (workers < 2 || dW.IsEmpty || dR.IsEmpty || rowsH == 0 || rows == 0 || WorkerPool.IsInsideRegion)
         {
-            Sequential(dz, rows, g, x, d, h, u, rowsH, dW, dR, dBias, dzForW, rowsForW);
+            Sequential(dz, rows, g, x, d, h, u, rowsH, dW, dR, dBias);
             return;
         }
-        if (dz.Length < (long)rows * g || x.Length < (long)rowsForW * d || h.Length < (long)rowsH * u || rowsH > rows
-            || dzForW.Length < (long)rowsForW * g || dW.Length < d * g || dR.Length < u * g || (!dBias.IsEmpty && dBias.Length != g))
+        if (dz.Length < (long)rows * g || x.Length < (long)rows * d || h.Length < (long)rowsH * u || rowsH > rows
+            || dW.Length < d * g || dR.Length < u * g || (!dBias.IsEmpty && dBias.Length != g))
             throw new ArgumentException("Weight gradients: a buffer has the wrong length.");
         int nr = GemmMicroKernels.TileSize(Gemm.BestKernel).Nr;
         workers = Math.Min(workers, 2 * ((g + nr - 1) / nr)); // no more pieces than panels
-        fixed (float* pdz = dz, px = x, ph = h, pdw = dW, pdr = dR, pdb = dBias, pdzw = dzForW)
+        fixed (float* pdz = dz, px = x, ph = h, pdw = dW, pdr = dR, pdb = dBias)
         {
             Job job = t_job ??= new Job();
-            job.DZ = pdz; job.DZW = pdzw; job.RowsW = rowsForW; job.X = px; job.H = ph; job.DW = pdw; job.DR = pdr; job.DBias = dBias.IsEmpty ? null : pdb;
+            job.DZ = pdz; job.X = px; job.H = ph; job.DW = pdw; job.DR = pdr; job.DBias = dBias.IsEmpty ? null : pdb;
             (job.Rows, job.G, job.D, job.U, job.RowsH, job.Tasks, job.Nr) = (rows, g, d, u, rowsH, workers, nr);
             Parallelism.Run(job, workers);
         }
@@ -76,13 +65,12 @@ internal static unsafe class SideBySideWeightGradients
 
     /// <summary>The three calls one after another, each on all workers (one worker, or a single product).</summary>
     private static void Sequential(ReadOnlySpan<float> dz, int rows, int g, ReadOnlySpan<float> x, int d,
-        ReadOnlySpan<float> h, int u, int rowsH, Span<float> dW, Span<float> dR, Span<float> dBias,
-        ReadOnlySpan<float> dzForW, int rowsForW)
+        ReadOnlySpan<float> h, int u, int rowsH, Span<float> dW, Span<float> dR, Span<float> dBias)
     {
         if (!dBias.IsEmpty)
             ColumnSums.AddRows(dz, rows, g, dBias);
-        if (!dW.IsEmpty && rowsForW > 0)
-            Gemm.Multiply(true, false, d, g, rowsForW, x, d, dzForW, g, dW, g, accumulate: true);
+        if (!dW.IsEmpty && rows > 0)
+            Gemm.Multiply(true, false, d, g, rows, x, d, dz, g, dW, g, accumulate: true);
         if (!dR.IsEmpty && rowsH > 0)
             Gemm.Multiply(true, false, u, g, rowsH, h, u, dz.Slice((rows - rowsH) * g), g, dR, g, accumulate: true);
     }
@@ -91,8 +79,8 @@ internal static unsafe class SideBySideWeightGradients
 
     private sealed class Job : ParallelJob
     {
-        public float* DZ, DZW, X, H, DW, DR, DBias;
-        public int Rows, RowsW, G, D, U, RowsH, Tasks, Nr;
+        public float* DZ, X, H, DW, DR, DBias;
+        public int Rows, G, D, U, RowsH, Tasks, Nr;
 
         public override void RunWorker(int worker, int workerCount)
         {
@@ -106,7 +94,7 @@ internal static unsafe class SideBySideWeightGradients
         {
             if (task >= Tasks)
                 return 2 * G;
-            double perColumnW = (double)RowsW * D, perColumnR = (double)RowsH * U;
+            double perColumnW = (double)Rows * D, perColumnR = (double)RowsH * U;
             double at = (perColumnW + perColumnR) * G * task / Tasks, wholeW = perColumnW * G;
             if (at < wholeW)
                 return Math.Min(G, (int)Math.Round(at / perColumnW / Nr) * Nr);
@@ -118,11 +106,11 @@ internal static unsafe class SideBySideWeightGradients
             int start = LineStart(task), end = LineStart(task + 1);
             // The calls below run on this worker alone (a GEMM started inside a parallel region does).
             int fromW = Math.Min(start, G), toW = Math.Min(end, G);
-            if (toW > fromW) // dW[:, from..to) += Xᵀ·dZ[:, from..to) (dZ: the rows dW meets)
+            if (toW > fromW) // dW[:, from..to) += Xᵀ·dZ[:, from..to)
             {
                 int columns = toW - fromW;
-                Gemm.Multiply(true, false, D, columns, RowsW, new ReadOnlySpan<float>(X, RowsW * D), D,
-                    new ReadOnlySpan<float>(DZW + fromW, (int)((long)(RowsW - 1) * G + columns)), G,
+                Gemm.Multiply(true, false, D, columns, Rows, new ReadOnlySpan<float>(X, Rows * D), D,
+                    new ReadOnlySpan<float>(DZ + fromW, (int)((long)(Rows - 1) * G + columns)), G,
                     new Span<float>(DW + fromW, (D - 1) * G + columns), G, accumulate: true);
             }
             int fromR = Math.Max(start, G) - G, toR = Math.Max(end, G) - G;
