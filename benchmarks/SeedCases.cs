@@ -116,14 +116,14 @@ public static class SeedCases
         for (int i = 0; i < steps; i++)
         {
             if (chunks != null)
-                NanoNet.Kernels.LstmKernels.ChunkStepsOverride = chunks[i % chunks.Length];
+                NanoNet.Kernels.RecurrentStepJob.ChunkStepsOverride = chunks[i % chunks.Length];
             long start = Stopwatch.GetTimestamp();
             step();
             times[i] = Stopwatch.GetElapsedTime(start).TotalMilliseconds;
         }
         if (chunks != null)
         {
-            NanoNet.Kernels.LstmKernels.ChunkStepsOverride = 0;
+            NanoNet.Kernels.RecurrentStepJob.ChunkStepsOverride = 0;
             for (int v = 0; v < chunks.Length; v++)
             {
                 double[] mine = [.. times.Where((_, i) => i % chunks.Length == v).Order()];

@@ -98,9 +98,10 @@ public ref struct GruBuffers
 /// accumulated into the input projection as the LSTM's is: it goes to an N×3U scratch, and ĥ_h is kept for dr.</para>
 /// <para>Backward, per step, with dh = dh_t (from dY and step t+1):
 /// dz̄ = dh⊙(h_{t−1} − c)⊙z(1−z); dc̄ = dh⊙(1−z)⊙(1−c²); dr̄ = dc̄⊙ĥ_h⊙r(1−r). The input side's gradient is
-/// dX̂ = [dz̄, dr̄, dc̄], the recurrent side's dĤ = [dz̄, dr̄, dc̄⊙r], and dh_{t−1} = dh⊙z + dĤ·Rᵀ. After the loop,
-/// as one GEMM each over all T·N rows: dW = Xᵀ·dX̂, dR = H_prevᵀ·dĤ, dX = dX̂·Wᵀ; db_W and db_R are the
-/// column sums of dX̂ and dĤ (one thread, row order).</para>
+/// dX̂ = [dz̄, dr̄, dc̄], the recurrent side's dĤ = [dz̄, dr̄, dc̄⊙r], and dh_{t−1} = dh⊙z + dĤ·Rᵀ. The loop runs in
+/// chunks of steps (<see cref="RecurrentStepJob.ChunkSteps(int, int, long)"/>: the chunk's dX̂ and dĤ about the size
+/// of L2), and after each chunk, as one GEMM each over its rows while they are cached: dW += Xᵀ·dX̂, dR += H_prevᵀ·dĤ,
+/// dX = dX̂·Wᵀ; db_W and db_R add the column sums of its dX̂ and dĤ (row order).</para>
 /// <para>Masks, dropout (one input mask N×D and one recurrent mask N×U per sequence: x̃ = x⊙m_x feeds the input
 /// GEMM, h̃ = h⊙m_h feeds the recurrent GEMM, the mixing z⊙h_{t−1} uses h itself) and going backwards work as in
 /// <see cref="LstmKernels"/>; so does determinism (bit-identical at any thread count).</para>
@@ -218,6 +219,18 @@ public static unsafe class GruKernels
 
         RecurrentLayout.CopyOrClear(dFinalHidden, scratch[..block]); // dh arriving from "step T": zero, or the final state's gradient
         PackedMatrix packedRT = t_packedRT = PackedMatrix.Pack(true, g3, u, r, g3, t_packedRT);
+        var weights = new ChunkGradients
+        {
+            Input = saved.InputTimeMajor, Previous = recurrentDropout.IsEmpty ? saved.Hidden : saved.DroppedHidden,
+            FirstStep = hasInitialState ? 0 : 1, DInput = dInput, DRecurrent = dRecurrent, DW = dW, DR = dR, DBias = dBias,
+        };
+        if (!dX.IsEmpty) // dX = dX̂·Wᵀ, time-major, chunk by chunk; back to batch-major after the loop
+        {
+            Span<float> wT = scratch.Slice(3 * block, g3 * d);
+            RecurrentLayout.Transpose(w, wT, d, g3);
+            weights.WT = wT;
+            weights.DXTimeMajor = scratch.Slice(3 * block + g3 * d, s.InputLength);
+        }
         fixed (float* gates = saved.Gates, hidden = saved.Hidden, candidate = saved.Candidate, pdy = dY, pdx = dInput,
                pdh = dRecurrent, pm = mask, pScratch = scratch, pmh = recurrentDropout)
         {
@@ -226,33 +239,52 @@ public static unsafe class GruKernels
             job.DInput = pdx; job.DRecurrent = pdh; job.RecurrentDropout = pmh; job.Scratch = pScratch + 2 * block;
             job.ReturnSequences = returnSequences;
             job.WantInitialGradient = !dInitialHidden.IsEmpty;
-            float* dhInitial = job.RunBackward(pScratch, pScratch + block);
+            // The steps in chunks, last to first (the chunk's dX̂ and dĤ rows about the size of L2); after each chunk its
+            // rows' weight gradients and dX while they are still in cache.
+            float* dhInitial = null;
+            int chunk = RecurrentStepJob.ChunkSteps(n, t, 2L * g3 * sizeof(float));
+            for (int to = t; to > 0; to -= chunk)
+            {
+                int from = Math.Max(0, to - chunk);
+                dhInitial = job.RunBackward(pScratch, pScratch + block, from, to);
+                weights.Accumulate(s, from, to);
+            }
             if (!dInitialHidden.IsEmpty) // step 0 left dh₋₁ in dhInitial
                 TensorPrimitives.Add(dInitialHidden, new ReadOnlySpan<float>(dhInitial, block), dInitialHidden);
         }
-        if (!dBias.IsEmpty) // db_W += Σ rows of dX̂, db_R += Σ rows of dĤ, in row order
-        {
-            Span<float> inputBias = dBias[..g3], recurrentBias = dBias.Slice(g3, g3);
-            ColumnSums.AddRows(dInput, s.Rows, g3, inputBias);
-            ColumnSums.AddRows(dRecurrent, s.Rows, g3, recurrentBias);
-        }
-        if (!dW.IsEmpty) // dW += X̃ᵀ·dX̂
-            Gemm.Multiply(true, false, d, g3, s.Rows, saved.InputTimeMajor, d, dInput, g3, dW, g3, accumulate: true);
-        if (!dR.IsEmpty) // dR += H̃_prevᵀ·dĤ; h₋₁ = 0 contributes nothing unless an initial state was given
-        {
-            int first = hasInitialState ? 0 : 1;
-            ReadOnlySpan<float> previous = recurrentDropout.IsEmpty ? saved.Hidden : saved.DroppedHidden;
-            if (t - first > 0)
-                Gemm.Multiply(true, false, u, g3, (t - first) * n, previous.Slice(first * block), u,
-                    dRecurrent.Slice(first * n * g3), g3, dR, g3, accumulate: true);
-        }
         if (!dX.IsEmpty) // dX += (dX̂·Wᵀ)⊙m_x, back to batch-major
+            RecurrentLayout.FromTimeMajor(weights.DXTimeMajor, dX, n, t, d, accumulate: true, s.GoBackwards, inputDropout);
+    }
+
+    /// <summary>
+    /// What one chunk of steps [from, to) adds (each skipped when its span is empty): db_W += Σ rows of dX̂ and
+    /// db_R += Σ rows of dĤ (each chunk's rows in order), dW += X̃ᵀ·dX̂, dR += H̃_prevᵀ·dĤ (h₋₁ = 0 adds nothing unless
+    /// an initial state was given) and the chunk's rows of the time-major dX = dX̂·Wᵀ. A chunk's rows are contiguous in
+    /// the time-major buffers, so each product is one GEMM over (to − from)·N rows.
+    /// </summary>
+    private ref struct ChunkGradients
+    {
+        public ReadOnlySpan<float> Input, Previous, DInput, DRecurrent, WT;
+        public int FirstStep;
+        public Span<float> DW, DR, DBias, DXTimeMajor;
+
+        public readonly void Accumulate(in GruShape s, int from, int to)
         {
-            Span<float> wT = scratch.Slice(3 * block, g3 * d);
-            Span<float> dxTimeMajor = scratch.Slice(3 * block + g3 * d, s.InputLength);
-            RecurrentLayout.Transpose(w, wT, d, g3);
-            Gemm.Multiply(false, false, s.Rows, d, g3, dInput, g3, wT, d, dxTimeMajor, d);
-            RecurrentLayout.FromTimeMajor(dxTimeMajor, dX, n, t, d, accumulate: true, s.GoBackwards, inputDropout);
+            int n = s.Batch, d = s.Inputs, u = s.Units, g3 = s.GateWidth, rows = (to - from) * n;
+            ReadOnlySpan<float> dInput = DInput.Slice(from * n * g3, rows * g3);
+            if (!DBias.IsEmpty)
+            {
+                ColumnSums.AddRows(dInput, rows, g3, DBias[..g3]);
+                ColumnSums.AddRows(DRecurrent.Slice(from * n * g3, rows * g3), rows, g3, DBias.Slice(g3, g3));
+            }
+            if (!DW.IsEmpty)
+                Gemm.Multiply(true, false, d, g3, rows, Input.Slice(from * n * d, rows * d), d, dInput, g3, DW, g3, accumulate: true);
+            int firstH = Math.Max(from, FirstStep), rowsH = Math.Max(0, to - firstH) * n;
+            if (!DR.IsEmpty && rowsH > 0)
+                Gemm.Multiply(true, false, u, g3, rowsH, Previous.Slice(firstH * n * u, rowsH * u), u,
+                    DRecurrent.Slice(firstH * n * g3, rowsH * g3), g3, DR, g3, accumulate: true);
+            if (!DXTimeMajor.IsEmpty)
+                Gemm.Multiply(false, false, rows, d, g3, dInput, g3, WT, d, DXTimeMajor.Slice(from * n * d, rows * d), d);
         }
     }
 

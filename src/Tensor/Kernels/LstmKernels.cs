@@ -480,31 +480,16 @@ public static unsafe class LstmKernels
     }
 
     /// <summary>
-    /// Steps per chunk of the backward pass: as many as make the chunk's dZ (rows×4U) about the size of L2, at least
-    /// one GEMM K slab of rows (KC), so the weight gradients read dZ and H_prev while they are still cached. One
-    /// product over all T·N rows after the loop reads 13 MB of dZ back from memory at N = 32, T = 200: the IMDB seed
-    /// model's dR ran at about 60% of the FMA peak that way, 75% chunked (benchmarks/README.md, "Ninth sitting").
+    /// Steps per chunk of the backward pass (<see cref="RecurrentStepJob.ChunkSteps(int, int, long)"/>): the chunk's dZ
+    /// (rows×4U) about the size of L2. One product over all T·N rows after the loop reads 13 MB of dZ back from memory at
+    /// N = 32, T = 200: the IMDB seed model's dR ran at about 60% of the FMA peak that way, 75% chunked
+    /// (benchmarks/README.md, "Ninth sitting").
     /// </summary>
-    internal static int ChunkSteps(in LstmShape s) =>
-        t_chunkStepsOverride > 0 ? t_chunkStepsOverride : ChunkSteps(s, ThisMachineCaches);
+    internal static int ChunkSteps(in LstmShape s) => RecurrentStepJob.ChunkSteps(s.Batch, s.Steps, (long)s.GateWidth * sizeof(float));
 
-    /// <summary><see cref="ChunkSteps(in LstmShape)"/> on a core with the given caches (tested with recorded descriptions).</summary>
-    internal static int ChunkSteps(in LstmShape s, CpuCaches caches)
-    {
-        long rows = Math.Max(GemmBlocking.For(caches).KC, caches.L2 / ((long)s.GateWidth * sizeof(float)));
-        return (int)Math.Clamp(rows / Math.Max(1, s.Batch), 1, Math.Max(1, s.Steps));
-    }
-
-    private static readonly CpuCaches ThisMachineCaches = CpuCaches.ThisMachine();
-
-    /// <summary>Steps per chunk on this thread, set by the tests to run many chunks on small shapes (0: the rule).</summary>
-    internal static int ChunkStepsOverride
-    {
-        get => t_chunkStepsOverride;
-        set => t_chunkStepsOverride = value;
-    }
-
-    [ThreadStatic] private static int t_chunkStepsOverride;
+    /// <summary><see cref="ChunkSteps(in LstmShape)"/> on a core with the given caches.</summary>
+    internal static int ChunkSteps(in LstmShape s, CpuCaches caches) =>
+        RecurrentStepJob.ChunkSteps(s.Batch, s.Steps, (long)s.GateWidth * sizeof(float), caches);
 
     /// <summary>
     /// The weight gradients one chunk of steps feeds: dW += X̃ᵀ·dZ, dR += H_prevᵀ·dZ and db += Σ rows of dZ over the

@@ -80,6 +80,33 @@ internal abstract unsafe class RecurrentStepJob : ParallelJob
         return (Steps - 1 - fromStep) % 2 == 0 ? dhSecond : dhFirst;
     }
 
+    /// <summary>
+    /// Steps per chunk of a backward pass run in chunks (<see cref="RunBackward(float*, float*, int, int)"/>), so that a
+    /// chunk's gradient rows (<paramref name="bytesPerRow"/> each: dZ, or a GRU's two gate gradients) are about the size
+    /// of L2, and at least one GEMM K slab (KC) of rows: the weight gradients of a chunk then read its rows while they are
+    /// still cached, instead of one product over all T·N rows reading them back from memory after the loop.
+    /// </summary>
+    internal static int ChunkSteps(int batch, int steps, long bytesPerRow) =>
+        t_chunkStepsOverride > 0 ? t_chunkStepsOverride : ChunkSteps(batch, steps, bytesPerRow, ThisMachineCaches);
+
+    /// <summary><see cref="ChunkSteps(int, int, long)"/> on a core with the given caches (tested with recorded descriptions).</summary>
+    internal static int ChunkSteps(int batch, int steps, long bytesPerRow, CpuCaches caches)
+    {
+        long rows = Math.Max(GemmBlocking.For(caches).KC, caches.L2 / Math.Max(1, bytesPerRow));
+        return (int)Math.Clamp(rows / Math.Max(1, batch), 1, Math.Max(1, steps));
+    }
+
+    private static readonly CpuCaches ThisMachineCaches = CpuCaches.ThisMachine();
+
+    /// <summary>Steps per chunk on this thread, set by the tests to run many chunks on small shapes (0: the rule).</summary>
+    internal static int ChunkStepsOverride
+    {
+        get => t_chunkStepsOverride;
+        set => t_chunkStepsOverride = value;
+    }
+
+    [ThreadStatic] private static int t_chunkStepsOverride;
+
     /// <summary>Rows per band for <paramref name="workers"/> workers: an even share rounded up to whole row tiles of the GEMM micro-kernel.</summary>
     internal static int BandRows(int batch, int workers)
     {

@@ -77,8 +77,9 @@ public ref struct SimpleRnnBuffers
 /// <para>Layout as <see cref="LstmKernels"/>: one GEMM for the input projection of all steps, then each worker takes a
 /// band of batch rows through every step (one parallel region per pass), adding h_{t−1}·R (R packed once) and applying the activation. The
 /// activation's derivative is a function of its output (tanh′ = 1 − h², relu′ = [h &gt; 0]), so only the h
-/// history is kept. Backward per step: dz = dh⊙act′(h_t), dh_{t−1} = dz·Rᵀ; after the loop dW = Xᵀ·dZ,
-/// dR = H_prevᵀ·dZ, dX = dZ·Wᵀ as one GEMM each, db the column sum of dZ.</para>
+/// history is kept. Backward per step: dz = dh⊙act′(h_t), dh_{t−1} = dz·Rᵀ; the loop runs in chunks of steps
+/// (<see cref="RecurrentStepJob.ChunkSteps(int, int, long)"/>), and after each chunk dW += Xᵀ·dZ, dR += H_prevᵀ·dZ and
+/// dX = dZ·Wᵀ as one GEMM each over its rows while they are cached, db += the column sums of its dZ.</para>
 /// <para>Masks, dropout (input and recurrent masks, one row per sequence), going backwards and determinism work as in
 /// <see cref="LstmKernels"/>.</para>
 /// </remarks>
@@ -185,35 +186,67 @@ public static unsafe class SimpleRnnKernels
 
         RecurrentLayout.CopyOrClear(dFinalHidden, scratch[..block]); // dh arriving from "step T": zero, or the final state's gradient
         PackedMatrix packedRT = t_packedRT = PackedMatrix.Pack(true, u, u, r, u, t_packedRT);
+        var weights = new ChunkGradients
+        {
+            Input = saved.InputTimeMajor, Previous = recurrentDropout.IsEmpty ? saved.Hidden : saved.DroppedHidden,
+            FirstStep = hasInitialState ? 0 : 1, DZ = dProjection, DW = dW, DR = dR, DBias = dBias,
+        };
+        if (!dX.IsEmpty) // dX = dZ·Wᵀ, time-major, chunk by chunk; back to batch-major after the loop
+        {
+            Span<float> wT = scratch.Slice(2 * block, u * d);
+            RecurrentLayout.Transpose(w, wT, d, u);
+            weights.WT = wT;
+            weights.DXTimeMajor = scratch.Slice(2 * block + u * d, s.InputLength);
+        }
         fixed (float* hidden = saved.Hidden, pdy = dY, pdz = dProjection, pm = mask, pScratch = scratch, pmh = recurrentDropout)
         {
             StepJob job = StepJob.Rent(s, activation, packedRT, backward: true);
             job.Hidden = hidden; job.Mask = pm; job.DY = pdy; job.DZ = pdz; job.RecurrentDropout = pmh;
             job.ReturnSequences = returnSequences;
             job.WantInitialGradient = !dInitialHidden.IsEmpty;
-            float* dhInitial = job.RunBackward(pScratch, pScratch + block);
+            // The steps in chunks, last to first (the chunk's dZ rows about the size of L2); after each chunk its rows'
+            // weight gradients and dX while they are still in cache.
+            float* dhInitial = null;
+            int chunk = RecurrentStepJob.ChunkSteps(n, t, (long)u * sizeof(float));
+            for (int to = t; to > 0; to -= chunk)
+            {
+                int from = Math.Max(0, to - chunk);
+                dhInitial = job.RunBackward(pScratch, pScratch + block, from, to);
+                weights.Accumulate(s, from, to);
+            }
             if (!dInitialHidden.IsEmpty) // step 0 left dh₋₁ in dhInitial
                 TensorPrimitives.Add(dInitialHidden, new ReadOnlySpan<float>(dhInitial, block), dInitialHidden);
         }
-        if (!dBias.IsEmpty) // db += Σ rows of dZ, in row order
-            ColumnSums.AddRows(dProjection, s.Rows, u, dBias);
-        if (!dW.IsEmpty) // dW += X̃ᵀ·dZ
-            Gemm.Multiply(true, false, d, u, s.Rows, saved.InputTimeMajor, d, dProjection, u, dW, u, accumulate: true);
-        if (!dR.IsEmpty) // dR += H̃_prevᵀ·dZ; h₋₁ = 0 contributes nothing unless an initial state was given
-        {
-            int first = hasInitialState ? 0 : 1;
-            ReadOnlySpan<float> previous = recurrentDropout.IsEmpty ? saved.Hidden : saved.DroppedHidden;
-            if (t - first > 0)
-                Gemm.Multiply(true, false, u, u, (t - first) * n, previous.Slice(first * block), u,
-                    dProjection.Slice(first * n * u), u, dR, u, accumulate: true);
-        }
         if (!dX.IsEmpty) // dX += (dZ·Wᵀ)⊙m_x, back to batch-major
+            RecurrentLayout.FromTimeMajor(weights.DXTimeMajor, dX, n, t, d, accumulate: true, s.GoBackwards, inputDropout);
+    }
+
+    /// <summary>
+    /// What one chunk of steps [from, to) adds (each skipped when its span is empty): db += Σ rows of dZ (each chunk's
+    /// rows in order), dW += X̃ᵀ·dZ, dR += H̃_prevᵀ·dZ (h₋₁ = 0 adds nothing unless an initial state was given) and the
+    /// chunk's rows of the time-major dX = dZ·Wᵀ. A chunk's rows are contiguous in the time-major buffers, so each
+    /// product is one GEMM over (to − from)·N rows.
+    /// </summary>
+    private ref struct ChunkGradients
+    {
+        public ReadOnlySpan<float> Input, Previous, DZ, WT;
+        public int FirstStep;
+        public Span<float> DW, DR, DBias, DXTimeMajor;
+
+        public readonly void Accumulate(in SimpleRnnShape s, int from, int to)
         {
-            Span<float> wT = scratch.Slice(2 * block, u * d);
-            Span<float> dxTimeMajor = scratch.Slice(2 * block + u * d, s.InputLength);
-            RecurrentLayout.Transpose(w, wT, d, u);
-            Gemm.Multiply(false, false, s.Rows, d, u, dProjection, u, wT, d, dxTimeMajor, d);
-            RecurrentLayout.FromTimeMajor(dxTimeMajor, dX, n, t, d, accumulate: true, s.GoBackwards, inputDropout);
+            int n = s.Batch, d = s.Inputs, u = s.Units, rows = (to - from) * n;
+            ReadOnlySpan<float> dz = DZ.Slice(from * n * u, rows * u);
+            if (!DBias.IsEmpty)
+                ColumnSums.AddRows(dz, rows, u, DBias);
+            if (!DW.IsEmpty)
+                Gemm.Multiply(true, false, d, u, rows, Input.Slice(from * n * d, rows * d), d, dz, u, DW, u, accumulate: true);
+            int firstH = Math.Max(from, FirstStep), rowsH = Math.Max(0, to - firstH) * n;
+            if (!DR.IsEmpty && rowsH > 0)
+                Gemm.Multiply(true, false, u, u, rowsH, Previous.Slice(firstH * n * u, rowsH * u), u,
+                    DZ.Slice(firstH * n * u, rowsH * u), u, DR, u, accumulate: true);
+            if (!DXTimeMajor.IsEmpty)
+                Gemm.Multiply(false, false, rows, d, u, dz, u, WT, d, DXTimeMajor.Slice(from * n * d, rows * d), d);
         }
     }
 

@@ -3,21 +3,22 @@ using NanoNet.Kernels;
 namespace NanoNet.Tests;
 
 /// <summary>
-/// The LSTM backward pass in chunks of steps (<see cref="LstmKernels.ChunkSteps(in LstmShape)"/>): after each chunk the
-/// weight gradients of its rows. The tests' shapes are small enough to fit one chunk, so here the chunk is forced to a
-/// few steps (1, 2, 3: T not a multiple of the chunk, a first chunk holding step 0 alone) and the LSTM's reference,
-/// gradient-check and determinism tests run again; the chunk's size then follows from recorded cache descriptions.
+/// The recurrent backward passes in chunks of steps (<see cref="RecurrentStepJob.ChunkSteps(int, int, long)"/>): after
+/// each chunk the weight gradients (and a GRU's or SimpleRNN's dX) of its rows. The tests' shapes are small enough to
+/// fit one chunk, so here the chunk is forced to a few steps (1, 2, 3: T not a multiple of the chunk, a first chunk
+/// holding step 0 alone) and the LSTM's, GRU's and SimpleRNN's reference, gradient-check and determinism tests run
+/// again; the chunk's size then follows from recorded cache descriptions.
 /// </summary>
 [TestFixture(1)]
 [TestFixture(2)]
 [TestFixture(3)]
-public class LstmBackwardChunkTests(int chunkSteps)
+public class RecurrentBackwardChunkTests(int chunkSteps)
 {
     [SetUp]
-    public void ForceTheChunk() => LstmKernels.ChunkStepsOverride = chunkSteps;
+    public void ForceTheChunk() => RecurrentStepJob.ChunkStepsOverride = chunkSteps;
 
     [TearDown]
-    public void RestoreTheRule() => LstmKernels.ChunkStepsOverride = 0;
+    public void RestoreTheRule() => RecurrentStepJob.ChunkStepsOverride = 0;
 
     [TestCase(4, 9, 7, 13, false, false)]
     [TestCase(16, 30, 64, 96, false, false)]
@@ -60,12 +61,33 @@ public class LstmBackwardChunkTests(int chunkSteps)
     public void OnEmbeddedIdsEdgeCases(int n, int t, int u, bool oneId, bool table, bool kernel, bool rec, bool bias, int backwards, bool masked)
         => new LstmOnEmbeddingEdgeCaseTests().MatchesTheTwoOps(n, t, u, oneId, table, kernel, rec, bias, backwards, masked);
 
+    [TestCase(4, 9, 7, 13, false, false, false, false)]
+    [TestCase(5, 12, 10, 29, true, true, true, true)]
+    [TestCase(8, 20, 33, 40, true, false, true, false)]
+    public void GruAndSimpleRnnMatchTheReferences(int n, int steps, int d, int units, bool returnSequences, bool masked, bool goBackwards, bool dropout)
+        => new GruAndSimpleRnnOpTests().FastKernelsMatchTheReferences(n, steps, d, units, returnSequences, masked, goBackwards, dropout);
+
+    [Test]
+    public void GruAndSimpleRnnGradientChecksWithAMaskDropoutAndACarriedState()
+        => new GruAndSimpleRnnOpTests().GradientChecksWithAMaskDropoutAndACarriedState(returnSequences: true);
+
+    [Test]
+    public void GruAndSimpleRnnTheSameBitsAtOneAndTwoThreads() => new GruAndSimpleRnnOpTests().BitwiseIdenticalAtOneAndTwoThreads();
+
+    [TestCase("gru")]
+    [TestCase("rnn")]
+    public void GruAndSimpleRnnGradientsFlowIntoTheInitialState(string kind)
+    {
+        new RecurrentStateOpTests().GradientsFlowThroughTheStatesAndIntoTheInitialStates(kind, returnSequences: true, masked: true, goBackwards: false);
+        new RecurrentStateOpTests().StateGradientsAreIdenticalAtOneAndManyThreads(kind);
+    }
+
     /// <summary>Chunked and in one chunk, the gradients agree within rounding (only the order of the weight sums differs).</summary>
     [Test]
     public void AgreesWithOneChunk()
     {
         float[] chunked = Gradients();
-        LstmKernels.ChunkStepsOverride = 1000;
+        RecurrentStepJob.ChunkStepsOverride = 1000;
         float[] whole = Gradients();
         Assert.That(chunked, Has.Length.EqualTo(whole.Length));
         for (int i = 0; i < whole.Length; i++)
@@ -86,7 +108,7 @@ public class LstmBackwardChunkTests(int chunkSteps)
 }
 
 /// <summary>The chunk's size from the caches of the cores the kernels run on (tests/Tensor/CpuCaches).</summary>
-public class LstmBackwardChunkSizeTests
+public class RecurrentBackwardChunkSizeTests
 {
     private static CpuCaches Recorded(string machine) =>
         CpuCaches.FromSysfs(Path.Combine(AppContext.BaseDirectory, "Tensor", "CpuCaches", machine))!;
@@ -102,6 +124,14 @@ public class LstmBackwardChunkSizeTests
     {
         var shape = new LstmShape(batch, steps, 128, 128);
         Assert.That(LstmKernels.ChunkSteps(shape, Recorded(machine)), Is.EqualTo(expected));
+    }
+
+    [Test]
+    public void AGrusTwoGateGradientsCountTogether()
+    {
+        // U = 128: dX̂ and dĤ, 3U = 384 floats each, 3 KB a row: 341 rows of a 1 MB L2, 10 steps at N = 32.
+        Assert.That(RecurrentStepJob.ChunkSteps(32, 200, 2L * 384 * sizeof(float), Recorded("zen4-epyc-vm")), Is.EqualTo(10));
+        Assert.That(RecurrentStepJob.ChunkSteps(32, 200, 2L * 384 * sizeof(float), Recorded("sapphire-rapids-xeon-8480")), Is.EqualTo(21));
     }
 
     [Test]
