@@ -30,7 +30,8 @@ using NanoNet.Benchmarks;
 // NanoNet against LibTorch 2.10, alternating sides per case (builds the peer too; see benchmarks/README.md):
 //   bash benchmarks/compare-libtorch.sh [--rounds 3] [--threads 1 2] [--steps 40] [case ...]
 //   dotnet run -c Release --project benchmarks -- case <case> <threads> <warmup> <steps>   one side of one case
-//     (NANONET_CASE_LSTM_CHUNKS=1000,0: the LSTM backward in one chunk and in cache-sized chunks, alternated step by step)
+//     (NANONET_RECURRENT_CHUNKS=1000,0: the recurrent backward in one chunk and in cache-sized chunks, alternated step by step;
+//      recurrent-time takes it too)
 var config = DefaultConfig.Instance
     .AddJob(Job.Default.WithWarmupCount(3).WithIterationCount(10).WithId("nanonet"))
     .AddColumn(GflopsColumn.Gflops, GflopsColumn.PercentOfPeak, BandwidthColumn.Instance)

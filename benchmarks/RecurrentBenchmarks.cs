@@ -83,14 +83,21 @@ public static class RecurrentTiming
                     benchmark.Setup();
                     for (int i = 0; i < 2; i++)
                         benchmark.Run(); // warm-up: JIT, pools
-                    double best = double.MaxValue;
-                    for (int i = 0; i < repeats; i++)
+                    // NANONET_RECURRENT_CHUNKS=1000,0: the backward's chunk of steps switched call by call (see SeedCases),
+                    // the best time of each setting on its own line.
+                    int[] chunks = Environment.GetEnvironmentVariable("NANONET_RECURRENT_CHUNKS")?.Split(',').Select(int.Parse).ToArray() ?? [0];
+                    double[] best = [.. chunks.Select(_ => double.MaxValue)];
+                    for (int i = 0; i < repeats * chunks.Length; i++)
                     {
+                        NanoNet.Kernels.RecurrentStepJob.ChunkStepsOverride = chunks[i % chunks.Length];
                         long start = System.Diagnostics.Stopwatch.GetTimestamp();
                         benchmark.Run();
-                        best = Math.Min(best, System.Diagnostics.Stopwatch.GetElapsedTime(start).TotalMilliseconds);
+                        best[i % chunks.Length] = Math.Min(best[i % chunks.Length], System.Diagnostics.Stopwatch.GetElapsedTime(start).TotalMilliseconds);
                     }
-                    Console.WriteLine($"{kind,-22}{units,6}{(backward ? "forward+backward" : "forward"),18}{best,10:F2}{benchmark.FlopsPerCall / best / 1e6,10:F1}");
+                    NanoNet.Kernels.RecurrentStepJob.ChunkStepsOverride = 0;
+                    for (int v = 0; v < chunks.Length; v++)
+                        Console.WriteLine($"{kind,-22}{units,6}{(backward ? "forward+backward" : "forward"),18}{best[v],10:F2}{benchmark.FlopsPerCall / best[v] / 1e6,10:F1}"
+                            + (chunks.Length > 1 ? $"  (chunk {chunks[v]})" : ""));
                 }
     }
 }

@@ -109,10 +109,10 @@ public static class SeedCases
         // Process-wide, so the worker threads' allocations count too (a per-thread count once hid megabytes per step
         // allocated on the workers; see benchmarks/README.md, "allocation per training step").
         long allocatedBefore = GC.GetTotalAllocatedBytes(precise: true);
-        // NANONET_CASE_LSTM_CHUNKS=1000,0: the LSTM backward's chunk of steps switched every step, round robin (0 = the
+        // NANONET_RECURRENT_CHUNKS=1000,0: the LSTM backward's chunk of steps switched every step, round robin (0 = the
         // cache rule, a number = that many steps; 1000 = one chunk), and a median per setting: a before/after comparison
         // inside one process, so the machine's drift between processes does not blur a few percent.
-        int[]? chunks = Environment.GetEnvironmentVariable("NANONET_CASE_LSTM_CHUNKS")?.Split(',').Select(int.Parse).ToArray();
+        int[]? chunks = Environment.GetEnvironmentVariable("NANONET_RECURRENT_CHUNKS")?.Split(',').Select(int.Parse).ToArray();
         for (int i = 0; i < steps; i++)
         {
             if (chunks != null)
