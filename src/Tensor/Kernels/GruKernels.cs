@@ -270,21 +270,14 @@ public static unsafe class GruKernels
 
         public readonly void Accumulate(in GruShape s, int from, int to)
         {
-            int n = s.Batch, d = s.Inputs, u = s.Units, g3 = s.GateWidth, rows = (to - from) * n;
-            ReadOnlySpan<float> dInput = DInput.Slice(from * n * g3, rows * g3);
+            int n = s.Batch, g3 = s.GateWidth, rows = (to - from) * n;
             if (!DBias.IsEmpty)
             {
-                ColumnSums.AddRows(dInput, rows, g3, DBias[..g3]);
+                ColumnSums.AddRows(DInput.Slice(from * n * g3, rows * g3), rows, g3, DBias[..g3]);
                 ColumnSums.AddRows(DRecurrent.Slice(from * n * g3, rows * g3), rows, g3, DBias.Slice(g3, g3));
             }
-            if (!DW.IsEmpty)
-                Gemm.Multiply(true, false, d, g3, rows, Input.Slice(from * n * d, rows * d), d, dInput, g3, DW, g3, accumulate: true);
-            int firstH = Math.Max(from, FirstStep), rowsH = Math.Max(0, to - firstH) * n;
-            if (!DR.IsEmpty && rowsH > 0)
-                Gemm.Multiply(true, false, u, g3, rowsH, Previous.Slice(firstH * n * u, rowsH * u), u,
-                    DRecurrent.Slice(firstH * n * g3, rowsH * g3), g3, DR, g3, accumulate: true);
-            if (!DXTimeMajor.IsEmpty)
-                Gemm.Multiply(false, false, rows, d, g3, dInput, g3, WT, d, DXTimeMajor.Slice(from * n * d, rows * d), d);
+            RecurrentChunkProducts.Accumulate(n, s.Inputs, s.Units, g3, from, to, FirstStep, Input, Previous, DInput, DRecurrent,
+                WT, DW, DR, DXTimeMajor);
         }
     }
 

@@ -235,18 +235,10 @@ public static unsafe class SimpleRnnKernels
 
         public readonly void Accumulate(in SimpleRnnShape s, int from, int to)
         {
-            int n = s.Batch, d = s.Inputs, u = s.Units, rows = (to - from) * n;
-            ReadOnlySpan<float> dz = DZ.Slice(from * n * u, rows * u);
+            int n = s.Batch, u = s.Units, rows = (to - from) * n;
             if (!DBias.IsEmpty)
-                ColumnSums.AddRows(dz, rows, u, DBias);
-            if (!DW.IsEmpty)
-                Gemm.Multiply(true, false, d, u, rows, Input.Slice(from * n * d, rows * d), d, dz, u, DW, u, accumulate: true);
-            int firstH = Math.Max(from, FirstStep), rowsH = Math.Max(0, to - firstH) * n;
-            if (!DR.IsEmpty && rowsH > 0)
-                Gemm.Multiply(true, false, u, u, rowsH, Previous.Slice(firstH * n * u, rowsH * u), u,
-                    DZ.Slice(firstH * n * u, rowsH * u), u, DR, u, accumulate: true);
-            if (!DXTimeMajor.IsEmpty)
-                Gemm.Multiply(false, false, rows, d, u, dz, u, WT, d, DXTimeMajor.Slice(from * n * d, rows * d), d);
+                ColumnSums.AddRows(DZ.Slice(from * n * u, rows * u), rows, u, DBias);
+            RecurrentChunkProducts.Accumulate(n, s.Inputs, u, u, from, to, FirstStep, Input, Previous, DZ, DZ, WT, DW, DR, DXTimeMajor);
         }
     }
 
