@@ -109,7 +109,7 @@ public static class SeedCases
         // Process-wide, so the worker threads' allocations count too (a per-thread count once hid megabytes per step
         // allocated on the workers; see benchmarks/README.md, "allocation per training step").
         long allocatedBefore = GC.GetTotalAllocatedBytes(precise: true);
-        // NANONET_RECURRENT_CHUNKS=1000,0: the LSTM backward's chunk of steps switched every step, round robin (0 = the
+        // NANONET_RECURRENT_CHUNKS=1000,0: the recurrent backward's chunk of steps switched every step, round robin (0 = the
         // cache rule, a number = that many steps; 1000 = one chunk), and a median per setting: a before/after comparison
         // inside one process, so the machine's drift between processes does not blur a few percent.
         int[]? chunks = Environment.GetEnvironmentVariable("NANONET_RECURRENT_CHUNKS")?.Split(',').Select(int.Parse).ToArray();
@@ -128,7 +128,7 @@ public static class SeedCases
             {
                 double[] mine = [.. times.Where((_, i) => i % chunks.Length == v).Order()];
                 Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                    $"LSTM chunk {chunks[v]}: median {mine[mine.Length / 2]:F2} ms, first quartile {mine[mine.Length / 4]:F2}, best {mine[0]:F2} ({mine.Length} steps)"));
+                    $"recurrent backward chunk {chunks[v]}: median {mine[mine.Length / 2]:F2} ms, first quartile {mine[mine.Length / 4]:F2}, best {mine[0]:F2} ({mine.Length} steps)"));
             }
         }
         long allocated = (GC.GetTotalAllocatedBytes(precise: true) - allocatedBefore) / steps;

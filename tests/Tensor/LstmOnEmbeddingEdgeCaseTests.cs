@@ -68,45 +68,6 @@ public class LstmOnEmbeddingEdgeCaseTests
             }
         }
     }
-
-    [Test]
-    public void SideBySideCoversEveryColumnAtManyShapes()
-    {
-        int saved = Parallelism.MaxThreads;
-        try
-        {
-            // The two products' costs (rows·D for dW, rowsH·U for dR) far apart either way, so the cut lands anywhere on the line.
-            foreach (int g in (int[])[4, 16, 20, 36, 100, 200])
-                foreach (int rows in (int[])[3, 50, 400])
-                    foreach (int rowsH in (int[])[1, 40, 399])
-                        foreach (int d in (int[])[1, 9, 40])
-                        {
-                            const int u = 5;
-                            if (rowsH > rows)
-                                continue;
-                            float[] dz = Tensor.RandomUniform([rows, g], -1, 1, 80).ToArray();
-                            float[] x = Tensor.RandomUniform([rows, d], -1, 1, 81).ToArray();
-                            float[] h = Tensor.RandomUniform([rowsH, u], -1, 1, 82).ToArray();
-                            float[] dW = new float[d * g], dR = new float[u * g], db = new float[g];
-                            Parallelism.MaxThreads = 1;
-                            SideBySideWeightGradients.Accumulate(dz, rows, g, x, d, h, u, rowsH, dW, dR, db);
-                            foreach (int threads in (int[])[2, 3, 4, 5, 7, 8])
-                            {
-                                Parallelism.MaxThreads = threads;
-                                float[] dWs = new float[d * g], dRs = new float[u * g], dbs = new float[g];
-                                SideBySideWeightGradients.Accumulate(dz, rows, g, x, d, h, u, rowsH, dWs, dRs, dbs);
-                                string what = $"g={g} rows={rows} rowsH={rowsH} d={d} threads={threads}";
-                                Assert.That(dWs, Is.EqualTo(dW).AsCollection, "dW " + what);
-                                Assert.That(dRs, Is.EqualTo(dR).AsCollection, "dR " + what);
-                                Assert.That(dbs, Is.EqualTo(db).AsCollection, "db " + what);
-                            }
-                        }
-        }
-        finally
-        {
-            Parallelism.MaxThreads = saved;
-        }
-    }
 }
 
 /// <summary>A steady training step of Embedding → LSTM run as one op (masked, going backwards) allocates little.</summary>

@@ -7,7 +7,7 @@ namespace NanoNet.Tests;
 /// each chunk the weight gradients (and a GRU's or SimpleRNN's dX) of its rows. The tests' shapes are small enough to
 /// fit one chunk, so here the chunk is forced to a few steps (1, 2, 3: T not a multiple of the chunk, a first chunk
 /// holding step 0 alone) and the LSTM's, GRU's and SimpleRNN's reference, gradient-check and determinism tests run
-/// again; the chunk's size then follows from recorded cache descriptions.
+/// again. The size the rule picks on real caches: <see cref="RecurrentBackwardChunkSizeTests"/>.
 /// </summary>
 [TestFixture(1)]
 [TestFixture(2)]

@@ -7,7 +7,7 @@ namespace NanoNet.Kernels;
 /// band of columns (whole 64-byte lines), so every column's sum runs over the rows in the same order as a
 /// single thread's row-by-row <see cref="TensorPrimitives.Add(ReadOnlySpan{float}, ReadOnlySpan{float}, Span{float})"/>
 /// loop and the result is bitwise that loop's at any thread count. Used for the recurrent layers' bias
-/// gradient (T·N rows of the gate gradient: 6,400 × 512 for the IMDB seed model), which was serial.
+/// gradient (the rows of the gate gradient, a chunk of backward steps at a time: 512 × 512 for the IMDB seed model), which was serial.
 /// </summary>
 internal static unsafe class ColumnSums
 {

@@ -14,6 +14,9 @@ internal sealed record CpuCaches(long L1Data, long L2, long L3)
     /// <summary>What a machine that does not describe its caches is assumed to have: 32 KB L1d and 1 MB L2, common to x86 and ARM cores of the last decade.</summary>
     public static readonly CpuCaches Default = new(32 * 1024, 1024 * 1024, 0);
 
+    /// <summary><see cref="ThisMachine"/>, read once per process.</summary>
+    public static readonly CpuCaches OfThisMachine = ThisMachine();
+
     /// <summary>This machine's caches: Linux's description of cpu0, else <see cref="Default"/>.</summary>
     public static CpuCaches ThisMachine()
     {

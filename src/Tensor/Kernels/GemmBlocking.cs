@@ -30,7 +30,7 @@ internal readonly record struct GemmBlocking(int KC, int MC, int NC)
     private const int WidestPanelRowBytes = 32 * sizeof(float);
 
     /// <summary>The blocks for this machine's caches, fixed at start-up.</summary>
-    public static readonly GemmBlocking ThisMachine = For(CpuCaches.ThisMachine());
+    public static readonly GemmBlocking ThisMachine = For(CpuCaches.OfThisMachine);
 
     /// <summary>The blocks for a core with the given caches (clamped to sizes the kernels handle well on any cache).</summary>
     public static GemmBlocking For(CpuCaches caches)

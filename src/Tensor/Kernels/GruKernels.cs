@@ -93,14 +93,14 @@ public ref struct GruBuffers
 /// Step t, with x̂ = x_t·W + b_W and ĥ = h_{t−1}·R + b_R (each split into z, r, h parts):
 /// z = σ(x̂_z + ĥ_z); r = σ(x̂_r + ĥ_r); c = tanh(x̂_h + r⊙ĥ_h); h_t = z⊙h_{t−1} + (1 − z)⊙c.</para>
 /// <para>Layout as <see cref="LstmKernels"/>: the input projection of all steps is one GEMM; each worker takes a
-/// band of batch rows through every step (one parallel region per pass), and per step computes that band's ĥ = h_{t−1}·R (one 3-gate GEMM with R packed once) and
+/// band of batch rows through every step (one parallel region per pass forward, per chunk of steps backward), and per step computes that band's ĥ = h_{t−1}·R (one 3-gate GEMM with R packed once) and
 /// runs the point-wise cell. The reset gate multiplies ĥ_h after the product, so the recurrent product cannot be
 /// accumulated into the input projection as the LSTM's is: it goes to an N×3U scratch, and ĥ_h is kept for dr.</para>
 /// <para>Backward, per step, with dh = dh_t (from dY and step t+1):
 /// dz̄ = dh⊙(h_{t−1} − c)⊙z(1−z); dc̄ = dh⊙(1−z)⊙(1−c²); dr̄ = dc̄⊙ĥ_h⊙r(1−r). The input side's gradient is
 /// dX̂ = [dz̄, dr̄, dc̄], the recurrent side's dĤ = [dz̄, dr̄, dc̄⊙r], and dh_{t−1} = dh⊙z + dĤ·Rᵀ. The loop runs in
 /// chunks of steps (<see cref="RecurrentStepJob.ChunkSteps(int, int, long)"/>: the chunk's dX̂ and dĤ about the size
-/// of L2), and after each chunk, as one GEMM each over its rows while they are cached: dW += Xᵀ·dX̂, dR += H_prevᵀ·dĤ,
+/// of L2), and after each chunk, as one GEMM each over its rows while they are cached: dW += X̃ᵀ·dX̂, dR += H̃_prevᵀ·dĤ,
 /// dX = dX̂·Wᵀ; db_W and db_R add the column sums of its dX̂ and dĤ (row order).</para>
 /// <para>Masks, dropout (one input mask N×D and one recurrent mask N×U per sequence: x̃ = x⊙m_x feeds the input
 /// GEMM, h̃ = h⊙m_h feeds the recurrent GEMM, the mixing z⊙h_{t−1} uses h itself) and going backwards work as in

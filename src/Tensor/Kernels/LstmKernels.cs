@@ -106,11 +106,12 @@ public ref struct LstmBuffers
 /// <item>backward: per step the point-wise pass, then one GEMM [dh_{t−1} | dX_t] = dZ_t·[Rᵀ | Wᵀ] (N×4U ·
 /// 4U×(U+D), packed once; dX_t added straight into the batch-major dX while it is in cache), or dh_{t−1} = dZ_t·Rᵀ
 /// alone when dX is not wanted; the loop runs in chunks of steps (<see cref="ChunkSteps(in LstmShape)"/>), and after
-/// each chunk dW += Xᵀ·dZ and dR += H_prevᵀ·dZ over the chunk's rows (contiguous in time-major order: one GEMM each)
+/// each chunk dW += X̃ᵀ·dZ and dR += H_prevᵀ·dZ over the chunk's rows (contiguous in time-major order: one GEMM each)
 /// and db += its column sums, while its dZ is still in L2 (side by side on several workers, see
 /// <see cref="SideBySideWeightGradients"/>).</item>
 /// <item>the sequences (batch rows) are split into bands once per pass, and each worker runs its band
-/// through all T steps in one parallel region (see <see cref="RecurrentStepJob"/>), R and Rᵀ packed once per call.</item>
+/// through all T steps (forward) or through a chunk of steps (backward) in one parallel region (see
+/// <see cref="RecurrentStepJob"/>), R and Rᵀ packed once per call.</item>
 /// </list></para>
 /// <para>Why time-major internally (x is copied to T·N×D once; a returned sequence is copied back): the N rows of one step are then one contiguous N×4U slab, so the per-step GEMM writes a dense
 /// block, the point-wise pass streams it, h_{t−1} is a dense N×U operand, and "h_{t−1} for every step"
@@ -352,7 +353,7 @@ public static unsafe class LstmKernels
             return;
         // db += Σ rows of dZ, dW += Xᵀ·dZ and dR += H_prevᵀ·dZ (H̃_prev with recurrent dropout; h₋₁ = 0 contributes
         // nothing unless an initial state was given), chunk by chunk as the steps produce dZ.
-        var weights = new ChunkWeightGradients
+        var weights = new ChunkGradients
         {
             Input = saved.InputTimeMajor, Previous = recurrentDropout.IsEmpty ? saved.Hidden : saved.DroppedHidden,
             FirstStep = hasInitialState ? 0 : 1, DW = dW, DR = dR, DBias = dBias,
@@ -405,7 +406,7 @@ public static unsafe class LstmKernels
         // Chunk by chunk as the steps produce dZ: dR += H_prevᵀ·dZ and db (no initial state: h₋₁ = 0 adds nothing), and
         // S, dZ summed per distinct row (each time-major row's group: the distinct row of its position, or −1 for a
         // skipped step, whose dZ is zero). dW and the rows' gradients meet S after the loop.
-        var weights = new ChunkWeightGradients { Previous = saved.Hidden, FirstStep = 1, DR = dR, DBias = dBias };
+        var weights = new ChunkGradients { Previous = saved.Hidden, FirstStep = 1, DR = dR, DBias = dBias };
         if (!dRows.IsEmpty || !dW.IsEmpty)
         {
             Span<int> groupOfRow = groupScratch[..s.Rows];
@@ -433,14 +434,14 @@ public static unsafe class LstmKernels
     }
 
     /// <summary>
-    /// The steps of back-propagation through time, last to first: dZ of every step into <paramref name="dGates"/>,
-    /// dX when wanted, and the initial states' gradients; the weight gradients are the caller's.
+    /// The steps of back-propagation through time, last to first, in chunks: dZ of every step into <paramref name="dGates"/>,
+    /// dX when wanted, and the initial states' gradients; after each chunk, what <paramref name="weights"/> asks of its rows.
     /// </summary>
     private static void BackwardThroughTime(in LstmShape s, bool returnSequences, ReadOnlySpan<float> w, ReadOnlySpan<float> r,
         ReadOnlySpan<float> mask, LstmBuffers saved, ReadOnlySpan<float> dY, Span<float> dGates,
         Span<float> scratch, Span<float> dX, ReadOnlySpan<float> inputDropout, ReadOnlySpan<float> recurrentDropout,
         ReadOnlySpan<float> dFinalHidden, ReadOnlySpan<float> dFinalCell, Span<float> dInitialHidden, Span<float> dInitialCell,
-        scoped in ChunkWeightGradients weights)
+        scoped in ChunkGradients weights)
     {
         int d = s.Inputs, u = s.Units, g4 = s.GateWidth, block = s.StateLength;
 
@@ -496,7 +497,7 @@ public static unsafe class LstmKernels
     /// chunk's rows (each skipped when its span is empty), side by side on several workers
     /// (<see cref="SideBySideWeightGradients"/>).
     /// </summary>
-    private ref struct ChunkWeightGradients
+    private ref struct ChunkGradients
     {
         /// <summary>The time-major input X̃ (T·N×D) dW meets, or empty.</summary>
         public ReadOnlySpan<float> Input;

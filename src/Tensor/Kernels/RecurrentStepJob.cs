@@ -3,13 +3,14 @@ namespace NanoNet.Kernels;
 /// <summary>
 /// The time loop of a recurrent kernel (<see cref="LstmKernels"/>, <see cref="GruKernels"/>,
 /// <see cref="SimpleRnnKernels"/>): the batch rows (sequences) are independent of each other, so the rows are split
-/// into bands ONCE per pass and each worker runs its band through all T steps, forward or backward, inside one
-/// parallel region: no barrier and no wake-up per step.
+/// into bands ONCE per pass and each worker runs its band through all T steps forward, or through a chunk of steps
+/// backward (<see cref="ChunkSteps(int, int, long)"/>, 16 at the IMDB seed shape), inside one parallel region: no
+/// barrier and no wake-up per step.
 /// </summary>
 /// <remarks>
 /// <para>Shape legend: N = batch rows, T = steps; a band is rows [first, end) of every step. Bands are whole
 /// multiples of the GEMM micro-kernel's row tile (8 rows with AVX-512), about 8 rows per worker at least.</para>
-/// <para>Why one region per pass and not one per step: a step's work per worker is small (at N = 32 and 2 workers,
+/// <para>Why one region per pass (or chunk) and not one per step: a step's work per worker is small (at N = 32 and 2 workers,
 /// 16 rows of a 512×128 product and the cell, tens of µs), and 2·T regions per training step each paid a wake-up
 /// and a join. A band only ever reads its own rows of the state (h_{t−1} of its sequences), so no worker waits for
 /// another.</para>
@@ -60,16 +61,11 @@ internal abstract unsafe class RecurrentStepJob : ParallelJob
     public void RunForward() => Parallelism.Run(this, Workers);
 
     /// <summary>
-    /// Runs steps T−1..0 (backward). Step T−1 reads dh from <paramref name="dhFirst"/> and writes dh_{T−2} to
-    /// <paramref name="dhSecond"/>; the two swap roles every step. Returns the buffer step 0 wrote (dh₋₁).
-    /// </summary>
-    public float* RunBackward(float* dhFirst, float* dhSecond) => RunBackward(dhFirst, dhSecond, 0, Steps);
-
-    /// <summary>
-    /// Runs steps <paramref name="toStep"/>−1 down to <paramref name="fromStep"/> only: a chunk of the backward pass, so
-    /// the caller can use the chunk's dZ while it is still in cache. The chunks must come last to first and cover
-    /// 0..T−1; the buffers swap roles by the step's distance from T−1, as in one whole call. Returns the buffer the
-    /// chunk's last step (<paramref name="fromStep"/>) wrote.
+    /// Runs backward steps <paramref name="toStep"/>−1 down to <paramref name="fromStep"/>: a chunk of the pass, so the
+    /// caller can use the chunk's gradient rows while they are still in cache. The chunks must come last to first and
+    /// cover T−1..0. Step T−1 reads dh from <paramref name="dhFirst"/> and writes dh_{T−2} to <paramref name="dhSecond"/>;
+    /// the two swap roles every step (by the step's distance from T−1, so across chunks too). Returns the buffer the
+    /// chunk's last step (<paramref name="fromStep"/>) wrote: for the chunk holding step 0, dh₋₁.
     /// </summary>
     public float* RunBackward(float* dhFirst, float* dhSecond, int fromStep, int toStep)
     {
@@ -87,7 +83,7 @@ internal abstract unsafe class RecurrentStepJob : ParallelJob
     /// still cached, instead of one product over all T·N rows reading them back from memory after the loop.
     /// </summary>
     internal static int ChunkSteps(int batch, int steps, long bytesPerRow) =>
-        t_chunkStepsOverride > 0 ? t_chunkStepsOverride : ChunkSteps(batch, steps, bytesPerRow, ThisMachineCaches);
+        t_chunkStepsOverride > 0 ? t_chunkStepsOverride : ChunkSteps(batch, steps, bytesPerRow, CpuCaches.OfThisMachine);
 
     /// <summary><see cref="ChunkSteps(int, int, long)"/> on a core with the given caches (tested with recorded descriptions).</summary>
     internal static int ChunkSteps(int batch, int steps, long bytesPerRow, CpuCaches caches)
@@ -95,8 +91,6 @@ internal abstract unsafe class RecurrentStepJob : ParallelJob
         long rows = Math.Max(GemmBlocking.For(caches).KC, caches.L2 / Math.Max(1, bytesPerRow));
         return (int)Math.Clamp(rows / Math.Max(1, batch), 1, Math.Max(1, steps));
     }
-
-    private static readonly CpuCaches ThisMachineCaches = CpuCaches.ThisMachine();
 
     /// <summary>Steps per chunk on this thread, set by the tests to run many chunks on small shapes (0: the rule).</summary>
     internal static int ChunkStepsOverride

@@ -1,17 +1,19 @@
 namespace NanoNet.Kernels;
 
 /// <summary>
-/// The weight gradients a recurrent layer computes after its time loop — dW += Xᵀ·dZ, dR += H_prevᵀ·dZ and
-/// db += Σ rows of dZ — run side by side, each worker on its own products, instead of one after another with
+/// The weight gradients the LSTM adds after each chunk of its backward steps — dW += X̃ᵀ·dZ, dR += H_prevᵀ·dZ and
+/// db += Σ rows of dZ over the chunk's rows — run side by side, each worker on its own products, instead of one after another with
 /// every worker inside each GEMM.
 /// </summary>
 /// <remarks>
-/// <para>Shape legend: dZ is rows×G (G = the gate columns, 4U for the LSTM; rows = T·N); X is rows×D and dW D×G;
+/// <para>Shape legend: dZ is rows×G (G = the gate columns, 4U for the LSTM; rows = a chunk's steps × N, 512 at the
+/// IMDB seed shape on a 1 MB L2, see <see cref="RecurrentStepJob.ChunkSteps(int, int, long)"/>); X is rows×D and dW D×G;
 /// H_prev is the last <c>rowsH</c> rows' hidden states, rowsH×U (rowsH ≤ rows: without an initial state step 0's
 /// h₋₁ = 0 is left out), against the last rowsH rows of dZ, and dR is U×G; db is G.</para>
-/// <para>Why: M = D or U (128) is small next to K = T·N (6,400). Split over two workers, one such GEMM cuts its
-/// 512 output columns into column tiles, and every tile packs all of Aᵀ (the whole 6,400×128 X or H_prev) again:
-/// on the IMDB seed model each of dW and dR ran at 1.48× its one-thread speed on two threads. Given one whole
+/// <para>Why: M = D or U (128) is small next to K = the rows. Split over two workers, one such GEMM cuts its
+/// 512 output columns into column tiles, and every tile packs all of Aᵀ (the whole rows×128 X or H_prev) again:
+/// on the IMDB seed model, with all T·N = 6,400 rows in one product, each of dW and dR ran at 1.48× its one-thread
+/// speed on two threads. Given one whole
 /// product each, the workers pack A once per product, as one thread does, and run at one thread's efficiency.</para>
 /// <para>The split, by cost: lay the columns of dW then those of dR on one line, each column weighted by its product's
 /// K (rows·D for dW, rowsH·U for dR), and cut the line into P equal pieces (P = the workers) at whole micro-kernel

@@ -75,10 +75,10 @@ public ref struct SimpleRnnBuffers
 /// <para>Shape legend: N = batch, T = time steps, D = input features, U = units; x (N, T, D) batch-major, W D×U,
 /// R U×U, b U, y (N, U) or (N, T, U).</para>
 /// <para>Layout as <see cref="LstmKernels"/>: one GEMM for the input projection of all steps, then each worker takes a
-/// band of batch rows through every step (one parallel region per pass), adding h_{t−1}·R (R packed once) and applying the activation. The
+/// band of batch rows through every step (one parallel region per pass forward, per chunk of steps backward), adding h_{t−1}·R (R packed once) and applying the activation. The
 /// activation's derivative is a function of its output (tanh′ = 1 − h², relu′ = [h &gt; 0]), so only the h
 /// history is kept. Backward per step: dz = dh⊙act′(h_t), dh_{t−1} = dz·Rᵀ; the loop runs in chunks of steps
-/// (<see cref="RecurrentStepJob.ChunkSteps(int, int, long)"/>), and after each chunk dW += Xᵀ·dZ, dR += H_prevᵀ·dZ and
+/// (<see cref="RecurrentStepJob.ChunkSteps(int, int, long)"/>), and after each chunk dW += X̃ᵀ·dZ, dR += H̃_prevᵀ·dZ and
 /// dX = dZ·Wᵀ as one GEMM each over its rows while they are cached, db += the column sums of its dZ.</para>
 /// <para>Masks, dropout (input and recurrent masks, one row per sequence), going backwards and determinism work as in
 /// <see cref="LstmKernels"/>.</para>
