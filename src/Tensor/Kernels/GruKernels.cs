@@ -58,6 +58,10 @@ public readonly record struct GruShape(int Batch, int Steps, int Inputs, int Uni
     {
         if (Batch < 0 || Steps < 1 || Inputs < 1 || Units < 1)
             throw new ArgumentException($"GRU needs at least one step, one input feature and one unit, got N={Batch}, T={Steps}, D={Inputs}, U={Units}.");
+        // Every buffer length is an int product of these: refuse a shape whose largest buffer would not fit, before one wraps.
+        long largest = (long)(Steps + 1) * Batch * Math.Max(3 * (long)Units, Math.Max(Inputs, Units));
+        if (largest > int.MaxValue)
+            throw new ArgumentException($"GRU with N={Batch}, T={Steps}, D={Inputs}, U={Units} needs buffers of {largest:N0} floats, more than one buffer can hold ({int.MaxValue:N0}): use fewer steps or a smaller batch per call.");
     }
 }
 

@@ -76,6 +76,8 @@ public static partial class Ops
         CheckInitialState("Gru", "h", initialHidden, n, u);
 
         var shape = new GruShape(n, t, d, u) { GoBackwards = goBackwards };
+        shape.Validate(); // before any buffer is sized by it
+
         var saved = new GruSaved(
             Tensor.Empty(shape.InputLength),
             Tensor.Empty(shape.GatesLength),

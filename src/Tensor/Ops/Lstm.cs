@@ -88,6 +88,8 @@ public static partial class Ops
         CheckInitialState("Lstm", "c", initialCell, n, u);
 
         var shape = new LstmShape(n, t, d, u) { GoBackwards = goBackwards };
+        shape.Validate(); // before any buffer is sized by it
+
         bool initialNeedsGrad = initialHidden is not null && (initialHidden.RequiresGrad || initialCell!.RequiresGrad);
         bool recording = Tape.ShouldRecord(x, kernel) || Tape.IsRecording && (recurrentKernel.RequiresGrad || bias.RequiresGrad || initialNeedsGrad);
         if (!recording && dropoutMask is null && recurrentDropoutMask is null && LstmInference.Applies(n))

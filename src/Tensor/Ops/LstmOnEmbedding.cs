@@ -69,6 +69,8 @@ public static partial class Ops
             distinct.AsSpan(0, distinctCapacity));
 
         var shape = new LstmShape(n, t, d, u) { GoBackwards = goBackwards };
+        shape.Validate(); // before any buffer is sized by it
+
         Tensor? mask = maskZero ? PaddingMask(ids) : null;
         if (recording && count > TrainingDistinctShare * positions)
         {

@@ -71,6 +71,8 @@ public static partial class Ops
         CheckInitialState("SimpleRnn", "h", initialHidden, n, u);
 
         var shape = new SimpleRnnShape(n, t, d, u) { GoBackwards = goBackwards };
+        shape.Validate(); // before any buffer is sized by it
+
         var saved = new SimpleRnnSaved(
             Tensor.Empty(shape.InputLength),
             Tensor.Empty(shape.ProjectionLength),
