@@ -109,7 +109,7 @@ public ref struct LstmBuffers
 /// updates c and h;</item>
 /// <item>backward: per step the point-wise pass, then one GEMM [dh_{t−1} | dX_t] = dZ_t·[Rᵀ | Wᵀ] (N×4U ·
 /// 4U×(U+D), packed once; dX_t added straight into the batch-major dX while it is in cache), or dh_{t−1} = dZ_t·Rᵀ
-/// alone when dX is not wanted; the loop runs in chunks of steps (<see cref="ChunkSteps(in LstmShape)"/>), and after
+/// alone when dX is not wanted; the loop runs in chunks of steps (<see cref="RecurrentStepJob.ChunkSteps(int, int, long)"/>), and after
 /// each chunk dW += X̃ᵀ·dZ and dR += H_prevᵀ·dZ over the chunk's rows (contiguous in time-major order: one GEMM each)
 /// and db += its column sums, while its dZ is still in L2 (side by side on several workers, see
 /// <see cref="SideBySideWeightGradients"/>).</item>
@@ -467,9 +467,12 @@ public static unsafe class LstmKernels
             job.WantInitialGradient = wantInitial;
             job.DC = pScratch + 2 * block;
             job.DX = pdx; job.DXStep = pScratch + 3 * block; job.InputDropout = pmx;
-            // The steps in chunks, last to first; after each chunk its weight gradients, while its dZ is still in cache.
+            // The steps in chunks, last to first (the chunk's dZ, rows×4U, about the size of L2); after each chunk its
+            // weight gradients, while its dZ is still in cache. One product over all T·N rows after the loop read 13 MB
+            // of dZ back from memory at N = 32, T = 200: the IMDB seed model's dR ran at about 60% of the FMA peak that
+            // way, 75% chunked (benchmarks/README.md, "Ninth sitting").
             float* dhInitial = null;
-            int chunk = ChunkSteps(s);
+            int chunk = RecurrentStepJob.ChunkSteps(s.Batch, s.Steps, (long)g4 * sizeof(float));
             for (int to = s.Steps; to > 0; to -= chunk)
             {
                 int from = Math.Max(0, to - chunk);
@@ -483,18 +486,6 @@ public static unsafe class LstmKernels
                 TensorPrimitives.Add(dInitialCell, new ReadOnlySpan<float>(job.DC, block), dInitialCell);
         }
     }
-
-    /// <summary>
-    /// Steps per chunk of the backward pass (<see cref="RecurrentStepJob.ChunkSteps(int, int, long)"/>): the chunk's dZ
-    /// (rows×4U) about the size of L2. One product over all T·N rows after the loop reads 13 MB of dZ back from memory at
-    /// N = 32, T = 200: the IMDB seed model's dR ran at about 60% of the FMA peak that way, 75% chunked
-    /// (benchmarks/README.md, "Ninth sitting").
-    /// </summary>
-    internal static int ChunkSteps(in LstmShape s) => RecurrentStepJob.ChunkSteps(s.Batch, s.Steps, (long)s.GateWidth * sizeof(float));
-
-    /// <summary><see cref="ChunkSteps(in LstmShape)"/> on a core with the given caches.</summary>
-    internal static int ChunkSteps(in LstmShape s, CpuCaches caches) =>
-        RecurrentStepJob.ChunkSteps(s.Batch, s.Steps, (long)s.GateWidth * sizeof(float), caches);
 
     /// <summary>
     /// The weight gradients one chunk of steps feeds: dW += X̃ᵀ·dZ, dR += H_prevᵀ·dZ and db += Σ rows of dZ over the

@@ -83,12 +83,16 @@ internal abstract unsafe class RecurrentStepJob : ParallelJob
     /// still cached, instead of one product over all T·N rows reading them back from memory after the loop.
     /// </summary>
     internal static int ChunkSteps(int batch, int steps, long bytesPerRow) =>
-        t_chunkStepsOverride > 0 ? t_chunkStepsOverride : ChunkSteps(batch, steps, bytesPerRow, CpuCaches.OfThisMachine);
+        t_chunkStepsOverride > 0 ? t_chunkStepsOverride
+            : ChunkSteps(batch, steps, bytesPerRow, CpuCaches.OfThisMachine.L2, GemmBlocking.ThisMachine.KC);
 
     /// <summary><see cref="ChunkSteps(int, int, long)"/> on a core with the given caches (tested with recorded descriptions).</summary>
-    internal static int ChunkSteps(int batch, int steps, long bytesPerRow, CpuCaches caches)
+    internal static int ChunkSteps(int batch, int steps, long bytesPerRow, CpuCaches caches) =>
+        ChunkSteps(batch, steps, bytesPerRow, caches.L2, GemmBlocking.For(caches).KC);
+
+    private static int ChunkSteps(int batch, int steps, long bytesPerRow, long l2Bytes, int kc)
     {
-        long rows = Math.Max(GemmBlocking.For(caches).KC, caches.L2 / Math.Max(1, bytesPerRow));
+        long rows = Math.Max(kc, l2Bytes / Math.Max(1, bytesPerRow));
         return (int)Math.Clamp(rows / Math.Max(1, batch), 1, Math.Max(1, steps));
     }
 
