@@ -7,7 +7,7 @@ public class GemmBlockingTests
 {
     private static string Recorded(string machine) => Path.Combine(AppContext.BaseDirectory, "Tensor", "CpuCaches", machine);
 
-    private static readonly string[] Machines = ["zen4-epyc-vm", "zen5-epyc-9005", "sapphire-rapids-xeon-8480"];
+    private static readonly string[] Machines = ["zen4-epyc-vm", "zen5-epyc-9005", "sapphire-rapids-xeon-8480", "emerald-rapids-xeon-kvm"];
 
     [Test]
     public void RecordedDescriptionsAreReadAsTheirSizeFilesSay()
@@ -15,6 +15,7 @@ public class GemmBlockingTests
         Assert.That(CpuCaches.FromSysfs(Recorded("zen5-epyc-9005")), Is.EqualTo(new CpuCaches(48 * 1024, 1024 * 1024, 32L * 1024 * 1024)));
         Assert.That(CpuCaches.FromSysfs(Recorded("sapphire-rapids-xeon-8480")), Is.EqualTo(new CpuCaches(48 * 1024, 2048 * 1024, 107520L * 1024)));
         Assert.That(CpuCaches.FromSysfs(Recorded("zen4-epyc-vm")), Is.EqualTo(new CpuCaches(32 * 1024, 1024 * 1024, 32L * 1024 * 1024)));
+        Assert.That(CpuCaches.FromSysfs(Recorded("emerald-rapids-xeon-kvm")), Is.EqualTo(new CpuCaches(48 * 1024, 2048 * 1024, 266240L * 1024)));
     }
 
     [Test]
@@ -70,15 +71,18 @@ public class GemmBlockingTests
     }
 
     [Test]
-    public void LargerCachesGiveLargerBlocks()
+    public void LargerL2sGiveLargerBlocksButTheBPanelStopsAt32KB()
     {
         GemmBlocking zen4 = GemmBlocking.For(CpuCaches.FromSysfs(Recorded("zen4-epyc-vm"))!);
         GemmBlocking zen5 = GemmBlocking.For(CpuCaches.FromSysfs(Recorded("zen5-epyc-9005"))!);
         GemmBlocking rapids = GemmBlocking.For(CpuCaches.FromSysfs(Recorded("sapphire-rapids-xeon-8480"))!);
-        Assert.That(zen5.KC, Is.GreaterThan(zen4.KC), "48 KB L1d against 32 KB: deeper K slabs");
-        Assert.That(rapids.KC, Is.EqualTo(zen5.KC), "same L1d");
+        GemmBlocking emerald = GemmBlocking.For(CpuCaches.FromSysfs(Recorded("emerald-rapids-xeon-kvm"))!);
+        Assert.That(zen5, Is.EqualTo(zen4), "48 KB L1d against 32 KB: the B panel stays 32 KB (KC 256), the L2 is the same");
+        Assert.That(rapids.KC, Is.EqualTo(256), "a 48 KB panel (KC 384) thrashed the 48 KB L1d: measured on Emerald Rapids");
         Assert.That(rapids.MC, Is.GreaterThan(zen5.MC), "2 MB L2 against 1 MB: a taller A block");
         Assert.That(rapids.NC, Is.GreaterThan(zen5.NC), "and a wider B slab");
+        Assert.That(emerald, Is.EqualTo(new GemmBlocking(256, 192, 2048)), "the blocks measured best on Emerald Rapids");
+        Assert.That(emerald, Is.EqualTo(rapids), "same L1d and L2");
     }
 
     [Test]

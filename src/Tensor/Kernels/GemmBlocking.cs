@@ -8,13 +8,17 @@ namespace NanoNet.Kernels;
 /// MR×KC (A) and KC×NR (B), with MR×NR the micro-kernel's tile (<see cref="GemmMicroKernels.TileSize"/>).</para>
 /// <para>The rules, for the widest tile (NR = 32 floats = 128 bytes per row of a B micro-panel):</para>
 /// <list type="bullet">
-/// <item>KC: one B micro-panel (KC×32 floats) fills L1d. It is reused by every A micro-panel of the MC block; A
-/// and C stream past it from L2, which at 16 FMAs per 2.5 cache lines this kernel sustains.</item>
+/// <item>KC: one B micro-panel (KC×32 floats) fills L1d, up to 32 KB (KC = 256). It is reused by every A micro-panel
+/// of the MC block; A and C stream past it from L2, which at 16 FMAs per 2.5 cache lines this kernel sustains. The cap
+/// is measured: on a 48 KB L1d (Intel Emerald Rapids) a 48 KB panel (KC = 384) left no room for the A micro-panels
+/// streaming past it and the kernel fell to 72–76% of the FMA peak in the GEMM's loop order, where KC = 128–256 held
+/// 97–100% (<c>kernel-time</c>, benchmarks/README.md, tenth sitting).</item>
 /// <item>MC: the packed A block (MC×KC) takes about 3/32 of L2, the rest is left to the B slab.</item>
 /// <item>NC: the packed B slab (KC×NC) is about the size of L2.</item>
 /// </list>
 /// <para>On the 32 KB L1d / 1 MB L2 core these kernels were tuned on (AMD EPYC, Zen 4) the rules give the tuned
-/// KC = 256, MC = 96, NC = 1024; a 48 KB L1d raises KC to 384. Every MC is a multiple of every kernel's MR
+/// KC = 256, MC = 96, NC = 1024; on the 48 KB L1d / 2 MB L2 Emerald Rapids core KC = 256, MC = 192, NC = 2048.
+/// Every MC is a multiple of every kernel's MR
 /// (8, 6, 4: of 24) and every NC of every NR (32, 16, 8, 4: of 32), so all kernels, the 128-bit ones included,
 /// run whole tiles inside a block; KC is a multiple of 16 (whole 8×8 packing transposes, aligned panels).</para>
 /// <para>Determinism: the blocks are fixed for the process, so the order of every K sum is the same at any
@@ -28,6 +32,8 @@ internal readonly record struct GemmBlocking(int KC, int MC, int NC)
     public const int NCMultiple = 32;
     private const int KCMultiple = 16;
     private const int WidestPanelRowBytes = 32 * sizeof(float);
+    /// <summary>The largest B micro-panel: 32 KB, KC = 256 (see the remarks: a 48 KB panel thrashes a 48 KB L1d).</summary>
+    private const int MaxPanelBytes = 32 * 1024;
 
     /// <summary>The blocks for this machine's caches, fixed at start-up.</summary>
     public static readonly GemmBlocking ThisMachine = For(CpuCaches.OfThisMachine);
@@ -35,7 +41,7 @@ internal readonly record struct GemmBlocking(int KC, int MC, int NC)
     /// <summary>The blocks for a core with the given caches (clamped to sizes the kernels handle well on any cache).</summary>
     public static GemmBlocking For(CpuCaches caches)
     {
-        int kc = RoundDown(Math.Clamp(caches.L1Data / WidestPanelRowBytes, 128, 512), KCMultiple);
+        int kc = RoundDown(Math.Clamp(Math.Min(caches.L1Data, MaxPanelBytes) / WidestPanelRowBytes, 128, 512), KCMultiple);
         int mc = RoundDown(Math.Clamp(caches.L2 * 3 / 32 / (kc * sizeof(float)), MCMultiple * 2, 480), MCMultiple);
         int nc = RoundDown(Math.Clamp(caches.L2 / (kc * sizeof(float)), 256, 4096), NCMultiple);
         return new GemmBlocking(kc, mc, nc);
