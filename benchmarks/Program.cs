@@ -19,7 +19,7 @@ using NanoNet.Benchmarks;
 //   dotnet run -c Release --project benchmarks -- --filter '*UpSamplingBenchmarks*' --job short
 // LSTM, GRU, SimpleRNN, Bidirectional(LSTM) at batch 32, 100 steps, 128 -> 64/128 units, forward and + backward, GFLOP/s:
 //   dotnet run -c Release --project benchmarks -- recurrent [BenchmarkDotNet arguments, e.g. --job short]
-//   dotnet run -c Release --project benchmarks -- recurrent-time [repeats]     (Stopwatch, best of N, all cases in seconds)
+//   dotnet run -c Release --project benchmarks -- recurrent-time [repeats]     (Stopwatch, best of N, all cases in ms; NANONET_RECURRENT_STEPS=200 for T)
 // GEMM at the CIFAR-10 shapes with the kernel this process picked (Stopwatch, best of N, 1 thread):
 //   dotnet run -c Release --project benchmarks -- gemm-time [repeats] [threads] [cold]      (try DOTNET_EnableAVX=0)
 //   dotnet run -c Release --project benchmarks -- kernel-time [repeats]   (the 8x32 micro-kernel alone on cached panels, by KC and MC)

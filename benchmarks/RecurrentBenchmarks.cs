@@ -8,12 +8,14 @@ namespace NanoNet.Benchmarks;
 /// The recurrent ops at a realistic shape — batch 32, 100 steps, 128 inputs → 64 or 128 units, Keras' imdb
 /// examples' sizes — forward alone and forward + backward (into x, W, R and b), with GFLOP/s of the GEMM work:
 /// 2·T·N·gates·U·(D + U) forward (gates 4 LSTM, 3 GRU, 1 SimpleRNN; twice for Bidirectional), three times that with
-/// backward (dh per step, then dW, dR and dX).
+/// backward (dh per step, then dW, dR and dX). NANONET_RECURRENT_STEPS sets another T (at T = 200 the gradient decays
+/// into the subnormal floats without <c>RecurrentCellMath.GradientFloor</c>).
 /// </summary>
 /// <remarks>Run with the FMA peak in the same process: <c>dotnet run -c Release --project benchmarks -- recurrent</c>.</remarks>
 public class RecurrentBenchmarks : IFlopCounted
 {
-    private const int Batch = 32, Steps = 100, Inputs = 128;
+    private const int Batch = 32, Inputs = 128;
+    internal static readonly int Steps = int.Parse(Environment.GetEnvironmentVariable("NANONET_RECURRENT_STEPS") ?? "100");
 
     [Params("lstm", "gru", "simple_rnn", "bidirectional_lstm")]
     public string Kind { get; set; } = "lstm";
@@ -74,7 +76,7 @@ public static class RecurrentTiming
 {
     public static void Run(int repeats)
     {
-        Console.WriteLine($"{"32x100, 128->U",-22}{"units",6}{"pass",18}{"ms",10}{"GFLOP/s",10}");
+        Console.WriteLine($"{$"32x{RecurrentBenchmarks.Steps}, 128->U",-22}{"units",6}{"pass",18}{"ms",10}{"GFLOP/s",10}");
         foreach (string kind in new[] { "lstm", "gru", "simple_rnn", "bidirectional_lstm" })
             foreach (int units in new[] { 64, 128 })
                 foreach (bool backward in new[] { false, true })

@@ -55,6 +55,13 @@ public interface ILanes<TSelf> where TSelf : struct, ILanes<TSelf>
     /// <summary>Lane-wise sign: 1 for positive, −1 for negative, 0 for zero and NaN.</summary>
     static abstract TSelf Sign(TSelf x);
 
+    /// <summary>
+    /// Lane-wise: ±0 (x's sign) where |x| &lt; <paramref name="floor"/> (a positive lane), x elsewhere (NaN and ∞ included).
+    /// A flush-to-zero with a chosen threshold, made explicit since .NET cannot set the CPU's flush-to-zero mode: see
+    /// <see cref="RecurrentCellMath.GradientFloor"/>.
+    /// </summary>
+    static abstract TSelf ZeroWhereSmaller(TSelf x, TSelf floor);
+
     /// <summary>Lane-wise sum.</summary>
     static abstract TSelf operator +(TSelf a, TSelf b);
 
@@ -118,6 +125,12 @@ public readonly struct Lanes512(Vector512<float> value) : ILanes<Lanes512>
     public static Lanes512 Sign(Lanes512 x) =>
         new((Vector512.GreaterThan(x._value, Vector512<float>.Zero) & Vector512<float>.One)
           - (Vector512.LessThan(x._value, Vector512<float>.Zero) & Vector512<float>.One));
+
+    /// <inheritdoc />
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Lanes512 ZeroWhereSmaller(Lanes512 x, Lanes512 floor) =>
+        new(Vector512.AndNot(x._value, Vector512.LessThan(Vector512.Abs(x._value), floor._value)
+            & Vector512.Create(int.MaxValue).AsSingle())); // clears the magnitude bits, keeps the sign: ±0
 
     /// <inheritdoc />
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -185,6 +198,12 @@ public readonly struct Lanes256(Vector256<float> value) : ILanes<Lanes256>
 
     /// <inheritdoc />
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Lanes256 ZeroWhereSmaller(Lanes256 x, Lanes256 floor) =>
+        new(Vector256.AndNot(x._value, Vector256.LessThan(Vector256.Abs(x._value), floor._value)
+            & Vector256.Create(int.MaxValue).AsSingle())); // clears the magnitude bits, keeps the sign: ±0
+
+    /// <inheritdoc />
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Lanes256 operator +(Lanes256 a, Lanes256 b) => new(a._value + b._value);
 
     /// <inheritdoc />
@@ -249,6 +268,12 @@ public readonly struct Lanes128(Vector128<float> value) : ILanes<Lanes128>
 
     /// <inheritdoc />
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Lanes128 ZeroWhereSmaller(Lanes128 x, Lanes128 floor) =>
+        new(Vector128.AndNot(x._value, Vector128.LessThan(Vector128.Abs(x._value), floor._value)
+            & Vector128.Create(int.MaxValue).AsSingle())); // clears the magnitude bits, keeps the sign: ±0
+
+    /// <inheritdoc />
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Lanes128 operator +(Lanes128 a, Lanes128 b) => new(a._value + b._value);
 
     /// <inheritdoc />
@@ -310,6 +335,10 @@ public readonly struct Lanes1(float value) : ILanes<Lanes1>
     /// <inheritdoc />
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Lanes1 Sign(Lanes1 x) => new(x.Value > 0f ? 1f : x.Value < 0f ? -1f : 0f);
+
+    /// <inheritdoc />
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Lanes1 ZeroWhereSmaller(Lanes1 x, Lanes1 floor) => new(MathF.Abs(x.Value) < floor.Value ? 0f * x.Value : x.Value);
 
     /// <inheritdoc />
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
