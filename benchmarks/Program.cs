@@ -23,6 +23,7 @@ using NanoNet.Benchmarks;
 // GEMM at the CIFAR-10 shapes with the kernel this process picked (Stopwatch, best of N, 1 thread):
 //   dotnet run -c Release --project benchmarks -- gemm-time [repeats] [threads] [cold]      (try DOTNET_EnableAVX=0)
 //   dotnet run -c Release --project benchmarks -- subnormal-time   (optimizer steps over a table whose states decayed 1,000 steps)
+//   dotnet run -c Release --project benchmarks -- step-gemm-time [repeats]   (the LSTM backward's per-step [dh | dX] product, 200 steps in a row)
 //   dotnet run -c Release --project benchmarks -- kernel-time [repeats]   (the 8x32 micro-kernel alone on cached panels, by KC and MC)
 //   dotnet run -c Release --project benchmarks -- gemm-split <repeats> <nc> [cold]   (packing vs micro-kernel time, Dense shapes)
 // Conv2D forward, weight gradient and input gradient at the two CIFAR-10 models' shapes (Stopwatch, best of N, % of the probed peak):
@@ -91,6 +92,11 @@ if (args.Length > 0 && args[0] == "gemm-time")
 if (args.Length > 0 && args[0] == "subnormal-time")
 {
     SubnormalTiming.Run();
+    return 0;
+}
+if (args.Length > 0 && args[0] == "step-gemm-time")
+{
+    StepGemmTiming.Run(args.Length > 1 ? int.Parse(args[1]) : 10);
     return 0;
 }
 if (args.Length > 0 && args[0] == "kernel-time")
