@@ -19,20 +19,7 @@ public class FloatExpTests
         var random = new Random(5);
         for (int i = 0; i < 16_000; i++)
             inputs[i] = (float)(random.NextDouble() * 8 - 4); // and densely where the LSTM's gates live
-        int worst = 0;
-        float worstAt = 0f;
-        for (int i = 0; i < count; i += 16)
-        {
-            Vector512<float> result = FloatExp.Exp(Vector512.Create(inputs, i));
-            for (int lane = 0; lane < 16; lane++)
-            {
-                float x = inputs[i + lane];
-                float expected = (float)Math.Exp(x);
-                int ulps = Math.Abs(BitConverter.SingleToInt32Bits(result[lane]) - BitConverter.SingleToInt32Bits(expected));
-                if (ulps > worst)
-                    (worst, worstAt) = (ulps, x);
-            }
-        }
+        (int worst, float worstAt) = WorstUlps.Of(inputs, FloatExp.Exp, x => (float)Math.Exp(x));
         Assert.That(worst, Is.LessThanOrEqualTo(2), $"worst at x = {worstAt}");
     }
 
