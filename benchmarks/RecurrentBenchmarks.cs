@@ -9,7 +9,7 @@ namespace NanoNet.Benchmarks;
 /// examples' sizes — forward alone and forward + backward (into x, W, R and b), with GFLOP/s of the GEMM work:
 /// 2·T·N·gates·U·(D + U) forward (gates 4 LSTM, 3 GRU, 1 SimpleRNN; twice for Bidirectional), three times that with
 /// backward (dh per step, then dW, dR and dX). NANONET_RECURRENT_STEPS sets another T (at T = 200 the gradient decays
-/// into the subnormal floats without <c>RecurrentCellMath.GradientFloor</c>).
+/// into the subnormal floats without <c>TinyFloats</c>).
 /// </summary>
 /// <remarks>Run with the FMA peak in the same process: <c>dotnet run -c Release --project benchmarks -- recurrent</c>.</remarks>
 public class RecurrentBenchmarks : IFlopCounted

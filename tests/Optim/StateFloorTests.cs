@@ -5,11 +5,11 @@ namespace NanoNet.Tests.Optim;
 /// <summary>
 /// Optimizer states decaying with no gradient (an unused embedding row under a dense update) reach ±0 instead of the
 /// subnormal floats, which Intel cores compute 100x slower: every state is stored with magnitudes below 2^−100 zeroed
-/// (<c>FusedUpdate.StateFloor</c>), and the weights move exactly as before.
+/// (<see cref="NanoNet.Kernels.TinyFloats"/>), and the weights move exactly as before.
 /// </summary>
 public class StateFloorTests
 {
-    private const float Floor = 7.88860905e-31f; // 2^−100
+    private const float Floor = NanoNet.Kernels.TinyFloats.Floor; // 2^−100
 
     [TestCaseSource(typeof(OptimizerCases), nameof(OptimizerCases.All))]
     public void DecayingStatesReachZeroWithoutPassingThroughTheSubnormals(Func<Optimizer> create)

@@ -4,7 +4,7 @@ using NanoNet.Kernels;
 namespace NanoNet.Tests;
 
 /// <summary>
-/// The recurrent backward passes set gradients below <see cref="RecurrentCellMath.GradientFloor"/> (2^−100) to zero, so a
+/// The recurrent backward passes set gradients below <see cref="TinyFloats.Floor"/> (2^−100) to zero, so a
 /// gradient decaying back through a long sequence never reaches the subnormal floats (100x slower on Intel cores), and
 /// the lane operation that does it (<see cref="ILanes{TSelf}.ZeroWhereSmaller"/>) agrees bit for bit at every width.
 /// </summary>
@@ -12,13 +12,13 @@ public class GradientFloorTests
 {
     private static readonly float[] Values =
     [
-        0f, -0f, 1f, -1f, RecurrentCellMath.GradientFloor, -RecurrentCellMath.GradientFloor,
-        RecurrentCellMath.GradientFloor * 0.75f, -RecurrentCellMath.GradientFloor * 0.75f, 1e-35f, -1e-35f, 1e-40f, -1e-40f,
+        0f, -0f, 1f, -1f, TinyFloats.Floor, -TinyFloats.Floor,
+        TinyFloats.Floor * 0.75f, -TinyFloats.Floor * 0.75f, 1e-35f, -1e-35f, 1e-40f, -1e-40f,
         float.Epsilon, float.NaN, float.PositiveInfinity, float.NegativeInfinity,
     ];
 
     private static float[] Expected() =>
-        [.. Values.Select(v => MathF.Abs(v) < RecurrentCellMath.GradientFloor ? (float.IsNegative(v) ? -0f : 0f) : v)];
+        [.. Values.Select(v => MathF.Abs(v) < TinyFloats.Floor ? (float.IsNegative(v) ? -0f : 0f) : v)];
 
     [Test]
     public void EveryWidthZeroesTheSameLanesAndKeepsTheirSign()
@@ -31,7 +31,7 @@ public class GradientFloorTests
             Assert.That(Run<Lanes256>(), Is.EqualTo(Bits(expected)), "256-bit");
         if (Vector512.IsHardwareAccelerated)
             Assert.That(Run<Lanes512>(), Is.EqualTo(Bits(expected)), "512-bit");
-        Assert.That(expected[4], Is.EqualTo(RecurrentCellMath.GradientFloor), "the floor itself is kept");
+        Assert.That(expected[4], Is.EqualTo(TinyFloats.Floor), "the floor itself is kept");
         Assert.That(float.IsNaN(expected[13]) && float.IsPositiveInfinity(expected[14]), Is.True, "NaN and ∞ pass through");
     }
 
@@ -41,7 +41,7 @@ public class GradientFloorTests
     {
         float[] input = [.. Values], output = new float[input.Length];
         for (int i = 0; i + T.Count <= input.Length; i += T.Count)
-            T.Store(RecurrentCellMath.FlushTiny(T.Load(ref input[0], (nuint)i)), ref output[0], (nuint)i);
+            T.Store(TinyFloats.Flush(T.Load(ref input[0], (nuint)i)), ref output[0], (nuint)i);
         return Bits(output);
     }
 

@@ -36,7 +36,8 @@ internal interface IUpdateRule
 /// </para>
 /// </remarks>
 /// <para>
-/// States are stored with magnitudes below <see cref="StateFloor"/> set to zero (see there).
+/// States are stored flushed (<see cref="TinyFloats"/>): an unused weight's states (an embedding row no batch used,
+/// under a dense Adam or RMSprop update) shrink by β or ρ every step and would reach the subnormal floats.
 /// </para>
 /// <para>
 /// The pass also checks the raw gradient for NaN and ±∞ at no measurable cost: it adds g − g (0 for a
@@ -45,18 +46,6 @@ internal interface IUpdateRule
 /// </para>
 internal static unsafe class FusedUpdate
 {
-    /// <summary>
-    /// 2^−100 (≈ 7.9e−31): a state value (a moment, an average of squares, a velocity) smaller than this is stored as ±0.
-    /// Where a weight gets no gradient for a while (an embedding row no batch uses, under a dense Adam or RMSprop update),
-    /// its states decay by β or ρ every step and after several hundred steps reach the subnormal floats (below 2^−126),
-    /// which Intel cores compute with a ~100-cycle microcode assist per vector: measured on Emerald Rapids, RMSprop and
-    /// Adam over a 20,000×128 table with subnormal states ran 12–17x slower per step (benchmarks/README.md, tenth
-    /// sitting). A state this small no longer moves a weight: ε (≥ 1e−12 in practice) swamps it in every rule's
-    /// denominator, and a velocity of 2^−100 is below any float weight's last bit. TensorFlow's default flush-to-zero mode
-    /// gives the same in hardware; .NET cannot set that mode.
-    /// </summary>
-    internal const float StateFloor = 7.88860905e-31f;
-
     [ThreadStatic] private static bool t_nonFiniteSeen, t_checked;
 
     /// <summary>
@@ -264,7 +253,6 @@ internal static unsafe class FusedUpdate
 
             // g − g is 0 for a number and NaN for NaN or ±∞; the sum stays NaN once one is seen.
             T nonFinite = default;
-            T floor = T.Create(StateFloor);
             int i = start, last = _weights.Length - T.Count;
             for (; i <= last; i += T.Count)
             {
@@ -278,9 +266,9 @@ internal static unsafe class FusedUpdate
                 T c = has2 ? T.Load(ref s2, at) : default;
                 rule.Apply(ref weight, grad, ref a, ref b, ref c);
                 T.Store(weight, ref w, at);
-                if (has0) T.Store(T.ZeroWhereSmaller(a, floor), ref s0, at);
-                if (has1) T.Store(T.ZeroWhereSmaller(b, floor), ref s1, at);
-                if (has2) T.Store(T.ZeroWhereSmaller(c, floor), ref s2, at);
+                if (has0) T.Store(TinyFloats.Flush(a), ref s0, at);
+                if (has1) T.Store(TinyFloats.Flush(b), ref s1, at);
+                if (has2) T.Store(TinyFloats.Flush(c), ref s2, at);
             }
             if (i > start)
             {

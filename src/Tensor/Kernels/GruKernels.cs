@@ -469,18 +469,18 @@ public static unsafe class GruKernels
             T dh = T.Load(ref *dhIn, at);
             if (dy != null)
                 dh += T.Load(ref *dy, at);
-            dh = FlushTiny(dh); // what flows back through time decays: see RecurrentCellMath.GradientFloor
+            dh = TinyFloats.Flush(dh); // what flows back through time decays: see TinyFloats
             T z = T.Load(ref *gate, at), r = T.Load(ref *gate, r3 + at), c = T.Load(ref *gate, h3 + at);
-            T dz = FlushTiny(dh * (T.Load(ref *hPrev, at) - c) * z * (one - z));
-            T dc = FlushTiny(dh * (one - z) * (one - c * c));
-            T dr = FlushTiny(dc * T.Load(ref *candidate, at) * r * (one - r));
+            T dz = TinyFloats.Flush(dh * (T.Load(ref *hPrev, at) - c) * z * (one - z));
+            T dc = TinyFloats.Flush(dh * (one - z) * (one - c * c));
+            T dr = TinyFloats.Flush(dc * T.Load(ref *candidate, at) * r * (one - r));
             T.Store(dz, ref *dInput, at);
             T.Store(dr, ref *dInput, r3 + at);
             T.Store(dc, ref *dInput, h3 + at);
             T.Store(dz, ref *dRecurrent, at);
             T.Store(dr, ref *dRecurrent, r3 + at);
-            T.Store(FlushTiny(dc * r), ref *dRecurrent, h3 + at);
-            T.Store(FlushTiny(dh * z), ref *dhOut, at);
+            T.Store(TinyFloats.Flush(dc * r), ref *dRecurrent, h3 + at);
+            T.Store(TinyFloats.Flush(dh * z), ref *dhOut, at);
         }
         return j;
     }

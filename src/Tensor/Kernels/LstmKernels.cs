@@ -815,7 +815,7 @@ public static unsafe class LstmKernels
     /// <remarks>
     /// dc_t = dc + dh⊙o⊙(1 − tanh²c); dz_i = dc_t⊙g⊙i(1−i); dz_f = dc_t⊙c_{t−1}⊙f(1−f);
     /// dz_g = dc_t⊙i⊙(1−g²); dz_o = dh⊙tanh c⊙o(1−o); dc_{t−1} = dc_t⊙f.
-    /// <para>dh is read and dc and dz are written with magnitudes below <see cref="RecurrentCellMath.GradientFloor"/> set
+    /// <para>dh is read and dc and dz are written with magnitudes below <see cref="TinyFloats.Floor"/> set
     /// to zero: over a long sequence they decay towards the subnormal floats, which Intel cores compute 100x slower.</para>
     /// </remarks>
     private static void BackwardRow(float* gate, float* cPrev, float* tanhC, float* dhIn, float* dy, float* dc,
@@ -843,7 +843,7 @@ public static unsafe class LstmKernels
             T dh = T.Load(ref *dhIn, at);
             if (dy != null)
                 dh += T.Load(ref *dy, at);
-            dh = FlushTiny(dh); // what flows back through time decays: see RecurrentCellMath.GradientFloor
+            dh = TinyFloats.Flush(dh); // what flows back through time decays: see TinyFloats
             T i = T.Load(ref *gate, at), f = T.Load(ref *gate, f4 + at), g = T.Load(ref *gate, g4 + at), o = T.Load(ref *gate, o4 + at);
             T th = T.Load(ref *tanhC, at);
             T dct = T.Load(ref *dc, at) + dh * o * (one - th * th);
@@ -851,11 +851,11 @@ public static unsafe class LstmKernels
             T dzf = dct * T.Load(ref *cPrev, at) * f * (one - f);
             T dzg = dct * i * (one - g * g);
             T dzo = dh * th * o * (one - o);
-            T.Store(FlushTiny(dct * f), ref *dc, at);
-            T.Store(FlushTiny(dzi), ref *dz, at);
-            T.Store(FlushTiny(dzf), ref *dz, f4 + at);
-            T.Store(FlushTiny(dzg), ref *dz, g4 + at);
-            T.Store(FlushTiny(dzo), ref *dz, o4 + at);
+            T.Store(TinyFloats.Flush(dct * f), ref *dc, at);
+            T.Store(TinyFloats.Flush(dzi), ref *dz, at);
+            T.Store(TinyFloats.Flush(dzf), ref *dz, f4 + at);
+            T.Store(TinyFloats.Flush(dzg), ref *dz, g4 + at);
+            T.Store(TinyFloats.Flush(dzo), ref *dz, o4 + at);
         }
         return j;
     }

@@ -413,7 +413,7 @@ public static unsafe class SimpleRnnKernels
                 ActivationFunction.Relu => T.Sign(value), // h ≥ 0: 1 where h > 0, else 0
                 _ => T.Create(1f),
             };
-            T.Store(FlushTiny(FlushTiny(dh) * derivative), ref *dz, at); // what flows back decays: see RecurrentCellMath.GradientFloor
+            T.Store(TinyFloats.Flush(TinyFloats.Flush(dh) * derivative), ref *dz, at); // what flows back decays: see TinyFloats
         }
         return j;
     }
