@@ -23,6 +23,8 @@ public static class GemmTiming
         ("square 512", 512, 512, 512, false, false),
         ("lstm proj: 6400x512x128", 6400, 512, 128, false, false),
         ("lstm dW, dR: 128x512x6400, A^T", 128, 512, 6400, true, false),
+        ("lstm chunk dW: 128x512x1024, A^T", 128, 512, 1024, true, false),
+        ("96x512x1024, A^T", 96, 512, 1024, true, false),
         ("lstm dX: 6400x128x512", 6400, 128, 512, false, false),
     ];
 

@@ -183,7 +183,7 @@ public class PackedGemmTests
         Assert.That(actual, Is.EqualTo(expected).AsCollection);
     }
 
-    // B in place (M ≤ MC, B not transposed, over half of L2): a Dense forward over five K slabs, a partial last panel
+    // B in place (M ≤ 64 and ≤ MC, B not transposed, over half of L2): a Dense forward over five K slabs, a partial last panel
     // (700 = 21·32 + 28), edge strips (13 rows). A in place (Aᵀ outweighing B, one K slab, over half of L2): a weight
     // gradient, a partial panel (45 columns), edge strips (1003 rows).
     [TestCase(64, 128, 1100, false)]

@@ -46,6 +46,15 @@ public static unsafe class Gemm
     /// <summary>Whether skinny products read their big operand in place (<see cref="GemmMicroKernels.Kernel8x32Strided"/>);
     /// off only in tests, which check that both ways give the same bits.</summary>
     internal static bool ReadsInPlace = true;
+    /// <summary>
+    /// The most rows of C for which B is read in place. Each 32-column panel of B read in place is KC rows ldb floats
+    /// apart — 2 KB for a 512-wide B, so the panel's lines fall into a few L1 sets and leave L1 before the next row
+    /// panel of A reuses them — while a packed panel is 32 contiguous KB. With M/8 = 8 row panels or fewer the packing
+    /// costs about what it saves; with more it wins: the LSTM's chunked weight gradient (128×512×1024, Aᵀ) ran 1.04–1.12
+    /// ms packed against 1.14–1.17 in place, 96 rows 0.80 against 0.87–0.89, while a Dense forward at M = 32 or 64 ran
+    /// as fast or faster in place (best of 100, Emerald Rapids, benchmarks/README.md "Eleventh sitting").
+    /// </summary>
+    internal const int InPlaceBMaxRows = 64;
 
     /// <summary>
     /// The register-blocking variant the machine supports best: the widest accelerated vectors, and for
@@ -263,10 +272,10 @@ public static unsafe class Gemm
         private static int RoundUp(int x, int multiple) => (x + multiple - 1) / multiple * multiple;
 
         /// <summary>
-        /// The skinny products' big operand is read in place by the 8×32 kernel: B stored K×N when there is one row
-        /// block (M ≤ MC, a Dense layer's forward: each B element feeds only M/8 tiles, so a packed copy costs as much
-        /// as it saves); A stored K×M (transposed) when it outweighs B and K is one slab (a weight gradient Xᵀ·dZ,
-        /// K = the batch).
+        /// The skinny products' big operand is read in place by the 8×32 kernel: B stored K×N when M is at most
+        /// <see cref="InPlaceBMaxRows"/> (a Dense layer's forward: each B element feeds only M/8 tiles, so a packed copy
+        /// costs as much as it saves); A stored K×M (transposed) when it outweighs B and K is one slab (a weight gradient
+        /// Xᵀ·dZ, K = the batch).
         /// </summary>
         private InPlace ChooseInPlace(GemmKernelKind kind, bool transA, bool transB, int m, int n, int k)
         {
@@ -275,7 +284,7 @@ public static unsafe class Gemm
             // Only an operand too big to stay cached from call to call: a small one (a convolution's weights, its
             // per-chunk im2col block) is packed once into L1-friendly panels and re-read from there more cheaply.
             InPlace inPlace = InPlace.None;
-            if (!transB && m <= MC && n > _nr && (long)k * n * sizeof(float) > HalfL2Bytes)
+            if (!transB && m <= Math.Min(MC, InPlaceBMaxRows) && n > _nr && (long)k * n * sizeof(float) > HalfL2Bytes)
                 inPlace |= InPlace.B;
             if (transA && m >= n && m > MC && k <= KC && (long)m * k * sizeof(float) > HalfL2Bytes)
                 inPlace |= InPlace.A;
