@@ -106,6 +106,9 @@ public class GemmTests
     [TestCase(64, 128, 3000, false, false)]
     [TestCase(64, 1000, 128, false, true)]
     [TestCase(1000, 128, 64, true, false)]
+    // Split by K (GemmKSplit): the CIFAR-10 Dense forward, and a transposed, partial-panel one.
+    [TestCase(64, 128, 7200, false, false)]
+    [TestCase(27, 100, 5000, true, true)]
     public void IsBitwiseIdenticalAcrossThreadCounts(int m, int n, int k, bool transA, bool transB)
     {
         var rng = new Random(9);

@@ -93,8 +93,25 @@ public static unsafe class Gemm
         ReadOnlySpan<float> a, int lda, ReadOnlySpan<float> b, int ldb, Span<float> c, int ldc, bool accumulate)
         => MultiplyCore(kind, transA, transB, m, n, k, a, lda, b, ldb, c, ldc, accumulate, packedB: null);
 
+    /// <summary>
+    /// One piece of a <see cref="GemmKSplit"/> product, on the calling worker: C = op(A)·op(B) over the piece's
+    /// <paramref name="k"/> rows, with the cache choices (prefetching, operands read in place) made for the whole
+    /// product's <paramref name="wholeK"/>.
+    /// </summary>
+    internal static void MultiplyPiece(GemmKernelKind kind, bool transA, bool transB, int m, int n, int k,
+        float* a, int lda, float* b, int ldb, float* c, int ldc, int wholeK)
+    {
+        long aLength = transA ? (long)(k - 1) * lda + m : (long)(m - 1) * lda + k;
+        long bLength = transB ? (long)(n - 1) * ldb + k : (long)(k - 1) * ldb + n;
+        MultiplyCore(kind, transA, transB, m, n, k, new ReadOnlySpan<float>(a, checked((int)aLength)), lda,
+            new ReadOnlySpan<float>(b, checked((int)bLength)), ldb, new Span<float>(c, checked((int)((long)(m - 1) * ldc + n))), ldc,
+            accumulate: false, packedB: null, wholeK);
+    }
+
+    // sizeK: the K that size-based choices use, when this call is a piece of a longer product (else 0: k).
     private static void MultiplyCore(GemmKernelKind kind, bool transA, bool transB, int m, int n, int k,
-        ReadOnlySpan<float> a, int lda, ReadOnlySpan<float> b, int ldb, Span<float> c, int ldc, bool accumulate, float* packedB)
+        ReadOnlySpan<float> a, int lda, ReadOnlySpan<float> b, int ldb, Span<float> c, int ldc, bool accumulate, float* packedB,
+        int sizeK = 0)
     {
         if (packedB == null)
             Validate(transA, transB, m, n, k, a.Length, lda, b.Length, ldb, c.Length, ldc);
@@ -120,16 +137,22 @@ public static unsafe class Gemm
             long flops = 2L * m * n * k;
             // Small products, and calls from inside another kernel's parallel region, run on this thread.
             int threads = flops < ParallelFlopThreshold || WorkerPool.IsInsideRegion ? 1 : Parallelism.CurrentMaxThreads;
+            if (sizeK == 0 && packedB == null && GemmKSplit.Applies(m, n, k))
+            {
+                GemmKSplit.Multiply(kind, transA, transB, m, n, k, pa, lda, pb, ldb, pc, ldc, accumulate, threads);
+                return;
+            }
+            int choiceK = sizeK > 0 ? sizeK : k;
             var job = GemmJob.Rent();
-            if (TransposesC(kind, transA, transB, m, n, k, packedB))
+            if (TransposesC(kind, transA, transB, m, n, choiceK, packedB))
             {
                 // Cᵀ = B·Aᵀ (B stored N×K read in place, Aᵀ packed), each tile stored transposed into C.
-                job.Set(kind, false, true, n, m, k, pb, ldb, pa, lda, pc, ldc, accumulate, threads);
+                job.Set(kind, false, true, n, m, k, pb, ldb, pa, lda, pc, ldc, accumulate, threads, choiceK);
                 job.TransposedC = true;
             }
             else
             {
-                job.Set(kind, transA, transB, m, n, k, pa, lda, pb, ldb, pc, ldc, accumulate, threads);
+                job.Set(kind, transA, transB, m, n, k, pa, lda, pb, ldb, pc, ldc, accumulate, threads, choiceK);
             }
             job.PackedB = packedB;
             int workers = Math.Min(threads, job.TileCount);
@@ -221,8 +244,10 @@ public static unsafe class Gemm
             t_free = job;
         }
 
+        // choiceK: the K the size-based choices (prefetching, operands in place) use: k, or the whole product's when
+        // this call is a GemmKSplit piece.
         public void Set(GemmKernelKind kind, bool transA, bool transB, int m, int n, int k,
-            float* a, int lda, float* b, int ldb, float* c, int ldc, bool accumulate, int threads)
+            float* a, int lda, float* b, int ldb, float* c, int ldc, bool accumulate, int threads, int choiceK)
         {
             (_kind, _transA, _transB, _m, _n, _k) = (kind, transA, transB, m, n, k);
             _a = a; _b = b; _c = c;
@@ -242,13 +267,13 @@ public static unsafe class Gemm
             // On more than one worker, the plan is off: two workers streaming the same skinny operands made the
             // CIFAR-10 seed step slower at 2 threads (3.35–3.72 → 3.43–3.80 ms, 4 alternated pairs) while it made
             // it faster at 1 (benchmarks/README.md, sixth sitting).
-            long footprint = ((long)m * k + (long)k * n + (long)m * n) * sizeof(float);
+            long footprint = ((long)m * choiceK + (long)choiceK * n + (long)m * n) * sizeof(float);
             _prefetches = threads == 1 && footprint > HalfL2Bytes;
             // One row block (M ≤ MC: a Dense layer's batch) uses each packed B slab once, so the slab need not fill L2:
             // narrower tiles leave room to prefetch the next one (GemmPrefetch) while this one is multiplied.
             if (m <= MC && _prefetches)
                 _nc = Math.Min(_nc, SkinnyNC);
-            _inPlace = ChooseInPlace(kind, transA, transB, m, n, k);
+            _inPlace = ChooseInPlace(kind, transA, transB, m, n, k, choiceK);
             _tilesPerRow = (n + _nc - 1) / _nc;
             // A task is a column tile × a band of rows: its packed B slab is reused by every MC block
             // of the band (as in BLIS, where B is packed once per slab), so B is re-read once per band,
@@ -277,16 +302,16 @@ public static unsafe class Gemm
         /// costs as much as it saves); A stored K×M (transposed) when it outweighs B and K is one slab (a weight gradient
         /// Xᵀ·dZ, K = the batch).
         /// </summary>
-        private InPlace ChooseInPlace(GemmKernelKind kind, bool transA, bool transB, int m, int n, int k)
+        private InPlace ChooseInPlace(GemmKernelKind kind, bool transA, bool transB, int m, int n, int k, int choiceK)
         {
             if (kind != GemmKernelKind.Vector512 || !ReadsInPlace)
                 return InPlace.None;
             // Only an operand too big to stay cached from call to call: a small one (a convolution's weights, its
             // per-chunk im2col block) is packed once into L1-friendly panels and re-read from there more cheaply.
             InPlace inPlace = InPlace.None;
-            if (!transB && m <= Math.Min(MC, InPlaceBMaxRows) && n > _nr && (long)k * n * sizeof(float) > HalfL2Bytes)
+            if (!transB && m <= Math.Min(MC, InPlaceBMaxRows) && n > _nr && (long)choiceK * n * sizeof(float) > HalfL2Bytes)
                 inPlace |= InPlace.B;
-            if (transA && m >= n && m > MC && k <= KC && (long)m * k * sizeof(float) > HalfL2Bytes)
+            if (transA && m >= n && m > MC && k <= KC && (long)m * choiceK * sizeof(float) > HalfL2Bytes)
                 inPlace |= InPlace.A;
             return inPlace;
         }
