@@ -6,7 +6,7 @@ using NanoNet.Optim;
 namespace NanoNet.Tests;
 
 /// <summary>
-/// The direct (implicit-im2col) convolution for few input channels (<see cref="DirectConv"/>): its forward, its pooled
+/// The direct (implicit-im2col) convolution for short kernel rows (<see cref="DirectConv"/>): its forward, its pooled
 /// forward with the argmax, and its weight gradient, bitwise against the im2col path (the same sums in the same order)
 /// and within round-off of <see cref="ConvReference"/>, at 1, 2 and 3 threads; gradient checks; a model trained both ways.
 /// </summary>
@@ -24,6 +24,9 @@ public class DirectConvTests
         new object[] { 2, 9, 12, 2, 32, 5, 5, 1, 1, true },    // a 5×5 kernel, padding 2 on every side
         new object[] { 2, 10, 19, 3, 32, 2, 5, 1, 2, true },   // an even kernel height (the odd padding row at the bottom), unequal strides
         new object[] { 1, 4, 8, 3, 32, 3, 3, 1, 1, true },     // one tile row pair, one image
+        new object[] { 3, 12, 12, 32, 32, 3, 3, 1, 1, true },  // the Keras 32 → 32 layer's shape (runs of 96; P = 288 over one KC slab)
+        new object[] { 2, 9, 10, 64, 64, 3, 3, 1, 1, false },  // the Keras 64 → 64 layer's (runs of 192, P = 576: three slabs)
+        new object[] { 2, 8, 9, 32, 32, 4, 4, 1, 1, false },   // P = 512, a multiple of KC = 256: the ones column a slab of its own
     ];
 
     [TestCaseSource(nameof(Geometries))]
@@ -201,14 +204,16 @@ public class DirectConvTests
     }
 
     [Test]
-    public void TheRuleTakesTheStemsAndLeavesTheRest()
+    public void TheRuleTakesShortKernelRowsAndLeavesTheRest()
     {
         Assume.That(Vector512.IsHardwareAccelerated, "needs accelerated Vector512");
         Assert.Multiple(() =>
         {
             Assert.That(DirectConv.Applies(ConvGeometry.Create(32, 32, 3, 3, 3, 1, 1, false), 32), Is.True, "the seed stem");
             Assert.That(DirectConv.Applies(ConvGeometry.Create(32, 32, 3, 3, 3, 1, 1, true), 32), Is.True, "the Keras stem");
-            Assert.That(DirectConv.Applies(ConvGeometry.Create(32, 32, 32, 3, 3, 1, 1, false), 32), Is.False, "32 channels: im2col + GEMM");
+            Assert.That(DirectConv.Applies(ConvGeometry.Create(32, 32, 32, 3, 3, 1, 1, true), 32), Is.True, "the Keras 32 → 32 layer");
+            Assert.That(DirectConv.Applies(ConvGeometry.Create(16, 16, 64, 3, 3, 1, 1, true), 64), Is.True, "the Keras 64 → 64 layer");
+            Assert.That(DirectConv.Applies(ConvGeometry.Create(16, 16, 128, 3, 3, 1, 1, true), 128), Is.False, "128 channels: im2col + GEMM");
             Assert.That(DirectConv.Applies(ConvGeometry.Create(32, 32, 3, 3, 3, 1, 1, false), 16), Is.False, "16 filters");
             Assert.That(DirectConv.Applies(ConvGeometry.Create(3, 32, 3, 3, 3, 1, 1, false), 32), Is.False, "one output row");
             Assert.That(DirectConv.Applies(ConvGeometry.Create(32, 5, 3, 3, 3, 1, 1, false), 32), Is.False, "three output columns");

@@ -90,6 +90,8 @@ internal static unsafe class DirectConvForward
     private readonly struct TileShape(in ConvGeometry g, int rowStride, int filters, bool relu)
     {
         public readonly int KernelHeight = g.KernelHeight, Run = g.KernelWidth * g.Channels, Filters = filters;
+        /// <summary>P = KH·KW·C, and the im2col GEMM's K slab (see <see cref="SlabTile"/>).</summary>
+        public readonly int Patch = g.KernelHeight * g.KernelWidth * g.Channels, Slab = Gemm.KC;
         /// <summary>Floats between the two output rows' image rows, and between two neighbouring pixels' patches.</summary>
         public readonly int RowStep = g.StrideHeight * rowStride, PixelStep = g.StrideWidth * g.Channels;
         /// <summary>Floats between kernel rows kh and kh + 1 in the image.</summary>
@@ -104,6 +106,11 @@ internal static unsafe class DirectConvForward
     /// </summary>
     private static void Tile(in TileShape t, float* a, float* w, float* bias, float* y0, float* y1, int* argmax, int index, int indexRowStep)
     {
+        if (t.Patch > t.Slab)
+        {
+            SlabTile(t, a, w, bias, y0, y1, argmax, index, indexRowStep, pixels: 4);
+            return;
+        }
         Vector512<float> c00 = default, c01 = default, c10 = default, c11 = default;  // row 0, pixels 0 and 1; halves 0 and 1
         Vector512<float> c20 = default, c21 = default, c30 = default, c31 = default;  // row 0, pixels 2 and 3
         Vector512<float> c40 = default, c41 = default, c50 = default, c51 = default;  // row 1, pixels 0 and 1
@@ -163,6 +170,11 @@ internal static unsafe class DirectConvForward
     /// </summary>
     private static void WindowTile(in TileShape t, float* a, float* w, float* bias, float* y, int* argmax, int index, int indexRowStep)
     {
+        if (t.Patch > t.Slab)
+        {
+            SlabTile(t, a, w, bias, y, null, argmax, index, indexRowStep, pixels: 2);
+            return;
+        }
         Vector512<float> c00 = default, c01 = default, c10 = default, c11 = default;  // row 0, pixels 0 and 1; halves 0 and 1
         Vector512<float> c40 = default, c41 = default, c50 = default, c51 = default;  // row 1, pixels 0 and 1
         int s1 = t.PixelStep, run = t.Run, ldw = t.Filters, rowStep = t.RowStep;
@@ -189,6 +201,145 @@ internal static unsafe class DirectConvForward
         int f = t.Filters;
         Pool(c00, c10, c40, c50, y, argmax, index, f, indexRowStep, t.Relu);
         Pool(c01, c11, c41, c51, y + 16, argmax == null ? null : argmax + 16, index + 16, f, indexRowStep, t.Relu);
+    }
+
+    /// <summary>
+    /// <see cref="Tile"/> (4 pixels a row) or <see cref="WindowTile"/> (2) for a patch longer than the GEMM's K slab, in the
+    /// im2col path's grouping so that the bits stay its own: that GEMM sums K = P + 1 (the ones column last) in slabs of
+    /// KC, each from zero, added to C in order, C = ((s₀ + s₁) + …) + s_last. Each slab here is one
+    /// <see cref="SlabChain4"/> call (its accumulators in registers), folded into a total in L1; the ones column is the
+    /// bias added at the end of the last slab's chain, or a slab of its own when P is a multiple of KC.
+    /// </summary>
+    private static void SlabTile(in TileShape t, float* a, float* w, float* bias, float* y0, float* y1, int* argmax, int index,
+        int indexRowStep, int pixels)
+    {
+        float* total = stackalloc float[8 * 32]; // pixel j of output row r at (r·4 + j)·32, its 32 filters
+        bool ownSlab = t.Patch % t.Slab == 0;
+        for (int p0 = 0; p0 < t.Patch; p0 += t.Slab)
+        {
+            int p1 = Math.Min(p0 + t.Slab, t.Patch);
+            float* slabBias = p1 == t.Patch && !ownSlab ? bias : null;
+            if (pixels == 4)
+                SlabChain4(t, a, w, p0, p1, slabBias, total, add: p0 > 0);
+            else
+                SlabChain2(t, a, w, p0, p1, slabBias, total, add: p0 > 0);
+        }
+        Vector512<float> bias0 = Vector512.Load(bias), bias1 = Vector512.Load(bias + 16);
+        bool relu = t.Relu;
+        Vector512<float> Sum(int rowPixel, int half)
+        {
+            Vector512<float> v = Vector512.Load(total + rowPixel * 32 + half * 16);
+            return Act(ownSlab ? v + (half == 0 ? bias0 : bias1) : v, relu); // the ones column's own slab: C + (0 + 1·b)
+        }
+        int f = t.Filters;
+        if (pixels == 2)
+        {
+            Pool(Sum(0, 0), Sum(1, 0), Sum(4, 0), Sum(5, 0), y0, argmax, index, f, indexRowStep, t.Relu);
+            Pool(Sum(0, 1), Sum(1, 1), Sum(4, 1), Sum(5, 1), y0 + 16, argmax == null ? null : argmax + 16, index + 16, f, indexRowStep, t.Relu);
+            return;
+        }
+        if (y1 != null)
+        {
+            for (int j = 0; j < 4; j++)
+            {
+                Sum(j, 0).Store(y0 + j * f); Sum(j, 1).Store(y0 + j * f + 16);
+                Sum(4 + j, 0).Store(y1 + j * f); Sum(4 + j, 1).Store(y1 + j * f + 16);
+            }
+            return;
+        }
+        Pool(Sum(0, 0), Sum(1, 0), Sum(4, 0), Sum(5, 0), y0, argmax, index, f, indexRowStep, t.Relu);
+        Pool(Sum(0, 1), Sum(1, 1), Sum(4, 1), Sum(5, 1), y0 + 16, argmax == null ? null : argmax + 16, index + 16, f, indexRowStep, t.Relu);
+        Pool(Sum(2, 0), Sum(3, 0), Sum(6, 0), Sum(7, 0), y0 + f, argmax == null ? null : argmax + f, index + 2 * f, f, indexRowStep, t.Relu);
+        Pool(Sum(2, 1), Sum(3, 1), Sum(6, 1), Sum(7, 1), y0 + f + 16, argmax == null ? null : argmax + f + 16, index + 2 * f + 16, f, indexRowStep, t.Relu);
+    }
+
+    /// <summary>
+    /// One K slab, patch positions p0..p1 (p = kh·run + k), of the 2×4-pixel tile: the chains from zero, the bias at
+    /// the end when given (the ones column in this slab), then stored into <paramref name="total"/> or added to it.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void SlabChain4(in TileShape t, float* a, float* w, int p0, int p1, float* bias, float* total, bool add)
+    {
+        Vector512<float> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default, c30 = default, c31 = default;
+        Vector512<float> c40 = default, c41 = default, c50 = default, c51 = default, c60 = default, c61 = default, c70 = default, c71 = default;
+        int s1 = t.PixelStep, s2 = 2 * s1, s3 = 3 * s1, run = t.Run, ldw = t.Filters, rowStep = t.RowStep;
+        for (int p = p0; p < p1;)
+        {
+            int kh = p / run, k = p - kh * run, end = Math.Min(run, p1 - kh * run);
+            float* a0 = a + (long)kh * t.KernelRowStep, a1 = a0 + rowStep, wp = w + (long)p * ldw;
+            for (; k < end; k++, wp += ldw)
+            {
+                Vector512<float> b0 = Vector512.Load(wp);
+                Vector512<float> b1 = Vector512.Load(wp + 16);
+                Vector512<float> ai = Vector512.Create(a0[k]);
+                c00 = Vector512.FusedMultiplyAdd(ai, b0, c00); c01 = Vector512.FusedMultiplyAdd(ai, b1, c01);
+                ai = Vector512.Create(a0[k + s1]);
+                c10 = Vector512.FusedMultiplyAdd(ai, b0, c10); c11 = Vector512.FusedMultiplyAdd(ai, b1, c11);
+                ai = Vector512.Create(a0[k + s2]);
+                c20 = Vector512.FusedMultiplyAdd(ai, b0, c20); c21 = Vector512.FusedMultiplyAdd(ai, b1, c21);
+                ai = Vector512.Create(a0[k + s3]);
+                c30 = Vector512.FusedMultiplyAdd(ai, b0, c30); c31 = Vector512.FusedMultiplyAdd(ai, b1, c31);
+                ai = Vector512.Create(a1[k]);
+                c40 = Vector512.FusedMultiplyAdd(ai, b0, c40); c41 = Vector512.FusedMultiplyAdd(ai, b1, c41);
+                ai = Vector512.Create(a1[k + s1]);
+                c50 = Vector512.FusedMultiplyAdd(ai, b0, c50); c51 = Vector512.FusedMultiplyAdd(ai, b1, c51);
+                ai = Vector512.Create(a1[k + s2]);
+                c60 = Vector512.FusedMultiplyAdd(ai, b0, c60); c61 = Vector512.FusedMultiplyAdd(ai, b1, c61);
+                ai = Vector512.Create(a1[k + s3]);
+                c70 = Vector512.FusedMultiplyAdd(ai, b0, c70); c71 = Vector512.FusedMultiplyAdd(ai, b1, c71);
+            }
+            p = kh * run + end;
+        }
+        Fold(total, 0, c00, c01, bias, add); Fold(total, 1, c10, c11, bias, add); Fold(total, 2, c20, c21, bias, add); Fold(total, 3, c30, c31, bias, add);
+        Fold(total, 4, c40, c41, bias, add); Fold(total, 5, c50, c51, bias, add); Fold(total, 6, c60, c61, bias, add); Fold(total, 7, c70, c71, bias, add);
+    }
+
+    /// <summary><see cref="SlabChain4"/> for pixels 0 and 1 of both rows (<see cref="WindowTile"/>'s 8 accumulators).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void SlabChain2(in TileShape t, float* a, float* w, int p0, int p1, float* bias, float* total, bool add)
+    {
+        Vector512<float> c00 = default, c01 = default, c10 = default, c11 = default, c40 = default, c41 = default, c50 = default, c51 = default;
+        int s1 = t.PixelStep, run = t.Run, ldw = t.Filters, rowStep = t.RowStep;
+        for (int p = p0; p < p1;)
+        {
+            int kh = p / run, k = p - kh * run, end = Math.Min(run, p1 - kh * run);
+            float* a0 = a + (long)kh * t.KernelRowStep, a1 = a0 + rowStep, wp = w + (long)p * ldw;
+            for (; k < end; k++, wp += ldw)
+            {
+                Vector512<float> b0 = Vector512.Load(wp);
+                Vector512<float> b1 = Vector512.Load(wp + 16);
+                Vector512<float> ai = Vector512.Create(a0[k]);
+                c00 = Vector512.FusedMultiplyAdd(ai, b0, c00); c01 = Vector512.FusedMultiplyAdd(ai, b1, c01);
+                ai = Vector512.Create(a0[k + s1]);
+                c10 = Vector512.FusedMultiplyAdd(ai, b0, c10); c11 = Vector512.FusedMultiplyAdd(ai, b1, c11);
+                ai = Vector512.Create(a1[k]);
+                c40 = Vector512.FusedMultiplyAdd(ai, b0, c40); c41 = Vector512.FusedMultiplyAdd(ai, b1, c41);
+                ai = Vector512.Create(a1[k + s1]);
+                c50 = Vector512.FusedMultiplyAdd(ai, b0, c50); c51 = Vector512.FusedMultiplyAdd(ai, b1, c51);
+            }
+            p = kh * run + end;
+        }
+        Fold(total, 0, c00, c01, bias, add); Fold(total, 1, c10, c11, bias, add);
+        Fold(total, 4, c40, c41, bias, add); Fold(total, 5, c50, c51, bias, add);
+    }
+
+    /// <summary>A pixel's 32 slab sums (+ the bias when given: fma(1, b, c) = c + b) into the total, or added to it.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Fold(float* total, int rowPixel, Vector512<float> low, Vector512<float> high, float* bias, bool add)
+    {
+        float* at = total + rowPixel * 32;
+        if (bias != null)
+        {
+            low += Vector512.Load(bias);
+            high += Vector512.Load(bias + 16);
+        }
+        if (add)
+        {
+            low = Vector512.Load(at) + low;
+            high = Vector512.Load(at + 16) + high;
+        }
+        low.Store(at);
+        high.Store(at + 16);
     }
 
     /// <summary>ReLU as <see cref="ActivationKernels.ReluForward"/> computes it (max(v, 0), element by element), or the identity.</summary>
