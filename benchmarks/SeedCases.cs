@@ -52,6 +52,15 @@ public static class SeedCases
     /// </summary>
     public const double WarmupSeconds = 2.0;
 
+    /// <summary>
+    /// The least number of warm-up steps: the tiered JIT promotes a method after 30 calls, so a method called once per
+    /// step reaches its optimized code only at step 30, and 2 s alone warmed the IMDB step at 1 thread (~90 ms) for ~23.
+    /// The LibTorch peer warms up as many steps. (The runtime's tiering still allocates ~12 KB on its own background
+    /// thread now and then, later: counted process-wide, that reads as ~300 B per step in a run where it falls; with
+    /// DOTNET_TieredCompilation=0 every run read 0. See benchmarks/README.md, eleventh sitting.)
+    /// </summary>
+    public const int WarmupSteps = 40;
+
     /// <summary>The model of a case (before its last '-') and its mode (after it: train, inference, predict1).</summary>
     public static (string Model, string Mode) Parse(string name)
     {
@@ -101,7 +110,7 @@ public static class SeedCases
             _ => PredictOneStep(net, data.Features),
         };
         long warmupStart = Stopwatch.GetTimestamp();
-        for (int i = 0; i < warmup || Stopwatch.GetElapsedTime(warmupStart).TotalSeconds < WarmupSeconds; i++)
+        for (int i = 0; i < Math.Max(warmup, WarmupSteps) || Stopwatch.GetElapsedTime(warmupStart).TotalSeconds < WarmupSeconds; i++)
             step();
         Profiler.Reset(); // NANONET_PROFILE=1: the per-op table of the timed steps goes to stderr
         PoolStats.Reset(); // NANONET_POOL_STATS=1: the worker pool's late starts and joins, per kind of region

@@ -9,7 +9,7 @@
 // reviews: ids from the file NANONET_CASE_IDS_FILE names), cifar10-predict1 and text-predict1 (one sample),
 // keras-cifar10-train (32: the Keras example cifar10_cnn with dropout and RMSprop).
 // The CNNs are timed in NCHW and in channels_last and the faster layout is reported, as a user would pick it.
-// Every timing warms up for at least 2 s, as NanoNet's side does (SeedCases.WarmupSeconds).
+// Every timing warms up for at least 2 s and 40 steps, as NanoNet's side does (SeedCases.WarmupSeconds, WarmupSteps).
 using System.Diagnostics;
 using System.Globalization;
 using TorchSharp;
@@ -143,7 +143,7 @@ public static class Program
     private static double Median(Action step, int warmup, int steps)
     {
         long warmupStart = Stopwatch.GetTimestamp();
-        for (int i = 0; i < warmup || Stopwatch.GetElapsedTime(warmupStart).TotalSeconds < 2.0; i++)
+        for (int i = 0; i < Math.Max(warmup, 40) || Stopwatch.GetElapsedTime(warmupStart).TotalSeconds < 2.0; i++)
             step();
         var times = new double[steps];
         for (int i = 0; i < steps; i++)
