@@ -27,6 +27,7 @@ public class DirectConvTests
         new object[] { 3, 12, 12, 32, 32, 3, 3, 1, 1, true },  // the Keras 32 → 32 layer's shape (runs of 96; P = 288 over one KC slab)
         new object[] { 2, 9, 10, 64, 64, 3, 3, 1, 1, false },  // the Keras 64 → 64 layer's (runs of 192, P = 576: three slabs)
         new object[] { 2, 8, 9, 32, 32, 4, 4, 1, 1, false },   // P = 512, a multiple of KC = 256: the ones column a slab of its own
+        new object[] { 2, 7, 9, 32, 32, 2, 4, 1, 1, true },    // 'same' with even kernels over 32 channels: uneven padding, P = 256
     ];
 
     [TestCaseSource(nameof(Geometries))]
