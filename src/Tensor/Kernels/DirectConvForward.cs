@@ -232,13 +232,7 @@ internal static unsafe class DirectConvForward
             return Act(ownSlab ? v + (half == 0 ? bias0 : bias1) : v, relu); // the ones column's own slab: C + (0 + 1·b)
         }
         int f = t.Filters;
-        if (pixels == 2)
-        {
-            Pool(Sum(0, 0), Sum(1, 0), Sum(4, 0), Sum(5, 0), y0, argmax, index, f, indexRowStep, t.Relu);
-            Pool(Sum(0, 1), Sum(1, 1), Sum(4, 1), Sum(5, 1), y0 + 16, argmax == null ? null : argmax + 16, index + 16, f, indexRowStep, t.Relu);
-            return;
-        }
-        if (y1 != null)
+        if (y1 != null) // plain stores (4 pixels a row only: the 2-pixel tile is always pooled)
         {
             for (int j = 0; j < 4; j++)
             {
@@ -247,8 +241,11 @@ internal static unsafe class DirectConvForward
             }
             return;
         }
+        // Pooled: the window of pixels 0, 1 of both rows, then (4 pixels a row) that of pixels 2, 3.
         Pool(Sum(0, 0), Sum(1, 0), Sum(4, 0), Sum(5, 0), y0, argmax, index, f, indexRowStep, t.Relu);
         Pool(Sum(0, 1), Sum(1, 1), Sum(4, 1), Sum(5, 1), y0 + 16, argmax == null ? null : argmax + 16, index + 16, f, indexRowStep, t.Relu);
+        if (pixels == 2)
+            return;
         Pool(Sum(2, 0), Sum(3, 0), Sum(6, 0), Sum(7, 0), y0 + f, argmax == null ? null : argmax + f, index + 2 * f, f, indexRowStep, t.Relu);
         Pool(Sum(2, 1), Sum(3, 1), Sum(6, 1), Sum(7, 1), y0 + f + 16, argmax == null ? null : argmax + f + 16, index + 2 * f + 16, f, indexRowStep, t.Relu);
     }

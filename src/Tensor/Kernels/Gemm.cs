@@ -108,10 +108,10 @@ public static unsafe class Gemm
             accumulate: false, packedB: null, wholeK);
     }
 
-    // sizeK: the K that size-based choices use, when this call is a piece of a longer product (else 0: k).
+    // wholeK: the whole product's K when this call is a GemmKSplit piece (its size-based choices use it), else 0.
     private static void MultiplyCore(GemmKernelKind kind, bool transA, bool transB, int m, int n, int k,
         ReadOnlySpan<float> a, int lda, ReadOnlySpan<float> b, int ldb, Span<float> c, int ldc, bool accumulate, float* packedB,
-        int sizeK = 0)
+        int wholeK = 0)
     {
         if (packedB == null)
             Validate(transA, transB, m, n, k, a.Length, lda, b.Length, ldb, c.Length, ldc);
@@ -137,12 +137,12 @@ public static unsafe class Gemm
             long flops = 2L * m * n * k;
             // Small products, and calls from inside another kernel's parallel region, run on this thread.
             int threads = flops < ParallelFlopThreshold || WorkerPool.IsInsideRegion ? 1 : Parallelism.CurrentMaxThreads;
-            if (sizeK == 0 && packedB == null && GemmKSplit.Applies(m, n, k))
+            if (wholeK == 0 && packedB == null && GemmKSplit.Applies(m, n, k))
             {
                 GemmKSplit.Multiply(kind, transA, transB, m, n, k, pa, lda, pb, ldb, pc, ldc, accumulate, threads);
                 return;
             }
-            int choiceK = sizeK > 0 ? sizeK : k;
+            int choiceK = wholeK > 0 ? wholeK : k;
             var job = GemmJob.Rent();
             if (TransposesC(kind, transA, transB, m, n, choiceK, packedB))
             {
