@@ -13,7 +13,8 @@ namespace NanoNet.Kernels;
 /// column of ones; y and dY are N×OH×OW×F = (N·OH·OW)×F.</para>
 /// <para>Forward: y = act(col·[w; b]). Backward: dZ = dY ⊙ act'(y); [dW; db] = colᵀ·dZ (one GEMM gives
 /// both, thanks to the ones column; with F a multiple of 32 on AVX-512 it is summed in registers by
-/// <see cref="ConvWeightGradient"/> instead); dcol = dZ·wᵀ; dX = col2im(dcol).</para>
+/// <see cref="ConvWeightGradient"/> instead); dcol = dZ·wᵀ; dX = col2im(dcol) (with C a multiple of 32 on AVX-512, one
+/// pass: <see cref="DirectConvInputGradient"/> adds each register tile of dcol onto its pixels).</para>
 /// <para>Why NHWC: channels innermost make each im2col run contiguous, make col·w land directly in the
 /// NHWC output (no transpose, no layout change before Dense), and let pooling vectorise over channels.</para>
 /// <para>Memory: col is never materialised for the whole batch. Each worker builds one chunk's col in a
@@ -147,9 +148,14 @@ public static unsafe class Conv2DKernels
         int patch = g.PatchSize;
         bool parameters = !dW.IsEmpty || !dBias.IsEmpty;
         float[] partials = job.Partials(parameters ? (patch + 1) * filters : 0);
-        fixed (float* px = x, pw = w, py = y, pdy = dY, pdx = dX, ppart = partials)
+        bool directInput = !dX.IsEmpty && job.DirectInput;
+        float[] panels = directInput ? job.InputGradientPanels(patch * filters) : [];
+        fixed (float* px = x, pw = w, py = y, pdy = dY, pdx = dX, ppart = partials, ppanels = panels)
         fixed (int* pa = argmax)
         {
+            if (directInput) // wᵀ packed once for every chunk's fused dZ·wᵀ + col2im
+                DirectConvInputGradient.PackPanels(pw, patch, filters, ppanels);
+            job.InputPanels = (nint)ppanels;
             job.Mode = argmax.IsEmpty ? ConvJob.Pass.Backward : ConvJob.Pass.BackwardPooled;
             job.Relu = relu;
             (job.X, job.W, job.Y, job.DY, job.DX, job.PartialSums, job.ArgMax) = ((nint)px, (nint)pw, (nint)py, (nint)pdy, (nint)pdx, (nint)ppart, (nint)pa);
@@ -176,16 +182,18 @@ public static unsafe class Conv2DKernels
         public enum Pass { Forward, ForwardPooled, Backward, BackwardPooled }
 
         [ThreadStatic] private static ConvJob? t_cached;
-        private float[] _partials = [], _weightsWithBias = [];
+        private float[] _partials = [], _weightsWithBias = [], _inputGradientPanels = [];
         private int _nextChunk;
 
         public Pass Mode;
         public ConvGeometry G, Pool;
         public int Batch, Filters, Chunks, ImagesPerChunk, PartialStride;
-        public nint X, W, Y, DY, DX, PartialSums, ArgMax;
+        public nint X, W, Y, DY, DX, PartialSums, ArgMax, InputPanels;
         public bool Relu, WantParameters, WantInput;
         /// <summary>Whether the direct kernels (<see cref="DirectConv"/>) take this convolution instead of im2col + GEMM.</summary>
         public bool Direct;
+        /// <summary>Whether the input gradient runs col2im in the product's epilogue (<see cref="DirectConvInputGradient"/>).</summary>
+        public bool DirectInput;
 
         public static ConvJob Rent(in ConvGeometry g, int batch, int filters)
         {
@@ -195,6 +203,7 @@ public static unsafe class Conv2DKernels
             job.Filters = filters;
             job.ImagesPerChunk = Conv2DKernels.ImagesPerChunk(g);
             job.Direct = DirectConv.Applies(g, filters);
+            job.DirectInput = DirectConvInputGradient.Applies(g, filters);
             job.Chunks = (batch + job.ImagesPerChunk - 1) / job.ImagesPerChunk;
             job._nextChunk = -1;
             return job;
@@ -221,6 +230,14 @@ public static unsafe class Conv2DKernels
             return _weightsWithBias;
         }
 
+        /// <summary>A buffer of at least <paramref name="length"/> floats for the packed wᵀ panels; only grows, as above.</summary>
+        public float[] InputGradientPanels(int length)
+        {
+            if (_inputGradientPanels.Length < length)
+                _inputGradientPanels = new float[length];
+            return _inputGradientPanels;
+        }
+
         public override void RunWorker(int worker, int workerCount)
         {
             // The worker's private chunk buffers come from the shared scratch buffers (bounded, trimmable),
@@ -235,6 +252,7 @@ public static unsafe class Conv2DKernels
             bool pooled = (Mode == Pass.BackwardPooled && !GradientInTheTile) || (Mode == Pass.ForwardPooled && !(Direct && DirectConvForward.PoolApplies(Pool)));
             float[] col = needsColumns ? ScratchBuffers.Rent(rows * (G.PatchSize + 1)) : [];
             float[] padded = needsPadded ? ScratchBuffers.Rent(ImagesPerChunk * DirectConv.PaddedImageSize(G)) : [];
+            needsInputGradient &= !DirectInput; // the fused kernel keeps dcol in registers
             float[] dCol = needsInputGradient ? ScratchBuffers.Rent(InputGradientPixels * G.PatchSize) : [];
             float[] convolved = pooled ? ScratchBuffers.Rent(rows * Filters) : [];
             try
@@ -427,7 +445,12 @@ public static unsafe class Conv2DKernels
                 else
                     Gemm.Multiply(true, false, columns, Filters, rows, col, columns, dZ, Filters, partial, Filters);
             }
-            if (WantInput) // dcol = dZ·wᵀ, then scatter back into the images, a block of output pixels at a time
+            if (WantInput && DirectInput) // dX += col2im(dZ·wᵀ), each register tile of dcol added where it belongs
+            {
+                fixed (float* pdZ = dZ)
+                    DirectConvInputGradient.Compute(pdZ, images, G, (float*)InputPanels, Filters, (float*)DX + (long)first * G.InputImageSize);
+            }
+            else if (WantInput) // dcol = dZ·wᵀ, then scatter back into the images, a block of output pixels at a time
             {
                 var w = new ReadOnlySpan<float>((float*)W, patch * Filters);
                 var dX = new Span<float>((float*)DX + (long)first * G.InputImageSize, images * G.InputImageSize);
