@@ -115,30 +115,31 @@ internal static unsafe class DirectConvForward
         Vector512<float> c20 = default, c21 = default, c30 = default, c31 = default;  // row 0, pixels 2 and 3
         Vector512<float> c40 = default, c41 = default, c50 = default, c51 = default;  // row 1, pixels 0 and 1
         Vector512<float> c60 = default, c61 = default, c70 = default, c71 = default;  // row 1, pixels 2 and 3
-        int s1 = t.PixelStep, s2 = 2 * s1, s3 = 3 * s1, run = t.Run, ldw = t.Filters, rowStep = t.RowStep;
+        nint s1 = t.PixelStep, s2 = 2 * s1, s3 = 3 * s1, ldw = t.Filters; // native ints: base + index·4 addresses, no arithmetic in the loop
+        int run = t.Run, rowStep = t.RowStep;
         for (int kh = 0; kh < t.KernelHeight; kh++)
         {
             // This kernel row's patch runs: pixel j of output row r starts at a0 + r·rowStep + j·s1.
             float* a0 = a + (long)kh * t.KernelRowStep, a1 = a0 + rowStep;
-            for (int k = 0; k < run; k++, w += ldw)
+            for (float* end = a0 + run; a0 < end; a0++, a1++, w += ldw)
             {
                 Vector512<float> b0 = Vector512.Load(w);
                 Vector512<float> b1 = Vector512.Load(w + 16);
-                Vector512<float> ai = Vector512.Create(a0[k]);
+                Vector512<float> ai = Vector512.Create(*a0);
                 c00 = Vector512.FusedMultiplyAdd(ai, b0, c00); c01 = Vector512.FusedMultiplyAdd(ai, b1, c01);
-                ai = Vector512.Create(a0[k + s1]);
+                ai = Vector512.Create(a0[s1]);
                 c10 = Vector512.FusedMultiplyAdd(ai, b0, c10); c11 = Vector512.FusedMultiplyAdd(ai, b1, c11);
-                ai = Vector512.Create(a0[k + s2]);
+                ai = Vector512.Create(a0[s2]);
                 c20 = Vector512.FusedMultiplyAdd(ai, b0, c20); c21 = Vector512.FusedMultiplyAdd(ai, b1, c21);
-                ai = Vector512.Create(a0[k + s3]);
+                ai = Vector512.Create(a0[s3]);
                 c30 = Vector512.FusedMultiplyAdd(ai, b0, c30); c31 = Vector512.FusedMultiplyAdd(ai, b1, c31);
-                ai = Vector512.Create(a1[k]);
+                ai = Vector512.Create(*a1);
                 c40 = Vector512.FusedMultiplyAdd(ai, b0, c40); c41 = Vector512.FusedMultiplyAdd(ai, b1, c41);
-                ai = Vector512.Create(a1[k + s1]);
+                ai = Vector512.Create(a1[s1]);
                 c50 = Vector512.FusedMultiplyAdd(ai, b0, c50); c51 = Vector512.FusedMultiplyAdd(ai, b1, c51);
-                ai = Vector512.Create(a1[k + s2]);
+                ai = Vector512.Create(a1[s2]);
                 c60 = Vector512.FusedMultiplyAdd(ai, b0, c60); c61 = Vector512.FusedMultiplyAdd(ai, b1, c61);
-                ai = Vector512.Create(a1[k + s3]);
+                ai = Vector512.Create(a1[s3]);
                 c70 = Vector512.FusedMultiplyAdd(ai, b0, c70); c71 = Vector512.FusedMultiplyAdd(ai, b1, c71);
             }
         }
@@ -177,21 +178,22 @@ internal static unsafe class DirectConvForward
         }
         Vector512<float> c00 = default, c01 = default, c10 = default, c11 = default;  // row 0, pixels 0 and 1; halves 0 and 1
         Vector512<float> c40 = default, c41 = default, c50 = default, c51 = default;  // row 1, pixels 0 and 1
-        int s1 = t.PixelStep, run = t.Run, ldw = t.Filters, rowStep = t.RowStep;
+        nint s1 = t.PixelStep, ldw = t.Filters;
+        int run = t.Run, rowStep = t.RowStep;
         for (int kh = 0; kh < t.KernelHeight; kh++)
         {
             float* a0 = a + (long)kh * t.KernelRowStep, a1 = a0 + rowStep;
-            for (int k = 0; k < run; k++, w += ldw)
+            for (float* end = a0 + run; a0 < end; a0++, a1++, w += ldw)
             {
                 Vector512<float> b0 = Vector512.Load(w);
                 Vector512<float> b1 = Vector512.Load(w + 16);
-                Vector512<float> ai = Vector512.Create(a0[k]);
+                Vector512<float> ai = Vector512.Create(*a0);
                 c00 = Vector512.FusedMultiplyAdd(ai, b0, c00); c01 = Vector512.FusedMultiplyAdd(ai, b1, c01);
-                ai = Vector512.Create(a0[k + s1]);
+                ai = Vector512.Create(a0[s1]);
                 c10 = Vector512.FusedMultiplyAdd(ai, b0, c10); c11 = Vector512.FusedMultiplyAdd(ai, b1, c11);
-                ai = Vector512.Create(a1[k]);
+                ai = Vector512.Create(*a1);
                 c40 = Vector512.FusedMultiplyAdd(ai, b0, c40); c41 = Vector512.FusedMultiplyAdd(ai, b1, c41);
-                ai = Vector512.Create(a1[k + s1]);
+                ai = Vector512.Create(a1[s1]);
                 c50 = Vector512.FusedMultiplyAdd(ai, b0, c50); c51 = Vector512.FusedMultiplyAdd(ai, b1, c51);
             }
         }
@@ -265,30 +267,31 @@ internal static unsafe class DirectConvForward
     {
         Vector512<float> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default, c30 = default, c31 = default;
         Vector512<float> c40 = default, c41 = default, c50 = default, c51 = default, c60 = default, c61 = default, c70 = default, c71 = default;
-        int s1 = t.PixelStep, s2 = 2 * s1, s3 = 3 * s1, run = t.Run, ldw = t.Filters, rowStep = t.RowStep;
+        nint s1 = t.PixelStep, s2 = 2 * s1, s3 = 3 * s1, ldw = t.Filters; // native ints: base + index·4 addresses, no arithmetic in the loop
+        int run = t.Run, rowStep = t.RowStep;
         for (int p = p0; p < p1;)
         {
             int kh = p / run, k = p - kh * run, end = Math.Min(run, p1 - kh * run);
-            float* a0 = a + (long)kh * t.KernelRowStep, a1 = a0 + rowStep, wp = w + (long)p * ldw;
-            for (; k < end; k++, wp += ldw)
+            float* a0 = a + (long)kh * t.KernelRowStep + k, a1 = a0 + rowStep, wp = w + p * ldw;
+            for (float* stop = a0 + (end - k); a0 < stop; a0++, a1++, wp += ldw)
             {
                 Vector512<float> b0 = Vector512.Load(wp);
                 Vector512<float> b1 = Vector512.Load(wp + 16);
-                Vector512<float> ai = Vector512.Create(a0[k]);
+                Vector512<float> ai = Vector512.Create(*a0);
                 c00 = Vector512.FusedMultiplyAdd(ai, b0, c00); c01 = Vector512.FusedMultiplyAdd(ai, b1, c01);
-                ai = Vector512.Create(a0[k + s1]);
+                ai = Vector512.Create(a0[s1]);
                 c10 = Vector512.FusedMultiplyAdd(ai, b0, c10); c11 = Vector512.FusedMultiplyAdd(ai, b1, c11);
-                ai = Vector512.Create(a0[k + s2]);
+                ai = Vector512.Create(a0[s2]);
                 c20 = Vector512.FusedMultiplyAdd(ai, b0, c20); c21 = Vector512.FusedMultiplyAdd(ai, b1, c21);
-                ai = Vector512.Create(a0[k + s3]);
+                ai = Vector512.Create(a0[s3]);
                 c30 = Vector512.FusedMultiplyAdd(ai, b0, c30); c31 = Vector512.FusedMultiplyAdd(ai, b1, c31);
-                ai = Vector512.Create(a1[k]);
+                ai = Vector512.Create(*a1);
                 c40 = Vector512.FusedMultiplyAdd(ai, b0, c40); c41 = Vector512.FusedMultiplyAdd(ai, b1, c41);
-                ai = Vector512.Create(a1[k + s1]);
+                ai = Vector512.Create(a1[s1]);
                 c50 = Vector512.FusedMultiplyAdd(ai, b0, c50); c51 = Vector512.FusedMultiplyAdd(ai, b1, c51);
-                ai = Vector512.Create(a1[k + s2]);
+                ai = Vector512.Create(a1[s2]);
                 c60 = Vector512.FusedMultiplyAdd(ai, b0, c60); c61 = Vector512.FusedMultiplyAdd(ai, b1, c61);
-                ai = Vector512.Create(a1[k + s3]);
+                ai = Vector512.Create(a1[s3]);
                 c70 = Vector512.FusedMultiplyAdd(ai, b0, c70); c71 = Vector512.FusedMultiplyAdd(ai, b1, c71);
             }
             p = kh * run + end;
@@ -302,22 +305,23 @@ internal static unsafe class DirectConvForward
     private static void SlabChain2(in TileShape t, float* a, float* w, int p0, int p1, float* bias, float* total, bool add)
     {
         Vector512<float> c00 = default, c01 = default, c10 = default, c11 = default, c40 = default, c41 = default, c50 = default, c51 = default;
-        int s1 = t.PixelStep, run = t.Run, ldw = t.Filters, rowStep = t.RowStep;
+        nint s1 = t.PixelStep, ldw = t.Filters;
+        int run = t.Run, rowStep = t.RowStep;
         for (int p = p0; p < p1;)
         {
             int kh = p / run, k = p - kh * run, end = Math.Min(run, p1 - kh * run);
-            float* a0 = a + (long)kh * t.KernelRowStep, a1 = a0 + rowStep, wp = w + (long)p * ldw;
-            for (; k < end; k++, wp += ldw)
+            float* a0 = a + (long)kh * t.KernelRowStep + k, a1 = a0 + rowStep, wp = w + p * ldw;
+            for (float* stop = a0 + (end - k); a0 < stop; a0++, a1++, wp += ldw)
             {
                 Vector512<float> b0 = Vector512.Load(wp);
                 Vector512<float> b1 = Vector512.Load(wp + 16);
-                Vector512<float> ai = Vector512.Create(a0[k]);
+                Vector512<float> ai = Vector512.Create(*a0);
                 c00 = Vector512.FusedMultiplyAdd(ai, b0, c00); c01 = Vector512.FusedMultiplyAdd(ai, b1, c01);
-                ai = Vector512.Create(a0[k + s1]);
+                ai = Vector512.Create(a0[s1]);
                 c10 = Vector512.FusedMultiplyAdd(ai, b0, c10); c11 = Vector512.FusedMultiplyAdd(ai, b1, c11);
-                ai = Vector512.Create(a1[k]);
+                ai = Vector512.Create(*a1);
                 c40 = Vector512.FusedMultiplyAdd(ai, b0, c40); c41 = Vector512.FusedMultiplyAdd(ai, b1, c41);
-                ai = Vector512.Create(a1[k + s1]);
+                ai = Vector512.Create(a1[s1]);
                 c50 = Vector512.FusedMultiplyAdd(ai, b0, c50); c51 = Vector512.FusedMultiplyAdd(ai, b1, c51);
             }
             p = kh * run + end;

@@ -119,27 +119,29 @@ internal static unsafe class DirectConvInputGradient
         Vector512<float> c20 = default, c21 = default, c30 = default, c31 = default;
         Vector512<float> c40 = default, c41 = default, c50 = default, c51 = default;
         Vector512<float> c60 = default, c61 = default, c70 = default, c71 = default;
-        int s1 = filters, s2 = 2 * filters, s3 = 3 * filters;
-        float* a0 = a, a1 = a + 4 * filters, b = panel;
-        for (int f = 0; f < filters; f++, b += 32)
+        // Pointers walk f, the row offsets are native ints: each broadcast is one load with a base + index·4 address, no
+        // integer arithmetic beside the FMAs (which on Intel would compete for their ports).
+        nint s1 = filters, s2 = 2 * s1, s3 = 3 * s1;
+        float* a0 = a, a1 = a + 4 * s1, end = a + s1, b = panel;
+        for (; a0 < end; a0++, a1++, b += 32)
         {
             Vector512<float> b0 = Vector512.Load(b);
             Vector512<float> b1 = Vector512.Load(b + 16);
-            Vector512<float> ai = Vector512.Create(a0[f]);
+            Vector512<float> ai = Vector512.Create(*a0);
             c00 = Vector512.FusedMultiplyAdd(ai, b0, c00); c01 = Vector512.FusedMultiplyAdd(ai, b1, c01);
-            ai = Vector512.Create(a0[f + s1]);
+            ai = Vector512.Create(a0[s1]);
             c10 = Vector512.FusedMultiplyAdd(ai, b0, c10); c11 = Vector512.FusedMultiplyAdd(ai, b1, c11);
-            ai = Vector512.Create(a0[f + s2]);
+            ai = Vector512.Create(a0[s2]);
             c20 = Vector512.FusedMultiplyAdd(ai, b0, c20); c21 = Vector512.FusedMultiplyAdd(ai, b1, c21);
-            ai = Vector512.Create(a0[f + s3]);
+            ai = Vector512.Create(a0[s3]);
             c30 = Vector512.FusedMultiplyAdd(ai, b0, c30); c31 = Vector512.FusedMultiplyAdd(ai, b1, c31);
-            ai = Vector512.Create(a1[f]);
+            ai = Vector512.Create(*a1);
             c40 = Vector512.FusedMultiplyAdd(ai, b0, c40); c41 = Vector512.FusedMultiplyAdd(ai, b1, c41);
-            ai = Vector512.Create(a1[f + s1]);
+            ai = Vector512.Create(a1[s1]);
             c50 = Vector512.FusedMultiplyAdd(ai, b0, c50); c51 = Vector512.FusedMultiplyAdd(ai, b1, c51);
-            ai = Vector512.Create(a1[f + s2]);
+            ai = Vector512.Create(a1[s2]);
             c60 = Vector512.FusedMultiplyAdd(ai, b0, c60); c61 = Vector512.FusedMultiplyAdd(ai, b1, c61);
-            ai = Vector512.Create(a1[f + s3]);
+            ai = Vector512.Create(a1[s3]);
             c70 = Vector512.FusedMultiplyAdd(ai, b0, c70); c71 = Vector512.FusedMultiplyAdd(ai, b1, c71);
         }
         AddRow(t, firstRow[0], firstColumn[0], offset[0], channel, c00, c01);
