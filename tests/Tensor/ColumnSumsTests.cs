@@ -5,16 +5,19 @@ namespace NanoNet.Tests;
 
 public class ColumnSumsTests
 {
-    [TestCase(6400, 512)]   // the IMDB seed LSTM's gate gradient
-    [TestCase(300, 390)]    // columns not a multiple of 16
-    [TestCase(7, 33)]       // below the parallel threshold
-    public void EqualsTheRowByRowLoopBitwiseAtAnyThreadCount(int rows, int columns)
+    [TestCase(6400, 512, 512)]     // the IMDB seed LSTM's gate gradient
+    [TestCase(300, 390, 390)]      // columns not a multiple of 16
+    [TestCase(7, 33, 33)]          // below the parallel threshold
+    [TestCase(32, 36864, 36928)]   // a convolution's [dW; db] partials (Keras 64 → 64): dW, the first P·F of each chunk's row; blocks of 1,024 columns
+    [TestCase(32, 64, 36928)]      // ... and db, the last F of it
+    [TestCase(5, 2500, 2611)]      // a stride that is not a multiple of 16, a last block shorter than 1,024
+    public void EqualsTheRowByRowLoopBitwiseAtAnyThreadCount(int rows, int columns, int rowStride)
     {
-        float[] matrix = Tensor.RandomUniform([rows, columns], -1, 1, 70).ToArray();
+        float[] matrix = Tensor.RandomUniform([(rows - 1) * rowStride + columns], -1, 1, 70).ToArray();
         float[] start = Tensor.RandomUniform([columns], -1, 1, 71).ToArray();
         float[] expected = (float[])start.Clone();
         for (int row = 0; row < rows; row++)
-            TensorPrimitives.Add(expected, matrix.AsSpan(row * columns, columns), expected);
+            TensorPrimitives.Add(expected, matrix.AsSpan(row * rowStride, columns), expected);
         int saved = Parallelism.MaxThreads;
         try
         {
@@ -23,7 +26,10 @@ public class ColumnSumsTests
                 Parallelism.MaxThreads = threads;
                 float[] sums = (float[])start.Clone();
                 Parallelism.ResetWidestRegion();
-                ColumnSums.AddRows(matrix, rows, columns, sums);
+                if (rowStride == columns)
+                    ColumnSums.AddRows(matrix, rows, columns, sums);
+                else
+                    ColumnSums.AddRows(matrix, rows, columns, rowStride, sums);
                 Assert.That(sums, Is.EqualTo(expected).AsCollection, $"{threads} thread(s)");
                 if (threads > 1 && rows * columns >= 1 << 16)
                     Assert.That(Parallelism.WidestRegion, Is.EqualTo(threads), "the columns were split");

@@ -164,16 +164,14 @@ public static unsafe class Conv2DKernels
         }
         if (!parameters)
             return;
-        // Reduce the per-chunk partial sums in chunk order: deterministic at any thread count.
-        int stride = job.PartialStride;
-        for (int chunk = 0; chunk < job.Chunks; chunk++)
-        {
-            ReadOnlySpan<float> part = partials.AsSpan(chunk * stride, stride);
-            if (!dW.IsEmpty)
-                TensorPrimitives.Add(dW, part[..(patch * filters)], dW);
-            if (!dBias.IsEmpty)
-                TensorPrimitives.Add(dBias, part.Slice(patch * filters, filters), dBias);
-        }
+        // Reduce the per-chunk partial sums in chunk order: deterministic at any thread count. Each element is summed over
+        // the chunks in order, the elements split between the workers (the Keras cifar10_cnn's 64 → 64 layer: 32 chunks of
+        // 36,928 values, 0.3 ms a step on one thread chunk by chunk).
+        int stride = job.PartialStride, chunks = job.Chunks;
+        if (!dW.IsEmpty)
+            ColumnSums.AddRows(partials.AsSpan(0, (chunks - 1) * stride + patch * filters), chunks, patch * filters, stride, dW);
+        if (!dBias.IsEmpty)
+            ColumnSums.AddRows(partials.AsSpan(patch * filters, (chunks - 1) * stride + filters), chunks, filters, stride, dBias);
     }
 
     /// <summary>One convolution pass's arguments and its chunk loop (pointers are pinned by the caller).</summary>
