@@ -59,6 +59,7 @@ internal static unsafe class DirectConvInputGradient
     {
         int rows = images * g.OutputPixels, c = g.Channels, panelsPerTap = c / 32, taps = g.KernelHeight * g.KernelWidth;
         int panelSize = filters * 32;
+        bool inside = !DirectConv.NeedsPadding(g);
         // Per block row: the input pixel tap (0, 0) reads (ih0, iw0), and its offset in the chunk's dX (may lie in the padding).
         int* firstRow = stackalloc int[BlockRows+8], firstColumn = stackalloc int[BlockRows+8];
         long* offset = stackalloc long[BlockRows+8];
@@ -94,11 +95,32 @@ internal static unsafe class DirectConvInputGradient
                             new ReadOnlySpan<float>(a, (count - r) * filters).CopyTo(new Span<float>(tailRows, 8 * filters));
                             a = tailRows;
                         }
-                        Tile(a, filters, panel, target, firstRow + r, firstColumn + r, offset + r, half * 32);
+                        if (inside && count - r >= 8) // no tap of a 'valid' convolution leaves the image: no checks
+                            Tile<Inside>(a, filters, panel, target, firstRow + r, firstColumn + r, offset + r, half * 32);
+                        else
+                            Tile<Checked>(a, filters, panel, target, firstRow + r, firstColumn + r, offset + r, half * 32);
                     }
                 }
             }
         }
+    }
+
+    /// <summary>Whether a tile checks that each row's input pixel lies inside the image (a compile-time constant per copy).</summary>
+    private interface IBounds
+    {
+        static abstract bool Checks { get; }
+    }
+
+    /// <summary>'Same' or causal padding, or the chunk's last rows: a row whose tap falls outside is skipped.</summary>
+    private readonly struct Checked : IBounds
+    {
+        public static bool Checks => true;
+    }
+
+    /// <summary>A full tile of a convolution without padding: every tap of every row lies inside the image.</summary>
+    private readonly struct Inside : IBounds
+    {
+        public static bool Checks => false;
     }
 
     /// <summary>Where one tap's tile rows land: row i at dX + offset[i] + TapOffset + channel, when inside the image.</summary>
@@ -113,7 +135,8 @@ internal static unsafe class DirectConvInputGradient
     /// One 8-pixel × 32-column tile of dcol = dZ·wᵀ (rows a[0..8) of F floats each, one F×32 panel of wᵀ), added onto the
     /// 8 input pixels it belongs to, each when inside the image.
     /// </summary>
-    private static void Tile(float* a, int filters, float* panel, in TileTarget t, int* firstRow, int* firstColumn, long* offset, int channel)
+    private static void Tile<TBounds>(float* a, int filters, float* panel, in TileTarget t, int* firstRow, int* firstColumn, long* offset, int channel)
+        where TBounds : struct, IBounds
     {
         Vector512<float> c00 = default, c01 = default, c10 = default, c11 = default;  // pixels 0 and 1; halves 0 and 1
         Vector512<float> c20 = default, c21 = default, c30 = default, c31 = default;
@@ -144,21 +167,22 @@ internal static unsafe class DirectConvInputGradient
             ai = Vector512.Create(a1[s3]);
             c70 = Vector512.FusedMultiplyAdd(ai, b0, c70); c71 = Vector512.FusedMultiplyAdd(ai, b1, c71);
         }
-        AddRow(t, firstRow[0], firstColumn[0], offset[0], channel, c00, c01);
-        AddRow(t, firstRow[1], firstColumn[1], offset[1], channel, c10, c11);
-        AddRow(t, firstRow[2], firstColumn[2], offset[2], channel, c20, c21);
-        AddRow(t, firstRow[3], firstColumn[3], offset[3], channel, c30, c31);
-        AddRow(t, firstRow[4], firstColumn[4], offset[4], channel, c40, c41);
-        AddRow(t, firstRow[5], firstColumn[5], offset[5], channel, c50, c51);
-        AddRow(t, firstRow[6], firstColumn[6], offset[6], channel, c60, c61);
-        AddRow(t, firstRow[7], firstColumn[7], offset[7], channel, c70, c71);
+        AddRow<TBounds>(t, firstRow[0], firstColumn[0], offset[0], channel, c00, c01);
+        AddRow<TBounds>(t, firstRow[1], firstColumn[1], offset[1], channel, c10, c11);
+        AddRow<TBounds>(t, firstRow[2], firstColumn[2], offset[2], channel, c20, c21);
+        AddRow<TBounds>(t, firstRow[3], firstColumn[3], offset[3], channel, c30, c31);
+        AddRow<TBounds>(t, firstRow[4], firstColumn[4], offset[4], channel, c40, c41);
+        AddRow<TBounds>(t, firstRow[5], firstColumn[5], offset[5], channel, c50, c51);
+        AddRow<TBounds>(t, firstRow[6], firstColumn[6], offset[6], channel, c60, c61);
+        AddRow<TBounds>(t, firstRow[7], firstColumn[7], offset[7], channel, c70, c71);
     }
 
     /// <summary>dX[pixel, channel..channel+32) += (v0, v1) when the tap's input pixel lies inside the image (else it is padding).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void AddRow(in TileTarget t, int firstRow, int firstColumn, long offset, int channel, Vector512<float> v0, Vector512<float> v1)
+    private static void AddRow<TBounds>(in TileTarget t, int firstRow, int firstColumn, long offset, int channel, Vector512<float> v0, Vector512<float> v1)
+        where TBounds : struct, IBounds
     {
-        if ((uint)(firstRow + t.TapRow) >= (uint)t.Height || (uint)(firstColumn + t.TapColumn) >= (uint)t.Width)
+        if (TBounds.Checks && ((uint)(firstRow + t.TapRow) >= (uint)t.Height || (uint)(firstColumn + t.TapColumn) >= (uint)t.Width))
             return;
         float* target = t.DX + offset + t.TapOffset + channel;
         Vector512.Store(Vector512.Load(target) + v0, target);
