@@ -119,17 +119,5 @@ public class DirectConvInputGradientTests
         return values;
     }
 
-    private static T With<T>(bool fused, int threads, Func<T> run)
-    {
-        (bool savedDirect, int savedThreads) = (DirectConv.Enabled, Parallelism.MaxThreads);
-        (DirectConv.Enabled, Parallelism.MaxThreads) = (fused, threads);
-        try
-        {
-            return run();
-        }
-        finally
-        {
-            (DirectConv.Enabled, Parallelism.MaxThreads) = (savedDirect, savedThreads);
-        }
-    }
+    private static T With<T>(bool fused, int threads, Func<T> run) => DirectConvTests.With(fused, threads, run);
 }

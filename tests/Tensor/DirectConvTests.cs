@@ -249,7 +249,8 @@ public class DirectConvTests
         return (x, k, bias);
     }
 
-    private static T With<T>(bool direct, int threads, Func<T> run)
+    /// <summary>Runs <paramref name="run"/> with the direct kernels on or off and the thread count set (both process-wide), then restores them.</summary>
+    internal static T With<T>(bool direct, int threads, Func<T> run)
     {
         (bool savedDirect, int savedThreads) = (DirectConv.Enabled, Parallelism.MaxThreads);
         (DirectConv.Enabled, Parallelism.MaxThreads) = (direct, threads);
