@@ -88,6 +88,44 @@ public class DirectConvInputGradientTests
             Assert.That(Run(fused: true, threads), Is.EqualTo(expected).AsCollection, $"{threads} thread(s)");
     }
 
+    [TestCase(true, false)]
+    [TestCase(false, false)]
+    [TestCase(true, true)]
+    [TestCase(false, true)]
+    public void AnOverwrittenInputGradientIsTheGradientAddedToZeros(bool fused, bool pooled)
+    {
+        // A new gradient (overwriteInput) may hold anything, here NaN: every chunk clears its own images before adding.
+        var g = ConvGeometry.Create(11, 11, 32, 3, 3, 1, 1, samePadding: !pooled);
+        const int batch = 5, filters = 32;
+        var pool = ConvGeometry.Create(g.OutputHeight, g.OutputWidth, filters, 2, 2, 2, 2, samePadding: false);
+        var rng = new Random(17);
+        float[] x = Random(batch * g.InputImageSize, rng), k = Random(g.PatchSize * filters, rng), bias = Random(filters, rng);
+        var y = new float[batch * (pooled ? pool.OutputPixels : g.OutputPixels) * filters];
+        var argmax = new int[pooled ? y.Length : 0];
+        if (pooled)
+            Conv2DKernels.ForwardMaxPool(x, k, bias, y, argmax, batch, filters, g, relu: true, pool);
+        else
+            Conv2DKernels.Forward(x, k, bias, y, batch, filters, g, relu: true);
+        float[] dY = Random(y.Length, rng);
+        float[] Run(int threads, bool overwrite, float start) => With<float[]>(fused, threads, () =>
+        {
+            float[] dW = new float[k.Length], dB = new float[filters], dX = new float[x.Length];
+            Array.Fill(dX, start);
+            if (pooled)
+                Conv2DKernels.BackwardMaxPool(x, k, argmax, dY, dW, dB, dX, batch, filters, g, pool, overwrite);
+            else
+                Conv2DKernels.Backward(x, k, y, (float[])dY.Clone(), dW, dB, dX, batch, filters, g, relu: true, overwrite);
+            return [.. dX, .. dW, .. dB];
+        });
+        float[] expected = Run(threads: 1, overwrite: false, start: 0f);
+        Assert.That(expected.Take(x.Length).Count(v => v != 0), Is.GreaterThan(x.Length / 2), "dX must carry gradient");
+        foreach (int threads in new[] { 1, 2, 3 })
+            Assert.That(Run(threads, overwrite: true, start: float.NaN), Is.EqualTo(expected).AsCollection, $"{threads} thread(s)");
+        // Without it, the taps are added onto what dX held (onto 1 they round differently from onto 0: within round-off).
+        Assert.That(Run(threads: 2, overwrite: false, start: 1f).Take(x.Length), Is.EqualTo(expected.Take(x.Length).Select(v => 1f + v)).AsCollection.Within(1e-5f),
+            "without overwriteInput the gradient is added onto what dX held");
+    }
+
     [TestCase(ConvPadding.Valid)]
     [TestCase(ConvPadding.Same)]
     public void Conv2DGradientCheckThroughTheFusedInputGradient(ConvPadding padding)

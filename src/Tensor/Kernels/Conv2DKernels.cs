@@ -119,31 +119,35 @@ public static unsafe class Conv2DKernels
     /// argmax (<see cref="ZeroedWindow"/>): a position receives gradient only from windows it won, whose maximum is its
     /// own value, so [conv output &gt; 0] there is [pooled maximum &gt; 0], and a masked window adds nothing (the separate
     /// passes add and then zero: the same result). The chunk then runs the ordinary weight and input gradients.
+    /// <paramref name="overwriteInput"/> as in <see cref="Backward"/>.
     /// </remarks>
     public static void BackwardMaxPool(ReadOnlySpan<float> x, ReadOnlySpan<float> w, ReadOnlySpan<int> argmax,
         ReadOnlySpan<float> dY, Span<float> dW, Span<float> dBias, Span<float> dX, int batch, int filters, in ConvGeometry g,
-        in ConvGeometry pool)
+        in ConvGeometry pool, bool overwriteInput = false)
     {
         if (argmax.Length < batch * pool.OutputPixels * filters || dY.Length < batch * pool.OutputPixels * filters)
             throw new ArgumentException("Conv2D + MaxPool2D backward: argmax and dY must match the pooled output.");
         var job = ConvJob.Rent(g, batch, filters);
         job.Pool = pool;
-        RunBackward(job, x, w, default, dY, dW, dBias, dX, batch, filters, g, relu: false, argmax);
+        RunBackward(job, x, w, default, dY, dW, dBias, dX, batch, filters, g, relu: false, argmax, overwriteInput);
     }
 
     /// <summary>
     /// Given dY (overwritten with dY ⊙ act'(y) when <paramref name="relu"/> is set, unless the direct stem kernel masks it
     /// in registers: its contents afterwards are unspecified), accumulates
     /// dW += colᵀ·dZ and dBias += Σ dZ (when those spans are non-empty) and dX += col2im(dZ·wᵀ) (when
-    /// <paramref name="dX"/> is non-empty).
+    /// <paramref name="dX"/> is non-empty). With <paramref name="overwriteInput"/>, dX holds nothing yet (a new gradient
+    /// with any contents): dX = col2im(dZ·wᵀ), each chunk clearing its own images' dX just before adding to them, so the
+    /// clear and the additions meet in cache instead of the whole dX being cleared first and read back from memory.
     /// </summary>
     public static void Backward(ReadOnlySpan<float> x, ReadOnlySpan<float> w, ReadOnlySpan<float> y, Span<float> dY,
-        Span<float> dW, Span<float> dBias, Span<float> dX, int batch, int filters, in ConvGeometry g, bool relu) =>
-        RunBackward(ConvJob.Rent(g, batch, filters), x, w, y, dY, dW, dBias, dX, batch, filters, g, relu, default);
+        Span<float> dW, Span<float> dBias, Span<float> dX, int batch, int filters, in ConvGeometry g, bool relu, bool overwriteInput = false) =>
+        RunBackward(ConvJob.Rent(g, batch, filters), x, w, y, dY, dW, dBias, dX, batch, filters, g, relu, default, overwriteInput);
 
     /// <summary>The backward pass, plain (empty <paramref name="argmax"/>: dY is the convolution's) or through the pooling.</summary>
     private static void RunBackward(ConvJob job, ReadOnlySpan<float> x, ReadOnlySpan<float> w, ReadOnlySpan<float> y, ReadOnlySpan<float> dY,
-        Span<float> dW, Span<float> dBias, Span<float> dX, int batch, int filters, in ConvGeometry g, bool relu, ReadOnlySpan<int> argmax)
+        Span<float> dW, Span<float> dBias, Span<float> dX, int batch, int filters, in ConvGeometry g, bool relu, ReadOnlySpan<int> argmax,
+        bool overwriteInput)
     {
         int patch = g.PatchSize;
         bool parameters = !dW.IsEmpty || !dBias.IsEmpty;
@@ -159,7 +163,7 @@ public static unsafe class Conv2DKernels
             job.Mode = argmax.IsEmpty ? ConvJob.Pass.Backward : ConvJob.Pass.BackwardPooled;
             job.Relu = relu;
             (job.X, job.W, job.Y, job.DY, job.DX, job.PartialSums, job.ArgMax) = ((nint)px, (nint)pw, (nint)py, (nint)pdy, (nint)pdx, (nint)ppart, (nint)pa);
-            (job.WantParameters, job.WantInput) = (parameters, !dX.IsEmpty);
+            (job.WantParameters, job.WantInput, job.OverwriteInput) = (parameters, !dX.IsEmpty, overwriteInput);
             Parallelism.Run(job, job.Chunks);
         }
         if (!parameters)
@@ -188,6 +192,8 @@ public static unsafe class Conv2DKernels
         public int Batch, Filters, Chunks, ImagesPerChunk, PartialStride;
         public nint X, W, Y, DY, DX, PartialSums, ArgMax, InputPanels;
         public bool Relu, WantParameters, WantInput;
+        /// <summary>dX holds nothing yet: each chunk clears its images' dX before adding its col2im to it.</summary>
+        public bool OverwriteInput;
         /// <summary>Whether the direct kernels (<see cref="DirectConv"/>) take this convolution instead of im2col + GEMM.</summary>
         public bool Direct;
         /// <summary>Whether the input gradient runs col2im in the product's epilogue (<see cref="DirectConvInputGradient"/>).</summary>
@@ -443,6 +449,8 @@ public static unsafe class Conv2DKernels
                 else
                     Gemm.Multiply(true, false, columns, Filters, rows, col, columns, dZ, Filters, partial, Filters);
             }
+            if (WantInput && OverwriteInput) // this chunk's images only: cleared here, the additions below find them in cache
+                new Span<float>((float*)DX + (long)first * G.InputImageSize, images * G.InputImageSize).Clear();
             if (WantInput && DirectInput) // dX += col2im(dZ·wᵀ), each register tile of dcol added where it belongs
             {
                 fixed (float* pdZ = dZ)

@@ -124,8 +124,9 @@ public static partial class Ops
         {
             Span<float> dW = kernel.RequiresGrad ? kernel.EnsureGrad().Span : default;
             Span<float> db = bias.RequiresGrad ? bias.EnsureGrad().Span : default;
-            Span<float> dX = x.RequiresGrad ? x.EnsureGrad().Span : default;
-            Conv2DKernels.BackwardMaxPool(x.Span, kernel.Span, argmax, dY.Span, dW, db, dX, x.Dim(0), pool.Channels, g, pool);
+            bool overwrite = false; // a new dX is not cleared first: each chunk of the kernel clears its own images (see Backward)
+            Span<float> dX = x.RequiresGrad ? x.GradForFirstWrite(out overwrite).Span : default;
+            Conv2DKernels.BackwardMaxPool(x.Span, kernel.Span, argmax, dY.Span, dW, db, dX, x.Dim(0), pool.Channels, g, pool, overwrite);
         }
     }
 
@@ -189,8 +190,9 @@ public static partial class Ops
         {
             Span<float> dW = kernel.RequiresGrad ? kernel.EnsureGrad().Span : default;
             Span<float> db = bias.RequiresGrad ? bias.EnsureGrad().Span : default;
-            Span<float> dX = x.RequiresGrad ? x.EnsureGrad().Span : default; // the image input usually needs none
-            Conv2DKernels.Backward(x.Span, kernel.Span, Output.Span, dY.Span, dW, db, dX, batch, filters, g, relu);
+            bool overwrite = false; // the image input usually needs no dX; a new one is cleared chunk by chunk in the kernel
+            Span<float> dX = x.RequiresGrad ? x.GradForFirstWrite(out overwrite).Span : default;
+            Conv2DKernels.Backward(x.Span, kernel.Span, Output.Span, dY.Span, dW, db, dX, batch, filters, g, relu, overwrite);
         }
     }
 }
