@@ -341,12 +341,15 @@ public static unsafe class LstmKernels
     /// <param name="dInitialHidden">Empty, or N×U accumulated: the gradient of the initial hidden state h₋₁ (Keras'
     /// <c>initial_state</c>); needs <paramref name="hasInitialState"/>.</param>
     /// <param name="dInitialCell">Empty, or N×U accumulated: the gradient of the initial cell state c₋₁.</param>
+    /// <param name="overwriteInput">dX holds nothing yet (a new gradient with any contents): each dX_t is stored
+    /// instead of added (every element of dX is one step's product, so none is left unwritten), sparing the clear of
+    /// dX and a read of it.</param>
     public static void Backward(in LstmShape s, bool returnSequences, ReadOnlySpan<float> w, ReadOnlySpan<float> r,
         ReadOnlySpan<float> mask, bool hasInitialState, LstmBuffers saved, ReadOnlySpan<float> dY, Span<float> dGates,
         Span<float> scratch, Span<float> dX, Span<float> dW, Span<float> dR, Span<float> dBias,
         ReadOnlySpan<float> inputDropout = default, ReadOnlySpan<float> recurrentDropout = default,
         ReadOnlySpan<float> dFinalHidden = default, ReadOnlySpan<float> dFinalCell = default,
-        Span<float> dInitialHidden = default, Span<float> dInitialCell = default)
+        Span<float> dInitialHidden = default, Span<float> dInitialCell = default, bool overwriteInput = false)
     {
         s.Validate();
         if (dY.Length != s.OutputLength(returnSequences) || dGates.Length < s.GatesLength || scratch.Length < s.BackwardScratchLength(!dX.IsEmpty))
@@ -363,7 +366,7 @@ public static unsafe class LstmKernels
             FirstStep = hasInitialState ? 0 : 1, DW = dW, DR = dR, DBias = dBias,
         };
         BackwardThroughTime(s, returnSequences, w, r, mask, saved, dY, dGates, scratch, dX, inputDropout, recurrentDropout,
-            dFinalHidden, dFinalCell, dInitialHidden, dInitialCell, weights);
+            dFinalHidden, dFinalCell, dInitialHidden, dInitialCell, weights, overwriteInput);
     }
 
     /// <summary>Ints of <see cref="BackwardOnEmbedding"/>'s group scratch for <paramref name="distinct"/> rows: each
@@ -445,7 +448,7 @@ public static unsafe class LstmKernels
         ReadOnlySpan<float> mask, LstmBuffers saved, ReadOnlySpan<float> dY, Span<float> dGates,
         Span<float> scratch, Span<float> dX, ReadOnlySpan<float> inputDropout, ReadOnlySpan<float> recurrentDropout,
         ReadOnlySpan<float> dFinalHidden, ReadOnlySpan<float> dFinalCell, Span<float> dInitialHidden, Span<float> dInitialCell,
-        scoped in ChunkGradients weights)
+        scoped in ChunkGradients weights, bool overwriteInput = false)
     {
         int d = s.Inputs, u = s.Units, g4 = s.GateWidth, block = s.StateLength;
 
@@ -467,6 +470,7 @@ public static unsafe class LstmKernels
             job.WantInitialGradient = wantInitial;
             job.DC = pScratch + 2 * block;
             job.DX = pdx; job.DXStep = pScratch + 3 * block; job.InputDropout = pmx;
+            job.OverwriteInput = overwriteInput;
             // The steps in chunks, last to first (the chunk's dZ, rows×4U, about the size of L2); after each chunk its
             // weight gradients, while its dZ is still in cache. One product over all T·N rows after the loop read 13 MB
             // of dZ back from memory at N = 32, T = 200: the IMDB seed model's dR ran at about 60% of the FMA peak that
@@ -566,6 +570,8 @@ public static unsafe class LstmKernels
 
         public LstmShape Shape;
         public bool InitialState, ReturnSequences, WantInitialGradient;
+        /// <summary>dX holds nothing yet: each step stores its dX_t rows instead of adding them.</summary>
+        public bool OverwriteInput;
         public float* Gates, Hidden, Cell, TanhCell, Bias, DY, DZ, DC, DroppedHidden, RecurrentDropout;
         // With dX wanted: the N×(U+D) product [dh_{t−1} | dX_t] of one step (Recurrent is then [Rᵀ | Wᵀ]), dX, m_x.
         public float* DX, DXStep, InputDropout;
@@ -587,6 +593,7 @@ public static unsafe class LstmKernels
             job.Input = job.BatchMajorInput = job.FusedWeights = job.FusedBias = job.Projected = null;
             job.Slots = null;
             job.WantInitialGradient = false;
+            job.OverwriteInput = false;
             return job;
         }
 
@@ -735,11 +742,15 @@ public static unsafe class LstmKernels
                     float* productRow = product + (long)(row - first) * width;
                     if (wantDh && !Skipped(step, row))
                         new ReadOnlySpan<float>(productRow, u).CopyTo(new Span<float>(hOut + row * u, u));
-                    // dX_t times the input mask (x̃ = x⊙m_x), added into the batch-major dX
+                    // dX_t times the input mask (x̃ = x⊙m_x), added into the batch-major dX (stored when dX is new)
                     var from = new ReadOnlySpan<float>(productRow + u, d);
                     var to = new Span<float>(DX + ((long)row * t + inputStep) * d, d);
-                    if (InputDropout != null)
+                    if (InputDropout != null && OverwriteInput)
+                        TensorPrimitives.Multiply(from, new ReadOnlySpan<float>(InputDropout + (long)row * d, d), to);
+                    else if (InputDropout != null)
                         TensorPrimitives.MultiplyAdd(from, new ReadOnlySpan<float>(InputDropout + (long)row * d, d), to, to);
+                    else if (OverwriteInput)
+                        from.CopyTo(to);
                     else
                         TensorPrimitives.Add(to, from, to);
                 }

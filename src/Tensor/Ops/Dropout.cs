@@ -74,13 +74,18 @@ public static partial class Ops
             return entry;
         }
 
-        /// <summary>Read dY and the mask, read and write dX (it accumulates).</summary>
+        /// <summary>Read dY and the mask, read and write dX (it accumulates; a new dX is only written).</summary>
         public override double BackwardBytes => 4.0 * sizeof(float) * x.Length;
 
         public override void Backward(Tensor dY)
         {
-            if (x.RequiresGrad)
-                TensorPrimitives.MultiplyAdd(dY.Span, scaledMask.Span, x.EnsureGrad().Span, x.Grad!.Span);
+            if (!x.RequiresGrad)
+                return;
+            Span<float> dX = x.GradForFirstWrite(out bool overwrite).Span; // a new dX is stored, not cleared and added to
+            if (overwrite)
+                TensorPrimitives.Multiply(dY.Span, scaledMask.Span, dX);
+            else
+                TensorPrimitives.MultiplyAdd(dY.Span, scaledMask.Span, dX, dX);
         }
     }
 }

@@ -195,13 +195,14 @@ public static partial class Ops
             bool wantInput = x.RequiresGrad;
             Tensor dGates = Tensor.Empty(shape.GatesLength);
             Tensor scratch = Tensor.Empty(shape.BackwardScratchLength(wantInput));
+            bool overwrite = false; // a new dX is not cleared first: every element is one step's product, stored
             LstmKernels.Backward(shape, returnSequences, kernel.Span, recurrentKernel.Span, SpanOf(mask),
                 hasInitialState, saved.Buffers(), dY.Span, dGates.Span, scratch.Span,
-                wantInput ? x.EnsureGrad().Span : default,
+                wantInput ? x.GradForFirstWrite(out overwrite).Span : default,
                 kernel.RequiresGrad ? kernel.EnsureGrad().Span : default,
                 recurrentKernel.RequiresGrad ? recurrentKernel.EnsureGrad().Span : default,
                 bias.RequiresGrad ? bias.EnsureGrad().Span : default, SpanOf(dropoutMask), SpanOf(recurrentDropoutMask),
-                SpanOf(finalHidden?.Grad), SpanOf(finalCell?.Grad), GradientOf(initialHidden), GradientOf(initialCell));
+                SpanOf(finalHidden?.Grad), SpanOf(finalCell?.Grad), GradientOf(initialHidden), GradientOf(initialCell), overwrite);
         }
     }
 }
