@@ -143,7 +143,8 @@ internal static unsafe class DirectConvInputGradient
         Vector512<float> c40 = default, c41 = default, c50 = default, c51 = default;
         Vector512<float> c60 = default, c61 = default, c70 = default, c71 = default;
         // Pointers walk f, the row offsets are native ints: each broadcast is one load with a base + index·4 address, no
-        // integer arithmetic beside the FMAs (which on Intel would compete for their ports).
+        // integer arithmetic beside the FMAs (which on Intel would compete for their ports). The body repeats
+        // DirectConvForward.Tile's on purpose: the 16 accumulators stay in registers only as one method's locals.
         nint s1 = filters, s2 = 2 * s1, s3 = 3 * s1;
         float* a0 = a, a1 = a + 4 * s1, end = a + s1, b = panel;
         for (; a0 < end; a0++, a1++, b += 32)
