@@ -5,13 +5,15 @@ namespace NanoNet.Tests;
 
 /// <summary>
 /// Backward passes that store a new input gradient instead of clearing it and adding (<c>Tensor.GradForFirstWrite</c>):
-/// the Conv2D and Conv2D + MaxPool2D backward (each chunk clears its images), the LSTM's (each dX_t stored) and Dropout's.
+/// the Conv2D and Conv2D + MaxPool2D backward (each chunk clears its images), the LSTM's (each dX_t stored), the GRU's and
+/// the simple RNN's (dX written back to batch-major), Dropout's and SpatialDropout's.
 /// A new gradient in step memory is recycled storage holding an earlier step's values, here NaN; every element must be
 /// written, and an input that already holds a gradient (it feeds another op too) must still be added to.
 /// </summary>
 public class FirstWriteGradientTests
 {
-    public static readonly string[] Ops_ = ["conv", "conv+pool", "lstm", "lstm+dropout", "dropout"];
+    public static readonly string[] Ops_ = ["conv", "conv+pool", "lstm", "lstm+dropout", "gru", "gru+dropout", "simple_rnn", "dropout",
+        "spatial_dropout"];
 
     [TestCaseSource(nameof(Ops_))]
     public void ANewInputGradientInRecycledMemoryIsWrittenWhole(string op)
@@ -44,7 +46,8 @@ public class FirstWriteGradientTests
     /// <summary>d(Σ op(x)·dY [+ Σ 3x])/dx, in <paramref name="memory"/>'s next step (its storage of x's size left NaN) or outside any.</summary>
     private static float[] GradientOfInput(string op, StepMemory? memory, bool alsoUsedBefore, bool alsoUsedAfter)
     {
-        int[] shape = op.StartsWith("conv") ? [3, 9, 9, 32] : op.StartsWith("lstm") ? [9, 7, 16] : [4, 50];
+        int[] shape = op.StartsWith("conv") ? [3, 9, 9, 32] : op.StartsWith("lstm") || op.StartsWith("gru") || op == "simple_rnn" ? [9, 7, 16]
+            : op == "spatial_dropout" ? [3, 10, 8] : [4, 50];
         if (memory == null)
             return Run();
         memory.Release();
@@ -65,6 +68,12 @@ public class FirstWriteGradientTests
                 "lstm" or "lstm+dropout" => Ops.Lstm(x, Tensor.RandomUniform([16, 48], -0.3f, 0.3f, 9), Tensor.RandomUniform([12, 48], -0.3f, 0.3f, 10),
                     Tensor.Zeros(48), returnSequences: true,
                     dropoutMask: op == "lstm+dropout" ? Ops.DropoutMask(9, 16, 0.3f, new RandomStream(11)) : null),
+                "gru" or "gru+dropout" => Ops.Gru(x, Tensor.RandomUniform([16, 36], -0.3f, 0.3f, 9), Tensor.RandomUniform([12, 36], -0.3f, 0.3f, 10),
+                    Tensor.RandomUniform([2, 36], -0.1f, 0.1f, 14), returnSequences: true,
+                    dropoutMask: op == "gru+dropout" ? Ops.DropoutMask(9, 16, 0.3f, new RandomStream(11)) : null),
+                "simple_rnn" => Ops.SimpleRnn(x, Tensor.RandomUniform([16, 12], -0.3f, 0.3f, 9), Tensor.RandomUniform([12, 12], -0.3f, 0.3f, 10),
+                    Tensor.Zeros(12), returnSequences: true, goBackwards: true),
+                "spatial_dropout" => Ops.SpatialDropout(x, 0.4f, new RandomStream(12)),
                 _ => Ops.Dropout(x, 0.4f, new RandomStream(12)),
             };
             Tensor loss = Ops.Sum(Ops.Multiply(y, Tensor.RandomUniform(y.Shape.ToArray(), -1, 1, 13)));

@@ -205,11 +205,12 @@ public static unsafe class GruKernels
     /// (Keras' <c>return_state</c>); it seeds the dh arriving at the last step.</param>
     /// <param name="dInitialHidden">Empty, or N×U accumulated: the gradient of the initial state h₋₁ (Keras'
     /// <c>initial_state</c>); needs <paramref name="hasInitialState"/>.</param>
+    /// <param name="overwriteInput">dX holds nothing yet (a new gradient with any contents): it is written, not added to.</param>
     public static void Backward(in GruShape s, bool returnSequences, ReadOnlySpan<float> w, ReadOnlySpan<float> r,
         ReadOnlySpan<float> mask, bool hasInitialState, GruBuffers saved, ReadOnlySpan<float> dY, Span<float> dInput,
         Span<float> dRecurrent, Span<float> scratch, Span<float> dX, Span<float> dW, Span<float> dR, Span<float> dBias,
         ReadOnlySpan<float> inputDropout = default, ReadOnlySpan<float> recurrentDropout = default,
-        ReadOnlySpan<float> dFinalHidden = default, Span<float> dInitialHidden = default)
+        ReadOnlySpan<float> dFinalHidden = default, Span<float> dInitialHidden = default, bool overwriteInput = false)
     {
         s.Validate();
         int n = s.Batch, t = s.Steps, d = s.Inputs, u = s.Units, g3 = s.GateWidth, block = s.StateLength;
@@ -256,8 +257,8 @@ public static unsafe class GruKernels
             if (!dInitialHidden.IsEmpty) // step 0 left dh₋₁ in dhInitial
                 TensorPrimitives.Add(dInitialHidden, new ReadOnlySpan<float>(dhInitial, block), dInitialHidden);
         }
-        if (!dX.IsEmpty) // dX += (dX̂·Wᵀ)⊙m_x, back to batch-major
-            RecurrentLayout.FromTimeMajor(weights.DXTimeMajor, dX, n, t, d, accumulate: true, s.GoBackwards, inputDropout);
+        if (!dX.IsEmpty) // dX += (dX̂·Wᵀ)⊙m_x, back to batch-major (stored when dX is new)
+            RecurrentLayout.FromTimeMajor(weights.DXTimeMajor, dX, n, t, d, accumulate: !overwriteInput, s.GoBackwards, inputDropout);
     }
 
     /// <summary>

@@ -172,11 +172,12 @@ public static unsafe class SimpleRnnKernels
     /// (Keras' <c>return_state</c>); it seeds the dh arriving at the last step.</param>
     /// <param name="dInitialHidden">Empty, or N×U accumulated: the gradient of the initial state h₋₁ (Keras'
     /// <c>initial_state</c>); needs <paramref name="hasInitialState"/>.</param>
+    /// <param name="overwriteInput">dX holds nothing yet (a new gradient with any contents): it is written, not added to.</param>
     public static void Backward(in SimpleRnnShape s, ActivationFunction activation, bool returnSequences, ReadOnlySpan<float> w,
         ReadOnlySpan<float> r, ReadOnlySpan<float> mask, bool hasInitialState, SimpleRnnBuffers saved, ReadOnlySpan<float> dY,
         Span<float> dProjection, Span<float> scratch, Span<float> dX, Span<float> dW, Span<float> dR, Span<float> dBias,
         ReadOnlySpan<float> inputDropout = default, ReadOnlySpan<float> recurrentDropout = default,
-        ReadOnlySpan<float> dFinalHidden = default, Span<float> dInitialHidden = default)
+        ReadOnlySpan<float> dFinalHidden = default, Span<float> dInitialHidden = default, bool overwriteInput = false)
     {
         s.Validate();
         int n = s.Batch, t = s.Steps, d = s.Inputs, u = s.Units, block = s.StateLength;
@@ -222,7 +223,7 @@ public static unsafe class SimpleRnnKernels
                 TensorPrimitives.Add(dInitialHidden, new ReadOnlySpan<float>(dhInitial, block), dInitialHidden);
         }
         if (!dX.IsEmpty) // dX += (dZ·Wᵀ)⊙m_x, back to batch-major
-            RecurrentLayout.FromTimeMajor(weights.DXTimeMajor, dX, n, t, d, accumulate: true, s.GoBackwards, inputDropout);
+            RecurrentLayout.FromTimeMajor(weights.DXTimeMajor, dX, n, t, d, accumulate: !overwriteInput, s.GoBackwards, inputDropout);
     }
 
     /// <summary>

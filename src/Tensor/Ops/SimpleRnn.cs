@@ -140,13 +140,14 @@ public static partial class Ops
             bool wantInput = x.RequiresGrad;
             Tensor dProjection = Tensor.Empty(shape.ProjectionLength);
             Tensor scratch = Tensor.Empty(shape.BackwardScratchLength(wantInput));
+            bool overwrite = false; // a new dX is written whole, not cleared and added to
             SimpleRnnKernels.Backward(shape, activation, returnSequences, kernel.Span, recurrentKernel.Span, SpanOf(mask), hasInitialState,
                 saved.Buffers(), dY.Span, dProjection.Span, scratch.Span,
-                wantInput ? x.EnsureGrad().Span : default,
+                wantInput ? x.GradForFirstWrite(out overwrite).Span : default,
                 kernel.RequiresGrad ? kernel.EnsureGrad().Span : default,
                 recurrentKernel.RequiresGrad ? recurrentKernel.EnsureGrad().Span : default,
                 bias.RequiresGrad ? bias.EnsureGrad().Span : default, SpanOf(dropoutMask), SpanOf(recurrentDropoutMask),
-                SpanOf(finalHidden?.Grad), GradientOf(initialHidden));
+                SpanOf(finalHidden?.Grad), GradientOf(initialHidden), overwrite);
         }
     }
 }

@@ -67,8 +67,13 @@ public static partial class Ops
 
         public override void Backward(Tensor dY)
         {
-            if (x.RequiresGrad)
-                SpatialMaskKernels.ApplyAdd(dY.Span, scaledMask.Span, x.EnsureGrad().Span, scaledMask.Dim(0), positions, scaledMask.Dim(1));
+            if (!x.RequiresGrad)
+                return;
+            Span<float> dX = x.GradForFirstWrite(out bool overwrite).Span; // a new dX is stored, not cleared and added to
+            if (overwrite)
+                SpatialMaskKernels.Apply(dY.Span, scaledMask.Span, dX, scaledMask.Dim(0), positions, scaledMask.Dim(1));
+            else
+                SpatialMaskKernels.ApplyAdd(dY.Span, scaledMask.Span, dX, scaledMask.Dim(0), positions, scaledMask.Dim(1));
         }
     }
 }
