@@ -166,7 +166,7 @@ public static unsafe class Conv2DKernels
             (job.WantParameters, job.WantInput, job.OverwriteInput) = (parameters, !dX.IsEmpty, overwriteInput);
             Parallelism.Run(job, job.Chunks);
         }
-        if (!parameters)
+        if (!parameters || job.Chunks == 0) // an empty batch adds nothing
             return;
         // Reduce the per-chunk partial sums in chunk order: deterministic at any thread count. Each element is summed over
         // the chunks in order, the elements split between the workers (the Keras cifar10_cnn's 64 → 64 layer: 32 chunks of

@@ -433,7 +433,7 @@ public static unsafe class LstmKernels
             weights.RowsInGroup = groupScratch[s.Rows..];
         }
         BackwardThroughTime(s, returnSequences, w, r, mask, saved, dY, dGates, scratch, default, default, default,
-            default, default, default, default, weights);
+            default, default, default, default, weights, overwriteInput: false);
         if (!dW.IsEmpty && distinct > 0) // dW += Eᵀ·S over the K distinct rows (K×D, K×4U)
             Gemm.Multiply(true, false, d, g4, distinct, rows, d, rowSums, g4, dW, g4, accumulate: true);
         if (!dRows.IsEmpty && distinct > 0) // each distinct row's gradient: S·Wᵀ (K×4U · 4U×D)
@@ -448,7 +448,7 @@ public static unsafe class LstmKernels
         ReadOnlySpan<float> mask, LstmBuffers saved, ReadOnlySpan<float> dY, Span<float> dGates,
         Span<float> scratch, Span<float> dX, ReadOnlySpan<float> inputDropout, ReadOnlySpan<float> recurrentDropout,
         ReadOnlySpan<float> dFinalHidden, ReadOnlySpan<float> dFinalCell, Span<float> dInitialHidden, Span<float> dInitialCell,
-        scoped in ChunkGradients weights, bool overwriteInput = false)
+        scoped in ChunkGradients weights, bool overwriteInput)
     {
         int d = s.Inputs, u = s.Units, g4 = s.GateWidth, block = s.StateLength;
 
@@ -743,16 +743,8 @@ public static unsafe class LstmKernels
                     if (wantDh && !Skipped(step, row))
                         new ReadOnlySpan<float>(productRow, u).CopyTo(new Span<float>(hOut + row * u, u));
                     // dX_t times the input mask (x̃ = x⊙m_x), added into the batch-major dX (stored when dX is new)
-                    var from = new ReadOnlySpan<float>(productRow + u, d);
-                    var to = new Span<float>(DX + ((long)row * t + inputStep) * d, d);
-                    if (InputDropout != null && OverwriteInput)
-                        TensorPrimitives.Multiply(from, new ReadOnlySpan<float>(InputDropout + (long)row * d, d), to);
-                    else if (InputDropout != null)
-                        TensorPrimitives.MultiplyAdd(from, new ReadOnlySpan<float>(InputDropout + (long)row * d, d), to, to);
-                    else if (OverwriteInput)
-                        from.CopyTo(to);
-                    else
-                        TensorPrimitives.Add(to, from, to);
+                    RecurrentLayout.StoreOrAdd(new ReadOnlySpan<float>(productRow + u, d), new Span<float>(DX + ((long)row * t + inputStep) * d, d),
+                        InputDropout == null ? default : new ReadOnlySpan<float>(InputDropout + (long)row * d, d), accumulate: !OverwriteInput);
                 }
             }
             if (wantDh && RecurrentDropout != null) // the step read h̃ = h⊙m_h, so dh_{t−1} = (dZ·Rᵀ)⊙m_h (skipped rows passed dh through)

@@ -39,20 +39,26 @@ internal static class RecurrentLayout
         for (int row = 0; row < n; row++)
             for (int step = 0; step < t; step++)
             {
-                ReadOnlySpan<float> from = source.Slice((step * n + row) * f, f);
-                Span<float> to = destination.Slice((row * t + InputStep(step, t, reverse)) * f, f);
-                if (!scale.IsEmpty)
-                {
-                    if (accumulate)
-                        TensorPrimitives.MultiplyAdd(from, scale.Slice(row * f, f), to, to);
-                    else
-                        TensorPrimitives.Multiply(from, scale.Slice(row * f, f), to);
-                }
-                else if (accumulate)
-                    TensorPrimitives.Add(to, from, to);
-                else
-                    from.CopyTo(to);
+                StoreOrAdd(source.Slice((step * n + row) * f, f), destination.Slice((row * t + InputStep(step, t, reverse)) * f, f),
+                    scale.IsEmpty ? default : scale.Slice(row * f, f), accumulate);
             }
+    }
+
+    /// <summary>to = from (⊙ scale when given), or to += that when <paramref name="accumulate"/>: one row of a gradient
+    /// going back to batch-major, added to what the input's gradient holds or stored into a new one.</summary>
+    public static void StoreOrAdd(ReadOnlySpan<float> from, Span<float> to, ReadOnlySpan<float> scale, bool accumulate)
+    {
+        if (!scale.IsEmpty)
+        {
+            if (accumulate)
+                TensorPrimitives.MultiplyAdd(from, scale, to, to);
+            else
+                TensorPrimitives.Multiply(from, scale, to);
+        }
+        else if (accumulate)
+            TensorPrimitives.Add(to, from, to);
+        else
+            from.CopyTo(to);
     }
 
     /// <summary>The input step read at processing step <paramref name="step"/>: itself, or T−1−step going backwards.</summary>
