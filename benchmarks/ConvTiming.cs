@@ -38,6 +38,8 @@ public static class ConvTiming
             Conv2DKernels.Forward(x, kernel, bias, y, batch, f, g, relu: true);
             double rowFlops = 2.0 * batch * g.OutputPixels * f;
             Time("fwd", rowFlops * (g.PatchSize + 1), () => Conv2DKernels.Forward(x, kernel, bias, y, batch, f, g, relu: true));
+            if (WinogradConv.Applies(g, f)) // the same pass by the direct kernel (the GFLOP/s count the direct method's FMAs)
+                Time("fwd dir", rowFlops * (g.PatchSize + 1), () => WithoutWinograd(() => Conv2DKernels.Forward(x, kernel, bias, y, batch, f, g, relu: true)));
             // The backward masks dY in place: each call gets a fresh copy, made outside the timed region.
             Time("dW", rowFlops * (g.PatchSize + 1), () => Conv2DKernels.Backward(x, kernel, y, dYWork, dW, dB, default, batch, f, g, relu: true));
             Time("dX", rowFlops * g.PatchSize, () => Conv2DKernels.Backward(x, kernel, y, dYWork, default, default, dX, batch, f, g, relu: true));
@@ -47,6 +49,10 @@ public static class ConvTiming
                 float[] pooled = new float[batch * pool.OutputPixels * f], pooledDY = Fill(new float[pooled.Length], rng);
                 int[] argmax = new int[pooled.Length];
                 Conv2DKernels.ForwardMaxPool(x, kernel, bias, pooled, argmax, batch, f, g, relu: true, pool);
+                Time("pool fw", rowFlops * (g.PatchSize + 1), () => Conv2DKernels.ForwardMaxPool(x, kernel, bias, pooled, argmax, batch, f, g, relu: true, pool));
+                if (WinogradConv.Applies(g, f))
+                    Time("pool dir", rowFlops * (g.PatchSize + 1),
+                        () => WithoutWinograd(() => Conv2DKernels.ForwardMaxPool(x, kernel, bias, pooled, argmax, batch, f, g, relu: true, pool)));
                 Time("pool dW", rowFlops * (g.PatchSize + 1),
                     () => Conv2DKernels.BackwardMaxPool(x, kernel, argmax, pooledDY, dW, dB, default, batch, f, g, pool));
                 if (DirectConv.Applies(g, f))
@@ -79,6 +85,13 @@ public static class ConvTiming
         fixed (float* px = x, pdz = chunkDZ, pr = result)
             for (int first = 0; first < batch; first += 2)
                 DirectConvWeightGradient.Compute(DirectConv.Prepare(px + (long)first * g.InputImageSize, 2, g, null), 2, g, pdz, filters, pr);
+    }
+
+    private static void WithoutWinograd(Action run)
+    {
+        WinogradConv.Enabled = false;
+        try { run(); }
+        finally { WinogradConv.Enabled = true; }
     }
 
     private static float[] Fill(float[] values, Random rng)

@@ -249,18 +249,19 @@ public class DirectConvTests
         return (x, k, bias);
     }
 
-    /// <summary>Runs <paramref name="run"/> with the direct kernels on or off and the thread count set (both process-wide), then restores them.</summary>
+    /// <summary>Runs <paramref name="run"/> with the direct kernels on or off (the Winograd forward off) and the thread count set (process-wide), then restores them.</summary>
     internal static T With<T>(bool direct, int threads, Func<T> run)
     {
-        (bool savedDirect, int savedThreads) = (DirectConv.Enabled, Parallelism.MaxThreads);
-        (DirectConv.Enabled, Parallelism.MaxThreads) = (direct, threads);
+        // The direct and im2col paths are compared bit for bit: the Winograd forward (other bits) stays off meanwhile.
+        (bool savedDirect, bool savedWinograd, int savedThreads) = (DirectConv.Enabled, WinogradConv.Enabled, Parallelism.MaxThreads);
+        (DirectConv.Enabled, WinogradConv.Enabled, Parallelism.MaxThreads) = (direct, false, threads);
         try
         {
             return run();
         }
         finally
         {
-            (DirectConv.Enabled, Parallelism.MaxThreads) = (savedDirect, savedThreads);
+            (DirectConv.Enabled, WinogradConv.Enabled, Parallelism.MaxThreads) = (savedDirect, savedWinograd, savedThreads);
         }
     }
 }

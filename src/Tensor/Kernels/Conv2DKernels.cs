@@ -62,7 +62,7 @@ public static unsafe class Conv2DKernels
             job.Mode = ConvJob.Pass.Forward;
             job.Relu = relu;
             (job.X, job.W, job.Y) = ((nint)px, (nint)pwb, (nint)py);
-            Parallelism.Run(job, job.Chunks);
+            RunForward(job, pwb);
         }
     }
 
@@ -103,8 +103,25 @@ public static unsafe class Conv2DKernels
             job.Relu = relu;
             job.Pool = pool;
             (job.X, job.W, job.Y, job.ArgMax) = ((nint)px, (nint)pwb, (nint)py, (nint)pa);
-            Parallelism.Run(job, job.Chunks);
+            RunForward(job, pwb);
         }
+    }
+
+    /// <summary>A forward pass's chunks; with the Winograd kernel, the kernel transformed once for all of them first.</summary>
+    private static void RunForward(ConvJob job, float* weightsWithBias)
+    {
+        if (job.UsesWinograd)
+        {
+            float[] transformed = job.WinogradFilters(WinogradConv.TransformedLength(job.G, job.Filters));
+            fixed (float* u = transformed)
+            {
+                WinogradConv.TransformFilters(weightsWithBias, job.G.Channels, job.Filters, u);
+                job.TransformedW = (nint)u;
+                Parallelism.Run(job, job.Chunks);
+            }
+            return;
+        }
+        Parallelism.Run(job, job.Chunks);
     }
 
     /// <summary>
@@ -184,13 +201,13 @@ public static unsafe class Conv2DKernels
         public enum Pass { Forward, ForwardPooled, Backward, BackwardPooled }
 
         [ThreadStatic] private static ConvJob? t_cached;
-        private float[] _partials = [], _weightsWithBias = [], _inputGradientPanels = [];
+        private float[] _partials = [], _weightsWithBias = [], _inputGradientPanels = [], _winogradFilters = [];
         private int _nextChunk;
 
         public Pass Mode;
         public ConvGeometry G, Pool;
         public int Batch, Filters, Chunks, ImagesPerChunk, PartialStride;
-        public nint X, W, Y, DY, DX, PartialSums, ArgMax, InputPanels;
+        public nint X, W, Y, DY, DX, PartialSums, ArgMax, InputPanels, TransformedW;
         public bool Relu, WantParameters, WantInput;
         /// <summary>dX holds nothing yet: each chunk clears its images' dX before adding its col2im to it.</summary>
         public bool OverwriteInput;
@@ -198,6 +215,11 @@ public static unsafe class Conv2DKernels
         public bool Direct;
         /// <summary>Whether the input gradient runs col2im in the product's epilogue (<see cref="DirectConvInputGradient"/>).</summary>
         public bool DirectInput;
+        /// <summary>Whether the forward can take the Winograd kernel (<see cref="WinogradConv"/>).</summary>
+        public bool Winograd;
+
+        /// <summary>Whether this pass runs the Winograd forward: plain, or pooled by 2×2 windows (each a tile's outputs).</summary>
+        public bool UsesWinograd => Winograd && (Mode == Pass.Forward || (Mode == Pass.ForwardPooled && DirectConvForward.PoolApplies(Pool)));
 
         public static ConvJob Rent(in ConvGeometry g, int batch, int filters)
         {
@@ -208,6 +230,7 @@ public static unsafe class Conv2DKernels
             job.ImagesPerChunk = Conv2DKernels.ImagesPerChunk(g);
             job.Direct = DirectConv.Applies(g, filters);
             job.DirectInput = DirectConvInputGradient.Applies(g, filters);
+            job.Winograd = WinogradConv.Applies(g, filters);
             job.Chunks = (batch + job.ImagesPerChunk - 1) / job.ImagesPerChunk;
             job._nextChunk = -1;
             return job;
@@ -234,6 +257,14 @@ public static unsafe class Conv2DKernels
             return _weightsWithBias;
         }
 
+        /// <summary>A buffer of at least <paramref name="length"/> floats for the Winograd-transformed kernel; only grows, as above.</summary>
+        public float[] WinogradFilters(int length)
+        {
+            if (_winogradFilters.Length < length)
+                _winogradFilters = new float[length];
+            return _winogradFilters;
+        }
+
         /// <summary>A buffer of at least <paramref name="length"/> floats for the packed wᵀ panels; only grows, as above.</summary>
         public float[] InputGradientPanels(int length)
         {
@@ -244,6 +275,11 @@ public static unsafe class Conv2DKernels
 
         public override void RunWorker(int worker, int workerCount)
         {
+            if (UsesWinograd)
+            {
+                RunWinograd();
+                return;
+            }
             // The worker's private chunk buffers come from the shared scratch buffers (bounded, trimmable),
             // rented once for all the chunks it takes.
             int generation = ScratchBuffers.Generation, rows = ImagesPerChunk * G.OutputPixels;
@@ -284,6 +320,36 @@ public static unsafe class Conv2DKernels
                     ScratchBuffers.Return(dCol, generation);
                 if (pooled)
                     ScratchBuffers.Return(convolved, generation);
+            }
+        }
+
+        /// <summary>The forward chunks by the Winograd kernel, each worker with its block workspace (and padded images when needed).</summary>
+        private void RunWinograd()
+        {
+            int generation = ScratchBuffers.Generation;
+            bool pooled = Mode == Pass.ForwardPooled, padded = WinogradConv.NeedsPadding(G, pooled);
+            float[] workspace = ScratchBuffers.Rent(WinogradConv.WorkspaceLength(G));
+            float[] images = padded ? ScratchBuffers.Rent(ImagesPerChunk * WinogradConv.PaddedImageSize(G, pooled)) : [];
+            try
+            {
+                fixed (float* pWorkspace = workspace, pImages = images)
+                {
+                    int chunk, outputSize = pooled ? Pool.OutputPixels * Filters : G.OutputPixels * Filters;
+                    while ((chunk = Interlocked.Increment(ref _nextChunk)) < Chunks)
+                    {
+                        int first = chunk * ImagesPerChunk, count = Math.Min(ImagesPerChunk, Batch - first);
+                        DirectConv.Source source = WinogradConv.Prepare((float*)X + (long)first * G.InputImageSize, count, G, pooled, pImages);
+                        int* argmax = pooled && ArgMax != 0 ? (int*)ArgMax + (long)first * outputSize : null;
+                        WinogradConv.Forward(source, count, G, (float*)TransformedW, (float*)W + G.PatchSize * Filters, Filters, Relu,
+                            (float*)Y + (long)first * outputSize, argmax, pooled, pWorkspace);
+                    }
+                }
+            }
+            finally
+            {
+                ScratchBuffers.Return(workspace, generation);
+                if (padded)
+                    ScratchBuffers.Return(images, generation);
             }
         }
 

@@ -360,7 +360,7 @@ internal static unsafe class DirectConvForward
     /// the ReLU, a window whose maximum is not &gt; 0 records <see cref="Conv2DKernels.ZeroedWindow"/> instead of its index.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Pool(Vector512<float> a, Vector512<float> b, Vector512<float> d, Vector512<float> e, float* y, int* argmax,
+    internal static void Pool(Vector512<float> a, Vector512<float> b, Vector512<float> d, Vector512<float> e, float* y, int* argmax,
         int index, int pixelStep, int rowStep, bool relu)
     {
         Vector512<float> best = a;

@@ -1,0 +1,227 @@
+using System.Runtime.Intrinsics;
+using NanoNet.Kernels;
+using NanoNet.Layers;
+
+namespace NanoNet.Tests;
+
+/// <summary>
+/// The Winograd F(2×2, 3×3) forward (<see cref="WinogradConv"/>): within round-off of <see cref="ConvReference"/> (a
+/// double-precision sum here), every output written, the same bits at 1, 2 and 3 threads; pooled, exactly the maxima and
+/// indices of its own plain output; the rule that picks it; a gradient check through the op and a model trained with it.
+/// </summary>
+[NonParallelizable] // switches WinogradConv.Enabled and Parallelism.MaxThreads, which are process-wide
+public class WinogradConvTests
+{
+    // (batch, H, W, C, F, same)
+    private static readonly object[] Geometries =
+    [
+        new object[] { 3, 32, 32, 32, 32, false }, // the Keras 32 → 32 layer: 15×15 tiles, read in place
+        new object[] { 3, 15, 15, 32, 64, true },  // the Keras 32 → 64 'same' layer: a padded copy, an odd output (last tiles half used)
+        new object[] { 2, 15, 15, 64, 64, false }, // the Keras 64 → 64 layer: OH = 13, odd
+        new object[] { 5, 9, 12, 16, 32, true },   // C = 16, unequal sides, a last block of fewer than 8 tiles
+        new object[] { 1, 4, 4, 16, 96, false },   // the smallest output (2×2, one tile), three filter panels
+        new object[] { 2, 7, 10, 48, 32, false },  // three channel vectors, OH = 5 odd, OW = 8 even
+    ];
+
+    [TestCaseSource(nameof(Geometries))]
+    public void ForwardIsCloseToTheReferenceAndTheSameAtAnyThreadCount(int batch, int h, int w, int c, int filters, bool same)
+    {
+        var g = ConvGeometry.Create(h, w, c, 3, 3, 1, 1, same);
+        Assume.That(WinogradConv.Applies(g, filters), "needs accelerated Vector512");
+        (float[] x, float[] k, float[] bias) = Inputs(batch, g, filters);
+        double[] exact = Exact(x, k, bias, batch, filters, g, out double[] scale);
+        foreach (bool relu in new[] { false, true })
+        {
+            float[] Run(int threads) => With(winograd: true, threads, () =>
+            {
+                var y = new float[batch * g.OutputPixels * filters];
+                y.AsSpan().Fill(float.NaN); // every element must be written
+                Conv2DKernels.Forward(x, k, bias, y, batch, filters, g, relu);
+                return y;
+            });
+            float[] one = Run(1);
+            float[] direct = With(winograd: false, 1, () =>
+            {
+                var y = new float[one.Length];
+                Conv2DKernels.Forward(x, k, bias, y, batch, filters, g, relu);
+                return y;
+            });
+            Assert.That(one, Is.Not.EqualTo(direct).AsCollection, "the Winograd path ran (it rounds differently from the direct one)");
+            foreach (int threads in new[] { 2, 3 })
+                Assert.That(Run(threads), Is.EqualTo(one).AsCollection, $"relu {relu}, {threads} threads");
+            for (int i = 0; i < one.Length; i++)
+            {
+                double expected = relu ? Math.Max(exact[i], 0) : exact[i];
+                // A few roundings of sums of |w·x| terms: 1e-6 of that scale (the float sums' own error is ~1e-7 of it).
+                Assert.That(one[i], Is.EqualTo(expected).Within(1e-6 * scale[i] + 1e-7), $"relu {relu}, [{i}]");
+            }
+        }
+    }
+
+    [TestCaseSource(nameof(Geometries))]
+    public void PooledForwardGivesItsOwnOutputsMaximaAndIndices(int batch, int h, int w, int c, int filters, bool same)
+    {
+        var g = ConvGeometry.Create(h, w, c, 3, 3, 1, 1, same);
+        Assume.That(WinogradConv.Applies(g, filters), "needs accelerated Vector512");
+        var pool = ConvGeometry.Create(g.OutputHeight, g.OutputWidth, filters, 2, 2, 2, 2, samePadding: false);
+        Assume.That(DirectConvForward.PoolApplies(pool), "a 2×2 pooling the kernel fuses");
+        (float[] x, float[] k, float[] bias) = Inputs(batch, g, filters);
+        foreach (bool relu in new[] { true, false })
+        {
+            var plain = new float[batch * g.OutputPixels * filters];
+            With(winograd: true, 1, () => { Conv2DKernels.Forward(x, k, bias, plain, batch, filters, g, relu); return 0; });
+            (float[] expectedY, int[] expectedIndex) = MaxPool(plain, batch, filters, g, pool, relu);
+            foreach (int threads in new[] { 1, 2, 3 })
+            {
+                (float[] y, int[] argmax, float[] inference) = With(winograd: true, threads, () =>
+                {
+                    var y = new float[batch * pool.OutputPixels * filters];
+                    var argmax = new int[y.Length];
+                    var inference = new float[y.Length];
+                    y.AsSpan().Fill(float.NaN);
+                    inference.AsSpan().Fill(float.NaN);
+                    Conv2DKernels.ForwardMaxPool(x, k, bias, y, argmax, batch, filters, g, relu, pool);
+                    Conv2DKernels.ForwardMaxPool(x, k, bias, inference, default, batch, filters, g, relu, pool);
+                    return (y, argmax, inference);
+                });
+                Assert.That(y, Is.EqualTo(expectedY).AsCollection, $"relu {relu}: maxima, {threads} thread(s)");
+                Assert.That(argmax, Is.EqualTo(expectedIndex).AsCollection, $"relu {relu}: argmax, {threads} thread(s)");
+                Assert.That(inference, Is.EqualTo(expectedY).AsCollection, $"relu {relu}: inference, {threads} thread(s)");
+            }
+        }
+    }
+
+    [Test]
+    public void TheRuleTakesThreeByThreeStrideOneOverWholeChannelVectors()
+    {
+        Assume.That(Vector512.IsHardwareAccelerated, "needs accelerated Vector512");
+        Assert.Multiple(() =>
+        {
+            Assert.That(WinogradConv.Applies(ConvGeometry.Create(32, 32, 32, 3, 3, 1, 1, false), 32), Is.True, "the Keras 32 → 32 layer");
+            Assert.That(WinogradConv.Applies(ConvGeometry.Create(15, 15, 32, 3, 3, 1, 1, true), 64), Is.True, "the Keras 32 → 64 layer");
+            Assert.That(WinogradConv.Applies(ConvGeometry.Create(32, 32, 3, 3, 3, 1, 1, true), 32), Is.False, "a 3-channel stem");
+            Assert.That(WinogradConv.Applies(ConvGeometry.Create(32, 32, 24, 3, 3, 1, 1, true), 32), Is.False, "24 channels");
+            Assert.That(WinogradConv.Applies(ConvGeometry.Create(32, 32, 32, 3, 3, 1, 1, true), 48), Is.False, "48 filters");
+            Assert.That(WinogradConv.Applies(ConvGeometry.Create(32, 32, 32, 3, 3, 2, 2, true), 32), Is.False, "stride 2");
+            Assert.That(WinogradConv.Applies(ConvGeometry.Create(32, 32, 32, 5, 5, 1, 1, true), 32), Is.False, "5×5");
+            Assert.That(WinogradConv.Applies(ConvGeometry.Create(32, 32, 32, 3, 3, 1, 1, 2, 2, ConvPadding.Valid), 32), Is.False, "dilated");
+            Assert.That(WinogradConv.Applies(ConvGeometry.Create(3, 32, 32, 3, 3, 1, 1, false), 32), Is.False, "one output row");
+        });
+    }
+
+    [Test]
+    public void GradientCheckThroughTheOp()
+    {
+        // The forward runs Winograd; the backward is the direct method's derivative of the same function, so the
+        // central differences of the Winograd forward must match it within the check's tolerance.
+        var g = ConvGeometry.Create(6, 6, 16, 3, 3, 1, 1, true);
+        Assume.That(WinogradConv.Applies(g, 32), "needs accelerated Vector512");
+        var x = GradientCheck.Random([2, 6, 6, 16], 61, awayFromZero: 0.1f);
+        var k = GradientCheck.Random([3, 3, 16, 32], 62, awayFromZero: 0.1f);
+        var b = GradientCheck.Random([32], 63);
+        GradientCheck.Check(t => Ops.Conv2D(t[0], t[1], t[2], (1, 1), (1, 1), ConvPadding.Same, ActivationFunction.Linear), [x, k, b]);
+    }
+
+    [Test]
+    public void AModelTrainsTheSameWithEitherForwardWithinRoundOff()
+    {
+        float[] Train(bool winograd) => With<float[]>(winograd, 2, () =>
+        {
+            var model = new Sequential([12, 12, 16],
+                new Conv2D(32, 3, activation: ActivationFunction.Relu), new MaxPool2D(2), new Conv2D(32, 3, padding: "same"),
+                new Flatten(), new Dense(10));
+            model.Compile(new NanoNet.Optim.Sgd(0.05f), new Losses.MeanSquaredError(), seed: 3);
+            model.Output = TextWriter.Null;
+            Tensor x = Tensor.RandomUniform([24, 12, 12, 16], 0, 1, 97), targets = Tensor.RandomUniform([24, 10], 0, 1, 98);
+            model.Fit(x, targets, batchSize: 8, epochs: 2, shuffle: false, verbose: 0);
+            return [.. model.Parameters.SelectMany(p => p.ToArray())];
+        });
+        float[] direct = Train(winograd: false), winograd = Train(winograd: true);
+        Assert.That(winograd, Is.Not.EqualTo(direct).AsCollection, "the two forwards round differently: a test that cannot tell them apart proves nothing");
+        for (int i = 0; i < direct.Length; i++)
+            Assert.That(winograd[i], Is.EqualTo(direct[i]).Within(1e-4f * (1 + MathF.Abs(direct[i]))), $"parameter value [{i}]");
+    }
+
+    /// <summary>The convolution in double precision, and per output the sum of |terms| (the scale its rounding is measured against).</summary>
+    private static double[] Exact(float[] x, float[] k, float[] bias, int batch, int filters, in ConvGeometry g, out double[] scale)
+    {
+        var y = new double[batch * g.OutputPixels * filters];
+        scale = new double[y.Length];
+        int c = g.Channels;
+        for (int n = 0; n < batch; n++)
+            for (int oh = 0; oh < g.OutputHeight; oh++)
+                for (int ow = 0; ow < g.OutputWidth; ow++)
+                    for (int f = 0; f < filters; f++)
+                    {
+                        double sum = bias[f], magnitude = Math.Abs(bias[f]);
+                        for (int kh = 0; kh < 3; kh++)
+                            for (int kw = 0; kw < 3; kw++)
+                            {
+                                int ih = oh + kh - g.PadTop, iw = ow + kw - g.PadLeft;
+                                if ((uint)ih >= (uint)g.Height || (uint)iw >= (uint)g.Width)
+                                    continue;
+                                for (int ch = 0; ch < c; ch++)
+                                {
+                                    double term = (double)x[((n * g.Height + ih) * g.Width + iw) * c + ch] * k[((kh * 3 + kw) * c + ch) * filters + f];
+                                    sum += term;
+                                    magnitude += Math.Abs(term);
+                                }
+                            }
+                        int o = ((n * g.OutputHeight + oh) * g.OutputWidth + ow) * filters + f;
+                        (y[o], scale[o]) = (sum, magnitude);
+                    }
+        return y;
+    }
+
+    /// <summary>2×2 / 2 max pooling with MaxPoolKernels' rule (first maximum wins, window order), and the ReLU's zeroed windows.</summary>
+    private static (float[] Y, int[] Index) MaxPool(float[] plain, int batch, int filters, in ConvGeometry g, in ConvGeometry pool, bool relu)
+    {
+        var y = new float[batch * pool.OutputPixels * filters];
+        var index = new int[y.Length];
+        int imageSize = g.OutputPixels * filters;
+        for (int n = 0; n < batch; n++)
+            for (int ph = 0; ph < pool.OutputHeight; ph++)
+                for (int pw = 0; pw < pool.OutputWidth; pw++)
+                    for (int f = 0; f < filters; f++)
+                    {
+                        int best = -1;
+                        float max = 0;
+                        foreach ((int dh, int dw) in new[] { (0, 0), (0, 1), (1, 0), (1, 1) })
+                        {
+                            int at = ((2 * ph + dh) * g.OutputWidth + 2 * pw + dw) * filters + f;
+                            float v = plain[n * imageSize + at];
+                            if (best < 0 || v > max || (float.IsNaN(v) && !float.IsNaN(max)))
+                                (best, max) = (at, v);
+                        }
+                        int o = ((n * pool.OutputHeight + ph) * pool.OutputWidth + pw) * filters + f;
+                        y[o] = max;
+                        index[o] = relu && !(max > 0) ? Conv2DKernels.ZeroedWindow : best;
+                    }
+        return (y, index);
+    }
+
+    private static (float[] X, float[] K, float[] Bias) Inputs(int batch, in ConvGeometry g, int filters)
+    {
+        var rng = new Random(g.Height * 31 + g.Channels);
+        float[] x = new float[batch * g.InputImageSize], k = new float[g.PatchSize * filters], bias = new float[filters];
+        for (int i = 0; i < x.Length; i++) x[i] = rng.NextSingle() * 2 - 1;
+        for (int i = 0; i < k.Length; i++) k[i] = rng.NextSingle() * 2 - 1;
+        for (int i = 0; i < bias.Length; i++) bias[i] = rng.NextSingle() * 0.4f - 0.2f;
+        return (x, k, bias);
+    }
+
+    /// <summary>Runs <paramref name="run"/> with the Winograd forward on or off and the thread count set (both process-wide), then restores them.</summary>
+    internal static T With<T>(bool winograd, int threads, Func<T> run)
+    {
+        (bool saved, int savedThreads) = (WinogradConv.Enabled, Parallelism.MaxThreads);
+        (WinogradConv.Enabled, Parallelism.MaxThreads) = (winograd, threads);
+        try
+        {
+            return run();
+        }
+        finally
+        {
+            (WinogradConv.Enabled, Parallelism.MaxThreads) = (saved, savedThreads);
+        }
+    }
+}
