@@ -21,6 +21,8 @@ public class WinogradConvTests
         new object[] { 5, 9, 12, 16, 32, true },   // C = 16, unequal sides, a last block of fewer than 8 tiles
         new object[] { 1, 4, 4, 16, 96, false },   // the smallest output (2×2, one tile), three filter panels
         new object[] { 2, 7, 10, 48, 32, false },  // three channel vectors, OH = 5 odd, OW = 8 even
+        new object[] { 3, 9, 12, 32, 32, true },   // 'same' on unequal sides: the input gradient's dZ padded by 1
+        new object[] { 1, 4, 5, 64, 32, false },   // a 2×3 output, the smallest dZ: the input gradient's 'full' padding of 2
     ];
 
     [TestCaseSource(nameof(Geometries))]
@@ -91,6 +93,71 @@ public class WinogradConvTests
         }
     }
 
+    [TestCaseSource(nameof(Geometries))]
+    public void InputGradientIsCloseToTheReferenceStoredOrAddedAndTheSameAtAnyThreadCount(int batch, int h, int w, int c, int filters, bool same)
+    {
+        var g = ConvGeometry.Create(h, w, c, 3, 3, 1, 1, same);
+        Assume.That(WinogradConv.InputGradientApplies(g, filters), "needs accelerated Vector512, F a multiple of 16 and C of 32");
+        (float[] x, float[] k, float[] bias) = Inputs(batch, g, filters);
+        var rng = new Random(5);
+        float[] dY = new float[batch * g.OutputPixels * filters], y = new float[dY.Length];
+        for (int i = 0; i < dY.Length; i++) dY[i] = rng.NextSingle() * 2 - 1;
+        double[] exact = ExactInputGradient(dY, k, batch, filters, g, out double[] scale);
+        float[] Run(int threads, bool overwrite, float start, bool winograd = true) => With(winograd, threads, () =>
+        {
+            var dX = new float[x.Length];
+            dX.AsSpan().Fill(start);
+            Conv2DKernels.Backward(x, k, y, (float[])dY.Clone(), default, default, dX, batch, filters, g, relu: false, overwriteInput: overwrite);
+            return dX;
+        });
+        float[] stored = Run(1, overwrite: true, start: float.NaN); // every element must be written
+        Assert.That(stored, Is.Not.EqualTo(Run(1, overwrite: true, start: 0f, winograd: false)).AsCollection, "the Winograd path ran");
+        for (int i = 0; i < stored.Length; i++)
+            Assert.That(stored[i], Is.EqualTo(exact[i]).Within(1e-6 * scale[i] + 1e-7), $"[{i}]");
+        foreach (int threads in new[] { 2, 3 })
+            Assert.That(Run(threads, overwrite: true, start: float.NaN), Is.EqualTo(stored).AsCollection, $"{threads} threads");
+        float[] added = Run(2, overwrite: false, start: 1f);
+        for (int i = 0; i < added.Length; i++)
+            Assert.That(added[i], Is.EqualTo(1f + stored[i]).Within(1e-6f), $"added onto what dX held, [{i}]");
+    }
+
+    [TestCaseSource(nameof(Geometries))]
+    public void PooledBackwardGivesThePlainBackwardsInputGradientOfTheUnpooledGradient(int batch, int h, int w, int c, int filters, bool same)
+    {
+        var g = ConvGeometry.Create(h, w, c, 3, 3, 1, 1, same);
+        Assume.That(WinogradConv.InputGradientApplies(g, filters), "needs accelerated Vector512, F a multiple of 16 and C of 32");
+        var pool = ConvGeometry.Create(g.OutputHeight, g.OutputWidth, filters, 2, 2, 2, 2, samePadding: false);
+        Assume.That(DirectConvForward.PoolApplies(pool), "a 2×2 pooling the kernel fuses");
+        (float[] x, float[] k, float[] bias) = Inputs(batch, g, filters);
+        var pooled = new float[batch * pool.OutputPixels * filters];
+        var argmax = new int[pooled.Length];
+        Conv2DKernels.ForwardMaxPool(x, k, bias, pooled, argmax, batch, filters, g, relu: true, pool);
+        var rng = new Random(9);
+        float[] dPooled = new float[pooled.Length], dZ = new float[batch * g.OutputPixels * filters];
+        for (int i = 0; i < dPooled.Length; i++) dPooled[i] = rng.NextSingle() * 2 - 1;
+        int imageSize = g.OutputPixels * filters, pooledSize = pool.OutputPixels * filters;
+        for (int o = 0; o < dPooled.Length; o++)
+            if (argmax[o] != Conv2DKernels.ZeroedWindow)
+                dZ[o / pooledSize * imageSize + argmax[o]] += dPooled[o];
+        float[] expected = With(winograd: true, 1, () =>
+        {
+            var dX = new float[x.Length];
+            Conv2DKernels.Backward(x, k, new float[dZ.Length], dZ, default, default, dX, batch, filters, g, relu: false);
+            return dX;
+        });
+        foreach (int threads in new[] { 1, 2, 3 })
+        {
+            float[] dX = With(winograd: true, threads, () =>
+            {
+                var dX = new float[x.Length];
+                dX.AsSpan().Fill(float.NaN);
+                Conv2DKernels.BackwardMaxPool(x, k, argmax, dPooled, default, default, dX, batch, filters, g, pool, overwriteInput: true);
+                return dX;
+            });
+            Assert.That(dX, Is.EqualTo(expected).AsCollection, $"{threads} thread(s)");
+        }
+    }
+
     [Test]
     public void TheRuleTakesThreeByThreeStrideOneOverWholeChannelVectors()
     {
@@ -112,12 +179,12 @@ public class WinogradConvTests
     [Test]
     public void GradientCheckThroughTheOp()
     {
-        // The forward runs Winograd; the backward is the direct method's derivative of the same function, so the
-        // central differences of the Winograd forward must match it within the check's tolerance.
-        var g = ConvGeometry.Create(6, 6, 16, 3, 3, 1, 1, true);
-        Assume.That(WinogradConv.Applies(g, 32), "needs accelerated Vector512");
-        var x = GradientCheck.Random([2, 6, 6, 16], 61, awayFromZero: 0.1f);
-        var k = GradientCheck.Random([3, 3, 16, 32], 62, awayFromZero: 0.1f);
+        // The forward and the input gradient run Winograd, the weight gradient the direct kernel: the central differences
+        // of the Winograd forward must match both within the check's tolerance.
+        var g = ConvGeometry.Create(5, 6, 32, 3, 3, 1, 1, true);
+        Assume.That(WinogradConv.Applies(g, 32) && WinogradConv.InputGradientApplies(g, 32), "needs accelerated Vector512");
+        var x = GradientCheck.Random([2, 5, 6, 32], 61, awayFromZero: 0.1f);
+        var k = GradientCheck.Random([3, 3, 32, 32], 62, awayFromZero: 0.1f);
         var b = GradientCheck.Random([32], 63);
         GradientCheck.Check(t => Ops.Conv2D(t[0], t[1], t[2], (1, 1), (1, 1), ConvPadding.Same, ActivationFunction.Linear), [x, k, b]);
     }
@@ -171,6 +238,33 @@ public class WinogradConvTests
                         (y[o], scale[o]) = (sum, magnitude);
                     }
         return y;
+    }
+
+    /// <summary>dX in double precision (col2im of dZ·wᵀ), and per element the sum of |terms|.</summary>
+    private static double[] ExactInputGradient(float[] dZ, float[] k, int batch, int filters, in ConvGeometry g, out double[] scale)
+    {
+        int c = g.Channels;
+        var dX = new double[batch * g.InputImageSize];
+        scale = new double[dX.Length];
+        for (int n = 0; n < batch; n++)
+            for (int oh = 0; oh < g.OutputHeight; oh++)
+                for (int ow = 0; ow < g.OutputWidth; ow++)
+                    for (int kh = 0; kh < 3; kh++)
+                        for (int kw = 0; kw < 3; kw++)
+                        {
+                            int ih = oh + kh - g.PadTop, iw = ow + kw - g.PadLeft;
+                            if ((uint)ih >= (uint)g.Height || (uint)iw >= (uint)g.Width)
+                                continue;
+                            for (int ch = 0; ch < c; ch++)
+                                for (int f = 0; f < filters; f++)
+                                {
+                                    double term = (double)dZ[((n * g.OutputHeight + oh) * g.OutputWidth + ow) * filters + f] * k[((kh * 3 + kw) * c + ch) * filters + f];
+                                    int i = ((n * g.Height + ih) * g.Width + iw) * c + ch;
+                                    dX[i] += term;
+                                    scale[i] += Math.Abs(term);
+                                }
+                        }
+        return dX;
     }
 
     /// <summary>2×2 / 2 max pooling with MaxPoolKernels' rule (first maximum wins, window order), and the ReLU's zeroed windows.</summary>

@@ -169,14 +169,23 @@ public static unsafe class Conv2DKernels
         int patch = g.PatchSize;
         bool parameters = !dW.IsEmpty || !dBias.IsEmpty;
         float[] partials = job.Partials(parameters ? (patch + 1) * filters : 0);
-        bool directInput = !dX.IsEmpty && job.DirectInput;
-        float[] panels = directInput ? job.InputGradientPanels(patch * filters) : [];
+        bool winogradInput = !dX.IsEmpty && job.WinogradInput;
+        bool directInput = !dX.IsEmpty && job.DirectInput && !winogradInput;
+        float[] panels = directInput ? job.InputGradientPanels(patch * filters)
+            : winogradInput ? job.InputGradientPanels(patch * filters + WinogradConv.TransformedLength(WinogradConv.InputGradientGeometry(g, filters), g.Channels))
+            : [];
         fixed (float* px = x, pw = w, py = y, pdy = dY, pdx = dX, ppart = partials, ppanels = panels)
         fixed (int* pa = argmax)
         {
             if (directInput) // wᵀ packed once for every chunk's fused dZ·wᵀ + col2im
                 DirectConvInputGradient.PackPanels(pw, patch, filters, ppanels);
-            job.InputPanels = (nint)ppanels;
+            if (winogradInput) // w turned and transposed (w′), then Winograd-transformed, once for every chunk's dZ ∗ w′
+            {
+                WinogradConv.RotateKernel(pw, g.Channels, filters, ppanels);
+                WinogradConv.TransformFilters(ppanels, filters, g.Channels, ppanels + patch * filters);
+            }
+            job.InputPanels = (nint)(winogradInput ? ppanels + patch * filters : ppanels);
+            job.InputByWinograd = winogradInput;
             job.Mode = argmax.IsEmpty ? ConvJob.Pass.Backward : ConvJob.Pass.BackwardPooled;
             job.Relu = relu;
             (job.X, job.W, job.Y, job.DY, job.DX, job.PartialSums, job.ArgMax) = ((nint)px, (nint)pw, (nint)py, (nint)pdy, (nint)pdx, (nint)ppart, (nint)pa);
@@ -217,6 +226,10 @@ public static unsafe class Conv2DKernels
         public bool DirectInput;
         /// <summary>Whether the forward can take the Winograd kernel (<see cref="WinogradConv"/>).</summary>
         public bool Winograd;
+        /// <summary>Whether the input gradient can run as a Winograd forward over dZ (<see cref="WinogradConv.InputGradientApplies"/>).</summary>
+        public bool WinogradInput;
+        /// <summary>This backward pass's input gradient runs as a Winograd forward (InputPanels then holds the transformed w′).</summary>
+        public bool InputByWinograd;
 
         /// <summary>Whether this pass runs the Winograd forward: plain, or pooled by 2×2 windows (each a tile's outputs).</summary>
         public bool UsesWinograd => Winograd && (Mode == Pass.Forward || (Mode == Pass.ForwardPooled && DirectConvForward.PoolApplies(Pool)));
@@ -231,6 +244,8 @@ public static unsafe class Conv2DKernels
             job.Direct = DirectConv.Applies(g, filters);
             job.DirectInput = DirectConvInputGradient.Applies(g, filters);
             job.Winograd = WinogradConv.Applies(g, filters);
+            job.WinogradInput = WinogradConv.InputGradientApplies(g, filters);
+            job.InputByWinograd = false;
             job.Chunks = (batch + job.ImagesPerChunk - 1) / job.ImagesPerChunk;
             job._nextChunk = -1;
             return job;
@@ -292,9 +307,14 @@ public static unsafe class Conv2DKernels
             bool pooled = (Mode == Pass.BackwardPooled && !GradientInTheTile) || (Mode == Pass.ForwardPooled && !(Direct && DirectConvForward.PoolApplies(Pool)));
             float[] col = needsColumns ? ScratchBuffers.Rent(rows * (G.PatchSize + 1)) : [];
             float[] padded = needsPadded ? ScratchBuffers.Rent(ImagesPerChunk * DirectConv.PaddedImageSize(G)) : [];
-            needsInputGradient &= !DirectInput; // the fused kernel keeps dcol in registers
+            // The fused kernel keeps dcol in registers; the Winograd one pads each chunk's dZ and works in a block workspace.
+            bool winogradInput = needsInputGradient && InputByWinograd;
+            needsInputGradient &= !DirectInput && !InputByWinograd;
             float[] dCol = needsInputGradient ? ScratchBuffers.Rent(InputGradientPixels * G.PatchSize) : [];
             float[] convolved = pooled ? ScratchBuffers.Rent(rows * Filters) : [];
+            ConvGeometry inputGradient = WinogradConv.InputGradientGeometry(G, Filters);
+            float[] paddedGradient = winogradInput ? ScratchBuffers.Rent(ImagesPerChunk * WinogradConv.PaddedImageSize(inputGradient, false)) : [];
+            float[] workspace = winogradInput ? ScratchBuffers.Rent(WinogradConv.WorkspaceLength(inputGradient)) : [];
             try
             {
                 int chunk;
@@ -307,7 +327,7 @@ public static unsafe class Conv2DKernels
                     else if (Mode == Pass.ForwardPooled)
                         ForwardPooledChunk(first, images, col, convolved, padded);
                     else
-                        BackwardChunk(chunk, first, images, col, dCol, convolved, padded);
+                        BackwardChunk(chunk, first, images, col, dCol, convolved, padded, paddedGradient, workspace);
                 }
             }
             finally
@@ -320,6 +340,11 @@ public static unsafe class Conv2DKernels
                     ScratchBuffers.Return(dCol, generation);
                 if (pooled)
                     ScratchBuffers.Return(convolved, generation);
+                if (winogradInput)
+                {
+                    ScratchBuffers.Return(paddedGradient, generation);
+                    ScratchBuffers.Return(workspace, generation);
+                }
             }
         }
 
@@ -473,7 +498,8 @@ public static unsafe class Conv2DKernels
             return dZ;
         }
 
-        private void BackwardChunk(int chunk, int first, int images, float[] colBuffer, float[] dColBuffer, float[] unpooledBuffer, float[] paddedBuffer)
+        private void BackwardChunk(int chunk, int first, int images, float[] colBuffer, float[] dColBuffer, float[] unpooledBuffer, float[] paddedBuffer,
+            float[] paddedGradient, float[] workspace)
         {
             int patch = G.PatchSize, columns = patch + 1, pixels = G.OutputPixels, rows = images * pixels;
             if (GradientInTheTile) // [dW; db] straight from the pooled dY and argmax, or from dY and y: dZ is never written
@@ -514,6 +540,15 @@ public static unsafe class Conv2DKernels
                         ConvWeightGradient.Compute(rows, columns, Filters, pCol, columns, pdZ, pPartial);
                 else
                     Gemm.Multiply(true, false, columns, Filters, rows, col, columns, dZ, Filters, partial, Filters);
+            }
+            if (WantInput && InputByWinograd) // dX (+)= dZ ∗ w′ by the Winograd forward, stored when dX is new
+            {
+                ConvGeometry inputGradient = WinogradConv.InputGradientGeometry(G, Filters);
+                fixed (float* pdZ = dZ, pPadded = paddedGradient, pWorkspace = workspace)
+                    WinogradConv.Forward(WinogradConv.Prepare(pdZ, images, inputGradient, false, pPadded), images, inputGradient,
+                        (float*)InputPanels, null, G.Channels, relu: false, (float*)DX + (long)first * G.InputImageSize, null, pooled: false,
+                        pWorkspace, accumulate: !OverwriteInput);
+                return;
             }
             if (WantInput && OverwriteInput) // this chunk's images only: cleared here, the additions below find them in cache
                 new Span<float>((float*)DX + (long)first * G.InputImageSize, images * G.InputImageSize).Clear();

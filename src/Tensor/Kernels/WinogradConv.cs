@@ -161,15 +161,17 @@ internal static unsafe class WinogradConv
     /// <param name="images">Images in the chunk.</param>
     /// <param name="g">The convolution.</param>
     /// <param name="u">The transformed kernel (<see cref="TransformFilters"/>).</param>
-    /// <param name="bias">F biases.</param>
+    /// <param name="bias">F biases, or null for none.</param>
     /// <param name="filters">F.</param>
     /// <param name="relu">Whether the ReLU follows.</param>
     /// <param name="y">The chunk's output: images×OH×OW×F, or pooled images×PH×PW×F.</param>
     /// <param name="argmax">Pooled, in training: each maximum's position in its image's convolution output; else null.</param>
     /// <param name="pooled">Whether a 2×2, stride-2 max pooling follows (<see cref="DirectConvForward.PoolApplies"/>).</param>
     /// <param name="workspace">Of <see cref="WorkspaceLength"/> floats.</param>
+    /// <param name="accumulate">Plain only: add the outputs to what y holds instead of storing them (an input gradient
+    /// added onto another's).</param>
     public static void Forward(DirectConv.Source x, int images, in ConvGeometry g, float* u, float* bias, int filters, bool relu,
-        float* y, int* argmax, bool pooled, float* workspace)
+        float* y, int* argmax, bool pooled, float* workspace, bool accumulate = false)
     {
         int c = g.Channels, ow = g.OutputWidth, panels = filters / FilterPanel;
         (int down, int across) = Tiles(g, pooled);
@@ -199,7 +201,7 @@ internal static unsafe class WinogradConv
                     for (int half = 0; half < FilterPanel; half += 16)
                     {
                         float* mj = m + j * FilterPanel + half;
-                        Vector512<float> b = Vector512.Load(bias + f + half);
+                        Vector512<float> b = bias == null ? Vector512<float>.Zero : Vector512.Load(bias + f + half);
                         (Vector512<float> y00, Vector512<float> y01, Vector512<float> y10, Vector512<float> y11) = TransformOutput(mj);
                         y00 = Act(y00 + b, relu); y01 = Act(y01 + b, relu); y10 = Act(y10 + b, relu); y11 = Act(y11 + b, relu);
                         if (pooled)
@@ -212,14 +214,14 @@ internal static unsafe class WinogradConv
                         int oh0 = 2 * th, ow0 = 2 * tw;
                         float* yTile = y + (((long)image * g.OutputHeight + oh0) * ow + ow0) * filters + f + half;
                         bool right = ow0 + 1 < ow, below = oh0 + 1 < g.OutputHeight;
-                        y00.Store(yTile);
+                        Put(y00, yTile, accumulate);
                         if (right)
-                            y01.Store(yTile + filters);
+                            Put(y01, yTile + filters, accumulate);
                         if (below)
                         {
-                            y10.Store(yTile + (long)ow * filters);
+                            Put(y10, yTile + (long)ow * filters, accumulate);
                             if (right)
-                                y11.Store(yTile + (long)ow * filters + filters);
+                                Put(y11, yTile + (long)ow * filters + filters, accumulate);
                         }
                     }
                 }
@@ -291,6 +293,40 @@ internal static unsafe class WinogradConv
                 m3 = Vector512.Load(row + 3 * stride);
             return (m0 + m1 + m2, m1 - m2 - m3);
         }
+    }
+
+    /// <summary>Stores <paramref name="value"/> at <paramref name="at"/>, or adds it to what is there.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Put(Vector512<float> value, float* at, bool accumulate) =>
+        (accumulate ? Vector512.Load(at) + value : value).Store(at);
+
+    // ---- the input gradient: the same kernel on dZ ----------------------------------------------------------------
+
+    /// <summary>
+    /// The convolution that gives a 3×3, stride-1 convolution's input gradient: dX = dZ ∗ w′, where w′[kh, kw, f, c] =
+    /// w[2 − kh, 2 − kw, c, f] (the kernel turned half a turn, channels and filters swapped), over dZ (OH×OW×F) padded by
+    /// 2 − PadTop above and 2 − PadLeft on the left, giving H×W×C. Each dX element is then Σ dZ·w over the outputs whose
+    /// window covers it, as col2im adds them.
+    /// </summary>
+    public static ConvGeometry InputGradientGeometry(in ConvGeometry g, int filters) =>
+        new(g.OutputHeight, g.OutputWidth, filters, 3, 3, 1, 1, 2 - g.PadTop, 2 - g.PadLeft, g.Height, g.Width);
+
+    /// <summary>Whether the input gradient of this convolution runs as a Winograd forward (<see cref="InputGradientGeometry"/>).</summary>
+    public static bool InputGradientApplies(in ConvGeometry g, int filters) =>
+        g.KernelHeight == 3 && g.KernelWidth == 3 && g.StrideHeight == 1 && g.StrideWidth == 1 && g.DilationHeight == 1
+        && g.DilationWidth == 1 && g.PadTop <= 2 && g.PadLeft <= 2 && Applies(InputGradientGeometry(g, filters), g.Channels);
+
+    /// <summary>w′ (3, 3, F, C) from w (3, 3, C, F): w′[kh, kw, f, c] = w[2 − kh, 2 − kw, c, f].</summary>
+    public static void RotateKernel(float* w, int channels, int filters, float* rotated)
+    {
+        for (int kh = 0; kh < 3; kh++)
+            for (int kw = 0; kw < 3; kw++)
+            {
+                float* from = w + (long)((2 - kh) * 3 + (2 - kw)) * channels * filters, to = rotated + (long)(kh * 3 + kw) * filters * channels;
+                for (int c = 0; c < channels; c++)
+                    for (int f = 0; f < filters; f++)
+                        to[(long)f * channels + c] = from[(long)c * filters + f];
+            }
     }
 
     /// <summary>ReLU (max(v, 0), as <see cref="ActivationKernels.ReluForward"/>), or the identity.</summary>
