@@ -239,7 +239,8 @@ public class DirectConvTests
         Assert.That(Train(direct: true), Is.EqualTo(im2col).AsCollection);
     }
 
-    private static (float[] X, float[] K, float[] Bias) Inputs(int batch, in ConvGeometry g, int filters)
+    /// <summary>Random x, kernel and bias for a batch of this convolution (seeded by its shape); the Winograd tests share them.</summary>
+    internal static (float[] X, float[] K, float[] Bias) Inputs(int batch, in ConvGeometry g, int filters)
     {
         var rng = new Random(g.Height * 31 + g.Channels);
         float[] x = new float[batch * g.InputImageSize], k = new float[g.PatchSize * filters], bias = new float[filters];

@@ -63,10 +63,7 @@ public class WinogradConvTests
     [TestCaseSource(nameof(Geometries))]
     public void PooledForwardGivesItsOwnOutputsMaximaAndIndices(int batch, int h, int w, int c, int filters, bool same)
     {
-        var g = ConvGeometry.Create(h, w, c, 3, 3, 1, 1, same);
-        Assume.That(WinogradConv.Applies(g, filters), "needs accelerated Vector512");
-        var pool = ConvGeometry.Create(g.OutputHeight, g.OutputWidth, filters, 2, 2, 2, 2, samePadding: false);
-        Assume.That(DirectConvForward.PoolApplies(pool), "a 2×2 pooling the kernel fuses");
+        (ConvGeometry g, ConvGeometry pool) = Pooled(h, w, c, filters, same, inputGradient: false);
         (float[] x, float[] k, float[] bias) = Inputs(batch, g, filters);
         foreach (bool relu in new[] { true, false })
         {
@@ -124,10 +121,7 @@ public class WinogradConvTests
     [TestCaseSource(nameof(Geometries))]
     public void PooledBackwardGivesThePlainBackwardsInputGradientOfTheUnpooledGradient(int batch, int h, int w, int c, int filters, bool same)
     {
-        var g = ConvGeometry.Create(h, w, c, 3, 3, 1, 1, same);
-        Assume.That(WinogradConv.InputGradientApplies(g, filters), "needs accelerated Vector512, F a multiple of 16 and C of 32");
-        var pool = ConvGeometry.Create(g.OutputHeight, g.OutputWidth, filters, 2, 2, 2, 2, samePadding: false);
-        Assume.That(DirectConvForward.PoolApplies(pool), "a 2×2 pooling the kernel fuses");
+        (ConvGeometry g, ConvGeometry pool) = Pooled(h, w, c, filters, same, inputGradient: true);
         (float[] x, float[] k, float[] bias) = Inputs(batch, g, filters);
         var pooled = new float[batch * pool.OutputPixels * filters];
         var argmax = new int[pooled.Length];
@@ -213,39 +207,41 @@ public class WinogradConvTests
     private static double[] Exact(float[] x, float[] k, float[] bias, int batch, int filters, in ConvGeometry g, out double[] scale)
     {
         var y = new double[batch * g.OutputPixels * filters];
-        scale = new double[y.Length];
-        int c = g.Channels;
-        for (int n = 0; n < batch; n++)
-            for (int oh = 0; oh < g.OutputHeight; oh++)
-                for (int ow = 0; ow < g.OutputWidth; ow++)
-                    for (int f = 0; f < filters; f++)
-                    {
-                        double sum = bias[f], magnitude = Math.Abs(bias[f]);
-                        for (int kh = 0; kh < 3; kh++)
-                            for (int kw = 0; kw < 3; kw++)
-                            {
-                                int ih = oh + kh - g.PadTop, iw = ow + kw - g.PadLeft;
-                                if ((uint)ih >= (uint)g.Height || (uint)iw >= (uint)g.Width)
-                                    continue;
-                                for (int ch = 0; ch < c; ch++)
-                                {
-                                    double term = (double)x[((n * g.Height + ih) * g.Width + iw) * c + ch] * k[((kh * 3 + kw) * c + ch) * filters + f];
-                                    sum += term;
-                                    magnitude += Math.Abs(term);
-                                }
-                            }
-                        int o = ((n * g.OutputHeight + oh) * g.OutputWidth + ow) * filters + f;
-                        (y[o], scale[o]) = (sum, magnitude);
-                    }
+        var magnitude = new double[y.Length];
+        for (int o = 0; o < y.Length; o++)
+            (y[o], magnitude[o]) = (bias[o % filters], Math.Abs(bias[o % filters]));
+        ForEachTerm(g, batch, filters, (xAt, kAt, yAt) =>
+        {
+            double term = (double)x[xAt] * k[kAt];
+            y[yAt] += term;
+            magnitude[yAt] += Math.Abs(term);
+        });
+        scale = magnitude;
         return y;
     }
 
     /// <summary>dX in double precision (col2im of dZ·wᵀ), and per element the sum of |terms|.</summary>
     private static double[] ExactInputGradient(float[] dZ, float[] k, int batch, int filters, in ConvGeometry g, out double[] scale)
     {
-        int c = g.Channels;
         var dX = new double[batch * g.InputImageSize];
-        scale = new double[dX.Length];
+        var magnitude = new double[dX.Length];
+        ForEachTerm(g, batch, filters, (xAt, kAt, yAt) =>
+        {
+            double term = (double)dZ[yAt] * k[kAt];
+            dX[xAt] += term;
+            magnitude[xAt] += Math.Abs(term);
+        });
+        scale = magnitude;
+        return dX;
+    }
+
+    /// <summary>
+    /// Every term x[n, oh + kh − padTop, ow + kw − padLeft, c]·w[kh, kw, c, f] of the convolution whose input pixel lies in
+    /// the image, as the indices (x, w, y) of its input, its weight and its output, in output order.
+    /// </summary>
+    private static void ForEachTerm(in ConvGeometry g, int batch, int filters, Action<int, int, int> visit)
+    {
+        int c = g.Channels;
         for (int n = 0; n < batch; n++)
             for (int oh = 0; oh < g.OutputHeight; oh++)
                 for (int ow = 0; ow < g.OutputWidth; ow++)
@@ -257,14 +253,9 @@ public class WinogradConvTests
                                 continue;
                             for (int ch = 0; ch < c; ch++)
                                 for (int f = 0; f < filters; f++)
-                                {
-                                    double term = (double)dZ[((n * g.OutputHeight + oh) * g.OutputWidth + ow) * filters + f] * k[((kh * 3 + kw) * c + ch) * filters + f];
-                                    int i = ((n * g.Height + ih) * g.Width + iw) * c + ch;
-                                    dX[i] += term;
-                                    scale[i] += Math.Abs(term);
-                                }
+                                    visit(((n * g.Height + ih) * g.Width + iw) * c + ch, ((kh * 3 + kw) * c + ch) * filters + f,
+                                        ((n * g.OutputHeight + oh) * g.OutputWidth + ow) * filters + f);
                         }
-        return dX;
     }
 
     /// <summary>2×2 / 2 max pooling with MaxPoolKernels' rule (first maximum wins, window order), and the ReLU's zeroed windows.</summary>
@@ -294,14 +285,17 @@ public class WinogradConvTests
         return (y, index);
     }
 
-    private static (float[] X, float[] K, float[] Bias) Inputs(int batch, in ConvGeometry g, int filters)
+    private static (float[] X, float[] K, float[] Bias) Inputs(int batch, in ConvGeometry g, int filters) => DirectConvTests.Inputs(batch, g, filters);
+
+    /// <summary>The convolution of a test case and the 2×2 / 2 pooling over its output; skips the case when the kernel cannot take it.</summary>
+    private static (ConvGeometry Conv, ConvGeometry Pool) Pooled(int h, int w, int c, int filters, bool same, bool inputGradient)
     {
-        var rng = new Random(g.Height * 31 + g.Channels);
-        float[] x = new float[batch * g.InputImageSize], k = new float[g.PatchSize * filters], bias = new float[filters];
-        for (int i = 0; i < x.Length; i++) x[i] = rng.NextSingle() * 2 - 1;
-        for (int i = 0; i < k.Length; i++) k[i] = rng.NextSingle() * 2 - 1;
-        for (int i = 0; i < bias.Length; i++) bias[i] = rng.NextSingle() * 0.4f - 0.2f;
-        return (x, k, bias);
+        var g = ConvGeometry.Create(h, w, c, 3, 3, 1, 1, same);
+        Assume.That(inputGradient ? WinogradConv.InputGradientApplies(g, filters) : WinogradConv.Applies(g, filters),
+            "needs accelerated Vector512, and C and F the kernel takes");
+        var pool = ConvGeometry.Create(g.OutputHeight, g.OutputWidth, filters, 2, 2, 2, 2, samePadding: false);
+        Assume.That(DirectConvForward.PoolApplies(pool), "a 2×2 pooling the kernel fuses");
+        return (g, pool);
     }
 
     /// <summary>Runs <paramref name="run"/> with the Winograd forward on or off and the thread count set (both process-wide), then restores them.</summary>

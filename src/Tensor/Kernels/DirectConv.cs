@@ -59,12 +59,18 @@ internal static unsafe class DirectConv
     /// window leaves the image, else copied into <paramref name="buffer"/> (at least images·<see cref="PaddedImageSize"/>
     /// floats) with the zero border.
     /// </summary>
-    public static Source Prepare(float* x, int images, in ConvGeometry g, float* buffer)
+    public static Source Prepare(float* x, int images, in ConvGeometry g, float* buffer) =>
+        NeedsPadding(g) ? CopyPadded(x, images, g, PaddedHeight(g), PaddedWidth(g), buffer) : new Source(x, g.InputImageSize, g.Width * g.Channels);
+
+    /// <summary>
+    /// The images copied into <paramref name="buffer"/> as <paramref name="hp"/>×<paramref name="wp"/> padded images:
+    /// padded pixel (ph, pw) holds input pixel (ph − PadTop, pw − PadLeft), or zeros where that lies outside the image
+    /// (the convolution's border, and any rows or columns past it that a kernel's tiles read). Also the Winograd
+    /// kernel's (<see cref="WinogradConv.Prepare"/>).
+    /// </summary>
+    public static Source CopyPadded(float* x, int images, in ConvGeometry g, int hp, int wp, float* buffer)
     {
-        int c = g.Channels;
-        if (!NeedsPadding(g))
-            return new Source(x, g.InputImageSize, g.Width * c);
-        int hp = PaddedHeight(g), wp = PaddedWidth(g), rowLength = wp * c, paddedSize = hp * rowLength;
+        int c = g.Channels, rowLength = wp * c, paddedSize = hp * rowLength;
         int left = Math.Min(g.PadLeft, wp), copied = Math.Clamp(wp - left, 0, g.Width);
         for (int i = 0; i < images; i++)
         {

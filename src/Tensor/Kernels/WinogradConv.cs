@@ -86,29 +86,10 @@ internal static unsafe class WinogradConv
     /// </summary>
     public static DirectConv.Source Prepare(float* x, int images, in ConvGeometry g, bool pooled, float* buffer)
     {
-        int c = g.Channels;
         if (!NeedsPadding(g, pooled))
-            return new DirectConv.Source(x, g.InputImageSize, g.Width * c);
+            return new DirectConv.Source(x, g.InputImageSize, g.Width * g.Channels);
         (int down, int across) = Tiles(g, pooled);
-        int hp = 2 * down + 2, wp = 2 * across + 2, rowLength = wp * c, paddedSize = hp * rowLength;
-        int left = Math.Min(g.PadLeft, wp), copied = Math.Clamp(Math.Min(wp - left, g.Width), 0, g.Width);
-        for (int i = 0; i < images; i++)
-        {
-            float* image = x + (long)i * g.InputImageSize, target = buffer + (long)i * paddedSize;
-            for (int ph = 0; ph < hp; ph++, target += rowLength)
-            {
-                int ih = ph - g.PadTop;
-                if ((uint)ih >= (uint)g.Height)
-                {
-                    new Span<float>(target, rowLength).Clear();
-                    continue;
-                }
-                new Span<float>(target, left * c).Clear();
-                new ReadOnlySpan<float>(image + (long)ih * g.Width * c, copied * c).CopyTo(new Span<float>(target + left * c, copied * c));
-                new Span<float>(target + (left + copied) * c, (wp - left - copied) * c).Clear();
-            }
-        }
-        return new DirectConv.Source(buffer, paddedSize, rowLength);
+        return DirectConv.CopyPadded(x, images, g, 2 * down + 2, 2 * across + 2, buffer);
     }
 
     /// <summary>
