@@ -186,6 +186,7 @@ public static unsafe class Conv2DKernels
             }
             job.InputPanels = (nint)(winogradInput ? ppanels + patch * filters : ppanels);
             job.InputByWinograd = winogradInput;
+            job.InputGradient = winogradInput ? WinogradConv.InputGradientGeometry(g, filters) : default;
             job.Mode = argmax.IsEmpty ? ConvJob.Pass.Backward : ConvJob.Pass.BackwardPooled;
             job.Relu = relu;
             (job.X, job.W, job.Y, job.DY, job.DX, job.PartialSums, job.ArgMax) = ((nint)px, (nint)pw, (nint)py, (nint)pdy, (nint)pdx, (nint)ppart, (nint)pa);
@@ -230,6 +231,8 @@ public static unsafe class Conv2DKernels
         public bool WinogradInput;
         /// <summary>This backward pass's input gradient runs as a Winograd forward (InputPanels then holds the transformed w′).</summary>
         public bool InputByWinograd;
+        /// <summary>With <see cref="InputByWinograd"/>: the convolution dZ ∗ w′ that gives dX (<see cref="WinogradConv.InputGradientGeometry"/>).</summary>
+        public ConvGeometry InputGradient;
 
         /// <summary>Whether this pass runs the Winograd forward: plain, or pooled by 2×2 windows (each a tile's outputs).</summary>
         public bool UsesWinograd => Winograd && (Mode == Pass.Forward || (Mode == Pass.ForwardPooled && DirectConvForward.PoolApplies(Pool)));
@@ -312,9 +315,8 @@ public static unsafe class Conv2DKernels
             needsInputGradient &= !DirectInput && !InputByWinograd;
             float[] dCol = needsInputGradient ? ScratchBuffers.Rent(InputGradientPixels * G.PatchSize) : [];
             float[] convolved = pooled ? ScratchBuffers.Rent(rows * Filters) : [];
-            ConvGeometry inputGradient = WinogradConv.InputGradientGeometry(G, Filters);
-            float[] paddedGradient = winogradInput ? ScratchBuffers.Rent(ImagesPerChunk * WinogradConv.PaddedImageSize(inputGradient, false)) : [];
-            float[] workspace = winogradInput ? ScratchBuffers.Rent(WinogradConv.WorkspaceLength(inputGradient)) : [];
+            float[] paddedGradient = winogradInput ? ScratchBuffers.Rent(ImagesPerChunk * WinogradConv.PaddedImageSize(InputGradient, false)) : [];
+            float[] workspace = winogradInput ? ScratchBuffers.Rent(WinogradConv.WorkspaceLength(InputGradient)) : [];
             try
             {
                 int chunk;
@@ -543,9 +545,8 @@ public static unsafe class Conv2DKernels
             }
             if (WantInput && InputByWinograd) // dX (+)= dZ ∗ w′ by the Winograd forward, stored when dX is new
             {
-                ConvGeometry inputGradient = WinogradConv.InputGradientGeometry(G, Filters);
                 fixed (float* pdZ = dZ, pPadded = paddedGradient, pWorkspace = workspace)
-                    WinogradConv.Forward(WinogradConv.Prepare(pdZ, images, inputGradient, false, pPadded), images, inputGradient,
+                    WinogradConv.Forward(WinogradConv.Prepare(pdZ, images, InputGradient, false, pPadded), images, InputGradient,
                         (float*)InputPanels, null, G.Channels, relu: false, (float*)DX + (long)first * G.InputImageSize, null, pooled: false,
                         pWorkspace, accumulate: !OverwriteInput);
                 return;

@@ -158,7 +158,6 @@ internal static unsafe class WinogradConv
         (int down, int across) = Tiles(g, pooled);
         int perImage = down * across, tiles = images * perImage;
         float* v = workspace, m = workspace + Elements * BlockTiles * c;
-        long* source = stackalloc long[BlockTiles];
         for (int first = 0; first < tiles; first += BlockTiles)
         {
             int count = Math.Min(BlockTiles, tiles - first);
@@ -166,8 +165,7 @@ internal static unsafe class WinogradConv
             for (int j = 0; j < BlockTiles; j++)
             {
                 int tile = first + Math.Min(j, count - 1), image = tile / perImage, th = tile % perImage / across, tw = tile % across;
-                source[j] = (long)image * x.ImageStride + (long)2 * th * x.RowStride + 2 * tw * c;
-                TransformInput(x.Images + source[j], x.RowStride, c, v + j * c);
+                TransformInput(x.Images + (long)image * x.ImageStride + (long)2 * th * x.RowStride + 2 * tw * c, x.RowStride, c, v + j * c);
             }
             for (int p = 0; p < panels; p++)
             {
@@ -222,26 +220,24 @@ internal static unsafe class WinogradConv
         {
             // Bᵀ·d: each column s of the block, over its rows r: (d0 − d2, d1 + d2, d2 − d1, d1 − d3).
             float* p = d + c;
-            Vector512<float> t00, t01, t02, t03, t10, t11, t12, t13, t20, t21, t22, t23, t30, t31, t32, t33;
-            {
-                Vector512<float> r0 = Vector512.Load(p), r1 = Vector512.Load(p + rowStride), r2 = Vector512.Load(p + 2 * rowStride), r3 = Vector512.Load(p + 3 * rowStride);
-                (t00, t10, t20, t30) = (r0 - r2, r1 + r2, r2 - r1, r1 - r3);
-                p += channels;
-                r0 = Vector512.Load(p); r1 = Vector512.Load(p + rowStride); r2 = Vector512.Load(p + 2 * rowStride); r3 = Vector512.Load(p + 3 * rowStride);
-                (t01, t11, t21, t31) = (r0 - r2, r1 + r2, r2 - r1, r1 - r3);
-                p += channels;
-                r0 = Vector512.Load(p); r1 = Vector512.Load(p + rowStride); r2 = Vector512.Load(p + 2 * rowStride); r3 = Vector512.Load(p + 3 * rowStride);
-                (t02, t12, t22, t32) = (r0 - r2, r1 + r2, r2 - r1, r1 - r3);
-                p += channels;
-                r0 = Vector512.Load(p); r1 = Vector512.Load(p + rowStride); r2 = Vector512.Load(p + 2 * rowStride); r3 = Vector512.Load(p + 3 * rowStride);
-                (t03, t13, t23, t33) = (r0 - r2, r1 + r2, r2 - r1, r1 - r3);
-            }
+            (Vector512<float> t00, Vector512<float> t10, Vector512<float> t20, Vector512<float> t30) = Column(p, rowStride);
+            (Vector512<float> t01, Vector512<float> t11, Vector512<float> t21, Vector512<float> t31) = Column(p + channels, rowStride);
+            (Vector512<float> t02, Vector512<float> t12, Vector512<float> t22, Vector512<float> t32) = Column(p + 2 * channels, rowStride);
+            (Vector512<float> t03, Vector512<float> t13, Vector512<float> t23, Vector512<float> t33) = Column(p + 3 * channels, rowStride);
             // (Bᵀ·d)·B: each row a, over its columns s, the same combination; element (a, b) at v + (4a + b)·8·C.
             float* o = v + c;
             Row(o, elementStride, t00, t01, t02, t03);
             Row(o + 4 * elementStride, elementStride, t10, t11, t12, t13);
             Row(o + 8 * elementStride, elementStride, t20, t21, t22, t23);
             Row(o + 12 * elementStride, elementStride, t30, t31, t32, t33);
+        }
+
+        // One column of the block (its four rows, rowStride apart) through Bᵀ.
+        static (Vector512<float>, Vector512<float>, Vector512<float>, Vector512<float>) Column(float* p, int rowStride)
+        {
+            Vector512<float> r0 = Vector512.Load(p), r1 = Vector512.Load(p + rowStride), r2 = Vector512.Load(p + 2 * rowStride),
+                r3 = Vector512.Load(p + 3 * rowStride);
+            return (r0 - r2, r1 + r2, r2 - r1, r1 - r3);
         }
 
         static void Row(float* o, long stride, Vector512<float> x0, Vector512<float> x1, Vector512<float> x2, Vector512<float> x3)
