@@ -122,13 +122,28 @@ public static class SeedCases
         // cache rule, a number = that many steps; 1000 = one chunk), and a median per setting: a before/after comparison
         // inside one process, so the machine's drift between processes does not blur a few percent.
         int[]? chunks = Environment.GetEnvironmentVariable("NANONET_RECURRENT_CHUNKS")?.Split(',').Select(int.Parse).ToArray();
+        // NANONET_WINOGRAD=off,2,4: the 3×3 convolutions' Winograd kernel switched every step the same way (off = the
+        // direct kernel, 2 or 4 = that tile size, auto = the rule's choice).
+        string[]? winograd = Environment.GetEnvironmentVariable("NANONET_WINOGRAD")?.Split(',');
         for (int i = 0; i < steps; i++)
         {
             if (chunks != null)
                 NanoNet.Kernels.RecurrentStepJob.ChunkStepsOverride = chunks[i % chunks.Length];
+            if (winograd != null)
+                SetWinograd(winograd[i % winograd.Length]);
             long start = Stopwatch.GetTimestamp();
             step();
             times[i] = Stopwatch.GetElapsedTime(start).TotalMilliseconds;
+        }
+        if (winograd != null)
+        {
+            SetWinograd("auto");
+            for (int v = 0; v < winograd.Length; v++)
+            {
+                double[] mine = [.. times.Where((_, i) => i % winograd.Length == v).Order()];
+                Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"Winograd {winograd[v]}: median {mine[mine.Length / 2]:F2} ms, first quartile {mine[mine.Length / 4]:F2}, best {mine[0]:F2} ({mine.Length} steps)"));
+            }
         }
         if (chunks != null)
         {
@@ -185,5 +200,12 @@ public static class SeedCases
         float[] sample = x.ToArray();
         var output = new float[Shapes.Product(net.Outputs[0].Shape)];
         return () => net.Predict(sample, output);
+    }
+
+    /// <summary>The Winograd setting of <c>NANONET_WINOGRAD</c>: off, 2, 4 or auto.</summary>
+    private static void SetWinograd(string setting)
+    {
+        NanoNet.Kernels.WinogradConv.Enabled = setting != "off";
+        NanoNet.Kernels.WinogradConv.ForcedTile = setting is "2" or "4" ? int.Parse(setting, CultureInfo.InvariantCulture) : 0;
     }
 }

@@ -112,10 +112,11 @@ public static unsafe class Conv2DKernels
     {
         if (job.UsesWinograd)
         {
-            float[] transformed = job.WinogradFilters(WinogradConv.TransformedLength(job.G, job.Filters));
+            job.WinogradTile = WinogradConv.ChooseTile(job.G, job.Mode == ConvJob.Pass.ForwardPooled);
+            float[] transformed = job.WinogradFilters(WinogradConv.TransformedLength(job.G, job.Filters, job.WinogradTile));
             fixed (float* u = transformed)
             {
-                WinogradConv.TransformFilters(weightsWithBias, job.G.Channels, job.Filters, u);
+                WinogradConv.TransformFilters(weightsWithBias, job.G.Channels, job.Filters, u, job.WinogradTile);
                 job.TransformedW = (nint)u;
                 Parallelism.Run(job, job.Chunks);
             }
@@ -171,8 +172,10 @@ public static unsafe class Conv2DKernels
         float[] partials = job.Partials(parameters ? (patch + 1) * filters : 0);
         bool winogradInput = !dX.IsEmpty && job.WinogradInput;
         bool directInput = !dX.IsEmpty && job.DirectInput && !winogradInput;
+        ConvGeometry inputGradient = winogradInput ? WinogradConv.InputGradientGeometry(g, filters) : default;
+        int inputTile = winogradInput ? WinogradConv.ChooseTile(inputGradient, pooled: false) : 0;
         float[] panels = directInput ? job.InputGradientPanels(patch * filters)
-            : winogradInput ? job.InputGradientPanels(patch * filters + WinogradConv.TransformedLength(WinogradConv.InputGradientGeometry(g, filters), g.Channels))
+            : winogradInput ? job.InputGradientPanels(patch * filters + WinogradConv.TransformedLength(inputGradient, g.Channels, inputTile))
             : [];
         fixed (float* px = x, pw = w, py = y, pdy = dY, pdx = dX, ppart = partials, ppanels = panels)
         fixed (int* pa = argmax)
@@ -182,11 +185,11 @@ public static unsafe class Conv2DKernels
             if (winogradInput) // w turned and transposed (w′), then Winograd-transformed, once for every chunk's dZ ∗ w′
             {
                 WinogradConv.RotateKernel(pw, g.Channels, filters, ppanels);
-                WinogradConv.TransformFilters(ppanels, filters, g.Channels, ppanels + patch * filters);
+                WinogradConv.TransformFilters(ppanels, filters, g.Channels, ppanels + patch * filters, inputTile);
             }
             job.InputPanels = (nint)(winogradInput ? ppanels + patch * filters : ppanels);
             job.InputByWinograd = winogradInput;
-            job.InputGradient = winogradInput ? WinogradConv.InputGradientGeometry(g, filters) : default;
+            (job.InputGradient, job.InputTile) = (inputGradient, inputTile);
             job.Mode = argmax.IsEmpty ? ConvJob.Pass.Backward : ConvJob.Pass.BackwardPooled;
             job.Relu = relu;
             (job.X, job.W, job.Y, job.DY, job.DX, job.PartialSums, job.ArgMax) = ((nint)px, (nint)pw, (nint)py, (nint)pdy, (nint)pdx, (nint)ppart, (nint)pa);
@@ -233,6 +236,8 @@ public static unsafe class Conv2DKernels
         public bool InputByWinograd;
         /// <summary>With <see cref="InputByWinograd"/>: the convolution dZ ∗ w′ that gives dX (<see cref="WinogradConv.InputGradientGeometry"/>).</summary>
         public ConvGeometry InputGradient;
+        /// <summary>The Winograd tile size m of this forward pass (<see cref="WinogradConv.ChooseTile"/>), and of the input gradient's.</summary>
+        public int WinogradTile, InputTile;
 
         /// <summary>Whether this pass runs the Winograd forward: plain, or pooled by 2×2 windows (each a tile's outputs).</summary>
         public bool UsesWinograd => Winograd && (Mode == Pass.Forward || (Mode == Pass.ForwardPooled && DirectConvForward.PoolApplies(Pool)));
@@ -315,8 +320,8 @@ public static unsafe class Conv2DKernels
             needsInputGradient &= !DirectInput && !InputByWinograd;
             float[] dCol = needsInputGradient ? ScratchBuffers.Rent(InputGradientPixels * G.PatchSize) : [];
             float[] convolved = pooled ? ScratchBuffers.Rent(rows * Filters) : [];
-            float[] paddedGradient = winogradInput ? ScratchBuffers.Rent(ImagesPerChunk * WinogradConv.PaddedImageSize(InputGradient, false)) : [];
-            float[] workspace = winogradInput ? ScratchBuffers.Rent(WinogradConv.WorkspaceLength(InputGradient)) : [];
+            float[] paddedGradient = winogradInput ? ScratchBuffers.Rent(ImagesPerChunk * WinogradConv.PaddedImageSize(InputGradient, false, InputTile)) : [];
+            float[] workspace = winogradInput ? ScratchBuffers.Rent(WinogradConv.WorkspaceLength(InputGradient, InputTile)) : [];
             try
             {
                 int chunk;
@@ -354,9 +359,9 @@ public static unsafe class Conv2DKernels
         private void RunWinograd()
         {
             int generation = ScratchBuffers.Generation;
-            bool pooled = Mode == Pass.ForwardPooled, padded = WinogradConv.NeedsPadding(G, pooled);
-            float[] workspace = ScratchBuffers.Rent(WinogradConv.WorkspaceLength(G));
-            float[] images = padded ? ScratchBuffers.Rent(ImagesPerChunk * WinogradConv.PaddedImageSize(G, pooled)) : [];
+            bool pooled = Mode == Pass.ForwardPooled, padded = WinogradConv.NeedsPadding(G, pooled, WinogradTile);
+            float[] workspace = ScratchBuffers.Rent(WinogradConv.WorkspaceLength(G, WinogradTile));
+            float[] images = padded ? ScratchBuffers.Rent(ImagesPerChunk * WinogradConv.PaddedImageSize(G, pooled, WinogradTile)) : [];
             try
             {
                 fixed (float* pWorkspace = workspace, pImages = images)
@@ -365,10 +370,10 @@ public static unsafe class Conv2DKernels
                     while ((chunk = Interlocked.Increment(ref _nextChunk)) < Chunks)
                     {
                         int first = chunk * ImagesPerChunk, count = Math.Min(ImagesPerChunk, Batch - first);
-                        DirectConv.Source source = WinogradConv.Prepare((float*)X + (long)first * G.InputImageSize, count, G, pooled, pImages);
+                        DirectConv.Source source = WinogradConv.Prepare((float*)X + (long)first * G.InputImageSize, count, G, pooled, WinogradTile, pImages);
                         int* argmax = pooled && ArgMax != 0 ? (int*)ArgMax + (long)first * outputSize : null;
                         WinogradConv.Forward(source, count, G, (float*)TransformedW, (float*)W + G.PatchSize * Filters, Filters, Relu,
-                            (float*)Y + (long)first * outputSize, argmax, pooled, pWorkspace);
+                            (float*)Y + (long)first * outputSize, argmax, pooled, WinogradTile, pWorkspace);
                     }
                 }
             }
@@ -546,9 +551,9 @@ public static unsafe class Conv2DKernels
             if (WantInput && InputByWinograd) // dX (+)= dZ ∗ w′ by the Winograd forward, stored when dX is new
             {
                 fixed (float* pdZ = dZ, pPadded = paddedGradient, pWorkspace = workspace)
-                    WinogradConv.Forward(WinogradConv.Prepare(pdZ, images, InputGradient, false, pPadded), images, InputGradient,
+                    WinogradConv.Forward(WinogradConv.Prepare(pdZ, images, InputGradient, false, InputTile, pPadded), images, InputGradient,
                         (float*)InputPanels, null, G.Channels, relu: false, (float*)DX + (long)first * G.InputImageSize, null, pooled: false,
-                        pWorkspace, accumulate: !OverwriteInput);
+                        InputTile, pWorkspace, accumulate: !OverwriteInput);
                 return;
             }
             if (WantInput && OverwriteInput) // this chunk's images only: cleared here, the additions below find them in cache

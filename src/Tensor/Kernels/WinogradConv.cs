@@ -4,41 +4,47 @@ using System.Runtime.Intrinsics;
 namespace NanoNet.Kernels;
 
 /// <summary>
-/// The forward pass of a 3×3, stride-1 convolution by Winograd's minimal filtering F(2×2, 3×3) (Lavin and Gray, "Fast
-/// Algorithms for Convolutional Neural Networks", 2016): each 2×2 block of output pixels costs 16 multiply-adds per
-/// (channel, filter) pair instead of the direct method's 36, 2.25x fewer, for a few additions before and after.
+/// The forward pass of a 3×3, stride-1 convolution by Winograd's minimal filtering F(m×m, 3×3) (Lavin and Gray, "Fast
+/// Algorithms for Convolutional Neural Networks", 2016): each m×m block of output pixels from its (m + 2)×(m + 2) input
+/// block with (m + 2)² multiply-adds per (channel, filter) pair instead of the direct method's 9·m², for some additions
+/// before and after. Two sizes: F(2×2) (<see cref="WinogradTile2x2"/>, 2.25x fewer) and F(4×4)
+/// (<see cref="WinogradTile4x4"/>, 4x fewer); <see cref="ChooseTile"/> picks the one with fewer products.
 /// </summary>
 /// <remarks>
 /// <para>Shape legend: x is images×H×W×C (NHWC), read through a (possibly zero-bordered) source as in
 /// <see cref="DirectConv.Source"/>; w is (3, 3, C, F); y is images×OH×OW×F, or pooled images×⌊OH/2⌋×⌊OW/2⌋×F. A
-/// <b>tile</b> is the 2×2 output block at (2·th, 2·tw), read from the 4×4 input block at the same corner of the padded
-/// image; tiles run over the images row by row (TH = ⌈OH/2⌉ × TW = ⌈OW/2⌉ per image, or ⌊OH/2⌋ × ⌊OW/2⌋ pooled). An
-/// <b>element</b> e = (a, b) is one of the 16 positions of the transformed 4×4 tile.</para>
-/// <para>The algorithm, per tile, channel c and filter f, with g the 3×3 kernel and d the 4×4 input block:
+/// <b>tile</b> is the m×m output block at (m·th, m·tw), read from the (m + 2)² input block at the same corner of the
+/// padded image; tiles run over the images row by row (⌈OH/m⌉ × ⌈OW/m⌉ per image, or pooled ⌈PH/(m/2)⌉ × ⌈PW/(m/2)⌉).
+/// An <b>element</b> e is one of the (m + 2)² positions of the transformed tile.</para>
+/// <para>The algorithm, per tile, channel c and filter f, with g the 3×3 kernel and d the input block:
 /// <code>
-/// U = G·g·Gᵀ       G  = [[1, 0, 0], [½, ½, ½], [½, −½, ½], [0, 0, 1]]          (once per call, for every c, f)
-/// V = Bᵀ·d·B       Bᵀ = [[1, 0, −1, 0], [0, 1, 1, 0], [0, −1, 1, 0], [0, 1, 0, −1]]
-/// M[e] = Σ_c V[e]·U[e]                                                         (16 independent products over C)
-/// Y = Aᵀ·M·A       Aᵀ = [[1, 1, 1, 0], [0, 1, −1, −1]]                          (the 2×2 outputs), then + bias, ReLU
+/// U = G·g·Gᵀ                    (once per call, for every c, f)
+/// V = Bᵀ·d·B
+/// M[e] = Σ_c V[e]·U[e]          ((m + 2)² independent products over C)
+/// Y = Aᵀ·M·A                    (the m×m outputs), then + bias, ReLU
 /// </code>
 /// Per element the sum over channels is a small GEMM, (tiles × C)·(C × F): 8 tiles at a time against 32 filters, the
-/// 8×32 micro-kernel reading V's rows in place (<see cref="GemmMicroKernels.Kernel8x32DirectA"/>), so every product of a
-/// block of 8 tiles stays in L1: V (16 × 8 × C), M (16 × 8 × 32), then the output transform.</para>
-/// <para>Numerics: not the direct method's chain of FMAs, so not its bits: V, M and Y mix inputs with ±1 coefficients
-/// and U halves sums of weights, so each output carries a few more roundings (within about 1e−6 of the output's scale:
-/// the tests hold it to <see cref="ConvReference"/> with the tolerance they give the GEMM paths). Results do not depend on
-/// the thread count: a tile's arithmetic is the same in any chunk.</para>
-/// <para>Pooled (a 2×2, stride-2 max pooling after the convolution): a tile is exactly one pooling window, so the
-/// 2×2 outputs are pooled in registers with the argmax of <see cref="MaxPoolKernels"/>, as the direct kernel does
-/// (<see cref="DirectConvForward.Pool"/>); a last odd output row or column that no window reads is not computed.</para>
+/// 8×32 micro-kernel reading V's rows in place (<see cref="GemmMicroKernels.Kernel8x32DirectA"/>), so the products of
+/// a block of 8 tiles stay in L1 (F(2×2): V 16 × 8 × C, M 16 × 8 × 32) or L2 (F(4×4): 36 of each), then the output
+/// transform.</para>
+/// <para>Numerics: not the direct method's chain of FMAs, so not its bits: V, M and Y mix inputs with the transforms'
+/// coefficients, so each output carries a few more roundings (F(2×2) within about 1e−6 of the sum of |terms|, F(4×4)
+/// 1e−5: the tests hold both to a double-precision <see cref="ConvReference"/>-style sum). Results do not depend on the
+/// thread count: a tile's arithmetic is the same in any chunk.</para>
+/// <para>Pooled (a 2×2, stride-2 max pooling after the convolution): a tile holds (m/2)² whole pooling windows, pooled
+/// from the tile's outputs with the argmax of <see cref="MaxPoolKernels"/>, as the direct kernel does
+/// (<see cref="DirectConvForward.Pool"/>); a last odd output row or column that no window reads is not stored.</para>
 /// </remarks>
 internal static unsafe class WinogradConv
 {
     /// <summary>Tiles per block (the micro-kernel's rows), filters per panel (its columns), channels per vector.</summary>
-    public const int BlockTiles = 8, FilterPanel = 32, ChannelLanes = 16, Elements = 16;
+    public const int BlockTiles = 8, FilterPanel = 32, ChannelLanes = 16;
 
     /// <summary>Off only in tests and benchmarks, to compare with the direct kernel.</summary>
     internal static bool Enabled = true;
+
+    /// <summary>0: <see cref="ChooseTile"/> compares the sizes; 2 or 4: that size (tests and benchmarks).</summary>
+    internal static int ForcedTile;
 
     /// <summary>
     /// Whether the Winograd forward takes this convolution: 512-bit vectors, a 3×3 window at stride 1 without dilation,
@@ -51,45 +57,70 @@ internal static unsafe class WinogradConv
         && g.Channels % ChannelLanes == 0 && filters > 0 && filters % FilterPanel == 0
         && g.OutputHeight >= 2 && g.OutputWidth >= 2;
 
-    /// <summary>Floats of the transformed kernel U: 16 × C × F.</summary>
-    public static int TransformedLength(in ConvGeometry g, int filters) => Elements * g.Channels * filters;
-
-    /// <summary>Floats of one worker's block workspace: V (16 × 8 × C) and M (16 × 8 × 32).</summary>
-    public static int WorkspaceLength(in ConvGeometry g) => Elements * BlockTiles * (g.Channels + FilterPanel);
-
-    /// <summary>Tiles down and across one image: ⌈OH/2⌉ × ⌈OW/2⌉, or ⌊OH/2⌋ × ⌊OW/2⌋ when pooled.</summary>
-    public static (int Down, int Across) Tiles(in ConvGeometry g, bool pooled) => pooled
-        ? (g.OutputHeight / 2, g.OutputWidth / 2)
-        : ((g.OutputHeight + 1) / 2, (g.OutputWidth + 1) / 2);
-
     /// <summary>
-    /// Whether the images must be copied into a zero-bordered buffer: some tile's 4×4 input block reaches past the image
-    /// (the convolution's own padding, or a last half tile of an odd output).
+    /// The tile size m (2 or 4) with fewer element products per image, tiles × (m + 2)²: F(4×4) unless its tiles would
+    /// mostly hang past the output (a 2×2 output: 1 × 36 against 1 × 16; the Keras layers' 13×13: 16 × 36 against 49 × 16).
+    /// Ties go to F(2×2), the more accurate.
     /// </summary>
-    public static bool NeedsPadding(in ConvGeometry g, bool pooled)
+    public static int ChooseTile(in ConvGeometry g, bool pooled)
     {
-        (int down, int across) = Tiles(g, pooled);
-        return g.PadTop > 0 || g.PadLeft > 0 || 2 * down + 2 > g.Height || 2 * across + 2 > g.Width;
+        if (ForcedTile != 0)
+            return ForcedTile;
+        (int down2, int across2) = Tiles(g, pooled, 2);
+        (int down4, int across4) = Tiles(g, pooled, 4);
+        return down4 * across4 * 36 < down2 * across2 * 16 ? 4 : 2;
     }
 
-    /// <summary>Floats of one padded image: (2·TH + 2) × (2·TW + 2) × C.</summary>
-    public static int PaddedImageSize(in ConvGeometry g, bool pooled)
+    /// <summary>Elements of a transformed tile: (m + 2)².</summary>
+    public static int Elements(int tile) => (tile + 2) * (tile + 2);
+
+    /// <summary>Floats of the transformed kernel U: (m + 2)² × C × F.</summary>
+    public static int TransformedLength(in ConvGeometry g, int filters, int tile) => Elements(tile) * g.Channels * filters;
+
+    /// <summary>
+    /// Floats of one worker's block workspace: V ((m + 2)² × 8 × C), M ((m + 2)² × 8 × 32), the tile's outputs (m² × 16)
+    /// and the transforms' scratch ((m + 2)² × 16).
+    /// </summary>
+    public static int WorkspaceLength(in ConvGeometry g, int tile) =>
+        Elements(tile) * BlockTiles * (g.Channels + FilterPanel) + (tile * tile + Elements(tile)) * ChannelLanes;
+
+    /// <summary>Tiles down and across one image: ⌈OH/m⌉ × ⌈OW/m⌉, or pooled ⌈PH/(m/2)⌉ × ⌈PW/(m/2)⌉ (PH = ⌊OH/2⌋).</summary>
+    public static (int Down, int Across) Tiles(in ConvGeometry g, bool pooled, int tile)
     {
-        (int down, int across) = Tiles(g, pooled);
-        return (2 * down + 2) * (2 * across + 2) * g.Channels;
+        int windows = tile / 2; // pooling windows per tile side
+        return pooled
+            ? ((g.OutputHeight / 2 + windows - 1) / windows, (g.OutputWidth / 2 + windows - 1) / windows)
+            : ((g.OutputHeight + tile - 1) / tile, (g.OutputWidth + tile - 1) / tile);
     }
 
     /// <summary>
-    /// The images as the tiles read them: in place when every 4×4 block lies inside the image, else copied into
-    /// <paramref name="buffer"/> (images·<see cref="PaddedImageSize"/> floats) with the convolution's zero border and a
-    /// zero row or column after an odd output.
+    /// Whether the images must be copied into a zero-bordered buffer: some tile's input block reaches past the image
+    /// (the convolution's own padding, or a last partial tile).
     /// </summary>
-    public static DirectConv.Source Prepare(float* x, int images, in ConvGeometry g, bool pooled, float* buffer)
+    public static bool NeedsPadding(in ConvGeometry g, bool pooled, int tile)
     {
-        if (!NeedsPadding(g, pooled))
+        (int down, int across) = Tiles(g, pooled, tile);
+        return g.PadTop > 0 || g.PadLeft > 0 || tile * down + 2 > g.Height || tile * across + 2 > g.Width;
+    }
+
+    /// <summary>Floats of one padded image: (m·TH + 2) × (m·TW + 2) × C.</summary>
+    public static int PaddedImageSize(in ConvGeometry g, bool pooled, int tile)
+    {
+        (int down, int across) = Tiles(g, pooled, tile);
+        return (tile * down + 2) * (tile * across + 2) * g.Channels;
+    }
+
+    /// <summary>
+    /// The images as the tiles read them: in place when every input block lies inside the image, else copied into
+    /// <paramref name="buffer"/> (images·<see cref="PaddedImageSize"/> floats) with the convolution's zero border and zero
+    /// rows or columns after a last partial tile.
+    /// </summary>
+    public static DirectConv.Source Prepare(float* x, int images, in ConvGeometry g, bool pooled, int tile, float* buffer)
+    {
+        if (!NeedsPadding(g, pooled, tile))
             return new DirectConv.Source(x, g.InputImageSize, g.Width * g.Channels);
-        (int down, int across) = Tiles(g, pooled);
-        return DirectConv.CopyPadded(x, images, g, 2 * down + 2, 2 * across + 2, buffer);
+        (int down, int across) = Tiles(g, pooled, tile);
+        return DirectConv.CopyPadded(x, images, g, tile * down + 2, tile * across + 2, buffer);
     }
 
     /// <summary>
@@ -97,40 +128,29 @@ internal static unsafe class WinogradConv
     /// channel c holds the 32 filters p·32.. of U[e][c] (w is (3, 3, C, F); <paramref name="u"/> has
     /// <see cref="TransformedLength"/> floats).
     /// </summary>
-    public static void TransformFilters(float* w, int channels, int filters, float* u)
+    public static void TransformFilters(float* w, int channels, int filters, float* u, int tile)
     {
-        int panels = filters / FilterPanel;
+        if (tile == 4)
+            TransformFilters<WinogradTile4x4>(w, channels, filters, u);
+        else
+            TransformFilters<WinogradTile2x2>(w, channels, filters, u);
+    }
+
+    private static void TransformFilters<T>(float* w, int channels, int filters, float* u) where T : struct, IWinogradTile
+    {
+        int panels = filters / FilterPanel, elements = Elements(T.Outputs);
         long tap = (long)channels * filters; // floats between the kernel's taps (kh, kw)
-        Vector512<float> half = Vector512.Create(0.5f);
-        Span<Vector512<float>> t = stackalloc Vector512<float>[12]; // t = G·g, row a, column v at 3a + v
+        Span<Vector512<float>> g = stackalloc Vector512<float>[9], transformed = stackalloc Vector512<float>[36];
         for (int c = 0; c < channels; c++)
             for (int f = 0; f < filters; f += 16)
             {
-                float* g0 = w + (long)c * filters + f;
-                // t = G·g: the three columns v of the kernel, each turned into four rows a.
-                for (int v = 0; v < 3; v++)
-                {
-                    Vector512<float> top = Vector512.Load(g0 + v * tap), middle = Vector512.Load(g0 + (3 + v) * tap),
-                        bottom = Vector512.Load(g0 + (6 + v) * tap);
-                    t[v] = top;
-                    t[3 + v] = half * (top + middle + bottom);
-                    t[6 + v] = half * (top - middle + bottom);
-                    t[9 + v] = bottom;
-                }
-                // U = t·Gᵀ: each row a of t turned into four columns b.
+                for (int t = 0; t < 9; t++)
+                    g[t] = Vector512.Load(w + t * tap + (long)c * filters + f);
+                T.TransformFilter(g, transformed);
                 int panel = f / FilterPanel, lane = f % FilterPanel;
-                for (int a = 0; a < 4; a++)
-                {
-                    Vector512<float> left = t[3 * a], centre = t[3 * a + 1], right = t[3 * a + 2];
-                    Store(u, 4 * a + 0, panel, panels, channels, c, lane, left);
-                    Store(u, 4 * a + 1, panel, panels, channels, c, lane, half * (left + centre + right));
-                    Store(u, 4 * a + 2, panel, panels, channels, c, lane, half * (left - centre + right));
-                    Store(u, 4 * a + 3, panel, panels, channels, c, lane, right);
-                }
+                for (int e = 0; e < elements; e++)
+                    transformed[e].Store(u + (((long)panel * elements + e) * channels + c) * FilterPanel + lane);
             }
-
-        static void Store(float* u, int element, int panel, int panels, int channels, int c, int lane, Vector512<float> value) =>
-            value.Store(u + (((long)element * panels + panel) * channels + c) * FilterPanel + lane);
     }
 
     /// <summary>
@@ -141,23 +161,35 @@ internal static unsafe class WinogradConv
     /// <param name="x">The chunk's images as <see cref="Prepare"/> returned them.</param>
     /// <param name="images">Images in the chunk.</param>
     /// <param name="g">The convolution.</param>
-    /// <param name="u">The transformed kernel (<see cref="TransformFilters"/>).</param>
+    /// <param name="u">The transformed kernel (<see cref="TransformFilters"/>, the same tile size).</param>
     /// <param name="bias">F biases, or null for none.</param>
     /// <param name="filters">F.</param>
     /// <param name="relu">Whether the ReLU follows.</param>
     /// <param name="y">The chunk's output: images×OH×OW×F, or pooled images×PH×PW×F.</param>
     /// <param name="argmax">Pooled, in training: each maximum's position in its image's convolution output; else null.</param>
     /// <param name="pooled">Whether a 2×2, stride-2 max pooling follows (<see cref="DirectConvForward.PoolApplies"/>).</param>
+    /// <param name="tile">m: 2 or 4 (<see cref="ChooseTile"/>).</param>
     /// <param name="workspace">Of <see cref="WorkspaceLength"/> floats.</param>
     /// <param name="accumulate">Plain only: add the outputs to what y holds instead of storing them (an input gradient
     /// added onto another's).</param>
     public static void Forward(DirectConv.Source x, int images, in ConvGeometry g, float* u, float* bias, int filters, bool relu,
-        float* y, int* argmax, bool pooled, float* workspace, bool accumulate = false)
+        float* y, int* argmax, bool pooled, int tile, float* workspace, bool accumulate = false)
     {
-        int c = g.Channels, ow = g.OutputWidth, panels = filters / FilterPanel;
-        (int down, int across) = Tiles(g, pooled);
+        if (tile == 4)
+            Forward<WinogradTile4x4>(x, images, g, u, bias, filters, relu, y, argmax, pooled, workspace, accumulate);
+        else
+            Forward<WinogradTile2x2>(x, images, g, u, bias, filters, relu, y, argmax, pooled, workspace, accumulate);
+    }
+
+    private static void Forward<T>(DirectConv.Source x, int images, in ConvGeometry g, float* u, float* bias, int filters, bool relu,
+        float* y, int* argmax, bool pooled, float* workspace, bool accumulate) where T : struct, IWinogradTile
+    {
+        int m = T.Outputs, elements = Elements(m), c = g.Channels, oh = g.OutputHeight, ow = g.OutputWidth, panels = filters / FilterPanel;
+        int ph = oh / 2, pw = ow / 2, windows = m / 2; // pooled outputs, and pooling windows per tile side
+        (int down, int across) = Tiles(g, pooled, m);
         int perImage = down * across, tiles = images * perImage;
-        float* v = workspace, m = workspace + Elements * BlockTiles * c;
+        float* v = workspace, mBlock = v + elements * BlockTiles * c, yTile = mBlock + elements * BlockTiles * FilterPanel;
+        float* scratch = yTile + m * m * ChannelLanes;
         for (int first = 0; first < tiles; first += BlockTiles)
         {
             int count = Math.Min(BlockTiles, tiles - first);
@@ -165,110 +197,48 @@ internal static unsafe class WinogradConv
             for (int j = 0; j < BlockTiles; j++)
             {
                 int tile = first + Math.Min(j, count - 1), image = tile / perImage, th = tile % perImage / across, tw = tile % across;
-                TransformInput(x.Images + (long)image * x.ImageStride + (long)2 * th * x.RowStride + 2 * tw * c, x.RowStride, c, v + j * c);
+                T.TransformInput(x.Images + (long)image * x.ImageStride + (long)m * th * x.RowStride + m * tw * c, x.RowStride, c, v + j * c, scratch);
             }
             for (int p = 0; p < panels; p++)
             {
-                // M[e] = V[e]·U[e] for the 8 tiles and this panel's 32 filters: 16 micro-kernel calls, all in L1.
-                for (int e = 0; e < Elements; e++)
-                    GemmMicroKernels.Kernel8x32DirectA(c, v + e * BlockTiles * c, c, u + ((long)e * panels + p) * c * FilterPanel,
-                        m + e * BlockTiles * FilterPanel, FilterPanel, add: false);
+                // M[e] = V[e]·U[e] for the 8 tiles and this panel's 32 filters: one micro-kernel call per element.
+                for (int e = 0; e < elements; e++)
+                    GemmMicroKernels.Kernel8x32DirectA(c, v + e * BlockTiles * c, c, u + ((long)p * elements + e) * c * FilterPanel,
+                        mBlock + e * BlockTiles * FilterPanel, FilterPanel, add: false);
                 for (int j = 0; j < count; j++)
                 {
                     int tile = first + j, image = tile / perImage, th = tile % perImage / across, tw = tile % across;
-                    int f = p * FilterPanel;
-                    for (int half = 0; half < FilterPanel; half += 16)
+                    for (int f = p * FilterPanel; f < (p + 1) * FilterPanel; f += 16)
                     {
-                        float* mj = m + j * FilterPanel + half;
-                        Vector512<float> b = bias == null ? Vector512<float>.Zero : Vector512.Load(bias + f + half);
-                        (Vector512<float> y00, Vector512<float> y01, Vector512<float> y10, Vector512<float> y11) = TransformOutput(mj);
-                        y00 = Act(y00 + b, relu); y01 = Act(y01 + b, relu); y10 = Act(y10 + b, relu); y11 = Act(y11 + b, relu);
+                        T.TransformOutput(mBlock + j * FilterPanel + f % FilterPanel, yTile, scratch);
+                        Vector512<float> b = bias == null ? Vector512<float>.Zero : Vector512.Load(bias + f);
                         if (pooled)
                         {
-                            long o = ((long)image * perImage + th * across + tw) * filters + f + half;
-                            int index = (2 * th * ow + 2 * tw) * filters + f + half; // the tile's first pixel in the conv output
-                            DirectConvForward.Pool(y00, y01, y10, y11, y + o, argmax == null ? null : argmax + o, index, filters, ow * filters, relu);
+                            // The tile's (m/2)² pooling windows, each 2×2 outputs, those inside the pooled output only.
+                            for (int wi = 0; wi < windows; wi++)
+                                for (int wj = 0; wj < windows; wj++)
+                                {
+                                    int row = th * windows + wi, column = tw * windows + wj;
+                                    if (row >= ph || column >= pw)
+                                        continue;
+                                    float* corner = yTile + (2 * wi * m + 2 * wj) * ChannelLanes;
+                                    long o = (((long)image * ph + row) * pw + column) * filters + f;
+                                    int index = (2 * row * ow + 2 * column) * filters + f; // the window's first pixel in the conv output
+                                    DirectConvForward.Pool(Act(Vector512.Load(corner) + b, relu), Act(Vector512.Load(corner + ChannelLanes) + b, relu),
+                                        Act(Vector512.Load(corner + m * ChannelLanes) + b, relu), Act(Vector512.Load(corner + (m + 1) * ChannelLanes) + b, relu),
+                                        y + o, argmax == null ? null : argmax + o, index, filters, ow * filters, relu);
+                                }
                             continue;
                         }
-                        int oh0 = 2 * th, ow0 = 2 * tw;
-                        float* yTile = y + (((long)image * g.OutputHeight + oh0) * ow + ow0) * filters + f + half;
-                        bool right = ow0 + 1 < ow, below = oh0 + 1 < g.OutputHeight;
-                        Put(y00, yTile, accumulate);
-                        if (right)
-                            Put(y01, yTile + filters, accumulate);
-                        if (below)
-                        {
-                            Put(y10, yTile + (long)ow * filters, accumulate);
-                            if (right)
-                                Put(y11, yTile + (long)ow * filters + filters, accumulate);
-                        }
+                        // The tile's outputs inside the image (a last tile may hang past its bottom or right edge).
+                        int rows = Math.Min(m, oh - m * th), columns = Math.Min(m, ow - m * tw);
+                        float* yAt = y + (((long)image * oh + m * th) * ow + m * tw) * filters + f;
+                        for (int i = 0; i < rows; i++)
+                            for (int k = 0; k < columns; k++)
+                                Put(Act(Vector512.Load(yTile + (i * m + k) * ChannelLanes) + b, relu), yAt + ((long)i * ow + k) * filters, accumulate);
                     }
                 }
             }
-        }
-    }
-
-    /// <summary>
-    /// V = Bᵀ·d·B of one tile for all C channels (16 at a time): d is the 4×4 input block at <paramref name="d"/> (rows
-    /// <paramref name="rowStride"/> floats apart, pixels C apart); element e's channels go to v + e·8·C.
-    /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void TransformInput(float* d, int rowStride, int channels, float* v)
-    {
-        long elementStride = (long)BlockTiles * channels;
-        for (int c = 0; c < channels; c += ChannelLanes)
-        {
-            // Bᵀ·d: each column s of the block, over its rows r: (d0 − d2, d1 + d2, d2 − d1, d1 − d3).
-            float* p = d + c;
-            (Vector512<float> t00, Vector512<float> t10, Vector512<float> t20, Vector512<float> t30) = Column(p, rowStride);
-            (Vector512<float> t01, Vector512<float> t11, Vector512<float> t21, Vector512<float> t31) = Column(p + channels, rowStride);
-            (Vector512<float> t02, Vector512<float> t12, Vector512<float> t22, Vector512<float> t32) = Column(p + 2 * channels, rowStride);
-            (Vector512<float> t03, Vector512<float> t13, Vector512<float> t23, Vector512<float> t33) = Column(p + 3 * channels, rowStride);
-            // (Bᵀ·d)·B: each row a, over its columns s, the same combination; element (a, b) at v + (4a + b)·8·C.
-            float* o = v + c;
-            Row(o, elementStride, t00, t01, t02, t03);
-            Row(o + 4 * elementStride, elementStride, t10, t11, t12, t13);
-            Row(o + 8 * elementStride, elementStride, t20, t21, t22, t23);
-            Row(o + 12 * elementStride, elementStride, t30, t31, t32, t33);
-        }
-
-        // One column of the block (its four rows, rowStride apart) through Bᵀ.
-        static (Vector512<float>, Vector512<float>, Vector512<float>, Vector512<float>) Column(float* p, int rowStride)
-        {
-            Vector512<float> r0 = Vector512.Load(p), r1 = Vector512.Load(p + rowStride), r2 = Vector512.Load(p + 2 * rowStride),
-                r3 = Vector512.Load(p + 3 * rowStride);
-            return (r0 - r2, r1 + r2, r2 - r1, r1 - r3);
-        }
-
-        static void Row(float* o, long stride, Vector512<float> x0, Vector512<float> x1, Vector512<float> x2, Vector512<float> x3)
-        {
-            (x0 - x2).Store(o);
-            (x1 + x2).Store(o + stride);
-            (x2 - x1).Store(o + 2 * stride);
-            (x1 - x3).Store(o + 3 * stride);
-        }
-    }
-
-    /// <summary>
-    /// Y = Aᵀ·M·A for one tile and 16 filters: element e's 16 values at m + e·8·32; returns the 2×2 outputs (row, column).
-    /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static (Vector512<float>, Vector512<float>, Vector512<float>, Vector512<float>) TransformOutput(float* m)
-    {
-        const int stride = BlockTiles * FilterPanel;
-        // M·A: each row a of M, over its columns b: (m0 + m1 + m2, m1 − m2 − m3).
-        (Vector512<float> s00, Vector512<float> s01) = Combine(m, stride);
-        (Vector512<float> s10, Vector512<float> s11) = Combine(m + 4 * stride, stride);
-        (Vector512<float> s20, Vector512<float> s21) = Combine(m + 8 * stride, stride);
-        (Vector512<float> s30, Vector512<float> s31) = Combine(m + 12 * stride, stride);
-        // Aᵀ·(M·A): the same over the rows.
-        return (s00 + s10 + s20, s01 + s11 + s21, s10 - s20 - s30, s11 - s21 - s31);
-
-        static (Vector512<float>, Vector512<float>) Combine(float* row, int stride)
-        {
-            Vector512<float> m0 = Vector512.Load(row), m1 = Vector512.Load(row + stride), m2 = Vector512.Load(row + 2 * stride),
-                m3 = Vector512.Load(row + 3 * stride);
-            return (m0 + m1 + m2, m1 - m2 - m3);
         }
     }
 

@@ -1,0 +1,35 @@
+using System.Runtime.Intrinsics;
+
+namespace NanoNet.Kernels;
+
+/// <summary>
+/// One tile size of Winograd's minimal filtering F(m×m, 3×3): the three transforms that turn a 3×3 convolution of an
+/// (m + 2)×(m + 2) input block into (m + 2)² independent products, as <see cref="WinogradConv"/> runs them. The struct
+/// implementing it is a type argument, so each size's transforms are inlined into the loop (as TensorPrimitives'
+/// operator structs are).
+/// </summary>
+/// <remarks>
+/// Shape legend: g is one channel's 3×3 kernel for 16 filters (9 vectors, tap kh·3 + kw); d the (m + 2)² input block of
+/// one tile (rows <c>rowStride</c> floats apart, pixels C apart, 16 channels per vector); V and M hold element e of a
+/// block's 8 tiles at e·8·C (V) and e·8·32 (M) floats; Y is the tile's m×m outputs for 16 filters, row by row.
+/// </remarks>
+internal unsafe interface IWinogradTile
+{
+    /// <summary>m: outputs per side of a tile (its input block has m + 2).</summary>
+    static abstract int Outputs { get; }
+
+    /// <summary>U = G·g·Gᵀ for 16 filters of one channel: the 9 taps into the (m + 2)² elements.</summary>
+    static abstract void TransformFilter(ReadOnlySpan<Vector512<float>> g, Span<Vector512<float>> u);
+
+    /// <summary>
+    /// V = Bᵀ·d·B of one tile for all C channels, 16 at a time: element e's channels to v + e·8·C.
+    /// <paramref name="scratch"/> holds (m + 2)² vectors between the column and row passes.
+    /// </summary>
+    static abstract void TransformInput(float* d, int rowStride, int channels, float* v, float* scratch);
+
+    /// <summary>
+    /// Y = Aᵀ·M·A of one tile for 16 filters: element e at m + e·8·32; the m² outputs to y (16 floats each, row by row).
+    /// <paramref name="scratch"/> holds (m + 2)·m vectors between the row and column passes.
+    /// </summary>
+    static abstract void TransformOutput(float* m, float* y, float* scratch);
+}

@@ -1,0 +1,105 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+
+namespace NanoNet.Kernels;
+
+/// <summary>
+/// F(2×2, 3×3): each 2×2 block of outputs from its 4×4 input block with 16 multiply-adds per (channel, filter) instead
+/// of the direct method's 36 (2.25x fewer). Its transforms have only ±1 and ½: the easiest to read, and the most
+/// accurate (Lavin and Gray, "Fast Algorithms for Convolutional Neural Networks", 2016).
+/// </summary>
+/// <remarks>
+/// <code>
+/// U = G·g·Gᵀ       G  = [[1, 0, 0], [½, ½, ½], [½, −½, ½], [0, 0, 1]]
+/// V = Bᵀ·d·B       Bᵀ = [[1, 0, −1, 0], [0, 1, 1, 0], [0, −1, 1, 0], [0, 1, 0, −1]]
+/// Y = Aᵀ·M·A       Aᵀ = [[1, 1, 1, 0], [0, 1, −1, −1]]
+/// </code>
+/// Each transform is applied to the columns of its 2-D block, then to the rows of the result. The input and output
+/// transforms fit in registers (16 and 8 vectors), so neither uses its scratch.
+/// </remarks>
+internal readonly unsafe struct WinogradTile2x2 : IWinogradTile
+{
+    public static int Outputs => 2;
+
+    public static void TransformFilter(ReadOnlySpan<Vector512<float>> g, Span<Vector512<float>> u)
+    {
+        Vector512<float> half = Vector512.Create(0.5f);
+        Span<Vector512<float>> t = stackalloc Vector512<float>[12]; // t = G·g: row a, column v at 3a + v
+        for (int v = 0; v < 3; v++)
+        {
+            Vector512<float> top = g[v], middle = g[3 + v], bottom = g[6 + v];
+            t[v] = top;
+            t[3 + v] = half * (top + middle + bottom);
+            t[6 + v] = half * (top - middle + bottom);
+            t[9 + v] = bottom;
+        }
+        for (int a = 0; a < 4; a++) // U = t·Gᵀ: each row of t the same way
+        {
+            Vector512<float> left = t[3 * a], centre = t[3 * a + 1], right = t[3 * a + 2];
+            u[4 * a] = left;
+            u[4 * a + 1] = half * (left + centre + right);
+            u[4 * a + 2] = half * (left - centre + right);
+            u[4 * a + 3] = right;
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void TransformInput(float* d, int rowStride, int channels, float* v, float* scratch)
+    {
+        long elementStride = (long)WinogradConv.BlockTiles * channels;
+        for (int c = 0; c < channels; c += WinogradConv.ChannelLanes)
+        {
+            // Bᵀ·d: each column s of the block, over its rows r: (d0 − d2, d1 + d2, d2 − d1, d1 − d3).
+            float* p = d + c;
+            (Vector512<float> t00, Vector512<float> t10, Vector512<float> t20, Vector512<float> t30) = Column(p, rowStride);
+            (Vector512<float> t01, Vector512<float> t11, Vector512<float> t21, Vector512<float> t31) = Column(p + channels, rowStride);
+            (Vector512<float> t02, Vector512<float> t12, Vector512<float> t22, Vector512<float> t32) = Column(p + 2 * channels, rowStride);
+            (Vector512<float> t03, Vector512<float> t13, Vector512<float> t23, Vector512<float> t33) = Column(p + 3 * channels, rowStride);
+            // (Bᵀ·d)·B: each row a, over its columns s, the same combination; element (a, b) at v + (4a + b)·8·C.
+            float* o = v + c;
+            Row(o, elementStride, t00, t01, t02, t03);
+            Row(o + 4 * elementStride, elementStride, t10, t11, t12, t13);
+            Row(o + 8 * elementStride, elementStride, t20, t21, t22, t23);
+            Row(o + 12 * elementStride, elementStride, t30, t31, t32, t33);
+        }
+
+        // One column of the block (its four rows, rowStride apart) through Bᵀ.
+        static (Vector512<float>, Vector512<float>, Vector512<float>, Vector512<float>) Column(float* p, int rowStride)
+        {
+            Vector512<float> r0 = Vector512.Load(p), r1 = Vector512.Load(p + rowStride), r2 = Vector512.Load(p + 2 * rowStride),
+                r3 = Vector512.Load(p + 3 * rowStride);
+            return (r0 - r2, r1 + r2, r2 - r1, r1 - r3);
+        }
+
+        static void Row(float* o, long stride, Vector512<float> x0, Vector512<float> x1, Vector512<float> x2, Vector512<float> x3)
+        {
+            (x0 - x2).Store(o);
+            (x1 + x2).Store(o + stride);
+            (x2 - x1).Store(o + 2 * stride);
+            (x1 - x3).Store(o + 3 * stride);
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void TransformOutput(float* m, float* y, float* scratch)
+    {
+        const int stride = WinogradConv.BlockTiles * WinogradConv.FilterPanel;
+        // M·A: each row a of M, over its columns b: (m0 + m1 + m2, m1 − m2 − m3).
+        (Vector512<float> s00, Vector512<float> s01) = Combine(m, stride);
+        (Vector512<float> s10, Vector512<float> s11) = Combine(m + 4 * stride, stride);
+        (Vector512<float> s20, Vector512<float> s21) = Combine(m + 8 * stride, stride);
+        (Vector512<float> s30, Vector512<float> s31) = Combine(m + 12 * stride, stride);
+        // Aᵀ·(M·A): the same over the rows.
+        (s00 + s10 + s20).Store(y);
+        (s01 + s11 + s21).Store(y + 16);
+        (s10 - s20 - s30).Store(y + 32);
+        (s11 - s21 - s31).Store(y + 48);
+
+        static (Vector512<float>, Vector512<float>) Combine(float* row, int stride)
+        {
+            Vector512<float> m0 = Vector512.Load(row), m1 = Vector512.Load(row + stride), m2 = Vector512.Load(row + 2 * stride),
+                m3 = Vector512.Load(row + 3 * stride);
+            return (m0 + m1 + m2, m1 - m2 - m3);
+        }
+    }
+}
