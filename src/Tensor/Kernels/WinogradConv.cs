@@ -124,7 +124,7 @@ internal static unsafe class WinogradConv
     }
 
     /// <summary>
-    /// U = G·g·Gᵀ for every channel and filter, laid out as the micro-kernel's B panels: element e, filter panel p, then
+    /// U = G·g·Gᵀ for every channel and filter, laid out as the micro-kernel's B panels: filter panel p, element e, then
     /// channel c holds the 32 filters p·32.. of U[e][c] (w is (3, 3, C, F); <paramref name="u"/> has
     /// <see cref="TransformedLength"/> floats).
     /// </summary>
