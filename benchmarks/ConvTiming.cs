@@ -8,7 +8,9 @@ namespace NanoNet.Benchmarks;
 /// A quick Stopwatch timing of the Conv2D kernels at the training shapes of the two CIFAR-10 models (the seed
 /// model's conv at batch 64, the Keras cifar10_cnn's four convs at batch 32), each pass on its own: the forward
 /// (im2col + GEMM + ReLU), the weight gradient ([dW; db] with the ReLU mask) and the input gradient (dX alone).
-/// Best of N calls, in GFLOP/s and as a share of the FMA peak probed first in the same process.
+/// Best of N calls, in GFLOP/s and as a share of the FMA peak probed first in the same process. Where the Winograd
+/// kernel runs (its chosen tile size), the same pass by F(2×2) ("F2") and by the direct kernel ("dir") follows, counted
+/// in the direct method's flops.
 /// </summary>
 public static class ConvTiming
 {
@@ -38,11 +40,19 @@ public static class ConvTiming
             Conv2DKernels.Forward(x, kernel, bias, y, batch, f, g, relu: true);
             double rowFlops = 2.0 * batch * g.OutputPixels * f;
             Time("fwd", rowFlops * (g.PatchSize + 1), () => Conv2DKernels.Forward(x, kernel, bias, y, batch, f, g, relu: true));
-            if (WinogradConv.Applies(g, f)) // the same pass by the direct kernel (the GFLOP/s count the direct method's FMAs)
+            if (WinogradConv.Applies(g, f)) // the same pass by F(2×2) and by the direct kernel (the GFLOP/s count the direct method's FMAs)
+            {
+                Time("fwd F2", rowFlops * (g.PatchSize + 1), () => WithTile(2, () => Conv2DKernels.Forward(x, kernel, bias, y, batch, f, g, relu: true)));
                 Time("fwd dir", rowFlops * (g.PatchSize + 1), () => WithoutWinograd(() => Conv2DKernels.Forward(x, kernel, bias, y, batch, f, g, relu: true)));
+            }
             // The backward masks dY in place: each call gets a fresh copy, made outside the timed region.
             Time("dW", rowFlops * (g.PatchSize + 1), () => Conv2DKernels.Backward(x, kernel, y, dYWork, dW, dB, default, batch, f, g, relu: true));
             Time("dX", rowFlops * g.PatchSize, () => Conv2DKernels.Backward(x, kernel, y, dYWork, default, default, dX, batch, f, g, relu: true));
+            if (WinogradConv.InputGradientApplies(g, f))
+            {
+                Time("dX F2", rowFlops * g.PatchSize, () => WithTile(2, () => Conv2DKernels.Backward(x, kernel, y, dYWork, default, default, dX, batch, f, g, relu: true)));
+                Time("dX dir", rowFlops * g.PatchSize, () => WithoutWinograd(() => Conv2DKernels.Backward(x, kernel, y, dYWork, default, default, dX, batch, f, g, relu: true)));
+            }
             if (!same) // the fused Conv2D + MaxPool2D backward (dW, db; no dX) of the valid layers (all three pool), and the direct tiles alone
             {
                 var pool = ConvGeometry.Create(g.OutputHeight, g.OutputWidth, f, 2, 2, 2, 2, false);
@@ -51,8 +61,12 @@ public static class ConvTiming
                 Conv2DKernels.ForwardMaxPool(x, kernel, bias, pooled, argmax, batch, f, g, relu: true, pool);
                 Time("pool fw", rowFlops * (g.PatchSize + 1), () => Conv2DKernels.ForwardMaxPool(x, kernel, bias, pooled, argmax, batch, f, g, relu: true, pool));
                 if (WinogradConv.Applies(g, f))
+                {
+                    Time("pool F2", rowFlops * (g.PatchSize + 1),
+                        () => WithTile(2, () => Conv2DKernels.ForwardMaxPool(x, kernel, bias, pooled, argmax, batch, f, g, relu: true, pool)));
                     Time("pool dir", rowFlops * (g.PatchSize + 1),
                         () => WithoutWinograd(() => Conv2DKernels.ForwardMaxPool(x, kernel, bias, pooled, argmax, batch, f, g, relu: true, pool)));
+                }
                 Time("pool dW", rowFlops * (g.PatchSize + 1),
                     () => Conv2DKernels.BackwardMaxPool(x, kernel, argmax, pooledDY, dW, dB, default, batch, f, g, pool));
                 if (DirectConv.Applies(g, f))
@@ -85,6 +99,13 @@ public static class ConvTiming
         fixed (float* px = x, pdz = chunkDZ, pr = result)
             for (int first = 0; first < batch; first += 2)
                 DirectConvWeightGradient.Compute(DirectConv.Prepare(px + (long)first * g.InputImageSize, 2, g, null), 2, g, pdz, filters, pr);
+    }
+
+    private static void WithTile(int tile, Action run)
+    {
+        WinogradConv.ForcedTile = tile;
+        try { run(); }
+        finally { WinogradConv.ForcedTile = 0; }
     }
 
     private static void WithoutWinograd(Action run)

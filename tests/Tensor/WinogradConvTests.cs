@@ -235,6 +235,44 @@ public class WinogradConvTests
         });
     }
 
+    [Test]
+    public void AForwardChunkHoldsWholeBlocksOfTilesWhenTheBatchAllowsTwoChunks()
+    {
+        Assume.That(Vector512.IsHardwareAccelerated, "needs accelerated Vector512");
+        var keras64 = ConvGeometry.Create(15, 15, 64, 3, 3, 1, 1, false);
+        Assert.Multiple(() =>
+        {
+            // Pooled by F(4×4): 3 × 3 tiles per image, so 8 images for whole blocks; by F(2×2) 6 × 6, whole at 2.
+            Assert.That(WinogradConv.ImagesPerChunk(keras64, pooled: true, 4, images: 2, batch: 32), Is.EqualTo(8));
+            Assert.That(WinogradConv.ImagesPerChunk(keras64, pooled: true, 2, images: 2, batch: 32), Is.EqualTo(2));
+            Assert.That(WinogradConv.ImagesPerChunk(keras64, pooled: false, 4, images: 2, batch: 32), Is.EqualTo(2), "16 tiles an image");
+            Assert.That(WinogradConv.ImagesPerChunk(keras64, pooled: true, 4, images: 2, batch: 8), Is.EqualTo(2), "one chunk would idle a worker");
+            Assert.That(WinogradConv.ImagesPerChunk(ConvGeometry.Create(9, 9, 16, 3, 3, 1, 1, false), pooled: false, 4, images: 3, batch: 64),
+                Is.EqualTo(4), "7×7 outputs: 2 × 2 tiles an image, so 3 images (12 tiles) round up to 4 (16)");
+        });
+    }
+
+    [Test]
+    public void ChunksOfWholeBlocksGiveThePooledForwardTheSameBitsAsPoolingItsOwnPlainOutput()
+    {
+        // 16 images of the Keras 64 → 64 layer: the pooled forward runs 2 chunks of 8 images, the plain one 8 of 2.
+        (ConvGeometry g, ConvGeometry pool) = Pooled(15, 15, 64, 64, same: false, inputGradient: false);
+        const int batch = 16;
+        (float[] x, float[] k, float[] bias) = Inputs(batch, g, 64);
+        var plain = new float[batch * g.OutputPixels * 64];
+        var y = new float[batch * pool.OutputPixels * 64];
+        var argmax = new int[y.Length];
+        With(winograd: true, 2, () =>
+        {
+            Conv2DKernels.Forward(x, k, bias, plain, batch, 64, g, relu: true);
+            Conv2DKernels.ForwardMaxPool(x, k, bias, y, argmax, batch, 64, g, relu: true, pool);
+            return 0;
+        }, tile: 4);
+        (float[] expectedY, int[] expectedIndex) = MaxPool(plain, batch, 64, g, pool, relu: true);
+        Assert.That(y, Is.EqualTo(expectedY).AsCollection);
+        Assert.That(argmax, Is.EqualTo(expectedIndex).AsCollection);
+    }
+
     [TestCase(2)]
     [TestCase(4)]
     public void GradientCheckThroughTheOp(int tile)

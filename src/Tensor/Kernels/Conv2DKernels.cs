@@ -112,7 +112,10 @@ public static unsafe class Conv2DKernels
     {
         if (job.UsesWinograd)
         {
-            job.WinogradTile = WinogradConv.ChooseTile(job.G, job.Mode == ConvJob.Pass.ForwardPooled);
+            bool pooled = job.Mode == ConvJob.Pass.ForwardPooled;
+            job.WinogradTile = WinogradConv.ChooseTile(job.G, pooled);
+            job.ImagesPerChunk = WinogradConv.ImagesPerChunk(job.G, pooled, job.WinogradTile, job.ImagesPerChunk, job.Batch);
+            job.Chunks = (job.Batch + job.ImagesPerChunk - 1) / job.ImagesPerChunk;
             float[] transformed = job.WinogradFilters(WinogradConv.TransformedLength(job.G, job.Filters, job.WinogradTile));
             fixed (float* u = transformed)
             {

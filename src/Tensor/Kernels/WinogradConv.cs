@@ -71,6 +71,23 @@ internal static unsafe class WinogradConv
         return down4 * across4 * 36 < down2 * across2 * 16 ? 4 : 2;
     }
 
+    /// <summary>
+    /// Images per chunk of a Winograd forward, from the chunk size <paramref name="images"/> the other kernels use: the
+    /// fewest images from there whose tiles fill whole blocks of 8, when that still leaves the batch in two chunks or
+    /// more (for the workers), else <paramref name="images"/>. A block's products cost the same however many of its 8
+    /// tiles are real, so a chunk ending in a part block pays for the missing ones: the Keras 64 → 64 layer, pooled by
+    /// F(4×4), has 9 tiles per image, and its chunks of 2 images (18 tiles) ran 3 blocks for 2.25 blocks' work; 8 images
+    /// make 72 tiles, 9 whole blocks. The results do not depend on the chunking (each tile's sums are its own).
+    /// </summary>
+    public static int ImagesPerChunk(in ConvGeometry g, bool pooled, int tile, int images, int batch)
+    {
+        (int down, int across) = Tiles(g, pooled, tile);
+        int perImage = down * across, whole = images;
+        while ((long)whole * perImage % BlockTiles != 0)
+            whole++; // at most 7 more: 8 images always fill whole blocks
+        return whole == images || (batch + whole - 1) / whole >= 2 ? whole : images;
+    }
+
     /// <summary>Elements of a transformed tile: (m + 2)².</summary>
     public static int Elements(int tile) => (tile + 2) * (tile + 2);
 
