@@ -54,9 +54,9 @@ public static unsafe class Conv2DKernels
     {
         var job = ConvJob.Rent(g, batch, filters);
         // [w; b]: the kernel with the bias appended as one more row, matching the ones column of col.
-        float[] weightsWithBias = job.WeightsWithBias((g.PatchSize + 1) * filters);
+        Span<float> weightsWithBias = job.WeightsWithBias((g.PatchSize + 1) * filters);
         w.CopyTo(weightsWithBias);
-        bias.CopyTo(weightsWithBias.AsSpan(g.PatchSize * filters, filters));
+        bias.CopyTo(weightsWithBias.Slice(g.PatchSize * filters, filters));
         fixed (float* px = x, pwb = weightsWithBias, py = y)
         {
             job.Mode = ConvJob.Pass.Forward;
@@ -93,9 +93,9 @@ public static unsafe class Conv2DKernels
         if (!argmax.IsEmpty && argmax.Length < y.Length)
             throw new ArgumentException("Conv2D + MaxPool2D: argmax must hold one index per pooled output.");
         var job = ConvJob.Rent(g, batch, filters);
-        float[] weightsWithBias = job.WeightsWithBias((g.PatchSize + 1) * filters);
+        Span<float> weightsWithBias = job.WeightsWithBias((g.PatchSize + 1) * filters);
         w.CopyTo(weightsWithBias);
-        bias.CopyTo(weightsWithBias.AsSpan(g.PatchSize * filters, filters));
+        bias.CopyTo(weightsWithBias.Slice(g.PatchSize * filters, filters));
         fixed (float* px = x, pwb = weightsWithBias, py = y)
         fixed (int* pa = argmax)
         {
@@ -116,7 +116,7 @@ public static unsafe class Conv2DKernels
             job.WinogradTile = WinogradConv.ChooseTile(job.G, pooled);
             job.ImagesPerChunk = WinogradConv.ImagesPerChunk(job.G, pooled, job.WinogradTile, job.ImagesPerChunk, job.Batch);
             job.Chunks = (job.Batch + job.ImagesPerChunk - 1) / job.ImagesPerChunk;
-            float[] transformed = job.WinogradFilters(WinogradConv.TransformedLength(job.G, job.Filters, job.WinogradTile));
+            Span<float> transformed = job.WinogradFilters(WinogradConv.TransformedLength(job.G, job.Filters, job.WinogradTile));
             fixed (float* u = transformed)
             {
                 WinogradConv.TransformFilters(weightsWithBias, job.G.Channels, job.Filters, u, job.WinogradTile);
@@ -177,7 +177,7 @@ public static unsafe class Conv2DKernels
         bool directInput = !dX.IsEmpty && job.DirectInput && !winogradInput;
         ConvGeometry inputGradient = winogradInput ? WinogradConv.InputGradientGeometry(g, filters) : default;
         int inputTile = winogradInput ? WinogradConv.ChooseTile(inputGradient, pooled: false) : 0;
-        float[] panels = directInput ? job.InputGradientPanels(patch * filters)
+        Span<float> panels = directInput ? job.InputGradientPanels(patch * filters)
             : winogradInput ? job.InputGradientPanels(patch * filters + WinogradConv.TransformedLength(inputGradient, g.Channels, inputTile))
             : [];
         fixed (float* px = x, pw = w, py = y, pdy = dY, pdx = dX, ppart = partials, ppanels = panels)
@@ -276,27 +276,24 @@ public static unsafe class Conv2DKernels
         /// every convolution on the thread, so a model with convolutions of different sizes would otherwise
         /// reallocate it at each of them, every step (the Keras cifar10_cnn model: 264 KB per training step).
         /// </summary>
-        public float[] WeightsWithBias(int length)
-        {
-            if (_weightsWithBias.Length < length)
-                _weightsWithBias = new float[length];
-            return _weightsWithBias;
-        }
+        public Span<float> WeightsWithBias(int length) => Aligned(ref _weightsWithBias, length);
 
-        /// <summary>A buffer of at least <paramref name="length"/> floats for the Winograd-transformed kernel; only grows, as above.</summary>
-        public float[] WinogradFilters(int length)
-        {
-            if (_winogradFilters.Length < length)
-                _winogradFilters = new float[length];
-            return _winogradFilters;
-        }
+        /// <summary>A buffer of <paramref name="length"/> floats for the Winograd-transformed kernel; only grows, as above.</summary>
+        public Span<float> WinogradFilters(int length) => Aligned(ref _winogradFilters, length);
 
-        /// <summary>A buffer of at least <paramref name="length"/> floats for the packed wᵀ panels; only grows, as above.</summary>
-        public float[] InputGradientPanels(int length)
+        /// <summary>A buffer of <paramref name="length"/> floats for the packed wᵀ panels; only grows, as above.</summary>
+        public Span<float> InputGradientPanels(int length) => Aligned(ref _inputGradientPanels, length);
+
+        /// <summary>
+        /// <paramref name="length"/> floats of <paramref name="buffer"/> from its first cache line (the kernels read these
+        /// weights 64 bytes at a time: <see cref="CacheLineAlignment"/>), growing it when short. Pinned, so the start
+        /// stays where it is.
+        /// </summary>
+        private static Span<float> Aligned(ref float[] buffer, int length)
         {
-            if (_inputGradientPanels.Length < length)
-                _inputGradientPanels = new float[length];
-            return _inputGradientPanels;
+            if (buffer.Length < length + CacheLineAlignment.SlackFloats)
+                buffer = GC.AllocateArray<float>(length + CacheLineAlignment.SlackFloats, pinned: true);
+            return buffer.AsSpan(CacheLineAlignment.Offset(buffer), length);
         }
 
         public override void RunWorker(int worker, int workerCount)
@@ -367,8 +364,9 @@ public static unsafe class Conv2DKernels
             float[] images = padded ? ScratchBuffers.Rent(ImagesPerChunk * WinogradConv.PaddedImageSize(G, pooled, WinogradTile)) : [];
             try
             {
-                fixed (float* pWorkspace = workspace, pImages = images)
+                fixed (float* workspaceStart = workspace, pImages = images)
                 {
+                    float* pWorkspace = CacheLineAlignment.Align(workspaceStart);
                     int chunk, outputSize = pooled ? Pool.OutputPixels * Filters : G.OutputPixels * Filters;
                     while ((chunk = Interlocked.Increment(ref _nextChunk)) < Chunks)
                     {
@@ -553,10 +551,10 @@ public static unsafe class Conv2DKernels
             }
             if (WantInput && InputByWinograd) // dX (+)= dZ ∗ w′ by the Winograd forward, stored when dX is new
             {
-                fixed (float* pdZ = dZ, pPadded = paddedGradient, pWorkspace = workspace)
+                fixed (float* pdZ = dZ, pPadded = paddedGradient, workspaceStart = workspace)
                     WinogradConv.Forward(WinogradConv.Prepare(pdZ, images, InputGradient, false, InputTile, pPadded), images, InputGradient,
                         (float*)InputPanels, null, G.Channels, relu: false, (float*)DX + (long)first * G.InputImageSize, null, pooled: false,
-                        InputTile, pWorkspace, accumulate: !OverwriteInput);
+                        InputTile, CacheLineAlignment.Align(workspaceStart), accumulate: !OverwriteInput);
                 return;
             }
             if (WantInput && OverwriteInput) // this chunk's images only: cleared here, the additions below find them in cache

@@ -86,7 +86,7 @@ public static unsafe class Gemm
         if (b.K != k || b.N != n || b.Kind != BestKernel)
             throw new ArgumentException($"GEMM: the packed B is {b.K}x{b.N}, the call needs {k}x{n}.");
         fixed (float* packed = b.Data)
-            MultiplyCore(BestKernel, transA, false, m, n, k, a, lda, default, 0, c, ldc, accumulate, packed);
+            MultiplyCore(BestKernel, transA, false, m, n, k, a, lda, default, 0, c, ldc, accumulate, packed + b.Offset);
     }
 
     internal static void Multiply(GemmKernelKind kind, bool transA, bool transB, int m, int n, int k,
@@ -332,14 +332,16 @@ public static unsafe class Gemm
                 if (SharesB(workerCount))
                 {
                     fixed (float* pA = packA)
-                        RunWithSharedB(worker, workerCount, pA);
+                        RunWithSharedB(worker, workerCount, CacheLineAlignment.Align(pA));
                     return;
                 }
                 float[] packB = ScratchBuffers.Rent(KC * MaxNC);
                 try
                 {
-                    fixed (float* pA = packA, pB = packB)
+                    fixed (float* pA0 = packA, pB0 = packB)
                     {
+                        // Each panel starts on a cache line: the kernel's 512-bit loads of B never span two.
+                        float* pA = CacheLineAlignment.Align(pA0), pB = CacheLineAlignment.Align(pB0);
                         int tile;
                         while ((tile = Interlocked.Increment(ref _nextTile)) < TileCount)
                         {
@@ -368,7 +370,7 @@ public static unsafe class Gemm
         private void RunWithSharedB(int worker, int workers, float* packA)
         {
             fixed (float* sharedB = SharedBSlab)
-                RunWithSharedB(worker, workers, packA, sharedB);
+                RunWithSharedB(worker, workers, packA, CacheLineAlignment.Align(sharedB));
         }
 
         private void RunWithSharedB(int worker, int workers, float* packA, float* sharedB)

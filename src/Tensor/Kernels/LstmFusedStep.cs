@@ -1,3 +1,4 @@
+using NanoNet.Memory;
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
@@ -57,14 +58,17 @@ internal static unsafe class LstmFusedStep
     {
         int panels = Panels(u), k = d + u, g4 = 4 * u;
         long length = (long)panels * k * Width;
-        if (packed == null || packed.Length < length)
-            packed = new float[length];
+        // Pinned, the panels from its first cache line: each K step's two 512-bit loads of a panel row then hit one line
+        // each (CacheLineAlignment); the readers start at CacheLineAlignment.Align of the array's address.
+        if (packed == null || packed.Length < length + CacheLineAlignment.SlackFloats)
+            packed = GC.AllocateUninitializedArray<float>((int)length + CacheLineAlignment.SlackFloats, pinned: true);
+        int start = CacheLineAlignment.Offset(packed);
         if (packedBias == null || packedBias.Length < panels * Width)
             packedBias = new float[panels * Width];
         for (int b = 0; b < panels; b++)
         {
             int first = b * Units, count = Math.Min(Units, u - first);
-            Span<float> panel = packed.AsSpan((int)((long)b * k * Width), k * Width);
+            Span<float> panel = packed.AsSpan(start + (int)((long)b * k * Width), k * Width);
             for (int p = 0; p < k; p++)
             {
                 ReadOnlySpan<float> source = p < d ? w.Slice(p * g4, g4) : r.Slice((p - d) * g4, g4);

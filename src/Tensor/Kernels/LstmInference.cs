@@ -1,3 +1,4 @@
+using NanoNet.Memory;
 namespace NanoNet.Kernels;
 
 /// <summary>
@@ -167,10 +168,12 @@ public static unsafe class LstmInference
             packedR = t_packedR = PackedMatrix.Pack(false, u, g4, r, g4, t_packedR);
         }
         fixed (float* px = x, pb = bias, pm = mask, py = y, h = finalHidden, c = finalCell, pScratch = scratch,
-               fusedWeights = fused ? t_fusedWeights : null, fusedBias = fused ? t_fusedBias : null,
+               fusedWeightsArray = fused ? t_fusedWeights : null, fusedBias = fused ? t_fusedBias : null,
                pTable = table, pProjected = projected)
         fixed (int* pSlots = slots)
         {
+            // The packed panels start on the pinned array's first cache line (LstmFusedStep.Pack).
+            float* fusedWeights = fused ? CacheLineAlignment.Align(fusedWeightsArray) : null;
             if (onEmbedding && fused)
                 fixed (int* pIds = distinctIds)
                     LstmProjection.Run(fusedWeights, d, u, pTable, pIds, distinctIds.Length, pProjected);

@@ -1,3 +1,4 @@
+using NanoNet.Memory;
 using System.Numerics.Tensors;
 using System.Runtime.CompilerServices;
 
@@ -285,10 +286,12 @@ public static unsafe class LstmKernels
             packedR = t_packedR = PackedMatrix.Pack(false, u, g4, r, g4, t_packedR);
         fixed (float* gates = saved.Gates, hidden = saved.Hidden, cell = saved.Cell, tanhCell = saved.TanhCell, pb = bias, pm = mask,
                dropped = saved.DroppedHidden, pmh = recurrentDropout, input = saved.InputTimeMajor, px = x, pmx = inputDropout,
-               fusedWeights = fused ? t_fusedWeights : null, fusedBias = fused ? t_fusedBias : null,
+               fusedWeightsArray = fused ? t_fusedWeights : null, fusedBias = fused ? t_fusedBias : null,
                pRows = rows, pProjected = projected)
         fixed (int* pSlots = slots)
         {
+            // The packed panels start on the pinned array's first cache line (LstmFusedStep.Pack).
+            float* fusedWeights = fused ? CacheLineAlignment.Align(fusedWeightsArray) : null;
             // On embedded ids: x·W once per distinct row, in the fused step's panels or as plain 4U rows (two-pass).
             if (onEmbedding && fused)
                 LstmProjection.Run(fusedWeights, d, u, pRows, null, distinct, pProjected);

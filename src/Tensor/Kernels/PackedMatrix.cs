@@ -1,3 +1,5 @@
+using NanoNet.Memory;
+
 namespace NanoNet.Kernels;
 
 /// <summary>
@@ -11,6 +13,9 @@ namespace NanoNet.Kernels;
 public sealed class PackedMatrix
 {
     internal float[] Data = [];
+
+    /// <summary>Where the panels start in <see cref="Data"/> (a pinned array): on a cache line (<see cref="CacheLineAlignment"/>).</summary>
+    internal int Offset;
 
     /// <summary>Rows of op(B) (the inner dimension of the product).</summary>
     public int K { get; private set; }
@@ -37,11 +42,12 @@ public sealed class PackedMatrix
         int nr = GemmMicroKernels.TileSize(kind).Nr;
         int padded = PaddedColumns(n, nr);
         PackedMatrix packed = reuse ?? new PackedMatrix();
-        if (packed.Data.Length < (long)k * padded)
-            packed.Data = new float[(long)k * padded];
-        (packed.K, packed.N, packed.Kind) = (k, n, kind);
-        fixed (float* pb = b, dst = packed.Data)
+        if (packed.Data.Length < (long)k * padded + CacheLineAlignment.SlackFloats)
+            packed.Data = GC.AllocateUninitializedArray<float>((int)((long)k * padded + CacheLineAlignment.SlackFloats), pinned: true);
+        (packed.K, packed.N, packed.Kind, packed.Offset) = (k, n, kind, CacheLineAlignment.Offset(packed.Data));
+        fixed (float* pb = b, data = packed.Data)
         {
+            float* dst = data + packed.Offset;
             for (int pc = 0; pc < k; pc += Gemm.KC)
             {
                 int kc = Math.Min(Gemm.KC, k - pc);

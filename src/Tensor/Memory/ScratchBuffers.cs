@@ -25,9 +25,14 @@ public static class ScratchBuffers
     /// <summary>The current trim generation, to pass back to <see cref="Return"/>.</summary>
     internal static int Generation => Volatile.Read(ref s_generation);
 
-    /// <summary>A pinned buffer of at least <paramref name="minimumLength"/> floats (contents undefined).</summary>
+    /// <summary>
+    /// A pinned buffer of at least <paramref name="minimumLength"/> floats (contents undefined), with
+    /// <see cref="CacheLineAlignment.SlackFloats"/> more, so a kernel may start it on a cache line
+    /// (<see cref="CacheLineAlignment.Align"/>).
+    /// </summary>
     internal static float[] Rent(int minimumLength)
     {
+        minimumLength += CacheLineAlignment.SlackFloats;
         lock (s_free)
         {
             s_mostInUse = Math.Max(s_mostInUse, ++s_inUse);
