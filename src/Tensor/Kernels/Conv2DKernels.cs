@@ -371,7 +371,8 @@ public static unsafe class Conv2DKernels
                     while ((chunk = Interlocked.Increment(ref _nextChunk)) < Chunks)
                     {
                         int first = chunk * ImagesPerChunk, count = Math.Min(ImagesPerChunk, Batch - first);
-                        DirectConv.Source source = WinogradConv.Prepare((float*)X + (long)first * G.InputImageSize, count, G, pooled, WinogradTile, pImages);
+                        DirectConv.Source source = WinogradConv.Prepare((float*)X + (long)first * G.InputImageSize, count, G, pooled, WinogradTile,
+                            CacheLineAlignment.Align(pImages));
                         int* argmax = pooled && ArgMax != 0 ? (int*)ArgMax + (long)first * outputSize : null;
                         WinogradConv.Forward(source, count, G, (float*)TransformedW, (float*)W + G.PatchSize * Filters, Filters, Relu,
                             (float*)Y + (long)first * outputSize, argmax, pooled, WinogradTile, pWorkspace);
@@ -482,7 +483,8 @@ public static unsafe class Conv2DKernels
         private Span<float> UnpoolGradient(int first, int images, float[] buffer)
         {
             int imageSize = G.OutputPixels * Filters, pooledSize = Pool.OutputPixels * Filters;
-            Span<float> dZ = buffer.AsSpan(0, images * imageSize);
+            // From the buffer's first cache line (a pinned scratch buffer): the weight gradient reads dZ 64 bytes at a time.
+            Span<float> dZ = buffer.AsSpan(CacheLineAlignment.Offset(buffer), images * imageSize);
             float* dY = (float*)DY + (long)first * pooledSize;
             int* argmax = (int*)ArgMax + (long)first * pooledSize;
             fixed (float* pdZ = dZ)
@@ -552,7 +554,7 @@ public static unsafe class Conv2DKernels
             if (WantInput && InputByWinograd) // dX (+)= dZ ∗ w′ by the Winograd forward, stored when dX is new
             {
                 fixed (float* pdZ = dZ, pPadded = paddedGradient, workspaceStart = workspace)
-                    WinogradConv.Forward(WinogradConv.Prepare(pdZ, images, InputGradient, false, InputTile, pPadded), images, InputGradient,
+                    WinogradConv.Forward(WinogradConv.Prepare(pdZ, images, InputGradient, false, InputTile, CacheLineAlignment.Align(pPadded)), images, InputGradient,
                         (float*)InputPanels, null, G.Channels, relu: false, (float*)DX + (long)first * G.InputImageSize, null, pooled: false,
                         InputTile, CacheLineAlignment.Align(workspaceStart), accumulate: !OverwriteInput);
                 return;
