@@ -41,6 +41,21 @@ public unsafe class CacheLineAlignmentTests
     }
 
     [Test]
+    public void TensorsStartOnACacheLine()
+    {
+        // Large arrays (85 KB and more) are not moved by the garbage collector, so their start stays aligned.
+        Tensor zeros = Tensor.Zeros(64, 1000), empty = Tensor.Empty([64, 1000]);
+        var memory = new StepMemory();
+        Tensor rented;
+        using (memory.Use())
+            rented = Tensor.Empty([64, 1000]);
+        foreach ((string name, Tensor t) in new[] { ("Zeros", zeros), ("Empty", empty), ("step memory", rented) })
+            fixed (float* p = t.Span)
+                Assert.That((long)p % CacheLineAlignment.Bytes, Is.Zero, name);
+        Assert.That(zeros.Span.ToArray(), Has.All.EqualTo(0f));
+    }
+
+    [Test]
     public void AlignedBuffersGiveTheSameBits()
     {
         var rng = new Random(3);

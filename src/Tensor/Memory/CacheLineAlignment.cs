@@ -27,12 +27,13 @@ internal static unsafe class CacheLineAlignment
     public static float* Align(float* p) => Enabled ? (float*)(((nint)p + (Bytes - 1)) & ~(nint)(Bytes - 1)) : p;
 
     /// <summary>
-    /// The floats to skip from the start of <paramref name="pinned"/> (a pinned array: it never moves) for its data to
-    /// start on a cache line; 0 when alignment is off.
+    /// The floats to skip from the start of <paramref name="array"/> for its data to start on a cache line where the array
+    /// lies now (0 when alignment is off). A pinned array never moves, so the start stays aligned; another may be moved
+    /// by the garbage collector (arrays under 85 KB), after which the same index is still valid, only no longer aligned.
     /// </summary>
-    public static int Offset(float[] pinned)
+    public static int Offset(float[] array)
     {
-        fixed (float* p = pinned)
+        fixed (float* p = array)
             return (int)(Align(p) - p);
     }
 }

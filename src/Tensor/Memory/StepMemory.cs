@@ -125,8 +125,12 @@ public sealed class StepMemory
     public static int[] NewInts(int length) => t_active?.RentInts(length) ?? new int[length];
 
     /// <summary>A tensor over rented storage (zeroed when asked); <paramref name="shape"/> must not be mutated later.</summary>
-    internal Tensor RentTensor(int[] shape, bool zeroed) =>
-        Wrap(_floats.Rent(Shapes.Product(shape), zeroed), 0, shape, gradientOwner: null);
+    internal Tensor RentTensor(int[] shape, bool zeroed)
+    {
+        // From the array's first cache line (see Tensor.OnCacheLine): the kernels read activations 64 bytes at a time.
+        float[] storage = _floats.Rent(Shapes.Product(shape) + CacheLineAlignment.SlackFloats, zeroed);
+        return Wrap(storage, CacheLineAlignment.Offset(storage), shape, gradientOwner: null);
+    }
 
     /// <summary>A rented tensor object over existing storage (a view), stamped with the current generation.</summary>
     internal Tensor Wrap(float[] storage, int offset, int[] shape, Tensor? gradientOwner)
