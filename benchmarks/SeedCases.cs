@@ -125,12 +125,17 @@ public static class SeedCases
         // NANONET_WINOGRAD=off,2,4: the 3×3 convolutions' Winograd kernel switched every step the same way (off = the
         // direct kernel, 2 or 4 = that tile size, auto = the rule's choice).
         string[]? winograd = Environment.GetEnvironmentVariable("NANONET_WINOGRAD")?.Split(',');
+        // NANONET_CACHE_LINES=on,off: the kernels' buffers and the step's tensors started on a cache line or wherever their
+        // arrays start (CacheLineAlignment), switched every step the same way; parameters keep the start they were made with.
+        string[]? cacheLines = Environment.GetEnvironmentVariable("NANONET_CACHE_LINES")?.Split(',');
         for (int i = 0; i < steps; i++)
         {
             if (chunks != null)
                 NanoNet.Kernels.RecurrentStepJob.ChunkStepsOverride = chunks[i % chunks.Length];
             if (winograd != null)
                 SetWinograd(winograd[i % winograd.Length]);
+            if (cacheLines != null)
+                NanoNet.Memory.CacheLineAlignment.Enabled = cacheLines[i % cacheLines.Length] != "off";
             long start = Stopwatch.GetTimestamp();
             step();
             times[i] = Stopwatch.GetElapsedTime(start).TotalMilliseconds;
@@ -138,12 +143,12 @@ public static class SeedCases
         if (winograd != null)
         {
             SetWinograd("auto");
-            for (int v = 0; v < winograd.Length; v++)
-            {
-                double[] mine = [.. times.Where((_, i) => i % winograd.Length == v).Order()];
-                Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                    $"Winograd {winograd[v]}: median {mine[mine.Length / 2]:F2} ms, first quartile {mine[mine.Length / 4]:F2}, best {mine[0]:F2} ({mine.Length} steps)"));
-            }
+            ReportSwitched("Winograd", winograd, times);
+        }
+        if (cacheLines != null)
+        {
+            NanoNet.Memory.CacheLineAlignment.Enabled = true;
+            ReportSwitched("cache-line starts", cacheLines, times);
         }
         if (chunks != null)
         {
@@ -200,6 +205,17 @@ public static class SeedCases
         float[] sample = x.ToArray();
         var output = new float[Shapes.Product(net.Outputs[0].Shape)];
         return () => net.Predict(sample, output);
+    }
+
+    /// <summary>The median, first quartile and best step of each setting of a switch changed every step (round robin).</summary>
+    private static void ReportSwitched(string name, string[] settings, double[] times)
+    {
+        for (int v = 0; v < settings.Length; v++)
+        {
+            double[] mine = [.. times.Where((_, i) => i % settings.Length == v).Order()];
+            Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"{name} {settings[v]}: median {mine[mine.Length / 2]:F2} ms, first quartile {mine[mine.Length / 4]:F2}, best {mine[0]:F2} ({mine.Length} steps)"));
+        }
     }
 
     /// <summary>The Winograd setting of <c>NANONET_WINOGRAD</c>: off, 2, 4 or auto.</summary>
