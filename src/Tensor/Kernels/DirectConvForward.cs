@@ -1,3 +1,4 @@
+using NanoNet.Memory;
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 
@@ -215,7 +216,9 @@ internal static unsafe class DirectConvForward
     private static void SlabTile(in TileShape t, float* a, float* w, float* bias, float* y0, float* y1, int* argmax, int index,
         int indexRowStep, int pixels)
     {
-        float* total = stackalloc float[8 * 32]; // pixel j of output row r at (r·4 + j)·32, its 32 filters
+        // Pixel j of output row r at (r·4 + j)·32, its 32 filters; from a cache line (CacheLineAlignment).
+        float* totalStorage = stackalloc float[8 * 32 + CacheLineAlignment.SlackFloats];
+        float* total = CacheLineAlignment.Align(totalStorage);
         bool ownSlab = t.Patch % t.Slab == 0;
         for (int p0 = 0; p0 < t.Patch; p0 += t.Slab)
         {

@@ -58,13 +58,13 @@ internal static unsafe class LstmFusedStep
     {
         int panels = Panels(u), k = d + u, g4 = 4 * u;
         long length = (long)panels * k * Width;
-        // Pinned, the panels from its first cache line: each K step's two 512-bit loads of a panel row then hit one line
-        // each (CacheLineAlignment); the readers start at CacheLineAlignment.Align of the array's address.
+        // Pinned, the panels (and the bias) from their first cache line: each K step's two 512-bit loads of a panel row
+        // then hit one line each (CacheLineAlignment); the readers start at CacheLineAlignment.Align of the arrays' addresses.
         if (packed == null || packed.Length < length + CacheLineAlignment.SlackFloats)
             packed = GC.AllocateUninitializedArray<float>((int)length + CacheLineAlignment.SlackFloats, pinned: true);
-        int start = CacheLineAlignment.Offset(packed);
-        if (packedBias == null || packedBias.Length < panels * Width)
-            packedBias = new float[panels * Width];
+        if (packedBias == null || packedBias.Length < panels * Width + CacheLineAlignment.SlackFloats)
+            packedBias = GC.AllocateUninitializedArray<float>(panels * Width + CacheLineAlignment.SlackFloats, pinned: true);
+        int start = CacheLineAlignment.Offset(packed), biasStart = CacheLineAlignment.Offset(packedBias);
         for (int b = 0; b < panels; b++)
         {
             int first = b * Units, count = Math.Min(Units, u - first);
@@ -77,7 +77,7 @@ internal static unsafe class LstmFusedStep
                 for (int gate = 0; gate < 4; gate++)
                     source.Slice(gate * u + first, count).CopyTo(row.Slice(gate * Units));
             }
-            Span<float> biasRow = packedBias.AsSpan(b * Width, Width);
+            Span<float> biasRow = packedBias.AsSpan(biasStart + b * Width, Width);
             biasRow.Clear();
             for (int gate = 0; gate < 4; gate++)
                 bias.Slice(gate * u + first, count).CopyTo(biasRow.Slice(gate * Units));
@@ -108,7 +108,8 @@ internal static unsafe class LstmFusedStep
     public static void Step(float* packed, float* packedBias, int d, int u, int rows, float* x, long ldx, float* h, long ldh,
         in Outputs o)
     {
-        float* tile = stackalloc float[Rows * Width];
+        float* tileStorage = stackalloc float[Rows * Width + CacheLineAlignment.SlackFloats];
+        float* tile = CacheLineAlignment.Align(tileStorage); // its rows read as Vector512: from a cache line
         float** xRow = stackalloc float*[Rows];
         float** hRow = stackalloc float*[Rows];
         int panels = Panels(u), k = d + u;
@@ -139,7 +140,8 @@ internal static unsafe class LstmFusedStep
     public static void StepProjected(float* packed, float* packedBias, int d, int u, int rows, float* projected, int* slots,
         long slotStride, float* h, long ldh, in Outputs o)
     {
-        float* tile = stackalloc float[Rows * Width];
+        float* tileStorage = stackalloc float[Rows * Width + CacheLineAlignment.SlackFloats];
+        float* tile = CacheLineAlignment.Align(tileStorage); // its rows read as Vector512: from a cache line
         float** start = stackalloc float*[Rows];
         float** startOfRow = stackalloc float*[Rows];
         float** hRow = stackalloc float*[Rows];
@@ -179,7 +181,8 @@ internal static unsafe class LstmFusedStep
     /// </summary>
     public static void Project(float* packed, int d, int u, float* table, int* ids, int count, float* projected)
     {
-        float* tile = stackalloc float[Rows * Width];
+        float* tileStorage = stackalloc float[Rows * Width + CacheLineAlignment.SlackFloats];
+        float* tile = CacheLineAlignment.Align(tileStorage); // its rows read as Vector512: from a cache line
         float** xRow = stackalloc float*[Rows];
         int panels = Panels(u), k = d + u;
         long projectedRow = (long)panels * Width;
@@ -282,8 +285,10 @@ internal static unsafe class LstmFusedStep
         Vector512<float> numerator = Vector512.Create(Vector256.Create(2f), Vector256.Create(1f));
         Vector512<float> biasIf = Vector512.Load(bias), biasGo = Vector512.Load(bias + 16);
         int first = b * Units, count = Math.Min(Units, u - first);
-        float* cell = stackalloc float[Rows * Units];    // c_t of the tile's rows
-        float* tanhCell = stackalloc float[Rows * Units]; // tanh(c_t)
+        // c_t of the tile's rows and tanh(c_t), each read two rows (16 lanes) at a time: from a cache line (CacheLineAlignment).
+        float* cellStorage = stackalloc float[2 * Rows * Units + CacheLineAlignment.SlackFloats];
+        float* cells = CacheLineAlignment.Align(cellStorage);
+        float* cell = cells, tanhCell = cells + Rows * Units;
         float* partial = stackalloc float[Units];         // c_{t−1} of a partial panel, zero-padded
         for (int i = 0; i < mr; i++)
         {

@@ -168,12 +168,13 @@ public static unsafe class LstmInference
             packedR = t_packedR = PackedMatrix.Pack(false, u, g4, r, g4, t_packedR);
         }
         fixed (float* px = x, pb = bias, pm = mask, py = y, h = finalHidden, c = finalCell, pScratch = scratch,
-               fusedWeightsArray = fused ? t_fusedWeights : null, fusedBias = fused ? t_fusedBias : null,
+               fusedWeightsArray = fused ? t_fusedWeights : null, fusedBiasArray = fused ? t_fusedBias : null,
                pTable = table, pProjected = projected)
         fixed (int* pSlots = slots)
         {
-            // The packed panels start on the pinned array's first cache line (LstmFusedStep.Pack).
+            // The packed panels and bias start on the pinned arrays' first cache lines (LstmFusedStep.Pack).
             float* fusedWeights = fused ? CacheLineAlignment.Align(fusedWeightsArray) : null;
+            float* fusedBias = fused ? CacheLineAlignment.Align(fusedBiasArray) : null;
             if (onEmbedding && fused)
                 fixed (int* pIds = distinctIds)
                     LstmProjection.Run(fusedWeights, d, u, pTable, pIds, distinctIds.Length, pProjected);

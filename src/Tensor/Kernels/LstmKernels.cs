@@ -286,12 +286,13 @@ public static unsafe class LstmKernels
             packedR = t_packedR = PackedMatrix.Pack(false, u, g4, r, g4, t_packedR);
         fixed (float* gates = saved.Gates, hidden = saved.Hidden, cell = saved.Cell, tanhCell = saved.TanhCell, pb = bias, pm = mask,
                dropped = saved.DroppedHidden, pmh = recurrentDropout, input = saved.InputTimeMajor, px = x, pmx = inputDropout,
-               fusedWeightsArray = fused ? t_fusedWeights : null, fusedBias = fused ? t_fusedBias : null,
+               fusedWeightsArray = fused ? t_fusedWeights : null, fusedBiasArray = fused ? t_fusedBias : null,
                pRows = rows, pProjected = projected)
         fixed (int* pSlots = slots)
         {
-            // The packed panels start on the pinned array's first cache line (LstmFusedStep.Pack).
+            // The packed panels and bias start on the pinned arrays' first cache lines (LstmFusedStep.Pack).
             float* fusedWeights = fused ? CacheLineAlignment.Align(fusedWeightsArray) : null;
+            float* fusedBias = fused ? CacheLineAlignment.Align(fusedBiasArray) : null;
             // On embedded ids: x·W once per distinct row, in the fused step's panels or as plain 4U rows (two-pass).
             if (onEmbedding && fused)
                 LstmProjection.Run(fusedWeights, d, u, pRows, null, distinct, pProjected);
