@@ -158,7 +158,10 @@ public static unsafe class Gemm
             int workers = Math.Min(threads, job.TileCount);
             int generation = ScratchBuffers.Generation;
             if (job.SharesB(workers))
+            {
                 job.SharedBSlab = ScratchBuffers.Rent(KC * MaxNC);
+                job.SharedBStart = CacheLineAlignment.Offset(job.SharedBSlab); // once, for every worker
+            }
             try
             {
                 Parallelism.Run(job, workers);
@@ -370,7 +373,7 @@ public static unsafe class Gemm
         private void RunWithSharedB(int worker, int workers, float* packA)
         {
             fixed (float* sharedB = SharedBSlab)
-                RunWithSharedB(worker, workers, packA, CacheLineAlignment.Align(sharedB));
+                RunWithSharedB(worker, workers, packA, sharedB + SharedBStart);
         }
 
         private void RunWithSharedB(int worker, int workers, float* packA, float* sharedB)
@@ -420,6 +423,8 @@ public static unsafe class Gemm
         private readonly SpinBarrier _barrier = new();
         /// <summary>The packed B slab all workers share (KC×MaxNC, pinned), rented from the scratch buffers for one shared-B call.</summary>
         public float[]? SharedBSlab;
+        /// <summary>Where the shared slab's panels start in <see cref="SharedBSlab"/>: on a cache line (<see cref="CacheLineAlignment"/>).</summary>
+        public int SharedBStart;
 
         /// <summary>C[rowStart.., jc..] for `rows` rows and nc columns: per K slab, pack B once, then each MC row block.</summary>
         private void ComputeTile(int tile, int workers, int rowStart, int rows, int jc, int nc, float* packA, float* packB)

@@ -51,15 +51,17 @@ internal static unsafe class LstmFusedStep
 
     /// <summary>
     /// W (D×4U) and R (U×4U) packed into panels (see the class remarks), and the bias in the same column order
-    /// (32 floats per panel), into <paramref name="packed"/> and <paramref name="packedBias"/> (reused when large enough).
+    /// (32 floats per panel), into <paramref name="packed"/> and <paramref name="packedBias"/> (pinned, reused when large
+    /// enough), each from its first cache line: the steps read them from <paramref name="packed"/> + the returned
+    /// <c>Weights</c> index and <paramref name="packedBias"/> + <c>Bias</c>.
     /// </summary>
-    public static void Pack(ReadOnlySpan<float> w, ReadOnlySpan<float> r, ReadOnlySpan<float> bias, int d, int u,
+    public static (int Weights, int Bias) Pack(ReadOnlySpan<float> w, ReadOnlySpan<float> r, ReadOnlySpan<float> bias, int d, int u,
         ref float[]? packed, ref float[]? packedBias)
     {
         int panels = Panels(u), k = d + u, g4 = 4 * u;
         long length = (long)panels * k * Width;
         // Pinned, the panels (and the bias) from their first cache line: each K step's two 512-bit loads of a panel row
-        // then hit one line each (CacheLineAlignment); the readers start at CacheLineAlignment.Align of the arrays' addresses.
+        // then hit one line each (CacheLineAlignment).
         if (packed == null || packed.Length < length + CacheLineAlignment.SlackFloats)
             packed = GC.AllocateUninitializedArray<float>((int)length + CacheLineAlignment.SlackFloats, pinned: true);
         if (packedBias == null || packedBias.Length < panels * Width + CacheLineAlignment.SlackFloats)
@@ -82,6 +84,7 @@ internal static unsafe class LstmFusedStep
             for (int gate = 0; gate < 4; gate++)
                 bias.Slice(gate * u + first, count).CopyTo(biasRow.Slice(gate * Units));
         }
+        return (start, biasStart);
     }
 
     /// <summary>Where the cell of one band writes (row r of the band at base + r·stride); a null pointer is not written.</summary>

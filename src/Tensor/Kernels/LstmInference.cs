@@ -1,4 +1,3 @@
-using NanoNet.Memory;
 namespace NanoNet.Kernels;
 
 /// <summary>
@@ -160,8 +159,9 @@ public static unsafe class LstmInference
         // The same choice as the training forward (LstmKernels.Forward), so both take the same path and agree bit for bit.
         bool fused = LstmFusedStep.Applies(n);
         PackedMatrix? packedW = null, packedR = null;
+        (int Weights, int Bias) fusedStart = default; // where the packed panels and bias start (on cache lines)
         if (fused)
-            LstmFusedStep.Pack(w, r, bias, d, u, ref t_fusedWeights, ref t_fusedBias);
+            fusedStart = LstmFusedStep.Pack(w, r, bias, d, u, ref t_fusedWeights, ref t_fusedBias);
         else
         {
             packedW = t_packedW = PackedMatrix.Pack(false, d, g4, w, g4, t_packedW);
@@ -172,9 +172,8 @@ public static unsafe class LstmInference
                pTable = table, pProjected = projected)
         fixed (int* pSlots = slots)
         {
-            // The packed panels and bias start on the pinned arrays' first cache lines (LstmFusedStep.Pack).
-            float* fusedWeights = fused ? CacheLineAlignment.Align(fusedWeightsArray) : null;
-            float* fusedBias = fused ? CacheLineAlignment.Align(fusedBiasArray) : null;
+            float* fusedWeights = fused ? fusedWeightsArray + fusedStart.Weights : null;
+            float* fusedBias = fused ? fusedBiasArray + fusedStart.Bias : null;
             if (onEmbedding && fused)
                 fixed (int* pIds = distinctIds)
                     LstmProjection.Run(fusedWeights, d, u, pTable, pIds, distinctIds.Length, pProjected);

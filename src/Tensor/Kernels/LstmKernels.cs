@@ -1,4 +1,3 @@
-using NanoNet.Memory;
 using System.Numerics.Tensors;
 using System.Runtime.CompilerServices;
 
@@ -280,8 +279,9 @@ public static unsafe class LstmKernels
 
         // The B operand of every step: R packed once for all T steps, or (fused) W and R packed side by side in panels.
         PackedMatrix? packedR = null;
+        (int Weights, int Bias) fusedStart = default; // where the packed panels and bias start (on cache lines)
         if (fused)
-            LstmFusedStep.Pack(w, r, bias, d, u, ref t_fusedWeights, ref t_fusedBias);
+            fusedStart = LstmFusedStep.Pack(w, r, bias, d, u, ref t_fusedWeights, ref t_fusedBias);
         else
             packedR = t_packedR = PackedMatrix.Pack(false, u, g4, r, g4, t_packedR);
         fixed (float* gates = saved.Gates, hidden = saved.Hidden, cell = saved.Cell, tanhCell = saved.TanhCell, pb = bias, pm = mask,
@@ -290,9 +290,8 @@ public static unsafe class LstmKernels
                pRows = rows, pProjected = projected)
         fixed (int* pSlots = slots)
         {
-            // The packed panels and bias start on the pinned arrays' first cache lines (LstmFusedStep.Pack).
-            float* fusedWeights = fused ? CacheLineAlignment.Align(fusedWeightsArray) : null;
-            float* fusedBias = fused ? CacheLineAlignment.Align(fusedBiasArray) : null;
+            float* fusedWeights = fused ? fusedWeightsArray + fusedStart.Weights : null;
+            float* fusedBias = fused ? fusedBiasArray + fusedStart.Bias : null;
             // On embedded ids: x·W once per distinct row, in the fused step's panels or as plain 4U rows (two-pass).
             if (onEmbedding && fused)
                 LstmProjection.Run(fusedWeights, d, u, pRows, null, distinct, pProjected);
