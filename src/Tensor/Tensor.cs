@@ -244,21 +244,26 @@ public sealed partial class Tensor
         Shapes.Checked(shape);
         if (StepMemory.Active is { } memory)
             return memory.RentTensor(shape, zeroed);
-        int length = Shapes.Product(shape);
-        return OnCacheLine(zeroed ? new float[length + CacheLineAlignment.SlackFloats] : GC.AllocateUninitializedArray<float>(length + CacheLineAlignment.SlackFloats), shape);
+        return OnCacheLine(shape, zeroed);
     }
 
     /// <summary>
-    /// A tensor over <paramref name="storage"/> (<see cref="CacheLineAlignment.SlackFloats"/> longer than the shape needs)
-    /// from its first cache line where the array lies now, so the kernels' 512-bit loads of its rows do not straddle two
-    /// lines (<see cref="CacheLineAlignment"/>). Only a start index: should the garbage collector move a small array, the
-    /// tensor stays correct and merely loses the alignment (arrays of 85 KB and more are not moved).
+    /// A new tensor of <paramref name="shape"/> (an ordinary array, <see cref="CacheLineAlignment.SlackFloats"/> longer
+    /// than the shape needs) from its array's first cache line where the array lies now, so the kernels' 512-bit loads of
+    /// its rows do not straddle two lines (<see cref="CacheLineAlignment"/>). Only a start index: should the garbage
+    /// collector move a small array, the tensor stays correct and merely loses the alignment (arrays of 85 KB and more
+    /// are not moved).
     /// </summary>
-    internal static Tensor OnCacheLine(float[] storage, int[] shape) => new(storage, CacheLineAlignment.Offset(storage), shape);
+    internal static Tensor OnCacheLine(int[] shape, bool zeroed)
+    {
+        int length = Shapes.Product(shape) + CacheLineAlignment.SlackFloats;
+        float[] storage = zeroed ? new float[length] : GC.AllocateUninitializedArray<float>(length);
+        return new(storage, CacheLineAlignment.Offset(storage), shape);
+    }
 
     /// <summary>A tensor of zeros (always an ordinary array: safe to keep).</summary>
     public static Tensor Zeros(params int[] shape) =>
-        OnCacheLine(new float[Shapes.Product(Shapes.Checked(shape)) + CacheLineAlignment.SlackFloats], (int[])shape.Clone());
+        OnCacheLine((int[])Shapes.Checked(shape).Clone(), zeroed: true);
 
     /// <summary>A tensor filled with <paramref name="value"/>.</summary>
     public static Tensor Full(float value, params int[] shape)

@@ -291,8 +291,7 @@ public static unsafe class Conv2DKernels
         /// </summary>
         private static Span<float> Aligned(ref float[] buffer, int length)
         {
-            if (buffer.Length < length + CacheLineAlignment.SlackFloats)
-                buffer = GC.AllocateArray<float>(length + CacheLineAlignment.SlackFloats, pinned: true);
+            buffer = CacheLineAlignment.Pinned(buffer, length);
             return buffer.AsSpan(CacheLineAlignment.Offset(buffer), length);
         }
 

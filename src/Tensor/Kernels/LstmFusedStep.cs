@@ -62,10 +62,8 @@ internal static unsafe class LstmFusedStep
         long length = (long)panels * k * Width;
         // Pinned, the panels (and the bias) from their first cache line: each K step's two 512-bit loads of a panel row
         // then hit one line each (CacheLineAlignment).
-        if (packed == null || packed.Length < length + CacheLineAlignment.SlackFloats)
-            packed = GC.AllocateUninitializedArray<float>((int)length + CacheLineAlignment.SlackFloats, pinned: true);
-        if (packedBias == null || packedBias.Length < panels * Width + CacheLineAlignment.SlackFloats)
-            packedBias = GC.AllocateUninitializedArray<float>(panels * Width + CacheLineAlignment.SlackFloats, pinned: true);
+        packed = CacheLineAlignment.Pinned(packed, length);
+        packedBias = CacheLineAlignment.Pinned(packedBias, panels * Width);
         int start = CacheLineAlignment.Offset(packed), biasStart = CacheLineAlignment.Offset(packedBias);
         for (int b = 0; b < panels; b++)
         {

@@ -42,8 +42,7 @@ public sealed class PackedMatrix
         int nr = GemmMicroKernels.TileSize(kind).Nr;
         int padded = PaddedColumns(n, nr);
         PackedMatrix packed = reuse ?? new PackedMatrix();
-        if (packed.Data.Length < (long)k * padded + CacheLineAlignment.SlackFloats)
-            packed.Data = GC.AllocateUninitializedArray<float>((int)((long)k * padded + CacheLineAlignment.SlackFloats), pinned: true);
+        packed.Data = CacheLineAlignment.Pinned(packed.Data, (long)k * padded);
         (packed.K, packed.N, packed.Kind, packed.Offset) = (k, n, kind, CacheLineAlignment.Offset(packed.Data));
         fixed (float* pb = b, data = packed.Data)
         {

@@ -8,9 +8,11 @@ namespace NanoNet.Memory;
 /// </summary>
 /// <remarks>
 /// Buffers get <see cref="SlackFloats"/> more floats than they need and the kernel starts at <see cref="Align"/> of the
-/// pinned pointer. A buffer that is packed once and read in later calls must not move between the two: it is a pinned
-/// array (its aligned start then stays put), and its packing and its readers take the same <see cref="Offset"/>.
-/// Alignment changes no value: the same arithmetic on the same numbers at another address.
+/// pinned pointer. A buffer that is packed once and read through a pointer later is a pinned array (<see cref="Pinned"/>:
+/// its aligned start then stays put), and its packing and its readers take the one <see cref="Offset"/> the packing
+/// computed. Tensors start on a cache line of their array too (<see cref="Tensor.OnCacheLine"/>): an index, so a move
+/// by the garbage collector costs the alignment, never the values. Alignment changes no value: the same arithmetic on
+/// the same numbers at another address.
 /// </remarks>
 internal static unsafe class CacheLineAlignment
 {
@@ -35,5 +37,16 @@ internal static unsafe class CacheLineAlignment
     {
         fixed (float* p = array)
             return (int)(Align(p) - p);
+    }
+
+    /// <summary>
+    /// <paramref name="buffer"/> when it holds <paramref name="length"/> floats from its first cache line, else a new
+    /// pinned, zeroed array that does (<see cref="SlackFloats"/> longer): a kernel's reused buffer that only grows. The
+    /// caller starts at <see cref="Offset"/> of the result.
+    /// </summary>
+    public static float[] Pinned(float[]? buffer, long length)
+    {
+        long needed = length + SlackFloats;
+        return buffer != null && buffer.Length >= needed ? buffer : GC.AllocateArray<float>(checked((int)needed), pinned: true);
     }
 }
