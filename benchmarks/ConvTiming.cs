@@ -9,8 +9,8 @@ namespace NanoNet.Benchmarks;
 /// model's conv at batch 64, the Keras cifar10_cnn's four convs at batch 32), each pass on its own: the forward
 /// (im2col + GEMM + ReLU), the weight gradient ([dW; db] with the ReLU mask) and the input gradient (dX alone).
 /// Best of N calls, in GFLOP/s and as a share of the FMA peak probed first in the same process. Where the Winograd
-/// kernel runs (its chosen tile size), the same pass by F(2×2) ("F2") and by the direct kernel ("dir") follows, counted
-/// in the direct method's flops.
+/// kernel runs (its chosen tile size), the same pass by F(2×2) ("F2") and by the direct kernel ("dir"; "pool dWd" for the
+/// pooled weight gradient) follows, counted in the direct method's flops.
 /// </summary>
 public static class ConvTiming
 {
@@ -47,6 +47,9 @@ public static class ConvTiming
             }
             // The backward masks dY in place: each call gets a fresh copy, made outside the timed region.
             Time("dW", rowFlops * (g.PatchSize + 1), () => Conv2DKernels.Backward(x, kernel, y, dYWork, dW, dB, default, batch, f, g, relu: true));
+            if (WinogradWeightGradient.Applies(g, f)) // the direct weight gradient beside F(3×3, 4×4)
+                Time("dW dir", rowFlops * (g.PatchSize + 1),
+                    () => WithoutWinogradWeights(() => Conv2DKernels.Backward(x, kernel, y, dYWork, dW, dB, default, batch, f, g, relu: true)));
             Time("dX", rowFlops * g.PatchSize, () => Conv2DKernels.Backward(x, kernel, y, dYWork, default, default, dX, batch, f, g, relu: true));
             if (WinogradConv.InputGradientApplies(g, f))
             {
@@ -69,6 +72,9 @@ public static class ConvTiming
                 }
                 Time("pool dW", rowFlops * (g.PatchSize + 1),
                     () => Conv2DKernels.BackwardMaxPool(x, kernel, argmax, pooledDY, dW, dB, default, batch, f, g, pool));
+                if (WinogradWeightGradient.Applies(g, f))
+                    Time("pool dWd", rowFlops * (g.PatchSize + 1),
+                        () => WithoutWinogradWeights(() => Conv2DKernels.BackwardMaxPool(x, kernel, argmax, pooledDY, dW, dB, default, batch, f, g, pool)));
                 if (DirectConv.Applies(g, f))
                 {
                     // Chunks of two images, each against the same L2-resident dZ of two images (as after the unpooling).
@@ -106,6 +112,13 @@ public static class ConvTiming
         WinogradConv.ForcedTile = tile;
         try { run(); }
         finally { WinogradConv.ForcedTile = 0; }
+    }
+
+    private static void WithoutWinogradWeights(Action run)
+    {
+        WinogradWeightGradient.Enabled = false;
+        try { run(); }
+        finally { WinogradWeightGradient.Enabled = true; }
     }
 
     private static void WithoutWinograd(Action run)

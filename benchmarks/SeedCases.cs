@@ -128,6 +128,8 @@ public static class SeedCases
         // NANONET_CACHE_LINES=on,off: the kernels' buffers and the step's tensors started on a cache line or wherever their
         // arrays start (CacheLineAlignment), switched every step the same way; parameters keep the start they were made with.
         string[]? cacheLines = Environment.GetEnvironmentVariable("NANONET_CACHE_LINES")?.Split(',');
+        // NANONET_WINOGRAD_DW=on,off: the 3×3 convolutions' weight gradient by Winograd's F(3×3, 4×4) or the direct kernel.
+        string[]? winogradWeights = Environment.GetEnvironmentVariable("NANONET_WINOGRAD_DW")?.Split(',');
         for (int i = 0; i < steps; i++)
         {
             if (chunks != null)
@@ -136,6 +138,8 @@ public static class SeedCases
                 SetWinograd(winograd[i % winograd.Length]);
             if (cacheLines != null)
                 NanoNet.Memory.CacheLineAlignment.Enabled = cacheLines[i % cacheLines.Length] != "off";
+            if (winogradWeights != null)
+                NanoNet.Kernels.WinogradWeightGradient.Enabled = winogradWeights[i % winogradWeights.Length] != "off";
             long start = Stopwatch.GetTimestamp();
             step();
             times[i] = Stopwatch.GetElapsedTime(start).TotalMilliseconds;
@@ -149,6 +153,11 @@ public static class SeedCases
         {
             NanoNet.Memory.CacheLineAlignment.Enabled = true;
             ReportSwitched("cache-line starts", cacheLines, times);
+        }
+        if (winogradWeights != null)
+        {
+            NanoNet.Kernels.WinogradWeightGradient.Enabled = true;
+            ReportSwitched("Winograd weight gradient", winogradWeights, times);
         }
         if (chunks != null)
         {

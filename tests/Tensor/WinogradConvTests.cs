@@ -277,8 +277,8 @@ public class WinogradConvTests
     [TestCase(4)]
     public void GradientCheckThroughTheOp(int tile)
     {
-        // The forward and the input gradient run Winograd, the weight gradient the direct kernel: the central differences
-        // of the Winograd forward must match both within the check's tolerance.
+        // The forward, the input gradient and the weight gradient (F(3×3, 4×4)) all run Winograd: the central differences
+        // of the Winograd forward must match both gradients within the check's tolerance.
         var g = ConvGeometry.Create(5, 6, 32, 3, 3, 1, 1, true);
         Assume.That(WinogradConv.Applies(g, 32) && WinogradConv.InputGradientApplies(g, 32), "needs accelerated Vector512");
         var x = GradientCheck.Random([2, 5, 6, 32], 61, awayFromZero: 0.1f);
@@ -351,7 +351,7 @@ public class WinogradConvTests
     /// Every term x[n, oh + kh − padTop, ow + kw − padLeft, c]·w[kh, kw, c, f] of the convolution whose input pixel lies in
     /// the image, as the indices (x, w, y) of its input, its weight and its output, in output order.
     /// </summary>
-    private static void ForEachTerm(in ConvGeometry g, int batch, int filters, Action<int, int, int> visit)
+    internal static void ForEachTerm(in ConvGeometry g, int batch, int filters, Action<int, int, int> visit)
     {
         int c = g.Channels;
         for (int n = 0; n < batch; n++)

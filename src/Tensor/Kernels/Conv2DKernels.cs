@@ -235,6 +235,8 @@ public static unsafe class Conv2DKernels
         public bool Winograd;
         /// <summary>Whether the input gradient can run as a Winograd forward over dZ (<see cref="WinogradConv.InputGradientApplies"/>).</summary>
         public bool WinogradInput;
+        /// <summary>Whether the weight gradient runs by Winograd's F(3×3, 4×4) (<see cref="WinogradWeightGradient"/>).</summary>
+        public bool WinogradWeights;
         /// <summary>This backward pass's input gradient runs as a Winograd forward (InputPanels then holds the transformed w′).</summary>
         public bool InputByWinograd;
         /// <summary>With <see cref="InputByWinograd"/>: the convolution dZ ∗ w′ that gives dX (<see cref="WinogradConv.InputGradientGeometry"/>).</summary>
@@ -256,6 +258,7 @@ public static unsafe class Conv2DKernels
             job.DirectInput = DirectConvInputGradient.Applies(g, filters);
             job.Winograd = WinogradConv.Applies(g, filters);
             job.WinogradInput = WinogradConv.InputGradientApplies(g, filters);
+            job.WinogradWeights = WinogradWeightGradient.Applies(g, filters);
             job.InputByWinograd = false;
             job.Chunks = (batch + job.ImagesPerChunk - 1) / job.ImagesPerChunk;
             job._nextChunk = -1;
@@ -306,7 +309,9 @@ public static unsafe class Conv2DKernels
             // rented once for all the chunks it takes.
             int generation = ScratchBuffers.Generation, rows = ImagesPerChunk * G.OutputPixels;
             bool backward = Mode is Pass.Backward or Pass.BackwardPooled;
-            bool readsPatches = !backward || WantParameters, needsInputGradient = backward && WantInput;
+            // The Winograd weight gradient reads the images in 6×6 blocks in place and works in its own workspace.
+            bool weightsByWinograd = backward && WantParameters && WinogradWeights;
+            bool readsPatches = !backward || (WantParameters && !weightsByWinograd), needsInputGradient = backward && WantInput;
             // The direct kernels read the patches in place (from a zero-bordered copy of the chunk's images for 'same').
             bool needsColumns = readsPatches && !Direct, needsPadded = readsPatches && Direct && DirectConv.NeedsPadding(G);
             // The pooled passes keep the chunk's convolution output (forward) or its gradient (backward) here, except
@@ -314,6 +319,7 @@ public static unsafe class Conv2DKernels
             bool pooled = (Mode == Pass.BackwardPooled && !GradientInTheTile) || (Mode == Pass.ForwardPooled && !(Direct && DirectConvForward.PoolApplies(Pool)));
             float[] col = needsColumns ? ScratchBuffers.Rent(rows * (G.PatchSize + 1)) : [];
             float[] padded = needsPadded ? ScratchBuffers.Rent(ImagesPerChunk * DirectConv.PaddedImageSize(G)) : [];
+            float[] weightWorkspace = weightsByWinograd ? ScratchBuffers.Rent(WinogradWeightGradient.WorkspaceLength(G, Filters)) : [];
             // The fused kernel keeps dcol in registers; the Winograd one pads each chunk's dZ and works in a block workspace.
             bool winogradInput = needsInputGradient && InputByWinograd;
             needsInputGradient &= !DirectInput && !InputByWinograd;
@@ -333,7 +339,7 @@ public static unsafe class Conv2DKernels
                     else if (Mode == Pass.ForwardPooled)
                         ForwardPooledChunk(first, images, col, convolved, padded);
                     else
-                        BackwardChunk(chunk, first, images, col, dCol, convolved, padded, paddedGradient, workspace);
+                        BackwardChunk(chunk, first, images, col, dCol, convolved, padded, paddedGradient, workspace, weightWorkspace);
                 }
             }
             finally
@@ -346,6 +352,8 @@ public static unsafe class Conv2DKernels
                     ScratchBuffers.Return(dCol, generation);
                 if (pooled)
                     ScratchBuffers.Return(convolved, generation);
+                if (weightsByWinograd)
+                    ScratchBuffers.Return(weightWorkspace, generation);
                 if (winogradInput)
                 {
                     ScratchBuffers.Return(paddedGradient, generation);
@@ -508,7 +516,7 @@ public static unsafe class Conv2DKernels
         }
 
         private void BackwardChunk(int chunk, int first, int images, float[] colBuffer, float[] dColBuffer, float[] unpooledBuffer, float[] paddedBuffer,
-            float[] paddedGradient, float[] workspace)
+            float[] paddedGradient, float[] workspace, float[] weightWorkspace)
         {
             int patch = G.PatchSize, columns = patch + 1, pixels = G.OutputPixels, rows = images * pixels;
             if (GradientInTheTile) // [dW; db] straight from the pooled dY and argmax, or from dY and y: dZ is never written
@@ -534,7 +542,13 @@ public static unsafe class Conv2DKernels
                 if (Relu) // dZ = dY ⊙ [y > 0], in place: this entry is the only reader of its output's gradient
                     ActivationKernels.ReluMask(new ReadOnlySpan<float>((float*)Y + (long)first * pixels * Filters, rows * Filters), dZ);
             }
-            if (WantParameters && Direct) // this chunk's [dW; db] with the patches read in place from x
+            if (WantParameters && WinogradWeights) // this chunk's [dW; db] by F(3×3, 4×4): 4x fewer multiply-adds
+            {
+                fixed (float* pdZ = dZ, pWorkspace = weightWorkspace)
+                    WinogradWeightGradient.Compute((float*)X + (long)first * G.InputImageSize, images, G, pdZ, Filters,
+                        (float*)PartialSums + (long)chunk * PartialStride, CacheLineAlignment.Align(pWorkspace));
+            }
+            else if (WantParameters && Direct) // this chunk's [dW; db] with the patches read in place from x
             {
                 fixed (float* pdZ = dZ)
                     DirectConvWeightGradient.Compute(DirectSource(first, images, paddedBuffer), images, G, pdZ, Filters,

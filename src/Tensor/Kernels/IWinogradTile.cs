@@ -11,7 +11,7 @@ namespace NanoNet.Kernels;
 /// <remarks>
 /// Shape legend: g is one channel's 3×3 kernel for 16 filters (9 vectors, tap kh·3 + kw); d the (m + 2)² input block of
 /// one tile (rows <c>rowStride</c> floats apart, pixels C apart, 16 channels per vector); V and M hold element e of a
-/// block's 8 tiles at e·8·C (V) and e·8·32 (M) floats; Y is the tile's m×m outputs for 16 filters, row by row.
+/// block's 8 tiles at e·8·C (V, in the forward) and e·8·32 (M) floats; Y is the tile's m×m outputs for 16 filters, row by row.
 /// </remarks>
 internal unsafe interface IWinogradTile
 {
@@ -22,10 +22,11 @@ internal unsafe interface IWinogradTile
     static abstract void TransformFilter(ReadOnlySpan<Vector512<float>> g, Span<Vector512<float>> u);
 
     /// <summary>
-    /// V = Bᵀ·d·B of one tile for all C channels, 16 at a time: element e's channels to v + e·8·C.
-    /// <paramref name="scratch"/> holds (m + 2)² vectors between the column and row passes.
+    /// V = Bᵀ·d·B of one tile for all C channels, 16 at a time: element e of channels 16i..16i + 16 to
+    /// v + i·<paramref name="vectorStride"/> + e·<paramref name="elementStride"/> (the forward's block of 8 tiles: 16 and
+    /// 8·C, each element's channels in a row). <paramref name="scratch"/> holds (m + 2)² vectors between the column and row passes.
     /// </summary>
-    static abstract void TransformInput(float* d, int rowStride, int channels, float* v, float* scratch);
+    static abstract void TransformInput(float* d, int rowStride, int channels, float* v, long elementStride, long vectorStride, float* scratch);
 
     /// <summary>
     /// Y = Aᵀ·M·A of one tile for 16 filters: element e at m + e·8·32; the m² outputs to y (16 floats each, row by row).

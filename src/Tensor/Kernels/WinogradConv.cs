@@ -214,7 +214,7 @@ internal static unsafe class WinogradConv
             for (int j = 0; j < BlockTiles; j++)
             {
                 int tile = first + Math.Min(j, count - 1), image = tile / perImage, th = tile % perImage / across, tw = tile % across;
-                T.TransformInput(x.Images + (long)image * x.ImageStride + (long)m * th * x.RowStride + m * tw * c, x.RowStride, c, v + j * c, scratch);
+                T.TransformInput(x.Images + (long)image * x.ImageStride + (long)m * th * x.RowStride + m * tw * c, x.RowStride, c, v + j * c, BlockTiles * c, ChannelLanes, scratch);
             }
             for (int p = 0; p < panels; p++)
             {

@@ -44,9 +44,8 @@ internal readonly unsafe struct WinogradTile2x2 : IWinogradTile
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static void TransformInput(float* d, int rowStride, int channels, float* v, float* scratch)
+    public static void TransformInput(float* d, int rowStride, int channels, float* v, long elementStride, long vectorStride, float* scratch)
     {
-        long elementStride = (long)WinogradConv.BlockTiles * channels;
         for (int c = 0; c < channels; c += WinogradConv.ChannelLanes)
         {
             // Bᵀ·d: each column s of the block, over its rows r: (d0 − d2, d1 + d2, d2 − d1, d1 − d3).
@@ -55,8 +54,8 @@ internal readonly unsafe struct WinogradTile2x2 : IWinogradTile
             (Vector512<float> t01, Vector512<float> t11, Vector512<float> t21, Vector512<float> t31) = Column(p + channels, rowStride);
             (Vector512<float> t02, Vector512<float> t12, Vector512<float> t22, Vector512<float> t32) = Column(p + 2 * channels, rowStride);
             (Vector512<float> t03, Vector512<float> t13, Vector512<float> t23, Vector512<float> t33) = Column(p + 3 * channels, rowStride);
-            // (Bᵀ·d)·B: each row a, over its columns s, the same combination; element (a, b) at v + (4a + b)·8·C.
-            float* o = v + c;
+            // (Bᵀ·d)·B: each row a, over its columns s, the same combination; element (a, b) at v + (4a + b)·elementStride.
+            float* o = v + c / WinogradConv.ChannelLanes * vectorStride;
             Row(o, elementStride, t00, t01, t02, t03);
             Row(o + 4 * elementStride, elementStride, t10, t11, t12, t13);
             Row(o + 8 * elementStride, elementStride, t20, t21, t22, t23);

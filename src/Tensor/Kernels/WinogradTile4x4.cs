@@ -48,10 +48,9 @@ internal readonly unsafe struct WinogradTile4x4 : IWinogradTile
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static void TransformInput(float* d, int rowStride, int channels, float* v, float* scratch)
+    public static void TransformInput(float* d, int rowStride, int channels, float* v, long elementStride, long vectorStride, float* scratch)
     {
         const int lanes = WinogradConv.ChannelLanes;
-        long elementStride = (long)WinogradConv.BlockTiles * channels;
         for (int c = 0; c < channels; c += lanes)
         {
             // Bᵀ·d: each column s of the block (its six rows) into scratch row a, column s (at (6a + s)·16).
@@ -62,12 +61,12 @@ internal readonly unsafe struct WinogradTile4x4 : IWinogradTile
                     Vector512.Load(p + 3 * rowStride), Vector512.Load(p + 4 * rowStride), Vector512.Load(p + 5 * rowStride),
                     scratch + s * lanes, 6 * lanes);
             }
-            // (Bᵀ·d)·B: each row a of that, over its columns; element (a, b) at v + (6a + b)·8·C.
+            // (Bᵀ·d)·B: each row a of that, over its columns; element (a, b) at v + (6a + b)·elementStride.
             for (int a = 0; a < 6; a++)
             {
                 float* r = scratch + 6 * a * lanes;
                 Input(Vector512.Load(r), Vector512.Load(r + lanes), Vector512.Load(r + 2 * lanes), Vector512.Load(r + 3 * lanes),
-                    Vector512.Load(r + 4 * lanes), Vector512.Load(r + 5 * lanes), v + c + 6 * a * elementStride, elementStride);
+                    Vector512.Load(r + 4 * lanes), Vector512.Load(r + 5 * lanes), v + c / lanes * vectorStride + 6 * a * elementStride, elementStride);
             }
         }
     }

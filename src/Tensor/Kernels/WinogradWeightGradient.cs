@@ -1,0 +1,277 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+
+namespace NanoNet.Kernels;
+
+/// <summary>
+/// The weight gradient of a 3×3, stride-1 convolution by Winograd's F(3×3, 4×4): the forward's F(4×4, 3×3) read the other
+/// way round. Each 4×4 block of dZ meets its 6×6 block of input with 36 multiply-adds per (channel, filter) instead of
+/// the direct method's 144 (4x fewer), for transforms before and after.
+/// </summary>
+/// <remarks>
+/// <para>Shape legend: x is images×H×W×C (NHWC), read in place (a block reaching over the image's edge, past the
+/// convolution's zero border or a last partial tile, is gathered with zeros first); dZ is images×OH×OW×F (the masked or unpooled output gradient); the
+/// result [dW; db] is (9·C + 1)×F, row-major, as <see cref="DirectConvWeightGradient"/> writes it (dW the (3, 3, C, F)
+/// kernel read as 9C×F, db its last row). A <b>tile</b> is the 4×4 block of dZ at (4·th, 4·tw) (zeros past the output's
+/// edge) with the 6×6 input block at the same corner; an <b>element</b> e = 6a + b is one of the 36 transformed positions.</para>
+/// <para>Why the forward's matrices serve: the forward computes y = Aᵀ[(G·g) ⊙ (Bᵀ·d)], so the sum Σ_i dy_i·y_i is the
+/// same for every g as Σ_e (A·dy)_e·(G·g)_e·(Bᵀ·d)_e, and its derivative by the kernel tap g_k, the weight gradient
+/// Σ_i dy_i·d_(i+k), is Σ_e G[e, k]·(A·dy)_e·(Bᵀ·d)_e. In two dimensions, per tile, channel c and filter f:
+/// <code>
+/// V = Bᵀ·d·B        (the forward's input transform, WinogradTile4x4.TransformInput)
+/// U = A·dz·Aᵀ       (the forward's output transform turned round: 4×4 dZ values into 36)
+/// M[e] = Σ_tiles V[e]·U[e]   (36 products, each summed over every tile of the chunk)
+/// dW = Gᵀ·M·G       (once per chunk: 36 sums into the 9 taps)
+/// db = Σ_tiles U[(1, 1)]     (A's row 1 is all ones: that element is its tile's sum of dZ)
+/// </code>
+/// The sum over tiles is 36 skinny products, (C × tiles)·(tiles × F), the shape of the direct weight gradient's sum over
+/// pixels: the same register tile (<see cref="ConvWeightGradient.Tile{TLanes, TRows}"/>, 8 channels × 32 filters) walks
+/// the tiles of V[e] and U[e], packed as it reads them (V by 16 channels, U by 32 filters, each a run of whole elements).
+/// The tiles go in groups whose V and U stay in L2 (<see cref="TilesPerGroup"/>); each group's products go on from the
+/// sums the group before stored, so every M element is one chain of multiply-adds over the tiles in order, whatever the
+/// grouping. A block of 8 channels × 32 filters runs all 36 elements before the next, so after the last group its M is
+/// turned into dW while in L1.</para>
+/// <para>Cost, measured (benchmarks/README.md, sixteenth sitting): the products run at 70–90% of the FMA peak, and the
+/// transforms of V and U take about a third of the time, so the Keras layers' weight gradients run 1.3–1.6x faster than
+/// the direct kernel, not 4x.</para>
+/// <para>Numerics: as the F(4×4) forward (its coefficients 4, 5 and 8 in U and V, sixths and 1/24 in G): each weight
+/// gradient within about 1e−5 of the sum of its |terms| (tests), far inside the noise of a mini-batch gradient. Results do
+/// not depend on the thread count: the chunk's sums are its own. An infinite input spreads through its tile's V, so all
+/// nine taps of its channel come out non-finite (the direct method gives ±∞ or NaN in the taps it reaches), and a NaN in
+/// dZ makes every tap of its filter NaN; never a finite value (tests).</para>
+/// </remarks>
+internal static unsafe class WinogradWeightGradient
+{
+    /// <summary>dZ values per tile side (m), input values per tile side (m + 2), and transformed elements ((m + 2)²).</summary>
+    public const int TileOutputs = 4, TileInputs = 6, Elements = 36;
+
+    /// <summary>
+    /// Floats between two elements of one 8-channel × 32-filter block of M: its 8 × 32 sums and a cache line of padding, so
+    /// the 36 elements of a block (39 KB) fall in different L1 sets. Unpadded, with 32 channels × 32 filters between them,
+    /// they were 4 KB apart (16 KB for 64 × 64), all in one set of the 12-way L1, and the output transform's 36 loads missed.
+    /// </summary>
+    private const int MElement = 8 * 32 + 16;
+
+    /// <summary>Floats of one block of M: 36 elements.</summary>
+    private const int MBlock = Elements * MElement;
+
+    /// <summary>Off only in tests and benchmarks, to compare with the direct weight gradient.</summary>
+    internal static bool Enabled = true;
+
+    /// <summary>
+    /// Whether this convolution's weight gradient runs here: where the Winograd forward runs (<see cref="WinogradConv.Applies"/>:
+    /// 512-bit vectors, 3×3 at stride 1, whole channel vectors and filter panels).
+    /// </summary>
+    public static bool Applies(in ConvGeometry g, int filters) => Enabled && WinogradConv.Applies(g, filters);
+
+    /// <summary>
+    /// Tiles per group: as many as keep the group's V and U (36 × tiles × (C + F) floats) within 3/8 of L2 (as a chunk's
+    /// im2col matrix, <see cref="Conv2DKernels.ImagesPerChunk(in ConvGeometry)"/>), leaving room for M (36·C·F) and the
+    /// group's inputs; 16 to 256. Emerald Rapids (2 MB): 85 tiles for 32 → 32, 42 for 64 → 64, so each of the Keras
+    /// layers' chunks is one group and M is written once; Zen 5 (1 MB): 42 and 21.
+    /// </summary>
+    internal static int TilesPerGroup(in ConvGeometry g, int filters, long l2) =>
+        (int)Math.Clamp(l2 * 3 / 8 / ((long)Elements * (g.Channels + filters) * sizeof(float)), 16, 256);
+
+    /// <summary>Tiles down and across one image: ⌈OH/4⌉ × ⌈OW/4⌉.</summary>
+    public static (int Down, int Across) Tiles(in ConvGeometry g) => WinogradConv.Tiles(g, pooled: false, TileOutputs);
+
+    /// <summary>Floats of one worker's workspace: V and U for a group of tiles (this machine's, or <paramref name="group"/>), M,
+    /// an edge tile's gathered input block and the transforms' scratch.</summary>
+    public static int WorkspaceLength(in ConvGeometry g, int filters, int group = 0)
+    {
+        if (group == 0)
+            group = TilesPerGroup(g, filters, CpuCaches.OfThisMachine.L2);
+        return Elements * (group * (g.Channels + filters) + g.Channels + WinogradConv.ChannelLanes) + g.Channels / 8 * (filters / 32) * MBlock;
+    }
+
+    /// <summary>
+    /// result[(9C+1)×F] = [dW; db] of a chunk of images (overwrites the result; <see cref="Applies"/> must hold).
+    /// </summary>
+    /// <param name="x">The chunk's images, images×H×W×C (unpadded: tiles reaching past the image are gathered with zeros).</param>
+    /// <param name="images">Images in the chunk.</param>
+    /// <param name="g">The convolution.</param>
+    /// <param name="dZ">The chunk's output gradient, images×OH×OW×F.</param>
+    /// <param name="filters">F.</param>
+    /// <param name="result">(9C + 1)×F floats.</param>
+    /// <param name="workspace">Of <see cref="WorkspaceLength"/> floats, on a cache line.</param>
+    public static void Compute(float* x, int images, in ConvGeometry g, float* dZ, int filters, float* result, float* workspace) =>
+        Compute(x, images, g, dZ, filters, result, workspace, TilesPerGroup(g, filters, CpuCaches.OfThisMachine.L2));
+
+    /// <summary>The same in groups of <paramref name="group"/> tiles (the tests: any grouping gives the same bits).</summary>
+    internal static void Compute(float* x, int images, in ConvGeometry g, float* dZ, int filters, float* result, float* workspace, int group)
+    {
+        int c = g.Channels, oh = g.OutputHeight, ow = g.OutputWidth;
+        (int down, int across) = Tiles(g);
+        int perImage = down * across, tiles = images * perImage;
+        float* v = workspace, u = v + (long)Elements * group * c, m = u + (long)Elements * group * filters;
+        float* block = m + (long)(c / 8) * (filters / WinogradConv.FilterPanel) * MBlock, scratch = block + Elements * c;
+        long rowStride = (long)ow * filters, imageRow = (long)g.Width * c, tapStride = (long)c * filters;
+        // V and U packed as the register tile reads them, each a run of whole elements: V by 16 channels (V[i][e][j] holds
+        // channels 16i.. of element e of tile j), U by 32 filters (U[p][e][j] holds filters 32p..). A tile's walk over the
+        // group is then one stream of 64 or 128 bytes a step, and a 16-channel by 32-filter block's 36 elements two.
+        long vElement = (long)group * WinogradConv.ChannelLanes, vVector = Elements * vElement;
+        long uElement = (long)group * WinogradConv.FilterPanel, uPanel = Elements * uElement;
+        float one = 1f;
+        for (int first = 0; first < tiles; first += group)
+        {
+            int count = Math.Min(group, tiles - first);
+            bool add = first > 0, last = first + count == tiles;
+            // V and U of the group's tiles.
+            for (int j = 0; j < count; j++)
+            {
+                int tile = first + j, image = tile / perImage, th = tile % perImage / across, tw = tile % across;
+                int top = TileOutputs * th - g.PadTop, left = TileOutputs * tw - g.PadLeft; // the input block's corner in the image
+                float* d = x + (long)image * g.InputImageSize + top * imageRow + (long)left * c;
+                long dRow = imageRow;
+                if (top < 0 || left < 0 || top + TileInputs > g.Height || left + TileInputs > g.Width)
+                {
+                    // A block over the image's edge (the convolution's zero border, or rows and columns after a last partial
+                    // tile): its pixels inside the image copied, zeros elsewhere.
+                    Gather(x + (long)image * g.InputImageSize, g, top, left, block);
+                    d = block;
+                    dRow = TileInputs * c;
+                }
+                WinogradTile4x4.TransformInput(d, (int)dRow, c, v + (long)j * WinogradConv.ChannelLanes, vElement, vVector, scratch);
+                TransformGradient(dZ + (long)image * oh * rowStride + TileOutputs * th * rowStride + (long)TileOutputs * tw * filters, rowStride,
+                    Math.Min(TileOutputs, oh - TileOutputs * th), Math.Min(TileOutputs, ow - TileOutputs * tw), filters,
+                    u + (long)j * WinogradConv.FilterPanel, uElement, uPanel, scratch);
+            }
+            // M[e] (+)= V[e]ᵀ·U[e] over the group's tiles, 8 channels × 32 filters a register tile (chains going on across
+            // groups), all 36 elements of one such block before the next: after the last group the block's M is whole, and
+            // its dW = Gᵀ·M·G is made while those 36 KB are still in L1.
+            var walk = ConvWeightGradient.Walk.Matrix(count, WinogradConv.ChannelLanes);
+            for (int f = 0; f < filters; f += WinogradConv.FilterPanel)
+            {
+                float* panel = u + f / WinogradConv.FilterPanel * uPanel;
+                for (int k = 0; k < c; k += 8)
+                {
+                    float* vector = v + k / WinogradConv.ChannelLanes * vVector + k % WinogradConv.ChannelLanes;
+                    float* mBlock = m + ((long)k / 8 * (filters / WinogradConv.FilterPanel) + f / WinogradConv.FilterPanel) * MBlock;
+                    for (int e = 0; e < Elements; e++)
+                        ConvWeightGradient.Tile<Lanes512, TileRows8>(walk, vector + e * vElement, panel + e * uElement, WinogradConv.FilterPanel,
+                            mBlock + e * MElement, WinogradConv.FilterPanel, add);
+                    if (last)
+                        for (int channel = 0; channel < 8; channel++)
+                            for (int lane = 0; lane < WinogradConv.FilterPanel; lane += WinogradConv.ChannelLanes)
+                                TransformWeights(mBlock + channel * WinogradConv.FilterPanel + lane, MElement,
+                                    result + (long)(k + channel) * filters + f + lane, tapStride, scratch);
+                }
+                // db = Σ dZ: element (1, 1) of U is its tile's sum (A's row 1 is all ones), so db is the sum of those over the
+                // tiles (a 1-row tile over a constant 1).
+                ConvWeightGradient.Tile<Lanes512, TileRows1>(ConvWeightGradient.Walk.Matrix(count, 0), &one, panel + 7 * uElement, WinogradConv.FilterPanel,
+                    result + 9 * tapStride + f, filters, add);
+            }
+        }
+    }
+
+    /// <summary>
+    /// The 6×6 input block whose corner is image pixel (<paramref name="top"/>, <paramref name="left"/>) into
+    /// <paramref name="block"/> (6×6×C floats): pixels inside the image copied, the rest zero.
+    /// </summary>
+    private static void Gather(float* image, in ConvGeometry g, int top, int left, float* block)
+    {
+        int c = g.Channels;
+        for (int r = 0; r < TileInputs; r++)
+            for (int s = 0; s < TileInputs; s++)
+            {
+                int ih = top + r, iw = left + s;
+                var to = new Span<float>(block + (r * TileInputs + s) * c, c);
+                if ((uint)ih < (uint)g.Height && (uint)iw < (uint)g.Width)
+                    new ReadOnlySpan<float>(image + ((long)ih * g.Width + iw) * c, c).CopyTo(to);
+                else
+                    to.Clear();
+            }
+    }
+
+    /// <summary>
+    /// U = A·dz·Aᵀ of one tile for all F filters, 16 at a time: dz's rows <paramref name="rowStride"/> floats apart, pixels F
+    /// apart, only <paramref name="rows"/> × <paramref name="columns"/> of its 4×4 inside the output (the rest count as 0);
+    /// element e of filters 32p + q.. (q = 0 or 16) to u + p·<paramref name="panelStride"/> + e·<paramref name="elementStride"/> + q.
+    /// <paramref name="scratch"/> holds 24 vectors.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void TransformGradient(float* dz, long rowStride, int rows, int columns, int filters, float* u, long elementStride, long panelStride,
+        float* scratch)
+    {
+        const int lanes = WinogradConv.ChannelLanes;
+        for (int f = 0; f < filters; f += lanes)
+        {
+            // A·dz: each column s (its four rows) into scratch row a, column s (at (4a + s)·16).
+            for (int s = 0; s < TileOutputs; s++)
+            {
+                float* p = dz + f + (long)s * filters;
+                bool inside = s < columns;
+                Spread(At(p, 0, inside && rows > 0), At(p, rowStride, inside && rows > 1), At(p, 2 * rowStride, inside && rows > 2),
+                    At(p, 3 * rowStride, inside && rows > 3), scratch + s * lanes, 4 * lanes);
+            }
+            // (A·dz)·Aᵀ: each row a of that, over its four columns; element (a, b) at u + (6a + b)·elementStride.
+            for (int a = 0; a < TileInputs; a++)
+            {
+                float* r = scratch + 4 * a * lanes;
+                Spread(Vector512.Load(r), Vector512.Load(r + lanes), Vector512.Load(r + 2 * lanes), Vector512.Load(r + 3 * lanes),
+                    u + f / WinogradConv.FilterPanel * panelStride + f % WinogradConv.FilterPanel + 6 * a * elementStride, elementStride);
+            }
+        }
+
+        static Vector512<float> At(float* p, long offset, bool inside) => inside ? Vector512.Load(p + offset) : Vector512<float>.Zero;
+    }
+
+    /// <summary>
+    /// A (the transpose of the forward's Aᵀ) applied to four values: (x0, x0 + x1 + x2 + x3, x0 − x1 + x2 − x3,
+    /// x0 + 2x1 + 4x2 + 8x3, x0 − 2x1 + 4x2 − 8x3, x3), stored <paramref name="stride"/> floats apart.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Spread(Vector512<float> x0, Vector512<float> x1, Vector512<float> x2, Vector512<float> x3, float* o, long stride)
+    {
+        Vector512<float> four = Vector512.Create(4f);
+        Vector512<float> even = x0 + x2, odd = x1 + x3;
+        Vector512<float> evenWide = Vector512.FusedMultiplyAdd(four, x2, x0), oddWide = Vector512.FusedMultiplyAdd(four, x3, x1) * Vector512.Create(2f);
+        x0.Store(o);
+        (even + odd).Store(o + stride);
+        (even - odd).Store(o + 2 * stride);
+        (evenWide + oddWide).Store(o + 3 * stride);
+        (evenWide - oddWide).Store(o + 4 * stride);
+        x3.Store(o + 5 * stride);
+    }
+
+    /// <summary>
+    /// dW = Gᵀ·M·G for one channel and 16 filters: element e at m + e·<paramref name="elementStride"/>, tap (kh, kw) to
+    /// w + (3kh + kw)·<paramref name="tapStride"/>. <paramref name="scratch"/> holds 18 vectors.
+    /// </summary>
+    private static void TransformWeights(float* m, long elementStride, float* w, long tapStride, float* scratch)
+    {
+        const int lanes = WinogradConv.ChannelLanes;
+        // M·G: each row a of M, over its six columns, into scratch row a, column kw (at (3a + kw)·16).
+        for (int a = 0; a < TileInputs; a++)
+        {
+            float* row = m + 6 * a * elementStride;
+            Gather(Vector512.Load(row), Vector512.Load(row + elementStride), Vector512.Load(row + 2 * elementStride),
+                Vector512.Load(row + 3 * elementStride), Vector512.Load(row + 4 * elementStride), Vector512.Load(row + 5 * elementStride),
+                scratch + 3 * a * lanes, lanes);
+        }
+        // Gᵀ·(M·G): each column kw of that, over its six rows; tap (kh, kw) at w + (3kh + kw)·tapStride.
+        for (int kw = 0; kw < 3; kw++)
+        {
+            float* column = scratch + kw * lanes;
+            Gather(Vector512.Load(column), Vector512.Load(column + 3 * lanes), Vector512.Load(column + 6 * lanes), Vector512.Load(column + 9 * lanes),
+                Vector512.Load(column + 12 * lanes), Vector512.Load(column + 15 * lanes), w + kw * tapStride, 3 * tapStride);
+        }
+    }
+
+    /// <summary>
+    /// Gᵀ applied to six values: (¼x0 − ⅙(x1 + x2) + (x3 + x4)/24, (x2 − x1)/6 + (x3 − x4)/12, (x3 + x4 − x1 − x2)/6 + x5),
+    /// stored <paramref name="stride"/> floats apart.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Gather(Vector512<float> x0, Vector512<float> x1, Vector512<float> x2, Vector512<float> x3,
+        Vector512<float> x4, Vector512<float> x5, float* o, long stride)
+    {
+        Vector512<float> sixth = Vector512.Create(1f / 6);
+        Vector512<float> sum12 = x1 + x2, difference12 = x2 - x1, sum34 = x3 + x4, difference34 = x3 - x4;
+        Vector512<float> outer = sum34 * Vector512.Create(1f / 24) - sum12 * sixth;
+        Vector512.FusedMultiplyAdd(Vector512.Create(0.25f), x0, outer).Store(o);
+        Vector512.FusedMultiplyAdd(difference34, Vector512.Create(1f / 12), difference12 * sixth).Store(o + stride);
+        Vector512.FusedMultiplyAdd(sum34 - sum12, sixth, x5).Store(o + 2 * stride);
+    }
+}
