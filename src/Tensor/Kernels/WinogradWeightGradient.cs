@@ -135,7 +135,7 @@ internal static unsafe class WinogradWeightGradient
                 WinogradTile4x4.TransformInput(d, (int)dRow, c, v + (long)j * WinogradConv.ChannelLanes, vElement, vVector, scratch);
                 TransformGradient(dZ + (long)image * oh * rowStride + TileOutputs * th * rowStride + (long)TileOutputs * tw * filters, rowStride,
                     Math.Min(TileOutputs, oh - TileOutputs * th), Math.Min(TileOutputs, ow - TileOutputs * tw), filters,
-                    u + (long)j * WinogradConv.FilterPanel, uElement, uPanel, scratch);
+                    u + (long)j * WinogradConv.FilterPanel, uElement, uPanel);
             }
             // M[e] (+)= V[e]ᵀ·U[e] over the group's tiles, 8 channels × 32 filters a register tile (chains going on across
             // groups), all 36 elements of one such block before the next: after the last group the block's M is whole, and
@@ -188,30 +188,39 @@ internal static unsafe class WinogradWeightGradient
     /// U = A·dz·Aᵀ of one tile for all F filters, 16 at a time: dz's rows <paramref name="rowStride"/> floats apart, pixels F
     /// apart, only <paramref name="rows"/> × <paramref name="columns"/> of its 4×4 inside the output (the rest count as 0);
     /// element e of filters 32p + q.. (q = 0 or 16) to u + p·<paramref name="panelStride"/> + e·<paramref name="elementStride"/> + q.
-    /// <paramref name="scratch"/> holds 24 vectors.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void TransformGradient(float* dz, long rowStride, int rows, int columns, int filters, float* u, long elementStride, long panelStride,
-        float* scratch)
+    private static void TransformGradient(float* dz, long rowStride, int rows, int columns, int filters, float* u, long elementStride, long panelStride)
     {
         const int lanes = WinogradConv.ChannelLanes;
         for (int f = 0; f < filters; f += lanes)
         {
-            // A·dz: each column s (its four rows) into scratch row a, column s (at (4a + s)·16).
-            for (int s = 0; s < TileOutputs; s++)
-            {
-                float* p = dz + f + (long)s * filters;
-                bool inside = s < columns;
-                Spread(At(p, 0, inside && rows > 0), At(p, rowStride, inside && rows > 1), At(p, 2 * rowStride, inside && rows > 2),
-                    At(p, 3 * rowStride, inside && rows > 3), scratch + s * lanes, 4 * lanes);
-            }
-            // (A·dz)·Aᵀ: each row a of that, over its four columns; element (a, b) at u + (6a + b)·elementStride.
-            for (int a = 0; a < TileInputs; a++)
-            {
-                float* r = scratch + 4 * a * lanes;
-                Spread(Vector512.Load(r), Vector512.Load(r + lanes), Vector512.Load(r + 2 * lanes), Vector512.Load(r + 3 * lanes),
-                    u + f / WinogradConv.FilterPanel * panelStride + f % WinogradConv.FilterPanel + 6 * a * elementStride, elementStride);
-            }
+            // dz·Aᵀ: each row i (its four columns) into six values r_i0..r_i5, kept in registers (24 of the 32).
+            float* p = dz + f;
+            Spread(At(p, 0, rows > 0 && columns > 0), At(p, filters, rows > 0 && columns > 1), At(p, 2 * filters, rows > 0 && columns > 2),
+                At(p, 3 * filters, rows > 0 && columns > 3),
+                out Vector512<float> r00, out Vector512<float> r01, out Vector512<float> r02, out Vector512<float> r03, out Vector512<float> r04, out Vector512<float> r05);
+            p += rowStride;
+            Spread(At(p, 0, rows > 1 && columns > 0), At(p, filters, rows > 1 && columns > 1), At(p, 2 * filters, rows > 1 && columns > 2),
+                At(p, 3 * filters, rows > 1 && columns > 3),
+                out Vector512<float> r10, out Vector512<float> r11, out Vector512<float> r12, out Vector512<float> r13, out Vector512<float> r14, out Vector512<float> r15);
+            p += rowStride;
+            Spread(At(p, 0, rows > 2 && columns > 0), At(p, filters, rows > 2 && columns > 1), At(p, 2 * filters, rows > 2 && columns > 2),
+                At(p, 3 * filters, rows > 2 && columns > 3),
+                out Vector512<float> r20, out Vector512<float> r21, out Vector512<float> r22, out Vector512<float> r23, out Vector512<float> r24, out Vector512<float> r25);
+            p += rowStride;
+            Spread(At(p, 0, rows > 3 && columns > 0), At(p, filters, rows > 3 && columns > 1), At(p, 2 * filters, rows > 3 && columns > 2),
+                At(p, 3 * filters, rows > 3 && columns > 3),
+                out Vector512<float> r30, out Vector512<float> r31, out Vector512<float> r32, out Vector512<float> r33, out Vector512<float> r34, out Vector512<float> r35);
+            // A·(dz·Aᵀ): each column b of that, over its four rows; element (a, b) at u + (6a + b)·elementStride.
+            float* o = u + f / WinogradConv.FilterPanel * panelStride + f % WinogradConv.FilterPanel;
+            long down = 6 * elementStride;
+            Spread(r00, r10, r20, r30, o, down);
+            Spread(r01, r11, r21, r31, o + elementStride, down);
+            Spread(r02, r12, r22, r32, o + 2 * elementStride, down);
+            Spread(r03, r13, r23, r33, o + 3 * elementStride, down);
+            Spread(r04, r14, r24, r34, o + 4 * elementStride, down);
+            Spread(r05, r15, r25, r35, o + 5 * elementStride, down);
         }
 
         static Vector512<float> At(float* p, long offset, bool inside) => inside ? Vector512.Load(p + offset) : Vector512<float>.Zero;
@@ -224,15 +233,30 @@ internal static unsafe class WinogradWeightGradient
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void Spread(Vector512<float> x0, Vector512<float> x1, Vector512<float> x2, Vector512<float> x3, float* o, long stride)
     {
+        Spread(x0, x1, x2, x3, out Vector512<float> o0, out Vector512<float> o1, out Vector512<float> o2, out Vector512<float> o3,
+            out Vector512<float> o4, out Vector512<float> o5);
+        o0.Store(o);
+        o1.Store(o + stride);
+        o2.Store(o + 2 * stride);
+        o3.Store(o + 3 * stride);
+        o4.Store(o + 4 * stride);
+        o5.Store(o + 5 * stride);
+    }
+
+    /// <summary>The same, the six results in registers.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Spread(Vector512<float> x0, Vector512<float> x1, Vector512<float> x2, Vector512<float> x3,
+        out Vector512<float> o0, out Vector512<float> o1, out Vector512<float> o2, out Vector512<float> o3, out Vector512<float> o4, out Vector512<float> o5)
+    {
         Vector512<float> four = Vector512.Create(4f);
         Vector512<float> even = x0 + x2, odd = x1 + x3;
         Vector512<float> evenWide = Vector512.FusedMultiplyAdd(four, x2, x0), oddWide = Vector512.FusedMultiplyAdd(four, x3, x1) * Vector512.Create(2f);
-        x0.Store(o);
-        (even + odd).Store(o + stride);
-        (even - odd).Store(o + 2 * stride);
-        (evenWide + oddWide).Store(o + 3 * stride);
-        (evenWide - oddWide).Store(o + 4 * stride);
-        x3.Store(o + 5 * stride);
+        o0 = x0;
+        o1 = even + odd;
+        o2 = even - odd;
+        o3 = evenWide + oddWide;
+        o4 = evenWide - oddWide;
+        o5 = x3;
     }
 
     /// <summary>
