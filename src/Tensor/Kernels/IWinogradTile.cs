@@ -9,7 +9,7 @@ namespace NanoNet.Kernels;
 /// operator structs are).
 /// </summary>
 /// <remarks>
-/// Shape legend: g is one channel's 3×3 kernel for 16 filters (9 vectors, tap kh·3 + kw); d the (m + 2)² input block of
+/// Shape legend: g is one channel's 3×3 kernel for 16 filters (9 vectors, tap kh·3 + kw, read in place); d the (m + 2)² input block of
 /// one tile (rows <c>rowStride</c> floats apart, pixels C apart, 16 channels per vector); V and M hold element e of a
 /// block's 8 tiles at e·8·C (V, in the forward) and e·8·32 (M) floats; Y is the tile's m×m outputs for 16 filters, row by row.
 /// </remarks>
@@ -18,8 +18,11 @@ internal unsafe interface IWinogradTile
     /// <summary>m: outputs per side of a tile (its input block has m + 2).</summary>
     static abstract int Outputs { get; }
 
-    /// <summary>U = G·g·Gᵀ for 16 filters of one channel: the 9 taps into the (m + 2)² elements.</summary>
-    static abstract void TransformFilter(ReadOnlySpan<Vector512<float>> g, Span<Vector512<float>> u);
+    /// <summary>
+    /// U = G·g·Gᵀ for 16 filters of one channel: the 9 taps, tap kh·3 + kw at g + (kh·3 + kw)·<paramref name="tapStride"/>,
+    /// into the (m + 2)² elements, element e at u + e·<paramref name="elementStride"/>.
+    /// </summary>
+    static abstract void TransformFilter(float* g, long tapStride, float* u, long elementStride);
 
     /// <summary>
     /// V = Bᵀ·d·B of one tile for all C channels, 16 at a time: element e of channels 16i..16i + 16 to

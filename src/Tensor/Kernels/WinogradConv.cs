@@ -155,19 +155,14 @@ internal static unsafe class WinogradConv
 
     private static void TransformFilters<T>(float* w, int channels, int filters, float* u) where T : struct, IWinogradTile
     {
-        int panels = filters / FilterPanel, elements = Elements(T.Outputs);
-        long tap = (long)channels * filters; // floats between the kernel's taps (kh, kw)
-        Span<Vector512<float>> g = stackalloc Vector512<float>[9], transformed = stackalloc Vector512<float>[36];
-        for (int c = 0; c < channels; c++)
-            for (int f = 0; f < filters; f += 16)
-            {
-                for (int t = 0; t < 9; t++)
-                    g[t] = Vector512.Load(w + t * tap + (long)c * filters + f);
-                T.TransformFilter(g, transformed);
-                int panel = f / FilterPanel, lane = f % FilterPanel;
-                for (int e = 0; e < elements; e++)
-                    transformed[e].Store(u + (((long)panel * elements + e) * channels + c) * FilterPanel + lane);
-            }
+        int elements = Elements(T.Outputs);
+        long tap = (long)channels * filters, element = (long)channels * FilterPanel; // floats between taps in w, elements in u
+        for (int f = 0; f < filters; f += 16)
+        {
+            int panel = f / FilterPanel, lane = f % FilterPanel;
+            for (int c = 0; c < channels; c++) // channel by channel: each element's stores go on along one run of u
+                T.TransformFilter(w + (long)c * filters + f, tap, u + ((long)panel * elements * channels + c) * FilterPanel + lane, element);
+        }
     }
 
     /// <summary>

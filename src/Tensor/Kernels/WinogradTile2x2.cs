@@ -21,26 +21,31 @@ internal readonly unsafe struct WinogradTile2x2 : IWinogradTile
 {
     public static int Outputs => 2;
 
-    public static void TransformFilter(ReadOnlySpan<Vector512<float>> g, Span<Vector512<float>> u)
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void TransformFilter(float* g, long tapStride, float* u, long elementStride)
     {
+        // t = G·g: each column v of the kernel (top, middle, bottom) into (top, ½(top + middle + bottom),
+        // ½(top − middle + bottom), bottom); then U = t·Gᵀ, each row of t the same way into elements 4a..4a + 3.
         Vector512<float> half = Vector512.Create(0.5f);
-        Span<Vector512<float>> t = stackalloc Vector512<float>[12]; // t = G·g: row a, column v at 3a + v
-        for (int v = 0; v < 3; v++)
-        {
-            Vector512<float> top = g[v], middle = g[3 + v], bottom = g[6 + v];
-            t[v] = top;
-            t[3 + v] = half * (top + middle + bottom);
-            t[6 + v] = half * (top - middle + bottom);
-            t[9 + v] = bottom;
-        }
-        for (int a = 0; a < 4; a++) // U = t·Gᵀ: each row of t the same way
-        {
-            Vector512<float> left = t[3 * a], centre = t[3 * a + 1], right = t[3 * a + 2];
-            u[4 * a] = left;
-            u[4 * a + 1] = half * (left + centre + right);
-            u[4 * a + 2] = half * (left - centre + right);
-            u[4 * a + 3] = right;
-        }
+        Vector512<float> t00 = Vector512.Load(g), t01 = Vector512.Load(g + tapStride), t02 = Vector512.Load(g + 2 * tapStride);
+        Vector512<float> t30 = Vector512.Load(g + 6 * tapStride), t31 = Vector512.Load(g + 7 * tapStride), t32 = Vector512.Load(g + 8 * tapStride);
+        Vector512<float> m0 = Vector512.Load(g + 3 * tapStride), m1 = Vector512.Load(g + 4 * tapStride), m2 = Vector512.Load(g + 5 * tapStride);
+        Vector512<float> t10 = half * (t00 + m0 + t30), t11 = half * (t01 + m1 + t31), t12 = half * (t02 + m2 + t32);
+        Vector512<float> t20 = half * (t00 - m0 + t30), t21 = half * (t01 - m1 + t31), t22 = half * (t02 - m2 + t32);
+        FilterRow(t00, t01, t02, u, elementStride, half);
+        FilterRow(t10, t11, t12, u + 4 * elementStride, elementStride, half);
+        FilterRow(t20, t21, t22, u + 8 * elementStride, elementStride, half);
+        FilterRow(t30, t31, t32, u + 12 * elementStride, elementStride, half);
+    }
+
+    /// <summary>G applied to one row (left, centre, right), the four results stored <paramref name="stride"/> floats apart.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void FilterRow(Vector512<float> left, Vector512<float> centre, Vector512<float> right, float* o, long stride, Vector512<float> half)
+    {
+        left.Store(o);
+        (half * (left + centre + right)).Store(o + stride);
+        (half * (left - centre + right)).Store(o + 2 * stride);
+        right.Store(o + 3 * stride);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

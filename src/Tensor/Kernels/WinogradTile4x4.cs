@@ -25,26 +25,52 @@ internal readonly unsafe struct WinogradTile4x4 : IWinogradTile
 {
     public static int Outputs => 4;
 
-    public static void TransformFilter(ReadOnlySpan<Vector512<float>> g, Span<Vector512<float>> u)
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void TransformFilter(float* g, long tapStride, float* u, long elementStride)
     {
-        Span<Vector512<float>> t = stackalloc Vector512<float>[18]; // t = G·g: row a, column v at 3a + v
-        for (int v = 0; v < 3; v++)
-            Filter(g[v], g[3 + v], g[6 + v], t.Slice(v), 3);
-        for (int a = 0; a < 6; a++) // U = t·Gᵀ: each row of t the same way
-            Filter(t[3 * a], t[3 * a + 1], t[3 * a + 2], u.Slice(6 * a), 1);
+        // t = G·g: each column v of the kernel (its three rows) into six values t_av, kept in registers (18 of the 32).
+        Filter(Vector512.Load(g), Vector512.Load(g + 3 * tapStride), Vector512.Load(g + 6 * tapStride),
+            out Vector512<float> t00, out Vector512<float> t10, out Vector512<float> t20, out Vector512<float> t30, out Vector512<float> t40, out Vector512<float> t50);
+        Filter(Vector512.Load(g + tapStride), Vector512.Load(g + 4 * tapStride), Vector512.Load(g + 7 * tapStride),
+            out Vector512<float> t01, out Vector512<float> t11, out Vector512<float> t21, out Vector512<float> t31, out Vector512<float> t41, out Vector512<float> t51);
+        Filter(Vector512.Load(g + 2 * tapStride), Vector512.Load(g + 5 * tapStride), Vector512.Load(g + 8 * tapStride),
+            out Vector512<float> t02, out Vector512<float> t12, out Vector512<float> t22, out Vector512<float> t32, out Vector512<float> t42, out Vector512<float> t52);
+        // U = t·Gᵀ: each row a of t the same way, into elements 6a..6a + 5.
+        FilterRow(t00, t01, t02, u, elementStride);
+        FilterRow(t10, t11, t12, u + 6 * elementStride, elementStride);
+        FilterRow(t20, t21, t22, u + 12 * elementStride, elementStride);
+        FilterRow(t30, t31, t32, u + 18 * elementStride, elementStride);
+        FilterRow(t40, t41, t42, u + 24 * elementStride, elementStride);
+        FilterRow(t50, t51, t52, u + 30 * elementStride, elementStride);
+    }
 
-        // G applied to one column (or row) of three: six values, stride apart.
-        static void Filter(Vector512<float> x0, Vector512<float> x1, Vector512<float> x2, Span<Vector512<float>> o, int stride)
-        {
-            Vector512<float> sixth = Vector512.Create(1f / 6), outer = x0 + x2;
-            Vector512<float> q0 = x0 * Vector512.Create(1f / 24) + x2 * sixth, q1 = x1 * Vector512.Create(1f / 12);
-            o[0] = x0 * Vector512.Create(0.25f);
-            o[stride] = -(outer + x1) * sixth;
-            o[2 * stride] = -(outer - x1) * sixth;
-            o[3 * stride] = q0 + q1;
-            o[4 * stride] = q0 - q1;
-            o[5 * stride] = x2;
-        }
+    /// <summary>G applied to three values, stored <paramref name="stride"/> floats apart.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void FilterRow(Vector512<float> x0, Vector512<float> x1, Vector512<float> x2, float* o, long stride)
+    {
+        Filter(x0, x1, x2, out Vector512<float> o0, out Vector512<float> o1, out Vector512<float> o2, out Vector512<float> o3,
+            out Vector512<float> o4, out Vector512<float> o5);
+        o0.Store(o);
+        o1.Store(o + stride);
+        o2.Store(o + 2 * stride);
+        o3.Store(o + 3 * stride);
+        o4.Store(o + 4 * stride);
+        o5.Store(o + 5 * stride);
+    }
+
+    /// <summary>G applied to three values: (¼x0, −(x0 + x1 + x2)/6, −(x0 − x1 + x2)/6, x0/24 + x1/12 + x2/6, x0/24 − x1/12 + x2/6, x2).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Filter(Vector512<float> x0, Vector512<float> x1, Vector512<float> x2, out Vector512<float> o0, out Vector512<float> o1,
+        out Vector512<float> o2, out Vector512<float> o3, out Vector512<float> o4, out Vector512<float> o5)
+    {
+        Vector512<float> sixth = Vector512.Create(1f / 6), outer = x0 + x2;
+        Vector512<float> q0 = x0 * Vector512.Create(1f / 24) + x2 * sixth, q1 = x1 * Vector512.Create(1f / 12);
+        o0 = x0 * Vector512.Create(0.25f);
+        o1 = -(outer + x1) * sixth;
+        o2 = -(outer - x1) * sixth;
+        o3 = q0 + q1;
+        o4 = q0 - q1;
+        o5 = x2;
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

@@ -155,7 +155,7 @@ internal static unsafe class WinogradWeightGradient
                         for (int channel = 0; channel < 8; channel++)
                             for (int lane = 0; lane < WinogradConv.FilterPanel; lane += WinogradConv.ChannelLanes)
                                 TransformWeights(mBlock + channel * WinogradConv.FilterPanel + lane, MElement,
-                                    result + (long)(k + channel) * filters + f + lane, tapStride, scratch);
+                                    result + (long)(k + channel) * filters + f + lane, tapStride);
                 }
                 // db = Σ dZ: element (1, 1) of U is its tile's sum (A's row 1 is all ones), so db is the sum of those over the
                 // tiles (a 1-row tile over a constant 1).
@@ -261,41 +261,53 @@ internal static unsafe class WinogradWeightGradient
 
     /// <summary>
     /// dW = Gᵀ·M·G for one channel and 16 filters: element e at m + e·<paramref name="elementStride"/>, tap (kh, kw) to
-    /// w + (3kh + kw)·<paramref name="tapStride"/>. <paramref name="scratch"/> holds 18 vectors.
-    /// </summary>
-    private static void TransformWeights(float* m, long elementStride, float* w, long tapStride, float* scratch)
-    {
-        const int lanes = WinogradConv.ChannelLanes;
-        // M·G: each row a of M, over its six columns, into scratch row a, column kw (at (3a + kw)·16).
-        for (int a = 0; a < TileInputs; a++)
-        {
-            float* row = m + 6 * a * elementStride;
-            Gather(Vector512.Load(row), Vector512.Load(row + elementStride), Vector512.Load(row + 2 * elementStride),
-                Vector512.Load(row + 3 * elementStride), Vector512.Load(row + 4 * elementStride), Vector512.Load(row + 5 * elementStride),
-                scratch + 3 * a * lanes, lanes);
-        }
-        // Gᵀ·(M·G): each column kw of that, over its six rows; tap (kh, kw) at w + (3kh + kw)·tapStride.
-        for (int kw = 0; kw < 3; kw++)
-        {
-            float* column = scratch + kw * lanes;
-            Gather(Vector512.Load(column), Vector512.Load(column + 3 * lanes), Vector512.Load(column + 6 * lanes), Vector512.Load(column + 9 * lanes),
-                Vector512.Load(column + 12 * lanes), Vector512.Load(column + 15 * lanes), w + kw * tapStride, 3 * tapStride);
-        }
-    }
-
-    /// <summary>
-    /// Gᵀ applied to six values: (¼x0 − ⅙(x1 + x2) + (x3 + x4)/24, (x2 − x1)/6 + (x3 − x4)/12, (x3 + x4 − x1 − x2)/6 + x5),
-    /// stored <paramref name="stride"/> floats apart.
+    /// w + (3kh + kw)·<paramref name="tapStride"/>.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Gather(Vector512<float> x0, Vector512<float> x1, Vector512<float> x2, Vector512<float> x3,
-        Vector512<float> x4, Vector512<float> x5, float* o, long stride)
+    private static void TransformWeights(float* m, long elementStride, float* w, long tapStride)
+    {
+        // M·G: each row a of M (elements 6a..6a + 5) into three values t_a0..t_a2, kept in registers (18 of the 32).
+        Fold(m, elementStride, out Vector512<float> t00, out Vector512<float> t01, out Vector512<float> t02);
+        Fold(m + 6 * elementStride, elementStride, out Vector512<float> t10, out Vector512<float> t11, out Vector512<float> t12);
+        Fold(m + 12 * elementStride, elementStride, out Vector512<float> t20, out Vector512<float> t21, out Vector512<float> t22);
+        Fold(m + 18 * elementStride, elementStride, out Vector512<float> t30, out Vector512<float> t31, out Vector512<float> t32);
+        Fold(m + 24 * elementStride, elementStride, out Vector512<float> t40, out Vector512<float> t41, out Vector512<float> t42);
+        Fold(m + 30 * elementStride, elementStride, out Vector512<float> t50, out Vector512<float> t51, out Vector512<float> t52);
+        // Gᵀ·(M·G): each column kw of that, over its six rows; tap (kh, kw) at w + (3kh + kw)·tapStride.
+        FoldColumn(t00, t10, t20, t30, t40, t50, w, tapStride);
+        FoldColumn(t01, t11, t21, t31, t41, t51, w + tapStride, tapStride);
+        FoldColumn(t02, t12, t22, t32, t42, t52, w + 2 * tapStride, tapStride);
+    }
+
+    /// <summary>Gᵀ applied to one column of M·G: taps (0, kw), (1, kw), (2, kw) stored 3·<paramref name="tapStride"/> apart.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void FoldColumn(Vector512<float> x0, Vector512<float> x1, Vector512<float> x2, Vector512<float> x3, Vector512<float> x4,
+        Vector512<float> x5, float* w, long tapStride)
+    {
+        Fold(x0, x1, x2, x3, x4, x5, out Vector512<float> k0, out Vector512<float> k1, out Vector512<float> k2);
+        k0.Store(w);
+        k1.Store(w + 3 * tapStride);
+        k2.Store(w + 6 * tapStride);
+    }
+
+    /// <summary>Gᵀ applied to the six values at <paramref name="x"/>, <paramref name="stride"/> floats apart.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Fold(float* x, long stride, out Vector512<float> o0, out Vector512<float> o1, out Vector512<float> o2) =>
+        Fold(Vector512.Load(x), Vector512.Load(x + stride), Vector512.Load(x + 2 * stride), Vector512.Load(x + 3 * stride),
+            Vector512.Load(x + 4 * stride), Vector512.Load(x + 5 * stride), out o0, out o1, out o2);
+
+    /// <summary>
+    /// Gᵀ applied to six values: (¼x0 − ⅙(x1 + x2) + (x3 + x4)/24, (x2 − x1)/6 + (x3 − x4)/12, (x3 + x4 − x1 − x2)/6 + x5).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Fold(Vector512<float> x0, Vector512<float> x1, Vector512<float> x2, Vector512<float> x3,
+        Vector512<float> x4, Vector512<float> x5, out Vector512<float> o0, out Vector512<float> o1, out Vector512<float> o2)
     {
         Vector512<float> sixth = Vector512.Create(1f / 6);
         Vector512<float> sum12 = x1 + x2, difference12 = x2 - x1, sum34 = x3 + x4, difference34 = x3 - x4;
         Vector512<float> outer = sum34 * Vector512.Create(1f / 24) - sum12 * sixth;
-        Vector512.FusedMultiplyAdd(Vector512.Create(0.25f), x0, outer).Store(o);
-        Vector512.FusedMultiplyAdd(difference34, Vector512.Create(1f / 12), difference12 * sixth).Store(o + stride);
-        Vector512.FusedMultiplyAdd(sum34 - sum12, sixth, x5).Store(o + 2 * stride);
+        o0 = Vector512.FusedMultiplyAdd(Vector512.Create(0.25f), x0, outer);
+        o1 = Vector512.FusedMultiplyAdd(difference34, Vector512.Create(1f / 12), difference12 * sixth);
+        o2 = Vector512.FusedMultiplyAdd(sum34 - sum12, sixth, x5);
     }
 }
