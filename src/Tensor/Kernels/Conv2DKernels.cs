@@ -325,7 +325,6 @@ public static unsafe class Conv2DKernels
             needsInputGradient &= !DirectInput && !InputByWinograd;
             float[] dCol = needsInputGradient ? ScratchBuffers.Rent(InputGradientPixels * G.PatchSize) : [];
             float[] convolved = pooled ? ScratchBuffers.Rent(rows * Filters) : [];
-            float[] paddedGradient = winogradInput ? ScratchBuffers.Rent(ImagesPerChunk * WinogradConv.PaddedImageSize(InputGradient, false, InputTile)) : [];
             float[] workspace = winogradInput ? ScratchBuffers.Rent(WinogradConv.WorkspaceLength(InputGradient, InputTile)) : [];
             try
             {
@@ -339,7 +338,7 @@ public static unsafe class Conv2DKernels
                     else if (Mode == Pass.ForwardPooled)
                         ForwardPooledChunk(first, images, col, convolved, padded);
                     else
-                        BackwardChunk(chunk, first, images, col, dCol, convolved, padded, paddedGradient, workspace, weightWorkspace);
+                        BackwardChunk(chunk, first, images, col, dCol, convolved, padded, workspace, weightWorkspace);
                 }
             }
             finally
@@ -355,42 +354,34 @@ public static unsafe class Conv2DKernels
                 if (weightsByWinograd)
                     ScratchBuffers.Return(weightWorkspace, generation);
                 if (winogradInput)
-                {
-                    ScratchBuffers.Return(paddedGradient, generation);
                     ScratchBuffers.Return(workspace, generation);
-                }
             }
         }
 
-        /// <summary>The forward chunks by the Winograd kernel, each worker with its block workspace (and padded images when needed).</summary>
+        /// <summary>The forward chunks by the Winograd kernel, each worker with its block workspace.</summary>
         private void RunWinograd()
         {
             int generation = ScratchBuffers.Generation;
-            bool pooled = Mode == Pass.ForwardPooled, padded = WinogradConv.NeedsPadding(G, pooled, WinogradTile);
+            bool pooled = Mode == Pass.ForwardPooled;
             float[] workspace = ScratchBuffers.Rent(WinogradConv.WorkspaceLength(G, WinogradTile));
-            float[] images = padded ? ScratchBuffers.Rent(ImagesPerChunk * WinogradConv.PaddedImageSize(G, pooled, WinogradTile)) : [];
             try
             {
-                fixed (float* workspaceStart = workspace, pImages = images)
+                fixed (float* workspaceStart = workspace)
                 {
                     float* pWorkspace = CacheLineAlignment.Align(workspaceStart);
                     int chunk, outputSize = pooled ? Pool.OutputPixels * Filters : G.OutputPixels * Filters;
                     while ((chunk = Interlocked.Increment(ref _nextChunk)) < Chunks)
                     {
                         int first = chunk * ImagesPerChunk, count = Math.Min(ImagesPerChunk, Batch - first);
-                        DirectConv.Source source = WinogradConv.Prepare((float*)X + (long)first * G.InputImageSize, count, G, pooled, WinogradTile,
-                            CacheLineAlignment.Align(pImages));
                         int* argmax = pooled && ArgMax != 0 ? (int*)ArgMax + (long)first * outputSize : null;
-                        WinogradConv.Forward(source, count, G, (float*)TransformedW, (float*)W + G.PatchSize * Filters, Filters, Relu,
-                            (float*)Y + (long)first * outputSize, argmax, pooled, WinogradTile, pWorkspace);
+                        WinogradConv.Forward((float*)X + (long)first * G.InputImageSize, count, G, (float*)TransformedW, (float*)W + G.PatchSize * Filters,
+                            Filters, Relu, (float*)Y + (long)first * outputSize, argmax, pooled, WinogradTile, pWorkspace);
                     }
                 }
             }
             finally
             {
                 ScratchBuffers.Return(workspace, generation);
-                if (padded)
-                    ScratchBuffers.Return(images, generation);
             }
         }
 
@@ -516,7 +507,7 @@ public static unsafe class Conv2DKernels
         }
 
         private void BackwardChunk(int chunk, int first, int images, float[] colBuffer, float[] dColBuffer, float[] unpooledBuffer, float[] paddedBuffer,
-            float[] paddedGradient, float[] workspace, float[] weightWorkspace)
+            float[] workspace, float[] weightWorkspace)
         {
             int patch = G.PatchSize, columns = patch + 1, pixels = G.OutputPixels, rows = images * pixels;
             if (GradientInTheTile) // [dW; db] straight from the pooled dY and argmax, or from dY and y: dZ is never written
@@ -566,8 +557,8 @@ public static unsafe class Conv2DKernels
             }
             if (WantInput && InputByWinograd) // dX (+)= dZ ∗ w′ by the Winograd forward, stored when dX is new
             {
-                fixed (float* pdZ = dZ, pPadded = paddedGradient, workspaceStart = workspace)
-                    WinogradConv.Forward(WinogradConv.Prepare(pdZ, images, InputGradient, false, InputTile, CacheLineAlignment.Align(pPadded)), images, InputGradient,
+                fixed (float* pdZ = dZ, workspaceStart = workspace)
+                    WinogradConv.Forward(pdZ, images, InputGradient,
                         (float*)InputPanels, null, G.Channels, relu: false, (float*)DX + (long)first * G.InputImageSize, null, pooled: false,
                         InputTile, CacheLineAlignment.Align(workspaceStart), accumulate: !OverwriteInput);
                 return;

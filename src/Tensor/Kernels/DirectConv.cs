@@ -65,8 +65,7 @@ internal static unsafe class DirectConv
     /// <summary>
     /// The images copied into <paramref name="buffer"/> as <paramref name="hp"/>×<paramref name="wp"/> padded images:
     /// padded pixel (ph, pw) holds input pixel (ph − PadTop, pw − PadLeft), or zeros where that lies outside the image
-    /// (the convolution's border, and any rows or columns past it that a kernel's tiles read). Also the Winograd
-    /// kernel's (<see cref="WinogradConv.Prepare"/>).
+    /// (the convolution's border, and any rows or columns past it that a kernel's tiles read).
     /// </summary>
     public static Source CopyPadded(float* x, int images, in ConvGeometry g, int hp, int wp, float* buffer)
     {

@@ -11,10 +11,10 @@ namespace NanoNet.Kernels;
 /// (<see cref="WinogradTile4x4"/>, 4x fewer); <see cref="ChooseTile"/> picks the one with fewer products.
 /// </summary>
 /// <remarks>
-/// <para>Shape legend: x is images×H×W×C (NHWC), read through a (possibly zero-bordered) source as in
-/// <see cref="DirectConv.Source"/>; w is (3, 3, C, F); y is images×OH×OW×F, or pooled images×⌊OH/2⌋×⌊OW/2⌋×F. A
-/// <b>tile</b> is the m×m output block at (m·th, m·tw), read from the (m + 2)² input block at the same corner of the
-/// padded image; tiles run over the images row by row (⌈OH/m⌉ × ⌈OW/m⌉ per image, or pooled ⌈PH/(m/2)⌉ × ⌈PW/(m/2)⌉).
+/// <para>Shape legend: x is images×H×W×C (NHWC), read in place; w is (3, 3, C, F); y is images×OH×OW×F, or pooled
+/// images×⌊OH/2⌋×⌊OW/2⌋×F. A <b>tile</b> is the m×m output block at (m·th, m·tw), read from the (m + 2)² input block at
+/// the same corner of the zero-padded image (a block reaching over the image's edge is gathered with its zeros first,
+/// <see cref="InputBlock"/>); tiles run over the images row by row (⌈OH/m⌉ × ⌈OW/m⌉ per image, or pooled ⌈PH/(m/2)⌉ × ⌈PW/(m/2)⌉).
 /// An <b>element</b> e is one of the (m + 2)² positions of the transformed tile.</para>
 /// <para>The algorithm, per tile, channel c and filter f, with g the 3×3 kernel and d the input block:
 /// <code>
@@ -95,11 +95,11 @@ internal static unsafe class WinogradConv
     public static int TransformedLength(in ConvGeometry g, int filters, int tile) => Elements(tile) * g.Channels * filters;
 
     /// <summary>
-    /// Floats of one worker's block workspace: V ((m + 2)² × 8 × C), M ((m + 2)² × 8 × 32), the tile's outputs (m² × 16)
-    /// and the transforms' scratch ((m + 2)² × 16).
+    /// Floats of one worker's block workspace: V ((m + 2)² × 8 × C), M ((m + 2)² × 8 × 32), the tile's outputs (m² × 16),
+    /// the transforms' scratch ((m + 2)² × 16) and an edge tile's gathered input block ((m + 2)² × C).
     /// </summary>
     public static int WorkspaceLength(in ConvGeometry g, int tile) =>
-        Elements(tile) * BlockTiles * (g.Channels + FilterPanel) + (tile * tile + Elements(tile)) * ChannelLanes;
+        Elements(tile) * BlockTiles * (g.Channels + FilterPanel) + (tile * tile + Elements(tile)) * ChannelLanes + Elements(tile) * g.Channels;
 
     /// <summary>Tiles down and across one image: ⌈OH/m⌉ × ⌈OW/m⌉, or pooled ⌈PH/(m/2)⌉ × ⌈PW/(m/2)⌉ (PH = ⌊OH/2⌋).</summary>
     public static (int Down, int Across) Tiles(in ConvGeometry g, bool pooled, int tile)
@@ -111,33 +111,39 @@ internal static unsafe class WinogradConv
     }
 
     /// <summary>
-    /// Whether the images must be copied into a zero-bordered buffer: some tile's input block reaches past the image
-    /// (the convolution's own padding, or a last partial tile).
+    /// The (m + 2)×(m + 2) input block of the tile whose output corner is (<paramref name="outputRow"/>,
+    /// <paramref name="outputColumn"/>): a pointer into <paramref name="image"/> (H×W×C) and its row stride when the block
+    /// lies inside the image, else the block gathered into <paramref name="block"/> ((m + 2)²×C floats) with zeros where it
+    /// reaches over the edge (the convolution's zero border, or rows and columns after a last partial tile).
     /// </summary>
-    public static bool NeedsPadding(in ConvGeometry g, bool pooled, int tile)
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static float* InputBlock(float* image, in ConvGeometry g, int outputRow, int outputColumn, int size, float* block, out int rowStride)
     {
-        (int down, int across) = Tiles(g, pooled, tile);
-        return g.PadTop > 0 || g.PadLeft > 0 || tile * down + 2 > g.Height || tile * across + 2 > g.Width;
-    }
-
-    /// <summary>Floats of one padded image: (m·TH + 2) × (m·TW + 2) × C.</summary>
-    public static int PaddedImageSize(in ConvGeometry g, bool pooled, int tile)
-    {
-        (int down, int across) = Tiles(g, pooled, tile);
-        return (tile * down + 2) * (tile * across + 2) * g.Channels;
-    }
-
-    /// <summary>
-    /// The images as the tiles read them: in place when every input block lies inside the image, else copied into
-    /// <paramref name="buffer"/> (images·<see cref="PaddedImageSize"/> floats) with the convolution's zero border and zero
-    /// rows or columns after a last partial tile.
-    /// </summary>
-    public static DirectConv.Source Prepare(float* x, int images, in ConvGeometry g, bool pooled, int tile, float* buffer)
-    {
-        if (!NeedsPadding(g, pooled, tile))
-            return new DirectConv.Source(x, g.InputImageSize, g.Width * g.Channels);
-        (int down, int across) = Tiles(g, pooled, tile);
-        return DirectConv.CopyPadded(x, images, g, tile * down + 2, tile * across + 2, buffer);
+        int top = outputRow - g.PadTop, left = outputColumn - g.PadLeft, c = g.Channels;
+        if (top >= 0 && left >= 0 && top + size <= g.Height && left + size <= g.Width)
+        {
+            rowStride = g.Width * c;
+            return image + ((long)top * g.Width + left) * c;
+        }
+        rowStride = size * c;
+        for (int r = 0; r < size; r++)
+            for (int s = 0; s < size; s++)
+            {
+                int ih = top + r, iw = left + s;
+                float* to = block + (r * size + s) * c;
+                if ((uint)ih < (uint)g.Height && (uint)iw < (uint)g.Width)
+                {
+                    float* from = image + ((long)ih * g.Width + iw) * c;
+                    for (int k = 0; k < c; k += ChannelLanes)
+                        Vector512.Load(from + k).Store(to + k);
+                }
+                else
+                {
+                    for (int k = 0; k < c; k += ChannelLanes)
+                        Vector512<float>.Zero.Store(to + k);
+                }
+            }
+        return block;
     }
 
     /// <summary>
@@ -170,7 +176,7 @@ internal static unsafe class WinogradConv
     /// y = maxpool2×2(act(x∗w + b)) and its argmax (when not null) as <see cref="DirectConvForward.ForwardMaxPool"/>
     /// records it.
     /// </summary>
-    /// <param name="x">The chunk's images as <see cref="Prepare"/> returned them.</param>
+    /// <param name="x">The chunk's images, images×H×W×C (read in place; a block over an edge gathered with zeros).</param>
     /// <param name="images">Images in the chunk.</param>
     /// <param name="g">The convolution.</param>
     /// <param name="u">The transformed kernel (<see cref="TransformFilters"/>, the same tile size).</param>
@@ -184,7 +190,7 @@ internal static unsafe class WinogradConv
     /// <param name="workspace">Of <see cref="WorkspaceLength"/> floats.</param>
     /// <param name="accumulate">Plain only: add the outputs to what y holds instead of storing them (an input gradient
     /// added onto another's).</param>
-    public static void Forward(DirectConv.Source x, int images, in ConvGeometry g, float* u, float* bias, int filters, bool relu,
+    public static void Forward(float* x, int images, in ConvGeometry g, float* u, float* bias, int filters, bool relu,
         float* y, int* argmax, bool pooled, int tile, float* workspace, bool accumulate = false)
     {
         if (tile == 4)
@@ -193,7 +199,7 @@ internal static unsafe class WinogradConv
             Forward<WinogradTile2x2>(x, images, g, u, bias, filters, relu, y, argmax, pooled, workspace, accumulate);
     }
 
-    private static void Forward<T>(DirectConv.Source x, int images, in ConvGeometry g, float* u, float* bias, int filters, bool relu,
+    private static void Forward<T>(float* x, int images, in ConvGeometry g, float* u, float* bias, int filters, bool relu,
         float* y, int* argmax, bool pooled, float* workspace, bool accumulate) where T : struct, IWinogradTile
     {
         int m = T.Outputs, elements = Elements(m), c = g.Channels, oh = g.OutputHeight, ow = g.OutputWidth, panels = filters / FilterPanel;
@@ -201,7 +207,7 @@ internal static unsafe class WinogradConv
         (int down, int across) = Tiles(g, pooled, m);
         int perImage = down * across, tiles = images * perImage;
         float* v = workspace, mBlock = v + elements * BlockTiles * c, yTile = mBlock + elements * BlockTiles * FilterPanel;
-        float* scratch = yTile + m * m * ChannelLanes;
+        float* scratch = yTile + m * m * ChannelLanes, block = scratch + elements * ChannelLanes;
         for (int first = 0; first < tiles; first += BlockTiles)
         {
             int count = Math.Min(BlockTiles, tiles - first);
@@ -209,7 +215,8 @@ internal static unsafe class WinogradConv
             for (int j = 0; j < BlockTiles; j++)
             {
                 int tile = first + Math.Min(j, count - 1), image = tile / perImage, th = tile % perImage / across, tw = tile % across;
-                T.TransformInput(x.Images + (long)image * x.ImageStride + (long)m * th * x.RowStride + m * tw * c, x.RowStride, c, v + j * c, BlockTiles * c, ChannelLanes, scratch);
+                float* d = InputBlock(x + (long)image * g.InputImageSize, g, m * th, m * tw, m + 2, block, out int rowStride);
+                T.TransformInput(d, rowStride, c, v + j * c, BlockTiles * c, ChannelLanes, scratch);
             }
             for (int p = 0; p < panels; p++)
             {

@@ -106,7 +106,7 @@ internal static unsafe class WinogradWeightGradient
         int perImage = down * across, tiles = images * perImage;
         float* v = workspace, u = v + (long)Elements * group * c, m = u + (long)Elements * group * filters;
         float* block = m + (long)(c / 8) * (filters / WinogradConv.FilterPanel) * MBlock, scratch = block + Elements * c;
-        long rowStride = (long)ow * filters, imageRow = (long)g.Width * c, tapStride = (long)c * filters;
+        long rowStride = (long)ow * filters, tapStride = (long)c * filters;
         // V and U packed as the register tile reads them, each a run of whole elements: V by 16 channels (V[i][e][j] holds
         // channels 16i.. of element e of tile j), U by 32 filters (U[p][e][j] holds filters 32p..). A tile's walk over the
         // group is then one stream of 64 or 128 bytes a step, and a 16-channel by 32-filter block's 36 elements two.
@@ -121,18 +121,8 @@ internal static unsafe class WinogradWeightGradient
             for (int j = 0; j < count; j++)
             {
                 int tile = first + j, image = tile / perImage, th = tile % perImage / across, tw = tile % across;
-                int top = TileOutputs * th - g.PadTop, left = TileOutputs * tw - g.PadLeft; // the input block's corner in the image
-                float* d = x + (long)image * g.InputImageSize + top * imageRow + (long)left * c;
-                long dRow = imageRow;
-                if (top < 0 || left < 0 || top + TileInputs > g.Height || left + TileInputs > g.Width)
-                {
-                    // A block over the image's edge (the convolution's zero border, or rows and columns after a last partial
-                    // tile): its pixels inside the image copied, zeros elsewhere.
-                    Gather(x + (long)image * g.InputImageSize, g, top, left, block);
-                    d = block;
-                    dRow = TileInputs * c;
-                }
-                WinogradTile4x4.TransformInput(d, (int)dRow, c, v + (long)j * WinogradConv.ChannelLanes, vElement, vVector, scratch);
+                float* d = WinogradConv.InputBlock(x + (long)image * g.InputImageSize, g, TileOutputs * th, TileOutputs * tw, TileInputs, block, out int dRow);
+                WinogradTile4x4.TransformInput(d, dRow, c, v + (long)j * WinogradConv.ChannelLanes, vElement, vVector, scratch);
                 TransformGradient(dZ + (long)image * oh * rowStride + TileOutputs * th * rowStride + (long)TileOutputs * tw * filters, rowStride,
                     Math.Min(TileOutputs, oh - TileOutputs * th), Math.Min(TileOutputs, ow - TileOutputs * tw), filters,
                     u + (long)j * WinogradConv.FilterPanel, uElement, uPanel);
@@ -163,25 +153,6 @@ internal static unsafe class WinogradWeightGradient
                     result + 9 * tapStride + f, filters, add);
             }
         }
-    }
-
-    /// <summary>
-    /// The 6×6 input block whose corner is image pixel (<paramref name="top"/>, <paramref name="left"/>) into
-    /// <paramref name="block"/> (6×6×C floats): pixels inside the image copied, the rest zero.
-    /// </summary>
-    private static void Gather(float* image, in ConvGeometry g, int top, int left, float* block)
-    {
-        int c = g.Channels;
-        for (int r = 0; r < TileInputs; r++)
-            for (int s = 0; s < TileInputs; s++)
-            {
-                int ih = top + r, iw = left + s;
-                var to = new Span<float>(block + (r * TileInputs + s) * c, c);
-                if ((uint)ih < (uint)g.Height && (uint)iw < (uint)g.Width)
-                    new ReadOnlySpan<float>(image + ((long)ih * g.Width + iw) * c, c).CopyTo(to);
-                else
-                    to.Clear();
-            }
     }
 
     /// <summary>
