@@ -261,6 +261,19 @@ internal static unsafe class WinogradConv
         }
     }
 
+    /// <summary>Six vectors stored <paramref name="stride"/> floats apart from <paramref name="o"/> (a transformed column or row).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static void StoreSix(float* o, long stride, Vector512<float> v0, Vector512<float> v1, Vector512<float> v2, Vector512<float> v3,
+        Vector512<float> v4, Vector512<float> v5)
+    {
+        v0.Store(o);
+        v1.Store(o + stride);
+        v2.Store(o + 2 * stride);
+        v3.Store(o + 3 * stride);
+        v4.Store(o + 4 * stride);
+        v5.Store(o + 5 * stride);
+    }
+
     /// <summary>Stores <paramref name="value"/> at <paramref name="at"/>, or adds it to what is there.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void Put(Vector512<float> value, float* at, bool accumulate) =>

@@ -50,12 +50,7 @@ internal readonly unsafe struct WinogradTile4x4 : IWinogradTile
     {
         Filter(x0, x1, x2, out Vector512<float> o0, out Vector512<float> o1, out Vector512<float> o2, out Vector512<float> o3,
             out Vector512<float> o4, out Vector512<float> o5);
-        o0.Store(o);
-        o1.Store(o + stride);
-        o2.Store(o + 2 * stride);
-        o3.Store(o + 3 * stride);
-        o4.Store(o + 4 * stride);
-        o5.Store(o + 5 * stride);
+        WinogradConv.StoreSix(o, stride, o0, o1, o2, o3, o4, o5);
     }
 
     /// <summary>G applied to three values: (¼x0, −(x0 + x1 + x2)/6, −(x0 − x1 + x2)/6, x0/24 + x1/12 + x2/6, x0/24 − x1/12 + x2/6, x2).</summary>

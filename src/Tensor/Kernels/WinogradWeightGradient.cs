@@ -168,21 +168,14 @@ internal static unsafe class WinogradWeightGradient
         {
             // dz·Aᵀ: each row i (its four columns) into six values r_i0..r_i5, kept in registers (24 of the 32).
             float* p = dz + f;
-            Spread(At(p, 0, rows > 0 && columns > 0), At(p, filters, rows > 0 && columns > 1), At(p, 2 * filters, rows > 0 && columns > 2),
-                At(p, 3 * filters, rows > 0 && columns > 3),
-                out Vector512<float> r00, out Vector512<float> r01, out Vector512<float> r02, out Vector512<float> r03, out Vector512<float> r04, out Vector512<float> r05);
-            p += rowStride;
-            Spread(At(p, 0, rows > 1 && columns > 0), At(p, filters, rows > 1 && columns > 1), At(p, 2 * filters, rows > 1 && columns > 2),
-                At(p, 3 * filters, rows > 1 && columns > 3),
-                out Vector512<float> r10, out Vector512<float> r11, out Vector512<float> r12, out Vector512<float> r13, out Vector512<float> r14, out Vector512<float> r15);
-            p += rowStride;
-            Spread(At(p, 0, rows > 2 && columns > 0), At(p, filters, rows > 2 && columns > 1), At(p, 2 * filters, rows > 2 && columns > 2),
-                At(p, 3 * filters, rows > 2 && columns > 3),
-                out Vector512<float> r20, out Vector512<float> r21, out Vector512<float> r22, out Vector512<float> r23, out Vector512<float> r24, out Vector512<float> r25);
-            p += rowStride;
-            Spread(At(p, 0, rows > 3 && columns > 0), At(p, filters, rows > 3 && columns > 1), At(p, 2 * filters, rows > 3 && columns > 2),
-                At(p, 3 * filters, rows > 3 && columns > 3),
-                out Vector512<float> r30, out Vector512<float> r31, out Vector512<float> r32, out Vector512<float> r33, out Vector512<float> r34, out Vector512<float> r35);
+            SpreadRow(p, filters, rows > 0, columns, out Vector512<float> r00, out Vector512<float> r01, out Vector512<float> r02,
+                out Vector512<float> r03, out Vector512<float> r04, out Vector512<float> r05);
+            SpreadRow(p + rowStride, filters, rows > 1, columns, out Vector512<float> r10, out Vector512<float> r11, out Vector512<float> r12,
+                out Vector512<float> r13, out Vector512<float> r14, out Vector512<float> r15);
+            SpreadRow(p + 2 * rowStride, filters, rows > 2, columns, out Vector512<float> r20, out Vector512<float> r21, out Vector512<float> r22,
+                out Vector512<float> r23, out Vector512<float> r24, out Vector512<float> r25);
+            SpreadRow(p + 3 * rowStride, filters, rows > 3, columns, out Vector512<float> r30, out Vector512<float> r31, out Vector512<float> r32,
+                out Vector512<float> r33, out Vector512<float> r34, out Vector512<float> r35);
             // A·(dz·Aᵀ): each column b of that, over its four rows; element (a, b) at u + (6a + b)·elementStride.
             float* o = u + f / WinogradConv.FilterPanel * panelStride + f % WinogradConv.FilterPanel;
             long down = 6 * elementStride;
@@ -194,8 +187,20 @@ internal static unsafe class WinogradWeightGradient
             Spread(r05, r15, r25, r35, o + 5 * elementStride, down);
         }
 
-        static Vector512<float> At(float* p, long offset, bool inside) => inside ? Vector512.Load(p + offset) : Vector512<float>.Zero;
     }
+
+    /// <summary>
+    /// A applied to one row of a dZ tile (four pixels <paramref name="filters"/> floats apart, 16 filters each); pixels past
+    /// <paramref name="columns"/>, or the whole row when it lies outside the output, count as 0.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void SpreadRow(float* p, int filters, bool inside, int columns, out Vector512<float> o0, out Vector512<float> o1,
+        out Vector512<float> o2, out Vector512<float> o3, out Vector512<float> o4, out Vector512<float> o5) =>
+        Spread(At(p, inside && columns > 0), At(p + filters, inside && columns > 1), At(p + 2 * filters, inside && columns > 2),
+            At(p + 3 * filters, inside && columns > 3), out o0, out o1, out o2, out o3, out o4, out o5);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<float> At(float* p, bool inside) => inside ? Vector512.Load(p) : Vector512<float>.Zero;
 
     /// <summary>
     /// A (the transpose of the forward's Aᵀ) applied to four values: (x0, x0 + x1 + x2 + x3, x0 − x1 + x2 − x3,
@@ -206,12 +211,7 @@ internal static unsafe class WinogradWeightGradient
     {
         Spread(x0, x1, x2, x3, out Vector512<float> o0, out Vector512<float> o1, out Vector512<float> o2, out Vector512<float> o3,
             out Vector512<float> o4, out Vector512<float> o5);
-        o0.Store(o);
-        o1.Store(o + stride);
-        o2.Store(o + 2 * stride);
-        o3.Store(o + 3 * stride);
-        o4.Store(o + 4 * stride);
-        o5.Store(o + 5 * stride);
+        WinogradConv.StoreSix(o, stride, o0, o1, o2, o3, o4, o5);
     }
 
     /// <summary>The same, the six results in registers.</summary>
