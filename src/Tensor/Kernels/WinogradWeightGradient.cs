@@ -32,7 +32,7 @@ namespace NanoNet.Kernels;
 /// grouping. A block of 8 channels × 32 filters runs all 36 elements before the next, so after the last group its M is
 /// turned into dW while in L1.</para>
 /// <para>Cost, measured (benchmarks/README.md, sixteenth sitting): the products run at 70–90% of the FMA peak, and the
-/// transforms of V and U take about a third of the time, so the Keras layers' weight gradients run 1.3–1.6x faster than
+/// transforms of V and U take about a third of the time, so the Keras layers' weight gradients run 1.2–1.6x faster than
 /// the direct kernel, not 4x.</para>
 /// <para>Numerics: as the F(4×4) forward (its coefficients 4, 5 and 8 in U and V, sixths and 1/24 in G): each weight
 /// gradient within about 1e−5 of the sum of its |terms| (tests), far inside the noise of a mini-batch gradient. Results do
