@@ -6,6 +6,7 @@ using NanoNet.Benchmarks;
 // Kernel benchmarks (BenchmarkDotNet):
 //   dotnet run -c Release --project benchmarks -- gemm          GEMM at 1 and 2 threads vs the FMA peak
 //   dotnet run -c Release --project benchmarks -- --filter '*Conv*'   (or any BenchmarkDotNet arguments)
+//   dotnet run -c Release --project benchmarks -- --filter '*WinogradBenchmarks*'   (the Keras 3×3 layers' passes, Winograd against direct)
 // End-to-end training throughput (Stopwatch, median of repeated steps):
 //   dotnet run -c Release --project benchmarks -- throughput [--json] [--steps N] [--threads 1 2] [cifar10 text]
 // LSTM op at the IMDB seed shapes (Stopwatch, median; BenchmarkDotNet: --filter '*Lstm*'):
