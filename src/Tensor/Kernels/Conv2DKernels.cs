@@ -320,7 +320,7 @@ public static unsafe class Conv2DKernels
             float[] col = needsColumns ? ScratchBuffers.Rent(rows * (G.PatchSize + 1)) : [];
             float[] padded = needsPadded ? ScratchBuffers.Rent(ImagesPerChunk * DirectConv.PaddedImageSize(G)) : [];
             float[] weightWorkspace = weightsByWinograd ? ScratchBuffers.Rent(WinogradWeightGradient.WorkspaceLength(G, Filters)) : [];
-            // The fused kernel keeps dcol in registers; the Winograd one pads each chunk's dZ and works in a block workspace.
+            // The fused kernel keeps dcol in registers; the Winograd one reads dZ in place and works in a block workspace.
             bool winogradInput = needsInputGradient && InputByWinograd;
             needsInputGradient &= !DirectInput && !InputByWinograd;
             float[] dCol = needsInputGradient ? ScratchBuffers.Rent(InputGradientPixels * G.PatchSize) : [];

@@ -60,16 +60,15 @@ internal static unsafe class DirectConv
     /// floats) with the zero border.
     /// </summary>
     public static Source Prepare(float* x, int images, in ConvGeometry g, float* buffer) =>
-        NeedsPadding(g) ? CopyPadded(x, images, g, PaddedHeight(g), PaddedWidth(g), buffer) : new Source(x, g.InputImageSize, g.Width * g.Channels);
+        NeedsPadding(g) ? CopyPadded(x, images, g, buffer) : new Source(x, g.InputImageSize, g.Width * g.Channels);
 
     /// <summary>
-    /// The images copied into <paramref name="buffer"/> as <paramref name="hp"/>×<paramref name="wp"/> padded images:
-    /// padded pixel (ph, pw) holds input pixel (ph − PadTop, pw − PadLeft), or zeros where that lies outside the image
-    /// (the convolution's border, and any rows or columns past it that a kernel's tiles read).
+    /// The images copied into <paramref name="buffer"/> as Hp×Wp padded images: padded pixel (ph, pw) holds input pixel
+    /// (ph − PadTop, pw − PadLeft), or zero where that lies outside the image (the convolution's border).
     /// </summary>
-    public static Source CopyPadded(float* x, int images, in ConvGeometry g, int hp, int wp, float* buffer)
+    private static Source CopyPadded(float* x, int images, in ConvGeometry g, float* buffer)
     {
-        int c = g.Channels, rowLength = wp * c, paddedSize = hp * rowLength;
+        int hp = PaddedHeight(g), wp = PaddedWidth(g), c = g.Channels, rowLength = wp * c, paddedSize = hp * rowLength;
         int left = Math.Min(g.PadLeft, wp), copied = Math.Clamp(wp - left, 0, g.Width);
         for (int i = 0; i < images; i++)
         {
