@@ -86,13 +86,17 @@ public static class ConvTiming
             void Time(string pass, double flops, Action run)
             {
                 double best = double.MaxValue;
-                for (int r = 0; r < repeats + 10; r++) // ten warm-up calls (past the JIT's first tiers)
+                SteadyState.WarmUp(() =>
+                {
+                    dY.CopyTo(dYWork);
+                    run();
+                }, minCalls: 10);
+                for (int r = 0; r < repeats; r++)
                 {
                     dY.CopyTo(dYWork);
                     long start = Stopwatch.GetTimestamp();
                     run();
-                    double ms = Stopwatch.GetElapsedTime(start).TotalMilliseconds;
-                    if (r >= 10) best = Math.Min(best, ms);
+                    best = Math.Min(best, Stopwatch.GetElapsedTime(start).TotalMilliseconds);
                 }
                 double gflops = flops / best / 1e6;
                 Console.WriteLine($"{name,-36}{pass,-8}{best,9:F3}{gflops,9:F1}{100 * gflops / (peak * threads),7:F0}%");

@@ -30,9 +30,15 @@ public static class EmbeddingTiming
         int touchedRows = ids.Distinct().Count();
 
         var times = new Dictionary<string, List<double>> { ["gather"] = [], ["scatter-add"] = [], ["sgd rows"] = [], ["clear rows"] = [] };
-        for (int r = 0; r < repeats + 3; r++)
+        // Warm-up rounds (each pass three times, then until the JIT is quiet: SteadyState) are not recorded.
+        bool record = false;
+        SteadyState.WarmUp(Round);
+        record = true;
+        for (int r = 0; r < repeats; r++)
+            Round();
+
+        void Round()
         {
-            bool record = r >= 3; // three warm-up rounds
             Time("gather", () => EmbeddingKernels.Gather(ids, table.Span, y, Width));
             Time("scatter-add", () => EmbeddingKernels.ScatterAdd(ids, y, gradient, Width, maskedId: -1));
             Ops.Sum(Ops.Embedding(idTensor, table)).Backward(); // the table's gradient and its touched rows, as a step leaves them

@@ -48,14 +48,14 @@ public static class GemmTiming
             for (int i = 0; i < b.Length; i++) b[i] = rng.NextSingle() - 0.5f;
             int lda = transA ? m : k, ldb = transB ? k : n;
             var times = new double[repeats];
-            for (int r = 0; r < repeats + 2; r++) // two warm-up calls
+            SteadyState.WarmUp(() => Gemm.Multiply(transA, transB, m, n, k, a, lda, b, ldb, c, n));
+            for (int r = 0; r < repeats; r++)
             {
                 for (int i = 0; i < evict.Length; i += 16)
                     evict[i] += 1f;
                 long start = Stopwatch.GetTimestamp();
                 Gemm.Multiply(transA, transB, m, n, k, a, lda, b, ldb, c, n);
-                double ms = Stopwatch.GetElapsedTime(start).TotalMilliseconds;
-                if (r >= 2) times[r - 2] = ms;
+                times[r] = Stopwatch.GetElapsedTime(start).TotalMilliseconds;
             }
             Array.Sort(times);
             double best = times[0], median = times[repeats / 2];

@@ -102,8 +102,7 @@ public static class LstmTiming
 
     private static double Best(Func<float> action, int repeats)
     {
-        for (int i = 0; i < 3; i++)
-            action(); // warm-up: JIT, pools
+        SteadyState.WarmUp(() => action()); // pools, and the JIT's tiers
         var times = new double[repeats];
         for (int i = 0; i < repeats; i++)
         {

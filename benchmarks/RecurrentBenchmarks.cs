@@ -83,11 +83,9 @@ public static class RecurrentTiming
                 {
                     var benchmark = new RecurrentBenchmarks { Kind = kind, Units = units, Backward = backward };
                     benchmark.Setup();
-                    // Warm-up: pools, and the JIT's tiers (a method reaches its optimized code after ~30 calls and a
-                    // background compile; two calls left the first case of each kind timing unoptimized code).
-                    long warmUp = System.Diagnostics.Stopwatch.GetTimestamp();
-                    for (int i = 0; i < 3 || System.Diagnostics.Stopwatch.GetElapsedTime(warmUp).TotalSeconds < 1; i++)
-                        benchmark.Run();
+                    // Warm-up: pools, and the JIT's tiers (two calls left the first case of each kind timing unoptimized
+                    // code): at least 1 s, then until the JIT is quiet (SteadyState).
+                    SteadyState.WarmUp(() => benchmark.Run(), minCalls: 3, minSeconds: 1);
                     // NANONET_RECURRENT_CHUNKS=1000,0: the backward's chunk of steps switched call by call (see SeedCases),
                     // the best time of each setting on its own line.
                     int[] chunks = Environment.GetEnvironmentVariable("NANONET_RECURRENT_CHUNKS")?.Split(',').Select(int.Parse).ToArray() ?? [0];

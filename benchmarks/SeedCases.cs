@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using System.Globalization;
-using System.Runtime;
 using NanoNet.Autograd;
 using NanoNet.Data;
 using NanoNet.Diagnostics;
@@ -56,47 +55,9 @@ public static class SeedCases
     /// <summary>
     /// The least number of warm-up steps: the tiered JIT promotes a method after 30 calls, so a method called once per
     /// step reaches its optimized code only at step 30, and 2 s alone warmed the IMDB step at 1 thread (~90 ms) for ~23.
-    /// The LibTorch peer warms up as many steps. These 40 are not the end of the tiering: see <see cref="WarmUp"/>.
+    /// The LibTorch peer warms up as many steps. These 40 are not the end of the tiering: see <see cref="SteadyState"/>.
     /// </summary>
     public const int WarmupSteps = 40;
-
-    /// <summary>
-    /// Steps in a row without a JIT compilation that end the warm-up (after <see cref="WarmupSteps"/> and
-    /// <see cref="WarmupSeconds"/>): see <see cref="WarmUp"/>.
-    /// </summary>
-    public const int JitQuietSteps = 10;
-
-    /// <summary>The longest warm-up, in seconds, however busy the JIT still is.</summary>
-    public const double WarmupSecondsCap = 60.0;
-
-    /// <summary>
-    /// Runs <paramref name="step"/> untimed until the process is in its steady state: at least
-    /// max(<paramref name="warmup"/>, <see cref="WarmupSteps"/>) steps and <see cref="WarmupSeconds"/>, and then until
-    /// <see cref="JitQuietSteps"/> steps in a row compiled no method (<see cref="JitInfo.GetCompiledMethodCount"/>, every
-    /// thread), at most <see cref="WarmupSecondsCap"/>. Returns the number of warm-up steps.
-    /// </summary>
-    /// <remarks>
-    /// Tiered compilation promotes a method called once per step through three tiers (tier 0, instrumented, tier 1),
-    /// each after 30 calls and a 100 ms quiet period, compiling on a background thread. On a 2-core machine a 2-thread
-    /// step shares its cores with that thread: after 40 steps and 2 s the IMDB training step still compiled 1–38 methods
-    /// in half of 40 timed steps, and those steps took 29–47 ms against 20–21 (benchmarks/README.md, seventeenth sitting).
-    /// </remarks>
-    public static int WarmUp(Action step, int warmup)
-    {
-        long start = Stopwatch.GetTimestamp();
-        long compiled = JitInfo.GetCompiledMethodCount();
-        int steps = 0, quiet = 0;
-        while (steps < Math.Max(warmup, WarmupSteps) || Stopwatch.GetElapsedTime(start).TotalSeconds < WarmupSeconds
-               || quiet < JitQuietSteps && Stopwatch.GetElapsedTime(start).TotalSeconds < WarmupSecondsCap)
-        {
-            step();
-            steps++;
-            long now = JitInfo.GetCompiledMethodCount();
-            quiet = now == compiled ? quiet + 1 : 0;
-            compiled = now;
-        }
-        return steps;
-    }
 
     /// <summary>The model of a case (before its last '-') and its mode (after it: train, inference, predict1).</summary>
     public static (string Model, string Mode) Parse(string name)
@@ -146,7 +107,8 @@ public static class SeedCases
             "inference" => InferenceStep(net, data.Features),
             _ => PredictOneStep(net, data.Features),
         };
-        int warmupSteps = WarmUp(step, warmup);
+        // At least 2 s and 40 steps (both sides), then until the JIT is quiet (SteadyState).
+        int warmupSteps = SteadyState.WarmUp(step, Math.Max(warmup, WarmupSteps), WarmupSeconds);
         Profiler.Reset(); // NANONET_PROFILE=1: the per-op table of the timed steps goes to stderr
         PoolStats.Reset(); // NANONET_POOL_STATS=1: the worker pool's late starts and joins, per kind of region
         var times = new double[steps];

@@ -1,0 +1,60 @@
+using System.Diagnostics;
+using System.Runtime;
+
+namespace NanoNet.Benchmarks;
+
+/// <summary>
+/// The warm-up of the Stopwatch timings: run the code until .NET's tiered JIT has finished with it, so the timed calls
+/// run the code a long training runs.
+/// </summary>
+/// <remarks>
+/// Tiered compilation promotes a method through three tiers (tier 0, instrumented, tier 1), each after 30 calls and a
+/// 100 ms quiet period, compiling on a background thread; a loop that runs long in tier-0 code moves to optimized code
+/// on stack replacement. A fixed warm-up misses part of it: after 40 steps and 2 s the IMDB training step still tiered
+/// up 1–38 methods in half of 40 timed steps (29–47 ms against 20–21, the background compiler taking one of the two
+/// cores), and <c>gemm-time</c>'s two warm-up calls timed the 64 × 128 × 7200 product at 5.2 ms in code the JIT had
+/// not finished, 0.75 ms in a training step (benchmarks/README.md, seventeenth sitting). The warm-up therefore ends only
+/// when the process-wide count of compiled methods (<see cref="JitInfo.GetCompiledMethodCount"/>) has not moved for
+/// <see cref="QuietCalls"/> calls in a row and <see cref="QuietSeconds"/>: longer than the 100 ms tiering delay, so a
+/// pending promotion cannot hide behind short calls.
+/// </remarks>
+public static class SteadyState
+{
+    /// <summary>Calls in a row without a compiled method that end the warm-up.</summary>
+    public const int QuietCalls = 10;
+
+    /// <summary>Seconds without a compiled method that end the warm-up (with <see cref="QuietCalls"/>).</summary>
+    public const double QuietSeconds = 0.3;
+
+    /// <summary>The longest warm-up, in seconds, however busy the JIT still is.</summary>
+    public const double MaxSeconds = 60.0;
+
+    /// <summary>
+    /// Runs <paramref name="call"/> at least <paramref name="minCalls"/> times and for <paramref name="minSeconds"/>,
+    /// then until the JIT is quiet (see the remarks), at most <see cref="MaxSeconds"/>; returns the number of calls.
+    /// </summary>
+    public static int WarmUp(Action call, int minCalls = 3, double minSeconds = 0)
+    {
+        long start = Stopwatch.GetTimestamp(), quietSince = start;
+        long compiled = JitInfo.GetCompiledMethodCount();
+        int calls = 0, quiet = 0;
+        while (calls < minCalls || Seconds(start) < minSeconds
+               || (quiet < QuietCalls || Seconds(quietSince) < QuietSeconds) && Seconds(start) < MaxSeconds)
+        {
+            call();
+            calls++;
+            long now = JitInfo.GetCompiledMethodCount();
+            if (now != compiled)
+            {
+                quiet = 0;
+                quietSince = Stopwatch.GetTimestamp();
+                compiled = now;
+            }
+            else
+                quiet++;
+        }
+        return calls;
+    }
+
+    private static double Seconds(long since) => Stopwatch.GetElapsedTime(since).TotalSeconds;
+}
