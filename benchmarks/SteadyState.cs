@@ -15,13 +15,14 @@ namespace NanoNet.Benchmarks;
 /// cores), and <c>gemm-time</c>'s two warm-up calls timed the 64 × 128 × 7200 product at 5.2 ms in code the JIT had
 /// not finished, 0.75 ms in a training step (benchmarks/README.md, seventeenth sitting). The warm-up therefore ends only
 /// when the process-wide count of compiled methods (<see cref="JitInfo.GetCompiledMethodCount"/>) has not moved for
-/// <see cref="QuietCalls"/> calls in a row and <see cref="QuietSeconds"/>: longer than the 100 ms tiering delay, so a
-/// pending promotion cannot hide behind short calls.
+/// <see cref="QuietCalls"/> calls in a row and <see cref="QuietSeconds"/>. Both bounds matter: a method called once per
+/// call waits 30 calls between its promotions, compiling nothing meanwhile (10 quiet steps still let a wave of ~70
+/// methods fall into the IMDB inference's timed steps), and the 100 ms tiering delay can outlast many short calls.
 /// </remarks>
 public static class SteadyState
 {
-    /// <summary>Calls in a row without a compiled method that end the warm-up.</summary>
-    public const int QuietCalls = 10;
+    /// <summary>Calls in a row without a compiled method that end the warm-up: more than the 30 calls between two promotions.</summary>
+    public const int QuietCalls = 40;
 
     /// <summary>Seconds without a compiled method that end the warm-up (with <see cref="QuietCalls"/>).</summary>
     public const double QuietSeconds = 0.3;

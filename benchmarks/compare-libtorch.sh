@@ -7,7 +7,7 @@
 #
 # Cases: cifar10-train cifar10-inference text-train text-inference imdb-train imdb-inference cifar10-predict1 text-predict1
 # keras-cifar10-train (all by default; imdb-*: the text model on real IMDB test reviews, both sides on the same ids).
-# Each side warms up for at least 2 s and 40 steps, then until 10 steps in a row and 0.3 s compiled no .NET method (the
+# Each side warms up for at least 2 s and 40 steps, then until 40 steps in a row and 0.3 s compiled no .NET method (the
 # JIT's tiering; at most 60 s), before its timed steps.
 # The LibTorch side (benchmarks/libtorch) is not in NanoNet.sln: its first build restores ~300 MB of packages. It runs
 # with torch.set_flush_denormal(True) (NANONET_PEER_FLUSH_DENORMAL=0 turns it off): see benchmarks/README.md, tenth sitting.

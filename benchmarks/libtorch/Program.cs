@@ -9,7 +9,7 @@
 // reviews: ids from the file NANONET_CASE_IDS_FILE names), cifar10-predict1 and text-predict1 (one sample),
 // keras-cifar10-train (32: the Keras example cifar10_cnn with dropout and RMSprop).
 // The CNNs are timed in NCHW and in channels_last and the faster layout is reported, as a user would pick it.
-// Every timing warms up for at least 2 s and 40 steps and then until 10 steps in a row and 0.3 s compiled no .NET method
+// Every timing warms up for at least 2 s and 40 steps and then until 40 steps in a row and 0.3 s compiled no .NET method
 // (at most 60 s), as NanoNet's side does (SteadyState.WarmUp).
 using System.Diagnostics;
 using System.Globalization;
@@ -149,7 +149,7 @@ public static class Program
         long warmupStart = Stopwatch.GetTimestamp(), quietSince = warmupStart;
         long compiled = System.Runtime.JitInfo.GetCompiledMethodCount();
         for (int i = 0, quiet = 0; i < Math.Max(warmup, 40) || Stopwatch.GetElapsedTime(warmupStart).TotalSeconds < 2.0
-             || (quiet < 10 || Stopwatch.GetElapsedTime(quietSince).TotalSeconds < 0.3) && Stopwatch.GetElapsedTime(warmupStart).TotalSeconds < 60.0; i++)
+             || (quiet < 40 || Stopwatch.GetElapsedTime(quietSince).TotalSeconds < 0.3) && Stopwatch.GetElapsedTime(warmupStart).TotalSeconds < 60.0; i++)
         {
             step();
             long now = System.Runtime.JitInfo.GetCompiledMethodCount();
