@@ -330,11 +330,26 @@ public partial class Model
 
     private MetricPlan MetricPlan => _metricPlan ?? throw NotCompiled();
 
-    /// <summary>Runs the model on a batch of a one-input, one-output model.</summary>
+    /// <summary>
+    /// Runs the model on a batch of a one-input, one-output model. Allocates nothing of its own once warm: the
+    /// activations and the output live in the <see cref="StepMemory"/> in use, if any, and the input list is the pass's.
+    /// </summary>
     public Tensor Forward(Tensor x, bool training = false)
     {
         RequireSingle("Forward");
-        return Forward([x], training)[0];
+        EnsureGraph();
+        GraphPass pass = _inferencePasses.Rent();
+        try
+        {
+            pass.OneInput[0] = x;
+            using Parallelism.ThreadLimitScope threads = Parallelism.LimitThreads(_maxThreads);
+            Run(pass, pass.OneInput, training, fuseWith: null);
+            return pass.Values[_outputSlots[0]]!;
+        }
+        finally
+        {
+            _inferencePasses.Return(pass);
+        }
     }
 
     /// <summary>Runs the model on a batch of each input; returns one tensor per output.</summary>
@@ -346,7 +361,10 @@ public partial class Model
         {
             using Parallelism.ThreadLimitScope threads = Parallelism.LimitThreads(_maxThreads);
             Run(pass, inputs, training, fuseWith: null);
-            return [.. _outputSlots.Select(s => pass.Values[s]!)];
+            var outputs = new Tensor[_outputSlots.Length];
+            for (int o = 0; o < outputs.Length; o++)
+                outputs[o] = pass.Values[_outputSlots[o]]!;
+            return outputs;
         }
         finally
         {
