@@ -38,8 +38,7 @@ public static class Throughput
         Action step = mode == "train"
             ? () => net.TrainStep(batch)
             : () => Predict(net, batch.Features);
-        for (int i = 0; i < 5; i++)
-            step(); // warm-up: JIT, pools, first touch of buffers
+        SteadyState.WarmUp(step, minCalls: 5); // pools, first touch of buffers, and the JIT's tiers
         var times = new double[steps];
         // Process-wide, so the worker threads' allocations count too (a per-thread count once hid megabytes per step
         // allocated on the workers; see benchmarks/README.md, "allocation per training step").

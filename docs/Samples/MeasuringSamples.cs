@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Runtime;
 using NanoNet.Diagnostics;
 using NanoNet.Layers;
 using NanoNet.Losses;
@@ -30,11 +31,19 @@ public static class MeasuringSamples
     }
 
     #region median-step
-    /// The throughput command's method: warm up, time each step on its own, report the median.
+    /// The throughput command's method: warm up until the JIT is done, time each step on its own, report the median.
     public static double MedianMilliseconds(Action step, int steps = 50)
     {
-        for (int i = 0; i < 5; i++)
-            step();                               // JIT tiers, pools, first touch of every buffer
+        // Warm up: pools, first touch of every buffer, and .NET's tiered JIT, which promotes a method called once
+        // per step twice, 30 steps apart: run until 40 steps in a row and 0.3 s compiled no method.
+        long started = Stopwatch.GetTimestamp(), quietSince = started, compiled = JitInfo.GetCompiledMethodCount();
+        for (int quiet = 0; (quiet < 40 || Stopwatch.GetElapsedTime(quietSince).TotalSeconds < 0.3)
+                            && Stopwatch.GetElapsedTime(started).TotalSeconds < 60; quiet++)
+        {
+            step();
+            if (JitInfo.GetCompiledMethodCount() != compiled)
+                (compiled, quiet, quietSince) = (JitInfo.GetCompiledMethodCount(), -1, Stopwatch.GetTimestamp());
+        }
         var times = new double[steps];
         for (int i = 0; i < steps; i++)
         {
