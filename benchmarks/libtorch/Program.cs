@@ -10,7 +10,7 @@
 // keras-cifar10-train (32: the Keras example cifar10_cnn with dropout and RMSprop).
 // The CNNs are timed in NCHW and in channels_last and the faster layout is reported, as a user would pick it.
 // Every timing warms up for at least 2 s and 40 steps and then until 40 steps in a row and 0.3 s compiled no .NET method
-// (at most 60 s), as NanoNet's side does (SteadyState.WarmUp).
+// (at most 60 s): benchmarks/SteadyState.cs, the file NanoNet's side uses, compiled in here too.
 using System.Diagnostics;
 using System.Globalization;
 using TorchSharp;
@@ -146,18 +146,7 @@ public static class Program
     /// </summary>
     private static double Median(Action step, int warmup, int steps)
     {
-        long warmupStart = Stopwatch.GetTimestamp(), quietSince = warmupStart;
-        long compiled = System.Runtime.JitInfo.GetCompiledMethodCount();
-        for (int i = 0, quiet = 0; i < Math.Max(warmup, 40) || Stopwatch.GetElapsedTime(warmupStart).TotalSeconds < 2.0
-             || (quiet < 40 || Stopwatch.GetElapsedTime(quietSince).TotalSeconds < 0.3) && Stopwatch.GetElapsedTime(warmupStart).TotalSeconds < 60.0; i++)
-        {
-            step();
-            long now = System.Runtime.JitInfo.GetCompiledMethodCount();
-            if (now != compiled)
-                (quiet, quietSince, compiled) = (0, Stopwatch.GetTimestamp(), now);
-            else
-                quiet++;
-        }
+        NanoNet.Benchmarks.SteadyState.WarmUp(step, Math.Max(warmup, 40), minSeconds: 2.0);
         var times = new double[steps];
         for (int i = 0; i < steps; i++)
         {
