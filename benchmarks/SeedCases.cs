@@ -44,21 +44,6 @@ public static class SeedCases
         File.WriteAllBytes(path, bytes);
     }
 
-    /// <summary>
-    /// The least warm-up, in seconds, before the timed steps (besides the warm-up steps asked for): .NET's tiered JIT
-    /// replaces the first, quickly compiled code of the hot methods over the first few hundred milliseconds, so a
-    /// few-step warm-up timed a millisecond-long step partly in that code (single-sample Predict measured 3–5x slower).
-    /// The LibTorch peer warms up as long.
-    /// </summary>
-    public const double WarmupSeconds = 2.0;
-
-    /// <summary>
-    /// The least number of warm-up steps: the tiered JIT promotes a method after 30 calls, so a method called once per
-    /// step reaches its optimized code only at step 30, and 2 s alone warmed the IMDB step at 1 thread (~90 ms) for ~23.
-    /// The LibTorch peer warms up as many steps. These 40 are not the end of the tiering: see <see cref="SteadyState"/>.
-    /// </summary>
-    public const int WarmupSteps = 40;
-
     /// <summary>The model of a case (before its last '-') and its mode (after it: train, inference, predict1).</summary>
     public static (string Model, string Mode) Parse(string name)
     {
@@ -107,8 +92,8 @@ public static class SeedCases
             "inference" => InferenceStep(net, data.Features),
             _ => PredictOneStep(net, data.Features),
         };
-        // At least 2 s and 40 steps (both sides), then until the JIT is quiet (SteadyState).
-        int warmupSteps = SteadyState.WarmUp(step, Math.Max(warmup, WarmupSteps), WarmupSeconds);
+        // The side-by-side warm-up, the LibTorch peer's too (SteadyState).
+        int warmupSteps = SteadyState.WarmUp(step, Math.Max(warmup, SteadyState.CaseMinSteps), SteadyState.CaseMinSeconds);
         Profiler.Reset(); // NANONET_PROFILE=1: the per-op table of the timed steps goes to stderr
         PoolStats.Reset(); // NANONET_POOL_STATS=1: the worker pool's late starts and joins, per kind of region
         var times = new double[steps];

@@ -31,6 +31,19 @@ public static class SteadyState
     public const double MaxSeconds = 60.0;
 
     /// <summary>
+    /// The side-by-side cases' least warm-up in steps, on both sides (the LibTorch peer compiles this file too), before
+    /// the quiet rule: the tiered JIT promotes a method after 30 calls, so a method called once per step reaches its
+    /// first optimized code only at step 30, and 2 s alone warmed the IMDB step at 1 thread (~90 ms) for ~23.
+    /// </summary>
+    public const int CaseMinSteps = 40;
+
+    /// <summary>
+    /// The side-by-side cases' least warm-up in seconds, on both sides: a few-step warm-up timed a millisecond-long step
+    /// partly in tier-0 code (single-sample Predict measured 3–5x slower).
+    /// </summary>
+    public const double CaseMinSeconds = 2.0;
+
+    /// <summary>
     /// Runs <paramref name="call"/> at least <paramref name="minCalls"/> times and for <paramref name="minSeconds"/>,
     /// then until the JIT is quiet (see the remarks), at most <see cref="MaxSeconds"/>; returns the number of calls.
     /// </summary>

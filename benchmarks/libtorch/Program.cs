@@ -146,7 +146,8 @@ public static class Program
     /// </summary>
     private static double Median(Action step, int warmup, int steps)
     {
-        NanoNet.Benchmarks.SteadyState.WarmUp(step, Math.Max(warmup, 40), minSeconds: 2.0);
+        NanoNet.Benchmarks.SteadyState.WarmUp(step, Math.Max(warmup, NanoNet.Benchmarks.SteadyState.CaseMinSteps),
+            NanoNet.Benchmarks.SteadyState.CaseMinSeconds);
         var times = new double[steps];
         for (int i = 0; i < steps; i++)
         {
