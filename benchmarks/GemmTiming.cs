@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using NanoNet.Kernels;
+using NanoNet.Memory;
 
 namespace NanoNet.Benchmarks;
 
@@ -43,23 +44,35 @@ public static class GemmTiming
         foreach (var (name, m, n, k, transA, transB) in Shapes)
         {
             var rng = new Random(1);
-            float[] a = new float[m * k], b = new float[k * n], c = new float[m * n];
-            for (int i = 0; i < a.Length; i++) a[i] = rng.NextSingle() - 0.5f;
-            for (int i = 0; i < b.Length; i++) b[i] = rng.NextSingle() - 0.5f;
+            // Each operand starts on a cache line, as a tensor does (Tensor.OnCacheLine): a panel read in place then
+            // spans whole lines.
+            (float[] a, int aAt) = OnCacheLine(m * k);
+            (float[] b, int bAt) = OnCacheLine(k * n);
+            (float[] c, int cAt) = OnCacheLine(m * n);
+            for (int i = 0; i < m * k; i++) a[aAt + i] = rng.NextSingle() - 0.5f;
+            for (int i = 0; i < k * n; i++) b[bAt + i] = rng.NextSingle() - 0.5f;
             int lda = transA ? m : k, ldb = transB ? k : n;
+            void Multiply() => Gemm.Multiply(transA, transB, m, n, k, a.AsSpan(aAt, m * k), lda, b.AsSpan(bAt, k * n), ldb, c.AsSpan(cAt, m * n), n);
             var times = new double[repeats];
-            SteadyState.WarmUp(() => Gemm.Multiply(transA, transB, m, n, k, a, lda, b, ldb, c, n));
+            SteadyState.WarmUp(Multiply);
             for (int r = 0; r < repeats; r++)
             {
                 for (int i = 0; i < evict.Length; i += 16)
                     evict[i] += 1f;
                 long start = Stopwatch.GetTimestamp();
-                Gemm.Multiply(transA, transB, m, n, k, a, lda, b, ldb, c, n);
+                Multiply();
                 times[r] = Stopwatch.GetElapsedTime(start).TotalMilliseconds;
             }
             Array.Sort(times);
             double best = times[0], median = times[repeats / 2];
             Console.WriteLine($"{name,-34}{best,10:F3}{2.0 * m * n * k / best / 1e6,10:F1}{median,10:F3}{2.0 * m * n * k / median / 1e6,10:F1}");
         }
+    }
+
+    /// <summary>A pinned array holding <paramref name="length"/> floats from its first cache line, and where they start.</summary>
+    private static (float[] Array, int Start) OnCacheLine(int length)
+    {
+        float[] array = CacheLineAlignment.Pinned(null, length);
+        return (array, CacheLineAlignment.Offset(array));
     }
 }

@@ -241,19 +241,18 @@ public partial class Model
         Profiler.StopIn("optimizer", optimizer.GetType().Name, started, 0, backward: false, optimizer.LastStepBytes + clearedBytes);
     }
 
-    /// <summary>Bytes <see cref="Optimizer.ZeroGradients"/> writes: each gradient whole, or an embedding's touched rows only.</summary>
+    /// <summary>
+    /// Bytes <see cref="Optimizer.ZeroGradients"/> writes: an embedding's touched rows. A whole gradient is cleared only
+    /// when something reads it before its first writer stores every element (<see cref="Tensor.ZeroGrad"/>), and then
+    /// inside that op, so it is not counted here.
+    /// </summary>
     private static double GradientBytesToClear(IReadOnlyList<Tensor> parameters)
     {
         double bytes = 0;
         foreach (Tensor parameter in parameters)
         {
-            if (parameter.Grad is null)
+            if (parameter.Grad is null || parameter.TouchedGradientRows is not { } rows)
                 continue;
-            if (parameter.TouchedGradientRows is not { } rows)
-            {
-                bytes += sizeof(float) * (double)parameter.Length;
-                continue;
-            }
             int width = parameter.Length / parameter.Dim(0);
             for (int row = 0; rows.NextRun(row, out int start, out int count); row = start + count)
                 bytes += sizeof(float) * (double)count * width;
