@@ -23,12 +23,17 @@ public static class ConvTiming
         ("keras conv3 15x15x64->64 valid", 32, 15, 15, 64, 64, false),
     ];
 
-    /// <summary>Best time of <paramref name="repeats"/> calls per shape and pass at <paramref name="threads"/> threads.</summary>
-    public static void Run(int repeats, int threads)
+    /// <summary>
+    /// Best time of <paramref name="repeats"/> calls per shape and pass at <paramref name="threads"/> threads.
+    /// <paramref name="cold"/>: before each call, a 64 MB copy evicts the caches, so x, y and dY come from memory, as in a
+    /// training step where the other layers' passes run between a layer's forward and its backward.
+    /// </summary>
+    public static void Run(int repeats, int threads, bool cold = false)
     {
         Parallelism.MaxThreads = threads;
         double peak = FmaPeak.MeasureGflops();
-        Console.WriteLine($"Conv2D kernels, {threads} thread(s), best of {repeats}; FMA peak probed {peak:F1} GFLOP/s per core");
+        float[] evictFrom = cold ? new float[16 << 20] : [], evictTo = cold ? new float[16 << 20] : [];
+        Console.WriteLine($"Conv2D kernels, {threads} thread(s), {(cold ? "cold caches" : "warm caches")}, best of {repeats}; FMA peak probed {peak:F1} GFLOP/s per core");
         Console.WriteLine($"{"shape",-36}{"pass",-8}{"ms",9}{"GFLOP/s",9}{"% peak",8}");
         foreach (var (name, batch, h, w, c, f, same) in Shapes)
         {
@@ -94,6 +99,7 @@ public static class ConvTiming
                 for (int r = 0; r < repeats; r++)
                 {
                     dY.CopyTo(dYWork);
+                    evictFrom.AsSpan().CopyTo(evictTo);
                     long start = Stopwatch.GetTimestamp();
                     run();
                     best = Math.Min(best, Stopwatch.GetElapsedTime(start).TotalMilliseconds);

@@ -118,7 +118,7 @@ if (args.Length > 0 && args[0] == "embedding-time")
 }
 if (args.Length > 0 && args[0] == "conv-time")
 {
-    ConvTiming.Run(args.Length > 1 ? int.Parse(args[1]) : 20, args.Length > 2 ? int.Parse(args[2]) : 1);
+    ConvTiming.Run(args.Length > 1 ? int.Parse(args[1]) : 20, args.Length > 2 ? int.Parse(args[2]) : 1, args.Contains("cold"));
     return 0;
 }
 if (args.Length > 0 && args[0] == "conv")

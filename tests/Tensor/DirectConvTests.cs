@@ -24,6 +24,8 @@ public class DirectConvTests
         new object[] { 2, 9, 12, 2, 32, 5, 5, 1, 1, true },    // a 5×5 kernel, padding 2 on every side
         new object[] { 2, 10, 19, 3, 32, 2, 5, 1, 2, true },   // an even kernel height (the odd padding row at the bottom), unequal strides
         new object[] { 1, 4, 8, 3, 32, 3, 3, 1, 1, true },     // one tile row pair, one image
+        new object[] { 3, 10, 11, 3, 64, 3, 3, 1, 1, true },   // a fused stem with two filter blocks; 8-row bands straddling images
+        new object[] { 2, 13, 8, 3, 32, 5, 3, 1, 1, false },   // a fused stem with 5 kernel rows (9-float kernel rows, 5 chain sets)
         new object[] { 3, 12, 12, 32, 32, 3, 3, 1, 1, true },  // the Keras 32 → 32 layer's shape (runs of 96; P = 288 over one KC slab)
         new object[] { 2, 9, 10, 64, 64, 3, 3, 1, 1, false },  // the Keras 64 → 64 layer's (runs of 192, P = 576: three slabs)
         new object[] { 2, 8, 9, 32, 32, 4, 4, 1, 1, false },   // P = 512, a multiple of KC = 256: the ones column a slab of its own
