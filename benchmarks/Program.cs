@@ -29,7 +29,8 @@ using NanoNet.Benchmarks;
 //   dotnet run -c Release --project benchmarks -- kernel-time [repeats]   (the 8x32 micro-kernel alone on cached panels, by KC and MC)
 //   dotnet run -c Release --project benchmarks -- gemm-split <repeats> <nc> [cold]   (packing vs micro-kernel time, Dense shapes)
 // Conv2D forward, weight gradient and input gradient at the two CIFAR-10 models' shapes (Stopwatch, best of N, % of the probed peak):
-//   dotnet run -c Release --project benchmarks -- conv-time [repeats] [threads]
+//   dotnet run -c Release --project benchmarks -- conv-time [repeats] [threads] [cold]
+//   dotnet run -c Release --project benchmarks -- fma-scaling [rounds]   (the FMA probe on 1 thread, then 2 at once: what 2 threads can give)
 // The IMDB model's embedding gather and scatter, SGD's touched-row update and the clearing, cold caches, against the memory bandwidth:
 //   dotnet run -c Release --project benchmarks -- embedding-time [repeats] [threads]
 // NanoNet against LibTorch 2.10, alternating sides per case (builds the peer too; see benchmarks/README.md):
@@ -109,6 +110,18 @@ if (args.Length > 0 && args[0] == "exp-time")
 if (args.Length > 0 && args[0] == "kernel-time")
 {
     KernelTiming.Run(args.Length > 1 ? int.Parse(args[1]) : 5);
+    return 0;
+}
+if (args.Length > 0 && args[0] == "fma-scaling")
+{
+    // fma-scaling [rounds]: the FMA probe on one thread, then on two at once, alternately (what the machine gives 2 threads).
+    int rounds = args.Length > 1 ? int.Parse(args[1]) : 10;
+    Console.WriteLine($"{"round",6}{"1 thread",12}{"2 threads",12}{"ratio",8}   (GFLOP/s, best of 8 probes each)");
+    for (int r = 0; r < rounds; r++)
+    {
+        double one = NanoNet.Diagnostics.FmaPeak.MeasureGflops(1), two = NanoNet.Diagnostics.FmaPeak.MeasureGflops(2);
+        Console.WriteLine($"{r,6}{one,12:F1}{two,12:F1}{two / one,8:F2}");
+    }
     return 0;
 }
 if (args.Length > 0 && args[0] == "embedding-time")

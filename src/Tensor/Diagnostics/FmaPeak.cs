@@ -29,6 +29,36 @@ public static class FmaPeak
         return best;
     }
 
+    /// <summary>
+    /// The same probe on <paramref name="threads"/> workers at once, in GFLOP/s summed over them (best of several runs): what
+    /// the machine gives a parallel region now. On a VM whose two vCPUs share a physical core, or whose host runs other
+    /// work on them, this is less than <paramref name="threads"/> × <see cref="MeasureGflops()"/>, and no kernel can scale beyond it.
+    /// </summary>
+    public static double MeasureGflops(int threads)
+    {
+        const int iterations = 200_000;
+        var job = new ProbeJob(iterations);
+        double best = 0;
+        using (Parallelism.LimitThreads(threads))
+        {
+            int workers = Parallelism.CurrentMaxThreads;
+            for (int attempt = 0; attempt < 8; attempt++)
+            {
+                long start = Stopwatch.GetTimestamp();
+                Parallelism.Run(job, workers);
+                double seconds = Stopwatch.GetElapsedTime(start).TotalSeconds;
+                best = Math.Max(best, workers * Flops(iterations) / seconds / 1e9);
+            }
+        }
+        return best;
+    }
+
+    /// <summary>Every worker runs the probe loop once.</summary>
+    private sealed class ProbeJob(int iterations) : ParallelJob
+    {
+        public override void RunWorker(int worker, int workerCount) => Run(iterations);
+    }
+
     /// <summary>The probe loop: 16 chains of v = v·m + c (Vector512 when accelerated, else Vector256).</summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
     public static float Run(int iterations) => Vector512.IsHardwareAccelerated ? Run512(iterations) : Run256(iterations);

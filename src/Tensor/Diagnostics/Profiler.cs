@@ -93,7 +93,10 @@ public static class Profiler
                 sb.Append(CultureInfo.InvariantCulture, $"{(gflops > 0 ? "" : new string(' ', 17))}{gbps,8:F1}{100 * gbps / bandwidth,6:F0}%");
             sb.AppendLine();
         }
-        sb.Append(CultureInfo.InvariantCulture, $"total recorded {totalTicks * 1000.0 / Stopwatch.Frequency:F1} ms; single-core FMA peak measured {peak:F0} GFLOP/s (at {threads} thread(s) the ceiling is {peak * threads:F0})");
+        sb.Append(CultureInfo.InvariantCulture, $"total recorded {totalTicks * 1000.0 / Stopwatch.Frequency:F1} ms; single-core FMA peak measured {peak:F0} GFLOP/s (at {threads} thread(s) the ceiling is {peak * threads:F0}");
+        if (threads > 1) // what the threads get together now: less than N × one on a VM sharing its cores
+            sb.Append(CultureInfo.InvariantCulture, $", and {threads} threads at once measured {FmaPeak.MeasureGflops(threads):F0}");
+        sb.Append(')');
         if (bandwidth > 0)
             sb.Append(CultureInfo.InvariantCulture, $"; streaming bandwidth at {threads} thread(s) measured {bandwidth:F0} GB/s (64 MB copy: DRAM)");
         return sb.ToString();
