@@ -63,6 +63,39 @@ public class SideBySideWeightGradientsTests
         }
     }
 
+    [TestCase(512, 512, 128, 480)] // an IMDB chunk on embedded ids: dR and db, no dW (the input gradient is summed per id)
+    [TestCase(37, 100, 7, 34)]     // gate columns not a multiple of the 32-column panel
+    [TestCase(20, 20, 4, 20)]      // one partial panel: a single column range
+    public void DRAloneEqualsTheSequentialCallsBitwiseAtAnyThreadCount(int rows, int g, int u, int rowsH)
+    {
+        float[] dz = Tensor.RandomUniform([rows, g], -1, 1, 90).ToArray();
+        float[] h = Tensor.RandomUniform([rowsH, u], -1, 1, 91).ToArray();
+        float[] dR0 = Tensor.RandomUniform([u, g], -1, 1, 92).ToArray();
+        float[] db0 = Tensor.RandomUniform([g], -1, 1, 93).ToArray();
+        int saved = Parallelism.MaxThreads;
+        try
+        {
+            Parallelism.MaxThreads = 1;
+            float[] dR = (float[])dR0.Clone(), db = (float[])db0.Clone();
+            for (int row = 0; row < rows; row++)
+                TensorPrimitives.Add(db, dz.AsSpan(row * g, g), db);
+            Gemm.Multiply(true, false, u, g, rowsH, h, u, dz.AsSpan((rows - rowsH) * g), g, dR, g, accumulate: true);
+            foreach (int threads in new[] { 1, 2, 3, 4 })
+            {
+                Parallelism.MaxThreads = threads;
+                float[] dRs = (float[])dR0.Clone(), dbs = (float[])db0.Clone();
+                // No X and no dW: X is never read (the products run one after another, dR on all workers).
+                SideBySideWeightGradients.Accumulate(dz, rows, g, default, 9, h, u, rowsH, default, dRs, dbs);
+                Assert.That(dRs, Is.EqualTo(dR).AsCollection, $"dR, {threads} thread(s)");
+                Assert.That(dbs, Is.EqualTo(db).AsCollection, $"db, {threads} thread(s)");
+            }
+        }
+        finally
+        {
+            Parallelism.MaxThreads = saved;
+        }
+    }
+
     [Test]
     public void AnEmptyGradientIsSkipped()
     {
