@@ -32,7 +32,7 @@ public static class ConvTiming
     {
         Parallelism.MaxThreads = threads;
         double peak = FmaPeak.MeasureGflops();
-        float[] evictFrom = cold ? new float[16 << 20] : [], evictTo = cold ? new float[16 << 20] : [];
+        var caches = new ColdCaches(cold);
         Console.WriteLine($"Conv2D kernels, {threads} thread(s), {(cold ? "cold caches" : "warm caches")}, best of {repeats}; FMA peak probed {peak:F1} GFLOP/s per core");
         Console.WriteLine($"{"shape",-36}{"pass",-8}{"ms",9}{"GFLOP/s",9}{"% peak",8}");
         foreach (var (name, batch, h, w, c, f, same) in Shapes)
@@ -99,7 +99,7 @@ public static class ConvTiming
                 for (int r = 0; r < repeats; r++)
                 {
                     dY.CopyTo(dYWork);
-                    evictFrom.AsSpan().CopyTo(evictTo);
+                    caches.Evict();
                     long start = Stopwatch.GetTimestamp();
                     run();
                     best = Math.Min(best, Stopwatch.GetElapsedTime(start).TotalMilliseconds);

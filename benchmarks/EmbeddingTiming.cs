@@ -25,7 +25,7 @@ public static class EmbeddingTiming
         Tensor idTensor = Tensor.FromArray(ids.Select(id => (float)id).ToArray(), Batch, Steps);
         Tensor table = Tensor.RandomUniform([Vocabulary, Width], -1, 1, seed: 1).AsParameter();
         float[] y = new float[Positions * Width], gradient = new float[Vocabulary * Width];
-        float[] evictFrom = new float[16 << 20], evictTo = new float[16 << 20];
+        var caches = new ColdCaches(enabled: true);
         var sgd = new Sgd(1e-4f);
         int touchedRows = ids.Distinct().Count();
 
@@ -47,7 +47,7 @@ public static class EmbeddingTiming
 
             void Time(string name, Action pass)
             {
-                evictFrom.AsSpan().CopyTo(evictTo);
+                caches.Evict();
                 long start = Stopwatch.GetTimestamp();
                 pass();
                 if (record)

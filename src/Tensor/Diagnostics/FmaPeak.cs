@@ -14,25 +14,14 @@ public static class FmaPeak
     public static double Flops(int iterations) =>
         16.0 * 2 * iterations * (Vector512.IsHardwareAccelerated ? Vector512<float>.Count : Vector256<float>.Count);
 
-    /// <summary>Best of several short runs, in GFLOP/s (about 50 ms in all).</summary>
-    public static double MeasureGflops()
-    {
-        const int iterations = 200_000;
-        double best = 0;
-        for (int attempt = 0; attempt < 8; attempt++)
-        {
-            long start = Stopwatch.GetTimestamp();
-            Run(iterations);
-            double seconds = Stopwatch.GetElapsedTime(start).TotalSeconds;
-            best = Math.Max(best, Flops(iterations) / seconds / 1e9);
-        }
-        return best;
-    }
+    /// <summary>Best of several short runs on the calling thread, in GFLOP/s (about 50 ms in all).</summary>
+    public static double MeasureGflops() => MeasureGflops(1);
 
     /// <summary>
-    /// The same probe on <paramref name="threads"/> workers at once, in GFLOP/s summed over them (best of several runs): what
-    /// the machine gives a parallel region now. On a VM whose two vCPUs share a physical core, or whose host runs other
-    /// work on them, this is less than <paramref name="threads"/> × <see cref="MeasureGflops()"/>, and no kernel can scale beyond it.
+    /// The probe on <paramref name="threads"/> workers at once, in GFLOP/s summed over them (best of several runs; one
+    /// worker is the calling thread itself): what the machine gives a parallel region now. On a VM whose two vCPUs share
+    /// a physical core, or whose host runs other work on them, this is less than <paramref name="threads"/> ×
+    /// <see cref="MeasureGflops()"/>, and no kernel can scale beyond it.
     /// </summary>
     public static double MeasureGflops(int threads)
     {
