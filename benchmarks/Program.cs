@@ -30,6 +30,7 @@ using NanoNet.Benchmarks;
 //   dotnet run -c Release --project benchmarks -- gemm-split <repeats> <nc> [cold]   (packing vs micro-kernel time, Dense shapes)
 // Conv2D forward, weight gradient and input gradient at the two CIFAR-10 models' shapes (Stopwatch, best of N, % of the probed peak):
 //   dotnet run -c Release --project benchmarks -- conv-time [repeats] [threads] [cold]
+//   dotnet run -c Release --project benchmarks -- dropout-time [repeats]   (Dropout's mask and forward as in a step, against the bandwidth)
 //   dotnet run -c Release --project benchmarks -- fma-scaling [rounds]   (the FMA probe on 1 thread, then 2 at once: what 2 threads can give)
 // The IMDB model's embedding gather and scatter, SGD's touched-row update and the clearing, cold caches, against the memory bandwidth:
 //   dotnet run -c Release --project benchmarks -- embedding-time [repeats] [threads]
@@ -95,6 +96,11 @@ if (args.Length > 0 && args[0] == "gemm-time")
 if (args.Length > 0 && args[0] == "subnormal-time")
 {
     SubnormalTiming.Run();
+    return 0;
+}
+if (args.Length > 0 && args[0] == "dropout-time")
+{
+    DropoutTiming.Run(args.Length > 1 ? int.Parse(args[1]) : 100);
     return 0;
 }
 if (args.Length > 0 && args[0] == "step-gemm-time")

@@ -109,7 +109,8 @@ public class PhiloxVectorTests
 
     /// <summary>
     /// Dropout's mask on a tensor big enough to be split across workers, from a position in the middle of a block:
-    /// at 1, 2 and 3 threads, the scalar generator and the scalar rule's mask, and the stream advanced by its length.
+    /// at 1, 2 and 3 threads, the scalar generator and the scalar rule's mask (in y = x ⊙ mask and in the gradient), and the
+    /// stream advanced by its length.
     /// </summary>
     [TestCase(1)]
     [TestCase(2)]
@@ -131,9 +132,15 @@ public class PhiloxVectorTests
         Parallelism.MaxThreads = threads;
         try
         {
-            Tensor y = Ops.Dropout(Tensor.Ones(length), Rate, random);
-            Assert.That(y.Span.ToArray(), Is.EqualTo(expected).AsCollection);
+            // y = x ⊙ mask is computed piece by piece with the mask (RandomStream.FillDropoutMask's fused pass): check it
+            // against the scalar mask times x, and the saved mask through the backward pass (dX = dY ⊙ mask, dY = 1).
+            Tensor x = Tensor.RandomUniform([length], -2, 2, seed: 9).AsParameter();
+            Tensor y = Ops.Dropout(x, Rate, random);
+            float[] xs = x.Span.ToArray();
+            Assert.That(y.Span.ToArray(), Is.EqualTo(expected.Select((m, i) => xs[i] * m).ToArray()).AsCollection);
             Assert.That(random.Position, Is.EqualTo(start + (ulong)length));
+            Ops.Sum(y).Backward();
+            Assert.That(x.Grad!.Span.ToArray(), Is.EqualTo(expected).AsCollection);
         }
         finally
         {

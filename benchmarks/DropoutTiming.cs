@@ -1,0 +1,58 @@
+using System.Diagnostics;
+using NanoNet.Diagnostics;
+
+namespace NanoNet.Benchmarks;
+
+/// <summary>
+/// Dropout(0.25)'s forward at the Keras CIFAR-10 model's first dropout (32×16×16×32, 262,144 values, 1 MB), caches as in
+/// a training step (a 64 MB copy evicts them, then x is written, as the pooling before it leaves it): the mask alone (Philox draws and the keep rule), and the forward as it runs (mask and
+/// y = x ⊙ mask in one pass, <see cref="RandomStream.FillDropoutMask(Span{float}, float, ReadOnlySpan{float}, Span{float})"/>)
+/// against the two passes it replaced. Median of N, ns per value and GB/s (x read, mask and y written) against the memory
+/// bandwidth probed in the same process. <c>dropout-time [repeats]</c>.
+/// </summary>
+public static class DropoutTiming
+{
+    public static void Run(int repeats)
+    {
+        const int Values = 32 * 16 * 16 * 32;
+        const float Rate = 0.25f;
+        Parallelism.MaxThreads = 1;
+        double bandwidth = MemoryBandwidth.MeasureGBps(1);
+        var random = new RandomStream(7);
+        float[] produced = new float[Values], x = new float[Values], mask = new float[Values], y = new float[Values];
+        var numbers = new Random(1);
+        for (int i = 0; i < Values; i++)
+            produced[i] = numbers.NextSingle() - 0.5f;
+        var caches = new ColdCaches(enabled: true);
+        var passes = new (string Name, double Bytes, Action Run)[]
+        {
+            ("mask alone", 4.0 * Values, () => random.FillDropoutMask(mask, Rate)),
+            ("forward, one pass", 12.0 * Values, () => random.FillDropoutMask(mask, Rate, x, y)),
+            ("forward, two passes", 12.0 * Values, () =>
+            {
+                random.FillDropoutMask(mask, Rate);
+                System.Numerics.Tensors.TensorPrimitives.Multiply(x, mask, y);
+            }),
+        };
+        var times = passes.Select(_ => new List<double>()).ToArray();
+        foreach (var pass in passes)
+            SteadyState.WarmUp(pass.Run);
+        for (int r = 0; r < repeats; r++)
+            for (int p = 0; p < passes.Length; p++) // the passes alternate, so a loud spell of a shared machine hits all of them
+            {
+                caches.Evict();
+                produced.AsSpan().CopyTo(x); // the layer before writes x
+                long start = Stopwatch.GetTimestamp();
+                passes[p].Run();
+                times[p].Add(Stopwatch.GetElapsedTime(start).TotalMilliseconds);
+            }
+        Console.WriteLine($"Dropout({Rate}) on {Values:N0} values, 1 thread, x just written, the rest cold, median of {repeats}; memory bandwidth probed {bandwidth:F1} GB/s");
+        Console.WriteLine($"{"pass",-22}{"ms",8}{"ns/value",10}{"GB/s",8}{"% bw",7}");
+        for (int p = 0; p < passes.Length; p++)
+        {
+            times[p].Sort();
+            double ms = times[p][times[p].Count / 2], gbps = passes[p].Bytes / (ms * 1e6);
+            Console.WriteLine($"{passes[p].Name,-22}{ms,8:F3}{ms * 1e6 / Values,10:F3}{gbps,8:F1}{100 * gbps / bandwidth,6:F0}%");
+        }
+    }
+}
