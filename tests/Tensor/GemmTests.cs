@@ -130,6 +130,40 @@ public class GemmTests
         Assert.That(two, Is.EqualTo(one).AsCollection);
     }
 
+    /// <summary>
+    /// Workers take the tiles of their own home range first, then what is left in the others (Gemm's TakeTile): at 2, 3
+    /// and 5 workers (more than the tiles' ranges divide evenly), accumulating into a C of ones, every tile must be added
+    /// exactly once — a tile taken twice would add its product twice, a tile never taken would leave ones.
+    /// </summary>
+    [TestCase(300, 500, 700, false, true)]
+    [TestCase(64, 1000, 128, false, true)]
+    [TestCase(200, 2000, 50, false, false)]
+    [TestCase(1000, 128, 64, true, false)]
+    public void EveryTileIsAddedOnceAtAnyWorkerCount(int m, int n, int k, bool transA, bool transB)
+    {
+        var rng = new Random(17);
+        float[] a = RandomArray(m * k, rng), b = RandomArray(k * n, rng);
+        int lda = transA ? m : k, ldb = transB ? k : n;
+        int saved = Parallelism.MaxThreads;
+        try
+        {
+            Parallelism.MaxThreads = 1;
+            float[] expected = [.. Enumerable.Repeat(1f, m * n)];
+            Gemm.Multiply(transA, transB, m, n, k, a, lda, b, ldb, expected, n, accumulate: true);
+            foreach (int threads in new[] { 2, 3, 5 })
+            {
+                Parallelism.MaxThreads = threads;
+                float[] c = [.. Enumerable.Repeat(1f, m * n)];
+                Gemm.Multiply(transA, transB, m, n, k, a, lda, b, ldb, c, n, accumulate: true);
+                Assert.That(c, Is.EqualTo(expected).AsCollection, $"{threads} workers");
+            }
+        }
+        finally
+        {
+            Parallelism.MaxThreads = saved;
+        }
+    }
+
     [Test]
     public void TooSmallBufferNamesTheOperand()
     {
