@@ -86,6 +86,9 @@ public static class Parallelism
         return Environment.ProcessorCount;
     }
 
+    /// <summary>How many workers <see cref="Run"/> will start for a request of <paramref name="workers"/> on this thread.</summary>
+    public static int WorkersFor(int workers) => WorkerPool.IsInsideRegion ? 1 : Math.Max(1, Math.Min(workers, CurrentMaxThreads));
+
     /// <summary>
     /// Runs <paramref name="job"/> on up to <see cref="CurrentMaxThreads"/> workers in one parallel region of
     /// NanoNet's persistent worker pool, and returns when every worker has finished. Workers are

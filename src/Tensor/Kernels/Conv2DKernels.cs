@@ -121,11 +121,11 @@ public static unsafe class Conv2DKernels
             {
                 WinogradConv.TransformFilters(weightsWithBias, job.G.Channels, job.Filters, u, job.WinogradTile);
                 job.TransformedW = (nint)u;
-                Parallelism.Run(job, job.Chunks);
+                job.RunChunks();
             }
             return;
         }
-        Parallelism.Run(job, job.Chunks);
+        job.RunChunks();
     }
 
     /// <summary>
@@ -197,7 +197,7 @@ public static unsafe class Conv2DKernels
             job.Relu = relu;
             (job.X, job.W, job.Y, job.DY, job.DX, job.PartialSums, job.ArgMax) = ((nint)px, (nint)pw, (nint)py, (nint)pdy, (nint)pdx, (nint)ppart, (nint)pa);
             (job.WantParameters, job.WantInput, job.OverwriteInput) = (parameters, !dX.IsEmpty, overwriteInput);
-            Parallelism.Run(job, job.Chunks);
+            job.RunChunks();
         }
         if (!parameters || job.Chunks == 0) // an empty batch adds nothing
             return;
@@ -218,7 +218,8 @@ public static unsafe class Conv2DKernels
 
         [ThreadStatic] private static ConvJob? t_cached;
         private float[] _partials = [], _weightsWithBias = [], _inputGradientPanels = [], _winogradFilters = [];
-        private int _nextChunk;
+        /// <summary>Hands out the chunks, each worker's own contiguous part of the batch first (<see cref="HomeRanges"/>).</summary>
+        private readonly HomeRanges _chunks = new();
 
         public Pass Mode;
         public ConvGeometry G, Pool;
@@ -261,7 +262,6 @@ public static unsafe class Conv2DKernels
             job.WinogradWeights = WinogradWeightGradient.Applies(g, filters);
             job.InputByWinograd = false;
             job.Chunks = (batch + job.ImagesPerChunk - 1) / job.ImagesPerChunk;
-            job._nextChunk = -1;
             return job;
         }
 
@@ -298,11 +298,18 @@ public static unsafe class Conv2DKernels
             return buffer.AsSpan(CacheLineAlignment.Offset(buffer), length);
         }
 
+        /// <summary>Runs the job's chunks on the worker pool.</summary>
+        public void RunChunks()
+        {
+            _chunks.Reset(Chunks, Parallelism.WorkersFor(Chunks));
+            Parallelism.Run(this, Chunks);
+        }
+
         public override void RunWorker(int worker, int workerCount)
         {
             if (UsesWinograd)
             {
-                RunWinograd();
+                RunWinograd(worker);
                 return;
             }
             // The worker's private chunk buffers come from the shared scratch buffers (bounded, trimmable),
@@ -328,8 +335,8 @@ public static unsafe class Conv2DKernels
             float[] workspace = winogradInput ? ScratchBuffers.Rent(WinogradConv.WorkspaceLength(InputGradient, InputTile)) : [];
             try
             {
-                int chunk;
-                while ((chunk = Interlocked.Increment(ref _nextChunk)) < Chunks)
+                int chunk, range = _chunks.HomeOf(worker);
+                while ((chunk = _chunks.Take(ref range)) >= 0)
                 {
                     int first = chunk * ImagesPerChunk;
                     int images = Math.Min(ImagesPerChunk, Batch - first);
@@ -359,7 +366,7 @@ public static unsafe class Conv2DKernels
         }
 
         /// <summary>The forward chunks by the Winograd kernel, each worker with its block workspace.</summary>
-        private void RunWinograd()
+        private void RunWinograd(int worker)
         {
             int generation = ScratchBuffers.Generation;
             bool pooled = Mode == Pass.ForwardPooled;
@@ -369,8 +376,8 @@ public static unsafe class Conv2DKernels
                 fixed (float* workspaceStart = workspace)
                 {
                     float* pWorkspace = CacheLineAlignment.Align(workspaceStart);
-                    int chunk, outputSize = pooled ? Pool.OutputPixels * Filters : G.OutputPixels * Filters;
-                    while ((chunk = Interlocked.Increment(ref _nextChunk)) < Chunks)
+                    int chunk, range = _chunks.HomeOf(worker), outputSize = pooled ? Pool.OutputPixels * Filters : G.OutputPixels * Filters;
+                    while ((chunk = _chunks.Take(ref range)) >= 0)
                     {
                         int first = chunk * ImagesPerChunk, count = Math.Min(ImagesPerChunk, Batch - first);
                         int* argmax = pooled && ArgMax != 0 ? (int*)ArgMax + (long)first * outputSize : null;

@@ -156,7 +156,7 @@ public static unsafe class Gemm
             }
             job.PackedB = packedB;
             int workers = Math.Min(threads, job.TileCount);
-            job.SetHomeRanges(workers);
+            job.SetHomeRanges(Parallelism.WorkersFor(workers));
             int generation = ScratchBuffers.Generation;
             if (job.SharesB(workers))
             {
@@ -223,11 +223,8 @@ public static unsafe class Gemm
 
         /// <summary>B already packed whole (slab after slab, NR panels within), or null to pack per tile.</summary>
         public float* PackedB;
-        /// <summary>
-        /// Per home range r, the next tile to take in it, one cache line per counter (index 16·r; see <see cref="TakeTile"/>).
-        /// </summary>
-        private int[] _nextInRange = new int[16 * 2];
-        private int _homeRanges;
+        /// <summary>Hands out the tiles, each worker's own contiguous range first (<see cref="HomeRanges"/>).</summary>
+        private readonly HomeRanges _tiles = new();
         /// <summary>Whether the operands are too large to stay in cache, so the next block is prefetched (<see cref="GemmPrefetch"/>).</summary>
         private bool _prefetches;
         /// <summary>Which operand the 8×32 kernel reads where it lies instead of packing it (<see cref="InPlace"/>).</summary>
@@ -292,7 +289,6 @@ public static unsafe class Gemm
             _rowsPerGroup = RoundUp((m + rowGroups - 1) / rowGroups, _mr);
             rowGroups = (m + _rowsPerGroup - 1) / _rowsPerGroup;
             TileCount = rowGroups * _tilesPerRow;
-            _homeRanges = 0;
         }
 
         /// <summary>
@@ -324,42 +320,8 @@ public static unsafe class Gemm
             return inPlace;
         }
 
-        /// <summary>
-        /// Cuts the tiles into one contiguous home range per worker, in tile order, before the region starts (see
-        /// <see cref="TakeTile"/>).
-        /// </summary>
-        public void SetHomeRanges(int workers)
-        {
-            if (_nextInRange.Length < 16 * workers)
-                _nextInRange = new int[16 * workers];
-            for (int r = 0; r < workers; r++)
-                _nextInRange[16 * r] = HomeStart(r, workers);
-            _homeRanges = workers;
-        }
-
-        private int HomeStart(int range, int ranges) => (int)((long)TileCount * range / ranges);
-
-        /// <summary>
-        /// The next tile for a worker, or −1 when none is left: first the tiles of its own home range, in order, then
-        /// those left in the others (<paramref name="range"/> is where it is taking from). Worker w's home is the w-th
-        /// contiguous part of the output, so consecutive ops that split their data the same way — the CIFAR-10 seed's
-        /// Dense dX = dZ·Wᵀ (W's rows by column tiles), its weight gradient (rows by bands) and the optimizer (halves of
-        /// the weights) — find their part of W in their own core's caches; a claim-any-tile counter scattered W over both
-        /// cores, and SGD at 2 threads then ran slower than at 1 (benchmarks/README.md, nineteenth sitting). Taking what
-        /// is left in the other ranges keeps the load balance of a shared counter. Every tile is computed by exactly one
-        /// worker, whichever, so the results do not change.
-        /// </summary>
-        private int TakeTile(ref int range)
-        {
-            for (int visited = 0; visited < _homeRanges; visited++)
-            {
-                int tile = Interlocked.Increment(ref _nextInRange[16 * range]) - 1;
-                if (tile < HomeStart(range + 1, _homeRanges))
-                    return tile;
-                range = (range + 1) % _homeRanges;
-            }
-            return -1;
-        }
+        /// <summary>Cuts the tiles into one contiguous home range per worker, before the region starts (<see cref="HomeRanges"/>).</summary>
+        public void SetHomeRanges(int workers) => _tiles.Reset(TileCount, workers);
 
         /// <summary>
         /// Whether the workers share each packed B slab (large M, several workers): then B is packed once
@@ -387,8 +349,8 @@ public static unsafe class Gemm
                     {
                         // Each panel starts on a cache line: the kernel's 512-bit loads of B never span two.
                         float* pA = CacheLineAlignment.Align(pA0), pB = CacheLineAlignment.Align(pB0);
-                        int tile, range = worker % _homeRanges;
-                        while ((tile = TakeTile(ref range)) >= 0)
+                        int tile, range = _tiles.HomeOf(worker);
+                        while ((tile = _tiles.Take(ref range)) >= 0)
                         {
                             int rowStart = tile / _tilesPerRow * _rowsPerGroup;
                             int jc = tile % _tilesPerRow * _nc;
@@ -499,7 +461,7 @@ public static unsafe class Gemm
         /// <summary>
         /// Plans the prefetch of what this worker reads after block (ic, pc) of its tile: the next row block's A (and C
         /// on its first touch), else the next K slab's B and A, else the next tile's B, A and C. The next tile is a
-        /// guess: tile + 1, the next of its home range (<see cref="TakeTile"/>; exact on one worker, the only case that
+        /// guess: tile + 1, the next of its home range (<see cref="HomeRanges"/>; exact on one worker, the only case that
         /// plans, see <see cref="Set"/>); a wrong guess costs bandwidth, never a value.
         /// </summary>
         private void PlanNext(ref GemmPrefetch prefetch, int tile, int workers, int rowStart, int rows, int jc, int nc, int ic, int mc, int pc, int kc)

@@ -228,7 +228,7 @@ public static unsafe class MaxPoolKernels
     private sealed class PoolJob : ParallelJob
     {
         [ThreadStatic] private static PoolJob? t_cached;
-        private int _next;
+        private readonly HomeRanges _images = new();
         public ConvGeometry G;
         public int Batch;
         public bool IsForward;
@@ -237,15 +237,16 @@ public static unsafe class MaxPoolKernels
         public static PoolJob Rent(in ConvGeometry g, int batch, bool forward)
         {
             PoolJob job = t_cached ??= new PoolJob();
-            (job.G, job.Batch, job.IsForward, job._next) = (g, batch, forward, -1);
+            (job.G, job.Batch, job.IsForward) = (g, batch, forward);
+            job._images.Reset(batch, Parallelism.WorkersFor(batch));
             return job;
         }
 
         public override void RunWorker(int worker, int workerCount)
         {
             int inSize = G.InputImageSize, outSize = G.OutputPixels * G.Channels;
-            int n;
-            while ((n = Interlocked.Increment(ref _next)) < Batch)
+            int n, range = _images.HomeOf(worker);
+            while ((n = _images.Take(ref range)) >= 0)
             {
                 var y = new Span<float>((float*)Y + (long)n * outSize, outSize);
                 var argmax = ArgMax == 0 ? Span<int>.Empty : new Span<int>((int*)ArgMax + (long)n * outSize, outSize);
