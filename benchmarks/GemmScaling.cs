@@ -37,7 +37,6 @@ public static class GemmScaling
         var times = new double[calls];
         for (int c = 0; c < calls; c++)
         {
-            job.TimedWorkers = workers;
             job.Timing = false;
             Parallelism.Run(job, workers); // each worker writes its dZ, as the LSTM's steps leave it
             job.Timing = true;
@@ -52,17 +51,21 @@ public static class GemmScaling
     /// <summary>Worker w owns X̃_w (K×M), dZ_w (K×N) and dW_w (M×N); untimed it rewrites dZ_w, timed it multiplies.</summary>
     private sealed class PrivateProducts : ParallelJob
     {
-        public int TimedWorkers;
         public bool Timing;
-        private readonly float[][] _x = [Random(K * M, 1), Random(K * M, 2)], _dz = [Random(K * N, 3), Random(K * N, 4)];
-        private readonly float[][] _dw = [new float[M * N], new float[M * N]];
-        private int _writes;
+        private readonly float[][] _x, _dz, _dzSource, _dw = [new float[M * N], new float[M * N]];
+
+        public PrivateProducts()
+        {
+            _x = [Random(K * M, 1), Random(K * M, 2)];
+            _dz = [new float[K * N], new float[K * N]];
+            _dzSource = [Random(K * N, 3), Random(K * N, 4)]; // copied into dZ by its worker before each timed call
+        }
 
         public override void RunWorker(int worker, int workerCount)
         {
             if (!Timing)
             {
-                _dz[worker].AsSpan().Fill(1e-3f * (++_writes % 7)); // a GEMM started inside a region runs on this worker alone
+                _dzSource[worker].CopyTo(_dz[worker], 0); // a GEMM started inside a region runs on this worker alone
                 return;
             }
             Gemm.Multiply(true, false, M, N, K, _x[worker], M, _dz[worker], N, _dw[worker], N, accumulate: true);
