@@ -86,8 +86,9 @@ public static class Parallelism
         return Environment.ProcessorCount;
     }
 
-    /// <summary>How many workers <see cref="Run"/> will start for a request of <paramref name="workers"/> on this thread.</summary>
-    public static int WorkersFor(int workers) => WorkerPool.IsInsideRegion ? 1 : Math.Max(1, Math.Min(workers, CurrentMaxThreads));
+    /// <summary>How many workers <see cref="Run"/> starts for a request of <paramref name="workers"/> on this thread
+    /// (one inside another region).</summary>
+    internal static int WorkersFor(int workers) => WorkerPool.IsInsideRegion ? 1 : Math.Max(1, Math.Min(workers, CurrentMaxThreads));
 
     /// <summary>
     /// Runs <paramref name="job"/> on up to <see cref="CurrentMaxThreads"/> workers in one parallel region of
@@ -106,8 +107,8 @@ public static class Parallelism
     public static void Run(ParallelJob job, int workers)
     {
         ArgumentNullException.ThrowIfNull(job);
-        workers = Math.Min(workers, CurrentMaxThreads);
-        if (workers <= 1 || WorkerPool.IsInsideRegion)
+        workers = WorkersFor(workers);
+        if (workers == 1)
         {
             t_widestRegion = Math.Max(t_widestRegion, 1);
             job.RunWorker(0, 1);
