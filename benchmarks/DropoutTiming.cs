@@ -5,9 +5,10 @@ namespace NanoNet.Benchmarks;
 
 /// <summary>
 /// Dropout(0.25)'s forward at the Keras CIFAR-10 model's first dropout (32×16×16×32, 262,144 values, 1 MB), caches as in
-/// a training step (a 64 MB copy evicts them, then x is written, as the pooling before it leaves it): the mask alone (Philox draws and the keep rule), and the forward as it runs (mask and
-/// y = x ⊙ mask in one pass, <see cref="RandomStream.FillDropoutMask(Span{float}, float, ReadOnlySpan{float}, Span{float})"/>)
-/// against the two passes it replaced. Median of N, ns per value and GB/s (x read, mask and y written) against the memory
+/// a training step (a 64 MB copy evicts them, then x is written, as the pooling before it leaves it): the mask alone
+/// (Philox draws and the keep rule), and the forward as it runs (mask and y = x ⊙ mask in one pass,
+/// <see cref="RandomStream.FillDropoutMask(Span{float}, float, ReadOnlySpan{float}, Span{float})"/>) against the two
+/// passes it replaced. Median of N, ns per value and GB/s (x read, mask and y written) against the memory
 /// bandwidth probed in the same process. <c>dropout-time [repeats]</c>.
 /// </summary>
 public static class DropoutTiming

@@ -65,9 +65,10 @@ public static class GemmScaling
         {
             if (!Timing)
             {
-                _dzSource[worker].CopyTo(_dz[worker], 0); // a GEMM started inside a region runs on this worker alone
+                _dzSource[worker].CopyTo(_dz[worker], 0);
                 return;
             }
+            // A GEMM started inside a region runs on this worker alone.
             Gemm.Multiply(true, false, M, N, K, _x[worker], M, _dz[worker], N, _dw[worker], N, accumulate: true);
         }
 

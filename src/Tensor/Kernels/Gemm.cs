@@ -354,7 +354,7 @@ public static unsafe class Gemm
                         {
                             int rowStart = tile / _tilesPerRow * _rowsPerGroup;
                             int jc = tile % _tilesPerRow * _nc;
-                            ComputeTile(tile, workerCount, rowStart, Math.Min(_rowsPerGroup, _m - rowStart), jc, Math.Min(_nc, _n - jc), pA, pB);
+                            ComputeTile(tile, rowStart, Math.Min(_rowsPerGroup, _m - rowStart), jc, Math.Min(_nc, _n - jc), pA, pB);
                         }
                     }
                 }
@@ -431,7 +431,7 @@ public static unsafe class Gemm
         public int SharedBStart;
 
         /// <summary>C[rowStart.., jc..] for `rows` rows and nc columns: per K slab, pack B once, then each MC row block.</summary>
-        private void ComputeTile(int tile, int workers, int rowStart, int rows, int jc, int nc, float* packA, float* packB)
+        private void ComputeTile(int tile, int rowStart, int rows, int jc, int nc, float* packA, float* packB)
         {
             float* edge = stackalloc float[GemmMicroKernels.MaxTileElements + 64]; // a padded tile, and an 8×8 block for TransposedC
             bool directA = DirectA;
@@ -452,7 +452,7 @@ public static unsafe class Gemm
                         GemmPacking.PackA(_transA, _a, _lda, ic, mc, pc, kc, _mr, packA);
                     // Direct A (a convolution's short im2col rows) streams both A and C in order: the hardware prefetcher follows.
                     if (!directA && _prefetches)
-                        PlanNext(ref prefetch, tile, workers, rowStart, rows, jc, nc, ic, mc, pc, kc);
+                        PlanNext(ref prefetch, tile, rowStart, rows, jc, nc, ic, mc, pc, kc);
                     MacroKernel(ic, mc, jc, nc, kc, pc, add, directA, inPlace, packA, packB, edge, ref prefetch);
                 }
             }
@@ -464,7 +464,7 @@ public static unsafe class Gemm
         /// guess: tile + 1, the next of its home range (<see cref="HomeRanges"/>; exact on one worker, the only case that
         /// plans, see <see cref="Set"/>); a wrong guess costs bandwidth, never a value.
         /// </summary>
-        private void PlanNext(ref GemmPrefetch prefetch, int tile, int workers, int rowStart, int rows, int jc, int nc, int ic, int mc, int pc, int kc)
+        private void PlanNext(ref GemmPrefetch prefetch, int tile, int rowStart, int rows, int jc, int nc, int ic, int mc, int pc, int kc)
         {
             int tiles = (mc + _mr - 1) / _mr * ((nc + _nr - 1) / _nr);
             if (ic + MC < rowStart + rows)
