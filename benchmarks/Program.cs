@@ -26,6 +26,7 @@ using NanoNet.Benchmarks;
 //   dotnet run -c Release --project benchmarks -- subnormal-time   (optimizer steps over a table whose states decayed 1,000 steps)
 //   dotnet run -c Release --project benchmarks -- step-gemm-time [repeats]   (the LSTM backward's per-step [dh | dX] product, 200 steps in a row)
 //   dotnet run -c Release --project benchmarks -- exp-time   (the fused LSTM cell's e^x against .NET's Vector512.Exp, ns per 16 lanes)
+//   dotnet run -c Release --project benchmarks -- lstm-step-time [steps]   (one fused LSTM step on embedded ids, with and without its cell, against the FMA floor)
 //   dotnet run -c Release --project benchmarks -- kernel-time [repeats]   (the 8x32 micro-kernel alone on cached panels, by KC and MC)
 //   dotnet run -c Release --project benchmarks -- gemm-split <repeats> <nc> [cold]   (packing vs micro-kernel time, Dense shapes)
 // Conv2D forward, weight gradient and input gradient at the two CIFAR-10 models' shapes (Stopwatch, best of N, % of the probed peak):
@@ -107,6 +108,11 @@ if (args.Length > 0 && args[0] == "dropout-time")
 if (args.Length > 0 && args[0] == "step-gemm-time")
 {
     StepGemmTiming.Run(args.Length > 1 ? int.Parse(args[1]) : 10);
+    return 0;
+}
+if (args.Length > 0 && args[0] == "lstm-step-time")
+{
+    LstmStepTiming.Run(args.Length > 1 ? int.Parse(args[1]) : 20000);
     return 0;
 }
 if (args.Length > 0 && args[0] == "exp-time")

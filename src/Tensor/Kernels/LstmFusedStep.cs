@@ -37,6 +37,10 @@ internal static unsafe class LstmFusedStep
     /// <summary>Off in tests that run the two-pass path on an AVX-512 machine.</summary>
     internal static bool Enabled = true;
 
+    /// <summary>Off only in the <c>lstm-step-time</c> benchmark, to time a step's FMA chains without its cell (the
+    /// outputs are then not written).</summary>
+    internal static bool CellEnabled = true;
+
     /// <summary>
     /// Whether a batch of <paramref name="batch"/> sequences takes the fused step: the AVX-512 GEMM tile, the cell at
     /// its native 16 lanes (tests narrowing <see cref="RecurrentCellMath.Lanes"/> get the two-pass path), and at least
@@ -102,6 +106,18 @@ internal static unsafe class LstmFusedStep
         public long MaskStride;
     }
 
+    /// <summary>A finished tile of z and where it sits: the input of <see cref="Cell"/>.</summary>
+    private struct CellTile
+    {
+        /// <summary>The tile's z (8×32), its first band row, its real rows, its panel and the panel's bias (32 floats).</summary>
+        public float* Tile;
+        public int Rt, Mr, B;
+        public float* Bias;
+        /// <summary>U, and 32 floats of staging for a partial panel.</summary>
+        public int U;
+        public float* Staging;
+    }
+
     /// <summary>
     /// The step for <paramref name="rows"/> rows: per row tile of 8 and panel of 8 units, the K = D+U product into
     /// registers, then the cell on that tile. Skipped rows (mask 0) are not written at all.
@@ -110,10 +126,12 @@ internal static unsafe class LstmFusedStep
         in Outputs o)
     {
         float* tileStorage = stackalloc float[Rows * Width + CacheLineAlignment.SlackFloats];
-        float* tile = CacheLineAlignment.Align(tileStorage); // its rows read as Vector512: from a cache line
+        float* staging = stackalloc float[Width];
         float** xRow = stackalloc float*[Rows];
         float** hRow = stackalloc float*[Rows];
         int panels = Panels(u), k = d + u;
+        // The tile's rows are read as Vector512: from a cache line.
+        var cell = new CellTile { Tile = CacheLineAlignment.Align(tileStorage), U = u, Staging = staging };
         for (int rt = 0; rt < rows; rt += Rows)
         {
             int mr = Math.Min(Rows, rows - rt);
@@ -126,8 +144,10 @@ internal static unsafe class LstmFusedStep
             }
             for (int b = 0; b < panels; b++)
             {
-                MultiplyTile(d, u, xRow, hRow, packed + (long)b * k * Width, tile);
-                Cell(tile, rt, mr, b, u, packedBias + b * Width, o);
+                MultiplyTile(d, u, xRow, hRow, packed + (long)b * k * Width, cell.Tile);
+                cell.Bias = packedBias + b * Width;
+                (cell.Rt, cell.Mr, cell.B) = (rt, mr, b);
+                Cell(cell, o);
             }
         }
     }
@@ -142,11 +162,13 @@ internal static unsafe class LstmFusedStep
         long slotStride, float* h, long ldh, in Outputs o)
     {
         float* tileStorage = stackalloc float[Rows * Width + CacheLineAlignment.SlackFloats];
-        float* tile = CacheLineAlignment.Align(tileStorage); // its rows read as Vector512: from a cache line
+        float* staging = stackalloc float[Width];
         float** start = stackalloc float*[Rows];
         float** startOfRow = stackalloc float*[Rows];
         float** hRow = stackalloc float*[Rows];
         int panels = Panels(u), k = d + u;
+        // The tile's rows are read as Vector512: from a cache line.
+        var cell = new CellTile { Tile = CacheLineAlignment.Align(tileStorage), U = u, Staging = staging };
         long projectedRow = (long)panels * Width;
         for (int rt = 0; rt < rows; rt += Rows)
         {
@@ -168,8 +190,11 @@ internal static unsafe class LstmFusedStep
             {
                 for (int i = 0; i < Rows; i++)
                     start[i] = startOfRow[i] + b * Width;
-                MultiplyTile(0, u, null, hRow, packed + ((long)b * k + d) * Width, tile, start);
-                Cell(tile, rt, mr, b, u, packedBias + b * Width, o);
+                MultiplyTile(0, u, null, hRow, packed + ((long)b * k + d) * Width, cell.Tile, start);
+                cell.Bias = packedBias + b * Width;
+                (cell.Rt, cell.Mr, cell.B) = (rt, mr, b);
+                if (CellEnabled)
+                    Cell(cell, o);
             }
         }
     }
@@ -268,91 +293,133 @@ internal static unsafe class LstmFusedStep
     }
 
     /// <summary>
-    /// The cell on one tile: rows rt..rt+mr−1 of the band, units 8b..8b+7 (fewer in the last panel when U is not a
-    /// multiple of 8), in three passes over the L1 tile so every exp runs on 16 full lanes:
+    /// The cell on one finished tile (<see cref="CellTile"/>): rows Rt..Rt+Mr−1 of the band, units 8B..8B+7 (fewer
+    /// in the last panel when U is not a multiple of 8), two rows at a time so every exp runs on 16 full lanes:
     /// <list type="number">
     /// <item>per row, the gates: [z_i | z_f] are both σ; [z_g | z_o] get e^{2z} and e^{−z} from one exp, then
-    /// g = 1 − 2/(e + 1) and o = 1/(e + 1) (the formulas of <see cref="RecurrentCellMath"/>); the activated gates go
-    /// back into the tile row, c_t = f⊙c_{t−1} + i⊙g into a small 8×8 block;</item>
-    /// <item>tanh(c_t) for two rows at a time (16 lanes);</item>
-    /// <item>per row, h_t = o⊙tanh(c_t), and the stores.</item>
+    /// g = 1 − 2/(e + 1) and o = 1/(e + 1) (the formulas of <see cref="RecurrentCellMath"/>), and
+    /// c_t = f⊙c_{t−1} + i⊙g (8 lanes);</item>
+    /// <item>the two rows' c_t joined into 16 lanes for tanh(c_t), and h_t = o⊙tanh(c_t);</item>
+    /// <item>the stores of each row that is not skipped.</item>
     /// </list>
     /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Cell(float* tile, int rt, int mr, int b, int u, float* bias, in Outputs o)
+    /// <remarks>Each pair stays in registers from the tile's z to the stores (the cell used to write the gates back into
+    /// the tile and c_t into a small block, and read them again): 3% off the IMDB step's time, the same bits. The cell
+    /// still costs about half as much as the tile's FMAs (8 exps per pair): run between stretches of the next tile's
+    /// FMAs to overlap the two, it was slower (benchmarks/README.md, "Twentieth sitting").</remarks>
+    private static void Cell(in CellTile cell, in Outputs o)
     {
-        Vector512<float> one = Vector512.Create(1f), zero = Vector512<float>.Zero;
+        for (int i = 0; i < cell.Mr; i += 2)
+            CellPair(cell, i, o);
+    }
+
+    /// <summary>Rows i and i + 1 of <see cref="Cell"/> (row i alone, paired with itself, when it is the tile's last).</summary>
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
+    private static void CellPair(in CellTile cell, int i, in Outputs o)
+    {
+        int u = cell.U, first = cell.B * Units, second = Math.Min(i + 1, cell.Mr - 1);
+        if (u - first < Units)
+        {
+            PartialCellPair(cell, i, second, o);
+            return;
+        }
+        long row0 = cell.Rt + i, row1 = cell.Rt + second;
+        float* z0 = cell.Tile + i * Width, z1 = cell.Tile + second * Width;
+        Vector512<float> biasIf = Vector512.Load(cell.Bias), biasGo = Vector512.Load(cell.Bias + 16);
+        Vector512<float> if0 = GatesIf(z0, biasIf), go0 = GatesGo(z0 + 16, biasGo);
+        Vector512<float> if1 = GatesIf(z1, biasIf), go1 = GatesGo(z1 + 16, biasGo);
+        // c_t = f⊙c_{t−1} + i⊙g per row (8 lanes), then tanh(c) = 1 − 2/(e^2c + 1) for both rows in one exp; h = o⊙tanh(c).
+        Vector256<float> c0 = if0.GetUpper() * Vector256.Load(o.CellIn + row0 * u + first) + if0.GetLower() * go0.GetLower();
+        Vector256<float> c1 = if1.GetUpper() * Vector256.Load(o.CellIn + row1 * u + first) + if1.GetLower() * go1.GetLower();
+        Vector512<float> c = Vector512.Create(c0, c1);
+        Vector512<float> tanhC = Vector512.Create(1f) - Vector512.Create(2f) * Reciprocal(FloatExp.Exp(c + c) + Vector512.Create(1f));
+        Vector512<float> h = Vector512.Create(go0.GetUpper(), go1.GetUpper()) * tanhC;
+        if (!Skipped(o, row0))
+            StoreRow(o, row0, u, first, if0, go0, c.GetLower(), tanhC.GetLower(), h.GetLower());
+        if (second != i && !Skipped(o, row1))
+            StoreRow(o, row1, u, first, if1, go1, c.GetUpper(), tanhC.GetUpper(), h.GetUpper());
+    }
+
+    /// <summary>σ of [z_i | z_f] + bias: 1/(1 + e^−z).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<float> GatesIf(float* z, Vector512<float> bias)
+    {
+        Vector512<float> zif = Vector512.Load(z) + bias;
+        return Reciprocal(Vector512.Create(1f) + FloatExp.Exp(Vector512<float>.Zero - zif));
+    }
+
+    /// <summary>[z_g | z_o] + bias activated: one exp gives e^{2z} (g lanes) and e^{−z} (o lanes), then g = 1 − 2/(e + 1)
+    /// and o = 1/(e + 1).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<float> GatesGo(float* z, Vector512<float> bias)
+    {
+        Vector512<float> one = Vector512.Create(1f);
         Vector512<float> lowHalf = Vector512.Create(Vector256<float>.AllBitsSet, Vector256<float>.Zero); // the g lanes
-        Vector512<float> numerator = Vector512.Create(Vector256.Create(2f), Vector256.Create(1f));
-        Vector512<float> biasIf = Vector512.Load(bias), biasGo = Vector512.Load(bias + 16);
-        int first = b * Units, count = Math.Min(Units, u - first);
-        // c_t of the tile's rows and tanh(c_t), each read two rows (16 lanes) at a time: from a cache line (CacheLineAlignment).
-        float* cellStorage = stackalloc float[2 * Rows * Units + CacheLineAlignment.SlackFloats];
-        float* cells = CacheLineAlignment.Align(cellStorage);
-        float* cell = cells, tanhCell = cells + Rows * Units;
-        float* partial = stackalloc float[Units];         // c_{t−1} of a partial panel, zero-padded
-        for (int i = 0; i < mr; i++)
+        Vector512<float> zgo = Vector512.Load(z) + bias;
+        Vector512<float> e = FloatExp.Exp(Vector512.ConditionalSelect(lowHalf, zgo + zgo, Vector512<float>.Zero - zgo));
+        Vector512<float> q = Vector512.Create(Vector256.Create(2f), Vector256.Create(1f)) * Reciprocal(e + one);
+        return Vector512.ConditionalSelect(lowHalf, one - q, q);
+    }
+
+    /// <summary>A row's outputs: the activated gates [i f g o], c_t, tanh(c_t) and h_t, 8 units each.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void StoreRow(in Outputs o, long row, int u, int first, Vector512<float> gateIf, Vector512<float> gateGo,
+        Vector256<float> c, Vector256<float> tanhC, Vector256<float> h)
+    {
+        if (o.Gates != null)
         {
-            long row = rt + i;
+            float* gates = o.Gates + row * o.GatesStride + first;
+            gateIf.GetLower().Store(gates);
+            gateIf.GetUpper().Store(gates + u);
+            gateGo.GetLower().Store(gates + 2 * u);
+            gateGo.GetUpper().Store(gates + 3 * u);
+        }
+        c.Store(o.CellOut + row * u + first);
+        if (o.TanhCell != null)
+            tanhC.Store(o.TanhCell + row * u + first);
+        h.Store(o.Hidden + row * u + first);
+    }
+
+    /// <summary>
+    /// <see cref="CellPair"/> in the last panel of a U that is not a multiple of 8: the same lanes, through a staging
+    /// block, with c_{t−1} zero-padded and only the real units stored.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static void PartialCellPair(in CellTile cell, int i, int second, in Outputs o)
+    {
+        int u = cell.U, first = cell.B * Units, count = u - first;
+        float* staging = cell.Staging;
+        for (int pass = 0; pass < 2 && (pass == 0 || second != i); pass++)
+        {
+            int tileRow = pass == 0 ? i : second;
+            long row = cell.Rt + tileRow;
+            float* z = cell.Tile + tileRow * Width;
+            Vector512<float> gateIf = GatesIf(z, Vector512.Load(cell.Bias)), gateGo = GatesGo(z + 16, Vector512.Load(cell.Bias + 16));
+            for (int j = 0; j < Units; j++)
+                staging[j] = j < count ? o.CellIn[row * u + first + j] : 0f;
+            Vector256<float> c = gateIf.GetUpper() * Vector256.Load(staging) + gateIf.GetLower() * gateGo.GetLower();
+            // tanh on 16 lanes as in CellPair (the other 8 lanes' results are not used).
+            Vector512<float> c2 = Vector512.Create(c, c);
+            Vector512<float> tanhC = Vector512.Create(1f) - Vector512.Create(2f) * Reciprocal(FloatExp.Exp(c2 + c2) + Vector512.Create(1f));
+            Vector256<float> h = gateGo.GetUpper() * tanhC.GetLower();
             if (Skipped(o, row))
                 continue;
-            float* z = tile + i * Width;
-            Vector512<float> zif = Vector512.Load(z) + biasIf;
-            Vector512<float> zgo = Vector512.Load(z + 16) + biasGo;
-            Vector512<float> gateIf = Reciprocal(one + FloatExp.Exp(zero - zif));
-            Vector512<float> e = FloatExp.Exp(Vector512.ConditionalSelect(lowHalf, zgo + zgo, zero - zgo));
-            Vector512<float> q = numerator * Reciprocal(e + one);
-            Vector512<float> gateGo = Vector512.ConditionalSelect(lowHalf, one - q, q);
-            gateIf.Store(z);
-            gateGo.Store(z + 16);
-            float* cIn = o.CellIn + row * u + first;
-            if (count < Units)
-            {
-                for (int j = 0; j < Units; j++)
-                    partial[j] = j < count ? cIn[j] : 0f;
-                cIn = partial;
-            }
-            Vector256<float> c = gateIf.GetUpper() * Vector256.Load(cIn) + gateIf.GetLower() * gateGo.GetLower();
-            c.Store(cell + i * Units);
-        }
-        for (int i = 0; i < mr; i += 2) // tanh(c) = 1 − 2/(e^2c + 1), two rows per exp (a skipped row's lanes are not used)
-        {
-            Vector512<float> c = Vector512.Load(cell + i * Units);
-            (one - Vector512.Create(2f) * Reciprocal(FloatExp.Exp(c + c) + one)).Store(tanhCell + i * Units);
-        }
-        for (int i = 0; i < mr; i++)
-        {
-            long row = rt + i;
-            if (Skipped(o, row))
-                continue;
-            float* gate = tile + i * Width, c = cell + i * Units, th = tanhCell + i * Units;
-            Vector256<float> h = Vector256.Load(gate + 24) * Vector256.Load(th); // o⊙tanh(c_t)
             float* gates = o.Gates == null ? null : o.Gates + row * o.GatesStride + first;
-            float* cOut = o.CellOut + row * u + first, tanhOut = o.TanhCell == null ? null : o.TanhCell + row * u + first;
-            float* hOut = o.Hidden + row * u + first;
-            if (count == Units)
-            {
+            gateIf.Store(staging);
+            gateGo.Store(staging + 16);
+            for (int j = 0; j < count; j++)
                 if (gates != null)
-                    for (int gateIndex = 0; gateIndex < 4; gateIndex++)
-                        Vector256.Load(gate + gateIndex * Units).Store(gates + gateIndex * u);
-                Vector256.Load(c).Store(cOut);
-                if (tanhOut != null)
-                    Vector256.Load(th).Store(tanhOut);
-                h.Store(hOut);
-                continue;
-            }
-            // The last panel of a U that is not a multiple of 8: only `count` units are real.
-            float* hStaged = partial;
-            h.Store(hStaged);
+                    for (int gate = 0; gate < 4; gate++)
+                        gates[gate * u + j] = staging[gate * Units + j];
+            c.Store(staging);
+            tanhC.GetLower().Store(staging + Units);
+            h.Store(staging + 2 * Units);
             for (int j = 0; j < count; j++)
             {
-                if (gates != null)
-                    for (int gateIndex = 0; gateIndex < 4; gateIndex++)
-                        gates[gateIndex * u + j] = gate[gateIndex * Units + j];
-                cOut[j] = c[j];
-                if (tanhOut != null)
-                    tanhOut[j] = th[j];
-                hOut[j] = hStaged[j];
+                o.CellOut[row * u + first + j] = staging[j];
+                if (o.TanhCell != null)
+                    o.TanhCell[row * u + first + j] = staging[Units + j];
+                o.Hidden[row * u + first + j] = staging[2 * Units + j];
             }
         }
     }
