@@ -38,9 +38,17 @@ public sealed class Tape
     private readonly Stack<TapeEntry> _pending = new();
     private int _pass;
     private bool _running;
+    private bool _consuming;
 
     /// <summary>This thread's tape (what <see cref="Backward"/> runs on, and where <see cref="GradientReady"/> is raised).</summary>
     public static Tape Current => t_current ??= new Tape();
+
+    /// <summary>
+    /// Whether this thread is inside a backward pass that does not retain the graph: each op's backward then runs once
+    /// and last, so it may overwrite what its forward saved (the LSTM writes its gate gradients over the saved gates).
+    /// False outside a pass and in a pass with <c>retainGraph: true</c>, which a second pass goes through again.
+    /// </summary>
+    public static bool ConsumingGraph => t_current is { _running: true, _consuming: true };
 
     /// <summary>Whether ops record themselves (false inside <see cref="NoGrad"/>).</summary>
     public static bool IsRecording => t_noGradDepth == 0;
@@ -169,6 +177,7 @@ public sealed class Tape
         if (_running)
             throw new InvalidOperationException("Backward() was called from inside a backward pass.");
         _running = true;
+        _consuming = !retainGraph;
         try
         {
             int pass = ++_pass;
@@ -214,6 +223,7 @@ public sealed class Tape
             _order.Clear();
             _pending.Clear();
             _running = false;
+            _consuming = false;
         }
     }
 

@@ -328,9 +328,12 @@ public static unsafe class LstmKernels
     /// <param name="r">Recurrent kernel R, U×4U.</param>
     /// <param name="mask">As in the forward call.</param>
     /// <param name="hasInitialState">Whether the forward call started from a given state (then h₋₁ contributes to dR).</param>
-    /// <param name="saved">What the forward call saved (the gate buffer is read, not changed).</param>
+    /// <param name="saved">What the forward call saved (the gate buffer is read, and changed only when it is <paramref name="dGates"/>).</param>
     /// <param name="dY">Gradient of the output, same shape as y.</param>
-    /// <param name="dGates">Workspace T·N×4U: receives dZ, the gradient of the pre-activation gates.</param>
+    /// <param name="dGates">Workspace T·N×4U: receives dZ, the gradient of the pre-activation gates. It may be the
+    /// saved gate buffer itself when the forward's buffers are not needed again (each step reads its row of gates,
+    /// then writes its dZ over it): a separate buffer costs the memory a fresh line's first write reads
+    /// (<see cref="Ops.Lstm"/> does this in a backward pass that does not retain the graph).</param>
     /// <param name="scratch">Workspace of <see cref="LstmShape.BackwardScratchLength"/> floats.</param>
     /// <param name="dX">(N, T, D) accumulated, or empty.</param>
     /// <param name="dW">D×4U accumulated, or empty.</param>
@@ -389,7 +392,7 @@ public static unsafe class LstmKernels
     /// <param name="mask">As in the forward call (a skipped step's dZ is zero and is not summed).</param>
     /// <param name="saved">What the forward call saved.</param>
     /// <param name="dY">Gradient of the output, same shape as y.</param>
-    /// <param name="dGates">Workspace T·N×4U: receives dZ.</param>
+    /// <param name="dGates">Workspace T·N×4U: receives dZ (it may be the saved gate buffer, as in <see cref="Backward"/>).</param>
     /// <param name="scratch">Workspace of <see cref="LstmShape.BackwardScratchLength"/>(false) floats.</param>
     /// <param name="rows">The K distinct embedding rows the forward call read, K×D.</param>
     /// <param name="slots">As in the forward call.</param>

@@ -193,11 +193,13 @@ public static partial class Ops
         {
             Tensor x = GetInput(0), kernel = GetInput(1), recurrentKernel = GetInput(2), bias = GetInput(3);
             bool wantInput = x.RequiresGrad;
-            Tensor dGates = Tensor.Empty(shape.GatesLength);
+            // dZ over the saved gates when no pass comes through again (each step reads its gates, then overwrites
+            // them): no fresh T·N×4U buffer whose first write reads memory (benchmarks/README.md, "Twentieth sitting").
+            Span<float> dGates = Tape.ConsumingGraph ? saved.Gates.Span : Tensor.Empty(shape.GatesLength).Span;
             Tensor scratch = Tensor.Empty(shape.BackwardScratchLength(wantInput));
             bool overwrite = false; // a new dX is not cleared first: every element is one step's product, stored
             LstmKernels.Backward(shape, returnSequences, kernel.Span, recurrentKernel.Span, SpanOf(mask),
-                hasInitialState, saved.Buffers(), dY.Span, dGates.Span, scratch.Span,
+                hasInitialState, saved.Buffers(), dY.Span, dGates, scratch.Span,
                 wantInput ? x.GradForFirstWrite(out overwrite).Span : default,
                 kernel.RequiresGrad ? kernel.EnsureGrad().Span : default,
                 recurrentKernel.RequiresGrad ? recurrentKernel.EnsureGrad().Span : default,

@@ -158,12 +158,14 @@ public static partial class Ops
         {
             Tensor table = GetInput(0), kernel = GetInput(1), recurrentKernel = GetInput(2), bias = GetInput(3);
             int d = shape.Inputs;
-            Tensor dGates = Tensor.Empty(shape.GatesLength), scratch = Tensor.Empty(shape.BackwardScratchLength(false));
+            // dZ over the saved gates when no pass comes through again (as Lstm does).
+            Span<float> dGates = Tape.ConsumingGraph ? saved.Gates.Span : Tensor.Empty(shape.GatesLength).Span;
+            Tensor scratch = Tensor.Empty(shape.BackwardScratchLength(false));
             Tensor rowSums = Tensor.Empty(count * shape.GateWidth);
             Tensor? dRows = table.RequiresGrad ? Tensor.Empty(count * d) : null;
             int[] groupScratch = StepMemory.NewInts(LstmKernels.GroupScratchLength(shape, count));
             LstmKernels.BackwardOnEmbedding(shape, returnSequences, kernel.Span, recurrentKernel.Span, SpanOf(mask), saved.Buffers(),
-                dY.Span, dGates.Span, scratch.Span, rows.Span, slots.AsSpan(0, shape.Rows), rowSums.Span,
+                dY.Span, dGates, scratch.Span, rows.Span, slots.AsSpan(0, shape.Rows), rowSums.Span,
                 groupScratch.AsSpan(0, LstmKernels.GroupScratchLength(shape, count)), dRows is null ? default : dRows.Span,
                 kernel.RequiresGrad ? kernel.EnsureGrad().Span : default,
                 recurrentKernel.RequiresGrad ? recurrentKernel.EnsureGrad().Span : default,
