@@ -190,9 +190,11 @@ public static unsafe class GruKernels
     /// <param name="r">Recurrent kernel R, U×3U.</param>
     /// <param name="mask">As in the forward call.</param>
     /// <param name="hasInitialState">Whether the forward call started from a given state (then h₋₁ contributes to dR).</param>
-    /// <param name="saved">What the forward call saved.</param>
+    /// <param name="saved">What the forward call saved (the gate buffer changes only when it is <paramref name="dInput"/>).</param>
     /// <param name="dY">Gradient of the output, same shape as y.</param>
-    /// <param name="dInput">Workspace T·N×3U: receives dX̂, the gradient of the input projection.</param>
+    /// <param name="dInput">Workspace T·N×3U: receives dX̂, the gradient of the input projection. It may be the saved
+    /// gate buffer itself when the forward's buffers are not needed again (each step reads its row of gates, then
+    /// writes its dX̂ over it), as <see cref="LstmKernels.Backward"/> allows for its dZ.</param>
     /// <param name="dRecurrent">Workspace T·N×3U: receives dĤ, the gradient of the recurrent products.</param>
     /// <param name="scratch">Workspace of <see cref="GruShape.BackwardScratchLength"/> floats.</param>
     /// <param name="dX">(N, T, D) accumulated, or empty.</param>

@@ -153,11 +153,13 @@ public static partial class Ops
         {
             Tensor x = GetInput(0), kernel = GetInput(1), recurrentKernel = GetInput(2), bias = GetInput(3);
             bool wantInput = x.RequiresGrad;
-            Tensor dInput = Tensor.Empty(shape.GatesLength), dRecurrent = Tensor.Empty(shape.GatesLength);
+            // dX̂ over the saved gates when no pass comes through again (as Lstm does with its dZ).
+            Span<float> dInput = Tape.ConsumingGraph ? saved.Gates.Span : Tensor.Empty(shape.GatesLength).Span;
+            Tensor dRecurrent = Tensor.Empty(shape.GatesLength);
             Tensor scratch = Tensor.Empty(shape.BackwardScratchLength(wantInput));
             bool overwrite = false; // a new dX is written whole, not cleared and added to
             GruKernels.Backward(shape, returnSequences, kernel.Span, recurrentKernel.Span, SpanOf(mask), hasInitialState,
-                saved.Buffers(), dY.Span, dInput.Span, dRecurrent.Span, scratch.Span,
+                saved.Buffers(), dY.Span, dInput, dRecurrent.Span, scratch.Span,
                 wantInput ? x.GradForFirstWrite(out overwrite).Span : default,
                 kernel.RequiresGrad ? kernel.EnsureGrad().Span : default,
                 recurrentKernel.RequiresGrad ? recurrentKernel.EnsureGrad().Span : default,

@@ -3,11 +3,11 @@ using NanoNet.Autograd;
 namespace NanoNet.Tests;
 
 /// <summary>
-/// In a backward pass that does not retain the graph (<see cref="Tape.ConsumingGraph"/>), the LSTM ops write their gate
-/// gradients over the gates their forward saved instead of into a new buffer: the gradients are the same bits, and a
-/// pass that retains the graph leaves the gates for the next pass.
+/// In a backward pass that does not retain the graph (<see cref="Tape.ConsumingGraph"/>), the LSTM ops and the GRU write
+/// a gate gradient over the gates their forward saved instead of into a new buffer: the gradients are the same bits,
+/// and a pass that retains the graph leaves the gates for the next pass.
 /// </summary>
-public class LstmGatesOverwrittenTests
+public class RecurrentGatesOverwrittenTests
 {
     private const int N = 9, T = 7, D = 5, U = 12, Vocabulary = 11;
 
@@ -24,20 +24,22 @@ public class LstmGatesOverwrittenTests
         Assert.That(Tape.ConsumingGraph, Is.False, "after a pass");
     }
 
-    [TestCase(false)]
-    [TestCase(true)]
-    public void TheGradientsOfAConsumingPassAreThoseOfARetainingOne(bool onEmbedding)
+    [TestCase("lstm")]
+    [TestCase("lstm on embedded ids")]
+    [TestCase("gru")]
+    public void TheGradientsOfAConsumingPassAreThoseOfARetainingOne(string op)
     {
-        float[][] retained = Gradients(onEmbedding, retain: true), consumed = Gradients(onEmbedding, retain: false);
+        float[][] retained = Gradients(op, retain: true), consumed = Gradients(op, retain: false);
         for (int i = 0; i < retained.Length; i++)
             Assert.That(consumed[i], Is.EqualTo(retained[i]), $"gradient {i}"); // exact: the same bits
     }
 
-    [TestCase(false)]
-    [TestCase(true)]
-    public void ASecondPassThroughARetainedGraphGivesTheSameGradientsAgain(bool onEmbedding)
+    [TestCase("lstm")]
+    [TestCase("lstm on embedded ids")]
+    [TestCase("gru")]
+    public void ASecondPassThroughARetainedGraphGivesTheSameGradientsAgain(string op)
     {
-        (Tensor loss, Tensor[] parameters) = Forward(onEmbedding);
+        (Tensor loss, Tensor[] parameters) = Forward(op);
         loss.Backward(retainGraph: true);
         float[][] once = [.. parameters.Select(p => p.Grad!.ToArray())];
         foreach (Tensor parameter in parameters)
@@ -48,23 +50,25 @@ public class LstmGatesOverwrittenTests
         Assert.Throws<InvalidOperationException>(() => loss.Backward());
     }
 
-    private static float[][] Gradients(bool onEmbedding, bool retain)
+    private static float[][] Gradients(string op, bool retain)
     {
-        (Tensor loss, Tensor[] parameters) = Forward(onEmbedding);
+        (Tensor loss, Tensor[] parameters) = Forward(op);
         loss.Backward(retainGraph: retain);
         return [.. parameters.Select(p => p.Grad!.ToArray())];
     }
 
-    /// <summary>A fixed LSTM (masked ids through an embedding, or a float sequence) and a loss that weighs every output.</summary>
-    private static (Tensor Loss, Tensor[] Parameters) Forward(bool onEmbedding)
+    /// <summary>A fixed LSTM (masked ids through an embedding, or a float sequence) or GRU, and a loss that weighs every output.</summary>
+    private static (Tensor Loss, Tensor[] Parameters) Forward(string op)
     {
+        int gates = op == "gru" ? 3 : 4;
         var random = new Random(5);
         Tensor Values(params int[] shape) => Tensor.FromArray(
             [.. Enumerable.Range(0, shape.Aggregate(1, (a, b) => a * b)).Select(_ => random.NextSingle() - 0.5f)], shape);
-        Tensor w = Values(D, 4 * U).AsParameter(), r = Values(U, 4 * U).AsParameter(), b = Values(4 * U).AsParameter();
+        Tensor w = Values(D, gates * U).AsParameter(), r = Values(U, gates * U).AsParameter();
+        Tensor b = (op == "gru" ? Values(2, gates * U) : Values(gates * U)).AsParameter(); // the GRU: input and recurrent biases
         Tensor y;
         Tensor input;
-        if (onEmbedding)
+        if (op == "lstm on embedded ids")
         {
             // Ids 0 (masked) at the end of some rows, a few ids repeated.
             float[] ids = [.. Enumerable.Range(0, N * T).Select(i => i % T >= T - i / T % 3 ? 0f : 1 + random.Next(Vocabulary - 1))];
@@ -74,7 +78,7 @@ public class LstmGatesOverwrittenTests
         else
         {
             input = Values(N, T, D).AsParameter();
-            y = Ops.Lstm(input, w, r, b, returnSequences: true);
+            y = op == "gru" ? Ops.Gru(input, w, r, b, returnSequences: true) : Ops.Lstm(input, w, r, b, returnSequences: true);
         }
         Tensor loss = Ops.Sum(Ops.Multiply(y, Values(N, T, U)));
         return (loss, [input, w, r, b]);
