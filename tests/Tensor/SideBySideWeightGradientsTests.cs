@@ -96,6 +96,57 @@ public class SideBySideWeightGradientsTests
         }
     }
 
+    /// <summary>On embedded ids the chunk's dZ is also summed per id, on the first worker at the head of the line: the
+    /// sums, dR (and dW when asked) and db are bitwise those of the calls one after another on one thread.</summary>
+    [TestCase(512, 512, 0, 128, 480, 300)] // an IMDB chunk on embedded ids: the sums, dR and db
+    [TestCase(37, 100, 0, 7, 34, 11)]      // gate columns not a multiple of the panel
+    [TestCase(64, 40, 6, 9, 60, 20)]       // dW too
+    [TestCase(20, 20, 0, 4, 20, 3)]        // one partial panel
+    public void GroupedSumsBesideTheProductsEqualTheSequentialCallsBitwise(int rows, int g, int d, int u, int rowsH, int groups)
+    {
+        float[] dz = Tensor.RandomUniform([rows, g], -1, 1, 100).ToArray();
+        float[] x = d == 0 ? [] : Tensor.RandomUniform([rows, d], -1, 1, 101).ToArray();
+        float[] h = Tensor.RandomUniform([rowsH, u], -1, 1, 102).ToArray();
+        float[] dW0 = d == 0 ? [] : Tensor.RandomUniform([d, g], -1, 1, 103).ToArray();
+        float[] dR0 = Tensor.RandomUniform([u, g], -1, 1, 104).ToArray();
+        float[] db0 = Tensor.RandomUniform([g], -1, 1, 105).ToArray();
+        float[] sums0 = Tensor.RandomUniform([groups, g], -1, 1, 106).ToArray();
+        var random = new Random(107);
+        int[] groupOfRow = [.. Enumerable.Range(0, rows).Select(i => i % 9 == 0 ? -1 : random.Next(groups))];
+        int saved = Parallelism.MaxThreads;
+        try
+        {
+            // The twin: one thread, the sums (rows in order onto what the sums hold), db, dW, then dR.
+            Parallelism.MaxThreads = 1;
+            float[] sums = (float[])sums0.Clone(), dW = (float[])dW0.Clone(), dR = (float[])dR0.Clone(), db = (float[])db0.Clone();
+            for (int row = 0; row < rows; row++)
+                if (groupOfRow[row] >= 0)
+                    TensorPrimitives.Add(sums.AsSpan(groupOfRow[row] * g, g), dz.AsSpan(row * g, g), sums.AsSpan(groupOfRow[row] * g, g));
+            for (int row = 0; row < rows; row++)
+                TensorPrimitives.Add(db, dz.AsSpan(row * g, g), db);
+            if (d > 0)
+                Gemm.Multiply(true, false, d, g, rows, x, d, dz, g, dW, g, accumulate: true);
+            Gemm.Multiply(true, false, u, g, rowsH, h, u, dz.AsSpan((rows - rowsH) * g), g, dR, g, accumulate: true);
+            foreach (int threads in new[] { 1, 2, 3, 4 })
+            {
+                Parallelism.MaxThreads = threads;
+                float[] sumsS = (float[])sums0.Clone(), dWs = (float[])dW0.Clone(), dRs = (float[])dR0.Clone(), dbs = (float[])db0.Clone();
+                Parallelism.ResetWidestRegion();
+                SideBySideWeightGradients.Accumulate(dz, rows, g, x, d, h, u, rowsH, dWs, dRs, dbs, groupOfRow, groups, sumsS, new int[groups]);
+                Assert.That(sumsS, Is.EqualTo(sums).AsCollection, $"sums, {threads} thread(s)");
+                Assert.That(dWs, Is.EqualTo(dW).AsCollection, $"dW, {threads} thread(s)");
+                Assert.That(dRs, Is.EqualTo(dR).AsCollection, $"dR, {threads} thread(s)");
+                Assert.That(dbs, Is.EqualTo(db).AsCollection, $"db, {threads} thread(s)");
+                if (threads >= 2)
+                    Assert.That(Parallelism.WidestRegion, Is.GreaterThanOrEqualTo(2), $"{threads} threads: the sums ran beside the products");
+            }
+        }
+        finally
+        {
+            Parallelism.MaxThreads = saved;
+        }
+    }
+
     [Test]
     public void AnEmptyGradientIsSkipped()
     {

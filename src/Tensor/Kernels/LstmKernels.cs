@@ -524,13 +524,12 @@ public static unsafe class LstmKernels
         {
             int n = s.Batch, d = s.Inputs, u = s.Units, g4 = s.GateWidth, rows = (to - from) * n;
             int firstH = Math.Max(from, FirstStep), rowsH = Math.Max(0, to - firstH) * n;
-            if (!RowSums.IsEmpty)
-                GroupedRowSums.Sum(dGates.Slice(from * n * g4, rows * g4), g4, GroupOfRow.Slice(from * n, rows), Groups, RowSums,
-                    RowsInGroup, accumulate: true);
+            // On embedded ids the chunk's dZ is also summed per id, on one worker while the others start the products.
             SideBySideWeightGradients.Accumulate(dGates.Slice(from * n * g4, rows * g4), rows, g4,
                 Input.IsEmpty ? default : Input.Slice(from * n * d, rows * d), d,
                 rowsH == 0 ? default : Previous.Slice(firstH * n * u, rowsH * u), u, rowsH,
-                Input.IsEmpty ? default : DW, rowsH == 0 ? default : DR, DBias);
+                Input.IsEmpty ? default : DW, rowsH == 0 ? default : DR, DBias,
+                RowSums.IsEmpty ? default : GroupOfRow.Slice(from * n, rows), Groups, RowSums, RowsInGroup);
         }
     }
 
