@@ -50,11 +50,7 @@ public class SideBySideWeightGradientsTests
                 float[] dWs = (float[])dW0.Clone(), dRs = (float[])dR0.Clone(), dbs = (float[])db0.Clone();
                 Parallelism.ResetWidestRegion();
                 SideBySideWeightGradients.Accumulate(dz, rows, g, x, d, h, u, rowsH, dWs, dRs, dbs);
-                Assert.That(dWs, Is.EqualTo(dW).AsCollection, $"dW, {threads} thread(s)");
-                Assert.That(dRs, Is.EqualTo(dR).AsCollection, $"dR, {threads} thread(s)");
-                Assert.That(dbs, Is.EqualTo(db).AsCollection, $"db, {threads} thread(s)");
-                if (threads >= 2)
-                    Assert.That(Parallelism.WidestRegion, Is.GreaterThanOrEqualTo(2), $"{threads} threads: the products ran side by side");
+                AssertSameBitsSideBySide(threads, ("dW", dWs, dW), ("dR", dRs, dR), ("db", dbs, db));
             }
         }
         finally
@@ -133,18 +129,22 @@ public class SideBySideWeightGradientsTests
                 float[] sumsS = (float[])sums0.Clone(), dWs = (float[])dW0.Clone(), dRs = (float[])dR0.Clone(), dbs = (float[])db0.Clone();
                 Parallelism.ResetWidestRegion();
                 SideBySideWeightGradients.Accumulate(dz, rows, g, x, d, h, u, rowsH, dWs, dRs, dbs, groupOfRow, groups, sumsS, new int[groups]);
-                Assert.That(sumsS, Is.EqualTo(sums).AsCollection, $"sums, {threads} thread(s)");
-                Assert.That(dWs, Is.EqualTo(dW).AsCollection, $"dW, {threads} thread(s)");
-                Assert.That(dRs, Is.EqualTo(dR).AsCollection, $"dR, {threads} thread(s)");
-                Assert.That(dbs, Is.EqualTo(db).AsCollection, $"db, {threads} thread(s)");
-                if (threads >= 2)
-                    Assert.That(Parallelism.WidestRegion, Is.GreaterThanOrEqualTo(2), $"{threads} threads: the sums ran beside the products");
+                AssertSameBitsSideBySide(threads, ("sums", sumsS, sums), ("dW", dWs, dW), ("dR", dRs, dR), ("db", dbs, db));
             }
         }
         finally
         {
             Parallelism.MaxThreads = saved;
         }
+    }
+
+    /// <summary>Each output bitwise its twin's; at 2 threads or more, the work ran in a region of 2 workers or more.</summary>
+    private static void AssertSameBitsSideBySide(int threads, params (string Name, float[] Actual, float[] Expected)[] outputs)
+    {
+        foreach ((string name, float[] actual, float[] expected) in outputs)
+            Assert.That(actual, Is.EqualTo(expected).AsCollection, $"{name}, {threads} thread(s)");
+        if (threads >= 2)
+            Assert.That(Parallelism.WidestRegion, Is.GreaterThanOrEqualTo(2), $"{threads} threads: the work ran side by side");
     }
 
     [Test]
