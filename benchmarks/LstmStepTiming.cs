@@ -6,46 +6,93 @@ namespace NanoNet.Benchmarks;
 
 /// <summary>
 /// One forward step of the fused LSTM on embedded ids (<see cref="LstmFusedStep.StepProjected"/>) at the IMDB seed
-/// shape (32 rows, U = 128: 4 row tiles × 16 panels of 8 units), caches hot, one thread: the step as it runs, and the
-/// same step with its K = 128 FMA chains only (the cell skipped), against the FMA floor 2·N·U·4U / peak probed in the
-/// same process. The difference is what the cell (8 exps per pair of rows per tile) adds to the step. Best of 5 rounds
-/// of N steps; <c>lstm-step-time [steps]</c>.
+/// shape (32 rows, U = 128: 4 row tiles × 16 panels of 8 units), one thread: the step as it runs, and the same step with
+/// its K = 128 FMA chains only (the cell skipped), caches hot, against the FMA floor 2·N·U·4U / peak probed in the same
+/// process (the difference is what the cell, 8 exps per pair of rows per tile, adds). Then what a second core gives:
+/// T = 200 steps in a row writing full-size saved state (gates, c, tanh c, h), 32 rows on one thread, then 16 rows on
+/// each of two threads at once, each on buffers of its own. Best of 5 rounds; <c>lstm-step-time [steps]</c>.
 /// </summary>
 public static unsafe class LstmStepTiming
 {
+    private const int D = 128, U = 128, Distinct = 1564, T = 200;
+
     public static void Run(int steps)
     {
-        const int D = 128, U = 128, Rows = 32, Distinct = 64, T = 200;
         Parallelism.MaxThreads = 1;
         double peak = FmaPeak.MeasureGflops(1);
-        var random = new Random(1);
-        float[] w = Values(D * 4 * U, 0.1f, random), r = Values(U * 4 * U, 0.1f, random), bias = new float[4 * U];
-        float[]? packed = null, packedBias = null;
-        var start = LstmFusedStep.Pack(w, r, bias, D, U, ref packed, ref packedBias);
-        float[] projected = Values((int)LstmKernels.ProjectedLength(new LstmShape(Rows, T, D, U), Distinct), 1f, random);
-        int[] slots = [.. Enumerable.Range(0, Rows * T).Select(_ => random.Next(Distinct))];
-        float[] h = Values(Rows * U, 1f, random), c = new float[Rows * U], gates = new float[Rows * 4 * U];
-        float[] tanh = new float[Rows * U], hOut = new float[Rows * U];
-        double floorUs = 2.0 * Rows * U * 4 * U / (peak * 1e3);
+        double floorUs = 2.0 * 32 * U * 4 * U / (peak * 1e3);
         Console.WriteLine($"FMA peak {peak:F1} GFLOP/s; floor of one step (32×128 · 128×512) {floorUs:F2} µs");
-        fixed (float* pw = packed, pb = packedBias, pp = projected, ph = h, pc = c, pg = gates, pt = tanh, pho = hOut)
-        fixed (int* ps = slots)
+        foreach (bool cell in (bool[])[true, false])
         {
-            var outputs = new LstmFusedStep.Outputs { Gates = pg, GatesStride = 4 * U, CellIn = pc, CellOut = pc, TanhCell = pt, Hidden = pho };
-            foreach (bool cell in (bool[])[true, false])
-            {
-                LstmFusedStep.CellEnabled = cell;
-                double best = double.MaxValue;
+            LstmFusedStep.CellEnabled = cell;
+            double best = new Band(32, history: false).Time(steps);
+            Console.WriteLine($"{(cell ? "step, hot" : "FMA chains only"),-22} {best,8:F2} µs  {best * 1000 / (32 / 8 * (U / 8)),6:F0} ns per tile  {floorUs / best * 100,5:F0}% of the floor");
+        }
+        LstmFusedStep.CellEnabled = true;
+        double one = new Band(32, history: true).Time(steps);
+        Console.WriteLine($"{"200 steps, 1 thread",-22} {one,8:F2} µs a step (32 rows)");
+        // Two threads, 16 rows each, started together: what the machine gives two bands that share nothing.
+        Band first = new(16, history: true), second = new(16, history: true);
+        var start = new Barrier(2);
+        double other = 0;
+        var thread = new Thread(() => other = second.Time(steps, start));
+        thread.Start();
+        double mine = first.Time(steps, start);
+        thread.Join();
+        double slower = Math.Max(mine, other);
+        Console.WriteLine($"{"200 steps, 2 threads",-22} {mine,8:F2} / {other:F2} µs a step (16 rows each): {one / slower:F2}x one thread");
+    }
+
+    /// <summary>One band's operands and outputs: with <c>history</c>, T steps of saved state, as a training forward writes.</summary>
+    private sealed class Band
+    {
+        private readonly int _rows;
+        private readonly bool _history;
+        private readonly float[] _packed, _packedBias, _projected, _h, _c, _gates, _tanh;
+        private readonly (int Weights, int Bias) _start;
+        private readonly int[] _slots;
+
+        public Band(int rows, bool history)
+        {
+            (_rows, _history) = (rows, history);
+            var random = new Random(1);
+            float[]? packed = null, packedBias = null;
+            _start = LstmFusedStep.Pack(Values(D * 4 * U, 0.1f, random), Values(U * 4 * U, 0.1f, random), new float[4 * U], D, U, ref packed, ref packedBias);
+            (_packed, _packedBias) = (packed!, packedBias!); // Pack allocates both
+            _projected = Values((int)LstmKernels.ProjectedLength(new LstmShape(rows, T, D, U), Distinct), 1f, random);
+            _slots = [.. Enumerable.Range(0, rows * T).Select(_ => random.Next(Distinct))];
+            int blocks = history ? T + 1 : 2;
+            _h = Values(rows * U * blocks, 1f, random);
+            _c = new float[rows * U * blocks];
+            _gates = new float[rows * 4 * U * (history ? T : 1)];
+            _tanh = new float[rows * U * (history ? T : 1)];
+        }
+
+        /// <summary>Best of 5 rounds of <paramref name="steps"/> steps, µs per step (rounds started together at <paramref name="start"/>).</summary>
+        public double Time(int steps, Barrier? start = null)
+        {
+            double best = double.MaxValue;
+            int block = _rows * U;
+            fixed (float* w = _packed, b = _packedBias, projected = _projected, h = _h, c = _c, gates = _gates, tanh = _tanh)
+            fixed (int* slots = _slots)
                 for (int round = 0; round < 5; round++)
                 {
+                    start?.SignalAndWait();
                     var clock = Stopwatch.StartNew();
                     for (int i = 0; i < steps; i++)
-                        LstmFusedStep.StepProjected(pw + start.Weights, pb + start.Bias, D, U, Rows, pp, ps + i % T, T, ph, U, outputs);
+                    {
+                        int t = _history ? i % T : 0;
+                        var outputs = new LstmFusedStep.Outputs
+                        {
+                            Gates = gates + (long)t * 4 * block, GatesStride = 4 * U, CellIn = c + (long)t * block,
+                            CellOut = c + (long)(t + 1) * block, TanhCell = tanh + (long)t * block, Hidden = h + (long)(t + 1) * block,
+                        };
+                        LstmFusedStep.StepProjected(w + _start.Weights, b + _start.Bias, D, U, _rows, projected, slots + i % T, T,
+                            h + (long)t * block, U, outputs);
+                    }
                     best = Math.Min(best, clock.Elapsed.TotalMicroseconds / steps);
                 }
-                Console.WriteLine($"{(cell ? "step" : "FMA chains only"),-16} {best,8:F2} µs  {best * 1000 / (Rows / 8 * (U / 8)),6:F0} ns per tile  {floorUs / best * 100,5:F0}% of the floor");
-            }
-            LstmFusedStep.CellEnabled = true;
+            return best;
         }
     }
 
