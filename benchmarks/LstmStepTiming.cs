@@ -10,7 +10,8 @@ namespace NanoNet.Benchmarks;
 /// its K = 128 FMA chains only (the cell skipped), caches hot, against the FMA floor 2·N·U·4U / peak probed in the same
 /// process (the difference is what the cell, 8 exps per pair of rows per tile, adds). Then what a second core gives:
 /// T = 200 steps in a row writing full-size saved state (gates, c, tanh c, h), 32 rows on one thread, then 16 rows on
-/// each of two threads at once, each on buffers of its own. Best of 5 rounds; <c>lstm-step-time [steps]</c>.
+/// each of two threads at once, each on buffers of its own, and the same two bands as rows 0–15 and 16–31 of one
+/// shared state (the model's layout). Best of 5 rounds; <c>lstm-step-time [steps]</c>.
 /// </summary>
 public static unsafe class LstmStepTiming
 {
@@ -41,6 +42,13 @@ public static unsafe class LstmStepTiming
         thread.Join();
         double slower = Math.Max(mine, other);
         Console.WriteLine($"{"200 steps, 2 threads",-22} {mine,8:F2} / {other:F2} µs a step (16 rows each): {one / slower:F2}x one thread");
+        // The same two bands as the model lays them out: rows 0–15 and 16–31 of one 32-row time-major state.
+        Band shared = new(32, history: true);
+        thread = new Thread(() => other = shared.Time(steps, start, firstRow: 16, rows: 16));
+        thread.Start();
+        mine = shared.Time(steps, start, firstRow: 0, rows: 16);
+        thread.Join();
+        Console.WriteLine($"{"  in one shared state",-22} {mine,8:F2} / {other:F2} µs a step (rows 0–15, 16–31): {one / Math.Max(mine, other):F2}x one thread");
     }
 
     /// <summary>One band's operands and outputs: with <c>history</c>, T steps of saved state, as a training forward writes.</summary>
@@ -69,10 +77,11 @@ public static unsafe class LstmStepTiming
         }
 
         /// <summary>Best of 5 rounds of <paramref name="steps"/> steps, µs per step (rounds started together at <paramref name="start"/>).</summary>
-        public double Time(int steps, Barrier? start = null)
+        public double Time(int steps, Barrier? start = null, int firstRow = 0, int rows = -1)
         {
             double best = double.MaxValue;
-            int block = _rows * U;
+            int block = _rows * U, first = firstRow;
+            rows = rows < 0 ? _rows : rows;
             fixed (float* w = _packed, b = _packedBias, projected = _projected, h = _h, c = _c, gates = _gates, tanh = _tanh)
             fixed (int* slots = _slots)
                 for (int round = 0; round < 5; round++)
@@ -82,13 +91,14 @@ public static unsafe class LstmStepTiming
                     for (int i = 0; i < steps; i++)
                     {
                         int t = _history ? i % T : 0;
+                        long at = (long)first * U;
                         var outputs = new LstmFusedStep.Outputs
                         {
-                            Gates = gates + (long)t * 4 * block, GatesStride = 4 * U, CellIn = c + (long)t * block,
-                            CellOut = c + (long)(t + 1) * block, TanhCell = tanh + (long)t * block, Hidden = h + (long)(t + 1) * block,
+                            Gates = gates + (long)t * 4 * block + 4 * at, GatesStride = 4 * U, CellIn = c + (long)t * block + at,
+                            CellOut = c + (long)(t + 1) * block + at, TanhCell = tanh + (long)t * block + at, Hidden = h + (long)(t + 1) * block + at,
                         };
-                        LstmFusedStep.StepProjected(w + _start.Weights, b + _start.Bias, D, U, _rows, projected, slots + i % T, T,
-                            h + (long)t * block, U, outputs);
+                        LstmFusedStep.StepProjected(w + _start.Weights, b + _start.Bias, D, U, rows, projected, slots + (long)first * T + i % T, T,
+                            h + (long)t * block + at, U, outputs);
                     }
                     best = Math.Min(best, clock.Elapsed.TotalMicroseconds / steps);
                 }
