@@ -147,7 +147,8 @@ internal static unsafe class LstmFusedStep
                 MultiplyTile(d, u, xRow, hRow, packed + (long)b * k * Width, cell.Tile);
                 cell.Bias = packedBias + b * Width;
                 (cell.Rt, cell.Mr, cell.B) = (rt, mr, b);
-                Cell(cell, o);
+                if (CellEnabled)
+                    Cell(cell, o);
             }
         }
     }
@@ -304,7 +305,7 @@ internal static unsafe class LstmFusedStep
     /// </list>
     /// </summary>
     /// <remarks>Each pair stays in registers from the tile's z to the stores (the cell used to write the gates back into
-    /// the tile and c_t into a small block, and read them again): 3% off the IMDB step's time, the same bits. The cell
+    /// the tile and c_t into a small block, and read them again): 4% off the IMDB step's time, the same bits. The cell
     /// still costs about half as much as the tile's FMAs (8 exps per pair): run between stretches of the next tile's
     /// FMAs to overlap the two, it was slower (benchmarks/README.md, "Twentieth sitting").</remarks>
     private static void Cell(in CellTile cell, in Outputs o)
@@ -314,6 +315,7 @@ internal static unsafe class LstmFusedStep
     }
 
     /// <summary>Rows i and i + 1 of <see cref="Cell"/> (row i alone, paired with itself, when it is the tile's last).</summary>
+    /// <remarks>Not inlined: inside the step's loops the JIT spilled its vectors to the stack (a step 28 → 32 µs).</remarks>
     [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
     private static void CellPair(in CellTile cell, int i, in Outputs o)
     {
