@@ -33,7 +33,9 @@ internal static unsafe class GroupedRowSums
         if (width < 1 || rows.Length < (long)count * width || sums.Length < (long)groups * width || rowsInGroup.Length < groups)
             throw new ArgumentException($"GroupedRowSums: {count} rows of {width} into {groups} groups need {(long)count * width} row floats, " +
                 $"{(long)groups * width} sum floats and {groups} scratch ints, got {rows.Length}, {sums.Length} and {rowsInGroup.Length}.");
-        int workers = Math.Max(1, Math.Min(Parallelism.CurrentMaxThreads, groups / 64));
+        // One piece inside a parallel region (the LSTM runs the sums on one worker beside its products): a split there
+        // would only walk the rows once per piece on the same thread.
+        int workers = Parallelism.WorkersFor(Math.Max(1, groups / 64));
         rowsInGroup = rowsInGroup[..groups];
         Span<int> firstGroup = stackalloc int[workers + 1];
         rowsInGroup.Clear();

@@ -21,7 +21,7 @@ namespace NanoNet.Kernels;
 /// steps, on two workers, the products weigh about the same and the cut falls between them (one whole product each, as
 /// above); with D ≠ U or few steps it falls inside the heavier one, so the worker with the lighter product also takes
 /// columns of the other. db's columns are cut into P ranges of whole 64-byte lines, one per worker. With fewer than two
-/// workers, or without both products, the calls run one after another as before.</para>
+/// workers, or fewer than two pieces of work (the products, and the sums below), the calls run one after another.</para>
 /// <para>On embedded ids the LSTM also sums the chunk's dZ per distinct id (<see cref="GroupedRowSums"/>): that runs
 /// at the head of the line, on the first worker, weighed as <see cref="GroupedFloatCost"/> FMAs of a product column per
 /// float of dZ, and the other workers start on the columns meanwhile. Run as a region of its own, split by ids, the
@@ -59,7 +59,7 @@ internal static unsafe class SideBySideWeightGradients
         bool hasW = !dW.IsEmpty && rows > 0, hasR = !dR.IsEmpty && rowsH > 0, hasGroups = !groupOfRow.IsEmpty;
         // Side by side when two pieces of work at least are there to share out: both products, or one and the sums.
         int pieces = (hasW ? 1 : 0) + (hasR ? 1 : 0) + (hasGroups ? 1 : 0);
-        if (workers < 2 || pieces < 2 || !(hasW || hasR) || WorkerPool.IsInsideRegion)
+        if (workers < 2 || pieces < 2 || WorkerPool.IsInsideRegion)
         {
             Sequential(dz, rows, g, x, d, h, u, rowsH, dW, dR, dBias, groupOfRow, groups, groupSums, groupScratch);
             return;
