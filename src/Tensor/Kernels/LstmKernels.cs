@@ -112,7 +112,8 @@ public ref struct LstmBuffers
 /// alone when dX is not wanted; the loop runs in chunks of steps (<see cref="RecurrentStepJob.ChunkSteps(int, int, long)"/>), and after
 /// each chunk dW += X̃ᵀ·dZ and dR += H_prevᵀ·dZ over the chunk's rows (contiguous in time-major order: one GEMM each)
 /// and db += its column sums, while its dZ is still in L2 (side by side on several workers, see
-/// <see cref="SideBySideWeightGradients"/>).</item>
+/// <see cref="SideBySideWeightGradients"/>); on several workers, when the steps and the products weigh about the
+/// same, each chunk's products run beside the next chunk's steps instead (<see cref="RecurrentBackwardPipeline"/>).</item>
 /// <item>the sequences (batch rows) are split into bands once per pass, and each worker runs its band
 /// through all T steps (forward) or through a chunk of steps (backward) in one parallel region (see
 /// <see cref="RecurrentStepJob"/>), R and Rᵀ packed once per call.</item>
@@ -481,14 +482,28 @@ public static unsafe class LstmKernels
             // weight gradients, while its dZ is still in cache. One product over all T·N rows after the loop read 13 MB
             // of dZ back from memory at N = 32, T = 200: the IMDB seed model's dR ran at about 60% of the FMA peak that
             // way, 75% chunked (benchmarks/README.md, "Ninth sitting").
+            // On several workers, when the steps and the products weigh about the same, the products of each chunk run
+            // beside the steps of the next (RecurrentBackwardPipeline); else each chunk's steps, then its products.
             float* dhInitial = null;
             int chunk = RecurrentStepJob.ChunkSteps(s.Batch, s.Steps, (long)g4 * sizeof(float));
-            for (int to = s.Steps; to > 0; to -= chunk)
+            int chunks = (s.Steps + chunk - 1) / chunk;
+            // (The pipeline's step role also sums each chunk's dZ per id, while its rows are in that core's L2.)
+            double stepCost = (double)g4 * (u + (dX.IsEmpty ? 0 : d) + RecurrentBackwardPipeline.BackwardCellCost
+                + (weights.RowSums.IsEmpty ? 0 : SideBySideWeightGradients.GroupedFloatCost));
+            if (RecurrentBackwardPipeline.Plan(Parallelism.WorkersFor(Parallelism.CurrentMaxThreads), s.Batch, chunks,
+                    stepCost, weights.ProductCostPerRow(s), out int stepRoles, out int productRoles))
             {
-                int from = Math.Max(0, to - chunk);
-                dhInitial = job.RunBackward(pScratch, pScratch + block, from, to);
-                weights.Accumulate(s, from, to, dGates);
+                job.SetBackwardBuffers(pScratch, pScratch + block);
+                weights.RunPipelined(s, job, dGates, chunk, stepRoles, productRoles);
+                dhInitial = job.DhAfter(0);
             }
+            else
+                for (int to = s.Steps; to > 0; to -= chunk)
+                {
+                    int from = Math.Max(0, to - chunk);
+                    dhInitial = job.RunBackward(pScratch, pScratch + block, from, to);
+                    weights.Accumulate(s, from, to, dGates);
+                }
             // Step 0 left dh₋₁ in dhInitial and dc₋₁ in DC: the initial states' gradients.
             if (!dInitialHidden.IsEmpty)
                 TensorPrimitives.Add(dInitialHidden, new ReadOnlySpan<float>(dhInitial, block), dInitialHidden);
@@ -517,6 +532,33 @@ public static unsafe class LstmKernels
         public int Groups;
         public Span<float> RowSums;
         public Span<int> RowsInGroup;
+
+        /// <summary>FMAs per row of dW's and dR's products, with db weighed as one per float; 0 when neither is wanted.</summary>
+        public readonly double ProductCostPerRow(in LstmShape s)
+        {
+            double columns = (Input.IsEmpty || DW.IsEmpty ? 0 : s.Inputs) + (DR.IsEmpty ? 0 : s.Units);
+            return columns == 0 ? 0 : (columns + (DBias.IsEmpty ? 0 : 1)) * s.GateWidth;
+        }
+
+        /// <summary>The whole backward pass, each chunk's products beside the next chunk's steps (<see cref="RecurrentBackwardPipeline"/>);
+        /// <paramref name="job"/> is prepared and holds dh's buffers.</summary>
+        public readonly void RunPipelined(in LstmShape s, RecurrentStepJob job, Span<float> dGates, int chunk, int stepRoles, int productRoles)
+        {
+            int g4 = s.GateWidth;
+            bool hasW = !Input.IsEmpty && !DW.IsEmpty;
+            fixed (float* pdz = dGates, px = Input, ph = Previous, pdw = DW, pdr = DR, pdb = DBias, pSums = RowSums)
+            fixed (int* pGroups = GroupOfRow, pScratch = RowsInGroup)
+            {
+                var whole = new SideBySideWeightGradients.Work
+                {
+                    DZ = pdz, X = hasW ? px : null, H = ph, DW = hasW ? pdw : null, DR = DR.IsEmpty ? null : pdr,
+                    DBias = DBias.IsEmpty ? null : pdb, G = g4, D = hasW ? s.Inputs : 0, U = DR.IsEmpty ? 0 : s.Units,
+                    Nr = GemmMicroKernels.TileSize(Gemm.BestKernel).Nr,
+                    GroupOf = RowSums.IsEmpty ? null : pGroups, GroupSums = pSums, GroupScratch = pScratch, Groups = Groups,
+                };
+                RecurrentBackwardPipeline.Run(job, whole, chunk, FirstStep, stepRoles, productRoles);
+            }
+        }
 
         /// <summary>Adds the gradients of steps [<paramref name="from"/>, <paramref name="to"/>): their rows are
         /// contiguous in the time-major dZ, X̃ and H_prev, so each product is one GEMM over (to − from)·N rows.</summary>

@@ -69,11 +69,32 @@ internal abstract unsafe class RecurrentStepJob : ParallelJob
     /// </summary>
     public float* RunBackward(float* dhFirst, float* dhSecond, int fromStep, int toStep)
     {
-        _dhFirst = dhFirst;
-        _dhSecond = dhSecond;
+        SetBackwardBuffers(dhFirst, dhSecond);
         (_fromStep, _toStep) = (fromStep, toStep);
         Parallelism.Run(this, Workers);
-        return (Steps - 1 - fromStep) % 2 == 0 ? dhSecond : dhFirst;
+        return DhAfter(fromStep);
+    }
+
+    /// <summary>Sets dh's two buffers for <see cref="BackwardBand"/> (as <see cref="RunBackward"/> takes them).</summary>
+    internal void SetBackwardBuffers(float* dhFirst, float* dhSecond)
+    {
+        _dhFirst = dhFirst;
+        _dhSecond = dhSecond;
+    }
+
+    /// <summary>The buffer backward step <paramref name="fromStep"/> writes dh_{fromStep−1} to.</summary>
+    internal float* DhAfter(int fromStep) => (Steps - 1 - fromStep) % 2 == 0 ? _dhSecond : _dhFirst;
+
+    /// <summary>Backward steps <paramref name="toStep"/>−1 down to <paramref name="fromStep"/> for batch rows
+    /// [<paramref name="first"/>, <paramref name="end"/>), on the calling worker (one worker's share of
+    /// <see cref="RunBackward"/>; <see cref="RecurrentBackwardPipeline"/> calls it directly).</summary>
+    internal void BackwardBand(int first, int end, int fromStep, int toStep)
+    {
+        for (int step = toStep - 1; step >= fromStep; step--)
+        {
+            bool even = (Steps - 1 - step) % 2 == 0;
+            BackwardRows(step, first, end, even ? _dhFirst : _dhSecond, even ? _dhSecond : _dhFirst);
+        }
     }
 
     /// <summary>
@@ -125,11 +146,7 @@ internal abstract unsafe class RecurrentStepJob : ParallelJob
                 ForwardRows(step, first, end);
             return;
         }
-        for (int step = _toStep - 1; step >= _fromStep; step--)
-        {
-            bool even = (Steps - 1 - step) % 2 == 0;
-            BackwardRows(step, first, end, even ? _dhFirst : _dhSecond, even ? _dhSecond : _dhFirst);
-        }
+        BackwardBand(first, end, _fromStep, _toStep);
     }
 
     /// <summary>Forward step <paramref name="step"/> for batch rows [first, end).</summary>

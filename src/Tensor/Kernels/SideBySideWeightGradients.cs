@@ -74,16 +74,15 @@ internal static unsafe class SideBySideWeightGradients
         fixed (int* pGroups = groupOfRow, pScratch = groupScratch)
         {
             Job job = t_job ??= new Job();
-            job.DZ = pdz; job.X = px; job.H = ph; job.DW = pdw; job.DR = pdr; job.DBias = dBias.IsEmpty ? null : pdb;
             // A product that is not there weighs nothing on the line (no columns of it are handed out).
-            (job.Rows, job.G, job.D, job.U, job.RowsH, job.Tasks, job.Nr) = (rows, g, hasW ? d : 0, hasR ? u : 0, hasR ? rowsH : 0, workers, nr);
-            job.GroupOf = hasGroups ? pGroups : null;
-            job.GroupSums = pSums;
-            job.GroupScratch = pScratch;
-            job.Groups = groups;
+            job.Line = new Work
+            {
+                DZ = pdz, X = px, H = ph, DW = pdw, DR = pdr, DBias = dBias.IsEmpty ? null : pdb,
+                Rows = rows, G = g, D = hasW ? d : 0, U = hasR ? u : 0, RowsH = hasR ? rowsH : 0, Tasks = workers, Nr = nr,
+                GroupOf = hasGroups ? pGroups : null, GroupSums = pSums, GroupScratch = pScratch, Groups = groups,
+            };
             Parallelism.Run(job, workers);
-            job.GroupOf = job.GroupScratch = null;
-            job.GroupSums = null;
+            job.Line = default;
         }
     }
 
@@ -113,20 +112,34 @@ internal static unsafe class SideBySideWeightGradients
 
     private sealed class Job : ParallelJob
     {
-        public float* DZ, X, H, DW, DR, DBias, GroupSums;
-        public int* GroupOf, GroupScratch;
-        public int Rows, G, D, U, RowsH, Tasks, Nr, Groups;
+        public Work Line;
 
         public override void RunWorker(int worker, int workerCount)
         {
             // A pool smaller than asked for (never today: the caller asks for at most CurrentMaxThreads) still covers every task.
-            for (int task = worker; task < Tasks; task += workerCount)
-                RunTask(task);
+            for (int task = worker; task < Line.Tasks; task += workerCount)
+                Line.RunTask(task);
         }
+    }
+
+    /// <summary>
+    /// One chunk's products and sums as raw operands, laid on one line and cut into <see cref="Tasks"/> pieces (see the
+    /// remarks above); a worker runs a piece with <see cref="RunTask"/>, its calls on that worker alone. Also the unit
+    /// of work of <see cref="RecurrentBackwardPipeline"/>, whose product workers take one chunk's line after another.
+    /// </summary>
+    internal struct Work
+    {
+        /// <summary>dZ (Rows×G), X (Rows×D), H_prev (RowsH×U: the last RowsH rows of dZ), dW, dR, db (null: none),
+        /// and with <see cref="GroupOf"/> the per-group sums (Groups×G).</summary>
+        public float* DZ, X, H, DW, DR, DBias, GroupSums;
+        /// <summary>Each row's group (null: no sums), and <see cref="Groups"/> ints of scratch for <see cref="GroupedRowSums"/>.</summary>
+        public int* GroupOf, GroupScratch;
+        /// <summary>D = 0 leaves dW out, U = 0 leaves dR out; Nr is the micro-kernel's panel width the cuts fall on.</summary>
+        public int Rows, G, D, U, RowsH, Tasks, Nr, Groups;
 
         /// <summary>Where task <paramref name="task"/>'s piece of the line starts: a column of dW (0..G) or G + a column of dR
         /// (the grouped sums, when there are any, come first on the line and belong to task 0).</summary>
-        private int LineStart(int task)
+        private readonly int LineStart(int task)
         {
             if (task >= Tasks)
                 return 2 * G;
@@ -140,12 +153,17 @@ internal static unsafe class SideBySideWeightGradients
             return G + Math.Min(G, (int)Math.Round((at - wholeW) / perColumnR / Nr) * Nr);
         }
 
-        private void RunTask(int task)
+        /// <summary>dZ's rows added into their groups' sums (<see cref="GroupedRowSums"/>), on the calling worker.</summary>
+        public readonly void SumGroups() =>
+            GroupedRowSums.Sum(new ReadOnlySpan<float>(DZ, Rows * G), G, new ReadOnlySpan<int>(GroupOf, Rows), Groups,
+                new Span<float>(GroupSums, Groups * G), new Span<int>(GroupScratch, Groups), accumulate: true);
+
+        /// <summary>Runs piece <paramref name="task"/> of <see cref="Tasks"/> on the calling worker.</summary>
+        public readonly void RunTask(int task)
         {
             int start = LineStart(task), end = LineStart(task + 1);
             if (task == 0 && GroupOf != null) // the head of the line: dZ's rows into their groups' sums (this worker alone)
-                GroupedRowSums.Sum(new ReadOnlySpan<float>(DZ, Rows * G), G, new ReadOnlySpan<int>(GroupOf, Rows), Groups,
-                    new Span<float>(GroupSums, Groups * G), new Span<int>(GroupScratch, Groups), accumulate: true);
+                SumGroups();
             // The calls below run on this worker alone (a GEMM started inside a parallel region does).
             int fromW = Math.Min(start, G), toW = Math.Min(end, G);
             if (toW > fromW) // dW[:, from..to) += Xᵀ·dZ[:, from..to)

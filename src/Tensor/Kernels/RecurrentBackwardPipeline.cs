@@ -1,0 +1,223 @@
+namespace NanoNet.Kernels;
+
+/// <summary>
+/// The LSTM's backward pass on several workers as a two-stage pipeline, in one parallel region: the step workers run
+/// the backward steps chunk after chunk (last to first, as <see cref="RecurrentStepJob.RunBackward"/> does), and the
+/// product workers add each finished chunk's weight gradients (<see cref="SideBySideWeightGradients.Work"/>: dW, dR,
+/// db, and on embedded ids dZ summed per id) while the steps go on with the next chunk.
+/// </summary>
+/// <remarks>
+/// <para>Shape legend: N = batch rows, T = steps, C = steps per chunk (<see cref="RecurrentStepJob.ChunkSteps(int, int, long)"/>);
+/// chunk k holds steps [max(0, T − (k+1)·C), T − k·C), so chunk 0 is the last steps and the last chunk holds step 0.
+/// P workers: S step workers (bands of rows, as <see cref="RecurrentStepJob"/> cuts them) and Q = P − S product workers
+/// (pieces of the chunk's line, as <see cref="SideBySideWeightGradients"/> cuts it).</para>
+/// <para>Why: without it, each chunk is two regions, the steps split by rows and then the products split by columns,
+/// and both splits lose. On the IMDB seed model at 2 threads (benchmarks/README.md, twentieth sitting) the steps ran
+/// 1.5x one worker (dh_{t−1} = dZ·Rᵀ on 16-row bands at 81% of the FMA peak, against 97% for 32 rows) and the
+/// products 1.5x. Here each stage runs as one worker runs it, and the two overlap: the steps' time and the
+/// products' time are about equal there, so two workers take about half of one worker's time, plus the last chunk's
+/// products.</para>
+/// <para>The hand-off: step role i publishes how many chunks its band has finished (a release write of its own
+/// counter); a product role starts chunk k when every band has finished it (acquire reads), and, when Q > 1, when
+/// every product role has finished chunk k − 1 (the line's cuts move with the chunk's row count, so a column of dW
+/// can change hands between chunks). The steps of chunk k + 1 read and write only their own steps' rows (dZ may be
+/// written over the saved gates, <see cref="Autograd.Tape.ConsumingGraph"/>), so the products read chunk k's dZ, X̃ and H_prev
+/// while the steps go on.</para>
+/// <para>Determinism: a row's step arithmetic is the same whichever band holds it, and a product's bits do not depend
+/// on where the line is cut, so the results are bitwise those of one thread.</para>
+/// <para>When: <see cref="Plan"/> weighs the two stages in FMAs per row and pipelines when the slower stage's share
+/// per worker is at most 1.25× an even share of the whole (beyond that the split passes win).</para>
+/// </remarks>
+internal sealed unsafe class RecurrentBackwardPipeline : ParallelJob
+{
+    /// <summary>
+    /// What the backward cell costs per gate column of a row, in FMAs of a GEMM column (it reads the gates, c, tanh c
+    /// and writes dZ): on the Zen 5 VM of the twentieth sitting the cell took 1.05–1.13 ms and dh·Rᵀ (128 FMAs per
+    /// gate column) 3.9–4.1 ms at the IMDB seed shape, about 32 to 128.
+    /// </summary>
+    internal const int BackwardCellCost = 32;
+
+    // One counter per role, each on a 64-byte line of its own: the roles spin on the others' lines while they write their own.
+    private const int CounterStride = 16;
+
+    [ThreadStatic] private static RecurrentBackwardPipeline? t_cached;
+    [ThreadStatic] private static int t_override, t_runs;
+
+    private RecurrentStepJob _steps = null!;
+    private SideBySideWeightGradients.Work _whole;
+    private int _batch, _stepCount, _chunk, _chunks, _firstStep, _stepRoles, _productRoles;
+    private int[] _finished = [];
+
+    /// <summary>Set by the tests on this thread: +1 pipelines whenever it can (two workers, a chunk, a product), −1 never, 0 the rule.</summary>
+    internal static int Override
+    {
+        get => t_override;
+        set => t_override = value;
+    }
+
+    /// <summary>How many passes this thread has pipelined (for the tests).</summary>
+    internal static int Runs => t_runs;
+
+    /// <summary>
+    /// Whether to pipeline on <paramref name="workers"/> workers, and with how many step roles
+    /// (<paramref name="stepRoles"/>) and product roles (<paramref name="productRoles"/>).
+    /// </summary>
+    /// <param name="workers">P, the workers a region would get.</param>
+    /// <param name="batch">N: at most one step role per 8 rows (<see cref="RecurrentStepJob"/>'s bands).</param>
+    /// <param name="chunks">The chunks of the pass: with one, nothing overlaps.</param>
+    /// <param name="stepCostPerRow">A step's FMAs per row (its GEMMs, and the cell weighed by <see cref="BackwardCellCost"/>).</param>
+    /// <param name="productCostPerRow">The products' FMAs per row (and the grouped sums, weighed as
+    /// <see cref="SideBySideWeightGradients.GroupedFloatCost"/> per float); 0 when there are none.</param>
+    /// <param name="stepRoles">S: workers that run the steps, each a band of rows.</param>
+    /// <param name="productRoles">Q = P − S: workers that run the products, each a piece of every chunk's line.</param>
+    internal static bool Plan(int workers, int batch, int chunks, double stepCostPerRow, double productCostPerRow,
+        out int stepRoles, out int productRoles)
+    {
+        stepRoles = productRoles = 0;
+        if (workers < 2 || chunks < 2 || productCostPerRow <= 0 || t_override < 0)
+            return false;
+        double total = stepCostPerRow + productCostPerRow;
+        int maxStepRoles = Math.Min(workers - 1, Math.Max(1, batch / 8));
+        stepRoles = Math.Clamp((int)Math.Round(workers * stepCostPerRow / total), 1, maxStepRoles);
+        productRoles = workers - stepRoles;
+        double slowest = Math.Max(stepCostPerRow / stepRoles, productCostPerRow / productRoles);
+        return t_override > 0 || slowest <= 1.25 * total / workers;
+    }
+
+    /// <summary>
+    /// Runs the whole backward pass: <paramref name="steps"/> (prepared, with its dh buffers set) through every chunk,
+    /// and <paramref name="whole"/>'s products over each chunk's rows (its operands point at row 0 of the time-major
+    /// T·N-row matrices; its Rows, RowsH and Tasks are set per chunk here).
+    /// </summary>
+    /// <param name="steps">The backward step job (see the summary).</param>
+    /// <param name="whole">The products' operands at row 0 (see the summary).</param>
+    /// <param name="chunk">C, steps per chunk.</param>
+    /// <param name="firstStep">0 with an initial state, else 1: h₋₁ = 0 adds nothing to dR.</param>
+    /// <param name="stepRoles">S, from <see cref="Plan"/>.</param>
+    /// <param name="productRoles">Q, from <see cref="Plan"/>.</param>
+    public static void Run(RecurrentStepJob steps, in SideBySideWeightGradients.Work whole, int chunk, int firstStep,
+        int stepRoles, int productRoles)
+    {
+        RecurrentBackwardPipeline job = t_cached ??= new RecurrentBackwardPipeline();
+        job._steps = steps;
+        job._whole = whole;
+        (job._batch, job._stepCount, job._chunk, job._firstStep) = (steps.Batch, steps.Steps, chunk, firstStep);
+        job._chunks = (steps.Steps + chunk - 1) / chunk;
+        (job._stepRoles, job._productRoles) = (stepRoles, productRoles);
+        int length = (stepRoles + productRoles) * CounterStride;
+        if (job._finished.Length < length)
+            job._finished = new int[length];
+        Array.Clear(job._finished);
+        t_runs++;
+        try
+        {
+            Parallelism.Run(job, stepRoles + productRoles);
+        }
+        finally
+        {
+            job._steps = null!;
+            job._whole = default;
+        }
+    }
+
+    public override void RunWorker(int worker, int workerCount)
+    {
+        if (workerCount < _stepRoles + _productRoles)
+        {
+            // A smaller region than planned (never today: the caller plans with the workers a region gets): the first
+            // worker runs every role's share chunk by chunk, steps before products, and no role waits.
+            if (worker == 0)
+                for (int k = 0; k < _chunks; k++)
+                {
+                    (int from, int to) = Chunk(k);
+                    _steps.BackwardBand(0, _batch, from, to);
+                    for (int piece = 0; piece < _productRoles; piece++) // the grouped sums at the head of piece 0
+                        ChunkWork(from, to).RunTask(piece);
+                }
+            return;
+        }
+        if (worker < _stepRoles)
+            RunSteps(worker);
+        else
+            RunProducts(worker - _stepRoles);
+    }
+
+    /// <summary>Step role <paramref name="band"/>: its rows through every chunk, publishing each finished chunk.</summary>
+    private void RunSteps(int band)
+    {
+        int rows = RecurrentStepJob.BandRows(_batch, _stepRoles);
+        int first = Math.Min(_batch, band * rows), end = Math.Min(_batch, first + rows);
+        for (int k = 0; k < _chunks; k++)
+        {
+            (int from, int to) = Chunk(k);
+            if (first < end)
+                _steps.BackwardBand(first, end, from, to);
+            Volatile.Write(ref _finished[band * CounterStride], k + 1);
+            if (band == 0 && _whole.GroupOf != null)
+            {
+                // On embedded ids the first step role sums the chunk's dZ per id: the rows it just wrote are in its L2.
+                for (int other = 1; other < _stepRoles; other++)
+                    WaitFor(other, k + 1);
+                ChunkWork(from, to).SumGroups();
+            }
+        }
+    }
+
+    /// <summary>Product role <paramref name="piece"/>: its piece of every chunk's line, each chunk once the steps have finished it.</summary>
+    private void RunProducts(int piece)
+    {
+        for (int k = 0; k < _chunks; k++)
+        {
+            for (int band = 0; band < _stepRoles; band++)
+                WaitFor(band, k + 1);
+            for (int other = 0; other < _productRoles && k > 0; other++)
+                if (other != piece)
+                    WaitFor(_stepRoles + other, k);
+            (int from, int to) = Chunk(k);
+            SideBySideWeightGradients.Work products = ChunkWork(from, to);
+            products.GroupOf = null; // the step role sums the groups
+            products.RunTask(piece);
+            Volatile.Write(ref _finished[(_stepRoles + piece) * CounterStride], k + 1);
+        }
+    }
+
+    /// <summary>Chunk k's steps [from, to): chunk 0 ends at T.</summary>
+    private (int From, int To) Chunk(int k)
+    {
+        int to = _stepCount - k * _chunk;
+        return (Math.Max(0, to - _chunk), to);
+    }
+
+    /// <summary>The products of steps [from, to): rows [from·N, to·N) of dZ, X̃ and the groups, and H_prev from the first
+    /// step whose h_{k−1} counts (as <see cref="RecurrentChunkProducts"/> slices them).</summary>
+    private SideBySideWeightGradients.Work ChunkWork(int from, int to)
+    {
+        SideBySideWeightGradients.Work work = _whole;
+        int n = _batch, firstH = Math.Max(from, _firstStep);
+        work.Rows = (to - from) * n;
+        work.RowsH = Math.Max(0, to - firstH) * n;
+        work.DZ += (long)from * n * work.G;
+        if (work.X != null)
+            work.X += (long)from * n * work.D;
+        if (work.RowsH == 0)
+            work.U = 0; // no h_{k−1} in this chunk counts: no dR columns on the line
+        else
+            work.H += (long)firstH * n * work.U;
+        if (work.GroupOf != null)
+            work.GroupOf += (long)from * n;
+        work.Tasks = _productRoles;
+        return work;
+    }
+
+    /// <summary>Spins (yielding, never sleeping) until role <paramref name="role"/> has finished <paramref name="chunks"/> chunks.</summary>
+    private void WaitFor(int role, int chunks)
+    {
+        var spinner = new SpinWait();
+        while (Volatile.Read(ref _finished[role * CounterStride]) < chunks)
+        {
+            if (WorkerPool.RegionFailed) // that role will never get there: the pool reports its exception
+                throw new OperationCanceledException("Another worker of this parallel region failed.");
+            spinner.SpinOnce(sleep1Threshold: -1);
+        }
+    }
+}

@@ -1,0 +1,133 @@
+using NanoNet.Kernels;
+
+namespace NanoNet.Tests;
+
+/// <summary>
+/// The LSTM's backward pass as a pipeline (<see cref="RecurrentBackwardPipeline"/>): step workers run the chunks of
+/// steps while product workers add each finished chunk's weight gradients. Forced on at 2–4 threads (and off at 2),
+/// with the chunk forced to a few steps so that many chunks pass through it, every output and gradient must be
+/// bitwise what one thread computes; and the plan must pick it where the two stages weigh about the same.
+/// </summary>
+public class RecurrentBackwardPipelineTests
+{
+    [TearDown]
+    public void RestoreTheRules()
+    {
+        RecurrentBackwardPipeline.Override = 0;
+        RecurrentStepJob.ChunkStepsOverride = 0;
+    }
+
+    // The IMDB seed model's backward on embedded ids at U = 128: per row a step costs 4U·(U + 32 for the cell + 16 for the
+    // per-id sums), the products 4U·(U + 1 for db).
+    [Test]
+    public void PipelinesTheImdbShapeOnTwoWorkersOneStepRoleOneProductRole()
+    {
+        Assert.That(RecurrentBackwardPipeline.Plan(2, 32, 13, 512.0 * (128 + 32 + 16), 512.0 * 129, out int s, out int q), Is.True);
+        Assert.That((s, q), Is.EqualTo((1, 1)));
+        Assert.That(RecurrentBackwardPipeline.Plan(4, 32, 13, 512.0 * (128 + 32 + 16), 512.0 * 129, out s, out q), Is.True);
+        Assert.That((s, q), Is.EqualTo((2, 2)), "four workers: two bands of 16 rows, two pieces of each chunk's line");
+    }
+
+    [Test]
+    public void DoesNotPipelineWithoutSomethingToOverlap()
+    {
+        Assert.That(RecurrentBackwardPipeline.Plan(1, 32, 13, 100, 100, out _, out _), Is.False, "one worker");
+        Assert.That(RecurrentBackwardPipeline.Plan(2, 32, 1, 100, 100, out _, out _), Is.False, "one chunk: nothing overlaps");
+        Assert.That(RecurrentBackwardPipeline.Plan(2, 32, 13, 100, 0, out _, out _), Is.False, "no weight gradient wanted");
+        // Steps three times the products: on two workers the pipeline takes 3/4 of the work's time, the split passes about 2/3.
+        Assert.That(RecurrentBackwardPipeline.Plan(2, 32, 13, 300, 100, out _, out _), Is.False, "the steps outweigh the products");
+        Assert.That(RecurrentBackwardPipeline.Plan(2, 32, 13, 100, 300, out _, out _), Is.False, "the products outweigh the steps");
+        // Eight rows make one band at most: on four workers one step role against three product roles.
+        Assert.That(RecurrentBackwardPipeline.Plan(4, 8, 13, 100, 100, out int s, out int q), Is.False, "one band cannot keep up with three");
+        Assert.That((s, q), Is.EqualTo((1, 3)));
+    }
+
+    [TestCase(2, 1)]
+    [TestCase(3, 1)]
+    [TestCase(4, 1)]
+    [TestCase(2, -1)]
+    public void ThePlainLstmGivesOneThreadsBits(int threads, int pipeline)
+    {
+        RecurrentStepJob.ChunkStepsOverride = 3; // T = 20: seven chunks, the last of two steps
+        float[] one = PlainLstm(1, pipeline: 0, out _);
+        float[] many = PlainLstm(threads, pipeline, out int runs);
+        Assert.That(runs, Is.EqualTo(pipeline > 0 ? 1 : 0), "whether the pipeline ran");
+        AssertBitwise(many, one, $"{threads} threads");
+    }
+
+    [TestCase(2, 1)]
+    [TestCase(3, 1)]
+    [TestCase(4, 1)]
+    [TestCase(2, -1)]
+    public void TheLstmOnEmbeddedIdsGivesOneThreadsBits(int threads, int pipeline)
+    {
+        RecurrentStepJob.ChunkStepsOverride = 2; // T = 9: five chunks, the last of one step
+        float[] one = OnEmbeddedIds(1, pipeline: 0, out _);
+        float[] many = OnEmbeddedIds(threads, pipeline, out int runs);
+        Assert.That(runs, Is.EqualTo(pipeline > 0 ? 1 : 0), "whether the pipeline ran");
+        AssertBitwise(many, one, $"{threads} threads");
+    }
+
+    /// <summary>The pipeline's gradients also agree with the reference LSTM of the op tests (within rounding).</summary>
+    [Test]
+    public void MatchesTheReferenceWhenPipelined()
+    {
+        RecurrentStepJob.ChunkStepsOverride = 2;
+        RecurrentBackwardPipeline.Override = 1;
+        using (Parallelism.LimitThreads(2))
+            new RecurrentOpTests().FastLstmMatchesTheReference(16, 30, 64, 96, returnSequences: true, masked: true);
+    }
+
+    /// <summary>An LSTM with dX, both dropouts, a mask, an initial state and every sequence returned: outputs and all gradients.</summary>
+    private static float[] PlainLstm(int threads, int pipeline, out int runs)
+    {
+        const int n = 24, t = 20, d = 40, u = 48;
+        using (Parallelism.LimitThreads(threads))
+        {
+            RecurrentBackwardPipeline.Override = pipeline;
+            int before = RecurrentBackwardPipeline.Runs;
+            var x = Tensor.RandomUniform([n, t, d], -1, 1, 11).AsParameter();
+            var w = Tensor.RandomUniform([d, 4 * u], -0.2f, 0.2f, 12).AsParameter();
+            var r = Tensor.RandomUniform([u, 4 * u], -0.2f, 0.2f, 13).AsParameter();
+            var b = Tensor.RandomUniform([4 * u], -0.5f, 0.5f, 14).AsParameter();
+            var mask = Tensor.Ones(n, t);
+            for (int i = 0; i < mask.Length; i += 7)
+                mask.Span[i] = 0f;
+            var state = new LstmState(n, u);
+            Tensor.RandomUniform([n, u], -0.5f, 0.5f, 15).Span.CopyTo(state.Hidden.Span);
+            Tensor.RandomUniform([n, u], -0.5f, 0.5f, 16).Span.CopyTo(state.Cell.Span);
+            var random = new RandomStream(17);
+            Tensor y = Ops.Lstm(x, w, r, b, returnSequences: true, mask, state, goBackwards: true,
+                dropoutMask: Ops.DropoutMask(n, d, 0.2f, random), recurrentDropoutMask: Ops.DropoutMask(n, u, 0.3f, random));
+            Ops.Sum(Ops.Multiply(y, Tensor.RandomUniform([n, t, u], -1, 1, 18))).Backward();
+            runs = RecurrentBackwardPipeline.Runs - before;
+            return [.. y.ToArray(), .. x.Grad!.ToArray(), .. w.Grad!.ToArray(), .. r.Grad!.ToArray(), .. b.Grad!.ToArray()];
+        }
+    }
+
+    /// <summary>The LSTM on embedded ids (masked, every sequence returned): the table's, W's, R's and b's gradients.</summary>
+    private static float[] OnEmbeddedIds(int threads, int pipeline, out int runs)
+    {
+        (Tensor ids, Tensor table, Tensor w, Tensor r, Tensor b) = LstmOnEmbeddingTests.Inputs(32, 40);
+        foreach (Tensor p in (Tensor[])[table, w, r, b])
+            p.RequiresGrad = true;
+        using (Parallelism.LimitThreads(threads))
+        {
+            RecurrentBackwardPipeline.Override = pipeline;
+            int before = RecurrentBackwardPipeline.Runs;
+            Tensor y = Ops.LstmOnEmbedding(ids, table, w, r, b, returnSequences: true, maskZero: true);
+            Ops.Sum(Ops.Multiply(y, Tensor.RandomUniform(y.Shape.ToArray(), -1f, 1f, 19))).Backward();
+            runs = RecurrentBackwardPipeline.Runs - before;
+            return [.. y.ToArray(), .. table.Grad!.ToArray(), .. w.Grad!.ToArray(), .. r.Grad!.ToArray(), .. b.Grad!.ToArray()];
+        }
+    }
+
+    private static void AssertBitwise(float[] actual, float[] expected, string what)
+    {
+        Assert.That(actual, Has.Length.EqualTo(expected.Length), what);
+        Assert.That(expected, Has.Some.Not.EqualTo(0f), "the values are not all zero");
+        for (int j = 0; j < expected.Length; j++)
+            if (BitConverter.SingleToInt32Bits(actual[j]) != BitConverter.SingleToInt32Bits(expected[j]))
+                Assert.Fail($"{what}, element {j}: {actual[j]}, expected {expected[j]}");
+    }
+}
