@@ -27,6 +27,8 @@ public static class GemmTiming
         ("lstm chunk dW: 128x512x1024, A^T", 128, 512, 1024, true, false),
         ("96x512x1024, A^T", 96, 512, 1024, true, false),
         ("lstm dX: 6400x128x512", 6400, 128, 512, false, false),
+        ("ids dW = E^T S: 128x512x1564, A^T", 128, 512, 1564, true, false),
+        ("ids dRows = S W^T: 1564x128x512, B^T", 1564, 128, 512, false, true),
     ];
 
     /// <summary>

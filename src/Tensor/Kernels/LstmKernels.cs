@@ -439,25 +439,97 @@ public static unsafe class LstmKernels
             weights.RowSums = rowSums[..(distinct * g4)];
             weights.RowsInGroup = groupScratch[s.Rows..];
         }
-        BackwardThroughTime(s, returnSequences, w, r, mask, saved, dY, dGates, scratch, default, default, default,
-            default, default, default, default, weights, overwriteInput: false);
-        if (!dW.IsEmpty && distinct > 0) // dW += Eᵀ·S over the K distinct rows (K×D, K×4U)
-            Gemm.Multiply(true, false, d, g4, distinct, rows, d, rowSums, g4, dW, g4, accumulate: true);
-        if (!dRows.IsEmpty && distinct > 0) // each distinct row's gradient: S·Wᵀ (K×4U · 4U×D)
-            Gemm.Multiply(false, true, distinct, d, g4, rowSums, g4, w, g4, dRows, d);
+        fixed (float* pRows = rows, pSums = rowSums, pw = w, pdw = dW, pdRows = dRows)
+        {
+            // dW and the rows' gradients meet S once the last chunk is summed: in a pipelined pass its two workers share
+            // their pieces as soon as each is free (the step worker first: it summed the last chunk).
+            RowProductsJob? rowProducts = null;
+            if (distinct > 0 && (!dW.IsEmpty || !dRows.IsEmpty))
+            {
+                rowProducts = t_rowProducts ??= new RowProductsJob();
+                rowProducts.Rows = pRows;
+                rowProducts.Sums = pSums;
+                rowProducts.W = pw;
+                rowProducts.DW = dW.IsEmpty ? null : pdw;
+                rowProducts.DRows = dRows.IsEmpty ? null : pdRows;
+                rowProducts.Reset();
+                (rowProducts.Distinct, rowProducts.D, rowProducts.G) = (distinct, d, g4);
+            }
+            bool done = BackwardThroughTime(s, returnSequences, w, r, mask, saved, dY, dGates, scratch, default, default, default,
+                default, default, default, default, weights, overwriteInput: false, rowProducts);
+            if (!done && rowProducts != null)
+            {
+                if (!dW.IsEmpty) // dW += Eᵀ·S over the K distinct rows (K×D, K×4U)
+                    Gemm.Multiply(true, false, d, g4, distinct, rows, d, rowSums, g4, dW, g4, accumulate: true);
+                if (!dRows.IsEmpty) // each distinct row's gradient: S·Wᵀ (K×4U · 4U×D)
+                    Gemm.Multiply(false, true, distinct, d, g4, rowSums, g4, w, g4, dRows, d);
+            }
+            if (rowProducts != null)
+                rowProducts.Rows = rowProducts.Sums = rowProducts.W = rowProducts.DW = rowProducts.DRows = null;
+        }
+    }
+
+    [ThreadStatic] private static RowProductsJob? t_rowProducts;
+
+    /// <summary>
+    /// On embedded ids, after the steps: dW += Eᵀ·S (D×4U) and the distinct rows' gradients S·Wᵀ (K×D), cut into pieces
+    /// the workers take in turn as they come free (dW's two column halves first, then bands of the rows' gradients), each
+    /// piece a product on its worker alone; every output element is one K-sum whichever piece holds it, so the bits do not
+    /// depend on who took what.
+    /// </summary>
+    private sealed class RowProductsJob : ParallelJob
+    {
+        /// <summary>E (K×D), S (K×4U), W (D×4U); dW (D×4U, accumulated) and dRows (K×D, overwritten), null when not wanted.</summary>
+        public float* Rows, Sums, W, DW, DRows;
+        public int Distinct, D, G;
+        private int _next;
+
+        /// <summary>Bands of the rows' gradients: enough that the worker that comes free first has work left to share.</summary>
+        private const int RowBands = 6;
+
+        /// <summary>Makes every piece available again (before the region).</summary>
+        public void Reset() => _next = 0;
+
+        public override void RunWorker(int worker, int workerCount)
+        {
+            int k = Distinct, d = D, g4 = G, halves = DW == null ? 0 : 2, bands = DRows == null ? 0 : RowBands;
+            int half = (g4 / 2 + 31) / 32 * 32; // whole 32-float panels of dW's columns
+            int band = ((k + bands - 1) / Math.Max(1, bands) + 7) / 8 * 8;
+            for (int piece = Interlocked.Increment(ref _next) - 1; piece < halves + bands; piece = Interlocked.Increment(ref _next) - 1)
+            {
+                if (piece < halves) // dW[:, columns] += Eᵀ·S[:, columns]
+                {
+                    int first = piece * half, columns = Math.Min(g4, first + half) - first;
+                    if (columns > 0)
+                        Gemm.Multiply(true, false, d, columns, k, new ReadOnlySpan<float>(Rows, k * d), d,
+                            new ReadOnlySpan<float>(Sums + first, (k - 1) * g4 + columns), g4,
+                            new Span<float>(DW + first, (d - 1) * g4 + columns), g4, accumulate: true);
+                }
+                else // rows [first, end) of the rows' gradients: S[rows]·Wᵀ
+                {
+                    int first = (piece - halves) * band, end = Math.Min(k, first + band);
+                    if (first < end)
+                        Gemm.Multiply(false, true, end - first, d, g4, new ReadOnlySpan<float>(Sums + (long)first * g4, (end - first) * g4), g4,
+                            new ReadOnlySpan<float>(W, d * g4), g4, new Span<float>(DRows + (long)first * d, (end - first) * d), d);
+                }
+            }
+        }
     }
 
     /// <summary>
     /// The steps of back-propagation through time, last to first, in chunks: dZ of every step into <paramref name="dGates"/>,
     /// dX when wanted, and the initial states' gradients; after each chunk, what <paramref name="weights"/> asks of its rows.
+    /// In a pipelined pass (<see cref="RecurrentBackwardPipeline"/>) <paramref name="afterTheSteps"/> runs on its two
+    /// workers once every chunk's per-id sums are in; returns whether it ran (else the caller runs it).
     /// </summary>
-    private static void BackwardThroughTime(in LstmShape s, bool returnSequences, ReadOnlySpan<float> w, ReadOnlySpan<float> r,
+    private static bool BackwardThroughTime(in LstmShape s, bool returnSequences, ReadOnlySpan<float> w, ReadOnlySpan<float> r,
         ReadOnlySpan<float> mask, LstmBuffers saved, ReadOnlySpan<float> dY, Span<float> dGates,
         Span<float> scratch, Span<float> dX, ReadOnlySpan<float> inputDropout, ReadOnlySpan<float> recurrentDropout,
         ReadOnlySpan<float> dFinalHidden, ReadOnlySpan<float> dFinalCell, Span<float> dInitialHidden, Span<float> dInitialCell,
-        scoped in ChunkGradients weights, bool overwriteInput)
+        scoped in ChunkGradients weights, bool overwriteInput, ParallelJob? afterTheSteps = null)
     {
         int d = s.Inputs, u = s.Units, g4 = s.GateWidth, block = s.StateLength;
+        bool ranAfterTheSteps = false;
 
         // dh and dc arriving from "step T": zero, or the gradients of the final states when they are outputs too.
         RecurrentLayout.CopyOrClear(dFinalHidden, scratch[..block]);
@@ -494,7 +566,8 @@ public static unsafe class LstmKernels
                     stepCost, weights.ProductCostPerRow(s), out int stepRoles, out int productRoles))
             {
                 job.SetBackwardBuffers(pScratch, pScratch + block);
-                weights.RunPipelined(s, job, dGates, chunk, stepRoles, productRoles);
+                weights.RunPipelined(s, job, dGates, chunk, stepRoles, productRoles, afterTheSteps);
+                ranAfterTheSteps = afterTheSteps != null;
                 dhInitial = job.DhAfter(0);
             }
             else
@@ -510,6 +583,7 @@ public static unsafe class LstmKernels
             if (!dInitialCell.IsEmpty)
                 TensorPrimitives.Add(dInitialCell, new ReadOnlySpan<float>(job.DC, block), dInitialCell);
         }
+        return ranAfterTheSteps;
     }
 
     /// <summary>
@@ -542,7 +616,8 @@ public static unsafe class LstmKernels
 
         /// <summary>The whole backward pass, each chunk's products beside the next chunk's steps (<see cref="RecurrentBackwardPipeline"/>);
         /// <paramref name="job"/> is prepared and holds dh's buffers.</summary>
-        public readonly void RunPipelined(in LstmShape s, RecurrentStepJob job, Span<float> dGates, int chunk, int stepRoles, int productRoles)
+        public readonly void RunPipelined(in LstmShape s, RecurrentStepJob job, Span<float> dGates, int chunk, int stepRoles, int productRoles,
+            ParallelJob? afterTheSteps)
         {
             int g4 = s.GateWidth;
             bool hasW = !Input.IsEmpty && !DW.IsEmpty;
@@ -556,7 +631,7 @@ public static unsafe class LstmKernels
                     Nr = GemmMicroKernels.TileSize(Gemm.BestKernel).Nr,
                     GroupOf = RowSums.IsEmpty ? null : pGroups, GroupSums = pSums, GroupScratch = pScratch, Groups = Groups,
                 };
-                RecurrentBackwardPipeline.Run(job, whole, chunk, FirstStep, stepRoles, productRoles);
+                RecurrentBackwardPipeline.Run(job, whole, chunk, FirstStep, stepRoles, productRoles, afterTheSteps);
             }
         }
 

@@ -47,6 +47,7 @@ internal sealed unsafe class RecurrentBackwardPipeline : ParallelJob
     private SideBySideWeightGradients.Work _whole;
     private int _batch, _stepCount, _chunk, _chunks, _firstStep, _stepRoles, _productRoles;
     private int[] _finished = [];
+    private ParallelJob? _afterTheSteps;
 
     /// <summary>Set by the tests on this thread: +1 pipelines whenever it can (two workers, a chunk, a product), −1 never, 0 the rule.</summary>
     internal static int Override
@@ -95,8 +96,11 @@ internal sealed unsafe class RecurrentBackwardPipeline : ParallelJob
     /// <param name="firstStep">0 with an initial state, else 1: h₋₁ = 0 adds nothing to dR.</param>
     /// <param name="stepRoles">S, from <see cref="Plan"/>.</param>
     /// <param name="productRoles">Q, from <see cref="Plan"/>.</param>
+    /// <param name="afterTheSteps">Null, or work that needs every chunk's per-id sums: run as two workers of a region, worker 0
+    /// on the first step role once it has summed the last chunk, worker 1 on the first product role after its last chunk
+    /// (both as soon as they are free, instead of a region of its own after this one).</param>
     public static void Run(RecurrentStepJob steps, in SideBySideWeightGradients.Work whole, int chunk, int firstStep,
-        int stepRoles, int productRoles)
+        int stepRoles, int productRoles, ParallelJob? afterTheSteps = null)
     {
         RecurrentBackwardPipeline job = t_cached ??= new RecurrentBackwardPipeline();
         job._steps = steps;
@@ -104,7 +108,8 @@ internal sealed unsafe class RecurrentBackwardPipeline : ParallelJob
         (job._batch, job._stepCount, job._chunk, job._firstStep) = (steps.Batch, steps.Steps, chunk, firstStep);
         job._chunks = (steps.Steps + chunk - 1) / chunk;
         (job._stepRoles, job._productRoles) = (stepRoles, productRoles);
-        int length = (stepRoles + productRoles) * CounterStride;
+        job._afterTheSteps = afterTheSteps;
+        int length = (stepRoles + productRoles + 1) * CounterStride; // the last counter: every chunk summed per id
         if (job._finished.Length < length)
             job._finished = new int[length];
         Array.Clear(job._finished);
@@ -117,6 +122,7 @@ internal sealed unsafe class RecurrentBackwardPipeline : ParallelJob
         {
             job._steps = null!;
             job._whole = default;
+            job._afterTheSteps = null;
         }
     }
 
@@ -134,6 +140,8 @@ internal sealed unsafe class RecurrentBackwardPipeline : ParallelJob
                     for (int piece = 0; piece < _productRoles; piece++) // the grouped sums at the head of piece 0
                         ChunkWork(from, to).RunTask(piece);
                 }
+            if (worker == 0)
+                _afterTheSteps?.RunWorker(0, 1);
             return;
         }
         if (worker < _stepRoles)
@@ -161,7 +169,17 @@ internal sealed unsafe class RecurrentBackwardPipeline : ParallelJob
                 ChunkWork(from, to).SumGroups();
             }
         }
+        if (band == 0 && _afterTheSteps != null)
+        {
+            for (int other = 1; other < _stepRoles; other++) // the sums of the last chunk waited for every band
+                WaitFor(other, _chunks);
+            Volatile.Write(ref _finished[SummedCounter], 1);
+            _afterTheSteps.RunWorker(0, 2);
+        }
     }
+
+    /// <summary>Where the first step role says every chunk is summed per id (after the roles' counters).</summary>
+    private int SummedCounter => (_stepRoles + _productRoles) * CounterStride;
 
     /// <summary>Product role <paramref name="piece"/>: its piece of every chunk's line, each chunk once the steps have finished it.</summary>
     private void RunProducts(int piece)
@@ -178,6 +196,11 @@ internal sealed unsafe class RecurrentBackwardPipeline : ParallelJob
             products.GroupOf = null; // the step role sums the groups
             products.RunTask(piece);
             Volatile.Write(ref _finished[(_stepRoles + piece) * CounterStride], k + 1);
+        }
+        if (piece == 0 && _afterTheSteps != null)
+        {
+            WaitFor(_stepRoles + _productRoles, 1);
+            _afterTheSteps.RunWorker(1, 2);
         }
     }
 
