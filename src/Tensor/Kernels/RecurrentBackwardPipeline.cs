@@ -17,6 +17,8 @@ namespace NanoNet.Kernels;
 /// products 1.5x. Here each stage runs as one worker runs it, and the two overlap: the steps' time and the
 /// products' time are about equal there, so two workers take about half of one worker's time, plus the last chunk's
 /// products.</para>
+/// <para>The first chunk's steps run on every worker (a band of rows each, of a split over all P): until it is done the
+/// product roles have nothing to multiply. The step roles then take their own bands from the second chunk on.</para>
 /// <para>The hand-off: step role i publishes how many chunks its band has finished (a release write of its own
 /// counter); a product role starts chunk k when every band has finished it (acquire reads), and, when Q > 1, when
 /// every product role has finished chunk k − 1 (the line's cuts move with the chunk's row count, so a column of dW
@@ -109,7 +111,7 @@ internal sealed unsafe class RecurrentBackwardPipeline : ParallelJob
         job._chunks = (steps.Steps + chunk - 1) / chunk;
         (job._stepRoles, job._productRoles) = (stepRoles, productRoles);
         job._afterTheSteps = afterTheSteps;
-        int length = (stepRoles + productRoles + 1) * CounterStride; // the last counter: every chunk summed per id
+        int length = (2 * (stepRoles + productRoles) + 1) * CounterStride;
         if (job._finished.Length < length)
             job._finished = new int[length];
         Array.Clear(job._finished);
@@ -155,42 +157,62 @@ internal sealed unsafe class RecurrentBackwardPipeline : ParallelJob
     {
         int rows = RecurrentStepJob.BandRows(_batch, _stepRoles);
         int first = Math.Min(_batch, band * rows), end = Math.Min(_batch, first + rows);
+        RunFirstChunkBand(band);
+        for (int role = 0; role < _stepRoles + _productRoles; role++) // the next chunk reads dh and dc of every row
+            WaitFor(FirstChunkCounter(role), 1);
         for (int k = 0; k < _chunks; k++)
         {
             (int from, int to) = Chunk(k);
-            if (first < end)
+            if (k > 0 && first < end)
                 _steps.BackwardBand(first, end, from, to);
             Volatile.Write(ref _finished[band * CounterStride], k + 1);
             if (band == 0 && _whole.GroupOf != null)
             {
                 // On embedded ids the first step role sums the chunk's dZ per id: the rows it just wrote are in its L2.
                 for (int other = 1; other < _stepRoles; other++)
-                    WaitFor(other, k + 1);
+                    WaitFor(other * CounterStride, k + 1);
                 ChunkWork(from, to).SumGroups();
             }
         }
         if (band == 0 && _afterTheSteps != null)
         {
             for (int other = 1; other < _stepRoles; other++) // the sums of the last chunk waited for every band
-                WaitFor(other, _chunks);
+                WaitFor(other * CounterStride, _chunks);
             Volatile.Write(ref _finished[SummedCounter], 1);
             _afterTheSteps.RunWorker(0, 2);
         }
     }
 
-    /// <summary>Where the first step role says every chunk is summed per id (after the roles' counters).</summary>
+    /// <summary>
+    /// Chunk 0's steps, role <paramref name="role"/>'s band of a split over every worker: until the first chunk is done
+    /// the product roles have nothing to multiply, so they take rows of its steps instead of waiting.
+    /// </summary>
+    private void RunFirstChunkBand(int role)
+    {
+        int rows = RecurrentStepJob.BandRows(_batch, _stepRoles + _productRoles);
+        int first = Math.Min(_batch, role * rows), end = Math.Min(_batch, first + rows);
+        (int from, int to) = Chunk(0);
+        if (first < end)
+            _steps.BackwardBand(first, end, from, to);
+        Volatile.Write(ref _finished[FirstChunkCounter(role)], 1);
+    }
+
+    // The counters, each on its own line: role r's finished chunks (r < S + Q), then "every chunk summed per id", then
+    // role r's band of chunk 0 done.
     private int SummedCounter => (_stepRoles + _productRoles) * CounterStride;
+    private int FirstChunkCounter(int role) => (_stepRoles + _productRoles + 1 + role) * CounterStride;
 
     /// <summary>Product role <paramref name="piece"/>: its piece of every chunk's line, each chunk once the steps have finished it.</summary>
     private void RunProducts(int piece)
     {
+        RunFirstChunkBand(_stepRoles + piece);
         for (int k = 0; k < _chunks; k++)
         {
             for (int band = 0; band < _stepRoles; band++)
-                WaitFor(band, k + 1);
+                WaitFor(band * CounterStride, k + 1);
             for (int other = 0; other < _productRoles && k > 0; other++)
                 if (other != piece)
-                    WaitFor(_stepRoles + other, k);
+                    WaitFor((_stepRoles + other) * CounterStride, k);
             (int from, int to) = Chunk(k);
             SideBySideWeightGradients.Work products = ChunkWork(from, to);
             products.GroupOf = null; // the step role sums the groups
@@ -199,7 +221,7 @@ internal sealed unsafe class RecurrentBackwardPipeline : ParallelJob
         }
         if (piece == 0 && _afterTheSteps != null)
         {
-            WaitFor(_stepRoles + _productRoles, 1);
+            WaitFor(SummedCounter, 1);
             _afterTheSteps.RunWorker(1, 2);
         }
     }
@@ -232,11 +254,11 @@ internal sealed unsafe class RecurrentBackwardPipeline : ParallelJob
         return work;
     }
 
-    /// <summary>Spins (yielding, never sleeping) until role <paramref name="role"/> has finished <paramref name="chunks"/> chunks.</summary>
-    private void WaitFor(int role, int chunks)
+    /// <summary>Spins (yielding, never sleeping) until the counter at <paramref name="counter"/> reaches <paramref name="value"/>.</summary>
+    private void WaitFor(int counter, int value)
     {
         var spinner = new SpinWait();
-        while (Volatile.Read(ref _finished[role * CounterStride]) < chunks)
+        while (Volatile.Read(ref _finished[counter]) < value)
         {
             if (WorkerPool.RegionFailed) // that role will never get there: the pool reports its exception
                 throw new OperationCanceledException("Another worker of this parallel region failed.");
