@@ -34,6 +34,7 @@ using NanoNet.Benchmarks;
 //   dotnet run -c Release --project benchmarks -- dropout-time [repeats]   (Dropout's mask and forward as in a step, against the bandwidth)
 //   dotnet run -c Release --project benchmarks -- fma-scaling [rounds]   (the FMA probe on 1 thread, then 2 at once: what 2 threads can give)
 //   dotnet run -c Release --project benchmarks -- gemm-scaling [rounds]  (the LSTM chunk's weight-gradient GEMM, 1 worker, then 2 at once on private operands)
+//   dotnet run -c Release --project benchmarks -- core-to-core [kilobytes] [repeats]  (a cache line's round trip between two threads; a block read after the other core wrote it)
 // The IMDB model's embedding gather and scatter, SGD's touched-row update and the clearing, cold caches, against the memory bandwidth:
 //   dotnet run -c Release --project benchmarks -- embedding-time [repeats] [threads]
 // NanoNet against LibTorch 2.10, alternating sides per case (builds the peer too; see benchmarks/README.md):
@@ -140,6 +141,11 @@ if (args.Length > 0 && args[0] == "fma-scaling")
 if (args.Length > 0 && args[0] == "gemm-scaling")
 {
     GemmScaling.Run(args.Length > 1 ? int.Parse(args[1]) : 10);
+    return 0;
+}
+if (args.Length > 0 && args[0] == "core-to-core")
+{
+    CoreToCore.Run(args.Length > 1 ? int.Parse(args[1]) : 1024, args.Length > 2 ? int.Parse(args[2]) : 50);
     return 0;
 }
 if (args.Length > 0 && args[0] == "embedding-time")
