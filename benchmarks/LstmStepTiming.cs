@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using System.Diagnostics;
 using NanoNet.Diagnostics;
 using NanoNet.Kernels;
@@ -49,6 +50,30 @@ public static unsafe class LstmStepTiming
         mine = shared.Time(steps, start, firstRow: 0, rows: 16);
         thread.Join();
         Console.WriteLine($"{"  in one shared state",-22} {mine,8:F2} / {other:F2} µs a step (rows 0–15, 16–31): {one / Math.Max(mine, other):F2}x one thread");
+        // Again with every state buffer starting on a 4 KB page, so that the bands' blocks (32 KB of gates, 8 KB of c, tanh c
+        // and h a step) share no page; 1 KB past one, so that each boundary falls inside a page but on a cache line; and
+        // 16 bytes past one, as a managed array's first element lies, so that the rows straddle cache lines and the two
+        // bands write the line at each boundary.
+        // The shared state again, each thread first rewriting half of the projected rows (as the model's projection, split
+        // over both workers, leaves them: half of each band's rows then come from the other core's cache).
+        foreach (bool split in (bool[])[false, true, false, true])
+        {
+            Band model = new(32, history: true);
+            thread = new Thread(() => other = model.Time(steps, start, firstRow: 16, rows: 16, rewriteHalf: split ? 1 : -1));
+            thread.Start();
+            mine = model.Time(steps, start, firstRow: 0, rows: 16, rewriteHalf: split ? 0 : -1);
+            thread.Join();
+            Console.WriteLine($"{(split ? "  shared, rows rewritten" : "  shared, rows read-only"),-22} {mine,8:F2} / {other:F2} µs a step: {one / Math.Max(mine, other):F2}x one thread");
+        }
+        foreach (int offset in (int[])[0, 1024, 16])
+        {
+            Band aligned = new(32, history: true, pageOffset: offset);
+            thread = new Thread(() => other = aligned.Time(steps, start, firstRow: 16, rows: 16));
+            thread.Start();
+            mine = aligned.Time(steps, start, firstRow: 0, rows: 16);
+            thread.Join();
+            Console.WriteLine($"{"  shared, page + " + offset + " B",-22} {mine,8:F2} / {other:F2} µs a step: {one / Math.Max(mine, other):F2}x one thread");
+        }
     }
 
     /// <summary>One band's operands and outputs: with <c>history</c>, T steps of saved state, as a training forward writes.</summary>
@@ -60,7 +85,8 @@ public static unsafe class LstmStepTiming
         private readonly (int Weights, int Bias) _start;
         private readonly int[] _slots;
 
-        public Band(int rows, bool history)
+        /// <summary>With <paramref name="pageOffset"/> ≥ 0 the state buffers (h, c, gates, tanh c) start that many bytes past a 4 KB page.</summary>
+        public Band(int rows, bool history, int pageOffset = -1)
         {
             (_rows, _history) = (rows, history);
             var random = new Random(1);
@@ -74,18 +100,48 @@ public static unsafe class LstmStepTiming
             _c = new float[rows * U * blocks];
             _gates = new float[rows * 4 * U * (history ? T : 1)];
             _tanh = new float[rows * U * (history ? T : 1)];
+            if (pageOffset >= 0)
+            {
+                _hAt = Placed(_h, pageOffset);
+                _cAt = Placed(_c, pageOffset);
+                _gatesAt = Placed(_gates, pageOffset);
+                _tanhAt = Placed(_tanh, pageOffset);
+            }
+        }
+
+        // The state buffers when placed on pages (null: the arrays themselves).
+        private readonly float* _hAt, _cAt, _gatesAt, _tanhAt;
+
+        /// <summary>A copy of <paramref name="values"/> starting <paramref name="offset"/> bytes past a 4 KB page (never freed: a benchmark's life).</summary>
+        private static float* Placed(float[] values, int offset)
+        {
+            byte* memory = (byte*)NativeMemory.AlignedAlloc((nuint)(values.Length * sizeof(float) + offset), 4096);
+            float* at = (float*)(memory + offset);
+            values.CopyTo(new Span<float>(at, values.Length));
+            return at;
         }
 
         /// <summary>Best of 5 rounds of <paramref name="steps"/> steps, µs per step (rounds started together at <paramref name="start"/>).</summary>
-        public double Time(int steps, Barrier? start = null, int firstRow = 0, int rows = -1)
+        /// <param name="rewriteHalf">0 or 1: before each round, rewrite that half of the projected rows (−1: none).</param>
+        public double Time(int steps, Barrier? start = null, int firstRow = 0, int rows = -1, int rewriteHalf = -1)
         {
             double best = double.MaxValue;
             int block = _rows * U, first = firstRow;
             rows = rows < 0 ? _rows : rows;
-            fixed (float* w = _packed, b = _packedBias, projected = _projected, h = _h, c = _c, gates = _gates, tanh = _tanh)
+            fixed (float* w = _packed, b = _packedBias, projected = _projected, hArray = _h, cArray = _c, gatesArray = _gates, tanhArray = _tanh)
             fixed (int* slots = _slots)
+            {
+                float* h = _hAt != null ? _hAt : hArray, c = _cAt != null ? _cAt : cArray;
+                float* gates = _gatesAt != null ? _gatesAt : gatesArray, tanh = _tanhAt != null ? _tanhAt : tanhArray;
                 for (int round = 0; round < 5; round++)
                 {
+                    if (rewriteHalf >= 0)
+                    {
+                        int half = _projected.Length / 2;
+                        foreach (ref float v in _projected.AsSpan(rewriteHalf * half, half))
+                            v = -v;
+                        start?.SignalAndWait(); // both halves rewritten before either band starts
+                    }
                     start?.SignalAndWait();
                     var clock = Stopwatch.StartNew();
                     for (int i = 0; i < steps; i++)
@@ -102,6 +158,7 @@ public static unsafe class LstmStepTiming
                     }
                     best = Math.Min(best, clock.Elapsed.TotalMicroseconds / steps);
                 }
+            }
             return best;
         }
     }
