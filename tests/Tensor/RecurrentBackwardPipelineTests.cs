@@ -46,24 +46,24 @@ public class RecurrentBackwardPipelineTests
     [TestCase(3, 1)]
     [TestCase(4, 1)]
     [TestCase(2, -1)]
-    public void ThePlainLstmGivesOneThreadsBits(int threads, int pipeline)
-    {
-        RecurrentStepJob.ChunkStepsOverride = 3; // T = 20: seven chunks, the last of two steps
-        float[] one = PlainLstm(1, pipeline: 0, out _);
-        float[] many = PlainLstm(threads, pipeline, out int runs);
-        Assert.That(runs, Is.EqualTo(pipeline > 0 ? 1 : 0), "whether the pipeline ran");
-        AssertBitwise(many, one, $"{threads} threads");
-    }
+    public void ThePlainLstmGivesOneThreadsBits(int threads, int pipeline) =>
+        AssertOneThreadsBits(PlainLstm, chunkSteps: 3, threads, pipeline); // T = 20: seven chunks, the last of two steps
 
     [TestCase(2, 1)]
     [TestCase(3, 1)]
     [TestCase(4, 1)]
     [TestCase(2, -1)]
-    public void TheLstmOnEmbeddedIdsGivesOneThreadsBits(int threads, int pipeline)
+    public void TheLstmOnEmbeddedIdsGivesOneThreadsBits(int threads, int pipeline) =>
+        AssertOneThreadsBits(OnEmbeddedIds, chunkSteps: 2, threads, pipeline); // T = 9: five chunks, the last of one step
+
+    private delegate float[] Pass(int threads, int pipeline, out int runs);
+
+    /// <summary>The pass at <paramref name="threads"/> with the pipeline forced on (1) or off (−1) against one thread, bit for bit.</summary>
+    private static void AssertOneThreadsBits(Pass pass, int chunkSteps, int threads, int pipeline)
     {
-        RecurrentStepJob.ChunkStepsOverride = 2; // T = 9: five chunks, the last of one step
-        float[] one = OnEmbeddedIds(1, pipeline: 0, out _);
-        float[] many = OnEmbeddedIds(threads, pipeline, out int runs);
+        RecurrentStepJob.ChunkStepsOverride = chunkSteps;
+        float[] one = pass(1, pipeline: 0, out _);
+        float[] many = pass(threads, pipeline, out int runs);
         Assert.That(runs, Is.EqualTo(pipeline > 0 ? 1 : 0), "whether the pipeline ran");
         AssertBitwise(many, one, $"{threads} threads");
     }
