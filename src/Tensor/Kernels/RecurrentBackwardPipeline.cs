@@ -3,8 +3,8 @@ namespace NanoNet.Kernels;
 /// <summary>
 /// The LSTM's backward pass on several workers as a two-stage pipeline, in one parallel region: the step workers run
 /// the backward steps chunk after chunk (last to first, as <see cref="RecurrentStepJob.RunBackward"/> does), and the
-/// product workers add each finished chunk's weight gradients (<see cref="SideBySideWeightGradients.Work"/>: dW, dR,
-/// db, and on embedded ids dZ summed per id) while the steps go on with the next chunk.
+/// product workers add each finished chunk's weight gradients (<see cref="SideBySideWeightGradients.Work"/>: dW, dR
+/// and db) while the steps go on with the next chunk.
 /// </summary>
 /// <remarks>
 /// <para>Shape legend: N = batch rows, T = steps, C = steps per chunk (<see cref="RecurrentStepJob.ChunkSteps(int, int, long)"/>);
@@ -15,8 +15,11 @@ namespace NanoNet.Kernels;
 /// and both splits lose. On the IMDB seed model at 2 threads (benchmarks/README.md, twentieth sitting) the steps ran
 /// 1.5x one worker (dh_{t−1} = dZ·Rᵀ on 16-row bands at 81% of the FMA peak, against 97% for 32 rows) and the
 /// products 1.5x. Here each stage runs as one worker runs it, and the two overlap: the steps' time and the
-/// products' time are about equal there, so two workers take about half of one worker's time, plus the last chunk's
-/// products.</para>
+/// products' time are about equal there, so two workers take about half of one worker's time.</para>
+/// <para>On embedded ids the first step role sums each chunk's dZ per id right after the chunk's steps (those rows are
+/// in its own L2; the product roles would read them from the other core), and once the last chunk is summed the work
+/// that needs every sum (<c>afterTheSteps</c>: dW = Eᵀ·S and the rows' gradients S·Wᵀ) runs on the first step role and
+/// the first product role as each comes free, filling the steps' idle tail.</para>
 /// <para>The first chunk's steps run on every worker (a band of rows each, of a split over all P): until it is done the
 /// product roles have nothing to multiply. The step roles then take their own bands from the second chunk on.</para>
 /// <para>The hand-off: step role i publishes how many chunks its band has finished (a release write of its own
