@@ -65,7 +65,7 @@ public class SpatialDropoutTests
         double draws = batch * channels, expectedKept = draws * (1.0 - rate), sigma = Math.Sqrt(draws * rate * (1.0 - rate));
         Assert.That(kept, Is.InRange(expectedKept - 6 * sigma, expectedKept + 6 * sigma));
         Assert.That(samplesWithBoth, Is.GreaterThan(batch / 4), "one draw per (sample, channel), not one per sample");
-        Assert.That(layer.RandomState.Position, Is.EqualTo((ulong)(batch * channels)), "a training call advances the stream by batch × channels");
+        Assert.That(layer.RandomState.Position, Is.EqualTo((ulong)(batch * channels + 1) / 2), "a training call advances the stream by ⌈batch × channels / 2⌉ (16 bits per draw)");
     }
 
     [Test]
@@ -88,21 +88,26 @@ public class SpatialDropoutTests
             }
         double draws = batch * channels, sigma = Math.Sqrt(draws * rate * (1 - rate));
         Assert.That(kept, Is.InRange(draws * (1 - rate) - 6 * sigma, draws * (1 - rate) + 6 * sigma));
-        Assert.That(layer.RandomState.Position, Is.EqualTo((ulong)(batch * channels)));
+        Assert.That(layer.RandomState.Position, Is.EqualTo((ulong)(batch * channels + 1) / 2));
     }
 
     [Test]
     public void TheMaskIsDrawnFromTheLayersOwnStreamAsDropoutDraws()
     {
-        // Entry (n, c) is kept when the uniform value at position n·C + c of (seed, SpatialDropout) is ≥ rate.
-        const int batch = 6, channels = 7;
+        // Entry i = n·C + c is kept when its 16 bits h (the low half of the value at position i/2 of (seed, SpatialDropout)
+        // for an even i, the high half for an odd i) give h/2^16 ≥ rate.
+        const int batch = 5, channels = 7;
         SpatialDropout2D layer = Built(new SpatialDropout2D(0.4f, seed: 21), [2, 3, channels]);
         Tensor y = layer.Forward(Tensor.Ones(batch, 2, 3, channels), training: true);
-        var uniforms = new float[batch * channels];
-        new RandomStream(21, RandomStreamIds.SpatialDropout).FillUniform(uniforms, 0f, 1f);
+        var stream = new RandomStream(21, RandomStreamIds.SpatialDropout);
+        uint[] words = [.. Enumerable.Range(0, (batch * channels + 1) / 2).Select(_ => stream.NextUInt32())];
         for (int n = 0; n < batch; n++)
             for (int c = 0; c < channels; c++)
-                Assert.That(y[((n * 2 + 1) * 3 + 2) * channels + c], Is.EqualTo(uniforms[n * channels + c] >= 0.4f ? 1f / 0.6f : 0f), $"sample {n}, channel {c}");
+            {
+                int i = n * channels + c;
+                uint h = i % 2 == 0 ? words[i / 2] & 0xFFFF : words[i / 2] >> 16;
+                Assert.That(y[((n * 2 + 1) * 3 + 2) * channels + c], Is.EqualTo(h / 65536.0 >= 0.4f ? 1f / 0.6f : 0f), $"sample {n}, channel {c}");
+            }
     }
 
     [Test]
@@ -242,6 +247,6 @@ public class SpatialDropoutTests
         TrainingHistory history = model.Fit(data, batchSize: 16, epochs: 8, verbose: 0);
         Assert.That(model.Evaluate(data).Loss, Is.LessThan(before * 0.5f));
         Assert.That(history.Last.Accuracy, Is.GreaterThan(0.8f));
-        Assert.That(dropout.RandomState.Position, Is.EqualTo((ulong)(8 * count * 16)), "one draw per (example, channel) per epoch");
+        Assert.That(dropout.RandomState.Position, Is.EqualTo((ulong)(8 * count * 16 / 2)), "one 16-bit draw per (example, channel) per epoch");
     }
 }

@@ -102,10 +102,28 @@ public class PhiloxVectorTests
         UniformConversion.ToUniform(words, uniform, -2f, 5f);
         Assert.That(uniform, Is.EqualTo(words.Select(w => -2f + 5f * ((w >> 8) * FloatUnit)).ToArray()).AsCollection);
 
-        var mask = new float[words.Length];
-        UniformConversion.ToScaledMask(words, mask, rate, scale);
-        Assert.That(mask, Is.EqualTo(words.Select(w => (w >> 8) * FloatUnit >= rate ? scale : 0f).ToArray()).AsCollection);
+        // The mask: two elements per value (low half, then high half), an odd count so the last value's high half is unused;
+        // halves just on and just below the threshold included. Kept when h/2^16 ≥ rate, computed in double here.
+        uint threshold = (uint)Math.Ceiling(rate * 65536.0);
+        words[7] = threshold | (threshold - 1) << 16;
+        words[8] = (threshold - 1) | threshold << 16;
+        var mask = new float[2 * words.Length - 1];
+        UniformConversion.ToScaledMask(words, mask, UniformConversion.KeepThreshold(rate), scale);
+        float[] expected = [.. Enumerable.Range(0, mask.Length).Select(i => (i % 2 == 0 ? words[i / 2] & 0xFFFF : words[i / 2] >> 16) / 65536.0 >= rate ? scale : 0f)];
+        Assert.That(mask, Is.EqualTo(expected).AsCollection);
+        Assert.That(mask[14], Is.EqualTo(scale), "on the threshold: kept");
+        Assert.That(mask[15], Is.EqualTo(0f), "one below: dropped");
+        Assert.That(() => UniformConversion.ToScaledMask(words.AsSpan(0, 10), new float[21], 1, 1f), Throws.ArgumentException);
     }
+
+    /// <summary>The 16-bit keep threshold: ⌈rate·2^16⌉, so that the keep probability is the rate's when it lies on the 2^−16 grid.</summary>
+    [TestCase(0.25f, 16384u)]
+    [TestCase(0.5f, 32768u)]
+    [TestCase(0.1f, 6554u)]
+    [TestCase(0f, 0u)]
+    [TestCase(0.99999f, 65536u)]
+    public void KeepThresholdIsTheRateOnTheSixteenBitGridRoundedUp(float rate, uint threshold) =>
+        Assert.That(UniformConversion.KeepThreshold(rate), Is.EqualTo(threshold));
 
     /// <summary>
     /// Dropout's mask on a tensor big enough to be split across workers, from a position in the middle of a block:
@@ -123,10 +141,11 @@ public class PhiloxVectorTests
         random.NextUInt32(); // start in the middle of a block
         ulong start = random.Position;
 
-        var words = new uint[length];
+        var words = new uint[(length + 1) / 2];
         RandomStream.GenerateReference(PhiloxKey.From(1234), RandomStreamIds.Dropout, start, words);
         float scale = 1f / (1f - Rate);
-        float[] expected = [.. words.Select(w => (w >> 8) * (1f / (1 << 24)) >= Rate ? scale : 0f)];
+        // Element i: the low (even i) or high (odd i) 16 bits of value i/2, kept when h/2^16 ≥ rate.
+        float[] expected = [.. Enumerable.Range(0, length).Select(i => (i % 2 == 0 ? words[i / 2] & 0xFFFF : words[i / 2] >> 16) / 65536.0 >= Rate ? scale : 0f)];
 
         int saved = Parallelism.MaxThreads;
         Parallelism.MaxThreads = threads;
@@ -138,7 +157,7 @@ public class PhiloxVectorTests
             Tensor y = Ops.Dropout(x, Rate, random);
             float[] xs = x.Span.ToArray();
             Assert.That(y.Span.ToArray(), Is.EqualTo(expected.Select((m, i) => xs[i] * m).ToArray()).AsCollection);
-            Assert.That(random.Position, Is.EqualTo(start + (ulong)length));
+            Assert.That(random.Position, Is.EqualTo(start + (ulong)(length + 1) / 2));
             Ops.Sum(y).Backward();
             Assert.That(x.Grad!.Span.ToArray(), Is.EqualTo(expected).AsCollection);
         }

@@ -8,7 +8,8 @@ namespace NanoNet.Layers;
 /// <remarks>
 /// <para>
 /// The masks come from the layer's own <see cref="RandomStream"/> (seed <see cref="Seed"/>, stream
-/// <see cref="RandomStreamIds.Dropout"/>). Each training call advances it by the batch's element count, so
+/// <see cref="RandomStreamIds.Dropout"/>). Each training call advances it by half the batch's element count (16 random
+/// bits per element, see <see cref="Ops.Dropout"/>), so
 /// successive batches get different masks while a run is reproducible from the seed and bit-identical at
 /// any thread count. Two Dropout layers with the same seed draw the same sequence: give them different
 /// seeds. <see cref="RandomState"/> is the generator's state, for a checkpoint to save and restore.

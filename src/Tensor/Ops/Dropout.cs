@@ -12,10 +12,11 @@ public static partial class Ops
     /// </summary>
     /// <remarks>
     /// <para>
-    /// The mask is drawn from <paramref name="random"/>: element i is kept when the uniform value at
-    /// <c>Position + i</c> is at least <paramref name="rate"/>, and the stream advances by <c>x.Length</c>.
-    /// The mask therefore depends only on the stream's state, never on the thread count (see
-    /// <see cref="RandomStream.FillUniform"/>), and restoring the state draws the same mask again.
+    /// The mask is drawn from <paramref name="random"/>, 16 bits per element: element i is kept when h/2^16 is at least
+    /// <paramref name="rate"/>, h being the low (even i) or high (odd i) half of the value at <c>Position + ⌊i/2⌋</c>, and
+    /// the stream advances by ⌈x.Length/2⌉ (see <see cref="RandomStream"/>'s remarks, and its <c>FillDropoutMask</c> for
+    /// why 16 bits). The mask therefore depends only on the stream's state, never on the thread count, and restoring
+    /// the state draws the same mask again.
     /// </para>
     /// <para>A rate of 0 returns <paramref name="x"/> itself and draws nothing.</para>
     /// <para>Backward: dX += dY ⊙ mask·scale (the scaled mask is kept, as a step-memory tensor, for backward).</para>
@@ -31,7 +32,7 @@ public static partial class Ops
             return x;
         long started = Profiler.Start();
         Tensor mask = Tensor.EmptyLike(x), y = Tensor.EmptyLike(x);
-        // mask = FillUniform(mask, 0, 1), then u ≥ rate ? 1/(1 − rate) : 0; and y = x ⊙ mask, piece by piece in one pass
+        // mask = (16 random bits)/2^16 ≥ rate ? 1/(1 − rate) : 0; and y = x ⊙ mask, piece by piece in one pass
         random.FillDropoutMask(mask.Span, rate, x.Span, y.Span);
         if (Tape.ShouldRecord(x))
             Tape.Record(DropoutEntry.Rent(y, x, mask), x);
@@ -43,7 +44,7 @@ public static partial class Ops
     /// A (<paramref name="rows"/>, <paramref name="columns"/>) scaled keep-mask for recurrent dropout (Keras draws one per
     /// sequence and reuses it at every step): each element is 1/(1 − <paramref name="rate"/>) with probability
     /// 1 − <paramref name="rate"/>, else 0, drawn from <paramref name="random"/> exactly as <see cref="Dropout"/> draws
-    /// (element i from the value at <c>Position + i</c>; the stream advances by rows·columns). Null, drawing nothing,
+    /// (element i from half of the value at <c>Position + ⌊i/2⌋</c>; the stream advances by ⌈rows·columns/2⌉). Null, drawing nothing,
     /// when the rate is 0.
     /// </summary>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="rate"/> is not in [0, 1).</exception>
@@ -55,7 +56,7 @@ public static partial class Ops
         if (rate == 0f)
             return null;
         Tensor mask = Tensor.Empty(rows, columns);
-        random.FillDropoutMask(mask.Span, rate); // = FillUniform(mask, 0, 1), then u ≥ rate ? 1/(1 − rate) : 0
+        random.FillDropoutMask(mask.Span, rate); // (16 random bits)/2^16 ≥ rate ? 1/(1 − rate) : 0
         return mask;
     }
 

@@ -18,8 +18,9 @@ public static partial class Ops
     /// </para>
     /// <para>
     /// The (N, C) mask is drawn from <paramref name="random"/> exactly as <see cref="Dropout"/> draws its mask:
-    /// entry n·C + c is kept when the uniform value at <c>Position + n·C + c</c> is at least <paramref name="rate"/>,
-    /// and the stream advances by N·C. It depends only on the stream's state, never on the thread count.
+    /// entry i = n·C + c is kept when its 16 random bits (half of the value at <c>Position + ⌊i/2⌋</c>) over 2^16 are at
+    /// least <paramref name="rate"/>, and the stream advances by ⌈N·C/2⌉. It depends only on the stream's state, never
+    /// on the thread count.
     /// </para>
     /// <para>A rate of 0 returns <paramref name="x"/> itself and draws nothing.</para>
     /// <para>Backward: dX[n, s, c] += dY[n, s, c] · mask[n, c] (the scaled (N, C) mask is kept for backward).</para>
@@ -42,7 +43,7 @@ public static partial class Ops
         for (int axis = 1; axis < x.Rank - 1; axis++)
             positions *= x.Dim(axis);
         Tensor mask = Tensor.Empty(batch, channels);
-        random.FillDropoutMask(mask.Span, rate); // = FillUniform(mask, 0, 1), then u ≥ rate ? 1/(1 − rate) : 0
+        random.FillDropoutMask(mask.Span, rate); // (16 random bits)/2^16 ≥ rate ? 1/(1 − rate) : 0
         Tensor y = Tensor.EmptyLike(x);
         SpatialMaskKernels.Apply(x.Span, mask.Span, y.Span, batch, positions, channels);
         if (Tape.ShouldRecord(x))

@@ -30,6 +30,8 @@ namespace NanoNet;
 /// <item><term><see cref="NextInt"/></term><description>1 value, more when a draw is rejected (rare unless the bound is near 2^31).</description></item>
 /// <item><term><see cref="FillUniform"/> of n elements</term><description>n values: element i uses the value at Position + i.</description></item>
 /// <item><term><see cref="FillNormal"/> of n elements</term><description>4n values: element i uses the four at Position + 4i … Position + 4i + 3.</description></item>
+/// <item><term>A dropout mask of n elements</term><description>⌈n/2⌉ values: element i uses 16 bits of the value at Position + ⌊i/2⌋,
+/// its low half when i is even, its high half when i is odd.</description></item>
 /// <item><term><see cref="Shuffle{T}"/> of n elements</term><description>one <see cref="NextInt"/> per element from the last down to the second.</description></item>
 /// </list>
 /// The scalar and bulk calls agree: a fill of n elements gives exactly the values of n scalar draws
@@ -162,14 +164,21 @@ public sealed class RandomStream
     }
 
     /// <summary>
-    /// Fills <paramref name="mask"/> with dropout's scaled keep-mask: element i is 1/(1 − <paramref name="rate"/>) when
-    /// the uniform float at Position + i is at least <paramref name="rate"/>, else 0. Exactly
-    /// <c>FillUniform(mask, 0, 1)</c> followed by that comparison, in one pass; the position advances by mask.Length.
+    /// Fills <paramref name="mask"/> with dropout's scaled keep-mask: element i is 1/(1 − <paramref name="rate"/>) when its
+    /// 16 random bits h (the low or high half of the value at Position + ⌊i/2⌋, see the class remarks) give
+    /// h·2^−16 ≥ <paramref name="rate"/>, else 0 (<see cref="UniformConversion.KeepThreshold"/>); the position advances by
+    /// ⌈mask.Length/2⌉.
     /// </summary>
+    /// <remarks>
+    /// Why 16 bits and not a 24-bit uniform float: dropout is bound by its Philox draws (ten rounds of 32×32→64-bit
+    /// multiplies per four values), and two elements per value halve them. The keep probability moves by less than
+    /// 2^−16 (none for rates on that grid, such as 0.25 and 0.5): far below the noise of any batch's kept fraction.
+    /// FlashAttention's dropout compares 8 bits per element. (Before this, element i used the value at Position + i.)
+    /// </remarks>
     internal void FillDropoutMask(Span<float> mask, float rate)
     {
         Fill(mask, FillKind.DropoutMask, rate, 1f / (1f - rate), default, default);
-        Position += (ulong)mask.Length;
+        Position += ValuesFor(FillKind.DropoutMask, mask.Length);
     }
 
     /// <summary>
@@ -182,7 +191,7 @@ public sealed class RandomStream
             throw new ArgumentException($"Dropout: the mask has {mask.Length} values, x {x.Length} and y {y.Length}.");
         fixed (float* px = x, py = y)
             Fill(mask, FillKind.DropoutMask, rate, 1f / (1f - rate), (nint)px, (nint)py);
-        Position += (ulong)mask.Length;
+        Position += ValuesFor(FillKind.DropoutMask, mask.Length);
     }
 
     /// <summary>Fills <paramref name="values"/> with N(mean, std²); element i uses the four values at Position + 4i.</summary>
@@ -208,6 +217,15 @@ public sealed class RandomStream
     private enum FillKind { Uniform, Normal, DropoutMask }
 
     private static float ToUnitFloat(uint value) => (value >> 8) * FloatUnit;
+
+    /// <summary>How many 32-bit values a fill of <paramref name="elements"/> elements uses (and the position advances by).
+    /// A fill may be cut into ranges at any element, or at any even element for a dropout mask.</summary>
+    private static ulong ValuesFor(FillKind kind, long elements) => kind switch
+    {
+        FillKind.Normal => 4 * (ulong)elements,
+        FillKind.DropoutMask => (ulong)(elements + 1) / 2,
+        _ => (ulong)elements,
+    };
 
     /// <summary>Box–Muller on four 32-bit values (see the class remarks).</summary>
     private static double StandardNormal(uint a, uint b, uint c, uint d)
@@ -244,20 +262,22 @@ public sealed class RandomStream
     private static unsafe void FillRange(Span<float> values, PhiloxKey key, ulong stream, ulong position, FillKind kind, float a, float b,
         float* x, float* y)
     {
-        int perElement = kind == FillKind.Normal ? 4 : 1;
-        int elementsPerChunk = ChunkValues / perElement;
+        // Chunks of ChunkValues values: 1,024 elements, 256 normals, or 2,048 mask elements (an even number, so each
+        // chunk's mask starts on a whole value).
+        int elementsPerChunk = kind switch { FillKind.Normal => ChunkValues / 4, FillKind.DropoutMask => 2 * ChunkValues, _ => ChunkValues };
+        uint threshold = kind == FillKind.DropoutMask ? UniformConversion.KeepThreshold(a) : 0;
         Span<uint> words = stackalloc uint[ChunkValues];
         for (int done = 0; done < values.Length; done += elementsPerChunk)
         {
             int count = Math.Min(elementsPerChunk, values.Length - done);
-            Span<uint> chunk = words[..(count * perElement)];
-            PhiloxLanes.Generate(key, stream, position + (ulong)done * (ulong)perElement, chunk);
+            Span<uint> chunk = words[..(int)ValuesFor(kind, count)];
+            PhiloxLanes.Generate(key, stream, position + ValuesFor(kind, done), chunk);
             Span<float> target = values.Slice(done, count);
             if (kind == FillKind.Uniform)
                 UniformConversion.ToUniform(chunk, target, a, b - a); // a = low, b = high
             else if (kind == FillKind.DropoutMask)
             {
-                UniformConversion.ToScaledMask(chunk, target, a, b); // a = rate, b = 1/(1 − rate)
+                UniformConversion.ToScaledMask(chunk, target, threshold, b); // a = rate, b = 1/(1 − rate)
                 if (x != null) // the piece of the mask is still in L1
                     TensorPrimitives.Multiply(new ReadOnlySpan<float>(x + done, count), target, new Span<float>(y + done, count));
             }
@@ -306,10 +326,19 @@ public sealed class RandomStream
 
         public override void RunWorker(int worker, int workerCount)
         {
-            int from = (int)((long)_length * worker / workerCount), to = (int)((long)_length * (worker + 1) / workerCount);
-            ulong perElement = _kind == FillKind.Normal ? 4UL : 1UL;
-            FillRange(new Span<float>((float*)_start + from, to - from), _key, _stream, _position + (ulong)from * perElement, _kind, _a, _b,
+            int from = Boundary(worker, workerCount), to = Boundary(worker + 1, workerCount);
+            FillRange(new Span<float>((float*)_start + from, to - from), _key, _stream, _position + ValuesFor(_kind, from), _kind, _a, _b,
                 _x == 0 ? null : (float*)_x + from, _y == 0 ? null : (float*)_y + from);
+        }
+
+        /// <summary>Where worker w's range starts: an even share, rounded down to an even element for a dropout mask (two
+        /// elements per value); the end for w = workerCount.</summary>
+        private int Boundary(int worker, int workerCount)
+        {
+            if (worker == workerCount)
+                return _length;
+            int at = (int)((long)_length * worker / workerCount);
+            return _kind == FillKind.DropoutMask ? at & ~1 : at;
         }
     }
 }
