@@ -20,7 +20,7 @@ using NanoNet.Benchmarks;
 //   dotnet run -c Release --project benchmarks -- --filter '*UpSamplingBenchmarks*' --job short
 // LSTM, GRU, SimpleRNN, Bidirectional(LSTM) at batch 32, 100 steps, 128 -> 64/128 units, forward and + backward, GFLOP/s:
 //   dotnet run -c Release --project benchmarks -- recurrent [BenchmarkDotNet arguments, e.g. --job short]
-//   dotnet run -c Release --project benchmarks -- recurrent-time [repeats]     (Stopwatch, best of N, all cases in ms; NANONET_RECURRENT_STEPS=200 for T)
+//   dotnet run -c Release --project benchmarks -- recurrent-time [repeats] [threads]   (Stopwatch, best of N, all cases in ms and % of the FMA peak; NANONET_RECURRENT_STEPS=200 for T)
 // GEMM at the CIFAR-10 shapes with the kernel this process picked (Stopwatch, best of N, 1 thread):
 //   dotnet run -c Release --project benchmarks -- gemm-time [repeats] [threads] [cold]      (try DOTNET_EnableAVX=0)
 //   dotnet run -c Release --project benchmarks -- subnormal-time   (optimizer steps over a table whose states decayed 1,000 steps)
@@ -180,7 +180,7 @@ if (args.Length > 0 && args[0] == "gemm")
 }
 if (args.Length > 0 && args[0] == "recurrent-time")
 {
-    RecurrentTiming.Run(args.Length > 1 ? int.Parse(args[1]) : 5);
+    RecurrentTiming.Run(args.Length > 1 ? int.Parse(args[1]) : 5, args.Length > 2 ? int.Parse(args[2]) : 0);
     return 0;
 }
 if (args.Length > 0 && args[0] == "recurrent")

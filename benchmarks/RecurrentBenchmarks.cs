@@ -74,9 +74,14 @@ public class RecurrentBenchmarks : IFlopCounted
 /// <summary>A quick Stopwatch pass over <see cref="RecurrentBenchmarks"/>' cases (best of N), for a contended machine.</summary>
 public static class RecurrentTiming
 {
-    public static void Run(int repeats)
+    public static void Run(int repeats, int threads)
     {
-        Console.WriteLine($"{$"32x{RecurrentBenchmarks.Steps}, 128->U",-22}{"units",6}{"pass",18}{"ms",10}{"GFLOP/s",10}");
+        if (threads > 0)
+            Parallelism.MaxThreads = threads;
+        int workers = Parallelism.CurrentMaxThreads;
+        double peak = NanoNet.Diagnostics.FmaPeak.MeasureGflops(1) * workers;
+        Console.WriteLine($"{workers} thread(s); FMA peak probed {peak / workers:F1} GFLOP/s per core, {peak:F1} for the threads");
+        Console.WriteLine($"{$"32x{RecurrentBenchmarks.Steps}, 128->U",-22}{"units",6}{"pass",18}{"ms",10}{"GFLOP/s",10}{"% peak",8}");
         foreach (string kind in new[] { "lstm", "gru", "simple_rnn", "bidirectional_lstm" })
             foreach (int units in new[] { 64, 128 })
                 foreach (bool backward in new[] { false, true })
@@ -100,7 +105,7 @@ public static class RecurrentTiming
                     NanoNet.Kernels.RecurrentStepJob.ChunkStepsOverride = 0;
                     for (int v = 0; v < chunks.Length; v++)
                         Console.WriteLine($"{kind,-22}{units,6}{(backward ? "forward+backward" : "forward"),18}{best[v],10:F2}{benchmark.FlopsPerCall / best[v] / 1e6,10:F1}"
-                            + (chunks.Length > 1 ? $"  (chunk {chunks[v]})" : ""));
+                            + $"{100 * benchmark.FlopsPerCall / best[v] / 1e6 / peak,7:F0}%" + (chunks.Length > 1 ? $"  (chunk {chunks[v]})" : ""));
                 }
     }
 }
