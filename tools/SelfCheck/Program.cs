@@ -163,16 +163,22 @@ internal static class KernelChecks
 
         checks.Run("dropout mask vs the scalar generator and rule", () =>
         {
-            const float Rate = 0.25f;
-            var words = new uint[1001];
+            // Element i: the low (even i) or high (odd i) 16 bits of value i/2, kept when h/2^16 ≥ rate.
+            const float Rate = 0.3f;
+            var words = new uint[501];
             RandomStream.GenerateReference(PhiloxKey.From(9), 5, 3, words);
             var random = new RandomStream(9, 5);
             random.NextUInt32(); random.NextUInt32(); random.NextUInt32(); // position 3: mid-block
-            var mask = new float[words.Length];
+            var mask = new float[2 * words.Length - 1];
             random.FillDropoutMask(mask, Rate);
-            for (int i = 0; i < words.Length; i++)
-                if (mask[i] != ((words[i] >> 8) * (1f / (1 << 24)) >= Rate ? 1f / (1f - Rate) : 0f))
+            for (int i = 0; i < mask.Length; i++)
+            {
+                uint half = i % 2 == 0 ? words[i / 2] & 0xFFFF : words[i / 2] >> 16;
+                if (mask[i] != (half / 65536.0 >= Rate ? 1f / (1f - Rate) : 0f))
                     return $"element {i} differs";
+            }
+            if (random.Position != 3 + (ulong)words.Length)
+                return $"the stream is at {random.Position}, expected {3 + words.Length}";
             return null;
         });
     }
