@@ -60,6 +60,9 @@ public class Adam : Optimizer
     protected override void Update(Span<float> weights, ReadOnlySpan<float> gradient, float[][] state, float learningRate, in GradientTransform transform) =>
         UpdateRanges(weights, gradient, state, [new ElementRange(0, weights.Length)], learningRate, transform);
 
+    /// <summary>Adam and AdamW as built (a subclass's own <see cref="Update"/> may not be safe on two threads at once).</summary>
+    private protected override bool UpdatesConcurrently => GetType() == typeof(Adam) || GetType() == typeof(AdamW);
+
     private protected override void UpdateRanges(Span<float> weights, ReadOnlySpan<float> gradient, float[][] state, ReadOnlySpan<ElementRange> ranges,
         float learningRate, in GradientTransform transform)
     {

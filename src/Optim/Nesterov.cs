@@ -37,6 +37,9 @@ public sealed class Nesterov : Optimizer
     protected override void Update(Span<float> weights, ReadOnlySpan<float> gradient, float[][] state, float learningRate, in GradientTransform transform) =>
         UpdateRanges(weights, gradient, state, [new ElementRange(0, weights.Length)], learningRate, transform);
 
+    /// <summary>Built in: each parameter's update is its own, so many run on several workers at once.</summary>
+    private protected override bool UpdatesConcurrently => true;
+
     private protected override void UpdateRanges(Span<float> weights, ReadOnlySpan<float> gradient, float[][] state, ReadOnlySpan<ElementRange> ranges,
         float learningRate, in GradientTransform transform) =>
         FusedUpdate.Run(new Rule(learningRate, Beta), transform, ranges, weights, gradient, state[0]);

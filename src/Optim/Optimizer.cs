@@ -26,7 +26,7 @@ namespace NanoNet.Optim;
 /// <see cref="Schedule"/>. Not thread-safe: one optimizer per model.
 /// </para>
 /// </remarks>
-public abstract class Optimizer
+public abstract partial class Optimizer
 {
     private readonly string[] _stateNames;
     private readonly ParameterStates _states = new();
@@ -231,32 +231,57 @@ public abstract class Optimizer
 
         // 3 and 4. Regularize and update, fused: one pass per parameter, which also checks that the
         // gradient is finite (FusedUpdate; a custom Update that does not use it gets a separate check).
-        int firstNonFinite = -1;
+        // Every gradient's length is checked first, so a bad one leaves every weight as it was.
         for (int i = 0; i < withGradients.Count; i++)
+            if (withGradients[i].Grad is { } gradient && gradient.Length != withGradients[i].Length)
+                throw new ArgumentException($"Parameter {Describe(withGradients[i])} has {withGradients[i].Length} elements but its gradient has {gradient.Length}.", nameof(parameters));
+        int firstNonFinite = touchedByAnyProcess is null && UpdatesConcurrently
+            ? UpdateConcurrently(withGradients, lazy, learningRate, transform)
+            : NotConcurrent;
+        if (firstNonFinite == NotConcurrent)
         {
-            Tensor parameter = withGradients[i];
-            if (parameter.Grad is not { } gradient)
-                continue;
-            if (gradient.Length != parameter.Length)
-                throw new ArgumentException($"Parameter {Describe(parameter)} has {parameter.Length} elements but its gradient has {gradient.Length}.", nameof(parameters));
-            FusedUpdate.ResetCheck();
-            long updated = parameter.Length;
-            if (touchedByAnyProcess is not null)
-                updated = UpdateRows(parameter, gradient, touchedByAnyProcess.For(i), learningRate, transform);
-            else if (parameter.TouchedGradientRows is { } rows && (lazy || SkipsZeroGradients && _l1 == 0f && _l2 == 0f))
-                updated = UpdateRows(parameter, gradient, new TouchedRowMasks.Runs(rows), learningRate, transform);
-            else
-                Update(parameter.Span, gradient.Span, StateOf(parameter), learningRate, transform);
-            LastStepBytes += sizeof(float) * (double)updated * (3 + 2 * _stateNames.Length);
-            bool nonFinite = FusedUpdate.Checked ? FusedUpdate.NonFiniteGradientSeen : !double.IsFinite(GradientClipping.SumOfSquares(gradient.Span));
-            if (nonFinite && firstNonFinite < 0)
-                firstNonFinite = i;
+            firstNonFinite = -1;
+            for (int i = 0; i < withGradients.Count; i++)
+            {
+                Tensor parameter = withGradients[i];
+                if (parameter.Grad is not { } gradient)
+                    continue;
+                bool finite = UpdateParameter(parameter, gradient, touchedByAnyProcess, i, lazy, learningRate, transform, out long updated);
+                LastStepBytes += BytesFor(updated);
+                if (!finite && firstNonFinite < 0)
+                    firstNonFinite = i;
+            }
         }
         Iterations++;
         if (firstNonFinite >= 0)
             throw NonFinite(withGradients, firstNonFinite, updated: true);
         withGradients.Clear();
     }
+
+    /// <summary>
+    /// One parameter's fused update: its touched rows only when its gradient is known to be zero elsewhere (an embedding's,
+    /// under plain SGD or a lazy step), else every element. False if its gradient held a NaN or an infinity.
+    /// </summary>
+    private bool UpdateParameter(Tensor parameter, Tensor gradient, TouchedRowMasks? touchedByAnyProcess, int index, bool lazy,
+        float learningRate, in GradientTransform transform, out long updated)
+    {
+        FusedUpdate.ResetCheck();
+        updated = parameter.Length;
+        if (touchedByAnyProcess is not null)
+            updated = UpdateRows(parameter, gradient, touchedByAnyProcess.For(index), learningRate, transform);
+        else if (UpdatesTouchedRows(parameter, lazy))
+            updated = UpdateRows(parameter, gradient, new TouchedRowMasks.Runs(parameter.TouchedGradientRows!), learningRate, transform);
+        else
+            Update(parameter.Span, gradient.Span, StateOf(parameter), learningRate, transform);
+        return FusedUpdate.Checked ? !FusedUpdate.NonFiniteGradientSeen : double.IsFinite(GradientClipping.SumOfSquares(gradient.Span));
+    }
+
+    /// <summary>Whether <paramref name="parameter"/>'s update covers only the rows its gradient touched (see <see cref="UpdateParameter"/>).</summary>
+    private bool UpdatesTouchedRows(Tensor parameter, bool lazy) =>
+        parameter.TouchedGradientRows is not null && (lazy || SkipsZeroGradients && _l1 == 0f && _l2 == 0f);
+
+    /// <summary>The bytes an update of <paramref name="elements"/> elements moves: weight read and written, gradient read, each state read and written.</summary>
+    private double BytesFor(long elements) => sizeof(float) * (double)elements * (3 + 2 * _stateNames.Length);
 
     /// <summary>
     /// Whether <see cref="Update"/> leaves a weight unchanged when its gradient is zero (after clipping, with no

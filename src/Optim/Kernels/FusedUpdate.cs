@@ -110,7 +110,7 @@ internal static unsafe class FusedUpdate
     }
 
     /// <summary>Updates at least this many elements with all workers at once (memory-bound: two cores read faster than one).</summary>
-    private const int ParallelThreshold = 1 << 18;
+    internal const int ParallelThreshold = 1 << 18;
 
     /// <summary>
     /// Elements [<paramref name="from"/>, <paramref name="to"/>) of the ranges laid end to end, range piece by range
