@@ -1,3 +1,4 @@
+using NanoNet.Autograd;
 using NanoNet.Optim.Kernels;
 
 namespace NanoNet.Optim;
@@ -64,7 +65,7 @@ public abstract partial class Optimizer
             if (parameter.Grad is null)
                 continue;
             bool rows = UpdatesTouchedRows(parameter, lazy);
-            long size = rows ? (long)parameter.TouchedGradientRows!.Count * (parameter.Length / parameter.TouchedGradientRows.RowCount) : parameter.Length;
+            long size = rows ? TouchedElements(parameter) : parameter.Length;
             if (size >= FusedUpdate.ParallelThreshold)
             {
                 _regionOrder[count - ++big] = i;
@@ -116,6 +117,13 @@ public abstract partial class Optimizer
                 firstNonFinite = i;
         }
         return firstNonFinite;
+    }
+
+    /// <summary>How many elements an update of <paramref name="parameter"/>'s touched rows covers (as <see cref="UpdateRows"/> counts them).</summary>
+    private static long TouchedElements(Tensor parameter)
+    {
+        GradientRows rows = parameter.TouchedGradientRows!;
+        return rows.RowCount == 0 ? 0 : (long)rows.Count * (parameter.Length / rows.RowCount);
     }
 
     /// <summary>

@@ -5,7 +5,8 @@ namespace NanoNet;
 
 /// <summary>
 /// Random 32-bit values to floats, a vector at a time: the same float, bit for bit, as
-/// <see cref="RandomStream"/>'s scalar conversion (the top 24 bits times 2^−24, then the fill's arithmetic).
+/// <see cref="RandomStream"/>'s scalar conversion (the top 24 bits times 2^−24, then the fill's arithmetic); and
+/// dropout's keep-mask, two elements from each value's 16-bit halves (<see cref="ToScaledMask"/>).
 /// </summary>
 /// <remarks>
 /// Every step is exact or one correctly rounded IEEE operation in the scalar order: value >> 8 is below 2^24, so its
