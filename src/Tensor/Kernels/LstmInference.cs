@@ -224,6 +224,9 @@ public static unsafe class LstmInference
             return job;
         }
 
+        /// <summary>The fused step runs its rows one register tile at a time: chains of a tile cost nothing per row.</summary>
+        protected override bool ForwardInChains => FusedWeights != null;
+
         protected override void ForwardRows(int step, int first, int end)
         {
             int t = Shape.Steps, d = Shape.Inputs, u = Shape.Units, g4 = Shape.GateWidth, rows = end - first;

@@ -719,6 +719,9 @@ public static unsafe class LstmKernels
             return job;
         }
 
+        /// <summary>The fused step runs its rows one register tile at a time: chains of a tile cost nothing per row.</summary>
+        protected override bool ForwardInChains => FusedWeights != null;
+
         protected override void ForwardRows(int step, int first, int end)
         {
             int n = Shape.Batch, u = Shape.Units, g4 = Shape.GateWidth, block = Shape.StateLength, rows = end - first;

@@ -2,7 +2,8 @@ namespace NanoNet.Kernels;
 
 /// <summary>
 /// x·W for the distinct embedding rows of a batch (<see cref="LstmFusedStep.Project"/>), 8 rows (one register tile) at a
-/// time, the tiles split evenly over the workers: the projected table both LSTM passes on embedded ids start from
+/// time, the workers taking runs of tiles from a shared counter as they come free (a slower core takes fewer): the
+/// projected table both LSTM passes on embedded ids start from
 /// (<see cref="LstmInference.ForwardOnEmbedding"/> at inference, <see cref="LstmKernels.ForwardOnEmbedding"/> in training).
 /// </summary>
 /// <remarks>
@@ -22,7 +23,12 @@ internal static unsafe class LstmProjection
         job.Packed = packed; job.Table = table; job.Projected = projected; job.Ids = ids;
         (job.Count, job.D, job.U) = (count, d, u);
         int tiles = (count + LstmFusedStep.Rows - 1) / LstmFusedStep.Rows;
-        Parallelism.Run(job, Math.Max(1, Math.Min(Parallelism.CurrentMaxThreads, tiles)));
+        int workers = Math.Max(1, Math.Min(Parallelism.CurrentMaxThreads, tiles));
+        // Runs of about a sixteenth of each worker's even share (~20 runs a worker at the IMDB seed shape): a taken run
+        // costs one atomic add on a line both cores write, and the last run to finish is short.
+        job.RunTiles = Math.Max(1, tiles / (16 * workers));
+        job.NextTile = 0;
+        Parallelism.Run(job, workers);
         job.Ids = null;
     }
 
@@ -32,16 +38,18 @@ internal static unsafe class LstmProjection
     {
         public float* Packed, Table, Projected;
         public int* Ids;
-        public int Count, D, U;
+        public int Count, D, U, RunTiles;
+        public int NextTile; // the first tile no worker has taken yet
 
         public override void RunWorker(int worker, int workerCount)
         {
-            int tiles = (Count + LstmFusedStep.Rows - 1) / LstmFusedStep.Rows;
-            int first = (int)((long)tiles * worker / workerCount) * LstmFusedStep.Rows;
-            int end = Math.Min(Count, (int)((long)tiles * (worker + 1) / workerCount) * LstmFusedStep.Rows);
-            if (first < end)
+            int tiles = (Count + LstmFusedStep.Rows - 1) / LstmFusedStep.Rows, tile;
+            while ((tile = Interlocked.Add(ref NextTile, RunTiles) - RunTiles) < tiles)
+            {
+                int first = tile * LstmFusedStep.Rows, end = Math.Min(Count, (tile + RunTiles) * LstmFusedStep.Rows);
                 LstmFusedStep.Project(Packed, D, U, Ids == null ? Table + (long)first * D : Table, Ids == null ? null : Ids + first,
                     end - first, Projected + (long)first * LstmFusedStep.Panels(U) * LstmFusedStep.Width);
+            }
         }
     }
 }

@@ -5,7 +5,8 @@ namespace NanoNet.Kernels;
 /// <see cref="SimpleRnnKernels"/>): the batch rows (sequences) are independent of each other, so the rows are split
 /// into bands ONCE per pass and each worker runs its band through all T steps forward, or through a chunk of steps
 /// backward (<see cref="ChunkSteps(int, int, long)"/>, 16 at the IMDB seed shape), inside one parallel region: no
-/// barrier and no wake-up per step.
+/// barrier and no wake-up per step. The fused LSTM step's forward runs chains of rows instead, a run of steps at a time,
+/// each worker taking the free chain furthest behind (<see cref="ForwardInChains"/>, RecurrentStepJob.ForwardChains.cs).
 /// </summary>
 /// <remarks>
 /// <para>Shape legend: N = batch rows, T = steps; a band is rows [first, end) of every step. Bands are whole
@@ -17,7 +18,7 @@ namespace NanoNet.Kernels;
 /// <para>Determinism: a row's arithmetic (its GEMM row, its cell) is the same whichever band it lands in, so results
 /// are bitwise identical at any thread count.</para>
 /// </remarks>
-internal abstract unsafe class RecurrentStepJob : ParallelJob
+internal abstract unsafe partial class RecurrentStepJob : ParallelJob
 {
     /// <summary>N and T of the call.</summary>
     public int Batch, Steps;
@@ -57,8 +58,24 @@ internal abstract unsafe class RecurrentStepJob : ParallelJob
     protected bool Skipped(int step, int row) =>
         Mask != null && Mask[row * Steps + RecurrentLayout.InputStep(step, Steps, GoBackwards)] == 0f;
 
-    /// <summary>Runs steps 0..T−1 (forward), each worker its band of rows through every step.</summary>
-    public void RunForward() => Parallelism.Run(this, Workers);
+    /// <summary>Runs steps 0..T−1 (forward): on one worker every row through every step; on several, each worker its
+    /// band of rows through every step, or (<see cref="ForwardInChains"/>) chains of rows taken a run of steps at a time
+    /// (<see cref="RunForwardChains"/>).</summary>
+    public void RunForward()
+    {
+        if (Workers > 1 && ForwardInChains)
+            PrepareChains(Workers);
+        Parallelism.Run(this, Workers);
+    }
+
+    /// <summary>
+    /// Whether the forward pass on several workers runs in chains of one row tile or so, taken as workers come free,
+    /// rather than in one fixed band per worker: for a step that runs its rows one register tile at a time (the fused
+    /// LSTM step), where a chain costs nothing per row. A step that is a GEMM over its band (GRU, simple RNN, the
+    /// two-pass LSTM) keeps the bands: 8-row chains made their GEMMs re-read B twice as often and, on small units, the
+    /// hand-overs cost more than the steps (twenty-third sitting: the GRU at U = 64 12% slower, the simple RNN 35%).
+    /// </summary>
+    protected virtual bool ForwardInChains => false;
 
     /// <summary>
     /// Runs backward steps <paramref name="toStep"/>−1 down to <paramref name="fromStep"/>: a chunk of the pass, so the
@@ -136,6 +153,11 @@ internal abstract unsafe class RecurrentStepJob : ParallelJob
 
     public override void RunWorker(int worker, int workerCount)
     {
+        if (!_backward && workerCount > 1 && ForwardInChains)
+        {
+            RunForwardChains(worker, workerCount);
+            return;
+        }
         int band = BandRows(Batch, workerCount);
         int first = worker * band, end = Math.Min(Batch, first + band);
         if (first >= end)
