@@ -8,8 +8,9 @@ namespace NanoNet.Kernels;
 /// interrupt storm) then simply does fewer steps, instead of the others waiting at the end for its fixed half.
 /// </summary>
 /// <remarks>
-/// <para>Shape legend: N = batch rows, T = steps, W = workers, C = chains of ⌈N/(2W)⌉ rows rounded up to a row tile;
-/// chain c is rows [c·rows, min(N, (c+1)·rows)). A run takes a quarter of the chain's remaining steps, at least
+/// <para>Shape legend: N = batch rows, T = steps, W = workers, tile = the micro-kernel's row tile (8 with AVX-512, the
+/// fused step's <see cref="LstmFusedStep.Rows"/> too: chains run only where that step does); chains of
+/// tile·max(1, ⌊⌈N/tile⌉/(2W)⌋) rows (<see cref="ChainRows"/>), chain c is rows [c·rows, min(N, (c+1)·rows)). A run takes a quarter of the chain's remaining steps, at least
 /// <see cref="MinimumRunSteps"/> (guided self-scheduling: few hand-overs early, fine grain at the end). Worker w owns
 /// chains [C·w/W, C·(w+1)/W) and prefers them, so on evenly fast cores no chain changes cores until the end.</para>
 /// <para>Why it is safe: a chain is taken by a compare-and-swap on its held flag and given back by a release store after
@@ -18,7 +19,7 @@ namespace NanoNet.Kernels;
 /// free chain while some are unfinished waits for one (the end of the pass); a worker that finishes a run while another
 /// waits hands that chain over instead of taking it back, and stops if no other chain is free (the idle worker is then
 /// the one that came free first). A worker stops only when every chain is done, or after handing its chain to a
-/// worker counted as waiting, who finishes it.</para>
+/// worker counted as waiting (that worker, or another still running, takes it), or when the region failed.</para>
 /// <para>What a hand-over costs: the chain's h and c rows (a few KB) move to the other core, and the chain's flags live
 /// on one cache line both cores write (a round trip between the two cores of the twenty-third sitting's VM, 0.4–0.5 µs,
 /// a few dozen times a pass).</para>
@@ -33,10 +34,9 @@ internal abstract partial class RecurrentStepJob
     private int _chainRows, _chainCount;
     // Workers that found no free chain while some were unfinished, waiting for one to come free.
     private int _waitingWorkers;
-    // A step threw on some worker: the chain it held never comes free, so the waiting workers stop.
-    private volatile bool _chainFailed;
 
-    /// <summary>Rows per chain: whole row tiles, at least two chains per worker where the batch has the tiles.</summary>
+    /// <summary>Rows per chain: whole row tiles of the GEMM micro-kernel (the fused LSTM step's tile wherever chains run),
+    /// at least two chains per worker where the batch has the tiles.</summary>
     internal static int ChainRows(int batch, int workers)
     {
         int tile = GemmMicroKernels.TileSize(Gemm.BestKernel).Mr, tiles = (batch + tile - 1) / tile;
@@ -57,7 +57,6 @@ internal abstract partial class RecurrentStepJob
         Array.Clear(_chainStepsDone, 0, _chainCount);
         Array.Clear(_chainHeld, 0, _chainCount);
         _waitingWorkers = 0;
-        _chainFailed = false;
     }
 
     /// <summary>
@@ -73,28 +72,21 @@ internal abstract partial class RecurrentStepJob
             int chain = TakeChain(ownFirst, ownEnd, skip: handedOver);
             if (chain < 0)
             {
-                // The waiting worker takes the chain handed over (and finishes it: only a worker that sees another
-                // waiting ever lets go of the last chain); otherwise wait until a held chain comes free.
+                // Nothing free: after handing a chain to a waiting worker this one stops (the waiter, or any worker
+                // still running, takes it); otherwise it waits until a held chain comes free or every chain is done.
                 if (handedOver >= 0 || (chain = WaitForChain(ownFirst, ownEnd)) < 0)
                     return;
             }
             int done = _chainStepsDone[chain], remaining = Steps - done;
             int run = Math.Min(remaining, Math.Max(MinimumRunSteps, (remaining + 3) / 4));
             int first = chain * _chainRows, end = Math.Min(Batch, first + _chainRows);
-            try
-            {
-                for (int step = done; step < done + run; step++)
-                    ForwardRows(step, first, end);
-            }
-            catch
-            {
-                _chainFailed = true;
-                throw;
-            }
+            for (int step = done; step < done + run; step++)
+                ForwardRows(step, first, end);
             Volatile.Write(ref _chainStepsDone[chain], done + run);
-            // A worker is idle, waiting: hand it this chain rather than take it back (the end of the pass, when the
-            // chains still running outnumber the free workers no more).
-            handedOver = done + run < Steps && Interlocked.CompareExchange(ref _waitingWorkers, 0, 0) > 0 ? chain : -1;
+            // A worker is idle, waiting: hand it this chain rather than take it back. That happens only near the end,
+            // once no more chains are unfinished than there are workers. (A late read only delays a hand-over; a
+            // count above zero always means a worker that has not stopped.)
+            handedOver = done + run < Steps && Volatile.Read(ref _waitingWorkers) > 0 ? chain : -1;
             Volatile.Write(ref _chainHeld[chain], 0); // release: the next holder sees every write of these steps
         }
     }
@@ -132,7 +124,8 @@ internal abstract partial class RecurrentStepJob
         return best;
     }
 
-    /// <summary>Spins until a chain comes free (taking it) or every chain is done (−1), counted as waiting meanwhile.</summary>
+    /// <summary>Spins until a chain comes free (taking it), every chain is done or the region failed (−1: a step threw
+    /// on another worker, whose chain never comes free; the pool reports the exception), counted as waiting meanwhile.</summary>
     private int WaitForChain(int ownFirst, int ownEnd)
     {
         Interlocked.Increment(ref _waitingWorkers);
@@ -141,7 +134,7 @@ internal abstract partial class RecurrentStepJob
             var spin = new SpinWait();
             while (true)
             {
-                if (_chainFailed || AllChainsDone())
+                if (WorkerPool.RegionFailed || AllChainsDone())
                     return -1;
                 int chain = TakeChain(ownFirst, ownEnd, skip: -1);
                 if (chain >= 0)

@@ -63,9 +63,10 @@ internal abstract unsafe partial class RecurrentStepJob : ParallelJob
     /// (<see cref="RunForwardChains"/>).</summary>
     public void RunForward()
     {
-        if (Workers > 1 && ForwardInChains)
-            PrepareChains(Workers);
-        Parallelism.Run(this, Workers);
+        int workers = Parallelism.WorkersFor(Workers); // 1 inside another region
+        if (workers > 1 && ForwardInChains)
+            PrepareChains(workers);
+        Parallelism.Run(this, workers);
     }
 
     /// <summary>
