@@ -116,7 +116,9 @@ public ref struct LstmBuffers
 /// same, each chunk's products run beside the next chunk's steps instead (<see cref="RecurrentBackwardPipeline"/>).</item>
 /// <item>the sequences (batch rows) are split into bands once per pass, and each worker runs its band
 /// through all T steps (forward) or through a chunk of steps (backward) in one parallel region (see
-/// <see cref="RecurrentStepJob"/>), R and Rᵀ packed once per call.</item>
+/// <see cref="RecurrentStepJob"/>), R and Rᵀ packed once per call; the fused step's forward runs chains of rows
+/// instead, a run of steps at a time, each worker taking the free chain furthest behind, so that a slower core does
+/// fewer steps rather than hold the others up (RecurrentStepJob.ForwardChains.cs).</item>
 /// </list></para>
 /// <para>Why time-major internally (x is copied to T·N×D once; a returned sequence is copied back): the N rows of one step are then one contiguous N×4U slab, so the per-step GEMM writes a dense
 /// block, the point-wise pass streams it, h_{t−1} is a dense N×U operand, and "h_{t−1} for every step"
