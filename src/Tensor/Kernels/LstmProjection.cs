@@ -24,7 +24,7 @@ internal static unsafe class LstmProjection
         (job.Count, job.D, job.U) = (count, d, u);
         int tiles = (count + LstmFusedStep.Rows - 1) / LstmFusedStep.Rows;
         int workers = Math.Max(1, Math.Min(Parallelism.CurrentMaxThreads, tiles));
-        // Runs of about a sixteenth of each worker's even share (~20 runs a worker at the IMDB seed shape): a taken run
+        // Runs of a sixteenth of each worker's even share (16 runs a worker, 6 tiles each at the IMDB seed shape): a taken run
         // costs one atomic add on a line both cores write, and the last run to finish is short.
         job.RunTiles = Math.Max(1, tiles / (16 * workers));
         job.NextTile = 0;
