@@ -15,6 +15,7 @@ public class RecurrentBackwardPipelineTests
     {
         RecurrentBackwardPipeline.Override = 0;
         RecurrentStepJob.ChunkStepsOverride = 0;
+        RecurrentBackwardPipeline.LaneChunkStarting = null;
     }
 
     // The IMDB seed model's backward on embedded ids at U = 128: per row a step costs 4U·(U + 32 for the cell + 16 for the
@@ -56,6 +57,42 @@ public class RecurrentBackwardPipelineTests
     public void TheLstmOnEmbeddedIdsGivesOneThreadsBits(int threads, int pipeline) =>
         AssertOneThreadsBits(OnEmbeddedIds, chunkSteps: 2, threads, pipeline); // T = 9: five chunks, the last of one step
 
+    // Without an initial state h₋₁ = 0 adds nothing to dR, and at T = 19 in chunks of 3 the last chunk is step 0 alone:
+    // a chunk with no dR rows, whose line is still cut where the others' are.
+    [TestCase(2)]
+    [TestCase(3)]
+    public void ThePlainLstmWithoutAnInitialStateGivesOneThreadsBits(int threads) =>
+        AssertOneThreadsBits((int th, int pipeline, out int runs) => PlainLstm(th, pipeline, out runs, t: 19, initialState: false),
+            chunkSteps: 3, threads, pipeline: 1);
+
+    /// <summary>
+    /// With the product role slowed down (2 ms before each chunk of a lane), the step role, done with its steps, takes
+    /// lanes too: every lane adds every chunk exactly once and in order, whoever holds it, and the bits are one thread's.
+    /// </summary>
+    [Test]
+    public void AStepRoleDoneWithItsStepsTakesTheLanesLeftInOrder()
+    {
+        RecurrentStepJob.ChunkStepsOverride = 3;
+        float[] one = PlainLstm(1, pipeline: 0, out _);
+        var started = new System.Collections.Concurrent.ConcurrentQueue<(int Worker, int Lane, int Chunk)>();
+        RecurrentBackwardPipeline.LaneChunkStarting = (worker, lane, chunk) =>
+        {
+            started.Enqueue((worker, lane, chunk));
+            if (worker == 1)
+                Thread.Sleep(2);
+        };
+        float[] two = PlainLstm(2, pipeline: 1, out int runs);
+        Assert.That(runs, Is.EqualTo(1), "the pipeline ran");
+        AssertBitwise(two, one, "2 threads, the product role slowed");
+        // T = 20 in chunks of 3: seven chunks; two lanes (one product role, one step role that helps).
+        var byLane = started.GroupBy(s => s.Lane).OrderBy(g => g.Key).ToArray();
+        Assert.That(byLane.Select(g => g.Key), Is.EqualTo(new[] { 0, 1 }), "the lanes");
+        foreach (var lane in byLane)
+            Assert.That(lane.Select(s => s.Chunk), Is.EqualTo(Enumerable.Range(0, 7)), $"lane {lane.Key}'s chunks, in order, once each");
+        Assert.That(started.Count(s => s.Worker == 0), Is.GreaterThan(0), "the step role took lanes once its steps were done");
+        Assert.That(started.Count(s => s.Worker == 1), Is.GreaterThan(0), "the product role took lanes");
+    }
+
     private delegate float[] Pass(int threads, int pipeline, out int runs);
 
     /// <summary>The pass at <paramref name="threads"/> with the pipeline forced on (1) or off (−1) against one thread, bit for bit.</summary>
@@ -79,9 +116,11 @@ public class RecurrentBackwardPipelineTests
     }
 
     /// <summary>An LSTM with dX, both dropouts, a mask, an initial state and every sequence returned: outputs and all gradients.</summary>
-    private static float[] PlainLstm(int threads, int pipeline, out int runs)
+    private static float[] PlainLstm(int threads, int pipeline, out int runs) => PlainLstm(threads, pipeline, out runs, t: 20, initialState: true);
+
+    private static float[] PlainLstm(int threads, int pipeline, out int runs, int t, bool initialState)
     {
-        const int n = 24, t = 20, d = 40, u = 48;
+        const int n = 24, d = 40, u = 48;
         using (Parallelism.LimitThreads(threads))
         {
             RecurrentBackwardPipeline.Override = pipeline;
@@ -97,7 +136,7 @@ public class RecurrentBackwardPipelineTests
             Tensor.RandomUniform([n, u], -0.5f, 0.5f, 15).Span.CopyTo(state.Hidden.Span);
             Tensor.RandomUniform([n, u], -0.5f, 0.5f, 16).Span.CopyTo(state.Cell.Span);
             var random = new RandomStream(17);
-            Tensor y = Ops.Lstm(x, w, r, b, returnSequences: true, mask, state, goBackwards: true,
+            Tensor y = Ops.Lstm(x, w, r, b, returnSequences: true, mask, initialState ? state : null, goBackwards: true,
                 dropoutMask: Ops.DropoutMask(n, d, 0.2f, random), recurrentDropoutMask: Ops.DropoutMask(n, u, 0.3f, random));
             Ops.Sum(Ops.Multiply(y, Tensor.RandomUniform([n, t, u], -1, 1, 18))).Backward();
             runs = RecurrentBackwardPipeline.Runs - before;

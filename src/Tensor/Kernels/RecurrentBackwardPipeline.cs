@@ -23,9 +23,10 @@ namespace NanoNet.Kernels;
 /// <para>The first chunk's steps run on every worker (a band of rows each, of a split over all P): until it is done the
 /// product roles have nothing to multiply. The step roles then take their own bands from the second chunk on.</para>
 /// <para>The hand-off: step role i publishes how many chunks its band has finished (a release write of its own
-/// counter); a product role starts chunk k when every band has finished it (acquire reads), and, when Q > 1, when
-/// every product role has finished chunk k − 1 (the line's cuts move with the chunk's row count, so a column of dW
-/// can change hands between chunks). The steps of chunk k + 1 read and write only their own steps' rows (dZ may be
+/// counter); chunk k's products may start when every band has finished it (acquire reads). They run in lanes
+/// (<see cref="RunLanes"/>): every chunk's line is cut at the same columns, one piece per lane, and a lane's pieces
+/// run in chunk order on whichever worker holds it; a step role done with its steps takes lanes too when no work
+/// follows the steps. The steps of chunk k + 1 read and write only their own steps' rows (dZ may be
 /// written over the saved gates, <see cref="Autograd.Tape.ConsumingGraph"/>), so the products read chunk k's dZ, X̃ and H_prev
 /// while the steps go on.</para>
 /// <para>Determinism: a row's step arithmetic is the same whichever band holds it, and a product's bits do not depend
@@ -50,9 +51,15 @@ internal sealed unsafe class RecurrentBackwardPipeline : ParallelJob
 
     private RecurrentStepJob _steps = null!;
     private SideBySideWeightGradients.Work _whole;
-    private int _batch, _stepCount, _chunk, _chunks, _firstStep, _stepRoles, _productRoles;
+    private int _batch, _stepCount, _chunk, _chunks, _firstStep, _stepRoles, _productRoles, _lanes;
     private int[] _finished = [];
+    // Per lane ℓ, on a line of its own: at ℓ·CounterStride whether a worker holds it (0 free, 1 held), at +1 how many
+    // chunks it has added (written only by its holder).
+    private int[] _lane = [];
     private ParallelJob? _afterTheSteps;
+
+    /// <summary>Set by the tests: called before each chunk of a lane, with the worker, the lane and the chunk.</summary>
+    internal static Action<int, int, int>? LaneChunkStarting;
 
     /// <summary>Set by the tests on this thread: +1 pipelines whenever it can (two workers, a chunk, a product), −1 never, 0 the rule.</summary>
     internal static int Override
@@ -114,10 +121,15 @@ internal sealed unsafe class RecurrentBackwardPipeline : ParallelJob
         job._chunks = (steps.Steps + chunk - 1) / chunk;
         (job._stepRoles, job._productRoles) = (stepRoles, productRoles);
         job._afterTheSteps = afterTheSteps;
+        // Without work after the steps, a step role that is done helps with the products: one lane more per step role.
+        job._lanes = productRoles + (afterTheSteps == null ? stepRoles : 0);
         int length = (2 * (stepRoles + productRoles) + 1) * CounterStride;
         if (job._finished.Length < length)
             job._finished = new int[length];
         Array.Clear(job._finished);
+        if (job._lane.Length < job._lanes * CounterStride)
+            job._lane = new int[job._lanes * CounterStride];
+        Array.Clear(job._lane);
         t_runs++;
         try
         {
@@ -142,17 +154,29 @@ internal sealed unsafe class RecurrentBackwardPipeline : ParallelJob
                 {
                     (int from, int to) = Chunk(k);
                     _steps.BackwardBand(0, _batch, from, to);
-                    for (int piece = 0; piece < _productRoles; piece++) // the grouped sums at the head of piece 0
-                        ChunkWork(from, to).RunTask(piece);
+                    for (int lane = 0; lane < _lanes; lane++) // the grouped sums at the head of lane 0
+                        ChunkWork(from, to).RunTask(lane);
                 }
             if (worker == 0)
                 _afterTheSteps?.RunWorker(0, 1);
             return;
         }
         if (worker < _stepRoles)
+        {
             RunSteps(worker);
+            if (_afterTheSteps == null)
+                RunLanes(worker, _productRoles + worker); // done with the steps: help with the products left
+        }
         else
-            RunProducts(worker - _stepRoles);
+        {
+            RunFirstChunkBand(worker);
+            RunLanes(worker, worker - _stepRoles);
+            if (worker == _stepRoles && _afterTheSteps != null)
+            {
+                WaitFor(SummedCounter, 1);
+                _afterTheSteps.RunWorker(1, 2);
+            }
+        }
     }
 
     /// <summary>Step role <paramref name="band"/>: its rows through every chunk, publishing each finished chunk.</summary>
@@ -205,28 +229,69 @@ internal sealed unsafe class RecurrentBackwardPipeline : ParallelJob
     private int SummedCounter => (_stepRoles + _productRoles) * CounterStride;
     private int FirstChunkCounter(int role) => (_stepRoles + _productRoles + 1 + role) * CounterStride;
 
-    /// <summary>Product role <paramref name="piece"/>: its piece of every chunk's line, each chunk once the steps have finished it.</summary>
-    private void RunProducts(int piece)
+    /// <summary>
+    /// The products of every chunk, by lanes: each chunk's line is cut into <see cref="_lanes"/> pieces at the same
+    /// columns for every chunk, and lane ℓ is piece ℓ of chunk 0, then of chunk 1, and so on, in that order (each adds
+    /// into its own columns of dW, dR and db). A worker takes a free lane whose next chunk the steps have finished, the
+    /// one furthest behind (its own lane, <paramref name="ownLane"/>, on a tie), holds it for one chunk and releases it,
+    /// until every lane has added every chunk.
+    /// </summary>
+    /// <remarks>
+    /// <para>Why: the product roles keep pace with the steps only on average. In text-train at 2 threads (Zen 5 VM,
+    /// benchmarks/README.md, twenty-fourth sitting) the product role, reading each dZ from the other core, ran 2.5 ms a
+    /// step past the step role's last chunk while the step role waited; a step role now takes lanes too once its steps
+    /// are done (when no work follows the steps), and the two finish within about one lane's chunk of each other.</para>
+    /// <para>Determinism: a lane's chunks run in order whoever holds it (taking a lane is a compare-and-swap, releasing
+    /// it a release write after its products, so the next holder sees them), and a product's bits do not depend on
+    /// where the line is cut or on the worker, so the results are bitwise those of one thread.</para>
+    /// </remarks>
+    private void RunLanes(int worker, int ownLane)
     {
-        RunFirstChunkBand(_stepRoles + piece);
-        for (int k = 0; k < _chunks; k++)
+        var spinner = new SpinWait();
+        while (true)
         {
-            for (int band = 0; band < _stepRoles; band++)
-                WaitFor(band * CounterStride, k + 1);
-            for (int other = 0; other < _productRoles && k > 0; other++)
-                if (other != piece)
-                    WaitFor((_stepRoles + other) * CounterStride, k);
-            (int from, int to) = Chunk(k);
-            SideBySideWeightGradients.Work products = ChunkWork(from, to);
-            products.GroupOf = null; // the step role sums the groups
-            products.RunTask(piece);
-            Volatile.Write(ref _finished[(_stepRoles + piece) * CounterStride], k + 1);
+            int published = PublishedChunks();
+            int best = -1, bestDone = int.MaxValue;
+            bool allDone = true;
+            for (int i = 0; i < _lanes; i++)
+            {
+                int lane = (ownLane + i) % _lanes;
+                int done = Volatile.Read(ref _lane[lane * CounterStride + 1]);
+                allDone &= done == _chunks;
+                if (done < published && done < bestDone && Volatile.Read(ref _lane[lane * CounterStride]) == 0)
+                    (best, bestDone) = (lane, done);
+            }
+            if (allDone)
+                return;
+            if (best < 0 || Interlocked.CompareExchange(ref _lane[best * CounterStride], 1, 0) != 0)
+            {
+                if (WorkerPool.RegionFailed) // the worker holding a lane or running the steps will never get there
+                    throw new OperationCanceledException("Another worker of this parallel region failed.");
+                spinner.SpinOnce(sleep1Threshold: -1);
+                continue;
+            }
+            int k = _lane[best * CounterStride + 1]; // as its last holder left it
+            if (k < published)
+            {
+                LaneChunkStarting?.Invoke(worker, best, k);
+                (int from, int to) = Chunk(k);
+                SideBySideWeightGradients.Work products = ChunkWork(from, to);
+                products.GroupOf = null; // the step role sums the groups
+                products.RunTask(best);
+                Volatile.Write(ref _lane[best * CounterStride + 1], k + 1);
+            }
+            Volatile.Write(ref _lane[best * CounterStride], 0);
+            spinner = default;
         }
-        if (piece == 0 && _afterTheSteps != null)
-        {
-            WaitFor(SummedCounter, 1);
-            _afterTheSteps.RunWorker(1, 2);
-        }
+    }
+
+    /// <summary>How many chunks every step band has finished: the products of those may run.</summary>
+    private int PublishedChunks()
+    {
+        int published = _chunks;
+        for (int band = 0; band < _stepRoles; band++)
+            published = Math.Min(published, Volatile.Read(ref _finished[band * CounterStride]));
+        return published;
     }
 
     /// <summary>Chunk k's steps [from, to): chunk 0 ends at T.</summary>
@@ -247,13 +312,14 @@ internal sealed unsafe class RecurrentBackwardPipeline : ParallelJob
         work.DZ += (long)from * n * work.G;
         if (work.X != null)
             work.X += (long)from * n * work.D;
-        if (work.RowsH == 0)
-            work.U = 0; // no h_{k−1} in this chunk counts: no dR columns on the line
-        else
+        if (work.RowsH > 0) // else no h_{k−1} of this chunk counts: its dR pieces add nothing
             work.H += (long)firstH * n * work.U;
         if (work.GroupOf != null)
             work.GroupOf += (long)from * n;
-        work.Tasks = _productRoles;
+        work.Tasks = _lanes;
+        // Every chunk's line cut where a whole chunk's is: a column stays in its lane (the last chunk may be shorter, and
+        // without an initial state the first step's h₋₁ has no row in H_prev).
+        work.CutRows = work.CutRowsH = _chunk * n;
         return work;
     }
 

@@ -136,6 +136,10 @@ internal static unsafe class SideBySideWeightGradients
         public int* GroupOf, GroupScratch;
         /// <summary>D = 0 leaves dW out, U = 0 leaves dR out; Nr is the micro-kernel's panel width the cuts fall on.</summary>
         public int Rows, G, D, U, RowsH, Tasks, Nr, Groups;
+        /// <summary>0: the line is cut by this chunk's own weights (Rows, RowsH). Else the rows of dW's and dR's products
+        /// that fix the cuts, the same for every chunk (<see cref="RecurrentBackwardPipeline"/>'s lanes: a column must stay
+        /// in one piece from chunk to chunk, whatever the chunk's rows).</summary>
+        public int CutRows, CutRowsH;
 
         /// <summary>Where task <paramref name="task"/>'s piece of the line starts: a column of dW (0..G) or G + a column of dR
         /// (the grouped sums, when there are any, come first on the line and belong to task 0).</summary>
@@ -143,8 +147,9 @@ internal static unsafe class SideBySideWeightGradients
         {
             if (task >= Tasks)
                 return 2 * G;
-            double perColumnW = (double)Rows * D, perColumnR = (double)RowsH * U;
-            double sums = GroupOf == null ? 0 : GroupedFloatCost * Rows * G;
+            (int rows, int rowsH) = CutRows > 0 ? (CutRows, CutRowsH) : (Rows, RowsH);
+            double perColumnW = (double)rows * D, perColumnR = (double)rowsH * U;
+            double sums = GroupOf == null ? 0 : GroupedFloatCost * rows * G;
             double at = (sums + (perColumnW + perColumnR) * G) * task / Tasks - sums, wholeW = perColumnW * G;
             if (at <= 0)
                 return perColumnW > 0 ? 0 : G;
@@ -166,7 +171,7 @@ internal static unsafe class SideBySideWeightGradients
                 SumGroups();
             // The calls below run on this worker alone (a GEMM started inside a parallel region does).
             int fromW = Math.Min(start, G), toW = Math.Min(end, G);
-            if (toW > fromW) // dW[:, from..to) += Xᵀ·dZ[:, from..to)
+            if (toW > fromW && Rows > 0) // dW[:, from..to) += Xᵀ·dZ[:, from..to)
             {
                 int columns = toW - fromW;
                 Gemm.Multiply(true, false, D, columns, Rows, new ReadOnlySpan<float>(X, Rows * D), D,
@@ -174,7 +179,7 @@ internal static unsafe class SideBySideWeightGradients
                     new Span<float>(DW + fromW, (D - 1) * G + columns), G, accumulate: true);
             }
             int fromR = Math.Max(start, G) - G, toR = Math.Max(end, G) - G;
-            if (toR > fromR) // dR[:, from..to) += H_prevᵀ·dZ[rows − rowsH.., from..to)
+            if (toR > fromR && RowsH > 0) // dR[:, from..to) += H_prevᵀ·dZ[rows − rowsH.., from..to)
             {
                 int columns = toR - fromR;
                 Gemm.Multiply(true, false, U, columns, RowsH, new ReadOnlySpan<float>(H, RowsH * U), U,
