@@ -112,8 +112,14 @@ public static class SeedCases
         string[]? cacheLines = Environment.GetEnvironmentVariable("NANONET_CACHE_LINES")?.Split(',');
         // NANONET_WINOGRAD_DW=on,off: the 3×3 convolutions' weight gradient by Winograd's F(3×3, 4×4) or the direct kernel.
         string[]? winogradWeights = Environment.GetEnvironmentVariable("NANONET_WINOGRAD_DW")?.Split(',');
+        // NANONET_THREADS_SWITCH=1,2: the thread count switched every step the same way (the case's own count is ignored):
+        // a scaling ratio inside one process, one-thread and two-thread steps interleaved, so the machine's drift (which
+        // moves a process's step by ±10% on the project's VM) falls on both alike.
+        string[]? threadCounts = Environment.GetEnvironmentVariable("NANONET_THREADS_SWITCH")?.Split(',');
         for (int i = 0; i < steps; i++)
         {
+            if (threadCounts != null)
+                Parallelism.MaxThreads = int.Parse(threadCounts[i % threadCounts.Length], CultureInfo.InvariantCulture);
             if (chunks != null)
                 NanoNet.Kernels.RecurrentStepJob.ChunkStepsOverride = chunks[i % chunks.Length];
             if (winograd != null)
@@ -140,6 +146,11 @@ public static class SeedCases
         {
             NanoNet.Kernels.WinogradWeightGradient.Enabled = true;
             ReportSwitched("Winograd weight gradient", winogradWeights, times);
+        }
+        if (threadCounts != null)
+        {
+            Parallelism.MaxThreads = threads;
+            ReportSwitched("threads", threadCounts, times);
         }
         if (chunks != null)
         {
