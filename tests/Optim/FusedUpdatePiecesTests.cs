@@ -1,0 +1,88 @@
+using NanoNet.Optim.Kernels;
+
+namespace NanoNet.Tests.Optim;
+
+/// <summary>
+/// The fused update on several workers (<see cref="FusedUpdate"/> above its parallel threshold): the ranges laid end to
+/// end are cut into one contiguous piece per worker, on 64-element boundaries. Every element of the ranges must be
+/// updated exactly once, nothing outside them touched, the bits those of one thread, and a NaN found in the first
+/// worker's piece as in the last's.
+/// </summary>
+public class FusedUpdatePiecesTests
+{
+    /// <summary>θ ← θ − g/2 and s ← s + 1: an element updated twice, or not at all, shows in both.</summary>
+    private readonly struct HalfStepCounting : IUpdateRule
+    {
+        public void Apply<T>(ref T weight, T gradient, ref T state0, ref T state1, ref T state2) where T : struct, NanoNet.Kernels.ILanes<T>
+        {
+            weight -= gradient * T.Create(0.5f);
+            state0 += T.Create(1f);
+        }
+    }
+
+    private const int Width = 128, Rows = 12_000;
+
+    // Touched rows: every third row and a few runs of neighbours, in no sorted order (an embedding's rows come in the
+    // order ids were first seen); 4,001 rows × 128 = 512,128 elements, above the parallel threshold.
+    private static ElementRange[] TouchedRows()
+    {
+        var rows = Enumerable.Range(0, Rows / 3).Select(i => 3 * i).Append(Rows - 1).ToArray();
+        new Random(5).Shuffle(rows);
+        return [.. rows.Select(r => new ElementRange(r * Width, Width))];
+    }
+
+    [TestCase(2)]
+    [TestCase(3)]
+    public void EveryElementOfTheRangesOnceNothingElseAndOneThreadsBits(int threads)
+    {
+        ElementRange[] ranges = TouchedRows();
+        Assert.That(ranges.Sum(r => (long)r.Length), Is.GreaterThan(FusedUpdate.ParallelThreshold), "the parallel path runs");
+        var random = new Random(6);
+        float[] start = [.. Enumerable.Range(0, Rows * Width).Select(_ => random.NextSingle() * 2 - 1)];
+        float[] gradient = [.. Enumerable.Range(0, Rows * Width).Select(_ => random.NextSingle() * 2 - 1)];
+        (float[] one, float[] oneCounts) = Update(start, gradient, ranges, 1);
+        (float[] many, float[] counts) = Update(start, gradient, ranges, threads);
+        var inRanges = new bool[Rows * Width];
+        foreach (ElementRange range in ranges)
+            Array.Fill(inRanges, true, range.Start, range.Length);
+        for (int i = 0; i < start.Length; i++)
+        {
+            float expected = inRanges[i] ? start[i] - gradient[i] * 0.5f : start[i];
+            if (BitConverter.SingleToInt32Bits(many[i]) != BitConverter.SingleToInt32Bits(expected)
+                || BitConverter.SingleToInt32Bits(many[i]) != BitConverter.SingleToInt32Bits(one[i]))
+                Assert.Fail($"{threads} threads, element {i} (in a range: {inRanges[i]}): {many[i]}, expected {expected}, one thread {one[i]}");
+            if (counts[i] != (inRanges[i] ? 1f : 0f) || oneCounts[i] != counts[i])
+                Assert.Fail($"{threads} threads, element {i} updated {counts[i]} times (in a range: {inRanges[i]}; one thread {oneCounts[i]})");
+        }
+    }
+
+    [TestCase(2, true)]
+    [TestCase(2, false)]
+    [TestCase(3, true)]
+    [TestCase(3, false)]
+    public void ANonFiniteGradientIsFoundInAnyPiece(int threads, bool inTheFirstRange)
+    {
+        ElementRange[] ranges = TouchedRows();
+        float[] weights = new float[Rows * Width], gradient = new float[Rows * Width];
+        ElementRange where = inTheFirstRange ? ranges[0] : ranges[^1];
+        gradient[where.Start + (inTheFirstRange ? 0 : where.Length - 1)] = float.NaN;
+        using (Parallelism.LimitThreads(threads))
+        {
+            FusedUpdate.ResetCheck();
+            FusedUpdate.Run(new HalfStepCounting(), default, ranges, weights, gradient, new float[Rows * Width]);
+            Assert.That(FusedUpdate.NonFiniteGradientSeen, Is.True, inTheFirstRange ? "a NaN in the first range" : "a NaN in the last range");
+            FusedUpdate.ResetCheck();
+            gradient.AsSpan().Clear();
+            FusedUpdate.Run(new HalfStepCounting(), default, ranges, weights, gradient, new float[Rows * Width]);
+            Assert.That(FusedUpdate.NonFiniteGradientSeen, Is.False, "all finite");
+        }
+    }
+
+    private static (float[] Weights, float[] Counts) Update(float[] start, float[] gradient, ElementRange[] ranges, int threads)
+    {
+        float[] weights = [.. start], counts = new float[start.Length];
+        using (Parallelism.LimitThreads(threads))
+            FusedUpdate.Run(new HalfStepCounting(), default, ranges, weights, gradient, counts);
+        return (weights, counts);
+    }
+}
