@@ -93,6 +93,78 @@ public class RecurrentBackwardPipelineTests
         Assert.That(started.Count(s => s.Worker == 1), Is.GreaterThan(0), "the product role took lanes");
     }
 
+    /// <summary>
+    /// Lane 0 held back at its chunk 1 until lane 1 has started its last chunk (step 0 alone, without an initial state:
+    /// no dR rows, and shorter than the others): the lanes' cuts must not move with the chunk's rows, or lane 1 would add
+    /// some of lane 0's columns of chunk 6 before chunks 1–5 and the bits would differ from one thread's.
+    /// </summary>
+    [Test]
+    public void ALaneFarAheadOfAnotherStillAddsEachColumnsChunksInOrder()
+    {
+        RecurrentStepJob.ChunkStepsOverride = 3;
+        Pass pass = (int th, int pipeline, out int runs) => PlainLstm(th, pipeline, out runs, t: 19, initialState: false);
+        float[] one = pass(1, pipeline: 0, out _);
+        using var lastChunkStarted = new ManualResetEventSlim();
+        bool heldBack = false;
+        RecurrentBackwardPipeline.LaneChunkStarting = (worker, lane, chunk) =>
+        {
+            if (lane == 1 && chunk == 6)
+                lastChunkStarted.Set();
+            if (lane == 0 && chunk == 1)
+            {
+                heldBack = lastChunkStarted.Wait(TimeSpan.FromSeconds(10));
+                Thread.Sleep(5); // lane 1's last chunk done meanwhile
+            }
+        };
+        float[] two = pass(2, pipeline: 1, out int runs);
+        Assert.That(runs, Is.EqualTo(1), "the pipeline ran");
+        Assert.That(heldBack, Is.True, "lane 1 reached its last chunk while lane 0 was at its second");
+        AssertBitwise(two, one, "2 threads, lane 0 held back");
+    }
+
+    /// <summary>
+    /// A worker that throws while it holds a lane never gives it back: the others must give up (the pool reports the
+    /// exception) instead of spinning forever on it, whether the lane's last holder was the product role or the step role.
+    /// </summary>
+    [TestCase(0, 0)]
+    [TestCase(1, 3)]
+    [TestCase(0, 6)]
+    public void AWorkerThatFailsInALaneStopsThePassInsteadOfHangingTheOthers(int failingLane, int failingChunk)
+    {
+        RecurrentBackwardPipeline.LaneChunkStarting = (worker, lane, chunk) =>
+        {
+            if (lane == failingLane && chunk == failingChunk)
+                throw new InvalidOperationException("a lane failed");
+        };
+        // On a thread of its own, so that a hang fails the test instead of stalling the run (the overrides are per thread).
+        Task<Exception?> run = Task.Run(() =>
+        {
+            RecurrentStepJob.ChunkStepsOverride = 3;
+            try
+            {
+                PlainLstm(2, pipeline: 1, out _);
+                return null;
+            }
+            catch (Exception e)
+            {
+                return e;
+            }
+            finally
+            {
+                RecurrentStepJob.ChunkStepsOverride = 0;
+                RecurrentBackwardPipeline.Override = 0;
+            }
+        });
+        Assert.That(run.Wait(TimeSpan.FromSeconds(30)), Is.True, "the pass ended");
+        Exception? e = run.Result;
+        while (e is not (null or InvalidOperationException) && e.InnerException != null)
+            e = e.InnerException;
+        Assert.That(e, Is.InstanceOf<InvalidOperationException>().With.Message.EqualTo("a lane failed"), "the lane's exception");
+        RecurrentBackwardPipeline.LaneChunkStarting = null;
+        RecurrentStepJob.ChunkStepsOverride = 3;
+        AssertBitwise(PlainLstm(2, pipeline: 1, out _), PlainLstm(1, pipeline: 0, out _), "the next pass, on the same pool");
+    }
+
     private delegate float[] Pass(int threads, int pipeline, out int runs);
 
     /// <summary>The pass at <paramref name="threads"/> with the pipeline forced on (1) or off (−1) against one thread, bit for bit.</summary>

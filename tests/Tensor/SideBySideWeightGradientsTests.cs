@@ -147,6 +147,72 @@ public class SideBySideWeightGradientsTests
             Assert.That(Parallelism.WidestRegion, Is.GreaterThanOrEqualTo(2), $"{threads} threads: the work ran side by side");
     }
 
+    /// <summary>
+    /// With <see cref="SideBySideWeightGradients.Work.CutRows"/> set (<see cref="RecurrentBackwardPipeline"/>'s lanes),
+    /// piece t of the line covers the same columns of dW, dR and db for every chunk whatever its rows: a whole chunk, a
+    /// shorter last one, one whose H_prev is a step short of dZ and one with no H_prev row at all (step 0 alone, without
+    /// an initial state: no column of dR is touched). Every column is in exactly one piece.
+    /// </summary>
+    [TestCase(40, 48, 2)]
+    [TestCase(40, 48, 3)]
+    [TestCase(128, 128, 4)]
+    [TestCase(16, 128, 2)]
+    [TestCase(0, 48, 3)] // no dW (the LSTM on embedded ids)
+    [TestCase(40, 0, 3)] // no dR
+    public unsafe void FixedCutsKeepEveryColumnInOnePieceWhateverTheChunksRows(int d, int u, int tasks)
+    {
+        const int n = 4, chunkSteps = 3, g = 192;
+        int nr = GemmMicroKernels.TileSize(Gemm.BestKernel).Nr;
+        int[]? firstW = null, firstR = null, firstB = null;
+        foreach ((int rows, int rowsH) in ((int, int)[])[(3 * n, 3 * n), (2 * n, 2 * n), (3 * n, 2 * n), (n, 0)])
+        {
+            float[] dz = [.. Enumerable.Repeat(1f, rows * g)], x = [.. Enumerable.Repeat(1f, rows * d)],
+                h = [.. Enumerable.Repeat(1f, rowsH * u)];
+            int[] ownerW = [.. Enumerable.Repeat(-1, g)], ownerR = [.. Enumerable.Repeat(-1, g)], ownerB = [.. Enumerable.Repeat(-1, g)];
+            for (int task = 0; task < tasks; task++)
+            {
+                float[] dW = new float[d * g], dR = new float[u * g], db = new float[g];
+                fixed (float* pdz = dz, px = x, ph = h, pdw = dW, pdr = dR, pdb = db)
+                {
+                    var work = new SideBySideWeightGradients.Work
+                    {
+                        DZ = pdz, X = d > 0 ? px : null, H = ph, DW = d > 0 ? pdw : null, DR = u > 0 ? pdr : null, DBias = pdb,
+                        Rows = rows, G = g, D = d, U = u, RowsH = rowsH, Tasks = tasks, Nr = nr,
+                        CutRows = chunkSteps * n, CutRowsH = chunkSteps * n,
+                    };
+                    work.RunTask(task);
+                }
+                for (int c = 0; c < g; c++) // row 0 of each product: a column its piece touched is non-zero
+                {
+                    Own(ownerW, d > 0 && dW[c] != 0, c, task, "dW");
+                    Own(ownerR, u > 0 && dR[c] != 0, c, task, "dR");
+                    Own(ownerB, db[c] != 0, c, task, "db");
+                }
+            }
+            string what = $"rows {rows}, rowsH {rowsH}";
+            Assert.That(ownerW, d > 0 ? Has.None.EqualTo(-1) : Has.All.EqualTo(-1), "dW's columns, " + what);
+            Assert.That(ownerR, u > 0 && rowsH > 0 ? Has.None.EqualTo(-1) : Has.All.EqualTo(-1), "dR's columns, " + what);
+            Assert.That(ownerB, Has.None.EqualTo(-1), "db's columns, " + what);
+            firstW ??= ownerW;
+            firstR ??= ownerR;
+            firstB ??= ownerB;
+            Assert.That(ownerW, Is.EqualTo(firstW).AsCollection, "dW's pieces as a whole chunk's, " + what);
+            if (rowsH > 0)
+                Assert.That(ownerR, Is.EqualTo(firstR).AsCollection, "dR's pieces as a whole chunk's, " + what);
+            Assert.That(ownerB, Is.EqualTo(firstB).AsCollection, "db's pieces as a whole chunk's, " + what);
+        }
+        if (d > 0 && u > 0) // the test can tell: the cuts fall inside the line, not all at one end
+            Assert.That(firstW!.Concat(firstR!).Distinct().Count(), Is.EqualTo(tasks), "every piece holds columns");
+
+        static void Own(int[] owner, bool touched, int column, int task, string what)
+        {
+            if (!touched)
+                return;
+            Assert.That(owner[column], Is.EqualTo(-1), $"{what} column {column}: in pieces {owner[column]} and {task}");
+            owner[column] = task;
+        }
+    }
+
     [Test]
     public void AnEmptyGradientIsSkipped()
     {
