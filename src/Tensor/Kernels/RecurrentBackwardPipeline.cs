@@ -10,7 +10,8 @@ namespace NanoNet.Kernels;
 /// <para>Shape legend: N = batch rows, T = steps, C = steps per chunk (<see cref="RecurrentStepJob.ChunkSteps(int, int, long)"/>);
 /// chunk k holds steps [max(0, T − (k+1)·C), T − k·C), so chunk 0 is the last steps and the last chunk holds step 0.
 /// P workers: S step workers (bands of rows, as <see cref="RecurrentStepJob"/> cuts them) and Q = P − S product workers
-/// (pieces of the chunk's line, as <see cref="SideBySideWeightGradients"/> cuts it).</para>
+/// (lanes of every chunk's line, <see cref="RunLanes"/>: Q lanes, or P when no work follows the steps and the step
+/// workers take lanes too once their steps are done).</para>
 /// <para>Why: without it, each chunk is two regions, the steps split by rows and then the products split by columns,
 /// and both splits lose. On the IMDB seed model at 2 threads (benchmarks/README.md, twentieth sitting) the steps ran
 /// 1.5x one worker (dh_{t−1} = dZ·Rᵀ on 16-row bands at 81% of the FMA peak, against 97% for 32 rows) and the
@@ -82,7 +83,7 @@ internal sealed unsafe class RecurrentBackwardPipeline : ParallelJob
     /// <param name="productCostPerRow">The products' FMAs per row (and the grouped sums, weighed as
     /// <see cref="SideBySideWeightGradients.GroupedFloatCost"/> per float); 0 when there are none.</param>
     /// <param name="stepRoles">S: workers that run the steps, each a band of rows.</param>
-    /// <param name="productRoles">Q = P − S: workers that run the products, each a piece of every chunk's line.</param>
+    /// <param name="productRoles">Q = P − S: workers that run the products, taking lanes of every chunk's line (<see cref="RunLanes"/>).</param>
     internal static bool Plan(int workers, int batch, int chunks, double stepCostPerRow, double productCostPerRow,
         out int stepRoles, out int productRoles)
     {
@@ -109,8 +110,9 @@ internal sealed unsafe class RecurrentBackwardPipeline : ParallelJob
     /// <param name="stepRoles">S, from <see cref="Plan"/>.</param>
     /// <param name="productRoles">Q, from <see cref="Plan"/>.</param>
     /// <param name="afterTheSteps">Null, or work that needs every chunk's per-id sums: run as two workers of a region, worker 0
-    /// on the first step role once it has summed the last chunk, worker 1 on the first product role after its last chunk
-    /// (both as soon as they are free, instead of a region of its own after this one).</param>
+    /// on the first step role once it has summed the last chunk, worker 1 on the first product role once every lane has
+    /// added every chunk (both as soon as they are free, instead of a region of its own after this one). With it the
+    /// step roles take no lanes.</param>
     public static void Run(RecurrentStepJob steps, in SideBySideWeightGradients.Work whole, int chunk, int firstStep,
         int stepRoles, int productRoles, ParallelJob? afterTheSteps = null)
     {
