@@ -10,8 +10,8 @@ namespace NanoNet.Kernels;
 /// <para>Shape legend: N = batch rows, T = steps, C = steps per chunk (<see cref="RecurrentStepJob.ChunkSteps(int, int, long)"/>);
 /// chunk k holds steps [max(0, T − (k+1)·C), T − k·C), so chunk 0 is the last steps and the last chunk holds step 0.
 /// P workers: S step workers (bands of rows, as <see cref="RecurrentStepJob"/> cuts them) and Q = P − S product workers
-/// (lanes of every chunk's line, <see cref="RunLanes"/>: Q lanes, or P when no work follows the steps and the step
-/// workers take lanes too once their steps are done).</para>
+/// (lanes of every chunk's line, <see cref="RunLanes"/>: Q lanes, at least two when no work follows the steps and the
+/// step workers take lanes too once their steps are done).</para>
 /// <para>Why: without it, each chunk is two regions, the steps split by rows and then the products split by columns,
 /// and both splits lose. On the IMDB seed model at 2 threads (benchmarks/README.md, twentieth sitting) the steps ran
 /// 1.5x one worker (dh_{t−1} = dZ·Rᵀ on 16-row bands at 81% of the FMA peak, against 97% for 32 rows) and the
@@ -123,8 +123,11 @@ internal sealed unsafe class RecurrentBackwardPipeline : ParallelJob
         job._chunks = (steps.Steps + chunk - 1) / chunk;
         (job._stepRoles, job._productRoles) = (stepRoles, productRoles);
         job._afterTheSteps = afterTheSteps;
-        // Without work after the steps, a step role that is done helps with the products: one lane more per step role.
-        job._lanes = productRoles + (afterTheSteps == null ? stepRoles : 0);
+        // Without work after the steps, a step role that is done helps with the products, so there must be a second lane
+        // even for one product role (at two threads with D = U the cut falls between dW and dR: no product is split).
+        // More lanes than product roles would only narrow each product role's pieces while the steps run (each piece
+        // packs its own Aᵀ), so beyond two there is one lane per product role.
+        job._lanes = afterTheSteps == null ? Math.Max(2, productRoles) : productRoles;
         int length = (2 * (stepRoles + productRoles) + 1) * CounterStride;
         if (job._finished.Length < length)
             job._finished = new int[length];
