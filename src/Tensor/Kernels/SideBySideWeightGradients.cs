@@ -125,8 +125,8 @@ internal static unsafe class SideBySideWeightGradients
     /// <summary>
     /// One chunk's products and sums as raw operands, laid on one line and cut into <see cref="Tasks"/> pieces (see the
     /// remarks above); a worker runs a piece with <see cref="RunTask"/>, its calls on that worker alone. Also the unit
-    /// of work of <see cref="RecurrentBackwardPipeline"/>, whose workers take one chunk's piece of a lane at a time (the cuts then fixed by
-    /// <see cref="CutRows"/>).
+    /// of work of <see cref="RecurrentBackwardPipeline"/>, whose workers take one chunk's piece of a lane at a time
+    /// (the cuts then fixed by <see cref="CutRows"/>).
     /// </summary>
     internal struct Work
     {
