@@ -70,7 +70,7 @@ public class WinogradWeightGradientTests
             var result = new float[(g.PatchSize + 1) * 32];
             var workspace = new float[WinogradWeightGradient.WorkspaceLength(g, 32, group) + 16];
             fixed (float* px = x, pdz = dZ, pr = result, pw = workspace)
-                WinogradWeightGradient.Compute(px, 2, g, pdz, 32, pr, NanoNet.Memory.CacheLineAlignment.Align(pw), group);
+                WinogradWeightGradient.ComputeInGroups(px, 2, g, pdz, 32, pr, NanoNet.Memory.CacheLineAlignment.Align(pw), group);
             return result;
         }
         float[] one = Compute(256);
@@ -107,6 +107,74 @@ public class WinogradWeightGradientTests
             Assert.That(dW, Is.EqualTo(plainW).AsCollection, $"dW, {threads} thread(s)");
             Assert.That(dB, Is.EqualTo(plainB).AsCollection, $"db, {threads} thread(s)");
         }
+    }
+
+    /// <summary>
+    /// With a covered region (the outputs a 2×2 pooling reads), dZ outside it is never read: NaN there changes nothing,
+    /// and the result is the whole pass's over dZ with zeros there (equal values; only a zero's sign may differ). The
+    /// region ends inside a tile (10 of 13 rows, 7 of 13 columns) and on a tile's edge (12 of 13, the pooled layer's).
+    /// </summary>
+    [TestCase(10, 7)]
+    [TestCase(12, 12)]
+    public unsafe void ACoveredRegionReadsOnlyItsOutputs(int coveredHeight, int coveredWidth)
+    {
+        var g = ConvGeometry.Create(15, 15, 64, 3, 3, 1, 1, samePadding: false); // 13×13
+        Assume.That(WinogradWeightGradient.Applies(g, 64), "needs accelerated Vector512");
+        const int batch = 2;
+        (float[] x, _, _) = DirectConvTests.Inputs(batch, g, 64);
+        float[] dZ = Gradient(batch * g.OutputPixels * 64, 17), zeroed = (float[])dZ.Clone();
+        for (int n = 0; n < batch; n++)
+            for (int row = 0; row < g.OutputHeight; row++)
+                for (int column = 0; column < g.OutputWidth; column++)
+                    if (row >= coveredHeight || column >= coveredWidth)
+                        for (int f = 0; f < 64; f++)
+                        {
+                            int at = ((n * g.OutputHeight + row) * g.OutputWidth + column) * 64 + f;
+                            (dZ[at], zeroed[at]) = (float.NaN, 0f);
+                        }
+        float[] Compute(float[] gradient, int height, int width)
+        {
+            var result = new float[(g.PatchSize + 1) * 64];
+            var workspace = new float[WinogradWeightGradient.WorkspaceLength(g, 64) + 16];
+            fixed (float* px = x, pdz = gradient, pr = result, pw = workspace)
+                WinogradWeightGradient.Compute(px, batch, g, pdz, 64, pr, NanoNet.Memory.CacheLineAlignment.Align(pw), height, width);
+            return result;
+        }
+        float[] covered = Compute(dZ, coveredHeight, coveredWidth), whole = Compute(zeroed, 0, 0);
+        Assert.That(covered, Is.All.Not.NaN, "the NaN outside the covered outputs is not read");
+        Assert.That(covered, Is.EqualTo(whole).AsCollection, "the whole pass over dZ with zeros outside");
+    }
+
+    /// <summary>
+    /// Through a pooling that drops the 13×13 output's last row and column, an infinite input that only those outputs see
+    /// (row 14 of the 15×15 image) leaves the weight gradient finite (the forward never used those outputs); one the
+    /// pooled outputs see (row 13) still makes its channel's taps non-finite.
+    /// </summary>
+    [TestCase(14, true)]
+    [TestCase(13, false)]
+    public void AnInfiniteInputOnlyTheDroppedOutputsSeeLeavesThePooledWeightGradientFinite(int row, bool finite)
+    {
+        var g = ConvGeometry.Create(15, 15, 64, 3, 3, 1, 1, samePadding: false);
+        Assume.That(WinogradWeightGradient.Applies(g, 64), "needs accelerated Vector512");
+        var pool = ConvGeometry.Create(g.OutputHeight, g.OutputWidth, 64, 2, 2, 2, 2, samePadding: false);
+        const int batch = 1;
+        (float[] x, float[] k, float[] bias) = DirectConvTests.Inputs(batch, g, 64);
+        var pooled = new float[batch * pool.OutputPixels * 64];
+        var argmax = new int[pooled.Length];
+        Conv2DKernels.ForwardMaxPool(x, k, bias, pooled, argmax, batch, 64, g, relu: true, pool);
+        x[(row * 15 + 7) * 64 + 5] = float.PositiveInfinity; // channel 5, after the forward (its argmax stays finite)
+        float[] dY = Gradient(pooled.Length, 19);
+        (float[] dW, _) = WithThreads(1, winograd: true, () =>
+        {
+            float[] dW = new float[k.Length], dB = new float[64];
+            Conv2DKernels.BackwardMaxPool(x, k, argmax, dY, dW, dB, default, batch, 64, g, pool);
+            return (dW, dB);
+        });
+        for (int tap = 0; tap < 9; tap++)
+            for (int f = 0; f < 64; f++)
+                Assert.That(float.IsFinite(dW[(tap * 64 + 5) * 64 + f]) || !finite, $"tap {tap}, filter {f} of channel 5");
+        Assert.That(dW.Where((_, i) => i / 64 % 64 == 5).Any(v => !float.IsFinite(v)), Is.EqualTo(!finite), "some tap of channel 5 not finite");
+        Assert.That(dW.Where((_, i) => i / 64 % 64 != 5), Is.All.Matches<float>(float.IsFinite), "the other channels");
     }
 
     [Test]

@@ -95,14 +95,30 @@ internal static unsafe class WinogradWeightGradient
     /// <param name="filters">F.</param>
     /// <param name="result">(9C + 1)×F floats.</param>
     /// <param name="workspace">Of <see cref="WorkspaceLength"/> floats, on a cache line.</param>
-    public static void Compute(float* x, int images, in ConvGeometry g, float* dZ, int filters, float* result, float* workspace) =>
-        Compute(x, images, g, dZ, filters, result, workspace, TilesPerGroup(g, filters, CpuCaches.OfThisMachine.L2));
+    /// <param name="coveredHeight">0, or the rows of dZ that can be nonzero (a 2×2 pooling's windows cover 2·PH of OH):
+    /// the tiles wholly below them are not run.</param>
+    /// <param name="coveredWidth">The same for the columns.</param>
+    public static void Compute(float* x, int images, in ConvGeometry g, float* dZ, int filters, float* result, float* workspace,
+        int coveredHeight = 0, int coveredWidth = 0) =>
+        ComputeInGroups(x, images, g, dZ, filters, result, workspace, TilesPerGroup(g, filters, CpuCaches.OfThisMachine.L2), coveredHeight, coveredWidth);
 
-    /// <summary>The same in groups of <paramref name="group"/> tiles (the tests: any grouping gives the same bits).</summary>
-    internal static void Compute(float* x, int images, in ConvGeometry g, float* dZ, int filters, float* result, float* workspace, int group)
+    /// <summary>
+    /// The same in groups of <paramref name="group"/> tiles (the tests: any grouping gives the same bits).
+    /// </summary>
+    /// <remarks>
+    /// With a covered region (<paramref name="coveredHeight"/> × <paramref name="coveredWidth"/>, the outputs a pooling
+    /// reads), the tiles lie over it only: the Keras 64 → 64 layer's 13×13 output, pooled to 6×6, has 3×3 tiles instead of
+    /// 4×4. A tile over zeros only adds V·0 to M, which changes nothing but the sign of a zero, so the sums are those of
+    /// all the tiles, except that an infinite input seen only by the dropped outputs no longer makes its taps NaN (the
+    /// pooled forward never used those outputs either).
+    /// </remarks>
+    internal static void ComputeInGroups(float* x, int images, in ConvGeometry g, float* dZ, int filters, float* result, float* workspace, int group,
+        int coveredHeight = 0, int coveredWidth = 0)
     {
         int c = g.Channels, oh = g.OutputHeight, ow = g.OutputWidth;
-        (int down, int across) = Tiles(g);
+        // dZ's rows and columns that can be nonzero: the tiles cover those, the rest of dZ is zero.
+        int rowsIn = coveredHeight > 0 ? Math.Min(oh, coveredHeight) : oh, columnsIn = coveredWidth > 0 ? Math.Min(ow, coveredWidth) : ow;
+        (int down, int across) = ((rowsIn + TileOutputs - 1) / TileOutputs, (columnsIn + TileOutputs - 1) / TileOutputs);
         int perImage = down * across, tiles = images * perImage;
         float* v = workspace, u = v + (long)Elements * group * c, m = u + (long)Elements * group * filters;
         float* block = m + (long)(c / 8) * (filters / WinogradConv.FilterPanel) * MBlock, scratch = block + Elements * c;
@@ -124,7 +140,7 @@ internal static unsafe class WinogradWeightGradient
                 float* d = WinogradConv.InputBlock(x + (long)image * g.InputImageSize, g, TileOutputs * th, TileOutputs * tw, TileInputs, block, out int dRow);
                 WinogradTile4x4.TransformInput(d, dRow, c, v + (long)j * WinogradConv.ChannelLanes, vElement, vVector, scratch);
                 TransformGradient(dZ + (long)image * oh * rowStride + TileOutputs * th * rowStride + (long)TileOutputs * tw * filters, rowStride,
-                    Math.Min(TileOutputs, oh - TileOutputs * th), Math.Min(TileOutputs, ow - TileOutputs * tw), filters,
+                    Math.Min(TileOutputs, rowsIn - TileOutputs * th), Math.Min(TileOutputs, columnsIn - TileOutputs * tw), filters,
                     u + (long)j * WinogradConv.FilterPanel, uElement, uPanel);
             }
             // M[e] (+)= V[e]ᵀ·U[e] over the group's tiles, 8 channels × 32 filters a register tile (chains going on across
