@@ -81,15 +81,9 @@ public class WinogradWeightGradientTests
     [Test]
     public void ThePooledBackwardGivesThePlainBackwardsWeightGradientOfTheUnpooledGradient()
     {
-        var g = ConvGeometry.Create(15, 15, 64, 3, 3, 1, 1, samePadding: false); // 13×13, pooled to 6×6: the odd row and column get 0
-        Assume.That(WinogradWeightGradient.Applies(g, 64), "needs accelerated Vector512");
-        var pool = ConvGeometry.Create(g.OutputHeight, g.OutputWidth, 64, 2, 2, 2, 2, samePadding: false);
         const int batch = 3;
-        (float[] x, float[] k, float[] bias) = DirectConvTests.Inputs(batch, g, 64);
-        var pooled = new float[batch * pool.OutputPixels * 64];
-        var argmax = new int[pooled.Length];
-        Conv2DKernels.ForwardMaxPool(x, k, bias, pooled, argmax, batch, 64, g, relu: true, pool);
-        float[] dY = Gradient(pooled.Length, 11);
+        (ConvGeometry g, ConvGeometry pool, float[] x, float[] k, int[] argmax, int pooledLength) = PooledKerasLayer(batch);
+        float[] dY = Gradient(pooledLength, 11);
         var unpooled = new float[batch * g.OutputPixels * 64];
         for (int n = 0; n < batch; n++)
             for (int o = 0; o < pool.OutputPixels * 64; o++)
@@ -154,16 +148,10 @@ public class WinogradWeightGradientTests
     [TestCase(13, false)]
     public void AnInfiniteInputOnlyTheDroppedOutputsSeeLeavesThePooledWeightGradientFinite(int row, bool finite)
     {
-        var g = ConvGeometry.Create(15, 15, 64, 3, 3, 1, 1, samePadding: false);
-        Assume.That(WinogradWeightGradient.Applies(g, 64), "needs accelerated Vector512");
-        var pool = ConvGeometry.Create(g.OutputHeight, g.OutputWidth, 64, 2, 2, 2, 2, samePadding: false);
         const int batch = 1;
-        (float[] x, float[] k, float[] bias) = DirectConvTests.Inputs(batch, g, 64);
-        var pooled = new float[batch * pool.OutputPixels * 64];
-        var argmax = new int[pooled.Length];
-        Conv2DKernels.ForwardMaxPool(x, k, bias, pooled, argmax, batch, 64, g, relu: true, pool);
+        (ConvGeometry g, ConvGeometry pool, float[] x, float[] k, int[] argmax, int pooledLength) = PooledKerasLayer(batch);
         x[(row * 15 + 7) * 64 + 5] = float.PositiveInfinity; // channel 5, after the forward (its argmax stays finite)
-        float[] dY = Gradient(pooled.Length, 19);
+        float[] dY = Gradient(pooledLength, 19);
         (float[] dW, _) = WithThreads(1, winograd: true, () =>
         {
             float[] dW = new float[k.Length], dB = new float[64];
@@ -175,6 +163,22 @@ public class WinogradWeightGradientTests
                 Assert.That(float.IsFinite(dW[(tap * 64 + 5) * 64 + f]) || !finite, $"tap {tap}, filter {f} of channel 5");
         Assert.That(dW.Where((_, i) => i / 64 % 64 == 5).Any(v => !float.IsFinite(v)), Is.EqualTo(!finite), "some tap of channel 5 not finite");
         Assert.That(dW.Where((_, i) => i / 64 % 64 != 5), Is.All.Matches<float>(float.IsFinite), "the other channels");
+    }
+
+    /// <summary>
+    /// The Keras 64 → 64 layer (15×15 → 13×13, pooled by 2×2 windows to 6×6: the odd row and column get 0) run forward
+    /// with its pooling on <paramref name="batch"/> images: the geometries, the inputs, and each window's winner.
+    /// </summary>
+    private static (ConvGeometry G, ConvGeometry Pool, float[] X, float[] K, int[] ArgMax, int PooledLength) PooledKerasLayer(int batch)
+    {
+        var g = ConvGeometry.Create(15, 15, 64, 3, 3, 1, 1, samePadding: false);
+        Assume.That(WinogradWeightGradient.Applies(g, 64), "needs accelerated Vector512");
+        var pool = ConvGeometry.Create(g.OutputHeight, g.OutputWidth, 64, 2, 2, 2, 2, samePadding: false);
+        (float[] x, float[] k, float[] bias) = DirectConvTests.Inputs(batch, g, 64);
+        var pooled = new float[batch * pool.OutputPixels * 64];
+        var argmax = new int[pooled.Length];
+        Conv2DKernels.ForwardMaxPool(x, k, bias, pooled, argmax, batch, 64, g, relu: true, pool);
+        return (g, pool, x, k, argmax, pooled.Length);
     }
 
     [Test]
