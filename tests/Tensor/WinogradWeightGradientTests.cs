@@ -104,17 +104,19 @@ public class WinogradWeightGradientTests
     }
 
     /// <summary>
-    /// With a covered region (the outputs a 2×2 pooling reads), dZ outside it is never read: NaN there changes nothing,
-    /// and the result is the whole pass's over dZ with zeros there (equal values; only a zero's sign may differ). The
-    /// region ends inside a tile (10 of 13 rows, 7 of 13 columns) and on a tile's edge (12 of 13, the pooled layer's).
+    /// Pooled (dZ unpooled from 2×2 windows), only the 2·PH × 2·PW outputs the windows cover are read: NaN past them changes
+    /// nothing, and the result is the whole pass's over dZ with zeros there (equal values; only a zero's sign may differ).
+    /// The covered outputs end on a tile's edge (13×13: 12 covered, the Keras layer's) or inside a tile (15×15: 14; 15×12).
     /// </summary>
-    [TestCase(10, 7)]
-    [TestCase(12, 12)]
-    public unsafe void ACoveredRegionReadsOnlyItsOutputs(int coveredHeight, int coveredWidth)
+    [TestCase(15, 15)]
+    [TestCase(17, 17)]
+    [TestCase(17, 14)]
+    public unsafe void ThePooledWeightGradientReadsOnlyTheOutputsTheWindowsCover(int height, int width)
     {
-        var g = ConvGeometry.Create(15, 15, 64, 3, 3, 1, 1, samePadding: false); // 13×13
+        var g = ConvGeometry.Create(height, width, 64, 3, 3, 1, 1, samePadding: false);
         Assume.That(WinogradWeightGradient.Applies(g, 64), "needs accelerated Vector512");
         const int batch = 2;
+        int coveredHeight = g.OutputHeight / 2 * 2, coveredWidth = g.OutputWidth / 2 * 2;
         (float[] x, _, _) = DirectConvTests.Inputs(batch, g, 64);
         float[] dZ = Gradient(batch * g.OutputPixels * 64, 17), zeroed = (float[])dZ.Clone();
         for (int n = 0; n < batch; n++)
@@ -126,15 +128,15 @@ public class WinogradWeightGradientTests
                             int at = ((n * g.OutputHeight + row) * g.OutputWidth + column) * 64 + f;
                             (dZ[at], zeroed[at]) = (float.NaN, 0f);
                         }
-        float[] Compute(float[] gradient, int height, int width)
+        float[] Compute(float[] gradient, bool pooled)
         {
             var result = new float[(g.PatchSize + 1) * 64];
             var workspace = new float[WinogradWeightGradient.WorkspaceLength(g, 64) + 16];
             fixed (float* px = x, pdz = gradient, pr = result, pw = workspace)
-                WinogradWeightGradient.Compute(px, batch, g, pdz, 64, pr, NanoNet.Memory.CacheLineAlignment.Align(pw), height, width);
+                WinogradWeightGradient.Compute(px, batch, g, pdz, 64, pr, NanoNet.Memory.CacheLineAlignment.Align(pw), pooled);
             return result;
         }
-        float[] covered = Compute(dZ, coveredHeight, coveredWidth), whole = Compute(zeroed, 0, 0);
+        float[] covered = Compute(dZ, pooled: true), whole = Compute(zeroed, pooled: false);
         Assert.That(covered, Is.All.Not.NaN, "the NaN outside the covered outputs is not read");
         Assert.That(covered, Is.EqualTo(whole).AsCollection, "the whole pass over dZ with zeros outside");
     }

@@ -513,9 +513,6 @@ public static unsafe class Conv2DKernels
             return dZ;
         }
 
-        /// <summary>Whether dZ is unpooled from disjoint 2×2 windows (the covered outputs are then the first 2·PH × 2·PW).</summary>
-        private bool PooledCover => Mode == Pass.BackwardPooled && MaxPoolKernels.Unpools2x2(Pool);
-
         private void BackwardChunk(int chunk, int first, int images, float[] colBuffer, float[] dColBuffer, float[] unpooledBuffer, float[] paddedBuffer,
             float[] workspace, float[] weightWorkspace)
         {
@@ -548,8 +545,7 @@ public static unsafe class Conv2DKernels
                 fixed (float* pdZ = dZ, pWorkspace = weightWorkspace)
                     WinogradWeightGradient.Compute((float*)X + (long)first * G.InputImageSize, images, G, pdZ, Filters,
                         (float*)PartialSums + (long)chunk * PartialStride, CacheLineAlignment.Align(pWorkspace),
-                        // unpooled by 2×2 windows: only the 2·PH × 2·PW outputs they cover can be nonzero
-                        PooledCover ? 2 * Pool.OutputHeight : 0, PooledCover ? 2 * Pool.OutputWidth : 0);
+                        pooled: Mode == Pass.BackwardPooled && MaxPoolKernels.Unpools2x2(Pool));
             }
             else if (WantParameters && Direct) // this chunk's [dW; db] with the patches read in place from x
             {

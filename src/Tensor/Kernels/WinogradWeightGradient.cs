@@ -73,8 +73,9 @@ internal static unsafe class WinogradWeightGradient
     internal static int TilesPerGroup(in ConvGeometry g, int filters, long l2) =>
         (int)Math.Clamp(l2 * 3 / 8 / ((long)Elements * (g.Channels + filters) * sizeof(float)), 16, 256);
 
-    /// <summary>Tiles down and across one image: ⌈OH/4⌉ × ⌈OW/4⌉.</summary>
-    public static (int Down, int Across) Tiles(in ConvGeometry g) => WinogradConv.Tiles(g, pooled: false, TileOutputs);
+    /// <summary>Tiles down and across one image: ⌈OH/4⌉ × ⌈OW/4⌉, or after a 2×2 pooling over the 2·PH × 2·PW outputs its
+    /// windows read (as the pooled forward tiles them, <see cref="WinogradConv.Tiles"/>).</summary>
+    public static (int Down, int Across) Tiles(in ConvGeometry g, bool pooled = false) => WinogradConv.Tiles(g, pooled, TileOutputs);
 
     /// <summary>Floats of one worker's workspace: V and U for a group of tiles (this machine's, or <paramref name="group"/>), M,
     /// an edge tile's gathered input block and the transforms' scratch.</summary>
@@ -95,30 +96,28 @@ internal static unsafe class WinogradWeightGradient
     /// <param name="filters">F.</param>
     /// <param name="result">(9C + 1)×F floats.</param>
     /// <param name="workspace">Of <see cref="WorkspaceLength"/> floats, on a cache line.</param>
-    /// <param name="coveredHeight">0, or the rows of dZ that can be nonzero (a 2×2 pooling's windows cover 2·PH of OH):
-    /// the tiles wholly below them are not run.</param>
-    /// <param name="coveredWidth">The same for the columns.</param>
+    /// <param name="pooled">Whether dZ was unpooled from disjoint 2×2 windows: then only its first 2·PH × 2·PW outputs can
+    /// be nonzero, and only the tiles over them run.</param>
     public static void Compute(float* x, int images, in ConvGeometry g, float* dZ, int filters, float* result, float* workspace,
-        int coveredHeight = 0, int coveredWidth = 0) =>
-        ComputeInGroups(x, images, g, dZ, filters, result, workspace, TilesPerGroup(g, filters, CpuCaches.OfThisMachine.L2), coveredHeight, coveredWidth);
+        bool pooled = false) =>
+        ComputeInGroups(x, images, g, dZ, filters, result, workspace, TilesPerGroup(g, filters, CpuCaches.OfThisMachine.L2), pooled);
 
     /// <summary>
     /// The same in groups of <paramref name="group"/> tiles (the tests: any grouping gives the same bits).
     /// </summary>
     /// <remarks>
-    /// With a covered region (<paramref name="coveredHeight"/> × <paramref name="coveredWidth"/>, the outputs a pooling
-    /// reads), the tiles lie over it only: the Keras 64 → 64 layer's 13×13 output, pooled to 6×6, has 3×3 tiles instead of
-    /// 4×4. A tile over zeros only adds V·0 to M, which changes nothing but the sign of a zero, so the sums are those of
-    /// all the tiles, except that an infinite input seen only by the dropped outputs no longer makes its taps NaN (the
-    /// pooled forward never used those outputs either).
+    /// Pooled, the tiles lie over the outputs the pooling reads only, as the pooled forward's: the Keras 64 → 64 layer's
+    /// 13×13 output, pooled to 6×6, has 3×3 tiles instead of 4×4. A tile over zeros only adds V·0 to M, which changes
+    /// nothing but the sign of a zero, so the sums are those of all the tiles, except that an infinite input seen only by
+    /// the dropped outputs no longer makes its taps NaN (the pooled forward never used those outputs either).
     /// </remarks>
     internal static void ComputeInGroups(float* x, int images, in ConvGeometry g, float* dZ, int filters, float* result, float* workspace, int group,
-        int coveredHeight = 0, int coveredWidth = 0)
+        bool pooled = false)
     {
         int c = g.Channels, oh = g.OutputHeight, ow = g.OutputWidth;
-        // dZ's rows and columns that can be nonzero: the tiles cover those, the rest of dZ is zero.
-        int rowsIn = coveredHeight > 0 ? Math.Min(oh, coveredHeight) : oh, columnsIn = coveredWidth > 0 ? Math.Min(ow, coveredWidth) : ow;
-        (int down, int across) = ((rowsIn + TileOutputs - 1) / TileOutputs, (columnsIn + TileOutputs - 1) / TileOutputs);
+        // dZ's rows and columns that can be nonzero (the rest is zero): all of it, or what the 2×2 windows cover.
+        int rowsIn = pooled ? oh / 2 * 2 : oh, columnsIn = pooled ? ow / 2 * 2 : ow;
+        (int down, int across) = Tiles(g, pooled);
         int perImage = down * across, tiles = images * perImage;
         float* v = workspace, u = v + (long)Elements * group * c, m = u + (long)Elements * group * filters;
         float* block = m + (long)(c / 8) * (filters / WinogradConv.FilterPanel) * MBlock, scratch = block + Elements * c;
