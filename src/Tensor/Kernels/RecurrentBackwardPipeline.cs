@@ -128,7 +128,7 @@ internal sealed unsafe class RecurrentBackwardPipeline : ParallelJob
         // More lanes than product roles would only narrow each product role's pieces while the steps run (each piece
         // packs its own Aᵀ), so beyond two there is one lane per product role.
         job._lanes = afterTheSteps == null ? Math.Max(2, productRoles) : productRoles;
-        int length = (2 * (stepRoles + productRoles) + 1) * CounterStride;
+        int length = (2 * stepRoles + productRoles + 1) * CounterStride;
         if (job._finished.Length < length)
             job._finished = new int[length];
         Array.Clear(job._finished);
@@ -229,10 +229,10 @@ internal sealed unsafe class RecurrentBackwardPipeline : ParallelJob
         Volatile.Write(ref _finished[FirstChunkCounter(role)], 1);
     }
 
-    // The counters, each on its own line: role r's finished chunks (r < S + Q), then "every chunk summed per id", then
-    // role r's band of chunk 0 done.
-    private int SummedCounter => (_stepRoles + _productRoles) * CounterStride;
-    private int FirstChunkCounter(int role) => (_stepRoles + _productRoles + 1 + role) * CounterStride;
+    // The counters, each on its own line: step band b's finished chunks (b < S), then "every chunk summed per id", then
+    // role r's band of chunk 0 done (r < S + Q). The product roles' progress lives in the lanes (_lane).
+    private int SummedCounter => _stepRoles * CounterStride;
+    private int FirstChunkCounter(int role) => (_stepRoles + 1 + role) * CounterStride;
 
     /// <summary>
     /// The products of every chunk, by lanes: each chunk's line is cut into <see cref="_lanes"/> pieces at the same

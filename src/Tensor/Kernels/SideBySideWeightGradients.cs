@@ -172,7 +172,7 @@ internal static unsafe class SideBySideWeightGradients
                 SumGroups();
             // The calls below run on this worker alone (a GEMM started inside a parallel region does).
             int fromW = Math.Min(start, G), toW = Math.Min(end, G);
-            if (toW > fromW && Rows > 0) // dW[:, from..to) += Xᵀ·dZ[:, from..to)
+            if (toW > fromW) // dW[:, from..to) += Xᵀ·dZ[:, from..to) (every chunk has rows)
             {
                 int columns = toW - fromW;
                 Gemm.Multiply(true, false, D, columns, Rows, new ReadOnlySpan<float>(X, Rows * D), D,
