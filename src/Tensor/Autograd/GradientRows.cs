@@ -58,6 +58,28 @@ public sealed class GradientRows
         return true;
     }
 
+    /// <summary>
+    /// The touched row of rank <paramref name="rank"/> (0: the lowest touched row), or RowCount when fewer rows were
+    /// touched: where a worker's share starts when the touched rows are split by count (<c>RowRunClear</c>).
+    /// </summary>
+    public int RowOfRank(int rank)
+    {
+        for (int w = 0; w < _bits.Length; w++)
+        {
+            ulong word = _bits[w];
+            int inWord = System.Numerics.BitOperations.PopCount(word);
+            if (rank >= inWord)
+            {
+                rank -= inWord;
+                continue;
+            }
+            for (; rank > 0; rank--)
+                word &= word - 1; // drop the lowest set bit
+            return w * 64 + System.Numerics.BitOperations.TrailingZeroCount(word);
+        }
+        return RowCount;
+    }
+
     /// <summary>The first row at or after <paramref name="from"/> whose bit equals <paramref name="touched"/> (RowCount if none).</summary>
     private int Find(int from, bool touched)
     {

@@ -4,34 +4,90 @@ namespace NanoNet.Kernels;
 
 /// <summary>
 /// Zero-fills the touched rows of an embedding's gradient (<see cref="GradientRows"/>), run by run, asking for the
-/// lines of a run a few runs ahead so that their memory latencies overlap.
+/// lines of a run a few runs ahead so that their memory latencies overlap; many rows are split over the workers.
 /// </summary>
 /// <remarks>
-/// Shape legend: the gradient is rows × width; the touched rows come as runs of consecutive rows. The rows of a
+/// <para>Shape legend: the gradient is rows × width; the touched rows come as runs of consecutive rows. The rows of a
 /// large table (20,000×128: 10 MB) are scattered through memory, and after a training step they are no longer
-/// in cache: cleared one after the other, each run waits for its first line to arrive before the next one starts.
+/// in cache: cleared one after the other, each run waits for its first line to arrive before the next one starts.</para>
+/// <para>On several workers, worker w clears the w-th equal share of the touched rows in row order: the share the
+/// optimizer's fused update of those rows gave the same worker just before (FusedUpdate splits the touched rows laid
+/// end to end into equal pieces), so each worker clears lines its own core holds. One worker clearing them all read
+/// half of them from the other core: text-train at 2 threads spent 0.32 ms a step here against 0.11–0.14 ms at 1.</para>
 /// </remarks>
-internal static class RowRunClear
+internal static unsafe class RowRunClear
 {
     /// <summary>How many runs ahead the lines are requested.</summary>
     private const int Distance = 4;
 
+    /// <summary>Below this many floats to clear, one worker (a region's wake-up costs more than half the pass).</summary>
+    private const int ParallelThreshold = 1 << 16;
+
     public static void Clear(Span<float> gradient, GradientRows rows, int width)
     {
-        int ahead = 0; // the row the look-ahead continues from
-        for (int k = 0; k < Distance && rows.NextRun(ahead, out int start, out int count); k++)
+        int workers = Parallelism.CurrentMaxThreads;
+        if (workers == 1 || (long)rows.Count * width < ParallelThreshold)
+        {
+            ClearShare(gradient, rows, width, 0, rows.RowCount);
+            return;
+        }
+        fixed (float* g = gradient)
+        {
+            var job = t_job ??= new ClearJob();
+            (job.Gradient, job.Length, job.Rows, job.Width) = ((nint)g, gradient.Length, rows, width);
+            Parallelism.Run(job, workers);
+            job.Rows = null;
+        }
+    }
+
+    /// <summary>Clears the touched rows in [<paramref name="firstRow"/>, <paramref name="endRow"/>).</summary>
+    private static void ClearShare(Span<float> gradient, GradientRows rows, int width, int firstRow, int endRow)
+    {
+        int ahead = firstRow; // the row the look-ahead continues from
+        for (int k = 0; k < Distance && NextRun(rows, ahead, endRow, out int start, out int count); k++)
         {
             CacheLines.Prefetch(gradient, start * width, count * width);
             ahead = start + count;
         }
-        for (int row = 0; rows.NextRun(row, out int start, out int count); row = start + count)
+        for (int row = firstRow; NextRun(rows, row, endRow, out int start, out int count); row = start + count)
         {
-            if (rows.NextRun(ahead, out int nextStart, out int nextCount))
+            if (NextRun(rows, ahead, endRow, out int nextStart, out int nextCount))
             {
                 CacheLines.Prefetch(gradient, nextStart * width, nextCount * width);
                 ahead = nextStart + nextCount;
             }
             gradient.Slice(start * width, count * width).Clear();
+        }
+    }
+
+    /// <summary>The next run of touched rows at or after <paramref name="from"/>, cut at <paramref name="endRow"/>.</summary>
+    private static bool NextRun(GradientRows rows, int from, int endRow, out int start, out int count)
+    {
+        if (from >= endRow || !rows.NextRun(from, out start, out count) || start >= endRow)
+        {
+            start = endRow;
+            count = 0;
+            return false;
+        }
+        count = Math.Min(count, endRow - start);
+        return true;
+    }
+
+    [ThreadStatic] private static ClearJob? t_job;
+
+    /// <summary>Worker w: the touched rows of ranks [Count·w/W, Count·(w+1)/W).</summary>
+    private sealed class ClearJob : ParallelJob
+    {
+        public nint Gradient;
+        public int Length, Width;
+        public GradientRows? Rows;
+
+        public override void RunWorker(int worker, int workerCount)
+        {
+            GradientRows rows = Rows!;
+            int firstRow = rows.RowOfRank((int)((long)rows.Count * worker / workerCount));
+            int endRow = worker == workerCount - 1 ? rows.RowCount : rows.RowOfRank((int)((long)rows.Count * (worker + 1) / workerCount));
+            ClearShare(new Span<float>((float*)Gradient, Length), rows, Width, firstRow, endRow);
         }
     }
 }
