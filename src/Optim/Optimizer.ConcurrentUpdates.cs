@@ -66,7 +66,7 @@ public abstract partial class Optimizer
                 continue;
             bool rows = UpdatesTouchedRows(parameter, lazy);
             long size = rows ? TouchedElements(parameter) : parameter.Length;
-            if (size >= FusedUpdate.ParallelThreshold)
+            if (FusedUpdate.SplitsOverWorkers(size, scattered: rows))
             {
                 _regionOrder[count - ++big] = i;
                 continue;

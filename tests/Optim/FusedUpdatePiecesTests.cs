@@ -22,21 +22,23 @@ public class FusedUpdatePiecesTests
 
     private const int Width = 128, Rows = 12_000;
 
-    // Touched rows: every third row and a few runs of neighbours, in no sorted order (an embedding's rows come in the
-    // order ids were first seen); 4,001 rows × 128 = 512,128 elements, above the parallel threshold.
-    private static ElementRange[] TouchedRows()
+    // Touched rows: every third row (or every `apart`-th) and the last, in no sorted order (an embedding's rows come in the
+    // order ids were first seen); 4,001 rows × 128 = 512,128 elements, above the parallel threshold of one range; every
+    // twelfth row: 1,001 rows, 128,128 elements, below it but above the threshold of scattered ranges.
+    private static ElementRange[] TouchedRows(int apart = 3)
     {
-        var rows = Enumerable.Range(0, Rows / 3).Select(i => 3 * i).Append(Rows - 1).ToArray();
+        var rows = Enumerable.Range(0, Rows / apart).Select(i => apart * i).Append(Rows - 1).ToArray();
         new Random(5).Shuffle(rows);
         return [.. rows.Select(r => new ElementRange(r * Width, Width))];
     }
 
-    [TestCase(2)]
-    [TestCase(3)]
-    public void EveryElementOfTheRangesOnceNothingElseAndOneThreadsBits(int threads)
+    [TestCase(2, 3)]
+    [TestCase(3, 3)]
+    [TestCase(2, 12)]
+    public void EveryElementOfTheRangesOnceNothingElseAndOneThreadsBits(int threads, int apart)
     {
-        ElementRange[] ranges = TouchedRows();
-        Assert.That(ranges.Sum(r => (long)r.Length), Is.GreaterThan(FusedUpdate.ParallelThreshold), "the parallel path runs");
+        ElementRange[] ranges = TouchedRows(apart);
+        Assert.That(FusedUpdate.SplitsOverWorkers(ranges.Sum(r => (long)r.Length), scattered: true), Is.True, "the parallel path runs");
         var random = new Random(6);
         float[] start = [.. Enumerable.Range(0, Rows * Width).Select(_ => random.NextSingle() * 2 - 1)];
         float[] gradient = [.. Enumerable.Range(0, Rows * Width).Select(_ => random.NextSingle() * 2 - 1)];

@@ -30,6 +30,11 @@ public class RowRunClearTests
         Assert.That(new GradientRows(70).RowOfRank(0), Is.EqualTo(70), "nothing touched");
     }
 
+    [Test]
+    public void SplitsAtTheSizeTheOptimizerSplitsTouchedRows() =>
+        Assert.That(RowRunClear.ParallelThreshold, Is.EqualTo(NanoNet.Optim.Kernels.FusedUpdate.ScatteredParallelThreshold),
+            "each worker clears the rows its fused update read only if both split at the same size");
+
     // Scattered rows; one long run across the middle (the 2-worker boundary falls inside it); every row.
     [TestCase(1, "scattered")]
     [TestCase(2, "scattered")]

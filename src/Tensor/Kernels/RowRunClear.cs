@@ -20,8 +20,12 @@ internal static unsafe class RowRunClear
     /// <summary>How many runs ahead the lines are requested.</summary>
     private const int Distance = 4;
 
-    /// <summary>Below this many floats to clear, one worker (a region's wake-up costs more than half the pass).</summary>
-    private const int ParallelThreshold = 1 << 16;
+    /// <summary>
+    /// Below this many floats to clear, one worker: the size from which the optimizer's fused update splits touched rows
+    /// over the workers (<c>FusedUpdate.ScatteredParallelThreshold</c> in NanoNet.Optim; a test holds them equal), so
+    /// below it the caller clears the rows it updated itself.
+    /// </summary>
+    internal const int ParallelThreshold = 1 << 16;
 
     public static void Clear(Span<float> gradient, GradientRows rows, int width)
     {
