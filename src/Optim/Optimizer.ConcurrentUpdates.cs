@@ -8,13 +8,15 @@ namespace NanoNet.Optim;
 /// </summary>
 /// <remarks>
 /// <para>
-/// A parameter below <see cref="FusedUpdate.ParallelThreshold"/> elements is updated on one thread (split, it would cost
+/// A parameter below <see cref="FusedUpdate.ParallelThreshold"/> elements (touched rows: below
+/// <see cref="FusedUpdate.ScatteredParallelThreshold"/>) is updated on one thread (split, it would cost
 /// a region per parameter), so a model of many small parameters used to run its whole update on the caller while the
 /// other workers waited: imdb-train at 2 threads spent 0.26–0.38 ms a step there, the embedding's touched rows, the LSTM's
 /// W and R and the Dense layer one after another. Now one region updates them all: the caller first takes the
 /// parameters only it may run (touched rows: their element ranges live in one reused buffer), then every worker takes
 /// the small dense ones, largest first, as it comes free. Parameters big enough to be split by the fused update itself
-/// run before the region, with every worker, as before.
+/// run before the region, with every worker, as before: since the twenty-fifth sitting the IMDB table's ~1,560 touched
+/// rows are such a one (they took the caller 0.23 ms while the helper's dense ones took 0.03).
 /// </para>
 /// <para>
 /// Each parameter's update is element-wise and touches only its own weights, gradient and state, so which worker runs it
