@@ -62,7 +62,7 @@ public sealed class GradientRows
     /// The touched row of rank <paramref name="rank"/> (0: the lowest touched row), or RowCount when fewer rows were
     /// touched: where a worker's share starts when the touched rows are split by count (<c>RowRunClear</c>).
     /// </summary>
-    public int RowOfRank(int rank)
+    internal int RowOfRank(int rank)
     {
         for (int w = 0; w < _bits.Length; w++)
         {
