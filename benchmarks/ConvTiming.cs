@@ -52,6 +52,13 @@ public static class ConvTiming
             }
             // The backward masks dY in place: each call gets a fresh copy, made outside the timed region.
             Time("dW", rowFlops * (g.PatchSize + 1), () => Conv2DKernels.Backward(x, kernel, y, dYWork, dW, dB, default, batch, f, g, relu: true));
+            if (Conv2DKernels.KeepsReluBits(g, f)) // a stem in training: the forward keeps the ReLU's bits, the weight gradient masks dY by them in registers
+            {
+                int[] bits = new int[ReluBits.Length((long)batch * g.OutputPixels, f)];
+                Time("fwd bits", rowFlops * (g.PatchSize + 1), () => Conv2DKernels.Forward(x, kernel, bias, y, batch, f, g, relu: true, bits));
+                Time("dW bits", rowFlops * (g.PatchSize + 1),
+                    () => Conv2DKernels.Backward(x, kernel, y, dYWork, dW, dB, default, batch, f, g, relu: true, reluBits: bits));
+            }
             if (WinogradWeightGradient.Applies(g, f)) // the direct weight gradient beside F(3×3, 4×4)
                 Time("dW dir", rowFlops * (g.PatchSize + 1),
                     () => WithoutWinogradWeights(() => Conv2DKernels.Backward(x, kernel, y, dYWork, dW, dB, default, batch, f, g, relu: true)));

@@ -30,6 +30,7 @@ public class DirectConvTests
         new object[] { 2, 9, 10, 64, 64, 3, 3, 1, 1, false },  // the Keras 64 → 64 layer's (runs of 192, P = 576: three slabs)
         new object[] { 2, 8, 9, 32, 32, 4, 4, 1, 1, false },   // P = 512, a multiple of KC = 256: the ones column a slab of its own
         new object[] { 2, 7, 9, 32, 32, 2, 4, 1, 1, true },    // 'same' with even kernels over 32 channels: uneven padding, P = 256
+        new object[] { 1, 31, 8, 3, 32, 29, 3, 1, 1, false },  // a 29×3 RGB kernel: P = 261 past one KC slab (the ReLU's bits from the stored outputs)
     ];
 
     [TestCaseSource(nameof(Geometries))]
@@ -127,6 +128,87 @@ public class DirectConvTests
         float[] reference = [.. refW, .. refB, .. refX];
         for (int i = 0; i < reference.Length; i++)
             Assert.That(expected[i], Is.EqualTo(reference[i]).Within(1e-4f * (1 + MathF.Abs(reference[i]))), $"[{i}]");
+    }
+
+    [TestCaseSource(nameof(Geometries))]
+    public void AStemKeepsItsReluAsBitsAndItsWeightGradientReadsThemInsteadOfY(int batch, int h, int w, int c, int filters, int kh, int kw,
+        int sh, int sw, bool same)
+    {
+        var g = ConvGeometry.Create(h, w, c, kh, kw, sh, sw, same);
+        Assume.That(DirectConv.Applies(g, filters), "needs accelerated Vector512");
+        (float[] x, float[] k, float[] bias) = Inputs(batch, g, filters);
+        var rng = new Random(11);
+        float[] dY = new float[batch * g.OutputPixels * filters];
+        for (int i = 0; i < dY.Length; i++) dY[i] = rng.NextSingle() * 2 - 1;
+        var y = new float[dY.Length];
+        Conv2DKernels.Forward(x, k, bias, y, batch, filters, g, relu: true);
+        // [dW; db] without dX on the im2col path: from dY masked by y.
+        float[] expected = With<float[]>(direct: false, threads: 1, () =>
+        {
+            float[] dW = new float[k.Length], dB = new float[filters];
+            Conv2DKernels.Backward(x, k, y, (float[])dY.Clone(), dW, dB, default, batch, filters, g, relu: true);
+            return [.. dW, .. dB];
+        });
+        int length = ReluBits.Length((long)batch * g.OutputPixels, filters);
+        foreach (int threads in new[] { 1, 2, 3 })
+            With(direct: true, threads, () =>
+            {
+                var bits = new int[length];
+                if (!Conv2DKernels.KeepsReluBits(g, filters)) // not a 3×3 RGB stem: asking for the bits is an error
+                {
+                    Assert.Throws<ArgumentException>(() => Conv2DKernels.Forward(x, k, bias, new float[y.Length], batch, filters, g, relu: true, bits));
+                    return 0;
+                }
+                bits.AsSpan().Fill(0x5A5A5A5A); // every int must be written
+                var yWithBits = new float[y.Length];
+                Conv2DKernels.Forward(x, k, bias, yWithBits, batch, filters, g, relu: true, bits);
+                Assert.That(yWithBits, Is.EqualTo(y).AsCollection, $"{threads} thread(s): y");
+                for (int o = 0; o < y.Length; o++)
+                    Assert.That((bits[o / 32] >> (o % 32) & 1) == 1, Is.EqualTo(y[o] > 0), $"{threads} thread(s): bit of output {o}");
+                // y all NaN: a weight gradient that read y instead of the bits would mask everything to zero.
+                var noY = new float[y.Length];
+                noY.AsSpan().Fill(float.NaN);
+                float[] dW = new float[k.Length], dB = new float[filters];
+                Conv2DKernels.Backward(x, k, noY, (float[])dY.Clone(), dW, dB, default, batch, filters, g, relu: true, reluBits: bits);
+                Assert.That((float[])[.. dW, .. dB], Is.EqualTo(expected).AsCollection, $"{threads} thread(s): [dW; db]");
+                return 0;
+            });
+    }
+
+    [Test]
+    public void ReluBitsOfTheWrongLengthOrWithoutTheReluAreRefused()
+    {
+        var g = ConvGeometry.Create(8, 8, 3, 3, 3, 1, 1, true);
+        Assume.That(Conv2DKernels.KeepsReluBits(g, 32), "needs accelerated Vector512");
+        (float[] x, float[] k, float[] bias) = Inputs(2, g, 32);
+        float[] y = new float[2 * g.OutputPixels * 32], dW = new float[k.Length];
+        int length = ReluBits.Length(2L * g.OutputPixels, 32);
+        var forward = Assert.Throws<ArgumentException>(() => Conv2DKernels.Forward(x, k, bias, y, 2, 32, g, relu: true, new int[length - 1]));
+        Assert.That(forward!.Message, Does.Contain($"{length} ints").And.Contain($"got {length - 1}"));
+        Assert.Throws<ArgumentException>(() => Conv2DKernels.Forward(x, k, bias, y, 2, 32, g, relu: false, new int[length]));
+        var backward = Assert.Throws<ArgumentException>(() =>
+            Conv2DKernels.Backward(x, k, y, (float[])y.Clone(), dW, [], default, 2, 32, g, relu: true, reluBits: new int[length - 1]));
+        Assert.That(backward!.Message, Does.Contain($"{length} ints"));
+    }
+
+    [Test]
+    public void AModelWithAStemAndNoPoolingTrainsToTheSameWeightsBitwiseOnEitherPath()
+    {
+        // The Keras cifar10_cnn's first two layers: a 'same' RGB stem (which keeps its ReLU as bits on the direct path) and a
+        // 32 → 32 layer without pooling between them.
+        float[] Train(bool direct) => With<float[]>(direct, 2, () =>
+        {
+            var model = new Sequential([12, 12, 3],
+                new Conv2D(32, 3, padding: "same", activation: ActivationFunction.Relu), new Conv2D(32, 3, activation: ActivationFunction.Relu),
+                new Flatten(), new Dense(10));
+            model.Compile(new Sgd(0.05f), new Losses.MeanSquaredError(), seed: 5);
+            model.Output = TextWriter.Null;
+            Tensor x = Tensor.RandomUniform([24, 12, 12, 3], 0, 1, 95), targets = Tensor.RandomUniform([24, 10], 0, 1, 96);
+            model.Fit(x, targets, batchSize: 8, epochs: 2, shuffle: false, verbose: 0);
+            return [.. model.Parameters.SelectMany(p => p.ToArray())];
+        });
+        float[] im2col = Train(direct: false);
+        Assert.That(Train(direct: true), Is.EqualTo(im2col).AsCollection);
     }
 
     [TestCaseSource(nameof(Geometries))]

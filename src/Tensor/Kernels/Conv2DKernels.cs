@@ -48,23 +48,39 @@ public static unsafe class Conv2DKernels
         return (int)Math.Max(1, rows / Math.Max(1, g.OutputPixels));
     }
 
-    /// <summary>y = act(im2col(x)·w + b) for a batch.</summary>
+    /// <summary>
+    /// y = act(im2col(x)·w + b) for a batch; with <paramref name="reluBits"/> (a training stem the ReLU is fused into, where
+    /// <see cref="KeepsReluBits"/> holds: <see cref="ReluBits.Length"/> ints), also the ReLU's derivative as bits, which
+    /// <see cref="Backward"/> then reads instead of y.
+    /// </summary>
     public static void Forward(ReadOnlySpan<float> x, ReadOnlySpan<float> w, ReadOnlySpan<float> bias,
-        Span<float> y, int batch, int filters, in ConvGeometry g, bool relu)
+        Span<float> y, int batch, int filters, in ConvGeometry g, bool relu, Span<int> reluBits = default)
     {
+        if (!reluBits.IsEmpty && !(relu && KeepsReluBits(g, filters) && reluBits.Length >= ReluBits.Length((long)batch * g.OutputPixels, filters)))
+            throw new ArgumentException($"Conv2D: ReLU bits are kept only by a ReLU convolution that KeepsReluBits, "
+                + $"{ReluBits.Length((long)batch * g.OutputPixels, filters)} ints for this batch; got {reluBits.Length} (relu {relu}).", nameof(reluBits));
         var job = ConvJob.Rent(g, batch, filters);
         // [w; b]: the kernel with the bias appended as one more row, matching the ones column of col.
         Span<float> weightsWithBias = job.WeightsWithBias((g.PatchSize + 1) * filters);
         w.CopyTo(weightsWithBias);
         bias.CopyTo(weightsWithBias.Slice(g.PatchSize * filters, filters));
         fixed (float* px = x, pwb = weightsWithBias, py = y)
+        fixed (int* pbits = reluBits)
         {
             job.Mode = ConvJob.Pass.Forward;
             job.Relu = relu;
-            (job.X, job.W, job.Y) = ((nint)px, (nint)pwb, (nint)py);
+            (job.X, job.W, job.Y, job.ReluBits) = ((nint)px, (nint)pwb, (nint)py, (nint)pbits);
             RunForward(job, pwb);
         }
     }
+
+    /// <summary>
+    /// Whether the forward can keep a fused ReLU's derivative as bits (<see cref="ReluBits"/>) for a backward whose weight
+    /// gradient makes dZ in registers: the direct forward (not Winograd) of a 3×3 RGB stem
+    /// (<see cref="DirectConvWeightGradient.FusesGradient"/>). Worth it only when that backward will take no dX.
+    /// </summary>
+    public static bool KeepsReluBits(in ConvGeometry g, int filters) =>
+        DirectConv.Applies(g, filters) && !WinogradConv.Applies(g, filters) && DirectConvWeightGradient.FusesGradient(g);
 
     /// <summary>
     /// The argmax <see cref="ForwardMaxPool"/> records, with the ReLU, for a window whose maximum is not &gt; 0: the ReLU's
@@ -150,25 +166,32 @@ public static unsafe class Conv2DKernels
             throw new ArgumentException("Conv2D + MaxPool2D backward: argmax and dY must match the pooled output.");
         var job = ConvJob.Rent(g, batch, filters);
         job.Pool = pool;
-        RunBackward(job, x, w, default, dY, dW, dBias, dX, batch, filters, g, relu: false, argmax, overwriteInput);
+        RunBackward(job, x, w, default, dY, dW, dBias, dX, batch, filters, g, relu: false, argmax, overwriteInput, default);
     }
 
     /// <summary>
     /// Given dY (overwritten with dY ⊙ act'(y) when <paramref name="relu"/> is set, unless the direct stem kernel masks it
-    /// in registers: its contents afterwards are unspecified), accumulates
+    /// in registers: its contents afterwards are unspecified), and <paramref name="reluBits"/> when the forward kept them
+    /// (then the stem kernel reads them instead of y), accumulates
     /// dW += colᵀ·dZ and dBias += Σ dZ (when those spans are non-empty) and dX += col2im(dZ·wᵀ) (when
     /// <paramref name="dX"/> is non-empty). With <paramref name="overwriteInput"/>, dX holds nothing yet (a new gradient
     /// with any contents): dX = col2im(dZ·wᵀ), each chunk clearing its own images' dX just before adding to them, so the
     /// clear and the additions meet in cache instead of the whole dX being cleared first and read back from memory.
     /// </summary>
     public static void Backward(ReadOnlySpan<float> x, ReadOnlySpan<float> w, ReadOnlySpan<float> y, Span<float> dY,
-        Span<float> dW, Span<float> dBias, Span<float> dX, int batch, int filters, in ConvGeometry g, bool relu, bool overwriteInput = false) =>
-        RunBackward(ConvJob.Rent(g, batch, filters), x, w, y, dY, dW, dBias, dX, batch, filters, g, relu, default, overwriteInput);
+        Span<float> dW, Span<float> dBias, Span<float> dX, int batch, int filters, in ConvGeometry g, bool relu, bool overwriteInput = false,
+        ReadOnlySpan<int> reluBits = default)
+    {
+        if (!reluBits.IsEmpty && !(relu && reluBits.Length >= ReluBits.Length((long)batch * g.OutputPixels, filters)))
+            throw new ArgumentException($"Conv2D backward: ReLU bits need the ReLU and {ReluBits.Length((long)batch * g.OutputPixels, filters)} ints "
+                + $"for this batch; got {reluBits.Length} (relu {relu}).", nameof(reluBits));
+        RunBackward(ConvJob.Rent(g, batch, filters), x, w, y, dY, dW, dBias, dX, batch, filters, g, relu, default, overwriteInput, reluBits);
+    }
 
     /// <summary>The backward pass, plain (empty <paramref name="argmax"/>: dY is the convolution's) or through the pooling.</summary>
     private static void RunBackward(ConvJob job, ReadOnlySpan<float> x, ReadOnlySpan<float> w, ReadOnlySpan<float> y, ReadOnlySpan<float> dY,
         Span<float> dW, Span<float> dBias, Span<float> dX, int batch, int filters, in ConvGeometry g, bool relu, ReadOnlySpan<int> argmax,
-        bool overwriteInput)
+        bool overwriteInput, ReadOnlySpan<int> reluBits)
     {
         int patch = g.PatchSize;
         bool parameters = !dW.IsEmpty || !dBias.IsEmpty;
@@ -181,7 +204,7 @@ public static unsafe class Conv2DKernels
             : winogradInput ? job.InputGradientPanels(patch * filters + WinogradConv.TransformedLength(inputGradient, g.Channels, inputTile))
             : [];
         fixed (float* px = x, pw = w, py = y, pdy = dY, pdx = dX, ppart = partials, ppanels = panels)
-        fixed (int* pa = argmax)
+        fixed (int* pa = argmax, pbits = reluBits)
         {
             if (directInput) // wᵀ packed once for every chunk's fused dZ·wᵀ + col2im
                 DirectConvInputGradient.PackPanels(pw, patch, filters, ppanels);
@@ -196,6 +219,7 @@ public static unsafe class Conv2DKernels
             job.Mode = argmax.IsEmpty ? ConvJob.Pass.Backward : ConvJob.Pass.BackwardPooled;
             job.Relu = relu;
             (job.X, job.W, job.Y, job.DY, job.DX, job.PartialSums, job.ArgMax) = ((nint)px, (nint)pw, (nint)py, (nint)pdy, (nint)pdx, (nint)ppart, (nint)pa);
+            job.ReluBits = (nint)pbits;
             (job.WantParameters, job.WantInput, job.OverwriteInput) = (parameters, !dX.IsEmpty, overwriteInput);
             job.RunChunks();
         }
@@ -225,6 +249,8 @@ public static unsafe class Conv2DKernels
         public ConvGeometry G, Pool;
         public int Batch, Filters, Chunks, ImagesPerChunk, PartialStride;
         public nint X, W, Y, DY, DX, PartialSums, ArgMax, InputPanels, TransformedW;
+        /// <summary>The ReLU's bits (<see cref="NanoNet.Kernels.ReluBits"/>): written by a direct forward, read by the stem's weight gradient; 0 when not kept.</summary>
+        public nint ReluBits;
         public bool Relu, WantParameters, WantInput;
         /// <summary>dX holds nothing yet: each chunk clears its images' dX before adding its col2im to it.</summary>
         public bool OverwriteInput;
@@ -261,6 +287,7 @@ public static unsafe class Conv2DKernels
             job.WinogradInput = WinogradConv.InputGradientApplies(g, filters);
             job.WinogradWeights = WinogradWeightGradient.Applies(g, filters);
             job.InputByWinograd = false;
+            job.ReluBits = 0;
             job.Chunks = (batch + job.ImagesPerChunk - 1) / job.ImagesPerChunk;
             return job;
         }
@@ -402,12 +429,12 @@ public static unsafe class Conv2DKernels
 
         /// <summary>
         /// Whether the backward's weight gradient makes dZ in registers from the pooled dY and argmax
-        /// (<see cref="DirectConvWeightGradient.ComputePooled"/>) or from dY and the ReLU's y
+        /// (<see cref="DirectConvWeightGradient.ComputePooled"/>) or from dY and the ReLU's bits the forward kept
         /// (<see cref="DirectConvWeightGradient.ComputeMasked"/>) instead of writing it first: only when dX is not wanted
         /// (its GEMM needs dZ whole), as for a stem.
         /// </summary>
         private bool GradientInTheTile => Direct && WantParameters && !WantInput && DirectConvWeightGradient.FusesGradient(G)
-            && (Mode == Pass.BackwardPooled ? DirectConvWeightGradient.TakesPooling(G, Pool) : Mode == Pass.Backward && Relu);
+            && (Mode == Pass.BackwardPooled ? DirectConvWeightGradient.TakesPooling(G, Pool) : Mode == Pass.Backward && Relu && ReluBits != 0);
 
         /// <summary>This chunk's im2col matrix (with the ones column) in the worker's private buffer.</summary>
         private Span<float> BuildColumns(int first, int images, float[] buffer)
@@ -433,7 +460,8 @@ public static unsafe class Conv2DKernels
             if (Direct) // act(x∗w + b) with the patches read in place; W holds [w; b]
             {
                 DirectConvForward.Forward(DirectSource(first, images, paddedBuffer), images, G, (float*)W, (float*)W + G.PatchSize * Filters,
-                    Filters, Relu, (float*)Y + (long)first * pixels * Filters);
+                    Filters, Relu, (float*)Y + (long)first * pixels * Filters,
+                    ReluBits == 0 ? null : (int*)ReluBits + Kernels.ReluBits.Length((long)first * pixels, Filters));
                 return;
             }
             Span<float> col = BuildColumns(first, images, colBuffer);
@@ -517,7 +545,7 @@ public static unsafe class Conv2DKernels
             float[] workspace, float[] weightWorkspace)
         {
             int patch = G.PatchSize, columns = patch + 1, pixels = G.OutputPixels, rows = images * pixels;
-            if (GradientInTheTile) // [dW; db] straight from the pooled dY and argmax, or from dY and y: dZ is never written
+            if (GradientInTheTile) // [dW; db] straight from the pooled dY and argmax, or from dY and the ReLU's bits: dZ is never written
             {
                 float* partial = (float*)PartialSums + (long)chunk * PartialStride;
                 long pooledFirst = (long)first * Pool.OutputPixels * Filters;
@@ -526,7 +554,7 @@ public static unsafe class Conv2DKernels
                         (int*)ArgMax + pooledFirst, Filters, partial, Pool);
                 else
                     DirectConvWeightGradient.ComputeMasked(DirectSource(first, images, paddedBuffer), images, G, (float*)DY + (long)first * pixels * Filters,
-                        (float*)Y + (long)first * pixels * Filters, Filters, partial);
+                        (int*)ReluBits + Kernels.ReluBits.Length((long)first * pixels, Filters), Filters, partial);
                 return;
             }
             Span<float> dZ;

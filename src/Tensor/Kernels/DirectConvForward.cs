@@ -14,7 +14,8 @@ namespace NanoNet.Kernels;
 /// P = KH·KW·C, run = KW·C; bias is F; y is images×OH×OW×F; the pooled y is images×PH×PW×F with PH = ⌊OH/2⌋,
 /// PW = ⌊OW/2⌋, and argmax (training) holds each maximum's position in its image's convolution output,
 /// oh·OW·F + ow·F + f, exactly as <see cref="MaxPoolKernels"/> over the separate convolution would, or with the ReLU
-/// <see cref="Conv2DKernels.ZeroedWindow"/> where that maximum is not &gt; 0 (as <see cref="Conv2DKernels.ForwardMaxPool"/>).</para>
+/// <see cref="Conv2DKernels.ZeroedWindow"/> where that maximum is not &gt; 0 (as <see cref="Conv2DKernels.ForwardMaxPool"/>);
+/// the ReLU's bits (a training stem) are images×OH×OW×F/32 ints (<see cref="ReluBits"/>).</para>
 /// <para>The tile: output rows oh and oh + 1, pixels ow..ow+3, filters f..f+31, in 16 Vector512 accumulators (the GEMM's
 /// 8×32 micro-kernel, with the 8 rows of A being 8 pixels of the image instead of 8 rows of a packed panel). For each
 /// p = (kh·KW + kw)·C + c it loads w[p, f..f+32) as two vectors and broadcasts the 8 pixels' values x[oh·sh + kh,
@@ -30,14 +31,18 @@ internal static unsafe class DirectConvForward
         pool is { KernelHeight: 2, KernelWidth: 2, StrideHeight: 2, StrideWidth: 2, PadTop: 0, PadLeft: 0, DilationHeight: 1, DilationWidth: 1 }
         && pool.PadBottom == 0 && pool.PadRight == 0 && pool.OutputHeight >= 1 && pool.OutputWidth >= 2;
 
-    /// <summary>y[images×OH×OW×F] = act(x∗w + b) (<see cref="DirectConv.Applies"/> must hold).</summary>
-    public static void Forward(DirectConv.Source x, int images, in ConvGeometry g, float* w, float* bias, int filters, bool relu, float* y)
+    /// <summary>
+    /// y[images×OH×OW×F] = act(x∗w + b) (<see cref="DirectConv.Applies"/> must hold), and, when <paramref name="reluBits"/>
+    /// is not null, the ReLU's derivative as bits (images×OH×OW×F/32 ints, <see cref="ReluBits"/>).
+    /// </summary>
+    public static void Forward(DirectConv.Source x, int images, in ConvGeometry g, float* w, float* bias, int filters, bool relu, float* y,
+        int* reluBits = null)
     {
-        int oh1 = g.OutputHeight, ow1 = g.OutputWidth, imageSize = oh1 * ow1 * filters;
+        int oh1 = g.OutputHeight, ow1 = g.OutputWidth, groups = filters / 32;
         var tile = new TileShape(g, x.RowStride, filters, relu);
         for (int i = 0; i < images; i++)
         {
-            float* image = x.Images + (long)i * x.ImageStride, yImage = y + (long)i * imageSize;
+            float* image = x.Images + (long)i * x.ImageStride;
             for (int oh = 0; oh < oh1; oh += 2)
             {
                 int top = Math.Min(oh, oh1 - 2);
@@ -45,9 +50,11 @@ internal static unsafe class DirectConvForward
                 {
                     int left = Math.Min(ow, ow1 - 4);
                     float* a = image + (long)top * g.StrideHeight * x.RowStride + left * tile.PixelStep;
-                    float* y0 = yImage + (long)(top * ow1 + left) * filters;
+                    long pixel = (long)i * oh1 * ow1 + top * ow1 + left; // the tile's first pixel in the chunk's output
+                    float* y0 = y + pixel * filters;
+                    int* bits = reluBits == null ? null : reluBits + pixel * groups;
                     for (int f = 0; f < filters; f += 32)
-                        Tile(tile, a, w + f, bias + f, y0 + f, y0 + ow1 * filters + f, null, 0, 0);
+                        Tile(tile, a, w + f, bias + f, y0 + f, y0 + ow1 * filters + f, null, 0, 0, bits == null ? null : bits + f / 32, ow1 * groups);
                 }
             }
         }
@@ -90,7 +97,7 @@ internal static unsafe class DirectConvForward
     /// <summary>The constants of every tile of one convolution.</summary>
     private readonly struct TileShape(in ConvGeometry g, int rowStride, int filters, bool relu)
     {
-        public readonly int KernelHeight = g.KernelHeight, Run = g.KernelWidth * g.Channels, Filters = filters;
+        public readonly int KernelHeight = g.KernelHeight, Run = g.KernelWidth * g.Channels, Filters = filters, Groups = filters / 32;
         /// <summary>P = KH·KW·C, and the im2col GEMM's K slab (see <see cref="SlabTile"/>).</summary>
         public readonly int Patch = g.KernelHeight * g.KernelWidth * g.Channels, Slab = Gemm.KC;
         /// <summary>Floats between the two output rows' image rows, and between two neighbouring pixels' patches.</summary>
@@ -105,11 +112,18 @@ internal static unsafe class DirectConvForward
     /// <paramref name="y0"/> and <paramref name="y1"/>) or, when <paramref name="y1"/> is null, the 2×2 pooling of pixel
     /// pairs (0, 1) and (2, 3) to <paramref name="y0"/> (two pooled pixels, F apart) with their argmax.
     /// </summary>
-    private static void Tile(in TileShape t, float* a, float* w, float* bias, float* y0, float* y1, int* argmax, int index, int indexRowStep)
+    private static void Tile(in TileShape t, float* a, float* w, float* bias, float* y0, float* y1, int* argmax, int index, int indexRowStep,
+        int* bits = null, int bitsRowStep = 0)
     {
         if (t.Patch > t.Slab)
         {
             SlabTile(t, a, w, bias, y0, y1, argmax, index, indexRowStep, pixels: 4);
+            if (bits != null) // from the 8 pixels' outputs just stored (in L1)
+                for (int j = 0; j < 4; j++)
+                {
+                    bits[j * t.Groups] = ReluBits.Of(y0 + j * t.Filters);
+                    bits[bitsRowStep + j * t.Groups] = ReluBits.Of(y1 + j * t.Filters);
+                }
             return;
         }
         Vector512<float> c00 = default, c01 = default, c10 = default, c11 = default;  // row 0, pixels 0 and 1; halves 0 and 1
@@ -157,6 +171,13 @@ internal static unsafe class DirectConvForward
             c20.Store(y0 + 2 * f); c21.Store(y0 + 2 * f + 16); c30.Store(y0 + 3 * f); c31.Store(y0 + 3 * f + 16);
             c40.Store(y1); c41.Store(y1 + 16); c50.Store(y1 + f); c51.Store(y1 + f + 16);
             c60.Store(y1 + 2 * f); c61.Store(y1 + 2 * f + 16); c70.Store(y1 + 3 * f); c71.Store(y1 + 3 * f + 16);
+            if (bits != null) // the ReLU's derivative, from the registers
+            {
+                int s = t.Groups;
+                bits[0] = ReluBits.Of(c00, c01); bits[s] = ReluBits.Of(c10, c11); bits[2 * s] = ReluBits.Of(c20, c21); bits[3 * s] = ReluBits.Of(c30, c31);
+                bits += bitsRowStep;
+                bits[0] = ReluBits.Of(c40, c41); bits[s] = ReluBits.Of(c50, c51); bits[2 * s] = ReluBits.Of(c60, c61); bits[3 * s] = ReluBits.Of(c70, c71);
+            }
             return;
         }
         // Pooled: window (pixels 0, 1 of rows 0, 1) and window (pixels 2, 3), each half of the 32 filters on its own.

@@ -12,18 +12,20 @@ namespace NanoNet.Kernels;
 /// <para>Shape legend: as <see cref="DirectConvWeightGradient"/> (source images Hp×Wp×C, run = KW·C = 9, dZ images×OH×OW×F,
 /// result [dW; db] (P + 1)×F). Pooled: dY and argmax are images×PH×PW×F, PH = ⌊OH/2⌋, PW = ⌊OW/2⌋, argmax holding each
 /// window's winner as its position in the image's convolution output, oh·OW·F + ow·F + f, or
-/// <see cref="Conv2DKernels.ZeroedWindow"/>. Masked: dY and y are images×OH×OW×F.</para>
+/// <see cref="Conv2DKernels.ZeroedWindow"/>. Masked: dY is images×OH×OW×F, the ReLU's bits images×OH×OW×F/32 ints
+/// (<see cref="ReluBits"/>).</para>
 /// <para>The values: pooled, output pixel (oh, ow) lies in window (oh/2, ow/2), and its dZ for filter f is 0 + dY[window, f]
 /// where argmax names it and +0 elsewhere (also in an odd last row or column, which no window covers): exactly what
-/// <see cref="MaxPoolKernels.Unpool2x2"/> writes (the 0 + turns −0 into +0, as there). Masked: dY where y &gt; 0, else +0,
-/// as <see cref="ActivationKernels.ReluMask"/>. The tile then runs the same 9 rows × 32 filters of multiply-add chains as
+/// <see cref="MaxPoolKernels.Unpool2x2"/> writes (the 0 + turns −0 into +0, as there). Masked: dY where the bit of y &gt; 0
+/// is set, else +0, as <see cref="ActivationKernels.ReluMask"/> over y. The tile then runs the same 9 rows × 32 filters of multiply-add chains as
 /// <see cref="ConvWeightGradient.Tile{TLanes, TRows}"/> over those values, pixel by pixel in the same order, plus db (a
 /// chain of 1·dZ) in kernel row 0's pass, as the separate 1-row tile over a constant 1 sums it. So the bits are those of
 /// making dZ first, then running the tiles.</para>
 /// <para>Why: making dZ first wrote it (7.4 MB per batch of 64 seed images, 4 MB per 32 Keras images) and read it back
 /// four times; unpooling was a quarter of the seed pass, the mask a sixth of the Keras stem's (conv-time: 1.19–1.45 →
-/// 1.04 ms and 0.68–0.79 → 0.59–0.64 ms, benchmarks/README.md, seventh sitting). Here each pixel costs four vector loads,
-/// two compares and two selects beside its 18 multiply-adds, and the pooled rows are a quarter of dZ's size.</para>
+/// 1.04 ms and 0.68–0.79 → 0.59–0.64 ms, benchmarks/README.md, seventh sitting). Here each pixel costs four vector loads
+/// (pooled) or two and an int (masked), two compares and two selects beside its 18 multiply-adds, and the pooled rows are a
+/// quarter of dZ's size, the bits 1/32 of y's (which the mask read before: twenty-sixth sitting).</para>
 /// </remarks>
 internal static unsafe partial class DirectConvWeightGradient
 {
@@ -40,17 +42,26 @@ internal static unsafe partial class DirectConvWeightGradient
     /// first image.
     /// </summary>
     public static void ComputePooled(DirectConv.Source x, int images, in ConvGeometry g, float* dY, int* argmax, int filters, float* result,
-        in ConvGeometry pool) =>
+        in ConvGeometry pool)
+    {
+        var pooled = new Plane(dY, pool.OutputPixels * filters, pool.OutputWidth * filters, filterShift: 0);
         ComputeFused<Unpooling>(x, images, g, filters, result,
-            new GradientSource(dY, (float*)argmax, pool.OutputPixels * filters, pool.OutputWidth * filters, 2 * pool.OutputHeight, 2 * pool.OutputWidth));
+            new GradientSource(pooled, pooled.Over((float*)argmax), 2 * pool.OutputHeight, 2 * pool.OutputWidth));
+    }
 
     /// <summary>
     /// result[(P+1)×F] = Σ over the chunk's pixels of [patch; 1]ᵀ · (dY ⊙ [y &gt; 0]) (overwrites the result;
-    /// <see cref="FusesGradient"/> must hold). <paramref name="dY"/> and <paramref name="y"/> point at the chunk's first image.
+    /// <see cref="FusesGradient"/> must hold), [y &gt; 0] read from the ReLU's bits (<see cref="ReluBits"/>).
+    /// <paramref name="dY"/> and <paramref name="reluBits"/> point at the chunk's first image.
     /// </summary>
-    public static void ComputeMasked(DirectConv.Source x, int images, in ConvGeometry g, float* dY, float* y, int filters, float* result) =>
-        ComputeFused<ReluMasking>(x, images, g, filters, result,
-            new GradientSource(dY, y, g.OutputPixels * filters, g.OutputWidth * filters, g.OutputHeight, g.OutputWidth));
+    public static void ComputeMasked(DirectConv.Source x, int images, in ConvGeometry g, float* dY, int* reluBits, int filters, float* result)
+    {
+        int groups = filters / 32;
+        ComputeFused<ReluMasking>(x, images, g, filters, result, new GradientSource(
+            new Plane(dY, g.OutputPixels * filters, g.OutputWidth * filters, filterShift: 0),
+            new Plane((float*)reluBits, g.OutputPixels * groups, g.OutputWidth * groups, filterShift: 5),
+            g.OutputHeight, g.OutputWidth));
+    }
 
     private static void ComputeFused<TRule>(DirectConv.Source x, int images, in ConvGeometry g, int filters, float* result, in GradientSource source)
         where TRule : struct, IGradientRule
@@ -63,16 +74,30 @@ internal static unsafe partial class DirectConvWeightGradient
     }
 
     /// <summary>
-    /// Where a tile finds its dZ's makings: dY and a second array (argmax or y), images ImageSize floats apart, rows RowSize
-    /// apart; output rows and columns from CoveredHeight and CoveredWidth on get +0 (the odd edge no pooling window covers).
+    /// One array a tile reads (dY, argmax or the ReLU's bits), 4-byte elements: images ImageSize apart, rows RowSize apart,
+    /// an element holding 2^FilterShift filters (1, or 32 bits). Where a pixel lies in a row is the rule's
+    /// (<see cref="IGradientRule.OtherOffset"/>; dY's pixels are F apart).
     /// </summary>
-    private readonly struct GradientSource(float* dY, float* other, int imageSize, int rowSize, int coveredHeight, int coveredWidth)
+    private readonly struct Plane(float* start, int imageSize, int rowSize, int filterShift)
     {
-        public readonly float* DY = dY, Other = other;
-        public readonly int ImageSize = imageSize, RowSize = rowSize, CoveredHeight = coveredHeight, CoveredWidth = coveredWidth;
+        /// <summary>This array from filter <paramref name="f"/> on (a multiple of 32).</summary>
+        public Plane AtFilter(int f) => new(start + (f >> filterShift), imageSize, rowSize, filterShift);
 
-        /// <summary>Where row <paramref name="row"/> of image <paramref name="image"/> starts, at filter <paramref name="f"/>.</summary>
-        public long RowOffset(int image, int row, int f) => (long)image * ImageSize + (long)row * RowSize + f;
+        /// <summary>Where row <paramref name="row"/> of image <paramref name="image"/> starts.</summary>
+        public float* Row(int image, int row) => start + (long)image * imageSize + (long)row * rowSize;
+
+        /// <summary>Another array of this one's layout (argmax beside the pooled dY).</summary>
+        public Plane Over(float* other) => new(other, imageSize, rowSize, filterShift);
+    }
+
+    /// <summary>
+    /// Where a tile finds its dZ's makings: dY and a second array (argmax or the ReLU's bits); output rows and columns from
+    /// CoveredHeight and CoveredWidth on get +0 (the odd edge no pooling window covers).
+    /// </summary>
+    private readonly struct GradientSource(Plane dY, Plane other, int coveredHeight, int coveredWidth)
+    {
+        public readonly Plane DY = dY, Other = other;
+        public readonly int CoveredHeight = coveredHeight, CoveredWidth = coveredWidth;
     }
 
     /// <summary>How an output pixel's dZ is made from its dY and second values (<see cref="Unpooling"/>, <see cref="ReluMasking"/>).</summary>
@@ -81,8 +106,17 @@ internal static unsafe partial class DirectConvWeightGradient
         /// <summary>1 when one dY row and column cover two output rows and columns (the 2×2 pooling), 0 when dY is the pixel's own.</summary>
         static abstract int Shift { get; }
 
-        /// <summary>16 filters' dZ from their dY, their second values and the pixel's own positions in its image's output.</summary>
-        static abstract Vector512<float> Make(Vector512<float> dY, Vector512<float> other, Vector512<int> position);
+        /// <summary>Where dY column <paramref name="column"/>'s second values lie in their row, in 4-byte elements.</summary>
+        static abstract int OtherOffset(int column, int filters);
+
+        /// <summary>Whether a pixel's second values span two cache lines (32 ints) rather than share one with other pixels' (bits).</summary>
+        static abstract bool OtherSpansTwoLines { get; }
+
+        /// <summary>
+        /// 32 filters' dZ (two vectors of 16) from their dY, their second values and the pixel's own positions in its image's
+        /// output (filters f..f+16).
+        /// </summary>
+        static abstract void Make(float* dY, float* other, Vector512<int> position, out Vector512<float> low, out Vector512<float> high);
     }
 
     /// <summary>Through a 2×2 / 2 max pooling: the window's 0 + dY where its argmax names this position, else +0.</summary>
@@ -90,22 +124,36 @@ internal static unsafe partial class DirectConvWeightGradient
     {
         public static int Shift => 1;
 
+        public static int OtherOffset(int column, int filters) => column * filters; // argmax has dY's layout
+
+        public static bool OtherSpansTwoLines => true;
+
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public static Vector512<float> Make(Vector512<float> dY, Vector512<float> argmax, Vector512<int> position) =>
-            Vector512.ConditionalSelect(Vector512.Equals(argmax.AsInt32(), position).AsSingle(), Vector512<float>.Zero + dY, Vector512<float>.Zero);
+        public static void Make(float* dY, float* argmax, Vector512<int> position, out Vector512<float> low, out Vector512<float> high)
+        {
+            low = Unpool(Vector512.Load(dY), Vector512.Load((int*)argmax), position);
+            high = Unpool(Vector512.Load(dY + 16), Vector512.Load((int*)argmax + 16), position + Vector512.Create(16));
+        }
+
+        private static Vector512<float> Unpool(Vector512<float> dY, Vector512<int> argmax, Vector512<int> position) =>
+            Vector512.ConditionalSelect(Vector512.Equals(argmax, position).AsSingle(), Vector512<float>.Zero + dY, Vector512<float>.Zero);
     }
 
-    /// <summary>Through a ReLU: dY where the output y &gt; 0, else +0.</summary>
+    /// <summary>Through a ReLU: dY where the output y &gt; 0 (its bit set), else +0.</summary>
     private readonly struct ReluMasking : IGradientRule
     {
         public static int Shift => 0;
 
+        public static int OtherOffset(int column, int filters) => column * (filters >> 5); // an int per 32 filters
+
+        public static bool OtherSpansTwoLines => false;
+
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public static Vector512<float> Make(Vector512<float> dY, Vector512<float> y, Vector512<int> position) =>
-            Vector512.ConditionalSelect(Vector512.GreaterThan(y, Vector512<float>.Zero), dY, Vector512<float>.Zero);
+        public static void Make(float* dY, float* reluBits, Vector512<int> position, out Vector512<float> low, out Vector512<float> high) =>
+            ReluBits.Mask(dY, *(int*)reluBits, out low, out high);
     }
 
-    /// <summary>Output rows a band holds (<see cref="FusedTiles{TRule}"/>): 8 Keras rows of 32 pixels, 64 KB of dY and y.</summary>
+    /// <summary>Output rows a band holds (<see cref="FusedTiles{TRule}"/>): 8 Keras rows of 32 pixels, 32 KB of dY (and 1 KB of bits).</summary>
     private const int BandRows = 8;
 
     /// <summary>
@@ -171,16 +219,20 @@ internal static unsafe partial class DirectConvWeightGradient
         if (bias != null)
             (cb0, cb1) = (bias[0], bias[1]);
         int step = walk.PixelStep, shift = TRule.Shift;
-        Vector512<int> pixelStep = Vector512.Create(filters), half = Vector512.Create(16);
+        Vector512<int> pixelStep = Vector512.Create(filters);
+        Plane dY = source.DY.AtFilter(f), other = source.Other.AtFilter(f);
+        // The array this pass asks for (its next band's rows), and whether a pixel's elements there span two lines or share one.
+        bool prefetchesDY = prefetch == PrefetchedRows.DY, secondLine = prefetchesDY || TRule.OtherSpansTwoLines;
+        Plane prefetched = prefetchesDY ? dY : other;
         for (int r = band.Start; r < band.End; r++)
         {
             int i = r / walk.Rows, oh = r % walk.Rows;
             float* p = a + i * walk.ImageStride + oh * walk.RowStep;
-            float* dYRow = source.DY + source.RowOffset(i, oh >> shift, f), otherRow = source.Other + source.RowOffset(i, oh >> shift, f);
+            float* dYRow = dY.Row(i, oh >> shift), otherRow = other.Row(i, oh >> shift);
             // The same row of the next band, in the array this pass asks for (a row past the walk: nothing).
             int ahead = r + (band.End - band.Start);
             float* prefetchRow = prefetch == PrefetchedRows.None || ahead >= band.NextEnd ? null
-                : (prefetch == PrefetchedRows.DY ? source.DY : source.Other) + source.RowOffset(ahead / walk.Rows, (ahead % walk.Rows) >> shift, f);
+                : prefetched.Row(ahead / walk.Rows, (ahead % walk.Rows) >> shift);
             int covered = oh < source.CoveredHeight ? source.CoveredWidth : 0;
             // Each pixel's own position in its image's convolution output, filters f..f+16 (what argmax names if it won).
             Vector512<int> position = Vector512.Create(oh * outputWidth * filters + f) + Vector512<int>.Indices;
@@ -189,13 +241,14 @@ internal static unsafe partial class DirectConvWeightGradient
                 Vector512<float> b0 = default, b1 = default;
                 if (ow < covered)
                 {
-                    int o = (ow >> shift) * filters;
-                    b0 = TRule.Make(Vector512.Load(dYRow + o), Vector512.Load(otherRow + o), position);
-                    b1 = TRule.Make(Vector512.Load(dYRow + o + 16), Vector512.Load(otherRow + o + 16), position + half);
+                    int column = ow >> shift, o = column * filters, q = TRule.OtherOffset(column, filters);
+                    TRule.Make(dYRow + o, otherRow + q, position, out b0, out b1);
                     if (prefetchRow != null && Sse.IsSupported) // prefetcht1: into L2, where the next band is read from
                     {
-                        Sse.Prefetch1(prefetchRow + o);
-                        Sse.Prefetch1(prefetchRow + o + 16);
+                        float* line = prefetchRow + (prefetchesDY ? o : q);
+                        Sse.Prefetch1(line);
+                        if (secondLine)
+                            Sse.Prefetch1(line + 16);
                     }
                 }
                 Vector512<float> ai = Vector512.Create(p[0]);

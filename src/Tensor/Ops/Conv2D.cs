@@ -153,9 +153,14 @@ public static partial class Ops
             throw new ArgumentException($"{op} bias must be ({filters}), got {Shapes.Format(bias.Shape)}.");
         int batch = x.Dim(0);
         var y = Tensor.Empty(outputShape);
-        Conv2DKernels.Forward(x.Span, kernel.Span, bias.Span, y.Span, batch, filters, g, relu);
-        if (Tape.ShouldRecord(x, kernel) || bias.RequiresGrad && Tape.IsRecording)
-            Tape.Record(ConvEntry.Rent(y, x, kernel, bias, g, batch, filters, relu), x, kernel, bias);
+        bool record = Tape.ShouldRecord(x, kernel) || bias.RequiresGrad && Tape.IsRecording;
+        // A stem (no input gradient) keeps its ReLU's derivative as bits: its backward reads them instead of y (ReluBits).
+        int[]? reluBits = record && relu && !x.RequiresGrad && Conv2DKernels.KeepsReluBits(g, filters)
+            ? StepMemory.NewInts(ReluBits.Length((long)batch * g.OutputPixels, filters)) : null;
+        int bitsLength = reluBits == null ? 0 : ReluBits.Length((long)batch * g.OutputPixels, filters);
+        Conv2DKernels.Forward(x.Span, kernel.Span, bias.Span, y.Span, batch, filters, g, relu, reluBits.AsSpan(0, bitsLength));
+        if (record)
+            Tape.Record(ConvEntry.Rent(y, x, kernel, bias, g, batch, filters, relu, reluBits), x, kernel, bias);
         return y;
     }
 
@@ -169,8 +174,9 @@ public static partial class Ops
         private int batch;
         private int filters;
         private bool relu;
+        private int[]? reluBits;
 
-        public static ConvEntry Rent(Tensor y, Tensor x, Tensor kernel, Tensor bias, ConvGeometry g, int batch, int filters, bool relu)
+        public static ConvEntry Rent(Tensor y, Tensor x, Tensor kernel, Tensor bias, ConvGeometry g, int batch, int filters, bool relu, int[]? reluBits)
         {
             ConvEntry entry = Rent<ConvEntry>(y);
             entry.x = x;
@@ -180,6 +186,7 @@ public static partial class Ops
             entry.batch = batch;
             entry.filters = filters;
             entry.relu = relu;
+            entry.reluBits = reluBits;
             return entry;
         }
 
@@ -192,7 +199,8 @@ public static partial class Ops
             Span<float> db = bias.RequiresGrad ? bias.EnsureGrad().Span : default;
             bool overwrite = false; // the image input usually needs no dX; a new one is cleared chunk by chunk in the kernel
             Span<float> dX = x.RequiresGrad ? x.GradForFirstWrite(out overwrite).Span : default;
-            Conv2DKernels.Backward(x.Span, kernel.Span, Output.Span, dY.Span, dW, db, dX, batch, filters, g, relu, overwrite);
+            ReadOnlySpan<int> bits = reluBits == null ? default : reluBits.AsSpan(0, ReluBits.Length((long)batch * g.OutputPixels, filters));
+            Conv2DKernels.Backward(x.Span, kernel.Span, Output.Span, dY.Span, dW, db, dX, batch, filters, g, relu, overwrite, bits);
         }
     }
 }
