@@ -101,11 +101,7 @@ public class DirectConvTests
         var g = ConvGeometry.Create(h, w, c, kh, kw, sh, sw, same);
         Assume.That(DirectConv.Applies(g, filters), "needs accelerated Vector512");
         (float[] x, float[] k, float[] bias) = Inputs(batch, g, filters);
-        var rng = new Random(7);
-        float[] dY = new float[batch * g.OutputPixels * filters];
-        for (int i = 0; i < dY.Length; i++) dY[i] = rng.NextSingle() * 2 - 1;
-        var y = new float[dY.Length];
-        Conv2DKernels.Forward(x, k, bias, y, batch, filters, g, relu: true);
+        (float[] dY, float[] y) = ReluOutputAndGradient(x, k, bias, batch, g, filters, seed: 7);
 
         // [dW; db] and, through the fallback, dX when the input gradient is wanted (a stem's input that requires grad);
         // without dX a 3×3 RGB stem masks dY in registers (DirectConvWeightGradient.ComputeMasked).
@@ -137,11 +133,7 @@ public class DirectConvTests
         var g = ConvGeometry.Create(h, w, c, kh, kw, sh, sw, same);
         Assume.That(DirectConv.Applies(g, filters), "needs accelerated Vector512");
         (float[] x, float[] k, float[] bias) = Inputs(batch, g, filters);
-        var rng = new Random(11);
-        float[] dY = new float[batch * g.OutputPixels * filters];
-        for (int i = 0; i < dY.Length; i++) dY[i] = rng.NextSingle() * 2 - 1;
-        var y = new float[dY.Length];
-        Conv2DKernels.Forward(x, k, bias, y, batch, filters, g, relu: true);
+        (float[] dY, float[] y) = ReluOutputAndGradient(x, k, bias, batch, g, filters, seed: 11);
         // [dW; db] without dX on the im2col path: from dY masked by y.
         float[] expected = With<float[]>(direct: false, threads: 1, () =>
         {
@@ -189,26 +181,6 @@ public class DirectConvTests
         var backward = Assert.Throws<ArgumentException>(() =>
             Conv2DKernels.Backward(x, k, y, (float[])y.Clone(), dW, [], default, 2, 32, g, relu: true, reluBits: new int[length - 1]));
         Assert.That(backward!.Message, Does.Contain($"{length} ints"));
-    }
-
-    [Test]
-    public void AModelWithAStemAndNoPoolingTrainsToTheSameWeightsBitwiseOnEitherPath()
-    {
-        // The Keras cifar10_cnn's first two layers: a 'same' RGB stem (which keeps its ReLU as bits on the direct path) and a
-        // 32 → 32 layer without pooling between them.
-        float[] Train(bool direct) => With<float[]>(direct, 2, () =>
-        {
-            var model = new Sequential([12, 12, 3],
-                new Conv2D(32, 3, padding: "same", activation: ActivationFunction.Relu), new Conv2D(32, 3, activation: ActivationFunction.Relu),
-                new Flatten(), new Dense(10));
-            model.Compile(new Sgd(0.05f), new Losses.MeanSquaredError(), seed: 5);
-            model.Output = TextWriter.Null;
-            Tensor x = Tensor.RandomUniform([24, 12, 12, 3], 0, 1, 95), targets = Tensor.RandomUniform([24, 10], 0, 1, 96);
-            model.Fit(x, targets, batchSize: 8, epochs: 2, shuffle: false, verbose: 0);
-            return [.. model.Parameters.SelectMany(p => p.ToArray())];
-        });
-        float[] im2col = Train(direct: false);
-        Assert.That(Train(direct: true), Is.EqualTo(im2col).AsCollection);
     }
 
     [TestCaseSource(nameof(Geometries))]
@@ -306,21 +278,37 @@ public class DirectConvTests
         });
     }
 
-    [Test]
-    public void AModelTrainsToTheSameWeightsBitwiseOnEitherPath()
+    [TestCase(false)] // a stem and its pooling (one fused op)
+    [TestCase(true)]  // the Keras cifar10_cnn's first two layers: a 'same' RGB stem, which keeps its ReLU as bits on the direct path, then 32 → 32
+    public void AModelTrainsToTheSameWeightsBitwiseOnEitherPath(bool kerasStem)
     {
+        int size = kerasStem ? 12 : 16;
+        Layer[] Layers() => kerasStem
+            ? [new Conv2D(32, 3, padding: "same", activation: ActivationFunction.Relu), new Conv2D(32, 3, activation: ActivationFunction.Relu),
+                new Flatten(), new Dense(10)]
+            : [new Conv2D(32, 3, activation: ActivationFunction.Relu), new MaxPool2D(2), new Flatten(), new Dense(10)];
         float[] Train(bool direct) => With<float[]>(direct, 2, () =>
         {
-            var model = new Sequential([16, 16, 3],
-                new Conv2D(32, 3, activation: ActivationFunction.Relu), new MaxPool2D(2), new Flatten(), new Dense(10));
+            var model = new Sequential([size, size, 3], Layers());
             model.Compile(new Sgd(0.05f), new Losses.MeanSquaredError(), seed: 3);
             model.Output = TextWriter.Null;
-            Tensor x = Tensor.RandomUniform([24, 16, 16, 3], 0, 1, 97), targets = Tensor.RandomUniform([24, 10], 0, 1, 98);
+            Tensor x = Tensor.RandomUniform([24, size, size, 3], 0, 1, 97), targets = Tensor.RandomUniform([24, 10], 0, 1, 98);
             model.Fit(x, targets, batchSize: 8, epochs: 2, shuffle: false, verbose: 0);
             return [.. model.Parameters.SelectMany(p => p.ToArray())];
         });
         float[] im2col = Train(direct: false);
         Assert.That(Train(direct: true), Is.EqualTo(im2col).AsCollection);
+    }
+
+    /// <summary>A random output gradient (seeded by <paramref name="seed"/>) and the ReLU convolution's output y for these inputs.</summary>
+    private static (float[] DY, float[] Y) ReluOutputAndGradient(float[] x, float[] k, float[] bias, int batch, in ConvGeometry g, int filters, int seed)
+    {
+        var rng = new Random(seed);
+        float[] dY = new float[batch * g.OutputPixels * filters];
+        for (int i = 0; i < dY.Length; i++) dY[i] = rng.NextSingle() * 2 - 1;
+        var y = new float[dY.Length];
+        Conv2DKernels.Forward(x, k, bias, y, batch, filters, g, relu: true);
+        return (dY, y);
     }
 
     /// <summary>Random x, kernel and bias for a batch of this convolution (seeded by its shape); the Winograd tests share them.</summary>
