@@ -97,7 +97,9 @@ internal static unsafe class DirectConvForward
     /// <summary>The constants of every tile of one convolution.</summary>
     private readonly struct TileShape(in ConvGeometry g, int rowStride, int filters, bool relu)
     {
-        public readonly int KernelHeight = g.KernelHeight, Run = g.KernelWidth * g.Channels, Filters = filters, Groups = filters / 32;
+        public readonly int KernelHeight = g.KernelHeight, Run = g.KernelWidth * g.Channels, Filters = filters;
+        /// <summary>Ints of ReLU bits per pixel: one per 32 filters.</summary>
+        public readonly int Groups = filters / 32;
         /// <summary>P = KH·KW·C, and the im2col GEMM's K slab (see <see cref="SlabTile"/>).</summary>
         public readonly int Patch = g.KernelHeight * g.KernelWidth * g.Channels, Slab = Gemm.KC;
         /// <summary>Floats between the two output rows' image rows, and between two neighbouring pixels' patches.</summary>
@@ -110,7 +112,9 @@ internal static unsafe class DirectConvForward
     /// <summary>
     /// One 2×4-pixel × 32-filter tile: the accumulation, then bias and activation, then either the plain store (rows to
     /// <paramref name="y0"/> and <paramref name="y1"/>) or, when <paramref name="y1"/> is null, the 2×2 pooling of pixel
-    /// pairs (0, 1) and (2, 3) to <paramref name="y0"/> (two pooled pixels, F apart) with their argmax.
+    /// pairs (0, 1) and (2, 3) to <paramref name="y0"/> (two pooled pixels, F apart) with their argmax. Plain, with
+    /// <paramref name="bits"/>, also the 8 pixels' ReLU bits (<see cref="ReluBits"/>): an int a pixel, pixels
+    /// <see cref="TileShape.Groups"/> ints apart, the second row <paramref name="bitsRowStep"/> ints after the first.
     /// </summary>
     private static void Tile(in TileShape t, float* a, float* w, float* bias, float* y0, float* y1, int* argmax, int index, int indexRowStep,
         int* bits = null, int bitsRowStep = 0)
