@@ -155,9 +155,9 @@ public static partial class Ops
         var y = Tensor.Empty(outputShape);
         bool record = Tape.ShouldRecord(x, kernel) || bias.RequiresGrad && Tape.IsRecording;
         // A stem (no input gradient) keeps its ReLU's derivative as bits: its backward reads them instead of y (ReluBits).
-        int[]? reluBits = record && relu && !x.RequiresGrad && Conv2DKernels.KeepsReluBits(g, filters)
-            ? StepMemory.NewInts(ReluBits.Length((long)batch * g.OutputPixels, filters)) : null;
-        int bitsLength = reluBits == null ? 0 : ReluBits.Length((long)batch * g.OutputPixels, filters);
+        int bitsLength = record && relu && !x.RequiresGrad && Conv2DKernels.KeepsReluBits(g, filters)
+            ? ReluBits.Length((long)batch * g.OutputPixels, filters) : 0;
+        int[]? reluBits = bitsLength > 0 ? StepMemory.NewInts(bitsLength) : null;
         Conv2DKernels.Forward(x.Span, kernel.Span, bias.Span, y.Span, batch, filters, g, relu, reluBits.AsSpan(0, bitsLength));
         if (record)
             Tape.Record(ConvEntry.Rent(y, x, kernel, bias, g, batch, filters, relu, reluBits), x, kernel, bias);
