@@ -7,7 +7,8 @@ namespace NanoNet.Benchmarks;
 /// <summary>
 /// A quick Stopwatch timing of the GEMM at the CIFAR-10 seed model's shapes with the kernel this
 /// process selected (so it can be compared across <c>DOTNET_EnableAVX512F=0</c> / <c>DOTNET_EnableAVX=0</c>
-/// runs of the same binary); BenchmarkDotNet's <c>gemm</c> command is the careful version.
+/// runs of the same binary); BenchmarkDotNet's <c>gemm</c> command is the careful version. A narrow product (N &lt; 32,
+/// <see cref="GemmNarrow"/>) is also timed on the packed path it replaces, call by call in turns, on a line of its own.
 /// </summary>
 public static class GemmTiming
 {
@@ -29,6 +30,11 @@ public static class GemmTiming
         ("lstm dX: 6400x128x512", 6400, 128, 512, false, false),
         ("ids dW = E^T S: 128x512x1564, A^T", 128, 512, 1564, true, false),
         ("ids dRows = S W^T: 1564x128x512, B^T", 1564, 128, 512, false, true),
+        ("keras out fwd: 32x10x512", 32, 10, 512, false, false),
+        ("keras out dW: 512x10x32, A^T", 512, 10, 32, true, false),
+        ("cifar out fwd: 64x10x128", 64, 10, 128, false, false),
+        ("cifar out dW: 128x10x64, A^T", 128, 10, 64, true, false),
+        ("imdb out fwd: 32x2x128", 32, 2, 128, false, false),
     ];
 
     /// <summary>
@@ -55,19 +61,41 @@ public static class GemmTiming
             for (int i = 0; i < k * n; i++) b[bAt + i] = rng.NextSingle() - 0.5f;
             int lda = transA ? m : k, ldb = transB ? k : n;
             void Multiply() => Gemm.Multiply(transA, transB, m, n, k, a.AsSpan(aAt, m * k), lda, b.AsSpan(bAt, k * n), ldb, c.AsSpan(cAt, m * n), n);
+            bool narrow = GemmNarrow.Applies(Gemm.BestKernel, m, n, transB, packedB: false);
             var times = new double[repeats];
+            var packedTimes = new double[repeats];
             SteadyState.WarmUp(Multiply);
+            if (narrow)
+                SteadyState.WarmUp(() => { GemmNarrow.Enabled = false; Multiply(); GemmNarrow.Enabled = true; });
             for (int r = 0; r < repeats; r++)
+            {
+                times[r] = Timed();
+                if (narrow)
+                {
+                    GemmNarrow.Enabled = false;
+                    packedTimes[r] = Timed();
+                    GemmNarrow.Enabled = true;
+                }
+            }
+            Report(name, times);
+            if (narrow)
+                Report("  (the same on the packed path)", packedTimes);
+
+            double Timed()
             {
                 for (int i = 0; i < evict.Length; i += 16)
                     evict[i] += 1f;
                 long start = Stopwatch.GetTimestamp();
                 Multiply();
-                times[r] = Stopwatch.GetElapsedTime(start).TotalMilliseconds;
+                return Stopwatch.GetElapsedTime(start).TotalMilliseconds;
             }
-            Array.Sort(times);
-            double best = times[0], median = times[repeats / 2];
-            Console.WriteLine($"{name,-34}{best,10:F3}{2.0 * m * n * k / best / 1e6,10:F1}{median,10:F3}{2.0 * m * n * k / median / 1e6,10:F1}");
+
+            void Report(string label, double[] measured)
+            {
+                Array.Sort(measured);
+                double best = measured[0], median = measured[repeats / 2];
+                Console.WriteLine($"{label,-34}{best,10:F4}{2.0 * m * n * k / best / 1e6,10:F1}{median,10:F4}{2.0 * m * n * k / median / 1e6,10:F1}");
+            }
         }
     }
 

@@ -142,6 +142,12 @@ public static unsafe class Gemm
                 GemmKSplit.Multiply(kind, transA, transB, m, n, k, pa, lda, pb, ldb, pc, ldc, accumulate, threads);
                 return;
             }
+            // Narrow C (N < 32): 8-row tiles on B in place, no panel padded to 32 columns (a K-split product's pieces come here too).
+            if (GemmNarrow.Applies(kind, m, n, transB, packedB != null))
+            {
+                GemmNarrow.Multiply(transA, m, n, k, pa, lda, pb, ldb, pc, ldc, accumulate, threads);
+                return;
+            }
             int choiceK = wholeK > 0 ? wholeK : k;
             var job = GemmJob.Rent();
             if (TransposesC(kind, transA, transB, m, n, choiceK, packedB))

@@ -1,5 +1,6 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 
 namespace NanoNet.Kernels;
 
@@ -10,7 +11,7 @@ namespace NanoNet.Kernels;
 /// <remarks>
 /// <para>Shape legend: C is M×N (M &lt; 8), op(A) is M×K, B is K×N row-major (leading dimension ldb) or packed
 /// (slabs of KC rows, each of N′/32 panels of kc×32, N′ = N rounded up to 32). A row of C is cut into 32-column
-/// strips, four strips (8 accumulators) at a time.</para>
+/// strips, four strips (8 accumulators) at a time, and the last N mod 32 columns in two masked vectors.</para>
 /// <para>Packing B for one row of A copied a whole weight matrix per call (a 7200×128 Dense: 3.7 MB) to use
 /// each element once; the 8×32 tile then also spent 7/8 of its FMAs on zero rows.</para>
 /// <para>Same bits as the packed path: each element of C sums its K slab the way the micro-kernel does (from
@@ -19,7 +20,7 @@ namespace NanoNet.Kernels;
 internal static unsafe class GemmRows
 {
     /// <summary>Whether a product takes this path: AVX-512 kernel, fewer than 8 rows, B not stored transposed.</summary>
-    public static bool Applies(GemmKernelKind kind, int m, bool transB) => kind == GemmKernelKind.Vector512 && m < 8 && !transB;
+    public static bool Applies(GemmKernelKind kind, int m, bool transB) => kind == GemmKernelKind.Vector512 && m < 8 && !transB && Avx512F.IsSupported;
 
     /// <summary>C (+)= op(A)·B; B is <paramref name="b"/> (K×N, ldb) or, when not null, <paramref name="packed"/>.</summary>
     public static void Multiply(bool transA, int m, int n, int k, float* a, int lda, float* b, int ldb, float* packed, float* c, int ldc, bool accumulate)
@@ -42,14 +43,8 @@ internal static unsafe class GemmRows
                     Row4x32(kc, aRow, aStride, Strip(j), Strip(j + 32), Strip(j + 64), Strip(j + 96), stride, cRow + j, add);
                 for (; j + 32 <= n; j += 32)
                     Row4x32(kc, aRow, aStride, Strip(j), null, null, null, stride, cRow + j, add);
-                for (; j < n; j++) // the last columns, one by one (a packed strip is zero-padded beyond N)
-                {
-                    float* bColumn = Strip(j - j % 32) + j % 32;
-                    float sum = 0f;
-                    for (int p = 0; p < kc; p++)
-                        sum = MathF.FusedMultiplyAdd(aRow[p * aStride], bColumn[(long)p * stride], sum);
-                    cRow[j] = add ? cRow[j] + sum : sum;
-                }
+                if (j < n) // the last n − j < 32 columns, in masked vectors
+                    RowTail(kc, aRow, aStride, Strip(j), stride, cRow + j, n - j, add);
             }
         }
     }
@@ -87,6 +82,31 @@ internal static unsafe class GemmRows
         Store(c + 32, c10, c11, add);
         Store(c + 64, c20, c21, add);
         Store(c + 96, c30, c31, add);
+    }
+
+    /// <summary>
+    /// One row times the last <paramref name="columns"/> (&lt; 32) columns of B: two accumulators whose lanes from
+    /// <paramref name="columns"/> on are masked off in every load of B and every load and store of C.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void RowTail(int kc, float* a, int aStride, float* b, int stride, float* c, int columns, bool add)
+    {
+        Vector512<float> mask0 = Vector512.LessThan(Vector512<int>.Indices, Vector512.Create(columns)).AsSingle();
+        Vector512<float> mask1 = Vector512.LessThan(Vector512<int>.Indices, Vector512.Create(columns - 16)).AsSingle();
+        Vector512<float> c0 = default, c1 = default;
+        for (int p = 0; p < kc; p++, b += stride)
+        {
+            Vector512<float> ai = Vector512.Create(a[p * aStride]);
+            c0 = Vector512.FusedMultiplyAdd(ai, Avx512F.MaskLoad(b, mask0, Vector512<float>.Zero), c0);
+            c1 = Vector512.FusedMultiplyAdd(ai, Avx512F.MaskLoad(b + 16, mask1, Vector512<float>.Zero), c1);
+        }
+        if (add)
+        {
+            c0 += Avx512F.MaskLoad(c, mask0, Vector512<float>.Zero);
+            c1 += Avx512F.MaskLoad(c + 16, mask1, Vector512<float>.Zero);
+        }
+        Avx512F.MaskStore(c, mask0, c0);
+        Avx512F.MaskStore(c + 16, mask1, c1);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
