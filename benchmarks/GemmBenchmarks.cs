@@ -12,7 +12,7 @@ public sealed record GemmShape(string Name, int M, int N, int K, bool TransA = f
 
 /// <summary>
 /// GEMM throughput at 1 and 2 threads: squares 128..2048 and the multiplies of the CIFAR-10 seed model
-/// (Conv2D 3→32 as im2col, Dense 7200→128) in forward and backward.
+/// (Conv2D 3→32 as im2col, Dense 7200→128) in forward and backward, and a 10-wide output layer.
 /// </summary>
 public class GemmBenchmarks : IFlopCounted
 {
@@ -30,6 +30,9 @@ public class GemmBenchmarks : IFlopCounted
         new("dense1 fwd", 64, 128, 7200),
         new("dense1 dW", 7200, 128, 64, TransA: true),
         new("dense1 dX", 64, 7200, 128, TransB: true),
+        // A classifier's 10-wide output layer (the Keras cifar10_cnn model's 512 → 10 at batch 32): GemmNarrow.
+        new("out10 fwd", 32, 10, 512),
+        new("out10 dW", 512, 10, 32, TransA: true),
     ];
 
     [ParamsSource(nameof(Shapes))]
