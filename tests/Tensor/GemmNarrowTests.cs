@@ -63,22 +63,7 @@ public class GemmNarrowTests
         Assume.That(GemmNarrow.Applies(Gemm.BestKernel, m, n, transB: false, packedB: false), "the AVX-512 kernel");
         var rng = new Random(7);
         float[] a = Random(m * k, rng), b = Random(k * n, rng);
-        int saved = Parallelism.MaxThreads;
-        var results = new List<float[]>();
-        try
-        {
-            foreach (int threads in new[] { 1, 2, 3 })
-            {
-                Parallelism.MaxThreads = threads;
-                float[] c = new float[m * n];
-                Gemm.Multiply(false, false, m, n, k, a, k, b, n, c, n);
-                results.Add(c);
-            }
-        }
-        finally
-        {
-            Parallelism.MaxThreads = saved;
-        }
+        List<float[]> results = GemmAtThreadCounts.Products(m, n, k, a, b, 1, 2, 3);
         float[] reference = new float[m * n];
         GemmReference.Multiply(false, false, m, n, k, a, k, b, n, reference, n, accumulate: false);
         Assert.That(results[0], Is.EqualTo(reference).AsCollection.Within(1e-4f * MathF.Sqrt(k)));
