@@ -100,8 +100,7 @@ public abstract class TapeEntry
         Sequence = 0;
         VisitedPass = 0;
         Output = null!;
-        if (s_scopesUsed)
-            Scope = null;
+        Scope = null;
     }
 
     /// <summary>
@@ -226,26 +225,10 @@ public abstract class TapeEntry
     internal long Sequence { get; set; }
 
     /// <summary>The profiler scope (layer) that was current when the op ran (set only while profiling).</summary>
-    /// <remarks>Kept beside the entry, not in it: a field would add 8 bytes to every entry of every step, profiled or not.</remarks>
-    internal string? Scope
-    {
-        get => s_scopes.TryGetValue(this, out string? scope) ? scope : null;
-        set
-        {
-            if (value is null)
-            {
-                s_scopes.Remove(this);
-            }
-            else
-            {
-                s_scopesUsed = true;
-                s_scopes.AddOrUpdate(this, value);
-            }
-        }
-    }
-
-    private static readonly System.Runtime.CompilerServices.ConditionalWeakTable<TapeEntry, string> s_scopes = new();
-    private static bool s_scopesUsed; // whether any entry was ever profiled (a recycled entry then forgets its scope)
+    /// <remarks>A field (8 bytes per entry, and entries are pooled per step): a side table such as a
+    /// <c>ConditionalWeakTable</c> costs microseconds per update, which the profiler would charge to every op it times
+    /// (most of a 10-wide Dense layer's profiled time: benchmarks/README.md, twenty-seventh sitting).</remarks>
+    internal string? Scope;
 
     /// <summary>Set once a backward pass ran this entry without retaining the graph (stored as a negated <see cref="Sequence"/>).</summary>
     internal bool Consumed
