@@ -15,7 +15,8 @@ namespace NanoNet.Kernels;
 /// 8·V accumulators; lanes at and beyond N are masked off in every load of B and every load and store of C.</para>
 /// <para>Why: the packed path pads B to one 32-column panel and runs the 8×32 tile, so at N = 10 22 of every 32 lanes
 /// multiply zeros, and it packs the panel (K×32 floats) for a product that uses each element of B M times at most:
-/// the Keras model's 32×512·512×10 output layer ran at 28 GFLOP/s (11.7 µs), its weight gradient 512×32·32×10 at 17 µs.</para>
+/// the Keras model's 32×512·512×10 output layer took 11.5 µs (28 GFLOP/s), its weight gradient 512×32·32×10 12.5 µs;
+/// here 3.3 and 4.0 (`gemm-time`, benchmarks/README.md, twenty-seventh sitting).</para>
 /// <para>Same bits as the packed path: each element of C sums each K slab of <see cref="Gemm.KC"/> the way the
 /// micro-kernel does (from zero, one FMA per p in order, then stored, or added to C when accumulating or past the first
 /// slab). A row's bits do not depend on its tile, so neither do they on the number of workers.</para>
