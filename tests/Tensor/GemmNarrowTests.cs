@@ -23,10 +23,10 @@ public class GemmNarrowTests
     public void MatchesTheReferenceAndThePackedPathBitForBit(int m, int n, int k, bool transA)
     {
         Assume.That(GemmNarrow.Applies(Gemm.BestKernel, m, n, transB: false, packedB: false), "the AVX-512 kernel");
-        var rng = new Random(m * 1000 + n * 10 + k);
+        int seed = m * 1000 + n * 10 + k;
         int lda = (transA ? m : k) + 2, ldb = n + 3, ldc = n + 5; // every operand inside a wider matrix
-        float[] a = Random((transA ? k : m) * lda, rng), b = Random(k * ldb, rng);
-        float[] initial = Random(m * ldc, rng);
+        float[] a = Random((transA ? k : m) * lda, seed), b = Random(k * ldb, seed + 1);
+        float[] initial = Random(m * ldc, seed + 2);
         foreach (bool accumulate in new[] { false, true })
         {
             float[] narrow = (float[])initial.Clone(), packed = (float[])initial.Clone(), reference = (float[])initial.Clone();
@@ -61,8 +61,7 @@ public class GemmNarrowTests
     {
         const int m = 1003, n = 10, k = 300; // 6 MFLOP: past the size at which a product runs on every worker
         Assume.That(GemmNarrow.Applies(Gemm.BestKernel, m, n, transB: false, packedB: false), "the AVX-512 kernel");
-        var rng = new Random(7);
-        float[] a = Random(m * k, rng), b = Random(k * n, rng);
+        float[] a = Random(m * k, seed: 7), b = Random(k * n, seed: 8);
         List<float[]> results = GemmAtThreadCounts.Products(m, n, k, a, b, 1, 2, 3);
         float[] reference = new float[m * n];
         GemmReference.Multiply(false, false, m, n, k, a, k, b, n, reference, n, accumulate: false);
@@ -71,11 +70,5 @@ public class GemmNarrowTests
         Assert.That(results[2], Is.EqualTo(results[0]).AsCollection, "3 threads");
     }
 
-    private static float[] Random(int length, Random rng)
-    {
-        var values = new float[length];
-        for (int i = 0; i < length; i++)
-            values[i] = (float)(rng.NextDouble() * 2 - 1);
-        return values;
-    }
+    private static float[] Random(int length, int seed) => Tensor.RandomUniform([length], -1f, 1f, seed).ToArray();
 }

@@ -100,8 +100,8 @@ internal static unsafe class GemmNarrow
         }
     }
 
-    /// <summary>All-ones in lanes 0..count−1 (none when count ≤ 0, all when count ≥ 16).</summary>
-    private static Vector512<float> LanesBelow(int count) =>
+    /// <summary>All-ones in lanes 0..count−1 (none when count ≤ 0, all when count ≥ 16): the mask of a row's last columns.</summary>
+    internal static Vector512<float> LanesBelow(int count) =>
         Vector512.LessThan(Vector512<int>.Indices, Vector512.Create(count)).AsSingle();
 
     /// <summary>8 rows × one masked vector (N ≤ 16): 8 FMA chains over the slab's kc rows of B.</summary>
@@ -123,14 +123,14 @@ internal static unsafe class GemmNarrow
             c6 = Vector512.FusedMultiplyAdd(Vector512.Create(a6[at]), bp, c6);
             c7 = Vector512.FusedMultiplyAdd(Vector512.Create(a7[at]), bp, c7);
         }
-        Store(c, mask, c0, add);
-        if (valid > 1) Store(c + ldc, mask, c1, add);
-        if (valid > 2) Store(c + 2L * ldc, mask, c2, add);
-        if (valid > 3) Store(c + 3L * ldc, mask, c3, add);
-        if (valid > 4) Store(c + 4L * ldc, mask, c4, add);
-        if (valid > 5) Store(c + 5L * ldc, mask, c5, add);
-        if (valid > 6) Store(c + 6L * ldc, mask, c6, add);
-        if (valid > 7) Store(c + 7L * ldc, mask, c7, add);
+        StoreMasked(c, mask, c0, add);
+        if (valid > 1) StoreMasked(c + ldc, mask, c1, add);
+        if (valid > 2) StoreMasked(c + 2L * ldc, mask, c2, add);
+        if (valid > 3) StoreMasked(c + 3L * ldc, mask, c3, add);
+        if (valid > 4) StoreMasked(c + 4L * ldc, mask, c4, add);
+        if (valid > 5) StoreMasked(c + 5L * ldc, mask, c5, add);
+        if (valid > 6) StoreMasked(c + 6L * ldc, mask, c6, add);
+        if (valid > 7) StoreMasked(c + 7L * ldc, mask, c7, add);
     }
 
     /// <summary>8 rows × two vectors (16 &lt; N &lt; 32): the first 16 columns whole, the rest masked.</summary>
@@ -171,9 +171,9 @@ internal static unsafe class GemmNarrow
         if (valid > 7) Store2(c + 7L * ldc, mask, c70, c71, add);
     }
 
-    /// <summary>A row's masked lanes stored, or added to what C holds (sum + C, as the micro-kernel adds).</summary>
+    /// <summary>A row's masked lanes stored, or added to what C holds (sum + C, as the micro-kernel adds); the other lanes of C untouched.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Store(float* c, Vector512<float> mask, Vector512<float> sum, bool add)
+    internal static void StoreMasked(float* c, Vector512<float> mask, Vector512<float> sum, bool add)
     {
         if (add)
             sum += Avx512F.MaskLoad(c, mask, Vector512<float>.Zero);
@@ -186,6 +186,6 @@ internal static unsafe class GemmNarrow
         if (add)
             low += Vector512.Load(c);
         low.Store(c);
-        Store(c + 16, mask, high, add);
+        StoreMasked(c + 16, mask, high, add);
     }
 }

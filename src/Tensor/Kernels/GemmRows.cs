@@ -91,8 +91,7 @@ internal static unsafe class GemmRows
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void RowTail(int kc, float* a, int aStride, float* b, int stride, float* c, int columns, bool add)
     {
-        Vector512<float> mask0 = Vector512.LessThan(Vector512<int>.Indices, Vector512.Create(columns)).AsSingle();
-        Vector512<float> mask1 = Vector512.LessThan(Vector512<int>.Indices, Vector512.Create(columns - 16)).AsSingle();
+        Vector512<float> mask0 = GemmNarrow.LanesBelow(columns), mask1 = GemmNarrow.LanesBelow(columns - 16);
         Vector512<float> c0 = default, c1 = default;
         for (int p = 0; p < kc; p++, b += stride)
         {
@@ -100,13 +99,8 @@ internal static unsafe class GemmRows
             c0 = Vector512.FusedMultiplyAdd(ai, Avx512F.MaskLoad(b, mask0, Vector512<float>.Zero), c0);
             c1 = Vector512.FusedMultiplyAdd(ai, Avx512F.MaskLoad(b + 16, mask1, Vector512<float>.Zero), c1);
         }
-        if (add)
-        {
-            c0 += Avx512F.MaskLoad(c, mask0, Vector512<float>.Zero);
-            c1 += Avx512F.MaskLoad(c + 16, mask1, Vector512<float>.Zero);
-        }
-        Avx512F.MaskStore(c, mask0, c0);
-        Avx512F.MaskStore(c + 16, mask1, c1);
+        GemmNarrow.StoreMasked(c, mask0, c0, add);
+        GemmNarrow.StoreMasked(c + 16, mask1, c1, add);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
