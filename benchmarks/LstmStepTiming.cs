@@ -12,7 +12,8 @@ namespace NanoNet.Benchmarks;
 /// process (the difference is what the cell, 8 exps per pair of rows per tile, adds). Then what a second core gives:
 /// T = 200 steps in a row writing full-size saved state (gates, c, tanh c, h), 32 rows on one thread, then 16 rows on
 /// each of two threads at once, each on buffers of its own, and the same two bands as rows 0–15 and 16–31 of one
-/// shared state (the model's layout). Best of 5 rounds; <c>lstm-step-time [steps]</c>.
+/// shared state (the model's layout); and 8-row chains through all T steps with the saved state, as the model's 1-thread
+/// forward runs. Best of 5 rounds; <c>lstm-step-time [steps]</c>.
 /// </summary>
 public static unsafe class LstmStepTiming
 {
@@ -31,6 +32,10 @@ public static unsafe class LstmStepTiming
             Console.WriteLine($"{(cell ? "step, hot" : "FMA chains only"),-22} {best,8:F2} µs  {best * 1000 / (32 / 8 * (U / 8)),6:F0} ns per tile  {floorUs / best * 100,5:F0}% of the floor");
         }
         LstmFusedStep.CellEnabled = true;
+        // As the model's 1-thread forward runs: 8-row chains (RecurrentStepJob.ForwardChains) through all T steps, writing the
+        // saved state.
+        double chains = new Band(32, history: true).TimeChains(steps);
+        Console.WriteLine($"{"8-row chains, saved",-22} {chains,8:F2} µs a step (32 rows)");
         double one = new Band(32, history: true).Time(steps);
         Console.WriteLine($"{"200 steps, 1 thread",-22} {one,8:F2} µs a step (32 rows)");
         // Two threads, 16 rows each, started together: what the machine gives two bands that share nothing.
@@ -119,6 +124,37 @@ public static unsafe class LstmStepTiming
             float* at = (float*)(memory + offset);
             values.CopyTo(new Span<float>(at, values.Length));
             return at;
+        }
+
+        /// <summary>Best of 5 rounds of at least <paramref name="steps"/> steps as the model's forward runs a band's rows:
+        /// each 8-row chain through all T steps, then the next; µs per step of all the band's rows.</summary>
+        public double TimeChains(int steps)
+        {
+            double best = double.MaxValue;
+            int block = _rows * U, passes = (steps + T - 1) / T;
+            fixed (float* w = _packed, b = _packedBias, projected = _projected, h = _h, c = _c, gates = _gates, tanh = _tanh)
+            fixed (int* slots = _slots)
+            {
+                for (int round = 0; round < 5; round++)
+                {
+                    var clock = Stopwatch.StartNew();
+                    for (int pass = 0; pass < passes; pass++)
+                        for (int first = 0; first < _rows; first += 8)
+                            for (int t = 0; t < T; t++)
+                            {
+                                long at = (long)first * U;
+                                var outputs = new LstmFusedStep.Outputs
+                                {
+                                    Gates = gates + (long)t * 4 * block + 4 * at, GatesStride = 4 * U, CellIn = c + (long)t * block + at,
+                                    CellOut = c + (long)(t + 1) * block + at, TanhCell = tanh + (long)t * block + at, Hidden = h + (long)(t + 1) * block + at,
+                                };
+                                LstmFusedStep.StepProjected(w + _start.Weights, b + _start.Bias, D, U, Math.Min(8, _rows - first), projected,
+                                    slots + (long)first * T + t, T, h + (long)t * block + at, U, outputs);
+                            }
+                    best = Math.Min(best, clock.Elapsed.TotalMicroseconds / (passes * T));
+                }
+            }
+            return best;
         }
 
         /// <summary>Best of 5 rounds of <paramref name="steps"/> steps, µs per step (rounds started together at <paramref name="start"/>).</summary>
