@@ -294,109 +294,52 @@ internal static unsafe class LstmFusedStep
     }
 
     /// <summary>
-    /// The cell on one finished tile (<see cref="CellTile"/>): rows Rt..Rt+Mr−1 of the band, units 8B..8B+7. A whole
-    /// panel goes through <see cref="FullPanelCell"/>; the last panel of a U that is not a multiple of 8 through
-    /// <see cref="PartialCellPair"/>, a row pair at a time.
+    /// The cell on one finished tile (<see cref="CellTile"/>): rows Rt..Rt+Mr−1 of the band, units 8B..8B+7 (fewer
+    /// in the last panel when U is not a multiple of 8), two rows at a time so every exp runs on 16 full lanes:
+    /// <list type="number">
+    /// <item>per row, the gates: [z_i | z_f] are both σ; [z_g | z_o] get e^{2z} and e^{−z} from one exp, then
+    /// g = 1 − 2/(e + 1) and o = 1/(e + 1) (the formulas of <see cref="RecurrentCellMath"/>), and
+    /// c_t = f⊙c_{t−1} + i⊙g (8 lanes);</item>
+    /// <item>the two rows' c_t joined into 16 lanes for tanh(c_t), and h_t = o⊙tanh(c_t);</item>
+    /// <item>the stores of each row that is not skipped.</item>
+    /// </list>
     /// </summary>
+    /// <remarks>Each pair stays in registers from the tile's z to the stores (the cell used to write the gates back into
+    /// the tile and c_t into a small block, and read them again): 4% off the IMDB step's time, the same bits. The cell
+    /// still costs about half as much as the tile's FMAs (8 exps per pair): run between stretches of the next tile's
+    /// FMAs to overlap the two, it was slower (benchmarks/README.md, "Twentieth sitting").</remarks>
     private static void Cell(in CellTile cell, in Outputs o)
     {
-        if (cell.U - cell.B * Units >= Units)
+        for (int i = 0; i < cell.Mr; i += 2)
+            CellPair(cell, i, o);
+    }
+
+    /// <summary>Rows i and i + 1 of <see cref="Cell"/> (row i alone, paired with itself, when it is the tile's last).</summary>
+    /// <remarks>Not inlined: inside the step's loops the JIT spilled its vectors to the stack (a step 28 → 32 µs).</remarks>
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
+    private static void CellPair(in CellTile cell, int i, in Outputs o)
+    {
+        int u = cell.U, first = cell.B * Units, second = Math.Min(i + 1, cell.Mr - 1);
+        if (u - first < Units)
         {
-            FullPanelCell(cell, o);
+            PartialCellPair(cell, i, second, o);
             return;
         }
-        for (int i = 0; i < cell.Mr; i += 2)
-            PartialCellPair(cell, i, Math.Min(i + 1, cell.Mr - 1), o);
-    }
-
-    /// <summary>
-    /// The cell on a tile of 8 whole units, in two stages over all its rows so that independent exps run side by side:
-    /// <list type="number">
-    /// <item>the gates, two rows (four exps, <see cref="FloatExp.Exp4"/>) at a time, activated in place in the tile:
-    /// [z_i | z_f] are both σ; [z_g | z_o] get e^{2z} and e^{−z} from one exp, then g = 1 − 2/(e + 1) and
-    /// o = 1/(e + 1) (the formulas of <see cref="RecurrentCellMath"/>);</item>
-    /// <item>c_t = f⊙c_{t−1} + i⊙g per row (8 lanes), two rows joined into 16 lanes, and tanh(c_t) of all eight rows in
-    /// one <see cref="FloatExp.Exp4"/>; h_t = o⊙tanh(c_t); then the stores of each real row that is not skipped.</item>
-    /// </list>
-    /// Rows past <see cref="CellTile.Mr"/> (a partial row tile repeats its first row there) are computed and dropped.
-    /// </summary>
-    /// <remarks>One exp is a chain of ~17 dependent operations (~70 cycles); with a row pair at a time (five exps, the
-    /// fifth waiting for the first four) the core found too little independent work within its reorder window: on the
-    /// Zen 5 VM the cell alone took 139 ns a tile (~118 cycles a pair), more than twice its arithmetic, and the fused
-    /// step's time was the FMA chains' plus the cell's. Each lane's operations are the ones the pair-at-a-time cell ran,
-    /// so the bits are the same (benchmarks/README.md, twenty-eighth sitting). Not inlined: inside the step's loops the
-    /// JIT spilled its vectors to the stack.</remarks>
-    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
-    private static void FullPanelCell(in CellTile cell, in Outputs o)
-    {
-        float* tile = cell.Tile;
-        Vector512<float> one = Vector512.Create(1f);
+        long row0 = cell.Rt + i, row1 = cell.Rt + second;
+        float* z0 = cell.Tile + i * Width, z1 = cell.Tile + second * Width;
         Vector512<float> biasIf = Vector512.Load(cell.Bias), biasGo = Vector512.Load(cell.Bias + 16);
-        Vector512<float> gLanes = Vector512.Create(Vector256<float>.AllBitsSet, Vector256<float>.Zero); // the g lanes of [z_g | z_o]
-        Vector512<float> goScale = Vector512.Create(Vector256.Create(2f), Vector256.Create(1f));
-        for (int i = 0; i < Rows; i += 2)
-        {
-            float* z0 = tile + i * Width, z1 = z0 + Width;
-            Vector512<float> zgo0 = Vector512.Load(z0 + 16) + biasGo, zgo1 = Vector512.Load(z1 + 16) + biasGo;
-            Vector512<float> e0 = Vector512<float>.Zero - (Vector512.Load(z0) + biasIf);
-            Vector512<float> e1 = Vector512.ConditionalSelect(gLanes, zgo0 + zgo0, Vector512<float>.Zero - zgo0);
-            Vector512<float> e2 = Vector512<float>.Zero - (Vector512.Load(z1) + biasIf);
-            Vector512<float> e3 = Vector512.ConditionalSelect(gLanes, zgo1 + zgo1, Vector512<float>.Zero - zgo1);
-            FloatExp.Exp4(ref e0, ref e1, ref e2, ref e3);
-            Vector512<float> if0 = Reciprocal(one + e0), if1 = Reciprocal(one + e2);
-            Vector512<float> q1 = goScale * Reciprocal(e1 + one), q3 = goScale * Reciprocal(e3 + one);
-            Vector512<float> go0 = Vector512.ConditionalSelect(gLanes, one - q1, q1), go1 = Vector512.ConditionalSelect(gLanes, one - q3, q3);
-            if0.Store(z0);
-            go0.Store(z0 + 16);
-            if1.Store(z1);
-            go1.Store(z1 + 16);
-            StoreGates(cell, o, i, if0, go0);
-            StoreGates(cell, o, i + 1, if1, go1);
-        }
-        int last = cell.Mr - 1;
-        Vector512<float> c01 = CellState(cell, o, 0, 1), c23 = CellState(cell, o, 2, 3);
-        Vector512<float> c45 = CellState(cell, o, 4, 5), c67 = CellState(cell, o, 6, 7);
-        Vector512<float> t01 = c01 + c01, t23 = c23 + c23, t45 = c45 + c45, t67 = c67 + c67;
-        FloatExp.Exp4(ref t01, ref t23, ref t45, ref t67);
-        Vector512<float> two = Vector512.Create(2f);
-        t01 = one - two * Reciprocal(t01 + one);
-        t23 = one - two * Reciprocal(t23 + one);
-        t45 = one - two * Reciprocal(t45 + one);
-        t67 = one - two * Reciprocal(t67 + one);
-        StorePair(cell, o, 0, c01, t01);
-        if (last >= 2)
-            StorePair(cell, o, 2, c23, t23);
-        if (last >= 4)
-            StorePair(cell, o, 4, c45, t45);
-        if (last >= 6)
-            StorePair(cell, o, 6, c67, t67);
-    }
-
-    /// <summary>c_t = f⊙c_{t−1} + i⊙g of tile rows <paramref name="i"/> and <paramref name="j"/> (activated gates in the
-    /// tile), joined into 16 lanes; c_{t−1} of a row past the tile's real ones is read from its last real row.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector512<float> CellState(in CellTile cell, in Outputs o, int i, int j)
-    {
-        int u = cell.U, first = cell.B * Units, last = cell.Mr - 1;
-        float* zi = cell.Tile + i * Width, zj = cell.Tile + j * Width;
-        Vector256<float> ci = Vector256.Load(zi + 8) * Vector256.Load(o.CellIn + (cell.Rt + Math.Min(i, last)) * (long)u + first)
-            + Vector256.Load(zi) * Vector256.Load(zi + 16);
-        Vector256<float> cj = Vector256.Load(zj + 8) * Vector256.Load(o.CellIn + (cell.Rt + Math.Min(j, last)) * (long)u + first)
-            + Vector256.Load(zj) * Vector256.Load(zj + 16);
-        return Vector512.Create(ci, cj);
-    }
-
-    /// <summary>h_t = o⊙tanh(c_t) of tile rows i and i + 1, and their stores (each if real and not skipped).</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void StorePair(in CellTile cell, in Outputs o, int i, Vector512<float> c, Vector512<float> tanhC)
-    {
-        float* zi = cell.Tile + i * Width;
-        Vector512<float> h = Vector512.Create(Vector256.Load(zi + 24), Vector256.Load(zi + Width + 24)) * tanhC;
-        long row = cell.Rt + i;
-        if (!Skipped(o, row))
-            StoreRow(o, row, cell.U, cell.B * Units, c.GetLower(), tanhC.GetLower(), h.GetLower());
-        if (i + 1 < cell.Mr && !Skipped(o, row + 1))
-            StoreRow(o, row + 1, cell.U, cell.B * Units, c.GetUpper(), tanhC.GetUpper(), h.GetUpper());
+        Vector512<float> if0 = GatesIf(z0, biasIf), go0 = GatesGo(z0 + 16, biasGo);
+        Vector512<float> if1 = GatesIf(z1, biasIf), go1 = GatesGo(z1 + 16, biasGo);
+        // c_t = f⊙c_{t−1} + i⊙g per row (8 lanes), then tanh(c) = 1 − 2/(e^2c + 1) for both rows in one exp; h = o⊙tanh(c).
+        Vector256<float> c0 = if0.GetUpper() * Vector256.Load(o.CellIn + row0 * u + first) + if0.GetLower() * go0.GetLower();
+        Vector256<float> c1 = if1.GetUpper() * Vector256.Load(o.CellIn + row1 * u + first) + if1.GetLower() * go1.GetLower();
+        Vector512<float> c = Vector512.Create(c0, c1);
+        Vector512<float> tanhC = Vector512.Create(1f) - Vector512.Create(2f) * Reciprocal(FloatExp.Exp(c + c) + Vector512.Create(1f));
+        Vector512<float> h = Vector512.Create(go0.GetUpper(), go1.GetUpper()) * tanhC;
+        if (!Skipped(o, row0))
+            StoreRow(o, row0, u, first, if0, go0, c.GetLower(), tanhC.GetLower(), h.GetLower());
+        if (second != i && !Skipped(o, row1))
+            StoreRow(o, row1, u, first, if1, go1, c.GetUpper(), tanhC.GetUpper(), h.GetUpper());
     }
 
     /// <summary>σ of [z_i | z_f] + bias: 1/(1 + e^−z).</summary>
@@ -420,26 +363,19 @@ internal static unsafe class LstmFusedStep
         return Vector512.ConditionalSelect(lowHalf, one - q, q);
     }
 
-    /// <summary>Tile row <paramref name="i"/>'s activated gates [i f g o] to the saved gates, if the row is real, not
-    /// skipped, and the gates are kept.</summary>
+    /// <summary>A row's outputs: the activated gates [i f g o], c_t, tanh(c_t) and h_t, 8 units each.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void StoreGates(in CellTile cell, in Outputs o, int i, Vector512<float> gateIf, Vector512<float> gateGo)
+    private static void StoreRow(in Outputs o, long row, int u, int first, Vector512<float> gateIf, Vector512<float> gateGo,
+        Vector256<float> c, Vector256<float> tanhC, Vector256<float> h)
     {
-        long row = cell.Rt + i;
-        if (o.Gates == null || i >= cell.Mr || Skipped(o, row))
-            return;
-        int u = cell.U;
-        float* gates = o.Gates + row * o.GatesStride + cell.B * Units;
-        gateIf.GetLower().Store(gates);
-        gateIf.GetUpper().Store(gates + u);
-        gateGo.GetLower().Store(gates + 2 * u);
-        gateGo.GetUpper().Store(gates + 3 * u);
-    }
-
-    /// <summary>A row's outputs but the gates (<see cref="StoreGates"/>): c_t, tanh(c_t) and h_t, 8 units each.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void StoreRow(in Outputs o, long row, int u, int first, Vector256<float> c, Vector256<float> tanhC, Vector256<float> h)
-    {
+        if (o.Gates != null)
+        {
+            float* gates = o.Gates + row * o.GatesStride + first;
+            gateIf.GetLower().Store(gates);
+            gateIf.GetUpper().Store(gates + u);
+            gateGo.GetLower().Store(gates + 2 * u);
+            gateGo.GetUpper().Store(gates + 3 * u);
+        }
         c.Store(o.CellOut + row * u + first);
         if (o.TanhCell != null)
             tanhC.Store(o.TanhCell + row * u + first);
@@ -447,7 +383,7 @@ internal static unsafe class LstmFusedStep
     }
 
     /// <summary>
-    /// The cell on rows i and <paramref name="second"/> in the last panel of a U that is not a multiple of 8: the same lanes as <see cref="FullPanelCell"/>, through a staging
+    /// <see cref="CellPair"/> in the last panel of a U that is not a multiple of 8: the same lanes, through a staging
     /// block, with c_{t−1} zero-padded and only the real units stored.
     /// </summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
@@ -464,7 +400,7 @@ internal static unsafe class LstmFusedStep
             for (int j = 0; j < Units; j++)
                 staging[j] = j < count ? o.CellIn[row * u + first + j] : 0f;
             Vector256<float> c = gateIf.GetUpper() * Vector256.Load(staging) + gateIf.GetLower() * gateGo.GetLower();
-            // tanh on 16 lanes as in FullPanelCell (the other 8 lanes' results are not used).
+            // tanh on 16 lanes as in CellPair (the other 8 lanes' results are not used).
             Vector512<float> c2 = Vector512.Create(c, c);
             Vector512<float> tanhC = Vector512.Create(1f) - Vector512.Create(2f) * Reciprocal(FloatExp.Exp(c2 + c2) + Vector512.Create(1f));
             Vector256<float> h = gateGo.GetUpper() * tanhC.GetLower();
