@@ -156,6 +156,36 @@ public class LstmOnEmbeddingTrainingTests
         Assert.That(sums.AsSpan((groups - 5) * width).ToArray(), Is.EqualTo(start.AsSpan((groups - 5) * width).ToArray()), "untouched groups keep their values");
     }
 
+    /// <summary>Summed in pieces onto sums never cleared (garbage in them), each group's first row stored: after the
+    /// last piece, bit for bit a clear and then every piece accumulated, the groups no row reached zero.</summary>
+    [TestCase(1)]
+    [TestCase(2)]
+    [TestCase(3)]
+    public void GroupedRowSumsOntoTouchedGroupsEqualAClearThenAccumulate(int threads)
+    {
+        const int rows = 240, width = 20, groups = 140;
+        var random = new Random(13);
+        float[] values = [.. Enumerable.Range(0, rows * width).Select(_ => (float)(random.NextDouble() * 2 - 1))];
+        // Groups 0–4 get rows only in the last piece (group 0 row 2 alone), the last 5 groups none.
+        int[] groupOfRow = [.. Enumerable.Range(0, rows).Select(i => i % 7 == 1 ? -1 : i == 2 ? 0 : i < 30 && i % 3 == 2 ? random.Next(1, 5)
+            : random.Next(5, groups - 5))];
+        values[2 * width + 3] = -0f; // a negative zero as a group's first row: 0 + (−0) is +0, as a cleared sum gives
+        float[] sums = [.. Enumerable.Range(0, groups * width).Select(_ => float.NaN)];
+        int[] touched = new int[groups];
+        int[] pieces = [170, 100, 30, 0]; // rows [170, 240), then [100, 170), then [30, 100), then [0, 30)
+        using (Parallelism.LimitThreads(threads))
+            for (int p = 0, end = rows; p < pieces.Length; end = pieces[p++])
+                GroupedRowSums.SumOntoTouched(values.AsSpan(pieces[p] * width, (end - pieces[p]) * width), width,
+                    groupOfRow.AsSpan(pieces[p], end - pieces[p]), groups, sums, new int[groups], touched, last: p == pieces.Length - 1);
+        float[] expected = new float[groups * width];
+        for (int p = 0, end = rows; p < pieces.Length; end = pieces[p++])
+            GroupedRowSums.Sum(values.AsSpan(pieces[p] * width, (end - pieces[p]) * width), width,
+                groupOfRow.AsSpan(pieces[p], end - pieces[p]), groups, expected, new int[groups], accumulate: true);
+        AssertBitwise(sums, expected, "sums");
+        Assert.That(BitConverter.SingleToInt32Bits(sums[3]), Is.EqualTo(0), "row 2's −0 stored as +0");
+        Assert.That(sums.AsSpan((groups - 5) * width).ToArray(), Is.All.EqualTo(0f), "groups no row reached");
+    }
+
     [Test]
     public void AGroupOutsideTheRangeIsNamed()
     {

@@ -380,7 +380,7 @@ public static unsafe class LstmKernels
 
     /// <summary>Ints of <see cref="BackwardOnEmbedding"/>'s group scratch for <paramref name="distinct"/> rows: each
     /// time-major row's group (T·N), and each group's row count (K).</summary>
-    public static int GroupScratchLength(in LstmShape s, int distinct) => s.Rows + distinct;
+    public static int GroupScratchLength(in LstmShape s, int distinct) => s.Rows + 2 * distinct;
 
     /// <summary>
     /// <see cref="Backward"/> after <see cref="ForwardOnEmbedding"/>: the gradient of each distinct embedding row
@@ -421,7 +421,9 @@ public static unsafe class LstmKernels
             return;
         // Chunk by chunk as the steps produce dZ: dR += H_prevᵀ·dZ and db (no initial state: h₋₁ = 0 adds nothing), and
         // S, dZ summed per distinct row (each time-major row's group: the distinct row of its position, or −1 for a
-        // skipped step, whose dZ is zero). dW and the rows' gradients meet S after the loop.
+        // skipped step, whose dZ is zero). dW and the rows' gradients meet S after the loop. S is not cleared first:
+        // each id's first row is stored and the ids no row reached are zeroed with the last chunk
+        // (GroupedRowSums.SumOntoTouched: the same bits, without a pass over S's K×4U floats).
         var weights = new ChunkGradients { Previous = saved.Hidden, FirstStep = 1, DR = dR, DBias = dBias };
         if (!dRows.IsEmpty || !dW.IsEmpty)
         {
@@ -435,11 +437,12 @@ public static unsafe class LstmKernels
                     groupOfRow[step * n + row] = !mask.IsEmpty && mask[position] == 0f ? -1 : slots[position];
                 }
             }
-            rowSums[..(distinct * g4)].Clear();
             weights.GroupOfRow = groupOfRow;
             weights.Groups = distinct;
             weights.RowSums = rowSums[..(distinct * g4)];
-            weights.RowsInGroup = groupScratch[s.Rows..];
+            weights.RowsInGroup = groupScratch.Slice(s.Rows, distinct);
+            weights.Touched = groupScratch.Slice(s.Rows + distinct, distinct);
+            weights.Touched.Clear();
         }
         fixed (float* pRows = rows, pSums = rowSums, pw = w, pdw = dW, pdRows = dRows)
         {
@@ -608,6 +611,8 @@ public static unsafe class LstmKernels
         public int Groups;
         public Span<float> RowSums;
         public Span<int> RowsInGroup;
+        /// <summary>With <see cref="RowSums"/>: which groups have a row summed so far (<see cref="GroupedRowSums.SumOntoTouched"/>; zero at the start).</summary>
+        public Span<int> Touched;
 
         /// <summary>FMAs per row of dW's and dR's products, with db weighed as one per float; 0 when neither is wanted.</summary>
         public readonly double ProductCostPerRow(in LstmShape s)
@@ -624,7 +629,7 @@ public static unsafe class LstmKernels
             int g4 = s.GateWidth;
             bool hasW = !Input.IsEmpty && !DW.IsEmpty;
             fixed (float* pdz = dGates, px = Input, ph = Previous, pdw = DW, pdr = DR, pdb = DBias, pSums = RowSums)
-            fixed (int* pGroups = GroupOfRow, pScratch = RowsInGroup)
+            fixed (int* pGroups = GroupOfRow, pScratch = RowsInGroup, pTouched = Touched)
             {
                 var whole = new SideBySideWeightGradients.Work
                 {
@@ -632,6 +637,7 @@ public static unsafe class LstmKernels
                     DBias = DBias.IsEmpty ? null : pdb, G = g4, D = hasW ? s.Inputs : 0, U = DR.IsEmpty ? 0 : s.Units,
                     Nr = GemmMicroKernels.TileSize(Gemm.BestKernel).Nr,
                     GroupOf = RowSums.IsEmpty ? null : pGroups, GroupSums = pSums, GroupScratch = pScratch, Groups = Groups,
+                    GroupTouched = RowSums.IsEmpty ? null : pTouched,
                 };
                 RecurrentBackwardPipeline.Run(job, whole, chunk, FirstStep, stepRoles, productRoles, afterTheSteps);
             }
@@ -648,7 +654,8 @@ public static unsafe class LstmKernels
                 Input.IsEmpty ? default : Input.Slice(from * n * d, rows * d), d,
                 rowsH == 0 ? default : Previous.Slice(firstH * n * u, rowsH * u), u, rowsH,
                 Input.IsEmpty ? default : DW, rowsH == 0 ? default : DR, DBias,
-                RowSums.IsEmpty ? default : GroupOfRow.Slice(from * n, rows), Groups, RowSums, RowsInGroup);
+                RowSums.IsEmpty ? default : GroupOfRow.Slice(from * n, rows), Groups, RowSums, RowsInGroup, Touched,
+                lastGroupSums: from == 0); // the chunks run last to first: the one from step 0 is the pass's last
         }
     }
 

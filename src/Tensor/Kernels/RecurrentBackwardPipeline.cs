@@ -321,6 +321,7 @@ internal sealed unsafe class RecurrentBackwardPipeline : ParallelJob
             work.H += (long)firstH * n * work.U;
         if (work.GroupOf != null)
             work.GroupOf += (long)from * n;
+        work.LastGroupSums = from == 0; // chunk by chunk last to first: the chunk from step 0 ends the per-id sums
         work.Tasks = _lanes;
         // Every chunk's line cut where a whole chunk's is: a column stays in its lane (the last chunk may be shorter, and
         // without an initial state the first step's h₋₁ has no row in H_prev).

@@ -51,9 +51,13 @@ internal static unsafe class SideBySideWeightGradients
     /// <param name="groups">The number of groups.</param>
     /// <param name="groupSums">Groups×G, accumulated (with <paramref name="groupOfRow"/>).</param>
     /// <param name="groupScratch">Groups ints of scratch for <see cref="GroupedRowSums.Sum"/>.</param>
+    /// <param name="groupTouched">Empty (the sums are accumulated), or the Groups flags of
+    /// <see cref="GroupedRowSums.SumOntoTouched"/>: the sums were never cleared, a group's first row is stored.</param>
+    /// <param name="lastGroupSums">With <paramref name="groupTouched"/>: this is the pass's last piece (untouched sums are zeroed).</param>
     public static void Accumulate(ReadOnlySpan<float> dz, int rows, int g, ReadOnlySpan<float> x, int d,
         ReadOnlySpan<float> h, int u, int rowsH, Span<float> dW, Span<float> dR, Span<float> dBias,
-        ReadOnlySpan<int> groupOfRow = default, int groups = 0, Span<float> groupSums = default, Span<int> groupScratch = default)
+        ReadOnlySpan<int> groupOfRow = default, int groups = 0, Span<float> groupSums = default, Span<int> groupScratch = default,
+        Span<int> groupTouched = default, bool lastGroupSums = false)
     {
         int workers = Parallelism.CurrentMaxThreads;
         bool hasW = !dW.IsEmpty && rows > 0, hasR = !dR.IsEmpty && rowsH > 0, hasGroups = !groupOfRow.IsEmpty;
@@ -61,17 +65,18 @@ internal static unsafe class SideBySideWeightGradients
         int pieces = (hasW ? 1 : 0) + (hasR ? 1 : 0) + (hasGroups ? 1 : 0);
         if (workers < 2 || pieces < 2 || WorkerPool.IsInsideRegion)
         {
-            Sequential(dz, rows, g, x, d, h, u, rowsH, dW, dR, dBias, groupOfRow, groups, groupSums, groupScratch);
+            Sequential(dz, rows, g, x, d, h, u, rowsH, dW, dR, dBias, groupOfRow, groups, groupSums, groupScratch, groupTouched, lastGroupSums);
             return;
         }
         if (dz.Length < (long)rows * g || (hasW && x.Length < (long)rows * d) || (hasR && h.Length < (long)rowsH * u) || rowsH > rows
             || (hasW && dW.Length < d * g) || (hasR && dR.Length < u * g) || (!dBias.IsEmpty && dBias.Length != g)
-            || (hasGroups && (groupOfRow.Length != rows || groupSums.Length < (long)groups * g || groupScratch.Length < groups)))
+            || (hasGroups && (groupOfRow.Length != rows || groupSums.Length < (long)groups * g || groupScratch.Length < groups
+                || (!groupTouched.IsEmpty && groupTouched.Length < groups))))
             throw new ArgumentException("Weight gradients: a buffer has the wrong length.");
         int nr = GemmMicroKernels.TileSize(Gemm.BestKernel).Nr;
         workers = Math.Min(workers, 2 * ((g + nr - 1) / nr)); // no more pieces than panels
         fixed (float* pdz = dz, px = x, ph = h, pdw = dW, pdr = dR, pdb = dBias, pSums = groupSums)
-        fixed (int* pGroups = groupOfRow, pScratch = groupScratch)
+        fixed (int* pGroups = groupOfRow, pScratch = groupScratch, pTouched = groupTouched)
         {
             Job job = t_job ??= new Job();
             // A product that is not there weighs nothing on the line (no columns of it are handed out).
@@ -80,6 +85,7 @@ internal static unsafe class SideBySideWeightGradients
                 DZ = pdz, X = px, H = ph, DW = pdw, DR = pdr, DBias = dBias.IsEmpty ? null : pdb,
                 Rows = rows, G = g, D = hasW ? d : 0, U = hasR ? u : 0, RowsH = hasR ? rowsH : 0, Tasks = workers, Nr = nr,
                 GroupOf = hasGroups ? pGroups : null, GroupSums = pSums, GroupScratch = pScratch, Groups = groups,
+                GroupTouched = pTouched, LastGroupSums = lastGroupSums,
             };
             Parallelism.Run(job, workers);
             job.Line = default;
@@ -96,9 +102,11 @@ internal static unsafe class SideBySideWeightGradients
     /// <summary>The calls one after another, each on all workers (one worker, or a single piece of work).</summary>
     private static void Sequential(ReadOnlySpan<float> dz, int rows, int g, ReadOnlySpan<float> x, int d,
         ReadOnlySpan<float> h, int u, int rowsH, Span<float> dW, Span<float> dR, Span<float> dBias,
-        ReadOnlySpan<int> groupOfRow, int groups, Span<float> groupSums, Span<int> groupScratch)
+        ReadOnlySpan<int> groupOfRow, int groups, Span<float> groupSums, Span<int> groupScratch, Span<int> groupTouched, bool lastGroupSums)
     {
-        if (!groupOfRow.IsEmpty)
+        if (!groupOfRow.IsEmpty && !groupTouched.IsEmpty)
+            GroupedRowSums.SumOntoTouched(dz[..(rows * g)], g, groupOfRow, groups, groupSums, groupScratch, groupTouched, lastGroupSums);
+        else if (!groupOfRow.IsEmpty)
             GroupedRowSums.Sum(dz[..(rows * g)], g, groupOfRow, groups, groupSums, groupScratch, accumulate: true);
         if (!dBias.IsEmpty)
             ColumnSums.AddRows(dz, rows, g, dBias);
@@ -133,8 +141,11 @@ internal static unsafe class SideBySideWeightGradients
         /// <summary>dZ (Rows×G), X (Rows×D), H_prev (RowsH×U: the last RowsH rows of dZ), dW, dR, db (null: none),
         /// and with <see cref="GroupOf"/> the per-group sums (Groups×G).</summary>
         public float* DZ, X, H, DW, DR, DBias, GroupSums;
-        /// <summary>Each row's group (null: no sums), and <see cref="Groups"/> ints of scratch for <see cref="GroupedRowSums"/>.</summary>
-        public int* GroupOf, GroupScratch;
+        /// <summary>Each row's group (null: no sums), and <see cref="Groups"/> ints of scratch for <see cref="GroupedRowSums"/>;
+        /// <see cref="GroupTouched"/> null (the sums are accumulated) or the flags of <see cref="GroupedRowSums.SumOntoTouched"/>.</summary>
+        public int* GroupOf, GroupScratch, GroupTouched;
+        /// <summary>With <see cref="GroupTouched"/>: these are the pass's last rows (the sums no row reached are then zeroed).</summary>
+        public bool LastGroupSums;
         /// <summary>D = 0 leaves dW out, U = 0 leaves dR out; Nr is the micro-kernel's panel width the cuts fall on.</summary>
         public int Rows, G, D, U, RowsH, Tasks, Nr, Groups;
         /// <summary>0: the line is cut by this chunk's own weights (Rows, RowsH). Else the rows of dW's and dR's products
@@ -160,9 +171,17 @@ internal static unsafe class SideBySideWeightGradients
         }
 
         /// <summary>dZ's rows added into their groups' sums (<see cref="GroupedRowSums"/>), on the calling worker.</summary>
-        public readonly void SumGroups() =>
-            GroupedRowSums.Sum(new ReadOnlySpan<float>(DZ, Rows * G), G, new ReadOnlySpan<int>(GroupOf, Rows), Groups,
-                new Span<float>(GroupSums, Groups * G), new Span<int>(GroupScratch, Groups), accumulate: true);
+        public readonly void SumGroups()
+        {
+            var dz = new ReadOnlySpan<float>(DZ, Rows * G);
+            var groupOf = new ReadOnlySpan<int>(GroupOf, Rows);
+            var sums = new Span<float>(GroupSums, Groups * G);
+            if (GroupTouched != null)
+                GroupedRowSums.SumOntoTouched(dz, G, groupOf, Groups, sums, new Span<int>(GroupScratch, Groups),
+                    new Span<int>(GroupTouched, Groups), LastGroupSums);
+            else
+                GroupedRowSums.Sum(dz, G, groupOf, Groups, sums, new Span<int>(GroupScratch, Groups), accumulate: true);
+        }
 
         /// <summary>Runs piece <paramref name="task"/> of <see cref="Tasks"/> on the calling worker.</summary>
         public readonly void RunTask(int task)
