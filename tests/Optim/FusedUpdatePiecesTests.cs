@@ -4,7 +4,8 @@ namespace NanoNet.Tests.Optim;
 
 /// <summary>
 /// The fused update on several workers (<see cref="FusedUpdate"/> above its parallel threshold): the ranges laid end to
-/// end are cut into one contiguous piece per worker, on 64-element boundaries. Every element of the ranges must be
+/// end are cut into one contiguous piece per worker (by cost: elements, plus a fixed cost per range), on 64-element
+/// boundaries. Every element of the ranges must be
 /// updated exactly once, nothing outside them touched, the bits those of one thread, and a NaN found in the first
 /// worker's piece as in the last's.
 /// </summary>
@@ -32,12 +33,18 @@ public class FusedUpdatePiecesTests
         return [.. rows.Select(r => new ElementRange(r * Width, Width))];
     }
 
+    // An IMDB-like layout: the frequent ids' rows one long run at the table's head, then every fifth row (rare ids).
+    private static ElementRange[] HeadAndScatteredRows() =>
+        [new ElementRange(0, 2_000 * Width), .. Enumerable.Range(0, 1_000).Select(i => new ElementRange((2_001 + 5 * i) * Width, Width))];
+
     [TestCase(2, 3)]
     [TestCase(3, 3)]
     [TestCase(2, 12)]
+    [TestCase(2, 0)]
+    [TestCase(3, 0)]
     public void EveryElementOfTheRangesOnceNothingElseAndOneThreadsBits(int threads, int apart)
     {
-        ElementRange[] ranges = TouchedRows(apart);
+        ElementRange[] ranges = apart == 0 ? HeadAndScatteredRows() : TouchedRows(apart);
         Assert.That(FusedUpdate.SplitsOverWorkers(ranges.Sum(r => (long)r.Length), scattered: true), Is.True, "the parallel path runs");
         var random = new Random(6);
         float[] start = [.. Enumerable.Range(0, Rows * Width).Select(_ => random.NextSingle() * 2 - 1)];
@@ -56,6 +63,38 @@ public class FusedUpdatePiecesTests
             if (counts[i] != (inRanges[i] ? 1f : 0f) || oneCounts[i] != counts[i])
                 Assert.Fail($"{threads} threads, element {i} updated {counts[i]} times (in a range: {inRanges[i]}; one thread {oneCounts[i]})");
         }
+    }
+
+    /// <summary>The pieces split the cost, each range weighing its elements plus <see cref="FusedUpdate.RangeCost"/>: on
+    /// a long run then many single rows the first worker gets more elements and fewer ranges; pieces are contiguous,
+    /// on 64-element boundaries, and cover every element.</summary>
+    [TestCase(2)]
+    [TestCase(3)]
+    public void PiecesShareTheCostNotTheElements(int workers)
+    {
+        ElementRange[] ranges = HeadAndScatteredRows();
+        long total = ranges.Sum(r => (long)r.Length);
+        long[] cuts = [.. Enumerable.Range(0, workers + 1).Select(w => FusedUpdate.SplitPoint(ranges, total, w, workers))];
+        Assert.That(cuts[0], Is.EqualTo(0));
+        Assert.That(cuts[^1], Is.EqualTo(total));
+        double[] costs = new double[workers];
+        for (int w = 0; w < workers; w++)
+        {
+            Assert.That(cuts[w + 1], Is.GreaterThanOrEqualTo(cuts[w]), $"piece {w}");
+            Assert.That(cuts[w] % 64, Is.EqualTo(0), $"piece {w} starts on a 64-element boundary");
+            long offset = 0;
+            foreach (ElementRange range in ranges) // the cost of the elements of [cuts[w], cuts[w+1]) and of the ranges begun in it
+            {
+                long from = Math.Max(offset, cuts[w]), to = Math.Min(offset + range.Length, cuts[w + 1]);
+                if (from < to)
+                    costs[w] += (to - from) + (from == offset ? FusedUpdate.RangeCost : 0);
+                offset += range.Length;
+            }
+        }
+        double share = costs.Sum() / workers;
+        foreach (double cost in costs)
+            Assert.That(cost, Is.EqualTo(share).Within(FusedUpdate.RangeCost + 64), $"costs {string.Join(", ", costs)}");
+        Assert.That(cuts[1], Is.GreaterThan(total / workers + 64), "the first piece, mostly the long run, has more elements than an even share");
     }
 
     [TestCase(2, true)]
