@@ -129,35 +129,9 @@ public class LstmOnEmbeddingTrainingTests
         AssertBitwise(sums, expected, "sums");
     }
 
-    /// <summary>Summed in pieces (the LSTM's backward chunks, last to first), each piece added to what the sums hold:
-    /// the same as one sum in the pieces' order, and only the touched groups change.</summary>
-    [TestCase(1)]
-    [TestCase(2)]
-    public void GroupedRowSumsAccumulateAPieceAtATime(int threads)
-    {
-        const int rows = 240, width = 20, groups = 140;
-        var random = new Random(12);
-        float[] values = [.. Enumerable.Range(0, rows * width).Select(_ => (float)(random.NextDouble() * 2 - 1))];
-        int[] groupOfRow = [.. Enumerable.Range(0, rows).Select(i => i % 7 == 0 ? -1 : random.Next(groups - 5))];
-        float[] start = [.. Enumerable.Range(0, groups * width).Select(_ => (float)random.NextDouble())];
-        float[] sums = [.. start];
-        int[] pieces = [170, 100, 30, 0]; // rows [170, 240), then [100, 170), then [30, 100), then [0, 30)
-        using (Parallelism.LimitThreads(threads))
-            for (int p = 0, end = rows; p < pieces.Length; end = pieces[p++])
-                GroupedRowSums.Sum(values.AsSpan(pieces[p] * width, (end - pieces[p]) * width), width,
-                    groupOfRow.AsSpan(pieces[p], end - pieces[p]), groups, sums, new int[groups], accumulate: true);
-        float[] expected = [.. start];
-        for (int p = 0, end = rows; p < pieces.Length; end = pieces[p++])
-            for (int row = pieces[p]; row < end; row++) // each piece's rows in increasing order, onto what is there
-                if (groupOfRow[row] >= 0)
-                    for (int j = 0; j < width; j++)
-                        expected[groupOfRow[row] * width + j] += values[row * width + j];
-        AssertBitwise(sums, expected, "sums");
-        Assert.That(sums.AsSpan((groups - 5) * width).ToArray(), Is.EqualTo(start.AsSpan((groups - 5) * width).ToArray()), "untouched groups keep their values");
-    }
-
-    /// <summary>Summed in pieces onto sums never cleared (garbage in them), each group's first row stored: after the
-    /// last piece, bit for bit a clear and then every piece accumulated, the groups no row reached zero.</summary>
+    /// <summary>Summed in pieces (the LSTM's backward chunks, last to first) onto sums never cleared (garbage in them),
+    /// each group's first row stored: after the last piece, bit for bit a clear and then every piece's rows added in
+    /// order, the groups no row reached zero.</summary>
     [TestCase(1)]
     [TestCase(2)]
     [TestCase(3)]
@@ -179,8 +153,10 @@ public class LstmOnEmbeddingTrainingTests
                     groupOfRow.AsSpan(pieces[p], end - pieces[p]), groups, sums, new int[groups], touched, last: p == pieces.Length - 1);
         float[] expected = new float[groups * width];
         for (int p = 0, end = rows; p < pieces.Length; end = pieces[p++])
-            GroupedRowSums.Sum(values.AsSpan(pieces[p] * width, (end - pieces[p]) * width), width,
-                groupOfRow.AsSpan(pieces[p], end - pieces[p]), groups, expected, new int[groups], accumulate: true);
+            for (int row = pieces[p]; row < end; row++) // the reference: each piece's rows in increasing order, from zero
+                if (groupOfRow[row] >= 0)
+                    for (int j = 0; j < width; j++)
+                        expected[groupOfRow[row] * width + j] += values[row * width + j];
         AssertBitwise(sums, expected, "sums");
         Assert.That(BitConverter.SingleToInt32Bits(sums[3]), Is.EqualTo(0), "row 2's −0 stored as +0");
         Assert.That(sums.AsSpan((groups - 5) * width).ToArray(), Is.All.EqualTo(0f), "groups no row reached");

@@ -106,13 +106,13 @@ public class SideBySideWeightGradientsTests
         float[] dW0 = d == 0 ? [] : Tensor.RandomUniform([d, g], -1, 1, 103).ToArray();
         float[] dR0 = Tensor.RandomUniform([u, g], -1, 1, 104).ToArray();
         float[] db0 = Tensor.RandomUniform([g], -1, 1, 105).ToArray();
-        float[] sums0 = Tensor.RandomUniform([groups, g], -1, 1, 106).ToArray();
+        float[] sums0 = new float[groups * g]; // the twin's sums start cleared; the side-by-side ones are never cleared
         var random = new Random(107);
         int[] groupOfRow = [.. Enumerable.Range(0, rows).Select(i => i % 9 == 0 ? -1 : random.Next(groups))];
         int saved = Parallelism.MaxThreads;
         try
         {
-            // The twin: one thread, the sums (rows in order onto what the sums hold), db, dW, then dR.
+            // The twin: one thread, the sums (rows in order from zero), db, dW, then dR.
             Parallelism.MaxThreads = 1;
             float[] sums = (float[])sums0.Clone(), dW = (float[])dW0.Clone(), dR = (float[])dR0.Clone(), db = (float[])db0.Clone();
             for (int row = 0; row < rows; row++)
@@ -126,9 +126,10 @@ public class SideBySideWeightGradientsTests
             foreach (int threads in new[] { 1, 2, 3, 4 })
             {
                 Parallelism.MaxThreads = threads;
-                float[] sumsS = (float[])sums0.Clone(), dWs = (float[])dW0.Clone(), dRs = (float[])dR0.Clone(), dbs = (float[])db0.Clone();
+                float[] sumsS = [.. sums0.Select(_ => float.NaN)], dWs = (float[])dW0.Clone(), dRs = (float[])dR0.Clone(), dbs = (float[])db0.Clone();
                 Parallelism.ResetWidestRegion();
-                SideBySideWeightGradients.Accumulate(dz, rows, g, x, d, h, u, rowsH, dWs, dRs, dbs, groupOfRow, groups, sumsS, new int[groups]);
+                SideBySideWeightGradients.Accumulate(dz, rows, g, x, d, h, u, rowsH, dWs, dRs, dbs, groupOfRow, groups, sumsS, new int[groups],
+                    new int[groups], lastGroupSums: true);
                 AssertSameBitsSideBySide(threads, ("sums", sumsS, sums), ("dW", dWs, dW), ("dR", dRs, dR), ("db", dbs, db));
             }
         }

@@ -225,7 +225,7 @@ internal static unsafe class FusedUpdate
             long start = SplitPoint(ranges, _total, worker, workerCount), end = SplitPoint(ranges, _total, worker + 1, workerCount);
             if (end <= start)
                 return;
-            if (!RunPieces(_rule, _transform, new ReadOnlySpan<ElementRange>(_ranges, _rangeCount), start, end,
+            if (!RunPieces(_rule, _transform, ranges, start, end,
                 new Span<float>(_w, _n), new ReadOnlySpan<float>(_g, _n), Whole(_s0), Whole(_s1), Whole(_s2)))
                 _nonFinite = true;
         }

@@ -11,8 +11,8 @@ namespace NanoNet.Kernels;
 /// <para>Shape legend: R = rows, W = width (columns per row), G = groups. group[r] ∈ [0, G), or −1 for a row that
 /// belongs to no group (a masked step: its row is zero and is not read).</para>
 /// <para>How: the groups are split over the workers in index ranges of about equal row counts; each worker clears its
-/// groups' sums (unless asked to accumulate: the LSTM sums each chunk of its backward steps onto the previous chunks',
-/// last chunk first), then walks the rows in increasing order (one forward stream through the matrix) and adds each
+/// groups' sums (in <see cref="SumOntoTouched"/>, the LSTM's chunks summed onto the previous chunks', a group's first row
+/// is stored instead), then walks the rows in increasing order (one forward stream through the matrix) and adds each
 /// row of its groups into that group's sum.
 /// A group's sum is one fixed sequence of additions whichever worker makes it, so the result is the same at
 /// any thread count. (A counting sort of the rows by group, then each group's rows added in turn, read the matrix in
@@ -22,21 +22,20 @@ internal static unsafe class GroupedRowSums
 {
     /// <summary>
     /// sums (G×W, overwritten) = per group, the sum of its rows of <paramref name="rows"/> (R×W, R = the length of
-    /// <paramref name="groupOfRow"/>) in increasing row order, from zero; or, with <paramref name="accumulate"/>, added
-    /// to what sums holds (a matrix summed in pieces). <paramref name="rowsInGroup"/> (G ints, any contents) is scratch
-    /// for the split over the workers.
+    /// <paramref name="groupOfRow"/>) in increasing row order, from zero. <paramref name="rowsInGroup"/> (G ints, any
+    /// contents) is scratch for the split over the workers.
     /// </summary>
     public static void Sum(ReadOnlySpan<float> rows, int width, ReadOnlySpan<int> groupOfRow, int groups, Span<float> sums,
-        Span<int> rowsInGroup, bool accumulate = false) =>
-        SumFrom(rows, width, groupOfRow, groups, sums, rowsInGroup, accumulate ? Start.Accumulate : Start.Zero, default);
+        Span<int> rowsInGroup) =>
+        SumFrom(rows, width, groupOfRow, groups, sums, rowsInGroup, Start.Zero, default);
 
     /// <summary>
     /// One piece of a matrix summed per group in pieces (the LSTM's chunks, last chunk first) onto sums that were never
     /// cleared: a group's first row in the whole pass is stored as 0 + row, the bits adding it to a cleared sum gives,
     /// and its later rows are added; <paramref name="touched"/> (G ints, all zero before the pass's first piece) records
     /// which groups have a row. After the <paramref name="last"/> piece the sums of the groups no row reached are
-    /// zeroed, so that sums ends as <see cref="Sum"/> with a clear first and <c>accumulate</c> on every piece would leave it,
-    /// bit for bit, without the clear's pass over sums (3.2 MB at the IMDB seed shape).
+    /// zeroed: sums ends as a clear and then every piece's rows added in the pieces' order would leave it, bit for bit,
+    /// without the clear's pass over sums (3.2 MB at the IMDB seed shape).
     /// </summary>
     public static void SumOntoTouched(ReadOnlySpan<float> rows, int width, ReadOnlySpan<int> groupOfRow, int groups, Span<float> sums,
         Span<int> rowsInGroup, Span<int> touched, bool last)
@@ -46,8 +45,8 @@ internal static unsafe class GroupedRowSums
         SumFrom(rows, width, groupOfRow, groups, sums, rowsInGroup, last ? Start.FirstTouchLast : Start.FirstTouch, touched);
     }
 
-    /// <summary>What a sum starts from: zero, what sums holds, or (first touch) the group's first row of the pass.</summary>
-    private enum Start { Zero, Accumulate, FirstTouch, FirstTouchLast }
+    /// <summary>What a sum starts from: zero, or (first touch) the group's first row of the pass.</summary>
+    private enum Start { Zero, FirstTouch, FirstTouchLast }
 
     private static void SumFrom(ReadOnlySpan<float> rows, int width, ReadOnlySpan<int> groupOfRow, int groups, Span<float> sums,
         Span<int> rowsInGroup, Start start, Span<int> touched)

@@ -379,7 +379,7 @@ public static unsafe class LstmKernels
     }
 
     /// <summary>Ints of <see cref="BackwardOnEmbedding"/>'s group scratch for <paramref name="distinct"/> rows: each
-    /// time-major row's group (T·N), and each group's row count (K).</summary>
+    /// time-major row's group (T·N), each group's row count (K), and whether each group has a row summed yet (K).</summary>
     public static int GroupScratchLength(in LstmShape s, int distinct) => s.Rows + 2 * distinct;
 
     /// <summary>
@@ -637,7 +637,7 @@ public static unsafe class LstmKernels
                     DBias = DBias.IsEmpty ? null : pdb, G = g4, D = hasW ? s.Inputs : 0, U = DR.IsEmpty ? 0 : s.Units,
                     Nr = GemmMicroKernels.TileSize(Gemm.BestKernel).Nr,
                     GroupOf = RowSums.IsEmpty ? null : pGroups, GroupSums = pSums, GroupScratch = pScratch, Groups = Groups,
-                    GroupTouched = RowSums.IsEmpty ? null : pTouched,
+                    GroupTouched = pTouched,
                 };
                 RecurrentBackwardPipeline.Run(job, whole, chunk, FirstStep, stepRoles, productRoles, afterTheSteps);
             }

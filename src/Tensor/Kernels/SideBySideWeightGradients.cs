@@ -47,13 +47,13 @@ internal static unsafe class SideBySideWeightGradients
     /// <param name="dR">U×G, accumulated, or empty.</param>
     /// <param name="dBias">G, accumulated, or empty.</param>
     /// <param name="groupOfRow">Empty, or each row's group for <see cref="GroupedRowSums"/> (−1: none): then dZ's rows
-    /// are also added per group into <paramref name="groupSums"/> (<paramref name="groups"/>×G, accumulated).</param>
+    /// are also summed per group into <paramref name="groupSums"/> (<paramref name="groups"/>×G), onto what the earlier
+    /// pieces of the pass left (<see cref="GroupedRowSums.SumOntoTouched"/>).</param>
     /// <param name="groups">The number of groups.</param>
-    /// <param name="groupSums">Groups×G, accumulated (with <paramref name="groupOfRow"/>).</param>
-    /// <param name="groupScratch">Groups ints of scratch for <see cref="GroupedRowSums.Sum"/>.</param>
-    /// <param name="groupTouched">Empty (the sums are accumulated), or the Groups flags of
-    /// <see cref="GroupedRowSums.SumOntoTouched"/>: the sums were never cleared, a group's first row is stored.</param>
-    /// <param name="lastGroupSums">With <paramref name="groupTouched"/>: this is the pass's last piece (untouched sums are zeroed).</param>
+    /// <param name="groupSums">Groups×G (with <paramref name="groupOfRow"/>): never cleared; a group's first row of the pass is stored.</param>
+    /// <param name="groupScratch">Groups ints of scratch for <see cref="GroupedRowSums"/>.</param>
+    /// <param name="groupTouched">Groups flags (with <paramref name="groupOfRow"/>): which groups have a row so far, zero before the pass.</param>
+    /// <param name="lastGroupSums">This is the pass's last piece: the sums no row reached are then zeroed.</param>
     public static void Accumulate(ReadOnlySpan<float> dz, int rows, int g, ReadOnlySpan<float> x, int d,
         ReadOnlySpan<float> h, int u, int rowsH, Span<float> dW, Span<float> dR, Span<float> dBias,
         ReadOnlySpan<int> groupOfRow = default, int groups = 0, Span<float> groupSums = default, Span<int> groupScratch = default,
@@ -71,7 +71,7 @@ internal static unsafe class SideBySideWeightGradients
         if (dz.Length < (long)rows * g || (hasW && x.Length < (long)rows * d) || (hasR && h.Length < (long)rowsH * u) || rowsH > rows
             || (hasW && dW.Length < d * g) || (hasR && dR.Length < u * g) || (!dBias.IsEmpty && dBias.Length != g)
             || (hasGroups && (groupOfRow.Length != rows || groupSums.Length < (long)groups * g || groupScratch.Length < groups
-                || (!groupTouched.IsEmpty && groupTouched.Length < groups))))
+                || groupTouched.Length < groups)))
             throw new ArgumentException("Weight gradients: a buffer has the wrong length.");
         int nr = GemmMicroKernels.TileSize(Gemm.BestKernel).Nr;
         workers = Math.Min(workers, 2 * ((g + nr - 1) / nr)); // no more pieces than panels
@@ -104,10 +104,8 @@ internal static unsafe class SideBySideWeightGradients
         ReadOnlySpan<float> h, int u, int rowsH, Span<float> dW, Span<float> dR, Span<float> dBias,
         ReadOnlySpan<int> groupOfRow, int groups, Span<float> groupSums, Span<int> groupScratch, Span<int> groupTouched, bool lastGroupSums)
     {
-        if (!groupOfRow.IsEmpty && !groupTouched.IsEmpty)
+        if (!groupOfRow.IsEmpty)
             GroupedRowSums.SumOntoTouched(dz[..(rows * g)], g, groupOfRow, groups, groupSums, groupScratch, groupTouched, lastGroupSums);
-        else if (!groupOfRow.IsEmpty)
-            GroupedRowSums.Sum(dz[..(rows * g)], g, groupOfRow, groups, groupSums, groupScratch, accumulate: true);
         if (!dBias.IsEmpty)
             ColumnSums.AddRows(dz, rows, g, dBias);
         if (!dW.IsEmpty && rows > 0)
@@ -141,10 +139,10 @@ internal static unsafe class SideBySideWeightGradients
         /// <summary>dZ (Rows×G), X (Rows×D), H_prev (RowsH×U: the last RowsH rows of dZ), dW, dR, db (null: none),
         /// and with <see cref="GroupOf"/> the per-group sums (Groups×G).</summary>
         public float* DZ, X, H, DW, DR, DBias, GroupSums;
-        /// <summary>Each row's group (null: no sums), and <see cref="Groups"/> ints of scratch for <see cref="GroupedRowSums"/>;
-        /// <see cref="GroupTouched"/> null (the sums are accumulated) or the flags of <see cref="GroupedRowSums.SumOntoTouched"/>.</summary>
+        /// <summary>Each row's group (null: no sums), <see cref="Groups"/> ints of scratch for <see cref="GroupedRowSums"/>, and
+        /// its <see cref="GroupedRowSums.SumOntoTouched"/> flags.</summary>
         public int* GroupOf, GroupScratch, GroupTouched;
-        /// <summary>With <see cref="GroupTouched"/>: these are the pass's last rows (the sums no row reached are then zeroed).</summary>
+        /// <summary>These are the pass's last rows (the sums no row reached are then zeroed).</summary>
         public bool LastGroupSums;
         /// <summary>D = 0 leaves dW out, U = 0 leaves dR out; Nr is the micro-kernel's panel width the cuts fall on.</summary>
         public int Rows, G, D, U, RowsH, Tasks, Nr, Groups;
@@ -170,18 +168,10 @@ internal static unsafe class SideBySideWeightGradients
             return G + Math.Min(G, (int)Math.Round((at - wholeW) / perColumnR / Nr) * Nr);
         }
 
-        /// <summary>dZ's rows added into their groups' sums (<see cref="GroupedRowSums"/>), on the calling worker.</summary>
-        public readonly void SumGroups()
-        {
-            var dz = new ReadOnlySpan<float>(DZ, Rows * G);
-            var groupOf = new ReadOnlySpan<int>(GroupOf, Rows);
-            var sums = new Span<float>(GroupSums, Groups * G);
-            if (GroupTouched != null)
-                GroupedRowSums.SumOntoTouched(dz, G, groupOf, Groups, sums, new Span<int>(GroupScratch, Groups),
-                    new Span<int>(GroupTouched, Groups), LastGroupSums);
-            else
-                GroupedRowSums.Sum(dz, G, groupOf, Groups, sums, new Span<int>(GroupScratch, Groups), accumulate: true);
-        }
+        /// <summary>dZ's rows summed into their groups' sums (<see cref="GroupedRowSums.SumOntoTouched"/>), on the calling worker.</summary>
+        public readonly void SumGroups() =>
+            GroupedRowSums.SumOntoTouched(new ReadOnlySpan<float>(DZ, Rows * G), G, new ReadOnlySpan<int>(GroupOf, Rows), Groups,
+                new Span<float>(GroupSums, Groups * G), new Span<int>(GroupScratch, Groups), new Span<int>(GroupTouched, Groups), LastGroupSums);
 
         /// <summary>Runs piece <paramref name="task"/> of <see cref="Tasks"/> on the calling worker.</summary>
         public readonly void RunTask(int task)
