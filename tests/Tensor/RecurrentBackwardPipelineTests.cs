@@ -66,8 +66,10 @@ public class RecurrentBackwardPipelineTests
             chunkSteps: 3, threads, pipeline: 1);
 
     /// <summary>
-    /// With the product role slowed down (2 ms before each chunk of a lane), the step role, done with its steps, takes
-    /// lanes too: every lane adds every chunk exactly once and in order, whoever holds it, and the bits are one thread's.
+    /// The step role, done with its steps, takes lanes too. Each worker, at the first chunk it starts, waits until the other
+    /// has started one (the product role while it holds a lane, so the step role finds the other lane free once its steps
+    /// are done): both roles then hold lanes in every run, however the host schedules them, and every lane must still add
+    /// every chunk exactly once and in order, whoever holds it, with one thread's bits.
     /// </summary>
     [Test]
     public void AStepRoleDoneWithItsStepsTakesTheLanesLeftInOrder()
@@ -75,15 +77,24 @@ public class RecurrentBackwardPipelineTests
         RecurrentStepJob.ChunkStepsOverride = 3;
         float[] one = PlainLstm(1, pipeline: 0, out _);
         var started = new System.Collections.Concurrent.ConcurrentQueue<(int Worker, int Lane, int Chunk)>();
+        using var stepRoleStarted = new ManualResetEventSlim();
+        using var productRoleStarted = new ManualResetEventSlim();
+        bool metTheOther = true;
         RecurrentBackwardPipeline.LaneChunkStarting = (worker, lane, chunk) =>
         {
             started.Enqueue((worker, lane, chunk));
-            if (worker == 1)
-                Thread.Sleep(2);
+            (worker == 0 ? stepRoleStarted : productRoleStarted).Set();
+            if (!(worker == 0 ? productRoleStarted : stepRoleStarted).Wait(TimeSpan.FromSeconds(10)))
+            {
+                metTheOther = false; // and no more waiting: the test has failed
+                stepRoleStarted.Set();
+                productRoleStarted.Set();
+            }
         };
         float[] two = PlainLstm(2, pipeline: 1, out int runs);
         Assert.That(runs, Is.EqualTo(1), "the pipeline ran");
-        AssertBitwise(two, one, "2 threads, the product role slowed");
+        Assert.That(metTheOther, Is.True, "each role started a lane's chunk while the other held one");
+        AssertBitwise(two, one, "2 threads, both roles holding lanes");
         // T = 20 in chunks of 3: seven chunks; two lanes (one product role, one step role that helps).
         var byLane = started.GroupBy(s => s.Lane).OrderBy(g => g.Key).ToArray();
         Assert.That(byLane.Select(g => g.Key), Is.EqualTo(new[] { 0, 1 }), "the lanes");
