@@ -240,6 +240,7 @@ internal static unsafe class FusedUpdate
     /// ids' scattered single rows: 46 against 164 µs. With each range weighing 1,024 more elements (a 512-byte row then
     /// weighs as much as 9 rows streamed), caller / helper 107 / 65 and 88 / 137 µs against 61 / 119 and 52 / 172, and
     /// text-train's uniform ids (single rows throughout) split as before (benchmarks/README.md, twenty-eighth sitting).
+    /// <c>RowRunClear</c> splits the same runs at the same costs (its <c>RunCost</c>; a test holds the two equal).
     /// </summary>
     internal const int RangeCost = 1024;
 

@@ -59,26 +59,58 @@ public sealed class GradientRows
     }
 
     /// <summary>
-    /// The touched row of rank <paramref name="rank"/> (0: the lowest touched row), or RowCount when fewer rows were
-    /// touched: where a worker's share starts when the touched rows are split by count (<c>RowRunClear</c>).
+    /// What the touched rows cost to visit when each run of consecutive touched rows weighs <paramref name="runCost"/>
+    /// (the wait for its first line) plus <paramref name="width"/> per row: the total that <see cref="RowAtCost"/> splits.
     /// </summary>
-    internal int RowOfRank(int rank)
+    internal long Cost(int width, int runCost)
     {
+        long rows = 0, runs = 0;
+        ulong previous = 0;
+        foreach (ulong word in _bits)
+        {
+            rows += System.Numerics.BitOperations.PopCount(word);
+            runs += System.Numerics.BitOperations.PopCount(RunStarts(word, previous));
+            previous = word;
+        }
+        return rows * width + runs * runCost;
+    }
+
+    /// <summary>
+    /// Where a share of the touched rows starts when they are split by <see cref="Cost"/>: the touched row during which
+    /// the running cost passes <paramref name="target"/> (a run's <paramref name="runCost"/> counted just before its first
+    /// row), or RowCount when the whole cost is no more than it. The optimizer's fused update cuts the same runs at the
+    /// same costs (<c>FusedUpdate.SplitPoint</c>, as elements), so each worker clears the rows it has just updated.
+    /// </summary>
+    internal int RowAtCost(double target, int width, int runCost)
+    {
+        double cost = 0;
+        ulong previous = 0;
         for (int w = 0; w < _bits.Length; w++)
         {
-            ulong word = _bits[w];
-            int inWord = System.Numerics.BitOperations.PopCount(word);
-            if (rank >= inWord)
+            ulong word = _bits[w], starts = RunStarts(word, previous);
+            previous = word;
+            double wordCost = (double)System.Numerics.BitOperations.PopCount(word) * width
+                + (double)System.Numerics.BitOperations.PopCount(starts) * runCost;
+            if (cost + wordCost <= target) // no row of this word holds the target
             {
-                rank -= inWord;
+                cost += wordCost;
                 continue;
             }
-            for (; rank > 0; rank--)
-                word &= word - 1; // drop the lowest set bit
-            return w * 64 + System.Numerics.BitOperations.TrailingZeroCount(word);
+            for (; word != 0; word &= word - 1)
+            {
+                int bit = System.Numerics.BitOperations.TrailingZeroCount(word);
+                if ((starts >> bit & 1) != 0)
+                    cost += runCost;
+                if (cost + width > target)
+                    return w * 64 + bit;
+                cost += width;
+            }
         }
         return RowCount;
     }
+
+    /// <summary>The bits of <paramref name="word"/> whose row starts a run: touched, with the row before untouched.</summary>
+    private static ulong RunStarts(ulong word, ulong previousWord) => word & ~(word << 1 | previousWord >> 63);
 
     /// <summary>The first row at or after <paramref name="from"/> whose bit equals <paramref name="touched"/> (RowCount if none).</summary>
     private int Find(int from, bool touched)

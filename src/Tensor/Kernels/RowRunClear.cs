@@ -10,10 +10,12 @@ namespace NanoNet.Kernels;
 /// <para>Shape legend: the gradient is rows × width; the touched rows come as runs of consecutive rows. The rows of a
 /// large table (20,000×128: 10 MB) are scattered through memory, and after a training step they are no longer
 /// in cache: cleared one after the other, each run waits for its first line to arrive before the next one starts.</para>
-/// <para>On several workers, worker w clears the w-th equal share of the touched rows in row order: the share the
-/// optimizer's fused update of those rows gave the same worker just before (FusedUpdate splits the touched rows laid
-/// end to end into equal pieces), so each worker clears lines its own core holds. One worker clearing them all read
-/// half of them from the other core: text-train at 2 threads spent 0.32 ms a step here against 0.11–0.14 ms at 1.</para>
+/// <para>On several workers, worker w clears the w-th equal share of the touched rows by cost (each run of rows weighs
+/// <see cref="RunCost"/> plus its elements, <see cref="GradientRows.RowAtCost"/>): the share the optimizer's fused update
+/// of those rows gave the same worker just before (FusedUpdate splits the same runs at the same costs), so each worker
+/// clears lines its own core holds. One worker clearing them all read half of them from the other core: text-train at
+/// 2 threads spent 0.32 ms a step here against 0.11–0.14 ms at 1. Split by count after the update had come to split
+/// by cost, IMDB's caller cleared in 11.5 µs what took the helper 57.6 (benchmarks/README.md, twenty-ninth sitting).</para>
 /// </remarks>
 internal static unsafe class RowRunClear
 {
@@ -27,6 +29,12 @@ internal static unsafe class RowRunClear
     /// </summary>
     internal const int ParallelThreshold = 1 << 16;
 
+    /// <summary>
+    /// What starting a run of rows costs, in elements: the optimizer's fused update weighs its ranges the same
+    /// (<c>FusedUpdate.RangeCost</c> in NanoNet.Optim; a test holds them equal).
+    /// </summary>
+    internal const int RunCost = 1024;
+
     public static void Clear(Span<float> gradient, GradientRows rows, int width)
     {
         int workers = Parallelism.CurrentMaxThreads;
@@ -39,6 +47,7 @@ internal static unsafe class RowRunClear
         {
             var job = t_job ??= new ClearJob();
             (job.Gradient, job.Length, job.Rows, job.Width) = ((nint)g, gradient.Length, rows, width);
+            job.TotalCost = rows.Cost(width, RunCost);
             Parallelism.Run(job, workers);
             job.Rows = null;
         }
@@ -79,18 +88,19 @@ internal static unsafe class RowRunClear
 
     [ThreadStatic] private static ClearJob? t_job;
 
-    /// <summary>Worker w: the touched rows of ranks [Count·w/W, Count·(w+1)/W).</summary>
+    /// <summary>Worker w: the touched rows from the cost TotalCost·w/W to TotalCost·(w+1)/W.</summary>
     private sealed class ClearJob : ParallelJob
     {
         public nint Gradient;
         public int Length, Width;
+        public long TotalCost;
         public GradientRows? Rows;
 
         public override void RunWorker(int worker, int workerCount)
         {
             GradientRows rows = Rows!;
-            int firstRow = rows.RowOfRank((int)((long)rows.Count * worker / workerCount));
-            int endRow = worker == workerCount - 1 ? rows.RowCount : rows.RowOfRank((int)((long)rows.Count * (worker + 1) / workerCount));
+            int firstRow = worker == 0 ? 0 : rows.RowAtCost((double)TotalCost * worker / workerCount, Width, RunCost);
+            int endRow = worker == workerCount - 1 ? rows.RowCount : rows.RowAtCost((double)TotalCost * (worker + 1) / workerCount, Width, RunCost);
             ClearShare(new Span<float>((float*)Gradient, Length), rows, Width, firstRow, endRow);
         }
     }
