@@ -93,7 +93,22 @@ public static class SeedCases
             _ => PredictOneStep(net, data.Features),
         };
         // The side-by-side warm-up, the LibTorch peer's too (SteadyState).
-        int warmupSteps = SteadyState.WarmUp(step, Math.Max(warmup, SteadyState.CaseMinSteps), SteadyState.CaseMinSeconds);
+        // NANONET_THREADS_SWITCH=1,1,2,2: the thread count switched every step the same way (the case's own count is
+        // ignored), the warm-up's steps too: a scaling ratio inside one process, one-thread and two-thread steps
+        // interleaved, so the machine's drift (which moves a process's step by ±10% on the project's VM) falls on both
+        // alike. The JSON line then gives each count's median over the steps that followed a step at the same count
+        // (the first after a switch finds the other count's data in the other core's cache), and the host's own
+        // scaling, the FMA probe at the largest count against one thread, just before and just after the steps.
+        int[]? threadCounts = Environment.GetEnvironmentVariable("NANONET_THREADS_SWITCH")?.Split(',')
+            .Select(t => int.Parse(t, CultureInfo.InvariantCulture)).ToArray();
+        int warmupCalls = 0;
+        Action warmupStep = threadCounts == null ? step : () =>
+        {
+            Parallelism.MaxThreads = threadCounts[warmupCalls++ % threadCounts.Length];
+            step();
+        };
+        int warmupSteps = SteadyState.WarmUp(warmupStep, Math.Max(warmup, SteadyState.CaseMinSteps), SteadyState.CaseMinSeconds);
+        double hostScalingBefore = threadCounts == null ? 0 : HostFmaScaling(threadCounts.Max());
         Profiler.Reset(); // NANONET_PROFILE=1: the per-op table of the timed steps goes to stderr
         PoolStats.Reset(); // NANONET_POOL_STATS=1: the worker pool's late starts and joins, per kind of region
         var times = new double[steps];
@@ -112,14 +127,10 @@ public static class SeedCases
         string[]? cacheLines = Environment.GetEnvironmentVariable("NANONET_CACHE_LINES")?.Split(',');
         // NANONET_WINOGRAD_DW=on,off: the 3×3 convolutions' weight gradient by Winograd's F(3×3, 4×4) or the direct kernel.
         string[]? winogradWeights = Environment.GetEnvironmentVariable("NANONET_WINOGRAD_DW")?.Split(',');
-        // NANONET_THREADS_SWITCH=1,2: the thread count switched every step the same way (the case's own count is ignored):
-        // a scaling ratio inside one process, one-thread and two-thread steps interleaved, so the machine's drift (which
-        // moves a process's step by ±10% on the project's VM) falls on both alike.
-        string[]? threadCounts = Environment.GetEnvironmentVariable("NANONET_THREADS_SWITCH")?.Split(',');
         for (int i = 0; i < steps; i++)
         {
             if (threadCounts != null)
-                Parallelism.MaxThreads = int.Parse(threadCounts[i % threadCounts.Length], CultureInfo.InvariantCulture);
+                Parallelism.MaxThreads = threadCounts[i % threadCounts.Length];
             if (chunks != null)
                 NanoNet.Kernels.RecurrentStepJob.ChunkStepsOverride = chunks[i % chunks.Length];
             if (winograd != null)
@@ -132,6 +143,8 @@ public static class SeedCases
             step();
             times[i] = Stopwatch.GetElapsedTime(start).TotalMilliseconds;
         }
+        // Before the reports and probes below, which allocate.
+        long allocated = (GC.GetTotalAllocatedBytes(precise: true) - allocatedBefore) / steps;
         if (winograd != null)
         {
             SetWinograd("auto");
@@ -147,10 +160,16 @@ public static class SeedCases
             NanoNet.Kernels.WinogradWeightGradient.Enabled = true;
             ReportSwitched("Winograd weight gradient", winogradWeights, times);
         }
+        string switched = "";
         if (threadCounts != null)
         {
+            double hostScalingAfter = HostFmaScaling(threadCounts.Max());
             Parallelism.MaxThreads = threads;
-            ReportSwitched("threads", threadCounts, times);
+            ReportSwitched("threads", [.. threadCounts.Select(t => t.ToString(CultureInfo.InvariantCulture))], times);
+            IEnumerable<string> medians = threadCounts.Distinct().Order().Select(t => string.Create(CultureInfo.InvariantCulture,
+                $"\"{t}\": {SteadyMedian(times, threadCounts, t):F4}"));
+            switched = string.Create(CultureInfo.InvariantCulture,
+                $", \"steady_ms_by_threads\": {{{string.Join(", ", medians)}}}, \"host_fma_scaling\": [{hostScalingBefore:F3}, {hostScalingAfter:F3}]");
         }
         if (chunks != null)
         {
@@ -162,16 +181,35 @@ public static class SeedCases
                     $"recurrent backward chunk {chunks[v]}: median {mine[mine.Length / 2]:F2} ms, first quartile {mine[mine.Length / 4]:F2}, best {mine[0]:F2} ({mine.Length} steps)"));
             }
         }
-        long allocated = (GC.GetTotalAllocatedBytes(precise: true) - allocatedBefore) / steps;
         if (Profiler.Enabled)
             Console.Error.WriteLine(Profiler.Report());
         if (PoolStats.Enabled)
             Console.Error.WriteLine(PoolStats.Report(steps));
         Array.Sort(times);
         double median = times[steps / 2];
+        string side = threadCounts == null ? "nanonet" : ThreadsSwitchSide; // a switched run's median mixes the counts
         return string.Create(CultureInfo.InvariantCulture,
-            $"{{\"side\": \"nanonet\", \"case\": \"{name}\", \"threads\": {threads}, \"batch\": {batch}, \"median_ms\": {median:F4}, \"per_second\": {batch * 1000 / median:F1}, \"alloc_bytes_per_step\": {allocated}, \"warmup_steps\": {warmupSteps}}}");
+            $"{{\"side\": \"{side}\", \"case\": \"{name}\", \"threads\": {threads}, \"batch\": {batch}, \"median_ms\": {median:F4}, \"per_second\": {batch * 1000 / median:F1}, \"alloc_bytes_per_step\": {allocated}, \"warmup_steps\": {warmupSteps}{switched}}}");
     }
+
+    /// <summary>The side a run under <c>NANONET_THREADS_SWITCH</c> reports: its median mixes the thread counts.</summary>
+    public const string ThreadsSwitchSide = "nanonet-threads-switch";
+
+    /// <summary>
+    /// The median step at <paramref name="threads"/> threads of a run whose count followed <paramref name="counts"/>
+    /// round robin, over the steps whose previous step ran at the same count (NaN if there are none).
+    /// </summary>
+    internal static double SteadyMedian(double[] timesInOrder, int[] counts, int threads)
+    {
+        double[] mine = [.. Enumerable.Range(1, timesInOrder.Length - 1)
+            .Where(i => counts[i % counts.Length] == threads && counts[(i - 1) % counts.Length] == threads)
+            .Select(i => timesInOrder[i]).Order()];
+        return mine.Length == 0 ? double.NaN : mine[mine.Length / 2];
+    }
+
+    /// <summary>What the machine gives <paramref name="threads"/> threads now: the FMA probe at that count over one thread's.</summary>
+    private static double HostFmaScaling(int threads) =>
+        NanoNet.Diagnostics.FmaPeak.MeasureGflops(threads) / NanoNet.Diagnostics.FmaPeak.MeasureGflops(1);
 
     /// <summary>The first <paramref name="rows"/> reviews of the IMDB test set (20,000-word vocabulary, 200 ids, as the seed model reads them), spread over both classes.</summary>
     private static Dataset ImdbRows(int rows)

@@ -64,6 +64,7 @@ public static class SideBySide
             string self = Environment.ProcessPath ?? "dotnet";
             string[] selfPrefix = self.EndsWith("dotnet", StringComparison.Ordinal) ? [typeof(SideBySide).Assembly.Location] : [];
             for (int round = 1; round <= rounds; round++)
+            {
                 foreach (int t in threads)
                     foreach (string name in cases)
                     {
@@ -76,14 +77,30 @@ public static class SideBySide
                         foreach ((string file, string[] sideArgs) in sides)
                         {
                             string line = RunProcess(file, sideArgs, t, idsFile);
-                            File.AppendAllText(results, line.Replace("}", $", \"round\": {round}}}", StringComparison.Ordinal) + "\n");
+                            File.AppendAllText(results, WithRound(line, round) + "\n");
                             Console.Error.WriteLine($"round {round}: {line}");
                         }
                     }
+                // NanoNet's own scaling, one and T threads interleaved in one process (the 1- and T-thread rows above run
+                // minutes apart, and the host's drift moves them by more than the scaling target's margin).
+                if (threads.Contains(1) && threads.Max() > 1)
+                    foreach (string name in cases.Where(c => SeedCases.Parse(c).Mode == "train"))
+                    {
+                        int t = threads.Max(), n = Math.Max(160, 4 * Steps(name, steps));
+                        string line = RunProcess(self, [.. selfPrefix, "case", name, t.ToString(CultureInfo.InvariantCulture), "5",
+                            n.ToString(CultureInfo.InvariantCulture)], t, null, ("NANONET_THREADS_SWITCH", $"1,1,{t},{t}"));
+                        File.AppendAllText(results, WithRound(line, round) + "\n");
+                        Console.Error.WriteLine($"round {round}: {line}");
+                    }
+            }
         }
         PrintTable(results);
         return 0;
     }
+
+    /// <summary>A result's JSON line with its round added (before the line's last brace: a switched run's line nests an object).</summary>
+    private static string WithRound(string line, int round) =>
+        string.Create(CultureInfo.InvariantCulture, $"{line[..line.LastIndexOf('}')]}, \"round\": {round}}}");
 
     /// <summary>Fewer steps for the slow cases, so each process runs for a few seconds at most.</summary>
     private static int Steps(string name, int steps) => name switch
@@ -94,9 +111,11 @@ public static class SideBySide
         _ => steps,
     };
 
-    private static string RunProcess(string file, string[] args, int threads, string? idsFile)
+    private static string RunProcess(string file, string[] args, int threads, string? idsFile, (string Name, string Value)? variable = null)
     {
         var start = new ProcessStartInfo(file) { RedirectStandardOutput = true, UseShellExecute = false };
+        if (variable is (string name, string value))
+            start.Environment[name] = value;
         if (idsFile is not null)
             start.Environment[SeedCases.IdsFileVariable] = idsFile;
         foreach (string a in args)
@@ -119,10 +138,20 @@ public static class SideBySide
     public static void PrintTable(string results)
     {
         var rows = new List<Row>();
+        var scaling = new List<ScalingRow>();
         foreach (string line in File.ReadLines(results))
         {
             using JsonDocument doc = JsonDocument.Parse(line);
             JsonElement r = doc.RootElement;
+            if (r.GetProperty("side").GetString() == SeedCases.ThreadsSwitchSide)
+            {
+                int most = r.GetProperty("threads").GetInt32();
+                JsonElement steady = r.GetProperty("steady_ms_by_threads");
+                scaling.Add(new ScalingRow(r.GetProperty("case").GetString()!, most, steady.GetProperty("1").GetDouble(),
+                    steady.GetProperty(most.ToString(CultureInfo.InvariantCulture)).GetDouble(),
+                    [.. r.GetProperty("host_fma_scaling").EnumerateArray().Select(e => e.GetDouble())]));
+                continue;
+            }
             rows.Add(new Row(r.GetProperty("side").GetString()!, r.GetProperty("case").GetString()!, r.GetProperty("threads").GetInt32(),
                 r.GetProperty("batch").GetInt32(), r.GetProperty("median_ms").GetDouble(),
                 r.TryGetProperty("alloc_bytes_per_step", out JsonElement a) ? a.GetInt64() : null));
@@ -144,7 +173,27 @@ public static class SideBySide
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"| {g.Key.Case} | {nano[0].Batch} | {g.Key.Threads} | {Math.Min(nano.Length, torch.Length)} | {t:F3} | {n:F3} | **{t / n:F2}x** | {perRound[0]:F2}–{perRound[^1]:F2} | {fastest:F2}x | {nano.Max(r => r.Allocated ?? 0):N0} |"));
         }
+        if (scaling.Count == 0)
+            return;
+        // Each round's ratio comes from one process; the host's own figure (the FMA probe, no memory) bounds what any
+        // program could get from the second core in those same seconds.
+        Console.WriteLine();
+        Console.WriteLine("NanoNet's own scaling: 1 and T threads interleaved in one process (two steps each, the second timed), medians;");
+        Console.WriteLine("the host's: the FMA probe at T threads over 1, just before and after each process.");
+        Console.WriteLine();
+        Console.WriteLine("| case | T | rounds | 1 thread ms | T threads ms | NanoNet T / 1 | per-round range | host FMA T / 1 |");
+        Console.WriteLine("|---|---:|---:|---:|---:|---:|---|---|");
+        foreach (IGrouping<(string Case, int Threads), ScalingRow> g in scaling.GroupBy(r => (r.Case, r.Threads))
+                     .OrderBy(g => Array.IndexOf(SeedCases.Names, g.Key.Case)).ThenBy(g => g.Key.Threads))
+        {
+            double[] ratios = [.. g.Select(r => r.OneMs / r.ManyMs).Order()];
+            double[] host = [.. g.SelectMany(r => r.Host).Order()];
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"| {g.Key.Case} | {g.Key.Threads} | {ratios.Length} | {Median(g.Select(r => r.OneMs)):F3} | {Median(g.Select(r => r.ManyMs)):F3} | **{Median(ratios):F2}x** | {ratios[0]:F2}–{ratios[^1]:F2} | {host[0]:F2}–{host[^1]:F2} |"));
+        }
     }
+
+    private sealed record ScalingRow(string Case, int Threads, double OneMs, double ManyMs, double[] Host);
 
     private static double Median(IEnumerable<double> values)
     {

@@ -7,6 +7,9 @@
 #
 # Cases: cifar10-train cifar10-inference text-train text-inference imdb-train imdb-inference cifar10-predict1 text-predict1
 # keras-cifar10-train (all by default; imdb-*: the text model on real IMDB test reviews, both sides on the same ids).
+# With 1 and T threads asked for, each round also runs every training case once with NanoNet's thread count switched
+# between 1 and T every two steps in one process (NANONET_THREADS_SWITCH=1,1,T,T), beside the FMA probe's own scaling
+# just before and after it: a second table gives NanoNet's scaling free of the host's drift between the rows above.
 # Each side warms up for at least 2 s and 40 steps, then until 40 steps in a row and 0.3 s compiled no .NET method (the
 # JIT's tiering; at most 60 s), before its timed steps.
 # The LibTorch side (benchmarks/libtorch) is not in NanoNet.sln: its first build restores ~300 MB of packages. It runs
