@@ -75,16 +75,16 @@ internal static unsafe class LstmFusedStep
         fixed (float* pw = w, pr = r, pPackedArray = packed)
         {
             float* pPacked = pPackedArray + start;
-            for (int b = 0; b < panels; b++)
+            // Row by row of W and R (each read once, in order), into the panels' rows p.
+            for (int p = 0; p < k; p++)
             {
-                int first = b * Units, count = Math.Min(Units, u - first);
-                float* panel = pPacked + (long)b * k * Width;
-                for (int p = 0; p < k; p++)
+                float* source = p < d ? pw + (long)p * g4 : pr + (long)(p - d) * g4;
+                for (int b = 0; b < panels; b++)
                 {
-                    float* source = (p < d ? pw + (long)p * g4 : pr + (long)(p - d) * g4) + first;
-                    float* row = panel + (long)p * Width;
+                    int first = b * Units, count = Math.Min(Units, u - first);
+                    float* row = pPacked + ((long)b * k + p) * Width;
                     for (int gate = 0; gate < 4; gate++)
-                        CopyUnits(source + gate * u, row + gate * Units, count);
+                        CopyUnits(source + gate * u + first, row + gate * Units, count);
                 }
             }
         }
