@@ -57,37 +57,22 @@ internal static unsafe class LstmFusedStep
     /// W (D×4U) and R (U×4U) packed into panels (see the class remarks), and the bias in the same column order
     /// (32 floats per panel), into <paramref name="packed"/> and <paramref name="packedBias"/> (pinned, reused when large
     /// enough), each from its first cache line: the steps read them from <paramref name="packed"/> + the returned
-    /// <c>Weights</c> index and <paramref name="packedBias"/> + <c>Bias</c>.
+    /// <c>Weights</c> index and <paramref name="packedBias"/> + <c>Bias</c>. With <paramref name="panelsLater"/> only the
+    /// buffers and the bias are made here, and the caller packs the panels (<see cref="PackPanels"/>) on its workers.
     /// </summary>
     public static (int Weights, int Bias) Pack(ReadOnlySpan<float> w, ReadOnlySpan<float> r, ReadOnlySpan<float> bias, int d, int u,
-        ref float[]? packed, ref float[]? packedBias)
+        ref float[]? packed, ref float[]? packedBias, bool panelsLater = false)
     {
-        int panels = Panels(u), k = d + u, g4 = 4 * u;
+        int panels = Panels(u), k = d + u;
         long length = (long)panels * k * Width;
         // Pinned, the panels (and the bias) from their first cache line: each K step's two 512-bit loads of a panel row
         // then hit one line each (CacheLineAlignment).
         packed = CacheLineAlignment.Pinned(packed, length);
         packedBias = CacheLineAlignment.Pinned(packedBias, panels * Width);
         int start = CacheLineAlignment.Offset(packed), biasStart = CacheLineAlignment.Offset(packedBias);
-        // Every step of every forward packs anew (the optimizer changed W and R), on the caller before the steps' workers
-        // start: copied 8 floats at a time with one vector move each (a span copy per gate and row cost a call apiece: 0.15 ms
-        // of imdb-train's step, serial, benchmarks/README.md, twenty-ninth sitting).
-        fixed (float* pw = w, pr = r, pPackedArray = packed)
-        {
-            float* pPacked = pPackedArray + start;
-            // Row by row of W and R (each read once, in order), into the panels' rows p.
-            for (int p = 0; p < k; p++)
-            {
-                float* source = p < d ? pw + (long)p * g4 : pr + (long)(p - d) * g4;
-                for (int b = 0; b < panels; b++)
-                {
-                    int first = b * Units, count = Math.Min(Units, u - first);
-                    float* row = pPacked + ((long)b * k + p) * Width;
-                    for (int gate = 0; gate < 4; gate++)
-                        CopyUnits(source + gate * u + first, row + gate * Units, count);
-                }
-            }
-        }
+        if (!panelsLater)
+            fixed (float* pw = w, pr = r, pPacked = packed)
+                PackPanels(pw, pr, d, u, pPacked + start, 0, panels);
         for (int b = 0; b < panels; b++)
         {
             int first = b * Units, count = Math.Min(Units, u - first);
@@ -97,6 +82,28 @@ internal static unsafe class LstmFusedStep
                 bias.Slice(gate * u + first, count).CopyTo(biasRow.Slice(gate * Units));
         }
         return (start, biasStart);
+    }
+
+    /// <summary>
+    /// Panels [<paramref name="firstPanel"/>, <paramref name="endPanel"/>) of <see cref="Pack"/>: row p of panel b is
+    /// [i f g o] of units 8b..8b+7 of W's row p (p &lt; D) or R's row p − D, at <paramref name="packed"/> + (b·(D+U) + p)·32.
+    /// Each gate's 8 units move with one vector copy (a span copy per gate and row, 16,384 calls a forward at the IMDB
+    /// shape, cost 0.15 ms of its step: benchmarks/README.md, twenty-ninth sitting).
+    /// </summary>
+    public static void PackPanels(float* w, float* r, int d, int u, float* packed, int firstPanel, int endPanel)
+    {
+        int k = d + u, g4 = 4 * u;
+        for (int b = firstPanel; b < endPanel; b++)
+        {
+            int first = b * Units, count = Math.Min(Units, u - first);
+            for (int p = 0; p < k; p++)
+            {
+                float* source = (p < d ? w + (long)p * g4 : r + (long)(p - d) * g4) + first;
+                float* row = packed + ((long)b * k + p) * Width;
+                for (int gate = 0; gate < 4; gate++)
+                    CopyUnits(source + gate * u, row + gate * Units, count);
+            }
+        }
     }
 
     /// <summary>One gate's 8 units of a packed row: <paramref name="count"/> floats from <paramref name="source"/>, zeros after.</summary>

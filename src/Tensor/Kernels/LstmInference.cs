@@ -161,13 +161,13 @@ public static unsafe class LstmInference
         PackedMatrix? packedW = null, packedR = null;
         (int Weights, int Bias) fusedStart = default; // where the packed panels and bias start (on cache lines)
         if (fused)
-            fusedStart = LstmFusedStep.Pack(w, r, bias, d, u, ref t_fusedWeights, ref t_fusedBias);
+            fusedStart = LstmFusedStep.Pack(w, r, bias, d, u, ref t_fusedWeights, ref t_fusedBias, panelsLater: onEmbedding);
         else
         {
             packedW = t_packedW = PackedMatrix.Pack(false, d, g4, w, g4, t_packedW);
             packedR = t_packedR = PackedMatrix.Pack(false, u, g4, r, g4, t_packedR);
         }
-        fixed (float* px = x, pb = bias, pm = mask, py = y, h = finalHidden, c = finalCell, pScratch = scratch,
+        fixed (float* pw = w, pr = r, px = x, pb = bias, pm = mask, py = y, h = finalHidden, c = finalCell, pScratch = scratch,
                fusedWeightsArray = fused ? t_fusedWeights : null, fusedBiasArray = fused ? t_fusedBias : null,
                pTable = table, pProjected = projected)
         fixed (int* pSlots = slots)
@@ -176,7 +176,7 @@ public static unsafe class LstmInference
             float* fusedBias = fused ? fusedBiasArray + fusedStart.Bias : null;
             if (onEmbedding && fused)
                 fixed (int* pIds = distinctIds)
-                    LstmProjection.Run(fusedWeights, d, u, pTable, pIds, distinctIds.Length, pProjected);
+                    LstmProjection.Run(fusedWeights, d, u, pTable, pIds, distinctIds.Length, pProjected, pw, pr); // packs the panels first
             else if (onEmbedding)
             {
                 // Two-pass: the distinct ids' embedding rows gathered (after the projected rows), then one GEMM, whose

@@ -284,10 +284,10 @@ public static unsafe class LstmKernels
         PackedMatrix? packedR = null;
         (int Weights, int Bias) fusedStart = default; // where the packed panels and bias start (on cache lines)
         if (fused)
-            fusedStart = LstmFusedStep.Pack(w, r, bias, d, u, ref t_fusedWeights, ref t_fusedBias);
+            fusedStart = LstmFusedStep.Pack(w, r, bias, d, u, ref t_fusedWeights, ref t_fusedBias, panelsLater: onEmbedding);
         else
             packedR = t_packedR = PackedMatrix.Pack(false, u, g4, r, g4, t_packedR);
-        fixed (float* gates = saved.Gates, hidden = saved.Hidden, cell = saved.Cell, tanhCell = saved.TanhCell, pb = bias, pm = mask,
+        fixed (float* pw = w, pr = r, gates = saved.Gates, hidden = saved.Hidden, cell = saved.Cell, tanhCell = saved.TanhCell, pb = bias, pm = mask,
                dropped = saved.DroppedHidden, pmh = recurrentDropout, input = saved.InputTimeMajor, px = x, pmx = inputDropout,
                fusedWeightsArray = fused ? t_fusedWeights : null, fusedBiasArray = fused ? t_fusedBias : null,
                pRows = rows, pProjected = projected)
@@ -297,7 +297,7 @@ public static unsafe class LstmKernels
             float* fusedBias = fused ? fusedBiasArray + fusedStart.Bias : null;
             // On embedded ids: x·W once per distinct row, in the fused step's panels or as plain 4U rows (two-pass).
             if (onEmbedding && fused)
-                LstmProjection.Run(fusedWeights, d, u, pRows, null, distinct, pProjected);
+                LstmProjection.Run(fusedWeights, d, u, pRows, null, distinct, pProjected, pw, pr); // packs the panels first
             else if (onEmbedding)
                 Gemm.Multiply(false, false, distinct, g4, d, rows, d, w, g4, projected[..(distinct * g4)], g4);
             StepJob job = StepJob.Rent(s, packedR, backward: false);
