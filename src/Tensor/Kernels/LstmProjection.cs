@@ -19,8 +19,9 @@ internal static unsafe class LstmProjection
     /// </summary>
     /// <remarks>With <paramref name="w"/> and <paramref name="r"/> given, the panels are packed here first
     /// (<see cref="LstmFusedStep.PackPanels"/>), the workers taking them one by one, then each worker waits for every
-    /// panel before it projects: the pack, a serial 75 µs of imdb-train's step at 2 threads before, shared (and its copy
-    /// of W and R, which the other core may have just updated, read by both cores).</remarks>
+    /// panel before it projects. Packed by one thread before this region, they cost imdb-train's step 75 µs at 2 threads
+    /// with the other core idle, W and R partly read from the core whose optimizer update had just written them
+    /// (benchmarks/README.md, twenty-ninth sitting).</remarks>
     public static void Run(float* packed, int d, int u, float* table, int* ids, int count, float* projected,
         float* w = null, float* r = null)
     {
