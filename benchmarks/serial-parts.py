@@ -11,6 +11,7 @@ import sys
 
 # The step's own lambda (SeedCases.Run's train step, InferenceStep's or PredictOneStep's), not under the warm-up.
 STEP = re.compile(r'SeedCases\+<>c__DisplayClass[0-9_]+::<(Run|InferenceStep|PredictOneStep)>b__')
+HEADER = re.compile(r'^\s*\d+/\d+\s*$')  # a sample's "pid/tid" line (right-aligned: leading spaces for short pids)
 FRAME = re.compile(r'([A-Za-z0-9_`+<>\[\]]+::[A-Za-z0-9_<>`|]+)\(')
 
 
@@ -28,7 +29,7 @@ def main_thread_stacks(lines):
             if keep and stack:
                 yield stack
             stack, keep = [], False
-        elif not line[0].isspace():
+        elif HEADER.match(line):
             pid, tid = line.split()[0].split('/')
             keep = pid == tid
         elif keep:

@@ -210,8 +210,7 @@ public static unsafe class Conv2DKernels
                 DirectConvInputGradient.PackPanels(pw, patch, filters, ppanels);
             if (winogradInput) // w turned and transposed (w′), then Winograd-transformed, once for every chunk's dZ ∗ w′
             {
-                WinogradConv.RotateKernel(pw, g.Channels, filters, ppanels);
-                WinogradConv.TransformFilters(ppanels, filters, g.Channels, ppanels + patch * filters, inputTile);
+                WinogradConv.RotateAndTransformFilters(pw, g.Channels, filters, ppanels, ppanels + patch * filters, inputTile);
             }
             job.InputPanels = (nint)(winogradInput ? ppanels + patch * filters : ppanels);
             job.InputByWinograd = winogradInput;

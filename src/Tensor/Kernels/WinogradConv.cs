@@ -149,24 +149,86 @@ internal static unsafe class WinogradConv
     /// <summary>
     /// U = G·g·Gᵀ for every channel and filter, laid out as the micro-kernel's B panels: filter panel p, element e, then
     /// channel c holds the 32 filters p·32.. of U[e][c] (w is (3, 3, C, F); <paramref name="u"/> has
-    /// <see cref="TransformedLength"/> floats).
+    /// <see cref="TransformedLength"/> floats). Split by channels over the workers (<see cref="FilterJob"/>).
     /// </summary>
-    public static void TransformFilters(float* w, int channels, int filters, float* u, int tile)
+    public static void TransformFilters(float* w, int channels, int filters, float* u, int tile) =>
+        RunFilterJob(w, channels, filters, null, u, tile);
+
+    /// <summary>
+    /// <see cref="RotateKernel"/> into <paramref name="rotated"/> ((3, 3, F, C)), then <see cref="TransformFilters"/> of it
+    /// (its channels are w's filters) into <paramref name="u"/>: the kernel of the input gradient's Winograd forward.
+    /// Split by w's filters over the workers, each rotating the rows it then transforms.
+    /// </summary>
+    public static void RotateAndTransformFilters(float* w, int channels, int filters, float* rotated, float* u, int tile) =>
+        RunFilterJob(w, channels, filters, rotated, u, tile);
+
+    /// <summary>Below this many channel × filter pairs the kernel is transformed on the calling thread.</summary>
+    private const int ParallelPairs = 32 * 32;
+
+    private static void RunFilterJob(float* w, int channels, int filters, float* rotated, float* u, int tile)
     {
-        if (tile == 4)
-            TransformFilters<WinogradTile4x4>(w, channels, filters, u);
+        int rows = rotated == null ? channels : filters; // the transform's channels, which the workers split
+        int workers = (long)channels * filters < ParallelPairs ? 1 : Math.Min(Parallelism.CurrentMaxThreads, rows);
+        var job = t_filterJob ??= new FilterJob();
+        job.W = w;
+        job.Rotated = rotated;
+        job.U = u;
+        (job.Channels, job.Filters, job.Tile) = (channels, filters, tile);
+        if (workers <= 1)
+            job.RunWorker(0, 1);
         else
-            TransformFilters<WinogradTile2x2>(w, channels, filters, u);
+            Parallelism.Run(job, workers);
+        job.W = job.Rotated = job.U = null;
     }
 
-    private static void TransformFilters<T>(float* w, int channels, int filters, float* u) where T : struct, IWinogradTile
+    [ThreadStatic] private static FilterJob? t_filterJob;
+
+    /// <summary>
+    /// Worker k of K: the transform's channels [rows·k/K, rows·(k+1)/K), rotated first when <see cref="Rotated"/> is set.
+    /// Every U[e][c] depends on channel c's kernel alone, so the split changes no bit. Once per step and layer (the
+    /// weights change every step), on one thread it was 3.4% of the Keras model's 2-thread step with the other core idle
+    /// (`serial-parts.sh`, benchmarks/README.md, twenty-ninth sitting).
+    /// </summary>
+    private sealed class FilterJob : ParallelJob
+    {
+        public float* W, Rotated, U;
+        public int Channels, Filters, Tile;
+
+        public override void RunWorker(int worker, int workerCount)
+        {
+            if (Rotated == null)
+            {
+                (int first, int end) = Share(Channels, worker, workerCount);
+                TransformChannels(W, Channels, Filters, U, Tile, first, end);
+                return;
+            }
+            (int from, int to) = Share(Filters, worker, workerCount);
+            RotateRows(W, Channels, Filters, Rotated, from, to);
+            TransformChannels(Rotated, Filters, Channels, U, Tile, from, to);
+        }
+
+        private static (int First, int End) Share(int rows, int worker, int workers) =>
+            ((int)((long)rows * worker / workers), (int)((long)rows * (worker + 1) / workers));
+    }
+
+    /// <summary><see cref="TransformFilters"/> for channels [<paramref name="firstChannel"/>, <paramref name="endChannel"/>).</summary>
+    private static void TransformChannels(float* w, int channels, int filters, float* u, int tile, int firstChannel, int endChannel)
+    {
+        if (tile == 4)
+            TransformChannels<WinogradTile4x4>(w, channels, filters, u, firstChannel, endChannel);
+        else
+            TransformChannels<WinogradTile2x2>(w, channels, filters, u, firstChannel, endChannel);
+    }
+
+    private static void TransformChannels<T>(float* w, int channels, int filters, float* u, int firstChannel, int endChannel)
+        where T : struct, IWinogradTile
     {
         int elements = Elements(T.Outputs);
         long tap = (long)channels * filters, element = (long)channels * FilterPanel; // floats between taps in w, elements in u
         for (int f = 0; f < filters; f += 16)
         {
             int panel = f / FilterPanel, lane = f % FilterPanel;
-            for (int c = 0; c < channels; c++) // channel by channel: each element's stores go on along one run of u
+            for (int c = firstChannel; c < endChannel; c++) // channel by channel: each element's stores go on along one run of u
                 T.TransformFilter(w + (long)c * filters + f, tap, u + ((long)panel * elements * channels + c) * FilterPanel + lane, element);
         }
     }
@@ -296,14 +358,18 @@ internal static unsafe class WinogradConv
         && g.DilationWidth == 1 && g.PadTop <= 2 && g.PadLeft <= 2 && Applies(InputGradientGeometry(g, filters), g.Channels);
 
     /// <summary>w′ (3, 3, F, C) from w (3, 3, C, F): w′[kh, kw, f, c] = w[2 − kh, 2 − kw, c, f].</summary>
-    public static void RotateKernel(float* w, int channels, int filters, float* rotated)
+    public static void RotateKernel(float* w, int channels, int filters, float* rotated) =>
+        RotateRows(w, channels, filters, rotated, 0, filters);
+
+    /// <summary><see cref="RotateKernel"/> for the rows f of w′ in [<paramref name="firstFilter"/>, <paramref name="endFilter"/>).</summary>
+    private static void RotateRows(float* w, int channels, int filters, float* rotated, int firstFilter, int endFilter)
     {
         for (int kh = 0; kh < 3; kh++)
             for (int kw = 0; kw < 3; kw++)
             {
                 float* from = w + (long)((2 - kh) * 3 + (2 - kw)) * channels * filters, to = rotated + (long)(kh * 3 + kw) * filters * channels;
-                for (int c = 0; c < channels; c++)
-                    for (int f = 0; f < filters; f++)
+                for (int f = firstFilter; f < endFilter; f++) // w′'s rows in order, each gathered from a column of w
+                    for (int c = 0; c < channels; c++)
                         to[(long)f * channels + c] = from[(long)c * filters + f];
             }
     }
