@@ -1,4 +1,3 @@
-using System.Numerics.Tensors;
 using NanoNet.Autograd;
 using NanoNet.Diagnostics;
 
@@ -82,10 +81,7 @@ public static partial class Ops
             if (!x.RequiresGrad)
                 return;
             Span<float> dX = x.GradForFirstWrite(out bool overwrite).Span; // a new dX is stored, not cleared and added to
-            if (overwrite)
-                TensorPrimitives.Multiply(dY.Span, scaledMask.Span, dX);
-            else
-                TensorPrimitives.MultiplyAdd(dY.Span, scaledMask.Span, dX, dX);
+            Kernels.MaskedGradient.Backward(dY.Span, scaledMask.Span, dX, overwrite);
         }
     }
 }
