@@ -174,10 +174,7 @@ internal static unsafe class WinogradConv
         job.Rotated = rotated;
         job.U = u;
         (job.Channels, job.Filters, job.Tile) = (channels, filters, tile);
-        if (workers <= 1)
-            job.RunWorker(0, 1);
-        else
-            Parallelism.Run(job, workers);
+        Parallelism.Run(job, workers); // one worker (or inside a region): on the calling thread
         job.W = job.Rotated = job.U = null;
     }
 
@@ -203,7 +200,7 @@ internal static unsafe class WinogradConv
                 return;
             }
             (int from, int to) = Share(Filters, worker, workerCount);
-            RotateRows(W, Channels, Filters, Rotated, from, to);
+            RotateKernel(W, Channels, Filters, Rotated, from, to);
             TransformChannels(Rotated, Filters, Channels, U, Tile, from, to);
         }
 
@@ -357,12 +354,11 @@ internal static unsafe class WinogradConv
         g.KernelHeight == 3 && g.KernelWidth == 3 && g.StrideHeight == 1 && g.StrideWidth == 1 && g.DilationHeight == 1
         && g.DilationWidth == 1 && g.PadTop <= 2 && g.PadLeft <= 2 && Applies(InputGradientGeometry(g, filters), g.Channels);
 
-    /// <summary>w′ (3, 3, F, C) from w (3, 3, C, F): w′[kh, kw, f, c] = w[2 − kh, 2 − kw, c, f].</summary>
-    public static void RotateKernel(float* w, int channels, int filters, float* rotated) =>
-        RotateRows(w, channels, filters, rotated, 0, filters);
-
-    /// <summary><see cref="RotateKernel"/> for the rows f of w′ in [<paramref name="firstFilter"/>, <paramref name="endFilter"/>).</summary>
-    private static void RotateRows(float* w, int channels, int filters, float* rotated, int firstFilter, int endFilter)
+    /// <summary>
+    /// w′ (3, 3, F, C) from w (3, 3, C, F), w′[kh, kw, f, c] = w[2 − kh, 2 − kw, c, f], for the rows f of w′ in
+    /// [<paramref name="firstFilter"/>, <paramref name="endFilter"/>).
+    /// </summary>
+    private static void RotateKernel(float* w, int channels, int filters, float* rotated, int firstFilter, int endFilter)
     {
         for (int kh = 0; kh < 3; kh++)
             for (int kw = 0; kw < 3; kw++)
