@@ -20,9 +20,17 @@ namespace NanoNet.Kernels;
 /// (benchmarks/README.md, eleventh sitting).</para>
 /// <para>Each piece is an ordinary <see cref="Gemm"/> call on one worker, which makes its cache choices (prefetching,
 /// B read in place) for the whole product's size, as the unsplit call would.</para>
-/// <para>Determinism: the pieces depend on K only, each is computed on one thread, and the partial products are
-/// added to C in piece order by one loop, so C is bitwise the same at any thread count. It differs from the unsplit
-/// product within rounding: the K-sum is grouped in eight pieces instead of one chain of KC slabs.</para>
+/// <para>The sum: once every piece is done (a barrier inside the region), worker w adds up its own band of C's rows,
+/// rows [M·w/W, M·(w+1)/W), over the eight partial products. Done by the caller after the region, the sum was the
+/// largest serial part left in the CIFAR-10 seed step at 2 threads (1.2% of the main thread's step samples under
+/// <c>Ops.Linear</c>, 0.3% after; the step's serial share 3.4% → 2.2–2.6%), and the caller read every partial product
+/// of the helper across the cores, whose next call then wrote lines the other core held. Split by rows, each worker
+/// reads half of the other's partials, the two sides pay alike, and the caller's wait for the helper at the region's
+/// end went from 6–71 to 3–6 µs (benchmarks/README.md, thirtieth sitting).</para>
+/// <para>Determinism: the pieces depend on K only, each is computed on one thread, and every element of C adds its
+/// partial products in piece order (whichever worker's band holds its row), so C is bitwise the same at any thread
+/// count. It differs from the unsplit product within rounding: the K-sum is grouped in eight pieces instead of one
+/// chain of KC slabs.</para>
 /// </remarks>
 internal static unsafe class GemmKSplit
 {
@@ -56,23 +64,10 @@ internal static unsafe class GemmKSplit
             {
                 Job job = t_job ??= new Job();
                 (job.Kind, job.TransA, job.TransB, job.M, job.N, job.K) = (kind, transA, transB, m, n, k);
-                job.A = a; job.B = b; job.Partial = p;
-                (job.Lda, job.Ldb) = (lda, ldb);
+                job.A = a; job.B = b; job.Partial = p; job.C = c;
+                (job.Lda, job.Ldb, job.Ldc, job.Accumulate) = (lda, ldb, ldc, accumulate);
                 Parallelism.Run(job, Math.Min(threads, Pieces));
-                job.A = job.B = job.Partial = null;
-                // C (+)= P_0 + P_1 + … in piece order, row by row.
-                for (int i = 0; i < m; i++)
-                {
-                    var row = new Span<float>(c + (long)i * ldc, n);
-                    for (int piece = 0; piece < Pieces; piece++)
-                    {
-                        var term = new ReadOnlySpan<float>(p + ((long)piece * m + i) * n, n);
-                        if (piece == 0 && !accumulate)
-                            term.CopyTo(row);
-                        else
-                            TensorPrimitives.Add(row, term, row);
-                    }
-                }
+                job.A = job.B = job.Partial = job.C = null;
             }
         }
         finally
@@ -83,15 +78,44 @@ internal static unsafe class GemmKSplit
 
     [ThreadStatic] private static Job? t_job;
 
-    /// <summary>Worker w computes the contiguous pieces [8w/W, 8(w+1)/W), each into its own partial product.</summary>
+    /// <summary>
+    /// Worker w computes the contiguous pieces [8w/W, 8(w+1)/W), each into its own partial product, then, once every
+    /// worker's are done, its band of C's rows from all of them (<see cref="SumRows"/>).
+    /// </summary>
     private sealed class Job : ParallelJob
     {
         public GemmKernelKind Kind;
-        public bool TransA, TransB;
-        public int M, N, K, Lda, Ldb;
-        public float* A, B, Partial;
+        public bool TransA, TransB, Accumulate;
+        public int M, N, K, Lda, Ldb, Ldc;
+        public float* A, B, Partial, C;
+        private readonly SpinBarrier _barrier = new();
 
         public override void RunWorker(int worker, int workerCount)
+        {
+            MultiplyPieces(worker, workerCount);
+            if (workerCount > 1)
+                _barrier.SignalAndWait(workerCount); // every partial product is in
+            SumRows((int)((long)M * worker / workerCount), (int)((long)M * (worker + 1) / workerCount));
+        }
+
+        /// <summary>C[first..end) (+)= P_0 + P_1 + … + P_7, row by row, in piece order.</summary>
+        private void SumRows(int first, int end)
+        {
+            for (int i = first; i < end; i++)
+            {
+                var row = new Span<float>(C + (long)i * Ldc, N);
+                for (int piece = 0; piece < Pieces; piece++)
+                {
+                    var term = new ReadOnlySpan<float>(Partial + ((long)piece * M + i) * N, N);
+                    if (piece == 0 && !Accumulate)
+                        term.CopyTo(row);
+                    else
+                        TensorPrimitives.Add(row, term, row);
+                }
+            }
+        }
+
+        private void MultiplyPieces(int worker, int workerCount)
         {
             for (int piece = Pieces * worker / workerCount; piece < Pieces * (worker + 1) / workerCount; piece++)
             {
