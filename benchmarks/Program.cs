@@ -37,6 +37,7 @@ using NanoNet.Benchmarks;
 //   dotnet run -c Release --project benchmarks -- core-to-core [kilobytes] [repeats]  (a cache line's round trip between two threads; a block read after the other core wrote it)
 // The IMDB model's embedding gather and scatter, SGD's touched-row update and the clearing, cold caches, against the memory bandwidth:
 //   dotnet run -c Release --project benchmarks -- embedding-time [repeats] [threads]
+//   dotnet run -c Release --project benchmarks -- distinct-ids-time [vocabulary]   (numbering a batch's distinct ids, cold caches)
 // NanoNet against LibTorch 2.10, alternating sides per case (builds the peer too; see benchmarks/README.md):
 //   bash benchmarks/compare-libtorch.sh [--rounds 3] [--threads 1 2] [--steps 40] [case ...]
 //   dotnet run -c Release --project benchmarks -- case <case> <threads> <warmup> <steps>   one side of one case
@@ -146,6 +147,11 @@ if (args.Length > 0 && args[0] == "gemm-scaling")
 if (args.Length > 0 && args[0] == "core-to-core")
 {
     CoreToCore.Run(args.Length > 1 ? int.Parse(args[1]) : 1024, args.Length > 2 ? int.Parse(args[2]) : 50);
+    return 0;
+}
+if (args.Length > 0 && args[0] == "distinct-ids-time")
+{
+    DistinctIdsTiming.Run(args.Length > 1 ? int.Parse(args[1]) : 20_000);
     return 0;
 }
 if (args.Length > 0 && args[0] == "embedding-time")
