@@ -109,6 +109,15 @@ public sealed class GradientRows
         return RowCount;
     }
 
+    /// <summary>
+    /// Where share <paramref name="share"/> of <paramref name="shares"/> starts when the touched rows are cut at equal
+    /// shares of <paramref name="totalCost"/> (<see cref="Cost"/> with the same width and run cost): 0 for the first,
+    /// <see cref="RowCount"/> past the last, else <see cref="RowAtCost"/>. The optimizer's update of the touched rows,
+    /// their clearing and the embedding's scatter into them all cut here, so each worker keeps the same rows.
+    /// </summary>
+    internal int ShareStart(int share, int shares, long totalCost, int width, int runCost) =>
+        share <= 0 ? 0 : share >= shares ? RowCount : RowAtCost((double)totalCost * share / shares, width, runCost);
+
     /// <summary>The bits of <paramref name="word"/> whose row starts a run: touched, with the row before untouched.</summary>
     private static ulong RunStarts(ulong word, ulong previousWord) => word & ~(word << 1 | previousWord >> 63);
 

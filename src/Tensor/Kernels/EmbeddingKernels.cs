@@ -1,4 +1,5 @@
 using System.Numerics.Tensors;
+using NanoNet.Autograd;
 
 namespace NanoNet.Kernels;
 
@@ -13,7 +14,9 @@ namespace NanoNet.Kernels;
 /// result is deterministic), and skips positions whose id equals the masked id.</para>
 /// <para>Both passes use all workers on large batches: the gather splits the positions, the scatter
 /// splits the table's rows (each worker scans every position but adds only into its own rows), so every
-/// row still receives its gradients in position order.</para>
+/// row still receives its gradients in position order. Given the gradient's touched rows, the scatter cuts them where
+/// the optimizer's update of those rows and their clearing cut them (<see cref="GradientRows.ShareStart"/>), so each
+/// worker adds into the rows its own core cleared after the last step and will update next.</para>
 /// </remarks>
 public static unsafe class EmbeddingKernels
 {
@@ -55,7 +58,15 @@ public static unsafe class EmbeddingKernels
     /// dTable[ids[p], :] += dY[p, :] for every position p in order, except where ids[p] = <paramref name="maskedId"/>
     /// (pass −1 to mask nothing).
     /// </summary>
-    public static void ScatterAdd(ReadOnlySpan<int> ids, ReadOnlySpan<float> dY, Span<float> dTable, int dim, int maskedId)
+    public static void ScatterAdd(ReadOnlySpan<int> ids, ReadOnlySpan<float> dY, Span<float> dTable, int dim, int maskedId) =>
+        ScatterAdd(ids, dY, dTable, dim, maskedId, touched: null);
+
+    /// <summary>
+    /// <see cref="ScatterAdd(ReadOnlySpan{int}, ReadOnlySpan{float}, Span{float}, int, int)"/> on several workers cut at the
+    /// same rows as the update and the clearing of <paramref name="touched"/>, the gradient's touched rows (which must hold
+    /// every id scattered here), or at equal shares of the table's rows when it is null.
+    /// </summary>
+    internal static void ScatterAdd(ReadOnlySpan<int> ids, ReadOnlySpan<float> dY, Span<float> dTable, int dim, int maskedId, GradientRows? touched)
     {
         if (ids.Length * dim < ParallelThreshold)
         {
@@ -64,7 +75,13 @@ public static unsafe class EmbeddingKernels
         }
         fixed (int* pid = ids)
         fixed (float* pt = dTable, py = dY)
+        {
+            EmbeddingJob job = t_job ??= new EmbeddingJob();
+            job.Touched = touched;
+            job.TouchedCost = touched?.Cost(dim, RowRunClear.RunCost) ?? 0;
             Run(scatter: true, pid, ids.Length, pt, dTable.Length, py, dim, maskedId);
+            job.Touched = null;
+        }
     }
 
     private const int ParallelThreshold = 1 << 16;
@@ -117,7 +134,16 @@ public static unsafe class EmbeddingKernels
 
     private sealed class EmbeddingJob : ParallelJob
     {
+        /// <summary>Where share <paramref name="share"/> of <paramref name="shares"/> of the table's rows starts.</summary>
+        private int RowOfShare(int share, int shares, int rows) =>
+            share >= shares ? rows
+            : Touched is { } touched ? Math.Min(rows, touched.ShareStart(share, shares, TouchedCost, Dim, RowRunClear.RunCost))
+            : (int)((long)rows * share / shares);
+
         public bool Scatter;
+        /// <summary>The scatter's touched rows, cut by cost as <see cref="RowRunClear"/> cuts them (<see cref="GradientRows.ShareStart"/>), or null.</summary>
+        public GradientRows? Touched;
+        public long TouchedCost;
         public nint Ids, Table, Y;
         public int Count, TableLength, Dim, MaskedId;
 
@@ -127,7 +153,7 @@ public static unsafe class EmbeddingKernels
             if (Scatter)
             {
                 int rows = TableLength / Dim;
-                int first = (int)((long)rows * worker / workerCount), end = (int)((long)rows * (worker + 1) / workerCount);
+                int first = RowOfShare(worker, workerCount, rows), end = RowOfShare(worker + 1, workerCount, rows);
                 ScatterRange(ids, new ReadOnlySpan<float>((float*)Y, Count * Dim), new Span<float>((float*)Table, TableLength), Dim, MaskedId, first, end);
             }
             else

@@ -99,8 +99,8 @@ internal static unsafe class RowRunClear
         public override void RunWorker(int worker, int workerCount)
         {
             GradientRows rows = Rows!;
-            int firstRow = worker == 0 ? 0 : rows.RowAtCost((double)TotalCost * worker / workerCount, Width, RunCost);
-            int endRow = worker == workerCount - 1 ? rows.RowCount : rows.RowAtCost((double)TotalCost * (worker + 1) / workerCount, Width, RunCost);
+            int firstRow = rows.ShareStart(worker, workerCount, TotalCost, Width, RunCost);
+            int endRow = rows.ShareStart(worker + 1, workerCount, TotalCost, Width, RunCost);
             ClearShare(new Span<float>((float*)Gradient, Length), rows, Width, firstRow, endRow);
         }
     }

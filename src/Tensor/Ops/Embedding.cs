@@ -61,8 +61,11 @@ public static partial class Ops
         /// <summary>Per position (masked ones included): read its id and dY row, read and write its gradient row.</summary>
         public override double BackwardBytes => sizeof(float) * (double)count * (1 + 3.0 * table.Dim(1));
 
-        public override void Backward(Tensor dY) =>
-            EmbeddingKernels.ScatterAdd(ids.AsSpan(0, count), dY.Span, table.EnsureGradForRows(ids.AsSpan(0, count), maskedId).Span, table.Dim(1), maskedId);
+        public override void Backward(Tensor dY)
+        {
+            Tensor gradient = table.EnsureGradForRows(ids.AsSpan(0, count), maskedId);
+            EmbeddingKernels.ScatterAdd(ids.AsSpan(0, count), dY.Span, gradient.Span, table.Dim(1), maskedId, table.TouchedGradientRows);
+        }
     }
 
     /// <summary>

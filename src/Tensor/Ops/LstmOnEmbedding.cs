@@ -176,7 +176,8 @@ public static partial class Ops
             // (maskZero: id 0, whose steps are all skipped) gets none, as in Embedding.
             ReadOnlySpan<int> ids = distinct.AsSpan(0, count);
             int maskedId = mask is null ? -1 : 0;
-            EmbeddingKernels.ScatterAdd(ids, dRows.Span, table.EnsureGradForRows(ids, maskedId).Span, d, maskedId);
+            Tensor gradient = table.EnsureGradForRows(ids, maskedId);
+            EmbeddingKernels.ScatterAdd(ids, dRows.Span, gradient.Span, d, maskedId, table.TouchedGradientRows);
         }
     }
 }
