@@ -79,8 +79,14 @@ public static unsafe class EmbeddingKernels
             EmbeddingJob job = t_job ??= new EmbeddingJob();
             job.Touched = touched;
             job.TouchedCost = touched?.Cost(dim, RowRunClear.RunCost) ?? 0;
-            Run(scatter: true, pid, ids.Length, pt, dTable.Length, py, dim, maskedId);
-            job.Touched = null;
+            try
+            {
+                Run(scatter: true, pid, ids.Length, pt, dTable.Length, py, dim, maskedId);
+            }
+            finally
+            {
+                job.Touched = null; // the job is kept per thread: it must not keep the rows alive
+            }
         }
     }
 
