@@ -63,8 +63,9 @@ public static unsafe class EmbeddingKernels
 
     /// <summary>
     /// <see cref="ScatterAdd(ReadOnlySpan{int}, ReadOnlySpan{float}, Span{float}, int, int)"/> on several workers cut at the
-    /// same rows as the update and the clearing of <paramref name="touched"/>, the gradient's touched rows (which must hold
-    /// every id scattered here), or at equal shares of the table's rows when it is null.
+    /// same rows as the update and the clearing of <paramref name="touched"/>, the gradient's touched rows (the ids
+    /// scattered here among them), or at equal shares of the table's rows when it is null. Any cut gives the same sums:
+    /// each row is added to by one worker, position by position.
     /// </summary>
     internal static void ScatterAdd(ReadOnlySpan<int> ids, ReadOnlySpan<float> dY, Span<float> dTable, int dim, int maskedId, GradientRows? touched)
     {
