@@ -14,7 +14,7 @@ namespace NanoNet.Kernels;
 /// it names a slot already given out whose id is this one, <c>slotOfId[id] &lt; K</c> and <c>distinct[slotOfId[id]] == id</c>
 /// (the sparse-set check of Briggs and Torczon, 1993), so whatever it held before (an earlier batch's slot, any garbage)
 /// cannot be mistaken for this batch's, and its entries are asked for 16 positions ahead. A small table (V ≤ 8·P: IMDB's
-/// 20,000 ids for 6,400 positions) is cleared to −1 as before: the streamed clear also brings its lines into the cache,
+/// 20,000 ids for 6,400 positions) is cleared to −1, which marks a new id: the streamed clear also brings its lines into the cache,
 /// where the positions' scattered reads then hit. Timed with cold caches at 6,400 frequency-ranked ids (copies of the
 /// variants in one process, thirtieth sitting): at V = 20,000 cleared 22–24 µs, not cleared 40 (32 with the prefetch);
 /// at V = 1,000,000 cleared 162 µs, not cleared 60–66 (49–56 with the prefetch). `distinct-ids-time` times this one.</para>
