@@ -127,10 +127,16 @@ public static class SeedCases
         string[]? cacheLines = Environment.GetEnvironmentVariable("NANONET_CACHE_LINES")?.Split(',');
         // NANONET_WINOGRAD_DW=on,off: the 3×3 convolutions' weight gradient by Winograd's F(3×3, 4×4) or the direct kernel.
         string[]? winogradWeights = Environment.GetEnvironmentVariable("NANONET_WINOGRAD_DW")?.Split(',');
+        // Under NANONET_THREADS_SWITCH with NANONET_PROFILE=1, the profiler keeps one table per count and records only the
+        // steps that follow a step at the same count, as the medians below do.
+        bool profiling = Profiler.Enabled;
         for (int i = 0; i < steps; i++)
         {
             if (threadCounts != null)
+            {
                 Parallelism.MaxThreads = threadCounts[i % threadCounts.Length];
+                Profiler.Enabled = profiling && i > 0 && threadCounts[(i - 1) % threadCounts.Length] == threadCounts[i % threadCounts.Length];
+            }
             if (chunks != null)
                 NanoNet.Kernels.RecurrentStepJob.ChunkStepsOverride = chunks[i % chunks.Length];
             if (winograd != null)
@@ -143,6 +149,7 @@ public static class SeedCases
             step();
             times[i] = Stopwatch.GetElapsedTime(start).TotalMilliseconds;
         }
+        Profiler.Enabled = profiling;
         // Before the reports and probes below, which allocate.
         long allocated = (GC.GetTotalAllocatedBytes(precise: true) - allocatedBefore) / steps;
         if (winograd != null)

@@ -13,11 +13,13 @@ namespace NanoNet.Diagnostics;
 /// Switch it on with <c>Profiler.Enabled = true</c> or the environment variable <c>NANONET_PROFILE=1</c>;
 /// <c>Sequential.Fit</c> then prints <see cref="Report"/> after every epoch. When off, each op pays one
 /// static boolean test. Timings are wall-clock per call on the calling thread (an op's parallel region
-/// is inside its time). Not thread-safe: profile one training loop at a time.
+/// is inside its time). Not thread-safe: profile one training loop at a time. A call is filed under the thread count it
+/// ran at (<see cref="Parallelism.CurrentMaxThreads"/>), so a run whose count changes from step to step (the benchmarks'
+/// <c>NANONET_THREADS_SWITCH</c>) gets one table per count, each op's scaling measured in the same minutes.
 /// </remarks>
 public static class Profiler
 {
-    private static readonly Dictionary<(string Scope, string Op, bool Backward), Row> s_rows = [];
+    private static readonly Dictionary<(string Scope, string Op, bool Backward, int Threads), Row> s_rows = [];
     [ThreadStatic] private static string? t_scope;
     private static double? s_peakGflops;
 
@@ -51,7 +53,7 @@ public static class Profiler
         if (started == 0 || !Enabled)
             return;
         long elapsed = Stopwatch.GetTimestamp() - started;
-        var key = (scope ?? "-", op, backward);
+        var key = (scope ?? "-", op, backward, Parallelism.CurrentMaxThreads);
         if (!s_rows.TryGetValue(key, out Row? row))
             s_rows[key] = row = new Row();
         row.Calls++;
@@ -71,17 +73,34 @@ public static class Profiler
     /// The table of recorded ops: layer, op, pass, calls, total and per-call milliseconds, share of the
     /// recorded time, GFLOP/s and its share of the single-core FMA peak (measured once, on first use), and for
     /// memory-bound ops GB/s and its share of the streaming bandwidth at the current thread count (the copy probe
-    /// of <see cref="MemoryBandwidth"/>, measured once per thread count).
+    /// of <see cref="MemoryBandwidth"/>, measured once per thread count). Calls made at more than one thread count
+    /// give one table per count, the fewest threads first.
     /// </summary>
     public static string Report()
     {
         double peak = s_peakGflops ??= FmaPeak.MeasureGflops();
-        int threads = Parallelism.CurrentMaxThreads;
-        double bandwidth = s_rows.Values.Any(r => r.Bytes > 0) ? MemoryBandwidth.MeasureGBps(threads) : 0;
-        long totalTicks = s_rows.Values.Sum(r => r.Ticks);
+        int[] counts = [.. s_rows.Keys.Select(k => k.Threads).Distinct().Order()];
+        if (counts.Length == 0)
+            counts = [Parallelism.CurrentMaxThreads];
         var sb = new StringBuilder();
+        foreach (int threads in counts)
+        {
+            if (counts.Length > 1)
+                sb.AppendLine(CultureInfo.InvariantCulture, $"at {threads} thread(s):");
+            ReportAt(sb, threads, peak);
+            if (threads != counts[^1])
+                sb.AppendLine();
+        }
+        return sb.ToString();
+    }
+
+    private static void ReportAt(StringBuilder sb, int threads, double peak)
+    {
+        var rows = s_rows.Where(kv => kv.Key.Threads == threads).ToArray();
+        double bandwidth = rows.Any(kv => kv.Value.Bytes > 0) ? MemoryBandwidth.MeasureGBps(threads) : 0;
+        long totalTicks = rows.Sum(kv => kv.Value.Ticks);
         sb.AppendLine(CultureInfo.InvariantCulture, $"{"layer",-16}{"op",-22}{"pass",-9}{"calls",7}{"total ms",11}{"ms/call",10}{"share",8}{"GFLOP/s",9}{"% peak",8}{"GB/s",8}{"% bw",7}");
-        foreach (var ((scope, op, backward), row) in s_rows.OrderByDescending(kv => kv.Value.Ticks))
+        foreach (var ((scope, op, backward, _), row) in rows.OrderByDescending(kv => kv.Value.Ticks))
         {
             double ms = row.Ticks * 1000.0 / Stopwatch.Frequency;
             double gflops = row.Flops > 0 ? row.Flops / (ms * 1e6) : 0;
@@ -99,7 +118,6 @@ public static class Profiler
         sb.Append(')');
         if (bandwidth > 0)
             sb.Append(CultureInfo.InvariantCulture, $"; streaming bandwidth at {threads} thread(s) measured {bandwidth:F0} GB/s (64 MB copy: DRAM)");
-        return sb.ToString();
     }
 
     private static string Clip(string s, int length) => s.Length <= length ? s : s[..(length - 1)] + "…";
