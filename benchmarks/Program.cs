@@ -33,6 +33,7 @@ using NanoNet.Benchmarks;
 //   dotnet run -c Release --project benchmarks -- conv-time [repeats] [threads] [cold]
 //   dotnet run -c Release --project benchmarks -- dropout-time [repeats]   (Dropout's mask and forward as in a step, against the bandwidth)
 //   dotnet run -c Release --project benchmarks -- fma-scaling [rounds]   (the FMA probe on 1 thread, then 2 at once: what 2 threads can give)
+//   dotnet run -c Release --project benchmarks -- vcpu-fma [rounds]   (the FMA probe on one thread pinned to each CPU in turn: a slowed vCPU)
 //   dotnet run -c Release --project benchmarks -- gemm-scaling [rounds]  (the LSTM chunk's weight-gradient GEMM, 1 worker, then 2 at once on private operands)
 //   dotnet run -c Release --project benchmarks -- core-to-core [kilobytes] [repeats]  (a cache line's round trip between two threads; a block read after the other core wrote it)
 // The IMDB model's embedding gather and scatter, SGD's touched-row update and the clearing, cold caches, against the memory bandwidth:
@@ -137,6 +138,12 @@ if (args.Length > 0 && args[0] == "fma-scaling")
         double one = NanoNet.Diagnostics.FmaPeak.MeasureGflops(1), two = NanoNet.Diagnostics.FmaPeak.MeasureGflops(2);
         Console.WriteLine($"{r,6}{one,12:F1}{two,12:F1}{two / one,8:F2}");
     }
+    return 0;
+}
+if (args.Length > 0 && args[0] == "vcpu-fma")
+{
+    // vcpu-fma [rounds]: the FMA probe on one thread pinned to each CPU in turn (a vCPU the host slows down shows here).
+    VcpuProbe.Run(args.Length > 1 ? int.Parse(args[1]) : 5);
     return 0;
 }
 if (args.Length > 0 && args[0] == "gemm-scaling")

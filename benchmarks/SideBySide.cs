@@ -12,7 +12,9 @@ namespace NanoNet.Benchmarks;
 /// </summary>
 /// <remarks>
 /// The machine is shared, so absolute times drift by ±20% from minute to minute; alternating the sides per
-/// case puts both under the same neighbours, and the ratio is what to read. Results are appended to a JSON-lines
+/// case puts both under the same neighbours, and the ratio is what to read. Before every process the FMA probe runs
+/// pinned to each CPU in turn (<see cref="VcpuProbe"/>), and the slowest and fastest figures go into the result's line
+/// and the table: a round run while the host slowed one vCPU down shows there. Results are appended to a JSON-lines
 /// file as they come, so a long comparison can run in chunks (one round or one thread count at a time, e.g.
 /// under a lock) and <c>--table-only</c> prints the table of everything gathered.
 /// </remarks>
@@ -74,9 +76,10 @@ public static class SideBySide
                         if (round % 2 == 0)
                             Array.Reverse(sides);
                         string? idsFile = name.StartsWith("imdb-", StringComparison.Ordinal) ? idsFiles[SeedCases.BatchSize(name)] : null;
+                        double[] vcpus = VcpuProbe.Measure(); // just before the pair, on this (main) thread
                         foreach ((string file, string[] sideArgs) in sides)
                         {
-                            string line = RunProcess(file, sideArgs, t, idsFile);
+                            string line = WithVcpus(RunProcess(file, sideArgs, t, idsFile), vcpus);
                             File.AppendAllText(results, WithRound(line, round) + "\n");
                             Console.Error.WriteLine($"round {round}: {line}");
                         }
@@ -87,8 +90,9 @@ public static class SideBySide
                     foreach (string name in cases.Where(c => SeedCases.Parse(c).Mode == "train"))
                     {
                         int t = threads.Max(), n = Math.Max(160, 4 * Steps(name, steps));
-                        string line = RunProcess(self, [.. selfPrefix, "case", name, t.ToString(CultureInfo.InvariantCulture), "5",
-                            n.ToString(CultureInfo.InvariantCulture)], t, null, ("NANONET_THREADS_SWITCH", $"1,1,{t},{t}"));
+                        double[] vcpus = VcpuProbe.Measure();
+                        string line = WithVcpus(RunProcess(self, [.. selfPrefix, "case", name, t.ToString(CultureInfo.InvariantCulture), "5",
+                            n.ToString(CultureInfo.InvariantCulture)], t, null, ("NANONET_THREADS_SWITCH", $"1,1,{t},{t}")), vcpus);
                         File.AppendAllText(results, WithRound(line, round) + "\n");
                         Console.Error.WriteLine($"round {round}: {line}");
                     }
@@ -101,6 +105,10 @@ public static class SideBySide
     /// <summary>A result's JSON line with its round added (before the line's last brace: a switched run's line nests an object).</summary>
     private static string WithRound(string line, int round) =>
         string.Create(CultureInfo.InvariantCulture, $"{line[..line.LastIndexOf('}')]}, \"round\": {round}}}");
+
+    /// <summary>A result's JSON line with the per-CPU FMA probe taken before it: <c>"host_vcpu_fma": [slowest, fastest]</c> (GFLOP/s).</summary>
+    private static string WithVcpus(string line, double[] vcpus) => vcpus.Length == 0 ? line :
+        string.Create(CultureInfo.InvariantCulture, $"{line[..line.LastIndexOf('}')]}, \"host_vcpu_fma\": [{vcpus.Min():F1}, {vcpus.Max():F1}]}}");
 
     /// <summary>Fewer steps for the slow cases, so each process runs for a few seconds at most.</summary>
     private static int Steps(string name, int steps) => name switch
@@ -133,7 +141,11 @@ public static class SideBySide
         return json.Trim();
     }
 
-    private sealed record Row(string Side, string Case, int Threads, int Batch, double MedianMs, long? Allocated);
+    private sealed record Row(string Side, string Case, int Threads, int Batch, double MedianMs, long? Allocated, double[] Vcpus);
+
+    /// <summary>The <c>host_vcpu_fma</c> pair of a result's line (empty in files written before it existed).</summary>
+    private static double[] Vcpus(JsonElement r) =>
+        r.TryGetProperty("host_vcpu_fma", out JsonElement v) ? [.. v.EnumerateArray().Select(e => e.GetDouble())] : [];
 
     public static void PrintTable(string results)
     {
@@ -149,15 +161,15 @@ public static class SideBySide
                 JsonElement steady = r.GetProperty("steady_ms_by_threads");
                 scaling.Add(new ScalingRow(r.GetProperty("case").GetString()!, most, steady.GetProperty("1").GetDouble(),
                     steady.GetProperty(most.ToString(CultureInfo.InvariantCulture)).GetDouble(),
-                    [.. r.GetProperty("host_fma_scaling").EnumerateArray().Select(e => e.GetDouble())]));
+                    [.. r.GetProperty("host_fma_scaling").EnumerateArray().Select(e => e.GetDouble())], Vcpus(r)));
                 continue;
             }
             rows.Add(new Row(r.GetProperty("side").GetString()!, r.GetProperty("case").GetString()!, r.GetProperty("threads").GetInt32(),
                 r.GetProperty("batch").GetInt32(), r.GetProperty("median_ms").GetDouble(),
-                r.TryGetProperty("alloc_bytes_per_step", out JsonElement a) ? a.GetInt64() : null));
+                r.TryGetProperty("alloc_bytes_per_step", out JsonElement a) ? a.GetInt64() : null, Vcpus(r)));
         }
-        Console.WriteLine("| case | batch | threads | rounds | LibTorch ms | NanoNet ms | NanoNet / LibTorch speed | per-round range | fastest rounds | NanoNet B/step |");
-        Console.WriteLine("|---|---:|---:|---:|---:|---:|---:|---|---:|---:|");
+        Console.WriteLine("| case | batch | threads | rounds | LibTorch ms | NanoNet ms | NanoNet / LibTorch speed | per-round range | fastest rounds | NanoNet B/step | vCPU FMA slowest–fastest |");
+        Console.WriteLine("|---|---:|---:|---:|---:|---:|---:|---|---:|---:|---|");
         foreach (IGrouping<(string Case, int Threads), Row> g in rows.GroupBy(r => (r.Case, r.Threads))
                      .OrderBy(g => Array.IndexOf(SeedCases.Names, g.Key.Case)).ThenBy(g => g.Key.Threads))
         {
@@ -171,7 +183,7 @@ public static class SideBySide
             // (a second estimator beside the medians; it need not favour either side).
             double fastest = torch.Min(r => r.MedianMs) / nano.Min(r => r.MedianMs);
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"| {g.Key.Case} | {nano[0].Batch} | {g.Key.Threads} | {Math.Min(nano.Length, torch.Length)} | {t:F3} | {n:F3} | **{t / n:F2}x** | {perRound[0]:F2}–{perRound[^1]:F2} | {fastest:F2}x | {nano.Max(r => r.Allocated ?? 0):N0} |"));
+                $"| {g.Key.Case} | {nano[0].Batch} | {g.Key.Threads} | {Math.Min(nano.Length, torch.Length)} | {t:F3} | {n:F3} | **{t / n:F2}x** | {perRound[0]:F2}–{perRound[^1]:F2} | {fastest:F2}x | {nano.Max(r => r.Allocated ?? 0):N0} | {VcpuRange(g)} |"));
         }
         if (scaling.Count == 0)
             return;
@@ -181,19 +193,30 @@ public static class SideBySide
         Console.WriteLine("NanoNet's own scaling: 1 and T threads interleaved in one process (two steps each, the second timed), medians;");
         Console.WriteLine("the host's: the FMA probe at T threads over 1, just before and after each process.");
         Console.WriteLine();
-        Console.WriteLine("| case | T | rounds | 1 thread ms | T threads ms | NanoNet T / 1 | per-round range | host FMA T / 1 |");
-        Console.WriteLine("|---|---:|---:|---:|---:|---:|---|---|");
+        Console.WriteLine("| case | T | rounds | 1 thread ms | T threads ms | NanoNet T / 1 | per-round range | host FMA T / 1 | vCPU FMA slowest–fastest |");
+        Console.WriteLine("|---|---:|---:|---:|---:|---:|---|---|---|");
         foreach (IGrouping<(string Case, int Threads), ScalingRow> g in scaling.GroupBy(r => (r.Case, r.Threads))
                      .OrderBy(g => Array.IndexOf(SeedCases.Names, g.Key.Case)).ThenBy(g => g.Key.Threads))
         {
             double[] ratios = [.. g.Select(r => r.OneMs / r.ManyMs).Order()];
             double[] host = [.. g.SelectMany(r => r.Host).Order()];
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"| {g.Key.Case} | {g.Key.Threads} | {ratios.Length} | {Median(g.Select(r => r.OneMs)):F3} | {Median(g.Select(r => r.ManyMs)):F3} | **{Median(ratios):F2}x** | {ratios[0]:F2}–{ratios[^1]:F2} | {host[0]:F2}–{host[^1]:F2} |"));
+                $"| {g.Key.Case} | {g.Key.Threads} | {ratios.Length} | {Median(g.Select(r => r.OneMs)):F3} | {Median(g.Select(r => r.ManyMs)):F3} | **{Median(ratios):F2}x** | {ratios[0]:F2}–{ratios[^1]:F2} | {host[0]:F2}–{host[^1]:F2} | {VcpuRange(g)} |"));
         }
     }
 
-    private sealed record ScalingRow(string Case, int Threads, double OneMs, double ManyMs, double[] Host);
+    private sealed record ScalingRow(string Case, int Threads, double OneMs, double ManyMs, double[] Host, double[] Vcpus);
+
+    /// <summary>The slowest and fastest vCPU probed before any of a row's processes, GFLOP/s ("–" without probes).</summary>
+    private static string VcpuRange(IEnumerable<Row> rows) => VcpuRange(rows.Select(r => r.Vcpus));
+
+    private static string VcpuRange(IEnumerable<ScalingRow> rows) => VcpuRange(rows.Select(r => r.Vcpus));
+
+    private static string VcpuRange(IEnumerable<double[]> probes)
+    {
+        double[] all = [.. probes.SelectMany(p => p)];
+        return all.Length == 0 ? "–" : string.Create(CultureInfo.InvariantCulture, $"{all.Min():F0}–{all.Max():F0}");
+    }
 
     private static double Median(IEnumerable<double> values)
     {
