@@ -17,7 +17,7 @@ public class ProfilerBandwidthTests
     public void ElementwiseOpsCountTheirPassesOverTheTensor()
     {
         var x = Tensor.RandomUniform([6, 5], -1, 1, seed: 3).AsParameter();
-        Profile(() =>
+        Profiling.Record(() =>
         {
             Tensor y = Ops.Relu(x);
             Tensor z = Ops.Dropout(y, 0.25f, new RandomStream(7));
@@ -37,11 +37,11 @@ public class ProfilerBandwidthTests
     {
         // (1, 4, 4, 2) pooled 2x2 → (1, 2, 2, 2): 32 inputs, 8 outputs.
         var x = Tensor.RandomUniform([1, 4, 4, 2], -1, 1, seed: 4);
-        Profile(() => Ops.MaxPool2D(x, 2, 2, 2, 2));
+        Profiling.Record(() => Ops.MaxPool2D(x, 2, 2, 2, 2));
         Assert.That(Profiler.RecordedBytes("MaxPool2D", backward: false), Is.EqualTo((32.0 + 8) * F), "read x, write y");
 
         var p = x.Clone().AsParameter();
-        Profile(() => Ops.Sum(Ops.MaxPool2D(p, 2, 2, 2, 2)).Backward());
+        Profiling.Record(() => Ops.Sum(Ops.MaxPool2D(p, 2, 2, 2, 2)).Backward());
         Assert.Multiple(() =>
         {
             Assert.That(Profiler.RecordedBytes("MaxPool2D", backward: false), Is.EqualTo((32.0 + 8 + 8) * F), "and the winners' positions");
@@ -56,7 +56,7 @@ public class ProfilerBandwidthTests
         // 5 ids into a 10×3 table: forward reads the ids and 5 rows, writes the ids as ints and 5 rows.
         var table = Tensor.RandomUniform([10, 3], -1, 1, seed: 5).AsParameter();
         var ids = Tensor.FromArray([1f, 4f, 4f, 9f, 0f], 1, 5);
-        Profile(() => Ops.Sum(Ops.Embedding(ids, table)).Backward());
+        Profiling.Record(() => Ops.Sum(Ops.Embedding(ids, table)).Backward());
         Assert.Multiple(() =>
         {
             Assert.That(Profiler.RecordedBytes("Embedding", backward: false), Is.EqualTo(2.0 * 5 * (1 + 3) * F));
@@ -113,20 +113,5 @@ public class ProfilerBandwidthTests
         Assert.That(text, Does.Match(@"embedding\s+Embedding\s+forward\s+1\s+[\d.]+\s+[\d.]+\s+[\d.]+%\s+[\d.]+\s+\d+%"));
         Assert.That(text, Does.Match(@"optimizer\s+Sgd\s+forward\s+1\s+[\d.]+\s+[\d.]+\s+[\d.]+%\s+[\d.]+\s+\d+%"));
         Assert.That(text, Does.Contain("streaming bandwidth at 1 thread(s) measured"));
-    }
-
-    private static void Profile(Action run)
-    {
-        bool saved = Profiler.Enabled;
-        Profiler.Enabled = true;
-        Profiler.Reset();
-        try
-        {
-            run();
-        }
-        finally
-        {
-            Profiler.Enabled = saved;
-        }
     }
 }

@@ -53,13 +53,11 @@ public class ProfilerTests
             Profiler.Enabled = saved;
         }
     }
+
     [Test]
     public void CallsAtTwoThreadCountsGetOneTableEach()
     {
-        bool saved = Profiler.Enabled;
-        Profiler.Enabled = true;
-        Profiler.Reset();
-        try
+        string report = Profiling.Report(() =>
         {
             using (Parallelism.LimitThreads(1))
                 Ops.MatMul(Tensor.Ones(4, 4), Tensor.Ones(4, 4));
@@ -68,37 +66,19 @@ public class ProfilerTests
                 Ops.MatMul(Tensor.Ones(4, 4), Tensor.Ones(4, 4));
                 Ops.MatMul(Tensor.Ones(4, 4), Tensor.Ones(4, 4));
             }
-            string report = Profiler.Report();
-            // Each count's table holds only its own calls: one at 1 thread, two at 2.
-            int one = report.IndexOf("at 1 thread(s):", StringComparison.Ordinal), two = report.IndexOf("at 2 thread(s):", StringComparison.Ordinal);
-            Assert.That(one, Is.GreaterThanOrEqualTo(0), report);
-            Assert.That(two, Is.GreaterThan(one), report);
-            Assert.That(report[one..two], Does.Match(@"MatMul\s+forward\s+1\s"));
-            Assert.That(report[two..], Does.Match(@"MatMul\s+forward\s+2\s"));
-        }
-        finally
-        {
-            Profiler.Enabled = saved;
-            Profiler.Reset();
-        }
+        });
+        // Each count's table holds only its own calls: one at 1 thread, two at 2.
+        int one = report.IndexOf("at 1 thread(s):", StringComparison.Ordinal), two = report.IndexOf("at 2 thread(s):", StringComparison.Ordinal);
+        Assert.That(one, Is.GreaterThanOrEqualTo(0), report);
+        Assert.That(two, Is.GreaterThan(one), report);
+        Assert.That(report[one..two], Does.Match(@"MatMul\s+forward\s+1\s"));
+        Assert.That(report[two..], Does.Match(@"MatMul\s+forward\s+2\s"));
     }
 
     [Test]
     public void CallsAtOneThreadCountGetOneTableWithoutHeading()
     {
-        bool saved = Profiler.Enabled;
-        Profiler.Enabled = true;
-        Profiler.Reset();
-        try
-        {
-            Ops.MatMul(Tensor.Ones(4, 4), Tensor.Ones(4, 4));
-            string report = Profiler.Report();
-            Assert.That(report, Does.Match(@"MatMul\s+forward\s+1\s").And.Not.Contain("thread(s):"));
-        }
-        finally
-        {
-            Profiler.Enabled = saved;
-            Profiler.Reset();
-        }
+        string report = Profiling.Report(() => Ops.MatMul(Tensor.Ones(4, 4), Tensor.Ones(4, 4)));
+        Assert.That(report, Does.Match(@"MatMul\s+forward\s+1\s").And.Not.Contain("thread(s):"));
     }
 }
