@@ -10,6 +10,8 @@
 # With 1 and T threads asked for, each round also runs every training case once with NanoNet's thread count switched
 # between 1 and T every two steps in one process (NANONET_THREADS_SWITCH=1,1,T,T), beside the FMA probe's own scaling
 # just before and after it: a second table gives NanoNet's scaling free of the host's drift between the rows above.
+# Before every process the FMA probe also runs on one thread pinned to each CPU in turn: the slowest and fastest vCPU go
+# into a last column of both tables (a host that slows one vCPU down for minutes shows there).
 # Each side warms up for at least 2 s and 40 steps, then until 40 steps in a row and 0.3 s compiled no .NET method (the
 # JIT's tiering; at most 60 s), before its timed steps.
 # The LibTorch side (benchmarks/libtorch) is not in NanoNet.sln: its first build restores ~300 MB of packages. It runs
