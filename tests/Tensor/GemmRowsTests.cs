@@ -44,4 +44,44 @@ public class GemmRowsTests
             Assert.That(cFew.AsSpan(m * n).ToArray(), Is.EqualTo(initial.AsSpan(m * n).ToArray()), "rows beyond M untouched");
         }
     }
+
+    [TestCase(1, 200, false, false)]
+    [TestCase(3, 200, true, false)]
+    [TestCase(2, 97, false, true)]
+    [TestCase(1, 40, false, false)]
+    public void ABigBSplitByColumnsOverTwoWorkersGivesTheOneThreadBits(int m, int n, bool transA, bool packedB)
+    {
+        // K·N floats beyond half of L2 on any blocking in use, so the product streams B and splits it by 32-column strips.
+        int k = (int)(Gemm.HalfL2Bytes / sizeof(float) / n) + 600;
+        float[] a = Tensor.RandomNormal([8 * k], seed: m + n).ToArray();
+        float[] b = Tensor.RandomNormal([k * n], seed: 7).ToArray();
+        int lda = transA ? 8 : k;
+        PackedMatrix? packed = packedB ? PackedMatrix.Pack(false, k, n, b, n) : null;
+        foreach (bool accumulate in new[] { false, true })
+        {
+            float[] initial = Tensor.RandomNormal([m * n], seed: 3).ToArray();
+            float[] one = (float[])initial.Clone(), two = (float[])initial.Clone(), reference = (float[])initial.Clone();
+            void Multiply(float[] c)
+            {
+                if (packed != null)
+                    Gemm.Multiply(transA, m, n, k, a, lda, packed, c, n, accumulate);
+                else
+                    Gemm.Multiply(transA, false, m, n, k, a, lda, b, n, c, n, accumulate);
+            }
+            using (Parallelism.LimitThreads(1))
+                Multiply(one);
+            using (Parallelism.LimitThreads(2))
+            {
+                Parallelism.ResetWidestRegion();
+                Multiply(two);
+                Assert.That(Parallelism.WidestRegion, Is.EqualTo(2), "the columns split over two workers");
+            }
+            GemmReference.Multiply(transA, false, m, n, k, a, lda, b, n, reference, n, accumulate);
+            for (int i = 0; i < m * n; i++)
+            {
+                Assert.That(BitConverter.SingleToInt32Bits(two[i]), Is.EqualTo(BitConverter.SingleToInt32Bits(one[i])), $"element {i}, accumulate {accumulate}");
+                Assert.That(one[i], Is.EqualTo(reference[i]).Within(1e-3f * Math.Sqrt(k)), $"element {i}, accumulate {accumulate}");
+            }
+        }
+    }
 }

@@ -16,6 +16,11 @@ namespace NanoNet.Kernels;
 /// each element once; the 8×32 tile then also spent 7/8 of its FMAs on zero rows.</para>
 /// <para>Same bits as the packed path: each element of C sums its K slab the way the micro-kernel does (from
 /// zero, one FMA per p in order, then added to C when accumulating or past the first slab).</para>
+/// <para>A B too big to stay in L2 (the 7200×128 Dense: 3.7 MB) is streamed from L3 or memory at a few bytes per FMA, so
+/// one core's bandwidth bounds the product. On several threads each worker then takes its own 32-column strips of every
+/// row of B (<see cref="ColumnsJob"/>): the bytes split, the bits do not change (a column's chain is the same on any
+/// worker). On the Emerald Rapids VM one sample's 7200×128 product took 0.147–0.160 ms on one thread at ~24 GB/s
+/// (benchmarks/README.md, thirty-first sitting).</para>
 /// </remarks>
 internal static unsafe class GemmRows
 {
@@ -24,6 +29,42 @@ internal static unsafe class GemmRows
 
     /// <summary>C (+)= op(A)·B; B is <paramref name="b"/> (K×N, ldb) or, when not null, <paramref name="packed"/>.</summary>
     public static void Multiply(bool transA, int m, int n, int k, float* a, int lda, float* b, int ldb, float* packed, float* c, int ldc, bool accumulate)
+    {
+        int strips = (n + 31) / 32;
+        int workers = (long)k * n * sizeof(float) > Gemm.HalfL2Bytes ? Math.Min(strips, Parallelism.WorkersFor(Parallelism.CurrentMaxThreads)) : 1;
+        if (workers > 1)
+        {
+            ColumnsJob job = t_job ??= new ColumnsJob();
+            (job.TransA, job.M, job.N, job.K, job.Lda, job.Ldb, job.Ldc, job.Accumulate) = (transA, m, n, k, lda, ldb, ldc, accumulate);
+            job.A = a; job.B = b; job.Packed = packed; job.C = c;
+            Parallelism.Run(job, workers);
+            job.A = job.B = job.Packed = job.C = null;
+            return;
+        }
+        MultiplyColumns(transA, m, n, 0, n, k, a, lda, b, ldb, packed, c, ldc, accumulate);
+    }
+
+    [ThreadStatic] private static ColumnsJob? t_job;
+
+    /// <summary>Worker w of W: the 32-column strips [S·w/W, S·(w+1)/W) of every row of C (S = ⌈N/32⌉), all of K.</summary>
+    private sealed class ColumnsJob : ParallelJob
+    {
+        public bool TransA, Accumulate;
+        public int M, N, K, Lda, Ldb, Ldc;
+        public float* A, B, Packed, C;
+
+        public override void RunWorker(int worker, int workerCount)
+        {
+            int strips = (N + 31) / 32;
+            int first = 32 * (int)((long)strips * worker / workerCount), end = Math.Min(N, 32 * (int)((long)strips * (worker + 1) / workerCount));
+            if (first < end)
+                MultiplyColumns(TransA, M, N, first, end, K, A, Lda, B, Ldb, Packed, C, Ldc, Accumulate);
+        }
+    }
+
+    /// <summary>Columns [<paramref name="first"/>, <paramref name="end"/>) of C (<paramref name="first"/> a multiple of 32).</summary>
+    private static void MultiplyColumns(bool transA, int m, int n, int first, int end, int k, float* a, int lda, float* b, int ldb,
+        float* packed, float* c, int ldc, bool accumulate)
     {
         int paddedN = PackedMatrix.PaddedColumns(n, 32);
         for (int pc = 0; pc < k; pc += Gemm.KC)
@@ -38,18 +79,20 @@ internal static unsafe class GemmRows
                 float* aRow = transA ? a + (long)pc * lda + i : a + (long)i * lda + pc;
                 int aStride = transA ? lda : 1;
                 float* cRow = c + (long)i * ldc;
-                int j = 0;
-                for (; j + 128 <= n; j += 128)
+                int j = first;
+                for (; j + 128 <= end; j += 128)
                     Row4x32(kc, aRow, aStride, Strip(j), Strip(j + 32), Strip(j + 64), Strip(j + 96), stride, cRow + j, add);
-                for (; j + 32 <= n; j += 32)
+                for (; j + 64 <= end; j += 64)
+                    Row4x32(kc, aRow, aStride, Strip(j), Strip(j + 32), null, null, stride, cRow + j, add);
+                for (; j + 32 <= end; j += 32)
                     Row4x32(kc, aRow, aStride, Strip(j), null, null, null, stride, cRow + j, add);
-                if (j < n) // the last n − j < 32 columns, in masked vectors
-                    RowTail(kc, aRow, aStride, Strip(j), stride, cRow + j, n - j, add);
+                if (j < end) // the last end − j < 32 columns, in masked vectors
+                    RowTail(kc, aRow, aStride, Strip(j), stride, cRow + j, end - j, add);
             }
         }
     }
 
-    /// <summary>One row times up to four 32-column strips of B (null = absent): 2 accumulators per strip.</summary>
+    /// <summary>One row times one, two or four 32-column strips of B (null = absent: b1, or b2 and b3): 2 accumulators per strip.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Row4x32(int kc, float* a, int aStride, float* b0, float* b1, float* b2, float* b3, int stride, float* c, bool add)
     {
@@ -64,6 +107,20 @@ internal static unsafe class GemmRows
                 c01 = Vector512.FusedMultiplyAdd(ai, Vector512.Load(b0 + 16), c01);
             }
             Store(c, c00, c01, add);
+            return;
+        }
+        if (b2 == null)
+        {
+            for (int p = 0; p < kc; p++, b0 += stride, b1 += stride)
+            {
+                Vector512<float> ai = Vector512.Create(a[p * aStride]);
+                c00 = Vector512.FusedMultiplyAdd(ai, Vector512.Load(b0), c00);
+                c01 = Vector512.FusedMultiplyAdd(ai, Vector512.Load(b0 + 16), c01);
+                c10 = Vector512.FusedMultiplyAdd(ai, Vector512.Load(b1), c10);
+                c11 = Vector512.FusedMultiplyAdd(ai, Vector512.Load(b1 + 16), c11);
+            }
+            Store(c, c00, c01, add);
+            Store(c + 32, c10, c11, add);
             return;
         }
         for (int p = 0; p < kc; p++, b0 += stride, b1 += stride, b2 += stride, b3 += stride)
