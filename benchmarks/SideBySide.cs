@@ -183,7 +183,7 @@ public static class SideBySide
             // (a second estimator beside the medians; it need not favour either side).
             double fastest = torch.Min(r => r.MedianMs) / nano.Min(r => r.MedianMs);
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"| {g.Key.Case} | {nano[0].Batch} | {g.Key.Threads} | {Math.Min(nano.Length, torch.Length)} | {t:F3} | {n:F3} | **{t / n:F2}x** | {perRound[0]:F2}–{perRound[^1]:F2} | {fastest:F2}x | {nano.Max(r => r.Allocated ?? 0):N0} | {VcpuRange(g)} |"));
+                $"| {g.Key.Case} | {nano[0].Batch} | {g.Key.Threads} | {Math.Min(nano.Length, torch.Length)} | {t:F3} | {n:F3} | **{t / n:F2}x** | {perRound[0]:F2}–{perRound[^1]:F2} | {fastest:F2}x | {nano.Max(r => r.Allocated ?? 0):N0} | {VcpuRange(g.Select(r => r.Vcpus))} |"));
         }
         if (scaling.Count == 0)
             return;
@@ -201,17 +201,13 @@ public static class SideBySide
             double[] ratios = [.. g.Select(r => r.OneMs / r.ManyMs).Order()];
             double[] host = [.. g.SelectMany(r => r.Host).Order()];
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"| {g.Key.Case} | {g.Key.Threads} | {ratios.Length} | {Median(g.Select(r => r.OneMs)):F3} | {Median(g.Select(r => r.ManyMs)):F3} | **{Median(ratios):F2}x** | {ratios[0]:F2}–{ratios[^1]:F2} | {host[0]:F2}–{host[^1]:F2} | {VcpuRange(g)} |"));
+                $"| {g.Key.Case} | {g.Key.Threads} | {ratios.Length} | {Median(g.Select(r => r.OneMs)):F3} | {Median(g.Select(r => r.ManyMs)):F3} | **{Median(ratios):F2}x** | {ratios[0]:F2}–{ratios[^1]:F2} | {host[0]:F2}–{host[^1]:F2} | {VcpuRange(g.Select(r => r.Vcpus))} |"));
         }
     }
 
     private sealed record ScalingRow(string Case, int Threads, double OneMs, double ManyMs, double[] Host, double[] Vcpus);
 
     /// <summary>The slowest and fastest vCPU probed before any of a row's processes, GFLOP/s ("–" without probes).</summary>
-    private static string VcpuRange(IEnumerable<Row> rows) => VcpuRange(rows.Select(r => r.Vcpus));
-
-    private static string VcpuRange(IEnumerable<ScalingRow> rows) => VcpuRange(rows.Select(r => r.Vcpus));
-
     private static string VcpuRange(IEnumerable<double[]> probes)
     {
         double[] all = [.. probes.SelectMany(p => p)];

@@ -31,7 +31,7 @@ internal static unsafe class GemmRows
     public static void Multiply(bool transA, int m, int n, int k, float* a, int lda, float* b, int ldb, float* packed, float* c, int ldc, bool accumulate)
     {
         int strips = (n + 31) / 32;
-        int workers = (long)k * n * sizeof(float) > Gemm.HalfL2Bytes ? Math.Min(strips, Parallelism.WorkersFor(Parallelism.CurrentMaxThreads)) : 1;
+        int workers = (long)k * n * sizeof(float) > Gemm.HalfL2Bytes ? Parallelism.WorkersFor(strips) : 1;
         if (workers > 1)
         {
             ColumnsJob job = t_job ??= new ColumnsJob();
