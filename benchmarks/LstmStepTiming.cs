@@ -9,7 +9,8 @@ namespace NanoNet.Benchmarks;
 /// One forward step of the fused LSTM on embedded ids (<see cref="LstmFusedStep.StepProjected"/>) at the IMDB seed
 /// shape (32 rows, U = 128: 4 row tiles × 16 panels of 8 units), one thread: the step as it runs, and the same step with
 /// its K = 128 FMA chains only (the cell skipped), caches hot, against the FMA floor 2·N·U·4U / peak probed in the same
-/// process (the difference is what the cell, 8 exps per pair of rows per tile, adds). Then what a second core gives:
+/// process (the difference is what the cell, five 16-lane exps per pair of rows, adds), and the cell alone on a tile left
+/// as the last step wrote it (on a core where nothing of it overlaps the chains, the step is the sum). Then what a second core gives:
 /// T = 200 steps in a row writing full-size saved state (gates, c, tanh c, h), 32 rows on one thread, then 16 rows on
 /// each of two threads at once, each on buffers of its own, and the same two bands as rows 0–15 and 16–31 of one
 /// shared state (the model's layout); and 8-row chains through all T steps with the saved state, as the model's 1-thread
@@ -32,6 +33,11 @@ public static unsafe class LstmStepTiming
             Console.WriteLine($"{(cell ? "step, hot" : "FMA chains only"),-22} {best,8:F2} µs  {best * 1000 / (32 / 8 * (U / 8)),6:F0} ns per tile  {floorUs / best * 100,5:F0}% of the floor");
         }
         LstmFusedStep.CellEnabled = true;
+        // The cell alone (its tile left as the last step wrote it): what it costs when nothing else competes for the ports.
+        LstmFusedStep.ChainsEnabled = false;
+        double cellOnly = new Band(32, history: false).Time(steps);
+        LstmFusedStep.ChainsEnabled = true;
+        Console.WriteLine($"{"cell only",-22} {cellOnly,8:F2} µs  {cellOnly * 1000 / (32 / 8 * (U / 8)),6:F0} ns per tile  {cellOnly * 1000 / (32 / 2 * (U / 8)),6:F1} ns per pair of rows");
         // As the model's 1-thread forward runs: 8-row chains (RecurrentStepJob.ForwardChains) through all T steps, writing the
         // saved state.
         double chains = new Band(32, history: true).TimeChains(steps);

@@ -41,6 +41,10 @@ internal static unsafe class LstmFusedStep
     /// outputs are then not written).</summary>
     internal static bool CellEnabled = true;
 
+    /// <summary>Off only in the <c>lstm-step-time</c> benchmark, to time the cell alone: <see cref="StepProjected"/> then
+    /// skips the tiles' FMA chains and runs the cell on whatever the tile holds (the outputs are then meaningless).</summary>
+    internal static bool ChainsEnabled = true;
+
     /// <summary>
     /// Whether a batch of <paramref name="batch"/> sequences takes the fused step: the AVX-512 GEMM tile, the cell at
     /// its native 16 lanes (tests narrowing <see cref="RecurrentCellMath.Lanes"/> get the two-pass path), and at least
@@ -220,7 +224,8 @@ internal static unsafe class LstmFusedStep
             {
                 for (int i = 0; i < Rows; i++)
                     start[i] = startOfRow[i] + b * Width;
-                MultiplyTile(0, u, null, hRow, packed + ((long)b * k + d) * Width, cell.Tile, start);
+                if (ChainsEnabled)
+                    MultiplyTile(0, u, null, hRow, packed + ((long)b * k + d) * Width, cell.Tile, start);
                 cell.Bias = packedBias + b * Width;
                 (cell.Rt, cell.Mr, cell.B) = (rt, mr, b);
                 if (CellEnabled)
@@ -335,8 +340,9 @@ internal static unsafe class LstmFusedStep
     /// </summary>
     /// <remarks>Each pair stays in registers from the tile's z to the stores (the cell used to write the gates back into
     /// the tile and c_t into a small block, and read them again): 4% off the IMDB step's time, the same bits. The cell
-    /// still costs about half as much as the tile's FMAs (8 exps per pair): run between stretches of the next tile's
-    /// FMAs to overlap the two, it was slower (benchmarks/README.md, "Twentieth sitting").</remarks>
+    /// still costs about half as much as the tile's FMAs (five 16-lane exps per pair of rows): run between stretches of
+    /// the next tile's FMAs to overlap the two, it was slower (benchmarks/README.md, "Twentieth sitting"); on Emerald
+    /// Rapids nothing of it overlaps them (both need the same two 512-bit ports; "Thirty-second sitting").</remarks>
     private static void Cell(in CellTile cell, in Outputs o)
     {
         for (int i = 0; i < cell.Mr; i += 2)
