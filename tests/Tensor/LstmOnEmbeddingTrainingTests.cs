@@ -162,6 +162,33 @@ public class LstmOnEmbeddingTrainingTests
         Assert.That(sums.AsSpan((groups - 5) * width).ToArray(), Is.All.EqualTo(0f), "groups no row reached");
     }
 
+    /// <summary>With column sums (the LSTM's db) every row, one of no group too, is added into them in the pieces' order:
+    /// the bits of <see cref="ColumnSums.AddRows(ReadOnlySpan{float}, int, int, Span{float})"/> on each piece, walked
+    /// with the groups' sums on one thread and on their own when the groups are split over workers.</summary>
+    [TestCase(1)]
+    [TestCase(2)]
+    [TestCase(3)]
+    public void GroupedRowSumsOntoTouchedAddEveryRowIntoTheColumnSums(int threads)
+    {
+        const int rows = 240, width = 20, groups = 140;
+        var random = new Random(17);
+        float[] values = [.. Enumerable.Range(0, rows * width).Select(_ => (float)(random.NextDouble() * 2 - 1) * MathF.Pow(10, random.Next(-3, 4)))];
+        int[] groupOfRow = [.. Enumerable.Range(0, rows).Select(i => i % 7 == 1 ? -1 : random.Next(groups))];
+        float[] start = [.. Enumerable.Range(0, width).Select(_ => (float)(random.NextDouble() * 2 - 1))];
+        float[] columns = [.. start], expected = [.. start], sums = new float[groups * width];
+        int[] touched = new int[groups];
+        int[] pieces = [170, 100, 30, 0];
+        using (Parallelism.LimitThreads(threads))
+            for (int p = 0, end = rows; p < pieces.Length; end = pieces[p++])
+                GroupedRowSums.SumOntoTouched(values.AsSpan(pieces[p] * width, (end - pieces[p]) * width), width,
+                    groupOfRow.AsSpan(pieces[p], end - pieces[p]), groups, sums, new int[groups], touched, last: p == pieces.Length - 1, columns);
+        for (int p = 0, end = rows; p < pieces.Length; end = pieces[p++])
+            ColumnSums.AddRows(values.AsSpan(pieces[p] * width, (end - pieces[p]) * width), end - pieces[p], width, expected);
+        AssertBitwise(columns, expected, "column sums");
+        Assert.Throws<ArgumentException>(() => GroupedRowSums.SumOntoTouched(values.AsSpan(0, width), width, groupOfRow.AsSpan(0, 1), groups,
+            sums, new int[groups], touched, last: false, new float[width - 1]));
+    }
+
     [Test]
     public void AGroupOutsideTheRangeIsNamed()
     {

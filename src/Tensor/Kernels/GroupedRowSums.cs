@@ -36,20 +36,25 @@ internal static unsafe class GroupedRowSums
     /// which groups have a row. After the <paramref name="last"/> piece the sums of the groups no row reached are
     /// zeroed: sums ends as a clear and then every piece's rows added in the pieces' order would leave it, bit for bit,
     /// without the clear's pass over sums (3.2 MB at the IMDB seed shape).
+    /// With <paramref name="columnSums"/> (W floats) every row, a group's or not, is also added into it in row order: the
+    /// bits of <see cref="ColumnSums.AddRows(ReadOnlySpan{float}, int, int, Span{float})"/> (an LSTM's bias gradient) without
+    /// a second pass over the rows (13 MB of dZ a backward at the IMDB seed shape).
     /// </summary>
     public static void SumOntoTouched(ReadOnlySpan<float> rows, int width, ReadOnlySpan<int> groupOfRow, int groups, Span<float> sums,
-        Span<int> rowsInGroup, Span<int> touched, bool last)
+        Span<int> rowsInGroup, Span<int> touched, bool last, Span<float> columnSums = default)
     {
         if (touched.Length < groups)
             throw new ArgumentException($"GroupedRowSums: {groups} groups need {groups} flags, got {touched.Length}.");
-        SumFrom(rows, width, groupOfRow, groups, sums, rowsInGroup, last ? Start.FirstTouchLast : Start.FirstTouch, touched);
+        if (!columnSums.IsEmpty && columnSums.Length != width)
+            throw new ArgumentException($"GroupedRowSums: column sums of {width} floats, got {columnSums.Length}.");
+        SumFrom(rows, width, groupOfRow, groups, sums, rowsInGroup, last ? Start.FirstTouchLast : Start.FirstTouch, touched, columnSums);
     }
 
     /// <summary>What a sum starts from: zero, or (first touch) the group's first row of the pass.</summary>
     private enum Start { Zero, FirstTouch, FirstTouchLast }
 
     private static void SumFrom(ReadOnlySpan<float> rows, int width, ReadOnlySpan<int> groupOfRow, int groups, Span<float> sums,
-        Span<int> rowsInGroup, Start start, Span<int> touched)
+        Span<int> rowsInGroup, Start start, Span<int> touched, Span<float> columnSums = default)
     {
         int count = groupOfRow.Length;
         if (width < 1 || rows.Length < (long)count * width || sums.Length < (long)groups * width || rowsInGroup.Length < groups)
@@ -58,6 +63,11 @@ internal static unsafe class GroupedRowSums
         // One piece inside a parallel region (the LSTM runs the sums on one worker beside its products): a split there
         // would only walk the rows once per piece on the same thread.
         int workers = Parallelism.WorkersFor(Math.Max(1, groups / 64));
+        if (!columnSums.IsEmpty && workers > 1) // split by groups, no piece walks every row: the column sums on their own
+        {
+            ColumnSums.AddRows(rows[..(count * width)], count, width, columnSums);
+            columnSums = default;
+        }
         rowsInGroup = rowsInGroup[..groups];
         Span<int> firstGroup = stackalloc int[workers + 1];
         rowsInGroup.Clear();
@@ -83,14 +93,15 @@ internal static unsafe class GroupedRowSums
             firstGroup[w] = g;
         }
 
-        fixed (float* pRows = rows, pSums = sums)
+        fixed (float* pRows = rows, pSums = sums, pColumns = columnSums)
         fixed (int* pGroups = groupOfRow, pFirst = firstGroup, pTouched = touched)
         {
             Job job = t_job ??= new Job();
             job.Matrix = pRows; job.Sums = pSums; job.GroupOf = pGroups; job.FirstGroup = pFirst; job.Touched = pTouched;
+            job.ColumnSums = columnSums.IsEmpty ? null : pColumns;
             (job.Width, job.Rows, job.Pieces, job.Start) = (width, count, workers, start);
             Parallelism.Run(job, workers);
-            job.Matrix = job.Sums = null;
+            job.Matrix = job.Sums = job.ColumnSums = null;
             job.GroupOf = job.FirstGroup = job.Touched = null;
         }
     }
@@ -100,6 +111,8 @@ internal static unsafe class GroupedRowSums
     private sealed class Job : ParallelJob
     {
         public float* Matrix, Sums;
+        /// <summary>Null, or W floats every row is added into (only with one piece: it walks every row).</summary>
+        public float* ColumnSums;
         public int* GroupOf, FirstGroup, Touched;
         public int Width, Rows, Pieces;
         public Start Start;
@@ -118,13 +131,16 @@ internal static unsafe class GroupedRowSums
             if (Start == Start.Zero)
                 new Span<float>(Sums + (long)first * width, (end - first) * width).Clear();
             // The rows in increasing order (a forward stream through the matrix), each added into its group's sum.
+            var columnSums = new Span<float>(ColumnSums, ColumnSums == null ? 0 : width);
             for (int r = 0; r < Rows; r++)
             {
                 int g = GroupOf[r];
+                var row = new ReadOnlySpan<float>(Matrix + (long)r * width, width);
+                if (!columnSums.IsEmpty) // while the row is in L1 (a row of no group too: ColumnSums adds every row)
+                    TensorPrimitives.Add(columnSums, row, columnSums);
                 if (g < first || g >= end)
                     continue;
                 var sum = new Span<float>(Sums + (long)g * width, width);
-                var row = new ReadOnlySpan<float>(Matrix + (long)r * width, width);
                 if (firstTouch && Touched[g] == 0)
                 {
                     TensorPrimitives.Add(row, 0f, sum); // row + 0: the bits of 0 + row (addition commutes exactly)

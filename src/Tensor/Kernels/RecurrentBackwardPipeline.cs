@@ -281,7 +281,11 @@ internal sealed unsafe class RecurrentBackwardPipeline : ParallelJob
                 LaneChunkStarting?.Invoke(worker, best, k);
                 (int from, int to) = Chunk(k);
                 SideBySideWeightGradients.Work products = ChunkWork(from, to);
-                products.GroupOf = null; // the step role sums the groups
+                if (products.GroupOf != null) // the step role sums the groups, and db with them
+                {
+                    products.GroupOf = null;
+                    products.DBias = null;
+                }
                 products.RunTask(best);
                 Volatile.Write(ref _lane[best * CounterStride + 1], k + 1);
             }

@@ -104,9 +104,9 @@ internal static unsafe class SideBySideWeightGradients
         ReadOnlySpan<float> h, int u, int rowsH, Span<float> dW, Span<float> dR, Span<float> dBias,
         ReadOnlySpan<int> groupOfRow, int groups, Span<float> groupSums, Span<int> groupScratch, Span<int> groupTouched, bool lastGroupSums)
     {
-        if (!groupOfRow.IsEmpty)
-            GroupedRowSums.SumOntoTouched(dz[..(rows * g)], g, groupOfRow, groups, groupSums, groupScratch, groupTouched, lastGroupSums);
-        if (!dBias.IsEmpty)
+        if (!groupOfRow.IsEmpty) // db in the same walk over dZ's rows
+            GroupedRowSums.SumOntoTouched(dz[..(rows * g)], g, groupOfRow, groups, groupSums, groupScratch, groupTouched, lastGroupSums, dBias);
+        else if (!dBias.IsEmpty)
             ColumnSums.AddRows(dz, rows, g, dBias);
         if (!dW.IsEmpty && rows > 0)
             Gemm.Multiply(true, false, d, g, rows, x, d, dz, g, dW, g, accumulate: true);
@@ -168,10 +168,12 @@ internal static unsafe class SideBySideWeightGradients
             return G + Math.Min(G, (int)Math.Round((at - wholeW) / perColumnR / Nr) * Nr);
         }
 
-        /// <summary>dZ's rows summed into their groups' sums (<see cref="GroupedRowSums.SumOntoTouched"/>), on the calling worker.</summary>
+        /// <summary>dZ's rows summed into their groups' sums (<see cref="GroupedRowSums.SumOntoTouched"/>), on the calling worker,
+        /// and into db in the same walk over the rows (so with sums no piece of the line adds db).</summary>
         public readonly void SumGroups() =>
             GroupedRowSums.SumOntoTouched(new ReadOnlySpan<float>(DZ, Rows * G), G, new ReadOnlySpan<int>(GroupOf, Rows), Groups,
-                new Span<float>(GroupSums, Groups * G), new Span<int>(GroupScratch, Groups), new Span<int>(GroupTouched, Groups), LastGroupSums);
+                new Span<float>(GroupSums, Groups * G), new Span<int>(GroupScratch, Groups), new Span<int>(GroupTouched, Groups), LastGroupSums,
+                new Span<float>(DBias, DBias == null ? 0 : G));
 
         /// <summary>Runs piece <paramref name="task"/> of <see cref="Tasks"/> on the calling worker.</summary>
         public readonly void RunTask(int task)
@@ -196,7 +198,9 @@ internal static unsafe class SideBySideWeightGradients
                     new ReadOnlySpan<float>(DZ + (long)(Rows - RowsH) * G + fromR, (int)((long)(RowsH - 1) * G + columns)), G,
                     new Span<float>(DR + fromR, (U - 1) * G + columns), G, accumulate: true);
             }
-            if (DBias != null) // db over this task's range of whole 16-float lines, every column summed over the rows in order
+            // db over this task's range of whole 16-float lines, every column summed over the rows in order (with sums, task
+            // 0 added all of it in their walk over the rows)
+            if (DBias != null && GroupOf == null)
             {
                 int lines = (G + 15) / 16;
                 int first = Math.Min(G, lines * task / Tasks * 16), last = Math.Min(G, lines * (task + 1) / Tasks * 16);
