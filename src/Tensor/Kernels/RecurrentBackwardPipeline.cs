@@ -203,7 +203,7 @@ internal sealed unsafe class RecurrentBackwardPipeline : ParallelJob
                 // On embedded ids the first step role sums the chunk's dZ per id: the rows it just wrote are in its L2.
                 for (int other = 1; other < _stepRoles; other++)
                     WaitFor(other * CounterStride, k + 1);
-                ChunkWork(from, to).SumGroups();
+                ChunkWork(from, to).SumGroups(andBias: false); // db stays with the product lanes: the roles' balance
             }
         }
         if (band == 0 && _afterTheSteps != null)
@@ -281,11 +281,7 @@ internal sealed unsafe class RecurrentBackwardPipeline : ParallelJob
                 LaneChunkStarting?.Invoke(worker, best, k);
                 (int from, int to) = Chunk(k);
                 SideBySideWeightGradients.Work products = ChunkWork(from, to);
-                if (products.GroupOf != null) // the step role sums the groups, and db with them
-                {
-                    products.GroupOf = null;
-                    products.DBias = null;
-                }
+                products.GroupOf = null; // the step role sums the groups
                 products.RunTask(best);
                 Volatile.Write(ref _lane[best * CounterStride + 1], k + 1);
             }

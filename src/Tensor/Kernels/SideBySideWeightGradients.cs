@@ -168,19 +168,19 @@ internal static unsafe class SideBySideWeightGradients
             return G + Math.Min(G, (int)Math.Round((at - wholeW) / perColumnR / Nr) * Nr);
         }
 
-        /// <summary>dZ's rows summed into their groups' sums (<see cref="GroupedRowSums.SumOntoTouched"/>), on the calling worker,
-        /// and into db in the same walk over the rows (so with sums no piece of the line adds db).</summary>
-        public readonly void SumGroups() =>
+        /// <summary>dZ's rows summed into their groups' sums (<see cref="GroupedRowSums.SumOntoTouched"/>), on the calling worker;
+        /// with <paramref name="andBias"/> into db too, in the same walk over the rows (the line's pieces then leave db out).</summary>
+        public readonly void SumGroups(bool andBias) =>
             GroupedRowSums.SumOntoTouched(new ReadOnlySpan<float>(DZ, Rows * G), G, new ReadOnlySpan<int>(GroupOf, Rows), Groups,
                 new Span<float>(GroupSums, Groups * G), new Span<int>(GroupScratch, Groups), new Span<int>(GroupTouched, Groups), LastGroupSums,
-                new Span<float>(DBias, DBias == null ? 0 : G));
+                new Span<float>(DBias, andBias && DBias != null ? G : 0));
 
         /// <summary>Runs piece <paramref name="task"/> of <see cref="Tasks"/> on the calling worker.</summary>
         public readonly void RunTask(int task)
         {
             int start = LineStart(task), end = LineStart(task + 1);
-            if (task == 0 && GroupOf != null) // the head of the line: dZ's rows into their groups' sums (this worker alone)
-                SumGroups();
+            if (task == 0 && GroupOf != null) // the head of the line: dZ's rows into their groups' sums and db (this worker alone)
+                SumGroups(andBias: true);
             // The calls below run on this worker alone (a GEMM started inside a parallel region does).
             int fromW = Math.Min(start, G), toW = Math.Min(end, G);
             if (toW > fromW) // dW[:, from..to) += Xᵀ·dZ[:, from..to) (every chunk has rows)
