@@ -55,26 +55,4 @@ internal static class StepAllocation
 
     private const int Windows = 3;
     private const int Steps = 20;
-
-    /// <summary>
-    /// The bytes allocated so far by the threads of a parallel region of <c>threads</c> workers: worker 0 is the
-    /// calling thread, worker k the pool's k-th helper (always the same thread), each reading its own count. Reading
-    /// allocates nothing.
-    /// </summary>
-    private sealed class WorkerAllocationCounter(int threads) : ParallelJob
-    {
-        private readonly long[] _bytes = new long[threads];
-
-        public long Read()
-        {
-            Array.Clear(_bytes);
-            Parallelism.Run(this, threads);
-            long total = 0;
-            foreach (long bytes in _bytes)
-                total += bytes;
-            return total;
-        }
-
-        public override void RunWorker(int worker, int workerCount) => _bytes[worker] = GC.GetAllocatedBytesForCurrentThread();
-    }
 }
