@@ -26,7 +26,8 @@ internal static class StepAllocation
         Parallelism.MaxThreads = threads;
         try
         {
-            // At several threads the helpers' code tiers up later (they run fewer calls each), so a longer warm-up.
+            // At several threads a longer warm-up: each worker fills its per-thread caches (kernel jobs, interned
+            // shapes) as it goes.
             for (int i = 0, warmup = threads > 1 ? 10 : 3; i < warmup; i++)
                 model.TrainStep(batch);
             // Settle the heap the earlier tests left: a background gen-2 collection they started (or the model's own large
