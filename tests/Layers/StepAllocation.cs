@@ -14,7 +14,7 @@ internal static class StepAllocation
     /// NanoNet's worker pool (the kernels' worker threads allocate too: their scratch buffers once did, megabytes a step,
     /// unseen by the calling thread's count). Not the whole process's count: the test host's own threads allocate all
     /// along (reporting results, timers), more or less by the host's load; subtracting an idle estimate of that once
-    /// failed a CI run (204 B a step against a 128 B bound, reproduced with a busy loop on the other core).
+    /// failed a CI run (204 B a step against a 128 B bound, reproduced here with busy loops on both cores).
     /// </summary>
     public static long BytesPerStep(Model model, Dataset batch, int threads = 1) =>
         Measure(model, batch, threads).BytesPerStep;
