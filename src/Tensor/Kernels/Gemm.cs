@@ -540,10 +540,17 @@ public static unsafe class Gemm
                 }
                 for (int ir = 0; ir < mc; ir += _mr)
                 {
-                    prefetch.Step();
                     int mr = Math.Min(_mr, mc - ir);
                     float* cTile = _c + (long)(ic + ir) * _ldc + jc + jr;
                     bool full = mr == _mr && nr == _nr;
+                    // A whole 8×32 tile takes its share of the prefetch plan into its K loop; any other tile issues it first.
+                    byte* prefetchRun = null;
+                    int prefetchLines = 0;
+                    bool spreadsPrefetch = full && _kind == GemmKernelKind.Vector512 && !TransposedC && !directA;
+                    if (spreadsPrefetch)
+                        prefetchLines = prefetch.TakeRun(out prefetchRun);
+                    else
+                        prefetch.Step();
                     if (TransposedC)
                     {
                         if (directA && mr == _mr)
@@ -582,7 +589,8 @@ public static unsafe class Gemm
                             else if (jr == 0)
                                 GemmPacking.PackA(true, _a, _lda, ic + ir, mr, pc, kc, _mr, aPanel);
                         }
-                        GemmMicroKernels.Kernel8x32Strided(kc, aPanel, aStep, bPanel, bStep, full ? cTile : edge, full ? _ldc : _nr, full && add);
+                        GemmMicroKernels.Kernel8x32Strided(kc, aPanel, aStep, bPanel, bStep, full ? cTile : edge, full ? _ldc : _nr, full && add,
+                            prefetchRun, prefetchLines);
                         if (!full)
                             CopyEdge(edge, cTile, mr, nr, add);
                         continue;
@@ -592,7 +600,11 @@ public static unsafe class Gemm
                         GemmPacking.PackA(false, _a, _lda, ic + ir, mr, pc, kc, _mr, packA);
                         aPanel = packA;
                     }
-                    if (full)
+                    if (spreadsPrefetch)
+                    {
+                        GemmMicroKernels.Kernel8x32Prefetching(kc, aPanel, bPanel, cTile, _ldc, add, prefetchRun, prefetchLines);
+                    }
+                    else if (full)
                     {
                         GemmMicroKernels.Run(_kind, kc, aPanel, bPanel, cTile, _ldc, add);
                     }

@@ -1,5 +1,6 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 
 namespace NanoNet.Kernels;
 
@@ -43,6 +44,11 @@ internal static unsafe class GemmMicroKernels
     /// with A stepping 8 floats (one micro-panel column) and B 32 (one micro-panel row) per K step.</summary>
     private static void Kernel8x32(int kc, float* a, float* b, float* c, int ldc, bool add) =>
         Kernel8x32Strided(kc, a, 8, b, 32, c, ldc, add);
+
+    /// <summary><see cref="Kernel8x32"/> (packed panels) asking for <paramref name="prefetchLines"/> cache lines from
+    /// <paramref name="prefetch"/> on along the way: see <see cref="Kernel8x32Strided"/>.</summary>
+    public static void Kernel8x32Prefetching(int kc, float* a, float* b, float* c, int ldc, bool add, byte* prefetch, int prefetchLines) =>
+        Kernel8x32Strided(kc, a, 8, b, 32, c, ldc, add, prefetch, prefetchLines);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void Store512(float* c, Vector512<float> lo, Vector512<float> hi, bool add)
@@ -108,36 +114,57 @@ internal static unsafe class GemmMicroKernels
     /// stored K×M (transposed) steps by lda (its 8 rows of step p are contiguous). Used for a skinny product's big
     /// operand, which each micro-panel would otherwise copy once to read M/8 times (see docs/gemm.md, "Reading the big
     /// operand in place").
+    /// <para>Prefetching (<paramref name="prefetchLines"/> &gt; 0): the lines from <paramref name="prefetch"/> on, the
+    /// tile's share of the GEMM's plan for its next block (<see cref="GemmPrefetch"/>), are asked for one at a time,
+    /// evenly over the K loop (one every ⌊kc / lines⌋ steps; any left over after the loop). Issued in a burst before the
+    /// tile instead, a hundred or more misses to L3 or memory took every fill buffer and the tile's own loads of B
+    /// waited behind them: on Emerald Rapids the Keras Dense forward (32×512×2304, B in place) ran ~25% faster spread
+    /// (benchmarks/README.md, thirty-fifth sitting). A prefetch changes no value: the same FMAs in the same order.</para>
     /// </summary>
-    public static void Kernel8x32Strided(int kc, float* a, int aStep, float* b, int bStep, float* c, int ldc, bool add)
+    public static void Kernel8x32Strided(int kc, float* a, int aStep, float* b, int bStep, float* c, int ldc, bool add,
+        byte* prefetch = null, int prefetchLines = 0)
     {
         Vector512<float> c00 = default, c01 = default, c10 = default, c11 = default;
         Vector512<float> c20 = default, c21 = default, c30 = default, c31 = default;
         Vector512<float> c40 = default, c41 = default, c50 = default, c51 = default;
         Vector512<float> c60 = default, c61 = default, c70 = default, c71 = default;
-        for (int p = 0; p < kc; p++)
+        byte* prefetchEnd = prefetch + (long)prefetchLines * 64;
+        // K steps between two prefetches: the whole loop (one pass of the outer loop) when there is nothing to ask for.
+        int stride = prefetchLines > 0 ? Math.Max(1, kc / prefetchLines) : Math.Max(1, kc);
+        for (int p0 = 0; p0 < kc; p0 += stride)
         {
-            Vector512<float> b0 = Vector512.Load(b);
-            Vector512<float> b1 = Vector512.Load(b + 16);
-            Vector512<float> ai = Vector512.Create(a[0]);
-            c00 = Vector512.FusedMultiplyAdd(ai, b0, c00); c01 = Vector512.FusedMultiplyAdd(ai, b1, c01);
-            ai = Vector512.Create(a[1]);
-            c10 = Vector512.FusedMultiplyAdd(ai, b0, c10); c11 = Vector512.FusedMultiplyAdd(ai, b1, c11);
-            ai = Vector512.Create(a[2]);
-            c20 = Vector512.FusedMultiplyAdd(ai, b0, c20); c21 = Vector512.FusedMultiplyAdd(ai, b1, c21);
-            ai = Vector512.Create(a[3]);
-            c30 = Vector512.FusedMultiplyAdd(ai, b0, c30); c31 = Vector512.FusedMultiplyAdd(ai, b1, c31);
-            ai = Vector512.Create(a[4]);
-            c40 = Vector512.FusedMultiplyAdd(ai, b0, c40); c41 = Vector512.FusedMultiplyAdd(ai, b1, c41);
-            ai = Vector512.Create(a[5]);
-            c50 = Vector512.FusedMultiplyAdd(ai, b0, c50); c51 = Vector512.FusedMultiplyAdd(ai, b1, c51);
-            ai = Vector512.Create(a[6]);
-            c60 = Vector512.FusedMultiplyAdd(ai, b0, c60); c61 = Vector512.FusedMultiplyAdd(ai, b1, c61);
-            ai = Vector512.Create(a[7]);
-            c70 = Vector512.FusedMultiplyAdd(ai, b0, c70); c71 = Vector512.FusedMultiplyAdd(ai, b1, c71);
-            a += aStep;
-            b += bStep;
+            if (Sse.IsSupported && prefetch < prefetchEnd)
+            {
+                Sse.Prefetch1(prefetch);
+                prefetch += 64;
+            }
+            int pEnd = Math.Min(kc, p0 + stride);
+            for (int p = p0; p < pEnd; p++)
+            {
+                Vector512<float> b0 = Vector512.Load(b);
+                Vector512<float> b1 = Vector512.Load(b + 16);
+                Vector512<float> ai = Vector512.Create(a[0]);
+                c00 = Vector512.FusedMultiplyAdd(ai, b0, c00); c01 = Vector512.FusedMultiplyAdd(ai, b1, c01);
+                ai = Vector512.Create(a[1]);
+                c10 = Vector512.FusedMultiplyAdd(ai, b0, c10); c11 = Vector512.FusedMultiplyAdd(ai, b1, c11);
+                ai = Vector512.Create(a[2]);
+                c20 = Vector512.FusedMultiplyAdd(ai, b0, c20); c21 = Vector512.FusedMultiplyAdd(ai, b1, c21);
+                ai = Vector512.Create(a[3]);
+                c30 = Vector512.FusedMultiplyAdd(ai, b0, c30); c31 = Vector512.FusedMultiplyAdd(ai, b1, c31);
+                ai = Vector512.Create(a[4]);
+                c40 = Vector512.FusedMultiplyAdd(ai, b0, c40); c41 = Vector512.FusedMultiplyAdd(ai, b1, c41);
+                ai = Vector512.Create(a[5]);
+                c50 = Vector512.FusedMultiplyAdd(ai, b0, c50); c51 = Vector512.FusedMultiplyAdd(ai, b1, c51);
+                ai = Vector512.Create(a[6]);
+                c60 = Vector512.FusedMultiplyAdd(ai, b0, c60); c61 = Vector512.FusedMultiplyAdd(ai, b1, c61);
+                ai = Vector512.Create(a[7]);
+                c70 = Vector512.FusedMultiplyAdd(ai, b0, c70); c71 = Vector512.FusedMultiplyAdd(ai, b1, c71);
+                a += aStep;
+                b += bStep;
+            }
         }
+        for (; Sse.IsSupported && prefetch < prefetchEnd; prefetch += 64)
+            Sse.Prefetch1(prefetch);
         Store512(c, c00, c01, add); c += ldc;
         Store512(c, c10, c11, add); c += ldc;
         Store512(c, c20, c21, add); c += ldc;

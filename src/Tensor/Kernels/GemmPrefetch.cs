@@ -64,10 +64,32 @@ internal unsafe struct GemmPrefetch
         _perTile = 0;
     }
 
-    /// <summary>Issues the next share of the plan: called once per micro-tile.</summary>
-    public void Step()
+    /// <summary>Issues the next share of the plan in a burst: called once per micro-tile whose kernel does not take its
+    /// share as a run (<see cref="TakeRun"/>).</summary>
+    public void Step() => Issue(_perTile);
+
+    /// <summary>
+    /// Hands the next micro-tile its share of the plan as one contiguous run of lines, for the 8×32 kernel to ask for
+    /// one at a time along its K loop (<see cref="GemmMicroKernels.Kernel8x32Strided"/>): returns the run's lines (0 when
+    /// the plan is done) and its first line. A run stops at the end of a region's row; the rest of the share is
+    /// issued here and now, so the plan keeps the pace of <see cref="Step"/>.
+    /// </summary>
+    public int TakeRun(out byte* start)
     {
-        for (int n = _perTile; n > 0 && _region < 3; n--)
+        start = _line;
+        if (_region >= 3 || _perTile == 0)
+            return 0;
+        int lines = (int)Math.Min(_perTile, (_rowEnd - _line + 63) / 64);
+        _line += (long)lines * 64;
+        if (_line >= _rowEnd)
+            NextRow();
+        Issue(_perTile - lines);
+        return lines;
+    }
+
+    private void Issue(int lines)
+    {
+        for (int n = lines; n > 0 && _region < 3; n--)
         {
             Sse.Prefetch1(_line);
             _line += 64;

@@ -1,0 +1,105 @@
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
+using NanoNet.Kernels;
+
+namespace NanoNet.Tests;
+
+/// <summary>
+/// The GEMM's prefetch plan (<see cref="GemmPrefetch"/>) handed to the 8×32 kernel as one run of lines per tile
+/// (<see cref="GemmPrefetch.TakeRun"/>), which the kernel asks for along its K loop
+/// (<see cref="GemmMicroKernels.Kernel8x32Strided"/>): the runs walk the plan's lines in order, none twice and none
+/// past a row, at the pace of the burst they replace; and the kernel's K loop, cut into pieces between two prefetches,
+/// still takes every step once, in order, whatever it is asked to prefetch.
+/// </summary>
+public unsafe class GemmPrefetchTests
+{
+    /// <summary>kc K steps against prefetch runs of 0, fewer, as many and more lines (the rest issued after the loop).</summary>
+    [TestCase(1, 0)]
+    [TestCase(1, 1)]
+    [TestCase(7, 3)]
+    [TestCase(37, 5)]   // 7 steps between prefetches, the last piece 2 steps long
+    [TestCase(37, 37)]
+    [TestCase(37, 80)]  // more lines than steps
+    [TestCase(256, 128)]
+    [TestCase(256, 0)]
+    public void TheKernelTakesEveryKStepOnceWhateverItPrefetches(int kc, int lines)
+    {
+        if (!Vector512.IsHardwareAccelerated)
+            Assert.Ignore("the 8×32 kernel needs AVX-512");
+        var rng = new Random(kc * 100 + lines);
+        float[] a = Enumerable.Range(0, 8 * kc).Select(_ => rng.NextSingle() - 0.5f).ToArray();   // packed: 8 per step
+        float[] b = Enumerable.Range(0, kc * 32).Select(_ => rng.NextSingle() - 0.5f).ToArray();  // packed: 32 per step
+        float[] initial = Enumerable.Range(0, 8 * 32).Select(_ => rng.NextSingle() - 0.5f).ToArray();
+        byte[] lineBuffer = new byte[lines * 64 + 64];
+
+        foreach (bool add in new[] { false, true })
+        {
+            // The kernel's own order: each accumulator starts at 0 and takes one FMA per step, then C is stored or added to.
+            float[] expected = (float[])initial.Clone();
+            for (int i = 0; i < 8; i++)
+                for (int j = 0; j < 32; j++)
+                {
+                    float sum = 0f;
+                    for (int p = 0; p < kc; p++)
+                        sum = MathF.FusedMultiplyAdd(a[p * 8 + i], b[p * 32 + j], sum);
+                    expected[i * 32 + j] = add ? expected[i * 32 + j] + sum : sum;
+                }
+            float[] c = (float[])initial.Clone();
+            fixed (float* pa = a, pb = b, pc = c)
+            fixed (byte* pl = lineBuffer)
+                GemmMicroKernels.Kernel8x32Prefetching(kc, pa, pb, pc, 32, add, pl, lines);
+            Assert.That(c, Is.EqualTo(expected).AsCollection, $"add {add}");
+        }
+    }
+
+    [Test]
+    public void RunsWalkAContiguousRegionInOrder()
+    {
+        if (!Sse.IsSupported)
+            Assert.Ignore("the plan prefetches on x86 only");
+        float* block = (float*)NativeMemory.AlignedAlloc(4096, 64);
+        try
+        {
+            // 4 rows of 64 floats, 64 apart: one contiguous run of 16 lines (the plan counts 17: one spare per row).
+            var plan = new GemmPrefetch();
+            plan.Set(new GemmPrefetch.Region(block, 4, 64, 64), default, default, tiles: 4); // 5 lines a tile
+            var runs = new List<(long Offset, int Lines)>();
+            for (int tile = 0; tile < 6; tile++)
+            {
+                int lines = plan.TakeRun(out byte* start);
+                runs.Add((lines == 0 ? -1 : start - (byte*)block, lines));
+            }
+            Assert.That(runs, Is.EqualTo(new (long, int)[] { (0, 5), (320, 5), (640, 5), (960, 1), (-1, 0), (-1, 0) }));
+        }
+        finally
+        {
+            NativeMemory.AlignedFree(block);
+        }
+    }
+
+    [Test]
+    public void ARunStopsAtItsRowsEndAndTheRestOfTheShareIsIssuedAtOnce()
+    {
+        if (!Sse.IsSupported)
+            Assert.Ignore("the plan prefetches on x86 only");
+        float* block = (float*)NativeMemory.AlignedAlloc(4096, 64);
+        try
+        {
+            // 4 rows of 32 floats (2 lines), 64 floats apart: 12 lines counted, 6 a tile over 2 tiles. The first tile's
+            // run is row 0; the rest of its share (rows 1 and 2) is issued with it; the second tile's run is row 3.
+            var plan = new GemmPrefetch();
+            plan.Set(new GemmPrefetch.Region(block, 4, 32, 64), default, default, tiles: 2);
+            int first = plan.TakeRun(out byte* firstStart);
+            int second = plan.TakeRun(out byte* secondStart);
+            int third = plan.TakeRun(out _);
+            Assert.That((first, firstStart - (byte*)block), Is.EqualTo((2, 0L)));
+            Assert.That((second, secondStart - (byte*)block), Is.EqualTo((2, 3 * 256L)));
+            Assert.That(third, Is.EqualTo(0));
+        }
+        finally
+        {
+            NativeMemory.AlignedFree(block);
+        }
+    }
+}
