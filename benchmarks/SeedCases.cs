@@ -129,9 +129,14 @@ public static class SeedCases
         string[]? winogradWeights = Environment.GetEnvironmentVariable("NANONET_WINOGRAD_DW")?.Split(',');
         // Under NANONET_THREADS_SWITCH with NANONET_PROFILE=1, the profiler keeps one table per count and records only the
         // steps that follow a step at the same count, as the medians below do.
+        // NANONET_GEMM_PREFETCH=one,all: the GEMM's prefetch plan on one worker only or on every worker
+        // (Gemm.PrefetchesOnSeveralWorkers), switched every step the same way.
+        string[]? gemmPlan = Environment.GetEnvironmentVariable("NANONET_GEMM_PREFETCH")?.Split(',');
         bool profiling = Profiler.Enabled;
         for (int i = 0; i < steps; i++)
         {
+            if (gemmPlan != null)
+                NanoNet.Kernels.Gemm.PrefetchesOnSeveralWorkers = gemmPlan[i % gemmPlan.Length] == "all";
             if (threadCounts != null)
             {
                 Parallelism.MaxThreads = threadCounts[i % threadCounts.Length];
@@ -161,6 +166,11 @@ public static class SeedCases
         {
             NanoNet.Memory.CacheLineAlignment.Enabled = true;
             ReportSwitched("cache-line starts", cacheLines, times);
+        }
+        if (gemmPlan != null)
+        {
+            NanoNet.Kernels.Gemm.PrefetchesOnSeveralWorkers = true;
+            ReportSwitched("GEMM prefetch", gemmPlan, times);
         }
         if (winogradWeights != null)
         {

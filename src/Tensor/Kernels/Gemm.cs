@@ -46,6 +46,10 @@ public static unsafe class Gemm
     /// <summary>Whether skinny products read their big operand in place (<see cref="GemmMicroKernels.Kernel8x32Strided"/>);
     /// off only in tests, which check that both ways give the same bits.</summary>
     internal static bool ReadsInPlace = true;
+    /// <summary>Whether a product split over several workers plans prefetches too (<see cref="GemmPrefetch"/>; one worker
+    /// always does): on, but for the benchmarks' <c>NANONET_GEMM_PREFETCH=one,all</c> switch, kept so that a machine whose
+    /// cores share memory differently (the Zen VMs) can measure the choice again in one process.</summary>
+    internal static bool PrefetchesOnSeveralWorkers = true;
     /// <summary>
     /// The most rows of C for which B is read in place. Each 32-column panel of B read in place is KC rows ldb floats
     /// apart — 2 KB for a 512-wide B, so the panel's lines fall into a few L1 sets and leave L1 before the next row
@@ -275,11 +279,12 @@ public static unsafe class Gemm
             _nc = Math.Clamp(Math.Max(nc, minimumNc), _nr, MaxNC);
             // Operands that together fit in half of L2 stay there from call to call (a convolution's per-block
             // input-gradient product): nothing to fetch ahead, so no prefetch plan and no narrowing below.
-            // On more than one worker, the plan is off: two workers streaming the same skinny operands made the
-            // CIFAR-10 seed step slower at 2 threads (3.35–3.72 → 3.43–3.80 ms, 4 alternated pairs) while it made
-            // it faster at 1 (benchmarks/README.md, sixth sitting).
+            // Every worker plans its own tiles (PrefetchesOnSeveralWorkers). When the plan was issued in bursts, it was
+            // off on more than one worker (slower CIFAR-10 steps at 2 threads on Zen 4, sixth sitting); asked for along
+            // the kernel's K loop it made the 2-thread Dense products 20–40% faster with cold caches and the seed steps
+            // 0.2–1.5% faster on Emerald Rapids (benchmarks/README.md, thirty-fifth sitting).
             long footprint = ((long)m * choiceK + (long)choiceK * n + (long)m * n) * sizeof(float);
-            _prefetches = threads == 1 && footprint > HalfL2Bytes;
+            _prefetches = (threads == 1 || PrefetchesOnSeveralWorkers) && footprint > HalfL2Bytes;
             // One row block (M ≤ MC: a Dense layer's batch) uses each packed B slab once, so the slab need not fill L2:
             // narrower tiles leave room to prefetch the next one (GemmPrefetch) while this one is multiplied.
             if (m <= MC && _prefetches)
@@ -467,8 +472,8 @@ public static unsafe class Gemm
         /// <summary>
         /// Plans the prefetch of what this worker reads after block (ic, pc) of its tile: the next row block's A (and C
         /// on its first touch), else the next K slab's B and A, else the next tile's B, A and C. The next tile is a
-        /// guess: tile + 1, the next of its home range (<see cref="HomeRanges"/>; exact on one worker, the only case that
-        /// plans, see <see cref="Set"/>); a wrong guess costs bandwidth, never a value.
+        /// guess: tile + 1, the next of its home range (<see cref="HomeRanges"/>; exact on one worker, missed on several
+        /// when the worker steals instead); a wrong guess costs bandwidth, never a value.
         /// </summary>
         private void PlanNext(ref GemmPrefetch prefetch, int tile, int rowStart, int rows, int jc, int nc, int ic, int mc, int pc, int kc)
         {
