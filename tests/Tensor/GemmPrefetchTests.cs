@@ -53,53 +53,51 @@ public unsafe class GemmPrefetchTests
         }
     }
 
-    [Test]
-    public void RunsWalkAContiguousRegionInOrder()
+    /// <summary>4 KB on a cache line for the plans below to walk (a prefetch never reads it).</summary>
+    private float* _block;
+
+    [SetUp]
+    public void AllocateBlock()
     {
         if (!Sse.IsSupported)
             Assert.Ignore("the plan prefetches on x86 only");
-        float* block = (float*)NativeMemory.AlignedAlloc(4096, 64);
-        try
+        _block = (float*)NativeMemory.AlignedAlloc(4096, 64);
+    }
+
+    [TearDown]
+    public void FreeBlock()
+    {
+        NativeMemory.AlignedFree(_block);
+        _block = null;
+    }
+
+    [Test]
+    public void RunsWalkAContiguousRegionInOrder()
+    {
+        // 4 rows of 64 floats, 64 apart: one contiguous run of 16 lines (the plan counts 17: one spare per row).
+        var plan = new GemmPrefetch();
+        plan.Set(new GemmPrefetch.Region(_block, 4, 64, 64), default, default, tiles: 4); // 5 lines a tile
+        var runs = new List<(long Offset, int Lines)>();
+        for (int tile = 0; tile < 6; tile++)
         {
-            // 4 rows of 64 floats, 64 apart: one contiguous run of 16 lines (the plan counts 17: one spare per row).
-            var plan = new GemmPrefetch();
-            plan.Set(new GemmPrefetch.Region(block, 4, 64, 64), default, default, tiles: 4); // 5 lines a tile
-            var runs = new List<(long Offset, int Lines)>();
-            for (int tile = 0; tile < 6; tile++)
-            {
-                int lines = plan.TakeRun(out byte* start);
-                runs.Add((lines == 0 ? -1 : start - (byte*)block, lines));
-            }
-            Assert.That(runs, Is.EqualTo(new (long, int)[] { (0, 5), (320, 5), (640, 5), (960, 1), (-1, 0), (-1, 0) }));
+            int lines = plan.TakeRun(out byte* start);
+            runs.Add((lines == 0 ? -1 : start - (byte*)_block, lines));
         }
-        finally
-        {
-            NativeMemory.AlignedFree(block);
-        }
+        Assert.That(runs, Is.EqualTo(new (long, int)[] { (0, 5), (320, 5), (640, 5), (960, 1), (-1, 0), (-1, 0) }));
     }
 
     [Test]
     public void ARunStopsAtItsRowsEndAndTheRestOfTheShareIsIssuedAtOnce()
     {
-        if (!Sse.IsSupported)
-            Assert.Ignore("the plan prefetches on x86 only");
-        float* block = (float*)NativeMemory.AlignedAlloc(4096, 64);
-        try
-        {
-            // 4 rows of 32 floats (2 lines), 64 floats apart: 12 lines counted, 6 a tile over 2 tiles. The first tile's
-            // run is row 0; the rest of its share (rows 1 and 2) is issued with it; the second tile's run is row 3.
-            var plan = new GemmPrefetch();
-            plan.Set(new GemmPrefetch.Region(block, 4, 32, 64), default, default, tiles: 2);
-            int first = plan.TakeRun(out byte* firstStart);
-            int second = plan.TakeRun(out byte* secondStart);
-            int third = plan.TakeRun(out _);
-            Assert.That((first, firstStart - (byte*)block), Is.EqualTo((2, 0L)));
-            Assert.That((second, secondStart - (byte*)block), Is.EqualTo((2, 3 * 256L)));
-            Assert.That(third, Is.EqualTo(0));
-        }
-        finally
-        {
-            NativeMemory.AlignedFree(block);
-        }
+        // 4 rows of 32 floats (2 lines), 64 floats apart: 12 lines counted, 6 a tile over 2 tiles. The first tile's
+        // run is row 0; the rest of its share (rows 1 and 2) is issued with it; the second tile's run is row 3.
+        var plan = new GemmPrefetch();
+        plan.Set(new GemmPrefetch.Region(_block, 4, 32, 64), default, default, tiles: 2);
+        int first = plan.TakeRun(out byte* firstStart);
+        int second = plan.TakeRun(out byte* secondStart);
+        int third = plan.TakeRun(out _);
+        Assert.That((first, firstStart - (byte*)_block), Is.EqualTo((2, 0L)));
+        Assert.That((second, secondStart - (byte*)_block), Is.EqualTo((2, 3 * 256L)));
+        Assert.That(third, Is.EqualTo(0));
     }
 }
