@@ -4,7 +4,8 @@ namespace NanoNet.Kernels;
 
 /// <summary>
 /// Asks for the memory the GEMM's next block will read while the micro-kernels still work on the current one: a few
-/// cache lines after each micro-tile, so the loads of the next packing (or, for a short K, the next C block's first
+/// cache lines per micro-tile (asked for along the 8×32 kernel's K loop, <see cref="TakeRun"/>; before the other
+/// kernels' tiles, <see cref="Step"/>), so the loads of the next packing (or, for a short K, the next C block's first
 /// touch) overlap the FMAs instead of following them.
 /// </summary>
 /// <remarks>
