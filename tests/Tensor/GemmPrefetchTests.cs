@@ -48,7 +48,7 @@ public unsafe class GemmPrefetchTests
             float[] c = (float[])initial.Clone();
             fixed (float* pa = a, pb = b, pc = c)
             fixed (byte* pl = lineBuffer)
-                GemmMicroKernels.Kernel8x32Prefetching(kc, pa, pb, pc, 32, add, pl, lines);
+                GemmMicroKernels.Kernel8x32(kc, pa, pb, pc, 32, add, pl, lines);
             Assert.That(c, Is.EqualTo(expected).AsCollection, $"add {add}");
         }
     }

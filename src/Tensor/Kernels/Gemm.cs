@@ -605,13 +605,9 @@ public static unsafe class Gemm
                         GemmPacking.PackA(false, _a, _lda, ic + ir, mr, pc, kc, _mr, packA);
                         aPanel = packA;
                     }
-                    if (spreadsPrefetch)
+                    if (full)
                     {
-                        GemmMicroKernels.Kernel8x32Prefetching(kc, aPanel, bPanel, cTile, _ldc, add, prefetchRun, prefetchLines);
-                    }
-                    else if (full)
-                    {
-                        GemmMicroKernels.Run(_kind, kc, aPanel, bPanel, cTile, _ldc, add);
+                        GemmMicroKernels.Run(_kind, kc, aPanel, bPanel, cTile, _ldc, add, prefetchRun, prefetchLines);
                     }
                     else
                     {

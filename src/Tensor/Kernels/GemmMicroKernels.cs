@@ -27,12 +27,16 @@ internal static unsafe class GemmMicroKernels
         _ => (4, 4),
     };
 
+    /// <summary>The <paramref name="kind"/> kernel on packed panels. Only the 8×32 kernel asks for a prefetch run along its
+    /// K loop (<see cref="Kernel8x32Strided"/>); the callers hand the others none and issue their share before the tile
+    /// (<see cref="GemmPrefetch.Step"/>).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static void Run(GemmKernelKind kind, int kc, float* a, float* b, float* c, int ldc, bool add)
+    public static void Run(GemmKernelKind kind, int kc, float* a, float* b, float* c, int ldc, bool add,
+        byte* prefetch = null, int prefetchLines = 0)
     {
         switch (kind)
         {
-            case GemmKernelKind.Vector512: Kernel8x32(kc, a, b, c, ldc, add); break;
+            case GemmKernelKind.Vector512: Kernel8x32(kc, a, b, c, ldc, add, prefetch, prefetchLines); break;
             case GemmKernelKind.Vector256: Kernel6x16(kc, a, b, c, ldc, add); break;
             case GemmKernelKind.Vector128: Kernel6x8(kc, a, b, c, ldc, add); break;
             case GemmKernelKind.Vector128Arm64: Kernel8x8(kc, a, b, c, ldc, add); break;
@@ -42,12 +46,7 @@ internal static unsafe class GemmMicroKernels
 
     /// <summary>8 rows × 32 columns (2 × Vector512) in 16 accumulators, from packed panels: <see cref="Kernel8x32Strided"/>
     /// with A stepping 8 floats (one micro-panel column) and B 32 (one micro-panel row) per K step.</summary>
-    private static void Kernel8x32(int kc, float* a, float* b, float* c, int ldc, bool add) =>
-        Kernel8x32Strided(kc, a, 8, b, 32, c, ldc, add);
-
-    /// <summary><see cref="Kernel8x32"/> (packed panels) asking for <paramref name="prefetchLines"/> cache lines from
-    /// <paramref name="prefetch"/> on along the way: see <see cref="Kernel8x32Strided"/>.</summary>
-    public static void Kernel8x32Prefetching(int kc, float* a, float* b, float* c, int ldc, bool add, byte* prefetch, int prefetchLines) =>
+    public static void Kernel8x32(int kc, float* a, float* b, float* c, int ldc, bool add, byte* prefetch = null, int prefetchLines = 0) =>
         Kernel8x32Strided(kc, a, 8, b, 32, c, ldc, add, prefetch, prefetchLines);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
