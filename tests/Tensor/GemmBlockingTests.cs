@@ -86,6 +86,23 @@ public class GemmBlockingTests
     }
 
     [Test]
+    public void ADirectAProductTakesKWholeWhileItsBPanelFitsHalfOfL2()
+    {
+        GemmBlocking zen5 = GemmBlocking.For(CpuCaches.FromSysfs(Recorded("zen5-epyc-9005"))!);
+        GemmBlocking emerald = GemmBlocking.For(CpuCaches.FromSysfs(Recorded("emerald-rapids-xeon-kvm"))!);
+        Assert.That(zen5.DirectASlabLimit, Is.EqualTo(3072), "1 MB L2: an 8×K edge strip fills the 96×256 packed-A block at K = 3072");
+        Assert.That(emerald.DirectASlabLimit, Is.EqualTo(6144), "2 MB L2: the 192×256 packed-A block at K = 6144");
+        foreach (string machine in Machines)
+        {
+            CpuCaches caches = CpuCaches.FromSysfs(Recorded(machine))!;
+            GemmBlocking b = GemmBlocking.For(caches);
+            Assert.That((long)b.DirectASlabLimit * 32 * sizeof(float), Is.LessThanOrEqualTo(caches.L2 / 2), $"{machine}: the K×32 B panel within half of L2");
+            Assert.That((long)b.DirectASlabLimit * 8, Is.LessThanOrEqualTo((long)b.MC * b.KC), $"{machine}: an 8×K edge strip within the packed-A block");
+            Assert.That(b.DirectASlabLimit, Is.GreaterThan(b.KC), $"{machine}: deeper than a KC slab");
+        }
+    }
+
+    [Test]
     public void TheGemmUsesThisMachinesBlocks()
     {
         Assert.That((Gemm.KC, Gemm.MC, Gemm.MaxNC), Is.EqualTo((GemmBlocking.ThisMachine.KC, GemmBlocking.ThisMachine.MC, GemmBlocking.ThisMachine.NC)));

@@ -17,7 +17,8 @@ namespace NanoNet.Kernels;
 /// <item>the output is cut into tiles of MC rows × NC columns; one parallel region hands tiles to
 /// workers, each first from its own contiguous home range, then from what is left in the others;</item>
 /// <item>per tile, K is cut into KC-deep slabs; the slab of op(A) (MC×KC, fits L2) and of op(B)
-/// (KC×NC) are packed into contiguous micro-panels, zero-padded to whole MR/NR multiples;</item>
+/// (KC×NC) are packed into contiguous micro-panels, zero-padded to whole MR/NR multiples (a Cᵀ product, one B panel
+/// with A read in place, takes K whole, up to a limit: <see cref="GemmBlocking.DirectASlabLimit"/>);</item>
 /// <item>the micro-kernel multiplies an MR×KC panel of A by a KC×NR panel of B, keeping the whole
 /// MR×NR block of C in vector registers (see <see cref="GemmMicroKernels"/>);</item>
 /// <item>between micro-tiles, the memory of the next block (A, B slab, C) is asked for a few lines at a time
@@ -59,6 +60,8 @@ public static unsafe class Gemm
     /// as fast or faster in place (best of 100, Emerald Rapids, benchmarks/README.md "Eleventh sitting").
     /// </summary>
     internal const int InPlaceBMaxRows = 64;
+    /// <summary>The deepest K a Cᵀ product takes in one slab (<see cref="GemmBlocking.DirectASlabLimit"/>).</summary>
+    internal static readonly int DirectASlabLimit = GemmBlocking.ThisMachine.DirectASlabLimit;
 
     /// <summary>
     /// The register-blocking variant the machine supports best: the widest accelerated vectors, and for
@@ -312,6 +315,16 @@ public static unsafe class Gemm
         private static int RoundUp(int x, int multiple) => (x + multiple - 1) / multiple * multiple;
 
         /// <summary>
+        /// The depth of the K slabs: KC, or the whole K for a Cᵀ product (<see cref="TransposedC"/>: one B panel, A read
+        /// in place) up to <see cref="GemmBlocking.DirectASlabLimit"/>. A rule on the shape only, the same in both tile
+        /// loops, so the K sums run in the same order at any thread count.
+        /// </summary>
+        /// <remarks>The other direct-A products (a convolution's im2col rows against 32 filters: 10–19% faster whole,
+        /// measured with this rule) keep KC slabs: their twins — the direct convolution, <see cref="GemmNarrow"/> and
+        /// <see cref="GemmRows"/> — sum in KC slabs to give their bits, and would all have to change with them.</remarks>
+        private int SlabDepth() => TransposedC && DirectA && PackedB == null && _k > KC && _k <= DirectASlabLimit ? _k : KC;
+
+        /// <summary>
         /// The skinny products' big operand is read in place by the 8×32 kernel: B stored K×N when M is at most
         /// <see cref="InPlaceBMaxRows"/> (a Dense layer's forward: each B element feeds only M/8 tiles, so a packed copy
         /// costs as much as it saves); A stored K×M (transposed) when it outweighs B and K is one slab (a weight gradient
@@ -397,14 +410,15 @@ public static unsafe class Gemm
             int band = RoundUp((_m + workers - 1) / workers, _mr);
             int rowStart = Math.Min(_m, worker * band), rows = Math.Min(band, _m - rowStart);
             bool directA = DirectA;
+            int slab = SlabDepth();
             GemmPrefetch prefetch = default;
             for (int jc = 0; jc < _n; jc += MaxNC)
             {
                 int nc = Math.Min(MaxNC, _n - jc);
                 int panels = (nc + _nr - 1) / _nr;
-                for (int pc = 0; pc < _k; pc += KC)
+                for (int pc = 0; pc < _k; pc += slab)
                 {
-                    int kc = Math.Min(KC, _k - pc);
+                    int kc = Math.Min(slab, _k - pc);
                     for (int panel = worker; panel < panels; panel += workers)
                     {
                         int jr = panel * _nr;
@@ -448,9 +462,10 @@ public static unsafe class Gemm
             bool directA = DirectA;
             InPlace inPlace = PackedB != null ? _inPlace & ~InPlace.B : _inPlace; // B packed beforehand is read packed
             GemmPrefetch prefetch = default;
-            for (int pc = 0; pc < _k; pc += KC)
+            int slab = SlabDepth();
+            for (int pc = 0; pc < _k; pc += slab)
             {
-                int kc = Math.Min(KC, _k - pc);
+                int kc = Math.Min(slab, _k - pc);
                 bool add = _accumulate || pc > 0;
                 if (PackedB != null)
                     packB = PackedB + (long)pc * PackedMatrix.PaddedColumns(_n, _nr) + (long)jc * kc;

@@ -35,6 +35,21 @@ internal readonly record struct GemmBlocking(int KC, int MC, int NC)
     /// <summary>The largest B micro-panel: 32 KB, KC = 256 (see the remarks: a 48 KB panel thrashes a 48 KB L1d).</summary>
     private const int MaxPanelBytes = 32 * 1024;
 
+    /// <summary>
+    /// The deepest K that a product whose A is read in place against a single 8×32 B micro-panel (the Keras Dense dX
+    /// computed as Cᵀ = W·dZᵀ: <c>Gemm.TransposesC</c>) takes as one slab instead of KC-deep ones: its B panel (K×32 floats) stays within half of L2 (KC·NC/2 floats) and an edge strip of A
+    /// (8×K floats, packed zero-padded) within the packed-A block (MC×KC). 6144 on the 2 MB L2 Intel cores, 3072 on the
+    /// 1 MB L2 ones.
+    /// </summary>
+    /// <remarks>
+    /// KC bounds a slab so that a B panel stays in L1 while every A micro-panel of the block streams past it. With A read
+    /// in place and one B panel there is nothing to stream past: each row of A is read once, and cutting K only cuts its
+    /// rows into pieces read in separate passes and makes every C tile be stored, read back and added once per slab.
+    /// Measured on Emerald Rapids, calls alternated in one process (benchmarks/README.md, thirty-sixth sitting): the
+    /// Keras dX (K = 512) 7–12% faster whole, Cᵀ products of K = 1152 and 2304 17–32%, with the panel from L2.
+    /// </remarks>
+    public int DirectASlabLimit => Math.Min(KC * NC / 2 / 32, MC * KC / 8);
+
     /// <summary>The blocks for this machine's caches, fixed at start-up.</summary>
     public static readonly GemmBlocking ThisMachine = For(CpuCaches.OfThisMachine);
 

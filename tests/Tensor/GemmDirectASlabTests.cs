@@ -1,0 +1,87 @@
+using System.Runtime.Intrinsics;
+using NanoNet.Kernels;
+
+namespace NanoNet.Tests;
+
+/// <summary>
+/// The Keras Dense dX run as Cᵀ = W·dZᵀ (a single 32-column B panel, W's rows read in place by the 8×32 kernel) takes K
+/// whole up to <see cref="GemmBlocking.DirectASlabLimit"/>, and KC-deep slabs beyond it; the other direct-A products (a
+/// convolution's im2col rows against 32 filters) keep KC slabs, as their twins do. The kernels sum each element of C as an
+/// FMA chain from zero over a slab's K steps in order, then store it (the first slab, unless accumulating) or add it to C:
+/// so the expected bits can be computed here, element by element, for either slab depth.
+/// </summary>
+public class GemmDirectASlabTests
+{
+    // Cᵀ = B·Aᵀ (B stored N×K beyond half of L2, 8 ≤ M ≤ 32): M = 27 and 32 with edge strips of Cᵀ (1000 = 125·8, 700 =
+    // 87·8 + 4 rows), a partial B panel (M = 13); at two and three threads the workers share the packed panel (N ≥ 2·MC
+    // rows of Cᵀ: the shared-B loop).
+    [TestCase(27, 1000, 300)]
+    [TestCase(32, 700, 513)]
+    [TestCase(13, 1500, 600)]
+    public void ACTransposedProductSumsEachElementInOneChain(int m, int n, int k) =>
+        CheckBits(m, n, k, transB: true, slabDepth: k);
+
+    [Test]
+    public void AtTheLimitKIsWholeAndBeyondItTheSlabsAreKCDeep()
+    {
+        int limit = Gemm.DirectASlabLimit;
+        CheckBits(16, 136, limit, transB: true, slabDepth: limit);
+        CheckBits(16, 136, limit + 1, transB: true, slabDepth: Gemm.KC);
+    }
+
+    // im2col-like rows against 32 filters: K = 289 (a 32-channel 3×3 patch and a bias column) with edge strips (101 rows),
+    // and 800 rows (the shared-B loop at two threads): KC slabs, the bits of the direct convolution.
+    [TestCase(101, 32, 289)]
+    [TestCase(800, 32, 577)]
+    public void AnIm2ColProductKeepsKCSlabs(int m, int n, int k) =>
+        CheckBits(m, n, k, transB: false, slabDepth: Gemm.KC);
+
+    /// <summary>
+    /// C (+)= op(A)·op(B) by <see cref="Gemm"/> at 1, 2 and 3 threads, stored and accumulated, bit for bit against the
+    /// chains of <paramref name="slabDepth"/> K steps computed here.
+    /// </summary>
+    private static void CheckBits(int m, int n, int k, bool transB, int slabDepth)
+    {
+        if (!Vector512.IsHardwareAccelerated)
+            Assert.Ignore("The direct-A products are the AVX-512 8×32 kernel's; this machine runs another.");
+        var rng = new Random(m * 7 + n + k);
+        float[] Random(int length) => Enumerable.Range(0, length).Select(_ => rng.NextSingle() - 0.5f).ToArray();
+        float[] a = Random(m * k), b = Random(k * n), initial = Random(m * n);
+        int ldb = transB ? k : n;
+        int saved = Parallelism.MaxThreads;
+        try
+        {
+            foreach (bool accumulate in new[] { false, true })
+            {
+                float[] expected = Chains(m, n, k, a, b, transB, initial, accumulate, slabDepth);
+                foreach (int threads in new[] { 1, 2, 3 })
+                {
+                    Parallelism.MaxThreads = threads;
+                    float[] c = (float[])initial.Clone();
+                    Gemm.Multiply(false, transB, m, n, k, a, k, b, ldb, c, n, accumulate);
+                    Assert.That(c, Is.EqualTo(expected).AsCollection, $"{m}x{n}x{k}, {threads} thread(s), accumulate {accumulate}");
+                }
+            }
+        }
+        finally
+        {
+            Parallelism.MaxThreads = saved;
+        }
+    }
+
+    /// <summary>Each C[i, j] as the kernel sums it: per slab an FMA chain from zero over its K steps, stored or added.</summary>
+    private static float[] Chains(int m, int n, int k, float[] a, float[] b, bool transB, float[] initial, bool accumulate, int slabDepth)
+    {
+        float[] c = (float[])initial.Clone();
+        for (int i = 0; i < m; i++)
+            for (int j = 0; j < n; j++)
+                for (int pc = 0; pc < k; pc += slabDepth)
+                {
+                    float chain = 0f;
+                    for (int p = pc; p < Math.Min(k, pc + slabDepth); p++)
+                        chain = MathF.FusedMultiplyAdd(a[i * k + p], transB ? b[j * k + p] : b[p * n + j], chain);
+                    c[i * n + j] = pc == 0 && !accumulate ? chain : c[i * n + j] + chain;
+                }
+        return c;
+    }
+}
