@@ -132,11 +132,15 @@ public static class SeedCases
         // NANONET_GEMM_PREFETCH=one,all: the GEMM's prefetch plan on one worker only or on every worker
         // (Gemm.PrefetchesOnSeveralWorkers), switched every step the same way.
         string[]? gemmPlan = Environment.GetEnvironmentVariable("NANONET_GEMM_PREFETCH")?.Split(',');
+        // NANONET_GEMM_WHOLE_K=slabs,whole: a Cᵀ product (the Keras Dense dX) in KC slabs or K whole (Gemm.TakesKWhole).
+        string[]? wholeK = Environment.GetEnvironmentVariable("NANONET_GEMM_WHOLE_K")?.Split(',');
         bool profiling = Profiler.Enabled;
         for (int i = 0; i < steps; i++)
         {
             if (gemmPlan != null)
                 NanoNet.Kernels.Gemm.PrefetchesOnSeveralWorkers = gemmPlan[i % gemmPlan.Length] == "all";
+            if (wholeK != null)
+                NanoNet.Kernels.Gemm.TakesKWhole = wholeK[i % wholeK.Length] == "whole";
             if (threadCounts != null)
             {
                 Parallelism.MaxThreads = threadCounts[i % threadCounts.Length];
@@ -171,6 +175,11 @@ public static class SeedCases
         {
             NanoNet.Kernels.Gemm.PrefetchesOnSeveralWorkers = true;
             ReportSwitched("GEMM prefetch", gemmPlan, times);
+        }
+        if (wholeK != null)
+        {
+            NanoNet.Kernels.Gemm.TakesKWhole = true;
+            ReportSwitched("Cᵀ product's K", wholeK, times);
         }
         if (winogradWeights != null)
         {

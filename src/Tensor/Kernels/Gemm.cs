@@ -62,6 +62,10 @@ public static unsafe class Gemm
     internal const int InPlaceBMaxRows = 64;
     /// <summary>The deepest K a Cᵀ product takes in one slab (<see cref="GemmBlocking.DirectASlabLimit"/>).</summary>
     internal static readonly int DirectASlabLimit = GemmBlocking.ThisMachine.DirectASlabLimit;
+    /// <summary>Whether a Cᵀ product takes K whole (up to <see cref="DirectASlabLimit"/>): on, but for the benchmarks'
+    /// <c>NANONET_GEMM_WHOLE_K=slabs,whole</c> switch, kept so that a 1 MB L2 core (the Zen VMs, a limit of 3072) can measure
+    /// the choice again in one process; it was measured on Emerald Rapids.</summary>
+    internal static bool TakesKWhole = true;
 
     /// <summary>
     /// The register-blocking variant the machine supports best: the widest accelerated vectors, and for
@@ -322,7 +326,7 @@ public static unsafe class Gemm
         /// <remarks>The other direct-A products (a convolution's im2col rows against 32 filters: 10–19% faster whole,
         /// measured with this rule) keep KC slabs: their twins — the direct convolution, <see cref="GemmNarrow"/> and
         /// <see cref="GemmRows"/> — sum in KC slabs to give their bits, and would all have to change with them.</remarks>
-        private int SlabDepth() => TransposedC && DirectA && PackedB == null && _k > KC && _k <= DirectASlabLimit ? _k : KC;
+        private int SlabDepth() => TakesKWhole && TransposedC && DirectA && PackedB == null && _k > KC && _k <= DirectASlabLimit ? _k : KC;
 
         /// <summary>
         /// The skinny products' big operand is read in place by the 8×32 kernel: B stored K×N when M is at most
