@@ -100,8 +100,10 @@ internal static unsafe class DirectConvForward
         public readonly int KernelHeight = g.KernelHeight, Run = g.KernelWidth * g.Channels, Filters = filters;
         /// <summary>Ints of ReLU bits per pixel: one per 32 filters.</summary>
         public readonly int Groups = filters / 32;
-        /// <summary>P = KH·KW·C, and the im2col GEMM's K slab (see <see cref="SlabTile"/>).</summary>
-        public readonly int Patch = g.KernelHeight * g.KernelWidth * g.Channels, Slab = Gemm.KC;
+        /// <summary>P = KH·KW·C, and the im2col GEMM's K slab over its P + 1 columns (see <see cref="SlabTile"/>): the whole
+        /// K at 32 filters (one B panel: <see cref="Gemm.SinglePanelSlab"/>), else KC.</summary>
+        public readonly int Patch = g.KernelHeight * g.KernelWidth * g.Channels,
+            Slab = filters == 32 ? Gemm.SinglePanelSlab(g.KernelHeight * g.KernelWidth * g.Channels + 1) : Gemm.KC;
         /// <summary>Floats between the two output rows' image rows, and between two neighbouring pixels' patches.</summary>
         public readonly int RowStep = g.StrideHeight * rowStride, PixelStep = g.StrideWidth * g.Channels;
         /// <summary>Floats between kernel rows kh and kh + 1 in the image.</summary>

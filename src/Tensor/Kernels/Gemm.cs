@@ -17,8 +17,8 @@ namespace NanoNet.Kernels;
 /// <item>the output is cut into tiles of MC rows × NC columns; one parallel region hands tiles to
 /// workers, each first from its own contiguous home range, then from what is left in the others;</item>
 /// <item>per tile, K is cut into KC-deep slabs; the slab of op(A) (MC×KC, fits L2) and of op(B)
-/// (KC×NC) are packed into contiguous micro-panels, zero-padded to whole MR/NR multiples (a Cᵀ product, one B panel
-/// with A read in place, takes K whole, up to a limit: <see cref="GemmBlocking.DirectASlabLimit"/>);</item>
+/// (KC×NC) are packed into contiguous micro-panels, zero-padded to whole MR/NR multiples (a product with one B panel
+/// and A read in place takes K whole, up to a limit: <see cref="SinglePanelSlab"/>);</item>
 /// <item>the micro-kernel multiplies an MR×KC panel of A by a KC×NR panel of B, keeping the whole
 /// MR×NR block of C in vector registers (see <see cref="GemmMicroKernels"/>);</item>
 /// <item>between micro-tiles, the memory of the next block (A, B slab, C) is asked for a few lines at a time
@@ -60,12 +60,29 @@ public static unsafe class Gemm
     /// as fast or faster in place (best of 100, Emerald Rapids, benchmarks/README.md "Eleventh sitting").
     /// </summary>
     internal const int InPlaceBMaxRows = 64;
-    /// <summary>The deepest K a Cᵀ product takes in one slab (<see cref="GemmBlocking.DirectASlabLimit"/>).</summary>
+    /// <summary>The deepest K a single-panel product takes in one slab (<see cref="GemmBlocking.DirectASlabLimit"/>).</summary>
     internal static readonly int DirectASlabLimit = GemmBlocking.ThisMachine.DirectASlabLimit;
-    /// <summary>Whether a Cᵀ product takes K whole (up to <see cref="DirectASlabLimit"/>): on, but for the benchmarks'
+    /// <summary>Whether a single-panel product takes K whole (<see cref="SinglePanelSlab"/>): on, but for the benchmarks'
     /// <c>NANONET_GEMM_WHOLE_K=slabs,whole</c> switch, kept so that a 1 MB L2 core (the Zen VMs, a limit of 3072) can measure
     /// the choice again in one process; it was measured on Emerald Rapids.</summary>
     internal static bool TakesKWhole = true;
+
+    /// <summary>
+    /// The K slab of a product C (+)= A·B with A not transposed and a single B panel of up to 32 columns, on the AVX-512
+    /// kernels: the 8×32 direct-A kernel (A's rows read in place: a convolution's im2col rows against 32 filters, the
+    /// Keras Dense dX run as Cᵀ = W·dZᵀ) and the paths that must give its bits — <see cref="GemmNarrow"/> (N &lt; 32),
+    /// <see cref="GemmRows"/> (M &lt; 8, B unpacked) and the direct convolution (32 filters). The whole K up to
+    /// <see cref="DirectASlabLimit"/>, else KC.
+    /// </summary>
+    /// <remarks>
+    /// KC bounds a slab so that a B panel stays in L1 while every A micro-panel of its block streams past it. With A read
+    /// in place against one B panel nothing streams past it: cutting K only cuts A's rows into pieces read in separate
+    /// passes, and makes every C tile be stored, read back and added once per slab. Calls alternated in one process on
+    /// Emerald Rapids (benchmarks/README.md, thirty-sixth sitting): the Keras dX 7–12% faster whole, a 32-channel 3×3 im2col
+    /// product (K = 289: slabs of 256 and 33 before) 8–19%, K = 1152 to 4608 13–32%. Each element of C is then one FMA chain
+    /// over K instead of one per slab: other bits than the packed path's for the same product, the same at any thread count.
+    /// </remarks>
+    internal static int SinglePanelSlab(int k) => TakesKWhole && k > KC && k <= DirectASlabLimit ? k : KC;
 
     /// <summary>
     /// The register-blocking variant the machine supports best: the widest accelerated vectors, and for
@@ -319,14 +336,12 @@ public static unsafe class Gemm
         private static int RoundUp(int x, int multiple) => (x + multiple - 1) / multiple * multiple;
 
         /// <summary>
-        /// The depth of the K slabs: KC, or the whole K for a Cᵀ product (<see cref="TransposedC"/>: one B panel, A read
-        /// in place) up to <see cref="GemmBlocking.DirectASlabLimit"/>. A rule on the shape only, the same in both tile
-        /// loops, so the K sums run in the same order at any thread count.
+        /// The depth of the K slabs: KC, or for a direct-A product (one B panel, A read in place) <see cref="SinglePanelSlab"/>.
+        /// A B packed beforehand (<see cref="PackedMatrix"/>) is then one K×32 panel in order too: its KC slabs lie one after
+        /// the other. A rule on the shape only, the same in both tile loops, so the K sums run in the same order at any
+        /// thread count.
         /// </summary>
-        /// <remarks>The other direct-A products (a convolution's im2col rows against 32 filters: 10–19% faster whole,
-        /// measured with this rule) keep KC slabs: their twins — the direct convolution, <see cref="GemmNarrow"/> and
-        /// <see cref="GemmRows"/> — sum in KC slabs to give their bits, and would all have to change with them.</remarks>
-        private int SlabDepth() => TakesKWhole && TransposedC && DirectA && PackedB == null && _k > KC && _k <= DirectASlabLimit ? _k : KC;
+        private int SlabDepth() => DirectA ? SinglePanelSlab(_k) : KC;
 
         /// <summary>
         /// The skinny products' big operand is read in place by the 8×32 kernel: B stored K×N when M is at most

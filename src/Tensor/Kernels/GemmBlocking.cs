@@ -36,8 +36,9 @@ internal readonly record struct GemmBlocking(int KC, int MC, int NC)
     private const int MaxPanelBytes = 32 * 1024;
 
     /// <summary>
-    /// The deepest K that a product whose A is read in place against a single 8×32 B micro-panel (the Keras Dense dX
-    /// computed as Cᵀ = W·dZᵀ: <c>Gemm.TransposesC</c>) takes as one slab instead of KC-deep ones: its B panel (K×32 floats) stays within half of L2 (KC·NC/2 floats) and an edge strip of A
+    /// The deepest K that a product whose A is read in place against a single 8×32 B micro-panel (a convolution's im2col
+    /// rows against 32 filters, the Keras Dense dX computed as Cᵀ = W·dZᵀ: <c>Gemm.SinglePanelSlab</c>) takes as one slab
+    /// instead of KC-deep ones: its B panel (K×32 floats) stays within half of L2 (KC·NC/2 floats) and an edge strip of A
     /// (8×K floats, packed zero-padded) within the packed-A block (MC×KC). 6144 on the 2 MB L2 Intel cores, 3072 on the
     /// 1 MB L2 ones.
     /// </summary>
@@ -46,7 +47,8 @@ internal readonly record struct GemmBlocking(int KC, int MC, int NC)
     /// in place and one B panel there is nothing to stream past: each row of A is read once, and cutting K only cuts its
     /// rows into pieces read in separate passes and makes every C tile be stored, read back and added once per slab.
     /// Measured on Emerald Rapids, calls alternated in one process (benchmarks/README.md, thirty-sixth sitting): the
-    /// Keras dX (K = 512) 7–12% faster whole, Cᵀ products of K = 1152 and 2304 17–32%, with the panel from L2.
+    /// Keras dX (K = 512) 7–12% faster whole, a 32-channel 3×3 im2col product (K = 289) 8–19%, K = 1152 to 4608 13–32%,
+    /// with the panel from L2.
     /// </remarks>
     public int DirectASlabLimit => Math.Min(KC * NC / 2 / 32, MC * KC / 8);
 

@@ -17,9 +17,10 @@ namespace NanoNet.Kernels;
 /// multiply zeros, and it packs the panel (K×32 floats) for a product that uses each element of B M times at most:
 /// the Keras model's 32×512·512×10 output layer took 11.5 µs (28 GFLOP/s), its weight gradient 512×32·32×10 12.5 µs;
 /// here 3.3 and 4.0 (`gemm-time`, benchmarks/README.md, twenty-seventh sitting).</para>
-/// <para>Same bits as the packed path: each element of C sums each K slab of <see cref="Gemm.KC"/> the way the
-/// micro-kernel does (from zero, one FMA per p in order, then stored, or added to C when accumulating or past the first
-/// slab). A row's bits do not depend on its tile, so neither do they on the number of workers.</para>
+/// <para>Same bits as the packed path: each element of C sums each K slab (<see cref="Gemm.KC"/>, or the whole K when
+/// A is not transposed: <see cref="Gemm.SinglePanelSlab"/>, as the direct-A kernel the packed path then runs) the way
+/// the micro-kernel does (from zero, one FMA per p in order, then stored, or added to C when accumulating or past the
+/// first slab). A row's bits do not depend on its tile, so neither do they on the number of workers.</para>
 /// </remarks>
 internal static unsafe class GemmNarrow
 {
@@ -79,9 +80,10 @@ internal static unsafe class GemmNarrow
         Vector512<float> mask0 = LanesBelow(n), mask1 = LanesBelow(n - 16);
         float** rows = stackalloc float*[Rows];
         long aStep = transA ? lda : 1; // op(A)[i, p] = rows[i][p·aStep]
-        for (int pc = 0; pc < k; pc += Gemm.KC)
+        int slab = transA ? Gemm.KC : Gemm.SinglePanelSlab(k);
+        for (int pc = 0; pc < k; pc += slab)
         {
-            int kc = Math.Min(Gemm.KC, k - pc);
+            int kc = Math.Min(slab, k - pc);
             bool add = accumulate || pc > 0;
             for (int i = first; i < end; i += Rows)
             {
