@@ -132,7 +132,7 @@ public static class SeedCases
         // NANONET_GEMM_PREFETCH=one,all: the GEMM's prefetch plan on one worker only or on every worker
         // (Gemm.PrefetchesOnSeveralWorkers), switched every step the same way.
         string[]? gemmPlan = Environment.GetEnvironmentVariable("NANONET_GEMM_PREFETCH")?.Split(',');
-        // NANONET_GEMM_WHOLE_K=slabs,whole: a Cᵀ product (the Keras Dense dX) in KC slabs or K whole (Gemm.TakesKWhole).
+        // NANONET_GEMM_WHOLE_K=slabs,whole: single-panel products (the Keras Dense dX) in KC slabs or K whole (Gemm.TakesKWhole).
         string[]? wholeK = Environment.GetEnvironmentVariable("NANONET_GEMM_WHOLE_K")?.Split(',');
         bool profiling = Profiler.Enabled;
         for (int i = 0; i < steps; i++)
@@ -179,7 +179,7 @@ public static class SeedCases
         if (wholeK != null)
         {
             NanoNet.Kernels.Gemm.TakesKWhole = true;
-            ReportSwitched("Cᵀ product's K", wholeK, times);
+            ReportSwitched("single-panel K", wholeK, times);
         }
         if (winogradWeights != null)
         {
