@@ -71,7 +71,7 @@ public static unsafe class Gemm
     /// The K slab of a product C (+)= A·B with A not transposed and a single B panel of up to 32 columns, on the AVX-512
     /// kernels: the 8×32 direct-A kernel (A's rows read in place: a convolution's im2col rows against 32 filters, the
     /// Keras Dense dX run as Cᵀ = W·dZᵀ) and the paths that must give its bits — <see cref="GemmNarrow"/> (N &lt; 32),
-    /// <see cref="GemmRows"/> (M &lt; 8, B unpacked) and the direct convolution (32 filters). The whole K up to
+    /// <see cref="GemmRows"/> (M &lt; 8) and the direct convolution (32 filters). The whole K up to
     /// <see cref="DirectASlabLimit"/>, else KC.
     /// </summary>
     /// <remarks>
