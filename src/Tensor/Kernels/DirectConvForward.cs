@@ -103,7 +103,7 @@ internal static unsafe class DirectConvForward
         /// <summary>P = KH·KW·C, and the im2col GEMM's K slab over its P + 1 columns (see <see cref="SlabTile"/>): the whole
         /// K at 32 filters (one B panel: <see cref="Gemm.SinglePanelSlab"/>), else KC.</summary>
         public readonly int Patch = g.KernelHeight * g.KernelWidth * g.Channels,
-            Slab = filters == 32 ? Gemm.SinglePanelSlab(g.KernelHeight * g.KernelWidth * g.Channels + 1) : Gemm.KC;
+            Slab = Gemm.SinglePanelSlab(false, filters, g.KernelHeight * g.KernelWidth * g.Channels + 1);
         /// <summary>Floats between the two output rows' image rows, and between two neighbouring pixels' patches.</summary>
         public readonly int RowStep = g.StrideHeight * rowStride, PixelStep = g.StrideWidth * g.Channels;
         /// <summary>Floats between kernel rows kh and kh + 1 in the image.</summary>

@@ -68,11 +68,11 @@ public static unsafe class Gemm
     internal static bool TakesKWhole = true;
 
     /// <summary>
-    /// The K slab of a product C (+)= A·B with A not transposed and a single B panel of up to 32 columns, on the AVX-512
-    /// kernels: the 8×32 direct-A kernel (A's rows read in place: a convolution's im2col rows against 32 filters, the
-    /// Keras Dense dX run as Cᵀ = W·dZᵀ) and the paths that must give its bits — <see cref="GemmNarrow"/> (N &lt; 32),
-    /// <see cref="GemmRows"/> (M &lt; 8) and the direct convolution (32 filters). The whole K up to
-    /// <see cref="DirectASlabLimit"/>, else KC.
+    /// The K slab of a product C (+)= op(A)·B on the AVX-512 kernels: the whole K (up to <see cref="DirectASlabLimit"/>)
+    /// when A is not transposed and B is a single panel of up to 32 columns, else KC. Such a product runs the 8×32 direct-A
+    /// kernel (A's rows read in place: a convolution's im2col rows against 32 filters, the Keras Dense dX run as
+    /// Cᵀ = W·dZᵀ); the paths that must give its bits ask the same rule — <see cref="GemmNarrow"/> (N &lt; 32),
+    /// <see cref="GemmRows"/> (M &lt; 8) and the direct convolution (its filters as N).
     /// </summary>
     /// <remarks>
     /// KC bounds a slab so that a B panel stays in L1 while every A micro-panel of its block streams past it. With A read
@@ -82,7 +82,8 @@ public static unsafe class Gemm
     /// product (K = 289: slabs of 256 and 33 before) 8–19%, K = 1152 to 4608 13–32%. Each element of C is then one FMA chain
     /// over K instead of one per slab: other bits than the packed path's for the same product, the same at any thread count.
     /// </remarks>
-    internal static int SinglePanelSlab(int k) => TakesKWhole && k > KC && k <= DirectASlabLimit ? k : KC;
+    internal static int SinglePanelSlab(bool transA, int n, int k) =>
+        TakesKWhole && !transA && n <= 32 && k > KC && k <= DirectASlabLimit ? k : KC;
 
     /// <summary>
     /// The register-blocking variant the machine supports best: the widest accelerated vectors, and for
@@ -336,12 +337,11 @@ public static unsafe class Gemm
         private static int RoundUp(int x, int multiple) => (x + multiple - 1) / multiple * multiple;
 
         /// <summary>
-        /// The depth of the K slabs: KC, or for a direct-A product (one B panel, A read in place) <see cref="SinglePanelSlab"/>.
-        /// A B packed beforehand (<see cref="PackedMatrix"/>) is then one K×32 panel in order too: its KC slabs lie one after
-        /// the other. A rule on the shape only, the same in both tile loops, so the K sums run in the same order at any
-        /// thread count.
+        /// The depth of the K slabs: <see cref="SinglePanelSlab"/> on the 8×32 kernel, else KC. A B packed beforehand
+        /// (<see cref="PackedMatrix"/>) with a single panel is one K×32 panel in order too: its KC slabs lie one after the
+        /// other. A rule on the shape only, the same in both tile loops, so the K sums run in the same order at any thread count.
         /// </summary>
-        private int SlabDepth() => DirectA ? SinglePanelSlab(_k) : KC;
+        private int SlabDepth() => _kind == GemmKernelKind.Vector512 ? SinglePanelSlab(_transA, _n, _k) : KC;
 
         /// <summary>
         /// The skinny products' big operand is read in place by the 8×32 kernel: B stored K×N when M is at most

@@ -80,7 +80,7 @@ internal static unsafe class GemmNarrow
         Vector512<float> mask0 = LanesBelow(n), mask1 = LanesBelow(n - 16);
         float** rows = stackalloc float*[Rows];
         long aStep = transA ? lda : 1; // op(A)[i, p] = rows[i][p·aStep]
-        int slab = transA ? Gemm.KC : Gemm.SinglePanelSlab(k);
+        int slab = Gemm.SinglePanelSlab(transA, n, k);
         for (int pc = 0; pc < k; pc += slab)
         {
             int kc = Math.Min(slab, k - pc);

@@ -70,7 +70,7 @@ internal static unsafe class GemmRows
         int paddedN = PackedMatrix.PaddedColumns(n, 32);
         // The packed path's slabs: the whole K (up to a limit) where it runs the direct-A kernel, against one B panel (a
         // pre-packed single panel is K×32 in order: its KC slabs lie one after the other).
-        bool wholeK = !transA && n <= 32 && Gemm.SinglePanelSlab(k) > Gemm.KC;
+        bool wholeK = Gemm.SinglePanelSlab(transA, n, k) > Gemm.KC;
         if (wholeK && m > 1)
         {
             ChainedPanel(m, n, k, a, lda, packed != null ? packed : b, packed != null ? 32 : ldb, c, ldc, accumulate);
@@ -119,7 +119,7 @@ internal static unsafe class GemmRows
         {
             int kc = Math.Min(Gemm.KC, k - pc);
             for (int i = 0; i < m; i++)
-                ContinueChains(kc, a + (long)i * lda + pc, b + (long)pc * stride, stride, mask0, mask1, chains + 2 * i);
+                ContinueChains(kc, a + (long)i * lda + pc, 1, b + (long)pc * stride, stride, mask0, mask1, chains + 2 * i);
         }
         for (int i = 0; i < m; i++)
         {
@@ -128,14 +128,16 @@ internal static unsafe class GemmRows
         }
     }
 
-    /// <summary>One row's two chains (<paramref name="chains"/>[0..1]) carried on over kc more K steps; columns from N on masked to zero.</summary>
+    /// <summary>One row's two chains (<paramref name="chains"/>[0..1]) carried on over kc more K steps; B's lanes outside
+    /// the masks loaded as zero.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void ContinueChains(int kc, float* a, float* b, int stride, Vector512<float> mask0, Vector512<float> mask1, Vector512<float>* chains)
+    private static void ContinueChains(int kc, float* a, int aStride, float* b, int stride, Vector512<float> mask0, Vector512<float> mask1,
+        Vector512<float>* chains)
     {
         Vector512<float> c0 = chains[0], c1 = chains[1];
         for (int p = 0; p < kc; p++, b += stride)
         {
-            Vector512<float> ai = Vector512.Create(a[p]);
+            Vector512<float> ai = Vector512.Create(a[p * aStride]);
             c0 = Vector512.FusedMultiplyAdd(ai, Avx512F.MaskLoad(b, mask0, Vector512<float>.Zero), c0);
             c1 = Vector512.FusedMultiplyAdd(ai, Avx512F.MaskLoad(b + 16, mask1, Vector512<float>.Zero), c1);
         }
@@ -196,19 +198,14 @@ internal static unsafe class GemmRows
     /// One row times the last <paramref name="columns"/> (&lt; 32) columns of B: two accumulators whose lanes from
     /// <paramref name="columns"/> on are masked off in every load of B and every load and store of C.
     /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void RowTail(int kc, float* a, int aStride, float* b, int stride, float* c, int columns, bool add)
     {
         Vector512<float> mask0 = GemmNarrow.LanesBelow(columns), mask1 = GemmNarrow.LanesBelow(columns - 16);
-        Vector512<float> c0 = default, c1 = default;
-        for (int p = 0; p < kc; p++, b += stride)
-        {
-            Vector512<float> ai = Vector512.Create(a[p * aStride]);
-            c0 = Vector512.FusedMultiplyAdd(ai, Avx512F.MaskLoad(b, mask0, Vector512<float>.Zero), c0);
-            c1 = Vector512.FusedMultiplyAdd(ai, Avx512F.MaskLoad(b + 16, mask1, Vector512<float>.Zero), c1);
-        }
-        GemmNarrow.StoreMasked(c, mask0, c0, add);
-        GemmNarrow.StoreMasked(c + 16, mask1, c1, add);
+        Vector512<float>* chains = stackalloc Vector512<float>[2];
+        chains[0] = chains[1] = default;
+        ContinueChains(kc, a, aStride, b, stride, mask0, mask1, chains);
+        GemmNarrow.StoreMasked(c, mask0, chains[0], add);
+        GemmNarrow.StoreMasked(c + 16, mask1, chains[1], add);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
