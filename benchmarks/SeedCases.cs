@@ -134,9 +134,13 @@ public static class SeedCases
         string[]? gemmPlan = Environment.GetEnvironmentVariable("NANONET_GEMM_PREFETCH")?.Split(',');
         // NANONET_GEMM_WHOLE_K=slabs,whole: single-panel products (the Keras Dense dX) in KC slabs or K whole (Gemm.TakesKWhole).
         string[]? wholeK = Environment.GetEnvironmentVariable("NANONET_GEMM_WHOLE_K")?.Split(',');
+        // NANONET_GEMM_OWN_ROWS=off,on: tiles reading B in place ask for their own B rows ahead or not (Gemm.PrefetchesOwnRows).
+        string[]? ownRows = Environment.GetEnvironmentVariable("NANONET_GEMM_OWN_ROWS")?.Split(',');
         bool profiling = Profiler.Enabled;
         for (int i = 0; i < steps; i++)
         {
+            if (ownRows != null)
+                NanoNet.Kernels.Gemm.PrefetchesOwnRows = ownRows[i % ownRows.Length] == "on";
             if (gemmPlan != null)
                 NanoNet.Kernels.Gemm.PrefetchesOnSeveralWorkers = gemmPlan[i % gemmPlan.Length] == "all";
             if (wholeK != null)
@@ -180,6 +184,11 @@ public static class SeedCases
         {
             NanoNet.Kernels.Gemm.TakesKWhole = true;
             ReportSwitched("single-panel K", wholeK, times);
+        }
+        if (ownRows != null)
+        {
+            NanoNet.Kernels.Gemm.PrefetchesOwnRows = true;
+            ReportSwitched("own-row prefetch", ownRows, times);
         }
         if (winogradWeights != null)
         {

@@ -8,9 +8,9 @@ namespace NanoNet.Tests;
 /// <summary>
 /// The GEMM's prefetch plan (<see cref="GemmPrefetch"/>) handed to the 8×32 kernel as one run of lines per tile
 /// (<see cref="GemmPrefetch.TakeRun"/>), which the kernel asks for along its K loop
-/// (<see cref="GemmMicroKernels.Kernel8x32Strided"/>): the runs walk the plan's lines in order, none twice and none
+/// (<see cref="GemmMicroKernels.Kernel8x32Strided{TOwnRows}"/>): the runs walk the plan's lines in order, none twice and none
 /// past a row, at the pace of the burst they replace; and the kernel's K loop, cut into pieces between two prefetches,
-/// still takes every step once, in order, whatever it is asked to prefetch.
+/// still takes every step once, in order, whatever it is asked to prefetch (the plan's run, its own B rows ahead).
 /// </summary>
 public unsafe class GemmPrefetchTests
 {
@@ -50,6 +50,18 @@ public unsafe class GemmPrefetchTests
             fixed (byte* pl = lineBuffer)
                 GemmMicroKernels.Kernel8x32(kc, pa, pb, pc, 32, add, pl, lines);
             Assert.That(c, Is.EqualTo(expected).AsCollection, $"add {add}");
+
+            // The same B read in place, its rows 40 floats apart, the kernel also asking for its own rows ahead
+            // (OwnRowPrefetch, OwnRowsAhead steps, past the last row too: a prefetch never faults or reads).
+            const int bStep = 40;
+            float[] strided = new float[kc * bStep];
+            for (int p = 0; p < kc; p++)
+                Array.Copy(b, p * 32, strided, p * bStep, 32);
+            c = (float[])initial.Clone();
+            fixed (float* pa = a, pb = strided, pc = c)
+            fixed (byte* pl = lineBuffer)
+                GemmMicroKernels.Kernel8x32Strided<OwnRowPrefetch>(kc, pa, 8, pb, bStep, pc, 32, add, pl, lines);
+            Assert.That(c, Is.EqualTo(expected).AsCollection, $"add {add}, B in place with its own rows asked for");
         }
     }
 

@@ -200,7 +200,7 @@ public class GemmTests
     }
 }
 
-public class PackedGemmTests
+public unsafe class PackedGemmTests
 {
     [TestCase(32, 512, 128, false)]
     [TestCase(7, 45, 300, false)]
@@ -221,6 +221,8 @@ public class PackedGemmTests
         Assert.That(actual, Is.EqualTo(expected).AsCollection);
     }
 
+    // Sized for a 1 MB L2 (half: 512 KB); on a bigger L2 the big operand's long side (K, M for an A in place, N for Cᵀ) grows until the
+    // operand outgrows half of it again, and the test first checks that the product does read it in place.
     // B in place (M ≤ 64 and ≤ MC, B not transposed, over half of L2): a Dense forward over five K slabs, a partial last panel
     // (700 = 21·32 + 28), edge strips (13 rows). A in place (Aᵀ outweighing B, one K slab, over half of L2): a weight
     // gradient, a partial panel (45 columns), edge strips (1003 rows).
@@ -237,10 +239,22 @@ public class PackedGemmTests
     [TestCase(13, 1500, 100, false, true)]
     [TestCase(27, 200, 9000, false, true)]
     [TestCase(8, 20000, 8, false, true)]
-    [TestCase(64, 1100, 128, false, true)]
-    [NonParallelizable] // switches Gemm.ReadsInPlace
-    public void ReadingTheBigOperandInPlaceGivesThePackedBits(int m, int n, int k, bool transA, bool transB = false)
+    [TestCase(64, 1100, 128, false, true, false)]
+    [NonParallelizable] // switches Gemm.ReadsInPlace and Gemm.PrefetchesOwnRows
+    public void ReadingTheBigOperandInPlaceGivesThePackedBits(int m, int n, int k, bool transA, bool transB = false, bool readsInPlace = true)
     {
+        long scale = Math.Max(1, (Gemm.HalfL2Bytes + 512 * 1024 - 1) / (512 * 1024));
+        if (transB)
+            n = n / 8 * (int)scale * 8 + n % 8; // K stays: the Cᵀ path's K slabs (whole up to a limit) stay the packed path's
+        else if (transA && m >= n)
+            m *= (int)scale;
+        else
+            k *= (int)scale;
+        if (Gemm.BestKernel != GemmKernelKind.Vector512)
+            Assert.Ignore("only the 8×32 kernel reads an operand in place");
+        bool takesInPlacePath = Gemm.ChooseInPlace(Gemm.BestKernel, transA, transB, m, n, k, k) != InPlace.None
+            || Gemm.TransposesC(Gemm.BestKernel, transA, transB, m, n, k, null);
+        Assert.That(takesInPlacePath, Is.EqualTo(readsInPlace), $"{m}x{n}x{k} read in place (half of L2: {Gemm.HalfL2Bytes} bytes)");
         var rng = new Random(m * 3 + n + k);
         float[] Random(int length) => Enumerable.Range(0, length).Select(_ => rng.NextSingle() - 0.5f).ToArray();
         float[] a = Random(m * k), b = Random(k * n), initial = Random(m * n);
@@ -252,17 +266,24 @@ public class PackedGemmTests
                 foreach (bool accumulate in new[] { false, true })
                 {
                     Parallelism.MaxThreads = threads;
-                    float[] packed = (float[])initial.Clone(), inPlace = (float[])initial.Clone();
+                    float[] packed = (float[])initial.Clone();
                     Gemm.ReadsInPlace = false;
                     Gemm.Multiply(transA, transB, m, n, k, a, lda, b, ldb, packed, n, accumulate);
                     Gemm.ReadsInPlace = true;
-                    Gemm.Multiply(transA, transB, m, n, k, a, lda, b, ldb, inPlace, n, accumulate);
-                    Assert.That(inPlace, Is.EqualTo(packed).AsCollection, $"{threads} thread(s), accumulate {accumulate}");
+                    // B's tiles in place with and without their own rows asked for ahead (OwnRowPrefetch): no value changes.
+                    foreach (bool ownRows in new[] { true, false })
+                    {
+                        float[] inPlace = (float[])initial.Clone();
+                        Gemm.PrefetchesOwnRows = ownRows;
+                        Gemm.Multiply(transA, transB, m, n, k, a, lda, b, ldb, inPlace, n, accumulate);
+                        Assert.That(inPlace, Is.EqualTo(packed).AsCollection, $"{threads} thread(s), accumulate {accumulate}, own rows {ownRows}");
+                    }
                 }
         }
         finally
         {
             Gemm.ReadsInPlace = true;
+            Gemm.PrefetchesOwnRows = true;
             Parallelism.MaxThreads = saved;
         }
     }

@@ -44,7 +44,7 @@ public static unsafe class Gemm
     internal static readonly long HalfL2Bytes = (long)KC * MaxNC * sizeof(float) / 2;
     /// <summary>The column tile when M ≤ MC: a quarter of NC (256 on the 1 MB L2 core), a multiple of every NR.</summary>
     private static readonly int SkinnyNC = Math.Max(GemmBlocking.NCMultiple, MaxNC / 4 / GemmBlocking.NCMultiple * GemmBlocking.NCMultiple);
-    /// <summary>Whether skinny products read their big operand in place (<see cref="GemmMicroKernels.Kernel8x32Strided"/>);
+    /// <summary>Whether skinny products read their big operand in place (<see cref="GemmMicroKernels.Kernel8x32Strided{TOwnRows}"/>);
     /// off only in tests, which check that both ways give the same bits.</summary>
     internal static bool ReadsInPlace = true;
     /// <summary>Whether a product split over several workers plans prefetches too (<see cref="GemmPrefetch"/>; one worker
@@ -66,6 +66,10 @@ public static unsafe class Gemm
     /// <c>NANONET_GEMM_WHOLE_K=slabs,whole</c> switch, kept so that a 1 MB L2 core (the Zen VMs, a limit of 3072) can measure
     /// the choice again in one process; it was measured on Emerald Rapids.</summary>
     internal static bool TakesKWhole = true;
+    /// <summary>Whether a tile reading B in place asks for its own B rows ahead (<see cref="OwnRowPrefetch"/>): on, but for
+    /// the benchmarks' <c>NANONET_GEMM_OWN_ROWS=off,on</c> switch, kept so that the Zen VMs can measure the choice again in
+    /// one process; it was measured on Emerald Rapids.</summary>
+    internal static bool PrefetchesOwnRows = true;
 
     /// <summary>
     /// The K slab of a product C (+)= op(A)·B on the AVX-512 kernels: the whole K (up to <see cref="DirectASlabLimit"/>)
@@ -218,9 +222,30 @@ public static unsafe class Gemm
     /// into packed panels that only M/8 tiles read. Each tile is stored transposed. Same bits: every element takes the same
     /// FMAs in the same order (a·b = b·a exactly). At M = 64 (two panels) it was slower than packing (benchmarks/README.md).
     /// </summary>
-    private static bool TransposesC(GemmKernelKind kind, bool transA, bool transB, int m, int n, int k, float* packedB) =>
+    internal static bool TransposesC(GemmKernelKind kind, bool transA, bool transB, int m, int n, int k, float* packedB) =>
         kind == GemmKernelKind.Vector512 && ReadsInPlace && packedB == null && transB && !transA
         && m >= 8 && m <= 32 && (long)n * k * sizeof(float) > HalfL2Bytes;
+
+    /// <summary>
+    /// The skinny products' big operand is read in place by the 8×32 kernel: B stored K×N when M is at most
+    /// <see cref="InPlaceBMaxRows"/> (a Dense layer's forward: each B element feeds only M/8 tiles, so a packed copy
+    /// costs as much as it saves); A stored K×M (transposed) when it outweighs B and K is one slab (a weight gradient
+    /// Xᵀ·dZ, K = the batch).
+    /// </summary>
+    internal static InPlace ChooseInPlace(GemmKernelKind kind, bool transA, bool transB, int m, int n, int k, int choiceK)
+    {
+        if (kind != GemmKernelKind.Vector512 || !ReadsInPlace)
+            return InPlace.None;
+        // Only an operand too big to stay cached from call to call: a small one (a convolution's weights, its
+        // per-chunk im2col block) is packed once into L1-friendly panels and re-read from there more cheaply.
+        InPlace inPlace = InPlace.None;
+        if (!transB && m <= Math.Min(MC, InPlaceBMaxRows) && n > GemmMicroKernels.TileSize(kind).Nr
+            && (long)choiceK * n * sizeof(float) > HalfL2Bytes)
+            inPlace |= InPlace.B;
+        if (transA && m >= n && m > MC && k <= KC && (long)m * choiceK * sizeof(float) > HalfL2Bytes)
+            inPlace |= InPlace.A;
+        return inPlace;
+    }
 
     private static void Validate(bool transA, bool transB, int m, int n, int k,
         int aLength, int lda, int bLength, int ldb, int cLength, int ldc)
@@ -342,26 +367,6 @@ public static unsafe class Gemm
         /// other. A rule on the shape only, the same in both tile loops, so the K sums run in the same order at any thread count.
         /// </summary>
         private int SlabDepth() => _kind == GemmKernelKind.Vector512 ? SinglePanelSlab(_transA, _n, _k) : KC;
-
-        /// <summary>
-        /// The skinny products' big operand is read in place by the 8×32 kernel: B stored K×N when M is at most
-        /// <see cref="InPlaceBMaxRows"/> (a Dense layer's forward: each B element feeds only M/8 tiles, so a packed copy
-        /// costs as much as it saves); A stored K×M (transposed) when it outweighs B and K is one slab (a weight gradient
-        /// Xᵀ·dZ, K = the batch).
-        /// </summary>
-        private InPlace ChooseInPlace(GemmKernelKind kind, bool transA, bool transB, int m, int n, int k, int choiceK)
-        {
-            if (kind != GemmKernelKind.Vector512 || !ReadsInPlace)
-                return InPlace.None;
-            // Only an operand too big to stay cached from call to call: a small one (a convolution's weights, its
-            // per-chunk im2col block) is packed once into L1-friendly panels and re-read from there more cheaply.
-            InPlace inPlace = InPlace.None;
-            if (!transB && m <= Math.Min(MC, InPlaceBMaxRows) && n > _nr && (long)choiceK * n * sizeof(float) > HalfL2Bytes)
-                inPlace |= InPlace.B;
-            if (transA && m >= n && m > MC && k <= KC && (long)m * choiceK * sizeof(float) > HalfL2Bytes)
-                inPlace |= InPlace.A;
-            return inPlace;
-        }
 
         /// <summary>Cuts the tiles into one contiguous home range per worker, before the region starts (<see cref="HomeRanges"/>).</summary>
         public void SetHomeRanges(int workers) => _tiles.Reset(TileCount, workers);
@@ -628,8 +633,14 @@ public static unsafe class Gemm
                             else if (jr == 0)
                                 GemmPacking.PackA(true, _a, _lda, ic + ir, mr, pc, kc, _mr, aPanel);
                         }
-                        GemmMicroKernels.Kernel8x32Strided(kc, aPanel, aStep, bPanel, bStep, full ? cTile : edge, full ? _ldc : _nr, full && add,
-                            prefetchRun, prefetchLines);
+                        float* target = full ? cTile : edge;
+                        int ldTarget = full ? _ldc : _nr;
+                        if (bStep != _nr && PrefetchesOwnRows) // B read in place: its rows lie ldb apart
+                            GemmMicroKernels.Kernel8x32Strided<OwnRowPrefetch>(kc, aPanel, aStep, bPanel, bStep, target, ldTarget, full && add,
+                                prefetchRun, prefetchLines);
+                        else
+                            GemmMicroKernels.Kernel8x32Strided<NoOwnRowPrefetch>(kc, aPanel, aStep, bPanel, bStep, target, ldTarget, full && add,
+                                prefetchRun, prefetchLines);
                         if (!full)
                             CopyEdge(edge, cTile, mr, nr, add);
                         continue;
