@@ -134,13 +134,14 @@ public static class SeedCases
         string[]? gemmPlan = Environment.GetEnvironmentVariable("NANONET_GEMM_PREFETCH")?.Split(',');
         // NANONET_GEMM_WHOLE_K=slabs,whole: single-panel products (the Keras Dense dX) in KC slabs or K whole (Gemm.TakesKWhole).
         string[]? wholeK = Environment.GetEnvironmentVariable("NANONET_GEMM_WHOLE_K")?.Split(',');
-        // NANONET_GEMM_OWN_ROWS=off,on: tiles reading B in place ask for their own B rows ahead or not (Gemm.PrefetchesOwnRows).
-        string[]? ownRows = Environment.GetEnvironmentVariable("NANONET_GEMM_OWN_ROWS")?.Split(',');
+        // NANONET_GEMM_IN_PLACE_B=plain,ahead,copied: how tiles read a B panel in place (Gemm.InPlacePanels): as it comes, rows
+        // asked for ahead, or that and copied by the first row tile for the others.
+        string[]? inPlaceB = Environment.GetEnvironmentVariable("NANONET_GEMM_IN_PLACE_B")?.Split(',');
         bool profiling = Profiler.Enabled;
         for (int i = 0; i < steps; i++)
         {
-            if (ownRows != null)
-                NanoNet.Kernels.Gemm.PrefetchesOwnRows = ownRows[i % ownRows.Length] == "on";
+            if (inPlaceB != null)
+                NanoNet.Kernels.Gemm.InPlacePanels = ParseInPlacePanels(inPlaceB[i % inPlaceB.Length]);
             if (gemmPlan != null)
                 NanoNet.Kernels.Gemm.PrefetchesOnSeveralWorkers = gemmPlan[i % gemmPlan.Length] == "all";
             if (wholeK != null)
@@ -185,10 +186,10 @@ public static class SeedCases
             NanoNet.Kernels.Gemm.TakesKWhole = true;
             ReportSwitched("single-panel K", wholeK, times);
         }
-        if (ownRows != null)
+        if (inPlaceB != null)
         {
-            NanoNet.Kernels.Gemm.PrefetchesOwnRows = true;
-            ReportSwitched("own-row prefetch", ownRows, times);
+            NanoNet.Kernels.Gemm.InPlacePanels = NanoNet.Kernels.InPlacePanelReading.Copied;
+            ReportSwitched("in-place B panels", inPlaceB, times);
         }
         if (winogradWeights != null)
         {
@@ -292,6 +293,15 @@ public static class SeedCases
                 $"{name} {settings[v]}: median {mine[mine.Length / 2]:F2} ms, first quartile {mine[mine.Length / 4]:F2}, best {mine[0]:F2} ({mine.Length} steps)"));
         }
     }
+
+    /// <summary>The setting of <c>NANONET_GEMM_IN_PLACE_B</c>: plain, ahead or copied.</summary>
+    private static NanoNet.Kernels.InPlacePanelReading ParseInPlacePanels(string setting) => setting switch
+    {
+        "plain" => NanoNet.Kernels.InPlacePanelReading.Plain,
+        "ahead" => NanoNet.Kernels.InPlacePanelReading.RowsAhead,
+        "copied" => NanoNet.Kernels.InPlacePanelReading.Copied,
+        _ => throw new ArgumentException($"NANONET_GEMM_IN_PLACE_B: '{setting}' is not plain, ahead or copied."),
+    };
 
     /// <summary>The Winograd setting of <c>NANONET_WINOGRAD</c>: off, 2, 4 or auto.</summary>
     private static void SetWinograd(string setting)

@@ -240,7 +240,7 @@ public unsafe class PackedGemmTests
     [TestCase(27, 200, 9000, false, true)]
     [TestCase(8, 20000, 8, false, true)]
     [TestCase(64, 1100, 128, false, true, false)]
-    [NonParallelizable] // switches Gemm.ReadsInPlace and Gemm.PrefetchesOwnRows
+    [NonParallelizable] // switches Gemm.ReadsInPlace and Gemm.InPlacePanels
     public void ReadingTheBigOperandInPlaceGivesThePackedBits(int m, int n, int k, bool transA, bool transB = false, bool readsInPlace = true)
     {
         long scale = Math.Max(1, (Gemm.HalfL2Bytes + 512 * 1024 - 1) / (512 * 1024));
@@ -270,20 +270,20 @@ public unsafe class PackedGemmTests
                     Gemm.ReadsInPlace = false;
                     Gemm.Multiply(transA, transB, m, n, k, a, lda, b, ldb, packed, n, accumulate);
                     Gemm.ReadsInPlace = true;
-                    // B's tiles in place with and without their own rows asked for ahead (OwnRowPrefetch): no value changes.
-                    foreach (bool ownRows in new[] { true, false })
+                    // Every way of reading a B panel in place (rows asked for ahead, copied by the first row tile): no value changes.
+                    foreach (InPlacePanelReading reading in Enum.GetValues<InPlacePanelReading>())
                     {
                         float[] inPlace = (float[])initial.Clone();
-                        Gemm.PrefetchesOwnRows = ownRows;
+                        Gemm.InPlacePanels = reading;
                         Gemm.Multiply(transA, transB, m, n, k, a, lda, b, ldb, inPlace, n, accumulate);
-                        Assert.That(inPlace, Is.EqualTo(packed).AsCollection, $"{threads} thread(s), accumulate {accumulate}, own rows {ownRows}");
+                        Assert.That(inPlace, Is.EqualTo(packed).AsCollection, $"{threads} thread(s), accumulate {accumulate}, B panels {reading}");
                     }
                 }
         }
         finally
         {
             Gemm.ReadsInPlace = true;
-            Gemm.PrefetchesOwnRows = true;
+            Gemm.InPlacePanels = InPlacePanelReading.Copied;
             Parallelism.MaxThreads = saved;
         }
     }

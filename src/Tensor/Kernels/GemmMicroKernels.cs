@@ -28,7 +28,7 @@ internal static unsafe class GemmMicroKernels
     };
 
     /// <summary>The <paramref name="kind"/> kernel on packed panels. Only the 8×32 kernel asks for a prefetch run along its
-    /// K loop (<see cref="Kernel8x32Strided{TOwnRows}"/>); the callers hand the others none and issue their share before the tile
+    /// K loop (<see cref="Kernel8x32Strided{TRead}"/>); the callers hand the others none and issue their share before the tile
     /// (<see cref="GemmPrefetch.Step"/>).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void Run(GemmKernelKind kind, int kc, float* a, float* b, float* c, int ldc, bool add,
@@ -44,16 +44,16 @@ internal static unsafe class GemmMicroKernels
         }
     }
 
-    /// <summary>8 rows × 32 columns (2 × Vector512) in 16 accumulators, from packed panels: <see cref="Kernel8x32Strided{TOwnRows}"/>
+    /// <summary>8 rows × 32 columns (2 × Vector512) in 16 accumulators, from packed panels: <see cref="Kernel8x32Strided{TRead}"/>
     /// with A stepping 8 floats (one micro-panel column) and B 32 (one micro-panel row) per K step.</summary>
     public static void Kernel8x32(int kc, float* a, float* b, float* c, int ldc, bool add, byte* prefetch = null, int prefetchLines = 0) =>
-        Kernel8x32Strided<NoOwnRowPrefetch>(kc, a, 8, b, 32, c, ldc, add, prefetch, prefetchLines);
+        Kernel8x32Strided<PackedPanel>(kc, a, 8, b, 32, c, ldc, add, prefetch, prefetchLines);
 
-    /// <summary>How many K steps ahead <see cref="Kernel8x32Strided{TOwnRows}"/> asks for its own B rows when B is read in
-    /// place (<see cref="OwnRowPrefetch"/>): about the L2 → L1 latency (~16 cycles) over a K step's 8 cycles of FMAs, with
+    /// <summary>How many K steps ahead <see cref="Kernel8x32Strided{TRead}"/> asks for its B rows when B is read in place
+    /// (<see cref="IBPanelRead.AsksRowsAhead"/>): past the L2 → L1 latency (~16 cycles) at a K step's 8 cycles of FMAs, with
     /// room for a loud host; 4 and 6 measured alike warm, 6 better cold, 8 and more worse (benchmarks/README.md, §8,
-    /// thirty-sixth and thirty-seventh sittings).</summary>
-    public const int OwnRowsAhead = 6;
+    /// thirty-sixth sitting).</summary>
+    public const int RowsAhead = 6;
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void Store512(float* c, Vector512<float> lo, Vector512<float> hi, bool add)
@@ -125,18 +125,20 @@ internal static unsafe class GemmMicroKernels
     /// tile instead, a hundred or more misses to L3 or memory took every fill buffer and the tile's own loads of B
     /// waited behind them: on Emerald Rapids the Keras Dense forward (32×512×2304, B in place) ran ~25% faster spread
     /// (benchmarks/README.md, thirty-fifth sitting). A prefetch changes no value: the same FMAs in the same order.</para>
-    /// <para>Own rows (<typeparamref name="TOwnRows"/> = <see cref="OwnRowPrefetch"/>, B read in place): each K step also
-    /// asks for its B row <see cref="OwnRowsAhead"/> steps ahead into L1 (<c>prefetcht0</c>). A packed B panel is 32
-    /// contiguous KB the hardware prefetchers follow; B read in place is one 128-byte run every ldb floats (2 KB apart in
-    /// the Keras Dense forward, 2304×512), which they did not bring in time: the first row tile of each panel waited on
-    /// L2 at every step (~2.5x the cost of the three tiles after it, which find the lines in L1; Emerald Rapids). The variant is a type
-    /// argument, as TensorPrimitives' operator structs are, so a packed tile runs the loop without it and pays nothing.</para>
+    /// <para>B read in place (<typeparamref name="TRead"/>, <see cref="IBPanelRead"/>). A packed B panel is 32 contiguous
+    /// floats a step, which the hardware prefetchers follow and which stays in L1 for the next row tile; B in place is one
+    /// 128-byte run every ldb floats (2 KB apart in the Keras Dense forward, 2304×512), which they did not bring in time,
+    /// and whose lines fall into a few L1 sets. So such a tile asks for its row <see cref="RowsAhead"/> steps ahead into L1
+    /// (<see cref="InPlacePanel"/>), and when other row tiles follow, the first also stores each row it loads into a KC×32
+    /// copy block (<see cref="InPlacePanelCopied"/>, <paramref name="copy"/>): the others then read that packed copy
+    /// (<see cref="PackedPanel"/>). The copy block is the same for every panel, so it stays in L1: the packing the in-place
+    /// read avoids (a pass over B before any FMA) is done by stores the FMAs hide. Same values, same FMAs, same order.</para>
     /// </summary>
-    public static void Kernel8x32Strided<TOwnRows>(int kc, float* a, int aStep, float* b, int bStep, float* c, int ldc, bool add,
-        byte* prefetch = null, int prefetchLines = 0)
-        where TOwnRows : struct, IOwnRowPrefetch
+    public static void Kernel8x32Strided<TRead>(int kc, float* a, int aStep, float* b, int bStep, float* c, int ldc, bool add,
+        byte* prefetch = null, int prefetchLines = 0, float* copy = null)
+        where TRead : struct, IBPanelRead
     {
-        long ownAhead = (long)OwnRowsAhead * bStep;
+        long rowsAhead = (long)RowsAhead * bStep;
         Vector512<float> c00 = default, c01 = default, c10 = default, c11 = default;
         Vector512<float> c20 = default, c21 = default, c30 = default, c31 = default;
         Vector512<float> c40 = default, c41 = default, c50 = default, c51 = default;
@@ -154,13 +156,19 @@ internal static unsafe class GemmMicroKernels
             int pEnd = Math.Min(kc, p0 + stride);
             for (int p = p0; p < pEnd; p++)
             {
-                if (TOwnRows.Enabled && Sse.IsSupported) // a type argument: the JIT drops the test and, for packed tiles, the body
+                if (TRead.AsksRowsAhead && Sse.IsSupported) // a type argument: the JIT drops the test and, for packed tiles, the body
                 {
-                    Sse.Prefetch0(b + ownAhead);
-                    Sse.Prefetch0(b + ownAhead + 16);
+                    Sse.Prefetch0(b + rowsAhead);
+                    Sse.Prefetch0(b + rowsAhead + 16);
                 }
                 Vector512<float> b0 = Vector512.Load(b);
                 Vector512<float> b1 = Vector512.Load(b + 16);
+                if (TRead.CopiesPanel)
+                {
+                    b0.Store(copy);
+                    b1.Store(copy + 16);
+                    copy += 32;
+                }
                 Vector512<float> ai = Vector512.Create(a[0]);
                 c00 = Vector512.FusedMultiplyAdd(ai, b0, c00); c01 = Vector512.FusedMultiplyAdd(ai, b1, c01);
                 ai = Vector512.Create(a[1]);
@@ -372,21 +380,33 @@ internal static unsafe class GemmMicroKernels
     }
 }
 
-/// <summary>Whether <see cref="GemmMicroKernels.Kernel8x32Strided{TOwnRows}"/> asks for its own B rows ahead: a type argument,
-/// so each choice compiles to its own loop.</summary>
-internal interface IOwnRowPrefetch
+/// <summary>How <see cref="GemmMicroKernels.Kernel8x32Strided{TRead}"/> reads its B panel: a type argument, so each way
+/// compiles to its own loop and a packed tile runs none of the others' instructions.</summary>
+internal interface IBPanelRead
 {
-    static abstract bool Enabled { get; }
+    /// <summary>Each K step asks for its B row <see cref="GemmMicroKernels.RowsAhead"/> steps ahead (<c>prefetcht0</c>).</summary>
+    static abstract bool AsksRowsAhead { get; }
+    /// <summary>Each K step also stores its B row, packed, into the copy block (<c>copy</c>, KC×32 floats).</summary>
+    static abstract bool CopiesPanel { get; }
 }
 
-/// <summary>B packed (or its rows already near): the kernel asks for nothing of its own.</summary>
-internal readonly struct NoOwnRowPrefetch : IOwnRowPrefetch
+/// <summary>A packed panel (32 contiguous floats a step) or a copy of one: the hardware prefetchers follow it.</summary>
+internal readonly struct PackedPanel : IBPanelRead
 {
-    public static bool Enabled => false;
+    public static bool AsksRowsAhead => false;
+    public static bool CopiesPanel => false;
 }
 
-/// <summary>B read in place: the kernel asks for its B row <see cref="GemmMicroKernels.OwnRowsAhead"/> K steps ahead.</summary>
-internal readonly struct OwnRowPrefetch : IOwnRowPrefetch
+/// <summary>B read in place by the only row tile that needs it (M ≤ 8): its rows asked for ahead.</summary>
+internal readonly struct InPlacePanel : IBPanelRead
 {
-    public static bool Enabled => true;
+    public static bool AsksRowsAhead => true;
+    public static bool CopiesPanel => false;
+}
+
+/// <summary>B read in place by the first of several row tiles: its rows asked for ahead and copied, packed, for the others.</summary>
+internal readonly struct InPlacePanelCopied : IBPanelRead
+{
+    public static bool AsksRowsAhead => true;
+    public static bool CopiesPanel => true;
 }

@@ -71,7 +71,7 @@ internal unsafe struct GemmPrefetch
 
     /// <summary>
     /// Hands the next micro-tile its share of the plan as one contiguous run of lines, for the 8×32 kernel to ask for
-    /// one at a time along its K loop (<see cref="GemmMicroKernels.Kernel8x32Strided{TOwnRows}"/>): returns the run's lines (0 when
+    /// one at a time along its K loop (<see cref="GemmMicroKernels.Kernel8x32Strided{TRead}"/>): returns the run's lines (0 when
     /// the plan is done) and its first line. A run stops at the end of a region's row; the rest of the share is
     /// issued here and now, so the plan keeps the pace of <see cref="Step"/>.
     /// </summary>
