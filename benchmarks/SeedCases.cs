@@ -134,14 +134,13 @@ public static class SeedCases
         string[]? gemmPlan = Environment.GetEnvironmentVariable("NANONET_GEMM_PREFETCH")?.Split(',');
         // NANONET_GEMM_WHOLE_K=slabs,whole: single-panel products (the Keras Dense dX) in KC slabs or K whole (Gemm.TakesKWhole).
         string[]? wholeK = Environment.GetEnvironmentVariable("NANONET_GEMM_WHOLE_K")?.Split(',');
-        // NANONET_GEMM_IN_PLACE_B=plain,ahead,copied: how tiles read a B panel in place (Gemm.InPlacePanels): as it comes, rows
-        // asked for ahead, or that and copied by the first row tile for the others.
+        // NANONET_GEMM_IN_PLACE_B=plain,ahead: tiles reading a B panel in place ask for its rows ahead or not (Gemm.AsksInPlaceRowsAhead).
         string[]? inPlaceB = Environment.GetEnvironmentVariable("NANONET_GEMM_IN_PLACE_B")?.Split(',');
         bool profiling = Profiler.Enabled;
         for (int i = 0; i < steps; i++)
         {
             if (inPlaceB != null)
-                NanoNet.Kernels.Gemm.InPlacePanels = ParseInPlacePanels(inPlaceB[i % inPlaceB.Length]);
+                NanoNet.Kernels.Gemm.AsksInPlaceRowsAhead = inPlaceB[i % inPlaceB.Length] == "ahead";
             if (gemmPlan != null)
                 NanoNet.Kernels.Gemm.PrefetchesOnSeveralWorkers = gemmPlan[i % gemmPlan.Length] == "all";
             if (wholeK != null)
@@ -188,7 +187,7 @@ public static class SeedCases
         }
         if (inPlaceB != null)
         {
-            NanoNet.Kernels.Gemm.InPlacePanels = NanoNet.Kernels.InPlacePanelReading.Copied;
+            NanoNet.Kernels.Gemm.AsksInPlaceRowsAhead = true;
             ReportSwitched("in-place B panels", inPlaceB, times);
         }
         if (winogradWeights != null)
@@ -293,15 +292,6 @@ public static class SeedCases
                 $"{name} {settings[v]}: median {mine[mine.Length / 2]:F2} ms, first quartile {mine[mine.Length / 4]:F2}, best {mine[0]:F2} ({mine.Length} steps)"));
         }
     }
-
-    /// <summary>The setting of <c>NANONET_GEMM_IN_PLACE_B</c>: plain, ahead or copied.</summary>
-    private static NanoNet.Kernels.InPlacePanelReading ParseInPlacePanels(string setting) => setting switch
-    {
-        "plain" => NanoNet.Kernels.InPlacePanelReading.Plain,
-        "ahead" => NanoNet.Kernels.InPlacePanelReading.RowsAhead,
-        "copied" => NanoNet.Kernels.InPlacePanelReading.Copied,
-        _ => throw new ArgumentException($"NANONET_GEMM_IN_PLACE_B: '{setting}' is not plain, ahead or copied."),
-    };
 
     /// <summary>The Winograd setting of <c>NANONET_WINOGRAD</c>: off, 2, 4 or auto.</summary>
     private static void SetWinograd(string setting)

@@ -240,7 +240,7 @@ public unsafe class PackedGemmTests
     [TestCase(27, 200, 9000, false, true)]
     [TestCase(8, 20000, 8, false, true)]
     [TestCase(64, 1100, 128, false, true, false)]
-    [NonParallelizable] // switches Gemm.ReadsInPlace and Gemm.InPlacePanels
+    [NonParallelizable] // switches Gemm.ReadsInPlace and Gemm.AsksInPlaceRowsAhead
     public void ReadingTheBigOperandInPlaceGivesThePackedBits(int m, int n, int k, bool transA, bool transB = false, bool readsInPlace = true)
     {
         long scale = Math.Max(1, (Gemm.HalfL2Bytes + 512 * 1024 - 1) / (512 * 1024));
@@ -270,20 +270,20 @@ public unsafe class PackedGemmTests
                     Gemm.ReadsInPlace = false;
                     Gemm.Multiply(transA, transB, m, n, k, a, lda, b, ldb, packed, n, accumulate);
                     Gemm.ReadsInPlace = true;
-                    // Every way of reading a B panel in place (rows asked for ahead, copied by the first row tile): no value changes.
-                    foreach (InPlacePanelReading reading in Enum.GetValues<InPlacePanelReading>())
+                    // B's panels read in place with and without their rows asked for ahead (InPlacePanel): no value changes.
+                    foreach (bool rowsAhead in new[] { true, false })
                     {
                         float[] inPlace = (float[])initial.Clone();
-                        Gemm.InPlacePanels = reading;
+                        Gemm.AsksInPlaceRowsAhead = rowsAhead;
                         Gemm.Multiply(transA, transB, m, n, k, a, lda, b, ldb, inPlace, n, accumulate);
-                        Assert.That(inPlace, Is.EqualTo(packed).AsCollection, $"{threads} thread(s), accumulate {accumulate}, B panels {reading}");
+                        Assert.That(inPlace, Is.EqualTo(packed).AsCollection, $"{threads} thread(s), accumulate {accumulate}, rows ahead {rowsAhead}");
                     }
                 }
         }
         finally
         {
             Gemm.ReadsInPlace = true;
-            Gemm.InPlacePanels = InPlacePanelReading.Copied;
+            Gemm.AsksInPlaceRowsAhead = true;
             Parallelism.MaxThreads = saved;
         }
     }

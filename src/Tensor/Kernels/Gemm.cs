@@ -66,10 +66,10 @@ public static unsafe class Gemm
     /// <c>NANONET_GEMM_WHOLE_K=slabs,whole</c> switch, kept so that a 1 MB L2 core (the Zen VMs, a limit of 3072) can measure
     /// the choice again in one process; it was measured on Emerald Rapids.</summary>
     internal static bool TakesKWhole = true;
-    /// <summary>How tiles read a B panel in place (<see cref="IBPanelRead"/>): rows asked for ahead and copied by the first
-    /// row tile for the others, but for the benchmarks' <c>NANONET_GEMM_IN_PLACE_B=plain,ahead,copied</c> switch, kept so
-    /// that the Zen VMs can measure the choice again in one process; it was measured on Emerald Rapids.</summary>
-    internal static InPlacePanelReading InPlacePanels = InPlacePanelReading.Copied;
+    /// <summary>Whether tiles reading a B panel in place ask for its rows ahead (<see cref="InPlacePanel"/>): on, but for the
+    /// benchmarks' <c>NANONET_GEMM_IN_PLACE_B=plain,ahead</c> switch, kept so that the Zen VMs can measure the choice again
+    /// in one process; it was measured on Emerald Rapids.</summary>
+    internal static bool AsksInPlaceRowsAhead = true;
 
     /// <summary>
     /// The K slab of a product C (+)= op(A)·B on the AVX-512 kernels: the whole K (up to <see cref="DirectASlabLimit"/>)
@@ -572,17 +572,12 @@ public static unsafe class Gemm
                 int nr = Math.Min(_nr, nc - jr);
                 float* bPanel = packB + jr * kc;
                 int bStep = _nr;
-                float* copyTo = null;
                 if ((inPlace & InPlace.B) != 0)
                 {
                     if (nr == _nr)
                     {
                         bPanel = _b + (long)pc * _ldb + jc + jr;
                         bStep = _ldb;
-                        // Several row tiles: the first copies the panel as it reads it, into the same KC×32 block for
-                        // every panel (so the block stays in L1), and the others read the copy.
-                        if (InPlacePanels == InPlacePanelReading.Copied && mc > _mr)
-                            copyTo = packB;
                     }
                     else
                         GemmPacking.PackB(false, _b, _ldb, pc, kc, jc + jr, nr, _nr, bPanel);
@@ -640,15 +635,7 @@ public static unsafe class Gemm
                         }
                         float* target = full ? cTile : edge;
                         int ldTarget = full ? _ldc : _nr;
-                        if (copyTo != null)
-                        {
-                            GemmMicroKernels.Kernel8x32Strided<InPlacePanelCopied>(kc, aPanel, aStep, bPanel, bStep, target, ldTarget,
-                                full && add, prefetchRun, prefetchLines, copyTo);
-                            bPanel = copyTo;
-                            bStep = _nr;
-                            copyTo = null;
-                        }
-                        else if (bStep != _nr && InPlacePanels != InPlacePanelReading.Plain)
+                        if (bStep != _nr && AsksInPlaceRowsAhead) // B read in place: its rows lie ldb apart
                             GemmMicroKernels.Kernel8x32Strided<InPlacePanel>(kc, aPanel, aStep, bPanel, bStep, target, ldTarget,
                                 full && add, prefetchRun, prefetchLines);
                         else
@@ -719,17 +706,6 @@ public static unsafe class Gemm
                     cTile[(long)i * _ldc + j] = add ? cTile[(long)i * _ldc + j] + edge[i * _nr + j] : edge[i * _nr + j];
         }
     }
-}
-
-/// <summary>How the 8×32 kernel's tiles read a B panel that lies in place (<see cref="Gemm.InPlacePanels"/>).</summary>
-internal enum InPlacePanelReading
-{
-    /// <summary>Every row tile reads it in place, as it comes (<see cref="PackedPanel"/>'s loop).</summary>
-    Plain,
-    /// <summary>Every row tile reads it in place, asking for its rows ahead (<see cref="InPlacePanel"/>).</summary>
-    RowsAhead,
-    /// <summary>The first row tile reads it in place, rows asked for ahead, and copies it for the others (<see cref="InPlacePanelCopied"/>).</summary>
-    Copied,
 }
 
 /// <summary>Which operands a GEMM's 8×32 kernel reads where they lie, unpacked (edge strips and panels are still packed).</summary>

@@ -125,17 +125,15 @@ internal static unsafe class GemmMicroKernels
     /// tile instead, a hundred or more misses to L3 or memory took every fill buffer and the tile's own loads of B
     /// waited behind them: on Emerald Rapids the Keras Dense forward (32×512×2304, B in place) ran ~25% faster spread
     /// (benchmarks/README.md, thirty-fifth sitting). A prefetch changes no value: the same FMAs in the same order.</para>
-    /// <para>B read in place (<typeparamref name="TRead"/>, <see cref="IBPanelRead"/>). A packed B panel is 32 contiguous
-    /// floats a step, which the hardware prefetchers follow and which stays in L1 for the next row tile; B in place is one
-    /// 128-byte run every ldb floats (2 KB apart in the Keras Dense forward, 2304×512), which they did not bring in time,
-    /// and whose lines fall into a few L1 sets. So such a tile asks for its row <see cref="RowsAhead"/> steps ahead into L1
-    /// (<see cref="InPlacePanel"/>), and when other row tiles follow, the first also stores each row it loads into a KC×32
-    /// copy block (<see cref="InPlacePanelCopied"/>, <paramref name="copy"/>): the others then read that packed copy
-    /// (<see cref="PackedPanel"/>). The copy block is the same for every panel, so it stays in L1: the packing the in-place
-    /// read avoids (a pass over B before any FMA) is done by stores the FMAs hide. Same values, same FMAs, same order.</para>
+    /// <para>B read in place (<typeparamref name="TRead"/> = <see cref="InPlacePanel"/>): each K step also asks for its B row
+    /// <see cref="RowsAhead"/> steps ahead into L1 (<c>prefetcht0</c>). A packed B panel is 32 contiguous floats a step,
+    /// which the hardware prefetchers follow; B in place is one 128-byte run every ldb floats (2 KB apart in the Keras
+    /// Dense forward, 2304×512), which they did not bring in time: the first row tile of each panel waited on L2 at every
+    /// step (~2.5x the cost of each later one; Emerald Rapids). The way is a type argument, as TensorPrimitives' operator
+    /// structs are, so a packed tile (<see cref="PackedPanel"/>) runs the loop without it and pays nothing.</para>
     /// </summary>
     public static void Kernel8x32Strided<TRead>(int kc, float* a, int aStep, float* b, int bStep, float* c, int ldc, bool add,
-        byte* prefetch = null, int prefetchLines = 0, float* copy = null)
+        byte* prefetch = null, int prefetchLines = 0)
         where TRead : struct, IBPanelRead
     {
         long rowsAhead = (long)RowsAhead * bStep;
@@ -163,12 +161,6 @@ internal static unsafe class GemmMicroKernels
                 }
                 Vector512<float> b0 = Vector512.Load(b);
                 Vector512<float> b1 = Vector512.Load(b + 16);
-                if (TRead.CopiesPanel)
-                {
-                    b0.Store(copy);
-                    b1.Store(copy + 16);
-                    copy += 32;
-                }
                 Vector512<float> ai = Vector512.Create(a[0]);
                 c00 = Vector512.FusedMultiplyAdd(ai, b0, c00); c01 = Vector512.FusedMultiplyAdd(ai, b1, c01);
                 ai = Vector512.Create(a[1]);
@@ -386,27 +378,16 @@ internal interface IBPanelRead
 {
     /// <summary>Each K step asks for its B row <see cref="GemmMicroKernels.RowsAhead"/> steps ahead (<c>prefetcht0</c>).</summary>
     static abstract bool AsksRowsAhead { get; }
-    /// <summary>Each K step also stores its B row, packed, into the copy block (<c>copy</c>, KC×32 floats).</summary>
-    static abstract bool CopiesPanel { get; }
 }
 
-/// <summary>A packed panel (32 contiguous floats a step) or a copy of one: the hardware prefetchers follow it.</summary>
+/// <summary>A packed panel (32 contiguous floats a step): the hardware prefetchers follow it.</summary>
 internal readonly struct PackedPanel : IBPanelRead
 {
     public static bool AsksRowsAhead => false;
-    public static bool CopiesPanel => false;
 }
 
-/// <summary>B read in place by the only row tile that needs it (M ≤ 8): its rows asked for ahead.</summary>
+/// <summary>B read in place (its rows ldb floats apart): each step asks for its row <see cref="GemmMicroKernels.RowsAhead"/> steps ahead.</summary>
 internal readonly struct InPlacePanel : IBPanelRead
 {
     public static bool AsksRowsAhead => true;
-    public static bool CopiesPanel => false;
-}
-
-/// <summary>B read in place by the first of several row tiles: its rows asked for ahead and copied, packed, for the others.</summary>
-internal readonly struct InPlacePanelCopied : IBPanelRead
-{
-    public static bool AsksRowsAhead => true;
-    public static bool CopiesPanel => true;
 }
