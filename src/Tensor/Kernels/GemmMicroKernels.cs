@@ -50,10 +50,10 @@ internal static unsafe class GemmMicroKernels
         Kernel8x32Strided<PackedPanel>(kc, a, 8, b, 32, c, ldc, add, prefetch, prefetchLines);
 
     /// <summary>How many K steps ahead <see cref="Kernel8x32Strided{TRead}"/> asks for its B rows when B is read in place
-    /// (<see cref="IBPanelRead.AsksRowsAhead"/>): past the L2 → L1 latency (~16 cycles) at a K step's 8 cycles of FMAs, with
-    /// room for a loud host; 4 and 6 measured alike warm, 6 better cold, 8 and more worse (benchmarks/README.md, §8,
-    /// thirty-sixth sitting).</summary>
-    public const int RowsAhead = 6;
+    /// (<see cref="InPlacePanel"/>): ~100 cycles at a K step's 8 cycles of FMAs, about an L3 hit's latency on Emerald
+    /// Rapids. Inside the Keras step its Dense forward ran 2–4% faster at 12 than at 6 (the CIFAR-10 seed's within 1%), 16
+    /// as at 6, 24 slower (benchmarks/README.md, §8, thirty-seventh sitting).</summary>
+    public const int RowsAhead = 12;
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void Store512(float* c, Vector512<float> lo, Vector512<float> hi, bool add)
