@@ -250,11 +250,11 @@ public unsafe class PackedGemmTests
             m *= (int)scale;
         else
             k *= (int)scale;
-        if (Gemm.BestKernel != GemmKernelKind.Vector512)
-            Assert.Ignore("only the 8×32 kernel reads an operand in place");
+        // Only the 8×32 kernel reads an operand in place: on the others (CI's AVX2 and 128-bit runs) both calls pack.
+        bool expected = readsInPlace && Gemm.BestKernel == GemmKernelKind.Vector512;
         bool takesInPlacePath = Gemm.ChooseInPlace(Gemm.BestKernel, transA, transB, m, n, k, k) != InPlace.None
             || Gemm.TransposesC(Gemm.BestKernel, transA, transB, m, n, k, null);
-        Assert.That(takesInPlacePath, Is.EqualTo(readsInPlace), $"{m}x{n}x{k} read in place (half of L2: {Gemm.HalfL2Bytes} bytes)");
+        Assert.That(takesInPlacePath, Is.EqualTo(expected), $"{m}x{n}x{k} on {Gemm.BestKernel} read in place (half of L2: {Gemm.HalfL2Bytes} bytes)");
         var rng = new Random(m * 3 + n + k);
         float[] Random(int length) => Enumerable.Range(0, length).Select(_ => rng.NextSingle() - 0.5f).ToArray();
         float[] a = Random(m * k), b = Random(k * n), initial = Random(m * n);
