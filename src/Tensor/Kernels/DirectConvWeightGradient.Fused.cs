@@ -1,3 +1,4 @@
+using NanoNet.Memory;
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
@@ -25,7 +26,8 @@ namespace NanoNet.Kernels;
 /// four times; unpooling was a quarter of the seed pass, the mask a sixth of the Keras stem's (conv-time: 1.19–1.45 →
 /// 1.04 ms and 0.68–0.79 → 0.59–0.64 ms, benchmarks/README.md, seventh sitting). Here each pixel costs four vector loads
 /// (pooled) or two and an int (masked), two compares and two selects beside its 18 multiply-adds, and the pooled rows are a
-/// quarter of dZ's size, the bits 1/32 of y's (which the mask read before: twenty-sixth sitting).</para>
+/// quarter of dZ's size, the bits 1/32 of y's (which the mask read before: twenty-sixth sitting). Only kernel row 0's pass
+/// makes dZ; rows 1 and 2 read it back from a band-sized block (<see cref="FusedTiles{TRule}"/>).</para>
 /// </remarks>
 internal static unsafe partial class DirectConvWeightGradient
 {
@@ -153,7 +155,8 @@ internal static unsafe partial class DirectConvWeightGradient
             ReluBits.Mask(dY, *(int*)reluBits, out low, out high);
     }
 
-    /// <summary>Output rows a band holds (<see cref="FusedTiles{TRule}"/>): 8 Keras rows of 32 pixels, 32 KB of dY (and 1 KB of bits).</summary>
+    /// <summary>Output rows a band holds (<see cref="FusedTiles{TRule}"/>): 8 Keras rows of 32 pixels, 32 KB of dY (and 1 KB of
+    /// bits), and as much of the band's dZ.</summary>
     private const int BandRows = 8;
 
     /// <summary>
@@ -163,11 +166,14 @@ internal static unsafe partial class DirectConvWeightGradient
     /// </summary>
     /// <remarks>
     /// The walk's output rows (images × rows, in order) go by bands of <see cref="BandRows"/>: kernel row 0's chains over
-    /// the band, reading its dY and second values from memory, then rows 1 and 2 over the same band from L2, which also ask
-    /// for the next band's lines (<c>prefetch</c>), so memory works while the FMAs do. Walking the whole chunk once per
-    /// kernel row instead left the first walk, 256 bytes per 20 multiply-adds, waiting on memory (conv-time cold: the Keras
-    /// stem 0.56 ms against 0.33 warm); row by row, the chains' loads and stores around 32-pixel walks cost a third more.
-    /// Each chain still runs over the pixels in the same order: the same bits.
+    /// the band, reading its dY and second values from memory and making each pixel's dZ, which they also store into a
+    /// band-sized block; then rows 1 and 2 over the same band, reading that dZ back from L1 and asking for the next band's
+    /// lines (<c>prefetch</c>), so memory works while the FMAs do. Walking the whole chunk once per kernel row instead left
+    /// the first walk, 256 bytes per 20 multiply-adds, waiting on memory (conv-time cold: the Keras stem 0.56 ms against
+    /// 0.33 warm); row by row, the chains' loads and stores around 32-pixel walks cost a third more. Making dZ in every
+    /// kernel row's pass (its mask or unpooling three times, on the ports the FMAs need) cost the Keras stem's weight
+    /// gradient 16–18% more alone, the CIFAR-10 step 2–3% and the Keras step ~1% (benchmarks/README.md, §8,
+    /// thirty-seventh sitting). Each chain still runs over the pixels in the same order on the same values: the same bits.
     /// </remarks>
     private static void FusedTiles<TRule>(in ConvWeightGradient.Walk walk, float* a, long rowStride, int kernelHeight, in GradientSource source,
         int f, int ldc, int outputWidth, float* c, float* bias)
@@ -180,12 +186,27 @@ internal static unsafe partial class DirectConvWeightGradient
             chains[k] = default;
         Vector512<float>* biasChains = chains + ChainsPerTile * kernelHeight;
         int rows = walk.Images * walk.Rows;
-        for (int band = 0; band < rows; band += BandRows)
+        // The band's dZ, made by kernel row 0's pass and read back by the others (32 KB for 8 Keras rows of 32 pixels).
+        int generation = ScratchBuffers.Generation;
+        float[] bandBuffer = ScratchBuffers.Rent(BandRows * walk.Pixels * 32 + 16);
+        try
         {
-            var rowsOfBand = new Band(band, Math.Min(band + BandRows, rows), Math.Min(band + 2 * BandRows, rows));
-            for (int kh = 0; kh < kernelHeight; kh++)
-                FusedBand<TRule>(walk, a + kh * rowStride, source, f, ldc, outputWidth, rowsOfBand, chains + ChainsPerTile * kh,
-                    kh == 0 ? biasChains : null, prefetch: kh == 1 ? PrefetchedRows.DY : kh == 2 ? PrefetchedRows.Other : PrefetchedRows.None);
+            fixed (float* bandStart = bandBuffer)
+            {
+                var bandDZ = (Vector512<float>*)CacheLineAlignment.Align(bandStart);
+                for (int band = 0; band < rows; band += BandRows)
+                {
+                    var rowsOfBand = new Band(band, Math.Min(band + BandRows, rows), Math.Min(band + 2 * BandRows, rows));
+                    for (int kh = 0; kh < kernelHeight; kh++)
+                        FusedBand<TRule>(walk, a + kh * rowStride, source, f, ldc, outputWidth, rowsOfBand, chains + ChainsPerTile * kh,
+                            kh == 0 ? biasChains : null, prefetch: kh == 1 ? PrefetchedRows.DY : kh == 2 ? PrefetchedRows.Other : PrefetchedRows.None,
+                            bandDZ, makesDZ: kh == 0);
+                }
+            }
+        }
+        finally
+        {
+            ScratchBuffers.Return(bandBuffer, generation);
         }
         for (int kh = 0; kh < kernelHeight; kh++)
             for (int r = 0; r < 9; r++)
@@ -209,7 +230,7 @@ internal static unsafe partial class DirectConvWeightGradient
     /// <paramref name="bias"/> is not null, db's 2, over a band's pixels (<paramref name="a"/>: the patches of this kernel row).
     /// </summary>
     private static void FusedBand<TRule>(in ConvWeightGradient.Walk walk, float* a, in GradientSource source, int f, int filters, int outputWidth,
-        Band band, Vector512<float>* chains, Vector512<float>* bias, PrefetchedRows prefetch)
+        Band band, Vector512<float>* chains, Vector512<float>* bias, PrefetchedRows prefetch, Vector512<float>* bandDZ, bool makesDZ)
         where TRule : struct, IGradientRule
     {
         Vector512<float> c00 = chains[0], c01 = chains[1], c10 = chains[2], c11 = chains[3], c20 = chains[4], c21 = chains[5];
@@ -236,16 +257,30 @@ internal static unsafe partial class DirectConvWeightGradient
             int covered = oh < source.CoveredHeight ? source.CoveredWidth : 0;
             // Each pixel's own position in its image's convolution output, filters f..f+16 (what argmax names if it won).
             Vector512<int> position = Vector512.Create(oh * outputWidth * filters + f) + Vector512<int>.Indices;
-            for (int ow = 0; ow < walk.Pixels; ow++, p += step, position += pixelStep)
+            Vector512<float>* dZ = bandDZ + 2 * (r - band.Start) * walk.Pixels;
+            for (int ow = 0; ow < walk.Pixels; ow++, p += step, position += pixelStep, dZ += 2)
             {
-                Vector512<float> b0 = default, b1 = default;
-                if (ow < covered)
+                Vector512<float> b0, b1;
+                if (makesDZ) // kernel row 0: make the pixel's dZ and keep it for the band's other rows
                 {
-                    int column = ow >> shift, o = column * filters, q = TRule.OtherOffset(column, filters);
-                    TRule.Make(dYRow + o, otherRow + q, position, out b0, out b1);
-                    if (prefetchRow != null && Sse.IsSupported) // prefetcht1: into L2, where the next band is read from
+                    b0 = default;
+                    b1 = default;
+                    if (ow < covered)
                     {
-                        float* line = prefetchRow + (prefetchesDY ? o : q);
+                        int column = ow >> shift;
+                        TRule.Make(dYRow + column * filters, otherRow + TRule.OtherOffset(column, filters), position, out b0, out b1);
+                    }
+                    dZ[0] = b0;
+                    dZ[1] = b1;
+                }
+                else         // kernel rows 1 and 2: read it back (from L1), asking for the next band's rows meanwhile
+                {
+                    b0 = dZ[0];
+                    b1 = dZ[1];
+                    if (prefetchRow != null && ow < covered && Sse.IsSupported) // prefetcht1: into L2, where the next band is read from
+                    {
+                        int column = ow >> shift;
+                        float* line = prefetchRow + (prefetchesDY ? column * filters : TRule.OtherOffset(column, filters));
                         Sse.Prefetch1(line);
                         if (secondLine)
                             Sse.Prefetch1(line + 16);
