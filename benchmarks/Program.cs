@@ -96,7 +96,6 @@ if (args.Length > 0 && args[0] == "gemm-split")
     GemmSplit.Run(int.Parse(args[1]), args.Contains("cold"), int.Parse(args[2]));
     return 0;
 }
-if (args.Length > 0 && args[0] == "stem-exp") { NanoNet.Benchmarks.StemExp.Run(int.Parse(args[1])); return 0; }
 if (args.Length > 0 && args[0] == "gemm-time")
 {
     GemmTiming.Run(args.Length > 1 ? int.Parse(args[1]) : 20, args.Length > 2 ? int.Parse(args[2]) : 1, args.Contains("cold"));
