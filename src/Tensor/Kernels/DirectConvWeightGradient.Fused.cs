@@ -228,6 +228,8 @@ internal static unsafe partial class DirectConvWeightGradient
     /// <summary>
     /// Continues one kernel row's 18 chains (9 patch rows × 32 filters, in <paramref name="chains"/>) and, when
     /// <paramref name="bias"/> is not null, db's 2, over a band's pixels (<paramref name="a"/>: the patches of this kernel row).
+    /// With <paramref name="makesDZ"/> (kernel row 0) each pixel's dZ is made from dY and stored in <paramref name="bandDZ"/>
+    /// (two vectors a pixel, the band's rows one after another); without it, read back from there.
     /// </summary>
     private static void FusedBand<TRule>(in ConvWeightGradient.Walk walk, float* a, in GradientSource source, int f, int filters, int outputWidth,
         Band band, Vector512<float>* chains, Vector512<float>* bias, PrefetchedRows prefetch, Vector512<float>* bandDZ, bool makesDZ)
@@ -260,11 +262,9 @@ internal static unsafe partial class DirectConvWeightGradient
             Vector512<float>* dZ = bandDZ + 2 * (r - band.Start) * walk.Pixels;
             for (int ow = 0; ow < walk.Pixels; ow++, p += step, position += pixelStep, dZ += 2)
             {
-                Vector512<float> b0, b1;
+                Vector512<float> b0 = default, b1 = default; // +0 past the covered edge
                 if (makesDZ) // kernel row 0: make the pixel's dZ and keep it for the band's other rows
                 {
-                    b0 = default;
-                    b1 = default;
                     if (ow < covered)
                     {
                         int column = ow >> shift;
