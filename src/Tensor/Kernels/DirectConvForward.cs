@@ -1,6 +1,7 @@
 using NanoNet.Memory;
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 
 namespace NanoNet.Kernels;
 
@@ -187,10 +188,11 @@ internal static unsafe class DirectConvForward
             return;
         }
         // Pooled: window (pixels 0, 1 of rows 0, 1) and window (pixels 2, 3), each half of the 32 filters on its own.
-        Pool(c00, c10, c40, c50, y0, argmax, index, f, indexRowStep, t.Relu);
-        Pool(c01, c11, c41, c51, y0 + 16, argmax == null ? null : argmax + 16, index + 16, f, indexRowStep, t.Relu);
-        Pool(c20, c30, c60, c70, y0 + f, argmax == null ? null : argmax + f, index + 2 * f, f, indexRowStep, t.Relu);
-        Pool(c21, c31, c61, c71, y0 + f + 16, argmax == null ? null : argmax + f + 16, index + 2 * f + 16, f, indexRowStep, t.Relu);
+        Vector512<int> right = Vector512.Create(f), below = Vector512.Create(indexRowStep), diagonal = right + below; // (see Pool)
+        Pool(c00, c10, c40, c50, y0, argmax, index, right, below, diagonal, t.Relu);
+        Pool(c01, c11, c41, c51, y0 + 16, argmax == null ? null : argmax + 16, index + 16, right, below, diagonal, t.Relu);
+        Pool(c20, c30, c60, c70, y0 + f, argmax == null ? null : argmax + f, index + 2 * f, right, below, diagonal, t.Relu);
+        Pool(c21, c31, c61, c71, y0 + f + 16, argmax == null ? null : argmax + f + 16, index + 2 * f + 16, right, below, diagonal, t.Relu);
     }
 
     /// <summary>
@@ -229,8 +231,9 @@ internal static unsafe class DirectConvForward
         c00 = Act(c00 + bias0, t.Relu); c01 = Act(c01 + bias1, t.Relu); c10 = Act(c10 + bias0, t.Relu); c11 = Act(c11 + bias1, t.Relu);
         c40 = Act(c40 + bias0, t.Relu); c41 = Act(c41 + bias1, t.Relu); c50 = Act(c50 + bias0, t.Relu); c51 = Act(c51 + bias1, t.Relu);
         int f = t.Filters;
-        Pool(c00, c10, c40, c50, y, argmax, index, f, indexRowStep, t.Relu);
-        Pool(c01, c11, c41, c51, y + 16, argmax == null ? null : argmax + 16, index + 16, f, indexRowStep, t.Relu);
+        Vector512<int> right = Vector512.Create(f), below = Vector512.Create(indexRowStep), diagonal = right + below; // (see Pool)
+        Pool(c00, c10, c40, c50, y, argmax, index, right, below, diagonal, t.Relu);
+        Pool(c01, c11, c41, c51, y + 16, argmax == null ? null : argmax + 16, index + 16, right, below, diagonal, t.Relu);
     }
 
     /// <summary>
@@ -274,12 +277,13 @@ internal static unsafe class DirectConvForward
             return;
         }
         // Pooled: the window of pixels 0, 1 of both rows, then (4 pixels a row) that of pixels 2, 3.
-        Pool(Sum(0, 0), Sum(1, 0), Sum(4, 0), Sum(5, 0), y0, argmax, index, f, indexRowStep, t.Relu);
-        Pool(Sum(0, 1), Sum(1, 1), Sum(4, 1), Sum(5, 1), y0 + 16, argmax == null ? null : argmax + 16, index + 16, f, indexRowStep, t.Relu);
+        Vector512<int> right = Vector512.Create(f), below = Vector512.Create(indexRowStep), diagonal = right + below; // (see Pool)
+        Pool(Sum(0, 0), Sum(1, 0), Sum(4, 0), Sum(5, 0), y0, argmax, index, right, below, diagonal, t.Relu);
+        Pool(Sum(0, 1), Sum(1, 1), Sum(4, 1), Sum(5, 1), y0 + 16, argmax == null ? null : argmax + 16, index + 16, right, below, diagonal, t.Relu);
         if (pixels == 2)
             return;
-        Pool(Sum(2, 0), Sum(3, 0), Sum(6, 0), Sum(7, 0), y0 + f, argmax == null ? null : argmax + f, index + 2 * f, f, indexRowStep, t.Relu);
-        Pool(Sum(2, 1), Sum(3, 1), Sum(6, 1), Sum(7, 1), y0 + f + 16, argmax == null ? null : argmax + f + 16, index + 2 * f + 16, f, indexRowStep, t.Relu);
+        Pool(Sum(2, 0), Sum(3, 0), Sum(6, 0), Sum(7, 0), y0 + f, argmax == null ? null : argmax + f, index + 2 * f, right, below, diagonal, t.Relu);
+        Pool(Sum(2, 1), Sum(3, 1), Sum(6, 1), Sum(7, 1), y0 + f + 16, argmax == null ? null : argmax + f + 16, index + 2 * f + 16, right, below, diagonal, t.Relu);
     }
 
     /// <summary>
@@ -380,8 +384,11 @@ internal static unsafe class DirectConvForward
     }
 
     /// <summary>ReLU as <see cref="ActivationKernels.ReluForward"/> computes it (max(v, 0), element by element), or the identity.</summary>
+    /// <remarks>One <c>vmaxps</c> with v second, which x86 returns when either operand is NaN, so a NaN stays NaN; the
+    /// IEEE <c>Vector512.Max</c> adds a <c>vfixupimmps</c> (16 a tile) only to order −0 below +0, and a sum here is never
+    /// −0: every chain starts from +0, and a sum of two zeros is −0 only when both are.</remarks>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector512<float> Act(Vector512<float> v, bool relu) => relu ? Vector512.Max(v, Vector512<float>.Zero) : v;
+    private static Vector512<float> Act(Vector512<float> v, bool relu) => relu ? Avx512F.Max(Vector512<float>.Zero, v) : v;
 
     /// <summary>
     /// One 2×2 window of 16 filters: top-left <paramref name="a"/>, top-right <paramref name="b"/>, bottom-left
@@ -389,27 +396,43 @@ internal static unsafe class DirectConvForward
     /// <see cref="MaxPoolKernels"/> (the first maximum wins ties, NaN propagates), so maxima and indices are its own; with
     /// the ReLU, a window whose maximum is not &gt; 0 records <see cref="Conv2DKernels.ZeroedWindow"/> instead of its index.
     /// </summary>
+    /// <remarks>In a pooled tile this runs four times beside 432 FMAs on the same two 512-bit ports, so it is written
+    /// for few instructions: each candidate's test is two compares into a mask register (<see cref="TakesOver"/>), and the
+    /// maximum and the index move under that mask; where the window's other outputs lie from its first, a pixel to the right
+    /// (<paramref name="right"/>: F), a row below (<paramref name="below"/>) and both (<paramref name="diagonal"/>), come
+    /// in as vectors made once a tile (as a struct or a tuple of vectors the JIT kept them on the stack, and the tile's
+    /// accumulators with them).</remarks>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal static void Pool(Vector512<float> a, Vector512<float> b, Vector512<float> d, Vector512<float> e, float* y, int* argmax,
-        int index, int pixelStep, int rowStep, bool relu)
+        int index, Vector512<int> right, Vector512<int> below, Vector512<int> diagonal, bool relu)
     {
+        Vector512<int> lanes = Vector512.Create(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15) + Vector512.Create(index);
+        Vector512<int> winner = lanes;
         Vector512<float> best = a;
-        Vector512<float> takesB = MaxPoolKernels.Takes(b, best);
-        best = Vector512.ConditionalSelect(takesB, b, best);
-        Vector512<float> takesD = MaxPoolKernels.Takes(d, best);
-        best = Vector512.ConditionalSelect(takesD, d, best);
-        Vector512<float> takesE = MaxPoolKernels.Takes(e, best);
-        best = Vector512.ConditionalSelect(takesE, e, best);
+        Vector512<float> takes = TakesOver(b, best);
+        best = Vector512.ConditionalSelect(takes, b, best);
+        winner = Vector512.ConditionalSelect(takes.AsInt32(), lanes + right, winner);
+        takes = TakesOver(d, best);
+        best = Vector512.ConditionalSelect(takes, d, best);
+        winner = Vector512.ConditionalSelect(takes.AsInt32(), lanes + below, winner);
+        takes = TakesOver(e, best);
+        best = Vector512.ConditionalSelect(takes, e, best);
+        winner = Vector512.ConditionalSelect(takes.AsInt32(), lanes + diagonal, winner);
         best.Store(y);
         if (argmax == null)
             return;
-        Vector512<int> lanes = Vector512.Create(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15) + Vector512.Create(index);
-        Vector512<int> winner = lanes;
-        winner = Vector512.ConditionalSelect(takesB.AsInt32(), lanes + Vector512.Create(pixelStep), winner);
-        winner = Vector512.ConditionalSelect(takesD.AsInt32(), lanes + Vector512.Create(rowStep), winner);
-        winner = Vector512.ConditionalSelect(takesE.AsInt32(), lanes + Vector512.Create(rowStep + pixelStep), winner);
         if (relu)
-            winner = Vector512.ConditionalSelect(Vector512.GreaterThan(best, Vector512<float>.Zero).AsInt32(), winner, Vector512.Create(Conv2DKernels.ZeroedWindow));
+            winner = Vector512.ConditionalSelect(Avx512F.CompareGreaterThan(best, Vector512<float>.Zero).AsInt32(), winner,
+                Vector512.Create(Conv2DKernels.ZeroedWindow));
         winner.Store(argmax);
     }
+
+    /// <summary>
+    /// <see cref="MaxPoolKernels.Takes(Vector512{float}, Vector512{float})"/> in two compares (it takes five): lanes where
+    /// <paramref name="v"/> is not ≤ <paramref name="best"/> (greater, or unordered: one of them NaN), kept only where
+    /// <paramref name="best"/> is a number. That is "greater, or NaN over a number", and a NaN best keeps its place.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<float> TakesOver(Vector512<float> v, Vector512<float> best) =>
+        Avx512F.CompareNotLessThanOrEqual(v, best) & Avx512F.CompareOrdered(best, best);
 }

@@ -1,4 +1,5 @@
 using System.Numerics;
+using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 
 namespace NanoNet.Kernels;
@@ -115,10 +116,14 @@ public static unsafe class MaxPoolKernels
     }
 
     /// <summary>Lanes where <paramref name="v"/> takes over from <paramref name="best"/>: greater (strict: the first maximum wins ties), or NaN over a number.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector<int> Takes(Vector<float> v, Vector<float> best) =>
         Vector.BitwiseOr(Vector.GreaterThan(v, best), Vector.AndNot(Vector.Equals(best, best), Vector.Equals(v, v)));
 
     /// <summary>Lanes where <paramref name="v"/> takes over from <paramref name="best"/> (see the <see cref="Vector{T}"/> overload).</summary>
+    /// <remarks>Inlined on purpose: left out of line (as the JIT did inside the fused convolution's tile, which now has its
+    /// own <c>DirectConvForward.TakesOver</c>), a call takes its vectors through the stack and spills the caller's.</remarks>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal static Vector512<float> Takes(Vector512<float> v, Vector512<float> best) =>
         Vector512.GreaterThan(v, best) | Vector512.AndNot(Vector512.Equals(best, best), Vector512.Equals(v, v));
 

@@ -265,6 +265,8 @@ internal static unsafe class WinogradConv
         int ph = oh / 2, pw = ow / 2, windows = m / 2; // pooled outputs, and pooling windows per tile side
         (int down, int across) = Tiles(g, pooled, m);
         int perImage = down * across, tiles = images * perImage;
+        // A pooling window's other outputs, from its first (DirectConvForward.Pool).
+        Vector512<int> right = Vector512.Create(filters), below = Vector512.Create(ow * filters), diagonal = right + below;
         float* v = workspace, mBlock = v + elements * BlockTiles * c, yTile = mBlock + elements * BlockTiles * FilterPanel;
         float* scratch = yTile + m * m * ChannelLanes, block = scratch + elements * ChannelLanes;
         for (int first = 0; first < tiles; first += BlockTiles)
@@ -304,7 +306,7 @@ internal static unsafe class WinogradConv
                                     int index = (2 * row * ow + 2 * column) * filters + f; // the window's first pixel in the conv output
                                     DirectConvForward.Pool(Act(Vector512.Load(corner) + b, relu), Act(Vector512.Load(corner + ChannelLanes) + b, relu),
                                         Act(Vector512.Load(corner + m * ChannelLanes) + b, relu), Act(Vector512.Load(corner + (m + 1) * ChannelLanes) + b, relu),
-                                        y + o, argmax == null ? null : argmax + o, index, filters, ow * filters, relu);
+                                        y + o, argmax == null ? null : argmax + o, index, right, below, diagonal, relu);
                                 }
                             continue;
                         }
