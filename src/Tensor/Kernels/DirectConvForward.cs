@@ -406,21 +406,21 @@ internal static unsafe class DirectConvForward
     internal static void Pool(Vector512<float> a, Vector512<float> b, Vector512<float> d, Vector512<float> e, float* y, int* argmax,
         int index, Vector512<int> right, Vector512<int> below, Vector512<int> diagonal, bool relu)
     {
+        Vector512<float> best = a;
+        Vector512<float> takesB = TakesOver(b, best);
+        best = Vector512.ConditionalSelect(takesB, b, best);
+        Vector512<float> takesD = TakesOver(d, best);
+        best = Vector512.ConditionalSelect(takesD, d, best);
+        Vector512<float> takesE = TakesOver(e, best);
+        best = Vector512.ConditionalSelect(takesE, e, best);
+        best.Store(y);
+        if (argmax == null) // inference: no index
+            return;
         Vector512<int> lanes = Vector512.Create(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15) + Vector512.Create(index);
         Vector512<int> winner = lanes;
-        Vector512<float> best = a;
-        Vector512<float> takes = TakesOver(b, best);
-        best = Vector512.ConditionalSelect(takes, b, best);
-        winner = Vector512.ConditionalSelect(takes.AsInt32(), lanes + right, winner);
-        takes = TakesOver(d, best);
-        best = Vector512.ConditionalSelect(takes, d, best);
-        winner = Vector512.ConditionalSelect(takes.AsInt32(), lanes + below, winner);
-        takes = TakesOver(e, best);
-        best = Vector512.ConditionalSelect(takes, e, best);
-        winner = Vector512.ConditionalSelect(takes.AsInt32(), lanes + diagonal, winner);
-        best.Store(y);
-        if (argmax == null)
-            return;
+        winner = Vector512.ConditionalSelect(takesB.AsInt32(), lanes + right, winner);
+        winner = Vector512.ConditionalSelect(takesD.AsInt32(), lanes + below, winner);
+        winner = Vector512.ConditionalSelect(takesE.AsInt32(), lanes + diagonal, winner);
         if (relu)
             winner = Vector512.ConditionalSelect(Avx512F.CompareGreaterThan(best, Vector512<float>.Zero).AsInt32(), winner,
                 Vector512.Create(Conv2DKernels.ZeroedWindow));
