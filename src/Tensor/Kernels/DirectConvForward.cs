@@ -397,7 +397,7 @@ internal static unsafe class DirectConvForward
     /// the ReLU, a window whose maximum is not &gt; 0 records <see cref="Conv2DKernels.ZeroedWindow"/> instead of its index.
     /// </summary>
     /// <remarks>In a pooled tile this runs four times beside 432 FMAs on the same two 512-bit ports, so it is written
-    /// for few instructions: each candidate's test is two compares into a mask register (<see cref="TakesOver"/>), and the
+    /// for few instructions: each candidate's test is two compares into a mask register (<see cref="MaxPoolKernels.Takes(Vector512{float}, Vector512{float})"/>), and the
     /// maximum and the index move under that mask; where the window's other outputs lie from its first, a pixel to the right
     /// (<paramref name="right"/>: F), a row below (<paramref name="below"/>) and both (<paramref name="diagonal"/>), come
     /// in as vectors made once a tile (as a struct or a tuple of vectors the JIT kept them on the stack, and the tile's
@@ -407,11 +407,11 @@ internal static unsafe class DirectConvForward
         int index, Vector512<int> right, Vector512<int> below, Vector512<int> diagonal, bool relu)
     {
         Vector512<float> best = a;
-        Vector512<float> takesB = TakesOver(b, best);
+        Vector512<float> takesB = MaxPoolKernels.Takes(b, best);
         best = Vector512.ConditionalSelect(takesB, b, best);
-        Vector512<float> takesD = TakesOver(d, best);
+        Vector512<float> takesD = MaxPoolKernels.Takes(d, best);
         best = Vector512.ConditionalSelect(takesD, d, best);
-        Vector512<float> takesE = TakesOver(e, best);
+        Vector512<float> takesE = MaxPoolKernels.Takes(e, best);
         best = Vector512.ConditionalSelect(takesE, e, best);
         best.Store(y);
         if (argmax == null) // inference: no index
@@ -426,13 +426,4 @@ internal static unsafe class DirectConvForward
                 Vector512.Create(Conv2DKernels.ZeroedWindow));
         winner.Store(argmax);
     }
-
-    /// <summary>
-    /// <see cref="MaxPoolKernels.Takes(Vector512{float}, Vector512{float})"/> in two compares (it takes five): lanes where
-    /// <paramref name="v"/> is not ≤ <paramref name="best"/> (greater, or unordered: one of them NaN), kept only where
-    /// <paramref name="best"/> is a number. That is "greater, or NaN over a number", and a NaN best keeps its place.
-    /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector512<float> TakesOver(Vector512<float> v, Vector512<float> best) =>
-        Avx512F.CompareNotLessThanOrEqual(v, best) & Avx512F.CompareOrdered(best, best);
 }
