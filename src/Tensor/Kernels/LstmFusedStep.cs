@@ -146,7 +146,7 @@ internal static unsafe class LstmFusedStep
         public float* Tile;
         public int Rt, Mr, B;
         public float* Bias;
-        /// <summary>U, and 32 floats of staging for a partial panel.</summary>
+        /// <summary>U, and <see cref="StagingFloats"/> floats of staging for a partial panel.</summary>
         public int U;
         public float* Staging;
     }
@@ -159,7 +159,7 @@ internal static unsafe class LstmFusedStep
         in Outputs o)
     {
         float* tileStorage = stackalloc float[Rows * Width + CacheLineAlignment.SlackFloats];
-        float* staging = stackalloc float[Width];
+        float* staging = stackalloc float[StagingFloats];
         float** xRow = stackalloc float*[Rows];
         float** hRow = stackalloc float*[Rows];
         int panels = Panels(u), k = d + u;
@@ -196,7 +196,7 @@ internal static unsafe class LstmFusedStep
         long slotStride, float* h, long ldh, in Outputs o)
     {
         float* tileStorage = stackalloc float[Rows * Width + CacheLineAlignment.SlackFloats];
-        float* staging = stackalloc float[Width];
+        float* staging = stackalloc float[StagingFloats];
         float** start = stackalloc float*[Rows];
         float** startOfRow = stackalloc float*[Rows];
         float** hRow = stackalloc float*[Rows];
@@ -399,27 +399,6 @@ internal static unsafe class LstmFusedStep
     private static Vector512<float> RowPair(float* z0, float* z1, int gate) =>
         Vector512.Create(Vector256.Load(z0 + gate * Units), Vector256.Load(z1 + gate * Units));
 
-    /// <summary>σ of [z_i | z_f] + bias: 1/(1 + e^−z) (one row, for <see cref="PartialCellPair"/>).</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector512<float> GatesIf(float* z, Vector512<float> bias)
-    {
-        Vector512<float> zif = Vector512.Load(z) + bias;
-        return Reciprocal(Vector512.Create(1f) + FloatExp.Exp(Vector512<float>.Zero - zif));
-    }
-
-    /// <summary>[z_g | z_o] + bias activated (one row, for <see cref="PartialCellPair"/>): one exp gives e^{2z} (g lanes)
-    /// and e^{−z} (o lanes), then g = 1 − 2/(e + 1) and o = 1/(e + 1), the bits of <see cref="CellPair"/>'s.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector512<float> GatesGo(float* z, Vector512<float> bias)
-    {
-        Vector512<float> one = Vector512.Create(1f);
-        Vector512<float> lowHalf = Vector512.Create(Vector256<float>.AllBitsSet, Vector256<float>.Zero); // the g lanes
-        Vector512<float> zgo = Vector512.Load(z) + bias;
-        Vector512<float> e = FloatExp.Exp(Vector512.ConditionalSelect(lowHalf, zgo + zgo, Vector512<float>.Zero - zgo));
-        Vector512<float> q = Vector512.Create(Vector256.Create(2f), Vector256.Create(1f)) * Reciprocal(e + one);
-        return Vector512.ConditionalSelect(lowHalf, one - q, q);
-    }
-
     /// <summary>A row's outputs: the activated gates [i f g o], c_t, tanh(c_t) and h_t, 8 units each.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void StoreRow(in Outputs o, long row, int u, int first, Vector256<float> gateI, Vector256<float> gateF,
@@ -439,46 +418,45 @@ internal static unsafe class LstmFusedStep
         h.Store(o.Hidden + row * u + first);
     }
 
+    /// <summary>Floats of a partial panel's staging: c_{t−1} of two rows (16), c_t, tanh(c_t) and h_t (16 each), the gates (64).</summary>
+    private const int StagingFloats = 128;
+
     /// <summary>
-    /// <see cref="CellPair"/> in the last panel of a U that is not a multiple of 8: the same lanes, through a staging
-    /// block, with c_{t−1} zero-padded and only the real units stored.
+    /// <see cref="CellPair"/> in the last panel of a U that is not a multiple of 8: the same cell on a staging block —
+    /// c_{t−1} copied in zero-padded, the outputs of a full 8-unit panel made there, only the real units copied out — so
+    /// the lanes and the bits are the full panels' own.
     /// </summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
     private static void PartialCellPair(in CellTile cell, int i, int second, in Outputs o)
     {
-        int u = cell.U, first = cell.B * Units, count = u - first;
+        int u = cell.U, first = cell.B * Units, count = u - first, rows = second != i ? 2 : 1;
         float* staging = cell.Staging;
-        for (int pass = 0; pass < 2 && (pass == 0 || second != i); pass++)
+        // Staged rows 0 and 1 (the tile's rows i and second), U = 8, unit 0 = the panel's first.
+        var staged = new Outputs
         {
-            int tileRow = pass == 0 ? i : second;
-            long row = cell.Rt + tileRow;
-            float* z = cell.Tile + tileRow * Width;
-            Vector512<float> gateIf = GatesIf(z, Vector512.Load(cell.Bias)), gateGo = GatesGo(z + 16, Vector512.Load(cell.Bias + 16));
+            CellIn = staging, CellOut = staging + 16, TanhCell = o.TanhCell == null ? null : staging + 32, Hidden = staging + 48,
+            Gates = o.Gates == null ? null : staging + 64, GatesStride = Width,
+        };
+        for (int k = 0; k < 2; k++)
             for (int j = 0; j < Units; j++)
-                staging[j] = j < count ? o.CellIn[row * u + first + j] : 0f;
-            Vector256<float> c = gateIf.GetUpper() * Vector256.Load(staging) + gateIf.GetLower() * gateGo.GetLower();
-            // tanh on 16 lanes as in CellPair (the other 8 lanes' results are not used).
-            Vector512<float> c2 = Vector512.Create(c, c);
-            Vector512<float> tanhC = Vector512.Create(1f) - Vector512.Create(2f) * Reciprocal(FloatExp.Exp(c2 + c2) + Vector512.Create(1f));
-            Vector256<float> h = gateGo.GetUpper() * tanhC.GetLower();
+                staging[k * Units + j] = k < rows && j < count ? o.CellIn[(cell.Rt + i + k) * u + first + j] : 0f;
+        var stagedCell = cell;
+        (stagedCell.Rt, stagedCell.U, stagedCell.B) = (-i, Units, 0);
+        CellPair(stagedCell, i, staged);
+        for (int k = 0; k < rows; k++)
+        {
+            long row = cell.Rt + i + k;
             if (Skipped(o, row))
                 continue;
-            float* gates = o.Gates == null ? null : o.Gates + row * o.GatesStride + first;
-            gateIf.Store(staging);
-            gateGo.Store(staging + 16);
-            for (int j = 0; j < count; j++)
-                if (gates != null)
-                    for (int gate = 0; gate < 4; gate++)
-                        gates[gate * u + j] = staging[gate * Units + j];
-            c.Store(staging);
-            tanhC.GetLower().Store(staging + Units);
-            h.Store(staging + 2 * Units);
             for (int j = 0; j < count; j++)
             {
-                o.CellOut[row * u + first + j] = staging[j];
+                if (o.Gates != null)
+                    for (int gate = 0; gate < 4; gate++)
+                        o.Gates[row * o.GatesStride + first + gate * u + j] = staged.Gates[k * Width + gate * Units + j];
+                o.CellOut[row * u + first + j] = staged.CellOut[k * Units + j];
                 if (o.TanhCell != null)
-                    o.TanhCell[row * u + first + j] = staging[Units + j];
-                o.Hidden[row * u + first + j] = staging[2 * Units + j];
+                    o.TanhCell[row * u + first + j] = staged.TanhCell[k * Units + j];
+                o.Hidden[row * u + first + j] = staged.Hidden[k * Units + j];
             }
         }
     }
