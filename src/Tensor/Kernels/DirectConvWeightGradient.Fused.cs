@@ -327,8 +327,13 @@ internal static unsafe partial class DirectConvWeightGradient
             // The same row of the next band, whose lines this pass asks for; past the walk's last band, none (no pixel of
             // this row asks).
             int ahead = r + (band.End - band.Start), asking = asks && ahead < band.NextEnd ? covered : 0;
-            int aheadImage = ahead / walk.Rows, aheadRow = (ahead % walk.Rows) >> shift;
-            float* askedDY = asking == 0 ? dYRow : dY.Row(aheadImage, aheadRow), askedOther = asking == 0 ? otherRow : other.Row(aheadImage, aheadRow);
+            float* askedDY = null, askedOther = null;
+            if (asking > 0)
+            {
+                int aheadImage = ahead / walk.Rows, aheadRow = (ahead % walk.Rows) >> shift;
+                askedDY = dY.Row(aheadImage, aheadRow);
+                askedOther = other.Row(aheadImage, aheadRow);
+            }
             // Each pixel's own position in its image's convolution output, filters f..f+16 (what argmax names if it won).
             Vector512<int> position = Vector512.Create(oh * outputWidth * filters + f) + Vector512<int>.Indices;
             Vector512<float>* dZ = bandDZ + 2 * (r - band.Start) * pixels;
