@@ -32,6 +32,7 @@ public static class GemmTiming
         ("ids dRows = S W^T: 1564x128x512, B^T", 1564, 128, 512, false, true),
         ("keras out fwd: 32x10x512", 32, 10, 512, false, false),
         ("keras out dW: 512x10x32, A^T", 512, 10, 32, true, false),
+        ("keras out dX: 32x512x10, B^T", 32, 512, 10, false, true),
         ("cifar out fwd: 64x10x128", 64, 10, 128, false, false),
         ("cifar out dW: 128x10x64, A^T", 128, 10, 64, true, false),
         ("imdb out fwd: 32x2x128", 32, 2, 128, false, false),

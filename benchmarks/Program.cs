@@ -31,6 +31,8 @@ using NanoNet.Benchmarks;
 //   dotnet run -c Release --project benchmarks -- gemm-split <repeats> <nc> [cold]   (packing vs micro-kernel time, Dense shapes)
 // Conv2D forward, weight gradient and input gradient at the two CIFAR-10 models' shapes (Stopwatch, best of N, % of the probed peak):
 //   dotnet run -c Release --project benchmarks -- conv-time [repeats] [threads] [cold]
+// The narrow output Dense layers as ops (forward, backward) against their GEMMs alone, warm or cold:
+//   dotnet run -c Release --project benchmarks -- dense-op-time [repeats] [cold]
 //   dotnet run -c Release --project benchmarks -- dropout-time [repeats]   (Dropout's mask and forward as in a step, against the bandwidth)
 //   dotnet run -c Release --project benchmarks -- fma-scaling [rounds]   (the FMA probe on 1 thread, then 2 at once: what 2 threads can give)
 //   dotnet run -c Release --project benchmarks -- vcpu-fma [rounds]   (the FMA probe on one thread pinned to each CPU in turn: a slowed vCPU)
@@ -167,6 +169,11 @@ if (args.Length > 0 && args[0] == "distinct-ids-time")
 if (args.Length > 0 && args[0] == "embedding-time")
 {
     EmbeddingTiming.Run(args.Length > 1 ? int.Parse(args[1]) : 30, args.Length > 2 ? int.Parse(args[2]) : 1);
+    return 0;
+}
+if (args.Length > 0 && args[0] == "dense-op-time")
+{
+    DenseOpTiming.Run(args.Length > 1 ? int.Parse(args[1]) : 2000, args.Contains("cold"));
     return 0;
 }
 if (args.Length > 0 && args[0] == "conv-time")

@@ -66,6 +66,10 @@ public static class Profiler
     internal static double RecordedBytes(string op, bool backward) =>
         s_rows.Where(kv => kv.Key.Op == op && kv.Key.Backward == backward).Sum(kv => kv.Value.Bytes);
 
+    /// <summary>The milliseconds recorded for <paramref name="op"/> (any scope) in the given pass, summed over its calls (benchmarks).</summary>
+    internal static double RecordedMilliseconds(string op, bool backward) =>
+        s_rows.Where(kv => kv.Key.Op == op && kv.Key.Backward == backward).Sum(kv => kv.Value.Ticks) * 1000.0 / Stopwatch.Frequency;
+
     /// <summary>Forgets everything recorded so far.</summary>
     public static void Reset() => s_rows.Clear();
 
