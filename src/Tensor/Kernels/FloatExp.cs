@@ -24,22 +24,43 @@ internal static class FloatExp
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector512<float> Exp(Vector512<float> x)
     {
-        // Clamp with x86's max/min, which return their second operand when either is NaN: a NaN lane stays NaN.
-        x = Avx512F.Max(Vector512.Create(-87.33654f), x);
-        x = Avx512F.Min(Vector512.Create(88.0f), x);
-        Vector512<float> n = Vector512.Round(x * Vector512.Create(1.44269504088896341f));
-        // r = x − n·ln2, in two parts: n·0.693359375 is exact (few mantissa bits), then the rest of ln 2.
-        Vector512<float> r = Vector512.FusedMultiplyAdd(n, Vector512.Create(-0.693359375f), x);
-        r = Vector512.FusedMultiplyAdd(n, Vector512.Create(2.12194440e-4f), r);
+        x = Clamped(x);
+        Vector512<float> n = PowerOfTwo(x);
+        return Scaled(Polynomial(Remainder(x, n)), n);
+    }
+
+    // The stages of Exp, one dependent chain each, for callers that run several exps stage by stage (the fused LSTM
+    // cell): the same instructions per vector, so the same bits.
+
+    /// <summary>x within [−87.34, 88]: x86's max/min return their second operand when either is NaN, so NaN stays NaN.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<float> Clamped(Vector512<float> x) =>
+        Avx512F.Min(Vector512.Create(88.0f), Avx512F.Max(Vector512.Create(-87.33654f), x));
+
+    /// <summary>n = round(x·log2 e), the power of two of e^x.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<float> PowerOfTwo(Vector512<float> x) => Vector512.Round(x * Vector512.Create(1.44269504088896341f));
+
+    /// <summary>r = x − n·ln2, in two parts: n·0.693359375 is exact (few mantissa bits), then the rest of ln 2.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<float> Remainder(Vector512<float> x, Vector512<float> n) =>
+        Vector512.FusedMultiplyAdd(n, Vector512.Create(2.12194440e-4f), Vector512.FusedMultiplyAdd(n, Vector512.Create(-0.693359375f), x));
+
+    /// <summary>e^r = 1 + r + r²·P(r), |r| ≤ ln2/2.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<float> Polynomial(Vector512<float> r)
+    {
         Vector512<float> p = Vector512.Create(1.9875691500e-4f);
         p = Vector512.FusedMultiplyAdd(p, r, Vector512.Create(1.3981999507e-3f));
         p = Vector512.FusedMultiplyAdd(p, r, Vector512.Create(8.3334519073e-3f));
         p = Vector512.FusedMultiplyAdd(p, r, Vector512.Create(4.1665795894e-2f));
         p = Vector512.FusedMultiplyAdd(p, r, Vector512.Create(1.6666665459e-1f));
         p = Vector512.FusedMultiplyAdd(p, r, Vector512.Create(5.0000001201e-1f));
-        p = Vector512.FusedMultiplyAdd(p, r * r, r) + Vector512.Create(1f);
-        // p·2^n in one instruction (vscalefps; n is a whole number within [−126, 127] after the clamp): the same
-        // product as building 2^n in the exponent bits and multiplying, exact but for the rounding of a subnormal result.
-        return Avx512F.Scale(p, n);
+        return Vector512.FusedMultiplyAdd(p, r * r, r) + Vector512.Create(1f);
     }
+
+    /// <summary>p·2^n in one instruction (vscalefps; n is a whole number within [−126, 127] after the clamp): the same
+    /// product as building 2^n in the exponent bits and multiplying, exact but for the rounding of a subnormal result.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<float> Scaled(Vector512<float> p, Vector512<float> n) => Avx512F.Scale(p, n);
 }

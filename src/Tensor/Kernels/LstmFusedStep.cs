@@ -328,124 +328,154 @@ internal static unsafe class LstmFusedStep
     }
 
     /// <summary>
-    /// The cell on one finished tile (<see cref="CellTile"/>): rows Rt..Rt+Mr−1 of the band, units 8B..8B+7 (fewer
-    /// in the last panel when U is not a multiple of 8), two rows at a time so every vector holds 16 full lanes (a gate,
-    /// c or h of both rows):
+    /// The cell on one finished tile (<see cref="CellTile"/>): rows Rt..Rt+Mr−1 of the band, units 8B..8B+7 (fewer in the
+    /// last panel when U is not a multiple of 8: <see cref="PartialPanelCell"/>), as four pairs of rows, each gate of a
+    /// pair one 16-lane vector (row 2p's 8 units low, row 2p + 1's high: <see cref="RowPair"/>), so every step is one
+    /// full-width instruction and a lane meets only its own unit's values:
     /// <list type="number">
     /// <item>the gates: i, f and o = σ(z) = 1/(1 + e^−z), g = tanh(z) = 1 − 2/(e^2z + 1) (the formulas of
     /// <see cref="RecurrentCellMath"/>);</item>
-    /// <item>c_t = f⊙c_{t−1} + i⊙g, tanh(c_t), and h_t = o⊙tanh(c_t);</item>
-    /// <item>the stores of each row that is not skipped.</item>
+    /// <item>c_t = f⊙c_{t−1} + i⊙g, tanh(c_t) = 1 − 2/(e^2c + 1), and h_t = o⊙tanh(c_t);</item>
+    /// <item>the stores of each real row that is not skipped.</item>
     /// </list>
     /// </summary>
-    /// <remarks>Each pair stays in registers from the tile's z to the stores (the cell used to write the gates back into
-    /// the tile and c_t into a small block, and read them again): 4% off the IMDB step's time, the same bits. The cell
-    /// still costs about half as much as the tile's FMAs (five 16-lane exps per pair of rows): run between stretches of
-    /// the next tile's FMAs to overlap the two, it was slower (benchmarks/README.md, "Twentieth sitting"); on Emerald
-    /// Rapids nothing of it overlaps them (both need the same two 512-bit ports; "Thirty-second sitting").</remarks>
-    private static void Cell(in CellTile cell, in Outputs o)
-    {
-        for (int i = 0; i < cell.Mr; i += 2)
-            CellPair(cell, i, o);
-    }
-
-    /// <summary>Rows i and i + 1 of <see cref="Cell"/> (row i alone, paired with itself, when it is the tile's last).</summary>
     /// <remarks>
-    /// <para>Each gate of the two rows is one 16-lane vector: row i's 8 units in the low half, row i + 1's in the high
-    /// (<see cref="RowPair"/>), so every step of the cell is one full-width instruction and a lane meets only its own
-    /// unit's values. (With a row's [i | f] and [g | o] as the tile holds them, c = f⊙c + i⊙g needed the halves moved
-    /// across: eleven extractions, four insertions and four selects a pair, ~20 of its ~145 instructions on the two
-    /// 512-bit ports.) The formulas and their order are the same, so are the bits. Measured: the cell alone 9% faster,
-    /// the IMDB step 1–2% (benchmarks/README.md, §8, thirty-ninth sitting).</para>
-    /// <para>Not inlined: inside the step's loops the JIT spilled its vectors to the stack (a step 28 → 32 µs).</para>
+    /// <para>The twenty exps (16 gates, 4 tanh(c_t)) are the cell's cost: each a chain of ~16 dependent instructions. Run
+    /// pair after pair, the core's scheduler held the chains of only four or five exps at once, too few to keep its two
+    /// 512-bit ports busy (~1.2 instructions a cycle); here they run in three rounds — pairs 0 and 1's gates (8 chains),
+    /// pairs 2 and 3's gates with pairs 0 and 1's tanh(c_t) (10), pairs 2 and 3's tanh(c_t) (2) — each stage of the
+    /// exp on every chain of the round before the next stage (<see cref="OneOverExpPlusOne"/>). Each vector gets the same
+    /// instructions in the same order as before, so the same bits. Measured on Emerald Rapids: the cell alone 9.1–9.7 →
+    /// 7.6–8.4 µs a step of the IMDB model, the hot step 28.1–29.3 → 25.7–26.1 µs, the model's LSTM forward 2–5% faster
+    /// (benchmarks/README.md, §8, fortieth sitting).</para>
+    /// <para>Each pair stays in registers from the tile's z to the stores. Run between stretches of the next tile's FMAs,
+    /// the cell was slower (twentieth and thirty-third sittings). Not inlined: inside the step's loops the JIT spilled its
+    /// vectors to the stack (a step 28 → 32 µs).</para>
     /// </remarks>
     [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
-    private static void CellPair(in CellTile cell, int i, in Outputs o)
+    private static void Cell(in CellTile cell, in Outputs o)
     {
-        int u = cell.U, first = cell.B * Units, second = Math.Min(i + 1, cell.Mr - 1);
-        if (u - first < Units)
+        if (cell.U - cell.B * Units < Units)
         {
-            PartialCellPair(cell, i, second, o);
+            PartialPanelCell(cell, o);
             return;
         }
-        long row0 = cell.Rt + i, row1 = cell.Rt + second;
-        float* z0 = cell.Tile + i * Width, z1 = cell.Tile + second * Width;
+        float* tile = cell.Tile;
         Vector512<float> one = Vector512.Create(1f), two = Vector512.Create(2f);
-        // The gates, σ(z) = 1/(1 + e^−z) and g = tanh(z) = 1 − 2/(e^2z + 1), each bias broadcast to both rows' halves.
-        Vector512<float> zi = RowPair(z0, z1, 0) + Vector512.Create(Vector256.Load(cell.Bias));
-        Vector512<float> zf = RowPair(z0, z1, 1) + Vector512.Create(Vector256.Load(cell.Bias + Units));
-        Vector512<float> zg = RowPair(z0, z1, 2) + Vector512.Create(Vector256.Load(cell.Bias + 2 * Units));
-        Vector512<float> zo = RowPair(z0, z1, 3) + Vector512.Create(Vector256.Load(cell.Bias + 3 * Units));
-        Vector512<float> gateI = Reciprocal(one + FloatExp.Exp(Vector512<float>.Zero - zi));
-        Vector512<float> gateF = Reciprocal(one + FloatExp.Exp(Vector512<float>.Zero - zf));
-        Vector512<float> gateG = one - two * Reciprocal(FloatExp.Exp(zg + zg) + one);
-        Vector512<float> gateO = Reciprocal(FloatExp.Exp(Vector512<float>.Zero - zo) + one);
-        // c_t = f⊙c_{t−1} + i⊙g, tanh(c_t) = 1 − 2/(e^2c + 1), h_t = o⊙tanh(c_t).
-        Vector512<float> cellIn = Vector512.Create(Vector256.Load(o.CellIn + row0 * u + first), Vector256.Load(o.CellIn + row1 * u + first));
-        Vector512<float> c = gateF * cellIn + gateI * gateG;
-        Vector512<float> tanhC = one - two * Reciprocal(FloatExp.Exp(c + c) + one);
-        Vector512<float> h = gateO * tanhC;
-        if (!Skipped(o, row0))
-            StoreRow(o, row0, u, first, gateI.GetLower(), gateF.GetLower(), gateG.GetLower(), gateO.GetLower(), c.GetLower(),
-                tanhC.GetLower(), h.GetLower());
-        if (second != i && !Skipped(o, row1))
-            StoreRow(o, row1, u, first, gateI.GetUpper(), gateF.GetUpper(), gateG.GetUpper(), gateO.GetUpper(), c.GetUpper(),
-                tanhC.GetUpper(), h.GetUpper());
+        // Each gate's bias, its 8 units in both halves (both rows of a pair).
+        Vector512<float> bi = Vector512.Create(Vector256.Load(cell.Bias)), bf = Vector512.Create(Vector256.Load(cell.Bias + Units));
+        Vector512<float> bg = Vector512.Create(Vector256.Load(cell.Bias + 2 * Units)), bo = Vector512.Create(Vector256.Load(cell.Bias + 3 * Units));
+        Vector512<float> a0, a1, a2, a3, a4, a5, a6, a7, a8 = default, a9 = default;
+
+        // Round 1: pairs 0 and 1's gates (8 chains).
+        GateArguments(tile, 0, bi, bf, bg, bo, out a0, out a1, out a2, out a3);
+        GateArguments(tile, 1, bi, bf, bg, bo, out a4, out a5, out a6, out a7);
+        OneOverExpPlusOne(8, ref a0, ref a1, ref a2, ref a3, ref a4, ref a5, ref a6, ref a7, ref a8, ref a9);
+        Vector512<float> i0 = a0, f0 = a1, g0 = one - two * a2, o0 = a3, i1 = a4, f1 = a5, g1 = one - two * a6, o1 = a7;
+        Vector512<float> c0 = f0 * CellIn(cell, o, 0) + i0 * g0, c1 = f1 * CellIn(cell, o, 1) + i1 * g1;
+        StoreGates(cell, o, 0, i0, f0, g0, o0);
+        StoreGates(cell, o, 1, i1, f1, g1, o1);
+
+        // Round 2: pairs 2 and 3's gates, pairs 0 and 1's tanh(c_t) (10 chains).
+        GateArguments(tile, 2, bi, bf, bg, bo, out a0, out a1, out a2, out a3);
+        GateArguments(tile, 3, bi, bf, bg, bo, out a4, out a5, out a6, out a7);
+        (a8, a9) = (c0 + c0, c1 + c1);
+        OneOverExpPlusOne(10, ref a0, ref a1, ref a2, ref a3, ref a4, ref a5, ref a6, ref a7, ref a8, ref a9);
+        Vector512<float> tanh0 = one - two * a8, tanh1 = one - two * a9;
+        StoreState(cell, o, 0, c0, tanh0, o0 * tanh0);
+        StoreState(cell, o, 1, c1, tanh1, o1 * tanh1);
+        Vector512<float> i2 = a0, f2 = a1, g2 = one - two * a2, o2 = a3, i3 = a4, f3 = a5, g3 = one - two * a6, o3 = a7;
+        Vector512<float> c2 = f2 * CellIn(cell, o, 2) + i2 * g2, c3 = f3 * CellIn(cell, o, 3) + i3 * g3;
+        StoreGates(cell, o, 2, i2, f2, g2, o2);
+        StoreGates(cell, o, 3, i3, f3, g3, o3);
+
+        // Round 3: pairs 2 and 3's tanh(c_t) (2 chains; the core runs them beside the next tile's FMAs).
+        (a0, a1) = (c2 + c2, c3 + c3);
+        OneOverExpPlusOne(2, ref a0, ref a1, ref a2, ref a3, ref a4, ref a5, ref a6, ref a7, ref a8, ref a9);
+        Vector512<float> tanh2 = one - two * a0, tanh3 = one - two * a1;
+        StoreState(cell, o, 2, c2, tanh2, o2 * tanh2);
+        StoreState(cell, o, 3, c3, tanh3, o3 * tanh3);
     }
 
-    /// <summary>Gate <paramref name="gate"/>'s 8 units of two tile rows as one vector: <paramref name="z0"/>'s low,
-    /// <paramref name="z1"/>'s high.</summary>
+    /// <summary>The exps' arguments for pair <paramref name="pair"/> (tile rows 2·pair and 2·pair + 1): −z_i, −z_f, 2·z_g,
+    /// −z_o, each z with its bias, so that 1/(e^a + 1) is σ(z_i), σ(z_f), (1 − tanh z_g)/2, σ(z_o).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector512<float> RowPair(float* z0, float* z1, int gate) =>
-        Vector512.Create(Vector256.Load(z0 + gate * Units), Vector256.Load(z1 + gate * Units));
-
-    /// <summary>A row's outputs: the activated gates [i f g o], c_t, tanh(c_t) and h_t, 8 units each.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void StoreRow(in Outputs o, long row, int u, int first, Vector256<float> gateI, Vector256<float> gateF,
-        Vector256<float> gateG, Vector256<float> gateO, Vector256<float> c, Vector256<float> tanhC, Vector256<float> h)
+    private static void GateArguments(float* tile, int pair, Vector512<float> bi, Vector512<float> bf, Vector512<float> bg, Vector512<float> bo,
+        out Vector512<float> ai, out Vector512<float> af, out Vector512<float> ag, out Vector512<float> ao)
     {
-        if (o.Gates != null)
-        {
-            float* gates = o.Gates + row * o.GatesStride + first;
-            gateI.Store(gates);
-            gateF.Store(gates + u);
-            gateG.Store(gates + 2 * u);
-            gateO.Store(gates + 3 * u);
-        }
-        c.Store(o.CellOut + row * u + first);
-        if (o.TanhCell != null)
-            tanhC.Store(o.TanhCell + row * u + first);
-        h.Store(o.Hidden + row * u + first);
+        float* z0 = tile + 2 * pair * Width, z1 = z0 + Width;
+        Vector512<float> zg = RowPair(z0, z1, 2) + bg;
+        ai = Vector512<float>.Zero - (RowPair(z0, z1, 0) + bi);
+        af = Vector512<float>.Zero - (RowPair(z0, z1, 1) + bf);
+        ag = zg + zg;
+        ao = Vector512<float>.Zero - (RowPair(z0, z1, 3) + bo);
     }
 
-    /// <summary>Floats of a partial panel's staging: c_{t−1} of two rows (16), c_t, tanh(c_t) and h_t (16 each), the gates (64).</summary>
-    private const int StagingFloats = 128;
+    /// <summary>c_{t−1} of pair <paramref name="pair"/>'s two rows (a row past the tile's real ones reads its last real
+    /// row: valid memory, a result not stored).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<float> CellIn(in CellTile cell, in Outputs o, int pair)
+    {
+        long row0 = cell.Rt + Math.Min(2 * pair, cell.Mr - 1), row1 = cell.Rt + Math.Min(2 * pair + 1, cell.Mr - 1);
+        int first = cell.B * Units;
+        return Vector512.Create(Vector256.Load(o.CellIn + row0 * cell.U + first), Vector256.Load(o.CellIn + row1 * cell.U + first));
+    }
+
+    /// <summary>Pair <paramref name="pair"/>'s activated gates [i f g o], each of its real rows that is not skipped.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void StoreGates(in CellTile cell, in Outputs o, int pair, Vector512<float> i, Vector512<float> f, Vector512<float> g,
+        Vector512<float> og)
+    {
+        if (o.Gates == null)
+            return;
+        if (Stores(cell, o, 2 * pair))
+            StoreGates(o, cell.Rt + 2 * pair, cell.U, cell.B * Units, i.GetLower(), f.GetLower(), g.GetLower(), og.GetLower());
+        if (Stores(cell, o, 2 * pair + 1))
+            StoreGates(o, cell.Rt + 2 * pair + 1, cell.U, cell.B * Units, i.GetUpper(), f.GetUpper(), g.GetUpper(), og.GetUpper());
+    }
+
+    /// <summary>Pair <paramref name="pair"/>'s c_t, tanh(c_t) and h_t, each of its real rows that is not skipped.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void StoreState(in CellTile cell, in Outputs o, int pair, Vector512<float> c, Vector512<float> tanhC, Vector512<float> h)
+    {
+        if (Stores(cell, o, 2 * pair))
+            StoreState(o, cell.Rt + 2 * pair, cell.U, cell.B * Units, c.GetLower(), tanhC.GetLower(), h.GetLower());
+        if (Stores(cell, o, 2 * pair + 1))
+            StoreState(o, cell.Rt + 2 * pair + 1, cell.U, cell.B * Units, c.GetUpper(), tanhC.GetUpper(), h.GetUpper());
+    }
+
+    /// <summary>Whether tile row <paramref name="i"/> is written: one of the tile's real rows, not skipped by the mask.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static bool Stores(in CellTile cell, in Outputs o, int i) => i < cell.Mr && !Skipped(o, cell.Rt + i);
+
+    /// <summary>Floats of a partial panel's staging: 8 rows × (c_{t−1}, c_t, tanh(c_t), h_t: 8 each; the gates: 32).</summary>
+    private const int StagingFloats = Rows * (4 * Units + Width);
 
     /// <summary>
-    /// <see cref="CellPair"/> in the last panel of a U that is not a multiple of 8: the same cell on a staging block —
-    /// c_{t−1} copied in zero-padded, the outputs of a full 8-unit panel made there, only the real units copied out — so
-    /// the lanes and the bits are the full panels' own.
+    /// The cell in the last panel of a U that is not a multiple of 8: the same cell on a staging block — c_{t−1} copied in
+    /// zero-padded, the outputs of a full 8-unit panel made there, only the real units copied out — so the lanes and the
+    /// bits are the full panels' own.
     /// </summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private static void PartialCellPair(in CellTile cell, int i, int second, in Outputs o)
+    private static void PartialPanelCell(in CellTile cell, in Outputs o)
     {
-        int u = cell.U, first = cell.B * Units, count = u - first, rows = second != i ? 2 : 1;
+        int u = cell.U, first = cell.B * Units, count = u - first;
         float* staging = cell.Staging;
-        // Staged rows 0 and 1 (the tile's rows i and second), U = 8, unit 0 = the panel's first.
+        const int Block = Rows * Units;
         var staged = new Outputs
         {
-            CellIn = staging, CellOut = staging + 16, TanhCell = o.TanhCell == null ? null : staging + 32, Hidden = staging + 48,
-            Gates = o.Gates == null ? null : staging + 64, GatesStride = Width,
+            CellIn = staging, CellOut = staging + Block, TanhCell = o.TanhCell == null ? null : staging + 2 * Block, Hidden = staging + 3 * Block,
+            Gates = o.Gates == null ? null : staging + 4 * Block, GatesStride = Width,
         };
-        for (int k = 0; k < 2; k++)
+        for (int k = 0; k < Rows; k++)
             for (int j = 0; j < Units; j++)
-                staging[k * Units + j] = k < rows && j < count ? o.CellIn[(cell.Rt + i + k) * u + first + j] : 0f;
+                staging[k * Units + j] = k < cell.Mr && j < count ? o.CellIn[(cell.Rt + k) * u + first + j] : 0f;
         var stagedCell = cell;
-        (stagedCell.Rt, stagedCell.U, stagedCell.B) = (-i, Units, 0);
-        CellPair(stagedCell, i, staged);
-        for (int k = 0; k < rows; k++)
+        (stagedCell.Rt, stagedCell.U, stagedCell.B) = (0, Units, 0);
+        Cell(stagedCell, staged);
+        for (int k = 0; k < cell.Mr; k++)
         {
-            long row = cell.Rt + i + k;
+            long row = cell.Rt + k;
             if (Skipped(o, row))
                 continue;
             for (int j = 0; j < count; j++)
@@ -461,6 +491,96 @@ internal static unsafe class LstmFusedStep
         }
     }
 
+    /// <summary>a_k = 1/(e^a_k + 1) for the first <paramref name="chains"/> of ten vectors (a constant: the JIT drops the
+    /// others' lines), each stage of the exp on all of them before the next.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void OneOverExpPlusOne(int chains, ref Vector512<float> a0, ref Vector512<float> a1, ref Vector512<float> a2,
+        ref Vector512<float> a3, ref Vector512<float> a4, ref Vector512<float> a5, ref Vector512<float> a6, ref Vector512<float> a7,
+        ref Vector512<float> a8, ref Vector512<float> a9)
+    {
+        Vector512<float> x0 = a0, x1 = a1, x2 = a2, x3 = a3, x4 = a4, x5 = a5, x6 = a6, x7 = a7, x8 = a8, x9 = a9;
+        Vector512<float> n0 = default, n1 = default, n2 = default, n3 = default, n4 = default, n5 = default, n6 = default, n7 = default, n8 = default, n9 = default;
+        x0 = FloatExp.Clamped(x0);
+        x1 = FloatExp.Clamped(x1);
+        if (chains > 2) x2 = FloatExp.Clamped(x2);
+        if (chains > 3) x3 = FloatExp.Clamped(x3);
+        if (chains > 4) x4 = FloatExp.Clamped(x4);
+        if (chains > 5) x5 = FloatExp.Clamped(x5);
+        if (chains > 6) x6 = FloatExp.Clamped(x6);
+        if (chains > 7) x7 = FloatExp.Clamped(x7);
+        if (chains > 8) x8 = FloatExp.Clamped(x8);
+        if (chains > 9) x9 = FloatExp.Clamped(x9);
+        n0 = FloatExp.PowerOfTwo(x0);
+        n1 = FloatExp.PowerOfTwo(x1);
+        if (chains > 2) n2 = FloatExp.PowerOfTwo(x2);
+        if (chains > 3) n3 = FloatExp.PowerOfTwo(x3);
+        if (chains > 4) n4 = FloatExp.PowerOfTwo(x4);
+        if (chains > 5) n5 = FloatExp.PowerOfTwo(x5);
+        if (chains > 6) n6 = FloatExp.PowerOfTwo(x6);
+        if (chains > 7) n7 = FloatExp.PowerOfTwo(x7);
+        if (chains > 8) n8 = FloatExp.PowerOfTwo(x8);
+        if (chains > 9) n9 = FloatExp.PowerOfTwo(x9);
+        x0 = FloatExp.Remainder(x0, n0);
+        x1 = FloatExp.Remainder(x1, n1);
+        if (chains > 2) x2 = FloatExp.Remainder(x2, n2);
+        if (chains > 3) x3 = FloatExp.Remainder(x3, n3);
+        if (chains > 4) x4 = FloatExp.Remainder(x4, n4);
+        if (chains > 5) x5 = FloatExp.Remainder(x5, n5);
+        if (chains > 6) x6 = FloatExp.Remainder(x6, n6);
+        if (chains > 7) x7 = FloatExp.Remainder(x7, n7);
+        if (chains > 8) x8 = FloatExp.Remainder(x8, n8);
+        if (chains > 9) x9 = FloatExp.Remainder(x9, n9);
+        x0 = FloatExp.Polynomial(x0);
+        x1 = FloatExp.Polynomial(x1);
+        if (chains > 2) x2 = FloatExp.Polynomial(x2);
+        if (chains > 3) x3 = FloatExp.Polynomial(x3);
+        if (chains > 4) x4 = FloatExp.Polynomial(x4);
+        if (chains > 5) x5 = FloatExp.Polynomial(x5);
+        if (chains > 6) x6 = FloatExp.Polynomial(x6);
+        if (chains > 7) x7 = FloatExp.Polynomial(x7);
+        if (chains > 8) x8 = FloatExp.Polynomial(x8);
+        if (chains > 9) x9 = FloatExp.Polynomial(x9);
+        Vector512<float> one = Vector512.Create(1f);
+        a0 = Reciprocal(FloatExp.Scaled(x0, n0) + one);
+        a1 = Reciprocal(FloatExp.Scaled(x1, n1) + one);
+        if (chains > 2) a2 = Reciprocal(FloatExp.Scaled(x2, n2) + one);
+        if (chains > 3) a3 = Reciprocal(FloatExp.Scaled(x3, n3) + one);
+        if (chains > 4) a4 = Reciprocal(FloatExp.Scaled(x4, n4) + one);
+        if (chains > 5) a5 = Reciprocal(FloatExp.Scaled(x5, n5) + one);
+        if (chains > 6) a6 = Reciprocal(FloatExp.Scaled(x6, n6) + one);
+        if (chains > 7) a7 = Reciprocal(FloatExp.Scaled(x7, n7) + one);
+        if (chains > 8) a8 = Reciprocal(FloatExp.Scaled(x8, n8) + one);
+        if (chains > 9) a9 = Reciprocal(FloatExp.Scaled(x9, n9) + one);
+    }
+
+    /// <summary>Gate <paramref name="gate"/>'s 8 units of two tile rows as one vector: <paramref name="z0"/>'s low,
+    /// <paramref name="z1"/>'s high.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<float> RowPair(float* z0, float* z1, int gate) =>
+        Vector512.Create(Vector256.Load(z0 + gate * Units), Vector256.Load(z1 + gate * Units));
+
+    /// <summary>A row's activated gates [i f g o] (o.Gates not null).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void StoreGates(in Outputs o, long row, int u, int first, Vector256<float> gateI, Vector256<float> gateF,
+        Vector256<float> gateG, Vector256<float> gateO)
+    {
+        float* gates = o.Gates + row * o.GatesStride + first;
+        gateI.Store(gates);
+        gateF.Store(gates + u);
+        gateG.Store(gates + 2 * u);
+        gateO.Store(gates + 3 * u);
+    }
+
+    /// <summary>A row's c_t, tanh(c_t) (when kept) and h_t.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void StoreState(in Outputs o, long row, int u, int first, Vector256<float> c, Vector256<float> tanhC, Vector256<float> h)
+    {
+        c.Store(o.CellOut + row * u + first);
+        if (o.TanhCell != null)
+            tanhC.Store(o.TanhCell + row * u + first);
+        h.Store(o.Hidden + row * u + first);
+    }
+
     /// <summary>
     /// 1/x for the cell's divisions (x ≥ 1 here: 1 + e^…, e^… clamped finite): AVX-512's 14-bit estimate and one Newton
     /// step, r' = r + r·(1 − x·r), within about an ulp of the quotient. A 512-bit division occupies Intel's divider for
@@ -474,5 +594,6 @@ internal static unsafe class LstmFusedStep
         return Vector512.FusedMultiplyAdd(r, Avx512F.FusedMultiplyAddNegated(x, r, Vector512.Create(1f)), r);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static bool Skipped(in Outputs o, long row) => o.Mask != null && o.Mask[row * o.MaskStride] == 0f;
 }
