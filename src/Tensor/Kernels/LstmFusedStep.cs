@@ -361,30 +361,27 @@ internal static unsafe class LstmFusedStep
             return;
         }
         float* tile = cell.Tile;
-        Vector512<float> one = Vector512.Create(1f), two = Vector512.Create(2f);
-        // Each gate's bias, its 8 units in both halves (both rows of a pair).
-        Vector512<float> bi = Vector512.Create(Vector256.Load(cell.Bias)), bf = Vector512.Create(Vector256.Load(cell.Bias + Units));
-        Vector512<float> bg = Vector512.Create(Vector256.Load(cell.Bias + 2 * Units)), bo = Vector512.Create(Vector256.Load(cell.Bias + 3 * Units));
+        var bias = new ArgumentBias(cell.Bias);
         Vector512<float> a0, a1, a2, a3, a4, a5, a6, a7, a8 = default, a9 = default;
 
         // Round 1: pairs 0 and 1's gates (8 chains).
-        GateArguments(tile, 0, bi, bf, bg, bo, out a0, out a1, out a2, out a3);
-        GateArguments(tile, 1, bi, bf, bg, bo, out a4, out a5, out a6, out a7);
+        GateArguments(tile, 0, bias, out a0, out a1, out a2, out a3);
+        GateArguments(tile, 1, bias, out a4, out a5, out a6, out a7);
         OneOverExpPlusOne(8, ref a0, ref a1, ref a2, ref a3, ref a4, ref a5, ref a6, ref a7, ref a8, ref a9);
-        Vector512<float> i0 = a0, f0 = a1, g0 = one - two * a2, o0 = a3, i1 = a4, f1 = a5, g1 = one - two * a6, o1 = a7;
+        Vector512<float> i0 = a0, f0 = a1, g0 = OneMinusTwice(a2), o0 = a3, i1 = a4, f1 = a5, g1 = OneMinusTwice(a6), o1 = a7;
         Vector512<float> c0 = f0 * CellIn(cell, o, 0) + i0 * g0, c1 = f1 * CellIn(cell, o, 1) + i1 * g1;
         StoreGates(cell, o, 0, i0, f0, g0, o0);
         StoreGates(cell, o, 1, i1, f1, g1, o1);
 
         // Round 2: pairs 2 and 3's gates, pairs 0 and 1's tanh(c_t) (10 chains).
-        GateArguments(tile, 2, bi, bf, bg, bo, out a0, out a1, out a2, out a3);
-        GateArguments(tile, 3, bi, bf, bg, bo, out a4, out a5, out a6, out a7);
+        GateArguments(tile, 2, bias, out a0, out a1, out a2, out a3);
+        GateArguments(tile, 3, bias, out a4, out a5, out a6, out a7);
         (a8, a9) = (c0 + c0, c1 + c1);
         OneOverExpPlusOne(10, ref a0, ref a1, ref a2, ref a3, ref a4, ref a5, ref a6, ref a7, ref a8, ref a9);
-        Vector512<float> tanh0 = one - two * a8, tanh1 = one - two * a9;
+        Vector512<float> tanh0 = OneMinusTwice(a8), tanh1 = OneMinusTwice(a9);
         StoreState(cell, o, 0, c0, tanh0, o0 * tanh0);
         StoreState(cell, o, 1, c1, tanh1, o1 * tanh1);
-        Vector512<float> i2 = a0, f2 = a1, g2 = one - two * a2, o2 = a3, i3 = a4, f3 = a5, g3 = one - two * a6, o3 = a7;
+        Vector512<float> i2 = a0, f2 = a1, g2 = OneMinusTwice(a2), o2 = a3, i3 = a4, f3 = a5, g3 = OneMinusTwice(a6), o3 = a7;
         Vector512<float> c2 = f2 * CellIn(cell, o, 2) + i2 * g2, c3 = f3 * CellIn(cell, o, 3) + i3 * g3;
         StoreGates(cell, o, 2, i2, f2, g2, o2);
         StoreGates(cell, o, 3, i3, f3, g3, o3);
@@ -392,24 +389,48 @@ internal static unsafe class LstmFusedStep
         // Round 3: pairs 2 and 3's tanh(c_t) (2 chains; the core runs them beside the next tile's FMAs).
         (a0, a1) = (c2 + c2, c3 + c3);
         OneOverExpPlusOne(2, ref a0, ref a1, ref a2, ref a3, ref a4, ref a5, ref a6, ref a7, ref a8, ref a9);
-        Vector512<float> tanh2 = one - two * a0, tanh3 = one - two * a1;
+        Vector512<float> tanh2 = OneMinusTwice(a0), tanh3 = OneMinusTwice(a1);
         StoreState(cell, o, 2, c2, tanh2, o2 * tanh2);
         StoreState(cell, o, 3, c3, tanh3, o3 * tanh3);
     }
 
     /// <summary>The exps' arguments for pair <paramref name="pair"/> (tile rows 2·pair and 2·pair + 1): −z_i, −z_f, 2·z_g,
-    /// −z_o, each z with its bias, so that 1/(e^a + 1) is σ(z_i), σ(z_f), (1 − tanh z_g)/2, σ(z_o).</summary>
+    /// −z_o, each z with its bias b, so that 1/(e^a + 1) is σ(z_i), σ(z_f), (1 − tanh z_g)/2, σ(z_o). Given −b and 2b
+    /// (<see cref="ArgumentBias"/>), each is one instruction: −b − z is −(z + b) exactly rounded (rounding is symmetric),
+    /// and fma(z, 2, 2b) is 2·(z + b) rounded once, which doubling the rounded sum equals: the bits of 0 − (z + b) and
+    /// (z + b) + (z + b).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void GateArguments(float* tile, int pair, Vector512<float> bi, Vector512<float> bf, Vector512<float> bg, Vector512<float> bo,
+    private static void GateArguments(float* tile, int pair, in ArgumentBias bias,
         out Vector512<float> ai, out Vector512<float> af, out Vector512<float> ag, out Vector512<float> ao)
     {
         float* z0 = tile + 2 * pair * Width, z1 = z0 + Width;
-        Vector512<float> zg = RowPair(z0, z1, 2) + bg;
-        ai = Vector512<float>.Zero - (RowPair(z0, z1, 0) + bi);
-        af = Vector512<float>.Zero - (RowPair(z0, z1, 1) + bf);
-        ag = zg + zg;
-        ao = Vector512<float>.Zero - (RowPair(z0, z1, 3) + bo);
+        ai = bias.NegatedI - RowPair(z0, z1, 0);
+        af = bias.NegatedF - RowPair(z0, z1, 1);
+        ag = Vector512.FusedMultiplyAdd(RowPair(z0, z1, 2), Vector512.Create(2f), bias.DoubledG);
+        ao = bias.NegatedO - RowPair(z0, z1, 3);
     }
+
+    /// <summary>A panel's bias as <see cref="GateArguments"/> adds it: −b for i, f and o, 2b for g, each gate's 8 units in
+    /// both halves (both rows of a pair).</summary>
+    private readonly struct ArgumentBias
+    {
+        public readonly Vector512<float> NegatedI, NegatedF, DoubledG, NegatedO;
+
+        public ArgumentBias(float* bias)
+        {
+            NegatedI = Vector512<float>.Zero - Vector512.Create(Vector256.Load(bias));
+            NegatedF = Vector512<float>.Zero - Vector512.Create(Vector256.Load(bias + Units));
+            Vector512<float> g = Vector512.Create(Vector256.Load(bias + 2 * Units));
+            DoubledG = g + g;
+            NegatedO = Vector512<float>.Zero - Vector512.Create(Vector256.Load(bias + 3 * Units));
+        }
+    }
+
+    /// <summary>1 − 2r in one instruction: 2r is exact, so fma(−2, r, 1) rounds what 1 − 2·r rounds (the g gate and tanh(c_t)
+    /// from 1/(e^2x + 1)).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<float> OneMinusTwice(Vector512<float> r) =>
+        Vector512.FusedMultiplyAdd(Vector512.Create(-2f), r, Vector512.Create(1f));
 
     /// <summary>c_{t−1} of pair <paramref name="pair"/>'s two rows (a row past the tile's real ones reads its last real
     /// row: valid memory, a result not stored).</summary>
