@@ -212,6 +212,68 @@ public class DirectConvTests
         });
     }
 
+    /// <summary>The fused stem weight gradients (masked and pooled) walk the output rows in bands sized from L1d: the bits
+    /// are the same at every band height (each chain still takes the pixels in order), and bands cut across images.</summary>
+    // The geometries whose weight gradient is fused: 3×3 RGB-like kernel rows of 9 floats.
+    private static IEnumerable<object[]> FusedGeometries() => Geometries.Cast<object[]>().Where(row => (int)row[3] * (int)row[6] == 9);
+
+    [TestCaseSource(nameof(FusedGeometries))]
+    public void TheFusedWeightGradientsKeepTheirBitsAtEveryBandHeight(int batch, int h, int w, int c, int filters, int kh, int kw, int sh, int sw, bool same)
+    {
+        var g = ConvGeometry.Create(h, w, c, kh, kw, sh, sw, same);
+        Assume.That(DirectConv.Applies(g, filters) && DirectConvWeightGradient.FusesGradient(g), "a fused stem weight gradient (AVX-512)");
+        (float[] x, float[] k, float[] bias) = Inputs(batch, g, filters);
+        (float[] dY, float[] y) = ReluOutputAndGradient(x, k, bias, batch, g, filters, seed: 7);
+        var pool = ConvGeometry.Create(g.OutputHeight, g.OutputWidth, filters, 2, 2, 2, 2, samePadding: false);
+        bool pooled = DirectConvWeightGradient.TakesPooling(g, pool);
+        var pooledY = new float[batch * pool.OutputPixels * filters];
+        var argmax = new int[pooledY.Length];
+        if (pooled)
+            Conv2DKernels.ForwardMaxPool(x, k, bias, pooledY, argmax, batch, filters, g, relu: true, pool);
+
+        // [dW; db] without dX: masked (dY through the ReLU's mask), and pooled (through the 2×2 pooling) where it applies.
+        float[] Run(long l1DataBytes)
+        {
+            long saved = DirectConvWeightGradient.BandL1DataBytes;
+            DirectConvWeightGradient.BandL1DataBytes = l1DataBytes;
+            try
+            {
+                float[] dW = new float[k.Length], dB = new float[filters], pooledW = new float[k.Length], pooledB = new float[filters];
+                Conv2DKernels.Backward(x, k, y, (float[])dY.Clone(), dW, dB, [], batch, filters, g, relu: true);
+                if (pooled)
+                    Conv2DKernels.BackwardMaxPool(x, k, argmax, dY.AsSpan(0, pooledY.Length).ToArray(), pooledW, pooledB, [], batch, filters, g, pool);
+                return [.. dW, .. dB, .. pooledW, .. pooledB];
+            }
+            finally
+            {
+                DirectConvWeightGradient.BandL1DataBytes = saved;
+            }
+        }
+        float[] expected = Run(CpuCaches.OfThisMachine.L1Data);
+        long bytesPerRow = (long)g.OutputWidth * 32 * sizeof(float);
+        foreach (int rows in new[] { 1, 2, 3, 5, 8 })
+        {
+            Assert.That(DirectConvWeightGradient.BandRows(g.OutputWidth, 3 * rows * bytesPerRow), Is.EqualTo(rows));
+            Assert.That(Run(3 * rows * bytesPerRow), Is.EqualTo(expected).AsCollection, $"bands of {rows} row(s)");
+        }
+    }
+
+    /// <summary>The band height from the recorded caches: a block of dZ of at most a third of L1d, 1 to 8 rows.</summary>
+    [Test]
+    public void TheBandsAreCutFromTheL1DataCache()
+    {
+        static CpuCaches Recorded(string machine) => CpuCaches.FromSysfs(Path.Combine(AppContext.BaseDirectory, "Tensor", "CpuCaches", machine))!;
+        foreach (string machine in new[] { "zen5-epyc-9005", "sapphire-rapids-xeon-8480", "emerald-rapids-xeon-kvm" })
+        {
+            long l1 = Recorded(machine).L1Data; // 48 KB
+            Assert.That(DirectConvWeightGradient.BandRows(32, l1), Is.EqualTo(4), $"{machine}: the Keras stem's 32 pixels (16 KB)");
+            Assert.That(DirectConvWeightGradient.BandRows(30, l1), Is.EqualTo(4), $"{machine}: the CIFAR-10 seed's 30 pixels");
+        }
+        Assert.That(DirectConvWeightGradient.BandRows(32, Recorded("zen4-epyc-vm").L1Data), Is.EqualTo(2), "a 32 KB L1d");
+        Assert.That(DirectConvWeightGradient.BandRows(4, 48 * 1024), Is.EqualTo(8), "at most 8 rows");
+        Assert.That(DirectConvWeightGradient.BandRows(224, 48 * 1024), Is.EqualTo(1), "at least one row");
+    }
+
     [TestCase(false)]
     [TestCase(true)]
     public void Conv2DGradientCheckOnTheDirectPath(bool same)

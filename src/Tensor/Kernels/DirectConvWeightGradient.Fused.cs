@@ -176,9 +176,20 @@ internal static unsafe partial class DirectConvWeightGradient
             ReluBits.Mask(dY, *(int*)reluBits, out low, out high);
     }
 
-    /// <summary>Output rows a band holds (<see cref="FusedTiles{TRule}"/>): 8 Keras rows of 32 pixels, 32 KB of dY (and 1 KB of
-    /// bits), and as much of the band's dZ.</summary>
-    private const int BandRows = 8;
+    /// <summary>The L1d size the bands are cut for: this machine's; tests set others to check the bits do not depend on it.</summary>
+    internal static long BandL1DataBytes = CpuCaches.OfThisMachine.L1Data;
+
+    /// <summary>
+    /// Output rows a band holds (<see cref="FusedTiles{TRule}"/>): as many as make a block of dZ (32 filters, 128 bytes a
+    /// pixel) of at most a third of the L1 data cache, so the block, the image rows the passes read and the next band's
+    /// asked-for lines share L1; 1 to 8. On a 48 KB L1d (Zen 5, Sapphire/Emerald Rapids), 4 rows of 32 or 30 pixels (15–16 KB).
+    /// </summary>
+    /// <remarks>Measured on Emerald Rapids (old and new alternated call by call): with 8 rows (32 KB of dZ, two thirds of
+    /// L1d) the Keras stem's weight gradient took 0.350–0.353 ms warm, 0.384–0.385 cold; with 4, 0.338–0.340 and 0.368–0.370;
+    /// with 2, 0.333 and 0.370; the CIFAR-10 seed's pooled one 0.520–0.526 / 0.532–0.533 ms at 8 rows, 0.516–0.524 /
+    /// 0.528–0.530 at 4, 0.526–0.536 / 0.536–0.544 at 2 (benchmarks/README.md, §8, fortieth sitting).</remarks>
+    internal static int BandRows(int pixels, long l1DataBytes) =>
+        (int)Math.Clamp(l1DataBytes / 3 / ((long)pixels * 32 * sizeof(float)), 1, 8);
 
     /// <summary>
     /// For each kernel row kh (<paramref name="kernelHeight"/> of them): rows c[9·kh .. 9·kh + 9) × 32 filters = Σ over the
@@ -186,7 +197,7 @@ internal static unsafe partial class DirectConvWeightGradient
     /// of c are <paramref name="ldc"/> apart.
     /// </summary>
     /// <remarks>
-    /// The walk's output rows (images × rows, in order) go by bands of <see cref="BandRows"/>: kernel row 0's chains over
+    /// The walk's output rows (images × rows, in order) go by bands (<see cref="BandRows"/>): kernel row 0's chains over
     /// the band, reading its dY and second values from memory and making each pixel's dZ, which they also store into a
     /// band-sized block; then rows 1 and 2 over the same band, reading that dZ back from L1 and asking for the next band's
     /// lines (<c>prefetch</c>), so memory works while the FMAs do. Walking the whole chunk once per kernel row instead left
@@ -209,15 +220,16 @@ internal static unsafe partial class DirectConvWeightGradient
         int rows = walk.Images * walk.Rows;
         // The band's dZ, made by kernel row 0's pass and read back by the others (32 KB for 8 Keras rows of 32 pixels).
         int generation = ScratchBuffers.Generation;
-        float[] bandBuffer = ScratchBuffers.Rent(BandRows * walk.Pixels * 32 + 16);
+        int bandRows = BandRows(walk.Pixels, BandL1DataBytes);
+        float[] bandBuffer = ScratchBuffers.Rent(bandRows * walk.Pixels * 32 + 16);
         try
         {
             fixed (float* bandStart = bandBuffer)
             {
                 var bandDZ = (Vector512<float>*)CacheLineAlignment.Align(bandStart);
-                for (int band = 0; band < rows; band += BandRows)
+                for (int band = 0; band < rows; band += bandRows)
                 {
-                    var rowsOfBand = new Band(band, Math.Min(band + BandRows, rows), Math.Min(band + 2 * BandRows, rows));
+                    var rowsOfBand = new Band(band, Math.Min(band + bandRows, rows), Math.Min(band + 2 * bandRows, rows));
                     for (int kh = 0; kh < kernelHeight; kh++)
                     {
                         float* rowPatches = a + kh * rowStride;
