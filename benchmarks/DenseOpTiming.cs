@@ -30,9 +30,9 @@ public static class DenseOpTiming
         Console.WriteLine($"{"shape",-30}{"timed",-22}{"q1 us",9}{"med us",9}{"% peak",8}");
         foreach (var (name, rows, inputs, outputs) in Shapes)
         {
-            var rng = new Random(1);
-            Tensor x = Filled(rng, rows, inputs), weight = Filled(rng, inputs, outputs), bias = Filled(rng, outputs);
-            Tensor dZ = Filled(rng, rows, outputs), y = Tensor.Empty(rows, outputs);
+            Tensor x = Tensor.RandomUniform([rows, inputs], -0.5f, 0.5f, 1), weight = Tensor.RandomUniform([inputs, outputs], -0.5f, 0.5f, 2);
+            Tensor bias = Tensor.RandomUniform([outputs], -0.5f, 0.5f, 3), dZ = Tensor.RandomUniform([rows, outputs], -0.5f, 0.5f, 4);
+            Tensor y = Tensor.Empty(rows, outputs);
             Tensor dW = Tensor.Empty(inputs, outputs), dX = Tensor.Empty(rows, inputs);
             x.RequiresGrad = weight.RequiresGrad = bias.RequiresGrad = true;
             double flops = 2.0 * rows * inputs * outputs;
@@ -87,14 +87,5 @@ public static class DenseOpTiming
                 Console.WriteLine($"{name,-30}{timed,-22}{q1,9:F2}{median,9:F2}{100 * caseFlops / (median * 1e3) / peak,7:F0}%");
             }
         }
-    }
-
-    private static Tensor Filled(Random rng, params int[] shape)
-    {
-        var t = Tensor.Empty(shape);
-        Span<float> values = t.Span;
-        for (int i = 0; i < values.Length; i++)
-            values[i] = rng.NextSingle() - 0.5f;
-        return t;
     }
 }

@@ -214,8 +214,10 @@ public class DirectConvTests
 
     /// <summary>The fused stem weight gradients (masked and pooled) walk the output rows in bands sized from L1d: the bits
     /// are the same at every band height (each chain still takes the pixels in order), and bands cut across images.</summary>
-    // The geometries whose weight gradient is fused: 3×3 RGB-like kernel rows of 9 floats.
-    private static IEnumerable<object[]> FusedGeometries() => Geometries.Cast<object[]>().Where(row => (int)row[3] * (int)row[6] == 9);
+    // The geometries whose weight gradient is fused (DirectConvWeightGradient.FusesGradient: kernel rows of 9 floats).
+    private static IEnumerable<object[]> FusedGeometries() => Geometries.Cast<object[]>().Where(row =>
+        DirectConvWeightGradient.FusesGradient(ConvGeometry.Create((int)row[1], (int)row[2], (int)row[3], (int)row[5], (int)row[6],
+            (int)row[7], (int)row[8], (bool)row[9])));
 
     [TestCaseSource(nameof(FusedGeometries))]
     public void TheFusedWeightGradientsKeepTheirBitsAtEveryBandHeight(int batch, int h, int w, int c, int filters, int kh, int kw, int sh, int sw, bool same)

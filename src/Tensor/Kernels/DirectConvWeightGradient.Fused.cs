@@ -218,7 +218,7 @@ internal static unsafe partial class DirectConvWeightGradient
             chains[k] = default;
         Vector512<float>* biasChains = chains + ChainsPerTile * kernelHeight;
         int rows = walk.Images * walk.Rows;
-        // The band's dZ, made by kernel row 0's pass and read back by the others (32 KB for 8 Keras rows of 32 pixels).
+        // The band's dZ, made by kernel row 0's pass and read back by the others (16 KB for 4 Keras rows of 32 pixels).
         int generation = ScratchBuffers.Generation;
         int bandRows = BandRows(walk.Pixels, BandL1DataBytes);
         float[] bandBuffer = ScratchBuffers.Rent(bandRows * walk.Pixels * 32 + 16);

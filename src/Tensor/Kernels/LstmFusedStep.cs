@@ -345,9 +345,9 @@ internal static unsafe class LstmFusedStep
     /// 512-bit ports busy (~1.2 instructions a cycle); here they run in three rounds — pairs 0 and 1's gates (8 chains),
     /// pairs 2 and 3's gates with pairs 0 and 1's tanh(c_t) (10), pairs 2 and 3's tanh(c_t) (2) — each stage of the
     /// exp on every chain of the round before the next stage (<see cref="OneOverExpPlusOne"/>). Each vector gets the same
-    /// instructions in the same order as before, so the same bits. Measured on Emerald Rapids: the cell alone 9.1–9.7 →
-    /// 7.6–8.4 µs a step of the IMDB model, the hot step 28.1–29.3 → 25.7–26.1 µs, the model's LSTM forward 2–5% faster
-    /// (benchmarks/README.md, §8, fortieth sitting).</para>
+    /// instructions in the same order as before, so the same bits. Measured on Emerald Rapids (`lstm-step-time`, builds
+    /// alternated): the cell alone 9.2–9.5 → 7.5–7.7 µs a step of the IMDB model, the hot step 28.8–29.8 → 26.6–27.2 µs;
+    /// the model's LSTM forward 2–5% faster (benchmarks/README.md, §8, fortieth sitting).</para>
     /// <para>Each pair stays in registers from the tile's z to the stores. Run between stretches of the next tile's FMAs,
     /// the cell was slower (twentieth and thirty-third sittings). Not inlined: inside the step's loops the JIT spilled its
     /// vectors to the stack (a step 28 → 32 µs).</para>
