@@ -24,4 +24,8 @@ internal static class WorstUlps
         }
         return (worst, worstAt);
     }
+
+    /// <summary>The same over 8-lane vectors (<paramref name="inputs"/>' length a multiple of 8).</summary>
+    public static (int Ulps, float At) OfEightLanes(float[] inputs, Func<Vector256<float>, Vector256<float>> kernel, Func<float, float> reference) =>
+        Of(inputs, x => Vector512.Create(kernel(x.GetLower()), kernel(x.GetUpper())), reference);
 }

@@ -5,7 +5,8 @@ using System.Runtime.Intrinsics.X86;
 namespace NanoNet.Kernels;
 
 /// <summary>
-/// e^x on 16 floats in single precision, inlined: what the fused LSTM step's epilogue uses for σ and tanh.
+/// e^x on 16 floats (AVX-512) or 8 (AVX2 + FMA) in single precision, inlined: what the fused LSTM step's epilogue
+/// and the recurrent cells use for σ and tanh.
 /// </summary>
 /// <remarks>
 /// <para>Shape legend: x and the result are one Vector512&lt;float&gt; (16 independent lanes).</para>
@@ -63,4 +64,54 @@ internal static class FloatExp
     /// product as building 2^n in the exponent bits and multiplying, exact but for the rounding of a subnormal result.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector512<float> Scaled(Vector512<float> p, Vector512<float> n) => Avx512F.Scale(p, n);
+
+    // The same e^x on 8 floats, for AVX2 + FMA machines (no AVX-512): the same constants and stages, so each lane is
+    // bit for bit the 16-lane version's. Callers check IsAccelerated256.
+
+    /// <summary>Whether the 8-lane <see cref="Exp(Vector256{float})"/> runs in hardware (AVX2 and FMA).</summary>
+    public static bool IsAccelerated256 => Avx2.IsSupported && Fma.IsSupported;
+
+    /// <summary>e^x on 8 floats (AVX2 + FMA; see <see cref="IsAccelerated256"/>).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<float> Exp(Vector256<float> x)
+    {
+        x = Clamped(x);
+        Vector256<float> n = PowerOfTwo(x);
+        return Scaled(Polynomial(Remainder(x, n)), n);
+    }
+
+    /// <inheritdoc cref="Clamped(Vector512{float})"/>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<float> Clamped(Vector256<float> x) =>
+        Avx.Min(Vector256.Create(88.0f), Avx.Max(Vector256.Create(-87.33654f), x));
+
+    /// <inheritdoc cref="PowerOfTwo(Vector512{float})"/>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<float> PowerOfTwo(Vector256<float> x) => Vector256.Round(x * Vector256.Create(1.44269504088896341f));
+
+    /// <inheritdoc cref="Remainder(Vector512{float}, Vector512{float})"/>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<float> Remainder(Vector256<float> x, Vector256<float> n) =>
+        Vector256.FusedMultiplyAdd(n, Vector256.Create(2.12194440e-4f), Vector256.FusedMultiplyAdd(n, Vector256.Create(-0.693359375f), x));
+
+    /// <inheritdoc cref="Polynomial(Vector512{float})"/>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<float> Polynomial(Vector256<float> r)
+    {
+        Vector256<float> p = Vector256.Create(1.9875691500e-4f);
+        p = Vector256.FusedMultiplyAdd(p, r, Vector256.Create(1.3981999507e-3f));
+        p = Vector256.FusedMultiplyAdd(p, r, Vector256.Create(8.3334519073e-3f));
+        p = Vector256.FusedMultiplyAdd(p, r, Vector256.Create(4.1665795894e-2f));
+        p = Vector256.FusedMultiplyAdd(p, r, Vector256.Create(1.6666665459e-1f));
+        p = Vector256.FusedMultiplyAdd(p, r, Vector256.Create(5.0000001201e-1f));
+        return Vector256.FusedMultiplyAdd(p, r * r, r) + Vector256.Create(1f);
+    }
+
+    /// <summary>p·2^n without vscalefps: 2^n built in the exponent bits ((n + 127) &lt;&lt; 23; n is a whole number
+    /// within [−126, 127] after the clamp, so 2^n is a normal float) and multiplied in. The exact product rounded once,
+    /// as vscalefps rounds it: the same bits. A NaN n converts to int.MinValue, whose shifted bits are 1.0f, so a NaN
+    /// p stays NaN.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<float> Scaled(Vector256<float> p, Vector256<float> n) =>
+        p * Vector256.ShiftLeft(Avx.ConvertToVector256Int32WithTruncation(n) + Vector256.Create(127), 23).AsSingle();
 }

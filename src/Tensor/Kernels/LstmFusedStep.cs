@@ -513,7 +513,7 @@ internal static unsafe class LstmFusedStep
     }
 
     /// <summary>a_k = 1/(e^a_k + 1) for the first <paramref name="chains"/> of ten vectors (a constant at every call: the JIT
-    /// drops the other vectors' lines), each stage of <see cref="FloatExp.Exp"/> (clamp, power of two, remainder,
+    /// drops the other vectors' lines), each stage of <see cref="FloatExp.Exp(Vector512{float})"/> (clamp, power of two, remainder,
     /// polynomial, then the scaling with the reciprocal) on all of them before the next stage, so the scheduler holds a
     /// few instructions of every chain instead of the whole of a few (<see cref="Cell"/>). The same instructions per vector
     /// as <c>Reciprocal(FloatExp.Exp(a) + 1)</c>: the same bits.</summary>
