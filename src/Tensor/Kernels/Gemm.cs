@@ -164,7 +164,7 @@ public static unsafe class Gemm
         {
             if (GemmRows.Applies(kind, m, transB && packedB == null))
             {
-                GemmRows.Multiply(transA, m, n, k, pa, lda, pb, ldb, packedB, pc, ldc, accumulate);
+                GemmRows.Multiply(kind, transA, m, n, k, pa, lda, pb, ldb, packedB, pc, ldc, accumulate);
                 return;
             }
             long flops = 2L * m * n * k;

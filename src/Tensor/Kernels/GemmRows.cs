@@ -5,13 +5,14 @@ using System.Runtime.Intrinsics.X86;
 namespace NanoNet.Kernels;
 
 /// <summary>
-/// GEMMs with fewer rows than the AVX-512 micro-tile (M &lt; 8: one sample through a Dense layer, an LSTM step
-/// at batch 1): a row at a time, B read where it lies (row-major, or a <see cref="PackedMatrix"/>), nothing packed.
+/// GEMMs with fewer rows than the micro-tile (M &lt; 8 on AVX-512, M &lt; 6 on AVX2: one sample through a Dense layer, an
+/// LSTM step at batch 1): a row at a time, B read where it lies (row-major, or a <see cref="PackedMatrix"/>), nothing packed.
 /// </summary>
 /// <remarks>
 /// <para>Shape legend: C is M×N (M &lt; 8), op(A) is M×K, B is K×N row-major (leading dimension ldb) or packed
 /// (slabs of KC rows, each of N′/32 panels of kc×32, N′ = N rounded up to 32). A row of C is cut into 32-column
-/// strips, four strips (8 accumulators) at a time, and the last N mod 32 columns in two masked vectors.</para>
+/// strips, four strips (8 accumulators) at a time, and the last N mod 32 columns in two masked vectors. On AVX2 the
+/// strips are the 6×16 kernel's 16 columns (two Vector256) and its panels kc×16 (GemmRows.Vector256.cs).</para>
 /// <para>Packing B for one row of A copied a whole weight matrix per call (a 7200×128 Dense: 3.7 MB) to use
 /// each element once; the 8×32 tile then also spent 7/8 of its FMAs on zero rows.</para>
 /// <para>Same bits as the packed path: each element of C sums its K slab (<see cref="Gemm.KC"/>, or
@@ -23,50 +24,68 @@ namespace NanoNet.Kernels;
 /// worker). On the Emerald Rapids VM one sample's 7200×128 product took 0.147–0.160 ms on one thread at ~24 GB/s
 /// (benchmarks/README.md, thirty-first sitting).</para>
 /// </remarks>
-internal static unsafe class GemmRows
+internal static unsafe partial class GemmRows
 {
-    /// <summary>Whether a product takes this path: AVX-512 kernel, fewer than 8 rows, B not stored transposed.</summary>
-    public static bool Applies(GemmKernelKind kind, int m, bool transB) => kind == GemmKernelKind.Vector512 && m < 8 && !transB && Avx512F.IsSupported;
-
-    /// <summary>C (+)= op(A)·B; B is <paramref name="b"/> (K×N, ldb) or, when not null, <paramref name="packed"/>.</summary>
-    public static void Multiply(bool transA, int m, int n, int k, float* a, int lda, float* b, int ldb, float* packed, float* c, int ldc, bool accumulate)
+    /// <summary>Whether a product takes this path: fewer rows than the kernel's tile (8 on AVX-512, 6 on AVX2 + FMA), B
+    /// not stored transposed.</summary>
+    public static bool Applies(GemmKernelKind kind, int m, bool transB) => !transB && kind switch
     {
-        int strips = (n + 31) / 32;
+        GemmKernelKind.Vector512 => m < 8 && Avx512F.IsSupported,
+        GemmKernelKind.Vector256 => m < 6 && Avx2.IsSupported && Fma.IsSupported,
+        _ => false,
+    };
+
+    /// <summary>Columns of a strip: the kernel's NR (the packed panels' width).</summary>
+    private static int StripColumns(GemmKernelKind kind) => kind == GemmKernelKind.Vector512 ? 32 : 16;
+
+    /// <summary>C (+)= op(A)·B; B is <paramref name="b"/> (K×N, ldb) or, when not null, <paramref name="packed"/>
+    /// (packed for <paramref name="kind"/>).</summary>
+    public static void Multiply(GemmKernelKind kind, bool transA, int m, int n, int k, float* a, int lda, float* b, int ldb, float* packed,
+        float* c, int ldc, bool accumulate)
+    {
+        int width = StripColumns(kind), strips = (n + width - 1) / width;
         int workers = (long)k * n * sizeof(float) > Gemm.HalfL2Bytes ? Parallelism.WorkersFor(strips) : 1;
         if (workers > 1)
         {
             ColumnsJob job = t_job ??= new ColumnsJob();
-            (job.TransA, job.M, job.N, job.K, job.Lda, job.Ldb, job.Ldc, job.Accumulate) = (transA, m, n, k, lda, ldb, ldc, accumulate);
+            (job.Kind, job.TransA, job.M, job.N, job.K, job.Lda, job.Ldb, job.Ldc, job.Accumulate) = (kind, transA, m, n, k, lda, ldb, ldc, accumulate);
             job.A = a; job.B = b; job.Packed = packed; job.C = c;
             Parallelism.Run(job, workers);
             job.A = job.B = job.Packed = job.C = null;
             return;
         }
-        MultiplyColumns(transA, m, n, 0, n, k, a, lda, b, ldb, packed, c, ldc, accumulate);
+        MultiplyColumns(kind, transA, m, n, 0, n, k, a, lda, b, ldb, packed, c, ldc, accumulate);
     }
 
     [ThreadStatic] private static ColumnsJob? t_job;
 
-    /// <summary>Worker w of W: the 32-column strips [S·w/W, S·(w+1)/W) of every row of C (S = ⌈N/32⌉), all of K.</summary>
+    /// <summary>Worker w of W: the strips [S·w/W, S·(w+1)/W) of every row of C (S = ⌈N/strip⌉), all of K.</summary>
     private sealed class ColumnsJob : ParallelJob
     {
+        public GemmKernelKind Kind;
         public bool TransA, Accumulate;
         public int M, N, K, Lda, Ldb, Ldc;
         public float* A, B, Packed, C;
 
         public override void RunWorker(int worker, int workerCount)
         {
-            int strips = (N + 31) / 32;
-            int first = 32 * (int)((long)strips * worker / workerCount), end = Math.Min(N, 32 * (int)((long)strips * (worker + 1) / workerCount));
+            int width = StripColumns(Kind), strips = (N + width - 1) / width;
+            int first = width * (int)((long)strips * worker / workerCount);
+            int end = Math.Min(N, width * (int)((long)strips * (worker + 1) / workerCount));
             if (first < end)
-                MultiplyColumns(TransA, M, N, first, end, K, A, Lda, B, Ldb, Packed, C, Ldc, Accumulate);
+                MultiplyColumns(Kind, TransA, M, N, first, end, K, A, Lda, B, Ldb, Packed, C, Ldc, Accumulate);
         }
     }
 
-    /// <summary>Columns [<paramref name="first"/>, <paramref name="end"/>) of C (<paramref name="first"/> a multiple of 32).</summary>
-    private static void MultiplyColumns(bool transA, int m, int n, int first, int end, int k, float* a, int lda, float* b, int ldb,
-        float* packed, float* c, int ldc, bool accumulate)
+    /// <summary>Columns [<paramref name="first"/>, <paramref name="end"/>) of C (<paramref name="first"/> a multiple of the strip).</summary>
+    private static void MultiplyColumns(GemmKernelKind kind, bool transA, int m, int n, int first, int end, int k, float* a, int lda,
+        float* b, int ldb, float* packed, float* c, int ldc, bool accumulate)
     {
+        if (kind == GemmKernelKind.Vector256)
+        {
+            MultiplyColumns256(transA, m, n, first, end, k, a, lda, b, ldb, packed, c, ldc, accumulate);
+            return;
+        }
         int paddedN = PackedMatrix.PaddedColumns(n, 32);
         // The packed path's slabs: the whole K (up to a limit) where it runs the direct-A kernel, against one B panel (a
         // pre-packed single panel is K×32 in order: its KC slabs lie one after the other).
