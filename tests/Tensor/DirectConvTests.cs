@@ -9,6 +9,7 @@ namespace NanoNet.Tests;
 /// The direct (implicit-im2col) convolution for short kernel rows (<see cref="DirectConv"/>): its forward, its pooled
 /// forward with the argmax, and its weight gradient, bitwise against the im2col path (the same sums in the same order)
 /// and within round-off of <see cref="ConvReference"/>, at 1, 2 and 3 threads; gradient checks; a model trained both ways.
+/// Without AVX-512 the forward tests check the AVX2 kernel (<see cref="DirectConvForward256"/>) the same way.
 /// </summary>
 [NonParallelizable] // switches DirectConv.Enabled, which is process-wide
 public class DirectConvTests
@@ -31,13 +32,14 @@ public class DirectConvTests
         new object[] { 2, 8, 9, 32, 32, 4, 4, 1, 1, false },   // P = 512, a multiple of KC = 256: the ones column a slab of its own
         new object[] { 2, 7, 9, 32, 32, 2, 4, 1, 1, true },    // 'same' with even kernels over 32 channels: uneven padding, P = 256
         new object[] { 1, 31, 8, 3, 32, 29, 3, 1, 1, false },  // a 29×3 RGB kernel: P = 261 past one KC slab (the ReLU's bits from the stored outputs)
+        new object[] { 2, 9, 14, 5, 16, 3, 3, 1, 1, true },    // 16 filters (the AVX2 kernel only), OW = 14: the last 6-pixel tile moved back
     ];
 
     [TestCaseSource(nameof(Geometries))]
     public void ForwardIsBitwiseTheIm2ColPathAndCloseToTheReference(int batch, int h, int w, int c, int filters, int kh, int kw, int sh, int sw, bool same)
     {
         var g = ConvGeometry.Create(h, w, c, kh, kw, sh, sw, same);
-        Assume.That(DirectConv.Applies(g, filters), "needs accelerated Vector512");
+        Assume.That(DirectConv.Applies(g, filters) || DirectConvForward256.Applies(g, filters), "needs AVX-512, or AVX2 + FMA");
         (float[] x, float[] k, float[] bias) = Inputs(batch, g, filters);
         foreach (bool relu in new[] { false, true })
         {
@@ -66,7 +68,7 @@ public class DirectConvTests
     public void PooledForwardGivesTheIm2ColPathsMaximaAndIndicesBitwise(int batch, int h, int w, int c, int filters, int kh, int kw, int sh, int sw, bool same)
     {
         var g = ConvGeometry.Create(h, w, c, kh, kw, sh, sw, same);
-        Assume.That(DirectConv.Applies(g, filters), "needs accelerated Vector512");
+        Assume.That(DirectConv.Applies(g, filters) || DirectConvForward256.Applies(g, filters), "needs AVX-512, or AVX2 + FMA");
         (float[] x, float[] k, float[] bias) = Inputs(batch, g, filters);
         // 2×2 / 2 pools in registers (when the conv output is at least 2×4); 3×3 / 2 runs the direct convolution, then the pooling kernel.
         foreach ((int window, bool relu) in new[] { (2, true), (2, false), (3, true) })
@@ -386,19 +388,21 @@ public class DirectConvTests
         return (x, k, bias);
     }
 
-    /// <summary>Runs <paramref name="run"/> with the direct kernels on or off (the Winograd forward off) and the thread count set (process-wide), then restores them.</summary>
+    /// <summary>Runs <paramref name="run"/> with the direct kernels (AVX-512's and the AVX2 forward) on or off (the Winograd forward off) and the thread count set (process-wide), then restores them.</summary>
     internal static T With<T>(bool direct, int threads, Func<T> run)
     {
         // The direct and im2col paths are compared bit for bit: the Winograd forward (other bits) stays off meanwhile.
-        (bool savedDirect, bool savedWinograd, int savedThreads) = (DirectConv.Enabled, WinogradConv.Enabled, Parallelism.MaxThreads);
-        (DirectConv.Enabled, WinogradConv.Enabled, Parallelism.MaxThreads) = (direct, false, threads);
+        (bool savedDirect, bool saved256, bool savedWinograd, int savedThreads) =
+            (DirectConv.Enabled, DirectConvForward256.Enabled, WinogradConv.Enabled, Parallelism.MaxThreads);
+        (DirectConv.Enabled, DirectConvForward256.Enabled, WinogradConv.Enabled, Parallelism.MaxThreads) = (direct, direct, false, threads);
         try
         {
             return run();
         }
         finally
         {
-            (DirectConv.Enabled, WinogradConv.Enabled, Parallelism.MaxThreads) = (savedDirect, savedWinograd, savedThreads);
+            (DirectConv.Enabled, DirectConvForward256.Enabled, WinogradConv.Enabled, Parallelism.MaxThreads) =
+                (savedDirect, saved256, savedWinograd, savedThreads);
         }
     }
 }

@@ -255,6 +255,9 @@ public static unsafe class Conv2DKernels
         public bool OverwriteInput;
         /// <summary>Whether the direct kernels (<see cref="DirectConv"/>) take this convolution instead of im2col + GEMM.</summary>
         public bool Direct;
+        /// <summary>Whether the forward (not the backward) runs the AVX2 direct kernel (<see cref="DirectConvForward256"/>)
+        /// instead of im2col + GEMM: never with <see cref="Direct"/>.</summary>
+        public bool DirectForward256;
         /// <summary>Whether the input gradient runs col2im in the product's epilogue (<see cref="DirectConvInputGradient"/>).</summary>
         public bool DirectInput;
         /// <summary>Whether the forward can take the Winograd kernel (<see cref="WinogradConv"/>).</summary>
@@ -281,6 +284,7 @@ public static unsafe class Conv2DKernels
             job.Filters = filters;
             job.ImagesPerChunk = Conv2DKernels.ImagesPerChunk(g);
             job.Direct = DirectConv.Applies(g, filters);
+            job.DirectForward256 = !job.Direct && DirectConvForward256.Applies(g, filters);
             job.DirectInput = DirectConvInputGradient.Applies(g, filters);
             job.Winograd = WinogradConv.Applies(g, filters);
             job.WinogradInput = WinogradConv.InputGradientApplies(g, filters);
@@ -346,7 +350,8 @@ public static unsafe class Conv2DKernels
             bool weightsByWinograd = backward && WantParameters && WinogradWeights;
             bool readsPatches = !backward || (WantParameters && !weightsByWinograd), needsInputGradient = backward && WantInput;
             // The direct kernels read the patches in place (from a zero-bordered copy of the chunk's images for 'same').
-            bool needsColumns = readsPatches && !Direct, needsPadded = readsPatches && Direct && DirectConv.NeedsPadding(G);
+            bool direct = Direct || (!backward && DirectForward256);
+            bool needsColumns = readsPatches && !direct, needsPadded = readsPatches && direct && DirectConv.NeedsPadding(G);
             // The pooled passes keep the chunk's convolution output (forward) or its gradient (backward) here, except
             // the direct forward with a 2×2 pooling, which pools in registers.
             bool pooled = (Mode == Pass.BackwardPooled && !GradientInTheTile) || (Mode == Pass.ForwardPooled && !(Direct && DirectConvForward.PoolApplies(Pool)));
@@ -463,10 +468,16 @@ public static unsafe class Conv2DKernels
                     ReluBits == 0 ? null : (int*)ReluBits + Kernels.ReluBits.Length((long)first * pixels, Filters));
                 return;
             }
-            Span<float> col = BuildColumns(first, images, colBuffer);
             var y = new Span<float>((float*)Y + (long)first * pixels * Filters, rows * Filters);
-            var weightsWithBias = new ReadOnlySpan<float>((float*)W, columns * Filters);
-            Gemm.Multiply(false, false, rows, Filters, columns, col, columns, weightsWithBias, Filters, y, Filters);
+            if (DirectForward256) // the patches read in place, the im2col path's bits
+                DirectConvForward256.Forward(DirectSource(first, images, paddedBuffer), images, G, (float*)W, (float*)W + G.PatchSize * Filters,
+                    Filters, (float*)Y + (long)first * pixels * Filters);
+            else
+            {
+                Span<float> col = BuildColumns(first, images, colBuffer);
+                var weightsWithBias = new ReadOnlySpan<float>((float*)W, columns * Filters);
+                Gemm.Multiply(false, false, rows, Filters, columns, col, columns, weightsWithBias, Filters, y, Filters);
+            }
             if (Relu) // fused while the chunk's output is still in cache
                 ActivationKernels.ReluForward(y, y);
         }
@@ -491,9 +502,16 @@ public static unsafe class Conv2DKernels
             }
             else
             {
-                Span<float> col = BuildColumns(first, images, colBuffer);
-                var weightsWithBias = new ReadOnlySpan<float>((float*)W, columns * Filters);
-                Gemm.Multiply(false, false, rows, Filters, columns, col, columns, weightsWithBias, Filters, convolved, Filters);
+                if (DirectForward256) // the patches read in place, the im2col path's bits
+                    fixed (float* pConvolved = convolved)
+                        DirectConvForward256.Forward(DirectSource(first, images, paddedBuffer), images, G, (float*)W,
+                            (float*)W + G.PatchSize * Filters, Filters, pConvolved);
+                else
+                {
+                    Span<float> col = BuildColumns(first, images, colBuffer);
+                    var weightsWithBias = new ReadOnlySpan<float>((float*)W, columns * Filters);
+                    Gemm.Multiply(false, false, rows, Filters, columns, col, columns, weightsWithBias, Filters, convolved, Filters);
+                }
                 if (Relu)
                     ActivationKernels.ReluForward(convolved, convolved);
             }

@@ -1,0 +1,137 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
+
+namespace NanoNet.Kernels;
+
+/// <summary>
+/// The direct convolution's forward on AVX2 + FMA machines (no AVX-512): x∗w + b for a chunk of images, a tile of 6
+/// output pixels of one row × 16 filters at a time, the patches read where they lie in the images (see
+/// <see cref="DirectConv"/>) instead of copied into an im2col matrix and packed again by the GEMM.
+/// </summary>
+/// <remarks>
+/// <para>Shape legend: the source images are Hp×Wp×C (<see cref="DirectConv.Source"/>); w is (KH, KW, C, F) = P×F,
+/// P = KH·KW·C, run = KW·C; bias is F; y is images×OH×OW×F, before any activation (the caller applies it, as after the
+/// im2col GEMM).</para>
+/// <para>The tile: output row oh, pixels ow..ow+5, filters f..f+15, in 12 Vector256 accumulators — the GEMM's 6×16
+/// micro-kernel with its 6 rows of A being 6 neighbouring pixels of the image, sw·C floats apart. For each
+/// p = kh·run + q it loads w[p, f..f+16) as two vectors and broadcasts the 6 pixels' x[oh·sh + kh, ow·sw + q].
+/// A last quad that would pass the row's end is moved back to end at it (the same values again).</para>
+/// <para>Bitwise the im2col path: that GEMM (6×16 kernel) sums each output over the P + 1 columns of its im2col row (the
+/// last the ones column, times the bias) in <see cref="Gemm.KC"/>-deep slabs, each a chain of FMAs from zero in order,
+/// the first slab stored and the others added to it. The tile runs the same chains in the same slabs, the bias as
+/// c + b (= fma(1, b, c)), so the outputs are the same bits (<c>DirectConvForward256Tests</c>).</para>
+/// <para>Why: on a Zen 3 core the im2col path ran the Keras 32-channel layer's forward at 38% of the FMA peak and the
+/// 3-channel stem's at 32%, against 71% for the same layer's weight gradient: the im2col matrix (9x the image) is
+/// written, packed and read back for every chunk (benchmarks/README.md, forty-first sitting).</para>
+/// </remarks>
+internal static unsafe class DirectConvForward256
+{
+    /// <summary>Off only in tests and benchmarks, to compare against the im2col path.</summary>
+    internal static bool Enabled = true;
+
+    /// <summary>Whether this kernel takes the convolution: the 6×16 GEMM kernel is the machine's (AVX2 + FMA, no
+    /// AVX-512), F a multiple of 16, no dilation, at least 6 output pixels a row.</summary>
+    public static bool Applies(in ConvGeometry g, int filters) =>
+        Enabled && Gemm.BestKernel == GemmKernelKind.Vector256 && Fma.IsSupported && Avx2.IsSupported
+        && filters > 0 && filters % 16 == 0 && g.DilationHeight == 1 && g.DilationWidth == 1 && g.OutputWidth >= 6;
+
+    /// <summary>y[images×OH×OW×F] = x∗w + b (<see cref="Applies"/> must hold).</summary>
+    public static void Forward(DirectConv.Source x, int images, in ConvGeometry g, float* w, float* bias, int filters, float* y)
+    {
+        int oh1 = g.OutputHeight, ow1 = g.OutputWidth, run = g.KernelWidth * g.Channels;
+        var shape = new TileShape(g.KernelHeight, run, filters, x.RowStride, g.StrideWidth * g.Channels);
+        for (int i = 0; i < images; i++)
+        {
+            float* image = x.Images + (long)i * x.ImageStride;
+            for (int oh = 0; oh < oh1; oh++)
+            {
+                float* row = image + (long)oh * g.StrideHeight * x.RowStride;
+                for (int ow = 0; ow < ow1; ow += 6)
+                {
+                    int left = Math.Min(ow, ow1 - 6);
+                    float* y0 = y + (((long)i * oh1 + oh) * ow1 + left) * filters;
+                    for (int f = 0; f < filters; f += 16)
+                        Tile(shape, row + (long)left * shape.PixelStep, w + f, bias + f, y0 + f);
+                }
+            }
+        }
+    }
+
+    /// <summary>The constants of every tile of one convolution.</summary>
+    private readonly struct TileShape(int kernelHeight, int run, int filters, int kernelRowStep, int pixelStep)
+    {
+        public readonly int KernelHeight = kernelHeight, Run = run, Filters = filters;
+        /// <summary>Floats between kernel rows kh and kh + 1 in the image, and between two neighbouring pixels' patches.</summary>
+        public readonly int KernelRowStep = kernelRowStep, PixelStep = pixelStep;
+        /// <summary>P = KH·KW·C.</summary>
+        public readonly int Patch = kernelHeight * run;
+    }
+
+    /// <summary>One 6-pixel × 16-filter tile: per K slab of the im2col GEMM, its chains from zero, stored (first slab) or
+    /// added to what is stored.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Tile(in TileShape t, float* a, float* w, float* bias, float* y)
+    {
+        int patch = t.Patch, columns = patch + 1, run = t.Run, ldw = t.Filters, slab = Gemm.KC;
+        nint s1 = t.PixelStep, s2 = 2 * s1, s3 = 3 * s1, s4 = 4 * s1, s5 = 5 * s1;
+        for (int p0 = 0; p0 < columns; p0 += slab)
+        {
+            int p1 = Math.Min(p0 + slab, columns);
+            Vector256<float> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default;
+            Vector256<float> c30 = default, c31 = default, c40 = default, c41 = default, c50 = default, c51 = default;
+            // Columns p0..p1 − 1 but the ones column: kernel rows kh, runs q (p = kh·run + q).
+            int last = Math.Min(p1, patch);
+            for (int kh = p0 / run; kh * run < last; kh++)
+            {
+                int q0 = Math.Max(p0 - kh * run, 0), q1 = Math.Min(run, last - kh * run);
+                float* a0 = a + (long)kh * t.KernelRowStep + q0, end = a0 + (q1 - q0);
+                float* wp = w + (long)(kh * run + q0) * ldw;
+                for (; a0 < end; a0++, wp += ldw)
+                {
+                    Vector256<float> b0 = Vector256.Load(wp);
+                    Vector256<float> b1 = Vector256.Load(wp + 8);
+                    Vector256<float> ai = Vector256.Create(*a0);
+                    c00 = Vector256.FusedMultiplyAdd(ai, b0, c00); c01 = Vector256.FusedMultiplyAdd(ai, b1, c01);
+                    ai = Vector256.Create(a0[s1]);
+                    c10 = Vector256.FusedMultiplyAdd(ai, b0, c10); c11 = Vector256.FusedMultiplyAdd(ai, b1, c11);
+                    ai = Vector256.Create(a0[s2]);
+                    c20 = Vector256.FusedMultiplyAdd(ai, b0, c20); c21 = Vector256.FusedMultiplyAdd(ai, b1, c21);
+                    ai = Vector256.Create(a0[s3]);
+                    c30 = Vector256.FusedMultiplyAdd(ai, b0, c30); c31 = Vector256.FusedMultiplyAdd(ai, b1, c31);
+                    ai = Vector256.Create(a0[s4]);
+                    c40 = Vector256.FusedMultiplyAdd(ai, b0, c40); c41 = Vector256.FusedMultiplyAdd(ai, b1, c41);
+                    ai = Vector256.Create(a0[s5]);
+                    c50 = Vector256.FusedMultiplyAdd(ai, b0, c50); c51 = Vector256.FusedMultiplyAdd(ai, b1, c51);
+                }
+            }
+            if (p1 == columns) // the ones column last: fma(1, b, c) is c + b, rounded once
+            {
+                Vector256<float> bias0 = Vector256.Load(bias), bias1 = Vector256.Load(bias + 8);
+                c00 += bias0; c01 += bias1; c10 += bias0; c11 += bias1; c20 += bias0; c21 += bias1;
+                c30 += bias0; c31 += bias1; c40 += bias0; c41 += bias1; c50 += bias0; c51 += bias1;
+            }
+            bool add = p0 > 0;
+            int f = t.Filters;
+            Store(y, c00, c01, add);
+            Store(y + f, c10, c11, add);
+            Store(y + 2 * f, c20, c21, add);
+            Store(y + 3 * f, c30, c31, add);
+            Store(y + 4 * f, c40, c41, add);
+            Store(y + 5 * f, c50, c51, add);
+        }
+    }
+
+    /// <summary>The GEMM kernel's store: the slab's sums, or the slab's sums plus what the earlier slabs stored.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Store(float* y, Vector256<float> lo, Vector256<float> hi, bool add)
+    {
+        if (add)
+        {
+            lo += Vector256.Load(y);
+            hi += Vector256.Load(y + 8);
+        }
+        lo.Store(y);
+        hi.Store(y + 8);
+    }
+}
