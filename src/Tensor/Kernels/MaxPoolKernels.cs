@@ -19,7 +19,7 @@ namespace NanoNet.Kernels;
 /// window step compares a whole vector of channels at once. Images are independent, so the batch is
 /// split across threads without changing any result.
 /// </remarks>
-public static unsafe class MaxPoolKernels
+public static unsafe partial class MaxPoolKernels
 {
     /// <summary>y = max over each window, per channel; argmax = flat index into x of the winner (empty: not wanted).</summary>
     public static void Forward(ReadOnlySpan<float> x, Span<float> y, Span<int> argmax, int batch, in ConvGeometry g)
@@ -51,11 +51,18 @@ public static unsafe class MaxPoolKernels
     /// </summary>
     public static void ForwardImage(ReadOnlySpan<float> x, Span<float> y, Span<int> argmax, int imageOffset, in ConvGeometry g)
     {
-        if (g is { KernelHeight: 2, KernelWidth: 2, StrideHeight: 2, StrideWidth: 2, PadTop: 0, PadLeft: 0 }
-            && g.Channels % 16 == 0 && Vector512.IsHardwareAccelerated)
+        if (g is { KernelHeight: 2, KernelWidth: 2, StrideHeight: 2, StrideWidth: 2, PadTop: 0, PadLeft: 0 })
         {
-            Forward2x2(x, y, argmax, imageOffset, g);
-            return;
+            if (g.Channels % 16 == 0 && Vector512.IsHardwareAccelerated)
+            {
+                Forward2x2(x, y, argmax, imageOffset, g);
+                return;
+            }
+            if (g.Channels % 8 == 0 && Avx2.IsSupported)
+            {
+                Forward2x2Avx2(x, y, argmax, imageOffset, g);
+                return;
+            }
         }
         bool wantIndex = !argmax.IsEmpty;
         int c = g.Channels, width = Vector<float>.Count;
@@ -188,7 +195,7 @@ public static unsafe class MaxPoolKernels
     /// </summary>
     internal static bool Unpools2x2(in ConvGeometry g) =>
         g is { KernelHeight: 2, KernelWidth: 2, StrideHeight: 2, StrideWidth: 2, PadTop: 0, PadLeft: 0, PadBottom: 0, PadRight: 0 }
-        && Vector512.IsHardwareAccelerated && g.Channels % 16 == 0;
+        && ((Vector512.IsHardwareAccelerated && g.Channels % 16 == 0) || (Avx2.IsSupported && g.Channels % 8 == 0));
 
     /// <summary>
     /// One image's gradient through a 2×2 / 2 pooling, written whole: dX = 0, then dX[argmax[o]] += dY[o] for every
@@ -208,6 +215,11 @@ public static unsafe class MaxPoolKernels
     /// </remarks>
     internal static void Unpool2x2(float* dY, int* argmax, float* dX, in ConvGeometry g)
     {
+        if (!Vector512.IsHardwareAccelerated || g.Channels % 16 != 0)
+        {
+            Unpool2x2Avx2(dY, argmax, dX, g);
+            return;
+        }
         int c = g.Channels, width = Vector512<float>.Count, rowStride = g.Width * c, covered = 2 * g.OutputWidth * c;
         Vector512<int> lanes = Vector512<int>.Indices;
         for (int oh = 0; oh < g.OutputHeight; oh++)
