@@ -12,7 +12,9 @@ namespace NanoNet.Diagnostics;
 /// Two pipes of FMAs 4–5 cycles long need 8–10 chains in flight. AVX-512 machines run 16 chains of Vector512 (32
 /// registers); AVX2 machines have 16 vector registers, and 16 chains plus the two constants do not fit: the JIT kept one
 /// chain in memory, whose store and reload each iteration made it the bottleneck (an AMD Zen 3 read 58 GFLOP/s instead
-/// of ~78 at 2.45 GHz: 8 of every 11 cycles busy). So they run 12 chains of Vector256, which fit with room to spare.
+/// of ~100: three chains stored and reloaded every iteration). So they run 12 chains of Vector256, which fit with room to
+/// spare. Machines without 256-bit vectors run 12 chains of Vector128: ARM64's FMA (before, an emulated Vector256 loop).
+/// x86 without AVX has no FMA instruction; there .NET emulates it and the figure means nothing.
 /// </remarks>
 public static class FmaPeak
 {
@@ -21,7 +23,8 @@ public static class FmaPeak
 
     /// <summary>Floating-point operations of one <see cref="Run"/> of <paramref name="iterations"/> iterations.</summary>
     public static double Flops(int iterations) =>
-        Chains * 2.0 * iterations * (Vector512.IsHardwareAccelerated ? Vector512<float>.Count : Vector256<float>.Count);
+        Chains * 2.0 * iterations * (Vector512.IsHardwareAccelerated ? Vector512<float>.Count
+            : Vector256.IsHardwareAccelerated ? Vector256<float>.Count : Vector128<float>.Count);
 
     /// <summary>Best of several short runs on the calling thread, in GFLOP/s (about 50 ms in all).</summary>
     public static double MeasureGflops() => MeasureGflops(1);
@@ -57,9 +60,10 @@ public static class FmaPeak
         public override void RunWorker(int worker, int workerCount) => Run(iterations);
     }
 
-    /// <summary>The probe loop: <see cref="Chains"/> chains of v = v·m + c (Vector512 when accelerated, else Vector256).</summary>
+    /// <summary>The probe loop: <see cref="Chains"/> chains of v = v·m + c (the widest accelerated vectors).</summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
-    public static float Run(int iterations) => Vector512.IsHardwareAccelerated ? Run512(iterations) : Run256(iterations);
+    public static float Run(int iterations) =>
+        Vector512.IsHardwareAccelerated ? Run512(iterations) : Vector256.IsHardwareAccelerated ? Run256(iterations) : Run128(iterations);
 
     private static float Run512(int n)
     {
@@ -97,5 +101,23 @@ public static class FmaPeak
             v10 = Vector256.FusedMultiplyAdd(v10, m, c); v11 = Vector256.FusedMultiplyAdd(v11, m, c);
         }
         return Vector256.Sum(v0 + v1 + v2 + v3 + v4 + v5 + v6 + v7 + v8 + v9 + v10 + v11);
+    }
+
+    private static float Run128(int n)
+    {
+        var m = Vector128.Create(0.99999f);
+        var c = Vector128.Create(1e-6f);
+        Vector128<float> v0 = Vector128.Create(1f), v1 = v0, v2 = v0, v3 = v0, v4 = v0, v5 = v0, v6 = v0, v7 = v0;
+        Vector128<float> v8 = v0, v9 = v0, v10 = v0, v11 = v0;
+        for (int i = 0; i < n; i++)
+        {
+            v0 = Vector128.FusedMultiplyAdd(v0, m, c); v1 = Vector128.FusedMultiplyAdd(v1, m, c);
+            v2 = Vector128.FusedMultiplyAdd(v2, m, c); v3 = Vector128.FusedMultiplyAdd(v3, m, c);
+            v4 = Vector128.FusedMultiplyAdd(v4, m, c); v5 = Vector128.FusedMultiplyAdd(v5, m, c);
+            v6 = Vector128.FusedMultiplyAdd(v6, m, c); v7 = Vector128.FusedMultiplyAdd(v7, m, c);
+            v8 = Vector128.FusedMultiplyAdd(v8, m, c); v9 = Vector128.FusedMultiplyAdd(v9, m, c);
+            v10 = Vector128.FusedMultiplyAdd(v10, m, c); v11 = Vector128.FusedMultiplyAdd(v11, m, c);
+        }
+        return Vector128.Sum(v0 + v1 + v2 + v3 + v4 + v5 + v6 + v7 + v8 + v9 + v10 + v11);
     }
 }

@@ -469,15 +469,15 @@ public static unsafe class Conv2DKernels
                 return;
             }
             var y = new Span<float>((float*)Y + (long)first * pixels * Filters, rows * Filters);
-            if (DirectForward256) // the patches read in place, the im2col path's bits
-                DirectConvForward256.Forward(DirectSource(first, images, paddedBuffer), images, G, (float*)W, (float*)W + G.PatchSize * Filters,
-                    Filters, (float*)Y + (long)first * pixels * Filters);
-            else
+            if (DirectForward256) // the patches read in place and the ReLU in registers, the im2col path's bits
             {
-                Span<float> col = BuildColumns(first, images, colBuffer);
-                var weightsWithBias = new ReadOnlySpan<float>((float*)W, columns * Filters);
-                Gemm.Multiply(false, false, rows, Filters, columns, col, columns, weightsWithBias, Filters, y, Filters);
+                DirectConvForward256.Forward(DirectSource(first, images, paddedBuffer), images, G, (float*)W, (float*)W + G.PatchSize * Filters,
+                    Filters, Relu, (float*)Y + (long)first * pixels * Filters);
+                return;
             }
+            Span<float> col = BuildColumns(first, images, colBuffer);
+            var weightsWithBias = new ReadOnlySpan<float>((float*)W, columns * Filters);
+            Gemm.Multiply(false, false, rows, Filters, columns, col, columns, weightsWithBias, Filters, y, Filters);
             if (Relu) // fused while the chunk's output is still in cache
                 ActivationKernels.ReluForward(y, y);
         }
@@ -502,18 +502,18 @@ public static unsafe class Conv2DKernels
             }
             else
             {
-                if (DirectForward256) // the patches read in place, the im2col path's bits
+                if (DirectForward256) // the patches read in place and the ReLU in registers, the im2col path's bits
                     fixed (float* pConvolved = convolved)
                         DirectConvForward256.Forward(DirectSource(first, images, paddedBuffer), images, G, (float*)W,
-                            (float*)W + G.PatchSize * Filters, Filters, pConvolved);
+                            (float*)W + G.PatchSize * Filters, Filters, Relu, pConvolved);
                 else
                 {
                     Span<float> col = BuildColumns(first, images, colBuffer);
                     var weightsWithBias = new ReadOnlySpan<float>((float*)W, columns * Filters);
                     Gemm.Multiply(false, false, rows, Filters, columns, col, columns, weightsWithBias, Filters, convolved, Filters);
+                    if (Relu)
+                        ActivationKernels.ReluForward(convolved, convolved);
                 }
-                if (Relu)
-                    ActivationKernels.ReluForward(convolved, convolved);
             }
             var y = new Span<float>((float*)Y + (long)first * pooledSize, images * pooledSize);
             var argmax = ArgMax == 0 ? Span<int>.Empty : new Span<int>((int*)ArgMax + (long)first * pooledSize, images * pooledSize);

@@ -11,8 +11,7 @@ namespace NanoNet.Kernels;
 /// </summary>
 /// <remarks>
 /// <para>Shape legend: the source images are Hp×Wp×C (<see cref="DirectConv.Source"/>); w is (KH, KW, C, F) = P×F,
-/// P = KH·KW·C, run = KW·C; bias is F; y is images×OH×OW×F, before any activation (the caller applies it, as after the
-/// im2col GEMM).</para>
+/// P = KH·KW·C, run = KW·C; bias is F; y is images×OH×OW×F, act(x∗w + b) with act the identity or the ReLU.</para>
 /// <para>The tile: output row oh, pixels ow..ow+5, filters f..f+15, in 12 Vector256 accumulators — the GEMM's 6×16
 /// micro-kernel with its 6 rows of A being 6 neighbouring pixels of the image, sw·C floats apart. For each
 /// p = kh·run + q it loads w[p, f..f+16) as two vectors and broadcasts the 6 pixels' x[oh·sh + kh, ow·sw + q].
@@ -20,7 +19,9 @@ namespace NanoNet.Kernels;
 /// <para>Bitwise the im2col path: that GEMM (6×16 kernel) sums each output over the P + 1 columns of its im2col row (the
 /// last the ones column, times the bias) in <see cref="Gemm.KC"/>-deep slabs, each a chain of FMAs from zero in order,
 /// the first slab stored and the others added to it. The tile runs the same chains in the same slabs, the bias as
-/// c + b (= fma(1, b, c)), so the outputs are the same bits (<c>DirectConvForward256Tests</c>).</para>
+/// c + b (= fma(1, b, c)), so the outputs are the same bits (<c>DirectConvTests</c>). The ReLU is applied in registers
+/// after the last slab as max(0, v) (vmaxps returns v when it is NaN, as the im2col path's IEEE max does; a sum from +0
+/// is never −0), instead of a pass over the output after it.</para>
 /// <para>Why: on a Zen 3 core the im2col path ran the Keras 32-channel layer's forward at 38% of the FMA peak and the
 /// 3-channel stem's at 32%, against 71% for the same layer's weight gradient: the im2col matrix (9x the image) is
 /// written, packed and read back for every chunk (benchmarks/README.md, forty-first sitting).</para>
@@ -36,11 +37,11 @@ internal static unsafe class DirectConvForward256
         Enabled && Gemm.BestKernel == GemmKernelKind.Vector256 && Fma.IsSupported && Avx2.IsSupported
         && filters > 0 && filters % 16 == 0 && g.DilationHeight == 1 && g.DilationWidth == 1 && g.OutputWidth >= 6;
 
-    /// <summary>y[images×OH×OW×F] = x∗w + b (<see cref="Applies"/> must hold).</summary>
-    public static void Forward(DirectConv.Source x, int images, in ConvGeometry g, float* w, float* bias, int filters, float* y)
+    /// <summary>y[images×OH×OW×F] = act(x∗w + b), act the ReLU when <paramref name="relu"/> (<see cref="Applies"/> must hold).</summary>
+    public static void Forward(DirectConv.Source x, int images, in ConvGeometry g, float* w, float* bias, int filters, bool relu, float* y)
     {
         int oh1 = g.OutputHeight, ow1 = g.OutputWidth, run = g.KernelWidth * g.Channels;
-        var shape = new TileShape(g.KernelHeight, run, filters, x.RowStride, g.StrideWidth * g.Channels);
+        var shape = new TileShape(g.KernelHeight, run, filters, x.RowStride, g.StrideWidth * g.Channels, relu);
         for (int i = 0; i < images; i++)
         {
             float* image = x.Images + (long)i * x.ImageStride;
@@ -59,8 +60,9 @@ internal static unsafe class DirectConvForward256
     }
 
     /// <summary>The constants of every tile of one convolution.</summary>
-    private readonly struct TileShape(int kernelHeight, int run, int filters, int kernelRowStep, int pixelStep)
+    private readonly struct TileShape(int kernelHeight, int run, int filters, int kernelRowStep, int pixelStep, bool relu)
     {
+        public readonly bool Relu = relu;
         public readonly int KernelHeight = kernelHeight, Run = run, Filters = filters;
         /// <summary>Floats between kernel rows kh and kh + 1 in the image, and between two neighbouring pixels' patches.</summary>
         public readonly int KernelRowStep = kernelRowStep, PixelStep = pixelStep;
@@ -113,6 +115,21 @@ internal static unsafe class DirectConvForward256
             }
             bool add = p0 > 0;
             int f = t.Filters;
+            if (p1 == columns && t.Relu)
+            {
+                if (add) // the last slab's sums and what the earlier slabs stored first, then the ReLU
+                {
+                    c00 += Vector256.Load(y); c01 += Vector256.Load(y + 8); c10 += Vector256.Load(y + f); c11 += Vector256.Load(y + f + 8);
+                    c20 += Vector256.Load(y + 2 * f); c21 += Vector256.Load(y + 2 * f + 8); c30 += Vector256.Load(y + 3 * f);
+                    c31 += Vector256.Load(y + 3 * f + 8); c40 += Vector256.Load(y + 4 * f); c41 += Vector256.Load(y + 4 * f + 8);
+                    c50 += Vector256.Load(y + 5 * f); c51 += Vector256.Load(y + 5 * f + 8);
+                    add = false;
+                }
+                Vector256<float> zero = Vector256<float>.Zero;
+                c00 = Avx.Max(zero, c00); c01 = Avx.Max(zero, c01); c10 = Avx.Max(zero, c10); c11 = Avx.Max(zero, c11);
+                c20 = Avx.Max(zero, c20); c21 = Avx.Max(zero, c21); c30 = Avx.Max(zero, c30); c31 = Avx.Max(zero, c31);
+                c40 = Avx.Max(zero, c40); c41 = Avx.Max(zero, c41); c50 = Avx.Max(zero, c50); c51 = Avx.Max(zero, c51);
+            }
             Store(y, c00, c01, add);
             Store(y + f, c10, c11, add);
             Store(y + 2 * f, c20, c21, add);
