@@ -113,40 +113,32 @@ internal static unsafe class DirectConvForward256
                 c00 += bias0; c01 += bias1; c10 += bias0; c11 += bias1; c20 += bias0; c21 += bias1;
                 c30 += bias0; c31 += bias1; c40 += bias0; c41 += bias1; c50 += bias0; c51 += bias1;
             }
-            bool add = p0 > 0;
+            // The first slab stored, the others added to it; the ReLU after the last.
+            bool add = p0 > 0, relu = p1 == columns && t.Relu;
             int f = t.Filters;
-            if (p1 == columns && t.Relu)
-            {
-                if (add) // the last slab's sums and what the earlier slabs stored first, then the ReLU
-                {
-                    c00 += Vector256.Load(y); c01 += Vector256.Load(y + 8); c10 += Vector256.Load(y + f); c11 += Vector256.Load(y + f + 8);
-                    c20 += Vector256.Load(y + 2 * f); c21 += Vector256.Load(y + 2 * f + 8); c30 += Vector256.Load(y + 3 * f);
-                    c31 += Vector256.Load(y + 3 * f + 8); c40 += Vector256.Load(y + 4 * f); c41 += Vector256.Load(y + 4 * f + 8);
-                    c50 += Vector256.Load(y + 5 * f); c51 += Vector256.Load(y + 5 * f + 8);
-                    add = false;
-                }
-                Vector256<float> zero = Vector256<float>.Zero;
-                c00 = Avx.Max(zero, c00); c01 = Avx.Max(zero, c01); c10 = Avx.Max(zero, c10); c11 = Avx.Max(zero, c11);
-                c20 = Avx.Max(zero, c20); c21 = Avx.Max(zero, c21); c30 = Avx.Max(zero, c30); c31 = Avx.Max(zero, c31);
-                c40 = Avx.Max(zero, c40); c41 = Avx.Max(zero, c41); c50 = Avx.Max(zero, c50); c51 = Avx.Max(zero, c51);
-            }
-            Store(y, c00, c01, add);
-            Store(y + f, c10, c11, add);
-            Store(y + 2 * f, c20, c21, add);
-            Store(y + 3 * f, c30, c31, add);
-            Store(y + 4 * f, c40, c41, add);
-            Store(y + 5 * f, c50, c51, add);
+            Store(y, c00, c01, add, relu);
+            Store(y + f, c10, c11, add, relu);
+            Store(y + 2 * f, c20, c21, add, relu);
+            Store(y + 3 * f, c30, c31, add, relu);
+            Store(y + 4 * f, c40, c41, add, relu);
+            Store(y + 5 * f, c50, c51, add, relu);
         }
     }
 
-    /// <summary>The GEMM kernel's store: the slab's sums, or the slab's sums plus what the earlier slabs stored.</summary>
+    /// <summary>The GEMM kernel's store — the slab's sums, or the slab's sums plus what the earlier slabs stored — then,
+    /// when <paramref name="relu"/>, max(0, v) (vmaxps returns v when it is NaN).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Store(float* y, Vector256<float> lo, Vector256<float> hi, bool add)
+    private static void Store(float* y, Vector256<float> lo, Vector256<float> hi, bool add, bool relu)
     {
         if (add)
         {
             lo += Vector256.Load(y);
             hi += Vector256.Load(y + 8);
+        }
+        if (relu)
+        {
+            lo = Avx.Max(Vector256<float>.Zero, lo);
+            hi = Avx.Max(Vector256<float>.Zero, hi);
         }
         lo.Store(y);
         hi.Store(y + 8);
