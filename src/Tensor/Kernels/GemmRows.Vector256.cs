@@ -5,8 +5,8 @@ using System.Runtime.Intrinsics.X86;
 namespace NanoNet.Kernels;
 
 /// <summary>
-/// <see cref="GemmRows"/>' row kernels on AVX2 + FMA (no AVX-512): fewer rows than the 6×16 micro-tile, a row at a time
-/// against B where it lies (the strip loop is GemmRows.cs's, with 16-column strips).
+/// <see cref="GemmRows"/> on AVX2 + FMA (no AVX-512): fewer rows than the 6×16 micro-tile, a row at a time against B
+/// where it lies.
 /// </summary>
 /// <remarks>
 /// <para>Shape legend: C is M×N (M &lt; 6), op(A) is M×K, B is K×N row-major (ldb) or packed for the 6×16 kernel (slabs of
@@ -19,6 +19,36 @@ namespace NanoNet.Kernels;
 /// </remarks>
 internal static unsafe partial class GemmRows
 {
+    /// <summary>Columns [<paramref name="first"/>, <paramref name="end"/>) of C (<paramref name="first"/> a multiple of 16).</summary>
+    private static void MultiplyColumns256(bool transA, int m, int n, int first, int end, int k, float* a, int lda, float* b, int ldb,
+        float* packed, float* c, int ldc, bool accumulate)
+    {
+        int paddedN = PackedMatrix.PaddedColumns(n, 16);
+        int stride = packed != null ? 16 : ldb;
+        for (int pc = 0; pc < k; pc += Gemm.KC)
+        {
+            int kc = Math.Min(Gemm.KC, k - pc);
+            bool add = accumulate || pc > 0;
+            // Strip j of the slab: where its row p starts is strip + p·stride.
+            float* Strip(int j) => packed != null ? packed + (long)pc * paddedN + (long)j * kc : b + (long)pc * ldb + j;
+            for (int i = 0; i < m; i++)
+            {
+                float* aRow = transA ? a + (long)pc * lda + i : a + (long)i * lda + pc;
+                int aStride = transA ? lda : 1;
+                float* cRow = c + (long)i * ldc;
+                int j = first;
+                for (; j + 64 <= end; j += 64)
+                    Row4x16(kc, aRow, aStride, Strip(j), Strip(j + 16), Strip(j + 32), Strip(j + 48), stride, cRow + j, add);
+                for (; j + 32 <= end; j += 32)
+                    Row4x16(kc, aRow, aStride, Strip(j), Strip(j + 16), null, null, stride, cRow + j, add);
+                for (; j + 16 <= end; j += 16)
+                    Row4x16(kc, aRow, aStride, Strip(j), null, null, null, stride, cRow + j, add);
+                if (j < end) // the last end − j < 16 columns, in masked vectors
+                    RowTail16(kc, aRow, aStride, Strip(j), stride, cRow + j, end - j, add);
+            }
+        }
+    }
+
     /// <summary>One row times one, two or four 16-column strips of B (null = absent: b1, or b2 and b3): 2 accumulators per strip.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Row4x16(int kc, float* a, int aStride, float* b0, float* b1, float* b2, float* b3, int stride, float* c, bool add)

@@ -81,22 +81,27 @@ internal static unsafe partial class GemmRows
     private static void MultiplyColumns(GemmKernelKind kind, bool transA, int m, int n, int first, int end, int k, float* a, int lda,
         float* b, int ldb, float* packed, float* c, int ldc, bool accumulate)
     {
-        int w = StripColumns(kind), paddedN = PackedMatrix.PaddedColumns(n, w);
-        // The packed path's slabs: on the 8×32 kernel the whole K (up to a limit) where it runs the direct-A kernel, against
-        // one B panel (a pre-packed single panel is K×32 in order: its KC slabs lie one after the other); else KC.
-        bool wholeK = kind == GemmKernelKind.Vector512 && Gemm.SinglePanelSlab(transA, n, k) > Gemm.KC;
+        if (kind == GemmKernelKind.Vector256)
+        {
+            MultiplyColumns256(transA, m, n, first, end, k, a, lda, b, ldb, packed, c, ldc, accumulate);
+            return;
+        }
+        int paddedN = PackedMatrix.PaddedColumns(n, 32);
+        // The packed path's slabs: the whole K (up to a limit) where it runs the direct-A kernel, against one B panel (a
+        // pre-packed single panel is K×32 in order: its KC slabs lie one after the other).
+        bool wholeK = Gemm.SinglePanelSlab(transA, n, k) > Gemm.KC;
         if (wholeK && m > 1)
         {
             ChainedPanel(m, n, k, a, lda, packed != null ? packed : b, packed != null ? 32 : ldb, c, ldc, accumulate);
             return;
         }
         int slab = wholeK ? k : Gemm.KC;
-        int stride = packed != null ? w : ldb;
         for (int pc = 0; pc < k; pc += slab)
         {
             int kc = Math.Min(slab, k - pc);
             bool add = accumulate || pc > 0;
             // Strip j of the slab: where its row p starts is strip + p·stride.
+            int stride = packed != null ? 32 : ldb;
             float* Strip(int j) => packed != null ? packed + (long)pc * paddedN + (long)j * kc : b + (long)pc * ldb + j;
             for (int i = 0; i < m; i++)
             {
@@ -104,31 +109,16 @@ internal static unsafe partial class GemmRows
                 int aStride = transA ? lda : 1;
                 float* cRow = c + (long)i * ldc;
                 int j = first;
-                for (; j + 4 * w <= end; j += 4 * w)
-                    Row4(kind, kc, aRow, aStride, Strip(j), Strip(j + w), Strip(j + 2 * w), Strip(j + 3 * w), stride, cRow + j, add);
-                for (; j + 2 * w <= end; j += 2 * w)
-                    Row4(kind, kc, aRow, aStride, Strip(j), Strip(j + w), null, null, stride, cRow + j, add);
-                for (; j + w <= end; j += w)
-                    Row4(kind, kc, aRow, aStride, Strip(j), null, null, null, stride, cRow + j, add);
-                if (j < end) // the last end − j < w columns, in masked vectors
-                {
-                    if (kind == GemmKernelKind.Vector512)
-                        RowTail(kc, aRow, aStride, Strip(j), stride, cRow + j, end - j, add);
-                    else
-                        RowTail16(kc, aRow, aStride, Strip(j), stride, cRow + j, end - j, add);
-                }
+                for (; j + 128 <= end; j += 128)
+                    Row4x32(kc, aRow, aStride, Strip(j), Strip(j + 32), Strip(j + 64), Strip(j + 96), stride, cRow + j, add);
+                for (; j + 64 <= end; j += 64)
+                    Row4x32(kc, aRow, aStride, Strip(j), Strip(j + 32), null, null, stride, cRow + j, add);
+                for (; j + 32 <= end; j += 32)
+                    Row4x32(kc, aRow, aStride, Strip(j), null, null, null, stride, cRow + j, add);
+                if (j < end) // the last end − j < 32 columns, in masked vectors
+                    RowTail(kc, aRow, aStride, Strip(j), stride, cRow + j, end - j, add);
             }
         }
-    }
-
-    /// <summary>One row times one, two or four strips of B (null = absent), with the kind's row kernel.</summary>
-    private static void Row4(GemmKernelKind kind, int kc, float* a, int aStride, float* b0, float* b1, float* b2, float* b3, int stride,
-        float* c, bool add)
-    {
-        if (kind == GemmKernelKind.Vector512)
-            Row4x32(kc, a, aStride, b0, b1, b2, b3, stride, c, add);
-        else
-            Row4x16(kc, a, aStride, b0, b1, b2, b3, stride, c, add);
     }
 
     /// <summary>
