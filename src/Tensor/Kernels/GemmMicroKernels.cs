@@ -193,14 +193,30 @@ internal static unsafe class GemmMicroKernels
         Store512(c, c70, c71, add);
     }
 
-    /// <summary>6 rows × 16 columns (2 × Vector256) in 12 accumulators.</summary>
-    private static void Kernel6x16(int kc, float* a, float* b, float* c, int ldc, bool add)
+    /// <summary>6 rows × 16 columns (2 × Vector256) in 12 accumulators, from packed panels: <see cref="Kernel6x16Strided{TRead}"/>
+    /// with A stepping 6 floats and B 16 per K step.</summary>
+    private static void Kernel6x16(int kc, float* a, float* b, float* c, int ldc, bool add) =>
+        Kernel6x16Strided<PackedPanel>(kc, a, 6, b, 16, c, ldc, add);
+
+    /// <summary>
+    /// 6 rows × 16 columns (2 × Vector256) in 12 accumulators, the AVX2 twin of <see cref="Kernel8x32Strided{TRead}"/>: each
+    /// operand's step between K steps given, a packed panel (A 6, B 16) or the operand read where it lies (B stored K×N
+    /// stepping ldb, its 16 columns of step p one cache line when aligned; A stored K×M stepping lda). 12 accumulators,
+    /// 2 B vectors and a broadcast fill 15 of the 16 YMM registers. B read in place asks for its row
+    /// <see cref="RowsAhead"/> steps ahead, as the 8×32 tile does; there is no spread prefetch plan here (the callers issue
+    /// their share before the tile, <see cref="GemmPrefetch.Step"/>).
+    /// </summary>
+    public static void Kernel6x16Strided<TRead>(int kc, float* a, int aStep, float* b, int bStep, float* c, int ldc, bool add)
+        where TRead : struct, IBPanelRead
     {
+        long rowsAhead = (long)RowsAhead * bStep;
         Vector256<float> c00 = default, c01 = default, c10 = default, c11 = default;
         Vector256<float> c20 = default, c21 = default, c30 = default, c31 = default;
         Vector256<float> c40 = default, c41 = default, c50 = default, c51 = default;
         for (int p = 0; p < kc; p++)
         {
+            if (TRead.AsksRowsAhead && Sse.IsSupported) // a type argument: for packed tiles the JIT drops the body
+                Sse.Prefetch0(b + rowsAhead);
             Vector256<float> b0 = Vector256.Load(b);
             Vector256<float> b1 = Vector256.Load(b + 8);
             Vector256<float> ai = Vector256.Create(a[0]);
@@ -215,8 +231,8 @@ internal static unsafe class GemmMicroKernels
             c40 = Vector256.FusedMultiplyAdd(ai, b0, c40); c41 = Vector256.FusedMultiplyAdd(ai, b1, c41);
             ai = Vector256.Create(a[5]);
             c50 = Vector256.FusedMultiplyAdd(ai, b0, c50); c51 = Vector256.FusedMultiplyAdd(ai, b1, c51);
-            a += 6;
-            b += 16;
+            a += aStep;
+            b += bStep;
         }
         Store256(c, c00, c01, add); c += ldc;
         Store256(c, c10, c11, add); c += ldc;
