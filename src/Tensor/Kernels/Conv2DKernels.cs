@@ -362,7 +362,9 @@ public static unsafe class Conv2DKernels
             bool winogradInput = needsInputGradient && InputByWinograd;
             needsInputGradient &= !DirectInput && !InputByWinograd;
             float[] dCol = needsInputGradient ? ScratchBuffers.Rent(InputGradientPixels * G.PatchSize) : [];
-            float[] convolved = pooled ? ScratchBuffers.Rent(rows * Filters) : [];
+            // The AVX2 direct forward with a 2×2 pooling keeps only a pair of convolution rows (DirectConvForward256.ForwardMaxPool).
+            bool pairsRows = Mode == Pass.ForwardPooled && DirectForward256 && DirectConvForward.PoolApplies(Pool);
+            float[] convolved = pooled ? ScratchBuffers.Rent(pairsRows ? 2 * G.OutputWidth * Filters : rows * Filters) : [];
             float[] workspace = winogradInput ? ScratchBuffers.Rent(WinogradConv.WorkspaceLength(InputGradient, InputTile)) : [];
             try
             {
@@ -492,6 +494,14 @@ public static unsafe class Conv2DKernels
             {
                 DirectConvForward.ForwardMaxPool(DirectSource(first, images, paddedBuffer), images, G, (float*)W, (float*)W + G.PatchSize * Filters,
                     Filters, Relu, (float*)Y + (long)first * pooledSize, ArgMax == 0 ? null : (int*)ArgMax + (long)first * pooledSize, Pool);
+                return;
+            }
+            if (DirectForward256 && DirectConvForward.PoolApplies(Pool)) // each pair of rows pooled while in L1: the separate passes' bits
+            {
+                fixed (float* rowPair = convolved)
+                    DirectConvForward256.ForwardMaxPool(DirectSource(first, images, paddedBuffer), images, G, (float*)W,
+                        (float*)W + G.PatchSize * Filters, Filters, Relu, rowPair, (float*)Y + (long)first * pooledSize,
+                        ArgMax == 0 ? null : (int*)ArgMax + (long)first * pooledSize, Pool);
                 return;
             }
             if (Direct)

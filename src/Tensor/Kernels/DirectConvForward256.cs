@@ -40,21 +40,92 @@ internal static unsafe class DirectConvForward256
     /// <summary>y[images×OH×OW×F] = act(x∗w + b), act the ReLU when <paramref name="relu"/> (<see cref="Applies"/> must hold).</summary>
     public static void Forward(DirectConv.Source x, int images, in ConvGeometry g, float* w, float* bias, int filters, bool relu, float* y)
     {
-        int oh1 = g.OutputHeight, ow1 = g.OutputWidth, run = g.KernelWidth * g.Channels;
-        var shape = new TileShape(g.KernelHeight, run, filters, x.RowStride, g.StrideWidth * g.Channels, relu);
+        int oh1 = g.OutputHeight, ow1 = g.OutputWidth;
+        var shape = new TileShape(g.KernelHeight, g.KernelWidth * g.Channels, filters, x.RowStride, g.StrideWidth * g.Channels, relu);
         for (int i = 0; i < images; i++)
         {
             float* image = x.Images + (long)i * x.ImageStride;
             for (int oh = 0; oh < oh1; oh++)
+                Row(shape, image + (long)oh * g.StrideHeight * x.RowStride, ow1, w, bias, y + ((long)i * oh1 + oh) * ow1 * filters);
+        }
+    }
+
+    /// <summary>
+    /// y[images×PH×PW×F] = maxpool2×2(act(x∗w + b)), and argmax (when not null) as <see cref="DirectConvForward.ForwardMaxPool"/>
+    /// records it (each maximum's position in its image's convolution output, or <see cref="Conv2DKernels.ZeroedWindow"/>
+    /// with the ReLU where the maximum is not &gt; 0). The two convolution rows a pooled row needs are computed into
+    /// <paramref name="rowPair"/> (2·OW·F floats: 7.5 KB for the CIFAR-10 stem, so they stay in L1) and pooled from there,
+    /// instead of the chunk's whole output written to L2 and read back by a pooling pass (<see cref="DirectConvForward.PoolApplies"/>
+    /// must hold). The same values, pooled by the same rule: the separate passes' bits and indices.
+    /// </summary>
+    public static void ForwardMaxPool(DirectConv.Source x, int images, in ConvGeometry g, float* w, float* bias, int filters, bool relu,
+        float* rowPair, float* y, int* argmax, in ConvGeometry pool)
+    {
+        int ow1 = g.OutputWidth, ph1 = pool.OutputHeight, pw1 = pool.OutputWidth, rowFloats = ow1 * filters;
+        long pooledSize = (long)ph1 * pw1 * filters;
+        var shape = new TileShape(g.KernelHeight, g.KernelWidth * g.Channels, filters, x.RowStride, g.StrideWidth * g.Channels, relu);
+        for (int i = 0; i < images; i++)
+        {
+            float* image = x.Images + (long)i * x.ImageStride;
+            for (int ph = 0; ph < ph1; ph++)
             {
-                float* row = image + (long)oh * g.StrideHeight * x.RowStride;
-                for (int ow = 0; ow < ow1; ow += 6)
-                {
-                    int left = Math.Min(ow, ow1 - 6);
-                    float* y0 = y + (((long)i * oh1 + oh) * ow1 + left) * filters;
-                    for (int f = 0; f < filters; f += 16)
-                        Tile(shape, row + (long)left * shape.PixelStep, w + f, bias + f, y0 + f);
-                }
+                int oh = 2 * ph;
+                Row(shape, image + (long)oh * g.StrideHeight * x.RowStride, ow1, w, bias, rowPair);
+                Row(shape, image + (long)(oh + 1) * g.StrideHeight * x.RowStride, ow1, w, bias, rowPair + rowFloats);
+                long o = i * pooledSize + (long)ph * pw1 * filters;
+                PoolRowPair(rowPair, rowFloats, filters, pw1, y + o, argmax == null ? null : argmax + o, oh * rowFloats, relu);
+            }
+        }
+    }
+
+    /// <summary>One output row: OW pixels × F filters, 6-pixel tiles (the last moved back to end at the row's end).</summary>
+    private static void Row(in TileShape shape, float* row, int ow1, float* w, float* bias, float* y)
+    {
+        int filters = shape.Filters;
+        for (int ow = 0; ow < ow1; ow += 6)
+        {
+            int left = Math.Min(ow, ow1 - 6);
+            float* y0 = y + (long)left * filters;
+            for (int f = 0; f < filters; f += 16)
+                Tile(shape, row + (long)left * shape.PixelStep, w + f, bias + f, y0 + f);
+        }
+    }
+
+    /// <summary>
+    /// The 2×2 windows over two convolution rows (<paramref name="top"/>, the other <paramref name="rowFloats"/> after it),
+    /// 8 filters at a time: the maximum by <see cref="MaxPoolKernels"/>' rule (candidates top-left, top-right, bottom-left,
+    /// bottom-right; the first maximum wins ties, NaN propagates), and its position in the image's convolution output
+    /// (<paramref name="index"/> is the top row's), or <see cref="Conv2DKernels.ZeroedWindow"/> with the ReLU where the
+    /// maximum is not &gt; 0 (as the separate passes record it).
+    /// </summary>
+    private static void PoolRowPair(float* top, int rowFloats, int filters, int pw1, float* y, int* argmax, int index, bool relu)
+    {
+        Vector256<int> lanes = Vector256<int>.Indices, right = Vector256.Create(filters), below = Vector256.Create(rowFloats);
+        Vector256<int> zeroed = Vector256.Create(Conv2DKernels.ZeroedWindow);
+        for (int pw = 0; pw < pw1; pw++)
+        {
+            int first = 2 * pw * filters; // the window's top-left pixel in the row
+            for (int f = 0; f < filters; f += 8)
+            {
+                float* a = top + first + f;
+                Vector256<float> best = Vector256.Load(a), b = Vector256.Load(a + filters);
+                Vector256<float> d = Vector256.Load(a + rowFloats), e = Vector256.Load(a + rowFloats + filters);
+                Vector256<float> takesB = MaxPoolKernels.Takes(b, best);
+                best = Vector256.ConditionalSelect(takesB, b, best);
+                Vector256<float> takesD = MaxPoolKernels.Takes(d, best);
+                best = Vector256.ConditionalSelect(takesD, d, best);
+                Vector256<float> takesE = MaxPoolKernels.Takes(e, best);
+                best = Vector256.ConditionalSelect(takesE, e, best);
+                best.Store(y + pw * filters + f);
+                if (argmax == null) // inference: no index
+                    continue;
+                Vector256<int> at = Vector256.Create(index + first + f) + lanes, winner = at;
+                winner = Vector256.ConditionalSelect(takesB.AsInt32(), at + right, winner);
+                winner = Vector256.ConditionalSelect(takesD.AsInt32(), at + below, winner);
+                winner = Vector256.ConditionalSelect(takesE.AsInt32(), at + below + right, winner);
+                if (relu) // !(max > 0): 0, or NaN
+                    winner = Vector256.ConditionalSelect(Avx.CompareGreaterThan(best, Vector256<float>.Zero).AsInt32(), winner, zeroed);
+                winner.Store(argmax + pw * filters + f);
             }
         }
     }

@@ -19,7 +19,7 @@ public static unsafe partial class MaxPoolKernels
     /// <summary>Lanes where <paramref name="v"/> takes over from <paramref name="best"/>: not ≤ (greater, or unordered),
     /// kept only where <paramref name="best"/> is a number — "greater, or NaN over a number", as the 16-lane version.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector256<float> Takes(Vector256<float> v, Vector256<float> best) =>
+    internal static Vector256<float> Takes(Vector256<float> v, Vector256<float> best) =>
         Avx.CompareNotLessThanOrEqual(v, best) & Avx.CompareOrdered(best, best);
 
     /// <summary>The 2×2 windows of one image, 8 channels at a time (<see cref="Forward2x2"/>'s loop).</summary>
