@@ -101,7 +101,7 @@ public class DirectConvTests
     public void WeightGradientIsBitwiseTheIm2ColPathAndCloseToTheReference(int batch, int h, int w, int c, int filters, int kh, int kw, int sh, int sw, bool same)
     {
         var g = ConvGeometry.Create(h, w, c, kh, kw, sh, sw, same);
-        Assume.That(DirectConv.Applies(g, filters), "needs accelerated Vector512");
+        Assume.That(DirectConv.Applies(g, filters) || DirectConvWeightGradient.Applies256(g, filters), "needs AVX-512, or AVX2 + FMA");
         (float[] x, float[] k, float[] bias) = Inputs(batch, g, filters);
         (float[] dY, float[] y) = ReluOutputAndGradient(x, k, bias, batch, g, filters, seed: 7);
 
@@ -388,21 +388,22 @@ public class DirectConvTests
         return (x, k, bias);
     }
 
-    /// <summary>Runs <paramref name="run"/> with the direct kernels (AVX-512's and the AVX2 forward) on or off (the Winograd forward off) and the thread count set (process-wide), then restores them.</summary>
+    /// <summary>Runs <paramref name="run"/> with the direct kernels (AVX-512's, the AVX2 forward and weight gradient) on or off (the Winograd forward off) and the thread count set (process-wide), then restores them.</summary>
     internal static T With<T>(bool direct, int threads, Func<T> run)
     {
         // The direct and im2col paths are compared bit for bit: the Winograd forward (other bits) stays off meanwhile.
-        (bool savedDirect, bool saved256, bool savedWinograd, int savedThreads) =
-            (DirectConv.Enabled, DirectConvForward256.Enabled, WinogradConv.Enabled, Parallelism.MaxThreads);
-        (DirectConv.Enabled, DirectConvForward256.Enabled, WinogradConv.Enabled, Parallelism.MaxThreads) = (direct, direct, false, threads);
+        (bool savedDirect, bool saved256, bool savedWeights256, bool savedWinograd, int savedThreads) =
+            (DirectConv.Enabled, DirectConvForward256.Enabled, DirectConvWeightGradient.Enabled256, WinogradConv.Enabled, Parallelism.MaxThreads);
+        (DirectConv.Enabled, DirectConvForward256.Enabled, DirectConvWeightGradient.Enabled256, WinogradConv.Enabled, Parallelism.MaxThreads) =
+            (direct, direct, direct, false, threads);
         try
         {
             return run();
         }
         finally
         {
-            (DirectConv.Enabled, DirectConvForward256.Enabled, WinogradConv.Enabled, Parallelism.MaxThreads) =
-                (savedDirect, saved256, savedWinograd, savedThreads);
+            (DirectConv.Enabled, DirectConvForward256.Enabled, DirectConvWeightGradient.Enabled256, WinogradConv.Enabled, Parallelism.MaxThreads) =
+                (savedDirect, saved256, savedWeights256, savedWinograd, savedThreads);
         }
     }
 }

@@ -258,6 +258,9 @@ public static unsafe class Conv2DKernels
         /// <summary>Whether the forward (not the backward) runs the AVX2 direct kernel (<see cref="DirectConvForward256"/>)
         /// instead of im2col + GEMM: never with <see cref="Direct"/>.</summary>
         public bool DirectForward256;
+        /// <summary>Whether the weight gradient runs the AVX2 direct tiles (<see cref="DirectConvWeightGradient.Applies256"/>)
+        /// instead of im2col + tiles: never with <see cref="Direct"/>.</summary>
+        public bool DirectWeights256;
         /// <summary>Whether the input gradient runs col2im in the product's epilogue (<see cref="DirectConvInputGradient"/>).</summary>
         public bool DirectInput;
         /// <summary>Whether the forward can take the Winograd kernel (<see cref="WinogradConv"/>).</summary>
@@ -285,6 +288,7 @@ public static unsafe class Conv2DKernels
             job.ImagesPerChunk = Conv2DKernels.ImagesPerChunk(g);
             job.Direct = DirectConv.Applies(g, filters);
             job.DirectForward256 = !job.Direct && DirectConvForward256.Applies(g, filters);
+            job.DirectWeights256 = !job.Direct && DirectConvWeightGradient.Applies256(g, filters);
             job.DirectInput = DirectConvInputGradient.Applies(g, filters);
             job.Winograd = WinogradConv.Applies(g, filters);
             job.WinogradInput = WinogradConv.InputGradientApplies(g, filters);
@@ -350,7 +354,7 @@ public static unsafe class Conv2DKernels
             bool weightsByWinograd = backward && WantParameters && WinogradWeights;
             bool readsPatches = !backward || (WantParameters && !weightsByWinograd), needsInputGradient = backward && WantInput;
             // The direct kernels read the patches in place (from a zero-bordered copy of the chunk's images for 'same').
-            bool direct = Direct || (!backward && DirectForward256);
+            bool direct = Direct || (backward ? DirectWeights256 : DirectForward256);
             bool needsColumns = readsPatches && !direct, needsPadded = readsPatches && direct && DirectConv.NeedsPadding(G);
             // The pooled passes keep the chunk's convolution output (forward) or its gradient (backward) here, except
             // the direct forward with a 2×2 pooling, which pools in registers.
@@ -602,7 +606,7 @@ public static unsafe class Conv2DKernels
                         (float*)PartialSums + (long)chunk * PartialStride, CacheLineAlignment.Align(pWorkspace),
                         pooled: Mode == Pass.BackwardPooled && MaxPoolKernels.Unpools2x2(Pool));
             }
-            else if (WantParameters && Direct) // this chunk's [dW; db] with the patches read in place from x
+            else if (WantParameters && (Direct || DirectWeights256)) // this chunk's [dW; db] with the patches read in place from x
             {
                 fixed (float* pdZ = dZ)
                     DirectConvWeightGradient.Compute(DirectSource(first, images, paddedBuffer), images, G, pdZ, Filters,

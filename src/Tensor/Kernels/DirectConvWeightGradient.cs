@@ -8,8 +8,9 @@ namespace NanoNet.Kernels;
 /// <para>Shape legend: the source images are Hp×Wp×C (<see cref="DirectConv.Source"/>); dZ is images×OH×OW×F (the
 /// masked output gradient, NHWC); run = KW·C; the result [dW; db] is (P + 1)×F, row-major, P = KH·KW·C: dW is the
 /// (KH, KW, C, F) kernel read as P×F, db its last row.</para>
-/// <para>The tiles are <see cref="ConvWeightGradient"/>'s generic one (ConvWeightGradient.Tile.cs) at 512 bits, with
-/// another walk over their A operand. For kernel row kh, rows p = kh·run + k (k in 0..run) of dW need, at output pixel
+/// <para>The tiles are <see cref="ConvWeightGradient"/>'s generic one (ConvWeightGradient.Tile.cs) at 512 bits (at 256 on
+/// AVX2: 6-row tiles and one of up to 6 rows left, 12 accumulators of the 16 YMM registers), with another walk over their
+/// A operand. For kernel row kh, rows p = kh·run + k (k in 0..run) of dW need, at output pixel
 /// (oh, ow), the values x[oh·sh + kh, ow·sw, k]: the run of KW·C floats starting there. So a tile holds a block of dW
 /// rows × 32 filters in registers and walks the pixels in order (image, oh, ow), stepping sw·C floats along an image
 /// row and reading a dZ row (two vectors) per pixel. A 3×3 RGB run of 9 is one tile of 18 accumulators (plus two dZ
@@ -28,16 +29,43 @@ internal static unsafe partial class DirectConvWeightGradient
     internal static int BlockRows(in ConvGeometry g, int filters) =>
         Math.Clamp(16 * 1024 / (g.OutputWidth * filters * sizeof(float)), 1, g.OutputHeight);
 
-    /// <summary>result[(P+1)×F] = Σ over the chunk's pixels of [patch; 1]ᵀ · dZ (overwrites the result).</summary>
+    /// <summary>Off only in tests and benchmarks, to compare the AVX2 tiles (<see cref="Applies256"/>) against the im2col path.</summary>
+    internal static bool Enabled256 = true;
+
+    /// <summary>
+    /// Whether <see cref="Compute"/> takes this weight gradient on an AVX2 + FMA machine (no AVX-512: there
+    /// <see cref="DirectConv.Applies"/> decides): the 6×16 tiles, F a multiple of 16, no dilation, a kernel row up to
+    /// <see cref="DirectConv.MaxRun"/>. On a Zen 3 core the im2col matrix this spares (28 floats a pixel for the RGB stem,
+    /// 9x the image over 32 channels) cost a third of the stem's weight gradient (benchmarks/README.md, forty-second sitting).
+    /// </summary>
+    public static bool Applies256(in ConvGeometry g, int filters) =>
+        Enabled256 && Gemm.BestKernel == GemmKernelKind.Vector256 && System.Runtime.Intrinsics.X86.Fma.IsSupported
+        && filters > 0 && filters % 16 == 0 && g.DilationHeight == 1 && g.DilationWidth == 1 && g.KernelWidth * g.Channels <= DirectConv.MaxRun;
+
+    /// <summary>result[(P+1)×F] = Σ over the chunk's pixels of [patch; 1]ᵀ · dZ (overwrites the result), with the 8×32 tiles
+    /// on AVX-512 and the 6×16 ones on AVX2 (<see cref="Applies256"/>).</summary>
+    public static void Compute(DirectConv.Source x, int images, in ConvGeometry g, float* dZ, int filters, float* result)
+    {
+        if (Gemm.BestKernel == GemmKernelKind.Vector512)
+            Compute<Lanes512, TileRows8>(x, images, g, dZ, filters, result, longestLastTile: 9);
+        else
+            Compute<Lanes256, TileRows6>(x, images, g, dZ, filters, result, longestLastTile: 6);
+    }
+
+    /// <summary>result[(P+1)×F] = Σ over the chunk's pixels of [patch; 1]ᵀ · dZ (overwrites the result): each kernel row's
+    /// run in <typeparamref name="TMain"/>-row tiles and one of the rest (up to <paramref name="longestLastTile"/> rows: 9
+    /// fit the 32 ZMM registers, 6 the 16 YMM ones).</summary>
     /// <remarks>
     /// The pixels go in blocks of <see cref="BlockRows"/> output rows of one image, and every tile passes over a block before
     /// the next: a tile of a later block goes on from the sums the earlier ones stored (<c>add</c>), so each element is still
     /// one chain over the pixels in order, the bits unchanged, while dZ is read from L1 instead of L2 by all but the first
     /// tile (⌈P/8⌉ + 1 = 37 tiles over the Keras 32 → 32 layer's 900 pixels, each reading all of its 115 KB dZ before).
     /// </remarks>
-    public static void Compute(DirectConv.Source x, int images, in ConvGeometry g, float* dZ, int filters, float* result)
+    private static void Compute<TLanes, TMain>(DirectConv.Source x, int images, in ConvGeometry g, float* dZ, int filters, float* result,
+        int longestLastTile)
+        where TLanes : struct, ILanes<TLanes> where TMain : struct, ITileRows
     {
-        int run = g.KernelWidth * g.Channels, patch = g.PatchSize, oh1 = g.OutputHeight, ow1 = g.OutputWidth;
+        int width = 2 * TLanes.Count, run = g.KernelWidth * g.Channels, patch = g.PatchSize, oh1 = g.OutputHeight, ow1 = g.OutputWidth;
         long rowStep = (long)g.StrideHeight * x.RowStride;
         int blockRows = BlockRows(g, filters);
         float one = 1f;
@@ -51,17 +79,17 @@ internal static unsafe partial class DirectConvWeightGradient
                 var constant = new ConvWeightGradient.Walk(1, rows, ow1, 0, 0, 0); // every step reads the same 1
                 float* image = x.Images + (long)i * x.ImageStride + r0 * rowStep;
                 float* dz = dZ + ((long)i * oh1 + r0) * ow1 * filters;
-                for (int f = 0; f < filters; f += 32)
+                for (int f = 0; f < filters; f += width)
                 {
                     for (int kh = 0; kh < g.KernelHeight; kh++)
                     {
                         float* a = image + (long)kh * x.RowStride, c = result + (long)kh * run * filters + f;
                         int k = 0;
-                        for (; run - k > 9; k += 8)
-                            ConvWeightGradient.Tile<Lanes512, TileRows8>(walk, a + k, dz + f, filters, c + (long)k * filters, filters, add);
-                        ConvWeightGradient.Tile<Lanes512>(run - k, walk, a + k, dz + f, filters, c + (long)k * filters, filters, add);
+                        for (; run - k > longestLastTile; k += TMain.Count)
+                            ConvWeightGradient.Tile<TLanes, TMain>(walk, a + k, dz + f, filters, c + (long)k * filters, filters, add);
+                        ConvWeightGradient.Tile<TLanes>(run - k, walk, a + k, dz + f, filters, c + (long)k * filters, filters, add);
                     }
-                    ConvWeightGradient.Tile<Lanes512, TileRows1>(constant, &one, dz + f, filters, result + (long)patch * filters + f, filters, add);
+                    ConvWeightGradient.Tile<TLanes, TileRows1>(constant, &one, dz + f, filters, result + (long)patch * filters + f, filters, add);
                 }
             }
         }
