@@ -48,7 +48,8 @@ using NanoNet.Benchmarks;
 //      recurrent-time takes it too; NANONET_THREADS_SWITCH=1,2: the thread count switched step by step, a median each;
 //      NANONET_GEMM_PREFETCH=one,all: the GEMM's prefetch plan on one worker only or on every worker, the same way;
 //      NANONET_GEMM_WHOLE_K=slabs,whole: single-panel products (the Keras Dense dX) in KC slabs or K whole, the same way;
-//      NANONET_GEMM_IN_PLACE_B=plain,ahead: tiles reading a B panel in place (Dense forwards) ask for its rows ahead or not, the same way)
+//      NANONET_GEMM_IN_PLACE_B=plain,ahead,packed: tiles reading a B panel in place (Dense forwards) ask for its rows ahead or not,
+//      or the skinny products' big operands are packed, the same way)
 var config = DefaultConfig.Instance
     .AddJob(Job.Default.WithWarmupCount(3).WithIterationCount(10).WithId("nanonet"))
     .AddColumn(GflopsColumn.Gflops, GflopsColumn.PercentOfPeak, BandwidthColumn.Instance)

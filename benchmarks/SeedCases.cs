@@ -134,13 +134,18 @@ public static class SeedCases
         string[]? gemmPlan = Environment.GetEnvironmentVariable("NANONET_GEMM_PREFETCH")?.Split(',');
         // NANONET_GEMM_WHOLE_K=slabs,whole: single-panel products (the Keras Dense dX) in KC slabs or K whole (Gemm.TakesKWhole).
         string[]? wholeK = Environment.GetEnvironmentVariable("NANONET_GEMM_WHOLE_K")?.Split(',');
-        // NANONET_GEMM_IN_PLACE_B=plain,ahead: tiles reading a B panel in place ask for its rows ahead or not (Gemm.AsksInPlaceRowsAhead).
+        // NANONET_GEMM_IN_PLACE_B=plain,ahead,packed: tiles reading a B panel in place ask for its rows ahead or not
+        // (Gemm.AsksInPlaceRowsAhead), or the skinny products' big operands are packed (Gemm.ReadsInPlace).
         string[]? inPlaceB = Environment.GetEnvironmentVariable("NANONET_GEMM_IN_PLACE_B")?.Split(',');
         bool profiling = Profiler.Enabled;
         for (int i = 0; i < steps; i++)
         {
             if (inPlaceB != null)
-                NanoNet.Kernels.Gemm.AsksInPlaceRowsAhead = inPlaceB[i % inPlaceB.Length] == "ahead";
+            {
+                string way = inPlaceB[i % inPlaceB.Length];
+                NanoNet.Kernels.Gemm.ReadsInPlace = way != "packed";
+                NanoNet.Kernels.Gemm.AsksInPlaceRowsAhead = way == "ahead";
+            }
             if (gemmPlan != null)
                 NanoNet.Kernels.Gemm.PrefetchesOnSeveralWorkers = gemmPlan[i % gemmPlan.Length] == "all";
             if (wholeK != null)
@@ -187,7 +192,7 @@ public static class SeedCases
         }
         if (inPlaceB != null)
         {
-            NanoNet.Kernels.Gemm.AsksInPlaceRowsAhead = true;
+            NanoNet.Kernels.Gemm.ReadsInPlace = NanoNet.Kernels.Gemm.AsksInPlaceRowsAhead = true;
             ReportSwitched("in-place B panels", inPlaceB, times);
         }
         if (winogradWeights != null)

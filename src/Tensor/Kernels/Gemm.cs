@@ -46,7 +46,7 @@ public static unsafe class Gemm
     private static readonly int SkinnyNC = Math.Max(GemmBlocking.NCMultiple, MaxNC / 4 / GemmBlocking.NCMultiple * GemmBlocking.NCMultiple);
     /// <summary>Whether skinny products read their big operand in place (<see cref="GemmMicroKernels.Kernel8x32Strided{TRead}"/>,
     /// <see cref="GemmMicroKernels.Kernel6x16Strided{TRead}"/>);
-    /// off only in tests, which check that both ways give the same bits.</summary>
+    /// off only in tests, which check that both ways give the same bits, and under the benchmarks' <c>NANONET_GEMM_IN_PLACE_B=…,packed</c> switch.</summary>
     internal static bool ReadsInPlace = true;
     /// <summary>Whether a product split over several workers plans prefetches too (<see cref="GemmPrefetch"/>; one worker
     /// always does): on, but for the benchmarks' <c>NANONET_GEMM_PREFETCH=one,all</c> switch, kept so that a machine whose
