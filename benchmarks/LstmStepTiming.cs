@@ -22,6 +22,12 @@ public static unsafe class LstmStepTiming
 
     public static void Run(int steps)
     {
+        if (!LstmFusedStep.Applies(32))
+        {
+            Console.WriteLine("lstm-step-time times the fused AVX-512 step (LstmFusedStep), which this machine does not run; "
+                + "its LSTM runs the two-pass step (recurrent-time times it).");
+            return;
+        }
         Parallelism.MaxThreads = 1;
         double peak = FmaPeak.MeasureGflops(1);
         double floorUs = 2.0 * 32 * U * 4 * U / (peak * 1e3);

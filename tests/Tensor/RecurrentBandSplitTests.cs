@@ -20,12 +20,18 @@ public class RecurrentBandSplitTests
     public void BandsAreWholeRowTilesAndCoverTheBatch()
     {
         int tile = GemmMicroKernels.TileSize(Gemm.BestKernel).Mr;
-        foreach (int workers in (int[])[1, 2, 3])
-        {
-            int band = RecurrentStepJob.BandRows(N, workers);
-            Assert.That(band % tile, Is.Zero, $"{workers} workers");
-            Assert.That(band * workers, Is.GreaterThanOrEqualTo(N), $"{workers} workers");
-        }
+        // The 6×16 kernel also ends a band in a 4-row edge strip (Kernel4x16Edge): 16 + 16 rows for a batch of 32, not 18 + 14.
+        bool fourRowEdges = Gemm.BestKernel == GemmKernelKind.Vector256;
+        foreach (int batch in (int[])[N, 32, 64, 7])
+            foreach (int workers in (int[])[1, 2, 3])
+            {
+                int band = RecurrentStepJob.BandRows(batch, workers);
+                Assert.That(band % tile == 0 || (fourRowEdges && band % tile == 4), $"batch {batch}, {workers} workers: band {band}");
+                Assert.That(band * workers, Is.GreaterThanOrEqualTo(batch), $"batch {batch}, {workers} workers");
+                Assert.That(band, Is.LessThan((batch + workers - 1) / workers + tile), $"batch {batch}, {workers} workers: no more than a tile over the share");
+            }
+        if (fourRowEdges)
+            Assert.That(RecurrentStepJob.BandRows(32, 2), Is.EqualTo(16));
     }
 
     [Test]

@@ -638,6 +638,11 @@ public static unsafe class Gemm
                             else if (jr == 0)
                                 GemmPacking.PackA(true, _a, _lda, ic + ir, mr, pc, kc, _mr, aPanel);
                         }
+                        if (_kind == GemmKernelKind.Vector256 && mr <= 4 && nr == _nr) // an edge strip of 1–4 rows: 8 chains, into C
+                        {
+                            GemmMicroKernels.Kernel4x16Edge(kc, aPanel, aStep, bPanel, bStep, cTile, _ldc, add, mr);
+                            continue;
+                        }
                         float* target = full ? cTile : edge;
                         int ldTarget = full ? _ldc : _nr;
                         bool asksRowsAhead = bStep != _nr && AsksInPlaceRowsAhead; // B read in place: its rows lie ldb apart
@@ -666,6 +671,10 @@ public static unsafe class Gemm
                     if (full)
                     {
                         GemmMicroKernels.Run(_kind, kc, aPanel, bPanel, cTile, _ldc, add, prefetchRun, prefetchLines);
+                    }
+                    else if (_kind == GemmKernelKind.Vector256 && mr <= 4 && nr == _nr) // an edge strip of 1–4 rows: 8 chains, into C
+                    {
+                        GemmMicroKernels.Kernel4x16Edge(kc, aPanel, _mr, bPanel, _nr, cTile, _ldc, add, mr);
                     }
                     else
                     {

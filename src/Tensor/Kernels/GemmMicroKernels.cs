@@ -242,6 +242,38 @@ internal static unsafe class GemmMicroKernels
         Store256(c, c50, c51, add);
     }
 
+    /// <summary>
+    /// The 6×16 kernel's edge strip of 1 to 4 rows (<paramref name="rows"/>): the first 4 rows of its panel (A stepping
+    /// <paramref name="aStep"/>, B <paramref name="bStep"/>) in 8 accumulators, the valid rows stored straight into C.
+    /// Each row is the same chain of FMAs as in the 6-row tile, so the same bits. 8 independent chains still fill both FMA
+    /// pipes at a 4-cycle latency, where the 6-row tile spends a third or more of its multiply-adds on zero padding: a
+    /// batch of 32 is five 6-row strips and a 2-row edge, and a band of 16 rows two strips and a 4-row edge.
+    /// </summary>
+    public static void Kernel4x16Edge(int kc, float* a, int aStep, float* b, int bStep, float* c, int ldc, bool add, int rows)
+    {
+        Vector256<float> c00 = default, c01 = default, c10 = default, c11 = default;
+        Vector256<float> c20 = default, c21 = default, c30 = default, c31 = default;
+        for (int p = 0; p < kc; p++)
+        {
+            Vector256<float> b0 = Vector256.Load(b);
+            Vector256<float> b1 = Vector256.Load(b + 8);
+            Vector256<float> ai = Vector256.Create(a[0]);
+            c00 = Vector256.FusedMultiplyAdd(ai, b0, c00); c01 = Vector256.FusedMultiplyAdd(ai, b1, c01);
+            ai = Vector256.Create(a[1]);
+            c10 = Vector256.FusedMultiplyAdd(ai, b0, c10); c11 = Vector256.FusedMultiplyAdd(ai, b1, c11);
+            ai = Vector256.Create(a[2]);
+            c20 = Vector256.FusedMultiplyAdd(ai, b0, c20); c21 = Vector256.FusedMultiplyAdd(ai, b1, c21);
+            ai = Vector256.Create(a[3]);
+            c30 = Vector256.FusedMultiplyAdd(ai, b0, c30); c31 = Vector256.FusedMultiplyAdd(ai, b1, c31);
+            a += aStep;
+            b += bStep;
+        }
+        Store256(c, c00, c01, add);
+        if (rows > 1) Store256(c + ldc, c10, c11, add);
+        if (rows > 2) Store256(c + 2 * ldc, c20, c21, add);
+        if (rows > 3) Store256(c + 3 * ldc, c30, c31, add);
+    }
+
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void Store256(float* c, Vector256<float> lo, Vector256<float> hi, bool add)
     {
