@@ -35,7 +35,7 @@ namespace NanoNet.Kernels;
 /// from the tile's outputs with the argmax of <see cref="MaxPoolKernels"/>, as the direct kernel does
 /// (<see cref="DirectConvForward.Pool"/>); a last odd output row or column that no window reads is not stored.</para>
 /// </remarks>
-internal static unsafe class WinogradConv
+internal static unsafe partial class WinogradConv
 {
     /// <summary>Tiles per block (the micro-kernel's rows), filters per panel (its columns), channels per vector.</summary>
     public const int BlockTiles = 8, FilterPanel = 32, ChannelLanes = 16;
@@ -52,9 +52,10 @@ internal static unsafe class WinogradConv
     /// stem stays with the direct kernel (its patch of 27 values is too short to pay for the transforms).
     /// </summary>
     public static bool Applies(in ConvGeometry g, int filters) =>
-        Enabled && Vector512.IsHardwareAccelerated && g.KernelHeight == 3 && g.KernelWidth == 3
+        Enabled && (Vector512.IsHardwareAccelerated ? g.Channels % ChannelLanes == 0 : Runs256 && g.Channels % Lanes256 == 0)
+        && g.KernelHeight == 3 && g.KernelWidth == 3
         && g.StrideHeight == 1 && g.StrideWidth == 1 && g.DilationHeight == 1 && g.DilationWidth == 1
-        && g.Channels % ChannelLanes == 0 && filters > 0 && filters % FilterPanel == 0
+        && filters > 0 && filters % FilterPanel == 0
         && g.OutputHeight >= 2 && g.OutputWidth >= 2;
 
     /// <summary>
@@ -132,16 +133,9 @@ internal static unsafe class WinogradConv
                 int ih = top + r, iw = left + s;
                 float* to = block + (r * size + s) * c;
                 if ((uint)ih < (uint)g.Height && (uint)iw < (uint)g.Width)
-                {
-                    float* from = image + ((long)ih * g.Width + iw) * c;
-                    for (int k = 0; k < c; k += ChannelLanes)
-                        Vector512.Load(from + k).Store(to + k);
-                }
+                    Buffer.MemoryCopy(image + ((long)ih * g.Width + iw) * c, to, (long)c * sizeof(float), (long)c * sizeof(float));
                 else
-                {
-                    for (int k = 0; k < c; k += ChannelLanes)
-                        Vector512<float>.Zero.Store(to + k);
-                }
+                    new Span<float>(to, c).Clear();
             }
         return block;
     }
@@ -211,18 +205,26 @@ internal static unsafe class WinogradConv
     /// <summary><see cref="TransformFilters"/> for channels [<paramref name="firstChannel"/>, <paramref name="endChannel"/>).</summary>
     private static void TransformChannels(float* w, int channels, int filters, float* u, int tile, int firstChannel, int endChannel)
     {
+        if (!Vector512.IsHardwareAccelerated) // AVX2: the 8-lane transforms, the same layout
+        {
+            if (tile == 4)
+                TransformChannels<WinogradTile4x4Lanes8>(w, channels, filters, u, firstChannel, endChannel, Lanes256);
+            else
+                TransformChannels<WinogradTile2x2Lanes8>(w, channels, filters, u, firstChannel, endChannel, Lanes256);
+            return;
+        }
         if (tile == 4)
             TransformChannels<WinogradTile4x4>(w, channels, filters, u, firstChannel, endChannel);
         else
             TransformChannels<WinogradTile2x2>(w, channels, filters, u, firstChannel, endChannel);
     }
 
-    private static void TransformChannels<T>(float* w, int channels, int filters, float* u, int firstChannel, int endChannel)
+    private static void TransformChannels<T>(float* w, int channels, int filters, float* u, int firstChannel, int endChannel, int lanes = 16)
         where T : struct, IWinogradTile
     {
         int elements = Elements(T.Outputs);
         long tap = (long)channels * filters, element = (long)channels * FilterPanel; // floats between taps in w, elements in u
-        for (int f = 0; f < filters; f += 16)
+        for (int f = 0; f < filters; f += lanes) // the filters one vector of the transform's at a time
         {
             int panel = f / FilterPanel, lane = f % FilterPanel;
             for (int c = firstChannel; c < endChannel; c++) // channel by channel: each element's stores go on along one run of u
@@ -252,6 +254,14 @@ internal static unsafe class WinogradConv
     public static void Forward(float* x, int images, in ConvGeometry g, float* u, float* bias, int filters, bool relu,
         float* y, int* argmax, bool pooled, int tile, float* workspace, bool accumulate = false)
     {
+        if (!Vector512.IsHardwareAccelerated) // AVX2 (WinogradConv.Avx2.cs)
+        {
+            if (tile == 4)
+                Forward256<WinogradTile4x4Lanes8>(x, images, g, u, bias, filters, relu, y, argmax, pooled, workspace, accumulate);
+            else
+                Forward256<WinogradTile2x2Lanes8>(x, images, g, u, bias, filters, relu, y, argmax, pooled, workspace, accumulate);
+            return;
+        }
         if (tile == 4)
             Forward<WinogradTile4x4>(x, images, g, u, bias, filters, relu, y, argmax, pooled, workspace, accumulate);
         else

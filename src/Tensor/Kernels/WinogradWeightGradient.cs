@@ -60,9 +60,11 @@ internal static unsafe class WinogradWeightGradient
 
     /// <summary>
     /// Whether this convolution's weight gradient runs here: where the Winograd forward runs (<see cref="WinogradConv.Applies"/>:
-    /// 512-bit vectors, 3×3 at stride 1, whole channel vectors and filter panels).
+    /// 3×3 at stride 1, whole channel vectors and filter panels) on 512-bit vectors; on AVX2 the forward runs by Winograd but
+    /// the weight gradient by the direct tiles (<see cref="DirectConvWeightGradient.Applies256"/>: no 8-lane twin of this one yet).
     /// </summary>
-    public static bool Applies(in ConvGeometry g, int filters) => Enabled && WinogradConv.Applies(g, filters);
+    public static bool Applies(in ConvGeometry g, int filters) =>
+        Enabled && System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated && WinogradConv.Applies(g, filters);
 
     /// <summary>
     /// Tiles per group: as many as keep the group's V and U (36 × tiles × (C + F) floats) within 3/8 of L2 (as a chunk's

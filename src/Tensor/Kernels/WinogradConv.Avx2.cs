@@ -1,0 +1,120 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
+
+namespace NanoNet.Kernels;
+
+/// <summary>
+/// The Winograd forward on AVX2 + FMA machines (no AVX-512): <see cref="WinogradConv"/>'s algorithm and data layout (V, U
+/// and M as on AVX-512: blocks of 8 tiles, panels of 32 filters), with 8-lane transforms (<see cref="WinogradTile4x4Lanes8"/>,
+/// <see cref="WinogradTile2x2Lanes8"/>) and each element's 8 × 32 product as four 4×16 tiles
+/// (<see cref="GemmMicroKernels.Kernel4x16DirectA"/>: 8 accumulators each, of the 16 YMM registers).
+/// </summary>
+/// <remarks>
+/// <para>Shape legend: as <see cref="WinogradConv"/>. Per block of 8 tiles: V (elements × 8 × C), then per panel of 32
+/// filters M[e] = V[e]·U[e] (8 × C times C × 32) for every element, then each tile's outputs 8 filters at a time.</para>
+/// <para>Numerics: the same transforms in the same order lane for lane, and each M element is one FMA chain over the
+/// channels as in the 8×32 kernel, so an AVX2 machine gives the AVX-512 machines' bits wherever both fuse the
+/// multiply-adds the same way (the tests hold both to the double-precision sum, as before).</para>
+/// <para>Why: on a Zen 3 core the Keras model's 3×3 layers (32 and 64 channels) ran their forward and input gradient
+/// directly at 60–90% of the FMA peak, and F(4×4) does 4x fewer multiply-adds (benchmarks/README.md, forty-second sitting).</para>
+/// </remarks>
+internal static unsafe partial class WinogradConv
+{
+    /// <summary>Channels and filters per 8-lane vector.</summary>
+    private const int Lanes256 = 8;
+
+    /// <summary>Whether this machine runs the 8-lane Winograd forward: no accelerated 512-bit vectors, the 6×16 GEMM kernel
+    /// (AVX2) and FMA.</summary>
+    private static bool Runs256 => !Vector512.IsHardwareAccelerated && Gemm.BestKernel == GemmKernelKind.Vector256 && Fma.IsSupported;
+
+    private static void Forward256<T>(float* x, int images, in ConvGeometry g, float* u, float* bias, int filters, bool relu,
+        float* y, int* argmax, bool pooled, float* workspace, bool accumulate) where T : struct, IWinogradTile
+    {
+        int m = T.Outputs, elements = Elements(m), c = g.Channels, oh = g.OutputHeight, ow = g.OutputWidth, panels = filters / FilterPanel;
+        int ph = oh / 2, pw = ow / 2, windows = m / 2; // pooled outputs, and pooling windows per tile side
+        (int down, int across) = Tiles(g, pooled, m);
+        int perImage = down * across, tiles = images * perImage;
+        // A pooling window's other outputs, from its first (DirectConvForward256.Pool).
+        Vector256<int> right = Vector256.Create(filters), below = Vector256.Create(ow * filters);
+        float* v = workspace, mBlock = v + elements * BlockTiles * c, yTile = mBlock + elements * BlockTiles * FilterPanel;
+        float* scratch = yTile + m * m * ChannelLanes, block = scratch + elements * ChannelLanes;
+        for (int first = 0; first < tiles; first += BlockTiles)
+        {
+            int count = Math.Min(BlockTiles, tiles - first);
+            // V for the block's tiles; a last partial block repeats its last tile (computed, never stored).
+            for (int j = 0; j < BlockTiles; j++)
+            {
+                int tile = first + Math.Min(j, count - 1), image = tile / perImage, th = tile % perImage / across, tw = tile % across;
+                float* d = InputBlock(x + (long)image * g.InputImageSize, g, m * th, m * tw, m + 2, block, out int rowStride);
+                T.TransformInput(d, rowStride, c, v + j * c, BlockTiles * c, Lanes256, scratch);
+            }
+            for (int p = 0; p < panels; p++)
+            {
+                // M[e] = V[e]·U[e] for the 8 tiles and this panel's 32 filters: four 4×16 tiles per element.
+                for (int e = 0; e < elements; e++)
+                {
+                    float* ve = v + e * BlockTiles * c, ue = u + ((long)p * elements + e) * c * FilterPanel, me = mBlock + e * BlockTiles * FilterPanel;
+                    GemmMicroKernels.Kernel4x16DirectA(c, ve, c, ue, FilterPanel, me, FilterPanel);
+                    GemmMicroKernels.Kernel4x16DirectA(c, ve, c, ue + 16, FilterPanel, me + 16, FilterPanel);
+                    GemmMicroKernels.Kernel4x16DirectA(c, ve + 4 * c, c, ue, FilterPanel, me + 4 * FilterPanel, FilterPanel);
+                    GemmMicroKernels.Kernel4x16DirectA(c, ve + 4 * c, c, ue + 16, FilterPanel, me + 4 * FilterPanel + 16, FilterPanel);
+                }
+                for (int j = 0; j < count; j++)
+                {
+                    int tile = first + j, image = tile / perImage, th = tile % perImage / across, tw = tile % across;
+                    for (int f = p * FilterPanel; f < (p + 1) * FilterPanel; f += Lanes256)
+                    {
+                        T.TransformOutput(mBlock + j * FilterPanel + f % FilterPanel, yTile, scratch);
+                        Vector256<float> b = bias == null ? Vector256<float>.Zero : Vector256.Load(bias + f);
+                        if (pooled)
+                        {
+                            // The tile's (m/2)² pooling windows, each 2×2 outputs, those inside the pooled output only.
+                            for (int wi = 0; wi < windows; wi++)
+                                for (int wj = 0; wj < windows; wj++)
+                                {
+                                    int row = th * windows + wi, column = tw * windows + wj;
+                                    if (row >= ph || column >= pw)
+                                        continue;
+                                    float* corner = yTile + (2 * wi * m + 2 * wj) * Lanes256;
+                                    long o = (((long)image * ph + row) * pw + column) * filters + f;
+                                    int index = (2 * row * ow + 2 * column) * filters + f; // the window's first pixel in the conv output
+                                    DirectConvForward256.Pool(Act(Vector256.Load(corner) + b, relu), Act(Vector256.Load(corner + Lanes256) + b, relu),
+                                        Act(Vector256.Load(corner + m * Lanes256) + b, relu), Act(Vector256.Load(corner + (m + 1) * Lanes256) + b, relu),
+                                        y + o, argmax == null ? null : argmax + o, index, right, below, relu);
+                                }
+                            continue;
+                        }
+                        // The tile's outputs inside the image (a last tile may hang past its bottom or right edge).
+                        int rows = Math.Min(m, oh - m * th), columns = Math.Min(m, ow - m * tw);
+                        float* yAt = y + (((long)image * oh + m * th) * ow + m * tw) * filters + f;
+                        for (int i = 0; i < rows; i++)
+                            for (int k = 0; k < columns; k++)
+                            {
+                                Vector256<float> value = Act(Vector256.Load(yTile + (i * m + k) * Lanes256) + b, relu);
+                                float* at = yAt + ((long)i * ow + k) * filters;
+                                (accumulate ? Vector256.Load(at) + value : value).Store(at);
+                            }
+                    }
+                }
+            }
+        }
+    }
+
+    /// <summary>Six vectors stored <paramref name="stride"/> floats apart from <paramref name="o"/> (a transformed column or row).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static void StoreSix(float* o, long stride, Vector256<float> v0, Vector256<float> v1, Vector256<float> v2, Vector256<float> v3,
+        Vector256<float> v4, Vector256<float> v5)
+    {
+        v0.Store(o);
+        v1.Store(o + stride);
+        v2.Store(o + 2 * stride);
+        v3.Store(o + 3 * stride);
+        v4.Store(o + 4 * stride);
+        v5.Store(o + 5 * stride);
+    }
+
+    /// <summary>ReLU as the 16-lane forward applies it (the IEEE max: NaN kept, +0 over −0), or the identity.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<float> Act(Vector256<float> v, bool relu) => relu ? Vector256.Max(v, Vector256<float>.Zero) : v;
+}
