@@ -40,7 +40,7 @@ namespace NanoNet.Kernels;
 /// nine taps of its channel come out non-finite (the direct method gives ±∞ or NaN in the taps it reaches), and a NaN in
 /// dZ makes every tap of its filter NaN; never a finite value (tests).</para>
 /// </remarks>
-internal static unsafe class WinogradWeightGradient
+internal static unsafe partial class WinogradWeightGradient
 {
     /// <summary>dZ values per tile side (m), input values per tile side (m + 2), and transformed elements ((m + 2)²).</summary>
     public const int TileOutputs = 4, TileInputs = 6, Elements = 36;
@@ -60,11 +60,9 @@ internal static unsafe class WinogradWeightGradient
 
     /// <summary>
     /// Whether this convolution's weight gradient runs here: where the Winograd forward runs (<see cref="WinogradConv.Applies"/>:
-    /// 3×3 at stride 1, whole channel vectors and filter panels) on 512-bit vectors; on AVX2 the forward runs by Winograd but
-    /// the weight gradient by the direct tiles (<see cref="DirectConvWeightGradient.Applies256"/>: no 8-lane twin of this one yet).
+    /// 3×3 at stride 1, whole channel vectors and filter panels; 16 lanes on AVX-512, 8 on AVX2, WinogradWeightGradient.Avx2.cs).
     /// </summary>
-    public static bool Applies(in ConvGeometry g, int filters) =>
-        Enabled && System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated && WinogradConv.Applies(g, filters);
+    public static bool Applies(in ConvGeometry g, int filters) => Enabled && WinogradConv.Applies(g, filters);
 
     /// <summary>
     /// Tiles per group: as many as keep the group's V and U (36 × tiles × (C + F) floats) within 3/8 of L2 (as a chunk's
@@ -116,6 +114,11 @@ internal static unsafe class WinogradWeightGradient
     internal static void ComputeInGroups(float* x, int images, in ConvGeometry g, float* dZ, int filters, float* result, float* workspace, int group,
         bool pooled = false)
     {
+        if (!Vector512.IsHardwareAccelerated)
+        {
+            ComputeInGroups256(x, images, g, dZ, filters, result, workspace, group, pooled);
+            return;
+        }
         int c = g.Channels, oh = g.OutputHeight, ow = g.OutputWidth;
         // dZ's rows and columns that can be nonzero (the rest is zero): all of it, or what the 2×2 windows cover.
         int rowsIn = pooled ? oh / 2 * 2 : oh, columnsIn = pooled ? ow / 2 * 2 : ow;
