@@ -59,6 +59,17 @@ internal static unsafe class GemmPacking
                     for (int i = 0; i < 8; i++)
                         panel[p * 8 + i] = src[(long)i * lda + p];
             }
+            else if (rows == 6 && mr == 6 && Avx.IsSupported)
+            {
+                // Stored M×K, the AVX2 kernel's 6-row strips: 6 rows × 8 depths transposed in registers at a time.
+                float* src = a + (long)(ic + ir) * lda + pc;
+                int p = 0;
+                for (; p + 8 <= kc; p += 8)
+                    Transpose6x8(src + p, lda, panel + p * 6);
+                for (; p < kc; p++)
+                    for (int i = 0; i < 6; i++)
+                        panel[p * 6 + i] = src[(long)i * lda + p];
+            }
             else if (rows == mr && mr % 4 == 0 && CanTranspose4x4)
             {
                 // Stored M×K, no AVX (ARM64's 8-row strips): 4×4 transposes in 128-bit registers.
@@ -195,6 +206,41 @@ internal static unsafe class GemmPacking
         o1.AsSingle().Store(dst + dstStride);
         o2.AsSingle().Store(dst + 2 * dstStride);
         o3.AsSingle().Store(dst + 3 * dstStride);
+    }
+
+    /// <summary>
+    /// Six rows of 8 floats (<paramref name="srcStride"/> apart) into 8 columns of 6, one after the other at
+    /// <paramref name="dst"/> (48 floats: the 6×16 kernel's packed A for 8 depths). <see cref="Transpose8x8"/>'s unpacks and
+    /// shuffles for rows 0–3; rows 4 and 5 are interleaved pairwise, each pair stored beside its column's first four values.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static void Transpose6x8(float* src, long srcStride, float* dst)
+    {
+        Vector256<float> r0 = Avx.LoadVector256(src), r1 = Avx.LoadVector256(src + srcStride);
+        Vector256<float> r2 = Avx.LoadVector256(src + 2 * srcStride), r3 = Avx.LoadVector256(src + 3 * srcStride);
+        Vector256<float> r4 = Avx.LoadVector256(src + 4 * srcStride), r5 = Avx.LoadVector256(src + 5 * srcStride);
+        Vector256<float> t0 = Avx.UnpackLow(r0, r1), t1 = Avx.UnpackHigh(r0, r1);
+        Vector256<float> t2 = Avx.UnpackLow(r2, r3), t3 = Avx.UnpackHigh(r2, r3);
+        // t4 = (r4[0] r5[0] r4[1] r5[1] | r4[4] r5[4] r4[5] r5[5]), t5 the same for depths 2, 3 | 6, 7.
+        Vector256<float> t4 = Avx.UnpackLow(r4, r5), t5 = Avx.UnpackHigh(r4, r5);
+        // u0 = rows 0–3 of depths 0 | 4, u1 of 1 | 5, u2 of 2 | 6, u3 of 3 | 7.
+        Vector256<float> u0 = Avx.Shuffle(t0, t2, 0x44), u1 = Avx.Shuffle(t0, t2, 0xEE);
+        Vector256<float> u2 = Avx.Shuffle(t1, t3, 0x44), u3 = Avx.Shuffle(t1, t3, 0xEE);
+        StoreColumn(dst, u0.GetLower(), t4.GetLower(), high: false);
+        StoreColumn(dst + 6, u1.GetLower(), t4.GetLower(), high: true);
+        StoreColumn(dst + 12, u2.GetLower(), t5.GetLower(), high: false);
+        StoreColumn(dst + 18, u3.GetLower(), t5.GetLower(), high: true);
+        StoreColumn(dst + 24, u0.GetUpper(), t4.GetUpper(), high: false);
+        StoreColumn(dst + 30, u1.GetUpper(), t4.GetUpper(), high: true);
+        StoreColumn(dst + 36, u2.GetUpper(), t5.GetUpper(), high: false);
+        StoreColumn(dst + 42, u3.GetUpper(), t5.GetUpper(), high: true);
+
+        // A column of 6: its four first rows, then rows 4 and 5 (the low or the high pair of the interleaved vector).
+        static void StoreColumn(float* d, Vector128<float> firstFour, Vector128<float> pairs, bool high)
+        {
+            firstFour.Store(d);
+            *(long*)(d + 4) = pairs.AsInt64().GetElement(high ? 1 : 0);
+        }
     }
 
     /// <summary>
