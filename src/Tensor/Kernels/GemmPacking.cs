@@ -43,6 +43,12 @@ internal static unsafe class GemmPacking
                         }
                         continue;
                     }
+                    if (rows == 6 && mr == 6 && Sse2.IsSupported) // the AVX2 kernel's strips: four floats and a pair
+                    {
+                        Vector128.Store(Vector128.Load(src), d);
+                        *(long*)(d + 4) = *(long*)(src + 4);
+                        continue;
+                    }
                     int i = 0;
                     for (; i < rows; i++) d[i] = src[i];
                     for (; i < mr; i++) d[i] = 0f;
