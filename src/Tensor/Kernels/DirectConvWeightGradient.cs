@@ -49,12 +49,14 @@ internal static unsafe partial class DirectConvWeightGradient
         if (Gemm.BestKernel == GemmKernelKind.Vector512)
             Compute<Lanes512, TileRows8>(x, images, g, dZ, filters, result, longestLastTile: 9);
         else
-            Compute<Lanes256, TileRows6>(x, images, g, dZ, filters, result, longestLastTile: 6);
+            Compute<Lanes256, TileRows6>(x, images, g, dZ, filters, result, longestLastTile: 6, balancesLastTiles: true);
     }
 
     /// <summary>result[(P+1)×F] = Σ over the chunk's pixels of [patch; 1]ᵀ · dZ (overwrites the result): each kernel row's
     /// run in <typeparamref name="TMain"/>-row tiles and one of the rest (up to <paramref name="longestLastTile"/> rows: 9
-    /// fit the 32 ZMM registers, 6 the 16 YMM ones).</summary>
+    /// fit the 32 ZMM registers, 6 the 16 YMM ones). With <paramref name="balancesLastTiles"/> (AVX2) a rest of 1–3 rows
+    /// shares the last whole tile's rows instead: a 3×3 RGB run of 9 as 5 + 4 rows (10 and 8 chains), not 6 + 3, whose
+    /// 3-row tile's 6 chains wait on the FMA latency.</summary>
     /// <remarks>
     /// The pixels go in blocks of <see cref="BlockRows"/> output rows of one image, and every tile passes over a block before
     /// the next: a tile of a later block goes on from the sums the earlier ones stored (<c>add</c>), so each element is still
@@ -62,7 +64,7 @@ internal static unsafe partial class DirectConvWeightGradient
     /// tile (⌈P/8⌉ + 1 = 37 tiles over the Keras 32 → 32 layer's 900 pixels, each reading all of its 115 KB dZ before).
     /// </remarks>
     private static void Compute<TLanes, TMain>(DirectConv.Source x, int images, in ConvGeometry g, float* dZ, int filters, float* result,
-        int longestLastTile)
+        int longestLastTile, bool balancesLastTiles = false)
         where TLanes : struct, ILanes<TLanes> where TMain : struct, ITileRows
     {
         int width = 2 * TLanes.Count, run = g.KernelWidth * g.Channels, patch = g.PatchSize, oh1 = g.OutputHeight, ow1 = g.OutputWidth;
@@ -86,7 +88,17 @@ internal static unsafe partial class DirectConvWeightGradient
                         float* a = image + (long)kh * x.RowStride, c = result + (long)kh * run * filters + f;
                         int k = 0;
                         for (; run - k > longestLastTile; k += TMain.Count)
+                        {
+                            if (balancesLastTiles && run - k < TMain.Count + 4)
+                                break; // the last TMain + r rows (r < 4) go as two tiles of about half each, below
                             ConvWeightGradient.Tile<TLanes, TMain>(walk, a + k, dz + f, filters, c + (long)k * filters, filters, add);
+                        }
+                        if (run - k > longestLastTile)
+                        {
+                            int half = (run - k + 1) / 2;
+                            ConvWeightGradient.Tile<TLanes>(half, walk, a + k, dz + f, filters, c + (long)k * filters, filters, add);
+                            k += half;
+                        }
                         ConvWeightGradient.Tile<TLanes>(run - k, walk, a + k, dz + f, filters, c + (long)k * filters, filters, add);
                     }
                     ConvWeightGradient.Tile<TLanes, TileRows1>(constant, &one, dz + f, filters, result + (long)patch * filters + f, filters, add);
