@@ -26,7 +26,7 @@ namespace NanoNet.Kernels;
 /// Per element the sum over channels is a small GEMM, (tiles × C)·(C × F): 8 tiles at a time against 32 filters, the
 /// 8×32 micro-kernel reading V's rows in place (<see cref="GemmMicroKernels.Kernel8x32DirectA"/>), so the products of
 /// a block of 8 tiles stay in L1 (F(2×2): V 16 × 8 × C, M 16 × 8 × 32) or L2 (F(4×4): 36 of each), then the output
-/// transform.</para>
+/// transform. On AVX2 (WinogradConv.Avx2.cs) the same layout with 8-lane transforms and four 4×16 tiles per element.</para>
 /// <para>Numerics: not the direct method's chain of FMAs, so not its bits: V, M and Y mix inputs with the transforms'
 /// coefficients, so each output carries a few more roundings (F(2×2) within about 1e−6 of the sum of |terms|, F(4×4)
 /// 1e−5: the tests hold both to a double-precision <see cref="ConvReference"/>-style sum). Results do not depend on the
@@ -47,9 +47,10 @@ internal static unsafe partial class WinogradConv
     internal static int ForcedTile;
 
     /// <summary>
-    /// Whether the Winograd forward takes this convolution: 512-bit vectors, a 3×3 window at stride 1 without dilation,
-    /// C a multiple of 16 (whole channel vectors) and F of 32 (whole filter panels), at least one 2×2 tile. A 3-channel
-    /// stem stays with the direct kernel (its patch of 27 values is too short to pay for the transforms).
+    /// Whether the Winograd forward takes this convolution: 512-bit vectors with C a multiple of 16, or AVX2 + FMA
+    /// (WinogradConv.Avx2.cs) with C a multiple of 8 (whole channel vectors); a 3×3 window at stride 1 without dilation,
+    /// F a multiple of 32 (whole filter panels), at least one 2×2 tile. A 3-channel stem stays with the direct kernel (its
+    /// patch of 27 values is too short to pay for the transforms).
     /// </summary>
     public static bool Applies(in ConvGeometry g, int filters) =>
         Enabled && (Vector512.IsHardwareAccelerated ? g.Channels % ChannelLanes == 0 : Runs256 && g.Channels % Lanes256 == 0)
