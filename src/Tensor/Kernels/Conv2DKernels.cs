@@ -276,6 +276,10 @@ public static unsafe class Conv2DKernels
         /// <summary>The Winograd tile size m of this forward pass (<see cref="WinogradConv.ChooseTile"/>), and of the input gradient's.</summary>
         public int WinogradTile, InputTile;
 
+        /// <summary>Whether this pooled forward runs the AVX2 direct kernel a pair of output rows at a time, pooling each pair
+        /// from a 2·OW·F buffer (<see cref="DirectConvForward256.ForwardMaxPool"/>).</summary>
+        private bool PoolsRowPairs => Mode == Pass.ForwardPooled && DirectForward256 && DirectConvForward.PoolApplies(Pool);
+
         /// <summary>Whether this pass runs the Winograd forward: plain, or pooled by 2×2 windows (each a tile's outputs).</summary>
         public bool UsesWinograd => Winograd && (Mode == Pass.Forward || (Mode == Pass.ForwardPooled && DirectConvForward.PoolApplies(Pool)));
 
@@ -366,9 +370,8 @@ public static unsafe class Conv2DKernels
             bool winogradInput = needsInputGradient && InputByWinograd;
             needsInputGradient &= !DirectInput && !InputByWinograd;
             float[] dCol = needsInputGradient ? ScratchBuffers.Rent(InputGradientPixels * G.PatchSize) : [];
-            // The AVX2 direct forward with a 2×2 pooling keeps only a pair of convolution rows (DirectConvForward256.ForwardMaxPool).
-            bool pairsRows = Mode == Pass.ForwardPooled && DirectForward256 && DirectConvForward.PoolApplies(Pool);
-            float[] convolved = pooled ? ScratchBuffers.Rent(pairsRows ? 2 * G.OutputWidth * Filters : rows * Filters) : [];
+            // The AVX2 direct forward with a 2×2 pooling keeps only a pair of convolution rows (PoolsRowPairs).
+            float[] convolved = pooled ? ScratchBuffers.Rent(PoolsRowPairs ? 2 * G.OutputWidth * Filters : rows * Filters) : [];
             float[] workspace = winogradInput ? ScratchBuffers.Rent(WinogradConv.WorkspaceLength(InputGradient, InputTile)) : [];
             try
             {
@@ -500,7 +503,7 @@ public static unsafe class Conv2DKernels
                     Filters, Relu, (float*)Y + (long)first * pooledSize, ArgMax == 0 ? null : (int*)ArgMax + (long)first * pooledSize, Pool);
                 return;
             }
-            if (DirectForward256 && DirectConvForward.PoolApplies(Pool)) // each pair of rows pooled while in L1: the separate passes' bits
+            if (PoolsRowPairs) // each pair of rows pooled while in L1: the separate passes' bits
             {
                 fixed (float* rowPair = convolved)
                     DirectConvForward256.ForwardMaxPool(DirectSource(first, images, paddedBuffer), images, G, (float*)W,

@@ -107,42 +107,10 @@ internal static unsafe class DirectConvForward256
             for (int f = 0; f < filters; f += 8)
             {
                 float* a = top + first + f;
-                Pool(Vector256.Load(a), Vector256.Load(a + filters), Vector256.Load(a + rowFloats), Vector256.Load(a + rowFloats + filters),
+                MaxPoolKernels.Window2x2(Vector256.Load(a), Vector256.Load(a + filters), Vector256.Load(a + rowFloats), Vector256.Load(a + rowFloats + filters),
                     y + pw * filters + f, argmax == null ? null : argmax + pw * filters + f, index + first + f, right, below, relu);
             }
         }
-    }
-
-    /// <summary>
-    /// One 2×2 window of 8 filters: top-left <paramref name="a"/>, top-right <paramref name="b"/>, bottom-left
-    /// <paramref name="d"/>, bottom-right <paramref name="e"/>, chosen in that order by <see cref="MaxPoolKernels"/>' rule;
-    /// the maximum to <paramref name="y"/> and, in training, its position (the top-left's is <paramref name="index"/>, the
-    /// others <paramref name="right"/> and <paramref name="below"/> from it) to <paramref name="argmax"/>, or
-    /// <see cref="Conv2DKernels.ZeroedWindow"/> with the ReLU where the maximum is not &gt; 0. The 8-lane
-    /// <see cref="DirectConvForward.Pool"/>.
-    /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    internal static void Pool(Vector256<float> a, Vector256<float> b, Vector256<float> d, Vector256<float> e, float* y, int* argmax,
-        int index, Vector256<int> right, Vector256<int> below, bool relu)
-    {
-        Vector256<float> best = a;
-        Vector256<float> takesB = MaxPoolKernels.Takes(b, best);
-        best = Vector256.ConditionalSelect(takesB, b, best);
-        Vector256<float> takesD = MaxPoolKernels.Takes(d, best);
-        best = Vector256.ConditionalSelect(takesD, d, best);
-        Vector256<float> takesE = MaxPoolKernels.Takes(e, best);
-        best = Vector256.ConditionalSelect(takesE, e, best);
-        best.Store(y);
-        if (argmax == null) // inference: no index
-            return;
-        Vector256<int> at = Vector256.Create(index) + Vector256<int>.Indices, winner = at;
-        winner = Vector256.ConditionalSelect(takesB.AsInt32(), at + right, winner);
-        winner = Vector256.ConditionalSelect(takesD.AsInt32(), at + below, winner);
-        winner = Vector256.ConditionalSelect(takesE.AsInt32(), at + below + right, winner);
-        if (relu) // !(max > 0): 0, or NaN
-            winner = Vector256.ConditionalSelect(Avx.CompareGreaterThan(best, Vector256<float>.Zero).AsInt32(), winner,
-                Vector256.Create(Conv2DKernels.ZeroedWindow));
-        winner.Store(argmax);
     }
 
     /// <summary>The constants of every tile of one convolution.</summary>

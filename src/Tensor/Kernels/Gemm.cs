@@ -640,7 +640,7 @@ public static unsafe class Gemm
                         }
                         if (_kind == GemmKernelKind.Vector256 && mr <= 4 && nr == _nr) // an edge strip of 1–4 rows: 8 chains, into C
                         {
-                            GemmMicroKernels.Kernel4x16Edge(kc, aPanel, aStep, bPanel, bStep, cTile, _ldc, add, mr);
+                            GemmMicroKernels.Kernel4x16(kc, aPanel, 1, aStep, bPanel, bStep, cTile, _ldc, add, mr);
                             continue;
                         }
                         float* target = full ? cTile : edge;
@@ -674,7 +674,7 @@ public static unsafe class Gemm
                     }
                     else if (_kind == GemmKernelKind.Vector256 && mr <= 4 && nr == _nr) // an edge strip of 1–4 rows: 8 chains, into C
                     {
-                        GemmMicroKernels.Kernel4x16Edge(kc, aPanel, _mr, bPanel, _nr, cTile, _ldc, add, mr);
+                        GemmMicroKernels.Kernel4x16(kc, aPanel, 1, _mr, bPanel, _nr, cTile, _ldc, add, mr);
                     }
                     else
                     {

@@ -243,65 +243,42 @@ internal static unsafe class GemmMicroKernels
     }
 
     /// <summary>
-    /// The 6×16 kernel's edge strip of 1 to 4 rows (<paramref name="rows"/>): the first 4 rows of its panel (A stepping
-    /// <paramref name="aStep"/>, B <paramref name="bStep"/>) in 8 accumulators, the valid rows stored straight into C.
-    /// Each row is the same chain of FMAs as in the 6-row tile, so the same bits. 8 independent chains still fill both FMA
-    /// pipes at a 4-cycle latency, where the 6-row tile spends a third or more of its multiply-adds on zero padding: a
-    /// batch of 32 is five 6-row strips and a 2-row edge, and a band of 16 rows two strips and a 4-row edge.
+    /// 4 rows × 16 columns in 8 accumulators, A's element (row i, step p) at a + i·<paramref name="rowStride"/> +
+    /// p·<paramref name="stepStride"/> and B stepping <paramref name="bStep"/>; the first <paramref name="rows"/> rows stored
+    /// (or added) straight into C. Two uses:
+    /// <list type="bullet">
+    /// <item>the 6×16 kernel's edge strip of 1 to 4 rows (a packed panel: rowStride 1, stepStride 6; or A read in place):
+    /// each row the same chain of FMAs as in the 6-row tile, so the same bits, and 8 independent chains still fill both
+    /// FMA pipes at a 4-cycle latency, where the 6-row tile spent a third or more of its multiply-adds on zero padding (a
+    /// batch of 32 is five 6-row strips and a 2-row edge, a band of 16 rows two strips and a 4-row edge);</item>
+    /// <item>the AVX2 Winograd forward's products, a quarter of a block's 8 tiles × 32 filters per call, A's rows read in
+    /// place (rowStride C, stepStride 1; <see cref="WinogradConv"/>).</item>
+    /// </list>
     /// </summary>
-    public static void Kernel4x16Edge(int kc, float* a, int aStep, float* b, int bStep, float* c, int ldc, bool add, int rows)
+    public static void Kernel4x16(int kc, float* a, int rowStride, int stepStride, float* b, int bStep, float* c, int ldc, bool add, int rows)
     {
         Vector256<float> c00 = default, c01 = default, c10 = default, c11 = default;
         Vector256<float> c20 = default, c21 = default, c30 = default, c31 = default;
-        for (int p = 0; p < kc; p++)
+        float* a0 = a, a1 = a + rowStride, a2 = a + 2 * rowStride, a3 = a + 3 * rowStride;
+        nint step = stepStride;
+        for (nint p = 0, at = 0; p < kc; p++, at += step)
         {
             Vector256<float> b0 = Vector256.Load(b);
             Vector256<float> b1 = Vector256.Load(b + 8);
-            Vector256<float> ai = Vector256.Create(a[0]);
+            Vector256<float> ai = Vector256.Create(a0[at]);
             c00 = Vector256.FusedMultiplyAdd(ai, b0, c00); c01 = Vector256.FusedMultiplyAdd(ai, b1, c01);
-            ai = Vector256.Create(a[1]);
+            ai = Vector256.Create(a1[at]);
             c10 = Vector256.FusedMultiplyAdd(ai, b0, c10); c11 = Vector256.FusedMultiplyAdd(ai, b1, c11);
-            ai = Vector256.Create(a[2]);
+            ai = Vector256.Create(a2[at]);
             c20 = Vector256.FusedMultiplyAdd(ai, b0, c20); c21 = Vector256.FusedMultiplyAdd(ai, b1, c21);
-            ai = Vector256.Create(a[3]);
+            ai = Vector256.Create(a3[at]);
             c30 = Vector256.FusedMultiplyAdd(ai, b0, c30); c31 = Vector256.FusedMultiplyAdd(ai, b1, c31);
-            a += aStep;
             b += bStep;
         }
         Store256(c, c00, c01, add);
         if (rows > 1) Store256(c + ldc, c10, c11, add);
         if (rows > 2) Store256(c + 2 * ldc, c20, c21, add);
         if (rows > 3) Store256(c + 3 * ldc, c30, c31, add);
-    }
-
-    /// <summary>
-    /// 4 rows × 16 columns in 8 accumulators with A's rows read in place (row i at a + i·<paramref name="lda"/>) and B
-    /// stepping <paramref name="bStep"/> floats: the AVX2 Winograd forward's products, a quarter of a block's 8 tiles × 32
-    /// filters per call (<see cref="WinogradConv"/>), stored (not added) to C.
-    /// </summary>
-    public static void Kernel4x16DirectA(int kc, float* a, int lda, float* b, int bStep, float* c, int ldc)
-    {
-        Vector256<float> c00 = default, c01 = default, c10 = default, c11 = default;
-        Vector256<float> c20 = default, c21 = default, c30 = default, c31 = default;
-        float* a0 = a, a1 = a + lda, a2 = a + 2 * lda, a3 = a + 3 * lda;
-        for (int p = 0; p < kc; p++)
-        {
-            Vector256<float> b0 = Vector256.Load(b);
-            Vector256<float> b1 = Vector256.Load(b + 8);
-            Vector256<float> ai = Vector256.Create(a0[p]);
-            c00 = Vector256.FusedMultiplyAdd(ai, b0, c00); c01 = Vector256.FusedMultiplyAdd(ai, b1, c01);
-            ai = Vector256.Create(a1[p]);
-            c10 = Vector256.FusedMultiplyAdd(ai, b0, c10); c11 = Vector256.FusedMultiplyAdd(ai, b1, c11);
-            ai = Vector256.Create(a2[p]);
-            c20 = Vector256.FusedMultiplyAdd(ai, b0, c20); c21 = Vector256.FusedMultiplyAdd(ai, b1, c21);
-            ai = Vector256.Create(a3[p]);
-            c30 = Vector256.FusedMultiplyAdd(ai, b0, c30); c31 = Vector256.FusedMultiplyAdd(ai, b1, c31);
-            b += bStep;
-        }
-        Store256(c, c00, c01, add: false);
-        Store256(c + ldc, c10, c11, add: false);
-        Store256(c + 2 * ldc, c20, c21, add: false);
-        Store256(c + 3 * ldc, c30, c31, add: false);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

@@ -18,6 +18,9 @@ internal unsafe interface IWinogradTile
     /// <summary>m: outputs per side of a tile (its input block has m + 2).</summary>
     static abstract int Outputs { get; }
 
+    /// <summary>Filters (or channels) per vector of the transforms: 16 (AVX-512) or 8 (AVX2, the <c>Lanes8</c> tiles).</summary>
+    static abstract int Lanes { get; }
+
     /// <summary>
     /// U = G·g·Gᵀ for 16 filters of one channel: the 9 taps, tap kh·3 + kw at g + (kh·3 + kw)·<paramref name="tapStride"/>,
     /// into the (m + 2)² elements, element e at u + e·<paramref name="elementStride"/>.

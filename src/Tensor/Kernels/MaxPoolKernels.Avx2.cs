@@ -19,7 +19,7 @@ public static unsafe partial class MaxPoolKernels
     /// <summary>Lanes where <paramref name="v"/> takes over from <paramref name="best"/>: not ≤ (greater, or unordered),
     /// kept only where <paramref name="best"/> is a number — "greater, or NaN over a number", as the 16-lane version.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    internal static Vector256<float> Takes(Vector256<float> v, Vector256<float> best) =>
+    private static Vector256<float> Takes(Vector256<float> v, Vector256<float> best) =>
         Avx.CompareNotLessThanOrEqual(v, best) & Avx.CompareOrdered(best, best);
 
     /// <summary>The 2×2 windows of one image, 8 channels at a time (<see cref="Forward2x2"/>'s loop).</summary>
@@ -27,7 +27,7 @@ public static unsafe partial class MaxPoolKernels
     {
         int c = g.Channels, rowStride = g.Width * c;
         bool wantIndex = !argmax.IsEmpty;
-        Vector256<int> lanes = Vector256<int>.Indices;
+        Vector256<int> right = Vector256.Create(c), below = Vector256.Create(rowStride);
         fixed (float* px = x, py = y)
         fixed (int* pa = argmax)
         {
@@ -38,29 +38,45 @@ public static unsafe partial class MaxPoolKernels
                     int i00 = (2 * oh * g.Width + 2 * ow) * c, i01 = i00 + c, i10 = i00 + rowStride, i11 = i10 + c;
                     int o = (oh * g.OutputWidth + ow) * c;
                     for (int ch = 0; ch < c; ch += 8)
-                    {
-                        var best = Vector256.Load(px + i00 + ch);
-                        var b = Vector256.Load(px + i01 + ch);
-                        var d = Vector256.Load(px + i10 + ch);
-                        var e = Vector256.Load(px + i11 + ch);
-                        var takes = Takes(b, best);
-                        best = Vector256.ConditionalSelect(takes, b, best);
-                        var takesD = Takes(d, best);
-                        best = Vector256.ConditionalSelect(takesD, d, best);
-                        var takesE = Takes(e, best);
-                        best = Vector256.ConditionalSelect(takesE, e, best);
-                        best.Store(py + o + ch);
-                        if (!wantIndex)
-                            continue;
-                        var index = Vector256.Create(imageOffset + i00 + ch) + lanes;
-                        index = Vector256.ConditionalSelect(takes.AsInt32(), Vector256.Create(imageOffset + i01 + ch) + lanes, index);
-                        index = Vector256.ConditionalSelect(takesD.AsInt32(), Vector256.Create(imageOffset + i10 + ch) + lanes, index);
-                        index = Vector256.ConditionalSelect(takesE.AsInt32(), Vector256.Create(imageOffset + i11 + ch) + lanes, index);
-                        index.Store(pa + o + ch);
-                    }
+                        Window2x2(Vector256.Load(px + i00 + ch), Vector256.Load(px + i01 + ch), Vector256.Load(px + i10 + ch),
+                            Vector256.Load(px + i11 + ch), py + o + ch, wantIndex ? pa + o + ch : null, imageOffset + i00 + ch, right, below, relu: false);
                 }
             }
         }
+    }
+
+    /// <summary>
+    /// One 2×2 window of 8 channels: top-left <paramref name="a"/>, top-right <paramref name="b"/>, bottom-left
+    /// <paramref name="d"/>, bottom-right <paramref name="e"/>, chosen in that order (the first maximum wins ties, NaN
+    /// propagates); the maximum to <paramref name="y"/> and, in training (<paramref name="argmax"/> not null), its position
+    /// (the top-left's is <paramref name="index"/>, the others <paramref name="right"/> and <paramref name="below"/> from
+    /// it), or with <paramref name="relu"/> <see cref="Conv2DKernels.ZeroedWindow"/> where the maximum is not &gt; 0 (the
+    /// fused convolutions' rule). The pooling pass above and the AVX2 convolutions that pool their own outputs
+    /// (<see cref="DirectConvForward256"/>, the AVX2 Winograd forward) all choose here: the 8-lane
+    /// <see cref="DirectConvForward.Pool"/>.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static void Window2x2(Vector256<float> a, Vector256<float> b, Vector256<float> d, Vector256<float> e, float* y, int* argmax,
+        int index, Vector256<int> right, Vector256<int> below, bool relu)
+    {
+        Vector256<float> best = a;
+        Vector256<float> takesB = Takes(b, best);
+        best = Vector256.ConditionalSelect(takesB, b, best);
+        Vector256<float> takesD = Takes(d, best);
+        best = Vector256.ConditionalSelect(takesD, d, best);
+        Vector256<float> takesE = Takes(e, best);
+        best = Vector256.ConditionalSelect(takesE, e, best);
+        best.Store(y);
+        if (argmax == null) // inference: no index
+            return;
+        Vector256<int> at = Vector256.Create(index) + Vector256<int>.Indices, winner = at;
+        winner = Vector256.ConditionalSelect(takesB.AsInt32(), at + right, winner);
+        winner = Vector256.ConditionalSelect(takesD.AsInt32(), at + below, winner);
+        winner = Vector256.ConditionalSelect(takesE.AsInt32(), at + below + right, winner);
+        if (relu) // !(max > 0): 0, or NaN
+            winner = Vector256.ConditionalSelect(Avx.CompareGreaterThan(best, Vector256<float>.Zero).AsInt32(), winner,
+                Vector256.Create(Conv2DKernels.ZeroedWindow));
+        winner.Store(argmax);
     }
 
     /// <summary>One image's gradient through the 2×2 windows, written whole, 8 channels at a time (<see cref="Unpool2x2"/>'s loop).</summary>

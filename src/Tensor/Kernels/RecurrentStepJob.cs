@@ -145,7 +145,7 @@ internal abstract unsafe partial class RecurrentStepJob : ParallelJob
     [ThreadStatic] private static int t_chunkStepsOverride;
 
     /// <summary>Rows per band for <paramref name="workers"/> workers: an even share rounded up to whole row tiles of the GEMM
-    /// micro-kernel, or on the 6×16 kernel to whole tiles and one 4-row edge strip (<see cref="GemmMicroKernels.Kernel4x16Edge"/>,
+    /// micro-kernel, or on the 6×16 kernel to whole tiles and one 4-row edge strip (<see cref="GemmMicroKernels.Kernel4x16"/>,
     /// as fast a row as a whole tile): a batch of 32 on two workers is then 16 + 16 rows, two tiles and an edge each,
     /// instead of 18 + 14, three tiles' time each.</summary>
     internal static int BandRows(int batch, int workers)

@@ -8,7 +8,7 @@ namespace NanoNet.Kernels;
 /// The Winograd forward on AVX2 + FMA machines (no AVX-512): <see cref="WinogradConv"/>'s algorithm and data layout (V, U
 /// and M as on AVX-512: blocks of 8 tiles, panels of 32 filters), with 8-lane transforms (<see cref="WinogradTile4x4Lanes8"/>,
 /// <see cref="WinogradTile2x2Lanes8"/>) and each element's 8 × 32 product as four 4×16 tiles
-/// (<see cref="GemmMicroKernels.Kernel4x16DirectA"/>: 8 accumulators each, of the 16 YMM registers).
+/// (<see cref="GemmMicroKernels.Kernel4x16"/>: 8 accumulators each, of the 16 YMM registers).
 /// </summary>
 /// <remarks>
 /// <para>Shape legend: as <see cref="WinogradConv"/>. Per block of 8 tiles: V (elements × 8 × C), then per panel of 32
@@ -21,7 +21,7 @@ namespace NanoNet.Kernels;
 /// </remarks>
 internal static unsafe partial class WinogradConv
 {
-    /// <summary>Channels and filters per 8-lane vector.</summary>
+    /// <summary>Channels and filters per 8-lane vector (the <c>Lanes8</c> tiles' <see cref="IWinogradTile.Lanes"/>).</summary>
     private const int Lanes256 = 8;
 
     /// <summary>Whether this machine runs the 8-lane Winograd forward: no accelerated 512-bit vectors, the 6×16 GEMM kernel
@@ -35,7 +35,7 @@ internal static unsafe partial class WinogradConv
         int ph = oh / 2, pw = ow / 2, windows = m / 2; // pooled outputs, and pooling windows per tile side
         (int down, int across) = Tiles(g, pooled, m);
         int perImage = down * across, tiles = images * perImage;
-        // A pooling window's other outputs, from its first (DirectConvForward256.Pool).
+        // A pooling window's other outputs, from its first (MaxPoolKernels.Window2x2).
         Vector256<int> right = Vector256.Create(filters), below = Vector256.Create(ow * filters);
         float* v = workspace, mBlock = v + elements * BlockTiles * c, yTile = mBlock + elements * BlockTiles * FilterPanel;
         float* scratch = yTile + m * m * ChannelLanes, block = scratch + elements * ChannelLanes;
@@ -55,10 +55,10 @@ internal static unsafe partial class WinogradConv
                 for (int e = 0; e < elements; e++)
                 {
                     float* ve = v + e * BlockTiles * c, ue = u + ((long)p * elements + e) * c * FilterPanel, me = mBlock + e * BlockTiles * FilterPanel;
-                    GemmMicroKernels.Kernel4x16DirectA(c, ve, c, ue, FilterPanel, me, FilterPanel);
-                    GemmMicroKernels.Kernel4x16DirectA(c, ve, c, ue + 16, FilterPanel, me + 16, FilterPanel);
-                    GemmMicroKernels.Kernel4x16DirectA(c, ve + 4 * c, c, ue, FilterPanel, me + 4 * FilterPanel, FilterPanel);
-                    GemmMicroKernels.Kernel4x16DirectA(c, ve + 4 * c, c, ue + 16, FilterPanel, me + 4 * FilterPanel + 16, FilterPanel);
+                    for (int half = 0; half < BlockTiles; half += 4) // V[e]'s rows read in place: row j at ve + j·C
+                        for (int q = 0; q < FilterPanel; q += 16)
+                            GemmMicroKernels.Kernel4x16(c, ve + half * c, c, 1, ue + q, FilterPanel, me + half * FilterPanel + q, FilterPanel,
+                                add: false, rows: 4);
                 }
                 for (int j = 0; j < count; j++)
                 {
@@ -79,7 +79,7 @@ internal static unsafe partial class WinogradConv
                                     float* corner = yTile + (2 * wi * m + 2 * wj) * Lanes256;
                                     long o = (((long)image * ph + row) * pw + column) * filters + f;
                                     int index = (2 * row * ow + 2 * column) * filters + f; // the window's first pixel in the conv output
-                                    DirectConvForward256.Pool(Act(Vector256.Load(corner) + b, relu), Act(Vector256.Load(corner + Lanes256) + b, relu),
+                                    MaxPoolKernels.Window2x2(Act(Vector256.Load(corner) + b, relu), Act(Vector256.Load(corner + Lanes256) + b, relu),
                                         Act(Vector256.Load(corner + m * Lanes256) + b, relu), Act(Vector256.Load(corner + (m + 1) * Lanes256) + b, relu),
                                         y + o, argmax == null ? null : argmax + o, index, right, below, relu);
                                 }

@@ -209,9 +209,9 @@ internal static unsafe partial class WinogradConv
         if (!Vector512.IsHardwareAccelerated) // AVX2: the 8-lane transforms, the same layout
         {
             if (tile == 4)
-                TransformChannels<WinogradTile4x4Lanes8>(w, channels, filters, u, firstChannel, endChannel, Lanes256);
+                TransformChannels<WinogradTile4x4Lanes8>(w, channels, filters, u, firstChannel, endChannel);
             else
-                TransformChannels<WinogradTile2x2Lanes8>(w, channels, filters, u, firstChannel, endChannel, Lanes256);
+                TransformChannels<WinogradTile2x2Lanes8>(w, channels, filters, u, firstChannel, endChannel);
             return;
         }
         if (tile == 4)
@@ -220,12 +220,12 @@ internal static unsafe partial class WinogradConv
             TransformChannels<WinogradTile2x2>(w, channels, filters, u, firstChannel, endChannel);
     }
 
-    private static void TransformChannels<T>(float* w, int channels, int filters, float* u, int firstChannel, int endChannel, int lanes = 16)
+    private static void TransformChannels<T>(float* w, int channels, int filters, float* u, int firstChannel, int endChannel)
         where T : struct, IWinogradTile
     {
         int elements = Elements(T.Outputs);
         long tap = (long)channels * filters, element = (long)channels * FilterPanel; // floats between taps in w, elements in u
-        for (int f = 0; f < filters; f += lanes) // the filters one vector of the transform's at a time
+        for (int f = 0; f < filters; f += T.Lanes) // the filters one vector of the transform's at a time
         {
             int panel = f / FilterPanel, lane = f % FilterPanel;
             for (int c = firstChannel; c < endChannel; c++) // channel by channel: each element's stores go on along one run of u

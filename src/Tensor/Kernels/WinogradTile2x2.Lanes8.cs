@@ -11,6 +11,8 @@ internal readonly unsafe struct WinogradTile2x2Lanes8 : IWinogradTile
 {
     public static int Outputs => 2;
 
+    public static int Lanes => 8;
+
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void TransformFilter(float* g, long tapStride, float* u, long elementStride)
     {

@@ -21,6 +21,8 @@ internal readonly unsafe struct WinogradTile2x2 : IWinogradTile
 {
     public static int Outputs => 2;
 
+    public static int Lanes => 16;
+
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void TransformFilter(float* g, long tapStride, float* u, long elementStride)
     {

@@ -14,6 +14,8 @@ internal readonly unsafe struct WinogradTile4x4Lanes8 : IWinogradTile
 {
     public static int Outputs => 4;
 
+    public static int Lanes => 8;
+
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void TransformFilter(float* g, long tapStride, float* u, long elementStride)
     {

@@ -25,6 +25,8 @@ internal readonly unsafe struct WinogradTile4x4 : IWinogradTile
 {
     public static int Outputs => 4;
 
+    public static int Lanes => 16;
+
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void TransformFilter(float* g, long tapStride, float* u, long elementStride)
     {
