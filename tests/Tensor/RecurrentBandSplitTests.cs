@@ -20,7 +20,7 @@ public class RecurrentBandSplitTests
     public void BandsAreWholeRowTilesAndCoverTheBatch()
     {
         int tile = GemmMicroKernels.TileSize(Gemm.BestKernel).Mr;
-        // The 6×16 kernel also ends a band in a 4-row edge strip (Kernel4x16Edge): 16 + 16 rows for a batch of 32, not 18 + 14.
+        // The 6×16 kernel also ends a band in a 4-row edge strip (GemmMicroKernels.Kernel4x16): 16 + 16 rows for a batch of 32, not 18 + 14.
         bool fourRowEdges = Gemm.BestKernel == GemmKernelKind.Vector256;
         foreach (int batch in (int[])[N, 32, 64, 7])
             foreach (int workers in (int[])[1, 2, 3])
