@@ -20,11 +20,14 @@ public static unsafe class LstmStepTiming
 {
     private const int D = 128, U = 128, Distinct = 1564, T = 200;
 
+    /// <summary>Register tiles a step of 32 rows: ⌈32/rows⌉ row tiles × U/8 panels.</summary>
+    private static int TilesPerStep => (32 + LstmFusedStep.Rows - 1) / LstmFusedStep.Rows * (U / 8);
+
     public static void Run(int steps)
     {
         if (!LstmFusedStep.Applies(32))
         {
-            Console.WriteLine("lstm-step-time times the fused AVX-512 step (LstmFusedStep), which this machine does not run; "
+            Console.WriteLine("lstm-step-time times the fused step (LstmFusedStep: AVX-512 or AVX2 + FMA), which this machine does not run; "
                 + "its LSTM runs the two-pass step (recurrent-time times it).");
             return;
         }
@@ -36,14 +39,14 @@ public static unsafe class LstmStepTiming
         {
             LstmFusedStep.CellEnabled = cell;
             double best = new Band(32, history: false).Time(steps);
-            Console.WriteLine($"{(cell ? "step, hot" : "FMA chains only"),-22} {best,8:F2} µs  {best * 1000 / (32 / 8 * (U / 8)),6:F0} ns per tile  {floorUs / best * 100,5:F0}% of the floor");
+            Console.WriteLine($"{(cell ? "step, hot" : "FMA chains only"),-22} {best,8:F2} µs  {best * 1000 / TilesPerStep,6:F0} ns per tile  {floorUs / best * 100,5:F0}% of the floor");
         }
         LstmFusedStep.CellEnabled = true;
         // The cell alone (its tile left as the last step wrote it): what it costs when nothing else competes for the ports.
         LstmFusedStep.ChainsEnabled = false;
         double cellOnly = new Band(32, history: false).Time(steps);
         LstmFusedStep.ChainsEnabled = true;
-        Console.WriteLine($"{"cell only",-22} {cellOnly,8:F2} µs  {cellOnly * 1000 / (32 / 8 * (U / 8)),6:F0} ns per tile  {cellOnly * 1000 / (32 / 2 * (U / 8)),6:F1} ns per pair of rows");
+        Console.WriteLine($"{"cell only",-22} {cellOnly,8:F2} µs  {cellOnly * 1000 / TilesPerStep,6:F0} ns per tile  {cellOnly * 1000 / (32 / 2 * (U / 8)),6:F1} ns per pair of rows");
         // As the model's 1-thread forward runs: 8-row chains (RecurrentStepJob.ForwardChains) through all T steps, writing the
         // saved state.
         double chains = new Band(32, history: true).TimeChains(steps);

@@ -4,14 +4,15 @@ using NanoNet.Kernels;
 namespace NanoNet.Tests;
 
 /// <summary>
-/// <see cref="LstmFusedStep"/>, the LSTM step with the cell in the GEMM tile's epilogue (AVX-512, batch ≥ 8): against
+/// <see cref="LstmFusedStep"/>, the LSTM step with the cell in the GEMM tile's epilogue (AVX-512, batch ≥ 8; AVX2, batch ≥ 3): against
 /// the scalar reference (output and every gradient), against the two-pass step it replaces, the streamed inference
 /// against the training forward bit for bit, at 1, 2 and 3 threads; units that are not a multiple of the 8-unit panel,
 /// partial row tiles, masks, going backwards, initial states and returned sequences.
 /// </summary>
 public class LstmFusedStepTests
 {
-    // (N, T, D, U): N = 8 is one row tile, 13 and 37 end in a partial one; U = 13 and 21 end in a partial panel.
+    // (N, T, D, U): N = 8 is one AVX-512 row tile, 13 and 37 end in a partial one (with AVX2's 3-row tiles 9 is whole, 8, 13
+    // and 37 end in a partial one); U = 13 and 21 end in a partial panel.
     private static readonly (int N, int T, int D, int U)[] Shapes = [(8, 5, 3, 8), (13, 7, 17, 13), (37, 4, 5, 21), (9, 3, 300, 6)];
 
     private static IEnumerable<TestCaseData> Cases()
@@ -26,9 +27,13 @@ public class LstmFusedStepTests
     [Test]
     public void AppliesFromOneWholeRowTile()
     {
-        Assume.That(Gemm.BestKernel, Is.EqualTo(GemmKernelKind.Vector512), "the fused step needs the AVX-512 tile");
-        Assert.That(LstmFusedStep.Applies(7), Is.False);
-        Assert.That(LstmFusedStep.Applies(8), Is.True);
+        Assume.That(Gemm.BestKernel, Is.AnyOf(GemmKernelKind.Vector512, GemmKernelKind.Vector256),
+            "the fused step needs the AVX-512 or the AVX2 tile");
+        Assume.That(RecurrentCellMath.Lanes, Is.EqualTo(RecurrentCellMath.NativeLanes), "a test narrowed the cell");
+        int rows = Gemm.BestKernel == GemmKernelKind.Vector512 ? 8 : 3;
+        Assert.That(LstmFusedStep.Rows, Is.EqualTo(rows));
+        Assert.That(LstmFusedStep.Applies(rows - 1), Is.False);
+        Assert.That(LstmFusedStep.Applies(rows), Is.True);
     }
 
     [TestCaseSource(nameof(Cases))]

@@ -22,17 +22,53 @@ namespace NanoNet.Kernels;
 /// chain per tile, and the gate buffer is written once, with the activated gates backward needs.</para>
 /// <para>The sums: each z element is one FMA chain from zero, p = 0..D−1 over x then p = 0..U−1 over h, then
 /// + bias; the cell then uses the same formulas as <see cref="RecurrentCellMath"/> (σ(x) = 1/(1 + e^−x),
-/// tanh(x) = 1 − 2/(e^2x + 1)), with the reciprocals from a Newton-refined estimate (<see cref="Reciprocal"/>) instead
-/// of a division, so within an ulp or two of the two-pass cell's. Both the training forward and the streamed inference call this same routine, so
+/// tanh(x) = 1 − 2/(e^2x + 1)), with the reciprocals (AVX-512) from a Newton-refined estimate (<see cref="Reciprocal"/>) instead
+/// of a division, so within an ulp or two of the two-pass cell's (AVX2 divides). Both the training forward and the streamed inference call this same routine, so
 /// they agree bit for bit; a row's result does not depend on its band, so neither does the thread count. The
 /// two-pass path rounds x·W and h·R separately before adding them, so its bits differ (within rounding).</para>
-/// <para>Only with the AVX-512 8×32 tile; other machines (AVX2 6×16, SSE 6×8, ARM64 8×8) keep the two-pass path,
-/// chosen at run time by <see cref="Applies"/>.</para>
+/// <para>The register tile is the machine's: 8 rows × 32 with AVX-512 (<see cref="Tile8x32"/>, the cell tile by tile,
+/// below), 3 rows × 32 in 12 Vector256 with AVX2 (<see cref="Tile3x32"/>, LstmFusedStep.Avx2.cs: the cell on 16 panels'
+/// tiles at a time); the loops over row tiles and panels are the same (generic over <see cref="ITile"/>). Other machines
+/// (SSE 6×8, ARM64 8×8) keep the two-pass path, chosen at run time by <see cref="Applies"/>.</para>
 /// </remarks>
-internal static unsafe class LstmFusedStep
+internal static unsafe partial class LstmFusedStep
 {
-    /// <summary>Units per panel (8) and the panel's width (4 gates × 8 = 32 floats = the tile's two Vector512).</summary>
-    public const int Units = 8, Width = 32, Rows = 8;
+    /// <summary>Units per panel (8) and the panel's width (4 gates × 8 = 32 floats = the AVX-512 tile's two Vector512, the
+    /// AVX2 tile's four Vector256).</summary>
+    public const int Units = 8, Width = 32;
+
+    /// <summary>Rows of the machine's register tile: 8 with AVX-512 (<see cref="Tile8x32"/>), 3 with AVX2
+    /// (<see cref="Tile3x32"/>).</summary>
+    public static int Rows => Wide ? Tile8x32.Rows : Tile3x32.Rows;
+
+    /// <summary>The AVX-512 tile (the GEMM's 16-lane kernel), or the AVX2 one.</summary>
+    private static bool Wide => Gemm.BestKernel == GemmKernelKind.Vector512;
+
+    /// <summary>A register tile of the step: its rows (× the panel's 32 columns), its K chains and its cell.</summary>
+    private interface ITile
+    {
+        static abstract int Rows { get; }
+
+        /// <summary>Panels whose tiles one <see cref="Cell"/> call takes (kept side by side, each Rows×32, in L1).</summary>
+        static abstract int PanelsPerCell { get; }
+
+        /// <summary>tile[Rows×32] = [x rows | h rows] · panel, one FMA chain per element from zero (or from
+        /// <paramref name="start"/>'s rows), over x first, then h.</summary>
+        static abstract void Multiply(int d, int u, float** xRow, float** hRow, float* b, float* tile, float** start);
+
+        /// <summary>The cell on finished tiles (<see cref="CellTile.Panels"/> of them).</summary>
+        static abstract void Cell(in CellTile cell, in Outputs o);
+    }
+
+    /// <summary>The AVX-512 tile: 8 rows × 32 columns in 16 Vector512 (<see cref="MultiplyTile"/>, <see cref="Cell"/>).</summary>
+    private readonly struct Tile8x32 : ITile
+    {
+        public static int Rows => 8;
+        public static int PanelsPerCell => 1;
+        public static void Multiply(int d, int u, float** xRow, float** hRow, float* b, float* tile, float** start) =>
+            MultiplyTile(d, u, xRow, hRow, b, tile, start);
+        public static void Cell(in CellTile cell, in Outputs o) => LstmFusedStep.Cell(cell, o);
+    }
 
     /// <summary>Off in tests that run the two-pass path on an AVX-512 machine.</summary>
     internal static bool Enabled = true;
@@ -46,13 +82,13 @@ internal static unsafe class LstmFusedStep
     internal static bool ChainsEnabled = true;
 
     /// <summary>
-    /// Whether a batch of <paramref name="batch"/> sequences takes the fused step: the AVX-512 GEMM tile, the cell at
-    /// its native 16 lanes (tests narrowing <see cref="RecurrentCellMath.Lanes"/> get the two-pass path), and at least
-    /// one whole row tile (below 8 rows most of the tile's FMAs would be padding). Depends only on the batch and the
+    /// Whether a batch of <paramref name="batch"/> sequences takes the fused step: the AVX-512 GEMM tile with the cell at
+    /// its native 16 lanes, or the AVX2 one at 8 (tests narrowing <see cref="RecurrentCellMath.Lanes"/> get the two-pass
+    /// path), and at least one whole row tile (below it most of the tile's FMAs would be padding). Depends only on the batch and the
     /// machine, so a training forward and a streamed inference of the same batch take the same path.
     /// </summary>
     public static bool Applies(int batch) =>
-        Enabled && batch >= Rows && Gemm.BestKernel == GemmKernelKind.Vector512 && RecurrentCellMath.Lanes == 16;
+        Enabled && batch >= Rows && (Wide ? RecurrentCellMath.Lanes == 16 : Applies256);
 
     /// <summary>Panels for <paramref name="units"/> units: ⌈U/8⌉.</summary>
     public static int Panels(int units) => (units + Units - 1) / Units;
@@ -142,9 +178,12 @@ internal static unsafe class LstmFusedStep
     /// <summary>A finished tile of z and where it sits: the input of <see cref="Cell"/>.</summary>
     private struct CellTile
     {
-        /// <summary>The tile's z (8×32), its first band row, its real rows, its panel and the panel's bias (32 floats).</summary>
+        /// <summary>The tiles' z (<see cref="Panels"/> tiles of Rows×32 side by side), their first band row, their real rows,
+        /// their first panel and its bias (32 floats a panel).</summary>
         public float* Tile;
         public int Rt, Mr, B;
+        /// <summary>The panels B..B+Panels−1 (1 for the AVX-512 tile, which runs the cell tile by tile).</summary>
+        public int Panels;
         public float* Bias;
         /// <summary>U, and <see cref="StagingFloats"/> floats of staging for a partial panel.</summary>
         public int U;
@@ -152,13 +191,23 @@ internal static unsafe class LstmFusedStep
     }
 
     /// <summary>
-    /// The step for <paramref name="rows"/> rows: per row tile of 8 and panel of 8 units, the K = D+U product into
-    /// registers, then the cell on that tile. Skipped rows (mask 0) are not written at all.
+    /// The step for <paramref name="rows"/> rows: per row tile (<see cref="Rows"/>) and panel of 8 units, the K = D+U
+    /// product into registers, then the cell on that tile (or, with AVX2, on a group of panels' tiles). Skipped rows (mask 0) are not written at all.
     /// </summary>
     public static void Step(float* packed, float* packedBias, int d, int u, int rows, float* x, long ldx, float* h, long ldh,
         in Outputs o)
     {
-        float* tileStorage = stackalloc float[Rows * Width + CacheLineAlignment.SlackFloats];
+        if (Wide)
+            Step<Tile8x32>(packed, packedBias, d, u, rows, x, ldx, h, ldh, o);
+        else
+            Step<Tile3x32>(packed, packedBias, d, u, rows, x, ldx, h, ldh, o);
+    }
+
+    private static void Step<TTile>(float* packed, float* packedBias, int d, int u, int rows, float* x, long ldx, float* h, long ldh,
+        in Outputs o) where TTile : struct, ITile
+    {
+        int Rows = TTile.Rows, group = TTile.PanelsPerCell;
+        float* tileStorage = stackalloc float[group * Rows * Width + CacheLineAlignment.SlackFloats];
         float* staging = stackalloc float[StagingFloats];
         float** xRow = stackalloc float*[Rows];
         float** hRow = stackalloc float*[Rows];
@@ -175,13 +224,15 @@ internal static unsafe class LstmFusedStep
                 xRow[i] = x + row * ldx;
                 hRow[i] = h + row * ldh;
             }
-            for (int b = 0; b < panels; b++)
+            for (int b0 = 0; b0 < panels; b0 += group)
             {
-                MultiplyTile(d, u, xRow, hRow, packed + (long)b * k * Width, cell.Tile);
-                cell.Bias = packedBias + b * Width;
-                (cell.Rt, cell.Mr, cell.B) = (rt, mr, b);
+                int count = Math.Min(group, panels - b0);
+                for (int b = b0; b < b0 + count; b++)
+                    TTile.Multiply(d, u, xRow, hRow, packed + (long)b * k * Width, cell.Tile + (b - b0) * Rows * Width, null);
+                cell.Bias = packedBias + b0 * Width;
+                (cell.Rt, cell.Mr, cell.B, cell.Panels) = (rt, mr, b0, count);
                 if (CellEnabled)
-                    Cell(cell, o);
+                    TTile.Cell(cell, o);
             }
         }
     }
@@ -195,7 +246,17 @@ internal static unsafe class LstmFusedStep
     public static void StepProjected(float* packed, float* packedBias, int d, int u, int rows, float* projected, int* slots,
         long slotStride, float* h, long ldh, in Outputs o)
     {
-        float* tileStorage = stackalloc float[Rows * Width + CacheLineAlignment.SlackFloats];
+        if (Wide)
+            StepProjected<Tile8x32>(packed, packedBias, d, u, rows, projected, slots, slotStride, h, ldh, o);
+        else
+            StepProjected<Tile3x32>(packed, packedBias, d, u, rows, projected, slots, slotStride, h, ldh, o);
+    }
+
+    private static void StepProjected<TTile>(float* packed, float* packedBias, int d, int u, int rows, float* projected, int* slots,
+        long slotStride, float* h, long ldh, in Outputs o) where TTile : struct, ITile
+    {
+        int Rows = TTile.Rows, group = TTile.PanelsPerCell;
+        float* tileStorage = stackalloc float[group * Rows * Width + CacheLineAlignment.SlackFloats];
         float* staging = stackalloc float[StagingFloats];
         float** start = stackalloc float*[Rows];
         float** startOfRow = stackalloc float*[Rows];
@@ -220,16 +281,19 @@ internal static unsafe class LstmFusedStep
                 for (long offset = 0; offset < projectedRow * sizeof(float); offset += 64)
                     Sse.Prefetch1(line + offset);
             }
-            for (int b = 0; b < panels; b++)
+            for (int b0 = 0; b0 < panels; b0 += group)
             {
-                for (int i = 0; i < Rows; i++)
-                    start[i] = startOfRow[i] + b * Width;
-                if (ChainsEnabled)
-                    MultiplyTile(0, u, null, hRow, packed + ((long)b * k + d) * Width, cell.Tile, start);
-                cell.Bias = packedBias + b * Width;
-                (cell.Rt, cell.Mr, cell.B) = (rt, mr, b);
+                int count = Math.Min(group, panels - b0);
+                for (int b = b0; b < b0 + count && ChainsEnabled; b++)
+                {
+                    for (int i = 0; i < Rows; i++)
+                        start[i] = startOfRow[i] + b * Width;
+                    TTile.Multiply(0, u, null, hRow, packed + ((long)b * k + d) * Width, cell.Tile + (b - b0) * Rows * Width, start);
+                }
+                cell.Bias = packedBias + b0 * Width;
+                (cell.Rt, cell.Mr, cell.B, cell.Panels) = (rt, mr, b0, count);
                 if (CellEnabled)
-                    Cell(cell, o);
+                    TTile.Cell(cell, o);
             }
         }
     }
@@ -242,6 +306,16 @@ internal static unsafe class LstmFusedStep
     /// </summary>
     public static void Project(float* packed, int d, int u, float* table, int* ids, int count, float* projected)
     {
+        if (Wide)
+            Project<Tile8x32>(packed, d, u, table, ids, count, projected);
+        else
+            Project<Tile3x32>(packed, d, u, table, ids, count, projected);
+    }
+
+    private static void Project<TTile>(float* packed, int d, int u, float* table, int* ids, int count, float* projected)
+        where TTile : struct, ITile
+    {
+        int Rows = TTile.Rows;
         float* tileStorage = stackalloc float[Rows * Width + CacheLineAlignment.SlackFloats];
         float* tile = CacheLineAlignment.Align(tileStorage); // its rows read as Vector512: from a cache line
         float** xRow = stackalloc float*[Rows];
@@ -257,7 +331,7 @@ internal static unsafe class LstmFusedStep
             }
             for (int b = 0; b < panels; b++)
             {
-                MultiplyTile(d, 0, xRow, null, packed + (long)b * k * Width, tile);
+                TTile.Multiply(d, 0, xRow, null, packed + (long)b * k * Width, tile, null);
                 for (int i = 0; i < m; i++)
                     Buffer.MemoryCopy(tile + i * Width, projected + (first + i) * projectedRow + b * Width, Width * sizeof(float), Width * sizeof(float));
             }
@@ -270,7 +344,7 @@ internal static unsafe class LstmFusedStep
     /// place, one broadcast per row and p (as <see cref="GemmMicroKernels.Kernel8x32DirectA"/>).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void MultiplyTile(int d, int u, float** xRow, float** hRow, float* b, float* tile, float** start = null)
+    private static void MultiplyTile(int d, int u, float** xRow, float** hRow, float* b, float* tile, float** start)
     {
         Vector512<float> c00 = default, c01 = default, c10 = default, c11 = default;
         Vector512<float> c20 = default, c21 = default, c30 = default, c31 = default;
@@ -329,7 +403,7 @@ internal static unsafe class LstmFusedStep
 
     /// <summary>
     /// The cell on one finished tile (<see cref="CellTile"/>): rows Rt..Rt+Mr−1 of the band, units 8B..8B+7 (fewer in the
-    /// last panel when U is not a multiple of 8: <see cref="PartialPanelCell"/>), as four pairs of rows, each gate of a
+    /// last panel when U is not a multiple of 8: <see cref="PartialPanelCell{TTile}"/>), as four pairs of rows, each gate of a
     /// pair one 16-lane vector (row 2p's 8 units low, row 2p + 1's high: <see cref="RowPair"/>), so every step is one
     /// full-width instruction and a lane meets only its own unit's values:
     /// <list type="number">
@@ -344,7 +418,7 @@ internal static unsafe class LstmFusedStep
     /// pair after pair, the core's scheduler held the chains of only four or five exps at once, too few to keep its two
     /// 512-bit ports busy (~1.2 instructions a cycle); here they run in three rounds — pairs 0 and 1's gates (8 chains),
     /// pairs 2 and 3's gates with pairs 0 and 1's tanh(c_t) (10), pairs 2 and 3's tanh(c_t) (2) — each stage of the
-    /// exp on every chain of the round before the next stage (<see cref="OneOverExpPlusOne"/>). Each vector gets the same
+    /// exp on every chain of the round before the next stage (<see cref="OneOverExpPlusOne(int, ref Vector512{float}, ref Vector512{float}, ref Vector512{float}, ref Vector512{float}, ref Vector512{float}, ref Vector512{float}, ref Vector512{float}, ref Vector512{float}, ref Vector512{float}, ref Vector512{float})"/>). Each vector gets the same
     /// instructions in the same order as before, so the same bits. Measured on Emerald Rapids (`lstm-step-time`, builds
     /// alternated): the cell alone 9.2–9.5 → 7.5–7.7 µs a step of the IMDB model, the hot step 28.8–29.8 → 26.6–27.2 µs;
     /// the model's LSTM forward 2–5% faster (benchmarks/README.md, §8, fortieth sitting).</para>
@@ -357,7 +431,7 @@ internal static unsafe class LstmFusedStep
     {
         if (cell.U - cell.B * Units < Units)
         {
-            PartialPanelCell(cell, o);
+            PartialPanelCell<Tile8x32>(cell, o);
             return;
         }
         float* tile = cell.Tile;
@@ -469,8 +543,11 @@ internal static unsafe class LstmFusedStep
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static bool Stores(in CellTile cell, in Outputs o, int i) => i < cell.Mr && !Skipped(o, cell.Rt + i);
 
-    /// <summary>Floats of a partial panel's staging: 8 rows × (c_{t−1}, c_t, tanh(c_t), h_t: 8 each; the gates: 32).</summary>
-    private const int StagingFloats = Rows * (4 * Units + Width);
+    /// <summary>Floats of a partial panel's staging: up to 8 rows × (c_{t−1}, c_t, tanh(c_t), h_t: 8 each; the gates: 32).</summary>
+    private const int StagingFloats = MostRows * (4 * Units + Width);
+
+    /// <summary>The most rows of any tile (the AVX-512 one's 8).</summary>
+    private const int MostRows = 8;
 
     /// <summary>
     /// The cell in the last panel of a U that is not a multiple of 8: the same cell on a staging block — c_{t−1} copied in
@@ -478,22 +555,22 @@ internal static unsafe class LstmFusedStep
     /// bits are the full panels' own.
     /// </summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private static void PartialPanelCell(in CellTile cell, in Outputs o)
+    private static void PartialPanelCell<TTile>(in CellTile cell, in Outputs o) where TTile : struct, ITile
     {
-        int u = cell.U, first = cell.B * Units, count = u - first;
+        int u = cell.U, first = cell.B * Units, count = u - first, rows = TTile.Rows;
         float* staging = cell.Staging;
-        const int Block = Rows * Units;
+        const int Block = MostRows * Units;
         var staged = new Outputs
         {
             CellIn = staging, CellOut = staging + Block, TanhCell = o.TanhCell == null ? null : staging + 2 * Block, Hidden = staging + 3 * Block,
             Gates = o.Gates == null ? null : staging + 4 * Block, GatesStride = Width,
         };
-        for (int k = 0; k < Rows; k++)
+        for (int k = 0; k < rows; k++)
             for (int j = 0; j < Units; j++)
                 staging[k * Units + j] = k < cell.Mr && j < count ? o.CellIn[(cell.Rt + k) * u + first + j] : 0f;
         var stagedCell = cell;
-        (stagedCell.Rt, stagedCell.U, stagedCell.B) = (0, Units, 0);
-        Cell(stagedCell, staged);
+        (stagedCell.Rt, stagedCell.U, stagedCell.B, stagedCell.Panels) = (0, Units, 0, 1);
+        TTile.Cell(stagedCell, staged);
         for (int k = 0; k < cell.Mr; k++)
         {
             long row = cell.Rt + k;
