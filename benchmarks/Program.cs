@@ -24,7 +24,7 @@ using NanoNet.Benchmarks;
 // GEMM at the CIFAR-10 shapes with the kernel this process picked (Stopwatch, best of N, 1 thread):
 //   dotnet run -c Release --project benchmarks -- gemm-time [repeats] [threads] [cold]      (try DOTNET_EnableAVX=0)
 //   dotnet run -c Release --project benchmarks -- subnormal-time   (optimizer steps over a table whose states decayed 1,000 steps)
-//   dotnet run -c Release --project benchmarks -- step-gemm-time [repeats]   (the LSTM backward's per-step [dh | dX] product, 200 steps in a row)
+//   dotnet run -c Release --project benchmarks -- step-gemm-time [repeats]   (the LSTM backward's per-step [dh | dX] and dh products, 200 steps in a row, 1 thread)
 //   dotnet run -c Release --project benchmarks -- exp-time   (the recurrent cells' e^x against .NET's vector Exp, ns per 16 lanes)
 //   dotnet run -c Release --project benchmarks -- lstm-step-time [steps]   (one fused LSTM step on embedded ids, with and without its cell, and the cell alone, against the FMA floor; then 200 steps on 1 thread and on 2 private bands)
 //   dotnet run -c Release --project benchmarks -- kernel-time [repeats]   (the 8x32 micro-kernel alone on cached panels, by KC and MC)

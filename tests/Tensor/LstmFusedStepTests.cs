@@ -12,8 +12,10 @@ namespace NanoNet.Tests;
 public class LstmFusedStepTests
 {
     // (N, T, D, U): N = 8 is one AVX-512 row tile, 13 and 37 end in a partial one (with AVX2's 3-row tiles 9 is whole, 8, 13
-    // and 37 end in a partial one); U = 13 and 21 end in a partial panel.
-    private static readonly (int N, int T, int D, int U)[] Shapes = [(8, 5, 3, 8), (13, 7, 17, 13), (37, 4, 5, 21), (9, 3, 300, 6)];
+    // and 37 end in a partial one); U = 13 and 21 end in a partial panel; U = 141 is 18 panels, more than the 16 the AVX2
+    // cell takes at a time: a second group of a whole panel and a partial one.
+    private static readonly (int N, int T, int D, int U)[] Shapes =
+        [(8, 5, 3, 8), (13, 7, 17, 13), (37, 4, 5, 21), (9, 3, 300, 6), (10, 3, 4, 141)];
 
     private static IEnumerable<TestCaseData> Cases()
     {
