@@ -61,6 +61,19 @@ public static unsafe class Gemm
     /// as fast or faster in place (best of 100, Emerald Rapids, benchmarks/README.md "Eleventh sitting").
     /// </summary>
     internal const int InPlaceBMaxRows = 64;
+    /// <summary>
+    /// Whether the 6×16 kernel (AVX2) reads A's rows where they lie (<see cref="GemmMicroKernels.Kernel6x16DirectA"/>):
+    /// A not transposed, C at most <see cref="DirectAColumns256"/> wide, B not read in place itself (it is packed here,
+    /// or beforehand). The same bits as packing A.
+    /// </summary>
+    internal static bool ReadsARowsInPlace256(GemmKernelKind kind, bool transA, int n, bool bInPlace) =>
+        kind == GemmKernelKind.Vector256 && ReadsInPlace && !transA && n <= DirectAColumns256 && !bInPlace;
+
+    /// <summary>The widest C whose A the 6×16 kernel reads in place (<see cref="GemmMicroKernels.Kernel6x16DirectA"/>):
+    /// 16 panels, so each A element feeds at most 16 tiles and packing it (about a cycle a float) would cost 7% or more of
+    /// its FMAs.</summary>
+    internal const int DirectAColumns256 = 256;
+
     /// <summary>The deepest K a single-panel product takes in one slab (<see cref="GemmBlocking.DirectASlabLimit"/>).</summary>
     internal static readonly int DirectASlabLimit = GemmBlocking.ThisMachine.DirectASlabLimit;
     /// <summary>Whether a single-panel product takes K whole (<see cref="SinglePanelSlab"/>): on, but for the benchmarks'
@@ -362,7 +375,9 @@ public static unsafe class Gemm
         /// B panel each A element is used once, so packing it would copy it for one use (a convolution's short im2col rows;
         /// the big operand of a <see cref="TransposedC"/> product).
         /// </summary>
-        private bool DirectA => !_transA && _n <= _nr && _kind == GemmKernelKind.Vector512;
+        /// <remarks>On the 6×16 kernel (AVX2), see <see cref="ReadsARowsInPlace256"/>.</remarks>
+        private bool DirectA => _kind == GemmKernelKind.Vector512 ? !_transA && _n <= _nr
+            : ReadsARowsInPlace256(_kind, _transA, _n, bInPlace: PackedB == null && (_inPlace & InPlace.B) != 0);
 
         private static int RoundUp(int x, int multiple) => (x + multiple - 1) / multiple * multiple;
 
@@ -471,7 +486,10 @@ public static unsafe class Gemm
                         {
                             prefetch.Clear();
                         }
-                        MacroKernel(ic, mc, jc, nc, kc, pc, add, directA, InPlace.None, packA, sharedB, edge, ref prefetch);
+                        if (directA && _kind == GemmKernelKind.Vector256)
+                            MacroKernelDirectA256(ic, mc, jc, nc, kc, pc, add, packA, sharedB, edge);
+                        else
+                            MacroKernel(ic, mc, jc, nc, kc, pc, add, directA, InPlace.None, packA, sharedB, edge, ref prefetch);
                     }
                     _barrier.SignalAndWait(workers);
                 }
@@ -508,7 +526,47 @@ public static unsafe class Gemm
                     // Direct A (a convolution's short im2col rows) streams both A and C in order: the hardware prefetcher follows.
                     if (!directA && _prefetches)
                         PlanNext(ref prefetch, tile, rowStart, rows, jc, nc, ic, mc, pc, kc);
-                    MacroKernel(ic, mc, jc, nc, kc, pc, add, directA, inPlace, packA, packB, edge, ref prefetch);
+                    if (directA && _kind == GemmKernelKind.Vector256)
+                        MacroKernelDirectA256(ic, mc, jc, nc, kc, pc, add, packA, packB, edge);
+                    else
+                        MacroKernel(ic, mc, jc, nc, kc, pc, add, directA, inPlace, packA, packB, edge, ref prefetch);
+                }
+            }
+        }
+
+        /// <summary>
+        /// <see cref="MacroKernel"/> with A read in place on the 6×16 kernel (<see cref="DirectA"/>): whole tiles by
+        /// <see cref="GemmMicroKernels.Kernel6x16DirectA"/>, a strip of 4 rows by <see cref="GemmMicroKernels.Kernel4x16"/> (A's
+        /// row stride lda, its step 1); a strip of 1–3 rows from a packed strip by the same kernel (in place its 4-row loads
+        /// would read past A's last row), a 5-row strip or a partial panel through the edge tile.
+        /// Apart from <see cref="MacroKernel"/>: added there, it changed what the JIT inlines in that loop, and the packed
+        /// products ran 2–8% slower.
+        /// </summary>
+        private void MacroKernelDirectA256(int ic, int mc, int jc, int nc, int kc, int pc, bool add, float* packA, float* packB, float* edge)
+        {
+            for (int jr = 0; jr < nc; jr += _nr)
+            {
+                int nr = Math.Min(_nr, nc - jr);
+                float* bPanel = packB + jr * kc;
+                for (int ir = 0; ir < mc; ir += _mr)
+                {
+                    int mr = Math.Min(_mr, mc - ir);
+                    float* a = _a + (long)(ic + ir) * _lda + pc, cTile = _c + (long)(ic + ir) * _ldc + jc + jr;
+                    if (nr == _nr && mr == _mr)
+                        GemmMicroKernels.Kernel6x16DirectA(kc, a, _lda, bPanel, cTile, _ldc, add);
+                    else if (nr == _nr && mr == 4) // 4 rows in place (fewer would read rows past A's end: packed below)
+                        GemmMicroKernels.Kernel4x16(kc, a, _lda, 1, bPanel, _nr, cTile, _ldc, add, mr);
+                    else
+                    {
+                        GemmPacking.PackA(false, _a, _lda, ic + ir, mr, pc, kc, _mr, packA);
+                        if (nr == _nr && mr < 4)
+                        {
+                            GemmMicroKernels.Kernel4x16(kc, packA, 1, _mr, bPanel, _nr, cTile, _ldc, add, mr);
+                            continue;
+                        }
+                        GemmMicroKernels.Run(_kind, kc, packA, bPanel, edge, _nr, add: false);
+                        CopyEdge(edge, cTile, mr, nr, add);
+                    }
                 }
             }
         }

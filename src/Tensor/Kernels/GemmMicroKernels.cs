@@ -243,6 +243,47 @@ internal static unsafe class GemmMicroKernels
     }
 
     /// <summary>
+    /// 6 rows × 16 columns in 12 accumulators, A's rows read where they lie (row i at a + i·<paramref name="lda"/>, its
+    /// K steps contiguous) against a packed B panel (16 floats a step): the AVX2 twin of <see cref="Kernel8x32DirectA"/>.
+    /// Each element is the packed tile's chain (the same products in the same order), so the same bits.
+    /// </summary>
+    /// <remarks>For products with few B panels (N ≤ <see cref="Gemm.DirectAColumns256"/>) each A element feeds few tiles,
+    /// and packing it costs about a cycle a float: on a Zen 3 core the LSTM backward's per-step dh = dZ_t·Rᵀ (32×128×512,
+    /// Rᵀ packed once) ran 11.2 ms for 200 steps with A packed, 9.9 with the packing skipped (benchmarks/README.md,
+    /// forty-third sitting).</remarks>
+    public static void Kernel6x16DirectA(int kc, float* a, int lda, float* b, float* c, int ldc, bool add)
+    {
+        Vector256<float> c00 = default, c01 = default, c10 = default, c11 = default;
+        Vector256<float> c20 = default, c21 = default, c30 = default, c31 = default;
+        Vector256<float> c40 = default, c41 = default, c50 = default, c51 = default;
+        float* a0 = a, a1 = a + lda, a2 = a + 2 * lda, a3 = a + 3 * lda, a4 = a + 4 * lda, a5 = a + 5 * lda;
+        for (nint p = 0; p < kc; p++)
+        {
+            Vector256<float> b0 = Vector256.Load(b);
+            Vector256<float> b1 = Vector256.Load(b + 8);
+            Vector256<float> ai = Vector256.Create(a0[p]);
+            c00 = Vector256.FusedMultiplyAdd(ai, b0, c00); c01 = Vector256.FusedMultiplyAdd(ai, b1, c01);
+            ai = Vector256.Create(a1[p]);
+            c10 = Vector256.FusedMultiplyAdd(ai, b0, c10); c11 = Vector256.FusedMultiplyAdd(ai, b1, c11);
+            ai = Vector256.Create(a2[p]);
+            c20 = Vector256.FusedMultiplyAdd(ai, b0, c20); c21 = Vector256.FusedMultiplyAdd(ai, b1, c21);
+            ai = Vector256.Create(a3[p]);
+            c30 = Vector256.FusedMultiplyAdd(ai, b0, c30); c31 = Vector256.FusedMultiplyAdd(ai, b1, c31);
+            ai = Vector256.Create(a4[p]);
+            c40 = Vector256.FusedMultiplyAdd(ai, b0, c40); c41 = Vector256.FusedMultiplyAdd(ai, b1, c41);
+            ai = Vector256.Create(a5[p]);
+            c50 = Vector256.FusedMultiplyAdd(ai, b0, c50); c51 = Vector256.FusedMultiplyAdd(ai, b1, c51);
+            b += 16;
+        }
+        Store256(c, c00, c01, add); c += ldc;
+        Store256(c, c10, c11, add); c += ldc;
+        Store256(c, c20, c21, add); c += ldc;
+        Store256(c, c30, c31, add); c += ldc;
+        Store256(c, c40, c41, add); c += ldc;
+        Store256(c, c50, c51, add);
+    }
+
+    /// <summary>
     /// 4 rows × 16 columns in 8 accumulators, A's element (row i, step p) at a + i·<paramref name="rowStride"/> +
     /// p·<paramref name="stepStride"/> and B stepping <paramref name="bStep"/>; the first <paramref name="rows"/> rows stored
     /// (or added) straight into C. Two uses:
