@@ -247,10 +247,9 @@ internal static unsafe class GemmMicroKernels
     /// K steps contiguous) against a packed B panel (16 floats a step): the AVX2 twin of <see cref="Kernel8x32DirectA"/>.
     /// Each element is the packed tile's chain (the same products in the same order), so the same bits.
     /// </summary>
-    /// <remarks>For products with few B panels (N ≤ <see cref="Gemm.DirectAColumns256"/>) each A element feeds few tiles,
-    /// and packing it costs about a cycle a float: on a Zen 3 core the LSTM backward's per-step dh = dZ_t·Rᵀ (32×128×512,
-    /// Rᵀ packed once) ran 11.2 ms for 200 steps with A packed, 9.9 with the packing skipped (benchmarks/README.md,
-    /// forty-third sitting).</remarks>
+    /// <remarks>For products of at most <see cref="Gemm.DirectAColumns256"/> columns (a convolution's im2col rows against
+    /// 32 filters: each A element feeds two tiles, and packing it costs about a cycle a float). On a Zen 3 core the im2col
+    /// product 57600×32×28 ran 1.64–1.77 → 1.13–1.19 ms (benchmarks/README.md, forty-third sitting).</remarks>
     public static void Kernel6x16DirectA(int kc, float* a, int lda, float* b, float* c, int ldc, bool add)
     {
         Vector256<float> c00 = default, c01 = default, c10 = default, c11 = default;
