@@ -71,9 +71,10 @@ public static unsafe class Gemm
 
     /// <summary>The widest C whose A the 6×16 kernel reads in place (<see cref="GemmMicroKernels.Kernel6x16DirectA"/>):
     /// two panels (a convolution's im2col rows against 32 filters), where each A element feeds at most two tiles and
-    /// packing it costs as much as its FMAs. Up to 256 columns the LSTM's per-step products ran faster alone
-    /// (<c>step-gemm-time</c>: dh 11.4 → 10.0 ms for 200 steps) but imdb-train slower (46.0–46.4 → 48.4–48.8 ms at 1 thread,
-    /// builds alternated; benchmarks/README.md, forty-third sitting), so not there.</summary>
+    /// packing it costs as much as its FMAs. Up to 256 columns the LSTM's per-step dh = dZ·Rᵀ ran faster alone
+    /// (<c>step-gemm-time</c>, dZ streamed from memory: 11.4 → 10.0 ms for 200 steps) but slowed imdb-train (46.0–46.4 →
+    /// 48.4–48.8 ms at 1 thread, builds alternated), where dZ_t is hot from the cell and packing it cheap
+    /// (benchmarks/README.md, forty-third sitting), so not there.</summary>
     internal const int DirectAColumns256 = 32;
 
     /// <summary>The deepest K a single-panel product takes in one slab (<see cref="GemmBlocking.DirectASlabLimit"/>).</summary>
