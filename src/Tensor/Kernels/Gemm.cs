@@ -540,33 +540,35 @@ public static unsafe class Gemm
         /// <summary>
         /// <see cref="MacroKernel"/> with A read in place on the 6×16 kernel (<see cref="DirectA"/>): whole tiles by
         /// <see cref="GemmMicroKernels.Kernel6x16DirectA"/>, a strip of 4 rows by <see cref="GemmMicroKernels.Kernel4x16"/> (A's
-        /// row stride lda, its step 1); a strip of 1–3 rows from a packed strip by the same kernel (in place its 4-row loads
-        /// would read past A's last row), a 5-row strip or a partial panel through the edge tile.
+        /// row stride lda, its step 1); a strip of 1–3 rows packed once and run by the same kernel (in place its 4-row loads
+        /// would read past A's last row), a 5-row strip or a partial panel from a packed strip through the edge tile.
         /// Apart from <see cref="MacroKernel"/>: added there, it changed what the JIT inlines in that loop, and the packed
         /// products ran 2–8% slower.
         /// </summary>
         private void MacroKernelDirectA256(int ic, int mc, int jc, int nc, int kc, int pc, bool add, float* packA, float* packB, float* edge)
         {
-            for (int jr = 0; jr < nc; jr += _nr)
+            // Strips outer, panels inner (at most DirectAColumns256 / 16 of them): a strip's rows stay in L1 across the
+            // panels, and an edge strip is packed once, not once per panel.
+            for (int ir = 0; ir < mc; ir += _mr)
             {
-                int nr = Math.Min(_nr, nc - jr);
-                float* bPanel = packB + jr * kc;
-                for (int ir = 0; ir < mc; ir += _mr)
+                int mr = Math.Min(_mr, mc - ir);
+                float* a = _a + (long)(ic + ir) * _lda + pc;
+                bool packed = mr != _mr && mr != 4;
+                if (packed) // 1–3 rows (in place, the 4-row kernel's loads would read past A's last row) or 5
+                    GemmPacking.PackA(false, _a, _lda, ic + ir, mr, pc, kc, _mr, packA);
+                for (int jr = 0; jr < nc; jr += _nr)
                 {
-                    int mr = Math.Min(_mr, mc - ir);
-                    float* a = _a + (long)(ic + ir) * _lda + pc, cTile = _c + (long)(ic + ir) * _ldc + jc + jr;
+                    int nr = Math.Min(_nr, nc - jr);
+                    float* bPanel = packB + jr * kc, cTile = _c + (long)(ic + ir) * _ldc + jc + jr;
                     if (nr == _nr && mr == _mr)
                         GemmMicroKernels.Kernel6x16DirectA(kc, a, _lda, bPanel, cTile, _ldc, add);
-                    else if (nr == _nr && mr == 4) // 4 rows in place (fewer would read rows past A's end: packed below)
-                        GemmMicroKernels.Kernel4x16(kc, a, _lda, 1, bPanel, _nr, cTile, _ldc, add, mr);
+                    else if (nr == _nr && mr <= 4)
+                        GemmMicroKernels.Kernel4x16(kc, packed ? packA : a, packed ? 1 : _lda, packed ? _mr : 1, bPanel, _nr, cTile, _ldc, add, mr);
                     else
                     {
-                        GemmPacking.PackA(false, _a, _lda, ic + ir, mr, pc, kc, _mr, packA);
-                        if (nr == _nr && mr < 4)
-                        {
-                            GemmMicroKernels.Kernel4x16(kc, packA, 1, _mr, bPanel, _nr, cTile, _ldc, add, mr);
-                            continue;
-                        }
+                        if (!packed)
+                            GemmPacking.PackA(false, _a, _lda, ic + ir, mr, pc, kc, _mr, packA);
+                        packed = true;
                         GemmMicroKernels.Run(_kind, kc, packA, bPanel, edge, _nr, add: false);
                         CopyEdge(edge, cTile, mr, nr, add);
                     }
