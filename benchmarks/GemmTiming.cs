@@ -62,25 +62,37 @@ public static class GemmTiming
             for (int i = 0; i < k * n; i++) b[bAt + i] = rng.NextSingle() - 0.5f;
             int lda = transA ? m : k, ldb = transB ? k : n;
             void Multiply() => Gemm.Multiply(transA, transB, m, n, k, a.AsSpan(aAt, m * k), lda, b.AsSpan(bAt, k * n), ldb, c.AsSpan(cAt, m * n), n);
+            // A product with a path of its own (GemmNarrow, or Cᵀ on the 6×16 kernel) is also timed on the packed path,
+            // alternated call by call.
             bool narrow = GemmNarrow.Applies(Gemm.BestKernel, m, n, transB, packedB: false);
+            bool transposed = Gemm.BestKernel == GemmKernelKind.Vector256 && TransposesC(m, n, k, transA, transB);
+            bool alternative = narrow || transposed;
             var times = new double[repeats];
             var packedTimes = new double[repeats];
             SteadyState.WarmUp(Multiply);
-            if (narrow)
-                SteadyState.WarmUp(() => { GemmNarrow.Enabled = false; Multiply(); GemmNarrow.Enabled = true; });
+            if (alternative)
+                SteadyState.WarmUp(() => { TakesOwnPath(false); Multiply(); TakesOwnPath(true); });
             for (int r = 0; r < repeats; r++)
             {
                 times[r] = Timed();
-                if (narrow)
+                if (alternative)
                 {
-                    GemmNarrow.Enabled = false;
+                    TakesOwnPath(false);
                     packedTimes[r] = Timed();
-                    GemmNarrow.Enabled = true;
+                    TakesOwnPath(true);
                 }
             }
             Report(name, times);
-            if (narrow)
+            if (alternative)
                 Report("  (the same on the packed path)", packedTimes);
+
+            void TakesOwnPath(bool on)
+            {
+                if (narrow)
+                    GemmNarrow.Enabled = on;
+                if (transposed)
+                    Gemm.TransposedCMaxRows256 = on ? TransposedCRows : 0;
+            }
 
             double Timed()
             {
@@ -99,6 +111,12 @@ public static class GemmTiming
             }
         }
     }
+
+    /// <summary>The rule's <see cref="Gemm.TransposedCMaxRows256"/>, restored after each packed-path call.</summary>
+    private static readonly int TransposedCRows = Gemm.TransposedCMaxRows256;
+
+    private static unsafe bool TransposesC(int m, int n, int k, bool transA, bool transB) =>
+        Gemm.TransposesC(Gemm.BestKernel, transA, transB, m, n, k, null);
 
     /// <summary>A pinned array holding <paramref name="length"/> floats from its first cache line, and where they start.</summary>
     private static (float[] Array, int Start) OnCacheLine(int length)

@@ -49,7 +49,8 @@ using NanoNet.Benchmarks;
 //      NANONET_GEMM_PREFETCH=one,all: the GEMM's prefetch plan on one worker only or on every worker, the same way;
 //      NANONET_GEMM_WHOLE_K=slabs,whole: single-panel products (the Keras Dense dX) in KC slabs or K whole, the same way;
 //      NANONET_GEMM_IN_PLACE_B=plain,ahead,packed: tiles reading a B panel in place (Dense forwards) ask for its rows ahead or not,
-//      or the skinny products' big operands are packed, the same way)
+//      or the skinny products' big operands are packed, the same way;
+//      NANONET_GEMM_TRANSPOSED_C=on,off: the Keras Dense dX as Cᵀ on the 6×16 kernel (AVX2) or packed, the same way)
 var config = DefaultConfig.Instance
     .AddJob(Job.Default.WithWarmupCount(3).WithIterationCount(10).WithId("nanonet"))
     .AddColumn(GflopsColumn.Gflops, GflopsColumn.PercentOfPeak, BandwidthColumn.Instance)

@@ -137,9 +137,15 @@ public static class SeedCases
         // NANONET_GEMM_IN_PLACE_B=plain,ahead,packed: tiles reading a B panel in place ask for its rows ahead or not
         // (Gemm.AsksInPlaceRowsAhead), or the skinny products' big operands are packed (Gemm.ReadsInPlace).
         string[]? inPlaceB = Environment.GetEnvironmentVariable("NANONET_GEMM_IN_PLACE_B")?.Split(',');
+        // NANONET_GEMM_TRANSPOSED_C=on,off: few-row products against a big Bᵀ (the Keras Dense dX) computed as Cᵀ on the
+        // 6×16 kernel or packed (Gemm.TransposedCMaxRows256).
+        string[]? transposedC = Environment.GetEnvironmentVariable("NANONET_GEMM_TRANSPOSED_C")?.Split(',');
+        int transposedCRows = NanoNet.Kernels.Gemm.TransposedCMaxRows256;
         bool profiling = Profiler.Enabled;
         for (int i = 0; i < steps; i++)
         {
+            if (transposedC != null)
+                NanoNet.Kernels.Gemm.TransposedCMaxRows256 = transposedC[i % transposedC.Length] == "off" ? 0 : transposedCRows;
             if (inPlaceB != null)
             {
                 string way = inPlaceB[i % inPlaceB.Length];
@@ -189,6 +195,11 @@ public static class SeedCases
         {
             NanoNet.Kernels.Gemm.TakesKWhole = true;
             ReportSwitched("single-panel K", wholeK, times);
+        }
+        if (transposedC != null)
+        {
+            NanoNet.Kernels.Gemm.TransposedCMaxRows256 = transposedCRows;
+            ReportSwitched("Cᵀ on the 6×16 kernel", transposedC, times);
         }
         if (inPlaceB != null)
         {

@@ -235,10 +235,14 @@ public unsafe class PackedGemmTests
     // Cᵀ = B·Aᵀ (B stored N×K over half of L2, 8 ≤ M ≤ 32: the Keras Dense dX): one B' panel (M = 32) with an edge strip
     // (700 = 87·8 + 4 rows of Cᵀ), a partial panel (M = 13), K slabs beyond the whole-K limit (M = 27; within it, K is
     // taken whole, one chain instead of the packed path's per-slab ones: GemmDirectASlabTests), M = 8; M = 64 stays packed.
+    // On the 6×16 kernel (two B' panels of 16): edge strips of 4 (700 = 116·6 + 4), 2 (200, 20000), 5 (1103) and 1 (1201)
+    // rows of Cᵀ, partial panels (M = 13, 27, 20), K slabs (512, 9000), whole 6×16 tiles stored through two 8×8 transposes.
     [TestCase(32, 700, 200, false, true)]
     [TestCase(13, 1500, 100, false, true)]
     [TestCase(27, 200, 9000, false, true)]
     [TestCase(8, 20000, 8, false, true)]
+    [TestCase(20, 1103, 150, false, true)]
+    [TestCase(16, 1201, 512, false, true)]
     [TestCase(64, 1100, 128, false, true, false)]
     [NonParallelizable] // switches Gemm.ReadsInPlace and Gemm.AsksInPlaceRowsAhead
     public void ReadingTheBigOperandInPlaceGivesThePackedBits(int m, int n, int k, bool transA, bool transB = false, bool readsInPlace = true)
@@ -250,9 +254,8 @@ public unsafe class PackedGemmTests
             m *= (int)scale;
         else
             k *= (int)scale;
-        // The 8×32 and 6×16 kernels read an operand in place (Cᵀ = B·Aᵀ only the 8×32 one): on the 128-bit ones (CI's run
-        // without AVX) both calls pack.
-        bool expected = readsInPlace && (Gemm.BestKernel == GemmKernelKind.Vector512 || (Gemm.BestKernel == GemmKernelKind.Vector256 && !transB));
+        // The 8×32 and 6×16 kernels read an operand in place: on the 128-bit ones (CI's run without AVX) both calls pack.
+        bool expected = readsInPlace && Gemm.BestKernel is GemmKernelKind.Vector512 or GemmKernelKind.Vector256;
         bool takesInPlacePath = Gemm.ChooseInPlace(Gemm.BestKernel, transA, transB, m, n, k, k) != InPlace.None
             || Gemm.TransposesC(Gemm.BestKernel, transA, transB, m, n, k, null);
         Assert.That(takesInPlacePath, Is.EqualTo(expected), $"{m}x{n}x{k} on {Gemm.BestKernel} read in place (half of L2: {Gemm.HalfL2Bytes} bytes)");

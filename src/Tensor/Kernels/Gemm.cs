@@ -238,10 +238,23 @@ public static unsafe class Gemm
     /// <see cref="GemmMicroKernels.Kernel8x32DirectA"/> (its rows are contiguous in K), instead of transposed 8×8 at a time
     /// into packed panels that only M/8 tiles read. Each tile is stored transposed. Same bits: every element takes the same
     /// FMAs in the same order (a·b = b·a exactly). At M = 64 (two panels) it was slower than packing (benchmarks/README.md).
+    /// On the 6×16 kernel (AVX2) the same for 8 ≤ M ≤ <see cref="TransposedCMaxRows256"/>: B's rows read in place by
+    /// <see cref="GemmMicroKernels.Kernel6x16DirectA"/>, each 6×16 tile stored through two 8×8 transposes.
     /// </summary>
     internal static bool TransposesC(GemmKernelKind kind, bool transA, bool transB, int m, int n, int k, float* packedB) =>
-        kind == GemmKernelKind.Vector512 && ReadsInPlace && packedB == null && transB && !transA
-        && m >= 8 && m <= 32 && (long)n * k * sizeof(float) > HalfL2Bytes;
+        ReadsInPlace && packedB == null && transB && !transA && m >= 8
+        && (kind == GemmKernelKind.Vector512 ? m <= 32 : kind == GemmKernelKind.Vector256 && m <= TransposedCMaxRows256)
+        && (long)n * k * sizeof(float) > HalfL2Bytes;
+
+    /// <summary>
+    /// The most rows of C computed as Cᵀ on the 6×16 kernel (<see cref="TransposesC"/>): two 16-column panels of Aᵀ, each
+    /// 6-row strip of B read in place once and used by both from L1. Not static readonly: <c>gemm-time</c> sets it to 0
+    /// to time the packed path in the same process.
+    /// </summary>
+    /// <remarks>Zen 3, one thread, cold caches (<c>gemm-time 30 1 cold</c>, alternated call by call): the Keras Dense dX
+    /// 32×2304×512 0.96–1.01 ms against 1.27–1.33 packed; at M = 64 (four panels, the CIFAR-10 seed's dX 64×7200×128)
+    /// 1.73–1.95 against 1.84–1.89, no gain, so not there (benchmarks/README.md, forty-fourth sitting).</remarks>
+    internal static int TransposedCMaxRows256 = 32;
 
     /// <summary>
     /// The skinny products' big operand is read in place by the 8×32 kernel (AVX-512) or the 6×16 one (AVX2): B stored K×N
@@ -380,7 +393,7 @@ public static unsafe class Gemm
         /// </summary>
         /// <remarks>On the 6×16 kernel (AVX2), see <see cref="ReadsARowsInPlace256"/>.</remarks>
         private bool DirectA => _kind == GemmKernelKind.Vector512 ? !_transA && _n <= _nr
-            : ReadsARowsInPlace256(_kind, _transA, _n, bInPlace: PackedB == null && (_inPlace & InPlace.B) != 0);
+            : TransposedC || ReadsARowsInPlace256(_kind, _transA, _n, bInPlace: PackedB == null && (_inPlace & InPlace.B) != 0);
 
         private static int RoundUp(int x, int multiple) => (x + multiple - 1) / multiple * multiple;
 
@@ -490,7 +503,12 @@ public static unsafe class Gemm
                             prefetch.Clear();
                         }
                         if (directA && _kind == GemmKernelKind.Vector256)
-                            MacroKernelDirectA256(ic, mc, jc, nc, kc, pc, add, packA, sharedB, edge);
+                        {
+                            if (TransposedC)
+                                MacroKernelTransposedC256(ic, mc, jc, nc, kc, pc, add, packA, sharedB, edge);
+                            else
+                                MacroKernelDirectA256(ic, mc, jc, nc, kc, pc, add, packA, sharedB, edge);
+                        }
                         else
                             MacroKernel(ic, mc, jc, nc, kc, pc, add, directA, InPlace.None, packA, sharedB, edge, ref prefetch);
                     }
@@ -530,7 +548,12 @@ public static unsafe class Gemm
                     if (!directA && _prefetches)
                         PlanNext(ref prefetch, tile, rowStart, rows, jc, nc, ic, mc, pc, kc);
                     if (directA && _kind == GemmKernelKind.Vector256)
-                        MacroKernelDirectA256(ic, mc, jc, nc, kc, pc, add, packA, packB, edge);
+                    {
+                        if (TransposedC)
+                            MacroKernelTransposedC256(ic, mc, jc, nc, kc, pc, add, packA, packB, edge);
+                        else
+                            MacroKernelDirectA256(ic, mc, jc, nc, kc, pc, add, packA, packB, edge);
+                    }
                     else
                         MacroKernel(ic, mc, jc, nc, kc, pc, add, directA, inPlace, packA, packB, edge, ref prefetch);
                 }
@@ -572,6 +595,34 @@ public static unsafe class Gemm
                         GemmMicroKernels.Run(_kind, kc, packA, bPanel, edge, _nr, add: false);
                         CopyEdge(edge, cTile, mr, nr, add);
                     }
+                }
+            }
+        }
+
+        /// <summary>
+        /// <see cref="MacroKernelDirectA256"/> for a <see cref="TransposedC"/> product: each tile of Cᵀ (6 rows of the big
+        /// operand read in place × 16 columns) into the edge tile, then stored transposed (<see cref="StoreTransposed"/>).
+        /// Strips outer, so a strip's rows are read from memory once and used by every panel (at most four) from L1.
+        /// </summary>
+        private void MacroKernelTransposedC256(int ic, int mc, int jc, int nc, int kc, int pc, bool add, float* packA, float* packB, float* edge)
+        {
+            for (int ir = 0; ir < mc; ir += _mr)
+            {
+                int mr = Math.Min(_mr, mc - ir);
+                float* a = _a + (long)(ic + ir) * _lda + pc;
+                bool packed = mr != _mr && mr != 4;
+                if (packed) // 1–3 rows (the 4-row kernel's loads would read past A's last row) or 5
+                    GemmPacking.PackA(false, _a, _lda, ic + ir, mr, pc, kc, _mr, packA);
+                for (int jr = 0; jr < nc; jr += _nr)
+                {
+                    float* bPanel = packB + jr * kc;
+                    if (mr == _mr)
+                        GemmMicroKernels.Kernel6x16DirectA(kc, a, _lda, bPanel, edge, _nr, add: false);
+                    else if (mr <= 4)
+                        GemmMicroKernels.Kernel4x16(kc, packed ? packA : a, packed ? 1 : _lda, packed ? _mr : 1, bPanel, _nr, edge, _nr, add: false, mr);
+                    else
+                        GemmMicroKernels.Run(_kind, kc, packA, bPanel, edge, _nr, add: false);
+                    StoreTransposed(edge, ic + ir, mr, jc + jr, Math.Min(_nr, nc - jr), add);
                 }
             }
         }
@@ -753,7 +804,8 @@ public static unsafe class Gemm
         /// <summary>
         /// The valid mr×nr part of a padded tile of Cᵀ (row stride NR, rows from <paramref name="row"/>, columns from
         /// <paramref name="column"/>) into C, transposed, added or stored: a whole 8×32 tile as four 8×8 transposes
-        /// (the 8×8 block lands at edge + NR·MR), each of its rows one 8-float run of a row of C.
+        /// (the 8×8 block lands at edge + NR·MR), each of its rows one 8-float run of a row of C; a whole 6×16 tile as two,
+        /// each row a 6-float run.
         /// </summary>
         private void StoreTransposed(float* edge, int row, int mr, int column, int nr, bool add)
         {
@@ -771,6 +823,32 @@ public static unsafe class Gemm
                         if (add)
                             v = Vector256.Load(dst) + v;
                         v.Store(dst);
+                    }
+                }
+                return;
+            }
+            if (mr == 6 && nr == 16 && _nr == 16)
+            {
+                // A whole 6×16 tile: two 8×8 transposes of the tile's rows 0–7 (rows 6 and 7 are stale, never stored);
+                // each 8-float row of a transposed block holds one row of C's 6 values.
+                float* block = edge + 8 * 16;
+                for (int q = 0; q < 16; q += 8)
+                {
+                    GemmPacking.Transpose8x8(edge + q, 16, block, 8);
+                    for (int j = 0; j < 8; j++)
+                    {
+                        float* dst = c + (long)(q + j) * _ldc, src = block + j * 8;
+                        Vector128<float> v = Vector128.Load(src);
+                        float v4 = src[4], v5 = src[5];
+                        if (add)
+                        {
+                            v = Vector128.Load(dst) + v;
+                            v4 = dst[4] + v4;
+                            v5 = dst[5] + v5;
+                        }
+                        v.Store(dst);
+                        dst[4] = v4;
+                        dst[5] = v5;
                     }
                 }
                 return;
