@@ -18,7 +18,7 @@ public class DirectConvTests
     private static readonly object[] Geometries =
     [
         new object[] { 5, 32, 32, 3, 32, 3, 3, 1, 1, false },  // the CIFAR-10 seed stem: chunks of 2 images, the last partial; OW = 30: an overlapping last quad
-        new object[] { 3, 32, 32, 3, 32, 3, 3, 1, 1, true },   // the Keras stem: a zero-bordered copy of each image
+        new object[] { 3, 32, 32, 3, 32, 3, 3, 1, 1, true },   // the Keras stem: a zero-bordered copy of each image; OW = 32: four 6-pixel tiles, two 4-pixel ones
         new object[] { 3, 11, 9, 1, 32, 3, 3, 1, 1, true },    // C = 1 (runs of 3: 1-row tiles), odd sizes, odd OH
         new object[] { 4, 13, 10, 4, 64, 3, 3, 1, 1, false },  // C = 4 (runs of 12: 8- and 4-row tiles), two filter blocks
         new object[] { 3, 17, 15, 3, 32, 3, 3, 2, 2, true },   // strides 2, 'same' on odd sizes
@@ -32,7 +32,9 @@ public class DirectConvTests
         new object[] { 2, 8, 9, 32, 32, 4, 4, 1, 1, false },   // P = 512, a multiple of KC = 256: the ones column a slab of its own
         new object[] { 2, 7, 9, 32, 32, 2, 4, 1, 1, true },    // 'same' with even kernels over 32 channels: uneven padding, P = 256
         new object[] { 1, 31, 8, 3, 32, 29, 3, 1, 1, false },  // a 29×3 RGB kernel: P = 261 past one KC slab (the ReLU's bits from the stored outputs)
-        new object[] { 2, 9, 14, 5, 16, 3, 3, 1, 1, true },    // 16 filters (the AVX2 kernel only), OW = 14: the last 6-pixel tile moved back
+        new object[] { 2, 9, 14, 5, 16, 3, 3, 1, 1, true },    // 16 filters (the AVX2 kernel only), OW = 14: a 6-pixel tile and two 4-pixel ones
+        new object[] { 2, 9, 13, 3, 32, 3, 3, 1, 1, true },    // OW = 13: a 6-pixel tile and two 4-pixel ones, the last moved back one pixel
+        new object[] { 2, 6, 7, 3, 32, 3, 3, 1, 1, true },     // OW = 7: a 6-pixel tile and a 4-pixel one moved back three
     ];
 
     [TestCaseSource(nameof(Geometries))]

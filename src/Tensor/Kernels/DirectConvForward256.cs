@@ -78,18 +78,42 @@ internal static unsafe class DirectConvForward256
         }
     }
 
-    /// <summary>One output row: OW pixels × F filters, 6-pixel tiles (the last moved back to end at the row's end).</summary>
+    /// <summary>
+    /// One output row: OW pixels × F filters in 6-pixel tiles, the rest of the row in 4-pixel tiles (the last moved back
+    /// to end at the row's end): OW = 32 (the Keras stem) as four 6-pixel tiles and two 4-pixel ones, 32 pixels computed
+    /// instead of 36 by six 6-pixel tiles; a rest of 5 as one 6-pixel tile moved back.
+    /// </summary>
     private static void Row(in TileShape shape, float* row, int ow1, float* w, float* bias, float* y)
     {
-        int filters = shape.Filters;
-        for (int ow = 0; ow < ow1; ow += 6)
-        {
-            int left = Math.Min(ow, ow1 - 6);
-            float* y0 = y + (long)left * filters;
-            for (int f = 0; f < filters; f += 16)
-                Tile(shape, row + (long)left * shape.PixelStep, w + f, bias + f, y0 + f);
-        }
+        int sixes = ow1 / 6, rest = ow1 % 6;
+        if (rest is 1 or 2 && sixes >= 2)
+            sixes--; // a rest of 7 or 8: two 4-pixel tiles
+        for (int ow = 0; ow < 6 * sixes; ow += 6)
+            Tiles<SixPixels>(shape, row, ow, w, bias, y);
+        rest = ow1 - 6 * sixes;
+        if (rest == 5)
+            Tiles<SixPixels>(shape, row, ow1 - 6, w, bias, y);
+        else if (rest > 4)
+            Tiles<FourPixels>(shape, row, ow1 - 8, w, bias, y);
+        if (rest is > 0 and not 5)
+            Tiles<FourPixels>(shape, row, ow1 - 4, w, bias, y);
     }
+
+    /// <summary>The tiles of pixels ow.. (<typeparamref name="TPixels"/> of them) for every 16 filters.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Tiles<TPixels>(in TileShape shape, float* row, int ow, float* w, float* bias, float* y) where TPixels : struct, IPixels
+    {
+        int filters = shape.Filters;
+        float* y0 = y + (long)ow * filters;
+        for (int f = 0; f < filters; f += 16)
+            Tile<TPixels>(shape, row + (long)ow * shape.PixelStep, w + f, bias + f, y0 + f);
+    }
+
+    /// <summary>How many neighbouring pixels a tile computes: 6 (12 accumulators) or 4 (8, still enough independent FMA
+    /// chains for two pipes at a 4-cycle latency). A type argument, so each tile is compiled for its own count.</summary>
+    private interface IPixels { static abstract int Count { get; } }
+    private readonly struct SixPixels : IPixels { public static int Count => 6; }
+    private readonly struct FourPixels : IPixels { public static int Count => 4; }
 
     /// <summary>
     /// The 2×2 windows over two convolution rows (<paramref name="top"/>, the other <paramref name="rowFloats"/> after it),
@@ -124,11 +148,12 @@ internal static unsafe class DirectConvForward256
         public readonly int Patch = kernelHeight * run;
     }
 
-    /// <summary>One 6-pixel × 16-filter tile: per K slab of the im2col GEMM, its chains from zero, stored (first slab) or
-    /// added to what is stored.</summary>
+    /// <summary>One 6-pixel (or 4-pixel) × 16-filter tile: per K slab of the im2col GEMM, its chains from zero, stored
+    /// (first slab) or added to what is stored.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Tile(in TileShape t, float* a, float* w, float* bias, float* y)
+    private static void Tile<TPixels>(in TileShape t, float* a, float* w, float* bias, float* y) where TPixels : struct, IPixels
     {
+        bool six = TPixels.Count == 6;
         int patch = t.Patch, columns = patch + 1, run = t.Run, ldw = t.Filters, slab = Gemm.KC;
         nint s1 = t.PixelStep, s2 = 2 * s1, s3 = 3 * s1, s4 = 4 * s1, s5 = 5 * s1;
         for (int p0 = 0; p0 < columns; p0 += slab)
@@ -155,17 +180,24 @@ internal static unsafe class DirectConvForward256
                     c20 = Vector256.FusedMultiplyAdd(ai, b0, c20); c21 = Vector256.FusedMultiplyAdd(ai, b1, c21);
                     ai = Vector256.Create(a0[s3]);
                     c30 = Vector256.FusedMultiplyAdd(ai, b0, c30); c31 = Vector256.FusedMultiplyAdd(ai, b1, c31);
-                    ai = Vector256.Create(a0[s4]);
-                    c40 = Vector256.FusedMultiplyAdd(ai, b0, c40); c41 = Vector256.FusedMultiplyAdd(ai, b1, c41);
-                    ai = Vector256.Create(a0[s5]);
-                    c50 = Vector256.FusedMultiplyAdd(ai, b0, c50); c51 = Vector256.FusedMultiplyAdd(ai, b1, c51);
+                    if (six)
+                    {
+                        ai = Vector256.Create(a0[s4]);
+                        c40 = Vector256.FusedMultiplyAdd(ai, b0, c40); c41 = Vector256.FusedMultiplyAdd(ai, b1, c41);
+                        ai = Vector256.Create(a0[s5]);
+                        c50 = Vector256.FusedMultiplyAdd(ai, b0, c50); c51 = Vector256.FusedMultiplyAdd(ai, b1, c51);
+                    }
                 }
             }
             if (p1 == columns) // the ones column last: fma(1, b, c) is c + b, rounded once
             {
                 Vector256<float> bias0 = Vector256.Load(bias), bias1 = Vector256.Load(bias + 8);
                 c00 += bias0; c01 += bias1; c10 += bias0; c11 += bias1; c20 += bias0; c21 += bias1;
-                c30 += bias0; c31 += bias1; c40 += bias0; c41 += bias1; c50 += bias0; c51 += bias1;
+                c30 += bias0; c31 += bias1;
+                if (six)
+                {
+                    c40 += bias0; c41 += bias1; c50 += bias0; c51 += bias1;
+                }
             }
             // The first slab stored, the others added to it; the ReLU after the last.
             bool add = p0 > 0, relu = p1 == columns && t.Relu;
@@ -174,8 +206,11 @@ internal static unsafe class DirectConvForward256
             Store(y + f, c10, c11, add, relu);
             Store(y + 2 * f, c20, c21, add, relu);
             Store(y + 3 * f, c30, c31, add, relu);
-            Store(y + 4 * f, c40, c41, add, relu);
-            Store(y + 5 * f, c50, c51, add, relu);
+            if (six)
+            {
+                Store(y + 4 * f, c40, c41, add, relu);
+                Store(y + 5 * f, c50, c51, add, relu);
+            }
         }
     }
 
