@@ -36,22 +36,36 @@ internal static unsafe partial class ConvWeightGradient
     /// type (each height its own compiled copy).
     /// </summary>
     internal static void Tile<TLanes>(int rows, in Walk walk, float* a, float* b, int ldb, float* c, int ldc, bool add)
-        where TLanes : struct, ILanes<TLanes>
+        where TLanes : struct, ILanes<TLanes> =>
+        TileOfHeight<TLanes, NoColumnSums>(rows, walk, a, b, ldb, c, ldc, add, null);
+
+    /// <summary>
+    /// <see cref="Tile{TLanes}(int, in Walk, float*, float*, int, float*, int, bool)"/>, and with
+    /// <typeparamref name="TSums"/> = <see cref="ColumnSumsToo"/> also sums[0..2L) (+)= Σ over the walk of b's rows.
+    /// </summary>
+    internal static void TileOfHeight<TLanes, TSums>(int rows, in Walk walk, float* a, float* b, int ldb, float* c, int ldc, bool add, float* sums)
+        where TLanes : struct, ILanes<TLanes> where TSums : struct, IColumnSums
     {
         switch (rows)
         {
-            case 1: Tile<TLanes, TileRows1>(walk, a, b, ldb, c, ldc, add); break;
-            case 2: Tile<TLanes, TileRows2>(walk, a, b, ldb, c, ldc, add); break;
-            case 3: Tile<TLanes, TileRows3>(walk, a, b, ldb, c, ldc, add); break;
-            case 4: Tile<TLanes, TileRows4>(walk, a, b, ldb, c, ldc, add); break;
-            case 5: Tile<TLanes, TileRows5>(walk, a, b, ldb, c, ldc, add); break;
-            case 6: Tile<TLanes, TileRows6>(walk, a, b, ldb, c, ldc, add); break;
-            case 7: Tile<TLanes, TileRows7>(walk, a, b, ldb, c, ldc, add); break;
-            case 8: Tile<TLanes, TileRows8>(walk, a, b, ldb, c, ldc, add); break;
-            case 9: Tile<TLanes, TileRows9>(walk, a, b, ldb, c, ldc, add); break;
+            case 1: Tile<TLanes, TileRows1, TSums>(walk, a, b, ldb, c, ldc, add, sums); break;
+            case 2: Tile<TLanes, TileRows2, TSums>(walk, a, b, ldb, c, ldc, add, sums); break;
+            case 3: Tile<TLanes, TileRows3, TSums>(walk, a, b, ldb, c, ldc, add, sums); break;
+            case 4: Tile<TLanes, TileRows4, TSums>(walk, a, b, ldb, c, ldc, add, sums); break;
+            case 5: Tile<TLanes, TileRows5, TSums>(walk, a, b, ldb, c, ldc, add, sums); break;
+            case 6: Tile<TLanes, TileRows6, TSums>(walk, a, b, ldb, c, ldc, add, sums); break;
+            case 7: Tile<TLanes, TileRows7, TSums>(walk, a, b, ldb, c, ldc, add, sums); break;
+            case 8: Tile<TLanes, TileRows8, TSums>(walk, a, b, ldb, c, ldc, add, sums); break;
+            case 9: Tile<TLanes, TileRows9, TSums>(walk, a, b, ldb, c, ldc, add, sums); break;
             default: throw new ArgumentOutOfRangeException(nameof(rows), rows, "A weight-gradient tile has 1 to 9 rows.");
         }
     }
+
+    /// <summary>Whether a tile also sums B's rows (a bias gradient, db = Σ dZ): a type argument, so the tile without it
+    /// compiles as before, with no trace of the sums.</summary>
+    internal interface IColumnSums { static abstract bool Sums { get; } }
+    internal readonly struct NoColumnSums : IColumnSums { public static bool Sums => false; }
+    internal readonly struct ColumnSumsToo : IColumnSums { public static bool Sums => true; }
 
     /// <summary>
     /// c[R×2L] (+)= Σ over the walk of a[step + 0..R)ᵀ · b[k·ldb + 0..2L), R = TRows.Count, L = TLanes.Count: step k of the
@@ -59,9 +73,22 @@ internal static unsafe partial class ConvWeightGradient
     /// With <paramref name="add"/> the chains go on from the sums stored in c (a later block of the same walk).
     /// </summary>
     internal static void Tile<TLanes, TRows>(in Walk walk, float* a, float* b, int ldb, float* c, int ldc, bool add)
-        where TLanes : struct, ILanes<TLanes> where TRows : struct, ITileRows
+        where TLanes : struct, ILanes<TLanes> where TRows : struct, ITileRows =>
+        Tile<TLanes, TRows, NoColumnSums>(walk, a, b, ldb, c, ldc, add, null);
+
+    /// <summary>
+    /// <see cref="Tile{TLanes, TRows}"/>, and with <typeparamref name="TSums"/> = <see cref="ColumnSumsToo"/> also
+    /// sums[0..2L) (+)= Σ over the walk of b's rows: two more chains, each step's b0 and b1 added to them — what a 1-row tile
+    /// over a constant 1 computes (fma(1, b, s) is s + b, rounded once), the same bits, without a walk of its own whose two
+    /// chains wait on the add's latency.
+    /// </summary>
+    internal static void Tile<TLanes, TRows, TSums>(in Walk walk, float* a, float* b, int ldb, float* c, int ldc, bool add, float* sums)
+        where TLanes : struct, ILanes<TLanes> where TRows : struct, ITileRows where TSums : struct, IColumnSums
     {
         nuint half = (nuint)TLanes.Count; // the second vector of a row of 2L filters
+        TLanes s0 = default, s1 = default;
+        if (TSums.Sums && add)
+            (s0, s1) = (TLanes.Load(ref *sums, 0), TLanes.Load(ref *sums, half));
         TLanes c00 = default, c01 = default;
         TLanes c10 = default, c11 = default;
         TLanes c20 = default, c21 = default;
@@ -101,6 +128,7 @@ internal static unsafe partial class ConvWeightGradient
                     if (TRows.Count > 6) { TLanes ai = TLanes.Create(p[6]); TLanes.MultiplyAdd(ai, b0, ref c60); TLanes.MultiplyAdd(ai, b1, ref c61); }
                     if (TRows.Count > 7) { TLanes ai = TLanes.Create(p[7]); TLanes.MultiplyAdd(ai, b0, ref c70); TLanes.MultiplyAdd(ai, b1, ref c71); }
                     if (TRows.Count > 8) { TLanes ai = TLanes.Create(p[8]); TLanes.MultiplyAdd(ai, b0, ref c80); TLanes.MultiplyAdd(ai, b1, ref c81); }
+                    if (TSums.Sums) { s0 += b0; s1 += b1; }
                 }
             }
         }
@@ -113,6 +141,7 @@ internal static unsafe partial class ConvWeightGradient
         if (TRows.Count > 6) Store(c + 6 * ldc, half, c60, c61);
         if (TRows.Count > 7) Store(c + 7 * ldc, half, c70, c71);
         if (TRows.Count > 8) Store(c + 8 * ldc, half, c80, c81);
+        if (TSums.Sums) Store(sums, half, s0, s1);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

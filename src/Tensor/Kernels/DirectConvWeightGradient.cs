@@ -52,6 +52,12 @@ internal static unsafe partial class DirectConvWeightGradient
             Compute<Lanes256, TileRows6>(x, images, g, dZ, filters, result, longestLastTile: 6, balancesLastTiles: true);
     }
 
+    /// <summary>
+    /// The most rows of a tile that also sums db (<see cref="ConvWeightGradient.ColumnSumsToo"/>): its 2R + 2 accumulators,
+    /// two dZ vectors and a broadcast within the vector registers — 16 YMM (R ≤ 5), 32 ZMM (R ≤ 9).
+    /// </summary>
+    private static int MostRowsWithSums<TLanes>() where TLanes : struct, ILanes<TLanes> => TLanes.Count >= 16 ? 9 : 5;
+
     /// <summary>result[(P+1)×F] = Σ over the chunk's pixels of [patch; 1]ᵀ · dZ (overwrites the result): each kernel row's
     /// run in <typeparamref name="TMain"/>-row tiles and one of the rest (up to <paramref name="longestLastTile"/> rows: 9
     /// fit the 32 ZMM registers, 6 the 16 YMM ones). With <paramref name="balancesLastTiles"/> (AVX2) a rest of 1–3 rows
@@ -83,6 +89,8 @@ internal static unsafe partial class DirectConvWeightGradient
                 float* dz = dZ + ((long)i * oh1 + r0) * ow1 * filters;
                 for (int f = 0; f < filters; f += width)
                 {
+                    float* db = result + (long)patch * filters + f;
+                    bool summed = false; // db summed by kernel row 0's last tile
                     for (int kh = 0; kh < g.KernelHeight; kh++)
                     {
                         float* a = image + (long)kh * x.RowStride, c = result + (long)kh * run * filters + f;
@@ -99,9 +107,19 @@ internal static unsafe partial class DirectConvWeightGradient
                             ConvWeightGradient.Tile<TLanes>(half, walk, a + k, dz + f, filters, c + (long)k * filters, filters, add);
                             k += half;
                         }
-                        ConvWeightGradient.Tile<TLanes>(run - k, walk, a + k, dz + f, filters, c + (long)k * filters, filters, add);
+                        if (kh == 0 && run - k <= MostRowsWithSums<TLanes>())
+                        {
+                            ConvWeightGradient.TileOfHeight<TLanes, ConvWeightGradient.ColumnSumsToo>(run - k, walk, a + k, dz + f, filters,
+                                c + (long)k * filters, filters, add, db);
+                            summed = true;
+                        }
+                        else
+                        {
+                            ConvWeightGradient.Tile<TLanes>(run - k, walk, a + k, dz + f, filters, c + (long)k * filters, filters, add);
+                        }
                     }
-                    ConvWeightGradient.Tile<TLanes, TileRows1>(constant, &one, dz + f, filters, result + (long)patch * filters + f, filters, add);
+                    if (!summed)
+                        ConvWeightGradient.Tile<TLanes, TileRows1>(constant, &one, dz + f, filters, db, filters, add);
                 }
             }
         }
