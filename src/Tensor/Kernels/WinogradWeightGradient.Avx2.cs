@@ -31,7 +31,6 @@ internal static unsafe partial class WinogradWeightGradient
         long rowStride = (long)ow * filters, tapStride = (long)c * filters;
         long vElement = (long)group * lanes, vVector = Elements * vElement;
         long uElement = (long)group * panelWidth, uPanel = Elements * uElement;
-        float one = 1f;
         for (int first = 0; first < tiles; first += group)
         {
             int count = Math.Min(group, tiles - first);
@@ -58,18 +57,21 @@ internal static unsafe partial class WinogradWeightGradient
                     for (int e = 0; e < Elements; e++)
                         for (int half = 0; half < 8; half += 4)
                             for (int q = 0; q < panelWidth; q += 16)
-                                ConvWeightGradient.Tile<Lanes256, TileRows4>(walk, vector + e * vElement + half, panel + e * uElement + q, panelWidth,
-                                    mBlock + e * MElement + half * panelWidth + q, panelWidth, add);
+                            {
+                                if (k == 0 && e == DbElement && half == 0) // this tile also sums db over the tiles (DbElement)
+                                    ConvWeightGradient.Tile<Lanes256, TileRows4, ConvWeightGradient.ColumnSumsToo>(walk, vector + e * vElement + half,
+                                        panel + e * uElement + q, panelWidth, mBlock + e * MElement + half * panelWidth + q, panelWidth, add,
+                                        result + 9 * tapStride + f + q);
+                                else
+                                    ConvWeightGradient.Tile<Lanes256, TileRows4>(walk, vector + e * vElement + half, panel + e * uElement + q, panelWidth,
+                                        mBlock + e * MElement + half * panelWidth + q, panelWidth, add);
+                            }
                     if (last)
                         for (int channel = 0; channel < 8; channel++)
                             for (int lane = 0; lane < panelWidth; lane += lanes)
                                 TransformWeights256(mBlock + channel * panelWidth + lane, MElement,
                                     result + (long)(k + channel) * filters + f + lane, tapStride);
                 }
-                // db = Σ dZ over the tiles of U's element (1, 1), 16 filters a tile.
-                for (int q = 0; q < panelWidth; q += 16)
-                    ConvWeightGradient.Tile<Lanes256, TileRows1>(ConvWeightGradient.Walk.Matrix(count, 0), &one, panel + 7 * uElement + q, panelWidth,
-                        result + 9 * tapStride + f + q, filters, add);
             }
         }
     }

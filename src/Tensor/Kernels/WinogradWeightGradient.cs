@@ -55,6 +55,13 @@ internal static unsafe partial class WinogradWeightGradient
     /// <summary>Floats of one block of M: 36 elements.</summary>
     private const int MBlock = Elements * MElement;
 
+    /// <summary>
+    /// The element of U whose sum over the tiles is db = Σ dZ: element (1, 1), A's row 1 being all ones, so U[7] is its
+    /// tile's sum of dZ. The register tile of that element also sums its B rows (<see cref="ConvWeightGradient.ColumnSumsToo"/>):
+    /// the chains a 1-row tile over a constant 1 ran in a walk of its own before, the same bits.
+    /// </summary>
+    internal const int DbElement = 7;
+
     /// <summary>Off only in tests and benchmarks, to compare with the direct weight gradient.</summary>
     internal static bool Enabled = true;
 
@@ -132,7 +139,6 @@ internal static unsafe partial class WinogradWeightGradient
         // group is then one stream of 64 or 128 bytes a step, and a 16-channel by 32-filter block's 36 elements two.
         long vElement = (long)group * WinogradConv.ChannelLanes, vVector = Elements * vElement;
         long uElement = (long)group * WinogradConv.FilterPanel, uPanel = Elements * uElement;
-        float one = 1f;
         for (int first = 0; first < tiles; first += group)
         {
             int count = Math.Min(group, tiles - first);
@@ -159,18 +165,21 @@ internal static unsafe partial class WinogradWeightGradient
                     float* vector = v + k / WinogradConv.ChannelLanes * vVector + k % WinogradConv.ChannelLanes;
                     float* mBlock = m + ((long)k / 8 * (filters / WinogradConv.FilterPanel) + f / WinogradConv.FilterPanel) * MBlock;
                     for (int e = 0; e < Elements; e++)
-                        ConvWeightGradient.Tile<Lanes512, TileRows8>(walk, vector + e * vElement, panel + e * uElement, WinogradConv.FilterPanel,
-                            mBlock + e * MElement, WinogradConv.FilterPanel, add);
+                    {
+                        if (k == 0 && e == DbElement) // this tile also sums db over the tiles (two more chains)
+                            ConvWeightGradient.Tile<Lanes512, TileRows8, ConvWeightGradient.ColumnSumsToo>(walk, vector + e * vElement,
+                                panel + e * uElement, WinogradConv.FilterPanel, mBlock + e * MElement, WinogradConv.FilterPanel, add,
+                                result + 9 * tapStride + f);
+                        else
+                            ConvWeightGradient.Tile<Lanes512, TileRows8>(walk, vector + e * vElement, panel + e * uElement, WinogradConv.FilterPanel,
+                                mBlock + e * MElement, WinogradConv.FilterPanel, add);
+                    }
                     if (last)
                         for (int channel = 0; channel < 8; channel++)
                             for (int lane = 0; lane < WinogradConv.FilterPanel; lane += WinogradConv.ChannelLanes)
                                 TransformWeights(mBlock + channel * WinogradConv.FilterPanel + lane, MElement,
                                     result + (long)(k + channel) * filters + f + lane, tapStride);
                 }
-                // db = Σ dZ: element (1, 1) of U is its tile's sum (A's row 1 is all ones), so db is the sum of those over the
-                // tiles (a 1-row tile over a constant 1).
-                ConvWeightGradient.Tile<Lanes512, TileRows1>(ConvWeightGradient.Walk.Matrix(count, 0), &one, panel + 7 * uElement, WinogradConv.FilterPanel,
-                    result + 9 * tapStride + f, filters, add);
             }
         }
     }
