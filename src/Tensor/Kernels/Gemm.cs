@@ -602,7 +602,7 @@ public static unsafe class Gemm
         /// <summary>
         /// <see cref="MacroKernelDirectA256"/> for a <see cref="TransposedC"/> product: each tile of Cᵀ (6 rows of the big
         /// operand read in place × 16 columns) into the edge tile, then stored transposed (<see cref="StoreTransposed"/>).
-        /// Strips outer, so a strip's rows are read from memory once and used by every panel (at most four) from L1.
+        /// Strips outer, so a strip's rows are read from memory once and used by every panel (at most two) from L1.
         /// </summary>
         private void MacroKernelTransposedC256(int ic, int mc, int jc, int nc, int kc, int pc, bool add, float* packA, float* packB, float* edge)
         {
