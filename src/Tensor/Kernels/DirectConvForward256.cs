@@ -15,7 +15,8 @@ namespace NanoNet.Kernels;
 /// <para>The tile: output row oh, pixels ow..ow+5, filters f..f+15, in 12 Vector256 accumulators — the GEMM's 6×16
 /// micro-kernel with its 6 rows of A being 6 neighbouring pixels of the image, sw·C floats apart. For each
 /// p = kh·run + q it loads w[p, f..f+16) as two vectors and broadcasts the 6 pixels' x[oh·sh + kh, ow·sw + q].
-/// A last quad that would pass the row's end is moved back to end at it (the same values again).</para>
+/// The rest of a row runs in 4-pixel tiles (8 accumulators), the last moved back to end at the row's end (the same values
+/// again): see <see cref="Row"/>.</para>
 /// <para>Bitwise the im2col path: that GEMM (6×16 kernel) sums each output over the P + 1 columns of its im2col row (the
 /// last the ones column, times the bias) in <see cref="Gemm.KC"/>-deep slabs, each a chain of FMAs from zero in order,
 /// the first slab stored and the others added to it. The tile runs the same chains in the same slabs, the bias as

@@ -16,7 +16,8 @@ namespace NanoNet.Kernels;
 /// row and reading a dZ row (two vectors) per pixel. A 3×3 RGB run of 9 is one tile of 18 accumulators (plus two dZ
 /// vectors and a broadcast: 21 of the 32 registers), so no patch row is left over for a 1-row tile whose two
 /// accumulators would wait on the FMA latency. Longer runs are cut into 8-row tiles and one of the 1–9 rows left, and
-/// db = Σ dZ is a 1-row tile over a constant 1.</para>
+/// db = Σ dZ is summed by kernel row 0's last tile when its accumulators fit the registers
+/// (<see cref="ConvWeightGradient.ColumnSumsToo"/>), else by a 1-row tile over a constant 1: the same bits.</para>
 /// <para>Each element is a plain chain of fused multiply-adds over the pixels in order, from zero: the same chain as the
 /// im2col path's (<see cref="ConvWeightGradient"/> over col), so the results agree bit for bit.</para>
 /// </remarks>
