@@ -69,10 +69,11 @@ public static unsafe partial class MaxPoolKernels
         best.Store(y);
         if (argmax == null) // inference: no index
             return;
-        Vector256<int> at = Vector256.Create(index) + Vector256<int>.Indices, winner = at;
-        winner = Vector256.ConditionalSelect(takesB.AsInt32(), at + right, winner);
-        winner = Vector256.ConditionalSelect(takesD.AsInt32(), at + below, winner);
-        winner = Vector256.ConditionalSelect(takesE.AsInt32(), at + below + right, winner);
+        // The winner's offset from the top-left position, chosen in the same order, then added once.
+        Vector256<int> offset = takesB.AsInt32() & right;
+        offset = Vector256.ConditionalSelect(takesD.AsInt32(), below, offset);
+        offset = Vector256.ConditionalSelect(takesE.AsInt32(), below + right, offset);
+        Vector256<int> winner = Vector256.Create(index) + Vector256<int>.Indices + offset;
         if (relu) // !(max > 0): 0, or NaN
             winner = Vector256.ConditionalSelect(Avx.CompareGreaterThan(best, Vector256<float>.Zero).AsInt32(), winner,
                 Vector256.Create(Conv2DKernels.ZeroedWindow));
