@@ -503,12 +503,7 @@ public static unsafe class Gemm
                             prefetch.Clear();
                         }
                         if (directA && _kind == GemmKernelKind.Vector256)
-                        {
-                            if (TransposedC)
-                                MacroKernelTransposedC256(ic, mc, jc, nc, kc, pc, add, packA, sharedB, edge);
-                            else
-                                MacroKernelDirectA256(ic, mc, jc, nc, kc, pc, add, packA, sharedB, edge);
-                        }
+                            MacroKernelDirectA256(ic, mc, jc, nc, kc, pc, add, packA, sharedB, edge);
                         else
                             MacroKernel(ic, mc, jc, nc, kc, pc, add, directA, InPlace.None, packA, sharedB, edge, ref prefetch);
                     }
@@ -548,12 +543,7 @@ public static unsafe class Gemm
                     if (!directA && _prefetches)
                         PlanNext(ref prefetch, tile, rowStart, rows, jc, nc, ic, mc, pc, kc);
                     if (directA && _kind == GemmKernelKind.Vector256)
-                    {
-                        if (TransposedC)
-                            MacroKernelTransposedC256(ic, mc, jc, nc, kc, pc, add, packA, packB, edge);
-                        else
-                            MacroKernelDirectA256(ic, mc, jc, nc, kc, pc, add, packA, packB, edge);
-                    }
+                        MacroKernelDirectA256(ic, mc, jc, nc, kc, pc, add, packA, packB, edge);
                     else
                         MacroKernel(ic, mc, jc, nc, kc, pc, add, directA, inPlace, packA, packB, edge, ref prefetch);
                 }
@@ -566,10 +556,15 @@ public static unsafe class Gemm
         /// row stride lda, its step 1); a strip of 1–3 rows packed once and run by the same kernel (in place its 4-row loads
         /// would read past A's last row), a 5-row strip or a partial panel from a packed strip through the edge tile.
         /// Apart from <see cref="MacroKernel"/>: added there, it changed what the JIT inlines in that loop, and the packed
-        /// products ran 2–8% slower.
+        /// products ran 2–8% slower. A <see cref="TransposedC"/> product runs <see cref="MacroKernelTransposedC256"/>.
         /// </summary>
         private void MacroKernelDirectA256(int ic, int mc, int jc, int nc, int kc, int pc, bool add, float* packA, float* packB, float* edge)
         {
+            if (TransposedC)
+            {
+                MacroKernelTransposedC256(ic, mc, jc, nc, kc, pc, add, packA, packB, edge);
+                return;
+            }
             // Strips outer, panels inner (at most DirectAColumns256 / 16 of them): a strip's rows stay in L1 across the
             // panels, and an edge strip is packed once, not once per panel.
             for (int ir = 0; ir < mc; ir += _mr)
