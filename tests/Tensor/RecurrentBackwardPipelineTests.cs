@@ -16,6 +16,9 @@ public class RecurrentBackwardPipelineTests
         RecurrentBackwardPipeline.Override = 0;
         RecurrentStepJob.ChunkStepsOverride = 0;
         RecurrentBackwardPipeline.LaneChunkStarting = null;
+        RecurrentBackwardPipeline.SharedChunkStarting = null;
+        RecurrentBackwardPipeline.SharedRowsOverride = -1;
+        RecurrentBackwardPipeline.StepRolesTakeSharedChunks = true;
     }
 
     // The IMDB seed model's backward on embedded ids at U = 128: per row a step costs 4U·(U + 32 for the cell + 16 for the
@@ -23,24 +26,90 @@ public class RecurrentBackwardPipelineTests
     [Test]
     public void PipelinesTheImdbShapeOnTwoWorkersOneStepRoleOneProductRole()
     {
-        Assert.That(RecurrentBackwardPipeline.Plan(2, 32, 13, 512.0 * (128 + 32 + 16), 512.0 * 129, out int s, out int q), Is.True);
+        Assert.That(RecurrentBackwardPipeline.Plan(2, 32, 13, 512.0 * (128 + 32 + 16), 512.0 * 129, 256 * 1024, out int s, out int q, out _), Is.True);
         Assert.That((s, q), Is.EqualTo((1, 1)));
-        Assert.That(RecurrentBackwardPipeline.Plan(4, 32, 13, 512.0 * (128 + 32 + 16), 512.0 * 129, out s, out q), Is.True);
+        Assert.That(RecurrentBackwardPipeline.Plan(4, 32, 13, 512.0 * (128 + 32 + 16), 512.0 * 129, 256 * 1024, out s, out q, out _), Is.True);
         Assert.That((s, q), Is.EqualTo((2, 2)), "four workers: two bands of 16 rows, two pieces of each chunk's line");
     }
 
     [Test]
     public void DoesNotPipelineWithoutSomethingToOverlap()
     {
-        Assert.That(RecurrentBackwardPipeline.Plan(1, 32, 13, 100, 100, out _, out _), Is.False, "one worker");
-        Assert.That(RecurrentBackwardPipeline.Plan(2, 32, 1, 100, 100, out _, out _), Is.False, "one chunk: nothing overlaps");
-        Assert.That(RecurrentBackwardPipeline.Plan(2, 32, 13, 100, 0, out _, out _), Is.False, "no weight gradient wanted");
+        Assert.That(RecurrentBackwardPipeline.Plan(1, 32, 13, 100, 100, 256 * 1024, out _, out _, out _), Is.False, "one worker");
+        Assert.That(RecurrentBackwardPipeline.Plan(2, 32, 1, 100, 100, 256 * 1024, out _, out _, out _), Is.False, "one chunk: nothing overlaps");
+        Assert.That(RecurrentBackwardPipeline.Plan(2, 32, 13, 100, 0, 256 * 1024, out _, out _, out _), Is.False, "no weight gradient wanted");
         // Steps three times the products: on two workers the pipeline takes 3/4 of the work's time, the split passes about 2/3.
-        Assert.That(RecurrentBackwardPipeline.Plan(2, 32, 13, 300, 100, out _, out _), Is.False, "the steps outweigh the products");
-        Assert.That(RecurrentBackwardPipeline.Plan(2, 32, 13, 100, 300, out _, out _), Is.False, "the products outweigh the steps");
+        Assert.That(RecurrentBackwardPipeline.Plan(2, 32, 13, 300, 100, 256 * 1024, out _, out _, out _), Is.False, "the steps outweigh the products");
+        Assert.That(RecurrentBackwardPipeline.Plan(2, 32, 13, 100, 300, 256 * 1024, out _, out _, out _), Is.False, "the products outweigh the steps");
         // Eight rows make one band at most: on four workers one step role against three product roles.
-        Assert.That(RecurrentBackwardPipeline.Plan(4, 8, 13, 100, 100, out int s, out int q), Is.False, "one band cannot keep up with three");
+        Assert.That(RecurrentBackwardPipeline.Plan(4, 8, 13, 100, 100, 256 * 1024, out int s, out int q, out _), Is.False, "one band cannot keep up with three");
         Assert.That((s, q), Is.EqualTo((1, 3)));
+    }
+
+    // The shared strip: one 4-row edge strip on the 6×16 kernel when the step role's rows then tile no worse (32 = 5 tiles
+    // and a 2-row edge run as 4 rows, 34 rows' time; 28 + 4 = 32), one 8-row tile on the 8×32 kernel (28 rows: 32 rows'
+    // time either way); none where it would cost a step role more tiles (30 = 5 tiles, 26 + 4 = 32 rows' time; two step
+    // roles: 16 rows each, 12 + 4 after it) or leave a step role under 8 rows.
+    [TestCase("Vector256", 32, 1, 4)]
+    [TestCase("Vector256", 64, 1, 4)]
+    [TestCase("Vector256", 30, 1, 0)]
+    [TestCase("Vector256", 32, 2, 0)]
+    [TestCase("Vector256", 10, 1, 0)]
+    [TestCase("Vector512", 32, 1, 8)]
+    [TestCase("Vector512", 28, 1, 8)]
+    [TestCase("Vector512", 12, 1, 0)]
+    public void TheSharedStripIsOneRowTileWhereTheStepRolesRowsTileNoWorse(string kernel, int batch, int stepRoles, int rows) =>
+        Assert.That(RecurrentBackwardPipeline.SharedRows(Enum.Parse<GemmKernelKind>(kernel), batch, stepRoles, 256 * 1024, 512 * 1024), Is.EqualTo(rows));
+
+    // IMDB's Rᵀ (4U×U, 256 KB) fills half of a 512 KB L2; text-train's [Rᵀ | Wᵀ] (512 KB) all of it: no strip then.
+    [Test]
+    public void NoSharedStripWhenTheStepsOperandFillsMoreThanHalfOfL2()
+    {
+        Assert.That(RecurrentBackwardPipeline.SharedRows(GemmKernelKind.Vector256, 32, 1, 256 * 1024, 512 * 1024), Is.EqualTo(4));
+        Assert.That(RecurrentBackwardPipeline.SharedRows(GemmKernelKind.Vector256, 32, 1, 512 * 1024, 512 * 1024), Is.EqualTo(0));
+        Assert.That(RecurrentBackwardPipeline.SharedRows(GemmKernelKind.Vector512, 32, 1, 512 * 1024, 2048 * 1024), Is.EqualTo(8));
+    }
+
+    [Test]
+    public void TiledRowsRoundsUpToTheKernelsTilesAndOnTheSixBySixteenKernelRunsARestOfUpToFourAsFour()
+    {
+        Assert.That(RecurrentBackwardPipeline.TiledRows(GemmKernelKind.Vector256, 32), Is.EqualTo(34));
+        Assert.That(RecurrentBackwardPipeline.TiledRows(GemmKernelKind.Vector256, 28), Is.EqualTo(28));
+        Assert.That(RecurrentBackwardPipeline.TiledRows(GemmKernelKind.Vector256, 35), Is.EqualTo(36));
+        Assert.That(RecurrentBackwardPipeline.TiledRows(GemmKernelKind.Vector512, 30), Is.EqualTo(32));
+        Assert.That(RecurrentBackwardPipeline.TiledRows(GemmKernelKind.Vector512, 24), Is.EqualTo(24));
+    }
+
+    /// <summary>
+    /// The shared strip (3 rows of 24 here) run by the step role while the product role is slowed in every lane, and by
+    /// the product role alone with the step roles told to leave it: each of its chunks after the first must run once, in
+    /// order, and the bits must be one thread's, plain and on embedded ids.
+    /// </summary>
+    [TestCase(true, false)]
+    [TestCase(false, false)]
+    [TestCase(true, true)]
+    [TestCase(false, true)]
+    public void TheSharedStripsChunksRunOnceEachInOrderWhicheverRoleTakesThem(bool stepRolesTakeIt, bool onEmbeddedIds)
+    {
+        int chunkSteps = onEmbeddedIds ? 2 : 3;
+        Pass pass = onEmbeddedIds ? OnEmbeddedIds : PlainLstm;
+        RecurrentStepJob.ChunkStepsOverride = chunkSteps;
+        float[] one = pass(1, pipeline: 0, out _);
+        var ran = new System.Collections.Concurrent.ConcurrentQueue<(int Worker, int Chunk)>();
+        RecurrentBackwardPipeline.SharedRowsOverride = 3;
+        RecurrentBackwardPipeline.StepRolesTakeSharedChunks = stepRolesTakeIt;
+        RecurrentBackwardPipeline.SharedChunkStarting = (worker, chunk) => ran.Enqueue((worker, chunk));
+        if (stepRolesTakeIt)
+            RecurrentBackwardPipeline.LaneChunkStarting = (_, _, _) => Thread.Sleep(2);
+        float[] two = pass(2, pipeline: 1, out int runs);
+        Assert.That(runs, Is.EqualTo(1), "the pipeline ran");
+        AssertBitwise(two, one, "2 threads with a shared strip");
+        int chunks = onEmbeddedIds ? 5 : 7; // T = 9 in chunks of 2, T = 20 in chunks of 3
+        Assert.That(ran.Select(r => r.Chunk), Is.EqualTo(Enumerable.Range(1, chunks - 1)), "the strip's chunks after the first, once each, in order");
+        if (stepRolesTakeIt)
+            Assert.That(ran.Count(r => r.Worker == 0), Is.GreaterThan(0), "the step role took the strip while the product role was slow");
+        else
+            Assert.That(ran.Select(r => r.Worker).Distinct(), Is.EqualTo(new[] { 1 }), "the product role took every chunk of the strip");
     }
 
     [TestCase(2, 1)]

@@ -568,10 +568,11 @@ public static unsafe class LstmKernels
             double stepCost = (double)g4 * (u + (dX.IsEmpty ? 0 : d) + RecurrentBackwardPipeline.BackwardCellCost
                 + (weights.RowSums.IsEmpty ? 0 : SideBySideWeightGradients.GroupedFloatCost));
             if (RecurrentBackwardPipeline.Plan(Parallelism.WorkersFor(Parallelism.CurrentMaxThreads), s.Batch, chunks,
-                    stepCost, weights.ProductCostPerRow(s), out int stepRoles, out int productRoles))
+                    stepCost, weights.ProductCostPerRow(s), (long)g4 * (u + (dX.IsEmpty ? 0 : d)) * sizeof(float),
+                    out int stepRoles, out int productRoles, out int sharedRows))
             {
                 job.SetBackwardBuffers(pScratch, pScratch + block);
-                weights.RunPipelined(s, job, dGates, chunk, stepRoles, productRoles, afterTheSteps);
+                weights.RunPipelined(s, job, dGates, chunk, stepRoles, productRoles, sharedRows, afterTheSteps);
                 ranAfterTheSteps = afterTheSteps != null;
                 dhInitial = job.DhAfter(0);
             }
@@ -624,7 +625,7 @@ public static unsafe class LstmKernels
         /// <summary>The whole backward pass, each chunk's products beside the next chunk's steps (<see cref="RecurrentBackwardPipeline"/>);
         /// <paramref name="job"/> is prepared and holds dh's buffers.</summary>
         public readonly void RunPipelined(in LstmShape s, RecurrentStepJob job, Span<float> dGates, int chunk, int stepRoles, int productRoles,
-            ParallelJob? afterTheSteps)
+            int sharedRows, ParallelJob? afterTheSteps)
         {
             int g4 = s.GateWidth;
             bool hasW = !Input.IsEmpty && !DW.IsEmpty;
@@ -639,7 +640,7 @@ public static unsafe class LstmKernels
                     GroupOf = RowSums.IsEmpty ? null : pGroups, GroupSums = pSums, GroupScratch = pScratch, Groups = Groups,
                     GroupTouched = pTouched,
                 };
-                RecurrentBackwardPipeline.Run(job, whole, chunk, FirstStep, stepRoles, productRoles, afterTheSteps);
+                RecurrentBackwardPipeline.Run(job, whole, chunk, FirstStep, stepRoles, productRoles, sharedRows, afterTheSteps);
             }
         }
 

@@ -9,7 +9,8 @@ namespace NanoNet.Kernels;
 /// <remarks>
 /// <para>Shape legend: N = batch rows, T = steps, C = steps per chunk (<see cref="RecurrentStepJob.ChunkSteps(int, int, long)"/>);
 /// chunk k holds steps [max(0, T − (k+1)·C), T − k·C), so chunk 0 is the last steps and the last chunk holds step 0.
-/// P workers: S step workers (bands of rows, as <see cref="RecurrentStepJob"/> cuts them) and Q = P − S product workers
+/// P workers: S step workers (bands of the first N − b rows, as <see cref="RecurrentStepJob"/> cuts them; b = the shared
+/// strip's rows, often 0) and Q = P − S product workers
 /// (lanes of every chunk's line, <see cref="RunLanes"/>: Q lanes, at least two when no work follows the steps and the
 /// step workers take lanes too once their steps are done).</para>
 /// <para>Why: without it, each chunk is two regions, the steps split by rows and then the products split by columns,
@@ -21,10 +22,16 @@ namespace NanoNet.Kernels;
 /// in its own L2; the product roles would read them from the other core), and once the last chunk is summed the work
 /// that needs every sum (<c>afterTheSteps</c>: dW = Eᵀ·S and the rows' gradients S·Wᵀ) runs on the first step role and
 /// the first product role as each comes free, filling the steps' idle tail.</para>
+/// <para>The shared strip (<see cref="SharedRows"/>: the batch's last row tile, 4 rows on the 6×16 kernel): its steps
+/// belong to no role. A step role runs its next chunk right after its own rows of the same chunk unless another role
+/// has; a product role with nothing to multiply runs it as far ahead as it likes. So the roles balance as they run, on
+/// whatever machine and minute: the step role's share was fixed before, and the product role sat idle while the steps
+/// ran on (or the steps waited on the products). The first step role sums each chunk per id once the strip is done with
+/// it, else after its next chunk, never waiting for a role that holds the strip.</para>
 /// <para>The first chunk's steps run on every worker (a band of rows each, of a split over all P): until it is done the
 /// product roles have nothing to multiply. The step roles then take their own bands from the second chunk on.</para>
 /// <para>The hand-off: step role i publishes how many chunks its band has finished (a release write of its own
-/// counter); chunk k's products may start when every band has finished it (acquire reads). They run in lanes
+/// counter); chunk k's products may start when every band and the shared strip have finished it (acquire reads). They run in lanes
 /// (<see cref="RunLanes"/>): every chunk's line is cut at the same columns, one piece per lane, and a lane's pieces
 /// run in chunk order on whichever worker holds it; a step role done with its steps takes lanes too when no work
 /// follows the steps. The steps of chunk k + 1 read and write only their own steps' rows (dZ may be
@@ -49,10 +56,11 @@ internal sealed unsafe class RecurrentBackwardPipeline : ParallelJob
 
     [ThreadStatic] private static RecurrentBackwardPipeline? t_cached;
     [ThreadStatic] private static int t_override, t_runs;
+    [ThreadStatic] private static int t_sharedOverridePlusOne; // 0: the rule
 
     private RecurrentStepJob _steps = null!;
     private SideBySideWeightGradients.Work _whole;
-    private int _batch, _stepCount, _chunk, _chunks, _firstStep, _stepRoles, _productRoles, _lanes;
+    private int _batch, _stepCount, _chunk, _chunks, _firstStep, _stepRoles, _productRoles, _sharedRows, _lanes;
     private int[] _finished = [];
     // Per lane ℓ, on a line of its own: at ℓ·CounterStride whether a worker holds it (0 free, 1 held), at +1 how many
     // chunks it has added (written only by its holder).
@@ -84,10 +92,13 @@ internal sealed unsafe class RecurrentBackwardPipeline : ParallelJob
     /// <see cref="SideBySideWeightGradients.GroupedFloatCost"/> per float); 0 when there are none.</param>
     /// <param name="stepRoles">S: workers that run the steps, each a band of rows.</param>
     /// <param name="productRoles">Q = P − S: workers that run the products, taking lanes of every chunk's line (<see cref="RunLanes"/>).</param>
+    /// <param name="stepOperandBytes">The bytes of every step's packed B operand (Rᵀ, or [Rᵀ | Wᵀ] with dX).</param>
+    /// <param name="sharedRows">b: the last rows of the batch, whose steps any role may run chunk by chunk (0 for none,
+    /// <see cref="SharedRows"/>).</param>
     internal static bool Plan(int workers, int batch, int chunks, double stepCostPerRow, double productCostPerRow,
-        out int stepRoles, out int productRoles)
+        long stepOperandBytes, out int stepRoles, out int productRoles, out int sharedRows)
     {
-        stepRoles = productRoles = 0;
+        stepRoles = productRoles = sharedRows = 0;
         if (workers < 2 || chunks < 2 || productCostPerRow <= 0 || t_override < 0)
             return false;
         double total = stepCostPerRow + productCostPerRow;
@@ -95,7 +106,50 @@ internal sealed unsafe class RecurrentBackwardPipeline : ParallelJob
         stepRoles = Math.Clamp((int)Math.Round(workers * stepCostPerRow / total), 1, maxStepRoles);
         productRoles = workers - stepRoles;
         double slowest = Math.Max(stepCostPerRow / stepRoles, productCostPerRow / productRoles);
+        sharedRows = t_sharedOverridePlusOne > 0 ? t_sharedOverridePlusOne - 1
+            : SharedRows(Gemm.BestKernel, batch, stepRoles, stepOperandBytes, CpuCaches.OfThisMachine.L2);
         return t_override > 0 || slowest <= 1.25 * total / workers;
+    }
+
+    /// <summary>
+    /// The rows of the shared strip (<see cref="TryRunSharedChunk"/>): one row tile of the <paramref name="kernel"/> (on the
+    /// 6×16 kernel one 4-row edge strip, as fast a row as a whole tile), when the step roles' rows without it and the strip
+    /// together cost no more tiles than their rows with it (so a step role that ends up running it loses nothing), and
+    /// the step's B operand fills at most half of L2 (the strip's own product reads all of B again for its few rows: from
+    /// L2 then, from L3 beyond it); else 0.
+    /// </summary>
+    /// <remarks>Why: on two workers the step role runs every row's steps while the product role's share of the work is
+    /// smaller, or larger, by how much depends on the machine and the minute (IMDB's backward on the forty-fifth sitting's
+    /// Zen 3: the product role idle about a fifth of the pass in one process, the steps waiting on the products in
+    /// another). A strip that either may take, chunk by chunk, balances the two as they run; on the 6×16 kernel it also
+    /// turns 32 rows (five tiles and a 2-row edge run as 4 rows: 34 rows' time) into 28 + 4. With a B of all of L2
+    /// (text-train's [Rᵀ | Wᵀ], 512 KB, on that Zen 3's 512 KB L2) the strip made the step 3% slower.</remarks>
+    internal static int SharedRows(GemmKernelKind kernel, int batch, int stepRoles, long stepOperandBytes, long l2Bytes)
+    {
+        if (stepOperandBytes > l2Bytes / 2)
+            return 0;
+        int strip = kernel == GemmKernelKind.Vector256 ? 4 : GemmMicroKernels.TileSize(kernel).Mr;
+        if (batch - strip < stepRoles * 8)
+            return 0;
+        int without = TiledRows(kernel, RecurrentStepJob.BandRows(batch, stepRoles, kernel));
+        int with = TiledRows(kernel, RecurrentStepJob.BandRows(batch - strip, stepRoles, kernel)) + TiledRows(kernel, strip);
+        return with <= without ? strip : 0;
+    }
+
+    /// <summary>What <paramref name="rows"/> rows of a step cost in rows of the <paramref name="kernel"/>'s register tiles.</summary>
+    internal static int TiledRows(GemmKernelKind kernel, int rows)
+    {
+        int tile = GemmMicroKernels.TileSize(kernel).Mr, rest = rows % tile;
+        if (rest == 0)
+            return rows;
+        return rows - rest + (kernel == GemmKernelKind.Vector256 && rest <= 4 ? 4 : tile);
+    }
+
+    /// <summary>Set by the tests on this thread: the shared strip's rows (−1: the rule, <see cref="SharedRows"/>).</summary>
+    internal static int SharedRowsOverride
+    {
+        get => t_sharedOverridePlusOne - 1;
+        set => t_sharedOverridePlusOne = value + 1;
     }
 
     /// <summary>
@@ -109,12 +163,13 @@ internal sealed unsafe class RecurrentBackwardPipeline : ParallelJob
     /// <param name="firstStep">0 with an initial state, else 1: h₋₁ = 0 adds nothing to dR.</param>
     /// <param name="stepRoles">S, from <see cref="Plan"/>.</param>
     /// <param name="productRoles">Q, from <see cref="Plan"/>.</param>
+    /// <param name="sharedRows">b, from <see cref="Plan"/>: the shared strip's rows (0: none).</param>
     /// <param name="afterTheSteps">Null, or work that needs every chunk's per-id sums: run as two workers of a region, worker 0
     /// on the first step role once it has summed the last chunk, worker 1 on the first product role once every lane has
     /// added every chunk (both as soon as they are free, instead of a region of its own after this one). With it the
     /// step roles take no lanes.</param>
     public static void Run(RecurrentStepJob steps, in SideBySideWeightGradients.Work whole, int chunk, int firstStep,
-        int stepRoles, int productRoles, ParallelJob? afterTheSteps = null)
+        int stepRoles, int productRoles, int sharedRows = 0, ParallelJob? afterTheSteps = null)
     {
         RecurrentBackwardPipeline job = t_cached ??= new RecurrentBackwardPipeline();
         job._steps = steps;
@@ -122,16 +177,19 @@ internal sealed unsafe class RecurrentBackwardPipeline : ParallelJob
         (job._batch, job._stepCount, job._chunk, job._firstStep) = (steps.Batch, steps.Steps, chunk, firstStep);
         job._chunks = (steps.Steps + chunk - 1) / chunk;
         (job._stepRoles, job._productRoles) = (stepRoles, productRoles);
+        job._sharedRows = Math.Clamp(sharedRows, 0, steps.Batch - stepRoles);
         job._afterTheSteps = afterTheSteps;
         // Without work after the steps, a step role that is done helps with the products, so there must be a second lane
         // even for one product role (at two threads with D = U the cut falls between dW and dR: no product is split).
         // More lanes than product roles would only narrow each product role's pieces while the steps run (each piece
         // packs its own Aᵀ), so beyond two there is one lane per product role.
         job._lanes = afterTheSteps == null ? Math.Max(2, productRoles) : productRoles;
-        int length = (2 * stepRoles + productRoles + 1) * CounterStride;
+        int length = (2 * stepRoles + productRoles + 2) * CounterStride;
         if (job._finished.Length < length)
             job._finished = new int[length];
         Array.Clear(job._finished);
+        // Chunk 0 of the shared strip's rows is in the first chunk's bands; without a strip, nothing is left to wait for.
+        job._finished[job.SharedCounter] = job._sharedRows > 0 ? 1 : job._chunks;
         if (job._lane.Length < job._lanes * CounterStride)
             job._lane = new int[job._lanes * CounterStride];
         Array.Clear(job._lane);
@@ -187,29 +245,35 @@ internal sealed unsafe class RecurrentBackwardPipeline : ParallelJob
     /// <summary>Step role <paramref name="band"/>: its rows through every chunk, publishing each finished chunk.</summary>
     private void RunSteps(int band)
     {
-        int rows = RecurrentStepJob.BandRows(_batch, _stepRoles);
-        int first = Math.Min(_batch, band * rows), end = Math.Min(_batch, first + rows);
+        (int first, int end) = Band(band);
         RunFirstChunkBand(band);
         for (int role = 0; role < _stepRoles + _productRoles; role++) // the next chunk reads dh and dc of every row
             WaitFor(FirstChunkCounter(role), 1);
+        bool sums = band == 0 && _whole.GroupOf != null;
+        int summed = 0;
         for (int k = 0; k < _chunks; k++)
         {
             (int from, int to) = Chunk(k);
             if (k > 0 && first < end)
                 _steps.BackwardBand(first, end, from, to);
             Volatile.Write(ref _finished[band * CounterStride], k + 1);
-            if (band == 0 && _whole.GroupOf != null)
+            while (StepRolesTakeSharedChunks && TryRunSharedChunk(band, k + 1)) // the shared strip's chunks up to this one that no other role took
             {
-                // On embedded ids the first step role sums the chunk's dZ per id: the rows it just wrote are in its L2.
-                for (int other = 1; other < _stepRoles; other++)
-                    WaitFor(other * CounterStride, k + 1);
-                ChunkWork(from, to).SumGroups(andBias: false); // db stays with the product lanes: the roles' balance
             }
+            // On embedded ids the first step role sums each chunk's dZ per id, in order, right after the chunk if every
+            // band and the shared strip are done with it (the rows it just wrote are in its L2), else after the next
+            // chunk's steps (instead of waiting for a role that holds the shared strip).
+            for (; sums && summed <= k && OtherBandsFinished(summed + 1); summed++)
+                SumGroups(summed);
+        }
+        for (; sums && summed < _chunks; summed++)
+        {
+            WaitForTheOtherBands(summed + 1);
+            SumGroups(summed);
         }
         if (band == 0 && _afterTheSteps != null)
         {
-            for (int other = 1; other < _stepRoles; other++) // the sums of the last chunk waited for every band
-                WaitFor(other * CounterStride, _chunks);
+            WaitForTheOtherBands(_chunks); // as the sums of the last chunk did
             Volatile.Write(ref _finished[SummedCounter], 1);
             _afterTheSteps.RunWorker(0, 2);
         }
@@ -229,10 +293,82 @@ internal sealed unsafe class RecurrentBackwardPipeline : ParallelJob
         Volatile.Write(ref _finished[FirstChunkCounter(role)], 1);
     }
 
-    // The counters, each on its own line: step band b's finished chunks (b < S), then "every chunk summed per id", then
-    // role r's band of chunk 0 done (r < S + Q). The product roles' progress lives in the lanes (_lane).
-    private int SummedCounter => _stepRoles * CounterStride;
-    private int FirstChunkCounter(int role) => (_stepRoles + 1 + role) * CounterStride;
+    // The counters, each on its own line: step band b's finished chunks (b < S); the shared strip's finished chunks and,
+    // at +1, whether a role holds it; "every chunk summed per id"; role r's band of chunk 0 done (r < S + Q). The product
+    // roles' progress lives in the lanes (_lane).
+    private int SharedCounter => _stepRoles * CounterStride;
+    private int SummedCounter => (_stepRoles + 1) * CounterStride;
+    private int FirstChunkCounter(int role) => (_stepRoles + 2 + role) * CounterStride;
+
+    /// <summary>Step role <paramref name="band"/>'s rows from the second chunk on: its share of the rows before the
+    /// shared strip (<see cref="RecurrentStepJob.BandRows(int, int)"/>).</summary>
+    private (int First, int End) Band(int band)
+    {
+        int stepRows = _batch - _sharedRows, rows = RecurrentStepJob.BandRows(stepRows, _stepRoles);
+        int first = Math.Min(stepRows, band * rows);
+        return (first, Math.Min(stepRows, first + rows));
+    }
+
+    /// <summary>Chunk <paramref name="k"/>'s dZ summed per id (db stays with the product lanes: the roles' balance).</summary>
+    private void SumGroups(int k)
+    {
+        (int from, int to) = Chunk(k);
+        ChunkWork(from, to).SumGroups(andBias: false);
+    }
+
+    /// <summary>Whether every step band but the first, and the shared strip, have finished <paramref name="chunks"/> chunks.</summary>
+    private bool OtherBandsFinished(int chunks)
+    {
+        for (int other = 1; other < _stepRoles; other++)
+            if (Volatile.Read(ref _finished[other * CounterStride]) < chunks)
+                return false;
+        return Volatile.Read(ref _finished[SharedCounter]) >= chunks;
+    }
+
+    /// <summary>Waits until every step band but the first, and the shared strip, have finished <paramref name="chunks"/> chunks.</summary>
+    private void WaitForTheOtherBands(int chunks)
+    {
+        for (int other = 1; other < _stepRoles; other++)
+            WaitFor(other * CounterStride, chunks);
+        WaitFor(SharedCounter, chunks);
+    }
+
+    /// <summary>
+    /// The shared strip (the last <see cref="SharedRows"/> rows of the batch): any role may run its next chunk of steps,
+    /// in order, one role at a time. Runs it when it is free and has finished fewer than <paramref name="limit"/> chunks
+    /// (a step role passes its own chunk + 1; a product role with nothing to multiply runs it as far as it goes); false
+    /// when it did not.
+    /// </summary>
+    /// <remarks>Safe as the lanes are: taken by a compare-and-swap, given back by a release write after its steps, so the
+    /// next holder sees the dh and dc rows the last one left; a row's arithmetic does not depend on the role, so the bits
+    /// are one thread's.</remarks>
+    private bool TryRunSharedChunk(int worker, int limit)
+    {
+        if (_sharedRows == 0)
+            return false;
+        limit = Math.Min(limit, _chunks);
+        ref int done = ref _finished[SharedCounter];
+        ref int held = ref _finished[SharedCounter + 1];
+        if (Volatile.Read(ref done) >= limit || Volatile.Read(ref held) != 0 || Interlocked.CompareExchange(ref held, 1, 0) != 0)
+            return false;
+        int k = done; // held: no other role moves it
+        bool runs = k < limit;
+        if (runs)
+        {
+            SharedChunkStarting?.Invoke(worker, k);
+            (int from, int to) = Chunk(k);
+            _steps.BackwardBand(_batch - _sharedRows, _batch, from, to);
+            Volatile.Write(ref done, k + 1);
+        }
+        Volatile.Write(ref held, 0);
+        return runs;
+    }
+
+    /// <summary>Set by the tests: called before each chunk of the shared strip, with the worker and the chunk.</summary>
+    internal static Action<int, int>? SharedChunkStarting;
+
+    /// <summary>Cleared by the tests: the step roles then leave the shared strip to the product roles.</summary>
+    internal static bool StepRolesTakeSharedChunks = true;
 
     /// <summary>
     /// The products of every chunk, by lanes: each chunk's line is cut into <see cref="_lanes"/> pieces at the same
@@ -270,6 +406,13 @@ internal sealed unsafe class RecurrentBackwardPipeline : ParallelJob
                 return;
             if (best < 0 || Interlocked.CompareExchange(ref _lane[best * CounterStride], 1, 0) != 0)
             {
+                // Nothing to multiply yet: the shared strip's steps, if the step roles are past the first chunk.
+                if (best < 0 && StepBandsFinished() > 0 && (worker >= _stepRoles || StepRolesTakeSharedChunks)
+                    && TryRunSharedChunk(worker, _chunks))
+                {
+                    spinner = default;
+                    continue;
+                }
                 if (WorkerPool.RegionFailed) // the worker holding a lane or running the steps will never get there
                     throw new OperationCanceledException("Another worker of this parallel region failed.");
                 spinner.SpinOnce(sleep1Threshold: -1);
@@ -290,13 +433,16 @@ internal sealed unsafe class RecurrentBackwardPipeline : ParallelJob
         }
     }
 
-    /// <summary>How many chunks every step band has finished: the products of those may run.</summary>
-    private int PublishedChunks()
+    /// <summary>How many chunks every step band and the shared strip have finished: the products of those may run.</summary>
+    private int PublishedChunks() => Math.Min(StepBandsFinished(), Volatile.Read(ref _finished[SharedCounter]));
+
+    /// <summary>How many chunks every step band has finished.</summary>
+    private int StepBandsFinished()
     {
-        int published = _chunks;
+        int finished = _chunks;
         for (int band = 0; band < _stepRoles; band++)
-            published = Math.Min(published, Volatile.Read(ref _finished[band * CounterStride]));
-        return published;
+            finished = Math.Min(finished, Volatile.Read(ref _finished[band * CounterStride]));
+        return finished;
     }
 
     /// <summary>Chunk k's steps [from, to): chunk 0 ends at T.</summary>

@@ -148,9 +148,11 @@ internal abstract unsafe partial class RecurrentStepJob : ParallelJob
     /// micro-kernel, or on the 6×16 kernel to whole tiles and one 4-row edge strip (<see cref="GemmMicroKernels.Kernel4x16"/>,
     /// as fast a row as a whole tile): a batch of 32 on two workers is then 16 + 16 rows, two tiles and an edge each,
     /// instead of 18 + 14, three tiles' time each.</summary>
-    internal static int BandRows(int batch, int workers)
+    internal static int BandRows(int batch, int workers) => BandRows(batch, workers, Gemm.BestKernel);
+
+    /// <summary><see cref="BandRows(int, int)"/> for the <paramref name="kind"/> micro-kernel (tested on every kind on one machine).</summary>
+    internal static int BandRows(int batch, int workers, GemmKernelKind kind)
     {
-        GemmKernelKind kind = Gemm.BestKernel;
         int tile = GemmMicroKernels.TileSize(kind).Mr;
         int share = (batch + workers - 1) / workers;
         if (kind == GemmKernelKind.Vector256 && share % tile is > 0 and <= 4)
