@@ -110,9 +110,9 @@ public static class SeedCases
         // NANONET_RECURRENT_SHARED=rule,0,4: the rows of the LSTM pipelined backward's shared strip
         // (RecurrentBackwardPipeline.SharedRows; rule = its choice, a number = that many rows, 0 = none), switched every
         // step the same way; the warm-up runs the first.
-        string[]? recurrentBand = Environment.GetEnvironmentVariable("NANONET_RECURRENT_SHARED")?.Split(',');
-        if (recurrentBand != null)
-            SetSharedRows(recurrentBand[0]);
+        string[]? sharedStrip = Environment.GetEnvironmentVariable("NANONET_RECURRENT_SHARED")?.Split(',');
+        if (sharedStrip != null)
+            SetSharedRows(sharedStrip[0]);
         int warmupSteps = SteadyState.WarmUp(warmupStep, Math.Max(warmup, SteadyState.CaseMinSteps), SteadyState.CaseMinSeconds);
         double hostScalingBefore = threadCounts == null ? 0 : HostFmaScaling(threadCounts.Max());
         Profiler.Reset(); // NANONET_PROFILE=1: the per-op table of the timed steps goes to stderr
@@ -167,8 +167,8 @@ public static class SeedCases
                 Parallelism.MaxThreads = threadCounts[i % threadCounts.Length];
                 Profiler.Enabled = profiling && i > 0 && threadCounts[(i - 1) % threadCounts.Length] == threadCounts[i % threadCounts.Length];
             }
-            if (recurrentBand != null)
-                SetSharedRows(recurrentBand[i % recurrentBand.Length]);
+            if (sharedStrip != null)
+                SetSharedRows(sharedStrip[i % sharedStrip.Length]);
             if (chunks != null)
                 NanoNet.Kernels.RecurrentStepJob.ChunkStepsOverride = chunks[i % chunks.Length];
             if (winograd != null)
@@ -204,10 +204,10 @@ public static class SeedCases
             NanoNet.Kernels.Gemm.TakesKWhole = true;
             ReportSwitched("single-panel K", wholeK, times);
         }
-        if (recurrentBand != null)
+        if (sharedStrip != null)
         {
             NanoNet.Kernels.RecurrentBackwardPipeline.SharedRowsOverride = -1;
-            ReportSwitched("recurrent shared strip", recurrentBand, times);
+            ReportSwitched("recurrent shared strip", sharedStrip, times);
         }
         if (transposedC != null)
         {
@@ -322,12 +322,12 @@ public static class SeedCases
         }
     }
 
-    /// <summary>The Winograd setting of <c>NANONET_WINOGRAD</c>: off, 2, 4 or auto.</summary>
-    /// <summary>The LSTM pipelined backward's shared strip: <c>rule</c> (its choice) or that many rows.</summary>
+    /// <summary>The LSTM pipelined backward's shared strip of <c>NANONET_RECURRENT_SHARED</c>: <c>rule</c> (its choice) or that many rows.</summary>
     private static void SetSharedRows(string setting) =>
         NanoNet.Kernels.RecurrentBackwardPipeline.SharedRowsOverride =
             setting is "rule" or "auto" ? -1 : int.Parse(setting, CultureInfo.InvariantCulture);
 
+    /// <summary>The Winograd setting of <c>NANONET_WINOGRAD</c>: off, 2, 4 or auto.</summary>
     private static void SetWinograd(string setting)
     {
         NanoNet.Kernels.WinogradConv.Enabled = setting != "off";
