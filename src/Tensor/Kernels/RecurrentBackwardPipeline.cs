@@ -119,11 +119,12 @@ internal sealed unsafe class RecurrentBackwardPipeline : ParallelJob
     /// L2 then, from L3 beyond it); else 0.
     /// </summary>
     /// <remarks>Why: on two workers the step role runs every row's steps while the product role's share of the work is
-    /// smaller, or larger, by how much depends on the machine and the minute (IMDB's backward on the forty-fifth sitting's
-    /// Zen 3: the product role idle about a fifth of the pass in one process, the steps waiting on the products in
-    /// another). A strip that either may take, chunk by chunk, balances the two as they run; on the 6×16 kernel it also
-    /// turns 32 rows (five tiles and a 2-row edge run as 4 rows: 34 rows' time) into 28 + 4. With a B of all of L2
-    /// (text-train's [Rᵀ | Wᵀ], 512 KB, on that Zen 3's 512 KB L2) the strip made the step 3% slower.</remarks>
+    /// smaller or larger by an amount that depends on the machine and the minute (IMDB's backward on the forty-fifth
+    /// sitting's Zen 3: the product role idle ~3 ms of a ~22 ms pass; a fixed band of 4 rows for it made it the slower role
+    /// instead, the step role waiting 2–5 ms on it). A strip that either may take, chunk by chunk, balances the two as they
+    /// run: imdb-train at 2 threads 2.4–3.7% faster (benchmarks/README.md, forty-fifth sitting). Its rows cost more than
+    /// the others (its product reads all of B again for 4 rows: ~1.5x a row of the 28-row band there), so with a B of
+    /// all of L2 (text-train's [Rᵀ | Wᵀ], 512 KB, on that 512 KB L2) the step ran 3% slower with it.</remarks>
     internal static int SharedRows(GemmKernelKind kernel, int batch, int stepRoles, long stepOperandBytes, long l2Bytes)
     {
         if (stepOperandBytes > l2Bytes / 2)
