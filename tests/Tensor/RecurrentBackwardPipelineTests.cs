@@ -47,7 +47,7 @@ public class RecurrentBackwardPipelineTests
     }
 
     // The shared strip: one 4-row edge strip on the 6×16 kernel when the step role's rows then tile no worse (32 = 5 tiles
-    // and a 2-row edge run as 4 rows, 34 rows' time; 28 + 4 = 32), one 8-row tile on the 8×32 kernel (28 rows: 32 rows'
+    // and a 2-row edge on the 4-row kernel, at most 34 rows' time; 28 + 4 = 32), one 8-row tile on the 8×32 kernel (28 rows: 32 rows'
     // time either way); none where it would cost a step role more tiles (30 = 5 tiles, 26 + 4 = 32 rows' time; two step
     // roles: 16 rows each, 12 + 4 after it) or leave a step role under 8 rows.
     [TestCase("Vector256", 32, 1, 4)]

@@ -137,7 +137,9 @@ internal sealed unsafe class RecurrentBackwardPipeline : ParallelJob
         return with <= without ? strip : 0;
     }
 
-    /// <summary>What <paramref name="rows"/> rows of a step cost in rows of the <paramref name="kernel"/>'s register tiles.</summary>
+    /// <summary>What <paramref name="rows"/> rows of a step cost in rows of the <paramref name="kernel"/>'s register tiles: an
+    /// upper bound on the 6×16 kernel, whose 4-row edge kernel runs 1–2 rows somewhat faster than 4 (benchmarks/README.md,
+    /// forty-fifth sitting: splitting 32 rows as 24 + 4 + 4 gained 0–2%).</summary>
     internal static int TiledRows(GemmKernelKind kernel, int rows)
     {
         int tile = GemmMicroKernels.TileSize(kernel).Mr, rest = rows % tile;
