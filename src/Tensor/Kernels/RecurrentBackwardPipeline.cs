@@ -114,9 +114,9 @@ internal sealed unsafe class RecurrentBackwardPipeline : ParallelJob
     /// <summary>
     /// The rows of the shared strip (<see cref="TryRunSharedChunk"/>): one row tile of the <paramref name="kernel"/> (on the
     /// 6×16 kernel one 4-row edge strip, as fast a row as a whole tile), when the step roles' rows without it and the strip
-    /// together cost no more tiles than their rows with it (so a step role that ends up running it loses nothing), and
-    /// the step's B operand fills at most half of L2 (the strip's own product reads all of B again for its few rows: from
-    /// L2 then, from L3 beyond it); else 0.
+    /// together cost no more register tiles than their rows with it, and the step's B operand fills at most half of L2
+    /// (the strip's own product reads all of B again for its few rows — what a step role that runs the strip itself pays:
+    /// from L2 then, from L3 beyond it); else 0.
     /// </summary>
     /// <remarks>Why: on two workers the step role runs every row's steps while the product role's share of the work is
     /// smaller or larger by an amount that depends on the machine and the minute (IMDB's backward on the forty-fifth
