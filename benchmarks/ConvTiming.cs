@@ -75,6 +75,9 @@ public static class ConvTiming
                 int[] argmax = new int[pooled.Length];
                 Conv2DKernels.ForwardMaxPool(x, kernel, bias, pooled, argmax, batch, f, g, relu: true, pool);
                 Time("pool fw", rowFlops * (g.PatchSize + 1), () => Conv2DKernels.ForwardMaxPool(x, kernel, bias, pooled, argmax, batch, f, g, relu: true, pool));
+                if (DirectConvForward256.Applies(g, f) && !WinogradConv.Applies(g, f)) // the AVX2 stem: its windows pooled from a row pair in L1 instead of in registers
+                    Time("pool rp", rowFlops * (g.PatchSize + 1),
+                        () => WithRowPair(() => Conv2DKernels.ForwardMaxPool(x, kernel, bias, pooled, argmax, batch, f, g, relu: true, pool)));
                 if (WinogradConv.Applies(g, f))
                 {
                     Time("pool F2", rowFlops * (g.PatchSize + 1),
@@ -136,6 +139,13 @@ public static class ConvTiming
         WinogradWeightGradient.Enabled = false;
         try { run(); }
         finally { WinogradWeightGradient.Enabled = true; }
+    }
+
+    private static void WithRowPair(Action run)
+    {
+        DirectConvForward256.PoolsInRegisters = false;
+        try { run(); }
+        finally { DirectConvForward256.PoolsInRegisters = true; }
     }
 
     private static void WithoutWinograd(Action run)

@@ -276,8 +276,8 @@ public static unsafe class Conv2DKernels
         /// <summary>The Winograd tile size m of this forward pass (<see cref="WinogradConv.ChooseTile"/>), and of the input gradient's.</summary>
         public int WinogradTile, InputTile;
 
-        /// <summary>Whether this pooled forward runs the AVX2 direct kernel a pair of output rows at a time, pooling each pair
-        /// from a 2·OW·F buffer (<see cref="DirectConvForward256.ForwardMaxPool"/>).</summary>
+        /// <summary>Whether this pooled forward runs the AVX2 direct kernel, pooling each window in registers (a stem) or each
+        /// pair of output rows from a 2·OW·F buffer (<see cref="DirectConvForward256.ForwardMaxPool"/>).</summary>
         private bool PoolsRowPairs => Mode == Pass.ForwardPooled && DirectForward256 && DirectConvForward.PoolApplies(Pool);
 
         /// <summary>Whether this pass runs the Winograd forward: plain, or pooled by 2×2 windows (each a tile's outputs).</summary>

@@ -54,10 +54,11 @@ internal static unsafe class DirectConvForward256
     /// <summary>
     /// y[images×PH×PW×F] = maxpool2×2(act(x∗w + b)), and argmax (when not null) as <see cref="DirectConvForward.ForwardMaxPool"/>
     /// records it (each maximum's position in its image's convolution output, or <see cref="Conv2DKernels.ZeroedWindow"/>
-    /// with the ReLU where the maximum is not &gt; 0). The two convolution rows a pooled row needs are computed into
-    /// <paramref name="rowPair"/> (2·OW·F floats: 7.5 KB for the CIFAR-10 stem, so they stay in L1) and pooled from there,
-    /// instead of the chunk's whole output written to L2 and read back by a pooling pass (<see cref="DirectConvForward.PoolApplies"/>
-    /// must hold). The same values, pooled by the same rule: the separate passes' bits and indices.
+    /// with the ReLU where the maximum is not &gt; 0). A patch within one K slab (the stems) pools each window in registers
+    /// (<see cref="ForwardMaxPoolInRegisters"/>); a longer one computes the two convolution rows a pooled row needs into
+    /// <paramref name="rowPair"/> (2·OW·F floats, so they stay in L1) and pools them from there, instead of the chunk's
+    /// whole output written to L2 and read back by a pooling pass (<see cref="DirectConvForward.PoolApplies"/> must hold).
+    /// The same values, pooled by the same rule: the separate passes' bits and indices.
     /// </summary>
     public static void ForwardMaxPool(DirectConv.Source x, int images, in ConvGeometry g, float* w, float* bias, int filters, bool relu,
         float* rowPair, float* y, int* argmax, in ConvGeometry pool)
@@ -65,6 +66,11 @@ internal static unsafe class DirectConvForward256
         int ow1 = g.OutputWidth, ph1 = pool.OutputHeight, pw1 = pool.OutputWidth, rowFloats = ow1 * filters;
         long pooledSize = (long)ph1 * pw1 * filters;
         var shape = new TileShape(g.KernelHeight, g.KernelWidth * g.Channels, filters, x.RowStride, g.StrideWidth * g.Channels, relu);
+        if (PoolsInRegisters && shape.Patch + 1 <= Gemm.KC)
+        {
+            ForwardMaxPoolInRegisters(shape, x, images, g, w, bias, y, argmax, pool);
+            return;
+        }
         for (int i = 0; i < images; i++)
         {
             float* image = x.Images + (long)i * x.ImageStride;
@@ -78,6 +84,87 @@ internal static unsafe class DirectConvForward256
             }
         }
     }
+
+    /// <summary>Off only in tests and benchmarks: the pooled forward through <see cref="ForwardMaxPool"/>'s row pair even
+    /// where <see cref="ForwardMaxPoolInRegisters"/> applies.</summary>
+    internal static bool PoolsInRegisters = true;
+
+    /// <summary>
+    /// <see cref="ForwardMaxPool"/> for a patch within one K slab (P + 1 ≤ <see cref="Gemm.KC"/>: the stems): each 2×2
+    /// window × 16 filters is a tile of its own (<see cref="WindowTile"/>), pooled in registers, so the convolution's
+    /// output is never stored and read back. Only the ⌊OH/2⌋·⌊OW/2⌋ windows' pixels are computed.
+    /// </summary>
+    private static void ForwardMaxPoolInRegisters(in TileShape shape, DirectConv.Source x, int images, in ConvGeometry g, float* w, float* bias,
+        float* y, int* argmax, in ConvGeometry pool)
+    {
+        int filters = shape.Filters, ph1 = pool.OutputHeight, pw1 = pool.OutputWidth, rowFloats = g.OutputWidth * filters;
+        long pooledSize = (long)ph1 * pw1 * filters;
+        nint rowStep = (nint)g.StrideHeight * x.RowStride, windowStep = 2 * shape.PixelStep;
+        Vector256<int> right = Vector256.Create(filters), below = Vector256.Create(rowFloats);
+        for (int i = 0; i < images; i++)
+        {
+            float* image = x.Images + (long)i * x.ImageStride;
+            for (int ph = 0; ph < ph1; ph++)
+            {
+                float* top = image + 2 * ph * rowStep;
+                long o = i * pooledSize + (long)ph * pw1 * filters;
+                int index = 2 * ph * rowFloats; // the window row's first output in the image's convolution output
+                for (int pw = 0; pw < pw1; pw++)
+                {
+                    long op = o + (long)pw * filters;
+                    for (int f = 0; f < filters; f += 16)
+                        WindowTile(shape, top + pw * windowStep, rowStep, w + f, bias + f, y + op + f, argmax == null ? null : argmax + op + f,
+                            index + 2 * pw * filters + f, right, below);
+                }
+            }
+        }
+    }
+
+    /// <summary>
+    /// One 2×2-pixel × 16-filter tile, pooled: output rows oh, oh + 1 (<paramref name="rowStep"/> floats apart in the
+    /// image), pixels ow, ow + 1, in 8 accumulators — each the chain <see cref="Tile"/> runs for that output (from zero
+    /// over p in order, then + b, then the ReLU), so the same bits — then the two 8-filter windows chosen by
+    /// <see cref="MaxPoolKernels.Window2x2"/>, straight from the registers.
+    /// </summary>
+    /// <remarks>8 independent chains are just enough for two FMA pipes at a 4-cycle latency; each p loads w once for
+    /// 4 broadcasts and 8 FMAs (the 6×16 tile: 6 and 12).</remarks>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void WindowTile(in TileShape t, float* a, nint rowStep, float* w, float* bias, float* y, int* argmax, int index,
+        Vector256<int> right, Vector256<int> below)
+    {
+        Vector256<float> c00 = default, c01 = default, c10 = default, c11 = default; // row 0, pixels 0 and 1; filters 0–7 and 8–15
+        Vector256<float> c20 = default, c21 = default, c30 = default, c31 = default; // row 1, pixels 0 and 1
+        nint s1 = t.PixelStep, r1 = rowStep + s1, ldw = t.Filters;
+        int run = t.Run;
+        for (int kh = 0; kh < t.KernelHeight; kh++)
+        {
+            float* a0 = a + (long)kh * t.KernelRowStep;
+            for (float* end = a0 + run; a0 < end; a0++, w += ldw)
+            {
+                Vector256<float> b0 = Vector256.Load(w);
+                Vector256<float> b1 = Vector256.Load(w + 8);
+                Vector256<float> ai = Vector256.Create(*a0);
+                c00 = Vector256.FusedMultiplyAdd(ai, b0, c00); c01 = Vector256.FusedMultiplyAdd(ai, b1, c01);
+                ai = Vector256.Create(a0[s1]);
+                c10 = Vector256.FusedMultiplyAdd(ai, b0, c10); c11 = Vector256.FusedMultiplyAdd(ai, b1, c11);
+                ai = Vector256.Create(a0[rowStep]);
+                c20 = Vector256.FusedMultiplyAdd(ai, b0, c20); c21 = Vector256.FusedMultiplyAdd(ai, b1, c21);
+                ai = Vector256.Create(a0[r1]);
+                c30 = Vector256.FusedMultiplyAdd(ai, b0, c30); c31 = Vector256.FusedMultiplyAdd(ai, b1, c31);
+            }
+        }
+        // The ones column last (fma(1, b, c) = c + b), then the ReLU, as Store does.
+        Vector256<float> bias0 = Vector256.Load(bias), bias1 = Vector256.Load(bias + 8);
+        bool relu = t.Relu;
+        c00 = Act(c00 + bias0, relu); c01 = Act(c01 + bias1, relu); c10 = Act(c10 + bias0, relu); c11 = Act(c11 + bias1, relu);
+        c20 = Act(c20 + bias0, relu); c21 = Act(c21 + bias1, relu); c30 = Act(c30 + bias0, relu); c31 = Act(c31 + bias1, relu);
+        MaxPoolKernels.Window2x2(c00, c10, c20, c30, y, argmax, index, right, below, relu);
+        MaxPoolKernels.Window2x2(c01, c11, c21, c31, y + 8, argmax == null ? null : argmax + 8, index + 8, right, below, relu);
+    }
+
+    /// <summary>max(0, v) with the ReLU (vmaxps returns v when it is NaN), else v.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<float> Act(Vector256<float> v, bool relu) => relu ? Avx.Max(Vector256<float>.Zero, v) : v;
 
     /// <summary>
     /// One output row: OW pixels × F filters in 6-pixel tiles, the rest of the row in 4-pixel tiles (the last moved back
