@@ -135,7 +135,8 @@ public class DirectConvTests
         int sh, int sw, bool same)
     {
         var g = ConvGeometry.Create(h, w, c, kh, kw, sh, sw, same);
-        Assume.That(DirectConv.Applies(g, filters), "needs accelerated Vector512");
+        Assume.That(DirectConv.Applies(g, filters) || DirectConvForward256.Applies(g, filters), "needs AVX-512, or AVX2 + FMA");
+        Assume.That(filters % 32 == 0, "an int of bits holds 32 filters");
         (float[] x, float[] k, float[] bias) = Inputs(batch, g, filters);
         (float[] dY, float[] y) = ReluOutputAndGradient(x, k, bias, batch, g, filters, seed: 11);
         // [dW; db] without dX on the im2col path: from dY masked by y.
@@ -175,7 +176,7 @@ public class DirectConvTests
     public void ReluBitsOfTheWrongLengthOrWithoutTheReluAreRefused()
     {
         var g = ConvGeometry.Create(8, 8, 3, 3, 3, 1, 1, true);
-        Assume.That(Conv2DKernels.KeepsReluBits(g, 32), "needs accelerated Vector512");
+        Assume.That(Conv2DKernels.KeepsReluBits(g, 32), "needs AVX-512, or AVX2 + FMA");
         (float[] x, float[] k, float[] bias) = Inputs(2, g, 32);
         float[] y = new float[2 * g.OutputPixels * 32], dW = new float[k.Length];
         int length = ReluBits.Length(2L * g.OutputPixels, 32);

@@ -75,12 +75,14 @@ public static unsafe class Conv2DKernels
     }
 
     /// <summary>
-    /// Whether the forward can keep a fused ReLU's derivative as bits (<see cref="ReluBits"/>) for a backward whose weight
-    /// gradient makes dZ in registers: the direct forward (not Winograd) of a 3×3 RGB stem
-    /// (<see cref="DirectConvWeightGradient.FusesGradient"/>). Worth it only when that backward will take no dX.
+    /// Whether the forward can keep a fused ReLU's derivative as bits (<see cref="ReluBits"/>) for the backward to read
+    /// instead of y: the direct forward (not Winograd) of a 3×3 RGB stem (<see cref="DirectConvWeightGradient.FusesGradient"/>),
+    /// on AVX-512 (whose weight gradient makes dZ in registers from them) or on AVX2 with F a multiple of 32 (dZ made from
+    /// them in place, <see cref="ReluBits.MaskInPlace"/>). Worth it only when that backward will take no dX.
     /// </summary>
     public static bool KeepsReluBits(in ConvGeometry g, int filters) =>
-        DirectConv.Applies(g, filters) && !WinogradConv.Applies(g, filters) && DirectConvWeightGradient.FusesGradient(g);
+        (DirectConv.Applies(g, filters) || (DirectConvForward256.Applies(g, filters) && filters % 32 == 0))
+        && !WinogradConv.Applies(g, filters) && DirectConvWeightGradient.FusesGradient(g);
 
     /// <summary>
     /// The argmax <see cref="ForwardMaxPool"/> records, with the ReLU, for a window whose maximum is not &gt; 0: the ReLU's
@@ -481,7 +483,8 @@ public static unsafe class Conv2DKernels
             if (DirectForward256) // the patches read in place and the ReLU in registers, the im2col path's bits
             {
                 DirectConvForward256.Forward(DirectSource(first, images, paddedBuffer), images, G, (float*)W, (float*)W + G.PatchSize * Filters,
-                    Filters, Relu, (float*)Y + (long)first * pixels * Filters);
+                    Filters, Relu, (float*)Y + (long)first * pixels * Filters,
+                    ReluBits == 0 ? null : (int*)ReluBits + Kernels.ReluBits.Length((long)first * pixels, Filters));
                 return;
             }
             Span<float> col = BuildColumns(first, images, colBuffer);
@@ -599,7 +602,10 @@ public static unsafe class Conv2DKernels
             else
             {
                 dZ = new Span<float>((float*)DY + (long)first * pixels * Filters, rows * Filters);
-                if (Relu) // dZ = dY ⊙ [y > 0], in place: this entry is the only reader of its output's gradient
+                if (Relu && ReluBits != 0) // dZ = dY ⊙ [y > 0] from the bits the forward kept (an AVX2 stem), in place
+                    fixed (float* pdZ = dZ)
+                        Kernels.ReluBits.MaskInPlace(pdZ, (int*)ReluBits + Kernels.ReluBits.Length((long)first * pixels, Filters), (long)rows * Filters);
+                else if (Relu && ReluBits == 0) // dZ = dY ⊙ [y > 0], in place: this entry is the only reader of its output's gradient
                     ActivationKernels.ReluMask(new ReadOnlySpan<float>((float*)Y + (long)first * pixels * Filters, rows * Filters), dZ);
             }
             if (WantParameters && WinogradWeights) // this chunk's [dW; db] by F(3×3, 4×4): 4x fewer multiply-adds

@@ -38,16 +38,23 @@ internal static unsafe class DirectConvForward256
         Enabled && Gemm.BestKernel == GemmKernelKind.Vector256 && Fma.IsSupported && Avx2.IsSupported
         && filters > 0 && filters % 16 == 0 && g.DilationHeight == 1 && g.DilationWidth == 1 && g.OutputWidth >= 6;
 
-    /// <summary>y[images×OH×OW×F] = act(x∗w + b), act the ReLU when <paramref name="relu"/> (<see cref="Applies"/> must hold).</summary>
-    public static void Forward(DirectConv.Source x, int images, in ConvGeometry g, float* w, float* bias, int filters, bool relu, float* y)
+    /// <summary>y[images×OH×OW×F] = act(x∗w + b), act the ReLU when <paramref name="relu"/> (<see cref="Applies"/> must hold),
+    /// and, when <paramref name="reluBits"/> is not null (F a multiple of 32), the ReLU's derivative as bits
+    /// (images×OH×OW×F/32 ints, <see cref="ReluBits"/>), from the registers: a byte per 8 outputs, in the int's order.</summary>
+    public static void Forward(DirectConv.Source x, int images, in ConvGeometry g, float* w, float* bias, int filters, bool relu, float* y,
+        int* reluBits = null)
     {
-        int oh1 = g.OutputHeight, ow1 = g.OutputWidth;
+        int oh1 = g.OutputHeight, ow1 = g.OutputWidth, groups = filters / 32;
         var shape = new TileShape(g.KernelHeight, g.KernelWidth * g.Channels, filters, x.RowStride, g.StrideWidth * g.Channels, relu);
         for (int i = 0; i < images; i++)
         {
             float* image = x.Images + (long)i * x.ImageStride;
             for (int oh = 0; oh < oh1; oh++)
-                Row(shape, image + (long)oh * g.StrideHeight * x.RowStride, ow1, w, bias, y + ((long)i * oh1 + oh) * ow1 * filters);
+            {
+                long pixel = ((long)i * oh1 + oh) * ow1;
+                Row(shape, image + (long)oh * g.StrideHeight * x.RowStride, ow1, w, bias, y + pixel * filters,
+                    reluBits == null ? null : (byte*)(reluBits + pixel * groups));
+            }
         }
     }
 
@@ -171,30 +178,32 @@ internal static unsafe class DirectConvForward256
     /// to end at the row's end): OW = 32 (the Keras stem) as four 6-pixel tiles and two 4-pixel ones, 32 pixels computed
     /// instead of 36 by six 6-pixel tiles; a rest of 5 as one 6-pixel tile moved back.
     /// </summary>
-    private static void Row(in TileShape shape, float* row, int ow1, float* w, float* bias, float* y)
+    private static void Row(in TileShape shape, float* row, int ow1, float* w, float* bias, float* y, byte* bits = null)
     {
         int sixes = ow1 / 6, rest = ow1 % 6;
         if (rest is 1 or 2 && sixes >= 2)
             sixes--; // a rest of 7 or 8: two 4-pixel tiles
         for (int ow = 0; ow < 6 * sixes; ow += 6)
-            Tiles<SixPixels>(shape, row, ow, w, bias, y);
+            Tiles<SixPixels>(shape, row, ow, w, bias, y, bits);
         rest = ow1 - 6 * sixes;
         if (rest == 5)
-            Tiles<SixPixels>(shape, row, ow1 - 6, w, bias, y);
+            Tiles<SixPixels>(shape, row, ow1 - 6, w, bias, y, bits);
         else if (rest > 4)
-            Tiles<FourPixels>(shape, row, ow1 - 8, w, bias, y);
+            Tiles<FourPixels>(shape, row, ow1 - 8, w, bias, y, bits);
         if (rest is > 0 and not 5)
-            Tiles<FourPixels>(shape, row, ow1 - 4, w, bias, y);
+            Tiles<FourPixels>(shape, row, ow1 - 4, w, bias, y, bits);
     }
 
-    /// <summary>The tiles of pixels ow.. (<typeparamref name="TPixels"/> of them) for every 16 filters.</summary>
+    /// <summary>The tiles of pixels ow.. (<typeparamref name="TPixels"/> of them) for every 16 filters; with
+    /// <paramref name="bits"/> (the row's ReLU bits, F/8 bytes a pixel) each tile's two bytes a pixel too.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Tiles<TPixels>(in TileShape shape, float* row, int ow, float* w, float* bias, float* y) where TPixels : struct, IPixels
+    private static void Tiles<TPixels>(in TileShape shape, float* row, int ow, float* w, float* bias, float* y, byte* bits) where TPixels : struct, IPixels
     {
         int filters = shape.Filters;
         float* y0 = y + (long)ow * filters;
+        byte* bits0 = bits == null ? null : bits + (long)ow * (filters / 8);
         for (int f = 0; f < filters; f += 16)
-            Tile<TPixels>(shape, row + (long)ow * shape.PixelStep, w + f, bias + f, y0 + f);
+            Tile<TPixels>(shape, row + (long)ow * shape.PixelStep, w + f, bias + f, y0 + f, bits0 == null ? null : bits0 + f / 8);
     }
 
     /// <summary>How many neighbouring pixels a tile computes: 6 (12 accumulators) or 4 (8, still enough independent FMA
@@ -239,7 +248,7 @@ internal static unsafe class DirectConvForward256
     /// <summary>One 6-pixel (or 4-pixel) × 16-filter tile: per K slab of the im2col GEMM, its chains from zero, stored
     /// (first slab) or added to what is stored.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Tile<TPixels>(in TileShape t, float* a, float* w, float* bias, float* y) where TPixels : struct, IPixels
+    private static void Tile<TPixels>(in TileShape t, float* a, float* w, float* bias, float* y, byte* bits) where TPixels : struct, IPixels
     {
         bool six = TPixels.Count == 6;
         int patch = t.Patch, columns = patch + 1, run = t.Run, ldw = t.Filters, slab = Gemm.KC;
@@ -289,23 +298,25 @@ internal static unsafe class DirectConvForward256
             }
             // The first slab stored, the others added to it; the ReLU after the last.
             bool add = p0 > 0, relu = p1 == columns && t.Relu;
-            int f = t.Filters;
-            Store(y, c00, c01, add, relu);
-            Store(y + f, c10, c11, add, relu);
-            Store(y + 2 * f, c20, c21, add, relu);
-            Store(y + 3 * f, c30, c31, add, relu);
+            int f = t.Filters, fb = f / 8;
+            byte* b = relu ? bits : null; // the bits after the last slab
+            Store(y, c00, c01, add, relu, b);
+            Store(y + f, c10, c11, add, relu, b == null ? null : b + fb);
+            Store(y + 2 * f, c20, c21, add, relu, b == null ? null : b + 2 * fb);
+            Store(y + 3 * f, c30, c31, add, relu, b == null ? null : b + 3 * fb);
             if (six)
             {
-                Store(y + 4 * f, c40, c41, add, relu);
-                Store(y + 5 * f, c50, c51, add, relu);
+                Store(y + 4 * f, c40, c41, add, relu, b == null ? null : b + 4 * fb);
+                Store(y + 5 * f, c50, c51, add, relu, b == null ? null : b + 5 * fb);
             }
         }
     }
 
     /// <summary>The GEMM kernel's store — the slab's sums, or the slab's sums plus what the earlier slabs stored — then,
-    /// when <paramref name="relu"/>, max(0, v) (vmaxps returns v when it is NaN).</summary>
+    /// when <paramref name="relu"/>, max(0, v) (vmaxps returns v when it is NaN); with <paramref name="bits"/> also
+    /// [v &gt; 0] of the 16 outputs as two bytes (<see cref="ReluBits"/>' order: a compare and a sign mask per 8).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Store(float* y, Vector256<float> lo, Vector256<float> hi, bool add, bool relu)
+    private static void Store(float* y, Vector256<float> lo, Vector256<float> hi, bool add, bool relu, byte* bits = null)
     {
         if (add)
         {
@@ -319,5 +330,10 @@ internal static unsafe class DirectConvForward256
         }
         lo.Store(y);
         hi.Store(y + 8);
+        if (bits != null)
+        {
+            bits[0] = (byte)Vector256.GreaterThan(lo, Vector256<float>.Zero).ExtractMostSignificantBits();
+            bits[1] = (byte)Vector256.GreaterThan(hi, Vector256<float>.Zero).ExtractMostSignificantBits();
+        }
     }
 }

@@ -5,7 +5,7 @@ namespace NanoNet.Kernels;
 
 /// <summary>
 /// A ReLU's derivative kept as one bit per output: all a convolution's backward needs of its output y, in 1/32 of
-/// y's size. The direct forward writes the bits while its tile is in L1 (<see cref="Of(Vector512{float}, Vector512{float})"/>), and the stem's fused weight
+/// y's size. The direct forward writes the bits from its tile's registers (<see cref="Of(Vector512{float}, Vector512{float})"/>; on AVX2 a byte per 8 outputs), and the stem's fused weight
 /// gradient makes dZ from them in registers (<see cref="Mask"/>).
 /// </summary>
 /// <remarks>
@@ -30,6 +30,26 @@ internal static unsafe class ReluBits
     public static int Of(Vector512<float> low, Vector512<float> high) =>
         (int)(Vector512.GreaterThan(low, Vector512<float>.Zero).ExtractMostSignificantBits()
             | Vector512.GreaterThan(high, Vector512<float>.Zero).ExtractMostSignificantBits() << 16);
+
+    /// <summary>
+    /// dZ = dY ⊙ the bits over <paramref name="outputs"/> outputs (a multiple of 32), in place, 8 floats a vector: dY where
+    /// the bit is set, +0 where it is clear (<see cref="Mask"/>'s values). The AVX2 stems' backward makes dZ so before
+    /// its weight gradient, reading 1/32 of what <see cref="ActivationKernels.ReluMask"/> reads of y.
+    /// </summary>
+    public static void MaskInPlace(float* dZ, int* bits, long outputs)
+    {
+        Vector256<int> lanes = Vector256.Create(1 << 0, 1 << 1, 1 << 2, 1 << 3, 1 << 4, 1 << 5, 1 << 6, 1 << 7);
+        for (long o = 0; o < outputs; o += 32, bits++)
+        {
+            int word = *bits;
+            for (int q = 0; q < 4; q++) // vector q tests bits 8q..8q + 7
+            {
+                Vector256<int> set = Vector256.Create(word >> (8 * q)) & lanes;
+                float* at = dZ + o + 8 * q;
+                Vector256.ConditionalSelect(Vector256.Equals(set, Vector256<int>.Zero).AsSingle(), Vector256<float>.Zero, Vector256.Load(at)).Store(at);
+            }
+        }
+    }
 
     /// <summary>
     /// dZ[0..32) = dY[0..32) ⊙ the bits, as two vectors of 16: dY[j] where bit j is set, +0 where it is clear.
