@@ -147,6 +147,11 @@ public static class SeedCases
         // 6×16 kernel or packed (Gemm.TransposedCMaxRows256).
         string[]? transposedC = Environment.GetEnvironmentVariable("NANONET_GEMM_TRANSPOSED_C")?.Split(',');
         int transposedCRows = NanoNet.Kernels.Gemm.TransposedCMaxRows256;
+        // NANONET_RELU_BITS=on,off: the AVX2 stems keep their ReLU's bits for the backward, or it reads y
+        // (Conv2DKernels.ReluBitsOnAvx2). NANONET_POOL_IN_REGISTERS=on,off: the AVX2 stems' pooled forward pools each
+        // window in registers or a row pair from L1 (DirectConvForward256.PoolsInRegisters).
+        string[]? reluBits = Environment.GetEnvironmentVariable("NANONET_RELU_BITS")?.Split(',');
+        string[]? poolInRegisters = Environment.GetEnvironmentVariable("NANONET_POOL_IN_REGISTERS")?.Split(',');
         bool profiling = Profiler.Enabled;
         for (int i = 0; i < steps; i++)
         {
@@ -160,6 +165,10 @@ public static class SeedCases
             }
             if (gemmPlan != null)
                 NanoNet.Kernels.Gemm.PrefetchesOnSeveralWorkers = gemmPlan[i % gemmPlan.Length] == "all";
+            if (reluBits != null)
+                NanoNet.Kernels.Conv2DKernels.ReluBitsOnAvx2 = reluBits[i % reluBits.Length] != "off";
+            if (poolInRegisters != null)
+                NanoNet.Kernels.DirectConvForward256.PoolsInRegisters = poolInRegisters[i % poolInRegisters.Length] != "off";
             if (wholeK != null)
                 NanoNet.Kernels.Gemm.TakesKWhole = wholeK[i % wholeK.Length] == "whole";
             if (threadCounts != null)
@@ -223,6 +232,16 @@ public static class SeedCases
         {
             NanoNet.Kernels.WinogradWeightGradient.Enabled = true;
             ReportSwitched("Winograd weight gradient", winogradWeights, times);
+        }
+        if (reluBits != null)
+        {
+            NanoNet.Kernels.Conv2DKernels.ReluBitsOnAvx2 = true;
+            ReportSwitched("AVX2 ReLU bits", reluBits, times);
+        }
+        if (poolInRegisters != null)
+        {
+            NanoNet.Kernels.DirectConvForward256.PoolsInRegisters = true;
+            ReportSwitched("AVX2 pooling in registers", poolInRegisters, times);
         }
         string switched = "";
         if (threadCounts != null)

@@ -74,6 +74,9 @@ public static unsafe class Conv2DKernels
         }
     }
 
+    /// <summary>Off only in benchmarks (<c>NANONET_RELU_BITS</c>): the AVX2 stems' backward reads y, as before they kept bits.</summary>
+    internal static bool ReluBitsOnAvx2 = true;
+
     /// <summary>
     /// Whether the forward can keep a fused ReLU's derivative as bits (<see cref="ReluBits"/>) for the backward to read
     /// instead of y: the direct forward (not Winograd) of a 3×3 RGB stem (<see cref="DirectConvWeightGradient.FusesGradient"/>),
@@ -81,7 +84,7 @@ public static unsafe class Conv2DKernels
     /// them in place, <see cref="ReluBits.MaskInPlace"/>). Worth it only when that backward will take no dX.
     /// </summary>
     public static bool KeepsReluBits(in ConvGeometry g, int filters) =>
-        (DirectConv.Applies(g, filters) || (DirectConvForward256.Applies(g, filters) && filters % 32 == 0))
+        (DirectConv.Applies(g, filters) || (ReluBitsOnAvx2 && DirectConvForward256.Applies(g, filters) && filters % 32 == 0))
         && !WinogradConv.Applies(g, filters) && DirectConvWeightGradient.FusesGradient(g);
 
     /// <summary>
