@@ -139,13 +139,14 @@ public class DirectConvTests
         Assume.That(filters % 32 == 0, "an int of bits holds 32 filters");
         (float[] x, float[] k, float[] bias) = Inputs(batch, g, filters);
         (float[] dY, float[] y) = ReluOutputAndGradient(x, k, bias, batch, g, filters, seed: 11);
-        // [dW; db] without dX on the im2col path: from dY masked by y.
+        // [dW; db] and dX on the im2col path: from dY masked by y.
         float[] expected = With<float[]>(direct: false, threads: 1, () =>
         {
-            float[] dW = new float[k.Length], dB = new float[filters];
-            Conv2DKernels.Backward(x, k, y, (float[])dY.Clone(), dW, dB, default, batch, filters, g, relu: true);
-            return [.. dW, .. dB];
+            float[] dW = new float[k.Length], dB = new float[filters], dX = new float[x.Length];
+            Conv2DKernels.Backward(x, k, y, (float[])dY.Clone(), dW, dB, dX, batch, filters, g, relu: true);
+            return [.. dW, .. dB, .. dX];
         });
+        int parameters = k.Length + filters;
         int length = ReluBits.Length((long)batch * g.OutputPixels, filters);
         foreach (int threads in new[] { 1, 2, 3 })
             With(direct: true, threads, () =>
@@ -162,12 +163,16 @@ public class DirectConvTests
                 Assert.That(yWithBits, Is.EqualTo(y).AsCollection, $"{threads} thread(s): y");
                 for (int o = 0; o < y.Length; o++)
                     Assert.That((bits[o / 32] >> (o % 32) & 1) == 1, Is.EqualTo(y[o] > 0), $"{threads} thread(s): bit of output {o}");
-                // y all NaN: a weight gradient that read y instead of the bits would mask everything to zero.
+                // y all NaN: a backward that read y instead of the bits would mask everything to zero. Without dX (a stem)
+                // and with it (dZ made by a pass over dY first; on AVX-512 without dX, in the fused tiles).
                 var noY = new float[y.Length];
                 noY.AsSpan().Fill(float.NaN);
-                float[] dW = new float[k.Length], dB = new float[filters];
+                float[] dW = new float[k.Length], dB = new float[filters], dX = new float[x.Length];
                 Conv2DKernels.Backward(x, k, noY, (float[])dY.Clone(), dW, dB, default, batch, filters, g, relu: true, reluBits: bits);
-                Assert.That((float[])[.. dW, .. dB], Is.EqualTo(expected).AsCollection, $"{threads} thread(s): [dW; db]");
+                Assert.That((float[])[.. dW, .. dB], Is.EqualTo(expected[..parameters]).AsCollection, $"{threads} thread(s): [dW; db]");
+                (dW, dB) = (new float[k.Length], new float[filters]); // the backward adds to them
+                Conv2DKernels.Backward(x, k, noY, (float[])dY.Clone(), dW, dB, dX, batch, filters, g, relu: true, reluBits: bits);
+                Assert.That((float[])[.. dW, .. dB, .. dX], Is.EqualTo(expected).AsCollection, $"{threads} thread(s): [dW; db; dX]");
                 return 0;
             });
     }
