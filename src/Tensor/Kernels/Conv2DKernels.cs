@@ -282,8 +282,8 @@ public static unsafe class Conv2DKernels
         public int WinogradTile, InputTile;
 
         /// <summary>Whether this pooled forward runs the AVX2 direct kernel, pooling each window in registers (a stem) or each
-        /// pair of output rows from a 2·OW·F buffer (<see cref="DirectConvForward256.ForwardMaxPool"/>).</summary>
-        private bool PoolsRowPairs => Mode == Pass.ForwardPooled && DirectForward256 && DirectConvForward.PoolApplies(Pool);
+        /// pair of output rows from a 2·OW·F buffer (<see cref="DirectConvForward256.ForwardMaxPool"/>): at most that buffer.</summary>
+        private bool PoolsInDirectForward256 => Mode == Pass.ForwardPooled && DirectForward256 && DirectConvForward.PoolApplies(Pool);
 
         /// <summary>Whether this pass runs the Winograd forward: plain, or pooled by 2×2 windows (each a tile's outputs).</summary>
         public bool UsesWinograd => Winograd && (Mode == Pass.Forward || (Mode == Pass.ForwardPooled && DirectConvForward.PoolApplies(Pool)));
@@ -375,8 +375,8 @@ public static unsafe class Conv2DKernels
             bool winogradInput = needsInputGradient && InputByWinograd;
             needsInputGradient &= !DirectInput && !InputByWinograd;
             float[] dCol = needsInputGradient ? ScratchBuffers.Rent(InputGradientPixels * G.PatchSize) : [];
-            // The AVX2 direct forward with a 2×2 pooling keeps only a pair of convolution rows (PoolsRowPairs).
-            float[] convolved = pooled ? ScratchBuffers.Rent(PoolsRowPairs ? 2 * G.OutputWidth * Filters : rows * Filters) : [];
+            // The AVX2 direct forward with a 2×2 pooling keeps at most a pair of convolution rows (PoolsInDirectForward256).
+            float[] convolved = pooled ? ScratchBuffers.Rent(PoolsInDirectForward256 ? 2 * G.OutputWidth * Filters : rows * Filters) : [];
             float[] workspace = winogradInput ? ScratchBuffers.Rent(WinogradConv.WorkspaceLength(InputGradient, InputTile)) : [];
             try
             {
@@ -509,7 +509,7 @@ public static unsafe class Conv2DKernels
                     Filters, Relu, (float*)Y + (long)first * pooledSize, ArgMax == 0 ? null : (int*)ArgMax + (long)first * pooledSize, Pool);
                 return;
             }
-            if (PoolsRowPairs) // each pair of rows pooled while in L1: the separate passes' bits
+            if (PoolsInDirectForward256) // each window pooled in registers, or each pair of rows while in L1: the separate passes' bits
             {
                 fixed (float* rowPair = convolved)
                     DirectConvForward256.ForwardMaxPool(DirectSource(first, images, paddedBuffer), images, G, (float*)W,
@@ -608,7 +608,7 @@ public static unsafe class Conv2DKernels
                 if (Relu && ReluBits != 0) // dZ = dY ⊙ [y > 0] from the bits the forward kept (an AVX2 stem), in place
                     fixed (float* pdZ = dZ)
                         Kernels.ReluBits.MaskInPlace(pdZ, (int*)ReluBits + Kernels.ReluBits.Length((long)first * pixels, Filters), (long)rows * Filters);
-                else if (Relu && ReluBits == 0) // dZ = dY ⊙ [y > 0], in place: this entry is the only reader of its output's gradient
+                else if (Relu) // dZ = dY ⊙ [y > 0], in place: this entry is the only reader of its output's gradient
                     ActivationKernels.ReluMask(new ReadOnlySpan<float>((float*)Y + (long)first * pixels * Filters, rows * Filters), dZ);
             }
             if (WantParameters && WinogradWeights) // this chunk's [dW; db] by F(3×3, 4×4): 4x fewer multiply-adds
