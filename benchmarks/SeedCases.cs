@@ -152,6 +152,7 @@ public static class SeedCases
         // window in registers or a row pair from L1 (DirectConvForward256.PoolsInRegisters).
         string[]? reluBits = Environment.GetEnvironmentVariable("NANONET_RELU_BITS")?.Split(',');
         string[]? poolInRegisters = Environment.GetEnvironmentVariable("NANONET_POOL_IN_REGISTERS")?.Split(',');
+        string[]? nextPanel = Environment.GetEnvironmentVariable("NANONET_GEMM_SPREAD")?.Split(',');
         bool profiling = Profiler.Enabled;
         for (int i = 0; i < steps; i++)
         {
@@ -163,6 +164,8 @@ public static class SeedCases
                 NanoNet.Kernels.Gemm.ReadsInPlace = way != "packed";
                 NanoNet.Kernels.Gemm.AsksInPlaceRowsAhead = way == "ahead";
             }
+            if (nextPanel != null)
+                NanoNet.Kernels.Gemm.SpreadsPrefetch256 = nextPanel[i % nextPanel.Length] != "off";
             if (gemmPlan != null)
                 NanoNet.Kernels.Gemm.PrefetchesOnSeveralWorkers = gemmPlan[i % gemmPlan.Length] == "all";
             if (reluBits != null)
@@ -227,6 +230,11 @@ public static class SeedCases
         {
             NanoNet.Kernels.Gemm.ReadsInPlace = NanoNet.Kernels.Gemm.AsksInPlaceRowsAhead = true;
             ReportSwitched("in-place B panels", inPlaceB, times);
+        }
+        if (nextPanel != null)
+        {
+            NanoNet.Kernels.Gemm.SpreadsPrefetch256 = true;
+            ReportSwitched("spread prefetch 6x16", nextPanel, times);
         }
         if (winogradWeights != null)
         {

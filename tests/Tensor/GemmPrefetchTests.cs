@@ -65,6 +65,54 @@ public unsafe class GemmPrefetchTests
         }
     }
 
+    /// <summary>The same for the AVX2 6×16 kernel, which takes its share of the plan along its K loop as the 8×32 one does.</summary>
+    [TestCase(1, 0)]
+    [TestCase(1, 1)]
+    [TestCase(7, 3)]
+    [TestCase(37, 5)]
+    [TestCase(37, 37)]
+    [TestCase(37, 80)]
+    [TestCase(256, 128)]
+    [TestCase(256, 0)]
+    public void TheAvx2KernelTakesEveryKStepOnceWhateverItPrefetches(int kc, int lines)
+    {
+        if (!Vector256.IsHardwareAccelerated || !Fma.IsSupported)
+            Assert.Ignore("the 6×16 kernel needs AVX2 and FMA");
+        var rng = new Random(kc * 100 + lines + 7);
+        float[] a = Enumerable.Range(0, 6 * kc).Select(_ => rng.NextSingle() - 0.5f).ToArray();   // packed: 6 per step
+        float[] b = Enumerable.Range(0, kc * 16).Select(_ => rng.NextSingle() - 0.5f).ToArray();  // packed: 16 per step
+        float[] initial = Enumerable.Range(0, 6 * 16).Select(_ => rng.NextSingle() - 0.5f).ToArray();
+        byte[] lineBuffer = new byte[lines * 64 + 64];
+
+        foreach (bool add in new[] { false, true })
+        {
+            float[] expected = (float[])initial.Clone();
+            for (int i = 0; i < 6; i++)
+                for (int j = 0; j < 16; j++)
+                {
+                    float sum = 0f;
+                    for (int p = 0; p < kc; p++)
+                        sum = MathF.FusedMultiplyAdd(a[p * 6 + i], b[p * 16 + j], sum);
+                    expected[i * 16 + j] = add ? expected[i * 16 + j] + sum : sum;
+                }
+            float[] c = (float[])initial.Clone();
+            fixed (float* pa = a, pb = b, pc = c)
+            fixed (byte* pl = lineBuffer)
+                GemmMicroKernels.Run(GemmKernelKind.Vector256, kc, pa, pb, pc, 16, add, pl, lines);
+            Assert.That(c, Is.EqualTo(expected).AsCollection, $"add {add}");
+
+            const int bStep = 24; // B read in place, its rows 24 floats apart, asked for ahead too
+            float[] strided = new float[kc * bStep];
+            for (int p = 0; p < kc; p++)
+                Array.Copy(b, p * 16, strided, p * bStep, 16);
+            c = (float[])initial.Clone();
+            fixed (float* pa = a, pb = strided, pc = c)
+            fixed (byte* pl = lineBuffer)
+                GemmMicroKernels.Kernel6x16Strided<InPlacePanel>(kc, pa, 6, pb, bStep, pc, 16, add, pl, lines);
+            Assert.That(c, Is.EqualTo(expected).AsCollection, $"add {add}, B in place, rows asked for ahead");
+        }
+    }
+
     /// <summary>4 KB on a cache line for the plans below to walk (a prefetch never reads it).</summary>
     private float* _block;
 

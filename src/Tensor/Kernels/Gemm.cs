@@ -87,6 +87,10 @@ public static unsafe class Gemm
     /// benchmarks' <c>NANONET_GEMM_IN_PLACE_B=plain,ahead</c> switch, kept so that the Zen VMs can measure the choice again
     /// in one process; it was measured on Emerald Rapids.</summary>
     internal static bool AsksInPlaceRowsAhead = true;
+    /// <summary>Whether whole 6×16 tiles (AVX2) take their share of the prefetch plan along their K loop, as the 8×32 tiles
+    /// do (<see cref="GemmPrefetch.TakeRun"/>), instead of in a burst before the tile (<see cref="GemmPrefetch.Step"/>): on,
+    /// but for the benchmarks' <c>NANONET_GEMM_SPREAD=on,off</c> switch. A prefetch changes no value.</summary>
+    internal static bool SpreadsPrefetch256 = true;
 
     /// <summary>
     /// The K slab of a product C (+)= op(A)·B on the AVX-512 kernels: the whole K (up to <see cref="DirectASlabLimit"/>)
@@ -701,10 +705,11 @@ public static unsafe class Gemm
                     int mr = Math.Min(_mr, mc - ir);
                     float* cTile = _c + (long)(ic + ir) * _ldc + jc + jr;
                     bool full = mr == _mr && nr == _nr;
-                    // A whole 8×32 tile takes its share of the prefetch plan into its K loop; any other tile issues it first.
+                    // A whole 8×32 or 6×16 tile takes its share of the prefetch plan into its K loop; any other tile issues it first.
                     byte* prefetchRun = null;
                     int prefetchLines = 0;
-                    bool spreadsPrefetch = full && _kind == GemmKernelKind.Vector512 && !TransposedC && !directA;
+                    bool spreadsPrefetch = full && (_kind == GemmKernelKind.Vector512 || (_kind == GemmKernelKind.Vector256 && SpreadsPrefetch256))
+                        && !TransposedC && !directA;
                     if (spreadsPrefetch)
                         prefetchLines = prefetch.TakeRun(out prefetchRun);
                     else
@@ -758,9 +763,11 @@ public static unsafe class Gemm
                         if (_kind == GemmKernelKind.Vector256)
                         {
                             if (asksRowsAhead)
-                                GemmMicroKernels.Kernel6x16Strided<InPlacePanel>(kc, aPanel, aStep, bPanel, bStep, target, ldTarget, full && add);
+                                GemmMicroKernels.Kernel6x16Strided<InPlacePanel>(kc, aPanel, aStep, bPanel, bStep, target, ldTarget, full && add,
+                                    prefetchRun, prefetchLines);
                             else
-                                GemmMicroKernels.Kernel6x16Strided<PackedPanel>(kc, aPanel, aStep, bPanel, bStep, target, ldTarget, full && add);
+                                GemmMicroKernels.Kernel6x16Strided<PackedPanel>(kc, aPanel, aStep, bPanel, bStep, target, ldTarget, full && add,
+                                    prefetchRun, prefetchLines);
                         }
                         else if (asksRowsAhead)
                             GemmMicroKernels.Kernel8x32Strided<InPlacePanel>(kc, aPanel, aStep, bPanel, bStep, target, ldTarget,

@@ -37,7 +37,7 @@ internal static unsafe class GemmMicroKernels
         switch (kind)
         {
             case GemmKernelKind.Vector512: Kernel8x32(kc, a, b, c, ldc, add, prefetch, prefetchLines); break;
-            case GemmKernelKind.Vector256: Kernel6x16(kc, a, b, c, ldc, add); break;
+            case GemmKernelKind.Vector256: Kernel6x16Strided<PackedPanel>(kc, a, 6, b, 16, c, ldc, add, prefetch, prefetchLines); break;
             case GemmKernelKind.Vector128: Kernel6x8(kc, a, b, c, ldc, add); break;
             case GemmKernelKind.Vector128Arm64: Kernel8x8(kc, a, b, c, ldc, add); break;
             default: Kernel4x4Scalar(kc, a, b, c, ldc, add); break;
@@ -203,37 +203,55 @@ internal static unsafe class GemmMicroKernels
     /// operand's step between K steps given, a packed panel (A 6, B 16) or the operand read where it lies (B stored K×N
     /// stepping ldb, its 16 columns of step p one cache line when aligned; A stored K×M stepping lda). 12 accumulators,
     /// 2 B vectors and a broadcast fill 15 of the 16 YMM registers. B read in place asks for its row
-    /// <see cref="RowsAhead"/> steps ahead, as the 8×32 tile does; there is no spread prefetch plan here (the callers issue
-    /// their share before the tile, <see cref="GemmPrefetch.Step"/>).
+    /// <see cref="RowsAhead"/> steps ahead, as the 8×32 tile does, and a whole tile takes its share of the GEMM's prefetch
+    /// plan along its K loop (<paramref name="prefetch"/>, <paramref name="prefetchLines"/>: <see cref="GemmPrefetch.TakeRun"/>),
+    /// one line every kc / lines steps. On a Zen 3 core that was a burst before each tile until the forty-seventh sitting:
+    /// spread, the CIFAR-10 seed's step ran 2–2.5% faster at 1 and 2 threads, its Dense forward 64×128×7200 ~5% and an LSTM
+    /// input projection 6400×512×128 ~6% with cold caches (benchmarks/README.md, §8).
     /// </summary>
-    public static void Kernel6x16Strided<TRead>(int kc, float* a, int aStep, float* b, int bStep, float* c, int ldc, bool add)
+    public static void Kernel6x16Strided<TRead>(int kc, float* a, int aStep, float* b, int bStep, float* c, int ldc, bool add,
+        byte* prefetch = null, int prefetchLines = 0)
         where TRead : struct, IBPanelRead
     {
         long rowsAhead = (long)RowsAhead * bStep;
         Vector256<float> c00 = default, c01 = default, c10 = default, c11 = default;
         Vector256<float> c20 = default, c21 = default, c30 = default, c31 = default;
         Vector256<float> c40 = default, c41 = default, c50 = default, c51 = default;
-        for (int p = 0; p < kc; p++)
+        byte* prefetchEnd = prefetch + (long)prefetchLines * 64;
+        // K steps between two prefetches: the whole loop (one pass of the outer loop) when there is nothing to ask for.
+        int stride = prefetchLines > 0 ? Math.Max(1, kc / prefetchLines) : Math.Max(1, kc);
+        for (int p0 = 0; p0 < kc; p0 += stride)
         {
-            if (TRead.AsksRowsAhead && Sse.IsSupported) // a type argument: for packed tiles the JIT drops the body
-                Sse.Prefetch0(b + rowsAhead);
-            Vector256<float> b0 = Vector256.Load(b);
-            Vector256<float> b1 = Vector256.Load(b + 8);
-            Vector256<float> ai = Vector256.Create(a[0]);
-            c00 = Vector256.FusedMultiplyAdd(ai, b0, c00); c01 = Vector256.FusedMultiplyAdd(ai, b1, c01);
-            ai = Vector256.Create(a[1]);
-            c10 = Vector256.FusedMultiplyAdd(ai, b0, c10); c11 = Vector256.FusedMultiplyAdd(ai, b1, c11);
-            ai = Vector256.Create(a[2]);
-            c20 = Vector256.FusedMultiplyAdd(ai, b0, c20); c21 = Vector256.FusedMultiplyAdd(ai, b1, c21);
-            ai = Vector256.Create(a[3]);
-            c30 = Vector256.FusedMultiplyAdd(ai, b0, c30); c31 = Vector256.FusedMultiplyAdd(ai, b1, c31);
-            ai = Vector256.Create(a[4]);
-            c40 = Vector256.FusedMultiplyAdd(ai, b0, c40); c41 = Vector256.FusedMultiplyAdd(ai, b1, c41);
-            ai = Vector256.Create(a[5]);
-            c50 = Vector256.FusedMultiplyAdd(ai, b0, c50); c51 = Vector256.FusedMultiplyAdd(ai, b1, c51);
-            a += aStep;
-            b += bStep;
+            if (Sse.IsSupported && prefetch < prefetchEnd)
+            {
+                Sse.Prefetch1(prefetch);
+                prefetch += 64;
+            }
+            int pEnd = Math.Min(kc, p0 + stride);
+            for (int p = p0; p < pEnd; p++)
+            {
+                if (TRead.AsksRowsAhead && Sse.IsSupported) // a type argument: for packed tiles the JIT drops the body
+                    Sse.Prefetch0(b + rowsAhead);
+                Vector256<float> b0 = Vector256.Load(b);
+                Vector256<float> b1 = Vector256.Load(b + 8);
+                Vector256<float> ai = Vector256.Create(a[0]);
+                c00 = Vector256.FusedMultiplyAdd(ai, b0, c00); c01 = Vector256.FusedMultiplyAdd(ai, b1, c01);
+                ai = Vector256.Create(a[1]);
+                c10 = Vector256.FusedMultiplyAdd(ai, b0, c10); c11 = Vector256.FusedMultiplyAdd(ai, b1, c11);
+                ai = Vector256.Create(a[2]);
+                c20 = Vector256.FusedMultiplyAdd(ai, b0, c20); c21 = Vector256.FusedMultiplyAdd(ai, b1, c21);
+                ai = Vector256.Create(a[3]);
+                c30 = Vector256.FusedMultiplyAdd(ai, b0, c30); c31 = Vector256.FusedMultiplyAdd(ai, b1, c31);
+                ai = Vector256.Create(a[4]);
+                c40 = Vector256.FusedMultiplyAdd(ai, b0, c40); c41 = Vector256.FusedMultiplyAdd(ai, b1, c41);
+                ai = Vector256.Create(a[5]);
+                c50 = Vector256.FusedMultiplyAdd(ai, b0, c50); c51 = Vector256.FusedMultiplyAdd(ai, b1, c51);
+                a += aStep;
+                b += bStep;
+            }
         }
+        for (; Sse.IsSupported && prefetch < prefetchEnd; prefetch += 64)
+            Sse.Prefetch1(prefetch);
         Store256(c, c00, c01, add); c += ldc;
         Store256(c, c10, c11, add); c += ldc;
         Store256(c, c20, c21, add); c += ldc;
