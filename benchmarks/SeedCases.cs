@@ -152,7 +152,10 @@ public static class SeedCases
         // window in registers or a row pair from L1 (DirectConvForward256.PoolsInRegisters).
         string[]? reluBits = Environment.GetEnvironmentVariable("NANONET_RELU_BITS")?.Split(',');
         string[]? poolInRegisters = Environment.GetEnvironmentVariable("NANONET_POOL_IN_REGISTERS")?.Split(',');
-        string[]? nextPanel = Environment.GetEnvironmentVariable("NANONET_GEMM_SPREAD")?.Split(',');
+        // NANONET_GEMM_ONE_ROW_BLOCK=on,off: a short-K product's M in one packed-A block when it fits (Gemm.RowBlock) or MC rows.
+        string[]? oneRowBlock = Environment.GetEnvironmentVariable("NANONET_GEMM_ONE_ROW_BLOCK")?.Split(',');
+        // NANONET_GEMM_SPREAD=on,off: whole 6×16 tiles take the prefetch plan along their K loop or in a burst (Gemm.SpreadsPrefetch256).
+        string[]? spread = Environment.GetEnvironmentVariable("NANONET_GEMM_SPREAD")?.Split(',');
         bool profiling = Profiler.Enabled;
         for (int i = 0; i < steps; i++)
         {
@@ -164,8 +167,10 @@ public static class SeedCases
                 NanoNet.Kernels.Gemm.ReadsInPlace = way != "packed";
                 NanoNet.Kernels.Gemm.AsksInPlaceRowsAhead = way == "ahead";
             }
-            if (nextPanel != null)
-                NanoNet.Kernels.Gemm.SpreadsPrefetch256 = nextPanel[i % nextPanel.Length] != "off";
+            if (spread != null)
+                NanoNet.Kernels.Gemm.SpreadsPrefetch256 = spread[i % spread.Length] != "off";
+            if (oneRowBlock != null)
+                NanoNet.Kernels.Gemm.OneRowBlockForShortK = oneRowBlock[i % oneRowBlock.Length] != "off";
             if (gemmPlan != null)
                 NanoNet.Kernels.Gemm.PrefetchesOnSeveralWorkers = gemmPlan[i % gemmPlan.Length] == "all";
             if (reluBits != null)
@@ -231,10 +236,15 @@ public static class SeedCases
             NanoNet.Kernels.Gemm.ReadsInPlace = NanoNet.Kernels.Gemm.AsksInPlaceRowsAhead = true;
             ReportSwitched("in-place B panels", inPlaceB, times);
         }
-        if (nextPanel != null)
+        if (oneRowBlock != null)
+        {
+            NanoNet.Kernels.Gemm.OneRowBlockForShortK = true;
+            ReportSwitched("one row block for a short K", oneRowBlock, times);
+        }
+        if (spread != null)
         {
             NanoNet.Kernels.Gemm.SpreadsPrefetch256 = true;
-            ReportSwitched("spread prefetch 6x16", nextPanel, times);
+            ReportSwitched("spread prefetch 6x16", spread, times);
         }
         if (winogradWeights != null)
         {

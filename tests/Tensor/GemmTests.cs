@@ -9,6 +9,7 @@ public class GemmTests
         [1, 1, 1], [7, 13, 5], [1000, 3, 1000], [1, 4096, 1], [513, 257, 129], [8, 32, 256],
         [9, 33, 257], [40, 32, 600], [57, 32, 28], [96, 1024, 7], [64, 128, 7200], [3, 1, 600], [17, 50, 1],
         [40, 700, 300], // M ≤ MC: narrower column tiles (SkinnyNC), the last one partial, and the next tile prefetched
+        [200, 700, 48], // K < KC and M > MC (on every recorded machine): all of M in one packed-A block (Gemm.RowBlock)
     ];
 
     private static IEnumerable<TestCaseData> Cases()
@@ -131,6 +132,54 @@ public class GemmTests
     }
 
     /// <summary>
+    /// A product with K shorter than a slab takes all of M in one packed-A block when it fits MC×KC (rounded up to whole
+    /// strips of every kernel), else MC rows: the CIFAR-10 seed's dX (64×7200×128) on the Zen 3 core's blocking (KC 256,
+    /// MC 48), not on the Zen 5 (MC 96) or Emerald Rapids (MC 192) ones, where 64 rows are one block anyway.
+    /// </summary>
+    [TestCase(64, 128, 256, 48, 72)]     // Zen 3: 72×128 ≤ 48×256
+    [TestCase(64, 128, 256, 96, 96)]     // Zen 5: M ≤ MC already
+    [TestCase(64, 128, 256, 192, 192)]   // Emerald Rapids
+    [TestCase(64, 256, 256, 48, 48)]     // K a whole slab: MC
+    [TestCase(200, 48, 256, 48, 216)]    // 216×48 ≤ 48×256
+    [TestCase(200, 60, 256, 48, 48)]     // 216×60 > 48×256: does not fit, MC
+    [TestCase(49, 100, 256, 48, 72)]
+    public void AShortKProductTakesAllItsRowsInOneBlockWhenTheyFit(int m, int k, int kc, int mc, int expected)
+    {
+        Assert.That(Gemm.RowBlock(m, k, mc, kc), Is.EqualTo(expected));
+        Assert.That(expected % 24, Is.Zero, "a whole number of 8-, 6- and 4-row strips");
+    }
+
+    /// <summary>One row block or MC-row blocks: the same bits (the rows of C never meet in a sum), at 1 and 2 threads.</summary>
+    [TestCase(false)]
+    [TestCase(true)]
+    public void OneRowBlockGivesTheBitsOfSeveral(bool transB)
+    {
+        const int m = 200, n = 700, k = 48;
+        var rng = new Random(23);
+        float[] a = RandomArray(m * k, rng), b = RandomArray(k * n, rng);
+        int ldb = transB ? k : n;
+        int saved = Parallelism.MaxThreads;
+        try
+        {
+            foreach (int threads in new[] { 1, 2 })
+            {
+                Parallelism.MaxThreads = threads;
+                float[] one = new float[m * n], several = new float[m * n];
+                Gemm.Multiply(false, transB, m, n, k, a, k, b, ldb, one, n);
+                Gemm.OneRowBlockForShortK = false;
+                Gemm.Multiply(false, transB, m, n, k, a, k, b, ldb, several, n);
+                Gemm.OneRowBlockForShortK = true;
+                Assert.That(one, Is.EqualTo(several).AsCollection, $"{threads} thread(s)");
+            }
+        }
+        finally
+        {
+            Gemm.OneRowBlockForShortK = true;
+            Parallelism.MaxThreads = saved;
+        }
+    }
+
+    /// <summary>
     /// Workers take the tiles of their own home range first, then what is left in the others (Gemm's TakeTile): at 2, 3
     /// and 5 workers (more than the tiles' ranges divide evenly), accumulating into a C of ones, every tile must be added
     /// exactly once — a tile taken twice would add its product twice, a tile never taken would leave ones.
@@ -139,6 +188,7 @@ public class GemmTests
     [TestCase(64, 1000, 128, false, true)]
     [TestCase(200, 2000, 50, false, false)]
     [TestCase(1000, 128, 64, true, false)]
+    [TestCase(200, 700, 48, false, true)] // one row block (Gemm.RowBlock)
     public void EveryTileIsAddedOnceAtAnyWorkerCount(int m, int n, int k, bool transA, bool transB)
     {
         var rng = new Random(17);

@@ -93,6 +93,31 @@ public static unsafe class Gemm
     internal static bool SpreadsPrefetch256 = true;
 
     /// <summary>
+    /// The rows of one packed-A block for an M×K product: <see cref="MC"/>, or all of M (rounded up to a whole number of
+    /// strips) when K is shorter than a slab and all M rows still fit the MC×KC block. One row block then uses each packed
+    /// B slab once instead of reading it again from L2 for a second block, and, used once, the slab is narrowed and the
+    /// next one prefetched as for any M ≤ MC (<see cref="SkinnyNC"/>). The rows of C do not meet in a sum, so any row
+    /// block gives the same bits.
+    /// </summary>
+    /// <remarks>On the 512 KB L2 Zen 3 core (MC = 48) the CIFAR-10 seed's dX = dZ·Wᵀ (64×7200×128) ran 1.85–1.91 → 1.54 ms
+    /// with cold caches (<c>gemm-time 40 1 cold</c>), its training step 1.3–1.5% faster at 1 thread and 2.2–2.4% at 2
+    /// (800 steps switched step by step, <c>NANONET_GEMM_ONE_ROW_BLOCK=on,off</c>; benchmarks/README.md, §8, forty-seventh
+    /// sitting). Widening every short-K block up to 4·MC instead slowed the Keras step ~1% (its dW = Xᵀ·dZ, K = 32,
+    /// lost the prefetch of its next C block, too big for half of L2).</remarks>
+    internal static int RowBlock(int m, int k) => OneRowBlockForShortK ? RowBlock(m, k, MC, KC) : MC;
+
+    /// <summary><see cref="RowBlock(int, int)"/> for the blocking <paramref name="mc"/>, <paramref name="kc"/> (tests give recorded machines').</summary>
+    internal static int RowBlock(int m, int k, int mc, int kc)
+    {
+        int all = (m + GemmBlocking.MCMultiple - 1) / GemmBlocking.MCMultiple * GemmBlocking.MCMultiple;
+        return m > mc && k < kc && (long)all * k <= (long)mc * kc ? all : mc;
+    }
+
+    /// <summary>Whether <see cref="RowBlock(int, int)"/> may take all of M in one block: on, but for the benchmarks'
+    /// <c>NANONET_GEMM_ONE_ROW_BLOCK=on,off</c> switch.</summary>
+    internal static bool OneRowBlockForShortK = true;
+
+    /// <summary>
     /// The K slab of a product C (+)= op(A)·B on the AVX-512 kernels: the whole K (up to <see cref="DirectASlabLimit"/>)
     /// when A is not transposed and B is a single panel of up to 32 columns, else KC. Such a product runs the 8×32 direct-A
     /// kernel (A's rows read in place: a convolution's im2col rows against 32 filters, the Keras Dense dX run as
@@ -317,6 +342,8 @@ public static unsafe class Gemm
         private int _mr, _nr;
         private bool _transA, _transB, _accumulate;
         private int _m, _n, _k, _lda, _ldb, _ldc, _nc, _tilesPerRow, _rowsPerGroup;
+        /// <summary>The rows of a packed-A block (<see cref="RowBlock(int, int)"/>): MC, or all of a short-K product's M.</summary>
+        private int _mc;
         private float* _a, _b, _c;
 
         /// <summary>B already packed whole (slab after slab, NR panels within), or null to pack per tile.</summary>
@@ -356,7 +383,8 @@ public static unsafe class Gemm
             _a = a; _b = b; _c = c;
             (_lda, _ldb, _ldc, _accumulate) = (lda, ldb, ldc, accumulate);
             (_mr, _nr) = GemmMicroKernels.TileSize(kind);
-            int rowTiles = (m + MC - 1) / MC;
+            _mc = RowBlock(m, k);
+            int rowTiles = (m + _mc - 1) / _mc;
             // Narrow the column tiles until there are about four tasks per thread (load balance on a
             // shared machine), but keep at least 128 columns per tile (or an even share per thread):
             // every column tile re-packs its rows of A, so thin tiles waste work when M is small.
@@ -373,9 +401,9 @@ public static unsafe class Gemm
             // 0.2–1.5% faster on Emerald Rapids (benchmarks/README.md, thirty-fifth sitting).
             long footprint = ((long)m * choiceK + (long)choiceK * n + (long)m * n) * sizeof(float);
             _prefetches = (threads == 1 || PrefetchesOnSeveralWorkers) && footprint > HalfL2Bytes;
-            // One row block (M ≤ MC: a Dense layer's batch) uses each packed B slab once, so the slab need not fill L2:
+            // One row block (M ≤ MC: a Dense layer's batch; or RowBlock's all M) uses each packed B slab once, so the slab need not fill L2:
             // narrower tiles leave room to prefetch the next one (GemmPrefetch) while this one is multiplied.
-            if (m <= MC && _prefetches)
+            if (m <= _mc && _prefetches)
                 _nc = Math.Min(_nc, SkinnyNC);
             _inPlace = ChooseInPlace(kind, transA, transB, m, n, k, choiceK);
             _tilesPerRow = (n + _nc - 1) / _nc;
@@ -383,7 +411,7 @@ public static unsafe class Gemm
             // of the band (as in BLIS, where B is packed once per slab), so B is re-read once per band,
             // not once per row block. Bands are equal (whole micro-panels) and as few as balance allows:
             // about two tasks per thread when M is large, else one per thread.
-            int targetTasks = m >= 2 * MC ? 2 * threads : threads;
+            int targetTasks = m >= 2 * _mc ? 2 * threads : threads;
             int rowGroups = threads == 1 ? 1 : Math.Clamp((targetTasks + _tilesPerRow - 1) / _tilesPerRow, 1, (m + _mr - 1) / _mr);
             _rowsPerGroup = RoundUp((m + rowGroups - 1) / rowGroups, _mr);
             rowGroups = (m + _rowsPerGroup - 1) / _rowsPerGroup;
@@ -415,7 +443,7 @@ public static unsafe class Gemm
         /// Whether the workers share each packed B slab (large M, several workers): then B is packed once
         /// in all, cooperatively, and each worker multiplies its own equal band of rows.
         /// </summary>
-        public bool SharesB(int workers) => workers > 1 && PackedB == null && _m >= workers * MC;
+        public bool SharesB(int workers) => workers > 1 && PackedB == null && _m >= workers * _mc;
 
         public override void RunWorker(int worker, int workerCount)
         {
@@ -490,16 +518,16 @@ public static unsafe class Gemm
                     }
                     _barrier.SignalAndWait(workers);
                     bool add = _accumulate || pc > 0;
-                    for (int ic = rowStart; ic < rowStart + rows; ic += MC)
+                    for (int ic = rowStart; ic < rowStart + rows; ic += _mc)
                     {
-                        int mc = Math.Min(MC, rowStart + rows - ic);
+                        int mc = Math.Min(_mc, rowStart + rows - ic);
                         if (!directA)
                             GemmPacking.PackA(_transA, _a, _lda, ic, mc, pc, kc, _mr, packA);
                         // The next row block of the band (its A, and C on its first touch); the shared slab is packed by all.
-                        if (ic + MC < rowStart + rows && !directA && _prefetches)
+                        if (ic + _mc < rowStart + rows && !directA && _prefetches)
                         {
-                            int nextMc = Math.Min(MC, rowStart + rows - ic - MC);
-                            prefetch.Set(ARegion(ic + MC, nextMc, pc, kc), pc == 0 ? CRegion(ic + MC, nextMc, jc, nc) : default, default,
+                            int nextMc = Math.Min(_mc, rowStart + rows - ic - _mc);
+                            prefetch.Set(ARegion(ic + _mc, nextMc, pc, kc), pc == 0 ? CRegion(ic + _mc, nextMc, jc, nc) : default, default,
                                 (mc + _mr - 1) / _mr * ((nc + _nr - 1) / _nr));
                         }
                         else
@@ -538,9 +566,9 @@ public static unsafe class Gemm
                     packB = PackedB + (long)pc * PackedMatrix.PaddedColumns(_n, _nr) + (long)jc * kc;
                 else if ((inPlace & InPlace.B) == 0)
                     GemmPacking.PackB(_transB, _b, _ldb, pc, kc, jc, nc, _nr, packB);
-                for (int ic = rowStart; ic < rowStart + rows; ic += MC)
+                for (int ic = rowStart; ic < rowStart + rows; ic += _mc)
                 {
-                    int mc = Math.Min(MC, rowStart + rows - ic);
+                    int mc = Math.Min(_mc, rowStart + rows - ic);
                     if (!directA && (inPlace & InPlace.A) == 0)
                         GemmPacking.PackA(_transA, _a, _lda, ic, mc, pc, kc, _mr, packA);
                     // Direct A (a convolution's short im2col rows) streams both A and C in order: the hardware prefetcher follows.
@@ -635,21 +663,21 @@ public static unsafe class Gemm
         private void PlanNext(ref GemmPrefetch prefetch, int tile, int rowStart, int rows, int jc, int nc, int ic, int mc, int pc, int kc)
         {
             int tiles = (mc + _mr - 1) / _mr * ((nc + _nr - 1) / _nr);
-            if (ic + MC < rowStart + rows)
+            if (ic + _mc < rowStart + rows)
             {
-                int nextMc = Math.Min(MC, rowStart + rows - ic - MC);
-                prefetch.Set(ARegion(ic + MC, nextMc, pc, kc), pc == 0 ? CRegion(ic + MC, nextMc, jc, nc) : default, default, tiles);
+                int nextMc = Math.Min(_mc, rowStart + rows - ic - _mc);
+                prefetch.Set(ARegion(ic + _mc, nextMc, pc, kc), pc == 0 ? CRegion(ic + _mc, nextMc, jc, nc) : default, default, tiles);
             }
             else if (pc + KC < _k)
             {
                 int nextKc = Math.Min(KC, _k - pc - KC);
-                prefetch.Set(BRegion(pc + KC, nextKc, jc, nc), ARegion(rowStart, Math.Min(MC, rows), pc + KC, nextKc), default, tiles);
+                prefetch.Set(BRegion(pc + KC, nextKc, jc, nc), ARegion(rowStart, Math.Min(_mc, rows), pc + KC, nextKc), default, tiles);
             }
             else if (tile + 1 < TileCount)
             {
                 int next = tile + 1;
                 int nextRow = next / _tilesPerRow * _rowsPerGroup, nextJc = next % _tilesPerRow * _nc;
-                int nextMc = Math.Min(MC, Math.Min(_rowsPerGroup, _m - nextRow)), nextNc = Math.Min(_nc, _n - nextJc), firstKc = Math.Min(KC, _k);
+                int nextMc = Math.Min(_mc, Math.Min(_rowsPerGroup, _m - nextRow)), nextNc = Math.Min(_nc, _n - nextJc), firstKc = Math.Min(KC, _k);
                 prefetch.Set(BRegion(0, firstKc, nextJc, nextNc), ARegion(nextRow, nextMc, 0, firstKc), CRegion(nextRow, nextMc, nextJc, nextNc), tiles);
             }
             else
