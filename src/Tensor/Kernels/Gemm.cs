@@ -401,8 +401,9 @@ public static unsafe class Gemm
             // 0.2–1.5% faster on Emerald Rapids (benchmarks/README.md, thirty-fifth sitting).
             long footprint = ((long)m * choiceK + (long)choiceK * n + (long)m * n) * sizeof(float);
             _prefetches = (threads == 1 || PrefetchesOnSeveralWorkers) && footprint > HalfL2Bytes;
-            // One row block (M ≤ MC: a Dense layer's batch; or RowBlock's all M) uses each packed B slab once, so the slab need not fill L2:
-            // narrower tiles leave room to prefetch the next one (GemmPrefetch) while this one is multiplied.
+            // One row block (M ≤ MC: a Dense layer's batch; or all of a short-K product's M, RowBlock) uses each packed B
+            // slab once, so the slab need not fill L2: narrower tiles leave room to prefetch the next one (GemmPrefetch)
+            // while this one is multiplied.
             if (m <= _mc && _prefetches)
                 _nc = Math.Min(_nc, SkinnyNC);
             _inPlace = ChooseInPlace(kind, transA, transB, m, n, k, choiceK);
