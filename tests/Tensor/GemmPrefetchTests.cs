@@ -15,101 +15,89 @@ namespace NanoNet.Tests;
 public unsafe class GemmPrefetchTests
 {
     /// <summary>kc K steps against prefetch runs of 0, fewer, as many and more lines (the rest issued after the loop).</summary>
-    [TestCase(1, 0)]
-    [TestCase(1, 1)]
-    [TestCase(7, 3)]
-    [TestCase(37, 5)]   // 7 steps between prefetches, the last piece 2 steps long
-    [TestCase(37, 37)]
-    [TestCase(37, 80)]  // more lines than steps
-    [TestCase(256, 128)]
-    [TestCase(256, 0)]
+    private static readonly object[] Runs =
+    [
+        new object[] { 1, 0 },
+        new object[] { 1, 1 },
+        new object[] { 7, 3 },
+        new object[] { 37, 5 },   // 7 steps between prefetches, the last piece 2 steps long
+        new object[] { 37, 37 },
+        new object[] { 37, 80 },  // more lines than steps
+        new object[] { 256, 128 },
+        new object[] { 256, 0 },
+    ];
+
+    [TestCaseSource(nameof(Runs))]
     public void TheKernelTakesEveryKStepOnceWhateverItPrefetches(int kc, int lines)
     {
         if (!Vector512.IsHardwareAccelerated)
             Assert.Ignore("the 8×32 kernel needs AVX-512");
-        var rng = new Random(kc * 100 + lines);
-        float[] a = Enumerable.Range(0, 8 * kc).Select(_ => rng.NextSingle() - 0.5f).ToArray();   // packed: 8 per step
-        float[] b = Enumerable.Range(0, kc * 32).Select(_ => rng.NextSingle() - 0.5f).ToArray();  // packed: 32 per step
-        float[] initial = Enumerable.Range(0, 8 * 32).Select(_ => rng.NextSingle() - 0.5f).ToArray();
-        byte[] lineBuffer = new byte[lines * 64 + 64];
-
-        foreach (bool add in new[] { false, true })
-        {
-            // The kernel's own order: each accumulator starts at 0 and takes one FMA per step, then C is stored or added to.
-            float[] expected = (float[])initial.Clone();
-            for (int i = 0; i < 8; i++)
-                for (int j = 0; j < 32; j++)
-                {
-                    float sum = 0f;
-                    for (int p = 0; p < kc; p++)
-                        sum = MathF.FusedMultiplyAdd(a[p * 8 + i], b[p * 32 + j], sum);
-                    expected[i * 32 + j] = add ? expected[i * 32 + j] + sum : sum;
-                }
-            float[] c = (float[])initial.Clone();
-            fixed (float* pa = a, pb = b, pc = c)
-            fixed (byte* pl = lineBuffer)
-                GemmMicroKernels.Kernel8x32(kc, pa, pb, pc, 32, add, pl, lines);
-            Assert.That(c, Is.EqualTo(expected).AsCollection, $"add {add}");
-
-            // The same B read in place, its rows 40 floats apart, the kernel also asking for its rows ahead (RowsAhead steps,
-            // past the last row too: a prefetch never faults or reads).
-            const int bStep = 40;
-            float[] strided = new float[kc * bStep];
-            for (int p = 0; p < kc; p++)
-                Array.Copy(b, p * 32, strided, p * bStep, 32);
-            c = (float[])initial.Clone();
-            fixed (float* pa = a, pb = strided, pc = c)
-            fixed (byte* pl = lineBuffer)
-                GemmMicroKernels.Kernel8x32Strided<InPlacePanel>(kc, pa, 8, pb, bStep, pc, 32, add, pl, lines);
-            Assert.That(c, Is.EqualTo(expected).AsCollection, $"add {add}, B in place, rows asked for ahead");
-        }
+        CheckKStepsOnce(8, 32, kc, lines, seed: kc * 100 + lines,
+            (a, b, bStep, c, add, run, count, inPlace) =>
+            {
+                if (inPlace)
+                    GemmMicroKernels.Kernel8x32Strided<InPlacePanel>(kc, a, 8, b, bStep, c, 32, add, run, count);
+                else
+                    GemmMicroKernels.Kernel8x32(kc, a, b, c, 32, add, run, count);
+            });
     }
 
     /// <summary>The same for the AVX2 6×16 kernel, which takes its share of the plan along its K loop as the 8×32 one does.</summary>
-    [TestCase(1, 0)]
-    [TestCase(1, 1)]
-    [TestCase(7, 3)]
-    [TestCase(37, 5)]
-    [TestCase(37, 37)]
-    [TestCase(37, 80)]
-    [TestCase(256, 128)]
-    [TestCase(256, 0)]
+    [TestCaseSource(nameof(Runs))]
     public void TheAvx2KernelTakesEveryKStepOnceWhateverItPrefetches(int kc, int lines)
     {
         if (!Vector256.IsHardwareAccelerated || !Fma.IsSupported)
             Assert.Ignore("the 6×16 kernel needs AVX2 and FMA");
-        var rng = new Random(kc * 100 + lines + 7);
-        float[] a = Enumerable.Range(0, 6 * kc).Select(_ => rng.NextSingle() - 0.5f).ToArray();   // packed: 6 per step
-        float[] b = Enumerable.Range(0, kc * 16).Select(_ => rng.NextSingle() - 0.5f).ToArray();  // packed: 16 per step
-        float[] initial = Enumerable.Range(0, 6 * 16).Select(_ => rng.NextSingle() - 0.5f).ToArray();
+        CheckKStepsOnce(6, 16, kc, lines, seed: kc * 100 + lines + 7,
+            (a, b, bStep, c, add, run, count, inPlace) =>
+            {
+                if (inPlace)
+                    GemmMicroKernels.Kernel6x16Strided<InPlacePanel>(kc, a, 6, b, bStep, c, 16, add, run, count);
+                else
+                    GemmMicroKernels.Run(GemmKernelKind.Vector256, kc, a, b, c, 16, add, run, count);
+            });
+    }
+
+    /// <summary>One tile call: packed A (mr a step) against B packed (nr a step) or in place (bStep a step), into C (nr a row),
+    /// asked to prefetch <c>count</c> lines from <c>run</c>.</summary>
+    private delegate void TileCall(float* a, float* b, int bStep, float* c, bool add, byte* run, int count, bool inPlace);
+
+    /// <summary>
+    /// An mr×nr tile over kc steps, stored and added, B packed and then in place (its rows nr + 8 floats apart, the kernel
+    /// also asking for its rows ahead, past the last row too: a prefetch never faults or reads), against the kernel's own
+    /// order: each accumulator from 0, one FMA per step, then C stored or added to.
+    /// </summary>
+    private static void CheckKStepsOnce(int mr, int nr, int kc, int lines, int seed, TileCall call)
+    {
+        var rng = new Random(seed);
+        float[] a = Enumerable.Range(0, mr * kc).Select(_ => rng.NextSingle() - 0.5f).ToArray();
+        float[] b = Enumerable.Range(0, kc * nr).Select(_ => rng.NextSingle() - 0.5f).ToArray();
+        float[] initial = Enumerable.Range(0, mr * nr).Select(_ => rng.NextSingle() - 0.5f).ToArray();
         byte[] lineBuffer = new byte[lines * 64 + 64];
+        int bStep = nr + 8;
+        float[] strided = new float[kc * bStep];
+        for (int p = 0; p < kc; p++)
+            Array.Copy(b, p * nr, strided, p * bStep, nr);
 
         foreach (bool add in new[] { false, true })
         {
             float[] expected = (float[])initial.Clone();
-            for (int i = 0; i < 6; i++)
-                for (int j = 0; j < 16; j++)
+            for (int i = 0; i < mr; i++)
+                for (int j = 0; j < nr; j++)
                 {
                     float sum = 0f;
                     for (int p = 0; p < kc; p++)
-                        sum = MathF.FusedMultiplyAdd(a[p * 6 + i], b[p * 16 + j], sum);
-                    expected[i * 16 + j] = add ? expected[i * 16 + j] + sum : sum;
+                        sum = MathF.FusedMultiplyAdd(a[p * mr + i], b[p * nr + j], sum);
+                    expected[i * nr + j] = add ? expected[i * nr + j] + sum : sum;
                 }
-            float[] c = (float[])initial.Clone();
-            fixed (float* pa = a, pb = b, pc = c)
-            fixed (byte* pl = lineBuffer)
-                GemmMicroKernels.Run(GemmKernelKind.Vector256, kc, pa, pb, pc, 16, add, pl, lines);
-            Assert.That(c, Is.EqualTo(expected).AsCollection, $"add {add}");
-
-            const int bStep = 24; // B read in place, its rows 24 floats apart, asked for ahead too
-            float[] strided = new float[kc * bStep];
-            for (int p = 0; p < kc; p++)
-                Array.Copy(b, p * 16, strided, p * bStep, 16);
-            c = (float[])initial.Clone();
-            fixed (float* pa = a, pb = strided, pc = c)
-            fixed (byte* pl = lineBuffer)
-                GemmMicroKernels.Kernel6x16Strided<InPlacePanel>(kc, pa, 6, pb, bStep, pc, 16, add, pl, lines);
-            Assert.That(c, Is.EqualTo(expected).AsCollection, $"add {add}, B in place, rows asked for ahead");
+            foreach (bool inPlace in new[] { false, true })
+            {
+                float[] c = (float[])initial.Clone();
+                fixed (float* pa = a, pb = inPlace ? strided : b, pc = c)
+                fixed (byte* pl = lineBuffer)
+                    call(pa, pb, inPlace ? bStep : nr, pc, add, pl, lines, inPlace);
+                Assert.That(c, Is.EqualTo(expected).AsCollection, $"add {add}, B {(inPlace ? "in place, rows asked for ahead" : "packed")}");
+            }
         }
     }
 
