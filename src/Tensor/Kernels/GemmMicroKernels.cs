@@ -37,7 +37,7 @@ internal static unsafe class GemmMicroKernels
         switch (kind)
         {
             case GemmKernelKind.Vector512: Kernel8x32(kc, a, b, c, ldc, add, prefetch, prefetchLines); break;
-            case GemmKernelKind.Vector256: Kernel6x16Strided<PackedPanel>(kc, a, 6, b, 16, c, ldc, add, prefetch, prefetchLines); break;
+            case GemmKernelKind.Vector256: Kernel6x16(kc, a, b, c, ldc, add, prefetch, prefetchLines); break;
             case GemmKernelKind.Vector128: Kernel6x8(kc, a, b, c, ldc, add); break;
             case GemmKernelKind.Vector128Arm64: Kernel8x8(kc, a, b, c, ldc, add); break;
             default: Kernel4x4Scalar(kc, a, b, c, ldc, add); break;
@@ -214,8 +214,8 @@ internal static unsafe class GemmMicroKernels
 
     /// <summary>6 rows × 16 columns (2 × Vector256) in 12 accumulators, from packed panels: <see cref="Kernel6x16Strided{TRead}"/>
     /// with A stepping 6 floats and B 16 per K step.</summary>
-    private static void Kernel6x16(int kc, float* a, float* b, float* c, int ldc, bool add) =>
-        Kernel6x16Strided<PackedPanel>(kc, a, 6, b, 16, c, ldc, add);
+    private static void Kernel6x16(int kc, float* a, float* b, float* c, int ldc, bool add, byte* prefetch = null, int prefetchLines = 0) =>
+        Kernel6x16Strided<PackedPanel>(kc, a, 6, b, 16, c, ldc, add, prefetch, prefetchLines);
 
     /// <summary>
     /// 6 rows × 16 columns (2 × Vector256) in 12 accumulators, the AVX2 twin of <see cref="Kernel8x32Strided{TRead}"/>: each
