@@ -77,9 +77,9 @@ internal readonly unsafe struct WinogradTile2x2Lanes8 : IWinogradTile
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static void TransformOutput(float* m, float* y, float* scratch)
+    public static void TransformOutput(float* m, long elementStride, float* y, float* scratch)
     {
-        const int stride = WinogradConv.BlockTiles * WinogradConv.FilterPanel;
+        long stride = elementStride;
         // M·A: each row a of M, over its columns b: (m0 + m1 + m2, m1 − m2 − m3).
         (Vector256<float> s00, Vector256<float> s01) = Combine(m, stride);
         (Vector256<float> s10, Vector256<float> s11) = Combine(m + 4 * stride, stride);
@@ -91,7 +91,7 @@ internal readonly unsafe struct WinogradTile2x2Lanes8 : IWinogradTile
         (s10 - s20 - s30).Store(y + 16);
         (s11 - s21 - s31).Store(y + 24);
 
-        static (Vector256<float>, Vector256<float>) Combine(float* row, int stride)
+        static (Vector256<float>, Vector256<float>) Combine(float* row, long stride)
         {
             Vector256<float> m0 = Vector256.Load(row), m1 = Vector256.Load(row + stride), m2 = Vector256.Load(row + 2 * stride),
                 m3 = Vector256.Load(row + 3 * stride);

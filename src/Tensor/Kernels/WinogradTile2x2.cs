@@ -87,9 +87,9 @@ internal readonly unsafe struct WinogradTile2x2 : IWinogradTile
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static void TransformOutput(float* m, float* y, float* scratch)
+    public static void TransformOutput(float* m, long elementStride, float* y, float* scratch)
     {
-        const int stride = WinogradConv.BlockTiles * WinogradConv.FilterPanel;
+        long stride = elementStride;
         // M·A: each row a of M, over its columns b: (m0 + m1 + m2, m1 − m2 − m3).
         (Vector512<float> s00, Vector512<float> s01) = Combine(m, stride);
         (Vector512<float> s10, Vector512<float> s11) = Combine(m + 4 * stride, stride);
@@ -101,7 +101,7 @@ internal readonly unsafe struct WinogradTile2x2 : IWinogradTile
         (s10 - s20 - s30).Store(y + 32);
         (s11 - s21 - s31).Store(y + 48);
 
-        static (Vector512<float>, Vector512<float>) Combine(float* row, int stride)
+        static (Vector512<float>, Vector512<float>) Combine(float* row, long stride)
         {
             Vector512<float> m0 = Vector512.Load(row), m1 = Vector512.Load(row + stride), m2 = Vector512.Load(row + 2 * stride),
                 m3 = Vector512.Load(row + 3 * stride);

@@ -112,9 +112,10 @@ internal readonly unsafe struct WinogradTile4x4 : IWinogradTile
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static void TransformOutput(float* m, float* y, float* scratch)
+    public static void TransformOutput(float* m, long elementStride, float* y, float* scratch)
     {
-        const int lanes = 16, stride = WinogradConv.BlockTiles * WinogradConv.FilterPanel;
+        const int lanes = 16;
+        long stride = elementStride;
         // M·A: each row a of M, over its six columns, into scratch row a, column j (at (4a + j)·16).
         for (int a = 0; a < 6; a++)
         {
