@@ -5,15 +5,19 @@ namespace NanoNet.Kernels;
 
 /// <summary>
 /// The Winograd weight gradient on AVX2 + FMA machines (no AVX-512): <see cref="WinogradWeightGradient"/>'s F(3×3, 4×4) with
-/// 8-lane transforms, U packed by 32 filters as there and V by 8 channels (V[i][e][j] holds channels 8i.. of element e of
-/// tile j), each 8-channel × 32-filter block of M as four 4×16 register tiles (8 accumulators of the 16 YMM registers) of
-/// the generic weight-gradient tile. Every M element is still one chain of multiply-adds over the tiles in order, so the
-/// sums are the AVX-512 path's wherever both fuse their multiply-adds.
+/// 8-lane transforms, U packed by 32 filters and V by 8 channels, both tile by tile (V[i][j][e] holds channels 8i.. of
+/// element e of tile j, U[p][j][e] filters 32p.. of it), each 8-channel × 32-filter block of M as four 4×16 register tiles
+/// (8 accumulators of the 16 YMM registers) of the generic weight-gradient tile. Every M element is still one chain of
+/// multiply-adds over the tiles in order, so the sums are the AVX-512 path's wherever both fuse their multiply-adds.
 /// </summary>
 /// <remarks>
-/// Why: on a Zen 3 core the direct weight gradient ran the Keras 3×3 layers at 81–89% of the FMA peak, after Winograd's
+/// <para>Why: on a Zen 3 core the direct weight gradient ran the Keras 3×3 layers at 81–89% of the FMA peak, after Winograd's
 /// forward and input gradient had cut those to a third: the weight gradients were then two fifths of the training step
-/// (benchmarks/README.md, forty-second sitting).
+/// (benchmarks/README.md, forty-second sitting).</para>
+/// <para>Why tile by tile (the AVX-512 path keeps element by element, V[i][e][j]): a tile's transforms then store into 36·8
+/// and 36·32 contiguous floats instead of 36 lines a group's width apart, each an L1 miss on a 32 KB L1d (as in the AVX2
+/// forward, WinogradConv.Avx2.cs); the products walk the tiles 36 elements apart. The Keras step 1.3–1.4% faster at 1 thread
+/// on a Zen 3 core (forty-eighth sitting).</para>
 /// </remarks>
 internal static unsafe partial class WinogradWeightGradient
 {
@@ -29,8 +33,10 @@ internal static unsafe partial class WinogradWeightGradient
         float* v = workspace, u = v + (long)Elements * group * c, m = u + (long)Elements * group * filters;
         float* block = m + (long)(c / 8) * (filters / panelWidth) * MBlock, scratch = block + Elements * c;
         long rowStride = (long)ow * filters, tapStride = (long)c * filters;
-        long vElement = (long)group * lanes, vVector = Elements * vElement;
-        long uElement = (long)group * panelWidth, uPanel = Elements * uElement;
+        // V and U tile by tile (tile j's 36 elements in a row: its transforms' stores fill contiguous lines); the products
+        // walk the tiles 36 elements apart.
+        const int vTile = Elements * lanes, uTile = Elements * panelWidth, vElement = lanes, uElement = panelWidth;
+        long vVector = (long)group * vTile, uPanel = (long)group * uTile;
         for (int first = 0; first < tiles; first += group)
         {
             int count = Math.Min(group, tiles - first);
@@ -39,14 +45,14 @@ internal static unsafe partial class WinogradWeightGradient
             {
                 int tile = first + j, image = tile / perImage, th = tile % perImage / across, tw = tile % across;
                 float* d = WinogradConv.InputBlock(x + (long)image * g.InputImageSize, g, TileOutputs * th, TileOutputs * tw, TileInputs, block, out int dRow);
-                WinogradTile4x4Lanes8.TransformInput(d, dRow, c, v + (long)j * lanes, vElement, vVector, scratch);
+                WinogradTile4x4Lanes8.TransformInput(d, dRow, c, v + (long)j * vTile, vElement, vVector, scratch);
                 TransformGradient256(dZ + (long)image * oh * rowStride + TileOutputs * th * rowStride + (long)TileOutputs * tw * filters, rowStride,
                     Math.Min(TileOutputs, rowsIn - TileOutputs * th), Math.Min(TileOutputs, columnsIn - TileOutputs * tw), filters,
-                    u + (long)j * panelWidth, uElement, uPanel);
+                    u + (long)j * uTile, uElement, uPanel);
             }
             // M[e] (+)= V[e]ᵀ·U[e] over the group's tiles: each 8-channel × 32-filter block as four 4×16 tiles, its 36
             // elements before the next block, and its dW made after the last group while M is in L1.
-            var walk = ConvWeightGradient.Walk.Matrix(count, lanes);
+            var walk = ConvWeightGradient.Walk.Matrix(count, vTile);
             for (int f = 0; f < filters; f += panelWidth)
             {
                 float* panel = u + f / panelWidth * uPanel;
@@ -60,10 +66,10 @@ internal static unsafe partial class WinogradWeightGradient
                             {
                                 if (k == 0 && e == DbElement && half == 0) // this tile also sums db over the tiles (DbElement)
                                     ConvWeightGradient.Tile<Lanes256, TileRows4, ConvWeightGradient.ColumnSumsToo>(walk, vector + e * vElement + half,
-                                        panel + e * uElement + q, panelWidth, mBlock + e * MElement + half * panelWidth + q, panelWidth, add,
+                                        panel + e * uElement + q, uTile, mBlock + e * MElement + half * panelWidth + q, panelWidth, add,
                                         result + 9 * tapStride + f + q);
                                 else
-                                    ConvWeightGradient.Tile<Lanes256, TileRows4>(walk, vector + e * vElement + half, panel + e * uElement + q, panelWidth,
+                                    ConvWeightGradient.Tile<Lanes256, TileRows4>(walk, vector + e * vElement + half, panel + e * uElement + q, uTile,
                                         mBlock + e * MElement + half * panelWidth + q, panelWidth, add);
                             }
                     if (last)
