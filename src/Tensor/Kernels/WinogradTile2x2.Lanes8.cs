@@ -79,12 +79,11 @@ internal readonly unsafe struct WinogradTile2x2Lanes8 : IWinogradTile
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void TransformOutput(float* m, long elementStride, float* y, float* scratch)
     {
-        long stride = elementStride;
         // M·A: each row a of M, over its columns b: (m0 + m1 + m2, m1 − m2 − m3).
-        (Vector256<float> s00, Vector256<float> s01) = Combine(m, stride);
-        (Vector256<float> s10, Vector256<float> s11) = Combine(m + 4 * stride, stride);
-        (Vector256<float> s20, Vector256<float> s21) = Combine(m + 8 * stride, stride);
-        (Vector256<float> s30, Vector256<float> s31) = Combine(m + 12 * stride, stride);
+        (Vector256<float> s00, Vector256<float> s01) = Combine(m, elementStride);
+        (Vector256<float> s10, Vector256<float> s11) = Combine(m + 4 * elementStride, elementStride);
+        (Vector256<float> s20, Vector256<float> s21) = Combine(m + 8 * elementStride, elementStride);
+        (Vector256<float> s30, Vector256<float> s31) = Combine(m + 12 * elementStride, elementStride);
         // Aᵀ·(M·A): the same over the rows.
         (s00 + s10 + s20).Store(y);
         (s01 + s11 + s21).Store(y + 8);

@@ -89,12 +89,11 @@ internal readonly unsafe struct WinogradTile2x2 : IWinogradTile
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void TransformOutput(float* m, long elementStride, float* y, float* scratch)
     {
-        long stride = elementStride;
         // M·A: each row a of M, over its columns b: (m0 + m1 + m2, m1 − m2 − m3).
-        (Vector512<float> s00, Vector512<float> s01) = Combine(m, stride);
-        (Vector512<float> s10, Vector512<float> s11) = Combine(m + 4 * stride, stride);
-        (Vector512<float> s20, Vector512<float> s21) = Combine(m + 8 * stride, stride);
-        (Vector512<float> s30, Vector512<float> s31) = Combine(m + 12 * stride, stride);
+        (Vector512<float> s00, Vector512<float> s01) = Combine(m, elementStride);
+        (Vector512<float> s10, Vector512<float> s11) = Combine(m + 4 * elementStride, elementStride);
+        (Vector512<float> s20, Vector512<float> s21) = Combine(m + 8 * elementStride, elementStride);
+        (Vector512<float> s30, Vector512<float> s31) = Combine(m + 12 * elementStride, elementStride);
         // Aᵀ·(M·A): the same over the rows.
         (s00 + s10 + s20).Store(y);
         (s01 + s11 + s21).Store(y + 16);

@@ -104,13 +104,13 @@ internal readonly unsafe struct WinogradTile4x4Lanes8 : IWinogradTile
     public static void TransformOutput(float* m, long elementStride, float* y, float* scratch)
     {
         const int lanes = 8;
-        long stride = elementStride;
         // M·A: each row a of M, over its six columns, into scratch row a, column j (at (4a + j)·8).
         for (int a = 0; a < 6; a++)
         {
-            float* row = m + 6 * a * stride;
-            Output(Vector256.Load(row), Vector256.Load(row + stride), Vector256.Load(row + 2 * stride), Vector256.Load(row + 3 * stride),
-                Vector256.Load(row + 4 * stride), Vector256.Load(row + 5 * stride), scratch + 4 * a * lanes, lanes);
+            float* row = m + 6 * a * elementStride;
+            Output(Vector256.Load(row), Vector256.Load(row + elementStride), Vector256.Load(row + 2 * elementStride),
+                Vector256.Load(row + 3 * elementStride), Vector256.Load(row + 4 * elementStride), Vector256.Load(row + 5 * elementStride),
+                scratch + 4 * a * lanes, lanes);
         }
         // Aᵀ·(M·A): each column j of that, over its six rows; output (i, j) at y + (4i + j)·8.
         for (int j = 0; j < 4; j++)

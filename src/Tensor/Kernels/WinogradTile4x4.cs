@@ -115,13 +115,13 @@ internal readonly unsafe struct WinogradTile4x4 : IWinogradTile
     public static void TransformOutput(float* m, long elementStride, float* y, float* scratch)
     {
         const int lanes = 16;
-        long stride = elementStride;
         // M·A: each row a of M, over its six columns, into scratch row a, column j (at (4a + j)·16).
         for (int a = 0; a < 6; a++)
         {
-            float* row = m + 6 * a * stride;
-            Output(Vector512.Load(row), Vector512.Load(row + stride), Vector512.Load(row + 2 * stride), Vector512.Load(row + 3 * stride),
-                Vector512.Load(row + 4 * stride), Vector512.Load(row + 5 * stride), scratch + 4 * a * lanes, lanes);
+            float* row = m + 6 * a * elementStride;
+            Output(Vector512.Load(row), Vector512.Load(row + elementStride), Vector512.Load(row + 2 * elementStride),
+                Vector512.Load(row + 3 * elementStride), Vector512.Load(row + 4 * elementStride), Vector512.Load(row + 5 * elementStride),
+                scratch + 4 * a * lanes, lanes);
         }
         // Aᵀ·(M·A): each column j of that, over its six rows; output (i, j) at y + (4i + j)·16.
         for (int j = 0; j < 4; j++)
