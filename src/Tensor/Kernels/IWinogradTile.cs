@@ -12,7 +12,7 @@ namespace NanoNet.Kernels;
 /// Shape legend: g is one channel's 3×3 kernel for 16 filters (9 vectors, tap kh·3 + kw, read in place); d the (m + 2)² input block of
 /// one tile (rows <c>rowStride</c> floats apart, pixels C apart, 16 channels per vector); V and M hold a tile's elements
 /// <c>elementStride</c> floats apart (the AVX-512 forward: element e of a block's 8 tiles at e·8·C in V and e·8·32 in M;
-/// the AVX2 forward: tile by tile, C and 32 apart); Y is the tile's m×m outputs for 16 filters, row by row.
+/// the AVX2 forward: tile by tile, C and 32 apart); Y is the tile's m×m outputs for 16 filters, at the strides given.
 /// </remarks>
 internal unsafe interface IWinogradTile
 {
@@ -36,9 +36,9 @@ internal unsafe interface IWinogradTile
     static abstract void TransformInput(float* d, int rowStride, int channels, float* v, long elementStride, long vectorStride, float* scratch);
 
     /// <summary>
-    /// Y = Aᵀ·M·A of one tile for 16 filters: element e at m + e·<paramref name="elementStride"/>; the m² outputs to y
-    /// (16 floats each, row by row).
+    /// Y = Aᵀ·M·A of one tile for 16 filters: element e at m + e·<paramref name="elementStride"/>; output (i, j) to
+    /// y + i·<paramref name="rowStride"/> + j·<paramref name="columnStride"/> (a tile buffer, or the output image itself).
     /// <paramref name="scratch"/> holds (m + 2)·m vectors between the row and column passes.
     /// </summary>
-    static abstract void TransformOutput(float* m, long elementStride, float* y, float* scratch);
+    static abstract void TransformOutput(float* m, long elementStride, float* y, long rowStride, long columnStride, float* scratch);
 }

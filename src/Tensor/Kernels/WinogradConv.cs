@@ -333,7 +333,7 @@ internal static unsafe partial class WinogradConv
                     int tile = first + j, image = tile / perImage, th = tile % perImage / across, tw = tile % across;
                     for (int f = p * FilterPanel; f < (p + 1) * FilterPanel; f += 16)
                     {
-                        T.TransformOutput(mBlock + j * FilterPanel + f % FilterPanel, BlockTiles * FilterPanel, yTile, scratch);
+                        T.TransformOutput(mBlock + j * FilterPanel + f % FilterPanel, BlockTiles * FilterPanel, yTile, m * ChannelLanes, ChannelLanes, scratch);
                         Vector512<float> b = bias == null ? Vector512<float>.Zero : Vector512.Load(bias + f);
                         if (pooled)
                         {

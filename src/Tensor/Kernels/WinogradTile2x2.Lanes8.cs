@@ -77,7 +77,7 @@ internal readonly unsafe struct WinogradTile2x2Lanes8 : IWinogradTile
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static void TransformOutput(float* m, long elementStride, float* y, float* scratch)
+    public static void TransformOutput(float* m, long elementStride, float* y, long rowStride, long columnStride, float* scratch)
     {
         // M·A: each row a of M, over its columns b: (m0 + m1 + m2, m1 − m2 − m3).
         (Vector256<float> s00, Vector256<float> s01) = Combine(m, elementStride);
@@ -86,9 +86,9 @@ internal readonly unsafe struct WinogradTile2x2Lanes8 : IWinogradTile
         (Vector256<float> s30, Vector256<float> s31) = Combine(m + 12 * elementStride, elementStride);
         // Aᵀ·(M·A): the same over the rows.
         (s00 + s10 + s20).Store(y);
-        (s01 + s11 + s21).Store(y + 8);
-        (s10 - s20 - s30).Store(y + 16);
-        (s11 - s21 - s31).Store(y + 24);
+        (s01 + s11 + s21).Store(y + columnStride);
+        (s10 - s20 - s30).Store(y + rowStride);
+        (s11 - s21 - s31).Store(y + rowStride + columnStride);
 
         static (Vector256<float>, Vector256<float>) Combine(float* row, long stride)
         {

@@ -87,7 +87,7 @@ internal readonly unsafe struct WinogradTile2x2 : IWinogradTile
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static void TransformOutput(float* m, long elementStride, float* y, float* scratch)
+    public static void TransformOutput(float* m, long elementStride, float* y, long rowStride, long columnStride, float* scratch)
     {
         // M·A: each row a of M, over its columns b: (m0 + m1 + m2, m1 − m2 − m3).
         (Vector512<float> s00, Vector512<float> s01) = Combine(m, elementStride);
@@ -96,9 +96,9 @@ internal readonly unsafe struct WinogradTile2x2 : IWinogradTile
         (Vector512<float> s30, Vector512<float> s31) = Combine(m + 12 * elementStride, elementStride);
         // Aᵀ·(M·A): the same over the rows.
         (s00 + s10 + s20).Store(y);
-        (s01 + s11 + s21).Store(y + 16);
-        (s10 - s20 - s30).Store(y + 32);
-        (s11 - s21 - s31).Store(y + 48);
+        (s01 + s11 + s21).Store(y + columnStride);
+        (s10 - s20 - s30).Store(y + rowStride);
+        (s11 - s21 - s31).Store(y + rowStride + columnStride);
 
         static (Vector512<float>, Vector512<float>) Combine(float* row, long stride)
         {

@@ -112,7 +112,7 @@ internal readonly unsafe struct WinogradTile4x4 : IWinogradTile
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static void TransformOutput(float* m, long elementStride, float* y, float* scratch)
+    public static void TransformOutput(float* m, long elementStride, float* y, long rowStride, long columnStride, float* scratch)
     {
         const int lanes = 16;
         // M·A: each row a of M, over its six columns, into scratch row a, column j (at (4a + j)·16).
@@ -123,20 +123,20 @@ internal readonly unsafe struct WinogradTile4x4 : IWinogradTile
                 Vector512.Load(row + 3 * elementStride), Vector512.Load(row + 4 * elementStride), Vector512.Load(row + 5 * elementStride),
                 scratch + 4 * a * lanes, lanes);
         }
-        // Aᵀ·(M·A): each column j of that, over its six rows; output (i, j) at y + (4i + j)·16.
+        // Aᵀ·(M·A): each column j of that, over its six rows; output (i, j) at y + i·rowStride + j·columnStride.
         for (int j = 0; j < 4; j++)
         {
             float* column = scratch + j * lanes;
             Output(Vector512.Load(column), Vector512.Load(column + 4 * lanes), Vector512.Load(column + 8 * lanes),
                 Vector512.Load(column + 12 * lanes), Vector512.Load(column + 16 * lanes), Vector512.Load(column + 20 * lanes),
-                y + j * lanes, 4 * lanes);
+                y + j * columnStride, rowStride);
         }
     }
 
     /// <summary>Aᵀ applied to six values: the four results stored <paramref name="stride"/> floats apart from <paramref name="o"/>.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void Output(Vector512<float> x0, Vector512<float> x1, Vector512<float> x2, Vector512<float> x3,
-        Vector512<float> x4, Vector512<float> x5, float* o, int stride)
+        Vector512<float> x4, Vector512<float> x5, float* o, long stride)
     {
         Vector512<float> sum12 = x1 + x2, difference12 = x1 - x2, sum34 = x3 + x4, difference34 = x3 - x4;
         (x0 + sum12 + sum34).Store(o);
