@@ -130,20 +130,50 @@ internal static class PhiloxLanes
         Vector256<uint> firstKey = Vector256.Create(key.K0, 0, key.K1, 0, key.K0, 0, key.K1, 0);
         Vector256<uint> weyl = Vector256.Create(Weyl0, 0, Weyl1, 0, Weyl0, 0, Weyl1, 0);
         Vector256<uint> multipliers = Vector256.Create(Multiplier0, 0, Multiplier1, 0, Multiplier0, 0, Multiplier1, 0);
+        var reverseWords = Vector256.Create(3u, 2, 1, 0, 7, 6, 5, 4);
+        // Four vectors (8 blocks) at a time, four independent chains, as at 512 bits: one vector's ten rounds are a single
+        // chain of multiply, shuffle and xor, which left a Zen 3 core's vector units three quarters idle (the Dropout
+        // mask of 262,144 values 0.25 ms, forty-eighth sitting).
+        for (; written <= length - 16 * Blocks; written += 16 * Blocks)
+        {
+            Vector256<uint> c0 = counter.AsUInt32(), c1 = (counter + step).AsUInt32();
+            Vector256<uint> c2 = (counter + step + step).AsUInt32(), c3 = (counter + step + step + step).AsUInt32(), k = firstKey;
+            for (int round = 0; round < Philox.Rounds; round++)
+            {
+                c0 = Round(c0, k, multipliers, reverseWords);
+                c1 = Round(c1, k, multipliers, reverseWords);
+                c2 = Round(c2, k, multipliers, reverseWords);
+                c3 = Round(c3, k, multipliers, reverseWords);
+                k += weyl;
+            }
+            c0.StoreUnsafe(ref target, (nuint)written);
+            c1.StoreUnsafe(ref target, (nuint)(written + 4 * Blocks));
+            c2.StoreUnsafe(ref target, (nuint)(written + 8 * Blocks));
+            c3.StoreUnsafe(ref target, (nuint)(written + 12 * Blocks));
+            counter += step + step + step + step;
+            blockIndex += 4 * Blocks;
+        }
         for (; written <= length - 4 * Blocks; written += 4 * Blocks)
         {
             Vector256<uint> c = counter.AsUInt32(), k = firstKey;
             for (int round = 0; round < Philox.Rounds; round++)
             {
-                Vector256<uint> products = MultiplyEvenLanes(c, multipliers).AsUInt32();
-                Vector256<uint> passed = (c.AsUInt64() >>> 32).AsUInt32();
-                c = Vector256.Shuffle(products, Vector256.Create(3u, 2, 1, 0, 7, 6, 5, 4)) ^ passed ^ k;
+                c = Round(c, k, multipliers, reverseWords);
                 k += weyl;
             }
             c.StoreUnsafe(ref target, (nuint)written);
             counter += step;
             blockIndex += Blocks;
         }
+    }
+
+    /// <summary>One Philox round of two blocks (the 512-bit <see cref="Round(Vector512{uint}, Vector512{uint}, Vector512{uint}, Vector512{uint})"/>).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<uint> Round(Vector256<uint> c, Vector256<uint> k, Vector256<uint> multipliers, Vector256<uint> reverseWords)
+    {
+        Vector256<uint> products = MultiplyEvenLanes(c, multipliers).AsUInt32();
+        Vector256<uint> passed = (c.AsUInt64() >>> 32).AsUInt32();
+        return Vector256.Shuffle(products, reverseWords) ^ passed ^ k;
     }
 
     private static void GenerateBlocks128(PhiloxKey key, ulong stream, ref ulong blockIndex, ref uint target, ref int written, int length)
