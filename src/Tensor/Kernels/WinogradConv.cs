@@ -101,7 +101,7 @@ internal static unsafe partial class WinogradConv
     /// the transforms' scratch ((m + 2)² × 16) and an edge tile's gathered input block ((m + 2)² × C).
     /// </summary>
     public static int WorkspaceLength(in ConvGeometry g, int tile) =>
-        Elements(tile) * BlockTiles * (g.Channels + FilterPanel) + 1024 + (tile * tile + Elements(tile)) * ChannelLanes + Elements(tile) * g.Channels;
+        Elements(tile) * BlockTiles * (g.Channels + FilterPanel) + (tile * tile + Elements(tile)) * ChannelLanes + Elements(tile) * g.Channels;
 
     /// <summary>Tiles down and across one image: ⌈OH/m⌉ × ⌈OW/m⌉, or pooled ⌈PH/(m/2)⌉ × ⌈PW/(m/2)⌉ (PH = ⌊OH/2⌋).</summary>
     public static (int Down, int Across) Tiles(in ConvGeometry g, bool pooled, int tile)
