@@ -59,6 +59,24 @@ internal static unsafe partial class GemmRows
 
     [ThreadStatic] private static ColumnsJob? t_job;
 
+    /// <summary>
+    /// Columns [<paramref name="first"/>, <paramref name="end"/>) of C (+)= op(A)·B on the calling thread, the bits those
+    /// columns get from <see cref="Multiply"/> (a column's chain is the same whichever columns share the call): for a caller
+    /// that splits the columns over its own workers (an LSTM step at batch 1, <see cref="RecurrentStepJob"/>).
+    /// <paramref name="first"/> must be a multiple of <see cref="StripColumns"/> (the packed panels' width).
+    /// </summary>
+    public static void MultiplyColumnRange(GemmKernelKind kind, bool transA, int m, int n, int first, int end, int k, float* a, int lda,
+        float* b, int ldb, float* packed, float* c, int ldc, bool accumulate)
+    {
+        if (first % StripColumns(kind) != 0 || first < 0 || end > n || first > end)
+            throw new ArgumentOutOfRangeException(nameof(first), first,
+                $"GEMM rows: columns [{first}, {end}) of {n} must start on a {StripColumns(kind)}-column strip.");
+        MultiplyColumns(kind, transA, m, n, first, end, k, a, lda, b, ldb, packed, c, ldc, accumulate);
+    }
+
+    /// <summary>Columns of a strip on the machine's kernel: a caller's column split must start its ranges on one.</summary>
+    public static int StripColumnsOf(GemmKernelKind kind) => StripColumns(kind);
+
     /// <summary>Worker w of W: the strips [S·w/W, S·(w+1)/W) of every row of C (S = ⌈N/strip⌉), all of K.</summary>
     private sealed class ColumnsJob : ParallelJob
     {

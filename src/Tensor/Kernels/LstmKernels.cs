@@ -732,6 +732,60 @@ public static unsafe class LstmKernels
         /// <summary>The fused step runs its rows one register tile at a time: chains of a tile cost nothing per row.</summary>
         protected override bool ForwardInChains => FusedWeights != null;
 
+        /// <summary>The two-pass step whose product runs a row at a time (<see cref="GemmRows"/>: a batch of one or two
+        /// sequences) splits its units when R is big enough and no recurrent dropout needs h̃ whole; U a multiple of 32.</summary>
+        protected override int SplittableUnits =>
+            FusedWeights == null && RecurrentDropout == null && Recurrent is { } r && r.Kind == Gemm.BestKernel
+            && GemmRows.Applies(Gemm.BestKernel, Batch, transB: false)
+            && Shape.Units % UnitQuantum == 0 && (long)Shape.Units * Shape.GateWidth * sizeof(float) >= MinSplitRecurrentBytes
+                ? Shape.Units : 0;
+
+        /// <summary>
+        /// <see cref="ForwardRows"/> for units [<paramref name="firstUnit"/>, <paramref name="endUnit"/>) of every row: their
+        /// gate columns of z (the four ranges g·U + units), their cells, their c, tanh c and h. The same bits as the whole row
+        /// (see RecurrentStepJob.UnitSplit.cs).
+        /// </summary>
+        protected override void ForwardUnits(int step, int firstUnit, int endUnit)
+        {
+            int n = Shape.Batch, u = Shape.Units, g4 = Shape.GateWidth, block = Shape.StateLength, count = endUnit - firstUnit;
+            long span = (long)count * sizeof(float);
+            float* z = Gates + (long)step * n * g4;
+            if (Projected != null) // z = x_t·W for these units: their columns of the ids' projected rows
+            {
+                int t = Shape.Steps, inputStep = RecurrentLayout.InputStep(step, t, GoBackwards);
+                for (int row = 0; row < n; row++)
+                {
+                    float* from = Projected + (long)Slots[(long)row * t + inputStep] * g4;
+                    for (int gate = 0; gate < 4; gate++)
+                        Buffer.MemoryCopy(from + gate * u + firstUnit, z + (long)row * g4 + gate * u + firstUnit, span, span);
+                }
+            }
+            if (step > 0 || InitialState) // z += h_{t−1}·R, these units' columns of each gate
+            {
+                float* previous = Hidden + (long)step * block;
+                fixed (float* packed = Recurrent.Data)
+                    for (int gate = 0; gate < 4; gate++)
+                        GemmRows.MultiplyColumnRange(Gemm.BestKernel, false, n, g4, gate * u + firstUnit, gate * u + endUnit, u, previous, u,
+                            null, 0, packed + Recurrent.Offset, z, g4, accumulate: true);
+            }
+            for (int row = 0; row < n; row++)
+            {
+                long prev = (long)step * block + row * u + firstUnit, next = prev + block;
+                float* zRow = z + (long)row * g4 + firstUnit;
+                float* tanhC = TanhCell + (long)step * block + row * u + firstUnit;
+                if (Skipped(step, row)) // a skipped step carries these units' state
+                {
+                    Buffer.MemoryCopy(Cell + prev, Cell + next, span, span);
+                    Buffer.MemoryCopy(Hidden + prev, Hidden + next, span, span);
+                    new Span<float>(tanhC, count).Clear();
+                    for (int gate = 0; gate < 4; gate++)
+                        new Span<float>(zRow + gate * u, count).Clear();
+                    continue;
+                }
+                ForwardRow(zRow, Bias + firstUnit, Cell + prev, Cell + next, tanhC, Hidden + next, count, u);
+            }
+        }
+
         protected override void ForwardRows(int step, int first, int end)
         {
             int n = Shape.Batch, u = Shape.Units, g4 = Shape.GateWidth, block = Shape.StateLength, rows = end - first;
@@ -909,26 +963,35 @@ public static unsafe class LstmKernels
     /// One sequence's step: z (4U, pre-activation without bias) becomes the activated gates in place;
     /// c_t, tanh(c_t) and h_t are written. The widest vectors first, then a scalar tail.
     /// </summary>
-    internal static void ForwardRow(float* z, float* bias, float* cPrev, float* cOut, float* tanhC, float* h, int u)
+    internal static void ForwardRow(float* z, float* bias, float* cPrev, float* cOut, float* tanhC, float* h, int u) =>
+        ForwardRow(z, bias, cPrev, cOut, tanhC, h, u, u);
+
+    /// <summary>
+    /// <see cref="ForwardRow(float*, float*, float*, float*, float*, float*, int)"/> for <paramref name="count"/> units of a
+    /// row whose gate blocks are <paramref name="gateStride"/> (= U) floats apart: z and bias point at the first unit's
+    /// i gate, the state pointers at its c, tanh c and h. A range that starts on a multiple of 16 units gives each unit the
+    /// bits the whole row gives it (the same lanes take it).
+    /// </summary>
+    internal static void ForwardRow(float* z, float* bias, float* cPrev, float* cOut, float* tanhC, float* h, int count, int gateStride)
     {
         int j = 0, widest = CellLanes;
         if (widest >= 16)
-            j = ForwardLanes<Lanes512>(j, z, bias, cPrev, cOut, tanhC, h, u);
+            j = ForwardLanes<Lanes512>(j, z, bias, cPrev, cOut, tanhC, h, count, gateStride);
         if (widest >= 8)
-            j = ForwardLanes<Lanes256>(j, z, bias, cPrev, cOut, tanhC, h, u);
+            j = ForwardLanes<Lanes256>(j, z, bias, cPrev, cOut, tanhC, h, count, gateStride);
         if (widest >= 4)
-            j = ForwardLanes<Lanes128>(j, z, bias, cPrev, cOut, tanhC, h, u);
-        ForwardLanes<Lanes1>(j, z, bias, cPrev, cOut, tanhC, h, u);
+            j = ForwardLanes<Lanes128>(j, z, bias, cPrev, cOut, tanhC, h, count, gateStride);
+        ForwardLanes<Lanes1>(j, z, bias, cPrev, cOut, tanhC, h, count, gateStride);
     }
 
     /// <summary>The forward cell formula on whole vectors of <typeparamref name="T"/> from column j; returns where it stopped.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static int ForwardLanes<T>(int j, float* z, float* bias, float* cPrev, float* cOut, float* tanhC, float* h, int u)
+    private static int ForwardLanes<T>(int j, float* z, float* bias, float* cPrev, float* cOut, float* tanhC, float* h, int u, int gateStride)
         where T : struct, ILanes<T>
     {
         for (; j <= u - T.Count; j += T.Count)
         {
-            nuint at = (nuint)j, f4 = (nuint)u, g4 = (nuint)(2 * u), o4 = (nuint)(3 * u);
+            nuint at = (nuint)j, f4 = (nuint)gateStride, g4 = (nuint)(2 * gateStride), o4 = (nuint)(3 * gateStride);
             T i = Sigmoid(T.Load(ref *z, at) + T.Load(ref *bias, at));
             T f = Sigmoid(T.Load(ref *z, f4 + at) + T.Load(ref *bias, f4 + at));
             T g = Tanh(T.Load(ref *z, g4 + at) + T.Load(ref *bias, g4 + at));

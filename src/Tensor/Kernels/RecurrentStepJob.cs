@@ -7,6 +7,8 @@ namespace NanoNet.Kernels;
 /// backward (<see cref="ChunkSteps(int, int, long)"/>, 16 at the IMDB seed shape), inside one parallel region: no
 /// barrier and no wake-up per step. The fused LSTM step's forward runs chains of rows instead, a run of steps at a time,
 /// each worker taking the free chain furthest behind (<see cref="ForwardInChains"/>, RecurrentStepJob.ForwardChains.cs).
+/// A batch that makes one band (a single sequence) splits its units over the workers instead, with a barrier a step
+/// (RecurrentStepJob.UnitSplit.cs).
 /// </summary>
 /// <remarks>
 /// <para>Shape legend: N = batch rows, T = steps; a band is rows [first, end) of every step. Bands are whole
@@ -64,6 +66,14 @@ internal abstract unsafe partial class RecurrentStepJob : ParallelJob
     public void RunForward()
     {
         int workers = Parallelism.WorkersFor(Workers); // 1 inside another region
+        _unitWorkers = workers == 1 ? UnitWorkers() : 1;
+        if (_unitWorkers > 1) // one band: split the units instead (RecurrentStepJob.UnitSplit.cs)
+        {
+            t_unitSplitRuns++;
+            Parallelism.Run(this, _unitWorkers);
+            _unitWorkers = 1;
+            return;
+        }
         if (workers > 1 && ForwardInChains)
             PrepareChains(workers);
         Parallelism.Run(this, workers);
@@ -162,6 +172,11 @@ internal abstract unsafe partial class RecurrentStepJob : ParallelJob
 
     public override void RunWorker(int worker, int workerCount)
     {
+        if (!_backward && _unitWorkers > 1)
+        {
+            RunForwardUnits(worker, workerCount);
+            return;
+        }
         if (!_backward && workerCount > 1 && ForwardInChains)
         {
             RunForwardChains(worker, workerCount);

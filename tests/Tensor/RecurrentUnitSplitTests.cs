@@ -1,0 +1,137 @@
+using NanoNet.Autograd;
+using NanoNet.Kernels;
+
+namespace NanoNet.Tests;
+
+/// <summary>
+/// A batch too small for bands of rows (one or two sequences) runs the LSTM forward split by units over the workers, with
+/// a barrier a step (RecurrentStepJob.UnitSplit.cs). These tests require every output and gradient at 2 and 3 threads to
+/// be bitwise the 1-thread one — with a mask, going backwards, an initial state, input dropout, and on embedded ids — and
+/// that the split runs where it should (U a multiple of 32, R at least 128 KB, no recurrent dropout) and nowhere else.
+/// </summary>
+public class RecurrentUnitSplitTests
+{
+    private const int T = 9, D = 24, Vocabulary = 50;
+
+    // (batch, units, splits at 2 threads): U = 128 and 96 split (R of 256 KB and 144 KB; 96 as 32 + 64 units); U = 64 has
+    // too small an R, U = 120 is not a multiple of 32.
+    [TestCase(1, 128, true)]
+    [TestCase(2, 128, true)]
+    [TestCase(1, 96, true)]
+    [TestCase(1, 64, false)]
+    [TestCase(1, 120, false)]
+    public void EveryOutputAndGradientIsBitwiseTheOneThreadOne(int batch, int units, bool splits)
+    {
+        // Where the product would not run a row at a time (a batch of 2 on an 8-row AVX-512 tile does; 6 rows and up on
+        // AVX2 do not) the split does not apply.
+        splits &= GemmRows.Applies(Gemm.BestKernel, batch, transB: false);
+        float[][] one = Run(batch, units, threads: 1, recurrentDropout: false, out int oneSplit);
+        Assert.That(oneSplit, Is.Zero, "1 thread: nothing to split over");
+        foreach (int threads in (int[])[2, 3])
+        {
+            float[][] many = Run(batch, units, threads, recurrentDropout: false, out int split);
+            Assert.That(split, Is.EqualTo(splits ? 1 : 0), $"{threads} threads: forward passes split by units");
+            AssertBitwise(many, one, $"batch {batch}, U = {units}, {threads} threads");
+        }
+    }
+
+    [Test]
+    public void RecurrentDropoutKeepsTheWholeRowAndTheBits()
+    {
+        float[][] one = Run(1, 128, threads: 1, recurrentDropout: true, out _);
+        float[][] two = Run(1, 128, threads: 2, recurrentDropout: true, out int split);
+        Assert.That(split, Is.Zero, "h̃ = h⊙m is made whole per row: no split");
+        AssertBitwise(two, one, "recurrent dropout, 2 threads");
+    }
+
+    [TestCase(true)]
+    [TestCase(false)]
+    public void OnEmbeddedIdsTheSplitGivesTheOneThreadBits(bool training)
+    {
+        float[][] one = RunOnEmbedding(training, threads: 1, out _);
+        float[][] two = RunOnEmbedding(training, threads: 2, out int split);
+        Assert.That(split, Is.EqualTo(GemmRows.Applies(Gemm.BestKernel, 1, transB: false) ? 1 : 0));
+        AssertBitwise(two, one, training ? "training on ids" : "inference on ids");
+    }
+
+    private static float[][] Run(int n, int u, int threads, bool recurrentDropout, out int splitRuns)
+    {
+        int saved = Parallelism.MaxThreads;
+        Parallelism.MaxThreads = threads;
+        try
+        {
+            Tensor x = Tensor.RandomUniform([n, T, D], -1f, 1f, 61);
+            Tensor w = Tensor.RandomUniform([D, 4 * u], -0.3f, 0.3f, 62), r = Tensor.RandomUniform([u, 4 * u], -0.3f, 0.3f, 63);
+            Tensor b = Tensor.RandomUniform([4 * u], -0.3f, 0.3f, 64);
+            Tensor h0 = Tensor.RandomUniform([n, u], -1f, 1f, 65), c0 = Tensor.RandomUniform([n, u], -1f, 1f, 66);
+            Tensor[] all = [x, w, r, b, h0, c0];
+            foreach (Tensor tensor in all)
+                tensor.RequiresGrad = true;
+            // Each sequence skips steps: pre-padding of (row + 1) steps and a hole at step 5 + row.
+            var maskValues = new float[n * T];
+            for (int row = 0; row < n; row++)
+                for (int step = 0; step < T; step++)
+                    maskValues[row * T + step] = step <= row || step == 5 + row ? 0f : 1f;
+            var random = new RandomStream(67);
+            Tensor? inputDropout = Ops.DropoutMask(n, D, 0.2f, random);
+            Tensor? hiddenDropout = recurrentDropout ? Ops.DropoutMask(n, u, 0.2f, random) : null;
+            int before = RecurrentStepJob.UnitSplitRuns;
+            RecurrentOutputs outputs = Ops.LstmWithStates(x, w, r, b, returnSequences: true, Tensor.FromArray(maskValues, n, T), h0, c0,
+                goBackwards: true, inputDropout, hiddenDropout);
+            splitRuns = RecurrentStepJob.UnitSplitRuns - before;
+            Tensor loss = Ops.Sum(Ops.Multiply(outputs.Output, Tensor.RandomUniform([n, T, u], -1f, 1f, 68)));
+            loss = Ops.Add(loss, Ops.Sum(Ops.Multiply(outputs.Cell!, Tensor.RandomUniform([n, u], -1f, 1f, 69))));
+            loss.Backward();
+            return [outputs.Output.ToArray(), outputs.Hidden!.ToArray(), outputs.Cell!.ToArray(), .. all.Select(tensor => tensor.Grad!.ToArray())];
+        }
+        finally
+        {
+            Parallelism.MaxThreads = saved;
+        }
+    }
+
+    /// <summary>One sequence of ids (zeros masked) through <see cref="Ops.LstmOnEmbedding"/>: recorded (training, the
+    /// projected rows of the distinct ids) or not (inference).</summary>
+    private static float[][] RunOnEmbedding(bool training, int threads, out int splitRuns)
+    {
+        const int U = 128;
+        int saved = Parallelism.MaxThreads;
+        Parallelism.MaxThreads = threads;
+        try
+        {
+            var random = new Random(71);
+            Tensor ids = Tensor.Zeros([1, 3 * T]);
+            for (int i = 0; i < ids.Length; i++)
+                ids.Span[i] = i % 5 == 2 ? 0 : random.Next(1, Vocabulary);
+            Tensor table = Tensor.RandomUniform([Vocabulary, D], -1f, 1f, 72);
+            Tensor w = Tensor.RandomUniform([D, 4 * U], -0.3f, 0.3f, 73), r = Tensor.RandomUniform([U, 4 * U], -0.3f, 0.3f, 74);
+            Tensor b = Tensor.RandomUniform([4 * U], -0.3f, 0.3f, 75);
+            Tensor[] all = [table, w, r, b];
+            foreach (Tensor tensor in all)
+                tensor.RequiresGrad = training;
+            int before = RecurrentStepJob.UnitSplitRuns;
+            Tensor y = Ops.LstmOnEmbedding(ids, table, w, r, b, returnSequences: true, maskZero: true);
+            splitRuns = RecurrentStepJob.UnitSplitRuns - before;
+            if (!training)
+                return [y.ToArray()];
+            Ops.Sum(Ops.Multiply(y, Tensor.RandomUniform([1, 3 * T, U], -1f, 1f, 76))).Backward();
+            return [y.ToArray(), .. all.Select(tensor => tensor.Grad!.ToArray())];
+        }
+        finally
+        {
+            Parallelism.MaxThreads = saved;
+        }
+    }
+
+    private static void AssertBitwise(float[][] actual, float[][] expected, string what)
+    {
+        Assert.That(actual, Has.Length.EqualTo(expected.Length), what);
+        for (int i = 0; i < expected.Length; i++)
+        {
+            Assert.That(actual[i], Has.Length.EqualTo(expected[i].Length), $"{what}: array {i}");
+            for (int j = 0; j < expected[i].Length; j++)
+                if (BitConverter.SingleToInt32Bits(actual[i][j]) != BitConverter.SingleToInt32Bits(expected[i][j]))
+                    Assert.Fail($"{what}: array {i}, element {j}: {actual[i][j]}, expected {expected[i][j]}");
+        }
+    }
+}
