@@ -4,8 +4,8 @@ using NanoNet.Kernels;
 namespace NanoNet.Tests;
 
 /// <summary>
-/// A batch too small for bands of rows (one or two sequences) runs the LSTM forward split by units over the workers, with
-/// a barrier a step (RecurrentStepJob.UnitSplit.cs). These tests require every output and gradient at 2 and 3 threads to
+/// A batch too small for bands of rows (one or two sequences) runs the LSTM, GRU and simple RNN forward split by units
+/// over the workers, with a barrier a step (RecurrentStepJob.UnitSplit.cs). These tests require every output and gradient at 2 and 3 threads to
 /// be bitwise the 1-thread one — with a mask, going backwards, an initial state, input dropout, and on embedded ids — and
 /// that the split runs where it should (U a multiple of 32, R at least 128 KB, no recurrent dropout) and nowhere else.
 /// </summary>
@@ -13,33 +13,40 @@ public class RecurrentUnitSplitTests
 {
     private const int T = 9, D = 24, Vocabulary = 50;
 
-    // (batch, units, splits at 2 threads): U = 128 and 96 split (R of 256 KB and 144 KB; 96 as 32 + 64 units); U = 64 has
-    // too small an R, U = 120 is not a multiple of 32.
-    [TestCase(1, 128, true)]
-    [TestCase(2, 128, true)]
-    [TestCase(1, 96, true)]
-    [TestCase(1, 64, false)]
-    [TestCase(1, 120, false)]
-    public void EveryOutputAndGradientIsBitwiseTheOneThreadOne(int batch, int units, bool splits)
+    // (kind, batch, units, splits at 2 threads): the LSTM at U = 128 and 96 (R of 256 KB and 144 KB; 96 as 32 + 64 units),
+    // not at U = 64 (too small an R) nor U = 120 (not a multiple of 32); the GRU at U = 128 (192 KB), not 96 (108 KB); the
+    // simple RNN at U = 192 (144 KB), not 128 (64 KB).
+    [TestCase("lstm", 1, 128, true)]
+    [TestCase("lstm", 2, 128, true)]
+    [TestCase("lstm", 1, 96, true)]
+    [TestCase("lstm", 1, 64, false)]
+    [TestCase("lstm", 1, 120, false)]
+    [TestCase("gru", 1, 128, true)]
+    [TestCase("gru", 2, 128, true)]
+    [TestCase("gru", 1, 96, false)]
+    [TestCase("rnn", 1, 192, true)]
+    [TestCase("rnn", 1, 128, false)]
+    public void EveryOutputAndGradientIsBitwiseTheOneThreadOne(string kind, int batch, int units, bool splits)
     {
         // Where the product would not run a row at a time (a batch of 2 on an 8-row AVX-512 tile does; 6 rows and up on
         // AVX2 do not) the split does not apply.
         splits &= GemmRows.Applies(Gemm.BestKernel, batch, transB: false);
-        float[][] one = Run(batch, units, threads: 1, recurrentDropout: false, out int oneSplit);
+        float[][] one = Run(kind, batch, units, threads: 1, recurrentDropout: false, out int oneSplit);
         Assert.That(oneSplit, Is.Zero, "1 thread: nothing to split over");
         foreach (int threads in (int[])[2, 3])
         {
-            float[][] many = Run(batch, units, threads, recurrentDropout: false, out int split);
+            float[][] many = Run(kind, batch, units, threads, recurrentDropout: false, out int split);
             Assert.That(split, Is.EqualTo(splits ? 1 : 0), $"{threads} threads: forward passes split by units");
-            AssertBitwise(many, one, $"batch {batch}, U = {units}, {threads} threads");
+            AssertBitwise(many, one, $"{kind}, batch {batch}, U = {units}, {threads} threads");
         }
     }
 
-    [Test]
-    public void RecurrentDropoutKeepsTheWholeRowAndTheBits()
+    [TestCase("lstm")]
+    [TestCase("gru")]
+    public void RecurrentDropoutKeepsTheWholeRowAndTheBits(string kind)
     {
-        float[][] one = Run(1, 128, threads: 1, recurrentDropout: true, out _);
-        float[][] two = Run(1, 128, threads: 2, recurrentDropout: true, out int split);
+        float[][] one = Run(kind, 1, 128, threads: 1, recurrentDropout: true, out _);
+        float[][] two = Run(kind, 1, 128, threads: 2, recurrentDropout: true, out int split);
         Assert.That(split, Is.Zero, "h̃ = h⊙m is made whole per row: no split");
         AssertBitwise(two, one, "recurrent dropout, 2 threads");
     }
@@ -54,17 +61,18 @@ public class RecurrentUnitSplitTests
         AssertBitwise(two, one, training ? "training on ids" : "inference on ids");
     }
 
-    private static float[][] Run(int n, int u, int threads, bool recurrentDropout, out int splitRuns)
+    private static float[][] Run(string kind, int n, int u, int threads, bool recurrentDropout, out int splitRuns)
     {
         int saved = Parallelism.MaxThreads;
         Parallelism.MaxThreads = threads;
         try
         {
+            int gates = kind switch { "lstm" => 4, "gru" => 3, _ => 1 };
             Tensor x = Tensor.RandomUniform([n, T, D], -1f, 1f, 61);
-            Tensor w = Tensor.RandomUniform([D, 4 * u], -0.3f, 0.3f, 62), r = Tensor.RandomUniform([u, 4 * u], -0.3f, 0.3f, 63);
-            Tensor b = Tensor.RandomUniform([4 * u], -0.3f, 0.3f, 64);
+            Tensor w = Tensor.RandomUniform([D, gates * u], -0.3f, 0.3f, 62), r = Tensor.RandomUniform([u, gates * u], -0.3f, 0.3f, 63);
+            Tensor b = Tensor.RandomUniform(kind == "gru" ? [2, 3 * u] : [gates * u], -0.3f, 0.3f, 64);
             Tensor h0 = Tensor.RandomUniform([n, u], -1f, 1f, 65), c0 = Tensor.RandomUniform([n, u], -1f, 1f, 66);
-            Tensor[] all = [x, w, r, b, h0, c0];
+            Tensor[] all = kind == "lstm" ? [x, w, r, b, h0, c0] : [x, w, r, b, h0];
             foreach (Tensor tensor in all)
                 tensor.RequiresGrad = true;
             // Each sequence skips steps: pre-padding of (row + 1) steps and a hole at step 5 + row.
@@ -72,17 +80,25 @@ public class RecurrentUnitSplitTests
             for (int row = 0; row < n; row++)
                 for (int step = 0; step < T; step++)
                     maskValues[row * T + step] = step <= row || step == 5 + row ? 0f : 1f;
+            Tensor mask = Tensor.FromArray(maskValues, n, T);
             var random = new RandomStream(67);
             Tensor? inputDropout = Ops.DropoutMask(n, D, 0.2f, random);
             Tensor? hiddenDropout = recurrentDropout ? Ops.DropoutMask(n, u, 0.2f, random) : null;
             int before = RecurrentStepJob.UnitSplitRuns;
-            RecurrentOutputs outputs = Ops.LstmWithStates(x, w, r, b, returnSequences: true, Tensor.FromArray(maskValues, n, T), h0, c0,
-                goBackwards: true, inputDropout, hiddenDropout);
+            RecurrentOutputs outputs = kind switch
+            {
+                "lstm" => Ops.LstmWithStates(x, w, r, b, returnSequences: true, mask, h0, c0, goBackwards: true, inputDropout, hiddenDropout),
+                "gru" => Ops.GruWithState(x, w, r, b, returnSequences: true, mask, h0, goBackwards: true, inputDropout, hiddenDropout),
+                _ => Ops.SimpleRnnWithState(x, w, r, b, ActivationFunction.Tanh, returnSequences: true, mask, h0, goBackwards: true,
+                    inputDropout, hiddenDropout),
+            };
             splitRuns = RecurrentStepJob.UnitSplitRuns - before;
             Tensor loss = Ops.Sum(Ops.Multiply(outputs.Output, Tensor.RandomUniform([n, T, u], -1f, 1f, 68)));
-            loss = Ops.Add(loss, Ops.Sum(Ops.Multiply(outputs.Cell!, Tensor.RandomUniform([n, u], -1f, 1f, 69))));
+            loss = Ops.Add(loss, Ops.Sum(Ops.Multiply(outputs.Hidden!, Tensor.RandomUniform([n, u], -1f, 1f, 69))));
+            if (outputs.Cell is { } cell)
+                loss = Ops.Add(loss, Ops.Sum(Ops.Multiply(cell, Tensor.RandomUniform([n, u], -1f, 1f, 70))));
             loss.Backward();
-            return [outputs.Output.ToArray(), outputs.Hidden!.ToArray(), outputs.Cell!.ToArray(), .. all.Select(tensor => tensor.Grad!.ToArray())];
+            return [outputs.Output.ToArray(), outputs.Hidden!.ToArray(), .. all.Select(tensor => tensor.Grad!.ToArray())];
         }
         finally
         {

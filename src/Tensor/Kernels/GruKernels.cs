@@ -365,6 +365,49 @@ public static unsafe class GruKernels
             }
         }
 
+        /// <summary>The step whose product runs a row at a time (<see cref="GemmRows"/>: a batch of one or a few sequences)
+        /// splits its units when R is big enough and no recurrent dropout needs h̃ whole; U a multiple of 32.</summary>
+        protected override int SplittableUnits =>
+            RecurrentDropout == null && Recurrent is { } r && r.Kind == Gemm.BestKernel && GemmRows.Applies(Gemm.BestKernel, Batch, transB: false)
+            && Shape.Units % UnitQuantum == 0 && (long)Shape.Units * Shape.GateWidth * sizeof(float) >= MinSplitRecurrentBytes
+                ? Shape.Units : 0;
+
+        /// <summary><see cref="ForwardRows"/> for units [<paramref name="firstUnit"/>, <paramref name="endUnit"/>) of every
+        /// row: their columns of ĥ (the three ranges g·U + units) and their cells. The same bits as the whole row.</summary>
+        protected override void ForwardUnits(int step, int firstUnit, int endUnit)
+        {
+            int n = Shape.Batch, u = Shape.Units, g3 = Shape.GateWidth, block = Shape.StateLength, count = endUnit - firstUnit;
+            float* products = Scratch; // ĥ of every row (without b_R); each worker writes its own columns
+            if (step > 0 || InitialState)
+            {
+                fixed (float* packed = Recurrent.Data)
+                    for (int gate = 0; gate < 3; gate++)
+                        GemmRows.MultiplyColumnRange(Gemm.BestKernel, false, n, g3, gate * u + firstUnit, gate * u + endUnit, u,
+                            Hidden + (long)step * block, u, null, 0, packed + Recurrent.Offset, products, g3, accumulate: false);
+            }
+            else
+            {
+                for (int row = 0; row < n; row++)
+                    for (int gate = 0; gate < 3; gate++)
+                        new Span<float>(products + (long)row * g3 + gate * u + firstUnit, count).Clear();
+            }
+            for (int row = 0; row < n; row++)
+            {
+                long prev = (long)step * block + row * u + firstUnit, next = prev + block;
+                long at = (long)step * n + row;
+                if (Skipped(step, row)) // a skipped step carries these units' state
+                {
+                    Buffer.MemoryCopy(Hidden + prev, Hidden + next, (long)count * sizeof(float), (long)count * sizeof(float));
+                    for (int gate = 0; gate < 3; gate++)
+                        new Span<float>(Gates + at * g3 + gate * u + firstUnit, count).Clear();
+                    new Span<float>(Candidate + at * u + firstUnit, count).Clear();
+                    continue;
+                }
+                ForwardRow(Gates + at * g3 + firstUnit, products + (long)row * g3 + firstUnit, Bias + firstUnit, Hidden + prev, Hidden + next,
+                    Candidate + at * u + firstUnit, count, u);
+            }
+        }
+
         protected override void BackwardRows(int step, int first, int end, float* hIn, float* hOut)
         {
             int n = Shape.Batch, t = Shape.Steps, u = Shape.Units, g3 = Shape.GateWidth, block = Shape.StateLength, rows = end - first;
@@ -409,26 +452,33 @@ public static unsafe class GruKernels
     /// One sequence's step: x̂ (3U, the input projection without bias) becomes z, r, c in place; ĥ_h + b_Rh goes
     /// to <paramref name="candidate"/>, h_t to <paramref name="h"/>. The widest vectors first, then a scalar tail.
     /// </summary>
-    private static void ForwardRow(float* gate, float* products, float* bias, float* hPrev, float* h, float* candidate, int u)
+    private static void ForwardRow(float* gate, float* products, float* bias, float* hPrev, float* h, float* candidate, int u) =>
+        ForwardRow(gate, products, bias, hPrev, h, candidate, u, u);
+
+    /// <summary>The same for <paramref name="count"/> units of a row whose gate blocks are <paramref name="gateStride"/>
+    /// (= U) floats apart, every pointer at the first unit: a range starting on a multiple of 16 units gives each unit the
+    /// whole row's bits (RecurrentStepJob.UnitSplit.cs).</summary>
+    private static void ForwardRow(float* gate, float* products, float* bias, float* hPrev, float* h, float* candidate, int count, int gateStride)
     {
         int j = 0, widest = Lanes;
         if (widest >= 16)
-            j = ForwardLanes<Lanes512>(j, gate, products, bias, hPrev, h, candidate, u);
+            j = ForwardLanes<Lanes512>(j, gate, products, bias, hPrev, h, candidate, count, gateStride);
         if (widest >= 8)
-            j = ForwardLanes<Lanes256>(j, gate, products, bias, hPrev, h, candidate, u);
+            j = ForwardLanes<Lanes256>(j, gate, products, bias, hPrev, h, candidate, count, gateStride);
         if (widest >= 4)
-            j = ForwardLanes<Lanes128>(j, gate, products, bias, hPrev, h, candidate, u);
-        ForwardLanes<Lanes1>(j, gate, products, bias, hPrev, h, candidate, u);
+            j = ForwardLanes<Lanes128>(j, gate, products, bias, hPrev, h, candidate, count, gateStride);
+        ForwardLanes<Lanes1>(j, gate, products, bias, hPrev, h, candidate, count, gateStride);
     }
 
     /// <summary>The forward cell formula on whole vectors of <typeparamref name="T"/> from column j; returns where it stopped.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static int ForwardLanes<T>(int j, float* gate, float* products, float* bias, float* hPrev, float* h, float* candidate, int u)
+    private static int ForwardLanes<T>(int j, float* gate, float* products, float* bias, float* hPrev, float* h, float* candidate, int u,
+        int gateStride)
         where T : struct, ILanes<T>
     {
         for (; j <= u - T.Count; j += T.Count)
         {
-            nuint at = (nuint)j, r3 = (nuint)u, h3 = (nuint)(2 * u), g3 = (nuint)(3 * u);
+            nuint at = (nuint)j, r3 = (nuint)gateStride, h3 = (nuint)(2 * gateStride), g3 = (nuint)(3 * gateStride);
             // bias row 0 (b_W) at 0..3U, row 1 (b_R) at 3U..6U
             T z = Sigmoid(T.Load(ref *gate, at) + T.Load(ref *bias, at) + T.Load(ref *products, at) + T.Load(ref *bias, g3 + at));
             T r = Sigmoid(T.Load(ref *gate, r3 + at) + T.Load(ref *bias, r3 + at) + T.Load(ref *products, r3 + at) + T.Load(ref *bias, g3 + r3 + at));

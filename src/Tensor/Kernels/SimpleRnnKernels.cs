@@ -315,6 +315,33 @@ public static unsafe class SimpleRnnKernels
             }
         }
 
+        /// <summary>The step whose product runs a row at a time (<see cref="GemmRows"/>: a batch of one or a few sequences)
+        /// splits its units when R is big enough and no recurrent dropout needs h̃ whole; U a multiple of 32.</summary>
+        protected override int SplittableUnits =>
+            RecurrentDropout == null && Recurrent is { } r && r.Kind == Gemm.BestKernel && GemmRows.Applies(Gemm.BestKernel, Batch, transB: false)
+            && Shape.Units % UnitQuantum == 0 && (long)Shape.Units * Shape.Units * sizeof(float) >= MinSplitRecurrentBytes
+                ? Shape.Units : 0;
+
+        /// <summary><see cref="ForwardRows"/> for units [<paramref name="firstUnit"/>, <paramref name="endUnit"/>) of every
+        /// row: their columns of z and their activations. The same bits as the whole row.</summary>
+        protected override void ForwardUnits(int step, int firstUnit, int endUnit)
+        {
+            int n = Shape.Batch, u = Shape.Units, block = Shape.StateLength, count = endUnit - firstUnit;
+            float* z = Projection + (long)step * n * u;
+            if (step > 0 || InitialState)
+                fixed (float* packed = Recurrent.Data)
+                    GemmRows.MultiplyColumnRange(Gemm.BestKernel, false, n, u, firstUnit, endUnit, u, Hidden + (long)step * block, u,
+                        null, 0, packed + Recurrent.Offset, z, u, accumulate: true);
+            for (int row = 0; row < n; row++)
+            {
+                long prev = (long)step * block + row * u + firstUnit, next = prev + block;
+                if (Skipped(step, row)) // a skipped step carries these units' state
+                    Buffer.MemoryCopy(Hidden + prev, Hidden + next, (long)count * sizeof(float), (long)count * sizeof(float));
+                else
+                    ForwardRow(Activation, z + (long)row * u + firstUnit, Bias + firstUnit, Hidden + next, count);
+            }
+        }
+
         protected override void BackwardRows(int step, int first, int end, float* hIn, float* hOut)
         {
             int n = Shape.Batch, t = Shape.Steps, u = Shape.Units, block = Shape.StateLength, rows = end - first;
