@@ -18,6 +18,10 @@ public class RecurrentUnitSplitTests
     // simple RNN at U = 192 (144 KB), not 128 (64 KB).
     [TestCase("lstm", 1, 128, true)]
     [TestCase("lstm", 2, 128, true)]
+    [TestCase("lstm", 3, 128, true)]   // the fused step (AVX2's 3-row tile; AVX-512: the two-pass step) by panels
+    [TestCase("lstm", 4, 128, true)]
+    [TestCase("lstm", 12, 128, true)]  // one band (below 16 rows): the fused step by panels on either width
+    [TestCase("lstm", 16, 128, false)] // two bands: split by rows
     [TestCase("lstm", 1, 96, true)]
     [TestCase("lstm", 1, 64, false)]
     [TestCase("lstm", 1, 120, false)]
@@ -28,9 +32,9 @@ public class RecurrentUnitSplitTests
     [TestCase("rnn", 1, 128, false)]
     public void EveryOutputAndGradientIsBitwiseTheOneThreadOne(string kind, int batch, int units, bool splits)
     {
-        // Where the product would not run a row at a time (a batch of 2 on an 8-row AVX-512 tile does; 6 rows and up on
-        // AVX2 do not) the split does not apply.
-        splits &= GemmRows.Applies(Gemm.BestKernel, batch, transB: false);
+        // Where neither the LSTM's fused step nor a product a row at a time runs (the GRU and the simple RNN from 6 rows
+        // on AVX2, 8 on AVX-512) the split does not apply.
+        splits &= GemmRows.Applies(Gemm.BestKernel, batch, transB: false) || kind == "lstm" && LstmFusedStep.Applies(batch);
         float[][] one = Run(kind, batch, units, threads: 1, recurrentDropout: false, out int oneSplit);
         Assert.That(oneSplit, Is.Zero, "1 thread: nothing to split over");
         foreach (int threads in (int[])[2, 3])
@@ -51,13 +55,15 @@ public class RecurrentUnitSplitTests
         AssertBitwise(two, one, "recurrent dropout, 2 threads");
     }
 
-    [TestCase(true)]
-    [TestCase(false)]
-    public void OnEmbeddedIdsTheSplitGivesTheOneThreadBits(bool training)
+    [TestCase(true, 1)]
+    [TestCase(false, 1)]
+    [TestCase(true, 4)]  // AVX2: the fused step on the ids' projections, by panels
+    [TestCase(false, 4)]
+    public void OnEmbeddedIdsTheSplitGivesTheOneThreadBits(bool training, int batch)
     {
-        float[][] one = RunOnEmbedding(training, threads: 1, out _);
-        float[][] two = RunOnEmbedding(training, threads: 2, out int split);
-        Assert.That(split, Is.EqualTo(GemmRows.Applies(Gemm.BestKernel, 1, transB: false) ? 1 : 0));
+        float[][] one = RunOnEmbedding(training, batch, threads: 1, out _);
+        float[][] two = RunOnEmbedding(training, batch, threads: 2, out int split);
+        Assert.That(split, Is.EqualTo(1));
         AssertBitwise(two, one, training ? "training on ids" : "inference on ids");
     }
 
@@ -106,9 +112,9 @@ public class RecurrentUnitSplitTests
         }
     }
 
-    /// <summary>One sequence of ids (zeros masked) through <see cref="Ops.LstmOnEmbedding"/>: recorded (training, the
+    /// <summary>Sequences of ids (zeros masked) through <see cref="Ops.LstmOnEmbedding"/>: recorded (training, the
     /// projected rows of the distinct ids) or not (inference).</summary>
-    private static float[][] RunOnEmbedding(bool training, int threads, out int splitRuns)
+    private static float[][] RunOnEmbedding(bool training, int batch, int threads, out int splitRuns)
     {
         const int U = 128;
         int saved = Parallelism.MaxThreads;
@@ -116,7 +122,7 @@ public class RecurrentUnitSplitTests
         try
         {
             var random = new Random(71);
-            Tensor ids = Tensor.Zeros([1, 3 * T]);
+            Tensor ids = Tensor.Zeros([batch, 3 * T]);
             for (int i = 0; i < ids.Length; i++)
                 ids.Span[i] = i % 5 == 2 ? 0 : random.Next(1, Vocabulary);
             Tensor table = Tensor.RandomUniform([Vocabulary, D], -1f, 1f, 72);
@@ -130,7 +136,7 @@ public class RecurrentUnitSplitTests
             splitRuns = RecurrentStepJob.UnitSplitRuns - before;
             if (!training)
                 return [y.ToArray()];
-            Ops.Sum(Ops.Multiply(y, Tensor.RandomUniform([1, 3 * T, U], -1f, 1f, 76))).Backward();
+            Ops.Sum(Ops.Multiply(y, Tensor.RandomUniform([batch, 3 * T, U], -1f, 1f, 76))).Backward();
             return [y.ToArray(), .. all.Select(tensor => tensor.Grad!.ToArray())];
         }
         finally

@@ -194,24 +194,27 @@ internal static unsafe partial class LstmFusedStep
     /// The step for <paramref name="rows"/> rows: per row tile (<see cref="Rows"/>) and panel of 8 units, the K = D+U
     /// product into registers, then the cell on that tile (or, with AVX2, on a group of panels' tiles). Skipped rows (mask 0) are not written at all.
     /// </summary>
+    /// <remarks>Panels [<paramref name="firstPanel"/>, <paramref name="endPanel"/>) only when given (−1: to the last): a
+    /// worker's share of a step split by units (RecurrentStepJob.UnitSplit.cs); each panel's tiles and cells are the same
+    /// whichever panels share the call.</remarks>
     public static void Step(float* packed, float* packedBias, int d, int u, int rows, float* x, long ldx, float* h, long ldh,
-        in Outputs o)
+        in Outputs o, int firstPanel = 0, int endPanel = -1)
     {
         if (Wide)
-            Step<Tile8x32>(packed, packedBias, d, u, rows, x, ldx, h, ldh, o);
+            Step<Tile8x32>(packed, packedBias, d, u, rows, x, ldx, h, ldh, o, firstPanel, endPanel);
         else
-            Step<Tile3x32>(packed, packedBias, d, u, rows, x, ldx, h, ldh, o);
+            Step<Tile3x32>(packed, packedBias, d, u, rows, x, ldx, h, ldh, o, firstPanel, endPanel);
     }
 
     private static void Step<TTile>(float* packed, float* packedBias, int d, int u, int rows, float* x, long ldx, float* h, long ldh,
-        in Outputs o) where TTile : struct, ITile
+        in Outputs o, int firstPanel, int endPanel) where TTile : struct, ITile
     {
         int Rows = TTile.Rows, group = TTile.PanelsPerCell;
         float* tileStorage = stackalloc float[group * Rows * Width + CacheLineAlignment.SlackFloats];
         float* staging = stackalloc float[StagingFloats];
         float** xRow = stackalloc float*[Rows];
         float** hRow = stackalloc float*[Rows];
-        int panels = Panels(u), k = d + u;
+        int panels = endPanel < 0 ? Panels(u) : endPanel, k = d + u;
         // The tile's rows are read as Vector512: from a cache line.
         var cell = new CellTile { Tile = CacheLineAlignment.Align(tileStorage), U = u, Staging = staging };
         for (int rt = 0; rt < rows; rt += Rows)
@@ -224,7 +227,7 @@ internal static unsafe partial class LstmFusedStep
                 xRow[i] = x + row * ldx;
                 hRow[i] = h + row * ldh;
             }
-            for (int b0 = 0; b0 < panels; b0 += group)
+            for (int b0 = firstPanel; b0 < panels; b0 += group)
             {
                 int count = Math.Min(group, panels - b0);
                 for (int b = b0; b < b0 + count; b++)
@@ -243,17 +246,18 @@ internal static unsafe partial class LstmFusedStep
     /// chain starts from it and runs over h only. The same bits as <see cref="Step"/> on the embedded rows: the
     /// projected row is the chain's value after its x part, stored as it was.
     /// </summary>
+    /// <remarks>Panels [<paramref name="firstPanel"/>, <paramref name="endPanel"/>) only when given, as <see cref="Step"/>.</remarks>
     public static void StepProjected(float* packed, float* packedBias, int d, int u, int rows, float* projected, int* slots,
-        long slotStride, float* h, long ldh, in Outputs o)
+        long slotStride, float* h, long ldh, in Outputs o, int firstPanel = 0, int endPanel = -1)
     {
         if (Wide)
-            StepProjected<Tile8x32>(packed, packedBias, d, u, rows, projected, slots, slotStride, h, ldh, o);
+            StepProjected<Tile8x32>(packed, packedBias, d, u, rows, projected, slots, slotStride, h, ldh, o, firstPanel, endPanel);
         else
-            StepProjected<Tile3x32>(packed, packedBias, d, u, rows, projected, slots, slotStride, h, ldh, o);
+            StepProjected<Tile3x32>(packed, packedBias, d, u, rows, projected, slots, slotStride, h, ldh, o, firstPanel, endPanel);
     }
 
     private static void StepProjected<TTile>(float* packed, float* packedBias, int d, int u, int rows, float* projected, int* slots,
-        long slotStride, float* h, long ldh, in Outputs o) where TTile : struct, ITile
+        long slotStride, float* h, long ldh, in Outputs o, int firstPanel, int endPanel) where TTile : struct, ITile
     {
         int Rows = TTile.Rows, group = TTile.PanelsPerCell;
         float* tileStorage = stackalloc float[group * Rows * Width + CacheLineAlignment.SlackFloats];
@@ -261,10 +265,10 @@ internal static unsafe partial class LstmFusedStep
         float** start = stackalloc float*[Rows];
         float** startOfRow = stackalloc float*[Rows];
         float** hRow = stackalloc float*[Rows];
-        int panels = Panels(u), k = d + u;
+        int panels = endPanel < 0 ? Panels(u) : endPanel, k = d + u;
         // The tile's rows are read as Vector512: from a cache line.
         var cell = new CellTile { Tile = CacheLineAlignment.Align(tileStorage), U = u, Staging = staging };
-        long projectedRow = (long)panels * Width;
+        long projectedRow = (long)Panels(u) * Width;
         for (int rt = 0; rt < rows; rt += Rows)
         {
             int mr = Math.Min(Rows, rows - rt);
@@ -281,7 +285,7 @@ internal static unsafe partial class LstmFusedStep
                 for (long offset = 0; offset < projectedRow * sizeof(float); offset += 64)
                     Sse.Prefetch1(line + offset);
             }
-            for (int b0 = 0; b0 < panels; b0 += group)
+            for (int b0 = firstPanel; b0 < panels; b0 += group)
             {
                 int count = Math.Min(group, panels - b0);
                 for (int b = b0; b < b0 + count && ChainsEnabled; b++)

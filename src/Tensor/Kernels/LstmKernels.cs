@@ -732,12 +732,13 @@ public static unsafe class LstmKernels
         /// <summary>The fused step runs its rows one register tile at a time: chains of a tile cost nothing per row.</summary>
         protected override bool ForwardInChains => FusedWeights != null;
 
-        /// <summary>The two-pass step whose product runs a row at a time (<see cref="GemmRows"/>: a batch of one or two
-        /// sequences) splits its units when R is big enough and no recurrent dropout needs h̃ whole; U a multiple of 32.</summary>
+        /// <summary>A batch of one band (below 16 rows) splits its units when R is big enough and no recurrent dropout needs
+        /// h̃ whole, U a multiple of 32: the fused step by panels, the two-pass step where its product runs a row at a time
+        /// (<see cref="GemmRows"/>: one or two sequences).</summary>
         protected override int SplittableUnits =>
-            FusedWeights == null && RecurrentDropout == null && Recurrent is { } r && r.Kind == Gemm.BestKernel
-            && GemmRows.Applies(Gemm.BestKernel, Batch, transB: false)
-            && Shape.Units % UnitQuantum == 0 && (long)Shape.Units * Shape.GateWidth * sizeof(float) >= MinSplitRecurrentBytes
+            RecurrentDropout == null && Shape.Units % UnitQuantum == 0
+            && (long)Shape.Units * Shape.GateWidth * sizeof(float) >= MinSplitRecurrentBytes
+            && (FusedWeights != null || Recurrent is { } r && r.Kind == Gemm.BestKernel && GemmRows.Applies(Gemm.BestKernel, Batch, transB: false))
                 ? Shape.Units : 0;
 
         /// <summary>
@@ -747,6 +748,11 @@ public static unsafe class LstmKernels
         /// </summary>
         protected override void ForwardUnits(int step, int firstUnit, int endUnit)
         {
+            if (FusedWeights != null)
+            {
+                FusedUnits(step, firstUnit, endUnit);
+                return;
+            }
             int n = Shape.Batch, u = Shape.Units, g4 = Shape.GateWidth, block = Shape.StateLength, count = endUnit - firstUnit;
             long span = (long)count * sizeof(float);
             float* z = Gates + (long)step * n * g4;
@@ -847,15 +853,8 @@ public static unsafe class LstmKernels
             // RecurrentLayout.ToTimeMajor copies them): in the core's L1 for the tiles, and no serial pass before the loop.
             // On embedded ids there is no x: the tiles start from the rows' projections.
             int inputStep = RecurrentLayout.InputStep(step, t, GoBackwards);
-            for (int row = first; row < end && Projected == null; row++)
-            {
-                var from = new ReadOnlySpan<float>(BatchMajorInput + ((long)row * t + inputStep) * d, d);
-                var to = new Span<float>(x + (long)(row - first) * d, d);
-                if (InputDropout == null)
-                    from.CopyTo(to);
-                else
-                    TensorPrimitives.Multiply(from, new ReadOnlySpan<float>(InputDropout + (long)row * d, d), to);
-            }
+            if (Projected == null)
+                CopyInputRows(step, first, end);
             float* previous = Hidden + (long)step * block + first * u; // h₋₁ = 0 without an initial state
             if (RecurrentDropout != null && (step > 0 || InitialState)) // h̃_{t−1} = h_{t−1}⊙m_h, kept for dR
             {
@@ -886,6 +885,65 @@ public static unsafe class LstmKernels
                     Buffer.MemoryCopy(Hidden + prev, Hidden + next, u * sizeof(float), u * sizeof(float));
                     new Span<float>(TanhCell + (long)step * block + row * u, u).Clear();
                     new Span<float>(Gates + ((long)step * n + row) * g4, g4).Clear();
+                }
+        }
+
+        /// <summary>Step <paramref name="step"/>'s rows [first, end) of x̃ = x⊙m_x into the time-major X̃ the fused tiles read
+        /// (and dW later).</summary>
+        private void CopyInputRows(int step, int first, int end)
+        {
+            int n = Shape.Batch, t = Shape.Steps, d = Shape.Inputs, inputStep = RecurrentLayout.InputStep(step, t, GoBackwards);
+            for (int row = first; row < end; row++)
+            {
+                var from = new ReadOnlySpan<float>(BatchMajorInput + ((long)row * t + inputStep) * d, d);
+                var to = new Span<float>(Input + ((long)step * n + row) * d, d);
+                if (InputDropout == null)
+                    from.CopyTo(to);
+                else
+                    TensorPrimitives.Multiply(from, new ReadOnlySpan<float>(InputDropout + (long)row * d, d), to);
+            }
+        }
+
+        /// <summary>Split by units, the fused step's workers all read every row of x_t: X̃ is filled for every step first.</summary>
+        protected override void BeforeUnitSplit()
+        {
+            if (FusedWeights != null && Projected == null)
+                for (int step = 0; step < Shape.Steps; step++)
+                    CopyInputRows(step, 0, Shape.Batch);
+        }
+
+        /// <summary><see cref="FusedRows"/> for the panels of units [<paramref name="firstUnit"/>, <paramref name="endUnit"/>)
+        /// of every row (X̃ already filled, <see cref="BeforeUnitSplit"/>); skipped rows carry these units' state.</summary>
+        private void FusedUnits(int step, int firstUnit, int endUnit)
+        {
+            int n = Shape.Batch, t = Shape.Steps, d = Shape.Inputs, u = Shape.Units, g4 = Shape.GateWidth, block = Shape.StateLength;
+            int inputStep = RecurrentLayout.InputStep(step, t, GoBackwards);
+            int firstPanel = firstUnit / LstmFusedStep.Units, endPanel = endUnit / LstmFusedStep.Units;
+            float* previous = Hidden + (long)step * block; // h₋₁ = 0 without an initial state
+            var outputs = new LstmFusedStep.Outputs
+            {
+                Gates = Gates + (long)step * n * g4, GatesStride = g4,
+                CellIn = Cell + (long)step * block, CellOut = Cell + (long)(step + 1) * block,
+                TanhCell = TanhCell + (long)step * block, Hidden = Hidden + (long)(step + 1) * block,
+                Mask = Mask == null ? null : Mask + inputStep, MaskStride = t,
+            };
+            if (Projected != null)
+                LstmFusedStep.StepProjected(FusedWeights, FusedBias, d, u, n, Projected, Slots + inputStep, t, previous, u, outputs,
+                    firstPanel, endPanel);
+            else
+                LstmFusedStep.Step(FusedWeights, FusedBias, d, u, n, Input + (long)step * n * d, d, previous, u, outputs, firstPanel, endPanel);
+            if (Mask == null)
+                return;
+            long span = (long)(endUnit - firstUnit) * sizeof(float);
+            for (int row = 0; row < n; row++)
+                if (Skipped(step, row)) // a skipped step carries these units' state
+                {
+                    long prev = (long)step * block + row * u + firstUnit, next = prev + block;
+                    Buffer.MemoryCopy(Cell + prev, Cell + next, span, span);
+                    Buffer.MemoryCopy(Hidden + prev, Hidden + next, span, span);
+                    new Span<float>(TanhCell + prev, endUnit - firstUnit).Clear();
+                    for (int gate = 0; gate < 4; gate++)
+                        new Span<float>(Gates + ((long)step * n + row) * g4 + gate * u + firstUnit, endUnit - firstUnit).Clear();
                 }
         }
 

@@ -40,6 +40,10 @@ internal abstract unsafe partial class RecurrentStepJob
     /// (its kind of product, its dropout, its size).</summary>
     protected virtual int SplittableUnits => 0;
 
+    /// <summary>Called once before the workers of a pass split by units start (the LSTM's fused step fills its time-major
+    /// input there, which every worker reads whole).</summary>
+    protected virtual void BeforeUnitSplit() { }
+
     /// <summary>Forward step <paramref name="step"/> for units [<paramref name="firstUnit"/>, <paramref name="endUnit"/>)
     /// of every row (a worker's share of a pass split by units).</summary>
     protected virtual void ForwardUnits(int step, int firstUnit, int endUnit) =>

@@ -70,6 +70,7 @@ internal abstract unsafe partial class RecurrentStepJob : ParallelJob
         if (_unitWorkers > 1) // one band: split the units instead (RecurrentStepJob.UnitSplit.cs)
         {
             t_unitSplitRuns++;
+            BeforeUnitSplit();
             Parallelism.Run(this, _unitWorkers);
             _unitWorkers = 1;
             return;
