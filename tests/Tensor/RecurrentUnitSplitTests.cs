@@ -45,6 +45,53 @@ public class RecurrentUnitSplitTests
         }
     }
 
+    /// <summary>Inference streams (<see cref="LstmInference"/>, 8 rows and up): split by panels, h goes back and forth
+    /// between two copies. Every output and final state is bitwise the 1-thread one and the training forward's.</summary>
+    [TestCase(8, true, true)]
+    [TestCase(12, false, true)]
+    [TestCase(12, true, false)]
+    public void StreamedInferenceSplitGivesTheOneThreadAndTrainingBits(int batch, bool returnSequences, bool initial)
+    {
+        const int U = 128;
+        float[][] training = Infer(batch, U, returnSequences, initial, record: true, threads: 1, out _);
+        float[][] one = Infer(batch, U, returnSequences, initial, record: false, threads: 1, out int oneSplit);
+        Assert.That(oneSplit, Is.Zero);
+        AssertBitwise(one, training, "streamed at 1 thread against the training forward");
+        foreach (int threads in (int[])[2, 3])
+        {
+            float[][] many = Infer(batch, U, returnSequences, initial, record: false, threads, out int split);
+            Assert.That(split, Is.EqualTo(LstmFusedStep.Applies(batch) ? 1 : 0), $"{threads} threads: forward passes split by units");
+            AssertBitwise(many, one, $"streamed, batch {batch}, {threads} threads");
+        }
+    }
+
+    private static float[][] Infer(int n, int u, bool returnSequences, bool initial, bool record, int threads, out int splitRuns)
+    {
+        int saved = Parallelism.MaxThreads;
+        Parallelism.MaxThreads = threads;
+        try
+        {
+            Tensor x = Tensor.RandomUniform([n, T, D], -1f, 1f, 81);
+            x.RequiresGrad = record; // recording keeps the training buffers; not recording streams
+            Tensor w = Tensor.RandomUniform([D, 4 * u], -0.3f, 0.3f, 82), r = Tensor.RandomUniform([u, 4 * u], -0.3f, 0.3f, 83);
+            Tensor b = Tensor.RandomUniform([4 * u], -0.3f, 0.3f, 84);
+            var maskValues = new float[n * T];
+            for (int row = 0; row < n; row++)
+                for (int step = 0; step < T; step++)
+                    maskValues[row * T + step] = step < row % 4 || step == row % T ? 0f : 1f;
+            Tensor? h0 = initial ? Tensor.RandomUniform([n, u], -1f, 1f, 85) : null;
+            Tensor? c0 = initial ? Tensor.RandomUniform([n, u], -1f, 1f, 86) : null;
+            int before = RecurrentStepJob.UnitSplitRuns;
+            RecurrentOutputs outputs = Ops.LstmWithStates(x, w, r, b, returnSequences, Tensor.FromArray(maskValues, n, T), h0, c0, goBackwards: true);
+            splitRuns = RecurrentStepJob.UnitSplitRuns - before;
+            return [outputs.Output.ToArray(), outputs.Hidden!.ToArray(), outputs.Cell!.ToArray()];
+        }
+        finally
+        {
+            Parallelism.MaxThreads = saved;
+        }
+    }
+
     [TestCase("lstm")]
     [TestCase("gru")]
     public void RecurrentDropoutKeepsTheWholeRowAndTheBits(string kind)

@@ -278,6 +278,53 @@ public static unsafe class LstmInference
             }
         }
 
+        /// <summary>A batch of one band (below 16 rows) on the fused step splits its units (panels) over the workers when R is
+        /// big enough, U a multiple of 32 (RecurrentStepJob.UnitSplit.cs).</summary>
+        protected override int SplittableUnits =>
+            FusedWeights != null && Shape.Units % UnitQuantum == 0 && (long)Shape.Units * Shape.GateWidth * sizeof(float) >= MinSplitRecurrentBytes
+                ? Shape.Units : 0;
+
+        /// <summary>Split by units, every worker reads all of h_{t−1} while the others write their units of h_t: h goes back
+        /// and forth between two copies in the gate scratch (step t reads copy t mod 2 and writes the other), starting from
+        /// the initial state.</summary>
+        protected override void BeforeUnitSplit()
+        {
+            long bytes = (long)Shape.StateLength * sizeof(float);
+            Buffer.MemoryCopy(Hidden, Gates, bytes, bytes);
+        }
+
+        /// <summary>The fused step for the panels of units [<paramref name="firstUnit"/>, <paramref name="endUnit"/>) of every
+        /// row, h_{t−1} from one copy and h_t into the other (<see cref="BeforeUnitSplit"/>), c in place; the last step also
+        /// leaves these units of h in the final state.</summary>
+        protected override void ForwardUnits(int step, int firstUnit, int endUnit)
+        {
+            int n = Shape.Batch, t = Shape.Steps, d = Shape.Inputs, u = Shape.Units, count = endUnit - firstUnit;
+            int inputStep = RecurrentLayout.InputStep(step, t, GoBackwards);
+            long xStride = (long)t * d, span = (long)count * sizeof(float);
+            float* previous = Gates + (long)(step % 2) * Shape.StateLength, next = Gates + (long)((step + 1) % 2) * Shape.StateLength;
+            var outputs = new LstmFusedStep.Outputs
+            {
+                CellIn = Cell, CellOut = Cell, Hidden = next,
+                Mask = Mask == null ? null : Mask + inputStep, MaskStride = t,
+            };
+            int firstPanel = firstUnit / LstmFusedStep.Units, endPanel = endUnit / LstmFusedStep.Units;
+            if (Projected != null)
+                LstmFusedStep.StepProjected(FusedWeights, FusedBias, d, u, n, Projected, Slots + inputStep, t, previous, u, outputs,
+                    firstPanel, endPanel);
+            else
+                LstmFusedStep.Step(FusedWeights, FusedBias, d, u, n, X + (long)inputStep * d, xStride, previous, u, outputs, firstPanel, endPanel);
+            for (int row = 0; row < n; row++)
+            {
+                float* h = next + (long)row * u + firstUnit;
+                if (Skipped(step, row)) // a skipped step carries h (and c, untouched in place)
+                    Buffer.MemoryCopy(previous + (long)row * u + firstUnit, h, span, span);
+                if (ReturnSequences)
+                    Buffer.MemoryCopy(h, Y + ((long)row * t + step) * u + firstUnit, span, span);
+                if (step == t - 1)
+                    Buffer.MemoryCopy(h, Hidden + (long)row * u + firstUnit, span, span);
+            }
+        }
+
         protected override void BackwardRows(int step, int first, int end, float* hIn, float* hOut) =>
             throw new NotSupportedException("LSTM inference has no backward pass.");
     }
