@@ -7,7 +7,7 @@ namespace NanoNet.Kernels;
 /// backward (<see cref="ChunkSteps(int, int, long)"/>, 16 at the IMDB seed shape), inside one parallel region: no
 /// barrier and no wake-up per step. The fused LSTM step's forward runs chains of rows instead, a run of steps at a time,
 /// each worker taking the free chain furthest behind (<see cref="ForwardInChains"/>, RecurrentStepJob.ForwardChains.cs).
-/// A batch that makes one band (a single sequence) splits its units over the workers instead, with a barrier a step
+/// A batch that makes one band (below 16 rows) splits its units over the workers instead, with a barrier a step
 /// (RecurrentStepJob.UnitSplit.cs).
 /// </summary>
 /// <remarks>
