@@ -1,4 +1,3 @@
-using NanoNet.Autograd;
 using NanoNet.Kernels;
 
 namespace NanoNet.Tests;
@@ -11,7 +10,7 @@ namespace NanoNet.Tests;
 /// </summary>
 public class RecurrentUnitSplitTests
 {
-    private const int T = 9, D = 24, Vocabulary = 50;
+    private const int T = 9, D = 24, Vocabulary = 50, Seed = 61;
 
     // (kind, batch, units, splits at 2 threads): the LSTM at U = 128 and 96 (R of 256 KB and 144 KB; 96 as 32 + 64 units),
     // not at U = 64 (too small an R) nor U = 120 (not a multiple of 32); the GRU at U = 128 (192 KB), not 96 (108 KB); the
@@ -35,13 +34,13 @@ public class RecurrentUnitSplitTests
         // Where neither the LSTM's fused step nor a product a row at a time runs (the GRU and the simple RNN from 6 rows
         // on AVX2, 8 on AVX-512) the split does not apply.
         splits &= GemmRows.Applies(Gemm.BestKernel, batch, transB: false) || kind == "lstm" && LstmFusedStep.Applies(batch);
-        float[][] one = Run(kind, batch, units, threads: 1, recurrentDropout: false, out int oneSplit);
+        float[][] one = RecurrentRuns.ForwardAndBackward(kind, batch, T, D, units, threads: 1, recurrentDropout: false, Seed, out int oneSplit);
         Assert.That(oneSplit, Is.Zero, "1 thread: nothing to split over");
         foreach (int threads in (int[])[2, 3])
         {
-            float[][] many = Run(kind, batch, units, threads, recurrentDropout: false, out int split);
+            float[][] many = RecurrentRuns.ForwardAndBackward(kind, batch, T, D, units, threads, recurrentDropout: false, Seed, out int split);
             Assert.That(split, Is.EqualTo(splits ? 1 : 0), $"{threads} threads: forward passes split by units");
-            AssertBitwise(many, one, $"{kind}, batch {batch}, U = {units}, {threads} threads");
+            RecurrentRuns.AssertBitwise(many, one, $"{kind}, batch {batch}, U = {units}, {threads} threads");
         }
     }
 
@@ -56,12 +55,12 @@ public class RecurrentUnitSplitTests
         float[][] training = Infer(batch, U, returnSequences, initial, record: true, threads: 1, out _);
         float[][] one = Infer(batch, U, returnSequences, initial, record: false, threads: 1, out int oneSplit);
         Assert.That(oneSplit, Is.Zero);
-        AssertBitwise(one, training, "streamed at 1 thread against the training forward");
+        RecurrentRuns.AssertBitwise(one, training, "streamed at 1 thread against the training forward");
         foreach (int threads in (int[])[2, 3])
         {
             float[][] many = Infer(batch, U, returnSequences, initial, record: false, threads, out int split);
             Assert.That(split, Is.EqualTo(LstmFusedStep.Applies(batch) ? 1 : 0), $"{threads} threads: forward passes split by units");
-            AssertBitwise(many, one, $"streamed, batch {batch}, {threads} threads");
+            RecurrentRuns.AssertBitwise(many, one, $"streamed, batch {batch}, {threads} threads");
         }
     }
 
@@ -75,14 +74,10 @@ public class RecurrentUnitSplitTests
             x.RequiresGrad = record; // recording keeps the training buffers; not recording streams
             Tensor w = Tensor.RandomUniform([D, 4 * u], -0.3f, 0.3f, 82), r = Tensor.RandomUniform([u, 4 * u], -0.3f, 0.3f, 83);
             Tensor b = Tensor.RandomUniform([4 * u], -0.3f, 0.3f, 84);
-            var maskValues = new float[n * T];
-            for (int row = 0; row < n; row++)
-                for (int step = 0; step < T; step++)
-                    maskValues[row * T + step] = step < row % 4 || step == row % T ? 0f : 1f;
             Tensor? h0 = initial ? Tensor.RandomUniform([n, u], -1f, 1f, 85) : null;
             Tensor? c0 = initial ? Tensor.RandomUniform([n, u], -1f, 1f, 86) : null;
             int before = RecurrentStepJob.UnitSplitRuns;
-            RecurrentOutputs outputs = Ops.LstmWithStates(x, w, r, b, returnSequences, Tensor.FromArray(maskValues, n, T), h0, c0, goBackwards: true);
+            RecurrentOutputs outputs = Ops.LstmWithStates(x, w, r, b, returnSequences, RecurrentRuns.Mask(n, T), h0, c0, goBackwards: true);
             splitRuns = RecurrentStepJob.UnitSplitRuns - before;
             return [outputs.Output.ToArray(), outputs.Hidden!.ToArray(), outputs.Cell!.ToArray()];
         }
@@ -96,10 +91,10 @@ public class RecurrentUnitSplitTests
     [TestCase("gru")]
     public void RecurrentDropoutKeepsTheWholeRowAndTheBits(string kind)
     {
-        float[][] one = Run(kind, 1, 128, threads: 1, recurrentDropout: true, out _);
-        float[][] two = Run(kind, 1, 128, threads: 2, recurrentDropout: true, out int split);
+        float[][] one = RecurrentRuns.ForwardAndBackward(kind, 1, T, D, 128, threads: 1, recurrentDropout: true, Seed, out _);
+        float[][] two = RecurrentRuns.ForwardAndBackward(kind, 1, T, D, 128, threads: 2, recurrentDropout: true, Seed, out int split);
         Assert.That(split, Is.Zero, "h̃ = h⊙m is made whole per row: no split");
-        AssertBitwise(two, one, "recurrent dropout, 2 threads");
+        RecurrentRuns.AssertBitwise(two, one, "recurrent dropout, 2 threads");
     }
 
     [TestCase(true, 1)]
@@ -111,52 +106,7 @@ public class RecurrentUnitSplitTests
         float[][] one = RunOnEmbedding(training, batch, threads: 1, out _);
         float[][] two = RunOnEmbedding(training, batch, threads: 2, out int split);
         Assert.That(split, Is.EqualTo(1));
-        AssertBitwise(two, one, training ? "training on ids" : "inference on ids");
-    }
-
-    private static float[][] Run(string kind, int n, int u, int threads, bool recurrentDropout, out int splitRuns)
-    {
-        int saved = Parallelism.MaxThreads;
-        Parallelism.MaxThreads = threads;
-        try
-        {
-            int gates = kind switch { "lstm" => 4, "gru" => 3, _ => 1 };
-            Tensor x = Tensor.RandomUniform([n, T, D], -1f, 1f, 61);
-            Tensor w = Tensor.RandomUniform([D, gates * u], -0.3f, 0.3f, 62), r = Tensor.RandomUniform([u, gates * u], -0.3f, 0.3f, 63);
-            Tensor b = Tensor.RandomUniform(kind == "gru" ? [2, 3 * u] : [gates * u], -0.3f, 0.3f, 64);
-            Tensor h0 = Tensor.RandomUniform([n, u], -1f, 1f, 65), c0 = Tensor.RandomUniform([n, u], -1f, 1f, 66);
-            Tensor[] all = kind == "lstm" ? [x, w, r, b, h0, c0] : [x, w, r, b, h0];
-            foreach (Tensor tensor in all)
-                tensor.RequiresGrad = true;
-            // Each sequence skips steps: pre-padding of (row + 1) steps and a hole at step 5 + row.
-            var maskValues = new float[n * T];
-            for (int row = 0; row < n; row++)
-                for (int step = 0; step < T; step++)
-                    maskValues[row * T + step] = step <= row || step == 5 + row ? 0f : 1f;
-            Tensor mask = Tensor.FromArray(maskValues, n, T);
-            var random = new RandomStream(67);
-            Tensor? inputDropout = Ops.DropoutMask(n, D, 0.2f, random);
-            Tensor? hiddenDropout = recurrentDropout ? Ops.DropoutMask(n, u, 0.2f, random) : null;
-            int before = RecurrentStepJob.UnitSplitRuns;
-            RecurrentOutputs outputs = kind switch
-            {
-                "lstm" => Ops.LstmWithStates(x, w, r, b, returnSequences: true, mask, h0, c0, goBackwards: true, inputDropout, hiddenDropout),
-                "gru" => Ops.GruWithState(x, w, r, b, returnSequences: true, mask, h0, goBackwards: true, inputDropout, hiddenDropout),
-                _ => Ops.SimpleRnnWithState(x, w, r, b, ActivationFunction.Tanh, returnSequences: true, mask, h0, goBackwards: true,
-                    inputDropout, hiddenDropout),
-            };
-            splitRuns = RecurrentStepJob.UnitSplitRuns - before;
-            Tensor loss = Ops.Sum(Ops.Multiply(outputs.Output, Tensor.RandomUniform([n, T, u], -1f, 1f, 68)));
-            loss = Ops.Add(loss, Ops.Sum(Ops.Multiply(outputs.Hidden!, Tensor.RandomUniform([n, u], -1f, 1f, 69))));
-            if (outputs.Cell is { } cell)
-                loss = Ops.Add(loss, Ops.Sum(Ops.Multiply(cell, Tensor.RandomUniform([n, u], -1f, 1f, 70))));
-            loss.Backward();
-            return [outputs.Output.ToArray(), outputs.Hidden!.ToArray(), .. all.Select(tensor => tensor.Grad!.ToArray())];
-        }
-        finally
-        {
-            Parallelism.MaxThreads = saved;
-        }
+        RecurrentRuns.AssertBitwise(two, one, training ? "training on ids" : "inference on ids");
     }
 
     /// <summary>Sequences of ids (zeros masked) through <see cref="Ops.LstmOnEmbedding"/>: recorded (training, the
@@ -189,18 +139,6 @@ public class RecurrentUnitSplitTests
         finally
         {
             Parallelism.MaxThreads = saved;
-        }
-    }
-
-    private static void AssertBitwise(float[][] actual, float[][] expected, string what)
-    {
-        Assert.That(actual, Has.Length.EqualTo(expected.Length), what);
-        for (int i = 0; i < expected.Length; i++)
-        {
-            Assert.That(actual[i], Has.Length.EqualTo(expected[i].Length), $"{what}: array {i}");
-            for (int j = 0; j < expected[i].Length; j++)
-                if (BitConverter.SingleToInt32Bits(actual[i][j]) != BitConverter.SingleToInt32Bits(expected[i][j]))
-                    Assert.Fail($"{what}: array {i}, element {j}: {actual[i][j]}, expected {expected[i][j]}");
         }
     }
 }

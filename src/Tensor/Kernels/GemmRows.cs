@@ -74,9 +74,6 @@ internal static unsafe partial class GemmRows
         MultiplyColumns(kind, transA, m, n, first, end, k, a, lda, b, ldb, packed, c, ldc, accumulate);
     }
 
-    /// <summary>Columns of a strip on the machine's kernel: a caller's column split must start its ranges on one.</summary>
-    public static int StripColumnsOf(GemmKernelKind kind) => StripColumns(kind);
-
     /// <summary>Worker w of W: the strips [S·w/W, S·(w+1)/W) of every row of C (S = ⌈N/strip⌉), all of K.</summary>
     private sealed class ColumnsJob : ParallelJob
     {

@@ -368,9 +368,7 @@ public static unsafe class GruKernels
         /// <summary>The step whose product runs a row at a time (<see cref="GemmRows"/>: a batch of one or a few sequences)
         /// splits its units when R is big enough and no recurrent dropout needs h̃ whole; U a multiple of 32.</summary>
         protected override int SplittableUnits =>
-            RecurrentDropout == null && Recurrent is { } r && r.Kind == Gemm.BestKernel && GemmRows.Applies(Gemm.BestKernel, Batch, transB: false)
-            && Shape.Units % UnitQuantum == 0 && (long)Shape.Units * Shape.GateWidth * sizeof(float) >= MinSplitRecurrentBytes
-                ? Shape.Units : 0;
+            SplittableIf(RecurrentDropout == null && ProductRunsRowByRow, Shape.Units, Shape.GateWidth);
 
         /// <summary><see cref="ForwardRows"/> for units [<paramref name="firstUnit"/>, <paramref name="endUnit"/>) of every
         /// row: their columns of ĥ (the three ranges g·U + units) and their cells. The same bits as the whole row.</summary>

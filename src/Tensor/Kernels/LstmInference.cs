@@ -280,9 +280,7 @@ public static unsafe class LstmInference
 
         /// <summary>A batch of one band (below 16 rows) on the fused step splits its units (panels) over the workers when R is
         /// big enough, U a multiple of 32 (RecurrentStepJob.UnitSplit.cs).</summary>
-        protected override int SplittableUnits =>
-            FusedWeights != null && Shape.Units % UnitQuantum == 0 && (long)Shape.Units * Shape.GateWidth * sizeof(float) >= MinSplitRecurrentBytes
-                ? Shape.Units : 0;
+        protected override int SplittableUnits => SplittableIf(FusedWeights != null, Shape.Units, Shape.GateWidth);
 
         /// <summary>Split by units, every worker reads all of h_{t−1} while the others write their units of h_t: h goes back
         /// and forth between two copies in the gate scratch (step t reads copy t mod 2 and writes the other), starting from

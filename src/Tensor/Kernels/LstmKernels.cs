@@ -736,10 +736,7 @@ public static unsafe class LstmKernels
         /// h̃ whole, U a multiple of 32: the fused step by panels, the two-pass step where its product runs a row at a time
         /// (<see cref="GemmRows"/>: one or two sequences).</summary>
         protected override int SplittableUnits =>
-            RecurrentDropout == null && Shape.Units % UnitQuantum == 0
-            && (long)Shape.Units * Shape.GateWidth * sizeof(float) >= MinSplitRecurrentBytes
-            && (FusedWeights != null || Recurrent is { } r && r.Kind == Gemm.BestKernel && GemmRows.Applies(Gemm.BestKernel, Batch, transB: false))
-                ? Shape.Units : 0;
+            SplittableIf(RecurrentDropout == null && (FusedWeights != null || ProductRunsRowByRow), Shape.Units, Shape.GateWidth);
 
         /// <summary>
         /// <see cref="ForwardRows"/> for units [<paramref name="firstUnit"/>, <paramref name="endUnit"/>) of every row: their
@@ -778,17 +775,10 @@ public static unsafe class LstmKernels
             {
                 long prev = (long)step * block + row * u + firstUnit, next = prev + block;
                 float* zRow = z + (long)row * g4 + firstUnit;
-                float* tanhC = TanhCell + (long)step * block + row * u + firstUnit;
-                if (Skipped(step, row)) // a skipped step carries these units' state
-                {
-                    Buffer.MemoryCopy(Cell + prev, Cell + next, span, span);
-                    Buffer.MemoryCopy(Hidden + prev, Hidden + next, span, span);
-                    new Span<float>(tanhC, count).Clear();
-                    for (int gate = 0; gate < 4; gate++)
-                        new Span<float>(zRow + gate * u, count).Clear();
-                    continue;
-                }
-                ForwardRow(zRow, Bias + firstUnit, Cell + prev, Cell + next, tanhC, Hidden + next, count, u);
+                if (Skipped(step, row))
+                    CarryUnits(step, row, firstUnit, count);
+                else
+                    ForwardRow(zRow, Bias + firstUnit, Cell + prev, Cell + next, TanhCell + prev, Hidden + next, count, u);
             }
         }
 
@@ -932,19 +922,23 @@ public static unsafe class LstmKernels
                     firstPanel, endPanel);
             else
                 LstmFusedStep.Step(FusedWeights, FusedBias, d, u, n, Input + (long)step * n * d, d, previous, u, outputs, firstPanel, endPanel);
-            if (Mask == null)
-                return;
-            long span = (long)(endUnit - firstUnit) * sizeof(float);
-            for (int row = 0; row < n; row++)
-                if (Skipped(step, row)) // a skipped step carries these units' state
-                {
-                    long prev = (long)step * block + row * u + firstUnit, next = prev + block;
-                    Buffer.MemoryCopy(Cell + prev, Cell + next, span, span);
-                    Buffer.MemoryCopy(Hidden + prev, Hidden + next, span, span);
-                    new Span<float>(TanhCell + prev, endUnit - firstUnit).Clear();
-                    for (int gate = 0; gate < 4; gate++)
-                        new Span<float>(Gates + ((long)step * n + row) * g4 + gate * u + firstUnit, endUnit - firstUnit).Clear();
-                }
+            for (int row = 0; row < n && Mask != null; row++)
+                if (Skipped(step, row))
+                    CarryUnits(step, row, firstUnit, endUnit - firstUnit);
+        }
+
+        /// <summary>A skipped step of <paramref name="row"/> for units [<paramref name="firstUnit"/>, + <paramref name="count"/>):
+        /// c and h carried to the next step, tanh c and the four gates' columns zero (as <see cref="ForwardRows"/> does for the
+        /// whole row).</summary>
+        private void CarryUnits(int step, int row, int firstUnit, int count)
+        {
+            int n = Shape.Batch, u = Shape.Units, g4 = Shape.GateWidth, block = Shape.StateLength;
+            long prev = (long)step * block + row * u + firstUnit, next = prev + block, span = (long)count * sizeof(float);
+            Buffer.MemoryCopy(Cell + prev, Cell + next, span, span);
+            Buffer.MemoryCopy(Hidden + prev, Hidden + next, span, span);
+            new Span<float>(TanhCell + prev, count).Clear();
+            for (int gate = 0; gate < 4; gate++)
+                new Span<float>(Gates + ((long)step * n + row) * g4 + gate * u + firstUnit, count).Clear();
         }
 
         protected override void BackwardRows(int step, int first, int end, float* hIn, float* hOut)

@@ -40,9 +40,23 @@ internal abstract unsafe partial class RecurrentStepJob
     /// <summary>Diagnostics for tests: forward passes this thread ran split by units.</summary>
     internal static int UnitSplitRuns => t_unitSplitRuns;
 
-    /// <summary>U when this forward pass can run split by units (<see cref="ForwardUnits"/>), else 0: the step decides
-    /// (its kind of product, its dropout, its size).</summary>
+    /// <summary>U when this forward pass can run split by units (<see cref="ForwardUnits"/>), else 0: each step says when
+    /// its kind can (<see cref="SplittableIf"/>).</summary>
     protected virtual int SplittableUnits => 0;
+
+    /// <summary>
+    /// The rule every step shares: <paramref name="units"/> when the step can split this pass (<paramref name="stepSplits"/>:
+    /// its product and its dropout allow it), U is a whole number of <see cref="UnitQuantum"/> blocks and the recurrent
+    /// kernel (U × <paramref name="gateColumns"/> floats) is at least <see cref="MinSplitRecurrentBytes"/>; else 0.
+    /// </summary>
+    protected static int SplittableIf(bool stepSplits, int units, int gateColumns) =>
+        stepSplits && units % UnitQuantum == 0 && (long)units * gateColumns * sizeof(float) >= MinSplitRecurrentBytes ? units : 0;
+
+    /// <summary>Whether this pass's recurrent product runs a row at a time (<see cref="GemmRows"/>: fewer rows than the
+    /// micro-tile), against the R packed for this machine's kernel: its columns can then be split with the same bits
+    /// (<see cref="GemmRows.MultiplyColumnRange"/>).</summary>
+    protected bool ProductRunsRowByRow =>
+        Recurrent is { } r && r.Kind == Gemm.BestKernel && GemmRows.Applies(Gemm.BestKernel, Batch, transB: false);
 
     /// <summary>Called once before the workers of a pass split by units start (the LSTM's fused step fills its time-major
     /// input there, which every worker reads whole).</summary>
@@ -57,8 +71,8 @@ internal abstract unsafe partial class RecurrentStepJob
     /// step can split (<see cref="SplittableUnits"/>) and more than one worker is free.</summary>
     private int UnitWorkers()
     {
-        int units = SplittableUnits;
-        if (units < 2 * UnitQuantum || units % UnitQuantum != 0)
+        int units = SplittableUnits; // a multiple of UnitQuantum, or 0
+        if (units < 2 * UnitQuantum)
             return 1;
         return Parallelism.WorkersFor(units / UnitQuantum);
     }
