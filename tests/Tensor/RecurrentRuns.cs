@@ -14,10 +14,12 @@ internal static class RecurrentRuns
     /// steps at <paramref name="threads"/> threads: its own mask per sequence (pre-padding of row mod 4 steps and a hole at
     /// step row mod T), going backwards, an initial state, input dropout and, when asked, recurrent dropout; then a loss
     /// over the sequence, the final h and (LSTM) c, backward. Returns the output, the final h and every gradient, and the
-    /// forward passes the call ran split by units (<see cref="RecurrentStepJob.UnitSplitRuns"/>).
+    /// forward passes and backward chunks the call ran split by units (<see cref="RecurrentStepJob.UnitSplitRuns"/>,
+    /// <see cref="RecurrentStepJob.BackwardUnitSplitRuns"/>). <paramref name="inputGradient"/> false leaves x without a
+    /// gradient (the backward then makes no dX).
     /// </summary>
     public static float[][] ForwardAndBackward(string kind, int n, int t, int d, int u, int threads, bool recurrentDropout, int seed,
-        out int unitSplitRuns)
+        out (int Forward, int Backward) unitSplitRuns, bool inputGradient = true)
     {
         int saved = Parallelism.MaxThreads;
         Parallelism.MaxThreads = threads;
@@ -32,6 +34,9 @@ internal static class RecurrentRuns
             Tensor[] all = kind == "lstm" ? [x, w, r, b, h0, c0] : [x, w, r, b, h0];
             foreach (Tensor tensor in all)
                 tensor.RequiresGrad = true;
+            x.RequiresGrad = inputGradient;
+            if (!inputGradient)
+                all = all[1..];
             Tensor mask = Mask(n, t);
             var random = new RandomStream((ulong)seed + 6);
             Tensor? inputDropout = Ops.DropoutMask(n, d, 0.2f, random);
@@ -44,12 +49,13 @@ internal static class RecurrentRuns
                 _ => Ops.SimpleRnnWithState(x, w, r, b, ActivationFunction.Tanh, returnSequences: true, mask, h0, goBackwards: true,
                     inputDropout, hiddenDropout),
             };
-            unitSplitRuns = RecurrentStepJob.UnitSplitRuns - before;
+            int forwardSplits = RecurrentStepJob.UnitSplitRuns - before, backwardBefore = RecurrentStepJob.BackwardUnitSplitRuns;
             Tensor loss = Ops.Sum(Ops.Multiply(outputs.Output, Tensor.RandomUniform([n, t, u], -1f, 1f, seed + 7)));
             loss = Ops.Add(loss, Ops.Sum(Ops.Multiply(outputs.Hidden!, Tensor.RandomUniform([n, u], -1f, 1f, seed + 8))));
             if (outputs.Cell is { } cell)
                 loss = Ops.Add(loss, Ops.Sum(Ops.Multiply(cell, Tensor.RandomUniform([n, u], -1f, 1f, seed + 9))));
             loss.Backward();
+            unitSplitRuns = (forwardSplits, RecurrentStepJob.BackwardUnitSplitRuns - backwardBefore);
             return [outputs.Output.ToArray(), outputs.Hidden!.ToArray(), .. all.Select(tensor => tensor.Grad!.ToArray())];
         }
         finally

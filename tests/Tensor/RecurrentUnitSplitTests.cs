@@ -4,9 +4,10 @@ namespace NanoNet.Tests;
 
 /// <summary>
 /// A batch too small for bands of rows (one or two sequences) runs the LSTM, GRU and simple RNN forward split by units
-/// over the workers, with a barrier a step (RecurrentStepJob.UnitSplit.cs). These tests require every output and gradient at 2 and 3 threads to
-/// be bitwise the 1-thread one — with a mask, going backwards, an initial state, input dropout, and on embedded ids — and
-/// that the split runs where it should (U a multiple of 32, R at least 128 KB, no recurrent dropout) and nowhere else.
+/// over the workers, with a barrier a step, and their backward too where the step's product runs a row at a time
+/// (RecurrentStepJob.UnitSplit.cs). These tests require every output and gradient at 2 and 3 threads to be bitwise the
+/// 1-thread one — with a mask, going backwards, an initial state, input dropout, and on embedded ids — and that the split
+/// runs where it should (U a multiple of 32, R at least 128 KB, no recurrent dropout forward) and nowhere else.
 /// </summary>
 public class RecurrentUnitSplitTests
 {
@@ -33,13 +34,17 @@ public class RecurrentUnitSplitTests
     {
         // Where neither the LSTM's fused step nor a product a row at a time runs (the GRU and the simple RNN from 6 rows
         // on AVX2, 8 on AVX-512) the split does not apply.
-        splits &= GemmRows.Applies(Gemm.BestKernel, batch, transB: false) || kind == "lstm" && LstmFusedStep.Applies(batch);
-        float[][] one = RecurrentRuns.ForwardAndBackward(kind, batch, T, D, units, threads: 1, recurrentDropout: false, Seed, out int oneSplit);
-        Assert.That(oneSplit, Is.Zero, "1 thread: nothing to split over");
+        // The backward splits where the step's product runs a row at a time (T = 9 steps: one chunk).
+        bool rowByRow = GemmRows.Applies(Gemm.BestKernel, batch, transB: false);
+        bool backwardSplits = splits && rowByRow;
+        splits &= rowByRow || kind == "lstm" && LstmFusedStep.Applies(batch);
+        float[][] one = RecurrentRuns.ForwardAndBackward(kind, batch, T, D, units, threads: 1, recurrentDropout: false, Seed, out var oneSplit);
+        Assert.That(oneSplit, Is.EqualTo((0, 0)), "1 thread: nothing to split over");
         foreach (int threads in (int[])[2, 3])
         {
-            float[][] many = RecurrentRuns.ForwardAndBackward(kind, batch, T, D, units, threads, recurrentDropout: false, Seed, out int split);
-            Assert.That(split, Is.EqualTo(splits ? 1 : 0), $"{threads} threads: forward passes split by units");
+            float[][] many = RecurrentRuns.ForwardAndBackward(kind, batch, T, D, units, threads, recurrentDropout: false, Seed, out var split);
+            Assert.That(split.Forward, Is.EqualTo(splits ? 1 : 0), $"{threads} threads: forward passes split by units");
+            Assert.That(split.Backward, Is.EqualTo(backwardSplits ? 1 : 0), $"{threads} threads: backward chunks split by units");
             RecurrentRuns.AssertBitwise(many, one, $"{kind}, batch {batch}, U = {units}, {threads} threads");
         }
     }
@@ -92,9 +97,47 @@ public class RecurrentUnitSplitTests
     public void RecurrentDropoutKeepsTheWholeRowAndTheBits(string kind)
     {
         float[][] one = RecurrentRuns.ForwardAndBackward(kind, 1, T, D, 128, threads: 1, recurrentDropout: true, Seed, out _);
-        float[][] two = RecurrentRuns.ForwardAndBackward(kind, 1, T, D, 128, threads: 2, recurrentDropout: true, Seed, out int split);
-        Assert.That(split, Is.Zero, "h̃ = h⊙m is made whole per row: no split");
+        float[][] two = RecurrentRuns.ForwardAndBackward(kind, 1, T, D, 128, threads: 2, recurrentDropout: true, Seed, out var split);
+        Assert.That(split.Forward, Is.Zero, "h̃ = h⊙m is made whole per row: no split");
+        // Backward, dh_{t−1} = (dZ·Rᵀ)⊙m_h is per unit: it splits (where the product runs a row at a time).
+        bool backwardSplits = GemmRows.Applies(Gemm.BestKernel, 1, transB: false);
+        Assert.That(split.Backward, Is.EqualTo(backwardSplits ? 1 : 0), "backward chunks split by units");
         RecurrentRuns.AssertBitwise(two, one, "recurrent dropout, 2 threads");
+    }
+
+    /// <summary>The backward split by units over several chunks (dh's two buffers swap roles across them, each chunk's
+    /// weight gradients run between); the LSTM with dX (its product [dh_{t−1} | dX_t]) and without it (dh_{t−1} alone).</summary>
+    [TestCase("lstm", 1, 128, 24, true, 2)]   // D = 24: one short block of dX's columns, on one worker
+    [TestCase("lstm", 2, 128, 24, false, 2)]
+    [TestCase("lstm", 4, 96, 24, true, 3)]    // 96 units: 32 + 64 on two workers, 32 each on three
+    [TestCase("lstm", 3, 128, 24, false, 4)]
+    [TestCase("lstm", 2, 128, 80, true, 4)]   // D = 80: dX's columns as 32 + 48 on two workers, 32 + 32 + 16 on three
+    [TestCase("gru", 2, 128, 24, true, 2)]
+    [TestCase("gru", 3, 128, 24, false, 4)]
+    [TestCase("rnn", 2, 192, 24, true, 2)]
+    [TestCase("rnn", 1, 256, 24, false, 4)]
+    public void BackwardSplitByUnitsOverChunksGivesTheOneThreadBits(string kind, int batch, int units, int inputs, bool inputGradient, int chunkSteps)
+    {
+        Assume.That(GemmRows.Applies(Gemm.BestKernel, batch, transB: false), "the split needs the row-at-a-time product");
+        int savedChunks = RecurrentStepJob.ChunkStepsOverride;
+        RecurrentStepJob.ChunkStepsOverride = chunkSteps;
+        try
+        {
+            int chunks = (T + chunkSteps - 1) / chunkSteps;
+            float[][] one = RecurrentRuns.ForwardAndBackward(kind, batch, T, inputs, units, threads: 1, recurrentDropout: false, Seed, out _,
+                inputGradient);
+            foreach (int threads in (int[])[2, 3])
+            {
+                float[][] many = RecurrentRuns.ForwardAndBackward(kind, batch, T, inputs, units, threads, recurrentDropout: false, Seed, out var split,
+                    inputGradient);
+                Assert.That(split.Backward, Is.EqualTo(chunks), $"{threads} threads: every chunk split by units");
+                RecurrentRuns.AssertBitwise(many, one, $"{kind}, batch {batch}, U = {units}, dX {inputGradient}, chunks of {chunkSteps}, {threads} threads");
+            }
+        }
+        finally
+        {
+            RecurrentStepJob.ChunkStepsOverride = savedChunks;
+        }
     }
 
     [TestCase(true, 1)]
@@ -105,7 +148,9 @@ public class RecurrentUnitSplitTests
     {
         float[][] one = RunOnEmbedding(training, batch, threads: 1, out _);
         float[][] two = RunOnEmbedding(training, batch, threads: 2, out int split);
-        Assert.That(split, Is.EqualTo(1));
+        // Without a row-at-a-time product or the fused step (128-bit vectors only) nothing splits.
+        bool splits = GemmRows.Applies(Gemm.BestKernel, batch, transB: false) || LstmFusedStep.Applies(batch);
+        Assert.That(split, Is.EqualTo(splits ? 1 : 0));
         RecurrentRuns.AssertBitwise(two, one, training ? "training on ids" : "inference on ids");
     }
 

@@ -406,26 +406,15 @@ public static unsafe class GruKernels
             }
         }
 
+        /// <summary>A batch of one band splits its units backward too where its product runs a row at a time (as forward;
+        /// with recurrent dropout as well: dh_{t−1} = (dĤ·Rᵀ)⊙m_h is per unit).</summary>
+        protected override int SplittableBackwardUnits => SplittableIf(ProductRunsRowByRow, Shape.Units, Shape.GateWidth);
+
         protected override void BackwardRows(int step, int first, int end, float* hIn, float* hOut)
         {
-            int n = Shape.Batch, t = Shape.Steps, u = Shape.Units, g3 = Shape.GateWidth, block = Shape.StateLength, rows = end - first;
-            bool stepHasDy = ReturnSequences || step == t - 1;
+            int n = Shape.Batch, u = Shape.Units, g3 = Shape.GateWidth, rows = end - first;
             for (int row = first; row < end; row++)
-            {
-                long at = (long)step * n + row;
-                float* dyRow = !stepHasDy ? null : ReturnSequences ? DY + ((long)row * t + step) * u : DY + (long)row * u;
-                if (Skipped(step, row))
-                {
-                    // Skipped step: no gate gradient; dh passes straight to step t−1.
-                    new Span<float>(DInput + at * g3, g3).Clear();
-                    new Span<float>(DRecurrent + at * g3, g3).Clear();
-                    for (int j = 0; j < u; j++)
-                        hOut[row * u + j] = hIn[row * u + j] + (dyRow == null ? 0f : dyRow[j]);
-                    continue;
-                }
-                BackwardRow(Gates + at * g3, Hidden + (long)step * block + row * u, Candidate + at * u, hIn + row * u, dyRow,
-                    DInput + at * g3, DRecurrent + at * g3, hOut + row * u, u);
-            }
+                BackwardCell(step, row, 0, u, hIn, hOut);
             if (step == 0 && !WantInitialGradient)
                 return;
             // dh_{t−1} += dĤ_t·Rᵀ for these rows (times m_h when the step read h̃ = h⊙m_h; skipped rows have dĤ = 0)
@@ -435,12 +424,69 @@ public static unsafe class GruKernels
                 Gemm.Multiply(false, rows, u, g3, products, g3, Recurrent, new Span<float>(hOut + first * u, rows * u), u, accumulate: true);
                 return;
             }
-            var back = new Span<float>(Scratch + first * u, rows * u);
-            Gemm.Multiply(false, rows, u, g3, products, g3, Recurrent, back, u);
+            Gemm.Multiply(false, rows, u, g3, products, g3, Recurrent, new Span<float>(Scratch + first * u, rows * u), u);
+            AddThroughRecurrentDropout(step, first, end, 0, u, hOut);
+        }
+
+        protected override void BackwardCellUnits(int step, int firstUnit, int endUnit, float* hIn, float* hOut)
+        {
+            for (int row = 0; row < Shape.Batch; row++)
+                BackwardCell(step, row, firstUnit, endUnit - firstUnit, hIn, hOut);
+        }
+
+        protected override void BackwardProductUnits(int step, int firstUnit, int endUnit, int firstInput, int endInput, float* hIn, float* hOut)
+        {
+            if (firstUnit >= endUnit || step == 0 && !WantInitialGradient)
+                return;
+            int n = Shape.Batch, u = Shape.Units, g3 = Shape.GateWidth;
+            float* products = DRecurrent + (long)step * n * g3;
+            fixed (float* data = Recurrent.Data) // the same column chains as the whole product (GemmRows.MultiplyColumnRange)
+                GemmRows.MultiplyColumnRange(Gemm.BestKernel, false, n, u, firstUnit, endUnit, g3, products, g3, null, 0, data + Recurrent.Offset,
+                    RecurrentDropout == null ? hOut : Scratch, u, accumulate: RecurrentDropout == null);
+            if (RecurrentDropout != null)
+                AddThroughRecurrentDropout(step, 0, n, firstUnit, endUnit, hOut);
+        }
+
+        /// <summary>
+        /// The backward cell of <paramref name="row"/> at <paramref name="step"/> for units [<paramref name="firstUnit"/>,
+        /// + <paramref name="count"/>): dX̂'s and dĤ's columns of those units in each gate and the direct part of dh_{t−1},
+        /// or on a skipped step both zero and dh_t + dy passed straight to step t−1.
+        /// </summary>
+        private void BackwardCell(int step, int row, int firstUnit, int count, float* hIn, float* hOut)
+        {
+            int n = Shape.Batch, t = Shape.Steps, u = Shape.Units, g3 = Shape.GateWidth;
+            bool stepHasDy = ReturnSequences || step == t - 1;
+            long at = (long)step * n + row;
+            float* dyRow = !stepHasDy ? null : (ReturnSequences ? DY + ((long)row * t + step) * u : DY + (long)row * u) + firstUnit;
+            float* dhIn = hIn + row * u + firstUnit, dhOut = hOut + row * u + firstUnit;
+            if (Skipped(step, row))
+            {
+                // Skipped step: no gate gradient; dh passes straight to step t−1.
+                for (int gate = 0; gate < 3; gate++)
+                {
+                    new Span<float>(DInput + at * g3 + gate * u + firstUnit, count).Clear();
+                    new Span<float>(DRecurrent + at * g3 + gate * u + firstUnit, count).Clear();
+                }
+                for (int j = 0; j < count; j++)
+                    dhOut[j] = dhIn[j] + (dyRow == null ? 0f : dyRow[j]);
+                return;
+            }
+            BackwardRow(Gates + at * g3 + firstUnit, Hidden + (long)step * Shape.StateLength + row * u + firstUnit, Candidate + at * u + firstUnit,
+                dhIn, dyRow, DInput + at * g3 + firstUnit, DRecurrent + at * g3 + firstUnit, dhOut, count, u);
+        }
+
+        /// <summary>dh_{t−1} += (dĤ·Rᵀ)⊙m_h from the product in Scratch, for rows [<paramref name="first"/>, <paramref name="end"/>)
+        /// and units [<paramref name="firstUnit"/>, <paramref name="endUnit"/>) (skipped rows passed dh through).</summary>
+        private void AddThroughRecurrentDropout(int step, int first, int end, int firstUnit, int endUnit, float* hOut)
+        {
+            int u = Shape.Units, count = endUnit - firstUnit;
             for (int row = first; row < end; row++)
                 if (!Skipped(step, row))
-                    TensorPrimitives.MultiplyAdd(back.Slice((row - first) * u, u), new ReadOnlySpan<float>(RecurrentDropout + row * u, u),
-                        new ReadOnlySpan<float>(hOut + row * u, u), new Span<float>(hOut + row * u, u));
+                {
+                    long at = (long)row * u + firstUnit;
+                    TensorPrimitives.MultiplyAdd(new ReadOnlySpan<float>(Scratch + at, count), new ReadOnlySpan<float>(RecurrentDropout + at, count),
+                        new ReadOnlySpan<float>(hOut + at, count), new Span<float>(hOut + at, count));
+                }
         }
     }
 
@@ -492,31 +538,32 @@ public static unsafe class GruKernels
     }
 
     /// <summary>
-    /// One sequence's step backward: from dh = dhIn (+ dY), writes dX̂ and dĤ (3U each) and the direct part of
-    /// dh_{t−1}, dh⊙z (the recurrent GEMM adds the rest).
+    /// One sequence's step backward for <paramref name="count"/> units of a row whose gate blocks are
+    /// <paramref name="gateStride"/> (= U) floats apart: from dh = dhIn (+ dY), writes those units' columns of dX̂ and dĤ
+    /// (3U each) and the direct part of dh_{t−1}, dh⊙z (the recurrent GEMM adds the rest).
     /// </summary>
     private static void BackwardRow(float* gate, float* hPrev, float* candidate, float* dhIn, float* dy, float* dInput,
-        float* dRecurrent, float* dhOut, int u)
+        float* dRecurrent, float* dhOut, int count, int gateStride)
     {
         int j = 0, widest = Lanes;
         if (widest >= 16)
-            j = BackwardLanes<Lanes512>(j, gate, hPrev, candidate, dhIn, dy, dInput, dRecurrent, dhOut, u);
+            j = BackwardLanes<Lanes512>(j, gate, hPrev, candidate, dhIn, dy, dInput, dRecurrent, dhOut, count, gateStride);
         if (widest >= 8)
-            j = BackwardLanes<Lanes256>(j, gate, hPrev, candidate, dhIn, dy, dInput, dRecurrent, dhOut, u);
+            j = BackwardLanes<Lanes256>(j, gate, hPrev, candidate, dhIn, dy, dInput, dRecurrent, dhOut, count, gateStride);
         if (widest >= 4)
-            j = BackwardLanes<Lanes128>(j, gate, hPrev, candidate, dhIn, dy, dInput, dRecurrent, dhOut, u);
-        BackwardLanes<Lanes1>(j, gate, hPrev, candidate, dhIn, dy, dInput, dRecurrent, dhOut, u);
+            j = BackwardLanes<Lanes128>(j, gate, hPrev, candidate, dhIn, dy, dInput, dRecurrent, dhOut, count, gateStride);
+        BackwardLanes<Lanes1>(j, gate, hPrev, candidate, dhIn, dy, dInput, dRecurrent, dhOut, count, gateStride);
     }
 
     /// <summary>The backward cell formula on whole vectors of <typeparamref name="T"/> from column j; returns where it stopped.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static int BackwardLanes<T>(int j, float* gate, float* hPrev, float* candidate, float* dhIn, float* dy, float* dInput,
-        float* dRecurrent, float* dhOut, int u) where T : struct, ILanes<T>
+        float* dRecurrent, float* dhOut, int count, int gateStride) where T : struct, ILanes<T>
     {
         T one = T.Create(1f);
-        for (; j <= u - T.Count; j += T.Count)
+        for (; j <= count - T.Count; j += T.Count)
         {
-            nuint at = (nuint)j, r3 = (nuint)u, h3 = (nuint)(2 * u);
+            nuint at = (nuint)j, r3 = (nuint)gateStride, h3 = (nuint)(2 * gateStride);
             T dh = T.Load(ref *dhIn, at);
             if (dy != null)
                 dh += T.Load(ref *dy, at);

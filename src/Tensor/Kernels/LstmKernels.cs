@@ -567,7 +567,8 @@ public static unsafe class LstmKernels
             // (The pipeline's step role also sums each chunk's dZ per id, while its rows are in that core's L2.)
             double stepCost = (double)g4 * (u + (dX.IsEmpty ? 0 : d) + RecurrentBackwardPipeline.BackwardCellCost
                 + (weights.RowSums.IsEmpty ? 0 : SideBySideWeightGradients.GroupedFloatCost));
-            if (RecurrentBackwardPipeline.Plan(Parallelism.WorkersFor(Parallelism.CurrentMaxThreads), s.Batch, chunks,
+            // (A batch of one band whose steps split by units runs its chunks that way instead: RecurrentStepJob.UnitSplit.cs.)
+            if (!job.BackwardSplitsUnits && RecurrentBackwardPipeline.Plan(Parallelism.WorkersFor(Parallelism.CurrentMaxThreads), s.Batch, chunks,
                     stepCost, weights.ProductCostPerRow(s), (long)g4 * (u + (dX.IsEmpty ? 0 : d)) * sizeof(float),
                     out int stepRoles, out int productRoles, out int sharedRows))
             {
@@ -941,27 +942,17 @@ public static unsafe class LstmKernels
                 new Span<float>(Gates + ((long)step * n + row) * g4 + gate * u + firstUnit, count).Clear();
         }
 
+        /// <summary>A batch of one band splits its units backward too when R is big enough and its product runs a row at a
+        /// time (<see cref="GemmRows"/>: below the micro-tile's rows), U a multiple of 32; dX's columns split alongside.</summary>
+        protected override int SplittableBackwardUnits => SplittableIf(ProductRunsRowByRow, Shape.Units, Shape.GateWidth);
+
+        protected override int BackwardInputColumns => DX == null ? 0 : Shape.Inputs;
+
         protected override void BackwardRows(int step, int first, int end, float* hIn, float* hOut)
         {
-            int n = Shape.Batch, t = Shape.Steps, u = Shape.Units, g4 = Shape.GateWidth, block = Shape.StateLength;
-            bool stepHasDy = ReturnSequences || step == t - 1;
+            int n = Shape.Batch, u = Shape.Units, g4 = Shape.GateWidth;
             for (int row = first; row < end; row++)
-            {
-                long at = (long)step * block + row * u;
-                float* dyRow = !stepHasDy ? null : ReturnSequences ? DY + ((long)row * t + step) * u : DY + (long)row * u;
-                float* dzRow = DZ + ((long)step * n + row) * g4;
-                if (Skipped(step, row))
-                {
-                    // Skipped step: no gate gradient; dh and dc pass straight to step t−1.
-                    new Span<float>(dzRow, g4).Clear();
-                    for (int j = 0; j < u; j++)
-                        hOut[row * u + j] = hIn[row * u + j] + (dyRow == null ? 0f : dyRow[j]);
-                    continue;
-                }
-                new Span<float>(hOut + row * u, u).Clear();
-                BackwardRow(Gates + ((long)step * n + row) * g4, Cell + at, TanhCell + at, hIn + row * u, dyRow,
-                    DC + row * u, dzRow, u);
-            }
+                BackwardCell(step, row, 0, u, hIn, hOut);
             bool wantDh = step > 0 || WantInitialGradient; // at step 0: dh₋₁, only for an initial state
             int rows = end - first;
             var dzRows = new ReadOnlySpan<float>(DZ + ((long)step * n + first) * g4, rows * g4);
@@ -974,25 +965,112 @@ public static unsafe class LstmKernels
             {
                 // [dh_{t−1} | dX_t] = dZ_t·[Rᵀ | Wᵀ] for these rows, one GEMM (rows×(U+D)); then dh_{t−1} goes to hOut
                 // (a skipped row's dZ is zero: it keeps the dh + dy it passed through) and dX_t into dX.
-                int d = Shape.Inputs, width = u + d;
-                float* product = DXStep + (long)first * width;
-                Gemm.Multiply(false, rows, width, g4, dzRows, g4, Recurrent, new Span<float>(product, rows * width), width);
-                int inputStep = RecurrentLayout.InputStep(step, t, GoBackwards);
-                for (int row = first; row < end; row++)
+                int width = u + Shape.Inputs;
+                Gemm.Multiply(false, rows, width, g4, dzRows, g4, Recurrent, new Span<float>(DXStep + (long)first * width, rows * width), width);
+                StepGradientsOut(step, first, end, 0, wantDh ? u : 0, 0, Shape.Inputs, hOut);
+            }
+            if (wantDh)
+                ThroughRecurrentDropout(step, first, end, 0, u, hOut);
+        }
+
+        protected override void BackwardCellUnits(int step, int firstUnit, int endUnit, float* hIn, float* hOut)
+        {
+            for (int row = 0; row < Shape.Batch; row++)
+                BackwardCell(step, row, firstUnit, endUnit - firstUnit, hIn, hOut);
+        }
+
+        protected override void BackwardProductUnits(int step, int firstUnit, int endUnit, int firstInput, int endInput, float* hIn, float* hOut)
+        {
+            int n = Shape.Batch, u = Shape.Units, g4 = Shape.GateWidth;
+            bool wantDh = step > 0 || WantInitialGradient;
+            float* dz = DZ + (long)step * n * g4;
+            fixed (float* data = Recurrent.Data)
+            {
+                float* packed = data + Recurrent.Offset;
+                if (DX == null)
                 {
-                    float* productRow = product + (long)(row - first) * width;
-                    if (wantDh && !Skipped(step, row))
-                        new ReadOnlySpan<float>(productRow, u).CopyTo(new Span<float>(hOut + row * u, u));
-                    // dX_t times the input mask (x̃ = x⊙m_x), added into the batch-major dX (stored when dX is new)
-                    RecurrentLayout.StoreOrAdd(new ReadOnlySpan<float>(productRow + u, d), new Span<float>(DX + ((long)row * t + inputStep) * d, d),
-                        InputDropout == null ? default : new ReadOnlySpan<float>(InputDropout + (long)row * d, d), accumulate: !OverwriteInput);
+                    if (wantDh && firstUnit < endUnit) // the same column chains as the whole product (GemmRows.MultiplyColumnRange)
+                        GemmRows.MultiplyColumnRange(Gemm.BestKernel, false, n, u, firstUnit, endUnit, g4, dz, g4, null, 0, packed, hOut, u,
+                            accumulate: true);
+                }
+                else
+                {
+                    int width = u + Shape.Inputs;
+                    if (firstUnit < endUnit)
+                        GemmRows.MultiplyColumnRange(Gemm.BestKernel, false, n, width, firstUnit, endUnit, g4, dz, g4, null, 0, packed, DXStep, width,
+                            accumulate: false);
+                    if (firstInput < endInput)
+                        GemmRows.MultiplyColumnRange(Gemm.BestKernel, false, n, width, u + firstInput, u + endInput, g4, dz, g4, null, 0, packed, DXStep,
+                            width, accumulate: false);
+                    StepGradientsOut(step, 0, n, firstUnit, wantDh ? endUnit : firstUnit, firstInput, endInput, hOut);
                 }
             }
-            if (wantDh && RecurrentDropout != null) // the step read h̃ = h⊙m_h, so dh_{t−1} = (dZ·Rᵀ)⊙m_h (skipped rows passed dh through)
-                for (int row = first; row < end; row++)
-                    if (!Skipped(step, row))
-                        TensorPrimitives.Multiply(new ReadOnlySpan<float>(hOut + row * u, u), new ReadOnlySpan<float>(RecurrentDropout + row * u, u),
-                            new Span<float>(hOut + row * u, u));
+            if (wantDh)
+                ThroughRecurrentDropout(step, 0, n, firstUnit, endUnit, hOut);
+        }
+
+        /// <summary>
+        /// The backward cell of <paramref name="row"/> at <paramref name="step"/> for units [<paramref name="firstUnit"/>,
+        /// + <paramref name="count"/>): dZ's columns of those units in each gate and dc_{t−1}; dh_{t−1} of those units in
+        /// <paramref name="hOut"/> cleared for the product to add into, or on a skipped step dZ zero and dh_t + dy passed
+        /// straight to step t−1. A range starting on a multiple of 16 units gives each unit the whole row's bits.
+        /// </summary>
+        private void BackwardCell(int step, int row, int firstUnit, int count, float* hIn, float* hOut)
+        {
+            int n = Shape.Batch, t = Shape.Steps, u = Shape.Units, g4 = Shape.GateWidth;
+            bool stepHasDy = ReturnSequences || step == t - 1;
+            long at = (long)step * Shape.StateLength + row * u + firstUnit;
+            float* dyRow = !stepHasDy ? null : (ReturnSequences ? DY + ((long)row * t + step) * u : DY + (long)row * u) + firstUnit;
+            float* dzRow = DZ + ((long)step * n + row) * g4 + firstUnit;
+            float* dhIn = hIn + row * u + firstUnit, dhOut = hOut + row * u + firstUnit;
+            if (Skipped(step, row))
+            {
+                for (int gate = 0; gate < 4; gate++)
+                    new Span<float>(dzRow + gate * u, count).Clear();
+                for (int j = 0; j < count; j++)
+                    dhOut[j] = dhIn[j] + (dyRow == null ? 0f : dyRow[j]);
+                return;
+            }
+            new Span<float>(dhOut, count).Clear();
+            BackwardRow(Gates + ((long)step * n + row) * g4 + firstUnit, Cell + at, TanhCell + at, dhIn, dyRow, DC + row * u + firstUnit,
+                dzRow, count, u);
+        }
+
+        /// <summary>
+        /// From the step's product [dh_{t−1} | dX_t] in DXStep (rows×(U+D)): for rows [<paramref name="first"/>,
+        /// <paramref name="end"/>), dh_{t−1}'s units [<paramref name="firstUnit"/>, <paramref name="endUnit"/>) into
+        /// <paramref name="hOut"/> (a skipped row's dZ is zero: it keeps the dh + dy it passed through), and dX_t's columns
+        /// [<paramref name="firstInput"/>, <paramref name="endInput"/>) times the input mask (x̃ = x⊙m_x) into the
+        /// batch-major dX (stored when dX is new).
+        /// </summary>
+        private void StepGradientsOut(int step, int first, int end, int firstUnit, int endUnit, int firstInput, int endInput, float* hOut)
+        {
+            int t = Shape.Steps, u = Shape.Units, d = Shape.Inputs, width = u + d, inputStep = RecurrentLayout.InputStep(step, t, GoBackwards);
+            int units = endUnit - firstUnit, inputs = endInput - firstInput;
+            for (int row = first; row < end; row++)
+            {
+                float* productRow = DXStep + (long)row * width;
+                if (units > 0 && !Skipped(step, row))
+                    new ReadOnlySpan<float>(productRow + firstUnit, units).CopyTo(new Span<float>(hOut + row * u + firstUnit, units));
+                if (inputs > 0)
+                    RecurrentLayout.StoreOrAdd(new ReadOnlySpan<float>(productRow + u + firstInput, inputs),
+                        new Span<float>(DX + ((long)row * t + inputStep) * d + firstInput, inputs),
+                        InputDropout == null ? default : new ReadOnlySpan<float>(InputDropout + (long)row * d + firstInput, inputs),
+                        accumulate: !OverwriteInput);
+            }
+        }
+
+        /// <summary>With recurrent dropout the step read h̃ = h⊙m_h, so dh_{t−1} = (dZ·Rᵀ)⊙m_h for rows [<paramref name="first"/>,
+        /// <paramref name="end"/>) and units [<paramref name="firstUnit"/>, <paramref name="endUnit"/>) (skipped rows passed dh through).</summary>
+        private void ThroughRecurrentDropout(int step, int first, int end, int firstUnit, int endUnit, float* hOut)
+        {
+            if (RecurrentDropout == null || firstUnit >= endUnit)
+                return;
+            int u = Shape.Units, count = endUnit - firstUnit;
+            for (int row = first; row < end; row++)
+                if (!Skipped(step, row))
+                    TensorPrimitives.Multiply(new ReadOnlySpan<float>(hOut + row * u + firstUnit, count),
+                        new ReadOnlySpan<float>(RecurrentDropout + row * u + firstUnit, count), new Span<float>(hOut + row * u + firstUnit, count));
         }
     }
 
@@ -1062,8 +1140,9 @@ public static unsafe class LstmKernels
     }
 
     /// <summary>
-    /// One sequence's step backward: from dh = dhIn (+ dY) and the running dc, writes dZ (4U) and updates
-    /// dc to dc_{t−1} in place.
+    /// One sequence's step backward for <paramref name="count"/> units of a row whose gate blocks are
+    /// <paramref name="gateStride"/> (= U) floats apart: from dh = dhIn (+ dY) and the running dc, writes those units'
+    /// columns of dZ (4U) and updates dc to dc_{t−1} in place.
     /// </summary>
     /// <remarks>
     /// dc_t = dc + dh⊙o⊙(1 − tanh²c); dz_i = dc_t⊙g⊙i(1−i); dz_f = dc_t⊙c_{t−1}⊙f(1−f);
@@ -1072,27 +1151,27 @@ public static unsafe class LstmKernels
     /// to zero: over a long sequence they decay towards the subnormal floats, which Intel cores compute 100x slower.</para>
     /// </remarks>
     private static void BackwardRow(float* gate, float* cPrev, float* tanhC, float* dhIn, float* dy, float* dc,
-        float* dz, int u)
+        float* dz, int count, int gateStride)
     {
         int j = 0, widest = CellLanes;
         if (widest >= 16)
-            j = BackwardLanes<Lanes512>(j, gate, cPrev, tanhC, dhIn, dy, dc, dz, u);
+            j = BackwardLanes<Lanes512>(j, gate, cPrev, tanhC, dhIn, dy, dc, dz, count, gateStride);
         if (widest >= 8)
-            j = BackwardLanes<Lanes256>(j, gate, cPrev, tanhC, dhIn, dy, dc, dz, u);
+            j = BackwardLanes<Lanes256>(j, gate, cPrev, tanhC, dhIn, dy, dc, dz, count, gateStride);
         if (widest >= 4)
-            j = BackwardLanes<Lanes128>(j, gate, cPrev, tanhC, dhIn, dy, dc, dz, u);
-        BackwardLanes<Lanes1>(j, gate, cPrev, tanhC, dhIn, dy, dc, dz, u);
+            j = BackwardLanes<Lanes128>(j, gate, cPrev, tanhC, dhIn, dy, dc, dz, count, gateStride);
+        BackwardLanes<Lanes1>(j, gate, cPrev, tanhC, dhIn, dy, dc, dz, count, gateStride);
     }
 
     /// <summary>The backward cell formula on whole vectors of <typeparamref name="T"/> from column j; returns where it stopped.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static int BackwardLanes<T>(int j, float* gate, float* cPrev, float* tanhC, float* dhIn, float* dy, float* dc,
-        float* dz, int u) where T : struct, ILanes<T>
+        float* dz, int count, int gateStride) where T : struct, ILanes<T>
     {
         T one = T.Create(1f);
-        for (; j <= u - T.Count; j += T.Count)
+        for (; j <= count - T.Count; j += T.Count)
         {
-            nuint at = (nuint)j, f4 = (nuint)u, g4 = (nuint)(2 * u), o4 = (nuint)(3 * u);
+            nuint at = (nuint)j, f4 = (nuint)gateStride, g4 = (nuint)(2 * gateStride), o4 = (nuint)(3 * gateStride);
             T dh = T.Load(ref *dhIn, at);
             if (dy != null)
                 dh += T.Load(ref *dy, at);

@@ -1,9 +1,10 @@
 namespace NanoNet.Kernels;
 
 /// <summary>
-/// The forward pass of a batch too small to split into bands of rows (below 16: one sequence, an app classifying one
-/// text at a time, or a handful) split by units instead: each worker takes a range of the units, for every row and step,
-/// and the workers meet at a barrier after each step, since step t + 1 reads all of h_t.
+/// The forward and backward passes of a batch too small to split into bands of rows (below 16: one sequence, an app
+/// classifying one text at a time, or a handful) split by units instead: each worker takes a range of the units, for
+/// every row and step, and the workers meet at a barrier once a step: forward after each step, since step t + 1 reads
+/// all of h_t; backward between a step's cell and its product, since dh_{t−1} = dZ_t·Rᵀ reads all of dZ_t.
 /// </summary>
 /// <remarks>
 /// <para>Shape legend: U = units, 4U = the gate columns (an LSTM's i, f, g, o blocks, U apart); a worker's range is units
@@ -16,6 +17,12 @@ namespace NanoNet.Kernels;
 /// and the simple RNN where their product runs a row at a time. On a Zen 3 core, T = 200, U = 128, 1 → 2 threads: one
 /// sequence's predict 1.29 → 0.64 ms, 3 rows' training forward 2.05 → 1.14, 8 rows' inference 6.05 → 2.96
 /// (benchmarks/README.md, forty-ninth sitting).</para>
+/// <para>Backward, worker w with units [a, b) runs step t as: the cell on its units (dZ_t's columns of its units in each
+/// gate, from dh_t and dc_t of its units), the barrier, then its columns [a, b) of dh_{t−1} = dZ_t·Rᵀ (rows a..b of R,
+/// half of R per core on two) and its share of dX_t's columns. The next step's cell reads only dh_{t−1}[a, b), which
+/// this worker just wrote, so one barrier a step is enough: a worker ahead writes dZ_{t−1} (other rows of dZ) while
+/// one behind still reads dZ_t. The chunks' weight gradients (dW, dR, db over the chunk's rows) run after each chunk on
+/// every worker, as for a batch of bands that is not pipelined.</para>
 /// <para>Determinism: each gate element is the same chain whichever worker computes it (the row product's column chains,
 /// <see cref="GemmRows.MultiplyColumnRange"/>), and each unit the same cell lanes (the ranges start on multiples of 32
 /// units, so of every vector width): the bits do not depend on the thread count.</para>
@@ -32,13 +39,17 @@ internal abstract unsafe partial class RecurrentStepJob
 
     private readonly SpinBarrier _stepBarrier = new();
 
-    /// <summary>Workers of this forward pass when it is split by units (set by <see cref="RunForward"/>), else 1.</summary>
+    /// <summary>Workers of this pass (forward, or a chunk backward) when it is split by units (set by <see cref="RunForward"/>
+    /// and <see cref="RunBackward"/>), else 1.</summary>
     private int _unitWorkers = 1;
 
-    [ThreadStatic] private static int t_unitSplitRuns;
+    [ThreadStatic] private static int t_unitSplitRuns, t_backwardUnitSplitRuns;
 
     /// <summary>Diagnostics for tests: forward passes this thread ran split by units.</summary>
     internal static int UnitSplitRuns => t_unitSplitRuns;
+
+    /// <summary>Diagnostics for tests: backward chunks this thread ran split by units.</summary>
+    internal static int BackwardUnitSplitRuns => t_backwardUnitSplitRuns;
 
     /// <summary>U when this forward pass can run split by units (<see cref="ForwardUnits"/>), else 0: each step says when
     /// its kind can (<see cref="SplittableIf"/>).</summary>
@@ -67,29 +78,74 @@ internal abstract unsafe partial class RecurrentStepJob
     protected virtual void ForwardUnits(int step, int firstUnit, int endUnit) =>
         throw new NotSupportedException("This recurrent step does not split its units.");
 
-    /// <summary>Workers to split this forward pass's units over: 1 (not split) unless the batch runs as one band, the
-    /// step can split (<see cref="SplittableUnits"/>) and more than one worker is free.</summary>
-    private int UnitWorkers()
+    /// <summary>U when this backward pass can run split by units (<see cref="BackwardCellUnits"/> and
+    /// <see cref="BackwardProductUnits"/>), else 0 (see <see cref="SplittableIf"/>).</summary>
+    protected virtual int SplittableBackwardUnits => 0;
+
+    /// <summary>The columns of the input gradient the backward step's product also makes (an LSTM's dX_t: D when dX is
+    /// wanted), split over the workers in <see cref="UnitQuantum"/> blocks as well; 0 when none.</summary>
+    protected virtual int BackwardInputColumns => 0;
+
+    /// <summary>Backward step <paramref name="step"/>'s cell for units [<paramref name="firstUnit"/>, <paramref name="endUnit"/>)
+    /// of every row: dZ_t's columns of these units in each gate, dc_{t−1} of these units, and dh_{t−1}[units] of
+    /// <paramref name="hOut"/> cleared (or, on a skipped step, dh_t + dy passed through).</summary>
+    protected virtual void BackwardCellUnits(int step, int firstUnit, int endUnit, float* hIn, float* hOut) =>
+        throw new NotSupportedException("This recurrent step does not split its units backward.");
+
+    /// <summary>Backward step <paramref name="step"/>'s product for columns [<paramref name="firstUnit"/>,
+    /// <paramref name="endUnit"/>) of dh_{t−1} (into <paramref name="hOut"/>) and [<paramref name="firstInput"/>,
+    /// <paramref name="endInput"/>) of dX_t, from all of dZ_t (the other workers' cells are done: the barrier); dh_t in
+    /// <paramref name="hIn"/>, for a step that passes it on after the product.</summary>
+    protected virtual void BackwardProductUnits(int step, int firstUnit, int endUnit, int firstInput, int endInput, float* hIn, float* hOut) =>
+        throw new NotSupportedException("This recurrent step does not split its units backward.");
+
+    /// <summary>Whether <see cref="RunBackward"/> splits this pass's units over the workers: one band, a step that can
+    /// (<see cref="SplittableBackwardUnits"/>) and more than one worker free. A caller that would otherwise pipeline the
+    /// steps beside the weight gradients (<see cref="RecurrentBackwardPipeline"/>) runs the chunks instead.</summary>
+    public bool BackwardSplitsUnits => Workers == 1 && UnitWorkers(SplittableBackwardUnits) > 1;
+
+    /// <summary>Workers to split <paramref name="units"/> units over (a multiple of UnitQuantum, or 0): 1 (not split) unless
+    /// there are two quanta at least and more than one worker is free.</summary>
+    private static int UnitWorkers(int units) => units < 2 * UnitQuantum ? 1 : Parallelism.WorkersFor(units / UnitQuantum);
+
+    /// <summary>Worker <paramref name="worker"/>'s share [first, end) of <paramref name="columns"/> columns cut in
+    /// <see cref="UnitQuantum"/> blocks (the last block may be short); empty when there are more workers than blocks.</summary>
+    private static (int First, int End) QuantumRange(int columns, int worker, int workerCount)
     {
-        int units = SplittableUnits; // a multiple of UnitQuantum, or 0
-        if (units < 2 * UnitQuantum)
-            return 1;
-        return Parallelism.WorkersFor(units / UnitQuantum);
+        int quanta = (columns + UnitQuantum - 1) / UnitQuantum;
+        int first = UnitQuantum * (int)((long)quanta * worker / workerCount);
+        int end = Math.Min(columns, UnitQuantum * (int)((long)quanta * (worker + 1) / workerCount));
+        return (first, Math.Max(first, end));
     }
 
     /// <summary>Worker <paramref name="worker"/> of <paramref name="workerCount"/>: its range of units, every step, a barrier
     /// after each step but the last.</summary>
     private void RunForwardUnits(int worker, int workerCount)
     {
-        int quanta = SplittableUnits / UnitQuantum;
-        int first = UnitQuantum * (int)((long)quanta * worker / workerCount);
-        int end = UnitQuantum * (int)((long)quanta * (worker + 1) / workerCount);
+        (int first, int end) = QuantumRange(SplittableUnits, worker, workerCount);
         for (int step = 0; step < Steps; step++)
         {
             if (first < end)
                 ForwardUnits(step, first, end);
             if (step + 1 < Steps)
                 _stepBarrier.SignalAndWait(workerCount);
+        }
+    }
+
+    /// <summary>Worker <paramref name="worker"/> of <paramref name="workerCount"/> in a chunk of a backward pass: per step,
+    /// last to first, its units' cell, the barrier, its columns of the product (see the class remarks).</summary>
+    private void RunBackwardUnits(int worker, int workerCount)
+    {
+        (int first, int end) = QuantumRange(SplittableBackwardUnits, worker, workerCount);
+        (int firstInput, int endInput) = QuantumRange(BackwardInputColumns, worker, workerCount);
+        for (int step = _toStep - 1; step >= _fromStep; step--)
+        {
+            bool even = (Steps - 1 - step) % 2 == 0;
+            float* hIn = even ? _dhFirst : _dhSecond, hOut = even ? _dhSecond : _dhFirst;
+            if (first < end)
+                BackwardCellUnits(step, first, end, hIn, hOut);
+            _stepBarrier.SignalAndWait(workerCount); // dZ_t whole before any worker's product reads it
+            BackwardProductUnits(step, first, end, firstInput, endInput, hIn, hOut);
         }
     }
 }

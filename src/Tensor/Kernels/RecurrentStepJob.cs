@@ -66,7 +66,7 @@ internal abstract unsafe partial class RecurrentStepJob : ParallelJob
     public void RunForward()
     {
         int workers = Parallelism.WorkersFor(Workers); // 1 inside another region
-        _unitWorkers = workers == 1 ? UnitWorkers() : 1;
+        _unitWorkers = workers == 1 ? UnitWorkers(SplittableUnits) : 1;
         if (_unitWorkers > 1) // one band: split the units instead (RecurrentStepJob.UnitSplit.cs)
         {
             t_unitSplitRuns++;
@@ -100,7 +100,11 @@ internal abstract unsafe partial class RecurrentStepJob : ParallelJob
     {
         SetBackwardBuffers(dhFirst, dhSecond);
         (_fromStep, _toStep) = (fromStep, toStep);
-        Parallelism.Run(this, Workers);
+        _unitWorkers = BackwardSplitsUnits ? UnitWorkers(SplittableBackwardUnits) : 1;
+        if (_unitWorkers > 1) // one band: split the units instead (RecurrentStepJob.UnitSplit.cs)
+            t_backwardUnitSplitRuns++;
+        Parallelism.Run(this, Math.Max(Workers, _unitWorkers));
+        _unitWorkers = 1;
         return DhAfter(fromStep);
     }
 
@@ -173,9 +177,12 @@ internal abstract unsafe partial class RecurrentStepJob : ParallelJob
 
     public override void RunWorker(int worker, int workerCount)
     {
-        if (!_backward && _unitWorkers > 1)
+        if (_unitWorkers > 1)
         {
-            RunForwardUnits(worker, workerCount);
+            if (_backward)
+                RunBackwardUnits(worker, workerCount);
+            else
+                RunForwardUnits(worker, workerCount);
             return;
         }
         if (!_backward && workerCount > 1 && ForwardInChains)

@@ -340,39 +340,85 @@ public static unsafe class SimpleRnnKernels
             }
         }
 
+        /// <summary>A batch of one band splits its units backward too where its product runs a row at a time (as forward;
+        /// with recurrent dropout as well: dh_{t−1} = (dZ·Rᵀ)⊙m_h is per unit).</summary>
+        protected override int SplittableBackwardUnits => SplittableIf(ProductRunsRowByRow, Shape.Units, Shape.Units);
+
         protected override void BackwardRows(int step, int first, int end, float* hIn, float* hOut)
         {
-            int n = Shape.Batch, t = Shape.Steps, u = Shape.Units, block = Shape.StateLength, rows = end - first;
-            bool stepHasDy = ReturnSequences || step == t - 1;
+            int n = Shape.Batch, u = Shape.Units, rows = end - first;
             for (int row = first; row < end; row++)
-            {
-                float* dyRow = !stepHasDy ? null : ReturnSequences ? DY + ((long)row * t + step) * u : DY + (long)row * u;
-                float* dzRow = DZ + ((long)step * n + row) * u;
-                if (Skipped(step, row))
-                    new Span<float>(dzRow, u).Clear(); // no gradient into the step; dh passes through (below)
-                else
-                    BackwardRow(Activation, Hidden + (long)(step + 1) * block + row * u, hIn + row * u, dyRow, dzRow, u);
-            }
+                BackwardCell(step, row, 0, u, hIn);
             // dh_{t−1} = dZ_t·Rᵀ (times m_h when the step read h̃); a skipped row's dZ is 0, and it passes dh through.
             bool wantPrevious = step > 0 || WantInitialGradient; // at step 0, dh₋₁ is wanted only for an initial state
             if (wantPrevious)
                 Gemm.Multiply(false, rows, u, u, new ReadOnlySpan<float>(DZ + ((long)step * n + first) * u, rows * u), u, Recurrent,
                     new Span<float>(hOut + first * u, rows * u), u);
             for (int row = first; row < end; row++)
+                AfterTheProduct(step, row, 0, u, hIn, hOut, wantPrevious);
+        }
+
+        protected override void BackwardCellUnits(int step, int firstUnit, int endUnit, float* hIn, float* hOut)
+        {
+            for (int row = 0; row < Shape.Batch; row++)
+                BackwardCell(step, row, firstUnit, endUnit - firstUnit, hIn);
+        }
+
+        protected override void BackwardProductUnits(int step, int firstUnit, int endUnit, int firstInput, int endInput, float* hIn, float* hOut)
+        {
+            if (firstUnit >= endUnit)
+                return;
+            int n = Shape.Batch, u = Shape.Units, count = endUnit - firstUnit;
+            bool wantPrevious = step > 0 || WantInitialGradient;
+            if (wantPrevious) // the same column chains as the whole product (GemmRows.MultiplyColumnRange)
+                fixed (float* data = Recurrent.Data)
+                    GemmRows.MultiplyColumnRange(Gemm.BestKernel, false, n, u, firstUnit, endUnit, u, DZ + (long)step * n * u, u, null, 0,
+                        data + Recurrent.Offset, hOut, u, accumulate: false);
+            // (dh_t of these units is still whole in hIn: the next step's product, which writes over it, waits at its barrier.)
+            for (int row = 0; row < n; row++)
+                AfterTheProduct(step, row, firstUnit, count, hIn, hOut, wantPrevious);
+        }
+
+        /// <summary>dz = (dh_t + dy)⊙act′ of <paramref name="row"/> at <paramref name="step"/> for units
+        /// [<paramref name="firstUnit"/>, + <paramref name="count"/>); zero on a skipped step (dh passes through after the product).</summary>
+        private void BackwardCell(int step, int row, int firstUnit, int count, float* hIn)
+        {
+            int n = Shape.Batch, t = Shape.Steps, u = Shape.Units;
+            float* dzRow = DZ + ((long)step * n + row) * u + firstUnit;
+            if (Skipped(step, row))
             {
-                var dhRow = new Span<float>(hOut + row * u, u);
-                if (Skipped(step, row))
-                {
-                    float* dyRow = !stepHasDy ? null : ReturnSequences ? DY + ((long)row * t + step) * u : DY + (long)row * u;
-                    new ReadOnlySpan<float>(hIn + row * u, u).CopyTo(dhRow);
-                    if (dyRow != null)
-                        TensorPrimitives.Add(dhRow, new ReadOnlySpan<float>(dyRow, u), dhRow);
-                }
-                else if (RecurrentDropout != null && wantPrevious)
-                {
-                    TensorPrimitives.Multiply(dhRow, new ReadOnlySpan<float>(RecurrentDropout + row * u, u), dhRow);
-                }
+                new Span<float>(dzRow, count).Clear(); // no gradient into the step; dh passes through (AfterTheProduct)
+                return;
             }
+            BackwardRow(Activation, Hidden + (long)(step + 1) * Shape.StateLength + row * u + firstUnit, hIn + row * u + firstUnit,
+                DyRow(step, row, firstUnit), dzRow, count);
+        }
+
+        /// <summary>After the product, units [<paramref name="firstUnit"/>, + <paramref name="count"/>) of
+        /// <paramref name="row"/>'s dh_{t−1}: a skipped step's dh_t + dy passed through, else times m_h with recurrent dropout.</summary>
+        private void AfterTheProduct(int step, int row, int firstUnit, int count, float* hIn, float* hOut, bool wantPrevious)
+        {
+            int u = Shape.Units;
+            var dhRow = new Span<float>(hOut + row * u + firstUnit, count);
+            if (Skipped(step, row))
+            {
+                float* dyRow = DyRow(step, row, firstUnit);
+                new ReadOnlySpan<float>(hIn + row * u + firstUnit, count).CopyTo(dhRow);
+                if (dyRow != null)
+                    TensorPrimitives.Add(dhRow, new ReadOnlySpan<float>(dyRow, count), dhRow);
+            }
+            else if (RecurrentDropout != null && wantPrevious)
+                TensorPrimitives.Multiply(dhRow, new ReadOnlySpan<float>(RecurrentDropout + row * u + firstUnit, count), dhRow);
+        }
+
+        /// <summary>dY of <paramref name="row"/> at <paramref name="step"/> from unit <paramref name="firstUnit"/>, or null when
+        /// the step has no output gradient (only the last step has one without return_sequences).</summary>
+        private float* DyRow(int step, int row, int firstUnit)
+        {
+            int t = Shape.Steps, u = Shape.Units;
+            if (!ReturnSequences && step != t - 1)
+                return null;
+            return (ReturnSequences ? DY + ((long)row * t + step) * u : DY + (long)row * u) + firstUnit;
         }
     }
 
