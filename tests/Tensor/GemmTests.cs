@@ -313,6 +313,12 @@ public unsafe class PackedGemmTests
         float[] Random(int length) => Enumerable.Range(0, length).Select(_ => rng.NextSingle() - 0.5f).ToArray();
         float[] a = Random(m * k), b = Random(k * n), initial = Random(m * n);
         int lda = transA ? m : k, ldb = transB ? k : n;
+        // The K slabs each path cuts: on the 8×32 kernel the Cᵀ product (N′ = M ≤ 32 columns, one panel) takes K whole up
+        // to a limit (Gemm.SinglePanelSlab), where the packed product of N = n columns cuts KC slabs: past KC (K = 512 on a
+        // 32 KB L1d's KC = 256) the two give each element other sums, and the Cᵀ path is checked against its own order.
+        bool transposesC = Gemm.TransposesC(Gemm.BestKernel, transA, transB, m, n, k, null);
+        int packedSlab = Gemm.BestKernel == GemmKernelKind.Vector512 ? Gemm.SinglePanelSlab(transA, n, k) : Gemm.KC;
+        int inPlaceSlab = transposesC && Gemm.BestKernel == GemmKernelKind.Vector512 ? Gemm.SinglePanelSlab(false, m, k) : packedSlab;
         int saved = Parallelism.MaxThreads;
         try
         {
@@ -324,6 +330,8 @@ public unsafe class PackedGemmTests
                     Gemm.ReadsInPlace = false;
                     Gemm.Multiply(transA, transB, m, n, k, a, lda, b, ldb, packed, n, accumulate);
                     Gemm.ReadsInPlace = true;
+                    if (inPlaceSlab != packedSlab) // one FMA chain per element and slab, from zero, then added to C
+                        packed = SlabChains(transA, transB, m, n, k, a, lda, b, ldb, initial, accumulate, inPlaceSlab);
                     // B's panels read in place with and without their rows asked for ahead (InPlacePanel): no value changes.
                     foreach (bool rowsAhead in new[] { true, false })
                     {
@@ -340,5 +348,26 @@ public unsafe class PackedGemmTests
             Gemm.AsksInPlaceRowsAhead = true;
             Parallelism.MaxThreads = saved;
         }
+    }
+
+    /// <summary>
+    /// C (+)= op(A)·op(B) in the micro-kernels' order, for a check to the bit: each element, K slab by K slab of depth
+    /// <paramref name="slab"/>, one fused multiply-add chain from zero in K order, stored (the first slab, not accumulating)
+    /// or added to C.
+    /// </summary>
+    private static float[] SlabChains(bool transA, bool transB, int m, int n, int k, float[] a, int lda, float[] b, int ldb,
+        float[] initial, bool accumulate, int slab)
+    {
+        float[] c = (float[])initial.Clone();
+        for (int i = 0; i < m; i++)
+            for (int j = 0; j < n; j++)
+                for (int pc = 0; pc < k; pc += slab)
+                {
+                    float chain = 0f;
+                    for (int p = pc; p < Math.Min(k, pc + slab); p++)
+                        chain = MathF.FusedMultiplyAdd(transA ? a[p * lda + i] : a[i * lda + p], transB ? b[j * ldb + p] : b[p * ldb + j], chain);
+                    c[i * n + j] = accumulate || pc > 0 ? c[i * n + j] + chain : chain;
+                }
+        return c;
     }
 }

@@ -265,8 +265,11 @@ public static unsafe class Gemm
     /// Whether C = A·Bᵀ (B stored N×K, too big to stay cached) with a few rows (8 ≤ M ≤ 32, the Keras Dense layer's
     /// dX = dZ·Wᵀ) is computed as Cᵀ = B·Aᵀ: B is then the left operand of a single-panel product, read in place by
     /// <see cref="GemmMicroKernels.Kernel8x32DirectA"/> (its rows are contiguous in K), instead of transposed 8×8 at a time
-    /// into packed panels that only M/8 tiles read. Each tile is stored transposed. Same bits: every element takes the same
-    /// FMAs in the same order (a·b = b·a exactly). At M = 64 (two panels) it was slower than packing (benchmarks/README.md).
+    /// into packed panels that only M/8 tiles read. Each tile is stored transposed. Every element takes the same FMAs
+    /// (a·b = b·a exactly) in the same K slabs as the packed path, except on the 8×32 kernel past KC: the Cᵀ product is a
+    /// single panel, which takes K whole up to a limit (<see cref="SinglePanelSlab"/>), one chain per element instead of one
+    /// per KC slab (a 32 KB L1d's KC = 256 against K = 512, say); a rule on the shape, so the same at any thread count.
+    /// At M = 64 (two panels) it was slower than packing (benchmarks/README.md).
     /// On the 6×16 kernel (AVX2) the same for 8 ≤ M ≤ <see cref="TransposedCMaxRows256"/>: B's rows read in place by
     /// <see cref="GemmMicroKernels.Kernel6x16DirectA"/>, each 6×16 tile stored through two 8×8 transposes.
     /// </summary>
