@@ -82,8 +82,9 @@ public class GemmDirectASlabTests
         }
     }
 
-    /// <summary>Each C[i, j] as the kernel sums it: per slab an FMA chain from zero over its K steps, stored or added.</summary>
-    private static float[] Chains(int m, int n, int k, float[] a, float[] b, bool transA, bool transB, float[] initial, bool accumulate, int slabDepth)
+    /// <summary>Each C[i, j] as the kernel sums it: per slab an FMA chain from zero over its K steps, stored or added
+    /// (A and B packed tight: lda = transA ? m : k, ldb = transB ? k : n).</summary>
+    internal static float[] Chains(int m, int n, int k, float[] a, float[] b, bool transA, bool transB, float[] initial, bool accumulate, int slabDepth)
     {
         float[] c = (float[])initial.Clone();
         for (int i = 0; i < m; i++)

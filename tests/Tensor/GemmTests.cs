@@ -331,7 +331,7 @@ public unsafe class PackedGemmTests
                     Gemm.Multiply(transA, transB, m, n, k, a, lda, b, ldb, packed, n, accumulate);
                     Gemm.ReadsInPlace = true;
                     if (inPlaceSlab != packedSlab) // one FMA chain per element and slab, from zero, then added to C
-                        packed = SlabChains(transA, transB, m, n, k, a, lda, b, ldb, initial, accumulate, inPlaceSlab);
+                        packed = GemmDirectASlabTests.Chains(m, n, k, a, b, transA, transB, initial, accumulate, inPlaceSlab);
                     // B's panels read in place with and without their rows asked for ahead (InPlacePanel): no value changes.
                     foreach (bool rowsAhead in new[] { true, false })
                     {
@@ -348,26 +348,5 @@ public unsafe class PackedGemmTests
             Gemm.AsksInPlaceRowsAhead = true;
             Parallelism.MaxThreads = saved;
         }
-    }
-
-    /// <summary>
-    /// C (+)= op(A)·op(B) in the micro-kernels' order, for a check to the bit: each element, K slab by K slab of depth
-    /// <paramref name="slab"/>, one fused multiply-add chain from zero in K order, stored (the first slab, not accumulating)
-    /// or added to C.
-    /// </summary>
-    private static float[] SlabChains(bool transA, bool transB, int m, int n, int k, float[] a, int lda, float[] b, int ldb,
-        float[] initial, bool accumulate, int slab)
-    {
-        float[] c = (float[])initial.Clone();
-        for (int i = 0; i < m; i++)
-            for (int j = 0; j < n; j++)
-                for (int pc = 0; pc < k; pc += slab)
-                {
-                    float chain = 0f;
-                    for (int p = pc; p < Math.Min(k, pc + slab); p++)
-                        chain = MathF.FusedMultiplyAdd(transA ? a[p * lda + i] : a[i * lda + p], transB ? b[j * ldb + p] : b[p * ldb + j], chain);
-                    c[i * n + j] = accumulate || pc > 0 ? c[i * n + j] + chain : chain;
-                }
-        return c;
     }
 }
