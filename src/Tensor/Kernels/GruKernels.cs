@@ -434,7 +434,7 @@ public static unsafe class GruKernels
                 BackwardCell(step, row, firstUnit, endUnit - firstUnit, hIn, hOut);
         }
 
-        protected override void BackwardProductUnits(int step, int firstUnit, int endUnit, int firstInput, int endInput, float* hIn, float* hOut)
+        protected override void BackwardProductUnits(int step, int worker, int firstUnit, int endUnit, int firstInput, int endInput, float* hIn, float* hOut)
         {
             if (firstUnit >= endUnit || step == 0 && !WantInitialGradient)
                 return;

@@ -149,6 +149,7 @@ public ref struct LstmBuffers
 public static unsafe class LstmKernels
 {
     [ThreadStatic] private static PackedMatrix? t_packedR, t_packedRT, t_packedRWT;
+    [ThreadStatic] private static PackedMatrix?[]? t_unitPacked;
     [ThreadStatic] private static float[]? t_fusedWeights, t_fusedBias, t_stackedRW;
     [ThreadStatic] private static int t_onEmbeddingRuns;
 
@@ -555,6 +556,7 @@ public static unsafe class LstmKernels
             job.DC = pScratch + 2 * block;
             job.DX = pdx; job.DXStep = pScratch + 3 * block; job.InputDropout = pmx;
             job.OverwriteInput = overwriteInput;
+            job.PackTileSplit(dX.IsEmpty ? r : t_stackedRW, wantInput: !dX.IsEmpty, ref t_unitPacked);
             // The steps in chunks, last to first (the chunk's dZ, rows×4U, about the size of L2); after each chunk its
             // weight gradients, while its dZ is still in cache. One product over all T·N rows after the loop read 13 MB
             // of dZ back from memory at N = 32, T = 200: the IMDB seed model's dR ran at about 60% of the FMA peak that
@@ -714,6 +716,10 @@ public static unsafe class LstmKernels
         // On embedded ids (ForwardOnEmbedding): the distinct rows' projections and, per position (batch-major), its row.
         public float* Projected;
         public int* Slots;
+        /// <summary>A backward pass of one band whose step product runs whole row tiles, split by units: per worker, its
+        /// columns of the product's B ([Rᵀ | Wᵀ] or Rᵀ) packed as a matrix of their own (<see cref="PackTileSplit"/>); null
+        /// when the pass is not split that way.</summary>
+        public PackedMatrix?[]? UnitProducts;
 
         public static StepJob Rent(in LstmShape s, PackedMatrix? recurrent, bool backward)
         {
@@ -725,6 +731,7 @@ public static unsafe class LstmKernels
             job.DX = job.DXStep = job.InputDropout = null;
             job.Input = job.BatchMajorInput = job.FusedWeights = job.FusedBias = job.Projected = null;
             job.Slots = null;
+            job.UnitProducts = null;
             job.WantInitialGradient = false;
             job.OverwriteInput = false;
             return job;
@@ -942,9 +949,42 @@ public static unsafe class LstmKernels
                 new Span<float>(Gates + ((long)step * n + row) * g4 + gate * u + firstUnit, count).Clear();
         }
 
-        /// <summary>A batch of one band splits its units backward too when R is big enough and its product runs a row at a
-        /// time (<see cref="GemmRows"/>: below the micro-tile's rows), U a multiple of 32; dX's columns split alongside.</summary>
-        protected override int SplittableBackwardUnits => SplittableIf(ProductRunsRowByRow, Shape.Units, Shape.GateWidth);
+        /// <summary>A batch of one band splits its units backward too when R is big enough, U a multiple of 32, and its
+        /// product runs a row at a time (<see cref="GemmRows"/>: below the micro-tile's rows) or each worker's columns were
+        /// packed on their own (<see cref="PackTileSplit"/>); dX's columns split alongside.</summary>
+        protected override int SplittableBackwardUnits =>
+            SplittableIf(ProductRunsRowByRow || UnitProducts != null, Shape.Units, Shape.GateWidth);
+
+        /// <summary>
+        /// For a batch of one band whose step product runs whole row tiles (8 to 15 rows with AVX-512, 6 to 15 with AVX2):
+        /// each worker's columns of the product's B (<paramref name="stacked"/> = [R; W] when dX is wanted, else R, stored
+        /// (U+D)×4U or U×4U: its rows are B's columns) packed as a matrix of its own, so that the backward splits by units as
+        /// a row-at-a-time product does. Each element of C is then the same KC-slab sums as in the whole product; where a
+        /// worker's share would be one panel of 32 columns or fewer past KC (the 8×32 kernel then takes K whole,
+        /// <see cref="Gemm.SinglePanelSlab"/>: other bits) the pass is not split.
+        /// </summary>
+        public void PackTileSplit(ReadOnlySpan<float> stacked, bool wantInput, ref PackedMatrix?[]? cache)
+        {
+            UnitProducts = null;
+            int u = Shape.Units, g4 = Shape.GateWidth;
+            int workers = UnitWorkersIfOneBand(SplittableIf(true, u, g4)); // as RunBackward will split once this is set
+            if (ProductRunsRowByRow || workers < 2)
+                return;
+            int width = u + (wantInput ? Shape.Inputs : 0);
+            bool wholeKRisk = Gemm.BestKernel == GemmKernelKind.Vector512 && g4 > Gemm.KC;
+            for (int worker = 0; worker < workers; worker++)
+                if (wholeKRisk && QuantumRange(width, worker, workers) is var (first, end) && end - first is > 0 and <= 32)
+                    return;
+            if (cache == null || cache.Length < workers)
+                Array.Resize(ref cache, workers);
+            for (int worker = 0; worker < workers; worker++)
+            {
+                (int first, int end) = QuantumRange(width, worker, workers);
+                if (end > first)
+                    cache[worker] = PackedMatrix.Pack(true, g4, end - first, stacked.Slice(first * g4, (end - first) * g4), g4, cache[worker]);
+            }
+            UnitProducts = cache;
+        }
 
         protected override int BackwardInputColumns => DX == null ? 0 : Shape.Inputs;
 
@@ -979,10 +1019,15 @@ public static unsafe class LstmKernels
                 BackwardCell(step, row, firstUnit, endUnit - firstUnit, hIn, hOut);
         }
 
-        protected override void BackwardProductUnits(int step, int firstUnit, int endUnit, int firstInput, int endInput, float* hIn, float* hOut)
+        protected override void BackwardProductUnits(int step, int worker, int firstUnit, int endUnit, int firstInput, int endInput, float* hIn, float* hOut)
         {
-            int n = Shape.Batch, u = Shape.Units, g4 = Shape.GateWidth;
             bool wantDh = step > 0 || WantInitialGradient;
+            if (UnitProducts != null)
+            {
+                TileProductUnits(step, worker, firstUnit, endUnit, firstInput, endInput, hOut, wantDh);
+                return;
+            }
+            int n = Shape.Batch, u = Shape.Units, g4 = Shape.GateWidth;
             float* dz = DZ + (long)step * n * g4;
             fixed (float* data = Recurrent.Data)
             {
@@ -1004,6 +1049,34 @@ public static unsafe class LstmKernels
                             width, accumulate: false);
                     StepGradientsOut(step, 0, n, firstUnit, wantDh ? endUnit : firstUnit, firstInput, endInput, hOut);
                 }
+            }
+            if (wantDh)
+                ThroughRecurrentDropout(step, 0, n, firstUnit, endUnit, hOut);
+        }
+
+        /// <summary>
+        /// <see cref="BackwardProductUnits"/> from this worker's own packed columns (<see cref="PackTileSplit"/>): its columns
+        /// [<paramref name="firstUnit"/>, <paramref name="endUnit"/>) of dh_{t−1} and [<paramref name="firstInput"/>,
+        /// <paramref name="endInput"/>) of dX_t, each a product of whole row tiles over the same KC slabs as the whole one.
+        /// </summary>
+        private void TileProductUnits(int step, int worker, int firstUnit, int endUnit, int firstInput, int endInput, float* hOut, bool wantDh)
+        {
+            int n = Shape.Batch, u = Shape.Units, g4 = Shape.GateWidth, units = endUnit - firstUnit, inputs = endInput - firstInput;
+            if (units + inputs == 0)
+                return;
+            var dz = new ReadOnlySpan<float>(DZ + (long)step * n * g4, n * g4);
+            PackedMatrix columns = UnitProducts![worker]!;
+            if (DX == null)
+            {
+                if (wantDh)
+                    Gemm.Multiply(false, n, units, g4, dz, g4, columns, new Span<float>(hOut + firstUnit, (n - 1) * u + units), u, accumulate: true);
+            }
+            else
+            {
+                // This worker's columns of [dh_{t−1} | dX_t] are one range of the product: its units, then its inputs.
+                int width = u + Shape.Inputs, first = units > 0 ? firstUnit : u + firstInput;
+                Gemm.Multiply(false, n, units + inputs, g4, dz, g4, columns, new Span<float>(DXStep + first, (n - 1) * width + units + inputs), width);
+                StepGradientsOut(step, 0, n, firstUnit, wantDh ? endUnit : firstUnit, firstInput, endInput, hOut);
             }
             if (wantDh)
                 ThroughRecurrentDropout(step, 0, n, firstUnit, endUnit, hOut);

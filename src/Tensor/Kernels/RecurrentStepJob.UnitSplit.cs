@@ -17,12 +17,15 @@ namespace NanoNet.Kernels;
 /// and the simple RNN where their product runs a row at a time. On a Zen 3 core, T = 200, U = 128, 1 → 2 threads: one
 /// sequence's predict 1.29 → 0.64 ms, 3 rows' training forward 2.05 → 1.14, 8 rows' inference 6.05 → 2.96
 /// (benchmarks/README.md, forty-ninth sitting).</para>
-/// <para>Backward, worker w with units [a, b) runs step t as: the cell on its units (dZ_t's columns of its units in each
-/// gate, from dh_t and dc_t of its units), the barrier, then its columns [a, b) of dh_{t−1} = dZ_t·Rᵀ (rows a..b of R,
-/// half of R per core on two) and its share of dX_t's columns. The next step's cell reads only dh_{t−1}[a, b), which
-/// this worker just wrote, so one barrier a step is enough: a worker ahead writes dZ_{t−1} (other rows of dZ) while
-/// one behind still reads dZ_t. The chunks' weight gradients (dW, dR, db over the chunk's rows) run after each chunk on
-/// every worker, as for a batch of bands that is not pipelined.</para>
+/// <para>Backward, each worker takes one range of the step product's columns, [dh_{t−1} | dX_t] for the LSTM (U + D
+/// columns) or dh_{t−1} alone (<see cref="BackwardColumns"/>); its units [a, b) are the part of the range below U. Step t
+/// is: the cell on its units (dZ_t's columns of its units in each gate, from dh_t and dc_t of its units), the barrier,
+/// then its columns of dZ_t·[Rᵀ | Wᵀ] (rows a..b of R and its rows of W: a share of the kernels per core). The next
+/// step's cell reads only dh_{t−1}[a, b), which this worker just wrote, so one barrier a step is enough: a worker ahead
+/// writes dZ_{t−1} (other rows of dZ) while one behind still reads dZ_t. The product runs a row at a time
+/// (<see cref="GemmRows.MultiplyColumnRange"/>), or, for the LSTM's batches of whole row tiles, against each worker's
+/// columns packed as a matrix of their own. The chunks' weight gradients (dW, dR, db over the chunk's rows) run after
+/// each chunk on every worker, as for a batch of bands that is not pipelined.</para>
 /// <para>Determinism: each gate element is the same chain whichever worker computes it (the row product's column chains,
 /// <see cref="GemmRows.MultiplyColumnRange"/>), and each unit the same cell lanes (the ranges start on multiples of 32
 /// units, so of every vector width): the bits do not depend on the thread count.</para>
@@ -92,25 +95,45 @@ internal abstract unsafe partial class RecurrentStepJob
     protected virtual void BackwardCellUnits(int step, int firstUnit, int endUnit, float* hIn, float* hOut) =>
         throw new NotSupportedException("This recurrent step does not split its units backward.");
 
-    /// <summary>Backward step <paramref name="step"/>'s product for columns [<paramref name="firstUnit"/>,
+    /// <summary>Backward step <paramref name="step"/>'s product, on worker <paramref name="worker"/>, for columns [<paramref name="firstUnit"/>,
     /// <paramref name="endUnit"/>) of dh_{t−1} (into <paramref name="hOut"/>) and [<paramref name="firstInput"/>,
     /// <paramref name="endInput"/>) of dX_t, from all of dZ_t (the other workers' cells are done: the barrier); dh_t in
     /// <paramref name="hIn"/>, for a step that passes it on after the product.</summary>
-    protected virtual void BackwardProductUnits(int step, int firstUnit, int endUnit, int firstInput, int endInput, float* hIn, float* hOut) =>
+    protected virtual void BackwardProductUnits(int step, int worker, int firstUnit, int endUnit, int firstInput, int endInput, float* hIn, float* hOut) =>
         throw new NotSupportedException("This recurrent step does not split its units backward.");
 
     /// <summary>Whether <see cref="RunBackward"/> splits this pass's units over the workers: one band, a step that can
     /// (<see cref="SplittableBackwardUnits"/>) and more than one worker free. A caller that would otherwise pipeline the
     /// steps beside the weight gradients (<see cref="RecurrentBackwardPipeline"/>) runs the chunks instead.</summary>
-    public bool BackwardSplitsUnits => Workers == 1 && UnitWorkers(SplittableBackwardUnits) > 1;
+    public bool BackwardSplitsUnits => BackwardUnitWorkers > 1;
+
+    /// <summary>The workers <see cref="RunBackward"/> splits this pass's units over: 1 (not split) unless the batch makes
+    /// one band, the step can split (<see cref="SplittableBackwardUnits"/>) and more than one worker is free.</summary>
+    internal int BackwardUnitWorkers => UnitWorkersIfOneBand(SplittableBackwardUnits);
+
+    /// <summary>Workers to split <paramref name="units"/> (a pass's splittable units, or 0) over when the batch makes one
+    /// band, else 1.</summary>
+    protected int UnitWorkersIfOneBand(int units) => Workers == 1 ? UnitWorkers(units) : 1;
 
     /// <summary>Workers to split <paramref name="units"/> units over (a multiple of UnitQuantum, or 0): 1 (not split) unless
     /// there are two quanta at least and more than one worker is free.</summary>
     private static int UnitWorkers(int units) => units < 2 * UnitQuantum ? 1 : Parallelism.WorkersFor(units / UnitQuantum);
 
+    /// <summary>
+    /// Worker <paramref name="worker"/>'s columns of the backward step's product [dh_{t−1} | dX_t] (U + D columns, or U):
+    /// one contiguous range of <see cref="UnitQuantum"/> blocks over the whole width, so its units (the part below U,
+    /// whose cells it also runs) and its inputs (the part past U). A worker may get units only, inputs only, or both.
+    /// </summary>
+    internal (int FirstUnit, int EndUnit, int FirstInput, int EndInput) BackwardColumns(int worker, int workerCount)
+    {
+        int units = SplittableBackwardUnits;
+        (int first, int end) = QuantumRange(units + BackwardInputColumns, worker, workerCount);
+        return (Math.Min(first, units), Math.Min(end, units), Math.Max(first, units) - units, Math.Max(end, units) - units);
+    }
+
     /// <summary>Worker <paramref name="worker"/>'s share [first, end) of <paramref name="columns"/> columns cut in
     /// <see cref="UnitQuantum"/> blocks (the last block may be short); empty when there are more workers than blocks.</summary>
-    private static (int First, int End) QuantumRange(int columns, int worker, int workerCount)
+    internal static (int First, int End) QuantumRange(int columns, int worker, int workerCount)
     {
         int quanta = (columns + UnitQuantum - 1) / UnitQuantum;
         int first = UnitQuantum * (int)((long)quanta * worker / workerCount);
@@ -136,8 +159,7 @@ internal abstract unsafe partial class RecurrentStepJob
     /// last to first, its units' cell, the barrier, its columns of the product (see the class remarks).</summary>
     private void RunBackwardUnits(int worker, int workerCount)
     {
-        (int first, int end) = QuantumRange(SplittableBackwardUnits, worker, workerCount);
-        (int firstInput, int endInput) = QuantumRange(BackwardInputColumns, worker, workerCount);
+        (int first, int end, int firstInput, int endInput) = BackwardColumns(worker, workerCount);
         for (int step = _toStep - 1; step >= _fromStep; step--)
         {
             bool even = (Steps - 1 - step) % 2 == 0;
@@ -145,7 +167,7 @@ internal abstract unsafe partial class RecurrentStepJob
             if (first < end)
                 BackwardCellUnits(step, first, end, hIn, hOut);
             _stepBarrier.SignalAndWait(workerCount); // dZ_t whole before any worker's product reads it
-            BackwardProductUnits(step, first, end, firstInput, endInput, hIn, hOut);
+            BackwardProductUnits(step, worker, first, end, firstInput, endInput, hIn, hOut);
         }
     }
 }

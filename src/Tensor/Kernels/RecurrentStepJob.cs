@@ -100,7 +100,7 @@ internal abstract unsafe partial class RecurrentStepJob : ParallelJob
     {
         SetBackwardBuffers(dhFirst, dhSecond);
         (_fromStep, _toStep) = (fromStep, toStep);
-        _unitWorkers = BackwardSplitsUnits ? UnitWorkers(SplittableBackwardUnits) : 1;
+        _unitWorkers = BackwardUnitWorkers;
         if (_unitWorkers > 1) // one band: split the units instead (RecurrentStepJob.UnitSplit.cs)
             t_backwardUnitSplitRuns++;
         Parallelism.Run(this, Math.Max(Workers, _unitWorkers));

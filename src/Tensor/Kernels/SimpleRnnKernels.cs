@@ -364,7 +364,7 @@ public static unsafe class SimpleRnnKernels
                 BackwardCell(step, row, firstUnit, endUnit - firstUnit, hIn);
         }
 
-        protected override void BackwardProductUnits(int step, int firstUnit, int endUnit, int firstInput, int endInput, float* hIn, float* hOut)
+        protected override void BackwardProductUnits(int step, int worker, int firstUnit, int endUnit, int firstInput, int endInput, float* hIn, float* hOut)
         {
             if (firstUnit >= endUnit)
                 return;
