@@ -4,8 +4,8 @@ namespace NanoNet.Tests;
 
 /// <summary>
 /// A batch too small for bands of rows (one or two sequences) runs the LSTM, GRU and simple RNN forward split by units
-/// over the workers, with a barrier a step, and their backward too where the step's product runs a row at a time
-/// (RecurrentStepJob.UnitSplit.cs). These tests require every output and gradient at 2 and 3 threads to be bitwise the
+/// over the workers, with a barrier a step, and their backward too, its product a row at a time or by whole row tiles
+/// against each worker's own packed columns (RecurrentStepJob.UnitSplit.cs). These tests require every output and gradient at 2 and 3 threads to be bitwise the
 /// 1-thread one — with a mask, going backwards, an initial state, input dropout, and on embedded ids — and that the split
 /// runs where it should (U a multiple of 32, R at least 128 KB, no recurrent dropout forward) and nowhere else.
 /// </summary>
@@ -34,10 +34,10 @@ public class RecurrentUnitSplitTests
     {
         // Where neither the LSTM's fused step nor a product a row at a time runs (the GRU and the simple RNN from 6 rows
         // on AVX2, 8 on AVX-512) the split does not apply.
-        // The backward splits where the step's product runs a row at a time (T = 9 steps: one chunk); the LSTM's one band
-        // of whole row tiles splits where no worker's share is a lone panel past KC (its own test, below).
+        // The backward splits where the step's product runs a row at a time (T = 9 steps: one chunk); a band of whole row
+        // tiles splits where no worker's share is a lone panel past KC (its own test, below).
         bool rowByRow = GemmRows.Applies(Gemm.BestKernel, batch, transB: false);
-        bool backwardSplits = splits && rowByRow, backwardByTiles = splits && !rowByRow && kind == "lstm" && batch < 16;
+        bool backwardSplits = splits && rowByRow, backwardByTiles = splits && !rowByRow && batch < 16;
         splits &= rowByRow || kind == "lstm" && LstmFusedStep.Applies(batch);
         float[][] one = RecurrentRuns.ForwardAndBackward(kind, batch, T, D, units, threads: 1, recurrentDropout: false, Seed, out var oneSplit);
         Assert.That(oneSplit, Is.EqualTo((0, 0)), "1 thread: nothing to split over");
@@ -101,10 +101,9 @@ public class RecurrentUnitSplitTests
         float[][] one = RecurrentRuns.ForwardAndBackward(kind, 1, T, D, 128, threads: 1, recurrentDropout: true, Seed, out _);
         float[][] two = RecurrentRuns.ForwardAndBackward(kind, 1, T, D, 128, threads: 2, recurrentDropout: true, Seed, out var split);
         Assert.That(split.Forward, Is.Zero, "h̃ = h⊙m is made whole per row: no split");
-        // Backward, dh_{t−1} = (dZ·Rᵀ)⊙m_h is per unit: it splits (where the product runs a row at a time; the LSTM's by
-        // whole row tiles elsewhere, the 128-bit kernels').
-        bool backwardSplits = GemmRows.Applies(Gemm.BestKernel, 1, transB: false) || kind == "lstm";
-        Assert.That(split.Backward, Is.EqualTo(backwardSplits ? 1 : 0), "backward chunks split by units");
+        // Backward, dh_{t−1} = (dZ·Rᵀ)⊙m_h is per unit: it splits (a row at a time, or by whole row tiles on the 128-bit
+        // kernels).
+        Assert.That(split.Backward, Is.EqualTo(1), "backward chunks split by units");
         RecurrentRuns.AssertBitwise(two, one, "recurrent dropout, 2 threads");
     }
 
@@ -119,14 +118,14 @@ public class RecurrentUnitSplitTests
     [TestCase("lstm", 12, 192, 24, false, 3)] // dh alone: 96 + 96 columns on two workers, 64 each on three
     [TestCase("lstm", 9, 96, 80, true, 4)]   // [dh | dX], 176 columns: 96 + 80 on two workers; 64 + 64 + 48 on three, the
                                              // middle one with units 64..96 and inputs 0..32
+    [TestCase("gru", 8, 192, 24, true, 2)]   // whole row tiles: 96 + 96 units on two workers, 64 each on three
+    [TestCase("rnn", 12, 192, 24, false, 3)]
     [TestCase("gru", 2, 128, 24, true, 2)]
     [TestCase("gru", 3, 128, 24, false, 4)]
     [TestCase("rnn", 2, 192, 24, true, 2)]
     [TestCase("rnn", 1, 256, 24, false, 4)]
     public void BackwardSplitByUnitsOverChunksGivesTheOneThreadBits(string kind, int batch, int units, int inputs, bool inputGradient, int chunkSteps)
     {
-        Assume.That(GemmRows.Applies(Gemm.BestKernel, batch, transB: false) || kind == "lstm",
-            "the GRU's and the simple RNN's split needs the row-at-a-time product");
         int savedChunks = RecurrentStepJob.ChunkStepsOverride;
         RecurrentStepJob.ChunkStepsOverride = chunkSteps;
         try

@@ -120,6 +120,7 @@ public ref struct GruBuffers
 public static unsafe class GruKernels
 {
     [ThreadStatic] private static PackedMatrix? t_packedR, t_packedRT;
+    [ThreadStatic] private static PackedMatrix?[]? t_unitPacked;
 
     /// <summary>
     /// Runs the GRU over the whole sequence, filling <paramref name="saved"/> (needed by <see cref="Backward"/>)
@@ -246,6 +247,7 @@ public static unsafe class GruKernels
             job.DInput = pdx; job.DRecurrent = pdh; job.RecurrentDropout = pmh; job.Scratch = pScratch + 2 * block;
             job.ReturnSequences = returnSequences;
             job.WantInitialGradient = !dInitialHidden.IsEmpty;
+            job.PackTileSplit(r, ref t_unitPacked);
             // The steps in chunks, last to first (the chunk's dX̂ and dĤ rows about the size of L2); after each chunk its
             // rows' weight gradients and dX while they are still in cache.
             float* dhInitial = null;
@@ -406,9 +408,15 @@ public static unsafe class GruKernels
             }
         }
 
-        /// <summary>A batch of one band splits its units backward too where its product runs a row at a time (as forward;
-        /// with recurrent dropout as well: dh_{t−1} = (dĤ·Rᵀ)⊙m_h is per unit).</summary>
-        protected override int SplittableBackwardUnits => SplittableIf(ProductRunsRowByRow, Shape.Units, Shape.GateWidth);
+        /// <summary>A batch of one band splits its units backward too where its product runs a row at a time (as forward)
+        /// or by whole row tiles against each worker's own packed columns; with recurrent dropout as well: dh_{t−1} =
+        /// (dĤ·Rᵀ)⊙m_h is per unit.</summary>
+        protected override int SplittableBackwardUnits => SplittableIf(ProductRunsRowByRow || HasUnitColumns, Shape.Units, Shape.GateWidth);
+
+        /// <summary>Each worker's columns of the backward product's B (Rᵀ, from R) packed on their own, for a batch of whole
+        /// row tiles (<see cref="RecurrentStepJob.PackUnitColumns"/>).</summary>
+        public void PackTileSplit(ReadOnlySpan<float> r, ref PackedMatrix?[]? cache) =>
+            PackUnitColumns(SplittableIf(true, Shape.Units, Shape.GateWidth), 0, Shape.GateWidth, r, ref cache);
 
         protected override void BackwardRows(int step, int first, int end, float* hIn, float* hOut)
         {
@@ -439,10 +447,14 @@ public static unsafe class GruKernels
             if (firstUnit >= endUnit || step == 0 && !WantInitialGradient)
                 return;
             int n = Shape.Batch, u = Shape.Units, g3 = Shape.GateWidth;
-            float* products = DRecurrent + (long)step * n * g3;
-            fixed (float* data = Recurrent.Data) // the same column chains as the whole product (GemmRows.MultiplyColumnRange)
-                GemmRows.MultiplyColumnRange(Gemm.BestKernel, false, n, u, firstUnit, endUnit, g3, products, g3, null, 0, data + Recurrent.Offset,
-                    RecurrentDropout == null ? hOut : Scratch, u, accumulate: RecurrentDropout == null);
+            float* products = DRecurrent + (long)step * n * g3, target = RecurrentDropout == null ? hOut : Scratch;
+            if (HasUnitColumns) // whole row tiles against this worker's own columns of Rᵀ, the same KC-slab sums
+                Gemm.Multiply(false, n, endUnit - firstUnit, g3, new ReadOnlySpan<float>(products, n * g3), g3, UnitColumns(worker),
+                    new Span<float>(target + firstUnit, (n - 1) * u + endUnit - firstUnit), u, accumulate: RecurrentDropout == null);
+            else
+                fixed (float* data = Recurrent.Data) // the same column chains as the whole product (GemmRows.MultiplyColumnRange)
+                    GemmRows.MultiplyColumnRange(Gemm.BestKernel, false, n, u, firstUnit, endUnit, g3, products, g3, null, 0, data + Recurrent.Offset,
+                        target, u, accumulate: RecurrentDropout == null);
             if (RecurrentDropout != null)
                 AddThroughRecurrentDropout(step, 0, n, firstUnit, endUnit, hOut);
         }

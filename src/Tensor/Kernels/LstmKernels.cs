@@ -716,10 +716,6 @@ public static unsafe class LstmKernels
         // On embedded ids (ForwardOnEmbedding): the distinct rows' projections and, per position (batch-major), its row.
         public float* Projected;
         public int* Slots;
-        /// <summary>A backward pass of one band whose step product runs whole row tiles, split by units: per worker, its
-        /// columns of the product's B ([Rᵀ | Wᵀ] or Rᵀ) packed as a matrix of their own (<see cref="PackTileSplit"/>); null
-        /// when the pass is not split that way.</summary>
-        public PackedMatrix?[]? UnitProducts;
 
         public static StepJob Rent(in LstmShape s, PackedMatrix? recurrent, bool backward)
         {
@@ -731,7 +727,6 @@ public static unsafe class LstmKernels
             job.DX = job.DXStep = job.InputDropout = null;
             job.Input = job.BatchMajorInput = job.FusedWeights = job.FusedBias = job.Projected = null;
             job.Slots = null;
-            job.UnitProducts = null;
             job.WantInitialGradient = false;
             job.OverwriteInput = false;
             return job;
@@ -953,38 +948,12 @@ public static unsafe class LstmKernels
         /// product runs a row at a time (<see cref="GemmRows"/>: below the micro-tile's rows) or each worker's columns were
         /// packed on their own (<see cref="PackTileSplit"/>); dX's columns split alongside.</summary>
         protected override int SplittableBackwardUnits =>
-            SplittableIf(ProductRunsRowByRow || UnitProducts != null, Shape.Units, Shape.GateWidth);
+            SplittableIf(ProductRunsRowByRow || HasUnitColumns, Shape.Units, Shape.GateWidth);
 
-        /// <summary>
-        /// For a batch of one band whose step product runs whole row tiles (8 to 15 rows with AVX-512, 6 to 15 with AVX2):
-        /// each worker's columns of the product's B (<paramref name="stacked"/> = [R; W] when dX is wanted, else R, stored
-        /// (U+D)×4U or U×4U: its rows are B's columns) packed as a matrix of its own, so that the backward splits by units as
-        /// a row-at-a-time product does. Each element of C is then the same KC-slab sums as in the whole product; where a
-        /// worker's share would be one panel of 32 columns or fewer past KC (the 8×32 kernel then takes K whole,
-        /// <see cref="Gemm.SinglePanelSlab"/>: other bits) the pass is not split.
-        /// </summary>
-        public void PackTileSplit(ReadOnlySpan<float> stacked, bool wantInput, ref PackedMatrix?[]? cache)
-        {
-            UnitProducts = null;
-            int u = Shape.Units, g4 = Shape.GateWidth;
-            int workers = UnitWorkersIfOneBand(SplittableIf(true, u, g4)); // as RunBackward will split once this is set
-            if (ProductRunsRowByRow || workers < 2)
-                return;
-            int width = u + (wantInput ? Shape.Inputs : 0);
-            bool wholeKRisk = Gemm.BestKernel == GemmKernelKind.Vector512 && g4 > Gemm.KC;
-            for (int worker = 0; worker < workers; worker++)
-                if (wholeKRisk && QuantumRange(width, worker, workers) is var (first, end) && end - first is > 0 and <= 32)
-                    return;
-            if (cache == null || cache.Length < workers)
-                Array.Resize(ref cache, workers);
-            for (int worker = 0; worker < workers; worker++)
-            {
-                (int first, int end) = QuantumRange(width, worker, workers);
-                if (end > first)
-                    cache[worker] = PackedMatrix.Pack(true, g4, end - first, stacked.Slice(first * g4, (end - first) * g4), g4, cache[worker]);
-            }
-            UnitProducts = cache;
-        }
+        /// <summary>Each worker's columns of the backward product's B ([Rᵀ | Wᵀ] from <paramref name="stacked"/> = [R; W] when
+        /// dX is wanted, else Rᵀ from R) packed on their own, for a batch of whole row tiles (<see cref="RecurrentStepJob.PackUnitColumns"/>).</summary>
+        public void PackTileSplit(ReadOnlySpan<float> stacked, bool wantInput, ref PackedMatrix?[]? cache) =>
+            PackUnitColumns(SplittableIf(true, Shape.Units, Shape.GateWidth), wantInput ? Shape.Inputs : 0, Shape.GateWidth, stacked, ref cache);
 
         protected override int BackwardInputColumns => DX == null ? 0 : Shape.Inputs;
 
@@ -1022,7 +991,7 @@ public static unsafe class LstmKernels
         protected override void BackwardProductUnits(int step, int worker, int firstUnit, int endUnit, int firstInput, int endInput, float* hIn, float* hOut)
         {
             bool wantDh = step > 0 || WantInitialGradient;
-            if (UnitProducts != null)
+            if (HasUnitColumns)
             {
                 TileProductUnits(step, worker, firstUnit, endUnit, firstInput, endInput, hOut, wantDh);
                 return;
@@ -1055,7 +1024,7 @@ public static unsafe class LstmKernels
         }
 
         /// <summary>
-        /// <see cref="BackwardProductUnits"/> from this worker's own packed columns (<see cref="PackTileSplit"/>): its columns
+        /// <see cref="BackwardProductUnits"/> from this worker's own packed columns (<see cref="RecurrentStepJob.PackUnitColumns"/>): its columns
         /// [<paramref name="firstUnit"/>, <paramref name="endUnit"/>) of dh_{t−1} and [<paramref name="firstInput"/>,
         /// <paramref name="endInput"/>) of dX_t, each a product of whole row tiles over the same KC slabs as the whole one.
         /// </summary>
@@ -1065,7 +1034,7 @@ public static unsafe class LstmKernels
             if (units + inputs == 0)
                 return;
             var dz = new ReadOnlySpan<float>(DZ + (long)step * n * g4, n * g4);
-            PackedMatrix columns = UnitProducts![worker]!;
+            PackedMatrix columns = UnitColumns(worker);
             if (DX == null)
             {
                 if (wantDh)

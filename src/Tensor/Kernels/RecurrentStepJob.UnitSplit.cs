@@ -115,6 +115,48 @@ internal abstract unsafe partial class RecurrentStepJob
     /// band, else 1.</summary>
     protected int UnitWorkersIfOneBand(int units) => Workers == 1 ? UnitWorkers(units) : 1;
 
+    /// <summary>Per worker, its columns of the backward step product's B packed as a matrix of their own
+    /// (<see cref="PackUnitColumns"/>); null when the product runs a row at a time or the pass is not split.</summary>
+    private PackedMatrix?[]? _unitColumns;
+
+    /// <summary>Whether this backward pass's workers multiply by their own packed columns (<see cref="PackUnitColumns"/>).</summary>
+    protected bool HasUnitColumns => _unitColumns != null;
+
+    /// <summary>Worker <paramref name="worker"/>'s columns of the product's B (<see cref="PackUnitColumns"/>).</summary>
+    protected PackedMatrix UnitColumns(int worker) => _unitColumns![worker]!;
+
+    /// <summary>
+    /// For a batch of one band whose backward step product runs whole row tiles (8 to 15 rows with AVX-512, 6 to 15 with
+    /// AVX2), where the product cannot split its columns a row at a time: each worker's range of the product's columns
+    /// (<see cref="BackwardColumns"/> over <paramref name="units"/> + <paramref name="inputs"/>) packed as a matrix of its
+    /// own, from <paramref name="columnsAsRows"/> (B stored transposed: (units + inputs) rows of <paramref name="k"/>
+    /// floats, R, or [R; W] for an LSTM's [Rᵀ | Wᵀ]), once a pass. Each element of C is then the same KC-slab sums as in
+    /// the whole product; where a worker's share would be one panel of 32 columns or fewer past KC (the 8×32 kernel then
+    /// takes K whole, <see cref="Gemm.SinglePanelSlab"/>: other bits) the pass is not split.
+    /// <paramref name="units"/>: the step's splittable units if it had that product (<see cref="SplittableIf"/>), or 0.
+    /// </summary>
+    protected void PackUnitColumns(int units, int inputs, int k, ReadOnlySpan<float> columnsAsRows, ref PackedMatrix?[]? cache)
+    {
+        _unitColumns = null;
+        int workers = UnitWorkersIfOneBand(units); // as RunBackward will split once this is set
+        if (ProductRunsRowByRow || workers < 2)
+            return;
+        int width = units + inputs;
+        bool wholeKRisk = Gemm.BestKernel == GemmKernelKind.Vector512 && k > Gemm.KC;
+        for (int worker = 0; worker < workers; worker++)
+            if (wholeKRisk && QuantumRange(width, worker, workers) is var (first, end) && end - first is > 0 and <= 32)
+                return;
+        if (cache == null || cache.Length < workers)
+            Array.Resize(ref cache, workers);
+        for (int worker = 0; worker < workers; worker++)
+        {
+            (int first, int end) = QuantumRange(width, worker, workers);
+            if (end > first)
+                cache[worker] = PackedMatrix.Pack(true, k, end - first, columnsAsRows.Slice(first * k, (end - first) * k), k, cache[worker]);
+        }
+        _unitColumns = cache;
+    }
+
     /// <summary>Workers to split <paramref name="units"/> units over (a multiple of UnitQuantum, or 0): 1 (not split) unless
     /// there are two quanta at least and more than one worker is free.</summary>
     private static int UnitWorkers(int units) => units < 2 * UnitQuantum ? 1 : Parallelism.WorkersFor(units / UnitQuantum);

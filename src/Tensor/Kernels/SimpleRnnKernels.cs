@@ -90,6 +90,7 @@ public ref struct SimpleRnnBuffers
 public static unsafe class SimpleRnnKernels
 {
     [ThreadStatic] private static PackedMatrix? t_packedR, t_packedRT;
+    [ThreadStatic] private static PackedMatrix?[]? t_unitPacked;
 
     /// <summary>Whether the kernels implement <paramref name="activation"/> (tanh, relu, linear).</summary>
     public static bool Supports(ActivationFunction activation) =>
@@ -209,6 +210,7 @@ public static unsafe class SimpleRnnKernels
             job.Hidden = hidden; job.Mask = pm; job.DY = pdy; job.DZ = pdz; job.RecurrentDropout = pmh;
             job.ReturnSequences = returnSequences;
             job.WantInitialGradient = !dInitialHidden.IsEmpty;
+            job.PackTileSplit(r, ref t_unitPacked);
             // The steps in chunks, last to first (the chunk's dZ rows about the size of L2); after each chunk its rows'
             // weight gradients and dX while they are still in cache.
             float* dhInitial = null;
@@ -340,9 +342,15 @@ public static unsafe class SimpleRnnKernels
             }
         }
 
-        /// <summary>A batch of one band splits its units backward too where its product runs a row at a time (as forward;
-        /// with recurrent dropout as well: dh_{t−1} = (dZ·Rᵀ)⊙m_h is per unit).</summary>
-        protected override int SplittableBackwardUnits => SplittableIf(ProductRunsRowByRow, Shape.Units, Shape.Units);
+        /// <summary>A batch of one band splits its units backward too where its product runs a row at a time (as forward)
+        /// or by whole row tiles against each worker's own packed columns; with recurrent dropout as well: dh_{t−1} =
+        /// (dZ·Rᵀ)⊙m_h is per unit.</summary>
+        protected override int SplittableBackwardUnits => SplittableIf(ProductRunsRowByRow || HasUnitColumns, Shape.Units, Shape.Units);
+
+        /// <summary>Each worker's columns of the backward product's B (Rᵀ, from R) packed on their own, for a batch of whole
+        /// row tiles (<see cref="RecurrentStepJob.PackUnitColumns"/>).</summary>
+        public void PackTileSplit(ReadOnlySpan<float> r, ref PackedMatrix?[]? cache) =>
+            PackUnitColumns(SplittableIf(true, Shape.Units, Shape.Units), 0, Shape.Units, r, ref cache);
 
         protected override void BackwardRows(int step, int first, int end, float* hIn, float* hOut)
         {
@@ -370,7 +378,10 @@ public static unsafe class SimpleRnnKernels
                 return;
             int n = Shape.Batch, u = Shape.Units, count = endUnit - firstUnit;
             bool wantPrevious = step > 0 || WantInitialGradient;
-            if (wantPrevious) // the same column chains as the whole product (GemmRows.MultiplyColumnRange)
+            if (wantPrevious && HasUnitColumns) // whole row tiles against this worker's own columns of Rᵀ, the same KC-slab sums
+                Gemm.Multiply(false, n, count, u, new ReadOnlySpan<float>(DZ + (long)step * n * u, n * u), u, UnitColumns(worker),
+                    new Span<float>(hOut + firstUnit, (n - 1) * u + count), u);
+            else if (wantPrevious) // the same column chains as the whole product (GemmRows.MultiplyColumnRange)
                 fixed (float* data = Recurrent.Data)
                     GemmRows.MultiplyColumnRange(Gemm.BestKernel, false, n, u, firstUnit, endUnit, u, DZ + (long)step * n * u, u, null, 0,
                         data + Recurrent.Offset, hOut, u, accumulate: false);
