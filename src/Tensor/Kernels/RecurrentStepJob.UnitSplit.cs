@@ -142,9 +142,9 @@ internal abstract unsafe partial class RecurrentStepJob
         if (ProductRunsRowByRow || workers < 2)
             return;
         int width = units + inputs;
-        bool wholeKRisk = Gemm.BestKernel == GemmKernelKind.Vector512 && k > Gemm.KC;
-        for (int worker = 0; worker < workers; worker++)
-            if (wholeKRisk && QuantumRange(width, worker, workers) is var (first, end) && end - first is > 0 and <= 32)
+        for (int worker = 0; worker < workers; worker++) // the 8×32 kernel's slabs depend on N: each share's must be the whole's
+            if (Gemm.BestKernel == GemmKernelKind.Vector512 && QuantumRange(width, worker, workers) is var (first, end) && end > first
+                && Gemm.SinglePanelSlab(false, end - first, k) != Gemm.SinglePanelSlab(false, width, k))
                 return;
         if (cache == null || cache.Length < workers)
             Array.Resize(ref cache, workers);
