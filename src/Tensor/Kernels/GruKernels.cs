@@ -120,7 +120,6 @@ public ref struct GruBuffers
 public static unsafe class GruKernels
 {
     [ThreadStatic] private static PackedMatrix? t_packedR, t_packedRT;
-    [ThreadStatic] private static PackedMatrix?[]? t_unitPacked;
 
     /// <summary>
     /// Runs the GRU over the whole sequence, filling <paramref name="saved"/> (needed by <see cref="Backward"/>)
@@ -247,7 +246,7 @@ public static unsafe class GruKernels
             job.DInput = pdx; job.DRecurrent = pdh; job.RecurrentDropout = pmh; job.Scratch = pScratch + 2 * block;
             job.ReturnSequences = returnSequences;
             job.WantInitialGradient = !dInitialHidden.IsEmpty;
-            job.PackTileSplit(r, ref t_unitPacked);
+            job.PackTileSplit(r);
             // The steps in chunks, last to first (the chunk's dX̂ and dĤ rows about the size of L2); after each chunk its
             // rows' weight gradients and dX while they are still in cache.
             float* dhInitial = null;
@@ -411,12 +410,12 @@ public static unsafe class GruKernels
         /// <summary>A batch of one band splits its units backward too where its product runs a row at a time (as forward)
         /// or by whole row tiles against each worker's own packed columns; with recurrent dropout as well: dh_{t−1} =
         /// (dĤ·Rᵀ)⊙m_h is per unit.</summary>
-        protected override int SplittableBackwardUnits => SplittableIf(ProductRunsRowByRow || HasUnitColumns, Shape.Units, Shape.GateWidth);
+        protected override int SplittableBackwardUnits => SplittableIf(BackwardProductSplits, Shape.Units, Shape.GateWidth);
 
         /// <summary>Each worker's columns of the backward product's B (Rᵀ, from R) packed on their own, for a batch of whole
         /// row tiles (<see cref="RecurrentStepJob.PackUnitColumns"/>).</summary>
-        public void PackTileSplit(ReadOnlySpan<float> r, ref PackedMatrix?[]? cache) =>
-            PackUnitColumns(SplittableIf(true, Shape.Units, Shape.GateWidth), 0, Shape.GateWidth, r, ref cache);
+        public void PackTileSplit(ReadOnlySpan<float> r) =>
+            PackUnitColumns(SplittableIf(true, Shape.Units, Shape.GateWidth), 0, Shape.GateWidth, r);
 
         protected override void BackwardRows(int step, int first, int end, float* hIn, float* hOut)
         {
@@ -466,10 +465,9 @@ public static unsafe class GruKernels
         /// </summary>
         private void BackwardCell(int step, int row, int firstUnit, int count, float* hIn, float* hOut)
         {
-            int n = Shape.Batch, t = Shape.Steps, u = Shape.Units, g3 = Shape.GateWidth;
-            bool stepHasDy = ReturnSequences || step == t - 1;
+            int n = Shape.Batch, u = Shape.Units, g3 = Shape.GateWidth;
             long at = (long)step * n + row;
-            float* dyRow = !stepHasDy ? null : (ReturnSequences ? DY + ((long)row * t + step) * u : DY + (long)row * u) + firstUnit;
+            float* dyRow = RecurrentLayout.OutputGradientRow(DY, ReturnSequences, row, step, Shape.Steps, u, firstUnit);
             float* dhIn = hIn + row * u + firstUnit, dhOut = hOut + row * u + firstUnit;
             if (Skipped(step, row))
             {

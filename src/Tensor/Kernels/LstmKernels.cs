@@ -149,7 +149,6 @@ public ref struct LstmBuffers
 public static unsafe class LstmKernels
 {
     [ThreadStatic] private static PackedMatrix? t_packedR, t_packedRT, t_packedRWT;
-    [ThreadStatic] private static PackedMatrix?[]? t_unitPacked;
     [ThreadStatic] private static float[]? t_fusedWeights, t_fusedBias, t_stackedRW;
     [ThreadStatic] private static int t_onEmbeddingRuns;
 
@@ -556,7 +555,7 @@ public static unsafe class LstmKernels
             job.DC = pScratch + 2 * block;
             job.DX = pdx; job.DXStep = pScratch + 3 * block; job.InputDropout = pmx;
             job.OverwriteInput = overwriteInput;
-            job.PackTileSplit(dX.IsEmpty ? r : t_stackedRW, wantInput: !dX.IsEmpty, ref t_unitPacked);
+            job.PackTileSplit(dX.IsEmpty ? r : t_stackedRW, wantInput: !dX.IsEmpty);
             // The steps in chunks, last to first (the chunk's dZ, rows×4U, about the size of L2); after each chunk its
             // weight gradients, while its dZ is still in cache. One product over all T·N rows after the loop read 13 MB
             // of dZ back from memory at N = 32, T = 200: the IMDB seed model's dR ran at about 60% of the FMA peak that
@@ -948,12 +947,12 @@ public static unsafe class LstmKernels
         /// product runs a row at a time (<see cref="GemmRows"/>: below the micro-tile's rows) or each worker's columns were
         /// packed on their own (<see cref="PackTileSplit"/>); dX's columns split alongside.</summary>
         protected override int SplittableBackwardUnits =>
-            SplittableIf(ProductRunsRowByRow || HasUnitColumns, Shape.Units, Shape.GateWidth);
+            SplittableIf(BackwardProductSplits, Shape.Units, Shape.GateWidth);
 
         /// <summary>Each worker's columns of the backward product's B ([Rᵀ | Wᵀ] from <paramref name="stacked"/> = [R; W] when
         /// dX is wanted, else Rᵀ from R) packed on their own, for a batch of whole row tiles (<see cref="RecurrentStepJob.PackUnitColumns"/>).</summary>
-        public void PackTileSplit(ReadOnlySpan<float> stacked, bool wantInput, ref PackedMatrix?[]? cache) =>
-            PackUnitColumns(SplittableIf(true, Shape.Units, Shape.GateWidth), wantInput ? Shape.Inputs : 0, Shape.GateWidth, stacked, ref cache);
+        public void PackTileSplit(ReadOnlySpan<float> stacked, bool wantInput) =>
+            PackUnitColumns(SplittableIf(true, Shape.Units, Shape.GateWidth), wantInput ? Shape.Inputs : 0, Shape.GateWidth, stacked);
 
         protected override int BackwardInputColumns => DX == null ? 0 : Shape.Inputs;
 
@@ -1059,10 +1058,9 @@ public static unsafe class LstmKernels
         /// </summary>
         private void BackwardCell(int step, int row, int firstUnit, int count, float* hIn, float* hOut)
         {
-            int n = Shape.Batch, t = Shape.Steps, u = Shape.Units, g4 = Shape.GateWidth;
-            bool stepHasDy = ReturnSequences || step == t - 1;
+            int n = Shape.Batch, u = Shape.Units, g4 = Shape.GateWidth;
             long at = (long)step * Shape.StateLength + row * u + firstUnit;
-            float* dyRow = !stepHasDy ? null : (ReturnSequences ? DY + ((long)row * t + step) * u : DY + (long)row * u) + firstUnit;
+            float* dyRow = RecurrentLayout.OutputGradientRow(DY, ReturnSequences, row, step, Shape.Steps, u, firstUnit);
             float* dzRow = DZ + ((long)step * n + row) * g4 + firstUnit;
             float* dhIn = hIn + row * u + firstUnit, dhOut = hOut + row * u + firstUnit;
             if (Skipped(step, row))

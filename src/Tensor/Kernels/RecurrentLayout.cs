@@ -64,6 +64,14 @@ internal static class RecurrentLayout
     /// <summary>The input step read at processing step <paramref name="step"/>: itself, or T−1−step going backwards.</summary>
     public static int InputStep(int step, int t, bool reverse) => reverse ? t - 1 - step : step;
 
+    /// <summary>
+    /// Where <paramref name="row"/>'s output gradient at processing step <paramref name="step"/> is in dY, from unit
+    /// <paramref name="firstUnit"/>: N×T×U with return_sequences (row-major by sequence), else N×U for the last step only;
+    /// null for a step without one.
+    /// </summary>
+    public static unsafe float* OutputGradientRow(float* dy, bool returnSequences, int row, int step, int t, int u, int firstUnit) =>
+        returnSequences ? dy + ((long)row * t + step) * u + firstUnit : step == t - 1 ? dy + (long)row * u + firstUnit : null;
+
     /// <summary>destination (columns×rows) = sourceᵀ, source rows×columns.</summary>
     public static void Transpose(ReadOnlySpan<float> source, Span<float> destination, int rows, int columns)
     {

@@ -86,7 +86,7 @@ internal abstract unsafe partial class RecurrentStepJob
     protected virtual int SplittableBackwardUnits => 0;
 
     /// <summary>The columns of the input gradient the backward step's product also makes (an LSTM's dX_t: D when dX is
-    /// wanted), split over the workers in <see cref="UnitQuantum"/> blocks as well; 0 when none.</summary>
+    /// wanted), after the U of dh_{t−1} (<see cref="BackwardColumns"/> cuts the two as one range); 0 when none.</summary>
     protected virtual int BackwardInputColumns => 0;
 
     /// <summary>Backward step <paramref name="step"/>'s cell for units [<paramref name="firstUnit"/>, <paramref name="endUnit"/>)
@@ -119,8 +119,15 @@ internal abstract unsafe partial class RecurrentStepJob
     /// (<see cref="PackUnitColumns"/>); null when the product runs a row at a time or the pass is not split.</summary>
     private PackedMatrix?[]? _unitColumns;
 
+    /// <summary>The packed columns' storage, kept by the job (each kind's job is cached per thread) from pass to pass.</summary>
+    private PackedMatrix?[] _unitColumnsStorage = [];
+
     /// <summary>Whether this backward pass's workers multiply by their own packed columns (<see cref="PackUnitColumns"/>).</summary>
     protected bool HasUnitColumns => _unitColumns != null;
+
+    /// <summary>Whether the backward step's product can split its columns over the workers with the whole product's bits:
+    /// a row at a time (<see cref="ProductRunsRowByRow"/>), or against each worker's own packed columns.</summary>
+    protected bool BackwardProductSplits => ProductRunsRowByRow || HasUnitColumns;
 
     /// <summary>Worker <paramref name="worker"/>'s columns of the product's B (<see cref="PackUnitColumns"/>).</summary>
     protected PackedMatrix UnitColumns(int worker) => _unitColumns![worker]!;
@@ -135,7 +142,7 @@ internal abstract unsafe partial class RecurrentStepJob
     /// takes K whole, <see cref="Gemm.SinglePanelSlab"/>: other bits) the pass is not split.
     /// <paramref name="units"/>: the step's splittable units if it had that product (<see cref="SplittableIf"/>), or 0.
     /// </summary>
-    protected void PackUnitColumns(int units, int inputs, int k, ReadOnlySpan<float> columnsAsRows, ref PackedMatrix?[]? cache)
+    protected void PackUnitColumns(int units, int inputs, int k, ReadOnlySpan<float> columnsAsRows)
     {
         _unitColumns = null;
         int workers = UnitWorkersIfOneBand(units); // as RunBackward will split once this is set
@@ -146,15 +153,16 @@ internal abstract unsafe partial class RecurrentStepJob
             if (Gemm.BestKernel == GemmKernelKind.Vector512 && QuantumRange(width, worker, workers) is var (first, end) && end > first
                 && Gemm.SinglePanelSlab(false, end - first, k) != Gemm.SinglePanelSlab(false, width, k))
                 return;
-        if (cache == null || cache.Length < workers)
-            Array.Resize(ref cache, workers);
+        if (_unitColumnsStorage.Length < workers)
+            Array.Resize(ref _unitColumnsStorage, workers);
         for (int worker = 0; worker < workers; worker++)
         {
             (int first, int end) = QuantumRange(width, worker, workers);
             if (end > first)
-                cache[worker] = PackedMatrix.Pack(true, k, end - first, columnsAsRows.Slice(first * k, (end - first) * k), k, cache[worker]);
+                _unitColumnsStorage[worker] = PackedMatrix.Pack(true, k, end - first, columnsAsRows.Slice(first * k, (end - first) * k), k,
+                    _unitColumnsStorage[worker]);
         }
-        _unitColumns = cache;
+        _unitColumns = _unitColumnsStorage;
     }
 
     /// <summary>Workers to split <paramref name="units"/> units over (a multiple of UnitQuantum, or 0): 1 (not split) unless

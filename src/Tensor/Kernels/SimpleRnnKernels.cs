@@ -90,7 +90,6 @@ public ref struct SimpleRnnBuffers
 public static unsafe class SimpleRnnKernels
 {
     [ThreadStatic] private static PackedMatrix? t_packedR, t_packedRT;
-    [ThreadStatic] private static PackedMatrix?[]? t_unitPacked;
 
     /// <summary>Whether the kernels implement <paramref name="activation"/> (tanh, relu, linear).</summary>
     public static bool Supports(ActivationFunction activation) =>
@@ -210,7 +209,7 @@ public static unsafe class SimpleRnnKernels
             job.Hidden = hidden; job.Mask = pm; job.DY = pdy; job.DZ = pdz; job.RecurrentDropout = pmh;
             job.ReturnSequences = returnSequences;
             job.WantInitialGradient = !dInitialHidden.IsEmpty;
-            job.PackTileSplit(r, ref t_unitPacked);
+            job.PackTileSplit(r);
             // The steps in chunks, last to first (the chunk's dZ rows about the size of L2); after each chunk its rows'
             // weight gradients and dX while they are still in cache.
             float* dhInitial = null;
@@ -345,12 +344,12 @@ public static unsafe class SimpleRnnKernels
         /// <summary>A batch of one band splits its units backward too where its product runs a row at a time (as forward)
         /// or by whole row tiles against each worker's own packed columns; with recurrent dropout as well: dh_{t−1} =
         /// (dZ·Rᵀ)⊙m_h is per unit.</summary>
-        protected override int SplittableBackwardUnits => SplittableIf(ProductRunsRowByRow || HasUnitColumns, Shape.Units, Shape.Units);
+        protected override int SplittableBackwardUnits => SplittableIf(BackwardProductSplits, Shape.Units, Shape.Units);
 
         /// <summary>Each worker's columns of the backward product's B (Rᵀ, from R) packed on their own, for a batch of whole
         /// row tiles (<see cref="RecurrentStepJob.PackUnitColumns"/>).</summary>
-        public void PackTileSplit(ReadOnlySpan<float> r, ref PackedMatrix?[]? cache) =>
-            PackUnitColumns(SplittableIf(true, Shape.Units, Shape.Units), 0, Shape.Units, r, ref cache);
+        public void PackTileSplit(ReadOnlySpan<float> r) =>
+            PackUnitColumns(SplittableIf(true, Shape.Units, Shape.Units), 0, Shape.Units, r);
 
         protected override void BackwardRows(int step, int first, int end, float* hIn, float* hOut)
         {
@@ -394,7 +393,7 @@ public static unsafe class SimpleRnnKernels
         /// [<paramref name="firstUnit"/>, + <paramref name="count"/>); zero on a skipped step (dh passes through after the product).</summary>
         private void BackwardCell(int step, int row, int firstUnit, int count, float* hIn)
         {
-            int n = Shape.Batch, t = Shape.Steps, u = Shape.Units;
+            int n = Shape.Batch, u = Shape.Units;
             float* dzRow = DZ + ((long)step * n + row) * u + firstUnit;
             if (Skipped(step, row))
             {
@@ -402,7 +401,7 @@ public static unsafe class SimpleRnnKernels
                 return;
             }
             BackwardRow(Activation, Hidden + (long)(step + 1) * Shape.StateLength + row * u + firstUnit, hIn + row * u + firstUnit,
-                DyRow(step, row, firstUnit), dzRow, count);
+                RecurrentLayout.OutputGradientRow(DY, ReturnSequences, row, step, Shape.Steps, u, firstUnit), dzRow, count);
         }
 
         /// <summary>After the product, units [<paramref name="firstUnit"/>, + <paramref name="count"/>) of
@@ -413,23 +412,13 @@ public static unsafe class SimpleRnnKernels
             var dhRow = new Span<float>(hOut + row * u + firstUnit, count);
             if (Skipped(step, row))
             {
-                float* dyRow = DyRow(step, row, firstUnit);
+                float* dyRow = RecurrentLayout.OutputGradientRow(DY, ReturnSequences, row, step, Shape.Steps, u, firstUnit);
                 new ReadOnlySpan<float>(hIn + row * u + firstUnit, count).CopyTo(dhRow);
                 if (dyRow != null)
                     TensorPrimitives.Add(dhRow, new ReadOnlySpan<float>(dyRow, count), dhRow);
             }
             else if (RecurrentDropout != null && wantPrevious)
                 TensorPrimitives.Multiply(dhRow, new ReadOnlySpan<float>(RecurrentDropout + row * u + firstUnit, count), dhRow);
-        }
-
-        /// <summary>dY of <paramref name="row"/> at <paramref name="step"/> from unit <paramref name="firstUnit"/>, or null when
-        /// the step has no output gradient (only the last step has one without return_sequences).</summary>
-        private float* DyRow(int step, int row, int firstUnit)
-        {
-            int t = Shape.Steps, u = Shape.Units;
-            if (!ReturnSequences && step != t - 1)
-                return null;
-            return (ReturnSequences ? DY + ((long)row * t + step) * u : DY + (long)row * u) + firstUnit;
         }
     }
 
