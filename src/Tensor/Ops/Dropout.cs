@@ -1,5 +1,6 @@
 using NanoNet.Autograd;
 using NanoNet.Diagnostics;
+using NanoNet.Memory;
 
 namespace NanoNet;
 
@@ -18,7 +19,8 @@ public static partial class Ops
     /// the state draws the same mask again.
     /// </para>
     /// <para>A rate of 0 returns <paramref name="x"/> itself and draws nothing.</para>
-    /// <para>Backward: dX += dY ⊙ mask·scale (the scaled mask is kept, as a step-memory tensor, for backward).</para>
+    /// <para>Backward: dX += dY ⊙ mask (the keep decisions are kept for backward as one bit per element, a step-memory
+    /// buffer 1/32 of x's size: <see cref="Kernels.DropoutBits"/>).</para>
     /// </remarks>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="rate"/> is not in [0, 1).</exception>
     public static Tensor Dropout(Tensor x, float rate, RandomStream random)
@@ -30,12 +32,13 @@ public static partial class Ops
         if (rate == 0f)
             return x;
         long started = Profiler.Start();
-        Tensor mask = Tensor.EmptyLike(x), y = Tensor.EmptyLike(x);
-        // mask = (16 random bits)/2^16 ≥ rate ? 1/(1 − rate) : 0; and y = x ⊙ mask, piece by piece in one pass
-        random.FillDropoutMask(mask.Span, rate, x.Span, y.Span);
+        Tensor y = Tensor.EmptyLike(x);
+        int[] keepBits = StepMemory.NewInts(Kernels.DropoutBits.Length(x.Length));
+        // mask = (16 random bits)/2^16 ≥ rate ? 1/(1 − rate) : 0; y = x ⊙ mask, and the mask kept as bits, in one pass
+        random.FillDropoutBits(rate, x.Span, y.Span, keepBits);
         if (Tape.ShouldRecord(x))
-            Tape.Record(DropoutEntry.Rent(y, x, mask), x);
-        Profiler.Stop("Dropout", started, bytes: 3.0 * sizeof(float) * x.Length); // read x, write the mask and y
+            Tape.Record(DropoutEntry.Rent(y, x, keepBits, 1f / (1f - rate)), x);
+        Profiler.Stop("Dropout", started, bytes: 2.0 * sizeof(float) * x.Length + x.Length / 8.0); // read x, write y and the bits
         return y;
     }
 
@@ -63,25 +66,25 @@ public static partial class Ops
     {
         // The call's arguments: set again each time the entry is rented (see TapeEntry.Rent).
         private Tensor x = null!;
-        private Tensor scaledMask = null!;
+        private int[] keepBits = null!;
+        private float scale;
 
-        public static DropoutEntry Rent(Tensor y, Tensor x, Tensor scaledMask)
+        public static DropoutEntry Rent(Tensor y, Tensor x, int[] keepBits, float scale)
         {
             DropoutEntry entry = Rent<DropoutEntry>(y);
-            entry.x = x;
-            entry.scaledMask = scaledMask;
+            (entry.x, entry.keepBits, entry.scale) = (x, keepBits, scale);
             return entry;
         }
 
-        /// <summary>Read dY and the mask, read and write dX (it accumulates; a new dX is only written).</summary>
-        public override double BackwardBytes => 4.0 * sizeof(float) * x.Length;
+        /// <summary>Read dY and the bits, read and write dX (it accumulates; a new dX is only written).</summary>
+        public override double BackwardBytes => 3.0 * sizeof(float) * x.Length + x.Length / 8.0;
 
         public override void Backward(Tensor dY)
         {
             if (!x.RequiresGrad)
                 return;
             Span<float> dX = x.GradForFirstWrite(out bool overwrite).Span; // a new dX is stored, not cleared and added to
-            Kernels.MaskedGradient.Backward(dY.Span, scaledMask.Span, dX, overwrite);
+            Kernels.DropoutBits.Backward(dY.Span, keepBits, scale, dX, overwrite);
         }
     }
 }

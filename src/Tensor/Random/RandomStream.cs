@@ -1,5 +1,3 @@
-using System.Numerics.Tensors;
-
 namespace NanoNet;
 
 /// <summary>
@@ -182,16 +180,20 @@ public sealed class RandomStream
     }
 
     /// <summary>
-    /// <see cref="FillDropoutMask(Span{float}, float)"/> and y = x ⊙ mask in the same pass: each 1,024-value piece of
-    /// the mask is multiplied into y while it is still in L1, instead of read back from memory by a second pass.
+    /// Dropout's forward: y = x ⊙ mask with the mask's keep decisions drawn exactly as
+    /// <see cref="FillDropoutMask(Span{float}, float)"/> draws them, kept as one bit per element in
+    /// <paramref name="keepBits"/> (<see cref="Kernels.DropoutBits"/>) instead of a float mask: each 2,048-element piece's
+    /// draws are used while in L1, and only y and the bits are written.
     /// </summary>
-    internal unsafe void FillDropoutMask(Span<float> mask, float rate, ReadOnlySpan<float> x, Span<float> y)
+    internal unsafe void FillDropoutBits(float rate, ReadOnlySpan<float> x, Span<float> y, Span<int> keepBits)
     {
-        if (x.Length != mask.Length || y.Length != mask.Length)
-            throw new ArgumentException($"Dropout: the mask has {mask.Length} values, x {x.Length} and y {y.Length}.");
-        fixed (float* px = x, py = y)
-            Fill(mask, FillKind.DropoutMask, rate, 1f / (1f - rate), (nint)px, (nint)py);
-        Position += ValuesFor(FillKind.DropoutMask, mask.Length);
+        if (y.Length != x.Length || keepBits.Length < Kernels.DropoutBits.Length(x.Length))
+            throw new ArgumentException($"Dropout: x has {x.Length} values, y {y.Length} and the keep bits {keepBits.Length} ints "
+                + $"(at least {Kernels.DropoutBits.Length(x.Length)} needed).");
+        fixed (float* px = x)
+        fixed (int* bits = keepBits)
+            Fill(y, FillKind.DropoutBits, rate, 1f / (1f - rate), (nint)px, (nint)bits);
+        Position += ValuesFor(FillKind.DropoutBits, x.Length);
     }
 
     /// <summary>Fills <paramref name="values"/> with N(mean, std²); element i uses the four values at Position + 4i.</summary>
@@ -214,7 +216,8 @@ public sealed class RandomStream
 
     // ---- the per-element definitions and the parallel split ------------------------------------
 
-    private enum FillKind { Uniform, Normal, DropoutMask }
+    // DropoutMask fills a float mask; DropoutBits fills y = x ⊙ mask and the keep bits, from the same draws.
+    private enum FillKind { Uniform, Normal, DropoutMask, DropoutBits }
 
     private static float ToUnitFloat(uint value) => (value >> 8) * FloatUnit;
 
@@ -223,7 +226,7 @@ public sealed class RandomStream
     private static ulong ValuesFor(FillKind kind, long elements) => kind switch
     {
         FillKind.Normal => 4 * (ulong)elements,
-        FillKind.DropoutMask => (ulong)(elements + 1) / 2,
+        FillKind.DropoutMask or FillKind.DropoutBits => (ulong)(elements + 1) / 2,
         _ => (ulong)elements,
     };
 
@@ -237,18 +240,18 @@ public sealed class RandomStream
         return Math.Sqrt(-2.0 * Math.Log(u1)) * Math.Cos(2.0 * Math.PI * u2);
     }
 
-    // x, y: a dropout mask's input and output (y = x ⊙ mask, same length as values), or 0 for the mask alone.
-    private unsafe void Fill(Span<float> values, FillKind kind, float a, float b, nint x, nint y)
+    // DropoutBits: values is y, x the input and bits the keep bits (0 for every other kind).
+    private unsafe void Fill(Span<float> values, FillKind kind, float a, float b, nint x, nint bits)
     {
         if (values.Length < ParallelThreshold || Parallelism.CurrentMaxThreads == 1)
         {
-            FillRange(values, _key, Stream, Position, kind, a, b, (float*)x, (float*)y);
+            FillRange(values, _key, Stream, Position, kind, a, b, (float*)x, (int*)bits);
             return;
         }
         fixed (float* start = values)
         {
             var job = t_job ??= new FillJob();
-            job.Set((nint)start, values.Length, _key, Stream, Position, kind, a, b, x, y);
+            job.Set((nint)start, values.Length, _key, Stream, Position, kind, a, b, x, bits);
             Parallelism.Run(job, Parallelism.CurrentMaxThreads);
         }
     }
@@ -258,14 +261,15 @@ public sealed class RandomStream
     /// uses the values at position + i (uniform) or position + 4i … + 4i + 3 (normal). Any split of a fill
     /// into ranges, each started at its own position, gives the same bits.
     /// </summary>
-    /// <paramref name="x"/> and <paramref name="y"/> (dropout only, or null): y = x ⊙ mask for the range's elements.
+    /// <paramref name="x"/> and <paramref name="bits"/> (<see cref="FillKind.DropoutBits"/> only, else null): the range's
+    /// input, and its keep bits (the range starts on a multiple of 32 elements); values is then its y.
     private static unsafe void FillRange(Span<float> values, PhiloxKey key, ulong stream, ulong position, FillKind kind, float a, float b,
-        float* x, float* y)
+        float* x, int* bits)
     {
         // Chunks of ChunkValues values: 1,024 elements, 256 normals, or 2,048 mask elements (an even number, so each
         // chunk's mask starts on a whole value).
-        int elementsPerChunk = kind switch { FillKind.Normal => ChunkValues / 4, FillKind.DropoutMask => 2 * ChunkValues, _ => ChunkValues };
-        uint threshold = kind == FillKind.DropoutMask ? UniformConversion.KeepThreshold(a) : 0;
+        int elementsPerChunk = kind switch { FillKind.Normal => ChunkValues / 4, FillKind.DropoutMask or FillKind.DropoutBits => 2 * ChunkValues, _ => ChunkValues };
+        uint threshold = kind is FillKind.DropoutMask or FillKind.DropoutBits ? UniformConversion.KeepThreshold(a) : 0;
         Span<uint> words = stackalloc uint[ChunkValues];
         for (int done = 0; done < values.Length; done += elementsPerChunk)
         {
@@ -276,11 +280,10 @@ public sealed class RandomStream
             if (kind == FillKind.Uniform)
                 UniformConversion.ToUniform(chunk, target, a, b - a); // a = low, b = high
             else if (kind == FillKind.DropoutMask)
-            {
                 UniformConversion.ToScaledMask(chunk, target, threshold, b); // a = rate, b = 1/(1 − rate)
-                if (x != null) // the piece of the mask is still in L1
-                    TensorPrimitives.Multiply(new ReadOnlySpan<float>(x + done, count), target, new Span<float>(y + done, count));
-            }
+            else if (kind == FillKind.DropoutBits)
+                fixed (float* y = target) // done is a multiple of 2,048: whole words of bits
+                    Kernels.DropoutBits.Forward(chunk, threshold, b, x + done, y, bits + done / 32, count);
             else
             {
                 for (int i = 0; i < count; i++) // a = mean, b = std
@@ -319,26 +322,26 @@ public sealed class RandomStream
         private ulong _stream, _position;
         private FillKind _kind;
         private float _a, _b;
-        private nint _x, _y;
+        private nint _x, _bits;
 
-        public void Set(nint start, int length, PhiloxKey key, ulong stream, ulong position, FillKind kind, float a, float b, nint x, nint y) =>
-            (_start, _length, _key, _stream, _position, _kind, _a, _b, _x, _y) = (start, length, key, stream, position, kind, a, b, x, y);
+        public void Set(nint start, int length, PhiloxKey key, ulong stream, ulong position, FillKind kind, float a, float b, nint x, nint bits) =>
+            (_start, _length, _key, _stream, _position, _kind, _a, _b, _x, _bits) = (start, length, key, stream, position, kind, a, b, x, bits);
 
         public override void RunWorker(int worker, int workerCount)
         {
             int from = Boundary(worker, workerCount), to = Boundary(worker + 1, workerCount);
             FillRange(new Span<float>((float*)_start + from, to - from), _key, _stream, _position + ValuesFor(_kind, from), _kind, _a, _b,
-                _x == 0 ? null : (float*)_x + from, _y == 0 ? null : (float*)_y + from);
+                _x == 0 ? null : (float*)_x + from, _bits == 0 ? null : (int*)_bits + from / 32);
         }
 
-        /// <summary>Where worker w's range starts: an even share, rounded down to an even element for a dropout mask (two
-        /// elements per value); the end for w = workerCount.</summary>
+        /// <summary>Where worker w's range starts: an even share, rounded down to a multiple of 32 elements for dropout (two
+        /// elements per value, 32 per int of keep bits); the end for w = workerCount.</summary>
         private int Boundary(int worker, int workerCount)
         {
             if (worker == workerCount)
                 return _length;
             int at = (int)((long)_length * worker / workerCount);
-            return _kind == FillKind.DropoutMask ? at & ~1 : at;
+            return _kind is FillKind.DropoutMask or FillKind.DropoutBits ? at & ~31 : at;
         }
     }
 }
