@@ -59,6 +59,45 @@ public class SideBySideWeightGradientsTests
         }
     }
 
+    /// <summary>
+    /// The GRU's chunk: dR takes its own dZ (dĤ, whose candidate columns carry the reset gate), dW and db dX̂'s. Bitwise
+    /// the sequential calls with each product's own dZ at every thread count (a piece of dR reading dX̂ would differ).
+    /// </summary>
+    [TestCase(512, 384, 128, 128, 508)] // a GRU chunk at 4 rows, U = 128, no initial state
+    [TestCase(37, 100, 5, 7, 34)]       // gate columns not a multiple of the panel
+    public void DRWithItsOwnDZEqualsTheSequentialCallsBitwise(int rows, int g, int d, int u, int rowsH)
+    {
+        float[] dz = Tensor.RandomUniform([rows, g], -1, 1, 90).ToArray();
+        float[] dzRecurrent = Tensor.RandomUniform([rows, g], -1, 1, 91).ToArray();
+        float[] x = Tensor.RandomUniform([rows, d], -1, 1, 92).ToArray();
+        float[] h = Tensor.RandomUniform([rowsH, u], -1, 1, 93).ToArray();
+        float[] dW0 = Tensor.RandomUniform([d, g], -1, 1, 94).ToArray();
+        float[] dR0 = Tensor.RandomUniform([u, g], -1, 1, 95).ToArray();
+        float[] db0 = Tensor.RandomUniform([g], -1, 1, 96).ToArray();
+        int saved = Parallelism.MaxThreads;
+        try
+        {
+            Parallelism.MaxThreads = 1;
+            float[] dW = (float[])dW0.Clone(), dR = (float[])dR0.Clone(), db = (float[])db0.Clone();
+            for (int row = 0; row < rows; row++)
+                TensorPrimitives.Add(db, dz.AsSpan(row * g, g), db);
+            Gemm.Multiply(true, false, d, g, rows, x, d, dz, g, dW, g, accumulate: true);
+            Gemm.Multiply(true, false, u, g, rowsH, h, u, dzRecurrent.AsSpan((rows - rowsH) * g), g, dR, g, accumulate: true);
+            foreach (int threads in new[] { 1, 2, 3 })
+            {
+                Parallelism.MaxThreads = threads;
+                float[] dWs = (float[])dW0.Clone(), dRs = (float[])dR0.Clone(), dbs = (float[])db0.Clone();
+                Parallelism.ResetWidestRegion();
+                SideBySideWeightGradients.Accumulate(dz, rows, g, x, d, h, u, rowsH, dWs, dRs, dbs, dzRecurrent: dzRecurrent);
+                AssertSameBitsSideBySide(threads, ("dW", dWs, dW), ("dR", dRs, dR), ("db", dbs, db));
+            }
+        }
+        finally
+        {
+            Parallelism.MaxThreads = saved;
+        }
+    }
+
     [TestCase(512, 512, 128, 480)] // an IMDB chunk on embedded ids: dR and db, no dW (the input gradient is summed per id)
     [TestCase(37, 100, 7, 34)]     // gate columns not a multiple of the 32-column panel
     [TestCase(20, 20, 4, 20)]      // one partial panel: a single column range

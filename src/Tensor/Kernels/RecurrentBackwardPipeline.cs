@@ -464,6 +464,8 @@ internal sealed unsafe class RecurrentBackwardPipeline : ParallelJob
         work.Rows = (to - from) * n;
         work.RowsH = Math.Max(0, to - firstH) * n;
         work.DZ += (long)from * n * work.G;
+        if (work.DZR != null)
+            work.DZR += (long)from * n * work.G;
         if (work.X != null)
             work.X += (long)from * n * work.D;
         if (work.RowsH > 0) // else no h_{k−1} of this chunk counts: its dR pieces add nothing

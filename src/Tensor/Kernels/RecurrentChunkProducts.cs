@@ -1,8 +1,8 @@
 namespace NanoNet.Kernels;
 
 /// <summary>
-/// The three products a chunk of backward steps feeds in the GRU and the SimpleRNN (the LSTM runs its dW and dR side
-/// by side, <see cref="SideBySideWeightGradients"/>, and its dX inside the step): over the chunk's rows, while they are
+/// The three products a chunk of backward steps feeds in the GRU and the SimpleRNN (dW and dR side by side on the
+/// workers, <see cref="SideBySideWeightGradients"/>, as the LSTM's; the LSTM makes its dX inside the step): over the chunk's rows, while they are
 /// still in L2 (see <see cref="RecurrentStepJob.ChunkSteps(int, int, long)"/>),
 /// <code>
 /// dW += X̃ᵀ · dZ_in        (D×G)
@@ -40,12 +40,13 @@ internal static class RecurrentChunkProducts
     {
         int rows = (to - from) * n;
         ReadOnlySpan<float> dz = dzInput.Slice(from * n * g, rows * g);
-        if (!dW.IsEmpty)
-            Gemm.Multiply(true, false, d, g, rows, input.Slice(from * n * d, rows * d), d, dz, g, dW, g, accumulate: true);
+        // dW and dR side by side, each worker on its own columns of them: split inside each GEMM, every worker packed
+        // all of Aᵀ (the chunk's X̃ or H̃_prev rows) again, and two workers ran each no faster than one (the GRU at 4
+        // rows, U = 128). The same bits: each element is the same K-sum, whichever worker computes it.
         int firstH = Math.Max(from, firstStep), rowsH = Math.Max(0, to - firstH) * n;
-        if (!dR.IsEmpty && rowsH > 0)
-            Gemm.Multiply(true, false, u, g, rowsH, previous.Slice(firstH * n * u, rowsH * u), u,
-                dzRecurrent.Slice(firstH * n * g, rowsH * g), g, dR, g, accumulate: true);
+        SideBySideWeightGradients.Accumulate(dz, rows, g, dW.IsEmpty ? default : input.Slice(from * n * d, rows * d), d,
+            rowsH > 0 ? previous.Slice(firstH * n * u, rowsH * u) : default, u, rowsH, dW, dR, default,
+            dzRecurrent: dzRecurrent.Slice(from * n * g, rows * g));
         if (!dxTimeMajor.IsEmpty)
             Gemm.Multiply(false, false, rows, d, g, dz, g, wT, d, dxTimeMajor.Slice(from * n * d, rows * d), d);
     }

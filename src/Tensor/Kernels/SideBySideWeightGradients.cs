@@ -3,7 +3,8 @@ namespace NanoNet.Kernels;
 /// <summary>
 /// The weight gradients the LSTM adds after each chunk of its backward steps — dW += X̃ᵀ·dZ, dR += H_prevᵀ·dZ and
 /// db += Σ rows of dZ over the chunk's rows — run side by side, each worker on its own products, instead of one after another with
-/// every worker inside each GEMM.
+/// every worker inside each GEMM. The GRU's and the simple RNN's dW and dR too (<see cref="RecurrentChunkProducts"/>;
+/// the GRU's dR takes its own dZ, dĤ).
 /// </summary>
 /// <remarks>
 /// <para>Shape legend: dZ is rows×G (G = the gate columns, 4U for the LSTM; rows = a chunk's steps × N, 512 at the
@@ -54,35 +55,39 @@ internal static unsafe class SideBySideWeightGradients
     /// <param name="groupScratch">Groups ints of scratch for <see cref="GroupedRowSums"/>.</param>
     /// <param name="groupTouched">Groups flags (with <paramref name="groupOfRow"/>): which groups have a row so far, zero before the pass.</param>
     /// <param name="lastGroupSums">This is the pass's last piece: the sums no row reached are then zeroed.</param>
+    /// <param name="dzRecurrent">Empty, or the dZ of dR's product, rows×G, when it differs from dW's (the GRU's dĤ,
+    /// whose candidate columns carry the reset gate): dR += H_prevᵀ·dzRecurrent[rows − rowsH ..].</param>
     public static void Accumulate(ReadOnlySpan<float> dz, int rows, int g, ReadOnlySpan<float> x, int d,
         ReadOnlySpan<float> h, int u, int rowsH, Span<float> dW, Span<float> dR, Span<float> dBias,
         ReadOnlySpan<int> groupOfRow = default, int groups = 0, Span<float> groupSums = default, Span<int> groupScratch = default,
-        Span<int> groupTouched = default, bool lastGroupSums = false)
+        Span<int> groupTouched = default, bool lastGroupSums = false, ReadOnlySpan<float> dzRecurrent = default)
     {
+        if (dzRecurrent.IsEmpty)
+            dzRecurrent = dz;
         int workers = Parallelism.CurrentMaxThreads;
         bool hasW = !dW.IsEmpty && rows > 0, hasR = !dR.IsEmpty && rowsH > 0, hasGroups = !groupOfRow.IsEmpty;
         // Side by side when two pieces of work at least are there to share out: both products, or one and the sums.
         int pieces = (hasW ? 1 : 0) + (hasR ? 1 : 0) + (hasGroups ? 1 : 0);
         if (workers < 2 || pieces < 2 || WorkerPool.IsInsideRegion)
         {
-            Sequential(dz, rows, g, x, d, h, u, rowsH, dW, dR, dBias, groupOfRow, groups, groupSums, groupScratch, groupTouched, lastGroupSums);
+            Sequential(dz, dzRecurrent, rows, g, x, d, h, u, rowsH, dW, dR, dBias, groupOfRow, groups, groupSums, groupScratch, groupTouched, lastGroupSums);
             return;
         }
-        if (dz.Length < (long)rows * g || (hasW && x.Length < (long)rows * d) || (hasR && h.Length < (long)rowsH * u) || rowsH > rows
+        if (dz.Length < (long)rows * g || dzRecurrent.Length < (long)rows * g || (hasW && x.Length < (long)rows * d) || (hasR && h.Length < (long)rowsH * u) || rowsH > rows
             || (hasW && dW.Length < d * g) || (hasR && dR.Length < u * g) || (!dBias.IsEmpty && dBias.Length != g)
             || (hasGroups && (groupOfRow.Length != rows || groupSums.Length < (long)groups * g || groupScratch.Length < groups
                 || groupTouched.Length < groups)))
             throw new ArgumentException("Weight gradients: a buffer has the wrong length.");
         int nr = GemmMicroKernels.TileSize(Gemm.BestKernel).Nr;
         workers = Math.Min(workers, 2 * ((g + nr - 1) / nr)); // no more pieces than panels
-        fixed (float* pdz = dz, px = x, ph = h, pdw = dW, pdr = dR, pdb = dBias, pSums = groupSums)
+        fixed (float* pdz = dz, pdzR = dzRecurrent, px = x, ph = h, pdw = dW, pdr = dR, pdb = dBias, pSums = groupSums)
         fixed (int* pGroups = groupOfRow, pScratch = groupScratch, pTouched = groupTouched)
         {
             Job job = t_job ??= new Job();
             // A product that is not there weighs nothing on the line (no columns of it are handed out).
             job.Line = new Work
             {
-                DZ = pdz, X = px, H = ph, DW = pdw, DR = pdr, DBias = dBias.IsEmpty ? null : pdb,
+                DZ = pdz, DZR = pdzR == pdz ? null : pdzR, X = px, H = ph, DW = pdw, DR = pdr, DBias = dBias.IsEmpty ? null : pdb,
                 Rows = rows, G = g, D = hasW ? d : 0, U = hasR ? u : 0, RowsH = hasR ? rowsH : 0, Tasks = workers, Nr = nr,
                 GroupOf = hasGroups ? pGroups : null, GroupSums = pSums, GroupScratch = pScratch, Groups = groups,
                 GroupTouched = pTouched, LastGroupSums = lastGroupSums,
@@ -100,7 +105,7 @@ internal static unsafe class SideBySideWeightGradients
     internal const double GroupedFloatCost = 16;
 
     /// <summary>The calls one after another, each on all workers (one worker, or a single piece of work).</summary>
-    private static void Sequential(ReadOnlySpan<float> dz, int rows, int g, ReadOnlySpan<float> x, int d,
+    private static void Sequential(ReadOnlySpan<float> dz, ReadOnlySpan<float> dzRecurrent, int rows, int g, ReadOnlySpan<float> x, int d,
         ReadOnlySpan<float> h, int u, int rowsH, Span<float> dW, Span<float> dR, Span<float> dBias,
         ReadOnlySpan<int> groupOfRow, int groups, Span<float> groupSums, Span<int> groupScratch, Span<int> groupTouched, bool lastGroupSums)
     {
@@ -111,7 +116,7 @@ internal static unsafe class SideBySideWeightGradients
         if (!dW.IsEmpty && rows > 0)
             Gemm.Multiply(true, false, d, g, rows, x, d, dz, g, dW, g, accumulate: true);
         if (!dR.IsEmpty && rowsH > 0)
-            Gemm.Multiply(true, false, u, g, rowsH, h, u, dz.Slice((rows - rowsH) * g), g, dR, g, accumulate: true);
+            Gemm.Multiply(true, false, u, g, rowsH, h, u, dzRecurrent.Slice((rows - rowsH) * g), g, dR, g, accumulate: true);
     }
 
     [ThreadStatic] private static Job? t_job;
@@ -139,6 +144,8 @@ internal static unsafe class SideBySideWeightGradients
         /// <summary>dZ (Rows×G), X (Rows×D), H_prev (RowsH×U: the last RowsH rows of dZ), dW, dR, db (null: none),
         /// and with <see cref="GroupOf"/> the per-group sums (Groups×G).</summary>
         public float* DZ, X, H, DW, DR, DBias, GroupSums;
+        /// <summary>The dZ of dR's product when it is not <see cref="DZ"/> (the GRU's dĤ), Rows×G; null: DZ.</summary>
+        public float* DZR;
         /// <summary>Each row's group (null: no sums), <see cref="Groups"/> ints of scratch for <see cref="GroupedRowSums"/>, and
         /// its <see cref="GroupedRowSums.SumOntoTouched"/> flags.</summary>
         public int* GroupOf, GroupScratch, GroupTouched;
@@ -194,8 +201,9 @@ internal static unsafe class SideBySideWeightGradients
             if (toR > fromR && RowsH > 0) // dR[:, from..to) += H_prevᵀ·dZ[rows − rowsH.., from..to)
             {
                 int columns = toR - fromR;
+                float* dzR = DZR != null ? DZR : DZ;
                 Gemm.Multiply(true, false, U, columns, RowsH, new ReadOnlySpan<float>(H, RowsH * U), U,
-                    new ReadOnlySpan<float>(DZ + (long)(Rows - RowsH) * G + fromR, (int)((long)(RowsH - 1) * G + columns)), G,
+                    new ReadOnlySpan<float>(dzR + (long)(Rows - RowsH) * G + fromR, (int)((long)(RowsH - 1) * G + columns)), G,
                     new Span<float>(DR + fromR, (U - 1) * G + columns), G, accumulate: true);
             }
             // db over this task's range of whole 16-float lines, every column summed over the rows in order (with sums, task
