@@ -171,6 +171,7 @@ public static unsafe class GruKernels
             job.Gates = gates; job.Hidden = hidden; job.Candidate = candidate; job.Bias = pb; job.Mask = pm;
             job.DroppedHidden = dropped; job.RecurrentDropout = pmh; job.Scratch = pScratch;
             job.InitialState = initialState;
+            job.PackForwardTileSplit(r);
             job.RunForward();
         }
 
@@ -366,18 +367,30 @@ public static unsafe class GruKernels
             }
         }
 
-        /// <summary>The step whose product runs a row at a time (<see cref="GemmRows"/>: a batch of one or a few sequences)
-        /// splits its units when R is big enough and no recurrent dropout needs h̃ whole; U a multiple of 32.</summary>
+        /// <summary>A batch of one band splits its units when R is big enough and no recurrent dropout needs h̃ whole (U a
+        /// multiple of 32): where the step's product runs a row at a time (<see cref="GemmRows"/>: a batch of one or a few
+        /// sequences), or by whole row tiles against each worker's own packed gate columns.</summary>
         protected override int SplittableUnits =>
-            SplittableIf(RecurrentDropout == null && ProductRunsRowByRow, Shape.Units, Shape.GateWidth);
+            SplittableIf(RecurrentDropout == null && (ProductRunsRowByRow || HasForwardGateColumns), Shape.Units, Shape.GateWidth);
+
+        /// <summary>Each worker's columns of R's three gates packed on their own, for a batch of whole row tiles
+        /// (<see cref="RecurrentStepJob.PackForwardGateColumns"/>); call after the recurrent dropout is set.</summary>
+        public void PackForwardTileSplit(ReadOnlySpan<float> r) =>
+            PackForwardGateColumns(SplittableIf(RecurrentDropout == null, Shape.Units, Shape.GateWidth), 3, r);
 
         /// <summary><see cref="ForwardRows"/> for units [<paramref name="firstUnit"/>, <paramref name="endUnit"/>) of every
         /// row: their columns of ĥ (the three ranges g·U + units) and their cells. The same bits as the whole row.</summary>
-        protected override void ForwardUnits(int step, int firstUnit, int endUnit)
+        protected override void ForwardUnits(int step, int worker, int firstUnit, int endUnit)
         {
             int n = Shape.Batch, u = Shape.Units, g3 = Shape.GateWidth, block = Shape.StateLength, count = endUnit - firstUnit;
             float* products = Scratch; // ĥ of every row (without b_R); each worker writes its own columns
-            if (step > 0 || InitialState)
+            if ((step > 0 || InitialState) && HasForwardGateColumns) // whole row tiles, a gate at a time, against this worker's columns
+            {
+                for (int gate = 0; gate < 3; gate++)
+                    Gemm.Multiply(false, n, count, u, new ReadOnlySpan<float>(Hidden + (long)step * block, n * u), u, ForwardGateColumns(worker, gate),
+                        new Span<float>(products + gate * u + firstUnit, (n - 1) * g3 + count), g3);
+            }
+            else if (step > 0 || InitialState)
             {
                 fixed (float* packed = Recurrent.Data)
                     for (int gate = 0; gate < 3; gate++)

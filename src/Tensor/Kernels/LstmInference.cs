@@ -294,7 +294,7 @@ public static unsafe class LstmInference
         /// <summary>The fused step for the panels of units [<paramref name="firstUnit"/>, <paramref name="endUnit"/>) of every
         /// row, h_{t−1} from one copy and h_t into the other (<see cref="BeforeUnitSplit"/>), c in place; the last step also
         /// leaves these units of h in the final state.</summary>
-        protected override void ForwardUnits(int step, int firstUnit, int endUnit)
+        protected override void ForwardUnits(int step, int worker, int firstUnit, int endUnit)
         {
             int n = Shape.Batch, t = Shape.Steps, d = Shape.Inputs, u = Shape.Units, count = endUnit - firstUnit;
             int inputStep = RecurrentLayout.InputStep(step, t, GoBackwards);

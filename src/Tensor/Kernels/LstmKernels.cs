@@ -745,7 +745,7 @@ public static unsafe class LstmKernels
         /// gate columns of z (the four ranges g·U + units), their cells, their c, tanh c and h. The same bits as the whole row
         /// (see RecurrentStepJob.UnitSplit.cs).
         /// </summary>
-        protected override void ForwardUnits(int step, int firstUnit, int endUnit)
+        protected override void ForwardUnits(int step, int worker, int firstUnit, int endUnit)
         {
             if (FusedWeights != null)
             {

@@ -14,7 +14,8 @@ namespace NanoNet.Kernels;
 /// had nothing to do. Split by units, each core reads only its columns of the kernel (which stay in its own L2 from step
 /// to step) and runs the cell on its own units; what it costs is one barrier a step (a spin of a few hundred ns). The
 /// LSTM's fused step (3 to 15 rows) splits the same way by its 8-unit panels, training and streamed inference; the GRU
-/// and the simple RNN where their product runs a row at a time. On a Zen 3 core, T = 200, U = 128, 1 → 2 threads: one
+/// and the simple RNN where their product runs a row at a time, or, for batches of whole row tiles, against each
+/// worker's gate columns of R packed on their own (<see cref="PackForwardGateColumns"/>). On a Zen 3 core, T = 200, U = 128, 1 → 2 threads: one
 /// sequence's predict 1.29 → 0.64 ms, 3 rows' training forward 2.05 → 1.14, 8 rows' inference 6.05 → 2.96
 /// (benchmarks/README.md, forty-ninth sitting).</para>
 /// <para>Backward, each worker takes one range of the step product's columns, [dh_{t−1} | dX_t] for the LSTM (U + D
@@ -77,8 +78,8 @@ internal abstract unsafe partial class RecurrentStepJob
     protected virtual void BeforeUnitSplit() { }
 
     /// <summary>Forward step <paramref name="step"/> for units [<paramref name="firstUnit"/>, <paramref name="endUnit"/>)
-    /// of every row (a worker's share of a pass split by units).</summary>
-    protected virtual void ForwardUnits(int step, int firstUnit, int endUnit) =>
+    /// of every row (worker <paramref name="worker"/>'s share of a pass split by units).</summary>
+    protected virtual void ForwardUnits(int step, int worker, int firstUnit, int endUnit) =>
         throw new NotSupportedException("This recurrent step does not split its units.");
 
     /// <summary>U when this backward pass can run split by units (<see cref="BackwardCellUnits"/> and
@@ -165,6 +166,58 @@ internal abstract unsafe partial class RecurrentStepJob
         _unitColumns = _unitColumnsStorage;
     }
 
+    /// <summary>Per worker and gate, its units' columns of the forward step product's B (R, U × gates·U) packed as a matrix
+    /// of their own (<see cref="PackForwardGateColumns"/>); null when the product runs a row at a time or the pass is not
+    /// split.</summary>
+    private PackedMatrix?[]? _forwardGateColumns;
+
+    /// <summary>The forward gate columns' storage, kept by the job from pass to pass.</summary>
+    private PackedMatrix?[] _forwardGateColumnsStorage = [];
+
+    /// <summary>Gates of the forward product (<see cref="PackForwardGateColumns"/>): 3 for the GRU, 1 for the simple RNN.</summary>
+    private int _forwardGates;
+
+    /// <summary>Whether this forward pass's workers multiply by their own packed gate columns (<see cref="PackForwardGateColumns"/>).</summary>
+    protected bool HasForwardGateColumns => _forwardGateColumns != null;
+
+    /// <summary>Worker <paramref name="worker"/>'s columns of gate <paramref name="gate"/> of the forward product's B
+    /// (<see cref="PackForwardGateColumns"/>).</summary>
+    protected PackedMatrix ForwardGateColumns(int worker, int gate) => _forwardGateColumns![worker * _forwardGates + gate]!;
+
+    /// <summary>
+    /// The forward twin of <see cref="PackUnitColumns"/>, for a batch of one band whose step product h_{t−1}·R runs whole
+    /// row tiles (8 to 15 rows with AVX-512, 6 to 15 with AVX2; the GRU's and the simple RNN's, where the LSTM has its fused
+    /// step): each worker's units [a, b) (<see cref="QuantumRange"/>) are, in R (U × <paramref name="gates"/>·U, stored
+    /// as it is multiplied), one column range per gate, g·U + [a, b); each range is packed as a matrix of its own, once a
+    /// pass, and the worker's step multiplies h_{t−1} by them, writing its gates' columns where the whole product would.
+    /// Each element is then the same KC-slab sums as in the whole product; where a worker's share would be one panel of
+    /// 32 columns or fewer past KC (<see cref="Gemm.SinglePanelSlab"/>) the pass is not split.
+    /// <paramref name="units"/>: the step's splittable units if it had that product (<see cref="SplittableIf"/>), or 0.
+    /// </summary>
+    protected void PackForwardGateColumns(int units, int gates, ReadOnlySpan<float> r)
+    {
+        _forwardGateColumns = null;
+        int workers = UnitWorkersIfOneBand(units); // as RunForward will split once this is set
+        if (ProductRunsRowByRow || workers < 2)
+            return;
+        int width = gates * units;
+        for (int worker = 0; worker < workers; worker++) // the 8×32 kernel's slabs depend on N: each range's must be the whole's
+            if (Gemm.BestKernel == GemmKernelKind.Vector512 && QuantumRange(units, worker, workers) is var (first, end) && end > first
+                && Gemm.SinglePanelSlab(false, end - first, units) != Gemm.SinglePanelSlab(false, width, units))
+                return;
+        if (_forwardGateColumnsStorage.Length < workers * gates)
+            Array.Resize(ref _forwardGateColumnsStorage, workers * gates);
+        for (int worker = 0; worker < workers; worker++)
+        {
+            (int first, int end) = QuantumRange(units, worker, workers);
+            for (int gate = 0; gate < gates && end > first; gate++)
+                _forwardGateColumnsStorage[worker * gates + gate] = PackedMatrix.Pack(false, units, end - first, r[(gate * units + first)..], width,
+                    _forwardGateColumnsStorage[worker * gates + gate]);
+        }
+        _forwardGates = gates;
+        _forwardGateColumns = _forwardGateColumnsStorage;
+    }
+
     /// <summary>Workers to split <paramref name="units"/> units over (a multiple of UnitQuantum, or 0): 1 (not split) unless
     /// there are two quanta at least and more than one worker is free.</summary>
     private static int UnitWorkers(int units) => units < 2 * UnitQuantum ? 1 : Parallelism.WorkersFor(units / UnitQuantum);
@@ -199,7 +252,7 @@ internal abstract unsafe partial class RecurrentStepJob
         for (int step = 0; step < Steps; step++)
         {
             if (first < end)
-                ForwardUnits(step, first, end);
+                ForwardUnits(step, worker, first, end);
             if (step + 1 < Steps)
                 _stepBarrier.SignalAndWait(workerCount);
         }

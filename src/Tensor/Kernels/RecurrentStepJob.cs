@@ -52,6 +52,7 @@ internal abstract unsafe partial class RecurrentStepJob : ParallelJob
         Recurrent = recurrent!; // null only for a step that never reads it (the fused LSTM step)
         _backward = backward;
         _unitColumns = null;
+        _forwardGateColumns = null;
         Mask = null;
         // About 8 rows per worker at least: below that the second worker costs more than it saves.
         Workers = Math.Clamp(batch / 8, 1, Parallelism.CurrentMaxThreads);

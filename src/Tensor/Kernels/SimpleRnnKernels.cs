@@ -138,6 +138,7 @@ public static unsafe class SimpleRnnKernels
             StepJob job = StepJob.Rent(s, activation, packedR, backward: false);
             job.Projection = projection; job.Hidden = hidden; job.Bias = pb; job.Mask = pm;
             job.DroppedHidden = dropped; job.RecurrentDropout = pmh; job.InitialState = initialState;
+            job.PackForwardTileSplit(r);
             job.RunForward();
         }
 
@@ -316,18 +317,27 @@ public static unsafe class SimpleRnnKernels
             }
         }
 
-        /// <summary>The step whose product runs a row at a time (<see cref="GemmRows"/>: a batch of one or a few sequences)
-        /// splits its units when R is big enough and no recurrent dropout needs h̃ whole; U a multiple of 32.</summary>
+        /// <summary>A batch of one band splits its units when R is big enough and no recurrent dropout needs h̃ whole (U a
+        /// multiple of 32): where the step's product runs a row at a time (<see cref="GemmRows"/>: a batch of one or a few
+        /// sequences), or by whole row tiles against each worker's own packed columns.</summary>
         protected override int SplittableUnits =>
-            SplittableIf(RecurrentDropout == null && ProductRunsRowByRow, Shape.Units, Shape.Units);
+            SplittableIf(RecurrentDropout == null && (ProductRunsRowByRow || HasForwardGateColumns), Shape.Units, Shape.Units);
+
+        /// <summary>Each worker's columns of R packed on their own, for a batch of whole row tiles
+        /// (<see cref="RecurrentStepJob.PackForwardGateColumns"/>); call after the recurrent dropout is set.</summary>
+        public void PackForwardTileSplit(ReadOnlySpan<float> r) =>
+            PackForwardGateColumns(SplittableIf(RecurrentDropout == null, Shape.Units, Shape.Units), 1, r);
 
         /// <summary><see cref="ForwardRows"/> for units [<paramref name="firstUnit"/>, <paramref name="endUnit"/>) of every
         /// row: their columns of z and their activations. The same bits as the whole row.</summary>
-        protected override void ForwardUnits(int step, int firstUnit, int endUnit)
+        protected override void ForwardUnits(int step, int worker, int firstUnit, int endUnit)
         {
             int n = Shape.Batch, u = Shape.Units, block = Shape.StateLength, count = endUnit - firstUnit;
             float* z = Projection + (long)step * n * u;
-            if (step > 0 || InitialState)
+            if ((step > 0 || InitialState) && HasForwardGateColumns) // whole row tiles against this worker's columns of R
+                Gemm.Multiply(false, n, count, u, new ReadOnlySpan<float>(Hidden + (long)step * block, n * u), u, ForwardGateColumns(worker, 0),
+                    new Span<float>(z + firstUnit, (n - 1) * u + count), u, accumulate: true);
+            else if (step > 0 || InitialState)
                 fixed (float* packed = Recurrent.Data)
                     GemmRows.MultiplyColumnRange(Gemm.BestKernel, false, n, u, firstUnit, endUnit, u, Hidden + (long)step * block, u,
                         null, 0, packed + Recurrent.Offset, z, u, accumulate: true);
