@@ -27,8 +27,9 @@ public class ProfilerBandwidthTests
         {
             Assert.That(Profiler.RecordedBytes("Relu", backward: false), Is.EqualTo(2.0 * 30 * F), "read x, write y");
             Assert.That(Profiler.RecordedBytes("Relu", backward: true), Is.EqualTo(4.0 * 30 * F), "read y and dY, read and write dX");
-            Assert.That(Profiler.RecordedBytes("Dropout", backward: false), Is.EqualTo(3.0 * 30 * F), "read x, write the mask and y");
-            Assert.That(Profiler.RecordedBytes("Dropout", backward: true), Is.EqualTo(4.0 * 30 * F), "read dY and the mask, read and write dX");
+            // Dropout keeps one bit per element (DropoutBits): 30 bits are 30/8 bytes.
+            Assert.That(Profiler.RecordedBytes("Dropout", backward: false), Is.EqualTo(2.0 * 30 * F + 30 / 8.0), "read x, write y and the bits");
+            Assert.That(Profiler.RecordedBytes("Dropout", backward: true), Is.EqualTo(3.0 * 30 * F + 30 / 8.0), "read dY and the bits, read and write dX");
         });
     }
 
