@@ -57,8 +57,8 @@ public sealed class RandomStream
     private const int ChunkValues = 1024;
 
     /// <summary>
-    /// Elements per piece of dropout's forward (<see cref="FillDropoutBits"/>): 256 values of draws (~200 cycles), then
-    /// the piece's 2 KB of x read and y written. Pieces this small let the core's out-of-order window overlap one piece's
+    /// Elements per piece of dropout's forward (<see cref="FillDropoutBits"/>): 256 values of draws (~450 cycles on Zen 4),
+    /// then the piece's 2 KB of x read and 2 KB of y written. Pieces this small let the core's out-of-order window overlap one piece's
     /// loads and stores with the next piece's draws; 2,048-element pieces ran the two one after the other (Zen 4,
     /// <c>dropout-time</c>: 0.124–0.130 → 0.107 ms with 512 and 0.104 with 256 on AVX-512, 0.141 → 0.122–0.125 on AVX2;
     /// 128 and 64 lose to each call's set-up). A multiple of 32: whole ints of keep bits.
@@ -191,8 +191,8 @@ public sealed class RandomStream
     /// <summary>
     /// Dropout's forward: y = x ⊙ mask with the mask's keep decisions drawn exactly as
     /// <see cref="FillDropoutMask(Span{float}, float)"/> draws them, kept as one bit per element in
-    /// <paramref name="keepBits"/> (<see cref="Kernels.DropoutBits"/>) instead of a float mask: each 2,048-element piece's
-    /// draws are used while in L1, and only y and the bits are written.
+    /// <paramref name="keepBits"/> (<see cref="Kernels.DropoutBits"/>) instead of a float mask: each 512-element piece's
+    /// draws are used while in L1 (<see cref="DropoutPieceElements"/>), and only y and the bits are written.
     /// </summary>
     internal unsafe void FillDropoutBits(float rate, ReadOnlySpan<float> x, Span<float> y, Span<int> keepBits)
     {
