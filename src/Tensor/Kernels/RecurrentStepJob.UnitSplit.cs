@@ -14,7 +14,7 @@ namespace NanoNet.Kernels;
 /// had nothing to do. Split by units, each core reads only its columns of the kernel (which stay in its own L2 from step
 /// to step) and runs the cell on its own units; what it costs is one barrier a step (a spin of a few hundred ns). The
 /// LSTM's fused step (3 to 15 rows) splits the same way by its 8-unit panels, training and streamed inference; the GRU
-/// and the simple RNN where their product runs a row at a time, or, for batches of whole row tiles, against each
+/// and the simple RNN where their product runs a row at a time, or, for batches of whole 512-bit row tiles, against each
 /// worker's gate columns of R packed on their own (<see cref="PackForwardGateColumns"/>). On a Zen 3 core, T = 200, U = 128, 1 → 2 threads: one
 /// sequence's predict 1.29 → 0.64 ms, 3 rows' training forward 2.05 → 1.14, 8 rows' inference 6.05 → 2.96
 /// (benchmarks/README.md, forty-ninth sitting).</para>
@@ -186,19 +186,22 @@ internal abstract unsafe partial class RecurrentStepJob
 
     /// <summary>
     /// The forward twin of <see cref="PackUnitColumns"/>, for a batch of one band whose step product h_{t−1}·R runs whole
-    /// row tiles (8 to 15 rows with AVX-512, 6 to 15 with AVX2; the GRU's and the simple RNN's, where the LSTM has its fused
-    /// step): each worker's units [a, b) (<see cref="QuantumRange"/>) are, in R (U × <paramref name="gates"/>·U, stored
+    /// row tiles of the 512-bit kernel (8 to 15 rows; the GRU's and the simple RNN's, where the LSTM has its fused step):
+    /// each worker's units [a, b) (<see cref="QuantumRange"/>) are, in R (U × <paramref name="gates"/>·U, stored
     /// as it is multiplied), one column range per gate, g·U + [a, b); each range is packed as a matrix of its own, once a
     /// pass, and the worker's step multiplies h_{t−1} by them, writing its gates' columns where the whole product would.
     /// Each element is then the same KC-slab sums as in the whole product; where a worker's share would be one panel of
-    /// 32 columns or fewer past KC (<see cref="Gemm.SinglePanelSlab"/>) the pass is not split.
+    /// 32 columns or fewer past KC (<see cref="Gemm.SinglePanelSlab"/>) the pass is not split. Not on the narrower
+    /// kernels: on the Zen 4 VM with AVX-512 off (the 6×16 kernel) the GRU's split forward at U = 128 ran slower than one
+    /// worker at 6, 8, 10 and 14 rows (its cell 3–10 times its AVX-512 time, the cause not found) and faster only at 12
+    /// (benchmarks/README.md, fifty-first sitting).
     /// <paramref name="units"/>: the step's splittable units if it had that product (<see cref="SplittableIf"/>), or 0.
     /// </summary>
     protected void PackForwardGateColumns(int units, int gates, ReadOnlySpan<float> r)
     {
         _forwardGateColumns = null;
         int workers = UnitWorkersIfOneBand(units); // as RunForward will split once this is set
-        if (ProductRunsRowByRow || workers < 2)
+        if (ProductRunsRowByRow || workers < 2 || Gemm.BestKernel != GemmKernelKind.Vector512)
             return;
         int width = gates * units;
         for (int worker = 0; worker < workers; worker++) // the 8×32 kernel's slabs depend on N: each range's must be the whole's
